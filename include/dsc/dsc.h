@@ -1,0 +1,176 @@
+/*
+ * dsc.h — public API of libdsc, the dyld shared cache extraction engine.
+ *
+ * Contract:
+ *  - A cache set (main file, subcaches, .symbols) is opened once, read-only,
+ *    and is immutable afterwards: every function taking a `const dsc_cache *`
+ *    is safe to call from any number of threads at once.
+ *  - Nothing here aborts on bad input. Functions that can fail return 0 on
+ *    success and -1 on failure, and fill `err` (which may be NULL) with one
+ *    line naming the file and what is wrong.
+ *  - No FUSE, no global state, no output on stdout/stderr.
+ *  - Addresses are unslid VM addresses as stored in the cache.
+ */
+#ifndef DSC_DSC_H
+#define DSC_DSC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DSC_ERROR_MAX 512
+
+typedef struct dsc_error {
+    char msg[DSC_ERROR_MAX];
+} dsc_error;
+
+typedef struct dsc_cache dsc_cache;
+
+enum dsc_arch {
+    DSC_ARCH_UNKNOWN = 0,
+    DSC_ARCH_I386,
+    DSC_ARCH_X86_64,
+    DSC_ARCH_X86_64H,
+    DSC_ARCH_ARMV5,
+    DSC_ARCH_ARMV6,
+    DSC_ARCH_ARMV7,
+    DSC_ARCH_ARMV7F,
+    DSC_ARCH_ARMV7S,
+    DSC_ARCH_ARMV7K,
+    DSC_ARCH_ARM64,
+    DSC_ARCH_ARM64E,
+    DSC_ARCH_ARM64_32,
+};
+
+enum dsc_file_role {
+    DSC_FILE_MAIN = 0,
+    DSC_FILE_SUBCACHE,
+    DSC_FILE_SYMBOLS,
+};
+
+/* One file of the set. */
+typedef struct dsc_file_info {
+    const char *path;
+    enum dsc_file_role role;
+    uint64_t size;
+    uint8_t uuid[16];
+    uint64_t vm_offset; /* subcache base - cache base (0 for main/.symbols) */
+} dsc_file_info;
+
+/* Mapping flags (dyld_cache_mapping_and_slide_info.flags). */
+#define DSC_MAPPING_AUTH_DATA      (1u << 0)
+#define DSC_MAPPING_DIRTY_DATA     (1u << 1)
+#define DSC_MAPPING_CONST_DATA     (1u << 2)
+#define DSC_MAPPING_TEXT_STUBS     (1u << 3)
+#define DSC_MAPPING_DYNAMIC_CONFIG (1u << 4)
+#define DSC_MAPPING_READ_ONLY_DATA (1u << 5)
+#define DSC_MAPPING_CONST_TPRO     (1u << 6)
+
+/* One mapping of one file of the set. */
+typedef struct dsc_mapping_info {
+    uint64_t address;
+    uint64_t size;
+    uint64_t file_offset;
+    uint32_t max_prot; /* R=1 W=2 X=4 */
+    uint32_t init_prot;
+    uint64_t flags;             /* DSC_MAPPING_* */
+    uint32_t slide_version;     /* 0 when the mapping has no slide info */
+    uint64_t slide_offset;      /* in the mapping's own file */
+    uint64_t slide_size;
+    unsigned file;              /* index into dsc_cache_file() */
+    const char *name;           /* dyld's name for it: __TEXT, __AUTH_CONST, ... */
+} dsc_mapping_info;
+
+/* Header summary of the main file. */
+typedef struct dsc_cache_info {
+    enum dsc_arch arch;
+    const char *arch_name;  /* from the magic: "arm64e", "x86_64", ... */
+    bool is64;              /* pointer size 8 */
+    uint32_t header_size;   /* mappingOffset */
+    uint8_t uuid[16];
+    bool has_uuid;
+    uint32_t platform;      /* PLATFORM_* or 0 when the header predates it */
+    uint32_t os_version;    /* major<<16 | minor<<8 | patch, 0 if absent */
+    uint64_t cache_type;    /* 0 development, 1 production, 2 universal */
+    bool has_cache_type;
+    uint64_t base_address;  /* mappings[0].address */
+    uint64_t shared_region_size;
+    uint32_t image_count;
+    uint32_t alias_count;
+    uint32_t file_count;
+    uint32_t mapping_count; /* over all files */
+    uint8_t symbol_file_uuid[16];
+    bool has_symbols_file;  /* header names one (it may be missing: see warning) */
+    const char *warning;    /* non-fatal problem found at open, or NULL */
+} dsc_cache_info;
+
+typedef struct dsc_image {
+    uint32_t index;
+    const char *path;       /* install path as the image table names it */
+    uint64_t address;       /* unslid address of its mach_header */
+    uint8_t uuid[16];
+    bool has_uuid;          /* from the images-text table */
+} dsc_image;
+
+/* A second path under which an image is known. */
+typedef struct dsc_alias {
+    const char *path;
+    uint32_t image;
+} dsc_alias;
+
+/* ---- the cache set ---- */
+
+/* Open the main cache file at `path` and everything that belongs to it. */
+int dsc_cache_open(const char *path, dsc_cache **out, dsc_error *err);
+void dsc_cache_close(dsc_cache *cache);
+
+const dsc_cache_info *dsc_cache_get_info(const dsc_cache *cache);
+const dsc_file_info *dsc_cache_file(const dsc_cache *cache, unsigned i);
+const dsc_mapping_info *dsc_cache_mapping(const dsc_cache *cache, unsigned i);
+
+/* True while every file of the set still has the size and mtime it had at
+ * open; a daemon checks this before touching mapped bytes again. */
+bool dsc_cache_unchanged(const dsc_cache *cache);
+
+const char *dsc_arch_name(enum dsc_arch arch);
+const char *dsc_platform_name(uint32_t platform);
+/* "XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX" and a NUL into out. */
+void dsc_format_uuid(const uint8_t uuid[16], char out[37]);
+
+/* ---- images ---- */
+
+const dsc_image *dsc_image_at(const dsc_cache *cache, uint32_t i);
+const dsc_alias *dsc_alias_at(const dsc_cache *cache, uint32_t i);
+/* Index of the image known by `path` (install path or alias), or -1. */
+int64_t dsc_image_find(const dsc_cache *cache, const char *path);
+
+/* ---- extraction (see extract.c) ---- */
+
+typedef struct dsc_extract_stats {
+    uint64_t rebases;          /* in-image pointers given rebase info */
+    uint64_t binds;            /* pointers turned back into binds */
+    uint64_t unbound_pointers; /* pointers leaving the image without a bind */
+    uint64_t local_symbols;    /* locals restored from the cache's local symbols */
+    uint64_t stubs_fixed;
+    uint64_t selectors_fixed;
+} dsc_extract_stats;
+
+typedef struct dsc_output {
+    uint8_t *data;            /* malloc'ed; release with dsc_output_free */
+    size_t size;
+    dsc_extract_stats stats;
+    char *warnings;           /* newline-separated, malloc'ed, or NULL */
+} dsc_output;
+
+/* Extract image `image` into a standalone Mach-O file. */
+int dsc_extract(const dsc_cache *cache, uint32_t image, dsc_output *out, dsc_error *err);
+void dsc_output_free(dsc_output *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

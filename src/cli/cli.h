@@ -1,0 +1,17 @@
+/*
+ * cli.h — verbs of the dscfs command line. Each takes main's argv (argv[1]
+ * is the verb) and returns the process exit status.
+ */
+#ifndef DSCFS_CLI_H
+#define DSCFS_CLI_H
+
+#include <stdint.h>
+
+#include "dsc/dsc.h"
+
+/* Open a cache for a verb; prints the error and returns NULL on failure. */
+dsc_cache *cli_open(const char *path);
+
+int cli_verb_info(int argc, char **argv);
+
+#endif

@@ -1,0 +1,97 @@
+/*
+ * info.c — `dscfs --info CACHE`: the header summary, shaped like
+ * `ipsw dyld info`.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "cli.h"
+
+static const char *prot_string(uint32_t p, char out[4])
+{
+    out[0] = p & 1 ? 'r' : '-';
+    out[1] = p & 2 ? 'w' : '-';
+    out[2] = p & 4 ? 'x' : '-';
+    out[3] = 0;
+    return out;
+}
+
+static const char *cache_type_name(const dsc_cache_info *in)
+{
+    if (!in->has_cache_type)
+        return "(not in header)";
+    switch (in->cache_type) {
+    case 0: return "development";
+    case 1: return "production";
+    case 2: return "universal";
+    default: return "unknown";
+    }
+}
+
+static const char *role_name(enum dsc_file_role r)
+{
+    return r == DSC_FILE_MAIN ? "main" : r == DSC_FILE_SUBCACHE ? "subcache" : "symbols";
+}
+
+int cli_verb_info(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: dscfs --info CACHE\n");
+        return 2;
+    }
+    dsc_cache *c = cli_open(argv[2]);
+    if (!c)
+        return 1;
+    const dsc_cache_info *in = dsc_cache_get_info(c);
+    char uuid[37], prot1[4], prot2[4];
+
+    printf("Magic         = \"dyld_v1 %s\"\n", in->arch_name);
+    printf("Arch          = %s (%d-bit pointers)\n", in->arch_name, in->is64 ? 64 : 32);
+    if (in->has_uuid) {
+        dsc_format_uuid(in->uuid, uuid);
+        printf("UUID          = %s\n", uuid);
+    }
+    if (in->platform)
+        printf("Platform      = %s\n", dsc_platform_name(in->platform));
+    if (in->os_version)
+        printf("OS Version    = %u.%u.%u\n", in->os_version >> 16, (in->os_version >> 8) & 0xff,
+               in->os_version & 0xff);
+    printf("Cache Type    = %s\n", cache_type_name(in));
+    printf("Header Size   = 0x%x\n", in->header_size);
+    printf("Base Address  = 0x%" PRIx64 "\n", in->base_address);
+    if (in->shared_region_size)
+        printf("Region Size   = 0x%" PRIx64 "\n", in->shared_region_size);
+    printf("Images        = %u\n", in->image_count);
+    printf("Aliases       = %u\n", in->alias_count);
+    if (in->has_symbols_file) {
+        dsc_format_uuid(in->symbol_file_uuid, uuid);
+        printf("Symbols UUID  = %s\n", uuid);
+    }
+
+    printf("\nFiles:\n");
+    for (unsigned i = 0; i < in->file_count; i++) {
+        const dsc_file_info *f = dsc_cache_file(c, i);
+        dsc_format_uuid(f->uuid, uuid);
+        printf("  %-8s %s  vmoff=0x%-10" PRIx64 " size=0x%-10" PRIx64 " %s\n", role_name(f->role), uuid,
+               f->vm_offset, f->size, f->path);
+    }
+
+    printf("\nMappings:\n");
+    printf("  %-18s %-4s %-4s %-12s %-20s %-12s %-6s %s\n", "SEG", "INIT", "MAX", "SIZE", "ADDRESS",
+           "FILE OFFSET", "SLIDE", "FILE");
+    for (unsigned i = 0; i < in->mapping_count; i++) {
+        const dsc_mapping_info *m = dsc_cache_mapping(c, i);
+        char slide[16];
+        if (m->slide_version)
+            snprintf(slide, sizeof slide, "v%u", m->slide_version);
+        else
+            snprintf(slide, sizeof slide, "-");
+        printf("  %-18s %-4s %-4s 0x%-10" PRIx64 " 0x%-18" PRIx64 " 0x%-10" PRIx64 " %-6s %u\n", m->name,
+               prot_string(m->init_prot, prot1), prot_string(m->max_prot, prot2), m->size, m->address,
+               m->file_offset, slide, m->file);
+    }
+    if (in->warning)
+        printf("\nWarning: %s\n", in->warning);
+    dsc_cache_close(c);
+    return 0;
+}

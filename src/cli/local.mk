@@ -1,0 +1,6 @@
+# dscfs: the command line and the FUSE daemon, thin fronts on libdsc.
+bin_PROGRAMS += dscfs
+dscfs_SOURCES = src/cli/main.c src/cli/cli.h src/cli/info.c
+dscfs_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/cli
+dscfs_CFLAGS = $(AM_CFLAGS) $(PTHREAD_CFLAGS)
+dscfs_LDADD = libdsc.la

@@ -1,0 +1,96 @@
+/*
+ * main.c — the dscfs command line: dispatches to the verbs (thin fronts on
+ * libdsc) or, without a verb, to the FUSE mount.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "dsc/dsc.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: dscfs [-f] [-d] [-s] [-o opt,...] CACHE MOUNTPOINT\n"
+            "       dscfs --list CACHE\n"
+            "       dscfs --info CACHE\n"
+            "       dscfs --help | --version\n"
+            "\n"
+            "Mounts an Apple dyld shared cache as a read-only filesystem in which every\n"
+            "image appears, extracted on first open, at its install path.\n"
+            "\n"
+            "verbs:\n"
+            "  --list CACHE     print every image path, one per line; aliases are\n"
+            "                   printed as 'ALIAS -> PATH'\n"
+            "  --info CACHE     print the cache header: arch, platform, UUID, files,\n"
+            "                   mappings with protections and slide-info versions\n"
+            "  -h, --help       this text\n"
+            "  -V, --version    the version\n"
+            "\n"
+            "See dscfs(1) for the mount options.\n");
+}
+
+/* Open CACHE or print the one-line error. */
+dsc_cache *cli_open(const char *path)
+{
+    dsc_cache *c;
+    dsc_error err;
+    if (dsc_cache_open(path, &c, &err)) {
+        fprintf(stderr, "dscfs: %s\n", err.msg);
+        return NULL;
+    }
+    const char *warning = dsc_cache_get_info(c)->warning;
+    if (warning)
+        fprintf(stderr, "dscfs: warning: %s\n", warning);
+    return c;
+}
+
+static int verb_list(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: dscfs --list CACHE\n");
+        return 2;
+    }
+    dsc_cache *c = cli_open(argv[2]);
+    if (!c)
+        return 1;
+    const dsc_cache_info *in = dsc_cache_get_info(c);
+    for (uint32_t i = 0; i < in->image_count; i++)
+        printf("%s\n", dsc_image_at(c, i)->path);
+    for (uint32_t i = 0; i < in->alias_count; i++) {
+        const dsc_alias *a = dsc_alias_at(c, i);
+        printf("%s -> %s\n", a->path, dsc_image_at(c, a->image)->path);
+    }
+    dsc_cache_close(c);
+    return 0;
+}
+
+static const struct {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+} verbs[] = {
+    {"--list", verb_list},
+    {"--info", cli_verb_info},
+};
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2) {
+        if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+            usage(stdout);
+            return 0;
+        }
+        if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+            printf("dscfs %s\n", PACKAGE_VERSION);
+            return 0;
+        }
+        for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+            if (!strcmp(argv[1], verbs[i].name))
+                return verbs[i].fn(argc, argv);
+    }
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,10 @@
+# libdsc: the extraction engine. No FUSE in here.
+noinst_LTLIBRARIES += libdsc.la
+libdsc_la_SOURCES = \
+	include/dsc/dsc.h \
+	src/lib/reader.c src/lib/reader.h \
+	src/lib/cache.c src/lib/cache.h \
+	src/lib/images.c \
+	src/lib/trie.c src/lib/trie.h \
+	src/lib/macho.c src/lib/macho.h
+libdsc_la_CFLAGS = $(AM_CFLAGS) $(PTHREAD_CFLAGS)

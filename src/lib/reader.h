@@ -1,0 +1,80 @@
+/*
+ * reader.h — the one bounds-checked reader every cache byte goes through.
+ *
+ * A dsc_span is a byte range whose bounds we trust (a mapped file, or a
+ * checked sub-range of one). Every read names an offset and a length inside
+ * a span and fails, returning false, when it would leave it — including when
+ * offset + length overflows. Reads are little-endian and alignment-free.
+ *
+ * The functions here report failure only by their return value; callers turn
+ * that into a message with dsc_fail(), which knows which file they read.
+ */
+#ifndef DSC_READER_H
+#define DSC_READER_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dsc/dsc.h"
+
+typedef struct dsc_span {
+    const uint8_t *data;
+    uint64_t size;
+} dsc_span;
+
+/* True when [off, off+len) lies inside a span of `size` bytes. */
+static inline bool dsc_range_ok(uint64_t size, uint64_t off, uint64_t len)
+{
+    return off <= size && len <= size - off;
+}
+
+bool span_sub(dsc_span s, uint64_t off, uint64_t len, dsc_span *out);
+bool span_u8(dsc_span s, uint64_t off, uint8_t *v);
+bool span_u16(dsc_span s, uint64_t off, uint16_t *v);
+bool span_u32(dsc_span s, uint64_t off, uint32_t *v);
+bool span_u64(dsc_span s, uint64_t off, uint64_t *v);
+/* Pointer-sized read: 4 or 8 bytes, zero-extended. */
+bool span_ptr(dsc_span s, uint64_t off, unsigned ptr_size, uint64_t *v);
+/* Copy `len` bytes out; on failure `dst` is left untouched. */
+bool span_copy(dsc_span s, uint64_t off, void *dst, uint64_t len);
+/* A NUL-terminated string starting at `off` whose NUL is inside the span
+ * and within `max_len` bytes. `len` (optional) gets strlen. */
+bool span_cstr(dsc_span s, uint64_t off, uint64_t max_len, const char **str, size_t *len);
+/* LEB128 at *off; advances *off. Fails on overlong (> 64 bits) values. */
+bool span_uleb(dsc_span s, uint64_t *off, uint64_t *v);
+bool span_sleb(dsc_span s, uint64_t *off, int64_t *v);
+
+/* Unchecked little-endian loads for bytes already proven to be in range
+ * (e.g. inside a span returned by span_sub). */
+static inline uint16_t dsc_le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static inline uint32_t dsc_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline uint64_t dsc_le64(const uint8_t *p)
+{
+    return (uint64_t)dsc_le32(p) | (uint64_t)dsc_le32(p + 4) << 32;
+}
+static inline void dsc_put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
+}
+static inline void dsc_put64(uint8_t *p, uint64_t v)
+{
+    dsc_put32(p, (uint32_t)v);
+    dsc_put32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* Checked arithmetic for sizes read from the input. */
+static inline bool dsc_add_ok(uint64_t a, uint64_t b, uint64_t *r) { return !__builtin_add_overflow(a, b, r); }
+static inline bool dsc_mul_ok(uint64_t a, uint64_t b, uint64_t *r) { return !__builtin_mul_overflow(a, b, r); }
+
+/* Fill `err` (if non-NULL) with "<file>: <message>". Always returns -1 so
+ * callers can write `return dsc_fail(err, path, "...")`. */
+int dsc_fail(dsc_error *err, const char *file, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int dsc_vfail(dsc_error *err, const char *file, const char *fmt, va_list ap);
+
+#endif

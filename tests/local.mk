@@ -1,0 +1,21 @@
+# Tests: Check unit suites (tests/unit) and shell integration tests
+# (tests/integration). Tests that need ../shared/testdata skip with a message
+# when it is absent. DSC_TESTDATA overrides where the shared caches are.
+AM_TESTS_ENVIRONMENT = \
+	top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \
+	DSC_TESTDATA="$${DSC_TESTDATA:-$(abs_top_srcdir)/../shared/testdata}"; \
+	DSCFS='$(abs_top_builddir)/dscfs'; \
+	export top_srcdir top_builddir DSC_TESTDATA DSCFS;
+
+if HAVE_CHECK
+check_PROGRAMS += tests/unit/test_lib
+TESTS += tests/unit/test_lib
+tests_unit_test_lib_SOURCES = \
+	tests/unit/main.c tests/unit/suites.h tests/unit/testdata.c tests/unit/testdata.h \
+	tests/unit/test_reader.c tests/unit/test_cache.c
+tests_unit_test_lib_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_lib_LDADD = libdsc.la $(CHECK_LIBS)
+endif
+
+TESTS += tests/integration/cli.sh
+EXTRA_DIST += tests/integration/cli.sh tests/integration/lib.sh

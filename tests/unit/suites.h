@@ -1,0 +1,11 @@
+/* suites.h — every Check suite of the unit test binary. Add yours here and
+ * in main.c's table. */
+#ifndef DSC_TEST_SUITES_H
+#define DSC_TEST_SUITES_H
+
+#include <check.h>
+
+Suite *reader_suite(void);
+Suite *cache_suite(void);
+
+#endif

@@ -1,0 +1,201 @@
+/* test_cache.c — opening the real caches, the image table, address
+ * translation, load commands, and refusal of malformed input. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "macho.h"
+#include "suites.h"
+#include "testdata.h"
+
+static const char *const objc_images[] = {
+    "/usr/lib/libSystem.B.dylib", "/usr/lib/liba-1.0.dylib", "/usr/lib/libb-1.0.dylib",
+    "/usr/lib/libc++.1.dylib", "/usr/lib/libc++abi.dylib", "/usr/lib/libhello-1.0.dylib",
+    "/usr/lib/libobjc.A.dylib", "/usr/lib/system/libdyld.dylib",
+};
+
+static dsc_cache *open_or_skip(const char *rel)
+{
+    const char *path = testdata_path(rel);
+    if (!path)
+        return NULL;
+    dsc_cache *c;
+    dsc_error err;
+    ck_assert_msg(dsc_cache_open(path, &c, &err) == 0, "%s", err.msg);
+    return c;
+}
+
+START_TEST(objc_caches_list_their_images_and_alias)
+{
+    dsc_cache *c = open_or_skip(testdata_caches[_i]);
+    if (!c)
+        return;
+    const dsc_cache_info *in = dsc_cache_get_info(c);
+    ck_assert_uint_eq(in->image_count, 8);
+    for (uint32_t i = 0; i < 8; i++) {
+        ck_assert_str_eq(dsc_image_at(c, i)->path, objc_images[i]);
+        ck_assert(dsc_image_at(c, i)->has_uuid);
+        ck_assert_int_eq(dsc_image_find(c, objc_images[i]), i);
+    }
+    ck_assert_uint_eq(in->alias_count, 1);
+    ck_assert_str_eq(dsc_alias_at(c, 0)->path, "/usr/lib/liba.dylib");
+    ck_assert_int_eq(dsc_image_find(c, "/usr/lib/liba.dylib"), 1);
+    ck_assert_int_eq(dsc_image_find(c, "/usr/lib/nope.dylib"), -1);
+    ck_assert_uint_eq(in->header_size, 0x140);
+    ck_assert_uint_eq(in->base_address, 0x180000000ull);
+    dsc_cache_close(c);
+}
+END_TEST
+
+START_TEST(mappings_and_slide_versions)
+{
+    dsc_cache *c = open_or_skip(testdata_caches[1]);
+    if (!c)
+        return;
+    const dsc_cache_info *in = dsc_cache_get_info(c);
+    ck_assert_int_eq(in->arch, DSC_ARCH_ARM64E);
+    ck_assert_uint_eq(in->mapping_count, 4);
+    static const char *names[] = {"__TEXT", "__DATA", "__AUTH", "__LINKEDIT"};
+    static const uint32_t slide[] = {0, 3, 3, 0};
+    for (unsigned i = 0; i < 4; i++) {
+        ck_assert_str_eq(dsc_cache_mapping(c, i)->name, names[i]);
+        ck_assert_uint_eq(dsc_cache_mapping(c, i)->slide_version, slide[i]);
+    }
+    dsc_cache_close(c);
+
+    c = open_or_skip(testdata_caches[0]);
+    ck_assert_uint_eq(dsc_cache_get_info(c)->mapping_count, 3);
+    ck_assert_uint_eq(dsc_cache_mapping(c, 1)->slide_version, 2);
+    dsc_cache_close(c);
+}
+END_TEST
+
+START_TEST(new_header_era)
+{
+    dsc_cache *c = open_or_skip(testdata_caches[2]);
+    if (!c)
+        return;
+    const dsc_cache_info *in = dsc_cache_get_info(c);
+    ck_assert_uint_eq(in->header_size, 0x200);
+    ck_assert_uint_eq(in->image_count, 4);
+    ck_assert_uint_eq(in->platform, 1);
+    ck_assert_uint_eq(in->os_version, 0x0d0000);
+    ck_assert_str_eq(dsc_image_at(c, 1)->path, "/usr/lib/libhello.dylib");
+    dsc_cache_close(c);
+}
+END_TEST
+
+START_TEST(address_translation)
+{
+    dsc_cache *c = open_or_skip(testdata_caches[0]);
+    if (!c)
+        return;
+    uint32_t magic;
+    const dsc_image *img = dsc_image_at(c, 0);
+    ck_assert(dsc_vm_u32(c, img->address, &magic) && magic == MH_MAGIC_64);
+    const dsc_mapping_info *m = dsc_cache_mapping(c, 1);
+    dsc_span s;
+    ck_assert(dsc_vm_span(c, m->address + m->size - 8, 8, &s));
+    ck_assert(!dsc_vm_span(c, m->address + m->size - 8, 9, &s)); /* crosses the end */
+    ck_assert(!dsc_vm_span(c, 0x1000, 1, &s));
+    ck_assert(!dsc_vm_span(c, UINT64_MAX, 1, &s));
+    dsc_cache_close(c);
+}
+END_TEST
+
+START_TEST(every_image_parses)
+{
+    dsc_cache *c = open_or_skip(testdata_caches[_i]);
+    if (!c)
+        return;
+    for (uint32_t i = 0; i < dsc_cache_get_info(c)->image_count; i++) {
+        struct dsc_macho mo;
+        dsc_error err;
+        ck_assert_msg(dsc_macho_parse(c, i, &mo, &err) == 0, "%s", err.msg);
+        ck_assert(mo.flags & MH_DYLIB_IN_CACHE);
+        ck_assert_str_eq(mo.install_name, dsc_image_at(c, i)->path);
+        ck_assert(dsc_macho_segment(&mo, "__TEXT") != NULL);
+        ck_assert(dsc_macho_segment(&mo, "__LINKEDIT") != NULL);
+        ck_assert(mo.has_uuid && !memcmp(mo.uuid, dsc_image_at(c, i)->uuid, 16));
+        dsc_macho_free(&mo);
+    }
+    dsc_cache_close(c);
+}
+END_TEST
+
+static void expect_failure(const char *path, const char *needle)
+{
+    dsc_cache *c;
+    dsc_error err;
+    ck_assert_int_eq(dsc_cache_open(path, &c, &err), -1);
+    ck_assert_ptr_null(c);
+    ck_assert_msg(strstr(err.msg, path) != NULL, "message does not name the file: %s", err.msg);
+    ck_assert_msg(strstr(err.msg, needle) != NULL, "expected '%s' in: %s", needle, err.msg);
+    ck_assert_ptr_null(strchr(err.msg, '\n'));
+}
+
+START_TEST(malformed_shared_inputs_fail_cleanly)
+{
+    static const char *const files[] = {"malformed/CVE-2022-1244", "malformed/dyldcache_read4",
+                                        "malformed/dyldcache_read8"};
+    const char *path = testdata_path(files[_i]);
+    if (!path)
+        return;
+    expect_failure(path, ": ");
+}
+END_TEST
+
+START_TEST(missing_file_is_named)
+{
+    expect_failure("/nonexistent/dyld_shared_cache_arm64e", "cannot open");
+}
+END_TEST
+
+/* Copy the first `len` bytes of a real cache to a temporary file. */
+static char *truncated_copy(const char *src, long len)
+{
+    static char tmpl[64];
+    snprintf(tmpl, sizeof tmpl, "/tmp/dsc-trunc-XXXXXX");
+    int fd = mkstemp(tmpl);
+    FILE *in = fopen(src, "rb");
+    ck_assert(fd >= 0 && in);
+    char *buf = malloc((size_t)len);
+    ck_assert_int_eq(fread(buf, 1, (size_t)len, in), len);
+    ck_assert_int_eq(write(fd, buf, (size_t)len), len);
+    free(buf);
+    fclose(in);
+    close(fd);
+    return tmpl;
+}
+
+START_TEST(truncated_caches_fail_cleanly)
+{
+    const char *src = testdata_path(testdata_caches[0]);
+    if (!src)
+        return;
+    /* Inside the header, inside the mapping table, inside the mappings. */
+    static const long cuts[] = {17, 0x150, 0x1000, 0x70000};
+    char *tmp = truncated_copy(src, cuts[_i]);
+    expect_failure(tmp, ": ");
+    unlink(tmp);
+}
+END_TEST
+
+Suite *cache_suite(void)
+{
+    Suite *s = suite_create("cache");
+    TCase *tc = tcase_create("real");
+    tcase_add_loop_test(tc, objc_caches_list_their_images_and_alias, 0, 2);
+    tcase_add_test(tc, mappings_and_slide_versions);
+    tcase_add_test(tc, new_header_era);
+    tcase_add_test(tc, address_translation);
+    tcase_add_loop_test(tc, every_image_parses, 0, 3);
+    suite_add_tcase(s, tc);
+    TCase *bad = tcase_create("malformed");
+    tcase_add_loop_test(bad, malformed_shared_inputs_fail_cleanly, 0, 3);
+    tcase_add_test(bad, missing_file_is_named);
+    tcase_add_loop_test(bad, truncated_caches_fail_cleanly, 0, 4);
+    suite_add_tcase(s, bad);
+    return s;
+}

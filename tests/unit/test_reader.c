@@ -1,0 +1,131 @@
+/* test_reader.c — the bounds-checked reader and the trie walker. */
+#include <string.h>
+
+#include "reader.h"
+#include "suites.h"
+#include "trie.h"
+
+static const uint8_t bytes[] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 'h', 'i', 0, 'x'};
+static const dsc_span S = {bytes, sizeof bytes};
+
+START_TEST(reads_little_endian_in_range)
+{
+    uint16_t a;
+    uint32_t b;
+    uint64_t c;
+    ck_assert(span_u16(S, 0, &a) && a == 0x0201);
+    ck_assert(span_u32(S, 1, &b) && b == 0x05040302);
+    ck_assert(span_u64(S, 0, &c) && c == 0x0807060504030201ull);
+    ck_assert(span_ptr(S, 0, 4, &c) && c == 0x04030201);
+}
+END_TEST
+
+START_TEST(refuses_out_of_range_and_overflow)
+{
+    uint32_t v = 0xdeadbeef;
+    uint64_t w;
+    dsc_span sub;
+    ck_assert(!span_u32(S, sizeof bytes - 3, &v));
+    ck_assert_uint_eq(v, 0xdeadbeef);
+    ck_assert(!span_u64(S, UINT64_MAX - 2, &w));
+    ck_assert(!span_sub(S, 4, UINT64_MAX, &sub));
+    ck_assert(!span_sub(S, sizeof bytes + 1, 0, &sub));
+    ck_assert(span_sub(S, sizeof bytes, 0, &sub) && sub.size == 0);
+    ck_assert(!span_ptr(S, 0, 3, &w));
+}
+END_TEST
+
+START_TEST(strings_need_their_nul_inside)
+{
+    const char *s;
+    size_t n;
+    ck_assert(span_cstr(S, 8, 16, &s, &n) && n == 2 && !strcmp(s, "hi"));
+    ck_assert(!span_cstr(S, 11, 16, &s, &n)); /* "x" runs off the end */
+    ck_assert(!span_cstr(S, 8, 1, &s, &n));   /* longer than allowed */
+    ck_assert(!span_cstr(S, 12, 16, &s, &n));
+}
+END_TEST
+
+START_TEST(leb128)
+{
+    static const uint8_t u[] = {0xe5, 0x8e, 0x26, 0x7f, 0x80, 0x7f,
+                                0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+    dsc_span s = {u, sizeof u};
+    uint64_t off = 0, v;
+    int64_t sv;
+    ck_assert(span_uleb(s, &off, &v) && v == 624485 && off == 3);
+    ck_assert(span_sleb(s, &off, &sv) && sv == -1 && off == 4);
+    ck_assert(span_sleb(s, &off, &sv) && sv == -128 && off == 6);
+    ck_assert(!span_uleb(s, &off, &v)); /* 11 bytes: more than 64 bits */
+    dsc_span cut = {u, 2};
+    off = 0;
+    ck_assert(!span_uleb(cut, &off, &v)); /* runs off the end */
+}
+END_TEST
+
+struct keys {
+    char got[8][32];
+    int n;
+};
+
+static int collect(void *ctx, const char *key, size_t len, dsc_span term)
+{
+    struct keys *k = ctx;
+    (void)len;
+    (void)term;
+    if (k->n < 8)
+        strncpy(k->got[k->n++], key, 31);
+    return 0;
+}
+
+START_TEST(trie_walks_in_order)
+{
+    /* root: 2 children "_a" -> n1, "_b" -> n2 ; n1 terminal, child "x" -> n3 */
+    static const uint8_t t[] = {
+        0, 2, '_', 'a', 0, 12, '_', 'b', 0, 20, 0, 0,
+        /* 12: n1 */ 1, 0x2a, 1, 'x', 0, 24, 0, 0,
+        /* 20: n2 */ 1, 0x01, 0, 0,
+        /* 24: n3 */ 1, 0x02, 0,
+    };
+    struct keys k = {0};
+    dsc_error err;
+    ck_assert_int_eq(dsc_trie_walk((dsc_span){t, sizeof t}, collect, &k, "t", &err), 0);
+    ck_assert_int_eq(k.n, 3);
+    ck_assert_str_eq(k.got[0], "_a");
+    ck_assert_str_eq(k.got[1], "_ax");
+    ck_assert_str_eq(k.got[2], "_b");
+}
+END_TEST
+
+START_TEST(trie_cycle_is_an_error)
+{
+    static const uint8_t t[] = {0, 1, 'a', 0, 0}; /* root's child is root */
+    struct keys k = {0};
+    dsc_error err;
+    ck_assert_int_eq(dsc_trie_walk((dsc_span){t, sizeof t}, collect, &k, "cyc", &err), -1);
+    ck_assert_msg(strstr(err.msg, "cyc: trie") != NULL, "%s", err.msg);
+}
+END_TEST
+
+START_TEST(fail_messages_are_one_line)
+{
+    dsc_error err;
+    ck_assert_int_eq(dsc_fail(&err, "f", "a\nb %d", 3), -1);
+    ck_assert_str_eq(err.msg, "f: a b 3");
+}
+END_TEST
+
+Suite *reader_suite(void)
+{
+    Suite *s = suite_create("reader");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, reads_little_endian_in_range);
+    tcase_add_test(tc, refuses_out_of_range_and_overflow);
+    tcase_add_test(tc, strings_need_their_nul_inside);
+    tcase_add_test(tc, leb128);
+    tcase_add_test(tc, trie_walks_in_order);
+    tcase_add_test(tc, trie_cycle_is_an_error);
+    tcase_add_test(tc, fail_messages_are_one_line);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,26 @@
+/* testdata.c — see testdata.h. */
+#include "testdata.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+const char *const testdata_caches[3] = {
+    "caches/dyld_shared_cache_arm64-macOS-objc",
+    "caches/dyld_shared_cache_arm64e-macOS-objc",
+    "caches/dyld_shared_cache_arm64-macOS-1042.1",
+};
+
+const char *testdata_path(const char *rel)
+{
+    static _Thread_local char buf[4096];
+    const char *dir = getenv("DSC_TESTDATA");
+    if (!dir)
+        dir = "../shared/testdata";
+    snprintf(buf, sizeof buf, "%s/%s", dir, rel);
+    if (access(buf, R_OK) != 0) {
+        fprintf(stderr, "SKIP: %s is absent (shared test data not available)\n", buf);
+        return NULL;
+    }
+    return buf;
+}

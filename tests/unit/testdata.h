@@ -1,0 +1,12 @@
+/* testdata.h — locating the shared real caches for unit tests. */
+#ifndef DSC_TESTDATA_H
+#define DSC_TESTDATA_H
+
+/* Path of ../shared/testdata/<rel> (or $DSC_TESTDATA/<rel>) in a static
+ * buffer, or NULL — after printing why the caller skips — when absent. */
+const char *testdata_path(const char *rel);
+
+/* The three real caches, relative to the testdata folder. */
+extern const char *const testdata_caches[3];
+
+#endif
