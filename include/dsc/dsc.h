@@ -168,6 +168,9 @@ typedef struct dsc_output {
 
 /* Extract image `image` into a standalone Mach-O file. */
 int dsc_extract(const dsc_cache *cache, uint32_t image, dsc_output *out, dsc_error *err);
+/* The exact size dsc_extract would produce, computed without building the
+ * file (a directory listing must not extract every image). */
+int dsc_extract_size(const dsc_cache *cache, uint32_t image, uint64_t *size, dsc_error *err);
 void dsc_output_free(dsc_output *out);
 
 #ifdef __cplusplus
