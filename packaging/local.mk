@@ -1,0 +1,2 @@
+EXTRA_DIST += packaging/install-deps.sh tests/run-all.sh .ci/run
+EXTRA_DIST += tests/example.sh README

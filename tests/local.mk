@@ -19,3 +19,10 @@ endif
 
 TESTS += tests/integration/cli.sh
 EXTRA_DIST += tests/integration/cli.sh tests/integration/lib.sh
+
+# Mutation fuzzing of the reader on the real caches (see tests/fuzz/mutate.c).
+check_PROGRAMS += tests/fuzz/mutate
+tests_fuzz_mutate_SOURCES = tests/fuzz/mutate.c tests/fuzz/exercise.c tests/fuzz/exercise.h
+tests_fuzz_mutate_LDADD = libdsc.la
+TESTS += tests/integration/fuzz.sh
+EXTRA_DIST += tests/integration/fuzz.sh

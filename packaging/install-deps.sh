@@ -1,0 +1,16 @@
+#!/bin/sh
+# install-deps.sh — install what dscfs needs to build and test on Debian 12
+# (bookworm) or later. Run as root. Idempotent.
+set -eu
+pkgs="build-essential autoconf automake libtool pkg-config libfuse3-dev fuse3 check
+      clang-19 lld-19 llvm-19 valgrind"
+missing=""
+for p in $pkgs; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
