@@ -7,5 +7,6 @@
 
 Suite *reader_suite(void);
 Suite *cache_suite(void);
+Suite *extract_suite(void);
 
 #endif
