@@ -9,6 +9,9 @@ int main(void)
         reader_suite,
         cache_suite,
         extract_suite,
+        slide_suite,
+        locals_suite,
+        fixups_suite,
     };
     SRunner *sr = srunner_create(NULL);
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++)
