@@ -12,6 +12,7 @@ int main(void)
         slide_suite,
         locals_suite,
         fixups_suite,
+        outdir_suite,
     };
     SRunner *sr = srunner_create(NULL);
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++)

@@ -11,5 +11,6 @@ Suite *extract_suite(void);
 Suite *slide_suite(void);
 Suite *locals_suite(void);
 Suite *fixups_suite(void);
+Suite *outdir_suite(void);
 
 #endif
