@@ -68,6 +68,14 @@ if command -v ld64.lld-19 > /dev/null && command -v clang-19 > /dev/null; then
     done
 fi
 
+# On a terminal (script(1) gives one) there is a progress bar, then the summary.
+if command -v script > /dev/null; then
+    script -qc "'$DSCFS' --extract-all '$CACHES/dyld_shared_cache_arm64-macOS-objc' '$work/tty' -j 2" /dev/null > "$work/tty.out" 2>&1 ||
+        fail "--extract-all on a terminal"
+    grep -q '\[#*\] 8/8' "$work/tty.out" || fail "no progress bar on a terminal"
+    grep -q '^extracted 8 of 8 images' "$work/tty.out" || fail "no summary on a terminal"
+fi
+
 # Errors: one line, non-zero exit.
 objc="$CACHES/dyld_shared_cache_arm64-macOS-objc"
 if "$DSCFS" --extract /usr/lib/nope.dylib "$objc" -o "$work/x" 2> "$work/err"; then fail "missing image accepted"; fi
