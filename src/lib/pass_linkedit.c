@@ -290,8 +290,11 @@ static int add_missing_exports(struct dsc_plan *p, const struct src_symtab *st)
     }
     qsort(e.names, e.nnames, sizeof *e.names, cmp_name);
     dsc_span trie = {p->le.exports.data, p->le.exports.size};
-    int rc = dsc_trie_walk(trie, add_export, &e, dsc_image_at(p->cache, p->mo.image)->path, p->err);
+    dsc_error walk_err = {{0}};
+    int rc = dsc_trie_walk(trie, add_export, &e, "export trie", &walk_err);
     free(e.names);
+    if (rc && walk_err.msg[0]) /* else add_export has set p->err */
+        return plan_fail(p, "%s", walk_err.msg);
     return rc ? -1 : 0;
 }
 
@@ -299,8 +302,11 @@ static int build_symtab(struct dsc_plan *p)
 {
     struct src_symtab st;
     struct dsc_locals locals;
-    if (read_symtab(p, &st) || dsc_locals_find(p->cache, p->base, &locals, p->err))
+    dsc_error locals_err;
+    if (read_symtab(p, &st))
         return -1;
+    if (dsc_locals_find(p->cache, p->base, &locals, &locals_err))
+        return plan_fail(p, "%s", locals_err.msg);
     if (!blob_u8(&p->le.strtab, 0))
         return plan_fail(p, "out of memory");
     struct dsc_linkedit *le = &p->le;

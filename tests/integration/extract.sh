@@ -76,6 +76,16 @@ if command -v script > /dev/null; then
     grep -q '^extracted 8 of 8 images' "$work/tty.out" || fail "no summary on a terminal"
 fi
 
+# One broken image (liba-1.0's mach header magic, at 0x180005000 = file offset
+# 0x5000): the others are still extracted, its alias is not linked, exit 1.
+cp "$CACHES/dyld_shared_cache_arm64e-macOS-objc" "$work/broken"
+printf 'xxxx' | dd of="$work/broken" bs=1 seek=$((0x5000)) conv=notrunc 2> /dev/null
+if "$DSCFS" --extract-all "$work/broken" "$work/b" > "$work/summary" 2> "$work/err"; then fail "broken image: exit 0"; fi
+grep -q '^extracted 7 of 8 images (1 failed), linked 0 of 1 aliases' "$work/summary" || fail "broken: $(cat "$work/summary")"
+grep -q 'liba-1.0.dylib: bad Mach-O magic' "$work/err" || fail "broken: error does not name the image"
+[ "$(find "$work/b" -type f | wc -l)" = 7 ] || fail "broken: the other images were not all extracted"
+[ -e "$work/b/usr/lib/liba.dylib" ] && fail "broken: alias to a failed image was linked"
+
 # Errors: one line, non-zero exit.
 objc="$CACHES/dyld_shared_cache_arm64-macOS-objc"
 if "$DSCFS" --extract /usr/lib/nope.dylib "$objc" -o "$work/x" 2> "$work/err"; then fail "missing image accepted"; fi
