@@ -66,6 +66,14 @@ if command -v ld64.lld-19 > /dev/null && command -v clang-19 > /dev/null; then
         ld64.lld-19 -arch "$arch" -platform_version macos 13.0 13.0 -syslibroot "$root" -L/usr/lib \
             "$work/m.o" -lhello-1.0 -lSystem.B -o "$work/a.out" || fail "ld64.lld cannot link against $arch output"
     done
+    # ...and reads every extracted image as a link input.
+    for cache in $(real_caches); do
+        root="$work/$(basename "$cache")"
+        arch=$(basename "$cache" | cut -d_ -f4 | cut -d- -f1)
+        clang-19 -target "$arch-apple-macos13" -c "$work/m.c" -o "$work/m.o" || fail "clang $arch"
+        ld64.lld-19 -arch "$arch" -platform_version macos 13.0 13.0 -syslibroot "$root" -undefined dynamic_lookup \
+            "$work/m.o" $(find "$root" -type f) -o "$work/a.out" || fail "ld64.lld rejects an image of $root"
+    done
 fi
 
 # On a terminal (script(1) gives one) there is a progress bar, then the summary.
