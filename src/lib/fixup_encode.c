@@ -73,13 +73,15 @@ static int fixup_segment(struct dsc_plan *p, const struct dsc_fixup *f, unsigned
 
 /* ---- rebase opcodes ---- */
 
-/* Length of the run of REBASE fixups from i spaced exactly `stride` apart. */
+/* Length of the run of REBASE fixups from i spaced exactly `stride` apart,
+ * all inside segment `seg` (segments may be adjacent in VM). */
 static size_t run_length(const struct dsc_plan *p, size_t i, unsigned seg, uint64_t stride)
 {
+    const struct dsc_out_segment *s = &p->segs[seg];
     size_t n = 1;
     while (i + n < p->nfixups && p->fixups[i + n].kind == DSC_FIXUP_REBASE &&
            p->fixups[i + n].address - p->fixups[i + n - 1].address == stride &&
-           p->segs[seg].vmaddr + p->segs[seg].filesize - p->fixups[i + n].address >= p->ptr_size)
+           dsc_range_ok(s->filesize, p->fixups[i + n].address - s->vmaddr, p->ptr_size))
         n++;
     return n;
 }
