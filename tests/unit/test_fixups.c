@@ -216,6 +216,11 @@ START_TEST(rebase_runs_stop_at_segment_boundaries)
     static const uint64_t adjacent[] = {0x1000, 0x1008, 0x1010, 0x1018};
     static const uint8_t want1[] = {0x11, 0x20, 0x00, 0x52, 0x21, 0x00, 0x52, 0x00};
     encode(adjacent, 4, want1, sizeof want1);
+    /* A stride that steps over the boundary: 0x1008 (A), 0x1018, 0x1028 (B). */
+    static const uint64_t across[] = {0x1008, 0x1018, 0x1028};
+    static const uint8_t want3[] = {0x11, 0x20, 0x08, 0x51, 0x21, 0x08, 0x51, 0x41,
+                                    0x51, 0x00, 0, 0, 0, 0, 0, 0};
+    encode(across, 3, want3, sizeof want3);
     /* seg 1: three rebases 16 apart (ULEB_TIMES_SKIPPING 3, skip 8) leave the
      * cursor at 0x30, past the next one at 0x28: a new SET_SEGMENT_AND_OFFSET,
      * one rebase, DONE, padding to 8. */
