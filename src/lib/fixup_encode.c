@@ -50,7 +50,11 @@ static int cmp_fixup(const void *a, const void *b)
 
 int fixups_sort(struct dsc_plan *p)
 {
-    if (p->nfixups)
+    /* Slide walks emit each segment's fixups in order; often no sort is due. */
+    bool sorted = true;
+    for (size_t i = 1; i < p->nfixups && sorted; i++)
+        sorted = p->fixups[i - 1].address <= p->fixups[i].address;
+    if (!sorted)
         qsort(p->fixups, p->nfixups, sizeof *p->fixups, cmp_fixup);
     for (size_t i = 1; i < p->nfixups; i++)
         if (p->fixups[i].address == p->fixups[i - 1].address)
