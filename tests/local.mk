@@ -12,15 +12,17 @@ check_PROGRAMS += tests/unit/test_lib
 TESTS += tests/unit/test_lib
 tests_unit_test_lib_SOURCES = \
 	tests/unit/main.c tests/unit/suites.h tests/unit/testdata.c tests/unit/testdata.h \
-	tests/unit/test_reader.c tests/unit/test_cache.c
+	tests/unit/test_reader.c tests/unit/test_cache.c \
+	tests/unit/test_extract.c tests/unit/test_slide.c tests/unit/test_locals.c \
+	tests/unit/test_fixups.c tests/unit/test_outdir.c src/cli/outdir.c
 tests_unit_test_lib_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_lib_LDADD = libdsc.la $(CHECK_LIBS)
 endif
 
-TESTS += tests/integration/cli.sh
-EXTRA_DIST += tests/integration/cli.sh tests/integration/lib.sh
+TESTS += tests/integration/cli.sh tests/integration/extract.sh
+EXTRA_DIST += tests/integration/cli.sh tests/integration/lib.sh tests/integration/extract.sh
 
-# Mutation fuzzing of the reader on the real caches (see tests/fuzz/mutate.c).
+# Mutation fuzzing of the engine on the real caches (see tests/fuzz/mutate.c).
 check_PROGRAMS += tests/fuzz/mutate
 tests_fuzz_mutate_SOURCES = tests/fuzz/mutate.c tests/fuzz/exercise.c tests/fuzz/exercise.h
 tests_fuzz_mutate_LDADD = libdsc.la

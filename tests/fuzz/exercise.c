@@ -1,6 +1,8 @@
 /* exercise.c — see exercise.h. */
 #include "exercise.h"
 
+#include <stdlib.h>
+
 #include "macho.h"
 
 void exercise_cache(const dsc_cache *c)
@@ -14,5 +16,14 @@ void exercise_cache(const dsc_cache *c)
         (void)dsc_image_find(c, dsc_image_at(c, i)->path);
         if (dsc_macho_parse(c, i, &mo, &err) == 0)
             dsc_macho_free(&mo);
+        /* Extraction and the size plan must agree whenever both succeed. */
+        uint64_t planned;
+        dsc_output out;
+        int size_rc = dsc_extract_size(c, i, &planned, &err);
+        if (dsc_extract(c, i, &out, &err) == 0) {
+            if (size_rc == 0 && planned != out.size)
+                abort();
+            dsc_output_free(&out);
+        }
     }
 }

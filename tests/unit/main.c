@@ -8,6 +8,11 @@ int main(void)
     Suite *(*const suites[])(void) = {
         reader_suite,
         cache_suite,
+        extract_suite,
+        slide_suite,
+        locals_suite,
+        fixups_suite,
+        outdir_suite,
     };
     SRunner *sr = srunner_create(NULL);
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++)
