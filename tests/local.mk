@@ -15,6 +15,8 @@ tests_unit_test_lib_SOURCES = \
 	tests/unit/test_reader.c tests/unit/test_cache.c
 tests_unit_test_lib_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_lib_LDADD = libdsc.la $(CHECK_LIBS)
+tests_unit_test_lib_SOURCES += tests/unit/test_store.c tests/unit/test_tree.c tests/unit/test_guard.c
+tests_unit_test_lib_LDADD += libdscfs.la
 endif
 
 TESTS += tests/integration/cli.sh

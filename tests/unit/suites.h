@@ -7,5 +7,8 @@
 
 Suite *reader_suite(void);
 Suite *cache_suite(void);
+Suite *store_suite(void);
+Suite *tree_suite(void);
+Suite *guard_suite(void);
 
 #endif

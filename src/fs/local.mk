@@ -1,0 +1,25 @@
+# fs: the FUSE daemon (dscfs without a verb mounts). The store, the tree and
+# the SIGBUS guard know nothing of FUSE or Mach-O; they live in libdscfs.la
+# so the unit tests link them without libfuse.
+noinst_LTLIBRARIES += libdscfs.la
+libdscfs_la_SOURCES = \
+	src/fs/store.c src/fs/store.h \
+	src/fs/tree.c src/fs/tree.h \
+	src/fs/guard.c src/fs/guard.h
+libdscfs_la_CFLAGS = $(AM_CFLAGS) $(PTHREAD_CFLAGS)
+
+# make check-tsan: the store's (and the guard's) unit tests under
+# ThreadSanitizer, built in b-tsan/ from a copy of the source files git knows
+# (tracked or not ignored), so the normal in-tree build is left alone.
+TSAN_DIR = b-tsan
+check-tsan:
+	rm -rf $(TSAN_DIR) && mkdir $(TSAN_DIR)
+	cd $(srcdir) && git ls-files -co --exclude-standard | grep -v '^$(TSAN_DIR)/' | tar cf - -T - \
+	  | (cd $(abs_builddir)/$(TSAN_DIR) && tar xf -)
+	cd $(TSAN_DIR) && autoreconf -fi && ./configure -q --enable-tsan CC=clang-19 && \
+	  $(MAKE) $(AM_MAKEFLAGS) tests/unit/test_lib
+	cd $(TSAN_DIR) && for suite in store guard; do \
+	  CK_RUN_SUITE=$$suite CK_FORK=no TSAN_OPTIONS='halt_on_error=1 second_deadlock_stack=1' \
+	    ./tests/unit/test_lib || exit 1; \
+	done
+.PHONY: check-tsan
