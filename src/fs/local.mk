@@ -23,3 +23,11 @@ check-tsan:
 	    ./tests/unit/test_lib || exit 1; \
 	done
 .PHONY: check-tsan
+
+# The FUSE side, linked into the dscfs command.
+dscfs_SOURCES += \
+	src/fs/fs.h src/fs/fsys.h src/fs/fsys.c src/fs/build.c \
+	src/fs/produce.c src/fs/report.c src/fs/ops.c src/fs/ops.h src/fs/daemon.c
+dscfs_CPPFLAGS += -I$(top_srcdir)/src/fs
+dscfs_CFLAGS += $(FUSE_CFLAGS)
+dscfs_LDADD += libdscfs.la $(FUSE_LIBS)
