@@ -6,5 +6,10 @@ libdsc_la_SOURCES = \
 	src/lib/cache.c src/lib/cache.h \
 	src/lib/images.c \
 	src/lib/trie.c src/lib/trie.h \
-	src/lib/macho.c src/lib/macho.h
+	src/lib/macho.c src/lib/macho.h \
+	src/lib/slide.c src/lib/slide.h \
+	src/lib/locals.c src/lib/locals.h \
+	src/lib/extract.c src/lib/extract.h src/lib/plan.c \
+	src/lib/pass_layout.c src/lib/pass_pointers.c src/lib/pass_linkedit.c \
+	src/lib/fixup_encode.c src/lib/out.c
 libdsc_la_CFLAGS = $(AM_CFLAGS) $(PTHREAD_CFLAGS)
