@@ -20,4 +20,6 @@ tests_unit_test_lib_LDADD += libdscfs.la
 endif
 
 TESTS += tests/integration/cli.sh
+TESTS += tests/integration/mount.sh
 EXTRA_DIST += tests/integration/cli.sh tests/integration/lib.sh
+EXTRA_DIST += tests/integration/mountlib.sh tests/integration/mount.sh
