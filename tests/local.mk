@@ -20,6 +20,8 @@ tests_unit_test_lib_LDADD += libdscfs.la
 endif
 
 TESTS += tests/integration/cli.sh
-TESTS += tests/integration/mount.sh
+TESTS += tests/integration/mount.sh tests/integration/mount_parallel.sh \
+	tests/integration/mount_budget.sh tests/integration/mount_errors.sh
 EXTRA_DIST += tests/integration/cli.sh tests/integration/lib.sh
-EXTRA_DIST += tests/integration/mountlib.sh tests/integration/mount.sh
+EXTRA_DIST += tests/integration/mountlib.sh tests/integration/mount.sh tests/integration/mount_parallel.sh \
+	tests/integration/mount_budget.sh tests/integration/mount_errors.sh
