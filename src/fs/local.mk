@@ -31,3 +31,15 @@ dscfs_SOURCES += \
 dscfs_CPPFLAGS += -I$(top_srcdir)/src/fs
 dscfs_CFLAGS += $(FUSE_CFLAGS)
 dscfs_LDADD += libdscfs.la $(FUSE_LIBS)
+
+# make bench: the mount's part (bench/mount_bench.sh) on each shared cache.
+EXTRA_DIST += bench/mount_bench.sh
+noinst_PROGRAMS += bench/bench_read
+bench_bench_read_SOURCES = bench/bench_read.c
+MOUNT_BENCH_TESTDATA = $${DSC_TESTDATA:-$(abs_top_srcdir)/../shared/testdata}
+.PHONY: bench bench-mount
+bench: bench-mount
+bench-mount: dscfs$(EXEEXT) bench/bench_read$(EXEEXT)
+	@for c in $(MOUNT_BENCH_TESTDATA)/caches/dyld_shared_cache_*; do \
+	    sh $(srcdir)/bench/mount_bench.sh ./dscfs$(EXEEXT) bench/bench_read$(EXEEXT) "$$c" || exit 1; \
+	done
