@@ -5,7 +5,6 @@
  * (clash, path through a file, nothing left after dropping `.`/`..`) is
  * logged and skipped; the rest of the mount is unaffected.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -16,58 +15,6 @@ static void refused(struct fsys *fs, const char *what, const char *path, enum tr
 {
     fs->skipped_paths++;
     fsys_log(fs, LOG_WARNING, "%s: %s %s skipped: %s", fs->cache_path, what, path, tree_add_err_str(e));
-}
-
-/* For ".../X.framework/Versions/V/X" set *fw_len to the length of
- * ".../X.framework", *ver and *ver_len to V; false for any other path. */
-static bool framework_parts(const char *path, size_t *fw_len, const char **ver, size_t *ver_len)
-{
-    const char *leaf = strrchr(path, '/');
-    if (!leaf || leaf == path)
-        return false;
-    size_t name_len = strlen(leaf + 1);
-    const char *v_end = leaf, *v = v_end;
-    while (v > path && v[-1] != '/')
-        v--;
-    static const char versions[] = "/Versions/";
-    size_t vs = sizeof versions - 1;
-    if (v == v_end || (size_t)(v - path) < vs || memcmp(v - vs, versions, vs))
-        return false;
-    const char *fw_end = v - vs;
-    static const char suffix[] = ".framework";
-    size_t ss = sizeof suffix - 1;
-    if ((size_t)(fw_end - path) < name_len + ss + 1 || memcmp(fw_end - ss, suffix, ss) ||
-        memcmp(fw_end - ss - name_len, leaf + 1, name_len) || fw_end[-(long)(ss + name_len) - 1] != '/')
-        return false;
-    *fw_len = (size_t)(fw_end - path);
-    *ver = v;
-    *ver_len = (size_t)(v_end - v);
-    return true;
-}
-
-/* X.framework/Versions/Current -> V and X.framework/X -> Versions/Current/X,
- * as on a real system. Existing nodes win (the first version seen is
- * Current); failures here are not worth a warning. */
-static void add_framework_links(tree *t, const char *path)
-{
-    size_t fw_len, ver_len;
-    const char *ver;
-    if (!framework_parts(path, &fw_len, &ver, &ver_len))
-        return;
-    const char *name = strrchr(path, '/') + 1;
-    size_t size = fw_len + strlen(name) + 32 + ver_len;
-    char *link = malloc(size), *target = malloc(size);
-    uint32_t id;
-    if (link && target) {
-        snprintf(link, size, "%.*s/Versions/Current", (int)fw_len, path);
-        snprintf(target, size, "%.*s/Versions/%.*s", (int)fw_len, path, (int)ver_len, ver);
-        tree_add_link(t, link, target, &id);
-        snprintf(link, size, "%.*s/%s", (int)fw_len, path, name);
-        snprintf(target, size, "%.*s/Versions/Current/%s", (int)fw_len, path, name);
-        tree_add_link(t, link, target, &id);
-    }
-    free(link);
-    free(target);
 }
 
 tree *build_tree(struct fsys *fs)
@@ -95,7 +42,7 @@ tree *build_tree(struct fsys *fs)
     }
     for (uint32_t i = 0; i < in->image_count; i++)
         if (placed[i])
-            add_framework_links(t, fs->img[i].path);
+            tree_add_framework_links(t, fs->img[i].path);
     for (uint32_t i = 0; i < in->alias_count; i++) {
         const dsc_alias *a = dsc_alias_at(fs->cache, i);
         if (a->image >= in->image_count || !placed[a->image])

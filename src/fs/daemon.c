@@ -127,6 +127,11 @@ int fs_main(int argc, char **argv)
     int status = 2;
     uint64_t budget = 0;
 
+    /* Verbs are "--word"; FUSE takes none, so this is a misspelt verb. */
+    if (argc > 1 && !strncmp(argv[1], "--", 2)) {
+        fprintf(stderr, "dscfs: unknown verb %s (see dscfs --help)\n", argv[1]);
+        return 2;
+    }
     if (fuse_opt_parse(&args, &o, option_spec, take_positional) != 0 ||
         fuse_parse_cmdline(&args, &cmd) != 0)
         goto out;

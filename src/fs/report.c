@@ -73,6 +73,19 @@ char *report_info(struct fsys *fs, size_t *len)
     return fclose(f) == 0 ? buf : (free(buf), NULL);
 }
 
+/* A path from the cache, with tabs, newlines and other control bytes
+ * escaped as \xHH so each image stays on one line of its own. */
+static void put_escaped(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c == 0x7f || c == '\\')
+            fprintf(f, "\\x%02x", c);
+        else
+            fputc(c, f);
+    }
+}
+
 static unsigned count_lines(const char *s)
 {
     unsigned n = 0;
@@ -101,7 +114,10 @@ char *report_status(struct fsys *fs, size_t *len)
             fprintf(f, "%u\t", count_lines(st->warnings));
         else
             fputs("-\t", f);
-        fprintf(f, "%s\t%s\n", fs->img[i].path, st->error ? st->error : "");
+        put_escaped(f, st->path);
+        fputc('\t', f);
+        put_escaped(f, st->error ? st->error : "");
+        fputc('\n', f);
         pthread_mutex_unlock(&fs->lock);
     }
     return fclose(f) == 0 ? buf : (free(buf), NULL);

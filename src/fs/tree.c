@@ -7,6 +7,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -307,6 +308,57 @@ enum tree_add_err tree_add_link(tree *t, const char *path, const char *target, u
     comps_free(&from);
     comps_free(&to);
     return e;
+}
+
+/* ---- framework links ---- */
+
+/* For ".../X.framework/Versions/V/X" set *fw_len to the length of
+ * ".../X.framework", *ver and *ver_len to V; false for any other path. */
+static bool framework_parts(const char *path, size_t *fw_len, const char **ver, size_t *ver_len)
+{
+    const char *leaf = strrchr(path, '/');
+    if (!leaf || leaf == path)
+        return false;
+    size_t name_len = strlen(leaf + 1);
+    const char *v_end = leaf, *v = v_end;
+    while (v > path && v[-1] != '/')
+        v--;
+    static const char versions[] = "/Versions/";
+    size_t vs = sizeof versions - 1;
+    if (v == v_end || (size_t)(v - path) < vs || memcmp(v - vs, versions, vs))
+        return false;
+    const char *fw_end = v - vs;
+    static const char suffix[] = ".framework";
+    size_t ss = sizeof suffix - 1;
+    if ((size_t)(fw_end - path) < name_len + ss + 1 || memcmp(fw_end - ss, suffix, ss) ||
+        memcmp(fw_end - ss - name_len, leaf + 1, name_len) || fw_end[-(long)(ss + name_len) - 1] != '/')
+        return false;
+    *fw_len = (size_t)(fw_end - path);
+    *ver = v;
+    *ver_len = (size_t)(v_end - v);
+    return true;
+}
+
+void tree_add_framework_links(tree *t, const char *path)
+{
+    size_t fw_len, ver_len;
+    const char *ver;
+    if (!framework_parts(path, &fw_len, &ver, &ver_len))
+        return;
+    const char *name = strrchr(path, '/') + 1;
+    size_t size = fw_len + strlen(name) + 32 + ver_len;
+    char *link = malloc(size), *target = malloc(size);
+    uint32_t id;
+    if (link && target) {
+        snprintf(link, size, "%.*s/Versions/Current", (int)fw_len, path);
+        snprintf(target, size, "%.*s/Versions/%.*s", (int)fw_len, path, (int)ver_len, ver);
+        tree_add_link(t, link, target, &id);
+        snprintf(link, size, "%.*s/%s", (int)fw_len, path, name);
+        snprintf(target, size, "%.*s/Versions/Current/%s", (int)fw_len, path, name);
+        tree_add_link(t, link, target, &id);
+    }
+    free(link);
+    free(target);
 }
 
 /* ---- queries ---- */

@@ -50,6 +50,12 @@ enum tree_add_err tree_add_link(tree *t, const char *path, const char *target, u
 /* The directory at `path`, made as needed. */
 enum tree_add_err tree_add_dir(tree *t, const char *path, uint32_t *id);
 
+/* For a framework image ".../X.framework/Versions/V/X", the links a real
+ * system has: X.framework/Versions/Current -> V and X.framework/X ->
+ * Versions/Current/X. Nodes that exist win (the first version added becomes
+ * Current); any other path is left alone. */
+void tree_add_framework_links(tree *t, const char *image_path);
+
 /* Node id of `path` (links are not followed), or TREE_NONE. */
 uint32_t tree_lookup(const tree *t, const char *path);
 /* NULL when id is out of range. */

@@ -104,6 +104,36 @@ START_TEST(links_get_relative_targets)
 }
 END_TEST
 
+START_TEST(framework_links_like_a_real_system)
+{
+    uint32_t id;
+    const char *fw = "/System/Library/Frameworks/Foo.framework/Versions/A/Foo";
+    ck_assert_int_eq(tree_add_file(t, fw, 1, &id), TREE_OK);
+    tree_add_framework_links(t, fw);
+    ck_assert_str_eq(link_target("/System/Library/Frameworks/Foo.framework/Versions/Current"), "A");
+    ck_assert_str_eq(link_target("/System/Library/Frameworks/Foo.framework/Foo"), "Versions/Current/Foo");
+    /* A second version does not move Current. */
+    const char *b = "/System/Library/Frameworks/Foo.framework/Versions/B/Foo";
+    ck_assert_int_eq(tree_add_file(t, b, 2, &id), TREE_OK);
+    tree_add_framework_links(t, b);
+    ck_assert_str_eq(link_target("/System/Library/Frameworks/Foo.framework/Versions/Current"), "A");
+    /* Not frameworks: no links. */
+    uint32_t before = tree_count(t);
+    const char *not_fw[] = {
+        "/usr/lib/libobjc.A.dylib",
+        "/S/Bar.framework/Versions/A/Baz",     /* name differs from the framework */
+        "/S/xBar.framework/Versions/A/Bar",    /* "Bar" is only a suffix */
+        "/S/Bar.framework/Version/A/Bar",
+        "/Versions/A/Bar",
+        "Bar.framework/Versions/A/Bar/",
+        "/Bar.framework/Versions//Bar",
+    };
+    for (size_t i = 0; i < sizeof not_fw / sizeof not_fw[0]; i++)
+        tree_add_framework_links(t, not_fw[i]);
+    ck_assert_uint_eq(tree_count(t), before);
+}
+END_TEST
+
 START_TEST(ids_stay_stable_while_growing)
 {
     char path[64];
@@ -134,6 +164,7 @@ Suite *tree_suite(void)
     tcase_add_test(tc, hostile_components_are_skipped);
     tcase_add_test(tc, conflicts_change_nothing);
     tcase_add_test(tc, links_get_relative_targets);
+    tcase_add_test(tc, framework_links_like_a_real_system);
     tcase_add_test(tc, ids_stay_stable_while_growing);
     suite_add_tcase(s, tc);
     return s;
