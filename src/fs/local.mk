@@ -8,19 +8,27 @@ libdscfs_la_SOURCES = \
 	src/fs/guard.c src/fs/guard.h
 libdscfs_la_CFLAGS = $(AM_CFLAGS) $(PTHREAD_CFLAGS)
 
-# make check-tsan: the store's (and the guard's) unit tests under
-# ThreadSanitizer, built in b-tsan/ from a copy of the source files git knows
-# (tracked or not ignored), so the normal in-tree build is left alone.
+# make check-tsan: the store's (and the guard's) unit tests, then the
+# parallel and small-budget mount tests with the daemon itself, under
+# ThreadSanitizer (halt_on_error: a report kills the daemon, failing the
+# test). Built in b-tsan/ from a copy of the source files git knows (tracked
+# or not ignored), so the normal in-tree build is left alone.
 TSAN_DIR = b-tsan
+TSAN_RUN = TSAN_OPTIONS='halt_on_error=1 second_deadlock_stack=1'
 check-tsan:
 	rm -rf $(TSAN_DIR) && mkdir $(TSAN_DIR)
 	cd $(srcdir) && git ls-files -co --exclude-standard | grep -v '^$(TSAN_DIR)/' | tar cf - -T - \
 	  | (cd $(abs_builddir)/$(TSAN_DIR) && tar xf -)
 	cd $(TSAN_DIR) && autoreconf -fi && ./configure -q --enable-tsan CC=clang-19 && \
-	  $(MAKE) $(AM_MAKEFLAGS) tests/unit/test_lib
+	  $(MAKE) $(AM_MAKEFLAGS) tests/unit/test_lib dscfs$(EXEEXT)
 	cd $(TSAN_DIR) && for suite in store guard; do \
-	  CK_RUN_SUITE=$$suite CK_FORK=no TSAN_OPTIONS='halt_on_error=1 second_deadlock_stack=1' \
-	    ./tests/unit/test_lib || exit 1; \
+	  CK_RUN_SUITE=$$suite CK_FORK=no $(TSAN_RUN) ./tests/unit/test_lib || exit 1; \
+	done
+	cd $(TSAN_DIR) && for t in mount_parallel mount_budget; do \
+	  top_srcdir=. top_builddir=. DSCFS=$$PWD/dscfs$(EXEEXT) \
+	  DSC_TESTDATA="$${DSC_TESTDATA:-$(abs_top_srcdir)/../shared/testdata}" $(TSAN_RUN) \
+	    sh tests/integration/$$t.sh; rc=$$?; \
+	  [ $$rc = 0 ] || [ $$rc = 77 ] || exit 1; echo "PASS (tsan): $$t"; \
 	done
 .PHONY: check-tsan
 
