@@ -12,16 +12,18 @@ check_PROGRAMS += tests/unit/test_lib
 TESTS += tests/unit/test_lib
 tests_unit_test_lib_SOURCES = \
 	tests/unit/main.c tests/unit/suites.h tests/unit/testdata.c tests/unit/testdata.h \
-	tests/unit/test_reader.c tests/unit/test_cache.c
+	tests/unit/test_reader.c tests/unit/test_cache.c \
+	tests/unit/test_extract.c tests/unit/test_slide.c tests/unit/test_locals.c \
+	tests/unit/test_fixups.c tests/unit/test_outdir.c src/cli/outdir.c
 tests_unit_test_lib_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_lib_LDADD = libdsc.la $(CHECK_LIBS)
 tests_unit_test_lib_SOURCES += tests/unit/test_store.c tests/unit/test_tree.c tests/unit/test_guard.c
 tests_unit_test_lib_LDADD += libdscfs.la
 endif
 
-TESTS += tests/integration/cli.sh
+TESTS += tests/integration/cli.sh tests/integration/extract.sh
+EXTRA_DIST += tests/integration/cli.sh tests/integration/lib.sh tests/integration/extract.sh
 TESTS += tests/integration/mount.sh tests/integration/mount_parallel.sh \
 	tests/integration/mount_budget.sh tests/integration/mount_errors.sh
-EXTRA_DIST += tests/integration/cli.sh tests/integration/lib.sh
 EXTRA_DIST += tests/integration/mountlib.sh tests/integration/mount.sh tests/integration/mount_parallel.sh \
 	tests/integration/mount_budget.sh tests/integration/mount_errors.sh

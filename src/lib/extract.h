@@ -19,6 +19,17 @@
  *    Read pointers with plan_read_ptr(), which works in both kinds of plan.
  *  - Every failure fills plan->err through plan_fail() ("<cache>: <image>:
  *    message") and makes the pass return -1; the pipeline stops there.
+ *
+ * Writing a pass (binds, stubs, objc): add it to passes[] in extract.c
+ * between pass_pointers and pass_linkedit. It sees every decoded pointer as
+ * a fixup (REBASE inside the image, EXTERNAL elsewhere, auth bits kept).
+ *  - To bind a slot: set kind = DSC_FIXUP_BIND, import from plan_add_import(),
+ *    addend; keep auth (arm64e binds with auth carry no addend).
+ *  - To change bytes: plan_seg_bytes()/plan_write_ptr(); both do nothing
+ *    useful in a size plan, which is fine as long as sizes do not depend on
+ *    the bytes.
+ *  - To add data: plan_alloc_vm() + plan_add_segment() + plan_add_section();
+ *    pointers stored there need a REBASE fixup each.
  */
 #ifndef DSC_EXTRACT_H
 #define DSC_EXTRACT_H
@@ -171,7 +182,8 @@ int plan_add_fixup(struct dsc_plan *p, const struct dsc_fixup *f);
 int plan_add_import(struct dsc_plan *p, const char *name, int lib_ordinal, bool weak_import, uint32_t *index);
 
 /* Add a segment before LINKEDIT at `vmaddr` (use plan_alloc_vm for a free
- * range); its bytes are zeroed, filesize = vmsize. prot: R=1 W=2 X=4. */
+ * range); its bytes are zeroed, filesize = vmsize. prot: R=1 W=2 X=4.
+ * It moves plan->segs: pointers to segments taken before are invalid. */
 struct dsc_out_segment *plan_add_segment(struct dsc_plan *p, const char *name, uint64_t vmaddr, uint64_t vmsize,
                                          uint32_t prot);
 /* Add a section to a segment; [addr, addr+size) must lie inside it. */

@@ -11,5 +11,5 @@ libdsc_la_SOURCES = \
 	src/lib/locals.c src/lib/locals.h \
 	src/lib/extract.c src/lib/extract.h src/lib/plan.c \
 	src/lib/pass_layout.c src/lib/pass_pointers.c src/lib/pass_linkedit.c \
-	src/lib/fixup_encode.c src/lib/out.c
+	src/lib/fixup_encode.c src/lib/fixup_decode.c src/lib/fixup_decode.h src/lib/out.c
 libdsc_la_CFLAGS = $(AM_CFLAGS) $(PTHREAD_CFLAGS)

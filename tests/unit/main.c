@@ -8,6 +8,11 @@ int main(void)
     Suite *(*const suites[])(void) = {
         reader_suite,
         cache_suite,
+        extract_suite,
+        slide_suite,
+        locals_suite,
+        fixups_suite,
+        outdir_suite,
         store_suite,
         tree_suite,
         guard_suite,

@@ -7,6 +7,11 @@
 
 Suite *reader_suite(void);
 Suite *cache_suite(void);
+Suite *extract_suite(void);
+Suite *slide_suite(void);
+Suite *locals_suite(void);
+Suite *fixups_suite(void);
+Suite *outdir_suite(void);
 Suite *store_suite(void);
 Suite *tree_suite(void);
 Suite *guard_suite(void);
