@@ -24,6 +24,7 @@ endif
 TESTS += tests/integration/cli.sh tests/integration/extract.sh
 EXTRA_DIST += tests/integration/cli.sh tests/integration/lib.sh tests/integration/extract.sh
 TESTS += tests/integration/mount.sh tests/integration/mount_parallel.sh \
-	tests/integration/mount_budget.sh tests/integration/mount_errors.sh
+	tests/integration/mount_budget.sh tests/integration/mount_errors.sh \
+	tests/integration/mount_sigbus.sh
 EXTRA_DIST += tests/integration/mountlib.sh tests/integration/mount.sh tests/integration/mount_parallel.sh \
-	tests/integration/mount_budget.sh tests/integration/mount_errors.sh
+	tests/integration/mount_budget.sh tests/integration/mount_errors.sh tests/integration/mount_sigbus.sh

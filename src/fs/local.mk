@@ -32,6 +32,14 @@ check-tsan:
 	done
 .PHONY: check-tsan
 
+# tests/integration/mount_sigbus.sh preloads this shim into the daemon
+# (plain -shared build: libtool here builds static libraries only).
+check_DATA = tests/integration/fakestat.so
+tests/integration/fakestat.so: $(srcdir)/tests/integration/fakestat.c
+	$(AM_V_CC)$(CC) -shared -fPIC $(CFLAGS) -o $@ $(srcdir)/tests/integration/fakestat.c -ldl
+CLEANFILES += tests/integration/fakestat.so
+EXTRA_DIST += tests/integration/fakestat.c
+
 # The FUSE side, linked into the dscfs command.
 dscfs_SOURCES += \
 	src/fs/fs.h src/fs/fsys.h src/fs/fsys.c src/fs/build.c \
