@@ -19,7 +19,7 @@ check-tsan:
 	rm -rf $(TSAN_DIR) && mkdir $(TSAN_DIR)
 	cd $(srcdir) && git ls-files -co --exclude-standard | grep -v '^$(TSAN_DIR)/' | tar cf - -T - \
 	  | (cd $(abs_builddir)/$(TSAN_DIR) && tar xf -)
-	cd $(TSAN_DIR) && autoreconf -fi && ./configure -q --enable-tsan CC=clang-19 && \
+	cd $(TSAN_DIR) && autoreconf -fi && ./configure -q --enable-tsan CC="$(CC)" && \
 	  $(MAKE) $(AM_MAKEFLAGS) tests/unit/test_lib dscfs$(EXEEXT)
 	cd $(TSAN_DIR) && for suite in store guard; do \
 	  CK_RUN_SUITE=$$suite CK_FORK=no $(TSAN_RUN) ./tests/unit/test_lib || exit 1; \
