@@ -102,8 +102,10 @@ static int serve(struct fuse_args *args, struct fuse_cmdline_opts *cmd, struct f
         goto out_destroy;
     if (fuse_daemonize(cmd->foreground) != 0)
         goto out_unmount;
-    if (!cmd->foreground)
+    if (!cmd->foreground) {
         openlog("dscfs", LOG_PID, LOG_DAEMON);
+        fs->to_syslog = true;
+    }
     struct fuse_session *se = fuse_get_session(f);
     if (fuse_set_signal_handlers(se) != 0 || guard_install() != 0)
         goto out_unmount;
@@ -152,7 +154,7 @@ int fs_main(int argc, char **argv)
     dsc_cache *cache = cli_open(o.cache);
     if (!cache)
         goto out;
-    fs = fsys_open(cache, o.cache, budget, cmd.foreground);
+    fs = fsys_open(cache, o.cache, budget);
     if (!fs)
         goto out;
     /* Read-only whatever the command line says; name the mount after the

@@ -16,7 +16,7 @@ void fsys_log(struct fsys *fs, int priority, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    if (fs->foreground) {
+    if (!fs->to_syslog) {
         /* One write per line so threads do not interleave. */
         char line[1024];
         vsnprintf(line, sizeof line, fmt, ap);
@@ -72,7 +72,7 @@ bool fsys_cache_ok(struct fsys *fs)
     return true;
 }
 
-struct fsys *fsys_open(dsc_cache *cache, const char *cache_path, uint64_t budget, bool foreground)
+struct fsys *fsys_open(dsc_cache *cache, const char *cache_path, uint64_t budget)
 {
     struct fsys *fs = calloc(1, sizeof *fs);
     if (!fs) {
@@ -81,7 +81,6 @@ struct fsys *fsys_open(dsc_cache *cache, const char *cache_path, uint64_t budget
         return NULL;
     }
     fs->cache = cache;
-    fs->foreground = foreground;
     fs->uid = getuid();
     fs->gid = getgid();
     fs->nimages = dsc_cache_get_info(cache)->image_count;

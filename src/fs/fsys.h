@@ -62,15 +62,16 @@ struct fsys {
     uint64_t total_bytes;   /* of all cache files, for statfs */
     uid_t uid;
     gid_t gid;
-    bool foreground;        /* log to stderr, else syslog */
+    bool to_syslog;         /* set once daemonized; stderr before */
 };
 
 /* Build the mount state over an opened cache (takes ownership of it).
  * Returns NULL after printing a one-line error. */
-struct fsys *fsys_open(dsc_cache *cache, const char *cache_path, uint64_t budget, bool foreground);
+struct fsys *fsys_open(dsc_cache *cache, const char *cache_path, uint64_t budget);
 void fsys_free(struct fsys *fs);
 
-/* Log one line: stderr in the foreground, syslog once daemonized. */
+/* Log one line: stderr until the daemon detaches (always with -f), then
+ * syslog. */
 void fsys_log(struct fsys *fs, int priority, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
