@@ -17,6 +17,8 @@ tests_unit_test_lib_SOURCES = \
 	tests/unit/test_fixups.c tests/unit/test_outdir.c src/cli/outdir.c
 tests_unit_test_lib_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_lib_LDADD = libdsc.la $(CHECK_LIBS)
+tests_unit_test_lib_SOURCES += tests/unit/test_store.c tests/unit/test_tree.c tests/unit/test_guard.c
+tests_unit_test_lib_LDADD += libdscfs.la
 endif
 
 TESTS += tests/integration/cli.sh tests/integration/extract.sh
@@ -28,3 +30,9 @@ tests_fuzz_mutate_SOURCES = tests/fuzz/mutate.c tests/fuzz/exercise.c tests/fuzz
 tests_fuzz_mutate_LDADD = libdsc.la
 TESTS += tests/integration/fuzz.sh
 EXTRA_DIST += tests/integration/fuzz.sh
+
+TESTS += tests/integration/mount.sh tests/integration/mount_parallel.sh \
+	tests/integration/mount_budget.sh tests/integration/mount_errors.sh \
+	tests/integration/mount_sigbus.sh
+EXTRA_DIST += tests/integration/mountlib.sh tests/integration/mount.sh tests/integration/mount_parallel.sh \
+	tests/integration/mount_budget.sh tests/integration/mount_errors.sh tests/integration/mount_sigbus.sh

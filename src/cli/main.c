@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "dsc/dsc.h"
+#include "fs.h"
 
 static void usage(FILE *out)
 {
@@ -100,6 +101,9 @@ int main(int argc, char **argv)
             if (!strcmp(argv[1], verbs[i].name))
                 return verbs[i].fn(argc, argv);
     }
-    usage(stderr);
-    return 2;
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    return fs_main(argc, argv); /* no verb: mount */
 }

@@ -13,6 +13,9 @@ int main(void)
         locals_suite,
         fixups_suite,
         outdir_suite,
+        store_suite,
+        tree_suite,
+        guard_suite,
     };
     SRunner *sr = srunner_create(NULL);
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++)

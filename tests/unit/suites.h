@@ -12,5 +12,8 @@ Suite *slide_suite(void);
 Suite *locals_suite(void);
 Suite *fixups_suite(void);
 Suite *outdir_suite(void);
+Suite *store_suite(void);
+Suite *tree_suite(void);
+Suite *guard_suite(void);
 
 #endif

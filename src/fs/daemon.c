@@ -1,0 +1,178 @@
+/*
+ * daemon.c — `dscfs [-f] [-d] [-s] [-o opt,...] CACHE MOUNTPOINT`: parse the
+ * options, open the cache (errors are reported here, before anything forks),
+ * build the mount state, then mount, daemonize and serve until unmounted or
+ * sent SIGINT/SIGTERM/SIGHUP. Also what mount.fuse3 runs for fstab lines.
+ */
+#include "fs.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "cli.h"
+#include "fsys.h"
+#include "guard.h"
+#include "ops.h"
+
+#include <fuse_lowlevel.h>
+
+#define DEFAULT_CACHE_SIZE "512M"
+
+struct options {
+    char *cache;
+    char *cache_size;
+    int nonopts;   /* positional arguments seen */
+};
+
+static const struct fuse_opt option_spec[] = {
+    {"cache_size=%s", offsetof(struct options, cache_size), 0},
+    FUSE_OPT_END,
+};
+
+static void mount_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: dscfs [-f] [-d] [-s] [-o opt,...] CACHE MOUNTPOINT\n"
+            "\n"
+            "dscfs options:\n"
+            "  -o cache_size=SIZE  bytes of extracted images kept in memory (LRU);\n"
+            "                      K, M, G, T suffixes (powers of 1024); default %s\n"
+            "\n"
+            "common FUSE options:\n"
+            "  -f                  stay in the foreground (log to stderr)\n"
+            "  -d                  debug output (implies -f)\n"
+            "  -s                  single-threaded\n"
+            "  -o allow_other      let other users see the mount\n"
+            "  -o max_idle_threads=N, -o clone_fd, -o fsname=NAME, ...: see mount.fuse3(8)\n",
+            DEFAULT_CACHE_SIZE);
+}
+
+/* The first positional argument is the cache; the second (the mountpoint)
+ * is left to fuse_parse_cmdline. */
+static int take_positional(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+    struct options *o = data;
+    if (key != FUSE_OPT_KEY_NONOPT)
+        return 1;
+    if (o->nonopts++ == 0) {
+        o->cache = strdup(arg);
+        return 0;
+    }
+    return 1;
+}
+
+/* "512M" -> bytes; false on anything malformed or zero. */
+static bool parse_size(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    if (!s || *s < '0' || *s > '9')
+        return false;
+    uint64_t v = strtoull(s, &end, 10);
+    unsigned shift = 0;
+    switch (*end) {
+    case 'k': case 'K': shift = 10; end++; break;
+    case 'm': case 'M': shift = 20; end++; break;
+    case 'g': case 'G': shift = 30; end++; break;
+    case 't': case 'T': shift = 40; end++; break;
+    default: break;
+    }
+    if (*end == 'i' || *end == 'B') /* accept 512MiB / 512MB spellings */
+        end += end[0] == 'i' && end[1] == 'B' ? 2 : 1;
+    if (errno || *end || v == 0 || v > (UINT64_MAX >> shift))
+        return false;
+    *out = v << shift;
+    return true;
+}
+
+/* Mount, daemonize, serve. Returns the exit status. */
+static int serve(struct fuse_args *args, struct fuse_cmdline_opts *cmd, struct fsys *fs)
+{
+    struct fuse *f = fuse_new(args, &fsys_ops, sizeof fsys_ops, fs);
+    if (!f)
+        return 1;
+    int status = 1;
+    if (fuse_mount(f, cmd->mountpoint) != 0)
+        goto out_destroy;
+    if (fuse_daemonize(cmd->foreground) != 0)
+        goto out_unmount;
+    if (!cmd->foreground) {
+        openlog("dscfs", LOG_PID, LOG_DAEMON);
+        fs->to_syslog = true;
+    }
+    struct fuse_session *se = fuse_get_session(f);
+    if (fuse_set_signal_handlers(se) != 0 || guard_install() != 0)
+        goto out_unmount;
+    fsys_log(fs, LOG_INFO, "%s mounted on %s", fs->cache_path, cmd->mountpoint);
+    int rc = cmd->singlethread ? fuse_loop(f) : fuse_loop_mt(f, cmd->clone_fd);
+    status = rc == 0 || rc == SIGINT || rc == SIGTERM || rc == SIGHUP ? 0 : 1;
+    fuse_remove_signal_handlers(se);
+out_unmount:
+    fuse_unmount(f);
+out_destroy:
+    fuse_destroy(f);
+    return status;
+}
+
+int fs_main(int argc, char **argv)
+{
+    struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+    struct options o = {0};
+    struct fuse_cmdline_opts cmd = {0};
+    struct fsys *fs = NULL;
+    int status = 2;
+    uint64_t budget = 0;
+
+    /* Verbs are "--word"; FUSE takes none, so this is a misspelt verb. */
+    if (argc > 1 && !strncmp(argv[1], "--", 2)) {
+        fprintf(stderr, "dscfs: unknown verb %s (see dscfs --help)\n", argv[1]);
+        return 2;
+    }
+    if (fuse_opt_parse(&args, &o, option_spec, take_positional) != 0 ||
+        fuse_parse_cmdline(&args, &cmd) != 0)
+        goto out;
+    if (cmd.show_help) {
+        mount_usage(stdout);
+        status = 0;
+        goto out;
+    }
+    if (!o.cache || !cmd.mountpoint || o.nonopts > 2) {
+        mount_usage(stderr);
+        goto out;
+    }
+    if (!parse_size(o.cache_size ? o.cache_size : DEFAULT_CACHE_SIZE, &budget)) {
+        fprintf(stderr, "dscfs: cache_size=%s: expected a size such as 512M\n", o.cache_size);
+        goto out;
+    }
+    status = 1;
+    dsc_cache *cache = cli_open(o.cache);
+    if (!cache)
+        goto out;
+    fs = fsys_open(cache, o.cache, budget);
+    if (!fs)
+        goto out;
+    /* Read-only whatever the command line says; name the mount after the
+     * cache so mount(8) and df(1) show what it is. */
+    char *fsname = NULL;
+    if (asprintf(&fsname, "-ofsname=%s,subtype=dscfs,ro,default_permissions", fs->cache_path) < 0 ||
+        fuse_opt_add_arg(&args, fsname) != 0) {
+        free(fsname);
+        fprintf(stderr, "dscfs: out of memory\n");
+        goto out;
+    }
+    free(fsname);
+    status = serve(&args, &cmd, fs);
+out:
+    fsys_free(fs);
+    free(cmd.mountpoint);
+    free(o.cache);
+    free(o.cache_size);
+    fuse_opt_free_args(&args);
+    return status;
+}

@@ -1,0 +1,127 @@
+/*
+ * fsys.c — building and tearing down the mount state, logging, and noticing
+ * a cache file that changed or was replaced under the mount.
+ */
+#include "fsys.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+void fsys_log(struct fsys *fs, int priority, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (!fs->to_syslog) {
+        /* One write per line so threads do not interleave. */
+        char line[1024];
+        vsnprintf(line, sizeof line, fmt, ap);
+        fprintf(stderr, "dscfs: %s\n", line);
+    } else {
+        vsyslog(priority, fmt, ap);
+    }
+    va_end(ap);
+}
+
+/* Remember which file each path names now (absolute path, device, inode). */
+static bool record_files(struct fsys *fs)
+{
+    const dsc_cache_info *in = dsc_cache_get_info(fs->cache);
+    fs->files = calloc(in->file_count, sizeof *fs->files);
+    if (!fs->files)
+        return false;
+    for (unsigned i = 0; i < in->file_count; i++) {
+        const dsc_file_info *f = dsc_cache_file(fs->cache, i);
+        struct stat st;
+        char *abs = realpath(f->path, NULL);
+        if (!abs || stat(abs, &st) != 0) {
+            fprintf(stderr, "dscfs: %s: cannot resolve the cache file's path\n", f->path);
+            free(abs);
+            return false;
+        }
+        fs->files[fs->nfiles++] = (struct file_id){abs, st.st_dev, st.st_ino};
+        fs->total_bytes += (uint64_t)st.st_size;
+        if (i == 0)
+            fs->mtime = st.st_mtim;
+    }
+    return true;
+}
+
+static bool copy_paths(struct fsys *fs)
+{
+    for (uint32_t i = 0; i < fs->nimages; i++)
+        if (!(fs->img[i].path = strdup(dsc_image_at(fs->cache, i)->path)))
+            return false;
+    return true;
+}
+
+bool fsys_cache_ok(struct fsys *fs)
+{
+    if (!dsc_cache_unchanged(fs->cache))
+        return false;
+    for (unsigned i = 0; i < fs->nfiles; i++) {
+        struct stat st;
+        if (stat(fs->files[i].path, &st) != 0 || st.st_dev != fs->files[i].dev ||
+            st.st_ino != fs->files[i].ino)
+            return false;
+    }
+    return true;
+}
+
+struct fsys *fsys_open(dsc_cache *cache, const char *cache_path, uint64_t budget)
+{
+    struct fsys *fs = calloc(1, sizeof *fs);
+    if (!fs) {
+        dsc_cache_close(cache);
+        fprintf(stderr, "dscfs: out of memory\n");
+        return NULL;
+    }
+    fs->cache = cache;
+    fs->uid = getuid();
+    fs->gid = getgid();
+    fs->nimages = dsc_cache_get_info(cache)->image_count;
+    pthread_mutex_init(&fs->lock, NULL);
+    fs->cache_path = realpath(cache_path, NULL);
+    if (!fs->cache_path || !record_files(fs))
+        goto fail;
+    fs->img = calloc(fs->nimages ? fs->nimages : 1, sizeof *fs->img);
+    if (!fs->img || !copy_paths(fs))
+        goto nomem;
+    fs->tree = build_tree(fs);
+    /* The store wants at least one key even for an empty cache. */
+    fs->store = store_create(fs->nimages ? fs->nimages : 1, budget, fsys_produce, fs);
+    if (!fs->tree || !fs->store)
+        goto nomem;
+    return fs;
+nomem:
+    fprintf(stderr, "dscfs: %s: out of memory\n", cache_path);
+fail:
+    fsys_free(fs);
+    return NULL;
+}
+
+void fsys_free(struct fsys *fs)
+{
+    if (!fs)
+        return;
+    store_destroy(fs->store);
+    tree_free(fs->tree);
+    if (fs->img)
+        for (uint32_t i = 0; i < fs->nimages; i++) {
+            free(fs->img[i].path);
+            free(fs->img[i].error);
+            free(fs->img[i].warnings);
+        }
+    free(fs->img);
+    for (unsigned i = 0; i < fs->nfiles; i++)
+        free(fs->files[i].path);
+    free(fs->files);
+    free(fs->cache_path);
+    pthread_mutex_destroy(&fs->lock);
+    dsc_cache_close(fs->cache);
+    free(fs);
+}

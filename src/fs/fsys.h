@@ -1,0 +1,99 @@
+/*
+ * fsys.h — the state of one mounted cache, shared by the FUSE operations.
+ *
+ * Contract:
+ *  - Built before the daemon forks (fsys_open); the tree and the cache are
+ *    read-only afterwards. Per-image state (memoized size, failure, warnings)
+ *    is guarded by `lock`; the extracted bytes live in the store, whose
+ *    producer is fsys_produce().
+ *  - After fsys_open, mapped cache bytes are touched only by the engine under
+ *    the SIGBUS guard (produce.c); everything else uses copies made here.
+ *  - An image whose extraction failed stays failed for the life of the
+ *    mount (the cache is immutable; a truncated one does not heal): opens
+ *    get EIO at once and the reason is logged once.
+ */
+#ifndef DSCFS_FSYS_H
+#define DSCFS_FSYS_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "dsc/dsc.h"
+#include "store.h"
+#include "tree.h"
+
+/* Tree payloads of the files under /.dscfs (image files carry their index). */
+#define FSYS_INFO   (UINT32_MAX - 1)
+#define FSYS_STATUS (UINT32_MAX - 2)
+
+struct image_state {
+    char *path;           /* install path, copied at mount: the cache's own
+                           * bytes may become unreadable under the mount */
+    uint64_t size;
+    bool size_known;
+    bool failed;
+    char *error;          /* why it failed, when failed */
+    char *warnings;       /* the engine's warnings from the last extraction */
+    bool extracted;       /* at least once */
+};
+
+/* Identity of a cache file at mount time, to notice it being replaced. */
+struct file_id {
+    char *path;           /* absolute: the daemon runs from / */
+    dev_t dev;
+    ino_t ino;
+};
+
+struct fsys {
+    dsc_cache *cache;
+    char *cache_path;     /* absolute */
+    tree *tree;
+    store *store;
+    uint32_t nimages;
+    uint32_t skipped_paths; /* install paths or aliases the tree refused */
+    struct image_state *img;
+    pthread_mutex_t lock;   /* guards img[] */
+    struct file_id *files;
+    unsigned nfiles;
+    struct timespec mtime;  /* of the main cache file: every timestamp */
+    uint64_t total_bytes;   /* of all cache files, for statfs */
+    uid_t uid;
+    gid_t gid;
+    bool to_syslog;         /* set once daemonized; stderr before */
+};
+
+/* Build the mount state over an opened cache (takes ownership of it).
+ * Returns NULL after printing a one-line error. */
+struct fsys *fsys_open(dsc_cache *cache, const char *cache_path, uint64_t budget);
+void fsys_free(struct fsys *fs);
+
+/* Log one line: stderr until the daemon detaches (always with -f), then
+ * syslog. */
+void fsys_log(struct fsys *fs, int priority, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* True while every cache file is still the one mounted, unchanged. */
+bool fsys_cache_ok(struct fsys *fs);
+
+/* Exact size of image i's extracted file (memoized); 0 or a positive errno. */
+int fsys_image_size(struct fsys *fs, uint32_t i, uint64_t *size);
+/* True when image i is known to fail. */
+bool fsys_image_failed(struct fsys *fs, uint32_t i);
+/* The store producer: extracts image `key` (guarded against SIGBUS). */
+int fsys_produce(void *ctx, uint32_t key, store_blob *out);
+
+/* Text of /.dscfs/info and /.dscfs/status (report.c); malloc'ed, NULL
+ * when out of memory. */
+char *report_info(struct fsys *fs, size_t *len);
+char *report_status(struct fsys *fs, size_t *len);
+/* One image's state word: pending, extracting, resident, evicted, failed. */
+const char *report_image_state(struct fsys *fs, uint32_t i);
+
+/* The tree of a cache (build.c): images, framework links, aliases, and
+ * /.dscfs. Paths it must refuse are logged and counted. */
+tree *build_tree(struct fsys *fs);
+
+#endif

@@ -1,0 +1,61 @@
+# fs: the FUSE daemon (dscfs without a verb mounts). The store, the tree and
+# the SIGBUS guard know nothing of FUSE or Mach-O; they live in libdscfs.la
+# so the unit tests link them without libfuse.
+noinst_LTLIBRARIES += libdscfs.la
+libdscfs_la_SOURCES = \
+	src/fs/store.c src/fs/store.h \
+	src/fs/tree.c src/fs/tree.h \
+	src/fs/guard.c src/fs/guard.h
+libdscfs_la_CFLAGS = $(AM_CFLAGS) $(PTHREAD_CFLAGS)
+
+# make check-tsan: the store's (and the guard's) unit tests, then the
+# parallel and small-budget mount tests with the daemon itself, under
+# ThreadSanitizer (halt_on_error: a report kills the daemon, failing the
+# test). Built in b-tsan/ from a copy of the source files git knows (tracked
+# or not ignored), so the normal in-tree build is left alone.
+TSAN_DIR = b-tsan
+TSAN_RUN = TSAN_OPTIONS='halt_on_error=1 second_deadlock_stack=1'
+check-tsan:
+	rm -rf $(TSAN_DIR) && mkdir $(TSAN_DIR)
+	cd $(srcdir) && git ls-files -co --exclude-standard | grep -v '^$(TSAN_DIR)/' | tar cf - -T - \
+	  | (cd $(abs_builddir)/$(TSAN_DIR) && tar xf -)
+	cd $(TSAN_DIR) && autoreconf -fi && ./configure -q --enable-tsan CC="$(CC)" && \
+	  $(MAKE) $(AM_MAKEFLAGS) tests/unit/test_lib dscfs$(EXEEXT)
+	cd $(TSAN_DIR) && for suite in store guard; do \
+	  CK_RUN_SUITE=$$suite CK_FORK=no $(TSAN_RUN) ./tests/unit/test_lib || exit 1; \
+	done
+	cd $(TSAN_DIR) && for t in mount_parallel mount_budget; do \
+	  top_srcdir=. top_builddir=. DSCFS=$$PWD/dscfs$(EXEEXT) \
+	  DSC_TESTDATA="$${DSC_TESTDATA:-$(abs_top_srcdir)/../shared/testdata}" $(TSAN_RUN) \
+	    sh tests/integration/$$t.sh; rc=$$?; \
+	  [ $$rc = 0 ] || [ $$rc = 77 ] || exit 1; echo "PASS (tsan): $$t"; \
+	done
+.PHONY: check-tsan
+
+# tests/integration/mount_sigbus.sh preloads this shim into the daemon
+# (plain -shared build: libtool here builds static libraries only).
+check_DATA = tests/integration/fakestat.so
+tests/integration/fakestat.so: $(srcdir)/tests/integration/fakestat.c
+	$(AM_V_CC)$(CC) -shared -fPIC $(CFLAGS) -o $@ $(srcdir)/tests/integration/fakestat.c -ldl
+CLEANFILES += tests/integration/fakestat.so
+EXTRA_DIST += tests/integration/fakestat.c
+
+# The FUSE side, linked into the dscfs command.
+dscfs_SOURCES += \
+	src/fs/fs.h src/fs/fsys.h src/fs/fsys.c src/fs/build.c \
+	src/fs/produce.c src/fs/report.c src/fs/ops.c src/fs/ops.h src/fs/daemon.c
+dscfs_CPPFLAGS += -I$(top_srcdir)/src/fs
+dscfs_CFLAGS += $(FUSE_CFLAGS)
+dscfs_LDADD += libdscfs.la $(FUSE_LIBS)
+
+# make bench: the mount's part (bench/mount_bench.sh) on each shared cache.
+EXTRA_DIST += bench/mount_bench.sh
+noinst_PROGRAMS += bench/bench_read
+bench_bench_read_SOURCES = bench/bench_read.c
+MOUNT_BENCH_TESTDATA = $${DSC_TESTDATA:-$(abs_top_srcdir)/../shared/testdata}
+.PHONY: bench bench-mount
+bench: bench-mount
+bench-mount: dscfs$(EXEEXT) bench/bench_read$(EXEEXT)
+	@for c in $(MOUNT_BENCH_TESTDATA)/caches/dyld_shared_cache_*; do \
+	    sh $(srcdir)/bench/mount_bench.sh ./dscfs$(EXEEXT) bench/bench_read$(EXEEXT) "$$c" || exit 1; \
+	done

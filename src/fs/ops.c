@@ -1,0 +1,305 @@
+/*
+ * ops.c — the FUSE operations. Everything is read-only and immutable: nodes
+ * come from the tree (inode = node id + 1), image bytes from the store,
+ * pinned from open to release. The /.dscfs files are rendered at open and
+ * served with direct_io, since their size changes as the mount works.
+ */
+#include "ops.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fsys.h"
+
+static struct fsys *ctx_fs(void) { return fuse_get_context()->private_data; }
+
+/* What an open file handle (fi->fh) points to. */
+struct handle {
+    uint32_t image;            /* UINT32_MAX for a rendered text */
+    const store_blob *blob;
+    char *text;
+    size_t text_len;
+};
+
+static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+    cfg->use_ino = 1;
+    /* Nothing ever changes: let the kernel keep names, attributes, pages. */
+    cfg->entry_timeout = 3600;
+    cfg->negative_timeout = 3600;
+    cfg->attr_timeout = 3600;
+    cfg->kernel_cache = 1;
+    conn->want |= conn->capable & FUSE_CAP_ASYNC_READ;
+    return ctx_fs();
+}
+
+static const tree_node *lookup(struct fsys *fs, const char *path, uint32_t *id)
+{
+    *id = tree_lookup(fs->tree, path);
+    return tree_node_at(fs->tree, *id);
+}
+
+static bool is_image(const struct fsys *fs, const tree_node *n)
+{
+    return n->kind == TREE_FILE && n->payload < fs->nimages;
+}
+
+/* Size of a /.dscfs file right now. */
+static uint64_t text_size(struct fsys *fs, uint32_t which)
+{
+    size_t len = 0;
+    char *text = which == FSYS_INFO ? report_info(fs, &len) : report_status(fs, &len);
+    free(text);
+    return len;
+}
+
+static void fill_stat(struct fsys *fs, uint32_t id, const tree_node *n, struct stat *st)
+{
+    memset(st, 0, sizeof *st);
+    st->st_ino = (ino_t)id + 1;
+    st->st_uid = fs->uid;
+    st->st_gid = fs->gid;
+    st->st_atim = st->st_mtim = st->st_ctim = fs->mtime;
+    st->st_blksize = 65536;
+    switch (n->kind) {
+    case TREE_DIR:
+        st->st_mode = S_IFDIR | 0555;
+        st->st_nlink = 2 + n->subdirs;
+        break;
+    case TREE_LINK:
+        st->st_mode = S_IFLNK | 0777;
+        st->st_nlink = 1;
+        st->st_size = (off_t)strlen(n->target);
+        break;
+    case TREE_FILE: {
+        uint64_t size = 0;
+        if (is_image(fs, n))
+            fsys_image_size(fs, n->payload, &size); /* a failing image lists as empty */
+        else
+            size = text_size(fs, n->payload);
+        st->st_mode = S_IFREG | 0444;
+        st->st_nlink = 1;
+        st->st_size = (off_t)size;
+        st->st_blocks = (blkcnt_t)((size + 511) / 512);
+        break;
+    }
+    }
+}
+
+static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
+{
+    struct fsys *fs = ctx_fs();
+    uint32_t id;
+    const tree_node *n = lookup(fs, path, &id);
+    if (!n)
+        return -ENOENT;
+    fill_stat(fs, id, n, st);
+    return 0;
+}
+
+static int fs_readlink(const char *path, char *buf, size_t size)
+{
+    uint32_t id;
+    const tree_node *n = lookup(ctx_fs(), path, &id);
+    if (!n)
+        return -ENOENT;
+    if (n->kind != TREE_LINK)
+        return -EINVAL;
+    if (size == 0)
+        return -EINVAL;
+    strncpy(buf, n->target, size - 1);
+    buf[size - 1] = '\0';
+    return 0;
+}
+
+static int fs_opendir(const char *path, struct fuse_file_info *fi)
+{
+    uint32_t id;
+    const tree_node *n = lookup(ctx_fs(), path, &id);
+    if (!n)
+        return -ENOENT;
+    if (n->kind != TREE_DIR)
+        return -ENOTDIR;
+    fi->cache_readdir = 1;
+    fi->keep_cache = 1;
+    return 0;
+}
+
+static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t offset,
+                      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+    struct fsys *fs = ctx_fs();
+    uint32_t id;
+    const tree_node *dir = lookup(fs, path, &id);
+    if (!dir)
+        return -ENOENT;
+    if (dir->kind != TREE_DIR)
+        return -ENOTDIR;
+    struct stat st = {.st_mode = S_IFDIR, .st_ino = (ino_t)id + 1};
+    filler(buf, ".", &st, 0, 0);
+    st.st_ino = (ino_t)(id == TREE_ROOT ? id : dir->parent) + 1;
+    filler(buf, "..", &st, 0, 0);
+    for (uint32_t c = dir->first_child; c != TREE_NONE;) {
+        const tree_node *n = tree_node_at(fs->tree, c);
+        /* Only the type and inode: a listing must not extract anything. */
+        st.st_ino = (ino_t)c + 1;
+        st.st_mode = n->kind == TREE_DIR ? S_IFDIR : n->kind == TREE_LINK ? S_IFLNK : S_IFREG;
+        if (filler(buf, n->name, &st, 0, 0))
+            break;
+        c = n->next_sibling;
+    }
+    return 0;
+}
+
+static int open_text(struct fsys *fs, uint32_t which, struct fuse_file_info *fi)
+{
+    struct handle *h = calloc(1, sizeof *h);
+    if (!h)
+        return -ENOMEM;
+    h->image = UINT32_MAX;
+    h->text = which == FSYS_INFO ? report_info(fs, &h->text_len) : report_status(fs, &h->text_len);
+    if (!h->text) {
+        free(h);
+        return -ENOMEM;
+    }
+    fi->fh = (uintptr_t)h;
+    fi->direct_io = 1;
+    return 0;
+}
+
+static int open_image(struct fsys *fs, uint32_t image, struct fuse_file_info *fi)
+{
+    if (fsys_image_failed(fs, image))
+        return -EIO;
+    struct handle *h = calloc(1, sizeof *h);
+    if (!h)
+        return -ENOMEM;
+    h->image = image;
+    int err = store_acquire(fs->store, image, &h->blob);
+    if (err) {
+        free(h);
+        return err == ENOMEM ? -ENOMEM : -EIO;
+    }
+    fi->fh = (uintptr_t)h;
+    fi->keep_cache = 1;
+    return 0;
+}
+
+static int fs_open(const char *path, struct fuse_file_info *fi)
+{
+    struct fsys *fs = ctx_fs();
+    uint32_t id;
+    const tree_node *n = lookup(fs, path, &id);
+    if (!n)
+        return -ENOENT;
+    if (n->kind == TREE_DIR)
+        return -EISDIR;
+    if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
+        return -EROFS;
+    return is_image(fs, n) ? open_image(fs, n->payload, fi) : open_text(fs, n->payload, fi);
+}
+
+static int fs_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
+{
+    const struct handle *h = (const struct handle *)(uintptr_t)fi->fh;
+    const char *data = h->blob ? h->blob->data : h->text;
+    size_t len = h->blob ? h->blob->size : h->text_len;
+    if (off < 0)
+        return -EINVAL;
+    if ((uint64_t)off >= len)
+        return 0;
+    if (size > len - (size_t)off)
+        size = len - (size_t)off;
+    memcpy(buf, data + off, size);
+    return (int)size;
+}
+
+static int fs_release(const char *path, struct fuse_file_info *fi)
+{
+    struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+    if (h->blob)
+        store_release(ctx_fs()->store, h->image);
+    free(h->text);
+    free(h);
+    return 0;
+}
+
+static int fs_statfs(const char *path, struct statvfs *sv)
+{
+    struct fsys *fs = ctx_fs();
+    memset(sv, 0, sizeof *sv);
+    sv->f_bsize = sv->f_frsize = 4096;
+    sv->f_blocks = fs->total_bytes / 4096;
+    sv->f_files = tree_count(fs->tree);
+    sv->f_namemax = 255;
+    sv->f_flag = ST_RDONLY;
+    return 0;
+}
+
+/* ---- extended attributes: user.dscfs.status and user.dscfs.warnings ---- */
+
+static const char xattr_status[] = "user.dscfs.status";
+static const char xattr_warnings[] = "user.dscfs.warnings";
+
+/* Copy `value` out as getxattr(2) does (size 0 = just report the length). */
+static int xattr_reply(const char *value, size_t len, char *buf, size_t size)
+{
+    if (size == 0)
+        return (int)len;
+    if (size < len)
+        return -ERANGE;
+    memcpy(buf, value, len);
+    return (int)len;
+}
+
+static int fs_getxattr(const char *path, const char *name, char *buf, size_t size)
+{
+    struct fsys *fs = ctx_fs();
+    uint32_t id;
+    const tree_node *n = lookup(fs, path, &id);
+    if (!n)
+        return -ENOENT;
+    if (!is_image(fs, n))
+        return -ENODATA;
+    if (!strcmp(name, xattr_status)) {
+        const char *state = report_image_state(fs, n->payload);
+        return xattr_reply(state, strlen(state), buf, size);
+    }
+    if (strcmp(name, xattr_warnings))
+        return -ENODATA;
+    pthread_mutex_lock(&fs->lock);
+    const char *w = fs->img[n->payload].failed ? fs->img[n->payload].error : fs->img[n->payload].warnings;
+    int rc = xattr_reply(w ? w : "", w ? strlen(w) : 0, buf, size);
+    pthread_mutex_unlock(&fs->lock);
+    return rc;
+}
+
+static int fs_listxattr(const char *path, char *buf, size_t size)
+{
+    struct fsys *fs = ctx_fs();
+    uint32_t id;
+    const tree_node *n = lookup(fs, path, &id);
+    if (!n)
+        return -ENOENT;
+    if (!is_image(fs, n))
+        return 0;
+    static const char names[] = "user.dscfs.status\0user.dscfs.warnings";
+    return xattr_reply(names, sizeof names, buf, size);
+}
+
+const struct fuse_operations fsys_ops = {
+    .init = fs_init,
+    .getattr = fs_getattr,
+    .readlink = fs_readlink,
+    .opendir = fs_opendir,
+    .readdir = fs_readdir,
+    .open = fs_open,
+    .read = fs_read,
+    .release = fs_release,
+    .statfs = fs_statfs,
+    .getxattr = fs_getxattr,
+    .listxattr = fs_listxattr,
+};

@@ -1,0 +1,11 @@
+/* ops.h — the FUSE operations of a dscfs mount (high-level libfuse3 API;
+ * the private data is the struct fsys). */
+#ifndef DSCFS_OPS_H
+#define DSCFS_OPS_H
+
+#define FUSE_USE_VERSION 31
+#include <fuse.h>
+
+extern const struct fuse_operations fsys_ops;
+
+#endif

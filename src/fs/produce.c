@@ -1,0 +1,151 @@
+/*
+ * produce.c — the engine calls made on behalf of the mount: exact sizes for
+ * stat, and extraction as the store's producer. Both first check that the
+ * cache files are still the mounted ones and run under the SIGBUS guard, so
+ * a cache truncated under the mount gives EIO, never a dead daemon.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "fsys.h"
+#include "guard.h"
+
+static const char changed_msg[] = "the cache file changed or was replaced since the mount";
+static const char sigbus_msg[] = "the cache file's mapping became unreadable (truncated?)";
+
+/* Mark image i failed with `why` and log it, once. */
+static void fail_image(struct fsys *fs, uint32_t i, const char *why)
+{
+    pthread_mutex_lock(&fs->lock);
+    bool first = !fs->img[i].failed;
+    if (first) {
+        fs->img[i].failed = true;
+        fs->img[i].error = strdup(why);
+    }
+    pthread_mutex_unlock(&fs->lock);
+    if (first)
+        fsys_log(fs, LOG_ERR, "%s: %s: extraction failed: %s", fs->cache_path,
+                 fs->img[i].path, why);
+}
+
+bool fsys_image_failed(struct fsys *fs, uint32_t i)
+{
+    pthread_mutex_lock(&fs->lock);
+    bool failed = fs->img[i].failed;
+    pthread_mutex_unlock(&fs->lock);
+    return failed;
+}
+
+/* ---- sizes ---- */
+
+struct size_job {
+    const dsc_cache *cache;
+    uint32_t image;
+    uint64_t size;
+    dsc_error err;
+    int rc;
+};
+
+static void run_size(void *arg)
+{
+    struct size_job *j = arg;
+    j->rc = dsc_extract_size(j->cache, j->image, &j->size, &j->err);
+}
+
+int fsys_image_size(struct fsys *fs, uint32_t i, uint64_t *size)
+{
+    pthread_mutex_lock(&fs->lock);
+    bool known = fs->img[i].size_known, failed = fs->img[i].failed;
+    *size = fs->img[i].size;
+    pthread_mutex_unlock(&fs->lock);
+    if (known)
+        return 0;
+    if (failed)
+        return EIO;
+    /* Two threads may both compute it; they get the same answer. */
+    struct size_job j = {.cache = fs->cache, .image = i};
+    if (!fsys_cache_ok(fs)) {
+        fail_image(fs, i, changed_msg);
+        return EIO;
+    }
+    if (!guard_run(run_size, &j)) {
+        fail_image(fs, i, sigbus_msg);
+        return EIO;
+    }
+    if (j.rc) {
+        fail_image(fs, i, j.err.msg);
+        return EIO;
+    }
+    pthread_mutex_lock(&fs->lock);
+    if (!fs->img[i].size_known) {
+        fs->img[i].size = j.size;
+        fs->img[i].size_known = true;
+    }
+    *size = fs->img[i].size;
+    pthread_mutex_unlock(&fs->lock);
+    return 0;
+}
+
+/* ---- extraction ---- */
+
+struct extract_job {
+    const dsc_cache *cache;
+    uint32_t image;
+    dsc_output out;
+    dsc_error err;
+    int rc;
+};
+
+static void run_extract(void *arg)
+{
+    struct extract_job *j = arg;
+    j->rc = dsc_extract(j->cache, j->image, &j->out, &j->err);
+}
+
+/* Keep the extraction's size (what reads return) and warnings. */
+static void record_success(struct fsys *fs, uint32_t i, dsc_output *out)
+{
+    pthread_mutex_lock(&fs->lock);
+    struct image_state *st = &fs->img[i];
+    bool mismatch = st->size_known && st->size != out->size;
+    uint64_t predicted = st->size;
+    st->size = out->size;
+    st->size_known = true;
+    st->extracted = true;
+    free(st->warnings);
+    st->warnings = out->warnings;
+    out->warnings = NULL;
+    pthread_mutex_unlock(&fs->lock);
+    if (mismatch)
+        fsys_log(fs, LOG_WARNING, "%s: %s: extracted %zu bytes, predicted %llu", fs->cache_path,
+                 fs->img[i].path, out->size, (unsigned long long)predicted);
+}
+
+int fsys_produce(void *ctx, uint32_t key, store_blob *blob)
+{
+    struct fsys *fs = ctx;
+    if (key >= fs->nimages)
+        return ENOENT;
+    if (!fsys_cache_ok(fs)) {
+        fail_image(fs, key, changed_msg);
+        return EIO;
+    }
+    struct extract_job j = {.cache = fs->cache, .image = key};
+    if (!guard_run(run_extract, &j)) {
+        fail_image(fs, key, sigbus_msg);
+        return EIO;
+    }
+    if (j.rc) {
+        fail_image(fs, key, j.err.msg);
+        return EIO;
+    }
+    record_success(fs, key, &j.out);
+    /* dsc_output.data is malloc'ed: the store frees it with free(). */
+    blob->data = j.out.data;
+    blob->size = j.out.size;
+    j.out.data = NULL;
+    dsc_output_free(&j.out);
+    return 0;
+}

@@ -1,0 +1,124 @@
+/*
+ * report.c — the text of /.dscfs/info (cache header summary and store
+ * statistics, "key = value" lines) and /.dscfs/status (one tab-separated
+ * line per image: state, size, warning count, path, error).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fsys.h"
+
+const char *report_image_state(struct fsys *fs, uint32_t i)
+{
+    pthread_mutex_lock(&fs->lock);
+    bool failed = fs->img[i].failed, extracted = fs->img[i].extracted;
+    pthread_mutex_unlock(&fs->lock);
+    if (failed)
+        return "failed";
+    switch (store_key_state(fs->store, i)) {
+    case STORE_BUSY: return "extracting";
+    case STORE_READY: return "resident";
+    case STORE_ABSENT: break;
+    }
+    return extracted ? "evicted" : "pending";
+}
+
+static void print_store(FILE *f, struct fsys *fs)
+{
+    store_stats st;
+    store_get_stats(fs->store, &st);
+    fprintf(f, "store.budget = %llu\n", (unsigned long long)st.budget);
+    fprintf(f, "store.resident = %llu\n", (unsigned long long)st.resident);
+    fprintf(f, "store.pinned = %llu\n", (unsigned long long)st.pinned);
+    fprintf(f, "store.peak_resident = %llu\n", (unsigned long long)st.peak_resident);
+    fprintf(f, "store.peak_unpinned = %llu\n", (unsigned long long)st.peak_unpinned);
+    fprintf(f, "store.entries = %u\n", st.entries);
+    fprintf(f, "store.hits = %llu\n", (unsigned long long)st.hits);
+    fprintf(f, "store.misses = %llu\n", (unsigned long long)st.misses);
+    fprintf(f, "store.waits = %llu\n", (unsigned long long)st.waits);
+    fprintf(f, "store.failures = %llu\n", (unsigned long long)st.failures);
+    fprintf(f, "store.evictions = %llu\n", (unsigned long long)st.evictions);
+}
+
+char *report_info(struct fsys *fs, size_t *len)
+{
+    char *buf = NULL;
+    FILE *f = open_memstream(&buf, len);
+    if (!f)
+        return NULL;
+    const dsc_cache_info *in = dsc_cache_get_info(fs->cache);
+    char uuid[37];
+    fprintf(f, "cache = %s\n", fs->cache_path);
+    fprintf(f, "arch = %s\n", in->arch_name);
+    if (in->has_uuid) {
+        dsc_format_uuid(in->uuid, uuid);
+        fprintf(f, "uuid = %s\n", uuid);
+    }
+    if (in->platform)
+        fprintf(f, "platform = %s\n", dsc_platform_name(in->platform));
+    if (in->os_version)
+        fprintf(f, "os_version = %u.%u.%u\n", in->os_version >> 16, (in->os_version >> 8) & 0xff,
+                in->os_version & 0xff);
+    fprintf(f, "base_address = 0x%llx\n", (unsigned long long)in->base_address);
+    fprintf(f, "files = %u\n", in->file_count);
+    fprintf(f, "mappings = %u\n", in->mapping_count);
+    fprintf(f, "images = %u\n", in->image_count);
+    fprintf(f, "aliases = %u\n", in->alias_count);
+    fprintf(f, "skipped_paths = %u\n", fs->skipped_paths);
+    if (in->warning)
+        fprintf(f, "warning = %s\n", in->warning);
+    fprintf(f, "cache_intact = %s\n", fsys_cache_ok(fs) ? "yes" : "no");
+    print_store(f, fs);
+    return fclose(f) == 0 ? buf : (free(buf), NULL);
+}
+
+/* A path from the cache, with tabs, newlines and other control bytes
+ * escaped as \xHH so each image stays on one line of its own. */
+static void put_escaped(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c == 0x7f || c == '\\')
+            fprintf(f, "\\x%02x", c);
+        else
+            fputc(c, f);
+    }
+}
+
+static unsigned count_lines(const char *s)
+{
+    unsigned n = 0;
+    for (; s && *s; s++)
+        n += *s == '\n' || s[1] == '\0';
+    return n;
+}
+
+char *report_status(struct fsys *fs, size_t *len)
+{
+    char *buf = NULL;
+    FILE *f = open_memstream(&buf, len);
+    if (!f)
+        return NULL;
+    fputs("# state\tsize\twarnings\tpath\terror\n", f);
+    for (uint32_t i = 0; i < fs->nimages; i++) {
+        const char *state = report_image_state(fs, i);
+        pthread_mutex_lock(&fs->lock);
+        const struct image_state *st = &fs->img[i];
+        fprintf(f, "%s\t", state);
+        if (st->size_known)
+            fprintf(f, "%llu\t", (unsigned long long)st->size);
+        else
+            fputs("-\t", f);
+        if (st->extracted)
+            fprintf(f, "%u\t", count_lines(st->warnings));
+        else
+            fputs("-\t", f);
+        put_escaped(f, st->path);
+        fputc('\t', f);
+        put_escaped(f, st->error ? st->error : "");
+        fputc('\n', f);
+        pthread_mutex_unlock(&fs->lock);
+    }
+    return fclose(f) == 0 ? buf : (free(buf), NULL);
+}

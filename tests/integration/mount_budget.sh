@@ -1,0 +1,41 @@
+#!/bin/sh
+# mount_budget.sh — with a store budget smaller than any one image the mount
+# still serves every file correctly (sequentially and with 16 parallel
+# readers), and the store never holds more than its budget plus the pinned
+# entries (peak_unpinned <= budget in /.dscfs/info).
+. "${top_srcdir:-.}/tests/integration/lib.sh"
+need_testdata
+. "${top_srcdir:-.}/tests/integration/mountlib.sh"
+
+cache="$CACHES/dyld_shared_cache_arm64-macOS-objc"
+mp="$WORK/mnt"
+mount_cache "$cache" "$mp" -o cache_size=4K
+[ "$(info_value "$mp" store.budget)" = 4096 ] || fail "cache_size=4K did not set the budget"
+
+image_paths "$cache" > "$WORK/images"
+n=0
+while read -r path; do
+    "$DSCFS" --extract "$path" "$cache" -o "$WORK/want.$n" 2> /dev/null || fail "--extract $path"
+    [ "$(wc -c < "$WORK/want.$n")" -gt 4096 ] || fail "$path fits the budget: the test needs bigger images"
+    cmp "$WORK/want.$n" "$mp$path" || fail "$path differs under a 4K budget"
+    n=$((n + 1))
+done < "$WORK/images"
+[ "$(info_value "$mp" store.evictions)" -ge "$n" ] || fail "expected every image evicted after its reader"
+
+# Twice round every image, 16 readers at once.
+for r in $(seq 0 15); do
+    k=$((r % n))
+    cat "$mp$(sed -n "$((k + 1))p" "$WORK/images")" > "$WORK/got.$r" &
+done
+wait
+for r in $(seq 0 15); do
+    cmp "$WORK/got.$r" "$WORK/want.$((r % n))" || fail "parallel reader $r wrong under a 4K budget"
+done
+
+peak=$(info_value "$mp" store.peak_unpinned)
+[ -n "$peak" ] && [ "$peak" -le 4096 ] || fail "store held $peak unpinned bytes with a 4096-byte budget"
+[ "$(info_value "$mp" store.resident)" = 0 ] || fail "bytes left resident over budget"
+[ "$(info_value "$mp" store.pinned)" = 0 ] || fail "pins left"
+[ "$(info_value "$mp" store.peak_resident)" -gt 4096 ] || fail "peak_resident should show the pinned images"
+unmount "$mp"
+exit 0

@@ -1,0 +1,74 @@
+#!/bin/sh
+# mount_errors.sh — a malformed cache or bad option fails to mount with one
+# clear line and a non-zero exit; a cache truncated or replaced under a
+# running mount gives EIO for images not yet extracted while the daemon
+# lives on and keeps serving what it has; SIGTERM/SIGINT shut down cleanly.
+. "${top_srcdir:-.}/tests/integration/lib.sh"
+need_testdata
+. "${top_srcdir:-.}/tests/integration/mountlib.sh"
+
+mp="$WORK/mnt"
+mkdir "$mp"
+for f in "$DSC_TESTDATA"/malformed/*; do
+    if "$DSCFS" "$f" "$mp" 2> "$WORK/err"; then
+        fusermount3 -u "$mp"
+        fail "$f mounted"
+    fi
+    [ "$(wc -l < "$WORK/err")" = 1 ] || fail "$f: error is not one line: $(cat "$WORK/err")"
+    grep -q "$f" "$WORK/err" || fail "$f: error does not name the file"
+    ! mountpoint -q "$mp" || fail "$f: left a mount behind"
+done
+objc="$CACHES/dyld_shared_cache_arm64-macOS-objc"
+if "$DSCFS" -o cache_size=lots "$objc" "$mp" 2> "$WORK/err"; then fail "cache_size=lots accepted"; fi
+grep -q 'cache_size' "$WORK/err" || fail "bad cache_size: $(cat "$WORK/err")"
+if "$DSCFS" "$WORK/nonexistent" "$mp" 2> "$WORK/err"; then fail "missing cache accepted"; fi
+[ "$(wc -l < "$WORK/err")" = 1 ] || fail "missing cache: not one line"
+
+# Truncation under the mount.
+cp "$objc" "$WORK/trunc.cache"
+mount_cache "$WORK/trunc.cache" "$mp" -o cache_size=64M
+"$DSCFS" --extract /usr/lib/libobjc.A.dylib "$objc" -o "$WORK/objc.want" 2> /dev/null || fail "--extract"
+cmp "$mp/usr/lib/libobjc.A.dylib" "$WORK/objc.want" || fail "libobjc before truncation"
+truncate -s 4096 "$WORK/trunc.cache"
+if cat "$mp/usr/lib/libc++.1.dylib" > /dev/null 2> "$WORK/err"; then fail "read after truncation succeeded"; fi
+grep -q 'Input/output error' "$WORK/err" || fail "truncation: expected EIO, got $(cat "$WORK/err")"
+cmp "$mp/usr/lib/libobjc.A.dylib" "$WORK/objc.want" || fail "libobjc not served from the store after truncation"
+[ "$(info_value "$mp" cache_intact)" = no ] || fail "info should report the cache as changed"
+grep -q '^failed.*/usr/lib/libc++.1.dylib' "$mp/.dscfs/status" || fail "status should show libc++ failed"
+ls -lR "$mp" > /dev/null || fail "listing after truncation"
+unmount "$mp"
+
+# Replacement (a new file renamed over the cache) under the mount.
+cp "$objc" "$WORK/repl.cache"
+mount_cache "$WORK/repl.cache" "$mp"
+cp "$CACHES/dyld_shared_cache_arm64e-macOS-objc" "$WORK/other" && mv "$WORK/other" "$WORK/repl.cache"
+if cat "$mp/usr/lib/libobjc.A.dylib" > /dev/null 2> "$WORK/err"; then fail "read after replacement succeeded"; fi
+grep -q 'Input/output error' "$WORK/err" || fail "replacement: expected EIO"
+[ -r "$mp/.dscfs/info" ] || fail "daemon died after replacement"
+unmount "$mp"
+
+# Clean shutdown on SIGTERM and SIGINT (foreground daemon). A background
+# job of sh starts with SIGINT ignored, which libfuse respects: restore it.
+for sig in TERM INT; do
+    env --default-signal=INT "$DSCFS" -f "$objc" "$mp" 2> "$WORK/log" &
+    pid=$!
+    MOUNTS="$mp $MOUNTS"
+    for _ in $(seq 1 50); do mountpoint -q "$mp" && break; sleep 0.1; done
+    mountpoint -q "$mp" || fail "foreground mount did not come up"
+    cat "$mp/usr/lib/liba.dylib" > /dev/null || fail "read in foreground mount"
+    kill -"$sig" "$pid"
+    wait "$pid" || fail "SIG$sig: exit status $?"
+    ! mountpoint -q "$mp" || fail "SIG$sig left the mount behind"
+done
+grep -q 'mounted on' "$WORK/log" || fail "-f should log to stderr"
+
+# fstab style: for "PROGRAM#CACHE MP fuse OPTS" mount(8) runs mount.fuse3,
+# which runs `PROGRAM CACHE MP -o OPTS` (here with the built dscfs).
+if command -v mount.fuse3 > /dev/null && [ "$(id -u)" = 0 ]; then
+    mount.fuse3 "$DSCFS#$objc" "$mp" -o ro,allow_other,noatime,cache_size=1M || fail "mount.fuse3"
+    MOUNTS="$mp $MOUNTS"
+    [ "$(info_value "$mp" store.budget)" = 1048576 ] || fail "fstab options not passed"
+    cmp "$mp/usr/lib/libobjc.A.dylib" "$WORK/objc.want" || fail "fstab mount bytes"
+    unmount "$mp"
+fi
+exit 0

@@ -1,0 +1,51 @@
+#!/bin/sh
+# mount_sigbus.sh — the SIGBUS guard inside a real daemon. The cache copy is
+# truncated under the mount while an LD_PRELOAD shim (fakestat.so) keeps its
+# old size and mtime in stat/fstat, so the daemon's "cache changed?" check
+# passes and the engine really touches mapped pages past the end of the file
+# (what a truncation racing an extraction does). Expected: EIO for that
+# image and for a size never computed, a logged reason, the daemon alive and
+# still serving the image it had already extracted.
+. "${top_srcdir:-.}/tests/integration/lib.sh"
+need_testdata
+. "${top_srcdir:-.}/tests/integration/mountlib.sh"
+
+shim="${top_builddir:-.}/tests/integration/fakestat.so"
+[ -f "$shim" ] || skip "$shim is not built"
+LD_PRELOAD="$shim" "$DSCFS" --version > /dev/null 2>&1 \
+    || skip "this dscfs cannot take an LD_PRELOAD shim (sanitizer build?)"
+
+objc="$CACHES/dyld_shared_cache_arm64-macOS-objc"
+cache="$WORK/c"
+cp "$objc" "$cache"
+"$DSCFS" --extract /usr/lib/libobjc.A.dylib "$objc" -o "$WORK/objc.want" 2> /dev/null || fail "--extract"
+
+mp="$WORK/mnt"
+mkdir "$mp"
+MOUNTS="$mp"
+FAKESTAT_INO=$(stat -c %i "$cache") FAKESTAT_SIZE=$(stat -c %s "$cache") \
+FAKESTAT_MTIME=$(stat -c %.9Y "$cache") LD_PRELOAD="$shim" \
+    "$DSCFS" -f -o cache_size=64M "$cache" "$mp" 2> "$WORK/log" &
+pid=$!
+for _ in $(seq 1 50); do mountpoint -q "$mp" && break; sleep 0.1; done
+mountpoint -q "$mp" || fail "mount did not come up: $(cat "$WORK/log")"
+
+cmp "$mp/usr/lib/libobjc.A.dylib" "$WORK/objc.want" || fail "libobjc before truncation"
+truncate -s 4096 "$cache"
+[ "$(info_value "$mp" cache_intact)" = yes ] || fail "the shim should hide the truncation"
+
+if cat "$mp/usr/lib/libc++.1.dylib" > /dev/null 2> "$WORK/err"; then fail "read past the truncation succeeded"; fi
+grep -q 'Input/output error' "$WORK/err" || fail "expected EIO, got $(cat "$WORK/err")"
+kill -0 "$pid" 2> /dev/null || fail "the daemon died of SIGBUS"
+grep -q 'libc++.1.dylib: extraction failed: .*unreadable' "$WORK/log" || fail "no reason logged: $(cat "$WORK/log")"
+grep -q '^failed.*libc++.1.dylib.*unreadable' "$mp/.dscfs/status" || fail "status does not show the failure"
+
+# A size never computed goes through the engine too (stat of a new path).
+[ "$(stat -c %s "$mp/usr/lib/system/libdyld.dylib")" = 0 ] || fail "size of an unreadable image"
+if cat "$mp/usr/lib/system/libdyld.dylib" > /dev/null 2>&1; then fail "libdyld read after truncation"; fi
+kill -0 "$pid" 2> /dev/null || fail "the daemon died computing a size"
+
+cmp "$mp/usr/lib/libobjc.A.dylib" "$WORK/objc.want" || fail "libobjc no longer served from the store"
+kill -TERM "$pid"
+wait "$pid" || fail "daemon exit status $? after SIGTERM"
+exit 0
