@@ -36,6 +36,7 @@ check-tsan:
 # (plain -shared build: libtool here builds static libraries only).
 check_DATA = tests/integration/fakestat.so
 tests/integration/fakestat.so: $(srcdir)/tests/integration/fakestat.c
+	@$(MKDIR_P) tests/integration
 	$(AM_V_CC)$(CC) -shared -fPIC $(CFLAGS) -o $@ $(srcdir)/tests/integration/fakestat.c -ldl
 CLEANFILES += tests/integration/fakestat.so
 EXTRA_DIST += tests/integration/fakestat.c
