@@ -6,5 +6,6 @@ libdsc_la_SOURCES = \
 	src/lib/cache.c src/lib/cache.h \
 	src/lib/images.c \
 	src/lib/trie.c src/lib/trie.h \
-	src/lib/macho.c src/lib/macho.h
+	src/lib/macho.c src/lib/macho.h \
+	src/lib/objc.c src/lib/objc.h
 libdsc_la_CFLAGS = $(AM_CFLAGS) $(PTHREAD_CFLAGS)

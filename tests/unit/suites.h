@@ -7,5 +7,6 @@
 
 Suite *reader_suite(void);
 Suite *cache_suite(void);
+Suite *objc_suite(void);
 
 #endif
