@@ -403,14 +403,86 @@ static int protocol_list_field(struct walk *w, uint64_t field)
 
 /* --- names --- */
 
-/* Report a name pointer field and return the string. */
-static int name_field(struct walk *w, uint64_t field, const char *what, const char **name)
+/* Report a pointer field to a string of `section`, and return the string.
+ * A NULL pointer is allowed only where `optional`. */
+static int string_field(struct walk *w, uint64_t field, const char *section, bool optional, const char *what,
+                        const char **str)
 {
     uint64_t addr;
-    if (!rdptr(w, field, &addr) || !rdname(w, addr, name))
+    *str = NULL;
+    if (!rdptr(w, field, &addr))
         return bad(w, field, what);
-    struct dsc_objc_item it = {.kind = DSC_OBJC_NAME_REF, .addr = addr, .ref = field, .target = addr, .name = *name};
+    if (!addr && optional)
+        return 0;
+    if (!rdname(w, addr, str))
+        return bad(w, field, what);
+    struct dsc_objc_item it = {.kind = DSC_OBJC_NAME_REF, .addr = addr, .ref = field, .target = addr, .name = *str,
+                               .section = section};
     return emit(w, &it);
+}
+
+static int name_field(struct walk *w, uint64_t field, const char *what, const char **name)
+{
+    return string_field(w, field, "__objc_classname", false, what, name);
+}
+
+/* A list header {u32 entsizeAndFlags; u32 count} whose entries are at least
+ * `min_entsize` bytes and lie in range; pointer lists only. */
+static int list_header(struct walk *w, uint64_t list, uint32_t min_entsize, const char *what, uint32_t *entsize,
+                       uint32_t *count)
+{
+    uint32_t flags;
+    dsc_span body;
+    if (!rd32(w, list, &flags) || !rd32(w, list + 4, count))
+        return bad(w, list, what);
+    *entsize = flags & 0xFFFCu;
+    if (*count > DSC_OBJC_MAX_LIST || *entsize < min_entsize ||
+        !w->img->mem.span(w->img->mem.ctx, list + 8, (uint64_t)*count * *entsize, &body))
+        return bad(w, list, what);
+    return 0;
+}
+
+/* ivar_list_t: {offset*, name, type, alignment, size} entries. */
+static int ivar_list_field(struct walk *w, uint64_t field)
+{
+    uint64_t list;
+    uint32_t entsize, count;
+    if (!rdptr(w, field, &list))
+        return bad(w, field, "ivar list pointer");
+    if (!list)
+        return 0;
+    int rc = list_header(w, list, 3 * w->p + 8, "ivar list", &entsize, &count);
+    for (uint32_t i = 0; i < count && rc == 0; i++) {
+        uint64_t e = list + 8 + (uint64_t)i * entsize;
+        const char *s;
+        if (!(rc = string_field(w, e + w->p, "__objc_methname", false, "ivar name", &s)))
+            rc = string_field(w, e + 2 * w->p, "__objc_methtype", true, "ivar type", &s);
+    }
+    return rc;
+}
+
+/* property_list_t: {name, attributes} entries; may be a list of lists. */
+static int property_list_field(struct walk *w, uint64_t field)
+{
+    uint64_t list;
+    uint32_t entsize, count;
+    if (!rdptr(w, field, &list))
+        return bad(w, field, "property list pointer");
+    if (list & 1) {
+        int rc = own_list_of_lists(w, list & ~(uint64_t)1, &list);
+        if (rc)
+            return rc;
+    }
+    if (!list)
+        return 0;
+    int rc = list_header(w, list, 2 * w->p, "property list", &entsize, &count);
+    for (uint32_t i = 0; i < count && rc == 0; i++) {
+        uint64_t e = list + 8 + (uint64_t)i * entsize;
+        const char *s;
+        if (!(rc = string_field(w, e, "__cstring", false, "property name", &s)))
+            rc = string_field(w, e + w->p, "__cstring", false, "property attributes", &s);
+    }
+    return rc;
 }
 
 /* --- classes --- */
@@ -437,7 +509,8 @@ static int class_one(struct walk *w, uint64_t cls, bool meta, const char **name_
                               .name = name, .meta = meta};
     struct owner o = {name, meta, DSC_OBJC_INSTANCE};
     if ((rc = emit(w, &it)) || (rc = emit(w, &c)) || (rc = method_list_field(w, ro_field(w, ro, 2), &o)) ||
-        (rc = protocol_list_field(w, ro_field(w, ro, 3))))
+        (rc = protocol_list_field(w, ro_field(w, ro, 3))) || (rc = ivar_list_field(w, ro_field(w, ro, 4))) ||
+        (rc = property_list_field(w, ro_field(w, ro, 6))))
         return rc;
     if (name_out)
         *name_out = name;
@@ -478,12 +551,14 @@ static int category_slot(struct walk *w, uint64_t slot, uint64_t cat, void *arg)
                                .target = cls};
     struct owner inst = {owner, false, DSC_OBJC_INSTANCE}, meta = {owner, true, DSC_OBJC_CLASS_METHODS};
     if ((rc = emit(w, &it)) || (rc = method_list_field(w, cat + 2 * w->p, &inst)) ||
-        (rc = method_list_field(w, cat + 3 * w->p, &meta)))
+        (rc = method_list_field(w, cat + 3 * w->p, &meta)) || (rc = protocol_list_field(w, cat + 4 * w->p)))
         return rc;
-    return protocol_list_field(w, cat + 4 * w->p);
+    return property_list_field(w, cat + 5 * w->p);
 }
 
 /* --- protocols --- */
+
+static int protocol_tail(struct walk *w, uint64_t proto, uint32_t nmethods);
 
 static int protocol_slot(struct walk *w, uint64_t slot, uint64_t proto, void *arg)
 {
@@ -501,10 +576,36 @@ static int protocol_slot(struct walk *w, uint64_t slot, uint64_t proto, void *ar
         {false, DSC_OBJC_INSTANCE}, {true, DSC_OBJC_CLASS_METHODS},
         {false, DSC_OBJC_OPT_INSTANCE}, {true, DSC_OBJC_OPT_CLASS},
     };
+    uint32_t nmethods = 0;
     for (unsigned k = 0; k < 4 && rc == 0; k++) {
         struct owner o = {name, lists[k].meta, lists[k].role};
         rc = method_list_field(w, proto + (3 + k) * w->p, &o);
+        uint64_t list;
+        uint32_t n;
+        if (rc == 0 && rdptr(w, proto + (3 + k) * w->p, &list) && list && !(list & 1) && rd32(w, list + 4, &n))
+            nmethods += n;
     }
+    return rc ? rc : protocol_tail(w, proto, nmethods);
+}
+
+/* protocol_t after the method lists: instanceProperties, then (when `size`
+ * covers them) extendedMethodTypes, one string per method of the four lists
+ * in order, and classProperties. */
+static int protocol_tail(struct walk *w, uint64_t proto, uint32_t nmethods)
+{
+    uint32_t size;
+    int rc = property_list_field(w, proto + 7 * w->p);
+    if (rc || !rd32(w, proto + 8 * w->p, &size))
+        return rc ? rc : bad(w, proto, "protocol");
+    uint64_t types, ext = proto + 8 * w->p + 8, class_props = ext + 2 * w->p;
+    if (size >= 9 * w->p + 8 && rdptr(w, ext, &types) && types) {
+        for (uint32_t i = 0; i < nmethods && rc == 0; i++) {
+            const char *s;
+            rc = string_field(w, types + (uint64_t)i * w->p, "__objc_methtype", false, "extended method type", &s);
+        }
+    }
+    if (rc == 0 && size >= 11 * w->p + 8)
+        rc = property_list_field(w, class_props);
     return rc;
 }
 

@@ -66,7 +66,8 @@ enum dsc_objc_kind {
     DSC_OBJC_METHOD,        /* addr = entry; name = selector; ref = its name field */
     DSC_OBJC_SELREF,        /* addr = selref slot; name = selector */
     DSC_OBJC_PROTOREF,      /* addr = slot (protorefs or a protocol list); target = protocol */
-    DSC_OBJC_NAME_REF,      /* ref = pointer field to a class/category/protocol name string */
+    DSC_OBJC_NAME_REF,      /* ref = pointer field to a C string (names, types, attributes);
+                               section = where such strings live in a linked dylib */
     DSC_OBJC_CLASS_CACHE,   /* ref = class_t.cache field; target = its value */
 };
 
@@ -97,6 +98,8 @@ struct dsc_objc_item {
     uint64_t imp;
     /* selector lists inside a relative_list_list_t carry the entry here */
     uint64_t list_of_lists;     /* address of the relative_list_list_t, or 0 */
+    const char *section;        /* NAME_REF: "__objc_methname", "__objc_classname",
+                                   "__objc_methtype" or "__cstring" */
 };
 
 typedef int (*dsc_objc_visit_fn)(void *ctx, const struct dsc_objc_item *item);
