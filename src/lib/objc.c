@@ -324,10 +324,10 @@ static int method_list(struct walk *w, uint64_t ref, uint64_t list, uint64_t lol
     return rc;
 }
 
-/* A relative_list_list_t (pointer with bit 0 set): the entry for this
- * image's own ObjC index, or the only entry when the index is unknown.
- * Returns 0 with *list = 0 when there is none. */
-static int own_list_of_lists(struct walk *w, uint64_t lol, uint64_t *list)
+/* A relative_list_list_t (pointer with bit 0 set) referred to from `field`:
+ * the entry for this image's own ObjC index, or the only entry when the
+ * index is unknown. *list = 0 when there is none. */
+static int own_list_of_lists(struct walk *w, uint64_t field, uint64_t lol, uint64_t *list)
 {
     uint32_t flags, count;
     *list = 0;
@@ -344,7 +344,9 @@ static int own_list_of_lists(struct walk *w, uint64_t lol, uint64_t *list)
         if ((int32_t)(v & 0xFFFF) == w->img->objc_index || (w->img->objc_index < 0 && count == 1))
             *list = e + (uint64_t)off;
     }
-    return 0;
+    struct dsc_objc_item it = {.kind = DSC_OBJC_LIST_OF_LISTS, .addr = lol, .ref = field, .target = *list,
+                               .list_of_lists = lol, .count = count};
+    return emit(w, &it);
 }
 
 static int method_list_field(struct walk *w, uint64_t field, const struct owner *o)
@@ -357,7 +359,7 @@ static int method_list_field(struct walk *w, uint64_t field, const struct owner 
     uint64_t lol = 0;
     if (list & 1) {
         lol = list & ~(uint64_t)1;
-        int rc = own_list_of_lists(w, lol, &list);
+        int rc = own_list_of_lists(w, field, lol, &list);
         if (rc || !list)
             return rc;
     }
@@ -384,7 +386,7 @@ static int protocol_list_field(struct walk *w, uint64_t field)
     if (!list)
         return 0;
     if (list & 1) { /* preattached: the own entry is a plain protocol_list_t */
-        int rc = own_list_of_lists(w, list & ~(uint64_t)1, &list);
+        int rc = own_list_of_lists(w, field, list & ~(uint64_t)1, &list);
         if (rc || !list)
             return rc;
     }
@@ -469,7 +471,7 @@ static int property_list_field(struct walk *w, uint64_t field)
     if (!rdptr(w, field, &list))
         return bad(w, field, "property list pointer");
     if (list & 1) {
-        int rc = own_list_of_lists(w, list & ~(uint64_t)1, &list);
+        int rc = own_list_of_lists(w, field, list & ~(uint64_t)1, &list);
         if (rc)
             return rc;
     }

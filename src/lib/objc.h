@@ -69,6 +69,8 @@ enum dsc_objc_kind {
     DSC_OBJC_NAME_REF,      /* ref = pointer field to a C string (names, types, attributes);
                                section = where such strings live in a linked dylib */
     DSC_OBJC_CLASS_CACHE,   /* ref = class_t.cache field; target = its value */
+    DSC_OBJC_LIST_OF_LISTS, /* ref = field pointing (bit 0 set) at the relative_list_list_t
+                               at addr; target = this image's own list in it, or 0 */
 };
 
 /* Which list of its owner a method list is. */

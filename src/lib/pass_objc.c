@@ -1,0 +1,504 @@
+/*
+ * pass_objc.c — undo the cache builder's Objective-C optimisations so the
+ * extracted image's ObjC metadata is self-contained (format doc §8b):
+ *
+ *  - every selref, method name, class/category/protocol name, method type,
+ *    ivar and property string the metadata points at must lie in a section
+ *    of this image; strings that live elsewhere (the builder coalesced them
+ *    into libobjc's __OBJC_RO) are copied into an added segment __OBJC_EXTRA
+ *    with real, named sections (__objc_methname, __objc_classname,
+ *    __objc_methtype, __cstring);
+ *  - relative method lists name their selectors again through a selref of
+ *    this image (an existing one, or one added in __OBJC_EXTRA,__objc_selrefs)
+ *    and lose the builder's flags (direct selectors, type offsets, uniqued/
+ *    sorted); pointer lists lose the uniqued/sorted bits;
+ *  - lists of lists (preattached categories) become plain pointers to this
+ *    image's own list;
+ *  - protocol references go back to this image's own protocol_t of the same
+ *    name instead of the builder's canonical copy;
+ *  - class `cache` fields that point at prebuilt caches are zeroed (the
+ *    runtime's empty cache stays, as a rebase or for the binds pass);
+ *  - objc_image_info loses OptimizedByDyld and DyldCategoriesOptimized;
+ *  - ADRP+ADD selector loads become ADRP+LDR from a selref (objc_selloads.c).
+ *
+ * The pass runs in size plans too and makes the same decisions there (it
+ * reads the cache where a size plan has no bytes), so dsc_extract_size stays
+ * exact. It must run before the binds pass: pointers it redirects into the
+ * image stop being external.
+ */
+#include "pass_objc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const strsect_names[STR_NSECT] = {
+    "__objc_methname", "__objc_classname", "__objc_methtype", "__cstring",
+};
+
+#define S_CSTRING_LITERALS 0x2u
+#define S_LITERAL_POINTERS 0x5u
+#define S_ATTR_NO_DEAD_STRIP 0x10000000u
+#define LIST_BUILDER_FLAGS (DSC_METHOD_LIST_DIRECT_SELS | DSC_METHOD_LIST_TYPE_OFFSETS | DSC_METHOD_LIST_FIXED_UP)
+
+/* ---- reading through the plan ---- */
+
+static bool plan_span(void *ctx, uint64_t addr, uint64_t len, dsc_span *out)
+{
+    struct dsc_plan *p = ctx;
+    const uint8_t *b = plan_seg_bytes(p, addr, len);
+    if (b) {
+        *out = (dsc_span){b, len};
+        return true;
+    }
+    return dsc_vm_span(p->cache, addr, len, out);
+}
+
+static bool plan_ptr(void *ctx, uint64_t addr, uint64_t *v)
+{
+    struct dsc_plan *p = ctx;
+    if (p->copy_bytes && plan_in_image(p, addr))
+        return plan_read_ptr(p, addr, v);
+    return dsc_cache_ptr(p->cache, addr, v); /* size plans hold no decoded copy */
+}
+
+static bool plan_cstr(void *ctx, uint64_t addr, uint64_t max_len, const char **s)
+{
+    struct dsc_plan *p = ctx;
+    const struct dsc_out_segment *seg = plan_segment_at(p, addr, 1);
+    if (seg && seg->bytes && addr - seg->vmaddr < seg->filesize)
+        return span_cstr((dsc_span){seg->bytes, seg->filesize}, addr - seg->vmaddr, max_len, s, NULL);
+    return dsc_vm_cstr(p->cache, addr, max_len, s);
+}
+
+/* ---- recording edits ---- */
+
+static int push_edit(struct objc_pass *op, enum objc_edit_kind kind, uint64_t at, enum objc_target tgt, uint8_t sect,
+                     uint64_t value)
+{
+    if (op->nedits == op->edits_cap) {
+        size_t cap = op->edits_cap ? op->edits_cap * 2 : 256;
+        struct objc_edit *g = realloc(op->edits, cap * sizeof *g);
+        if (!g)
+            return plan_fail(op->p, "out of memory");
+        op->edits = g;
+        op->edits_cap = cap;
+    }
+    op->edits[op->nedits++] = (struct objc_edit){kind, tgt, sect, at, value};
+    return 0;
+}
+
+/* True when `addr` lies inside a (non-empty) section of the image. */
+static bool in_sections(const struct dsc_macho *mo, uint64_t addr)
+{
+    for (unsigned i = 0; i < mo->nsects; i++)
+        if (addr >= mo->sects[i].addr && addr - mo->sects[i].addr < mo->sects[i].size)
+            return true;
+    return false;
+}
+
+static enum objc_strsect strsect_of(const char *section)
+{
+    for (unsigned i = 0; i < STR_NSECT; i++)
+        if (strcmp(section, strsect_names[i]) == 0)
+            return (enum objc_strsect)i;
+    return STR_CSTRING;
+}
+
+/* A string the metadata refers to: keep it when it is in one of the image's
+ * sections, otherwise intern a copy and record an edit of `kind` at `at`. */
+static int string_ref(struct objc_pass *op, enum objc_edit_kind kind, uint64_t at, uint64_t str, const char *s,
+                      enum objc_strsect sect)
+{
+    uint64_t off;
+    if (in_sections(&op->p->mo, str))
+        return 0;
+    if (!objc_strtab_add(&op->str[sect], s, &off))
+        return plan_fail(op->p, "out of memory");
+    return push_edit(op, kind, at, TGT_STR, (uint8_t)sect, off);
+}
+
+int objc_selref_for(struct objc_pass *op, const char *name, uint64_t sel_addr, uint64_t *value)
+{
+    if (objc_namemap_get(&op->sel_by_name, name, value))
+        return 0;
+    if (op->nnew_selrefs == op->new_selrefs_cap) {
+        size_t cap = op->new_selrefs_cap ? op->new_selrefs_cap * 2 : 64;
+        void *g = realloc(op->new_selrefs, cap * sizeof *op->new_selrefs);
+        if (!g)
+            return plan_fail(op->p, "out of memory");
+        op->new_selrefs = g;
+        op->new_selrefs_cap = cap;
+    }
+    uint64_t off;
+    if (in_sections(&op->p->mo, sel_addr)) {
+        op->new_selrefs[op->nnew_selrefs].tgt = TGT_ADDR;
+        op->new_selrefs[op->nnew_selrefs].value = sel_addr;
+    } else if (objc_strtab_add(&op->str[STR_METHNAME], name, &off)) {
+        op->new_selrefs[op->nnew_selrefs].tgt = TGT_STR;
+        op->new_selrefs[op->nnew_selrefs].value = off;
+    } else {
+        return plan_fail(op->p, "out of memory");
+    }
+    *value = SELREF_NEW | op->nnew_selrefs++;
+    if (!objc_namemap_put(&op->sel_by_name, name, *value) || !objc_addrmap_put(&op->sel_by_addr, sel_addr, *value))
+        return plan_fail(op->p, "out of memory");
+    return 0;
+}
+
+static int need_selref(struct objc_pass *op, uint64_t at, const char *name, uint64_t sel_addr)
+{
+    if (op->nneeds == op->needs_cap) {
+        size_t cap = op->needs_cap ? op->needs_cap * 2 : 256;
+        struct objc_selneed *g = realloc(op->needs, cap * sizeof *g);
+        if (!g)
+            return plan_fail(op->p, "out of memory");
+        op->needs = g;
+        op->needs_cap = cap;
+    }
+    op->needs[op->nneeds++] = (struct objc_selneed){at, name, sel_addr};
+    return 0;
+}
+
+/* ---- what each walked item needs ---- */
+
+static int on_method(struct objc_pass *op, const struct dsc_objc_item *it)
+{
+    unsigned ps = op->p->ptr_size;
+    if (it->relative) {
+        int rc = need_selref(op, it->addr, it->name, it->sel_addr);
+        const char *types;
+        if (rc == 0 && it->types_addr && plan_cstr(op->p, it->types_addr, DSC_OBJC_MAX_NAME, &types))
+            rc = string_ref(op, ED_REL32, it->addr + 4, it->types_addr, types, STR_METHTYPE);
+        return rc;
+    }
+    int rc = string_ref(op, ED_PTR, it->addr, it->sel_addr, it->name, STR_METHNAME);
+    const char *types;
+    if (rc == 0 && it->types_addr && plan_cstr(op->p, it->types_addr, DSC_OBJC_MAX_NAME, &types))
+        rc = string_ref(op, ED_PTR, it->addr + ps, it->types_addr, types, STR_METHTYPE);
+    return rc;
+}
+
+/* Prebuilt IMP caches live outside every image; the runtime's empty cache
+ * is a libobjc symbol and stays (a rebase, or a bind made by the binds pass). */
+static bool cache_target_kept(const struct objc_pass *op, uint64_t target)
+{
+    return plan_in_image(op->p, target) || (op->has_libobjc && in_sections(&op->libobjc, target));
+}
+
+/* Protocol references are resolved after the walk, when every protocol of
+ * the image is known; they are kept as edits with tgt = the name's item. */
+struct pending_protoref {
+    uint64_t slot, target;
+    const char *name;
+};
+
+struct collect {
+    struct objc_pass *op;
+    struct pending_protoref *prefs;
+    size_t nprefs, cap;
+};
+
+static int add_protoref(struct collect *c, const struct dsc_objc_item *it)
+{
+    if (c->nprefs == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 64;
+        struct pending_protoref *g = realloc(c->prefs, cap * sizeof *g);
+        if (!g)
+            return plan_fail(c->op->p, "out of memory");
+        c->prefs = g;
+        c->cap = cap;
+    }
+    c->prefs[c->nprefs++] = (struct pending_protoref){it->addr, it->target, it->name};
+    return 0;
+}
+
+static int on_item(void *ctx, const struct dsc_objc_item *it)
+{
+    struct collect *c = ctx;
+    struct objc_pass *op = c->op;
+    switch (it->kind) {
+    case DSC_OBJC_NAME_REF:
+        return string_ref(op, ED_PTR, it->ref, it->target, it->name, strsect_of(it->section));
+    case DSC_OBJC_METHOD_LIST:
+        if (it->entsize_flags & LIST_BUILDER_FLAGS)
+            return push_edit(op, ED_U32, it->addr, TGT_ADDR, 0, it->entsize_flags & ~LIST_BUILDER_FLAGS);
+        return 0;
+    case DSC_OBJC_LIST_OF_LISTS:
+        return push_edit(op, it->target ? ED_PTR : ED_ZERO, it->ref, TGT_ADDR, 0, it->target);
+    case DSC_OBJC_METHOD:
+        return on_method(op, it);
+    case DSC_OBJC_SELREF:
+        if (!objc_namemap_put(&op->sel_by_name, it->name, it->addr) ||
+            !objc_addrmap_put(&op->sel_by_addr, it->target, it->addr))
+            return plan_fail(op->p, "out of memory");
+        op->selectors_fixed += !in_sections(&op->p->mo, it->target);
+        return string_ref(op, ED_PTR, it->addr, it->target, it->name, STR_METHNAME);
+    case DSC_OBJC_PROTOCOL:
+        if (!objc_namemap_put(&op->protocols, it->name, it->addr))
+            return plan_fail(op->p, "out of memory");
+        return 0;
+    case DSC_OBJC_PROTOREF:
+        return add_protoref(c, it);
+    case DSC_OBJC_CLASS_CACHE:
+        if (it->target && !cache_target_kept(op, it->target))
+            return push_edit(op, ED_ZERO, it->ref, TGT_ADDR, 0, 0);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+static int resolve_protorefs(struct objc_pass *op, const struct collect *c)
+{
+    for (size_t i = 0; i < c->nprefs; i++) {
+        const struct pending_protoref *r = &c->prefs[i];
+        uint64_t own;
+        if (objc_namemap_get(&op->protocols, r->name, &own)) {
+            if (own != r->target && push_edit(op, ED_PTR, r->slot, TGT_ADDR, 0, own))
+                return -1;
+        } else if (!plan_in_image(op->p, r->target)) {
+            op->protorefs_unresolved++;
+            plan_warn(op->p, "protocol %s referenced at 0x%llx is not defined in this image", r->name,
+                      (unsigned long long)r->slot);
+        }
+    }
+    return 0;
+}
+
+static int collect_edits(struct objc_pass *op)
+{
+    struct dsc_plan *p = op->p;
+    struct dsc_objc_image img;
+    dsc_objc_image_init(&img, &p->mo, &op->opt);
+    img.mem = (struct dsc_objc_mem){p, plan_span, plan_ptr, plan_cstr};
+    struct collect c = {.op = op};
+    int rc = dsc_objc_walk(&img, on_item, &c, p->err);
+    if (rc == 0)
+        rc = resolve_protorefs(op, &c);
+    free(c.prefs);
+    for (size_t i = 0; rc == 0 && i < op->nneeds; i++) {
+        uint64_t v;
+        rc = objc_selref_for(op, op->needs[i].name, op->needs[i].sel_addr, &v);
+        if (rc == 0 && op->needs[i].at)
+            rc = push_edit(op, ED_REL32, op->needs[i].at, TGT_SELREF, 0, v);
+    }
+    return rc;
+}
+
+/* ---- the added segment ---- */
+
+uint64_t objc_target_addr(const struct objc_pass *op, enum objc_target tgt, uint8_t sect, uint64_t value)
+{
+    switch (tgt) {
+    case TGT_STR:
+        return op->str_addr[sect] + value;
+    case TGT_SELREF:
+        return value & SELREF_NEW ? op->extra_addr + (value & ~SELREF_NEW) * op->p->ptr_size : value;
+    default:
+        return value;
+    }
+}
+
+static int add_extra_segment(struct objc_pass *op)
+{
+    struct dsc_plan *p = op->p;
+    uint64_t size = op->nnew_selrefs * p->ptr_size;
+    for (unsigned s = 0; s < STR_NSECT; s++)
+        size += op->str[s].bytes.size;
+    if (size == 0)
+        return 0;
+    op->extra_addr = plan_alloc_vm(p, size);
+    struct dsc_out_segment *seg = plan_add_segment(p, "__OBJC_EXTRA", op->extra_addr, size, 3);
+    if (!seg)
+        return -1;
+    uint64_t at = op->extra_addr;
+    if (op->nnew_selrefs &&
+        !plan_add_section(p, seg, "__objc_selrefs", at, op->nnew_selrefs * p->ptr_size, p->ptr_size == 8 ? 3 : 2,
+                          S_LITERAL_POINTERS | S_ATTR_NO_DEAD_STRIP))
+        return -1;
+    at += op->nnew_selrefs * p->ptr_size;
+    for (unsigned s = 0; s < STR_NSECT; s++) {
+        op->str_addr[s] = at;
+        if (!op->str[s].bytes.size)
+            continue;
+        if (!plan_add_section(p, seg, strsect_names[s], at, op->str[s].bytes.size, 0, S_CSTRING_LITERALS))
+            return -1;
+        if (seg->bytes)
+            memcpy(seg->bytes + (at - seg->vmaddr), op->str[s].bytes.data, op->str[s].bytes.size);
+        at += op->str[s].bytes.size;
+    }
+    return 0;
+}
+
+/* ---- applying edits ---- */
+
+static int cmp_fixup_addr(const void *a, const void *b)
+{
+    const struct dsc_fixup *x = a, *y = b;
+    return x->address < y->address ? -1 : x->address > y->address;
+}
+
+static struct dsc_fixup *fixup_at(struct dsc_plan *p, size_t sorted, uint64_t at)
+{
+    struct dsc_fixup key = {.address = at};
+    return bsearch(&key, p->fixups, sorted, sizeof *p->fixups, cmp_fixup_addr);
+}
+
+/* Point the slot at `target` (in the image): a rebase, keeping arm64e auth. */
+static int set_pointer(struct objc_pass *op, size_t sorted, uint64_t at, uint64_t target)
+{
+    struct dsc_plan *p = op->p;
+    if (!plan_write_ptr(p, at, target))
+        return plan_fail(p, "ObjC pointer at 0x%llx is outside the image's segments", (unsigned long long)at);
+    struct dsc_fixup *f = fixup_at(p, sorted, at);
+    if (f) {
+        f->kind = DSC_FIXUP_REBASE;
+        f->target = target;
+        return 0;
+    }
+    struct dsc_fixup nf = {.address = at, .kind = DSC_FIXUP_REBASE, .target = target};
+    return plan_add_fixup(p, &nf);
+}
+
+static int write_u32(struct objc_pass *op, uint64_t at, uint32_t v)
+{
+    if (!op->p->copy_bytes)
+        return 0;
+    uint8_t *b = plan_seg_bytes(op->p, at, 4);
+    if (!b)
+        return plan_fail(op->p, "ObjC field at 0x%llx is outside the image's segments", (unsigned long long)at);
+    dsc_put32(b, v);
+    return 0;
+}
+
+static int apply_edit(struct objc_pass *op, size_t sorted, uint8_t *dead, const struct objc_edit *e)
+{
+    struct dsc_plan *p = op->p;
+    uint64_t target = objc_target_addr(op, e->tgt, e->sect, e->value);
+    int64_t rel = (int64_t)(target - e->at);
+    switch (e->kind) {
+    case ED_PTR:
+        return set_pointer(op, sorted, e->at, target);
+    case ED_REL32:
+        if (rel != (int32_t)rel)
+            return plan_fail(p, "relative ObjC field at 0x%llx cannot reach 0x%llx", (unsigned long long)e->at,
+                             (unsigned long long)target);
+        return write_u32(op, e->at, (uint32_t)rel);
+    case ED_U32:
+        return write_u32(op, e->at, (uint32_t)e->value);
+    case ED_ZERO: {
+        struct dsc_fixup *f = fixup_at(p, sorted, e->at);
+        if (f)
+            dead[f - p->fixups] = 1;
+        return plan_write_ptr(p, e->at, 0) ? 0 : plan_fail(p, "ObjC pointer at 0x%llx is outside the image",
+                                                             (unsigned long long)e->at);
+    }
+    }
+    return 0;
+}
+
+/* Remove the fixups of zeroed slots (dead[i] set, i < sorted). */
+static void drop_dead_fixups(struct dsc_plan *p, size_t sorted, const uint8_t *dead)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < p->nfixups; i++)
+        if (i >= sorted || !dead[i])
+            p->fixups[n++] = p->fixups[i];
+    p->nfixups = n;
+}
+
+/* objc_image_info: the extracted image is no longer optimised by dyld. */
+static int fix_image_info(struct objc_pass *op)
+{
+    for (unsigned i = 0; i < op->p->mo.nsects; i++) {
+        const struct dsc_section *s = &op->p->mo.sects[i];
+        if (strcmp(s->sectname, "__objc_imageinfo") != 0 || s->size < 8)
+            continue;
+        dsc_span b;
+        if (!plan_span(op->p, s->addr + 4, 4, &b))
+            return plan_fail(op->p, "__objc_imageinfo at 0x%llx is out of range", (unsigned long long)s->addr);
+        uint32_t flags = dsc_le32(b.data);
+        return write_u32(op, s->addr + 4, flags & ~(DSC_OBJC_IMAGE_OPTIMIZED_BY_DYLD | DSC_OBJC_IMAGE_DYLD_CATEGORIES));
+    }
+    return 0;
+}
+
+static int apply_all(struct objc_pass *op)
+{
+    struct dsc_plan *p = op->p;
+    qsort(p->fixups, p->nfixups, sizeof *p->fixups, cmp_fixup_addr);
+    size_t sorted = p->nfixups;
+    uint8_t *dead = calloc(sorted ? sorted : 1, 1);
+    if (!dead)
+        return plan_fail(p, "out of memory");
+    for (size_t i = 0; i < op->nedits; i++) {
+        if (apply_edit(op, sorted, dead, &op->edits[i])) {
+            free(dead);
+            return -1;
+        }
+        op->selectors_fixed += op->edits[i].tgt == TGT_SELREF;
+    }
+    drop_dead_fixups(p, sorted, dead);
+    free(dead);
+    for (size_t i = 0; i < op->nnew_selrefs; i++) {
+        uint64_t slot = op->extra_addr + i * p->ptr_size;
+        uint64_t target = objc_target_addr(op, op->new_selrefs[i].tgt, STR_METHNAME, op->new_selrefs[i].value);
+        struct dsc_fixup f = {.address = slot, .kind = DSC_FIXUP_REBASE, .target = target};
+        if (!plan_write_ptr(p, slot, target) || plan_add_fixup(p, &f))
+            return plan_fail(p, "cannot write added selref at 0x%llx", (unsigned long long)slot);
+    }
+    objc_write_selector_loads(op);
+    return fix_image_info(op);
+}
+
+/* ---- the pass ---- */
+
+static void objc_pass_free(struct objc_pass *op)
+{
+    free(op->edits);
+    free(op->needs);
+    free(op->loads);
+    free(op->new_selrefs);
+    objc_namemap_free(&op->sel_by_name);
+    objc_addrmap_free(&op->sel_by_addr);
+    objc_namemap_free(&op->protocols);
+    for (unsigned s = 0; s < STR_NSECT; s++)
+        objc_strtab_free(&op->str[s]);
+    if (op->has_libobjc)
+        dsc_macho_free(&op->libobjc);
+}
+
+/* True when the image has any ObjC section the walker reads. */
+static bool has_objc(const struct dsc_macho *mo)
+{
+    for (unsigned i = 0; i < mo->nsects; i++)
+        if (strncmp(mo->sects[i].sectname, "__objc_", 7) == 0)
+            return true;
+    return false;
+}
+
+int pass_objc(struct dsc_plan *p)
+{
+    if (!has_objc(&p->mo))
+        return 0;
+    struct objc_pass op = {.p = p};
+    int rc = dsc_objc_opt_load(p->cache, &op.opt, p->err);
+    int64_t lib = dsc_image_find(p->cache, "/usr/lib/libobjc.A.dylib");
+    op.has_libobjc = rc == 0 && lib >= 0 && dsc_macho_parse(p->cache, (uint32_t)lib, &op.libobjc, NULL) == 0;
+    if (rc == 0)
+        rc = collect_edits(&op);
+    if (rc == 0)
+        rc = objc_find_selector_loads(&op);
+    if (rc == 0)
+        rc = add_extra_segment(&op);
+    if (rc == 0)
+        rc = apply_all(&op);
+    if (rc == 0) {
+        p->stats.selectors_fixed += op.selectors_fixed + op.loads_fixed;
+        if (op.loads_unfixed)
+            plan_warn(p, "%llu selector loads could not be pointed back at a selref",
+                      (unsigned long long)op.loads_unfixed);
+    }
+    objc_pass_free(&op);
+    return rc;
+}

@@ -1,0 +1,129 @@
+/*
+ * pass_objc.h — state shared by the Objective-C pass's files.
+ *
+ * pass_objc.c    walks the image's metadata (objc.c) over the plan, decides
+ *                every edit, lays out the added __OBJC_EXTRA segment and
+ *                applies the edits;
+ * objc_strings.c interned strings per section and name-keyed maps;
+ * objc_selloads.c turns the builder's ADRP+ADD selector loads back into
+ *                ADRP+LDR from a selref of this image.
+ */
+#ifndef DSC_PASS_OBJC_H
+#define DSC_PASS_OBJC_H
+
+#include "extract.h"
+#include "objc.h"
+
+/* Sections of the added segment, in layout order after the selrefs. */
+enum objc_strsect { STR_METHNAME, STR_CLASSNAME, STR_METHTYPE, STR_CSTRING, STR_NSECT };
+
+/* name -> u64 value map (names are borrowed; they must outlive the map). */
+struct objc_namemap {
+    struct { const char *name; uint64_t value; } *slots;
+    size_t nslots, count;
+};
+
+/* Value of `name`, or false. */
+bool objc_namemap_get(const struct objc_namemap *m, const char *name, uint64_t *value);
+/* Insert if absent (an existing value is kept). False on out of memory. */
+bool objc_namemap_put(struct objc_namemap *m, const char *name, uint64_t value);
+void objc_namemap_free(struct objc_namemap *m);
+
+/* address -> u64 value map; address 0 is never a key. */
+struct objc_addrmap {
+    struct { uint64_t key, value; } *slots;
+    size_t nslots, count;
+};
+
+bool objc_addrmap_get(const struct objc_addrmap *m, uint64_t key, uint64_t *value);
+bool objc_addrmap_put(struct objc_addrmap *m, uint64_t key, uint64_t value);
+void objc_addrmap_free(struct objc_addrmap *m);
+
+/* A set of strings laid out one after another, each NUL-terminated. */
+struct objc_strtab {
+    struct dsc_blob bytes;
+    struct objc_namemap offsets;
+};
+
+/* Intern `s`; *off gets its offset in tab->bytes. False on out of memory. */
+bool objc_strtab_add(struct objc_strtab *tab, const char *s, uint64_t *off);
+void objc_strtab_free(struct objc_strtab *tab);
+
+/* A selector reference the image will hold: an existing slot's address, or
+ * SELREF_NEW | index of a selref added in __OBJC_EXTRA,__objc_selrefs. */
+#define SELREF_NEW (1ull << 63)
+
+/* Where a rewritten field must point. */
+enum objc_target { TGT_ADDR, TGT_STR, TGT_SELREF };
+
+enum objc_edit_kind {
+    ED_PTR,     /* pointer slot := target (and its fixup a rebase to it) */
+    ED_REL32,   /* i32 field := target - field address */
+    ED_U32,     /* u32 := value */
+    ED_ZERO,    /* pointer slot := 0, its fixup dropped */
+};
+
+struct objc_edit {
+    enum objc_edit_kind kind;
+    enum objc_target tgt;
+    uint8_t sect;               /* TGT_STR: enum objc_strsect */
+    uint64_t at;
+    uint64_t value;             /* address, string offset, selref value, or u32 */
+};
+
+/* A selector the image needs a selref for, found by name later. */
+struct objc_selneed {
+    uint64_t at;                /* relative method name field, or 0 for a code load */
+    const char *name;
+    uint64_t sel_addr;          /* the string as the cache holds it */
+};
+
+/* One ADRP whose ADD users all load selectors. */
+struct objc_selload {
+    uint64_t adrp;              /* address of the ADRP */
+    uint64_t add[8];            /* its ADD users */
+    uint64_t selref[8];         /* selref value per user */
+    unsigned n;
+};
+
+struct objc_pass {
+    struct dsc_plan *p;
+    struct dsc_objc_opt opt;
+    struct dsc_macho libobjc;           /* for class cache targets; valid when has_libobjc */
+    bool has_libobjc;
+
+    struct objc_edit *edits;
+    size_t nedits, edits_cap;
+    struct objc_selneed *needs;
+    size_t nneeds, needs_cap;
+    struct objc_selload *loads;
+    size_t nloads, loads_cap;
+
+    struct objc_namemap sel_by_name;    /* selector -> selref value */
+    struct objc_addrmap sel_by_addr;    /* cache string address -> selref value */
+    struct objc_namemap protocols;      /* this image's protocols by name */
+    struct objc_strtab str[STR_NSECT];
+    struct { enum objc_target tgt; uint64_t value; } *new_selrefs; /* their targets: TGT_ADDR or TGT_STR methname */
+    size_t nnew_selrefs, new_selrefs_cap;
+
+    uint64_t extra_addr;                /* the added segment, 0 if none */
+    uint64_t str_addr[STR_NSECT];       /* start of each added string section */
+    uint64_t selectors_fixed, loads_fixed, loads_unfixed, protorefs_unresolved;
+};
+
+/* Address an edit target stands for, once the added segment is laid out. */
+uint64_t objc_target_addr(const struct objc_pass *op, enum objc_target tgt, uint8_t sect, uint64_t value);
+/* Selref value for the selector `name` (string at cache address `sel_addr`),
+ * adding a new selref when the image has none. -1 on out of memory. */
+int objc_selref_for(struct objc_pass *op, const char *name, uint64_t sel_addr, uint64_t *value);
+
+/* objc_selloads.c: find the builder's selector loads (reads the cache's
+ * code, so size plans make the same selref decisions) and rewrite them in a
+ * full plan once selref addresses are known. */
+int objc_find_selector_loads(struct objc_pass *op);
+void objc_write_selector_loads(struct objc_pass *op);
+
+/* The ObjC pass (pass_objc.c). */
+int pass_objc(struct dsc_plan *p);
+
+#endif
