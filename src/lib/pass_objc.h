@@ -123,7 +123,4 @@ int objc_selref_for(struct objc_pass *op, const char *name, uint64_t sel_addr, u
 int objc_find_selector_loads(struct objc_pass *op);
 void objc_write_selector_loads(struct objc_pass *op);
 
-/* The ObjC pass (pass_objc.c). */
-int pass_objc(struct dsc_plan *p);
-
 #endif
