@@ -9,6 +9,7 @@ int main(void)
         reader_suite,
         cache_suite,
         objc_suite,
+        pass_objc_suite,
     };
     SRunner *sr = srunner_create(NULL);
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++)

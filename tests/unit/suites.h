@@ -8,5 +8,6 @@
 Suite *reader_suite(void);
 Suite *cache_suite(void);
 Suite *objc_suite(void);
+Suite *pass_objc_suite(void);
 
 #endif
