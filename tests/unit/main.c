@@ -8,6 +8,10 @@ int main(void)
     Suite *(*const suites[])(void) = {
         reader_suite,
         cache_suite,
+        extract_suite,
+        slide_suite,
+        locals_suite,
+        fixups_suite,
         objc_suite,
         pass_objc_suite,
     };

@@ -7,6 +7,10 @@
 
 Suite *reader_suite(void);
 Suite *cache_suite(void);
+Suite *extract_suite(void);
+Suite *slide_suite(void);
+Suite *locals_suite(void);
+Suite *fixups_suite(void);
 Suite *objc_suite(void);
 Suite *pass_objc_suite(void);
 
