@@ -6,5 +6,7 @@ libdsc_la_SOURCES = \
 	src/lib/cache.c src/lib/cache.h \
 	src/lib/images.c \
 	src/lib/trie.c src/lib/trie.h \
-	src/lib/macho.c src/lib/macho.h
+	src/lib/macho.c src/lib/macho.h \
+	src/lib/symbols.c src/lib/symbols.h \
+	src/lib/stubs.c src/lib/stubs.h
 libdsc_la_CFLAGS = $(AM_CFLAGS) $(PTHREAD_CFLAGS)
