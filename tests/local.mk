@@ -12,7 +12,8 @@ check_PROGRAMS += tests/unit/test_lib
 TESTS += tests/unit/test_lib
 tests_unit_test_lib_SOURCES = \
 	tests/unit/main.c tests/unit/suites.h tests/unit/testdata.c tests/unit/testdata.h \
-	tests/unit/test_reader.c tests/unit/test_cache.c
+	tests/unit/test_reader.c tests/unit/test_cache.c \
+	tests/unit/test_symbols.c tests/unit/test_stubs.c
 tests_unit_test_lib_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_lib_LDADD = libdsc.la $(CHECK_LIBS)
 endif

@@ -8,6 +8,8 @@ int main(void)
     Suite *(*const suites[])(void) = {
         reader_suite,
         cache_suite,
+        symbols_suite,
+        stubs_suite,
     };
     SRunner *sr = srunner_create(NULL);
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++)

@@ -7,5 +7,7 @@
 
 Suite *reader_suite(void);
 Suite *cache_suite(void);
+Suite *symbols_suite(void);
+Suite *stubs_suite(void);
 
 #endif
