@@ -8,5 +8,7 @@ libdsc_la_SOURCES = \
 	src/lib/trie.c src/lib/trie.h \
 	src/lib/macho.c src/lib/macho.h \
 	src/lib/symbols.c src/lib/symbols.h \
-	src/lib/stubs.c src/lib/stubs.h
+	src/lib/stubs.c src/lib/stubs.h \
+	src/lib/imports.c src/lib/imports.h \
+	src/lib/bindinfo.c src/lib/bindinfo.h
 libdsc_la_CFLAGS = $(AM_CFLAGS) $(PTHREAD_CFLAGS)
