@@ -13,5 +13,7 @@
 dsc_cache *cli_open(const char *path);
 
 int cli_verb_info(int argc, char **argv);
+int cli_verb_extract(int argc, char **argv);
+int cli_verb_extract_all(int argc, char **argv);
 
 #endif

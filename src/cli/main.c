@@ -17,6 +17,8 @@ static void usage(FILE *out)
             "usage: dscfs [-f] [-d] [-s] [-o opt,...] CACHE MOUNTPOINT\n"
             "       dscfs --list CACHE\n"
             "       dscfs --info CACHE\n"
+            "       dscfs --extract PATH CACHE -o OUT\n"
+            "       dscfs --extract-all CACHE OUTDIR [-j N]\n"
             "       dscfs --help | --version\n"
             "\n"
             "Mounts an Apple dyld shared cache as a read-only filesystem in which every\n"
@@ -27,6 +29,11 @@ static void usage(FILE *out)
             "                   printed as 'ALIAS -> PATH'\n"
             "  --info CACHE     print the cache header: arch, platform, UUID, files,\n"
             "                   mappings with protections and slide-info versions\n"
+            "  --extract PATH CACHE -o OUT\n"
+            "                   write the image PATH as a standalone Mach-O file OUT\n"
+            "  --extract-all CACHE OUTDIR [-j N]\n"
+            "                   write every image to OUTDIR/<install path> and every\n"
+            "                   alias as a relative symlink, with N threads\n"
             "  -h, --help       this text\n"
             "  -V, --version    the version\n"
             "\n"
@@ -74,6 +81,8 @@ static const struct {
 } verbs[] = {
     {"--list", verb_list},
     {"--info", cli_verb_info},
+    {"--extract", cli_verb_extract},
+    {"--extract-all", cli_verb_extract_all},
 };
 
 int main(int argc, char **argv)

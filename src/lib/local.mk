@@ -10,5 +10,10 @@ libdsc_la_SOURCES = \
 	src/lib/symbols.c src/lib/symbols.h \
 	src/lib/stubs.c src/lib/stubs.h \
 	src/lib/imports.c src/lib/imports.h \
-	src/lib/bindinfo.c src/lib/bindinfo.h
+	src/lib/bindinfo.c src/lib/bindinfo.h \
+	src/lib/slide.c src/lib/slide.h \
+	src/lib/locals.c src/lib/locals.h \
+	src/lib/extract.c src/lib/extract.h src/lib/plan.c \
+	src/lib/pass_layout.c src/lib/pass_pointers.c src/lib/pass_linkedit.c \
+	src/lib/fixup_encode.c src/lib/out.c
 libdsc_la_CFLAGS = $(AM_CFLAGS) $(PTHREAD_CFLAGS)

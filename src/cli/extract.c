@@ -1,0 +1,212 @@
+/*
+ * extract.c — the --extract and --extract-all verbs.
+ *
+ *   dscfs --extract PATH CACHE -o OUT
+ *   dscfs --extract-all CACHE OUTDIR [-j N]
+ *
+ * --extract-all writes every image to OUTDIR/<install path> (through
+ * outdir.c, which refuses paths that could leave OUTDIR), makes every alias
+ * a relative symlink, runs N worker threads (each owns its extraction; the
+ * cache is shared read-only), draws a progress bar only when stderr is a
+ * terminal, prints one summary line, and exits 1 if any image failed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "outdir.h"
+
+#define MAX_JOBS 256
+
+int cli_verb_extract(int argc, char **argv)
+{
+    if (argc != 6 || strcmp(argv[4], "-o") != 0) {
+        fprintf(stderr, "usage: dscfs --extract PATH CACHE -o OUT\n");
+        return 2;
+    }
+    const char *path = argv[2], *out_path = argv[5];
+    dsc_cache *c = cli_open(argv[3]);
+    if (!c)
+        return 1;
+    int rc = 1;
+    int64_t image = dsc_image_find(c, path);
+    dsc_output out;
+    dsc_error err;
+    if (image < 0) {
+        fprintf(stderr, "dscfs: %s: no image %s in the cache\n", argv[3], path);
+    } else if (dsc_extract(c, (uint32_t)image, &out, &err)) {
+        fprintf(stderr, "dscfs: %s\n", err.msg);
+    } else {
+        if (out.warnings)
+            fprintf(stderr, "%s", out.warnings);
+        FILE *f = fopen(out_path, "wb");
+        if (!f || fwrite(out.data, 1, out.size, f) != out.size || fclose(f) != 0)
+            fprintf(stderr, "dscfs: %s: cannot write: %s\n", out_path, strerror(errno));
+        else
+            rc = 0;
+        dsc_output_free(&out);
+    }
+    dsc_cache_close(c);
+    return rc;
+}
+
+/* Shared by the workers of --extract-all. */
+struct job {
+    const dsc_cache *cache;
+    int root;
+    uint32_t count;
+    atomic_uint next;
+    pthread_mutex_t lock; /* stderr, counters below */
+    uint32_t done, failed;
+    uint64_t bytes;
+    bool tty;
+};
+
+static void progress(struct job *j)
+{
+    if (!j->tty)
+        return;
+    enum { WIDTH = 40 };
+    unsigned fill = j->count ? (unsigned)((uint64_t)j->done * WIDTH / j->count) : WIDTH;
+    char bar[WIDTH + 1];
+    memset(bar, '#', fill);
+    memset(bar + fill, ' ', WIDTH - fill);
+    bar[WIDTH] = 0;
+    fprintf(stderr, "\r[%s] %u/%u", bar, j->done, j->count);
+    fflush(stderr);
+}
+
+/* Extract one image; returns its size or -1 after printing why. */
+static int64_t extract_one(struct job *j, uint32_t i, char *msg, size_t msg_size)
+{
+    const dsc_image *img = dsc_image_at(j->cache, i);
+    if (!outdir_path_ok(img->path)) {
+        snprintf(msg, msg_size, "refusing unsafe install path '%s' of image %u", img->path, i);
+        return -1;
+    }
+    dsc_output out;
+    dsc_error err;
+    if (dsc_extract(j->cache, i, &out, &err)) {
+        snprintf(msg, msg_size, "%s", err.msg);
+        return -1;
+    }
+    int64_t size = (int64_t)out.size;
+    if (outdir_write(j->root, img->path, out.data, out.size)) {
+        snprintf(msg, msg_size, "%s: cannot write: %s", img->path, strerror(errno));
+        size = -1;
+    } else if (out.warnings) {
+        snprintf(msg, msg_size, "%s", out.warnings);
+        msg[strcspn(msg, "\n")] = 0;
+    }
+    dsc_output_free(&out);
+    return size;
+}
+
+static void *worker(void *arg)
+{
+    struct job *j = arg;
+    char msg[DSC_ERROR_MAX + 128];
+    for (uint32_t i; (i = atomic_fetch_add(&j->next, 1)) < j->count;) {
+        msg[0] = 0;
+        int64_t size = extract_one(j, i, msg, sizeof msg);
+        pthread_mutex_lock(&j->lock);
+        if (msg[0])
+            fprintf(stderr, "%sdscfs: %s%s\n", j->tty ? "\r\033[K" : "", size < 0 ? "" : "warning: ", msg);
+        j->done++;
+        if (size < 0)
+            j->failed++;
+        else
+            j->bytes += (uint64_t)size;
+        progress(j);
+        pthread_mutex_unlock(&j->lock);
+    }
+    return NULL;
+}
+
+static int link_aliases(const dsc_cache *c, int root, uint32_t *failed)
+{
+    const dsc_cache_info *in = dsc_cache_get_info(c);
+    int made = 0;
+    for (uint32_t i = 0; i < in->alias_count; i++) {
+        const dsc_alias *a = dsc_alias_at(c, i);
+        const char *target = dsc_image_at(c, a->image)->path;
+        if (outdir_symlink(root, a->path, target)) {
+            fprintf(stderr, "dscfs: alias %s -> %s: %s\n", a->path, target,
+                    errno == EINVAL ? "unsafe path" : strerror(errno));
+            (*failed)++;
+        } else {
+            made++;
+        }
+    }
+    return made;
+}
+
+static int parse_jobs(int argc, char **argv, long *jobs)
+{
+    *jobs = 1;
+    if (argc == 4)
+        return 0;
+    if (argc != 6 || strcmp(argv[4], "-j") != 0)
+        return -1;
+    char *end;
+    *jobs = strtol(argv[5], &end, 10);
+    return *end || *jobs < 1 || *jobs > MAX_JOBS ? -1 : 0;
+}
+
+int cli_verb_extract_all(int argc, char **argv)
+{
+    long jobs;
+    if (parse_jobs(argc, argv, &jobs)) {
+        fprintf(stderr, "usage: dscfs --extract-all CACHE OUTDIR [-j N]   (1 <= N <= %d)\n", MAX_JOBS);
+        return 2;
+    }
+    const char *outdir = argv[3];
+    if (mkdir(outdir, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "dscfs: %s: cannot create: %s\n", outdir, strerror(errno));
+        return 1;
+    }
+    int root = open(outdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0) {
+        fprintf(stderr, "dscfs: %s: cannot open: %s\n", outdir, strerror(errno));
+        return 1;
+    }
+    dsc_cache *c = cli_open(argv[2]);
+    if (!c) {
+        close(root);
+        return 1;
+    }
+    struct job j = {.cache = c, .root = root, .count = dsc_cache_get_info(c)->image_count,
+                     .tty = isatty(STDERR_FILENO)};
+    atomic_init(&j.next, 0);
+    pthread_mutex_init(&j.lock, NULL);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pthread_t threads[MAX_JOBS];
+    long started = 0;
+    while (started < jobs && pthread_create(&threads[started], NULL, worker, &j) == 0)
+        started++;
+    if (started == 0)
+        worker(&j);
+    for (long i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+    uint32_t alias_failed = 0;
+    int aliases = link_aliases(c, root, &alias_failed);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (j.tty)
+        fprintf(stderr, "\n");
+    printf("extracted %u of %u images (%u failed), %d aliases, %.1f MB in %.2f s\n", j.count - j.failed, j.count,
+           j.failed + alias_failed, aliases, (double)j.bytes / 1e6, secs);
+    pthread_mutex_destroy(&j.lock);
+    dsc_cache_close(c);
+    close(root);
+    return j.failed || alias_failed ? 1 : 0;
+}

@@ -1,0 +1,134 @@
+/*
+ * outdir.c — safe writes under an output directory; see outdir.h.
+ */
+#include "outdir.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+bool outdir_path_ok(const char *path)
+{
+    if (!path || path[0] != '/')
+        return false;
+    const char *p = path + 1;
+    for (;;) {
+        const char *slash = strchr(p, '/');
+        size_t len = slash ? (size_t)(slash - p) : strlen(p);
+        if (len == 0 || len >= NAME_MAX || (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+            return false;
+        if (!slash)
+            return true;
+        p = slash + 1;
+    }
+}
+
+int outdir_open_parent(int root, const char *path, const char **leaf)
+{
+    if (!outdir_path_ok(path)) {
+        errno = EINVAL;
+        return -1;
+    }
+    int dir = openat(root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    const char *p = path + 1;
+    for (const char *slash; dir >= 0 && (slash = strchr(p, '/')); p = slash + 1) {
+        char name[NAME_MAX + 1];
+        size_t len = (size_t)(slash - p);
+        memcpy(name, p, len);
+        name[len] = 0;
+        if (mkdirat(dir, name, 0755) != 0 && errno != EEXIST) {
+            close(dir);
+            return -1;
+        }
+        int next = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        int saved = errno;
+        close(dir);
+        errno = saved;
+        dir = next;
+    }
+    *leaf = p;
+    return dir;
+}
+
+int outdir_write(int root, const char *path, const void *data, size_t len)
+{
+    const char *leaf;
+    int dir = outdir_open_parent(root, path, &leaf);
+    if (dir < 0)
+        return -1;
+    int fd = openat(dir, leaf, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0755);
+    int saved = errno;
+    close(dir);
+    if (fd < 0) {
+        errno = saved;
+        return -1;
+    }
+    const char *p = data;
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            saved = n < 0 ? errno : EIO;
+            close(fd);
+            errno = saved;
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return close(fd);
+}
+
+char *outdir_relative(const char *path, const char *target)
+{
+    /* Skip the directories both share. */
+    size_t common = 0;
+    for (size_t i = 0; path[i] && path[i] == target[i]; i++)
+        if (path[i] == '/')
+            common = i + 1;
+    size_t ups = 0;
+    for (const char *q = path + common; *q; q++)
+        ups += *q == '/';
+    size_t rest = strlen(target + common);
+    char *out = malloc(ups * 3 + rest + 1);
+    if (!out)
+        return NULL;
+    char *w = out;
+    for (size_t i = 0; i < ups; i++, w += 3)
+        memcpy(w, "../", 3);
+    memcpy(w, target + common, rest + 1);
+    return out;
+}
+
+int outdir_symlink(int root, const char *path, const char *target)
+{
+    if (!outdir_path_ok(target)) {
+        errno = EINVAL;
+        return -1;
+    }
+    const char *leaf;
+    int dir = outdir_open_parent(root, path, &leaf);
+    if (dir < 0)
+        return -1;
+    char *rel = outdir_relative(path, target);
+    int rc = -1;
+    if (rel) {
+        /* Replace an old link, never a directory or a file we wrote. */
+        struct stat st;
+        if (fstatat(dir, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+            unlinkat(dir, leaf, 0);
+        rc = symlinkat(rel, dir, leaf);
+    } else {
+        errno = ENOMEM;
+    }
+    int saved = errno;
+    free(rel);
+    close(dir);
+    errno = saved;
+    return rc;
+}
