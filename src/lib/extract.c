@@ -17,6 +17,8 @@
 static int (*const passes[])(struct dsc_plan *) = {
     pass_layout,
     pass_pointers,
+    pass_binds,
+    pass_stubs,
     pass_linkedit,
     pass_fixups,
 };

@@ -441,6 +441,37 @@ size_t dsc_symbols_by_address(const struct dsc_symbols *s, uint64_t addr, const 
     return end - lo;
 }
 
+/* Index of the segment range holding addr, or nranges. */
+static size_t range_of(const struct dsc_symbols *s, uint64_t addr)
+{
+    size_t lo = 0, hi = s->nranges;
+    while (lo < hi) { /* first range starting above addr */
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->ranges[mid].start <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo > 0 && addr < s->ranges[lo - 1].end ? lo - 1 : s->nranges;
+}
+
+const struct dsc_export *dsc_symbols_preceding(const struct dsc_symbols *s, uint64_t addr)
+{
+    size_t r = range_of(s, addr);
+    if (r == s->nranges)
+        return NULL;
+    const struct dsc_export *const *at;
+    dsc_symbols_by_address(s, addr + 1, &at); /* first entry above addr */
+    for (size_t i = (size_t)(at - s->by_addr); i-- > 0;) {
+        const struct dsc_export *e = s->by_addr[i];
+        if (e->address < s->ranges[r].start)
+            return NULL;
+        if (!(e->flags & DSC_EXPORT_REEXPORT) && e->image == s->ranges[r].image)
+            return e;
+    }
+    return NULL;
+}
+
 const struct dsc_export *dsc_symbols_find(const struct dsc_symbols *s, uint32_t image, const char *name)
 {
     const struct entry *e = find_entry(s, image, name);
@@ -475,13 +506,6 @@ uint32_t dsc_symbols_ordinal(const struct dsc_symbols *s, uint32_t image, const 
 
 int64_t dsc_symbols_image_of(const struct dsc_symbols *s, uint64_t addr)
 {
-    size_t lo = 0, hi = s->nranges;
-    while (lo < hi) { /* first range starting above addr */
-        size_t mid = lo + (hi - lo) / 2;
-        if (s->ranges[mid].start <= addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo > 0 && addr < s->ranges[lo - 1].end ? (int64_t)s->ranges[lo - 1].image : -1;
+    size_t r = range_of(s, addr);
+    return r < s->nranges ? (int64_t)s->ranges[r].image : -1;
 }

@@ -64,6 +64,10 @@ const struct dsc_export *dsc_symbols_at(const struct dsc_symbols *s, size_t i);
  * image first, then re-exports); returns how many, *first the first of them. */
 size_t dsc_symbols_by_address(const struct dsc_symbols *s, uint64_t addr, const struct dsc_export *const **first);
 
+/* The defining export with the greatest address <= `addr` in the same image
+ * segment as `addr` (for pointers into the middle of a symbol), or NULL. */
+const struct dsc_export *dsc_symbols_preceding(const struct dsc_symbols *s, uint64_t addr);
+
 /* The entry of `image`'s own trie named `name`, or NULL. */
 const struct dsc_export *dsc_symbols_find(const struct dsc_symbols *s, uint32_t image, const char *name);
 
