@@ -15,7 +15,8 @@ tests_unit_test_lib_SOURCES = \
 	tests/unit/test_reader.c tests/unit/test_cache.c \
 	tests/unit/test_extract.c tests/unit/test_slide.c tests/unit/test_locals.c \
 	tests/unit/test_fixups.c \
-	tests/unit/test_objc.c tests/unit/test_pass_objc.c
+	tests/unit/test_objc.c tests/unit/test_pass_objc.c \
+	tests/unit/test_symbols.c tests/unit/test_stubs.c
 tests_unit_test_lib_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_lib_LDADD = libdsc.la $(CHECK_LIBS)
 endif

@@ -18,6 +18,8 @@ static int (*const passes[])(struct dsc_plan *) = {
     pass_layout,
     pass_pointers,
     pass_objc,
+    pass_binds,
+    pass_stubs,
     pass_linkedit,
     pass_fixups,
 };

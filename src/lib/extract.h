@@ -202,6 +202,8 @@ bool plan_linkedit_vm(const struct dsc_plan *p, uint64_t fileoff, uint64_t *vmad
 int pass_layout(struct dsc_plan *p);    /* segments out of the cache */
 int pass_pointers(struct dsc_plan *p);  /* slide info → plain pointers + fixups */
 int pass_objc(struct dsc_plan *p);      /* ObjC metadata made self-contained (pass_objc.c); before binds */
+int pass_binds(struct dsc_plan *p);     /* pointers into other images → binds */
+int pass_stubs(struct dsc_plan *p);     /* stubs, lazy pointers, branches → own stubs */
 int pass_linkedit(struct dsc_plan *p);  /* symtab, strings, indirect, exports, ... */
 int pass_fixups(struct dsc_plan *p);    /* fixups → opcodes or chained fixups */
 

@@ -7,10 +7,15 @@ libdsc_la_SOURCES = \
 	src/lib/images.c \
 	src/lib/trie.c src/lib/trie.h \
 	src/lib/macho.c src/lib/macho.h \
+	src/lib/symbols.c src/lib/symbols.h \
+	src/lib/stubs.c src/lib/stubs.h \
+	src/lib/imports.c src/lib/imports.h \
+	src/lib/bindinfo.c src/lib/bindinfo.h \
 	src/lib/slide.c src/lib/slide.h \
 	src/lib/locals.c src/lib/locals.h \
 	src/lib/extract.c src/lib/extract.h src/lib/plan.c \
 	src/lib/pass_layout.c src/lib/pass_pointers.c src/lib/pass_linkedit.c \
+	src/lib/pass_binds.c src/lib/pass_stubs.c src/lib/verify.c \
 	src/lib/fixup_encode.c src/lib/fixup_decode.c src/lib/fixup_decode.h src/lib/out.c \
 	src/lib/objc.c src/lib/objc.h \
 	src/lib/pass_objc.c src/lib/pass_objc.h src/lib/objc_strings.c src/lib/objc_selloads.c \

@@ -14,6 +14,8 @@ int main(void)
         fixups_suite,
         objc_suite,
         pass_objc_suite,
+        symbols_suite,
+        stubs_suite,
     };
     SRunner *sr = srunner_create(NULL);
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++)

@@ -13,5 +13,7 @@ Suite *locals_suite(void);
 Suite *fixups_suite(void);
 Suite *objc_suite(void);
 Suite *pass_objc_suite(void);
+Suite *symbols_suite(void);
+Suite *stubs_suite(void);
 
 #endif

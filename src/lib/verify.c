@@ -1,0 +1,438 @@
+/*
+ * verify.c — dsc_verify: extract an image, re-parse the output bytes with
+ * our own reader, and count what still depends on the cache.
+ *
+ * The output is parsed independently of the plan that built it: its load
+ * commands, its binds (bind/lazy/weak opcodes through bindinfo.c, or the
+ * arm64e chained fixups walked here), and its code. Pointer locations come
+ * from the cache's slide info (the output keeps every vmaddr), so a pointer
+ * the extractor forgot still gets looked at.
+ *
+ *  pointers_outside  a slid slot of the image whose output value leaves the
+ *                    image and that no bind covers;
+ *  binds_unknown     a bind whose symbol the dylib its ordinal names (or, for
+ *                    special ordinals, any image) does not export;
+ *  stubs_bad_slot    a stub whose slot is outside the image, not bound, or
+ *                    bound to another symbol than the cache stub reached;
+ *  branches_outside  a B/BL in code whose target is outside the image.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bindinfo.h"
+#include "imports.h"
+#include "slide.h"
+#include "stubs.h"
+#include "symbols.h"
+
+#define OUT_MAX_SEGS 64
+#define CHAINED_ARM64E 1u
+#define CHAINED_START_NONE 0xFFFFu
+
+struct out_seg {
+    char name[17];
+    uint64_t vmaddr, vmsize, fileoff, filesize;
+};
+
+struct out_bind {
+    uint64_t address;
+    const char *name;
+    int ordinal;
+};
+
+struct out_file {
+    dsc_span bytes;
+    struct out_seg segs[OUT_MAX_SEGS];
+    unsigned nsegs;
+    uint32_t ndylibs;
+    dsc_span cmds;
+    struct dsc_lc dyld_info, chained;
+    bool has_dyld_info, has_chained;
+    struct out_bind *binds;          /* sorted by address */
+    size_t nbinds, cap;
+    /* chained rebases: address -> target, sorted */
+    struct { uint64_t address, target; } *rebases;
+    size_t nrebases, rcap;
+};
+
+struct vctx {
+    const dsc_cache *c;
+    uint32_t image;
+    const struct dsc_symbols *syms;
+    struct out_file *o;
+    dsc_verify_report *rep;
+    const char *path;
+    dsc_error *err;
+};
+
+static int vfail(const struct vctx *v, const char *what)
+{
+    return dsc_fail(v->err, v->c->path, "%s: extracted output: %s", v->path, what);
+}
+
+/* ---- output parsing ---- */
+
+static int parse_output(struct vctx *v)
+{
+    struct out_file *o = v->o;
+    uint32_t magic, ncmds, sizeofcmds;
+    if (!span_u32(o->bytes, 0, &magic) || magic != MH_MAGIC_64 || !span_u32(o->bytes, 16, &ncmds) ||
+        !span_u32(o->bytes, 20, &sizeofcmds) || !span_sub(o->bytes, 32, sizeofcmds, &o->cmds))
+        return vfail(v, "not a 64-bit Mach-O file");
+    uint64_t off = 0;
+    for (uint32_t i = 0; i < ncmds; i++) {
+        uint32_t cmd, size;
+        dsc_span body;
+        if (!span_u32(o->cmds, off, &cmd) || !span_u32(o->cmds, off + 4, &size) || size < 8 ||
+            !span_sub(o->cmds, off, size, &body))
+            return vfail(v, "load commands out of range");
+        if (cmd == LC_SEGMENT_64) {
+            if (size < 72 || o->nsegs == OUT_MAX_SEGS)
+                return vfail(v, "bad or too many segments");
+            struct out_seg *s = &o->segs[o->nsegs++];
+            memcpy(s->name, body.data + 8, 16);
+            s->name[16] = 0;
+            s->vmaddr = dsc_le64(body.data + 24);
+            s->vmsize = dsc_le64(body.data + 32);
+            s->fileoff = dsc_le64(body.data + 40);
+            s->filesize = dsc_le64(body.data + 48);
+            if (!dsc_range_ok(o->bytes.size, s->fileoff, s->filesize) || s->filesize > s->vmsize)
+                return vfail(v, "segment out of the file");
+        } else if (cmd == LC_LOAD_DYLIB || cmd == LC_LOAD_WEAK_DYLIB || cmd == LC_REEXPORT_DYLIB ||
+                   cmd == LC_LOAD_UPWARD_DYLIB || cmd == LC_LAZY_LOAD_DYLIB) {
+            o->ndylibs++;
+        } else if ((cmd == LC_DYLD_INFO_ONLY || cmd == LC_DYLD_INFO) && size >= 48) {
+            o->dyld_info = (struct dsc_lc){cmd, size, body, off};
+            o->has_dyld_info = true;
+        } else if (cmd == LC_DYLD_CHAINED_FIXUPS && size >= 16) {
+            o->chained = (struct dsc_lc){cmd, size, body, off};
+            o->has_chained = true;
+        }
+        off += size;
+    }
+    return 0;
+}
+
+static const struct out_seg *seg_of(const struct out_file *o, uint64_t addr)
+{
+    for (unsigned i = 0; i < o->nsegs; i++)
+        if (addr >= o->segs[i].vmaddr && addr - o->segs[i].vmaddr < o->segs[i].vmsize &&
+            strcmp(o->segs[i].name, "__LINKEDIT") != 0 && strcmp(o->segs[i].name, "__PAGEZERO") != 0)
+            return &o->segs[i];
+    return NULL;
+}
+
+/* `len` output bytes at vmaddr (inside a segment's file bytes), or NULL. */
+static const uint8_t *out_at(const struct out_file *o, uint64_t addr, uint64_t len)
+{
+    const struct out_seg *s = seg_of(o, addr);
+    if (!s || !dsc_range_ok(s->filesize, addr - s->vmaddr, len))
+        return NULL;
+    return o->bytes.data + s->fileoff + (addr - s->vmaddr);
+}
+
+static int add_bind(struct out_file *o, uint64_t address, const char *name, int ordinal)
+{
+    if (o->nbinds == o->cap) {
+        size_t cap = o->cap ? 2 * o->cap : 64;
+        struct out_bind *g = realloc(o->binds, cap * sizeof *g);
+        if (!g)
+            return 1;
+        o->binds = g;
+        o->cap = cap;
+    }
+    o->binds[o->nbinds++] = (struct out_bind){address, name, ordinal};
+    return 0;
+}
+
+static int on_opcode_bind(void *ctx, const struct dsc_bind_rec *r)
+{
+    return add_bind(ctx, r->address, r->name, r->ordinal);
+}
+
+static int opcode_binds(struct vctx *v)
+{
+    struct out_file *o = v->o;
+    struct dsc_bind_seg segs[OUT_MAX_SEGS];
+    for (unsigned i = 0; i < o->nsegs; i++)
+        segs[i] = (struct dsc_bind_seg){o->segs[i].vmaddr, o->segs[i].vmsize};
+    const unsigned at[3] = {16, 24, 32};
+    for (unsigned k = 0; k < 3; k++) {
+        const uint8_t *p = o->dyld_info.body.data + at[k];
+        dsc_span stream;
+        if (!span_sub(o->bytes, dsc_le32(p), dsc_le32(p + 4), &stream))
+            return vfail(v, "bind opcodes out of the file");
+        int rc = dsc_bind_walk(stream, segs, o->nsegs, 8, k == 2, on_opcode_bind, o, v->c->path, v->err);
+        if (rc)
+            return rc > 0 ? vfail(v, "out of memory") : -1;
+    }
+    return 0;
+}
+
+/* One DYLD_CHAINED_PTR_ARM64E chain entry at `addr`. */
+static int chained_entry(struct vctx *v, uint64_t addr, uint64_t raw, uint64_t base, dsc_span imports,
+                         dsc_span names)
+{
+    struct out_file *o = v->o;
+    bool bind = raw >> 62 & 1, auth = raw >> 63;
+    if (bind) {
+        uint32_t imp, ord;
+        const char *name;
+        uint64_t idx = raw & 0xFFFF;
+        if (!span_u32(imports, idx * 4, &imp) ||
+            !span_cstr(names, imp >> 9, names.size, &name, NULL))
+            return vfail(v, "chained bind names no import");
+        ord = imp & 0xFF;
+        return add_bind(o, addr, name, ord > 0xF0 ? (int)(int8_t)ord : (int)ord) ? vfail(v, "out of memory") : 0;
+    }
+    uint64_t target = auth ? base + (raw & 0xFFFFFFFFu) : (raw & 0x7FFFFFFFFFFull);
+    if (o->nrebases == o->rcap) {
+        size_t cap = o->rcap ? 2 * o->rcap : 64;
+        void *g = realloc(o->rebases, cap * sizeof *o->rebases);
+        if (!g)
+            return vfail(v, "out of memory");
+        o->rebases = g;
+        o->rcap = cap;
+    }
+    o->rebases[o->nrebases].address = addr;
+    o->rebases[o->nrebases++].target = target;
+    return 0;
+}
+
+static int chained_segment(struct vctx *v, dsc_span seginfo, uint64_t base, dsc_span imports, dsc_span names)
+{
+    uint16_t page_size, format, page_count;
+    uint64_t seg_offset;
+    if (!span_u16(seginfo, 4, &page_size) || !span_u16(seginfo, 6, &format) || !span_u64(seginfo, 8, &seg_offset) ||
+        !span_u16(seginfo, 20, &page_count) || page_size == 0)
+        return vfail(v, "chained segment info truncated");
+    if (format != CHAINED_ARM64E)
+        return vfail(v, "chained pointer format is not DYLD_CHAINED_PTR_ARM64E");
+    for (uint16_t pg = 0; pg < page_count; pg++) {
+        uint16_t start;
+        if (!span_u16(seginfo, 22 + 2u * pg, &start))
+            return vfail(v, "chained page starts truncated");
+        if (start == CHAINED_START_NONE)
+            continue;
+        uint64_t addr = base + seg_offset + (uint64_t)pg * page_size + start;
+        for (unsigned steps = 0; steps <= page_size / 8u; steps++) {
+            const uint8_t *w = out_at(v->o, addr, 8);
+            if (!w)
+                return vfail(v, "chain leaves its segment");
+            uint64_t raw = dsc_le64(w), next = raw >> 51 & 0x7FF;
+            if (chained_entry(v, addr, raw, base, imports, names))
+                return -1;
+            if (!next)
+                break;
+            addr += next * 8;
+        }
+    }
+    return 0;
+}
+
+static int chained_binds(struct vctx *v, uint64_t base)
+{
+    struct out_file *o = v->o;
+    dsc_span blob, imports, names;
+    uint32_t off = dsc_le32(o->chained.body.data + 8), size = dsc_le32(o->chained.body.data + 12);
+    uint32_t starts, imp_off, sym_off, nimp, nseg;
+    if (!span_sub(o->bytes, off, size, &blob) || !span_u32(blob, 4, &starts) || !span_u32(blob, 8, &imp_off) ||
+        !span_u32(blob, 12, &sym_off) || !span_u32(blob, 16, &nimp) ||
+        !span_sub(blob, imp_off, (uint64_t)nimp * 4, &imports) || sym_off > blob.size ||
+        !span_u32(blob, starts, &nseg))
+        return vfail(v, "chained fixups header out of range");
+    span_sub(blob, sym_off, blob.size - sym_off, &names);
+    for (uint32_t i = 0; i < nseg; i++) {
+        uint32_t info_off;
+        dsc_span info;
+        if (!span_u32(blob, starts + 4 + 4ull * i, &info_off))
+            return vfail(v, "chained starts truncated");
+        if (info_off == 0)
+            continue;
+        if (!span_sub(blob, (uint64_t)starts + info_off, blob.size - starts - info_off, &info) ||
+            chained_segment(v, info, base, imports, names))
+            return info.data ? -1 : vfail(v, "chained segment info out of range");
+    }
+    return 0;
+}
+
+static int cmp_bind(const void *a, const void *b)
+{
+    const struct out_bind *x = a, *y = b;
+    return x->address < y->address ? -1 : x->address > y->address;
+}
+
+static int cmp_rebase(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static const struct out_bind *bind_at(const struct out_file *o, uint64_t addr)
+{
+    struct out_bind key = {addr, NULL, 0};
+    return bsearch(&key, o->binds, o->nbinds, sizeof *o->binds, cmp_bind);
+}
+
+/* What the output stores at a pointer slot (chained rebases decoded). */
+static bool out_pointer(const struct out_file *o, uint64_t addr, uint64_t *target)
+{
+    if (o->has_chained) {
+        const uint64_t *r = bsearch(&addr, o->rebases, o->nrebases, sizeof *o->rebases, cmp_rebase);
+        if (r)
+            *target = r[1];
+        return r != NULL;
+    }
+    const uint8_t *w = out_at(o, addr, 8);
+    if (w)
+        *target = dsc_le64(w) & 0x00FFFFFFFFFFFFFFull;
+    return w != NULL;
+}
+
+/* ---- checks ---- */
+
+static bool in_output_image(const struct out_file *o, uint64_t addr) { return seg_of(o, addr) != NULL; }
+
+static bool bind_known(const struct vctx *v, const struct out_bind *b)
+{
+    uint32_t ndeps;
+    const struct dsc_dep *deps = dsc_symbols_deps(v->syms, v->image, &ndeps);
+    if (b->ordinal > 0)
+        return (uint32_t)b->ordinal <= ndeps && deps[b->ordinal - 1].image >= 0 &&
+               dsc_symbols_lookup(v->syms, (uint32_t)deps[b->ordinal - 1].image, b->name);
+    if (b->ordinal == 0)
+        return dsc_symbols_find(v->syms, v->image, b->name) != NULL;
+    for (uint32_t i = 0; i < v->c->nimages; i++) /* flat or weak lookup */
+        if (dsc_symbols_find(v->syms, i, b->name))
+            return true;
+    return false;
+}
+
+struct slot_walk {
+    struct vctx *v;
+    uint64_t lo, hi;
+};
+
+static int on_slid(void *ctx, const struct dsc_slide_slot *s)
+{
+    struct slot_walk *w = ctx;
+    const struct out_file *o = w->v->o;
+    if (s->address < w->lo || s->address >= w->hi || !s->is_pointer)
+        return 0;
+    w->v->rep->pointers++;
+    uint64_t target;
+    if (bind_at(o, s->address))
+        return 0;
+    if (!out_pointer(o, s->address, &target) || !in_output_image(o, target))
+        w->v->rep->pointers_outside++;
+    return 0;
+}
+
+static int check_pointers(struct vctx *v)
+{
+    const dsc_cache *c = v->c;
+    struct dsc_macho mo;
+    if (dsc_macho_parse(c, v->image, &mo, v->err))
+        return -1;
+    int rc = 0;
+    for (unsigned si = 0; si < mo.nsegs && rc == 0; si++) {
+        const struct dsc_segment *seg = &mo.segs[si];
+        if (strcmp(seg->name, "__LINKEDIT") == 0)
+            continue;
+        for (unsigned i = 0; i < c->nmaps && rc == 0; i++) {
+            const struct dsc_map *m = &c->maps[i];
+            uint64_t end = seg->vmaddr + seg->vmsize, mend = m->info.address + m->info.size;
+            if (!m->slide.size || m->info.address >= end || mend <= seg->vmaddr)
+                continue;
+            struct slot_walk w = {v, seg->vmaddr > m->info.address ? seg->vmaddr : m->info.address,
+                                  end < mend ? end : mend};
+            struct dsc_slide_src src = {m->slide, m->bytes, m->info.address, dsc_ptr_size(c),
+                                        c->files[m->info.file].info.path};
+            rc = dsc_slide_walk(&src, w.lo, w.hi, on_slid, &w, v->err);
+        }
+    }
+    dsc_macho_free(&mo);
+    for (size_t i = 0; i < v->o->nbinds; i++)
+        v->rep->binds_unknown_symbol += !bind_known(v, &v->o->binds[i]);
+    v->rep->binds = v->o->nbinds;
+    return rc;
+}
+
+/* A stub is right when it loads its own slot, and that slot is bound to a
+ * name the cache stub's function is exported under (or, for a call to the
+ * image's own export, rebased to that very function). */
+static bool stub_ok(struct vctx *v, uint64_t stub, unsigned size)
+{
+    const uint8_t *b = out_at(v->o, stub, size);
+    enum dsc_arch arch = v->c->info.arch == DSC_ARCH_ARM64E && size == 12 ? DSC_ARCH_ARM64 : v->c->info.arch;
+    struct dsc_stub st;
+    uint64_t final, first, target;
+    if (!b || !dsc_stub_decode(arch, b, size, stub, false, &st) || !st.slot || !in_output_image(v->o, st.slot) ||
+        !dsc_stub_follow(v->c, v->syms, stub, &final, &first))
+        return false;
+    const struct out_bind *bind = bind_at(v->o, st.slot);
+    if (!bind)
+        return out_pointer(v->o, st.slot, &target) && target == final;
+    const struct dsc_export *const *at;
+    size_t n = dsc_symbols_by_address(v->syms, final, &at);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(at[i]->name, bind->name) == 0)
+            return true;
+    return false;
+}
+
+static void check_code(struct vctx *v)
+{
+    struct dsc_macho mo;
+    if (dsc_macho_parse(v->c, v->image, &mo, NULL))
+        return;
+    bool a64 = v->c->info.arch == DSC_ARCH_ARM64 || v->c->info.arch == DSC_ARCH_ARM64E ||
+               v->c->info.arch == DSC_ARCH_ARM64_32;
+    for (unsigned i = 0; i < mo.nsects; i++) {
+        const struct dsc_section *s = &mo.sects[i];
+        if ((s->flags & 0xFF) == S_SYMBOL_STUBS && s->reserved2) {
+            for (uint64_t a = s->addr; a + s->reserved2 <= s->addr + s->size; a += s->reserved2) {
+                v->rep->stubs++;
+                v->rep->stubs_bad_slot += !stub_ok(v, a, s->reserved2);
+            }
+        } else if (a64 && (s->flags & (S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS)) &&
+                   strcmp(s->sectname, "__stub_helper") != 0) {
+            const uint8_t *code = out_at(v->o, s->addr, s->size);
+            for (uint64_t o = 0; code && o + 4 <= s->size; o += 4) {
+                uint32_t w = dsc_le32(code + o);
+                if (dsc_a64_is_branch(w, NULL) && !in_output_image(v->o, dsc_a64_branch_target(w, s->addr + o)))
+                    v->rep->branches_outside++;
+            }
+        }
+    }
+    dsc_macho_free(&mo);
+}
+
+int dsc_verify(const dsc_cache *cache, uint32_t image, dsc_verify_report *rep, dsc_error *err)
+{
+    memset(rep, 0, sizeof *rep);
+    rep->image = image;
+    dsc_output out;
+    if (dsc_extract(cache, image, &out, err))
+        return -1;
+    struct out_file o = {.bytes = {out.data, out.size}};
+    struct vctx v = {cache, image, NULL, &o, rep, dsc_image_at(cache, image)->path, err};
+    int rc = dsc_symbols_get(cache, &v.syms, err) || parse_output(&v) ? -1 : 0;
+    if (rc == 0 && o.has_dyld_info)
+        rc = opcode_binds(&v);
+    if (rc == 0 && o.has_chained)
+        rc = chained_binds(&v, dsc_image_at(cache, image)->address);
+    if (rc == 0) {
+        qsort(o.binds, o.nbinds, sizeof *o.binds, cmp_bind);
+        qsort(o.rebases, o.nrebases, sizeof *o.rebases, cmp_rebase);
+        rc = check_pointers(&v);
+    }
+    if (rc == 0) {
+        check_code(&v);
+        rep->checked = DSC_VERIFY_BINDS | DSC_VERIFY_STUBS;
+    }
+    free(o.binds);
+    free(o.rebases);
+    dsc_output_free(&out);
+    return rc;
+}
