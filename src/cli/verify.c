@@ -21,13 +21,14 @@ static void add_report(dsc_verify_report *sum, const dsc_verify_report *r)
     sum->selrefs += r->selrefs;
     sum->selrefs_outside += r->selrefs_outside;
     sum->method_names_outside += r->method_names_outside;
+    sum->objc_other_outside += r->objc_other_outside;
     sum->checked |= r->checked;
 }
 
 static uint64_t problems(const dsc_verify_report *r)
 {
     return r->pointers_outside + r->binds_unknown_symbol + r->stubs_bad_slot + r->branches_outside +
-           r->selrefs_outside + r->method_names_outside;
+           r->selrefs_outside + r->method_names_outside + r->objc_other_outside;
 }
 
 static void print_report(const char *what, const dsc_verify_report *r)
@@ -37,8 +38,9 @@ static void print_report(const char *what, const dsc_verify_report *r)
            what, r->pointers, r->binds, r->pointers_outside, r->binds_unknown_symbol, r->stubs, r->stubs_bad_slot,
            r->branches_outside);
     if (r->checked & DSC_VERIFY_OBJC)
-        printf(" selrefs %" PRIu64 " selrefs-outside %" PRIu64 " method-names-outside %" PRIu64, r->selrefs,
-               r->selrefs_outside, r->method_names_outside);
+        printf(" selrefs %" PRIu64 " selrefs-outside %" PRIu64 " method-names-outside %" PRIu64
+               " objc-other-outside %" PRIu64, r->selrefs, r->selrefs_outside, r->method_names_outside,
+               r->objc_other_outside);
     printf("\n");
 }
 

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "bindinfo.h"
+#include "objc_verify.h"
 #include "imports.h"
 #include "slide.h"
 #include "stubs.h"
@@ -430,6 +431,14 @@ int dsc_verify(const dsc_cache *cache, uint32_t image, dsc_verify_report *rep, d
     if (rc == 0) {
         check_code(&v);
         rep->checked = DSC_VERIFY_BINDS | DSC_VERIFY_STUBS;
+    }
+    struct dsc_objc_verify ov;
+    if (rc == 0 && (rc = dsc_objc_verify_file(cache, image, out.data, out.size, NULL, NULL, &ov, err)) == 0) {
+        rep->selrefs = ov.selrefs;
+        rep->selrefs_outside = ov.selrefs_outside;
+        rep->method_names_outside = ov.method_names_outside;
+        rep->objc_other_outside = ov.strings_outside + ov.protorefs_outside;
+        rep->checked |= DSC_VERIFY_OBJC;
     }
     free(o.binds);
     free(o.rebases);
