@@ -22,4 +22,6 @@ tests_unit_test_lib_LDADD = libdsc.la $(CHECK_LIBS)
 endif
 
 TESTS += tests/integration/cli.sh
+TESTS += tests/integration/objc_link.sh
+EXTRA_DIST += tests/integration/objc_link.sh
 EXTRA_DIST += tests/integration/cli.sh tests/integration/lib.sh
