@@ -326,6 +326,83 @@ START_TEST(selector_loads_go_through_selrefs)
 }
 END_TEST
 
+/* Methods only, as "-[Class sel] @selref-address". */
+static int collect_methods(void *ctx, const struct dsc_objc_item *it)
+{
+    if (it->kind == DSC_OBJC_METHOD)
+        names_add(ctx, it->meta ? "+[%s %s]" : "-[%s %s]", it->owner, it->name);
+    return 0;
+}
+
+struct selref_range {
+    uint64_t lo, hi;
+    unsigned inside;
+};
+
+static int count_methods_via(void *ctx, const struct dsc_objc_item *it)
+{
+    struct selref_range *r = ctx;
+    if (it->kind == DSC_OBJC_METHOD && it->relative && it->target >= r->lo && it->target < r->hi)
+        r->inside++;
+    return 0;
+}
+
+/* An image whose relative method lists have no selref of their own (here:
+ * libhello with its __objc_selrefs hidden from the pass) gets new selrefs
+ * in __OBJC_EXTRA,__objc_selrefs, and every method name goes through one. */
+START_TEST(new_selrefs_when_the_image_has_none)
+{
+    dsc_cache *c = open_cache(_i);
+    if (!c)
+        return;
+    uint32_t hello = (uint32_t)dsc_image_find(c, "/usr/lib/libhello-1.0.dylib");
+    struct dsc_plan p;
+    dsc_error err;
+    ck_assert_msg(plan_init(&p, c, hello, true, &err) == 0, "%s", err.msg);
+    ck_assert_msg(pass_layout(&p) == 0 && pass_pointers(&p) == 0, "%s", err.msg);
+    for (unsigned k = 0; k < p.mo.nsects; k++)
+        if (strcmp(p.mo.sects[k].sectname, "__objc_selrefs") == 0)
+            p.mo.sects[k].sectname[14] = 'X'; /* "__objc_selrefsX": not a selref section */
+    int (*const rest[])(struct dsc_plan *) = {pass_objc, pass_linkedit, pass_fixups, out_finish};
+    for (size_t k = 0; k < sizeof rest / sizeof rest[0]; k++)
+        ck_assert_msg(rest[k](&p) == 0, "%s", err.msg);
+    struct selref_range r = {0};
+    for (unsigned k = 0; k < p.nsegs; k++)
+        for (unsigned j = 0; j < p.segs[k].nsects; j++)
+            if (!strcmp(p.segs[k].name, "__OBJC_EXTRA") && !strcmp(p.segs[k].sects[j].sectname, "__objc_selrefs")) {
+                r.lo = p.segs[k].sects[j].addr;
+                r.hi = r.lo + p.segs[k].sects[j].size;
+            }
+    ck_assert_uint_eq(r.hi - r.lo, 6 * 8); /* one per selector of Test's six methods */
+    dsc_output out = {.size = p.file_size, .data = malloc(p.file_size)};
+    ck_assert_msg(out_write(&p, out.data) == 0, "%s", err.msg);
+    plan_free(&p);
+
+    struct names want = {0}, got = {0};
+    struct dsc_macho mo;
+    struct dsc_objc_opt opt;
+    ck_assert(dsc_macho_parse(c, hello, &mo, &err) == 0 && dsc_objc_opt_load(c, &opt, &err) == 0);
+    struct dsc_objc_image img;
+    dsc_objc_image_init(&img, &mo, &opt);
+    ck_assert(dsc_objc_walk(&img, collect_methods, &want, &err) == 0);
+    dsc_macho_free(&mo);
+    struct dsc_objc_verify v;
+    ck_assert_msg(dsc_objc_verify_file(c, hello, out.data, out.size, collect_methods, &got, &v, &err) == 0, "%s",
+                  err.msg);
+    ck_assert_uint_eq(v.method_names_outside, 0);
+    ck_assert_uint_eq(got.n, 6);
+    ck_assert_uint_eq(got.n, want.n);
+    for (size_t k = 0; k < want.n; k++)
+        ck_assert_str_eq(got.v[k], want.v[k]);
+    ck_assert(dsc_objc_verify_file(c, hello, out.data, out.size, count_methods_via, &r, &v, &err) == 0);
+    ck_assert_uint_eq(r.inside, 6);
+    names_free(&want);
+    names_free(&got);
+    dsc_output_free(&out);
+    dsc_cache_close(c);
+}
+END_TEST
+
 Suite *pass_objc_suite(void)
 {
     Suite *s = suite_create("pass_objc");
@@ -334,6 +411,7 @@ Suite *pass_objc_suite(void)
     tcase_add_loop_test(tc, extracted_names_equal_cache_names, 0, 3);
     tcase_add_test(tc, llvm_objdump_prints_the_cache_names);
     tcase_add_loop_test(tc, selector_loads_go_through_selrefs, 0, 2);
+    tcase_add_loop_test(tc, new_selrefs_when_the_image_has_none, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }
