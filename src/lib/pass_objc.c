@@ -426,7 +426,8 @@ static int fix_image_info(struct objc_pass *op)
 static int apply_all(struct objc_pass *op)
 {
     struct dsc_plan *p = op->p;
-    qsort(p->fixups, p->nfixups, sizeof *p->fixups, cmp_fixup_addr);
+    if (p->nfixups)
+        qsort(p->fixups, p->nfixups, sizeof *p->fixups, cmp_fixup_addr);
     size_t sorted = p->nfixups;
     uint8_t *dead = calloc(sorted ? sorted : 1, 1);
     if (!dead)
