@@ -219,10 +219,17 @@ static int on_item(void *ctx, const struct dsc_objc_item *it)
     switch (it->kind) {
     case DSC_OBJC_NAME_REF:
         return string_ref(op, ED_PTR, it->ref, it->target, it->name, strsect_of(it->section));
-    case DSC_OBJC_METHOD_LIST:
-        if (it->entsize_flags & LIST_BUILDER_FLAGS)
-            return push_edit(op, ED_U32, it->addr, TGT_ADDR, 0, it->entsize_flags & ~LIST_BUILDER_FLAGS);
+    case DSC_OBJC_METHOD_LIST: {
+        uint32_t clear = LIST_BUILDER_FLAGS;
+        if (it->entsize_flags & DSC_METHOD_LIST_TYPE_OFFSETS) {
+            /* types are offsets into a cache-wide buffer we do not decode */
+            clear &= ~DSC_METHOD_LIST_TYPE_OFFSETS;
+            plan_warn(op->p, "method list at 0x%llx keeps type-buffer offsets", (unsigned long long)it->addr);
+        }
+        if (it->entsize_flags & clear)
+            return push_edit(op, ED_U32, it->addr, TGT_ADDR, 0, it->entsize_flags & ~clear);
         return 0;
+    }
     case DSC_OBJC_LIST_OF_LISTS:
         return push_edit(op, it->target ? ED_PTR : ED_ZERO, it->ref, TGT_ADDR, 0, it->target);
     case DSC_OBJC_METHOD:
@@ -380,9 +387,11 @@ static int apply_edit(struct objc_pass *op, size_t sorted, uint8_t *dead, const 
     case ED_PTR:
         return set_pointer(op, sorted, e->at, target);
     case ED_REL32:
-        if (rel != (int32_t)rel)
-            return plan_fail(p, "relative ObjC field at 0x%llx cannot reach 0x%llx", (unsigned long long)e->at,
-                             (unsigned long long)target);
+        if (rel != (int32_t)rel) { /* the added segment is beyond +-2 GiB of this list */
+            plan_warn(p, "relative ObjC field at 0x%llx cannot reach 0x%llx", (unsigned long long)e->at,
+                      (unsigned long long)target);
+            return 0;
+        }
         return write_u32(op, e->at, (uint32_t)rel);
     case ED_U32:
         return write_u32(op, e->at, (uint32_t)e->value);
