@@ -24,7 +24,7 @@
 #define CPU_TYPE_ARM64 0x0100000Cu
 #define S_ATTR_PURE_INSTRUCTIONS 0x80000000u
 #define S_ATTR_SOME_INSTRUCTIONS 0x400u
-#define WINDOW 16u          /* instructions between an ADRP and its users */
+#define WINDOW 32u          /* instructions between an ADRP and its users */
 #define MAX_USERS 8u
 
 static bool is_adrp(uint32_t w) { return (w & 0x9F000000u) == 0x90000000u; }
@@ -42,6 +42,10 @@ static uint64_t adrp_page(uint32_t w, uint64_t pc)
 
 static bool is_load_store(uint32_t w) { return (w & 0x0A000000u) == 0x08000000u; }
 static bool is_store(uint32_t w) { return is_load_store(w) && !(w & (1u << 22)); }
+/* RET, BR, BLR...: control leaves for good. */
+static bool is_indirect_branch(uint32_t w) { return (w & 0xFE000000u) == 0xD6000000u; }
+static bool is_uncond_branch(uint32_t w) { return (w & 0xFC000000u) == 0x14000000u || is_indirect_branch(w); }
+
 static bool is_branch(uint32_t w)
 {
     return (w & 0x7C000000u) == 0x14000000u      /* B, BL */
@@ -76,9 +80,12 @@ static uint32_t insn(const struct code *c, uint64_t i) { return dsc_le32(c->byte
 static int64_t defining_adrp(const struct code *c, uint64_t i)
 {
     unsigned r = rn(insn(c, i));
+    /* Straight back over forward branches (the builder paired this ADD with
+     * its ADRP through split-seg info; an ADD+ADRP page that lands exactly on
+     * a selector is that pairing), but not past a return or indirect jump. */
     for (uint64_t k = 1; k <= WINDOW && k <= i; k++) {
         uint32_t w = insn(c, i - k);
-        if (is_branch(w))
+        if (is_indirect_branch(w))
             return -1;
         if (writes(w, r))
             return is_adrp(w) ? (int64_t)(i - k) : -1;
@@ -120,7 +127,7 @@ static bool group_is_alone(const struct code *c, const struct objc_selload *l)
             member |= l->add[u] == c->addr + i * 4;
         if (reads_base(w, r) && !member)
             return false;
-        if (writes(w, r) || is_branch(w))
+        if (writes(w, r) || is_uncond_branch(w))
             return true;
     }
     return true;
