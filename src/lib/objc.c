@@ -146,6 +146,18 @@ static int load_header_info(const dsc_cache *c, struct dsc_objc_opt *opt, dsc_er
     return 0;
 }
 
+/* objc_opt_t from image i's __TEXT,__objc_opt_ro, if it has one. */
+static int opt_in_image(const dsc_cache *c, uint32_t i, struct dsc_objc_opt *opt, dsc_error *err)
+{
+    struct dsc_macho mo;
+    if (dsc_macho_parse(c, i, &mo, NULL))
+        return 0; /* a broken image is reported when it is extracted */
+    const struct dsc_section *s = dsc_macho_section(&mo, "__TEXT", "__objc_opt_ro");
+    int rc = s ? opt_from_libobjc(c, s, opt, err) : 0;
+    dsc_macho_free(&mo);
+    return rc;
+}
+
 int dsc_objc_opt_load(const dsc_cache *c, struct dsc_objc_opt *opt, dsc_error *err)
 {
     memset(opt, 0, sizeof *opt);
@@ -154,15 +166,14 @@ int dsc_objc_opt_load(const dsc_cache *c, struct dsc_objc_opt *opt, dsc_error *e
     if (dsc_hdr_has(m, HDR_OBJC_OPTS_SIZE, 8) && dsc_hdr64(m, HDR_OBJC_OPTS_SIZE)) {
         rc = opt_from_header(c, opt, err);
     } else {
-        for (uint32_t i = 0; i < c->nimages && !opt->present && rc == 0; i++) {
-            struct dsc_macho mo;
-            if (dsc_macho_parse(c, i, &mo, NULL))
-                continue; /* a broken image is reported when it is extracted */
-            const struct dsc_section *s = dsc_macho_section(&mo, "__TEXT", "__objc_opt_ro");
-            if (s)
-                rc = opt_from_libobjc(c, s, opt, err);
-            dsc_macho_free(&mo);
-        }
+        /* libobjc by its usual path first: scanning every image is the
+         * fallback, not the rule, for caches with thousands of them */
+        int64_t lib = dsc_image_find(c, DSC_LIBOBJC_PATH);
+        if (lib >= 0)
+            rc = opt_in_image(c, (uint32_t)lib, opt, err);
+        for (uint32_t i = 0; i < c->nimages && !opt->present && rc == 0; i++)
+            if ((int64_t)i != lib)
+                rc = opt_in_image(c, i, opt, err);
     }
     return rc ? rc : load_header_info(c, opt, err);
 }

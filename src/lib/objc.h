@@ -20,7 +20,7 @@
 
 #define DSC_OBJC_MAX_LIST 1000000u    /* entries of any one list */
 #define DSC_OBJC_MAX_NAME 4096u       /* bytes of a class/selector name */
-#define DSC_OBJC_MAX_PROTO_DEPTH 64u
+#define DSC_LIBOBJC_PATH "/usr/lib/libobjc.A.dylib"
 
 /* Bytes and pointers at unslid addresses, from wherever the walker reads. */
 struct dsc_objc_mem {

@@ -21,6 +21,10 @@
  *  - objc_image_info loses OptimizedByDyld and DyldCategoriesOptimized;
  *  - ADRP+ADD selector loads become ADRP+LDR from a selref (objc_selloads.c).
  *
+ * Malformed ObjC metadata (or optimisation data) does not fail the
+ * extraction: the pass then changes nothing and leaves a warning, so the
+ * image is still served; --verify counts what stays outside.
+ *
  * The pass runs in size plans too and makes the same decisions there (it
  * reads the cache where a size plan has no bytes), so dsc_extract_size stays
  * exact. It must run before the binds pass: pointers it redirects into the
@@ -279,7 +283,12 @@ static int collect_edits(struct objc_pass *op)
     dsc_objc_image_init(&img, &p->mo, &op->opt);
     img.mem = (struct dsc_objc_mem){p, plan_span, plan_ptr, plan_cstr};
     struct collect c = {.op = op};
-    int rc = dsc_objc_walk(&img, on_item, &c, p->err);
+    dsc_error werr = {{0}};
+    int rc = dsc_objc_walk(&img, on_item, &c, &werr);
+    if (rc && werr.msg[0]) { /* malformed metadata, not a failure of ours */
+        plan_warn(p, "ObjC metadata left as the cache has it: %s", werr.msg);
+        rc = 1;
+    }
     if (rc == 0)
         rc = resolve_protorefs(op, &c);
     free(c.prefs);
@@ -492,18 +501,24 @@ int pass_objc(struct dsc_plan *p)
     if (!has_objc(&p->mo))
         return 0;
     struct objc_pass op = {.p = p};
-    int rc = dsc_objc_opt_load(p->cache, &op.opt, p->err);
-    int64_t lib = dsc_image_find(p->cache, "/usr/lib/libobjc.A.dylib");
-    op.has_libobjc = rc == 0 && lib >= 0 && dsc_macho_parse(p->cache, (uint32_t)lib, &op.libobjc, NULL) == 0;
-    if (rc == 0)
-        rc = collect_edits(&op);
+    dsc_error oerr = {{0}};
+    int rc = dsc_objc_opt_load(p->cache, &op.opt, &oerr);
+    if (rc) {
+        plan_warn(p, "ObjC metadata left as the cache has it: %s", oerr.msg);
+        return 0;
+    }
+    int64_t lib = dsc_image_find(p->cache, DSC_LIBOBJC_PATH);
+    op.has_libobjc = lib >= 0 && dsc_macho_parse(p->cache, (uint32_t)lib, &op.libobjc, NULL) == 0;
+    rc = collect_edits(&op);
     if (rc == 0)
         rc = objc_find_selector_loads(&op);
     if (rc == 0)
         rc = add_extra_segment(&op);
     if (rc == 0)
         rc = apply_all(&op);
-    if (rc == 0) {
+    if (rc == 1) /* skipped, with a warning */
+        rc = 0;
+    else if (rc == 0) {
         p->stats.selectors_fixed += op.selectors_fixed + op.loads_fixed;
         if (op.loads_unfixed)
             plan_warn(p, "%llu selector loads could not be pointed back at a selref",

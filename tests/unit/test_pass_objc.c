@@ -565,6 +565,36 @@ done:
 }
 END_TEST
 
+/* Malformed metadata does not fail the extraction: the pass changes
+ * nothing and says why in a one-line warning naming cache and image. */
+START_TEST(malformed_metadata_is_left_with_a_warning)
+{
+    dsc_cache *c = open_cache(_i);
+    if (!c)
+        return;
+    uint32_t hello = (uint32_t)dsc_image_find(c, "/usr/lib/libhello-1.0.dylib");
+    struct dsc_plan p;
+    dsc_error err;
+    ck_assert_msg(plan_init(&p, c, hello, true, &err) == 0, "%s", err.msg);
+    ck_assert_msg(pass_layout(&p) == 0 && pass_pointers(&p) == 0, "%s", err.msg);
+    const struct dsc_section *list = dsc_macho_section(&p.mo, "__DATA_CONST", "__objc_classlist");
+    ck_assert_ptr_nonnull(list);
+    ck_assert(plan_write_ptr(&p, list->addr, 0x7fff00001000ull)); /* a class nowhere */
+    unsigned nsegs = p.nsegs;
+    size_t nfixups = p.nfixups;
+    ck_assert_int_eq(pass_objc(&p), 0);
+    ck_assert_uint_eq(p.nsegs, nsegs);
+    ck_assert_uint_eq(p.nfixups, nfixups);
+    ck_assert_ptr_nonnull(p.warnings.data);
+    const char *w = (const char *)p.warnings.data;
+    ck_assert_msg(strstr(w, "ObjC metadata left as the cache has it: ") && strstr(w, "libhello-1.0.dylib: ObjC class"),
+                  "%s", w);
+    ck_assert(strchr(w, '\n') == w + strlen(w) - 1); /* one line */
+    plan_free(&p);
+    dsc_cache_close(c);
+}
+END_TEST
+
 Suite *pass_objc_suite(void)
 {
     Suite *s = suite_create("pass_objc");
@@ -575,6 +605,7 @@ Suite *pass_objc_suite(void)
     tcase_add_loop_test(tc, selector_loads_go_through_selrefs, 0, 2);
     tcase_add_loop_test(tc, new_selrefs_when_the_image_has_none, 0, 2);
     tcase_add_loop_test(tc, no_direct_selector_loads_are_left, 0, 2);
+    tcase_add_loop_test(tc, malformed_metadata_is_left_with_a_warning, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }
