@@ -18,8 +18,8 @@ static int (*const passes[])(struct dsc_plan *) = {
     pass_layout,
     pass_pointers,
     pass_binds,
-    pass_stubs,
     pass_linkedit,
+    pass_stubs, /* after linkedit: it names stubs in the rebuilt symtab */
     pass_fixups,
 };
 

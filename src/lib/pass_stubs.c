@@ -14,8 +14,11 @@
  *  3. GOT loads (AArch64): an ADRP+LDR pair reading a pointer outside the
  *     image (a uniqued GOT chunk) is re-encoded to read the own slot bound
  *     to the same symbol.
- * Runs after pass_binds: slot names come from the binds it made. In a size
- * plan nothing is written; sizes do not depend on this pass.
+ *  4. The indirect symbol table names each stub and bound slot again
+ *     (symbolize.c), so disassemblers show what a stub calls.
+ * Runs after pass_binds (slot names come from the binds it made) and after
+ * pass_linkedit (step 4 edits the rebuilt symtab). In a size plan no code is
+ * written, but step 4 runs the same: it decides the symtab's size.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +26,7 @@
 #include "extract.h"
 #include "imports.h"
 #include "stubs.h"
+#include "symbolize.h"
 #include "symbols.h"
 
 struct named {
@@ -285,12 +289,31 @@ static int fix_code(struct stub_ctx *x)
     return 0;
 }
 
+static int cmp_stub_addr(const void *a, const void *b)
+{
+    const struct dsc_stub_name *x = a, *y = b;
+    return x->address < y->address ? -1 : x->address > y->address;
+}
+
+static int symbolize(struct stub_ctx *x)
+{
+    struct dsc_stub_name *v = malloc((x->nstubs ? x->nstubs : 1) * sizeof *v);
+    if (!v)
+        return plan_fail(x->p, "out of memory");
+    for (size_t i = 0; i < x->nstubs; i++)
+        v[i] = (struct dsc_stub_name){x->stubs[i].name, x->stubs[i].address};
+    qsort(v, x->nstubs, sizeof *v, cmp_stub_addr);
+    int rc = dsc_symbolize_indirect(x->p, v, x->nstubs);
+    free(v);
+    return rc;
+}
+
 int pass_stubs(struct dsc_plan *p)
 {
     struct stub_ctx x = {.p = p};
     if (dsc_symbols_get(p->cache, &x.syms, p->err) || dsc_imports_load(&p->mo, &x.im, p->err))
         return -1;
-    int rc = index_slots(&x) || fix_stubs(&x) || fix_code(&x) ? -1 : 0;
+    int rc = index_slots(&x) || fix_stubs(&x) || fix_code(&x) || symbolize(&x) ? -1 : 0;
     if (rc == 0 && x.unfixed)
         plan_warn(p, "%llu stubs or branches still leave the image", (unsigned long long)x.unfixed);
     free(x.slots);

@@ -371,8 +371,8 @@ static bool stub_ok(struct vctx *v, uint64_t stub, unsigned size)
         !dsc_stub_follow(v->c, v->syms, stub, &final, &first))
         return false;
     const struct out_bind *bind = bind_at(v->o, st.slot);
-    if (!bind)
-        return out_pointer(v->o, st.slot, &target) && target == final;
+    if (!bind) /* only a call to the image's own export may go unbound */
+        return out_pointer(v->o, st.slot, &target) && target == final && in_output_image(v->o, final);
     const struct dsc_export *const *at;
     size_t n = dsc_symbols_by_address(v->syms, final, &at);
     for (size_t i = 0; i < n; i++)
