@@ -171,7 +171,8 @@ int plan_add_fixup(struct dsc_plan *p, const struct dsc_fixup *f);
 int plan_add_import(struct dsc_plan *p, const char *name, int lib_ordinal, bool weak_import, uint32_t *index);
 
 /* Add a segment before LINKEDIT at `vmaddr` (use plan_alloc_vm for a free
- * range); its bytes are zeroed, filesize = vmsize. prot: R=1 W=2 X=4. */
+ * range); its bytes are zeroed, filesize = vmsize. prot: R=1 W=2 X=4.
+ * It moves plan->segs: pointers to segments taken before are invalid. */
 struct dsc_out_segment *plan_add_segment(struct dsc_plan *p, const char *name, uint64_t vmaddr, uint64_t vmsize,
                                          uint32_t prot);
 /* Add a section to a segment; [addr, addr+size) must lie inside it. */

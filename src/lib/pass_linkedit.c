@@ -12,12 +12,22 @@
  */
 #include "extract.h"
 #include "locals.h"
+#include "trie.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define INDIRECT_SYMBOL_LOCAL 0x80000000u
 #define INDIRECT_SYMBOL_ABS 0x40000000u
+#define N_EXT 0x01u
+#define N_ABS 0x02u
+#define N_SECT 0x0eu
+#define N_INDR 0x0au
+#define N_WEAK_DEF 0x0080u
+#define EXPORT_KIND_MASK 0x03u
+#define EXPORT_KIND_ABSOLUTE 0x02u
+#define EXPORT_WEAK_DEFINITION 0x04u
+#define EXPORT_REEXPORT 0x08u
 
 /* The cache's symtab of the image, located and range-checked. */
 struct src_symtab {
@@ -174,6 +184,115 @@ static int build_indirect(struct dsc_plan *p, const struct src_symtab *st, bool 
     return 0;
 }
 
+/* Exported names the cache's symtab lacks (the builder drops some, e.g.
+ * absolute symbols) are added as external symbols so that the symbol
+ * table lists every export of the trie. */
+struct export_ctx {
+    struct dsc_plan *p;
+    const char **names;   /* the extdefs' names, sorted */
+    uint32_t nnames;
+};
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* 1-based section number holding `addr` in the output, or 0. */
+static unsigned section_number(const struct dsc_plan *p, uint64_t addr)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < p->nsegs; i++)
+        for (unsigned j = 0; j < p->segs[i].nsects; j++) {
+            n++;
+            const struct dsc_out_section *x = &p->segs[i].sects[j];
+            if (addr >= x->addr && addr - x->addr < x->size)
+                return n;
+        }
+    return 0;
+}
+
+static bool add_string(struct dsc_plan *p, const char *s, size_t len, uint32_t *strx)
+{
+    if (p->le.strtab.size > UINT32_MAX - len - 1)
+        return false;
+    *strx = (uint32_t)p->le.strtab.size;
+    return blob_add(&p->le.strtab, s, len) && blob_u8(&p->le.strtab, 0);
+}
+
+static int add_export(void *ctx, const char *key, size_t key_len, dsc_span term)
+{
+    struct export_ctx *e = ctx;
+    struct dsc_plan *p = e->p;
+    if (bsearch(&key, e->names, e->nnames, sizeof *e->names, cmp_name))
+        return 0;
+    uint64_t off = 0, flags, value = 0;
+    if (!span_uleb(term, &off, &flags))
+        return plan_fail(p, "export %s has a malformed terminal", key);
+    uint8_t type = N_EXT | N_SECT, sect = 0;
+    uint32_t strx, indirect_strx = 0;
+    if (flags & EXPORT_REEXPORT) {
+        uint64_t ordinal;
+        const char *imported = "";
+        size_t imported_len = 0;
+        if (!span_uleb(term, &off, &ordinal) || !span_cstr(term, off, term.size, &imported, &imported_len))
+            return plan_fail(p, "re-export %s has a malformed terminal", key);
+        type = N_EXT | N_INDR;
+        if (!add_string(p, imported_len ? imported : key, imported_len ? imported_len : key_len, &indirect_strx))
+            return plan_fail(p, "out of memory");
+        value = indirect_strx;
+    } else {
+        if (!span_uleb(term, &off, &value))
+            return plan_fail(p, "export %s has a malformed terminal", key);
+        if ((flags & EXPORT_KIND_MASK) == EXPORT_KIND_ABSOLUTE) {
+            type = N_EXT | N_ABS;
+        } else {
+            value += p->base;
+            sect = (uint8_t)section_number(p, value);
+            if (!sect)
+                type = N_EXT | N_ABS;
+        }
+    }
+    uint16_t desc = (flags & EXPORT_WEAK_DEFINITION) ? N_WEAK_DEF : 0;
+    uint8_t nl[16] = {0};
+    unsigned nl_size = p->mo.is64 ? 16 : 12;
+    if (!add_string(p, key, key_len, &strx))
+        return plan_fail(p, "out of memory");
+    dsc_put32(nl, strx);
+    nl[4] = type;
+    nl[5] = sect;
+    nl[6] = (uint8_t)desc;
+    nl[7] = (uint8_t)(desc >> 8);
+    if (p->mo.is64)
+        dsc_put64(nl + 8, value);
+    else
+        dsc_put32(nl + 8, (uint32_t)value);
+    if (!blob_add(&p->le.symtab, nl, nl_size))
+        return plan_fail(p, "out of memory");
+    p->le.nsyms++;
+    p->le.nextdef++;
+    return 0;
+}
+
+static int add_missing_exports(struct dsc_plan *p, const struct src_symtab *st)
+{
+    if (!p->le.exports.size)
+        return 0;
+    struct export_ctx e = {.p = p, .names = calloc(st->next ? st->next : 1, sizeof *e.names)};
+    if (!e.names)
+        return plan_fail(p, "out of memory");
+    for (uint32_t i = 0; i < st->next; i++) {
+        uint32_t strx = dsc_le32(st->syms.data + (uint64_t)(st->iext + i) * st->nl_size);
+        /* add_range has checked every extdef name already. */
+        span_cstr(st->strs, strx, st->strs.size, &e.names[e.nnames++], NULL);
+    }
+    qsort(e.names, e.nnames, sizeof *e.names, cmp_name);
+    dsc_span trie = {p->le.exports.data, p->le.exports.size};
+    int rc = dsc_trie_walk(trie, add_export, &e, dsc_image_at(p->cache, p->mo.image)->path, p->err);
+    free(e.names);
+    return rc ? -1 : 0;
+}
+
 static int build_symtab(struct dsc_plan *p)
 {
     struct src_symtab st;
@@ -200,6 +319,8 @@ static int build_symtab(struct dsc_plan *p)
     if (add_range(p, st.syms, st.nl_size, st.iext, st.next, st.strs))
         return -1;
     le->nextdef = st.next;
+    if (add_missing_exports(p, &st))
+        return -1;
     if (add_range(p, st.syms, st.nl_size, st.iundef, st.nundef, st.strs))
         return -1;
     le->nundef = st.nundef;
@@ -208,7 +329,7 @@ static int build_symtab(struct dsc_plan *p)
 
 int pass_linkedit(struct dsc_plan *p)
 {
-    if (build_symtab(p) || copy_exports(p) ||
+    if (copy_exports(p) || build_symtab(p) ||
         copy_data_command(p, LC_FUNCTION_STARTS, "function starts", &p->le.fstarts) ||
         copy_data_command(p, LC_DATA_IN_CODE, "data in code", &p->le.dic))
         return -1;

@@ -10,6 +10,11 @@ int main(void)
         cache_suite,
         symbols_suite,
         stubs_suite,
+        extract_suite,
+        slide_suite,
+        locals_suite,
+        fixups_suite,
+        outdir_suite,
     };
     SRunner *sr = srunner_create(NULL);
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++)

@@ -1,0 +1,203 @@
+/* test_fixups.c — the fixup encoders with binds, run the way a later pass
+ * (branch `binds`) will use the plan API: after pass_pointers, turn some
+ * pointers into BIND fixups with imports, then linkedit → fixups → out.
+ *
+ * arm64 (opcodes): `llvm-objdump-19 --macho --bind` must list exactly the
+ * binds we made, with dylib, symbol, addend and weak flag. arm64e (chained):
+ * llvm-objdump-19 rejects pointer format 1, so our decoder reads the chains
+ * back and must return every bind with its import, addend and auth bits. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "extract.h"
+#include "fixup_decode.h"
+#include "suites.h"
+#include "testdata.h"
+
+struct want {
+    const char *name;
+    int ordinal;
+    bool weak;
+    int64_t addend;
+};
+
+static const struct want wants[] = {
+    {"_bound_plain", 1, false, 0},
+    {"_bound_weak", 1, true, 0},
+    {"_bound_addend", 1, false, 16},
+    {"_bound_flat", DSC_ORDINAL_FLAT_LOOKUP, false, 0},
+};
+#define NWANT (sizeof wants / sizeof wants[0])
+
+/* The first REBASE fixup with auth == `auth` (or any, when !strict). */
+static struct dsc_fixup *pick(struct dsc_plan *p, bool auth, bool strict)
+{
+    for (size_t i = 0; i < p->nfixups; i++)
+        if (p->fixups[i].kind == DSC_FIXUP_REBASE && (!strict || p->fixups[i].auth.present == auth))
+            return &p->fixups[i];
+    return NULL;
+}
+
+/* Extract `path` with the first NWANT in-image pointers turned into binds. */
+static int build(const char *cache_rel, const char *path, dsc_output *out, uint64_t *bound_at,
+                 struct dsc_fixup_auth *auth)
+{
+    const char *cp = testdata_path(cache_rel);
+    if (!cp)
+        return 1;
+    dsc_cache *c;
+    dsc_error err;
+    ck_assert_msg(dsc_cache_open(cp, &c, &err) == 0, "%s", err.msg);
+    int64_t image = dsc_image_find(c, path);
+    ck_assert_int_ge(image, 0);
+    struct dsc_plan p;
+    ck_assert_msg(plan_init(&p, c, (uint32_t)image, true, &err) == 0, "%s", err.msg);
+    ck_assert_msg(pass_layout(&p) == 0 && pass_pointers(&p) == 0, "%s", err.msg);
+    size_t made = 0;
+    for (; made < NWANT; made++) {
+        /* Authenticated binds carry no addend; give the others one when we can. */
+        bool want_auth = wants[made].addend == 0;
+        struct dsc_fixup *f = pick(&p, want_auth, true);
+        if (!f || (f->auth.present && wants[made].addend))
+            f = pick(&p, false, false);
+        ck_assert_ptr_nonnull(f);
+        uint32_t index;
+        ck_assert_int_eq(plan_add_import(&p, wants[made].name, wants[made].ordinal, wants[made].weak, &index), 0);
+        f->kind = DSC_FIXUP_BIND;
+        f->import = index;
+        f->addend = wants[made].addend;
+        auth[made] = f->auth;
+        bound_at[made] = f->address;
+    }
+    ck_assert_uint_eq(made, NWANT);
+    ck_assert_msg(pass_linkedit(&p) == 0 && pass_fixups(&p) == 0 && out_finish(&p) == 0, "%s", err.msg);
+    ck_assert_uint_eq(p.stats.binds, NWANT);
+    out->size = p.file_size;
+    out->data = malloc(out->size);
+    ck_assert_int_eq(out_write(&p, out->data), 0);
+    plan_free(&p);
+    dsc_cache_close(c);
+    return 0;
+}
+
+struct decoded {
+    struct dsc_decoded_fixup d[64];
+    int nbinds, nrebases;
+};
+
+static int on_fixup(void *ctx, const struct dsc_decoded_fixup *d)
+{
+    struct decoded *x = ctx;
+    if (d->f.kind == DSC_FIXUP_BIND) {
+        ck_assert_int_lt(x->nbinds, 64);
+        x->d[x->nbinds++] = *d;
+    } else {
+        x->nrebases++;
+    }
+    return 0;
+}
+
+static void check_decoded(const dsc_output *o, const uint64_t *bound_at, const struct dsc_fixup_auth *auth,
+                          bool chained)
+{
+    struct decoded x = {0};
+    dsc_error err;
+    ck_assert_msg(dsc_fixups_decode((dsc_span){o->data, o->size}, "out", on_fixup, &x, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(x.nbinds, (int)NWANT);
+    for (size_t i = 0; i < NWANT; i++) {
+        const struct dsc_decoded_fixup *d = NULL;
+        for (int j = 0; j < x.nbinds; j++)
+            if (x.d[j].f.address == bound_at[i])
+                d = &x.d[j];
+        ck_assert_ptr_nonnull(d);
+        ck_assert_str_eq(d->name, wants[i].name);
+        ck_assert_int_eq(d->lib_ordinal, wants[i].ordinal);
+        ck_assert_int_eq(d->weak_import, wants[i].weak);
+        ck_assert_int_eq(d->f.addend, wants[i].addend);
+        if (chained) {
+            ck_assert_int_eq(d->f.auth.present, auth[i].present);
+            ck_assert_uint_eq(d->f.auth.key, auth[i].key);
+            ck_assert_int_eq(d->f.auth.addr_div, auth[i].addr_div);
+            ck_assert_uint_eq(d->f.auth.diversity, auth[i].diversity);
+        }
+    }
+    ck_assert_int_gt(x.nrebases, 0);
+}
+
+START_TEST(opcode_binds_read_back_by_llvm_objdump)
+{
+    dsc_output o = {0};
+    uint64_t at[NWANT];
+    struct dsc_fixup_auth auth[NWANT];
+    if (build(testdata_caches[0], "/usr/lib/libobjc.A.dylib", &o, at, auth))
+        return;
+    check_decoded(&o, at, auth, false);
+    char path[] = "/tmp/dsc_bind_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, o.data, o.size), (ssize_t)o.size);
+    close(fd);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "llvm-objdump-19 --macho --bind %s 2>&1", path);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    char line[512];
+    int seen[NWANT] = {0};
+    int lines = 0;
+    while (fgets(line, sizeof line, p)) {
+        ck_assert_msg(!strstr(line, "error") && !strstr(line, "warning"), "llvm-objdump: %s", line);
+        unsigned long long addr;
+        char seg[64], sect[64], type[64], dylib[128], sym[128];
+        long long addend;
+        int n = sscanf(line, "%63s %63s 0x%llx %63s %lld %127s %127s", seg, sect, &addr, type, &addend, dylib, sym);
+        if (n != 7)
+            continue;
+        lines++;
+        for (size_t i = 0; i < NWANT; i++) {
+            if (addr != at[i])
+                continue;
+            seen[i]++;
+            ck_assert_msg(strstr(line, wants[i].name), "%s", line);
+            ck_assert_int_eq(addend, wants[i].addend);
+            ck_assert_int_eq(strstr(line, "(weak_import)") != NULL, wants[i].weak);
+            if (wants[i].ordinal == DSC_ORDINAL_FLAT_LOOKUP)
+                ck_assert_str_eq(dylib, "flat-namespace");
+        }
+    }
+    ck_assert_int_eq(pclose(p), 0);
+    unlink(path);
+    ck_assert_int_eq(lines, (int)NWANT);
+    for (size_t i = 0; i < NWANT; i++)
+        ck_assert_int_eq(seen[i], 1);
+    free(o.data);
+}
+END_TEST
+
+START_TEST(chained_binds_keep_imports_and_auth)
+{
+    dsc_output o = {0};
+    uint64_t at[NWANT];
+    struct dsc_fixup_auth auth[NWANT];
+    if (build(testdata_caches[1], "/usr/lib/libobjc.A.dylib", &o, at, auth))
+        return;
+    check_decoded(&o, at, auth, true);
+    bool any_auth = false;
+    for (size_t i = 0; i < NWANT; i++)
+        any_auth |= auth[i].present;
+    ck_assert_msg(any_auth, "no authenticated pointer became a bind; the test proves less than it says");
+    free(o.data);
+}
+END_TEST
+
+Suite *fixups_suite(void)
+{
+    Suite *s = suite_create("fixups");
+    TCase *tc = tcase_create("binds");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, opcode_binds_read_back_by_llvm_objdump);
+    tcase_add_test(tc, chained_binds_keep_imports_and_auth);
+    suite_add_tcase(s, tc);
+    return s;
+}
