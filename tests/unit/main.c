@@ -10,6 +10,7 @@ int main(void)
         cache_suite,
         symbols_suite,
         stubs_suite,
+        verify_suite,
         extract_suite,
         slide_suite,
         locals_suite,

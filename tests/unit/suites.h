@@ -9,6 +9,7 @@ Suite *reader_suite(void);
 Suite *cache_suite(void);
 Suite *symbols_suite(void);
 Suite *stubs_suite(void);
+Suite *verify_suite(void);
 Suite *extract_suite(void);
 Suite *slide_suite(void);
 Suite *locals_suite(void);
