@@ -20,5 +20,6 @@ tests_unit_test_lib_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_lib_LDADD = libdsc.la $(CHECK_LIBS)
 endif
 
-TESTS += tests/integration/cli.sh tests/integration/extract.sh
-EXTRA_DIST += tests/integration/cli.sh tests/integration/lib.sh tests/integration/extract.sh
+TESTS += tests/integration/cli.sh tests/integration/extract.sh tests/integration/binds.sh
+EXTRA_DIST += tests/integration/cli.sh tests/integration/lib.sh tests/integration/extract.sh \
+	tests/integration/binds.sh
