@@ -160,14 +160,14 @@ static int cmp_rebase(const void *a, const void *b)
 static const struct out_bind *bind_at(const struct out_file *o, uint64_t addr)
 {
     struct out_bind key = {addr, NULL, 0};
-    return bsearch(&key, o->binds, o->nbinds, sizeof *o->binds, cmp_bind);
+    return o->nbinds ? bsearch(&key, o->binds, o->nbinds, sizeof *o->binds, cmp_bind) : NULL;
 }
 
 /* What the output stores at a pointer slot: a rebase's target, else the
  * plain word (a pointer no fixup covers). */
 static bool out_pointer(const struct out_file *o, uint64_t addr, uint64_t *target)
 {
-    const uint64_t *r = bsearch(&addr, o->rebases, o->nrebases, sizeof *o->rebases, cmp_rebase);
+    const uint64_t *r = o->nrebases ? bsearch(&addr, o->rebases, o->nrebases, sizeof *o->rebases, cmp_rebase) : NULL;
     if (r) {
         *target = r[1] & 0x00FFFFFFFFFFFFFFull;
         return true;
@@ -313,8 +313,10 @@ int dsc_verify(const dsc_cache *cache, uint32_t image, dsc_verify_report *rep, d
             rc = vfail(&v, "out of memory");
     }
     if (rc == 0) {
-        qsort(o.binds, o.nbinds, sizeof *o.binds, cmp_bind);
-        qsort(o.rebases, o.nrebases, sizeof *o.rebases, cmp_rebase);
+        if (o.nbinds) /* qsort/bsearch want a real array even when empty */
+            qsort(o.binds, o.nbinds, sizeof *o.binds, cmp_bind);
+        if (o.nrebases)
+            qsort(o.rebases, o.nrebases, sizeof *o.rebases, cmp_rebase);
         rc = check_pointers(&v);
     }
     if (rc == 0) {
