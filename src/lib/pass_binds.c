@@ -105,6 +105,10 @@ static int make_bind(struct dsc_plan *p, struct dsc_fixup *f, const struct bind_
     f->kind = DSC_FIXUP_BIND;
     f->import = idx;
     f->addend = b->addend;
+    /* As a linker writes it: dyld stores the bound value, the file holds 0
+     * (chained fixups overwrite the slot with the chain entry anyway). */
+    if (p->encoding == DSC_ENCODE_OPCODES)
+        plan_write_ptr(p, f->address, 0);
     return 0;
 }
 

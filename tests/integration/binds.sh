@@ -42,6 +42,16 @@ grep ' pointer ' "$work/bind" | awk '{ print $6 }' | sort -u | tr '\n' ' ' > "$w
 llvm-objdump-19 --macho --bind "$lib/libhello-1.0.dylib" | grep -q '__objc_data .* libobjc  *_OBJC_CLASS_\$_NSObject' ||
     fail "libhello: superclass ref to NSObject is not bound to libobjc"
 
+# Lazy pointers hold their stub-helper entries again: the helper's 24-byte
+# header, then one 12-byte entry per lazy pointer, in order.
+helper=$(llvm-objdump-19 --macho --section-headers "$lib/libhello-1.0.dylib" | awk '$2 == "__stub_helper" { print $4 }')
+[ -n "$helper" ] || fail "libhello: no __stub_helper"
+got=$(llvm-objdump-19 --macho -s -j __la_symbol_ptr "$lib/libhello-1.0.dylib" 2>/dev/null |
+      awk '/^[0-9a-f]+\t/ { for (i = 2; i + 1 <= NF; i += 2) printf "%s%s ", $(i + 1), $i }')
+want=""
+for k in 0 1 2 3; do want="$want$(printf '%016x' $((0x$helper + 24 + 12 * k))) "; done
+[ "$got" = "$want" ] || fail "libhello: lazy pointers are '$got', want '$want'"
+
 # Stubs are named again in the indirect symbol table, and calls use them.
 llvm-objdump-19 --macho --indirect-symbols "$lib/libhello-1.0.dylib" > "$work/ind"
 for sym in _objc_alloc_init _objc_autoreleasePoolPop _objc_autoreleasePoolPush _objc_msgSend; do
