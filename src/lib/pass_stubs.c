@@ -125,13 +125,29 @@ static const char *name_of_target(const struct stub_ctx *x, uint64_t addr)
     return n ? at[0]->name : NULL;
 }
 
+/* False when the function `addr` reaches is exported, but never as `name`. */
+static bool may_be_named(const struct stub_ctx *x, uint64_t addr, const char *name)
+{
+    uint64_t final, slot;
+    const struct dsc_export *const *at;
+    if (!dsc_stub_follow(x->p->cache, x->syms, addr, &final, &slot))
+        return true;
+    size_t n = dsc_symbols_by_address(x->syms, final, &at);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(at[i]->name, name) == 0)
+            return true;
+    return n == 0;
+}
+
 static const char *name_of_stub(const struct stub_ctx *x, uint64_t stub, const struct dsc_stub *cur)
 {
     const struct dsc_fixup *f;
     if (cur->slot && (f = fixup_at(x, cur->slot)) && f->kind == DSC_FIXUP_BIND)
         return x->p->imports[f->import].name;
+    /* The indirect table, unless the stub's chain reaches a function
+     * exported under other names (a zeroed table names symbol 0). */
     const struct dsc_indirect *ind = dsc_imports_at(&x->im, stub);
-    if (ind && dsc_indirect_is_import(ind))
+    if (ind && dsc_indirect_is_import(ind) && may_be_named(x, stub, ind->name))
         return ind->name;
     return name_of_target(x, stub);
 }
@@ -147,7 +163,8 @@ static uint64_t own_slot(const struct stub_ctx *x, const char *name, uint64_t cu
          (f->kind == DSC_FIXUP_BIND && strcmp(x->p->imports[f->import].name, name) == 0)))
         return cur_slot;
     const struct dsc_indirect *ind = dsc_imports_slot_for(&x->im, &x->p->mo, name, auth);
-    if (ind && (f = fixup_at(x, ind->address)) && f->kind == DSC_FIXUP_BIND)
+    if (ind && (f = fixup_at(x, ind->address)) && f->kind == DSC_FIXUP_BIND &&
+        strcmp(x->p->imports[f->import].name, name) == 0)
         return ind->address;
     const struct named *n = find_named(x->slots, x->nslots, name);
     return n ? n->address : 0;
