@@ -19,8 +19,8 @@ static int (*const passes[])(struct dsc_plan *) = {
     pass_pointers,
     pass_objc,
     pass_binds,
-    pass_stubs,
     pass_linkedit,
+    pass_stubs, /* after linkedit: it names stubs in the rebuilt symtab */
     pass_fixups,
 };
 

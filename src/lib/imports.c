@@ -157,7 +157,7 @@ static int load_orig_binds(const struct dsc_macho *mo, struct dsc_imports *im, d
             rc = dsc_image_fail(err, mo->cache, mo->image, "out of memory");
     }
     free(segs);
-    if (rc == 0)
+    if (rc == 0 && im->nbinds)
         qsort(im->binds, im->nbinds, sizeof *im->binds, cmp_bind);
     return rc ? -1 : 0;
 }

@@ -16,6 +16,7 @@
  * are restored too, over the rebase the pointers pass chose.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "extract.h"
 #include "bindinfo.h"
@@ -64,6 +65,18 @@ static bool name_by_target(const struct dsc_plan *p, const struct dsc_symbols *s
     return true;
 }
 
+/* False when the exports at `target` exist and none is called `name`: an
+ * indirect table some builder zeroed names every slot after symbol 0. */
+static bool agrees(const struct dsc_plan *p, const struct dsc_symbols *syms, uint64_t target, const char *name)
+{
+    const struct dsc_export *const *at;
+    size_t n = dsc_symbols_by_address(syms, strip_tbi(p, target), &at);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(at[i]->name, name) == 0)
+            return true;
+    return n == 0;
+}
+
 static bool name_slot(const struct dsc_plan *p, const struct dsc_symbols *syms, const struct dsc_imports *im,
                       uint64_t slot, uint64_t target, bool have_target, struct bind_name *out)
 {
@@ -73,7 +86,8 @@ static bool name_slot(const struct dsc_plan *p, const struct dsc_symbols *syms, 
         return true;
     }
     const struct dsc_indirect *ind = dsc_imports_at(im, slot);
-    if (ind && !dsc_indirect_is_stub(ind) && dsc_indirect_is_import(ind)) {
+    if (ind && !dsc_indirect_is_stub(ind) && dsc_indirect_is_import(ind) &&
+        (!have_target || agrees(p, syms, target, ind->name))) {
         uint32_t ndeps;
         dsc_symbols_deps(syms, p->mo.image, &ndeps);
         unsigned ord = dsc_indirect_ordinal(ind);
@@ -105,6 +119,10 @@ static int make_bind(struct dsc_plan *p, struct dsc_fixup *f, const struct bind_
     f->kind = DSC_FIXUP_BIND;
     f->import = idx;
     f->addend = b->addend;
+    /* As a linker writes it: dyld stores the bound value, the file holds 0
+     * (chained fixups overwrite the slot with the chain entry anyway). */
+    if (p->encoding == DSC_ENCODE_OPCODES)
+        plan_write_ptr(p, f->address, 0);
     return 0;
 }
 

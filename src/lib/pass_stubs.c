@@ -14,8 +14,14 @@
  *  3. GOT loads (AArch64): an ADRP+LDR pair reading a pointer outside the
  *     image (a uniqued GOT chunk) is re-encoded to read the own slot bound
  *     to the same symbol.
- * Runs after pass_binds: slot names come from the binds it made. In a size
- * plan nothing is written; sizes do not depend on this pass.
+ *  4. Lazy pointers point at their stub-helper entries again (matched by
+ *     the lazy-bind offset each entry pushes), where the image has a
+ *     __stub_helper and the original lazy-bind opcodes survive.
+ *  5. The indirect symbol table names each stub and bound slot again
+ *     (symbolize.c), so disassemblers show what a stub calls.
+ * Runs after pass_binds (slot names come from the binds it made) and after
+ * pass_linkedit (step 5 edits the rebuilt symtab). In a size plan no code is
+ * written, but step 5 runs the same: it decides the symtab's size.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +29,7 @@
 #include "extract.h"
 #include "imports.h"
 #include "stubs.h"
+#include "symbolize.h"
 #include "symbols.h"
 
 struct named {
@@ -118,13 +125,29 @@ static const char *name_of_target(const struct stub_ctx *x, uint64_t addr)
     return n ? at[0]->name : NULL;
 }
 
+/* False when the function `addr` reaches is exported, but never as `name`. */
+static bool may_be_named(const struct stub_ctx *x, uint64_t addr, const char *name)
+{
+    uint64_t final, slot;
+    const struct dsc_export *const *at;
+    if (!dsc_stub_follow(x->p->cache, x->syms, addr, &final, &slot))
+        return true;
+    size_t n = dsc_symbols_by_address(x->syms, final, &at);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(at[i]->name, name) == 0)
+            return true;
+    return n == 0;
+}
+
 static const char *name_of_stub(const struct stub_ctx *x, uint64_t stub, const struct dsc_stub *cur)
 {
     const struct dsc_fixup *f;
     if (cur->slot && (f = fixup_at(x, cur->slot)) && f->kind == DSC_FIXUP_BIND)
         return x->p->imports[f->import].name;
+    /* The indirect table, unless the stub's chain reaches a function
+     * exported under other names (a zeroed table names symbol 0). */
     const struct dsc_indirect *ind = dsc_imports_at(&x->im, stub);
-    if (ind && dsc_indirect_is_import(ind))
+    if (ind && dsc_indirect_is_import(ind) && may_be_named(x, stub, ind->name))
         return ind->name;
     return name_of_target(x, stub);
 }
@@ -140,7 +163,8 @@ static uint64_t own_slot(const struct stub_ctx *x, const char *name, uint64_t cu
          (f->kind == DSC_FIXUP_BIND && strcmp(x->p->imports[f->import].name, name) == 0)))
         return cur_slot;
     const struct dsc_indirect *ind = dsc_imports_slot_for(&x->im, &x->p->mo, name, auth);
-    if (ind && (f = fixup_at(x, ind->address)) && f->kind == DSC_FIXUP_BIND)
+    if (ind && (f = fixup_at(x, ind->address)) && f->kind == DSC_FIXUP_BIND &&
+        strcmp(x->p->imports[f->import].name, name) == 0)
         return ind->address;
     const struct named *n = find_named(x->slots, x->nslots, name);
     return n ? n->address : 0;
@@ -285,12 +309,72 @@ static int fix_code(struct stub_ctx *x)
     return 0;
 }
 
+/* The stub-helper entry that pushes lazy-bind offset `off`, or 0.
+ * arm64: LDR W16, #8; B helper-header; .long off. x86_64: PUSH imm32 off; JMP. */
+static uint64_t helper_entry(const struct dsc_plan *p, dsc_span h, uint64_t base, uint64_t off)
+{
+    enum dsc_arch arch = p->cache->info.arch;
+    if (arch == DSC_ARCH_X86_64 || arch == DSC_ARCH_X86_64H) {
+        for (uint64_t i = 0; i + 10 <= h.size; i++)
+            if (h.data[i] == 0x68 && dsc_le32(h.data + i + 1) == off && h.data[i + 5] == 0xE9)
+                return base + i;
+        return 0;
+    }
+    for (uint64_t i = 0; i + 12 <= h.size; i += 4) {
+        bool link;
+        if (dsc_le32(h.data + i) == 0x18000050u && dsc_a64_is_branch(dsc_le32(h.data + i + 4), &link) && !link &&
+            dsc_le32(h.data + i + 8) == off)
+            return base + i;
+    }
+    return 0;
+}
+
+static void restore_lazy_pointers(struct stub_ctx *x)
+{
+    struct dsc_plan *p = x->p;
+    const struct dsc_section *h = dsc_macho_section(&p->mo, "__TEXT", "__stub_helper");
+    dsc_span bytes;
+    if (p->encoding != DSC_ENCODE_OPCODES || !h || !dsc_vm_span(p->cache, h->addr, h->size, &bytes))
+        return;
+    for (size_t i = 0; i < x->im.nbinds; i++) {
+        const struct dsc_orig_bind *ob = &x->im.binds[i];
+        const struct dsc_fixup *f = fixup_at(x, ob->address);
+        uint64_t entry;
+        if (ob->lazy && f && f->kind == DSC_FIXUP_BIND &&
+            (entry = helper_entry(p, bytes, h->addr, ob->lazy_offset)) != 0)
+            plan_write_ptr(p, ob->address, entry);
+    }
+}
+
+static int cmp_stub_addr(const void *a, const void *b)
+{
+    const struct dsc_stub_name *x = a, *y = b;
+    return x->address < y->address ? -1 : x->address > y->address;
+}
+
+static int symbolize(struct stub_ctx *x)
+{
+    struct dsc_stub_name *v = malloc((x->nstubs ? x->nstubs : 1) * sizeof *v);
+    if (!v)
+        return plan_fail(x->p, "out of memory");
+    for (size_t i = 0; i < x->nstubs; i++)
+        v[i] = (struct dsc_stub_name){x->stubs[i].name, x->stubs[i].address};
+    qsort(v, x->nstubs, sizeof *v, cmp_stub_addr);
+    int rc = dsc_symbolize_indirect(x->p, v, x->nstubs);
+    free(v);
+    return rc;
+}
+
 int pass_stubs(struct dsc_plan *p)
 {
     struct stub_ctx x = {.p = p};
     if (dsc_symbols_get(p->cache, &x.syms, p->err) || dsc_imports_load(&p->mo, &x.im, p->err))
         return -1;
     int rc = index_slots(&x) || fix_stubs(&x) || fix_code(&x) ? -1 : 0;
+    if (rc == 0) {
+        restore_lazy_pointers(&x);
+        rc = symbolize(&x);
+    }
     if (rc == 0 && x.unfixed)
         plan_warn(p, "%llu stubs or branches still leave the image", (unsigned long long)x.unfixed);
     free(x.slots);

@@ -329,7 +329,8 @@ static int finish(struct dsc_symbols *s, dsc_error *err)
             s->entries[i].pub.import_name = s->entries[i].pub.name;
     }
     for (uint32_t i = 0; i < s->cache->nimages; i++)
-        qsort(s->entries + s->images[i].first, s->images[i].count, sizeof *s->entries, cmp_entry_name);
+        if (s->images[i].count)
+            qsort(s->entries + s->images[i].first, s->images[i].count, sizeof *s->entries, cmp_entry_name);
     for (size_t i = 0; i < s->nentries; i++)
         resolve(s, &s->entries[i], 0);
     s->by_addr = malloc((s->nentries ? s->nentries : 1) * sizeof *s->by_addr);

@@ -3,8 +3,8 @@
  * our own reader, and count what still depends on the cache.
  *
  * The output is parsed independently of the plan that built it: its load
- * commands, its binds (bind/lazy/weak opcodes through bindinfo.c, or the
- * arm64e chained fixups walked here), and its code. Pointer locations come
+ * commands and code here, its rebases and binds (opcodes or arm64e chained
+ * fixups) with fixup_decode.c. Pointer locations come
  * from the cache's slide info (the output keeps every vmaddr), so a pointer
  * the extractor forgot still gets looked at.
  *
@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bindinfo.h"
+#include "fixup_decode.h"
 #include "objc_verify.h"
 #include "imports.h"
 #include "slide.h"
@@ -27,8 +27,6 @@
 #include "symbols.h"
 
 #define OUT_MAX_SEGS 64
-#define CHAINED_ARM64E 1u
-#define CHAINED_START_NONE 0xFFFFu
 
 struct out_seg {
     char name[17];
@@ -45,10 +43,7 @@ struct out_file {
     dsc_span bytes;
     struct out_seg segs[OUT_MAX_SEGS];
     unsigned nsegs;
-    uint32_t ndylibs;
     dsc_span cmds;
-    struct dsc_lc dyld_info, chained;
-    bool has_dyld_info, has_chained;
     struct out_bind *binds;          /* sorted by address */
     size_t nbinds, cap;
     /* chained rebases: address -> target, sorted */
@@ -99,15 +94,6 @@ static int parse_output(struct vctx *v)
             s->filesize = dsc_le64(body.data + 48);
             if (!dsc_range_ok(o->bytes.size, s->fileoff, s->filesize) || s->filesize > s->vmsize)
                 return vfail(v, "segment out of the file");
-        } else if (cmd == LC_LOAD_DYLIB || cmd == LC_LOAD_WEAK_DYLIB || cmd == LC_REEXPORT_DYLIB ||
-                   cmd == LC_LOAD_UPWARD_DYLIB || cmd == LC_LAZY_LOAD_DYLIB) {
-            o->ndylibs++;
-        } else if ((cmd == LC_DYLD_INFO_ONLY || cmd == LC_DYLD_INFO) && size >= 48) {
-            o->dyld_info = (struct dsc_lc){cmd, size, body, off};
-            o->has_dyld_info = true;
-        } else if (cmd == LC_DYLD_CHAINED_FIXUPS && size >= 16) {
-            o->chained = (struct dsc_lc){cmd, size, body, off};
-            o->has_chained = true;
         }
         off += size;
     }
@@ -132,128 +118,31 @@ static const uint8_t *out_at(const struct out_file *o, uint64_t addr, uint64_t l
     return o->bytes.data + s->fileoff + (addr - s->vmaddr);
 }
 
-static int add_bind(struct out_file *o, uint64_t address, const char *name, int ordinal)
+static int on_fixup(void *ctx, const struct dsc_decoded_fixup *d)
 {
-    if (o->nbinds == o->cap) {
-        size_t cap = o->cap ? 2 * o->cap : 64;
-        struct out_bind *g = realloc(o->binds, cap * sizeof *g);
-        if (!g)
-            return 1;
-        o->binds = g;
-        o->cap = cap;
+    struct out_file *o = ctx;
+    if (d->f.kind == DSC_FIXUP_BIND) {
+        if (o->nbinds == o->cap) {
+            size_t cap = o->cap ? 2 * o->cap : 64;
+            struct out_bind *g = realloc(o->binds, cap * sizeof *g);
+            if (!g)
+                return 1;
+            o->binds = g;
+            o->cap = cap;
+        }
+        o->binds[o->nbinds++] = (struct out_bind){d->f.address, d->name, d->lib_ordinal};
+        return 0;
     }
-    o->binds[o->nbinds++] = (struct out_bind){address, name, ordinal};
-    return 0;
-}
-
-static int on_opcode_bind(void *ctx, const struct dsc_bind_rec *r)
-{
-    return add_bind(ctx, r->address, r->name, r->ordinal);
-}
-
-static int opcode_binds(struct vctx *v)
-{
-    struct out_file *o = v->o;
-    struct dsc_bind_seg segs[OUT_MAX_SEGS];
-    for (unsigned i = 0; i < o->nsegs; i++)
-        segs[i] = (struct dsc_bind_seg){o->segs[i].vmaddr, o->segs[i].vmsize};
-    const unsigned at[3] = {16, 24, 32};
-    for (unsigned k = 0; k < 3; k++) {
-        const uint8_t *p = o->dyld_info.body.data + at[k];
-        dsc_span stream;
-        if (!span_sub(o->bytes, dsc_le32(p), dsc_le32(p + 4), &stream))
-            return vfail(v, "bind opcodes out of the file");
-        int rc = dsc_bind_walk(stream, segs, o->nsegs, 8, k == 2, on_opcode_bind, o, v->c->path, v->err);
-        if (rc)
-            return rc > 0 ? vfail(v, "out of memory") : -1;
-    }
-    return 0;
-}
-
-/* One DYLD_CHAINED_PTR_ARM64E chain entry at `addr`. */
-static int chained_entry(struct vctx *v, uint64_t addr, uint64_t raw, uint64_t base, dsc_span imports,
-                         dsc_span names)
-{
-    struct out_file *o = v->o;
-    bool bind = raw >> 62 & 1, auth = raw >> 63;
-    if (bind) {
-        uint32_t imp, ord;
-        const char *name;
-        uint64_t idx = raw & 0xFFFF;
-        if (!span_u32(imports, idx * 4, &imp) ||
-            !span_cstr(names, imp >> 9, names.size, &name, NULL))
-            return vfail(v, "chained bind names no import");
-        ord = imp & 0xFF;
-        return add_bind(o, addr, name, ord > 0xF0 ? (int)(int8_t)ord : (int)ord) ? vfail(v, "out of memory") : 0;
-    }
-    uint64_t target = auth ? base + (raw & 0xFFFFFFFFu) : (raw & 0x7FFFFFFFFFFull);
     if (o->nrebases == o->rcap) {
         size_t cap = o->rcap ? 2 * o->rcap : 64;
         void *g = realloc(o->rebases, cap * sizeof *o->rebases);
         if (!g)
-            return vfail(v, "out of memory");
+            return 1;
         o->rebases = g;
         o->rcap = cap;
     }
-    o->rebases[o->nrebases].address = addr;
-    o->rebases[o->nrebases++].target = target;
-    return 0;
-}
-
-static int chained_segment(struct vctx *v, dsc_span seginfo, uint64_t base, dsc_span imports, dsc_span names)
-{
-    uint16_t page_size, format, page_count;
-    uint64_t seg_offset;
-    if (!span_u16(seginfo, 4, &page_size) || !span_u16(seginfo, 6, &format) || !span_u64(seginfo, 8, &seg_offset) ||
-        !span_u16(seginfo, 20, &page_count) || page_size == 0)
-        return vfail(v, "chained segment info truncated");
-    if (format != CHAINED_ARM64E)
-        return vfail(v, "chained pointer format is not DYLD_CHAINED_PTR_ARM64E");
-    for (uint16_t pg = 0; pg < page_count; pg++) {
-        uint16_t start;
-        if (!span_u16(seginfo, 22 + 2u * pg, &start))
-            return vfail(v, "chained page starts truncated");
-        if (start == CHAINED_START_NONE)
-            continue;
-        uint64_t addr = base + seg_offset + (uint64_t)pg * page_size + start;
-        for (unsigned steps = 0; steps <= page_size / 8u; steps++) {
-            const uint8_t *w = out_at(v->o, addr, 8);
-            if (!w)
-                return vfail(v, "chain leaves its segment");
-            uint64_t raw = dsc_le64(w), next = raw >> 51 & 0x7FF;
-            if (chained_entry(v, addr, raw, base, imports, names))
-                return -1;
-            if (!next)
-                break;
-            addr += next * 8;
-        }
-    }
-    return 0;
-}
-
-static int chained_binds(struct vctx *v, uint64_t base)
-{
-    struct out_file *o = v->o;
-    dsc_span blob, imports, names;
-    uint32_t off = dsc_le32(o->chained.body.data + 8), size = dsc_le32(o->chained.body.data + 12);
-    uint32_t starts, imp_off, sym_off, nimp, nseg;
-    if (!span_sub(o->bytes, off, size, &blob) || !span_u32(blob, 4, &starts) || !span_u32(blob, 8, &imp_off) ||
-        !span_u32(blob, 12, &sym_off) || !span_u32(blob, 16, &nimp) ||
-        !span_sub(blob, imp_off, (uint64_t)nimp * 4, &imports) || sym_off > blob.size ||
-        !span_u32(blob, starts, &nseg))
-        return vfail(v, "chained fixups header out of range");
-    span_sub(blob, sym_off, blob.size - sym_off, &names);
-    for (uint32_t i = 0; i < nseg; i++) {
-        uint32_t info_off;
-        dsc_span info;
-        if (!span_u32(blob, starts + 4 + 4ull * i, &info_off))
-            return vfail(v, "chained starts truncated");
-        if (info_off == 0)
-            continue;
-        if (!span_sub(blob, (uint64_t)starts + info_off, blob.size - starts - info_off, &info) ||
-            chained_segment(v, info, base, imports, names))
-            return info.data ? -1 : vfail(v, "chained segment info out of range");
-    }
+    o->rebases[o->nrebases].address = d->f.address;
+    o->rebases[o->nrebases++].target = d->f.target;
     return 0;
 }
 
@@ -272,17 +161,17 @@ static int cmp_rebase(const void *a, const void *b)
 static const struct out_bind *bind_at(const struct out_file *o, uint64_t addr)
 {
     struct out_bind key = {addr, NULL, 0};
-    return bsearch(&key, o->binds, o->nbinds, sizeof *o->binds, cmp_bind);
+    return o->nbinds ? bsearch(&key, o->binds, o->nbinds, sizeof *o->binds, cmp_bind) : NULL;
 }
 
-/* What the output stores at a pointer slot (chained rebases decoded). */
+/* What the output stores at a pointer slot: a rebase's target, else the
+ * plain word (a pointer no fixup covers). */
 static bool out_pointer(const struct out_file *o, uint64_t addr, uint64_t *target)
 {
-    if (o->has_chained) {
-        const uint64_t *r = bsearch(&addr, o->rebases, o->nrebases, sizeof *o->rebases, cmp_rebase);
-        if (r)
-            *target = r[1];
-        return r != NULL;
+    const uint64_t *r = o->nrebases ? bsearch(&addr, o->rebases, o->nrebases, sizeof *o->rebases, cmp_rebase) : NULL;
+    if (r) {
+        *target = r[1] & 0x00FFFFFFFFFFFFFFull;
+        return true;
     }
     const uint8_t *w = out_at(o, addr, 8);
     if (w)
@@ -372,8 +261,8 @@ static bool stub_ok(struct vctx *v, uint64_t stub, unsigned size)
         !dsc_stub_follow(v->c, v->syms, stub, &final, &first))
         return false;
     const struct out_bind *bind = bind_at(v->o, st.slot);
-    if (!bind)
-        return out_pointer(v->o, st.slot, &target) && target == final;
+    if (!bind) /* only a call to the image's own export may go unbound */
+        return out_pointer(v->o, st.slot, &target) && target == final && in_output_image(v->o, final);
     const struct dsc_export *const *at;
     size_t n = dsc_symbols_by_address(v->syms, final, &at);
     for (size_t i = 0; i < n; i++)
@@ -419,13 +308,16 @@ int dsc_verify(const dsc_cache *cache, uint32_t image, dsc_verify_report *rep, d
     struct out_file o = {.bytes = {out.data, out.size}};
     struct vctx v = {cache, image, NULL, &o, rep, dsc_image_at(cache, image)->path, err};
     int rc = dsc_symbols_get(cache, &v.syms, err) || parse_output(&v) ? -1 : 0;
-    if (rc == 0 && o.has_dyld_info)
-        rc = opcode_binds(&v);
-    if (rc == 0 && o.has_chained)
-        rc = chained_binds(&v, dsc_image_at(cache, image)->address);
     if (rc == 0) {
-        qsort(o.binds, o.nbinds, sizeof *o.binds, cmp_bind);
-        qsort(o.rebases, o.nrebases, sizeof *o.rebases, cmp_rebase);
+        rc = dsc_fixups_decode(o.bytes, v.path, on_fixup, &o, err);
+        if (rc > 0)
+            rc = vfail(&v, "out of memory");
+    }
+    if (rc == 0) {
+        if (o.nbinds) /* qsort/bsearch want a real array even when empty */
+            qsort(o.binds, o.nbinds, sizeof *o.binds, cmp_bind);
+        if (o.nrebases)
+            qsort(o.rebases, o.nrebases, sizeof *o.rebases, cmp_rebase);
         rc = check_pointers(&v);
     }
     if (rc == 0) {

@@ -8,14 +8,16 @@ int main(void)
     Suite *(*const suites[])(void) = {
         reader_suite,
         cache_suite,
+        symbols_suite,
+        stubs_suite,
+        verify_suite,
         extract_suite,
         slide_suite,
         locals_suite,
         fixups_suite,
+        outdir_suite,
         objc_suite,
         pass_objc_suite,
-        symbols_suite,
-        stubs_suite,
     };
     SRunner *sr = srunner_create(NULL);
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++)

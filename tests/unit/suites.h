@@ -7,13 +7,15 @@
 
 Suite *reader_suite(void);
 Suite *cache_suite(void);
+Suite *symbols_suite(void);
+Suite *stubs_suite(void);
+Suite *verify_suite(void);
 Suite *extract_suite(void);
 Suite *slide_suite(void);
 Suite *locals_suite(void);
 Suite *fixups_suite(void);
+Suite *outdir_suite(void);
 Suite *objc_suite(void);
 Suite *pass_objc_suite(void);
-Suite *symbols_suite(void);
-Suite *stubs_suite(void);
 
 #endif

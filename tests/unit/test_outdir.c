@@ -1,0 +1,93 @@
+/* test_outdir.c — src/cli/outdir.c: untrusted install paths never write
+ * outside the output directory, not through "..", odd components, nor a
+ * symlink planted in the tree; aliases become relative links. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../src/cli/outdir.h"
+#include "suites.h"
+
+START_TEST(path_validation)
+{
+    ck_assert(outdir_path_ok("/usr/lib/libobjc.A.dylib"));
+    ck_assert(outdir_path_ok("/a"));
+    ck_assert(outdir_path_ok("/a/..b/.c"));
+    const char *bad[] = {"", "/", "usr/lib/x", "/usr//x", "/usr/lib/", "/usr/../x", "/..", "/./x", "/a/.", NULL};
+    for (int i = 0; bad[i]; i++)
+        ck_assert_msg(!outdir_path_ok(bad[i]), "accepted '%s'", bad[i]);
+    char longname[300];
+    memset(longname, 'a', sizeof longname);
+    longname[0] = '/';
+    longname[299] = 0;
+    ck_assert(!outdir_path_ok(longname));
+}
+END_TEST
+
+START_TEST(relative_links)
+{
+    const struct { const char *path, *target, *want; } cases[] = {
+        {"/usr/lib/liba.dylib", "/usr/lib/liba-1.0.dylib", "liba-1.0.dylib"},
+        {"/a/b/x", "/c/y", "../../c/y"},
+        {"/a/bc/x", "/a/b/y", "../b/y"},
+        {"/x", "/usr/lib/y", "usr/lib/y"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *r = outdir_relative(cases[i].path, cases[i].target);
+        ck_assert_str_eq(r, cases[i].want);
+        free(r);
+    }
+}
+END_TEST
+
+START_TEST(writes_stay_inside_and_refuse_planted_symlinks)
+{
+    char root_path[] = "/tmp/dsc_outdir_XXXXXX", outside[] = "/tmp/dsc_outside_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(root_path));
+    ck_assert_ptr_nonnull(mkdtemp(outside));
+    int root = open(root_path, O_RDONLY | O_DIRECTORY);
+    ck_assert_int_ge(root, 0);
+    ck_assert_int_eq(outdir_write(root, "/usr/lib/x.dylib", "abc", 3), 0);
+    struct stat st;
+    ck_assert_int_eq(fstatat(root, "usr/lib/x.dylib", &st, 0), 0);
+    ck_assert_int_eq(st.st_size, 3);
+    errno = 0;
+    ck_assert_int_eq(outdir_write(root, "/usr/../../escape", "x", 1), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    /* A symlink inside the tree pointing outside must not be followed. */
+    ck_assert_int_eq(symlinkat(outside, root, "evil"), 0);
+    ck_assert_int_eq(outdir_write(root, "/evil/x.dylib", "x", 1), -1);
+    ck_assert_int_eq(symlinkat("/etc/hostname-not-ours", root, "usr/lib/leaf"), 0);
+    ck_assert_int_eq(outdir_write(root, "/usr/lib/leaf", "x", 1), -1);
+    char probe[64];
+    snprintf(probe, sizeof probe, "%s/x.dylib", outside);
+    ck_assert_int_ne(access(probe, F_OK), 0);
+    /* Aliases: relative links, replacing an old link but not a file. */
+    ck_assert_int_eq(outdir_symlink(root, "/usr/lib/alias.dylib", "/usr/lib/x.dylib"), 0);
+    ck_assert_int_eq(outdir_symlink(root, "/usr/lib/alias.dylib", "/usr/lib/x.dylib"), 0);
+    char link[64] = {0};
+    ck_assert_int_gt(readlinkat(root, "usr/lib/alias.dylib", link, sizeof link - 1), 0);
+    ck_assert_str_eq(link, "x.dylib");
+    ck_assert_int_eq(outdir_symlink(root, "/usr/lib/x.dylib", "/usr/lib/alias.dylib"), -1);
+    ck_assert_int_eq(outdir_symlink(root, "/usr/lib/a2", "/../etc/passwd"), -1);
+    close(root);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", root_path, outside);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+Suite *outdir_suite(void)
+{
+    Suite *s = suite_create("outdir");
+    TCase *tc = tcase_create("paths");
+    tcase_add_test(tc, path_validation);
+    tcase_add_test(tc, relative_links);
+    tcase_add_test(tc, writes_stay_inside_and_refuse_planted_symlinks);
+    suite_add_tcase(s, tc);
+    return s;
+}
