@@ -212,6 +212,7 @@ struct walk {
     dsc_error *err;
     unsigned p;             /* pointer size */
     uint64_t data_mask;     /* class_t.bits -> class_ro_t */
+    uint32_t items;         /* emitted so far */
 };
 
 static int bad(struct walk *w, uint64_t addr, const char *what)
@@ -247,6 +248,8 @@ static bool rdname(struct walk *w, uint64_t addr, const char **s)
 
 static int emit(struct walk *w, const struct dsc_objc_item *it)
 {
+    if (++w->items > DSC_OBJC_MAX_ITEMS)
+        return bad(w, it->addr, "metadata (more items than any real image has)");
     return w->fn(w->ctx, it);
 }
 
@@ -637,8 +640,8 @@ static int selref_slot(struct walk *w, uint64_t slot, uint64_t sel, void *arg)
 
 int dsc_objc_walk(const struct dsc_objc_image *img, dsc_objc_visit_fn fn, void *ctx, dsc_error *err)
 {
-    struct walk w = {img, fn, ctx, err, img->ptr_size,
-                     img->ptr_size == 8 ? 0x00007FFFFFFFFFF8ull : 0xFFFFFFFCull};
+    struct walk w = {.img = img, .fn = fn, .ctx = ctx, .err = err, .p = img->ptr_size,
+                     .data_mask = img->ptr_size == 8 ? 0x00007FFFFFFFFFF8ull : 0xFFFFFFFCull};
     int rc;
     if ((rc = each_slot(&w, "__objc_classlist", class_slot, NULL)) ||
         (rc = each_slot(&w, "__objc_catlist", category_slot, NULL)) ||

@@ -10,8 +10,9 @@
  * together with the address of the field that refers to it, so a pass can
  * rewrite that field.
  *
- * Every count is bounded (DSC_OBJC_MAX_*), protocol recursion has a depth
- * limit and a visited set, and every byte goes through mem->span.
+ * Every count is bounded (DSC_OBJC_MAX_*), including the total number of
+ * items of a walk (hostile lists can share entries), protocols are not
+ * followed recursively, and every byte goes through mem->span.
  */
 #ifndef DSC_OBJC_H
 #define DSC_OBJC_H
@@ -20,6 +21,7 @@
 
 #define DSC_OBJC_MAX_LIST 1000000u    /* entries of any one list */
 #define DSC_OBJC_MAX_NAME 4096u       /* bytes of a class/selector name */
+#define DSC_OBJC_MAX_ITEMS (1u << 22) /* items of one walk: lists may alias each other */
 #define DSC_LIBOBJC_PATH "/usr/lib/libobjc.A.dylib"
 
 /* Bytes and pointers at unslid addresses, from wherever the walker reads. */
