@@ -511,11 +511,13 @@ static uint64_t ro_field(const struct walk *w, uint64_t ro, unsigned k)
 
 static int class_one(struct walk *w, uint64_t cls, bool meta, const char **name_out)
 {
-    uint64_t bits, cache;
+    uint64_t bits, cache, vtable;
     if (!rdptr(w, cls + 4 * w->p, &bits))
         return bad(w, cls, "class");
     if (!rdptr(w, cls + 2 * w->p, &cache))
         cache = 0; /* a bind in an extracted file (the runtime's empty cache) */
+    if (!rdptr(w, cls + 3 * w->p, &vtable))
+        vtable = 0;
     uint64_t ro = bits & w->data_mask;
     const char *name;
     int rc = name_field(w, ro_field(w, ro, 1), "class name", &name);
@@ -525,8 +527,11 @@ static int class_one(struct walk *w, uint64_t cls, bool meta, const char **name_
                                .meta = meta, .target = ro};
     struct dsc_objc_item c = {.kind = DSC_OBJC_CLASS_CACHE, .addr = cls, .ref = cls + 2 * w->p, .target = cache,
                               .name = name, .meta = meta};
+    struct dsc_objc_item vt = c;
+    vt.ref = cls + 3 * w->p;
+    vt.target = vtable;
     struct owner o = {name, meta, DSC_OBJC_INSTANCE};
-    if ((rc = emit(w, &it)) || (rc = emit(w, &c)) || (rc = method_list_field(w, ro_field(w, ro, 2), &o)) ||
+    if ((rc = emit(w, &it)) || (rc = emit(w, &c)) || (rc = emit(w, &vt)) || (rc = method_list_field(w, ro_field(w, ro, 2), &o)) ||
         (rc = protocol_list_field(w, ro_field(w, ro, 3))) || (rc = ivar_list_field(w, ro_field(w, ro, 4))) ||
         (rc = property_list_field(w, ro_field(w, ro, 6))))
         return rc;

@@ -70,7 +70,7 @@ enum dsc_objc_kind {
     DSC_OBJC_PROTOREF,      /* addr = slot (protorefs or a protocol list); target = protocol */
     DSC_OBJC_NAME_REF,      /* ref = pointer field to a C string (names, types, attributes);
                                section = where such strings live in a linked dylib */
-    DSC_OBJC_CLASS_CACHE,   /* ref = class_t.cache field; target = its value */
+    DSC_OBJC_CLASS_CACHE,   /* ref = class_t.cache, then .vtable field; target = its value */
     DSC_OBJC_LIST_OF_LISTS, /* ref = field pointing (bit 0 set) at the relative_list_list_t
                                at addr; target = this image's own list in it, or 0 */
 };

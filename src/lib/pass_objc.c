@@ -16,7 +16,7 @@
  *    image's own list;
  *  - protocol references go back to this image's own protocol_t of the same
  *    name instead of the builder's canonical copy;
- *  - class `cache` fields that point at prebuilt caches are zeroed (the
+ *  - class `cache` and `vtable` fields that point at prebuilt caches are zeroed (the
  *    runtime's empty cache stays, as a rebase or for the binds pass);
  *  - objc_image_info loses OptimizedByDyld and DyldCategoriesOptimized;
  *  - ADRP+ADD selector loads become ADRP+LDR from a selref (objc_selloads.c).
