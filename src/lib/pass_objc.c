@@ -79,6 +79,10 @@ static bool plan_cstr(void *ctx, uint64_t addr, uint64_t max_len, const char **s
 static int push_edit(struct objc_pass *op, enum objc_edit_kind kind, uint64_t at, enum objc_target tgt, uint8_t sect,
                      uint64_t value)
 {
+    if (!plan_segment_at(op->p, at, kind == ED_PTR || kind == ED_ZERO ? op->p->ptr_size : 4)) {
+        op->foreign_fields++; /* metadata read through another image: not ours to edit */
+        return 0;
+    }
     if (op->nedits == op->edits_cap) {
         size_t cap = op->edits_cap ? op->edits_cap * 2 : 256;
         struct objc_edit *g = realloc(op->edits, cap * sizeof *g);
@@ -520,6 +524,9 @@ int pass_objc(struct dsc_plan *p)
         rc = 0;
     else if (rc == 0) {
         p->stats.selectors_fixed += op.selectors_fixed + op.loads_fixed;
+        if (op.foreign_fields)
+            plan_warn(p, "%llu ObjC fields outside the image were left as they are",
+                      (unsigned long long)op.foreign_fields);
         if (op.loads_unfixed)
             plan_warn(p, "%llu selector loads could not be pointed back at a selref",
                       (unsigned long long)op.loads_unfixed);

@@ -108,7 +108,7 @@ struct objc_pass {
 
     uint64_t extra_addr;                /* the added segment, 0 if none */
     uint64_t str_addr[STR_NSECT];       /* start of each added string section */
-    uint64_t selectors_fixed, loads_fixed, loads_unfixed, protorefs_unresolved;
+    uint64_t selectors_fixed, loads_fixed, loads_unfixed, protorefs_unresolved, foreign_fields;
 };
 
 /* Address an edit target stands for, once the added segment is laid out. */
