@@ -44,34 +44,17 @@ static const char *const strsect_names[STR_NSECT] = {
 #define S_ATTR_NO_DEAD_STRIP 0x10000000u
 #define LIST_BUILDER_FLAGS (DSC_METHOD_LIST_DIRECT_SELS | DSC_METHOD_LIST_TYPE_OFFSETS | DSC_METHOD_LIST_FIXED_UP)
 
-/* ---- reading through the plan ---- */
+/* ---- reading ----
+ *
+ * The pass reads the cache (bytes, slide-decoded pointers, strings), never
+ * the plan's copy: before it only layout and pointer decoding ran, so the
+ * two agree on every sound cache, and reading one source makes full and
+ * size plans take the very same decisions even where damaged slide chains
+ * left the copy and the decoder disagreeing. Edits go to the plan. */
 
-static bool plan_span(void *ctx, uint64_t addr, uint64_t len, dsc_span *out)
+static bool types_string(const struct objc_pass *op, uint64_t addr, const char **s)
 {
-    struct dsc_plan *p = ctx;
-    const uint8_t *b = plan_seg_bytes(p, addr, len);
-    if (b) {
-        *out = (dsc_span){b, len};
-        return true;
-    }
-    return dsc_vm_span(p->cache, addr, len, out);
-}
-
-static bool plan_ptr(void *ctx, uint64_t addr, uint64_t *v)
-{
-    struct dsc_plan *p = ctx;
-    if (p->copy_bytes && plan_in_image(p, addr))
-        return plan_read_ptr(p, addr, v);
-    return dsc_cache_ptr(p->cache, addr, v); /* size plans hold no decoded copy */
-}
-
-static bool plan_cstr(void *ctx, uint64_t addr, uint64_t max_len, const char **s)
-{
-    struct dsc_plan *p = ctx;
-    const struct dsc_out_segment *seg = plan_segment_at(p, addr, 1);
-    if (seg && seg->bytes && addr - seg->vmaddr < seg->filesize)
-        return span_cstr((dsc_span){seg->bytes, seg->filesize}, addr - seg->vmaddr, max_len, s, NULL);
-    return dsc_vm_cstr(p->cache, addr, max_len, s);
+    return dsc_vm_cstr(op->p->cache, addr, DSC_OBJC_MAX_NAME, s);
 }
 
 /* ---- recording edits ---- */
@@ -91,7 +74,8 @@ static int push_edit(struct objc_pass *op, enum objc_edit_kind kind, uint64_t at
         op->edits = g;
         op->edits_cap = cap;
     }
-    op->edits[op->nedits++] = (struct objc_edit){kind, tgt, sect, at, value};
+    op->edits[op->nedits] = (struct objc_edit){kind, tgt, sect, at, value, op->nedits};
+    op->nedits++;
     return 0;
 }
 
@@ -175,13 +159,13 @@ static int on_method(struct objc_pass *op, const struct dsc_objc_item *it)
     if (it->relative) {
         int rc = need_selref(op, it->addr, it->name, it->sel_addr);
         const char *types;
-        if (rc == 0 && it->types_addr && plan_cstr(op->p, it->types_addr, DSC_OBJC_MAX_NAME, &types))
+        if (rc == 0 && it->types_addr && types_string(op, it->types_addr, &types))
             rc = string_ref(op, ED_REL32, it->addr + 4, it->types_addr, types, STR_METHTYPE);
         return rc;
     }
     int rc = string_ref(op, ED_PTR, it->addr, it->sel_addr, it->name, STR_METHNAME);
     const char *types;
-    if (rc == 0 && it->types_addr && plan_cstr(op->p, it->types_addr, DSC_OBJC_MAX_NAME, &types))
+    if (rc == 0 && it->types_addr && types_string(op, it->types_addr, &types))
         rc = string_ref(op, ED_PTR, it->addr + ps, it->types_addr, types, STR_METHTYPE);
     return rc;
 }
@@ -284,8 +268,7 @@ static int collect_edits(struct objc_pass *op)
 {
     struct dsc_plan *p = op->p;
     struct dsc_objc_image img;
-    dsc_objc_image_init(&img, &p->mo, &op->opt);
-    img.mem = (struct dsc_objc_mem){p, plan_span, plan_ptr, plan_cstr};
+    dsc_objc_image_init(&img, &p->mo, &op->opt); /* reads the cache */
     struct collect c = {.op = op};
     dsc_error werr = {{0}};
     int rc = dsc_objc_walk(&img, on_item, &c, &werr);
@@ -437,7 +420,7 @@ static int fix_image_info(struct objc_pass *op)
         if (strcmp(s->sectname, "__objc_imageinfo") != 0 || s->size < 8)
             continue;
         dsc_span b;
-        if (!plan_span(op->p, s->addr + 4, 4, &b))
+        if (!dsc_vm_span(op->p->cache, s->addr + 4, 4, &b))
             return plan_fail(op->p, "__objc_imageinfo at 0x%llx is out of range", (unsigned long long)s->addr);
         uint32_t flags = dsc_le32(b.data);
         return write_u32(op, s->addr + 4, flags & ~(DSC_OBJC_IMAGE_OPTIMIZED_BY_DYLD | DSC_OBJC_IMAGE_DYLD_CATEGORIES));
@@ -445,9 +428,27 @@ static int fix_image_info(struct objc_pass *op)
     return 0;
 }
 
+/* Edits by address, then in the order they were made (a slot reached
+ * twice, e.g. a protocol list shared by a class and its metaclass, is
+ * edited once: the first decision wins). */
+static int cmp_edit(const void *a, const void *b)
+{
+    const struct objc_edit *x = a, *y = b;
+    if (x->at != y->at)
+        return x->at < y->at ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static bool same_slot(const struct objc_edit *e, const struct objc_edit *prev)
+{
+    return prev && prev->at == e->at && prev->kind == e->kind;
+}
+
 static int apply_all(struct objc_pass *op)
 {
     struct dsc_plan *p = op->p;
+    if (op->nedits)
+        qsort(op->edits, op->nedits, sizeof *op->edits, cmp_edit);
     if (p->nfixups)
         qsort(p->fixups, p->nfixups, sizeof *p->fixups, cmp_fixup_addr);
     size_t sorted = p->nfixups;
@@ -455,6 +456,8 @@ static int apply_all(struct objc_pass *op)
     if (!dead)
         return plan_fail(p, "out of memory");
     for (size_t i = 0; i < op->nedits; i++) {
+        if (same_slot(&op->edits[i], i ? &op->edits[i - 1] : NULL))
+            continue;
         if (apply_edit(op, sorted, dead, &op->edits[i])) {
             free(dead);
             return -1;

@@ -69,6 +69,7 @@ struct objc_edit {
     uint8_t sect;               /* TGT_STR: enum objc_strsect */
     uint64_t at;
     uint64_t value;             /* address, string offset, selref value, or u32 */
+    size_t seq;                 /* order of recording */
 };
 
 /* A selector the image needs a selref for, found by name later. */

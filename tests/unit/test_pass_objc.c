@@ -566,32 +566,55 @@ done:
 END_TEST
 
 /* Malformed metadata does not fail the extraction: the pass changes
- * nothing and says why in a one-line warning naming cache and image. */
+ * nothing and says why in a one-line warning naming cache and image. Here
+ * libhello's class list entry is overwritten in a copy of the cache. */
 START_TEST(malformed_metadata_is_left_with_a_warning)
 {
-    dsc_cache *c = open_cache(_i);
-    if (!c)
+    const char *src = testdata_path(testdata_caches[_i]);
+    if (!src)
         return;
-    uint32_t hello = (uint32_t)dsc_image_find(c, "/usr/lib/libhello-1.0.dylib");
-    struct dsc_plan p;
+    char path[] = "/tmp/dscfs-objc-bad-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    FILE *in = fopen(src, "rb");
+    ck_assert_ptr_nonnull(in);
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        ck_assert(write(fd, buf, n) == (ssize_t)n);
+    fclose(in);
+
+    dsc_cache *c;
     dsc_error err;
-    ck_assert_msg(plan_init(&p, c, hello, true, &err) == 0, "%s", err.msg);
-    ck_assert_msg(pass_layout(&p) == 0 && pass_pointers(&p) == 0, "%s", err.msg);
-    const struct dsc_section *list = dsc_macho_section(&p.mo, "__DATA_CONST", "__objc_classlist");
+    ck_assert_msg(dsc_cache_open(path, &c, &err) == 0, "%s", err.msg);
+    uint32_t hello = (uint32_t)dsc_image_find(c, "/usr/lib/libhello-1.0.dylib");
+    struct dsc_macho mo;
+    ck_assert(dsc_macho_parse(c, hello, &mo, &err) == 0);
+    const struct dsc_section *list = dsc_macho_section(&mo, "__DATA_CONST", "__objc_classlist");
     ck_assert_ptr_nonnull(list);
-    ck_assert(plan_write_ptr(&p, list->addr, 0x7fff00001000ull)); /* a class nowhere */
-    unsigned nsegs = p.nsegs;
-    size_t nfixups = p.nfixups;
-    ck_assert_int_eq(pass_objc(&p), 0);
-    ck_assert_uint_eq(p.nsegs, nsegs);
-    ck_assert_uint_eq(p.nfixups, nfixups);
-    ck_assert_ptr_nonnull(p.warnings.data);
-    const char *w = (const char *)p.warnings.data;
-    ck_assert_msg(strstr(w, "ObjC metadata left as the cache has it: ") && strstr(w, "libhello-1.0.dylib: ObjC class"),
-                  "%s", w);
-    ck_assert(strchr(w, '\n') == w + strlen(w) - 1); /* one line */
-    plan_free(&p);
+    const struct dsc_map *m = dsc_vm_map(c, list->addr);
+    uint64_t off = m->info.file_offset + (list->addr - m->info.address);
+    dsc_macho_free(&mo);
     dsc_cache_close(c);
+    uint8_t nowhere[8]; /* a plain value, end of its chain: a class nowhere */
+    dsc_put64(nowhere, 0x7fff00001000ull);
+    ck_assert(pwrite(fd, nowhere, 8, (off_t)off) == 8);
+    close(fd);
+
+    ck_assert_msg(dsc_cache_open(path, &c, &err) == 0, "%s", err.msg);
+    dsc_output out;
+    uint64_t size;
+    ck_assert_msg(dsc_extract(c, hello, &out, &err) == 0, "%s", err.msg);
+    ck_assert_msg(dsc_extract_size(c, hello, &size, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(size, out.size);
+    ck_assert_ptr_nonnull(out.warnings);
+    const char *w = strstr(out.warnings, "ObjC metadata left as the cache has it: ");
+    ck_assert_msg(w && strstr(w, "libhello-1.0.dylib: ObjC class"), "%s", out.warnings);
+    ck_assert_ptr_nonnull(strchr(w, '\n')); /* one line of the warnings */
+    ck_assert_ptr_null(memmem(out.data, 4096, "__OBJC_EXTRA", 12)); /* nothing added */
+    dsc_output_free(&out);
+    dsc_cache_close(c);
+    unlink(path);
 }
 END_TEST
 
