@@ -3,7 +3,7 @@
  *
  * The walker reads through a `struct dsc_objc_mem`, so the same code walks a
  * cache image (dsc_objc_cache_mem: bytes via dsc_vm_*, pointers decoded from
- * slide info) and an extraction's output (the objc pass supplies its own).
+ * slide info; what pass_objc reads) and an extracted file (objc_verify.c).
  * It visits classes, metaclasses, categories, protocols, their method lists
  * (pointer lists, relative lists in every era, lists of lists) and the
  * selector / protocol reference sections, reporting each item to a callback
@@ -12,7 +12,7 @@
  *
  * Every count is bounded (DSC_OBJC_MAX_*), including the total number of
  * items of a walk (hostile lists can share entries), protocols are not
- * followed recursively, and every byte goes through mem->span.
+ * followed recursively, and every byte goes through the mem's checked reads.
  */
 #ifndef DSC_OBJC_H
 #define DSC_OBJC_H
