@@ -213,6 +213,7 @@ struct walk {
     unsigned p;             /* pointer size */
     uint64_t data_mask;     /* class_t.bits -> class_ro_t */
     uint32_t items;         /* emitted so far */
+    bool cat_class_props;   /* objc_image_info: HasCategoryClassProperties */
 };
 
 static int bad(struct walk *w, uint64_t addr, const char *what)
@@ -576,7 +577,10 @@ static int category_slot(struct walk *w, uint64_t slot, uint64_t cat, void *arg)
     if ((rc = emit(w, &it)) || (rc = method_list_field(w, cat + 2 * w->p, &inst)) ||
         (rc = method_list_field(w, cat + 3 * w->p, &meta)) || (rc = protocol_list_field(w, cat + 4 * w->p)))
         return rc;
-    return property_list_field(w, cat + 5 * w->p);
+    if ((rc = property_list_field(w, cat + 5 * w->p)))
+        return rc;
+    /* category_t.classProperties exists only when the image says so */
+    return w->cat_class_props ? property_list_field(w, cat + 6 * w->p) : 0;
 }
 
 /* --- protocols --- */
@@ -647,6 +651,12 @@ int dsc_objc_walk(const struct dsc_objc_image *img, dsc_objc_visit_fn fn, void *
 {
     struct walk w = {.img = img, .fn = fn, .ctx = ctx, .err = err, .p = img->ptr_size,
                      .data_mask = img->ptr_size == 8 ? 0x00007FFFFFFFFFF8ull : 0xFFFFFFFCull};
+    const struct dsc_macho *mo = img->mo;
+    for (unsigned i = 0; i < mo->nsects; i++) {
+        uint32_t flags;
+        if (strcmp(mo->sects[i].sectname, "__objc_imageinfo") == 0 && rd32(&w, mo->sects[i].addr + 4, &flags))
+            w.cat_class_props = flags & DSC_OBJC_IMAGE_CATEGORY_CLASS_PROPS;
+    }
     int rc;
     if ((rc = each_slot(&w, "__objc_classlist", class_slot, NULL)) ||
         (rc = each_slot(&w, "__objc_catlist", category_slot, NULL)) ||

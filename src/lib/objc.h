@@ -129,6 +129,7 @@ int dsc_objc_walk(const struct dsc_objc_image *img, dsc_objc_visit_fn fn, void *
 /* objc_image_info flags (objc-abi.h). */
 #define DSC_OBJC_IMAGE_DYLD_CATEGORIES 0x1u
 #define DSC_OBJC_IMAGE_OPTIMIZED_BY_DYLD 0x8u
+#define DSC_OBJC_IMAGE_CATEGORY_CLASS_PROPS 0x40u
 
 /* Method-list entsizeAndFlags bits. */
 #define DSC_METHOD_LIST_RELATIVE 0x80000000u

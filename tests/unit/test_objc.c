@@ -311,6 +311,8 @@ enum {
     RO = FAKE_BASE + 0x200, META_RO = FAKE_BASE + 0x280, LOL = FAKE_BASE + 0x300,
     LIST_OTHER = FAKE_BASE + 0x380, LIST_OWN = FAKE_BASE + 0x3c0, LIST_REL = FAKE_BASE + 0x400,
     NAMES = FAKE_BASE + 0x800, SELBASE = FAKE_BASE + 0x900,
+    CATLIST = FAKE_BASE + 0x10, IMAGEINFO = FAKE_BASE + 0x20, CAT = FAKE_BASE + 0x480,
+    CAT_LIST = FAKE_BASE + 0x500, PROPS = FAKE_BASE + 0x540, CLASS_PROPS = FAKE_BASE + 0x560,
 };
 
 static void build_fake(struct fake *f)
@@ -344,6 +346,30 @@ static void build_fake(struct fake *f)
     put32(f, LIST_REL, DSC_METHOD_LIST_RELATIVE | DSC_METHOD_LIST_DIRECT_SELS | 12 | 3);
     put32(f, LIST_REL + 4, 1);
     put32(f, LIST_REL + 8, 0x10);
+    /* a category Fake(Cat) with one method, a property and a class property */
+    put64(f, CATLIST, CAT);
+    put32(f, IMAGEINFO + 4, DSC_OBJC_IMAGE_CATEGORY_CLASS_PROPS);
+    putstr(f, NAMES + 0x30, "Cat");
+    putstr(f, NAMES + 0x40, "catMethod");
+    putstr(f, NAMES + 0x50, "prop");
+    putstr(f, NAMES + 0x58, "T@");
+    putstr(f, NAMES + 0x60, "classProp");
+    put64(f, CAT, NAMES + 0x30);
+    put64(f, CAT + 8, CLS);
+    put64(f, CAT + 16, CAT_LIST);
+    put64(f, CAT + 40, PROPS);
+    put64(f, CAT + 48, CLASS_PROPS);
+    put32(f, CAT_LIST, 24);
+    put32(f, CAT_LIST + 4, 1);
+    put64(f, CAT_LIST + 8, NAMES + 0x40);
+    put32(f, PROPS, 16);
+    put32(f, PROPS + 4, 1);
+    put64(f, PROPS + 8, NAMES + 0x50);
+    put64(f, PROPS + 16, NAMES + 0x58);
+    put32(f, CLASS_PROPS, 16);
+    put32(f, CLASS_PROPS + 4, 1);
+    put64(f, CLASS_PROPS + 8, NAMES + 0x60);
+    put64(f, CLASS_PROPS + 16, NAMES + 0x58);
 }
 
 struct names {
@@ -353,30 +379,65 @@ struct names {
 static int collect(void *ctx, const struct dsc_objc_item *it)
 {
     struct names *n = ctx;
-    if (it->kind == DSC_OBJC_METHOD || it->kind == DSC_OBJC_CLASS || it->kind == DSC_OBJC_METACLASS) {
-        size_t len = strlen(n->buf);
+    size_t len = strlen(n->buf);
+    if (it->kind == DSC_OBJC_METHOD || it->kind == DSC_OBJC_CLASS || it->kind == DSC_OBJC_METACLASS)
         snprintf(n->buf + len, sizeof n->buf - len, "%s%s%s;", it->kind == DSC_OBJC_METHOD ? (it->meta ? "+" : "-") : "",
                  it->kind == DSC_OBJC_METACLASS ? "meta:" : "", it->name);
-    }
+    else if (it->kind == DSC_OBJC_CATEGORY)
+        snprintf(n->buf + len, sizeof n->buf - len, "cat:%s(%s);", it->owner, it->name);
+    else if (it->kind == DSC_OBJC_NAME_REF && strcmp(it->section, "__cstring") == 0)
+        snprintf(n->buf + len, sizeof n->buf - len, "str:%s;", it->name);
     return 0;
 }
 
-/* The fake image borrows a real cache only so errors can name a file. */
-static int fake_walk(struct fake *f, const struct dsc_objc_opt *opt, int32_t index, struct names *out, dsc_error *err)
+/* The fake image borrows a real cache only so errors can name a file; its
+ * sections are the class list, then (nsects 3) the category list and
+ * objc_image_info. */
+static int fake_walk_sects(struct fake *f, const struct dsc_objc_opt *opt, int32_t index, unsigned nsects,
+                           struct names *out, dsc_error *err)
 {
     const char *path = testdata_path(testdata_caches[0]);
     if (!path)
         return 1;
     dsc_cache *c;
     ck_assert(dsc_cache_open(path, &c, err) == 0);
-    struct dsc_section sect = {.sectname = "__objc_classlist", .segname = "__DATA", .addr = CLASSLIST, .size = 8};
-    struct dsc_macho mo = {.cache = c, .image = 5, .is64 = true, .sects = &sect, .nsects = 1};
+    struct dsc_section sects[3] = {
+        {.sectname = "__objc_classlist", .segname = "__DATA", .addr = CLASSLIST, .size = 8},
+        {.sectname = "__objc_catlist", .segname = "__DATA", .addr = CATLIST, .size = 8},
+        {.sectname = "__objc_imageinfo", .segname = "__DATA", .addr = IMAGEINFO, .size = 8},
+    };
+    struct dsc_macho mo = {.cache = c, .image = 5, .is64 = true, .sects = sects, .nsects = nsects};
     struct dsc_objc_image img = {&mo, {f, fake_span, fake_ptr, fake_cstr}, 8, opt, index};
     memset(out, 0, sizeof *out);
     int rc = dsc_objc_walk(&img, collect, out, err);
     dsc_cache_close(c);
     return rc;
 }
+
+static int fake_walk(struct fake *f, const struct dsc_objc_opt *opt, int32_t index, struct names *out, dsc_error *err)
+{
+    return fake_walk_sects(f, opt, index, 1, out, err);
+}
+
+START_TEST(categories_and_their_properties)
+{
+    static struct fake f;
+    build_fake(&f);
+    struct dsc_objc_opt opt = {.present = true, .has_selector_base = true, .selector_base = SELBASE};
+    struct names n;
+    dsc_error err;
+    int rc = fake_walk_sects(&f, &opt, 7, 3, &n, &err);
+    if (rc == 1)
+        return;
+    ck_assert_msg(rc == 0, "%s", err.msg);
+    ck_assert_str_eq(n.buf, "Fake;-relMethod;meta:Fake;+ownClassMethod;cat:Fake(Cat);-catMethod;"
+                            "str:prop;str:T@;str:classProp;str:T@;");
+    /* without HasCategoryClassProperties the field is not there */
+    put32(&f, IMAGEINFO + 4, 0);
+    ck_assert_int_eq(fake_walk_sects(&f, &opt, 7, 3, &n, &err), 0);
+    ck_assert_str_eq(n.buf, "Fake;-relMethod;meta:Fake;+ownClassMethod;cat:Fake(Cat);-catMethod;str:prop;str:T@;");
+}
+END_TEST
 
 START_TEST(lists_of_lists_and_selector_base)
 {
@@ -443,6 +504,7 @@ Suite *objc_suite(void)
     suite_add_tcase(s, tc);
     TCase *syn = tcase_create("synthetic");
     tcase_add_test(syn, lists_of_lists_and_selector_base);
+    tcase_add_test(syn, categories_and_their_properties);
     tcase_add_test(syn, direct_names_without_selector_base_are_field_relative);
     tcase_add_test(syn, malformed_metadata_fails_with_one_line);
     suite_add_tcase(s, syn);
