@@ -14,7 +14,10 @@
  *                    special ordinals, any image) does not export;
  *  stubs_bad_slot    a stub whose slot is outside the image, not bound, or
  *                    bound to another symbol than the cache stub reached;
- *  branches_outside  a B/BL in code whose target is outside the image.
+ *  branches_outside  a B/BL in code whose target is outside the image;
+ *  code_refs_outside an ADRP followed by an ADD or LDR of the same register
+ *                    that addresses outside the image (a uniqued GOT chunk
+ *                    of another image, a string in another image).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -270,6 +273,19 @@ static bool stub_ok(struct vctx *v, uint64_t stub, unsigned size)
     return false;
 }
 
+/* ADRP Xd then ADD Xd, Xd, #imm or LDR Xt, [Xd, #off] addressing outside. */
+static bool adrp_pair_outside(const struct out_file *o, uint32_t w0, uint32_t w1, uint64_t pc)
+{
+    unsigned rd, rt, rn, size;
+    uint32_t off;
+    if (!dsc_a64_is_adrp(w0, &rd))
+        return false;
+    if (!(dsc_a64_is_add_imm(w1, &rt, &rn, &off) && rn == rd) &&
+        !(dsc_a64_is_ldr_imm(w1, &rt, &rn, &off, &size) && rn == rd))
+        return false;
+    return !in_output_image(o, dsc_a64_adrp_target(w0, pc) + off);
+}
+
 static void check_code(struct vctx *v)
 {
     struct dsc_macho mo;
@@ -291,6 +307,8 @@ static void check_code(struct vctx *v)
                 uint32_t w = dsc_le32(code + o);
                 if (dsc_a64_is_branch(w, NULL) && !in_output_image(v->o, dsc_a64_branch_target(w, s->addr + o)))
                     v->rep->branches_outside++;
+                else if (o + 8 <= s->size && adrp_pair_outside(v->o, w, dsc_le32(code + o + 4), s->addr + o))
+                    v->rep->code_refs_outside++;
             }
         }
     }
