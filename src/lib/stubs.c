@@ -276,6 +276,16 @@ bool dsc_vm_pointer(const dsc_cache *c, uint64_t addr, uint64_t *target)
     }
 }
 
+/* Branch islands live outside every real image (pools of the dyld-421..655
+ * builders, stubs sub-caches) or in pseudo-images named after them. */
+static bool islands_at(const dsc_cache *c, const struct dsc_symbols *syms, uint64_t addr)
+{
+    if (!syms)
+        return false;
+    int64_t image = dsc_symbols_image_of(syms, addr);
+    return image < 0 || strstr(dsc_image_at(c, (uint32_t)image)->path, "branch_islands") != NULL;
+}
+
 static bool in_executable(const dsc_cache *c, uint64_t addr)
 {
     const struct dsc_map *m = dsc_vm_map(c, addr);
@@ -294,7 +304,7 @@ bool dsc_stub_follow(const dsc_cache *c, const struct dsc_symbols *syms, uint64_
             *final = addr;
             return m != NULL || addr == 0;
         }
-        bool islands = syms && dsc_symbols_image_of(syms, addr) < 0;
+        bool islands = islands_at(c, syms, addr);
         uint64_t avail = m->info.address + m->info.size - addr;
         if (!dsc_vm_span(c, addr, avail < 16 ? avail : 16, &s) ||
             !dsc_stub_decode(c->info.arch, s.data, s.size, addr, islands, &st)) {
