@@ -152,9 +152,9 @@ static bool decode_a64(enum dsc_arch arch, const uint8_t *p, size_t len, uint64_
         return false;
     if (adrp_pair(p, pc, A64_X16, &addr, &is_add, &ldr_size) && dsc_le32(p + 8) == A64_BR_X16) {
         if (is_add) {
-            bool e = arch == DSC_ARCH_ARM64E;
-            if (e && (len < 16 || dsc_le32(p + 12) != A64_BRK_1))
-                return false;
+            /* arm64e images may also have plain 12-byte __stubs; the
+             * optimised __auth_stubs form ends with BRK #1. */
+            bool e = arch == DSC_ARCH_ARM64E && len >= 16 && dsc_le32(p + 12) == A64_BRK_1;
             *out = (struct dsc_stub){e ? DSC_STUB_ARM64E_DIRECT : DSC_STUB_ARM64_DIRECT, e ? 16 : 12, 0, addr};
             return true;
         }

@@ -10,8 +10,9 @@
  *
  *  pointers_outside  a slid slot of the image whose output value leaves the
  *                    image and that no bind covers;
- *  binds_unknown     a bind whose symbol the dylib its ordinal names (or, for
- *                    special ordinals, any image) does not export;
+ *  binds_unknown     a bind (not a weak import) whose symbol the dylib its
+ *                    ordinal names (or, for special ordinals, any image)
+ *                    does not export;
  *  stubs_bad_slot    a stub whose slot is outside the image, not bound, or
  *                    bound to another symbol than the cache stub reached;
  *  branches_outside  a B/BL in code whose target is outside the image;
@@ -39,6 +40,7 @@ struct out_bind {
     uint64_t address;
     const char *name;
     int ordinal;
+    bool weak_import;
 };
 
 struct out_file {
@@ -132,7 +134,7 @@ static int on_fixup(void *ctx, const struct dsc_decoded_fixup *d)
             o->binds = g;
             o->cap = cap;
         }
-        o->binds[o->nbinds++] = (struct out_bind){d->f.address, d->name, d->lib_ordinal};
+        o->binds[o->nbinds++] = (struct out_bind){d->f.address, d->name, d->lib_ordinal, d->weak_import};
         return 0;
     }
     if (o->nrebases == o->rcap) {
@@ -162,7 +164,7 @@ static int cmp_rebase(const void *a, const void *b)
 
 static const struct out_bind *bind_at(const struct out_file *o, uint64_t addr)
 {
-    struct out_bind key = {addr, NULL, 0};
+    struct out_bind key = {addr, NULL, 0, false};
     return o->nbinds ? bsearch(&key, o->binds, o->nbinds, sizeof *o->binds, cmp_bind) : NULL;
 }
 
@@ -244,8 +246,9 @@ static int check_pointers(struct vctx *v)
         }
     }
     dsc_macho_free(&mo);
+    /* A weak import may name a symbol nothing exports: it binds to 0. */
     for (size_t i = 0; i < v->o->nbinds; i++)
-        v->rep->binds_unknown_symbol += !bind_known(v, &v->o->binds[i]);
+        v->rep->binds_unknown_symbol += !v->o->binds[i].weak_import && !bind_known(v, &v->o->binds[i]);
     v->rep->binds = v->o->nbinds;
     return rc;
 }
@@ -270,7 +273,8 @@ static bool stub_ok(struct vctx *v, uint64_t stub, unsigned size)
     for (size_t i = 0; i < n; i++)
         if (strcmp(at[i]->name, bind->name) == 0)
             return true;
-    return false;
+    /* A weak import that resolved to nothing reaches 0. */
+    return final == 0 && bind->weak_import;
 }
 
 /* ADRP Xd then ADD Xd, Xd, #imm or LDR Xt, [Xd, #off] addressing outside. */
