@@ -256,6 +256,10 @@ bool dsc_vm_pointer(const dsc_cache *c, uint64_t addr, uint64_t *target)
     uint64_t raw, base;
     if (!m || !dsc_vm_ptr(c, addr, &raw))
         return false;
+    if (raw == 0) { /* a slot no chain visits: a weak import bound to nothing */
+        *target = 0;
+        return true;
+    }
     switch (m->info.slide_version) {
     case 2:
     case 4:
