@@ -45,6 +45,7 @@ struct out_bind {
 
 struct out_file {
     dsc_span bytes;
+    unsigned ptr_size;               /* 8 (MH_MAGIC_64) or 4 */
     struct out_seg segs[OUT_MAX_SEGS];
     unsigned nsegs;
     dsc_span cmds;
@@ -76,9 +77,12 @@ static int parse_output(struct vctx *v)
 {
     struct out_file *o = v->o;
     uint32_t magic, ncmds, sizeofcmds;
-    if (!span_u32(o->bytes, 0, &magic) || magic != MH_MAGIC_64 || !span_u32(o->bytes, 16, &ncmds) ||
-        !span_u32(o->bytes, 20, &sizeofcmds) || !span_sub(o->bytes, 32, sizeofcmds, &o->cmds))
-        return vfail(v, "not a 64-bit Mach-O file");
+    if (!span_u32(o->bytes, 0, &magic) || (magic != MH_MAGIC_64 && magic != MH_MAGIC))
+        return vfail(v, "not a thin Mach-O file");
+    o->ptr_size = magic == MH_MAGIC_64 ? 8 : 4;
+    if (!span_u32(o->bytes, 16, &ncmds) || !span_u32(o->bytes, 20, &sizeofcmds) ||
+        !span_sub(o->bytes, o->ptr_size == 8 ? 32 : 28, sizeofcmds, &o->cmds))
+        return vfail(v, "load commands out of the file");
     uint64_t off = 0;
     for (uint32_t i = 0; i < ncmds; i++) {
         uint32_t cmd, size;
@@ -86,16 +90,20 @@ static int parse_output(struct vctx *v)
         if (!span_u32(o->cmds, off, &cmd) || !span_u32(o->cmds, off + 4, &size) || size < 8 ||
             !span_sub(o->cmds, off, size, &body))
             return vfail(v, "load commands out of range");
-        if (cmd == LC_SEGMENT_64) {
-            if (size < 72 || o->nsegs == OUT_MAX_SEGS)
+        if (cmd == (o->ptr_size == 8 ? LC_SEGMENT_64 : LC_SEGMENT)) {
+            if (size < (o->ptr_size == 8 ? 72u : 56u) || o->nsegs == OUT_MAX_SEGS)
                 return vfail(v, "bad or too many segments");
             struct out_seg *s = &o->segs[o->nsegs++];
+            const uint8_t *q = body.data + 24;
             memcpy(s->name, body.data + 8, 16);
             s->name[16] = 0;
-            s->vmaddr = dsc_le64(body.data + 24);
-            s->vmsize = dsc_le64(body.data + 32);
-            s->fileoff = dsc_le64(body.data + 40);
-            s->filesize = dsc_le64(body.data + 48);
+            if (o->ptr_size == 8) {
+                s->vmaddr = dsc_le64(q), s->vmsize = dsc_le64(q + 8);
+                s->fileoff = dsc_le64(q + 16), s->filesize = dsc_le64(q + 24);
+            } else {
+                s->vmaddr = dsc_le32(q), s->vmsize = dsc_le32(q + 4);
+                s->fileoff = dsc_le32(q + 8), s->filesize = dsc_le32(q + 12);
+            }
             if (!dsc_range_ok(o->bytes.size, s->fileoff, s->filesize) || s->filesize > s->vmsize)
                 return vfail(v, "segment out of the file");
         }
@@ -177,9 +185,9 @@ static bool out_pointer(const struct out_file *o, uint64_t addr, uint64_t *targe
         *target = r[1] & 0x00FFFFFFFFFFFFFFull;
         return true;
     }
-    const uint8_t *w = out_at(o, addr, 8);
+    const uint8_t *w = out_at(o, addr, o->ptr_size);
     if (w)
-        *target = dsc_le64(w) & 0x00FFFFFFFFFFFFFFull;
+        *target = o->ptr_size == 8 ? dsc_le64(w) & 0x00FFFFFFFFFFFFFFull : dsc_le32(w);
     return w != NULL;
 }
 
