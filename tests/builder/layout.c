@@ -21,13 +21,22 @@
 /* Keep the first image past offset 0x8000 from the base: v4 slide info reads
  * values below 0x8000 as small integers, not pointers. */
 #define MIN_HEADER_AREA 0x8000
+/* Unsplit arm64/arm64e caches leave 32 MiB of VM between mappings (seen in
+ * the dyld-832 caches of testdata). */
+#define ARM64_MAPPING_GAP 0x2000000ULL
 
 enum { MAPPING_AUTH = 1, MAPPING_CONST = 4 };
 
+/* dyld-832 (header 0x140) split writable data only into DATA and AUTH, as
+ * the real caches in testdata show; CONST mappings came with the split era. */
 static enum region_kind effective_kind(const struct cache *c, enum region_kind k)
 {
-    if (c->opt.header_size < 0x140 && k != RK_TEXT && k != RK_LINKEDIT)
+    if (k == RK_TEXT || k == RK_LINKEDIT)
+        return k;
+    if (c->opt.header_size < 0x140)
         return RK_DATA;
+    if (c->opt.header_size == 0x140)
+        return k == RK_AUTH_CONST || k == RK_AUTH ? RK_AUTH : RK_DATA;
     return k;
 }
 
@@ -150,6 +159,8 @@ void layout_plan(struct cache *c)
         uint64_t fileoff = 0;
         for (unsigned j = 0; j < f->nregions; j++) {
             struct region *r = &c->regions[f->regions[j]];
+            if (j > 0 && !c->opt.split && c->ai->ptr_size == 8 && c->ai->base == 0x180000000ULL)
+                cursor += ARM64_MAPPING_GAP;
             r->addr = align_up(cursor, REGION_ALIGN);
             r->fileoff = fileoff;
             if (j == 0)

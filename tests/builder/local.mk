@@ -1,13 +1,19 @@
-# dscbuild: the test-cache builder (tests/builder/README). Built by `make
-# check`, never installed. It reads the dylibs that build-inputs.sh links
-# with clang-19/ld64.lld-19 at test time and writes dyld shared caches of
-# every era, arch and slide-info version for the integration tests.
-check_PROGRAMS += tests/builder/dscbuild
-tests_builder_dscbuild_SOURCES = \
-	tests/builder/bld.h tests/builder/main.c tests/builder/util.c \
+# dscbuild: the test-cache builder, and dsccheck, which verifies what it
+# wrote (tests/builder/README). Built by `make check`, never installed. They
+# read the dylibs that build-inputs.sh links with clang-19/ld64.lld-19 at
+# test time.
+check_LIBRARIES = tests/builder/libbld.a
+tests_builder_libbld_a_SOURCES = \
+	tests/builder/bld.h tests/builder/util.c \
 	tests/builder/trie_write.c tests/builder/strpool.c tests/builder/strpool.h \
 	tests/builder/input.c tests/builder/fixups.c tests/builder/layout.c \
 	tests/builder/code.c tests/builder/linkedit.c tests/builder/loadcmds.c \
 	tests/builder/slide.c tests/builder/write.c
-tests_builder_dscbuild_LDADD = libdsc.la
+
+check_PROGRAMS += tests/builder/dscbuild tests/builder/dsccheck
+tests_builder_dscbuild_SOURCES = tests/builder/main.c
+tests_builder_dscbuild_LDADD = tests/builder/libbld.a libdsc.la
+tests_builder_dsccheck_SOURCES = tests/builder/check.c tests/builder/check.h tests/builder/slide_decode.c
+tests_builder_dsccheck_LDADD = tests/builder/libbld.a libdsc.la
+
 EXTRA_DIST += tests/builder/README tests/builder/build-inputs.sh

@@ -4,6 +4,7 @@
  */
 #include "bld.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,7 @@ _Noreturn void die(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("dscbuild: ", stderr);
+    fprintf(stderr, "%s: ", program_invocation_short_name);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);

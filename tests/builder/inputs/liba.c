@@ -28,3 +28,14 @@ int a_compute(int x)
         r += sys_absent();
     return r + a_hook(a_message);
 }
+
+/* Two pointers with large integers between them: on 32-bit v4 caches the
+ * chain cannot hop over these words, so the page needs a second chain
+ * (page extras). */
+struct a_gap {
+    int *first;
+    unsigned filler[6];
+    int *second;
+};
+struct a_gap a_gapped = {&a_counter, {0x12345678, 0x23456789, 0x3456789a, 0x456789ab, 0x56789abc, 0x6789abcd},
+                         &a_table_storage[1]};
