@@ -17,5 +17,5 @@ tests_unit_test_lib_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_lib_LDADD = libdsc.la $(CHECK_LIBS)
 endif
 
-TESTS += tests/integration/cli.sh
-EXTRA_DIST += tests/integration/cli.sh tests/integration/lib.sh
+TESTS += tests/integration/cli.sh tests/integration/builder.sh
+EXTRA_DIST += tests/integration/cli.sh tests/integration/lib.sh tests/integration/builder.sh
