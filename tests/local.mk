@@ -17,5 +17,5 @@ tests_unit_test_lib_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_lib_LDADD = libdsc.la $(CHECK_LIBS)
 endif
 
-TESTS += tests/integration/cli.sh tests/integration/builder.sh
-EXTRA_DIST += tests/integration/cli.sh tests/integration/lib.sh tests/integration/builder.sh
+TESTS += tests/integration/cli.sh tests/integration/builder.sh tests/integration/builder_shape.sh
+EXTRA_DIST += tests/integration/cli.sh tests/integration/lib.sh tests/integration/builder.sh tests/integration/builder_shape.sh
