@@ -33,6 +33,7 @@
 
 struct manifest {
     char arch[32];
+    bool stubs_optimized;
     unsigned slide;
     char *main_path;
     char **paths, **inputs;
@@ -50,10 +51,11 @@ struct cached {
 };
 
 struct counts {
-    size_t ptrs, nulls, exports, symbols, locals, adrps;
+    size_t ptrs, nulls, exports, symbols, locals, adrps, direct_stubs, direct_calls;
 };
 
 static dsc_cache *cache;
+static bool stubs_optimized;
 static struct cache bc;     /* the inputs, re-read, with cache addresses */
 static struct cached *cached;
 
@@ -73,6 +75,8 @@ static void read_manifest(const char *path, struct manifest *m)
             continue;
         if (strcmp(a, "arch") == 0) {
             snprintf(m->arch, sizeof m->arch, "%s", b);
+        } else if (strcmp(a, "stubs") == 0) {
+            m->stubs_optimized = strcmp(b, "optimized") == 0;
         } else if (strcmp(a, "slide") == 0) {
             m->slide = (unsigned)strtoul(b, NULL, 0);
         } else if (strcmp(a, "file") == 0 && c3 && strcmp(b, "main") == 0) {
@@ -377,6 +381,78 @@ static bool pair_target(uint32_t adrp, uint32_t next, uint64_t pc, uint64_t *out
     return true;
 }
 
+static const struct ptr *expected_ptr(const struct image *img, uint64_t addr)
+{
+    size_t lo = 0, hi = img->nptrs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (img->ptrs[mid].addr < addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < img->nptrs && img->ptrs[lo].addr == addr ? &img->ptrs[lo] : NULL;
+}
+
+static bool is_add(uint32_t i) { return (i & 0xFFC00000u) == 0x91000000u; }
+
+/* The pair at `off` in the cache must reach where the input's pair went; an
+ * optimised stub may instead reach its slot's final target directly. */
+static void check_pairs(const struct image *img, const struct sect *x, const uint8_t *in, dsc_span code,
+                        uint64_t addr, struct counts *n)
+{
+    bool stubs = strcmp(x->name, "__stubs") == 0;
+    for (uint64_t off = 0; off + 4 <= x->size; off += 4)
+        for (uint64_t k = off + 4; k < off + 4 * PAIR_WINDOW && k + 4 <= x->size; k += 4) {
+            uint64_t in_t, t, want;
+            if (!pair_target(dsc_le32(in + off), dsc_le32(in + k), x->in_addr + off, &in_t) ||
+                !image_reloc(img, in_t, &want))
+                continue;
+            bool ok = pair_target(dsc_le32(code.data + off), dsc_le32(code.data + k), addr + off, &t);
+            if (ok && t != want && stubs && stubs_optimized) {
+                const struct ptr *p = expected_ptr(img, want);
+                ok = p && p->target == t && is_add(dsc_le32(code.data + k));
+                n->direct_stubs += ok;
+            } else if (ok && t != want) {
+                ok = false;
+            }
+            if (!ok)
+                die("%s: ADRP pair at 0x%llx reaches 0x%llx, expected 0x%llx", img->cache_path,
+                    (unsigned long long)(addr + off), (unsigned long long)t, (unsigned long long)want);
+            n->adrps++;
+            break;
+        }
+}
+
+static bool is_branch(uint32_t i) { return (i & 0x7C000000u) == 0x14000000u; }
+static int64_t branch_offset(uint32_t i) { return (int64_t)(int32_t)((i & 0x3FFFFFFu) << 6) >> 4; }
+
+/* B/BL in __text: unchanged, or (optimised stubs) straight to the target
+ * of the stub the input called. */
+static void check_branches(const struct image *img, const struct sect *x, const uint8_t *in, dsc_span code,
+                           uint64_t addr, struct counts *n)
+{
+    const struct sect *st = image_sect(img, "__TEXT", "__stubs");
+    for (uint64_t off = 0; off + 4 <= x->size; off += 4) {
+        uint32_t ii = dsc_le32(in + off), ci = dsc_le32(code.data + off);
+        if (!is_branch(ii))
+            continue;
+        if (ci == ii)
+            continue;
+        uint64_t in_t = x->in_addr + off + (uint64_t)branch_offset(ii), slot, want;
+        uint64_t t = addr + off + (uint64_t)branch_offset(ci);
+        const uint8_t *stub = in + (in_t - x->in_addr);
+        const struct ptr *p = NULL;
+        if (stubs_optimized && is_branch(ci) && st && in_t - st->in_addr < st->size &&
+            pair_target(dsc_le32(stub), dsc_le32(stub + 4), in_t, &slot) && image_reloc(img, slot, &want))
+            p = expected_ptr(img, want);
+        if (!p || p->target != t)
+            die("%s: branch at 0x%llx changed to 0x%llx", img->cache_path, (unsigned long long)(addr + off),
+                (unsigned long long)t);
+        n->direct_calls++;
+    }
+}
+
 static void check_code(struct counts *n)
 {
     if (strcmp(bc.ai->name, "x86_64") == 0)
@@ -388,21 +464,11 @@ static void check_code(struct counts *n)
         uint64_t addr;
         if (!x || !image_reloc(img, x->in_addr, &addr))
             continue;
-        dsc_span code = vm(addr, x->size, "__text");
+        dsc_span code = vm(addr, x->size, code_sections[i % 3]);
         const uint8_t *in = img->file.data + (x->in_addr - img->segs[0].in_addr);
-        /* The ADD/LDR may be scheduled a few instructions after its ADRP. */
-        for (uint64_t off = 0; off + 4 <= x->size; off += 4)
-            for (uint64_t k = off + 4; k < off + 4 * PAIR_WINDOW && k + 4 <= x->size; k += 4) {
-                uint64_t in_t, t, want;
-                if (!pair_target(dsc_le32(in + off), dsc_le32(in + k), x->in_addr + off, &in_t) ||
-                    !image_reloc(img, in_t, &want))
-                    continue;
-                if (!pair_target(dsc_le32(code.data + off), dsc_le32(code.data + k), addr + off, &t) || t != want)
-                    die("%s: ADRP pair at 0x%llx reaches 0x%llx, expected 0x%llx", img->cache_path,
-                        (unsigned long long)(addr + off), (unsigned long long)t, (unsigned long long)want);
-                n->adrps++;
-                break;
-            }
+        check_pairs(img, x, in, code, addr, n);
+        if (i % 3 == 0)
+            check_branches(img, x, in, code, addr, n);
     }
 }
 
@@ -417,6 +483,7 @@ int main(int argc, char **argv)
     dsc_error err;
     if (dsc_cache_open(m.main_path, &cache, &err))
         die("%s", err.msg);
+    stubs_optimized = m.stubs_optimized;
     load(&m);
     fixups_resolve(&bc);
     struct counts n = {0};
@@ -426,8 +493,9 @@ int main(int argc, char **argv)
     check_locals(&n);
     check_code(&n);
     printf("dsccheck: OK %s: %zu images, %zu pointers, %zu nulls, %zu exports, %zu symbols, %zu locals, "
-           "%zu adrp pairs\n",
-           m.main_path, bc.nimages, n.ptrs, n.nulls, n.exports, n.symbols, n.locals, n.adrps);
+           "%zu adrp pairs, %zu direct stubs, %zu direct calls\n",
+           m.main_path, bc.nimages, n.ptrs, n.nulls, n.exports, n.symbols, n.locals, n.adrps, n.direct_stubs,
+           n.direct_calls);
     dsc_cache_close(cache);
     return 0;
 }

@@ -126,7 +126,7 @@ static void optimize_stubs(struct cache *c, const struct image *img, unsigned *c
         uint32_t insn = dsc_le32(code + off);
         if ((insn & 0x7C000000u) != 0x14000000u)
             continue;
-        int64_t rel = (int64_t)((insn & 0x3FFFFFFu) << 6) >> 4;   /* sign-extend imm26 * 4 */
+        int64_t rel = (int64_t)(int32_t)((insn & 0x3FFFFFFu) << 6) >> 4;   /* sign-extend imm26 * 4 */
         uint64_t to = taddr + off + (uint64_t)rel;
         if (to < saddr || to - saddr >= nstubs * 12 || (to - saddr) % 12 || !targets[(to - saddr) / 12])
             continue;

@@ -8,6 +8,7 @@
  * Writes OUT (and OUT.01 … / OUT.1 … / OUT.symbols) plus OUT.manifest, a
  * plain-text list that extraction tests use to find each image's input:
  *   arch <name> / slide <n> / header 0x<size> / file <role> <path>
+ *   stubs optimized (when --optimize-stubs was given)
  *   image <cache path> <input dylib>     alias <alias> <cache path>
  * (fields separated by one TAB).
  */
@@ -140,6 +141,8 @@ static void write_manifest(const struct cache *c)
     if (!f)
         die("%s: cannot create", path);
     fprintf(f, "arch\t%s\nslide\t%u\nheader\t0x%x\n", c->ai->name, c->opt.slide, c->opt.header_size);
+    if (c->opt.optimize_stubs)
+        fprintf(f, "stubs\toptimized\n");
     for (unsigned i = 0; i < c->nfiles; i++)
         fprintf(f, "file\t%s\t%s%s\n",
                 i == 0 ? "main" : i == c->symbols_file ? "symbols" : "subcache", c->opt.out, c->files[i].suffix);

@@ -77,6 +77,21 @@ for pair in $PAIRS; do
 done
 echo "builder.sh: $n caches built and verified"
 
+# Stub optimisation (arm64, arm64e): calls go straight to other images.
+for pair in arm64:2 arm64e:3; do
+    arch=${pair%:*} slide=${pair#*:}
+    out=$WORK/stubs-$arch/dyld_shared_cache_$arch
+    mkdir -p "$WORK/stubs-$arch"
+    "$DSCBUILD" --arch "$arch" --slide "$slide" --header 0x1c8 --optimize-stubs -o "$out" \
+        $(cat "$WORK/$arch.inputs") > build.out || fail "dscbuild --optimize-stubs $arch"
+    "$DSCCHECK" "$out.manifest" > check.out 2>&1 || { cat check.out >&2; fail "$out: dsccheck"; }
+    built=$(sed -n 's/.* \([0-9]*\) branches redirected.*/\1/p' build.out)
+    calls=$(sed -n 's/.* \([0-9]*\) direct calls.*/\1/p' check.out)
+    stubs=$(sed -n 's/.* \([0-9]*\) direct stubs.*/\1/p' check.out)
+    [ "${built:-0}" -gt 0 ] && [ "$built" = "$calls" ] && [ "${stubs:-0}" -gt 0 ] ||
+        fail "$arch: $built branches redirected, dsccheck saw $calls calls and $stubs stubs"
+done
+
 # The checker must be able to fail: clear a data mapping.
 victim=$WORK/arm64e-v3-0x140-splitno-symsno/dyld_shared_cache_arm64e
 set -- $("$DSCFS" --info "$victim" | awk '$1 == "__DATA" { print $4, $6; exit }')
