@@ -197,6 +197,9 @@ struct cache {
     uint64_t le_stroff, le_strsize; /* the shared string pool (file offset) */
     uint64_t trie_addr;
     unsigned stats_redirected;  /* branches sent straight to their target */
+    struct strpool *selectors;  /* uniqued selector buffer (dyld-940+), or NULL */
+    uint64_t selbuf_addr, selbuf_size;
+    uint64_t stats_selrefs;     /* pointers re-pointed at canonical selectors */
 };
 
 /* input.c */
@@ -215,6 +218,12 @@ struct region *region_of(struct cache *c, uint64_t addr);
 /* `len` built bytes at cache address `addr` (dies when not inside one mapping). */
 uint8_t *cache_bytes(struct cache *c, uint64_t addr, uint64_t len);
 void layout_copy_segments(struct cache *c);
+
+/* objc.c: selector uniquing. objc_plan sizes the buffer before layout;
+ * objc_unique_selectors fills it and re-points pointers after fixups. */
+struct strpool;
+void objc_plan(struct cache *c);
+void objc_unique_selectors(struct cache *c);
 
 /* code.c: ADRP pages after segments moved; optional stub redirection. */
 void code_fix(struct cache *c);

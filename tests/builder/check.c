@@ -51,7 +51,7 @@ struct cached {
 };
 
 struct counts {
-    size_t ptrs, nulls, exports, symbols, locals, adrps, direct_stubs, direct_calls;
+    size_t ptrs, nulls, exports, symbols, locals, adrps, direct_stubs, direct_calls, selectors;
 };
 
 static dsc_cache *cache;
@@ -208,10 +208,70 @@ static void load(const struct manifest *m)
     }
 }
 
+/* The uniqued selector buffer, from libobjc's objc_opt_offsets[0..1]:
+ * it must start with the magic selector and hold each string once. */
+struct selbuf {
+    uint64_t start, end;
+    size_t slots;   /* decoded pointers that are objc_opt_offsets */
+};
+
+static int cmp_cstr(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static void find_selbuf(const struct decoded *d, struct selbuf *sb)
+{
+    unsigned psz = bc.ai->ptr_size;
+    memset(sb, 0, sizeof *sb);
+    for (size_t i = 0; i < bc.nimages; i++) {
+        const struct sect *x = image_sect(&bc.images[i], "__DATA_CONST", "__objc_scoffs");
+        uint64_t at;
+        if (!x || !image_reloc(&bc.images[i], x->in_addr, &at))
+            continue;
+        const struct decoded_ptr *s0 = decoded_at(d, at + psz), *s1 = decoded_at(d, at + 2ULL * psz);
+        if (!s0 && !s1)
+            return;     /* an era without uniquing */
+        if (!s0 || !s1 || s1->value <= s0->value)
+            die("objc_opt_offsets do not name a selector buffer");
+        sb->start = s0->value;
+        sb->end = s1->value;
+        sb->slots = 2;
+    }
+    if (!sb->slots)
+        return;
+    dsc_span buf = vm(sb->start, sb->end - sb->start, "selector buffer");
+    if (memcmp(buf.data, "\xF0\x9F\xA4\xAF", 5) != 0)
+        die("the selector buffer does not start with the magic selector");
+    size_t n = 0;
+    const char **strs = xcalloc(buf.size, sizeof *strs);
+    for (uint64_t off = 0; off < buf.size;) {
+        const char *str;
+        size_t len;
+        if (!span_cstr(buf, off, buf.size - off, &str, &len))
+            die("the selector buffer ends inside a string");
+        strs[n++] = str;
+        off += len + 1;
+    }
+    qsort(strs, n, sizeof *strs, cmp_cstr);
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(strs[i - 1], strs[i]) == 0)
+            die("selector %s is in the buffer twice", strs[i]);
+    free(strs);
+}
+
+/* A slot whose input pointed at a selector string may point at the
+ * canonical copy of the same string instead. */
+static bool uniqued_selector(const struct selbuf *sb, uint64_t target, uint64_t got)
+{
+    const char *want, *have;
+    return sb->slots && got >= sb->start && got < sb->end && dsc_vm_cstr(cache, target, 4096, &want) &&
+           dsc_vm_cstr(cache, got, 4096, &have) && strcmp(want, have) == 0;
+}
+
 static void check_pointers(struct counts *n)
 {
     struct decoded d = {0};
+    struct selbuf sb;
     slide_decode_all(cache, &d);
+    find_selbuf(&d, &sb);
     bool arm64e = strcmp(bc.ai->name, "arm64e") == 0;
     for (size_t i = 0; i < bc.nimages; i++) {
         const struct image *img = &bc.images[i];
@@ -225,17 +285,19 @@ static void check_pointers(struct counts *n)
                 n->nulls++;
                 continue;
             }
-            if (!got || got->value != p->target)
+            bool selector = got && got->value != p->target && uniqued_selector(&sb, p->target, got->value);
+            if (!got || (got->value != p->target && !selector))
                 die("%s: slot 0x%llx decodes to 0x%llx, expected 0x%llx", img->cache_path,
                     (unsigned long long)p->addr, got ? (unsigned long long)got->value : 0ULL,
                     (unsigned long long)p->target);
             if (arm64e && (got->auth != p->auth || (p->auth && got->key != p->key)))
                 die("%s: slot 0x%llx has the wrong authentication", img->cache_path, (unsigned long long)p->addr);
+            n->selectors += selector;
             n->ptrs++;
         }
     }
-    if (d.n != n->ptrs)
-        die("slide info names %zu pointers, the inputs %zu", d.n, n->ptrs);
+    if (d.n != n->ptrs + sb.slots)
+        die("slide info names %zu pointers, the inputs %zu", d.n, n->ptrs + sb.slots);
     free(d.v);
 }
 
@@ -493,9 +555,9 @@ int main(int argc, char **argv)
     check_locals(&n);
     check_code(&n);
     printf("dsccheck: OK %s: %zu images, %zu pointers, %zu nulls, %zu exports, %zu symbols, %zu locals, "
-           "%zu adrp pairs, %zu direct stubs, %zu direct calls\n",
+           "%zu adrp pairs, %zu direct stubs, %zu direct calls, %zu uniqued selectors\n",
            m.main_path, bc.nimages, n.ptrs, n.nulls, n.exports, n.symbols, n.locals, n.adrps, n.direct_stubs,
-           n.direct_calls);
+           n.direct_calls, n.selectors);
     dsc_cache_close(cache);
     return 0;
 }

@@ -84,7 +84,10 @@ static uint64_t header_area(const struct cache *c, unsigned file, unsigned nmapp
     return n < MIN_HEADER_AREA ? MIN_HEADER_AREA : n;
 }
 
-static void place_segments(struct cache *c, struct region *r, size_t first, size_t end)
+/* Images [first, end) of the region's kind, then `extra` cache-owned bytes
+ * (returned in *extra_addr). */
+static void place_segments(struct cache *c, struct region *r, size_t first, size_t end, uint64_t extra,
+                           uint64_t *extra_addr)
 {
     uint64_t cursor = r->addr + r->header_area;
     for (size_t i = first; i < end; i++) {
@@ -96,6 +99,11 @@ static void place_segments(struct cache *c, struct region *r, size_t first, size
             img->segs[s].addr = cursor;
             cursor += img->segs[s].size;
         }
+    }
+    if (extra) {
+        cursor = align_up(cursor, SEG_ALIGN);
+        *extra_addr = cursor;
+        cursor += extra;
     }
     r->size = align_up(cursor - r->addr, REGION_ALIGN);
 }
@@ -174,10 +182,10 @@ void layout_plan(struct cache *c)
                     end = c->opt.split ? text_image + c->opt.text_per_file : c->nimages;
                 if (end > c->nimages)
                     end = c->nimages;
-                place_segments(c, r, text_image, end);
+                place_segments(c, r, text_image, end, fi == 0 ? c->selbuf_size : 0, &c->selbuf_addr);
                 text_image = end;
             } else {
-                place_segments(c, r, 0, c->nimages);
+                place_segments(c, r, 0, c->nimages, 0, NULL);
             }
             cursor = r->addr + r->size;
             fileoff += r->size;

@@ -168,9 +168,11 @@ int main(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     load_inputs(&c, argc - optind, argv + optind);
     add_aliases(&c);
+    objc_plan(&c);
     layout_plan(&c);
     fixups_resolve(&c);
     layout_copy_segments(&c);
+    objc_unique_selectors(&c);
     code_fix(&c);
     linkedit_build(&c);
     loadcmds_rewrite(&c);
@@ -185,8 +187,10 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < c.nimages; i++)
         ptrs += c.images[i].nptrs;
-    printf("dscbuild: %s: %zu images, %u files, %llu bytes, %llu pointers, %u branches redirected, %.2f s\n",
-           c.opt.out, c.nimages, c.nfiles, (unsigned long long)total, (unsigned long long)ptrs, c.stats_redirected,
+    printf("dscbuild: %s: %zu images, %u files, %llu bytes, %llu pointers, %llu selector references uniqued, "
+           "%u branches redirected, %.2f s\n",
+           c.opt.out, c.nimages, c.nfiles, (unsigned long long)total, (unsigned long long)ptrs,
+           (unsigned long long)c.stats_selrefs, c.stats_redirected,
            (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
     return 0;
 }

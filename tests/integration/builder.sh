@@ -42,6 +42,11 @@ check_cache() {
     if [ "$syms" = yes ]; then
         grep -q ' [1-9][0-9]* locals' check.out || fail "$out: no local symbols were checked"
     fi
+    # dyld-940+ eras unique selectors into one buffer; older ones do not.
+    case $era in
+        0x1c8|0x200) grep -q ' [1-9][0-9]* uniqued selectors' check.out || fail "$out: selectors not uniqued" ;;
+        *) grep -q ' 0 uniqued selectors' check.out || fail "$out: selectors uniqued in an old era" ;;
+    esac
     # Images and aliases, exactly the manifest's.
     "$DSCFS" --list "$out" > list.out 2> err.out || { cat err.out >&2; fail "$out: --list"; }
     grep -v ' -> ' list.out | sort > got.images

@@ -17,3 +17,12 @@ id objc_msgSendSuper2(void *super, SEL op) { (void)op; return (id)super; }
 id objc_retain(id o) { return o; }
 void objc_release(id o) { (void)o; }
 id objc_alloc(id cls) { sys_alloc(16); return cls; }
+
+/* objc_opt_preopt_caches_version and objc_opt_offsets[4]: the builder fills
+ * offsets 0 and 1 with the start and end of the uniqued selector buffer. */
+struct objc_scoffs {
+    int version;
+    const void *offsets[4];
+};
+__attribute__((section("__DATA_CONST,__objc_scoffs"), used))
+struct objc_scoffs objc_opt_offsets_storage = {4, {0, 0, 0, 0}};
