@@ -228,7 +228,7 @@ static void find_selbuf(const struct decoded *d, struct selbuf *sb)
             continue;
         const struct decoded_ptr *s0 = decoded_at(d, at + psz), *s1 = decoded_at(d, at + 2ULL * psz);
         if (!s0 && !s1)
-            return;     /* an era without uniquing */
+            return;     /* an era without uniquing; later copies of libobjc stay empty */
         if (!s0 || !s1 || s1->value <= s0->value)
             die("objc_opt_offsets do not name a selector buffer");
         sb->start = s0->value;

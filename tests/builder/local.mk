@@ -17,3 +17,11 @@ tests_builder_dsccheck_SOURCES = tests/builder/check.c tests/builder/check.h tes
 tests_builder_dsccheck_LDADD = tests/builder/libbld.a libdsc.la
 
 EXTRA_DIST += tests/builder/README tests/builder/build-inputs.sh
+EXTRA_DIST += tests/builder/bench.sh tests/builder/inputs
+
+# `make bench`: the scale run (a split arm64e cache of ~4800 images, >1 GB,
+# written to $TMPDIR and removed; CLONES=N sizes it, KEEP=1 keeps it).
+bench: bench-builder
+bench-builder: tests/builder/dscbuild tests/builder/dsccheck dscfs$(EXEEXT)
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' $(SHELL) $(srcdir)/tests/builder/bench.sh
+.PHONY: bench bench-builder

@@ -80,7 +80,8 @@ static int cmp_ptr(const void *a, const void *b)
     return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
-/* objc_opt_offsets[0] and [1] of libobjc's __objc_scoffs. */
+/* objc_opt_offsets[0] and [1] of libobjc's __objc_scoffs (the first image
+ * that has one: scale-mode clones of libobjc keep theirs empty). */
 static void fill_scoffs(struct cache *c, uint64_t start, uint64_t end)
 {
     unsigned psz = c->ai->ptr_size;
@@ -93,6 +94,7 @@ static void fill_scoffs(struct cache *c, uint64_t start, uint64_t end)
         push_ptr(img, at + psz, start);
         push_ptr(img, at + 2ULL * psz, end);
         qsort(img->ptrs, img->nptrs, sizeof *img->ptrs, cmp_ptr);
+        return;
     }
 }
 
