@@ -108,6 +108,7 @@ struct export_sym {
 
 struct image {
     const char *in_path;
+    bool is_clone;          /* shares file, exports and deps with its original */
     dsc_span file;          /* the whole input, read into memory */
     const char *install_name;
     char *cache_path;       /* path in the cache (install name unless renamed) */
@@ -204,6 +205,9 @@ struct cache {
 
 /* input.c */
 void image_load(struct image *img, const char *path, const struct arch_info *ai);
+void image_free(struct image *img);
+/* Everything the cache owns, images included. */
+void cache_free(struct cache *c);
 const struct sect *image_sect(const struct image *img, const char *seg, const char *name);
 /* Input address -> cache address (through the segment that holds it). */
 bool image_reloc(const struct image *img, uint64_t in_addr, uint64_t *out);

@@ -98,6 +98,23 @@ static void read_manifest(const char *path, struct manifest *m)
         die("%s: manifest names no main file or no images", path);
 }
 
+static void free_manifest(struct manifest *m)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        free(m->paths[i]);
+        free(m->inputs[i]);
+    }
+    for (size_t i = 0; i < m->naliases; i++) {
+        free(m->alias_from[i]);
+        free(m->alias_to[i]);
+    }
+    free(m->paths);
+    free(m->inputs);
+    free(m->alias_from);
+    free(m->alias_to);
+    free(m->main_path);
+}
+
 static dsc_span vm(uint64_t addr, uint64_t len, const char *what)
 {
     dsc_span s;
@@ -184,9 +201,10 @@ static void load(const struct manifest *m)
     for (size_t i = 0; i < m->n; i++) {
         struct image *img = &bc.images[i];
         image_load(img, m->inputs[i], bc.ai);
+        free(img->cache_path);
+        img->cache_path = xstrdup(m->paths[i]);
         if (strcmp(img->install_name, m->paths[i]) != 0)
-            img->install_name = m->paths[i];    /* a scale-mode clone */
-        img->cache_path = m->paths[i];
+            img->install_name = img->cache_path;    /* a scale-mode clone */
         int64_t idx = dsc_image_find(cache, m->paths[i]);
         if (idx < 0)
             die("image %s is not in the cache", m->paths[i]);
@@ -431,7 +449,7 @@ static bool pair_target(uint32_t adrp, uint32_t next, uint64_t pc, uint64_t *out
     int64_t imm = (int64_t)((((adrp >> 5) & 0x7FFFF) << 2) | ((adrp >> 29) & 3));
     if (imm & (1 << 20))
         imm -= 1 << 21;
-    uint64_t page = (pc & ~0xFFFULL) + (uint64_t)(imm << 12);
+    uint64_t page = (pc & ~0xFFFULL) + (uint64_t)imm * 4096;
     if ((next & 0xFFC00000u) == 0x91000000u)
         *out = page + ((next >> 10) & 0xFFF);
     else if ((next & 0xFFC00000u) == 0xF9400000u)
@@ -559,5 +577,8 @@ int main(int argc, char **argv)
            m.main_path, bc.nimages, n.ptrs, n.nulls, n.exports, n.symbols, n.locals, n.adrps, n.direct_stubs,
            n.direct_calls, n.selectors);
     dsc_cache_close(cache);
+    cache_free(&bc);
+    free(cached);
+    free_manifest(&m);
     return 0;
 }

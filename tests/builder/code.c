@@ -58,7 +58,7 @@ static void fix_adrps(struct cache *c, const struct image *img, const struct sec
         if (!is_adrp(insn))
             continue;
         uint64_t in_pc = x->in_addr + off, pc = cache_addr + off;
-        uint64_t in_page = (in_pc & ~0xFFFULL) + (uint64_t)(adrp_pages(insn) << 12);
+        uint64_t in_page = (in_pc & ~0xFFFULL) + (uint64_t)adrp_pages(insn) * 4096;
         const struct seg *s = in_seg_of(img, in_page);
         if (!s)
             continue;   /* not a reference into the image: leave it */
@@ -96,7 +96,7 @@ static uint64_t optimize_stub(const struct image *img, uint8_t *stub, uint64_t s
     uint32_t adrp = dsc_le32(stub), ldr = dsc_le32(stub + 4), br = dsc_le32(stub + 8);
     if ((adrp & 0x9F00001Fu) != 0x90000010u || (ldr & 0xFFC003FFu) != 0xF9400210u || br != 0xD61F0200u)
         return 0;
-    uint64_t slot = (stub_addr & ~0xFFFULL) + (uint64_t)(adrp_pages(adrp) << 12) + ((ldr >> 10) & 0xFFF) * 8;
+    uint64_t slot = (stub_addr & ~0xFFFULL) + (uint64_t)adrp_pages(adrp) * 4096 + ((ldr >> 10) & 0xFFF) * 8;
     const struct ptr *p = ptr_at(img, slot);
     if (!p || !p->target || in_image_text(img, p->target))
         return 0;

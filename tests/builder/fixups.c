@@ -262,7 +262,8 @@ static void finish(struct cache *c, struct image *img, struct ptr_list *l)
 {
     for (size_t i = 0; i < l->n; i++)
         l->v[i].diversity = (uint16_t)i;   /* remember insertion order for the stable pick */
-    qsort(l->v, l->n, sizeof *l->v, cmp_ptr);
+    if (l->n)
+        qsort(l->v, l->n, sizeof *l->v, cmp_ptr);
     size_t n = 0;
     for (size_t i = 0; i < l->n; i++) {
         if (n && l->v[n - 1].addr == l->v[i].addr) {

@@ -289,12 +289,15 @@ static void read_exports(struct image *img)
     struct export_walk w = {img, 0};
     if (dsc_trie_walk(trie, on_export, &w, img->in_path, &err))
         die("%s", err.msg);
-    qsort(img->exports, img->nexports, sizeof *img->exports, cmp_export);
+    if (img->nexports)
+        qsort(img->exports, img->nexports, sizeof *img->exports, cmp_export);
 }
 
 const struct export_sym *image_export(const struct image *img, const char *name)
 {
     struct export_sym key = {(char *)name, 0, 0, 0, NULL};
+    if (!img->nexports)
+        return NULL;
     return bsearch(&key, img->exports, img->nexports, sizeof key, cmp_export);
 }
 
@@ -356,4 +359,23 @@ bool image_reloc(const struct image *img, uint64_t in_addr, uint64_t *out)
             }
         }
     return false;
+}
+
+void image_free(struct image *img)
+{
+    free(img->ptrs);
+    free(img->cache_path);
+    for (unsigned a = 0; a < img->naliases; a++)
+        free(img->aliases[a]);
+    free(img->aliases);
+    if (img->is_clone)
+        return;
+    for (size_t i = 0; i < img->nexports; i++) {
+        free(img->exports[i].name);
+        free(img->exports[i].import_name);
+    }
+    free(img->exports);
+    free(img->deps);
+    free(img->dep_reexport);
+    free((void *)img->file.data);
 }

@@ -102,6 +102,8 @@ static void load_inputs(struct cache *c, int argc, char **argv)
         for (size_t i = 0; i < ninputs; i++) {
             struct image *img = &c->images[ninputs * (k + 1) + i];
             *img = c->images[i];
+            img->is_clone = true;
+            img->ptrs = NULL;
             const char *base = strrchr(img->install_name, '/');
             char path[1024];
             snprintf(path, sizeof path, "/System/Library/Scale/c%05u%s", k, base ? base : "/lib.dylib");
@@ -192,5 +194,6 @@ int main(int argc, char **argv)
            c.opt.out, c.nimages, c.nfiles, (unsigned long long)total, (unsigned long long)ptrs,
            (unsigned long long)c.stats_selrefs, c.stats_redirected,
            (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    cache_free(&c);
     return 0;
 }

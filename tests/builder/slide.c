@@ -50,7 +50,8 @@ static const struct ptr **region_ptrs(struct cache *c, struct region *r, size_t 
             }
             v[n++] = p;
         }
-    qsort(v, n, sizeof *v, cmp_ptr_addr);
+    if (n)
+        qsort(v, n, sizeof *v, cmp_ptr_addr);
     *count = n;
     return v;
 }

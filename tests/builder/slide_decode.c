@@ -176,7 +176,8 @@ void slide_decode_all(const dsc_cache *c, struct decoded *d)
         default: die("unknown slide info version %u", m->info.slide_version);
         }
     }
-    qsort(d->v, d->n, sizeof *d->v, cmp_decoded);
+    if (d->n)
+        qsort(d->v, d->n, sizeof *d->v, cmp_decoded);
     for (size_t i = 1; i < d->n; i++)
         if (d->v[i].addr == d->v[i - 1].addr)
             die("slide info lists 0x%llx twice", (unsigned long long)d->v[i].addr);
@@ -185,5 +186,7 @@ void slide_decode_all(const dsc_cache *c, struct decoded *d)
 const struct decoded_ptr *decoded_at(const struct decoded *d, uint64_t addr)
 {
     struct decoded_ptr key = {addr, 0, false, 0};
+    if (!d->n)
+        return NULL;
     return bsearch(&key, d->v, d->n, sizeof key, cmp_decoded);
 }

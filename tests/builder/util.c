@@ -3,6 +3,7 @@
  * buffer, the architecture table and content-derived UUIDs.
  */
 #include "bld.h"
+#include "strpool.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -66,6 +67,8 @@ void buf_reserve(struct buf *b, size_t extra)
 
 void buf_put(struct buf *b, const void *p, size_t n)
 {
+    if (!n)
+        return;     /* p may be NULL (an empty buffer) */
     buf_reserve(b, n);
     memcpy(b->data + b->len, p, n);
     b->len += n;
@@ -73,6 +76,8 @@ void buf_put(struct buf *b, const void *p, size_t n)
 
 void buf_zero(struct buf *b, size_t n)
 {
+    if (!n)
+        return;
     buf_reserve(b, n);
     memset(b->data + b->len, 0, n);
     b->len += n;
@@ -173,4 +178,25 @@ void hasher_final(struct hasher *h, uint8_t out[16])
     dsc_put64(out + 8, h->h2 ^ h->n);
     out[6] = (uint8_t)((out[6] & 0x0f) | 0x40);
     out[8] = (uint8_t)((out[8] & 0x3f) | 0x80);
+}
+
+void cache_free(struct cache *c)
+{
+    for (size_t i = 0; i < c->nimages; i++)
+        image_free(&c->images[i]);
+    free(c->images);
+    free(c->by_name);
+    for (unsigned i = 0; i < c->nregions; i++) {
+        free(c->regions[i].mem);
+        buf_free(&c->regions[i].slide);
+    }
+    for (unsigned i = 0; i < c->nfiles; i++)
+        buf_free(&c->files[i].tail);
+    buf_free(&c->local_syms);
+    buf_free(&c->dylibs_trie);
+    if (c->selectors) {
+        strpool_free(c->selectors);
+        free(c->selectors);
+    }
+    free(c->opt.alias_specs);
 }
