@@ -201,6 +201,9 @@ struct cache {
     struct strpool *selectors;  /* uniqued selector buffer (dyld-940+), or NULL */
     uint64_t selbuf_addr, selbuf_size;
     uint64_t stats_selrefs;     /* pointers re-pointed at canonical selectors */
+    uint64_t proto_addr, proto_area_size, proto_used; /* canonical protocols */
+    uint64_t protocol_class;    /* libobjc's Protocol class, or 0 */
+    uint64_t stats_protorefs;   /* pointers re-pointed at canonical protocols */
 };
 
 /* input.c */
@@ -228,6 +231,9 @@ void layout_copy_segments(struct cache *c);
 struct strpool;
 void objc_plan(struct cache *c);
 void objc_unique_selectors(struct cache *c);
+/* Same for protocols: the area is sized before layout, filled after. */
+void objc_plan_protocols(struct cache *c);
+void objc_unique_protocols(struct cache *c);
 
 /* code.c: ADRP pages after segments moved; optional stub redirection. */
 void code_fix(struct cache *c);

@@ -51,7 +51,7 @@ struct cached {
 };
 
 struct counts {
-    size_t ptrs, nulls, exports, symbols, locals, adrps, direct_stubs, direct_calls, selectors;
+    size_t ptrs, nulls, exports, symbols, locals, adrps, direct_stubs, direct_calls, selectors, protocols;
 };
 
 static dsc_cache *cache;
@@ -226,6 +226,8 @@ static void load(const struct manifest *m)
     }
 }
 
+static const struct ptr *expected_ptr(const struct image *img, uint64_t addr);
+
 /* The uniqued selector buffer, from libobjc's objc_opt_offsets[0..1]:
  * it must start with the magic selector and hold each string once. */
 struct selbuf {
@@ -284,12 +286,112 @@ static bool uniqued_selector(const struct selbuf *sb, uint64_t target, uint64_t 
            dsc_vm_cstr(cache, got, 4096, &have) && strcmp(want, have) == 0;
 }
 
+/* Protocol definitions of the inputs (from __objc_protolist) and the
+ * canonical copies references were moved to. */
+struct protocols {
+    struct proto_def {
+        uint64_t addr;      /* cache address of a definition */
+        const char *name;
+    } *defs;
+    size_t ndefs;
+    uint64_t *copies;
+    size_t ncopies;
+    uint64_t protocol_class;    /* where _OBJC_CLASS_$_Protocol went, or 0 */
+};
+
+static int cmp_def(const void *a, const void *b)
+{
+    const struct proto_def *x = a, *y = b;
+    return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static const struct sect *protolist_of(const struct image *img)
+{
+    const struct sect *x = image_sect(img, "__DATA_CONST", "__objc_protolist");
+    return x ? x : image_sect(img, "__DATA", "__objc_protolist");
+}
+
+static void find_protocols(struct protocols *pr)
+{
+    unsigned psz = bc.ai->ptr_size;
+    memset(pr, 0, sizeof *pr);
+    for (size_t i = 0; i < bc.nimages; i++) {
+        const struct image *img = &bc.images[i];
+        const struct sect *x = protolist_of(img);
+        uint64_t at, def, name;
+        const char *s;
+        if (!x || !image_reloc(img, x->in_addr, &at))
+            continue;
+        for (uint64_t off = 0; off + psz <= x->size; off += psz) {
+            const struct ptr *p = expected_ptr(img, at + off);
+            if (!p || !dsc_vm_ptr(cache, p->target + psz, &def))
+                continue;
+            const struct ptr *np = expected_ptr(img, p->target + psz);
+            name = np ? np->target : def;
+            if (!dsc_vm_cstr(cache, name, 4096, &s))
+                die("%s: protocol name at 0x%llx is unreadable", img->cache_path, (unsigned long long)name);
+            pr->defs = xrealloc(pr->defs, (pr->ndefs + 1) * sizeof *pr->defs);
+            pr->defs[pr->ndefs++] = (struct proto_def){p->target, s};
+        }
+    }
+    if (pr->ndefs)
+        qsort(pr->defs, pr->ndefs, sizeof *pr->defs, cmp_def);
+    for (size_t i = 0; i < bc.nimages && !pr->protocol_class; i++) {
+        const struct export_sym *e = image_export(&bc.images[i], "_OBJC_CLASS_$_Protocol");
+        if (e)
+            image_reloc(&bc.images[i], bc.images[i].segs[0].in_addr + e->value, &pr->protocol_class);
+    }
+}
+
+/* A slot that pointed at a protocol definition may point at a canonical
+ * copy of the same name (never from __objc_protolist itself). */
+static bool canonical_protocol(const struct decoded *d, struct protocols *pr, const struct image *img,
+                               const struct ptr *p, uint64_t got)
+{
+    unsigned psz = bc.ai->ptr_size;
+    struct proto_def key = {p->target, NULL};
+    const struct proto_def *def = pr->ndefs ? bsearch(&key, pr->defs, pr->ndefs, sizeof key, cmp_def) : NULL;
+    const struct sect *pl = protolist_of(img);
+    uint64_t pl_addr;
+    uint32_t flags;
+    const char *name;
+    const struct decoded_ptr *np = decoded_at(d, got + psz);
+    if (!def || (pl && image_reloc(img, pl->in_addr, &pl_addr) && p->addr - pl_addr < pl->size))
+        return false;
+    if (!np || !dsc_vm_cstr(cache, np->value, 4096, &name) || strcmp(name, def->name) != 0 ||
+        !dsc_vm_u32(cache, got + 8ULL * psz + 4, &flags) || !(flags & 0x20000000u))
+        return false;
+    const struct decoded_ptr *isa = decoded_at(d, got);
+    if (pr->protocol_class && (!isa || isa->value != pr->protocol_class))
+        die("canonical protocol %s at 0x%llx: isa is not libobjc's Protocol class", def->name,
+            (unsigned long long)got);
+    for (size_t i = 0; i < pr->ncopies; i++)
+        if (pr->copies[i] == got)
+            return true;
+    pr->copies = xrealloc(pr->copies, (pr->ncopies + 1) * sizeof *pr->copies);
+    pr->copies[pr->ncopies++] = got;
+    return true;
+}
+
+/* Decoded pointers that live inside canonical protocol copies. */
+static size_t copy_pointers(const struct decoded *d, const struct protocols *pr)
+{
+    size_t n = 0, size = bc.ai->ptr_size == 8 ? 0x60 : 0x34;
+    for (size_t i = 0; i < d->n; i++)
+        for (size_t k = 0; k < pr->ncopies; k++)
+            if (d->v[i].addr - pr->copies[k] < size)
+                n++;
+    return n;
+}
+
 static void check_pointers(struct counts *n)
 {
     struct decoded d = {0};
     struct selbuf sb;
+    struct protocols pr;
     slide_decode_all(cache, &d);
     find_selbuf(&d, &sb);
+    find_protocols(&pr);
     bool arm64e = strcmp(bc.ai->name, "arm64e") == 0;
     for (size_t i = 0; i < bc.nimages; i++) {
         const struct image *img = &bc.images[i];
@@ -304,19 +406,26 @@ static void check_pointers(struct counts *n)
                 continue;
             }
             bool selector = got && got->value != p->target && uniqued_selector(&sb, p->target, got->value);
-            if (!got || (got->value != p->target && !selector))
+            bool protocol = got && got->value != p->target && !selector &&
+                            canonical_protocol(&d, &pr, img, p, got->value);
+            if (!got || (got->value != p->target && !selector && !protocol))
                 die("%s: slot 0x%llx decodes to 0x%llx, expected 0x%llx", img->cache_path,
                     (unsigned long long)p->addr, got ? (unsigned long long)got->value : 0ULL,
                     (unsigned long long)p->target);
             if (arm64e && (got->auth != p->auth || (p->auth && got->key != p->key)))
                 die("%s: slot 0x%llx has the wrong authentication", img->cache_path, (unsigned long long)p->addr);
             n->selectors += selector;
+            n->protocols += protocol;
             n->ptrs++;
         }
     }
-    if (d.n != n->ptrs + sb.slots)
-        die("slide info names %zu pointers, the inputs %zu", d.n, n->ptrs + sb.slots);
+    size_t in_copies = copy_pointers(&d, &pr);
+    if (d.n != n->ptrs + sb.slots + in_copies)
+        die("slide info names %zu pointers, the inputs %zu (+%zu in objc_opt_offsets, +%zu in canonical protocols)",
+            d.n, n->ptrs, sb.slots, in_copies);
     free(d.v);
+    free(pr.defs);
+    free(pr.copies);
 }
 
 struct export_check {
@@ -573,9 +682,9 @@ int main(int argc, char **argv)
     check_locals(&n);
     check_code(&n);
     printf("dsccheck: OK %s: %zu images, %zu pointers, %zu nulls, %zu exports, %zu symbols, %zu locals, "
-           "%zu adrp pairs, %zu direct stubs, %zu direct calls, %zu uniqued selectors\n",
+           "%zu adrp pairs, %zu direct stubs, %zu direct calls, %zu uniqued selectors, %zu uniqued protocols\n",
            m.main_path, bc.nimages, n.ptrs, n.nulls, n.exports, n.symbols, n.locals, n.adrps, n.direct_stubs,
-           n.direct_calls, n.selectors);
+           n.direct_calls, n.selectors, n.protocols);
     dsc_cache_close(cache);
     cache_free(&bc);
     free(cached);

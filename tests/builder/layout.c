@@ -185,7 +185,8 @@ void layout_plan(struct cache *c)
                 place_segments(c, r, text_image, end, fi == 0 ? c->selbuf_size : 0, &c->selbuf_addr);
                 text_image = end;
             } else {
-                place_segments(c, r, 0, c->nimages, 0, NULL);
+                bool protos = r->kind == RK_DATA;
+                place_segments(c, r, 0, c->nimages, protos ? c->proto_area_size : 0, &c->proto_addr);
             }
             cursor = r->addr + r->size;
             fileoff += r->size;

@@ -1,5 +1,5 @@
 /*
- * objc.c — Objective-C selector uniquing (dyld-940+ caches).
+ * objc.c — Objective-C selector and protocol uniquing (dyld-940+ caches).
  *
  * Every selector string of every image (__TEXT,__objc_methname) goes into
  * one cache-wide buffer that starts with the magic selector "🤯"; every
@@ -7,7 +7,15 @@
  * protocol method lists) is re-pointed at the canonical copy. libobjc's
  * __DATA_CONST,__objc_scoffs gets the buffer's start and end, as
  * objc_opt_offsets[0..1]. The buffer lives in the main file's TEXT mapping
- * after the images. Older eras keep their selectors in place.
+ * after the images.
+ *
+ * Protocols: the first definition of each protocol name (in image order,
+ * found through __objc_protolist) is copied into a cache-owned area after
+ * the images' DATA; the copy gets isa = libobjc's Protocol class, the full
+ * protocol_t size, _demangledName, and the FIXED_UP and IS_CANONICAL flags.
+ * Every pointer to any definition of that name — except the
+ * __objc_protolist entries, which keep the originals — points at the copy.
+ * Older eras keep their selectors and protocols in place.
  */
 #include "bld.h"
 #include "strpool.h"
@@ -138,4 +146,194 @@ void objc_unique_selectors(struct cache *c)
         die("internal: a selector was missing from the planned buffer");
     fill_scoffs(c, c->selbuf_addr + 1, c->selbuf_addr + c->selbuf_size);
     free(r);
+}
+
+/* ---- protocols ---- */
+
+#define PROTOCOL_FLAGS_CANONICAL 0xE0000000u /* FIXED_UP_1 | FIXED_UP_2 | IS_CANONICAL */
+
+struct proto {
+    uint64_t orig;          /* cache address of a definition */
+    uint64_t canon;         /* its canonical copy */
+};
+
+static int cmp_proto(const void *a, const void *b)
+{
+    const struct proto *x = a, *y = b;
+    return x->orig < y->orig ? -1 : x->orig > y->orig;
+}
+
+static unsigned proto_size(const struct cache *c) { return c->ai->ptr_size == 8 ? 0x60 : 0x34; }
+
+/* Input address and name of each protocol in an image's __objc_protolist. */
+static void each_protocol(const struct cache *c, const struct image *img,
+                          void (*fn)(void *, const struct image *, uint64_t, const char *), void *ctx)
+{
+    unsigned psz = c->ai->ptr_size;
+    const struct sect *x = image_sect(img, "__DATA_CONST", "__objc_protolist");
+    if (!x)
+        x = image_sect(img, "__DATA", "__objc_protolist");
+    if (!x)
+        return;
+    const struct seg *sg = &img->segs[x->segi];
+    for (uint64_t off = 0; off + psz <= x->size; off += psz) {
+        uint64_t proto, name_addr, fo = sg->in_fileoff + (x->in_addr - sg->in_addr) + off;
+        const char *name;
+        dsc_span file = img->file;
+        /* protocol_t lives in a segment with file contents: find its bytes. */
+        const struct seg *ps = NULL;
+        if (!span_ptr(file, fo, psz, &proto))
+            die("%s: __objc_protolist is out of the file", img->in_path);
+        for (unsigned k = 0; k < img->nsegs; k++)
+            if (proto - img->segs[k].in_addr < img->segs[k].in_filesize)
+                ps = &img->segs[k];
+        if (!ps || !span_ptr(file, ps->in_fileoff + (proto - ps->in_addr) + psz, psz, &name_addr) ||
+            name_addr - img->segs[0].in_addr >= img->segs[0].in_filesize ||
+            !span_cstr(file, img->segs[0].in_fileoff + (name_addr - img->segs[0].in_addr), 4096, &name, NULL))
+            die("%s: protocol at 0x%llx is unreadable", img->in_path, (unsigned long long)proto);
+        fn(ctx, img, proto, name);
+    }
+}
+
+struct name_set {
+    struct strpool names;
+};
+
+static void count_protocol(void *ctx, const struct image *img, uint64_t proto, const char *name)
+{
+    (void)img;
+    (void)proto;
+    strpool_add(&((struct name_set *)ctx)->names, name);
+}
+
+void objc_plan_protocols(struct cache *c)
+{
+    if (!enabled(c))
+        return;
+    struct name_set set;
+    strpool_init(&set.names);
+    for (size_t i = 0; i < c->nimages; i++)
+        each_protocol(c, &c->images[i], count_protocol, &set);
+    c->proto_area_size = set.names.count * (uint64_t)align_up(proto_size(c), 8);
+    strpool_free(&set.names);
+}
+
+struct proto_walk {
+    struct cache *c;
+    struct strpool names;       /* name -> offset, in first-seen order */
+    uint64_t *canon_by_name;    /* by strpool offset of the name */
+    size_t canon_cap;
+    struct proto *map;
+    size_t nmap, cap;
+    uint64_t next;              /* next free byte of the area */
+};
+
+static void add_ptr_to(struct image *img, uint64_t addr, uint64_t target, const struct ptr *like)
+{
+    img->ptrs = xrealloc(img->ptrs, (img->nptrs + 1) * sizeof *img->ptrs);
+    struct ptr p = like ? *like : (struct ptr){0};
+    p.addr = addr;
+    p.target = target;
+    img->ptrs[img->nptrs++] = p;
+}
+
+/* Copy one definition into the area, with its pointers. */
+static uint64_t make_canonical(struct cache *c, struct image *img, uint64_t orig)
+{
+    unsigned psz = c->ai->ptr_size, size = proto_size(c);
+    uint64_t copy = c->proto_addr + c->proto_used;
+    c->proto_used += align_up(size, 8);
+    memcpy(cache_bytes(c, copy, size), cache_bytes(c, orig, size), size);
+    size_t n = img->nptrs;
+    uint64_t name = 0, demangled = 8ULL * psz + 8 + psz;
+    for (size_t k = 0; k < n; k++) {
+        struct ptr p = img->ptrs[k];    /* add_ptr_to may move the array */
+        uint64_t off = p.addr - orig;
+        if (off < size && off != 0 && off != demangled)
+            add_ptr_to(img, copy + off, p.target, &p);
+        if (off == psz)
+            name = p.target;
+    }
+    uint8_t *b = cache_bytes(c, copy, size);
+    dsc_put32(b + 8 * psz, size);
+    dsc_put32(b + 8 * psz + 4, dsc_le32(b + 8 * psz + 4) | PROTOCOL_FLAGS_CANONICAL);
+    if (name)
+        add_ptr_to(img, copy + demangled, name, NULL);
+    if (c->protocol_class)
+        add_ptr_to(img, copy, c->protocol_class, NULL);
+    else
+        memset(b, 0, psz);
+    return copy;
+}
+
+static void collect_protocol(void *ctx, const struct image *cimg, uint64_t proto, const char *name)
+{
+    struct proto_walk *w = ctx;
+    struct image *img = (struct image *)cimg;
+    uint64_t orig;
+    if (!image_reloc(img, proto, &orig))
+        die("%s: protocol %s is outside the image", img->in_path, name);
+    size_t before = w->names.count;
+    uint32_t id = strpool_add(&w->names, name);
+    if (w->names.bytes.len > w->canon_cap) {
+        size_t ncap = w->names.bytes.len * 2;
+        w->canon_by_name = xrealloc(w->canon_by_name, ncap * sizeof *w->canon_by_name);
+        memset(w->canon_by_name + w->canon_cap, 0, (ncap - w->canon_cap) * sizeof *w->canon_by_name);
+        w->canon_cap = ncap;
+    }
+    if (w->names.count != before)
+        w->canon_by_name[id] = make_canonical(w->c, img, orig);
+    if (w->nmap == w->cap) {
+        w->cap = w->cap ? w->cap * 2 : 64;
+        w->map = xrealloc(w->map, w->cap * sizeof *w->map);
+    }
+    w->map[w->nmap++] = (struct proto){orig, w->canon_by_name[id]};
+}
+
+static bool in_protolist(const struct image *img, uint64_t slot)
+{
+    for (unsigned k = 0; k < img->nsects; k++) {
+        const struct sect *x = &img->sects[k];
+        uint64_t a;
+        if (strcmp(x->name, "__objc_protolist") == 0 && image_reloc(img, x->in_addr, &a) && slot - a < x->size)
+            return true;
+    }
+    return false;
+}
+
+static void find_protocol_class(struct cache *c)
+{
+    for (size_t i = 0; i < c->nimages && !c->protocol_class; i++) {
+        const struct export_sym *e = image_export(&c->images[i], "_OBJC_CLASS_$_Protocol");
+        if (e && !(e->flags & 0x18))
+            image_reloc(&c->images[i], c->images[i].segs[0].in_addr + e->value, &c->protocol_class);
+    }
+}
+
+void objc_unique_protocols(struct cache *c)
+{
+    if (!c->proto_area_size)
+        return;
+    find_protocol_class(c);
+    struct proto_walk w = {.c = c};
+    strpool_init(&w.names);
+    for (size_t i = 0; i < c->nimages; i++)
+        each_protocol(c, &c->images[i], collect_protocol, &w);
+    if (w.nmap)
+        qsort(w.map, w.nmap, sizeof *w.map, cmp_proto);
+    for (size_t i = 0; i < c->nimages; i++) {
+        struct image *img = &c->images[i];
+        for (size_t k = 0; k < img->nptrs; k++) {
+            struct proto key = {img->ptrs[k].target, 0};
+            const struct proto *hit = w.nmap ? bsearch(&key, w.map, w.nmap, sizeof key, cmp_proto) : NULL;
+            if (hit && !in_protolist(img, img->ptrs[k].addr)) {
+                img->ptrs[k].target = hit->canon;
+                c->stats_protorefs++;
+            }
+        }
+        qsort(img->ptrs, img->nptrs, sizeof *img->ptrs, cmp_ptr);
+    }
+    strpool_free(&w.names);
+    free(w.canon_by_name);
+    free(w.map);
 }

@@ -42,10 +42,12 @@ check_cache() {
     if [ "$syms" = yes ]; then
         grep -q ' [1-9][0-9]* locals' check.out || fail "$out: no local symbols were checked"
     fi
-    # dyld-940+ eras unique selectors into one buffer; older ones do not.
+    # dyld-940+ eras unique selectors and protocols; older ones do not.
     case $era in
-        0x1c8|0x200) grep -q ' [1-9][0-9]* uniqued selectors' check.out || fail "$out: selectors not uniqued" ;;
-        *) grep -q ' 0 uniqued selectors' check.out || fail "$out: selectors uniqued in an old era" ;;
+        0x1c8|0x200)
+            grep -q ' [1-9][0-9]* uniqued selectors' check.out || fail "$out: selectors not uniqued"
+            grep -q ' [1-9][0-9]* uniqued protocols' check.out || fail "$out: protocols not uniqued" ;;
+        *) grep -q ' 0 uniqued selectors, 0 uniqued protocols' check.out || fail "$out: ObjC uniqued in an old era" ;;
     esac
     # Images and aliases, exactly the manifest's.
     "$DSCFS" --list "$out" > list.out 2> err.out || { cat err.out >&2; fail "$out: --list"; }

@@ -12,6 +12,10 @@ const char objc_magic_selector[] = "\xF0\x9F\xA4\xAF";
 void *objc_empty_cache_storage[4] __asm__("__objc_empty_cache");
 void *objc_empty_cache_storage[4];
 
+/* The class canonical protocols get as isa. */
+void *objc_protocol_class[5] __asm__("_OBJC_CLASS_$_Protocol");
+void *objc_protocol_class[5];
+
 id objc_msgSend(id self, SEL op) { (void)op; return self; }
 id objc_msgSendSuper2(void *super, SEL op) { (void)op; return (id)super; }
 id objc_retain(id o) { return o; }
