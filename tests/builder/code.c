@@ -26,7 +26,8 @@
 #define S_ATTR_SOME_INSTRUCTIONS 0x00000400u
 #define S_SYMBOL_STUBS 0x8
 
-static bool is_adrp(uint32_t i) { return (i & 0x9F000000u) == 0x90000000u; }
+bool arm64_is_adrp(uint32_t i) { return (i & 0x9F000000u) == 0x90000000u; }
+#define is_adrp arm64_is_adrp
 
 static int64_t adrp_pages(uint32_t i)
 {
@@ -41,6 +42,16 @@ static bool encode_adrp(uint32_t *i, int64_t pages)
     uint32_t imm = (uint32_t)pages & 0x1FFFFF;
     *i = (*i & 0x9F00001Fu) | (imm & 3) << 29 | (imm >> 2) << 5;
     return true;
+}
+
+uint64_t arm64_adrp_page(uint32_t insn, uint64_t pc)
+{
+    return (pc & ~0xFFFULL) + (uint64_t)adrp_pages(insn) * 4096;
+}
+
+bool arm64_set_adrp_page(uint32_t *insn, uint64_t pc, uint64_t page)
+{
+    return encode_adrp(insn, ((int64_t)(page & ~0xFFFULL) - (int64_t)(pc & ~0xFFFULL)) / 4096);
 }
 
 static const struct seg *in_seg_of(const struct image *img, uint64_t in_addr)
