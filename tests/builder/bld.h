@@ -204,6 +204,7 @@ struct cache {
     uint64_t proto_addr, proto_area_size, proto_used; /* canonical protocols */
     uint64_t protocol_class;    /* libobjc's Protocol class, or 0 */
     uint64_t stats_protorefs;   /* pointers re-pointed at canonical protocols */
+    uint64_t stats_selloads;    /* selector loads turned into ADRP+ADD */
 };
 
 /* input.c */
@@ -234,9 +235,14 @@ void objc_unique_selectors(struct cache *c);
 /* Same for protocols: the area is sized before layout, filled after. */
 void objc_plan_protocols(struct cache *c);
 void objc_unique_protocols(struct cache *c);
+/* After code_fix: ADRP+LDR of a selref -> ADRP+ADD of the string (64-bit). */
+void objc_rewrite_selector_loads(struct cache *c);
 
 /* code.c: ADRP pages after segments moved; optional stub redirection. */
 void code_fix(struct cache *c);
+bool arm64_is_adrp(uint32_t insn);
+uint64_t arm64_adrp_page(uint32_t insn, uint64_t pc);
+bool arm64_set_adrp_page(uint32_t *insn, uint64_t pc, uint64_t page); /* false: out of range */
 
 /* linkedit.c */
 void linkedit_build(struct cache *c);

@@ -51,7 +51,8 @@ struct cached {
 };
 
 struct counts {
-    size_t ptrs, nulls, exports, symbols, locals, adrps, direct_stubs, direct_calls, selectors, protocols;
+    size_t ptrs, nulls, exports, symbols, locals, adrps, direct_stubs, direct_calls, selectors, protocols, rip_refs;
+    size_t selector_loads;
 };
 
 static dsc_cache *cache;
@@ -384,10 +385,11 @@ static size_t copy_pointers(const struct decoded *d, const struct protocols *pr)
     return n;
 }
 
+static struct selbuf sb;     /* found by check_pointers, used by check_code */
+
 static void check_pointers(struct counts *n)
 {
     struct decoded d = {0};
-    struct selbuf sb;
     struct protocols pr;
     slide_decode_all(cache, &d);
     find_selbuf(&d, &sb);
@@ -603,7 +605,11 @@ static void check_pairs(const struct image *img, const struct sect *x, const uin
                 ok = p && p->target == t && is_add(dsc_le32(code.data + k));
                 n->direct_stubs += ok;
             } else if (ok && t != want) {
-                ok = false;
+                /* dyld-940+: a selref load may become ADRP+ADD of the string. */
+                const struct ptr *p = expected_ptr(img, want);
+                ok = p && is_add(dsc_le32(code.data + k)) && (dsc_le32(in + k) & 0xFFC00000u) == 0xF9400000u &&
+                     uniqued_selector(&sb, p->target, t);
+                n->selector_loads += ok;
             }
             if (!ok)
                 die("%s: ADRP pair at 0x%llx reaches 0x%llx, expected 0x%llx", img->cache_path,
@@ -661,10 +667,53 @@ static void check_code(struct counts *n)
     }
 }
 
+/* x86_64: RIP-relative operands listed by llvm-objdump (a file of
+ * "input-dylib TAB address TAB length TAB displacement" lines, written by
+ * the test from `llvm-objdump --macho -d --no-symbolic-operands`) must
+ * reach, in the cache, where their input targets went. */
+static void check_rip_refs(const char *path, const struct manifest *m, struct counts *n)
+{
+    FILE *f = fopen(path, "r");
+    char line[4096];
+    if (!f)
+        die("%s: cannot open", path);
+    while (fgets(line, sizeof line, f)) {
+        char *dylib = strtok(line, "\t"), *a = strtok(NULL, "\t"), *l = strtok(NULL, "\t"), *dd = strtok(NULL, "\t\n");
+        if (!dylib || !a || !l || !dd)
+            die("%s: malformed line", path);
+        uint64_t addr = strtoull(a, NULL, 16), len = strtoull(l, NULL, 10);
+        int64_t disp = strtoll(dd, NULL, 0);
+        for (size_t i = 0; i < m->n; i++) {
+            const struct image *img = &bc.images[i];
+            uint64_t at, want, fo = addr - img->segs[0].in_addr;
+            if (strcmp(m->inputs[i], dylib) != 0 || len < 5 || fo + len > img->segs[0].in_filesize ||
+                !image_reloc(img, addr + len + (uint64_t)disp, &want) || !image_reloc(img, addr, &at))
+                continue;
+            unsigned pos = 0;
+            for (unsigned k = 1; k + 4 <= len && !pos; k++)
+                if ((int32_t)dsc_le32(img->file.data + fo + k) == (int32_t)disp)
+                    pos = k;
+            dsc_span insn = vm(at, len, "instruction");
+            uint64_t got = at + len + (uint64_t)(int64_t)(int32_t)dsc_le32(insn.data + pos);
+            if (!pos || got != want)
+                die("%s: RIP-relative operand at 0x%llx reaches 0x%llx, expected 0x%llx", img->cache_path,
+                    (unsigned long long)at, (unsigned long long)got, (unsigned long long)want);
+            n->rip_refs++;
+        }
+    }
+    fclose(f);
+}
+
 int main(int argc, char **argv)
 {
+    const char *rip_refs = NULL;
+    if (argc == 4 && strcmp(argv[1], "--x86-refs") == 0) {
+        rip_refs = argv[2];
+        argv += 2;
+        argc -= 2;
+    }
     if (argc != 2) {
-        fprintf(stderr, "usage: dsccheck CACHE.manifest\n");
+        fprintf(stderr, "usage: dsccheck [--x86-refs FILE] CACHE.manifest\n");
         return 2;
     }
     struct manifest m;
@@ -681,10 +730,13 @@ int main(int argc, char **argv)
     check_symbols(&n);
     check_locals(&n);
     check_code(&n);
+    if (rip_refs)
+        check_rip_refs(rip_refs, &m, &n);
     printf("dsccheck: OK %s: %zu images, %zu pointers, %zu nulls, %zu exports, %zu symbols, %zu locals, "
-           "%zu adrp pairs, %zu direct stubs, %zu direct calls, %zu uniqued selectors, %zu uniqued protocols\n",
-           m.main_path, bc.nimages, n.ptrs, n.nulls, n.exports, n.symbols, n.locals, n.adrps, n.direct_stubs,
-           n.direct_calls, n.selectors, n.protocols);
+           "%zu adrp pairs, %zu rip operands, %zu direct stubs, %zu direct calls, %zu uniqued selectors, "
+           "%zu uniqued protocols, %zu selector loads\n",
+           m.main_path, bc.nimages, n.ptrs, n.nulls, n.exports, n.symbols, n.locals, n.adrps, n.rip_refs,
+           n.direct_stubs, n.direct_calls, n.selectors, n.protocols, n.selector_loads);
     dsc_cache_close(cache);
     cache_free(&bc);
     free(cached);

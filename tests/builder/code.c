@@ -5,8 +5,11 @@
  * ld64.lld writes none, so on arm64/arm64e/arm64_32 we find every ADRP in
  * instruction sections and move its page to where the referenced segment
  * went (segments keep their 4 KiB phase, so the paired ADD/LDR low 12 bits
- * stay right). x86_64 RIP-relative operands are not re-targeted (see the
- * README's known gaps).
+ * stay right). On x86_64, x86.c decodes instruction lengths and every
+ * RIP-relative disp32 that reaches a moved segment is re-targeted; the
+ * decoder must land on every LC_FUNCTION_STARTS entry and skips
+ * LC_DATA_IN_CODE ranges, so a desync stops the build instead of
+ * corrupting code.
  *
  * With --optimize-stubs (arm64 only), each __stubs entry whose pointer slot
  * was bound to another image becomes the direct form ADRP/ADD/BR of the
@@ -14,6 +17,7 @@
  * target when it is within +-128 MiB, as dyld-421..9xx production caches do.
  */
 #include "bld.h"
+#include "x86.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +26,8 @@
 #define S_ATTR_SOME_INSTRUCTIONS 0x00000400u
 #define S_SYMBOL_STUBS 0x8
 
-static bool is_adrp(uint32_t i) { return (i & 0x9F000000u) == 0x90000000u; }
+bool arm64_is_adrp(uint32_t i) { return (i & 0x9F000000u) == 0x90000000u; }
+#define is_adrp arm64_is_adrp
 
 static int64_t adrp_pages(uint32_t i)
 {
@@ -37,6 +42,16 @@ static bool encode_adrp(uint32_t *i, int64_t pages)
     uint32_t imm = (uint32_t)pages & 0x1FFFFF;
     *i = (*i & 0x9F00001Fu) | (imm & 3) << 29 | (imm >> 2) << 5;
     return true;
+}
+
+uint64_t arm64_adrp_page(uint32_t insn, uint64_t pc)
+{
+    return (pc & ~0xFFFULL) + (uint64_t)adrp_pages(insn) * 4096;
+}
+
+bool arm64_set_adrp_page(uint32_t *insn, uint64_t pc, uint64_t page)
+{
+    return encode_adrp(insn, ((int64_t)(page & ~0xFFFULL) - (int64_t)(pc & ~0xFFFULL)) / 4096);
 }
 
 static const struct seg *in_seg_of(const struct image *img, uint64_t in_addr)
@@ -68,6 +83,82 @@ static void fix_adrps(struct cache *c, const struct image *img, const struct sec
                 (unsigned long long)page);
         dsc_put32(code + off, insn);
     }
+}
+
+/* ---- x86_64 RIP-relative operands ---- */
+
+/* Input addresses of function starts (sorted: the table is ascending). */
+static uint64_t *function_starts(const struct image *img, size_t *count)
+{
+    dsc_span fs;
+    uint64_t *v = NULL, addr = img->segs[0].in_addr, delta, off = 0;
+    size_t n = 0;
+    if (!img->fstarts_size || !span_sub(img->file, img->fstarts_off, img->fstarts_size, &fs)) {
+        *count = 0;
+        return NULL;
+    }
+    while (off < fs.size && span_uleb(fs, &off, &delta) && delta) {
+        addr += delta;
+        v = xrealloc(v, (n + 1) * sizeof *v);
+        v[n++] = addr;
+    }
+    *count = n;
+    return v;
+}
+
+/* Bytes from input address `a` that are data in code, or 0. */
+static uint64_t data_in_code_at(const struct image *img, uint64_t a)
+{
+    dsc_span dic;
+    if (!img->dic_size || !span_sub(img->file, img->dic_off, img->dic_size, &dic))
+        return 0;
+    for (uint64_t off = 0; off + 8 <= dic.size; off += 8)
+        if (img->segs[0].in_addr + dsc_le32(dic.data + off) == a)
+            return dsc_le16(dic.data + off + 4);
+    return 0;
+}
+
+static void fix_rip_operands(struct cache *c, const struct image *img, const struct sect *x)
+{
+    uint64_t cache_addr;
+    if (!image_reloc(img, x->in_addr, &cache_addr))
+        return;
+    uint8_t *code = cache_bytes(c, cache_addr, x->size);
+    size_t nstarts, next = 0;
+    uint64_t *starts = function_starts(img, &nstarts);
+    for (uint64_t off = 0; off < x->size;) {
+        uint64_t in_pc = x->in_addr + off, skip = data_in_code_at(img, in_pc);
+        while (next < nstarts && starts[next] < x->in_addr)
+            next++;
+        if (next < nstarts && starts[next] == in_pc)
+            next++;     /* on a function boundary, as we should be */
+        else if (next < nstarts && starts[next] < in_pc)
+            die("%s: x86 decoding lost step before function 0x%llx", img->in_path,
+                (unsigned long long)starts[next]);
+        if (skip) {
+            off += skip;
+            continue;
+        }
+        struct x86_insn insn;
+        if (!x86_decode(code + off, x->size - off, &insn))
+            die("%s: unknown x86 instruction at 0x%llx (%02x %02x %02x)", img->in_path, (unsigned long long)in_pc,
+                code[off], off + 1 < x->size ? code[off + 1] : 0, off + 2 < x->size ? code[off + 2] : 0);
+        if (insn.rip_disp) {
+            uint8_t *d = code + off + insn.rip_disp;
+            uint64_t in_target = in_pc + insn.length + (uint64_t)(int64_t)(int32_t)dsc_le32(d);
+            const struct seg *s = in_seg_of(img, in_target);
+            if (s) {
+                int64_t disp = (int64_t)(s->addr + (in_target - s->in_addr)) -
+                               (int64_t)(cache_addr + off + insn.length);
+                if (disp < INT32_MIN || disp > INT32_MAX)
+                    die("%s: RIP-relative operand at 0x%llx cannot reach its target", img->in_path,
+                        (unsigned long long)in_pc);
+                dsc_put32(d, (uint32_t)(int32_t)disp);
+            }
+        }
+        off += insn.length;
+    }
+    free(starts);
 }
 
 /* ---- stub optimisation (arm64) ---- */
@@ -141,15 +232,18 @@ static void optimize_stubs(struct cache *c, const struct image *img, unsigned *c
 
 void code_fix(struct cache *c)
 {
-    if (strcmp(c->ai->name, "x86_64") == 0)
-        return;
+    bool x86 = strcmp(c->ai->name, "x86_64") == 0;
     unsigned redirected = 0;
     for (size_t i = 0; i < c->nimages; i++) {
         const struct image *img = &c->images[i];
         for (unsigned k = 0; k < img->nsects; k++) {
             const struct sect *x = &img->sects[k];
-            if (img->segs[x->segi].kind == RK_TEXT &&
-                (x->flags & (S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS)))
+            if (img->segs[x->segi].kind != RK_TEXT ||
+                !(x->flags & (S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS)))
+                continue;
+            if (x86)
+                fix_rip_operands(c, img, x);
+            else
                 fix_adrps(c, img, x);
         }
         if (c->opt.optimize_stubs)

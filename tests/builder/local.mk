@@ -8,7 +8,8 @@ tests_builder_libbld_a_SOURCES = \
 	tests/builder/trie_write.c tests/builder/strpool.c tests/builder/strpool.h \
 	tests/builder/input.c tests/builder/fixups.c tests/builder/layout.c \
 	tests/builder/code.c tests/builder/linkedit.c tests/builder/loadcmds.c \
-	tests/builder/slide.c tests/builder/write.c tests/builder/objc.c
+	tests/builder/slide.c tests/builder/write.c tests/builder/objc.c \
+	tests/builder/x86.c tests/builder/x86.h
 
 check_PROGRAMS += tests/builder/dscbuild tests/builder/dsccheck
 tests_builder_dscbuild_SOURCES = tests/builder/main.c

@@ -337,3 +337,92 @@ void objc_unique_protocols(struct cache *c)
     free(w.canon_by_name);
     free(w.map);
 }
+
+/* ---- selector loads (dyld-940+, 64-bit arm) ---- */
+
+#define SELLOAD_WINDOW 16
+
+static bool is_ldr_x_imm(uint32_t i) { return (i & 0xFFC00000u) == 0xF9400000u; }
+static bool ends_live_range(uint32_t i)
+{
+    return (i & 0x7C000000u) == 0x14000000u ||     /* B, BL */
+           (i & 0xFE000000u) == 0xD6000000u;       /* BR, BLR, RET and friends */
+}
+static bool uses_base(uint32_t i, unsigned reg)
+{
+    bool load_store = (i & 0x0A000000u) == 0x08000000u;
+    bool add_sub_imm = (i & 0x1F000000u) == 0x11000000u;
+    return (load_store || add_sub_imm) && ((i >> 5) & 31) == reg;
+}
+
+/* The selref load that is the only use of the ADRP at `code[at]` before a
+ * branch, a new ADRP of the register, or the window's end; -1 if none. */
+static long sole_selref_load(const uint8_t *code, uint64_t size, uint64_t at)
+{
+    unsigned reg = dsc_le32(code + at) & 31;
+    long found = -1;
+    for (uint64_t k = at + 4; k < size && k < at + 4 * SELLOAD_WINDOW; k += 4) {
+        uint32_t i = dsc_le32(code + k);
+        if (uses_base(i, reg)) {
+            if (found >= 0 || !is_ldr_x_imm(i))
+                return -1;
+            found = (long)k;
+        }
+        if (ends_live_range(i) || (arm64_is_adrp(i) && (i & 31) == reg))
+            return found;
+    }
+    return -1;
+}
+
+static bool in_selrefs(const struct image *img, uint64_t addr)
+{
+    const struct sect *x = image_sect(img, "__DATA", "__objc_selrefs");
+    uint64_t a;
+    if (!x)
+        x = image_sect(img, "__DATA_CONST", "__objc_selrefs");
+    return x && image_reloc(img, x->in_addr, &a) && addr - a < x->size;
+}
+
+static const struct ptr *ptr_at(const struct image *img, uint64_t addr)
+{
+    size_t lo = 0, hi = img->nptrs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (img->ptrs[mid].addr < addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < img->nptrs && img->ptrs[lo].addr == addr ? &img->ptrs[lo] : NULL;
+}
+
+void objc_rewrite_selector_loads(struct cache *c)
+{
+    if (!c->selectors || c->ai->ptr_size != 8)
+        return;
+    for (size_t i = 0; i < c->nimages; i++) {
+        const struct image *img = &c->images[i];
+        const struct sect *x = image_sect(img, "__TEXT", "__text");
+        uint64_t base;
+        if (!x || !image_reloc(img, x->in_addr, &base))
+            continue;
+        uint8_t *code = cache_bytes(c, base, x->size);
+        for (uint64_t at = 0; at + 4 <= x->size; at += 4) {
+            uint32_t adrp = dsc_le32(code + at);
+            if (!arm64_is_adrp(adrp))
+                continue;
+            long k = sole_selref_load(code, x->size, at);
+            if (k < 0)
+                continue;
+            uint32_t ldr = dsc_le32(code + k);
+            uint64_t slot = arm64_adrp_page(adrp, base + at) + ((ldr >> 10) & 0xFFF) * 8;
+            const struct ptr *p = ptr_at(img, slot);
+            if (!p || !in_selrefs(img, slot) || p->target - c->selbuf_addr >= c->selbuf_size ||
+                !arm64_set_adrp_page(&adrp, base + at, p->target))
+                continue;
+            dsc_put32(code + at, adrp);
+            dsc_put32(code + k, 0x91000000u | (ldr & 31) | ((adrp & 31) << 5) | (uint32_t)(p->target & 0xFFF) << 10);
+            c->stats_selloads++;
+        }
+    }
+}

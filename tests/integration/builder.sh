@@ -11,12 +11,31 @@ cd "$WORK" || fail "cd $WORK"
 PAIRS="arm64:2 arm64e:3 arm64e:5 arm64_32:1 arm64_32:4 x86_64:1 x86_64:2"
 ERAS="0x98 0x138 0x140 0x1c8 0x200"
 
-field() { grep "^$1	" "$2" | cut -f2-; }
+# RIP-relative operands of the x86_64 inputs, as llvm-objdump sees them:
+# "dylib TAB address TAB length TAB displacement" for dsccheck --x86-refs.
+x86_refs() {
+    for d in $(cat "$1"); do
+        llvm-objdump-19 --macho -d --no-symbolic-operands "$d" |
+            awk -v d="$d" -F '\t' '/\(%rip\)/ {
+                addr = $1; sub(/^ */, "", addr); sub(/:$/, "", addr); n = split($2, b, " ")
+                if (match($0, /-?0x[0-9a-f]+\(%rip\)/))
+                    print d "\t" addr "\t" n "\t" substr($0, RSTART, RLENGTH - 6) }'
+    done
+}
+command -v llvm-objdump-19 > /dev/null 2>&1 || skip "llvm-objdump-19 is not installed"
+x86_refs "$WORK/x86_64.inputs" > "$WORK/x86_64.refs"
+[ -s "$WORK/x86_64.refs" ] || fail "llvm-objdump found no RIP-relative operands in the x86_64 inputs"
 
 check_cache() {
     out=$1 arch=$2 slide=$3 split=$4 syms=$5
     m=$out.manifest
-    "$DSCCHECK" "$m" > check.out 2>&1 || { cat check.out >&2; fail "$out: dsccheck"; }
+    refs=
+    [ "$arch" = x86_64 ] && refs="--x86-refs $WORK/x86_64.refs"
+    "$DSCCHECK" $refs "$m" > check.out 2>&1 || { cat check.out >&2; fail "$out: dsccheck"; }
+    case $arch in
+        x86_64) grep -q ' [1-9][0-9]* rip operands' check.out || fail "$out: no RIP-relative operand checked" ;;
+        *) grep -q ' [1-9][0-9]* adrp pairs' check.out || fail "$out: no ADRP pair checked" ;;
+    esac
     "$DSCFS" --info "$out" > info.out 2> err.out || { cat err.out >&2; fail "$out: --info"; }
     grep -q "^Arch *= $arch " info.out || fail "$out: --info arch"
     # Every writable mapping carries slide info of the chosen version.
@@ -46,7 +65,10 @@ check_cache() {
     case $era in
         0x1c8|0x200)
             grep -q ' [1-9][0-9]* uniqued selectors' check.out || fail "$out: selectors not uniqued"
-            grep -q ' [1-9][0-9]* uniqued protocols' check.out || fail "$out: protocols not uniqued" ;;
+            grep -q ' [1-9][0-9]* uniqued protocols' check.out || fail "$out: protocols not uniqued"
+            case $arch in arm64|arm64e)
+                grep -q ' [1-9][0-9]* selector loads' check.out || fail "$out: no selector load rewritten" ;;
+            esac ;;
         *) grep -q ' 0 uniqued selectors, 0 uniqued protocols' check.out || fail "$out: ObjC uniqued in an old era" ;;
     esac
     # Images and aliases, exactly the manifest's.
