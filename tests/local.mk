@@ -21,8 +21,10 @@ tests_unit_test_lib_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_lib_LDADD = libdsc.la $(CHECK_LIBS)
 endif
 
-TESTS += tests/integration/cli.sh tests/integration/extract.sh tests/integration/binds.sh
+TESTS += tests/integration/cli.sh tests/integration/extract.sh tests/integration/binds.sh \
+	tests/integration/builder.sh tests/integration/builder_shape.sh tests/integration/binds_builder.sh
 EXTRA_DIST += tests/integration/cli.sh tests/integration/lib.sh tests/integration/extract.sh \
-	tests/integration/binds.sh
+	tests/integration/binds.sh tests/integration/builder.sh tests/integration/builder_shape.sh \
+	tests/integration/binds_builder.sh
 TESTS += tests/integration/objc_link.sh
 EXTRA_DIST += tests/integration/objc_link.sh

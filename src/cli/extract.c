@@ -69,6 +69,7 @@ struct job {
     uint64_t bytes;
     dsc_extract_stats total; /* summed over the extracted images */
     bool tty;
+    bool *written;        /* per image: its file exists */
 };
 
 static void add_stats(dsc_extract_stats *sum, const dsc_extract_stats *s)
@@ -139,20 +140,24 @@ static void *worker(void *arg)
         else
             j->bytes += (uint64_t)size;
         add_stats(&j->total, &stats);
+        j->written[i] = size >= 0;
         progress(j);
         pthread_mutex_unlock(&j->lock);
     }
     return NULL;
 }
 
-static int link_aliases(const dsc_cache *c, int root, uint32_t *failed)
+static int link_aliases(const dsc_cache *c, int root, const bool *written, uint32_t *failed)
 {
     const dsc_cache_info *in = dsc_cache_get_info(c);
     int made = 0;
     for (uint32_t i = 0; i < in->alias_count; i++) {
         const dsc_alias *a = dsc_alias_at(c, i);
         const char *target = dsc_image_at(c, a->image)->path;
-        if (outdir_symlink(root, a->path, target)) {
+        if (!written[a->image]) {
+            fprintf(stderr, "dscfs: alias %s -> %s: not linked, its image was not extracted\n", a->path, target);
+            (*failed)++;
+        } else if (outdir_symlink(root, a->path, target)) {
             fprintf(stderr, "dscfs: alias %s -> %s: %s\n", a->path, target,
                     errno == EINVAL ? "unsafe path" : strerror(errno));
             (*failed)++;
@@ -199,6 +204,13 @@ int cli_verb_extract_all(int argc, char **argv)
     }
     struct job j = {.cache = c, .root = root, .count = dsc_cache_get_info(c)->image_count,
                      .tty = isatty(STDERR_FILENO)};
+    j.written = calloc(j.count ? j.count : 1, sizeof *j.written);
+    if (!j.written) {
+        fprintf(stderr, "dscfs: out of memory\n");
+        dsc_cache_close(c);
+        close(root);
+        return 1;
+    }
     atomic_init(&j.next, 0);
     pthread_mutex_init(&j.lock, NULL);
     struct timespec t0, t1;
@@ -212,17 +224,18 @@ int cli_verb_extract_all(int argc, char **argv)
     for (long i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
     uint32_t alias_failed = 0;
-    int aliases = link_aliases(c, root, &alias_failed);
+    int aliases = link_aliases(c, root, j.written, &alias_failed);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (j.tty)
         fprintf(stderr, "\n");
-    printf("extracted %u of %u images (%u failed), %d aliases, %.1f MB in %.2f s\n", j.count - j.failed, j.count,
-           j.failed + alias_failed, aliases, (double)j.bytes / 1e6, secs);
+    printf("extracted %u of %u images (%u failed), linked %d of %u aliases, %.1f MB in %.2f s\n", j.count - j.failed,
+           j.count, j.failed, aliases, dsc_cache_get_info(c)->alias_count, (double)j.bytes / 1e6, secs);
     printf("fixups: %llu rebases, %llu binds, %llu unbound pointers; %llu stubs and branches fixed\n",
            (unsigned long long)j.total.rebases, (unsigned long long)j.total.binds,
            (unsigned long long)j.total.unbound_pointers, (unsigned long long)j.total.stubs_fixed);
     pthread_mutex_destroy(&j.lock);
+    free(j.written);
     dsc_cache_close(c);
     close(root);
     return j.failed || alias_failed ? 1 : 0;

@@ -19,6 +19,17 @@
  *    Read pointers with plan_read_ptr(), which works in both kinds of plan.
  *  - Every failure fills plan->err through plan_fail() ("<cache>: <image>:
  *    message") and makes the pass return -1; the pipeline stops there.
+ *
+ * Writing a pass (binds, stubs, objc): add it to passes[] in extract.c
+ * between pass_pointers and pass_linkedit. It sees every decoded pointer as
+ * a fixup (REBASE inside the image, EXTERNAL elsewhere, auth bits kept).
+ *  - To bind a slot: set kind = DSC_FIXUP_BIND, import from plan_add_import(),
+ *    addend; keep auth (arm64e binds with auth carry no addend).
+ *  - To change bytes: plan_seg_bytes()/plan_write_ptr(); both do nothing
+ *    useful in a size plan, which is fine as long as sizes do not depend on
+ *    the bytes.
+ *  - To add data: plan_alloc_vm() + plan_add_segment() + plan_add_section();
+ *    pointers stored there need a REBASE fixup each.
  */
 #ifndef DSC_EXTRACT_H
 #define DSC_EXTRACT_H

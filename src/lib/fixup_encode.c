@@ -50,7 +50,11 @@ static int cmp_fixup(const void *a, const void *b)
 
 int fixups_sort(struct dsc_plan *p)
 {
-    if (p->nfixups)
+    /* Slide walks emit each segment's fixups in order; often no sort is due. */
+    bool sorted = true;
+    for (size_t i = 1; i < p->nfixups && sorted; i++)
+        sorted = p->fixups[i - 1].address <= p->fixups[i].address;
+    if (!sorted)
         qsort(p->fixups, p->nfixups, sizeof *p->fixups, cmp_fixup);
     for (size_t i = 1; i < p->nfixups; i++)
         if (p->fixups[i].address == p->fixups[i - 1].address)
@@ -73,13 +77,15 @@ static int fixup_segment(struct dsc_plan *p, const struct dsc_fixup *f, unsigned
 
 /* ---- rebase opcodes ---- */
 
-/* Length of the run of REBASE fixups from i spaced exactly `stride` apart. */
+/* Length of the run of REBASE fixups from i spaced exactly `stride` apart,
+ * all inside segment `seg` (segments may be adjacent in VM). */
 static size_t run_length(const struct dsc_plan *p, size_t i, unsigned seg, uint64_t stride)
 {
+    const struct dsc_out_segment *s = &p->segs[seg];
     size_t n = 1;
     while (i + n < p->nfixups && p->fixups[i + n].kind == DSC_FIXUP_REBASE &&
            p->fixups[i + n].address - p->fixups[i + n - 1].address == stride &&
-           p->segs[seg].vmaddr + p->segs[seg].filesize - p->fixups[i + n].address >= p->ptr_size)
+           dsc_range_ok(s->filesize, p->fixups[i + n].address - s->vmaddr, p->ptr_size))
         n++;
     return n;
 }

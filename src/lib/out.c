@@ -18,6 +18,8 @@
 
 #include <string.h>
 
+#define LC_TWOLEVEL_HINTS 0x16u
+#define LC_NOTE 0x31u
 #define LC_ATOM_INFO 0x36u
 #define LC_FUNCTION_VARIANTS 0x37u
 #define LC_FUNCTION_VARIANT_FIXUPS 0x38u
@@ -170,7 +172,8 @@ static bool is_dropped_cmd(uint32_t cmd)
 {
     return cmd == LC_SEGMENT_SPLIT_INFO || cmd == LC_CODE_SIGNATURE || cmd == LC_DYLIB_CODE_SIGN_DRS ||
            cmd == LC_LINKER_OPTIMIZATION_HINT || cmd == LC_ENCRYPTION_INFO || cmd == LC_ENCRYPTION_INFO_64 ||
-           cmd == LC_ATOM_INFO || cmd == LC_FUNCTION_VARIANTS || cmd == LC_FUNCTION_VARIANT_FIXUPS;
+           cmd == LC_ATOM_INFO || cmd == LC_FUNCTION_VARIANTS || cmd == LC_FUNCTION_VARIANT_FIXUPS ||
+           cmd == LC_TWOLEVEL_HINTS || cmd == LC_NOTE;
 }
 
 static int build_commands(struct dsc_plan *p, const uint64_t off[P_COUNT])

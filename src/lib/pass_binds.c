@@ -23,6 +23,8 @@
 #include "imports.h"
 #include "symbols.h"
 
+#define DYNAMIC_LOOKUP_ORDINAL 0xFEu
+
 struct bind_name {
     const char *name;
     int ordinal;
@@ -77,6 +79,19 @@ static bool agrees(const struct dsc_plan *p, const struct dsc_symbols *syms, uin
     return n == 0;
 }
 
+/* Evidence 2: an undefined nlist, with the library ordinal it records
+ * (0xFE: flat lookup); an ordinal out of range is chosen again. */
+static void name_import(const struct dsc_plan *p, const struct dsc_symbols *syms, const struct dsc_indirect *ind,
+                        struct bind_name *out)
+{
+    uint32_t ndeps;
+    dsc_symbols_deps(syms, p->mo.image, &ndeps);
+    unsigned ord = dsc_indirect_ordinal(ind);
+    int ordinal = ord >= 1 && ord <= ndeps ? (int)ord
+                  : ord == DYNAMIC_LOOKUP_ORDINAL ? DSC_ORDINAL_FLAT_LOOKUP : ordinal_for(p, syms, ind->name);
+    *out = (struct bind_name){ind->name, ordinal, (ind->n_desc & N_WEAK_REF) != 0, 0};
+}
+
 static bool name_slot(const struct dsc_plan *p, const struct dsc_symbols *syms, const struct dsc_imports *im,
                       uint64_t slot, uint64_t target, bool have_target, struct bind_name *out)
 {
@@ -88,11 +103,7 @@ static bool name_slot(const struct dsc_plan *p, const struct dsc_symbols *syms, 
     const struct dsc_indirect *ind = dsc_imports_at(im, slot);
     if (ind && !dsc_indirect_is_stub(ind) && dsc_indirect_is_import(ind) &&
         (!have_target || agrees(p, syms, target, ind->name))) {
-        uint32_t ndeps;
-        dsc_symbols_deps(syms, p->mo.image, &ndeps);
-        unsigned ord = dsc_indirect_ordinal(ind);
-        *out = (struct bind_name){ind->name, ord >= 1 && ord <= ndeps ? (int)ord : ordinal_for(p, syms, ind->name),
-                                  (ind->n_desc & N_WEAK_REF) != 0, 0};
+        name_import(p, syms, ind, out);
         return true;
     }
     return have_target && name_by_target(p, syms, target, out);
@@ -132,12 +143,22 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Original binds of slots the slide info never recorded (a weak import
- * that resolved to nothing is stored as 0, not as a pointer). */
-static int add_missing_binds(struct dsc_plan *p, const struct dsc_imports *im)
+/* A bind for a slot without a fixup; auth GOT slots sign with IA and
+ * address diversity, as the linker emits them. */
+static int add_bind_fixup(struct dsc_plan *p, uint64_t address, const struct bind_name *b, bool auth)
 {
-    if (im->nbinds == 0)
-        return 0;
+    struct dsc_fixup f = {.address = address, .kind = DSC_FIXUP_EXTERNAL,
+                          .auth = {.present = auth, .key = 0, .addr_div = auth}};
+    if (make_bind(p, &f, b))
+        return -1;
+    return f.kind == DSC_FIXUP_BIND ? plan_add_fixup(p, &f) : 0; /* declined: warned already */
+}
+
+/* Slots the slide info never recorded (a weak import that resolved to
+ * nothing is stored as 0, not as a pointer), named by the original binds or
+ * by the indirect table's undefined symbols. */
+static int add_missing_binds(struct dsc_plan *p, const struct dsc_symbols *syms, const struct dsc_imports *im)
+{
     size_t n = p->nfixups;
     uint64_t *have = malloc((n ? n : 1) * sizeof *have);
     if (!have)
@@ -150,9 +171,19 @@ static int add_missing_binds(struct dsc_plan *p, const struct dsc_imports *im)
         const struct dsc_orig_bind *ob = &im->binds[i];
         if (ob->weak || !plan_in_image(p, ob->address) || bsearch(&ob->address, have, n, sizeof *have, cmp_u64))
             continue;
-        struct dsc_fixup f = {.address = ob->address};
         struct bind_name b = {ob->name, ob->ordinal, ob->flags & BIND_SYMBOL_FLAGS_WEAK_IMPORT, ob->addend};
-        rc = make_bind(p, &f, &b) || plan_add_fixup(p, &f) ? -1 : 0;
+        rc = add_bind_fixup(p, ob->address, &b, false);
+    }
+    for (size_t i = 0; i < im->count && rc == 0; i++) {
+        const struct dsc_indirect *e = &im->entries[i];
+        struct bind_name b;
+        if (dsc_indirect_is_stub(e) || !dsc_indirect_is_import(e) || e->size != p->ptr_size ||
+            !plan_in_image(p, e->address) || bsearch(&e->address, have, n, sizeof *have, cmp_u64) ||
+            dsc_imports_bind_at(im, e->address))
+            continue;
+        name_import(p, syms, e, &b);
+        bool auth = strcmp(p->mo.sects[e->section].sectname, "__auth_got") == 0;
+        rc = add_bind_fixup(p, e->address, &b, auth);
     }
     free(have);
     return rc;
@@ -182,7 +213,7 @@ int pass_binds(struct dsc_plan *p)
         }
     }
     if (rc == 0)
-        rc = add_missing_binds(p, &im);
+        rc = add_missing_binds(p, syms, &im);
     dsc_imports_free(&im);
     return rc;
 }

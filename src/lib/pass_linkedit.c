@@ -125,20 +125,30 @@ static int read_symtab(struct dsc_plan *p, struct src_symtab *st)
     return linkedit_span(p, indoff, (uint64_t)st->nindirect * 4, "indirect symbol table", &st->indirect);
 }
 
+/* Append `s` and its NUL to the new string table; its index in *strx. */
+static bool add_string(struct dsc_plan *p, const char *s, size_t len, uint32_t *strx)
+{
+    if (p->le.strtab.size > UINT32_MAX - len - 1)
+        return false;
+    *strx = (uint32_t)p->le.strtab.size;
+    return blob_add(&p->le.strtab, s, len) && blob_u8(&p->le.strtab, 0);
+}
+
 /* Append one nlist whose name is `strx` in `strs`, with a new n_strx. */
 static int add_symbol(struct dsc_plan *p, const uint8_t *nl, dsc_span strs)
 {
     const char *name;
     size_t len;
-    uint32_t strx = dsc_le32(nl);
+    uint32_t strx = dsc_le32(nl), new_strx;
     if (!span_cstr(strs, strx, strs.size, &name, &len))
         return plan_fail(p, "symbol name at string index %u is out of its string table", strx);
     unsigned nl_size = p->mo.is64 ? 16 : 12;
     uint8_t copy[16];
     memcpy(copy, nl, nl_size);
-    dsc_put32(copy, (uint32_t)p->le.strtab.size);
-    if (p->le.strtab.size > UINT32_MAX - len - 1 || !blob_add(&p->le.symtab, copy, nl_size) ||
-        !blob_add(&p->le.strtab, name, len + 1))
+    if (!add_string(p, name, len, &new_strx))
+        return plan_fail(p, "out of memory building the symbol table");
+    dsc_put32(copy, new_strx);
+    if (!blob_add(&p->le.symtab, copy, nl_size))
         return plan_fail(p, "out of memory building the symbol table");
     p->le.nsyms++;
     return 0;
@@ -212,14 +222,6 @@ static unsigned section_number(const struct dsc_plan *p, uint64_t addr)
     return 0;
 }
 
-static bool add_string(struct dsc_plan *p, const char *s, size_t len, uint32_t *strx)
-{
-    if (p->le.strtab.size > UINT32_MAX - len - 1)
-        return false;
-    *strx = (uint32_t)p->le.strtab.size;
-    return blob_add(&p->le.strtab, s, len) && blob_u8(&p->le.strtab, 0);
-}
-
 static int add_export(void *ctx, const char *key, size_t key_len, dsc_span term)
 {
     struct export_ctx *e = ctx;
@@ -288,8 +290,11 @@ static int add_missing_exports(struct dsc_plan *p, const struct src_symtab *st)
     }
     qsort(e.names, e.nnames, sizeof *e.names, cmp_name);
     dsc_span trie = {p->le.exports.data, p->le.exports.size};
-    int rc = dsc_trie_walk(trie, add_export, &e, dsc_image_at(p->cache, p->mo.image)->path, p->err);
+    dsc_error walk_err = {{0}};
+    int rc = dsc_trie_walk(trie, add_export, &e, "export trie", &walk_err);
     free(e.names);
+    if (rc && walk_err.msg[0]) /* else add_export has set p->err */
+        return plan_fail(p, "%s", walk_err.msg);
     return rc ? -1 : 0;
 }
 
@@ -297,8 +302,11 @@ static int build_symtab(struct dsc_plan *p)
 {
     struct src_symtab st;
     struct dsc_locals locals;
-    if (read_symtab(p, &st) || dsc_locals_find(p->cache, p->base, &locals, p->err))
+    dsc_error locals_err;
+    if (read_symtab(p, &st))
         return -1;
+    if (dsc_locals_find(p->cache, p->base, &locals, &locals_err))
+        return plan_fail(p, "%s", locals_err.msg);
     if (!blob_u8(&p->le.strtab, 0))
         return plan_fail(p, "out of memory");
     struct dsc_linkedit *le = &p->le;

@@ -71,9 +71,9 @@ static int walk_segment(struct dsc_plan *p, const struct dsc_out_segment *seg)
             .ptr_size = p->ptr_size,
             .file = c->files[m->info.file].info.path,
         };
-        int r = dsc_slide_walk(&src, w.lo, w.hi, on_slot, &w, p->err);
-        if (r)
-            return -1;
+        dsc_error walk_err = {{0}};
+        if (dsc_slide_walk(&src, w.lo, w.hi, on_slot, &w, &walk_err))
+            return walk_err.msg[0] ? plan_fail(p, "%s", walk_err.msg) : -1; /* else on_slot set p->err */
     }
     return 0;
 }

@@ -152,9 +152,9 @@ static bool decode_a64(enum dsc_arch arch, const uint8_t *p, size_t len, uint64_
         return false;
     if (adrp_pair(p, pc, A64_X16, &addr, &is_add, &ldr_size) && dsc_le32(p + 8) == A64_BR_X16) {
         if (is_add) {
-            bool e = arch == DSC_ARCH_ARM64E;
-            if (e && (len < 16 || dsc_le32(p + 12) != A64_BRK_1))
-                return false;
+            /* arm64e images may also have plain 12-byte __stubs; the
+             * optimised __auth_stubs form ends with BRK #1. */
+            bool e = arch == DSC_ARCH_ARM64E && len >= 16 && dsc_le32(p + 12) == A64_BRK_1;
             *out = (struct dsc_stub){e ? DSC_STUB_ARM64E_DIRECT : DSC_STUB_ARM64_DIRECT, e ? 16 : 12, 0, addr};
             return true;
         }
@@ -256,6 +256,10 @@ bool dsc_vm_pointer(const dsc_cache *c, uint64_t addr, uint64_t *target)
     uint64_t raw, base;
     if (!m || !dsc_vm_ptr(c, addr, &raw))
         return false;
+    if (raw == 0) { /* a slot no chain visits: a weak import bound to nothing */
+        *target = 0;
+        return true;
+    }
     switch (m->info.slide_version) {
     case 2:
     case 4:
@@ -276,6 +280,16 @@ bool dsc_vm_pointer(const dsc_cache *c, uint64_t addr, uint64_t *target)
     }
 }
 
+/* Branch islands live outside every real image (pools of the dyld-421..655
+ * builders, stubs sub-caches) or in pseudo-images named after them. */
+static bool islands_at(const dsc_cache *c, const struct dsc_symbols *syms, uint64_t addr)
+{
+    if (!syms)
+        return false;
+    int64_t image = dsc_symbols_image_of(syms, addr);
+    return image < 0 || strstr(dsc_image_at(c, (uint32_t)image)->path, "branch_islands") != NULL;
+}
+
 static bool in_executable(const dsc_cache *c, uint64_t addr)
 {
     const struct dsc_map *m = dsc_vm_map(c, addr);
@@ -294,7 +308,7 @@ bool dsc_stub_follow(const dsc_cache *c, const struct dsc_symbols *syms, uint64_
             *final = addr;
             return m != NULL || addr == 0;
         }
-        bool islands = syms && dsc_symbols_image_of(syms, addr) < 0;
+        bool islands = islands_at(c, syms, addr);
         uint64_t avail = m->info.address + m->info.size - addr;
         if (!dsc_vm_span(c, addr, avail < 16 ? avail : 16, &s) ||
             !dsc_stub_decode(c->info.arch, s.data, s.size, addr, islands, &st)) {

@@ -83,7 +83,8 @@ bool dsc_vm_pointer(const dsc_cache *c, uint64_t addr, uint64_t *target);
 
 /* From `addr`, follow stubs, islands and pointer slots to the function
  * finally reached. Islands are followed only outside every image (branch
- * pools, stubs sub-caches) as `syms` tells. *first_slot gets the first
+ * pools, stubs sub-caches) or in a "...branch_islands" pseudo-image, as
+ * `syms` tells. *first_slot gets the first
  * pointer slot met (0 if none). Returns false if the chain is unreadable
  * or longer than DSC_STUB_MAX_HOPS. */
 bool dsc_stub_follow(const dsc_cache *c, const struct dsc_symbols *syms, uint64_t addr, uint64_t *final,

@@ -10,11 +10,15 @@
  *
  *  pointers_outside  a slid slot of the image whose output value leaves the
  *                    image and that no bind covers;
- *  binds_unknown     a bind whose symbol the dylib its ordinal names (or, for
- *                    special ordinals, any image) does not export;
+ *  binds_unknown     a bind (not a weak import) whose symbol the dylib its
+ *                    ordinal names (or, for special ordinals, any image)
+ *                    does not export;
  *  stubs_bad_slot    a stub whose slot is outside the image, not bound, or
  *                    bound to another symbol than the cache stub reached;
- *  branches_outside  a B/BL in code whose target is outside the image.
+ *  branches_outside  a B/BL in code whose target is outside the image;
+ *  code_refs_outside an ADRP followed by an ADD or LDR of the same register
+ *                    that addresses outside the image (a uniqued GOT chunk
+ *                    of another image, a string in another image).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -37,10 +41,12 @@ struct out_bind {
     uint64_t address;
     const char *name;
     int ordinal;
+    bool weak_import;
 };
 
 struct out_file {
     dsc_span bytes;
+    unsigned ptr_size;               /* 8 (MH_MAGIC_64) or 4 */
     struct out_seg segs[OUT_MAX_SEGS];
     unsigned nsegs;
     dsc_span cmds;
@@ -72,9 +78,12 @@ static int parse_output(struct vctx *v)
 {
     struct out_file *o = v->o;
     uint32_t magic, ncmds, sizeofcmds;
-    if (!span_u32(o->bytes, 0, &magic) || magic != MH_MAGIC_64 || !span_u32(o->bytes, 16, &ncmds) ||
-        !span_u32(o->bytes, 20, &sizeofcmds) || !span_sub(o->bytes, 32, sizeofcmds, &o->cmds))
-        return vfail(v, "not a 64-bit Mach-O file");
+    if (!span_u32(o->bytes, 0, &magic) || (magic != MH_MAGIC_64 && magic != MH_MAGIC))
+        return vfail(v, "not a thin Mach-O file");
+    o->ptr_size = magic == MH_MAGIC_64 ? 8 : 4;
+    if (!span_u32(o->bytes, 16, &ncmds) || !span_u32(o->bytes, 20, &sizeofcmds) ||
+        !span_sub(o->bytes, o->ptr_size == 8 ? 32 : 28, sizeofcmds, &o->cmds))
+        return vfail(v, "load commands out of the file");
     uint64_t off = 0;
     for (uint32_t i = 0; i < ncmds; i++) {
         uint32_t cmd, size;
@@ -82,16 +91,20 @@ static int parse_output(struct vctx *v)
         if (!span_u32(o->cmds, off, &cmd) || !span_u32(o->cmds, off + 4, &size) || size < 8 ||
             !span_sub(o->cmds, off, size, &body))
             return vfail(v, "load commands out of range");
-        if (cmd == LC_SEGMENT_64) {
-            if (size < 72 || o->nsegs == OUT_MAX_SEGS)
+        if (cmd == (o->ptr_size == 8 ? LC_SEGMENT_64 : LC_SEGMENT)) {
+            if (size < (o->ptr_size == 8 ? 72u : 56u) || o->nsegs == OUT_MAX_SEGS)
                 return vfail(v, "bad or too many segments");
             struct out_seg *s = &o->segs[o->nsegs++];
+            const uint8_t *q = body.data + 24;
             memcpy(s->name, body.data + 8, 16);
             s->name[16] = 0;
-            s->vmaddr = dsc_le64(body.data + 24);
-            s->vmsize = dsc_le64(body.data + 32);
-            s->fileoff = dsc_le64(body.data + 40);
-            s->filesize = dsc_le64(body.data + 48);
+            if (o->ptr_size == 8) {
+                s->vmaddr = dsc_le64(q), s->vmsize = dsc_le64(q + 8);
+                s->fileoff = dsc_le64(q + 16), s->filesize = dsc_le64(q + 24);
+            } else {
+                s->vmaddr = dsc_le32(q), s->vmsize = dsc_le32(q + 4);
+                s->fileoff = dsc_le32(q + 8), s->filesize = dsc_le32(q + 12);
+            }
             if (!dsc_range_ok(o->bytes.size, s->fileoff, s->filesize) || s->filesize > s->vmsize)
                 return vfail(v, "segment out of the file");
         }
@@ -130,7 +143,7 @@ static int on_fixup(void *ctx, const struct dsc_decoded_fixup *d)
             o->binds = g;
             o->cap = cap;
         }
-        o->binds[o->nbinds++] = (struct out_bind){d->f.address, d->name, d->lib_ordinal};
+        o->binds[o->nbinds++] = (struct out_bind){d->f.address, d->name, d->lib_ordinal, d->weak_import};
         return 0;
     }
     if (o->nrebases == o->rcap) {
@@ -160,7 +173,7 @@ static int cmp_rebase(const void *a, const void *b)
 
 static const struct out_bind *bind_at(const struct out_file *o, uint64_t addr)
 {
-    struct out_bind key = {addr, NULL, 0};
+    struct out_bind key = {addr, NULL, 0, false};
     return o->nbinds ? bsearch(&key, o->binds, o->nbinds, sizeof *o->binds, cmp_bind) : NULL;
 }
 
@@ -173,9 +186,9 @@ static bool out_pointer(const struct out_file *o, uint64_t addr, uint64_t *targe
         *target = r[1] & 0x00FFFFFFFFFFFFFFull;
         return true;
     }
-    const uint8_t *w = out_at(o, addr, 8);
+    const uint8_t *w = out_at(o, addr, o->ptr_size);
     if (w)
-        *target = dsc_le64(w) & 0x00FFFFFFFFFFFFFFull;
+        *target = o->ptr_size == 8 ? dsc_le64(w) & 0x00FFFFFFFFFFFFFFull : dsc_le32(w);
     return w != NULL;
 }
 
@@ -242,8 +255,9 @@ static int check_pointers(struct vctx *v)
         }
     }
     dsc_macho_free(&mo);
+    /* A weak import may name a symbol nothing exports: it binds to 0. */
     for (size_t i = 0; i < v->o->nbinds; i++)
-        v->rep->binds_unknown_symbol += !bind_known(v, &v->o->binds[i]);
+        v->rep->binds_unknown_symbol += !v->o->binds[i].weak_import && !bind_known(v, &v->o->binds[i]);
     v->rep->binds = v->o->nbinds;
     return rc;
 }
@@ -268,7 +282,21 @@ static bool stub_ok(struct vctx *v, uint64_t stub, unsigned size)
     for (size_t i = 0; i < n; i++)
         if (strcmp(at[i]->name, bind->name) == 0)
             return true;
-    return false;
+    /* A weak import that resolved to nothing reaches 0. */
+    return final == 0 && bind->weak_import;
+}
+
+/* ADRP Xd then ADD Xd, Xd, #imm or LDR Xt, [Xd, #off] addressing outside. */
+static bool adrp_pair_outside(const struct out_file *o, uint32_t w0, uint32_t w1, uint64_t pc)
+{
+    unsigned rd, rt, rn, size;
+    uint32_t off;
+    if (!dsc_a64_is_adrp(w0, &rd))
+        return false;
+    if (!(dsc_a64_is_add_imm(w1, &rt, &rn, &off) && rn == rd) &&
+        !(dsc_a64_is_ldr_imm(w1, &rt, &rn, &off, &size) && rn == rd))
+        return false;
+    return !in_output_image(o, dsc_a64_adrp_target(w0, pc) + off);
 }
 
 static void check_code(struct vctx *v)
@@ -292,6 +320,8 @@ static void check_code(struct vctx *v)
                 uint32_t w = dsc_le32(code + o);
                 if (dsc_a64_is_branch(w, NULL) && !in_output_image(v->o, dsc_a64_branch_target(w, s->addr + o)))
                     v->rep->branches_outside++;
+                else if (o + 8 <= s->size && adrp_pair_outside(v->o, w, dsc_le32(code + o + 4), s->addr + o))
+                    v->rep->code_refs_outside++;
             }
         }
     }

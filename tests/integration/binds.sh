@@ -20,8 +20,9 @@ for cache in $(real_caches); do
     grep -Eq '^fixups: [0-9]+ rebases, [0-9]+ binds, [0-9]+ unbound pointers; [0-9]+ stubs and branches fixed$' \
         "$work/summary" || fail "$name: no fixup totals in the summary: $(cat "$work/summary")"
 
-    # --verify: nothing but libhello's 10 ObjC selector references (no image
-    # exports their targets; the objc pass owns them) may still leave an image.
+    # --verify: nothing but libhello's 10 ObjC selector references and the 4
+    # ADRP+ADD loads of selectors (no image exports their targets; the objc
+    # pass owns them) may still leave an image.
     "$DSCFS" --verify "$cache" > "$work/verify" 2> "$work/err"
     [ -s "$work/err" ] && fail "$name: --verify: $(cat "$work/err")"
     total=$(grep '^total:' "$work/verify") || fail "$name: --verify printed no total"
@@ -30,6 +31,8 @@ for cache in $(real_caches); do
     done
     outside=$(echo "$total" | sed 's/.* pointers-outside \([0-9]*\).*/\1/')
     [ "$outside" -le 10 ] || fail "$name: --verify: $outside pointers still leave their images"
+    refs=$(echo "$total" | sed 's/.* code-refs-outside \([0-9]*\).*/\1/')
+    [ "$refs" -le 4 ] || fail "$name: --verify: $refs code references still leave their images"
 done
 
 # arm64 (bind opcodes): llvm reads every bind, each to a dylib the image loads.

@@ -70,7 +70,33 @@ if command -v ld64.lld-19 > /dev/null && command -v clang-19 > /dev/null; then
         ld64.lld-19 -arch "$arch" -platform_version macos 13.0 13.0 -syslibroot "$root" -L/usr/lib \
             "$work/m.o" -lhello-1.0 -lSystem.B -o "$work/a.out" || fail "ld64.lld cannot link against $arch output"
     done
+    # ...and reads every extracted image as a link input.
+    for cache in $(real_caches); do
+        root="$work/$(basename "$cache")"
+        arch=$(basename "$cache" | cut -d_ -f4 | cut -d- -f1)
+        clang-19 -target "$arch-apple-macos13" -c "$work/m.c" -o "$work/m.o" || fail "clang $arch"
+        ld64.lld-19 -arch "$arch" -platform_version macos 13.0 13.0 -syslibroot "$root" -undefined dynamic_lookup \
+            "$work/m.o" $(find "$root" -type f) -o "$work/a.out" || fail "ld64.lld rejects an image of $root"
+    done
 fi
+
+# On a terminal (script(1) gives one) there is a progress bar, then the summary.
+if command -v script > /dev/null; then
+    script -qc "'$DSCFS' --extract-all '$CACHES/dyld_shared_cache_arm64-macOS-objc' '$work/tty' -j 2" /dev/null > "$work/tty.out" 2>&1 ||
+        fail "--extract-all on a terminal"
+    grep -q '\[#*\] 8/8' "$work/tty.out" || fail "no progress bar on a terminal"
+    grep -q '^extracted 8 of 8 images' "$work/tty.out" || fail "no summary on a terminal"
+fi
+
+# One broken image (liba-1.0's mach header magic, at 0x180005000 = file offset
+# 0x5000): the others are still extracted, its alias is not linked, exit 1.
+cp "$CACHES/dyld_shared_cache_arm64e-macOS-objc" "$work/broken"
+printf 'xxxx' | dd of="$work/broken" bs=1 seek=$((0x5000)) conv=notrunc 2> /dev/null
+if "$DSCFS" --extract-all "$work/broken" "$work/b" > "$work/summary" 2> "$work/err"; then fail "broken image: exit 0"; fi
+grep -q '^extracted 7 of 8 images (1 failed), linked 0 of 1 aliases' "$work/summary" || fail "broken: $(cat "$work/summary")"
+grep -q 'liba-1.0.dylib: bad Mach-O magic' "$work/err" || fail "broken: error does not name the image"
+[ "$(find "$work/b" -type f | wc -l)" = 7 ] || fail "broken: the other images were not all extracted"
+[ -e "$work/b/usr/lib/liba.dylib" ] && fail "broken: alias to a failed image was linked"
 
 # Errors: one line, non-zero exit.
 objc="$CACHES/dyld_shared_cache_arm64-macOS-objc"

@@ -347,6 +347,187 @@ START_TEST(bad_image_index_fails_cleanly)
 }
 END_TEST
 
+/* Run a shell command, return its stdout (malloc'ed). */
+static char *capture(const char *cmd)
+{
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    for (size_t r; (r = fread(buf + n, 1, cap - n - 1, p)) > 0;) {
+        n += r;
+        if (cap - n < 2)
+            buf = realloc(buf, cap *= 2);
+    }
+    buf[n] = 0;
+    pclose(p);
+    return buf;
+}
+
+static void write_file(const char *path, const void *data, size_t size)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(data, 1, size, f), size);
+    fclose(f);
+}
+
+/* A copy of the arm64 cache with unmapped locals for libhello appended
+ * (12-byte entries: its header is shorter than 0x190): the output must list
+ * them as its locals, and its indirect symbols must still name the same
+ * symbols (they are remapped to the new symbol order). */
+START_TEST(unmapped_locals_are_restored)
+{
+    const char *src = testdata_path(testdata_caches[0]);
+    if (!src)
+        return;
+    FILE *f = fopen(src, "rb");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    size_t size = (size_t)ftell(f);
+    rewind(f);
+    static const char names[] = "\0_restored_local_one\0_restored_local_two";
+    size_t blob_size = 24 + 2 * 16 + sizeof names + 12;
+    uint8_t *cache = calloc(1, size + blob_size);
+    ck_assert_uint_eq(fread(cache, 1, size, f), size);
+    fclose(f);
+    dsc_cache *c;
+    dsc_error err;
+    ck_assert_msg(dsc_cache_open(src, &c, &err) == 0, "%s", err.msg);
+    int64_t image = dsc_image_find(c, "/usr/lib/libhello-1.0.dylib");
+    const struct dsc_section *text;
+    struct dsc_macho mo;
+    ck_assert_int_ge(image, 0);
+    ck_assert_msg(dsc_macho_parse(c, (uint32_t)image, &mo, &err) == 0, "%s", err.msg);
+    ck_assert_ptr_nonnull(text = dsc_macho_section(&mo, "__TEXT", "__text"));
+    uint64_t text_addr = text->addr, dylib_offset = dsc_image_at(c, (uint32_t)image)->address - c->info.base_address;
+    dsc_macho_free(&mo);
+    dsc_output plain;
+    ck_assert_msg(dsc_extract(c, (uint32_t)image, &plain, &err) == 0, "%s", err.msg);
+    dsc_cache_close(c);
+
+    uint8_t *b = cache + size;
+    uint32_t info[6] = {24, 2, 24 + 32, sizeof names, (uint32_t)(24 + 32 + sizeof names), 1};
+    for (int i = 0; i < 6; i++)
+        dsc_put32(b + 4 * i, info[i]);
+    for (int i = 0; i < 2; i++) {
+        uint8_t *nl = b + 24 + 16 * i;
+        dsc_put32(nl, i ? 21 : 1);
+        nl[4] = 0x0e; /* N_SECT */
+        nl[5] = 1;
+        dsc_put64(nl + 8, text_addr + 4 * (uint64_t)i);
+    }
+    memcpy(b + 56, names, sizeof names);
+    dsc_put32(b + info[4], (uint32_t)dylib_offset);
+    dsc_put32(b + info[4] + 4, 0);
+    dsc_put32(b + info[4] + 8, 2);
+    dsc_put64(cache + 0x48, size); /* localSymbolsOffset */
+    dsc_put64(cache + 0x50, blob_size);
+    char dir[] = "/tmp/dsc_locals_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char cache_path[64], out_path[64], plain_path[64], cmd[256];
+    snprintf(cache_path, sizeof cache_path, "%s/cache", dir);
+    snprintf(out_path, sizeof out_path, "%s/out", dir);
+    snprintf(plain_path, sizeof plain_path, "%s/plain", dir);
+    write_file(cache_path, cache, size + blob_size);
+    write_file(plain_path, plain.data, plain.size);
+    free(cache);
+
+    ck_assert_msg(dsc_cache_open(cache_path, &c, &err) == 0, "%s", err.msg);
+    dsc_output o;
+    ck_assert_msg(dsc_extract(c, (uint32_t)image, &o, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(o.stats.local_symbols, 2);
+    write_file(out_path, o.data, o.size);
+    dsc_output_free(&o);
+    dsc_output_free(&plain);
+    dsc_cache_close(c);
+
+    snprintf(cmd, sizeof cmd, "llvm-nm-19 -a %s", out_path);
+    char *nm = capture(cmd);
+    ck_assert_msg(strstr(nm, " t _restored_local_one") && strstr(nm, " t _restored_local_two"), "%s", nm);
+    ck_assert_ptr_null(strstr(nm, "<redacted>"));
+    free(nm);
+    snprintf(cmd, sizeof cmd, "llvm-objdump-19 --macho -p %s | grep -A3 'ilocalsym'", out_path);
+    char *dysym = capture(cmd);
+    ck_assert_msg(strstr(dysym, "nlocalsym 2\n"), "%s", dysym);
+    free(dysym);
+    snprintf(cmd, sizeof cmd, "llvm-objdump-19 --macho --indirect-symbols %s | awk 'NR > 1 {print $1, $3}'", out_path);
+    char *ind_out = capture(cmd);
+    snprintf(cmd, sizeof cmd, "llvm-objdump-19 --macho --indirect-symbols %s | awk 'NR > 1 {print $1, $3}'", plain_path);
+    char *ind_plain = capture(cmd);
+    ck_assert_str_eq(ind_out, ind_plain);
+    ck_assert_uint_gt(strlen(ind_plain), 100);
+    free(ind_out);
+    free(ind_plain);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+/* Random byte changes in the load commands, data (slide chains) and
+ * LINKEDIT of a real cache: every extraction either succeeds, with
+ * dsc_extract_size agreeing, or fails with a message — never crashes (run
+ * it under --enable-sanitizers to see memory errors). Fixed seed. */
+START_TEST(mutated_caches_fail_cleanly)
+{
+    const char *src = testdata_path(testdata_caches[_i]);
+    if (!src)
+        return;
+    dsc_cache *c;
+    dsc_error err;
+    ck_assert_msg(dsc_cache_open(src, &c, &err) == 0, "%s", err.msg);
+    uint64_t ranges[8][2];
+    unsigned nranges = 0;
+    for (unsigned m = 0; m < c->nmaps && nranges < 7; m++)
+        if (c->maps[m].info.max_prot != 5 && c->maps[m].info.size)
+            ranges[nranges][0] = c->maps[m].info.file_offset, ranges[nranges++][1] = c->maps[m].info.size;
+    ranges[nranges][0] = dsc_image_at(c, 0)->address - c->info.base_address; /* first image's commands */
+    ranges[nranges++][1] = 0x800;
+    dsc_cache_close(c);
+    FILE *f = fopen(src, "rb");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    size_t size = (size_t)ftell(f);
+    rewind(f);
+    uint8_t *orig = malloc(size), *buf = malloc(size);
+    ck_assert_uint_eq(fread(orig, 1, size, f), size);
+    fclose(f);
+    char path[] = "/tmp/dsc_mutated_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    srand(42 + _i);
+    unsigned ok = 0, failed = 0;
+    for (int it = 0; it < 60; it++) {
+        memcpy(buf, orig, size);
+        const uint64_t *r = ranges[(unsigned)it % nranges];
+        for (int k = 1 + rand() % 6; k > 0; k--)
+            buf[r[0] + (uint64_t)rand() % r[1]] = (uint8_t)rand();
+        write_file(path, buf, size);
+        if (dsc_cache_open(path, &c, &err))
+            continue;
+        for (uint32_t i = 0; i < c->nimages; i++) {
+            dsc_output o;
+            uint64_t predicted;
+            if (dsc_extract(c, i, &o, &err) == 0) {
+                ck_assert_int_eq(dsc_extract_size(c, i, &predicted, &err), 0);
+                ck_assert_uint_eq(predicted, o.size);
+                dsc_output_free(&o);
+                ok++;
+            } else {
+                ck_assert(err.msg[0] && !strchr(err.msg, '\n'));
+                failed++;
+            }
+        }
+        dsc_cache_close(c);
+    }
+    unlink(path);
+    free(orig);
+    free(buf);
+    ck_assert_uint_gt(ok + failed, 0);
+}
+END_TEST
+
 Suite *extract_suite(void)
 {
     Suite *s = suite_create("extract");
@@ -354,6 +535,8 @@ Suite *extract_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, every_image_rebases_match_slide_info, 0, 3);
     tcase_add_test(tc, bad_image_index_fails_cleanly);
+    tcase_add_test(tc, unmapped_locals_are_restored);
+    tcase_add_loop_test(tc, mutated_caches_fail_cleanly, 0, 3);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -191,6 +191,46 @@ START_TEST(chained_binds_keep_imports_and_auth)
 }
 END_TEST
 
+/* Rebase opcodes on a synthetic plan: runs stop at a segment boundary even
+ * when the next segment follows in VM; equal strides use the skipping form. */
+static void encode(const uint64_t *addrs, size_t n, const uint8_t *want, size_t want_len)
+{
+    struct dsc_out_segment segs[2] = {
+        {.name = "A", .vmaddr = 0x1000, .vmsize = 0x10, .filesize = 0x10},
+        {.name = "B", .vmaddr = 0x1010, .vmsize = 0x40, .filesize = 0x40},
+    };
+    struct dsc_fixup fixups[8];
+    struct dsc_plan p = {.segs = segs, .nsegs = 2, .ptr_size = 8, .fixups = fixups, .nfixups = n};
+    for (size_t i = 0; i < n; i++)
+        fixups[i] = (struct dsc_fixup){.address = addrs[i], .kind = DSC_FIXUP_REBASE};
+    ck_assert_int_eq(encode_opcodes(&p), 0);
+    ck_assert_uint_eq(p.le.rebase.size, want_len);
+    ck_assert_mem_eq(p.le.rebase.data, want, want_len);
+    ck_assert_uint_eq(p.le.bind.size, 0);
+    blob_free(&p.le.rebase);
+}
+
+START_TEST(rebase_runs_stop_at_segment_boundaries)
+{
+    /* SET_TYPE pointer; seg 0 off 0; 2 rebases; seg 1 off 0; 2 rebases; DONE */
+    static const uint64_t adjacent[] = {0x1000, 0x1008, 0x1010, 0x1018};
+    static const uint8_t want1[] = {0x11, 0x20, 0x00, 0x52, 0x21, 0x00, 0x52, 0x00};
+    encode(adjacent, 4, want1, sizeof want1);
+    /* A stride that steps over the boundary: 0x1008 (A), 0x1018, 0x1028 (B). */
+    static const uint64_t across[] = {0x1008, 0x1018, 0x1028};
+    static const uint8_t want3[] = {0x11, 0x20, 0x08, 0x51, 0x21, 0x08, 0x51, 0x41,
+                                    0x51, 0x00, 0, 0, 0, 0, 0, 0};
+    encode(across, 3, want3, sizeof want3);
+    /* seg 1: three rebases 16 apart (ULEB_TIMES_SKIPPING 3, skip 8) leave the
+     * cursor at 0x30, past the next one at 0x28: a new SET_SEGMENT_AND_OFFSET,
+     * one rebase, DONE, padding to 8. */
+    static const uint64_t strided[] = {0x1010, 0x1020, 0x1030, 0x1038};
+    static const uint8_t want2[] = {0x11, 0x21, 0x00, 0x80, 0x03, 0x08, 0x21, 0x28,
+                                    0x51, 0x00, 0, 0, 0, 0, 0, 0};
+    encode(strided, 4, want2, sizeof want2);
+}
+END_TEST
+
 Suite *fixups_suite(void)
 {
     Suite *s = suite_create("fixups");
@@ -198,6 +238,7 @@ Suite *fixups_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, opcode_binds_read_back_by_llvm_objdump);
     tcase_add_test(tc, chained_binds_keep_imports_and_auth);
+    tcase_add_test(tc, rebase_runs_stop_at_segment_boundaries);
     suite_add_tcase(s, tc);
     return s;
 }

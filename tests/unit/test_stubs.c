@@ -115,8 +115,10 @@ START_TEST(stub_forms_round_trip)
     ck_assert(dsc_stub_decode(DSC_ARCH_ARM64E, b, 16, 0x1000, false, &st));
     ck_assert_int_eq(st.form, DSC_STUB_ARM64E_DIRECT);
     ck_assert_uint_eq(st.size, 16);
-    /* arm64e's direct form needs its BRK. */
-    ck_assert(!dsc_stub_decode(DSC_ARCH_ARM64E, b, 12, 0x1000, false, &st));
+    /* Without its BRK, it is an arm64e image's plain 12-byte stub. */
+    ck_assert(dsc_stub_decode(DSC_ARCH_ARM64E, b, 12, 0x1000, false, &st));
+    ck_assert_int_eq(st.form, DSC_STUB_ARM64_DIRECT);
+    ck_assert_uint_eq(st.size, 12);
     /* A lone B is an island only where islands are allowed. */
     put_words(b, (const uint32_t[]){0x14000010u}, 1);
     ck_assert(!dsc_stub_decode(DSC_ARCH_ARM64, b, 4, 0x1000, false, &st));

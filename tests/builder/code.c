@@ -1,0 +1,253 @@
+/*
+ * code.c — keep code working after its image's segments moved apart.
+ *
+ * Apple's builder re-targets code references with LC_SEGMENT_SPLIT_INFO;
+ * ld64.lld writes none, so on arm64/arm64e/arm64_32 we find every ADRP in
+ * instruction sections and move its page to where the referenced segment
+ * went (segments keep their 4 KiB phase, so the paired ADD/LDR low 12 bits
+ * stay right). On x86_64, x86.c decodes instruction lengths and every
+ * RIP-relative disp32 that reaches a moved segment is re-targeted; the
+ * decoder must land on every LC_FUNCTION_STARTS entry and skips
+ * LC_DATA_IN_CODE ranges, so a desync stops the build instead of
+ * corrupting code.
+ *
+ * With --optimize-stubs (arm64 only), each __stubs entry whose pointer slot
+ * was bound to another image becomes the direct form ADRP/ADD/BR of the
+ * final target, and BLs in __text to that stub branch straight to the
+ * target when it is within +-128 MiB, as dyld-421..9xx production caches do.
+ */
+#include "bld.h"
+#include "x86.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define S_ATTR_PURE_INSTRUCTIONS 0x80000000u
+#define S_ATTR_SOME_INSTRUCTIONS 0x00000400u
+#define S_SYMBOL_STUBS 0x8
+
+bool arm64_is_adrp(uint32_t i) { return (i & 0x9F000000u) == 0x90000000u; }
+#define is_adrp arm64_is_adrp
+
+static int64_t adrp_pages(uint32_t i)
+{
+    int64_t imm = (int64_t)((((i >> 5) & 0x7FFFF) << 2) | ((i >> 29) & 3));
+    return imm & (1 << 20) ? imm - (1 << 21) : imm;
+}
+
+static bool encode_adrp(uint32_t *i, int64_t pages)
+{
+    if (pages < -(1 << 20) || pages >= (1 << 20))
+        return false;
+    uint32_t imm = (uint32_t)pages & 0x1FFFFF;
+    *i = (*i & 0x9F00001Fu) | (imm & 3) << 29 | (imm >> 2) << 5;
+    return true;
+}
+
+uint64_t arm64_adrp_page(uint32_t insn, uint64_t pc)
+{
+    return (pc & ~0xFFFULL) + (uint64_t)adrp_pages(insn) * 4096;
+}
+
+bool arm64_set_adrp_page(uint32_t *insn, uint64_t pc, uint64_t page)
+{
+    return encode_adrp(insn, ((int64_t)(page & ~0xFFFULL) - (int64_t)(pc & ~0xFFFULL)) / 4096);
+}
+
+static const struct seg *in_seg_of(const struct image *img, uint64_t in_addr)
+{
+    for (unsigned s = 0; s < img->nsegs; s++)
+        if (img->segs[s].kind != RK_LINKEDIT && in_addr - img->segs[s].in_addr < img->segs[s].size)
+            return &img->segs[s];
+    return NULL;
+}
+
+static void fix_adrps(struct cache *c, const struct image *img, const struct sect *x)
+{
+    uint64_t cache_addr;
+    if (!image_reloc(img, x->in_addr, &cache_addr))
+        return;
+    uint8_t *code = cache_bytes(c, cache_addr, x->size);
+    for (uint64_t off = 0; off + 4 <= x->size; off += 4) {
+        uint32_t insn = dsc_le32(code + off);
+        if (!is_adrp(insn))
+            continue;
+        uint64_t in_pc = x->in_addr + off, pc = cache_addr + off;
+        uint64_t in_page = (in_pc & ~0xFFFULL) + (uint64_t)adrp_pages(insn) * 4096;
+        const struct seg *s = in_seg_of(img, in_page);
+        if (!s)
+            continue;   /* not a reference into the image: leave it */
+        uint64_t page = s->addr + (in_page - s->in_addr);
+        if (!encode_adrp(&insn, ((int64_t)page - (int64_t)(pc & ~0xFFFULL)) >> 12))
+            die("%s: ADRP at 0x%llx cannot reach 0x%llx", img->in_path, (unsigned long long)pc,
+                (unsigned long long)page);
+        dsc_put32(code + off, insn);
+    }
+}
+
+/* ---- x86_64 RIP-relative operands ---- */
+
+/* Input addresses of function starts (sorted: the table is ascending). */
+static uint64_t *function_starts(const struct image *img, size_t *count)
+{
+    dsc_span fs;
+    uint64_t *v = NULL, addr = img->segs[0].in_addr, delta, off = 0;
+    size_t n = 0;
+    if (!img->fstarts_size || !span_sub(img->file, img->fstarts_off, img->fstarts_size, &fs)) {
+        *count = 0;
+        return NULL;
+    }
+    while (off < fs.size && span_uleb(fs, &off, &delta) && delta) {
+        addr += delta;
+        v = xrealloc(v, (n + 1) * sizeof *v);
+        v[n++] = addr;
+    }
+    *count = n;
+    return v;
+}
+
+/* Bytes from input address `a` that are data in code, or 0. */
+static uint64_t data_in_code_at(const struct image *img, uint64_t a)
+{
+    dsc_span dic;
+    if (!img->dic_size || !span_sub(img->file, img->dic_off, img->dic_size, &dic))
+        return 0;
+    for (uint64_t off = 0; off + 8 <= dic.size; off += 8)
+        if (img->segs[0].in_addr + dsc_le32(dic.data + off) == a)
+            return dsc_le16(dic.data + off + 4);
+    return 0;
+}
+
+static void fix_rip_operands(struct cache *c, const struct image *img, const struct sect *x)
+{
+    uint64_t cache_addr;
+    if (!image_reloc(img, x->in_addr, &cache_addr))
+        return;
+    uint8_t *code = cache_bytes(c, cache_addr, x->size);
+    size_t nstarts, next = 0;
+    uint64_t *starts = function_starts(img, &nstarts);
+    for (uint64_t off = 0; off < x->size;) {
+        uint64_t in_pc = x->in_addr + off, skip = data_in_code_at(img, in_pc);
+        while (next < nstarts && starts[next] < x->in_addr)
+            next++;
+        if (next < nstarts && starts[next] == in_pc)
+            next++;     /* on a function boundary, as we should be */
+        else if (next < nstarts && starts[next] < in_pc)
+            die("%s: x86 decoding lost step before function 0x%llx", img->in_path,
+                (unsigned long long)starts[next]);
+        if (skip) {
+            off += skip;
+            continue;
+        }
+        struct x86_insn insn;
+        if (!x86_decode(code + off, x->size - off, &insn))
+            die("%s: unknown x86 instruction at 0x%llx (%02x %02x %02x)", img->in_path, (unsigned long long)in_pc,
+                code[off], off + 1 < x->size ? code[off + 1] : 0, off + 2 < x->size ? code[off + 2] : 0);
+        if (insn.rip_disp) {
+            uint8_t *d = code + off + insn.rip_disp;
+            uint64_t in_target = in_pc + insn.length + (uint64_t)(int64_t)(int32_t)dsc_le32(d);
+            const struct seg *s = in_seg_of(img, in_target);
+            if (s) {
+                int64_t disp = (int64_t)(s->addr + (in_target - s->in_addr)) -
+                               (int64_t)(cache_addr + off + insn.length);
+                if (disp < INT32_MIN || disp > INT32_MAX)
+                    die("%s: RIP-relative operand at 0x%llx cannot reach its target", img->in_path,
+                        (unsigned long long)in_pc);
+                dsc_put32(d, (uint32_t)(int32_t)disp);
+            }
+        }
+        off += insn.length;
+    }
+    free(starts);
+}
+
+/* ---- stub optimisation (arm64) ---- */
+
+static const struct ptr *ptr_at(const struct image *img, uint64_t addr)
+{
+    size_t lo = 0, hi = img->nptrs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (img->ptrs[mid].addr < addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < img->nptrs && img->ptrs[lo].addr == addr ? &img->ptrs[lo] : NULL;
+}
+
+static bool in_image_text(const struct image *img, uint64_t addr)
+{
+    return addr - img->segs[0].addr < img->segs[0].size;
+}
+
+/* Rewrite one 12-byte ADRP/LDR/BR stub; returns its final target or 0. */
+static uint64_t optimize_stub(const struct image *img, uint8_t *stub, uint64_t stub_addr)
+{
+    uint32_t adrp = dsc_le32(stub), ldr = dsc_le32(stub + 4), br = dsc_le32(stub + 8);
+    if ((adrp & 0x9F00001Fu) != 0x90000010u || (ldr & 0xFFC003FFu) != 0xF9400210u || br != 0xD61F0200u)
+        return 0;
+    uint64_t slot = (stub_addr & ~0xFFFULL) + (uint64_t)adrp_pages(adrp) * 4096 + ((ldr >> 10) & 0xFFF) * 8;
+    const struct ptr *p = ptr_at(img, slot);
+    if (!p || !p->target || in_image_text(img, p->target))
+        return 0;
+    uint32_t new_adrp = 0x90000010u;
+    if (!encode_adrp(&new_adrp, ((int64_t)(p->target & ~0xFFFULL) - (int64_t)(stub_addr & ~0xFFFULL)) >> 12))
+        return 0;
+    dsc_put32(stub, new_adrp);
+    dsc_put32(stub + 4, 0x91000210u | (uint32_t)(p->target & 0xFFF) << 10);
+    return p->target;
+}
+
+static void optimize_stubs(struct cache *c, const struct image *img, unsigned *count)
+{
+    const struct sect *stubs = image_sect(img, "__TEXT", "__stubs");
+    const struct sect *text = image_sect(img, "__TEXT", "__text");
+    uint64_t saddr, taddr;
+    if (!stubs || !text || (stubs->flags & 0xff) != S_SYMBOL_STUBS || stubs->reserved2 != 12 ||
+        !image_reloc(img, stubs->in_addr, &saddr) || !image_reloc(img, text->in_addr, &taddr))
+        return;
+    uint64_t nstubs = stubs->size / 12;
+    uint64_t *targets = xcalloc(nstubs, sizeof *targets);
+    uint8_t *sbytes = cache_bytes(c, saddr, stubs->size);
+    for (uint64_t i = 0; i < nstubs; i++)
+        targets[i] = optimize_stub(img, sbytes + i * 12, saddr + i * 12);
+    uint8_t *code = cache_bytes(c, taddr, text->size);
+    for (uint64_t off = 0; off + 4 <= text->size; off += 4) {
+        uint32_t insn = dsc_le32(code + off);
+        if ((insn & 0x7C000000u) != 0x14000000u)
+            continue;
+        int64_t rel = (int64_t)(int32_t)((insn & 0x3FFFFFFu) << 6) >> 4;   /* sign-extend imm26 * 4 */
+        uint64_t to = taddr + off + (uint64_t)rel;
+        if (to < saddr || to - saddr >= nstubs * 12 || (to - saddr) % 12 || !targets[(to - saddr) / 12])
+            continue;
+        int64_t direct = (int64_t)targets[(to - saddr) / 12] - (int64_t)(taddr + off);
+        if (direct < -(1 << 27) || direct >= (1 << 27))
+            continue;
+        dsc_put32(code + off, (insn & 0xFC000000u) | ((uint32_t)(direct >> 2) & 0x3FFFFFFu));
+        (*count)++;
+    }
+    free(targets);
+}
+
+void code_fix(struct cache *c)
+{
+    bool x86 = strcmp(c->ai->name, "x86_64") == 0;
+    unsigned redirected = 0;
+    for (size_t i = 0; i < c->nimages; i++) {
+        const struct image *img = &c->images[i];
+        for (unsigned k = 0; k < img->nsects; k++) {
+            const struct sect *x = &img->sects[k];
+            if (img->segs[x->segi].kind != RK_TEXT ||
+                !(x->flags & (S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS)))
+                continue;
+            if (x86)
+                fix_rip_operands(c, img, x);
+            else
+                fix_adrps(c, img, x);
+        }
+        if (c->opt.optimize_stubs)
+            optimize_stubs(c, img, &redirected);
+    }
+    c->stats_redirected = redirected;
+}

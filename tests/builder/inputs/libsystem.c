@@ -1,0 +1,32 @@
+/* libsystem.c — a tiny libSystem stand-in: what the other inputs import.
+ * Nothing here runs; it only has to link and export the right names. */
+#include "inputs.h"
+
+int sys_errno;
+static char heap[4096];
+static unsigned long heap_used;
+
+void *sys_alloc(unsigned long n)
+{
+    if (heap_used + n > sizeof heap)
+        return 0;
+    heap_used += n;
+    return heap + heap_used - n;
+}
+
+void sys_free(void *p) { (void)p; }
+
+int sys_puts(const char *s)
+{
+    int n = 0;
+    while (s[n])
+        n++;
+    return n;
+}
+
+/* Weak-import target: present here, imported weakly by liba. */
+int sys_optional(void) { return 7; }
+
+/* ld64.lld needs the lazy-binding helper to exist in libSystem. */
+void sys_stub_binder(void) __asm__("dyld_stub_binder");
+void sys_stub_binder(void) {}
