@@ -36,7 +36,7 @@
 #include <string.h>
 
 static const char *const strsect_names[STR_NSECT] = {
-    "__objc_methname", "__objc_classname", "__objc_methtype", "__cstring",
+    "__objc_methname", "__objc_classname", "__objc_methtype",
 };
 
 #define S_CSTRING_LITERALS 0x2u
@@ -93,17 +93,44 @@ static enum objc_strsect strsect_of(const char *section)
     for (unsigned i = 0; i < STR_NSECT; i++)
         if (strcmp(section, strsect_names[i]) == 0)
             return (enum objc_strsect)i;
-    return STR_CSTRING;
+    return STR_METHNAME; /* property names and attributes */
+}
+
+/* Index the image's own C-string sections by content: where the builder
+ * pointed a reference at a canonical copy but left the image's own string
+ * in place, the reference goes back to it and nothing is added. */
+static int index_own_strings(struct objc_pass *op)
+{
+    const struct dsc_macho *mo = &op->p->mo;
+    for (unsigned i = 0; i < mo->nsects; i++) {
+        const struct dsc_section *x = &mo->sects[i];
+        dsc_span b;
+        if ((x->flags & 0xFFu) != S_CSTRING_LITERALS || !x->size || !dsc_vm_span(op->p->cache, x->addr, x->size, &b))
+            continue;
+        for (uint64_t at = 0; at < b.size;) {
+            const char *str;
+            size_t len;
+            if (!span_cstr(b, at, b.size, &str, &len))
+                break; /* an unterminated tail */
+            if (!objc_namemap_put(&op->own_strings, str, x->addr + at))
+                return plan_fail(op->p, "out of memory");
+            at += len + 1;
+        }
+    }
+    return 0;
 }
 
 /* A string the metadata refers to: keep it when it is in one of the image's
- * sections, otherwise intern a copy and record an edit of `kind` at `at`. */
+ * sections, point it at the image's own copy when there is one, otherwise
+ * intern a copy; record an edit of `kind` at `at` for the latter two. */
 static int string_ref(struct objc_pass *op, enum objc_edit_kind kind, uint64_t at, uint64_t str, const char *s,
                       enum objc_strsect sect)
 {
-    uint64_t off;
+    uint64_t off, own;
     if (in_sections(&op->p->mo, str))
         return 0;
+    if (objc_namemap_get(&op->own_strings, s, &own))
+        return push_edit(op, kind, at, TGT_ADDR, 0, own);
     if (!objc_strtab_add(&op->str[sect], s, &off))
         return plan_fail(op->p, "out of memory");
     return push_edit(op, kind, at, TGT_STR, (uint8_t)sect, off);
@@ -121,10 +148,10 @@ int objc_selref_for(struct objc_pass *op, const char *name, uint64_t sel_addr, u
         op->new_selrefs = g;
         op->new_selrefs_cap = cap;
     }
-    uint64_t off;
-    if (in_sections(&op->p->mo, sel_addr)) {
+    uint64_t off, own;
+    if (in_sections(&op->p->mo, sel_addr) || objc_namemap_get(&op->own_strings, name, &own)) {
         op->new_selrefs[op->nnew_selrefs].tgt = TGT_ADDR;
-        op->new_selrefs[op->nnew_selrefs].value = sel_addr;
+        op->new_selrefs[op->nnew_selrefs].value = in_sections(&op->p->mo, sel_addr) ? sel_addr : own;
     } else if (objc_strtab_add(&op->str[STR_METHNAME], name, &off)) {
         op->new_selrefs[op->nnew_selrefs].tgt = TGT_STR;
         op->new_selrefs[op->nnew_selrefs].value = off;
@@ -302,25 +329,97 @@ uint64_t objc_target_addr(const struct objc_pass *op, enum objc_target tgt, uint
     }
 }
 
-static int add_extra_segment(struct objc_pass *op)
+static uint64_t align_to(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
+
+static uint64_t strings_size(const struct objc_pass *op)
 {
-    struct dsc_plan *p = op->p;
-    uint64_t size = op->nnew_selrefs * p->ptr_size;
+    uint64_t size = 0;
     for (unsigned s = 0; s < STR_NSECT; s++)
         size += op->str[s].bytes.size;
+    return size;
+}
+
+/* The string sections of `seg` that are empty and followed only by empty
+ * sections: where the builder left __objc_methname & co. after coalescing
+ * their strings away. want[s] gets the index of section s, or -1. */
+static void trailing_empty_sections(const struct dsc_out_segment *seg, int want[STR_NSECT])
+{
+    for (unsigned s = 0; s < STR_NSECT; s++)
+        want[s] = -1;
+    for (unsigned i = seg->nsects; i-- > 0 && seg->sects[i].size == 0;)
+        for (unsigned s = 0; s < STR_NSECT; s++)
+            if (strcmp(seg->sects[i].sectname, strsect_names[s]) == 0)
+                want[s] = (int)i;
+}
+
+/* Put the strings where a linker would: at the end of __TEXT, in its own
+ * (empty) __objc_methname/__objc_classname/__objc_methtype sections, growing
+ * __TEXT into the free address range after it. This adds no load command,
+ * so it works even when the header has no room to spare. False (nothing
+ * changed) when __TEXT cannot grow or lacks the sections. */
+static bool strings_into_text(struct objc_pass *op, uint64_t size)
+{
+    struct dsc_plan *p = op->p;
+    struct dsc_out_segment *seg = NULL;
+    for (unsigned i = 0; i < p->nsegs && !seg; i++)
+        if (p->segs[i].source >= 0 && strcmp(p->segs[i].name, "__TEXT") == 0)
+            seg = &p->segs[i];
+    if (!seg || seg->filesize != seg->vmsize)
+        return false;
+    int want[STR_NSECT];
+    trailing_empty_sections(seg, want);
+    for (unsigned s = 0; s < STR_NSECT; s++)
+        if (op->str[s].bytes.size && want[s] < 0)
+            return false;
+    uint64_t start = seg->vmaddr + seg->vmsize, grown = align_to(seg->vmsize + size, p->page_size);
+    uint64_t end = seg->vmaddr + grown;
+    for (unsigned i = 0; i < p->nsegs; i++)
+        if (&p->segs[i] != seg && p->segs[i].vmaddr < end && start < p->segs[i].vmaddr + p->segs[i].vmsize)
+            return false;
+    if (p->copy_bytes) {
+        uint8_t *b = realloc(seg->bytes, grown);
+        if (!b)
+            return false;
+        memset(b + seg->vmsize, 0, grown - seg->vmsize);
+        seg->bytes = b;
+    }
+    uint64_t at = start; /* in the order the section headers list them */
+    for (unsigned i = 0; i < seg->nsects; i++)
+        for (unsigned s = 0; s < STR_NSECT; s++)
+            if (want[s] == (int)i) {
+                seg->sects[i].addr = op->str_addr[s] = at;
+                seg->sects[i].size = op->str[s].bytes.size;
+                if (seg->bytes && op->str[s].bytes.size)
+                    memcpy(seg->bytes + (at - seg->vmaddr), op->str[s].bytes.data, op->str[s].bytes.size);
+                at += op->str[s].bytes.size;
+            }
+    seg->vmsize = seg->filesize = grown;
+    if (end > p->next_free_vmaddr)
+        p->next_free_vmaddr = end;
+    return true;
+}
+
+/* Selrefs the image lacks, and the strings when __TEXT cannot take them, go
+ * into an added segment __OBJC_EXTRA with real, named sections. */
+static int add_extra_segment(struct objc_pass *op, bool with_strings)
+{
+    struct dsc_plan *p = op->p;
+    uint64_t selrefs = op->nnew_selrefs * p->ptr_size;
+    uint64_t size = selrefs + (with_strings ? strings_size(op) : 0);
     if (size == 0)
         return 0;
-    op->extra_addr = plan_alloc_vm(p, size);
-    struct dsc_out_segment *seg = plan_add_segment(p, "__OBJC_EXTRA", op->extra_addr, size, 3);
+    uint64_t base = plan_alloc_vm(p, size);
+    struct dsc_out_segment *seg = plan_add_segment(p, "__OBJC_EXTRA", base, size, 3);
     if (!seg)
         return -1;
-    uint64_t at = op->extra_addr;
-    if (op->nnew_selrefs &&
-        !plan_add_section(p, seg, "__objc_selrefs", at, op->nnew_selrefs * p->ptr_size, p->ptr_size == 8 ? 3 : 2,
-                          S_LITERAL_POINTERS | S_ATTR_NO_DEAD_STRIP))
-        return -1;
-    at += op->nnew_selrefs * p->ptr_size;
-    for (unsigned s = 0; s < STR_NSECT; s++) {
+    if (selrefs) {
+        op->extra_addr = base;
+        if (!plan_add_section(p, seg, "__objc_selrefs", base, selrefs, p->ptr_size == 8 ? 3 : 2,
+                              S_LITERAL_POINTERS | S_ATTR_NO_DEAD_STRIP))
+            return -1;
+    }
+    uint64_t at = base + selrefs;
+    for (unsigned s = 0; with_strings && s < STR_NSECT; s++) {
         op->str_addr[s] = at;
         if (!op->str[s].bytes.size)
             continue;
@@ -331,6 +430,13 @@ static int add_extra_segment(struct objc_pass *op)
         at += op->str[s].bytes.size;
     }
     return 0;
+}
+
+static int place_added_data(struct objc_pass *op)
+{
+    uint64_t size = strings_size(op);
+    bool in_text = size && strings_into_text(op, size);
+    return add_extra_segment(op, size && !in_text);
 }
 
 /* ---- applying edits ---- */
@@ -488,6 +594,7 @@ static void objc_pass_free(struct objc_pass *op)
     objc_namemap_free(&op->sel_by_name);
     objc_addrmap_free(&op->sel_by_addr);
     objc_namemap_free(&op->protocols);
+    objc_namemap_free(&op->own_strings);
     for (unsigned s = 0; s < STR_NSECT; s++)
         objc_strtab_free(&op->str[s]);
     if (op->has_libobjc)
@@ -516,11 +623,13 @@ int pass_objc(struct dsc_plan *p)
     }
     int64_t lib = dsc_image_find(p->cache, DSC_LIBOBJC_PATH);
     op.has_libobjc = lib >= 0 && dsc_macho_parse(p->cache, (uint32_t)lib, &op.libobjc, NULL) == 0;
-    rc = collect_edits(&op);
+    rc = index_own_strings(&op);
+    if (rc == 0)
+        rc = collect_edits(&op);
     if (rc == 0)
         rc = objc_find_selector_loads(&op);
     if (rc == 0)
-        rc = add_extra_segment(&op);
+        rc = place_added_data(&op);
     if (rc == 0)
         rc = apply_all(&op);
     if (rc == 1) /* skipped, with a warning */

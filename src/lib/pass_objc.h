@@ -14,8 +14,9 @@
 #include "extract.h"
 #include "objc.h"
 
-/* Sections of the added segment, in layout order after the selrefs. */
-enum objc_strsect { STR_METHNAME, STR_CLASSNAME, STR_METHTYPE, STR_CSTRING, STR_NSECT };
+/* String sections the pass fills (property strings go with the method
+ * names: every image already has these three, empty, in the cache). */
+enum objc_strsect { STR_METHNAME, STR_CLASSNAME, STR_METHTYPE, STR_NSECT };
 
 /* name -> u64 value map (names are borrowed; they must outlive the map). */
 struct objc_namemap {
@@ -103,12 +104,13 @@ struct objc_pass {
     struct objc_namemap sel_by_name;    /* selector -> selref value */
     struct objc_addrmap sel_by_addr;    /* cache string address -> selref value */
     struct objc_namemap protocols;      /* this image's protocols by name */
+    struct objc_namemap own_strings;    /* this image's C strings -> address */
     struct objc_strtab str[STR_NSECT];
     struct { enum objc_target tgt; uint64_t value; } *new_selrefs; /* their targets: TGT_ADDR or TGT_STR methname */
     size_t nnew_selrefs, new_selrefs_cap;
 
-    uint64_t extra_addr;                /* the added segment, 0 if none */
-    uint64_t str_addr[STR_NSECT];       /* start of each added string section */
+    uint64_t extra_addr;                /* added selrefs (in __OBJC_EXTRA), 0 if none */
+    uint64_t str_addr[STR_NSECT];       /* start of each filled string section */
     uint64_t selectors_fixed, loads_fixed, loads_unfixed, protorefs_unresolved, foreign_fields;
 };
 
