@@ -9,9 +9,6 @@
 #
 # llvm-objdump-19 cannot read arm64e chained fixups: there --verify (our
 # decoder) judges, and test_verify.c compares arm64e binds with arm64's.
-# x86_64: dscbuild does not re-encode RIP-relative stub displacements when it
-# moves segments (its stubs load from the wrong address), so for x86_64 only
-# the binds are compared and stub counts are not asserted.
 # From dyld-940 headers (0x1c8+) the builder uniques ObjC selectors into
 # libobjc: those pointers are the objc pass's, so pointers-outside is only
 # asserted for older eras.
@@ -47,8 +44,7 @@ while read -r arch slide header opts; do
     "$DSCFS" --verify "$out" > verify 2> err
     [ -s err ] && fail "$arch $header $opts: --verify: $(cat err)"
     total=$(grep '^total:' verify)
-    checks="unknown-symbols branches-outside"
-    [ "$arch" = x86_64 ] || checks="$checks bad-stubs"
+    checks="unknown-symbols branches-outside bad-stubs"
     case "$header" in 0x98|0x138|0x140) checks="$checks pointers-outside code-refs-outside" ;; esac
     for field in $checks; do
         echo "$total" | grep -q " $field 0\( \|$\)" || fail "$arch $header $opts: --verify $field: $total"
