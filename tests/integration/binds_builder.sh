@@ -4,7 +4,8 @@
 # caches, zeroed bind opcodes from dyld-1042): each extracted image must bind
 # exactly the (dylib, symbol) pairs its original dylib bound — re-exports
 # through libb's LC_REEXPORT_DYLIB, a weak import, a flat-namespace lookup,
-# cross-image ObjC classes — judged by llvm-objdump-19 on both files; and
+# cross-image ObjC classes — and weak-binds the same references to weak
+# definitions, judged by llvm-objdump-19 on both files; and
 # `dscfs --verify` must find no unknown bind, bad stub or branch out.
 #
 # llvm-objdump-19 cannot read arm64e chained fixups: there --verify (our
@@ -17,10 +18,12 @@ command -v llvm-objdump-19 > /dev/null || skip "llvm-objdump-19 is not installed
 builder_setup
 cd "$WORK" || fail "cd $WORK"
 
-# (dylib, symbol) pairs of every bind, lazy binds included, one per line.
+# (dylib, symbol) pairs of every bind, lazy binds included, then the
+# (section, symbol) pairs of the weak binds, one per line.
 binds_of() {
     { llvm-objdump-19 --macho --bind "$1"; llvm-objdump-19 --macho --lazy-bind "$1"; } 2> /dev/null |
         awk '/ pointer / { print $6, $7; next } /^__/ && NF == 5 { print $4, $5 }' | sort
+    llvm-objdump-19 --macho --weak-bind "$1" 2> /dev/null | awk '/ pointer / { print "weak", $2, $6 }' | sort
 }
 
 n=0
