@@ -199,6 +199,7 @@ static int on_export(void *vctx, const char *key, size_t key_len, dsc_span term)
 static int index_image(struct dsc_symbols *s, uint32_t image, size_t *entry_cap, size_t *range_cap, dsc_error *err)
 {
     struct dsc_macho mo;
+    s->images[image].first = s->nentries;
     if (dsc_macho_parse(s->cache, image, &mo, err))
         return -1;
     int rc = read_deps(s, &mo, err);
@@ -208,7 +209,6 @@ static int index_image(struct dsc_symbols *s, uint32_t image, size_t *entry_cap,
     dsc_span trie;
     if (rc == 0)
         rc = find_trie(&mo, &trie, err);
-    s->images[image].first = s->nentries;
     if (rc == 0 && trie.size) {
         struct trie_ctx t = {s, &mo, entry_cap, err};
         const char *file = s->cache->path;
@@ -372,9 +372,16 @@ int dsc_symbols_build(const dsc_cache *c, struct dsc_symbols **out, dsc_error *e
     s->pool_limit = (size_t)(total_trie_bytes(c) * DSC_SYMBOLS_POOL_RATIO + 4096);
     size_t entry_cap = 0, range_cap = 0;
     for (uint32_t i = 0; i < c->nimages; i++) {
-        if (index_image(s, i, &entry_cap, &range_cap, err)) {
-            dsc_symbols_free(s);
-            return -1;
+        /* A damaged image must not cost every other image its binds: it
+         * is left out of the index (its own extraction reports why). */
+        size_t nranges = s->nranges;
+        if (index_image(s, i, &entry_cap, &range_cap, NULL)) {
+            s->nentries = s->images[i].first;
+            s->images[i].count = 0;
+            s->nranges = nranges;
+            free(s->images[i].deps);
+            s->images[i].deps = NULL;
+            s->images[i].ndeps = 0;
         }
     }
     if (finish(s, err)) {

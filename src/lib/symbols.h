@@ -10,8 +10,9 @@
  *    name pool of at most DSC_SYMBOLS_POOL_RATIO x the total trie size.
  *  - Re-exports are followed through at most DSC_SYMBOLS_MAX_DEPTH images and
  *    a bounded number of steps; cycles end as "unresolved", never as a hang.
- *  - A malformed trie or load command fails the whole build with one line
- *    naming the cache and the image.
+ *  - An image whose load commands or trie are malformed is left out of the
+ *    index (no exports, no segments, no dependencies); the others are kept,
+ *    so one damaged image does not cost every other image its binds.
  */
 #ifndef DSC_SYMBOLS_H
 #define DSC_SYMBOLS_H

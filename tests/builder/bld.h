@@ -219,6 +219,8 @@ const struct export_sym *image_export(const struct image *img, const char *name)
 
 /* fixups.c: rebases and binds of every image -> img->ptrs (binds resolved). */
 void fixups_resolve(struct cache *c);
+/* The pointer slot at cache address `addr` (img->ptrs is sorted), or NULL. */
+const struct ptr *image_ptr_at(const struct image *img, uint64_t addr);
 
 /* layout.c */
 void layout_plan(struct cache *c);

@@ -52,7 +52,7 @@ struct cached {
 
 struct counts {
     size_t ptrs, nulls, exports, symbols, locals, adrps, direct_stubs, direct_calls, selectors, protocols, rip_refs;
-    size_t selector_loads;
+    size_t selector_loads, literals;
 };
 
 static dsc_cache *cache;
@@ -227,8 +227,6 @@ static void load(const struct manifest *m)
     }
 }
 
-static const struct ptr *expected_ptr(const struct image *img, uint64_t addr);
-
 /* The uniqued selector buffer, from libobjc's objc_opt_offsets[0..1]:
  * it must start with the magic selector and hold each string once. */
 struct selbuf {
@@ -324,10 +322,10 @@ static void find_protocols(struct protocols *pr)
         if (!x || !image_reloc(img, x->in_addr, &at))
             continue;
         for (uint64_t off = 0; off + psz <= x->size; off += psz) {
-            const struct ptr *p = expected_ptr(img, at + off);
+            const struct ptr *p = image_ptr_at(img, at + off);
             if (!p || !dsc_vm_ptr(cache, p->target + psz, &def))
                 continue;
-            const struct ptr *np = expected_ptr(img, p->target + psz);
+            const struct ptr *np = image_ptr_at(img, p->target + psz);
             name = np ? np->target : def;
             if (!dsc_vm_cstr(cache, name, 4096, &s))
                 die("%s: protocol name at 0x%llx is unreadable", img->cache_path, (unsigned long long)name);
@@ -572,19 +570,6 @@ static bool pair_target(uint32_t adrp, uint32_t next, uint64_t pc, uint64_t *out
     return true;
 }
 
-static const struct ptr *expected_ptr(const struct image *img, uint64_t addr)
-{
-    size_t lo = 0, hi = img->nptrs;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (img->ptrs[mid].addr < addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < img->nptrs && img->ptrs[lo].addr == addr ? &img->ptrs[lo] : NULL;
-}
-
 static bool is_add(uint32_t i) { return (i & 0xFFC00000u) == 0x91000000u; }
 
 /* The pair at `off` in the cache must reach where the input's pair went; an
@@ -601,12 +586,12 @@ static void check_pairs(const struct image *img, const struct sect *x, const uin
                 continue;
             bool ok = pair_target(dsc_le32(code.data + off), dsc_le32(code.data + k), addr + off, &t);
             if (ok && t != want && stubs && stubs_optimized) {
-                const struct ptr *p = expected_ptr(img, want);
+                const struct ptr *p = image_ptr_at(img, want);
                 ok = p && p->target == t && is_add(dsc_le32(code.data + k));
                 n->direct_stubs += ok;
             } else if (ok && t != want) {
                 /* dyld-940+: a selref load may become ADRP+ADD of the string. */
-                const struct ptr *p = expected_ptr(img, want);
+                const struct ptr *p = image_ptr_at(img, want);
                 ok = p && is_add(dsc_le32(code.data + k)) && (dsc_le32(in + k) & 0xFFC00000u) == 0xF9400000u &&
                      uniqued_selector(&sb, p->target, t);
                 n->selector_loads += ok;
@@ -617,6 +602,62 @@ static void check_pairs(const struct image *img, const struct sect *x, const uin
             n->adrps++;
             break;
         }
+}
+
+/* PC-relative LDR (literal) / ADR of the input (lld's optimisation hints):
+ * the cache keeps the form with a new offset, or has widened it with the
+ * NOP beside it into ADRP + LDR/ADD (possibly a rewritten selector load). */
+static bool is_literal(uint32_t i) { return (i & 0x3B000000u) == 0x18000000u || (i & 0x9F000000u) == 0x10000000u; }
+
+static uint64_t literal_target(uint32_t i, uint64_t pc)
+{
+    int64_t imm;
+    if ((i & 0x9F000000u) == 0x10000000u) {
+        imm = (int64_t)((((i >> 5) & 0x7FFFF) << 2) | ((i >> 29) & 3));
+        imm = imm & (1 << 20) ? imm - (1 << 21) : imm;
+    } else {
+        imm = (int64_t)((i >> 5) & 0x7FFFF);
+        imm = (imm & (1 << 18) ? imm - (1 << 19) : imm) * 4;
+    }
+    return pc + (uint64_t)imm;
+}
+
+static void check_literals(const struct image *img, const struct sect *x, const uint8_t *in, dsc_span code,
+                           uint64_t addr, struct counts *n)
+{
+    for (uint64_t off = 0; off + 4 <= x->size; off += 4) {
+        uint32_t ii = dsc_le32(in + off), ci = dsc_le32(code.data + off);
+        uint64_t want, t = 0;
+        if (!is_literal(ii) || !image_reloc(img, literal_target(ii, x->in_addr + off), &want))
+            continue;
+        bool ok;
+        if (is_literal(ci)) {
+            ok = (ci & 0xFF00001Fu) == (ii & 0xFF00001Fu) && (t = literal_target(ci, addr + off)) == want;
+            /* a selref load may become ADR of the canonical string */
+            bool adr = (ci & 0x9F00001Fu) == (0x10000000u | (ii & 31)) && (ii & 0xFF000000u) == 0x58000000u;
+            if (!ok && adr) {
+                const struct ptr *p = image_ptr_at(img, want);
+                t = literal_target(ci, addr + off);
+                ok = p && uniqued_selector(&sb, p->target, t);
+                n->selector_loads += ok;
+            }
+        } else {
+            /* widened: the ADRP is here or in the NOP before */
+            uint64_t first = off >= 4 && pair_target(dsc_le32(code.data + off - 4), ci, addr + off - 4, &t) ? off - 4
+                                                                                                             : off;
+            ok = off + 4 <= x->size && first + 8 <= x->size &&
+                 pair_target(dsc_le32(code.data + first), dsc_le32(code.data + first + 4), addr + first, &t);
+            if (ok && t != want) {
+                const struct ptr *p = image_ptr_at(img, want);
+                ok = p && is_add(dsc_le32(code.data + first + 4)) && uniqued_selector(&sb, p->target, t);
+                n->selector_loads += ok;
+            }
+        }
+        if (!ok)
+            die("%s: PC-relative reference at 0x%llx reaches 0x%llx, expected 0x%llx", img->cache_path,
+                (unsigned long long)(addr + off), (unsigned long long)t, (unsigned long long)want);
+        n->literals++;
+    }
 }
 
 static bool is_branch(uint32_t i) { return (i & 0x7C000000u) == 0x14000000u; }
@@ -640,7 +681,7 @@ static void check_branches(const struct image *img, const struct sect *x, const 
         const struct ptr *p = NULL;
         if (stubs_optimized && is_branch(ci) && st && in_t - st->in_addr < st->size &&
             pair_target(dsc_le32(stub), dsc_le32(stub + 4), in_t, &slot) && image_reloc(img, slot, &want))
-            p = expected_ptr(img, want);
+            p = image_ptr_at(img, want);
         if (!p || p->target != t)
             die("%s: branch at 0x%llx changed to 0x%llx", img->cache_path, (unsigned long long)(addr + off),
                 (unsigned long long)t);
@@ -662,6 +703,7 @@ static void check_code(struct counts *n)
         dsc_span code = vm(addr, x->size, code_sections[i % 3]);
         const uint8_t *in = img->file.data + (x->in_addr - img->segs[0].in_addr);
         check_pairs(img, x, in, code, addr, n);
+        check_literals(img, x, in, code, addr, n);
         if (i % 3 == 0)
             check_branches(img, x, in, code, addr, n);
     }
@@ -734,9 +776,9 @@ int main(int argc, char **argv)
         check_rip_refs(rip_refs, &m, &n);
     printf("dsccheck: OK %s: %zu images, %zu pointers, %zu nulls, %zu exports, %zu symbols, %zu locals, "
            "%zu adrp pairs, %zu rip operands, %zu direct stubs, %zu direct calls, %zu uniqued selectors, "
-           "%zu uniqued protocols, %zu selector loads\n",
+           "%zu uniqued protocols, %zu selector loads, %zu pc-relative literals\n",
            m.main_path, bc.nimages, n.ptrs, n.nulls, n.exports, n.symbols, n.locals, n.adrps, n.rip_refs,
-           n.direct_stubs, n.direct_calls, n.selectors, n.protocols, n.selector_loads);
+           n.direct_stubs, n.direct_calls, n.selectors, n.protocols, n.selector_loads, n.literals);
     dsc_cache_close(cache);
     cache_free(&bc);
     free(cached);

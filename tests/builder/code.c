@@ -5,7 +5,9 @@
  * ld64.lld writes none, so on arm64/arm64e/arm64_32 we find every ADRP in
  * instruction sections and move its page to where the referenced segment
  * went (segments keep their 4 KiB phase, so the paired ADD/LDR low 12 bits
- * stay right). On x86_64, x86.c decodes instruction lengths and every
+ * stay right). LDR-literal and ADR get a new offset, or, when the target is
+ * now beyond +-1 MiB, turn back into ADRP + LDR/ADD over the NOP that
+ * lld's optimisation hint left. On x86_64, x86.c decodes instruction lengths and every
  * RIP-relative disp32 that reaches a moved segment is re-targeted; the
  * decoder must land on every LC_FUNCTION_STARTS entry and skips
  * LC_DATA_IN_CODE ranges, so a desync stops the build instead of
@@ -62,6 +64,91 @@ static const struct seg *in_seg_of(const struct image *img, uint64_t in_addr)
     return NULL;
 }
 
+#define ARM64_NOP 0xD503201Fu
+
+/* PC-relative LDR (literal) and ADR reach +-1 MiB. ld64.lld turns ADRP
+ * pairs into NOP + one of them (linker optimisation hints), so they can
+ * point into other segments too. */
+static bool is_ldr_literal(uint32_t i) { return (i & 0x3B000000u) == 0x18000000u; }
+static bool is_adr(uint32_t i) { return (i & 0x9F000000u) == 0x10000000u; }
+
+static int64_t literal_offset(uint32_t i)
+{
+    if (is_adr(i)) {
+        int64_t imm = (int64_t)((((i >> 5) & 0x7FFFF) << 2) | ((i >> 29) & 3));
+        return imm & (1 << 20) ? imm - (1 << 21) : imm;
+    }
+    int64_t imm = (int64_t)((i >> 5) & 0x7FFFF);
+    return (imm & (1 << 18) ? imm - (1 << 19) : imm) * 4;
+}
+
+static bool encode_literal(uint32_t *i, int64_t delta)
+{
+    if (delta < -(1 << 20) || delta >= (1 << 20))
+        return false;
+    if (is_adr(*i)) {
+        uint32_t imm = (uint32_t)delta & 0x1FFFFF;
+        *i = (*i & 0x9F00001Fu) | (imm & 3) << 29 | (imm >> 2) << 5;
+        return true;
+    }
+    if (delta % 4)
+        return false;
+    *i = (*i & 0xFF00001Fu) | ((uint32_t)(delta / 4) & 0x7FFFF) << 5;
+    return true;
+}
+
+/* Undo the hint: a literal next to a NOP (before it for LDR, after it for
+ * ADR, as lld writes them; either is accepted) becomes ADRP + LDR/ADD of
+ * the same register, ADRP first. False for forms with no unsigned-offset
+ * twin or without a NOP beside them. */
+static bool widen_literal(uint8_t *code, uint64_t size, uint64_t off, uint64_t pc, uint64_t target)
+{
+    uint32_t i = dsc_le32(code + off), reg = i & 31, lo12 = (uint32_t)(target & 0xFFF), second;
+    if (is_adr(i)) {
+        second = 0x91000000u | lo12 << 10 | reg << 5 | reg;                /* ADD Xd, Xd, #lo12 */
+    } else if ((i & 0xFF000000u) == 0x58000000u && lo12 % 8 == 0) {
+        second = 0xF9400000u | (lo12 / 8) << 10 | reg << 5 | reg;         /* LDR Xt, [Xt, #lo12] */
+    } else if ((i & 0xFF000000u) == 0x18000000u && lo12 % 4 == 0) {
+        second = 0xB9400000u | (lo12 / 4) << 10 | reg << 5 | reg;         /* LDR Wt, [Xt, #lo12] */
+    } else if ((i & 0xFF000000u) == 0x98000000u && lo12 % 4 == 0) {
+        second = 0xB9800000u | (lo12 / 4) << 10 | reg << 5 | reg;         /* LDRSW Xt, [Xt, #lo12] */
+    } else {
+        return false;
+    }
+    uint64_t first_off;
+    if (off >= 4 && dsc_le32(code + off - 4) == ARM64_NOP)
+        first_off = off - 4;
+    else if (off + 8 <= size && dsc_le32(code + off + 4) == ARM64_NOP)
+        first_off = off;
+    else
+        return false;
+    uint64_t first_pc = pc - off + first_off;
+    uint32_t adrp = 0x90000000u | reg;
+    if (!encode_adrp(&adrp, ((int64_t)(target & ~0xFFFULL) - (int64_t)(first_pc & ~0xFFFULL)) >> 12))
+        return false;
+    dsc_put32(code + first_off, adrp);
+    dsc_put32(code + first_off + 4, second);
+    return true;
+}
+
+static void fix_literal(const struct image *img, uint8_t *code, uint64_t size, uint64_t off, uint64_t in_pc,
+                        uint64_t pc)
+{
+    uint32_t insn = dsc_le32(code + off);
+    uint64_t in_t = in_pc + (uint64_t)literal_offset(insn);
+    const struct seg *s = in_seg_of(img, in_t);
+    if (!s)
+        return;
+    uint64_t t = s->addr + (in_t - s->in_addr);
+    if (encode_literal(&insn, (int64_t)t - (int64_t)pc)) {
+        dsc_put32(code + off, insn);
+        return;
+    }
+    if (!widen_literal(code, size, off, pc, t))
+        die("%s: PC-relative load at 0x%llx cannot reach 0x%llx", img->in_path, (unsigned long long)pc,
+            (unsigned long long)t);
+}
+
 static void fix_adrps(struct cache *c, const struct image *img, const struct sect *x)
 {
     uint64_t cache_addr;
@@ -70,9 +157,16 @@ static void fix_adrps(struct cache *c, const struct image *img, const struct sec
     uint8_t *code = cache_bytes(c, cache_addr, x->size);
     for (uint64_t off = 0; off + 4 <= x->size; off += 4) {
         uint32_t insn = dsc_le32(code + off);
+        uint64_t in_pc = x->in_addr + off, pc = cache_addr + off;
+        if (is_ldr_literal(insn) || is_adr(insn)) {
+            fix_literal(img, code, x->size, off, in_pc, pc);
+            if (!is_adrp(dsc_le32(code + off)))
+                continue;
+            off += 4;   /* widened in place (ADRP here, its pair next): done with both */
+            continue;
+        }
         if (!is_adrp(insn))
             continue;
-        uint64_t in_pc = x->in_addr + off, pc = cache_addr + off;
         uint64_t in_page = (in_pc & ~0xFFFULL) + (uint64_t)adrp_pages(insn) * 4096;
         const struct seg *s = in_seg_of(img, in_page);
         if (!s)
@@ -163,19 +257,6 @@ static void fix_rip_operands(struct cache *c, const struct image *img, const str
 
 /* ---- stub optimisation (arm64) ---- */
 
-static const struct ptr *ptr_at(const struct image *img, uint64_t addr)
-{
-    size_t lo = 0, hi = img->nptrs;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (img->ptrs[mid].addr < addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < img->nptrs && img->ptrs[lo].addr == addr ? &img->ptrs[lo] : NULL;
-}
-
 static bool in_image_text(const struct image *img, uint64_t addr)
 {
     return addr - img->segs[0].addr < img->segs[0].size;
@@ -188,7 +269,7 @@ static uint64_t optimize_stub(const struct image *img, uint8_t *stub, uint64_t s
     if ((adrp & 0x9F00001Fu) != 0x90000010u || (ldr & 0xFFC003FFu) != 0xF9400210u || br != 0xD61F0200u)
         return 0;
     uint64_t slot = (stub_addr & ~0xFFFULL) + (uint64_t)adrp_pages(adrp) * 4096 + ((ldr >> 10) & 0xFFF) * 8;
-    const struct ptr *p = ptr_at(img, slot);
+    const struct ptr *p = image_ptr_at(img, slot);
     if (!p || !p->target || in_image_text(img, p->target))
         return 0;
     uint32_t new_adrp = 0x90000010u;

@@ -315,3 +315,16 @@ void fixups_resolve(struct cache *c)
         finish(c, img, &l);
     }
 }
+
+const struct ptr *image_ptr_at(const struct image *img, uint64_t addr)
+{
+    size_t lo = 0, hi = img->nptrs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (img->ptrs[mid].addr < addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < img->nptrs && img->ptrs[lo].addr == addr ? &img->ptrs[lo] : NULL;
+}

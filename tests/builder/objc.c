@@ -383,17 +383,22 @@ static bool in_selrefs(const struct image *img, uint64_t addr)
     return x && image_reloc(img, x->in_addr, &a) && addr - a < x->size;
 }
 
-static const struct ptr *ptr_at(const struct image *img, uint64_t addr)
+/* lld's hint form of a selref load, LDR Xt literal, becomes ADR Xt of the
+ * string when it is within +-1 MiB (else it stays a load). */
+static void rewrite_literal_load(struct cache *c, const struct image *img, uint8_t *insn, uint64_t pc)
 {
-    size_t lo = 0, hi = img->nptrs;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (img->ptrs[mid].addr < addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < img->nptrs && img->ptrs[lo].addr == addr ? &img->ptrs[lo] : NULL;
+    uint32_t i = dsc_le32(insn);
+    int64_t imm = (int64_t)((i >> 5) & 0x7FFFF);
+    uint64_t slot = pc + (uint64_t)((imm & (1 << 18) ? imm - (1 << 19) : imm) * 4);
+    const struct ptr *p = image_ptr_at(img, slot);
+    if (!p || !in_selrefs(img, slot) || p->target - c->selbuf_addr >= c->selbuf_size)
+        return;
+    int64_t delta = (int64_t)p->target - (int64_t)pc;
+    if (delta < -(1 << 20) || delta >= (1 << 20))
+        return;
+    uint32_t d = (uint32_t)delta & 0x1FFFFF;
+    dsc_put32(insn, 0x10000000u | (d & 3) << 29 | (d >> 2) << 5 | (i & 31));
+    c->stats_selloads++;
 }
 
 void objc_rewrite_selector_loads(struct cache *c)
@@ -409,6 +414,10 @@ void objc_rewrite_selector_loads(struct cache *c)
         uint8_t *code = cache_bytes(c, base, x->size);
         for (uint64_t at = 0; at + 4 <= x->size; at += 4) {
             uint32_t adrp = dsc_le32(code + at);
+            if ((adrp & 0xFF000000u) == 0x58000000u) {
+                rewrite_literal_load(c, img, code + at, base + at);
+                continue;
+            }
             if (!arm64_is_adrp(adrp))
                 continue;
             long k = sole_selref_load(code, x->size, at);
@@ -416,7 +425,7 @@ void objc_rewrite_selector_loads(struct cache *c)
                 continue;
             uint32_t ldr = dsc_le32(code + k);
             uint64_t slot = arm64_adrp_page(adrp, base + at) + ((ldr >> 10) & 0xFFF) * 8;
-            const struct ptr *p = ptr_at(img, slot);
+            const struct ptr *p = image_ptr_at(img, slot);
             if (!p || !in_selrefs(img, slot) || p->target - c->selbuf_addr >= c->selbuf_size ||
                 !arm64_set_adrp_page(&adrp, base + at, p->target))
                 continue;

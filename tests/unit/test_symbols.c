@@ -3,7 +3,10 @@
  * libdyld), dependency-ordinal selection, and one shared build under
  * concurrent first use. */
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "suites.h"
 #include "symbols.h"
@@ -141,6 +144,43 @@ START_TEST(index_is_built_once_under_concurrent_use)
 }
 END_TEST
 
+/* A cache copy whose liba-1.0 mach header magic is broken (file offset
+ * 0x5000): the index leaves liba out and keeps every other image. */
+START_TEST(damaged_image_is_left_out)
+{
+    const char *path = testdata_path(testdata_caches[1]);
+    if (!path)
+        return;
+    char copy[] = "/tmp/dsc_symbols_XXXXXX";
+    int fd = mkstemp(copy);
+    ck_assert_int_ge(fd, 0);
+    FILE *in = fopen(path, "rb");
+    ck_assert_ptr_nonnull(in);
+    static uint8_t buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf, in);
+    fclose(in);
+    ck_assert_uint_gt(n, 0x5004);
+    memcpy(buf + 0x5000, "xxxx", 4);
+    ck_assert_int_eq(write(fd, buf, n), (ssize_t)n);
+    close(fd);
+    dsc_cache *c;
+    dsc_error err;
+    ck_assert_msg(dsc_cache_open(copy, &c, &err) == 0, "%s", err.msg);
+    const struct dsc_symbols *s = index_of(c);
+    size_t liba = 0, others = 0;
+    for (size_t i = 0; i < dsc_symbols_count(s); i++) {
+        liba += dsc_symbols_at(s, i)->image == 1;
+        others += dsc_symbols_at(s, i)->image != 1;
+    }
+    ck_assert_uint_eq(liba, 0);
+    ck_assert_uint_ge(others, 400);
+    ck_assert_int_eq(dsc_symbols_image_of(s, dsc_image_at(c, 1)->address), -1);
+    ck_assert_ptr_nonnull(dsc_symbols_find(s, LIBOBJC, "_objc_release"));
+    dsc_cache_close(c);
+    unlink(copy);
+}
+END_TEST
+
 Suite *symbols_suite(void)
 {
     Suite *s = suite_create("symbols");
@@ -148,6 +188,7 @@ Suite *symbols_suite(void)
     tcase_add_loop_test(tc, every_export_resolves_to_itself, 0, 3);
     tcase_add_loop_test(tc, umbrella_reexports_and_ordinals, 0, 2);
     tcase_add_test(tc, index_is_built_once_under_concurrent_use);
+    tcase_add_test(tc, damaged_image_is_left_out);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -12,6 +12,7 @@ __attribute__((weak_import)) int sys_absent(void);
 int a_compute(int x);
 extern int a_counter;
 int c_reexported(int x);
+int sys_weak_hook(void);
 int b_entry(int x);
 
 #endif

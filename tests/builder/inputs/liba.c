@@ -39,3 +39,6 @@ struct a_gap {
 };
 struct a_gap a_gapped = {&a_counter, {0x12345678, 0x23456789, 0x3456789a, 0x456789ab, 0x56789abc, 0x6789abcd},
                          &a_table_storage[1]};
+
+/* Uses libSystem's weak definition through a pointer: a weak bind. */
+int (*a_weak_ref)(void) = sys_weak_hook;

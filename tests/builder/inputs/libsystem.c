@@ -30,3 +30,7 @@ int sys_optional(void) { return 7; }
 /* ld64.lld needs the lazy-binding helper to exist in libSystem. */
 void sys_stub_binder(void) __asm__("dyld_stub_binder");
 void sys_stub_binder(void) {}
+
+/* A weak definition: references to it get weak-bind entries (coalescing). */
+__attribute__((weak)) int sys_weak_hook(void) { return 1; }
+int sys_call_weak_hook(void) { return sys_weak_hook(); }
