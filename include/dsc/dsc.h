@@ -200,7 +200,8 @@ typedef struct dsc_verify_report {
     uint64_t selrefs;                 /* selector references */
     uint64_t selrefs_outside;         /* selector refs not pointing at the image's own strings */
     uint64_t method_names_outside;    /* method-list names not in the image's own strings */
-    uint64_t objc_other_outside;      /* class/protocol/ivar/property names, types, protocol refs outside */
+    uint64_t objc_other_outside;      /* class/protocol/ivar/property names, types, protocol refs outside;
+                                         +1 when the file's ObjC metadata cannot be walked */
 } dsc_verify_report;
 
 /* Extract `image`, re-parse the result, and fill `rep`. */

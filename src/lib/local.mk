@@ -19,6 +19,6 @@ libdsc_la_SOURCES = \
 	src/lib/symbolize.c src/lib/symbolize.h src/lib/weakbind.c src/lib/weakbind.h \
 	src/lib/fixup_encode.c src/lib/fixup_decode.c src/lib/fixup_decode.h src/lib/out.c \
 	src/lib/objc.c src/lib/objc.h \
-	src/lib/pass_objc.c src/lib/pass_objc.h src/lib/objc_strings.c src/lib/objc_selloads.c \
+	src/lib/pass_objc.c src/lib/pass_objc.h src/lib/objc_strings.c src/lib/objc_selloads.c src/lib/objc_view.c \
 	src/lib/objc_verify.c src/lib/objc_verify.h
 libdsc_la_CFLAGS = $(AM_CFLAGS) $(PTHREAD_CFLAGS)

@@ -44,17 +44,12 @@ static const char *const strsect_names[STR_NSECT] = {
 #define S_ATTR_NO_DEAD_STRIP 0x10000000u
 #define LIST_BUILDER_FLAGS (DSC_METHOD_LIST_DIRECT_SELS | DSC_METHOD_LIST_TYPE_OFFSETS | DSC_METHOD_LIST_FIXED_UP)
 
-/* ---- reading ----
- *
- * The pass reads the cache (bytes, slide-decoded pointers, strings), never
- * the plan's copy: before it only layout and pointer decoding ran, so the
- * two agree on every sound cache, and reading one source makes full and
- * size plans take the very same decisions even where damaged slide chains
- * left the copy and the decoder disagreeing. Edits go to the plan. */
+/* ---- reading: through op->view (objc_view.c), never the plan's copy ---- */
 
 static bool types_string(const struct objc_pass *op, uint64_t addr, const char **s)
 {
-    return dsc_vm_cstr(op->p->cache, addr, DSC_OBJC_MAX_NAME, s);
+    struct dsc_objc_mem m = objc_view_mem((struct objc_view *)&op->view);
+    return m.cstr(m.ctx, addr, DSC_OBJC_MAX_NAME, s);
 }
 
 /* ---- recording edits ---- */
@@ -105,7 +100,7 @@ static int index_own_strings(struct objc_pass *op)
     for (unsigned i = 0; i < mo->nsects; i++) {
         const struct dsc_section *x = &mo->sects[i];
         dsc_span b;
-        if ((x->flags & 0xFFu) != S_CSTRING_LITERALS || !x->size || !dsc_vm_span(op->p->cache, x->addr, x->size, &b))
+        if ((x->flags & 0xFFu) != S_CSTRING_LITERALS || !x->size || !objc_view_span(&op->view, x->addr, x->size, &b))
             continue;
         for (uint64_t at = 0; at < b.size;) {
             const char *str;
@@ -295,7 +290,8 @@ static int collect_edits(struct objc_pass *op)
 {
     struct dsc_plan *p = op->p;
     struct dsc_objc_image img;
-    dsc_objc_image_init(&img, &p->mo, &op->opt); /* reads the cache */
+    dsc_objc_image_init(&img, &p->mo, &op->opt);
+    img.mem = objc_view_mem(&op->view);
     struct collect c = {.op = op};
     dsc_error werr = {{0}};
     int rc = dsc_objc_walk(&img, on_item, &c, &werr);
@@ -526,7 +522,7 @@ static int fix_image_info(struct objc_pass *op)
         if (strcmp(s->sectname, "__objc_imageinfo") != 0 || s->size < 8)
             continue;
         dsc_span b;
-        if (!dsc_vm_span(op->p->cache, s->addr + 4, 4, &b))
+        if (!objc_view_span(&op->view, s->addr + 4, 4, &b))
             return plan_fail(op->p, "__objc_imageinfo at 0x%llx is out of range", (unsigned long long)s->addr);
         uint32_t flags = dsc_le32(b.data);
         return write_u32(op, s->addr + 4, flags & ~(DSC_OBJC_IMAGE_OPTIMIZED_BY_DYLD | DSC_OBJC_IMAGE_DYLD_CATEGORIES));
@@ -595,6 +591,7 @@ static void objc_pass_free(struct objc_pass *op)
     objc_addrmap_free(&op->sel_by_addr);
     objc_namemap_free(&op->protocols);
     objc_namemap_free(&op->own_strings);
+    objc_view_free(&op->view);
     for (unsigned s = 0; s < STR_NSECT; s++)
         objc_strtab_free(&op->str[s]);
     if (op->has_libobjc)
@@ -623,7 +620,9 @@ int pass_objc(struct dsc_plan *p)
     }
     int64_t lib = dsc_image_find(p->cache, DSC_LIBOBJC_PATH);
     op.has_libobjc = lib >= 0 && dsc_macho_parse(p->cache, (uint32_t)lib, &op.libobjc, NULL) == 0;
-    rc = index_own_strings(&op);
+    rc = objc_view_init(&op.view, p);
+    if (rc == 0)
+        rc = index_own_strings(&op);
     if (rc == 0)
         rc = collect_edits(&op);
     if (rc == 0)

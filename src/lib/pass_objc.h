@@ -4,6 +4,8 @@
  * pass_objc.c    walks the image's metadata (objc.c) over the plan, decides
  *                every edit, lays out the added __OBJC_EXTRA segment and
  *                applies the edits;
+ * objc_view.c    the bytes the pass reads: the cache with the image's slid
+ *                segments decoded (the same in full and size plans);
  * objc_strings.c interned strings per section and name-keyed maps;
  * objc_selloads.c turns the builder's ADRP+ADD selector loads back into
  *                ADRP+LDR from a selref of this image.
@@ -88,8 +90,26 @@ struct objc_selload {
     unsigned n;
 };
 
+/* The decoded view the pass reads (objc_view.c). */
+struct objc_view_seg {
+    uint64_t vmaddr, size;
+    uint8_t *bytes;
+};
+
+struct objc_view {
+    const dsc_cache *cache;
+    struct objc_view_seg *segs;
+    unsigned nsegs;
+};
+
+int objc_view_init(struct objc_view *v, struct dsc_plan *p);
+void objc_view_free(struct objc_view *v);
+bool objc_view_span(const struct objc_view *v, uint64_t addr, uint64_t len, dsc_span *out);
+struct dsc_objc_mem objc_view_mem(struct objc_view *v);
+
 struct objc_pass {
     struct dsc_plan *p;
+    struct objc_view view;              /* what the pass reads */
     struct dsc_objc_opt opt;
     struct dsc_macho libobjc;           /* for class cache targets; valid when has_libobjc */
     bool has_libobjc;

@@ -355,11 +355,15 @@ int dsc_verify(const dsc_cache *cache, uint32_t image, dsc_verify_report *rep, d
         rep->checked = DSC_VERIFY_BINDS | DSC_VERIFY_STUBS;
     }
     struct dsc_objc_verify ov;
-    if (rc == 0 && (rc = dsc_objc_verify_file(cache, image, out.data, out.size, NULL, NULL, &ov, err)) == 0) {
+    dsc_error objc_err;
+    if (rc == 0) {
+        /* ObjC metadata the walker cannot follow in the file is a finding
+         * (counted once), not a failure to verify the rest. */
+        bool readable = dsc_objc_verify_file(cache, image, out.data, out.size, NULL, NULL, &ov, &objc_err) == 0;
         rep->selrefs = ov.selrefs;
         rep->selrefs_outside = ov.selrefs_outside;
         rep->method_names_outside = ov.method_names_outside;
-        rep->objc_other_outside = ov.strings_outside + ov.protorefs_outside;
+        rep->objc_other_outside = ov.strings_outside + ov.protorefs_outside + !readable;
         rep->checked |= DSC_VERIFY_OBJC;
     }
     free(o.binds);
