@@ -7,7 +7,10 @@
  * where `string` is the canonical selector. We find each ADD whose ADRP+ADD
  * target is a selector this image has (or gets) a selref for, group the ADDs
  * by their ADRP, and rewrite the group when nothing else reads that ADRP's
- * register and all its selrefs share one page.
+ * register and all its selrefs share one page. A load the static linker had
+ * already shortened to `LDR Xd, selref` (literal; its ADRP became a NOP) is
+ * found as `ADR Xd, string` and becomes the LDR literal again when the
+ * selref is within its +-1 MiB reach.
  *
  * Finding runs on the cache's code (identical to the plan's copy, and present
  * in size plans) so selref decisions are the same in both kinds of plan;
@@ -28,17 +31,19 @@
 #define MAX_USERS 8u
 
 static bool is_adrp(uint32_t w) { return (w & 0x9F000000u) == 0x90000000u; }
+static bool is_adr(uint32_t w) { return (w & 0x9F000000u) == 0x10000000u; }
+
+/* The signed 21-bit immediate of ADR/ADRP (immhi:immlo). */
+static int64_t adr_imm(uint32_t w)
+{
+    int64_t imm = (int64_t)(((w >> 29) & 3u) | ((w >> 5) & 0x7FFFFu) << 2);
+    return imm & (1 << 20) ? imm - (1 << 21) : imm;
+}
 static bool is_add_imm64(uint32_t w) { return (w & 0xFFC00000u) == 0x91000000u; }
 static unsigned rd(uint32_t w) { return w & 31u; }
 static unsigned rn(uint32_t w) { return (w >> 5) & 31u; }
 
-static uint64_t adrp_page(uint32_t w, uint64_t pc)
-{
-    int64_t imm = (int64_t)(((w >> 29) & 3u) | ((w >> 5) & 0x7FFFFu) << 2);
-    if (imm & (1 << 20))
-        imm -= 1 << 21;
-    return (pc & ~0xFFFull) + (uint64_t)(imm * 4096);
-}
+static uint64_t adrp_page(uint32_t w, uint64_t pc) { return (pc & ~0xFFFull) + (uint64_t)(adr_imm(w) * 4096); }
 
 static bool is_load_store(uint32_t w) { return (w & 0x0A000000u) == 0x08000000u; }
 static bool is_store(uint32_t w) { return is_load_store(w) && !(w & (1u << 22)); }
@@ -133,6 +138,20 @@ static bool group_is_alone(const struct code *c, const struct objc_selload *l)
     return true;
 }
 
+static int add_adr_load(struct objc_pass *op, uint64_t at, uint64_t selref)
+{
+    if (op->nadrs == op->adrs_cap) {
+        size_t cap = op->adrs_cap ? op->adrs_cap * 2 : 64;
+        struct objc_adrload *g = realloc(op->adrs, cap * sizeof *g);
+        if (!g)
+            return plan_fail(op->p, "out of memory");
+        op->adrs = g;
+        op->adrs_cap = cap;
+    }
+    op->adrs[op->nadrs++] = (struct objc_adrload){at, selref};
+    return 0;
+}
+
 static int scan_section(struct objc_pass *op, const struct dsc_section *s)
 {
     struct code c = {.addr = s->addr};
@@ -141,10 +160,15 @@ static int scan_section(struct objc_pass *op, const struct dsc_section *s)
     size_t first = op->nloads;
     for (uint64_t i = 0; i < c.bytes.size / 4; i++) {
         uint32_t w = insn(&c, i);
+        uint64_t sel;
+        if (is_adr(w) && objc_addrmap_get(&op->sel_by_addr, c.addr + i * 4 + (uint64_t)adr_imm(w), &sel)) {
+            if (add_adr_load(op, c.addr + i * 4, sel))
+                return -1;
+            continue;
+        }
         if (!is_add_imm64(w) || rn(w) == 31)
             continue;
         int64_t a = defining_adrp(&c, i);
-        uint64_t sel;
         if (a < 0)
             continue;
         uint64_t target = adrp_page(insn(&c, (uint64_t)a), c.addr + (uint64_t)a * 4) + ((w >> 10) & 0xFFFu);
@@ -220,8 +244,26 @@ static bool write_group(struct objc_pass *op, const struct objc_selload *l)
     return true;
 }
 
+/* ADR Xd, string -> LDR Xd, selref (literal), when the selref is in reach. */
+static bool write_adr(struct objc_pass *op, const struct objc_adrload *l)
+{
+    uint64_t selref = objc_target_addr(op, TGT_SELREF, 0, l->selref);
+    int64_t off = (int64_t)(selref - l->insn);
+    uint8_t *b = plan_seg_bytes(op->p, l->insn, 4);
+    if (!b || off % 4 || off < -(1 << 20) || off >= (1 << 20))
+        return false;
+    dsc_put32(b, 0x58000000u | (uint32_t)((off / 4) & 0x7FFFF) << 5 | rd(dsc_le32(b)));
+    return true;
+}
+
 void objc_write_selector_loads(struct objc_pass *op)
 {
+    for (size_t i = 0; i < op->nadrs; i++) {
+        if (!op->p->copy_bytes || write_adr(op, &op->adrs[i]))
+            op->loads_fixed++;
+        else
+            op->loads_unfixed++;
+    }
     for (size_t g = 0; g < op->nloads; g++) {
         const struct objc_selload *l = &op->loads[g];
         if (!l->n)

@@ -586,6 +586,7 @@ static void objc_pass_free(struct objc_pass *op)
     free(op->edits);
     free(op->needs);
     free(op->loads);
+    free(op->adrs);
     free(op->new_selrefs);
     objc_namemap_free(&op->sel_by_name);
     objc_addrmap_free(&op->sel_by_addr);

@@ -120,6 +120,8 @@ struct objc_pass {
     size_t nneeds, needs_cap;
     struct objc_selload *loads;
     size_t nloads, loads_cap;
+    struct objc_adrload { uint64_t insn, selref; } *adrs; /* ADR Xd, string (was LDR Xd, selref) */
+    size_t nadrs, adrs_cap;
 
     struct objc_namemap sel_by_name;    /* selector -> selref value */
     struct objc_addrmap sel_by_addr;    /* cache string address -> selref value */
