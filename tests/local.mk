@@ -26,5 +26,5 @@ TESTS += tests/integration/cli.sh tests/integration/extract.sh tests/integration
 EXTRA_DIST += tests/integration/cli.sh tests/integration/lib.sh tests/integration/extract.sh \
 	tests/integration/binds.sh tests/integration/builder.sh tests/integration/builder_shape.sh \
 	tests/integration/binds_builder.sh
-TESTS += tests/integration/objc_link.sh
-EXTRA_DIST += tests/integration/objc_link.sh
+TESTS += tests/integration/objc_link.sh tests/integration/objc_builder.sh
+EXTRA_DIST += tests/integration/objc_link.sh tests/integration/objc_builder.sh
