@@ -4,31 +4,35 @@
  *
  *  - every selref, method name, class/category/protocol name, method type,
  *    ivar and property string the metadata points at must lie in a section
- *    of this image; strings that live elsewhere (the builder coalesced them
- *    into libobjc's __OBJC_RO) are copied into an added segment __OBJC_EXTRA
- *    with real, named sections (__objc_methname, __objc_classname,
- *    __objc_methtype, __cstring);
+ *    of this image. A reference to a string elsewhere (the builder's
+ *    uniqued copy) goes back to the image's own copy when the builder left
+ *    one; otherwise the string is copied into the image's own (emptied)
+ *    __TEXT,__objc_methname/__objc_classname/__objc_methtype, growing
+ *    __TEXT as a linker would lay it out; only when __TEXT cannot grow do
+ *    the strings go to an added segment __OBJC_EXTRA with the same sections;
  *  - relative method lists name their selectors again through a selref of
  *    this image (an existing one, or one added in __OBJC_EXTRA,__objc_selrefs)
- *    and lose the builder's flags (direct selectors, type offsets, uniqued/
- *    sorted); pointer lists lose the uniqued/sorted bits;
+ *    and lose the builder's flags (direct selectors, uniqued/sorted); pointer
+ *    lists lose the uniqued/sorted bits;
  *  - lists of lists (preattached categories) become plain pointers to this
  *    image's own list;
  *  - protocol references go back to this image's own protocol_t of the same
  *    name instead of the builder's canonical copy;
- *  - class `cache` and `vtable` fields that point at prebuilt caches are zeroed (the
- *    runtime's empty cache stays, as a rebase or for the binds pass);
+ *  - class `cache` and `vtable` fields that point at prebuilt caches are
+ *    zeroed (the runtime's empty cache stays, as a rebase or for the binds
+ *    pass);
  *  - objc_image_info loses OptimizedByDyld and DyldCategoriesOptimized;
- *  - ADRP+ADD selector loads become ADRP+LDR from a selref (objc_selloads.c).
+ *  - selector loads the builder pointed at strings (ADRP+ADD, ADR) load
+ *    from a selref again (objc_selloads.c).
  *
  * Malformed ObjC metadata (or optimisation data) does not fail the
  * extraction: the pass then changes nothing and leaves a warning, so the
  * image is still served; --verify counts what stays outside.
  *
- * The pass runs in size plans too and makes the same decisions there (it
- * reads the cache where a size plan has no bytes), so dsc_extract_size stays
- * exact. It must run before the binds pass: pointers it redirects into the
- * image stop being external.
+ * The pass reads a decoded view of the cache (objc_view.c), never the
+ * plan's copy, so full and size plans decide alike and dsc_extract_size
+ * stays exact. It runs before the binds pass: pointers it redirects into
+ * the image stop being external.
  */
 #include "pass_objc.h"
 
