@@ -115,7 +115,7 @@ static int on_orig_bind(void *vctx, const struct dsc_bind_rec *r)
         b->cap = ncap;
     }
     im->binds[im->nbinds++] = (struct dsc_orig_bind){r->address, r->name, r->ordinal, r->flags, r->addend,
-                                                     b->lazy, b->weak, r->entry_offset};
+                                                     b->lazy, b->weak, r->entry_offset, r->segment};
     return 0;
 }
 
@@ -153,6 +153,8 @@ static int load_orig_binds(const struct dsc_macho *mo, struct dsc_imports *im, d
         }
         rc = dsc_bind_walk(stream, segs, mo->nsegs, mo->is64 ? 8 : 4, b.lazy, on_orig_bind, &b,
                            mo->path, err);
+        if (b.lazy)
+            im->lazy_stream = stream;
         if (rc > 0)
             rc = dsc_image_fail(err, mo->cache, mo->image, "out of memory");
     }

@@ -59,11 +59,13 @@ struct dsc_orig_bind {
     bool lazy;                /* from the lazy-bind stream */
     bool weak;                /* from the weak-bind stream (no ordinal) */
     uint64_t lazy_offset;     /* lazy: the entry's offset in its stream */
+    unsigned segment;         /* the image's segment index the opcodes named */
 };
 
 struct dsc_imports {
     struct dsc_orig_bind *binds;      /* sorted by address; weak after regular */
     size_t nbinds;
+    dsc_span lazy_stream;             /* the original lazy-bind opcodes, or empty */
     struct dsc_indirect *entries;     /* sorted by address */
     size_t count;
     const struct dsc_indirect **by_name; /* named entries, sorted by name */

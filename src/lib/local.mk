@@ -17,5 +17,6 @@ libdsc_la_SOURCES = \
 	src/lib/pass_layout.c src/lib/pass_pointers.c src/lib/pass_linkedit.c \
 	src/lib/pass_binds.c src/lib/pass_stubs.c src/lib/verify.c \
 	src/lib/symbolize.c src/lib/symbolize.h src/lib/weakbind.c src/lib/weakbind.h \
+	src/lib/lazybind.c src/lib/lazybind.h \
 	src/lib/fixup_encode.c src/lib/fixup_decode.c src/lib/fixup_decode.h src/lib/out.c
 libdsc_la_CFLAGS = $(AM_CFLAGS) $(PTHREAD_CFLAGS)

@@ -14,14 +14,11 @@
  *  3. GOT loads (AArch64): an ADRP+LDR pair reading a pointer outside the
  *     image (a uniqued GOT chunk) is re-encoded to read the own slot bound
  *     to the same symbol.
- *  4. Lazy pointers point at their stub-helper entries again (matched by
- *     the lazy-bind offset each entry pushes), where the image has a
- *     __stub_helper and the original lazy-bind opcodes survive.
- *  5. The indirect symbol table names each stub and bound slot again
+ *  4. The indirect symbol table names each stub and bound slot again
  *     (symbolize.c), so disassemblers show what a stub calls.
  * Runs after pass_binds (slot names come from the binds it made) and after
- * pass_linkedit (step 5 edits the rebuilt symtab). In a size plan no code is
- * written, but step 5 runs the same: it decides the symtab's size.
+ * pass_linkedit (step 4 edits the rebuilt symtab). In a size plan no code is
+ * written, but step 4 runs the same: it decides the symtab's size.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +32,8 @@
 struct named {
     const char *name;
     uint64_t address;
+    uint64_t slot;            /* stubs: the own slot they load */
+    unsigned rank;            /* slots: 0 for lazy pointers, which stubs load first */
 };
 
 struct fixup_ref {
@@ -58,7 +57,11 @@ static int cmp_named(const void *a, const void *b)
 {
     const struct named *x = a, *y = b;
     int r = strcmp(x->name, y->name);
-    return r ? r : (x->address < y->address ? -1 : x->address > y->address);
+    if (r)
+        return r;
+    if (x->rank != y->rank)
+        return x->rank < y->rank ? -1 : 1;
+    return x->address < y->address ? -1 : x->address > y->address;
 }
 
 static const struct named *find_named(const struct named *v, size_t n, const char *name)
@@ -93,21 +96,33 @@ static int cmp_fixup_ref(const void *a, const void *b)
     return x->address < y->address ? -1 : x->address > y->address;
 }
 
-/* Own slots bound by pass_binds, by name, and all fixups by address. */
+/* Own slots by name — bound by pass_binds, or lazy pointers rebased to
+ * their helpers (named by the original lazy binds) — and fixups by address. */
 static int index_slots(struct stub_ctx *x)
 {
     struct dsc_plan *p = x->p;
-    x->slots = malloc((p->nfixups ? p->nfixups : 1) * sizeof *x->slots);
+    x->slots = malloc((p->nfixups + x->im.nbinds + 1) * sizeof *x->slots);
     x->by_addr = malloc((p->nfixups ? p->nfixups : 1) * sizeof *x->by_addr);
     if (!x->slots || !x->by_addr)
         return plan_fail(p, "out of memory");
     for (size_t i = 0; i < p->nfixups; i++)
         x->by_addr[i] = (struct fixup_ref){p->fixups[i].address, i};
     qsort(x->by_addr, p->nfixups, sizeof *x->by_addr, cmp_fixup_ref);
-    for (size_t i = 0; i < p->nfixups; i++)
-        if (p->fixups[i].kind == DSC_FIXUP_BIND && p->fixups[i].addend == 0)
-            x->slots[x->nslots++] = (struct named){p->imports[p->fixups[i].import].name, p->fixups[i].address};
-    qsort(x->slots, x->nslots, sizeof *x->slots, cmp_named);
+    for (size_t i = 0; i < p->nfixups; i++) {
+        const struct dsc_fixup *f = &p->fixups[i];
+        const struct dsc_indirect *ind = dsc_imports_at(&x->im, f->address);
+        if (f->kind == DSC_FIXUP_BIND && f->addend == 0)
+            x->slots[x->nslots++] = (struct named){p->imports[f->import].name, f->address, 0,
+                                                   ind && ind->sect_type == S_LAZY_SYMBOL_POINTERS ? 0 : 1};
+    }
+    for (size_t i = 0; i < x->im.nbinds; i++) {
+        const struct dsc_orig_bind *ob = &x->im.binds[i];
+        const struct dsc_fixup *f = ob->lazy ? fixup_at(x, ob->address) : NULL;
+        if (f && f->kind == DSC_FIXUP_REBASE)
+            x->slots[x->nslots++] = (struct named){ob->name, ob->address, 0, 0};
+    }
+    if (x->nslots)
+        qsort(x->slots, x->nslots, sizeof *x->slots, cmp_named);
     return 0;
 }
 
@@ -166,6 +181,7 @@ static uint64_t own_slot(const struct stub_ctx *x, const char *name, uint64_t cu
     if (ind && (f = fixup_at(x, ind->address)) && f->kind == DSC_FIXUP_BIND &&
         strcmp(x->p->imports[f->import].name, name) == 0)
         return ind->address;
+    /* A lazy pointer rebased to its helper: the name its lazy bind had. */
     const struct named *n = find_named(x->slots, x->nslots, name);
     return n ? n->address : 0;
 }
@@ -189,7 +205,7 @@ static int fix_stub(struct stub_ctx *x, const struct dsc_section *sec, uint64_t 
                   name ? name : "unnamed");
         return 0;
     }
-    x->stubs[x->nstubs++] = (struct named){name, stub};
+    x->stubs[x->nstubs++] = (struct named){name, stub, slot, 0};
     uint8_t want[16];
     if (!dsc_stub_encode(arch, stub, slot, want))
         return plan_fail(p, "stub at 0x%llx cannot reach its slot 0x%llx", (unsigned long long)stub,
@@ -309,43 +325,6 @@ static int fix_code(struct stub_ctx *x)
     return 0;
 }
 
-/* The stub-helper entry that pushes lazy-bind offset `off`, or 0.
- * arm64: LDR W16, #8; B helper-header; .long off. x86_64: PUSH imm32 off; JMP. */
-static uint64_t helper_entry(const struct dsc_plan *p, dsc_span h, uint64_t base, uint64_t off)
-{
-    enum dsc_arch arch = p->cache->info.arch;
-    if (arch == DSC_ARCH_X86_64 || arch == DSC_ARCH_X86_64H) {
-        for (uint64_t i = 0; i + 10 <= h.size; i++)
-            if (h.data[i] == 0x68 && dsc_le32(h.data + i + 1) == off && h.data[i + 5] == 0xE9)
-                return base + i;
-        return 0;
-    }
-    for (uint64_t i = 0; i + 12 <= h.size; i += 4) {
-        bool link;
-        if (dsc_le32(h.data + i) == 0x18000050u && dsc_a64_is_branch(dsc_le32(h.data + i + 4), &link) && !link &&
-            dsc_le32(h.data + i + 8) == off)
-            return base + i;
-    }
-    return 0;
-}
-
-static void restore_lazy_pointers(struct stub_ctx *x)
-{
-    struct dsc_plan *p = x->p;
-    const struct dsc_section *h = dsc_macho_section(&p->mo, "__TEXT", "__stub_helper");
-    dsc_span bytes;
-    if (p->encoding != DSC_ENCODE_OPCODES || !h || !dsc_vm_span(p->cache, h->addr, h->size, &bytes))
-        return;
-    for (size_t i = 0; i < x->im.nbinds; i++) {
-        const struct dsc_orig_bind *ob = &x->im.binds[i];
-        const struct dsc_fixup *f = fixup_at(x, ob->address);
-        uint64_t entry;
-        if (ob->lazy && f && f->kind == DSC_FIXUP_BIND &&
-            (entry = helper_entry(p, bytes, h->addr, ob->lazy_offset)) != 0)
-            plan_write_ptr(p, ob->address, entry);
-    }
-}
-
 static int cmp_stub_addr(const void *a, const void *b)
 {
     const struct dsc_stub_name *x = a, *y = b;
@@ -358,7 +337,7 @@ static int symbolize(struct stub_ctx *x)
     if (!v)
         return plan_fail(x->p, "out of memory");
     for (size_t i = 0; i < x->nstubs; i++)
-        v[i] = (struct dsc_stub_name){x->stubs[i].name, x->stubs[i].address};
+        v[i] = (struct dsc_stub_name){x->stubs[i].name, x->stubs[i].address, x->stubs[i].slot};
     qsort(v, x->nstubs, sizeof *v, cmp_stub_addr);
     int rc = dsc_symbolize_indirect(x->p, v, x->nstubs);
     free(v);
@@ -370,11 +349,7 @@ int pass_stubs(struct dsc_plan *p)
     struct stub_ctx x = {.p = p};
     if (dsc_symbols_get(p->cache, &x.syms, p->err) || dsc_imports_load(&p->mo, &x.im, p->err))
         return -1;
-    int rc = index_slots(&x) || fix_stubs(&x) || fix_code(&x) ? -1 : 0;
-    if (rc == 0) {
-        restore_lazy_pointers(&x);
-        rc = symbolize(&x);
-    }
+    int rc = index_slots(&x) || fix_stubs(&x) || fix_code(&x) || symbolize(&x) ? -1 : 0;
     if (rc == 0 && x.unfixed)
         plan_warn(p, "%llu stubs or branches still leave the image", (unsigned long long)x.unfixed);
     free(x.slots);

@@ -4,7 +4,7 @@
  *
  * The output is parsed independently of the plan that built it: its load
  * commands and code here, its rebases and binds (opcodes or arm64e chained
- * fixups) with fixup_decode.c. Pointer locations come
+ * fixups) with fixup_decode.c, its lazy binds with bindinfo.c. Pointer locations come
  * from the cache's slide info (the output keeps every vmaddr), so a pointer
  * the extractor forgot still gets looked at.
  *
@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bindinfo.h"
 #include "fixup_decode.h"
 #include "imports.h"
 #include "slide.h"
@@ -45,6 +46,7 @@ struct out_bind {
 
 struct out_file {
     dsc_span bytes;
+    dsc_span lazy;                   /* LC_DYLD_INFO lazy-bind opcodes, or empty */
     unsigned ptr_size;               /* 8 (MH_MAGIC_64) or 4 */
     struct out_seg segs[OUT_MAX_SEGS];
     unsigned nsegs;
@@ -106,6 +108,9 @@ static int parse_output(struct vctx *v)
             }
             if (!dsc_range_ok(o->bytes.size, s->fileoff, s->filesize) || s->filesize > s->vmsize)
                 return vfail(v, "segment out of the file");
+        } else if ((cmd == LC_DYLD_INFO_ONLY || cmd == LC_DYLD_INFO) && size >= 48 &&
+                   !span_sub(o->bytes, dsc_le32(body.data + 32), dsc_le32(body.data + 36), &o->lazy)) {
+            return vfail(v, "lazy-bind opcodes out of the file");
         }
         off += size;
     }
@@ -156,6 +161,24 @@ static int on_fixup(void *ctx, const struct dsc_decoded_fixup *d)
     o->rebases[o->nrebases].address = d->f.address;
     o->rebases[o->nrebases++].target = d->f.target;
     return 0;
+}
+
+static int on_lazy_bind(void *ctx, const struct dsc_bind_rec *r)
+{
+    struct dsc_decoded_fixup d = {.f = {.address = r->address, .kind = DSC_FIXUP_BIND}, .name = r->name,
+                                  .lib_ordinal = r->ordinal, .weak_import = r->flags & BIND_SYMBOL_FLAGS_WEAK_IMPORT};
+    return on_fixup(ctx, &d);
+}
+
+/* fixup_decode reads rebases and binds; lazy binds are walked here. */
+static int lazy_binds(struct vctx *v)
+{
+    struct out_file *o = v->o;
+    struct dsc_bind_seg segs[OUT_MAX_SEGS];
+    for (unsigned i = 0; i < o->nsegs; i++)
+        segs[i] = (struct dsc_bind_seg){o->segs[i].vmaddr, o->segs[i].vmsize};
+    int rc = dsc_bind_walk(o->lazy, segs, o->nsegs, o->ptr_size, true, on_lazy_bind, o, v->path, v->err);
+    return rc > 0 ? vfail(v, "out of memory") : rc;
 }
 
 static int cmp_bind(const void *a, const void *b)
@@ -342,6 +365,8 @@ int dsc_verify(const dsc_cache *cache, uint32_t image, dsc_verify_report *rep, d
         if (rc > 0)
             rc = vfail(&v, "out of memory");
     }
+    if (rc == 0 && o.lazy.size)
+        rc = lazy_binds(&v);
     if (rc == 0) {
         if (o.nbinds) /* qsort/bsearch want a real array even when empty */
             qsort(o.binds, o.nbinds, sizeof *o.binds, cmp_bind);
