@@ -185,14 +185,6 @@ const struct dsc_orig_bind *dsc_imports_bind_at(const struct dsc_imports *im, ui
     return NULL;
 }
 
-bool dsc_imports_weak_at(const struct dsc_imports *im, uint64_t address)
-{
-    for (size_t i = first_bind(im, address); i < im->nbinds && im->binds[i].address == address; i++)
-        if (im->binds[i].weak)
-            return true;
-    return false;
-}
-
 /* Entries the sections claim, bounded by the indirect table's size. */
 static int count_entries(const struct dsc_macho *mo, const struct tables *t, size_t *n, dsc_error *err)
 {
@@ -289,14 +281,6 @@ static size_t first_named(const struct dsc_imports *im, const char *name)
             hi = mid;
     }
     return lo;
-}
-
-const struct dsc_indirect *dsc_imports_stub_for(const struct dsc_imports *im, const char *name)
-{
-    for (size_t i = first_named(im, name); i < im->named && strcmp(im->by_name[i]->name, name) == 0; i++)
-        if (dsc_indirect_is_stub(im->by_name[i]))
-            return im->by_name[i];
-    return NULL;
 }
 
 static unsigned slot_rank(const struct dsc_indirect *e, const struct dsc_macho *mo, bool auth)
