@@ -52,7 +52,7 @@ struct cached {
 
 struct counts {
     size_t ptrs, nulls, exports, symbols, locals, adrps, direct_stubs, direct_calls, selectors, protocols, rip_refs;
-    size_t selector_loads, literals;
+    size_t selector_loads, literals, auth, redacted;
 };
 
 static dsc_cache *cache;
@@ -412,10 +412,12 @@ static void check_pointers(struct counts *n)
                 die("%s: slot 0x%llx decodes to 0x%llx, expected 0x%llx", img->cache_path,
                     (unsigned long long)p->addr, got ? (unsigned long long)got->value : 0ULL,
                     (unsigned long long)p->target);
-            if (arm64e && (got->auth != p->auth || (p->auth && got->key != p->key)))
+            if (arm64e && (got->auth != p->auth || (p->auth && (got->key != p->key || got->addr_div != p->addr_div ||
+                                                                 got->diversity != p->diversity))))
                 die("%s: slot 0x%llx has the wrong authentication", img->cache_path, (unsigned long long)p->addr);
             n->selectors += selector;
             n->protocols += protocol;
+            n->auth += got->auth;
             n->ptrs++;
         }
     }
@@ -500,6 +502,27 @@ static void check_symbols(struct counts *n)
     }
 }
 
+/* With locals moved out, the image keeps one "<redacted>" nlist per input
+ * local in section 1 (__text), and nothing else, as its locals. */
+static void check_redacted(size_t i, struct counts *n)
+{
+    const struct image *img = &bc.images[i];
+    const struct cached *ci = &cached[i];
+    unsigned nsz = bc.ai->ptr_size == 8 ? 16 : 12;
+    uint32_t want = 0;
+    for (uint32_t k = 0; k < img->nlocal; k++) {
+        const uint8_t *in = img->file.data + img->symoff + (uint64_t)(img->ilocal + k) * nsz;
+        want += in[5] == 1 && !(in[4] & 0xe0);
+    }
+    if (ci->nlocal != want)
+        die("%s: %u locals stay in the image, expected %u redacted ones", img->cache_path, ci->nlocal, want);
+    dsc_span syms = linkedit(i, ci->symoff, (uint64_t)ci->nsyms * nsz, "symbol table");
+    for (uint32_t k = 0; k < ci->nlocal; k++)
+        if (strcmp(string_at(i, dsc_le32(syms.data + (uint64_t)k * nsz)), "<redacted>") != 0)
+            die("%s: local %u kept in the image is not <redacted>", img->cache_path, k);
+    n->redacted += want;
+}
+
 /* Moved locals: in the main file (unsplit) or the .symbols file. */
 static void check_locals(struct counts *n)
 {
@@ -533,6 +556,7 @@ static void check_locals(struct counts *n)
         if (dylib_off != cached[i].mh - dsc_cache_get_info(cache)->base_address || count != img->nlocal)
             die("%s: local symbols entry %zu is wrong (offset 0x%llx, %u locals)", img->cache_path, i,
                 (unsigned long long)dylib_off, count);
+        check_redacted(i, n);
         for (uint32_t k = 0; k < count; k++) {
             dsc_span nl;
             const char *got;
@@ -776,9 +800,11 @@ int main(int argc, char **argv)
         check_rip_refs(rip_refs, &m, &n);
     printf("dsccheck: OK %s: %zu images, %zu pointers, %zu nulls, %zu exports, %zu symbols, %zu locals, "
            "%zu adrp pairs, %zu rip operands, %zu direct stubs, %zu direct calls, %zu uniqued selectors, "
-           "%zu uniqued protocols, %zu selector loads, %zu pc-relative literals\n",
+           "%zu uniqued protocols, %zu selector loads, %zu pc-relative literals, %zu auth pointers, "
+           "%zu redacted locals\n",
            m.main_path, bc.nimages, n.ptrs, n.nulls, n.exports, n.symbols, n.locals, n.adrps, n.rip_refs,
-           n.direct_stubs, n.direct_calls, n.selectors, n.protocols, n.selector_loads, n.literals);
+           n.direct_stubs, n.direct_calls, n.selectors, n.protocols, n.selector_loads, n.literals, n.auth,
+           n.redacted);
     dsc_cache_close(cache);
     cache_free(&bc);
     free(cached);

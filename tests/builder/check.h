@@ -11,7 +11,9 @@
 struct decoded_ptr {
     uint64_t addr, value;
     bool auth;
-    uint8_t key;
+    uint8_t key;        /* auth only: 0 IA, 1 IB, 2 DA, 3 DB */
+    bool addr_div;
+    uint16_t diversity;
 };
 
 struct decoded {

@@ -60,6 +60,10 @@ check_cache() {
     fi
     if [ "$syms" = yes ]; then
         grep -q ' [1-9][0-9]* locals' check.out || fail "$out: no local symbols were checked"
+        grep -q ' [1-9][0-9]* redacted locals' check.out || fail "$out: no <redacted> locals"
+    fi
+    if [ "$arch" = arm64e ]; then
+        grep -q ' [1-9][0-9]* auth pointers' check.out || fail "$out: no authenticated pointers"
     fi
     # dyld-940+ eras unique selectors and protocols; older ones do not.
     case $era in
