@@ -245,6 +245,10 @@ void code_fix(struct cache *c);
 bool arm64_is_adrp(uint32_t insn);
 uint64_t arm64_adrp_page(uint32_t insn, uint64_t pc);
 bool arm64_set_adrp_page(uint32_t *insn, uint64_t pc, uint64_t page); /* false: out of range */
+/* Offset of the one instruction (matching mask/value, e.g. LDR Xt,[Xn,#imm])
+ * that uses the register the ADRP at `at` sets, before a branch or a new
+ * ADRP of it within 16 instructions; -1 when there is none or another use. */
+long arm64_sole_load(const uint8_t *code, uint64_t size, uint64_t at, uint32_t mask, uint32_t value);
 
 /* linkedit.c */
 void linkedit_build(struct cache *c);

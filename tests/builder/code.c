@@ -179,6 +179,40 @@ static void fix_adrps(struct cache *c, const struct image *img, const struct sec
     }
 }
 
+/* ---- the only load through an ADRP's register ---- */
+
+#define SOLE_USE_WINDOW 16
+
+static bool ends_live_range(uint32_t i)
+{
+    return (i & 0x7C000000u) == 0x14000000u ||     /* B, BL */
+           (i & 0xFE000000u) == 0xD6000000u;       /* BR, BLR, RET and friends */
+}
+
+static bool uses_base(uint32_t i, unsigned reg)
+{
+    bool load_store = (i & 0x0A000000u) == 0x08000000u;
+    bool add_sub_imm = (i & 0x1F000000u) == 0x11000000u;
+    return (load_store || add_sub_imm) && ((i >> 5) & 31) == reg;
+}
+
+long arm64_sole_load(const uint8_t *code, uint64_t size, uint64_t at, uint32_t mask, uint32_t value)
+{
+    unsigned reg = dsc_le32(code + at) & 31;
+    long found = -1;
+    for (uint64_t k = at + 4; k < size && k < at + 4 * SOLE_USE_WINDOW; k += 4) {
+        uint32_t i = dsc_le32(code + k);
+        if (uses_base(i, reg)) {
+            if (found >= 0 || (i & mask) != value)
+                return -1;
+            found = (long)k;
+        }
+        if (ends_live_range(i) || (is_adrp(i) && (i & 31) == reg))
+            return found;
+    }
+    return -1;
+}
+
 /* ---- x86_64 RIP-relative operands ---- */
 
 /* Input addresses of function starts (sorted: the table is ascending). */
