@@ -249,6 +249,12 @@ bool arm64_set_adrp_page(uint32_t *insn, uint64_t pc, uint64_t page); /* false: 
  * that uses the register the ADRP at `at` sets, before a branch or a new
  * ADRP of it within 16 instructions; -1 when there is none or another use. */
 long arm64_sole_load(const uint8_t *code, uint64_t size, uint64_t at, uint32_t mask, uint32_t value);
+/* Every RIP-relative operand of an x86_64 code section, in the built cache:
+ * fn gets its disp32 bytes and the input and cache addresses after the
+ * instruction (the displacement is relative to them). */
+typedef void (*x86_rip_fn)(void *ctx, const struct image *img, uint8_t *disp, uint64_t in_next, uint64_t next);
+void x86_each_rip(struct cache *c, const struct image *img, const struct sect *x, x86_rip_fn fn, void *ctx);
+void x86_set_disp(const struct image *img, uint8_t *disp, uint64_t next, uint64_t target);
 
 /* linkedit.c */
 void linkedit_build(struct cache *c);
