@@ -96,6 +96,7 @@ struct ptr {
     uint8_t key;            /* 0 IA, 1 IB, 2 DA, 3 DB */
     bool addr_div;
     uint16_t diversity;
+    bool bind;              /* from bind opcodes (GOT uniquing merges only these) */
 };
 
 struct export_sym {
@@ -205,6 +206,9 @@ struct cache {
     uint64_t protocol_class;    /* libobjc's Protocol class, or 0 */
     uint64_t stats_protorefs;   /* pointers re-pointed at canonical protocols */
     uint64_t stats_selloads;    /* selector loads turned into ADRP+ADD */
+    bool got_uniquing;          /* dyld-940+: cache-wide GOT twins */
+    uint64_t got_area_size[RK_COUNT], got_addr[RK_COUNT], got_used[RK_COUNT];
+    uint64_t stats_gotloads;    /* code loads redirected to GOT twins */
 };
 
 /* input.c */
@@ -239,6 +243,12 @@ void objc_plan_protocols(struct cache *c);
 void objc_unique_protocols(struct cache *c);
 /* After code_fix: ADRP+LDR of a selref -> ADRP+ADD of the string (64-bit). */
 void objc_rewrite_selector_loads(struct cache *c);
+
+/* got.c: GOT uniquing. got_plan sizes the areas before layout; got_unique
+ * redirects code loads after code_fix. */
+bool got_section(const struct sect *x);
+void got_plan(struct cache *c);
+void got_unique(struct cache *c);
 
 /* code.c: ADRP pages after segments moved; optional stub redirection. */
 void code_fix(struct cache *c);

@@ -33,6 +33,7 @@
 
 struct manifest {
     char arch[32];
+    uint32_t header;
     bool stubs_optimized;
     unsigned slide;
     char *main_path;
@@ -52,11 +53,12 @@ struct cached {
 
 struct counts {
     size_t ptrs, nulls, exports, symbols, locals, adrps, direct_stubs, direct_calls, selectors, protocols, rip_refs;
-    size_t selector_loads, literals, auth, redacted;
+    size_t selector_loads, literals, auth, redacted, got_loads;
 };
 
 static dsc_cache *cache;
 static bool stubs_optimized;
+static bool gots_uniqued;   /* dyld-940+ eras: GOT sections are S_REGULAR */
 static struct cache bc;     /* the inputs, re-read, with cache addresses */
 static struct cached *cached;
 
@@ -76,6 +78,8 @@ static void read_manifest(const char *path, struct manifest *m)
             continue;
         if (strcmp(a, "arch") == 0) {
             snprintf(m->arch, sizeof m->arch, "%s", b);
+        } else if (strcmp(a, "header") == 0) {
+            m->header = (uint32_t)strtoul(b, NULL, 0);
         } else if (strcmp(a, "stubs") == 0) {
             m->stubs_optimized = strcmp(b, "optimized") == 0;
         } else if (strcmp(a, "slide") == 0) {
@@ -124,6 +128,20 @@ static dsc_span vm(uint64_t addr, uint64_t len, const char *what)
     return s;
 }
 
+/* Non-lazy pointer sections keep their type, except uniqued GOTs. */
+static void check_got_types(const struct image *img, const uint8_t *lc, bool is64)
+{
+    uint32_t nsects = dsc_le32(lc + (is64 ? 64 : 48));
+    const uint8_t *x = lc + (is64 ? 72 : 56);
+    for (uint32_t i = 0; i < nsects; i++, x += is64 ? 80 : 68) {
+        if (strncmp((const char *)x, "__got", 16) != 0 && strncmp((const char *)x, "__auth_got", 16) != 0)
+            continue;
+        uint32_t type = dsc_le32(x + (is64 ? 64 : 56)) & 0xff;
+        if (type != (gots_uniqued ? 0u : 6u))
+            die("%s: GOT section has type %u", img->cache_path, type);
+    }
+}
+
 /* The cache's view of image i: segment addresses and LINKEDIT offsets. */
 static void read_cached_image(size_t i, uint64_t mh)
 {
@@ -148,6 +166,7 @@ static void read_cached_image(size_t i, uint64_t mh)
             if (segi >= img->nsegs || strncmp((const char *)p + 8, img->segs[segi].name, 16) != 0)
                 die("%s: segment %u differs from the input's", img->cache_path, segi);
             struct seg *s = &img->segs[segi++];
+            check_got_types(img, p, is64);
             s->addr = is64 ? dsc_le64(p + 24) : dsc_le32(p + 24);
             s->size = is64 ? dsc_le64(p + 32) : dsc_le32(p + 28);
             if (s->kind == RK_LINKEDIT) {
@@ -384,6 +403,38 @@ static size_t copy_pointers(const struct decoded *d, const struct protocols *pr)
 }
 
 static struct selbuf sb;     /* found by check_pointers, used by check_code */
+static struct decoded dec;   /* every slid pointer of the cache */
+static size_t explained;     /* decoded pointers matched so far */
+static uint64_t *twins;      /* GOT twins reached by redirected loads */
+static size_t ntwins;
+
+static bool in_any_image(uint64_t addr)
+{
+    for (size_t i = 0; i < bc.nimages; i++)
+        for (unsigned k = 0; k < bc.images[i].nsegs; k++)
+            if (addr - bc.images[i].segs[k].addr < bc.images[i].segs[k].size)
+                return true;
+    return false;
+}
+
+/* A load of the image's own GOT slot `want` may read a cache-wide twin at
+ * `t` instead: outside every image, holding the same pointer. */
+static bool got_twin(const struct image *img, uint64_t want, uint64_t t, struct counts *n)
+{
+    const struct ptr *p = image_ptr_at(img, want);
+    const struct decoded_ptr *d = decoded_at(&dec, t);
+    if (!p || !p->bind || !p->target || !d || d->value != p->target || d->auth != p->auth || in_any_image(t))
+        return false;
+    size_t i = 0;
+    while (i < ntwins && twins[i] != t)
+        i++;
+    if (i == ntwins) {
+        twins = xrealloc(twins, (ntwins + 1) * sizeof *twins);
+        twins[ntwins++] = t;
+    }
+    n->got_loads++;
+    return true;
+}
 
 static void check_pointers(struct counts *n)
 {
@@ -421,11 +472,8 @@ static void check_pointers(struct counts *n)
             n->ptrs++;
         }
     }
-    size_t in_copies = copy_pointers(&d, &pr);
-    if (d.n != n->ptrs + sb.slots + in_copies)
-        die("slide info names %zu pointers, the inputs %zu (+%zu in objc_opt_offsets, +%zu in canonical protocols)",
-            d.n, n->ptrs, sb.slots, in_copies);
-    free(d.v);
+    explained = n->ptrs + sb.slots + copy_pointers(&d, &pr);
+    dec = d;    /* the rest must be GOT twins, proven by check_code */
     free(pr.defs);
     free(pr.copies);
 }
@@ -614,11 +662,13 @@ static void check_pairs(const struct image *img, const struct sect *x, const uin
                 ok = p && p->target == t && is_add(dsc_le32(code.data + k));
                 n->direct_stubs += ok;
             } else if (ok && t != want) {
-                /* dyld-940+: a selref load may become ADRP+ADD of the string. */
+                /* dyld-940+: a selref load may become ADRP+ADD of the string,
+                 * a GOT load may read the cache-wide twin. */
                 const struct ptr *p = image_ptr_at(img, want);
-                ok = p && is_add(dsc_le32(code.data + k)) && (dsc_le32(in + k) & 0xFFC00000u) == 0xF9400000u &&
-                     uniqued_selector(&sb, p->target, t);
-                n->selector_loads += ok;
+                bool sel = p && is_add(dsc_le32(code.data + k)) && (dsc_le32(in + k) & 0xFFC00000u) == 0xF9400000u &&
+                           uniqued_selector(&sb, p->target, t);
+                n->selector_loads += sel;
+                ok = sel || (!is_add(dsc_le32(code.data + k)) && got_twin(img, want, t, n));
             }
             if (!ok)
                 die("%s: ADRP pair at 0x%llx reaches 0x%llx, expected 0x%llx", img->cache_path,
@@ -656,7 +706,10 @@ static void check_literals(const struct image *img, const struct sect *x, const 
             continue;
         bool ok;
         if (is_literal(ci)) {
-            ok = (ci & 0xFF00001Fu) == (ii & 0xFF00001Fu) && (t = literal_target(ci, addr + off)) == want;
+            bool same_form = (ci & 0xFF00001Fu) == (ii & 0xFF00001Fu);
+            ok = same_form && (t = literal_target(ci, addr + off)) == want;
+            if (!ok && same_form)
+                ok = got_twin(img, want, t, n);
             /* a selref load may become ADR of the canonical string */
             bool adr = (ci & 0x9F00001Fu) == (0x10000000u | (ii & 31)) && (ii & 0xFF000000u) == 0x58000000u;
             if (!ok && adr) {
@@ -673,8 +726,9 @@ static void check_literals(const struct image *img, const struct sect *x, const 
                  pair_target(dsc_le32(code.data + first), dsc_le32(code.data + first + 4), addr + first, &t);
             if (ok && t != want) {
                 const struct ptr *p = image_ptr_at(img, want);
-                ok = p && is_add(dsc_le32(code.data + first + 4)) && uniqued_selector(&sb, p->target, t);
-                n->selector_loads += ok;
+                bool add = is_add(dsc_le32(code.data + first + 4)), sel = p && add && uniqued_selector(&sb, p->target, t);
+                n->selector_loads += sel;
+                ok = sel || (!add && got_twin(img, want, t, n));
             }
         }
         if (!ok)
@@ -761,7 +815,7 @@ static void check_rip_refs(const char *path, const struct manifest *m, struct co
                     pos = k;
             dsc_span insn = vm(at, len, "instruction");
             uint64_t got = at + len + (uint64_t)(int64_t)(int32_t)dsc_le32(insn.data + pos);
-            if (!pos || got != want)
+            if (!pos || (got != want && !got_twin(img, want, got, n)))
                 die("%s: RIP-relative operand at 0x%llx reaches 0x%llx, expected 0x%llx", img->cache_path,
                     (unsigned long long)at, (unsigned long long)got, (unsigned long long)want);
             n->rip_refs++;
@@ -788,6 +842,7 @@ int main(int argc, char **argv)
     if (dsc_cache_open(m.main_path, &cache, &err))
         die("%s", err.msg);
     stubs_optimized = m.stubs_optimized;
+    gots_uniqued = m.header >= 0x1c8;
     load(&m);
     fixups_resolve(&bc);
     struct counts n = {0};
@@ -798,13 +853,18 @@ int main(int argc, char **argv)
     check_code(&n);
     if (rip_refs)
         check_rip_refs(rip_refs, &m, &n);
+    if (dec.n != explained + ntwins)
+        die("slide info names %zu pointers; the inputs, objc_opt_offsets and canonical protocols explain %zu, "
+            "GOT twins %zu", dec.n, explained, ntwins);
+    free(dec.v);
+    free(twins);
     printf("dsccheck: OK %s: %zu images, %zu pointers, %zu nulls, %zu exports, %zu symbols, %zu locals, "
            "%zu adrp pairs, %zu rip operands, %zu direct stubs, %zu direct calls, %zu uniqued selectors, "
            "%zu uniqued protocols, %zu selector loads, %zu pc-relative literals, %zu auth pointers, "
-           "%zu redacted locals\n",
+           "%zu redacted locals, %zu GOT loads\n",
            m.main_path, bc.nimages, n.ptrs, n.nulls, n.exports, n.symbols, n.locals, n.adrps, n.rip_refs,
            n.direct_stubs, n.direct_calls, n.selectors, n.protocols, n.selector_loads, n.literals, n.auth,
-           n.redacted);
+           n.redacted, n.got_loads);
     dsc_cache_close(cache);
     cache_free(&bc);
     free(cached);

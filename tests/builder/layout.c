@@ -185,8 +185,12 @@ void layout_plan(struct cache *c)
                 place_segments(c, r, text_image, end, fi == 0 ? c->selbuf_size : 0, &c->selbuf_addr);
                 text_image = end;
             } else {
-                bool protos = r->kind == RK_DATA;
-                place_segments(c, r, 0, c->nimages, protos ? c->proto_area_size : 0, &c->proto_addr);
+                /* cache-owned areas after the images: protocols, GOT twins */
+                uint64_t protos = r->kind == RK_DATA ? c->proto_area_size : 0, extra = 0;
+                place_segments(c, r, 0, c->nimages, protos + c->got_area_size[r->kind], &extra);
+                if (protos)
+                    c->proto_addr = extra;
+                c->got_addr[r->kind] = extra + protos;
             }
             cursor = r->addr + r->size;
             fileoff += r->size;
