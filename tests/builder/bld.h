@@ -197,7 +197,7 @@ struct cache {
     struct buf dylibs_trie;
     unsigned le_region;     /* index of the LINKEDIT region */
     uint64_t le_stroff, le_strsize; /* the shared string pool (file offset) */
-    uint64_t trie_addr;
+    uint64_t trie_addr;         /* where linkedit_build put the dylibs trie */
     unsigned stats_redirected;  /* branches sent straight to their target */
     struct strpool *selectors;  /* uniqued selector buffer (dyld-940+), or NULL */
     uint64_t selbuf_addr, selbuf_size;
@@ -277,8 +277,10 @@ void slide_encode(struct cache *c);
 
 /* write.c */
 /* Bytes the main file needs after its mapping tables: image tables, sub-cache
- * entries, path pool, dylibs trie (built here, into c->dylibs_trie). */
+ * entries, path pool; also builds the dylibs trie into c->dylibs_trie. */
 uint64_t header_tables_size(struct cache *c);
+/* Bytes of the mapping tables after a header, for `nmappings` mappings. */
+uint64_t mapping_tables_size(const struct cache *c, unsigned nmappings);
 void cache_write(struct cache *c);
 
 /* util.c: a stable content digest shaped as a UUID */

@@ -75,9 +75,7 @@ static unsigned new_region(struct cache *c, unsigned file, enum region_kind kind
 /* Bytes in front of the first image in a file's first mapping. */
 static uint64_t header_area(const struct cache *c, unsigned file, unsigned nmappings, uint64_t main_extra)
 {
-    uint64_t n = c->opt.header_size + (uint64_t)nmappings * 32;
-    if (c->opt.header_size >= 0x140)
-        n += (uint64_t)nmappings * 56;
+    uint64_t n = c->opt.header_size + mapping_tables_size(c, nmappings);
     if (file == 0)
         n += main_extra;
     n = align_up(n, SEG_ALIGN);
