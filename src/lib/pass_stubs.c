@@ -11,9 +11,9 @@
  *     another image's function, to an island, or to a stubs sub-cache copy —
  *     is followed to the function it reaches and pointed back at this
  *     image's stub for that symbol.
- *  3. GOT loads (AArch64): an ADRP+LDR pair reading a pointer outside the
- *     image (a uniqued GOT chunk) is re-encoded to read the own slot bound
- *     to the same symbol.
+ *  3. GOT loads (AArch64): an ADRP+LDR pair or an LDR literal reading a
+ *     pointer outside the image (a uniqued GOT chunk) is re-encoded to read
+ *     the own slot bound to the same symbol.
  *  4. The indirect symbol table names each stub and bound slot again
  *     (symbolize.c), so disassemblers show what a stub calls.
  * Runs after pass_binds (slot names come from the binds it made) and after
@@ -272,6 +272,27 @@ static void fix_branch(struct stub_ctx *x, uint8_t *word, uint64_t pc, uint32_t 
     x->p->stats.stubs_fixed++;
 }
 
+/* The own slot for the pointer a code load reads at `slot` outside the
+ * image (a uniqued GOT chunk), or 0 after a warning. */
+static uint64_t own_slot_for_load(struct stub_ctx *x, uint64_t pc, uint64_t slot)
+{
+    uint64_t target;
+    const struct dsc_map *m = dsc_vm_map(x->p->cache, slot);
+    if (plan_in_image(x->p, slot) || !m || (m->info.max_prot & 4) || !dsc_vm_pointer(x->p->cache, slot, &target))
+        return 0;
+    const char *name = name_of_target(x, target);
+    const struct named *own = name ? find_named(x->slots, x->nslots, name) : NULL;
+    /* Code reads a GOT, not a lazy pointer (which holds a helper until bound). */
+    while (own && own->rank == 0 && own + 1 < x->slots + x->nslots && strcmp(own[1].name, name) == 0)
+        own++;
+    if (own && own->rank != 0)
+        return own->address;
+    x->unfixed++;
+    plan_warn(x->p, "GOT load at 0x%llx from 0x%llx (%s): no own slot", (unsigned long long)pc,
+              (unsigned long long)slot, name ? name : "unnamed");
+    return 0;
+}
+
 /* ADRP Xn, page ; LDR Xt, [Xn, #off] loading a pointer outside the image. */
 static void fix_got_load(struct stub_ctx *x, uint8_t *words, uint64_t pc, uint32_t w0, uint32_t w1)
 {
@@ -280,23 +301,48 @@ static void fix_got_load(struct stub_ctx *x, uint8_t *words, uint64_t pc, uint32
     if (!dsc_a64_is_adrp(w0, &rd) || !dsc_a64_is_ldr_imm(w1, &rt, &rn, &off, &size) || rn != rd ||
         size != x->p->ptr_size)
         return;
-    uint64_t slot = dsc_a64_adrp_target(w0, pc) + off, target;
-    const struct dsc_map *m = dsc_vm_map(x->p->cache, slot);
-    if (plan_in_image(x->p, slot) || !m || (m->info.max_prot & 4) || !dsc_vm_pointer(x->p->cache, slot, &target))
-        return;
-    const char *name = name_of_target(x, target);
-    const struct named *own = name ? find_named(x->slots, x->nslots, name) : NULL;
+    uint64_t own = own_slot_for_load(x, pc, dsc_a64_adrp_target(w0, pc) + off);
     uint32_t n0, n1;
-    if (!own || !dsc_a64_adrp_encode(rd, pc, own->address, &n0) ||
-        !dsc_a64_ldr_imm_encode(size, rt, rn, (uint32_t)(own->address & 0xFFF), &n1)) {
+    if (!own)
+        return;
+    if (!dsc_a64_adrp_encode(rd, pc, own, &n0) || !dsc_a64_ldr_imm_encode(size, rt, rn, (uint32_t)(own & 0xFFF), &n1)) {
         x->unfixed++;
-        plan_warn(x->p, "GOT load at 0x%llx from 0x%llx (%s): no own slot", (unsigned long long)pc,
-                  (unsigned long long)slot, name ? name : "unnamed");
+        plan_warn(x->p, "GOT load at 0x%llx: own slot 0x%llx is out of reach", (unsigned long long)pc,
+                  (unsigned long long)own);
         return;
     }
     if (words) {
         dsc_put32(words, n0);
         dsc_put32(words + 4, n1);
+    }
+    x->p->stats.stubs_fixed++;
+}
+
+/* LDR Xt, literal reading a foreign GOT: re-aim it, or, out of its +-1 MiB,
+ * turn the NOP before it (where ld64's ADRP was) back into the ADRP. */
+static void fix_got_literal(struct stub_ctx *x, uint8_t *word, uint64_t pc, uint32_t w, uint32_t prev)
+{
+    unsigned rt, size;
+    if (!dsc_a64_is_ldr_literal(w, &rt, &size) || size != x->p->ptr_size)
+        return;
+    uint64_t own = own_slot_for_load(x, pc, dsc_a64_ldr_literal_target(w, pc));
+    uint32_t n0, n1;
+    if (!own)
+        return;
+    if (dsc_a64_ldr_literal_encode(size, rt, pc, own, &n1)) {
+        if (word)
+            dsc_put32(word, n1);
+    } else if (prev == A64_NOP && dsc_a64_adrp_encode(rt, pc - 4, own, &n0) &&
+               dsc_a64_ldr_imm_encode(size, rt, rt, (uint32_t)(own & 0xFFF), &n1)) {
+        if (word) {
+            dsc_put32(word - 4, n0);
+            dsc_put32(word, n1);
+        }
+    } else {
+        x->unfixed++;
+        plan_warn(x->p, "GOT load at 0x%llx: own slot 0x%llx is out of reach", (unsigned long long)pc,
+                  (unsigned long long)own);
+        return;
     }
     x->p->stats.stubs_fixed++;
 }
@@ -320,6 +366,8 @@ static int fix_code(struct stub_ctx *x)
                 fix_branch(x, out ? out + o : NULL, s->addr + o, w, link);
             else if (o + 8 <= code.size && dsc_a64_is_adrp(w, NULL))
                 fix_got_load(x, out ? out + o : NULL, s->addr + o, w, dsc_le32(code.data + o + 4));
+            else
+                fix_got_literal(x, out ? out + o : NULL, s->addr + o, w, o >= 4 ? dsc_le32(code.data + o - 4) : 0);
         }
     }
     return 0;

@@ -46,6 +46,17 @@ bool dsc_a64_add_imm_encode(unsigned rd, unsigned rn, uint32_t imm, uint32_t *in
 bool dsc_a64_is_ldr_imm(uint32_t insn, unsigned *rt, unsigned *rn, uint32_t *off, unsigned *size);
 bool dsc_a64_ldr_imm_encode(unsigned size, unsigned rt, unsigned rn, uint32_t off, uint32_t *insn);
 
+/* LDR Xt|Wt, label (PC-relative literal, +-1 MiB); *size 8 or 4. */
+bool dsc_a64_is_ldr_literal(uint32_t insn, unsigned *rt, unsigned *size);
+uint64_t dsc_a64_ldr_literal_target(uint32_t insn, uint64_t pc);
+bool dsc_a64_ldr_literal_encode(unsigned size, unsigned rt, uint64_t pc, uint64_t target, uint32_t *insn);
+
+/* ADR Xd, label (+-1 MiB). */
+bool dsc_a64_is_adr(uint32_t insn);
+uint64_t dsc_a64_adr_target(uint32_t insn, uint64_t pc);
+
+#define A64_NOP 0xD503201Fu
+
 /* ---- stubs ---- */
 
 enum dsc_stub_form {

@@ -16,9 +16,9 @@
  *  stubs_bad_slot    a stub whose slot is outside the image, not bound, or
  *                    bound to another symbol than the cache stub reached;
  *  branches_outside  a B/BL in code whose target is outside the image;
- *  code_refs_outside an ADRP followed by an ADD or LDR of the same register
- *                    that addresses outside the image (a uniqued GOT chunk
- *                    of another image, a string in another image).
+ *  code_refs_outside an ADRP followed by an ADD or LDR of the same register,
+ *                    an LDR literal or an ADR, addressing outside the image
+ *                    (a uniqued GOT chunk, a string in another image).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -321,6 +321,15 @@ static bool adrp_pair_outside(const struct out_file *o, uint32_t w0, uint32_t w1
     return !in_output_image(o, dsc_a64_adrp_target(w0, pc) + off);
 }
 
+/* LDR literal or ADR addressing outside the image. */
+static bool pc_relative_outside(const struct out_file *o, uint32_t w, uint64_t pc)
+{
+    unsigned rt, size;
+    if (dsc_a64_is_ldr_literal(w, &rt, &size))
+        return !in_output_image(o, dsc_a64_ldr_literal_target(w, pc));
+    return dsc_a64_is_adr(w) && !in_output_image(o, dsc_a64_adr_target(w, pc));
+}
+
 static void check_code(struct vctx *v)
 {
     struct dsc_macho mo;
@@ -343,6 +352,8 @@ static void check_code(struct vctx *v)
                 if (dsc_a64_is_branch(w, NULL) && !in_output_image(v->o, dsc_a64_branch_target(w, s->addr + o)))
                     v->rep->branches_outside++;
                 else if (o + 8 <= s->size && adrp_pair_outside(v->o, w, dsc_le32(code + o + 4), s->addr + o))
+                    v->rep->code_refs_outside++;
+                else if (pc_relative_outside(v->o, w, s->addr + o))
                     v->rep->code_refs_outside++;
             }
         }

@@ -76,6 +76,27 @@ START_TEST(adrp_add_ldr_words)
     ck_assert(!dsc_a64_ldr_imm_encode(8, 16, 16, 4, &w));      /* misaligned */
     ck_assert(!dsc_a64_ldr_imm_encode(8, 16, 16, 0x8000, &w)); /* too far */
     ck_assert(!dsc_a64_is_ldr_imm(A64_BR_X16, &rd, &rn, &imm, &size));
+    /* ldr x8, #0x3940 = 0x5801ca08 (llvm-mc-19); ldr w16, #8 = 0x18000050
+     * (stub helper); round trips and the +-1 MiB limits. */
+    ck_assert(dsc_a64_is_ldr_literal(0x5801CA08u, &rd, &size));
+    ck_assert(rd == 8 && size == 8);
+    ck_assert_uint_eq(dsc_a64_ldr_literal_target(0x5801CA08u, 0x6c8), 0x4008);
+    ck_assert(dsc_a64_ldr_literal_encode(8, 8, 0x6c8, 0x4008, &w));
+    ck_assert_uint_eq(w, 0x5801CA08u);
+    ck_assert(dsc_a64_is_ldr_literal(0x18000050u, &rd, &size));
+    ck_assert(rd == 16 && size == 4);
+    ck_assert_uint_eq(dsc_a64_ldr_literal_target(0x18000050u, 0x1000), 0x1008);
+    ck_assert(dsc_a64_ldr_literal_encode(8, 3, pc, pc - (1ull << 20), &w));
+    ck_assert_uint_eq(dsc_a64_ldr_literal_target(w, pc), pc - (1ull << 20));
+    ck_assert(!dsc_a64_ldr_literal_encode(8, 3, pc, pc + (1ull << 20), &w));
+    ck_assert(!dsc_a64_ldr_literal_encode(8, 3, pc, pc + 2, &w));
+    ck_assert(!dsc_a64_is_ldr_literal(0x90000010u, &rd, &size));
+    /* adr x9, #-4 = 0x10ffffe9; adr x0, #1 = 0x30000000 (llvm-mc-19). */
+    ck_assert(dsc_a64_is_adr(0x10FFFFE9u));
+    ck_assert_uint_eq(dsc_a64_adr_target(0x10FFFFE9u, 0x1000), 0xFFC);
+    ck_assert(dsc_a64_is_adr(0x30000000u));
+    ck_assert_uint_eq(dsc_a64_adr_target(0x30000000u, 0x1000), 0x1001);
+    ck_assert(!dsc_a64_is_adr(0x90000010u)); /* ADRP */
 }
 END_TEST
 
