@@ -245,10 +245,11 @@ static int fix_stubs(struct stub_ctx *x)
 
 /* ---- code: branches and GOT loads (AArch64) ---- */
 
+/* Code other than stubs (the stub helper's GOT load of dyld_stub_binder may
+ * be uniqued too; its branches stay inside the image). */
 static bool is_code(const struct dsc_section *s)
 {
-    return (s->flags & (S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS)) &&
-           (s->flags & 0xFF) != S_SYMBOL_STUBS && strcmp(s->sectname, "__stub_helper") != 0;
+    return (s->flags & (S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS)) && (s->flags & 0xFF) != S_SYMBOL_STUBS;
 }
 
 static void fix_branch(struct stub_ctx *x, uint8_t *word, uint64_t pc, uint32_t insn, bool link)
@@ -273,8 +274,8 @@ static void fix_branch(struct stub_ctx *x, uint8_t *word, uint64_t pc, uint32_t 
 }
 
 /* The own slot for the pointer a code load reads at `slot` outside the
- * image (a uniqued GOT chunk), or 0 after a warning. */
-static uint64_t own_slot_for_load(struct stub_ctx *x, uint64_t pc, uint64_t slot)
+ * image (a uniqued GOT chunk), or 0 (after a warning when `report`). */
+static uint64_t own_slot_for_load(struct stub_ctx *x, uint64_t pc, uint64_t slot, bool report)
 {
     uint64_t target;
     const struct dsc_map *m = dsc_vm_map(x->p->cache, slot);
@@ -287,6 +288,8 @@ static uint64_t own_slot_for_load(struct stub_ctx *x, uint64_t pc, uint64_t slot
         own++;
     if (own && own->rank != 0)
         return own->address;
+    if (!report)
+        return 0;
     x->unfixed++;
     plan_warn(x->p, "GOT load at 0x%llx from 0x%llx (%s): no own slot", (unsigned long long)pc,
               (unsigned long long)slot, name ? name : "unnamed");
@@ -301,7 +304,7 @@ static void fix_got_load(struct stub_ctx *x, uint8_t *words, uint64_t pc, uint32
     if (!dsc_a64_is_adrp(w0, &rd) || !dsc_a64_is_ldr_imm(w1, &rt, &rn, &off, &size) || rn != rd ||
         size != x->p->ptr_size)
         return;
-    uint64_t own = own_slot_for_load(x, pc, dsc_a64_adrp_target(w0, pc) + off);
+    uint64_t own = own_slot_for_load(x, pc, dsc_a64_adrp_target(w0, pc) + off, true);
     uint32_t n0, n1;
     if (!own)
         return;
@@ -325,7 +328,7 @@ static void fix_got_literal(struct stub_ctx *x, uint8_t *word, uint64_t pc, uint
     unsigned rt, size;
     if (!dsc_a64_is_ldr_literal(w, &rt, &size) || size != x->p->ptr_size)
         return;
-    uint64_t own = own_slot_for_load(x, pc, dsc_a64_ldr_literal_target(w, pc));
+    uint64_t own = own_slot_for_load(x, pc, dsc_a64_ldr_literal_target(w, pc), true);
     uint32_t n0, n1;
     if (!own)
         return;
@@ -347,10 +350,42 @@ static void fix_got_literal(struct stub_ctx *x, uint8_t *word, uint64_t pc, uint
     x->p->stats.stubs_fixed++;
 }
 
+/* x86_64: MOV r64, [RIP+disp32] reading a foreign GOT chunk is re-aimed at
+ * the own GOT slot (only when the address read is a GOT entry naming an
+ * import this image has a slot for: stray byte patterns never are). */
+static void fix_x86_code(struct stub_ctx *x, const struct dsc_section *s, dsc_span code, uint8_t *out)
+{
+    for (uint64_t o = 0; o < code.size; o++) {
+        uint64_t pc = s->addr + o, slot, own;
+        unsigned len;
+        if (!dsc_x86_rip_load(code.data + o, code.size - o, pc, &slot, &len) || plan_in_image(x->p, slot))
+            continue;
+        const struct dsc_map *m = dsc_vm_map(x->p->cache, slot);
+        if (!m || (m->info.max_prot & 4) || !(own = own_slot_for_load(x, pc, slot, false)))
+            continue;
+        int64_t disp = (int64_t)(own - (pc + len));
+        if (disp < INT32_MIN || disp > INT32_MAX)
+            continue;
+        if (out)
+            dsc_put32(out + o + len - 4, (uint32_t)(int32_t)disp);
+        x->p->stats.stubs_fixed++;
+        o += len - 1;
+    }
+}
+
 static int fix_code(struct stub_ctx *x)
 {
     struct dsc_plan *p = x->p;
     enum dsc_arch arch = p->cache->info.arch;
+    if (arch == DSC_ARCH_X86_64 || arch == DSC_ARCH_X86_64H) {
+        for (unsigned i = 0; i < p->mo.nsects; i++) {
+            const struct dsc_section *s = &p->mo.sects[i];
+            dsc_span code;
+            if (is_code(s) && dsc_vm_span(p->cache, s->addr, s->size, &code))
+                fix_x86_code(x, s, code, plan_seg_bytes(p, s->addr, s->size));
+        }
+        return 0;
+    }
     if (arch != DSC_ARCH_ARM64 && arch != DSC_ARCH_ARM64E && arch != DSC_ARCH_ARM64_32)
         return 0;
     for (unsigned i = 0; i < p->mo.nsects; i++) {

@@ -138,6 +138,18 @@ uint64_t dsc_a64_adr_target(uint32_t insn, uint64_t pc)
     return pc + (uint64_t)sext(imm, 21);
 }
 
+bool dsc_x86_rip_load(const uint8_t *p, uint64_t avail, uint64_t pc, uint64_t *slot, unsigned *len)
+{
+    if (avail >= 7 && (p[0] == 0x48 || p[0] == 0x4C) && p[1] == 0x8B && (p[2] & 0xC7) == 0x05)
+        *len = 7;
+    else if (avail >= 6 && p[0] == 0xFF && (p[1] == 0x25 || p[1] == 0x15))
+        *len = 6;
+    else
+        return false;
+    *slot = pc + *len + (uint64_t)(int64_t)(int32_t)dsc_le32(p + *len - 4);
+    return true;
+}
+
 /* ---- stub forms ---- */
 
 unsigned dsc_stub_size(enum dsc_arch arch)

@@ -330,6 +330,18 @@ static bool pc_relative_outside(const struct out_file *o, uint32_t w, uint64_t p
     return dsc_a64_is_adr(w) && !in_output_image(o, dsc_a64_adr_target(w, pc));
 }
 
+/* x86_64: a GOT load (MOV r64, [RIP+disp32]) reading, outside the image, a
+ * pointer to an image of the cache — a uniqued GOT chunk. */
+static bool x86_got_load_outside(const struct vctx *v, const uint8_t *p, uint64_t avail, uint64_t pc)
+{
+    uint64_t slot, target;
+    unsigned len;
+    const struct dsc_map *m;
+    return dsc_x86_rip_load(p, avail, pc, &slot, &len) && !in_output_image(v->o, slot) && (m = dsc_vm_map(v->c, slot)) &&
+           !(m->info.max_prot & 4) && dsc_vm_pointer(v->c, slot, &target) &&
+           dsc_symbols_image_of(v->syms, target) >= 0;
+}
+
 static void check_code(struct vctx *v)
 {
     struct dsc_macho mo;
@@ -344,8 +356,11 @@ static void check_code(struct vctx *v)
                 v->rep->stubs++;
                 v->rep->stubs_bad_slot += !stub_ok(v, a, s->reserved2);
             }
-        } else if (a64 && (s->flags & (S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS)) &&
-                   strcmp(s->sectname, "__stub_helper") != 0) {
+        } else if (!a64 && (s->flags & (S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS))) {
+            const uint8_t *code = out_at(v->o, s->addr, s->size);
+            for (uint64_t o = 0; code && o < s->size; o++)
+                v->rep->code_refs_outside += x86_got_load_outside(v, code + o, s->size - o, s->addr + o);
+        } else if (a64 && (s->flags & (S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS))) {
             const uint8_t *code = out_at(v->o, s->addr, s->size);
             for (uint64_t o = 0; code && o + 4 <= s->size; o += 4) {
                 uint32_t w = dsc_le32(code + o);

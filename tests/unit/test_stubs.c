@@ -100,6 +100,25 @@ START_TEST(adrp_add_ldr_words)
 }
 END_TEST
 
+START_TEST(x86_rip_loads)
+{
+    uint64_t slot;
+    unsigned len;
+    /* movq 0x10(%rip), %rax = 48 8b 05 10 00 00 00; movq -8(%rip), %r11 =
+     * 4c 8b 1d f8 ff ff ff; jmpq *0x20(%rip) = ff 25 20 00 00 00. */
+    const uint8_t mov[] = {0x48, 0x8B, 0x05, 0x10, 0, 0, 0}, mov11[] = {0x4C, 0x8B, 0x1D, 0xF8, 0xFF, 0xFF, 0xFF};
+    const uint8_t jmp[] = {0xFF, 0x25, 0x20, 0, 0, 0}, mov_rbx_ind[] = {0x48, 0x8B, 0x03, 0, 0, 0, 0};
+    ck_assert(dsc_x86_rip_load(mov, 7, 0x1000, &slot, &len));
+    ck_assert(slot == 0x1017 && len == 7);
+    ck_assert(dsc_x86_rip_load(mov11, 7, 0x1000, &slot, &len));
+    ck_assert_uint_eq(slot, 0xFFF);
+    ck_assert(dsc_x86_rip_load(jmp, 6, 0x1000, &slot, &len));
+    ck_assert(slot == 0x1026 && len == 6);
+    ck_assert(!dsc_x86_rip_load(mov, 6, 0x1000, &slot, &len));         /* truncated */
+    ck_assert(!dsc_x86_rip_load(mov_rbx_ind, 7, 0x1000, &slot, &len)); /* movq (%rbx), %rax */
+}
+END_TEST
+
 static void put_words(uint8_t *p, const uint32_t *w, unsigned n)
 {
     for (unsigned i = 0; i < n; i++)
@@ -220,6 +239,7 @@ Suite *stubs_suite(void)
     tcase_add_test(words, branch_words);
     tcase_add_test(words, adrp_add_ldr_words);
     tcase_add_test(words, stub_forms_round_trip);
+    tcase_add_test(words, x86_rip_loads);
     suite_add_tcase(s, words);
     TCase *real = tcase_create("real");
     tcase_add_loop_test(real, real_stubs_reach_exports_through_own_slots, 0, 3);
