@@ -38,6 +38,7 @@ static int do_bind(struct bind_state *st)
     if (!dsc_range_ok(s->vmsize, st->offset, st->ptr_size))
         return -1;
     st->rec.address = s->vmaddr + st->offset;
+    st->rec.segment = (unsigned)st->seg;
     int rc = st->fn(st->ctx, &st->rec);
     return rc ? rc : 0;
 }

@@ -29,6 +29,7 @@ struct dsc_bind_rec {
     uint8_t type;
     int64_t addend;
     uint64_t entry_offset;   /* lazy streams: offset of this entry (what a stub helper pushes) */
+    unsigned segment;        /* index into the segment table given */
 };
 
 /* A positive return stops the walk and is returned (-1 means a bad stream). */

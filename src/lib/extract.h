@@ -21,7 +21,10 @@
  *    message") and makes the pass return -1; the pipeline stops there.
  *
  * Writing a pass (binds, stubs, objc): add it to passes[] in extract.c
- * between pass_pointers and pass_linkedit. It sees every decoded pointer as
+ * between pass_pointers and pass_linkedit. (pass_stubs is the exception: it
+ * runs after pass_linkedit because it names stubs and slots in the rebuilt
+ * symbol and indirect tables; pass_binds also fills the weak- and lazy-bind
+ * opcode streams of opcode outputs.) It sees every decoded pointer as
  * a fixup (REBASE inside the image, EXTERNAL elsewhere, auth bits kept).
  *  - To bind a slot: set kind = DSC_FIXUP_BIND, import from plan_add_import(),
  *    addend; keep auth (arm64e binds with auth carry no addend).

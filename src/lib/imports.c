@@ -42,7 +42,7 @@ static int read_tables(const struct dsc_macho *mo, struct tables *t, dsc_error *
     return 0;
 }
 
-static bool indexed_section(const struct dsc_section *x, unsigned *elem, unsigned ptr_size)
+static bool typed_section(const struct dsc_section *x, unsigned *elem, unsigned ptr_size)
 {
     switch (x->flags & 0xFF) {
     case S_SYMBOL_STUBS:
@@ -57,6 +57,35 @@ static bool indexed_section(const struct dsc_section *x, unsigned *elem, unsigne
     default:
         return false;
     }
+}
+
+static bool is_retyped_got(const struct dsc_section *x)
+{
+    return (x->flags & 0xFF) == 0 && (strcmp(x->sectname, "__got") == 0 || strcmp(x->sectname, "__auth_got") == 0);
+}
+
+/* Sections the indirect table indexes. GOTs the new builder retyped to
+ * S_REGULAR keep their reserved1, but it cannot be told from a cleared one:
+ * such a GOT counts only if its range fits the table and overlaps no typed
+ * section's. */
+static bool indexed_section(const struct dsc_macho *mo, unsigned i, uint64_t nind, unsigned *elem)
+{
+    const struct dsc_section *x = &mo->sects[i];
+    unsigned ptr = mo->is64 ? 8 : 4, e;
+    if (typed_section(x, elem, ptr))
+        return true;
+    if (!is_retyped_got(x))
+        return false;
+    uint64_t lo = x->reserved1, hi = lo + x->size / ptr;
+    if (hi > nind)
+        return false;
+    for (unsigned k = 0; k < mo->nsects; k++) {
+        const struct dsc_section *y = &mo->sects[k];
+        if (typed_section(y, &e, ptr) && y->reserved1 < hi && lo < y->reserved1 + y->size / e)
+            return false;
+    }
+    *elem = ptr;
+    return true;
 }
 
 static int fill_entry(const struct dsc_macho *mo, const struct tables *t, uint64_t index, struct dsc_indirect *e,
@@ -115,7 +144,7 @@ static int on_orig_bind(void *vctx, const struct dsc_bind_rec *r)
         b->cap = ncap;
     }
     im->binds[im->nbinds++] = (struct dsc_orig_bind){r->address, r->name, r->ordinal, r->flags, r->addend,
-                                                     b->lazy, b->weak, r->entry_offset};
+                                                     b->lazy, b->weak, r->entry_offset, r->segment};
     return 0;
 }
 
@@ -153,6 +182,8 @@ static int load_orig_binds(const struct dsc_macho *mo, struct dsc_imports *im, d
         }
         rc = dsc_bind_walk(stream, segs, mo->nsegs, mo->is64 ? 8 : 4, b.lazy, on_orig_bind, &b,
                            mo->path, err);
+        if (b.lazy)
+            im->lazy_stream = stream;
         if (rc > 0)
             rc = dsc_image_fail(err, mo->cache, mo->image, "out of memory");
     }
@@ -183,22 +214,14 @@ const struct dsc_orig_bind *dsc_imports_bind_at(const struct dsc_imports *im, ui
     return NULL;
 }
 
-bool dsc_imports_weak_at(const struct dsc_imports *im, uint64_t address)
-{
-    for (size_t i = first_bind(im, address); i < im->nbinds && im->binds[i].address == address; i++)
-        if (im->binds[i].weak)
-            return true;
-    return false;
-}
-
 /* Entries the sections claim, bounded by the indirect table's size. */
 static int count_entries(const struct dsc_macho *mo, const struct tables *t, size_t *n, dsc_error *err)
 {
     uint64_t total = 0, nind = t->indirect.size / 4;
-    unsigned ptr = mo->is64 ? 8 : 4, elem;
+    unsigned elem;
     for (unsigned i = 0; i < mo->nsects; i++) {
         const struct dsc_section *x = &mo->sects[i];
-        if (!indexed_section(x, &elem, ptr))
+        if (!indexed_section(mo, i, nind, &elem))
             continue;
         uint64_t k = x->size / elem;
         if (k > nind || x->reserved1 > nind - k)
@@ -223,15 +246,16 @@ int dsc_imports_load(const struct dsc_macho *mo, struct dsc_imports *out, dsc_er
         dsc_imports_free(out);
         return dsc_image_fail(err, mo->cache, mo->image, "out of memory");
     }
-    unsigned ptr = mo->is64 ? 8 : 4, elem;
+    unsigned elem;
     for (unsigned i = 0; i < mo->nsects; i++) {
         const struct dsc_section *x = &mo->sects[i];
-        if (!indexed_section(x, &elem, ptr))
+        if (!indexed_section(mo, i, t.indirect.size / 4, &elem))
             continue;
+        /* A retyped GOT reads as the non-lazy pointer section it was. */
+        uint8_t type = is_retyped_got(x) ? S_NON_LAZY_SYMBOL_POINTERS : (uint8_t)(x->flags & 0xFF);
         for (uint64_t k = 0; k < x->size / elem; k++) {
             struct dsc_indirect *e = &out->entries[out->count++];
-            *e = (struct dsc_indirect){.address = x->addr + k * elem, .sect_type = (uint8_t)(x->flags & 0xFF),
-                                       .section = i, .size = elem};
+            *e = (struct dsc_indirect){.address = x->addr + k * elem, .sect_type = type, .section = i, .size = elem};
             if (fill_entry(mo, &t, x->reserved1 + k, e, err)) {
                 dsc_imports_free(out);
                 return -1;
@@ -287,14 +311,6 @@ static size_t first_named(const struct dsc_imports *im, const char *name)
             hi = mid;
     }
     return lo;
-}
-
-const struct dsc_indirect *dsc_imports_stub_for(const struct dsc_imports *im, const char *name)
-{
-    for (size_t i = first_named(im, name); i < im->named && strcmp(im->by_name[i]->name, name) == 0; i++)
-        if (dsc_indirect_is_stub(im->by_name[i]))
-            return im->by_name[i];
-    return NULL;
 }
 
 static unsigned slot_rank(const struct dsc_indirect *e, const struct dsc_macho *mo, bool auth)

@@ -59,11 +59,13 @@ struct dsc_orig_bind {
     bool lazy;                /* from the lazy-bind stream */
     bool weak;                /* from the weak-bind stream (no ordinal) */
     uint64_t lazy_offset;     /* lazy: the entry's offset in its stream */
+    unsigned segment;         /* the image's segment index the opcodes named */
 };
 
 struct dsc_imports {
     struct dsc_orig_bind *binds;      /* sorted by address; weak after regular */
     size_t nbinds;
+    dsc_span lazy_stream;             /* the original lazy-bind opcodes, or empty */
     struct dsc_indirect *entries;     /* sorted by address */
     size_t count;
     const struct dsc_indirect **by_name; /* named entries, sorted by name */
@@ -75,8 +77,6 @@ void dsc_imports_free(struct dsc_imports *im);
 
 /* The original regular or lazy bind of the slot at `address`, or NULL. */
 const struct dsc_orig_bind *dsc_imports_bind_at(const struct dsc_imports *im, uint64_t address);
-/* True when the original weak-bind stream names the slot at `address`. */
-bool dsc_imports_weak_at(const struct dsc_imports *im, uint64_t address);
 
 /* The entry whose slot or stub starts at `address`, or NULL. */
 const struct dsc_indirect *dsc_imports_at(const struct dsc_imports *im, uint64_t address);
@@ -90,8 +90,6 @@ static inline bool dsc_indirect_is_import(const struct dsc_indirect *e)
 /* Library ordinal an undefined nlist records (0 when none). */
 static inline unsigned dsc_indirect_ordinal(const struct dsc_indirect *e) { return e->n_desc >> 8; }
 
-/* The image's own stub for `name`, or NULL. */
-const struct dsc_indirect *dsc_imports_stub_for(const struct dsc_imports *im, const char *name);
 /* The image's own pointer slot for `name`: a lazy pointer first, then, on
  * arm64e (`auth`), __auth_got, then any other slot. NULL if it has none. */
 const struct dsc_indirect *dsc_imports_slot_for(const struct dsc_imports *im, const struct dsc_macho *mo,

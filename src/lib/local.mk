@@ -17,6 +17,7 @@ libdsc_la_SOURCES = \
 	src/lib/pass_layout.c src/lib/pass_pointers.c src/lib/pass_linkedit.c \
 	src/lib/pass_binds.c src/lib/pass_stubs.c src/lib/verify.c \
 	src/lib/symbolize.c src/lib/symbolize.h src/lib/weakbind.c src/lib/weakbind.h \
+	src/lib/lazybind.c src/lib/lazybind.h \
 	src/lib/fixup_encode.c src/lib/fixup_decode.c src/lib/fixup_decode.h src/lib/out.c \
 	src/lib/objc.c src/lib/objc.h \
 	src/lib/pass_objc.c src/lib/pass_objc.h src/lib/objc_strings.c src/lib/objc_selloads.c src/lib/objc_view.c \

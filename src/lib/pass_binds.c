@@ -13,7 +13,8 @@
  * A slot that names nothing stays DSC_FIXUP_EXTERNAL (counted as unbound by
  * the fixups pass) and gets a warning. Self-binds recorded by the original
  * opcodes (an image calling its own interposable export through its GOT)
- * are restored too, over the rebase the pointers pass chose. Last, the
+ * are restored too, over the rebase the pointers pass chose. Last, lazy
+ * binding is restored where the cache kept it (lazybind.c) and the
  * weak-bind stream is rebuilt (weakbind.c).
  */
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include "extract.h"
 #include "bindinfo.h"
 #include "imports.h"
+#include "lazybind.h"
 #include "symbols.h"
 #include "weakbind.h"
 
@@ -216,6 +218,8 @@ int pass_binds(struct dsc_plan *p)
     }
     if (rc == 0)
         rc = add_missing_binds(p, syms, &im);
+    if (rc == 0)
+        rc = dsc_lazy_binds(p, &im);
     if (rc == 0)
         rc = dsc_weak_binds(p, syms, &im);
     dsc_imports_free(&im);

@@ -11,17 +11,14 @@
  *     another image's function, to an island, or to a stubs sub-cache copy —
  *     is followed to the function it reaches and pointed back at this
  *     image's stub for that symbol.
- *  3. GOT loads (AArch64): an ADRP+LDR pair reading a pointer outside the
- *     image (a uniqued GOT chunk) is re-encoded to read the own slot bound
- *     to the same symbol.
- *  4. Lazy pointers point at their stub-helper entries again (matched by
- *     the lazy-bind offset each entry pushes), where the image has a
- *     __stub_helper and the original lazy-bind opcodes survive.
- *  5. The indirect symbol table names each stub and bound slot again
+ *  3. GOT loads (AArch64): an ADRP+LDR pair or an LDR literal reading a
+ *     pointer outside the image (a uniqued GOT chunk) is re-encoded to read
+ *     the own slot bound to the same symbol.
+ *  4. The indirect symbol table names each stub and bound slot again
  *     (symbolize.c), so disassemblers show what a stub calls.
  * Runs after pass_binds (slot names come from the binds it made) and after
- * pass_linkedit (step 5 edits the rebuilt symtab). In a size plan no code is
- * written, but step 5 runs the same: it decides the symtab's size.
+ * pass_linkedit (step 4 edits the rebuilt symtab). In a size plan no code is
+ * written, but step 4 runs the same: it decides the symtab's size.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +32,8 @@
 struct named {
     const char *name;
     uint64_t address;
+    uint64_t slot;            /* stubs: the own slot they load */
+    unsigned rank;            /* slots: 0 for lazy pointers, which stubs load first */
 };
 
 struct fixup_ref {
@@ -58,7 +57,11 @@ static int cmp_named(const void *a, const void *b)
 {
     const struct named *x = a, *y = b;
     int r = strcmp(x->name, y->name);
-    return r ? r : (x->address < y->address ? -1 : x->address > y->address);
+    if (r)
+        return r;
+    if (x->rank != y->rank)
+        return x->rank < y->rank ? -1 : 1;
+    return x->address < y->address ? -1 : x->address > y->address;
 }
 
 static const struct named *find_named(const struct named *v, size_t n, const char *name)
@@ -93,21 +96,33 @@ static int cmp_fixup_ref(const void *a, const void *b)
     return x->address < y->address ? -1 : x->address > y->address;
 }
 
-/* Own slots bound by pass_binds, by name, and all fixups by address. */
+/* Own slots by name — bound by pass_binds, or lazy pointers rebased to
+ * their helpers (named by the original lazy binds) — and fixups by address. */
 static int index_slots(struct stub_ctx *x)
 {
     struct dsc_plan *p = x->p;
-    x->slots = malloc((p->nfixups ? p->nfixups : 1) * sizeof *x->slots);
+    x->slots = malloc((p->nfixups + x->im.nbinds + 1) * sizeof *x->slots);
     x->by_addr = malloc((p->nfixups ? p->nfixups : 1) * sizeof *x->by_addr);
     if (!x->slots || !x->by_addr)
         return plan_fail(p, "out of memory");
     for (size_t i = 0; i < p->nfixups; i++)
         x->by_addr[i] = (struct fixup_ref){p->fixups[i].address, i};
     qsort(x->by_addr, p->nfixups, sizeof *x->by_addr, cmp_fixup_ref);
-    for (size_t i = 0; i < p->nfixups; i++)
-        if (p->fixups[i].kind == DSC_FIXUP_BIND && p->fixups[i].addend == 0)
-            x->slots[x->nslots++] = (struct named){p->imports[p->fixups[i].import].name, p->fixups[i].address};
-    qsort(x->slots, x->nslots, sizeof *x->slots, cmp_named);
+    for (size_t i = 0; i < p->nfixups; i++) {
+        const struct dsc_fixup *f = &p->fixups[i];
+        const struct dsc_indirect *ind = dsc_imports_at(&x->im, f->address);
+        if (f->kind == DSC_FIXUP_BIND && f->addend == 0)
+            x->slots[x->nslots++] = (struct named){p->imports[f->import].name, f->address, 0,
+                                                   ind && ind->sect_type == S_LAZY_SYMBOL_POINTERS ? 0 : 1};
+    }
+    for (size_t i = 0; i < x->im.nbinds; i++) {
+        const struct dsc_orig_bind *ob = &x->im.binds[i];
+        const struct dsc_fixup *f = ob->lazy ? fixup_at(x, ob->address) : NULL;
+        if (f && f->kind == DSC_FIXUP_REBASE)
+            x->slots[x->nslots++] = (struct named){ob->name, ob->address, 0, 0};
+    }
+    if (x->nslots)
+        qsort(x->slots, x->nslots, sizeof *x->slots, cmp_named);
     return 0;
 }
 
@@ -166,6 +181,7 @@ static uint64_t own_slot(const struct stub_ctx *x, const char *name, uint64_t cu
     if (ind && (f = fixup_at(x, ind->address)) && f->kind == DSC_FIXUP_BIND &&
         strcmp(x->p->imports[f->import].name, name) == 0)
         return ind->address;
+    /* A lazy pointer rebased to its helper: the name its lazy bind had. */
     const struct named *n = find_named(x->slots, x->nslots, name);
     return n ? n->address : 0;
 }
@@ -189,7 +205,7 @@ static int fix_stub(struct stub_ctx *x, const struct dsc_section *sec, uint64_t 
                   name ? name : "unnamed");
         return 0;
     }
-    x->stubs[x->nstubs++] = (struct named){name, stub};
+    x->stubs[x->nstubs++] = (struct named){name, stub, slot, 0};
     uint8_t want[16];
     if (!dsc_stub_encode(arch, stub, slot, want))
         return plan_fail(p, "stub at 0x%llx cannot reach its slot 0x%llx", (unsigned long long)stub,
@@ -229,10 +245,11 @@ static int fix_stubs(struct stub_ctx *x)
 
 /* ---- code: branches and GOT loads (AArch64) ---- */
 
+/* Code other than stubs (the stub helper's GOT load of dyld_stub_binder may
+ * be uniqued too; its branches stay inside the image). */
 static bool is_code(const struct dsc_section *s)
 {
-    return (s->flags & (S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS)) &&
-           (s->flags & 0xFF) != S_SYMBOL_STUBS && strcmp(s->sectname, "__stub_helper") != 0;
+    return (s->flags & (S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS)) && (s->flags & 0xFF) != S_SYMBOL_STUBS;
 }
 
 static void fix_branch(struct stub_ctx *x, uint8_t *word, uint64_t pc, uint32_t insn, bool link)
@@ -256,6 +273,29 @@ static void fix_branch(struct stub_ctx *x, uint8_t *word, uint64_t pc, uint32_t 
     x->p->stats.stubs_fixed++;
 }
 
+/* The own slot for the pointer a code load reads at `slot` outside the
+ * image (a uniqued GOT chunk), or 0 (after a warning when `report`). */
+static uint64_t own_slot_for_load(struct stub_ctx *x, uint64_t pc, uint64_t slot, bool report)
+{
+    uint64_t target;
+    const struct dsc_map *m = dsc_vm_map(x->p->cache, slot);
+    if (plan_in_image(x->p, slot) || !m || (m->info.max_prot & 4) || !dsc_vm_pointer(x->p->cache, slot, &target))
+        return 0;
+    const char *name = name_of_target(x, target);
+    const struct named *own = name ? find_named(x->slots, x->nslots, name) : NULL;
+    /* Code reads a GOT, not a lazy pointer (which holds a helper until bound). */
+    while (own && own->rank == 0 && own + 1 < x->slots + x->nslots && strcmp(own[1].name, name) == 0)
+        own++;
+    if (own && own->rank != 0)
+        return own->address;
+    if (!report)
+        return 0;
+    x->unfixed++;
+    plan_warn(x->p, "GOT load at 0x%llx from 0x%llx (%s): no own slot", (unsigned long long)pc,
+              (unsigned long long)slot, name ? name : "unnamed");
+    return 0;
+}
+
 /* ADRP Xn, page ; LDR Xt, [Xn, #off] loading a pointer outside the image. */
 static void fix_got_load(struct stub_ctx *x, uint8_t *words, uint64_t pc, uint32_t w0, uint32_t w1)
 {
@@ -264,18 +304,14 @@ static void fix_got_load(struct stub_ctx *x, uint8_t *words, uint64_t pc, uint32
     if (!dsc_a64_is_adrp(w0, &rd) || !dsc_a64_is_ldr_imm(w1, &rt, &rn, &off, &size) || rn != rd ||
         size != x->p->ptr_size)
         return;
-    uint64_t slot = dsc_a64_adrp_target(w0, pc) + off, target;
-    const struct dsc_map *m = dsc_vm_map(x->p->cache, slot);
-    if (plan_in_image(x->p, slot) || !m || (m->info.max_prot & 4) || !dsc_vm_pointer(x->p->cache, slot, &target))
-        return;
-    const char *name = name_of_target(x, target);
-    const struct named *own = name ? find_named(x->slots, x->nslots, name) : NULL;
+    uint64_t own = own_slot_for_load(x, pc, dsc_a64_adrp_target(w0, pc) + off, true);
     uint32_t n0, n1;
-    if (!own || !dsc_a64_adrp_encode(rd, pc, own->address, &n0) ||
-        !dsc_a64_ldr_imm_encode(size, rt, rn, (uint32_t)(own->address & 0xFFF), &n1)) {
+    if (!own)
+        return;
+    if (!dsc_a64_adrp_encode(rd, pc, own, &n0) || !dsc_a64_ldr_imm_encode(size, rt, rn, (uint32_t)(own & 0xFFF), &n1)) {
         x->unfixed++;
-        plan_warn(x->p, "GOT load at 0x%llx from 0x%llx (%s): no own slot", (unsigned long long)pc,
-                  (unsigned long long)slot, name ? name : "unnamed");
+        plan_warn(x->p, "GOT load at 0x%llx: own slot 0x%llx is out of reach", (unsigned long long)pc,
+                  (unsigned long long)own);
         return;
     }
     if (words) {
@@ -285,10 +321,71 @@ static void fix_got_load(struct stub_ctx *x, uint8_t *words, uint64_t pc, uint32
     x->p->stats.stubs_fixed++;
 }
 
+/* LDR Xt, literal reading a foreign GOT: re-aim it, or, out of its +-1 MiB,
+ * turn the NOP before it (where ld64's ADRP was) back into the ADRP. */
+static void fix_got_literal(struct stub_ctx *x, uint8_t *word, uint64_t pc, uint32_t w, uint32_t prev)
+{
+    unsigned rt, size;
+    if (!dsc_a64_is_ldr_literal(w, &rt, &size) || size != x->p->ptr_size)
+        return;
+    uint64_t own = own_slot_for_load(x, pc, dsc_a64_ldr_literal_target(w, pc), true);
+    uint32_t n0, n1;
+    if (!own)
+        return;
+    if (dsc_a64_ldr_literal_encode(size, rt, pc, own, &n1)) {
+        if (word)
+            dsc_put32(word, n1);
+    } else if (prev == A64_NOP && dsc_a64_adrp_encode(rt, pc - 4, own, &n0) &&
+               dsc_a64_ldr_imm_encode(size, rt, rt, (uint32_t)(own & 0xFFF), &n1)) {
+        if (word) {
+            dsc_put32(word - 4, n0);
+            dsc_put32(word, n1);
+        }
+    } else {
+        x->unfixed++;
+        plan_warn(x->p, "GOT load at 0x%llx: own slot 0x%llx is out of reach", (unsigned long long)pc,
+                  (unsigned long long)own);
+        return;
+    }
+    x->p->stats.stubs_fixed++;
+}
+
+/* x86_64: MOV r64, [RIP+disp32] reading a foreign GOT chunk is re-aimed at
+ * the own GOT slot (only when the address read is a GOT entry naming an
+ * import this image has a slot for: stray byte patterns never are). */
+static void fix_x86_code(struct stub_ctx *x, const struct dsc_section *s, dsc_span code, uint8_t *out)
+{
+    for (uint64_t o = 0; o < code.size; o++) {
+        uint64_t pc = s->addr + o, slot, own;
+        unsigned len;
+        if (!dsc_x86_rip_load(code.data + o, code.size - o, pc, &slot, &len) || plan_in_image(x->p, slot))
+            continue;
+        const struct dsc_map *m = dsc_vm_map(x->p->cache, slot);
+        if (!m || (m->info.max_prot & 4) || !(own = own_slot_for_load(x, pc, slot, false)))
+            continue;
+        int64_t disp = (int64_t)(own - (pc + len));
+        if (disp < INT32_MIN || disp > INT32_MAX)
+            continue;
+        if (out)
+            dsc_put32(out + o + len - 4, (uint32_t)(int32_t)disp);
+        x->p->stats.stubs_fixed++;
+        o += len - 1;
+    }
+}
+
 static int fix_code(struct stub_ctx *x)
 {
     struct dsc_plan *p = x->p;
     enum dsc_arch arch = p->cache->info.arch;
+    if (arch == DSC_ARCH_X86_64 || arch == DSC_ARCH_X86_64H) {
+        for (unsigned i = 0; i < p->mo.nsects; i++) {
+            const struct dsc_section *s = &p->mo.sects[i];
+            dsc_span code;
+            if (is_code(s) && dsc_vm_span(p->cache, s->addr, s->size, &code))
+                fix_x86_code(x, s, code, plan_seg_bytes(p, s->addr, s->size));
+        }
+        return 0;
+    }
     if (arch != DSC_ARCH_ARM64 && arch != DSC_ARCH_ARM64E && arch != DSC_ARCH_ARM64_32)
         return 0;
     for (unsigned i = 0; i < p->mo.nsects; i++) {
@@ -304,46 +401,11 @@ static int fix_code(struct stub_ctx *x)
                 fix_branch(x, out ? out + o : NULL, s->addr + o, w, link);
             else if (o + 8 <= code.size && dsc_a64_is_adrp(w, NULL))
                 fix_got_load(x, out ? out + o : NULL, s->addr + o, w, dsc_le32(code.data + o + 4));
+            else
+                fix_got_literal(x, out ? out + o : NULL, s->addr + o, w, o >= 4 ? dsc_le32(code.data + o - 4) : 0);
         }
     }
     return 0;
-}
-
-/* The stub-helper entry that pushes lazy-bind offset `off`, or 0.
- * arm64: LDR W16, #8; B helper-header; .long off. x86_64: PUSH imm32 off; JMP. */
-static uint64_t helper_entry(const struct dsc_plan *p, dsc_span h, uint64_t base, uint64_t off)
-{
-    enum dsc_arch arch = p->cache->info.arch;
-    if (arch == DSC_ARCH_X86_64 || arch == DSC_ARCH_X86_64H) {
-        for (uint64_t i = 0; i + 10 <= h.size; i++)
-            if (h.data[i] == 0x68 && dsc_le32(h.data + i + 1) == off && h.data[i + 5] == 0xE9)
-                return base + i;
-        return 0;
-    }
-    for (uint64_t i = 0; i + 12 <= h.size; i += 4) {
-        bool link;
-        if (dsc_le32(h.data + i) == 0x18000050u && dsc_a64_is_branch(dsc_le32(h.data + i + 4), &link) && !link &&
-            dsc_le32(h.data + i + 8) == off)
-            return base + i;
-    }
-    return 0;
-}
-
-static void restore_lazy_pointers(struct stub_ctx *x)
-{
-    struct dsc_plan *p = x->p;
-    const struct dsc_section *h = dsc_macho_section(&p->mo, "__TEXT", "__stub_helper");
-    dsc_span bytes;
-    if (p->encoding != DSC_ENCODE_OPCODES || !h || !dsc_vm_span(p->cache, h->addr, h->size, &bytes))
-        return;
-    for (size_t i = 0; i < x->im.nbinds; i++) {
-        const struct dsc_orig_bind *ob = &x->im.binds[i];
-        const struct dsc_fixup *f = fixup_at(x, ob->address);
-        uint64_t entry;
-        if (ob->lazy && f && f->kind == DSC_FIXUP_BIND &&
-            (entry = helper_entry(p, bytes, h->addr, ob->lazy_offset)) != 0)
-            plan_write_ptr(p, ob->address, entry);
-    }
 }
 
 static int cmp_stub_addr(const void *a, const void *b)
@@ -358,7 +420,7 @@ static int symbolize(struct stub_ctx *x)
     if (!v)
         return plan_fail(x->p, "out of memory");
     for (size_t i = 0; i < x->nstubs; i++)
-        v[i] = (struct dsc_stub_name){x->stubs[i].name, x->stubs[i].address};
+        v[i] = (struct dsc_stub_name){x->stubs[i].name, x->stubs[i].address, x->stubs[i].slot};
     qsort(v, x->nstubs, sizeof *v, cmp_stub_addr);
     int rc = dsc_symbolize_indirect(x->p, v, x->nstubs);
     free(v);
@@ -370,11 +432,7 @@ int pass_stubs(struct dsc_plan *p)
     struct stub_ctx x = {.p = p};
     if (dsc_symbols_get(p->cache, &x.syms, p->err) || dsc_imports_load(&p->mo, &x.im, p->err))
         return -1;
-    int rc = index_slots(&x) || fix_stubs(&x) || fix_code(&x) ? -1 : 0;
-    if (rc == 0) {
-        restore_lazy_pointers(&x);
-        rc = symbolize(&x);
-    }
+    int rc = index_slots(&x) || fix_stubs(&x) || fix_code(&x) || symbolize(&x) ? -1 : 0;
     if (rc == 0 && x.unfixed)
         plan_warn(p, "%llu stubs or branches still leave the image", (unsigned long long)x.unfixed);
     free(x.slots);

@@ -104,6 +104,52 @@ bool dsc_a64_ldr_imm_encode(unsigned size, unsigned rt, unsigned rn, uint32_t of
     return true;
 }
 
+bool dsc_a64_is_ldr_literal(uint32_t insn, unsigned *rt, unsigned *size)
+{
+    if ((insn & 0xFF000000u) == 0x58000000u)
+        *size = 8;
+    else if ((insn & 0xFF000000u) == 0x18000000u)
+        *size = 4;
+    else
+        return false;
+    *rt = insn & 0x1F;
+    return true;
+}
+
+uint64_t dsc_a64_ldr_literal_target(uint32_t insn, uint64_t pc)
+{
+    return pc + (uint64_t)(sext((insn >> 5) & 0x7FFFFu, 19) * 4);
+}
+
+bool dsc_a64_ldr_literal_encode(unsigned size, unsigned rt, uint64_t pc, uint64_t target, uint32_t *insn)
+{
+    int64_t delta = (int64_t)(target - pc);
+    if ((size != 8 && size != 4) || rt > 31 || (delta & 3) || delta < -(1ll << 20) || delta >= (1ll << 20))
+        return false;
+    *insn = (size == 8 ? 0x58000000u : 0x18000000u) | ((uint32_t)(delta >> 2) & 0x7FFFFu) << 5 | rt;
+    return true;
+}
+
+bool dsc_a64_is_adr(uint32_t insn) { return (insn & 0x9F000000u) == 0x10000000u; }
+
+uint64_t dsc_a64_adr_target(uint32_t insn, uint64_t pc)
+{
+    uint64_t imm = ((insn >> 5) & 0x7FFFFu) << 2 | ((insn >> 29) & 3);
+    return pc + (uint64_t)sext(imm, 21);
+}
+
+bool dsc_x86_rip_load(const uint8_t *p, uint64_t avail, uint64_t pc, uint64_t *slot, unsigned *len)
+{
+    if (avail >= 7 && (p[0] == 0x48 || p[0] == 0x4C) && p[1] == 0x8B && (p[2] & 0xC7) == 0x05)
+        *len = 7;
+    else if (avail >= 6 && p[0] == 0xFF && (p[1] == 0x25 || p[1] == 0x15))
+        *len = 6;
+    else
+        return false;
+    *slot = pc + *len + (uint64_t)(int64_t)(int32_t)dsc_le32(p + *len - 4);
+    return true;
+}
+
 /* ---- stub forms ---- */
 
 unsigned dsc_stub_size(enum dsc_arch arch)

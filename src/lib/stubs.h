@@ -46,6 +46,24 @@ bool dsc_a64_add_imm_encode(unsigned rd, unsigned rn, uint32_t imm, uint32_t *in
 bool dsc_a64_is_ldr_imm(uint32_t insn, unsigned *rt, unsigned *rn, uint32_t *off, unsigned *size);
 bool dsc_a64_ldr_imm_encode(unsigned size, unsigned rt, unsigned rn, uint32_t off, uint32_t *insn);
 
+/* LDR Xt|Wt, label (PC-relative literal, +-1 MiB); *size 8 or 4. */
+bool dsc_a64_is_ldr_literal(uint32_t insn, unsigned *rt, unsigned *size);
+uint64_t dsc_a64_ldr_literal_target(uint32_t insn, uint64_t pc);
+bool dsc_a64_ldr_literal_encode(unsigned size, unsigned rt, uint64_t pc, uint64_t target, uint32_t *insn);
+
+/* ADR Xd, label (+-1 MiB). */
+bool dsc_a64_is_adr(uint32_t insn);
+uint64_t dsc_a64_adr_target(uint32_t insn, uint64_t pc);
+
+#define A64_NOP 0xD503201Fu
+
+/* x86_64 GOT loads: MOV r64, [RIP+disp32] (REX.W 8B /r, ModRM mod 00 rm
+ * 101; 7 bytes), JMP/CALL [RIP+disp32] (FF 25 / FF 15; 6 bytes). True when
+ * the `avail` bytes at `p` start one; *slot gets the address read, *len the
+ * instruction length (its disp32 ends it). Such bytes can occur by chance
+ * inside other code: callers act only on strong evidence (a GOT entry). */
+bool dsc_x86_rip_load(const uint8_t *p, uint64_t avail, uint64_t pc, uint64_t *slot, unsigned *len);
+
 /* ---- stubs ---- */
 
 enum dsc_stub_form {

@@ -123,6 +123,21 @@ static const char *stub_name(const struct dsc_stub_name *stubs, size_t n, uint64
     return lo < n && stubs[lo].address == address ? stubs[lo].name : NULL;
 }
 
+static int cmp_slot(const void *a, const void *b)
+{
+    const struct dsc_stub_name *x = a, *y = b;
+    return x->slot < y->slot ? -1 : x->slot > y->slot;
+}
+
+/* The name of the stub that loads `slot` (a lazy pointer rebased to its
+ * helper has no bind to name it); `by_slot` is sorted by slot. */
+static const char *slot_name(const struct dsc_stub_name *by_slot, size_t n, uint64_t slot)
+{
+    struct dsc_stub_name key = {NULL, 0, slot};
+    const struct dsc_stub_name *s = n ? bsearch(&key, by_slot, n, sizeof *by_slot, cmp_slot) : NULL;
+    return s ? s->name : NULL;
+}
+
 /* The symbol index for `name` (an import when `im` is given), adding an
  * undefined symbol when needed; false when there is none to point at. */
 static int symbol_for(struct symtab_view *v, const char *name, const struct dsc_import *im, uint32_t *index,
@@ -172,7 +187,12 @@ int dsc_symbolize_indirect(struct dsc_plan *p, const struct dsc_stub_name *stubs
 {
     struct symtab_view v = {.p = p};
     struct fixup_order fo = {0};
-    int rc = load_view(&v) || sort_fixups(p, &fo) ? -1 : 0;
+    struct dsc_stub_name *by_slot = malloc((nstubs ? nstubs : 1) * sizeof *by_slot);
+    int rc = !by_slot ? plan_fail(p, "out of memory") : load_view(&v) || sort_fixups(p, &fo) ? -1 : 0;
+    if (rc == 0 && nstubs) {
+        memcpy(by_slot, stubs, nstubs * sizeof *stubs);
+        qsort(by_slot, nstubs, sizeof *by_slot, cmp_slot);
+    }
     unsigned elem;
     for (unsigned s = 0; rc == 0 && s < p->mo.nsects; s++) {
         const struct dsc_section *x = &p->mo.sects[s];
@@ -196,6 +216,8 @@ int dsc_symbolize_indirect(struct dsc_plan *p, const struct dsc_stub_name *stubs
                 if (f && f->kind == DSC_FIXUP_BIND) {
                     im = &p->imports[f->import];
                     name = im->name;
+                } else {
+                    name = slot_name(by_slot, nstubs, at);
                 }
             }
             if (!name)
@@ -223,5 +245,6 @@ int dsc_symbolize_indirect(struct dsc_plan *p, const struct dsc_stub_name *stubs
     free(v.refs);
     free(fo.addrs);
     free(fo.order);
+    free(by_slot);
     return rc;
 }

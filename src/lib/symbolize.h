@@ -17,6 +17,8 @@
 struct dsc_stub_name {
     const char *name;
     uint64_t address;   /* the stub */
+    uint64_t slot;      /* the own slot it loads (names a lazy pointer that is
+                           rebased to its helper rather than bound) */
 };
 
 /* `stubs` sorted by address. */

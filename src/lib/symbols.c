@@ -360,7 +360,7 @@ static uint64_t total_trie_bytes(const dsc_cache *c)
     return total;
 }
 
-int dsc_symbols_build(const dsc_cache *c, struct dsc_symbols **out, dsc_error *err)
+static int build(const dsc_cache *c, struct dsc_symbols **out, dsc_error *err)
 {
     *out = NULL;
     struct dsc_symbols *s = calloc(1, sizeof *s);
@@ -415,7 +415,7 @@ int dsc_symbols_get(const dsc_cache *c, const struct dsc_symbols **out, dsc_erro
     if (!s) {
         pthread_mutex_lock(&mc->symbols_lock);
         s = mc->symbols;
-        if (!s && (rc = dsc_symbols_build(c, &s, err)) == 0)
+        if (!s && (rc = build(c, &s, err)) == 0)
             __atomic_store_n(&mc->symbols, s, __ATOMIC_RELEASE);
         pthread_mutex_unlock(&mc->symbols_lock);
     }

@@ -54,8 +54,7 @@ struct dsc_symbols;
 
 /* The cache's shared index, built on first call. */
 int dsc_symbols_get(const dsc_cache *c, const struct dsc_symbols **out, dsc_error *err);
-/* A private index (tests); release with dsc_symbols_free. */
-int dsc_symbols_build(const dsc_cache *c, struct dsc_symbols **out, dsc_error *err);
+/* For dsc_cache_close. */
 void dsc_symbols_free(struct dsc_symbols *s);
 
 size_t dsc_symbols_count(const struct dsc_symbols *s);

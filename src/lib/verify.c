@@ -4,7 +4,7 @@
  *
  * The output is parsed independently of the plan that built it: its load
  * commands and code here, its rebases and binds (opcodes or arm64e chained
- * fixups) with fixup_decode.c. Pointer locations come
+ * fixups) with fixup_decode.c, its lazy binds with bindinfo.c. Pointer locations come
  * from the cache's slide info (the output keeps every vmaddr), so a pointer
  * the extractor forgot still gets looked at.
  *
@@ -16,13 +16,14 @@
  *  stubs_bad_slot    a stub whose slot is outside the image, not bound, or
  *                    bound to another symbol than the cache stub reached;
  *  branches_outside  a B/BL in code whose target is outside the image;
- *  code_refs_outside an ADRP followed by an ADD or LDR of the same register
- *                    that addresses outside the image (a uniqued GOT chunk
- *                    of another image, a string in another image).
+ *  code_refs_outside an ADRP followed by an ADD or LDR of the same register,
+ *                    an LDR literal or an ADR, addressing outside the image
+ *                    (a uniqued GOT chunk, a string in another image).
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "bindinfo.h"
 #include "fixup_decode.h"
 #include "objc_verify.h"
 #include "imports.h"
@@ -46,6 +47,7 @@ struct out_bind {
 
 struct out_file {
     dsc_span bytes;
+    dsc_span lazy;                   /* LC_DYLD_INFO lazy-bind opcodes, or empty */
     unsigned ptr_size;               /* 8 (MH_MAGIC_64) or 4 */
     struct out_seg segs[OUT_MAX_SEGS];
     unsigned nsegs;
@@ -107,6 +109,9 @@ static int parse_output(struct vctx *v)
             }
             if (!dsc_range_ok(o->bytes.size, s->fileoff, s->filesize) || s->filesize > s->vmsize)
                 return vfail(v, "segment out of the file");
+        } else if ((cmd == LC_DYLD_INFO_ONLY || cmd == LC_DYLD_INFO) && size >= 48 &&
+                   !span_sub(o->bytes, dsc_le32(body.data + 32), dsc_le32(body.data + 36), &o->lazy)) {
+            return vfail(v, "lazy-bind opcodes out of the file");
         }
         off += size;
     }
@@ -157,6 +162,24 @@ static int on_fixup(void *ctx, const struct dsc_decoded_fixup *d)
     o->rebases[o->nrebases].address = d->f.address;
     o->rebases[o->nrebases++].target = d->f.target;
     return 0;
+}
+
+static int on_lazy_bind(void *ctx, const struct dsc_bind_rec *r)
+{
+    struct dsc_decoded_fixup d = {.f = {.address = r->address, .kind = DSC_FIXUP_BIND}, .name = r->name,
+                                  .lib_ordinal = r->ordinal, .weak_import = r->flags & BIND_SYMBOL_FLAGS_WEAK_IMPORT};
+    return on_fixup(ctx, &d);
+}
+
+/* fixup_decode reads rebases and binds; lazy binds are walked here. */
+static int lazy_binds(struct vctx *v)
+{
+    struct out_file *o = v->o;
+    struct dsc_bind_seg segs[OUT_MAX_SEGS];
+    for (unsigned i = 0; i < o->nsegs; i++)
+        segs[i] = (struct dsc_bind_seg){o->segs[i].vmaddr, o->segs[i].vmsize};
+    int rc = dsc_bind_walk(o->lazy, segs, o->nsegs, o->ptr_size, true, on_lazy_bind, o, v->path, v->err);
+    return rc > 0 ? vfail(v, "out of memory") : rc;
 }
 
 static int cmp_bind(const void *a, const void *b)
@@ -299,6 +322,27 @@ static bool adrp_pair_outside(const struct out_file *o, uint32_t w0, uint32_t w1
     return !in_output_image(o, dsc_a64_adrp_target(w0, pc) + off);
 }
 
+/* LDR literal or ADR addressing outside the image. */
+static bool pc_relative_outside(const struct out_file *o, uint32_t w, uint64_t pc)
+{
+    unsigned rt, size;
+    if (dsc_a64_is_ldr_literal(w, &rt, &size))
+        return !in_output_image(o, dsc_a64_ldr_literal_target(w, pc));
+    return dsc_a64_is_adr(w) && !in_output_image(o, dsc_a64_adr_target(w, pc));
+}
+
+/* x86_64: a GOT load (MOV r64, [RIP+disp32]) reading, outside the image, a
+ * pointer to an image of the cache — a uniqued GOT chunk. */
+static bool x86_got_load_outside(const struct vctx *v, const uint8_t *p, uint64_t avail, uint64_t pc)
+{
+    uint64_t slot, target;
+    unsigned len;
+    const struct dsc_map *m;
+    return dsc_x86_rip_load(p, avail, pc, &slot, &len) && !in_output_image(v->o, slot) && (m = dsc_vm_map(v->c, slot)) &&
+           !(m->info.max_prot & 4) && dsc_vm_pointer(v->c, slot, &target) &&
+           dsc_symbols_image_of(v->syms, target) >= 0;
+}
+
 static void check_code(struct vctx *v)
 {
     struct dsc_macho mo;
@@ -313,14 +357,19 @@ static void check_code(struct vctx *v)
                 v->rep->stubs++;
                 v->rep->stubs_bad_slot += !stub_ok(v, a, s->reserved2);
             }
-        } else if (a64 && (s->flags & (S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS)) &&
-                   strcmp(s->sectname, "__stub_helper") != 0) {
+        } else if (!a64 && (s->flags & (S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS))) {
+            const uint8_t *code = out_at(v->o, s->addr, s->size);
+            for (uint64_t o = 0; code && o < s->size; o++)
+                v->rep->code_refs_outside += x86_got_load_outside(v, code + o, s->size - o, s->addr + o);
+        } else if (a64 && (s->flags & (S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS))) {
             const uint8_t *code = out_at(v->o, s->addr, s->size);
             for (uint64_t o = 0; code && o + 4 <= s->size; o += 4) {
                 uint32_t w = dsc_le32(code + o);
                 if (dsc_a64_is_branch(w, NULL) && !in_output_image(v->o, dsc_a64_branch_target(w, s->addr + o)))
                     v->rep->branches_outside++;
                 else if (o + 8 <= s->size && adrp_pair_outside(v->o, w, dsc_le32(code + o + 4), s->addr + o))
+                    v->rep->code_refs_outside++;
+                else if (pc_relative_outside(v->o, w, s->addr + o))
                     v->rep->code_refs_outside++;
             }
         }
@@ -343,6 +392,8 @@ int dsc_verify(const dsc_cache *cache, uint32_t image, dsc_verify_report *rep, d
         if (rc > 0)
             rc = vfail(&v, "out of memory");
     }
+    if (rc == 0 && o.lazy.size)
+        rc = lazy_binds(&v);
     if (rc == 0) {
         if (o.nbinds) /* qsort/bsearch want a real array even when empty */
             qsort(o.binds, o.nbinds, sizeof *o.binds, cmp_bind);

@@ -96,6 +96,7 @@ struct ptr {
     uint8_t key;            /* 0 IA, 1 IB, 2 DA, 3 DB */
     bool addr_div;
     uint16_t diversity;
+    bool bind;              /* from bind opcodes (GOT uniquing merges only these) */
 };
 
 struct export_sym {
@@ -196,7 +197,7 @@ struct cache {
     struct buf dylibs_trie;
     unsigned le_region;     /* index of the LINKEDIT region */
     uint64_t le_stroff, le_strsize; /* the shared string pool (file offset) */
-    uint64_t trie_addr;
+    uint64_t trie_addr;         /* where linkedit_build put the dylibs trie */
     unsigned stats_redirected;  /* branches sent straight to their target */
     struct strpool *selectors;  /* uniqued selector buffer (dyld-940+), or NULL */
     uint64_t selbuf_addr, selbuf_size;
@@ -205,6 +206,9 @@ struct cache {
     uint64_t protocol_class;    /* libobjc's Protocol class, or 0 */
     uint64_t stats_protorefs;   /* pointers re-pointed at canonical protocols */
     uint64_t stats_selloads;    /* selector loads turned into ADRP+ADD */
+    bool got_uniquing;          /* dyld-940+: cache-wide GOT twins */
+    uint64_t got_area_size[RK_COUNT], got_addr[RK_COUNT], got_used[RK_COUNT];
+    uint64_t stats_gotloads;    /* code loads redirected to GOT twins */
 };
 
 /* input.c */
@@ -240,11 +244,27 @@ void objc_unique_protocols(struct cache *c);
 /* After code_fix: ADRP+LDR of a selref -> ADRP+ADD of the string (64-bit). */
 void objc_rewrite_selector_loads(struct cache *c);
 
+/* got.c: GOT uniquing. got_plan sizes the areas before layout; got_unique
+ * redirects code loads after code_fix. */
+bool got_section(const struct sect *x);
+void got_plan(struct cache *c);
+void got_unique(struct cache *c);
+
 /* code.c: ADRP pages after segments moved; optional stub redirection. */
 void code_fix(struct cache *c);
 bool arm64_is_adrp(uint32_t insn);
 uint64_t arm64_adrp_page(uint32_t insn, uint64_t pc);
 bool arm64_set_adrp_page(uint32_t *insn, uint64_t pc, uint64_t page); /* false: out of range */
+/* Offset of the one instruction (matching mask/value, e.g. LDR Xt,[Xn,#imm])
+ * that uses the register the ADRP at `at` sets, before a branch or a new
+ * ADRP of it within 16 instructions; -1 when there is none or another use. */
+long arm64_sole_load(const uint8_t *code, uint64_t size, uint64_t at, uint32_t mask, uint32_t value);
+/* Every RIP-relative operand of an x86_64 code section, in the built cache:
+ * fn gets its disp32 bytes and the input and cache addresses after the
+ * instruction (the displacement is relative to them). */
+typedef void (*x86_rip_fn)(void *ctx, const struct image *img, uint8_t *disp, uint64_t in_next, uint64_t next);
+void x86_each_rip(struct cache *c, const struct image *img, const struct sect *x, x86_rip_fn fn, void *ctx);
+void x86_set_disp(const struct image *img, uint8_t *disp, uint64_t next, uint64_t target);
 
 /* linkedit.c */
 void linkedit_build(struct cache *c);
@@ -257,8 +277,10 @@ void slide_encode(struct cache *c);
 
 /* write.c */
 /* Bytes the main file needs after its mapping tables: image tables, sub-cache
- * entries, path pool, dylibs trie (built here, into c->dylibs_trie). */
+ * entries, path pool; also builds the dylibs trie into c->dylibs_trie. */
 uint64_t header_tables_size(struct cache *c);
+/* Bytes of the mapping tables after a header, for `nmappings` mappings. */
+uint64_t mapping_tables_size(const struct cache *c, unsigned nmappings);
 void cache_write(struct cache *c);
 
 /* util.c: a stable content digest shaped as a UUID */

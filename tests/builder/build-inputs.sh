@@ -27,6 +27,8 @@ ld() {
 for f in libsystem liba libc_impl libb libd libobjc; do
     cc "$src/$f.c" -o "$out/$f.o"
 done
+"$CLANG" -target "$target" -O1 -fno-stack-protector -fno-exceptions -fno-rtti -ffreestanding -I"$src" -c "$src/libcxxuser.cpp" \
+    -o "$out/libcxxuser.o"
 for f in libobjcuser libobjcsub; do
     cc -fobjc-runtime=macosx-13.0 -fno-objc-arc "$src/$f.m" -o "$out/$f.o"
 done
@@ -40,6 +42,7 @@ ld libb /usr/lib/libb.dylib "$out/libb.o" "$S" "$A" -reexport_library "$C"
 mkdir -p "$out/root/usr/lib/system"
 cp "$C" "$out/root/usr/lib/system/libc_impl.dylib"
 ld libd /usr/lib/libd.dylib "$out/libd.o" "$S" "$B" -syslibroot "$out/root"
+ld libcxxuser /usr/lib/libcxxuser.dylib "$out/libcxxuser.o" "$S"
 ld libobjc.A /usr/lib/libobjc.A.dylib "$out/libobjc.o" "$S"
 ld libobjcuser /System/Library/Frameworks/DBUser.framework/Versions/A/DBUser "$out/libobjcuser.o" "$S" "$O"
 ld libobjcsub /System/Library/PrivateFrameworks/DBSub.framework/Versions/A/DBSub "$out/libobjcsub.o" "$S" "$O" \

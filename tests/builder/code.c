@@ -179,6 +179,40 @@ static void fix_adrps(struct cache *c, const struct image *img, const struct sec
     }
 }
 
+/* ---- the only load through an ADRP's register ---- */
+
+#define SOLE_USE_WINDOW 16
+
+static bool ends_live_range(uint32_t i)
+{
+    return (i & 0x7C000000u) == 0x14000000u ||     /* B, BL */
+           (i & 0xFE000000u) == 0xD6000000u;       /* BR, BLR, RET and friends */
+}
+
+static bool uses_base(uint32_t i, unsigned reg)
+{
+    bool load_store = (i & 0x0A000000u) == 0x08000000u;
+    bool add_sub_imm = (i & 0x1F000000u) == 0x11000000u;
+    return (load_store || add_sub_imm) && ((i >> 5) & 31) == reg;
+}
+
+long arm64_sole_load(const uint8_t *code, uint64_t size, uint64_t at, uint32_t mask, uint32_t value)
+{
+    unsigned reg = dsc_le32(code + at) & 31;
+    long found = -1;
+    for (uint64_t k = at + 4; k < size && k < at + 4 * SOLE_USE_WINDOW; k += 4) {
+        uint32_t i = dsc_le32(code + k);
+        if (uses_base(i, reg)) {
+            if (found >= 0 || (i & mask) != value)
+                return -1;
+            found = (long)k;
+        }
+        if (ends_live_range(i) || (is_adrp(i) && (i & 31) == reg))
+            return found;
+    }
+    return -1;
+}
+
 /* ---- x86_64 RIP-relative operands ---- */
 
 /* Input addresses of function starts (sorted: the table is ascending). */
@@ -212,7 +246,7 @@ static uint64_t data_in_code_at(const struct image *img, uint64_t a)
     return 0;
 }
 
-static void fix_rip_operands(struct cache *c, const struct image *img, const struct sect *x)
+void x86_each_rip(struct cache *c, const struct image *img, const struct sect *x, x86_rip_fn fn, void *ctx)
 {
     uint64_t cache_addr;
     if (!image_reloc(img, x->in_addr, &cache_addr))
@@ -237,22 +271,30 @@ static void fix_rip_operands(struct cache *c, const struct image *img, const str
         if (!x86_decode(code + off, x->size - off, &insn))
             die("%s: unknown x86 instruction at 0x%llx (%02x %02x %02x)", img->in_path, (unsigned long long)in_pc,
                 code[off], off + 1 < x->size ? code[off + 1] : 0, off + 2 < x->size ? code[off + 2] : 0);
-        if (insn.rip_disp) {
-            uint8_t *d = code + off + insn.rip_disp;
-            uint64_t in_target = in_pc + insn.length + (uint64_t)(int64_t)(int32_t)dsc_le32(d);
-            const struct seg *s = in_seg_of(img, in_target);
-            if (s) {
-                int64_t disp = (int64_t)(s->addr + (in_target - s->in_addr)) -
-                               (int64_t)(cache_addr + off + insn.length);
-                if (disp < INT32_MIN || disp > INT32_MAX)
-                    die("%s: RIP-relative operand at 0x%llx cannot reach its target", img->in_path,
-                        (unsigned long long)in_pc);
-                dsc_put32(d, (uint32_t)(int32_t)disp);
-            }
-        }
+        if (insn.rip_disp)
+            fn(ctx, img, code + off + insn.rip_disp, in_pc + insn.length, cache_addr + off + insn.length);
         off += insn.length;
     }
     free(starts);
+}
+
+void x86_set_disp(const struct image *img, uint8_t *disp, uint64_t next, uint64_t target)
+{
+    int64_t d = (int64_t)target - (int64_t)next;
+    if (d < INT32_MIN || d > INT32_MAX)
+        die("%s: RIP-relative operand before 0x%llx cannot reach 0x%llx", img->in_path, (unsigned long long)next,
+            (unsigned long long)target);
+    dsc_put32(disp, (uint32_t)(int32_t)d);
+}
+
+/* The operand's input target moved with its segment. */
+static void move_rip_operand(void *ctx, const struct image *img, uint8_t *disp, uint64_t in_next, uint64_t next)
+{
+    (void)ctx;
+    uint64_t in_target = in_next + (uint64_t)(int64_t)(int32_t)dsc_le32(disp);
+    const struct seg *s = in_seg_of(img, in_target);
+    if (s)
+        x86_set_disp(img, disp, next, s->addr + (in_target - s->in_addr));
 }
 
 /* ---- stub optimisation (arm64) ---- */
@@ -323,7 +365,7 @@ void code_fix(struct cache *c)
                 !(x->flags & (S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS)))
                 continue;
             if (x86)
-                fix_rip_operands(c, img, x);
+                x86_each_rip(c, img, x, move_rip_operand, NULL);
             else
                 fix_adrps(c, img, x);
         }

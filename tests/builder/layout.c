@@ -75,9 +75,7 @@ static unsigned new_region(struct cache *c, unsigned file, enum region_kind kind
 /* Bytes in front of the first image in a file's first mapping. */
 static uint64_t header_area(const struct cache *c, unsigned file, unsigned nmappings, uint64_t main_extra)
 {
-    uint64_t n = c->opt.header_size + (uint64_t)nmappings * 32;
-    if (c->opt.header_size >= 0x140)
-        n += (uint64_t)nmappings * 56;
+    uint64_t n = c->opt.header_size + mapping_tables_size(c, nmappings);
     if (file == 0)
         n += main_extra;
     n = align_up(n, SEG_ALIGN);
@@ -185,8 +183,12 @@ void layout_plan(struct cache *c)
                 place_segments(c, r, text_image, end, fi == 0 ? c->selbuf_size : 0, &c->selbuf_addr);
                 text_image = end;
             } else {
-                bool protos = r->kind == RK_DATA;
-                place_segments(c, r, 0, c->nimages, protos ? c->proto_area_size : 0, &c->proto_addr);
+                /* cache-owned areas after the images: protocols, GOT twins */
+                uint64_t protos = r->kind == RK_DATA ? c->proto_area_size : 0, extra = 0;
+                place_segments(c, r, 0, c->nimages, protos + c->got_area_size[r->kind], &extra);
+                if (protos)
+                    c->proto_addr = extra;
+                c->got_addr[r->kind] = extra + protos;
             }
             cursor = r->addr + r->size;
             fileoff += r->size;

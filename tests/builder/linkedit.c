@@ -4,7 +4,7 @@
  * Per image, in the shared LINKEDIT mapping: (before dyld-1042) copies of the
  * bind/weak-bind/lazy-bind opcodes, the rebuilt export trie, function starts,
  * data-in-code, the nlist array and the indirect table; then one string pool
- * for all images. With --local-symbols, locals move to a
+ * for all images, then the cache's dylibs trie. With --local-symbols, locals move to a
  * dyld_cache_local_symbols_info blob and only "<redacted>" nlists for locals
  * in section 1 (__text) stay, as Apple's builder does.
  */
@@ -245,6 +245,11 @@ void linkedit_build(struct cache *c)
     c->le_stroff = r->fileoff + le.len;
     c->le_strsize = pool.bytes.len;
     buf_put(&le, pool.bytes.data, pool.bytes.len);
+    if (c->dylibs_trie.len) {
+        buf_align(&le, 8);
+        c->trie_addr = r->addr + le.len;
+        buf_put(&le, c->dylibs_trie.data, c->dylibs_trie.len);
+    }
     r->size = align_up(le.len, 0x4000);
     r->mem = xcalloc(1, r->size);
     memcpy(r->mem, le.data, le.len);

@@ -82,6 +82,8 @@ static void fix_segment(struct cache *c, struct image *img, uint8_t *lc, bool is
         if (!image_reloc(img, in_addr, &a))
             die("%s: section at 0x%llx is outside its segment", img->in_path, (unsigned long long)in_addr);
         put_word(sect + 32, is64, a);
+        if (c->got_uniquing && got_section(&(struct sect){.flags = flags}))
+            dsc_put32(sect + (is64 ? 64 : 56), flags & ~SECTION_TYPE);   /* uniqued GOTs become S_REGULAR */
         dsc_put32(sect + 32 + 2 * w, is_zerofill(flags) ? 0 : (uint32_t)file_offset_of(c, a));
     }
 }

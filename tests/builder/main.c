@@ -172,6 +172,7 @@ int main(int argc, char **argv)
     add_aliases(&c);
     objc_plan(&c);
     objc_plan_protocols(&c);
+    got_plan(&c);
     layout_plan(&c);
     fixups_resolve(&c);
     layout_copy_segments(&c);
@@ -179,6 +180,7 @@ int main(int argc, char **argv)
     objc_unique_protocols(&c);
     code_fix(&c);
     objc_rewrite_selector_loads(&c);
+    got_unique(&c);
     linkedit_build(&c);
     loadcmds_rewrite(&c);
     slide_encode(&c);
@@ -193,10 +195,11 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < c.nimages; i++)
         ptrs += c.images[i].nptrs;
     printf("dscbuild: %s: %zu images, %u files, %llu bytes, %llu pointers, %llu selector and %llu protocol "
-           "references uniqued, %llu selector loads rewritten, %u branches redirected, %.2f s\n",
+           "references uniqued, %llu selector loads rewritten, %llu GOT loads redirected, %u branches redirected, "
+           "%.2f s\n",
            c.opt.out, c.nimages, c.nfiles, (unsigned long long)total, (unsigned long long)ptrs,
            (unsigned long long)c.stats_selrefs, (unsigned long long)c.stats_protorefs,
-           (unsigned long long)c.stats_selloads, c.stats_redirected,
+           (unsigned long long)c.stats_selloads, (unsigned long long)c.stats_gotloads, c.stats_redirected,
            (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
     cache_free(&c);
     return 0;

@@ -79,7 +79,7 @@ void objc_plan(struct cache *c)
 static void push_ptr(struct image *img, uint64_t addr, uint64_t target)
 {
     img->ptrs = xrealloc(img->ptrs, (img->nptrs + 1) * sizeof *img->ptrs);
-    img->ptrs[img->nptrs++] = (struct ptr){addr, target, false, 0, false, 0};
+    img->ptrs[img->nptrs++] = (struct ptr){addr, target, false, 0, false, 0, false};
 }
 
 static int cmp_ptr(const void *a, const void *b)
@@ -340,40 +340,6 @@ void objc_unique_protocols(struct cache *c)
 
 /* ---- selector loads (dyld-940+, 64-bit arm) ---- */
 
-#define SELLOAD_WINDOW 16
-
-static bool is_ldr_x_imm(uint32_t i) { return (i & 0xFFC00000u) == 0xF9400000u; }
-static bool ends_live_range(uint32_t i)
-{
-    return (i & 0x7C000000u) == 0x14000000u ||     /* B, BL */
-           (i & 0xFE000000u) == 0xD6000000u;       /* BR, BLR, RET and friends */
-}
-static bool uses_base(uint32_t i, unsigned reg)
-{
-    bool load_store = (i & 0x0A000000u) == 0x08000000u;
-    bool add_sub_imm = (i & 0x1F000000u) == 0x11000000u;
-    return (load_store || add_sub_imm) && ((i >> 5) & 31) == reg;
-}
-
-/* The selref load that is the only use of the ADRP at `code[at]` before a
- * branch, a new ADRP of the register, or the window's end; -1 if none. */
-static long sole_selref_load(const uint8_t *code, uint64_t size, uint64_t at)
-{
-    unsigned reg = dsc_le32(code + at) & 31;
-    long found = -1;
-    for (uint64_t k = at + 4; k < size && k < at + 4 * SELLOAD_WINDOW; k += 4) {
-        uint32_t i = dsc_le32(code + k);
-        if (uses_base(i, reg)) {
-            if (found >= 0 || !is_ldr_x_imm(i))
-                return -1;
-            found = (long)k;
-        }
-        if (ends_live_range(i) || (arm64_is_adrp(i) && (i & 31) == reg))
-            return found;
-    }
-    return -1;
-}
-
 static bool in_selrefs(const struct image *img, uint64_t addr)
 {
     const struct sect *x = image_sect(img, "__DATA", "__objc_selrefs");
@@ -420,7 +386,7 @@ void objc_rewrite_selector_loads(struct cache *c)
             }
             if (!arm64_is_adrp(adrp))
                 continue;
-            long k = sole_selref_load(code, x->size, at);
+            long k = arm64_sole_load(code, x->size, at, 0xFFC00000u, 0xF9400000u);   /* LDR Xt, [Xn, #imm] */
             if (k < 0)
                 continue;
             uint32_t ldr = dsc_le32(code + k);

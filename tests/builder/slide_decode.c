@@ -9,13 +9,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void add(struct decoded *d, uint64_t addr, uint64_t value, bool auth, uint8_t key)
+static void add_auth(struct decoded *d, uint64_t addr, uint64_t value, bool auth, uint8_t key, bool addr_div,
+                     uint16_t diversity)
 {
     if (d->n == d->cap) {
         d->cap = d->cap ? d->cap * 2 : 1024;
         d->v = xrealloc(d->v, d->cap * sizeof *d->v);
     }
-    d->v[d->n++] = (struct decoded_ptr){addr, value, auth, key};
+    d->v[d->n++] = (struct decoded_ptr){addr, value, auth, key, addr_div, diversity};
+}
+
+static void add(struct decoded *d, uint64_t addr, uint64_t value, bool auth, uint8_t key)
+{
+    add_auth(d, addr, value, auth, key, false, 0);
 }
 
 static uint16_t u16_at(dsc_span s, uint64_t off)
@@ -147,7 +153,13 @@ static void decode_v3v5(const struct dsc_map *m, unsigned version, struct decode
                     target |= ((raw >> 34) & 0xFF) << 56;
                 key = (raw >> 51) & 1 ? 2 : 0;
             }
-            add(d, m->info.address + off, target, auth, auth ? key : 0);
+            /* v3: diversity bits 32-47, addrDiv 48; v5: 34-49 and 50. */
+            unsigned div_shift = version == 3 ? 32 : 34, addr_div_bit = version == 3 ? 48 : 50;
+            if (auth)
+                add_auth(d, m->info.address + off, target, true, key, (raw >> addr_div_bit) & 1,
+                         (uint16_t)(raw >> div_shift));
+            else
+                add(d, m->info.address + off, target, false, 0);
             if (!next)
                 break;
             off += next * 8;
@@ -185,7 +197,7 @@ void slide_decode_all(const dsc_cache *c, struct decoded *d)
 
 const struct decoded_ptr *decoded_at(const struct decoded *d, uint64_t addr)
 {
-    struct decoded_ptr key = {addr, 0, false, 0};
+    struct decoded_ptr key = {addr, 0, false, 0, false, 0};
     if (!d->n)
         return NULL;
     return bsearch(&key, d->v, d->n, sizeof key, cmp_decoded);

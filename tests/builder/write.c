@@ -6,7 +6,8 @@
  * (mappingOffset == header size, as Apple's builder does), so one writer
  * serves every era. Main-file tables follow the new builder's order:
  * mapping_info[], mapping_and_slide_info[], image_info[], image_text_info[],
- * sub-cache entries, path pool, then the dylibs trie. UUIDs are digests of
+ * sub-cache entries, path pool (the dylibs trie lives in LINKEDIT, as in
+ * the real caches). UUIDs are digests of
  * each file's bytes: the .symbols and sub-cache UUIDs are written into the
  * main header before the main UUID is computed.
  */
@@ -23,7 +24,7 @@
 
 /* Offsets of the main file's tables (after the mapping tables). */
 struct main_tables {
-    uint64_t images, nrecords, text, subcaches, paths, trie;
+    uint64_t images, nrecords, text, subcaches, paths;
     uint64_t *path_off;     /* per image, then per old-era alias record */
 };
 static struct main_tables mt;
@@ -33,9 +34,17 @@ static bool trie_era(const struct cache *c) { return has(c, 0x108, 16); }
 
 static unsigned subcache_entry_size(const struct cache *c) { return c->opt.header_size > 0x1c8 ? 56 : 24; }
 
-static unsigned mapping_tables_size(const struct cache *c, unsigned nmappings)
+/* Apple's builder places mapping_and_slide_info[] at mappingOffset +
+ * count * 56 (sized by the wrong struct), leaving a gap after
+ * mapping_info[]; the real caches in testdata show it. So do we. */
+static unsigned slide_table_offset(const struct cache *c, unsigned nmappings)
 {
-    return nmappings * 32 + (has(c, 0x138, 8) ? nmappings * 56 : 0);
+    return c->opt.header_size + nmappings * 56;
+}
+
+uint64_t mapping_tables_size(const struct cache *c, unsigned nmappings)
+{
+    return has(c, 0x138, 8) ? 2ULL * nmappings * 56 : nmappings * 32ULL;
 }
 
 static unsigned alias_records(const struct cache *c)
@@ -85,12 +94,8 @@ uint64_t header_tables_size(struct cache *c)
             for (unsigned a = 0; a < c->images[i].naliases; a++)
                 at += strlen(c->images[i].aliases[a]) + 1;
     }
-    at = align_up(at, 8);
-    mt.trie = at;
-    if (trie_era(c)) {
-        build_dylibs_trie(c);
-        at += c->dylibs_trie.len;
-    }
+    if (trie_era(c))
+        build_dylibs_trie(c);   /* placed in LINKEDIT by linkedit_build */
     return at - c->opt.header_size - mapping_tables_size(c, c->files[0].nregions);
 }
 
@@ -109,7 +114,7 @@ static void put_mapping_tables(const struct cache *c, const struct outfile *f, u
         dsc_put32(m + 28, r->initprot);
         if (!has(c, 0x138, 8))
             continue;
-        uint8_t *s = h + hs + n * 32 + j * 56;
+        uint8_t *s = h + slide_table_offset(c, n) + j * 56;
         dsc_put64(s, r->addr);
         dsc_put64(s + 8, r->size);
         dsc_put64(s + 16, r->fileoff);
@@ -120,7 +125,7 @@ static void put_mapping_tables(const struct cache *c, const struct outfile *f, u
         dsc_put32(s + 52, r->initprot);
     }
     if (has(c, 0x138, 8)) {
-        dsc_put32(h + 0x138, hs + n * 32);
+        dsc_put32(h + 0x138, slide_table_offset(c, n));
         dsc_put32(h + 0x13c, n);
     }
 }
@@ -193,8 +198,7 @@ static void put_image_tables(struct cache *c, uint8_t *h)
         dsc_put64(h + 0x90, c->nimages);
     }
     if (trie_era(c)) {
-        memcpy(h + mt.trie, c->dylibs_trie.data, c->dylibs_trie.len);
-        dsc_put64(h + 0x108, c->ai->base + mt.trie);
+        dsc_put64(h + 0x108, c->trie_addr);
         dsc_put64(h + 0x110, c->dylibs_trie.len);
     }
 }

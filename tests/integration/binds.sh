@@ -39,8 +39,14 @@ done
 lib="$work/dyld_shared_cache_arm64-macOS-objc/usr/lib"
 llvm-objdump-19 --macho --bind "$lib/libobjc.A.dylib" > "$work/bind" 2> "$work/err" || fail "libobjc --bind"
 [ -s "$work/err" ] && fail "libobjc --bind: $(cat "$work/err")"
-[ "$(grep -c ' pointer ' "$work/bind")" = 139 ] || fail "libobjc: expected 139 binds: $(cat "$work/bind")"
-grep ' pointer ' "$work/bind" | awk '{ print $6 }' | sort -u | tr '\n' ' ' > "$work/dylibs"
+llvm-objdump-19 --macho --lazy-bind "$lib/libobjc.A.dylib" > "$work/lazy" 2> "$work/err" || fail "libobjc --lazy-bind"
+[ -s "$work/err" ] && fail "libobjc --lazy-bind: $(cat "$work/err")"
+# 9 binds and 130 lazy binds, as the original file had them (the cache kept
+# its opcodes): one lazy pointer per stub.
+[ "$(grep -c ' pointer ' "$work/bind")" = 9 ] || fail "libobjc: expected 9 binds: $(cat "$work/bind")"
+[ "$(grep -c '^__DATA' "$work/lazy")" = 130 ] || fail "libobjc: expected 130 lazy binds: $(cat "$work/lazy")"
+{ grep ' pointer ' "$work/bind" | awk '{ print $6 }'; grep '^__DATA' "$work/lazy" | awk '{ print $4 }'; } |
+    sort -u | tr '\n' ' ' > "$work/dylibs"
 [ "$(cat "$work/dylibs")" = "libSystem libc++abi this-image " ] || fail "libobjc binds to $(cat "$work/dylibs")"
 llvm-objdump-19 --macho --bind "$lib/libhello-1.0.dylib" | grep -q '__objc_data .* libobjc  *_OBJC_CLASS_\$_NSObject' ||
     fail "libhello: superclass ref to NSObject is not bound to libobjc"

@@ -15,9 +15,9 @@ ERAS="0x98 0x138 0x140 0x1c8 0x200"
 # "dylib TAB address TAB length TAB displacement" for dsccheck --x86-refs.
 x86_refs() {
     for d in $(cat "$1"); do
-        llvm-objdump-19 --macho -d --no-symbolic-operands "$d" |
-            awk -v d="$d" -F '\t' '/\(%rip\)/ {
-                addr = $1; sub(/^ */, "", addr); sub(/:$/, "", addr); n = split($2, b, " ")
+        llvm-objdump-19 -d --section=__text --section=__stubs --section=__stub_helper "$d" |
+            awk -v d="$d" -F '\t' '/\(%rip\)/ && /^ *[0-9a-f]+: / {
+                split($1, a, ":"); addr = a[1]; gsub(/ /, "", addr); n = split(a[2], b, " ")
                 if (match($0, /-?0x[0-9a-f]+\(%rip\)/))
                     print d "\t" addr "\t" n "\t" substr($0, RSTART, RLENGTH - 6) }'
     done
@@ -60,16 +60,22 @@ check_cache() {
     fi
     if [ "$syms" = yes ]; then
         grep -q ' [1-9][0-9]* locals' check.out || fail "$out: no local symbols were checked"
+        grep -q ' [1-9][0-9]* redacted locals' check.out || fail "$out: no <redacted> locals"
     fi
-    # dyld-940+ eras unique selectors and protocols; older ones do not.
+    if [ "$arch" = arm64e ]; then
+        grep -q ' [1-9][0-9]* auth pointers' check.out || fail "$out: no authenticated pointers"
+    fi
+    # dyld-940+ eras unique selectors, protocols and GOTs; older ones do not.
     case $era in
         0x1c8|0x200)
             grep -q ' [1-9][0-9]* uniqued selectors' check.out || fail "$out: selectors not uniqued"
             grep -q ' [1-9][0-9]* uniqued protocols' check.out || fail "$out: protocols not uniqued"
+            grep -q ' [1-9][0-9]* GOT loads' check.out || fail "$out: no GOT load redirected"
             case $arch in arm64|arm64e)
                 grep -q ' [1-9][0-9]* selector loads' check.out || fail "$out: no selector load rewritten" ;;
             esac ;;
-        *) grep -q ' 0 uniqued selectors, 0 uniqued protocols' check.out || fail "$out: ObjC uniqued in an old era" ;;
+        *) grep -q ' 0 uniqued selectors, 0 uniqued protocols' check.out || fail "$out: ObjC uniqued in an old era"
+           grep -q ' 0 GOT loads' check.out || fail "$out: GOTs uniqued in an old era" ;;
     esac
     # Images and aliases, exactly the manifest's.
     "$DSCFS" --list "$out" > list.out 2> err.out || { cat err.out >&2; fail "$out: --list"; }

@@ -55,6 +55,11 @@ for kind in arm64:2 arm64e:3; do
     mapping_shape "$out" > ours.maps
     cmp -s real.maps ours.maps || { diff real.maps ours.maps >&2; fail "$arch: mapping shapes differ"; }
     [ "$(packing "$real")" = packed ] && [ "$(packing "$out")" = packed ] || fail "$arch: mappings not packed"
+    # mapping_and_slide_info[] sits at mappingOffset + count * 56 in both.
+    for f in "$real" "$out"; do
+        [ "$(hdr_u32 "$f" 0x138)" = $(($(hdr_u32 "$f" 0x10) + $(hdr_u32 "$f" 0x14) * 56)) ] ||
+            fail "$f: mapping_and_slide_info is not where Apple's builder puts it"
+    done
     field_map "$real" > real.fields
     field_map "$out" > ours.fields
     cmp -s real.fields ours.fields || { diff real.fields ours.fields >&2; fail "$arch: header fields in use differ"; }

@@ -76,6 +76,46 @@ START_TEST(adrp_add_ldr_words)
     ck_assert(!dsc_a64_ldr_imm_encode(8, 16, 16, 4, &w));      /* misaligned */
     ck_assert(!dsc_a64_ldr_imm_encode(8, 16, 16, 0x8000, &w)); /* too far */
     ck_assert(!dsc_a64_is_ldr_imm(A64_BR_X16, &rd, &rn, &imm, &size));
+    /* ldr x8, #0x3940 = 0x5801ca08 (llvm-mc-19); ldr w16, #8 = 0x18000050
+     * (stub helper); round trips and the +-1 MiB limits. */
+    ck_assert(dsc_a64_is_ldr_literal(0x5801CA08u, &rd, &size));
+    ck_assert(rd == 8 && size == 8);
+    ck_assert_uint_eq(dsc_a64_ldr_literal_target(0x5801CA08u, 0x6c8), 0x4008);
+    ck_assert(dsc_a64_ldr_literal_encode(8, 8, 0x6c8, 0x4008, &w));
+    ck_assert_uint_eq(w, 0x5801CA08u);
+    ck_assert(dsc_a64_is_ldr_literal(0x18000050u, &rd, &size));
+    ck_assert(rd == 16 && size == 4);
+    ck_assert_uint_eq(dsc_a64_ldr_literal_target(0x18000050u, 0x1000), 0x1008);
+    ck_assert(dsc_a64_ldr_literal_encode(8, 3, pc, pc - (1ull << 20), &w));
+    ck_assert_uint_eq(dsc_a64_ldr_literal_target(w, pc), pc - (1ull << 20));
+    ck_assert(!dsc_a64_ldr_literal_encode(8, 3, pc, pc + (1ull << 20), &w));
+    ck_assert(!dsc_a64_ldr_literal_encode(8, 3, pc, pc + 2, &w));
+    ck_assert(!dsc_a64_is_ldr_literal(0x90000010u, &rd, &size));
+    /* adr x9, #-4 = 0x10ffffe9; adr x0, #1 = 0x30000000 (llvm-mc-19). */
+    ck_assert(dsc_a64_is_adr(0x10FFFFE9u));
+    ck_assert_uint_eq(dsc_a64_adr_target(0x10FFFFE9u, 0x1000), 0xFFC);
+    ck_assert(dsc_a64_is_adr(0x30000000u));
+    ck_assert_uint_eq(dsc_a64_adr_target(0x30000000u, 0x1000), 0x1001);
+    ck_assert(!dsc_a64_is_adr(0x90000010u)); /* ADRP */
+}
+END_TEST
+
+START_TEST(x86_rip_loads)
+{
+    uint64_t slot;
+    unsigned len;
+    /* movq 0x10(%rip), %rax = 48 8b 05 10 00 00 00; movq -8(%rip), %r11 =
+     * 4c 8b 1d f8 ff ff ff; jmpq *0x20(%rip) = ff 25 20 00 00 00. */
+    const uint8_t mov[] = {0x48, 0x8B, 0x05, 0x10, 0, 0, 0}, mov11[] = {0x4C, 0x8B, 0x1D, 0xF8, 0xFF, 0xFF, 0xFF};
+    const uint8_t jmp[] = {0xFF, 0x25, 0x20, 0, 0, 0}, mov_rbx_ind[] = {0x48, 0x8B, 0x03, 0, 0, 0, 0};
+    ck_assert(dsc_x86_rip_load(mov, 7, 0x1000, &slot, &len));
+    ck_assert(slot == 0x1017 && len == 7);
+    ck_assert(dsc_x86_rip_load(mov11, 7, 0x1000, &slot, &len));
+    ck_assert_uint_eq(slot, 0xFFF);
+    ck_assert(dsc_x86_rip_load(jmp, 6, 0x1000, &slot, &len));
+    ck_assert(slot == 0x1026 && len == 6);
+    ck_assert(!dsc_x86_rip_load(mov, 6, 0x1000, &slot, &len));         /* truncated */
+    ck_assert(!dsc_x86_rip_load(mov_rbx_ind, 7, 0x1000, &slot, &len)); /* movq (%rbx), %rax */
 }
 END_TEST
 
@@ -199,6 +239,7 @@ Suite *stubs_suite(void)
     tcase_add_test(words, branch_words);
     tcase_add_test(words, adrp_add_ldr_words);
     tcase_add_test(words, stub_forms_round_trip);
+    tcase_add_test(words, x86_rip_loads);
     suite_add_tcase(s, words);
     TCase *real = tcase_create("real");
     tcase_add_loop_test(real, real_stubs_reach_exports_through_own_slots, 0, 3);

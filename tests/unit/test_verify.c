@@ -80,18 +80,49 @@ static int collect(void *ctx, const struct dsc_decoded_fixup *d)
     return 0;
 }
 
+static int collect_lazy(void *ctx, const struct dsc_bind_rec *r)
+{
+    struct dsc_decoded_fixup d = {.f = {.address = r->address, .kind = DSC_FIXUP_BIND}, .name = r->name,
+                                  .lib_ordinal = r->ordinal};
+    return collect(ctx, &d);
+}
+
+/* The output's lazy-bind opcodes and 64-bit segments (fixup_decode reads
+ * rebases and binds only). */
+static dsc_span output_lazy(const dsc_output *o, struct dsc_bind_seg *segs, unsigned *nsegs)
+{
+    dsc_span lazy = {NULL, 0};
+    uint64_t at = 32;
+    *nsegs = 0;
+    for (uint32_t i = 0; i < dsc_le32(o->data + 16); i++) {
+        const uint8_t *lc = o->data + at;
+        if (dsc_le32(lc) == LC_SEGMENT_64 && *nsegs < 16)
+            segs[(*nsegs)++] = (struct dsc_bind_seg){dsc_le64(lc + 24), dsc_le64(lc + 32)};
+        if (dsc_le32(lc) == LC_DYLD_INFO_ONLY)
+            ck_assert(span_sub((dsc_span){o->data, o->size}, dsc_le32(lc + 32), dsc_le32(lc + 36), &lazy));
+        at += dsc_le32(lc + 4);
+    }
+    return lazy;
+}
+
+/* Every bind of the extracted image, lazy ones included. */
 static void output_binds(const dsc_cache *c, uint32_t image, struct bind_list *l)
 {
     dsc_output o;
     dsc_error err;
+    struct dsc_bind_seg segs[16];
+    unsigned nsegs;
     memset(l, 0, sizeof *l);
     ck_assert_msg(dsc_extract(c, image, &o, &err) == 0, "%s", err.msg);
     ck_assert_msg(dsc_fixups_decode((dsc_span){o.data, o.size}, "out", collect, l, &err) == 0, "%s", err.msg);
+    dsc_span lazy = output_lazy(&o, segs, &nsegs);
+    ck_assert_msg(dsc_bind_walk(lazy, segs, nsegs, 8, true, collect_lazy, l, "out", &err) == 0, "%s", err.msg);
     dsc_output_free(&o);
 }
 
 /* The arm64 cache kept each image's bind and lazy-bind opcodes: the output
- * binds exactly those slots, to the same names and ordinals. */
+ * binds exactly those slots, to the same names and ordinals (lazily where
+ * they were lazy: libhello's 4 lazy pointers). */
 START_TEST(binds_equal_original_opcodes)
 {
     dsc_cache *c = open_cache(testdata_caches[0]);

@@ -12,7 +12,7 @@ int *const a_table[2] = {&a_table_storage[0], &a_table_storage[3]};
 
 /* Pointers in an __AUTH segment: authenticated on arm64e caches. */
 __attribute__((section("__AUTH,__auth_ptr"), used)) int (*a_auth_fn)(int) = a_compute;
-__attribute__((section("__AUTH_CONST,__auth_got"), used)) void *const a_auth_data = &a_counter;
+__attribute__((section("__AUTH_CONST,__const"), used)) void *const a_auth_data = &a_counter;
 
 static int a_local_helper(int x) { return x * 2 + a_table_storage[x & 3]; }
 

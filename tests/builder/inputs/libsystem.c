@@ -34,3 +34,12 @@ void sys_stub_binder(void) {}
 /* A weak definition: references to it get weak-bind entries (coalescing). */
 __attribute__((weak)) int sys_weak_hook(void) { return 1; }
 int sys_call_weak_hook(void) { return sys_weak_hook(); }
+
+/* C++ runtime entry points (operator new/delete, pure virtual) and the
+ * thread-local-variable bootstrap that libcxxuser's code and data bind to. */
+void *_Znwm(unsigned long n) { return sys_alloc(n); }
+void _ZdlPv(void *p) { sys_free(p); }
+void _ZdlPvm(void *p, unsigned long n) { (void)n; sys_free(p); }
+void __cxa_pure_virtual(void) {}
+void *sys_tlv_bootstrap(void *key) __asm__("__tlv_bootstrap");
+void *sys_tlv_bootstrap(void *key) { return key; }
