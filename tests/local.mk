@@ -13,16 +13,23 @@ TESTS += tests/unit/test_lib
 tests_unit_test_lib_SOURCES = \
 	tests/unit/main.c tests/unit/suites.h tests/unit/testdata.c tests/unit/testdata.h \
 	tests/unit/test_reader.c tests/unit/test_cache.c \
+	tests/unit/test_symbols.c tests/unit/test_stubs.c tests/unit/test_verify.c \
 	tests/unit/test_extract.c tests/unit/test_slide.c tests/unit/test_locals.c \
-	tests/unit/test_fixups.c tests/unit/test_outdir.c src/cli/outdir.c
+	tests/unit/test_fixups.c tests/unit/test_outdir.c src/cli/outdir.c \
+	tests/unit/test_objc.c tests/unit/test_pass_objc.c
 tests_unit_test_lib_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_lib_LDADD = libdsc.la $(CHECK_LIBS)
 tests_unit_test_lib_SOURCES += tests/unit/test_store.c tests/unit/test_tree.c tests/unit/test_guard.c
 tests_unit_test_lib_LDADD += libdscfs.la
 endif
 
-TESTS += tests/integration/cli.sh tests/integration/extract.sh
-EXTRA_DIST += tests/integration/cli.sh tests/integration/lib.sh tests/integration/extract.sh
+TESTS += tests/integration/cli.sh tests/integration/extract.sh tests/integration/binds.sh \
+	tests/integration/builder.sh tests/integration/builder_shape.sh tests/integration/binds_builder.sh
+EXTRA_DIST += tests/integration/cli.sh tests/integration/lib.sh tests/integration/extract.sh \
+	tests/integration/binds.sh tests/integration/builder.sh tests/integration/builder_shape.sh \
+	tests/integration/binds_builder.sh
+TESTS += tests/integration/objc_link.sh tests/integration/objc_builder.sh
+EXTRA_DIST += tests/integration/objc_link.sh tests/integration/objc_builder.sh
 
 # Mutation fuzzing of the engine on the real caches (see tests/fuzz/mutate.c).
 check_PROGRAMS += tests/fuzz/mutate

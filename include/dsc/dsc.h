@@ -173,6 +173,40 @@ int dsc_extract(const dsc_cache *cache, uint32_t image, dsc_output *out, dsc_err
 int dsc_extract_size(const dsc_cache *cache, uint32_t image, uint64_t *size, dsc_error *err);
 void dsc_output_free(dsc_output *out);
 
+/* ---- verification (verify.c): re-parse an extracted image ---- */
+
+/* What an extracted image still gets wrong, counted on the output bytes.
+ * Each *_bad / *_outside count is 0 for a perfect extraction. Helpers that
+ * own a concern fill their fields; a field nobody checks stays 0 and its
+ * `checked` bit is clear. */
+#define DSC_VERIFY_BINDS (1u << 0)
+#define DSC_VERIFY_STUBS (1u << 1)
+#define DSC_VERIFY_OBJC  (1u << 2)
+
+typedef struct dsc_verify_report {
+    uint32_t image;
+    uint32_t checked;                 /* DSC_VERIFY_* that ran */
+    /* binds (pass_binds) */
+    uint64_t pointers;                /* pointer slots in data segments */
+    uint64_t binds;                   /* bind fixups found */
+    uint64_t pointers_outside;        /* slots targeting outside the image with no bind */
+    uint64_t binds_unknown_symbol;    /* binds no dependency of the image exports */
+    /* stubs (pass_stubs) */
+    uint64_t stubs;                   /* stubs in symbol-stub sections */
+    uint64_t stubs_bad_slot;          /* slot outside the image, not bound, or not the stub's symbol */
+    uint64_t branches_outside;        /* B/BL in code leaving the image (not via its stubs) */
+    uint64_t code_refs_outside;       /* ADRP+ADD/LDR pairs addressing outside the image (foreign GOTs, strings) */
+    /* Objective-C (pass_objc) */
+    uint64_t selrefs;                 /* selector references */
+    uint64_t selrefs_outside;         /* selector refs not pointing at the image's own strings */
+    uint64_t method_names_outside;    /* method-list names not in the image's own strings */
+    uint64_t objc_other_outside;      /* class/protocol/ivar/property names, types, protocol refs outside;
+                                         +1 when the file's ObjC metadata cannot be walked */
+} dsc_verify_report;
+
+/* Extract `image`, re-parse the result, and fill `rep`. */
+int dsc_verify(const dsc_cache *cache, uint32_t image, dsc_verify_report *rep, dsc_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -15,5 +15,6 @@ dsc_cache *cli_open(const char *path);
 int cli_verb_info(int argc, char **argv);
 int cli_verb_extract(int argc, char **argv);
 int cli_verb_extract_all(int argc, char **argv);
+int cli_verb_verify(int argc, char **argv);
 
 #endif

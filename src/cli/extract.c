@@ -67,9 +67,20 @@ struct job {
     pthread_mutex_t lock; /* stderr, counters below */
     uint32_t done, failed;
     uint64_t bytes;
+    dsc_extract_stats total; /* summed over the extracted images */
     bool tty;
     bool *written;        /* per image: its file exists */
 };
+
+static void add_stats(dsc_extract_stats *sum, const dsc_extract_stats *s)
+{
+    sum->rebases += s->rebases;
+    sum->binds += s->binds;
+    sum->unbound_pointers += s->unbound_pointers;
+    sum->local_symbols += s->local_symbols;
+    sum->stubs_fixed += s->stubs_fixed;
+    sum->selectors_fixed += s->selectors_fixed;
+}
 
 static void progress(struct job *j)
 {
@@ -85,8 +96,8 @@ static void progress(struct job *j)
     fflush(stderr);
 }
 
-/* Extract one image; returns its size or -1 after printing why. */
-static int64_t extract_one(struct job *j, uint32_t i, char *msg, size_t msg_size)
+/* Extract one image; returns its size (and its stats) or -1 after printing why. */
+static int64_t extract_one(struct job *j, uint32_t i, char *msg, size_t msg_size, dsc_extract_stats *stats)
 {
     const dsc_image *img = dsc_image_at(j->cache, i);
     if (!outdir_path_ok(img->path)) {
@@ -100,6 +111,7 @@ static int64_t extract_one(struct job *j, uint32_t i, char *msg, size_t msg_size
         return -1;
     }
     int64_t size = (int64_t)out.size;
+    *stats = out.stats;
     if (outdir_write(j->root, img->path, out.data, out.size)) {
         snprintf(msg, msg_size, "%s: cannot write: %s", img->path, strerror(errno));
         size = -1;
@@ -117,7 +129,8 @@ static void *worker(void *arg)
     char msg[DSC_ERROR_MAX + 128];
     for (uint32_t i; (i = atomic_fetch_add(&j->next, 1)) < j->count;) {
         msg[0] = 0;
-        int64_t size = extract_one(j, i, msg, sizeof msg);
+        dsc_extract_stats stats = {0};
+        int64_t size = extract_one(j, i, msg, sizeof msg, &stats);
         pthread_mutex_lock(&j->lock);
         if (msg[0])
             fprintf(stderr, "%sdscfs: %s%s\n", j->tty ? "\r\033[K" : "", size < 0 ? "" : "warning: ", msg);
@@ -126,6 +139,7 @@ static void *worker(void *arg)
             j->failed++;
         else
             j->bytes += (uint64_t)size;
+        add_stats(&j->total, &stats);
         j->written[i] = size >= 0;
         progress(j);
         pthread_mutex_unlock(&j->lock);
@@ -217,6 +231,9 @@ int cli_verb_extract_all(int argc, char **argv)
         fprintf(stderr, "\n");
     printf("extracted %u of %u images (%u failed), linked %d of %u aliases, %.1f MB in %.2f s\n", j.count - j.failed,
            j.count, j.failed, aliases, dsc_cache_get_info(c)->alias_count, (double)j.bytes / 1e6, secs);
+    printf("fixups: %llu rebases, %llu binds, %llu unbound pointers; %llu stubs and branches fixed\n",
+           (unsigned long long)j.total.rebases, (unsigned long long)j.total.binds,
+           (unsigned long long)j.total.unbound_pointers, (unsigned long long)j.total.stubs_fixed);
     pthread_mutex_destroy(&j.lock);
     free(j.written);
     dsc_cache_close(c);

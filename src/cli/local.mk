@@ -1,7 +1,8 @@
 # dscfs: the command line and the FUSE daemon, thin fronts on libdsc.
 bin_PROGRAMS += dscfs
 dscfs_SOURCES = src/cli/main.c src/cli/cli.h src/cli/info.c \
-	src/cli/extract.c src/cli/outdir.c src/cli/outdir.h
+	src/cli/extract.c src/cli/outdir.c src/cli/outdir.h \
+	src/cli/verify.c
 dscfs_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/cli
 dscfs_CFLAGS = $(AM_CFLAGS) $(PTHREAD_CFLAGS)
 dscfs_LDADD = libdsc.la

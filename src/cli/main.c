@@ -20,6 +20,7 @@ static void usage(FILE *out)
             "       dscfs --info CACHE\n"
             "       dscfs --extract PATH CACHE -o OUT\n"
             "       dscfs --extract-all CACHE OUTDIR [-j N]\n"
+            "       dscfs --verify CACHE [PATH...]\n"
             "       dscfs --help | --version\n"
             "\n"
             "Mounts an Apple dyld shared cache as a read-only filesystem in which every\n"
@@ -35,6 +36,10 @@ static void usage(FILE *out)
             "  --extract-all CACHE OUTDIR [-j N]\n"
             "                   write every image to OUTDIR/<install path> and every\n"
             "                   alias as a relative symlink, with N threads\n"
+            "  --verify CACHE [PATH...]\n"
+            "                   extract each image (default: all), re-read the output\n"
+            "                   and count pointers, stubs and branches that still\n"
+            "                   leave the image, and binds to unknown symbols\n"
             "  -h, --help       this text\n"
             "  -V, --version    the version\n"
             "\n"
@@ -84,6 +89,7 @@ static const struct {
     {"--info", cli_verb_info},
     {"--extract", cli_verb_extract},
     {"--extract-all", cli_verb_extract_all},
+    {"--verify", cli_verb_verify},
 };
 
 int main(int argc, char **argv)

@@ -7,6 +7,7 @@
  * code can index mappings and slide blobs through their spans.
  */
 #include "cache.h"
+#include "symbols.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -470,6 +471,7 @@ int dsc_cache_open(const char *path, dsc_cache **out, dsc_error *err)
     if (!c)
         return dsc_fail(err, path, "out of memory");
     c->symbols_file = -1;
+    pthread_mutex_init(&c->symbols_lock, NULL);
     c->path = strdup(path);
     if (!c->path) {
         free(c);
@@ -514,6 +516,8 @@ void dsc_cache_close(dsc_cache *c)
     free(c->paths);
     free(c->alias_pool);
     free(c->warning);
+    dsc_symbols_free(c->symbols);
+    pthread_mutex_destroy(&c->symbols_lock);
     free(c->path);
     free(c);
 }

@@ -9,6 +9,7 @@
 #ifndef DSC_CACHE_H
 #define DSC_CACHE_H
 
+#include <pthread.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -98,6 +99,9 @@ struct dsc_cache {
     uint32_t npaths;
     char *alias_pool;           /* text of trie-only aliases */
     char *warning;
+    /* Derived data built on first use (symbols.c): the lock guards the build. */
+    struct dsc_symbols *symbols;
+    pthread_mutex_t symbols_lock;
 };
 
 static inline uint32_t dsc_hdr32(const struct dsc_file *f, unsigned off) { return dsc_le32(f->header + off); }

@@ -17,7 +17,10 @@
 static int (*const passes[])(struct dsc_plan *) = {
     pass_layout,
     pass_pointers,
+    pass_objc,
+    pass_binds,
     pass_linkedit,
+    pass_stubs, /* after linkedit: it names stubs in the rebuilt symtab */
     pass_fixups,
 };
 

@@ -17,7 +17,11 @@ for cache in $(real_caches); do
     name=$(basename "$cache")
     out="$work/$name"
     "$DSCFS" --extract-all "$cache" "$out" -j 3 > "$work/summary" 2> "$work/err" || fail "$name: --extract-all failed: $(cat "$work/err")"
-    [ -s "$work/err" ] && fail "$name: --extract-all printed to stderr (not a TTY): $(cat "$work/err")"
+    # Pointers no image exports (libhello's selector references into libobjc's
+    # ObjC optimisation region, the objc pass's business) are reported as
+    # unbound; anything else on stderr is a failure.
+    grep -v 'names no exported symbol; left unbound$' "$work/err" | grep -q . &&
+        fail "$name: --extract-all printed to stderr (not a TTY): $(cat "$work/err")"
     grep -Eq '^extracted ([0-9]+) of \1 images \(0 failed\)' "$work/summary" || fail "$name: summary: $(cat "$work/summary")"
     images=$("$DSCFS" --list "$cache" | grep -vc ' -> ')
     [ "$(find "$out" -type f | wc -l)" = "$images" ] || fail "$name: expected $images files"

@@ -13,3 +13,20 @@ real_caches() {
     echo "$CACHES/dyld_shared_cache_arm64e-macOS-objc"
     echo "$CACHES/dyld_shared_cache_arm64-macOS-1042.1"
 }
+
+# builder_setup: for tests that build caches with tests/builder/dscbuild.
+# Skips without clang-19/ld64.lld-19; links the input dylibs of every arch
+# into $WORK/<arch>/ (list in $WORK/<arch>.inputs); removes $WORK on exit.
+builder_setup() {
+    : "${DSCBUILD:=${top_builddir:-.}/tests/builder/dscbuild}"
+    : "${DSCCHECK:=${top_builddir:-.}/tests/builder/dsccheck}"
+    command -v clang-19 > /dev/null 2>&1 || skip "clang-19 is not installed"
+    command -v ld64.lld-19 > /dev/null 2>&1 || skip "ld64.lld-19 is not installed"
+    [ -x "$DSCBUILD" ] && [ -x "$DSCCHECK" ] || fail "dscbuild/dsccheck are not built"
+    WORK=$(mktemp -d "${TMPDIR:-/tmp}/dscbuild.XXXXXX") || fail "mktemp"
+    trap 'rm -rf "$WORK"' EXIT
+    for arch in ${BUILDER_ARCHES:-arm64 arm64e arm64_32 x86_64}; do
+        "${top_srcdir:-.}/tests/builder/build-inputs.sh" "$WORK/$arch" "$arch" > "$WORK/$arch.inputs" ||
+            fail "building the $arch input dylibs"
+    done
+}

@@ -8,6 +8,9 @@ int main(void)
     Suite *(*const suites[])(void) = {
         reader_suite,
         cache_suite,
+        symbols_suite,
+        stubs_suite,
+        verify_suite,
         extract_suite,
         slide_suite,
         locals_suite,
@@ -16,6 +19,8 @@ int main(void)
         store_suite,
         tree_suite,
         guard_suite,
+        objc_suite,
+        pass_objc_suite,
     };
     SRunner *sr = srunner_create(NULL);
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++)

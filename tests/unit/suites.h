@@ -7,6 +7,9 @@
 
 Suite *reader_suite(void);
 Suite *cache_suite(void);
+Suite *symbols_suite(void);
+Suite *stubs_suite(void);
+Suite *verify_suite(void);
 Suite *extract_suite(void);
 Suite *slide_suite(void);
 Suite *locals_suite(void);
@@ -15,5 +18,7 @@ Suite *outdir_suite(void);
 Suite *store_suite(void);
 Suite *tree_suite(void);
 Suite *guard_suite(void);
+Suite *objc_suite(void);
+Suite *pass_objc_suite(void);
 
 #endif

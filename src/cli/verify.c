@@ -1,0 +1,80 @@
+/*
+ * verify.c — `dscfs --verify CACHE [PATH...]`: extract each image (all of
+ * them without PATHs), re-parse the output and print what still depends on
+ * the cache, one line per image and a total. Exit status 0 when every count
+ * of a problem is zero, 1 otherwise (or on an error).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "cli.h"
+
+static void add_report(dsc_verify_report *sum, const dsc_verify_report *r)
+{
+    sum->pointers += r->pointers;
+    sum->binds += r->binds;
+    sum->pointers_outside += r->pointers_outside;
+    sum->binds_unknown_symbol += r->binds_unknown_symbol;
+    sum->stubs += r->stubs;
+    sum->stubs_bad_slot += r->stubs_bad_slot;
+    sum->branches_outside += r->branches_outside;
+    sum->code_refs_outside += r->code_refs_outside;
+    sum->selrefs += r->selrefs;
+    sum->selrefs_outside += r->selrefs_outside;
+    sum->method_names_outside += r->method_names_outside;
+    sum->objc_other_outside += r->objc_other_outside;
+    sum->checked |= r->checked;
+}
+
+static uint64_t problems(const dsc_verify_report *r)
+{
+    return r->pointers_outside + r->binds_unknown_symbol + r->stubs_bad_slot + r->branches_outside + r->code_refs_outside +
+           r->selrefs_outside + r->method_names_outside + r->objc_other_outside;
+}
+
+static void print_report(const char *what, const dsc_verify_report *r)
+{
+    printf("%s: pointers %" PRIu64 " binds %" PRIu64 " pointers-outside %" PRIu64 " unknown-symbols %" PRIu64
+           " stubs %" PRIu64 " bad-stubs %" PRIu64 " branches-outside %" PRIu64 " code-refs-outside %" PRIu64,
+           what, r->pointers, r->binds, r->pointers_outside, r->binds_unknown_symbol, r->stubs, r->stubs_bad_slot,
+           r->branches_outside, r->code_refs_outside);
+    if (r->checked & DSC_VERIFY_OBJC)
+        printf(" selrefs %" PRIu64 " selrefs-outside %" PRIu64 " method-names-outside %" PRIu64
+               " objc-other-outside %" PRIu64, r->selrefs, r->selrefs_outside, r->method_names_outside,
+               r->objc_other_outside);
+    printf("\n");
+}
+
+int cli_verb_verify(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: dscfs --verify CACHE [PATH...]\n");
+        return 2;
+    }
+    dsc_cache *c = cli_open(argv[2]);
+    if (!c)
+        return 1;
+    uint32_t n = argc > 3 ? (uint32_t)(argc - 3) : dsc_cache_get_info(c)->image_count;
+    dsc_verify_report sum = {0};
+    int failed = 0;
+    for (uint32_t k = 0; k < n; k++) {
+        int64_t image = argc > 3 ? dsc_image_find(c, argv[3 + k]) : (int64_t)k;
+        if (image < 0) {
+            fprintf(stderr, "dscfs: %s: no such image in the cache\n", argv[3 + k]);
+            failed = 1;
+            continue;
+        }
+        dsc_verify_report r;
+        dsc_error err;
+        if (dsc_verify(c, (uint32_t)image, &r, &err)) {
+            fprintf(stderr, "dscfs: %s\n", err.msg);
+            failed = 1;
+            continue;
+        }
+        print_report(dsc_image_at(c, (uint32_t)image)->path, &r);
+        add_report(&sum, &r);
+    }
+    print_report("total", &sum);
+    dsc_cache_close(c);
+    return failed || problems(&sum) ? 1 : 0;
+}

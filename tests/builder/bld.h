@@ -1,0 +1,294 @@
+/*
+ * bld.h — dscbuild, the test-cache builder: shared model.
+ *
+ * dscbuild turns a list of real Mach-O dylibs (linked by the test suite with
+ * ld64.lld) into a dyld shared cache the way Apple's builder does: segments
+ * grouped by kind into mappings, one merged LINKEDIT, binds resolved ahead
+ * of time, pointers encoded with a chosen slide-info version, optional
+ * sub-caches and a .symbols file. It is a test tool: inputs are trusted to
+ * come from our own link step, yet every read of them is bounds-checked and
+ * any surprise stops the build with one line naming the input (die()).
+ */
+#ifndef DSCBUILD_BLD_H
+#define DSCBUILD_BLD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "reader.h"
+
+/* ---- growable byte buffer ---- */
+struct buf {
+    uint8_t *data;
+    size_t len, cap;
+};
+void buf_reserve(struct buf *b, size_t extra);
+void buf_put(struct buf *b, const void *p, size_t n);
+void buf_zero(struct buf *b, size_t n);
+void buf_align(struct buf *b, size_t a);
+void buf_u8(struct buf *b, uint8_t v);
+void buf_u16(struct buf *b, uint16_t v);
+void buf_u32(struct buf *b, uint32_t v);
+void buf_u64(struct buf *b, uint64_t v);
+void buf_uleb(struct buf *b, uint64_t v);
+void buf_str(struct buf *b, const char *s); /* with its NUL */
+void buf_free(struct buf *b);
+
+/* ---- prefix trie writer (export tries, the dylibs trie) ---- */
+struct trie_entry {
+    const char *key;
+    struct buf payload; /* the terminal bytes */
+};
+/* Sorts `e` by key and emits a trie dyld and llvm-objdump can read. */
+void trie_write(struct trie_entry *e, size_t n, struct buf *out);
+
+/* ---- errors ---- */
+_Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t sz);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+
+static inline uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
+
+/* ---- architectures ---- */
+enum bld_arch { ARCH_ARM64, ARCH_ARM64E, ARCH_ARM64_32, ARCH_X86_64 };
+struct arch_info {
+    const char *name;
+    const char *magic;     /* exactly 15 characters */
+    uint32_t cputype, cpusubtype;
+    unsigned ptr_size;
+    uint64_t base;         /* unslid cache base */
+};
+const struct arch_info *arch_get(enum bld_arch a);
+bool arch_parse(const char *name, enum bld_arch *a);
+
+/* ---- input dylibs ---- */
+#define MAX_SEGS 16
+#define MAX_SECTS 64
+
+/* Where a segment goes: one cache mapping per kind. */
+enum region_kind { RK_TEXT, RK_DATA_CONST, RK_DATA, RK_AUTH_CONST, RK_AUTH, RK_LINKEDIT, RK_COUNT };
+
+struct seg {
+    char name[17];
+    uint64_t in_addr, in_vmsize, in_fileoff, in_filesize;
+    uint32_t maxprot, initprot;
+    uint64_t lc_off;        /* offset of its LC_SEGMENT in the image */
+    enum region_kind kind;
+    uint64_t size;          /* bytes in the cache (4 KiB multiple) */
+    uint64_t addr;          /* unslid cache address */
+};
+
+struct sect {
+    char seg[17], name[17];
+    uint64_t in_addr, size;
+    uint32_t flags, reserved1, reserved2;
+    unsigned segi;
+};
+
+/* One pointer slot of an image after binds and rebases are resolved. */
+struct ptr {
+    uint64_t addr;          /* cache address of the slot */
+    uint64_t target;        /* cache address it points to (0: missing weak import) */
+    bool auth;              /* arm64e: authenticated */
+    uint8_t key;            /* 0 IA, 1 IB, 2 DA, 3 DB */
+    bool addr_div;
+    uint16_t diversity;
+    bool bind;              /* from bind opcodes (GOT uniquing merges only these) */
+};
+
+struct export_sym {
+    char *name;
+    uint64_t flags;
+    uint64_t value;         /* input offset from the mach_header, or absolute */
+    uint64_t other;         /* re-export ordinal / resolver */
+    char *import_name;      /* re-export: name in the other dylib (NULL = same) */
+};
+
+struct image {
+    const char *in_path;
+    bool is_clone;          /* shares file, exports and deps with its original */
+    dsc_span file;          /* the whole input, read into memory */
+    const char *install_name;
+    char *cache_path;       /* path in the cache (install name unless renamed) */
+    char **aliases;
+    unsigned naliases;
+    uint8_t uuid[16];
+    uint32_t ncmds, sizeofcmds;
+    struct seg segs[MAX_SEGS];
+    unsigned nsegs;
+    struct sect sects[MAX_SECTS];
+    unsigned nsects;
+    const char **deps;      /* install names of dependents, by ordinal-1 */
+    bool *dep_reexport;
+    unsigned ndeps;
+    /* LINKEDIT pieces of the input, as file offsets/sizes */
+    uint32_t symoff, nsyms, stroff, strsize;
+    uint32_t ilocal, nlocal, iextdef, nextdef, iundef, nundef, indirectoff, nindirect;
+    uint32_t rebase_off, rebase_size, bind_off, bind_size, weak_off, weak_size, lazy_off, lazy_size;
+    uint32_t export_off, export_size;
+    uint32_t fstarts_off, fstarts_size, dic_off, dic_size;
+    bool has_dyld_info, has_exports_trie_lc;
+    struct export_sym *exports;  /* sorted by name */
+    size_t nexports;
+    struct ptr *ptrs;
+    size_t nptrs;
+    /* filled by the LINKEDIT merge: what the image's load commands point at */
+    uint64_t le_symoff, le_nsyms, le_indirectoff, le_exportoff, le_exportsize;
+    uint64_t le_fstartsoff, le_dicoff, le_bindoff, le_weakoff, le_lazyoff;
+    uint32_t le_nlocal, le_iextdef, le_iundef;
+    uint32_t local_start, local_count; /* in the moved local-symbols table */
+};
+
+/* ---- the cache being built ---- */
+struct region {
+    enum region_kind kind;
+    unsigned file;
+    uint64_t addr, size, fileoff;
+    uint32_t maxprot, initprot;
+    uint64_t flags;         /* DYLD_CACHE_MAPPING_* */
+    uint8_t *mem;           /* size bytes */
+    uint64_t header_area;   /* bytes reserved at the start for the file header */
+    struct buf slide;       /* encoded slide info blob (empty: none) */
+    uint64_t slide_fileoff;
+};
+
+struct outfile {
+    char suffix[32];        /* "" for the main file, ".01", ".1", ".symbols" */
+    unsigned regions[8];
+    unsigned nregions;
+    uint8_t uuid[16];
+    uint64_t size;
+    struct buf tail;        /* bytes after the mappings (slide blobs, local symbols) */
+    uint64_t tail_off;
+};
+
+struct options {
+    enum bld_arch arch;
+    unsigned slide;         /* 1..5 */
+    uint32_t header_size;   /* 0x98 0x138 0x140 0x1c8 0x200 */
+    bool split;             /* sub-caches */
+    unsigned text_per_file; /* images per TEXT sub-cache when split */
+    bool local_symbols;     /* move locals out (into the cache or .symbols) */
+    bool optimize_stubs;    /* redirect stubs to direct branches (arm64, arm64e) */
+    const char *out;        /* main cache path */
+    const char *manifest;   /* defaults to out + ".manifest" */
+    unsigned clones;        /* scale mode: copies of each input under new names */
+    uint32_t platform;
+    char **alias_specs;     /* "ALIAS=PATH" */
+    unsigned nalias_specs;
+};
+
+struct cache {
+    struct options opt;
+    const struct arch_info *ai;
+    struct image *images;
+    size_t nimages;
+    struct image **by_name; /* sorted by install name */
+    struct region regions[32];
+    unsigned nregions;
+    struct outfile files[16];
+    unsigned nfiles;
+    unsigned symbols_file;  /* index in files or UINT32_MAX */
+    struct buf local_syms;  /* dyld_cache_local_symbols_info blob */
+    uint64_t local_syms_off; /* its file offset in the main file (unsplit) */
+    struct buf dylibs_trie;
+    unsigned le_region;     /* index of the LINKEDIT region */
+    uint64_t le_stroff, le_strsize; /* the shared string pool (file offset) */
+    uint64_t trie_addr;         /* where linkedit_build put the dylibs trie */
+    unsigned stats_redirected;  /* branches sent straight to their target */
+    struct strpool *selectors;  /* uniqued selector buffer (dyld-940+), or NULL */
+    uint64_t selbuf_addr, selbuf_size;
+    uint64_t stats_selrefs;     /* pointers re-pointed at canonical selectors */
+    uint64_t proto_addr, proto_area_size, proto_used; /* canonical protocols */
+    uint64_t protocol_class;    /* libobjc's Protocol class, or 0 */
+    uint64_t stats_protorefs;   /* pointers re-pointed at canonical protocols */
+    uint64_t stats_selloads;    /* selector loads turned into ADRP+ADD */
+    bool got_uniquing;          /* dyld-940+: cache-wide GOT twins */
+    uint64_t got_area_size[RK_COUNT], got_addr[RK_COUNT], got_used[RK_COUNT];
+    uint64_t stats_gotloads;    /* code loads redirected to GOT twins */
+};
+
+/* input.c */
+void image_load(struct image *img, const char *path, const struct arch_info *ai);
+void image_free(struct image *img);
+/* Everything the cache owns, images included. */
+void cache_free(struct cache *c);
+const struct sect *image_sect(const struct image *img, const char *seg, const char *name);
+/* Input address -> cache address (through the segment that holds it). */
+bool image_reloc(const struct image *img, uint64_t in_addr, uint64_t *out);
+const struct export_sym *image_export(const struct image *img, const char *name);
+
+/* fixups.c: rebases and binds of every image -> img->ptrs (binds resolved). */
+void fixups_resolve(struct cache *c);
+/* The pointer slot at cache address `addr` (img->ptrs is sorted), or NULL. */
+const struct ptr *image_ptr_at(const struct image *img, uint64_t addr);
+
+/* layout.c */
+void layout_plan(struct cache *c);
+struct region *region_of(struct cache *c, uint64_t addr);
+/* `len` built bytes at cache address `addr` (dies when not inside one mapping). */
+uint8_t *cache_bytes(struct cache *c, uint64_t addr, uint64_t len);
+void layout_copy_segments(struct cache *c);
+
+/* objc.c: selector uniquing. objc_plan sizes the buffer before layout;
+ * objc_unique_selectors fills it and re-points pointers after fixups. */
+struct strpool;
+void objc_plan(struct cache *c);
+void objc_unique_selectors(struct cache *c);
+/* Same for protocols: the area is sized before layout, filled after. */
+void objc_plan_protocols(struct cache *c);
+void objc_unique_protocols(struct cache *c);
+/* After code_fix: ADRP+LDR of a selref -> ADRP+ADD of the string (64-bit). */
+void objc_rewrite_selector_loads(struct cache *c);
+
+/* got.c: GOT uniquing. got_plan sizes the areas before layout; got_unique
+ * redirects code loads after code_fix. */
+bool got_section(const struct sect *x);
+void got_plan(struct cache *c);
+void got_unique(struct cache *c);
+
+/* code.c: ADRP pages after segments moved; optional stub redirection. */
+void code_fix(struct cache *c);
+bool arm64_is_adrp(uint32_t insn);
+uint64_t arm64_adrp_page(uint32_t insn, uint64_t pc);
+bool arm64_set_adrp_page(uint32_t *insn, uint64_t pc, uint64_t page); /* false: out of range */
+/* Offset of the one instruction (matching mask/value, e.g. LDR Xt,[Xn,#imm])
+ * that uses the register the ADRP at `at` sets, before a branch or a new
+ * ADRP of it within 16 instructions; -1 when there is none or another use. */
+long arm64_sole_load(const uint8_t *code, uint64_t size, uint64_t at, uint32_t mask, uint32_t value);
+/* Every RIP-relative operand of an x86_64 code section, in the built cache:
+ * fn gets its disp32 bytes and the input and cache addresses after the
+ * instruction (the displacement is relative to them). */
+typedef void (*x86_rip_fn)(void *ctx, const struct image *img, uint8_t *disp, uint64_t in_next, uint64_t next);
+void x86_each_rip(struct cache *c, const struct image *img, const struct sect *x, x86_rip_fn fn, void *ctx);
+void x86_set_disp(const struct image *img, uint8_t *disp, uint64_t next, uint64_t target);
+
+/* linkedit.c */
+void linkedit_build(struct cache *c);
+/* loadcmds.c: segment addresses, LINKEDIT offsets, removed commands, flags. */
+void loadcmds_rewrite(struct cache *c);
+uint64_t file_offset_of(struct cache *c, uint64_t addr);
+
+/* slide.c */
+void slide_encode(struct cache *c);
+
+/* write.c */
+/* Bytes the main file needs after its mapping tables: image tables, sub-cache
+ * entries, path pool; also builds the dylibs trie into c->dylibs_trie. */
+uint64_t header_tables_size(struct cache *c);
+/* Bytes of the mapping tables after a header, for `nmappings` mappings. */
+uint64_t mapping_tables_size(const struct cache *c, unsigned nmappings);
+void cache_write(struct cache *c);
+
+/* util.c: a stable content digest shaped as a UUID */
+struct hasher {
+    uint64_t h1, h2, n;
+};
+void hasher_init(struct hasher *h);
+void hasher_update(struct hasher *h, const uint8_t *p, size_t n);
+void hasher_final(struct hasher *h, uint8_t out[16]);
+
+#endif

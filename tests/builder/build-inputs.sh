@@ -1,0 +1,49 @@
+#!/bin/sh
+# build-inputs.sh OUTDIR ARCH — compile and link the builder's input dylibs
+# (tests/builder/inputs) for ARCH with clang-19 and ld64.lld-19. Prints the
+# dylib paths in cache order. Exit 77 when the toolchain is missing.
+set -eu
+out=$1 arch=$2
+src=$(cd "$(dirname "$0")/inputs" && pwd)
+CLANG=${CLANG:-clang-19}
+LLD=${LLD:-ld64.lld-19}
+command -v "$CLANG" >/dev/null 2>&1 || { echo "no $CLANG" >&2; exit 77; }
+command -v "$LLD" >/dev/null 2>&1 || { echo "no $LLD" >&2; exit 77; }
+case $arch in
+    arm64_32) target=arm64_32-apple-watchos8.0 platform="watchos 8.0 8.0" ;;
+    arm64|arm64e|x86_64) target=$arch-apple-macos13.0 platform="macos 13.0 13.0" ;;
+    *) echo "unknown arch $arch" >&2; exit 2 ;;
+esac
+mkdir -p "$out"
+cc() { "$CLANG" -target "$target" -O1 -fno-stack-protector -fno-builtin -ffreestanding -I"$src" -c "$@"; }
+# ld NAME INSTALL_NAME OBJECT [LINK ARGS...]
+ld() {
+    name=$1 install=$2 obj=$3
+    shift 3
+    "$LLD" -arch "$arch" -dylib -no_fixup_chains -platform_version $platform \
+        -install_name "$install" -o "$out/$name.dylib" "$obj" "$@"
+    echo "$out/$name.dylib"
+}
+for f in libsystem liba libc_impl libb libd libobjc; do
+    cc "$src/$f.c" -o "$out/$f.o"
+done
+"$CLANG" -target "$target" -O1 -fno-stack-protector -fno-exceptions -fno-rtti -ffreestanding -I"$src" -c "$src/libcxxuser.cpp" \
+    -o "$out/libcxxuser.o"
+for f in libobjcuser libobjcsub; do
+    cc -fobjc-runtime=macosx-13.0 -fno-objc-arc "$src/$f.m" -o "$out/$f.o"
+done
+S=$out/libSystem.B.dylib A=$out/liba.dylib C=$out/libc_impl.dylib B=$out/libb.dylib O=$out/libobjc.A.dylib
+ld libSystem.B /usr/lib/libSystem.B.dylib "$out/libsystem.o"
+# _sys_absent exists nowhere: a flat-lookup weak import that binds to 0.
+ld liba /usr/lib/liba.dylib "$out/liba.o" "$S" -U _sys_absent
+ld libc_impl /usr/lib/system/libc_impl.dylib "$out/libc_impl.o" "$S" "$A"
+ld libb /usr/lib/libb.dylib "$out/libb.o" "$S" "$A" -reexport_library "$C"
+# lld finds libb's re-exported library by its install name under a sysroot.
+mkdir -p "$out/root/usr/lib/system"
+cp "$C" "$out/root/usr/lib/system/libc_impl.dylib"
+ld libd /usr/lib/libd.dylib "$out/libd.o" "$S" "$B" -syslibroot "$out/root"
+ld libcxxuser /usr/lib/libcxxuser.dylib "$out/libcxxuser.o" "$S"
+ld libobjc.A /usr/lib/libobjc.A.dylib "$out/libobjc.o" "$S"
+ld libobjcuser /System/Library/Frameworks/DBUser.framework/Versions/A/DBUser "$out/libobjcuser.o" "$S" "$O"
+ld libobjcsub /System/Library/PrivateFrameworks/DBSub.framework/Versions/A/DBSub "$out/libobjcsub.o" "$S" "$O" \
+    "$out/libobjcuser.dylib"

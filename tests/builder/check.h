@@ -1,0 +1,90 @@
+/*
+ * check.h — dsccheck: verify a cache dscbuild wrote against its inputs,
+ * reading the cache only through libdsc and its own slide decoder.
+ */
+#ifndef DSCBUILD_CHECK_H
+#define DSCBUILD_CHECK_H
+
+#include "bld.h"
+#include "cache.h"
+
+struct decoded_ptr {
+    uint64_t addr, value;
+    bool auth;
+    uint8_t key;        /* auth only: 0 IA, 1 IB, 2 DA, 3 DB */
+    bool addr_div;
+    uint16_t diversity;
+};
+
+struct decoded {
+    struct decoded_ptr *v;  /* sorted by addr */
+    size_t n, cap;
+};
+
+struct manifest {
+    char arch[32];
+    uint32_t header;
+    bool stubs_optimized;
+    unsigned slide;
+    char *main_path;
+    char **paths, **inputs;
+    size_t n;
+    char **alias_from, **alias_to;
+    size_t naliases;
+};
+
+/* What the cache says about one image. */
+struct cached {
+    uint64_t mh;
+    uint64_t le_vmaddr, le_fileoff;
+    uint32_t symoff, nsyms, stroff, strsize, nlocal, iextdef, nextdef;
+    uint32_t export_off, export_size;
+};
+
+struct counts {
+    size_t ptrs, nulls, exports, symbols, locals, adrps, direct_stubs, direct_calls, selectors, protocols, rip_refs;
+    size_t selector_loads, literals, auth, redacted, got_loads;
+};
+
+/* The uniqued selector buffer, from libobjc's objc_opt_offsets[0..1]. */
+struct selbuf {
+    uint64_t start, end;
+    size_t slots;   /* decoded pointers that are objc_opt_offsets */
+};
+
+/* dsccheck's state, shared by its parts (one run, one cache). */
+extern dsc_cache *cache;
+extern struct cache bc;         /* the inputs, re-read, with cache addresses */
+extern struct cached *cached;   /* per image of bc */
+extern bool stubs_optimized;
+extern bool gots_uniqued;       /* dyld-940+ eras: GOT sections are S_REGULAR */
+extern struct selbuf sb;        /* found by check_pointers, used by check_code */
+extern struct decoded dec;      /* every slid pointer of the cache */
+extern size_t explained;        /* decoded pointers matched to a reason so far */
+extern size_t ntwins;           /* distinct GOT twins reached by redirected loads */
+
+/* check.c */
+dsc_span vm(uint64_t addr, uint64_t len, const char *what);
+dsc_span linkedit(size_t image, uint64_t off, uint64_t len, const char *what);
+
+/* check_ptrs.c: slots, selectors, protocols; GOT twins are proven by
+ * check_code.c through got_twin. */
+void check_pointers(struct counts *n);
+bool uniqued_selector(uint64_t target, uint64_t got);
+bool got_twin(const struct image *img, uint64_t want, uint64_t t, struct counts *n);
+void free_twins(void);
+
+/* check_syms.c */
+void check_exports(struct counts *n);
+void check_symbols(struct counts *n);
+void check_locals(struct counts *n);
+
+/* check_code.c */
+void check_code(struct counts *n);
+void check_rip_refs(const char *path, const struct manifest *m, struct counts *n);
+
+/* Every pointer the slide info of every mapping names, decoded. */
+void slide_decode_all(const dsc_cache *c, struct decoded *d);
+const struct decoded_ptr *decoded_at(const struct decoded *d, uint64_t addr);
+
+#endif

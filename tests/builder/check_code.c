@@ -1,0 +1,219 @@
+/*
+ * check_code.c — dsccheck: code still reaches what it reached in the input.
+ * ADRP+ADD/LDR pairs, LDR-literal/ADR, B/BL (optimised stubs) on arm64*,
+ * RIP-relative operands on x86_64 (listed by llvm-objdump), allowing the
+ * builder's rewrites: selector loads, GOT twins, direct-form stubs.
+ */
+#include "check.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PAIR_WINDOW 8
+
+/* ADRP + ADD/LDR (64- or 32-bit) pairs: the target the pair computes. */
+static bool pair_target(uint32_t adrp, uint32_t next, uint64_t pc, uint64_t *out)
+{
+    if ((adrp & 0x9F000000u) != 0x90000000u)
+        return false;
+    unsigned rd = adrp & 31;
+    if (((next >> 5) & 31) != rd)
+        return false;
+    int64_t imm = (int64_t)((((adrp >> 5) & 0x7FFFF) << 2) | ((adrp >> 29) & 3));
+    if (imm & (1 << 20))
+        imm -= 1 << 21;
+    uint64_t page = (pc & ~0xFFFULL) + (uint64_t)imm * 4096;
+    if ((next & 0xFFC00000u) == 0x91000000u)
+        *out = page + ((next >> 10) & 0xFFF);
+    else if ((next & 0xFFC00000u) == 0xF9400000u)
+        *out = page + ((next >> 10) & 0xFFF) * 8;
+    else if ((next & 0xFFC00000u) == 0xB9400000u)
+        *out = page + ((next >> 10) & 0xFFF) * 4;
+    else
+        return false;
+    return true;
+}
+
+static bool is_add(uint32_t i) { return (i & 0xFFC00000u) == 0x91000000u; }
+
+/* The pair at `off` in the cache must reach where the input's pair went; an
+ * optimised stub may instead reach its slot's final target directly. */
+static void check_pairs(const struct image *img, const struct sect *x, const uint8_t *in, dsc_span code,
+                        uint64_t addr, struct counts *n)
+{
+    bool stubs = strcmp(x->name, "__stubs") == 0;
+    for (uint64_t off = 0; off + 4 <= x->size; off += 4)
+        for (uint64_t k = off + 4; k < off + 4 * PAIR_WINDOW && k + 4 <= x->size; k += 4) {
+            uint64_t in_t, t, want;
+            if (!pair_target(dsc_le32(in + off), dsc_le32(in + k), x->in_addr + off, &in_t) ||
+                !image_reloc(img, in_t, &want))
+                continue;
+            bool ok = pair_target(dsc_le32(code.data + off), dsc_le32(code.data + k), addr + off, &t);
+            if (ok && t != want && stubs && stubs_optimized) {
+                const struct ptr *p = image_ptr_at(img, want);
+                ok = p && p->target == t && is_add(dsc_le32(code.data + k));
+                n->direct_stubs += ok;
+            } else if (ok && t != want) {
+                /* dyld-940+: a selref load may become ADRP+ADD of the string,
+                 * a GOT load may read the cache-wide twin. */
+                const struct ptr *p = image_ptr_at(img, want);
+                bool sel = p && is_add(dsc_le32(code.data + k)) && (dsc_le32(in + k) & 0xFFC00000u) == 0xF9400000u &&
+                           uniqued_selector(p->target, t);
+                n->selector_loads += sel;
+                ok = sel || (!is_add(dsc_le32(code.data + k)) && got_twin(img, want, t, n));
+            }
+            if (!ok)
+                die("%s: ADRP pair at 0x%llx reaches 0x%llx, expected 0x%llx", img->cache_path,
+                    (unsigned long long)(addr + off), (unsigned long long)t, (unsigned long long)want);
+            n->adrps++;
+            break;
+        }
+}
+
+/* PC-relative LDR (literal) / ADR of the input (lld's optimisation hints):
+ * the cache keeps the form with a new offset, or has widened it with the
+ * NOP beside it into ADRP + LDR/ADD (possibly a rewritten selector load). */
+static bool is_literal(uint32_t i) { return (i & 0x3B000000u) == 0x18000000u || (i & 0x9F000000u) == 0x10000000u; }
+
+static uint64_t literal_target(uint32_t i, uint64_t pc)
+{
+    int64_t imm;
+    if ((i & 0x9F000000u) == 0x10000000u) {
+        imm = (int64_t)((((i >> 5) & 0x7FFFF) << 2) | ((i >> 29) & 3));
+        imm = imm & (1 << 20) ? imm - (1 << 21) : imm;
+    } else {
+        imm = (int64_t)((i >> 5) & 0x7FFFF);
+        imm = (imm & (1 << 18) ? imm - (1 << 19) : imm) * 4;
+    }
+    return pc + (uint64_t)imm;
+}
+
+static void check_literals(const struct image *img, const struct sect *x, const uint8_t *in, dsc_span code,
+                           uint64_t addr, struct counts *n)
+{
+    for (uint64_t off = 0; off + 4 <= x->size; off += 4) {
+        uint32_t ii = dsc_le32(in + off), ci = dsc_le32(code.data + off);
+        uint64_t want, t = 0;
+        if (!is_literal(ii) || !image_reloc(img, literal_target(ii, x->in_addr + off), &want))
+            continue;
+        bool ok;
+        if (is_literal(ci)) {
+            bool same_form = (ci & 0xFF00001Fu) == (ii & 0xFF00001Fu);
+            ok = same_form && (t = literal_target(ci, addr + off)) == want;
+            if (!ok && same_form)
+                ok = got_twin(img, want, t, n);
+            /* a selref load may become ADR of the canonical string */
+            bool adr = (ci & 0x9F00001Fu) == (0x10000000u | (ii & 31)) && (ii & 0xFF000000u) == 0x58000000u;
+            if (!ok && adr) {
+                const struct ptr *p = image_ptr_at(img, want);
+                t = literal_target(ci, addr + off);
+                ok = p && uniqued_selector(p->target, t);
+                n->selector_loads += ok;
+            }
+        } else {
+            /* widened: the ADRP is here or in the NOP before */
+            uint64_t first = off >= 4 && pair_target(dsc_le32(code.data + off - 4), ci, addr + off - 4, &t) ? off - 4
+                                                                                                             : off;
+            ok = off + 4 <= x->size && first + 8 <= x->size &&
+                 pair_target(dsc_le32(code.data + first), dsc_le32(code.data + first + 4), addr + first, &t);
+            if (ok && t != want) {
+                const struct ptr *p = image_ptr_at(img, want);
+                bool add = is_add(dsc_le32(code.data + first + 4)), sel = p && add && uniqued_selector(p->target, t);
+                n->selector_loads += sel;
+                ok = sel || (!add && got_twin(img, want, t, n));
+            }
+        }
+        if (!ok)
+            die("%s: PC-relative reference at 0x%llx reaches 0x%llx, expected 0x%llx", img->cache_path,
+                (unsigned long long)(addr + off), (unsigned long long)t, (unsigned long long)want);
+        n->literals++;
+    }
+}
+
+static bool is_branch(uint32_t i) { return (i & 0x7C000000u) == 0x14000000u; }
+static int64_t branch_offset(uint32_t i) { return (int64_t)(int32_t)((i & 0x3FFFFFFu) << 6) >> 4; }
+
+/* B/BL in __text: unchanged, or (optimised stubs) straight to the target
+ * of the stub the input called. */
+static void check_branches(const struct image *img, const struct sect *x, const uint8_t *in, dsc_span code,
+                           uint64_t addr, struct counts *n)
+{
+    const struct sect *st = image_sect(img, "__TEXT", "__stubs");
+    for (uint64_t off = 0; off + 4 <= x->size; off += 4) {
+        uint32_t ii = dsc_le32(in + off), ci = dsc_le32(code.data + off);
+        if (!is_branch(ii))
+            continue;
+        if (ci == ii)
+            continue;
+        uint64_t in_t = x->in_addr + off + (uint64_t)branch_offset(ii), slot, want;
+        uint64_t t = addr + off + (uint64_t)branch_offset(ci);
+        const uint8_t *stub = in + (in_t - x->in_addr);
+        const struct ptr *p = NULL;
+        if (stubs_optimized && is_branch(ci) && st && in_t - st->in_addr < st->size &&
+            pair_target(dsc_le32(stub), dsc_le32(stub + 4), in_t, &slot) && image_reloc(img, slot, &want))
+            p = image_ptr_at(img, want);
+        if (!p || p->target != t)
+            die("%s: branch at 0x%llx changed to 0x%llx", img->cache_path, (unsigned long long)(addr + off),
+                (unsigned long long)t);
+        n->direct_calls++;
+    }
+}
+
+void check_code(struct counts *n)
+{
+    if (strcmp(bc.ai->name, "x86_64") == 0)
+        return;
+    static const char *const code_sections[] = {"__text", "__stubs", "__stub_helper"};
+    for (size_t i = 0; i < bc.nimages * 3; i++) {
+        const struct image *img = &bc.images[i / 3];
+        const struct sect *x = image_sect(img, "__TEXT", code_sections[i % 3]);
+        uint64_t addr;
+        if (!x || !image_reloc(img, x->in_addr, &addr))
+            continue;
+        dsc_span code = vm(addr, x->size, code_sections[i % 3]);
+        const uint8_t *in = img->file.data + (x->in_addr - img->segs[0].in_addr);
+        check_pairs(img, x, in, code, addr, n);
+        check_literals(img, x, in, code, addr, n);
+        if (i % 3 == 0)
+            check_branches(img, x, in, code, addr, n);
+    }
+}
+
+/* x86_64: RIP-relative operands listed by llvm-objdump (a file of
+ * "input-dylib TAB address TAB length TAB displacement" lines, written by
+ * the test from `llvm-objdump --macho -d --no-symbolic-operands`) must
+ * reach, in the cache, where their input targets went. */
+void check_rip_refs(const char *path, const struct manifest *m, struct counts *n)
+{
+    FILE *f = fopen(path, "r");
+    char line[4096];
+    if (!f)
+        die("%s: cannot open", path);
+    while (fgets(line, sizeof line, f)) {
+        char *dylib = strtok(line, "\t"), *a = strtok(NULL, "\t"), *l = strtok(NULL, "\t"), *dd = strtok(NULL, "\t\n");
+        if (!dylib || !a || !l || !dd)
+            die("%s: malformed line", path);
+        uint64_t addr = strtoull(a, NULL, 16), len = strtoull(l, NULL, 10);
+        int64_t disp = strtoll(dd, NULL, 0);
+        for (size_t i = 0; i < m->n; i++) {
+            const struct image *img = &bc.images[i];
+            uint64_t at, want, fo = addr - img->segs[0].in_addr;
+            if (strcmp(m->inputs[i], dylib) != 0 || len < 5 || fo + len > img->segs[0].in_filesize ||
+                !image_reloc(img, addr + len + (uint64_t)disp, &want) || !image_reloc(img, addr, &at))
+                continue;
+            unsigned pos = 0;
+            for (unsigned k = 1; k + 4 <= len && !pos; k++)
+                if ((int32_t)dsc_le32(img->file.data + fo + k) == (int32_t)disp)
+                    pos = k;
+            dsc_span insn = vm(at, len, "instruction");
+            uint64_t got = at + len + (uint64_t)(int64_t)(int32_t)dsc_le32(insn.data + pos);
+            if (!pos || (got != want && !got_twin(img, want, got, n)))
+                die("%s: RIP-relative operand at 0x%llx reaches 0x%llx, expected 0x%llx", img->cache_path,
+                    (unsigned long long)at, (unsigned long long)got, (unsigned long long)want);
+            n->rip_refs++;
+        }
+    }
+    fclose(f);
+}
+

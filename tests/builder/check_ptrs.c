@@ -1,0 +1,245 @@
+/*
+ * check_ptrs.c — dsccheck: every rebase/bind slot of every input decodes to
+ * its expected target, with the dyld-940+ exceptions each proven: selector
+ * pointers may reach the canonical string, protocol references the
+ * canonical protocol, and loads of GOT slots a cache-wide twin.
+ */
+#include "check.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The selector buffer must start with the magic selector and hold each
+ * string once. */
+static int cmp_cstr(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static void find_selbuf(const struct decoded *d, struct selbuf *out)
+{
+    unsigned psz = bc.ai->ptr_size;
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < bc.nimages; i++) {
+        const struct sect *x = image_sect(&bc.images[i], "__DATA_CONST", "__objc_scoffs");
+        uint64_t at;
+        if (!x || !image_reloc(&bc.images[i], x->in_addr, &at))
+            continue;
+        const struct decoded_ptr *s0 = decoded_at(d, at + psz), *s1 = decoded_at(d, at + 2ULL * psz);
+        if (!s0 && !s1)
+            return;     /* an era without uniquing; later copies of libobjc stay empty */
+        if (!s0 || !s1 || s1->value <= s0->value)
+            die("objc_opt_offsets do not name a selector buffer");
+        out->start = s0->value;
+        out->end = s1->value;
+        out->slots = 2;
+    }
+    if (!out->slots)
+        return;
+    dsc_span buf = vm(out->start, out->end - out->start, "selector buffer");
+    if (memcmp(buf.data, "\xF0\x9F\xA4\xAF", 5) != 0)
+        die("the selector buffer does not start with the magic selector");
+    size_t n = 0;
+    const char **strs = xcalloc(buf.size, sizeof *strs);
+    for (uint64_t off = 0; off < buf.size;) {
+        const char *str;
+        size_t len;
+        if (!span_cstr(buf, off, buf.size - off, &str, &len))
+            die("the selector buffer ends inside a string");
+        strs[n++] = str;
+        off += len + 1;
+    }
+    qsort(strs, n, sizeof *strs, cmp_cstr);
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(strs[i - 1], strs[i]) == 0)
+            die("selector %s is in the buffer twice", strs[i]);
+    free(strs);
+}
+
+/* A slot whose input pointed at a selector string may point at the
+ * canonical copy of the same string instead. */
+bool uniqued_selector(uint64_t target, uint64_t got)
+{
+    const char *want, *have;
+    return sb.slots && got >= sb.start && got < sb.end && dsc_vm_cstr(cache, target, 4096, &want) &&
+           dsc_vm_cstr(cache, got, 4096, &have) && strcmp(want, have) == 0;
+}
+
+/* Protocol definitions of the inputs (from __objc_protolist) and the
+ * canonical copies references were moved to. */
+struct protocols {
+    struct proto_def {
+        uint64_t addr;      /* cache address of a definition */
+        const char *name;
+    } *defs;
+    size_t ndefs;
+    uint64_t *copies;
+    size_t ncopies;
+    uint64_t protocol_class;    /* where _OBJC_CLASS_$_Protocol went, or 0 */
+};
+
+static int cmp_def(const void *a, const void *b)
+{
+    const struct proto_def *x = a, *y = b;
+    return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static const struct sect *protolist_of(const struct image *img)
+{
+    const struct sect *x = image_sect(img, "__DATA_CONST", "__objc_protolist");
+    return x ? x : image_sect(img, "__DATA", "__objc_protolist");
+}
+
+static void find_protocols(struct protocols *pr)
+{
+    unsigned psz = bc.ai->ptr_size;
+    memset(pr, 0, sizeof *pr);
+    for (size_t i = 0; i < bc.nimages; i++) {
+        const struct image *img = &bc.images[i];
+        const struct sect *x = protolist_of(img);
+        uint64_t at, def, name;
+        const char *s;
+        if (!x || !image_reloc(img, x->in_addr, &at))
+            continue;
+        for (uint64_t off = 0; off + psz <= x->size; off += psz) {
+            const struct ptr *p = image_ptr_at(img, at + off);
+            if (!p || !dsc_vm_ptr(cache, p->target + psz, &def))
+                continue;
+            const struct ptr *np = image_ptr_at(img, p->target + psz);
+            name = np ? np->target : def;
+            if (!dsc_vm_cstr(cache, name, 4096, &s))
+                die("%s: protocol name at 0x%llx is unreadable", img->cache_path, (unsigned long long)name);
+            pr->defs = xrealloc(pr->defs, (pr->ndefs + 1) * sizeof *pr->defs);
+            pr->defs[pr->ndefs++] = (struct proto_def){p->target, s};
+        }
+    }
+    if (pr->ndefs)
+        qsort(pr->defs, pr->ndefs, sizeof *pr->defs, cmp_def);
+    for (size_t i = 0; i < bc.nimages && !pr->protocol_class; i++) {
+        const struct export_sym *e = image_export(&bc.images[i], "_OBJC_CLASS_$_Protocol");
+        if (e)
+            image_reloc(&bc.images[i], bc.images[i].segs[0].in_addr + e->value, &pr->protocol_class);
+    }
+}
+
+/* A slot that pointed at a protocol definition may point at a canonical
+ * copy of the same name (never from __objc_protolist itself). */
+static bool canonical_protocol(const struct decoded *d, struct protocols *pr, const struct image *img,
+                               const struct ptr *p, uint64_t got)
+{
+    unsigned psz = bc.ai->ptr_size;
+    struct proto_def key = {p->target, NULL};
+    const struct proto_def *def = pr->ndefs ? bsearch(&key, pr->defs, pr->ndefs, sizeof key, cmp_def) : NULL;
+    const struct sect *pl = protolist_of(img);
+    uint64_t pl_addr;
+    uint32_t flags;
+    const char *name;
+    const struct decoded_ptr *np = decoded_at(d, got + psz);
+    if (!def || (pl && image_reloc(img, pl->in_addr, &pl_addr) && p->addr - pl_addr < pl->size))
+        return false;
+    if (!np || !dsc_vm_cstr(cache, np->value, 4096, &name) || strcmp(name, def->name) != 0 ||
+        !dsc_vm_u32(cache, got + 8ULL * psz + 4, &flags) || !(flags & 0x20000000u))
+        return false;
+    const struct decoded_ptr *isa = decoded_at(d, got);
+    if (pr->protocol_class && (!isa || isa->value != pr->protocol_class))
+        die("canonical protocol %s at 0x%llx: isa is not libobjc's Protocol class", def->name,
+            (unsigned long long)got);
+    for (size_t i = 0; i < pr->ncopies; i++)
+        if (pr->copies[i] == got)
+            return true;
+    pr->copies = xrealloc(pr->copies, (pr->ncopies + 1) * sizeof *pr->copies);
+    pr->copies[pr->ncopies++] = got;
+    return true;
+}
+
+/* Decoded pointers that live inside canonical protocol copies. */
+static size_t copy_pointers(const struct decoded *d, const struct protocols *pr)
+{
+    size_t n = 0, size = bc.ai->ptr_size == 8 ? 0x60 : 0x34;
+    for (size_t i = 0; i < d->n; i++)
+        for (size_t k = 0; k < pr->ncopies; k++)
+            if (d->v[i].addr - pr->copies[k] < size)
+                n++;
+    return n;
+}
+
+struct selbuf sb;
+struct decoded dec;
+size_t explained;
+size_t ntwins;
+static uint64_t *twins;      /* the GOT twins themselves */
+
+static bool in_any_image(uint64_t addr)
+{
+    for (size_t i = 0; i < bc.nimages; i++)
+        for (unsigned k = 0; k < bc.images[i].nsegs; k++)
+            if (addr - bc.images[i].segs[k].addr < bc.images[i].segs[k].size)
+                return true;
+    return false;
+}
+
+/* A load of the image's own GOT slot `want` may read a cache-wide twin at
+ * `t` instead: outside every image, holding the same pointer. */
+bool got_twin(const struct image *img, uint64_t want, uint64_t t, struct counts *n)
+{
+    const struct ptr *p = image_ptr_at(img, want);
+    const struct decoded_ptr *d = decoded_at(&dec, t);
+    if (!p || !p->bind || !p->target || !d || d->value != p->target || d->auth != p->auth || in_any_image(t))
+        return false;
+    size_t i = 0;
+    while (i < ntwins && twins[i] != t)
+        i++;
+    if (i == ntwins) {
+        twins = xrealloc(twins, (ntwins + 1) * sizeof *twins);
+        twins[ntwins++] = t;
+    }
+    n->got_loads++;
+    return true;
+}
+
+void check_pointers(struct counts *n)
+{
+    struct decoded d = {0};
+    struct protocols pr;
+    slide_decode_all(cache, &d);
+    find_selbuf(&d, &sb);
+    find_protocols(&pr);
+    bool arm64e = strcmp(bc.ai->name, "arm64e") == 0;
+    for (size_t i = 0; i < bc.nimages; i++) {
+        const struct image *img = &bc.images[i];
+        for (size_t k = 0; k < img->nptrs; k++) {
+            const struct ptr *p = &img->ptrs[k];
+            const struct decoded_ptr *got = decoded_at(&d, p->addr);
+            if (p->target == 0) {
+                uint64_t raw;
+                if (got || !dsc_vm_ptr(cache, p->addr, &raw) || raw != 0)
+                    die("%s: slot 0x%llx should be a plain null", img->cache_path, (unsigned long long)p->addr);
+                n->nulls++;
+                continue;
+            }
+            bool selector = got && got->value != p->target && uniqued_selector(p->target, got->value);
+            bool protocol = got && got->value != p->target && !selector &&
+                            canonical_protocol(&d, &pr, img, p, got->value);
+            if (!got || (got->value != p->target && !selector && !protocol))
+                die("%s: slot 0x%llx decodes to 0x%llx, expected 0x%llx", img->cache_path,
+                    (unsigned long long)p->addr, got ? (unsigned long long)got->value : 0ULL,
+                    (unsigned long long)p->target);
+            if (arm64e && (got->auth != p->auth || (p->auth && (got->key != p->key || got->addr_div != p->addr_div ||
+                                                                 got->diversity != p->diversity))))
+                die("%s: slot 0x%llx has the wrong authentication", img->cache_path, (unsigned long long)p->addr);
+            n->selectors += selector;
+            n->protocols += protocol;
+            n->auth += got->auth;
+            n->ptrs++;
+        }
+    }
+    explained = n->ptrs + sb.slots + copy_pointers(&d, &pr);
+    dec = d;    /* the rest must be GOT twins, proven by check_code */
+    free(pr.defs);
+    free(pr.copies);
+}
+
+
+void free_twins(void)
+{
+    free(twins);
+    free(dec.v);
+}

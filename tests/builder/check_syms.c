@@ -1,0 +1,152 @@
+/*
+ * check_syms.c — dsccheck: export tries, external symbols, moved local
+ * symbols and the "<redacted>" locals left in the images.
+ */
+#include "check.h"
+#include "trie.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct export_check {
+    size_t image;
+    size_t count;
+};
+
+static int on_cached_export(void *ctx, const char *key, size_t key_len, dsc_span t)
+{
+    struct export_check *w = ctx;
+    const struct image *img = &bc.images[w->image];
+    const struct export_sym *e = image_export(img, key);
+    uint64_t off = 0, flags, value, want;
+    if (!e || !span_uleb(t, &off, &flags) || flags != e->flags)
+        die("%s: export %.*s is not the input's", img->cache_path, (int)key_len, key);
+    if (!(flags & 0x08) && (flags & 3) != 2) {
+        if (!span_uleb(t, &off, &value) || !image_reloc(img, img->segs[0].in_addr + e->value, &want) ||
+            cached[w->image].mh + value != want)
+            die("%s: export %s is not where the input's moved", img->cache_path, key);
+    }
+    w->count++;
+    return 0;
+}
+
+void check_exports(struct counts *n)
+{
+    for (size_t i = 0; i < bc.nimages; i++) {
+        const struct cached *ci = &cached[i];
+        if (!ci->export_size)
+            continue;
+        dsc_span trie = linkedit(i, ci->export_off, ci->export_size, "export trie");
+        struct export_check w = {i, 0};
+        dsc_error err;
+        if (dsc_trie_walk(trie, on_cached_export, &w, bc.images[i].cache_path, &err))
+            die("%s", err.msg);
+        n->exports += w.count;
+    }
+}
+
+static const char *string_at(size_t i, uint32_t strx)
+{
+    const struct cached *ci = &cached[i];
+    dsc_span pool = linkedit(i, ci->stroff, ci->strsize, "string pool");
+    const char *s;
+    if (!span_cstr(pool, strx, pool.size, &s, NULL))
+        die("%s: symbol name 0x%x is outside the pool", bc.images[i].cache_path, strx);
+    return s;
+}
+
+/* External symbols: same names in the same order, values moved. */
+void check_symbols(struct counts *n)
+{
+    unsigned nsz = bc.ai->ptr_size == 8 ? 16 : 12;
+    for (size_t i = 0; i < bc.nimages; i++) {
+        const struct image *img = &bc.images[i];
+        const struct cached *ci = &cached[i];
+        if (ci->nextdef != img->nextdef || ci->nsyms - ci->iextdef != img->nsyms - img->iextdef)
+            die("%s: %u external symbols, the input has %u", img->cache_path, ci->nextdef, img->nextdef);
+        dsc_span syms = linkedit(i, ci->symoff, (uint64_t)ci->nsyms * nsz, "symbol table");
+        for (uint32_t k = 0; k < img->nextdef; k++) {
+            const uint8_t *c = syms.data + (uint64_t)(ci->iextdef + k) * nsz;
+            const uint8_t *in = img->file.data + img->symoff + (uint64_t)(img->iextdef + k) * nsz;
+            uint64_t cv = nsz == 16 ? dsc_le64(c + 8) : dsc_le32(c + 8);
+            uint64_t iv = nsz == 16 ? dsc_le64(in + 8) : dsc_le32(in + 8), want = iv;
+            if ((in[4] & 0x0e) == 0x0e)
+                image_reloc(img, iv, &want);
+            const char *name = (const char *)img->file.data + img->stroff + dsc_le32(in);
+            if (strcmp(string_at(i, dsc_le32(c)), name) != 0 || cv != want)
+                die("%s: external symbol %u (%s) differs from the input's", img->cache_path, k, name);
+            n->symbols++;
+        }
+    }
+}
+
+/* With locals moved out, the image keeps one "<redacted>" nlist per input
+ * local in section 1 (__text), and nothing else, as its locals. */
+static void check_redacted(size_t i, struct counts *n)
+{
+    const struct image *img = &bc.images[i];
+    const struct cached *ci = &cached[i];
+    unsigned nsz = bc.ai->ptr_size == 8 ? 16 : 12;
+    uint32_t want = 0;
+    for (uint32_t k = 0; k < img->nlocal; k++) {
+        const uint8_t *in = img->file.data + img->symoff + (uint64_t)(img->ilocal + k) * nsz;
+        want += in[5] == 1 && !(in[4] & 0xe0);
+    }
+    if (ci->nlocal != want)
+        die("%s: %u locals stay in the image, expected %u redacted ones", img->cache_path, ci->nlocal, want);
+    dsc_span syms = linkedit(i, ci->symoff, (uint64_t)ci->nsyms * nsz, "symbol table");
+    for (uint32_t k = 0; k < ci->nlocal; k++)
+        if (strcmp(string_at(i, dsc_le32(syms.data + (uint64_t)k * nsz)), "<redacted>") != 0)
+            die("%s: local %u kept in the image is not <redacted>", img->cache_path, k);
+    n->redacted += want;
+}
+
+/* Moved locals: in the main file (unsplit) or the .symbols file. */
+void check_locals(struct counts *n)
+{
+    const struct dsc_file *holder = NULL;
+    for (unsigned f = 0; f < cache->nfiles; f++) {
+        const struct dsc_file *x = &cache->files[f];
+        if (dsc_hdr_has(x, HDR_LOCAL_SYMBOLS_SIZE, 8) && dsc_hdr64(x, HDR_LOCAL_SYMBOLS_OFFSET))
+            holder = x;
+    }
+    if (!holder)
+        return;
+    dsc_span info;
+    if (!span_sub(holder->bytes, dsc_hdr64(holder, HDR_LOCAL_SYMBOLS_OFFSET),
+                  dsc_hdr64(holder, HDR_LOCAL_SYMBOLS_SIZE), &info) || info.size < 24)
+        die("%s: local symbols are out of the file", holder->info.path);
+    const uint8_t *h = info.data;
+    uint32_t nlist_off = dsc_le32(h), strs_off = dsc_le32(h + 8), strs_size = dsc_le32(h + 12);
+    uint32_t ent_off = dsc_le32(h + 16), ent_count = dsc_le32(h + 20);
+    bool wide = holder->header_size >= 0x190;
+    unsigned esz = wide ? 16 : 12, nsz = bc.ai->ptr_size == 8 ? 16 : 12;
+    dsc_span strs;
+    if (ent_count != bc.nimages || !span_sub(info, strs_off, strs_size, &strs))
+        die("%s: local symbols name %u images, expected %zu", holder->info.path, ent_count, bc.nimages);
+    for (size_t i = 0; i < bc.nimages; i++) {
+        const struct image *img = &bc.images[i];
+        dsc_span e;
+        if (!span_sub(info, ent_off + (uint64_t)i * esz, esz, &e))
+            die("local symbols entry %zu is out of the blob", i);
+        uint64_t dylib_off = wide ? dsc_le64(e.data) : dsc_le32(e.data);
+        uint32_t start = dsc_le32(e.data + esz - 8), count = dsc_le32(e.data + esz - 4);
+        if (dylib_off != cached[i].mh - dsc_cache_get_info(cache)->base_address || count != img->nlocal)
+            die("%s: local symbols entry %zu is wrong (offset 0x%llx, %u locals)", img->cache_path, i,
+                (unsigned long long)dylib_off, count);
+        check_redacted(i, n);
+        for (uint32_t k = 0; k < count; k++) {
+            dsc_span nl;
+            const char *got;
+            if (!span_sub(info, nlist_off + (uint64_t)(start + k) * nsz, nsz, &nl) ||
+                !span_cstr(strs, dsc_le32(nl.data), strs.size, &got, NULL))
+                die("%s: local symbol %u is out of the blob", img->cache_path, k);
+            const uint8_t *in = img->file.data + img->symoff + (uint64_t)(img->ilocal + k) * nsz;
+            if (strcmp(got, (const char *)img->file.data + img->stroff + dsc_le32(in)) != 0)
+                die("%s: local symbol %u is %s, not the input's", img->cache_path, k, got);
+            n->locals++;
+        }
+    }
+}
+

@@ -1,0 +1,376 @@
+/*
+ * code.c — keep code working after its image's segments moved apart.
+ *
+ * Apple's builder re-targets code references with LC_SEGMENT_SPLIT_INFO;
+ * ld64.lld writes none, so on arm64/arm64e/arm64_32 we find every ADRP in
+ * instruction sections and move its page to where the referenced segment
+ * went (segments keep their 4 KiB phase, so the paired ADD/LDR low 12 bits
+ * stay right). LDR-literal and ADR get a new offset, or, when the target is
+ * now beyond +-1 MiB, turn back into ADRP + LDR/ADD over the NOP that
+ * lld's optimisation hint left. On x86_64, x86.c decodes instruction lengths and every
+ * RIP-relative disp32 that reaches a moved segment is re-targeted; the
+ * decoder must land on every LC_FUNCTION_STARTS entry and skips
+ * LC_DATA_IN_CODE ranges, so a desync stops the build instead of
+ * corrupting code.
+ *
+ * With --optimize-stubs (arm64 only), each __stubs entry whose pointer slot
+ * was bound to another image becomes the direct form ADRP/ADD/BR of the
+ * final target, and BLs in __text to that stub branch straight to the
+ * target when it is within +-128 MiB, as dyld-421..9xx production caches do.
+ */
+#include "bld.h"
+#include "x86.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define S_ATTR_PURE_INSTRUCTIONS 0x80000000u
+#define S_ATTR_SOME_INSTRUCTIONS 0x00000400u
+#define S_SYMBOL_STUBS 0x8
+
+bool arm64_is_adrp(uint32_t i) { return (i & 0x9F000000u) == 0x90000000u; }
+#define is_adrp arm64_is_adrp
+
+static int64_t adrp_pages(uint32_t i)
+{
+    int64_t imm = (int64_t)((((i >> 5) & 0x7FFFF) << 2) | ((i >> 29) & 3));
+    return imm & (1 << 20) ? imm - (1 << 21) : imm;
+}
+
+static bool encode_adrp(uint32_t *i, int64_t pages)
+{
+    if (pages < -(1 << 20) || pages >= (1 << 20))
+        return false;
+    uint32_t imm = (uint32_t)pages & 0x1FFFFF;
+    *i = (*i & 0x9F00001Fu) | (imm & 3) << 29 | (imm >> 2) << 5;
+    return true;
+}
+
+uint64_t arm64_adrp_page(uint32_t insn, uint64_t pc)
+{
+    return (pc & ~0xFFFULL) + (uint64_t)adrp_pages(insn) * 4096;
+}
+
+bool arm64_set_adrp_page(uint32_t *insn, uint64_t pc, uint64_t page)
+{
+    return encode_adrp(insn, ((int64_t)(page & ~0xFFFULL) - (int64_t)(pc & ~0xFFFULL)) / 4096);
+}
+
+static const struct seg *in_seg_of(const struct image *img, uint64_t in_addr)
+{
+    for (unsigned s = 0; s < img->nsegs; s++)
+        if (img->segs[s].kind != RK_LINKEDIT && in_addr - img->segs[s].in_addr < img->segs[s].size)
+            return &img->segs[s];
+    return NULL;
+}
+
+#define ARM64_NOP 0xD503201Fu
+
+/* PC-relative LDR (literal) and ADR reach +-1 MiB. ld64.lld turns ADRP
+ * pairs into NOP + one of them (linker optimisation hints), so they can
+ * point into other segments too. */
+static bool is_ldr_literal(uint32_t i) { return (i & 0x3B000000u) == 0x18000000u; }
+static bool is_adr(uint32_t i) { return (i & 0x9F000000u) == 0x10000000u; }
+
+static int64_t literal_offset(uint32_t i)
+{
+    if (is_adr(i)) {
+        int64_t imm = (int64_t)((((i >> 5) & 0x7FFFF) << 2) | ((i >> 29) & 3));
+        return imm & (1 << 20) ? imm - (1 << 21) : imm;
+    }
+    int64_t imm = (int64_t)((i >> 5) & 0x7FFFF);
+    return (imm & (1 << 18) ? imm - (1 << 19) : imm) * 4;
+}
+
+static bool encode_literal(uint32_t *i, int64_t delta)
+{
+    if (delta < -(1 << 20) || delta >= (1 << 20))
+        return false;
+    if (is_adr(*i)) {
+        uint32_t imm = (uint32_t)delta & 0x1FFFFF;
+        *i = (*i & 0x9F00001Fu) | (imm & 3) << 29 | (imm >> 2) << 5;
+        return true;
+    }
+    if (delta % 4)
+        return false;
+    *i = (*i & 0xFF00001Fu) | ((uint32_t)(delta / 4) & 0x7FFFF) << 5;
+    return true;
+}
+
+/* Undo the hint: a literal next to a NOP (before it for LDR, after it for
+ * ADR, as lld writes them; either is accepted) becomes ADRP + LDR/ADD of
+ * the same register, ADRP first. False for forms with no unsigned-offset
+ * twin or without a NOP beside them. */
+static bool widen_literal(uint8_t *code, uint64_t size, uint64_t off, uint64_t pc, uint64_t target)
+{
+    uint32_t i = dsc_le32(code + off), reg = i & 31, lo12 = (uint32_t)(target & 0xFFF), second;
+    if (is_adr(i)) {
+        second = 0x91000000u | lo12 << 10 | reg << 5 | reg;                /* ADD Xd, Xd, #lo12 */
+    } else if ((i & 0xFF000000u) == 0x58000000u && lo12 % 8 == 0) {
+        second = 0xF9400000u | (lo12 / 8) << 10 | reg << 5 | reg;         /* LDR Xt, [Xt, #lo12] */
+    } else if ((i & 0xFF000000u) == 0x18000000u && lo12 % 4 == 0) {
+        second = 0xB9400000u | (lo12 / 4) << 10 | reg << 5 | reg;         /* LDR Wt, [Xt, #lo12] */
+    } else if ((i & 0xFF000000u) == 0x98000000u && lo12 % 4 == 0) {
+        second = 0xB9800000u | (lo12 / 4) << 10 | reg << 5 | reg;         /* LDRSW Xt, [Xt, #lo12] */
+    } else {
+        return false;
+    }
+    uint64_t first_off;
+    if (off >= 4 && dsc_le32(code + off - 4) == ARM64_NOP)
+        first_off = off - 4;
+    else if (off + 8 <= size && dsc_le32(code + off + 4) == ARM64_NOP)
+        first_off = off;
+    else
+        return false;
+    uint64_t first_pc = pc - off + first_off;
+    uint32_t adrp = 0x90000000u | reg;
+    if (!encode_adrp(&adrp, ((int64_t)(target & ~0xFFFULL) - (int64_t)(first_pc & ~0xFFFULL)) >> 12))
+        return false;
+    dsc_put32(code + first_off, adrp);
+    dsc_put32(code + first_off + 4, second);
+    return true;
+}
+
+static void fix_literal(const struct image *img, uint8_t *code, uint64_t size, uint64_t off, uint64_t in_pc,
+                        uint64_t pc)
+{
+    uint32_t insn = dsc_le32(code + off);
+    uint64_t in_t = in_pc + (uint64_t)literal_offset(insn);
+    const struct seg *s = in_seg_of(img, in_t);
+    if (!s)
+        return;
+    uint64_t t = s->addr + (in_t - s->in_addr);
+    if (encode_literal(&insn, (int64_t)t - (int64_t)pc)) {
+        dsc_put32(code + off, insn);
+        return;
+    }
+    if (!widen_literal(code, size, off, pc, t))
+        die("%s: PC-relative load at 0x%llx cannot reach 0x%llx", img->in_path, (unsigned long long)pc,
+            (unsigned long long)t);
+}
+
+static void fix_adrps(struct cache *c, const struct image *img, const struct sect *x)
+{
+    uint64_t cache_addr;
+    if (!image_reloc(img, x->in_addr, &cache_addr))
+        return;
+    uint8_t *code = cache_bytes(c, cache_addr, x->size);
+    for (uint64_t off = 0; off + 4 <= x->size; off += 4) {
+        uint32_t insn = dsc_le32(code + off);
+        uint64_t in_pc = x->in_addr + off, pc = cache_addr + off;
+        if (is_ldr_literal(insn) || is_adr(insn)) {
+            fix_literal(img, code, x->size, off, in_pc, pc);
+            if (!is_adrp(dsc_le32(code + off)))
+                continue;
+            off += 4;   /* widened in place (ADRP here, its pair next): done with both */
+            continue;
+        }
+        if (!is_adrp(insn))
+            continue;
+        uint64_t in_page = (in_pc & ~0xFFFULL) + (uint64_t)adrp_pages(insn) * 4096;
+        const struct seg *s = in_seg_of(img, in_page);
+        if (!s)
+            continue;   /* not a reference into the image: leave it */
+        uint64_t page = s->addr + (in_page - s->in_addr);
+        if (!encode_adrp(&insn, ((int64_t)page - (int64_t)(pc & ~0xFFFULL)) >> 12))
+            die("%s: ADRP at 0x%llx cannot reach 0x%llx", img->in_path, (unsigned long long)pc,
+                (unsigned long long)page);
+        dsc_put32(code + off, insn);
+    }
+}
+
+/* ---- the only load through an ADRP's register ---- */
+
+#define SOLE_USE_WINDOW 16
+
+static bool ends_live_range(uint32_t i)
+{
+    return (i & 0x7C000000u) == 0x14000000u ||     /* B, BL */
+           (i & 0xFE000000u) == 0xD6000000u;       /* BR, BLR, RET and friends */
+}
+
+static bool uses_base(uint32_t i, unsigned reg)
+{
+    bool load_store = (i & 0x0A000000u) == 0x08000000u;
+    bool add_sub_imm = (i & 0x1F000000u) == 0x11000000u;
+    return (load_store || add_sub_imm) && ((i >> 5) & 31) == reg;
+}
+
+long arm64_sole_load(const uint8_t *code, uint64_t size, uint64_t at, uint32_t mask, uint32_t value)
+{
+    unsigned reg = dsc_le32(code + at) & 31;
+    long found = -1;
+    for (uint64_t k = at + 4; k < size && k < at + 4 * SOLE_USE_WINDOW; k += 4) {
+        uint32_t i = dsc_le32(code + k);
+        if (uses_base(i, reg)) {
+            if (found >= 0 || (i & mask) != value)
+                return -1;
+            found = (long)k;
+        }
+        if (ends_live_range(i) || (is_adrp(i) && (i & 31) == reg))
+            return found;
+    }
+    return -1;
+}
+
+/* ---- x86_64 RIP-relative operands ---- */
+
+/* Input addresses of function starts (sorted: the table is ascending). */
+static uint64_t *function_starts(const struct image *img, size_t *count)
+{
+    dsc_span fs;
+    uint64_t *v = NULL, addr = img->segs[0].in_addr, delta, off = 0;
+    size_t n = 0;
+    if (!img->fstarts_size || !span_sub(img->file, img->fstarts_off, img->fstarts_size, &fs)) {
+        *count = 0;
+        return NULL;
+    }
+    while (off < fs.size && span_uleb(fs, &off, &delta) && delta) {
+        addr += delta;
+        v = xrealloc(v, (n + 1) * sizeof *v);
+        v[n++] = addr;
+    }
+    *count = n;
+    return v;
+}
+
+/* Bytes from input address `a` that are data in code, or 0. */
+static uint64_t data_in_code_at(const struct image *img, uint64_t a)
+{
+    dsc_span dic;
+    if (!img->dic_size || !span_sub(img->file, img->dic_off, img->dic_size, &dic))
+        return 0;
+    for (uint64_t off = 0; off + 8 <= dic.size; off += 8)
+        if (img->segs[0].in_addr + dsc_le32(dic.data + off) == a)
+            return dsc_le16(dic.data + off + 4);
+    return 0;
+}
+
+void x86_each_rip(struct cache *c, const struct image *img, const struct sect *x, x86_rip_fn fn, void *ctx)
+{
+    uint64_t cache_addr;
+    if (!image_reloc(img, x->in_addr, &cache_addr))
+        return;
+    uint8_t *code = cache_bytes(c, cache_addr, x->size);
+    size_t nstarts, next = 0;
+    uint64_t *starts = function_starts(img, &nstarts);
+    for (uint64_t off = 0; off < x->size;) {
+        uint64_t in_pc = x->in_addr + off, skip = data_in_code_at(img, in_pc);
+        while (next < nstarts && starts[next] < x->in_addr)
+            next++;
+        if (next < nstarts && starts[next] == in_pc)
+            next++;     /* on a function boundary, as we should be */
+        else if (next < nstarts && starts[next] < in_pc)
+            die("%s: x86 decoding lost step before function 0x%llx", img->in_path,
+                (unsigned long long)starts[next]);
+        if (skip) {
+            off += skip;
+            continue;
+        }
+        struct x86_insn insn;
+        if (!x86_decode(code + off, x->size - off, &insn))
+            die("%s: unknown x86 instruction at 0x%llx (%02x %02x %02x)", img->in_path, (unsigned long long)in_pc,
+                code[off], off + 1 < x->size ? code[off + 1] : 0, off + 2 < x->size ? code[off + 2] : 0);
+        if (insn.rip_disp)
+            fn(ctx, img, code + off + insn.rip_disp, in_pc + insn.length, cache_addr + off + insn.length);
+        off += insn.length;
+    }
+    free(starts);
+}
+
+void x86_set_disp(const struct image *img, uint8_t *disp, uint64_t next, uint64_t target)
+{
+    int64_t d = (int64_t)target - (int64_t)next;
+    if (d < INT32_MIN || d > INT32_MAX)
+        die("%s: RIP-relative operand before 0x%llx cannot reach 0x%llx", img->in_path, (unsigned long long)next,
+            (unsigned long long)target);
+    dsc_put32(disp, (uint32_t)(int32_t)d);
+}
+
+/* The operand's input target moved with its segment. */
+static void move_rip_operand(void *ctx, const struct image *img, uint8_t *disp, uint64_t in_next, uint64_t next)
+{
+    (void)ctx;
+    uint64_t in_target = in_next + (uint64_t)(int64_t)(int32_t)dsc_le32(disp);
+    const struct seg *s = in_seg_of(img, in_target);
+    if (s)
+        x86_set_disp(img, disp, next, s->addr + (in_target - s->in_addr));
+}
+
+/* ---- stub optimisation (arm64) ---- */
+
+static bool in_image_text(const struct image *img, uint64_t addr)
+{
+    return addr - img->segs[0].addr < img->segs[0].size;
+}
+
+/* Rewrite one 12-byte ADRP/LDR/BR stub; returns its final target or 0. */
+static uint64_t optimize_stub(const struct image *img, uint8_t *stub, uint64_t stub_addr)
+{
+    uint32_t adrp = dsc_le32(stub), ldr = dsc_le32(stub + 4), br = dsc_le32(stub + 8);
+    if ((adrp & 0x9F00001Fu) != 0x90000010u || (ldr & 0xFFC003FFu) != 0xF9400210u || br != 0xD61F0200u)
+        return 0;
+    uint64_t slot = (stub_addr & ~0xFFFULL) + (uint64_t)adrp_pages(adrp) * 4096 + ((ldr >> 10) & 0xFFF) * 8;
+    const struct ptr *p = image_ptr_at(img, slot);
+    if (!p || !p->target || in_image_text(img, p->target))
+        return 0;
+    uint32_t new_adrp = 0x90000010u;
+    if (!encode_adrp(&new_adrp, ((int64_t)(p->target & ~0xFFFULL) - (int64_t)(stub_addr & ~0xFFFULL)) >> 12))
+        return 0;
+    dsc_put32(stub, new_adrp);
+    dsc_put32(stub + 4, 0x91000210u | (uint32_t)(p->target & 0xFFF) << 10);
+    return p->target;
+}
+
+static void optimize_stubs(struct cache *c, const struct image *img, unsigned *count)
+{
+    const struct sect *stubs = image_sect(img, "__TEXT", "__stubs");
+    const struct sect *text = image_sect(img, "__TEXT", "__text");
+    uint64_t saddr, taddr;
+    if (!stubs || !text || (stubs->flags & 0xff) != S_SYMBOL_STUBS || stubs->reserved2 != 12 ||
+        !image_reloc(img, stubs->in_addr, &saddr) || !image_reloc(img, text->in_addr, &taddr))
+        return;
+    uint64_t nstubs = stubs->size / 12;
+    uint64_t *targets = xcalloc(nstubs, sizeof *targets);
+    uint8_t *sbytes = cache_bytes(c, saddr, stubs->size);
+    for (uint64_t i = 0; i < nstubs; i++)
+        targets[i] = optimize_stub(img, sbytes + i * 12, saddr + i * 12);
+    uint8_t *code = cache_bytes(c, taddr, text->size);
+    for (uint64_t off = 0; off + 4 <= text->size; off += 4) {
+        uint32_t insn = dsc_le32(code + off);
+        if ((insn & 0x7C000000u) != 0x14000000u)
+            continue;
+        int64_t rel = (int64_t)(int32_t)((insn & 0x3FFFFFFu) << 6) >> 4;   /* sign-extend imm26 * 4 */
+        uint64_t to = taddr + off + (uint64_t)rel;
+        if (to < saddr || to - saddr >= nstubs * 12 || (to - saddr) % 12 || !targets[(to - saddr) / 12])
+            continue;
+        int64_t direct = (int64_t)targets[(to - saddr) / 12] - (int64_t)(taddr + off);
+        if (direct < -(1 << 27) || direct >= (1 << 27))
+            continue;
+        dsc_put32(code + off, (insn & 0xFC000000u) | ((uint32_t)(direct >> 2) & 0x3FFFFFFu));
+        (*count)++;
+    }
+    free(targets);
+}
+
+void code_fix(struct cache *c)
+{
+    bool x86 = strcmp(c->ai->name, "x86_64") == 0;
+    unsigned redirected = 0;
+    for (size_t i = 0; i < c->nimages; i++) {
+        const struct image *img = &c->images[i];
+        for (unsigned k = 0; k < img->nsects; k++) {
+            const struct sect *x = &img->sects[k];
+            if (img->segs[x->segi].kind != RK_TEXT ||
+                !(x->flags & (S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS)))
+                continue;
+            if (x86)
+                x86_each_rip(c, img, x, move_rip_operand, NULL);
+            else
+                fix_adrps(c, img, x);
+        }
+        if (c->opt.optimize_stubs)
+            optimize_stubs(c, img, &redirected);
+    }
+    c->stats_redirected = redirected;
+}

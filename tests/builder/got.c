@@ -1,0 +1,217 @@
+/*
+ * got.c — GOT uniquing (dyld-940+ eras), as Apple's new builder does.
+ *
+ * Every bound slot of every image's non-lazy pointer sections (__got,
+ * __auth_got: S_NON_LAZY_SYMBOL_POINTERS) gets one cache-wide twin per
+ * distinct (target, pointer-auth data), in a cache-owned area after the
+ * images of the same mapping (DATA_CONST / AUTH_CONST). Code that loads
+ * from the image's own slot — ADRP+LDR where the LDR is the ADRP's only use,
+ * LDR-literal within reach, x86_64 RIP-relative operands — is redirected to
+ * the twin. The images' own GOT sections stay, retyped S_REGULAR
+ * (loadcmds.c). Apple keys by symbol and dylib; with binds resolved, the
+ * target address is the same key.
+ */
+#include "bld.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define SECTION_TYPE 0xff
+#define S_NON_LAZY_SYMBOL_POINTERS 0x6
+
+struct twin {
+    struct ptr key;     /* target and auth data; addr = the twin slot */
+    size_t owner;       /* image whose ptrs get the twin slot */
+};
+
+struct got_table {
+    struct twin *slots; /* open addressing; key.addr == 0 means empty */
+    size_t cap, count;
+};
+
+bool got_section(const struct sect *x) { return (x->flags & SECTION_TYPE) == S_NON_LAZY_SYMBOL_POINTERS; }
+
+void got_plan(struct cache *c)
+{
+    if (c->opt.header_size < 0x1c8)
+        return;
+    for (size_t i = 0; i < c->nimages; i++) {
+        const struct image *img = &c->images[i];
+        for (unsigned k = 0; k < img->nsects; k++)
+            if (got_section(&img->sects[k]))
+                c->got_area_size[img->segs[img->sects[k].segi].kind] += align_up(img->sects[k].size, 8);
+    }
+    for (unsigned k = 0; k < RK_COUNT; k++)
+        c->got_uniquing |= c->got_area_size[k] != 0;
+}
+
+static uint64_t hash_key(const struct ptr *p)
+{
+    uint64_t h = p->target * 0x9E3779B97F4A7C15ULL;
+    return h ^ ((uint64_t)p->auth << 1 | (uint64_t)p->key << 2 | (uint64_t)p->addr_div << 4) ^
+           (uint64_t)p->diversity << 8;
+}
+
+static bool same_key(const struct ptr *a, const struct ptr *b)
+{
+    return a->target == b->target && a->auth == b->auth && a->key == b->key && a->addr_div == b->addr_div &&
+           a->diversity == b->diversity;
+}
+
+static void table_grow(struct got_table *t)
+{
+    size_t ncap = t->cap ? t->cap * 2 : 256;
+    struct twin *slots = xcalloc(ncap, sizeof *slots);
+    for (size_t i = 0; i < t->cap; i++) {
+        if (!t->slots[i].key.addr)
+            continue;
+        size_t j = hash_key(&t->slots[i].key) & (ncap - 1);
+        while (slots[j].key.addr)
+            j = (j + 1) & (ncap - 1);
+        slots[j] = t->slots[i];
+    }
+    free(t->slots);
+    t->slots = slots;
+    t->cap = ncap;
+}
+
+/* The twin of bound slot `p` (of image `owner`, in a `kind` mapping). Twins
+ * keep the slot's auth data; address diversity then names the twin. */
+static uint64_t twin_of(struct cache *c, struct got_table *t, const struct ptr *p, size_t owner,
+                        enum region_kind kind)
+{
+    if ((t->count + 1) * 2 > t->cap)
+        table_grow(t);
+    struct ptr key = *p;
+    key.addr = 0;
+    size_t j = hash_key(&key) & (t->cap - 1);
+    for (; t->slots[j].key.addr; j = (j + 1) & (t->cap - 1)) {
+        struct ptr k = t->slots[j].key;
+        k.addr = 0;
+        if (same_key(&k, &key) && region_of(c, t->slots[j].key.addr)->kind == kind)
+            return t->slots[j].key.addr;
+    }
+    if (c->got_used[kind] + c->ai->ptr_size > c->got_area_size[kind])
+        die("internal: GOT area of mapping kind %d is full", kind);
+    key.addr = c->got_addr[kind] + c->got_used[kind];
+    c->got_used[kind] += c->ai->ptr_size;
+    t->slots[j] = (struct twin){key, owner};
+    t->count++;
+    return key.addr;
+}
+
+/* A bound, non-null pointer in one of the image's GOT sections, or NULL. */
+static const struct ptr *got_slot(const struct image *img, uint64_t addr, enum region_kind *kind)
+{
+    const struct ptr *p = image_ptr_at(img, addr);
+    if (!p || !p->bind || !p->target)
+        return NULL;
+    for (unsigned k = 0; k < img->nsects; k++) {
+        const struct sect *x = &img->sects[k];
+        uint64_t a;
+        if (got_section(x) && image_reloc(img, x->in_addr, &a) && addr - a < x->size) {
+            *kind = img->segs[x->segi].kind;
+            return p;
+        }
+    }
+    return NULL;
+}
+
+struct redirect {
+    struct cache *c;
+    struct got_table *t;
+    size_t image;
+};
+
+static void arm64_redirect(struct redirect *r, const struct image *img, const struct sect *x)
+{
+    struct cache *c = r->c;
+    bool w32 = c->ai->ptr_size == 4;
+    uint32_t load_mask = 0xFFC00000u, load_value = w32 ? 0xB9400000u : 0xF9400000u; /* LDR W/X, [Xn, #imm] */
+    uint32_t literal = w32 ? 0x18000000u : 0x58000000u;
+    uint64_t base;
+    enum region_kind kind;
+    if (!image_reloc(img, x->in_addr, &base))
+        return;
+    uint8_t *code = cache_bytes(c, base, x->size);
+    for (uint64_t at = 0; at + 4 <= x->size; at += 4) {
+        uint32_t i = dsc_le32(code + at);
+        const struct ptr *p;
+        if ((i & 0xFF000000u) == literal) {
+            int64_t imm = (int64_t)((i >> 5) & 0x7FFFF);
+            uint64_t slot = base + at + (uint64_t)((imm & (1 << 18) ? imm - (1 << 19) : imm) * 4);
+            if (!(p = got_slot(img, slot, &kind)))
+                continue;
+            int64_t delta = (int64_t)twin_of(c, r->t, p, r->image, kind) - (int64_t)(base + at);
+            if (delta >= -(1 << 20) && delta < (1 << 20)) {
+                dsc_put32(code + at, (i & 0xFF00001Fu) | ((uint32_t)(delta / 4) & 0x7FFFF) << 5);
+                c->stats_gotloads++;
+            }
+            continue;
+        }
+        long k;
+        if (!arm64_is_adrp(i) || (k = arm64_sole_load(code, x->size, at, load_mask, load_value)) < 0)
+            continue;
+        uint32_t ldr = dsc_le32(code + k);
+        uint64_t slot = arm64_adrp_page(i, base + at) + ((ldr >> 10) & 0xFFF) * c->ai->ptr_size;
+        if (!(p = got_slot(img, slot, &kind)))
+            continue;
+        uint64_t twin = twin_of(c, r->t, p, r->image, kind);
+        if (!arm64_set_adrp_page(&i, base + at, twin))
+            continue;
+        dsc_put32(code + at, i);
+        dsc_put32(code + k, (ldr & ~(0xFFFu << 10)) | (uint32_t)((twin & 0xFFF) / c->ai->ptr_size) << 10);
+        c->stats_gotloads++;
+    }
+}
+
+static void x86_redirect(void *ctx, const struct image *img, uint8_t *disp, uint64_t in_next, uint64_t next)
+{
+    (void)in_next;
+    struct redirect *r = ctx;
+    enum region_kind kind;
+    const struct ptr *p = got_slot(img, next + (uint64_t)(int64_t)(int32_t)dsc_le32(disp), &kind);
+    if (!p)
+        return;
+    x86_set_disp(img, disp, next, twin_of(r->c, r->t, p, r->image, kind));
+    r->c->stats_gotloads++;
+}
+
+static int cmp_ptr(const void *a, const void *b)
+{
+    const struct ptr *x = a, *y = b;
+    return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+void got_unique(struct cache *c)
+{
+    if (!c->got_uniquing)
+        return;
+    struct got_table t = {0};
+    bool x86 = c->opt.arch == ARCH_X86_64;
+    for (size_t i = 0; i < c->nimages; i++) {
+        const struct image *img = &c->images[i];
+        struct redirect r = {c, &t, i};
+        for (unsigned k = 0; k < img->nsects; k++) {
+            const struct sect *x = &img->sects[k];
+            if (img->segs[x->segi].kind != RK_TEXT || !(x->flags & 0x80000400u))
+                continue;
+            if (x86)
+                x86_each_rip(c, img, x, x86_redirect, &r);
+            else
+                arm64_redirect(&r, img, x);
+        }
+    }
+    /* Twins are pointers too: slide info must name them. */
+    for (size_t j = 0; j < t.cap; j++) {
+        if (!t.slots[j].key.addr)
+            continue;
+        struct image *img = &c->images[t.slots[j].owner];
+        img->ptrs = xrealloc(img->ptrs, (img->nptrs + 1) * sizeof *img->ptrs);
+        img->ptrs[img->nptrs++] = t.slots[j].key;
+    }
+    for (size_t i = 0; i < c->nimages; i++)
+        if (c->images[i].nptrs)
+            qsort(c->images[i].ptrs, c->images[i].nptrs, sizeof *c->images[i].ptrs, cmp_ptr);
+    free(t.slots);
+}

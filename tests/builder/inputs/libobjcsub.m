@@ -1,0 +1,22 @@
+/* libobjcsub.m — a subclass of another image's class (a cross-image class
+ * bind) that adopts a protocol of the same name as libobjcuser's. */
+__attribute__((objc_root_class))
+@interface DBRoot {
+    void *isa;
+}
+- (int)value;
+@end
+
+@protocol DBGreeter
+- (int)greet;
+@end
+
+@interface DBChild : DBRoot <DBGreeter>
+@end
+
+@implementation DBChild
+- (int)greet { return [self value] * 2; }
+- (int)value { return 7; }
+@end
+
+int objcsub_use(DBChild *c) { return [c greet]; }

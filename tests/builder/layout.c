@@ -1,0 +1,231 @@
+/*
+ * layout.c — where everything goes: files, mappings (regions) and each
+ * image segment's cache address.
+ *
+ * Segments are grouped by kind into one mapping per kind (TEXT, DATA_CONST,
+ * DATA, AUTH_CONST, AUTH, LINKEDIT), in image order, each 4 KiB aligned.
+ * Before dyld-832 (header < 0x140) a cache has exactly three mappings, so
+ * all writable kinds share one. Split caches (dyld-940+ layout for arm64):
+ * TEXT sub-caches of N images, then a DATA sub-cache, then a LINKEDIT one;
+ * every sub-cache starts with its own header page. VM is contiguous from
+ * the arch's base; regions are 16 KiB aligned (the v5 slide page size).
+ */
+#include "bld.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REGION_ALIGN 0x4000
+#define SEG_ALIGN 0x1000
+/* Keep the first image past offset 0x8000 from the base: v4 slide info reads
+ * values below 0x8000 as small integers, not pointers. */
+#define MIN_HEADER_AREA 0x8000
+/* Unsplit arm64/arm64e caches leave 32 MiB of VM between mappings (seen in
+ * the dyld-832 caches of testdata). */
+#define ARM64_MAPPING_GAP 0x2000000ULL
+
+enum { MAPPING_AUTH = 1, MAPPING_CONST = 4 };
+
+/* dyld-832 (header 0x140) split writable data only into DATA and AUTH, as
+ * the real caches in testdata show; CONST mappings came with the split era. */
+static enum region_kind effective_kind(const struct cache *c, enum region_kind k)
+{
+    if (k == RK_TEXT || k == RK_LINKEDIT)
+        return k;
+    if (c->opt.header_size < 0x140)
+        return RK_DATA;
+    if (c->opt.header_size == 0x140)
+        return k == RK_AUTH_CONST || k == RK_AUTH ? RK_AUTH : RK_DATA;
+    return k;
+}
+
+static unsigned new_file(struct cache *c, const char *suffix)
+{
+    if (c->nfiles == sizeof c->files / sizeof c->files[0])
+        die("too many sub-caches (raise --text-per-file)");
+    struct outfile *f = &c->files[c->nfiles];
+    memset(f, 0, sizeof *f);
+    snprintf(f->suffix, sizeof f->suffix, "%s", suffix);
+    return c->nfiles++;
+}
+
+static unsigned new_region(struct cache *c, unsigned file, enum region_kind kind)
+{
+    if (c->nregions == sizeof c->regions / sizeof c->regions[0])
+        die("too many mappings");
+    struct outfile *f = &c->files[file];
+    struct region *r = &c->regions[c->nregions];
+    memset(r, 0, sizeof *r);
+    r->kind = kind;
+    r->file = file;
+    switch (kind) {
+    case RK_TEXT: r->maxprot = r->initprot = 5; break;
+    case RK_LINKEDIT: r->maxprot = r->initprot = 1; break;
+    default: r->maxprot = r->initprot = 3; break;
+    }
+    if (kind == RK_DATA_CONST || kind == RK_AUTH_CONST)
+        r->flags |= MAPPING_CONST;
+    if (kind == RK_AUTH || kind == RK_AUTH_CONST)
+        r->flags |= MAPPING_AUTH;
+    f->regions[f->nregions++] = c->nregions;
+    return c->nregions++;
+}
+
+/* Bytes in front of the first image in a file's first mapping. */
+static uint64_t header_area(const struct cache *c, unsigned file, unsigned nmappings, uint64_t main_extra)
+{
+    uint64_t n = c->opt.header_size + mapping_tables_size(c, nmappings);
+    if (file == 0)
+        n += main_extra;
+    n = align_up(n, SEG_ALIGN);
+    return n < MIN_HEADER_AREA ? MIN_HEADER_AREA : n;
+}
+
+/* Images [first, end) of the region's kind, then `extra` cache-owned bytes
+ * (returned in *extra_addr). */
+static void place_segments(struct cache *c, struct region *r, size_t first, size_t end, uint64_t extra,
+                           uint64_t *extra_addr)
+{
+    uint64_t cursor = r->addr + r->header_area;
+    for (size_t i = first; i < end; i++) {
+        struct image *img = &c->images[i];
+        for (unsigned s = 0; s < img->nsegs; s++) {
+            if (effective_kind(c, img->segs[s].kind) != r->kind || img->segs[s].kind == RK_LINKEDIT)
+                continue;
+            cursor = align_up(cursor, SEG_ALIGN);
+            img->segs[s].addr = cursor;
+            cursor += img->segs[s].size;
+        }
+    }
+    if (extra) {
+        cursor = align_up(cursor, SEG_ALIGN);
+        *extra_addr = cursor;
+        cursor += extra;
+    }
+    r->size = align_up(cursor - r->addr, REGION_ALIGN);
+}
+
+static bool kind_used(const struct cache *c, enum region_kind k)
+{
+    for (size_t i = 0; i < c->nimages; i++)
+        for (unsigned s = 0; s < c->images[i].nsegs; s++)
+            if (effective_kind(c, c->images[i].segs[s].kind) == k)
+                return true;
+    return false;
+}
+
+static void suffix_for(const struct cache *c, unsigned index, char out[32])
+{
+    if (c->opt.header_size > 0x1c8)
+        snprintf(out, 32, ".%02u", index);
+    else
+        snprintf(out, 32, ".%u", index);
+}
+
+/* Files and their regions, in VM order. */
+static void plan_files(struct cache *c)
+{
+    static const enum region_kind data_kinds[] = {RK_DATA_CONST, RK_DATA, RK_AUTH_CONST, RK_AUTH};
+    char suffix[32];
+    unsigned f = new_file(c, "");
+    new_region(c, f, RK_TEXT);
+    if (c->opt.split) {
+        unsigned per = c->opt.text_per_file, sub = 1;
+        for (size_t i = per; i < c->nimages; i += per) {
+            suffix_for(c, sub++, suffix);
+            new_region(c, new_file(c, suffix), RK_TEXT);
+        }
+        suffix_for(c, sub++, suffix);
+        f = new_file(c, suffix);
+        new_region(c, f, RK_TEXT);
+    }
+    for (unsigned k = 0; k < sizeof data_kinds / sizeof data_kinds[0]; k++)
+        if (kind_used(c, data_kinds[k]))
+            new_region(c, f, data_kinds[k]);
+    if (c->opt.split) {
+        suffix_for(c, c->nfiles, suffix);
+        f = new_file(c, suffix);
+        new_region(c, f, RK_TEXT);
+    }
+    new_region(c, f, RK_LINKEDIT);
+}
+
+void layout_plan(struct cache *c)
+{
+    if (c->opt.split && c->opt.header_size < 0x1c8)
+        die("sub-caches need a header of 0x1c8 bytes or more");
+    plan_files(c);
+    uint64_t main_extra = header_tables_size(c);
+    uint64_t cursor = c->ai->base;
+    size_t text_image = 0;
+    unsigned nmappings_main = c->files[0].nregions;
+    for (unsigned fi = 0; fi < c->nfiles; fi++) {
+        struct outfile *f = &c->files[fi];
+        uint64_t fileoff = 0;
+        for (unsigned j = 0; j < f->nregions; j++) {
+            struct region *r = &c->regions[f->regions[j]];
+            if (j > 0 && !c->opt.split && c->ai->ptr_size == 8 && c->ai->base == 0x180000000ULL)
+                cursor += ARM64_MAPPING_GAP;
+            r->addr = align_up(cursor, REGION_ALIGN);
+            r->fileoff = fileoff;
+            if (j == 0)
+                r->header_area = header_area(c, fi, fi == 0 ? nmappings_main : f->nregions, main_extra);
+            if (r->kind == RK_LINKEDIT) {
+                r->size = 0;    /* sized by linkedit_build */
+            } else if (r->kind == RK_TEXT) {
+                size_t end = text_image;
+                bool holds_images = !c->opt.split || fi < c->nfiles - 2;
+                if (holds_images)
+                    end = c->opt.split ? text_image + c->opt.text_per_file : c->nimages;
+                if (end > c->nimages)
+                    end = c->nimages;
+                place_segments(c, r, text_image, end, fi == 0 ? c->selbuf_size : 0, &c->selbuf_addr);
+                text_image = end;
+            } else {
+                /* cache-owned areas after the images: protocols, GOT twins */
+                uint64_t protos = r->kind == RK_DATA ? c->proto_area_size : 0, extra = 0;
+                place_segments(c, r, 0, c->nimages, protos + c->got_area_size[r->kind], &extra);
+                if (protos)
+                    c->proto_addr = extra;
+                c->got_addr[r->kind] = extra + protos;
+            }
+            cursor = r->addr + r->size;
+            fileoff += r->size;
+        }
+    }
+    for (unsigned i = 0; i < c->nregions; i++)
+        if (c->regions[i].kind != RK_LINKEDIT)
+            c->regions[i].mem = xcalloc(1, c->regions[i].size);
+}
+
+struct region *region_of(struct cache *c, uint64_t addr)
+{
+    for (unsigned i = 0; i < c->nregions; i++)
+        if (addr - c->regions[i].addr < c->regions[i].size)
+            return &c->regions[i];
+    return NULL;
+}
+
+uint8_t *cache_bytes(struct cache *c, uint64_t addr, uint64_t len)
+{
+    struct region *r = region_of(c, addr);
+    if (!r || !r->mem || len > r->size - (addr - r->addr))
+        die("internal: 0x%llx+0x%llx is not in a built mapping", (unsigned long long)addr,
+            (unsigned long long)len);
+    return r->mem + (addr - r->addr);
+}
+
+void layout_copy_segments(struct cache *c)
+{
+    for (size_t i = 0; i < c->nimages; i++) {
+        struct image *img = &c->images[i];
+        for (unsigned s = 0; s < img->nsegs; s++) {
+            const struct seg *sg = &img->segs[s];
+            if (sg->kind == RK_LINKEDIT)
+                continue;
+            uint64_t n = sg->in_filesize < sg->size ? sg->in_filesize : sg->size;
+            memcpy(cache_bytes(c, sg->addr, sg->size), img->file.data + sg->in_fileoff, n);
+        }
+    }
+}

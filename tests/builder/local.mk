@@ -1,0 +1,29 @@
+# dscbuild: the test-cache builder, and dsccheck, which verifies what it
+# wrote (tests/builder/README). Built by `make check`, never installed. They
+# read the dylibs that build-inputs.sh links with clang-19/ld64.lld-19 at
+# test time.
+check_LIBRARIES = tests/builder/libbld.a
+tests_builder_libbld_a_SOURCES = \
+	tests/builder/bld.h tests/builder/util.c \
+	tests/builder/trie_write.c tests/builder/strpool.c tests/builder/strpool.h \
+	tests/builder/input.c tests/builder/fixups.c tests/builder/layout.c \
+	tests/builder/code.c tests/builder/linkedit.c tests/builder/loadcmds.c \
+	tests/builder/slide.c tests/builder/write.c tests/builder/objc.c \
+	tests/builder/x86.c tests/builder/x86.h tests/builder/got.c
+
+check_PROGRAMS += tests/builder/dscbuild tests/builder/dsccheck
+tests_builder_dscbuild_SOURCES = tests/builder/main.c
+tests_builder_dscbuild_LDADD = tests/builder/libbld.a libdsc.la
+tests_builder_dsccheck_SOURCES = tests/builder/check.c tests/builder/check.h tests/builder/slide_decode.c \
+	tests/builder/check_ptrs.c tests/builder/check_syms.c tests/builder/check_code.c
+tests_builder_dsccheck_LDADD = tests/builder/libbld.a libdsc.la
+
+EXTRA_DIST += tests/builder/README tests/builder/build-inputs.sh
+EXTRA_DIST += tests/builder/bench.sh tests/builder/inputs
+
+# `make bench`: the scale run (a split arm64e cache of ~4800 images, >1 GB,
+# written to $TMPDIR and removed; CLONES=N sizes it, KEEP=1 keeps it).
+bench: bench-builder
+bench-builder: tests/builder/dscbuild tests/builder/dsccheck dscfs$(EXEEXT)
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' $(SHELL) $(srcdir)/tests/builder/bench.sh
+.PHONY: bench bench-builder

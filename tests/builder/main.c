@@ -1,0 +1,206 @@
+/*
+ * main.c — dscbuild's command line, the build pipeline and the manifest.
+ *
+ *   dscbuild --arch A --slide N --header 0xNNN [--split N] [--local-symbols]
+ *            [--optimize-stubs] [--alias ALIAS=PATH]... [--clones N]
+ *            [--platform N] -o OUT input.dylib...
+ *
+ * Writes OUT (and OUT.01 … / OUT.1 … / OUT.symbols) plus OUT.manifest, a
+ * plain-text list that extraction tests use to find each image's input:
+ *   arch <name> / slide <n> / header 0x<size> / file <role> <path>
+ *   stubs optimized (when --optimize-stubs was given)
+ *   image <cache path> <input dylib>     alias <alias> <cache path>
+ * (fields separated by one TAB).
+ */
+#include "bld.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static _Noreturn void usage(void)
+{
+    fprintf(stderr,
+            "usage: dscbuild --arch arm64|arm64e|arm64_32|x86_64 --slide 1-5 --header 0x98|0x138|0x140|0x1c8|0x200\n"
+            "                [--split IMAGES_PER_TEXT_FILE] [--local-symbols] [--optimize-stubs]\n"
+            "                [--alias ALIAS=PATH]... [--clones N] [--platform N] -o OUT input.dylib...\n");
+    exit(2);
+}
+
+static unsigned long number(const char *s, const char *what)
+{
+    char *end;
+    unsigned long v = strtoul(s, &end, 0);
+    if (!*s || *end)
+        die("bad %s '%s'", what, s);
+    return v;
+}
+
+static void parse_options(struct options *o, int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"arch", 1, NULL, 'a'}, {"slide", 1, NULL, 's'}, {"header", 1, NULL, 'H'},
+        {"split", 1, NULL, 'S'}, {"local-symbols", 0, NULL, 'l'}, {"optimize-stubs", 0, NULL, 'O'},
+        {"alias", 1, NULL, 'A'}, {"clones", 1, NULL, 'C'}, {"platform", 1, NULL, 'P'},
+        {"manifest", 1, NULL, 'm'}, {NULL, 0, NULL, 0},
+    };
+    bool have_arch = false;
+    memset(o, 0, sizeof *o);
+    o->platform = 1;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "o:", longs, NULL)) != -1) {
+        switch (ch) {
+        case 'a':
+            if (!arch_parse(optarg, &o->arch))
+                die("unknown arch '%s'", optarg);
+            have_arch = true;
+            break;
+        case 's': o->slide = (unsigned)number(optarg, "slide version"); break;
+        case 'H': o->header_size = (uint32_t)number(optarg, "header size"); break;
+        case 'S':
+            o->split = true;
+            o->text_per_file = (unsigned)number(optarg, "images per TEXT file");
+            break;
+        case 'l': o->local_symbols = true; break;
+        case 'O': o->optimize_stubs = true; break;
+        case 'A':
+            o->alias_specs = xrealloc(o->alias_specs, (o->nalias_specs + 1) * sizeof *o->alias_specs);
+            o->alias_specs[o->nalias_specs++] = optarg;
+            break;
+        case 'C': o->clones = (unsigned)number(optarg, "clone count"); break;
+        case 'P': o->platform = (uint32_t)number(optarg, "platform"); break;
+        case 'm': o->manifest = optarg; break;
+        case 'o': o->out = optarg; break;
+        default: usage();
+        }
+    }
+    if (!have_arch || !o->out || optind >= argc || o->slide < 1 || o->slide > 5)
+        usage();
+    static const uint32_t eras[] = {0x98, 0x138, 0x140, 0x1c8, 0x200};
+    bool known = false;
+    for (unsigned i = 0; i < sizeof eras / sizeof eras[0]; i++)
+        known |= o->header_size == eras[i];
+    if (!known)
+        die("header size must be one of 0x98 0x138 0x140 0x1c8 0x200");
+    if (o->split && o->text_per_file == 0)
+        die("--split needs at least one image per TEXT file");
+    if (o->local_symbols && o->header_size < 0x68)
+        die("local symbols need a header of 0x68 bytes or more");
+}
+
+static void load_inputs(struct cache *c, int argc, char **argv)
+{
+    size_t ninputs = (size_t)argc;
+    c->nimages = ninputs * (1 + c->opt.clones);
+    c->images = xcalloc(c->nimages, sizeof *c->images);
+    for (size_t i = 0; i < ninputs; i++)
+        image_load(&c->images[i], argv[i], c->ai);
+    /* Scale mode: clones share the input bytes under new paths. */
+    for (unsigned k = 0; k < c->opt.clones; k++)
+        for (size_t i = 0; i < ninputs; i++) {
+            struct image *img = &c->images[ninputs * (k + 1) + i];
+            *img = c->images[i];
+            img->is_clone = true;
+            img->ptrs = NULL;
+            const char *base = strrchr(img->install_name, '/');
+            char path[1024];
+            snprintf(path, sizeof path, "/System/Library/Scale/c%05u%s", k, base ? base : "/lib.dylib");
+            img->cache_path = xstrdup(path);
+            img->install_name = img->cache_path;
+            img->uuid[15] ^= (uint8_t)(k + 1);
+            img->uuid[14] ^= (uint8_t)((k + 1) >> 8);
+        }
+}
+
+static void add_aliases(struct cache *c)
+{
+    for (unsigned a = 0; a < c->opt.nalias_specs; a++) {
+        char *spec = xstrdup(c->opt.alias_specs[a]), *eq = strchr(spec, '=');
+        if (!eq)
+            die("--alias wants ALIAS=PATH, got '%s'", spec);
+        *eq = 0;
+        struct image *img = NULL;
+        for (size_t i = 0; i < c->nimages && !img; i++)
+            if (strcmp(c->images[i].cache_path, eq + 1) == 0)
+                img = &c->images[i];
+        if (!img)
+            die("--alias %s: no image has the path %s", spec, eq + 1);
+        img->aliases = xrealloc(img->aliases, (img->naliases + 1) * sizeof *img->aliases);
+        img->aliases[img->naliases++] = spec;
+    }
+}
+
+static void write_manifest(const struct cache *c)
+{
+    char path[4096];
+    if (c->opt.manifest)
+        snprintf(path, sizeof path, "%s", c->opt.manifest);
+    else
+        snprintf(path, sizeof path, "%s.manifest", c->opt.out);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        die("%s: cannot create", path);
+    fprintf(f, "arch\t%s\nslide\t%u\nheader\t0x%x\n", c->ai->name, c->opt.slide, c->opt.header_size);
+    if (c->opt.optimize_stubs)
+        fprintf(f, "stubs\toptimized\n");
+    for (unsigned i = 0; i < c->nfiles; i++)
+        fprintf(f, "file\t%s\t%s%s\n",
+                i == 0 ? "main" : i == c->symbols_file ? "symbols" : "subcache", c->opt.out, c->files[i].suffix);
+    for (size_t i = 0; i < c->nimages; i++) {
+        const struct image *img = &c->images[i];
+        fprintf(f, "image\t%s\t%s\n", img->cache_path, img->in_path);
+        for (unsigned a = 0; a < img->naliases; a++)
+            fprintf(f, "alias\t%s\t%s\n", img->aliases[a], img->cache_path);
+    }
+    if (fclose(f) != 0)
+        die("%s: write failed", path);
+}
+
+int main(int argc, char **argv)
+{
+    struct cache c;
+    memset(&c, 0, sizeof c);
+    parse_options(&c.opt, argc, argv);
+    c.ai = arch_get(c.opt.arch);
+    if (c.opt.optimize_stubs && c.opt.arch != ARCH_ARM64 && c.opt.arch != ARCH_ARM64E)
+        die("--optimize-stubs is for arm64 and arm64e");
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    load_inputs(&c, argc - optind, argv + optind);
+    add_aliases(&c);
+    objc_plan(&c);
+    objc_plan_protocols(&c);
+    got_plan(&c);
+    layout_plan(&c);
+    fixups_resolve(&c);
+    layout_copy_segments(&c);
+    objc_unique_selectors(&c);
+    objc_unique_protocols(&c);
+    code_fix(&c);
+    objc_rewrite_selector_loads(&c);
+    got_unique(&c);
+    linkedit_build(&c);
+    loadcmds_rewrite(&c);
+    slide_encode(&c);
+    cache_write(&c);
+    write_manifest(&c);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    uint64_t total = 0, ptrs = 0;
+    for (unsigned i = 0; i < c.nfiles; i++) {
+        const struct outfile *f = &c.files[i];
+        total += f->tail_off + f->tail.len;
+    }
+    for (size_t i = 0; i < c.nimages; i++)
+        ptrs += c.images[i].nptrs;
+    printf("dscbuild: %s: %zu images, %u files, %llu bytes, %llu pointers, %llu selector and %llu protocol "
+           "references uniqued, %llu selector loads rewritten, %llu GOT loads redirected, %u branches redirected, "
+           "%.2f s\n",
+           c.opt.out, c.nimages, c.nfiles, (unsigned long long)total, (unsigned long long)ptrs,
+           (unsigned long long)c.stats_selrefs, (unsigned long long)c.stats_protorefs,
+           (unsigned long long)c.stats_selloads, (unsigned long long)c.stats_gotloads, c.stats_redirected,
+           (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    cache_free(&c);
+    return 0;
+}

@@ -1,0 +1,19 @@
+/*
+ * strpool.h — deduplicating string pool: equal strings share one offset.
+ */
+#ifndef DSCBUILD_STRPOOL_H
+#define DSCBUILD_STRPOOL_H
+
+#include "bld.h"
+
+struct strpool {
+    struct buf bytes;   /* starts with one NUL: offset 0 is "" */
+    uint32_t *slots;    /* open addressing: string offsets, 0 = empty */
+    size_t cap, count;
+};
+
+void strpool_init(struct strpool *p);
+uint32_t strpool_add(struct strpool *p, const char *s);
+void strpool_free(struct strpool *p);
+
+#endif

@@ -1,0 +1,135 @@
+#!/bin/sh
+# builder.sh — dscbuild writes a cache for every (arch, slide version,
+# header era, split/unsplit, local symbols or not) combination; dsccheck
+# proves each against its input dylibs, and `dscfs --info`/`--list` must
+# report the right arch, slide versions, files, images and aliases.
+. "${top_srcdir:-.}/tests/integration/lib.sh"
+builder_setup
+cd "$WORK" || fail "cd $WORK"
+
+# arch:slide pairs dyld uses (dyld-cache-format.md §6.1)
+PAIRS="arm64:2 arm64e:3 arm64e:5 arm64_32:1 arm64_32:4 x86_64:1 x86_64:2"
+ERAS="0x98 0x138 0x140 0x1c8 0x200"
+
+# RIP-relative operands of the x86_64 inputs, as llvm-objdump sees them:
+# "dylib TAB address TAB length TAB displacement" for dsccheck --x86-refs.
+x86_refs() {
+    for d in $(cat "$1"); do
+        llvm-objdump-19 -d --section=__text --section=__stubs --section=__stub_helper "$d" |
+            awk -v d="$d" -F '\t' '/\(%rip\)/ && /^ *[0-9a-f]+: / {
+                split($1, a, ":"); addr = a[1]; gsub(/ /, "", addr); n = split(a[2], b, " ")
+                if (match($0, /-?0x[0-9a-f]+\(%rip\)/))
+                    print d "\t" addr "\t" n "\t" substr($0, RSTART, RLENGTH - 6) }'
+    done
+}
+command -v llvm-objdump-19 > /dev/null 2>&1 || skip "llvm-objdump-19 is not installed"
+x86_refs "$WORK/x86_64.inputs" > "$WORK/x86_64.refs"
+[ -s "$WORK/x86_64.refs" ] || fail "llvm-objdump found no RIP-relative operands in the x86_64 inputs"
+
+check_cache() {
+    out=$1 arch=$2 slide=$3 split=$4 syms=$5
+    m=$out.manifest
+    refs=
+    [ "$arch" = x86_64 ] && refs="--x86-refs $WORK/x86_64.refs"
+    "$DSCCHECK" $refs "$m" > check.out 2>&1 || { cat check.out >&2; fail "$out: dsccheck"; }
+    case $arch in
+        x86_64) grep -q ' [1-9][0-9]* rip operands' check.out || fail "$out: no RIP-relative operand checked" ;;
+        *) grep -q ' [1-9][0-9]* adrp pairs' check.out || fail "$out: no ADRP pair checked" ;;
+    esac
+    "$DSCFS" --info "$out" > info.out 2> err.out || { cat err.out >&2; fail "$out: --info"; }
+    grep -q "^Arch *= $arch " info.out || fail "$out: --info arch"
+    # Every writable mapping carries slide info of the chosen version.
+    nrw=$(grep -c '^  __\(DATA\|AUTH\)' info.out)
+    nslide=$(grep -c " v$slide " info.out)
+    [ "$nrw" -gt 0 ] && [ "$nrw" = "$nslide" ] || fail "$out: $nrw data mappings, $nslide with v$slide"
+    [ "$(grep -c ' v[0-9] ' info.out)" = "$nslide" ] || fail "$out: other slide versions present"
+    # Files: the manifest's list, in roles.
+    nsub=$(grep -c '^file	subcache' "$m")
+    [ "$(grep -c '^  subcache ' info.out)" = "$nsub" ] || fail "$out: subcache count"
+    if [ "$split" = yes ]; then
+        [ "$nsub" -ge 3 ] || fail "$out: split cache has $nsub subcaches"
+        for s in $(grep '^file	subcache' "$m" | cut -f3); do [ -f "$s" ] || fail "$s missing"; done
+    else
+        [ "$nsub" = 0 ] || fail "$out: unsplit cache has subcaches"
+    fi
+    if [ "$syms" = yes ] && [ "$split" = yes ]; then
+        grep -q '^  symbols ' info.out || fail "$out: .symbols not opened"
+        [ -f "$out.symbols" ] || fail "$out.symbols missing"
+    else
+        grep -q '^  symbols ' info.out && fail "$out: unexpected .symbols"
+    fi
+    if [ "$syms" = yes ]; then
+        grep -q ' [1-9][0-9]* locals' check.out || fail "$out: no local symbols were checked"
+        grep -q ' [1-9][0-9]* redacted locals' check.out || fail "$out: no <redacted> locals"
+    fi
+    if [ "$arch" = arm64e ]; then
+        grep -q ' [1-9][0-9]* auth pointers' check.out || fail "$out: no authenticated pointers"
+    fi
+    # dyld-940+ eras unique selectors, protocols and GOTs; older ones do not.
+    case $era in
+        0x1c8|0x200)
+            grep -q ' [1-9][0-9]* uniqued selectors' check.out || fail "$out: selectors not uniqued"
+            grep -q ' [1-9][0-9]* uniqued protocols' check.out || fail "$out: protocols not uniqued"
+            grep -q ' [1-9][0-9]* GOT loads' check.out || fail "$out: no GOT load redirected"
+            case $arch in arm64|arm64e)
+                grep -q ' [1-9][0-9]* selector loads' check.out || fail "$out: no selector load rewritten" ;;
+            esac ;;
+        *) grep -q ' 0 uniqued selectors, 0 uniqued protocols' check.out || fail "$out: ObjC uniqued in an old era"
+           grep -q ' 0 GOT loads' check.out || fail "$out: GOTs uniqued in an old era" ;;
+    esac
+    # Images and aliases, exactly the manifest's.
+    "$DSCFS" --list "$out" > list.out 2> err.out || { cat err.out >&2; fail "$out: --list"; }
+    grep -v ' -> ' list.out | sort > got.images
+    grep '^image	' "$m" | cut -f2 | sort > want.images
+    cmp -s got.images want.images || fail "$out: --list images differ from the manifest"
+    grep ' -> ' list.out | sort > got.aliases
+    grep '^alias	' "$m" | cut -f2,3 | sed 's/	/ -> /' | sort > want.aliases
+    [ -s want.aliases ] && cmp -s got.aliases want.aliases || fail "$out: --list aliases differ"
+}
+
+n=0
+for pair in $PAIRS; do
+    arch=${pair%:*} slide=${pair#*:}
+    for era in $ERAS; do
+        for split in no yes; do
+            [ "$split" = yes ] && [ "$era" != 0x1c8 ] && [ "$era" != 0x200 ] && continue
+            for syms in no yes; do
+                dir=$WORK/$arch-v$slide-$era-split$split-syms$syms
+                mkdir -p "$dir"
+                out=$dir/dyld_shared_cache_$arch
+                set -- --arch "$arch" --slide "$slide" --header "$era" -o "$out" \
+                    --alias /usr/lib/liba.1.dylib=/usr/lib/liba.dylib \
+                    --alias /usr/lib/libSystem.dylib=/usr/lib/libSystem.B.dylib
+                [ "$split" = yes ] && set -- "$@" --split 3
+                [ "$syms" = yes ] && set -- "$@" --local-symbols
+                "$DSCBUILD" "$@" $(cat "$WORK/$arch.inputs") > build.out 2>&1 ||
+                    { cat build.out >&2; fail "dscbuild $*"; }
+                check_cache "$out" "$arch" "$slide" "$split" "$syms"
+                n=$((n + 1))
+            done
+        done
+    done
+done
+echo "builder.sh: $n caches built and verified"
+
+# Stub optimisation (arm64, arm64e): calls go straight to other images.
+for pair in arm64:2 arm64e:3; do
+    arch=${pair%:*} slide=${pair#*:}
+    out=$WORK/stubs-$arch/dyld_shared_cache_$arch
+    mkdir -p "$WORK/stubs-$arch"
+    "$DSCBUILD" --arch "$arch" --slide "$slide" --header 0x1c8 --optimize-stubs -o "$out" \
+        $(cat "$WORK/$arch.inputs") > build.out || fail "dscbuild --optimize-stubs $arch"
+    "$DSCCHECK" "$out.manifest" > check.out 2>&1 || { cat check.out >&2; fail "$out: dsccheck"; }
+    built=$(sed -n 's/.* \([0-9]*\) branches redirected.*/\1/p' build.out)
+    calls=$(sed -n 's/.* \([0-9]*\) direct calls.*/\1/p' check.out)
+    stubs=$(sed -n 's/.* \([0-9]*\) direct stubs.*/\1/p' check.out)
+    [ "${built:-0}" -gt 0 ] && [ "$built" = "$calls" ] && [ "${stubs:-0}" -gt 0 ] ||
+        fail "$arch: $built branches redirected, dsccheck saw $calls calls and $stubs stubs"
+done
+
+# The checker must be able to fail: clear a data mapping.
+victim=$WORK/arm64e-v3-0x140-splitno-symsno/dyld_shared_cache_arm64e
+set -- $("$DSCFS" --info "$victim" | awk '$1 == "__DATA" { print $4, $6; exit }')
+[ $# = 2 ] || fail "no __DATA mapping to corrupt"
+dd if=/dev/zero of="$victim" bs=4096 count=$(($1 / 4096)) seek=$(($2 / 4096)) conv=notrunc 2> /dev/null
+if "$DSCCHECK" "$victim.manifest" > /dev/null 2>&1; then fail "dsccheck accepted a corrupted cache"; fi

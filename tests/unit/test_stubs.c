@@ -1,0 +1,248 @@
+/* test_stubs.c — AArch64 word codecs against hand-assembled words, every
+ * stub form decoded and re-encoded, and every stub of every real image
+ * followed to an exported function of another image through its own slot. */
+#include <string.h>
+
+#include "macho.h"
+#include "stubs.h"
+#include "suites.h"
+#include "symbols.h"
+#include "testdata.h"
+
+#define S_SYMBOL_STUBS 8u
+
+START_TEST(branch_words)
+{
+    bool link;
+    uint32_t w;
+    /* bl #+8 = 0x94000002; b #-4 = 0x17ffffff (as assembled by clang). */
+    ck_assert(dsc_a64_is_branch(0x94000002u, &link) && link);
+    ck_assert_uint_eq(dsc_a64_branch_target(0x94000002u, 0x1000), 0x1008);
+    ck_assert(dsc_a64_is_branch(0x17FFFFFFu, &link) && !link);
+    ck_assert_uint_eq(dsc_a64_branch_target(0x17FFFFFFu, 0x1000), 0xFFC);
+    ck_assert(dsc_a64_branch_encode(0x1000, 0x1008, true, &w));
+    ck_assert_uint_eq(w, 0x94000002u);
+    ck_assert(dsc_a64_branch_encode(0x1000, 0xFFC, false, &w));
+    ck_assert_uint_eq(w, 0x17FFFFFFu);
+    /* Range is [-128 MiB, +128 MiB). */
+    uint64_t pc = 0x180000000ull;
+    ck_assert(dsc_a64_branch_encode(pc, pc + (1ull << 27) - 4, false, &w));
+    ck_assert_uint_eq(dsc_a64_branch_target(w, pc), pc + (1ull << 27) - 4);
+    ck_assert(!dsc_a64_branch_encode(pc, pc + (1ull << 27), false, &w));
+    ck_assert(dsc_a64_branch_encode(pc, pc - (1ull << 27), true, &w));
+    ck_assert_uint_eq(dsc_a64_branch_target(w, pc), pc - (1ull << 27));
+    ck_assert(!dsc_a64_branch_encode(pc, pc - (1ull << 27) - 4, true, &w));
+    ck_assert(!dsc_a64_branch_encode(pc, pc + 2, true, &w));
+    /* Not branches: BR X16, ADRP, CBZ. */
+    ck_assert(!dsc_a64_is_branch(A64_BR_X16, &link));
+    ck_assert(!dsc_a64_is_branch(0x90000010u, &link));
+    ck_assert(!dsc_a64_is_branch(0xB4000040u, &link));
+}
+END_TEST
+
+START_TEST(adrp_add_ldr_words)
+{
+    unsigned rd, rn, size;
+    uint32_t w, imm;
+    /* adrp x16, #0 at any pc = 0x90000010; adrp x17, page+0x1000 = 0xb0000011. */
+    ck_assert(dsc_a64_is_adrp(0x90000010u, &rd));
+    ck_assert_uint_eq(rd, 16);
+    ck_assert_uint_eq(dsc_a64_adrp_target(0x90000010u, 0x180001234ull), 0x180001000ull);
+    ck_assert_uint_eq(dsc_a64_adrp_target(0xB0000011u, 0x180001234ull), 0x180002000ull);
+    ck_assert(dsc_a64_adrp_encode(17, 0x180001234ull, 0x180002FFFull, &w));
+    ck_assert_uint_eq(w, 0xB0000011u);
+    /* Round trips across +-4 GiB, and the limits. */
+    uint64_t pc = 0x180004000ull;
+    const int64_t deltas[] = {0, 4096, -4096, 0x12345000, -0x7654000, (1ll << 32) - 4096, -(1ll << 32)};
+    for (size_t i = 0; i < sizeof deltas / sizeof deltas[0]; i++) {
+        ck_assert(dsc_a64_adrp_encode(16, pc, pc + (uint64_t)deltas[i], &w));
+        ck_assert_uint_eq(dsc_a64_adrp_target(w, pc), pc + (uint64_t)deltas[i]);
+    }
+    ck_assert(!dsc_a64_adrp_encode(16, pc, pc + (1ull << 32), &w));
+    ck_assert(!dsc_a64_adrp_encode(16, pc, pc - (1ull << 32) - 4096, &w));
+    /* add x17, x17, #0x10 = 0x91004231; ldr x16, [x16, #8] = 0xf9400610;
+     * ldr w16, [x16, #4] = 0xb9400610. */
+    ck_assert(dsc_a64_is_add_imm(0x91004231u, &rd, &rn, &imm));
+    ck_assert(rd == 17 && rn == 17 && imm == 0x10);
+    ck_assert(dsc_a64_add_imm_encode(17, 17, 0x10, &w));
+    ck_assert_uint_eq(w, 0x91004231u);
+    ck_assert(!dsc_a64_add_imm_encode(17, 17, 0x1000, &w));
+    ck_assert(dsc_a64_is_ldr_imm(0xF9400610u, &rd, &rn, &imm, &size));
+    ck_assert(rd == 16 && rn == 16 && imm == 8 && size == 8);
+    ck_assert(dsc_a64_is_ldr_imm(0xB9400610u, &rd, &rn, &imm, &size));
+    ck_assert(imm == 4 && size == 4);
+    ck_assert(dsc_a64_ldr_imm_encode(8, 16, 16, 8, &w));
+    ck_assert_uint_eq(w, 0xF9400610u);
+    ck_assert(!dsc_a64_ldr_imm_encode(8, 16, 16, 4, &w));      /* misaligned */
+    ck_assert(!dsc_a64_ldr_imm_encode(8, 16, 16, 0x8000, &w)); /* too far */
+    ck_assert(!dsc_a64_is_ldr_imm(A64_BR_X16, &rd, &rn, &imm, &size));
+    /* ldr x8, #0x3940 = 0x5801ca08 (llvm-mc-19); ldr w16, #8 = 0x18000050
+     * (stub helper); round trips and the +-1 MiB limits. */
+    ck_assert(dsc_a64_is_ldr_literal(0x5801CA08u, &rd, &size));
+    ck_assert(rd == 8 && size == 8);
+    ck_assert_uint_eq(dsc_a64_ldr_literal_target(0x5801CA08u, 0x6c8), 0x4008);
+    ck_assert(dsc_a64_ldr_literal_encode(8, 8, 0x6c8, 0x4008, &w));
+    ck_assert_uint_eq(w, 0x5801CA08u);
+    ck_assert(dsc_a64_is_ldr_literal(0x18000050u, &rd, &size));
+    ck_assert(rd == 16 && size == 4);
+    ck_assert_uint_eq(dsc_a64_ldr_literal_target(0x18000050u, 0x1000), 0x1008);
+    ck_assert(dsc_a64_ldr_literal_encode(8, 3, pc, pc - (1ull << 20), &w));
+    ck_assert_uint_eq(dsc_a64_ldr_literal_target(w, pc), pc - (1ull << 20));
+    ck_assert(!dsc_a64_ldr_literal_encode(8, 3, pc, pc + (1ull << 20), &w));
+    ck_assert(!dsc_a64_ldr_literal_encode(8, 3, pc, pc + 2, &w));
+    ck_assert(!dsc_a64_is_ldr_literal(0x90000010u, &rd, &size));
+    /* adr x9, #-4 = 0x10ffffe9; adr x0, #1 = 0x30000000 (llvm-mc-19). */
+    ck_assert(dsc_a64_is_adr(0x10FFFFE9u));
+    ck_assert_uint_eq(dsc_a64_adr_target(0x10FFFFE9u, 0x1000), 0xFFC);
+    ck_assert(dsc_a64_is_adr(0x30000000u));
+    ck_assert_uint_eq(dsc_a64_adr_target(0x30000000u, 0x1000), 0x1001);
+    ck_assert(!dsc_a64_is_adr(0x90000010u)); /* ADRP */
+}
+END_TEST
+
+START_TEST(x86_rip_loads)
+{
+    uint64_t slot;
+    unsigned len;
+    /* movq 0x10(%rip), %rax = 48 8b 05 10 00 00 00; movq -8(%rip), %r11 =
+     * 4c 8b 1d f8 ff ff ff; jmpq *0x20(%rip) = ff 25 20 00 00 00. */
+    const uint8_t mov[] = {0x48, 0x8B, 0x05, 0x10, 0, 0, 0}, mov11[] = {0x4C, 0x8B, 0x1D, 0xF8, 0xFF, 0xFF, 0xFF};
+    const uint8_t jmp[] = {0xFF, 0x25, 0x20, 0, 0, 0}, mov_rbx_ind[] = {0x48, 0x8B, 0x03, 0, 0, 0, 0};
+    ck_assert(dsc_x86_rip_load(mov, 7, 0x1000, &slot, &len));
+    ck_assert(slot == 0x1017 && len == 7);
+    ck_assert(dsc_x86_rip_load(mov11, 7, 0x1000, &slot, &len));
+    ck_assert_uint_eq(slot, 0xFFF);
+    ck_assert(dsc_x86_rip_load(jmp, 6, 0x1000, &slot, &len));
+    ck_assert(slot == 0x1026 && len == 6);
+    ck_assert(!dsc_x86_rip_load(mov, 6, 0x1000, &slot, &len));         /* truncated */
+    ck_assert(!dsc_x86_rip_load(mov_rbx_ind, 7, 0x1000, &slot, &len)); /* movq (%rbx), %rax */
+}
+END_TEST
+
+static void put_words(uint8_t *p, const uint32_t *w, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        dsc_put32(p + 4 * i, w[i]);
+}
+
+START_TEST(stub_forms_round_trip)
+{
+    const uint64_t pc = 0x180010000ull, slot = 0x182064018ull;
+    const enum dsc_arch arches[] = {DSC_ARCH_ARM64, DSC_ARCH_ARM64E, DSC_ARCH_ARM64_32, DSC_ARCH_X86_64};
+    const enum dsc_stub_form forms[] = {DSC_STUB_ARM64, DSC_STUB_ARM64E, DSC_STUB_ARM64_32, DSC_STUB_X86_64};
+    for (unsigned i = 0; i < 4; i++) {
+        uint8_t b[16] = {0};
+        struct dsc_stub st;
+        ck_assert(dsc_stub_encode(arches[i], pc, slot, b));
+        ck_assert(dsc_stub_decode(arches[i], b, sizeof b, pc, false, &st));
+        ck_assert_int_eq(st.form, forms[i]);
+        ck_assert_uint_eq(st.slot, slot);
+        ck_assert_uint_eq(st.size, dsc_stub_size(arches[i]));
+    }
+    /* x86_64: jmp *0x10(%rip) at 0x1000 loads 0x1016. */
+    const uint8_t jmp[6] = {0xFF, 0x25, 0x10, 0, 0, 0};
+    struct dsc_stub st;
+    ck_assert(dsc_stub_decode(DSC_ARCH_X86_64, jmp, 6, 0x1000, false, &st));
+    ck_assert_uint_eq(st.slot, 0x1016);
+
+    /* Optimised arm64: adrp x16, +1 page; add x16, x16, #0x20; br x16. */
+    uint8_t b[16];
+    put_words(b, (const uint32_t[]){0xB0000010u, 0x91008210u, A64_BR_X16, A64_BRK_1}, 4);
+    ck_assert(dsc_stub_decode(DSC_ARCH_ARM64, b, 12, 0x1000, false, &st));
+    ck_assert_int_eq(st.form, DSC_STUB_ARM64_DIRECT);
+    ck_assert_uint_eq(st.target, 0x2020);
+    ck_assert_uint_eq(st.slot, 0);
+    ck_assert(dsc_stub_decode(DSC_ARCH_ARM64E, b, 16, 0x1000, false, &st));
+    ck_assert_int_eq(st.form, DSC_STUB_ARM64E_DIRECT);
+    ck_assert_uint_eq(st.size, 16);
+    /* Without its BRK, it is an arm64e image's plain 12-byte stub. */
+    ck_assert(dsc_stub_decode(DSC_ARCH_ARM64E, b, 12, 0x1000, false, &st));
+    ck_assert_int_eq(st.form, DSC_STUB_ARM64_DIRECT);
+    ck_assert_uint_eq(st.size, 12);
+    /* A lone B is an island only where islands are allowed. */
+    put_words(b, (const uint32_t[]){0x14000010u}, 1);
+    ck_assert(!dsc_stub_decode(DSC_ARCH_ARM64, b, 4, 0x1000, false, &st));
+    ck_assert(dsc_stub_decode(DSC_ARCH_ARM64, b, 4, 0x1000, true, &st));
+    ck_assert_int_eq(st.form, DSC_STUB_ISLAND);
+    ck_assert_uint_eq(st.target, 0x1040);
+    /* Wrong registers, truncated input, LDR W on arm64, unknown arch. */
+    put_words(b, (const uint32_t[]){0x90000011u, 0xF9400210u, A64_BR_X16}, 3);
+    ck_assert(!dsc_stub_decode(DSC_ARCH_ARM64, b, 12, 0x1000, false, &st));
+    ck_assert(dsc_stub_encode(DSC_ARCH_ARM64, 0x1000, 0x2008, b));
+    ck_assert(!dsc_stub_decode(DSC_ARCH_ARM64, b, 8, 0x1000, false, &st));
+    ck_assert(!dsc_stub_decode(DSC_ARCH_ARM64_32, b, 12, 0x1000, false, &st));
+    ck_assert(!dsc_stub_decode(DSC_ARCH_ARMV7, b, 12, 0x1000, false, &st));
+    /* Slots beyond ADRP's +-4 GiB cannot be encoded. */
+    ck_assert(!dsc_stub_encode(DSC_ARCH_ARM64, pc, pc + (1ull << 33), b));
+    ck_assert(!dsc_stub_encode(DSC_ARCH_X86_64, pc, pc + (1ull << 33), b));
+}
+END_TEST
+
+/* Every stub of every image of a real cache: its slot is in the image and
+ * the chain ends at an exported function of the image a dependency names. */
+START_TEST(real_stubs_reach_exports_through_own_slots)
+{
+    const char *path = testdata_path(testdata_caches[_i]);
+    if (!path)
+        return;
+    dsc_cache *c;
+    dsc_error err;
+    ck_assert_msg(dsc_cache_open(path, &c, &err) == 0, "%s", err.msg);
+    const struct dsc_symbols *s;
+    ck_assert_msg(dsc_symbols_get(c, &s, &err) == 0, "%s", err.msg);
+    unsigned stubs = 0;
+    for (uint32_t im = 0; im < dsc_cache_get_info(c)->image_count; im++) {
+        struct dsc_macho mo;
+        ck_assert_msg(dsc_macho_parse(c, im, &mo, &err) == 0, "%s", err.msg);
+        for (unsigned k = 0; k < mo.nsects; k++) {
+            const struct dsc_section *x = &mo.sects[k];
+            if ((x->flags & 0xFF) != S_SYMBOL_STUBS)
+                continue;
+            ck_assert_uint_eq(x->reserved2, dsc_stub_size(dsc_cache_get_info(c)->arch));
+            for (uint64_t a = x->addr; a + x->reserved2 <= x->addr + x->size; a += x->reserved2) {
+                dsc_span b;
+                struct dsc_stub st;
+                uint64_t final, slot;
+                ck_assert(dsc_vm_span(c, a, x->reserved2, &b));
+                ck_assert_msg(dsc_stub_decode(dsc_cache_get_info(c)->arch, b.data, b.size, a, false, &st),
+                              "%s: stub at 0x%llx", mo.path, (unsigned long long)a);
+                ck_assert(dsc_stub_follow(c, s, a, &final, &slot));
+                ck_assert_uint_eq(slot, st.slot);
+                ck_assert_int_eq(dsc_symbols_image_of(s, slot), im);
+                int64_t target = dsc_symbols_image_of(s, final);
+                ck_assert_int_ge(target, 0);
+                const struct dsc_export *const *at;
+                ck_assert_msg(dsc_symbols_by_address(s, final, &at) > 0, "%s: stub 0x%llx -> 0x%llx unnamed",
+                              mo.path, (unsigned long long)a, (unsigned long long)final);
+                /* A call to its own export through a stub (libobjc's
+                 * objc_release) binds to the image itself. */
+                if (target == im)
+                    ck_assert_ptr_eq(dsc_symbols_find(s, im, at[0]->name), at[0]);
+                else
+                    ck_assert_uint_gt(dsc_symbols_ordinal(s, im, at[0]->name), 0);
+                stubs++;
+            }
+        }
+        dsc_macho_free(&mo);
+    }
+    /* libhello's 3 or 4 and libobjc's 130, on the objc caches. */
+    if (_i < 2)
+        ck_assert_uint_ge(stubs, 130);
+    dsc_cache_close(c);
+}
+END_TEST
+
+Suite *stubs_suite(void)
+{
+    Suite *s = suite_create("stubs");
+    TCase *words = tcase_create("words");
+    tcase_add_test(words, branch_words);
+    tcase_add_test(words, adrp_add_ldr_words);
+    tcase_add_test(words, stub_forms_round_trip);
+    tcase_add_test(words, x86_rip_loads);
+    suite_add_tcase(s, words);
+    TCase *real = tcase_create("real");
+    tcase_add_loop_test(real, real_stubs_reach_exports_through_own_slots, 0, 3);
+    suite_add_tcase(s, real);
+    return s;
+}
