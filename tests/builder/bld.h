@@ -150,6 +150,7 @@ struct region {
     uint32_t maxprot, initprot;
     uint64_t flags;         /* DYLD_CACHE_MAPPING_* */
     uint8_t *mem;           /* size bytes */
+    uint8_t *dev_mem;       /* TEXT_STUBS: the development variant's bytes */
     uint64_t header_area;   /* bytes reserved at the start for the file header */
     struct buf slide;       /* encoded slide info blob (empty: none) */
     uint64_t slide_fileoff;
@@ -157,6 +158,9 @@ struct region {
 
 struct outfile {
     char suffix[32];        /* "" for the main file, ".01", ".1", ".symbols" */
+    size_t first_image, end_image;  /* TEXT files: the images whose __TEXT they hold */
+    int mirror_of;          /* TEXT_STUBS files: the TEXT file mirrored, else -1 */
+    uint8_t dev_uuid[16];   /* TEXT_STUBS files: UUID of the .development variant */
     unsigned regions[8];
     unsigned nregions;
     uint8_t uuid[16];
@@ -173,6 +177,7 @@ struct options {
     unsigned text_per_file; /* images per TEXT sub-cache when split */
     bool local_symbols;     /* move locals out (into the cache or .symbols) */
     bool optimize_stubs;    /* redirect stubs to direct branches (arm64, arm64e) */
+    bool universal;         /* dyld-1042 universal set: .development main, TEXT_STUBS */
     const char *out;        /* main cache path */
     const char *manifest;   /* defaults to out + ".manifest" */
     unsigned clones;        /* scale mode: copies of each input under new names */
@@ -209,6 +214,7 @@ struct cache {
     bool got_uniquing;          /* dyld-940+: cache-wide GOT twins */
     uint64_t got_area_size[RK_COUNT], got_addr[RK_COUNT], got_used[RK_COUNT];
     uint64_t stats_gotloads;    /* code loads redirected to GOT twins */
+    uint64_t stats_stub_copies; /* universal: stubs copied to TEXT_STUBS */
 };
 
 /* input.c */
@@ -249,6 +255,9 @@ void objc_rewrite_selector_loads(struct cache *c);
 bool got_section(const struct sect *x);
 void got_plan(struct cache *c);
 void got_unique(struct cache *c);
+
+/* universal.c: stub copies in TEXT_STUBS files, calls sent to them. */
+void universal_stubs(struct cache *c);
 
 /* code.c: ADRP pages after segments moved; optional stub redirection. */
 void code_fix(struct cache *c);

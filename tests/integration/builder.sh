@@ -127,6 +127,29 @@ for pair in arm64:2 arm64e:3; do
         fail "$arch: $built branches redirected, dsccheck saw $calls calls and $stubs stubs"
 done
 
+# Universal sets (dyld-1042+): a customer and a .development main sharing
+# every sub-cache but the TEXT_STUBS ones, where calls now go.
+for pair in arm64:2 arm64e:5; do
+    arch=${pair%:*} slide=${pair#*:}
+    out=$WORK/universal-$arch/dyld_shared_cache_$arch
+    mkdir -p "$WORK/universal-$arch"
+    "$DSCBUILD" --arch "$arch" --slide "$slide" --header 0x200 --split 3 --universal --local-symbols -o "$out" \
+        $(cat "$WORK/$arch.inputs") > build.out || fail "dscbuild --universal $arch"
+    for main in "$out" "$out.development"; do
+        "$DSCCHECK" "$main.manifest" > check.out 2>&1 || { cat check.out >&2; fail "$main: dsccheck"; }
+        grep -q ' [1-9][0-9]* calls to stub copies' check.out || fail "$main: no call reaches a stub copy"
+        "$DSCFS" --info "$main" > info.out || fail "$main: --info"
+        grep -q '^Cache Type *= universal' info.out || fail "$main: not universal"
+        grep -q '^  __TEXT_STUBS ' info.out || fail "$main: no __TEXT_STUBS mapping"
+        grep -q '^  symbols ' info.out || fail "$main: .symbols not found"
+        "$DSCFS" --list "$main" | grep -v ' -> ' | sort > "got.$(basename "$main")"
+    done
+    cmp -s "got.$(basename "$out")" "got.$(basename "$out").development" || fail "$arch: the two mains list different images"
+    "$DSCFS" --info "$out" | grep -q '^  subcache .*\.development$' && fail "$arch: customer main lists development stubs"
+    [ "$("$DSCFS" --info "$out.development" | grep -c '^  subcache .*\.development$')" -gt 0 ] ||
+        fail "$arch: development main lists no development stubs"
+done
+
 # The checker must be able to fail: clear a data mapping.
 victim=$WORK/arm64e-v3-0x140-splitno-symsno/dyld_shared_cache_arm64e
 set -- $("$DSCFS" --info "$victim" | awk '$1 == "__DATA" { print $4, $6; exit }')
