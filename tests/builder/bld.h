@@ -247,6 +247,8 @@ void objc_unique_selectors(struct cache *c);
 /* Same for protocols: the area is sized before layout, filled after. */
 void objc_plan_protocols(struct cache *c);
 void objc_unique_protocols(struct cache *c);
+/* objc_image_info.flags |= OptimizedByDyld in every image (dyld-940+). */
+void objc_mark_images(struct cache *c);
 /* After code_fix: ADRP+LDR of a selref -> ADRP+ADD of the string (64-bit). */
 void objc_rewrite_selector_loads(struct cache *c);
 

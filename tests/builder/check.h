@@ -44,7 +44,7 @@ struct cached {
 
 struct counts {
     size_t ptrs, nulls, exports, symbols, locals, adrps, direct_stubs, direct_calls, selectors, protocols, rip_refs;
-    size_t selector_loads, literals, auth, redacted, got_loads, stub_copies;
+    size_t selector_loads, literals, auth, redacted, got_loads, stub_copies, image_infos;
 };
 
 /* The uniqued selector buffer, from libobjc's objc_opt_offsets[0..1]. */
@@ -60,7 +60,7 @@ extern struct cached *cached;   /* per image of bc */
 extern bool stubs_optimized;
 enum universal_kind { NOT_UNIVERSAL, UNIVERSAL_CUSTOMER, UNIVERSAL_DEVELOPMENT };
 extern int universal;           /* which main of a universal set we check */
-extern bool gots_uniqued;       /* dyld-940+ eras: GOT sections are S_REGULAR */
+extern bool gots_uniqued;       /* dyld-940+ eras: GOTs uniqued, ObjC optimised */
 extern struct selbuf sb;        /* found by check_pointers, used by check_code */
 extern struct decoded dec;      /* every slid pointer of the cache */
 extern size_t explained;        /* decoded pointers matched to a reason so far */
@@ -81,6 +81,7 @@ void free_twins(void);
 void check_exports(struct counts *n);
 void check_symbols(struct counts *n);
 void check_locals(struct counts *n);
+void check_objc_image_info(struct counts *n);
 
 /* check_code.c */
 void check_code(struct counts *n);

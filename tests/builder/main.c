@@ -190,6 +190,7 @@ int main(int argc, char **argv)
     layout_copy_segments(&c);
     objc_unique_selectors(&c);
     objc_unique_protocols(&c);
+    objc_mark_images(&c);
     code_fix(&c);
     objc_rewrite_selector_loads(&c);
     got_unique(&c);

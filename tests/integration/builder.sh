@@ -62,6 +62,7 @@ check_cache() {
         grep -q ' [1-9][0-9]* locals' check.out || fail "$out: no local symbols were checked"
         grep -q ' [1-9][0-9]* redacted locals' check.out || fail "$out: no <redacted> locals"
     fi
+    grep -q ' [1-9][0-9]* objc image infos' check.out || fail "$out: objc_image_info not checked"
     if [ "$arch" = arm64e ]; then
         grep -q ' [1-9][0-9]* auth pointers' check.out || fail "$out: no authenticated pointers"
     fi
