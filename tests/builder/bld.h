@@ -206,6 +206,9 @@ struct cache {
     unsigned stats_redirected;  /* branches sent straight to their target */
     struct strpool *selectors;  /* uniqued selector buffer (dyld-940+), or NULL */
     uint64_t selbuf_addr, selbuf_size;
+    uint64_t objc_ro_addr, objc_ro_size;    /* ObjCOptimizationHeader + header info RO */
+    uint64_t objc_rw_addr, objc_rw_size;    /* header info RW */
+    uint64_t objc_opts_offset;              /* header objcOptsOffset (0: none) */
     uint64_t stats_selrefs;     /* pointers re-pointed at canonical selectors */
     uint64_t proto_addr, proto_area_size, proto_used; /* canonical protocols */
     uint64_t protocol_class;    /* libobjc's Protocol class, or 0 */
@@ -247,6 +250,10 @@ void objc_unique_selectors(struct cache *c);
 /* Same for protocols: the area is sized before layout, filled after. */
 void objc_plan_protocols(struct cache *c);
 void objc_unique_protocols(struct cache *c);
+/* objc_opts.c: the ObjCOptimizationHeader (dyld-1042+), sized before layout
+ * and written after objc_mark_images. */
+void objc_opts_plan(struct cache *c);
+void objc_opts_write(struct cache *c);
 /* objc_image_info.flags |= OptimizedByDyld in every image (dyld-940+). */
 void objc_mark_images(struct cache *c);
 /* After code_fix: ADRP+LDR of a selref -> ADRP+ADD of the string (64-bit). */

@@ -44,7 +44,7 @@ struct cached {
 
 struct counts {
     size_t ptrs, nulls, exports, symbols, locals, adrps, direct_stubs, direct_calls, selectors, protocols, rip_refs;
-    size_t selector_loads, literals, auth, redacted, got_loads, stub_copies, image_infos;
+    size_t selector_loads, literals, auth, redacted, got_loads, stub_copies, image_infos, header_infos;
 };
 
 /* The uniqued selector buffer, from libobjc's objc_opt_offsets[0..1]. */
@@ -76,6 +76,7 @@ void check_pointers(struct counts *n);
 bool uniqued_selector(uint64_t target, uint64_t got);
 bool got_twin(const struct image *img, uint64_t want, uint64_t t, struct counts *n);
 void free_twins(void);
+void check_objc_opts(struct counts *n);
 
 /* check_syms.c */
 void check_exports(struct counts *n);

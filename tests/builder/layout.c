@@ -204,14 +204,23 @@ void layout_plan(struct cache *c)
                 r->header_area = t->header_area;
                 r->size = t->size;
             } else if (r->kind == RK_TEXT) {
-                place_segments(c, r, f->first_image, f->end_image, fi == 0 ? c->selbuf_size : 0, &c->selbuf_addr);
+                /* the main file's cache-owned TEXT: selectors, ObjC optimisation header */
+                uint64_t sel = fi == 0 ? align_up(c->selbuf_size, 8) : 0, extra = 0;
+                place_segments(c, r, f->first_image, f->end_image, sel + (fi == 0 ? c->objc_ro_size : 0), &extra);
+                if (fi == 0) {
+                    c->selbuf_addr = extra;
+                    c->objc_ro_addr = extra + sel;
+                }
             } else {
-                /* cache-owned areas after the images: protocols, GOT twins */
+                /* cache-owned areas after the images: protocols, GOT twins, header info RW */
                 uint64_t protos = r->kind == RK_DATA ? c->proto_area_size : 0, extra = 0;
-                place_segments(c, r, 0, c->nimages, protos + c->got_area_size[r->kind], &extra);
+                uint64_t hinfo = r->kind == RK_DATA ? c->objc_rw_size : 0, got = c->got_area_size[r->kind];
+                place_segments(c, r, 0, c->nimages, protos + got + hinfo, &extra);
                 if (protos)
                     c->proto_addr = extra;
                 c->got_addr[r->kind] = extra + protos;
+                if (hinfo)
+                    c->objc_rw_addr = extra + protos + got;
             }
             cursor = r->addr + r->size;
             fileoff += r->size;

@@ -185,12 +185,14 @@ int main(int argc, char **argv)
     objc_plan(&c);
     objc_plan_protocols(&c);
     got_plan(&c);
+    objc_opts_plan(&c);
     layout_plan(&c);
     fixups_resolve(&c);
     layout_copy_segments(&c);
     objc_unique_selectors(&c);
     objc_unique_protocols(&c);
     objc_mark_images(&c);
+    objc_opts_write(&c);
     code_fix(&c);
     objc_rewrite_selector_loads(&c);
     got_unique(&c);

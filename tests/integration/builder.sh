@@ -74,7 +74,10 @@ check_cache() {
             grep -q ' [1-9][0-9]* GOT loads' check.out || fail "$out: no GOT load redirected"
             case $arch in arm64|arm64e)
                 grep -q ' [1-9][0-9]* selector loads' check.out || fail "$out: no selector load rewritten" ;;
-            esac ;;
+            esac
+            if [ "$era" = 0x200 ] && [ "$arch" != arm64_32 ]; then
+                grep -q ' [1-9][0-9]* header infos' check.out || fail "$out: no ObjC optimisation header"
+            fi ;;
         *) grep -q ' 0 uniqued selectors, 0 uniqued protocols' check.out || fail "$out: ObjC uniqued in an old era"
            grep -q ' 0 GOT loads' check.out || fail "$out: GOTs uniqued in an old era" ;;
     esac
