@@ -186,8 +186,14 @@ struct options {
     unsigned nalias_specs;
 };
 
+/* File offsets of the main file's tables (after the mapping tables). */
+struct main_tables {
+    uint64_t images, nrecords, text, subcaches, paths;
+};
+
 struct cache {
     struct options opt;
+    struct main_tables mt;
     const struct arch_info *ai;
     struct image *images;
     size_t nimages;

@@ -22,12 +22,6 @@
 
 #define MAX_SLIDE 0x10000000ULL
 
-/* Offsets of the main file's tables (after the mapping tables). */
-struct main_tables {
-    uint64_t images, nrecords, text, subcaches, paths;
-    uint64_t *path_off;     /* per image, then per old-era alias record */
-};
-static struct main_tables mt;
 
 static bool has(const struct cache *c, unsigned off, unsigned len) { return off + len <= c->opt.header_size; }
 static bool trie_era(const struct cache *c) { return has(c, 0x108, 16); }
@@ -79,15 +73,15 @@ static void build_dylibs_trie(struct cache *c)
 uint64_t header_tables_size(struct cache *c)
 {
     uint64_t at = c->opt.header_size + mapping_tables_size(c, c->files[0].nregions);
-    mt.images = at;
-    mt.nrecords = c->nimages + alias_records(c);
-    at += mt.nrecords * 32;
-    mt.text = at;
+    c->mt.images = at;
+    c->mt.nrecords = c->nimages + alias_records(c);
+    at += c->mt.nrecords * 32;
+    c->mt.text = at;
     if (has(c, 0x88, 16))
         at += c->nimages * 32;
-    mt.subcaches = at;
+    c->mt.subcaches = at;
     at += (uint64_t)(c->nfiles - 1) * subcache_entry_size(c);
-    mt.paths = at;
+    c->mt.paths = at;
     for (size_t i = 0; i < c->nimages; i++) {
         at += strlen(c->images[i].cache_path) + 1;
         if (!trie_era(c))
@@ -159,18 +153,18 @@ static void put_common_header(const struct cache *c, const struct outfile *f, ui
 
 static void put_image_tables(struct cache *c, uint8_t *h)
 {
-    uint64_t path = mt.paths;
+    uint64_t path = c->mt.paths;
     size_t rec = 0;
     for (size_t i = 0; i < c->nimages; i++) {
         const struct image *img = &c->images[i];
-        uint8_t *e = h + mt.images + rec++ * 32;
+        uint8_t *e = h + c->mt.images + rec++ * 32;
         dsc_put64(e, img->segs[0].addr);
         dsc_put32(e + 24, (uint32_t)path);
         uint64_t own_path = path;
         memcpy(h + path, img->cache_path, strlen(img->cache_path) + 1);
         path += strlen(img->cache_path) + 1;
         if (has(c, 0x88, 16)) {
-            uint8_t *t = h + mt.text + i * 32;
+            uint8_t *t = h + c->mt.text + i * 32;
             memcpy(t, img->uuid, 16);
             dsc_put64(t + 16, img->segs[0].addr);
             dsc_put32(t + 24, (uint32_t)img->segs[0].size);
@@ -180,21 +174,21 @@ static void put_image_tables(struct cache *c, uint8_t *h)
     /* dyld-421 style alias records: same address, path before the images. */
     for (size_t i = 0; i < c->nimages && !trie_era(c); i++)
         for (unsigned a = 0; a < c->images[i].naliases; a++) {
-            uint8_t *e = h + mt.images + rec++ * 32;
+            uint8_t *e = h + c->mt.images + rec++ * 32;
             dsc_put64(e, c->images[i].segs[0].addr);
             dsc_put32(e + 24, (uint32_t)path);
             memcpy(h + path, c->images[i].aliases[a], strlen(c->images[i].aliases[a]) + 1);
             path += strlen(c->images[i].aliases[a]) + 1;
         }
     if (has(c, 0x1c0, 8)) {
-        dsc_put32(h + 0x1c0, (uint32_t)mt.images);
-        dsc_put32(h + 0x1c4, (uint32_t)mt.nrecords);
+        dsc_put32(h + 0x1c0, (uint32_t)c->mt.images);
+        dsc_put32(h + 0x1c4, (uint32_t)c->mt.nrecords);
     } else {
-        dsc_put32(h + 0x18, (uint32_t)mt.images);
-        dsc_put32(h + 0x1c, (uint32_t)mt.nrecords);
+        dsc_put32(h + 0x18, (uint32_t)c->mt.images);
+        dsc_put32(h + 0x1c, (uint32_t)c->mt.nrecords);
     }
     if (has(c, 0x88, 16)) {
-        dsc_put64(h + 0x88, mt.text);
+        dsc_put64(h + 0x88, c->mt.text);
         dsc_put64(h + 0x90, c->nimages);
     }
     if (trie_era(c)) {
@@ -229,7 +223,7 @@ static void put_main_header(struct cache *c, uint8_t *h, bool dev)
             const struct outfile *sf = &c->files[fi];
             bool dev_variant = dev && sf->mirror_of >= 0;
             char suffix[32];
-            uint8_t *e = h + mt.subcaches + nsub++ * esize;
+            uint8_t *e = h + c->mt.subcaches + nsub++ * esize;
             memcpy(e, dev_variant ? sf->dev_uuid : sf->uuid, 16);
             dsc_put64(e + 16, c->regions[sf->regions[0]].addr - c->ai->base);
             snprintf(suffix, sizeof suffix, "%s%s", sf->suffix, dev_variant ? ".development" : "");
@@ -238,7 +232,7 @@ static void put_main_header(struct cache *c, uint8_t *h, bool dev)
                 memcpy(e + 24, suffix, strlen(suffix));
             }
         }
-        dsc_put32(h + 0x188, (uint32_t)mt.subcaches);
+        dsc_put32(h + 0x188, (uint32_t)c->mt.subcaches);
         dsc_put32(h + 0x18c, nsub);
     }
     if (c->symbols_file != UINT32_MAX)
