@@ -261,7 +261,8 @@ int main(int argc, char **argv)
         check_rip_refs(rip_refs, &m, &n);
     if (dec.n != explained + ntwins)
         die("slide info names %zu pointers; the inputs, objc_opt_offsets and canonical protocols explain %zu, "
-            "GOT twins %zu", dec.n, explained, ntwins);
+            "GOT twins %zu%s", dec.n, explained, ntwins,
+            strcmp(bc.ai->name, "x86_64") == 0 && !rip_refs ? " (x86_64 GOT twins need --x86-refs)" : "");
     free_twins();
     printf("dsccheck: OK %s: %zu images, %zu pointers, %zu nulls, %zu exports, %zu symbols, %zu locals, "
            "%zu adrp pairs, %zu rip operands, %zu direct stubs, %zu direct calls, %zu uniqued selectors, "

@@ -11,19 +11,8 @@ cd "$WORK" || fail "cd $WORK"
 PAIRS="arm64:2 arm64e:3 arm64e:5 arm64_32:1 arm64_32:4 x86_64:1 x86_64:2"
 ERAS="0x98 0x138 0x140 0x1c8 0x200"
 
-# RIP-relative operands of the x86_64 inputs, as llvm-objdump sees them:
-# "dylib TAB address TAB length TAB displacement" for dsccheck --x86-refs.
-x86_refs() {
-    for d in $(cat "$1"); do
-        llvm-objdump-19 -d --section=__text --section=__stubs --section=__stub_helper "$d" |
-            awk -v d="$d" -F '\t' '/\(%rip\)/ && /^ *[0-9a-f]+: / {
-                split($1, a, ":"); addr = a[1]; gsub(/ /, "", addr); n = split(a[2], b, " ")
-                if (match($0, /-?0x[0-9a-f]+\(%rip\)/))
-                    print d "\t" addr "\t" n "\t" substr($0, RSTART, RLENGTH - 6) }'
-    done
-}
 command -v llvm-objdump-19 > /dev/null 2>&1 || skip "llvm-objdump-19 is not installed"
-x86_refs "$WORK/x86_64.inputs" > "$WORK/x86_64.refs"
+"$top_srcdir/tests/builder/x86-refs.sh" "$WORK/x86_64.inputs" > "$WORK/x86_64.refs"
 [ -s "$WORK/x86_64.refs" ] || fail "llvm-objdump found no RIP-relative operands in the x86_64 inputs"
 
 check_cache() {
@@ -152,6 +141,13 @@ for pair in arm64:2 arm64e:5; do
     "$DSCFS" --info "$out" | grep -q '^  subcache .*\.development$' && fail "$arch: customer main lists development stubs"
     [ "$("$DSCFS" --info "$out.development" | grep -c '^  subcache .*\.development$')" -gt 0 ] ||
         fail "$arch: development main lists no development stubs"
+done
+
+# The set other tests get from builder_caches (lib.sh).
+builder_caches "$WORK/set"
+[ "$(wc -l < "$WORK/set/caches.list")" -ge 30 ] || fail "make-caches.sh made too few caches"
+cut -f2 "$WORK/set/caches.list" | while read -r main; do
+    "$DSCFS" --list "$main" > /dev/null || fail "$main: --list"
 done
 
 # The checker must be able to fail: clear a data mapping.
