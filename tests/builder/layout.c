@@ -151,8 +151,9 @@ static void plan_files(struct cache *c)
 {
     static const enum region_kind data_kinds[] = {RK_DATA_CONST, RK_DATA, RK_AUTH_CONST, RK_AUTH};
     char suffix[32];
-    size_t per = c->opt.split ? c->opt.text_per_file : c->nimages, first = c->opt.universal ? 0 : per;
-    unsigned f = text_file(c, "", 0, c->opt.universal ? 0 : per), sub = 1;
+    size_t per = c->opt.split ? c->opt.text_per_file : c->nimages;
+    size_t first = c->opt.universal ? 0 : per < c->nimages ? per : c->nimages;
+    unsigned f = text_file(c, "", 0, first), sub = 1;
     for (size_t i = first; c->opt.split && i < c->nimages; i += per) {
         suffix_for(c, sub++, suffix);
         unsigned t = text_file(c, suffix, i, i + per < c->nimages ? i + per : c->nimages);

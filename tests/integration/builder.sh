@@ -105,6 +105,15 @@ for pair in $PAIRS; do
 done
 echo "builder.sh: $n caches built and verified"
 
+# More images per TEXT file than there are images: one TEXT file, then DATA
+# and LINKEDIT sub-caches.
+out=$WORK/wide/dyld_shared_cache_arm64
+mkdir -p "$WORK/wide"
+"$DSCBUILD" --arch arm64 --slide 2 --header 0x1c8 --split 100 -o "$out" $(cat "$WORK/arm64.inputs") > build.out ||
+    fail "dscbuild --split 100"
+"$DSCCHECK" "$out.manifest" > check.out 2>&1 || { cat check.out >&2; fail "$out: dsccheck"; }
+[ "$(grep -c '^file	subcache' "$out.manifest")" = 2 ] || fail "--split 100 should make two sub-caches"
+
 # Stub optimisation (arm64, arm64e): calls go straight to other images.
 for pair in arm64:2 arm64e:3; do
     arch=${pair%:*} slide=${pair#*:}
