@@ -198,9 +198,9 @@ struct cache {
     struct image *images;
     size_t nimages;
     struct image **by_name; /* sorted by install name */
-    struct region regions[32];
+    struct region regions[128];
     unsigned nregions;
-    struct outfile files[16];
+    struct outfile files[100];
     unsigned nfiles;
     unsigned symbols_file;  /* index in files or UINT32_MAX */
     struct buf local_syms;  /* dyld_cache_local_symbols_info blob */

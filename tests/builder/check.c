@@ -214,7 +214,7 @@ static void load(const struct manifest *m)
         if (dsc_image_find(cache, m->alias_from[i]) != dsc_image_find(cache, m->alias_to[i]) ||
             dsc_image_find(cache, m->alias_from[i]) < 0)
             die("alias %s does not lead to %s", m->alias_from[i], m->alias_to[i]);
-    for (unsigned i = 0; i < in->mapping_count && bc.nregions < 32; i++) {
+    for (unsigned i = 0; i < in->mapping_count && bc.nregions < sizeof bc.regions / sizeof bc.regions[0]; i++) {
         const dsc_mapping_info *mi = dsc_cache_mapping(cache, i);
         struct region *r = &bc.regions[bc.nregions++];
         r->addr = mi->address;
