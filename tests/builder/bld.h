@@ -150,6 +150,7 @@ struct region {
     uint32_t maxprot, initprot;
     uint64_t flags;         /* DYLD_CACHE_MAPPING_* */
     uint8_t *mem;           /* size bytes */
+    uint8_t *dev_mem;       /* TEXT_STUBS: the development variant's bytes */
     uint64_t header_area;   /* bytes reserved at the start for the file header */
     struct buf slide;       /* encoded slide info blob (empty: none) */
     uint64_t slide_fileoff;
@@ -157,6 +158,9 @@ struct region {
 
 struct outfile {
     char suffix[32];        /* "" for the main file, ".01", ".1", ".symbols" */
+    size_t first_image, end_image;  /* TEXT files: the images whose __TEXT they hold */
+    int mirror_of;          /* TEXT_STUBS files: the TEXT file mirrored, else -1 */
+    uint8_t dev_uuid[16];   /* TEXT_STUBS files: UUID of the .development variant */
     unsigned regions[8];
     unsigned nregions;
     uint8_t uuid[16];
@@ -173,6 +177,7 @@ struct options {
     unsigned text_per_file; /* images per TEXT sub-cache when split */
     bool local_symbols;     /* move locals out (into the cache or .symbols) */
     bool optimize_stubs;    /* redirect stubs to direct branches (arm64, arm64e) */
+    bool universal;         /* dyld-1042 universal set: .development main, TEXT_STUBS */
     const char *out;        /* main cache path */
     const char *manifest;   /* defaults to out + ".manifest" */
     unsigned clones;        /* scale mode: copies of each input under new names */
@@ -181,8 +186,14 @@ struct options {
     unsigned nalias_specs;
 };
 
+/* File offsets of the main file's tables (after the mapping tables). */
+struct main_tables {
+    uint64_t images, nrecords, text, subcaches, paths;
+};
+
 struct cache {
     struct options opt;
+    struct main_tables mt;
     const struct arch_info *ai;
     struct image *images;
     size_t nimages;
@@ -201,6 +212,9 @@ struct cache {
     unsigned stats_redirected;  /* branches sent straight to their target */
     struct strpool *selectors;  /* uniqued selector buffer (dyld-940+), or NULL */
     uint64_t selbuf_addr, selbuf_size;
+    uint64_t objc_ro_addr, objc_ro_size;    /* ObjCOptimizationHeader + header info RO */
+    uint64_t objc_rw_addr, objc_rw_size;    /* header info RW */
+    uint64_t objc_opts_offset;              /* header objcOptsOffset (0: none) */
     uint64_t stats_selrefs;     /* pointers re-pointed at canonical selectors */
     uint64_t proto_addr, proto_area_size, proto_used; /* canonical protocols */
     uint64_t protocol_class;    /* libobjc's Protocol class, or 0 */
@@ -209,6 +223,7 @@ struct cache {
     bool got_uniquing;          /* dyld-940+: cache-wide GOT twins */
     uint64_t got_area_size[RK_COUNT], got_addr[RK_COUNT], got_used[RK_COUNT];
     uint64_t stats_gotloads;    /* code loads redirected to GOT twins */
+    uint64_t stats_stub_copies; /* universal: stubs copied to TEXT_STUBS */
 };
 
 /* input.c */
@@ -241,6 +256,12 @@ void objc_unique_selectors(struct cache *c);
 /* Same for protocols: the area is sized before layout, filled after. */
 void objc_plan_protocols(struct cache *c);
 void objc_unique_protocols(struct cache *c);
+/* objc_opts.c: the ObjCOptimizationHeader (dyld-1042+), sized before layout
+ * and written after objc_mark_images. */
+void objc_opts_plan(struct cache *c);
+void objc_opts_write(struct cache *c);
+/* objc_image_info.flags |= OptimizedByDyld in every image (dyld-940+). */
+void objc_mark_images(struct cache *c);
 /* After code_fix: ADRP+LDR of a selref -> ADRP+ADD of the string (64-bit). */
 void objc_rewrite_selector_loads(struct cache *c);
 
@@ -249,6 +270,9 @@ void objc_rewrite_selector_loads(struct cache *c);
 bool got_section(const struct sect *x);
 void got_plan(struct cache *c);
 void got_unique(struct cache *c);
+
+/* universal.c: stub copies in TEXT_STUBS files, calls sent to them. */
+void universal_stubs(struct cache *c);
 
 /* code.c: ADRP pages after segments moved; optional stub redirection. */
 void code_fix(struct cache *c);

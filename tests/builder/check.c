@@ -36,6 +36,7 @@ dsc_cache *cache;
 struct cache bc;
 struct cached *cached;
 bool stubs_optimized;
+int universal;
 bool gots_uniqued;
 
 static char *dup_field(const char *s) { return xstrdup(s); }
@@ -58,6 +59,9 @@ static void read_manifest(const char *path, struct manifest *m)
             m->header = (uint32_t)strtoul(b, NULL, 0);
         } else if (strcmp(a, "stubs") == 0) {
             m->stubs_optimized = strcmp(b, "optimized") == 0;
+            m->universal = strcmp(b, "universal-customer") == 0      ? UNIVERSAL_CUSTOMER
+                           : strcmp(b, "universal-development") == 0 ? UNIVERSAL_DEVELOPMENT
+                                                                     : NOT_UNIVERSAL;
         } else if (strcmp(a, "slide") == 0) {
             m->slide = (unsigned)strtoul(b, NULL, 0);
         } else if (strcmp(a, "file") == 0 && c3 && strcmp(b, "main") == 0) {
@@ -241,6 +245,7 @@ int main(int argc, char **argv)
     if (dsc_cache_open(m.main_path, &cache, &err))
         die("%s", err.msg);
     stubs_optimized = m.stubs_optimized;
+    universal = m.universal;
     gots_uniqued = m.header >= 0x1c8;
     load(&m);
     fixups_resolve(&bc);
@@ -249,20 +254,23 @@ int main(int argc, char **argv)
     check_exports(&n);
     check_symbols(&n);
     check_locals(&n);
+    check_objc_image_info(&n);
+    check_objc_opts(&n);
     check_code(&n);
     if (rip_refs)
         check_rip_refs(rip_refs, &m, &n);
     if (dec.n != explained + ntwins)
         die("slide info names %zu pointers; the inputs, objc_opt_offsets and canonical protocols explain %zu, "
-            "GOT twins %zu", dec.n, explained, ntwins);
+            "GOT twins %zu%s", dec.n, explained, ntwins,
+            strcmp(bc.ai->name, "x86_64") == 0 && !rip_refs ? " (x86_64 GOT twins need --x86-refs)" : "");
     free_twins();
     printf("dsccheck: OK %s: %zu images, %zu pointers, %zu nulls, %zu exports, %zu symbols, %zu locals, "
            "%zu adrp pairs, %zu rip operands, %zu direct stubs, %zu direct calls, %zu uniqued selectors, "
            "%zu uniqued protocols, %zu selector loads, %zu pc-relative literals, %zu auth pointers, "
-           "%zu redacted locals, %zu GOT loads\n",
+           "%zu redacted locals, %zu GOT loads, %zu calls to stub copies, %zu objc image infos, %zu header infos\n",
            m.main_path, bc.nimages, n.ptrs, n.nulls, n.exports, n.symbols, n.locals, n.adrps, n.rip_refs,
            n.direct_stubs, n.direct_calls, n.selectors, n.protocols, n.selector_loads, n.literals, n.auth,
-           n.redacted, n.got_loads);
+           n.redacted, n.got_loads, n.stub_copies, n.image_infos, n.header_infos);
     dsc_cache_close(cache);
     cache_free(&bc);
     free(cached);

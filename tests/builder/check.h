@@ -25,6 +25,7 @@ struct manifest {
     char arch[32];
     uint32_t header;
     bool stubs_optimized;
+    int universal;      /* enum universal_kind */
     unsigned slide;
     char *main_path;
     char **paths, **inputs;
@@ -43,7 +44,7 @@ struct cached {
 
 struct counts {
     size_t ptrs, nulls, exports, symbols, locals, adrps, direct_stubs, direct_calls, selectors, protocols, rip_refs;
-    size_t selector_loads, literals, auth, redacted, got_loads;
+    size_t selector_loads, literals, auth, redacted, got_loads, stub_copies, image_infos, header_infos;
 };
 
 /* The uniqued selector buffer, from libobjc's objc_opt_offsets[0..1]. */
@@ -57,7 +58,9 @@ extern dsc_cache *cache;
 extern struct cache bc;         /* the inputs, re-read, with cache addresses */
 extern struct cached *cached;   /* per image of bc */
 extern bool stubs_optimized;
-extern bool gots_uniqued;       /* dyld-940+ eras: GOT sections are S_REGULAR */
+enum universal_kind { NOT_UNIVERSAL, UNIVERSAL_CUSTOMER, UNIVERSAL_DEVELOPMENT };
+extern int universal;           /* which main of a universal set we check */
+extern bool gots_uniqued;       /* dyld-940+ eras: GOTs uniqued, ObjC optimised */
 extern struct selbuf sb;        /* found by check_pointers, used by check_code */
 extern struct decoded dec;      /* every slid pointer of the cache */
 extern size_t explained;        /* decoded pointers matched to a reason so far */
@@ -73,11 +76,13 @@ void check_pointers(struct counts *n);
 bool uniqued_selector(uint64_t target, uint64_t got);
 bool got_twin(const struct image *img, uint64_t want, uint64_t t, struct counts *n);
 void free_twins(void);
+void check_objc_opts(struct counts *n);
 
 /* check_syms.c */
 void check_exports(struct counts *n);
 void check_symbols(struct counts *n);
 void check_locals(struct counts *n);
+void check_objc_image_info(struct counts *n);
 
 /* check_code.c */
 void check_code(struct counts *n);

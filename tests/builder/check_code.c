@@ -136,6 +136,22 @@ static int64_t branch_offset(uint32_t i) { return (int64_t)(int32_t)((i & 0x3FFF
 
 /* B/BL in __text: unchanged, or (optimised stubs) straight to the target
  * of the stub the input called. */
+/* Universal caches: a call may go to the stub's copy in a TEXT_STUBS
+ * mapping, which must reach the final target directly (customer copies
+ * only) or load the image's own slot. */
+static bool stub_copy(uint64_t t, uint64_t slot, const struct ptr *p)
+{
+    const struct dsc_map *m = dsc_vm_map(cache, t);
+    dsc_span s;
+    uint64_t reach;
+    if (!m || !(m->info.flags & DSC_MAPPING_TEXT_STUBS) || !dsc_vm_span(cache, t, 12, &s) ||
+        dsc_le32(s.data + 8) != 0xD61F0200u || !pair_target(dsc_le32(s.data), dsc_le32(s.data + 4), t, &reach))
+        return false;
+    if (is_add(dsc_le32(s.data + 4)))
+        return universal == UNIVERSAL_CUSTOMER && reach == p->target;
+    return reach == slot;
+}
+
 static void check_branches(const struct image *img, const struct sect *x, const uint8_t *in, dsc_span code,
                            uint64_t addr, struct counts *n)
 {
@@ -150,13 +166,17 @@ static void check_branches(const struct image *img, const struct sect *x, const 
         uint64_t t = addr + off + (uint64_t)branch_offset(ci);
         const uint8_t *stub = in + (in_t - x->in_addr);
         const struct ptr *p = NULL;
-        if (stubs_optimized && is_branch(ci) && st && in_t - st->in_addr < st->size &&
+        if ((stubs_optimized || universal) && is_branch(ci) && st && in_t - st->in_addr < st->size &&
             pair_target(dsc_le32(stub), dsc_le32(stub + 4), in_t, &slot) && image_reloc(img, slot, &want))
             p = image_ptr_at(img, want);
-        if (!p || p->target != t)
+        bool ok = p && (universal ? stub_copy(t, want, p) : p->target == t);
+        if (!ok)
             die("%s: branch at 0x%llx changed to 0x%llx", img->cache_path, (unsigned long long)(addr + off),
                 (unsigned long long)t);
-        n->direct_calls++;
+        if (universal)
+            n->stub_copies++;
+        else
+            n->direct_calls++;
     }
 }
 

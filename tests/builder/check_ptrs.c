@@ -243,3 +243,46 @@ void free_twins(void)
     free(twins);
     free(dec.v);
 }
+
+/* dyld-1042+ ObjCOptimizationHeader: header info RO names every ObjC image
+ * in address order with a copy of its objc_image_info, RW has as many
+ * words, and the selector base is the magic selector of the buffer. */
+void check_objc_opts(struct counts *n)
+{
+    const struct dsc_file *m = dsc_main_file(cache);
+    uint64_t base = dsc_cache_get_info(cache)->base_address;
+    if (!dsc_hdr_has(m, HDR_OBJC_OPTS_SIZE, 8) || !dsc_hdr64(m, HDR_OBJC_OPTS_OFFSET)) {
+        if (sb.slots && bc.ai->ptr_size == 8 && m->header_size >= 0x200)
+            die("no ObjC optimisation header, though selectors were uniqued");
+        return;
+    }
+    dsc_span h = vm(base + dsc_hdr64(m, HDR_OBJC_OPTS_OFFSET), 0x38, "ObjC optimisation header");
+    uint64_t ro = base + dsc_le64(h.data + 8), rw = base + dsc_le64(h.data + 0x10);
+    if (dsc_le32(h.data) != 1 || base + dsc_le64(h.data + 0x30) != sb.start)
+        die("ObjC optimisation header: version %u, selector base 0x%llx (buffer at 0x%llx)", dsc_le32(h.data),
+            (unsigned long long)(base + dsc_le64(h.data + 0x30)), (unsigned long long)sb.start);
+    dsc_span rt = vm(ro, 8, "header info RO"), wt = vm(rw, 8, "header info RW");
+    uint32_t count = dsc_le32(rt.data);
+    if (dsc_le32(rt.data + 4) != 16 || dsc_le32(wt.data) != count || dsc_le32(wt.data + 4) != 8)
+        die("header info RO/RW tables disagree");
+    size_t k = 0;
+    for (size_t i = 0; i < bc.nimages; i++) {
+        const struct image *img = &bc.images[i];
+        const struct sect *x = image_sect(img, "__DATA_CONST", "__objc_imageinfo");
+        uint64_t info;
+        if (!x)
+            x = image_sect(img, "__DATA", "__objc_imageinfo");
+        if (!x || !image_reloc(img, x->in_addr, &info))
+            continue;
+        uint64_t entry = ro + 8 + 16 * k++;
+        dsc_span e = vm(entry, 16, "header info entry"), copy, own = vm(info, 8, "objc_image_info");
+        if (k > count || entry + dsc_le64(e.data) != cached[i].mh)
+            die("%s: header info entry %zu does not name the image", img->cache_path, k - 1);
+        copy = vm(entry + 8 + dsc_le64(e.data + 8), 8, "objc_image_info copy");
+        if (memcmp(copy.data, own.data, 8) != 0)
+            die("%s: header info's objc_image_info copy differs", img->cache_path);
+        n->header_infos++;
+    }
+    if (k != count)
+        die("header info names %u images, %zu have ObjC", count, k);
+}

@@ -150,3 +150,24 @@ void check_locals(struct counts *n)
     }
 }
 
+
+/* objc_image_info: OptimizedByDyld (bit 3) set exactly in dyld-940+ eras,
+ * every other bit as in the input. */
+void check_objc_image_info(struct counts *n)
+{
+    for (size_t i = 0; i < bc.nimages; i++) {
+        const struct image *img = &bc.images[i];
+        const struct sect *x = image_sect(img, "__DATA_CONST", "__objc_imageinfo");
+        uint64_t at;
+        if (!x)
+            x = image_sect(img, "__DATA", "__objc_imageinfo");
+        if (!x || x->size < 8 || !image_reloc(img, x->in_addr, &at))
+            continue;
+        const struct seg *sg = &img->segs[x->segi];
+        uint32_t in_flags = dsc_le32(img->file.data + sg->in_fileoff + (x->in_addr - sg->in_addr) + 4);
+        uint32_t want = gots_uniqued ? in_flags | 8u : in_flags, got;
+        if (!dsc_vm_u32(cache, at + 4, &got) || got != want)
+            die("%s: objc_image_info flags 0x%x, expected 0x%x", img->cache_path, got, want);
+        n->image_infos++;
+    }
+}

@@ -9,6 +9,9 @@
  * TEXT sub-caches of N images, then a DATA sub-cache, then a LINKEDIT one;
  * every sub-cache starts with its own header page. VM is contiguous from
  * the arch's base; regions are 16 KiB aligned (the v5 slide page size).
+ * Universal caches (dyld-1042+): the main file holds no images, and each
+ * TEXT sub-cache is followed by a TEXT_STUBS one of the same size, whose
+ * customer and development variants share that VM range (universal.c).
  */
 #include "bld.h"
 
@@ -25,7 +28,7 @@
  * the dyld-832 caches of testdata). */
 #define ARM64_MAPPING_GAP 0x2000000ULL
 
-enum { MAPPING_AUTH = 1, MAPPING_CONST = 4 };
+enum { MAPPING_AUTH = 1, MAPPING_CONST = 4, MAPPING_TEXT_STUBS = 8 };
 
 /* dyld-832 (header 0x140) split writable data only into DATA and AUTH, as
  * the real caches in testdata show; CONST mappings came with the split era. */
@@ -46,6 +49,7 @@ static unsigned new_file(struct cache *c, const char *suffix)
         die("too many sub-caches (raise --text-per-file)");
     struct outfile *f = &c->files[c->nfiles];
     memset(f, 0, sizeof *f);
+    f->mirror_of = -1;
     snprintf(f->suffix, sizeof f->suffix, "%s", suffix);
     return c->nfiles++;
 }
@@ -124,29 +128,49 @@ static void suffix_for(const struct cache *c, unsigned index, char out[32])
 }
 
 /* Files and their regions, in VM order. */
+/* A TEXT file holding images [first, end). */
+static unsigned text_file(struct cache *c, const char *suffix, size_t first, size_t end)
+{
+    unsigned f = new_file(c, suffix);
+    c->files[f].first_image = first;
+    c->files[f].end_image = end;
+    new_region(c, f, RK_TEXT);
+    return f;
+}
+
+/* Universal caches: a TEXT_STUBS file mirroring TEXT file `text`. */
+static void stubs_file(struct cache *c, const char *suffix, unsigned text)
+{
+    unsigned f = new_file(c, suffix);
+    c->files[f].mirror_of = (int)text;
+    c->regions[new_region(c, f, RK_TEXT)].flags |= MAPPING_TEXT_STUBS;
+}
+
+/* Files and their regions, in VM order. */
 static void plan_files(struct cache *c)
 {
     static const enum region_kind data_kinds[] = {RK_DATA_CONST, RK_DATA, RK_AUTH_CONST, RK_AUTH};
     char suffix[32];
-    unsigned f = new_file(c, "");
-    new_region(c, f, RK_TEXT);
-    if (c->opt.split) {
-        unsigned per = c->opt.text_per_file, sub = 1;
-        for (size_t i = per; i < c->nimages; i += per) {
-            suffix_for(c, sub++, suffix);
-            new_region(c, new_file(c, suffix), RK_TEXT);
-        }
+    size_t per = c->opt.split ? c->opt.text_per_file : c->nimages, first = c->opt.universal ? 0 : per;
+    unsigned f = text_file(c, "", 0, c->opt.universal ? 0 : per), sub = 1;
+    for (size_t i = first; c->opt.split && i < c->nimages; i += per) {
         suffix_for(c, sub++, suffix);
-        f = new_file(c, suffix);
-        new_region(c, f, RK_TEXT);
+        unsigned t = text_file(c, suffix, i, i + per < c->nimages ? i + per : c->nimages);
+        if (c->opt.universal) {
+            suffix_for(c, sub++, suffix);
+            stubs_file(c, suffix, t);
+        }
+    }
+    if (c->opt.split) {
+        suffix_for(c, sub++, suffix);
+        f = text_file(c, suffix, 0, 0);
     }
     for (unsigned k = 0; k < sizeof data_kinds / sizeof data_kinds[0]; k++)
         if (kind_used(c, data_kinds[k]))
             new_region(c, f, data_kinds[k]);
     if (c->opt.split) {
-        suffix_for(c, c->nfiles, suffix);
-        f = new_file(c, suffix);
-        new_region(c, f, RK_TEXT);
+        suffix_for(c, sub, suffix);
+        f = text_file(c, suffix, 0, 0);
     }
     new_region(c, f, RK_LINKEDIT);
 }
@@ -155,10 +179,11 @@ void layout_plan(struct cache *c)
 {
     if (c->opt.split && c->opt.header_size < 0x1c8)
         die("sub-caches need a header of 0x1c8 bytes or more");
+    if (c->opt.universal && (!c->opt.split || c->opt.header_size < 0x200))
+        die("universal caches need --split and a header of 0x200 bytes");
     plan_files(c);
     uint64_t main_extra = header_tables_size(c);
     uint64_t cursor = c->ai->base;
-    size_t text_image = 0;
     unsigned nmappings_main = c->files[0].nregions;
     for (unsigned fi = 0; fi < c->nfiles; fi++) {
         struct outfile *f = &c->files[fi];
@@ -173,22 +198,29 @@ void layout_plan(struct cache *c)
                 r->header_area = header_area(c, fi, fi == 0 ? nmappings_main : f->nregions, main_extra);
             if (r->kind == RK_LINKEDIT) {
                 r->size = 0;    /* sized by linkedit_build */
+            } else if (f->mirror_of >= 0) {
+                /* stub copies sit at their stubs' offsets in the TEXT file */
+                const struct region *t = &c->regions[c->files[f->mirror_of].regions[0]];
+                r->header_area = t->header_area;
+                r->size = t->size;
             } else if (r->kind == RK_TEXT) {
-                size_t end = text_image;
-                bool holds_images = !c->opt.split || fi < c->nfiles - 2;
-                if (holds_images)
-                    end = c->opt.split ? text_image + c->opt.text_per_file : c->nimages;
-                if (end > c->nimages)
-                    end = c->nimages;
-                place_segments(c, r, text_image, end, fi == 0 ? c->selbuf_size : 0, &c->selbuf_addr);
-                text_image = end;
+                /* the main file's cache-owned TEXT: selectors, ObjC optimisation header */
+                uint64_t sel = fi == 0 ? align_up(c->selbuf_size, 8) : 0, extra = 0;
+                place_segments(c, r, f->first_image, f->end_image, sel + (fi == 0 ? c->objc_ro_size : 0), &extra);
+                if (fi == 0) {
+                    c->selbuf_addr = extra;
+                    c->objc_ro_addr = extra + sel;
+                }
             } else {
-                /* cache-owned areas after the images: protocols, GOT twins */
+                /* cache-owned areas after the images: protocols, GOT twins, header info RW */
                 uint64_t protos = r->kind == RK_DATA ? c->proto_area_size : 0, extra = 0;
-                place_segments(c, r, 0, c->nimages, protos + c->got_area_size[r->kind], &extra);
+                uint64_t hinfo = r->kind == RK_DATA ? c->objc_rw_size : 0, got = c->got_area_size[r->kind];
+                place_segments(c, r, 0, c->nimages, protos + got + hinfo, &extra);
                 if (protos)
                     c->proto_addr = extra;
                 c->got_addr[r->kind] = extra + protos;
+                if (hinfo)
+                    c->objc_rw_addr = extra + protos + got;
             }
             cursor = r->addr + r->size;
             fileoff += r->size;

@@ -9,7 +9,7 @@ tests_builder_libbld_a_SOURCES = \
 	tests/builder/input.c tests/builder/fixups.c tests/builder/layout.c \
 	tests/builder/code.c tests/builder/linkedit.c tests/builder/loadcmds.c \
 	tests/builder/slide.c tests/builder/write.c tests/builder/objc.c \
-	tests/builder/x86.c tests/builder/x86.h tests/builder/got.c
+	tests/builder/x86.c tests/builder/x86.h tests/builder/got.c tests/builder/universal.c tests/builder/objc_opts.c
 
 check_PROGRAMS += tests/builder/dscbuild tests/builder/dsccheck
 tests_builder_dscbuild_SOURCES = tests/builder/main.c
@@ -19,7 +19,7 @@ tests_builder_dsccheck_SOURCES = tests/builder/check.c tests/builder/check.h tes
 tests_builder_dsccheck_LDADD = tests/builder/libbld.a libdsc.la
 
 EXTRA_DIST += tests/builder/README tests/builder/build-inputs.sh
-EXTRA_DIST += tests/builder/bench.sh tests/builder/inputs
+EXTRA_DIST += tests/builder/bench.sh tests/builder/inputs tests/builder/make-caches.sh tests/builder/x86-refs.sh
 
 # `make bench`: the scale run (a split arm64e cache of ~4800 images, >1 GB,
 # written to $TMPDIR and removed; CLONES=N sizes it, KEEP=1 keeps it).

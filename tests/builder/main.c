@@ -1,14 +1,15 @@
 /*
  * main.c — dscbuild's command line, the build pipeline and the manifest.
  *
- *   dscbuild --arch A --slide N --header 0xNNN [--split N] [--local-symbols]
- *            [--optimize-stubs] [--alias ALIAS=PATH]... [--clones N]
+ *   dscbuild --arch A --slide N --header 0xNNN [--split N [--universal]]
+ *            [--local-symbols] [--optimize-stubs] [--alias ALIAS=PATH]... [--clones N]
  *            [--platform N] -o OUT input.dylib...
  *
  * Writes OUT (and OUT.01 … / OUT.1 … / OUT.symbols) plus OUT.manifest, a
  * plain-text list that extraction tests use to find each image's input:
  *   arch <name> / slide <n> / header 0x<size> / file <role> <path>
- *   stubs optimized (when --optimize-stubs was given)
+ *   stubs optimized (--optimize-stubs) / stubs universal-customer|-development
+ * A universal set (--universal) also gets OUT.development.manifest.
  *   image <cache path> <input dylib>     alias <alias> <cache path>
  * (fields separated by one TAB).
  */
@@ -24,7 +25,7 @@ static _Noreturn void usage(void)
 {
     fprintf(stderr,
             "usage: dscbuild --arch arm64|arm64e|arm64_32|x86_64 --slide 1-5 --header 0x98|0x138|0x140|0x1c8|0x200\n"
-            "                [--split IMAGES_PER_TEXT_FILE] [--local-symbols] [--optimize-stubs]\n"
+            "                [--split IMAGES_PER_TEXT_FILE [--universal]] [--local-symbols] [--optimize-stubs]\n"
             "                [--alias ALIAS=PATH]... [--clones N] [--platform N] -o OUT input.dylib...\n");
     exit(2);
 }
@@ -44,7 +45,7 @@ static void parse_options(struct options *o, int argc, char **argv)
         {"arch", 1, NULL, 'a'}, {"slide", 1, NULL, 's'}, {"header", 1, NULL, 'H'},
         {"split", 1, NULL, 'S'}, {"local-symbols", 0, NULL, 'l'}, {"optimize-stubs", 0, NULL, 'O'},
         {"alias", 1, NULL, 'A'}, {"clones", 1, NULL, 'C'}, {"platform", 1, NULL, 'P'},
-        {"manifest", 1, NULL, 'm'}, {NULL, 0, NULL, 0},
+        {"manifest", 1, NULL, 'm'}, {"universal", 0, NULL, 'U'}, {NULL, 0, NULL, 0},
     };
     bool have_arch = false;
     memset(o, 0, sizeof *o);
@@ -65,6 +66,7 @@ static void parse_options(struct options *o, int argc, char **argv)
             break;
         case 'l': o->local_symbols = true; break;
         case 'O': o->optimize_stubs = true; break;
+        case 'U': o->universal = true; break;
         case 'A':
             o->alias_specs = xrealloc(o->alias_specs, (o->nalias_specs + 1) * sizeof *o->alias_specs);
             o->alias_specs[o->nalias_specs++] = optarg;
@@ -132,22 +134,30 @@ static void add_aliases(struct cache *c)
     }
 }
 
-static void write_manifest(const struct cache *c)
+/* One manifest per main file: a universal set has two (the development
+ * one lists the .development TEXT_STUBS variants). */
+static void write_manifest(const struct cache *c, bool dev)
 {
     char path[4096];
+    const char *dv = dev ? ".development" : "";
     if (c->opt.manifest)
-        snprintf(path, sizeof path, "%s", c->opt.manifest);
+        snprintf(path, sizeof path, "%s%s", c->opt.manifest, dv);
     else
-        snprintf(path, sizeof path, "%s.manifest", c->opt.out);
+        snprintf(path, sizeof path, "%s%s.manifest", c->opt.out, dv);
     FILE *f = fopen(path, "w");
     if (!f)
         die("%s: cannot create", path);
     fprintf(f, "arch\t%s\nslide\t%u\nheader\t0x%x\n", c->ai->name, c->opt.slide, c->opt.header_size);
     if (c->opt.optimize_stubs)
         fprintf(f, "stubs\toptimized\n");
-    for (unsigned i = 0; i < c->nfiles; i++)
-        fprintf(f, "file\t%s\t%s%s\n",
-                i == 0 ? "main" : i == c->symbols_file ? "symbols" : "subcache", c->opt.out, c->files[i].suffix);
+    if (c->opt.universal)
+        fprintf(f, "stubs\t%s\n", dev ? "universal-development" : "universal-customer");
+    for (unsigned i = 0; i < c->nfiles; i++) {
+        const struct outfile *of = &c->files[i];
+        bool variant = (i == 0 && dev) || (dev && of->mirror_of >= 0);
+        fprintf(f, "file\t%s\t%s%s%s\n", i == 0 ? "main" : i == c->symbols_file ? "symbols" : "subcache",
+                c->opt.out, of->suffix, variant ? ".development" : "");
+    }
     for (size_t i = 0; i < c->nimages; i++) {
         const struct image *img = &c->images[i];
         fprintf(f, "image\t%s\t%s\n", img->cache_path, img->in_path);
@@ -164,8 +174,10 @@ int main(int argc, char **argv)
     memset(&c, 0, sizeof c);
     parse_options(&c.opt, argc, argv);
     c.ai = arch_get(c.opt.arch);
-    if (c.opt.optimize_stubs && c.opt.arch != ARCH_ARM64 && c.opt.arch != ARCH_ARM64E)
-        die("--optimize-stubs is for arm64 and arm64e");
+    if ((c.opt.optimize_stubs || c.opt.universal) && c.opt.arch != ARCH_ARM64 && c.opt.arch != ARCH_ARM64E)
+        die("--optimize-stubs and --universal are for arm64 and arm64e");
+    if (c.opt.optimize_stubs && c.opt.universal)
+        die("--optimize-stubs and --universal exclude each other");
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     load_inputs(&c, argc - optind, argv + optind);
@@ -173,19 +185,25 @@ int main(int argc, char **argv)
     objc_plan(&c);
     objc_plan_protocols(&c);
     got_plan(&c);
+    objc_opts_plan(&c);
     layout_plan(&c);
     fixups_resolve(&c);
     layout_copy_segments(&c);
     objc_unique_selectors(&c);
     objc_unique_protocols(&c);
+    objc_mark_images(&c);
+    objc_opts_write(&c);
     code_fix(&c);
     objc_rewrite_selector_loads(&c);
     got_unique(&c);
+    universal_stubs(&c);
     linkedit_build(&c);
     loadcmds_rewrite(&c);
     slide_encode(&c);
     cache_write(&c);
-    write_manifest(&c);
+    write_manifest(&c, false);
+    if (c.opt.universal)
+        write_manifest(&c, true);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     uint64_t total = 0, ptrs = 0;
     for (unsigned i = 0; i < c.nfiles; i++) {

@@ -15,7 +15,8 @@
  * protocol_t size, _demangledName, and the FIXED_UP and IS_CANONICAL flags.
  * Every pointer to any definition of that name — except the
  * __objc_protolist entries, which keep the originals — points at the copy.
- * Older eras keep their selectors and protocols in place.
+ * Every image's objc_image_info gets OptimizedByDyld (bit 3).
+ * Older eras keep their selectors, protocols and image info as they were.
  */
 #include "bld.h"
 #include "strpool.h"
@@ -399,5 +400,26 @@ void objc_rewrite_selector_loads(struct cache *c)
             dsc_put32(code + k, 0x91000000u | (ldr & 31) | ((adrp & 31) << 5) | (uint32_t)(p->target & 0xFFF) << 10);
             c->stats_selloads++;
         }
+    }
+}
+
+/* ---- objc_image_info ---- */
+
+#define OBJC_IMAGE_OPTIMIZED_BY_DYLD (1u << 3)
+
+void objc_mark_images(struct cache *c)
+{
+    if (!enabled(c))
+        return;
+    for (size_t i = 0; i < c->nimages; i++) {
+        const struct image *img = &c->images[i];
+        const struct sect *x = image_sect(img, "__DATA_CONST", "__objc_imageinfo");
+        uint64_t at;
+        if (!x)
+            x = image_sect(img, "__DATA", "__objc_imageinfo");
+        if (!x || x->size < 8 || !image_reloc(img, x->in_addr, &at))
+            continue;
+        uint8_t *info = cache_bytes(c, at, 8);
+        dsc_put32(info + 4, dsc_le32(info + 4) | OBJC_IMAGE_OPTIMIZED_BY_DYLD);
     }
 }

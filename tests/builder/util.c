@@ -188,6 +188,7 @@ void cache_free(struct cache *c)
     free(c->by_name);
     for (unsigned i = 0; i < c->nregions; i++) {
         free(c->regions[i].mem);
+        free(c->regions[i].dev_mem);
         buf_free(&c->regions[i].slide);
     }
     for (unsigned i = 0; i < c->nfiles; i++)

@@ -22,12 +22,6 @@
 
 #define MAX_SLIDE 0x10000000ULL
 
-/* Offsets of the main file's tables (after the mapping tables). */
-struct main_tables {
-    uint64_t images, nrecords, text, subcaches, paths;
-    uint64_t *path_off;     /* per image, then per old-era alias record */
-};
-static struct main_tables mt;
 
 static bool has(const struct cache *c, unsigned off, unsigned len) { return off + len <= c->opt.header_size; }
 static bool trie_era(const struct cache *c) { return has(c, 0x108, 16); }
@@ -79,15 +73,15 @@ static void build_dylibs_trie(struct cache *c)
 uint64_t header_tables_size(struct cache *c)
 {
     uint64_t at = c->opt.header_size + mapping_tables_size(c, c->files[0].nregions);
-    mt.images = at;
-    mt.nrecords = c->nimages + alias_records(c);
-    at += mt.nrecords * 32;
-    mt.text = at;
+    c->mt.images = at;
+    c->mt.nrecords = c->nimages + alias_records(c);
+    at += c->mt.nrecords * 32;
+    c->mt.text = at;
     if (has(c, 0x88, 16))
         at += c->nimages * 32;
-    mt.subcaches = at;
+    c->mt.subcaches = at;
     at += (uint64_t)(c->nfiles - 1) * subcache_entry_size(c);
-    mt.paths = at;
+    c->mt.paths = at;
     for (size_t i = 0; i < c->nimages; i++) {
         at += strlen(c->images[i].cache_path) + 1;
         if (!trie_era(c))
@@ -148,7 +142,7 @@ static void put_common_header(const struct cache *c, const struct outfile *f, ui
         }
     }
     if (has(c, 0x68, 8))
-        dsc_put64(h + 0x68, 1);     /* production */
+        dsc_put64(h + 0x68, c->opt.universal ? 2 : 1);     /* universal or production */
     if (has(c, 0xd8, 4))
         dsc_put32(h + 0xd8, c->opt.platform);
     if (has(c, 0xe0, 8) && f->nregions)
@@ -159,18 +153,18 @@ static void put_common_header(const struct cache *c, const struct outfile *f, ui
 
 static void put_image_tables(struct cache *c, uint8_t *h)
 {
-    uint64_t path = mt.paths;
+    uint64_t path = c->mt.paths;
     size_t rec = 0;
     for (size_t i = 0; i < c->nimages; i++) {
         const struct image *img = &c->images[i];
-        uint8_t *e = h + mt.images + rec++ * 32;
+        uint8_t *e = h + c->mt.images + rec++ * 32;
         dsc_put64(e, img->segs[0].addr);
         dsc_put32(e + 24, (uint32_t)path);
         uint64_t own_path = path;
         memcpy(h + path, img->cache_path, strlen(img->cache_path) + 1);
         path += strlen(img->cache_path) + 1;
         if (has(c, 0x88, 16)) {
-            uint8_t *t = h + mt.text + i * 32;
+            uint8_t *t = h + c->mt.text + i * 32;
             memcpy(t, img->uuid, 16);
             dsc_put64(t + 16, img->segs[0].addr);
             dsc_put32(t + 24, (uint32_t)img->segs[0].size);
@@ -180,21 +174,21 @@ static void put_image_tables(struct cache *c, uint8_t *h)
     /* dyld-421 style alias records: same address, path before the images. */
     for (size_t i = 0; i < c->nimages && !trie_era(c); i++)
         for (unsigned a = 0; a < c->images[i].naliases; a++) {
-            uint8_t *e = h + mt.images + rec++ * 32;
+            uint8_t *e = h + c->mt.images + rec++ * 32;
             dsc_put64(e, c->images[i].segs[0].addr);
             dsc_put32(e + 24, (uint32_t)path);
             memcpy(h + path, c->images[i].aliases[a], strlen(c->images[i].aliases[a]) + 1);
             path += strlen(c->images[i].aliases[a]) + 1;
         }
     if (has(c, 0x1c0, 8)) {
-        dsc_put32(h + 0x1c0, (uint32_t)mt.images);
-        dsc_put32(h + 0x1c4, (uint32_t)mt.nrecords);
+        dsc_put32(h + 0x1c0, (uint32_t)c->mt.images);
+        dsc_put32(h + 0x1c4, (uint32_t)c->mt.nrecords);
     } else {
-        dsc_put32(h + 0x18, (uint32_t)mt.images);
-        dsc_put32(h + 0x1c, (uint32_t)mt.nrecords);
+        dsc_put32(h + 0x18, (uint32_t)c->mt.images);
+        dsc_put32(h + 0x1c, (uint32_t)c->mt.nrecords);
     }
     if (has(c, 0x88, 16)) {
-        dsc_put64(h + 0x88, mt.text);
+        dsc_put64(h + 0x88, c->mt.text);
         dsc_put64(h + 0x90, c->nimages);
     }
     if (trie_era(c)) {
@@ -203,10 +197,14 @@ static void put_image_tables(struct cache *c, uint8_t *h)
     }
 }
 
-static void put_main_header(struct cache *c, uint8_t *h)
+/* `dev`: the development main of a universal set, which lists the
+ * .development variants of the TEXT_STUBS files. */
+static void put_main_header(struct cache *c, uint8_t *h, bool dev)
 {
     const struct outfile *f = &c->files[0];
     put_common_header(c, f, h);
+    if (c->opt.universal)
+        dsc_put32(h + 0x1c8, dev ? 0 : 1);     /* cacheSubType */
     put_image_tables(c, h);
     if (f->tail.len && c->opt.local_symbols && c->symbols_file == UINT32_MAX) {
         dsc_put64(h + 0x48, c->local_syms_off);
@@ -222,17 +220,27 @@ static void put_main_header(struct cache *c, uint8_t *h)
         for (unsigned fi = 1; fi < c->nfiles; fi++) {
             if (fi == c->symbols_file)
                 continue;
-            uint8_t *e = h + mt.subcaches + nsub++ * esize;
-            memcpy(e, c->files[fi].uuid, 16);
-            dsc_put64(e + 16, c->regions[c->files[fi].regions[0]].addr - c->ai->base);
-            if (esize == 56)
-                memcpy(e + 24, c->files[fi].suffix, strlen(c->files[fi].suffix));
+            const struct outfile *sf = &c->files[fi];
+            bool dev_variant = dev && sf->mirror_of >= 0;
+            char suffix[32];
+            uint8_t *e = h + c->mt.subcaches + nsub++ * esize;
+            memcpy(e, dev_variant ? sf->dev_uuid : sf->uuid, 16);
+            dsc_put64(e + 16, c->regions[sf->regions[0]].addr - c->ai->base);
+            snprintf(suffix, sizeof suffix, "%s%s", sf->suffix, dev_variant ? ".development" : "");
+            if (esize == 56) {
+                memset(e + 24, 0, 32);  /* the other main's suffix may be here */
+                memcpy(e + 24, suffix, strlen(suffix));
+            }
         }
-        dsc_put32(h + 0x188, (uint32_t)mt.subcaches);
+        dsc_put32(h + 0x188, (uint32_t)c->mt.subcaches);
         dsc_put32(h + 0x18c, nsub);
     }
     if (c->symbols_file != UINT32_MAX)
         memcpy(h + 0x190, c->files[c->symbols_file].uuid, 16);
+    if (c->objc_opts_offset && has(c, 0x1d0, 16)) {
+        dsc_put64(h + 0x1d0, c->objc_opts_offset);
+        dsc_put64(h + 0x1d8, c->objc_ro_size);
+    }
 }
 
 /* ---- tails: slide blobs and moved local symbols, after the mappings ---- */
@@ -266,6 +274,7 @@ static void make_symbols_file(struct cache *c)
     c->symbols_file = c->nfiles;
     struct outfile *f = &c->files[c->nfiles++];
     memset(f, 0, sizeof *f);
+    f->mirror_of = -1;
     snprintf(f->suffix, sizeof f->suffix, ".symbols");
     uint64_t off = align_up(c->opt.header_size, 16);
     f->tail_off = 0;
@@ -279,13 +288,17 @@ static void make_symbols_file(struct cache *c)
 
 /* ---- files ---- */
 
-static void file_digest(const struct cache *c, const struct outfile *f, uint8_t out[16])
+/* A file's bytes: its regions (the development variant of TEXT_STUBS
+ * regions when `dev`), then its tail. */
+static const uint8_t *region_bytes(const struct region *r, bool dev) { return dev && r->dev_mem ? r->dev_mem : r->mem; }
+
+static void file_digest(const struct cache *c, const struct outfile *f, bool dev, uint8_t out[16])
 {
     struct hasher hs;
     hasher_init(&hs);
     for (unsigned j = 0; j < f->nregions; j++) {
         const struct region *r = &c->regions[f->regions[j]];
-        hasher_update(&hs, r->mem, r->size);
+        hasher_update(&hs, region_bytes(r, dev), r->size);
     }
     hasher_update(&hs, f->tail.data, f->tail.len);
     hasher_final(&hs, out);
@@ -309,20 +322,41 @@ static void write_all(int fd, const void *p, size_t n, uint64_t off, const char 
     }
 }
 
-static void write_file(struct cache *c, const struct outfile *f)
+static void write_file(struct cache *c, const struct outfile *f, const char *extra_suffix, bool dev)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s%s", c->opt.out, f->suffix);
+    snprintf(path, sizeof path, "%s%s%s", c->opt.out, f->suffix, extra_suffix);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0)
         die("%s: cannot create: %s", path, strerror(errno));
     for (unsigned j = 0; j < f->nregions; j++) {
         const struct region *r = &c->regions[f->regions[j]];
-        write_all(fd, r->mem, r->size, r->fileoff, path);
+        write_all(fd, region_bytes(r, dev), r->size, r->fileoff, path);
     }
     write_all(fd, f->tail.data, f->tail.len, f->tail_off, path);
     if (close(fd) != 0)
         die("%s: close failed: %s", path, strerror(errno));
+}
+
+/* The .development variant of a TEXT_STUBS file: same header, own UUID. */
+static void stubs_dev_variant(struct cache *c, struct outfile *f)
+{
+    struct region *r = &c->regions[f->regions[0]];
+    memcpy(r->dev_mem, r->mem, r->header_area);
+    memset(r->dev_mem + 0x58, 0, 16);
+    file_digest(c, f, true, f->dev_uuid);
+    memcpy(r->dev_mem + 0x58, f->dev_uuid, 16);
+}
+
+static void finish_main(struct cache *c, bool dev)
+{
+    uint8_t *h = file_header(c, &c->files[0]);
+    memset(h + 0x58, 0, 16);
+    put_main_header(c, h, dev);
+    file_digest(c, &c->files[0], false, c->files[0].uuid);
+    if (has(c, 0x58, 16))
+        memcpy(h + 0x58, c->files[0].uuid, 16);
+    write_file(c, &c->files[0], dev ? ".development" : "", false);
 }
 
 void cache_write(struct cache *c)
@@ -337,14 +371,17 @@ void cache_write(struct cache *c)
         uint8_t *h = file_header(c, f);
         if (fi != c->symbols_file)
             put_common_header(c, f, h);
-        file_digest(c, f, f->uuid);
+        file_digest(c, f, false, f->uuid);
         memcpy(h + 0x58, f->uuid, 16);
+        if (f->mirror_of >= 0)
+            stubs_dev_variant(c, f);
     }
-    uint8_t *h = file_header(c, &c->files[0]);
-    put_main_header(c, h);
-    file_digest(c, &c->files[0], c->files[0].uuid);
-    if (has(c, 0x58, 16))
-        memcpy(h + 0x58, c->files[0].uuid, 16);
-    for (unsigned fi = 0; fi < c->nfiles; fi++)
-        write_file(c, &c->files[fi]);
+    for (unsigned fi = 1; fi < c->nfiles; fi++) {
+        write_file(c, &c->files[fi], "", false);
+        if (c->files[fi].mirror_of >= 0)
+            write_file(c, &c->files[fi], ".development", true);
+    }
+    if (c->opt.universal)
+        finish_main(c, true);
+    finish_main(c, false);  /* last, so files[0].uuid names the customer main */
 }

@@ -11,19 +11,8 @@ cd "$WORK" || fail "cd $WORK"
 PAIRS="arm64:2 arm64e:3 arm64e:5 arm64_32:1 arm64_32:4 x86_64:1 x86_64:2"
 ERAS="0x98 0x138 0x140 0x1c8 0x200"
 
-# RIP-relative operands of the x86_64 inputs, as llvm-objdump sees them:
-# "dylib TAB address TAB length TAB displacement" for dsccheck --x86-refs.
-x86_refs() {
-    for d in $(cat "$1"); do
-        llvm-objdump-19 -d --section=__text --section=__stubs --section=__stub_helper "$d" |
-            awk -v d="$d" -F '\t' '/\(%rip\)/ && /^ *[0-9a-f]+: / {
-                split($1, a, ":"); addr = a[1]; gsub(/ /, "", addr); n = split(a[2], b, " ")
-                if (match($0, /-?0x[0-9a-f]+\(%rip\)/))
-                    print d "\t" addr "\t" n "\t" substr($0, RSTART, RLENGTH - 6) }'
-    done
-}
 command -v llvm-objdump-19 > /dev/null 2>&1 || skip "llvm-objdump-19 is not installed"
-x86_refs "$WORK/x86_64.inputs" > "$WORK/x86_64.refs"
+"$top_srcdir/tests/builder/x86-refs.sh" "$WORK/x86_64.inputs" > "$WORK/x86_64.refs"
 [ -s "$WORK/x86_64.refs" ] || fail "llvm-objdump found no RIP-relative operands in the x86_64 inputs"
 
 check_cache() {
@@ -62,6 +51,7 @@ check_cache() {
         grep -q ' [1-9][0-9]* locals' check.out || fail "$out: no local symbols were checked"
         grep -q ' [1-9][0-9]* redacted locals' check.out || fail "$out: no <redacted> locals"
     fi
+    grep -q ' [1-9][0-9]* objc image infos' check.out || fail "$out: objc_image_info not checked"
     if [ "$arch" = arm64e ]; then
         grep -q ' [1-9][0-9]* auth pointers' check.out || fail "$out: no authenticated pointers"
     fi
@@ -73,7 +63,10 @@ check_cache() {
             grep -q ' [1-9][0-9]* GOT loads' check.out || fail "$out: no GOT load redirected"
             case $arch in arm64|arm64e)
                 grep -q ' [1-9][0-9]* selector loads' check.out || fail "$out: no selector load rewritten" ;;
-            esac ;;
+            esac
+            if [ "$era" = 0x200 ] && [ "$arch" != arm64_32 ]; then
+                grep -q ' [1-9][0-9]* header infos' check.out || fail "$out: no ObjC optimisation header"
+            fi ;;
         *) grep -q ' 0 uniqued selectors, 0 uniqued protocols' check.out || fail "$out: ObjC uniqued in an old era"
            grep -q ' 0 GOT loads' check.out || fail "$out: GOTs uniqued in an old era" ;;
     esac
@@ -125,6 +118,36 @@ for pair in arm64:2 arm64e:3; do
     stubs=$(sed -n 's/.* \([0-9]*\) direct stubs.*/\1/p' check.out)
     [ "${built:-0}" -gt 0 ] && [ "$built" = "$calls" ] && [ "${stubs:-0}" -gt 0 ] ||
         fail "$arch: $built branches redirected, dsccheck saw $calls calls and $stubs stubs"
+done
+
+# Universal sets (dyld-1042+): a customer and a .development main sharing
+# every sub-cache but the TEXT_STUBS ones, where calls now go.
+for pair in arm64:2 arm64e:5; do
+    arch=${pair%:*} slide=${pair#*:}
+    out=$WORK/universal-$arch/dyld_shared_cache_$arch
+    mkdir -p "$WORK/universal-$arch"
+    "$DSCBUILD" --arch "$arch" --slide "$slide" --header 0x200 --split 3 --universal --local-symbols -o "$out" \
+        $(cat "$WORK/$arch.inputs") > build.out || fail "dscbuild --universal $arch"
+    for main in "$out" "$out.development"; do
+        "$DSCCHECK" "$main.manifest" > check.out 2>&1 || { cat check.out >&2; fail "$main: dsccheck"; }
+        grep -q ' [1-9][0-9]* calls to stub copies' check.out || fail "$main: no call reaches a stub copy"
+        "$DSCFS" --info "$main" > info.out || fail "$main: --info"
+        grep -q '^Cache Type *= universal' info.out || fail "$main: not universal"
+        grep -q '^  __TEXT_STUBS ' info.out || fail "$main: no __TEXT_STUBS mapping"
+        grep -q '^  symbols ' info.out || fail "$main: .symbols not found"
+        "$DSCFS" --list "$main" | grep -v ' -> ' | sort > "got.$(basename "$main")"
+    done
+    cmp -s "got.$(basename "$out")" "got.$(basename "$out").development" || fail "$arch: the two mains list different images"
+    "$DSCFS" --info "$out" | grep -q '^  subcache .*\.development$' && fail "$arch: customer main lists development stubs"
+    [ "$("$DSCFS" --info "$out.development" | grep -c '^  subcache .*\.development$')" -gt 0 ] ||
+        fail "$arch: development main lists no development stubs"
+done
+
+# The set other tests get from builder_caches (lib.sh).
+builder_caches "$WORK/set"
+[ "$(wc -l < "$WORK/set/caches.list")" -ge 30 ] || fail "make-caches.sh made too few caches"
+cut -f2 "$WORK/set/caches.list" | while read -r main; do
+    "$DSCFS" --list "$main" > /dev/null || fail "$main: --list"
 done
 
 # The checker must be able to fail: clear a data mapping.

@@ -30,3 +30,18 @@ builder_setup() {
             fail "building the $arch input dylibs"
     done
 }
+
+# builder_caches DIR: a representative set of builder caches for tests that
+# need caches of every arch/slide/era (see tests/builder/make-caches.sh);
+# DIR/caches.list has "name TAB main cache TAB manifest". Skips without
+# clang-19/ld64.lld-19/llvm-objdump-19.
+builder_caches() {
+    DSCBUILD=${DSCBUILD:-${top_builddir:-.}/tests/builder/dscbuild} \
+    DSCCHECK=${DSCCHECK:-${top_builddir:-.}/tests/builder/dsccheck} \
+        "${top_srcdir:-.}/tests/builder/make-caches.sh" "$1" > /dev/null
+    case $? in
+        0) ;;
+        77) skip "the builder's toolchain (clang-19, ld64.lld-19, llvm-objdump-19) is missing" ;;
+        *) fail "tests/builder/make-caches.sh $1" ;;
+    esac
+}

@@ -1,0 +1,70 @@
+#!/bin/sh
+# make-caches.sh OUTDIR [ARCH...] — build the builder's inputs and a
+# representative set of caches for other tests (extraction, mounting):
+# per arch and slide version an old unsplit era (0x98 or 0x138), dyld-832
+# (0x140), dyld-940 split with .symbols (0x1c8), dyld-1042 unsplit with
+# local symbols (0x200); plus optimised stubs and universal sets on arm64
+# and arm64e. Every cache is verified with dsccheck (x86_64 with the operands
+# x86-refs.sh lists, so llvm-objdump-19 is needed too). Writes OUTDIR/caches.list:
+#   name TAB main cache path TAB manifest path
+# Needs clang-19 and ld64.lld-19 (exit 77 without them, like a skipped test).
+# DSCBUILD and DSCCHECK default to the builds under $top_builddir.
+set -eu
+out=$1
+shift
+arches=${*:-arm64 arm64e arm64_32 x86_64}
+top_srcdir=${top_srcdir:-.}
+top_builddir=${top_builddir:-.}
+DSCBUILD=${DSCBUILD:-$top_builddir/tests/builder/dscbuild}
+DSCCHECK=${DSCCHECK:-$top_builddir/tests/builder/dsccheck}
+mkdir -p "$out/inputs"
+: > "$out/caches.list"
+
+slides_of() {
+    case $1 in
+        arm64) echo 2 ;;
+        arm64e) echo 3 5 ;;
+        arm64_32) echo 1 4 ;;
+        x86_64) echo 1 2 ;;
+    esac
+}
+
+# build NAME ARCH SLIDE ARGS...
+build() {
+    name=$1 arch=$2 slide=$3
+    shift 3
+    mkdir -p "$out/$name"
+    cache=$out/$name/dyld_shared_cache_$arch
+    "$DSCBUILD" --arch "$arch" --slide "$slide" -o "$cache" \
+        --alias /usr/lib/liba.1.dylib=/usr/lib/liba.dylib "$@" $(cat "$out/inputs/$arch.list") > /dev/null
+    refs=
+    [ "$arch" = x86_64 ] && refs="--x86-refs $out/inputs/x86_64.refs"
+    "$DSCCHECK" $refs "$cache.manifest" > /dev/null
+    printf '%s\t%s\t%s\n' "$name" "$cache" "$cache.manifest" >> "$out/caches.list"
+    if [ -f "$cache.development.manifest" ]; then
+        "$DSCCHECK" "$cache.development.manifest" > /dev/null
+        printf '%s\t%s\t%s\n' "$name-development" "$cache.development" "$cache.development.manifest" >> "$out/caches.list"
+    fi
+}
+
+for arch in $arches; do
+    "$top_srcdir/tests/builder/build-inputs.sh" "$out/inputs/$arch" "$arch" > "$out/inputs/$arch.list"
+    if [ "$arch" = x86_64 ]; then
+        "$top_srcdir/tests/builder/x86-refs.sh" "$out/inputs/$arch.list" > "$out/inputs/$arch.refs"
+    fi
+    for slide in $(slides_of "$arch"); do
+        old=0x138
+        [ "$slide" = 1 ] || [ "$slide" = 2 ] && old=0x98
+        build "$arch-v$slide-$old" "$arch" "$slide" --header "$old"
+        build "$arch-v$slide-0x140" "$arch" "$slide" --header 0x140
+        build "$arch-v$slide-0x1c8-split" "$arch" "$slide" --header 0x1c8 --split 3 --local-symbols
+        build "$arch-v$slide-0x200-locals" "$arch" "$slide" --header 0x200 --local-symbols
+    done
+    case $arch in
+        arm64|arm64e)
+            slide=$(slides_of "$arch" | cut -d' ' -f1)
+            build "$arch-stubs" "$arch" "$slide" --header 0x1c8 --optimize-stubs
+            build "$arch-universal" "$arch" "$slide" --header 0x200 --split 3 --universal --local-symbols ;;
+    esac
+done
+echo "make-caches.sh: $(wc -l < "$out/caches.list") caches in $out"
