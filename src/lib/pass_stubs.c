@@ -126,7 +126,20 @@ static int index_slots(struct stub_ctx *x)
     return 0;
 }
 
-/* The name of the function `addr` finally reaches, per the export index. */
+/* The name the own slot at `slot` is bound under (a lazy pointer rebased to
+ * its helper: the name of its original lazy bind), or NULL. */
+static const char *name_of_own_slot(const struct stub_ctx *x, uint64_t slot)
+{
+    const struct dsc_fixup *f = plan_in_image(x->p, slot) ? fixup_at(x, slot) : NULL;
+    const struct dsc_orig_bind *ob;
+    if (f && f->kind == DSC_FIXUP_BIND)
+        return x->p->imports[f->import].name;
+    return f && (ob = dsc_imports_bind_at(&x->im, slot)) && ob->lazy ? ob->name : NULL;
+}
+
+/* The name of the function `addr` finally reaches, per the export index;
+ * a chain that reaches nothing exported (a weak import bound to 0, through
+ * a stub copy in a stubs sub-cache) is named by the own slot it loads. */
 static const char *name_of_target(const struct stub_ctx *x, uint64_t addr)
 {
     uint64_t final, slot;
@@ -137,7 +150,7 @@ static const char *name_of_target(const struct stub_ctx *x, uint64_t addr)
     for (size_t i = 0; i < n; i++)
         if (at[i]->image == x->p->mo.image || dsc_symbols_ordinal(x->syms, x->p->mo.image, at[i]->name))
             return at[i]->name;
-    return n ? at[0]->name : NULL;
+    return n ? at[0]->name : slot ? name_of_own_slot(x, slot) : NULL;
 }
 
 /* False when the function `addr` reaches is exported, but never as `name`. */

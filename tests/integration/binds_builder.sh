@@ -13,8 +13,10 @@
 # From dyld-940 headers (0x1c8+) the builder uniques ObjC selectors into
 # libobjc (and rewrites selector loads): those pointers and loads are the
 # objc pass's, so pointers-outside and, on arm64, code-refs-outside are only
-# asserted for older eras. Those eras also unique GOTs: the 0x200 caches
-# check that code loads are re-aimed at the images' own GOTs.
+# asserted for older eras. Those eras also unique GOTs (the 0x200 caches
+# check that code loads are re-aimed at the images' own GOTs), and universal
+# sets send calls to stub copies in TEXT_STUBS sub-caches (both main files
+# are verified: no branch may leave an image).
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 command -v llvm-objdump-19 > /dev/null || skip "llvm-objdump-19 is not installed"
 builder_setup
@@ -46,31 +48,38 @@ while read -r arch slide header opts; do
             cmp -s want got || fail "$arch $header $opts: $path binds differ from $input: $(diff want got | head -5)"
         done || exit 1
     fi
-    "$DSCFS" --verify "$out" > verify 2> err
-    [ -s err ] && fail "$arch $header $opts: --verify: $(cat err)"
-    total=$(grep '^total:' verify)
-    checks="unknown-symbols branches-outside bad-stubs"
-    case "$header" in 0x98|0x138|0x140) checks="$checks pointers-outside code-refs-outside" ;; esac
-    # x86_64 has no selector loads to rewrite: every GOT load the builder
-    # uniqued (MOV/JMP [RIP+disp32]) must read the image's own GOT again.
-    [ "$arch" = x86_64 ] && checks="$checks code-refs-outside"
-    for field in $checks; do
-        echo "$total" | grep -q " $field 0\( \|$\)" || fail "$arch $header $opts: --verify $field: $total"
+    # A universal set has a second main file (its development stubs).
+    mains="$out"
+    case "$opts" in *--universal*) mains="$out $out.development" ;; esac
+    for main in $mains; do
+        "$DSCFS" --verify "$main" > verify 2> err
+        [ -s err ] && fail "$main: --verify: $(cat err)"
+        total=$(grep '^total:' verify)
+        checks="unknown-symbols branches-outside bad-stubs"
+        case "$header" in 0x98|0x138|0x140) checks="$checks pointers-outside code-refs-outside" ;; esac
+        # x86_64 has no selector loads to rewrite: every GOT load the builder
+        # uniqued (MOV/JMP [RIP+disp32]) must read the image's own GOT again.
+        [ "$arch" = x86_64 ] && checks="$checks code-refs-outside"
+        for field in $checks; do
+            echo "$total" | grep -q " $field 0\( \|$\)" || fail "$main ($arch $header $opts): --verify $field: $total"
+        done
+        echo "$(basename "$main") $arch slide $slide header $header $opts: $(echo "$total" | sed 's/^total: //')"
     done
-    echo "$arch slide $slide header $header $opts: $(echo "$total" | sed 's/^total: //')"
 done <<'CONFIGS'
 arm64 2 0x140
 arm64 2 0x140 --optimize-stubs
 arm64 2 0x98 --optimize-stubs
 arm64 2 0x200 --split 3
+arm64 2 0x200 --split 3 --universal
 arm64e 3 0x140
 arm64e 3 0x140 --optimize-stubs
 arm64e 5 0x200 --split 3 --local-symbols
+arm64e 5 0x200 --split 3 --universal
 arm64_32 4 0x138
 arm64_32 1 0x200
 x86_64 2 0x140
 x86_64 1 0x98
 x86_64 2 0x200
 CONFIGS
-[ "$n" = 12 ] || fail "ran $n configurations"
+[ "$n" = 14 ] || fail "ran $n configurations"
 exit 0
