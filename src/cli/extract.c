@@ -168,9 +168,11 @@ static int link_aliases(const dsc_cache *c, int root, const bool *written, uint3
     return made;
 }
 
+/* -j N, by default one worker per online processor. */
 static int parse_jobs(int argc, char **argv, long *jobs)
 {
-    *jobs = 1;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    *jobs = cpus < 1 ? 1 : cpus > MAX_JOBS ? MAX_JOBS : cpus;
     if (argc == 4)
         return 0;
     if (argc != 6 || strcmp(argv[4], "-j") != 0)
