@@ -21,6 +21,8 @@
  *  - class `cache` and `vtable` fields that point at prebuilt caches are
  *    zeroed (the runtime's empty cache stays, as a rebase or for the binds
  *    pass);
+ *  - libobjc's __objc_scoffs (objc_opt_offsets, zeros in the dylib) loses
+ *    the builder's pointers to its selector buffer: zeros again, no fixup;
  *  - objc_image_info loses OptimizedByDyld and DyldCategoriesOptimized;
  *  - selector loads the builder pointed at strings (ADRP+ADD, ADR) load
  *    from a selref again (objc_selloads.c).
