@@ -18,6 +18,16 @@ cd "$WORK" || fail "cd $WORK"
 meta() { llvm-objdump-19 --macho --objc-meta-data "$1" | tail -n +2 | sed 's/0x[0-9a-f]*//g; s/^[0-9a-f]* //'; }
 selrefs() { llvm-objdump-19 --macho -d "$1" | grep -c 'Objc selector ref: '; }
 
+# The inputs themselves, by llvm-objdump-19: each class's isa names its
+# metaclass (what lld's race used to zero on arm64_32).
+for arch in arm64 arm64e arm64_32 x86_64; do
+    for lib in libobjcuser libobjcsub; do
+        llvm-objdump-19 --macho --objc-meta-data "$WORK/$arch/$lib.dylib" | grep -m1 ' isa ' |
+            grep -q ' isa 0x[0-9a-f]*[1-9a-f][0-9a-f]* _OBJC_METACLASS_\$_' ||
+            fail "$arch/$lib.dylib: the first class's isa is not its metaclass (ld64.lld-19 zeroed it?)"
+    done
+done
+
 n=0
 while read -r arch slide header opts; do
     n=$((n + 1))
