@@ -30,6 +30,8 @@ EXTRA_DIST += tests/integration/cli.sh tests/integration/lib.sh tests/integratio
 	tests/integration/binds_builder.sh
 TESTS += tests/integration/objc_link.sh tests/integration/objc_builder.sh
 EXTRA_DIST += tests/integration/objc_link.sh tests/integration/objc_builder.sh
+TESTS += tests/integration/verify_builder.sh
+EXTRA_DIST += tests/integration/verify_builder.sh
 
 # Mutation fuzzing of the engine on the real caches (see tests/fuzz/mutate.c).
 check_PROGRAMS += tests/fuzz/mutate

@@ -21,6 +21,8 @@
  *  - class `cache` and `vtable` fields that point at prebuilt caches are
  *    zeroed (the runtime's empty cache stays, as a rebase or for the binds
  *    pass);
+ *  - libobjc's __objc_scoffs (objc_opt_offsets, zeros in the dylib) loses
+ *    the builder's pointers to its selector buffer: zeros again, no fixup;
  *  - objc_image_info loses OptimizedByDyld and DyldCategoriesOptimized;
  *  - selector loads the builder pointed at strings (ADRP+ADD, ADR) load
  *    from a selref again (objc_selloads.c).
@@ -290,6 +292,25 @@ static int resolve_protorefs(struct objc_pass *op, const struct collect *c)
     return 0;
 }
 
+/* libobjc's __DATA_CONST,__objc_scoffs is objc4's objc_opt_offsets[], a
+ * zero-filled array in the dylib: the cache builder stores the bounds of its
+ * selector-string buffer (and inlined selectors) there, pointers the runtime
+ * reads only for the cache's prebuilt IMP caches. Slots pointing out of the
+ * image go back to the dylib's zero, without a fixup. */
+static int clear_selector_offsets(struct objc_pass *op)
+{
+    const struct dsc_plan *p = op->p;
+    const struct dsc_section *s = dsc_macho_section(&p->mo, "__DATA_CONST", "__objc_scoffs");
+    for (size_t i = 0; s && i < p->nfixups; i++) {
+        const struct dsc_fixup *f = &p->fixups[i];
+        if (f->address >= s->addr && f->address - s->addr < s->size && f->kind != DSC_FIXUP_BIND &&
+            !plan_in_image(p, f->target & 0x00FFFFFFFFFFFFFFull) &&
+            push_edit(op, ED_ZERO, f->address, TGT_ADDR, 0, 0))
+            return -1;
+    }
+    return 0;
+}
+
 static int collect_edits(struct objc_pass *op)
 {
     struct dsc_plan *p = op->p;
@@ -306,6 +327,8 @@ static int collect_edits(struct objc_pass *op)
     if (rc == 0)
         rc = resolve_protorefs(op, &c);
     free(c.prefs);
+    if (rc == 0)
+        rc = clear_selector_offsets(op);
     for (size_t i = 0; rc == 0 && i < op->nneeds; i++) {
         uint64_t v;
         rc = objc_selref_for(op, op->needs[i].name, op->needs[i].sel_addr, &v);

@@ -17,10 +17,15 @@ esac
 mkdir -p "$out"
 cc() { "$CLANG" -target "$target" -O1 -fno-stack-protector -fno-builtin -ffreestanding -I"$src" -c "$@"; }
 # ld NAME INSTALL_NAME OBJECT [LINK ARGS...]
+# --threads=1: ld64.lld-19 writes every lazy pointer as 8 bytes (write64le in
+# LazyPointerSection::writeTo), also on arm64_32 where they are 4, and writes
+# output sections in parallel; so the first word after __la_symbol_ptr (a
+# class isa, a selref, an int) ends up 0 or right depending on which thread
+# wins. Written in order, that section's own bytes land last.
 ld() {
     name=$1 install=$2 obj=$3
     shift 3
-    "$LLD" -arch "$arch" -dylib -no_fixup_chains -platform_version $platform \
+    "$LLD" -arch "$arch" -dylib -no_fixup_chains --threads=1 -platform_version $platform \
         -install_name "$install" -o "$out/$name.dylib" "$obj" "$@"
     echo "$out/$name.dylib"
 }
