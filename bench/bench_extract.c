@@ -158,7 +158,7 @@ static void whole_cache(const char *dscfs, const char *cache_path, const char *j
     snprintf(m, sizeof m, "--extract-all -j %s (%.0f MB out)", jobs, mb);
     snprintf(v, sizeof v, "%.0f MB/s (%.2f s)", mb / t_all, t_all);
     snprintf(b, sizeof b, "cp -r of the output %.0f MB/s", mb / t_cp);
-    result(m, v, b, t_cp / t_all);
+    result(m, v, b, t_all / t_cp);
     snprintf(m, sizeof m, "--extract-all -j %s peak RSS", jobs);
     snprintf(v, sizeof v, "%.1f MiB", rss_all / 1024.0);
     snprintf(b, sizeof b, "cp -r %.1f MiB", rss_cp / 1024.0);
@@ -213,7 +213,7 @@ int main(int argc, char **argv)
     snprintf(m, sizeof m, "extract largest image (%.2f MB)", mb);
     snprintf(v, sizeof v, "%.0f MB/s/core (%.0f us)", mb / t_extract, t_extract * 1e6);
     snprintf(b, sizeof b, "memcpy %.0f MB/s", mb / t_copy);
-    result(m, v, b, t_copy / t_extract);
+    result(m, v, b, t_extract / t_copy);
     snprintf(v, sizeof v, "%.0f us", t_size * 1e6);
     snprintf(b, sizeof b, "dsc_extract %.0f us", t_extract * 1e6);
     result("dsc_extract_size, largest image", v, b, t_size / t_extract);
