@@ -40,6 +40,7 @@ EXTRA_DIST += tests/integration/fuzz.sh
 
 TESTS += tests/integration/mount.sh tests/integration/mount_parallel.sh \
 	tests/integration/mount_budget.sh tests/integration/mount_errors.sh \
-	tests/integration/mount_sigbus.sh
+	tests/integration/mount_sigbus.sh tests/integration/mount_warm.sh
 EXTRA_DIST += tests/integration/mountlib.sh tests/integration/mount.sh tests/integration/mount_parallel.sh \
-	tests/integration/mount_budget.sh tests/integration/mount_errors.sh tests/integration/mount_sigbus.sh
+	tests/integration/mount_budget.sh tests/integration/mount_errors.sh tests/integration/mount_sigbus.sh \
+	tests/integration/mount_warm.sh
