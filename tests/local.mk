@@ -40,7 +40,7 @@ EXTRA_DIST += tests/integration/fuzz.sh
 
 TESTS += tests/integration/mount.sh tests/integration/mount_parallel.sh \
 	tests/integration/mount_budget.sh tests/integration/mount_errors.sh \
-	tests/integration/mount_sigbus.sh tests/integration/mount_warm.sh
+	tests/integration/mount_sigbus.sh tests/integration/mount_warm.sh tests/integration/mount_reopen.sh
 EXTRA_DIST += tests/integration/mountlib.sh tests/integration/mount.sh tests/integration/mount_parallel.sh \
 	tests/integration/mount_budget.sh tests/integration/mount_errors.sh tests/integration/mount_sigbus.sh \
-	tests/integration/mount_warm.sh
+	tests/integration/mount_warm.sh tests/integration/mount_reopen.sh
