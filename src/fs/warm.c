@@ -26,9 +26,12 @@ static void *warm_thread(void *arg)
     struct sched_param idle = {.sched_priority = 0};
     pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle);
     for (;;) {
-        unsigned i = atomic_fetch_add(&w->next, 1);
-        if (i >= w->fs->nimages || atomic_load(&w->stop))
+        unsigned k = atomic_fetch_add(&w->next, 1);
+        if (k >= w->fs->nimages || atomic_load(&w->stop))
             break;
+        /* Last image first: a lister walks the tree roughly in image
+         * order, so the two meet once instead of sizing the same images. */
+        uint32_t i = w->fs->nimages - 1 - k;
         uint64_t size;
         fsys_image_size(w->fs, i, &size); /* a failure is recorded for the image */
     }

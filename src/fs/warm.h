@@ -5,7 +5,8 @@
  *
  * Contract:
  *  - warm_start() runs `nthreads` SCHED_IDLE threads that call
- *    fsys_image_size() for every image (each image once, in index order);
+ *    fsys_image_size() for every image (each image once, last image
+ *    first);
  *    a stat racing them computes its own image itself (fsys_image_size
  *    allows that). Start it after fuse_daemonize(): threads do not survive
  *    the fork.
