@@ -5,15 +5,20 @@
  *   throughput: MB of output per second on one core for the cache's largest
  *               image, against memcpy of the same number of bytes;
  *   size:       dsc_extract_size against dsc_extract (what `ls -l` costs);
- *   memory:     peak RSS (wait4 ru_maxrss) of `dscfs --extract-all -j N`
- *               against `cp` of the cache file.
+ *   whole cache: `dscfs --extract-all -j N` wall time and peak RSS (wait4
+ *               ru_maxrss) against `cp -r` of the tree it wrote (the same
+ *               bytes, files and directories), both into WORKDIR.
  *
- * usage: bench_extract DSCFS CACHE [JOBS]
+ * Besides the prose, every number goes out as one line for bench/run.sh's
+ * table: "R|LABEL|metric|value|baseline|ratio".
+ *
+ * usage: bench_extract DSCFS CACHE LABEL [JOBS [WORKDIR]]
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -78,9 +83,11 @@ static void run_memcpy(void *ctx)
     __asm__ volatile("" : : "r"(j->dst) : "memory"); /* keep the copy */
 }
 
-/* Peak RSS in KiB of running argv to completion; exits on failure. */
-static long peak_rss(char *const argv[])
+/* Peak RSS in KiB of running argv to completion, its wall time in *secs;
+ * exits on failure. */
+static long run_child(char *const argv[], double *secs)
 {
+    double t0 = now();
     fflush(stdout); /* or the child would print our buffer again */
     pid_t pid = fork();
     if (pid == 0) {
@@ -94,16 +101,84 @@ static long peak_rss(char *const argv[])
         fprintf(stderr, "bench: %s failed\n", argv[0]);
         exit(1);
     }
+    if (secs)
+        *secs = now() - t0;
     return ru.ru_maxrss;
+}
+
+static const char *label;
+
+static void result(const char *metric, const char *value, const char *baseline, double ratio)
+{
+    printf("R|%s|%s|%s|%s|%.3g\n", label, metric, value, baseline, ratio);
+}
+
+/* Bytes of the regular files under dir (du -sb would count directories). */
+static uint64_t tree_bytes(const char *dir)
+{
+    char cmd[4400];
+    snprintf(cmd, sizeof cmd, "find '%s' -type f -printf '%%s\\n' | awk '{ s += $1 } END { printf \"%%.0f\", s }'", dir);
+    FILE *f = popen(cmd, "r");
+    unsigned long long n = 0;
+    if (!f || fscanf(f, "%llu", &n) != 1) {
+        fprintf(stderr, "bench: cannot size %s\n", dir);
+        exit(1);
+    }
+    pclose(f);
+    return n;
+}
+
+/* --extract-all -j jobs into workdir/out, then cp -r of that tree. */
+static void whole_cache(const char *dscfs, const char *cache_path, const char *jobs, const char *workdir)
+{
+    char dir[4096];
+    if ((size_t)snprintf(dir, sizeof dir, "%s/dsc_bench_XXXXXX", workdir) >= sizeof dir) {
+        fprintf(stderr, "bench: %s: path too long\n", workdir);
+        exit(1);
+    }
+    if (!mkdtemp(dir)) {
+        perror(dir);
+        exit(1);
+    }
+    char out_dir[sizeof dir + 8], copy[sizeof dir + 8];
+    snprintf(out_dir, sizeof out_dir, "%s/out", dir);
+    snprintf(copy, sizeof copy, "%s/copy", dir);
+    char *extract_all[] = {(char *)dscfs, "--extract-all", (char *)cache_path, out_dir, "-j", (char *)jobs, NULL};
+    char *cp[] = {"cp", "-r", out_dir, copy, NULL};
+    double t_all, t_cp;
+    long rss_all = run_child(extract_all, &t_all);
+    long rss_cp = run_child(cp, &t_cp);
+    double mb = (double)tree_bytes(out_dir) / 1e6;
+    int njobs = atoi(jobs) > 0 ? atoi(jobs) : 1;
+    printf("--extract-all -j %s: %.1f MB in %.2f s = %.1f MB/s (%.1f per core); cp -r of that tree: %.2f s = %.1f MB/s\n",
+           jobs, mb, t_all, mb / t_all, mb / t_all / njobs, t_cp, mb / t_cp);
+    printf("peak RSS: --extract-all -j %s %ld KiB, cp -r of its output %ld KiB; ratio %.2f\n", jobs, rss_all, rss_cp,
+           (double)rss_all / (double)rss_cp);
+    char v[128], b[128], m[128];
+    snprintf(m, sizeof m, "--extract-all -j %s (%.0f MB out)", jobs, mb);
+    snprintf(v, sizeof v, "%.0f MB/s (%.2f s)", mb / t_all, t_all);
+    snprintf(b, sizeof b, "cp -r of the output %.0f MB/s", mb / t_cp);
+    result(m, v, b, t_all / t_cp);
+    snprintf(m, sizeof m, "--extract-all -j %s peak RSS", jobs);
+    snprintf(v, sizeof v, "%.1f MiB", rss_all / 1024.0);
+    snprintf(b, sizeof b, "cp -r %.1f MiB", rss_cp / 1024.0);
+    result(m, v, b, (double)rss_all / (double)rss_cp);
+    char *rm[] = {"rm", "-rf", dir, NULL};
+    run_child(rm, NULL);
 }
 
 int main(int argc, char **argv)
 {
-    if (argc < 3) {
-        fprintf(stderr, "usage: bench_extract DSCFS CACHE [JOBS]\n");
+    if (argc < 4) {
+        fprintf(stderr, "usage: bench_extract DSCFS CACHE LABEL [JOBS [WORKDIR]]\n");
         return 2;
     }
-    const char *dscfs = argv[1], *cache_path = argv[2], *jobs = argc > 3 ? argv[3] : "2";
+    const char *dscfs = argv[1], *cache_path = argv[2], *jobs = argc > 4 ? argv[4] : "2";
+    const char *workdir = argc > 5 ? argv[5] : "/tmp";
+    label = argv[3];
+    /* First, while this process is small: a child's ru_maxrss counts the
+     * pages it shared with us between fork and exec. */
+    whole_cache(dscfs, cache_path, jobs, workdir);
     dsc_cache *c;
     dsc_error err;
     if (dsc_cache_open(cache_path, &c, &err)) {
@@ -125,6 +200,7 @@ int main(int argc, char **argv)
     if (!j.src || !j.dst)
         return 1;
     memset(j.src, 0x5a, j.size);
+    memset(j.dst, 0xa5, j.size);
     double t_extract = per_call(run_extract, &j), t_size = per_call(run_size, &j), t_copy = per_call(run_memcpy, &j);
     double mb = (double)j.size / 1e6;
     printf("cache: %s\n", cache_path);
@@ -133,20 +209,14 @@ int main(int argc, char **argv)
            mb / t_copy, t_copy / t_extract);
     printf("dsc_extract_size: %.1f us, dsc_extract: %.1f us; size costs %.2f of an extraction\n", t_size * 1e6,
            t_extract * 1e6, t_size / t_extract);
-
-    char dir[] = "/tmp/dsc_bench_XXXXXX";
-    if (!mkdtemp(dir))
-        return 1;
-    char out_dir[sizeof dir + 8], copy[sizeof dir + 8];
-    snprintf(out_dir, sizeof out_dir, "%s/out", dir);
-    snprintf(copy, sizeof copy, "%s/copy", dir);
-    char *extract_all[] = {(char *)dscfs, "--extract-all", (char *)cache_path, out_dir, "-j", (char *)jobs, NULL};
-    char *cp[] = {"cp", (char *)cache_path, copy, NULL};
-    long rss_extract = peak_rss(extract_all), rss_cp = peak_rss(cp);
-    printf("peak RSS: --extract-all -j %s %ld KiB, cp of the cache %ld KiB; ratio %.2f\n", jobs, rss_extract, rss_cp,
-           (double)rss_extract / (double)rss_cp);
-    char *rm[] = {"rm", "-rf", dir, NULL};
-    peak_rss(rm);
+    char m[160], v[128], b[128];
+    snprintf(m, sizeof m, "extract largest image (%.2f MB)", mb);
+    snprintf(v, sizeof v, "%.0f MB/s/core (%.0f us)", mb / t_extract, t_extract * 1e6);
+    snprintf(b, sizeof b, "memcpy %.0f MB/s", mb / t_copy);
+    result(m, v, b, t_extract / t_copy);
+    snprintf(v, sizeof v, "%.0f us", t_size * 1e6);
+    snprintf(b, sizeof b, "dsc_extract %.0f us", t_extract * 1e6);
+    result("dsc_extract_size, largest image", v, b, t_size / t_extract);
     free(j.src);
     free(j.dst);
     dsc_cache_close(c);

@@ -136,6 +136,12 @@ const dsc_mapping_info *dsc_cache_mapping(const dsc_cache *cache, unsigned i);
  * open; a daemon checks this before touching mapped bytes again. */
 bool dsc_cache_unchanged(const dsc_cache *cache);
 
+/* Let go of this process's mappings of the cache files' pages: they stay in
+ * the page cache and fault back in on the next read. Bounds the resident
+ * size of a walk over a large cache (--extract-all calls it every few
+ * hundred MB of output); safe while other threads read the cache. */
+void dsc_cache_release_pages(const dsc_cache *cache);
+
 const char *dsc_arch_name(enum dsc_arch arch);
 const char *dsc_platform_name(uint32_t platform);
 /* "XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX" and a NUL into out. */

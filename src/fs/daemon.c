@@ -14,11 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "fsys.h"
 #include "guard.h"
 #include "ops.h"
+#include "warm.h"
 
 #include <fuse_lowlevel.h>
 
@@ -27,11 +29,13 @@
 struct options {
     char *cache;
     char *cache_size;
+    int nowarm;    /* -o nowarm: sizes only when asked for */
     int nonopts;   /* positional arguments seen */
 };
 
 static const struct fuse_opt option_spec[] = {
     {"cache_size=%s", offsetof(struct options, cache_size), 0},
+    {"nowarm", offsetof(struct options, nowarm), 1},
     FUSE_OPT_END,
 };
 
@@ -43,6 +47,7 @@ static void mount_usage(FILE *out)
             "dscfs options:\n"
             "  -o cache_size=SIZE  bytes of extracted images kept in memory (LRU);\n"
             "                      K, M, G, T suffixes (powers of 1024); default %s\n"
+            "  -o nowarm           do not compute image sizes in the background\n"
             "\n"
             "common FUSE options:\n"
             "  -f                  stay in the foreground (log to stderr)\n"
@@ -91,8 +96,9 @@ static bool parse_size(const char *s, uint64_t *out)
     return true;
 }
 
-/* Mount, daemonize, serve. Returns the exit status. */
-static int serve(struct fuse_args *args, struct fuse_cmdline_opts *cmd, struct fsys *fs)
+/* Mount, daemonize, serve (with size warming unless `nowarm`). Returns the
+ * exit status. */
+static int serve(struct fuse_args *args, struct fuse_cmdline_opts *cmd, struct fsys *fs, bool nowarm)
 {
     struct fuse *f = fuse_new(args, &fsys_ops, sizeof fsys_ops, fs);
     if (!f)
@@ -110,7 +116,10 @@ static int serve(struct fuse_args *args, struct fuse_cmdline_opts *cmd, struct f
     if (fuse_set_signal_handlers(se) != 0 || guard_install() != 0)
         goto out_unmount;
     fsys_log(fs, LOG_INFO, "%s mounted on %s", fs->cache_path, cmd->mountpoint);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    struct warm *warm = nowarm ? NULL : warm_start(fs, cpus > 1 ? (unsigned)cpus : 1);
     int rc = cmd->singlethread ? fuse_loop(f) : fuse_loop_mt(f, cmd->clone_fd);
+    warm_stop(warm);
     status = rc == 0 || rc == SIGINT || rc == SIGTERM || rc == SIGHUP ? 0 : 1;
     fuse_remove_signal_handlers(se);
 out_unmount:
@@ -167,7 +176,7 @@ int fs_main(int argc, char **argv)
         goto out;
     }
     free(fsname);
-    status = serve(&args, &cmd, fs);
+    status = serve(&args, &cmd, fs, o.nowarm);
 out:
     fsys_free(fs);
     free(cmd.mountpoint);

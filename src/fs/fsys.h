@@ -82,6 +82,8 @@ bool fsys_cache_ok(struct fsys *fs);
 int fsys_image_size(struct fsys *fs, uint32_t i, uint64_t *size);
 /* True when image i is known to fail. */
 bool fsys_image_failed(struct fsys *fs, uint32_t i);
+/* True once image i has been extracted (it may have been evicted since). */
+bool fsys_image_extracted(struct fsys *fs, uint32_t i);
 /* The store producer: extracts image `key` (guarded against SIGBUS). */
 int fsys_produce(void *ctx, uint32_t key, store_blob *out);
 

@@ -44,18 +44,19 @@ EXTRA_DIST += tests/integration/fakestat.c
 # The FUSE side, linked into the dscfs command.
 dscfs_SOURCES += \
 	src/fs/fs.h src/fs/fsys.h src/fs/fsys.c src/fs/build.c \
-	src/fs/produce.c src/fs/report.c src/fs/ops.c src/fs/ops.h src/fs/daemon.c
+	src/fs/produce.c src/fs/report.c src/fs/ops.c src/fs/ops.h src/fs/daemon.c \
+	src/fs/warm.c src/fs/warm.h
 dscfs_CPPFLAGS += -I$(top_srcdir)/src/fs
 dscfs_CFLAGS += $(FUSE_CFLAGS)
 dscfs_LDADD += libdscfs.la $(FUSE_LIBS)
 
-# make bench: the mount's part (bench/mount_bench.sh) on each shared cache.
+# The mount's benchmark (bench/mount_bench.sh), run by `make bench`
+# (bench/run.sh); bench-mount runs it alone on each shared cache.
 EXTRA_DIST += bench/mount_bench.sh
 noinst_PROGRAMS += bench/bench_read
 bench_bench_read_SOURCES = bench/bench_read.c
 MOUNT_BENCH_TESTDATA = $${DSC_TESTDATA:-$(abs_top_srcdir)/../shared/testdata}
-.PHONY: bench bench-mount
-bench: bench-mount
+.PHONY: bench-mount
 bench-mount: dscfs$(EXEEXT) bench/bench_read$(EXEEXT)
 	@for c in $(MOUNT_BENCH_TESTDATA)/caches/dyld_shared_cache_*; do \
 	    sh $(srcdir)/bench/mount_bench.sh ./dscfs$(EXEEXT) bench/bench_read$(EXEEXT) "$$c" || exit 1; \

@@ -1,8 +1,12 @@
 /*
  * ops.c — the FUSE operations. Everything is read-only and immutable: nodes
  * come from the tree (inode = node id + 1), image bytes from the store,
- * pinned from open to release. The /.dscfs files are rendered at open and
- * served with direct_io, since their size changes as the mount works.
+ * pinned from open to release. The first open of an image extracts it (so
+ * a failure shows at open); a later open pins it only when a read reaches
+ * us: while the kernel's page cache still holds the file (keep_cache), an
+ * image the store has evicted is not extracted again for nothing. The
+ * /.dscfs files are rendered at open and served with direct_io, since their
+ * size changes as the mount works.
  */
 #include "ops.h"
 
@@ -19,7 +23,7 @@ static struct fsys *ctx_fs(void) { return fuse_get_context()->private_data; }
 /* What an open file handle (fi->fh) points to. */
 struct handle {
     uint32_t image;            /* UINT32_MAX for a rendered text */
-    const store_blob *blob;
+    const store_blob *blob;    /* pinned; NULL until the first read of a re-open */
     char *text;
     size_t text_len;
 };
@@ -170,6 +174,8 @@ static int open_text(struct fsys *fs, uint32_t which, struct fuse_file_info *fi)
     return 0;
 }
 
+static int acquire_errno(int err) { return err == ENOMEM ? -ENOMEM : -EIO; }
+
 static int open_image(struct fsys *fs, uint32_t image, struct fuse_file_info *fi)
 {
     if (fsys_image_failed(fs, image))
@@ -178,14 +184,36 @@ static int open_image(struct fsys *fs, uint32_t image, struct fuse_file_info *fi
     if (!h)
         return -ENOMEM;
     h->image = image;
-    int err = store_acquire(fs->store, image, &h->blob);
+    int err = fsys_image_extracted(fs, image) ? 0 : store_acquire(fs->store, image, &h->blob);
     if (err) {
         free(h);
-        return err == ENOMEM ? -ENOMEM : -EIO;
+        return acquire_errno(err);
     }
     fi->fh = (uintptr_t)h;
     fi->keep_cache = 1;
     return 0;
+}
+
+/* The blob of an image handle, pinned on its first read if open did not;
+ * NULL and *err set when extracting it fails now. */
+static const store_blob *handle_blob(struct handle *h, int *err)
+{
+    const store_blob *b = __atomic_load_n(&h->blob, __ATOMIC_ACQUIRE);
+    if (b)
+        return b;
+    struct fsys *fs = ctx_fs();
+    int rc = store_acquire(fs->store, h->image, &b);
+    if (rc) {
+        *err = acquire_errno(rc);
+        return NULL;
+    }
+    const store_blob *none = NULL;
+    /* Two reads racing here: one pin stays with the handle, the other goes. */
+    if (!__atomic_compare_exchange_n(&h->blob, &none, b, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        store_release(fs->store, h->image);
+        b = none;
+    }
+    return b;
 }
 
 static int fs_open(const char *path, struct fuse_file_info *fi)
@@ -204,9 +232,17 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
 
 static int fs_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
-    const struct handle *h = (const struct handle *)(uintptr_t)fi->fh;
-    const char *data = h->blob ? h->blob->data : h->text;
-    size_t len = h->blob ? h->blob->size : h->text_len;
+    struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+    const char *data = h->text;
+    size_t len = h->text_len;
+    if (h->image != UINT32_MAX) {
+        int err = 0;
+        const store_blob *b = handle_blob(h, &err);
+        if (!b)
+            return err;
+        data = b->data;
+        len = b->size;
+    }
     if (off < 0)
         return -EINVAL;
     if ((uint64_t)off >= len)
@@ -220,7 +256,7 @@ static int fs_read(const char *path, char *buf, size_t size, off_t off, struct f
 static int fs_release(const char *path, struct fuse_file_info *fi)
 {
     struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-    if (h->blob)
+    if (__atomic_load_n(&h->blob, __ATOMIC_ACQUIRE))
         store_release(ctx_fs()->store, h->image);
     free(h->text);
     free(h);

@@ -38,6 +38,14 @@ bool fsys_image_failed(struct fsys *fs, uint32_t i)
     return failed;
 }
 
+bool fsys_image_extracted(struct fsys *fs, uint32_t i)
+{
+    pthread_mutex_lock(&fs->lock);
+    bool extracted = fs->img[i].extracted;
+    pthread_mutex_unlock(&fs->lock);
+    return extracted;
+}
+
 /* ---- sizes ---- */
 
 struct size_job {

@@ -546,6 +546,15 @@ bool dsc_cache_unchanged(const dsc_cache *c)
     return true;
 }
 
+void dsc_cache_release_pages(const dsc_cache *c)
+{
+    /* The mappings are read-only and private, never written: dropping them
+     * loses nothing, and a reader racing this just faults the page back. */
+    for (unsigned i = 0; i < c->nfiles; i++)
+        if (c->files[i].bytes.data)
+            madvise((void *)c->files[i].bytes.data, c->files[i].bytes.size, MADV_DONTNEED);
+}
+
 /* ---- address translation ---- */
 
 const struct dsc_map *dsc_vm_map(const dsc_cache *c, uint64_t addr)

@@ -10,6 +10,7 @@
  * in order, then LINKEDIT (see out.c). EXTERNAL fixups are not encoded.
  */
 #include "extract.h"
+#include "sort.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -51,11 +52,7 @@ static int cmp_fixup(const void *a, const void *b)
 int fixups_sort(struct dsc_plan *p)
 {
     /* Slide walks emit each segment's fixups in order; often no sort is due. */
-    bool sorted = true;
-    for (size_t i = 1; i < p->nfixups && sorted; i++)
-        sorted = p->fixups[i - 1].address <= p->fixups[i].address;
-    if (!sorted)
-        qsort(p->fixups, p->nfixups, sizeof *p->fixups, cmp_fixup);
+    dsc_sort(p->fixups, p->nfixups, sizeof *p->fixups, cmp_fixup);
     for (size_t i = 1; i < p->nfixups; i++)
         if (p->fixups[i].address == p->fixups[i - 1].address)
             return plan_fail(p, "two fixups at 0x%llx", (unsigned long long)p->fixups[i].address);

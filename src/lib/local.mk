@@ -3,6 +3,7 @@ noinst_LTLIBRARIES += libdsc.la
 libdsc_la_SOURCES = \
 	include/dsc/dsc.h \
 	src/lib/reader.c src/lib/reader.h \
+	src/lib/sort.c src/lib/sort.h \
 	src/lib/cache.c src/lib/cache.h \
 	src/lib/images.c \
 	src/lib/trie.c src/lib/trie.h \

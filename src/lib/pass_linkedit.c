@@ -12,6 +12,7 @@
  */
 #include "extract.h"
 #include "locals.h"
+#include "sort.h"
 #include "trie.h"
 
 #include <stdlib.h>
@@ -288,7 +289,7 @@ static int add_missing_exports(struct dsc_plan *p, const struct src_symtab *st)
         /* add_range has checked every extdef name already. */
         span_cstr(st->strs, strx, st->strs.size, &e.names[e.nnames++], NULL);
     }
-    qsort(e.names, e.nnames, sizeof *e.names, cmp_name);
+    dsc_sort(e.names, e.nnames, sizeof *e.names, cmp_name);
     dsc_span trie = {p->le.exports.data, p->le.exports.size};
     dsc_error walk_err = {{0}};
     int rc = dsc_trie_walk(trie, add_export, &e, "export trie", &walk_err);

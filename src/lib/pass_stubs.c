@@ -25,6 +25,7 @@
 
 #include "extract.h"
 #include "imports.h"
+#include "sort.h"
 #include "stubs.h"
 #include "symbolize.h"
 #include "symbols.h"
@@ -107,7 +108,7 @@ static int index_slots(struct stub_ctx *x)
         return plan_fail(p, "out of memory");
     for (size_t i = 0; i < p->nfixups; i++)
         x->by_addr[i] = (struct fixup_ref){p->fixups[i].address, i};
-    qsort(x->by_addr, p->nfixups, sizeof *x->by_addr, cmp_fixup_ref);
+    dsc_sort(x->by_addr, p->nfixups, sizeof *x->by_addr, cmp_fixup_ref);
     for (size_t i = 0; i < p->nfixups; i++) {
         const struct dsc_fixup *f = &p->fixups[i];
         const struct dsc_indirect *ind = dsc_imports_at(&x->im, f->address);

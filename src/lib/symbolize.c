@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "imports.h"
+#include "sort.h"
 
 #define N_EXT_UNDF 0x01u
 #define DYNAMIC_LOOKUP_ORDINAL 0xFEu
@@ -177,7 +178,7 @@ static int sort_fixups(struct dsc_plan *p, struct fixup_order *fo)
         return plan_fail(p, "out of memory");
     for (size_t i = 0; i < p->nfixups; i++)
         fo->order[i] = i;
-    qsort_r(fo->order, p->nfixups, sizeof *fo->order, cmp_by_addr, p->fixups);
+    dsc_sort_r(fo->order, p->nfixups, sizeof *fo->order, cmp_by_addr, p->fixups);
     for (size_t i = 0; i < p->nfixups; i++)
         fo->addrs[i] = p->fixups[fo->order[i]].address;
     return 0;

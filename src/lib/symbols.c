@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "trie.h"
+#include "sort.h"
 
 /* Visits allowed to one lookup through re-exported dylibs (fan-out bound). */
 #define LOOKUP_BUDGET 4096
@@ -330,7 +331,7 @@ static int finish(struct dsc_symbols *s, dsc_error *err)
     }
     for (uint32_t i = 0; i < s->cache->nimages; i++)
         if (s->images[i].count)
-            qsort(s->entries + s->images[i].first, s->images[i].count, sizeof *s->entries, cmp_entry_name);
+            dsc_sort(s->entries + s->images[i].first, s->images[i].count, sizeof *s->entries, cmp_entry_name);
     for (size_t i = 0; i < s->nentries; i++)
         resolve(s, &s->entries[i], 0);
     s->by_addr = malloc((s->nentries ? s->nentries : 1) * sizeof *s->by_addr);

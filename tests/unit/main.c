@@ -21,6 +21,7 @@ int main(void)
         guard_suite,
         objc_suite,
         pass_objc_suite,
+        sort_suite,
     };
     SRunner *sr = srunner_create(NULL);
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++)

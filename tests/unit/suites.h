@@ -20,5 +20,6 @@ Suite *tree_suite(void);
 Suite *guard_suite(void);
 Suite *objc_suite(void);
 Suite *pass_objc_suite(void);
+Suite *sort_suite(void);
 
 #endif

@@ -1,0 +1,75 @@
+/*
+ * warm.c — background size computation. See warm.h.
+ */
+#include "warm.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#define MAX_WARM_THREADS 16
+
+struct warm {
+    struct fsys *fs;
+    atomic_uint next;     /* the next image to size */
+    atomic_bool stop;
+    pthread_t threads[MAX_WARM_THREADS];
+    unsigned nthreads;
+};
+
+static void *warm_thread(void *arg)
+{
+    struct warm *w = arg;
+    /* Only when a CPU would otherwise idle: requests come first. */
+    struct sched_param idle = {.sched_priority = 0};
+    pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle);
+    for (;;) {
+        unsigned k = atomic_fetch_add(&w->next, 1);
+        if (k >= w->fs->nimages || atomic_load(&w->stop))
+            break;
+        /* Last image first: a lister walks the tree roughly in image
+         * order, so the two meet once instead of sizing the same images. */
+        uint32_t i = w->fs->nimages - 1 - k;
+        uint64_t size;
+        fsys_image_size(w->fs, i, &size); /* a failure is recorded for the image */
+    }
+    return NULL;
+}
+
+struct warm *warm_start(struct fsys *fs, unsigned nthreads)
+{
+    struct warm *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    w->fs = fs;
+    atomic_init(&w->next, 0);
+    atomic_init(&w->stop, false);
+    sigset_t all, old;
+    sigfillset(&all);
+    sigdelset(&all, SIGBUS); /* faults on the mapped cache: guard.c */
+    sigdelset(&all, SIGSEGV);
+    sigdelset(&all, SIGFPE);
+    sigdelset(&all, SIGILL);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    while (w->nthreads < nthreads && w->nthreads < MAX_WARM_THREADS &&
+           pthread_create(&w->threads[w->nthreads], NULL, warm_thread, w) == 0)
+        w->nthreads++;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (w->nthreads == 0) {
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void warm_stop(struct warm *w)
+{
+    if (!w)
+        return;
+    atomic_store(&w->stop, true);
+    for (unsigned i = 0; i < w->nthreads; i++)
+        pthread_join(w->threads[i], NULL);
+    free(w);
+}

@@ -1,0 +1,27 @@
+#!/bin/sh
+# mount_reopen.sh — an image the store has evicted is not extracted again
+# just because it is opened again: while the kernel's page cache holds the
+# file, a re-open reads nothing from the daemon; a read that does reach the
+# daemon (O_DIRECT here) pins it again, re-extracting it, with the same bytes.
+. "${top_srcdir:-.}/tests/integration/lib.sh"
+need_testdata
+. "${top_srcdir:-.}/tests/integration/mountlib.sh"
+
+cache="$CACHES/dyld_shared_cache_arm64-macOS-objc"
+path=/usr/lib/libobjc.A.dylib
+"$DSCFS" --extract "$path" "$cache" -o "$WORK/want" 2> /dev/null || fail "--extract"
+mp="$WORK/mnt"
+mount_cache "$cache" "$mp" -o cache_size=4K,nowarm
+
+cmp "$WORK/want" "$mp$path" || fail "first read differs"
+[ "$(info_value "$mp" store.misses)" = 1 ] || fail "first open: $(info_value "$mp" store.misses) extractions"
+[ "$(info_value "$mp" store.resident)" = 0 ] || fail "a 4K budget should have evicted it"
+cmp "$WORK/want" "$mp$path" || fail "re-read differs"
+[ "$(info_value "$mp" store.misses)" = 1 ] || fail "re-open extracted again although the kernel had the pages"
+
+dd if="$mp$path" of="$WORK/direct" bs=1M iflag=direct 2> "$WORK/dd.err" || fail "O_DIRECT read: $(cat "$WORK/dd.err")"
+cmp "$WORK/want" "$WORK/direct" || fail "O_DIRECT read differs"
+[ "$(info_value "$mp" store.misses)" = 2 ] || fail "an O_DIRECT read should extract again, misses $(info_value "$mp" store.misses)"
+[ "$(info_value "$mp" store.pinned)" = 0 ] || fail "pins left after close"
+unmount "$mp"
+exit 0

@@ -1,0 +1,97 @@
+/*
+ * test_sort.c — dsc_sort/dsc_sort_r (sorted input left alone, anything else
+ * sorted as qsort would), and dsc_cache_release_pages (what --extract-all
+ * calls between images): the cache reads the same after it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dsc/dsc.h"
+#include "sort.h"
+#include "suites.h"
+#include "testdata.h"
+
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* Orders indices by the ints they index (a qsort_r context). */
+static int cmp_index(const void *a, const void *b, void *ctx)
+{
+    const int *keys = ctx;
+    return cmp_int(&keys[*(const size_t *)a], &keys[*(const size_t *)b]);
+}
+
+START_TEST(sorted_input_is_kept)
+{
+    int v[] = {1, 2, 2, 5, 9};
+    int want[] = {1, 2, 2, 5, 9};
+    dsc_sort(v, 5, sizeof *v, cmp_int);
+    ck_assert_mem_eq(v, want, sizeof v);
+    dsc_sort(v, 0, sizeof *v, cmp_int); /* empty and single arrays are sorted */
+    dsc_sort(v, 1, sizeof *v, cmp_int);
+    ck_assert_mem_eq(v, want, sizeof v);
+}
+END_TEST
+
+START_TEST(unsorted_input_is_sorted)
+{
+    enum { N = 1000 };
+    int v[N], want[N];
+    srand(7);
+    for (int i = 0; i < N; i++)
+        v[i] = want[i] = rand() % 100;
+    v[N - 1] = want[N - 1] = -1; /* out of order only at the very end */
+    qsort(want, N, sizeof *want, cmp_int);
+    dsc_sort(v, N, sizeof *v, cmp_int);
+    ck_assert_mem_eq(v, want, sizeof v);
+}
+END_TEST
+
+START_TEST(sort_r_passes_its_context)
+{
+    int keys[] = {30, 10, 20};
+    size_t order[] = {0, 1, 2};
+    size_t want[] = {1, 2, 0};
+    dsc_sort_r(order, 3, sizeof *order, cmp_index, keys);
+    ck_assert_mem_eq(order, want, sizeof order);
+    dsc_sort_r(order, 3, sizeof *order, cmp_index, keys);
+    ck_assert_mem_eq(order, want, sizeof order);
+}
+END_TEST
+
+START_TEST(release_pages_keeps_the_cache_readable)
+{
+    const char *path = testdata_path(testdata_caches[_i]);
+    if (!path)
+        return;
+    dsc_cache *c;
+    dsc_error err;
+    ck_assert_msg(dsc_cache_open(path, &c, &err) == 0, "%s", err.msg);
+    for (uint32_t i = 0; i < dsc_cache_get_info(c)->image_count; i++) {
+        dsc_output before, after;
+        ck_assert_msg(dsc_extract(c, i, &before, &err) == 0, "%s", err.msg);
+        dsc_cache_release_pages(c);
+        ck_assert_msg(dsc_extract(c, i, &after, &err) == 0, "%s", err.msg);
+        ck_assert_uint_eq(before.size, after.size);
+        ck_assert_mem_eq(before.data, after.data, before.size);
+        dsc_output_free(&before);
+        dsc_output_free(&after);
+    }
+    dsc_cache_close(c);
+}
+END_TEST
+
+Suite *sort_suite(void)
+{
+    Suite *s = suite_create("sort");
+    TCase *tc = tcase_create("sort");
+    tcase_add_test(tc, sorted_input_is_kept);
+    tcase_add_test(tc, unsorted_input_is_sorted);
+    tcase_add_test(tc, sort_r_passes_its_context);
+    tcase_add_loop_test(tc, release_pages_keeps_the_cache_readable, 0, 3);
+    suite_add_tcase(s, tc);
+    return s;
+}
