@@ -49,14 +49,6 @@ static void symtab_load(const struct dsc_macho *mo, struct symtab *st)
     }
 }
 
-static bool symtab_has(const struct symtab *st, uint64_t addr, const char *name)
-{
-    for (size_t i = 0; i < st->n; i++)
-        if (st->v[i].addr == addr && strcmp(st->v[i].name, name) == 0)
-            return true;
-    return false;
-}
-
 /* ---- walking the real caches ---- */
 
 /* Skip one type of an ObjC type encoding, then its frame offset digits. */
