@@ -1,0 +1,201 @@
+#!/bin/sh
+# extract_builder.sh — extraction judged against the truth, on every cache of
+# tests/builder/make-caches.sh (arm64, arm64e, arm64_32, x86_64; slide info
+# v1-v5; header eras 0x98/0x138, 0x140, 0x1c8 split with a .symbols file,
+# 0x200 with local symbols moved out; optimised stubs; universal sets, both
+# main files). The builder linked every image from an input dylib, named in
+# the cache's manifest, so every extracted image is compared with it:
+#
+#  1. the slide info (test_lib, "builder caches" case of test_extract.c):
+#     the rebase set of each image equals the in-image pointers found by
+#     walking the cache's slide info, and segment bytes equal the cache's
+#     except at pointer slots, in code and in the load commands;
+#  2. llvm-objdump-19 -p and --dyld-info print no warning or error;
+#  3. llvm-nm-19 lists every symbol of the export trie;
+#  4. the same exports (name, flags, place) as the input's trie;
+#  5. the same symbols, locals included, each at the same offset in the
+#     same section (llvm-nm-19 -m -a; the cache moved every segment; with
+#     --local-symbols the locals come back from the cache or .symbols file);
+#  6. the same rebases as (segment, offset) -> (segment, offset) pairs;
+#  7. the same binds, slot by slot: (segment, offset, library, symbol,
+#     addend), lazy binds included.
+#
+# Where the tools cannot read a file, our own decoder speaks, and says so:
+# llvm-objdump-19 rejects arm64e chained fixups ("unsupported chained fixup
+# pointer_format"), so the extracted arm64e files' rebases and binds are read
+# with fixup_pairs (libdsc's fixup_decode.c) only; elsewhere fixup_pairs'
+# slots are also checked against llvm-objdump-19 --rebase/--bind.
+#
+# Design allowances, each narrow: a lazy pointer's rebase to its stub helper
+# may become an eager bind of the same slot (dyld-1042 caches zero the bind
+# opcodes, so the lazy binding is lost; the slot is then bound, not rebased);
+# the lazy pointer rebases that remain must equal the input's.
+. "${top_srcdir:-.}/tests/integration/lib.sh"
+for tool in llvm-objdump-19 llvm-nm-19; do
+    command -v $tool > /dev/null || skip "$tool is not installed"
+done
+PAIRS=${top_builddir:-.}/tests/integration/fixup_pairs
+TEST_LIB=${top_builddir:-.}/tests/unit/test_lib
+[ -x "$PAIRS" ] || fail "tests/integration/fixup_pairs is not built"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/xbuild.XXXXXX") || fail "mktemp"
+trap 'rm -rf "$work"' EXIT INT TERM
+builder_caches "$work/caches"
+list="$work/caches/caches.list"
+cd "$work" && mkdir out || fail "cd $work"
+
+# 1. The slide-info judgement, by the Check case that runs it on $list.
+if [ -x "$TEST_LIB" ]; then
+    DSC_BUILDER_LIST="$list" CK_RUN_SUITE=extract CK_RUN_CASE="builder caches" "$TEST_LIB" > slide.out 2>&1 ||
+        fail "slide info vs. extraction: $(grep -v '^Running' slide.out | tail -5)"
+    grep -q '100%: Checks: 1, Failures: 0, Errors: 0' slide.out || fail "the builder caches case did not run: $(cat slide.out)"
+    [ "$(grep -c 'rebases equal the slide info' slide.out)" = "$(wc -l < "$list")" ] ||
+        fail "not every cache judged against its slide info: $(cat slide.out)"
+else
+    echo "note: tests/unit/test_lib (Check) is not built; the slide-info comparison did not run"
+fi
+
+# Sections of a Mach-O as "(SEG,SECT) ADDR SIZE" (hex), from llvm-objdump.
+sections() {
+    llvm-objdump-19 --macho -p "$1" |
+        awk '$1 == "sectname" { s = $2 } $1 == "segname" && s != "" { g = $2 }
+             $1 == "addr" && s != "" { a = $2 } $1 == "size" && s != "" { print "(" g "," s ")", a, $2; s = "" }'
+}
+
+# normalize FILE MODE: read "sections" output first, then lines whose field
+# `col` is a hex address; the address is replaced by SECTION+0xOFF.
+# MODE nm: llvm-nm-19 -m -a lines (section named in the line); trie:
+# llvm-objdump --exports-trie lines (the section holding the address).
+NORM_AWK='
+function hex(s,   n, i) {
+    n = 0; s = tolower(s); sub(/^0x/, "", s)
+    for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+    return n
+}
+NR == FNR { name[++ns] = $1; base[ns] = hex($2); size[ns] = hex($3); next }
+mode == "nm" && $2 ~ /^\(/ && $2 != "(undefined)" && $2 != "(absolute)" {
+    for (i = 1; i <= ns; i++) if (name[i] == $2) break
+    off = i <= ns ? sprintf("+0x%x", hex($1) - base[i]) : "+?" $1
+    $1 = ""; print $2 off substr($0, length($2) + 2); next
+}
+mode == "nm" { print; next }
+mode == "trie" && $1 ~ /^0x/ {
+    place = "?" $1
+    for (i = 1; i <= ns; i++) if (hex($1) >= base[i] && hex($1) < base[i] + size[i]) place = sprintf("%s+0x%x", name[i], hex($1) - base[i])
+    $1 = place; print
+}'
+symbols() {
+    sections "$1" > sects
+    llvm-nm-19 -m -a "$1" | awk -v mode=nm "$NORM_AWK" sects - | sort
+}
+exports() {
+    sections "$1" > sects
+    llvm-objdump-19 --macho --exports-trie "$1" | awk -v mode=trie "$NORM_AWK" sects - | sort
+}
+
+# Segments of a Mach-O as "SEG VMADDR" (hex), from llvm-objdump.
+segments() {
+    llvm-objdump-19 --macho -p "$1" | awk '$1 == "cmd" { c = $2 } $1 == "segname" && c ~ /^LC_SEGMENT/ { s = $2 }
+        $1 == "vmaddr" && c ~ /^LC_SEGMENT/ && s != "" { print s, $2; s = "" }'
+}
+# llvm-objdump-19 --bind/--lazy-bind/--rebase tables, slot as SEG+0xOFF:
+# "bind SLOT LIB SYMBOL ADDEND", "lazy-bind SLOT LIB SYMBOL 0", "slot SLOT".
+LLVM_AWK='
+function hex(s,   n, i) {
+    n = 0; s = tolower(s); sub(/^0x/, "", s)
+    for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+    return n
+}
+NR == FNR { base[$1] = hex($2); next }
+/^Bind table:/ { t = "bind"; next }
+/^Lazy bind table:/ { t = "lazy-bind"; next }
+/^Rebase table:/ { t = "slot"; next }
+/^[A-Z]/ || !($1 in base) { next }
+{ slot = sprintf("%s+0x%x", $1, hex($3) - base[$1]) }
+t == "bind" { print "bind", slot, $6, $7, $5 }
+t == "lazy-bind" { print "bind", slot, $4, $5, 0 }
+t == "slot" { print "slot", slot }'
+llvm_fixups() {
+    segments "$1" > segs
+    llvm-objdump-19 --macho "$2" "$1" 2> llvm.err | awk "$LLVM_AWK" segs - | sort
+    [ -s llvm.err ] && fail "$1: llvm-objdump-19 $2: $(cat llvm.err)"
+}
+
+caches=0 images=0 syms=0 rebases=0 binds=0
+while IFS="	" read -r name main manifest; do
+    caches=$((caches + 1))
+    arch=$(awk '$1 == "arch" { print $2 }' "$manifest")
+    root="$work/out/$name"
+    "$DSCFS" --extract-all "$main" "$root" > summary 2> err || fail "$name: --extract-all: $(cat err)"
+    grep -Eq '^extracted ([0-9]+) of \1 images \(0 failed\)' summary || fail "$name: $(cat summary)"
+    while IFS="	" read -r tag path input; do
+        [ "$tag" = image ] || continue
+        out="$root$path"
+        images=$((images + 1))
+        [ -f "$out" ] || fail "$name: $path was not extracted"
+
+        # 2. llvm-objdump reads the file without complaint.
+        llvm-objdump-19 --macho -p "$out" > /dev/null 2> e || fail "$name: $path: llvm-objdump -p failed"
+        [ -s e ] && fail "$name: $path: llvm-objdump -p: $(cat e)"
+        llvm-objdump-19 --macho --dyld-info "$out" > /dev/null 2> e
+        if [ "$arch" = arm64e ]; then
+            # the known limit; fixup_pairs reads these chains below
+            grep -v 'unsupported chained fixup pointer_format' e | grep -q . && fail "$name: $path: --dyld-info: $(cat e)"
+        else
+            [ -s e ] && fail "$name: $path: llvm-objdump --dyld-info: $(cat e)"
+        fi
+
+        # 3.-5. Exports and symbols.
+        exports "$input" > want.exports
+        exports "$out" > got.exports
+        [ -s want.exports ] || fail "$input: no exports read"
+        cmp -s want.exports got.exports || fail "$name: $path: exports differ from $input: $(diff want.exports got.exports | head -6)"
+        llvm-nm-19 "$out" | awk '{ print $NF }' | sort -u > nm.names
+        awk '{ print $2 }' got.exports | sort -u | comm -23 - nm.names > missing
+        [ -s missing ] && fail "$name: $path: exports missing from llvm-nm: $(cat missing)"
+        symbols "$input" > want.syms
+        symbols "$out" > got.syms
+        cmp -s want.syms got.syms || fail "$name: $path: symbols differ from $input: $(diff want.syms got.syms | head -6)"
+        syms=$((syms + $(wc -l < want.syms)))
+
+        # 6. Rebases, position-free, by our decoder on both files.
+        "$PAIRS" "$input" > want.pairs 2> e || fail "$input: fixup_pairs: $(cat e)"
+        "$PAIRS" "$out" > got.pairs 2> e || fail "$name: $path: fixup_pairs: $(cat e)"
+        grep '^rebase ' want.pairs | sort > want.rebases
+        grep '^rebase ' got.pairs | sort > got.rebases
+        cmp -s want.rebases got.rebases || fail "$name: $path: rebases differ from $input: $(diff want.rebases got.rebases | head -6)"
+        grep '^lazy-rebase ' want.pairs | sort > want.lazy
+        grep '^lazy-rebase ' got.pairs | sort | comm -23 - want.lazy > wrong
+        [ -s wrong ] && fail "$name: $path: lazy pointer rebases the input does not have: $(head -3 wrong)"
+        rebases=$((rebases + $(wc -l < want.rebases)))
+
+        # 7. Binds, slot by slot: the input by llvm-objdump, the output by our
+        # decoder plus llvm's lazy-bind table (chained fixups have none).
+        llvm_fixups "$input" --bind > want.binds.1
+        llvm_fixups "$input" --lazy-bind > want.binds.2
+        sort want.binds.1 want.binds.2 > want.binds
+        grep '^bind ' got.pairs > got.binds.1
+        : > got.binds.2
+        [ "$arch" = arm64e ] || llvm_fixups "$out" --lazy-bind > got.binds.2
+        sort got.binds.1 got.binds.2 > got.binds
+        [ -s want.binds ] || [ "$path" = /usr/lib/libSystem.B.dylib ] || fail "$input: no binds read"
+        cmp -s want.binds got.binds || fail "$name: $path: binds differ from $input: $(diff want.binds got.binds | head -6)"
+        binds=$((binds + $(wc -l < want.binds)))
+
+        # Our decoder agrees with llvm-objdump where llvm can read the file.
+        if [ "$arch" != arm64e ]; then
+            for f in "$input" "$out"; do
+                "$PAIRS" "$f" | awk '$1 ~ /rebase$/ { print "slot", $2 }' | sort > ours.slots
+                llvm_fixups "$f" --rebase > llvm.slots
+                cmp -s ours.slots llvm.slots || fail "$f: fixup_pairs and llvm-objdump --rebase disagree: $(diff ours.slots llvm.slots | head -4)"
+                "$PAIRS" "$f" | grep '^bind ' | sort > ours.binds
+                llvm_fixups "$f" --bind > llvm.binds
+                cmp -s ours.binds llvm.binds || fail "$f: fixup_pairs and llvm-objdump --bind disagree: $(diff ours.binds llvm.binds | head -4)"
+            done
+        fi
+    done < "$manifest"
+done < "$list"
+[ "$caches" -ge 34 ] || fail "only $caches caches"
+echo "$caches caches, $images images: $syms symbols, $rebases rebases, $binds binds equal the input dylibs'"
+[ -x "$TEST_LIB" ] && sed -n 's/^\(.*\): \([0-9]*\) images, \([0-9]*\) rebases.*/\1: slide info \3 in-image pointers/p' slide.out | tr '\n' ';' && echo
+exit 0
