@@ -17,10 +17,14 @@ esac
 mkdir -p "$out"
 cc() { "$CLANG" -target "$target" -O1 -fno-stack-protector -fno-builtin -ffreestanding -I"$src" -c "$@"; }
 # ld NAME INSTALL_NAME OBJECT [LINK ARGS...]
+# --threads=1: ld64.lld-19 writes sections in parallel and, for arm64_32,
+# apparently writes each 4-byte lazy pointer as 8 bytes: the next slot (a class isa, a
+# selector reference) is then zeroed or not depending on which write lands
+# last. One thread makes the output deterministic, and correct.
 ld() {
     name=$1 install=$2 obj=$3
     shift 3
-    "$LLD" -arch "$arch" -dylib -no_fixup_chains -platform_version $platform \
+    "$LLD" --threads=1 -arch "$arch" -dylib -no_fixup_chains -platform_version $platform \
         -install_name "$install" -o "$out/$name.dylib" "$obj" "$@"
     echo "$out/$name.dylib"
 }
