@@ -16,6 +16,8 @@
 #  5. the same symbols, locals included, each at the same offset in the
 #     same section (llvm-nm-19 -m -a; the cache moved every segment; with
 #     --local-symbols the locals come back from the cache or .symbols file);
+#     the same function starts (as section offsets), dylibs used, and
+#     indirect symbols per section (the builder retypes GOTs S_REGULAR);
 #  6. the same rebases as (segment, offset) -> (segment, offset) pairs;
 #  7. the same binds, slot by slot: (segment, offset, library, symbol,
 #     addend), lazy binds included;
@@ -128,6 +130,10 @@ facts() {
     segments "$d/p" > "$d/segs"
     llvm-objdump-19 --macho --exports-trie "$f" | awk -v mode=trie "$NORM_AWK" "$d/sects" - | sort > "$d/exports"
     llvm-nm-19 -m -a "$f" | awk -v mode=nm "$NORM_AWK" "$d/sects" - | sort > "$d/syms"
+    llvm-objdump-19 --macho --function-starts "$f" | tail -n +2 | sed 's/^/0x/' |
+        awk -v mode=trie "$NORM_AWK" "$d/sects" - > "$d/starts"
+    llvm-objdump-19 --macho --dylibs-used "$f" | tail -n +2 > "$d/dylibs"
+    llvm-objdump-19 --macho --indirect-symbols "$f" | awk 'NR > 1 && $1 ~ /^0x/ { print $3; next } NR > 1' > "$d/indirect"
     "$PAIRS" "$f" > "$d/pairs" 2> "$d/e" || fail "$f: fixup_pairs: $(cat "$d/e")"
     grep '^rebase ' "$d/pairs" | sort > "$d/rebases"
     grep '^lazy-rebase ' "$d/pairs" | sort > "$d/lazy"
@@ -195,6 +201,11 @@ while IFS="	" read -r name main manifest; do
         cmp -s "$want/syms" "$got/syms" ||
             fail "$name: $path: symbols differ from $input: $(diff "$want/syms" "$got/syms" | head -6)"
         syms=$((syms + $(wc -l < "$want/syms")))
+        for fact in starts dylibs indirect; do
+            [ -s "$want/$fact" ] || fail "$input: no $fact read"
+            cmp -s "$want/$fact" "$got/$fact" ||
+                fail "$name: $path: $fact differ from $input: $(diff "$want/$fact" "$got/$fact" | head -6)"
+        done
 
         broken_input "$want" && fail "$input: a rebased pointer holds 0: $(grep -- '-> __TEXT+0x0$' "$want/rebases")"
 
