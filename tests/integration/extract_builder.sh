@@ -16,8 +16,9 @@
 #  5. the same symbols, locals included, each at the same offset in the
 #     same section (llvm-nm-19 -m -a; the cache moved every segment; with
 #     --local-symbols the locals come back from the cache or .symbols file);
-#     the same function starts (as section offsets), dylibs used, and
-#     indirect symbols per section (the builder retypes GOTs S_REGULAR);
+#     the same sections (name, size, alignment, type, attributes,
+#     reserved1/2; the builder retypes GOTs S_REGULAR), function starts (as
+#     section offsets), dylibs used, and indirect symbols per section;
 #  6. the same rebases as (segment, offset) -> (segment, offset) pairs;
 #  7. the same binds, slot by slot: (segment, offset, library, symbol,
 #     addend), lazy binds included;
@@ -128,6 +129,9 @@ facts() {
     [ -s "$d/e" ] && fail "$f: llvm-objdump -p: $(cat "$d/e")"
     sections "$d/p" > "$d/sects"
     segments "$d/p" > "$d/segs"
+    awk '$1 == "sectname" { s = $2 }
+         s != "" && $1 ~ /^(segname|size|align|type|attributes|reserved1|reserved2)$/ { printf "%s %s ", $1, $2 }
+         s != "" && $1 == "reserved2" { print s; s = "" }' "$d/p" > "$d/sections"
     llvm-objdump-19 --macho --exports-trie "$f" | awk -v mode=trie "$NORM_AWK" "$d/sects" - | sort > "$d/exports"
     llvm-nm-19 -m -a "$f" | awk -v mode=nm "$NORM_AWK" "$d/sects" - | sort > "$d/syms"
     llvm-objdump-19 --macho --function-starts "$f" | tail -n +2 | sed 's/^/0x/' |
@@ -201,7 +205,7 @@ while IFS="	" read -r name main manifest; do
         cmp -s "$want/syms" "$got/syms" ||
             fail "$name: $path: symbols differ from $input: $(diff "$want/syms" "$got/syms" | head -6)"
         syms=$((syms + $(wc -l < "$want/syms")))
-        for fact in starts dylibs indirect; do
+        for fact in sections starts dylibs indirect; do
             [ -s "$want/$fact" ] || fail "$input: no $fact read"
             cmp -s "$want/$fact" "$got/$fact" ||
                 fail "$name: $path: $fact differ from $input: $(diff "$want/$fact" "$got/$fact" | head -6)"
