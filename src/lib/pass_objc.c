@@ -22,6 +22,8 @@
  *    zeroed (the runtime's empty cache stays, as a rebase or for the binds
  *    pass);
  *  - objc_image_info loses OptimizedByDyld and DyldCategoriesOptimized;
+ *  - libobjc's objc_opt_offsets that point at the cache's selector buffer
+ *    outside the image are zeroed, as in the original dylib;
  *  - selector loads the builder pointed at strings (ADRP+ADD, ADR) load
  *    from a selref again (objc_selloads.c).
  *
@@ -290,6 +292,24 @@ static int resolve_protorefs(struct objc_pass *op, const struct collect *c)
     return 0;
 }
 
+/* libobjc's __objc_scoffs (format doc §8b): the builder fills
+ * objc_opt_offsets with the bounds of its selector buffer, which is no part
+ * of the image; the dylib it was built from held 0 there, and a standalone
+ * libobjc must not point into a cache that is not there. In-image targets
+ * (where a cache keeps the buffer inside libobjc) stay. */
+static int zero_foreign_scoffs(struct objc_pass *op)
+{
+    const struct dsc_plan *p = op->p;
+    const struct dsc_section *x = dsc_macho_section(&p->mo, "__DATA_CONST", "__objc_scoffs");
+    for (size_t i = 0; x && i < p->nfixups; i++) {
+        const struct dsc_fixup *f = &p->fixups[i];
+        if (f->kind == DSC_FIXUP_EXTERNAL && f->address - x->addr < x->size &&
+            push_edit(op, ED_ZERO, f->address, TGT_ADDR, 0, 0))
+            return -1;
+    }
+    return 0;
+}
+
 static int collect_edits(struct objc_pass *op)
 {
     struct dsc_plan *p = op->p;
@@ -305,6 +325,8 @@ static int collect_edits(struct objc_pass *op)
     }
     if (rc == 0)
         rc = resolve_protorefs(op, &c);
+    if (rc == 0)
+        rc = zero_foreign_scoffs(op);
     free(c.prefs);
     for (size_t i = 0; rc == 0 && i < op->nneeds; i++) {
         uint64_t v;

@@ -9,7 +9,7 @@
  * the extractor forgot still gets looked at.
  *
  *  pointers_outside  a slid slot of the image whose output value leaves the
- *                    image and that no bind covers;
+ *                    image (0 leaves nothing) and that no bind covers;
  *  binds_unknown     a bind (not a weak import) whose symbol the dylib its
  *                    ordinal names (or, for special ordinals, any image)
  *                    does not export;
@@ -249,7 +249,8 @@ static int on_slid(void *ctx, const struct dsc_slide_slot *s)
     uint64_t target;
     if (bind_at(o, s->address))
         return 0;
-    if (!out_pointer(o, s->address, &target) || !in_output_image(o, target))
+    /* a slot the extractor zeroed (libobjc's objc_opt_offsets) points nowhere */
+    if (!out_pointer(o, s->address, &target) || (target != 0 && !in_output_image(o, target)))
         w->v->rep->pointers_outside++;
     return 0;
 }

@@ -24,6 +24,8 @@
 #     addend), lazy binds included;
 #  8. except arm64e: the same weak binds and ObjC metadata (llvm-objdump-19
 #     --weak-bind, --objc-meta-data with addresses removed).
+#  9. dscfs --extract-all prints no warning, and dscfs --verify finds no
+#     pointer, bind, stub, branch, code or ObjC reference leaving an image.
 #
 # Where the tools cannot read a file, our own decoder speaks, and says so:
 # llvm-objdump-19 rejects arm64e chained fixups ("unsupported chained fixup
@@ -175,6 +177,16 @@ while IFS="	" read -r name main manifest; do
     root="$work/out/$name"
     "$DSCFS" --extract-all "$main" "$root" > summary 2> err || fail "$name: --extract-all: $(cat err)"
     grep -Eq '^extracted ([0-9]+) of \1 images \(0 failed\)' summary || fail "$name: $(cat summary)"
+    [ -s err ] && fail "$name: --extract-all warned: $(head -3 err)"
+    # 9. Nothing of any image depends on the cache any more (our own reader
+    # of the outputs; pointer slots from the cache's slide info).
+    "$DSCFS" --verify "$main" > verify 2> err || fail "$name: --verify: $(cat err)"
+    total=$(grep '^total:' verify)
+    echo "$total" | grep -q ' pointers [1-9]' || fail "$name: --verify saw no pointers: $total"
+    for field in pointers-outside unknown-symbols bad-stubs branches-outside code-refs-outside selrefs-outside \
+        method-names-outside objc-other-outside; do
+        echo "$total" | grep -q " $field 0\( \|$\)" || fail "$name: --verify $field: $total"
+    done
     while IFS="	" read -r tag path input; do
         [ "$tag" = image ] || continue
         out="$root$path"
