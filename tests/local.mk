@@ -45,9 +45,9 @@ EXTRA_DIST += tests/integration/mountlib.sh tests/integration/mount.sh tests/int
 	tests/integration/mount_budget.sh tests/integration/mount_errors.sh tests/integration/mount_sigbus.sh
 
 # Extraction compared with the builder's input dylibs (every cache of
-# tests/builder/make-caches.sh); fixup_pairs prints position-free fixups.
-check_PROGRAMS += tests/integration/fixup_pairs
-tests_integration_fixup_pairs_SOURCES = tests/integration/fixup_pairs.c
-tests_integration_fixup_pairs_LDADD = libdsc.la
+# tests/builder/make-caches.sh); macho_facts prints position-free fixups and compares section data.
+check_PROGRAMS += tests/integration/macho_facts
+tests_integration_macho_facts_SOURCES = tests/integration/macho_facts.c
+tests_integration_macho_facts_LDADD = libdsc.la
 TESTS += tests/integration/extract_builder.sh
 EXTRA_DIST += tests/integration/extract_builder.sh

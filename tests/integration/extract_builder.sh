@@ -19,7 +19,9 @@
 #     the same sections (name, size, alignment, type, attributes,
 #     reserved1/2; the builder retypes GOTs S_REGULAR), function starts (as
 #     section offsets), dylibs used, and indirect symbols per section;
-#  6. the same rebases as (segment, offset) -> (segment, offset) pairs;
+#  6. the same rebases as (segment, offset) -> (segment, offset) pairs, and
+#     the same bytes in every section that holds neither code nor zero fill,
+#     outside the pointer slots of either file (macho_facts data);
 #  7. the same binds, slot by slot: (segment, offset, library, symbol,
 #     addend), lazy binds included;
 #  8. except arm64e: the same weak binds and ObjC metadata (llvm-objdump-19
@@ -30,7 +32,7 @@
 # Where the tools cannot read a file, our own decoder speaks, and says so:
 # llvm-objdump-19 rejects arm64e chained fixups ("unsupported chained fixup
 # pointer_format"), so the extracted arm64e files' rebases and binds are read
-# with fixup_pairs (libdsc's fixup_decode.c) only; elsewhere fixup_pairs'
+# with macho_facts (libdsc's fixup_decode.c) only; elsewhere macho_facts'
 # slots are also checked against llvm-objdump-19 --rebase/--bind.
 #
 # Design allowances, each narrow: a lazy pointer's rebase to its stub helper
@@ -41,9 +43,9 @@
 for tool in llvm-objdump-19 llvm-nm-19; do
     command -v $tool > /dev/null || skip "$tool is not installed"
 done
-PAIRS=${top_builddir:-.}/tests/integration/fixup_pairs
+FACTS=${top_builddir:-.}/tests/integration/macho_facts
 TEST_LIB=${top_builddir:-.}/tests/unit/test_lib
-[ -x "$PAIRS" ] || fail "tests/integration/fixup_pairs is not built"
+[ -x "$FACTS" ] || fail "tests/integration/macho_facts is not built"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/xbuild.XXXXXX") || fail "mktemp"
 trap 'rm -rf "$work"' EXIT INT TERM
@@ -120,10 +122,10 @@ llvm_fixups() {
 }
 
 # facts FILE DIR CHAINED: what is compared, into DIR: exports, syms (position
-# free, by llvm), rebases and lazy (fixup_pairs rebase/lazy-rebase lines),
-# binds (llvm's bind and lazy-bind tables, or with CHAINED=yes fixup_pairs'
+# free, by llvm), rebases and lazy (macho_facts rebase/lazy-rebase lines),
+# binds (llvm's bind and lazy-bind tables, or with CHAINED=yes macho_facts'
 # binds, as llvm-objdump-19 cannot read arm64e chained fixups), and, when
-# llvm can read the fixups, the proof that fixup_pairs agrees with it.
+# llvm can read the fixups, the proof that macho_facts agrees with it.
 facts() {
     f=$1 d=$2
     mkdir -p "$d"
@@ -140,7 +142,7 @@ facts() {
         awk -v mode=trie "$NORM_AWK" "$d/sects" - > "$d/starts"
     llvm-objdump-19 --macho --dylibs-used "$f" | tail -n +2 > "$d/dylibs"
     llvm-objdump-19 --macho --indirect-symbols "$f" | awk 'NR > 1 && $1 ~ /^0x/ { print $3; next } NR > 1' > "$d/indirect"
-    "$PAIRS" "$f" > "$d/pairs" 2> "$d/e" || fail "$f: fixup_pairs: $(cat "$d/e")"
+    "$FACTS" fixups "$f" > "$d/pairs" 2> "$d/e" || fail "$f: macho_facts: $(cat "$d/e")"
     grep '^rebase ' "$d/pairs" | sort > "$d/rebases"
     grep '^lazy-rebase ' "$d/pairs" | sort > "$d/lazy"
     grep '^bind ' "$d/pairs" | sort > "$d/our.binds"
@@ -152,12 +154,12 @@ facts() {
     llvm-objdump-19 --macho --weak-bind "$f" | awk '/ pointer / { print "weak", $2, $6 }' | sort > "$d/weak"
     llvm_fixups "$f" "$d" --bind > "$d/llvm.binds"
     cmp -s "$d/our.binds" "$d/llvm.binds" ||
-        fail "$f: fixup_pairs and llvm-objdump --bind disagree: $(diff "$d/our.binds" "$d/llvm.binds" | head -4)"
+        fail "$f: macho_facts and llvm-objdump --bind disagree: $(diff "$d/our.binds" "$d/llvm.binds" | head -4)"
     llvm_fixups "$f" "$d" --lazy-bind | sort - "$d/llvm.binds" > "$d/binds"
     awk '$1 ~ /rebase$/ { print "slot", $2 }' "$d/pairs" | sort > "$d/our.slots"
     llvm_fixups "$f" "$d" --rebase > "$d/llvm.slots"
     cmp -s "$d/our.slots" "$d/llvm.slots" ||
-        fail "$f: fixup_pairs and llvm-objdump --rebase disagree: $(diff "$d/our.slots" "$d/llvm.slots" | head -4)"
+        fail "$f: macho_facts and llvm-objdump --rebase disagree: $(diff "$d/our.slots" "$d/llvm.slots" | head -4)"
 }
 
 # broken_input FACTS: a rebased pointer of the input holding 0 (it "targets"
@@ -168,7 +170,7 @@ broken_input() {
     grep -q -- '-> __TEXT+0x0$' "$1/rebases"
 }
 
-caches=0 images=0 syms=0 rebases=0 binds=0 objc=0
+caches=0 images=0 syms=0 rebases=0 binds=0 objc=0 data=0
 while IFS="	" read -r name main manifest; do
     caches=$((caches + 1))
     arch=$(awk '$1 == "arch" { print $2 }' "$manifest")
@@ -201,7 +203,7 @@ while IFS="	" read -r name main manifest; do
         # 2. llvm-objdump reads the file without complaint (-p: in facts).
         llvm-objdump-19 --macho --dyld-info "$out" > /dev/null 2> e
         if [ $chained = yes ]; then
-            # the known limit; fixup_pairs read these chains in facts
+            # the known limit; macho_facts read these chains in facts
             grep -v 'unsupported chained fixup pointer_format' e | grep -q . && fail "$name: $path: --dyld-info: $(cat e)"
         else
             [ -s e ] && fail "$name: $path: llvm-objdump --dyld-info: $(cat e)"
@@ -233,6 +235,11 @@ while IFS="	" read -r name main manifest; do
         [ -s wrong ] && fail "$name: $path: lazy pointer rebases the input does not have: $(head -3 wrong)"
         rebases=$((rebases + $(wc -l < "$want/rebases")))
 
+        # 6b. Every byte of every data section outside pointer slots.
+        "$FACTS" data "$input" "$out" > data.out 2>&1 ||
+            fail "$name: $path: section data differs from $input: $(head -6 data.out)"
+        data=$((data + $(awk '{ print $3 }' data.out)))
+
         # 7. Binds, slot by slot, lazy binds included.
         [ -s "$want/binds" ] || [ "$path" = /usr/lib/libSystem.B.dylib ] || fail "$input: no binds read"
         cmp -s "$want/binds" "$got/binds" ||
@@ -253,6 +260,7 @@ while IFS="	" read -r name main manifest; do
     done < "$manifest"
 done < "$list"
 [ "$caches" -ge 34 ] || fail "only $caches caches"
-echo "$caches caches, $images images: $syms symbols, $rebases rebases, $binds binds equal the input dylibs'; ObjC metadata of $objc images too"
+echo "$caches caches, $images images: $syms symbols, $rebases rebases, $binds binds, $data data bytes equal the input dylibs';" \
+    "ObjC metadata of $objc images too"
 [ -x "$TEST_LIB" ] && sed -n 's/^\(.*\): \([0-9]*\) images, \([0-9]*\) rebases.*/\1: slide info \3 in-image pointers/p' slide.out | tr '\n' ';' && echo
 exit 0
