@@ -155,7 +155,8 @@ facts() {
     llvm_fixups "$f" "$d" --bind > "$d/llvm.binds"
     cmp -s "$d/our.binds" "$d/llvm.binds" ||
         fail "$f: macho_facts and llvm-objdump --bind disagree: $(diff "$d/our.binds" "$d/llvm.binds" | head -4)"
-    llvm_fixups "$f" "$d" --lazy-bind | sort - "$d/llvm.binds" > "$d/binds"
+    llvm_fixups "$f" "$d" --lazy-bind > "$d/llvm.lazy"
+    sort "$d/llvm.lazy" "$d/llvm.binds" > "$d/binds"
     awk '$1 ~ /rebase$/ { print "slot", $2 }' "$d/pairs" | sort > "$d/our.slots"
     llvm_fixups "$f" "$d" --rebase > "$d/llvm.slots"
     cmp -s "$d/our.slots" "$d/llvm.slots" ||
