@@ -46,3 +46,11 @@ TESTS += tests/integration/mount.sh tests/integration/mount_parallel.sh \
 EXTRA_DIST += tests/integration/mountlib.sh tests/integration/mount.sh tests/integration/mount_parallel.sh \
 	tests/integration/mount_budget.sh tests/integration/mount_errors.sh tests/integration/mount_sigbus.sh \
 	tests/integration/mount_warm.sh tests/integration/mount_reopen.sh
+
+# Extraction compared with the builder's input dylibs (every cache of
+# tests/builder/make-caches.sh); macho_facts prints position-free fixups and compares section data.
+check_PROGRAMS += tests/integration/macho_facts
+tests_integration_macho_facts_SOURCES = tests/integration/macho_facts.c
+tests_integration_macho_facts_LDADD = libdsc.la
+TESTS += tests/integration/extract_builder.sh
+EXTRA_DIST += tests/integration/extract_builder.sh

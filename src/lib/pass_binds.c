@@ -14,8 +14,9 @@
  * the fixups pass) and gets a warning. Self-binds recorded by the original
  * opcodes (an image calling its own interposable export through its GOT)
  * are restored too, over the rebase the pointers pass chose. Last, lazy
- * binding is restored where the cache kept it (lazybind.c) and the
- * weak-bind stream is rebuilt (weakbind.c).
+ * binding is restored where the cache kept it (lazybind.c), the
+ * weak-bind stream is rebuilt (weakbind.c), and GOTs the builder retyped
+ * S_REGULAR become non-lazy pointer sections again.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -193,6 +194,35 @@ static int add_missing_binds(struct dsc_plan *p, const struct dsc_symbols *syms,
     return rc;
 }
 
+/* The output section made from the image's section `index`, or NULL. */
+static struct dsc_out_section *out_section_of(struct dsc_plan *p, unsigned index)
+{
+    for (unsigned i = 0; i < p->nsegs; i++) {
+        const struct dsc_out_segment *seg = &p->segs[i];
+        if (seg->source < 0)
+            continue;
+        const struct dsc_segment *in = &p->mo.segs[seg->source];
+        if (index >= in->first_section && index - in->first_section < in->nsects)
+            return &seg->sects[index - in->first_section];
+    }
+    return NULL;
+}
+
+/* GOTs the new builder retyped S_REGULAR (format doc §7) that the indirect
+ * table still indexes (imports.c decides) are non-lazy pointer sections
+ * again, as in the original dylib, so tools list their indirect symbols. */
+static void restore_got_types(struct dsc_plan *p, const struct dsc_imports *im)
+{
+    for (size_t k = 0; k < im->count; k++) {
+        const struct dsc_indirect *e = &im->entries[k];
+        if (e->sect_type != S_NON_LAZY_SYMBOL_POINTERS || (p->mo.sects[e->section].flags & 0xFF) != 0)
+            continue;
+        struct dsc_out_section *y = out_section_of(p, e->section);
+        if (y)
+            y->flags = (y->flags & ~0xFFu) | S_NON_LAZY_SYMBOL_POINTERS;
+    }
+}
+
 int pass_binds(struct dsc_plan *p)
 {
     const struct dsc_symbols *syms;
@@ -222,6 +252,8 @@ int pass_binds(struct dsc_plan *p)
         rc = dsc_lazy_binds(p, &im);
     if (rc == 0)
         rc = dsc_weak_binds(p, syms, &im);
+    if (rc == 0)
+        restore_got_types(p, &im);
     dsc_imports_free(&im);
     return rc;
 }

@@ -110,16 +110,24 @@ static int on_decoded(void *ctx, const struct dsc_decoded_fixup *d)
     return 0;
 }
 
-/* File offset and size of the output segment named `name`. */
+/* Size of the output's mach header: 28 bytes for 32-bit (arm64_32), else 32. */
+static uint32_t out_header_size(const dsc_output *o)
+{
+    return dsc_le32(o->data) == 0xfeedfaceu ? 28 : 32;
+}
+
+/* File offset and size of the output segment named `name` (LC_SEGMENT_64,
+ * or LC_SEGMENT in a 32-bit file). */
 static bool out_segment(const dsc_output *o, const char *name, uint64_t *fileoff, uint64_t *filesize)
 {
+    bool is32 = out_header_size(o) == 28;
     uint32_t ncmds = dsc_le32(o->data + 16);
-    uint64_t at = 32;
-    for (uint32_t i = 0; i < ncmds; i++) {
+    uint64_t at = out_header_size(o);
+    for (uint32_t i = 0; i < ncmds && at + 8 <= o->size; i++) {
         const uint8_t *lc = o->data + at;
-        if (dsc_le32(lc) == LC_SEGMENT_64 && strncmp((const char *)lc + 8, name, 16) == 0) {
-            *fileoff = dsc_le64(lc + 40);
-            *filesize = dsc_le64(lc + 48);
+        if (dsc_le32(lc) == (is32 ? 1u : LC_SEGMENT_64) && strncmp((const char *)lc + 8, name, 16) == 0) {
+            *fileoff = is32 ? dsc_le32(lc + 32) : dsc_le64(lc + 40);
+            *filesize = is32 ? dsc_le32(lc + 36) : dsc_le64(lc + 48);
             return true;
         }
         at += dsc_le32(lc + 4);
@@ -156,7 +164,7 @@ static bool in_code(const struct dsc_macho *mo, uint64_t addr)
 
 static void check_bytes(const dsc_cache *c, const struct truth *t, const dsc_output *o)
 {
-    uint32_t new_cmds_end = 32 + dsc_le32(o->data + 20);
+    uint32_t new_cmds_end = out_header_size(o) + dsc_le32(o->data + 20);
     uint64_t cmds_end = t->mo.header.size > new_cmds_end ? t->mo.header.size : new_cmds_end;
     for (unsigned i = 0; i < t->mo.nsegs; i++) {
         const struct dsc_segment *seg = &t->mo.segs[i];
@@ -352,6 +360,51 @@ START_TEST(every_image_rebases_match_slide_info)
     if (c->nmaps > 2)
         ck_assert_uint_gt(total, 100);
     dsc_cache_close(c);
+}
+END_TEST
+
+/* The same judgement on the caches tests/builder/make-caches.sh wrote (slide
+ * v1-v5, every arch, split caches, .symbols files, universal sets): run by
+ * tests/integration/extract_builder.sh, which builds them and names their
+ * caches.list in $DSC_BUILDER_LIST; without it there is nothing to judge. */
+START_TEST(builder_caches_rebases_match_slide_info)
+{
+    const char *list = getenv("DSC_BUILDER_LIST");
+    if (!list)
+        return;
+    FILE *f = fopen(list, "r");
+    ck_assert_msg(f != NULL, "%s: cannot open", list);
+    char line[4096];
+    unsigned caches = 0;
+    while (fgets(line, sizeof line, f)) {
+        char *name = strtok(line, "\t"), *path = strtok(NULL, "\t");
+        ck_assert_msg(name && path, "%s: malformed line", list);
+        dsc_cache *c;
+        dsc_error err;
+        ck_assert_msg(dsc_cache_open(path, &c, &err) == 0, "%s", err.msg);
+        bool chained = c->info.arch == DSC_ARCH_ARM64E;
+        uint64_t total = 0;
+        for (uint32_t i = 0; i < c->nimages; i++) {
+            dsc_output o;
+            extract_core(c, i, &o);
+            struct truth t;
+            truth_build(c, i, &t);
+            check_rebases(&t, &o, chained);
+            check_bytes(c, &t, &o);
+            if (!chained)
+                check_with_llvm(&t, &o);
+            total += t.rebases.n;
+            truth_free(&t);
+            dsc_output_free(&o);
+        }
+        printf("%s: %u images, %llu rebases equal the slide info's in-image pointers\n", name, c->nimages,
+               (unsigned long long)total);
+        ck_assert_msg(total > 20, "%s: only %llu rebases", name, (unsigned long long)total);
+        dsc_cache_close(c);
+        caches++;
+    }
+    fclose(f);
+    ck_assert_uint_gt(caches, 0);
 }
 END_TEST
 
@@ -561,5 +614,9 @@ Suite *extract_suite(void)
     tcase_add_test(tc, unmapped_locals_are_restored);
     tcase_add_loop_test(tc, mutated_caches_fail_cleanly, 0, 3);
     suite_add_tcase(s, tc);
+    TCase *builder = tcase_create("builder caches");
+    tcase_set_timeout(builder, 600);
+    tcase_add_test(builder, builder_caches_rebases_match_slide_info);
+    suite_add_tcase(s, builder);
     return s;
 }

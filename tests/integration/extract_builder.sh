@@ -1,0 +1,267 @@
+#!/bin/sh
+# extract_builder.sh — extraction judged against the truth, on every cache of
+# tests/builder/make-caches.sh (arm64, arm64e, arm64_32, x86_64; slide info
+# v1-v5; header eras 0x98/0x138, 0x140, 0x1c8 split with a .symbols file,
+# 0x200 with local symbols moved out; optimised stubs; universal sets, both
+# main files). The builder linked every image from an input dylib, named in
+# the cache's manifest, so every extracted image is compared with it:
+#
+#  1. the slide info (test_lib, "builder caches" case of test_extract.c):
+#     the rebase set of each image equals the in-image pointers found by
+#     walking the cache's slide info, and segment bytes equal the cache's
+#     except at pointer slots, in code and in the load commands;
+#  2. llvm-objdump-19 -p and --dyld-info print no warning or error;
+#  3. llvm-nm-19 lists every symbol of the export trie;
+#  4. the same exports (name, flags, place) as the input's trie;
+#  5. the same symbols, locals included, each at the same offset in the
+#     same section (llvm-nm-19 -m -a; the cache moved every segment; with
+#     --local-symbols the locals come back from the cache or .symbols file);
+#     the same sections (name, size, alignment, type, attributes,
+#     reserved1/2; the builder retypes GOTs S_REGULAR), function starts (as
+#     section offsets), dylibs used, and indirect symbols per section;
+#  6. the same rebases as (segment, offset) -> (segment, offset) pairs, and
+#     the same bytes in every section that holds neither code nor zero fill,
+#     outside the pointer slots of either file (macho_facts data);
+#  7. the same binds, slot by slot: (segment, offset, library, symbol,
+#     addend), lazy binds included;
+#  8. except arm64e: the same weak binds and ObjC metadata (llvm-objdump-19
+#     --weak-bind, --objc-meta-data with addresses removed).
+#  9. dscfs --extract-all prints no warning, and dscfs --verify finds no
+#     pointer, bind, stub, branch, code or ObjC reference leaving an image.
+#
+# Where the tools cannot read a file, our own decoder speaks, and says so:
+# llvm-objdump-19 rejects arm64e chained fixups ("unsupported chained fixup
+# pointer_format"), so the extracted arm64e files' rebases and binds are read
+# with macho_facts (libdsc's fixup_decode.c) only; elsewhere macho_facts'
+# slots are also checked against llvm-objdump-19 --rebase/--bind.
+#
+# Design allowances, each narrow: a lazy pointer's rebase to its stub helper
+# may become an eager bind of the same slot (dyld-1042 caches zero the bind
+# opcodes, so the lazy binding is lost; the slot is then bound, not rebased);
+# the lazy pointer rebases that remain must equal the input's.
+. "${top_srcdir:-.}/tests/integration/lib.sh"
+for tool in llvm-objdump-19 llvm-nm-19; do
+    command -v $tool > /dev/null || skip "$tool is not installed"
+done
+FACTS=${top_builddir:-.}/tests/integration/macho_facts
+TEST_LIB=${top_builddir:-.}/tests/unit/test_lib
+[ -x "$FACTS" ] || fail "tests/integration/macho_facts is not built"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/xbuild.XXXXXX") || fail "mktemp"
+trap 'rm -rf "$work"' EXIT INT TERM
+builder_caches "$work/caches"
+list="$work/caches/caches.list"
+cd "$work" && mkdir out || fail "cd $work"
+
+# 1. The slide-info judgement, by the Check case that runs it on $list.
+if [ -x "$TEST_LIB" ]; then
+    DSC_BUILDER_LIST="$list" CK_RUN_SUITE=extract CK_RUN_CASE="builder caches" "$TEST_LIB" > slide.out 2>&1 ||
+        fail "slide info vs. extraction: $(grep -v '^Running' slide.out | tail -5)"
+    grep -q '100%: Checks: 1, Failures: 0, Errors: 0' slide.out || fail "the builder caches case did not run: $(cat slide.out)"
+    [ "$(grep -c 'rebases equal the slide info' slide.out)" = "$(wc -l < "$list")" ] ||
+        fail "not every cache judged against its slide info: $(cat slide.out)"
+else
+    echo "note: tests/unit/test_lib (Check) is not built; the slide-info comparison did not run"
+fi
+
+# Sections of a Mach-O as "(SEG,SECT) ADDR SIZE" (hex), from its
+# llvm-objdump-19 -p output in $1.
+sections() {
+    awk '$1 == "sectname" { s = $2 } $1 == "segname" && s != "" { g = $2 }
+             $1 == "addr" && s != "" { a = $2 } $1 == "size" && s != "" { print "(" g "," s ")", a, $2; s = "" }' "$1"
+}
+
+# NORM_AWK reads "sections" output first, then lines starting with a hex
+# address, which is replaced by SECTION+0xOFF. mode nm: llvm-nm-19 -m -a lines (section named in the line); trie:
+# llvm-objdump --exports-trie lines (the section holding the address).
+NORM_AWK='
+function hex(s,   n, i) {
+    n = 0; s = tolower(s); sub(/^0x/, "", s)
+    for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+    return n
+}
+NR == FNR { name[++ns] = $1; base[ns] = hex($2); size[ns] = hex($3); next }
+mode == "nm" && $2 ~ /^\(/ && $2 != "(undefined)" && $2 != "(absolute)" {
+    for (i = 1; i <= ns; i++) if (name[i] == $2) break
+    off = i <= ns ? sprintf("+0x%x", hex($1) - base[i]) : "+?" $1
+    $1 = ""; print $2 off substr($0, length($2) + 2); next
+}
+mode == "nm" { print; next }
+mode == "trie" && $1 ~ /^0x/ {
+    place = "?" $1
+    for (i = 1; i <= ns; i++) if (hex($1) >= base[i] && hex($1) < base[i] + size[i]) place = sprintf("%s+0x%x", name[i], hex($1) - base[i])
+    $1 = place; print
+}'
+# Segments of a Mach-O as "SEG VMADDR" (hex), from its -p output in $1.
+segments() {
+    awk '$1 == "cmd" { c = $2 } $1 == "segname" && c ~ /^LC_SEGMENT/ { s = $2 }
+        $1 == "vmaddr" && c ~ /^LC_SEGMENT/ && s != "" { print s, $2; s = "" }' "$1"
+}
+# llvm-objdump-19 --bind/--lazy-bind/--rebase tables, slot as SEG+0xOFF:
+# "bind SLOT LIB SYMBOL ADDEND", "lazy-bind SLOT LIB SYMBOL 0", "slot SLOT".
+LLVM_AWK='
+function hex(s,   n, i) {
+    n = 0; s = tolower(s); sub(/^0x/, "", s)
+    for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+    return n
+}
+NR == FNR { base[$1] = hex($2); next }
+/^Bind table:/ { t = "bind"; next }
+/^Lazy bind table:/ { t = "lazy-bind"; next }
+/^Rebase table:/ { t = "slot"; next }
+/^[A-Z]/ || !($1 in base) { next }
+{ slot = sprintf("%s+0x%x", $1, hex($3) - base[$1]) }
+t == "bind" { print "bind", slot, $6, $7, $5 }
+t == "lazy-bind" { print "bind", slot, $4, $5, 0 }
+t == "slot" { print "slot", slot }'
+# llvm_fixups FILE FACTS TABLE: a table of FILE, FACTS/segs giving segments.
+llvm_fixups() {
+    llvm-objdump-19 --macho "$3" "$1" 2> "$2/llvm.err" | awk "$LLVM_AWK" "$2/segs" - | sort
+    [ -s "$2/llvm.err" ] && fail "$1: llvm-objdump-19 $3: $(cat "$2/llvm.err")"
+    return 0
+}
+
+# facts FILE DIR CHAINED: what is compared, into DIR: exports, syms (position
+# free, by llvm), rebases and lazy (macho_facts rebase/lazy-rebase lines),
+# binds (llvm's bind and lazy-bind tables, or with CHAINED=yes macho_facts'
+# binds, as llvm-objdump-19 cannot read arm64e chained fixups), and, when
+# llvm can read the fixups, the proof that macho_facts agrees with it.
+facts() {
+    f=$1 d=$2
+    mkdir -p "$d"
+    llvm-objdump-19 --macho -p "$f" > "$d/p" 2> "$d/e" || fail "$f: llvm-objdump -p failed"
+    [ -s "$d/e" ] && fail "$f: llvm-objdump -p: $(cat "$d/e")"
+    sections "$d/p" > "$d/sects"
+    segments "$d/p" > "$d/segs"
+    awk '$1 == "sectname" { s = $2 }
+         s != "" && $1 ~ /^(segname|size|align|type|attributes|reserved1|reserved2)$/ { printf "%s %s ", $1, $2 }
+         s != "" && $1 == "reserved2" { print s; s = "" }' "$d/p" > "$d/sections"
+    llvm-objdump-19 --macho --exports-trie "$f" | awk -v mode=trie "$NORM_AWK" "$d/sects" - | sort > "$d/exports"
+    llvm-nm-19 -m -a "$f" | awk -v mode=nm "$NORM_AWK" "$d/sects" - | sort > "$d/syms"
+    llvm-objdump-19 --macho --function-starts "$f" | tail -n +2 | sed 's/^/0x/' |
+        awk -v mode=trie "$NORM_AWK" "$d/sects" - > "$d/starts"
+    llvm-objdump-19 --macho --dylibs-used "$f" | tail -n +2 > "$d/dylibs"
+    llvm-objdump-19 --macho --indirect-symbols "$f" | awk 'NR > 1 && $1 ~ /^0x/ { print $3; next } NR > 1' > "$d/indirect"
+    "$FACTS" fixups "$f" > "$d/pairs" 2> "$d/e" || fail "$f: macho_facts: $(cat "$d/e")"
+    grep '^rebase ' "$d/pairs" | sort > "$d/rebases"
+    grep '^lazy-rebase ' "$d/pairs" | sort > "$d/lazy"
+    grep '^bind ' "$d/pairs" | sort > "$d/our.binds"
+    if [ "$3" = yes ]; then
+        cp "$d/our.binds" "$d/binds"
+        return 0
+    fi
+    llvm-objdump-19 --macho --objc-meta-data "$f" | tail -n +2 | sed 's/0x[0-9a-f]*//g; s/^[0-9a-f]* //' > "$d/objc"
+    llvm-objdump-19 --macho --weak-bind "$f" | awk '/ pointer / { print "weak", $2, $6 }' | sort > "$d/weak"
+    llvm_fixups "$f" "$d" --bind > "$d/llvm.binds"
+    cmp -s "$d/our.binds" "$d/llvm.binds" ||
+        fail "$f: macho_facts and llvm-objdump --bind disagree: $(diff "$d/our.binds" "$d/llvm.binds" | head -4)"
+    llvm_fixups "$f" "$d" --lazy-bind > "$d/llvm.lazy"
+    sort "$d/llvm.lazy" "$d/llvm.binds" > "$d/binds"
+    awk '$1 ~ /rebase$/ { print "slot", $2 }' "$d/pairs" | sort > "$d/our.slots"
+    llvm_fixups "$f" "$d" --rebase > "$d/llvm.slots"
+    cmp -s "$d/our.slots" "$d/llvm.slots" ||
+        fail "$f: macho_facts and llvm-objdump --rebase disagree: $(diff "$d/our.slots" "$d/llvm.slots" | head -4)"
+}
+
+# broken_input FACTS: a rebased pointer of the input holding 0 (it "targets"
+# the mach header). ld64.lld-19 wrote such arm64_32 ObjC dylibs (a class
+# isa, a selector reference zeroed) when it linked with several threads;
+# build-inputs.sh links with one. Such an input cannot be the truth.
+broken_input() {
+    grep -q -- '-> __TEXT+0x0$' "$1/rebases"
+}
+
+caches=0 images=0 syms=0 rebases=0 binds=0 objc=0 data=0
+while IFS="	" read -r name main manifest; do
+    caches=$((caches + 1))
+    arch=$(awk '$1 == "arch" { print $2 }' "$manifest")
+    chained=no
+    [ "$arch" = arm64e ] && chained=yes
+    root="$work/out/$name"
+    "$DSCFS" --extract-all "$main" "$root" > summary 2> err || fail "$name: --extract-all: $(cat err)"
+    grep -Eq '^extracted ([0-9]+) of \1 images \(0 failed\)' summary || fail "$name: $(cat summary)"
+    [ -s err ] && fail "$name: --extract-all warned: $(head -3 err)"
+    # 9. Nothing of any image depends on the cache any more (our own reader
+    # of the outputs; pointer slots from the cache's slide info).
+    "$DSCFS" --verify "$main" > verify 2> err || fail "$name: --verify: $(cat err)"
+    total=$(grep '^total:' verify)
+    echo "$total" | grep -q ' pointers [1-9]' || fail "$name: --verify saw no pointers: $total"
+    for field in pointers-outside unknown-symbols bad-stubs branches-outside code-refs-outside selrefs-outside \
+        method-names-outside objc-other-outside; do
+        echo "$total" | grep -q " $field 0\( \|$\)" || fail "$name: --verify $field: $total"
+    done
+    while IFS="	" read -r tag path input; do
+        [ "$tag" = image ] || continue
+        out="$root$path"
+        images=$((images + 1))
+        [ -f "$out" ] || fail "$name: $path was not extracted"
+        want="$work/facts/$arch/$(basename "$input")" # the inputs are shared by every cache of an arch
+        [ -d "$want" ] || facts "$input" "$want" no
+        got="$work/got"
+        rm -rf "$got"
+        facts "$out" "$got" $chained
+
+        # 2. llvm-objdump reads the file without complaint (-p: in facts).
+        llvm-objdump-19 --macho --dyld-info "$out" > /dev/null 2> e
+        if [ $chained = yes ]; then
+            # the known limit; macho_facts read these chains in facts
+            grep -v 'unsupported chained fixup pointer_format' e | grep -q . && fail "$name: $path: --dyld-info: $(cat e)"
+        else
+            [ -s e ] && fail "$name: $path: llvm-objdump --dyld-info: $(cat e)"
+        fi
+
+        # 3.-5. Exports and symbols.
+        [ -s "$want/exports" ] || fail "$input: no exports read"
+        cmp -s "$want/exports" "$got/exports" ||
+            fail "$name: $path: exports differ from $input: $(diff "$want/exports" "$got/exports" | head -6)"
+        llvm-nm-19 "$out" | awk '{ print $NF }' | sort -u > nm.names
+        awk '{ print $2 }' "$got/exports" | sort -u | comm -23 - nm.names > missing
+        [ -s missing ] && fail "$name: $path: exports missing from llvm-nm: $(cat missing)"
+        cmp -s "$want/syms" "$got/syms" ||
+            fail "$name: $path: symbols differ from $input: $(diff "$want/syms" "$got/syms" | head -6)"
+        syms=$((syms + $(wc -l < "$want/syms")))
+        for fact in sections starts dylibs indirect; do
+            [ -s "$want/$fact" ] || fail "$input: no $fact read"
+            cmp -s "$want/$fact" "$got/$fact" ||
+                fail "$name: $path: $fact differ from $input: $(diff "$want/$fact" "$got/$fact" | head -6)"
+        done
+
+        broken_input "$want" && fail "$input: a rebased pointer holds 0: $(grep -- '-> __TEXT+0x0$' "$want/rebases")"
+
+        # 6. Rebases as (segment, offset) -> (segment, offset) pairs. Lazy
+        # pointer rebases (to the stub helper) that remain equal the input's.
+        cmp -s "$want/rebases" "$got/rebases" ||
+            fail "$name: $path: rebases differ from $input: $(diff "$want/rebases" "$got/rebases" | head -6)"
+        comm -23 "$got/lazy" "$want/lazy" > wrong
+        [ -s wrong ] && fail "$name: $path: lazy pointer rebases the input does not have: $(head -3 wrong)"
+        rebases=$((rebases + $(wc -l < "$want/rebases")))
+
+        # 6b. Every byte of every data section outside pointer slots.
+        "$FACTS" data "$input" "$out" > data.out 2>&1 ||
+            fail "$name: $path: section data differs from $input: $(head -6 data.out)"
+        data=$((data + $(awk '{ print $3 }' data.out)))
+
+        # 7. Binds, slot by slot, lazy binds included.
+        [ -s "$want/binds" ] || [ "$path" = /usr/lib/libSystem.B.dylib ] || fail "$input: no binds read"
+        cmp -s "$want/binds" "$got/binds" ||
+            fail "$name: $path: binds differ from $input: $(diff "$want/binds" "$got/binds" | head -6)"
+        binds=$((binds + $(wc -l < "$want/binds")))
+
+        # 8. Where llvm-objdump-19 reads the output's fixups (not arm64e):
+        # weak binds (section, symbol) and the ObjC metadata, addresses
+        # removed (objc_builder.sh does this on fewer caches, without
+        # arm64_32; arm64e there is judged by dscfs --verify).
+        [ $chained = yes ] && continue
+        cmp -s "$want/weak" "$got/weak" ||
+            fail "$name: $path: weak binds differ from $input: $(diff "$want/weak" "$got/weak" | head -4)"
+        grep -q 'Contents of' "$want/objc" || continue
+        cmp -s "$want/objc" "$got/objc" ||
+            fail "$name: $path: ObjC metadata differs from $input: $(diff "$want/objc" "$got/objc" | head -6)"
+        objc=$((objc + 1))
+    done < "$manifest"
+done < "$list"
+[ "$caches" -ge 34 ] || fail "only $caches caches"
+echo "$caches caches, $images images: $syms symbols, $rebases rebases, $binds binds, $data data bytes equal the input dylibs';" \
+    "ObjC metadata of $objc images too"
+[ -x "$TEST_LIB" ] && sed -n 's/^\(.*\): \([0-9]*\) images, \([0-9]*\) rebases.*/\1: slide info \3 in-image pointers/p' slide.out | tr '\n' ';' && echo
+exit 0

@@ -1,0 +1,359 @@
+/*
+ * macho_facts.c — for extract_builder.sh: facts of standalone Mach-O files
+ * (an input dylib of the builder, an extracted image) that do not depend on
+ * where the segments sit, so a dylib and its extracted copy can be compared
+ * although the cache moved every segment.
+ *
+ * macho_facts fixups FILE prints
+ *   rebase SEG+0xOFF -> SEG+0xOFF      (lazy-rebase in lazy pointer sections)
+ *   bind SEG+0xOFF LIBRARY SYMBOL ADDEND
+ * one line per fixup, in the decoder's order (the caller sorts). LIBRARY is
+ * named the way llvm-objdump-19 --bind names it (the install name's leaf up
+ * to its first dot, this-image, flat-namespace, main-executable, weak), so
+ * the caller can compare with llvm's tables. Lazy binds are not decoded (the
+ * caller reads them with llvm-objdump-19 --lazy-bind; chained fixups have
+ * none); weak-import flags are not printed (llvm's lazy-bind table lacks
+ * them). Fixups are read by libdsc's own decoder (fixup_decode.c: opcodes and
+ * arm64e chained fixups), because llvm-objdump-19 rejects arm64e chained
+ * fixup pointer formats; the caller cross-checks slots with llvm elsewhere.
+ *
+ * macho_facts data INPUT OUTPUT compares the bytes of every section of INPUT
+ * that holds neither code nor zero fill with the same-named section of
+ * OUTPUT, skipping the pointer slots of either file's fixups; prints the
+ * first differences and exits 1, or prints how many bytes were equal.
+ *
+ * The files are untrusted: everything is read through reader.h.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixup_decode.h"
+
+#define MAX_SEGS 32
+#define MAX_SECTS 256
+#define MAX_DYLIBS 64
+#define S_LAZY_SYMBOL_POINTERS 7
+#define S_ZEROFILL 1
+#define S_GB_ZEROFILL 0xc
+#define S_THREAD_LOCAL_ZEROFILL 0x12
+#define S_ATTR_CODE 0x80000400u /* pure or some instructions */
+
+struct sect {
+    char seg[17], name[17];
+    uint64_t addr, size;
+    uint32_t flags;
+};
+
+struct layout {
+    dsc_span file;
+    unsigned ptr_size;
+    char seg[MAX_SEGS][17];
+    uint64_t vmaddr[MAX_SEGS], vmsize[MAX_SEGS], fileoff[MAX_SEGS], filesize[MAX_SEGS];
+    unsigned nsegs;
+    struct sect sects[MAX_SECTS];
+    unsigned nsects;
+    const char *dylib[MAX_DYLIBS]; /* ordinal k is dylib[k - 1] */
+    unsigned ndylibs;
+};
+
+static bool is_dylib_command(uint32_t cmd)
+{
+    return cmd == 0xc || cmd == 0x80000018u || cmd == 0x8000001fu || cmd == 0x20 || cmd == 0x80000023u;
+}
+
+/* An unsigned field of `size` bytes (4 or 8). */
+static bool span_word(dsc_span s, uint64_t off, bool is64, uint64_t *v)
+{
+    uint32_t w;
+    if (is64)
+        return span_u64(s, off, v);
+    if (!span_u32(s, off, &w))
+        return false;
+    *v = w;
+    return true;
+}
+
+/* One segment command (64- or 32-bit) and its sections. */
+static bool read_segment(dsc_span lc, bool is64, struct layout *l)
+{
+    unsigned w = is64 ? 8 : 4, n = l->nsegs;
+    uint32_t nsects;
+    uint64_t first = 24 + 4 * (uint64_t)w + 16, size = is64 ? 80 : 68;
+    if (n == MAX_SEGS || lc.size < first || !span_word(lc, 24, is64, &l->vmaddr[n]) ||
+        !span_word(lc, 24 + w, is64, &l->vmsize[n]) || !span_word(lc, 24 + 2 * w, is64, &l->fileoff[n]) ||
+        !span_word(lc, 24 + 3 * w, is64, &l->filesize[n]) || !span_u32(lc, first - 8, &nsects))
+        return false;
+    memcpy(l->seg[n], lc.data + 8, 16);
+    l->seg[n][16] = 0;
+    l->nsegs++;
+    for (uint32_t i = 0; i < nsects; i++) {
+        uint64_t at = first + i * size;
+        struct sect *x = &l->sects[l->nsects];
+        if (l->nsects == MAX_SECTS || !dsc_range_ok(lc.size, at, size) || !span_word(lc, at + 32, is64, &x->addr) ||
+            !span_word(lc, at + 32 + w, is64, &x->size) || !span_u32(lc, at + 32 + 2 * w + 16, &x->flags))
+            return false;
+        memcpy(x->name, lc.data + at, 16);
+        memcpy(x->seg, lc.data + at + 16, 16);
+        x->name[16] = x->seg[16] = 0;
+        l->nsects++;
+    }
+    return true;
+}
+
+static bool in_lazy_section(const struct layout *l, uint64_t addr)
+{
+    for (unsigned i = 0; i < l->nsects; i++)
+        if ((l->sects[i].flags & 0xFF) == S_LAZY_SYMBOL_POINTERS && addr - l->sects[i].addr < l->sects[i].size)
+            return true;
+    return false;
+}
+
+/* Segments, sections and dependent dylibs of `file`, or false if it is no
+ * Mach-O this tool reads. */
+static bool read_layout(dsc_span file, struct layout *l)
+{
+    uint32_t magic, ncmds;
+    if (!span_u32(file, 0, &magic) || (magic != MH_MAGIC && magic != MH_MAGIC_64) || !span_u32(file, 16, &ncmds))
+        return false;
+    bool is64 = magic == MH_MAGIC_64;
+    l->file = file;
+    l->ptr_size = is64 ? 8 : 4;
+    uint64_t at = is64 ? 32 : 28;
+    for (uint32_t i = 0; i < ncmds; i++) {
+        uint32_t cmd, size;
+        if (!span_u32(file, at, &cmd) || !span_u32(file, at + 4, &size) || size < 8 ||
+            !dsc_range_ok(file.size, at, size))
+            return false;
+        dsc_span lc = {file.data + at, size};
+        if (cmd == (is64 ? LC_SEGMENT_64 : LC_SEGMENT)) {
+            if (!read_segment(lc, is64, l))
+                return false;
+        } else if (is_dylib_command(cmd) && l->ndylibs < MAX_DYLIBS) {
+            uint32_t name;
+            size_t len;
+            if (!span_u32(lc, 8, &name) || !span_cstr(lc, name, lc.size, &l->dylib[l->ndylibs++], &len))
+                return false;
+        }
+        at += size;
+    }
+    return true;
+}
+
+/* "SEG+0xOFF" for an address, or "?+0xADDR" outside every segment. */
+static void print_place(const struct layout *l, uint64_t addr)
+{
+    for (unsigned i = 0; i < l->nsegs; i++)
+        if (addr >= l->vmaddr[i] && addr - l->vmaddr[i] < l->vmsize[i]) {
+            printf("%s+0x%" PRIx64, l->seg[i], addr - l->vmaddr[i]);
+            return;
+        }
+    printf("?+0x%" PRIx64, addr);
+}
+
+/* The library an ordinal picks, named as llvm-objdump-19 names it. */
+static void print_library(const struct layout *l, int ordinal)
+{
+    switch (ordinal) {
+    case DSC_ORDINAL_SELF: fputs("this-image", stdout); return;
+    case DSC_ORDINAL_MAIN_EXECUTABLE: fputs("main-executable", stdout); return;
+    case DSC_ORDINAL_FLAT_LOOKUP: fputs("flat-namespace", stdout); return;
+    case DSC_ORDINAL_WEAK_LOOKUP: fputs("weak", stdout); return;
+    }
+    if (ordinal <= 0 || (unsigned)ordinal > l->ndylibs) {
+        printf("ordinal-%d", ordinal);
+        return;
+    }
+    const char *leaf = strrchr(l->dylib[ordinal - 1], '/');
+    leaf = leaf ? leaf + 1 : l->dylib[ordinal - 1];
+    printf("%.*s", (int)strcspn(leaf, "."), leaf);
+}
+
+static int print_fixup(void *ctx, const struct dsc_decoded_fixup *d)
+{
+    const struct layout *l = ctx;
+    if (d->f.kind == DSC_FIXUP_REBASE) {
+        printf(in_lazy_section(l, d->f.address) ? "lazy-rebase " : "rebase ");
+        print_place(l, d->f.address);
+        printf(" -> ");
+        print_place(l, d->f.target & 0x00FFFFFFFFFFFFFFull); /* TBI high8 bits are no address */
+    } else {
+        printf("bind ");
+        print_place(l, d->f.address);
+        putchar(' ');
+        print_library(l, d->lib_ordinal);
+        printf(" %s %" PRId64, d->name ? d->name : "?", d->f.addend);
+    }
+    putchar('\n');
+    return 0;
+}
+
+/* ---- data: section bytes outside pointer slots ---- */
+
+/* File offset of vmaddr `addr` of segment `seg` (by name), if [addr, +len) is
+ * in that segment's file bytes. */
+static bool file_offset(const struct layout *l, const char *seg, uint64_t addr, uint64_t len, uint64_t *off)
+{
+    for (unsigned i = 0; i < l->nsegs; i++)
+        if (strcmp(l->seg[i], seg) == 0 && addr >= l->vmaddr[i] && dsc_range_ok(l->filesize[i], addr - l->vmaddr[i], len)) {
+            *off = l->fileoff[i] + (addr - l->vmaddr[i]);
+            return dsc_range_ok(l->file.size, *off, len);
+        }
+    return false;
+}
+
+struct mask {
+    const struct layout *l;
+    uint8_t *bytes; /* one per file byte: part of a pointer slot */
+};
+
+static int mark_slot(void *ctx, const struct dsc_decoded_fixup *d)
+{
+    struct mask *m = ctx;
+    const struct layout *l = m->l;
+    for (unsigned i = 0; i < l->nsegs; i++) {
+        uint64_t off = l->fileoff[i] + (d->f.address - l->vmaddr[i]);
+        if (d->f.address >= l->vmaddr[i] && dsc_range_ok(l->filesize[i], d->f.address - l->vmaddr[i], l->ptr_size) &&
+            dsc_range_ok(l->file.size, off, l->ptr_size))
+            memset(m->bytes + off, 1, l->ptr_size);
+    }
+    return 0;
+}
+
+static uint8_t *slot_mask(const struct layout *l, const char *name)
+{
+    struct mask m = {l, calloc(l->file.size ? l->file.size : 1, 1)};
+    dsc_error err;
+    if (!m.bytes || dsc_fixups_decode(l->file, name, mark_slot, &m, &err) != 0) {
+        fprintf(stderr, "%s\n", m.bytes ? err.msg : "out of memory");
+        free(m.bytes);
+        return NULL;
+    }
+    return m.bytes;
+}
+
+static const struct sect *find_sect(const struct layout *l, const struct sect *like)
+{
+    for (unsigned i = 0; i < l->nsects; i++)
+        if (strcmp(l->sects[i].seg, like->seg) == 0 && strcmp(l->sects[i].name, like->name) == 0)
+            return &l->sects[i];
+    return NULL;
+}
+
+static bool holds_data(const struct sect *x)
+{
+    uint8_t type = x->flags & 0xFF;
+    return x->size && !(x->flags & S_ATTR_CODE) && type != S_ZEROFILL && type != S_GB_ZEROFILL &&
+           type != S_THREAD_LOCAL_ZEROFILL;
+}
+
+/* Differences of one section, at most `room` of them printed; -1 if the
+ * section cannot be compared at all. */
+static long compare_sect(const struct layout *in, const uint8_t *min, const struct layout *out, const uint8_t *mout,
+                         const struct sect *x, unsigned room, uint64_t *equal)
+{
+    const struct sect *y = find_sect(out, x);
+    uint64_t oi, oo;
+    if (!y || y->size != x->size || !file_offset(in, x->seg, x->addr, x->size, &oi) ||
+        !file_offset(out, y->seg, y->addr, y->size, &oo)) {
+        printf("%s,%s: missing, resized or outside its segment in the output\n", x->seg, x->name);
+        return -1;
+    }
+    long diffs = 0;
+    for (uint64_t k = 0; k < x->size; k++) {
+        if (min[oi + k] || mout[oo + k])
+            continue;
+        if (in->file.data[oi + k] == out->file.data[oo + k]) {
+            (*equal)++;
+        } else if (diffs++ < (long)room) {
+            printf("%s,%s+0x%" PRIx64 ": input 0x%02x, output 0x%02x\n", x->seg, x->name, k, in->file.data[oi + k],
+                   out->file.data[oo + k]);
+        }
+    }
+    return diffs;
+}
+
+static int compare_data(const struct layout *in, const char *in_name, const struct layout *out, const char *out_name)
+{
+    uint8_t *min = slot_mask(in, in_name), *mout = min ? slot_mask(out, out_name) : NULL;
+    if (!mout) {
+        free(min);
+        return 2;
+    }
+    uint64_t equal = 0;
+    long bad = 0;
+    unsigned nsects = 0;
+    for (unsigned i = 0; i < in->nsects; i++) {
+        if (!holds_data(&in->sects[i]))
+            continue;
+        long d = compare_sect(in, min, out, mout, &in->sects[i], bad < 8 ? 8 - (unsigned)bad : 0, &equal);
+        bad += d < 0 ? 1 : d;
+        nsects++;
+    }
+    free(min);
+    free(mout);
+    if (bad)
+        return 1;
+    printf("%u sections, %" PRIu64 " bytes outside pointer slots equal\n", nsects, equal);
+    return 0;
+}
+
+/* ---- main ---- */
+
+/* The whole file `path` in `buf` (at most `cap` bytes). */
+static bool load(const char *path, uint8_t *buf, size_t cap, dsc_span *out)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        perror(path);
+        return false;
+    }
+    size_t size = fread(buf, 1, cap, f);
+    bool whole = feof(f);
+    fclose(f);
+    if (!whole) {
+        fprintf(stderr, "%s: larger than %zu bytes\n", path, cap);
+        return false;
+    }
+    *out = (dsc_span){buf, size};
+    return true;
+}
+
+static bool open_layout(const char *path, uint8_t *buf, size_t cap, struct layout *l)
+{
+    dsc_span file;
+    memset(l, 0, sizeof *l);
+    if (!load(path, buf, cap, &file))
+        return false;
+    if (!read_layout(file, l)) {
+        fprintf(stderr, "%s: not a Mach-O file this tool reads\n", path);
+        return false;
+    }
+    return true;
+}
+
+#define MAX_FILE (1u << 24)
+
+int main(int argc, char **argv)
+{
+    static uint8_t a[MAX_FILE], b[MAX_FILE];
+    static struct layout la, lb;
+    if (argc == 3 && strcmp(argv[1], "fixups") == 0) {
+        if (!open_layout(argv[2], a, sizeof a, &la))
+            return 2;
+        dsc_error err;
+        if (dsc_fixups_decode(la.file, argv[2], print_fixup, &la, &err) != 0) {
+            fprintf(stderr, "%s\n", err.msg);
+            return 2;
+        }
+        return 0;
+    }
+    if (argc == 4 && strcmp(argv[1], "data") == 0) {
+        if (!open_layout(argv[2], a, sizeof a, &la) || !open_layout(argv[3], b, sizeof b, &lb))
+            return 2;
+        return compare_data(&la, argv[2], &lb, argv[3]);
+    }
+    fprintf(stderr, "usage: macho_facts fixups FILE | macho_facts data INPUT OUTPUT\n");
+    return 2;
+}
