@@ -121,6 +121,8 @@ static int serve(struct fuse_args *args, struct fuse_cmdline_opts *cmd, struct f
     int rc = cmd->singlethread ? fuse_loop(f) : fuse_loop_mt(f, cmd->clone_fd);
     warm_stop(warm);
     status = rc == 0 || rc == SIGINT || rc == SIGTERM || rc == SIGHUP ? 0 : 1;
+    if (status)
+        fsys_log(fs, LOG_ERR, "the FUSE event loop ended with %d", rc);
     fuse_remove_signal_handlers(se);
 out_unmount:
     fuse_unmount(f);

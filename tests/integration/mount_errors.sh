@@ -57,7 +57,7 @@ for sig in TERM INT; do
     mountpoint -q "$mp" || fail "foreground mount did not come up"
     cat "$mp/usr/lib/liba.dylib" > /dev/null || fail "read in foreground mount"
     kill -"$sig" "$pid"
-    wait "$pid" || fail "SIG$sig: exit status $?"
+    wait "$pid" || fail "SIG$sig: exit status $?: $(cat "$WORK/log")"
     ! mountpoint -q "$mp" || fail "SIG$sig left the mount behind"
 done
 grep -q 'mounted on' "$WORK/log" || fail "-f should log to stderr"
