@@ -262,15 +262,7 @@ static int chain_entry(struct dsc_plan *p, const struct dsc_fixup *f, uint64_t n
 /* First fixup (sorted) at or after `addr`. */
 static size_t lower_bound(const struct dsc_plan *p, uint64_t addr)
 {
-    size_t lo = 0, hi = p->nfixups;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (p->fixups[mid].address < addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    return dsc_lower_bound(p->fixups, p->nfixups, sizeof *p->fixups, offsetof(struct dsc_fixup, address), addr);
 }
 
 static bool encodable(const struct dsc_fixup *f) { return f->kind != DSC_FIXUP_EXTERNAL; }

@@ -8,6 +8,7 @@
  */
 #include "cache.h"
 #include "trie.h"
+#include "sort.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -54,14 +55,7 @@ static int cmp_addr_rec(const void *a, const void *b)
 /* The image whose header is at `addr`, by binary search over `by_addr`. */
 static dsc_image *image_by_address(dsc_cache *c, const struct addr_rec *by_addr, uint32_t n, uint64_t addr)
 {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (by_addr[mid].address < addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t lo = dsc_lower_bound(by_addr, n, sizeof *by_addr, offsetof(struct addr_rec, address), addr);
     return lo < n && by_addr[lo].address == addr ? &c->images[by_addr[lo].record] : NULL;
 }
 

@@ -4,6 +4,7 @@
 #include "imports.h"
 
 #include "bindinfo.h"
+#include "sort.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -195,15 +196,8 @@ static int load_orig_binds(const struct dsc_macho *mo, struct dsc_imports *im, d
 
 static size_t first_bind(const struct dsc_imports *im, uint64_t address)
 {
-    size_t lo = 0, hi = im->nbinds;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (im->binds[mid].address < address)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    return dsc_lower_bound(im->binds, im->nbinds, sizeof *im->binds, offsetof(struct dsc_orig_bind, address),
+                           address);
 }
 
 const struct dsc_orig_bind *dsc_imports_bind_at(const struct dsc_imports *im, uint64_t address)
@@ -288,14 +282,8 @@ void dsc_imports_free(struct dsc_imports *im)
 
 const struct dsc_indirect *dsc_imports_at(const struct dsc_imports *im, uint64_t address)
 {
-    size_t lo = 0, hi = im->count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (im->entries[mid].address < address)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t lo = dsc_lower_bound(im->entries, im->count, sizeof *im->entries,
+                                offsetof(struct dsc_indirect, address), address);
     return lo < im->count && im->entries[lo].address == address ? &im->entries[lo] : NULL;
 }
 

@@ -80,14 +80,8 @@ static const struct named *find_named(const struct named *v, size_t n, const cha
 
 static const struct dsc_fixup *fixup_at(const struct stub_ctx *x, uint64_t address)
 {
-    size_t lo = 0, hi = x->p->nfixups;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (x->by_addr[mid].address < address)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t lo = dsc_lower_bound(x->by_addr, x->p->nfixups, sizeof *x->by_addr,
+                                offsetof(struct fixup_ref, address), address);
     return lo < x->p->nfixups && x->by_addr[lo].address == address ? &x->p->fixups[x->by_addr[lo].index] : NULL;
 }
 

@@ -3,6 +3,9 @@
  */
 #include "sort.h"
 
+#include <stdint.h>
+#include <string.h>
+
 #include <stdlib.h>
 
 /* qsort's comparison, or qsort_r's with its argument. */
@@ -38,4 +41,20 @@ void dsc_sort_r(void *base, size_t n, size_t size, int (*cmp)(const void *, cons
     struct order o = {.cmp_r = cmp, .arg = arg};
     if (!is_sorted(base, n, size, &o))
         qsort_r(base, n, size, cmp, arg);
+}
+
+size_t dsc_lower_bound(const void *base, size_t n, size_t size, size_t key_offset, uint64_t key)
+{
+    const unsigned char *b = base;
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        uint64_t k;
+        memcpy(&k, b + mid * size + key_offset, sizeof k);
+        if (k < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
 }

@@ -10,8 +10,14 @@
 #define DSC_SORT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 void dsc_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
 void dsc_sort_r(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *, void *), void *arg);
+
+/* Index of the first of `n` records (each `size` bytes, sorted by the
+ * uint64_t at `key_offset`) whose key is >= `key`; n when there is none.
+ * Every table the engine looks addresses up in uses this one search. */
+size_t dsc_lower_bound(const void *base, size_t n, size_t size, size_t key_offset, uint64_t key);
 
 #endif

@@ -100,27 +100,13 @@ static int add_undefined(struct symtab_view *v, const struct dsc_import *im, uin
 static const struct dsc_fixup *fixup_at(const struct dsc_plan *p, const uint64_t *addrs, const size_t *order,
                                         uint64_t address)
 {
-    size_t lo = 0, hi = p->nfixups;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (addrs[mid] < address)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t lo = dsc_lower_bound(addrs, p->nfixups, sizeof *addrs, 0, address);
     return lo < p->nfixups && addrs[lo] == address ? &p->fixups[order[lo]] : NULL;
 }
 
 static const char *stub_name(const struct dsc_stub_name *stubs, size_t n, uint64_t address)
 {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (stubs[mid].address < address)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t lo = dsc_lower_bound(stubs, n, sizeof *stubs, offsetof(struct dsc_stub_name, address), address);
     return lo < n && stubs[lo].address == address ? stubs[lo].name : NULL;
 }
 

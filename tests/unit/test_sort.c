@@ -1,8 +1,9 @@
 /*
  * test_sort.c — dsc_sort/dsc_sort_r (sorted input left alone, anything else
- * sorted as qsort would), and dsc_cache_release_pages (what --extract-all
- * calls between images): the cache reads the same after it.
+ * sorted as qsort would), dsc_lower_bound, and dsc_cache_release_pages (what
+ * --extract-all calls between images): the cache reads the same after it.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,6 +85,23 @@ START_TEST(release_pages_keeps_the_cache_readable)
 }
 END_TEST
 
+struct keyed {
+    uint32_t pad;
+    uint64_t key;
+};
+
+START_TEST(lower_bound_finds_first_not_less)
+{
+    static const struct keyed v[] = {{0, 2}, {0, 4}, {0, 4}, {0, 9}};
+    const size_t off = offsetof(struct keyed, key), n = 4;
+    ck_assert_uint_eq(dsc_lower_bound(v, n, sizeof v[0], off, 0), 0);
+    ck_assert_uint_eq(dsc_lower_bound(v, n, sizeof v[0], off, 4), 1); /* first of equals */
+    ck_assert_uint_eq(dsc_lower_bound(v, n, sizeof v[0], off, 5), 3);
+    ck_assert_uint_eq(dsc_lower_bound(v, n, sizeof v[0], off, UINT64_MAX), n);
+    ck_assert_uint_eq(dsc_lower_bound(v, 0, sizeof v[0], off, 4), 0);
+}
+END_TEST
+
 Suite *sort_suite(void)
 {
     Suite *s = suite_create("sort");
@@ -91,6 +109,7 @@ Suite *sort_suite(void)
     tcase_add_test(tc, sorted_input_is_kept);
     tcase_add_test(tc, unsorted_input_is_sorted);
     tcase_add_test(tc, sort_r_passes_its_context);
+    tcase_add_test(tc, lower_bound_finds_first_not_less);
     tcase_add_loop_test(tc, release_pages_keeps_the_cache_readable, 0, 3);
     suite_add_tcase(s, tc);
     return s;
