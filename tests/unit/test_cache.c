@@ -15,20 +15,9 @@ static const char *const objc_images[] = {
     "/usr/lib/libobjc.A.dylib", "/usr/lib/system/libdyld.dylib",
 };
 
-static dsc_cache *open_or_skip(const char *rel)
-{
-    const char *path = testdata_path(rel);
-    if (!path)
-        return NULL;
-    dsc_cache *c;
-    dsc_error err;
-    ck_assert_msg(dsc_cache_open(path, &c, &err) == 0, "%s", err.msg);
-    return c;
-}
-
 START_TEST(objc_caches_list_their_images_and_alias)
 {
-    dsc_cache *c = open_or_skip(testdata_caches[_i]);
+    dsc_cache *c = testdata_open(testdata_caches[_i]);
     if (!c)
         return;
     const dsc_cache_info *in = dsc_cache_get_info(c);
@@ -50,7 +39,7 @@ END_TEST
 
 START_TEST(mappings_and_slide_versions)
 {
-    dsc_cache *c = open_or_skip(testdata_caches[1]);
+    dsc_cache *c = testdata_open(testdata_caches[1]);
     if (!c)
         return;
     const dsc_cache_info *in = dsc_cache_get_info(c);
@@ -64,7 +53,7 @@ START_TEST(mappings_and_slide_versions)
     }
     dsc_cache_close(c);
 
-    c = open_or_skip(testdata_caches[0]);
+    c = testdata_open(testdata_caches[0]);
     ck_assert_uint_eq(dsc_cache_get_info(c)->mapping_count, 3);
     ck_assert_uint_eq(dsc_cache_mapping(c, 1)->slide_version, 2);
     dsc_cache_close(c);
@@ -73,7 +62,7 @@ END_TEST
 
 START_TEST(new_header_era)
 {
-    dsc_cache *c = open_or_skip(testdata_caches[2]);
+    dsc_cache *c = testdata_open(testdata_caches[2]);
     if (!c)
         return;
     const dsc_cache_info *in = dsc_cache_get_info(c);
@@ -88,7 +77,7 @@ END_TEST
 
 START_TEST(address_translation)
 {
-    dsc_cache *c = open_or_skip(testdata_caches[0]);
+    dsc_cache *c = testdata_open(testdata_caches[0]);
     if (!c)
         return;
     uint32_t magic;
@@ -106,7 +95,7 @@ END_TEST
 
 START_TEST(every_image_parses)
 {
-    dsc_cache *c = open_or_skip(testdata_caches[_i]);
+    dsc_cache *c = testdata_open(testdata_caches[_i]);
     if (!c)
         return;
     for (uint32_t i = 0; i < dsc_cache_get_info(c)->image_count; i++) {

@@ -298,17 +298,6 @@ static void check_with_llvm(const struct truth *t, const dsc_output *o)
     free(got.v);
 }
 
-static dsc_cache *open_or_skip(const char *rel)
-{
-    const char *path = testdata_path(rel);
-    if (!path)
-        return NULL;
-    dsc_cache *c;
-    dsc_error err;
-    ck_assert_msg(dsc_cache_open(path, &c, &err) == 0, "%s", err.msg);
-    return c;
-}
-
 /* The core pipeline only (layout, pointers, linkedit, fixups): later passes
  * (objc, binds, stubs) legitimately add rebases and edit bytes, so the
  * slide-info truth is compared with what the core alone produces. */
@@ -331,7 +320,7 @@ static void extract_core(const dsc_cache *c, uint32_t image, dsc_output *o)
 
 START_TEST(every_image_rebases_match_slide_info)
 {
-    dsc_cache *c = open_or_skip(testdata_caches[_i]);
+    dsc_cache *c = testdata_open(testdata_caches[_i]);
     if (!c)
         return;
     bool chained = c->info.arch == DSC_ARCH_ARM64E;
@@ -410,7 +399,7 @@ END_TEST
 
 START_TEST(bad_image_index_fails_cleanly)
 {
-    dsc_cache *c = open_or_skip(testdata_caches[0]);
+    dsc_cache *c = testdata_open(testdata_caches[0]);
     if (!c)
         return;
     dsc_output o;

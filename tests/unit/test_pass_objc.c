@@ -73,17 +73,6 @@ static int collect(void *ctx, const struct dsc_objc_item *it)
     return 0;
 }
 
-static dsc_cache *open_cache(int which)
-{
-    const char *path = testdata_path(testdata_caches[which]);
-    if (!path)
-        return NULL;
-    dsc_cache *c;
-    dsc_error err;
-    ck_assert_msg(dsc_cache_open(path, &c, &err) == 0, "%s", err.msg);
-    return c;
-}
-
 static void cache_names(const dsc_cache *c, uint32_t image, struct names *ns)
 {
     struct dsc_macho mo;
@@ -100,7 +89,7 @@ static void cache_names(const dsc_cache *c, uint32_t image, struct names *ns)
 /* Per image: extracted names == cache names, nothing outside the file. */
 START_TEST(extracted_names_equal_cache_names)
 {
-    dsc_cache *c = open_cache(_i);
+    dsc_cache *c = testdata_open(testdata_caches[_i]);
     if (!c)
         return;
     uint64_t total_methods = 0, total_selrefs = 0;
@@ -229,7 +218,7 @@ done:
 
 START_TEST(llvm_objdump_prints_the_cache_names)
 {
-    dsc_cache *c = open_cache(0);
+    dsc_cache *c = testdata_open(testdata_caches[0]);
     if (!c)
         return;
     unsigned named = 0;
@@ -284,7 +273,7 @@ static const char *loaded_selector(const struct names *selrefs, const char *adrp
  * itself; it cannot read arm64e chained pointers, so that check is arm64-only. */
 START_TEST(selector_loads_go_through_selrefs)
 {
-    dsc_cache *c = open_cache(_i);
+    dsc_cache *c = testdata_open(testdata_caches[_i]);
     if (!c)
         return;
     int64_t i = dsc_image_find(c, "/usr/lib/libhello-1.0.dylib");
@@ -352,7 +341,7 @@ static int count_methods_via(void *ctx, const struct dsc_objc_item *it)
  * in __OBJC_EXTRA,__objc_selrefs, and every method name goes through one. */
 START_TEST(new_selrefs_when_the_image_has_none)
 {
-    dsc_cache *c = open_cache(_i);
+    dsc_cache *c = testdata_open(testdata_caches[_i]);
     if (!c)
         return;
     uint32_t hello = (uint32_t)dsc_image_find(c, "/usr/lib/libhello-1.0.dylib");
@@ -496,7 +485,7 @@ static size_t disassemble(const dsc_output *o, struct paged **out)
  * disassembly, parsed here, gives pages and offsets on both archs). */
 START_TEST(no_direct_selector_loads_are_left)
 {
-    dsc_cache *c = open_cache(_i);
+    dsc_cache *c = testdata_open(testdata_caches[_i]);
     if (!c || system("command -v llvm-objdump-19 >/dev/null 2>&1") != 0)
         goto done;
     static const char *const images[] = {"/usr/lib/libhello-1.0.dylib", "/usr/lib/libobjc.A.dylib"};

@@ -14,17 +14,6 @@
 
 enum { LIBSYSTEM = 0, LIBCXXABI = 4, LIBHELLO = 5, LIBOBJC = 6, LIBDYLD = 7 };
 
-static dsc_cache *open_cache(const char *rel)
-{
-    const char *path = testdata_path(rel);
-    dsc_cache *c;
-    dsc_error err;
-    if (!path)
-        return NULL;
-    ck_assert_msg(dsc_cache_open(path, &c, &err) == 0, "%s", err.msg);
-    return c;
-}
-
 static const struct dsc_symbols *index_of(const dsc_cache *c)
 {
     const struct dsc_symbols *s;
@@ -35,7 +24,7 @@ static const struct dsc_symbols *index_of(const dsc_cache *c)
 
 START_TEST(every_export_resolves_to_itself)
 {
-    dsc_cache *c = open_cache(testdata_caches[_i]);
+    dsc_cache *c = testdata_open(testdata_caches[_i]);
     if (!c)
         return;
     const struct dsc_symbols *s = index_of(c);
@@ -66,7 +55,7 @@ END_TEST
 
 START_TEST(umbrella_reexports_and_ordinals)
 {
-    dsc_cache *c = open_cache(testdata_caches[_i]);
+    dsc_cache *c = testdata_open(testdata_caches[_i]);
     if (!c)
         return;
     const struct dsc_symbols *s = index_of(c);
@@ -124,7 +113,7 @@ static void *get_index(void *arg)
 
 START_TEST(index_is_built_once_under_concurrent_use)
 {
-    dsc_cache *c = open_cache(testdata_caches[1]);
+    dsc_cache *c = testdata_open(testdata_caches[1]);
     if (!c)
         return;
     enum { N = 8 };

@@ -16,20 +16,9 @@
 
 enum { LIBHELLO = 5, LIBOBJC = 6 };
 
-static dsc_cache *open_cache(const char *rel)
-{
-    const char *path = testdata_path(rel);
-    dsc_cache *c;
-    dsc_error err;
-    if (!path)
-        return NULL;
-    ck_assert_msg(dsc_cache_open(path, &c, &err) == 0, "%s", err.msg);
-    return c;
-}
-
 START_TEST(every_image_verifies)
 {
-    dsc_cache *c = open_cache(testdata_caches[_i]);
+    dsc_cache *c = testdata_open(testdata_caches[_i]);
     if (!c)
         return;
     uint64_t binds = 0, stubs = 0;
@@ -125,7 +114,7 @@ static void output_binds(const dsc_cache *c, uint32_t image, struct bind_list *l
  * they were lazy: libhello's 4 lazy pointers). */
 START_TEST(binds_equal_original_opcodes)
 {
-    dsc_cache *c = open_cache(testdata_caches[0]);
+    dsc_cache *c = testdata_open(testdata_caches[0]);
     if (!c)
         return;
     static struct bind_list out;
@@ -171,7 +160,7 @@ static int cmp_entry(const void *a, const void *b)
  * tells them from a rebase to the same function, which they stay. */
 START_TEST(arm64e_binds_match_arm64_originals)
 {
-    dsc_cache *a = open_cache(testdata_caches[0]), *e = open_cache(testdata_caches[1]);
+    dsc_cache *a = testdata_open(testdata_caches[0]), *e = testdata_open(testdata_caches[1]);
     if (!a || !e)
         return;
     static struct bind_list la, le;

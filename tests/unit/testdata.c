@@ -1,6 +1,10 @@
 /* testdata.c — see testdata.h. */
 #include "testdata.h"
 
+#include <check.h>
+
+#include "dsc/dsc.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -23,4 +27,15 @@ const char *testdata_path(const char *rel)
         return NULL;
     }
     return buf;
+}
+
+dsc_cache *testdata_open(const char *rel)
+{
+    const char *path = testdata_path(rel);
+    if (!path)
+        return NULL;
+    dsc_cache *c;
+    dsc_error err;
+    ck_assert_msg(dsc_cache_open(path, &c, &err) == 0, "%s", err.msg);
+    return c;
 }

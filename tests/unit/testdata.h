@@ -6,6 +6,10 @@
  * buffer, or NULL — after printing why the caller skips — when absent. */
 const char *testdata_path(const char *rel);
 
+/* Open the cache at testdata_path(rel); NULL (skip) when it is absent, a
+ * failed Check assertion when it does not open. */
+struct dsc_cache *testdata_open(const char *rel);
+
 /* The three real caches, relative to the testdata folder. */
 extern const char *const testdata_caches[3];
 
