@@ -37,7 +37,9 @@
  * the image stop being external.
  */
 #include "pass_objc.h"
+#include "sort.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -472,8 +474,8 @@ static int cmp_fixup_addr(const void *a, const void *b)
 
 static struct dsc_fixup *fixup_at(struct dsc_plan *p, size_t sorted, uint64_t at)
 {
-    struct dsc_fixup key = {.address = at};
-    return bsearch(&key, p->fixups, sorted, sizeof *p->fixups, cmp_fixup_addr);
+    size_t i = dsc_lower_bound(p->fixups, sorted, sizeof *p->fixups, offsetof(struct dsc_fixup, address), at);
+    return i < sorted && p->fixups[i].address == at ? &p->fixups[i] : NULL;
 }
 
 /* Point the slot at `target` (in the image): a rebase, keeping arm64e auth. */

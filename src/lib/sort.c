@@ -32,14 +32,14 @@ static int is_sorted(const void *base, size_t n, size_t size, const struct order
 void dsc_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
 {
     struct order o = {.cmp = cmp};
-    if (!is_sorted(base, n, size, &o))
+    if (n > 1 && !is_sorted(base, n, size, &o))
         qsort(base, n, size, cmp);
 }
 
 void dsc_sort_r(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *, void *), void *arg)
 {
     struct order o = {.cmp_r = cmp, .arg = arg};
-    if (!is_sorted(base, n, size, &o))
+    if (n > 1 && !is_sorted(base, n, size, &o))
         qsort_r(base, n, size, cmp, arg);
 }
 

@@ -16,11 +16,15 @@ timeout 600 "$mutate" -n "$cases" -s "$seed" $(real_caches) || fail "mutation ru
 command -v clang-19 > /dev/null 2>&1 && command -v ld64.lld-19 > /dev/null 2>&1 ||
     { echo "fuzz: clang-19/ld64.lld-19 missing: builder caches not fuzzed"; exit 0; }
 BUILDER_ARCHES="arm64e arm64_32 x86_64" builder_setup
-for spec in arm64_32:1 arm64_32:4 arm64e:5 x86_64:1 x86_64:2; do
-    arch=${spec%:*} slide=${spec#*:}
-    cache="$WORK/dyld_shared_cache_$arch.v$slide"
+# arch:slide:header — the 0x200 caches add uniqued selectors, protocols,
+# GOTs and the ObjC optimisation header for the passes to undo.
+for spec in arm64_32:1:0x140 arm64_32:4:0x140 arm64e:5:0x140 x86_64:1:0x140 x86_64:2:0x140 \
+    arm64e:5:0x200 x86_64:1:0x200; do
+    arch=${spec%%:*} rest=${spec#*:}
+    slide=${rest%:*} header=${rest#*:}
+    cache="$WORK/dyld_shared_cache_$arch.v$slide.$header"
     # shellcheck disable=SC2046
-    "$DSCBUILD" --arch "$arch" --slide "$slide" --header 0x140 --local-symbols -o "$cache" \
-        $(cat "$WORK/$arch.inputs") > /dev/null || fail "building $arch v$slide"
-    timeout 600 "$mutate" -n $((cases / 3)) -s "$seed" "$cache" || fail "mutation run on $arch v$slide failed"
+    "$DSCBUILD" --arch "$arch" --slide "$slide" --header "$header" --local-symbols -o "$cache" \
+        $(cat "$WORK/$arch.inputs") > /dev/null || fail "building $spec"
+    timeout 600 "$mutate" -n $((cases / 3)) -s "$seed" "$cache" || fail "mutation run on $spec failed"
 done
