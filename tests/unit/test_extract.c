@@ -318,12 +318,31 @@ static void extract_core(const dsc_cache *c, uint32_t image, dsc_output *o)
     plan_free(&p);
 }
 
+/* The slide-info judgement of one image's core extraction (no binds, stubs
+ * or objc pass): rebases, bytes, and llvm-objdump where it can read the
+ * output. Returns the number of in-image pointers judged. */
+static uint64_t judge_core(dsc_cache *c, uint32_t i)
+{
+    bool chained = c->info.arch == DSC_ARCH_ARM64E;
+    dsc_output o;
+    extract_core(c, i, &o);
+    struct truth t;
+    truth_build(c, i, &t);
+    check_rebases(&t, &o, chained);
+    check_bytes(c, &t, &o);
+    if (!chained)
+        check_with_llvm(&t, &o);
+    uint64_t n = t.rebases.n;
+    truth_free(&t);
+    dsc_output_free(&o);
+    return n;
+}
+
 START_TEST(every_image_rebases_match_slide_info)
 {
     dsc_cache *c = testdata_open(testdata_caches[_i]);
     if (!c)
         return;
-    bool chained = c->info.arch == DSC_ARCH_ARM64E;
     uint64_t total = 0;
     for (uint32_t i = 0; i < c->nimages; i++) {
         dsc_output o;
@@ -334,16 +353,7 @@ START_TEST(every_image_rebases_match_slide_info)
         ck_assert_uint_eq(size, o.size);
         ck_assert_uint_eq(dsc_le32(o.data + 24) & MH_DYLIB_IN_CACHE, 0);
         dsc_output_free(&o);
-        extract_core(c, i, &o);
-        struct truth t;
-        truth_build(c, i, &t);
-        check_rebases(&t, &o, chained);
-        check_bytes(c, &t, &o);
-        if (!chained)
-            check_with_llvm(&t, &o);
-        total += t.rebases.n;
-        truth_free(&t);
-        dsc_output_free(&o);
+        total += judge_core(c, i);
     }
     /* The objc caches have data segments with pointers; the 1042 one has none. */
     if (c->nmaps > 2)
@@ -371,20 +381,9 @@ START_TEST(builder_caches_rebases_match_slide_info)
         dsc_cache *c;
         dsc_error err;
         ck_assert_msg(dsc_cache_open(path, &c, &err) == 0, "%s", err.msg);
-        bool chained = c->info.arch == DSC_ARCH_ARM64E;
         uint64_t total = 0;
         for (uint32_t i = 0; i < c->nimages; i++) {
-            dsc_output o;
-            extract_core(c, i, &o);
-            struct truth t;
-            truth_build(c, i, &t);
-            check_rebases(&t, &o, chained);
-            check_bytes(c, &t, &o);
-            if (!chained)
-                check_with_llvm(&t, &o);
-            total += t.rebases.n;
-            truth_free(&t);
-            dsc_output_free(&o);
+            total += judge_core(c, i);
         }
         printf("%s: %u images, %llu rebases equal the slide info's in-image pointers\n", name, c->nimages,
                (unsigned long long)total);

@@ -206,12 +206,10 @@ static struct tally walk_image(const dsc_cache *c, const struct dsc_objc_opt *op
  * type encoding on the number of arguments. */
 START_TEST(real_images_match_their_symbols_and_types)
 {
-    const char *path = testdata_path(testdata_caches[_i]);
-    if (!path)
+    dsc_cache *c = testdata_open(testdata_caches[_i]);
+    if (!c)
         return;
-    dsc_cache *c;
     dsc_error err;
-    ck_assert_msg(dsc_cache_open(path, &c, &err) == 0, "%s", err.msg);
     struct dsc_objc_opt opt;
     ck_assert_msg(dsc_objc_opt_load(c, &opt, &err) == 0, "%s", err.msg);
     ck_assert(opt.present);
@@ -248,12 +246,10 @@ END_TEST
 
 START_TEST(cache_without_objc_has_no_opt)
 {
-    const char *path = testdata_path(testdata_caches[2]);
-    if (!path)
+    dsc_cache *c = testdata_open(testdata_caches[2]);
+    if (!c)
         return;
-    dsc_cache *c;
     dsc_error err;
-    ck_assert_msg(dsc_cache_open(path, &c, &err) == 0, "%s", err.msg);
     struct dsc_objc_opt opt;
     ck_assert_int_eq(dsc_objc_opt_load(c, &opt, &err), 0);
     ck_assert(!opt.present);

@@ -65,12 +65,10 @@ END_TEST
 
 START_TEST(release_pages_keeps_the_cache_readable)
 {
-    const char *path = testdata_path(testdata_caches[_i]);
-    if (!path)
+    dsc_cache *c = testdata_open(testdata_caches[_i]);
+    if (!c)
         return;
-    dsc_cache *c;
     dsc_error err;
-    ck_assert_msg(dsc_cache_open(path, &c, &err) == 0, "%s", err.msg);
     for (uint32_t i = 0; i < dsc_cache_get_info(c)->image_count; i++) {
         dsc_output before, after;
         ck_assert_msg(dsc_extract(c, i, &before, &err) == 0, "%s", err.msg);
