@@ -54,3 +54,7 @@ tests_integration_macho_facts_SOURCES = tests/integration/macho_facts.c
 tests_integration_macho_facts_LDADD = libdsc.la
 TESTS += tests/integration/extract_builder.sh
 EXTRA_DIST += tests/integration/extract_builder.sh
+
+# libdsc's layers include only downward; the refactoring fingerprint script.
+TESTS += tests/layers.sh
+EXTRA_DIST += tests/layers.sh tests/output-sums.sh

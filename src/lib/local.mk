@@ -1,26 +1,36 @@
-# libdsc: the extraction engine. No FUSE in here.
+# libdsc: the extraction engine. No FUSE in here. One folder per layer, in
+# the order a cache is read: base (bounds-checked reader, sort, format
+# codecs) -> cache (files, mappings, images, slide info) -> index (symbols,
+# imports, stubs, ObjC walkers) -> extract (plan, passes in pipeline order,
+# writer) -> verify (reading outputs back). A file includes only from its
+# own layer and earlier ones (tests/layers.sh checks it).
 noinst_LTLIBRARIES += libdsc.la
 libdsc_la_SOURCES = \
 	include/dsc/dsc.h \
-	src/lib/reader.c src/lib/reader.h \
-	src/lib/sort.c src/lib/sort.h \
-	src/lib/cache.c src/lib/cache.h \
-	src/lib/images.c \
-	src/lib/trie.c src/lib/trie.h \
-	src/lib/macho.c src/lib/macho.h \
-	src/lib/symbols.c src/lib/symbols.h \
-	src/lib/stubs.c src/lib/stubs.h \
-	src/lib/imports.c src/lib/imports.h \
-	src/lib/bindinfo.c src/lib/bindinfo.h \
-	src/lib/slide.c src/lib/slide.h \
-	src/lib/locals.c src/lib/locals.h \
-	src/lib/extract.c src/lib/extract.h src/lib/plan.c \
-	src/lib/pass_layout.c src/lib/pass_pointers.c src/lib/pass_linkedit.c \
-	src/lib/pass_binds.c src/lib/pass_stubs.c src/lib/verify.c \
-	src/lib/symbolize.c src/lib/symbolize.h src/lib/weakbind.c src/lib/weakbind.h \
-	src/lib/lazybind.c src/lib/lazybind.h \
-	src/lib/fixup_encode.c src/lib/fixup_decode.c src/lib/fixup_decode.h src/lib/out.c \
-	src/lib/objc.c src/lib/objc.h \
-	src/lib/pass_objc.c src/lib/pass_objc.h src/lib/objc_strings.c src/lib/objc_selloads.c src/lib/objc_view.c \
-	src/lib/objc_verify.c src/lib/objc_verify.h
+	src/lib/base/reader.c src/lib/base/reader.h \
+	src/lib/base/sort.c src/lib/base/sort.h \
+	src/lib/base/trie.c src/lib/base/trie.h \
+	src/lib/base/bindinfo.c src/lib/base/bindinfo.h \
+	src/lib/cache/cache.c src/lib/cache/cache.h \
+	src/lib/cache/images.c \
+	src/lib/cache/slide.c src/lib/cache/slide.h \
+	src/lib/cache/macho.c src/lib/cache/macho.h \
+	src/lib/cache/locals.c src/lib/cache/locals.h \
+	src/lib/index/symbols.c src/lib/index/symbols.h \
+	src/lib/index/imports.c src/lib/index/imports.h \
+	src/lib/index/stubs.c src/lib/index/stubs.h \
+	src/lib/index/objc.c src/lib/index/objc.h \
+	src/lib/extract/extract.c src/lib/extract/extract.h src/lib/extract/plan.c \
+	src/lib/extract/pass_layout.c src/lib/extract/pass_pointers.c \
+	src/lib/extract/pass_objc.c src/lib/extract/pass_objc.h \
+	src/lib/extract/objc_strings.c src/lib/extract/objc_selloads.c src/lib/extract/objc_view.c \
+	src/lib/extract/pass_binds.c \
+	src/lib/extract/symbolize.c src/lib/extract/symbolize.h \
+	src/lib/extract/weakbind.c src/lib/extract/weakbind.h \
+	src/lib/extract/lazybind.c src/lib/extract/lazybind.h \
+	src/lib/extract/pass_linkedit.c src/lib/extract/pass_stubs.c \
+	src/lib/extract/pass_fixups.c src/lib/extract/out.c \
+	src/lib/verify/verify.c \
+	src/lib/verify/fixup_decode.c src/lib/verify/fixup_decode.h \
+	src/lib/verify/objc_verify.c src/lib/verify/objc_verify.h
 libdsc_la_CFLAGS = $(AM_CFLAGS) $(PTHREAD_CFLAGS)

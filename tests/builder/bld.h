@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "reader.h"
+#include "base/reader.h"
 
 /* ---- growable byte buffer ---- */
 struct buf {

@@ -15,7 +15,7 @@
  * live in check_ptrs.c, check_syms.c and check_code.c.
  */
 #include "check.h"
-#include "trie.h"
+#include "base/trie.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
 #define DSCBUILD_CHECK_H
 
 #include "bld.h"
-#include "cache.h"
+#include "cache/cache.h"
 
 struct decoded_ptr {
     uint64_t addr, value;

@@ -3,7 +3,7 @@
  * symbols and the "<redacted>" locals left in the images.
  */
 #include "check.h"
-#include "trie.h"
+#include "base/trie.h"
 
 #include <stdio.h>
 #include <stdlib.h>

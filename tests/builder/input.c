@@ -4,7 +4,7 @@
  * truncated or odd input stops the build with a message, not a crash.
  */
 #include "bld.h"
-#include "trie.h"
+#include "base/trie.h"
 
 #include <stdio.h>
 #include <stdlib.h>

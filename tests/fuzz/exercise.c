@@ -3,7 +3,7 @@
 
 #include <stdlib.h>
 
-#include "macho.h"
+#include "cache/macho.h"
 
 void exercise_cache(const dsc_cache *c)
 {

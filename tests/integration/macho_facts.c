@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fixup_decode.h"
+#include "verify/fixup_decode.h"
 
 #define MAX_SEGS 32
 #define MAX_SECTS 256

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "macho.h"
+#include "cache/macho.h"
 #include "suites.h"
 #include "testdata.h"
 

@@ -14,9 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "extract.h"
-#include "fixup_decode.h"
-#include "slide.h"
+#include "extract/extract.h"
+#include "verify/fixup_decode.h"
+#include "cache/slide.h"
 #include "suites.h"
 #include "testdata.h"
 

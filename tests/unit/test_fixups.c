@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "extract.h"
-#include "fixup_decode.h"
+#include "extract/extract.h"
+#include "verify/fixup_decode.h"
 #include "suites.h"
 #include "testdata.h"
 

@@ -3,7 +3,7 @@
  * (symbolFileUUID-era) entries, and refusing out-of-range tables. */
 #include <string.h>
 
-#include "locals.h"
+#include "cache/locals.h"
 #include "suites.h"
 
 static uint8_t blob[256];

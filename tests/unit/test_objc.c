@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "objc.h"
+#include "index/objc.h"
 #include "suites.h"
 #include "testdata.h"
 

@@ -16,8 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "extract.h"
-#include "objc_verify.h"
+#include "extract/extract.h"
+#include "verify/objc_verify.h"
 #include "suites.h"
 #include "testdata.h"
 

@@ -1,9 +1,9 @@
 /* test_reader.c — the bounds-checked reader and the trie walker. */
 #include <string.h>
 
-#include "reader.h"
+#include "base/reader.h"
 #include "suites.h"
-#include "trie.h"
+#include "base/trie.h"
 
 static const uint8_t bytes[] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 'h', 'i', 0, 'x'};
 static const dsc_span S = {bytes, sizeof bytes};

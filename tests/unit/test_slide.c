@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "slide.h"
+#include "cache/slide.h"
 #include "suites.h"
 
 #define MAXS 16

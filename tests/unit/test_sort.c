@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "dsc/dsc.h"
-#include "sort.h"
+#include "base/sort.h"
 #include "suites.h"
 #include "testdata.h"
 

@@ -3,10 +3,10 @@
  * followed to an exported function of another image through its own slot. */
 #include <string.h>
 
-#include "macho.h"
-#include "stubs.h"
+#include "cache/macho.h"
+#include "index/stubs.h"
 #include "suites.h"
-#include "symbols.h"
+#include "index/symbols.h"
 #include "testdata.h"
 
 #define S_SYMBOL_STUBS 8u

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "suites.h"
-#include "symbols.h"
+#include "index/symbols.h"
 #include "testdata.h"
 
 enum { LIBSYSTEM = 0, LIBCXXABI = 4, LIBHELLO = 5, LIBOBJC = 6, LIBDYLD = 7 };

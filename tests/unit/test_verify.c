@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bindinfo.h"
-#include "fixup_decode.h"
-#include "imports.h"
+#include "base/bindinfo.h"
+#include "verify/fixup_decode.h"
+#include "index/imports.h"
 #include "suites.h"
 #include "testdata.h"
 

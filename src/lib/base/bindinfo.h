@@ -1,0 +1,42 @@
+/*
+ * bindinfo.h — decoder for dyld bind opcode streams (LC_DYLD_INFO bind,
+ * weak_bind and lazy_bind), used both on cache images that still carry
+ * their original streams (caches up to dyld-9xx) and on extracted files.
+ *
+ * Every segment index and address is checked against the segment table the
+ * caller gives; a repeat count can only bind inside its segment, so a
+ * hostile stream ends with an error, never a long loop. Threaded binds
+ * (BIND_OPCODE_THREADED) are refused.
+ */
+#ifndef DSC_BINDINFO_H
+#define DSC_BINDINFO_H
+
+#include "base/reader.h"
+
+#define BIND_SYMBOL_FLAGS_WEAK_IMPORT 0x1u
+#define BIND_SYMBOL_FLAGS_NON_WEAK_DEFINITION 0x8u
+#define BIND_TYPE_POINTER 1u
+
+struct dsc_bind_seg {
+    uint64_t vmaddr, vmsize;
+};
+
+struct dsc_bind_rec {
+    uint64_t address;        /* vmaddr of the slot */
+    const char *name;        /* points into the stream */
+    int ordinal;             /* library ordinal, or a negative special one */
+    uint32_t flags;          /* BIND_SYMBOL_FLAGS_* */
+    uint8_t type;
+    int64_t addend;
+    uint64_t entry_offset;   /* lazy streams: offset of this entry (what a stub helper pushes) */
+    unsigned segment;        /* index into the segment table given */
+};
+
+/* A positive return stops the walk and is returned (-1 means a bad stream). */
+typedef int (*dsc_bind_fn)(void *ctx, const struct dsc_bind_rec *rec);
+
+/* Decode `stream`; `lazy` makes DONE separate entries instead of ending. */
+int dsc_bind_walk(dsc_span stream, const struct dsc_bind_seg *segs, unsigned nsegs, unsigned ptr_size, bool lazy,
+                  dsc_bind_fn fn, void *ctx, const char *file, dsc_error *err);
+
+#endif

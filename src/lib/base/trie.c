@@ -1,0 +1,108 @@
+/*
+ * trie.c — bounded, iterative walk of a prefix trie. See trie.h.
+ */
+#include "base/trie.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* A node still to visit. Its key is the parent's key (the first
+ * `prefix_len` bytes of the shared key buffer, intact in DFS order) plus the
+ * edge label at `label_off`. */
+struct trie_frame {
+    uint64_t node;
+    uint64_t label_off;
+    size_t prefix_len;
+    size_t label_len;
+};
+
+static int walk_fail(dsc_error *err, const char *file, const char *what, uint64_t node)
+{
+    return dsc_fail(err, file, "trie node at 0x%llx: %s", (unsigned long long)node, what);
+}
+
+int dsc_trie_walk(dsc_span trie, dsc_trie_fn fn, void *ctx, const char *file, dsc_error *err)
+{
+    if (trie.size == 0)
+        return 0;
+    char *key = malloc(DSC_TRIE_MAX_KEY + 1);
+    size_t cap = 256, depth = 0;
+    struct trie_frame *stack = malloc(cap * sizeof *stack);
+    int rc = 0;
+    if (!key || !stack) {
+        rc = dsc_fail(err, file, "out of memory walking a trie");
+        goto out;
+    }
+    /* A real trie visits each node once and a node takes at least two
+     * bytes, so more visits than bytes means cycles or shared subtrees. */
+    uint64_t budget = trie.size, pushes = trie.size;
+    stack[depth++] = (struct trie_frame){0, 0, 0, 0};
+
+    while (depth) {
+        struct trie_frame fr = stack[--depth];
+        if (budget-- == 0) {
+            rc = walk_fail(err, file, "more nodes than the trie has bytes (cycle?)", fr.node);
+            goto out;
+        }
+        memcpy(key + fr.prefix_len, trie.data + fr.label_off, fr.label_len);
+        size_t key_len = fr.prefix_len + fr.label_len;
+        key[key_len] = 0;
+
+        uint64_t off = fr.node, term_size;
+        if (!span_uleb(trie, &off, &term_size) || !dsc_range_ok(trie.size, off, term_size)) {
+            rc = walk_fail(err, file, "terminal out of range", fr.node);
+            goto out;
+        }
+        if (term_size) {
+            rc = fn(ctx, key, key_len, (dsc_span){trie.data + off, term_size});
+            if (rc)
+                goto out;
+        }
+        off += term_size;
+        uint8_t nchild;
+        if (!span_u8(trie, off++, &nchild)) {
+            rc = walk_fail(err, file, "truncated", fr.node);
+            goto out;
+        }
+        size_t first = depth;
+        for (unsigned i = 0; i < nchild; i++) {
+            const char *label;
+            size_t label_len;
+            uint64_t label_off = off, child;
+            if (!span_cstr(trie, off, DSC_TRIE_MAX_KEY, &label, &label_len)) {
+                rc = walk_fail(err, file, "edge label unterminated", fr.node);
+                goto out;
+            }
+            off += label_len + 1;
+            if (!span_uleb(trie, &off, &child) || child >= trie.size ||
+                key_len + label_len > DSC_TRIE_MAX_KEY) {
+                rc = walk_fail(err, file, "edge out of range", fr.node);
+                goto out;
+            }
+            if (pushes-- == 0) {
+                rc = walk_fail(err, file, "more edges than the trie has bytes", fr.node);
+                goto out;
+            }
+            if (depth == cap) {
+                struct trie_frame *grown = realloc(stack, 2 * cap * sizeof *stack);
+                if (!grown) {
+                    rc = dsc_fail(err, file, "out of memory walking a trie");
+                    goto out;
+                }
+                stack = grown;
+                cap *= 2;
+            }
+            stack[depth++] = (struct trie_frame){child, label_off, key_len, label_len};
+        }
+        /* Pop the first edge first: visit children in trie order. */
+        for (size_t a = first, b = depth; a + 1 < b; a++, b--) {
+            struct trie_frame t = stack[a];
+            stack[a] = stack[b - 1];
+            stack[b - 1] = t;
+        }
+    }
+out:
+    free(key);
+    free(stack);
+    return rc;
+}

@@ -1,0 +1,26 @@
+/*
+ * trie.h — walker for Mach-O style prefix tries (export tries, the cache's
+ * dylibs trie).
+ *
+ * Node: ULEB terminal size, terminal bytes, u8 child count, then per child a
+ * NUL-terminated edge label and a ULEB node offset from the trie start.
+ * The walk is iterative and bounded: keys longer than DSC_TRIE_MAX_KEY, more
+ * node visits than the trie has bytes (cycles, shared subtrees) or any
+ * out-of-range offset end it with an error instead of looping or exploding.
+ */
+#ifndef DSC_TRIE_H
+#define DSC_TRIE_H
+
+#include "base/reader.h"
+
+#define DSC_TRIE_MAX_KEY 4096
+
+/* Called for each terminal node. `terminal` is exactly its terminal bytes.
+ * A non-zero return stops the walk and is returned by dsc_trie_walk. */
+typedef int (*dsc_trie_fn)(void *ctx, const char *key, size_t key_len, dsc_span terminal);
+
+/* Returns 0 when the walk completed, the callback's value when it stopped
+ * it, or -1 on a malformed trie (with `err` filled, naming `file`). */
+int dsc_trie_walk(dsc_span trie, dsc_trie_fn fn, void *ctx, const char *file, dsc_error *err);
+
+#endif

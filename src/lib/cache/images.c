@@ -1,0 +1,272 @@
+/*
+ * images.c — the image table: install paths, UUIDs, aliases, path lookup.
+ *
+ * Aliases come in two eras: dyld-421 writes them as extra image_info records
+ * sharing a real image's address; dyld-625+ keeps them only as extra keys in
+ * the dylibs trie. Both end up in c->aliases. Path strings point into the
+ * mapped main file (checked NUL-terminated), so nothing is copied.
+ */
+#include "cache/cache.h"
+#include "base/trie.h"
+#include "base/sort.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define IMAGE_INFO_SIZE 32
+#define IMAGE_TEXT_INFO_SIZE 32
+#define MAX_PATH_LEN 1024
+
+static int add_alias(dsc_cache *c, const char *path, uint32_t image, uint32_t *cap, dsc_error *err)
+{
+    if (c->naliases == *cap) {
+        uint32_t ncap = *cap ? *cap * 2 : 16;
+        dsc_alias *grown = realloc(c->aliases, ncap * sizeof *grown);
+        if (!grown)
+            return dsc_fail(err, c->path, "out of memory");
+        c->aliases = grown;
+        *cap = ncap;
+    }
+    c->aliases[c->naliases++] = (dsc_alias){path, image};
+    return 0;
+}
+
+static int cmp_path_entry(const void *a, const void *b)
+{
+    const struct dsc_path_entry *x = a, *y = b;
+    int r = strcmp(x->path, y->path);
+    /* Real images (listed first) win over aliases of the same path. */
+    return r ? r : (x < y ? -1 : x > y);
+}
+
+struct addr_rec {
+    uint64_t address;
+    uint32_t record;    /* index in the image table */
+};
+
+static int cmp_addr_rec(const void *a, const void *b)
+{
+    const struct addr_rec *x = a, *y = b;
+    if (x->address != y->address)
+        return x->address < y->address ? -1 : 1;
+    return x->record < y->record ? -1 : x->record > y->record;
+}
+
+/* The image whose header is at `addr`, by binary search over `by_addr`. */
+static dsc_image *image_by_address(dsc_cache *c, const struct addr_rec *by_addr, uint32_t n, uint64_t addr)
+{
+    size_t lo = dsc_lower_bound(by_addr, n, sizeof *by_addr, offsetof(struct addr_rec, address), addr);
+    return lo < n && by_addr[lo].address == addr ? &c->images[by_addr[lo].record] : NULL;
+}
+
+static int table_location(const dsc_cache *c, uint32_t *off, uint32_t *count)
+{
+    const struct dsc_file *m = dsc_main_file(c);
+    if (dsc_hdr_has(m, HDR_IMAGES_COUNT, 4) && dsc_hdr32(m, HDR_IMAGES_OFFSET)) {
+        *off = dsc_hdr32(m, HDR_IMAGES_OFFSET);
+        *count = dsc_hdr32(m, HDR_IMAGES_COUNT);
+    } else {
+        *off = dsc_hdr32(m, HDR_IMAGES_OFFSET_OLD);
+        *count = dsc_hdr32(m, HDR_IMAGES_COUNT_OLD);
+    }
+    return 0;
+}
+
+/* Image-table records: real images, plus dyld-421 style aliases (a record
+ * whose address repeats an earlier one). Records are first placed at their
+ * table index, then compacted so that real images are numbered densely. */
+static int read_image_table(dsc_cache *c, struct addr_rec **by_addr_out, uint32_t *alias_cap, dsc_error *err)
+{
+    const struct dsc_file *m = dsc_main_file(c);
+    uint32_t off, count;
+    table_location(c, &off, &count);
+    dsc_span table;
+    if (!span_sub(m->bytes, off, (uint64_t)count * IMAGE_INFO_SIZE, &table))
+        return dsc_fail(err, c->path, "image table (%u entries at 0x%x) is out of the file", count, off);
+    struct addr_rec *recs = malloc((count ? count : 1) * sizeof *recs);
+    uint32_t *alias_of = malloc((count ? count : 1) * sizeof *alias_of);
+    uint32_t *image_of = malloc((count ? count : 1) * sizeof *image_of); /* record -> image */
+    c->images = calloc(count ? count : 1, sizeof *c->images);
+    int rc = 0;
+    if (!recs || !alias_of || !image_of || !c->images) {
+        rc = dsc_fail(err, c->path, "out of memory");
+        goto out;
+    }
+    for (uint32_t i = 0; i < count; i++) {
+        recs[i] = (struct addr_rec){dsc_le64(table.data + (uint64_t)i * IMAGE_INFO_SIZE), i};
+        alias_of[i] = UINT32_MAX;
+    }
+    qsort(recs, count, sizeof *recs, cmp_addr_rec);
+    for (uint32_t i = 1; i < count; i++)
+        if (recs[i].address == recs[i - 1].address)
+            alias_of[recs[i].record] = alias_of[recs[i - 1].record] != UINT32_MAX
+                                           ? alias_of[recs[i - 1].record] : recs[i - 1].record;
+    for (uint32_t i = 0; i < count && rc == 0; i++) {
+        const uint8_t *e = table.data + (uint64_t)i * IMAGE_INFO_SIZE;
+        uint32_t path_off = dsc_le32(e + 24);
+        const char *path;
+        size_t len;
+        if (!span_cstr(m->bytes, path_off, MAX_PATH_LEN, &path, &len) || len == 0) {
+            rc = dsc_fail(err, c->path, "image %u: path at 0x%x is out of the file or unterminated", i, path_off);
+        } else if (alias_of[i] != UINT32_MAX) {
+            /* The real record has a lower index, so it is numbered already. */
+            rc = add_alias(c, path, image_of[alias_of[i]], alias_cap, err);
+        } else if (!dsc_vm_map(c, dsc_le64(e))) {
+            rc = dsc_fail(err, c->path, "image %u (%.200s): header address 0x%llx is in no mapping",
+                          i, path, (unsigned long long)dsc_le64(e));
+        } else {
+            dsc_image *img = &c->images[c->nimages];
+            image_of[i] = img->index = c->nimages++;
+            img->path = path;
+            img->address = dsc_le64(e);
+        }
+    }
+    /* Re-key the address index by image number for later lookups. */
+    uint32_t n = 0;
+    for (uint32_t i = 0; rc == 0 && i < count; i++)
+        if (alias_of[recs[i].record] == UINT32_MAX)
+            recs[n++] = (struct addr_rec){recs[i].address, image_of[recs[i].record]};
+out:
+    free(image_of);
+    free(alias_of);
+    if (rc) {
+        free(recs);
+        return -1;
+    }
+    *by_addr_out = recs;
+    return 0;
+}
+
+/* UUIDs from the images-text table, matched by __TEXT address. */
+static int read_text_table(dsc_cache *c, struct addr_rec *by_addr, dsc_error *err)
+{
+    const struct dsc_file *m = dsc_main_file(c);
+    if (!dsc_hdr_has(m, HDR_IMAGES_TEXT_COUNT, 8))
+        return 0;
+    uint64_t off = dsc_hdr64(m, HDR_IMAGES_TEXT_OFFSET), count = dsc_hdr64(m, HDR_IMAGES_TEXT_COUNT);
+    uint64_t bytes;
+    dsc_span table;
+    if (count == 0)
+        return 0;
+    if (!dsc_mul_ok(count, IMAGE_TEXT_INFO_SIZE, &bytes) || !span_sub(m->bytes, off, bytes, &table))
+        return dsc_fail(err, c->path, "images-text table is out of the file");
+    for (uint64_t i = 0; i < count; i++) {
+        const uint8_t *e = table.data + i * IMAGE_TEXT_INFO_SIZE;
+        dsc_image *img = image_by_address(c, by_addr, c->nimages, dsc_le64(e + 16));
+        if (img) {
+            memcpy(img->uuid, e, 16);
+            img->has_uuid = true;
+        }
+    }
+    return 0;
+}
+
+/* dyld-625+ aliases: keys of the dylibs trie that are not image paths. Key
+ * text exists only in the trie's edge labels, so it is copied into one pool
+ * owned by the cache: a first walk sizes the pool, a second fills it. */
+struct alias_walk {
+    dsc_cache *c;
+    uint32_t *alias_cap;
+    dsc_error *err;
+    size_t need;    /* pass 1: bytes the pool needs */
+    char *pool;     /* pass 2: where keys go */
+    size_t used;
+};
+
+static int on_trie_key(void *vctx, const char *key, size_t key_len, dsc_span term)
+{
+    struct alias_walk *w = vctx;
+    uint64_t off = 0, index;
+    if (!span_uleb(term, &off, &index) || index >= w->c->nimages)
+        return dsc_fail(w->err, w->c->path, "dylibs trie: '%.200s' names no image", key);
+    /* Keys of a trie are unique, so only the image's own path is not an
+     * alias (dyld-421 record aliases predate the trie). */
+    if (key_len == 0 || strcmp(key, w->c->images[index].path) == 0)
+        return 0;
+    if (!w->pool) {
+        w->need += key_len + 1;
+        return 0;
+    }
+    if (w->used + key_len + 1 > w->need)
+        return dsc_fail(w->err, w->c->path, "dylibs trie changed between two walks");
+    char *copy = w->pool + w->used;
+    memcpy(copy, key, key_len + 1);
+    w->used += key_len + 1;
+    return add_alias(w->c, copy, (uint32_t)index, w->alias_cap, w->err);
+}
+
+static int read_dylibs_trie(dsc_cache *c, uint32_t *alias_cap, dsc_error *err)
+{
+    const struct dsc_file *m = dsc_main_file(c);
+    if (!dsc_hdr_has(m, HDR_DYLIBS_TRIE_SIZE, 8) || !dsc_hdr64(m, HDR_DYLIBS_TRIE_ADDR))
+        return 0;
+    dsc_span trie;
+    if (!dsc_vm_span(c, dsc_hdr64(m, HDR_DYLIBS_TRIE_ADDR), dsc_hdr64(m, HDR_DYLIBS_TRIE_SIZE), &trie))
+        return dsc_fail(err, c->path, "dylibs trie is outside the cache's mappings");
+    struct alias_walk w = {c, alias_cap, err, 0, NULL, 0};
+    if (dsc_trie_walk(trie, on_trie_key, &w, c->path, err))
+        return -1;
+    if (w.need == 0)
+        return 0;
+    c->alias_pool = w.pool = malloc(w.need);
+    if (!w.pool)
+        return dsc_fail(err, c->path, "out of memory");
+    /* Pass 2 sees exactly the keys pass 1 sized. */
+    return dsc_trie_walk(trie, on_trie_key, &w, c->path, err) ? -1 : 0;
+}
+
+static int build_path_index(dsc_cache *c, dsc_error *err)
+{
+    c->npaths = c->nimages + c->naliases;
+    c->paths = malloc((c->npaths ? c->npaths : 1) * sizeof *c->paths);
+    if (!c->paths)
+        return dsc_fail(err, c->path, "out of memory");
+    for (uint32_t i = 0; i < c->nimages; i++)
+        c->paths[i] = (struct dsc_path_entry){c->images[i].path, i};
+    for (uint32_t i = 0; i < c->naliases; i++)
+        c->paths[c->nimages + i] = (struct dsc_path_entry){c->aliases[i].path, c->aliases[i].image};
+    qsort(c->paths, c->npaths, sizeof *c->paths, cmp_path_entry);
+    return 0;
+}
+
+int dsc_images_load(dsc_cache *c, dsc_error *err)
+{
+    uint32_t alias_cap = 0;
+    struct addr_rec *by_addr = NULL;
+    int rc = -1;
+    if (read_image_table(c, &by_addr, &alias_cap, err) == 0 && read_text_table(c, by_addr, err) == 0 &&
+        read_dylibs_trie(c, &alias_cap, err) == 0 && build_path_index(c, err) == 0)
+        rc = 0;
+    free(by_addr);
+    return rc;
+}
+
+const dsc_image *dsc_image_at(const dsc_cache *c, uint32_t i)
+{
+    return i < c->nimages ? &c->images[i] : NULL;
+}
+
+const dsc_alias *dsc_alias_at(const dsc_cache *c, uint32_t i)
+{
+    return i < c->naliases ? &c->aliases[i] : NULL;
+}
+
+int64_t dsc_image_find(const dsc_cache *c, const char *path)
+{
+    size_t lo = 0, hi = c->npaths;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int r = strcmp(path, c->paths[mid].path);
+        if (r == 0) {
+            /* Several entries may share a path: take the first. */
+            while (mid > 0 && strcmp(path, c->paths[mid - 1].path) == 0)
+                mid--;
+            return c->paths[mid].image;
+        }
+        if (r < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return -1;
+}

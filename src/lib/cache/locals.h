@@ -1,0 +1,31 @@
+/*
+ * locals.h — find an image's unmapped local symbols (dyld_cache_local_symbols_info)
+ * in the main cache file (localSymbolsOffset) or in the .symbols file.
+ *
+ * Formats: docs/dyld-cache-format.md §5. 12-byte entries (file offset of the
+ * mach header) in files whose header is shorter than 0x190, 16-byte entries
+ * (VM offset from the cache base) otherwise. Every range is checked here;
+ * n_strx of each nlist must still be checked against `strings` by the user.
+ */
+#ifndef DSC_LOCALS_H
+#define DSC_LOCALS_H
+
+#include "cache/cache.h"
+
+struct dsc_locals {
+    bool found;         /* false: the cache keeps this image's locals in its symtab */
+    dsc_span nlists;    /* count entries of nlist (32-bit) or nlist_64 */
+    uint32_t count;
+    dsc_span strings;   /* the pool n_strx indexes */
+    const char *file;   /* holding file, for messages */
+};
+
+/* Look up the locals of the image whose mach_header is at `image_addr`. */
+int dsc_locals_find(const dsc_cache *c, uint64_t image_addr, struct dsc_locals *out, dsc_error *err);
+
+/* The same lookup on one file's local-symbols blob (exposed for tests):
+ * `info` is the dyld_cache_local_symbols_info and what follows it. */
+int dsc_locals_in_blob(dsc_span info, bool entries64, bool is64, uint64_t dylib_offset, const char *file,
+                       struct dsc_locals *out, dsc_error *err);
+
+#endif

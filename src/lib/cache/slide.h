@@ -1,0 +1,48 @@
+/*
+ * slide.h — decoders for the cache's slide info, versions 1 to 5.
+ *
+ * A walk visits every pointer slot the slide info of one mapping records in
+ * the pages overlapping [lo, hi) and reports, per slot, its location, the raw
+ * word, the unslid value to store in an extracted file, whether the slot is a
+ * real pointer, and arm64e authentication data. Nothing is written: the walk
+ * reads the mapping's bytes (which still hold the encoded chains).
+ *
+ * Every page index, chain offset and extras index is checked against the
+ * blob and the mapping; a chain can only move forward inside its page, so a
+ * walk ends after at most page_size/4 steps per chain.
+ */
+#ifndef DSC_SLIDE_H
+#define DSC_SLIDE_H
+
+#include "base/reader.h"
+
+/* What a walk reads: a mapping's bytes at `address` and its slide blob. */
+struct dsc_slide_src {
+    dsc_span slide;     /* the blob; its first u32 is the version */
+    dsc_span bytes;     /* the mapping's bytes */
+    uint64_t address;   /* unslid address of bytes.data[0] */
+    unsigned ptr_size;  /* 4 or 8 */
+    const char *file;   /* for messages */
+};
+
+struct dsc_slide_slot {
+    uint64_t address;   /* unslid address of the slot */
+    unsigned size;      /* 4 or 8 bytes */
+    uint64_t raw;       /* the word as stored in the cache */
+    uint64_t value;     /* what an extracted file stores there */
+    bool is_pointer;    /* false for v2 zeros and v4 small integers */
+    bool auth;          /* arm64e authenticated pointer (v3, v5) */
+    uint8_t key;        /* 0 IA, 1 IB, 2 DA, 3 DB */
+    bool addr_div;
+    uint16_t diversity;
+};
+
+/* Non-zero return stops the walk and is returned by dsc_slide_walk. */
+typedef int (*dsc_slide_fn)(void *ctx, const struct dsc_slide_slot *slot);
+
+/* Walk the slots in pages overlapping [lo, hi). Returns 0, the callback's
+ * value, or -1 with `err` set on malformed slide info. */
+int dsc_slide_walk(const struct dsc_slide_src *src, uint64_t lo, uint64_t hi, dsc_slide_fn fn, void *ctx,
+                   dsc_error *err);
+
+#endif

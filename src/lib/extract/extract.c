@@ -1,0 +1,122 @@
+/*
+ * extract.c — the extraction pipeline: plan → copy → passes → serialise,
+ * and the public dsc_extract / dsc_extract_size / dsc_output_free.
+ *
+ * dsc_extract_size runs the same pipeline on a size plan (no segment bytes
+ * copied, no pointers written; see extract.h), so the two can never
+ * disagree: the size is p->file_size from the very same out_finish.
+ */
+#include "extract/extract.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Passes in order. Later passes (binds, stubs, objc) go between pointers
+ * and linkedit: they see decoded pointers and may add fixups, imports,
+ * segments and sections; linkedit and fixups then encode what they left. */
+static int (*const passes[])(struct dsc_plan *) = {
+    pass_layout,
+    pass_pointers,
+    pass_objc,
+    pass_binds,
+    pass_linkedit,
+    pass_stubs, /* after linkedit: it names stubs in the rebuilt symtab */
+    pass_fixups,
+};
+
+static uint32_t page_size_for(enum dsc_arch arch)
+{
+    /* arm64 kernels use 16 KiB pages; everything else 4 KiB. */
+    return arch == DSC_ARCH_ARM64 || arch == DSC_ARCH_ARM64E || arch == DSC_ARCH_ARM64_32 ? 0x4000 : 0x1000;
+}
+
+int plan_init(struct dsc_plan *p, const dsc_cache *c, uint32_t image, bool copy_bytes, dsc_error *err)
+{
+    memset(p, 0, sizeof *p);
+    p->cache = c;
+    p->err = err;
+    p->copy_bytes = copy_bytes;
+    if (dsc_macho_parse(c, image, &p->mo, err))
+        return -1;
+    p->base = dsc_image_at(c, image)->address;
+    p->ptr_size = dsc_ptr_size(c);
+    p->page_size = page_size_for(c->info.arch);
+    p->encoding = c->info.arch == DSC_ARCH_ARM64E ? DSC_ENCODE_CHAINED : DSC_ENCODE_OPCODES;
+    return 0;
+}
+
+void plan_free(struct dsc_plan *p)
+{
+    for (unsigned i = 0; i < p->nsegs; i++) {
+        free(p->segs[i].bytes);
+        free(p->segs[i].sects);
+    }
+    free(p->segs);
+    free(p->fixups);
+    for (uint32_t i = 0; i < p->nimports; i++)
+        free(p->imports[i].name);
+    free(p->imports);
+    struct dsc_linkedit *le = &p->le;
+    struct dsc_blob *blobs[] = {&le->chained, &le->rebase, &le->bind, &le->weak_bind, &le->lazy_bind, &le->exports,
+                                &le->fstarts, &le->dic, &le->symtab, &le->indirect, &le->strtab, &p->warnings,
+                                &p->cmds};
+    for (size_t i = 0; i < sizeof blobs / sizeof blobs[0]; i++)
+        blob_free(blobs[i]);
+    dsc_macho_free(&p->mo);
+    memset(p, 0, sizeof *p);
+}
+
+/* Run every pass and lay the file out. */
+static int plan_run(struct dsc_plan *p)
+{
+    for (size_t i = 0; i < sizeof passes / sizeof passes[0]; i++)
+        if (passes[i](p))
+            return -1;
+    return out_finish(p);
+}
+
+int dsc_extract(const dsc_cache *c, uint32_t image, dsc_output *out, dsc_error *err)
+{
+    memset(out, 0, sizeof *out);
+    struct dsc_plan p;
+    if (plan_init(&p, c, image, true, err))
+        return -1;
+    int rc = plan_run(&p);
+    if (rc == 0) {
+        out->data = malloc(p.file_size ? p.file_size : 1);
+        rc = out->data ? out_write(&p, out->data) : plan_fail(&p, "out of memory for a %llu-byte file",
+                                                             (unsigned long long)p.file_size);
+    }
+    if (rc == 0) {
+        out->size = p.file_size;
+        out->stats = p.stats;
+        if (p.warnings.size) {
+            out->warnings = (char *)p.warnings.data; /* NUL-terminated by plan_warn */
+            p.warnings = (struct dsc_blob){0};
+        }
+    } else {
+        free(out->data);
+        out->data = NULL;
+    }
+    plan_free(&p);
+    return rc;
+}
+
+int dsc_extract_size(const dsc_cache *c, uint32_t image, uint64_t *size, dsc_error *err)
+{
+    struct dsc_plan p;
+    if (plan_init(&p, c, image, false, err))
+        return -1;
+    int rc = plan_run(&p);
+    if (rc == 0)
+        *size = p.file_size;
+    plan_free(&p);
+    return rc;
+}
+
+void dsc_output_free(dsc_output *out)
+{
+    free(out->data);
+    free(out->warnings);
+    memset(out, 0, sizeof *out);
+}

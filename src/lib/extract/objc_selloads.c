@@ -1,0 +1,276 @@
+/*
+ * objc_selloads.c — undo the builder's direct selector loads (arm64,
+ * arm64e; format doc §8b). The builder turned
+ *     ADRP Xn, selref@PAGE ; LDR Xd, [Xn, selref@PAGEOFF]
+ * into
+ *     ADRP Xn, string@PAGE ; ADD Xd, Xn, string@PAGEOFF
+ * where `string` is the canonical selector. We find each ADD whose ADRP+ADD
+ * target is a selector this image has (or gets) a selref for, group the ADDs
+ * by their ADRP, and rewrite the group when nothing else reads that ADRP's
+ * register and all its selrefs share one page. A load the static linker had
+ * already shortened to `LDR Xd, selref` (literal; its ADRP became a NOP) is
+ * found as `ADR Xd, string` and becomes the LDR literal again when the
+ * selref is within its +-1 MiB reach.
+ *
+ * Finding runs on the cache's code (identical to the plan's copy, and present
+ * in size plans) so selref decisions are the same in both kinds of plan;
+ * writing happens in full plans only, after the added selrefs have addresses.
+ * The register analysis is deliberately local (a few instructions in a
+ * straight line) and conservative: a group it is unsure of is left as it is
+ * and counted in loads_unfixed.
+ */
+#include "extract/pass_objc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define CPU_TYPE_ARM64 0x0100000Cu
+#define S_ATTR_PURE_INSTRUCTIONS 0x80000000u
+#define S_ATTR_SOME_INSTRUCTIONS 0x400u
+#define WINDOW 32u          /* instructions between an ADRP and its users */
+#define MAX_USERS 8u
+
+static bool is_adrp(uint32_t w) { return (w & 0x9F000000u) == 0x90000000u; }
+static bool is_adr(uint32_t w) { return (w & 0x9F000000u) == 0x10000000u; }
+
+/* The signed 21-bit immediate of ADR/ADRP (immhi:immlo). */
+static int64_t adr_imm(uint32_t w)
+{
+    int64_t imm = (int64_t)(((w >> 29) & 3u) | ((w >> 5) & 0x7FFFFu) << 2);
+    return imm & (1 << 20) ? imm - (1 << 21) : imm;
+}
+static bool is_add_imm64(uint32_t w) { return (w & 0xFFC00000u) == 0x91000000u; }
+static unsigned rd(uint32_t w) { return w & 31u; }
+static unsigned rn(uint32_t w) { return (w >> 5) & 31u; }
+
+static uint64_t adrp_page(uint32_t w, uint64_t pc) { return (pc & ~0xFFFull) + (uint64_t)(adr_imm(w) * 4096); }
+
+static bool is_load_store(uint32_t w) { return (w & 0x0A000000u) == 0x08000000u; }
+static bool is_store(uint32_t w) { return is_load_store(w) && !(w & (1u << 22)); }
+/* RET, BR, BLR...: control leaves for good. */
+static bool is_indirect_branch(uint32_t w) { return (w & 0xFE000000u) == 0xD6000000u; }
+static bool is_uncond_branch(uint32_t w) { return (w & 0xFC000000u) == 0x14000000u || is_indirect_branch(w); }
+
+static bool is_branch(uint32_t w)
+{
+    return (w & 0x7C000000u) == 0x14000000u      /* B, BL */
+        || (w & 0xFE000000u) == 0xD6000000u      /* BR, BLR, RET, ... */
+        || (w & 0xFF000010u) == 0x54000000u      /* B.cond */
+        || (w & 0x7E000000u) == 0x34000000u      /* CBZ, CBNZ */
+        || (w & 0x7E000000u) == 0x36000000u;     /* TBZ, TBNZ */
+}
+
+/* Does `w` (probably) write register r? Rd/Rt is bits 0-4 for almost all
+ * writers; stores and branches use those bits for a source. */
+static bool writes(uint32_t w, unsigned r) { return rd(w) == r && !is_store(w) && !is_branch(w); }
+
+/* Does `w` read register r through its base/first-operand field? Only
+ * instruction classes where bits 5-9 are a register are considered. */
+static bool reads_base(uint32_t w, unsigned r)
+{
+    bool rn_is_reg = (w & 0x1F000000u) == 0x11000000u   /* ADD/SUB immediate */
+                  || is_load_store(w)
+                  || (w & 0x0E000000u) == 0x0A000000u;  /* data processing, register */
+    return rn_is_reg && rn(w) == r;
+}
+
+struct code {
+    dsc_span bytes;
+    uint64_t addr;
+};
+
+static uint32_t insn(const struct code *c, uint64_t i) { return dsc_le32(c->bytes.data + i * 4); }
+
+/* Index of the ADRP that defines ADD i's base register, or -1. */
+static int64_t defining_adrp(const struct code *c, uint64_t i)
+{
+    unsigned r = rn(insn(c, i));
+    /* Straight back over forward branches (the builder paired this ADD with
+     * its ADRP through split-seg info; an ADD+ADRP page that lands exactly on
+     * a selector is that pairing), but not past a return or indirect jump. */
+    for (uint64_t k = 1; k <= WINDOW && k <= i; k++) {
+        uint32_t w = insn(c, i - k);
+        if (is_indirect_branch(w))
+            return -1;
+        if (writes(w, r))
+            return is_adrp(w) ? (int64_t)(i - k) : -1;
+    }
+    return -1;
+}
+
+static struct objc_selload *load_for(struct objc_pass *op, uint64_t adrp)
+{
+    /* groups are found in address order and users follow within WINDOW */
+    for (size_t i = op->nloads; i-- > 0 && op->nloads - i <= WINDOW;)
+        if (op->loads[i].adrp == adrp)
+            return &op->loads[i];
+    if (op->nloads == op->loads_cap) {
+        size_t cap = op->loads_cap ? op->loads_cap * 2 : 64;
+        struct objc_selload *g = realloc(op->loads, cap * sizeof *g);
+        if (!g)
+            return NULL;
+        op->loads = g;
+        op->loads_cap = cap;
+    }
+    struct objc_selload *l = &op->loads[op->nloads++];
+    memset(l, 0, sizeof *l);
+    l->adrp = adrp;
+    return l;
+}
+
+/* Every reader of the ADRP's register up to its next definition must be one
+ * of the group's ADDs. */
+static bool group_is_alone(const struct code *c, const struct objc_selload *l)
+{
+    uint64_t a = (l->adrp - c->addr) / 4;
+    unsigned r = rd(insn(c, a));
+    uint64_t n = c->bytes.size / 4;
+    for (uint64_t i = a + 1; i < n && i <= a + WINDOW; i++) {
+        uint32_t w = insn(c, i);
+        bool member = false;
+        for (unsigned u = 0; u < l->n; u++)
+            member |= l->add[u] == c->addr + i * 4;
+        if (reads_base(w, r) && !member)
+            return false;
+        if (writes(w, r) || is_uncond_branch(w))
+            return true;
+    }
+    return true;
+}
+
+static int add_adr_load(struct objc_pass *op, uint64_t at, uint64_t selref)
+{
+    if (op->nadrs == op->adrs_cap) {
+        size_t cap = op->adrs_cap ? op->adrs_cap * 2 : 64;
+        struct objc_adrload *g = realloc(op->adrs, cap * sizeof *g);
+        if (!g)
+            return plan_fail(op->p, "out of memory");
+        op->adrs = g;
+        op->adrs_cap = cap;
+    }
+    op->adrs[op->nadrs++] = (struct objc_adrload){at, selref};
+    return 0;
+}
+
+static int scan_section(struct objc_pass *op, const struct dsc_section *s)
+{
+    struct code c = {.addr = s->addr};
+    if (s->addr % 4 || !dsc_vm_span(op->p->cache, s->addr, s->size & ~3ull, &c.bytes))
+        return 0; /* unreadable code is the layout pass's business */
+    size_t first = op->nloads;
+    for (uint64_t i = 0; i < c.bytes.size / 4; i++) {
+        uint32_t w = insn(&c, i);
+        uint64_t sel;
+        if (is_adr(w) && objc_addrmap_get(&op->sel_by_addr, c.addr + i * 4 + (uint64_t)adr_imm(w), &sel)) {
+            if (add_adr_load(op, c.addr + i * 4, sel))
+                return -1;
+            continue;
+        }
+        if (!is_add_imm64(w) || rn(w) == 31)
+            continue;
+        int64_t a = defining_adrp(&c, i);
+        if (a < 0)
+            continue;
+        uint64_t target = adrp_page(insn(&c, (uint64_t)a), c.addr + (uint64_t)a * 4) + ((w >> 10) & 0xFFFu);
+        if (!objc_addrmap_get(&op->sel_by_addr, target, &sel))
+            continue;
+        struct objc_selload *l = load_for(op, c.addr + (uint64_t)a * 4);
+        if (!l)
+            return plan_fail(op->p, "out of memory");
+        if (l->n == MAX_USERS) {
+            l->n = MAX_USERS + 1; /* too many users: leave the group alone */
+            continue;
+        }
+        if (l->n < MAX_USERS) {
+            l->add[l->n] = c.addr + i * 4;
+            l->selref[l->n++] = sel;
+        }
+    }
+    for (size_t g = first; g < op->nloads; g++)
+        if (op->loads[g].n > MAX_USERS || !group_is_alone(&c, &op->loads[g])) {
+            op->loads_unfixed += op->loads[g].n > MAX_USERS ? MAX_USERS : op->loads[g].n;
+            op->loads[g].n = 0;
+        }
+    return 0;
+}
+
+int objc_find_selector_loads(struct objc_pass *op)
+{
+    const struct dsc_macho *mo = &op->p->mo;
+    if (mo->cputype != CPU_TYPE_ARM64 || !op->sel_by_addr.count)
+        return 0;
+    for (unsigned i = 0; i < mo->nsects; i++) {
+        const struct dsc_section *s = &mo->sects[i];
+        if ((s->flags & (S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS)) && scan_section(op, s))
+            return -1;
+    }
+    return 0;
+}
+
+static uint32_t encode_adrp(uint32_t old, int64_t pages)
+{
+    uint32_t imm = (uint32_t)pages & 0x1FFFFFu;
+    return (old & 0x9F00001Fu) | (imm & 3u) << 29 | (imm >> 2) << 5;
+}
+
+/* LDR Xd, [Xn, #off] (unsigned offset, 64-bit). */
+static uint32_t encode_ldr(unsigned d, unsigned n, uint64_t off)
+{
+    return 0xF9400000u | d | n << 5 | (uint32_t)((off / 8) & 0xFFFu) << 10;
+}
+
+static bool write_group(struct objc_pass *op, const struct objc_selload *l)
+{
+    struct dsc_plan *p = op->p;
+    uint64_t page = objc_target_addr(op, TGT_SELREF, 0, l->selref[0]) & ~0xFFFull;
+    for (unsigned u = 0; u < l->n; u++) {
+        uint64_t s = objc_target_addr(op, TGT_SELREF, 0, l->selref[u]);
+        if ((s & ~0xFFFull) != page || s % 8)
+            return false;
+    }
+    int64_t pages = (int64_t)(page - (l->adrp & ~0xFFFull)) / 4096;
+    uint8_t *a = plan_seg_bytes(p, l->adrp, 4);
+    if (!a || pages < -(1 << 20) || pages >= (1 << 20))
+        return false;
+    for (unsigned u = 0; u < l->n; u++)
+        if (!plan_seg_bytes(p, l->add[u], 4))
+            return false;
+    dsc_put32(a, encode_adrp(dsc_le32(a), pages));
+    for (unsigned u = 0; u < l->n; u++) {
+        uint8_t *b = plan_seg_bytes(p, l->add[u], 4);
+        uint32_t w = dsc_le32(b);
+        dsc_put32(b, encode_ldr(rd(w), rn(w), objc_target_addr(op, TGT_SELREF, 0, l->selref[u]) & 0xFFFu));
+    }
+    return true;
+}
+
+/* ADR Xd, string -> LDR Xd, selref (literal), when the selref is in reach. */
+static bool write_adr(struct objc_pass *op, const struct objc_adrload *l)
+{
+    uint64_t selref = objc_target_addr(op, TGT_SELREF, 0, l->selref);
+    int64_t off = (int64_t)(selref - l->insn);
+    uint8_t *b = plan_seg_bytes(op->p, l->insn, 4);
+    if (!b || off % 4 || off < -(1 << 20) || off >= (1 << 20))
+        return false;
+    dsc_put32(b, 0x58000000u | (uint32_t)((off / 4) & 0x7FFFF) << 5 | rd(dsc_le32(b)));
+    return true;
+}
+
+void objc_write_selector_loads(struct objc_pass *op)
+{
+    for (size_t i = 0; i < op->nadrs; i++) {
+        if (!op->p->copy_bytes || write_adr(op, &op->adrs[i]))
+            op->loads_fixed++;
+        else
+            op->loads_unfixed++;
+    }
+    for (size_t g = 0; g < op->nloads; g++) {
+        const struct objc_selload *l = &op->loads[g];
+        if (!l->n)
+            continue;
+        if (!op->p->copy_bytes || write_group(op, l))
+            op->loads_fixed += l->n;
+        else
+            op->loads_unfixed += l->n;
+    }
+}

@@ -1,0 +1,259 @@
+/*
+ * pass_binds.c — turn every pointer that leaves the image back into a bind.
+ *
+ * For each slot, the name comes from the best evidence the cache kept:
+ *  1. the image's original bind / lazy-bind opcodes (caches up to dyld-9xx),
+ *     which give name, ordinal, flags and addend exactly;
+ *  2. the indirect symbol table, when it names an undefined symbol (GOT and
+ *     lazy-pointer slots), with the ordinal its nlist records;
+ *  3. the export index: the symbol some image exports at the target (or just
+ *     before it, with an addend), bound to the first dependency of this
+ *     image through which that name is visible (so a symbol of libdyld binds
+ *     to the libSystem umbrella that re-exports it).
+ * A slot that names nothing stays DSC_FIXUP_EXTERNAL (counted as unbound by
+ * the fixups pass) and gets a warning. Self-binds recorded by the original
+ * opcodes (an image calling its own interposable export through its GOT)
+ * are restored too, over the rebase the pointers pass chose. Last, lazy
+ * binding is restored where the cache kept it (lazybind.c), the
+ * weak-bind stream is rebuilt (weakbind.c), and GOTs the builder retyped
+ * S_REGULAR become non-lazy pointer sections again.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "extract/extract.h"
+#include "base/bindinfo.h"
+#include "index/imports.h"
+#include "extract/lazybind.h"
+#include "index/symbols.h"
+#include "extract/weakbind.h"
+
+#define DYNAMIC_LOOKUP_ORDINAL 0xFEu
+
+struct bind_name {
+    const char *name;
+    int ordinal;
+    bool weak_import;
+    int64_t addend;
+};
+
+static uint64_t strip_tbi(const struct dsc_plan *p, uint64_t v)
+{
+    return p->ptr_size == 8 ? v & 0x00FFFFFFFFFFFFFFull : v;
+}
+
+/* The dependency through which `name` reaches this image; symbols found in
+ * no dependency are left to a flat-namespace lookup. */
+static int ordinal_for(const struct dsc_plan *p, const struct dsc_symbols *syms, const char *name)
+{
+    uint32_t ord = dsc_symbols_ordinal(syms, p->mo.image, name);
+    return ord ? (int)ord : DSC_ORDINAL_FLAT_LOOKUP;
+}
+
+/* Evidence 3: what some image exports at (or just before) `target`. */
+static bool name_by_target(const struct dsc_plan *p, const struct dsc_symbols *syms, uint64_t target,
+                           struct bind_name *out)
+{
+    uint64_t addr = strip_tbi(p, target);
+    const struct dsc_export *const *at;
+    size_t n = dsc_symbols_by_address(syms, addr, &at);
+    const struct dsc_export *pick = NULL;
+    for (size_t i = 0; i < n && !pick; i++)
+        if (dsc_symbols_ordinal(syms, p->mo.image, at[i]->name))
+            pick = at[i];
+    if (!pick && n)
+        pick = at[0];
+    if (!pick)
+        pick = dsc_symbols_preceding(syms, addr);
+    if (!pick)
+        return false;
+    *out = (struct bind_name){pick->name, ordinal_for(p, syms, pick->name), false,
+                              (int64_t)(target - pick->address)};
+    return true;
+}
+
+/* False when the exports at `target` exist and none is called `name`: an
+ * indirect table some builder zeroed names every slot after symbol 0. */
+static bool agrees(const struct dsc_plan *p, const struct dsc_symbols *syms, uint64_t target, const char *name)
+{
+    const struct dsc_export *const *at;
+    size_t n = dsc_symbols_by_address(syms, strip_tbi(p, target), &at);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(at[i]->name, name) == 0)
+            return true;
+    return n == 0;
+}
+
+/* Evidence 2: an undefined nlist, with the library ordinal it records
+ * (0xFE: flat lookup); an ordinal out of range is chosen again. */
+static void name_import(const struct dsc_plan *p, const struct dsc_symbols *syms, const struct dsc_indirect *ind,
+                        struct bind_name *out)
+{
+    uint32_t ndeps;
+    dsc_symbols_deps(syms, p->mo.image, &ndeps);
+    unsigned ord = dsc_indirect_ordinal(ind);
+    int ordinal = ord >= 1 && ord <= ndeps ? (int)ord
+                  : ord == DYNAMIC_LOOKUP_ORDINAL ? DSC_ORDINAL_FLAT_LOOKUP : ordinal_for(p, syms, ind->name);
+    *out = (struct bind_name){ind->name, ordinal, (ind->n_desc & N_WEAK_REF) != 0, 0};
+}
+
+static bool name_slot(const struct dsc_plan *p, const struct dsc_symbols *syms, const struct dsc_imports *im,
+                      uint64_t slot, uint64_t target, bool have_target, struct bind_name *out)
+{
+    const struct dsc_orig_bind *ob = dsc_imports_bind_at(im, slot);
+    if (ob) {
+        *out = (struct bind_name){ob->name, ob->ordinal, ob->flags & BIND_SYMBOL_FLAGS_WEAK_IMPORT, ob->addend};
+        return true;
+    }
+    const struct dsc_indirect *ind = dsc_imports_at(im, slot);
+    if (ind && !dsc_indirect_is_stub(ind) && dsc_indirect_is_import(ind) &&
+        (!have_target || agrees(p, syms, target, ind->name))) {
+        name_import(p, syms, ind, out);
+        return true;
+    }
+    return have_target && name_by_target(p, syms, target, out);
+}
+
+/* Chained fixups hold a 19-bit addend, and none on authenticated binds. */
+static bool addend_fits(const struct dsc_plan *p, const struct dsc_fixup *f, int64_t addend)
+{
+    if (p->encoding != DSC_ENCODE_CHAINED || addend == 0)
+        return true;
+    return !f->auth.present && addend >= -(1 << 18) && addend < (1 << 18);
+}
+
+static int make_bind(struct dsc_plan *p, struct dsc_fixup *f, const struct bind_name *b)
+{
+    uint32_t idx;
+    if (!addend_fits(p, f, b->addend)) {
+        plan_warn(p, "pointer at 0x%llx is %s%+lld, an addend the output format cannot hold; left unbound",
+                  (unsigned long long)f->address, b->name, (long long)b->addend);
+        return 0;
+    }
+    if (plan_add_import(p, b->name, b->ordinal, b->weak_import, &idx))
+        return -1;
+    f->kind = DSC_FIXUP_BIND;
+    f->import = idx;
+    f->addend = b->addend;
+    /* As a linker writes it: dyld stores the bound value, the file holds 0
+     * (chained fixups overwrite the slot with the chain entry anyway). */
+    if (p->encoding == DSC_ENCODE_OPCODES)
+        plan_write_ptr(p, f->address, 0);
+    return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* A bind for a slot without a fixup; auth GOT slots sign with IA and
+ * address diversity, as the linker emits them. */
+static int add_bind_fixup(struct dsc_plan *p, uint64_t address, const struct bind_name *b, bool auth)
+{
+    struct dsc_fixup f = {.address = address, .kind = DSC_FIXUP_EXTERNAL,
+                          .auth = {.present = auth, .key = 0, .addr_div = auth}};
+    if (make_bind(p, &f, b))
+        return -1;
+    return f.kind == DSC_FIXUP_BIND ? plan_add_fixup(p, &f) : 0; /* declined: warned already */
+}
+
+/* Slots the slide info never recorded (a weak import that resolved to
+ * nothing is stored as 0, not as a pointer), named by the original binds or
+ * by the indirect table's undefined symbols. */
+static int add_missing_binds(struct dsc_plan *p, const struct dsc_symbols *syms, const struct dsc_imports *im)
+{
+    size_t n = p->nfixups;
+    uint64_t *have = malloc((n ? n : 1) * sizeof *have);
+    if (!have)
+        return plan_fail(p, "out of memory");
+    for (size_t k = 0; k < n; k++)
+        have[k] = p->fixups[k].address;
+    qsort(have, n, sizeof *have, cmp_u64);
+    int rc = 0;
+    for (size_t i = 0; i < im->nbinds && rc == 0; i++) {
+        const struct dsc_orig_bind *ob = &im->binds[i];
+        if (ob->weak || !plan_in_image(p, ob->address) || bsearch(&ob->address, have, n, sizeof *have, cmp_u64))
+            continue;
+        struct bind_name b = {ob->name, ob->ordinal, ob->flags & BIND_SYMBOL_FLAGS_WEAK_IMPORT, ob->addend};
+        rc = add_bind_fixup(p, ob->address, &b, false);
+    }
+    for (size_t i = 0; i < im->count && rc == 0; i++) {
+        const struct dsc_indirect *e = &im->entries[i];
+        struct bind_name b;
+        if (dsc_indirect_is_stub(e) || !dsc_indirect_is_import(e) || e->size != p->ptr_size ||
+            !plan_in_image(p, e->address) || bsearch(&e->address, have, n, sizeof *have, cmp_u64) ||
+            dsc_imports_bind_at(im, e->address))
+            continue;
+        name_import(p, syms, e, &b);
+        bool auth = strcmp(p->mo.sects[e->section].sectname, "__auth_got") == 0;
+        rc = add_bind_fixup(p, e->address, &b, auth);
+    }
+    free(have);
+    return rc;
+}
+
+/* The output section made from the image's section `index`, or NULL. */
+static struct dsc_out_section *out_section_of(struct dsc_plan *p, unsigned index)
+{
+    for (unsigned i = 0; i < p->nsegs; i++) {
+        const struct dsc_out_segment *seg = &p->segs[i];
+        if (seg->source < 0)
+            continue;
+        const struct dsc_segment *in = &p->mo.segs[seg->source];
+        if (index >= in->first_section && index - in->first_section < in->nsects)
+            return &seg->sects[index - in->first_section];
+    }
+    return NULL;
+}
+
+/* GOTs the new builder retyped S_REGULAR (format doc §7) that the indirect
+ * table still indexes (imports.c decides) are non-lazy pointer sections
+ * again, as in the original dylib, so tools list their indirect symbols. */
+static void restore_got_types(struct dsc_plan *p, const struct dsc_imports *im)
+{
+    for (size_t k = 0; k < im->count; k++) {
+        const struct dsc_indirect *e = &im->entries[k];
+        if (e->sect_type != S_NON_LAZY_SYMBOL_POINTERS || (p->mo.sects[e->section].flags & 0xFF) != 0)
+            continue;
+        struct dsc_out_section *y = out_section_of(p, e->section);
+        if (y)
+            y->flags = (y->flags & ~0xFFu) | S_NON_LAZY_SYMBOL_POINTERS;
+    }
+}
+
+int pass_binds(struct dsc_plan *p)
+{
+    const struct dsc_symbols *syms;
+    struct dsc_imports im;
+    if (dsc_symbols_get(p->cache, &syms, p->err) || dsc_imports_load(&p->mo, &im, p->err))
+        return -1;
+    int rc = 0;
+    size_t n = p->nfixups;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct dsc_fixup *f = &p->fixups[i];
+        struct bind_name b;
+        if (f->kind == DSC_FIXUP_REBASE) {
+            const struct dsc_orig_bind *ob = dsc_imports_bind_at(&im, f->address);
+            if (ob && name_slot(p, syms, &im, f->address, 0, false, &b))
+                rc = make_bind(p, f, &b);
+        } else if (f->kind == DSC_FIXUP_EXTERNAL) {
+            if (name_slot(p, syms, &im, f->address, f->target, true, &b))
+                rc = make_bind(p, f, &b);
+            else
+                plan_warn(p, "pointer at 0x%llx to 0x%llx names no exported symbol; left unbound",
+                          (unsigned long long)f->address, (unsigned long long)f->target);
+        }
+    }
+    if (rc == 0)
+        rc = add_missing_binds(p, syms, &im);
+    if (rc == 0)
+        rc = dsc_lazy_binds(p, &im);
+    if (rc == 0)
+        rc = dsc_weak_binds(p, syms, &im);
+    if (rc == 0)
+        restore_got_types(p, &im);
+    dsc_imports_free(&im);
+    return rc;
+}

@@ -1,0 +1,395 @@
+/*
+ * pass_fixups.c — turn the plan's fixups into what dyld reads:
+ *   - DSC_ENCODE_OPCODES: LC_DYLD_INFO_ONLY rebase and bind opcode streams
+ *     (arm64, x86_64, 32-bit);
+ *   - DSC_ENCODE_CHAINED: an LC_DYLD_CHAINED_FIXUPS payload with pointer
+ *     format DYLD_CHAINED_PTR_ARM64E (1), an imports table (format
+ *     DYLD_CHAINED_IMPORT), and every slot rewritten as a chain entry that
+ *     keeps its pointer's key, address diversity and diversity.
+ * Segment indices are positions in the output's load commands: plan->segs
+ * in order, then LINKEDIT (see out.c). EXTERNAL fixups are not encoded.
+ */
+#include "extract/extract.h"
+#include "base/sort.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define REBASE_TYPE_POINTER 1
+#define REBASE_OPCODE_DONE 0x00
+#define REBASE_OPCODE_SET_TYPE_IMM 0x10
+#define REBASE_OPCODE_SET_SEGMENT_AND_OFFSET_ULEB 0x20
+#define REBASE_OPCODE_ADD_ADDR_ULEB 0x30
+#define REBASE_OPCODE_ADD_ADDR_IMM_SCALED 0x40
+#define REBASE_OPCODE_DO_REBASE_IMM_TIMES 0x50
+#define REBASE_OPCODE_DO_REBASE_ULEB_TIMES 0x60
+#define REBASE_OPCODE_DO_REBASE_ULEB_TIMES_SKIPPING_ULEB 0x80
+
+#define BIND_TYPE_POINTER 1
+#define BIND_SYMBOL_FLAGS_WEAK_IMPORT 0x1
+#define BIND_OPCODE_DONE 0x00
+#define BIND_OPCODE_SET_DYLIB_ORDINAL_IMM 0x10
+#define BIND_OPCODE_SET_DYLIB_ORDINAL_ULEB 0x20
+#define BIND_OPCODE_SET_DYLIB_SPECIAL_IMM 0x30
+#define BIND_OPCODE_SET_SYMBOL_TRAILING_FLAGS_IMM 0x40
+#define BIND_OPCODE_SET_TYPE_IMM 0x50
+#define BIND_OPCODE_SET_ADDEND_SLEB 0x60
+#define BIND_OPCODE_SET_SEGMENT_AND_OFFSET_ULEB 0x70
+#define BIND_OPCODE_ADD_ADDR_ULEB 0x80
+#define BIND_OPCODE_DO_BIND 0x90
+
+#define CHAINED_PTR_ARM64E 1
+#define CHAINED_IMPORT 1
+#define CHAINED_PAGE 0x4000u
+#define CHAINED_START_NONE 0xFFFFu
+
+static int cmp_fixup(const void *a, const void *b)
+{
+    const struct dsc_fixup *x = a, *y = b;
+    return x->address < y->address ? -1 : x->address > y->address;
+}
+
+int fixups_sort(struct dsc_plan *p)
+{
+    /* Slide walks emit each segment's fixups in order; often no sort is due. */
+    dsc_sort(p->fixups, p->nfixups, sizeof *p->fixups, cmp_fixup);
+    for (size_t i = 1; i < p->nfixups; i++)
+        if (p->fixups[i].address == p->fixups[i - 1].address)
+            return plan_fail(p, "two fixups at 0x%llx", (unsigned long long)p->fixups[i].address);
+    return 0;
+}
+
+/* Index of the output segment holding a fixup's slot (in its file bytes). */
+static int fixup_segment(struct dsc_plan *p, const struct dsc_fixup *f, unsigned *index)
+{
+    for (unsigned i = 0; i < p->nsegs; i++) {
+        const struct dsc_out_segment *s = &p->segs[i];
+        if (f->address >= s->vmaddr && dsc_range_ok(s->filesize, f->address - s->vmaddr, p->ptr_size)) {
+            *index = i;
+            return 0;
+        }
+    }
+    return plan_fail(p, "fixup at 0x%llx is outside the file bytes of every segment", (unsigned long long)f->address);
+}
+
+/* ---- rebase opcodes ---- */
+
+/* Length of the run of REBASE fixups from i spaced exactly `stride` apart,
+ * all inside segment `seg` (segments may be adjacent in VM). */
+static size_t run_length(const struct dsc_plan *p, size_t i, unsigned seg, uint64_t stride)
+{
+    const struct dsc_out_segment *s = &p->segs[seg];
+    size_t n = 1;
+    while (i + n < p->nfixups && p->fixups[i + n].kind == DSC_FIXUP_REBASE &&
+           p->fixups[i + n].address - p->fixups[i + n - 1].address == stride &&
+           dsc_range_ok(s->filesize, p->fixups[i + n].address - s->vmaddr, p->ptr_size))
+        n++;
+    return n;
+}
+
+static size_t next_rebase(const struct dsc_plan *p, size_t i)
+{
+    while (i < p->nfixups && p->fixups[i].kind != DSC_FIXUP_REBASE)
+        i++;
+    return i;
+}
+
+static bool emit_do_rebase(struct dsc_blob *b, uint64_t n)
+{
+    if (n < 16)
+        return blob_u8(b, REBASE_OPCODE_DO_REBASE_IMM_TIMES | (uint8_t)n);
+    return blob_u8(b, REBASE_OPCODE_DO_REBASE_ULEB_TIMES) && blob_uleb(b, n);
+}
+
+static int encode_rebases(struct dsc_plan *p)
+{
+    struct dsc_blob *b = &p->le.rebase;
+    unsigned cur_seg = ~0u;
+    uint64_t cur = 0; /* offset in cur_seg the next DO_REBASE writes */
+    bool ok = true;
+    size_t i = next_rebase(p, 0);
+    if (i == p->nfixups)
+        return 0;
+    ok = blob_u8(b, REBASE_OPCODE_SET_TYPE_IMM | REBASE_TYPE_POINTER);
+    while (ok && i < p->nfixups) {
+        unsigned seg;
+        if (fixup_segment(p, &p->fixups[i], &seg))
+            return -1;
+        uint64_t off = p->fixups[i].address - p->segs[seg].vmaddr;
+        if (seg != cur_seg || off < cur) {
+            ok = blob_u8(b, REBASE_OPCODE_SET_SEGMENT_AND_OFFSET_ULEB | (uint8_t)seg) && blob_uleb(b, off);
+        } else if (off > cur) {
+            uint64_t d = off - cur;
+            if (d % p->ptr_size == 0 && d / p->ptr_size < 16)
+                ok = blob_u8(b, REBASE_OPCODE_ADD_ADDR_IMM_SCALED | (uint8_t)(d / p->ptr_size));
+            else
+                ok = blob_u8(b, REBASE_OPCODE_ADD_ADDR_ULEB) && blob_uleb(b, d);
+        }
+        cur_seg = seg;
+        uint64_t stride = 0;
+        size_t n = 1;
+        size_t j = next_rebase(p, i + 1);
+        if (j == i + 1 && j < p->nfixups) {
+            stride = p->fixups[j].address - p->fixups[i].address;
+            n = run_length(p, i, seg, stride);
+        }
+        if (n > 1 && stride == p->ptr_size) {
+            ok = ok && emit_do_rebase(b, n);
+            cur = off + n * stride;
+        } else if (n > 2 && stride > p->ptr_size) {
+            ok = ok && blob_u8(b, REBASE_OPCODE_DO_REBASE_ULEB_TIMES_SKIPPING_ULEB) && blob_uleb(b, n) &&
+                 blob_uleb(b, stride - p->ptr_size);
+            cur = off + n * stride;
+        } else {
+            n = 1;
+            ok = ok && emit_do_rebase(b, 1);
+            cur = off + p->ptr_size;
+        }
+        i = next_rebase(p, i + n);
+    }
+    ok = ok && blob_u8(b, REBASE_OPCODE_DONE) && blob_align(b, p->ptr_size);
+    return ok ? 0 : plan_fail(p, "out of memory");
+}
+
+/* ---- bind opcodes ---- */
+
+static bool emit_ordinal(struct dsc_blob *b, int ordinal)
+{
+    if (ordinal <= 0)
+        return blob_u8(b, BIND_OPCODE_SET_DYLIB_SPECIAL_IMM | (uint8_t)(ordinal & 0xf));
+    if (ordinal < 16)
+        return blob_u8(b, BIND_OPCODE_SET_DYLIB_ORDINAL_IMM | (uint8_t)ordinal);
+    return blob_u8(b, BIND_OPCODE_SET_DYLIB_ORDINAL_ULEB) && blob_uleb(b, (uint64_t)ordinal);
+}
+
+static int encode_binds(struct dsc_plan *p)
+{
+    struct dsc_blob *b = &p->le.bind;
+    unsigned cur_seg = ~0u;
+    uint64_t cur = 0;
+    int64_t cur_addend = 0;
+    int cur_ordinal = 1 << 30;
+    uint32_t cur_import = UINT32_MAX;
+    bool ok = true, any = false;
+    for (size_t i = 0; ok && i < p->nfixups; i++) {
+        const struct dsc_fixup *f = &p->fixups[i];
+        if (f->kind != DSC_FIXUP_BIND)
+            continue;
+        if (f->import >= p->nimports)
+            return plan_fail(p, "bind at 0x%llx names import %u of %u", (unsigned long long)f->address, f->import,
+                             p->nimports);
+        const struct dsc_import *im = &p->imports[f->import];
+        if (im->lib_ordinal < DSC_ORDINAL_WEAK_LOOKUP)
+            return plan_fail(p, "bind of %s has library ordinal %d", im->name, im->lib_ordinal);
+        unsigned seg;
+        if (fixup_segment(p, f, &seg))
+            return -1;
+        if (!any)
+            ok = blob_u8(b, BIND_OPCODE_SET_TYPE_IMM | BIND_TYPE_POINTER);
+        any = true;
+        if (im->lib_ordinal != cur_ordinal)
+            ok = ok && emit_ordinal(b, im->lib_ordinal);
+        cur_ordinal = im->lib_ordinal;
+        if (f->import != cur_import)
+            ok = ok &&
+                 blob_u8(b, BIND_OPCODE_SET_SYMBOL_TRAILING_FLAGS_IMM |
+                                (im->weak_import ? BIND_SYMBOL_FLAGS_WEAK_IMPORT : 0)) &&
+                 blob_add(b, im->name, strlen(im->name) + 1);
+        cur_import = f->import;
+        if (f->addend != cur_addend)
+            ok = ok && blob_u8(b, BIND_OPCODE_SET_ADDEND_SLEB) && blob_sleb(b, f->addend);
+        cur_addend = f->addend;
+        uint64_t off = f->address - p->segs[seg].vmaddr;
+        if (seg != cur_seg || off < cur)
+            ok = ok && blob_u8(b, BIND_OPCODE_SET_SEGMENT_AND_OFFSET_ULEB | (uint8_t)seg) && blob_uleb(b, off);
+        else if (off > cur)
+            ok = ok && blob_u8(b, BIND_OPCODE_ADD_ADDR_ULEB) && blob_uleb(b, off - cur);
+        cur_seg = seg;
+        ok = ok && blob_u8(b, BIND_OPCODE_DO_BIND);
+        cur = off + p->ptr_size;
+    }
+    if (any)
+        ok = ok && blob_u8(b, BIND_OPCODE_DONE) && blob_align(b, p->ptr_size);
+    return ok ? 0 : plan_fail(p, "out of memory");
+}
+
+int encode_opcodes(struct dsc_plan *p)
+{
+    if (p->nsegs > 15)
+        return plan_fail(p, "%u segments do not fit 4-bit opcode segment indices", p->nsegs);
+    return encode_rebases(p) || encode_binds(p) ? -1 : 0;
+}
+
+/* ---- chained fixups (arm64e) ---- */
+
+/* The 64-bit chain entry for `f`, with `next` (in 8-byte strides). */
+static int chain_entry(struct dsc_plan *p, const struct dsc_fixup *f, uint64_t next, uint64_t *raw)
+{
+    uint64_t auth = (uint64_t)f->auth.diversity << 32 | (uint64_t)f->auth.addr_div << 48 |
+                    (uint64_t)(f->auth.key & 3) << 49 | 1ull << 63;
+    uint64_t r = next << 51;
+    if (f->kind == DSC_FIXUP_BIND) {
+        if (f->import > 0xFFFF)
+            return plan_fail(p, "bind at 0x%llx: import %u does not fit 16 bits", (unsigned long long)f->address,
+                             f->import);
+        r |= f->import | 1ull << 62;
+        if (f->auth.present) {
+            if (f->addend)
+                return plan_fail(p, "authenticated bind at 0x%llx has an addend", (unsigned long long)f->address);
+            r |= auth;
+        } else {
+            if (f->addend < -(1 << 18) || f->addend >= (1 << 18))
+                return plan_fail(p, "bind at 0x%llx: addend does not fit 19 bits", (unsigned long long)f->address);
+            r |= ((uint64_t)f->addend & 0x7FFFF) << 32;
+        }
+    } else if (f->auth.present) {
+        uint64_t off = f->target - p->base;
+        if (f->target < p->base || off > UINT32_MAX)
+            return plan_fail(p, "authenticated pointer at 0x%llx targets 0x%llx, beyond 4 GiB of the image",
+                             (unsigned long long)f->address, (unsigned long long)f->target);
+        r |= off | auth;
+    } else {
+        uint64_t addr = f->target & 0x00FFFFFFFFFFFFFFull;
+        if (addr >> 43)
+            return plan_fail(p, "pointer at 0x%llx targets 0x%llx, beyond 43 bits", (unsigned long long)f->address,
+                             (unsigned long long)f->target);
+        r |= addr | (f->target >> 56) << 43;
+    }
+    *raw = r;
+    return 0;
+}
+
+/* First fixup (sorted) at or after `addr`. */
+static size_t lower_bound(const struct dsc_plan *p, uint64_t addr)
+{
+    return dsc_lower_bound(p->fixups, p->nfixups, sizeof *p->fixups, offsetof(struct dsc_fixup, address), addr);
+}
+
+static bool encodable(const struct dsc_fixup *f) { return f->kind != DSC_FIXUP_EXTERNAL; }
+
+/* starts_in_segment for segment `si`; writes chain entries into its bytes. */
+static int chain_segment(struct dsc_plan *p, unsigned si, size_t first, size_t end, struct dsc_blob *b)
+{
+    const struct dsc_out_segment *s = &p->segs[si];
+    uint64_t pages = (s->vmsize + CHAINED_PAGE - 1) / CHAINED_PAGE;
+    if (pages > 0xFFFF)
+        return plan_fail(p, "segment %s has too many pages for chained fixups", s->name);
+    size_t at = b->size;
+    bool ok = blob_u32(b, (uint32_t)(22 + 2 * pages)) && blob_u16(b, CHAINED_PAGE) &&
+              blob_u16(b, CHAINED_PTR_ARM64E) && blob_u64(b, s->vmaddr - p->base) && blob_u32(b, 0) &&
+              blob_u16(b, (uint16_t)pages);
+    for (uint64_t i = 0; ok && i < pages; i++)
+        ok = blob_u16(b, CHAINED_START_NONE);
+    if (!ok)
+        return plan_fail(p, "out of memory");
+    uint8_t *starts = b->data + at + 22;
+    for (size_t i = first; i < end; i++) {
+        const struct dsc_fixup *f = &p->fixups[i];
+        if (!encodable(f))
+            continue;
+        uint64_t off = f->address - s->vmaddr, page = off / CHAINED_PAGE;
+        if (off % 8)
+            return plan_fail(p, "fixup at 0x%llx is not 8-byte aligned", (unsigned long long)f->address);
+        if (dsc_le16(starts + page * 2) == CHAINED_START_NONE) {
+            starts[page * 2] = (uint8_t)(off % CHAINED_PAGE);
+            starts[page * 2 + 1] = (uint8_t)((off % CHAINED_PAGE) >> 8);
+        }
+        size_t j = i + 1;
+        while (j < end && !encodable(&p->fixups[j]))
+            j++;
+        uint64_t next = 0;
+        if (j < end && (p->fixups[j].address - s->vmaddr) / CHAINED_PAGE == page)
+            next = (p->fixups[j].address - f->address) / 8;
+        uint64_t raw = 0;
+        if (chain_entry(p, f, next, &raw))
+            return -1;
+        if (p->copy_bytes && !plan_write_ptr(p, f->address, raw))
+            return plan_fail(p, "fixup at 0x%llx is out of its segment", (unsigned long long)f->address);
+    }
+    return 0;
+}
+
+static int chained_imports(struct dsc_plan *p, struct dsc_blob *b, uint32_t *symbols_offset)
+{
+    struct dsc_blob names = {0};
+    bool ok = blob_u8(&names, 0);
+    for (uint32_t i = 0; ok && i < p->nimports; i++) {
+        const struct dsc_import *im = &p->imports[i];
+        if (im->lib_ordinal > 0xF0 || im->lib_ordinal < DSC_ORDINAL_WEAK_LOOKUP || names.size >= (1u << 23)) {
+            blob_free(&names);
+            return plan_fail(p, "import %s does not fit the DYLD_CHAINED_IMPORT format", im->name);
+        }
+        uint32_t v = (uint32_t)(uint8_t)im->lib_ordinal | (uint32_t)im->weak_import << 8 | (uint32_t)names.size << 9;
+        ok = blob_u32(b, v) && blob_add(&names, im->name, strlen(im->name) + 1);
+    }
+    *symbols_offset = (uint32_t)b->size;
+    ok = ok && blob_add(b, names.data, names.size) && blob_align(b, 8);
+    blob_free(&names);
+    return ok ? 0 : plan_fail(p, "out of memory");
+}
+
+int encode_chained(struct dsc_plan *p)
+{
+    struct dsc_blob *b = &p->le.chained;
+    unsigned nseg = p->nsegs + 1; /* + LINKEDIT */
+    bool ok = blob_reserve(b, 32 + 4 * (size_t)nseg);
+    if (!ok)
+        return plan_fail(p, "out of memory");
+    memset(b->data, 0, 32);
+    b->size = 32; /* header (28 bytes), padded */
+    size_t image_at = b->size;
+    ok = blob_u32(b, nseg);
+    for (unsigned i = 0; ok && i < nseg; i++)
+        ok = blob_u32(b, 0);
+    /* Segment infos in segment order (llvm checks that they do not overlap). */
+    size_t covered = 0;
+    for (unsigned si = 0; ok && si < p->nsegs; si++) {
+        const struct dsc_out_segment *s = &p->segs[si];
+        size_t first = lower_bound(p, s->vmaddr), end = lower_bound(p, s->vmaddr + s->filesize);
+        if (first == end)
+            continue;
+        covered += end - first;
+        ok = blob_align(b, 8);
+        if (!ok)
+            break;
+        dsc_put32(b->data + image_at + 4 + 4 * si, (uint32_t)(b->size - image_at));
+        if (chain_segment(p, si, first, end, b))
+            return -1;
+    }
+    if (ok && covered != p->nfixups) {
+        for (size_t i = 0; i < p->nfixups; i++) {
+            unsigned si;
+            if (fixup_segment(p, &p->fixups[i], &si))
+                return -1;
+        }
+    }
+    ok = ok && blob_align(b, 4);
+    if (!ok)
+        return plan_fail(p, "out of memory");
+    uint32_t imports_at = (uint32_t)b->size, symbols_at = 0;
+    if (chained_imports(p, b, &symbols_at))
+        return -1;
+    uint8_t *h = b->data;
+    dsc_put32(h + 0, 0);                       /* fixups_version */
+    dsc_put32(h + 4, (uint32_t)image_at);      /* starts_offset */
+    dsc_put32(h + 8, imports_at);              /* imports_offset */
+    dsc_put32(h + 12, symbols_at);             /* symbols_offset */
+    dsc_put32(h + 16, p->nimports);            /* imports_count */
+    dsc_put32(h + 20, CHAINED_IMPORT);         /* imports_format */
+    dsc_put32(h + 24, 0);                      /* symbols_format: plain */
+    return 0;
+}
+
+int pass_fixups(struct dsc_plan *p)
+{
+    if (fixups_sort(p))
+        return -1;
+    for (size_t i = 0; i < p->nfixups; i++) {
+        switch (p->fixups[i].kind) {
+        case DSC_FIXUP_REBASE: p->stats.rebases++; break;
+        case DSC_FIXUP_BIND: p->stats.binds++; break;
+        case DSC_FIXUP_EXTERNAL: p->stats.unbound_pointers++; break;
+        }
+    }
+    return p->encoding == DSC_ENCODE_CHAINED ? encode_chained(p) : encode_opcodes(p);
+}

@@ -1,0 +1,100 @@
+/*
+ * pass_layout.c — the output's segments, copied out of whichever mapping
+ * (and file of the set) holds each of them.
+ *
+ * Segments keep their cache vmaddr/vmsize and load-command order; only
+ * __LINKEDIT is left out, because pass_linkedit rebuilds a private one.
+ * File offsets are assigned later by out_finish. In a size plan nothing is
+ * copied, but every segment's bytes must still be present in the cache.
+ */
+#include "extract/extract.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int add_sections(struct dsc_plan *p, struct dsc_out_segment *out, const struct dsc_segment *in)
+{
+    out->sects = calloc(in->nsects ? in->nsects : 1, sizeof *out->sects);
+    if (!out->sects)
+        return plan_fail(p, "out of memory");
+    for (uint32_t i = 0; i < in->nsects; i++) {
+        const struct dsc_section *x = &p->mo.sects[in->first_section + i];
+        struct dsc_out_section *y = &out->sects[i];
+        memcpy(y->sectname, x->sectname, sizeof y->sectname);
+        memcpy(y->segname, x->segname, sizeof y->segname);
+        y->addr = x->addr;
+        y->size = x->size;
+        y->align = x->align;
+        y->flags = x->flags;
+        y->reserved1 = x->reserved1;
+        y->reserved2 = x->reserved2;
+        y->reserved3 = x->reserved3;
+    }
+    out->nsects = in->nsects;
+    return 0;
+}
+
+static int copy_segment(struct dsc_plan *p, unsigned index)
+{
+    const struct dsc_segment *in = &p->mo.segs[index];
+    struct dsc_out_segment *out = &p->segs[p->nsegs];
+    memset(out, 0, sizeof *out);
+    memcpy(out->name, in->name, sizeof out->name);
+    out->vmaddr = in->vmaddr;
+    out->vmsize = in->vmsize;
+    out->filesize = in->filesize < in->vmsize ? in->filesize : in->vmsize;
+    out->maxprot = in->maxprot;
+    out->initprot = in->initprot;
+    out->flags = in->flags;
+    out->source = (int)index;
+    out->cmd_offset = in->cmd_offset;
+    p->nsegs++;
+    dsc_span src;
+    if (!dsc_vm_span(p->cache, out->vmaddr, out->filesize, &src))
+        return plan_fail(p, "segment %s (0x%llx bytes at 0x%llx) is not inside one mapping of the cache", in->name,
+                         (unsigned long long)out->filesize, (unsigned long long)out->vmaddr);
+    if (p->copy_bytes) {
+        out->bytes = malloc(out->filesize ? out->filesize : 1);
+        if (!out->bytes)
+            return plan_fail(p, "out of memory for segment %s", in->name);
+        memcpy(out->bytes, src.data, out->filesize);
+    }
+    for (uint32_t i = 0; i < in->nsects; i++) {
+        const struct dsc_section *x = &p->mo.sects[in->first_section + i];
+        if (x->addr < in->vmaddr || !dsc_range_ok(in->vmsize, x->addr - in->vmaddr, x->size))
+            return plan_fail(p, "section %s,%s lies outside its segment", x->segname, x->sectname);
+    }
+    return add_sections(p, out, in);
+}
+
+int pass_layout(struct dsc_plan *p)
+{
+    p->segs = calloc(p->mo.nsegs ? p->mo.nsegs : 1, sizeof *p->segs);
+    if (!p->segs)
+        return plan_fail(p, "out of memory");
+    uint64_t end_of_image = 0;
+    for (unsigned i = 0; i < p->mo.nsegs; i++) {
+        const struct dsc_segment *s = &p->mo.segs[i];
+        uint64_t end = s->vmaddr + s->vmsize; /* no wrap: checked by macho.c */
+        if (end > end_of_image)
+            end_of_image = end;
+        if (strcmp(s->name, "__LINKEDIT") == 0) {
+            p->linkedit_vmaddr = s->vmaddr;
+            continue;
+        }
+        if (copy_segment(p, i))
+            return -1;
+    }
+    if (!p->nsegs || p->segs[0].vmaddr != p->base || p->segs[0].filesize < p->mo.header.size)
+        return plan_fail(p, "the first segment does not start with the mach header");
+    for (unsigned i = 0; i < p->nsegs; i++)
+        for (unsigned j = i + 1; j < p->nsegs; j++)
+            if (p->segs[i].vmaddr < p->segs[j].vmaddr + p->segs[j].vmsize &&
+                p->segs[j].vmaddr < p->segs[i].vmaddr + p->segs[i].vmsize)
+                return plan_fail(p, "segments %s and %s overlap", p->segs[i].name, p->segs[j].name);
+    p->next_free_vmaddr = end_of_image;
+    /* Without a LINKEDIT in the cache, put the rebuilt one after the image. */
+    if (!p->linkedit_vmaddr)
+        p->linkedit_vmaddr = end_of_image;
+    return 0;
+}

@@ -1,0 +1,349 @@
+/*
+ * pass_linkedit.c — rebuild the image's private LINKEDIT pieces out of the
+ * cache's shared LINKEDIT: symbol table (locals, then exported, then
+ * undefined, with LC_DYSYMTAB ranges to match), a private string table, the
+ * indirect symbol table remapped to the new symbol order, and verbatim
+ * copies of the export trie, function starts and data in code (their
+ * contents are relative to the image's base address, which is unchanged).
+ *
+ * Locals come from the cache's unmapped local symbols when it has them for
+ * this image (restoring the names the in-cache "<redacted>" entries hide),
+ * else from the in-cache symtab.
+ */
+#include "extract/extract.h"
+#include "cache/locals.h"
+#include "base/sort.h"
+#include "base/trie.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define INDIRECT_SYMBOL_LOCAL 0x80000000u
+#define INDIRECT_SYMBOL_ABS 0x40000000u
+#define N_EXT 0x01u
+#define N_ABS 0x02u
+#define N_SECT 0x0eu
+#define N_INDR 0x0au
+#define N_WEAK_DEF 0x0080u
+#define EXPORT_KIND_MASK 0x03u
+#define EXPORT_KIND_ABSOLUTE 0x02u
+#define EXPORT_WEAK_DEFINITION 0x04u
+#define EXPORT_REEXPORT 0x08u
+
+/* The cache's symtab of the image, located and range-checked. */
+struct src_symtab {
+    dsc_span syms;          /* nsyms nlists */
+    dsc_span strs;
+    uint32_t nsyms;
+    unsigned nl_size;
+    bool has_dysymtab;
+    uint32_t ilocal, nlocal, iext, next, iundef, nundef;
+    dsc_span indirect;
+    uint32_t nindirect;
+};
+
+/* A LINKEDIT range [off, off+size) of the cache image as bytes. */
+static int linkedit_span(struct dsc_plan *p, uint64_t off, uint64_t size, const char *what, dsc_span *out)
+{
+    uint64_t vm;
+    *out = (dsc_span){0};
+    if (size == 0)
+        return 0;
+    if (!plan_linkedit_vm(p, off, &vm) || !dsc_vm_span(p->cache, vm, size, out))
+        return plan_fail(p, "%s (0x%llx bytes at file offset 0x%llx) is outside LINKEDIT", what,
+                         (unsigned long long)size, (unsigned long long)off);
+    return 0;
+}
+
+/* The payload of a linkedit_data_command (function starts, data in code...). */
+static int copy_data_command(struct dsc_plan *p, uint32_t cmd, const char *what, struct dsc_blob *dst)
+{
+    struct dsc_lc lc;
+    if (!dsc_lc_find(&p->mo, cmd, &lc))
+        return 0;
+    uint32_t off, size;
+    dsc_span bytes;
+    if (!span_u32(lc.body, 8, &off) || !span_u32(lc.body, 12, &size))
+        return plan_fail(p, "%s command is too short", what);
+    if (linkedit_span(p, off, size, what, &bytes))
+        return -1;
+    if (!blob_add(dst, bytes.data, bytes.size))
+        return plan_fail(p, "out of memory");
+    return 0;
+}
+
+static int copy_exports(struct dsc_plan *p)
+{
+    struct dsc_lc lc;
+    uint32_t off = 0, size = 0;
+    if (dsc_lc_find(&p->mo, LC_DYLD_EXPORTS_TRIE, &lc)) {
+        if (!span_u32(lc.body, 8, &off) || !span_u32(lc.body, 12, &size))
+            return plan_fail(p, "LC_DYLD_EXPORTS_TRIE is too short");
+    } else if (dsc_lc_find(&p->mo, LC_DYLD_INFO_ONLY, &lc) || dsc_lc_find(&p->mo, LC_DYLD_INFO, &lc)) {
+        if (!span_u32(lc.body, 40, &off) || !span_u32(lc.body, 44, &size))
+            return plan_fail(p, "LC_DYLD_INFO is too short");
+    }
+    dsc_span bytes;
+    if (linkedit_span(p, off, size, "export trie", &bytes))
+        return -1;
+    if (!blob_add(&p->le.exports, bytes.data, bytes.size))
+        return plan_fail(p, "out of memory");
+    return 0;
+}
+
+static int read_symtab(struct dsc_plan *p, struct src_symtab *st)
+{
+    memset(st, 0, sizeof *st);
+    st->nl_size = p->mo.is64 ? 16 : 12;
+    struct dsc_lc lc;
+    if (!dsc_lc_find(&p->mo, LC_SYMTAB, &lc))
+        return 0;
+    uint32_t symoff, stroff, strsize;
+    if (!span_u32(lc.body, 8, &symoff) || !span_u32(lc.body, 12, &st->nsyms) || !span_u32(lc.body, 16, &stroff) ||
+        !span_u32(lc.body, 20, &strsize))
+        return plan_fail(p, "LC_SYMTAB is too short");
+    if (linkedit_span(p, symoff, (uint64_t)st->nsyms * st->nl_size, "symbol table", &st->syms) ||
+        linkedit_span(p, stroff, strsize, "string table", &st->strs))
+        return -1;
+    if (!dsc_lc_find(&p->mo, LC_DYSYMTAB, &lc))
+        return 0;
+    const uint8_t *d = lc.body.data;
+    uint32_t indoff;
+    if (lc.cmdsize < 80)
+        return plan_fail(p, "LC_DYSYMTAB is too short");
+    st->has_dysymtab = true;
+    st->ilocal = dsc_le32(d + 8);
+    st->nlocal = dsc_le32(d + 12);
+    st->iext = dsc_le32(d + 16);
+    st->next = dsc_le32(d + 20);
+    st->iundef = dsc_le32(d + 24);
+    st->nundef = dsc_le32(d + 28);
+    indoff = dsc_le32(d + 56);
+    st->nindirect = dsc_le32(d + 60);
+    if (!dsc_range_ok(st->nsyms, st->ilocal, st->nlocal) || !dsc_range_ok(st->nsyms, st->iext, st->next) ||
+        !dsc_range_ok(st->nsyms, st->iundef, st->nundef))
+        return plan_fail(p, "LC_DYSYMTAB ranges exceed the %u symbols", st->nsyms);
+    return linkedit_span(p, indoff, (uint64_t)st->nindirect * 4, "indirect symbol table", &st->indirect);
+}
+
+/* Append `s` and its NUL to the new string table; its index in *strx. */
+static bool add_string(struct dsc_plan *p, const char *s, size_t len, uint32_t *strx)
+{
+    if (p->le.strtab.size > UINT32_MAX - len - 1)
+        return false;
+    *strx = (uint32_t)p->le.strtab.size;
+    return blob_add(&p->le.strtab, s, len) && blob_u8(&p->le.strtab, 0);
+}
+
+/* Append one nlist whose name is `strx` in `strs`, with a new n_strx. */
+static int add_symbol(struct dsc_plan *p, const uint8_t *nl, dsc_span strs)
+{
+    const char *name;
+    size_t len;
+    uint32_t strx = dsc_le32(nl), new_strx;
+    if (!span_cstr(strs, strx, strs.size, &name, &len))
+        return plan_fail(p, "symbol name at string index %u is out of its string table", strx);
+    unsigned nl_size = p->mo.is64 ? 16 : 12;
+    uint8_t copy[16];
+    memcpy(copy, nl, nl_size);
+    if (!add_string(p, name, len, &new_strx))
+        return plan_fail(p, "out of memory building the symbol table");
+    dsc_put32(copy, new_strx);
+    if (!blob_add(&p->le.symtab, copy, nl_size))
+        return plan_fail(p, "out of memory building the symbol table");
+    p->le.nsyms++;
+    return 0;
+}
+
+static int add_range(struct dsc_plan *p, dsc_span syms, unsigned nl_size, uint32_t first, uint32_t count,
+                     dsc_span strs)
+{
+    for (uint32_t i = 0; i < count; i++)
+        if (add_symbol(p, syms.data + (uint64_t)(first + i) * nl_size, strs))
+            return -1;
+    return 0;
+}
+
+/* New index of old symbol `old`, or INDIRECT_SYMBOL_LOCAL when it is gone. */
+static uint32_t remap_symbol(const struct src_symtab *st, const struct dsc_linkedit *le, bool locals_replaced,
+                             uint32_t old)
+{
+    if (!st->has_dysymtab)
+        return old;
+    if (old - st->iext < st->next)
+        return le->nlocal + (old - st->iext);
+    if (old - st->iundef < st->nundef)
+        return le->nlocal + le->nextdef + (old - st->iundef);
+    if (old - st->ilocal < st->nlocal && !locals_replaced)
+        return old - st->ilocal;
+    return INDIRECT_SYMBOL_LOCAL;
+}
+
+static int build_indirect(struct dsc_plan *p, const struct src_symtab *st, bool locals_replaced)
+{
+    for (uint32_t i = 0; i < st->nindirect; i++) {
+        uint32_t v = dsc_le32(st->indirect.data + (uint64_t)i * 4);
+        if (!(v & (INDIRECT_SYMBOL_LOCAL | INDIRECT_SYMBOL_ABS))) {
+            if (v >= st->nsyms)
+                return plan_fail(p, "indirect symbol %u names symbol %u of %u", i, v, st->nsyms);
+            v = remap_symbol(st, &p->le, locals_replaced, v);
+        }
+        if (!blob_u32(&p->le.indirect, v))
+            return plan_fail(p, "out of memory");
+    }
+    p->le.nindirect = st->nindirect;
+    return 0;
+}
+
+/* Exported names the cache's symtab lacks (the builder drops some, e.g.
+ * absolute symbols) are added as external symbols so that the symbol
+ * table lists every export of the trie. */
+struct export_ctx {
+    struct dsc_plan *p;
+    const char **names;   /* the extdefs' names, sorted */
+    uint32_t nnames;
+};
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* 1-based section number holding `addr` in the output, or 0. */
+static unsigned section_number(const struct dsc_plan *p, uint64_t addr)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < p->nsegs; i++)
+        for (unsigned j = 0; j < p->segs[i].nsects; j++) {
+            n++;
+            const struct dsc_out_section *x = &p->segs[i].sects[j];
+            if (addr >= x->addr && addr - x->addr < x->size)
+                return n;
+        }
+    return 0;
+}
+
+static int add_export(void *ctx, const char *key, size_t key_len, dsc_span term)
+{
+    struct export_ctx *e = ctx;
+    struct dsc_plan *p = e->p;
+    if (bsearch(&key, e->names, e->nnames, sizeof *e->names, cmp_name))
+        return 0;
+    uint64_t off = 0, flags, value = 0;
+    if (!span_uleb(term, &off, &flags))
+        return plan_fail(p, "export %s has a malformed terminal", key);
+    uint8_t type = N_EXT | N_SECT, sect = 0;
+    uint32_t strx, indirect_strx = 0;
+    if (flags & EXPORT_REEXPORT) {
+        uint64_t ordinal;
+        const char *imported = "";
+        size_t imported_len = 0;
+        if (!span_uleb(term, &off, &ordinal) || !span_cstr(term, off, term.size, &imported, &imported_len))
+            return plan_fail(p, "re-export %s has a malformed terminal", key);
+        type = N_EXT | N_INDR;
+        if (!add_string(p, imported_len ? imported : key, imported_len ? imported_len : key_len, &indirect_strx))
+            return plan_fail(p, "out of memory");
+        value = indirect_strx;
+    } else {
+        if (!span_uleb(term, &off, &value))
+            return plan_fail(p, "export %s has a malformed terminal", key);
+        if ((flags & EXPORT_KIND_MASK) == EXPORT_KIND_ABSOLUTE) {
+            type = N_EXT | N_ABS;
+        } else {
+            value += p->base;
+            sect = (uint8_t)section_number(p, value);
+            if (!sect)
+                type = N_EXT | N_ABS;
+        }
+    }
+    uint16_t desc = (flags & EXPORT_WEAK_DEFINITION) ? N_WEAK_DEF : 0;
+    uint8_t nl[16] = {0};
+    unsigned nl_size = p->mo.is64 ? 16 : 12;
+    if (!add_string(p, key, key_len, &strx))
+        return plan_fail(p, "out of memory");
+    dsc_put32(nl, strx);
+    nl[4] = type;
+    nl[5] = sect;
+    nl[6] = (uint8_t)desc;
+    nl[7] = (uint8_t)(desc >> 8);
+    if (p->mo.is64)
+        dsc_put64(nl + 8, value);
+    else
+        dsc_put32(nl + 8, (uint32_t)value);
+    if (!blob_add(&p->le.symtab, nl, nl_size))
+        return plan_fail(p, "out of memory");
+    p->le.nsyms++;
+    p->le.nextdef++;
+    return 0;
+}
+
+static int add_missing_exports(struct dsc_plan *p, const struct src_symtab *st)
+{
+    if (!p->le.exports.size)
+        return 0;
+    struct export_ctx e = {.p = p, .names = calloc(st->next ? st->next : 1, sizeof *e.names)};
+    if (!e.names)
+        return plan_fail(p, "out of memory");
+    for (uint32_t i = 0; i < st->next; i++) {
+        uint32_t strx = dsc_le32(st->syms.data + (uint64_t)(st->iext + i) * st->nl_size);
+        /* add_range has checked every extdef name already. */
+        span_cstr(st->strs, strx, st->strs.size, &e.names[e.nnames++], NULL);
+    }
+    dsc_sort(e.names, e.nnames, sizeof *e.names, cmp_name);
+    dsc_span trie = {p->le.exports.data, p->le.exports.size};
+    dsc_error walk_err = {{0}};
+    int rc = dsc_trie_walk(trie, add_export, &e, "export trie", &walk_err);
+    free(e.names);
+    if (rc && walk_err.msg[0]) /* else add_export has set p->err */
+        return plan_fail(p, "%s", walk_err.msg);
+    return rc ? -1 : 0;
+}
+
+static int build_symtab(struct dsc_plan *p)
+{
+    struct src_symtab st;
+    struct dsc_locals locals;
+    dsc_error locals_err;
+    if (read_symtab(p, &st))
+        return -1;
+    if (dsc_locals_find(p->cache, p->base, &locals, &locals_err))
+        return plan_fail(p, "%s", locals_err.msg);
+    if (!blob_u8(&p->le.strtab, 0))
+        return plan_fail(p, "out of memory");
+    struct dsc_linkedit *le = &p->le;
+    if (!st.has_dysymtab) {
+        if (add_range(p, st.syms, st.nl_size, 0, st.nsyms, st.strs))
+            return -1;
+        le->nlocal = st.nsyms;
+        return build_indirect(p, &st, false);
+    }
+    if (locals.found) {
+        if (add_range(p, locals.nlists, st.nl_size, 0, locals.count, locals.strings))
+            return -1;
+        p->stats.local_symbols = locals.count;
+    } else if (add_range(p, st.syms, st.nl_size, st.ilocal, st.nlocal, st.strs)) {
+        return -1;
+    }
+    le->nlocal = le->nsyms;
+    if (add_range(p, st.syms, st.nl_size, st.iext, st.next, st.strs))
+        return -1;
+    le->nextdef = st.next;
+    if (add_missing_exports(p, &st))
+        return -1;
+    if (add_range(p, st.syms, st.nl_size, st.iundef, st.nundef, st.strs))
+        return -1;
+    le->nundef = st.nundef;
+    return build_indirect(p, &st, locals.found);
+}
+
+int pass_linkedit(struct dsc_plan *p)
+{
+    if (copy_exports(p) || build_symtab(p) ||
+        copy_data_command(p, LC_FUNCTION_STARTS, "function starts", &p->le.fstarts) ||
+        copy_data_command(p, LC_DATA_IN_CODE, "data in code", &p->le.dic))
+        return -1;
+    /* The string table's size is a multiple of the pointer size, as ld64 writes it. */
+    if (!blob_align(&p->le.strtab, p->ptr_size))
+        return plan_fail(p, "out of memory");
+    return 0;
+}

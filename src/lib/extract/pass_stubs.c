@@ -1,0 +1,451 @@
+/*
+ * pass_stubs.c — make every stub and call go through the image's own
+ * pointer slots again (format doc §8a, §8c).
+ *
+ *  1. Stubs: each stub of a S_SYMBOL_STUBS section is named (the bind of the
+ *     slot it loads, else its indirect-table import, else the function its
+ *     cache chain reaches), given the image's own slot bound to that name,
+ *     and re-encoded in the normal slot-loading form when it differs
+ *     (optimised direct forms, slots in other images' uniqued GOTs).
+ *  2. Branches (AArch64): a B/BL in code that leaves the image — straight to
+ *     another image's function, to an island, or to a stubs sub-cache copy —
+ *     is followed to the function it reaches and pointed back at this
+ *     image's stub for that symbol.
+ *  3. GOT loads (AArch64): an ADRP+LDR pair or an LDR literal reading a
+ *     pointer outside the image (a uniqued GOT chunk) is re-encoded to read
+ *     the own slot bound to the same symbol.
+ *  4. The indirect symbol table names each stub and bound slot again
+ *     (symbolize.c), so disassemblers show what a stub calls.
+ * Runs after pass_binds (slot names come from the binds it made) and after
+ * pass_linkedit (step 4 edits the rebuilt symtab). In a size plan no code is
+ * written, but step 4 runs the same: it decides the symtab's size.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "extract/extract.h"
+#include "index/imports.h"
+#include "base/sort.h"
+#include "index/stubs.h"
+#include "extract/symbolize.h"
+#include "index/symbols.h"
+
+struct named {
+    const char *name;
+    uint64_t address;
+    uint64_t slot;            /* stubs: the own slot they load */
+    unsigned rank;            /* slots: 0 for lazy pointers, which stubs load first */
+};
+
+struct fixup_ref {
+    uint64_t address;
+    size_t index;
+};
+
+struct stub_ctx {
+    struct dsc_plan *p;
+    const struct dsc_symbols *syms;
+    struct dsc_imports im;
+    struct named *slots;      /* own bound slots, sorted by name */
+    size_t nslots;
+    struct fixup_ref *by_addr; /* every fixup, sorted by address */
+    struct named *stubs;      /* own stubs, sorted by name */
+    size_t nstubs;
+    uint64_t unfixed;         /* stubs / branches that could not be repointed */
+};
+
+static int cmp_named(const void *a, const void *b)
+{
+    const struct named *x = a, *y = b;
+    int r = strcmp(x->name, y->name);
+    if (r)
+        return r;
+    if (x->rank != y->rank)
+        return x->rank < y->rank ? -1 : 1;
+    return x->address < y->address ? -1 : x->address > y->address;
+}
+
+static const struct named *find_named(const struct named *v, size_t n, const char *name)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(v[mid].name, name) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && strcmp(v[lo].name, name) == 0 ? &v[lo] : NULL;
+}
+
+static const struct dsc_fixup *fixup_at(const struct stub_ctx *x, uint64_t address)
+{
+    size_t lo = dsc_lower_bound(x->by_addr, x->p->nfixups, sizeof *x->by_addr,
+                                offsetof(struct fixup_ref, address), address);
+    return lo < x->p->nfixups && x->by_addr[lo].address == address ? &x->p->fixups[x->by_addr[lo].index] : NULL;
+}
+
+static int cmp_fixup_ref(const void *a, const void *b)
+{
+    const struct fixup_ref *x = a, *y = b;
+    return x->address < y->address ? -1 : x->address > y->address;
+}
+
+/* Own slots by name — bound by pass_binds, or lazy pointers rebased to
+ * their helpers (named by the original lazy binds) — and fixups by address. */
+static int index_slots(struct stub_ctx *x)
+{
+    struct dsc_plan *p = x->p;
+    x->slots = malloc((p->nfixups + x->im.nbinds + 1) * sizeof *x->slots);
+    x->by_addr = malloc((p->nfixups ? p->nfixups : 1) * sizeof *x->by_addr);
+    if (!x->slots || !x->by_addr)
+        return plan_fail(p, "out of memory");
+    for (size_t i = 0; i < p->nfixups; i++)
+        x->by_addr[i] = (struct fixup_ref){p->fixups[i].address, i};
+    dsc_sort(x->by_addr, p->nfixups, sizeof *x->by_addr, cmp_fixup_ref);
+    for (size_t i = 0; i < p->nfixups; i++) {
+        const struct dsc_fixup *f = &p->fixups[i];
+        const struct dsc_indirect *ind = dsc_imports_at(&x->im, f->address);
+        if (f->kind == DSC_FIXUP_BIND && f->addend == 0)
+            x->slots[x->nslots++] = (struct named){p->imports[f->import].name, f->address, 0,
+                                                   ind && ind->sect_type == S_LAZY_SYMBOL_POINTERS ? 0 : 1};
+    }
+    for (size_t i = 0; i < x->im.nbinds; i++) {
+        const struct dsc_orig_bind *ob = &x->im.binds[i];
+        const struct dsc_fixup *f = ob->lazy ? fixup_at(x, ob->address) : NULL;
+        if (f && f->kind == DSC_FIXUP_REBASE)
+            x->slots[x->nslots++] = (struct named){ob->name, ob->address, 0, 0};
+    }
+    if (x->nslots)
+        qsort(x->slots, x->nslots, sizeof *x->slots, cmp_named);
+    return 0;
+}
+
+/* The name the own slot at `slot` is bound under (a lazy pointer rebased to
+ * its helper: the name of its original lazy bind), or NULL. */
+static const char *name_of_own_slot(const struct stub_ctx *x, uint64_t slot)
+{
+    const struct dsc_fixup *f = plan_in_image(x->p, slot) ? fixup_at(x, slot) : NULL;
+    const struct dsc_orig_bind *ob;
+    if (f && f->kind == DSC_FIXUP_BIND)
+        return x->p->imports[f->import].name;
+    return f && (ob = dsc_imports_bind_at(&x->im, slot)) && ob->lazy ? ob->name : NULL;
+}
+
+/* The name of the function `addr` finally reaches, per the export index;
+ * a chain that reaches nothing exported (a weak import bound to 0, through
+ * a stub copy in a stubs sub-cache) is named by the own slot it loads. */
+static const char *name_of_target(const struct stub_ctx *x, uint64_t addr)
+{
+    uint64_t final, slot;
+    if (!dsc_stub_follow(x->p->cache, x->syms, addr, &final, &slot))
+        return NULL;
+    const struct dsc_export *const *at;
+    size_t n = dsc_symbols_by_address(x->syms, final, &at);
+    for (size_t i = 0; i < n; i++)
+        if (at[i]->image == x->p->mo.image || dsc_symbols_ordinal(x->syms, x->p->mo.image, at[i]->name))
+            return at[i]->name;
+    return n ? at[0]->name : slot ? name_of_own_slot(x, slot) : NULL;
+}
+
+/* False when the function `addr` reaches is exported, but never as `name`. */
+static bool may_be_named(const struct stub_ctx *x, uint64_t addr, const char *name)
+{
+    uint64_t final, slot;
+    const struct dsc_export *const *at;
+    if (!dsc_stub_follow(x->p->cache, x->syms, addr, &final, &slot))
+        return true;
+    size_t n = dsc_symbols_by_address(x->syms, final, &at);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(at[i]->name, name) == 0)
+            return true;
+    return n == 0;
+}
+
+static const char *name_of_stub(const struct stub_ctx *x, uint64_t stub, const struct dsc_stub *cur)
+{
+    const struct dsc_fixup *f;
+    if (cur->slot && (f = fixup_at(x, cur->slot)) && f->kind == DSC_FIXUP_BIND)
+        return x->p->imports[f->import].name;
+    /* The indirect table, unless the stub's chain reaches a function
+     * exported under other names (a zeroed table names symbol 0). */
+    const struct dsc_indirect *ind = dsc_imports_at(&x->im, stub);
+    if (ind && dsc_indirect_is_import(ind) && may_be_named(x, stub, ind->name))
+        return ind->name;
+    return name_of_target(x, stub);
+}
+
+/* The own slot for a stub named `name` that currently loads `cur_slot`: the
+ * slot it loads when that is the image's own (the original layout; a call
+ * to its own export may be a rebase), else one bound to `name`. */
+static uint64_t own_slot(const struct stub_ctx *x, const char *name, uint64_t cur_slot, bool auth)
+{
+    const struct dsc_fixup *f;
+    if (cur_slot && plan_in_image(x->p, cur_slot) && (f = fixup_at(x, cur_slot)) &&
+        (f->kind == DSC_FIXUP_REBASE ||
+         (f->kind == DSC_FIXUP_BIND && strcmp(x->p->imports[f->import].name, name) == 0)))
+        return cur_slot;
+    const struct dsc_indirect *ind = dsc_imports_slot_for(&x->im, &x->p->mo, name, auth);
+    if (ind && (f = fixup_at(x, ind->address)) && f->kind == DSC_FIXUP_BIND &&
+        strcmp(x->p->imports[f->import].name, name) == 0)
+        return ind->address;
+    /* A lazy pointer rebased to its helper: the name its lazy bind had. */
+    const struct named *n = find_named(x->slots, x->nslots, name);
+    return n ? n->address : 0;
+}
+
+static int fix_stub(struct stub_ctx *x, const struct dsc_section *sec, uint64_t stub)
+{
+    struct dsc_plan *p = x->p;
+    enum dsc_arch arch = p->cache->info.arch;
+    /* arm64e images may also have plain 12-byte __stubs. */
+    if (arch == DSC_ARCH_ARM64E && sec->reserved2 == 12)
+        arch = DSC_ARCH_ARM64;
+    dsc_span cur_bytes;
+    struct dsc_stub cur = {0};
+    if (dsc_vm_span(p->cache, stub, sec->reserved2, &cur_bytes))
+        dsc_stub_decode(arch, cur_bytes.data, cur_bytes.size, stub, false, &cur);
+    const char *name = name_of_stub(x, stub, &cur);
+    uint64_t slot = name ? own_slot(x, name, cur.slot, arch == DSC_ARCH_ARM64E) : 0;
+    if (!slot) {
+        x->unfixed++;
+        plan_warn(p, "stub at 0x%llx (%s): no own pointer slot is bound to it", (unsigned long long)stub,
+                  name ? name : "unnamed");
+        return 0;
+    }
+    x->stubs[x->nstubs++] = (struct named){name, stub, slot, 0};
+    uint8_t want[16];
+    if (!dsc_stub_encode(arch, stub, slot, want))
+        return plan_fail(p, "stub at 0x%llx cannot reach its slot 0x%llx", (unsigned long long)stub,
+                         (unsigned long long)slot);
+    if (cur.form != DSC_STUB_NONE && cur.slot == slot)
+        return 0;
+    uint8_t *b = plan_seg_bytes(p, stub, dsc_stub_size(arch));
+    if (b)
+        memcpy(b, want, dsc_stub_size(arch));
+    p->stats.stubs_fixed++;
+    return 0;
+}
+
+static int fix_stubs(struct stub_ctx *x)
+{
+    const struct dsc_macho *mo = &x->p->mo;
+    size_t total = 0;
+    for (unsigned i = 0; i < mo->nsects; i++)
+        if ((mo->sects[i].flags & 0xFF) == S_SYMBOL_STUBS && mo->sects[i].reserved2)
+            total += mo->sects[i].size / mo->sects[i].reserved2;
+    x->stubs = malloc((total ? total : 1) * sizeof *x->stubs);
+    if (!x->stubs)
+        return plan_fail(x->p, "out of memory");
+    for (unsigned i = 0; i < mo->nsects; i++) {
+        const struct dsc_section *s = &mo->sects[i];
+        if ((s->flags & 0xFF) != S_SYMBOL_STUBS || !s->reserved2)
+            continue;
+        if (s->reserved2 != 12 && s->reserved2 != 16 && s->reserved2 != 6)
+            return plan_fail(x->p, "stub section %s has unknown stub size %u", s->sectname, s->reserved2);
+        for (uint64_t a = s->addr; a + s->reserved2 <= s->addr + s->size; a += s->reserved2)
+            if (fix_stub(x, s, a))
+                return -1;
+    }
+    qsort(x->stubs, x->nstubs, sizeof *x->stubs, cmp_named);
+    return 0;
+}
+
+/* ---- code: branches and GOT loads (AArch64) ---- */
+
+/* Code other than stubs (the stub helper's GOT load of dyld_stub_binder may
+ * be uniqued too; its branches stay inside the image). */
+static bool is_code(const struct dsc_section *s)
+{
+    return (s->flags & (S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS)) && (s->flags & 0xFF) != S_SYMBOL_STUBS;
+}
+
+static void fix_branch(struct stub_ctx *x, uint8_t *word, uint64_t pc, uint32_t insn, bool link)
+{
+    uint64_t target = dsc_a64_branch_target(insn, pc);
+    if (plan_in_image(x->p, target))
+        return;
+    const char *name = name_of_target(x, target);
+    const struct named *stub = name ? find_named(x->stubs, x->nstubs, name) : NULL;
+    uint32_t fixed;
+    if (!stub || !dsc_a64_branch_encode(pc, stub->address, link, &fixed)) {
+        /* Without a stub to go through, a branch out is only evidence of
+         * a tail call we cannot express: report it. */
+        x->unfixed++;
+        plan_warn(x->p, "%s at 0x%llx to 0x%llx (%s): no stub in this image", link ? "bl" : "b",
+                  (unsigned long long)pc, (unsigned long long)target, name ? name : "unnamed");
+        return;
+    }
+    if (word)
+        dsc_put32(word, fixed);
+    x->p->stats.stubs_fixed++;
+}
+
+/* The own slot for the pointer a code load reads at `slot` outside the
+ * image (a uniqued GOT chunk), or 0 (after a warning when `report`). */
+static uint64_t own_slot_for_load(struct stub_ctx *x, uint64_t pc, uint64_t slot, bool report)
+{
+    uint64_t target;
+    const struct dsc_map *m = dsc_vm_map(x->p->cache, slot);
+    if (plan_in_image(x->p, slot) || !m || (m->info.max_prot & 4) || !dsc_vm_pointer(x->p->cache, slot, &target))
+        return 0;
+    const char *name = name_of_target(x, target);
+    const struct named *own = name ? find_named(x->slots, x->nslots, name) : NULL;
+    /* Code reads a GOT, not a lazy pointer (which holds a helper until bound). */
+    while (own && own->rank == 0 && own + 1 < x->slots + x->nslots && strcmp(own[1].name, name) == 0)
+        own++;
+    if (own && own->rank != 0)
+        return own->address;
+    if (!report)
+        return 0;
+    x->unfixed++;
+    plan_warn(x->p, "GOT load at 0x%llx from 0x%llx (%s): no own slot", (unsigned long long)pc,
+              (unsigned long long)slot, name ? name : "unnamed");
+    return 0;
+}
+
+/* ADRP Xn, page ; LDR Xt, [Xn, #off] loading a pointer outside the image. */
+static void fix_got_load(struct stub_ctx *x, uint8_t *words, uint64_t pc, uint32_t w0, uint32_t w1)
+{
+    unsigned rd, rt, rn, size;
+    uint32_t off;
+    if (!dsc_a64_is_adrp(w0, &rd) || !dsc_a64_is_ldr_imm(w1, &rt, &rn, &off, &size) || rn != rd ||
+        size != x->p->ptr_size)
+        return;
+    uint64_t own = own_slot_for_load(x, pc, dsc_a64_adrp_target(w0, pc) + off, true);
+    uint32_t n0, n1;
+    if (!own)
+        return;
+    if (!dsc_a64_adrp_encode(rd, pc, own, &n0) || !dsc_a64_ldr_imm_encode(size, rt, rn, (uint32_t)(own & 0xFFF), &n1)) {
+        x->unfixed++;
+        plan_warn(x->p, "GOT load at 0x%llx: own slot 0x%llx is out of reach", (unsigned long long)pc,
+                  (unsigned long long)own);
+        return;
+    }
+    if (words) {
+        dsc_put32(words, n0);
+        dsc_put32(words + 4, n1);
+    }
+    x->p->stats.stubs_fixed++;
+}
+
+/* LDR Xt, literal reading a foreign GOT: re-aim it, or, out of its +-1 MiB,
+ * turn the NOP before it (where ld64's ADRP was) back into the ADRP. */
+static void fix_got_literal(struct stub_ctx *x, uint8_t *word, uint64_t pc, uint32_t w, uint32_t prev)
+{
+    unsigned rt, size;
+    if (!dsc_a64_is_ldr_literal(w, &rt, &size) || size != x->p->ptr_size)
+        return;
+    uint64_t own = own_slot_for_load(x, pc, dsc_a64_ldr_literal_target(w, pc), true);
+    uint32_t n0, n1;
+    if (!own)
+        return;
+    if (dsc_a64_ldr_literal_encode(size, rt, pc, own, &n1)) {
+        if (word)
+            dsc_put32(word, n1);
+    } else if (prev == A64_NOP && dsc_a64_adrp_encode(rt, pc - 4, own, &n0) &&
+               dsc_a64_ldr_imm_encode(size, rt, rt, (uint32_t)(own & 0xFFF), &n1)) {
+        if (word) {
+            dsc_put32(word - 4, n0);
+            dsc_put32(word, n1);
+        }
+    } else {
+        x->unfixed++;
+        plan_warn(x->p, "GOT load at 0x%llx: own slot 0x%llx is out of reach", (unsigned long long)pc,
+                  (unsigned long long)own);
+        return;
+    }
+    x->p->stats.stubs_fixed++;
+}
+
+/* x86_64: MOV r64, [RIP+disp32] reading a foreign GOT chunk is re-aimed at
+ * the own GOT slot (only when the address read is a GOT entry naming an
+ * import this image has a slot for: stray byte patterns never are). */
+static void fix_x86_code(struct stub_ctx *x, const struct dsc_section *s, dsc_span code, uint8_t *out)
+{
+    for (uint64_t o = 0; o < code.size; o++) {
+        uint64_t pc = s->addr + o, slot, own;
+        unsigned len;
+        if (!dsc_x86_rip_load(code.data + o, code.size - o, pc, &slot, &len) || plan_in_image(x->p, slot))
+            continue;
+        const struct dsc_map *m = dsc_vm_map(x->p->cache, slot);
+        if (!m || (m->info.max_prot & 4) || !(own = own_slot_for_load(x, pc, slot, false)))
+            continue;
+        int64_t disp = (int64_t)(own - (pc + len));
+        if (disp < INT32_MIN || disp > INT32_MAX)
+            continue;
+        if (out)
+            dsc_put32(out + o + len - 4, (uint32_t)(int32_t)disp);
+        x->p->stats.stubs_fixed++;
+        o += len - 1;
+    }
+}
+
+static int fix_code(struct stub_ctx *x)
+{
+    struct dsc_plan *p = x->p;
+    enum dsc_arch arch = p->cache->info.arch;
+    if (arch == DSC_ARCH_X86_64 || arch == DSC_ARCH_X86_64H) {
+        for (unsigned i = 0; i < p->mo.nsects; i++) {
+            const struct dsc_section *s = &p->mo.sects[i];
+            dsc_span code;
+            if (is_code(s) && dsc_vm_span(p->cache, s->addr, s->size, &code))
+                fix_x86_code(x, s, code, plan_seg_bytes(p, s->addr, s->size));
+        }
+        return 0;
+    }
+    if (arch != DSC_ARCH_ARM64 && arch != DSC_ARCH_ARM64E && arch != DSC_ARCH_ARM64_32)
+        return 0;
+    for (unsigned i = 0; i < p->mo.nsects; i++) {
+        const struct dsc_section *s = &p->mo.sects[i];
+        dsc_span code;
+        if (!is_code(s) || !dsc_vm_span(p->cache, s->addr, s->size, &code))
+            continue;
+        uint8_t *out = plan_seg_bytes(p, s->addr, s->size);
+        for (uint64_t o = 0; o + 4 <= code.size; o += 4) {
+            uint32_t w = dsc_le32(code.data + o);
+            bool link;
+            if (dsc_a64_is_branch(w, &link))
+                fix_branch(x, out ? out + o : NULL, s->addr + o, w, link);
+            else if (o + 8 <= code.size && dsc_a64_is_adrp(w, NULL))
+                fix_got_load(x, out ? out + o : NULL, s->addr + o, w, dsc_le32(code.data + o + 4));
+            else
+                fix_got_literal(x, out ? out + o : NULL, s->addr + o, w, o >= 4 ? dsc_le32(code.data + o - 4) : 0);
+        }
+    }
+    return 0;
+}
+
+static int cmp_stub_addr(const void *a, const void *b)
+{
+    const struct dsc_stub_name *x = a, *y = b;
+    return x->address < y->address ? -1 : x->address > y->address;
+}
+
+static int symbolize(struct stub_ctx *x)
+{
+    struct dsc_stub_name *v = malloc((x->nstubs ? x->nstubs : 1) * sizeof *v);
+    if (!v)
+        return plan_fail(x->p, "out of memory");
+    for (size_t i = 0; i < x->nstubs; i++)
+        v[i] = (struct dsc_stub_name){x->stubs[i].name, x->stubs[i].address, x->stubs[i].slot};
+    qsort(v, x->nstubs, sizeof *v, cmp_stub_addr);
+    int rc = dsc_symbolize_indirect(x->p, v, x->nstubs);
+    free(v);
+    return rc;
+}
+
+int pass_stubs(struct dsc_plan *p)
+{
+    struct stub_ctx x = {.p = p};
+    if (dsc_symbols_get(p->cache, &x.syms, p->err) || dsc_imports_load(&p->mo, &x.im, p->err))
+        return -1;
+    int rc = index_slots(&x) || fix_stubs(&x) || fix_code(&x) || symbolize(&x) ? -1 : 0;
+    if (rc == 0 && x.unfixed)
+        plan_warn(p, "%llu stubs or branches still leave the image", (unsigned long long)x.unfixed);
+    free(x.slots);
+    free(x.by_addr);
+    free(x.stubs);
+    dsc_imports_free(&x.im);
+    return rc;
+}

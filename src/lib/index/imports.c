@@ -1,0 +1,325 @@
+/*
+ * imports.c — resolve an image's indirect symbol table. See imports.h.
+ */
+#include "index/imports.h"
+
+#include "base/bindinfo.h"
+#include "base/sort.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct tables {
+    dsc_span syms, strs, indirect;
+    unsigned nlist_size;
+};
+
+/* A LINKEDIT file range of this image as cache bytes. */
+static bool linkedit_span(const struct dsc_macho *mo, uint64_t off, uint64_t len, dsc_span *out)
+{
+    const struct dsc_segment *le = dsc_macho_segment(mo, "__LINKEDIT");
+    *out = (dsc_span){NULL, 0};
+    if (len == 0)
+        return true;
+    return le && off >= le->fileoff && dsc_range_ok(le->filesize, off - le->fileoff, len) &&
+           dsc_vm_span(mo->cache, le->vmaddr + (off - le->fileoff), len, out);
+}
+
+static int read_tables(const struct dsc_macho *mo, struct tables *t, dsc_error *err)
+{
+    struct dsc_lc st, dy;
+    memset(t, 0, sizeof *t);
+    t->nlist_size = mo->is64 ? 16 : 12;
+    if (!dsc_lc_find(mo, LC_SYMTAB, &st) || !dsc_lc_find(mo, LC_DYSYMTAB, &dy))
+        return 0; /* no symbols: no indirect entries either */
+    if (st.cmdsize < 24 || dy.cmdsize < 80)
+        return dsc_image_fail(err, mo->cache, mo->image, "LC_SYMTAB or LC_DYSYMTAB is too short");
+    const uint8_t *s = st.body.data, *d = dy.body.data;
+    uint64_t nsyms = dsc_le32(s + 12), nind = dsc_le32(d + 60);
+    if (!linkedit_span(mo, dsc_le32(s + 8), nsyms * t->nlist_size, &t->syms) ||
+        !linkedit_span(mo, dsc_le32(s + 16), dsc_le32(s + 20), &t->strs) ||
+        !linkedit_span(mo, dsc_le32(d + 56), nind * 4, &t->indirect))
+        return dsc_image_fail(err, mo->cache, mo->image, "symbol, string or indirect table is outside its LINKEDIT");
+    return 0;
+}
+
+static bool typed_section(const struct dsc_section *x, unsigned *elem, unsigned ptr_size)
+{
+    switch (x->flags & 0xFF) {
+    case S_SYMBOL_STUBS:
+        *elem = x->reserved2;
+        return x->reserved2 != 0;
+    case S_NON_LAZY_SYMBOL_POINTERS:
+    case S_LAZY_SYMBOL_POINTERS:
+    case S_LAZY_DYLIB_SYMBOL_POINTERS:
+    case S_THREAD_LOCAL_VARIABLE_POINTERS:
+        *elem = ptr_size;
+        return true;
+    default:
+        return false;
+    }
+}
+
+static bool is_retyped_got(const struct dsc_section *x)
+{
+    return (x->flags & 0xFF) == 0 && (strcmp(x->sectname, "__got") == 0 || strcmp(x->sectname, "__auth_got") == 0);
+}
+
+/* Sections the indirect table indexes. GOTs the new builder retyped to
+ * S_REGULAR keep their reserved1, but it cannot be told from a cleared one:
+ * such a GOT counts only if its range fits the table and overlaps no typed
+ * section's. */
+static bool indexed_section(const struct dsc_macho *mo, unsigned i, uint64_t nind, unsigned *elem)
+{
+    const struct dsc_section *x = &mo->sects[i];
+    unsigned ptr = mo->is64 ? 8 : 4, e;
+    if (typed_section(x, elem, ptr))
+        return true;
+    if (!is_retyped_got(x))
+        return false;
+    uint64_t lo = x->reserved1, hi = lo + x->size / ptr;
+    if (hi > nind)
+        return false;
+    for (unsigned k = 0; k < mo->nsects; k++) {
+        const struct dsc_section *y = &mo->sects[k];
+        if (typed_section(y, &e, ptr) && y->reserved1 < hi && lo < y->reserved1 + y->size / e)
+            return false;
+    }
+    *elem = ptr;
+    return true;
+}
+
+static int fill_entry(const struct dsc_macho *mo, const struct tables *t, uint64_t index, struct dsc_indirect *e,
+                      dsc_error *err)
+{
+    uint32_t sym;
+    if (!span_u32(t->indirect, index * 4, &sym))
+        return dsc_image_fail(err, mo->cache, mo->image, "indirect symbol %llu is out of the table",
+                              (unsigned long long)index);
+    if (sym & (INDIRECT_SYMBOL_LOCAL | INDIRECT_SYMBOL_ABS))
+        return 0;
+    dsc_span nl;
+    const char *name;
+    if (!span_sub(t->syms, (uint64_t)sym * t->nlist_size, t->nlist_size, &nl) ||
+        !span_cstr(t->strs, dsc_le32(nl.data), t->strs.size, &name, NULL))
+        return dsc_image_fail(err, mo->cache, mo->image, "indirect symbol %llu names a bad symbol %u",
+                              (unsigned long long)index, sym);
+    e->name = name;
+    e->symbol = sym;
+    e->n_type = nl.data[4];
+    e->n_desc = dsc_le16(nl.data + 6);
+    return 0;
+}
+
+static int cmp_addr(const void *a, const void *b)
+{
+    const struct dsc_indirect *x = a, *y = b;
+    return x->address < y->address ? -1 : x->address > y->address;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    const struct dsc_indirect *x = *(const struct dsc_indirect *const *)a, *y = *(const struct dsc_indirect *const *)b;
+    int r = strcmp(x->name, y->name);
+    return r ? r : cmp_addr(x, y);
+}
+
+/* ---- original bind opcodes ---- */
+
+struct bind_ctx {
+    struct dsc_imports *im;
+    size_t cap;
+    bool lazy, weak;
+};
+
+static int on_orig_bind(void *vctx, const struct dsc_bind_rec *r)
+{
+    struct bind_ctx *b = vctx;
+    struct dsc_imports *im = b->im;
+    if (im->nbinds == b->cap) {
+        size_t ncap = b->cap ? 2 * b->cap : 64;
+        struct dsc_orig_bind *g = realloc(im->binds, ncap * sizeof *g);
+        if (!g)
+            return 1;
+        im->binds = g;
+        b->cap = ncap;
+    }
+    im->binds[im->nbinds++] = (struct dsc_orig_bind){r->address, r->name, r->ordinal, r->flags, r->addend,
+                                                     b->lazy, b->weak, r->entry_offset, r->segment};
+    return 0;
+}
+
+static int cmp_bind(const void *a, const void *b)
+{
+    const struct dsc_orig_bind *x = a, *y = b;
+    if (x->address != y->address)
+        return x->address < y->address ? -1 : 1;
+    return x->weak - y->weak;
+}
+
+static int load_orig_binds(const struct dsc_macho *mo, struct dsc_imports *im, dsc_error *err)
+{
+    struct dsc_lc lc;
+    if (!dsc_lc_find(mo, LC_DYLD_INFO_ONLY, &lc) && !dsc_lc_find(mo, LC_DYLD_INFO, &lc))
+        return 0;
+    if (lc.cmdsize < 48)
+        return dsc_image_fail(err, mo->cache, mo->image, "LC_DYLD_INFO is too short");
+    struct dsc_bind_seg *segs = calloc(mo->nsegs ? mo->nsegs : 1, sizeof *segs);
+    if (!segs)
+        return dsc_image_fail(err, mo->cache, mo->image, "out of memory");
+    for (unsigned i = 0; i < mo->nsegs; i++)
+        segs[i] = (struct dsc_bind_seg){mo->segs[i].vmaddr, mo->segs[i].vmsize};
+    struct bind_ctx b = {im, 0, false, false};
+    const unsigned at[3] = {16, 24, 32}; /* bind, weak_bind, lazy_bind off/size */
+    int rc = 0;
+    for (unsigned k = 0; k < 3 && rc == 0; k++) {
+        dsc_span stream;
+        const uint8_t *p = lc.body.data + at[k];
+        b.weak = k == 1;
+        b.lazy = k == 2;
+        if (!linkedit_span(mo, dsc_le32(p), dsc_le32(p + 4), &stream)) {
+            rc = dsc_image_fail(err, mo->cache, mo->image, "bind opcodes are outside the LINKEDIT");
+            break;
+        }
+        rc = dsc_bind_walk(stream, segs, mo->nsegs, mo->is64 ? 8 : 4, b.lazy, on_orig_bind, &b,
+                           mo->path, err);
+        if (b.lazy)
+            im->lazy_stream = stream;
+        if (rc > 0)
+            rc = dsc_image_fail(err, mo->cache, mo->image, "out of memory");
+    }
+    free(segs);
+    if (rc == 0 && im->nbinds)
+        qsort(im->binds, im->nbinds, sizeof *im->binds, cmp_bind);
+    return rc ? -1 : 0;
+}
+
+static size_t first_bind(const struct dsc_imports *im, uint64_t address)
+{
+    return dsc_lower_bound(im->binds, im->nbinds, sizeof *im->binds, offsetof(struct dsc_orig_bind, address),
+                           address);
+}
+
+const struct dsc_orig_bind *dsc_imports_bind_at(const struct dsc_imports *im, uint64_t address)
+{
+    for (size_t i = first_bind(im, address); i < im->nbinds && im->binds[i].address == address; i++)
+        if (!im->binds[i].weak)
+            return &im->binds[i];
+    return NULL;
+}
+
+/* Entries the sections claim, bounded by the indirect table's size. */
+static int count_entries(const struct dsc_macho *mo, const struct tables *t, size_t *n, dsc_error *err)
+{
+    uint64_t total = 0, nind = t->indirect.size / 4;
+    unsigned elem;
+    for (unsigned i = 0; i < mo->nsects; i++) {
+        const struct dsc_section *x = &mo->sects[i];
+        if (!indexed_section(mo, i, nind, &elem))
+            continue;
+        uint64_t k = x->size / elem;
+        if (k > nind || x->reserved1 > nind - k)
+            return dsc_image_fail(err, mo->cache, mo->image, "section %s,%s indexes past the indirect table",
+                                  x->segname, x->sectname);
+        total += k;
+    }
+    *n = (size_t)total;
+    return 0;
+}
+
+int dsc_imports_load(const struct dsc_macho *mo, struct dsc_imports *out, dsc_error *err)
+{
+    struct tables t;
+    size_t n = 0;
+    memset(out, 0, sizeof *out);
+    if (read_tables(mo, &t, err) || count_entries(mo, &t, &n, err))
+        return -1;
+    out->entries = calloc(n ? n : 1, sizeof *out->entries);
+    out->by_name = calloc(n ? n : 1, sizeof *out->by_name);
+    if (!out->entries || !out->by_name) {
+        dsc_imports_free(out);
+        return dsc_image_fail(err, mo->cache, mo->image, "out of memory");
+    }
+    unsigned elem;
+    for (unsigned i = 0; i < mo->nsects; i++) {
+        const struct dsc_section *x = &mo->sects[i];
+        if (!indexed_section(mo, i, t.indirect.size / 4, &elem))
+            continue;
+        /* A retyped GOT reads as the non-lazy pointer section it was. */
+        uint8_t type = is_retyped_got(x) ? S_NON_LAZY_SYMBOL_POINTERS : (uint8_t)(x->flags & 0xFF);
+        for (uint64_t k = 0; k < x->size / elem; k++) {
+            struct dsc_indirect *e = &out->entries[out->count++];
+            *e = (struct dsc_indirect){.address = x->addr + k * elem, .sect_type = type, .section = i, .size = elem};
+            if (fill_entry(mo, &t, x->reserved1 + k, e, err)) {
+                dsc_imports_free(out);
+                return -1;
+            }
+            if (e->name)
+                out->by_name[out->named++] = e;
+        }
+    }
+    qsort(out->entries, out->count, sizeof *out->entries, cmp_addr);
+    /* Entries moved: rebuild the name index on their final places. */
+    out->named = 0;
+    for (size_t i = 0; i < out->count; i++)
+        if (out->entries[i].name)
+            out->by_name[out->named++] = &out->entries[i];
+    qsort(out->by_name, out->named, sizeof *out->by_name, cmp_name);
+    if (load_orig_binds(mo, out, err)) {
+        dsc_imports_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+void dsc_imports_free(struct dsc_imports *im)
+{
+    free(im->binds);
+    free(im->entries);
+    free(im->by_name);
+    memset(im, 0, sizeof *im);
+}
+
+const struct dsc_indirect *dsc_imports_at(const struct dsc_imports *im, uint64_t address)
+{
+    size_t lo = dsc_lower_bound(im->entries, im->count, sizeof *im->entries,
+                                offsetof(struct dsc_indirect, address), address);
+    return lo < im->count && im->entries[lo].address == address ? &im->entries[lo] : NULL;
+}
+
+/* First by_name index with `name`, or im->named. */
+static size_t first_named(const struct dsc_imports *im, const char *name)
+{
+    size_t lo = 0, hi = im->named;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(im->by_name[mid]->name, name) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static unsigned slot_rank(const struct dsc_indirect *e, const struct dsc_macho *mo, bool auth)
+{
+    if (e->sect_type == S_LAZY_SYMBOL_POINTERS)
+        return 0;
+    if (strcmp(mo->sects[e->section].sectname, "__auth_got") == 0)
+        return auth ? 1 : 3;
+    return 2;
+}
+
+const struct dsc_indirect *dsc_imports_slot_for(const struct dsc_imports *im, const struct dsc_macho *mo,
+                                                const char *name, bool auth)
+{
+    const struct dsc_indirect *best = NULL;
+    for (size_t i = first_named(im, name); i < im->named && strcmp(im->by_name[i]->name, name) == 0; i++) {
+        const struct dsc_indirect *e = im->by_name[i];
+        if (dsc_indirect_is_stub(e) || e->sect_type == S_THREAD_LOCAL_VARIABLE_POINTERS)
+            continue;
+        if (!best || slot_rank(e, mo, auth) < slot_rank(best, mo, auth))
+            best = e;
+    }
+    return best;
+}

@@ -1,0 +1,374 @@
+/*
+ * stubs.c — AArch64 branch/ADRP/ADD/LDR words, stub forms, and following
+ * stub chains through the cache. See stubs.h.
+ */
+#include "index/stubs.h"
+
+#include <string.h>
+
+#include "index/symbols.h"
+
+static int64_t sext(uint64_t v, unsigned bits)
+{
+    uint64_t m = 1ull << (bits - 1);
+    return (int64_t)((v ^ m) - m);
+}
+
+/* ---- AArch64 words ---- */
+
+bool dsc_a64_is_branch(uint32_t insn, bool *link)
+{
+    if ((insn & 0x7C000000u) != 0x14000000u)
+        return false;
+    if (link)
+        *link = insn >> 31;
+    return true;
+}
+
+uint64_t dsc_a64_branch_target(uint32_t insn, uint64_t pc)
+{
+    return pc + (uint64_t)(sext(insn & 0x3FFFFFFu, 26) * 4);
+}
+
+bool dsc_a64_branch_encode(uint64_t pc, uint64_t target, bool link, uint32_t *insn)
+{
+    int64_t delta = (int64_t)(target - pc);
+    if ((delta & 3) || delta < -(1ll << 27) || delta >= (1ll << 27))
+        return false;
+    *insn = (link ? 0x94000000u : 0x14000000u) | ((uint32_t)(delta >> 2) & 0x3FFFFFFu);
+    return true;
+}
+
+bool dsc_a64_is_adrp(uint32_t insn, unsigned *rd)
+{
+    if ((insn & 0x9F000000u) != 0x90000000u)
+        return false;
+    if (rd)
+        *rd = insn & 0x1F;
+    return true;
+}
+
+uint64_t dsc_a64_adrp_target(uint32_t insn, uint64_t pc)
+{
+    uint64_t imm = ((insn >> 5) & 0x7FFFFu) << 2 | ((insn >> 29) & 3);
+    return (pc & ~0xFFFull) + (uint64_t)(sext(imm, 21) * 4096);
+}
+
+bool dsc_a64_adrp_encode(unsigned rd, uint64_t pc, uint64_t target_page, uint32_t *insn)
+{
+    int64_t pages = (int64_t)((target_page & ~0xFFFull) - (pc & ~0xFFFull)) / 4096;
+    if (rd > 31 || pages < -(1ll << 20) || pages >= (1ll << 20))
+        return false;
+    uint32_t imm = (uint32_t)pages & 0x1FFFFFu;
+    *insn = 0x90000000u | (imm & 3) << 29 | (imm >> 2) << 5 | rd;
+    return true;
+}
+
+bool dsc_a64_is_add_imm(uint32_t insn, unsigned *rd, unsigned *rn, uint32_t *imm)
+{
+    if ((insn & 0xFFC00000u) != 0x91000000u)
+        return false;
+    *rd = insn & 0x1F;
+    *rn = (insn >> 5) & 0x1F;
+    *imm = (insn >> 10) & 0xFFF;
+    return true;
+}
+
+bool dsc_a64_add_imm_encode(unsigned rd, unsigned rn, uint32_t imm, uint32_t *insn)
+{
+    if (rd > 31 || rn > 31 || imm > 0xFFF)
+        return false;
+    *insn = 0x91000000u | imm << 10 | rn << 5 | rd;
+    return true;
+}
+
+bool dsc_a64_is_ldr_imm(uint32_t insn, unsigned *rt, unsigned *rn, uint32_t *off, unsigned *size)
+{
+    if ((insn & 0xFFC00000u) == 0xF9400000u)
+        *size = 8;
+    else if ((insn & 0xFFC00000u) == 0xB9400000u)
+        *size = 4;
+    else
+        return false;
+    *rt = insn & 0x1F;
+    *rn = (insn >> 5) & 0x1F;
+    *off = ((insn >> 10) & 0xFFF) * *size;
+    return true;
+}
+
+bool dsc_a64_ldr_imm_encode(unsigned size, unsigned rt, unsigned rn, uint32_t off, uint32_t *insn)
+{
+    if ((size != 8 && size != 4) || rt > 31 || rn > 31 || off % size || off / size > 0xFFF)
+        return false;
+    *insn = (size == 8 ? 0xF9400000u : 0xB9400000u) | (off / size) << 10 | rn << 5 | rt;
+    return true;
+}
+
+bool dsc_a64_is_ldr_literal(uint32_t insn, unsigned *rt, unsigned *size)
+{
+    if ((insn & 0xFF000000u) == 0x58000000u)
+        *size = 8;
+    else if ((insn & 0xFF000000u) == 0x18000000u)
+        *size = 4;
+    else
+        return false;
+    *rt = insn & 0x1F;
+    return true;
+}
+
+uint64_t dsc_a64_ldr_literal_target(uint32_t insn, uint64_t pc)
+{
+    return pc + (uint64_t)(sext((insn >> 5) & 0x7FFFFu, 19) * 4);
+}
+
+bool dsc_a64_ldr_literal_encode(unsigned size, unsigned rt, uint64_t pc, uint64_t target, uint32_t *insn)
+{
+    int64_t delta = (int64_t)(target - pc);
+    if ((size != 8 && size != 4) || rt > 31 || (delta & 3) || delta < -(1ll << 20) || delta >= (1ll << 20))
+        return false;
+    *insn = (size == 8 ? 0x58000000u : 0x18000000u) | ((uint32_t)(delta >> 2) & 0x7FFFFu) << 5 | rt;
+    return true;
+}
+
+bool dsc_a64_is_adr(uint32_t insn) { return (insn & 0x9F000000u) == 0x10000000u; }
+
+uint64_t dsc_a64_adr_target(uint32_t insn, uint64_t pc)
+{
+    uint64_t imm = ((insn >> 5) & 0x7FFFFu) << 2 | ((insn >> 29) & 3);
+    return pc + (uint64_t)sext(imm, 21);
+}
+
+bool dsc_x86_rip_load(const uint8_t *p, uint64_t avail, uint64_t pc, uint64_t *slot, unsigned *len)
+{
+    if (avail >= 7 && (p[0] == 0x48 || p[0] == 0x4C) && p[1] == 0x8B && (p[2] & 0xC7) == 0x05)
+        *len = 7;
+    else if (avail >= 6 && p[0] == 0xFF && (p[1] == 0x25 || p[1] == 0x15))
+        *len = 6;
+    else
+        return false;
+    *slot = pc + *len + (uint64_t)(int64_t)(int32_t)dsc_le32(p + *len - 4);
+    return true;
+}
+
+/* ---- stub forms ---- */
+
+unsigned dsc_stub_size(enum dsc_arch arch)
+{
+    switch (arch) {
+    case DSC_ARCH_ARM64:
+    case DSC_ARCH_ARM64_32:
+        return 12;
+    case DSC_ARCH_ARM64E:
+        return 16;
+    case DSC_ARCH_X86_64:
+    case DSC_ARCH_X86_64H:
+        return 6;
+    default:
+        return 0;
+    }
+}
+
+/* ADRP Xr then `second` using Xr: the page plus the LDR/ADD offset. */
+static bool adrp_pair(const uint8_t *p, uint64_t pc, unsigned reg, uint64_t *addr, bool *is_add,
+                      unsigned *ldr_size)
+{
+    uint32_t w0 = dsc_le32(p), w1 = dsc_le32(p + 4);
+    unsigned rd, rt, rn;
+    uint32_t off;
+    if (!dsc_a64_is_adrp(w0, &rd) || rd != reg)
+        return false;
+    uint64_t page = dsc_a64_adrp_target(w0, pc);
+    if (dsc_a64_is_add_imm(w1, &rt, &rn, &off) && rt == reg && rn == reg) {
+        *is_add = true;
+    } else if (dsc_a64_is_ldr_imm(w1, &rt, &rn, &off, ldr_size) && rt == A64_X16 && rn == reg) {
+        *is_add = false;
+    } else {
+        return false;
+    }
+    *addr = page + off;
+    return true;
+}
+
+static bool decode_a64(enum dsc_arch arch, const uint8_t *p, size_t len, uint64_t pc, struct dsc_stub *out)
+{
+    uint64_t addr;
+    bool is_add;
+    unsigned ldr_size = 0;
+    if (len < 12)
+        return false;
+    if (adrp_pair(p, pc, A64_X16, &addr, &is_add, &ldr_size) && dsc_le32(p + 8) == A64_BR_X16) {
+        if (is_add) {
+            /* arm64e images may also have plain 12-byte __stubs; the
+             * optimised __auth_stubs form ends with BRK #1. */
+            bool e = arch == DSC_ARCH_ARM64E && len >= 16 && dsc_le32(p + 12) == A64_BRK_1;
+            *out = (struct dsc_stub){e ? DSC_STUB_ARM64E_DIRECT : DSC_STUB_ARM64_DIRECT, e ? 16 : 12, 0, addr};
+            return true;
+        }
+        if (ldr_size != (arch == DSC_ARCH_ARM64_32 ? 4u : 8u))
+            return false;
+        *out = (struct dsc_stub){arch == DSC_ARCH_ARM64_32 ? DSC_STUB_ARM64_32 : DSC_STUB_ARM64, 12, addr, 0};
+        return true;
+    }
+    if (arch == DSC_ARCH_ARM64E && len >= 16 && adrp_pair(p, pc, A64_X17, &addr, &is_add, &ldr_size) && is_add &&
+        dsc_le32(p + 8) == A64_LDR_X16_X17 && dsc_le32(p + 12) == A64_BRAA_X16_X17) {
+        *out = (struct dsc_stub){DSC_STUB_ARM64E, 16, addr, 0};
+        return true;
+    }
+    return false;
+}
+
+bool dsc_stub_decode(enum dsc_arch arch, const uint8_t *p, size_t len, uint64_t pc, bool islands,
+                     struct dsc_stub *out)
+{
+    memset(out, 0, sizeof *out);
+    if (arch == DSC_ARCH_X86_64 || arch == DSC_ARCH_X86_64H) {
+        if (len < 6 || p[0] != 0xFF || p[1] != 0x25)
+            return false;
+        *out = (struct dsc_stub){DSC_STUB_X86_64, 6, pc + 6 + (uint64_t)(int64_t)(int32_t)dsc_le32(p + 2), 0};
+        return true;
+    }
+    if (arch != DSC_ARCH_ARM64 && arch != DSC_ARCH_ARM64E && arch != DSC_ARCH_ARM64_32)
+        return false;
+    if (decode_a64(arch, p, len, pc, out))
+        return true;
+    bool link;
+    if (islands && len >= 4 && dsc_a64_is_branch(dsc_le32(p), &link) && !link) {
+        *out = (struct dsc_stub){DSC_STUB_ISLAND, 4, 0, dsc_a64_branch_target(dsc_le32(p), pc)};
+        return true;
+    }
+    return false;
+}
+
+bool dsc_stub_encode(enum dsc_arch arch, uint64_t pc, uint64_t slot, uint8_t *out)
+{
+    uint32_t w[4];
+    switch (arch) {
+    case DSC_ARCH_ARM64:
+    case DSC_ARCH_ARM64_32: {
+        unsigned size = arch == DSC_ARCH_ARM64 ? 8 : 4;
+        if (!dsc_a64_adrp_encode(A64_X16, pc, slot, &w[0]) ||
+            !dsc_a64_ldr_imm_encode(size, A64_X16, A64_X16, (uint32_t)(slot & 0xFFF), &w[1]))
+            return false;
+        w[2] = A64_BR_X16;
+        for (unsigned i = 0; i < 3; i++)
+            dsc_put32(out + 4 * i, w[i]);
+        return true;
+    }
+    case DSC_ARCH_ARM64E:
+        if (!dsc_a64_adrp_encode(A64_X17, pc, slot, &w[0]) ||
+            !dsc_a64_add_imm_encode(A64_X17, A64_X17, (uint32_t)(slot & 0xFFF), &w[1]))
+            return false;
+        w[2] = A64_LDR_X16_X17;
+        w[3] = A64_BRAA_X16_X17;
+        for (unsigned i = 0; i < 4; i++)
+            dsc_put32(out + 4 * i, w[i]);
+        return true;
+    case DSC_ARCH_X86_64:
+    case DSC_ARCH_X86_64H: {
+        int64_t disp = (int64_t)(slot - (pc + 6));
+        if (disp < INT32_MIN || disp > INT32_MAX)
+            return false;
+        out[0] = 0xFF;
+        out[1] = 0x25;
+        dsc_put32(out + 2, (uint32_t)(int32_t)disp);
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
+/* ---- pointers and chains ---- */
+
+static uint64_t decode_v2_v4(const struct dsc_map *m, uint64_t raw, unsigned version)
+{
+    uint64_t mask, add;
+    if (!span_u64(m->slide, 0x18, &mask) || !span_u64(m->slide, 0x20, &add))
+        return raw;
+    uint64_t v = raw & ~mask;
+    if (version == 4) {
+        v &= 0xFFFFFFFFu;
+        if ((v & 0xFFFF8000u) == 0)
+            return v;
+        if ((v & 0x3FFF8000u) == 0x3FFF8000u)
+            return v | 0xC0000000u;
+    }
+    return v ? v + add : 0;
+}
+
+bool dsc_vm_pointer(const dsc_cache *c, uint64_t addr, uint64_t *target)
+{
+    const struct dsc_map *m = dsc_vm_map(c, addr);
+    uint64_t raw, base;
+    if (!m || !dsc_vm_ptr(c, addr, &raw))
+        return false;
+    if (raw == 0) { /* a slot no chain visits: a weak import bound to nothing */
+        *target = 0;
+        return true;
+    }
+    switch (m->info.slide_version) {
+    case 2:
+    case 4:
+        *target = decode_v2_v4(m, raw, m->info.slide_version);
+        return true;
+    case 3:
+        if (raw >> 63)
+            *target = span_u64(m->slide, 0x10, &base) ? base + (raw & 0xFFFFFFFFu) : 0;
+        else
+            *target = raw & 0x7FFFFFFFFFFull;
+        return true;
+    case 5:
+        *target = span_u64(m->slide, 0x10, &base) ? base + (raw & 0x3FFFFFFFFull) : 0;
+        return true;
+    default: /* none, v1: stored unslid */
+        *target = raw;
+        return true;
+    }
+}
+
+/* Branch islands live outside every real image (pools of the dyld-421..655
+ * builders, stubs sub-caches) or in pseudo-images named after them. */
+static bool islands_at(const dsc_cache *c, const struct dsc_symbols *syms, uint64_t addr)
+{
+    if (!syms)
+        return false;
+    int64_t image = dsc_symbols_image_of(syms, addr);
+    return image < 0 || strstr(dsc_image_at(c, (uint32_t)image)->path, "branch_islands") != NULL;
+}
+
+static bool in_executable(const dsc_cache *c, uint64_t addr)
+{
+    const struct dsc_map *m = dsc_vm_map(c, addr);
+    return m && (m->info.max_prot & 4);
+}
+
+bool dsc_stub_follow(const dsc_cache *c, const struct dsc_symbols *syms, uint64_t addr, uint64_t *final,
+                     uint64_t *first_slot)
+{
+    *first_slot = 0;
+    for (unsigned hop = 0; hop < DSC_STUB_MAX_HOPS; hop++) {
+        dsc_span s;
+        struct dsc_stub st;
+        const struct dsc_map *m = dsc_vm_map(c, addr);
+        if (!in_executable(c, addr)) {
+            *final = addr;
+            return m != NULL || addr == 0;
+        }
+        bool islands = islands_at(c, syms, addr);
+        uint64_t avail = m->info.address + m->info.size - addr;
+        if (!dsc_vm_span(c, addr, avail < 16 ? avail : 16, &s) ||
+            !dsc_stub_decode(c->info.arch, s.data, s.size, addr, islands, &st)) {
+            *final = addr;
+            return true;
+        }
+        if (st.slot) {
+            if (!*first_slot)
+                *first_slot = st.slot;
+            if (!dsc_vm_pointer(c, st.slot, &addr))
+                return false;
+        } else {
+            addr = st.target;
+        }
+    }
+    return false;
+}

@@ -1,0 +1,371 @@
+/*
+ * fixup_decode.c — decode an extracted Mach-O's rebase/bind opcodes and
+ * arm64e chained fixups. See fixup_decode.h.
+ */
+#include "verify/fixup_decode.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct seg {
+    uint64_t vmaddr, fileoff, filesize;
+};
+
+struct file {
+    dsc_span bytes;
+    const char *name;
+    bool is64;
+    unsigned ptr_size;
+    struct seg *segs;
+    unsigned nsegs;
+    uint64_t base;                /* vmaddr of the segment at file offset 0 */
+    dsc_span dyld_info;           /* the LC_DYLD_INFO(_ONLY) command */
+    dsc_span chained;             /* LC_DYLD_CHAINED_FIXUPS payload */
+    bool has_chained;
+    dsc_decoded_fn fn;
+    void *ctx;
+    dsc_error *err;
+};
+
+static int parse(struct file *f)
+{
+    uint32_t magic, ncmds, sizeofcmds;
+    if (!span_u32(f->bytes, 0, &magic) || (magic != MH_MAGIC && magic != MH_MAGIC_64))
+        return dsc_fail(f->err, f->name, "not a thin Mach-O file");
+    f->is64 = magic == MH_MAGIC_64;
+    f->ptr_size = f->is64 ? 8 : 4;
+    unsigned hsize = f->is64 ? 32 : 28;
+    dsc_span cmds;
+    if (!span_u32(f->bytes, 16, &ncmds) || !span_u32(f->bytes, 20, &sizeofcmds) ||
+        !span_sub(f->bytes, hsize, sizeofcmds, &cmds) || ncmds > sizeofcmds / 8)
+        return dsc_fail(f->err, f->name, "load commands are out of the file");
+    f->segs = calloc(ncmds ? ncmds : 1, sizeof *f->segs);
+    if (!f->segs)
+        return dsc_fail(f->err, f->name, "out of memory");
+    uint64_t at = 0;
+    for (uint32_t i = 0; i < ncmds; i++) {
+        uint32_t cmd, size;
+        dsc_span lc;
+        if (!span_u32(cmds, at, &cmd) || !span_u32(cmds, at + 4, &size) || size < 8 || !span_sub(cmds, at, size, &lc))
+            return dsc_fail(f->err, f->name, "load command %u is out of range", i);
+        at += size;
+        if (cmd == (f->is64 ? LC_SEGMENT_64 : LC_SEGMENT)) {
+            struct seg *s = &f->segs[f->nsegs++];
+            bool ok = f->is64 ? span_u64(lc, 24, &s->vmaddr) && span_u64(lc, 40, &s->fileoff) &&
+                                    span_u64(lc, 48, &s->filesize)
+                              : span_ptr(lc, 24, 4, &s->vmaddr) && span_ptr(lc, 32, 4, &s->fileoff) &&
+                                    span_ptr(lc, 36, 4, &s->filesize);
+            if (!ok || !dsc_range_ok(f->bytes.size, s->fileoff, s->filesize))
+                return dsc_fail(f->err, f->name, "segment %u is out of the file", f->nsegs - 1);
+            if (s->fileoff == 0 && s->filesize)
+                f->base = s->vmaddr;
+        } else if (cmd == LC_DYLD_INFO || cmd == LC_DYLD_INFO_ONLY) {
+            if (size < 48)
+                return dsc_fail(f->err, f->name, "LC_DYLD_INFO is too short");
+            f->dyld_info = lc;
+        } else if (cmd == LC_DYLD_CHAINED_FIXUPS) {
+            uint32_t off, len;
+            if (!span_u32(lc, 8, &off) || !span_u32(lc, 12, &len) || !span_sub(f->bytes, off, len, &f->chained))
+                return dsc_fail(f->err, f->name, "LC_DYLD_CHAINED_FIXUPS is out of the file");
+            f->has_chained = true;
+        }
+    }
+    return 0;
+}
+
+/* The file bytes of [seg+off, +ptr_size), or false. */
+static bool slot(const struct file *f, unsigned seg, uint64_t off, const uint8_t **p)
+{
+    if (seg >= f->nsegs || !dsc_range_ok(f->segs[seg].filesize, off, f->ptr_size))
+        return false;
+    *p = f->bytes.data + f->segs[seg].fileoff + off;
+    return true;
+}
+
+/* ---- opcodes ---- */
+
+static int emit_rebase(struct file *f, unsigned seg, uint64_t off)
+{
+    const uint8_t *p;
+    if (!slot(f, seg, off, &p))
+        return dsc_fail(f->err, f->name, "rebase at segment %u offset 0x%llx is out of the segment", seg,
+                        (unsigned long long)off);
+    struct dsc_decoded_fixup d = {.f = {.address = f->segs[seg].vmaddr + off, .kind = DSC_FIXUP_REBASE}};
+    d.f.target = f->is64 ? dsc_le64(p) : dsc_le32(p);
+    return f->fn(f->ctx, &d);
+}
+
+static int decode_rebases(struct file *f, dsc_span ops)
+{
+    unsigned seg = ~0u;
+    uint64_t off = 0, pos = 0, n, skip;
+    int rc = 0;
+    while (rc == 0 && pos < ops.size) {
+        uint8_t b = ops.data[pos++], imm = b & 0x0f;
+        switch (b & 0xf0) {
+        case 0x00: /* DONE */
+            return 0;
+        case 0x10: /* SET_TYPE_IMM */
+            if (imm != 1)
+                return dsc_fail(f->err, f->name, "rebase type %u is not a pointer", imm);
+            break;
+        case 0x20:
+            seg = imm;
+            if (!span_uleb(ops, &pos, &off))
+                goto bad;
+            break;
+        case 0x30:
+            if (!span_uleb(ops, &pos, &n))
+                goto bad;
+            off += n;
+            break;
+        case 0x40:
+            off += (uint64_t)imm * f->ptr_size;
+            break;
+        case 0x50:
+        case 0x60:
+            n = imm;
+            if ((b & 0xf0) == 0x60 && !span_uleb(ops, &pos, &n))
+                goto bad;
+            for (uint64_t i = 0; rc == 0 && i < n; i++, off += f->ptr_size)
+                rc = emit_rebase(f, seg, off);
+            break;
+        case 0x70:
+            if (!span_uleb(ops, &pos, &skip))
+                goto bad;
+            rc = emit_rebase(f, seg, off);
+            off += skip + f->ptr_size;
+            break;
+        case 0x80:
+            if (!span_uleb(ops, &pos, &n) || !span_uleb(ops, &pos, &skip))
+                goto bad;
+            for (uint64_t i = 0; rc == 0 && i < n; i++, off += skip + f->ptr_size)
+                rc = emit_rebase(f, seg, off);
+            break;
+        default:
+            goto bad;
+        }
+    }
+    return rc;
+bad:
+    return dsc_fail(f->err, f->name, "malformed rebase opcode at 0x%llx", (unsigned long long)(pos - 1));
+}
+
+struct bind_state {
+    unsigned seg;
+    uint64_t off;
+    struct dsc_decoded_fixup d;
+};
+
+static int emit_bind(struct file *f, struct bind_state *s)
+{
+    const uint8_t *p;
+    if (!s->d.name || !slot(f, s->seg, s->off, &p))
+        return dsc_fail(f->err, f->name, "bind at segment %u offset 0x%llx is incomplete or out of range", s->seg,
+                        (unsigned long long)s->off);
+    s->d.f.address = f->segs[s->seg].vmaddr + s->off;
+    s->d.f.kind = DSC_FIXUP_BIND;
+    return f->fn(f->ctx, &s->d);
+}
+
+static int decode_binds(struct file *f, dsc_span ops)
+{
+    struct bind_state s = {.seg = ~0u};
+    uint64_t pos = 0, n, skip;
+    int rc = 0;
+    while (rc == 0 && pos < ops.size) {
+        uint8_t b = ops.data[pos++], imm = b & 0x0f;
+        size_t len;
+        switch (b & 0xf0) {
+        case 0x00:
+            return 0;
+        case 0x10:
+            s.d.lib_ordinal = imm;
+            break;
+        case 0x20:
+            if (!span_uleb(ops, &pos, &n) || n > INT32_MAX)
+                goto bad;
+            s.d.lib_ordinal = (int)n;
+            break;
+        case 0x30:
+            s.d.lib_ordinal = imm ? (int)(int8_t)(0xf0 | imm) : 0;
+            break;
+        case 0x40:
+            if (!span_cstr(ops, pos, ops.size, &s.d.name, &len))
+                goto bad;
+            pos += len + 1;
+            s.d.weak_import = imm & 1;
+            break;
+        case 0x50:
+            if (imm != 1)
+                return dsc_fail(f->err, f->name, "bind type %u is not a pointer", imm);
+            break;
+        case 0x60:
+            if (!span_sleb(ops, &pos, &s.d.f.addend))
+                goto bad;
+            break;
+        case 0x70:
+            s.seg = imm;
+            if (!span_uleb(ops, &pos, &s.off))
+                goto bad;
+            break;
+        case 0x80:
+            if (!span_uleb(ops, &pos, &n))
+                goto bad;
+            s.off += n;
+            break;
+        case 0x90:
+            rc = emit_bind(f, &s);
+            s.off += f->ptr_size;
+            break;
+        case 0xa0:
+            if (!span_uleb(ops, &pos, &n))
+                goto bad;
+            rc = emit_bind(f, &s);
+            s.off += f->ptr_size + n;
+            break;
+        case 0xb0:
+            rc = emit_bind(f, &s);
+            s.off += f->ptr_size + (uint64_t)imm * f->ptr_size;
+            break;
+        case 0xc0:
+            if (!span_uleb(ops, &pos, &n) || !span_uleb(ops, &pos, &skip))
+                goto bad;
+            for (uint64_t i = 0; rc == 0 && i < n; i++, s.off += skip + f->ptr_size)
+                rc = emit_bind(f, &s);
+            break;
+        default:
+            goto bad;
+        }
+    }
+    return rc;
+bad:
+    return dsc_fail(f->err, f->name, "malformed bind opcode at 0x%llx", (unsigned long long)(pos - 1));
+}
+
+static int decode_opcodes(struct file *f)
+{
+    uint32_t roff, rsize, boff, bsize;
+    dsc_span rebase, bind;
+    span_u32(f->dyld_info, 8, &roff);
+    span_u32(f->dyld_info, 12, &rsize);
+    span_u32(f->dyld_info, 16, &boff);
+    span_u32(f->dyld_info, 20, &bsize);
+    if (!span_sub(f->bytes, roff, rsize, &rebase) || !span_sub(f->bytes, boff, bsize, &bind))
+        return dsc_fail(f->err, f->name, "dyld info is out of the file");
+    int rc = decode_rebases(f, rebase);
+    return rc ? rc : decode_binds(f, bind);
+}
+
+/* ---- chained fixups, DYLD_CHAINED_PTR_ARM64E ---- */
+
+struct imports {
+    dsc_span table, symbols;
+    uint32_t count;
+};
+
+static int chained_entry(struct file *f, const struct imports *im, uint64_t address, uint64_t raw)
+{
+    struct dsc_decoded_fixup d = {.f = {.address = address}};
+    bool auth = raw >> 63, bind = raw >> 62 & 1;
+    if (auth) {
+        d.f.auth = (struct dsc_fixup_auth){true, raw >> 49 & 3, raw >> 48 & 1, (uint16_t)(raw >> 32)};
+    }
+    if (!bind) {
+        d.f.kind = DSC_FIXUP_REBASE;
+        d.f.target = auth ? f->base + (raw & 0xFFFFFFFFu) : (raw & 0x7FFFFFFFFFFull) | (raw >> 43 & 0xFF) << 56;
+        return f->fn(f->ctx, &d);
+    }
+    d.f.kind = DSC_FIXUP_BIND;
+    d.f.import = raw & 0xFFFF;
+    if (!auth) {
+        uint64_t a = raw >> 32 & 0x7FFFF;
+        d.f.addend = (int64_t)(a ^ 0x40000) - 0x40000; /* sign-extend 19 bits */
+    }
+    uint32_t v;
+    if (d.f.import >= im->count || !span_u32(im->table, (uint64_t)d.f.import * 4, &v) ||
+        !span_cstr(im->symbols, v >> 9, im->symbols.size, &d.name, NULL))
+        return dsc_fail(f->err, f->name, "bind at 0x%llx names a bad import %u", (unsigned long long)address,
+                        d.f.import);
+    uint8_t ord = v & 0xFF;
+    d.lib_ordinal = ord > 0xF0 ? (int)(int8_t)ord : ord;
+    d.weak_import = v >> 8 & 1;
+    return f->fn(f->ctx, &d);
+}
+
+static int chained_segment(struct file *f, const struct imports *im, unsigned segi, dsc_span starts)
+{
+    uint16_t page_size, format, page_count;
+    if (!span_u16(starts, 4, &page_size) || !span_u16(starts, 6, &format) || !span_u16(starts, 20, &page_count))
+        return dsc_fail(f->err, f->name, "chained starts of segment %u are truncated", segi);
+    if (format != 1 || page_size < 8)
+        return dsc_fail(f->err, f->name, "segment %u: chained pointer format %u is not DYLD_CHAINED_PTR_ARM64E", segi,
+                        format);
+    if (segi >= f->nsegs)
+        return dsc_fail(f->err, f->name, "chained starts for missing segment %u", segi);
+    for (uint16_t page = 0; page < page_count; page++) {
+        uint16_t start;
+        if (!span_u16(starts, 22 + 2u * page, &start))
+            return dsc_fail(f->err, f->name, "chained page starts of segment %u are truncated", segi);
+        if (start == 0xFFFF)
+            continue;
+        if (start & 0x8000)
+            return dsc_fail(f->err, f->name, "segment %u uses multiple chain starts (unsupported)", segi);
+        uint64_t page_base = (uint64_t)page * page_size, off = page_base + start;
+        for (;;) {
+            const uint8_t *p;
+            if (off >= page_base + page_size || !slot(f, segi, off, &p))
+                return dsc_fail(f->err, f->name, "chain of segment %u page %u leaves its page", segi, page);
+            uint64_t raw = dsc_le64(p);
+            int rc = chained_entry(f, im, f->segs[segi].vmaddr + off, raw);
+            if (rc)
+                return rc;
+            uint64_t next = raw >> 51 & 0x7FF;
+            if (!next)
+                break;
+            off += next * 8;
+        }
+    }
+    return 0;
+}
+
+static int decode_chained(struct file *f)
+{
+    dsc_span c = f->chained, image;
+    uint32_t starts_off, imports_off, symbols_off, imports_format, seg_count;
+    struct imports im = {0};
+    if (!span_u32(c, 4, &starts_off) || !span_u32(c, 8, &imports_off) || !span_u32(c, 12, &symbols_off) ||
+        !span_u32(c, 16, &im.count) || !span_u32(c, 20, &imports_format) ||
+        !span_sub(c, starts_off, c.size - (starts_off < c.size ? starts_off : c.size), &image) ||
+        !span_u32(image, 0, &seg_count) || !span_sub(c, imports_off, (uint64_t)im.count * 4, &im.table) ||
+        !span_sub(c, symbols_off, c.size - (symbols_off < c.size ? symbols_off : c.size), &im.symbols))
+        return dsc_fail(f->err, f->name, "chained fixups header is malformed");
+    if (imports_format != 1)
+        return dsc_fail(f->err, f->name, "chained imports format %u is not DYLD_CHAINED_IMPORT", imports_format);
+    for (uint32_t i = 0; i < seg_count; i++) {
+        uint32_t off;
+        dsc_span starts;
+        if (!span_u32(image, 4 + 4ull * i, &off))
+            return dsc_fail(f->err, f->name, "chained starts table is truncated");
+        if (off == 0)
+            continue;
+        if (!span_sub(image, off, image.size - (off < image.size ? off : image.size), &starts))
+            return dsc_fail(f->err, f->name, "chained starts of segment %u are out of range", i);
+        int rc = chained_segment(f, &im, i, starts);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int dsc_fixups_decode(dsc_span file, const char *name, dsc_decoded_fn fn, void *ctx, dsc_error *err)
+{
+    struct file f = {.bytes = file, .name = name, .fn = fn, .ctx = ctx, .err = err};
+    int rc = parse(&f);
+    if (rc == 0 && f.dyld_info.size)
+        rc = decode_opcodes(&f);
+    if (rc == 0 && f.has_chained)
+        rc = decode_chained(&f);
+    free(f.segs);
+    return rc;
+}

@@ -1,0 +1,426 @@
+/*
+ * verify.c — dsc_verify: extract an image, re-parse the output bytes with
+ * our own reader, and count what still depends on the cache.
+ *
+ * The output is parsed independently of the plan that built it: its load
+ * commands and code here, its rebases and binds (opcodes or arm64e chained
+ * fixups) with fixup_decode.c, its lazy binds with bindinfo.c. Pointer locations come
+ * from the cache's slide info (the output keeps every vmaddr), so a pointer
+ * the extractor forgot still gets looked at.
+ *
+ *  pointers_outside  a slid slot of the image whose output value leaves the
+ *                    image (null is no address) and that no bind covers;
+ *  binds_unknown     a bind (not a weak import) whose symbol the dylib its
+ *                    ordinal names (or, for special ordinals, any image)
+ *                    does not export;
+ *  stubs_bad_slot    a stub whose slot is outside the image, not bound, or
+ *                    bound to another symbol than the cache stub reached;
+ *  branches_outside  a B/BL in code whose target is outside the image;
+ *  code_refs_outside an ADRP followed by an ADD or LDR of the same register,
+ *                    an LDR literal or an ADR, addressing outside the image
+ *                    (a uniqued GOT chunk, a string in another image).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/bindinfo.h"
+#include "verify/fixup_decode.h"
+#include "verify/objc_verify.h"
+#include "index/imports.h"
+#include "cache/slide.h"
+#include "index/stubs.h"
+#include "index/symbols.h"
+
+#define OUT_MAX_SEGS 64
+
+struct out_seg {
+    char name[17];
+    uint64_t vmaddr, vmsize, fileoff, filesize;
+};
+
+struct out_bind {
+    uint64_t address;
+    const char *name;
+    int ordinal;
+    bool weak_import;
+};
+
+struct out_file {
+    dsc_span bytes;
+    dsc_span lazy;                   /* LC_DYLD_INFO lazy-bind opcodes, or empty */
+    unsigned ptr_size;               /* 8 (MH_MAGIC_64) or 4 */
+    struct out_seg segs[OUT_MAX_SEGS];
+    unsigned nsegs;
+    dsc_span cmds;
+    struct out_bind *binds;          /* sorted by address */
+    size_t nbinds, cap;
+    /* chained rebases: address -> target, sorted */
+    struct { uint64_t address, target; } *rebases;
+    size_t nrebases, rcap;
+};
+
+struct vctx {
+    const dsc_cache *c;
+    uint32_t image;
+    const struct dsc_symbols *syms;
+    struct out_file *o;
+    dsc_verify_report *rep;
+    const char *path;
+    dsc_error *err;
+};
+
+static int vfail(const struct vctx *v, const char *what)
+{
+    return dsc_fail(v->err, v->c->path, "%s: extracted output: %s", v->path, what);
+}
+
+/* ---- output parsing ---- */
+
+static int parse_output(struct vctx *v)
+{
+    struct out_file *o = v->o;
+    uint32_t magic, ncmds, sizeofcmds;
+    if (!span_u32(o->bytes, 0, &magic) || (magic != MH_MAGIC_64 && magic != MH_MAGIC))
+        return vfail(v, "not a thin Mach-O file");
+    o->ptr_size = magic == MH_MAGIC_64 ? 8 : 4;
+    if (!span_u32(o->bytes, 16, &ncmds) || !span_u32(o->bytes, 20, &sizeofcmds) ||
+        !span_sub(o->bytes, o->ptr_size == 8 ? 32 : 28, sizeofcmds, &o->cmds))
+        return vfail(v, "load commands out of the file");
+    uint64_t off = 0;
+    for (uint32_t i = 0; i < ncmds; i++) {
+        uint32_t cmd, size;
+        dsc_span body;
+        if (!span_u32(o->cmds, off, &cmd) || !span_u32(o->cmds, off + 4, &size) || size < 8 ||
+            !span_sub(o->cmds, off, size, &body))
+            return vfail(v, "load commands out of range");
+        if (cmd == (o->ptr_size == 8 ? LC_SEGMENT_64 : LC_SEGMENT)) {
+            if (size < (o->ptr_size == 8 ? 72u : 56u) || o->nsegs == OUT_MAX_SEGS)
+                return vfail(v, "bad or too many segments");
+            struct out_seg *s = &o->segs[o->nsegs++];
+            const uint8_t *q = body.data + 24;
+            memcpy(s->name, body.data + 8, 16);
+            s->name[16] = 0;
+            if (o->ptr_size == 8) {
+                s->vmaddr = dsc_le64(q), s->vmsize = dsc_le64(q + 8);
+                s->fileoff = dsc_le64(q + 16), s->filesize = dsc_le64(q + 24);
+            } else {
+                s->vmaddr = dsc_le32(q), s->vmsize = dsc_le32(q + 4);
+                s->fileoff = dsc_le32(q + 8), s->filesize = dsc_le32(q + 12);
+            }
+            if (!dsc_range_ok(o->bytes.size, s->fileoff, s->filesize) || s->filesize > s->vmsize)
+                return vfail(v, "segment out of the file");
+        } else if ((cmd == LC_DYLD_INFO_ONLY || cmd == LC_DYLD_INFO) && size >= 48 &&
+                   !span_sub(o->bytes, dsc_le32(body.data + 32), dsc_le32(body.data + 36), &o->lazy)) {
+            return vfail(v, "lazy-bind opcodes out of the file");
+        }
+        off += size;
+    }
+    return 0;
+}
+
+static const struct out_seg *seg_of(const struct out_file *o, uint64_t addr)
+{
+    for (unsigned i = 0; i < o->nsegs; i++)
+        if (addr >= o->segs[i].vmaddr && addr - o->segs[i].vmaddr < o->segs[i].vmsize &&
+            strcmp(o->segs[i].name, "__LINKEDIT") != 0 && strcmp(o->segs[i].name, "__PAGEZERO") != 0)
+            return &o->segs[i];
+    return NULL;
+}
+
+/* `len` output bytes at vmaddr (inside a segment's file bytes), or NULL. */
+static const uint8_t *out_at(const struct out_file *o, uint64_t addr, uint64_t len)
+{
+    const struct out_seg *s = seg_of(o, addr);
+    if (!s || !dsc_range_ok(s->filesize, addr - s->vmaddr, len))
+        return NULL;
+    return o->bytes.data + s->fileoff + (addr - s->vmaddr);
+}
+
+static int on_fixup(void *ctx, const struct dsc_decoded_fixup *d)
+{
+    struct out_file *o = ctx;
+    if (d->f.kind == DSC_FIXUP_BIND) {
+        if (o->nbinds == o->cap) {
+            size_t cap = o->cap ? 2 * o->cap : 64;
+            struct out_bind *g = realloc(o->binds, cap * sizeof *g);
+            if (!g)
+                return 1;
+            o->binds = g;
+            o->cap = cap;
+        }
+        o->binds[o->nbinds++] = (struct out_bind){d->f.address, d->name, d->lib_ordinal, d->weak_import};
+        return 0;
+    }
+    if (o->nrebases == o->rcap) {
+        size_t cap = o->rcap ? 2 * o->rcap : 64;
+        void *g = realloc(o->rebases, cap * sizeof *o->rebases);
+        if (!g)
+            return 1;
+        o->rebases = g;
+        o->rcap = cap;
+    }
+    o->rebases[o->nrebases].address = d->f.address;
+    o->rebases[o->nrebases++].target = d->f.target;
+    return 0;
+}
+
+static int on_lazy_bind(void *ctx, const struct dsc_bind_rec *r)
+{
+    struct dsc_decoded_fixup d = {.f = {.address = r->address, .kind = DSC_FIXUP_BIND}, .name = r->name,
+                                  .lib_ordinal = r->ordinal, .weak_import = r->flags & BIND_SYMBOL_FLAGS_WEAK_IMPORT};
+    return on_fixup(ctx, &d);
+}
+
+/* fixup_decode reads rebases and binds; lazy binds are walked here. */
+static int lazy_binds(struct vctx *v)
+{
+    struct out_file *o = v->o;
+    struct dsc_bind_seg segs[OUT_MAX_SEGS];
+    for (unsigned i = 0; i < o->nsegs; i++)
+        segs[i] = (struct dsc_bind_seg){o->segs[i].vmaddr, o->segs[i].vmsize};
+    int rc = dsc_bind_walk(o->lazy, segs, o->nsegs, o->ptr_size, true, on_lazy_bind, o, v->path, v->err);
+    return rc > 0 ? vfail(v, "out of memory") : rc;
+}
+
+static int cmp_bind(const void *a, const void *b)
+{
+    const struct out_bind *x = a, *y = b;
+    return x->address < y->address ? -1 : x->address > y->address;
+}
+
+static int cmp_rebase(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static const struct out_bind *bind_at(const struct out_file *o, uint64_t addr)
+{
+    struct out_bind key = {addr, NULL, 0, false};
+    return o->nbinds ? bsearch(&key, o->binds, o->nbinds, sizeof *o->binds, cmp_bind) : NULL;
+}
+
+/* What the output stores at a pointer slot: a rebase's target, else the
+ * plain word (a pointer no fixup covers). */
+static bool out_pointer(const struct out_file *o, uint64_t addr, uint64_t *target)
+{
+    const uint64_t *r = o->nrebases ? bsearch(&addr, o->rebases, o->nrebases, sizeof *o->rebases, cmp_rebase) : NULL;
+    if (r) {
+        *target = r[1] & 0x00FFFFFFFFFFFFFFull;
+        return true;
+    }
+    const uint8_t *w = out_at(o, addr, o->ptr_size);
+    if (w)
+        *target = o->ptr_size == 8 ? dsc_le64(w) & 0x00FFFFFFFFFFFFFFull : dsc_le32(w);
+    return w != NULL;
+}
+
+/* ---- checks ---- */
+
+static bool in_output_image(const struct out_file *o, uint64_t addr) { return seg_of(o, addr) != NULL; }
+
+static bool bind_known(const struct vctx *v, const struct out_bind *b)
+{
+    uint32_t ndeps;
+    const struct dsc_dep *deps = dsc_symbols_deps(v->syms, v->image, &ndeps);
+    if (b->ordinal > 0)
+        return (uint32_t)b->ordinal <= ndeps && deps[b->ordinal - 1].image >= 0 &&
+               dsc_symbols_lookup(v->syms, (uint32_t)deps[b->ordinal - 1].image, b->name);
+    if (b->ordinal == 0)
+        return dsc_symbols_find(v->syms, v->image, b->name) != NULL;
+    for (uint32_t i = 0; i < v->c->nimages; i++) /* flat or weak lookup */
+        if (dsc_symbols_find(v->syms, i, b->name))
+            return true;
+    return false;
+}
+
+struct slot_walk {
+    struct vctx *v;
+    uint64_t lo, hi;
+};
+
+static int on_slid(void *ctx, const struct dsc_slide_slot *s)
+{
+    struct slot_walk *w = ctx;
+    const struct out_file *o = w->v->o;
+    if (s->address < w->lo || s->address >= w->hi || !s->is_pointer)
+        return 0;
+    w->v->rep->pointers++;
+    uint64_t target;
+    if (bind_at(o, s->address))
+        return 0;
+    /* A null the extractor restored (a builder-filled slot the dylib held
+     * as zero) depends on nothing. */
+    if (!out_pointer(o, s->address, &target) || (target != 0 && !in_output_image(o, target)))
+        w->v->rep->pointers_outside++;
+    return 0;
+}
+
+static int check_pointers(struct vctx *v)
+{
+    const dsc_cache *c = v->c;
+    struct dsc_macho mo;
+    if (dsc_macho_parse(c, v->image, &mo, v->err))
+        return -1;
+    int rc = 0;
+    for (unsigned si = 0; si < mo.nsegs && rc == 0; si++) {
+        const struct dsc_segment *seg = &mo.segs[si];
+        if (strcmp(seg->name, "__LINKEDIT") == 0)
+            continue;
+        for (unsigned i = 0; i < c->nmaps && rc == 0; i++) {
+            const struct dsc_map *m = &c->maps[i];
+            uint64_t end = seg->vmaddr + seg->vmsize, mend = m->info.address + m->info.size;
+            if (!m->slide.size || m->info.address >= end || mend <= seg->vmaddr)
+                continue;
+            struct slot_walk w = {v, seg->vmaddr > m->info.address ? seg->vmaddr : m->info.address,
+                                  end < mend ? end : mend};
+            struct dsc_slide_src src = {m->slide, m->bytes, m->info.address, dsc_ptr_size(c),
+                                        c->files[m->info.file].info.path};
+            rc = dsc_slide_walk(&src, w.lo, w.hi, on_slid, &w, v->err);
+        }
+    }
+    dsc_macho_free(&mo);
+    /* A weak import may name a symbol nothing exports: it binds to 0. */
+    for (size_t i = 0; i < v->o->nbinds; i++)
+        v->rep->binds_unknown_symbol += !v->o->binds[i].weak_import && !bind_known(v, &v->o->binds[i]);
+    v->rep->binds = v->o->nbinds;
+    return rc;
+}
+
+/* A stub is right when it loads its own slot, and that slot is bound to a
+ * name the cache stub's function is exported under (or, for a call to the
+ * image's own export, rebased to that very function). */
+static bool stub_ok(struct vctx *v, uint64_t stub, unsigned size)
+{
+    const uint8_t *b = out_at(v->o, stub, size);
+    enum dsc_arch arch = v->c->info.arch == DSC_ARCH_ARM64E && size == 12 ? DSC_ARCH_ARM64 : v->c->info.arch;
+    struct dsc_stub st;
+    uint64_t final, first, target;
+    if (!b || !dsc_stub_decode(arch, b, size, stub, false, &st) || !st.slot || !in_output_image(v->o, st.slot) ||
+        !dsc_stub_follow(v->c, v->syms, stub, &final, &first))
+        return false;
+    const struct out_bind *bind = bind_at(v->o, st.slot);
+    if (!bind) /* only a call to the image's own export may go unbound */
+        return out_pointer(v->o, st.slot, &target) && target == final && in_output_image(v->o, final);
+    const struct dsc_export *const *at;
+    size_t n = dsc_symbols_by_address(v->syms, final, &at);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(at[i]->name, bind->name) == 0)
+            return true;
+    /* A weak import that resolved to nothing reaches 0. */
+    return final == 0 && bind->weak_import;
+}
+
+/* ADRP Xd then ADD Xd, Xd, #imm or LDR Xt, [Xd, #off] addressing outside. */
+static bool adrp_pair_outside(const struct out_file *o, uint32_t w0, uint32_t w1, uint64_t pc)
+{
+    unsigned rd, rt, rn, size;
+    uint32_t off;
+    if (!dsc_a64_is_adrp(w0, &rd))
+        return false;
+    if (!(dsc_a64_is_add_imm(w1, &rt, &rn, &off) && rn == rd) &&
+        !(dsc_a64_is_ldr_imm(w1, &rt, &rn, &off, &size) && rn == rd))
+        return false;
+    return !in_output_image(o, dsc_a64_adrp_target(w0, pc) + off);
+}
+
+/* LDR literal or ADR addressing outside the image. */
+static bool pc_relative_outside(const struct out_file *o, uint32_t w, uint64_t pc)
+{
+    unsigned rt, size;
+    if (dsc_a64_is_ldr_literal(w, &rt, &size))
+        return !in_output_image(o, dsc_a64_ldr_literal_target(w, pc));
+    return dsc_a64_is_adr(w) && !in_output_image(o, dsc_a64_adr_target(w, pc));
+}
+
+/* x86_64: a GOT load (MOV r64, [RIP+disp32]) reading, outside the image, a
+ * pointer to an image of the cache — a uniqued GOT chunk. */
+static bool x86_got_load_outside(const struct vctx *v, const uint8_t *p, uint64_t avail, uint64_t pc)
+{
+    uint64_t slot, target;
+    unsigned len;
+    const struct dsc_map *m;
+    return dsc_x86_rip_load(p, avail, pc, &slot, &len) && !in_output_image(v->o, slot) && (m = dsc_vm_map(v->c, slot)) &&
+           !(m->info.max_prot & 4) && dsc_vm_pointer(v->c, slot, &target) &&
+           dsc_symbols_image_of(v->syms, target) >= 0;
+}
+
+static void check_code(struct vctx *v)
+{
+    struct dsc_macho mo;
+    if (dsc_macho_parse(v->c, v->image, &mo, NULL))
+        return;
+    bool a64 = v->c->info.arch == DSC_ARCH_ARM64 || v->c->info.arch == DSC_ARCH_ARM64E ||
+               v->c->info.arch == DSC_ARCH_ARM64_32;
+    for (unsigned i = 0; i < mo.nsects; i++) {
+        const struct dsc_section *s = &mo.sects[i];
+        if ((s->flags & 0xFF) == S_SYMBOL_STUBS && s->reserved2) {
+            for (uint64_t a = s->addr; a + s->reserved2 <= s->addr + s->size; a += s->reserved2) {
+                v->rep->stubs++;
+                v->rep->stubs_bad_slot += !stub_ok(v, a, s->reserved2);
+            }
+        } else if (!a64 && (s->flags & (S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS))) {
+            const uint8_t *code = out_at(v->o, s->addr, s->size);
+            for (uint64_t o = 0; code && o < s->size; o++)
+                v->rep->code_refs_outside += x86_got_load_outside(v, code + o, s->size - o, s->addr + o);
+        } else if (a64 && (s->flags & (S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS))) {
+            const uint8_t *code = out_at(v->o, s->addr, s->size);
+            for (uint64_t o = 0; code && o + 4 <= s->size; o += 4) {
+                uint32_t w = dsc_le32(code + o);
+                if (dsc_a64_is_branch(w, NULL) && !in_output_image(v->o, dsc_a64_branch_target(w, s->addr + o)))
+                    v->rep->branches_outside++;
+                else if (o + 8 <= s->size && adrp_pair_outside(v->o, w, dsc_le32(code + o + 4), s->addr + o))
+                    v->rep->code_refs_outside++;
+                else if (pc_relative_outside(v->o, w, s->addr + o))
+                    v->rep->code_refs_outside++;
+            }
+        }
+    }
+    dsc_macho_free(&mo);
+}
+
+int dsc_verify(const dsc_cache *cache, uint32_t image, dsc_verify_report *rep, dsc_error *err)
+{
+    memset(rep, 0, sizeof *rep);
+    rep->image = image;
+    dsc_output out;
+    if (dsc_extract(cache, image, &out, err))
+        return -1;
+    struct out_file o = {.bytes = {out.data, out.size}};
+    struct vctx v = {cache, image, NULL, &o, rep, dsc_image_at(cache, image)->path, err};
+    int rc = dsc_symbols_get(cache, &v.syms, err) || parse_output(&v) ? -1 : 0;
+    if (rc == 0) {
+        rc = dsc_fixups_decode(o.bytes, v.path, on_fixup, &o, err);
+        if (rc > 0)
+            rc = vfail(&v, "out of memory");
+    }
+    if (rc == 0 && o.lazy.size)
+        rc = lazy_binds(&v);
+    if (rc == 0) {
+        if (o.nbinds) /* qsort/bsearch want a real array even when empty */
+            qsort(o.binds, o.nbinds, sizeof *o.binds, cmp_bind);
+        if (o.nrebases)
+            qsort(o.rebases, o.nrebases, sizeof *o.rebases, cmp_rebase);
+        rc = check_pointers(&v);
+    }
+    if (rc == 0) {
+        check_code(&v);
+        rep->checked = DSC_VERIFY_BINDS | DSC_VERIFY_STUBS;
+    }
+    struct dsc_objc_verify ov;
+    dsc_error objc_err;
+    if (rc == 0) {
+        /* ObjC metadata the walker cannot follow in the file is a finding
+         * (counted once), not a failure to verify the rest. */
+        bool readable = dsc_objc_verify_file(cache, image, out.data, out.size, NULL, NULL, &ov, &objc_err) == 0;
+        rep->selrefs = ov.selrefs;
+        rep->selrefs_outside = ov.selrefs_outside;
+        rep->method_names_outside = ov.method_names_outside;
+        rep->objc_other_outside = ov.strings_outside + ov.protorefs_outside + !readable;
+        rep->checked |= DSC_VERIFY_OBJC;
+    }
+    free(o.binds);
+    free(o.rebases);
+    dsc_output_free(&out);
+    return rc;
+}
