@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/macho_format.h"
 #include "base/reader.h"
 
 /* ---- growable byte buffer ---- */

@@ -15,22 +15,13 @@
  * live in check_ptrs.c, check_syms.c and check_code.c.
  */
 #include "check.h"
+#include "base/macho_format.h"
 #include "base/trie.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MH_DYLIB_IN_CACHE 0x80000000u
-#define LC_SEGMENT 0x1
-#define LC_SYMTAB 0x2
-#define LC_DYSYMTAB 0xb
-#define LC_SEGMENT_64 0x19
-#define LC_CODE_SIGNATURE 0x1d
-#define LC_DYLD_INFO 0x22
-#define LC_DYLD_INFO_ONLY 0x80000022u
-#define LC_DYLD_EXPORTS_TRIE 0x80000033u
-#define LC_DYLD_CHAINED_FIXUPS 0x80000034u
 
 dsc_cache *cache;
 struct cache bc;

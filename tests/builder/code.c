@@ -24,9 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_ATTR_PURE_INSTRUCTIONS 0x80000000u
-#define S_ATTR_SOME_INSTRUCTIONS 0x00000400u
-#define S_SYMBOL_STUBS 0x8
 
 bool arm64_is_adrp(uint32_t i) { return (i & 0x9F000000u) == 0x90000000u; }
 #define is_adrp arm64_is_adrp

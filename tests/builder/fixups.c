@@ -14,10 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EXPORT_KIND_MASK 3
-#define EXPORT_KIND_ABSOLUTE 2
-#define EXPORT_REEXPORT 0x08
-#define BIND_WEAK_IMPORT 0x1
 #define MAX_REEXPORT_DEPTH 16
 
 struct ptr_list {
@@ -64,10 +60,10 @@ static bool lookup(struct cache *c, struct image *img, const char *name, unsigne
     if (depth > MAX_REEXPORT_DEPTH)
         die("%s: re-export chain for %s is too deep", img->in_path, name);
     const struct export_sym *e = image_export(img, name);
-    if (e && (e->flags & EXPORT_REEXPORT))
+    if (e && (e->flags & EXPORT_SYMBOL_FLAGS_REEXPORT))
         return lookup_dep(c, img, e->other, e->import_name ? e->import_name : name, depth, out);
     if (e) {
-        if ((e->flags & EXPORT_KIND_MASK) == EXPORT_KIND_ABSOLUTE) {
+        if ((e->flags & EXPORT_SYMBOL_FLAGS_KIND_MASK) == EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE) {
             *out = e->value;
             return true;
         }
@@ -123,7 +119,7 @@ static void do_bind(struct bind_state *st)
     if (!found) {
         if (st->weak_table)
             return;     /* nobody else defines it: the image's own value stays */
-        if (!(st->sym_flags & BIND_WEAK_IMPORT))
+        if (!(st->sym_flags & BIND_SYMBOL_FLAGS_WEAK_IMPORT))
             die("%s: cannot bind %s (ordinal %lld)", img->in_path, st->symbol, (long long)st->ordinal);
         push(st->out, (struct ptr){slot_addr(img, st->segi, st->offset), 0, false, 0, false, 0, true});
         return;

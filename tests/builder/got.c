@@ -16,8 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SECTION_TYPE 0xff
-#define S_NON_LAZY_SYMBOL_POINTERS 0x6
 
 struct twin {
     struct ptr key;     /* target and auth data; addr = the twin slot */

@@ -10,31 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MH_MAGIC 0xfeedfaceu
-#define MH_MAGIC_64 0xfeedfacfu
-#define MH_DYLIB 6
 
-#define LC_SEGMENT 0x1
-#define LC_SYMTAB 0x2
-#define LC_DYSYMTAB 0xb
-#define LC_LOAD_DYLIB 0xc
-#define LC_ID_DYLIB 0xd
-#define LC_SEGMENT_64 0x19
-#define LC_UUID 0x1b
-#define LC_LAZY_LOAD_DYLIB 0x20
-#define LC_DYLD_INFO 0x22
-#define LC_FUNCTION_STARTS 0x26
-#define LC_DATA_IN_CODE 0x29
-#define LC_REQ_DYLD 0x80000000u
-#define LC_LOAD_WEAK_DYLIB (0x18 | LC_REQ_DYLD)
-#define LC_REEXPORT_DYLIB (0x1f | LC_REQ_DYLD)
-#define LC_DYLD_INFO_ONLY (0x22 | LC_REQ_DYLD)
-#define LC_LOAD_UPWARD_DYLIB (0x23 | LC_REQ_DYLD)
-#define LC_DYLD_EXPORTS_TRIE (0x33 | LC_REQ_DYLD)
-#define LC_DYLD_CHAINED_FIXUPS (0x34 | LC_REQ_DYLD)
 
-#define EXPORT_REEXPORT 0x08
-#define EXPORT_STUB_AND_RESOLVER 0x10
 
 static uint32_t rd32(const struct image *img, uint64_t off)
 {
@@ -253,14 +230,14 @@ static int on_export(void *ctx, const char *key, size_t key_len, dsc_span t)
     struct export_sym e = {xstrdup(key), 0, 0, 0, NULL};
     uint64_t off = 0;
     bool ok = span_uleb(t, &off, &e.flags);
-    if (ok && (e.flags & EXPORT_REEXPORT)) {
+    if (ok && (e.flags & EXPORT_SYMBOL_FLAGS_REEXPORT)) {
         const char *name;
         ok = span_uleb(t, &off, &e.other) && span_cstr(t, off, t.size, &name, NULL);
         if (ok && name[0])
             e.import_name = xstrdup(name);
     } else if (ok) {
         ok = span_uleb(t, &off, &e.value);
-        if (ok && (e.flags & EXPORT_STUB_AND_RESOLVER))
+        if (ok && (e.flags & EXPORT_SYMBOL_FLAGS_STUB_AND_RESOLVER))
             ok = span_uleb(t, &off, &e.other);
     }
     if (!ok)

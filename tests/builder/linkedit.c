@@ -14,15 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define N_STAB 0xe0
-#define N_TYPE 0x0e
-#define N_SECT 0x0e
-#define INDIRECT_LOCAL 0x80000000u
-#define INDIRECT_ABS 0x40000000u
-#define EXPORT_REEXPORT 0x08
-#define EXPORT_STUB_AND_RESOLVER 0x10
-#define EXPORT_KIND_MASK 3
-#define EXPORT_KIND_ABSOLUTE 2
 
 struct nlist_in {
     uint32_t strx;
@@ -68,7 +59,7 @@ static void put_nlist(const struct cache *c, struct buf *b, uint32_t strx, const
 static uint64_t moved_value(const struct image *img, const struct nlist_in *n)
 {
     uint64_t v = n->value;
-    if ((n->type & N_STAB) || (n->type & N_TYPE) == N_SECT)
+    if ((n->type & N_STAB) || (n->type & N_TYPE_MASK) == N_SECT)
         image_reloc(img, n->value, &v);
     return v;
 }
@@ -118,16 +109,16 @@ static void rebuild_exports(const struct image *img, struct buf *out)
         e[n++].key = x->name;
         buf_uleb(p, x->flags);
         uint64_t a;
-        if (x->flags & EXPORT_REEXPORT) {
+        if (x->flags & EXPORT_SYMBOL_FLAGS_REEXPORT) {
             buf_uleb(p, x->other);
             buf_str(p, x->import_name ? x->import_name : "");
-        } else if ((x->flags & EXPORT_KIND_MASK) == EXPORT_KIND_ABSOLUTE) {
+        } else if ((x->flags & EXPORT_SYMBOL_FLAGS_KIND_MASK) == EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE) {
             buf_uleb(p, x->value);
         } else {
             if (!image_reloc(img, in_mh + x->value, &a))
                 die("%s: export %s is outside the image", img->in_path, x->name);
             buf_uleb(p, a - mh);
-            if (x->flags & EXPORT_STUB_AND_RESOLVER) {
+            if (x->flags & EXPORT_SYMBOL_FLAGS_STUB_AND_RESOLVER) {
                 if (!image_reloc(img, in_mh + x->other, &a))
                     die("%s: resolver of %s is outside the image", img->in_path, x->name);
                 buf_uleb(p, a - mh);
@@ -202,7 +193,7 @@ static void merge_symbols(struct cache *c, struct image *img, struct buf *le, ui
         uint32_t v;
         if (!span_u32(img->file, img->indirectoff + (uint64_t)i * 4, &v))
             die("%s: indirect symbol %u is out of the file", img->in_path, i);
-        if (!(v & (INDIRECT_LOCAL | INDIRECT_ABS)))
+        if (!(v & (INDIRECT_SYMBOL_LOCAL | INDIRECT_SYMBOL_ABS)))
             v -= removed;
         buf_u32(le, v);
     }

@@ -8,28 +8,7 @@
 
 #include <string.h>
 
-#define MH_DYLIB_IN_CACHE 0x80000000u
-#define LC_SEGMENT 0x1
-#define LC_SYMTAB 0x2
-#define LC_DYSYMTAB 0xb
-#define LC_ID_DYLIB 0xd
-#define LC_SEGMENT_64 0x19
-#define LC_CODE_SIGNATURE 0x1d
-#define LC_SEGMENT_SPLIT_INFO 0x1e
-#define LC_ENCRYPTION_INFO 0x21
-#define LC_DYLD_INFO 0x22
-#define LC_FUNCTION_STARTS 0x26
-#define LC_DATA_IN_CODE 0x29
-#define LC_DYLIB_CODE_SIGN_DRS 0x2b
-#define LC_ENCRYPTION_INFO_64 0x2c
 #define LC_RPATH 0x8000001cu
-#define LC_DYLD_INFO_ONLY 0x80000022u
-#define LC_DYLD_EXPORTS_TRIE 0x80000033u
-#define LC_DYLD_CHAINED_FIXUPS 0x80000034u
-#define SECTION_TYPE 0xff
-#define S_ZEROFILL 0x1
-#define S_GB_ZEROFILL 0xc
-#define S_THREAD_LOCAL_ZEROFILL 0x12
 
 uint64_t file_offset_of(struct cache *c, uint64_t addr)
 {

@@ -34,11 +34,7 @@
 #define MAX_SEGS 32
 #define MAX_SECTS 256
 #define MAX_DYLIBS 64
-#define S_LAZY_SYMBOL_POINTERS 7
-#define S_ZEROFILL 1
-#define S_GB_ZEROFILL 0xc
-#define S_THREAD_LOCAL_ZEROFILL 0x12
-#define S_ATTR_CODE 0x80000400u /* pure or some instructions */
+#define S_ATTR_CODE (S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS)
 
 struct sect {
     char seg[17], name[17];

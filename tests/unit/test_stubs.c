@@ -9,7 +9,6 @@
 #include "index/symbols.h"
 #include "testdata.h"
 
-#define S_SYMBOL_STUBS 8u
 
 START_TEST(branch_words)
 {

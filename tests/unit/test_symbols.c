@@ -35,7 +35,7 @@ START_TEST(every_export_resolves_to_itself)
         ck_assert_msg(e->resolved, "%s unresolved", e->name);
         ck_assert_ptr_eq(dsc_symbols_find(s, e->image, e->name), e);
         ck_assert_ptr_eq(dsc_symbols_lookup(s, e->image, e->name), e);
-        if ((e->flags & DSC_EXPORT_KIND_MASK) != DSC_EXPORT_KIND_ABSOLUTE)
+        if ((e->flags & EXPORT_SYMBOL_FLAGS_KIND_MASK) != EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE)
             ck_assert_int_eq(dsc_symbols_image_of(s, e->address), e->image);
         const struct dsc_export *const *at;
         size_t k = dsc_symbols_by_address(s, e->address, &at), found = 0;

@@ -11,11 +11,8 @@
 #ifndef DSC_BINDINFO_H
 #define DSC_BINDINFO_H
 
+#include "base/macho_format.h"
 #include "base/reader.h"
-
-#define BIND_SYMBOL_FLAGS_WEAK_IMPORT 0x1u
-#define BIND_SYMBOL_FLAGS_NON_WEAK_DEFINITION 0x8u
-#define BIND_TYPE_POINTER 1u
 
 struct dsc_bind_seg {
     uint64_t vmaddr, vmsize;

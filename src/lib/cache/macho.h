@@ -11,37 +11,8 @@
 #ifndef DSC_MACHO_H
 #define DSC_MACHO_H
 
+#include "base/macho_format.h"
 #include "cache/cache.h"
-
-#define MH_MAGIC 0xfeedfaceu
-#define MH_MAGIC_64 0xfeedfacfu
-#define MH_DYLIB 6u
-#define MH_DYLIB_IN_CACHE 0x80000000u
-
-#define LC_REQ_DYLD 0x80000000u
-#define LC_SEGMENT 0x1u
-#define LC_SYMTAB 0x2u
-#define LC_DYSYMTAB 0xbu
-#define LC_LOAD_DYLIB 0xcu
-#define LC_ID_DYLIB 0xdu
-#define LC_LOAD_WEAK_DYLIB (0x18u | LC_REQ_DYLD)
-#define LC_SEGMENT_64 0x19u
-#define LC_UUID 0x1bu
-#define LC_CODE_SIGNATURE 0x1du
-#define LC_SEGMENT_SPLIT_INFO 0x1eu
-#define LC_REEXPORT_DYLIB (0x1fu | LC_REQ_DYLD)
-#define LC_LAZY_LOAD_DYLIB 0x20u
-#define LC_ENCRYPTION_INFO 0x21u
-#define LC_DYLD_INFO 0x22u
-#define LC_DYLD_INFO_ONLY (0x22u | LC_REQ_DYLD)
-#define LC_LOAD_UPWARD_DYLIB (0x23u | LC_REQ_DYLD)
-#define LC_FUNCTION_STARTS 0x26u
-#define LC_DATA_IN_CODE 0x29u
-#define LC_DYLIB_CODE_SIGN_DRS 0x2bu
-#define LC_ENCRYPTION_INFO_64 0x2cu
-#define LC_LINKER_OPTIMIZATION_HINT 0x2eu
-#define LC_DYLD_EXPORTS_TRIE (0x33u | LC_REQ_DYLD)
-#define LC_DYLD_CHAINED_FIXUPS (0x34u | LC_REQ_DYLD)
 
 struct dsc_section {
     char sectname[17];

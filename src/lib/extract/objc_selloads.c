@@ -24,9 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CPU_TYPE_ARM64 0x0100000Cu
-#define S_ATTR_PURE_INSTRUCTIONS 0x80000000u
-#define S_ATTR_SOME_INSTRUCTIONS 0x400u
 #define WINDOW 32u          /* instructions between an ADRP and its users */
 #define MAX_USERS 8u
 

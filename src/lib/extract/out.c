@@ -18,15 +18,6 @@
 
 #include <string.h>
 
-#define LC_TWOLEVEL_HINTS 0x16u
-#define LC_NOTE 0x31u
-#define LC_ATOM_INFO 0x36u
-#define LC_FUNCTION_VARIANTS 0x37u
-#define LC_FUNCTION_VARIANT_FIXUPS 0x38u
-#define S_ZEROFILL 0x1u
-#define S_GB_ZEROFILL 0xcu
-#define S_THREAD_LOCAL_ZEROFILL 0x12u
-
 enum piece { P_CHAINED, P_REBASE, P_BIND, P_WEAK, P_LAZY, P_EXPORTS, P_FSTARTS, P_DIC, P_SYMTAB, P_INDIRECT,
              P_STRTAB, P_COUNT };
 

@@ -28,8 +28,6 @@
 #include "index/symbols.h"
 #include "extract/weakbind.h"
 
-#define DYNAMIC_LOOKUP_ORDINAL 0xFEu
-
 struct bind_name {
     const char *name;
     int ordinal;

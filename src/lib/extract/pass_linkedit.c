@@ -18,18 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define INDIRECT_SYMBOL_LOCAL 0x80000000u
-#define INDIRECT_SYMBOL_ABS 0x40000000u
-#define N_EXT 0x01u
-#define N_ABS 0x02u
-#define N_SECT 0x0eu
-#define N_INDR 0x0au
-#define N_WEAK_DEF 0x0080u
-#define EXPORT_KIND_MASK 0x03u
-#define EXPORT_KIND_ABSOLUTE 0x02u
-#define EXPORT_WEAK_DEFINITION 0x04u
-#define EXPORT_REEXPORT 0x08u
-
 /* The cache's symtab of the image, located and range-checked. */
 struct src_symtab {
     dsc_span syms;          /* nsyms nlists */
@@ -234,7 +222,7 @@ static int add_export(void *ctx, const char *key, size_t key_len, dsc_span term)
         return plan_fail(p, "export %s has a malformed terminal", key);
     uint8_t type = N_EXT | N_SECT, sect = 0;
     uint32_t strx, indirect_strx = 0;
-    if (flags & EXPORT_REEXPORT) {
+    if (flags & EXPORT_SYMBOL_FLAGS_REEXPORT) {
         uint64_t ordinal;
         const char *imported = "";
         size_t imported_len = 0;
@@ -247,7 +235,7 @@ static int add_export(void *ctx, const char *key, size_t key_len, dsc_span term)
     } else {
         if (!span_uleb(term, &off, &value))
             return plan_fail(p, "export %s has a malformed terminal", key);
-        if ((flags & EXPORT_KIND_MASK) == EXPORT_KIND_ABSOLUTE) {
+        if ((flags & EXPORT_SYMBOL_FLAGS_KIND_MASK) == EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE) {
             type = N_EXT | N_ABS;
         } else {
             value += p->base;
@@ -256,7 +244,7 @@ static int add_export(void *ctx, const char *key, size_t key_len, dsc_span term)
                 type = N_EXT | N_ABS;
         }
     }
-    uint16_t desc = (flags & EXPORT_WEAK_DEFINITION) ? N_WEAK_DEF : 0;
+    uint16_t desc = (flags & EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION) ? N_WEAK_DEF : 0;
     uint8_t nl[16] = {0};
     unsigned nl_size = p->mo.is64 ? 16 : 12;
     if (!add_string(p, key, key_len, &strx))

@@ -47,9 +47,6 @@ static const char *const strsect_names[STR_NSECT] = {
     "__objc_methname", "__objc_classname", "__objc_methtype",
 };
 
-#define S_CSTRING_LITERALS 0x2u
-#define S_LITERAL_POINTERS 0x5u
-#define S_ATTR_NO_DEAD_STRIP 0x10000000u
 #define LIST_BUILDER_FLAGS (DSC_METHOD_LIST_DIRECT_SELS | DSC_METHOD_LIST_TYPE_OFFSETS | DSC_METHOD_LIST_FIXED_UP)
 
 /* ---- reading: through op->view (objc_view.c), never the plan's copy ---- */

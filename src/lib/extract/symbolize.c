@@ -11,8 +11,6 @@
 #include "index/imports.h"
 #include "base/sort.h"
 
-#define N_EXT_UNDF 0x01u
-#define DYNAMIC_LOOKUP_ORDINAL 0xFEu
 
 /* Names are kept as string-table offsets: the blob may move as it grows. */
 struct sym_ref {
@@ -81,7 +79,7 @@ static int add_undefined(struct symtab_view *v, const struct dsc_import *im, uin
                    : im->lib_ordinal == DSC_ORDINAL_FLAT_LOOKUP ? DYNAMIC_LOOKUP_ORDINAL : 0;
     uint16_t desc = (uint16_t)(ord << 8 | (im->weak_import ? N_WEAK_REF : 0));
     dsc_put32(nl, (uint32_t)le->strtab.size);
-    nl[4] = N_EXT_UNDF;
+    nl[4] = N_UNDF | N_EXT;
     nl[6] = (uint8_t)desc;
     nl[7] = (uint8_t)(desc >> 8);
     uint32_t strx = (uint32_t)le->strtab.size;

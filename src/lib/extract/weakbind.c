@@ -68,7 +68,7 @@ static const struct dsc_export *own_weak_def(const struct dsc_plan *p, const str
     const struct dsc_export *const *at;
     size_t n = dsc_symbols_by_address(syms, target, &at);
     for (size_t i = 0; i < n; i++)
-        if (at[i]->image == p->mo.image && (at[i]->flags & DSC_EXPORT_WEAK_DEF))
+        if (at[i]->image == p->mo.image && (at[i]->flags & EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION))
             return at[i];
     return NULL;
 }
@@ -94,7 +94,7 @@ static bool collect(const struct dsc_plan *p, const struct dsc_symbols *syms, co
         } else if (f->kind == DSC_FIXUP_REBASE && (def = own_weak_def(p, syms, f->target)) != NULL) {
             name = def->name;
         }
-        if (def && (def->flags & DSC_EXPORT_WEAK_DEF) &&
+        if (def && (def->flags & EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION) &&
             !add_ref(l, name, f->address, f->kind == DSC_FIXUP_BIND ? f->addend : 0))
             return false;
     }

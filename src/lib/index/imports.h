@@ -20,24 +20,6 @@
 
 #include "cache/macho.h"
 
-/* Section types (low byte of flags) that the indirect table indexes. */
-#define S_NON_LAZY_SYMBOL_POINTERS 0x6u
-#define S_LAZY_SYMBOL_POINTERS 0x7u
-#define S_SYMBOL_STUBS 0x8u
-#define S_LAZY_DYLIB_SYMBOL_POINTERS 0x10u
-#define S_THREAD_LOCAL_VARIABLE_POINTERS 0x14u
-#define S_ATTR_PURE_INSTRUCTIONS 0x80000000u
-#define S_ATTR_SOME_INSTRUCTIONS 0x400u
-
-#define INDIRECT_SYMBOL_LOCAL 0x80000000u
-#define INDIRECT_SYMBOL_ABS 0x40000000u
-
-#define N_TYPE_MASK 0x0eu
-#define N_UNDF 0x0u
-#define N_EXT 0x01u
-#define N_WEAK_REF 0x0040u
-#define N_WEAK_DEF 0x0080u
-
 struct dsc_indirect {
     uint64_t address;     /* the slot, or the stub */
     const char *name;     /* NULL for a local or absolute entry */

@@ -155,17 +155,17 @@ static int parse_terminal(struct trie_ctx *t, const char *key, dsc_span term, st
         return dsc_image_fail(t->err, c, t->mo->image, "export '%.200s': truncated trie terminal", key);
     e->flags = (uint32_t)flags;
     e->image = t->mo->image;
-    if (flags & DSC_EXPORT_REEXPORT) {
+    if (flags & EXPORT_SYMBOL_FLAGS_REEXPORT) {
         if (value == 0 || value > UINT32_MAX ||
             !span_cstr(term, off, term.size - off, &e->import_name, NULL))
             return dsc_image_fail(t->err, c, t->mo->image, "re-export '%.200s': bad ordinal or name", key);
         e->reexport_ordinal = (uint32_t)value;
         return 0;
     }
-    uint64_t base = (flags & DSC_EXPORT_KIND_MASK) == DSC_EXPORT_KIND_ABSOLUTE ? 0 : dsc_image_at(c, t->mo->image)->address;
+    uint64_t base = (flags & EXPORT_SYMBOL_FLAGS_KIND_MASK) == EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE ? 0 : dsc_image_at(c, t->mo->image)->address;
     if (!dsc_add_ok(base, value, &e->address))
         return dsc_image_fail(t->err, c, t->mo->image, "export '%.200s': address overflows", key);
-    if (flags & DSC_EXPORT_STUB_RESOLVER) {
+    if (flags & EXPORT_SYMBOL_FLAGS_STUB_AND_RESOLVER) {
         uint64_t r;
         if (!span_uleb(term, &off, &r) || !dsc_add_ok(base, r, &e->resolver))
             return dsc_image_fail(t->err, c, t->mo->image, "export '%.200s': bad resolver", key);
@@ -234,7 +234,7 @@ static int cmp_by_addr(const void *a, const void *b)
     const struct dsc_export *x = *(const struct dsc_export *const *)a, *y = *(const struct dsc_export *const *)b;
     if (x->address != y->address)
         return x->address < y->address ? -1 : 1;
-    bool rx = x->flags & DSC_EXPORT_REEXPORT, ry = y->flags & DSC_EXPORT_REEXPORT;
+    bool rx = x->flags & EXPORT_SYMBOL_FLAGS_REEXPORT, ry = y->flags & EXPORT_SYMBOL_FLAGS_REEXPORT;
     if (rx != ry)
         return rx ? 1 : -1;
     if (x->image != y->image)
@@ -275,7 +275,7 @@ static void resolve(struct dsc_symbols *s, struct entry *e, unsigned depth)
 {
     if (e->state != UNRESOLVED)
         return;
-    if (!(e->pub.flags & DSC_EXPORT_REEXPORT)) {
+    if (!(e->pub.flags & EXPORT_SYMBOL_FLAGS_REEXPORT)) {
         e->definition = &e->pub;
         e->state = DONE;
         return;
@@ -479,7 +479,7 @@ const struct dsc_export *dsc_symbols_preceding(const struct dsc_symbols *s, uint
         const struct dsc_export *e = s->by_addr[i];
         if (e->address < s->ranges[r].start)
             return NULL;
-        if (!(e->flags & DSC_EXPORT_REEXPORT) && e->image == s->ranges[r].image)
+        if (!(e->flags & EXPORT_SYMBOL_FLAGS_REEXPORT) && e->image == s->ranges[r].image)
             return e;
     }
     return NULL;

@@ -19,16 +19,6 @@
 
 #include "cache/macho.h"
 
-/* Export-trie terminal flags (mach-o/loader.h EXPORT_SYMBOL_FLAGS_*). */
-#define DSC_EXPORT_KIND_MASK 0x03u
-#define DSC_EXPORT_KIND_REGULAR 0x00u
-#define DSC_EXPORT_KIND_THREAD_LOCAL 0x01u
-#define DSC_EXPORT_KIND_ABSOLUTE 0x02u
-#define DSC_EXPORT_WEAK_DEF 0x04u
-#define DSC_EXPORT_REEXPORT 0x08u
-#define DSC_EXPORT_STUB_RESOLVER 0x10u
-#define DSC_EXPORT_FUNCTION_VARIANT 0x20u
-
 #define DSC_SYMBOLS_MAX_DEPTH 16
 #define DSC_SYMBOLS_POOL_RATIO 64
 
