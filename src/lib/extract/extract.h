@@ -207,10 +207,6 @@ bool blob_sleb(struct dsc_blob *b, int64_t v);
 bool blob_align(struct dsc_blob *b, size_t align);
 void blob_free(struct dsc_blob *b);
 
-/* The cache's VM address of a LINKEDIT file offset of this image (its
- * *off fields are offsets in the LINKEDIT's file). False if no LINKEDIT. */
-bool plan_linkedit_vm(const struct dsc_plan *p, uint64_t fileoff, uint64_t *vmaddr);
-
 /* ---- passes, in pipeline order; each returns 0 or -1 (plan->err set) ---- */
 
 int pass_layout(struct dsc_plan *p);    /* segments out of the cache */

@@ -106,7 +106,7 @@ static bool emit_all_segments(struct dsc_plan *p)
 static bool emit_data_cmd(struct dsc_plan *p, uint32_t cmd, uint64_t off, uint64_t size)
 {
     p->ncmds++;
-    return blob_u32(&p->cmds, cmd) && blob_u32(&p->cmds, 16) && blob_u32(&p->cmds, size ? (uint32_t)off : 0) &&
+    return blob_u32(&p->cmds, cmd) && blob_u32(&p->cmds, LINKEDIT_DATA_CMD_SIZE) && blob_u32(&p->cmds, size ? (uint32_t)off : 0) &&
            blob_u32(&p->cmds, (uint32_t)size);
 }
 
@@ -123,7 +123,7 @@ static bool emit_fixup_cmds(struct dsc_plan *p, const uint64_t off[P_COUNT])
                (!le->exports.size || emit_data_cmd(p, LC_DYLD_EXPORTS_TRIE, off[P_EXPORTS], le->exports.size));
     struct dsc_blob *b = &p->cmds;
     p->ncmds++;
-    return blob_u32(b, LC_DYLD_INFO_ONLY) && blob_u32(b, 48) && emit_off_size(b, off[P_REBASE], le->rebase.size) &&
+    return blob_u32(b, LC_DYLD_INFO_ONLY) && blob_u32(b, DYLD_INFO_CMD_SIZE) && emit_off_size(b, off[P_REBASE], le->rebase.size) &&
            emit_off_size(b, off[P_BIND], le->bind.size) && emit_off_size(b, off[P_WEAK], le->weak_bind.size) &&
            emit_off_size(b, off[P_LAZY], le->lazy_bind.size) && emit_off_size(b, off[P_EXPORTS], le->exports.size);
 }
@@ -132,7 +132,7 @@ static bool emit_symtab(struct dsc_plan *p, const uint64_t off[P_COUNT])
 {
     struct dsc_blob *b = &p->cmds;
     p->ncmds++;
-    return blob_u32(b, LC_SYMTAB) && blob_u32(b, 24) && emit_off_size(b, off[P_SYMTAB], p->le.nsyms) &&
+    return blob_u32(b, LC_SYMTAB) && blob_u32(b, SYMTAB_CMD_SIZE) && emit_off_size(b, off[P_SYMTAB], p->le.nsyms) &&
            emit_off_size(b, off[P_STRTAB], p->le.strtab.size);
 }
 
@@ -142,11 +142,12 @@ static bool emit_dysymtab(struct dsc_plan *p, const uint64_t off[P_COUNT])
     struct dsc_blob *b = &p->cmds;
     /* ilocalsym, nlocalsym, iextdefsym, nextdefsym, iundefsym, nundefsym;
      * no TOC, module table, external refs or relocations. */
-    uint32_t v[18] = {0, le->nlocal, le->nlocal, le->nextdef, le->nlocal + le->nextdef, le->nundef};
-    v[12] = le->nindirect ? (uint32_t)off[P_INDIRECT] : 0;
-    v[13] = le->nindirect;
-    bool ok = blob_u32(b, LC_DYSYMTAB) && blob_u32(b, 80);
-    for (int i = 0; ok && i < 18; i++)
+    uint32_t v[(DYSYMTAB_CMD_SIZE - LC_HEADER_SIZE) / 4] = {0, le->nlocal, le->nlocal, le->nextdef,
+                                                           le->nlocal + le->nextdef, le->nundef};
+    v[(DYSYMTAB_INDIRECTSYMOFF - LC_HEADER_SIZE) / 4] = le->nindirect ? (uint32_t)off[P_INDIRECT] : 0;
+    v[(DYSYMTAB_NINDIRECTSYMS - LC_HEADER_SIZE) / 4] = le->nindirect;
+    bool ok = blob_u32(b, LC_DYSYMTAB) && blob_u32(b, DYSYMTAB_CMD_SIZE);
+    for (unsigned i = 0; ok && i < sizeof v / sizeof v[0]; i++)
         ok = blob_u32(b, v[i]);
     p->ncmds++;
     return ok;

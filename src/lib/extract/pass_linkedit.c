@@ -33,11 +33,7 @@ struct src_symtab {
 /* A LINKEDIT range [off, off+size) of the cache image as bytes. */
 static int linkedit_span(struct dsc_plan *p, uint64_t off, uint64_t size, const char *what, dsc_span *out)
 {
-    uint64_t vm;
-    *out = (dsc_span){0};
-    if (size == 0)
-        return 0;
-    if (!plan_linkedit_vm(p, off, &vm) || !dsc_vm_span(p->cache, vm, size, out))
+    if (!dsc_macho_linkedit(&p->mo, off, size, out))
         return plan_fail(p, "%s (0x%llx bytes at file offset 0x%llx) is outside LINKEDIT", what,
                          (unsigned long long)size, (unsigned long long)off);
     return 0;
@@ -46,13 +42,11 @@ static int linkedit_span(struct dsc_plan *p, uint64_t off, uint64_t size, const 
 /* The payload of a linkedit_data_command (function starts, data in code...). */
 static int copy_data_command(struct dsc_plan *p, uint32_t cmd, const char *what, struct dsc_blob *dst)
 {
-    struct dsc_lc lc;
-    if (!dsc_lc_find(&p->mo, cmd, &lc))
-        return 0;
     uint32_t off, size;
     dsc_span bytes;
-    if (!span_u32(lc.body, 8, &off) || !span_u32(lc.body, 12, &size))
-        return plan_fail(p, "%s command is too short", what);
+    int found = dsc_macho_linkedit_data(&p->mo, cmd, &off, &size);
+    if (found <= 0)
+        return found ? plan_fail(p, "%s command is too short", what) : 0;
     if (linkedit_span(p, off, size, what, &bytes))
         return -1;
     if (!blob_add(dst, bytes.data, bytes.size))
@@ -62,15 +56,9 @@ static int copy_data_command(struct dsc_plan *p, uint32_t cmd, const char *what,
 
 static int copy_exports(struct dsc_plan *p)
 {
-    struct dsc_lc lc;
     uint32_t off = 0, size = 0;
-    if (dsc_lc_find(&p->mo, LC_DYLD_EXPORTS_TRIE, &lc)) {
-        if (!span_u32(lc.body, 8, &off) || !span_u32(lc.body, 12, &size))
-            return plan_fail(p, "LC_DYLD_EXPORTS_TRIE is too short");
-    } else if (dsc_lc_find(&p->mo, LC_DYLD_INFO_ONLY, &lc) || dsc_lc_find(&p->mo, LC_DYLD_INFO, &lc)) {
-        if (!span_u32(lc.body, 40, &off) || !span_u32(lc.body, 44, &size))
-            return plan_fail(p, "LC_DYLD_INFO is too short");
-    }
+    if (dsc_macho_export_trie(&p->mo, &off, &size) < 0)
+        return plan_fail(p, "export trie command is too short");
     dsc_span bytes;
     if (linkedit_span(p, off, size, "export trie", &bytes))
         return -1;
@@ -82,36 +70,31 @@ static int copy_exports(struct dsc_plan *p)
 static int read_symtab(struct dsc_plan *p, struct src_symtab *st)
 {
     memset(st, 0, sizeof *st);
-    st->nl_size = p->mo.is64 ? 16 : 12;
-    struct dsc_lc lc;
-    if (!dsc_lc_find(&p->mo, LC_SYMTAB, &lc))
-        return 0;
-    uint32_t symoff, stroff, strsize;
-    if (!span_u32(lc.body, 8, &symoff) || !span_u32(lc.body, 12, &st->nsyms) || !span_u32(lc.body, 16, &stroff) ||
-        !span_u32(lc.body, 20, &strsize))
-        return plan_fail(p, "LC_SYMTAB is too short");
-    if (linkedit_span(p, symoff, (uint64_t)st->nsyms * st->nl_size, "symbol table", &st->syms) ||
-        linkedit_span(p, stroff, strsize, "string table", &st->strs))
+    st->nl_size = p->mo.is64 ? NLIST_SIZE_64 : NLIST_SIZE;
+    struct dsc_symtab_cmd sc;
+    struct dsc_dysymtab_cmd dc;
+    int found = dsc_macho_symtab(&p->mo, &sc);
+    if (found <= 0)
+        return found ? plan_fail(p, "LC_SYMTAB is too short") : 0;
+    st->nsyms = sc.nsyms;
+    if (linkedit_span(p, sc.symoff, (uint64_t)st->nsyms * st->nl_size, "symbol table", &st->syms) ||
+        linkedit_span(p, sc.stroff, sc.strsize, "string table", &st->strs))
         return -1;
-    if (!dsc_lc_find(&p->mo, LC_DYSYMTAB, &lc))
-        return 0;
-    const uint8_t *d = lc.body.data;
-    uint32_t indoff;
-    if (lc.cmdsize < 80)
-        return plan_fail(p, "LC_DYSYMTAB is too short");
+    found = dsc_macho_dysymtab(&p->mo, &dc);
+    if (found <= 0)
+        return found ? plan_fail(p, "LC_DYSYMTAB is too short") : 0;
     st->has_dysymtab = true;
-    st->ilocal = dsc_le32(d + 8);
-    st->nlocal = dsc_le32(d + 12);
-    st->iext = dsc_le32(d + 16);
-    st->next = dsc_le32(d + 20);
-    st->iundef = dsc_le32(d + 24);
-    st->nundef = dsc_le32(d + 28);
-    indoff = dsc_le32(d + 56);
-    st->nindirect = dsc_le32(d + 60);
+    st->ilocal = dc.ilocalsym;
+    st->nlocal = dc.nlocalsym;
+    st->iext = dc.iextdefsym;
+    st->next = dc.nextdefsym;
+    st->iundef = dc.iundefsym;
+    st->nundef = dc.nundefsym;
+    st->nindirect = dc.nindirectsyms;
     if (!dsc_range_ok(st->nsyms, st->ilocal, st->nlocal) || !dsc_range_ok(st->nsyms, st->iext, st->next) ||
         !dsc_range_ok(st->nsyms, st->iundef, st->nundef))
         return plan_fail(p, "LC_DYSYMTAB ranges exceed the %u symbols", st->nsyms);
-    return linkedit_span(p, indoff, (uint64_t)st->nindirect * 4, "indirect symbol table", &st->indirect);
+    return linkedit_span(p, dc.indirectsymoff, (uint64_t)st->nindirect * 4, "indirect symbol table", &st->indirect);
 }
 
 /* Append `s` and its NUL to the new string table; its index in *strx. */

@@ -300,11 +300,3 @@ struct dsc_out_section *plan_add_section(struct dsc_plan *p, struct dsc_out_segm
     x->flags = flags;
     return x;
 }
-
-bool plan_linkedit_vm(const struct dsc_plan *p, uint64_t fileoff, uint64_t *vmaddr)
-{
-    const struct dsc_segment *le = dsc_macho_segment(&p->mo, "__LINKEDIT");
-    if (!le || fileoff < le->fileoff)
-        return false;
-    return dsc_add_ok(le->vmaddr, fileoff - le->fileoff, vmaddr);
-}

@@ -14,31 +14,20 @@ struct tables {
     unsigned nlist_size;
 };
 
-/* A LINKEDIT file range of this image as cache bytes. */
-static bool linkedit_span(const struct dsc_macho *mo, uint64_t off, uint64_t len, dsc_span *out)
-{
-    const struct dsc_segment *le = dsc_macho_segment(mo, "__LINKEDIT");
-    *out = (dsc_span){NULL, 0};
-    if (len == 0)
-        return true;
-    return le && off >= le->fileoff && dsc_range_ok(le->filesize, off - le->fileoff, len) &&
-           dsc_vm_span(mo->cache, le->vmaddr + (off - le->fileoff), len, out);
-}
-
 static int read_tables(const struct dsc_macho *mo, struct tables *t, dsc_error *err)
 {
-    struct dsc_lc st, dy;
+    struct dsc_symtab_cmd st;
+    struct dsc_dysymtab_cmd dy;
     memset(t, 0, sizeof *t);
-    t->nlist_size = mo->is64 ? 16 : 12;
-    if (!dsc_lc_find(mo, LC_SYMTAB, &st) || !dsc_lc_find(mo, LC_DYSYMTAB, &dy))
+    t->nlist_size = mo->is64 ? NLIST_SIZE_64 : NLIST_SIZE;
+    int has_st = dsc_macho_symtab(mo, &st), has_dy = dsc_macho_dysymtab(mo, &dy);
+    if (!has_st || !has_dy)
         return 0; /* no symbols: no indirect entries either */
-    if (st.cmdsize < 24 || dy.cmdsize < 80)
+    if (has_st < 0 || has_dy < 0)
         return dsc_image_fail(err, mo->cache, mo->image, "LC_SYMTAB or LC_DYSYMTAB is too short");
-    const uint8_t *s = st.body.data, *d = dy.body.data;
-    uint64_t nsyms = dsc_le32(s + 12), nind = dsc_le32(d + 60);
-    if (!linkedit_span(mo, dsc_le32(s + 8), nsyms * t->nlist_size, &t->syms) ||
-        !linkedit_span(mo, dsc_le32(s + 16), dsc_le32(s + 20), &t->strs) ||
-        !linkedit_span(mo, dsc_le32(d + 56), nind * 4, &t->indirect))
+    if (!dsc_macho_linkedit(mo, st.symoff, (uint64_t)st.nsyms * t->nlist_size, &t->syms) ||
+        !dsc_macho_linkedit(mo, st.stroff, st.strsize, &t->strs) ||
+        !dsc_macho_linkedit(mo, dy.indirectsymoff, (uint64_t)dy.nindirectsyms * 4, &t->indirect))
         return dsc_image_fail(err, mo->cache, mo->image, "symbol, string or indirect table is outside its LINKEDIT");
     return 0;
 }
@@ -160,24 +149,23 @@ static int cmp_bind(const void *a, const void *b)
 static int load_orig_binds(const struct dsc_macho *mo, struct dsc_imports *im, dsc_error *err)
 {
     struct dsc_lc lc;
-    if (!dsc_lc_find(mo, LC_DYLD_INFO_ONLY, &lc) && !dsc_lc_find(mo, LC_DYLD_INFO, &lc))
-        return 0;
-    if (lc.cmdsize < 48)
-        return dsc_image_fail(err, mo->cache, mo->image, "LC_DYLD_INFO is too short");
+    int found = dsc_macho_dyld_info(mo, &lc);
+    if (found <= 0)
+        return found ? dsc_image_fail(err, mo->cache, mo->image, "LC_DYLD_INFO is too short") : 0;
     struct dsc_bind_seg *segs = calloc(mo->nsegs ? mo->nsegs : 1, sizeof *segs);
     if (!segs)
         return dsc_image_fail(err, mo->cache, mo->image, "out of memory");
     for (unsigned i = 0; i < mo->nsegs; i++)
         segs[i] = (struct dsc_bind_seg){mo->segs[i].vmaddr, mo->segs[i].vmsize};
     struct bind_ctx b = {im, 0, false, false};
-    const unsigned at[3] = {16, 24, 32}; /* bind, weak_bind, lazy_bind off/size */
+    const unsigned at[3] = {DYLD_INFO_BIND, DYLD_INFO_WEAK_BIND, DYLD_INFO_LAZY_BIND};
     int rc = 0;
     for (unsigned k = 0; k < 3 && rc == 0; k++) {
         dsc_span stream;
         const uint8_t *p = lc.body.data + at[k];
         b.weak = k == 1;
         b.lazy = k == 2;
-        if (!linkedit_span(mo, dsc_le32(p), dsc_le32(p + 4), &stream)) {
+        if (!dsc_macho_linkedit(mo, dsc_le32(p), dsc_le32(p + 4), &stream)) {
             rc = dsc_image_fail(err, mo->cache, mo->image, "bind opcodes are outside the LINKEDIT");
             break;
         }

@@ -86,35 +86,22 @@ static int read_deps(struct dsc_symbols *s, const struct dsc_macho *mo, dsc_erro
     while (dsc_lc_next(mo, &cur, &lc)) {
         if (!is_dylib_cmd(lc.cmd))
             continue;
-        uint32_t name_off;
         const char *name;
-        if (!span_u32(lc.body, 8, &name_off) || name_off < 24 ||
-            !span_cstr(lc.body, name_off, lc.cmdsize, &name, NULL))
+        if (!dsc_macho_dylib_name(&lc, &name))
             return dsc_image_fail(err, s->cache, mo->image, "dylib load command name is out of its command");
         is->deps[is->ndeps++] = (struct dsc_dep){lc.cmd, dsc_image_find(s->cache, name), name};
     }
     return 0;
 }
 
-/* The image's export trie: LC_DYLD_EXPORTS_TRIE, else LC_DYLD_INFO's. Its
- * offset is a file offset in the (shared) LINKEDIT's file. */
+/* The image's export trie, as cache bytes. */
 static int find_trie(const struct dsc_macho *mo, dsc_span *trie, dsc_error *err)
 {
-    struct dsc_lc lc;
     uint32_t off = 0, size = 0;
     *trie = (dsc_span){NULL, 0};
-    if (dsc_lc_find(mo, LC_DYLD_EXPORTS_TRIE, &lc)) {
-        if (!span_u32(lc.body, 8, &off) || !span_u32(lc.body, 12, &size))
-            return dsc_image_fail(err, mo->cache, mo->image, "LC_DYLD_EXPORTS_TRIE is too short");
-    } else if (dsc_lc_find(mo, LC_DYLD_INFO_ONLY, &lc) || dsc_lc_find(mo, LC_DYLD_INFO, &lc)) {
-        if (!span_u32(lc.body, 40, &off) || !span_u32(lc.body, 44, &size))
-            return dsc_image_fail(err, mo->cache, mo->image, "LC_DYLD_INFO is too short");
-    }
-    if (size == 0)
-        return 0;
-    const struct dsc_segment *le = dsc_macho_segment(mo, "__LINKEDIT");
-    if (!le || off < le->fileoff || !dsc_range_ok(le->filesize, off - le->fileoff, size) ||
-        !dsc_vm_span(mo->cache, le->vmaddr + (off - le->fileoff), size, trie))
+    if (dsc_macho_export_trie(mo, &off, &size) < 0)
+        return dsc_image_fail(err, mo->cache, mo->image, "export trie command is too short");
+    if (!dsc_macho_linkedit(mo, off, size, trie))
         return dsc_image_fail(err, mo->cache, mo->image, "export trie (0x%x bytes at 0x%x) is outside its LINKEDIT",
                               size, off);
     return 0;

@@ -7,16 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct seg {
-    uint64_t vmaddr, fileoff, filesize;
-};
-
 struct file {
     dsc_span bytes;
     const char *name;
     bool is64;
     unsigned ptr_size;
-    struct seg *segs;
+    const struct dsc_segment *segs;
     unsigned nsegs;
     uint64_t base;                /* vmaddr of the segment at file offset 0 */
     dsc_span dyld_info;           /* the LC_DYLD_INFO(_ONLY) command */
@@ -27,49 +23,28 @@ struct file {
     dsc_error *err;
 };
 
-static int parse(struct file *f)
+/* What the decoders need of the file's load commands. */
+static int parse(struct file *f, const struct dsc_macho *mo)
 {
-    uint32_t magic, ncmds, sizeofcmds;
-    if (!span_u32(f->bytes, 0, &magic) || (magic != MH_MAGIC && magic != MH_MAGIC_64))
-        return dsc_fail(f->err, f->name, "not a thin Mach-O file");
-    f->is64 = magic == MH_MAGIC_64;
+    struct dsc_lc lc;
+    uint32_t off, len;
+    f->bytes = mo->file;
+    f->is64 = mo->is64;
     f->ptr_size = f->is64 ? 8 : 4;
-    unsigned hsize = f->is64 ? 32 : 28;
-    dsc_span cmds;
-    if (!span_u32(f->bytes, 16, &ncmds) || !span_u32(f->bytes, 20, &sizeofcmds) ||
-        !span_sub(f->bytes, hsize, sizeofcmds, &cmds) || ncmds > sizeofcmds / 8)
-        return dsc_fail(f->err, f->name, "load commands are out of the file");
-    f->segs = calloc(ncmds ? ncmds : 1, sizeof *f->segs);
-    if (!f->segs)
-        return dsc_fail(f->err, f->name, "out of memory");
-    uint64_t at = 0;
-    for (uint32_t i = 0; i < ncmds; i++) {
-        uint32_t cmd, size;
-        dsc_span lc;
-        if (!span_u32(cmds, at, &cmd) || !span_u32(cmds, at + 4, &size) || size < 8 || !span_sub(cmds, at, size, &lc))
-            return dsc_fail(f->err, f->name, "load command %u is out of range", i);
-        at += size;
-        if (cmd == (f->is64 ? LC_SEGMENT_64 : LC_SEGMENT)) {
-            struct seg *s = &f->segs[f->nsegs++];
-            bool ok = f->is64 ? span_u64(lc, 24, &s->vmaddr) && span_u64(lc, 40, &s->fileoff) &&
-                                    span_u64(lc, 48, &s->filesize)
-                              : span_ptr(lc, 24, 4, &s->vmaddr) && span_ptr(lc, 32, 4, &s->fileoff) &&
-                                    span_ptr(lc, 36, 4, &s->filesize);
-            if (!ok || !dsc_range_ok(f->bytes.size, s->fileoff, s->filesize))
-                return dsc_fail(f->err, f->name, "segment %u is out of the file", f->nsegs - 1);
-            if (s->fileoff == 0 && s->filesize)
-                f->base = s->vmaddr;
-        } else if (cmd == LC_DYLD_INFO || cmd == LC_DYLD_INFO_ONLY) {
-            if (size < 48)
-                return dsc_fail(f->err, f->name, "LC_DYLD_INFO is too short");
-            f->dyld_info = lc;
-        } else if (cmd == LC_DYLD_CHAINED_FIXUPS) {
-            uint32_t off, len;
-            if (!span_u32(lc, 8, &off) || !span_u32(lc, 12, &len) || !span_sub(f->bytes, off, len, &f->chained))
-                return dsc_fail(f->err, f->name, "LC_DYLD_CHAINED_FIXUPS is out of the file");
-            f->has_chained = true;
-        }
-    }
+    f->segs = mo->segs;
+    f->nsegs = mo->nsegs;
+    for (unsigned i = 0; i < mo->nsegs; i++)
+        if (mo->segs[i].fileoff == 0 && mo->segs[i].filesize)
+            f->base = mo->segs[i].vmaddr;
+    int found = dsc_macho_dyld_info(mo, &lc);
+    if (found < 0)
+        return dsc_fail(f->err, f->name, "LC_DYLD_INFO is too short");
+    if (found)
+        f->dyld_info = lc.body;
+    found = dsc_macho_linkedit_data(mo, LC_DYLD_CHAINED_FIXUPS, &off, &len);
+    if (found < 0 || (found && !span_sub(f->bytes, off, len, &f->chained)))
+        return dsc_fail(f->err, f->name, "LC_DYLD_CHAINED_FIXUPS is out of the file");
+    f->has_chained = found > 0;
     return 0;
 }
 
@@ -358,14 +333,24 @@ static int decode_chained(struct file *f)
     return 0;
 }
 
-int dsc_fixups_decode(dsc_span file, const char *name, dsc_decoded_fn fn, void *ctx, dsc_error *err)
+int dsc_fixups_decode_macho(const struct dsc_macho *mo, const char *name, dsc_decoded_fn fn, void *ctx,
+                           dsc_error *err)
 {
-    struct file f = {.bytes = file, .name = name, .fn = fn, .ctx = ctx, .err = err};
-    int rc = parse(&f);
+    struct file f = {.name = name, .fn = fn, .ctx = ctx, .err = err};
+    int rc = parse(&f, mo);
     if (rc == 0 && f.dyld_info.size)
         rc = decode_opcodes(&f);
     if (rc == 0 && f.has_chained)
         rc = decode_chained(&f);
-    free(f.segs);
+    return rc;
+}
+
+int dsc_fixups_decode(dsc_span file, const char *name, dsc_decoded_fn fn, void *ctx, dsc_error *err)
+{
+    struct dsc_macho mo;
+    if (dsc_macho_read_file(file, name, &mo, err))
+        return -1;
+    int rc = dsc_fixups_decode_macho(&mo, name, fn, ctx, err);
+    dsc_macho_free(&mo);
     return rc;
 }

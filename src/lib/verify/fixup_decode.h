@@ -28,5 +28,8 @@ typedef int (*dsc_decoded_fn)(void *ctx, const struct dsc_decoded_fixup *d);
 /* Decode every fixup of `file`. Returns 0, the callback's non-zero value, or
  * -1 with `err` naming `name`. */
 int dsc_fixups_decode(dsc_span file, const char *name, dsc_decoded_fn fn, void *ctx, dsc_error *err);
+/* The same for a file already read with dsc_macho_read_file. */
+int dsc_fixups_decode_macho(const struct dsc_macho *mo, const char *name, dsc_decoded_fn fn, void *ctx,
+                           dsc_error *err);
 
 #endif

@@ -15,6 +15,11 @@ struct dsc_objc_verify {
     uint64_t protorefs_outside;     /* protocol references outside the file */
 };
 
+/* Walk `mo`, an extraction of cache image mo->image read with
+ * dsc_macho_read_file (cache and image set), like dsc_objc_verify_file. */
+int dsc_objc_verify_macho(const struct dsc_macho *mo, dsc_objc_visit_fn fn, void *ctx, struct dsc_objc_verify *out,
+                          dsc_error *err);
+
 /* Walk `file` (an extraction of cache image `image`), calling fn (may be
  * NULL) for every item as objc.h describes, and fill the counts. Returns 0,
  * or -1 with `err` set when the file or its metadata is malformed. */

@@ -2,9 +2,10 @@
  * verify.c — dsc_verify: extract an image, re-parse the output bytes with
  * our own reader, and count what still depends on the cache.
  *
- * The output is parsed independently of the plan that built it: its load
- * commands and code here, its rebases and binds (opcodes or arm64e chained
- * fixups) with fixup_decode.c, its lazy binds with bindinfo.c. Pointer locations come
+ * The output is parsed independently of the plan that built it, once, with
+ * the one Mach-O reader (base/macho_view.h); its code is read here, its
+ * rebases and binds (opcodes or arm64e chained fixups) by fixup_decode.c,
+ * its lazy binds by bindinfo.c, its ObjC metadata by objc_verify.c. Pointer locations come
  * from the cache's slide info (the output keeps every vmaddr), so a pointer
  * the extractor forgot still gets looked at.
  *
@@ -20,6 +21,7 @@
  *                    an LDR literal or an ADR, addressing outside the image
  *                    (a uniqued GOT chunk, a string in another image).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,13 +33,6 @@
 #include "index/stubs.h"
 #include "index/symbols.h"
 
-#define OUT_MAX_SEGS 64
-
-struct out_seg {
-    char name[17];
-    uint64_t vmaddr, vmsize, fileoff, filesize;
-};
-
 struct out_bind {
     uint64_t address;
     const char *name;
@@ -46,12 +41,9 @@ struct out_bind {
 };
 
 struct out_file {
-    dsc_span bytes;
+    struct dsc_macho mo;             /* the output, read once */
     dsc_span lazy;                   /* LC_DYLD_INFO lazy-bind opcodes, or empty */
     unsigned ptr_size;               /* 8 (MH_MAGIC_64) or 4 */
-    struct out_seg segs[OUT_MAX_SEGS];
-    unsigned nsegs;
-    dsc_span cmds;
     struct out_bind *binds;          /* sorted by address */
     size_t nbinds, cap;
     /* chained rebases: address -> target, sorted */
@@ -76,64 +68,45 @@ static int vfail(const struct vctx *v, const char *what)
 
 /* ---- output parsing ---- */
 
-static int parse_output(struct vctx *v)
+static int parse_output(struct vctx *v, dsc_span bytes)
 {
     struct out_file *o = v->o;
-    uint32_t magic, ncmds, sizeofcmds;
-    if (!span_u32(o->bytes, 0, &magic) || (magic != MH_MAGIC_64 && magic != MH_MAGIC))
-        return vfail(v, "not a thin Mach-O file");
-    o->ptr_size = magic == MH_MAGIC_64 ? 8 : 4;
-    if (!span_u32(o->bytes, 16, &ncmds) || !span_u32(o->bytes, 20, &sizeofcmds) ||
-        !span_sub(o->bytes, o->ptr_size == 8 ? 32 : 28, sizeofcmds, &o->cmds))
-        return vfail(v, "load commands out of the file");
-    uint64_t off = 0;
-    for (uint32_t i = 0; i < ncmds; i++) {
-        uint32_t cmd, size;
-        dsc_span body;
-        if (!span_u32(o->cmds, off, &cmd) || !span_u32(o->cmds, off + 4, &size) || size < 8 ||
-            !span_sub(o->cmds, off, size, &body))
-            return vfail(v, "load commands out of range");
-        if (cmd == (o->ptr_size == 8 ? LC_SEGMENT_64 : LC_SEGMENT)) {
-            if (size < (o->ptr_size == 8 ? 72u : 56u) || o->nsegs == OUT_MAX_SEGS)
-                return vfail(v, "bad or too many segments");
-            struct out_seg *s = &o->segs[o->nsegs++];
-            const uint8_t *q = body.data + 24;
-            memcpy(s->name, body.data + 8, 16);
-            s->name[16] = 0;
-            if (o->ptr_size == 8) {
-                s->vmaddr = dsc_le64(q), s->vmsize = dsc_le64(q + 8);
-                s->fileoff = dsc_le64(q + 16), s->filesize = dsc_le64(q + 24);
-            } else {
-                s->vmaddr = dsc_le32(q), s->vmsize = dsc_le32(q + 4);
-                s->fileoff = dsc_le32(q + 8), s->filesize = dsc_le32(q + 12);
-            }
-            if (!dsc_range_ok(o->bytes.size, s->fileoff, s->filesize) || s->filesize > s->vmsize)
-                return vfail(v, "segment out of the file");
-        } else if ((cmd == LC_DYLD_INFO_ONLY || cmd == LC_DYLD_INFO) && size >= 48 &&
-                   !span_sub(o->bytes, dsc_le32(body.data + 32), dsc_le32(body.data + 36), &o->lazy)) {
-            return vfail(v, "lazy-bind opcodes out of the file");
-        }
-        off += size;
-    }
+    char who[DSC_ERROR_MAX];
+    snprintf(who, sizeof who, "%s: %s: extracted output", v->c->path, v->path);
+    if (dsc_macho_read_file(bytes, who, &o->mo, v->err))
+        return -1;
+    o->mo.cache = v->c;
+    o->mo.image = v->image;
+    o->mo.path = v->path;
+    o->ptr_size = o->mo.is64 ? 8 : 4;
+    for (unsigned i = 0; i < o->mo.nsegs; i++)
+        if (o->mo.segs[i].filesize > o->mo.segs[i].vmsize)
+            return vfail(v, "segment out of the file");
+    struct dsc_lc lc;
+    if (dsc_macho_dyld_info(&o->mo, &lc) > 0 &&
+        !span_sub(bytes, dsc_le32(lc.body.data + DYLD_INFO_LAZY_BIND), dsc_le32(lc.body.data + DYLD_INFO_LAZY_BIND + 4),
+                  &o->lazy))
+        return vfail(v, "lazy-bind opcodes out of the file");
     return 0;
 }
 
-static const struct out_seg *seg_of(const struct out_file *o, uint64_t addr)
+static const struct dsc_segment *seg_of(const struct out_file *o, uint64_t addr)
 {
-    for (unsigned i = 0; i < o->nsegs; i++)
-        if (addr >= o->segs[i].vmaddr && addr - o->segs[i].vmaddr < o->segs[i].vmsize &&
-            strcmp(o->segs[i].name, "__LINKEDIT") != 0 && strcmp(o->segs[i].name, "__PAGEZERO") != 0)
-            return &o->segs[i];
+    const struct dsc_segment *segs = o->mo.segs;
+    for (unsigned i = 0; i < o->mo.nsegs; i++)
+        if (addr >= segs[i].vmaddr && addr - segs[i].vmaddr < segs[i].vmsize &&
+            strcmp(segs[i].name, "__LINKEDIT") != 0 && strcmp(segs[i].name, "__PAGEZERO") != 0)
+            return &segs[i];
     return NULL;
 }
 
 /* `len` output bytes at vmaddr (inside a segment's file bytes), or NULL. */
 static const uint8_t *out_at(const struct out_file *o, uint64_t addr, uint64_t len)
 {
-    const struct out_seg *s = seg_of(o, addr);
+    const struct dsc_segment *s = seg_of(o, addr);
     if (!s || !dsc_range_ok(s->filesize, addr - s->vmaddr, len))
         return NULL;
-    return o->bytes.data + s->fileoff + (addr - s->vmaddr);
+    return o->mo.file.data + s->fileoff + (addr - s->vmaddr);
 }
 
 static int on_fixup(void *ctx, const struct dsc_decoded_fixup *d)
@@ -175,10 +148,13 @@ static int on_lazy_bind(void *ctx, const struct dsc_bind_rec *r)
 static int lazy_binds(struct vctx *v)
 {
     struct out_file *o = v->o;
-    struct dsc_bind_seg segs[OUT_MAX_SEGS];
-    for (unsigned i = 0; i < o->nsegs; i++)
-        segs[i] = (struct dsc_bind_seg){o->segs[i].vmaddr, o->segs[i].vmsize};
-    int rc = dsc_bind_walk(o->lazy, segs, o->nsegs, o->ptr_size, true, on_lazy_bind, o, v->path, v->err);
+    struct dsc_bind_seg *segs = calloc(o->mo.nsegs ? o->mo.nsegs : 1, sizeof *segs);
+    if (!segs)
+        return vfail(v, "out of memory");
+    for (unsigned i = 0; i < o->mo.nsegs; i++)
+        segs[i] = (struct dsc_bind_seg){o->mo.segs[i].vmaddr, o->mo.segs[i].vmsize};
+    int rc = dsc_bind_walk(o->lazy, segs, o->mo.nsegs, o->ptr_size, true, on_lazy_bind, o, v->path, v->err);
+    free(segs);
     return rc > 0 ? vfail(v, "out of memory") : rc;
 }
 
@@ -386,11 +362,11 @@ int dsc_verify(const dsc_cache *cache, uint32_t image, dsc_verify_report *rep, d
     dsc_output out;
     if (dsc_extract(cache, image, &out, err))
         return -1;
-    struct out_file o = {.bytes = {out.data, out.size}};
+    struct out_file o = {0};
     struct vctx v = {cache, image, NULL, &o, rep, dsc_image_at(cache, image)->path, err};
-    int rc = dsc_symbols_get(cache, &v.syms, err) || parse_output(&v) ? -1 : 0;
+    int rc = dsc_symbols_get(cache, &v.syms, err) || parse_output(&v, (dsc_span){out.data, out.size}) ? -1 : 0;
     if (rc == 0) {
-        rc = dsc_fixups_decode(o.bytes, v.path, on_fixup, &o, err);
+        rc = dsc_fixups_decode_macho(&o.mo, v.path, on_fixup, &o, err);
         if (rc > 0)
             rc = vfail(&v, "out of memory");
     }
@@ -412,7 +388,7 @@ int dsc_verify(const dsc_cache *cache, uint32_t image, dsc_verify_report *rep, d
     if (rc == 0) {
         /* ObjC metadata the walker cannot follow in the file is a finding
          * (counted once), not a failure to verify the rest. */
-        bool readable = dsc_objc_verify_file(cache, image, out.data, out.size, NULL, NULL, &ov, &objc_err) == 0;
+        bool readable = dsc_objc_verify_macho(&o.mo, NULL, NULL, &ov, &objc_err) == 0;
         rep->selrefs = ov.selrefs;
         rep->selrefs_outside = ov.selrefs_outside;
         rep->method_names_outside = ov.method_names_outside;
@@ -421,6 +397,7 @@ int dsc_verify(const dsc_cache *cache, uint32_t image, dsc_verify_report *rep, d
     }
     free(o.binds);
     free(o.rebases);
+    dsc_macho_free(&o.mo);
     dsc_output_free(&out);
     return rc;
 }
