@@ -51,8 +51,6 @@ void *xcalloc(size_t n, size_t sz);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 
-static inline uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
-
 /* ---- architectures ---- */
 enum bld_arch { ARCH_ARM64, ARCH_ARM64E, ARCH_ARM64_32, ARCH_X86_64 };
 struct arch_info {

@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 struct twin {
     struct ptr key;     /* target and auth data; addr = the twin slot */
     size_t owner;       /* image whose ptrs get the twin slot */
@@ -37,7 +36,7 @@ void got_plan(struct cache *c)
         const struct image *img = &c->images[i];
         for (unsigned k = 0; k < img->nsects; k++)
             if (got_section(&img->sects[k]))
-                c->got_area_size[img->segs[img->sects[k].segi].kind] += align_up(img->sects[k].size, 8);
+                c->got_area_size[img->segs[img->sects[k].segi].kind] += dsc_align_up(img->sects[k].size, 8);
     }
     for (unsigned k = 0; k < RK_COUNT; k++)
         c->got_uniquing |= c->got_area_size[k] != 0;

@@ -10,9 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
-
-
 static uint32_t rd32(const struct image *img, uint64_t off)
 {
     uint32_t v;
@@ -120,8 +117,8 @@ static void read_segment(struct image *img, uint64_t off, bool is64, const struc
     if (nsects == 0 && s->in_addr + s->in_filesize > end)
         end = s->in_addr + s->in_filesize;
     /* The cache keeps only what the sections use, rounded to 4 KiB. */
-    s->size = align_up(end - s->in_addr, 4096);
-    if (s->kind == RK_TEXT && s->size > align_up(s->in_vmsize, 4096))
+    s->size = dsc_align_up(end - s->in_addr, 4096);
+    if (s->kind == RK_TEXT && s->size > dsc_align_up(s->in_vmsize, 4096))
         die("%s: __TEXT sections exceed the segment", img->in_path);
     img->nsegs++;
 }

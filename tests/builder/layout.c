@@ -82,7 +82,7 @@ static uint64_t header_area(const struct cache *c, unsigned file, unsigned nmapp
     uint64_t n = c->opt.header_size + mapping_tables_size(c, nmappings);
     if (file == 0)
         n += main_extra;
-    n = align_up(n, SEG_ALIGN);
+    n = dsc_align_up(n, SEG_ALIGN);
     return n < MIN_HEADER_AREA ? MIN_HEADER_AREA : n;
 }
 
@@ -97,17 +97,17 @@ static void place_segments(struct cache *c, struct region *r, size_t first, size
         for (unsigned s = 0; s < img->nsegs; s++) {
             if (effective_kind(c, img->segs[s].kind) != r->kind || img->segs[s].kind == RK_LINKEDIT)
                 continue;
-            cursor = align_up(cursor, SEG_ALIGN);
+            cursor = dsc_align_up(cursor, SEG_ALIGN);
             img->segs[s].addr = cursor;
             cursor += img->segs[s].size;
         }
     }
     if (extra) {
-        cursor = align_up(cursor, SEG_ALIGN);
+        cursor = dsc_align_up(cursor, SEG_ALIGN);
         *extra_addr = cursor;
         cursor += extra;
     }
-    r->size = align_up(cursor - r->addr, REGION_ALIGN);
+    r->size = dsc_align_up(cursor - r->addr, REGION_ALIGN);
 }
 
 static bool kind_used(const struct cache *c, enum region_kind k)
@@ -193,7 +193,7 @@ void layout_plan(struct cache *c)
             struct region *r = &c->regions[f->regions[j]];
             if (j > 0 && !c->opt.split && c->ai->ptr_size == 8 && c->ai->base == 0x180000000ULL)
                 cursor += ARM64_MAPPING_GAP;
-            r->addr = align_up(cursor, REGION_ALIGN);
+            r->addr = dsc_align_up(cursor, REGION_ALIGN);
             r->fileoff = fileoff;
             if (j == 0)
                 r->header_area = header_area(c, fi, fi == 0 ? nmappings_main : f->nregions, main_extra);
@@ -206,7 +206,7 @@ void layout_plan(struct cache *c)
                 r->size = t->size;
             } else if (r->kind == RK_TEXT) {
                 /* the main file's cache-owned TEXT: selectors, ObjC optimisation header */
-                uint64_t sel = fi == 0 ? align_up(c->selbuf_size, 8) : 0, extra = 0;
+                uint64_t sel = fi == 0 ? dsc_align_up(c->selbuf_size, 8) : 0, extra = 0;
                 place_segments(c, r, f->first_image, f->end_image, sel + (fi == 0 ? c->objc_ro_size : 0), &extra);
                 if (fi == 0) {
                     c->selbuf_addr = extra;

@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 struct nlist_in {
     uint32_t strx;
     uint8_t type, sect;
@@ -241,7 +240,7 @@ void linkedit_build(struct cache *c)
         c->trie_addr = r->addr + le.len;
         buf_put(&le, c->dylibs_trie.data, c->dylibs_trie.len);
     }
-    r->size = align_up(le.len, 0x4000);
+    r->size = dsc_align_up(le.len, 0x4000);
     r->mem = xcalloc(1, r->size);
     memcpy(r->mem, le.data, le.len);
     buf_free(&le);

@@ -215,7 +215,7 @@ void objc_plan_protocols(struct cache *c)
     strpool_init(&set.names);
     for (size_t i = 0; i < c->nimages; i++)
         each_protocol(c, &c->images[i], count_protocol, &set);
-    c->proto_area_size = set.names.count * (uint64_t)align_up(proto_size(c), 8);
+    c->proto_area_size = set.names.count * (uint64_t)dsc_align_up(proto_size(c), 8);
     strpool_free(&set.names);
 }
 
@@ -243,7 +243,7 @@ static uint64_t make_canonical(struct cache *c, struct image *img, uint64_t orig
 {
     unsigned psz = c->ai->ptr_size, size = proto_size(c);
     uint64_t copy = c->proto_addr + c->proto_used;
-    c->proto_used += align_up(size, 8);
+    c->proto_used += dsc_align_up(size, 8);
     memcpy(cache_bytes(c, copy, size), cache_bytes(c, orig, size), size);
     size_t n = img->nptrs;
     uint64_t name = 0, demangled = 8ULL * psz + 8 + psz;

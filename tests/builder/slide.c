@@ -92,7 +92,7 @@ static void encode_v1(struct cache *c, struct region *r, const struct ptr **v, s
         toc[pg] = (uint16_t)e;
     }
     struct buf *b = &r->slide;
-    uint32_t entries_off = (uint32_t)align_up(24 + 2ULL * pages, 4);
+    uint32_t entries_off = (uint32_t)dsc_align_up(24 + 2ULL * pages, 4);
     buf_u32(b, 1);
     buf_u32(b, 24);
     buf_u32(b, pages);

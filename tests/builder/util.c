@@ -83,7 +83,7 @@ void buf_zero(struct buf *b, size_t n)
     b->len += n;
 }
 
-void buf_align(struct buf *b, size_t a) { buf_zero(b, align_up(b->len, a) - b->len); }
+void buf_align(struct buf *b, size_t a) { buf_zero(b, dsc_align_up(b->len, a) - b->len); }
 void buf_u8(struct buf *b, uint8_t v) { buf_put(b, &v, 1); }
 
 void buf_u16(struct buf *b, uint16_t v)

@@ -22,7 +22,6 @@
 
 #define MAX_SLIDE 0x10000000ULL
 
-
 static bool has(const struct cache *c, unsigned off, unsigned len) { return off + len <= c->opt.header_size; }
 static bool trie_era(const struct cache *c) { return has(c, 0x108, 16); }
 
@@ -276,7 +275,7 @@ static void make_symbols_file(struct cache *c)
     memset(f, 0, sizeof *f);
     f->mirror_of = -1;
     snprintf(f->suffix, sizeof f->suffix, ".symbols");
-    uint64_t off = align_up(c->opt.header_size, 16);
+    uint64_t off = dsc_align_up(c->opt.header_size, 16);
     f->tail_off = 0;
     buf_zero(&f->tail, off);
     buf_put(&f->tail, c->local_syms.data, c->local_syms.len);

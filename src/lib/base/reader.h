@@ -70,6 +70,8 @@ static inline void dsc_put64(uint8_t *p, uint64_t v)
 /* Checked arithmetic for sizes read from the input. */
 static inline bool dsc_add_ok(uint64_t a, uint64_t b, uint64_t *r) { return !__builtin_add_overflow(a, b, r); }
 static inline bool dsc_mul_ok(uint64_t a, uint64_t b, uint64_t *r) { return !__builtin_mul_overflow(a, b, r); }
+/* `v` rounded up to a multiple of `a`, a power of two. */
+static inline uint64_t dsc_align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
 
 /* Fill `err` (if non-NULL) with "<file>: <message>". Always returns -1 so
  * callers can write `return dsc_fail(err, path, "...")`. */

@@ -17,7 +17,8 @@ void dsc_sort_r(void *base, size_t n, size_t size, int (*cmp)(const void *, cons
 
 /* Index of the first of `n` records (each `size` bytes, sorted by the
  * uint64_t at `key_offset`) whose key is >= `key`; n when there is none.
- * Every table the engine looks addresses up in uses this one search. */
+ * For tables of records keyed by a uint64_t; searches by name (strcmp) or
+ * through an array of pointers or indices are written next to their table. */
 size_t dsc_lower_bound(const void *base, size_t n, size_t size, size_t key_offset, uint64_t key);
 
 #endif

@@ -9,6 +9,7 @@
 #include "cache/cache.h"
 #include "base/trie.h"
 #include "base/sort.h"
+#include "base/grow.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -17,16 +18,10 @@
 #define IMAGE_TEXT_INFO_SIZE 32
 #define MAX_PATH_LEN 1024
 
-static int add_alias(dsc_cache *c, const char *path, uint32_t image, uint32_t *cap, dsc_error *err)
+static int add_alias(dsc_cache *c, const char *path, uint32_t image, size_t *cap, dsc_error *err)
 {
-    if (c->naliases == *cap) {
-        uint32_t ncap = *cap ? *cap * 2 : 16;
-        dsc_alias *grown = realloc(c->aliases, ncap * sizeof *grown);
-        if (!grown)
-            return dsc_fail(err, c->path, "out of memory");
-        c->aliases = grown;
-        *cap = ncap;
-    }
+    if (!DSC_GROW(c->aliases, c->naliases, *cap, 16))
+        return dsc_fail(err, c->path, "out of memory");
     c->aliases[c->naliases++] = (dsc_alias){path, image};
     return 0;
 }
@@ -75,7 +70,7 @@ static int table_location(const dsc_cache *c, uint32_t *off, uint32_t *count)
 /* Image-table records: real images, plus dyld-421 style aliases (a record
  * whose address repeats an earlier one). Records are first placed at their
  * table index, then compacted so that real images are numbered densely. */
-static int read_image_table(dsc_cache *c, struct addr_rec **by_addr_out, uint32_t *alias_cap, dsc_error *err)
+static int read_image_table(dsc_cache *c, struct addr_rec **by_addr_out, size_t *alias_cap, dsc_error *err)
 {
     const struct dsc_file *m = dsc_main_file(c);
     uint32_t off, count;
@@ -166,7 +161,7 @@ static int read_text_table(dsc_cache *c, struct addr_rec *by_addr, dsc_error *er
  * owned by the cache: a first walk sizes the pool, a second fills it. */
 struct alias_walk {
     dsc_cache *c;
-    uint32_t *alias_cap;
+    size_t *alias_cap;
     dsc_error *err;
     size_t need;    /* pass 1: bytes the pool needs */
     char *pool;     /* pass 2: where keys go */
@@ -195,7 +190,7 @@ static int on_trie_key(void *vctx, const char *key, size_t key_len, dsc_span ter
     return add_alias(w->c, copy, (uint32_t)index, w->alias_cap, w->err);
 }
 
-static int read_dylibs_trie(dsc_cache *c, uint32_t *alias_cap, dsc_error *err)
+static int read_dylibs_trie(dsc_cache *c, size_t *alias_cap, dsc_error *err)
 {
     const struct dsc_file *m = dsc_main_file(c);
     if (!dsc_hdr_has(m, HDR_DYLIBS_TRIE_SIZE, 8) || !dsc_hdr64(m, HDR_DYLIBS_TRIE_ADDR))
@@ -231,7 +226,7 @@ static int build_path_index(dsc_cache *c, dsc_error *err)
 
 int dsc_images_load(dsc_cache *c, dsc_error *err)
 {
-    uint32_t alias_cap = 0;
+    size_t alias_cap = 0;
     struct addr_rec *by_addr = NULL;
     int rc = -1;
     if (read_image_table(c, &by_addr, &alias_cap, err) == 0 && read_text_table(c, by_addr, err) == 0 &&

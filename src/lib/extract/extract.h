@@ -142,7 +142,8 @@ struct dsc_plan {
     struct dsc_fixup *fixups;
     size_t nfixups, fixups_cap;
     struct dsc_import *imports;
-    uint32_t nimports, imports_cap;
+    uint32_t nimports;
+    size_t imports_cap;
 
     struct dsc_linkedit le;
     dsc_extract_stats stats;

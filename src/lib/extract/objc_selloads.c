@@ -20,6 +20,7 @@
  * and counted in loads_unfixed.
  */
 #include "extract/pass_objc.h"
+#include "base/grow.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -101,14 +102,8 @@ static struct objc_selload *load_for(struct objc_pass *op, uint64_t adrp)
     for (size_t i = op->nloads; i-- > 0 && op->nloads - i <= WINDOW;)
         if (op->loads[i].adrp == adrp)
             return &op->loads[i];
-    if (op->nloads == op->loads_cap) {
-        size_t cap = op->loads_cap ? op->loads_cap * 2 : 64;
-        struct objc_selload *g = realloc(op->loads, cap * sizeof *g);
-        if (!g)
-            return NULL;
-        op->loads = g;
-        op->loads_cap = cap;
-    }
+    if (!DSC_GROW(op->loads, op->nloads, op->loads_cap, 64))
+        return NULL;
     struct objc_selload *l = &op->loads[op->nloads++];
     memset(l, 0, sizeof *l);
     l->adrp = adrp;
@@ -137,14 +132,8 @@ static bool group_is_alone(const struct code *c, const struct objc_selload *l)
 
 static int add_adr_load(struct objc_pass *op, uint64_t at, uint64_t selref)
 {
-    if (op->nadrs == op->adrs_cap) {
-        size_t cap = op->adrs_cap ? op->adrs_cap * 2 : 64;
-        struct objc_adrload *g = realloc(op->adrs, cap * sizeof *g);
-        if (!g)
-            return plan_fail(op->p, "out of memory");
-        op->adrs = g;
-        op->adrs_cap = cap;
-    }
+    if (!DSC_GROW(op->adrs, op->nadrs, op->adrs_cap, 64))
+        return plan_fail(op->p, "out of memory");
     op->adrs[op->nadrs++] = (struct objc_adrload){at, selref};
     return 0;
 }

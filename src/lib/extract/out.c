@@ -21,8 +21,6 @@
 enum piece { P_CHAINED, P_REBASE, P_BIND, P_WEAK, P_LAZY, P_EXPORTS, P_FSTARTS, P_DIC, P_SYMTAB, P_INDIRECT,
              P_STRTAB, P_COUNT };
 
-static uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
-
 static const struct dsc_blob *piece_blob(const struct dsc_plan *p, enum piece i)
 {
     const struct dsc_linkedit *le = &p->le;
@@ -37,7 +35,7 @@ static uint64_t linkedit_layout(const struct dsc_plan *p, uint64_t off[P_COUNT])
 {
     uint64_t at = 0;
     for (int i = 0; i < P_COUNT; i++) {
-        at = align_up(at, 8);
+        at = dsc_align_up(at, 8);
         off[i] = p->linkedit_fileoff + at;
         at += piece_blob(p, (enum piece)i)->size;
     }
@@ -90,7 +88,7 @@ static bool emit_all_segments(struct dsc_plan *p)
     struct dsc_out_segment le = {
         .name = "__LINKEDIT",
         .vmaddr = p->linkedit_vmaddr,
-        .vmsize = align_up(p->linkedit_size, p->page_size),
+        .vmsize = dsc_align_up(p->linkedit_size, p->page_size),
         .fileoff = p->linkedit_fileoff,
         .filesize = p->linkedit_size,
         .maxprot = 1,
@@ -215,7 +213,7 @@ static uint64_t header_room(const struct dsc_plan *p)
 /* Move LINKEDIT when its new size would run into another segment. */
 static void place_linkedit(struct dsc_plan *p)
 {
-    uint64_t start = p->linkedit_vmaddr, end = start + align_up(p->linkedit_size, p->page_size);
+    uint64_t start = p->linkedit_vmaddr, end = start + dsc_align_up(p->linkedit_size, p->page_size);
     for (unsigned i = 0; i < p->nsegs; i++)
         if (start < p->segs[i].vmaddr + p->segs[i].vmsize && p->segs[i].vmaddr < end) {
             p->linkedit_vmaddr = plan_alloc_vm(p, p->linkedit_size);
@@ -228,11 +226,11 @@ int out_finish(struct dsc_plan *p)
     uint64_t at = 0;
     for (unsigned i = 0; i < p->nsegs; i++) {
         struct dsc_out_segment *s = &p->segs[i];
-        s->fileoff = s->filesize ? align_up(at, p->page_size) : 0;
+        s->fileoff = s->filesize ? dsc_align_up(at, p->page_size) : 0;
         if (s->filesize)
             at = s->fileoff + s->filesize;
     }
-    p->linkedit_fileoff = align_up(at, p->page_size);
+    p->linkedit_fileoff = dsc_align_up(at, p->page_size);
     uint64_t off[P_COUNT];
     p->linkedit_size = linkedit_layout(p, off);
     p->file_size = p->linkedit_fileoff + p->linkedit_size;

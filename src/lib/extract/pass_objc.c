@@ -38,6 +38,7 @@
  */
 #include "extract/pass_objc.h"
 #include "base/sort.h"
+#include "base/grow.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -66,14 +67,8 @@ static int push_edit(struct objc_pass *op, enum objc_edit_kind kind, uint64_t at
         op->foreign_fields++; /* metadata read through another image: not ours to edit */
         return 0;
     }
-    if (op->nedits == op->edits_cap) {
-        size_t cap = op->edits_cap ? op->edits_cap * 2 : 256;
-        struct objc_edit *g = realloc(op->edits, cap * sizeof *g);
-        if (!g)
-            return plan_fail(op->p, "out of memory");
-        op->edits = g;
-        op->edits_cap = cap;
-    }
+    if (!DSC_GROW(op->edits, op->nedits, op->edits_cap, 256))
+        return plan_fail(op->p, "out of memory");
     op->edits[op->nedits] = (struct objc_edit){kind, tgt, sect, at, value, op->nedits};
     op->nedits++;
     return 0;
@@ -140,14 +135,8 @@ int objc_selref_for(struct objc_pass *op, const char *name, uint64_t sel_addr, u
 {
     if (objc_namemap_get(&op->sel_by_name, name, value))
         return 0;
-    if (op->nnew_selrefs == op->new_selrefs_cap) {
-        size_t cap = op->new_selrefs_cap ? op->new_selrefs_cap * 2 : 64;
-        void *g = realloc(op->new_selrefs, cap * sizeof *op->new_selrefs);
-        if (!g)
-            return plan_fail(op->p, "out of memory");
-        op->new_selrefs = g;
-        op->new_selrefs_cap = cap;
-    }
+    if (!DSC_GROW(op->new_selrefs, op->nnew_selrefs, op->new_selrefs_cap, 64))
+        return plan_fail(op->p, "out of memory");
     uint64_t off, own;
     if (in_sections(&op->p->mo, sel_addr) || objc_namemap_get(&op->own_strings, name, &own)) {
         op->new_selrefs[op->nnew_selrefs].tgt = TGT_ADDR;
@@ -166,14 +155,8 @@ int objc_selref_for(struct objc_pass *op, const char *name, uint64_t sel_addr, u
 
 static int need_selref(struct objc_pass *op, uint64_t at, const char *name, uint64_t sel_addr)
 {
-    if (op->nneeds == op->needs_cap) {
-        size_t cap = op->needs_cap ? op->needs_cap * 2 : 256;
-        struct objc_selneed *g = realloc(op->needs, cap * sizeof *g);
-        if (!g)
-            return plan_fail(op->p, "out of memory");
-        op->needs = g;
-        op->needs_cap = cap;
-    }
+    if (!DSC_GROW(op->needs, op->nneeds, op->needs_cap, 256))
+        return plan_fail(op->p, "out of memory");
     op->needs[op->nneeds++] = (struct objc_selneed){at, name, sel_addr};
     return 0;
 }
@@ -219,14 +202,8 @@ struct collect {
 
 static int add_protoref(struct collect *c, const struct dsc_objc_item *it)
 {
-    if (c->nprefs == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 64;
-        struct pending_protoref *g = realloc(c->prefs, cap * sizeof *g);
-        if (!g)
-            return plan_fail(c->op->p, "out of memory");
-        c->prefs = g;
-        c->cap = cap;
-    }
+    if (!DSC_GROW(c->prefs, c->nprefs, c->cap, 64))
+        return plan_fail(c->op->p, "out of memory");
     c->prefs[c->nprefs++] = (struct pending_protoref){it->addr, it->target, it->name};
     return 0;
 }
@@ -351,8 +328,6 @@ uint64_t objc_target_addr(const struct objc_pass *op, enum objc_target tgt, uint
     }
 }
 
-static uint64_t align_to(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
-
 static uint64_t strings_size(const struct objc_pass *op)
 {
     uint64_t size = 0;
@@ -393,7 +368,7 @@ static bool strings_into_text(struct objc_pass *op, uint64_t size)
     for (unsigned s = 0; s < STR_NSECT; s++)
         if (op->str[s].bytes.size && want[s] < 0)
             return false;
-    uint64_t start = seg->vmaddr + seg->vmsize, grown = align_to(seg->vmsize + size, p->page_size);
+    uint64_t start = seg->vmaddr + seg->vmsize, grown = dsc_align_up(seg->vmsize + size, p->page_size);
     uint64_t end = seg->vmaddr + grown;
     for (unsigned i = 0; i < p->nsegs; i++)
         if (&p->segs[i] != seg && p->segs[i].vmaddr < end && start < p->segs[i].vmaddr + p->segs[i].vmsize)

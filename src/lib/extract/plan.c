@@ -4,6 +4,7 @@
  * sections, growable blobs, errors and warnings. See extract.h.
  */
 #include "extract/extract.h"
+#include "base/grow.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,14 +193,8 @@ bool plan_write_ptr(struct dsc_plan *p, uint64_t vmaddr, uint64_t v)
 
 int plan_add_fixup(struct dsc_plan *p, const struct dsc_fixup *f)
 {
-    if (p->nfixups == p->fixups_cap) {
-        size_t cap = p->fixups_cap ? p->fixups_cap * 2 : 256;
-        struct dsc_fixup *grown = realloc(p->fixups, cap * sizeof *grown);
-        if (!grown)
-            return plan_fail(p, "out of memory");
-        p->fixups = grown;
-        p->fixups_cap = cap;
-    }
+    if (!DSC_GROW(p->fixups, p->nfixups, p->fixups_cap, 256))
+        return plan_fail(p, "out of memory");
     p->fixups[p->nfixups++] = *f;
     return 0;
 }
@@ -214,14 +209,8 @@ int plan_add_import(struct dsc_plan *p, const char *name, int lib_ordinal, bool 
             return 0;
         }
     }
-    if (p->nimports == p->imports_cap) {
-        uint32_t cap = p->imports_cap ? p->imports_cap * 2 : 64;
-        struct dsc_import *grown = realloc(p->imports, cap * sizeof *grown);
-        if (!grown)
-            return plan_fail(p, "out of memory");
-        p->imports = grown;
-        p->imports_cap = cap;
-    }
+    if (!DSC_GROW(p->imports, p->nimports, p->imports_cap, 64))
+        return plan_fail(p, "out of memory");
     char *copy = strdup(name);
     if (!copy)
         return plan_fail(p, "out of memory");
@@ -232,12 +221,10 @@ int plan_add_import(struct dsc_plan *p, const char *name, int lib_ordinal, bool 
 
 /* ---- added segments and sections ---- */
 
-static uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
-
 uint64_t plan_alloc_vm(struct dsc_plan *p, uint64_t size)
 {
-    uint64_t at = align_up(p->next_free_vmaddr, p->page_size);
-    p->next_free_vmaddr = at + align_up(size, p->page_size);
+    uint64_t at = dsc_align_up(p->next_free_vmaddr, p->page_size);
+    p->next_free_vmaddr = at + dsc_align_up(size, p->page_size);
     return at;
 }
 

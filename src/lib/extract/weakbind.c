@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/bindinfo.h"
+#include "base/grow.h"
 
 enum {
     OP_DONE = 0x00,
@@ -30,14 +31,8 @@ struct weak_list {
 
 static bool add_ref(struct weak_list *l, const char *name, uint64_t address, int64_t addend)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 32;
-        struct weak_ref *g = realloc(l->v, cap * sizeof *g);
-        if (!g)
-            return false;
-        l->v = g;
-        l->cap = cap;
-    }
+    if (!DSC_GROW(l->v, l->n, l->cap, 32))
+        return false;
     l->v[l->n++] = (struct weak_ref){name, address, addend};
     return true;
 }

@@ -5,6 +5,7 @@
 
 #include "base/bindinfo.h"
 #include "base/sort.h"
+#include "base/grow.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -125,14 +126,8 @@ static int on_orig_bind(void *vctx, const struct dsc_bind_rec *r)
 {
     struct bind_ctx *b = vctx;
     struct dsc_imports *im = b->im;
-    if (im->nbinds == b->cap) {
-        size_t ncap = b->cap ? 2 * b->cap : 64;
-        struct dsc_orig_bind *g = realloc(im->binds, ncap * sizeof *g);
-        if (!g)
-            return 1;
-        im->binds = g;
-        b->cap = ncap;
-    }
+    if (!DSC_GROW(im->binds, im->nbinds, b->cap, 64))
+        return 1;
     im->binds[im->nbinds++] = (struct dsc_orig_bind){r->address, r->name, r->ordinal, r->flags, r->addend,
                                                      b->lazy, b->weak, r->entry_offset, r->segment};
     return 0;

@@ -14,6 +14,7 @@
 
 #include "base/trie.h"
 #include "base/sort.h"
+#include "base/grow.h"
 
 /* Visits allowed to one lookup through re-exported dylibs (fan-out bound). */
 #define LOOKUP_BUDGET 4096
@@ -57,14 +58,8 @@ static int add_range(struct dsc_symbols *s, const struct dsc_segment *seg, uint3
 {
     if (seg->vmsize == 0 || strcmp(seg->name, "__LINKEDIT") == 0)
         return 0;
-    if (s->nranges == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 64;
-        struct seg_range *g = realloc(s->ranges, ncap * sizeof *g);
-        if (!g)
-            return -1;
-        s->ranges = g;
-        *cap = ncap;
-    }
+    if (!DSC_GROW(s->ranges, s->nranges, *cap, 64))
+        return -1;
     s->ranges[s->nranges++] = (struct seg_range){seg->vmaddr, seg->vmaddr + seg->vmsize, image};
     return 0;
 }
@@ -165,14 +160,8 @@ static int on_export(void *vctx, const char *key, size_t key_len, dsc_span term)
 {
     struct trie_ctx *t = vctx;
     struct dsc_symbols *s = t->s;
-    if (s->nentries == *t->entry_cap) {
-        size_t ncap = *t->entry_cap ? *t->entry_cap * 2 : 256;
-        struct entry *g = realloc(s->entries, ncap * sizeof *g);
-        if (!g)
-            return dsc_image_fail(t->err, s->cache, t->mo->image, "out of memory");
-        s->entries = g;
-        *t->entry_cap = ncap;
-    }
+    if (!DSC_GROW(s->entries, s->nentries, *t->entry_cap, 256))
+        return dsc_image_fail(t->err, s->cache, t->mo->image, "out of memory");
     struct entry *e = &s->entries[s->nentries];
     memset(e, 0, sizeof *e);
     if (parse_terminal(t, key, term, &e->pub))

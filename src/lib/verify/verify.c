@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "base/bindinfo.h"
+#include "base/grow.h"
 #include "verify/fixup_decode.h"
 #include "verify/objc_verify.h"
 #include "index/imports.h"
@@ -113,25 +114,13 @@ static int on_fixup(void *ctx, const struct dsc_decoded_fixup *d)
 {
     struct out_file *o = ctx;
     if (d->f.kind == DSC_FIXUP_BIND) {
-        if (o->nbinds == o->cap) {
-            size_t cap = o->cap ? 2 * o->cap : 64;
-            struct out_bind *g = realloc(o->binds, cap * sizeof *g);
-            if (!g)
-                return 1;
-            o->binds = g;
-            o->cap = cap;
-        }
+        if (!DSC_GROW(o->binds, o->nbinds, o->cap, 64))
+            return 1;
         o->binds[o->nbinds++] = (struct out_bind){d->f.address, d->name, d->lib_ordinal, d->weak_import};
         return 0;
     }
-    if (o->nrebases == o->rcap) {
-        size_t cap = o->rcap ? 2 * o->rcap : 64;
-        void *g = realloc(o->rebases, cap * sizeof *o->rebases);
-        if (!g)
-            return 1;
-        o->rebases = g;
-        o->rcap = cap;
-    }
+    if (!DSC_GROW(o->rebases, o->nrebases, o->rcap, 64))
+        return 1;
     o->rebases[o->nrebases].address = d->f.address;
     o->rebases[o->nrebases++].target = d->f.target;
     return 0;
