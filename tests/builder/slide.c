@@ -1,9 +1,10 @@
 /*
  * slide.c — write every resolved pointer into its data mapping and encode
  * the mapping's slide info (v1 bitmap, v2/v4 delta chains, v3/v5 arm64e
- * chains with authenticated pointers), as documented in
- * dyld-cache-format.md §6. Null pointers (missing weak imports) are plain
- * zero words outside every chain, as Apple's builder leaves them.
+ * chains with authenticated pointers), as dyld_cache_slide_info* in dyld's
+ * cache-builder/dyld_cache_format.h lay them out. Null pointers (missing
+ * weak imports) are plain zero words outside every chain, as Apple's
+ * builder leaves them.
  */
 #include "bld.h"
 

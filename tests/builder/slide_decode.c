@@ -1,6 +1,7 @@
 /*
  * slide_decode.c — dsccheck's own slide-info decoder (v1–v5), written from
- * dyld-cache-format.md §6.4 independently of slide.c's encoder, so a
+ * the dyld_cache_slide_info* layouts of dyld's cache-builder/
+ * dyld_cache_format.h independently of slide.c's encoder, so a
  * builder bug cannot hide behind a matching decoder bug. It reads the cache
  * through libdsc's opened, range-checked mappings.
  */

@@ -7,7 +7,8 @@
 builder_setup
 cd "$WORK" || fail "cd $WORK"
 
-# arch:slide pairs dyld uses (dyld-cache-format.md §6.1)
+# arch:slide pairs dyld uses (the slide info version per architecture of
+# dyld's cache-builder/SharedCacheBuilder.cpp)
 PAIRS="arm64:2 arm64e:3 arm64e:5 arm64_32:1 arm64_32:4 x86_64:1 x86_64:2"
 ERAS="0x98 0x138 0x140 0x1c8 0x200"
 

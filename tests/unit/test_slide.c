@@ -1,6 +1,7 @@
 /* test_slide.c — the slide info decoders v1..v5 on synthetic blobs built
- * from the format doc (§6), including 32-bit v2 page extras, v4 small
- * integers, arm64e auth bits, and malformed chains. */
+ * from the dyld_cache_slide_info* layouts of dyld's
+ * cache-builder/dyld_cache_format.h, including 32-bit v2 page extras, v4
+ * small integers, arm64e auth bits, and malformed chains. */
 #include <stdlib.h>
 #include <string.h>
 

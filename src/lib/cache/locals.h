@@ -2,9 +2,11 @@
  * locals.h — find an image's unmapped local symbols (dyld_cache_local_symbols_info)
  * in the main cache file (localSymbolsOffset) or in the .symbols file.
  *
- * Formats: docs/dyld-cache-format.md §5. 12-byte entries (file offset of the
- * mach header) in files whose header is shorter than 0x190, 16-byte entries
- * (VM offset from the cache base) otherwise. Every range is checked here;
+ * Formats: dyld_cache_local_symbols_info and dyld_cache_local_symbols_entry
+ * (_64) in dyld's cache-builder/dyld_cache_format.h (dyld-1042.1). 12-byte
+ * entries (u32 file offset of the mach header) in files whose header is
+ * shorter than 0x190, 16-byte entries (u64 VM offset from the cache base)
+ * otherwise; both then hold nlistStartIndex and nlistCount (u32). Every range is checked here;
  * n_strx of each nlist must still be checked against `strings` by the user.
  */
 #ifndef DSC_LOCALS_H

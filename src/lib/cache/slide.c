@@ -1,6 +1,8 @@
 /*
  * slide.c — walk slide info v1..v5 and decode each slot to its unslid value.
- * Formats: docs/dyld-cache-format.md §6. See slide.h for the contract.
+ * Formats: dyld_cache_slide_info, _info2, _info3 and _info4 in dyld's
+ * cache-builder/dyld_cache_format.h (dyld-1042.1); dyld_cache_slide_info5
+ * from dyld-1160.6 on. See slide.h for the contract.
  */
 #include "cache/slide.h"
 

@@ -11,9 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Passes in order. Later passes (binds, stubs, objc) go between pointers
- * and linkedit: they see decoded pointers and may add fixups, imports,
- * segments and sections; linkedit and fixups then encode what they left. */
+/* Passes in order. objc and binds run between pointers and linkedit: they
+ * see decoded pointers and may add fixups, imports, segments and sections
+ * that linkedit then writes out; stubs runs after linkedit; fixups encodes
+ * last what all of them left. */
 static int (*const passes[])(struct dsc_plan *) = {
     pass_layout,
     pass_pointers,

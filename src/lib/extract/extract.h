@@ -20,7 +20,7 @@
  *  - Every failure fills plan->err through plan_fail() ("<cache>: <image>:
  *    message") and makes the pass return -1; the pipeline stops there.
  *
- * Writing a pass (binds, stubs, objc): add it to passes[] in extract.c
+ * Writing a pass (like objc, binds): add it to passes[] in extract.c
  * between pass_pointers and pass_linkedit. (pass_stubs is the exception: it
  * runs after pass_linkedit because it names stubs and slots in the rebuilt
  * symbol and indirect tables; pass_binds also fills the weak- and lazy-bind
@@ -214,8 +214,8 @@ int pass_layout(struct dsc_plan *p);    /* segments out of the cache */
 int pass_pointers(struct dsc_plan *p);  /* slide info → plain pointers + fixups */
 int pass_objc(struct dsc_plan *p);      /* ObjC metadata made self-contained (pass_objc.c); before binds */
 int pass_binds(struct dsc_plan *p);     /* pointers into other images → binds */
-int pass_stubs(struct dsc_plan *p);     /* stubs, lazy pointers, branches → own stubs */
 int pass_linkedit(struct dsc_plan *p);  /* symtab, strings, indirect, exports, ... */
+int pass_stubs(struct dsc_plan *p);     /* stubs, lazy pointers, branches → own stubs */
 int pass_fixups(struct dsc_plan *p);    /* fixups → opcodes or chained fixups */
 
 /* ---- output builder (out.c) ---- */

@@ -1,6 +1,8 @@
 /*
  * objc_selloads.c — undo the builder's direct selector loads (arm64,
- * arm64e; format doc §8b). The builder turned
+ * arm64e: the cache builder rewrites the selref loads that the image's
+ * linker optimisation hints name, LC_LINKER_OPTIMIZATION_HINT; dyld-1042.1's
+ * cache-builder/AdjustDylibSegments.cpp tracks them). The builder turned
  *     ADRP Xn, selref@PAGE ; LDR Xd, [Xn, selref@PAGEOFF]
  * into
  *     ADRP Xn, string@PAGE ; ADD Xd, Xn, string@PAGEOFF

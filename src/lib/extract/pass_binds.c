@@ -206,7 +206,8 @@ static struct dsc_out_section *out_section_of(struct dsc_plan *p, unsigned index
     return NULL;
 }
 
-/* GOTs the new builder retyped S_REGULAR (format doc §7) that the indirect
+/* GOTs the builder coalesced and retyped S_REGULAR (dyld-1042.1's
+ * cache-builder/AdjustDylibSegments.cpp, coalesced sections) that the indirect
  * table still indexes (imports.c decides) are non-lazy pointer sections
  * again, as in the original dylib, so tools list their indirect symbols. */
 static void restore_got_types(struct dsc_plan *p, const struct dsc_imports *im)

@@ -1,6 +1,8 @@
 /*
  * pass_objc.c — undo the cache builder's Objective-C optimisations so the
- * extracted image's ObjC metadata is self-contained (format doc §8b):
+ * extracted image's ObjC metadata is self-contained (the optimisations of
+ * dyld-1042.1's cache-builder/OptimizerObjC.cpp: uniqued selector and
+ * class-name strings, relative method lists pointing into the cache):
  *
  *  - every selref, method name, class/category/protocol name, method type,
  *    ivar and property string the metadata points at must lie in a section

@@ -1,6 +1,8 @@
 /*
  * pass_stubs.c — make every stub and call go through the image's own
- * pointer slots again (format doc §8a, §8c).
+ * pointer slots again, undoing the StubOptimizer of dyld-1042.1's
+ * cache-builder/OptimizerBranches.cpp (stubs that branch or ADRP/ADD
+ * straight to their target, calls bypassing their stubs).
  *
  *  1. Stubs: each stub of a S_SYMBOL_STUBS section is named (the bind of the
  *     slot it loads, else its indirect-table import, else the function its

@@ -15,7 +15,8 @@
 
 /* ---- pointers in the cache ---- */
 
-/* Decode one slot by its mapping's slide format (format doc §6.3-6.4). */
+/* Decode one slot by its mapping's slide format (dyld_cache_slide_info3/4
+ * in dyld-1042.1's cache-builder/dyld_cache_format.h). */
 bool dsc_cache_ptr(const dsc_cache *c, uint64_t addr, uint64_t *target)
 {
     const struct dsc_map *m = dsc_vm_map(c, addr);

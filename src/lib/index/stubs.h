@@ -1,7 +1,8 @@
 /*
  * stubs.h — instruction-level helpers for stubs and branches: AArch64
- * B/BL, ADRP, ADD and LDR decode/encode; every stub form of the format doc
- * §8a (plain and optimised arm64, arm64e auth stubs, arm64_32, x86_64) and
+ * B/BL, ADRP, ADD and LDR decode/encode; every stub form the linker writes
+ * or dyld-1042.1's cache-builder/OptimizerBranches.cpp rewrites to (plain
+ * and optimised arm64, arm64e auth stubs, arm64_32, x86_64) and
  * single-B branch islands; following a stub chain through the cache to the
  * function it finally reaches.
  *
