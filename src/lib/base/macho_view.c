@@ -189,19 +189,27 @@ int dsc_macho_commands(dsc_span s, struct dsc_macho *mo, const char *who, dsc_er
     return 0;
 }
 
+/* The first segment whose file bytes are not inside the file, or NULL. */
+static const struct dsc_segment *segment_outside(const struct dsc_macho *mo)
+{
+    for (unsigned i = 0; i < mo->nsegs; i++)
+        if (!dsc_range_ok(mo->file.size, mo->segs[i].fileoff, mo->segs[i].filesize))
+            return &mo->segs[i];
+    return NULL;
+}
+
 int dsc_macho_read_file(dsc_span file, const char *who, struct dsc_macho *mo, dsc_error *err)
 {
     memset(mo, 0, sizeof *mo);
     if (dsc_macho_header(file, mo, who, err) || dsc_macho_commands(file, mo, who, err))
         return -1;
     mo->file = file;
-    for (unsigned i = 0; i < mo->nsegs; i++)
-        if (!dsc_range_ok(file.size, mo->segs[i].fileoff, mo->segs[i].filesize)) {
-            dsc_fail(err, who, "segment %s is out of the file", mo->segs[i].name);
-            dsc_macho_free(mo);
-            return -1;
-        }
-    return 0;
+    const struct dsc_segment *bad = segment_outside(mo);
+    if (bad) {
+        dsc_fail(err, who, "segment %s is out of the file", bad->name);
+        dsc_macho_free(mo);
+    }
+    return bad ? -1 : 0;
 }
 
 void dsc_macho_free(struct dsc_macho *mo)

@@ -182,6 +182,8 @@ bool plan_write_ptr(struct dsc_plan *p, uint64_t vmaddr, uint64_t v);
 
 /* Append a fixup (copied). Encoders sort; two fixups at one address fail. */
 int plan_add_fixup(struct dsc_plan *p, const struct dsc_fixup *f);
+/* The one order of struct dsc_fixup records: by address (qsort comparator). */
+int plan_cmp_fixup(const void *a, const void *b);
 /* Index of the import (name, ordinal, weak), added if new. */
 int plan_add_import(struct dsc_plan *p, const char *name, int lib_ordinal, bool weak_import, uint32_t *index);
 

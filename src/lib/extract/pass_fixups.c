@@ -20,16 +20,10 @@
 #define CHAINED_PAGE 0x4000u
 #define CHAINED_START_NONE 0xFFFFu
 
-static int cmp_fixup(const void *a, const void *b)
-{
-    const struct dsc_fixup *x = a, *y = b;
-    return x->address < y->address ? -1 : x->address > y->address;
-}
-
 int fixups_sort(struct dsc_plan *p)
 {
     /* Slide walks emit each segment's fixups in order; often no sort is due. */
-    dsc_sort(p->fixups, p->nfixups, sizeof *p->fixups, cmp_fixup);
+    dsc_sort(p->fixups, p->nfixups, sizeof *p->fixups, plan_cmp_fixup);
     for (size_t i = 1; i < p->nfixups; i++)
         if (p->fixups[i].address == p->fixups[i - 1].address)
             return plan_fail(p, "two fixups at 0x%llx", (unsigned long long)p->fixups[i].address);

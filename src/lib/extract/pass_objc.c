@@ -440,12 +440,6 @@ static int place_added_data(struct objc_pass *op)
 
 /* ---- applying edits ---- */
 
-static int cmp_fixup_addr(const void *a, const void *b)
-{
-    const struct dsc_fixup *x = a, *y = b;
-    return x->address < y->address ? -1 : x->address > y->address;
-}
-
 static struct dsc_fixup *fixup_at(struct dsc_plan *p, size_t sorted, uint64_t at)
 {
     size_t i = dsc_lower_bound(p->fixups, sorted, sizeof *p->fixups, offsetof(struct dsc_fixup, address), at);
@@ -555,7 +549,7 @@ static int apply_all(struct objc_pass *op)
     if (op->nedits)
         qsort(op->edits, op->nedits, sizeof *op->edits, cmp_edit);
     if (p->nfixups)
-        qsort(p->fixups, p->nfixups, sizeof *p->fixups, cmp_fixup_addr);
+        qsort(p->fixups, p->nfixups, sizeof *p->fixups, plan_cmp_fixup);
     size_t sorted = p->nfixups;
     uint8_t *dead = calloc(sorted ? sorted : 1, 1);
     if (!dead)

@@ -191,6 +191,12 @@ bool plan_write_ptr(struct dsc_plan *p, uint64_t vmaddr, uint64_t v)
 
 /* ---- fixups and imports ---- */
 
+int plan_cmp_fixup(const void *a, const void *b)
+{
+    const struct dsc_fixup *x = a, *y = b;
+    return x->address < y->address ? -1 : x->address > y->address;
+}
+
 int plan_add_fixup(struct dsc_plan *p, const struct dsc_fixup *f)
 {
     if (!DSC_GROW(p->fixups, p->nfixups, p->fixups_cap, 256))
