@@ -263,8 +263,9 @@ void objc_unique_protocols(struct cache *c);
  * and written after objc_mark_images. */
 void objc_opts_plan(struct cache *c);
 void objc_opts_write(struct cache *c);
-/* The image's __objc_imageinfo section (__DATA_CONST or __DATA), or NULL. */
-const struct sect *objc_image_info_of(const struct image *img);
+/* The image's ObjC section `name` in __DATA_CONST, else __DATA, or NULL. */
+const struct sect *objc_sect(const struct image *img, const char *name);
+const struct sect *objc_image_info_of(const struct image *img); /* __objc_imageinfo */
 /* objc_cats.c: preattached categories (--preattach-categories). The area is
  * sized before layout (after objc_opts_plan), filled after the protocols. */
 void objc_cats_plan(struct cache *c);

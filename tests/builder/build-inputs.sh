@@ -52,5 +52,10 @@ ld libobjc.A /usr/lib/libobjc.A.dylib "$out/libobjc.o" "$S"
 ld libobjcuser /System/Library/Frameworks/DBUser.framework/Versions/A/DBUser "$out/libobjcuser.o" "$S" "$O"
 ld libobjcsub /System/Library/PrivateFrameworks/DBSub.framework/Versions/A/DBSub "$out/libobjcsub.o" "$S" "$O" \
     "$out/libobjcuser.dylib"
+# On arm64e DBCat's class_ro_t structures go to __AUTH_CONST, so the cache
+# signs their pointers (preattached method lists: DA, 0xC310).
+auth_ro=
+[ "$arch" = arm64e ] && auth_ro="-rename_section __DATA __objc_const __AUTH_CONST __objc_const"
+# shellcheck disable=SC2086
 ld libobjccat /System/Library/PrivateFrameworks/DBCat.framework/Versions/A/DBCat "$out/libobjccat.o" "$S" "$O" \
-    "$out/libobjcuser.dylib"
+    "$out/libobjcuser.dylib" $auth_ro

@@ -8,7 +8,9 @@
  * with the class image's index) or, where the input field was NULL, a
  * placeholder (the area's empty method list {3, 0} with that index, or
  * {0, 0}). The entries before the last must number the non-empty lists the
- * inputs' categories add to classes found in the cache.
+ * inputs' categories add to classes found in the cache. Signing: only
+ * baseMethods fields in __AUTH* segments of arm64e caches, DA,
+ * address-diversified, discriminator 0xC310.
  */
 #include "check.h"
 
@@ -76,15 +78,53 @@ static void check_lol(uint64_t slot, uint64_t value, uint64_t own)
     }
 }
 
+static uint64_t target_in(const struct image *img, uint64_t addr)
+{
+    const struct ptr *p = image_ptr_at(img, addr);
+    return p ? p->target : 0;
+}
+
+/* Whether `slot` is the baseMethods field of an input class or metaclass. */
+static bool method_field(uint64_t slot)
+{
+    for (size_t i = 0; i < bc.nimages; i++) {
+        const struct image *img = &bc.images[i];
+        const struct sect *x = objc_sect(img, "__objc_classlist");
+        uint64_t at;
+        for (uint64_t k = 0; x && k < x->size / 8 && image_reloc(img, x->in_addr + 8 * k, &at); k++) {
+            uint64_t cls = target_in(img, at);
+            for (int meta = 0; cls && meta < 2; meta++) {
+                uint64_t c = meta ? target_in(img, cls) : cls;
+                if (c && (target_in(img, c + 32) & ~7ULL) + 0x20 == slot)
+                    return true;
+            }
+        }
+    }
+    return false;
+}
+
+/* Method-list fields in __AUTH* segments of arm64e caches are signed DA,
+ * address-diversified, 0xC310; every other list of lists is plain. */
+static void check_auth(uint64_t slot, const struct decoded_ptr *got)
+{
+    size_t i = image_holding(slot);
+    enum region_kind k = RK_DATA;
+    for (unsigned s = 0; i != SIZE_MAX && s < bc.images[i].nsegs; s++)
+        if (slot - bc.images[i].segs[s].addr < bc.images[i].segs[s].size)
+            k = bc.images[i].segs[s].kind;
+    bool want = strcmp(bc.ai->name, "arm64e") == 0 && (k == RK_AUTH || k == RK_AUTH_CONST) && method_field(slot);
+    if (got->auth != want || (want && (got->key != 2 || !got->addr_div || got->diversity != 0xC310)))
+        die("slot 0x%llx: a list of lists %s, expected %s", (unsigned long long)slot,
+            got->auth ? "signed" : "unsigned", want ? "DA, address-diversified, 0xC310" : "none");
+}
+
 /* Called by check_pointers for a slot that decodes to something else than
  * its input target. */
 bool preattached_slot(const struct ptr *p, const struct decoded_ptr *got)
 {
     if (!cats_size || !in_area(got->value))
         return false;
-    if (got->auth && (got->key != 2 || !got->addr_div || got->diversity != 0xC310))
-        die("slot 0x%llx: a list of lists signed other than DA, address-diversified, 0xC310",
-            (unsigned long long)p->addr);
+    check_auth(p->addr, got);
     check_lol(p->addr, got->value, p->target);
     return true;
 }
@@ -102,12 +142,6 @@ static bool input_null(size_t i, uint64_t addr)
     return false;
 }
 
-static uint64_t target_in(const struct image *img, uint64_t addr)
-{
-    const struct ptr *p = image_ptr_at(img, addr);
-    return p ? p->target : 0;
-}
-
 /* Non-empty lists the inputs' categories add: instance and class methods,
  * protocols, instance properties, and class properties where the image's
  * objc_image_info has HasCategoryClassProperties (bit 6). */
@@ -116,10 +150,8 @@ static size_t category_lists(void)
     size_t n = 0;
     for (size_t i = 0; i < bc.nimages; i++) {
         const struct image *img = &bc.images[i];
-        const struct sect *info = objc_image_info_of(img), *x = image_sect(img, "__DATA_CONST", "__objc_catlist");
+        const struct sect *info = objc_image_info_of(img), *x = objc_sect(img, "__objc_catlist");
         uint64_t at, info_at;
-        if (!x)
-            x = image_sect(img, "__DATA", "__objc_catlist");
         if (!info || !x || !image_reloc(img, info->in_addr, &info_at))
             continue;
         unsigned last = dsc_le32(vm(info_at + 4, 4, "objc_image_info").data) & (1u << 6) ? 6 : 5;
@@ -155,6 +187,7 @@ void check_preattached(struct counts *n)
         if (i == SIZE_MAX || !input_null(i, d->addr))
             die("slot 0x%llx names a list of lists but was no NULL list field of an input",
                 (unsigned long long)d->addr);
+        check_auth(d->addr, d);
         check_lol(d->addr, d->value, 0);
         explained++;
     }

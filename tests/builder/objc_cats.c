@@ -27,8 +27,9 @@
  *  - the class_ro_t field holds the list of lists' address | 1; method-list
  *    fields are signed DA, address-diversified, discriminator 0xC310 where
  *    the cache has auth regions, protocol and property fields are not
- *    signed (ours: only slots in __AUTH* segments are ever signed, and
- *    lld's inputs keep __objc_const in __DATA, so none is);
+ *    signed (ours: only slots in __AUTH* segments are signed, as every
+ *    arm64e pointer of this builder; DBCat's class_ro_t structures are
+ *    linked into __AUTH_CONST on arm64e for that);
  *  - class properties of a category count only when its image's
  *    objc_image_info has HasCategoryClassProperties (bit 6);
  *  - every ObjC image gets DyldCategoriesOptimized (objc_image_info bit 0);
@@ -79,9 +80,7 @@ struct cats {
 
 static uint64_t catlist_count(const struct image *img)
 {
-    const struct sect *x = image_sect(img, "__DATA_CONST", "__objc_catlist");
-    if (!x)
-        x = image_sect(img, "__DATA", "__objc_catlist");
+    const struct sect *x = objc_sect(img, "__objc_catlist");
     return x ? x->size / 8 : 0;
 }
 
@@ -149,13 +148,11 @@ static void find_categories(struct cache *c, struct cats *cs)
     uint32_t objc_index = 0;
     for (size_t i = 0; i < c->nimages; i++) {
         const struct image *img = &c->images[i];
-        const struct sect *info = objc_image_info_of(img), *x = image_sect(img, "__DATA_CONST", "__objc_catlist");
+        const struct sect *info = objc_image_info_of(img), *x = objc_sect(img, "__objc_catlist");
         uint64_t at, info_at;
         if (!info || !image_reloc(img, info->in_addr, &info_at))
             continue;
         bool class_props = dsc_le32(cache_bytes(c, info_at + 4, 4)) & HAS_CATEGORY_CLASS_PROPERTIES;
-        if (!x)
-            x = image_sect(img, "__DATA", "__objc_catlist");
         for (uint64_t k = 0; x && k < x->size / 8 && image_reloc(img, x->in_addr + 8 * k, &at); k++)
             add_category(c, cs, objc_index, target_at(c, at), class_props);
         objc_index++;

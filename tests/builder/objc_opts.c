@@ -19,11 +19,13 @@
 #define OPTS_HEADER_SIZE 0x38
 #define OPTS_FLAG_PRODUCTION 1
 
-const struct sect *objc_image_info_of(const struct image *img)
+const struct sect *objc_sect(const struct image *img, const char *name)
 {
-    const struct sect *x = image_sect(img, "__DATA_CONST", "__objc_imageinfo");
-    return x ? x : image_sect(img, "__DATA", "__objc_imageinfo");
+    const struct sect *x = image_sect(img, "__DATA_CONST", name);
+    return x ? x : image_sect(img, "__DATA", name);
 }
+
+const struct sect *objc_image_info_of(const struct image *img) { return objc_sect(img, "__objc_imageinfo"); }
 
 static size_t objc_images(const struct cache *c)
 {
