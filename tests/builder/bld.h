@@ -177,6 +177,7 @@ struct options {
     bool local_symbols;     /* move locals out (into the cache or .symbols) */
     bool optimize_stubs;    /* redirect stubs to direct branches (arm64, arm64e) */
     bool universal;         /* dyld-1042 universal set: .development main, TEXT_STUBS */
+    bool preattach;         /* dyld-1122+ preattached categories (0x200, 64-bit) */
     const char *out;        /* main cache path */
     const char *manifest;   /* defaults to out + ".manifest" */
     unsigned clones;        /* scale mode: copies of each input under new names */
@@ -214,6 +215,8 @@ struct cache {
     uint64_t objc_ro_addr, objc_ro_size;    /* ObjCOptimizationHeader + header info RO */
     uint64_t objc_rw_addr, objc_rw_size;    /* header info RW */
     uint64_t objc_opts_offset;              /* header objcOptsOffset (0: none) */
+    uint64_t cats_addr, cats_size;          /* preattached categories' lists of lists */
+    uint64_t stats_preattached;             /* class_ro_t fields made lists of lists */
     uint64_t stats_selrefs;     /* pointers re-pointed at canonical selectors */
     uint64_t proto_addr, proto_area_size, proto_used; /* canonical protocols */
     uint64_t protocol_class;    /* libobjc's Protocol class, or 0 */
@@ -259,7 +262,15 @@ void objc_unique_protocols(struct cache *c);
  * and written after objc_mark_images. */
 void objc_opts_plan(struct cache *c);
 void objc_opts_write(struct cache *c);
-/* objc_image_info.flags |= OptimizedByDyld in every image (dyld-940+). */
+/* The image's ObjC section `name` in __DATA_CONST, else __DATA, or NULL. */
+const struct sect *objc_sect(const struct image *img, const char *name);
+const struct sect *objc_image_info_of(const struct image *img); /* __objc_imageinfo */
+/* objc_cats.c: preattached categories (--preattach-categories). The area is
+ * sized before layout (after objc_opts_plan), filled after the protocols. */
+void objc_cats_plan(struct cache *c);
+void objc_preattach_categories(struct cache *c);
+/* objc_image_info.flags |= OptimizedByDyld in every image (dyld-940+), and
+ * DyldCategoriesOptimized with preattached categories. */
 void objc_mark_images(struct cache *c);
 /* After code_fix: ADRP+LDR of a selref -> ADRP+ADD of the string (64-bit). */
 void objc_rewrite_selector_loads(struct cache *c);

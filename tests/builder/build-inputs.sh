@@ -34,7 +34,7 @@ for f in libsystem liba libc_impl libb libd libobjc; do
 done
 "$CLANG" -target "$target" -O1 -fno-stack-protector -fno-exceptions -fno-rtti -ffreestanding -I"$src" -c "$src/libcxxuser.cpp" \
     -o "$out/libcxxuser.o"
-for f in libobjcuser libobjcsub; do
+for f in libobjcuser libobjcsub libobjccat; do
     cc -fobjc-runtime=macosx-13.0 -fno-objc-arc "$src/$f.m" -o "$out/$f.o"
 done
 S=$out/libSystem.B.dylib A=$out/liba.dylib C=$out/libc_impl.dylib B=$out/libb.dylib O=$out/libobjc.A.dylib
@@ -52,3 +52,10 @@ ld libobjc.A /usr/lib/libobjc.A.dylib "$out/libobjc.o" "$S"
 ld libobjcuser /System/Library/Frameworks/DBUser.framework/Versions/A/DBUser "$out/libobjcuser.o" "$S" "$O"
 ld libobjcsub /System/Library/PrivateFrameworks/DBSub.framework/Versions/A/DBSub "$out/libobjcsub.o" "$S" "$O" \
     "$out/libobjcuser.dylib"
+# On arm64e DBCat's class_ro_t structures go to __AUTH_CONST, so the cache
+# signs their pointers (preattached method lists: DA, 0xC310).
+auth_ro=
+[ "$arch" = arm64e ] && auth_ro="-rename_section __DATA __objc_const __AUTH_CONST __objc_const"
+# shellcheck disable=SC2086
+ld libobjccat /System/Library/PrivateFrameworks/DBCat.framework/Versions/A/DBCat "$out/libobjccat.o" "$S" "$O" \
+    "$out/libobjcuser.dylib" $auth_ro

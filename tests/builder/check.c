@@ -53,6 +53,9 @@ static void read_manifest(const char *path, struct manifest *m)
             m->universal = strcmp(b, "universal-customer") == 0      ? UNIVERSAL_CUSTOMER
                            : strcmp(b, "universal-development") == 0 ? UNIVERSAL_DEVELOPMENT
                                                                      : NOT_UNIVERSAL;
+        } else if (strcmp(a, "categories") == 0 && c3) {
+            cats_addr = strtoull(b, NULL, 0);
+            cats_size = strtoull(c3, NULL, 0);
         } else if (strcmp(a, "slide") == 0) {
             m->slide = (unsigned)strtoul(b, NULL, 0);
         } else if (strcmp(a, "file") == 0 && c3 && strcmp(b, "main") == 0) {
@@ -242,6 +245,7 @@ int main(int argc, char **argv)
     fixups_resolve(&bc);
     struct counts n = {0};
     check_pointers(&n);
+    check_preattached(&n);
     check_exports(&n);
     check_symbols(&n);
     check_locals(&n);
@@ -258,10 +262,11 @@ int main(int argc, char **argv)
     printf("dsccheck: OK %s: %zu images, %zu pointers, %zu nulls, %zu exports, %zu symbols, %zu locals, "
            "%zu adrp pairs, %zu rip operands, %zu direct stubs, %zu direct calls, %zu uniqued selectors, "
            "%zu uniqued protocols, %zu selector loads, %zu pc-relative literals, %zu auth pointers, "
-           "%zu redacted locals, %zu GOT loads, %zu calls to stub copies, %zu objc image infos, %zu header infos\n",
+           "%zu redacted locals, %zu GOT loads, %zu calls to stub copies, %zu objc image infos, %zu header infos, "
+           "%zu lists of lists\n",
            m.main_path, bc.nimages, n.ptrs, n.nulls, n.exports, n.symbols, n.locals, n.adrps, n.rip_refs,
            n.direct_stubs, n.direct_calls, n.selectors, n.protocols, n.selector_loads, n.literals, n.auth,
-           n.redacted, n.got_loads, n.stub_copies, n.image_infos, n.header_infos);
+           n.redacted, n.got_loads, n.stub_copies, n.image_infos, n.header_infos, n.preattached);
     dsc_cache_close(cache);
     cache_free(&bc);
     free(cached);

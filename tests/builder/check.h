@@ -45,6 +45,7 @@ struct cached {
 struct counts {
     size_t ptrs, nulls, exports, symbols, locals, adrps, direct_stubs, direct_calls, selectors, protocols, rip_refs;
     size_t selector_loads, literals, auth, redacted, got_loads, stub_copies, image_infos, header_infos;
+    size_t preattached;
 };
 
 /* The uniqued selector buffer, from libobjc's objc_opt_offsets[0..1]. */
@@ -65,6 +66,7 @@ extern struct selbuf sb;        /* found by check_pointers, used by check_code *
 extern struct decoded dec;      /* every slid pointer of the cache */
 extern size_t explained;        /* decoded pointers matched to a reason so far */
 extern size_t ntwins;           /* distinct GOT twins reached by redirected loads */
+extern uint64_t cats_addr, cats_size; /* preattached categories' area (manifest), or 0 */
 
 /* check.c */
 dsc_span vm(uint64_t addr, uint64_t len, const char *what);
@@ -77,6 +79,11 @@ bool uniqued_selector(uint64_t target, uint64_t got);
 bool got_twin(const struct image *img, uint64_t want, uint64_t t, struct counts *n);
 void free_twins(void);
 void check_objc_opts(struct counts *n);
+
+/* check_cats.c: preattached categories. preattached_slot proves a slot
+ * that check_pointers finds changed; check_preattached the rest, after it. */
+bool preattached_slot(const struct ptr *p, const struct decoded_ptr *got);
+void check_preattached(struct counts *n);
 
 /* check_syms.c */
 void check_exports(struct counts *n);

@@ -2,7 +2,8 @@
  * check_ptrs.c — dsccheck: every rebase/bind slot of every input decodes to
  * its expected target, with the dyld-940+ exceptions each proven: selector
  * pointers may reach the canonical string, protocol references the
- * canonical protocol, and loads of GOT slots a cache-wide twin.
+ * canonical protocol, loads of GOT slots a cache-wide twin, and class_ro_t
+ * list fields a preattached list of lists (check_cats.c).
  */
 #include "check.h"
 
@@ -218,11 +219,12 @@ void check_pointers(struct counts *n)
             bool selector = got && got->value != p->target && uniqued_selector(p->target, got->value);
             bool protocol = got && got->value != p->target && !selector &&
                             canonical_protocol(&d, &pr, img, p, got->value);
-            if (!got || (got->value != p->target && !selector && !protocol))
+            bool lol = got && got->value != p->target && !selector && !protocol && preattached_slot(p, got);
+            if (!got || (got->value != p->target && !selector && !protocol && !lol))
                 die("%s: slot 0x%llx decodes to 0x%llx, expected 0x%llx", img->cache_path,
                     (unsigned long long)p->addr, got ? (unsigned long long)got->value : 0ULL,
                     (unsigned long long)p->target);
-            if (arm64e && (got->auth != p->auth || (p->auth && (got->key != p->key || got->addr_div != p->addr_div ||
+            if (arm64e && !lol && (got->auth != p->auth || (p->auth && (got->key != p->key || got->addr_div != p->addr_div ||
                                                                  got->diversity != p->diversity))))
                 die("%s: slot 0x%llx has the wrong authentication", img->cache_path, (unsigned long long)p->addr);
             n->selectors += selector;

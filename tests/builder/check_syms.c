@@ -165,7 +165,9 @@ void check_objc_image_info(struct counts *n)
             continue;
         const struct seg *sg = &img->segs[x->segi];
         uint32_t in_flags = dsc_le32(img->file.data + sg->in_fileoff + (x->in_addr - sg->in_addr) + 4);
-        uint32_t want = gots_uniqued ? in_flags | 8u : in_flags, got;
+        /* OptimizedByDyld (bit 3), and DyldCategoriesOptimized (bit 0) with
+         * preattached categories */
+        uint32_t want = gots_uniqued ? in_flags | 8u | (cats_size ? 1u : 0u) : in_flags, got;
         if (!dsc_vm_u32(cache, at + 4, &got) || got != want)
             die("%s: objc_image_info flags 0x%x, expected 0x%x", img->cache_path, got, want);
         n->image_infos++;

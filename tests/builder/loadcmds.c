@@ -8,8 +8,6 @@
 
 #include <string.h>
 
-#define LC_RPATH 0x8000001cu
-
 uint64_t file_offset_of(struct cache *c, uint64_t addr)
 {
     struct region *r = region_of(c, addr);

@@ -2,13 +2,15 @@
  * main.c — dscbuild's command line, the build pipeline and the manifest.
  *
  *   dscbuild --arch A --slide N --header 0xNNN [--split N [--universal]]
- *            [--local-symbols] [--optimize-stubs] [--alias ALIAS=PATH]... [--clones N]
+ *            [--local-symbols] [--optimize-stubs] [--preattach-categories]
+ *            [--alias ALIAS=PATH]... [--clones N]
  *            [--platform N] -o OUT input.dylib...
  *
  * Writes OUT (and OUT.01 … / OUT.1 … / OUT.symbols) plus OUT.manifest, a
  * plain-text list that extraction tests use to find each image's input:
  *   arch <name> / slide <n> / header 0x<size> / file <role> <path>
  *   stubs optimized (--optimize-stubs) / stubs universal-customer|-development
+ *   categories ADDR SIZE (--preattach-categories: the lists-of-lists area)
  * A universal set (--universal) also gets OUT.development.manifest.
  *   image <cache path> <input dylib>     alias <alias> <cache path>
  * (fields separated by one TAB).
@@ -26,6 +28,7 @@ static _Noreturn void usage(void)
     fprintf(stderr,
             "usage: dscbuild --arch arm64|arm64e|arm64_32|x86_64 --slide 1-5 --header 0x98|0x138|0x140|0x1c8|0x200\n"
             "                [--split IMAGES_PER_TEXT_FILE [--universal]] [--local-symbols] [--optimize-stubs]\n"
+            "                [--preattach-categories]\n"
             "                [--alias ALIAS=PATH]... [--clones N] [--platform N] -o OUT input.dylib...\n");
     exit(2);
 }
@@ -45,7 +48,8 @@ static void parse_options(struct options *o, int argc, char **argv)
         {"arch", 1, NULL, 'a'}, {"slide", 1, NULL, 's'}, {"header", 1, NULL, 'H'},
         {"split", 1, NULL, 'S'}, {"local-symbols", 0, NULL, 'l'}, {"optimize-stubs", 0, NULL, 'O'},
         {"alias", 1, NULL, 'A'}, {"clones", 1, NULL, 'C'}, {"platform", 1, NULL, 'P'},
-        {"manifest", 1, NULL, 'm'}, {"universal", 0, NULL, 'U'}, {NULL, 0, NULL, 0},
+        {"manifest", 1, NULL, 'm'}, {"universal", 0, NULL, 'U'},
+        {"preattach-categories", 0, NULL, 'R'}, {NULL, 0, NULL, 0},
     };
     bool have_arch = false;
     memset(o, 0, sizeof *o);
@@ -67,6 +71,7 @@ static void parse_options(struct options *o, int argc, char **argv)
         case 'l': o->local_symbols = true; break;
         case 'O': o->optimize_stubs = true; break;
         case 'U': o->universal = true; break;
+        case 'R': o->preattach = true; break;
         case 'A':
             o->alias_specs = xrealloc(o->alias_specs, (o->nalias_specs + 1) * sizeof *o->alias_specs);
             o->alias_specs[o->nalias_specs++] = optarg;
@@ -88,6 +93,8 @@ static void parse_options(struct options *o, int argc, char **argv)
         die("header size must be one of 0x98 0x138 0x140 0x1c8 0x200");
     if (o->split && o->text_per_file == 0)
         die("--split needs at least one image per TEXT file");
+    if (o->preattach && o->header_size < 0x200)
+        die("--preattach-categories needs the 0x200 header (dyld-1122+ caches)");
     if (o->local_symbols && o->header_size < 0x68)
         die("local symbols need a header of 0x68 bytes or more");
 }
@@ -152,6 +159,9 @@ static void write_manifest(const struct cache *c, bool dev)
         fprintf(f, "stubs\toptimized\n");
     if (c->opt.universal)
         fprintf(f, "stubs\t%s\n", dev ? "universal-development" : "universal-customer");
+    if (c->cats_size)
+        fprintf(f, "categories\t0x%llx\t0x%llx\n", (unsigned long long)c->cats_addr,
+                (unsigned long long)c->cats_size);
     for (unsigned i = 0; i < c->nfiles; i++) {
         const struct outfile *of = &c->files[i];
         bool variant = (i == 0 && dev) || (dev && of->mirror_of >= 0);
@@ -186,11 +196,13 @@ int main(int argc, char **argv)
     objc_plan_protocols(&c);
     got_plan(&c);
     objc_opts_plan(&c);
+    objc_cats_plan(&c);
     layout_plan(&c);
     fixups_resolve(&c);
     layout_copy_segments(&c);
     objc_unique_selectors(&c);
     objc_unique_protocols(&c);
+    objc_preattach_categories(&c);
     objc_mark_images(&c);
     objc_opts_write(&c);
     code_fix(&c);

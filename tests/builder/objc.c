@@ -406,6 +406,7 @@ void objc_rewrite_selector_loads(struct cache *c)
 /* ---- objc_image_info ---- */
 
 #define OBJC_IMAGE_OPTIMIZED_BY_DYLD (1u << 3)
+#define OBJC_IMAGE_DYLD_CATEGORIES_OPTIMIZED (1u << 0) /* objc4-951.1 objc-abi.h */
 
 void objc_mark_images(struct cache *c)
 {
@@ -413,13 +414,12 @@ void objc_mark_images(struct cache *c)
         return;
     for (size_t i = 0; i < c->nimages; i++) {
         const struct image *img = &c->images[i];
-        const struct sect *x = image_sect(img, "__DATA_CONST", "__objc_imageinfo");
+        const struct sect *x = objc_image_info_of(img);
         uint64_t at;
-        if (!x)
-            x = image_sect(img, "__DATA", "__objc_imageinfo");
         if (!x || x->size < 8 || !image_reloc(img, x->in_addr, &at))
             continue;
         uint8_t *info = cache_bytes(c, at, 8);
-        dsc_put32(info + 4, dsc_le32(info + 4) | OBJC_IMAGE_OPTIMIZED_BY_DYLD);
+        uint32_t set = OBJC_IMAGE_OPTIMIZED_BY_DYLD | (c->cats_size ? OBJC_IMAGE_DYLD_CATEGORIES_OPTIMIZED : 0);
+        dsc_put32(info + 4, dsc_le32(info + 4) | set);
     }
 }

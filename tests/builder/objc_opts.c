@@ -19,17 +19,19 @@
 #define OPTS_HEADER_SIZE 0x38
 #define OPTS_FLAG_PRODUCTION 1
 
-static const struct sect *image_info_of(const struct image *img)
+const struct sect *objc_sect(const struct image *img, const char *name)
 {
-    const struct sect *x = image_sect(img, "__DATA_CONST", "__objc_imageinfo");
-    return x ? x : image_sect(img, "__DATA", "__objc_imageinfo");
+    const struct sect *x = image_sect(img, "__DATA_CONST", name);
+    return x ? x : image_sect(img, "__DATA", name);
 }
+
+const struct sect *objc_image_info_of(const struct image *img) { return objc_sect(img, "__objc_imageinfo"); }
 
 static size_t objc_images(const struct cache *c)
 {
     size_t n = 0;
     for (size_t i = 0; i < c->nimages; i++)
-        n += image_info_of(&c->images[i]) != NULL;
+        n += objc_image_info_of(&c->images[i]) != NULL;
     return n;
 }
 
@@ -64,7 +66,7 @@ void objc_opts_write(struct cache *c)
     size_t k = 0;
     for (size_t i = 0; i < c->nimages; i++) {
         const struct image *img = &c->images[i];
-        const struct sect *x = image_info_of(img);
+        const struct sect *x = objc_image_info_of(img);
         uint64_t at;
         if (!x || !image_reloc(img, x->in_addr, &at))
             continue;

@@ -6,6 +6,11 @@
 # "Objc selector ref" loads in its code as in the input's (the builder had
 # redirected them to the uniqued strings). dyld-940+ eras (0x1c8, 0x200)
 # have uniqued selectors and protocols and rewritten selector loads.
+# --preattach-categories (dyld-1122+): classes' lists become relative lists
+# of lists (own list last, placeholders where a class has none); the
+# extraction must give every class_ro_t back its own list or NULL, and
+# dsccheck must find lists of lists in the cache (13 with our inputs, see
+# libobjccat.m), or the comparison would prove nothing.
 # llvm-objdump-19 cannot read arm64e chained fixups, so arm64e caches are
 # judged by dscfs --verify only (our own walker of the extracted files).
 # arm64_32 (32-bit pointers, slide v1 and v4) is in: build-inputs.sh links
@@ -21,7 +26,7 @@ selrefs() { llvm-objdump-19 --macho -d "$1" | grep -c 'Objc selector ref: '; }
 # The inputs themselves, by llvm-objdump-19: each class's isa names its
 # metaclass (what lld's race used to zero on arm64_32).
 for arch in arm64 arm64e arm64_32 x86_64; do
-    for lib in libobjcuser libobjcsub; do
+    for lib in libobjcuser libobjcsub libobjccat; do
         llvm-objdump-19 --macho --objc-meta-data "$WORK/$arch/$lib.dylib" | grep -m1 ' isa ' |
             grep -q ' isa 0x[0-9a-f]*[1-9a-f][0-9a-f]* _OBJC_METACLASS_\$_' ||
             fail "$arch/$lib.dylib: the first class's isa is not its metaclass (ld64.lld-19 zeroed it?)"
@@ -36,6 +41,19 @@ while read -r arch slide header opts; do
     # shellcheck disable=SC2086
     "$DSCBUILD" --arch "$arch" --slide "$slide" --header "$header" $opts -o "$out" $(cat "$WORK/$arch.inputs") \
         > build.out 2> err || fail "dscbuild $arch $slide $header $opts: $(cat err)"
+    case " $opts " in
+        *" --preattach-categories "*)
+            refs=
+            if [ "$arch" = x86_64 ]; then
+                "${top_srcdir:-.}/tests/builder/x86-refs.sh" "$WORK/$arch.inputs" > "$WORK/$arch.refs" ||
+                    fail "x86-refs.sh"
+                refs="--x86-refs $WORK/$arch.refs"
+            fi
+            # shellcheck disable=SC2086
+            "$DSCCHECK" $refs "$out.manifest" > check 2> err ||
+                fail "$arch $header $opts: dsccheck: $(cat err)"
+            grep -q ' 13 lists of lists$' check || fail "$arch $header $opts: $(cat check)" ;;
+    esac
     root="$WORK/o$n"
     "$DSCFS" --extract-all "$out" "$root" > /dev/null 2> err || fail "$arch $header $opts: --extract-all: $(cat err)"
     "$DSCFS" --verify "$out" > verify 2> err
@@ -70,6 +88,9 @@ x86_64 1 0x98
 arm64_32 4 0x138
 arm64_32 1 0x1c8 --split 3
 arm64_32 4 0x200 --local-symbols
+arm64 2 0x200 --preattach-categories
+arm64e 5 0x200 --split 3 --preattach-categories
+x86_64 2 0x200 --preattach-categories
 CONFIGS
-[ "$n" = 10 ] || fail "ran $n configurations"
+[ "$n" = 13 ] || fail "ran $n configurations"
 exit 0

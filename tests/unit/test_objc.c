@@ -394,7 +394,9 @@ static int fake_walk_sects(struct fake *f, const struct dsc_objc_opt *opt, int32
         {.sectname = "__objc_catlist", .segname = "__DATA", .addr = CATLIST, .size = 8},
         {.sectname = "__objc_imageinfo", .segname = "__DATA", .addr = IMAGEINFO, .size = 8},
     };
-    struct dsc_macho mo = {.cache = c, .image = 5, .is64 = true, .sects = sects, .nsects = nsects};
+    struct dsc_segment segs[1] = {{.name = "__DATA", .vmaddr = FAKE_BASE, .vmsize = FAKE_SIZE}};
+    struct dsc_macho mo = {.cache = c, .image = 5, .is64 = true, .segs = segs, .nsegs = 1, .sects = sects,
+                           .nsects = nsects};
     struct dsc_objc_image img = {&mo, {f, fake_span, fake_ptr, fake_cstr}, 8, opt, index};
     memset(out, 0, sizeof *out);
     int rc = dsc_objc_walk(&img, collect, out, err);
@@ -427,18 +429,34 @@ START_TEST(categories_and_their_properties)
 }
 END_TEST
 
+/* Selector-base names, and lists of lists (preattached categories,
+ * dyld-1122+): the class's own list is the last entry, after another
+ * image's category list (k 0) or one of the same image, with the same
+ * index (k 1); a last entry outside the image (the cache's shared empty
+ * method list, k 2) or {0, 0} (pointing at itself, k 3) means the class has
+ * no list of its own. */
 START_TEST(lists_of_lists_and_selector_base)
 {
     static struct fake f;
-    build_fake(&f);
     struct dsc_objc_opt opt = {.present = true, .has_selector_base = true, .selector_base = SELBASE};
-    struct names n;
-    dsc_error err;
-    int rc = fake_walk(&f, &opt, 7, &n, &err);
-    if (rc == 1)
-        return;
-    ck_assert_msg(rc == 0, "%s", err.msg);
-    ck_assert_str_eq(n.buf, "Fake;-relMethod;meta:Fake;+ownClassMethod;");
+    const char *own = "Fake;-relMethod;meta:Fake;+ownClassMethod;", *none = "Fake;-relMethod;meta:Fake;";
+    const char *const want[] = {own, own, none, none};
+    for (int k = 0; k < 4; k++) {
+        build_fake(&f);
+        if (k > 0)
+            put64(&f, LOL + 8, (uint64_t)(LIST_OTHER - (LOL + 8)) << 16 | 7);
+        if (k == 2)
+            put64(&f, LOL + 16, (uint64_t)(FAKE_BASE + FAKE_SIZE + 0x40 - (LOL + 16)) << 16 | 7);
+        if (k == 3)
+            put64(&f, LOL + 16, 0);
+        struct names n;
+        dsc_error err;
+        int rc = fake_walk(&f, &opt, 7, &n, &err);
+        if (rc == 1)
+            return;
+        ck_assert_msg(rc == 0, "%s", err.msg);
+        ck_assert_str_eq(n.buf, want[k]);
+    }
 }
 END_TEST
 

@@ -39,6 +39,7 @@
 #define LC_LOAD_WEAK_DYLIB (0x18u | LC_REQ_DYLD)
 #define LC_SEGMENT_64 0x19u
 #define LC_UUID 0x1bu
+#define LC_RPATH (0x1cu | LC_REQ_DYLD)
 #define LC_CODE_SIGNATURE 0x1du
 #define LC_SEGMENT_SPLIT_INFO 0x1eu
 #define LC_REEXPORT_DYLIB (0x1fu | LC_REQ_DYLD)

@@ -16,8 +16,8 @@
  *    this image (an existing one, or one added in __OBJC_EXTRA,__objc_selrefs)
  *    and lose the builder's flags (direct selectors, uniqued/sorted); pointer
  *    lists lose the uniqued/sorted bits;
- *  - lists of lists (preattached categories) become plain pointers to this
- *    image's own list;
+ *  - lists of lists (preattached categories) become plain pointers to the
+ *    class's own list, or NULL where the builder put a placeholder;
  *  - protocol references go back to this image's own protocol_t of the same
  *    name instead of the builder's canonical copy;
  *  - class `cache` and `vtable` fields that point at prebuilt caches are

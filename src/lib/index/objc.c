@@ -340,26 +340,43 @@ static int method_list(struct walk *w, uint64_t ref, uint64_t list, uint64_t lol
     return rc;
 }
 
+/* Whether `addr` lies in one of the image's segments. */
+static bool in_image(const struct walk *w, uint64_t addr)
+{
+    const struct dsc_macho *mo = w->img->mo;
+    for (unsigned i = 0; i < mo->nsegs; i++)
+        if (addr >= mo->segs[i].vmaddr && addr - mo->segs[i].vmaddr < mo->segs[i].vmsize)
+            return true;
+    return false;
+}
+
 /* A relative_list_list_t (pointer with bit 0 set) referred to from `field`:
- * the entry for this image's own ObjC index, or the only entry when the
- * index is unknown. *list = 0 when there is none. */
+ * the class's own list, *list = 0 when it has none. Facts, from dyld-1378
+ * cache_builder/NewSharedCacheBuilder.cpp (emitPreAttachedObjCCategories,
+ * unchanged since dyld-1122) and objc4-951.1 runtime/objc-runtime-new.h
+ * (relative_list_list_t): {u32 entsize 8, u32 count}, then entries of
+ * {imageIndex: 16 low bits, signed offset from the entry: 48 high bits};
+ * categories' lists (of this image or others, so the index alone does not
+ * tell them apart) come first and the class's own list is always the last
+ * entry. A class without an own list gets a placeholder there: the cache's
+ * shared empty method list (outside every image) with the class's index,
+ * or {0, 0}, an entry pointing at itself. */
 static int own_list_of_lists(struct walk *w, uint64_t field, uint64_t lol, uint64_t *list)
 {
     uint32_t flags, count;
+    dsc_span s;
     *list = 0;
-    if (!rd32(w, lol, &flags) || !rd32(w, lol + 4, &count) || count > DSC_OBJC_MAX_LIST ||
+    if (!rd32(w, lol, &flags) || !rd32(w, lol + 4, &count) || count == 0 || count > DSC_OBJC_MAX_LIST ||
         (flags & 0xFFFCu) != 8)
         return bad(w, lol, "list of lists");
-    for (uint32_t i = 0; i < count; i++) {
-        uint64_t e = lol + 8 + (uint64_t)i * 8;
-        dsc_span s;
-        if (!w->img->mem.span(w->img->mem.ctx, e, 8, &s))
-            return bad(w, e, "list of lists entry");
-        uint64_t v = dsc_le64(s.data);
-        int64_t off = (int64_t)v >> 16;
-        if ((int32_t)(v & 0xFFFF) == w->img->objc_index || (w->img->objc_index < 0 && count == 1))
-            *list = e + (uint64_t)off;
-    }
+    uint64_t e = lol + 8 + (uint64_t)(count - 1) * 8;
+    if (!w->img->mem.span(w->img->mem.ctx, e, 8, &s))
+        return bad(w, e, "list of lists entry");
+    uint64_t v = dsc_le64(s.data);
+    int64_t off = (int64_t)v >> 16;
+    bool own_index = w->img->objc_index < 0 || (int32_t)(v & 0xFFFF) == w->img->objc_index;
+    if (off != 0 && own_index && in_image(w, e + (uint64_t)off))
+        *list = e + (uint64_t)off;
     struct dsc_objc_item it = {.kind = DSC_OBJC_LIST_OF_LISTS, .addr = lol, .ref = field, .target = *list,
                                .list_of_lists = lol, .count = count};
     return emit(w, &it);

@@ -72,7 +72,8 @@ enum dsc_objc_kind {
                                section = where such strings live in a linked dylib */
     DSC_OBJC_CLASS_CACHE,   /* ref = class_t.cache, then .vtable field; target = its value */
     DSC_OBJC_LIST_OF_LISTS, /* ref = field pointing (bit 0 set) at the relative_list_list_t
-                               at addr; target = this image's own list in it, or 0 */
+                               at addr; target = the class's own list (its last entry),
+                               or 0 where that is a placeholder */
 };
 
 /* Which list of its owner a method list is. */
