@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_sha256.c — dsc_sha256 against the SHA-256 examples of FIPS 180-2
  * (Appendix B: "abc", the 448-bit two-block message, one million 'a'), the

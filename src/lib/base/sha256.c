@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * sha256.c — SHA-256 as FIPS 180-4 §6.2 defines it: message schedule of 64
  * words, 64 rounds with the constants of §4.2.2, big-endian length padding.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * sha256.h — SHA-256 (FIPS 180-4, identical to FIPS 180-2's SHA-256), the
  * one hash the engine uses: the page hashes of an ad-hoc code signature.
