@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # mount_sigbus_index.sh — a cache truncated under the mount while the first
 # extraction reads other images' export tries (the symbol lookups every
 # extraction makes) must cost that extraction an EIO, never a lock left held:
