@@ -143,6 +143,13 @@ bool dsc_cache_unchanged(const dsc_cache *cache);
  * hundred MB of output); safe while other threads read the cache. */
 void dsc_cache_release_pages(const dsc_cache *cache);
 
+/* After a call into the engine on this thread was cut short by a longjmp
+ * out of a signal handler (a SIGBUS on a cache truncated under it), release
+ * what that call left pinned in the cache's shared state (the export sets
+ * its symbol lookups held). No lock is ever held across mapped-byte reads,
+ * so none is left locked; the call's other allocations are lost. */
+void dsc_thread_recover(void);
+
 const char *dsc_arch_name(enum dsc_arch arch);
 const char *dsc_platform_name(uint32_t platform);
 /* "XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX" and a NUL into out. */
