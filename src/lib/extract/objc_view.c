@@ -9,7 +9,7 @@
  * own copy of each slid segment of the image, exactly as pass_pointers
  * decodes the plan's (every chain slot gets its unslid value), and full and
  * size plans read the same bytes. Everything outside those segments (text,
- * other images) comes from the cache, pointers decoded by dsc_cache_ptr.
+ * other images) comes from the cache, pointers decoded by dsc_vm_ptr_value.
  */
 #include "extract/pass_objc.h"
 #include "cache/slide.h"
@@ -124,7 +124,7 @@ static bool view_ptr(void *ctx, uint64_t addr, uint64_t *v)
     unsigned ps = dsc_ptr_size(view->cache);
     const struct objc_view_seg *s = seg_of(view, addr, ps);
     if (!s)
-        return dsc_cache_ptr(view->cache, addr, v);
+        return dsc_vm_ptr_value(view->cache, addr, v);
     return span_ptr((dsc_span){s->bytes, s->size}, addr - s->vmaddr, ps, v);
 }
 

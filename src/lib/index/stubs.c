@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "cache/slide.h"
 #include "index/symbols.h"
 
 static int64_t sext(uint64_t v, unsigned bits)
@@ -278,53 +279,7 @@ bool dsc_stub_encode(enum dsc_arch arch, uint64_t pc, uint64_t slot, uint8_t *ou
     }
 }
 
-/* ---- pointers and chains ---- */
-
-static uint64_t decode_v2_v4(const struct dsc_map *m, uint64_t raw, unsigned version)
-{
-    uint64_t mask, add;
-    if (!span_u64(m->slide, 0x18, &mask) || !span_u64(m->slide, 0x20, &add))
-        return raw;
-    uint64_t v = raw & ~mask;
-    if (version == 4) {
-        v &= 0xFFFFFFFFu;
-        if ((v & 0xFFFF8000u) == 0)
-            return v;
-        if ((v & 0x3FFF8000u) == 0x3FFF8000u)
-            return v | 0xC0000000u;
-    }
-    return v ? v + add : 0;
-}
-
-bool dsc_vm_pointer(const dsc_cache *c, uint64_t addr, uint64_t *target)
-{
-    const struct dsc_map *m = dsc_vm_map(c, addr);
-    uint64_t raw, base;
-    if (!m || !dsc_vm_ptr(c, addr, &raw))
-        return false;
-    if (raw == 0) { /* a slot no chain visits: a weak import bound to nothing */
-        *target = 0;
-        return true;
-    }
-    switch (m->info.slide_version) {
-    case 2:
-    case 4:
-        *target = decode_v2_v4(m, raw, m->info.slide_version);
-        return true;
-    case 3:
-        if (raw >> 63)
-            *target = span_u64(m->slide, 0x10, &base) ? base + (raw & 0xFFFFFFFFu) : 0;
-        else
-            *target = raw & 0x7FFFFFFFFFFull;
-        return true;
-    case 5:
-        *target = span_u64(m->slide, 0x10, &base) ? base + (raw & 0x3FFFFFFFFull) : 0;
-        return true;
-    default: /* none, v1: stored unslid */
-        *target = raw;
-        return true;
-    }
-}
+/* ---- chains ---- */
 
 /* Branch islands live outside every real image (pools of the dyld-421..655
  * builders, stubs sub-caches) or in pseudo-images named after them. */
@@ -364,7 +319,7 @@ bool dsc_stub_follow(const dsc_cache *c, const struct dsc_symbols *syms, uint64_
         if (st.slot) {
             if (!*first_slot)
                 *first_slot = st.slot;
-            if (!dsc_vm_pointer(c, st.slot, &addr))
+            if (!dsc_vm_ptr_target(c, st.slot, &addr))
                 return false;
         } else {
             addr = st.target;

@@ -96,10 +96,6 @@ bool dsc_stub_decode(enum dsc_arch arch, const uint8_t *p, size_t len, uint64_t 
  * `out` (dsc_stub_size(arch) bytes). False when the slot is out of range. */
 bool dsc_stub_encode(enum dsc_arch arch, uint64_t pc, uint64_t slot, uint8_t *out);
 
-/* The unslid target of the pointer stored at `addr`, decoded with the slide
- * info of its mapping (v1..v5; none = raw). Top-byte/PAC bits dropped. */
-bool dsc_vm_pointer(const dsc_cache *c, uint64_t addr, uint64_t *target);
-
 /* From `addr`, follow stubs, islands and pointer slots to the function
  * finally reached. Islands are followed only outside every image (branch
  * pools, stubs sub-caches) or in a "...branch_islands" pseudo-image, as

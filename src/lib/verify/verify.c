@@ -306,7 +306,7 @@ static bool x86_got_load_outside(const struct vctx *v, const uint8_t *p, uint64_
     unsigned len;
     const struct dsc_map *m;
     return dsc_x86_rip_load(p, avail, pc, &slot, &len) && !in_output_image(v->o, slot) && (m = dsc_vm_map(v->c, slot)) &&
-           !(m->info.max_prot & 4) && dsc_vm_pointer(v->c, slot, &target) &&
+           !(m->info.max_prot & 4) && dsc_vm_ptr_target(v->c, slot, &target) &&
            dsc_symbols_image_of(v->syms, target) >= 0;
 }
 
