@@ -9,12 +9,6 @@
 
 #include <string.h>
 
-static int64_t sext(uint64_t v, unsigned bits)
-{
-    uint64_t m = 1ull << (bits - 1);
-    return (int64_t)((v ^ m) - m);
-}
-
 /* ---- arm64e: dyld_cache_slide_pointer3 == dyld_chained_ptr_arm64e_* ----
  *   bit 63 auth, 62 bind, 51..61 next (8-byte strides);
  *   rebase: target 0..42, high8 43..50;  auth rebase: target 0..31;
@@ -43,7 +37,7 @@ static void arm64e_decode(uint64_t raw, uint64_t base, bool offsets, unsigned or
         out->is_pointer = false;
         out->import = (uint32_t)(raw & ((1u << ordinal_bits) - 1));
         if (!out->auth)
-            out->addend = sext(raw >> 32 & 0x7FFFF, 19);
+            out->addend = dsc_sext(raw >> 32 & 0x7FFFF, 19);
         return;
     }
     if (out->auth)

@@ -27,6 +27,7 @@
 
 #include "extract/extract.h"
 #include "index/imports.h"
+#include "base/insn.h"
 #include "base/sort.h"
 #include "cache/slide.h"
 #include "index/stubs.h"

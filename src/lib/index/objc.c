@@ -9,6 +9,7 @@
  */
 #include "index/objc.h"
 
+#include "base/ptrfmt.h"
 #include "cache/slide.h"
 
 #include <stdio.h>
@@ -199,7 +200,7 @@ static bool rdptr(struct walk *w, uint64_t addr, uint64_t *v)
     if (!w->img->mem.ptr(w->img->mem.ctx, addr, v))
         return false;
     if (w->p == 8)
-        *v &= 0x00FFFFFFFFFFFFFFull;
+        *v &= DSC_TBI_MASK;
     return true;
 }
 
