@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * slide.h — walks of the cache's slide info, versions 1 to 5, and the
  * decoded value of one slid pointer (the word codec is base/ptrfmt.h).

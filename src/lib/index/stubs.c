@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * stubs.c — x86_64 GOT loads, stub forms, and following stub chains
  * through the cache. See stubs.h.

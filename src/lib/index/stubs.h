@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * stubs.h — stubs and branches (AArch64 words: base/insn.h): the x86_64
  * RIP-relative GOT-load decoder; every stub form the linker writes
