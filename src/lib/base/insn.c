@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * insn.c — AArch64 instruction fields, decode and encode. See insn.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * insn.h — the one AArch64 instruction codec: fields, classes and the
  * PC-relative forms (B/BL, ADRP, ADR, ADD imm, LDR imm/literal) decoded to

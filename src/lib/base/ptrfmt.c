@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ptrfmt.c — decode slide-info and chained-fixup pointer words, encode
  * DYLD_CHAINED_PTR_ARM64E. Bit layouts from dyld-1042.1's

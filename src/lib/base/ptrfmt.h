@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ptrfmt.h — the one codec of pointer words as dyld stores them: the slide
  * info formats of a shared cache (v1 to v5) and the chained-fixup pointer
