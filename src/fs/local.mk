@@ -34,7 +34,7 @@ check-tsan:
 .PHONY: check-tsan
 
 # tests/integration/mount_sigbus.sh preloads this shim into the daemon
-# (plain -shared build: libtool here builds static libraries only).
+# (a plain -shared build: a test shim, not a libtool library).
 check_DATA = tests/integration/fakestat.so
 tests/integration/fakestat.so: $(srcdir)/tests/integration/fakestat.c
 	@$(MKDIR_P) tests/integration
