@@ -5,8 +5,14 @@
 AM_TESTS_ENVIRONMENT = \
 	top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \
 	DSC_TESTDATA="$${DSC_TESTDATA:-$(abs_top_srcdir)/../shared/testdata}"; \
-	DSCFS='$(abs_top_builddir)/dscfs'; \
-	export top_srcdir top_builddir DSC_TESTDATA DSCFS;
+	DSCFS='$(abs_top_builddir)/dscfs'; DSCFS_FUSE=$(DSCFS_FUSE); \
+	export top_srcdir top_builddir DSC_TESTDATA DSCFS DSCFS_FUSE;
+# The mount tests skip in a --disable-fuse build.
+if HAVE_FUSE
+DSCFS_FUSE = yes
+else
+DSCFS_FUSE = no
+endif
 
 if HAVE_CHECK
 check_PROGRAMS += tests/unit/test_lib
