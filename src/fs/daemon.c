@@ -31,12 +31,14 @@ struct options {
     char *cache;
     char *cache_size;
     int nowarm;    /* -o nowarm: sizes only when asked for */
+    int nosign;    /* -o nosign: outputs without a code signature */
     int nonopts;   /* positional arguments seen */
 };
 
 static const struct fuse_opt option_spec[] = {
     {"cache_size=%s", offsetof(struct options, cache_size), 0},
     {"nowarm", offsetof(struct options, nowarm), 1},
+    {"nosign", offsetof(struct options, nosign), 1},
     FUSE_OPT_END,
 };
 
@@ -49,6 +51,7 @@ static void mount_usage(FILE *out)
             "  -o cache_size=SIZE  bytes of extracted images kept in memory (LRU);\n"
             "                      K, M, G, T suffixes (powers of 1024); default %s\n"
             "  -o nowarm           do not compute image sizes in the background\n"
+            "  -o nosign           leave out the ad-hoc code signature of every image\n"
             "\n"
             "common FUSE options:\n"
             "  -f                  stay in the foreground (log to stderr)\n"
@@ -169,6 +172,7 @@ int fs_main(int argc, char **argv)
     fs = fsys_open(cache, o.cache, budget);
     if (!fs)
         goto out;
+    fs->extract_flags = o.nosign ? DSC_EXTRACT_UNSIGNED : 0;
     /* Read-only whatever the command line says; name the mount after the
      * cache so mount(8) and df(1) show what it is. */
     char *fsname = NULL;

@@ -63,6 +63,7 @@ struct fsys {
     uint64_t total_bytes;   /* of all cache files, for statfs */
     uid_t uid;
     gid_t gid;
+    unsigned extract_flags; /* dsc_extract_with flags (-o nosign); set before serving */
     bool to_syslog;         /* set once daemonized; stderr before */
 };
 

@@ -52,6 +52,7 @@ bool fsys_image_extracted(struct fsys *fs, uint32_t i)
 struct size_job {
     const dsc_cache *cache;
     uint32_t image;
+    unsigned flags;
     uint64_t size;
     dsc_error err;
     int rc;
@@ -60,7 +61,7 @@ struct size_job {
 static void run_size(void *arg)
 {
     struct size_job *j = arg;
-    j->rc = dsc_extract_size(j->cache, j->image, &j->size, &j->err);
+    j->rc = dsc_extract_size_with(j->cache, j->image, j->flags, &j->size, &j->err);
 }
 
 int fsys_image_size(struct fsys *fs, uint32_t i, uint64_t *size)
@@ -74,7 +75,7 @@ int fsys_image_size(struct fsys *fs, uint32_t i, uint64_t *size)
     if (failed)
         return EIO;
     /* Two threads may both compute it; they get the same answer. */
-    struct size_job j = {.cache = fs->cache, .image = i};
+    struct size_job j = {.cache = fs->cache, .image = i, .flags = fs->extract_flags};
     if (!fsys_cache_ok(fs)) {
         fail_image(fs, i, changed_msg);
         return EIO;
@@ -102,6 +103,7 @@ int fsys_image_size(struct fsys *fs, uint32_t i, uint64_t *size)
 struct extract_job {
     const dsc_cache *cache;
     uint32_t image;
+    unsigned flags;
     dsc_output out;
     dsc_error err;
     int rc;
@@ -110,7 +112,7 @@ struct extract_job {
 static void run_extract(void *arg)
 {
     struct extract_job *j = arg;
-    j->rc = dsc_extract(j->cache, j->image, &j->out, &j->err);
+    j->rc = dsc_extract_with(j->cache, j->image, j->flags, &j->out, &j->err);
 }
 
 /* Keep the extraction's size (what reads return) and warnings. */
@@ -141,7 +143,7 @@ int fsys_produce(void *ctx, uint32_t key, store_blob *blob)
         fail_image(fs, key, changed_msg);
         return EIO;
     }
-    struct extract_job j = {.cache = fs->cache, .image = key};
+    struct extract_job j = {.cache = fs->cache, .image = key, .flags = fs->extract_flags};
     if (!guard_run(run_extract, &j)) {
         fail_image(fs, key, sigbus_msg);
         return EIO;
