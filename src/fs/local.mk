@@ -46,7 +46,7 @@ EXTRA_DIST += tests/integration/fakestat.c
 dscfs_SOURCES += \
 	src/fs/fs.h src/fs/fsys.h src/fs/fsys.c src/fs/build.c \
 	src/fs/produce.c src/fs/report.c src/fs/ops.c src/fs/ops.h src/fs/daemon.c \
-	src/fs/warm.c src/fs/warm.h
+	src/fs/warm.c src/fs/warm.h src/fs/disk_store.c src/fs/disk_store.h
 dscfs_CPPFLAGS += -I$(top_srcdir)/src/fs
 dscfs_CFLAGS += $(FUSE_CFLAGS)
 dscfs_LDADD += libdscfs.la $(FUSE_LIBS)
