@@ -13,7 +13,8 @@
 #  - --verify still reports no problem;
 #  - a fresh mount's st_size, before anything is read, equals the bytes
 #    read and the --extract-all file, signed by default and unsigned with
-#    -o nosign (and /.dscfs/info says which).
+#    -o nosign (and /.dscfs/info says which); both mounts share one
+#    cache_dir, which must not hand the signed files to the unsigned mount.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 need_testdata
 command -v llvm-objdump-19 > /dev/null || skip "llvm-objdump-19 is not installed"
@@ -56,8 +57,8 @@ if command -v fusermount3 > /dev/null && [ -c /dev/fuse ] && [ -r /dev/fuse ] &&
     for cache in $(real_caches); do
         name=$(basename "$cache")
         for mode in s u; do
-            opt=
-            [ $mode = u ] && opt="-o nosign"
+            opt="-o cache_dir=$work/disk"
+            [ $mode = u ] && opt="$opt,nosign"
             "$DSCFS" $opt "$cache" "$mp" || fail "$name: mount $opt"
             want=yes
             [ $mode = u ] && want=no
