@@ -40,6 +40,9 @@ TESTS += tests/integration/objc_link.sh tests/integration/objc_builder.sh
 EXTRA_DIST += tests/integration/objc_link.sh tests/integration/objc_builder.sh
 TESTS += tests/integration/verify_builder.sh
 EXTRA_DIST += tests/integration/verify_builder.sh
+# Ad-hoc code signatures judged without the writer (sigcheck.sh).
+TESTS += tests/integration/signature.sh
+EXTRA_DIST += tests/integration/signature.sh tests/integration/sigcheck.sh
 
 # Mutation fuzzing of the engine on the real caches (see tests/fuzz/mutate.c).
 check_PROGRAMS += tests/fuzz/mutate
@@ -51,10 +54,12 @@ EXTRA_DIST += tests/integration/fuzz.sh
 TESTS += tests/integration/mount.sh tests/integration/mount_parallel.sh \
 	tests/integration/mount_budget.sh tests/integration/mount_errors.sh \
 	tests/integration/mount_sigbus.sh tests/integration/mount_sigbus_index.sh \
-	tests/integration/mount_warm.sh tests/integration/mount_reopen.sh
+	tests/integration/mount_warm.sh tests/integration/mount_reopen.sh \
+	tests/integration/mount_store.sh
 EXTRA_DIST += tests/integration/mountlib.sh tests/integration/mount.sh tests/integration/mount_parallel.sh \
 	tests/integration/mount_budget.sh tests/integration/mount_errors.sh tests/integration/mount_sigbus.sh \
-	tests/integration/mount_sigbus_index.sh tests/integration/mount_warm.sh tests/integration/mount_reopen.sh
+	tests/integration/mount_sigbus_index.sh tests/integration/mount_warm.sh tests/integration/mount_reopen.sh \
+	tests/integration/mount_store.sh
 
 # Extraction compared with the builder's input dylibs (every cache of
 # tests/builder/make-caches.sh); macho_facts prints position-free fixups and compares section data.

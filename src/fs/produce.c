@@ -86,6 +86,7 @@ static void engine_done(struct fsys *fs, uint64_t work, bool extraction)
 struct size_job {
     const dsc_cache *cache;
     uint32_t image;
+    unsigned flags;
     uint64_t size;
     dsc_error err;
     int rc;
@@ -94,7 +95,7 @@ struct size_job {
 static void run_size(void *arg)
 {
     struct size_job *j = arg;
-    j->rc = dsc_extract_size(j->cache, j->image, &j->size, &j->err);
+    j->rc = dsc_extract_size_with(j->cache, j->image, j->flags, &j->size, &j->err);
 }
 
 int fsys_image_size(struct fsys *fs, uint32_t i, uint64_t *size)
@@ -108,7 +109,7 @@ int fsys_image_size(struct fsys *fs, uint32_t i, uint64_t *size)
     if (failed)
         return EIO;
     /* Two threads may both compute it; they get the same answer. */
-    struct size_job j = {.cache = fs->cache, .image = i};
+    struct size_job j = {.cache = fs->cache, .image = i, .flags = fs->extract_flags};
     if (!fsys_cache_ok(fs)) {
         fail_image(fs, i, changed_msg);
         return EIO;
@@ -138,6 +139,7 @@ int fsys_image_size(struct fsys *fs, uint32_t i, uint64_t *size)
 struct extract_job {
     const dsc_cache *cache;
     uint32_t image;
+    unsigned flags;
     dsc_output out;
     dsc_error err;
     int rc;
@@ -146,26 +148,39 @@ struct extract_job {
 static void run_extract(void *arg)
 {
     struct extract_job *j = arg;
-    j->rc = dsc_extract(j->cache, j->image, &j->out, &j->err);
+    j->rc = dsc_extract_with(j->cache, j->image, j->flags, &j->out, &j->err);
 }
 
-/* Keep the extraction's size (what reads return) and warnings. */
-static void record_success(struct fsys *fs, uint32_t i, dsc_output *out)
+/* Keep the image's size (what reads return) and the extraction's warnings
+ * (NULL for bytes from the disk store: they were not kept). */
+static void record_success(struct fsys *fs, uint32_t i, size_t size, char *warnings)
 {
     pthread_mutex_lock(&fs->lock);
     struct image_state *st = &fs->img[i];
-    bool mismatch = st->size_known && st->size != out->size;
+    bool mismatch = st->size_known && st->size != size;
     uint64_t predicted = st->size;
-    st->size = out->size;
+    st->size = size;
     st->size_known = true;
     st->extracted = true;
     free(st->warnings);
-    st->warnings = out->warnings;
-    out->warnings = NULL;
+    st->warnings = warnings;
     pthread_mutex_unlock(&fs->lock);
     if (mismatch)
         fsys_log(fs, LOG_WARNING, "%s: %s: extracted %zu bytes, predicted %llu", fs->cache_path,
-                 fs->img[i].path, out->size, (unsigned long long)predicted);
+                 fs->img[i].path, size, (unsigned long long)predicted);
+}
+
+/* The image's bytes from the disk store (-o cache_dir); false on a miss. */
+static bool from_disk(struct fsys *fs, uint32_t key, store_blob *blob)
+{
+    void *data;
+    size_t size;
+    if (!fs->disk || disk_store_get(fs->disk, fs->img[key].path, &data, &size) != 0)
+        return false;
+    record_success(fs, key, size, NULL);
+    blob->data = data;
+    blob->size = size;
+    return true;
 }
 
 int fsys_produce(void *ctx, uint32_t key, store_blob *blob)
@@ -177,7 +192,10 @@ int fsys_produce(void *ctx, uint32_t key, store_blob *blob)
         fail_image(fs, key, changed_msg);
         return EIO;
     }
-    struct extract_job j = {.cache = fs->cache, .image = key};
+    if (from_disk(fs, key, blob))
+        return 0;
+    struct extract_job j = {.cache = fs->cache, .image = key, .flags = fs->extract_flags};
+    __atomic_add_fetch(&fs->extractions, 1, __ATOMIC_RELAXED);
     bool ok = engine_run(fs, run_extract, &j);
     engine_done(fs, ok && !j.rc ? j.out.size : 0, true);
     if (!ok) {
@@ -188,7 +206,10 @@ int fsys_produce(void *ctx, uint32_t key, store_blob *blob)
         fail_image(fs, key, j.err.msg);
         return EIO;
     }
-    record_success(fs, key, &j.out);
+    record_success(fs, key, j.out.size, j.out.warnings);
+    j.out.warnings = NULL;
+    if (fs->disk)
+        disk_store_put(fs->disk, fs->img[key].path, j.out.data, j.out.size);
     /* dsc_output.data is malloc'ed: the store frees it with free(). */
     blob->data = j.out.data;
     blob->size = j.out.size;
