@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * bench_read.c — `bench_read ROUNDS FILE...`: open, read to the end and close
  * every FILE, ROUNDS times over, in one process (so the numbers are not

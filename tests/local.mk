@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Tests: Check unit suites (tests/unit) and shell integration tests
 # (tests/integration). Tests that need ../shared/testdata skip with a message
 # when it is absent. DSC_TESTDATA overrides where the shared caches are.
@@ -55,6 +56,7 @@ tests_integration_macho_facts_LDADD = libdsc.la
 TESTS += tests/integration/extract_builder.sh
 EXTRA_DIST += tests/integration/extract_builder.sh
 
-# libdsc's layers include only downward; the refactoring fingerprint script.
-TESTS += tests/layers.sh
-EXTRA_DIST += tests/layers.sh tests/output-sums.sh
+# libdsc's layers include only downward; every tracked source file carries
+# its SPDX license line; the refactoring fingerprint script.
+TESTS += tests/layers.sh tests/spdx.sh
+EXTRA_DIST += tests/layers.sh tests/spdx.sh tests/output-sums.sh

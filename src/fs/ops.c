@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ops.c — the FUSE operations. Everything is read-only and immutable: nodes
  * come from the tree (inode = node id + 1), image bytes from the store,

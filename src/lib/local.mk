@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # libdsc: the extraction engine. No FUSE in here. One folder per layer, in
 # the order a cache is read: base (bounds-checked reader, sort, format
 # codecs) -> cache (files, mappings, images, slide info) -> index (symbols,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * check_ptrs.c — dsccheck: every rebase/bind slot of every input decodes to
  * its expected target, with the dyld-940+ exceptions each proven: selector

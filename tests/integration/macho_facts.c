@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * macho_facts.c — for extract_builder.sh: facts of standalone Mach-O files
  * (an input dylib of the builder, an extracted image) that do not depend on

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # mount.sh — mount each real cache and check the tree, the bytes, the sizes,
 # cp -r, read-only behaviour, timestamps, inode stability and xattrs.
 . "${top_srcdir:-.}/tests/integration/lib.sh"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* main.c — runs every unit suite; CK_FORK etc. come from the environment. */
 #include <stdlib.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* suites.h — every Check suite of the unit test binary. Add yours here and
  * in main.c's table. */
 #ifndef DSC_TEST_SUITES_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_extract.c — dsc_extract on every image of the real caches, judged
  * against the cache itself: the rebase set of each output equals the set of
  * in-image pointers found by walking the cache's slide info; segment bytes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * reader.h — the one bounds-checked reader every cache byte goes through.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cache.c — open a dyld shared cache set: header eras, mappings, subcaches,
  * the .symbols file, and unslid-address translation.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * slide.c — walk slide info v1..v5 and decode each slot to its unslid value.
  * Formats: dyld_cache_slide_info, _info2, _info3 and _info4 in dyld's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * slide.h — decoders for the cache's slide info, versions 1 to 5.
  *

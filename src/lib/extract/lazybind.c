@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * lazybind.c — restore lazy pointers and the lazy-bind stream. See
  * lazybind.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * lazybind.h — lazy binding as the original file had it (opcode outputs of
  * images whose cache kept their lazy-bind opcodes, up to dyld-9xx): each

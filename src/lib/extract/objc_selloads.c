@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * objc_selloads.c — undo the builder's direct selector loads (arm64,
  * arm64e: the cache builder rewrites the selref loads that the image's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * objc_view.c — what the ObjC pass reads: the cache, with the image's slid
  * segments replaced by decoded copies.

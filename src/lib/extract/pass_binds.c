@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * pass_binds.c — turn every pointer that leaves the image back into a bind.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * pass_fixups.c — turn the plan's fixups into what dyld reads:
  *   - DSC_ENCODE_OPCODES: LC_DYLD_INFO_ONLY rebase and bind opcode streams

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * pass_objc.c — undo the cache builder's Objective-C optimisations so the
  * extracted image's ObjC metadata is self-contained (the optimisations of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * pass_pointers.c — decode the slide info of every mapping that overlaps
  * one of the image's segments, write each slot back as its plain unslid

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * pass_stubs.c — make every stub and call go through the image's own
  * pointer slots again, undoing the StubOptimizer of dyld-1042.1's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * plan.c — helpers every pass uses on a struct dsc_plan: checked access to
  * the output segments' bytes, fixups and imports, added segments and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * weakbind.h — the weak-bind opcode stream of an extracted image (opcode
  * outputs, LC_DYLD_INFO_ONLY): every slot that refers to a weak definition,

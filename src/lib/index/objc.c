@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * objc.c — walk one image's Objective-C metadata (see objc.h), and find the
  * cache-wide ObjC optimisation data (selector base, header-info table).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * objc.h — a bounds-checked walker of one image's Objective-C metadata.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * stubs.c — AArch64 branch/ADRP/ADD/LDR words, stub forms, and following
  * stub chains through the cache. See stubs.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * stubs.h — instruction-level helpers for stubs and branches: AArch64
  * B/BL, ADRP, ADD and LDR decode/encode; every stub form the linker writes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * symbols.c — build and query the cache-wide export index. See symbols.h.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * symbols.h — the cache-wide export index: every export of every image,
  * looked up by address or by (image, name), with re-exports followed.

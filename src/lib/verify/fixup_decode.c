@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fixup_decode.c — decode an extracted Mach-O's rebase/bind opcodes and
  * arm64e chained fixups. See fixup_decode.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * objc_verify.c — walk the ObjC metadata of an EXTRACTED file, reading the
  * file's own bytes, and count what does not resolve inside it.

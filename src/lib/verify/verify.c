@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * verify.c — dsc_verify: extract an image, re-parse the output bytes with
  * our own reader, and count what still depends on the cache.
