@@ -17,7 +17,8 @@ tests_unit_test_lib_SOURCES = \
 	tests/unit/test_symbols.c tests/unit/test_stubs.c tests/unit/test_verify.c \
 	tests/unit/test_extract.c tests/unit/test_slide.c tests/unit/test_locals.c \
 	tests/unit/test_fixups.c tests/unit/test_outdir.c src/cli/outdir.c \
-	tests/unit/test_objc.c tests/unit/test_pass_objc.c tests/unit/test_sort.c
+	tests/unit/test_objc.c tests/unit/test_pass_objc.c tests/unit/test_sort.c \
+	tests/unit/test_sha256.c
 tests_unit_test_lib_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_lib_LDADD = libdsc.la $(CHECK_LIBS)
 tests_unit_test_lib_SOURCES += tests/unit/test_store.c tests/unit/test_tree.c tests/unit/test_guard.c

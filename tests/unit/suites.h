@@ -22,5 +22,6 @@ Suite *guard_suite(void);
 Suite *objc_suite(void);
 Suite *pass_objc_suite(void);
 Suite *sort_suite(void);
+Suite *sha256_suite(void);
 
 #endif
