@@ -214,6 +214,17 @@ typedef struct dsc_verify_report {
 /* Extract `image`, re-parse the result, and fill `rep`. */
 int dsc_verify(const dsc_cache *cache, uint32_t image, dsc_verify_report *rep, dsc_error *err);
 
+/* ---- install paths as text (pathtext.c) ---- */
+
+/* Room for dsc_escape of `n` bytes of text. */
+#define DSC_ESCAPED_SIZE(n) (4 * (size_t)(n) + 1)
+
+/* `s` copied into `out` (at most `cap` bytes with the NUL; cut short, never
+ * in the middle of an escape) with control bytes, DEL and '\\' written as
+ * \xHH: the one escaping for a path from the cache in any message or log
+ * line, so that it can neither forge nor split one. Returns `out`. */
+char *dsc_escape(char *out, size_t cap, const char *s);
+
 #ifdef __cplusplus
 }
 #endif

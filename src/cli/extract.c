@@ -44,8 +44,9 @@ int cli_verb_extract(int argc, char **argv)
     int64_t image = dsc_image_find(c, path);
     dsc_output out;
     dsc_error err;
+    char esc[DSC_ERROR_MAX];
     if (image < 0) {
-        fprintf(stderr, "dscfs: %s: no image %s in the cache\n", argv[3], path);
+        fprintf(stderr, "dscfs: %s: no image %s in the cache\n", argv[3], dsc_escape(esc, sizeof esc, path));
     } else if (dsc_extract(c, (uint32_t)image, &out, &err)) {
         fprintf(stderr, "dscfs: %s\n", err.msg);
     } else {
@@ -105,8 +106,10 @@ static void progress(struct job *j)
 static int64_t extract_one(struct job *j, uint32_t i, char *msg, size_t msg_size, dsc_extract_stats *stats)
 {
     const dsc_image *img = dsc_image_at(j->cache, i);
+    char esc[DSC_ERROR_MAX];
+    dsc_escape(esc, sizeof esc, img->path);
     if (!outdir_path_ok(img->path)) {
-        snprintf(msg, msg_size, "refusing unsafe install path '%s' of image %u", img->path, i);
+        snprintf(msg, msg_size, "refusing unsafe install path '%s' of image %u", esc, i);
         return -1;
     }
     dsc_output out;
@@ -118,7 +121,7 @@ static int64_t extract_one(struct job *j, uint32_t i, char *msg, size_t msg_size
     int64_t size = (int64_t)out.size;
     *stats = out.stats;
     if (outdir_write(j->root, img->path, out.data, out.size)) {
-        snprintf(msg, msg_size, "%s: cannot write: %s", img->path, strerror(errno));
+        snprintf(msg, msg_size, "%s: cannot write: %s", esc, strerror(errno));
         size = -1;
     } else if (out.warnings) {
         snprintf(msg, msg_size, "%s", out.warnings);
@@ -164,11 +167,14 @@ static int link_aliases(const dsc_cache *c, int root, const bool *written, uint3
     for (uint32_t i = 0; i < in->alias_count; i++) {
         const dsc_alias *a = dsc_alias_at(c, i);
         const char *target = dsc_image_at(c, a->image)->path;
+        char from_esc[DSC_ERROR_MAX], to_esc[DSC_ERROR_MAX];
+        dsc_escape(from_esc, sizeof from_esc, a->path);
+        dsc_escape(to_esc, sizeof to_esc, target);
         if (!written[a->image]) {
-            fprintf(stderr, "dscfs: alias %s -> %s: not linked, its image was not extracted\n", a->path, target);
+            fprintf(stderr, "dscfs: alias %s -> %s: not linked, its image was not extracted\n", from_esc, to_esc);
             (*failed)++;
         } else if (outdir_symlink(root, a->path, target)) {
-            fprintf(stderr, "dscfs: alias %s -> %s: %s\n", a->path, target,
+            fprintf(stderr, "dscfs: alias %s -> %s: %s\n", from_esc, to_esc,
                     errno == EINVAL ? "unsafe path" : strerror(errno));
             (*failed)++;
         } else {

@@ -14,8 +14,10 @@
 
 static void refused(struct fsys *fs, const char *what, const char *path, enum tree_add_err e)
 {
+    char esc[DSC_ERROR_MAX];
     fs->skipped_paths++;
-    fsys_log(fs, LOG_WARNING, "%s: %s %s skipped: %s", fs->cache_path, what, path, tree_add_err_str(e));
+    fsys_log(fs, LOG_WARNING, "%s: %s %s skipped: %s", fs->cache_path, what, dsc_escape(esc, sizeof esc, path),
+             tree_add_err_str(e));
 }
 
 tree *build_tree(struct fsys *fs)

@@ -26,9 +26,10 @@ static void fail_image(struct fsys *fs, uint32_t i, const char *why)
         fs->img[i].error = strdup(why);
     }
     pthread_mutex_unlock(&fs->lock);
+    char esc[DSC_ERROR_MAX];
     if (first)
         fsys_log(fs, LOG_ERR, "%s: %s: extraction failed: %s", fs->cache_path,
-                 fs->img[i].path, why);
+                 dsc_escape(esc, sizeof esc, fs->img[i].path), why);
 }
 
 bool fsys_image_failed(struct fsys *fs, uint32_t i)
@@ -127,9 +128,10 @@ static void record_success(struct fsys *fs, uint32_t i, dsc_output *out)
     st->warnings = out->warnings;
     out->warnings = NULL;
     pthread_mutex_unlock(&fs->lock);
+    char esc[DSC_ERROR_MAX];
     if (mismatch)
         fsys_log(fs, LOG_WARNING, "%s: %s: extracted %zu bytes, predicted %llu", fs->cache_path,
-                 fs->img[i].path, out->size, (unsigned long long)predicted);
+                 dsc_escape(esc, sizeof esc, fs->img[i].path), out->size, (unsigned long long)predicted);
 }
 
 int fsys_produce(void *ctx, uint32_t key, store_blob *blob)

@@ -15,6 +15,7 @@ libdsc_la_SOURCES = \
 	src/lib/base/macho_format.h src/lib/base/macho_view.c src/lib/base/macho_view.h \
 	src/lib/base/grow.c src/lib/base/grow.h \
 	src/lib/base/sha256.c src/lib/base/sha256.h \
+	src/lib/base/pathtext.c \
 	src/lib/cache/cache.c src/lib/cache/cache.h \
 	src/lib/cache/images.c \
 	src/lib/cache/slide.c src/lib/cache/slide.h \

@@ -108,8 +108,9 @@ static int read_image_table(dsc_cache *c, struct addr_rec **by_addr_out, size_t 
             /* The real record has a lower index, so it is numbered already. */
             rc = add_alias(c, path, image_of[alias_of[i]], alias_cap, err);
         } else if (!dsc_vm_map(c, dsc_le64(e))) {
-            rc = dsc_fail(err, c->path, "image %u (%.200s): header address 0x%llx is in no mapping",
-                          i, path, (unsigned long long)dsc_le64(e));
+            char esc[201];
+            rc = dsc_fail(err, c->path, "image %u (%s): header address 0x%llx is in no mapping", i,
+                          dsc_escape(esc, sizeof esc, path), (unsigned long long)dsc_le64(e));
         } else {
             dsc_image *img = &c->images[c->nimages];
             image_of[i] = img->index = c->nimages++;
@@ -173,8 +174,9 @@ static int on_trie_key(void *vctx, const char *key, size_t key_len, dsc_span ter
 {
     struct alias_walk *w = vctx;
     uint64_t off = 0, index;
+    char esc[201];
     if (!span_uleb(term, &off, &index) || index >= w->c->nimages)
-        return dsc_fail(w->err, w->c->path, "dylibs trie: '%.200s' names no image", key);
+        return dsc_fail(w->err, w->c->path, "dylibs trie: '%s' names no image", dsc_escape(esc, sizeof esc, key));
     /* Keys of a trie are unique, so only the image's own path is not an
      * alias (dyld-421 record aliases predate the trie). */
     if (key_len == 0 || strcmp(key, w->c->images[index].path) == 0)

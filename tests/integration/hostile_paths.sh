@@ -1,0 +1,65 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# hostile_paths.sh — install paths written to break the fronts (issue 14):
+# a newline that would forge a log line is escaped (\x0a) wherever a path
+# is logged, by --extract-all, --verify and the mount alike.
+# Each case is a copy of the arm64 cache whose image record 5 (libhello)
+# is pointed at a path string appended to the file.
+. "${top_srcdir:-.}/tests/integration/lib.sh"
+need_testdata
+. "${top_srcdir:-.}/tests/integration/mountlib.sh"
+objc="$CACHES/dyld_shared_cache_arm64-macOS-objc"
+
+# u32 VALUE: four little-endian bytes.
+u32() {
+    for shift in 0 8 16 24; do
+        # shellcheck disable=SC2059
+        printf "\\$(printf %03o $(($1 >> shift & 255)))"
+    done
+}
+
+# with_path OUT RECORD PATH: a copy of $objc whose image record RECORD
+# names PATH (printf escapes allowed).
+with_path() {
+    cp "$objc" "$1" && chmod u+w "$1" || fail "copying $objc"
+    size=$(stat -c %s "$1")
+    # shellcheck disable=SC2059
+    printf "$3\0" >> "$1"
+    table=$(od -An -tu4 -j 24 -N4 "$1" | tr -d ' ')
+    u32 "$size" | dd of="$1" bs=1 seek=$((table + 32 * $2 + 24)) conv=notrunc status=none || fail "patching $1"
+}
+
+# A forged summary line after a newline, in a path that runs through the
+# file of image 1 (liba), so that both fronts refuse it and say so.
+forged="$WORK/forged.cache"
+with_path "$forged" 5 '/usr/lib/liba-1.0.dylib/\nextracted 8 of 8 images (0 failed)'
+"$DSCFS" --extract-all "$forged" "$WORK/out" -j 1 > "$WORK/stdout" 2> "$WORK/stderr" && fail "--extract-all succeeded"
+grep -q "^extracted" "$WORK/stderr" && fail "a path forged a line: $(cat "$WORK/stderr")"
+grep -qF 'liba-1.0.dylib/\x0aextracted 8 of 8 images (0 failed): cannot write' "$WORK/stderr" ||
+    fail "the refused path is not escaped: $(cat "$WORK/stderr")"
+grep -q "^extracted 7 of 8 images" "$WORK/stdout" || fail "summary: $(cat "$WORK/stdout")"
+
+# A servable path with a newline: --verify's report and the mount's
+# status escape it.
+nl="$WORK/newline.cache"
+with_path "$nl" 5 '/usr/lib/libhello\nverified: 0 problems'
+"$DSCFS" --verify "$nl" > "$WORK/stdout" 2>&1
+grep -q '^verified' "$WORK/stdout" && fail "--verify: a path forged a line"
+grep -qF '/usr/lib/libhello\x0averified: 0 problems: pointers' "$WORK/stdout" ||
+    fail "--verify does not escape the path: $(cat "$WORK/stdout")"
+
+# The mount logs the refused path escaped (foreground: its log on stderr).
+mp="$WORK/mnt"
+mkdir -p "$mp"
+env --default-signal=INT "$DSCFS" -f "$forged" "$mp" 2> "$WORK/log" &
+pid=$!
+MOUNTS="$mp $MOUNTS"
+for _ in $(seq 1 50); do mountpoint -q "$mp" && break; sleep 0.1; done
+mountpoint -q "$mp" || fail "the mount did not come up: $(cat "$WORK/log")"
+cat "$mp/usr/lib/libobjc.A.dylib" > /dev/null || fail "reading libobjc"
+kill -TERM "$pid"
+wait "$pid" || fail "daemon exit status $?: $(cat "$WORK/log")"
+grep -q "^extracted" "$WORK/log" && fail "the mount's log has a forged line: $(cat "$WORK/log")"
+grep -qF 'image /usr/lib/liba-1.0.dylib/\x0aextracted 8 of 8 images (0 failed) skipped' "$WORK/log" ||
+    fail "the mount does not log the path escaped: $(cat "$WORK/log")"
+exit 0
