@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # hostile_paths.sh — install paths written to break the fronts (issue 14):
 # a newline that would forge a log line is escaped (\x0a) wherever a path
-# is logged, by --extract-all, --verify and the mount alike.
+# is logged, by --extract-all, --verify and the mount alike; a path longer
+# than 1024 bytes skips its image, with a warning, in both fronts.
 # Each case is a copy of the arm64 cache whose image record 5 (libhello)
 # is pointed at a path string appended to the file.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
@@ -48,18 +49,42 @@ grep -q '^verified' "$WORK/stdout" && fail "--verify: a path forged a line"
 grep -qF '/usr/lib/libhello\x0averified: 0 problems: pointers' "$WORK/stdout" ||
     fail "--verify does not escape the path: $(cat "$WORK/stdout")"
 
-# The mount logs the refused path escaped (foreground: its log on stderr).
+# mount_fg CACHE: a foreground mount on $mp, its log in $WORK/log.
 mp="$WORK/mnt"
 mkdir -p "$mp"
-env --default-signal=INT "$DSCFS" -f "$forged" "$mp" 2> "$WORK/log" &
-pid=$!
-MOUNTS="$mp $MOUNTS"
-for _ in $(seq 1 50); do mountpoint -q "$mp" && break; sleep 0.1; done
-mountpoint -q "$mp" || fail "the mount did not come up: $(cat "$WORK/log")"
+mount_fg() {
+    env --default-signal=INT "$DSCFS" -f "$1" "$mp" 2> "$WORK/log" &
+    pid=$!
+    MOUNTS="$mp $MOUNTS"
+    for _ in $(seq 1 50); do mountpoint -q "$mp" && break; sleep 0.1; done
+    mountpoint -q "$mp" || fail "the mount of $1 did not come up: $(cat "$WORK/log")"
+}
+# stop_fg: SIGTERM; the daemon must exit 0.
+stop_fg() {
+    kill -TERM "$pid"
+    wait "$pid" || fail "daemon exit status $?: $(cat "$WORK/log")"
+}
+
+# The mount logs the refused path escaped.
+mount_fg "$forged"
 cat "$mp/usr/lib/libobjc.A.dylib" > /dev/null || fail "reading libobjc"
-kill -TERM "$pid"
-wait "$pid" || fail "daemon exit status $?: $(cat "$WORK/log")"
+stop_fg
 grep -q "^extracted" "$WORK/log" && fail "the mount's log has a forged line: $(cat "$WORK/log")"
 grep -qF 'image /usr/lib/liba-1.0.dylib/\x0aextracted 8 of 8 images (0 failed) skipped' "$WORK/log" ||
     fail "the mount does not log the path escaped: $(cat "$WORK/log")"
+
+# One path longer than 1024 bytes skips its image with a warning; the rest
+# of the cache is served and extracted.
+long="$WORK/long.cache"
+with_path "$long" 5 "/usr/lib/$(head -c 1100 /dev/zero | tr '\0' x)"
+"$DSCFS" --extract-all "$long" "$WORK/long" > "$WORK/stdout" 2> "$WORK/stderr" ||
+    fail "--extract-all with an overlong path: $(cat "$WORK/stderr")"
+grep -q '^extracted 7 of 7 images (0 failed)' "$WORK/stdout" || fail "overlong: $(cat "$WORK/stdout")"
+grep -q 'warning: 1 image skipped (first: record 5): install path longer than 1024 bytes' "$WORK/stderr" ||
+    fail "overlong: no warning: $(cat "$WORK/stderr")"
+mount_fg "$long"
+cmp "$mp/usr/lib/libobjc.A.dylib" "$WORK/long/usr/lib/libobjc.A.dylib" || fail "overlong: libobjc differs"
+[ ! -e "$mp/usr/lib/libhello-1.0.dylib" ] || fail "overlong: libhello is served"
+stop_fg
+grep -q 'warning: 1 image skipped' "$WORK/log" || fail "overlong: the mount does not warn: $(cat "$WORK/log")"
 exit 0
