@@ -216,6 +216,8 @@ int dsc_verify(const dsc_cache *cache, uint32_t image, dsc_verify_report *rep, d
 
 /* ---- install paths as text (pathtext.c) ---- */
 
+/* The longest path component a front serves (Linux NAME_MAX). */
+#define DSC_NAME_MAX 255
 /* Room for dsc_escape of `n` bytes of text. */
 #define DSC_ESCAPED_SIZE(n) (4 * (size_t)(n) + 1)
 
@@ -224,6 +226,12 @@ int dsc_verify(const dsc_cache *cache, uint32_t image, dsc_verify_report *rep, d
  * \xHH: the one escaping for a path from the cache in any message or log
  * line, so that it can neither forge nor split one. Returns `out`. */
 char *dsc_escape(char *out, size_t cap, const char *s);
+
+/* The one rule for install paths the fronts serve, the mount and
+ * --extract-all alike: absolute, at least one component, no component "."
+ * or ".." or longer than DSC_NAME_MAX bytes (empty ones, from "//", are
+ * ignored). */
+bool dsc_path_servable(const char *path);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,8 @@
  */
 #include "tree.h"
 
+#include "dsc/dsc.h"
+
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -226,6 +228,8 @@ static enum tree_add_err add_path(tree *t, const struct comps *c, enum tree_kind
 static enum tree_add_err add_one(tree *t, const char *path, enum tree_kind kind, uint32_t *id)
 {
     struct comps c;
+    if (!dsc_path_servable(path))
+        return TREE_BAD_PATH;
     if (!split(path, &c))
         return TREE_NOMEM;
     enum tree_add_err e = add_path(t, &c, kind, id);
@@ -290,6 +294,8 @@ static bool same_comps(const struct comps *a, const struct comps *b)
 enum tree_add_err tree_add_link(tree *t, const char *path, const char *target, uint32_t *id)
 {
     struct comps from, to;
+    if (!dsc_path_servable(path) || !dsc_path_servable(target))
+        return TREE_BAD_PATH;
     if (!split(path, &from))
         return TREE_NOMEM;
     if (!split(target, &to)) {

@@ -3,9 +3,11 @@
  * tree.h — the directory tree of a mount, synthesized from untrusted paths.
  *
  * Contract:
- *  - Paths are split on '/'; empty, "." and ".." components are skipped, so
- *    no path can climb out of the tree or name the same node two ways.
- *    A component longer than NAME_MAX rejects the path.
+ *  - A path is added only under the rule --extract-all applies too,
+ *    dsc_path_servable: absolute, no "." or ".." component, none longer
+ *    than 255 bytes; empty components ("//") are ignored, so no path can
+ *    climb out of the tree or name the same node two ways. Lookups split
+ *    on '/' and skip empty, "." and ".." components.
  *  - Nodes are never removed: a node's id (0 = root) is stable for the life
  *    of the tree, which makes `id + 1` a stable inode number.
  *  - Adding a path that already exists, or that would need a file or link as

@@ -3,7 +3,8 @@
 # hostile_paths.sh — install paths written to break the fronts (issue 14):
 # a newline that would forge a log line is escaped (\x0a) wherever a path
 # is logged, by --extract-all, --verify and the mount alike; a path longer
-# than 1024 bytes skips its image, with a warning, in both fronts.
+# than 1024 bytes skips its image, with a warning, in both fronts; one
+# path rule serves the same paths in both, and duplicates are reported.
 # Each case is a copy of the arm64 cache whose image record 5 (libhello)
 # is pointed at a path string appended to the file.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
@@ -87,4 +88,38 @@ cmp "$mp/usr/lib/libobjc.A.dylib" "$WORK/long/usr/lib/libobjc.A.dylib" || fail "
 [ ! -e "$mp/usr/lib/libhello-1.0.dylib" ] || fail "overlong: libhello is served"
 stop_fg
 grep -q 'warning: 1 image skipped' "$WORK/log" || fail "overlong: the mount does not warn: $(cat "$WORK/log")"
+
+# One path rule for both fronts: a 255-byte component is served by the
+# mount and written by --extract-all; one of 256 bytes by neither.
+name255=$(head -c 255 /dev/zero | tr '\0' n)
+with_path "$WORK/c255.cache" 5 "/usr/lib/$name255"
+"$DSCFS" --extract-all "$WORK/c255.cache" "$WORK/c255" > /dev/null 2> "$WORK/stderr" ||
+    fail "--extract-all refuses a 255-byte component: $(cat "$WORK/stderr")"
+mount_fg "$WORK/c255.cache"
+cmp "$mp/usr/lib/$name255" "$WORK/c255/usr/lib/$name255" || fail "255-byte component: the fronts differ"
+stop_fg
+with_path "$WORK/c256.cache" 5 "/usr/lib/${name255}n"
+"$DSCFS" --extract-all "$WORK/c256.cache" "$WORK/c256" > /dev/null 2> "$WORK/stderr" &&
+    fail "--extract-all wrote a 256-byte component"
+grep -q "refusing unsafe install path '/usr/lib/${name255}n' of image 5" "$WORK/stderr" ||
+    fail "256-byte component: $(cat "$WORK/stderr")"
+mount_fg "$WORK/c256.cache"
+stop_fg
+grep -q "image /usr/lib/${name255}n skipped" "$WORK/log" || fail "the mount serves a 256-byte component"
+
+# Two images on one install path (libb's record names liba's path): the
+# first is written, the second reported, and the run fails; the mount
+# serves the first and logs the second.
+with_path "$WORK/dup.cache" 2 "/usr/lib/liba-1.0.dylib"
+"$DSCFS" --extract-all "$WORK/dup.cache" "$WORK/dup" > "$WORK/stdout" 2> "$WORK/stderr" &&
+    fail "--extract-all succeeded with a duplicate path"
+grep -q 'image 2 (/usr/lib/liba-1.0.dylib): not written, image 1 has the same install path' "$WORK/stderr" ||
+    fail "duplicate not reported: $(cat "$WORK/stderr")"
+"$DSCFS" --extract /usr/lib/liba-1.0.dylib "$objc" -o "$WORK/liba.want" || fail "--extract liba"
+cmp "$WORK/dup/usr/lib/liba-1.0.dylib" "$WORK/liba.want" || fail "duplicate: liba was overwritten"
+mount_fg "$WORK/dup.cache"
+cmp "$mp/usr/lib/liba-1.0.dylib" "$WORK/liba.want" || fail "duplicate: the mount serves another liba"
+stop_fg
+grep -q 'image /usr/lib/liba-1.0.dylib skipped: path already exists' "$WORK/log" ||
+    fail "the mount does not report the duplicate: $(cat "$WORK/log")"
 exit 0

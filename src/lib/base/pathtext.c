@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * pathtext.c — install paths as text: the one escaping used wherever a
- * path from the cache reaches a message or a log line. See dsc.h.
+ * path from the cache reaches a message or a log line, and the one rule
+ * for which paths the fronts serve (the mount's tree and --extract-all's
+ * output directory). See dsc.h.
  *
  * A cache is hostile: an install path may hold a newline that would forge
- * a log line, or a tab that would split a /.dscfs/status record.
+ * a log line, a tab that would split a /.dscfs/status record, or "..".
  */
 #include "dsc/dsc.h"
 
 #include <stdio.h>
+#include <string.h>
 
 char *dsc_escape(char *out, size_t cap, const char *s)
 {
@@ -27,4 +30,23 @@ char *dsc_escape(char *out, size_t cap, const char *s)
     }
     out[n] = 0;
     return out;
+}
+
+bool dsc_path_servable(const char *path)
+{
+    if (!path || path[0] != '/')
+        return false;
+    bool any = false;
+    for (const char *p = path; *p;) {
+        while (*p == '/')
+            p++; /* empty components are ignored */
+        size_t len = strcspn(p, "/");
+        if (!len)
+            break;
+        if (len > DSC_NAME_MAX || (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+            return false;
+        any = true;
+        p += len;
+    }
+    return any;
 }
