@@ -101,8 +101,9 @@ struct dsc_cache {
     char *alias_pool;           /* text of trie-only aliases */
     char *warning;
     /* Derived data a later layer builds on first use and owns (the symbol
-     * index, index/symbols.c): the cache only guards the build with the
-     * lock and frees the memo through the destructor stored with it. */
+     * index, index/symbols.c): the cache only guards its publication with
+     * the lock (never held while mapped bytes are read) and frees the memo
+     * through the destructor stored with it. */
     void *memo;
     void (*memo_free)(void *memo);
     pthread_mutex_t memo_lock;
