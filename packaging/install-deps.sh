@@ -4,7 +4,7 @@
 # (bookworm) or later. Run as root. Idempotent.
 set -eu
 pkgs="build-essential autoconf automake libtool pkg-config libfuse3-dev fuse3 check
-      clang-19 lld-19 llvm-19 valgrind"
+      clang-19 lld-19 llvm-19 libclang-rt-19-dev valgrind"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

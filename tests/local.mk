@@ -40,10 +40,32 @@ EXTRA_DIST += tests/integration/hostile_paths.sh
 
 # Mutation fuzzing of the engine on the real caches (see tests/fuzz/mutate.c).
 check_PROGRAMS += tests/fuzz/mutate
-tests_fuzz_mutate_SOURCES = tests/fuzz/mutate.c tests/fuzz/exercise.c tests/fuzz/exercise.h
+tests_fuzz_mutate_SOURCES = tests/fuzz/mutate.c tests/fuzz/exercise.c tests/fuzz/exercise.h \
+	tests/fuzz/structure.c tests/fuzz/structure.h
 tests_fuzz_mutate_LDADD = libdsc.la
 TESTS += tests/integration/fuzz.sh
 EXTRA_DIST += tests/integration/fuzz.sh
+
+# The libFuzzer campaign (tests/fuzz/run.sh, clang-19 with
+# -fsanitize=fuzzer,address,undefined): four targets, seeds made from the
+# builder's caches at run time, regression inputs in tests/fuzz/regress.
+# `make fuzz FUZZ_SECONDS=N [FUZZ_ARCHES="arm64e x86_64"]` runs every
+# target for N seconds; make check runs fuzz_smoke.sh (20 s per target).
+FUZZ_SECONDS = 600
+FUZZ_ARCHES =
+fuzz: dscfs$(EXEEXT) tests/builder/dscbuild$(EXEEXT) tests/builder/dsccheck$(EXEEXT)
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+	DSC_TESTDATA="$${DSC_TESTDATA:-$(abs_top_srcdir)/../shared/testdata}" \
+	  sh $(srcdir)/tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_ARCHES)
+.PHONY: fuzz
+TESTS += tests/integration/fuzz_smoke.sh
+EXTRA_DIST += tests/integration/fuzz_smoke.sh tests/fuzz/run.sh tests/fuzz/dsc.dict tests/fuzz/fuzz_common.c \
+	tests/fuzz/fuzz_common.h tests/fuzz/fuzz_cache.c tests/fuzz/fuzz_split.c tests/fuzz/fuzz_output.c \
+	tests/fuzz/fuzz_tree.c
+clean-local: clean-fuzz
+clean-fuzz:
+	rm -rf fuzz-build fuzz-out
+.PHONY: clean-fuzz
 
 TESTS += tests/integration/mount.sh tests/integration/mount_parallel.sh \
 	tests/integration/mount_budget.sh tests/integration/mount_errors.sh \

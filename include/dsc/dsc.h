@@ -213,6 +213,10 @@ typedef struct dsc_verify_report {
 
 /* Extract `image`, re-parse the result, and fill `rep`. */
 int dsc_verify(const dsc_cache *cache, uint32_t image, dsc_verify_report *rep, dsc_error *err);
+/* The same judgement of `size` bytes given as the extraction of `image`
+ * (any bytes at all: the output reader's fuzz target feeds it). */
+int dsc_verify_output(const dsc_cache *cache, uint32_t image, const uint8_t *data, size_t size,
+                      dsc_verify_report *rep, dsc_error *err);
 
 /* ---- install paths as text (pathtext.c) ---- */
 

@@ -6,8 +6,6 @@
  */
 #include "tree.h"
 
-#include "dsc/dsc.h"
-
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -426,4 +424,35 @@ const char *tree_add_err_str(enum tree_add_err e)
     case TREE_NOMEM: return "out of memory";
     }
     return "?";
+}
+
+/* ---- a cache's images and aliases ---- */
+
+int tree_add_images(tree *t, const struct tree_images *in)
+{
+    bool *placed = calloc(in->count ? in->count : 1, sizeof *placed);
+    if (!placed)
+        return -1;
+    uint32_t id;
+    for (uint32_t i = 0; i < in->count; i++) {
+        enum tree_add_err e = tree_add_file(t, in->paths[i], i, &id);
+        if (e == TREE_OK)
+            placed[i] = true;
+        else
+            in->refused(in->ctx, "image", in->paths[i], e);
+    }
+    for (uint32_t i = 0; i < in->count; i++)
+        if (placed[i])
+            tree_add_framework_links(t, in->paths[i]);
+    for (uint32_t i = 0; i < in->naliases; i++) {
+        const dsc_alias *a = &in->aliases[i];
+        if (a->image >= in->count || !placed[a->image])
+            continue;
+        /* Reachable already, e.g. through a framework link: nothing to add. */
+        enum tree_add_err e = tree_add_link(t, a->path, in->paths[a->image], &id);
+        if (e != TREE_OK && tree_lookup(t, a->path) == TREE_NONE)
+            in->refused(in->ctx, "alias", a->path, e);
+    }
+    free(placed);
+    return 0;
 }
