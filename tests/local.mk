@@ -67,6 +67,8 @@ clean-fuzz:
 	rm -rf fuzz-build fuzz-out
 .PHONY: clean-fuzz
 
+TESTS += tests/integration/mount_shutdown.sh
+EXTRA_DIST += tests/integration/mount_shutdown.sh
 TESTS += tests/integration/mount.sh tests/integration/mount_parallel.sh \
 	tests/integration/mount_budget.sh tests/integration/mount_errors.sh \
 	tests/integration/mount_sigbus.sh tests/integration/mount_sigbus_index.sh \

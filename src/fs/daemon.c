@@ -184,6 +184,8 @@ int fs_main(int argc, char **argv)
     free(fsname);
     status = serve(&args, &cmd, fs, o.nowarm);
 out:
+    if (fs)
+        ops_close_all(fs);
     fsys_free(fs);
     free(cmd.mountpoint);
     free(o.cache);

@@ -64,6 +64,9 @@ struct fsys {
     uid_t uid;
     gid_t gid;
     bool to_syslog;         /* set once daemonized; stderr before */
+    pthread_mutex_t handles_lock;
+    struct handle *handles; /* open files (ops.c); what is still open at
+                               unmount is freed by ops_close_all */
 };
 
 /* Build the mount state over an opened cache (takes ownership of it).

@@ -80,7 +80,9 @@ int fsys_image_size(struct fsys *fs, uint32_t i, uint64_t *size)
         fail_image(fs, i, changed_msg);
         return EIO;
     }
-    if (!guard_run(run_size, &j)) {
+    /* A page another thread's fault replaced with zeros reads without a
+     * fault of our own: a cache that changed meanwhile fails us too. */
+    if (!guard_run(run_size, &j) || !fsys_cache_ok(fs)) {
         fail_image(fs, i, sigbus_msg);
         return EIO;
     }
@@ -144,7 +146,9 @@ int fsys_produce(void *ctx, uint32_t key, store_blob *blob)
         return EIO;
     }
     struct extract_job j = {.cache = fs->cache, .image = key};
-    if (!guard_run(run_extract, &j)) {
+    if (!guard_run(run_extract, &j) || !fsys_cache_ok(fs)) {
+        if (j.rc == 0) /* extracted from zeros the guard mapped: drop it */
+            dsc_output_free(&j.out);
         fail_image(fs, key, sigbus_msg);
         return EIO;
     }
