@@ -69,6 +69,23 @@ clean-fuzz:
 
 TESTS += tests/integration/mount_shutdown.sh
 EXTRA_DIST += tests/integration/mount_shutdown.sh
+
+# The soak test (tests/soak/soak.sh): `make soak SOAK_SECONDS=N
+# SOAK_READERS=R` reads a 64K-budget mount of a builder split cache with R
+# threads for N s, then through truncation, replacement and SIGTERM, and
+# prints its figures; make check runs soak_smoke.sh (8 readers, 10 s).
+check_PROGRAMS += tests/soak/soak_read
+tests_soak_soak_read_SOURCES = tests/soak/soak_read.c
+tests_soak_soak_read_CFLAGS = $(AM_CFLAGS) $(PTHREAD_CFLAGS)
+tests_soak_soak_read_LDADD = $(PTHREAD_LIBS)
+SOAK_SECONDS = 600
+SOAK_READERS = 64
+soak: dscfs$(EXEEXT) tests/soak/soak_read$(EXEEXT) tests/builder/dscbuild$(EXEEXT) tests/builder/dsccheck$(EXEEXT)
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+	  sh $(srcdir)/tests/soak/soak.sh $(SOAK_SECONDS) $(SOAK_READERS)
+.PHONY: soak
+TESTS += tests/soak/soak_smoke.sh
+EXTRA_DIST += tests/soak/soak.sh tests/soak/soak_smoke.sh
 TESTS += tests/integration/mount.sh tests/integration/mount_parallel.sh \
 	tests/integration/mount_budget.sh tests/integration/mount_errors.sh \
 	tests/integration/mount_sigbus.sh tests/integration/mount_sigbus_index.sh \

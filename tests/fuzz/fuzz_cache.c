@@ -5,7 +5,6 @@
  * A refusal must be one line naming the file; crashes, leaks, UB and
  * hangs are findings.
  */
-#define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
