@@ -14,6 +14,8 @@ libdsc_la_SOURCES = \
 	src/lib/base/bindinfo.c src/lib/base/bindinfo.h \
 	src/lib/base/macho_format.h src/lib/base/macho_view.c src/lib/base/macho_view.h \
 	src/lib/base/grow.c src/lib/base/grow.h \
+	src/lib/base/ptrfmt.c src/lib/base/ptrfmt.h \
+	src/lib/base/insn.c src/lib/base/insn.h \
 	src/lib/base/sha256.c src/lib/base/sha256.h \
 	src/lib/base/pathtext.c \
 	src/lib/cache/cache.c src/lib/cache/cache.h \

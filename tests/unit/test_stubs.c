@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cache/macho.h"
+#include "base/insn.h"
 #include "index/stubs.h"
 #include "suites.h"
 #include "index/symbols.h"

@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 
+#include "base/insn.h"
 #include "index/stubs.h"
 
 #define A64_LDR_W16_LITERAL_8 0x18000050u
