@@ -10,6 +10,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "dsc/dsc.h"
+
 struct frame {
     sigjmp_buf jb;                  /* only when a page cannot be replaced */
     volatile sig_atomic_t faulted;
@@ -59,6 +61,7 @@ bool guard_run(void (*fn)(void *arg), void *arg)
     struct frame *volatile outer = current;
     if (sigsetjmp(f.jb, 1)) {
         current = outer;
+        dsc_thread_recover(); /* the export sets fn's lookups had pinned */
         return false;
     }
     current = &f;

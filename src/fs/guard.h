@@ -9,10 +9,13 @@
  * zeros over the page that faulted, and the function reads on. It runs to
  * its end on bytes that are no longer the cache's, so it must take any
  * bytes (the engine does: hostile input is its contract) and it frees what
- * it allocated; guard_run() then reports the fault, and the caller drops
- * the result. Only when no page can be mapped does the guard jump out of
- * the function, leaking what it held. The function must not hold locks
- * when it touches mapped bytes (the engine holds none). A SIGBUS outside
+ * it allocated and unpins what it pinned; guard_run() then reports the
+ * fault, and the caller drops the result. Only when no page can be mapped
+ * does the guard jump out of the function: dsc_thread_recover() then
+ * releases what the engine had pinned in the cache's shared state, and
+ * whatever else the function held is leaked. The function must not hold
+ * locks when it touches mapped bytes (the engine holds none: its export
+ * sets are parsed before the memo lock is taken). A SIGBUS outside
  * guard_run() keeps its default action.
  */
 #ifndef DSCFS_GUARD_H
