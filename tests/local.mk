@@ -43,6 +43,9 @@ EXTRA_DIST += tests/integration/verify_builder.sh
 # Install paths written to break the fronts: escaped in every log line.
 TESTS += tests/integration/hostile_paths.sh
 EXTRA_DIST += tests/integration/hostile_paths.sh
+# Ad-hoc code signatures judged without the writer (sigcheck.sh).
+TESTS += tests/integration/signature.sh
+EXTRA_DIST += tests/integration/signature.sh tests/integration/sigcheck.sh
 
 # Mutation fuzzing of the engine on the real caches (see tests/fuzz/mutate.c).
 check_PROGRAMS += tests/fuzz/mutate
