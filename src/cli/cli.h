@@ -9,9 +9,7 @@
 #include <stdint.h>
 
 #include "dsc/dsc.h"
-
-/* Open a cache for a verb; prints the error and returns NULL on failure. */
-dsc_cache *cli_open(const char *path);
+#include "open.h"
 
 int cli_verb_info(int argc, char **argv);
 int cli_verb_extract(int argc, char **argv);
