@@ -40,6 +40,7 @@ struct options {
     int nonempty;  /* -o nonempty: mount over a non-empty dir or a mount */
     char *fsname;  /* -o fsname=NAME: the user's name for the mount */
     const char *mountpoint; /* the second positional argument (in argv) */
+    int nosign;    /* -o nosign: outputs without a code signature */
     int nonopts;   /* positional arguments seen */
 };
 
@@ -50,6 +51,7 @@ static const struct fuse_opt option_spec[] = {
     {"nowarm", offsetof(struct options, nowarm), 1},
     {"nonempty", offsetof(struct options, nonempty), 1},
     {"fsname=%s", offsetof(struct options, fsname), 0},
+    {"nosign", offsetof(struct options, nosign), 1},
     FUSE_OPT_END,
 };
 
@@ -64,6 +66,7 @@ void fs_usage(FILE *out)
             "  -o nowarm           do not compute image sizes in the background\n"
             "  -o nonempty         mount on a non-empty directory or over a mount\n"
             "  -o fsname=NAME      the mount's name in mount(8) (default: the cache)\n"
+            "  -o nosign           leave out the ad-hoc code signature of every image\n"
             "  -o cache_dir=DIR    also keep extracted images in DIR, for later mounts\n"
             "  -o cache_dir_size=SIZE  bytes DIR may hold (LRU); default %s\n"
             "\n"
@@ -203,7 +206,10 @@ int fs_main(int argc, char **argv)
     if (!cache)
         goto out;
     fs = fsys_open(cache, o.cache, budget);
-    if (!fs || (o.cache_dir && !fsys_use_disk(fs, o.cache_dir, dir_limit)))
+    if (!fs)
+        goto out;
+    fs->extract_flags = o.nosign ? DSC_EXTRACT_UNSIGNED : 0; /* before cache_dir: part of its keys */
+    if (o.cache_dir && !fsys_use_disk(fs, o.cache_dir, dir_limit))
         goto out;
     /* Read-only whatever the command line says; name the mount after the
      * cache (unless -o fsname= names it) so mount(8) and df(1) show it. */
