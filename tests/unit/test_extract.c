@@ -711,6 +711,51 @@ START_TEST(mutated_caches_fail_cleanly)
 }
 END_TEST
 
+/* LC_CODE_SIGNATURE needs 16 bytes more of load commands. Where they do
+ * not fit before the first section the file is written unsigned, with a
+ * warning, rather than not at all (out_finish). */
+START_TEST(no_room_for_the_signature_writes_unsigned)
+{
+    dsc_cache *c = testdata_open(testdata_caches[0]);
+    if (!c)
+        return;
+    struct dsc_plan p;
+    dsc_error err;
+    ck_assert_msg(plan_init(&p, c, 0, true, &err) == 0, "%s", err.msg);
+    int (*const core[])(struct dsc_plan *) = {pass_layout, pass_pointers, pass_linkedit, pass_fixups, out_finish};
+    for (size_t k = 0; k < sizeof core / sizeof core[0]; k++)
+        ck_assert_msg(core[k](&p) == 0, "%s", err.msg);
+    uint64_t unsigned_size = p.file_size;
+    uint32_t unsigned_ncmds = p.ncmds;
+    size_t need = p.mo.header_size + p.cmds.size;
+    p.sign = true;
+    ck_assert_msg(out_finish(&p) == 0, "%s", err.msg);
+    ck_assert(p.sign);
+    ck_assert_uint_gt(p.file_size, unsigned_size);
+    ck_assert_uint_eq(p.ncmds, unsigned_ncmds + 1);
+    /* The first section right after the unsigned commands. */
+    struct dsc_out_segment *s = &p.segs[0];
+    struct dsc_out_section *first = NULL;
+    for (unsigned k = 0; k < s->nsects; k++)
+        if (s->sects[k].size && (!first || s->sects[k].addr < first->addr))
+            first = &s->sects[k];
+    ck_assert_ptr_nonnull(first);
+    first->addr = s->vmaddr + need;
+    ck_assert_msg(out_finish(&p) == 0, "%s", err.msg);
+    ck_assert(!p.sign);
+    ck_assert_uint_eq(p.file_size, unsigned_size);
+    ck_assert_uint_eq(p.ncmds, unsigned_ncmds);
+    ck_assert_ptr_nonnull(p.warnings.data);
+    ck_assert_ptr_nonnull(strstr((char *)p.warnings.data, "written unsigned"));
+    uint8_t *buf = malloc(p.file_size);
+    ck_assert_ptr_nonnull(buf);
+    ck_assert_msg(out_write(&p, buf) == 0, "%s", err.msg);
+    free(buf);
+    plan_free(&p);
+    dsc_cache_close(c);
+}
+END_TEST
+
 Suite *extract_suite(void)
 {
     Suite *s = suite_create("extract");
@@ -718,6 +763,7 @@ Suite *extract_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, every_image_rebases_match_slide_info, 0, 3);
     tcase_add_test(tc, bad_image_index_fails_cleanly);
+    tcase_add_test(tc, no_room_for_the_signature_writes_unsigned);
     tcase_add_test(tc, unmapped_locals_are_restored);
     tcase_add_loop_test(tc, mutated_caches_fail_cleanly, 0, 3);
     tcase_add_test(tc, overlapping_segments_fail_before_copying);
