@@ -79,6 +79,13 @@ struct dsc_import {
     bool weak_import;
 };
 
+/* A lazy pointer rebased to its stub-helper entry (lazybind.c): dyld binds
+ * it to imports[import] on the first call through its stub. */
+struct dsc_lazy_slot {
+    uint64_t address;
+    uint32_t import;
+};
+
 /* ---- output segments ---- */
 
 struct dsc_out_section {
@@ -144,6 +151,8 @@ struct dsc_plan {
     struct dsc_import *imports;
     uint32_t nimports;
     size_t imports_cap;
+    struct dsc_lazy_slot *lazy;   /* restored lazy pointers, by address */
+    size_t nlazy;
 
     struct dsc_linkedit le;
     dsc_extract_stats stats;
@@ -231,6 +240,8 @@ int out_write(struct dsc_plan *p, uint8_t *buf);
 
 /* Sort fixups by address; fail on duplicates. */
 int fixups_sort(struct dsc_plan *p);
+/* The bind opcode selecting library `ordinal` (special ordinals <= 0). */
+bool blob_bind_ordinal(struct dsc_blob *b, int ordinal);
 /* Rebase and bind opcode streams for LC_DYLD_INFO_ONLY. */
 int encode_opcodes(struct dsc_plan *p);
 /* LC_DYLD_CHAINED_FIXUPS payload; rewrites each slot as a chain entry. */

@@ -248,7 +248,7 @@ int pass_binds(struct dsc_plan *p)
     if (rc == 0)
         rc = add_missing_binds(p, syms, &im);
     if (rc == 0)
-        rc = dsc_lazy_binds(p, &im);
+        rc = dsc_lazy_binds(p, syms, &im);
     if (rc == 0)
         rc = dsc_weak_binds(p, syms, &im);
     if (rc == 0)

@@ -124,7 +124,7 @@ static int encode_rebases(struct dsc_plan *p)
 
 /* ---- bind opcodes ---- */
 
-static bool emit_ordinal(struct dsc_blob *b, int ordinal)
+bool blob_bind_ordinal(struct dsc_blob *b, int ordinal)
 {
     if (ordinal <= 0)
         return blob_u8(b, BIND_OPCODE_SET_DYLIB_SPECIAL_IMM | (uint8_t)(ordinal & 0xf));
@@ -159,7 +159,7 @@ static int encode_binds(struct dsc_plan *p)
             ok = blob_u8(b, BIND_OPCODE_SET_TYPE_IMM | BIND_TYPE_POINTER);
         any = true;
         if (im->lib_ordinal != cur_ordinal)
-            ok = ok && emit_ordinal(b, im->lib_ordinal);
+            ok = ok && blob_bind_ordinal(b, im->lib_ordinal);
         cur_ordinal = im->lib_ordinal;
         if (f->import != cur_import)
             ok = ok &&

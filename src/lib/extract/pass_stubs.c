@@ -94,11 +94,11 @@ static int cmp_fixup_ref(const void *a, const void *b)
 }
 
 /* Own slots by name — bound by pass_binds, or lazy pointers rebased to
- * their helpers (named by the original lazy binds) — and fixups by address. */
+ * their helpers (plan->lazy) — and fixups by address. */
 static int index_slots(struct stub_ctx *x)
 {
     struct dsc_plan *p = x->p;
-    x->slots = malloc((p->nfixups + x->im.nbinds + 1) * sizeof *x->slots);
+    x->slots = malloc((p->nfixups + p->nlazy + 1) * sizeof *x->slots);
     x->by_addr = malloc((p->nfixups ? p->nfixups : 1) * sizeof *x->by_addr);
     if (!x->slots || !x->by_addr)
         return plan_fail(p, "out of memory");
@@ -112,26 +112,23 @@ static int index_slots(struct stub_ctx *x)
             x->slots[x->nslots++] = (struct named){p->imports[f->import].name, f->address, 0,
                                                    ind && ind->sect_type == S_LAZY_SYMBOL_POINTERS ? 0 : 1};
     }
-    for (size_t i = 0; i < x->im.nbinds; i++) {
-        const struct dsc_orig_bind *ob = &x->im.binds[i];
-        const struct dsc_fixup *f = ob->lazy ? fixup_at(x, ob->address) : NULL;
-        if (f && f->kind == DSC_FIXUP_REBASE)
-            x->slots[x->nslots++] = (struct named){ob->name, ob->address, 0, 0};
-    }
+    for (size_t i = 0; i < p->nlazy; i++)
+        x->slots[x->nslots++] = (struct named){p->imports[p->lazy[i].import].name, p->lazy[i].address, 0, 0};
     if (x->nslots)
         qsort(x->slots, x->nslots, sizeof *x->slots, cmp_named);
     return 0;
 }
 
 /* The name the own slot at `slot` is bound under (a lazy pointer rebased to
- * its helper: the name of its original lazy bind), or NULL. */
+ * its helper: the name it binds lazily), or NULL. */
 static const char *name_of_own_slot(const struct stub_ctx *x, uint64_t slot)
 {
-    const struct dsc_fixup *f = plan_in_image(x->p, slot) ? fixup_at(x, slot) : NULL;
-    const struct dsc_orig_bind *ob;
+    const struct dsc_plan *p = x->p;
+    const struct dsc_fixup *f = plan_in_image(p, slot) ? fixup_at(x, slot) : NULL;
     if (f && f->kind == DSC_FIXUP_BIND)
-        return x->p->imports[f->import].name;
-    return f && (ob = dsc_imports_bind_at(&x->im, slot)) && ob->lazy ? ob->name : NULL;
+        return p->imports[f->import].name;
+    size_t i = dsc_lower_bound(p->lazy, p->nlazy, sizeof *p->lazy, offsetof(struct dsc_lazy_slot, address), slot);
+    return f && i < p->nlazy && p->lazy[i].address == slot ? p->imports[p->lazy[i].import].name : NULL;
 }
 
 /* The name of the function `addr` finally reaches, per the export index;

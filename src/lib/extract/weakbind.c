@@ -44,8 +44,7 @@ static int cmp_ref(const void *a, const void *b)
     return r ? r : (x->address < y->address ? -1 : x->address > y->address);
 }
 
-/* The definition a bind of `name` through `ordinal` reaches, or NULL. */
-static const struct dsc_export *bound_definition(const struct dsc_plan *p, const struct dsc_symbols *syms,
+const struct dsc_export *dsc_bound_definition(const struct dsc_plan *p, const struct dsc_symbols *syms,
                                                  const char *name, int ordinal)
 {
     uint32_t ndeps;
@@ -85,7 +84,7 @@ static bool collect(const struct dsc_plan *p, const struct dsc_symbols *syms, co
         const char *name = NULL;
         if (f->kind == DSC_FIXUP_BIND) {
             name = p->imports[f->import].name;
-            def = bound_definition(p, syms, name, p->imports[f->import].lib_ordinal);
+            def = dsc_bound_definition(p, syms, name, p->imports[f->import].lib_ordinal);
         } else if (f->kind == DSC_FIXUP_REBASE && (def = own_weak_def(p, syms, f->target)) != NULL) {
             name = def->name;
         }

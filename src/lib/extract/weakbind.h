@@ -16,6 +16,10 @@
 #include "index/imports.h"
 #include "index/symbols.h"
 
+/* The definition a bind of `name` through `ordinal` reaches, or NULL. */
+const struct dsc_export *dsc_bound_definition(const struct dsc_plan *p, const struct dsc_symbols *syms,
+                                              const char *name, int ordinal);
+
 /* Fill p->le.weak_bind; runs after every bind is made. */
 int dsc_weak_binds(struct dsc_plan *p, const struct dsc_symbols *syms, const struct dsc_imports *im);
 
