@@ -27,7 +27,9 @@
 #     same lazy-bind stream, byte for byte, and stub-helper entries pushing
 #     the same offsets into it (so pointer, helper and stream agree as in the
 #     input; dyld-1042 caches keep no bind opcodes and extraction writes the
-#     stream again);
+#     stream again); on arm64e the input's fixups as chained fixups hold
+#     them: lazy binds eager, and every weak-bind slot a bind through the
+#     weak-lookup ordinal, as ld64 and lld write it (chained_truth);
 #  8. except arm64e: the same weak binds and ObjC metadata (llvm-objdump-19
 #     --weak-bind, --objc-meta-data with addresses removed).
 #  9. dscfs --extract-all prints no warning, and dscfs --verify finds no
@@ -97,8 +99,9 @@ segments() {
     awk '$1 == "cmd" { c = $2 } $1 == "segname" && c ~ /^LC_SEGMENT/ { s = $2 }
         $1 == "vmaddr" && c ~ /^LC_SEGMENT/ && s != "" { print s, $2; s = "" }' "$1"
 }
-# llvm-objdump-19 --bind/--lazy-bind/--rebase tables, slot as SEG+0xOFF:
-# "bind SLOT LIB SYMBOL ADDEND", "lazy-bind SLOT LIB SYMBOL", "slot SLOT".
+# llvm-objdump-19 --bind/--lazy-bind/--weak-bind/--rebase tables, slot as
+# SEG+0xOFF: "bind SLOT LIB SYMBOL ADDEND", "lazy-bind SLOT LIB SYMBOL",
+# "weak SLOT SYMBOL ADDEND", "slot SLOT".
 LLVM_AWK='
 function hex(s,   n, i) {
     n = 0; s = tolower(s); sub(/^0x/, "", s)
@@ -108,11 +111,13 @@ function hex(s,   n, i) {
 NR == FNR { base[$1] = hex($2); next }
 /^Bind table:/ { t = "bind"; next }
 /^Lazy bind table:/ { t = "lazy-bind"; next }
+/^Weak bind table:/ { t = "weak"; next }
 /^Rebase table:/ { t = "slot"; next }
 /^[A-Z]/ || !($1 in base) { next }
 { slot = sprintf("%s+0x%x", $1, hex($3) - base[$1]) }
 t == "bind" { print "bind", slot, $6, $7, $5 }
 t == "lazy-bind" { print "lazy-bind", slot, $4, $5 }
+t == "weak" { print "weak", slot, $6, $5 }
 t == "slot" { print "slot", slot }'
 # llvm_fixups FILE FACTS TABLE: a table of FILE, FACTS/segs giving segments.
 llvm_fixups() {
@@ -157,6 +162,7 @@ facts() {
         fail "$f: macho_facts and llvm-objdump --bind disagree: $(diff "$d/our.binds" "$d/llvm.binds" | head -4)"
     llvm_fixups "$f" "$d" --lazy-bind > "$d/llvm.lazy"
     sort "$d/llvm.lazy" "$d/llvm.binds" > "$d/binds"
+    llvm_fixups "$f" "$d" --weak-bind > "$d/weak.slots"
     lazy_stream "$f" > "$d/lazy.stream"
     llvm-objdump-19 --macho -d --section=__TEXT,__stub_helper "$f" |
         awk '($(NF-1) == "udf" || $(NF-1) == "pushq") && $NF ~ /^[#$]0x/ { print $NF }' > "$d/helper.pushes"
@@ -177,6 +183,24 @@ lazy_stream() {
     }
 }
 
+# chained_truth FACTS: what the input's fixups are when written as chained
+# fixups, as ld64 and lld write them (lld ordinalForSymbol, needsWeakBind):
+# no lazy binding (lazy binds are eager binds) and no weak-bind table: each
+# slot the weak-bind table lists binds its symbol through the weak-lookup
+# ordinal (-3, "weak"), whether the input bound it to a library or rebased
+# it to the image's own weak definition. Into FACTS/*.chained.
+chained_truth() {
+    [ -f "$1/binds.chained" ] && return 0
+    awk 'FILENAME == ARGV[1] { w[$2] = $3 " " $4; next }
+         $2 in w { next }
+         $1 == "lazy-bind" { print "bind", $2, $3, $4, 0; next }
+         { print }
+         END { for (s in w) print "bind", s, "weak", w[s] }' "$1/weak.slots" "$1/binds" | sort > "$1/binds.chained"
+    awk 'FILENAME == ARGV[1] { w[$2]; next } !($2 in w)' "$1/weak.slots" "$1/rebases" > "$1/rebases.chained"
+    awk 'FILENAME != ARGV[3] { if ($1 == "weak" || $1 == "lazy-bind") gone[$2]; next } !($2 in gone)' \
+        "$1/weak.slots" "$1/binds" "$1/lazy" > "$1/lazy.chained"
+}
+
 # broken_input FACTS: a rebased pointer of the input holding 0 (it "targets"
 # the mach header). ld64.lld-19 wrote such arm64_32 ObjC dylibs (a class
 # isa, a selector reference zeroed) when it linked with several threads;
@@ -185,7 +209,7 @@ broken_input() {
     grep -q -- '-> __TEXT+0x0$' "$1/rebases"
 }
 
-caches=0 images=0 syms=0 rebases=0 binds=0 objc=0 data=0 lazy=0
+caches=0 images=0 syms=0 rebases=0 binds=0 objc=0 data=0 lazy=0 weak=0
 while IFS="	" read -r name main manifest; do
     caches=$((caches + 1))
     arch=$(awk '$1 == "arch" { print $2 }' "$manifest")
@@ -242,35 +266,31 @@ while IFS="	" read -r name main manifest; do
 
         broken_input "$want" && fail "$input: a rebased pointer holds 0: $(grep -- '-> __TEXT+0x0$' "$want/rebases")"
 
+        # The truth for a chained output (arm64e) is the input's fixups as
+        # chained fixups write them (chained_truth).
+        w=
+        [ $chained = yes ] && chained_truth "$want" && w=.chained
+
         # 6. Rebases as (segment, offset) -> (segment, offset) pairs, lazy
         # pointers' rebases to their stub-helper entries apart.
-        cmp -s "$want/rebases" "$got/rebases" ||
-            fail "$name: $path: rebases differ from $input: $(diff "$want/rebases" "$got/rebases" | head -6)"
-        # Chained fixups (arm64e) have no lazy binding: there the input's
-        # lazily bound pointers are eager binds (7.); the lazy pointers that
-        # stay rebased (to a weak definition of the image) are the input's.
-        if [ $chained = yes ]; then
-            sed 's/^\(lazy-bind .*\)$/\1 0/; s/^lazy-bind /bind /' "$want/binds" | sort > "$want/binds.eager"
-            comm -23 "$got/lazy" "$want/lazy" > wrong
-            [ -s wrong ] && fail "$name: $path: lazy pointer rebases the input does not have: $(head -3 wrong)"
-        else
-            cmp -s "$want/lazy" "$got/lazy" ||
-                fail "$name: $path: lazy pointers differ from $input: $(diff "$want/lazy" "$got/lazy" | head -6)"
-        fi
-        rebases=$((rebases + $(wc -l < "$want/rebases")))
+        cmp -s "$want/rebases$w" "$got/rebases" ||
+            fail "$name: $path: rebases differ from $input: $(diff "$want/rebases$w" "$got/rebases" | head -6)"
+        cmp -s "$want/lazy$w" "$got/lazy" ||
+            fail "$name: $path: lazy pointers differ from $input: $(diff "$want/lazy$w" "$got/lazy" | head -6)"
+        rebases=$((rebases + $(wc -l < "$want/rebases$w")))
 
         # 6b. Every byte of every data section outside pointer slots.
         "$FACTS" data "$input" "$out" > data.out 2>&1 ||
             fail "$name: $path: section data differs from $input: $(head -6 data.out)"
         data=$((data + $(awk '{ print $3 }' data.out)))
 
-        # 7. Binds, slot by slot, lazy binds included.
+        # 7. Binds, slot by slot, lazy binds included (on arm64e weak
+        # lookups too).
         [ -s "$want/binds" ] || [ "$path" = /usr/lib/libSystem.B.dylib ] || fail "$input: no binds read"
-        wbinds=$want/binds
-        [ $chained = yes ] && wbinds=$want/binds.eager
-        cmp -s "$wbinds" "$got/binds" ||
-            fail "$name: $path: binds differ from $input: $(diff "$wbinds" "$got/binds" | head -6)"
-        binds=$((binds + $(wc -l < "$want/binds")))
+        cmp -s "$want/binds$w" "$got/binds" ||
+            fail "$name: $path: binds differ from $input: $(diff "$want/binds$w" "$got/binds" | head -6)"
+        binds=$((binds + $(wc -l < "$want/binds$w")))
+        weak=$((weak + $(grep -c '^bind [^ ]* weak ' "$want/binds$w")))
         [ $chained = yes ] && continue
         cmp -s "$want/lazy.stream" "$got/lazy.stream" ||
             fail "$name: $path: lazy-bind stream differs from $input: $(diff "$want/lazy.stream" "$got/lazy.stream" | head -4)"
@@ -292,6 +312,6 @@ while IFS="	" read -r name main manifest; do
 done < "$list"
 [ "$caches" -ge 34 ] || fail "only $caches caches"
 echo "$caches caches, $images images: $syms symbols, $rebases rebases, $binds binds, $data data bytes equal the input dylibs';" \
-    "lazy binding of $lazy images and ObjC metadata of $objc images too"
+    "lazy binding of $lazy images, $weak weak lookups (arm64e) and ObjC metadata of $objc images too"
 [ -x "$TEST_LIB" ] && sed -n 's/^\(.*\): \([0-9]*\) images, \([0-9]*\) rebases.*/\1: slide info \3 in-image pointers/p' slide.out | tr '\n' ';' && echo
 exit 0

@@ -193,6 +193,9 @@ bool plan_write_ptr(struct dsc_plan *p, uint64_t vmaddr, uint64_t v);
 int plan_add_fixup(struct dsc_plan *p, const struct dsc_fixup *f);
 /* The one order of struct dsc_fixup records: by address (qsort comparator). */
 int plan_cmp_fixup(const void *a, const void *b);
+/* Whether the output can bind `f`'s slot with `addend`: chained fixups
+ * hold a 19-bit addend, and none on authenticated binds. */
+bool plan_addend_fits(const struct dsc_plan *p, const struct dsc_fixup *f, int64_t addend);
 /* Index of the import (name, ordinal, weak), added if new. */
 int plan_add_import(struct dsc_plan *p, const char *name, int lib_ordinal, bool weak_import, uint32_t *index);
 

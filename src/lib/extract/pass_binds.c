@@ -112,18 +112,10 @@ static bool name_slot(const struct dsc_plan *p, const struct dsc_symbols *syms, 
     return have_target && name_by_target(p, syms, target, out);
 }
 
-/* Chained fixups hold a 19-bit addend, and none on authenticated binds. */
-static bool addend_fits(const struct dsc_plan *p, const struct dsc_fixup *f, int64_t addend)
-{
-    if (p->encoding != DSC_ENCODE_CHAINED || addend == 0)
-        return true;
-    return !f->auth.present && addend >= -(1 << 18) && addend < (1 << 18);
-}
-
 static int make_bind(struct dsc_plan *p, struct dsc_fixup *f, const struct bind_name *b)
 {
     uint32_t idx;
-    if (!addend_fits(p, f, b->addend)) {
+    if (!plan_addend_fits(p, f, b->addend)) {
         plan_warn(p, "pointer at 0x%llx is %s%+lld, an addend the output format cannot hold; left unbound",
                   (unsigned long long)f->address, b->name, (long long)b->addend);
         return 0;
