@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * bench_extract.c — `make bench`: extraction speed and memory, each as a
  * ratio against a baseline measured in the same run on the same machine.

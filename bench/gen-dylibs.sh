@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # gen-dylibs.sh OUTDIR ARCH COUNT LIBSYSTEM — generate, compile and link
 # COUNT dylibs of varied shape for the scale cache of `make bench`, and print
 # their paths (in dependency order). Shapes differ on every axis the engine

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # make bench (bench/run.sh): build the large cache once, then the extraction
 # benchmark (bench/bench_extract.c) and the mount benchmark
 # (bench/mount_bench.sh, bench/bench_read.c) on it and on the shared real

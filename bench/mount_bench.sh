@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # mount_bench.sh DSCFS BENCH_READ CACHE [LABEL] — the mount's costs as ratios against a
 # baseline measured in the same run: the same files (from --extract-all) on tmpfs.
 #   mount time            dscfs CACHE MP until the mount is up, and unmount

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # run.sh — `make bench`: build the large cache once (tests/builder/bench.sh:
 # ~5000 images, >1 GB, split arm64e with .symbols), run the extraction
 # benchmark (bench_extract) and the mount benchmark (mount_bench.sh) on it and

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # install-deps.sh — install what dscfs needs to build and test on Debian 12
 # (bookworm) or later. Run as root. Idempotent.
 set -eu

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # example.sh — on a fresh Debian machine (as root): install what is needed,
 # build dscfs, write the bundled example cache with the project's own
 # test-cache builder (a split arm64e cache, slide info v5, a .symbols file,

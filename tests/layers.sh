@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # layers.sh — libdsc's folders are layers, base -> cache -> index -> extract
 # -> verify; a file may include headers from its own layer and earlier ones
 # only, always as "layer/name.h". Prints each include that points up (or

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Tests: Check unit suites (tests/unit) and shell integration tests
 # (tests/integration). Tests that need ../shared/testdata skip with a message
 # when it is absent. DSC_TESTDATA overrides where the shared caches are.
@@ -16,7 +17,8 @@ tests_unit_test_lib_SOURCES = \
 	tests/unit/test_symbols.c tests/unit/test_stubs.c tests/unit/test_verify.c \
 	tests/unit/test_extract.c tests/unit/test_slide.c tests/unit/test_locals.c \
 	tests/unit/test_fixups.c tests/unit/test_outdir.c src/cli/outdir.c \
-	tests/unit/test_objc.c tests/unit/test_pass_objc.c tests/unit/test_sort.c
+	tests/unit/test_objc.c tests/unit/test_pass_objc.c tests/unit/test_sort.c \
+	tests/unit/test_sha256.c
 tests_unit_test_lib_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_lib_LDADD = libdsc.la $(CHECK_LIBS)
 tests_unit_test_lib_SOURCES += tests/unit/test_store.c tests/unit/test_tree.c tests/unit/test_guard.c
@@ -42,10 +44,11 @@ EXTRA_DIST += tests/integration/fuzz.sh
 
 TESTS += tests/integration/mount.sh tests/integration/mount_parallel.sh \
 	tests/integration/mount_budget.sh tests/integration/mount_errors.sh \
-	tests/integration/mount_sigbus.sh tests/integration/mount_warm.sh tests/integration/mount_reopen.sh
+	tests/integration/mount_sigbus.sh tests/integration/mount_sigbus_index.sh \
+	tests/integration/mount_warm.sh tests/integration/mount_reopen.sh
 EXTRA_DIST += tests/integration/mountlib.sh tests/integration/mount.sh tests/integration/mount_parallel.sh \
 	tests/integration/mount_budget.sh tests/integration/mount_errors.sh tests/integration/mount_sigbus.sh \
-	tests/integration/mount_warm.sh tests/integration/mount_reopen.sh
+	tests/integration/mount_sigbus_index.sh tests/integration/mount_warm.sh tests/integration/mount_reopen.sh
 
 # Extraction compared with the builder's input dylibs (every cache of
 # tests/builder/make-caches.sh); macho_facts prints position-free fixups and compares section data.
@@ -55,6 +58,7 @@ tests_integration_macho_facts_LDADD = libdsc.la
 TESTS += tests/integration/extract_builder.sh
 EXTRA_DIST += tests/integration/extract_builder.sh
 
-# libdsc's layers include only downward; the refactoring fingerprint script.
-TESTS += tests/layers.sh
-EXTRA_DIST += tests/layers.sh tests/output-sums.sh
+# libdsc's layers include only downward; every tracked source file carries
+# its SPDX license line; the refactoring fingerprint script.
+TESTS += tests/layers.sh tests/spdx.sh
+EXTRA_DIST += tests/layers.sh tests/spdx.sh tests/output-sums.sh

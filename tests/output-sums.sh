@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # output-sums.sh DSCFS WORKDIR [CACHE...] — the fingerprint of everything
 # `--extract-all` writes: one line per output file, "cache path sha256",
 # sorted, on stdout. With no CACHE arguments it covers the shared real

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # run-all.sh — on a fresh Debian machine (as root): install what is needed,
 # build, and pass the whole test suite: the plain build with `make check` and
 # `make distcheck`, the same suite under ASan+UBSan, and the threaded store

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * dsc.h — public API of libdsc, the dyld shared cache extraction engine.
  *

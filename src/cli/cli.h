@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cli.h — verbs of the dscfs command line. Each takes main's argv (argv[1]
  * is the verb) and returns the process exit status.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * extract.c — the --extract and --extract-all verbs.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * info.c — `dscfs --info CACHE`: the header summary, shaped like
  * `ipsw dyld info`.

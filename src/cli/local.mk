@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # dscfs: the command line and the FUSE daemon, thin fronts on libdsc.
 bin_PROGRAMS += dscfs
 dscfs_SOURCES = src/cli/main.c src/cli/cli.h src/cli/info.c \

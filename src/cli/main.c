@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * main.c — the dscfs command line: dispatches to the verbs (thin fronts on
  * libdsc) or, without a verb, to the FUSE mount.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * outdir.c — safe writes under an output directory; see outdir.h.
  */

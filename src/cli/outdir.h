@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * outdir.h — writing files under an output directory at untrusted install
  * paths without ever leaving it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * verify.c — `dscfs --verify CACHE [PATH...]`: extract each image (all of
  * them without PATHs), re-parse the output and print what still depends on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * build.c — the tree of a mounted cache: /.dscfs first (so no image can take
  * its place), every image at its install path, framework `Versions/Current`

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * daemon.c — `dscfs [-f] [-d] [-s] [-o opt,...] CACHE MOUNTPOINT`: parse the
  * options, open the cache (errors are reported here, before anything forks),

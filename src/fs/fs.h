@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fs.h — the mount front of the dscfs command: `dscfs [-f] [-d] [-s]
  * [-o opt,...] CACHE MOUNTPOINT`. Returns the process exit status.

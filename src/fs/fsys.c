@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fsys.c — building and tearing down the mount state, logging, and noticing
  * a cache file that changed or was replaced under the mount.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fsys.h — the state of one mounted cache, shared by the FUSE operations.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* guard.c — see guard.h. */
 #include "guard.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * guard.h — turn a SIGBUS raised while reading the mapped cache into an
  * error instead of a dead daemon.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # fs: the FUSE daemon (dscfs without a verb mounts). The store, the tree and
 # the SIGBUS guard know nothing of FUSE or Mach-O; they live in libdscfs.la
 # so the unit tests link them without libfuse.

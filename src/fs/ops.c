@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ops.c — the FUSE operations. Everything is read-only and immutable: nodes
  * come from the tree (inode = node id + 1), image bytes from the store,
@@ -7,6 +8,14 @@
  * image the store has evicted is not extracted again for nothing. The
  * /.dscfs files are rendered at open and served with direct_io, since their
  * size changes as the mount works.
+ *
+ * Round trips: directory listings carry full attributes (readdirplus), so
+ * `ls -l` makes no LOOKUP per name; security/ACL xattrs answer EOPNOTSUPP,
+ * which ls caches per file system; image opens set keep_cache and
+ * FOPEN_NOFLUSH. No-open (an ENOSYS open) is not used: it is connection-
+ * wide in the kernel, and the /.dscfs files would then be served from a
+ * page cache the high-level API cannot expire per file (one attr_timeout
+ * for all), i.e. stale.
  */
 #include "ops.h"
 
@@ -132,6 +141,12 @@ static int fs_opendir(const char *path, struct fuse_file_info *fi)
     return 0;
 }
 
+/* Directory offsets: 1 after ".", 2 after "..", 2 + k after the k-th child.
+ * Offsets make libfuse's high-level readdirplus pass our attributes on (it
+ * drops them in its offset-less mode, and the kernel then LOOKUPs every
+ * name). READDIRPLUS: full attributes with each name, so `ls -l` needs no
+ * LOOKUP per entry (sizes are computed, nothing is extracted); plain
+ * READDIR: only the type and inode. */
 static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t offset,
                       struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
@@ -143,17 +158,25 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
     if (dir->kind != TREE_DIR)
         return -ENOTDIR;
     struct stat st = {.st_mode = S_IFDIR, .st_ino = (ino_t)id + 1};
-    filler(buf, ".", &st, 0, 0);
+    if (offset < 1 && filler(buf, ".", &st, 1, 0))
+        return 0;
     st.st_ino = (ino_t)(id == TREE_ROOT ? id : dir->parent) + 1;
-    filler(buf, "..", &st, 0, 0);
-    for (uint32_t c = dir->first_child; c != TREE_NONE;) {
+    if (offset < 2 && filler(buf, "..", &st, 2, 0))
+        return 0;
+    bool plus = flags & FUSE_READDIR_PLUS;
+    off_t at = 2;
+    for (uint32_t c = dir->first_child; c != TREE_NONE; c = tree_node_at(fs->tree, c)->next_sibling) {
         const tree_node *n = tree_node_at(fs->tree, c);
-        /* Only the type and inode: a listing must not extract anything. */
-        st.st_ino = (ino_t)c + 1;
-        st.st_mode = n->kind == TREE_DIR ? S_IFDIR : n->kind == TREE_LINK ? S_IFLNK : S_IFREG;
-        if (filler(buf, n->name, &st, 0, 0))
+        if (++at <= offset)
+            continue;
+        if (plus) {
+            fill_stat(fs, c, n, &st);
+        } else {
+            st.st_ino = (ino_t)c + 1;
+            st.st_mode = n->kind == TREE_DIR ? S_IFDIR : n->kind == TREE_LINK ? S_IFLNK : S_IFREG;
+        }
+        if (filler(buf, n->name, &st, at, plus ? FUSE_FILL_DIR_PLUS : 0))
             break;
-        c = n->next_sibling;
     }
     return 0;
 }
@@ -191,6 +214,9 @@ static int open_image(struct fsys *fs, uint32_t image, struct fuse_file_info *fi
     }
     fi->fh = (uintptr_t)h;
     fi->keep_cache = 1;
+#if FUSE_MAJOR_VERSION > 3 || (FUSE_MAJOR_VERSION == 3 && FUSE_MINOR_VERSION >= 10)
+    fi->noflush = 1; /* FOPEN_NOFLUSH: a close has nothing to flush */
+#endif
     return 0;
 }
 
@@ -298,6 +324,12 @@ static int fs_getxattr(const char *path, const char *name, char *buf, size_t siz
     const tree_node *n = lookup(fs, path, &id);
     if (!n)
         return -ENOENT;
+    /* Only user.dscfs.* exist. Other namespaces (security.selinux,
+     * system.posix_acl_access, ...) answer "not supported", not "no such
+     * attribute": ls(1) and other libacl/libselinux users then stop asking
+     * for the rest of the file system instead of asking once per file. */
+    if (strncmp(name, "user.", 5))
+        return -EOPNOTSUPP;
     if (!is_image(fs, n))
         return -ENODATA;
     if (!strcmp(name, xattr_status)) {

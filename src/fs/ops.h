@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* ops.h — the FUSE operations of a dscfs mount (high-level libfuse3 API;
  * the private data is the struct fsys). */
 #ifndef DSCFS_OPS_H

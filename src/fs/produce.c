@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * produce.c — the engine calls made on behalf of the mount: exact sizes for
  * stat, and extraction as the store's producer. Both first check that the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * report.c — the text of /.dscfs/info (cache header summary and store
  * statistics, "key = value" lines) and /.dscfs/status (one tab-separated

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * store.c — see store.h. Entries live in an array indexed by key; held blobs
  * are also on a doubly linked LRU list (head = most recently used) whose

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * store.h — an LRU store of immutable byte blobs under a byte budget.
  *

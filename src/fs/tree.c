@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tree.c — see tree.h. Nodes sit in one growing array; a hash table keyed by
  * (parent id, name) finds a child in O(1), so lookups cost one probe per

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tree.h — the directory tree of a mount, synthesized from untrusted paths.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * warm.h — compute every image's size in the background once the mount is
  * up, so that the first `ls -l` of a directory finds the sizes memoized

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # libdsc: the extraction engine. No FUSE in here. One folder per layer, in
 # the order a cache is read: base (bounds-checked reader, sort, format
 # codecs) -> cache (files, mappings, images, slide info) -> index (symbols,
@@ -13,6 +14,9 @@ libdsc_la_SOURCES = \
 	src/lib/base/bindinfo.c src/lib/base/bindinfo.h \
 	src/lib/base/macho_format.h src/lib/base/macho_view.c src/lib/base/macho_view.h \
 	src/lib/base/grow.c src/lib/base/grow.h \
+	src/lib/base/ptrfmt.c src/lib/base/ptrfmt.h \
+	src/lib/base/insn.c src/lib/base/insn.h \
+	src/lib/base/sha256.c src/lib/base/sha256.h \
 	src/lib/cache/cache.c src/lib/cache/cache.h \
 	src/lib/cache/images.c \
 	src/lib/cache/slide.c src/lib/cache/slide.h \

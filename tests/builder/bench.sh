@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # bench.sh — scale mode: build a split arm64e cache (slide v5, .symbols) of
 # thousands of images and more than 1 GB, then time dsccheck and
 # `dscfs --info`/`--list` on it. Run by `make bench`; the cache is written

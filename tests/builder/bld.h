@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * bld.h — dscbuild, the test-cache builder: shared model.
  *

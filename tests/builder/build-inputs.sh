@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # build-inputs.sh OUTDIR ARCH — compile and link the builder's input dylibs
 # (tests/builder/inputs) for ARCH with clang-19 and ld64.lld-19. Prints the
 # dylib paths in cache order. Exit 77 when the toolchain is missing.

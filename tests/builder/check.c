@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * check.c — dsccheck MANIFEST: prove a dscbuild cache says what its inputs
  * say. The cache is opened with libdsc; each image's segment addresses,

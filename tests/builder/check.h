@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * check.h — dsccheck: verify a cache dscbuild wrote against its inputs,
  * reading the cache only through libdsc and its own slide decoder.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * check_cats.c — dsccheck: preattached categories (the manifest's
  * "categories ADDR SIZE" line, dscbuild --preattach-categories; layout in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * check_code.c — dsccheck: code still reaches what it reached in the input.
  * ADRP+ADD/LDR pairs, LDR-literal/ADR, B/BL (optimised stubs) on arm64*,

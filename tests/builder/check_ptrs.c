@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * check_ptrs.c — dsccheck: every rebase/bind slot of every input decodes to
  * its expected target, with the dyld-940+ exceptions each proven: selector
@@ -102,7 +103,7 @@ static void find_protocols(struct protocols *pr)
             continue;
         for (uint64_t off = 0; off + psz <= x->size; off += psz) {
             const struct ptr *p = image_ptr_at(img, at + off);
-            if (!p || !dsc_vm_ptr(cache, p->target + psz, &def))
+            if (!p || !dsc_vm_ptr_raw(cache, p->target + psz, &def))
                 continue;
             const struct ptr *np = image_ptr_at(img, p->target + psz);
             name = np ? np->target : def;
@@ -211,7 +212,7 @@ void check_pointers(struct counts *n)
             const struct decoded_ptr *got = decoded_at(&d, p->addr);
             if (p->target == 0) {
                 uint64_t raw;
-                if (got || !dsc_vm_ptr(cache, p->addr, &raw) || raw != 0)
+                if (got || !dsc_vm_ptr_raw(cache, p->addr, &raw) || raw != 0)
                     die("%s: slot 0x%llx should be a plain null", img->cache_path, (unsigned long long)p->addr);
                 n->nulls++;
                 continue;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * check_syms.c — dsccheck: export tries, external symbols, moved local
  * symbols and the "<redacted>" locals left in the images.

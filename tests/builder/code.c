@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * code.c — keep code working after its image's segments moved apart.
  *

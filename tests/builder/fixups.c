@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fixups.c — every pointer slot of every image, resolved ahead of time.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * got.c — GOT uniquing (dyld-940+ eras), as Apple's new builder does.
  *

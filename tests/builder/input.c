@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * input.c — read one input dylib: its segments, sections, dependents,
  * LINKEDIT pieces and exports. Every read goes through reader.h spans, so a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * layout.c — where everything goes: files, mappings (regions) and each
  * image segment's cache address.

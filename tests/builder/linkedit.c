@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * linkedit.c — the merged LINKEDIT and moved local symbols.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * loadcmds.c — rewrite each cached image's mach_header and load commands:
  * segments and sections at their cache addresses and file offsets, every

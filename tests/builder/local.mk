@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # dscbuild: the test-cache builder, and dsccheck, which verifies what it
 # wrote (tests/builder/README). Built by `make check`, never installed. They
 # read the dylibs that build-inputs.sh links with clang-19/ld64.lld-19 at

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * main.c — dscbuild's command line, the build pipeline and the manifest.
  *

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # make-caches.sh OUTDIR [ARCH...] — build the builder's inputs and a
 # representative set of caches for other tests (extraction, mounting):
 # per arch and slide version an old unsplit era (0x98 or 0x138), dyld-832

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * objc.c — Objective-C selector and protocol uniquing (dyld-940+ caches).
  *

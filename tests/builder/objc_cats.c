@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * objc_cats.c — preattached categories (--preattach-categories; 0x200
  * header, 64-bit): each class that a category of any image extends gets

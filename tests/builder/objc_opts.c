@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * objc_opts.c — the dyld-1042+ ObjCOptimizationHeader (header objcOptsOffset
  * and objcOptsSize), for caches whose selectors were uniqued.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * slide.c — write every resolved pointer into its data mapping and encode
  * the mapping's slide info (v1 bitmap, v2/v4 delta chains, v3/v5 arm64e

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * slide_decode.c — dsccheck's own slide-info decoder (v1–v5), written from
  * the dyld_cache_slide_info* layouts of dyld's cache-builder/

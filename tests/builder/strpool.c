@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * strpool.c — a deduplicating string pool (the merged LINKEDIT's one
  * symbol-string table, and the moved local symbols' strings).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * strpool.h — deduplicating string pool: equal strings share one offset.
  */

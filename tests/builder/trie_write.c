@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * trie_write.c — emit a Mach-O prefix trie (export tries and the cache's
  * dylibs trie) from (key, terminal payload) pairs.

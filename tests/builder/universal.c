@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * universal.c — the stubs sub-caches of a universal cache (dyld-1042+).
  *

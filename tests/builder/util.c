@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * util.c — dscbuild helpers: fatal errors, allocation, the growable byte
  * buffer, the architecture table and content-derived UUIDs.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * write.c — headers and tables of every file of the set, the .symbols file,
  * UUIDs, and the files themselves.

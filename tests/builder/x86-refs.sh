@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # x86-refs.sh LIST — the RIP-relative operands of the x86_64 dylibs named in
 # LIST (one path a line), as llvm-objdump-19 disassembles them, for
 # `dsccheck --x86-refs`: "dylib TAB address TAB length TAB displacement".

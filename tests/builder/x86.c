@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * x86.c — length decoding of x86-64 instructions, enough to find every
  * RIP-relative operand in the code clang emits for the builder's inputs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * x86.h — x86-64 instruction length decoder (see x86.c for its scope).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* exercise.c — see exercise.h. */
 #include "exercise.h"
 

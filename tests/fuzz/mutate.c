@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mutate.c — mutation fuzzing of libdsc on real caches.
  *

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # binds.sh — binds and stubs of the extracted images, judged with tools we
 # did not write: llvm-objdump-19 (--bind, --indirect-symbols, -d), llvm-nm-19
 # and ld64.lld-19, plus `dscfs --verify` totals.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # binds_builder.sh — caches built by tests/builder/dscbuild from dylibs
 # linked here, in every arch and several eras (optimised stubs, split
 # caches, zeroed bind opcodes from dyld-1042): each extracted image must bind

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # builder.sh — dscbuild writes a cache for every (arch, slide version,
 # header era, split/unsplit, local symbols or not) combination; dsccheck
 # proves each against its input dylibs, and `dscfs --info`/`--list` must

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # builder_shape.sh — a dscbuild cache has the shape of a real cache built by
 # Apple's tools of the same kind (testdata: dyld-832 era, header 0x140,
 # arm64 slide v2 and arm64e slide v3): same header size, same mapping

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # cli.sh — the --list / --info / --help / --version verbs on the real caches.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 need_testdata

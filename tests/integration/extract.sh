@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # extract.sh — --extract / --extract-all on the three real caches, judged
 # with llvm-objdump-19, llvm-nm-19 and ld64.lld-19.
 #

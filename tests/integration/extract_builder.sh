@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # extract_builder.sh — extraction judged against the truth, on every cache of
 # tests/builder/make-caches.sh (arm64, arm64e, arm64_32, x86_64; slide info
 # v1-v5; header eras 0x98/0x138, 0x140, 0x1c8 split with a .symbols file,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fakestat.c — an LD_PRELOAD shim for mount_sigbus.sh. For the file whose
  * inode is $FAKESTAT_INO it makes stat/fstat report $FAKESTAT_SIZE bytes and

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # fuzz.sh — thousands of mutated copies of caches must be either read and
 # extracted, or refused with a one-line message; never a crash or a hang.
 # First the real caches, then unsplit caches of the formats they lack (slide

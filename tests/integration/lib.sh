@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # lib.sh — helpers for the shell integration tests (sourced).
 # Exit codes follow automake: 0 pass, 77 skip, 99 hard error, else fail.
 set -u

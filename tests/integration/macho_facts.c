@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * macho_facts.c — for extract_builder.sh: facts of standalone Mach-O files
  * (an input dylib of the builder, an extracted image) that do not depend on
@@ -29,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/ptrfmt.h"
 #include "verify/fixup_decode.h"
 
 #define MAX_SEGS 32
@@ -173,7 +175,7 @@ static int print_fixup(void *ctx, const struct dsc_decoded_fixup *d)
         printf(in_lazy_section(l, d->f.address) ? "lazy-rebase " : "rebase ");
         print_place(l, d->f.address);
         printf(" -> ");
-        print_place(l, d->f.target & 0x00FFFFFFFFFFFFFFull); /* TBI high8 bits are no address */
+        print_place(l, d->f.target & DSC_TBI_MASK); /* TBI high8 bits are no address */
     } else {
         printf("bind ");
         print_place(l, d->f.address);

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # mount_budget.sh — with a store budget smaller than any one image the mount
 # still serves every file correctly (sequentially and with 16 parallel
 # readers), and the store never holds more than its budget plus the pinned

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # mount_errors.sh — a malformed cache or bad option fails to mount with one
 # clear line and a non-zero exit; a cache truncated or replaced under a
 # running mount gives EIO for images not yet extracted while the daemon

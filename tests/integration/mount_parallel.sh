@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # mount_parallel.sh — 16 parallel readers of one image and of different
 # images get the right bytes, and each image is extracted once (single
 # flight through the store, visible in /.dscfs/info).

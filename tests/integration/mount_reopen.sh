@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # mount_reopen.sh — an image the store has evicted is not extracted again
 # just because it is opened again: while the kernel's page cache holds the
 # file, a re-open reads nothing from the daemon; a read that does reach the

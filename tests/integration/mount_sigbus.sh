@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # mount_sigbus.sh — the SIGBUS guard inside a real daemon. The cache copy is
 # truncated under the mount while an LD_PRELOAD shim (fakestat.so) keeps its
 # old size and mtime in stat/fstat, so the daemon's "cache changed?" check

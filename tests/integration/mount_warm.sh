@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # mount_warm.sh — background size warming (src/fs/warm.c): after mounting,
 # every image's size becomes known without anything stat'ing the images
 # (/.dscfs/status shows them), each equal to what --extract-all writes, and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # mountlib.sh — helpers for the mount tests (sourced after lib.sh).
 # Every mount made through mount_cache is unmounted by an EXIT trap, even
 # when the test fails half way.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # objc_builder.sh — caches built by tests/builder/dscbuild from dylibs we
 # linked ourselves, so the truth is the input dylib: for every image, the
 # extracted file's ObjC metadata as llvm-objdump-19 prints it (addresses

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # objc_link.sh — an extracted ObjC class is a usable link input: a small
 # Objective-C object that subclasses libhello's Test (and calls -init on
 # super) links with ld64.lld-19 against the extracted libhello, libobjc and

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # verify_builder.sh — no pointer may leave an extracted image, over the whole
 # set of tests/builder/make-caches.sh (arm64, arm64e, arm64_32, x86_64; slide
 # v1-v5; headers 0x98/0x138 to 0x200; split caches with .symbols, optimised

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* main.c — runs every unit suite; CK_FORK etc. come from the environment. */
 #include <stdlib.h>
 
@@ -22,6 +23,7 @@ int main(void)
         objc_suite,
         pass_objc_suite,
         sort_suite,
+        sha256_suite,
     };
     SRunner *sr = srunner_create(NULL);
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++)

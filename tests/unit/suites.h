@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* suites.h — every Check suite of the unit test binary. Add yours here and
  * in main.c's table. */
 #ifndef DSC_TEST_SUITES_H
@@ -21,5 +22,6 @@ Suite *guard_suite(void);
 Suite *objc_suite(void);
 Suite *pass_objc_suite(void);
 Suite *sort_suite(void);
+Suite *sha256_suite(void);
 
 #endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_cache.c — opening the real caches, the image table, address
  * translation, load commands, and refusal of malformed input. */
 #include <stdio.h>

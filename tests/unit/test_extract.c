@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_extract.c — dsc_extract on every image of the real caches, judged
  * against the cache itself: the rebase set of each output equals the set of
  * in-image pointers found by walking the cache's slide info; segment bytes
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/ptrfmt.h"
 #include "extract/extract.h"
 #include "verify/fixup_decode.h"
 #include "cache/slide.h"
@@ -46,12 +48,11 @@ struct truth {
     struct dsc_macho mo;
     struct fix_set rebases; /* in-image targets */
     struct fix_set slots;   /* every slot (size in .import), pointer or not */
-    uint64_t lo, hi;        /* current segment's file bytes */
 };
 
 static bool in_image(const struct dsc_macho *mo, uint64_t v)
 {
-    v &= 0x00FFFFFFFFFFFFFFull;
+    v &= DSC_TBI_MASK;
     for (unsigned i = 0; i < mo->nsegs; i++)
         if (strcmp(mo->segs[i].name, "__LINKEDIT") && v >= mo->segs[i].vmaddr &&
             v - mo->segs[i].vmaddr < mo->segs[i].vmsize)
@@ -62,8 +63,6 @@ static bool in_image(const struct dsc_macho *mo, uint64_t v)
 static int on_truth_slot(void *ctx, const struct dsc_slide_slot *s)
 {
     struct truth *t = ctx;
-    if (s->address < t->lo || s->address >= t->hi)
-        return 0;
     struct dsc_fixup f = {.address = s->address, .target = s->value, .import = s->size,
                           .auth = {s->auth, s->key, s->addr_div, s->diversity}};
     set_add(&t->slots, &f);
@@ -79,17 +78,10 @@ static void truth_build(const dsc_cache *c, uint32_t image, struct truth *t)
     ck_assert_msg(dsc_macho_parse(c, image, &t->mo, &err) == 0, "%s", err.msg);
     for (unsigned i = 0; i < t->mo.nsegs; i++) {
         const struct dsc_segment *seg = &t->mo.segs[i];
-        if (!strcmp(seg->name, "__LINKEDIT"))
-            continue;
-        for (unsigned m = 0; m < c->nmaps; m++) {
-            const struct dsc_map *map = &c->maps[m];
-            if (!map->slide.size)
-                continue;
-            t->lo = seg->vmaddr;
-            t->hi = seg->vmaddr + seg->filesize;
-            struct dsc_slide_src src = {map->slide, map->bytes, map->info.address, dsc_ptr_size(c), "cache"};
-            ck_assert_msg(dsc_slide_walk(&src, t->lo, t->hi, on_truth_slot, t, &err) == 0, "%s", err.msg);
-        }
+        if (strcmp(seg->name, "__LINKEDIT"))
+            ck_assert_msg(dsc_slide_walk_range(c, seg->vmaddr, seg->vmaddr + seg->filesize, on_truth_slot, t, &err) ==
+                              0,
+                          "%s", err.msg);
     }
     if (t->rebases.n)
         qsort(t->rebases.v, t->rebases.n, sizeof *t->rebases.v, cmp_addr);

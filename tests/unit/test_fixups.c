@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_fixups.c — the fixup encoders with binds, run the way a later pass
  * (branch `binds`) will use the plan API: after pass_pointers, turn some
  * pointers into BIND fixups with imports, then linkedit → fixups → out.

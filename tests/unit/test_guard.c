@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_guard.c — a SIGBUS from a truncated mapping becomes a false return
  * from guard_run, and the thread carries on. */
 #include <stdio.h>

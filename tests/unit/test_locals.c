@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_locals.c — finding an image's unmapped locals in a synthetic
  * dyld_cache_local_symbols_info blob, with 12-byte (old) and 16-byte
  * (symbolFileUUID-era) entries, and refusing out-of-range tables. */

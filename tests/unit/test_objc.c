@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_objc.c — the ObjC metadata walker (objc.c).
  *
  * On the real caches the walker's names are checked against what it did not

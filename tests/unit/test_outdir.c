@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_outdir.c — src/cli/outdir.c: untrusted install paths never write
  * outside the output directory, not through "..", odd components, nor a
  * symlink planted in the tree; aliases become relative links. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_pass_objc.c — the ObjC pass, judged on the extracted files.
  *
  * For every image of the real caches: the names the cache holds (walked

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_reader.c — the bounds-checked reader and the trie walker. */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_slide.c — the slide info decoders v1..v5 on synthetic blobs built
  * from the dyld_cache_slide_info* layouts of dyld's
  * cache-builder/dyld_cache_format.h, including 32-bit v2 page extras, v4

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_sort.c — dsc_sort/dsc_sort_r (sorted input left alone, anything else
  * sorted as qsort would), dsc_lower_bound, and dsc_cache_release_pages (what

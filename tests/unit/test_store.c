@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_store.c — the LRU store with its own producer: single flight,
  * parallel productions, pinning, eviction order, budget accounting, failure,
  * and a threaded stress run (also run under ThreadSanitizer: make check-tsan). */

@@ -1,9 +1,11 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_stubs.c — AArch64 word codecs against hand-assembled words, every
  * stub form decoded and re-encoded, and every stub of every real image
  * followed to an exported function of another image through its own slot. */
 #include <string.h>
 
 #include "cache/macho.h"
+#include "base/insn.h"
 #include "index/stubs.h"
 #include "suites.h"
 #include "index/symbols.h"

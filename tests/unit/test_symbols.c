@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_symbols.c — the export index on the real caches: every export finds
  * itself by name and by address, umbrella re-exports (libSystem ->
  * libdyld), dependency-ordinal selection, and one shared build under

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_tree.c — the mount's tree: directories synthesized from paths,
  * hostile components, conflicts, relative link targets, stable ids. */
 #include <limits.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_verify.c — binds and stubs of every extracted image of the real
  * caches, judged on the output bytes: dsc_verify's counts, the binds read
  * back with fixup_decode against the binds the original file had (the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* testdata.c — see testdata.h. */
 #include "testdata.h"
 

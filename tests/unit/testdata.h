@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* testdata.h — locating the shared real caches for unit tests. */
 #ifndef DSC_TESTDATA_H
 #define DSC_TESTDATA_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * bindinfo.c — bounded decoder for bind opcode streams. See bindinfo.h.
  */

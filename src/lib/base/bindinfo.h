@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * bindinfo.h — decoder for dyld bind opcode streams (LC_DYLD_INFO bind,
  * weak_bind and lazy_bind), used both on cache images that still carry

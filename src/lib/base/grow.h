@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * grow.h — the one growable-array step: make room for one more element by
  * doubling the capacity, with the multiplication checked.

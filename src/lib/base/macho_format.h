@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * macho_format.h — the Mach-O constants and record layouts the engine reads
  * and writes, each written down once. Values and field offsets are those of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * macho_view.c — read and index a Mach-O header and its load commands.
  * See macho_view.h for what is checked here and what callers must still

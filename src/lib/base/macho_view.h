@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * macho_view.h — the one reader of a Mach-O header and its load commands,
  * for cache images (cache/macho.h finds their bytes) and for standalone

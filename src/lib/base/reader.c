@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * reader.c — bounds-checked little-endian reads over a dsc_span.
  * See reader.h for the contract.

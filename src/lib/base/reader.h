@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * reader.h — the one bounds-checked reader every cache byte goes through.
  *
@@ -72,6 +73,13 @@ static inline bool dsc_add_ok(uint64_t a, uint64_t b, uint64_t *r) { return !__b
 static inline bool dsc_mul_ok(uint64_t a, uint64_t b, uint64_t *r) { return !__builtin_mul_overflow(a, b, r); }
 /* `v` rounded up to a multiple of `a`, a power of two. */
 static inline uint64_t dsc_align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
+/* The low `bits` bits of v as a two's-complement number (1 <= bits <= 64). */
+static inline int64_t dsc_sext(uint64_t v, unsigned bits)
+{
+    uint64_t m = 1ull << (bits - 1);
+    v &= bits < 64 ? (1ull << bits) - 1 : ~0ull;
+    return (int64_t)((v ^ m) - m);
+}
 
 /* Fill `err` (if non-NULL) with "<file>: <message>". Always returns -1 so
  * callers can write `return dsc_fail(err, path, "...")`. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * sort.c — dsc_sort, dsc_sort_r. See sort.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * sort.h — qsort/qsort_r that first look whether the array is sorted already.
  *

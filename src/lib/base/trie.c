@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * trie.c — bounded, iterative walk of a prefix trie. See trie.h.
  */

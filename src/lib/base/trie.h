@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * trie.h — walker for Mach-O style prefix tries (export tries, the cache's
  * dylibs trie).

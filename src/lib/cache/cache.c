@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cache.c — open a dyld shared cache set: header eras, mappings, subcaches,
  * the .symbols file, and unslid-address translation.
@@ -597,7 +598,7 @@ bool dsc_vm_u64(const dsc_cache *c, uint64_t addr, uint64_t *v)
     return true;
 }
 
-bool dsc_vm_ptr(const dsc_cache *c, uint64_t addr, uint64_t *v)
+bool dsc_vm_ptr_raw(const dsc_cache *c, uint64_t addr, uint64_t *v)
 {
     dsc_span s;
     return dsc_vm_span(c, addr, dsc_ptr_size(c), &s) && span_ptr(s, 0, dsc_ptr_size(c), v);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cache.h — libdsc's internal model of an opened cache set.
  *
@@ -100,8 +101,9 @@ struct dsc_cache {
     char *alias_pool;           /* text of trie-only aliases */
     char *warning;
     /* Derived data a later layer builds on first use and owns (the symbol
-     * index, index/symbols.c): the cache only guards the build with the
-     * lock and frees the memo through the destructor stored with it. */
+     * index, index/symbols.c): the cache only guards its publication with
+     * the lock (never held while mapped bytes are read) and frees the memo
+     * through the destructor stored with it. */
     void *memo;
     void (*memo_free)(void *memo);
     pthread_mutex_t memo_lock;
@@ -126,7 +128,8 @@ const struct dsc_map *dsc_vm_map(const dsc_cache *c, uint64_t addr);
 bool dsc_vm_span(const dsc_cache *c, uint64_t addr, uint64_t len, dsc_span *out);
 bool dsc_vm_u32(const dsc_cache *c, uint64_t addr, uint32_t *v);
 bool dsc_vm_u64(const dsc_cache *c, uint64_t addr, uint64_t *v);
-bool dsc_vm_ptr(const dsc_cache *c, uint64_t addr, uint64_t *v); /* pointer-sized, raw (not unslid) */
+/* The pointer-sized word at `addr` as stored (not unslid; see cache/slide.h). */
+bool dsc_vm_ptr_raw(const dsc_cache *c, uint64_t addr, uint64_t *v);
 bool dsc_vm_cstr(const dsc_cache *c, uint64_t addr, uint64_t max_len, const char **s);
 
 /* images.c: fill images, aliases and the path index. */

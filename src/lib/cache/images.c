@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * images.c — the image table: install paths, UUIDs, aliases, path lookup.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * locals.c — unmapped local symbols: which file holds them, which entry is
  * the image's, and the checked ranges of its nlists and strings.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * locals.h — find an image's unmapped local symbols (dyld_cache_local_symbols_info)
  * in the main cache file (localSymbolsOffset) or in the .symbols file.

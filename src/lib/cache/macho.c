@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * macho.c — find a cache image's header in the cache and read it with the
  * one Mach-O reader; map its LINKEDIT offsets to cache bytes.

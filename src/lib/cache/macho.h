@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * macho.h — a cache image's Mach-O header and load commands, read with the
  * one Mach-O reader (base/macho_view.h) through the cache's checked

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * slide.c — walk slide info v1..v5 and decode each slot to its unslid value.
  * Formats: dyld_cache_slide_info, _info2, _info3 and _info4 in dyld's
@@ -6,8 +7,8 @@
  */
 #include "cache/slide.h"
 
-#define V1_HEADER 24
-#define V2_HEADER 40
+#include "base/ptrfmt.h"
+
 #define V3_HEADER 24
 #define V1_PAGE 4096u
 
@@ -23,8 +24,8 @@
 /* Per-walk state shared by the page loops. */
 struct walk {
     const struct dsc_slide_src *src;
-    uint32_t version, page_size;
-    uint64_t delta_mask, value_add;
+    struct dsc_slide_format fmt;
+    uint32_t page_size;
     dsc_slide_fn fn;
     void *ctx;
     dsc_error *err;
@@ -32,24 +33,26 @@ struct walk {
 
 static int bad(struct walk *w, const char *what, uint64_t page)
 {
-    return dsc_fail(w->err, w->src->file, "slide info v%u of mapping at 0x%llx: %s (page %llu)", w->version,
+    return dsc_fail(w->err, w->src->file, "slide info v%u of mapping at 0x%llx: %s (page %llu)", w->fmt.version,
                     (unsigned long long)w->src->address, what, (unsigned long long)page);
 }
 
-/* Read the slot at page `page`, offset `off`, into `s`. */
-static bool read_slot(const struct walk *w, uint64_t page, uint64_t off, unsigned size, struct dsc_slide_slot *s)
+/* Read and decode the slot at page `page`, offset `off`, into `s`; *next
+ * gets the chain step in bytes. */
+static bool read_slot(const struct walk *w, uint64_t page, uint64_t off, struct dsc_slide_slot *s, uint64_t *next)
 {
+    unsigned size = w->fmt.slot_size;
     if (off > w->page_size - size)
         return false;
     uint64_t at = page * w->page_size + off;
-    s->address = w->src->address + at;
-    s->size = size;
-    s->is_pointer = true;
-    s->auth = false;
-    s->key = 0;
-    s->addr_div = false;
-    s->diversity = 0;
-    return span_ptr(w->src->bytes, at, size, &s->raw);
+    if (!span_ptr(w->src->bytes, at, size, &s->raw))
+        return false;
+    struct dsc_ptr p;
+    dsc_ptr_decode_slide(&w->fmt, s->raw, &p);
+    *s = (struct dsc_slide_slot){w->src->address + at, size, s->raw, p.value, p.is_pointer, p.auth, p.key,
+                                 p.addr_div, p.diversity};
+    *next = p.next;
+    return true;
 }
 
 /* Pages [first, end) of the mapping that overlap [lo, hi), capped at `count`. */
@@ -61,6 +64,21 @@ static void page_range(const struct walk *w, uint64_t lo, uint64_t hi, uint64_t 
     *end = hi > a ? (hi - a + w->page_size - 1) / w->page_size : 0;
     if (*end > count)
         *end = count;
+}
+
+/* Visit the chain starting at `off` of `page` (v1 slots are chains of one). */
+static int chain(struct walk *w, uint64_t page, uint64_t off)
+{
+    for (;;) {
+        struct dsc_slide_slot s;
+        uint64_t next;
+        if (!read_slot(w, page, off, &s, &next))
+            return bad(w, "chain leaves its page or the mapping", page);
+        int r = w->fn(w->ctx, &s);
+        if (r || next == 0)
+            return r;
+        off += next;
+    }
 }
 
 /* ---- v1: one bitmap of 4-byte slots per page; values are already unslid ---- */
@@ -87,13 +105,9 @@ static int walk_v1(struct walk *w, uint64_t lo, uint64_t hi)
             for (unsigned k = 0; k < 8; k++) {
                 if (!(bitmap.data[j] >> k & 1))
                     continue;
-                struct dsc_slide_slot s;
                 /* dyld slides v1 slots as 32-bit words; 64-bit caches
                  * with v1 keep the pointer in the marked 8-byte slot. */
-                if (!read_slot(w, page, (j * 8u + k) * 4u, w->src->ptr_size, &s))
-                    return bad(w, "slot is out of the mapping", page);
-                s.value = s.raw;
-                int r = w->fn(w->ctx, &s);
+                int r = chain(w, page, (j * 8u + k) * 4u);
                 if (r)
                     return r;
             }
@@ -102,65 +116,20 @@ static int walk_v1(struct walk *w, uint64_t lo, uint64_t hi)
     return 0;
 }
 
-/* ---- v2 / v4: delta chains in delta_mask bits ---- */
+static bool page_size_ok(uint32_t size) { return size >= 1024 && size <= 65536 && !(size & (size - 1)); }
 
-static void decode_v2(const struct walk *w, struct dsc_slide_slot *s)
-{
-    uint64_t v = s->raw & ~w->delta_mask;
-    if (s->size == 4)
-        v &= 0xffffffffu;
-    if (w->version == 2) {
-        /* A zero is a link the builder did not rebase. */
-        s->is_pointer = v != 0;
-        if (v)
-            v += w->value_add;
-    } else if ((v & 0xFFFF8000u) == 0) {
-        s->is_pointer = false; /* small positive integer */
-    } else if ((v & 0x3FFF8000u) == 0x3FFF8000u) {
-        s->is_pointer = false; /* small negative integer */
-        v |= 0xC0000000u;
-    } else {
-        v += w->value_add;
-    }
-    s->value = s->size == 4 ? (v & 0xffffffffu) : v;
-}
-
-static int chain_v2(struct walk *w, uint64_t page, uint64_t off)
-{
-    unsigned size = w->version == 4 ? 4 : w->src->ptr_size;
-    unsigned shift = (unsigned)__builtin_ctzll(w->delta_mask) - 2;
-    for (;;) {
-        struct dsc_slide_slot s;
-        if (!read_slot(w, page, off, size, &s))
-            return bad(w, "chain leaves its page or the mapping", page);
-        uint64_t delta = (s.raw & w->delta_mask) >> shift;
-        decode_v2(w, &s);
-        int r = w->fn(w->ctx, &s);
-        if (r)
-            return r;
-        if (delta == 0)
-            return 0;
-        off += delta;
-    }
-}
+/* ---- v2 / v4: delta chains, page starts with optional extras ---- */
 
 static int walk_v2(struct walk *w, uint64_t lo, uint64_t hi)
 {
     dsc_span b = w->src->slide;
     uint32_t starts_off, starts_count, extras_off, extras_count;
     if (!span_u32(b, 4, &w->page_size) || !span_u32(b, 8, &starts_off) || !span_u32(b, 12, &starts_count) ||
-        !span_u32(b, 16, &extras_off) || !span_u32(b, 20, &extras_count) || !span_u64(b, 24, &w->delta_mask) ||
-        !span_u64(b, 32, &w->value_add))
+        !span_u32(b, 16, &extras_off) || !span_u32(b, 20, &extras_count))
         return bad(w, "header is truncated", 0);
-    if (w->src->ptr_size == 4 || w->version == 4) {
-        w->delta_mask &= 0xffffffffu;
-        w->value_add &= 0xffffffffu;
-    }
-    if (w->page_size < 1024 || w->page_size > 65536 || (w->page_size & (w->page_size - 1)))
+    if (!page_size_ok(w->page_size))
         return bad(w, "implausible page size", 0);
-    if (w->delta_mask == 0 || __builtin_ctzll(w->delta_mask) < 2)
-        return bad(w, "implausible delta mask", 0);
-    bool v4 = w->version == 4;
+    bool v4 = w->fmt.version == 4;
     uint16_t none = v4 ? V4_PAGE_NO_REBASE : V2_PAGE_ATTR_NO_REBASE;
     uint16_t use_extra = v4 ? V4_PAGE_USE_EXTRA : V2_PAGE_ATTR_EXTRA;
     uint16_t index_mask = v4 ? V4_PAGE_INDEX : 0x3FFF;
@@ -174,7 +143,7 @@ static int walk_v2(struct walk *w, uint64_t lo, uint64_t hi)
         if (start == none)
             continue;
         if (!(start & use_extra)) {
-            int r = chain_v2(w, page, (uint64_t)(start & index_mask) * 4);
+            int r = chain(w, page, (uint64_t)(start & index_mask) * 4);
             if (r)
                 return r;
             continue;
@@ -183,7 +152,7 @@ static int walk_v2(struct walk *w, uint64_t lo, uint64_t hi)
             uint16_t extra;
             if (j >= extras_count || !span_u16(b, extras_off + j * 2, &extra))
                 return bad(w, "page extras are out of the blob", page);
-            int r = chain_v2(w, page, (uint64_t)(extra & index_mask) * 4);
+            int r = chain(w, page, (uint64_t)(extra & index_mask) * 4);
             if (r)
                 return r;
             if (extra & extra_end)
@@ -193,42 +162,16 @@ static int walk_v2(struct walk *w, uint64_t lo, uint64_t hi)
     return 0;
 }
 
-/* ---- v3 / v5: arm64e chains of 8-byte pointers ---- */
-
-static void decode_v3(const struct walk *w, struct dsc_slide_slot *s)
-{
-    uint64_t raw = s->raw;
-    s->auth = raw >> 63;
-    if (w->version == 3) {
-        if (s->auth) {
-            s->value = w->value_add + (raw & 0xFFFFFFFFu);
-            s->diversity = (uint16_t)(raw >> 32);
-            s->addr_div = raw >> 48 & 1;
-            s->key = raw >> 49 & 3;
-        } else {
-            s->value = (raw & 0x7FFFFFFFFFFull) | ((raw >> 43) & 0xFF) << 56;
-        }
-    } else {
-        s->value = w->value_add + (raw & 0x3FFFFFFFFull);
-        if (s->auth) {
-            s->diversity = (uint16_t)(raw >> 34);
-            s->addr_div = raw >> 50 & 1;
-            s->key = (raw >> 51 & 1) ? 2 : 0; /* only IA and DA */
-        } else {
-            s->value |= ((raw >> 34) & 0xFF) << 56;
-        }
-    }
-}
+/* ---- v3 / v5: arm64e chains of 8-byte pointers, one start per page ---- */
 
 static int walk_v3(struct walk *w, uint64_t lo, uint64_t hi)
 {
     dsc_span b = w->src->slide;
     uint32_t starts_count;
-    if (!span_u32(b, 4, &w->page_size) || !span_u32(b, 8, &starts_count) || !span_u64(b, 16, &w->value_add))
+    if (!span_u32(b, 4, &w->page_size) || !span_u32(b, 8, &starts_count))
         return bad(w, "header is truncated", 0);
-    if (w->page_size < 1024 || w->page_size > 65536 || (w->page_size & (w->page_size - 1)))
+    if (!page_size_ok(w->page_size))
         return bad(w, "implausible page size", 0);
-    unsigned next_shift = w->version == 3 ? 51 : 52;
     uint64_t first, end;
     page_range(w, lo, hi, starts_count, &first, &end);
     for (uint64_t page = first; page < end; page++) {
@@ -237,19 +180,9 @@ static int walk_v3(struct walk *w, uint64_t lo, uint64_t hi)
             return bad(w, "page starts are out of the blob", page);
         if (start == V3_PAGE_NO_REBASE)
             continue;
-        for (uint64_t off = start;;) {
-            struct dsc_slide_slot s;
-            if (!read_slot(w, page, off, 8, &s))
-                return bad(w, "chain leaves its page or the mapping", page);
-            uint64_t delta = (s.raw >> next_shift & 0x7FF) * 8;
-            decode_v3(w, &s);
-            int r = w->fn(w->ctx, &s);
-            if (r)
-                return r;
-            if (delta == 0)
-                break;
-            off += delta;
-        }
+        int r = chain(w, page, start);
+        if (r)
+            return r;
     }
     return 0;
 }
@@ -258,21 +191,90 @@ int dsc_slide_walk(const struct dsc_slide_src *src, uint64_t lo, uint64_t hi, ds
                    dsc_error *err)
 {
     struct walk w = {.src = src, .fn = fn, .ctx = ctx, .err = err};
-    if (!span_u32(src->slide, 0, &w.version))
+    if (!span_u32(src->slide, 0, &w.fmt.version))
         return dsc_fail(err, src->file, "slide info of mapping at 0x%llx is empty", (unsigned long long)src->address);
-    switch (w.version) {
+    if (w.fmt.version < 1 || w.fmt.version > 5)
+        return dsc_fail(err, src->file, "unknown slide info version %u of mapping at 0x%llx", w.fmt.version,
+                        (unsigned long long)src->address);
+    const char *why = dsc_slide_format_read(src->slide, src->ptr_size, &w.fmt);
+    if (why)
+        return bad(&w, why, 0);
+    switch (w.fmt.version) {
     case 1:
         return walk_v1(&w, lo, hi);
     case 2:
     case 4:
         return walk_v2(&w, lo, hi);
-    case 3:
-    case 5:
-        if (src->ptr_size != 8)
-            return bad(&w, "needs 64-bit pointers", 0);
-        return walk_v3(&w, lo, hi);
     default:
-        return dsc_fail(err, src->file, "unknown slide info version %u of mapping at 0x%llx", w.version,
-                        (unsigned long long)src->address);
+        return walk_v3(&w, lo, hi);
     }
+}
+
+/* ---- many mappings, one slot ---- */
+
+/* A range walk passes on only the slots inside its range: a page can hold
+ * a neighbour's pointers. */
+struct range {
+    dsc_slide_fn fn;
+    void *ctx;
+    uint64_t lo, hi;
+};
+
+static int in_range(void *ctx, const struct dsc_slide_slot *s)
+{
+    const struct range *r = ctx;
+    return s->address >= r->lo && s->address < r->hi ? r->fn(r->ctx, s) : 0;
+}
+
+int dsc_slide_walk_range(const dsc_cache *c, uint64_t lo, uint64_t hi, dsc_slide_fn fn, void *ctx, dsc_error *err)
+{
+    for (unsigned i = 0; i < c->nmaps; i++) {
+        const struct dsc_map *m = &c->maps[i];
+        uint64_t map_end = m->info.address + m->info.size;
+        if (!m->slide.size || m->info.address >= hi || map_end <= lo)
+            continue;
+        struct range r = {fn, ctx, lo, hi};
+        struct dsc_slide_src src = {m->slide, m->bytes, m->info.address, dsc_ptr_size(c),
+                                    c->files[m->info.file].info.path};
+        int rc = dsc_slide_walk(&src, lo > m->info.address ? lo : m->info.address, hi < map_end ? hi : map_end,
+                                in_range, &r, err);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+bool dsc_vm_ptr_value(const dsc_cache *c, uint64_t addr, uint64_t *value)
+{
+    const struct dsc_map *m = dsc_vm_map(c, addr);
+    struct dsc_slide_format f;
+    if (!m)
+        return false;
+    if (!m->slide.size)
+        return dsc_vm_ptr_raw(c, addr, value);
+    uint64_t raw;
+    dsc_span s;
+    if (dsc_slide_format_read(m->slide, dsc_ptr_size(c), &f) || !dsc_vm_span(c, addr, f.slot_size, &s) ||
+        !span_ptr(s, 0, f.slot_size, &raw))
+        return false;
+    struct dsc_ptr p;
+    dsc_ptr_decode_slide(&f, raw, &p);
+    *value = p.value;
+    return true;
+}
+
+bool dsc_vm_ptr_target(const dsc_cache *c, uint64_t addr, uint64_t *target)
+{
+    uint64_t raw;
+    if (!dsc_vm_ptr_raw(c, addr, &raw))
+        return false;
+    if (raw == 0) { /* a slot no chain visits: a weak import bound to nothing */
+        *target = 0;
+        return true;
+    }
+    if (!dsc_vm_ptr_value(c, addr, target))
+        return false;
+    if (dsc_ptr_size(c) == 8)
+        *target &= DSC_TBI_MASK;
+    return true;
 }

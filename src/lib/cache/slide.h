@@ -1,5 +1,7 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * slide.h — decoders for the cache's slide info, versions 1 to 5.
+ * slide.h — walks of the cache's slide info, versions 1 to 5, and the
+ * decoded value of one slid pointer (the word codec is base/ptrfmt.h).
  *
  * A walk visits every pointer slot the slide info of one mapping records in
  * the pages overlapping [lo, hi) and reports, per slot, its location, the raw
@@ -14,7 +16,7 @@
 #ifndef DSC_SLIDE_H
 #define DSC_SLIDE_H
 
-#include "base/reader.h"
+#include "cache/cache.h"
 
 /* What a walk reads: a mapping's bytes at `address` and its slide blob. */
 struct dsc_slide_src {
@@ -44,5 +46,21 @@ typedef int (*dsc_slide_fn)(void *ctx, const struct dsc_slide_slot *slot);
  * value, or -1 with `err` set on malformed slide info. */
 int dsc_slide_walk(const struct dsc_slide_src *src, uint64_t lo, uint64_t hi, dsc_slide_fn fn, void *ctx,
                    dsc_error *err);
+
+/* Walk every slot of every slid mapping of `c` overlapping [lo, hi) whose
+ * address lies in [lo, hi), mappings in table order. Same returns. */
+int dsc_slide_walk_range(const dsc_cache *c, uint64_t lo, uint64_t hi, dsc_slide_fn fn, void *ctx, dsc_error *err);
+
+/* ---- one pointer slot at an unslid address; three meanings, three names ----
+ * dsc_vm_ptr_raw     the pointer-sized word as the cache stores it;
+ * dsc_vm_ptr_value   that word decoded by its mapping's slide info: what an
+ *                    extracted file stores there (high8 bits kept; v4 small
+ *                    integers as integers; raw where the mapping is unslid);
+ * dsc_vm_ptr_target  the address it points to: the value without high8
+ *                    bits, and 0 for a zero word (a slot no chain visits: a
+ *                    weak import bound to nothing).
+ * False when the slot is outside every mapping or the slide header is bad. */
+bool dsc_vm_ptr_value(const dsc_cache *c, uint64_t addr, uint64_t *value);
+bool dsc_vm_ptr_target(const dsc_cache *c, uint64_t addr, uint64_t *target);
 
 #endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * extract.c — the extraction pipeline: plan → copy → passes → serialise,
  * and the public dsc_extract / dsc_extract_size / dsc_output_free.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * extract.h — the extraction plan every pass receives, and the pass API.
  *

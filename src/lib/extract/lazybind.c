@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * lazybind.c — restore lazy pointers and the lazy-bind stream. See
  * lazybind.h.
@@ -8,9 +9,9 @@
 #include <string.h>
 
 #include "base/bindinfo.h"
+#include "base/insn.h"
 #include "base/sort.h"
 #include "extract/weakbind.h"
-#include "index/stubs.h"
 
 #define A64_LDR_W16_LITERAL_8 0x18000050u
 

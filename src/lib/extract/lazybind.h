@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * lazybind.h — lazy binding as the original file had it (opcode outputs):
  * each lazy pointer is rebased to its stub-helper entry again, and the

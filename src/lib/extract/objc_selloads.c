@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * objc_selloads.c — undo the builder's direct selector loads (arm64,
  * arm64e: the cache builder rewrites the selref loads that the image's
@@ -23,6 +24,7 @@
  */
 #include "extract/pass_objc.h"
 #include "base/grow.h"
+#include "base/insn.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -30,49 +32,22 @@
 #define WINDOW 32u          /* instructions between an ADRP and its users */
 #define MAX_USERS 8u
 
-static bool is_adrp(uint32_t w) { return (w & 0x9F000000u) == 0x90000000u; }
-static bool is_adr(uint32_t w) { return (w & 0x9F000000u) == 0x10000000u; }
-
-/* The signed 21-bit immediate of ADR/ADRP (immhi:immlo). */
-static int64_t adr_imm(uint32_t w)
+/* B or an indirect branch: control leaves the straight line for good. */
+static bool is_uncond_branch(uint32_t w)
 {
-    int64_t imm = (int64_t)(((w >> 29) & 3u) | ((w >> 5) & 0x7FFFFu) << 2);
-    return imm & (1 << 20) ? imm - (1 << 21) : imm;
-}
-static bool is_add_imm64(uint32_t w) { return (w & 0xFFC00000u) == 0x91000000u; }
-static unsigned rd(uint32_t w) { return w & 31u; }
-static unsigned rn(uint32_t w) { return (w >> 5) & 31u; }
-
-static uint64_t adrp_page(uint32_t w, uint64_t pc) { return (pc & ~0xFFFull) + (uint64_t)(adr_imm(w) * 4096); }
-
-static bool is_load_store(uint32_t w) { return (w & 0x0A000000u) == 0x08000000u; }
-static bool is_store(uint32_t w) { return is_load_store(w) && !(w & (1u << 22)); }
-/* RET, BR, BLR...: control leaves for good. */
-static bool is_indirect_branch(uint32_t w) { return (w & 0xFE000000u) == 0xD6000000u; }
-static bool is_uncond_branch(uint32_t w) { return (w & 0xFC000000u) == 0x14000000u || is_indirect_branch(w); }
-
-static bool is_branch(uint32_t w)
-{
-    return (w & 0x7C000000u) == 0x14000000u      /* B, BL */
-        || (w & 0xFE000000u) == 0xD6000000u      /* BR, BLR, RET, ... */
-        || (w & 0xFF000010u) == 0x54000000u      /* B.cond */
-        || (w & 0x7E000000u) == 0x34000000u      /* CBZ, CBNZ */
-        || (w & 0x7E000000u) == 0x36000000u;     /* TBZ, TBNZ */
+    bool link;
+    return (dsc_a64_is_branch(w, &link) && !link) || dsc_a64_is_indirect_branch(w);
 }
 
 /* Does `w` (probably) write register r? Rd/Rt is bits 0-4 for almost all
  * writers; stores and branches use those bits for a source. */
-static bool writes(uint32_t w, unsigned r) { return rd(w) == r && !is_store(w) && !is_branch(w); }
-
-/* Does `w` read register r through its base/first-operand field? Only
- * instruction classes where bits 5-9 are a register are considered. */
-static bool reads_base(uint32_t w, unsigned r)
+static bool writes(uint32_t w, unsigned r)
 {
-    bool rn_is_reg = (w & 0x1F000000u) == 0x11000000u   /* ADD/SUB immediate */
-                  || is_load_store(w)
-                  || (w & 0x0E000000u) == 0x0A000000u;  /* data processing, register */
-    return rn_is_reg && rn(w) == r;
+    return dsc_a64_rd(w) == r && !dsc_a64_is_store(w) && !dsc_a64_is_any_branch(w);
 }
+
+/* Does `w` read register r through its base/first-operand field? */
+static bool reads_base(uint32_t w, unsigned r) { return dsc_a64_rn_is_register(w) && dsc_a64_rn(w) == r; }
 
 struct code {
     dsc_span bytes;
@@ -84,16 +59,16 @@ static uint32_t insn(const struct code *c, uint64_t i) { return dsc_le32(c->byte
 /* Index of the ADRP that defines ADD i's base register, or -1. */
 static int64_t defining_adrp(const struct code *c, uint64_t i)
 {
-    unsigned r = rn(insn(c, i));
+    unsigned r = dsc_a64_rn(insn(c, i));
     /* Straight back over forward branches (the builder paired this ADD with
      * its ADRP through split-seg info; an ADD+ADRP page that lands exactly on
      * a selector is that pairing), but not past a return or indirect jump. */
     for (uint64_t k = 1; k <= WINDOW && k <= i; k++) {
         uint32_t w = insn(c, i - k);
-        if (is_indirect_branch(w))
+        if (dsc_a64_is_indirect_branch(w))
             return -1;
         if (writes(w, r))
-            return is_adrp(w) ? (int64_t)(i - k) : -1;
+            return dsc_a64_is_adrp(w, NULL) ? (int64_t)(i - k) : -1;
     }
     return -1;
 }
@@ -117,7 +92,7 @@ static struct objc_selload *load_for(struct objc_pass *op, uint64_t adrp)
 static bool group_is_alone(const struct code *c, const struct objc_selload *l)
 {
     uint64_t a = (l->adrp - c->addr) / 4;
-    unsigned r = rd(insn(c, a));
+    unsigned r = dsc_a64_rd(insn(c, a));
     uint64_t n = c->bytes.size / 4;
     for (uint64_t i = a + 1; i < n && i <= a + WINDOW; i++) {
         uint32_t w = insn(c, i);
@@ -147,19 +122,20 @@ static int scan_section(struct objc_pass *op, const struct dsc_section *s)
         return 0; /* unreadable code is the layout pass's business */
     size_t first = op->nloads;
     for (uint64_t i = 0; i < c.bytes.size / 4; i++) {
-        uint32_t w = insn(&c, i);
-        uint64_t sel;
-        if (is_adr(w) && objc_addrmap_get(&op->sel_by_addr, c.addr + i * 4 + (uint64_t)adr_imm(w), &sel)) {
-            if (add_adr_load(op, c.addr + i * 4, sel))
+        uint32_t w = insn(&c, i), imm;
+        uint64_t sel, pc = c.addr + i * 4;
+        unsigned d, n;
+        if (dsc_a64_is_adr(w) && objc_addrmap_get(&op->sel_by_addr, dsc_a64_adr_target(w, pc), &sel)) {
+            if (add_adr_load(op, pc, sel))
                 return -1;
             continue;
         }
-        if (!is_add_imm64(w) || rn(w) == 31)
+        if (!dsc_a64_is_add_imm(w, &d, &n, &imm) || n == 31)
             continue;
         int64_t a = defining_adrp(&c, i);
         if (a < 0)
             continue;
-        uint64_t target = adrp_page(insn(&c, (uint64_t)a), c.addr + (uint64_t)a * 4) + ((w >> 10) & 0xFFFu);
+        uint64_t target = dsc_a64_adrp_target(insn(&c, (uint64_t)a), c.addr + (uint64_t)a * 4) + imm;
         if (!objc_addrmap_get(&op->sel_by_addr, target, &sel))
             continue;
         struct objc_selload *l = load_for(op, c.addr + (uint64_t)a * 4);
@@ -195,18 +171,6 @@ int objc_find_selector_loads(struct objc_pass *op)
     return 0;
 }
 
-static uint32_t encode_adrp(uint32_t old, int64_t pages)
-{
-    uint32_t imm = (uint32_t)pages & 0x1FFFFFu;
-    return (old & 0x9F00001Fu) | (imm & 3u) << 29 | (imm >> 2) << 5;
-}
-
-/* LDR Xd, [Xn, #off] (unsigned offset, 64-bit). */
-static uint32_t encode_ldr(unsigned d, unsigned n, uint64_t off)
-{
-    return 0xF9400000u | d | n << 5 | (uint32_t)((off / 8) & 0xFFFu) << 10;
-}
-
 static bool write_group(struct objc_pass *op, const struct objc_selload *l)
 {
     struct dsc_plan *p = op->p;
@@ -216,19 +180,19 @@ static bool write_group(struct objc_pass *op, const struct objc_selload *l)
         if ((s & ~0xFFFull) != page || s % 8)
             return false;
     }
-    int64_t pages = (int64_t)(page - (l->adrp & ~0xFFFull)) / 4096;
     uint8_t *a = plan_seg_bytes(p, l->adrp, 4);
-    if (!a || pages < -(1 << 20) || pages >= (1 << 20))
+    uint32_t adrp, ldr[MAX_USERS];
+    if (!a || !dsc_a64_adrp_encode(dsc_a64_rd(dsc_le32(a)), l->adrp, page, &adrp))
         return false;
-    for (unsigned u = 0; u < l->n; u++)
-        if (!plan_seg_bytes(p, l->add[u], 4))
-            return false;
-    dsc_put32(a, encode_adrp(dsc_le32(a), pages));
     for (unsigned u = 0; u < l->n; u++) {
         uint8_t *b = plan_seg_bytes(p, l->add[u], 4);
-        uint32_t w = dsc_le32(b);
-        dsc_put32(b, encode_ldr(rd(w), rn(w), objc_target_addr(op, TGT_SELREF, 0, l->selref[u]) & 0xFFFu));
+        uint32_t off = (uint32_t)(objc_target_addr(op, TGT_SELREF, 0, l->selref[u]) & 0xFFFu);
+        if (!b || !dsc_a64_ldr_imm_encode(8, dsc_a64_rd(dsc_le32(b)), dsc_a64_rn(dsc_le32(b)), off, &ldr[u]))
+            return false;
     }
+    dsc_put32(a, adrp);
+    for (unsigned u = 0; u < l->n; u++)
+        dsc_put32(plan_seg_bytes(p, l->add[u], 4), ldr[u]);
     return true;
 }
 
@@ -236,11 +200,11 @@ static bool write_group(struct objc_pass *op, const struct objc_selload *l)
 static bool write_adr(struct objc_pass *op, const struct objc_adrload *l)
 {
     uint64_t selref = objc_target_addr(op, TGT_SELREF, 0, l->selref);
-    int64_t off = (int64_t)(selref - l->insn);
     uint8_t *b = plan_seg_bytes(op->p, l->insn, 4);
-    if (!b || off % 4 || off < -(1 << 20) || off >= (1 << 20))
+    uint32_t w;
+    if (!b || !dsc_a64_ldr_literal_encode(8, dsc_a64_rd(dsc_le32(b)), l->insn, selref, &w))
         return false;
-    dsc_put32(b, 0x58000000u | (uint32_t)((off / 4) & 0x7FFFF) << 5 | rd(dsc_le32(b)));
+    dsc_put32(b, w);
     return true;
 }
 

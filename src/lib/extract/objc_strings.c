@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * objc_strings.c — the small hash tables of the ObjC pass: name -> value,
  * address -> value, and interned string sections. Open addressing with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * objc_view.c — what the ObjC pass reads: the cache, with the image's slid
  * segments replaced by decoded copies.
@@ -9,7 +10,7 @@
  * own copy of each slid segment of the image, exactly as pass_pointers
  * decodes the plan's (every chain slot gets its unslid value), and full and
  * size plans read the same bytes. Everything outside those segments (text,
- * other images) comes from the cache, pointers decoded by dsc_cache_ptr.
+ * other images) comes from the cache, pointers decoded by dsc_vm_ptr_value.
  */
 #include "extract/pass_objc.h"
 #include "cache/slide.h"
@@ -17,15 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct fill {
-    struct objc_view_seg *seg;
-};
-
 static int on_slot(void *ctx, const struct dsc_slide_slot *s)
 {
-    struct objc_view_seg *seg = ((struct fill *)ctx)->seg;
-    if (s->address < seg->vmaddr || !dsc_range_ok(seg->size, s->address - seg->vmaddr, s->size))
-        return 0; /* a neighbour's slot on a shared page */
+    struct objc_view_seg *seg = ctx;
+    if (!dsc_range_ok(seg->size, s->address - seg->vmaddr, s->size))
+        return 0; /* straddles the segment's end */
     uint8_t *b = seg->bytes + (s->address - seg->vmaddr);
     if (s->size == 8)
         dsc_put64(b, s->value);
@@ -35,20 +32,10 @@ static int on_slot(void *ctx, const struct dsc_slide_slot *s)
 }
 
 /* Decode the chains of every slid mapping over the copy of one segment. */
-static void decode_segment(const dsc_cache *c, unsigned ptr_size, struct objc_view_seg *seg)
+static void decode_segment(const dsc_cache *c, struct objc_view_seg *seg)
 {
-    uint64_t end = seg->vmaddr + seg->size;
-    for (unsigned i = 0; i < c->nmaps; i++) {
-        const struct dsc_map *m = &c->maps[i];
-        uint64_t map_end = m->info.address + m->info.size;
-        if (!m->slide.size || m->info.address >= end || map_end <= seg->vmaddr)
-            continue;
-        struct dsc_slide_src src = {m->slide, m->bytes, m->info.address, ptr_size, c->files[m->info.file].info.path};
-        struct fill f = {seg};
-        dsc_error ignored; /* damaged chains are pass_pointers' to report */
-        (void)dsc_slide_walk(&src, seg->vmaddr > m->info.address ? seg->vmaddr : m->info.address,
-                             end < map_end ? end : map_end, on_slot, &f, &ignored);
-    }
+    dsc_error ignored; /* damaged chains are pass_pointers' to report */
+    (void)dsc_slide_walk_range(c, seg->vmaddr, seg->vmaddr + seg->size, on_slot, seg, &ignored);
 }
 
 static bool slid(const dsc_cache *c, uint64_t addr, uint64_t size)
@@ -82,7 +69,7 @@ int objc_view_init(struct objc_view *v, struct dsc_plan *p)
         seg->vmaddr = s->vmaddr;
         seg->size = s->filesize;
         v->nsegs++;
-        decode_segment(p->cache, p->ptr_size, seg);
+        decode_segment(p->cache, seg);
     }
     return 0;
 }
@@ -124,7 +111,7 @@ static bool view_ptr(void *ctx, uint64_t addr, uint64_t *v)
     unsigned ps = dsc_ptr_size(view->cache);
     const struct objc_view_seg *s = seg_of(view, addr, ps);
     if (!s)
-        return dsc_cache_ptr(view->cache, addr, v);
+        return dsc_vm_ptr_value(view->cache, addr, v);
     return span_ptr((dsc_span){s->bytes, s->size}, addr - s->vmaddr, ps, v);
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * out.c — the output Mach-O builder: file layout, load commands, serialise.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * pass_binds.c — turn every pointer that leaves the image back into a bind.
  *
@@ -23,6 +24,7 @@
 
 #include "extract/extract.h"
 #include "base/bindinfo.h"
+#include "base/ptrfmt.h"
 #include "index/imports.h"
 #include "extract/lazybind.h"
 #include "index/symbols.h"
@@ -34,11 +36,6 @@ struct bind_name {
     bool weak_import;
     int64_t addend;
 };
-
-static uint64_t strip_tbi(const struct dsc_plan *p, uint64_t v)
-{
-    return p->ptr_size == 8 ? v & 0x00FFFFFFFFFFFFFFull : v;
-}
 
 /* The dependency through which `name` reaches this image; symbols found in
  * no dependency are left to a flat-namespace lookup. */
@@ -52,7 +49,7 @@ static int ordinal_for(const struct dsc_plan *p, const struct dsc_symbols *syms,
 static bool name_by_target(const struct dsc_plan *p, const struct dsc_symbols *syms, uint64_t target,
                            struct bind_name *out)
 {
-    uint64_t addr = strip_tbi(p, target);
+    uint64_t addr = target & DSC_TBI_MASK;
     const struct dsc_export *const *at;
     size_t n = dsc_symbols_by_address(syms, addr, &at);
     const struct dsc_export *pick = NULL;
@@ -75,7 +72,7 @@ static bool name_by_target(const struct dsc_plan *p, const struct dsc_symbols *s
 static bool agrees(const struct dsc_plan *p, const struct dsc_symbols *syms, uint64_t target, const char *name)
 {
     const struct dsc_export *const *at;
-    size_t n = dsc_symbols_by_address(syms, strip_tbi(p, target), &at);
+    size_t n = dsc_symbols_by_address(syms, target & DSC_TBI_MASK, &at);
     for (size_t i = 0; i < n; i++)
         if (strcmp(at[i]->name, name) == 0)
             return true;

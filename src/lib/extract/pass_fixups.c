@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * pass_fixups.c — turn the plan's fixups into what dyld reads:
  *   - DSC_ENCODE_OPCODES: LC_DYLD_INFO_ONLY rebase and bind opcode streams
@@ -10,13 +11,12 @@
  * in order, then LINKEDIT (see out.c). EXTERNAL fixups are not encoded.
  */
 #include "extract/extract.h"
+#include "base/ptrfmt.h"
 #include "base/sort.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define CHAINED_PTR_ARM64E 1
-#define CHAINED_IMPORT 1
 #define CHAINED_PAGE 0x4000u
 #define CHAINED_START_NONE 0xFFFFu
 
@@ -193,41 +193,27 @@ int encode_opcodes(struct dsc_plan *p)
 
 /* ---- chained fixups (arm64e) ---- */
 
-/* The 64-bit chain entry for `f`, with `next` (in 8-byte strides). */
+/* The chain entry for `f`, `next` bytes before the next one of its page. */
 static int chain_entry(struct dsc_plan *p, const struct dsc_fixup *f, uint64_t next, uint64_t *raw)
 {
-    uint64_t auth = (uint64_t)f->auth.diversity << 32 | (uint64_t)f->auth.addr_div << 48 |
-                    (uint64_t)(f->auth.key & 3) << 49 | 1ull << 63;
-    uint64_t r = next << 51;
-    if (f->kind == DSC_FIXUP_BIND) {
-        if (f->import > 0xFFFF)
-            return plan_fail(p, "bind at 0x%llx: import %u does not fit 16 bits", (unsigned long long)f->address,
-                             f->import);
-        r |= f->import | 1ull << 62;
-        if (f->auth.present) {
-            if (f->addend)
-                return plan_fail(p, "authenticated bind at 0x%llx has an addend", (unsigned long long)f->address);
-            r |= auth;
-        } else {
-            if (f->addend < -(1 << 18) || f->addend >= (1 << 18))
-                return plan_fail(p, "bind at 0x%llx: addend does not fit 19 bits", (unsigned long long)f->address);
-            r |= ((uint64_t)f->addend & 0x7FFFF) << 32;
-        }
-    } else if (f->auth.present) {
-        uint64_t off = f->target - p->base;
-        if (f->target < p->base || off > UINT32_MAX)
-            return plan_fail(p, "authenticated pointer at 0x%llx targets 0x%llx, beyond 4 GiB of the image",
-                             (unsigned long long)f->address, (unsigned long long)f->target);
-        r |= off | auth;
-    } else {
-        uint64_t addr = f->target & 0x00FFFFFFFFFFFFFFull;
-        if (addr >> 43)
-            return plan_fail(p, "pointer at 0x%llx targets 0x%llx, beyond 43 bits", (unsigned long long)f->address,
-                             (unsigned long long)f->target);
-        r |= addr | (f->target >> 56) << 43;
+    struct dsc_ptr ptr = {.value = f->target, .next = next, .bind = f->kind == DSC_FIXUP_BIND,
+                          .import = f->import, .addend = f->addend, .auth = f->auth.present, .key = f->auth.key,
+                          .addr_div = f->auth.addr_div, .diversity = f->auth.diversity};
+    unsigned long long at = f->address, target = f->target;
+    switch (dsc_ptr_encode_arm64e(&ptr, p->base, raw)) {
+    case DSC_PTR_ENCODED:
+        return 0;
+    case DSC_PTR_IMPORT_RANGE:
+        return plan_fail(p, "bind at 0x%llx: import %u does not fit 16 bits", at, f->import);
+    case DSC_PTR_AUTH_ADDEND:
+        return plan_fail(p, "authenticated bind at 0x%llx has an addend", at);
+    case DSC_PTR_ADDEND_RANGE:
+        return plan_fail(p, "bind at 0x%llx: addend does not fit 19 bits", at);
+    case DSC_PTR_AUTH_RANGE:
+        return plan_fail(p, "authenticated pointer at 0x%llx targets 0x%llx, beyond 4 GiB of the image", at, target);
+    default:
+        return plan_fail(p, "pointer at 0x%llx targets 0x%llx, beyond 43 bits", at, target);
     }
-    *raw = r;
-    return 0;
 }
 
 /* First fixup (sorted) at or after `addr`. */
@@ -247,7 +233,7 @@ static int chain_segment(struct dsc_plan *p, unsigned si, size_t first, size_t e
         return plan_fail(p, "segment %s has too many pages for chained fixups", s->name);
     size_t at = b->size;
     bool ok = blob_u32(b, (uint32_t)(22 + 2 * pages)) && blob_u16(b, CHAINED_PAGE) &&
-              blob_u16(b, CHAINED_PTR_ARM64E) && blob_u64(b, s->vmaddr - p->base) && blob_u32(b, 0) &&
+              blob_u16(b, DSC_CHAINED_PTR_ARM64E) && blob_u64(b, s->vmaddr - p->base) && blob_u32(b, 0) &&
               blob_u16(b, (uint16_t)pages);
     for (uint64_t i = 0; ok && i < pages; i++)
         ok = blob_u16(b, CHAINED_START_NONE);
@@ -270,7 +256,7 @@ static int chain_segment(struct dsc_plan *p, unsigned si, size_t first, size_t e
             j++;
         uint64_t next = 0;
         if (j < end && (p->fixups[j].address - s->vmaddr) / CHAINED_PAGE == page)
-            next = (p->fixups[j].address - f->address) / 8;
+            next = p->fixups[j].address - f->address;
         uint64_t raw = 0;
         if (chain_entry(p, f, next, &raw))
             return -1;
@@ -376,7 +362,7 @@ int encode_chained(struct dsc_plan *p)
     dsc_put32(h + 8, imports_at);              /* imports_offset */
     dsc_put32(h + 12, symbols_at);             /* symbols_offset */
     dsc_put32(h + 16, p->nimports);            /* imports_count */
-    dsc_put32(h + 20, CHAINED_IMPORT);         /* imports_format */
+    dsc_put32(h + 20, DSC_CHAINED_IMPORT);         /* imports_format */
     dsc_put32(h + 24, 0);                      /* symbols_format: plain */
     return 0;
 }

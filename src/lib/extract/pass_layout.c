@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * pass_layout.c — the output's segments, copied out of whichever mapping
  * (and file of the set) holds each of them.

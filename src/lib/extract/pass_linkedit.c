@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * pass_linkedit.c — rebuild the image's private LINKEDIT pieces out of the
  * cache's shared LINKEDIT: symbol table (locals, then exported, then

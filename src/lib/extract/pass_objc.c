@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * pass_objc.c — undo the cache builder's Objective-C optimisations so the
  * extracted image's ObjC metadata is self-contained (the optimisations of
@@ -41,6 +42,7 @@
 #include "extract/pass_objc.h"
 #include "base/sort.h"
 #include "base/grow.h"
+#include "base/ptrfmt.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -282,7 +284,7 @@ static int clear_selector_offsets(struct objc_pass *op)
     for (size_t i = 0; s && i < p->nfixups; i++) {
         const struct dsc_fixup *f = &p->fixups[i];
         if (f->address >= s->addr && f->address - s->addr < s->size && f->kind != DSC_FIXUP_BIND &&
-            !plan_in_image(p, f->target & 0x00FFFFFFFFFFFFFFull) &&
+            !plan_in_image(p, f->target & DSC_TBI_MASK) &&
             push_edit(op, ED_ZERO, f->address, TGT_ADDR, 0, 0))
             return -1;
     }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * pass_objc.h — state shared by the Objective-C pass's files.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * pass_stubs.c — make every stub and call go through the image's own
  * pointer slots again, undoing the StubOptimizer of dyld-1042.1's
@@ -27,7 +28,9 @@
 
 #include "extract/extract.h"
 #include "index/imports.h"
+#include "base/insn.h"
 #include "base/sort.h"
+#include "cache/slide.h"
 #include "index/stubs.h"
 #include "extract/symbolize.h"
 #include "index/symbols.h"
@@ -286,7 +289,7 @@ static uint64_t own_slot_for_load(struct stub_ctx *x, uint64_t pc, uint64_t slot
 {
     uint64_t target;
     const struct dsc_map *m = dsc_vm_map(x->p->cache, slot);
-    if (plan_in_image(x->p, slot) || !m || (m->info.max_prot & 4) || !dsc_vm_pointer(x->p->cache, slot, &target))
+    if (plan_in_image(x->p, slot) || !m || (m->info.max_prot & 4) || !dsc_vm_ptr_target(x->p->cache, slot, &target))
         return 0;
     const char *name = name_of_target(x, target);
     const struct named *own = name ? find_named(x->slots, x->nslots, name) : NULL;

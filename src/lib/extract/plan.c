@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * plan.c — helpers every pass uses on a struct dsc_plan: checked access to
  * the output segments' bytes, fixups and imports, added segments and
@@ -166,7 +167,7 @@ bool plan_read_ptr(struct dsc_plan *p, uint64_t vmaddr, uint64_t *v)
         const struct dsc_out_segment *s = plan_segment_at(p, vmaddr, p->ptr_size);
         if (!s || s->source < 0 || !dsc_range_ok(s->filesize, vmaddr - s->vmaddr, p->ptr_size))
             return false;
-        return p->ptr_size == 8 ? dsc_vm_u64(p->cache, vmaddr, v) : dsc_vm_ptr(p->cache, vmaddr, v);
+        return dsc_vm_ptr_raw(p->cache, vmaddr, v);
     }
     const uint8_t *b = plan_seg_bytes(p, vmaddr, p->ptr_size);
     if (!b)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * symbolize.c — point indirect symbol entries at the right symbols. See
  * symbolize.h. Works on the plan's LINKEDIT blobs, so a size plan and a full

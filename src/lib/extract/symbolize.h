@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * symbolize.h — name the stubs and pointer slots of an extracted image in
  * its rebuilt indirect symbol table.

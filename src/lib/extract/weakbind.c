@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * weakbind.c — rebuild the weak-bind opcode stream. See weakbind.h.
  */

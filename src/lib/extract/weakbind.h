@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * weakbind.h — weak-definition coalescing in an extracted image: every slot
  * that refers to a weak definition, so dyld can coalesce it with other

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * imports.c — resolve an image's indirect symbol table. See imports.h.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * imports.h — an image's indirect symbol table, resolved: for every slot of
  * its pointer sections (__got, __la_symbol_ptr, __auth_got, ...) and every

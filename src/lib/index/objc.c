@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * objc.c — walk one image's Objective-C metadata (see objc.h), and find the
  * cache-wide ObjC optimisation data (selector base, header-info table).
@@ -9,53 +10,14 @@
  */
 #include "index/objc.h"
 
+#include "base/ptrfmt.h"
+#include "cache/slide.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- pointers in the cache ---- */
-
-/* Decode one slot by its mapping's slide format (dyld_cache_slide_info3/4
- * in dyld-1042.1's cache-builder/dyld_cache_format.h). */
-bool dsc_cache_ptr(const dsc_cache *c, uint64_t addr, uint64_t *target)
-{
-    const struct dsc_map *m = dsc_vm_map(c, addr);
-    uint64_t raw;
-    if (!m || !dsc_vm_ptr(c, addr, &raw))
-        return false;
-    dsc_span sl = m->slide;
-    uint64_t mask, add;
-    switch (m->info.slide_version) {
-    case 2:
-    case 4:
-        if (!span_u64(sl, 0x18, &mask) || !span_u64(sl, 0x20, &add))
-            return false;
-        raw &= ~mask;
-        if (m->info.slide_version == 4 && ((raw & 0xFFFF8000u) == 0 || (raw & 0x3FFF8000u) == 0x3FFF8000u))
-            *target = (raw & 0xFFFF8000u) ? (raw | 0xC0000000u) : raw; /* small non-pointers */
-        else
-            *target = raw ? raw + add : 0;
-        if (!c->info.is64)
-            *target &= 0xFFFFFFFFu;
-        return true;
-    case 3:
-        if (!span_u64(sl, 0x10, &add))
-            return false;
-        *target = (raw >> 63) ? add + (raw & 0xFFFFFFFFu)
-                              : (raw & 0x7FFFFFFFFFFull) | ((raw >> 43) & 0xFF) << 56;
-        return true;
-    case 5:
-        if (!span_u64(sl, 0x10, &add))
-            return false;
-        *target = add + (raw & 0x3FFFFFFFFull);
-        if (!(raw >> 63))
-            *target |= ((raw >> 34) & 0xFF) << 56;
-        return true;
-    default: /* v1 and unslid mappings hold plain values */
-        *target = raw;
-        return true;
-    }
-}
+/* ---- the cache as a mem ---- */
 
 static bool cache_span(void *ctx, uint64_t addr, uint64_t len, dsc_span *out)
 {
@@ -64,7 +26,7 @@ static bool cache_span(void *ctx, uint64_t addr, uint64_t len, dsc_span *out)
 
 static bool cache_ptr(void *ctx, uint64_t addr, uint64_t *target)
 {
-    return dsc_cache_ptr(ctx, addr, target);
+    return dsc_vm_ptr_value(ctx, addr, target);
 }
 
 static bool cache_cstr(void *ctx, uint64_t addr, uint64_t max_len, const char **s)
@@ -239,7 +201,7 @@ static bool rdptr(struct walk *w, uint64_t addr, uint64_t *v)
     if (!w->img->mem.ptr(w->img->mem.ctx, addr, v))
         return false;
     if (w->p == 8)
-        *v &= 0x00FFFFFFFFFFFFFFull;
+        *v &= DSC_TBI_MASK;
     return true;
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * objc.h — a bounds-checked walker of one image's Objective-C metadata.
  *
@@ -37,9 +38,6 @@ struct dsc_objc_mem {
 
 /* A mem that reads the cache itself. ctx is the dsc_cache. */
 struct dsc_objc_mem dsc_objc_cache_mem(const dsc_cache *c);
-/* The target of the slide-encoded pointer at `addr` in the cache (v1-v5;
- * raw value where the mapping has no slide info). Top byte kept. */
-bool dsc_cache_ptr(const dsc_cache *c, uint64_t addr, uint64_t *target);
 
 /* The cache-wide ObjC optimisation data (libobjc's objc_opt_t and/or the
  * dyld-1042+ ObjCOptimizationHeader). */

@@ -1,142 +1,16 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * stubs.c — AArch64 branch/ADRP/ADD/LDR words, stub forms, and following
- * stub chains through the cache. See stubs.h.
+ * stubs.c — x86_64 GOT loads, stub forms, and following stub chains
+ * through the cache. See stubs.h.
  */
 #include "index/stubs.h"
 
 #include <string.h>
 
+#include "cache/slide.h"
 #include "index/symbols.h"
 
-static int64_t sext(uint64_t v, unsigned bits)
-{
-    uint64_t m = 1ull << (bits - 1);
-    return (int64_t)((v ^ m) - m);
-}
-
-/* ---- AArch64 words ---- */
-
-bool dsc_a64_is_branch(uint32_t insn, bool *link)
-{
-    if ((insn & 0x7C000000u) != 0x14000000u)
-        return false;
-    if (link)
-        *link = insn >> 31;
-    return true;
-}
-
-uint64_t dsc_a64_branch_target(uint32_t insn, uint64_t pc)
-{
-    return pc + (uint64_t)(sext(insn & 0x3FFFFFFu, 26) * 4);
-}
-
-bool dsc_a64_branch_encode(uint64_t pc, uint64_t target, bool link, uint32_t *insn)
-{
-    int64_t delta = (int64_t)(target - pc);
-    if ((delta & 3) || delta < -(1ll << 27) || delta >= (1ll << 27))
-        return false;
-    *insn = (link ? 0x94000000u : 0x14000000u) | ((uint32_t)(delta >> 2) & 0x3FFFFFFu);
-    return true;
-}
-
-bool dsc_a64_is_adrp(uint32_t insn, unsigned *rd)
-{
-    if ((insn & 0x9F000000u) != 0x90000000u)
-        return false;
-    if (rd)
-        *rd = insn & 0x1F;
-    return true;
-}
-
-uint64_t dsc_a64_adrp_target(uint32_t insn, uint64_t pc)
-{
-    uint64_t imm = ((insn >> 5) & 0x7FFFFu) << 2 | ((insn >> 29) & 3);
-    return (pc & ~0xFFFull) + (uint64_t)(sext(imm, 21) * 4096);
-}
-
-bool dsc_a64_adrp_encode(unsigned rd, uint64_t pc, uint64_t target_page, uint32_t *insn)
-{
-    int64_t pages = (int64_t)((target_page & ~0xFFFull) - (pc & ~0xFFFull)) / 4096;
-    if (rd > 31 || pages < -(1ll << 20) || pages >= (1ll << 20))
-        return false;
-    uint32_t imm = (uint32_t)pages & 0x1FFFFFu;
-    *insn = 0x90000000u | (imm & 3) << 29 | (imm >> 2) << 5 | rd;
-    return true;
-}
-
-bool dsc_a64_is_add_imm(uint32_t insn, unsigned *rd, unsigned *rn, uint32_t *imm)
-{
-    if ((insn & 0xFFC00000u) != 0x91000000u)
-        return false;
-    *rd = insn & 0x1F;
-    *rn = (insn >> 5) & 0x1F;
-    *imm = (insn >> 10) & 0xFFF;
-    return true;
-}
-
-bool dsc_a64_add_imm_encode(unsigned rd, unsigned rn, uint32_t imm, uint32_t *insn)
-{
-    if (rd > 31 || rn > 31 || imm > 0xFFF)
-        return false;
-    *insn = 0x91000000u | imm << 10 | rn << 5 | rd;
-    return true;
-}
-
-bool dsc_a64_is_ldr_imm(uint32_t insn, unsigned *rt, unsigned *rn, uint32_t *off, unsigned *size)
-{
-    if ((insn & 0xFFC00000u) == 0xF9400000u)
-        *size = 8;
-    else if ((insn & 0xFFC00000u) == 0xB9400000u)
-        *size = 4;
-    else
-        return false;
-    *rt = insn & 0x1F;
-    *rn = (insn >> 5) & 0x1F;
-    *off = ((insn >> 10) & 0xFFF) * *size;
-    return true;
-}
-
-bool dsc_a64_ldr_imm_encode(unsigned size, unsigned rt, unsigned rn, uint32_t off, uint32_t *insn)
-{
-    if ((size != 8 && size != 4) || rt > 31 || rn > 31 || off % size || off / size > 0xFFF)
-        return false;
-    *insn = (size == 8 ? 0xF9400000u : 0xB9400000u) | (off / size) << 10 | rn << 5 | rt;
-    return true;
-}
-
-bool dsc_a64_is_ldr_literal(uint32_t insn, unsigned *rt, unsigned *size)
-{
-    if ((insn & 0xFF000000u) == 0x58000000u)
-        *size = 8;
-    else if ((insn & 0xFF000000u) == 0x18000000u)
-        *size = 4;
-    else
-        return false;
-    *rt = insn & 0x1F;
-    return true;
-}
-
-uint64_t dsc_a64_ldr_literal_target(uint32_t insn, uint64_t pc)
-{
-    return pc + (uint64_t)(sext((insn >> 5) & 0x7FFFFu, 19) * 4);
-}
-
-bool dsc_a64_ldr_literal_encode(unsigned size, unsigned rt, uint64_t pc, uint64_t target, uint32_t *insn)
-{
-    int64_t delta = (int64_t)(target - pc);
-    if ((size != 8 && size != 4) || rt > 31 || (delta & 3) || delta < -(1ll << 20) || delta >= (1ll << 20))
-        return false;
-    *insn = (size == 8 ? 0x58000000u : 0x18000000u) | ((uint32_t)(delta >> 2) & 0x7FFFFu) << 5 | rt;
-    return true;
-}
-
-bool dsc_a64_is_adr(uint32_t insn) { return (insn & 0x9F000000u) == 0x10000000u; }
-
-uint64_t dsc_a64_adr_target(uint32_t insn, uint64_t pc)
-{
-    uint64_t imm = ((insn >> 5) & 0x7FFFFu) << 2 | ((insn >> 29) & 3);
-    return pc + (uint64_t)sext(imm, 21);
-}
+/* ---- x86_64 ---- */
 
 bool dsc_x86_rip_load(const uint8_t *p, uint64_t avail, uint64_t pc, uint64_t *slot, unsigned *len)
 {
@@ -278,53 +152,7 @@ bool dsc_stub_encode(enum dsc_arch arch, uint64_t pc, uint64_t slot, uint8_t *ou
     }
 }
 
-/* ---- pointers and chains ---- */
-
-static uint64_t decode_v2_v4(const struct dsc_map *m, uint64_t raw, unsigned version)
-{
-    uint64_t mask, add;
-    if (!span_u64(m->slide, 0x18, &mask) || !span_u64(m->slide, 0x20, &add))
-        return raw;
-    uint64_t v = raw & ~mask;
-    if (version == 4) {
-        v &= 0xFFFFFFFFu;
-        if ((v & 0xFFFF8000u) == 0)
-            return v;
-        if ((v & 0x3FFF8000u) == 0x3FFF8000u)
-            return v | 0xC0000000u;
-    }
-    return v ? v + add : 0;
-}
-
-bool dsc_vm_pointer(const dsc_cache *c, uint64_t addr, uint64_t *target)
-{
-    const struct dsc_map *m = dsc_vm_map(c, addr);
-    uint64_t raw, base;
-    if (!m || !dsc_vm_ptr(c, addr, &raw))
-        return false;
-    if (raw == 0) { /* a slot no chain visits: a weak import bound to nothing */
-        *target = 0;
-        return true;
-    }
-    switch (m->info.slide_version) {
-    case 2:
-    case 4:
-        *target = decode_v2_v4(m, raw, m->info.slide_version);
-        return true;
-    case 3:
-        if (raw >> 63)
-            *target = span_u64(m->slide, 0x10, &base) ? base + (raw & 0xFFFFFFFFu) : 0;
-        else
-            *target = raw & 0x7FFFFFFFFFFull;
-        return true;
-    case 5:
-        *target = span_u64(m->slide, 0x10, &base) ? base + (raw & 0x3FFFFFFFFull) : 0;
-        return true;
-    default: /* none, v1: stored unslid */
-        *target = raw;
-        return true;
-    }
-}
+/* ---- chains ---- */
 
 /* Branch islands live outside every real image (pools of the dyld-421..655
  * builders, stubs sub-caches) or in pseudo-images named after them. */
@@ -364,7 +192,7 @@ bool dsc_stub_follow(const dsc_cache *c, const struct dsc_symbols *syms, uint64_
         if (st.slot) {
             if (!*first_slot)
                 *first_slot = st.slot;
-            if (!dsc_vm_pointer(c, st.slot, &addr))
+            if (!dsc_vm_ptr_target(c, st.slot, &addr))
                 return false;
         } else {
             addr = st.target;

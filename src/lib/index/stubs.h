@@ -1,6 +1,7 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * stubs.h — instruction-level helpers for stubs and branches: AArch64
- * B/BL, ADRP, ADD and LDR decode/encode; every stub form the linker writes
+ * stubs.h — stubs and branches (AArch64 words: base/insn.h): the x86_64
+ * RIP-relative GOT-load decoder; every stub form the linker writes
  * or dyld-1042.1's cache-builder/OptimizerBranches.cpp rewrites to (plain
  * and optimised arm64, arm64e auth stubs, arm64_32, x86_64) and
  * single-B branch islands; following a stub chain through the cache to the
@@ -14,49 +15,12 @@
 #ifndef DSC_STUBS_H
 #define DSC_STUBS_H
 
+#include "base/insn.h"
 #include "cache/cache.h"
 
 struct dsc_symbols;
 
 #define DSC_STUB_MAX_HOPS 16
-
-/* ---- AArch64 words ---- */
-
-#define A64_BR_X16 0xD61F0200u
-#define A64_BRAA_X16_X17 0xD71F0A11u
-#define A64_BRK_1 0xD4200020u
-#define A64_LDR_X16_X17 0xF9400230u
-#define A64_X16 16u
-#define A64_X17 17u
-
-/* B or BL: true when `insn` is one; *link tells which. */
-bool dsc_a64_is_branch(uint32_t insn, bool *link);
-uint64_t dsc_a64_branch_target(uint32_t insn, uint64_t pc);
-/* False when target is not 4-aligned or beyond +-128 MiB of pc. */
-bool dsc_a64_branch_encode(uint64_t pc, uint64_t target, bool link, uint32_t *insn);
-
-bool dsc_a64_is_adrp(uint32_t insn, unsigned *rd);
-uint64_t dsc_a64_adrp_target(uint32_t insn, uint64_t pc);   /* a 4 KiB page */
-bool dsc_a64_adrp_encode(unsigned rd, uint64_t pc, uint64_t target_page, uint32_t *insn);
-
-/* ADD Xd, Xn, #imm12 (64-bit, unshifted). */
-bool dsc_a64_is_add_imm(uint32_t insn, unsigned *rd, unsigned *rn, uint32_t *imm);
-bool dsc_a64_add_imm_encode(unsigned rd, unsigned rn, uint32_t imm, uint32_t *insn);
-
-/* LDR Xt|Wt, [Xn, #off] (unsigned offset); *size is 8 or 4, *off in bytes. */
-bool dsc_a64_is_ldr_imm(uint32_t insn, unsigned *rt, unsigned *rn, uint32_t *off, unsigned *size);
-bool dsc_a64_ldr_imm_encode(unsigned size, unsigned rt, unsigned rn, uint32_t off, uint32_t *insn);
-
-/* LDR Xt|Wt, label (PC-relative literal, +-1 MiB); *size 8 or 4. */
-bool dsc_a64_is_ldr_literal(uint32_t insn, unsigned *rt, unsigned *size);
-uint64_t dsc_a64_ldr_literal_target(uint32_t insn, uint64_t pc);
-bool dsc_a64_ldr_literal_encode(unsigned size, unsigned rt, uint64_t pc, uint64_t target, uint32_t *insn);
-
-/* ADR Xd, label (+-1 MiB). */
-bool dsc_a64_is_adr(uint32_t insn);
-uint64_t dsc_a64_adr_target(uint32_t insn, uint64_t pc);
-
-#define A64_NOP 0xD503201Fu
 
 /* x86_64 GOT loads: MOV r64, [RIP+disp32] (REX.W 8B /r, ModRM mod 00 rm
  * 101; 7 bytes), JMP/CALL [RIP+disp32] (FF 25 / FF 15; 6 bytes). True when
@@ -95,10 +59,6 @@ bool dsc_stub_decode(enum dsc_arch arch, const uint8_t *p, size_t len, uint64_t 
 /* Write the normal (slot-loading) stub of `arch` at `pc` for `slot` into
  * `out` (dsc_stub_size(arch) bytes). False when the slot is out of range. */
 bool dsc_stub_encode(enum dsc_arch arch, uint64_t pc, uint64_t slot, uint8_t *out);
-
-/* The unslid target of the pointer stored at `addr`, decoded with the slide
- * info of its mapping (v1..v5; none = raw). Top-byte/PAC bits dropped. */
-bool dsc_vm_pointer(const dsc_cache *c, uint64_t addr, uint64_t *target);
 
 /* From `addr`, follow stubs, islands and pointer slots to the function
  * finally reached. Islands are followed only outside every image (branch

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * symbols.c — build and query the cache-wide export index. See symbols.h.
  *
@@ -316,8 +317,8 @@ static int finish(struct dsc_symbols *s, dsc_error *err)
     for (size_t i = 0; i < s->nentries; i++)
         if (s->entries[i].pub.resolved)
             s->by_addr[s->naddr++] = &s->entries[i].pub;
-    qsort(s->by_addr, s->naddr, sizeof *s->by_addr, cmp_by_addr);
-    qsort(s->ranges, s->nranges, sizeof *s->ranges, cmp_range);
+    dsc_sort(s->by_addr, s->naddr, sizeof *s->by_addr, cmp_by_addr);
+    dsc_sort(s->ranges, s->nranges, sizeof *s->ranges, cmp_range); /* NULL when no image has a segment */
     return 0;
 }
 
@@ -389,19 +390,25 @@ int dsc_symbols_get(const dsc_cache *c, const struct dsc_symbols **out, dsc_erro
 {
     /* The index is a cache of derived data: the cache stays logically const. */
     dsc_cache *mc = (dsc_cache *)c;
-    struct dsc_symbols *s = __atomic_load_n(&mc->memo, __ATOMIC_ACQUIRE);
-    int rc = 0;
+    struct dsc_symbols *s = __atomic_load_n(&mc->memo, __ATOMIC_ACQUIRE), *mine = NULL;
     if (!s) {
+        /* Built without the lock: the build reads mapped bytes, and a SIGBUS
+         * jumping out of it must not leave the lock held (fs/guard.h). Two
+         * first users may both build; the first to publish wins. */
+        if (build(c, &mine, err))
+            return -1;
         pthread_mutex_lock(&mc->memo_lock);
-        s = mc->memo;
-        if (!s && (rc = build(c, &s, err)) == 0) {
+        if (!mc->memo) {
             mc->memo_free = memo_free;
-            __atomic_store_n(&mc->memo, s, __ATOMIC_RELEASE);
+            __atomic_store_n(&mc->memo, mine, __ATOMIC_RELEASE);
+            mine = NULL;
         }
+        s = mc->memo;
         pthread_mutex_unlock(&mc->memo_lock);
+        dsc_symbols_free(mine);
     }
     *out = s;
-    return rc;
+    return 0;
 }
 
 /* ---- queries ---- */

@@ -1,11 +1,13 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * symbols.h — the cache-wide export index: every export of every image,
  * looked up by address or by (image, name), with re-exports followed.
  *
  * Contract:
- *  - dsc_symbols_get() builds the index of a cache once, on first use, under
- *    the cache's lock; afterwards it is read-only and shared by all threads.
- *    It is freed with the cache.
+ *  - dsc_symbols_get() builds the index of a cache on first use without
+ *    holding any lock (it reads mapped bytes, which may raise SIGBUS), then
+ *    publishes it under the cache's lock, held only for that; afterwards it
+ *    is read-only and shared by all threads. It is freed with the cache.
  *  - Memory is bounded by the input: at most one entry per trie byte and a
  *    name pool of at most DSC_SYMBOLS_POOL_RATIO x the total trie size.
  *  - Re-exports are followed through at most DSC_SYMBOLS_MAX_DEPTH images and

@@ -1,8 +1,11 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fixup_decode.c — decode an extracted Mach-O's rebase/bind opcodes and
  * arm64e chained fixups. See fixup_decode.h.
  */
 #include "verify/fixup_decode.h"
+
+#include "base/ptrfmt.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -239,24 +242,19 @@ struct imports {
     uint32_t count;
 };
 
-static int chained_entry(struct file *f, const struct imports *im, uint64_t address, uint64_t raw)
+static int chained_entry(struct file *f, const struct imports *im, uint64_t address, const struct dsc_ptr *p)
 {
     struct dsc_decoded_fixup d = {.f = {.address = address}};
-    bool auth = raw >> 63, bind = raw >> 62 & 1;
-    if (auth) {
-        d.f.auth = (struct dsc_fixup_auth){true, raw >> 49 & 3, raw >> 48 & 1, (uint16_t)(raw >> 32)};
-    }
-    if (!bind) {
+    if (p->auth)
+        d.f.auth = (struct dsc_fixup_auth){true, p->key, p->addr_div, p->diversity};
+    if (!p->bind) {
         d.f.kind = DSC_FIXUP_REBASE;
-        d.f.target = auth ? f->base + (raw & 0xFFFFFFFFu) : (raw & 0x7FFFFFFFFFFull) | (raw >> 43 & 0xFF) << 56;
+        d.f.target = p->value;
         return f->fn(f->ctx, &d);
     }
     d.f.kind = DSC_FIXUP_BIND;
-    d.f.import = raw & 0xFFFF;
-    if (!auth) {
-        uint64_t a = raw >> 32 & 0x7FFFF;
-        d.f.addend = (int64_t)(a ^ 0x40000) - 0x40000; /* sign-extend 19 bits */
-    }
+    d.f.import = p->import;
+    d.f.addend = p->addend;
     uint32_t v;
     if (d.f.import >= im->count || !span_u32(im->table, (uint64_t)d.f.import * 4, &v) ||
         !span_cstr(im->symbols, v >> 9, im->symbols.size, &d.name, NULL))
@@ -273,7 +271,7 @@ static int chained_segment(struct file *f, const struct imports *im, unsigned se
     uint16_t page_size, format, page_count;
     if (!span_u16(starts, 4, &page_size) || !span_u16(starts, 6, &format) || !span_u16(starts, 20, &page_count))
         return dsc_fail(f->err, f->name, "chained starts of segment %u are truncated", segi);
-    if (format != 1 || page_size < 8)
+    if (format != DSC_CHAINED_PTR_ARM64E || page_size < 8)
         return dsc_fail(f->err, f->name, "segment %u: chained pointer format %u is not DYLD_CHAINED_PTR_ARM64E", segi,
                         format);
     if (segi >= f->nsegs)
@@ -291,14 +289,14 @@ static int chained_segment(struct file *f, const struct imports *im, unsigned se
             const uint8_t *p;
             if (off >= page_base + page_size || !slot(f, segi, off, &p))
                 return dsc_fail(f->err, f->name, "chain of segment %u page %u leaves its page", segi, page);
-            uint64_t raw = dsc_le64(p);
-            int rc = chained_entry(f, im, f->segs[segi].vmaddr + off, raw);
+            struct dsc_ptr ptr;
+            dsc_ptr_decode_chained(DSC_CHAINED_PTR_ARM64E, f->base, dsc_le64(p), &ptr);
+            int rc = chained_entry(f, im, f->segs[segi].vmaddr + off, &ptr);
             if (rc)
                 return rc;
-            uint64_t next = raw >> 51 & 0x7FF;
-            if (!next)
+            if (!ptr.next)
                 break;
-            off += next * 8;
+            off += ptr.next;
         }
     }
     return 0;
@@ -315,7 +313,7 @@ static int decode_chained(struct file *f)
         !span_u32(image, 0, &seg_count) || !span_sub(c, imports_off, (uint64_t)im.count * 4, &im.table) ||
         !span_sub(c, symbols_off, c.size - (symbols_off < c.size ? symbols_off : c.size), &im.symbols))
         return dsc_fail(f->err, f->name, "chained fixups header is malformed");
-    if (imports_format != 1)
+    if (imports_format != DSC_CHAINED_IMPORT)
         return dsc_fail(f->err, f->name, "chained imports format %u is not DYLD_CHAINED_IMPORT", imports_format);
     for (uint32_t i = 0; i < seg_count; i++) {
         uint32_t off;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fixup_decode.h — read back the fixups of a standalone (extracted) Mach-O:
  * LC_DYLD_INFO(_ONLY) rebase and bind opcodes, and LC_DYLD_CHAINED_FIXUPS

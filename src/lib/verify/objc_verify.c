@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * objc_verify.c — walk the ObjC metadata of an EXTRACTED file, reading the
  * file's own bytes, and count what does not resolve inside it.
@@ -12,18 +13,19 @@
  */
 #include "verify/objc_verify.h"
 
+#include "base/ptrfmt.h"
+#include "cache/slide.h"
+
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_SEGS 255u
 
-enum ptr_kind { PTR_PLAIN, PTR_ARM64E, PTR_ARM64E_OFFSET, PTR_64, PTR_64_OFFSET, PTR_32 };
-
 struct outfile {
     const dsc_cache *cache;
     const struct dsc_macho *mo; /* the file, as dsc_macho_read_file read it */
     uint64_t base;              /* vmaddr of __TEXT (chained offsets are from it) */
-    enum ptr_kind ptrs;
+    unsigned chained_format;    /* DYLD_CHAINED_PTR_*, 0 for plain pointers */
     bool outside;               /* a read fell back to the cache */
 };
 
@@ -36,36 +38,17 @@ static bool out_span(void *ctx, uint64_t addr, uint64_t len, dsc_span *out)
     return dsc_vm_span(f->cache, addr, len, out);
 }
 
-/* A chained-fixup entry or plain pointer, as the loader would resolve a rebase. */
+/* A chained-fixup entry or plain pointer, as the loader would resolve a
+ * rebase; false for a bind. */
 static bool decode(const struct outfile *f, uint64_t raw, uint64_t *v)
 {
-    switch (f->ptrs) {
-    case PTR_ARM64E:
-    case PTR_ARM64E_OFFSET:
-        if (raw >> 62 & 1)
-            return false; /* bind */
-        if (raw >> 63)
-            *v = f->base + (raw & 0xFFFFFFFFu);
-        else if (f->ptrs == PTR_ARM64E)
-            *v = (raw & 0x7FFFFFFFFFFull) | ((raw >> 43) & 0xFF) << 56;
-        else
-            *v = f->base + (raw & 0x7FFFFFFFFFFull);
-        return true;
-    case PTR_64:
-    case PTR_64_OFFSET:
-        if (raw >> 63)
-            return false;
-        *v = (raw & 0xFFFFFFFFFull) + (f->ptrs == PTR_64_OFFSET ? f->base : 0);
-        return true;
-    case PTR_32:
-        if (raw >> 31)
-            return false;
-        *v = raw & 0x3FFFFFFu;
-        return true;
-    default:
+    struct dsc_ptr p;
+    if (!f->chained_format || !dsc_ptr_decode_chained(f->chained_format, f->base, raw, &p)) {
         *v = raw;
         return true;
     }
+    *v = p.value;
+    return !p.bind;
 }
 
 static bool out_ptr(void *ctx, uint64_t addr, uint64_t *v)
@@ -77,7 +60,7 @@ static bool out_ptr(void *ctx, uint64_t addr, uint64_t *v)
     if (dsc_macho_file_span(f->mo, addr, ps, &s) && span_ptr(s, 0, ps, &raw))
         return decode(f, raw, v);
     f->outside = true;
-    return dsc_cache_ptr(f->cache, addr, v);
+    return dsc_vm_ptr_value(f->cache, addr, v);
 }
 
 static bool out_cstr(void *ctx, uint64_t addr, uint64_t max_len, const char **str)
@@ -111,11 +94,7 @@ static void read_chained_format(struct outfile *f)
             continue;
         if (!span_u16(blob, (uint64_t)starts + seginfo + 6, &format))
             return;
-        static const enum ptr_kind kinds[] = {
-            [1] = PTR_ARM64E, [2] = PTR_64, [3] = PTR_32, [6] = PTR_64_OFFSET,
-            [9] = PTR_ARM64E_OFFSET, [12] = PTR_ARM64E_OFFSET,
-        };
-        f->ptrs = format < sizeof kinds / sizeof kinds[0] && kinds[format] ? kinds[format] : PTR_PLAIN;
+        f->chained_format = format;
         return;
     }
 }
@@ -173,7 +152,7 @@ int dsc_objc_verify_macho(const struct dsc_macho *mo, dsc_objc_visit_fn fn, void
 {
     memset(out, 0, sizeof *out);
     const struct dsc_segment *text = dsc_macho_segment(mo, "__TEXT");
-    struct outfile f = {mo->cache, mo, text ? text->vmaddr : 0, PTR_PLAIN, false};
+    struct outfile f = {mo->cache, mo, text ? text->vmaddr : 0, 0, false};
     read_chained_format(&f);
     struct dsc_objc_opt opt;
     struct dsc_objc_image img = {mo, {&f, out_span, out_ptr, out_cstr}, mo->is64 ? 8 : 4, &opt, -1};

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * objc_verify.h — check an extracted file's Objective-C metadata using only
  * the file's own bytes (see objc_verify.c).

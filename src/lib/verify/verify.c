@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * verify.c — dsc_verify: extract an image, re-parse the output bytes with
  * our own reader, and count what still depends on the cache.
@@ -27,6 +28,8 @@
 
 #include "base/bindinfo.h"
 #include "base/grow.h"
+#include "base/insn.h"
+#include "base/ptrfmt.h"
 #include "verify/fixup_decode.h"
 #include "verify/objc_verify.h"
 #include "index/imports.h"
@@ -171,12 +174,12 @@ static bool out_pointer(const struct out_file *o, uint64_t addr, uint64_t *targe
 {
     const uint64_t *r = o->nrebases ? bsearch(&addr, o->rebases, o->nrebases, sizeof *o->rebases, cmp_rebase) : NULL;
     if (r) {
-        *target = r[1] & 0x00FFFFFFFFFFFFFFull;
+        *target = r[1] & DSC_TBI_MASK;
         return true;
     }
     const uint8_t *w = out_at(o, addr, o->ptr_size);
     if (w)
-        *target = o->ptr_size == 8 ? dsc_le64(w) & 0x00FFFFFFFFFFFFFFull : dsc_le32(w);
+        *target = o->ptr_size == 8 ? dsc_le64(w) & DSC_TBI_MASK : dsc_le32(w);
     return w != NULL;
 }
 
@@ -199,25 +202,20 @@ static bool bind_known(const struct vctx *v, const struct out_bind *b)
     return false;
 }
 
-struct slot_walk {
-    struct vctx *v;
-    uint64_t lo, hi;
-};
-
 static int on_slid(void *ctx, const struct dsc_slide_slot *s)
 {
-    struct slot_walk *w = ctx;
-    const struct out_file *o = w->v->o;
-    if (s->address < w->lo || s->address >= w->hi || !s->is_pointer)
+    struct vctx *v = ctx;
+    const struct out_file *o = v->o;
+    if (!s->is_pointer)
         return 0;
-    w->v->rep->pointers++;
+    v->rep->pointers++;
     uint64_t target;
     if (bind_at(o, s->address))
         return 0;
     /* A null the extractor restored (a builder-filled slot the dylib held
      * as zero) depends on nothing. */
     if (!out_pointer(o, s->address, &target) || (target != 0 && !in_output_image(o, target)))
-        w->v->rep->pointers_outside++;
+        v->rep->pointers_outside++;
     return 0;
 }
 
@@ -230,19 +228,8 @@ static int check_pointers(struct vctx *v)
     int rc = 0;
     for (unsigned si = 0; si < mo.nsegs && rc == 0; si++) {
         const struct dsc_segment *seg = &mo.segs[si];
-        if (strcmp(seg->name, "__LINKEDIT") == 0)
-            continue;
-        for (unsigned i = 0; i < c->nmaps && rc == 0; i++) {
-            const struct dsc_map *m = &c->maps[i];
-            uint64_t end = seg->vmaddr + seg->vmsize, mend = m->info.address + m->info.size;
-            if (!m->slide.size || m->info.address >= end || mend <= seg->vmaddr)
-                continue;
-            struct slot_walk w = {v, seg->vmaddr > m->info.address ? seg->vmaddr : m->info.address,
-                                  end < mend ? end : mend};
-            struct dsc_slide_src src = {m->slide, m->bytes, m->info.address, dsc_ptr_size(c),
-                                        c->files[m->info.file].info.path};
-            rc = dsc_slide_walk(&src, w.lo, w.hi, on_slid, &w, v->err);
-        }
+        if (strcmp(seg->name, "__LINKEDIT") != 0)
+            rc = dsc_slide_walk_range(c, seg->vmaddr, seg->vmaddr + seg->vmsize, on_slid, v, v->err);
     }
     dsc_macho_free(&mo);
     /* A weak import may name a symbol nothing exports: it binds to 0. */
@@ -306,7 +293,7 @@ static bool x86_got_load_outside(const struct vctx *v, const uint8_t *p, uint64_
     unsigned len;
     const struct dsc_map *m;
     return dsc_x86_rip_load(p, avail, pc, &slot, &len) && !in_output_image(v->o, slot) && (m = dsc_vm_map(v->c, slot)) &&
-           !(m->info.max_prot & 4) && dsc_vm_pointer(v->c, slot, &target) &&
+           !(m->info.max_prot & 4) && dsc_vm_ptr_target(v->c, slot, &target) &&
            dsc_symbols_image_of(v->syms, target) >= 0;
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* inputs.h — declarations shared by the builder's input dylibs. */
 #ifndef DSCBUILD_INPUTS_H
 #define DSCBUILD_INPUTS_H

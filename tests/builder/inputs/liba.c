@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* liba.c — C data pointers, function pointers, calls into libSystem, a
  * weak import that resolves and one that does not, static locals. */
 #include "inputs.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* libb.c — calls across dylibs (liba, and libc_impl through libb's own
  * re-export), and a table of pointers into other images. */
 #include "inputs.h"

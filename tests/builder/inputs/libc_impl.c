@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* libc_impl.c — a library that libb re-exports (LC_REEXPORT_DYLIB). */
 #include "inputs.h"
 

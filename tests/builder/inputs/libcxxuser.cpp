@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-2-Clause
 // libcxxuser.cpp — C++ without exceptions or RTTI: vtables (pointers to
 // code in __DATA_CONST), operator new/delete from libSystem, a pure
 // virtual, and a thread_local (TLV descriptors binding __tlv_bootstrap).

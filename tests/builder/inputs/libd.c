@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* libd.c — links only against libb, so c_reexported is found through
  * libb's re-export of libc_impl. */
 #include "inputs.h"

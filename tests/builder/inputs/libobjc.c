@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* libobjc.c — a libobjc stand-in in C: the runtime entry points and data
  * that clang's Objective-C output references. */
 #include "inputs.h"

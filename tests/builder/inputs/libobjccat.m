@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* libobjccat.m — categories for preattachment (dscbuild --preattach-categories):
  * DBBare has no methods, protocols or properties of its own and is extended
  * by two categories of this image; DBFull has its own lists and one category

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* libobjcsub.m — a subclass of another image's class (a cross-image class
  * bind) that adopts a protocol of the same name as libobjcuser's. */
 __attribute__((objc_root_class))

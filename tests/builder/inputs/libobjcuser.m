@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* libobjcuser.m — a root class, a category, a protocol and selectors. */
 __attribute__((objc_root_class))
 @interface DBRoot {

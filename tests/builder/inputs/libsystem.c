@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* libsystem.c — a tiny libSystem stand-in: what the other inputs import.
  * Nothing here runs; it only has to link and export the right names. */
 #include "inputs.h"

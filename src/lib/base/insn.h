@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * insn.h — the one AArch64 instruction codec: fields, classes and the
+ * PC-relative forms (B/BL, ADRP, ADR, ADD imm, LDR imm/literal) decoded to
+ * their targets and encoded back. Encodings from the Arm A64 ISA
+ * (DDI 0487, "A64 Base Instruction Descriptions").
+ *
+ * Decoders take a word the caller has read from checked bytes; encoders
+ * return false when the target is out of the instruction's range or
+ * misaligned, never a wrong word. (x86_64 decoding: index/stubs.h.)
+ */
+#ifndef DSC_INSN_H
+#define DSC_INSN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define A64_BR_X16 0xD61F0200u
+#define A64_BRAA_X16_X17 0xD71F0A11u
+#define A64_BRK_1 0xD4200020u
+#define A64_LDR_X16_X17 0xF9400230u
+#define A64_X16 16u
+#define A64_X17 17u
+#define A64_NOP 0xD503201Fu
+
+/* B or BL: true when `insn` is one; *link tells which. */
+bool dsc_a64_is_branch(uint32_t insn, bool *link);
+uint64_t dsc_a64_branch_target(uint32_t insn, uint64_t pc);
+/* False when target is not 4-aligned or beyond +-128 MiB of pc. */
+bool dsc_a64_branch_encode(uint64_t pc, uint64_t target, bool link, uint32_t *insn);
+
+bool dsc_a64_is_adrp(uint32_t insn, unsigned *rd);
+uint64_t dsc_a64_adrp_target(uint32_t insn, uint64_t pc);   /* a 4 KiB page */
+bool dsc_a64_adrp_encode(unsigned rd, uint64_t pc, uint64_t target_page, uint32_t *insn);
+
+/* ADD Xd, Xn, #imm12 (64-bit, unshifted). */
+bool dsc_a64_is_add_imm(uint32_t insn, unsigned *rd, unsigned *rn, uint32_t *imm);
+bool dsc_a64_add_imm_encode(unsigned rd, unsigned rn, uint32_t imm, uint32_t *insn);
+
+/* LDR Xt|Wt, [Xn, #off] (unsigned offset); *size is 8 or 4, *off in bytes. */
+bool dsc_a64_is_ldr_imm(uint32_t insn, unsigned *rt, unsigned *rn, uint32_t *off, unsigned *size);
+bool dsc_a64_ldr_imm_encode(unsigned size, unsigned rt, unsigned rn, uint32_t off, uint32_t *insn);
+
+/* LDR Xt|Wt, label (PC-relative literal, +-1 MiB); *size 8 or 4. */
+bool dsc_a64_is_ldr_literal(uint32_t insn, unsigned *rt, unsigned *size);
+uint64_t dsc_a64_ldr_literal_target(uint32_t insn, uint64_t pc);
+bool dsc_a64_ldr_literal_encode(unsigned size, unsigned rt, uint64_t pc, uint64_t target, uint32_t *insn);
+
+/* ADR Xd, label (+-1 MiB). */
+bool dsc_a64_is_adr(uint32_t insn);
+uint64_t dsc_a64_adr_target(uint32_t insn, uint64_t pc);
+
+
+/* Register fields: Rd/Rt (bits 0-4) and Rn (bits 5-9). */
+static inline unsigned dsc_a64_rd(uint32_t insn) { return insn & 31u; }
+static inline unsigned dsc_a64_rn(uint32_t insn) { return (insn >> 5) & 31u; }
+
+/* ---- instruction classes (for local register analysis) ---- */
+
+/* Any load or store (the "Loads and Stores" encoding group). */
+static inline bool dsc_a64_is_load_store(uint32_t insn) { return (insn & 0x0A000000u) == 0x08000000u; }
+/* A store: a load/store with the L bit (22) clear. */
+static inline bool dsc_a64_is_store(uint32_t insn) { return dsc_a64_is_load_store(insn) && !(insn & (1u << 22)); }
+/* BR, BLR, RET and the authenticated forms: unconditional register branches. */
+static inline bool dsc_a64_is_indirect_branch(uint32_t insn) { return (insn & 0xFE000000u) == 0xD6000000u; }
+/* B, BL, B.cond, CBZ/CBNZ, TBZ/TBNZ or an indirect branch. */
+bool dsc_a64_is_any_branch(uint32_t insn);
+/* ADD/SUB immediate, a load/store, or data processing (register): classes
+ * whose bits 5-9 name a source register. */
+bool dsc_a64_rn_is_register(uint32_t insn);
+
+#endif

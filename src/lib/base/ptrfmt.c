@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * ptrfmt.c — decode slide-info and chained-fixup pointer words, encode
+ * DYLD_CHAINED_PTR_ARM64E. Bit layouts from dyld-1042.1's
+ * cache-builder/dyld_cache_format.h (dyld_cache_slide_pointer3, v2/v4
+ * delta chains), dyld-1160.6's dyld_cache_slide_pointer5 and
+ * mach-o/fixup-chains.h (dyld_chained_ptr_*). See ptrfmt.h.
+ */
+#include "base/ptrfmt.h"
+
+#include <string.h>
+
+/* ---- arm64e: dyld_cache_slide_pointer3 == dyld_chained_ptr_arm64e_* ----
+ *   bit 63 auth, 62 bind, 51..61 next (8-byte strides);
+ *   rebase: target 0..42, high8 43..50;  auth rebase: target 0..31;
+ *   bind: ordinal 0..15 (0..23 in USERLAND24), addend 32..50 (signed);
+ *   auth (rebase or bind): diversity 32..47, addrDiv 48, key 49..50. */
+
+#define ARM64E_AUTH (1ull << 63)
+#define ARM64E_BIND (1ull << 62)
+#define ARM64E_NEXT_SHIFT 51
+#define ARM64E_TARGET 0x7FFFFFFFFFFull /* 43 bits */
+#define ARM64E_HIGH8_SHIFT 43
+
+/* `offsets`: plain targets are offsets from base (USERLAND formats); with
+ * `ordinal_bits` 0 the bind bit is ignored (slide v3 has none). */
+static void arm64e_decode(uint64_t raw, uint64_t base, bool offsets, unsigned ordinal_bits, struct dsc_ptr *out)
+{
+    out->next = (raw >> ARM64E_NEXT_SHIFT & 0x7FF) * 8;
+    out->auth = raw & ARM64E_AUTH;
+    if (out->auth) {
+        out->diversity = (uint16_t)(raw >> 32);
+        out->addr_div = raw >> 48 & 1;
+        out->key = raw >> 49 & 3;
+    }
+    if (ordinal_bits && (raw & ARM64E_BIND)) {
+        out->bind = true;
+        out->is_pointer = false;
+        out->import = (uint32_t)(raw & ((1u << ordinal_bits) - 1));
+        if (!out->auth)
+            out->addend = dsc_sext(raw >> 32 & 0x7FFFF, 19);
+        return;
+    }
+    if (out->auth)
+        out->value = base + (raw & 0xFFFFFFFFu);
+    else
+        out->value = ((offsets ? base : 0) + (raw & ARM64E_TARGET)) | (raw >> ARM64E_HIGH8_SHIFT & 0xFF) << 56;
+}
+
+enum dsc_ptr_encode_status dsc_ptr_encode_arm64e(const struct dsc_ptr *p, uint64_t base, uint64_t *raw)
+{
+    uint64_t auth = (uint64_t)p->diversity << 32 | (uint64_t)p->addr_div << 48 | (uint64_t)(p->key & 3) << 49 |
+                    ARM64E_AUTH;
+    uint64_t r = (p->next / 8) << ARM64E_NEXT_SHIFT;
+    if (p->bind) {
+        if (p->import > 0xFFFF)
+            return DSC_PTR_IMPORT_RANGE;
+        r |= p->import | ARM64E_BIND;
+        if (p->auth) {
+            if (p->addend)
+                return DSC_PTR_AUTH_ADDEND;
+            r |= auth;
+        } else {
+            if (p->addend < -(1 << 18) || p->addend >= (1 << 18))
+                return DSC_PTR_ADDEND_RANGE;
+            r |= ((uint64_t)p->addend & 0x7FFFF) << 32;
+        }
+    } else if (p->auth) {
+        uint64_t off = p->value - base;
+        if (p->value < base || off > UINT32_MAX)
+            return DSC_PTR_AUTH_RANGE;
+        r |= off | auth;
+    } else {
+        uint64_t addr = p->value & DSC_TBI_MASK;
+        if (addr & ~ARM64E_TARGET)
+            return DSC_PTR_TARGET_RANGE;
+        r |= addr | (p->value >> 56) << ARM64E_HIGH8_SHIFT;
+    }
+    *raw = r;
+    return DSC_PTR_ENCODED;
+}
+
+/* ---- other chained formats (4-byte strides) ---- */
+
+/* dyld_chained_ptr_64_rebase / _bind: bit 63 bind, next 51..62;
+ * rebase target 0..35, high8 36..43; bind ordinal 0..23, addend 32..39. */
+static void chained64_decode(uint64_t raw, uint64_t base, struct dsc_ptr *out)
+{
+    out->next = (raw >> 51 & 0xFFF) * 4;
+    if (raw >> 63) {
+        out->bind = true;
+        out->is_pointer = false;
+        out->import = raw & 0xFFFFFF;
+        out->addend = (int64_t)(raw >> 32 & 0xFF);
+        return;
+    }
+    out->value = (base + (raw & 0xFFFFFFFFFull)) | (raw >> 36 & 0xFF) << 56;
+}
+
+/* dyld_chained_ptr_32_rebase / _bind: bit 31 bind, next 26..30; rebase
+ * target 0..25; bind ordinal 0..19, addend 20..25. */
+static void chained32_decode(uint64_t raw, struct dsc_ptr *out)
+{
+    out->next = (raw >> 26 & 0x1F) * 4;
+    if (raw >> 31 & 1) {
+        out->bind = true;
+        out->is_pointer = false;
+        out->import = raw & 0xFFFFF;
+        out->addend = (int64_t)(raw >> 20 & 0x3F);
+        return;
+    }
+    out->value = raw & 0x3FFFFFFu;
+}
+
+bool dsc_ptr_decode_chained(unsigned format, uint64_t base, uint64_t raw, struct dsc_ptr *out)
+{
+    memset(out, 0, sizeof *out);
+    out->is_pointer = true;
+    switch (format) {
+    case DSC_CHAINED_PTR_ARM64E:
+        arm64e_decode(raw, base, false, 16, out);
+        return true;
+    case DSC_CHAINED_PTR_ARM64E_USERLAND:
+        arm64e_decode(raw, base, true, 16, out);
+        return true;
+    case DSC_CHAINED_PTR_ARM64E_USERLAND24:
+        arm64e_decode(raw, base, true, 24, out);
+        return true;
+    case DSC_CHAINED_PTR_64:
+    case DSC_CHAINED_PTR_64_OFFSET:
+        chained64_decode(raw, format == DSC_CHAINED_PTR_64_OFFSET ? base : 0, out);
+        return true;
+    case DSC_CHAINED_PTR_32:
+        chained32_decode(raw, out);
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* ---- slide info ---- */
+
+const char *dsc_slide_format_read(dsc_span blob, unsigned ptr_size, struct dsc_slide_format *f)
+{
+    memset(f, 0, sizeof *f);
+    if (!span_u32(blob, 0, &f->version))
+        return "header is truncated";
+    f->slot_size = ptr_size;
+    switch (f->version) {
+    case 1:
+        return NULL;
+    case 2:
+    case 4:
+        /* dyld_cache_slide_info2/4: delta_mask at 24, value_add at 32. */
+        if (!span_u64(blob, 24, &f->delta_mask) || !span_u64(blob, 32, &f->value_add))
+            return "header is truncated";
+        if (ptr_size == 4 || f->version == 4) {
+            f->slot_size = 4;
+            f->delta_mask &= 0xffffffffu;
+            f->value_add &= 0xffffffffu;
+        }
+        if (f->delta_mask == 0 || __builtin_ctzll(f->delta_mask) < 2)
+            return "implausible delta mask";
+        return NULL;
+    case 3:
+    case 5:
+        /* dyld_cache_slide_info3/5: (auth_)value_add at 16. */
+        if (ptr_size != 8)
+            return "needs 64-bit pointers";
+        if (!span_u64(blob, 16, &f->value_add))
+            return "header is truncated";
+        return NULL;
+    default:
+        return "unknown version";
+    }
+}
+
+/* v2/v4: the delta to the next slot sits in delta_mask's bits (in 4-byte
+ * units); v4 keeps small integers on the chain. */
+static void delta_decode(const struct dsc_slide_format *f, uint64_t raw, struct dsc_ptr *out)
+{
+    out->next = (raw & f->delta_mask) >> ((unsigned)__builtin_ctzll(f->delta_mask) - 2);
+    uint64_t v = raw & ~f->delta_mask;
+    if (f->slot_size == 4)
+        v &= 0xffffffffu;
+    if (f->version == 2) {
+        out->is_pointer = v != 0; /* a zero is a link the builder did not rebase */
+        if (v)
+            v += f->value_add;
+    } else if ((v & 0xFFFF8000u) == 0) {
+        out->is_pointer = false; /* small positive integer */
+    } else if ((v & 0x3FFF8000u) == 0x3FFF8000u) {
+        out->is_pointer = false; /* small negative integer */
+        v |= 0xC0000000u;
+    } else {
+        v += f->value_add;
+    }
+    out->value = f->slot_size == 4 ? (v & 0xffffffffu) : v;
+}
+
+/* v5: bit 63 auth, next 52..62; target offset 0..33 from value_add;
+ * plain: high8 34..41; auth: diversity 34..49, addrDiv 50, keyIsData 51. */
+static void v5_decode(const struct dsc_slide_format *f, uint64_t raw, struct dsc_ptr *out)
+{
+    out->next = (raw >> 52 & 0x7FF) * 8;
+    out->auth = raw >> 63;
+    out->value = f->value_add + (raw & 0x3FFFFFFFFull);
+    if (out->auth) {
+        out->diversity = (uint16_t)(raw >> 34);
+        out->addr_div = raw >> 50 & 1;
+        out->key = (raw >> 51 & 1) ? 2 : 0; /* only IA and DA */
+    } else {
+        out->value |= ((raw >> 34) & 0xFF) << 56;
+    }
+}
+
+void dsc_ptr_decode_slide(const struct dsc_slide_format *f, uint64_t raw, struct dsc_ptr *out)
+{
+    memset(out, 0, sizeof *out);
+    out->is_pointer = true;
+    switch (f->version) {
+    case 2:
+    case 4:
+        delta_decode(f, raw, out);
+        break;
+    case 3:
+        arm64e_decode(raw, f->value_add, false, 0, out);
+        break;
+    case 5:
+        v5_decode(f, raw, out);
+        break;
+    default: /* v1: the word is the unslid value; a bitmap, no chain */
+        out->value = raw;
+        break;
+    }
+}

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * ptrfmt.h — the one codec of pointer words as dyld stores them: the slide
+ * info formats of a shared cache (v1 to v5) and the chained-fixup pointer
+ * formats of a standalone Mach-O (DYLD_CHAINED_PTR_*), decoded to one
+ * struct, and the DYLD_CHAINED_PTR_ARM64E encoder the extractor writes.
+ *
+ * Layouts: dyld_cache_slide_info* and dyld_cache_slide_pointer* in dyld's
+ * cache-builder/dyld_cache_format.h (dyld-1042.1; v5 from dyld-1160.6),
+ * dyld_chained_ptr_* in mach-o/fixup-chains.h of the same tag. Slide v3 and
+ * DYLD_CHAINED_PTR_ARM64E share one bit layout (arm64e_*() in ptrfmt.c);
+ * nothing else in the tree spells it out.
+ *
+ * Pure functions of a word and a format: the caller has read the word from
+ * checked bytes, and chain steps (`next`) are the caller's to bound.
+ */
+#ifndef DSC_PTRFMT_H
+#define DSC_PTRFMT_H
+
+#include "base/reader.h"
+
+/* arm64 ignores a pointer's top byte (TBI): high8 bits are no address. */
+#define DSC_TBI_MASK 0x00FFFFFFFFFFFFFFull
+
+/* DYLD_CHAINED_PTR_* (mach-o/fixup-chains.h) that the decoder knows. */
+enum dsc_chained_format {
+    DSC_CHAINED_PTR_ARM64E = 1,
+    DSC_CHAINED_PTR_64 = 2,
+    DSC_CHAINED_PTR_32 = 3,
+    DSC_CHAINED_PTR_64_OFFSET = 6,
+    DSC_CHAINED_PTR_ARM64E_USERLAND = 9,
+    DSC_CHAINED_PTR_ARM64E_USERLAND24 = 12,
+};
+#define DSC_CHAINED_IMPORT 1 /* dyld_chained_import: lib_ordinal:8 weak:1 name_offset:23 */
+
+/* One decoded pointer word. */
+struct dsc_ptr {
+    uint64_t value;     /* rebase: the unslid target as an extracted file
+                           stores it, high8 (TBI) bits kept; non-pointer:
+                           the integer the word holds */
+    uint64_t next;      /* bytes to the next slot of its chain, 0 at the end */
+    bool is_pointer;    /* false for v2 zero links and v4 small integers */
+    bool bind;          /* chained bind: `import` + `addend`, no value */
+    uint32_t import;
+    int64_t addend;
+    bool auth;          /* arm64e authenticated */
+    uint8_t key;        /* 0 IA, 1 IB, 2 DA, 3 DB */
+    bool addr_div;
+    uint16_t diversity;
+};
+
+/* What decoding a slide-info word needs from its blob's header. */
+struct dsc_slide_format {
+    uint32_t version;   /* 1..5 */
+    unsigned slot_size; /* 4 or 8: v4 slots are 4, v3/v5 slots 8 */
+    uint64_t delta_mask, value_add;
+};
+
+/* Read the header of slide blob `blob` of a cache with `ptr_size`-byte
+ * pointers. NULL on success, else what is wrong ("header is truncated",
+ * "implausible delta mask", "needs 64-bit pointers", "unknown version"). */
+const char *dsc_slide_format_read(dsc_span blob, unsigned ptr_size, struct dsc_slide_format *f);
+
+/* Decode the slide-info word `raw`. */
+void dsc_ptr_decode_slide(const struct dsc_slide_format *f, uint64_t raw, struct dsc_ptr *out);
+
+/* Decode the chained-fixup word `raw` of `format`; `base` is the image's
+ * __TEXT vmaddr (offset formats count from it). False for an unknown format. */
+bool dsc_ptr_decode_chained(unsigned format, uint64_t base, uint64_t raw, struct dsc_ptr *out);
+
+enum dsc_ptr_encode_status {
+    DSC_PTR_ENCODED = 0,
+    DSC_PTR_IMPORT_RANGE,   /* bind import > 16 bits */
+    DSC_PTR_AUTH_ADDEND,    /* authenticated bind with an addend */
+    DSC_PTR_ADDEND_RANGE,   /* bind addend beyond 19 signed bits */
+    DSC_PTR_AUTH_RANGE,     /* authenticated target beyond base + 4 GiB */
+    DSC_PTR_TARGET_RANGE,   /* plain target beyond 43 bits (high8 aside) */
+};
+
+/* Encode `p` (value or bind/import/addend, auth data, `next` in bytes, a
+ * multiple of 8 below 16 KiB) as a DYLD_CHAINED_PTR_ARM64E word for an
+ * image at `base`. */
+enum dsc_ptr_encode_status dsc_ptr_encode_arm64e(const struct dsc_ptr *p, uint64_t base, uint64_t *raw);
+
+#endif

@@ -1,0 +1,73 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# mount_sigbus_index.sh — a cache truncated under the mount while the first
+# extraction reads other images' export tries (the symbol lookups every
+# extraction makes) must cost that extraction an EIO, never a lock left held:
+# issue 14 found every later open and `ls -l` hanging in uninterruptible
+# sleep, and the mount impossible to unmount, after a SIGBUS jumped out of
+# the export index's build with its mutex locked.
+#
+# Deterministic, as in mount_sigbus.sh: fakestat.so keeps the old size and
+# mtime, so the daemon's "cache changed?" check passes and the engine
+# touches pages past the end. In the real objc cache the images' export
+# tries lie together at the start of the shared LINKEDIT; the cut keeps the
+# first page of it (libSystem's and libhello's own tries) and drops
+# libobjc's, which libhello's binds are resolved against. Every step has a
+# timeout: a hang is a failure, not a stuck test.
+. "${top_srcdir:-.}/tests/integration/lib.sh"
+need_testdata
+. "${top_srcdir:-.}/tests/integration/mountlib.sh"
+
+shim="${top_builddir:-.}/tests/integration/fakestat.so"
+[ -f "$shim" ] || skip "$shim is not built"
+LD_PRELOAD="$shim" "$DSCFS" --version > /dev/null 2>&1 \
+    || skip "this dscfs cannot take an LD_PRELOAD shim (sanitizer build?)"
+
+cache="$WORK/c"
+cp "$CACHES/dyld_shared_cache_arm64-macOS-objc" "$cache"
+mp="$WORK/mnt"
+mkdir "$mp"
+MOUNTS="$mp"
+# nowarm: nothing may read the tries before the truncation.
+FAKESTAT_INO=$(stat -c %i "$cache") FAKESTAT_SIZE=$(stat -c %s "$cache") \
+FAKESTAT_MTIME=$(stat -c %.9Y "$cache") LD_PRELOAD="$shim" \
+    "$DSCFS" -f -o cache_size=64M,nowarm "$cache" "$mp" 2> "$WORK/log" &
+pid=$!
+# A daemon left hanging by a failure is killed, not left behind.
+trap 'kill -9 $pid 2> /dev/null; cleanup' EXIT
+for _ in $(seq 1 50); do mountpoint -q "$mp" && break; sleep 0.1; done
+mountpoint -q "$mp" || fail "mount did not come up: $(cat "$WORK/log")"
+
+# LINKEDIT starts at file offset 0x80000; libobjc's trie at 0x80bc0 runs
+# past 0x81000.
+truncate -s $((0x81000)) "$cache"
+
+t() { timeout -k 2 20 "$@"; }
+t cat "$mp/usr/lib/libhello-1.0.dylib" > /dev/null 2> "$WORK/err"
+rc=$?
+[ $rc -ne 124 ] && [ $rc -ne 137 ] || fail "the first extraction hung"
+[ $rc -ne 0 ] || fail "libhello read past the truncation"
+grep -q 'Input/output error' "$WORK/err" || fail "expected EIO, got $(cat "$WORK/err")"
+grep -q 'libhello-1.0.dylib: extraction failed: .*unreadable' "$WORK/log" ||
+    fail "the SIGBUS did not happen during libhello's extraction: $(cat "$WORK/log")"
+kill -0 "$pid" 2> /dev/null || fail "the daemon died of SIGBUS"
+
+# What hung before: any later extraction or size, and a listing.
+for img in libc++.1.dylib libobjc.A.dylib system/libdyld.dylib; do
+    t stat -c %s "$mp/usr/lib/$img" > /dev/null 2>&1
+    rc=$?
+    [ $rc -ne 124 ] && [ $rc -ne 137 ] || fail "stat of $img hung after the SIGBUS"
+    t cat "$mp/usr/lib/$img" > /dev/null 2>&1
+    rc=$?
+    [ $rc -ne 124 ] && [ $rc -ne 137 ] || fail "reading $img hung after the SIGBUS"
+done
+t ls -lR "$mp" > /dev/null 2>&1
+rc=$?
+[ $rc -ne 124 ] && [ $rc -ne 137 ] || fail "ls -lR hung after the SIGBUS"
+kill -0 "$pid" 2> /dev/null || fail "the daemon died"
+
+t fusermount3 -u "$mp" || fail "unmount failed or hung"
+MOUNTS=""
+t sh -c "while kill -0 $pid 2> /dev/null; do sleep 0.1; done" || fail "the daemon did not exit after unmount"
+wait "$pid" || fail "daemon exit status $? after unmount"
+exit 0
