@@ -98,7 +98,7 @@ static bool from_stream(struct dsc_plan *p, const struct dsc_imports *im, dsc_sp
 
 /* True for a lazy-pointer slot a linker binds lazily: bound (by pass_binds)
  * without an addend, to something other than a weak definition. */
-static bool lazily_bound(const struct dsc_plan *p, const struct dsc_symbols *syms, const struct dsc_fixup *f)
+static bool lazily_bound(const struct dsc_plan *p, struct dsc_symbols *syms, const struct dsc_fixup *f)
 {
     if (!f || f->kind != DSC_FIXUP_BIND || f->addend)
         return false;
@@ -109,7 +109,7 @@ static bool lazily_bound(const struct dsc_plan *p, const struct dsc_symbols *sym
 
 /* Without a stream: the lazily bound pointers in slot order, paired with
  * the helper entries in order, which must fill the helper after its header. */
-static bool from_slots(struct dsc_plan *p, const struct dsc_symbols *syms, const struct dsc_imports *im,
+static bool from_slots(struct dsc_plan *p, struct dsc_symbols *syms, const struct dsc_imports *im,
                        dsc_span helper, uint64_t base, struct lazy *v, size_t *n)
 {
     for (size_t i = 0; i < im->count; i++) {
@@ -178,7 +178,7 @@ static int restore(struct dsc_plan *p, const struct lazy *v, size_t n, uint64_t 
     return 0;
 }
 
-int dsc_lazy_binds(struct dsc_plan *p, const struct dsc_symbols *syms, const struct dsc_imports *im)
+int dsc_lazy_binds(struct dsc_plan *p, struct dsc_symbols *syms, const struct dsc_imports *im)
 {
     const struct dsc_section *h = dsc_macho_section(&p->mo, "__TEXT", "__stub_helper");
     dsc_span helper;

@@ -31,6 +31,6 @@
 #include "index/imports.h"
 #include "index/symbols.h"
 
-int dsc_lazy_binds(struct dsc_plan *p, const struct dsc_symbols *syms, const struct dsc_imports *im);
+int dsc_lazy_binds(struct dsc_plan *p, struct dsc_symbols *syms, const struct dsc_imports *im);
 
 #endif

@@ -46,8 +46,8 @@ static int cmp_ref(const void *a, const void *b)
     return r ? r : (x->address < y->address ? -1 : x->address > y->address);
 }
 
-const struct dsc_export *dsc_bound_definition(const struct dsc_plan *p, const struct dsc_symbols *syms,
-                                                 const char *name, int ordinal)
+const struct dsc_export *dsc_bound_definition(const struct dsc_plan *p, struct dsc_symbols *syms, const char *name,
+                                              int ordinal)
 {
     uint32_t ndeps;
     const struct dsc_dep *deps = dsc_symbols_deps(syms, p->mo.image, &ndeps);
@@ -59,7 +59,7 @@ const struct dsc_export *dsc_bound_definition(const struct dsc_plan *p, const st
 }
 
 /* This image's weak definition at `target`, or NULL. */
-static const struct dsc_export *own_weak_def(const struct dsc_plan *p, const struct dsc_symbols *syms, uint64_t target)
+static const struct dsc_export *own_weak_def(const struct dsc_plan *p, struct dsc_symbols *syms, uint64_t target)
 {
     const struct dsc_export *const *at;
     size_t n = dsc_symbols_by_address(syms, target, &at);
@@ -69,7 +69,7 @@ static const struct dsc_export *own_weak_def(const struct dsc_plan *p, const str
     return NULL;
 }
 
-static bool collect(const struct dsc_plan *p, const struct dsc_symbols *syms, const struct dsc_imports *im,
+static bool collect(const struct dsc_plan *p, struct dsc_symbols *syms, const struct dsc_imports *im,
                     struct weak_list *l)
 {
     bool from_opcodes = false;
@@ -168,7 +168,7 @@ static int weak_lookups(struct dsc_plan *p, const struct weak_list *l)
     return rc;
 }
 
-int dsc_weak_binds(struct dsc_plan *p, const struct dsc_symbols *syms, const struct dsc_imports *im)
+int dsc_weak_binds(struct dsc_plan *p, struct dsc_symbols *syms, const struct dsc_imports *im)
 {
     struct weak_list l = {0};
     bool ok = collect(p, syms, im, &l);

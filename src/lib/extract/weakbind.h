@@ -19,11 +19,11 @@
 #include "index/symbols.h"
 
 /* The definition a bind of `name` through `ordinal` reaches, or NULL. */
-const struct dsc_export *dsc_bound_definition(const struct dsc_plan *p, const struct dsc_symbols *syms,
-                                              const char *name, int ordinal);
+const struct dsc_export *dsc_bound_definition(const struct dsc_plan *p, struct dsc_symbols *syms, const char *name,
+                                              int ordinal);
 
 /* Fill p->le.weak_bind, or make the weak-lookup binds; runs after every
  * bind is made. */
-int dsc_weak_binds(struct dsc_plan *p, const struct dsc_symbols *syms, const struct dsc_imports *im);
+int dsc_weak_binds(struct dsc_plan *p, struct dsc_symbols *syms, const struct dsc_imports *im);
 
 #endif
