@@ -33,6 +33,10 @@
 #     weak-lookup ordinal, as ld64 and lld write it (chained_truth);
 #  8. except arm64e: the same weak binds and ObjC metadata (llvm-objdump-19
 #     --weak-bind, --objc-meta-data with addresses removed).
+#  8b. x86_64: every RIP-relative operand of the code (MOV, CMP $imm,
+#     CALL/JMP *, LEA, ...) names the same place as in the input
+#     (instruction and target as SECTION+offset; llvm-objdump-19 -d
+#     computes the targets), so no load reads a cache GOT chunk;
 #  9. dscfs --extract-all prints no warning, and dscfs --verify finds no
 #     pointer, bind, stub, branch, code or ObjC reference leaving an image.
 #
@@ -202,6 +206,27 @@ chained_truth() {
         "$1/weak.slots" "$1/binds" "$1/lazy" > "$1/lazy.chained"
 }
 
+# rip_refs FILE SECTS: FILE's RIP-relative operands (x86_64) as
+# "SECTION+0xOFF MNEMONIC -> SECTION+0xOFF", the target as llvm-objdump-19
+# computes it (its "## 0x..." comment); SECTS is its "sections" output.
+rip_refs() {
+    llvm-objdump-19 -d --no-show-raw-insn "$1" | awk '
+        function hex(s,   n, i) {
+            n = 0; s = tolower(s); sub(/^0x/, "", s)
+            for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+            return n
+        }
+        function place(a,   i) {
+            for (i = 1; i <= ns; i++) if (a >= base[i] && a < base[i] + size[i]) return sprintf("%s+0x%x", name[i], a - base[i])
+            return "outside"
+        }
+        NR == FNR { name[++ns] = $1; base[ns] = hex($2); size[ns] = hex($3); next }
+        /\(%rip\)/ && /## 0x/ {
+            a = $1; sub(/:$/, "", a); t = $0; sub(/.*## /, "", t); sub(/ .*/, "", t)
+            print place(hex(a)), $2, "->", place(hex(t))
+        }' "$2" -
+}
+
 # broken_input FACTS: a rebased pointer of the input holding 0 (it "targets"
 # the mach header). ld64.lld-19 wrote such arm64_32 ObjC dylibs (a class
 # isa, a selector reference zeroed) when it linked with several threads;
@@ -210,7 +235,7 @@ broken_input() {
     grep -q -- '-> __TEXT+0x0$' "$1/rebases"
 }
 
-caches=0 images=0 syms=0 rebases=0 binds=0 objc=0 data=0 lazy=0 weak=0
+caches=0 images=0 syms=0 rebases=0 binds=0 objc=0 data=0 lazy=0 weak=0 rips=0 cmps=0
 while IFS="	" read -r name main manifest; do
     caches=$((caches + 1))
     arch=$(awk '$1 == "arch" { print $2 }' "$manifest")
@@ -299,6 +324,16 @@ while IFS="	" read -r name main manifest; do
             fail "$name: $path: stub helpers push other offsets than in $input: $(diff "$want/helper.pushes" "$got/helper.pushes" | head -4)"
         [ -s "$want/lazy.stream" ] && lazy=$((lazy + 1))
 
+        # 8b. x86_64 RIP-relative operands, instruction by instruction.
+        if [ "$arch" = x86_64 ]; then
+            [ -f "$want/rips" ] || rip_refs "$input" "$want/sects" > "$want/rips"
+            rip_refs "$out" "$got/sects" > "$got/rips"
+            cmp -s "$want/rips" "$got/rips" ||
+                fail "$name: $path: RIP-relative operands differ from $input: $(diff "$want/rips" "$got/rips" | head -4)"
+            rips=$((rips + $(wc -l < "$want/rips")))
+            cmps=$((cmps + $(grep -c ' cmp[bwlq]* -> ' "$want/rips")))
+        fi
+
         # 8. Where llvm-objdump-19 reads the output's fixups (not arm64e):
         # weak binds (section, symbol) and the ObjC metadata, addresses
         # removed (objc_builder.sh does this on fewer caches, without
@@ -312,7 +347,9 @@ while IFS="	" read -r name main manifest; do
     done < "$manifest"
 done < "$list"
 [ "$caches" -ge 34 ] || fail "only $caches caches"
+[ "$cmps" -gt 0 ] || fail "no x86_64 CMP with a RIP-relative operand was compared"
 echo "$caches caches, $images images: $syms symbols, $rebases rebases, $binds binds, $data data bytes equal the input dylibs';" \
-    "lazy binding of $lazy images, $weak weak lookups (arm64e) and ObjC metadata of $objc images too"
+    "lazy binding of $lazy images, $weak weak lookups (arm64e), $rips x86_64 RIP-relative operands ($cmps CMP)" \
+    "and ObjC metadata of $objc images too"
 [ -x "$TEST_LIB" ] && sed -n 's/^\(.*\): \([0-9]*\) images, \([0-9]*\) rebases.*/\1: slide info \3 in-image pointers/p' slide.out | tr '\n' ';' && echo
 exit 0

@@ -30,6 +30,7 @@
 #include "index/imports.h"
 #include "base/insn.h"
 #include "base/sort.h"
+#include "base/x86.h"
 #include "cache/slide.h"
 #include "index/stubs.h"
 #include "extract/symbolize.h"
@@ -360,26 +361,28 @@ static void fix_got_literal(struct stub_ctx *x, uint8_t *word, uint64_t pc, uint
     x->p->stats.stubs_fixed++;
 }
 
-/* x86_64: MOV r64, [RIP+disp32] reading a foreign GOT chunk is re-aimed at
- * the own GOT slot (only when the address read is a GOT entry naming an
+/* x86_64: an instruction whose RIP-relative operand names a foreign GOT
+ * chunk (MOV, CMP $imm, PUSH, CALL/JMP *, ...: base/x86.h) is re-aimed at
+ * the own GOT slot (only when the address named is a GOT entry naming an
  * import this image has a slot for: stray byte patterns never are). */
 static void fix_x86_code(struct stub_ctx *x, const struct dsc_section *s, dsc_span code, uint8_t *out)
 {
     for (uint64_t o = 0; o < code.size; o++) {
         uint64_t pc = s->addr + o, slot, own;
-        unsigned len;
-        if (!dsc_x86_rip_load(code.data + o, code.size - o, pc, &slot, &len) || plan_in_image(x->p, slot))
+        struct dsc_x86_insn insn;
+        uint8_t bytes[16];
+        if (!dsc_x86_rip_operand(code.data + o, code.size - o, pc, &insn, &slot) || plan_in_image(x->p, slot))
             continue;
         const struct dsc_map *m = dsc_vm_map(x->p->cache, slot);
         if (!m || (m->info.max_prot & 4) || !(own = own_slot_for_load(x, pc, slot, false)))
             continue;
-        int64_t disp = (int64_t)(own - (pc + len));
-        if (disp < INT32_MIN || disp > INT32_MAX)
+        memcpy(bytes, code.data + o, insn.length);
+        if (!dsc_x86_rip_encode(bytes, pc, &insn, own))
             continue;
         if (out)
-            dsc_put32(out + o + len - 4, (uint32_t)(int32_t)disp);
+            memcpy(out + o, bytes, insn.length);
         x->p->stats.stubs_fixed++;
-        o += len - 1;
+        o += insn.length - 1;
     }
 }
 
