@@ -40,6 +40,9 @@ TESTS += tests/integration/objc_link.sh tests/integration/objc_builder.sh
 EXTRA_DIST += tests/integration/objc_link.sh tests/integration/objc_builder.sh
 TESTS += tests/integration/verify_builder.sh
 EXTRA_DIST += tests/integration/verify_builder.sh
+# Ad-hoc code signatures judged without the writer (sigcheck.sh).
+TESTS += tests/integration/signature.sh
+EXTRA_DIST += tests/integration/signature.sh tests/integration/sigcheck.sh
 
 # Mutation fuzzing of the engine on the real caches (see tests/fuzz/mutate.c).
 check_PROGRAMS += tests/fuzz/mutate

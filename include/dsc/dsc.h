@@ -184,11 +184,18 @@ typedef struct dsc_output {
     char *warnings;           /* newline-separated, malloc'ed, or NULL */
 } dsc_output;
 
-/* Extract image `image` into a standalone Mach-O file. */
+/* Extract image `image` into a standalone Mach-O file, ad-hoc code signed
+ * as Apple's linker signs what it links (Apple-silicon Macs run no
+ * unsigned code): LC_CODE_SIGNATURE and the signature end __LINKEDIT. */
 int dsc_extract(const dsc_cache *cache, uint32_t image, dsc_output *out, dsc_error *err);
 /* The exact size dsc_extract would produce, computed without building the
  * file (a directory listing must not extract every image). */
 int dsc_extract_size(const dsc_cache *cache, uint32_t image, uint64_t *size, dsc_error *err);
+
+/* Flags of the _with forms; dsc_extract and dsc_extract_size pass 0. */
+#define DSC_EXTRACT_UNSIGNED (1u << 0) /* no code signature, no LC_CODE_SIGNATURE */
+int dsc_extract_with(const dsc_cache *cache, uint32_t image, unsigned flags, dsc_output *out, dsc_error *err);
+int dsc_extract_size_with(const dsc_cache *cache, uint32_t image, unsigned flags, uint64_t *size, dsc_error *err);
 void dsc_output_free(dsc_output *out);
 
 /* ---- verification (verify.c): re-parse an extracted image ---- */

@@ -2,8 +2,10 @@
 /*
  * extract.c — the --extract and --extract-all verbs.
  *
- *   dscfs --extract PATH CACHE -o OUT
- *   dscfs --extract-all CACHE OUTDIR [-j N]
+ *   dscfs --extract PATH CACHE -o OUT [--no-sign]
+ *   dscfs --extract-all CACHE OUTDIR [-j N] [--no-sign]
+ *
+ * Outputs are ad-hoc code signed unless --no-sign (anywhere after the verb).
  *
  * --extract-all writes every image to OUTDIR/<install path> (through
  * outdir.c, which refuses paths that could leave OUTDIR), makes every alias
@@ -29,8 +31,9 @@
 
 int cli_verb_extract(int argc, char **argv)
 {
+    unsigned flags = cli_take_no_sign(&argc, argv);
     if (argc != 6 || strcmp(argv[4], "-o") != 0) {
-        fprintf(stderr, "usage: dscfs --extract PATH CACHE -o OUT\n");
+        fprintf(stderr, "usage: dscfs --extract PATH CACHE -o OUT [--no-sign]\n");
         return 2;
     }
     const char *path = argv[2], *out_path = argv[5];
@@ -43,7 +46,7 @@ int cli_verb_extract(int argc, char **argv)
     dsc_error err;
     if (image < 0) {
         fprintf(stderr, "dscfs: %s: no image %s in the cache\n", argv[3], path);
-    } else if (dsc_extract(c, (uint32_t)image, &out, &err)) {
+    } else if (dsc_extract_with(c, (uint32_t)image, flags, &out, &err)) {
         fprintf(stderr, "dscfs: %s\n", err.msg);
     } else {
         if (out.warnings)
@@ -62,6 +65,7 @@ int cli_verb_extract(int argc, char **argv)
 /* Shared by the workers of --extract-all. */
 struct job {
     const dsc_cache *cache;
+    unsigned flags;       /* dsc_extract_with */
     int root;
     uint32_t count;
     atomic_uint next;
@@ -108,7 +112,7 @@ static int64_t extract_one(struct job *j, uint32_t i, char *msg, size_t msg_size
     }
     dsc_output out;
     dsc_error err;
-    if (dsc_extract(j->cache, i, &out, &err)) {
+    if (dsc_extract_with(j->cache, i, j->flags, &out, &err)) {
         snprintf(msg, msg_size, "%s", err.msg);
         return -1;
     }
@@ -192,8 +196,9 @@ static int parse_jobs(int argc, char **argv, long *jobs)
 int cli_verb_extract_all(int argc, char **argv)
 {
     long jobs;
+    unsigned flags = cli_take_no_sign(&argc, argv);
     if (parse_jobs(argc, argv, &jobs)) {
-        fprintf(stderr, "usage: dscfs --extract-all CACHE OUTDIR [-j N]   (1 <= N <= %d)\n", MAX_JOBS);
+        fprintf(stderr, "usage: dscfs --extract-all CACHE OUTDIR [-j N] [--no-sign]   (1 <= N <= %d)\n", MAX_JOBS);
         return 2;
     }
     const char *outdir = argv[3];
@@ -211,7 +216,7 @@ int cli_verb_extract_all(int argc, char **argv)
         close(root);
         return 1;
     }
-    struct job j = {.cache = c, .root = root, .count = dsc_cache_get_info(c)->image_count,
+    struct job j = {.cache = c, .flags = flags, .root = root, .count = dsc_cache_get_info(c)->image_count,
                      .tty = isatty(STDERR_FILENO)};
     j.written = calloc(j.count ? j.count : 1, sizeof *j.written);
     if (!j.written) {

@@ -113,7 +113,7 @@ bool fsys_use_disk(struct fsys *fs, const char *dir, uint64_t limit)
         fprintf(stderr, "dscfs: %s: the cache has no UUID to key cache_dir entries by\n", fs->cache_path);
         return false;
     }
-    fs->disk = disk_store_open(dir, limit, in->uuid);
+    fs->disk = disk_store_open(dir, limit, in->uuid, fs->extract_flags);
     if (!fs->disk)
         fprintf(stderr, "dscfs: cache_dir=%s: %s\n", dir, strerror(errno));
     return fs->disk != NULL;

@@ -86,6 +86,7 @@ static void engine_done(struct fsys *fs, uint64_t work, bool extraction)
 struct size_job {
     const dsc_cache *cache;
     uint32_t image;
+    unsigned flags;
     uint64_t size;
     dsc_error err;
     int rc;
@@ -94,7 +95,7 @@ struct size_job {
 static void run_size(void *arg)
 {
     struct size_job *j = arg;
-    j->rc = dsc_extract_size(j->cache, j->image, &j->size, &j->err);
+    j->rc = dsc_extract_size_with(j->cache, j->image, j->flags, &j->size, &j->err);
 }
 
 int fsys_image_size(struct fsys *fs, uint32_t i, uint64_t *size)
@@ -108,7 +109,7 @@ int fsys_image_size(struct fsys *fs, uint32_t i, uint64_t *size)
     if (failed)
         return EIO;
     /* Two threads may both compute it; they get the same answer. */
-    struct size_job j = {.cache = fs->cache, .image = i};
+    struct size_job j = {.cache = fs->cache, .image = i, .flags = fs->extract_flags};
     if (!fsys_cache_ok(fs)) {
         fail_image(fs, i, changed_msg);
         return EIO;
@@ -138,6 +139,7 @@ int fsys_image_size(struct fsys *fs, uint32_t i, uint64_t *size)
 struct extract_job {
     const dsc_cache *cache;
     uint32_t image;
+    unsigned flags;
     dsc_output out;
     dsc_error err;
     int rc;
@@ -146,7 +148,7 @@ struct extract_job {
 static void run_extract(void *arg)
 {
     struct extract_job *j = arg;
-    j->rc = dsc_extract(j->cache, j->image, &j->out, &j->err);
+    j->rc = dsc_extract_with(j->cache, j->image, j->flags, &j->out, &j->err);
 }
 
 /* Keep the image's size (what reads return) and the extraction's warnings
@@ -192,7 +194,7 @@ int fsys_produce(void *ctx, uint32_t key, store_blob *blob)
     }
     if (from_disk(fs, key, blob))
         return 0;
-    struct extract_job j = {.cache = fs->cache, .image = key};
+    struct extract_job j = {.cache = fs->cache, .image = key, .flags = fs->extract_flags};
     __atomic_add_fetch(&fs->extractions, 1, __ATOMIC_RELAXED);
     bool ok = engine_run(fs, run_extract, &j);
     engine_done(fs, ok && !j.rc ? j.out.size : 0, true);

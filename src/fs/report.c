@@ -127,6 +127,7 @@ char *report_info(struct fsys *fs, size_t *len)
     if (in->warning)
         fprintf(f, "warning = %s\n", in->warning);
     fprintf(f, "cache_intact = %s\n", fsys_cache_ok(fs) ? "yes" : "no");
+    fprintf(f, "signed = %s\n", fs->extract_flags & DSC_EXTRACT_UNSIGNED ? "no" : "yes");
     print_store(f, fs);
     print_disk(f, fs);
     print_memory(f, fs);

@@ -2,7 +2,8 @@
 /* test_extract.c — dsc_extract on every image of the real caches, judged
  * against the cache itself: the rebase set of each output equals the set of
  * in-image pointers found by walking the cache's slide info; segment bytes
- * equal the cache's except at pointer slots; dsc_extract_size is exact.
+ * equal the cache's except at pointer slots; dsc_extract_size is exact,
+ * signed and unsigned.
  *
  * Rebases are read back with our own decoder (fixup_decode.c) because
  * llvm-objdump-19 cannot read arm64e chained fixups (it rejects pointer
@@ -344,6 +345,13 @@ START_TEST(every_image_rebases_match_slide_info)
         ck_assert_msg(dsc_extract_size(c, i, &size, &err) == 0, "%s", err.msg);
         ck_assert_uint_eq(size, o.size);
         ck_assert_uint_eq(dsc_le32(o.data + 24) & MH_DYLIB_IN_CACHE, 0);
+        /* Unsigned: exact too, and smaller by the signature at least. */
+        dsc_output u;
+        ck_assert_msg(dsc_extract_with(c, i, DSC_EXTRACT_UNSIGNED, &u, &err) == 0, "%s", err.msg);
+        ck_assert_msg(dsc_extract_size_with(c, i, DSC_EXTRACT_UNSIGNED, &size, &err) == 0, "%s", err.msg);
+        ck_assert_uint_eq(size, u.size);
+        ck_assert_uint_lt(u.size, o.size);
+        dsc_output_free(&u);
         dsc_output_free(&o);
         total += judge_core(c, i);
     }
