@@ -129,6 +129,9 @@ static int serve(struct fuse_args *args, struct fuse_cmdline_opts *cmd, struct f
     if (fuse_set_signal_handlers(se) != 0 || guard_install() != 0)
         goto out_unmount;
     fsys_log(fs, LOG_INFO, "%s mounted on %s", fs->cache_path, cmd->mountpoint);
+    const char *warning = dsc_cache_get_info(fs->cache)->warning;
+    if (warning)
+        fsys_log(fs, LOG_WARNING, "%s: warning: %s", fs->cache_path, warning);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     struct warm *warm = nowarm ? NULL : warm_start(fs, cpus > 1 ? (unsigned)cpus : 1);
     int rc = cmd->singlethread ? fuse_loop(f) : fuse_loop_mt(f, cmd->clone_fd);
@@ -207,6 +210,8 @@ int fs_main(int argc, char **argv)
     free(fsname);
     status = serve(&args, &cmd, fs, o.nowarm);
 out:
+    if (fs)
+        ops_close_all(fs);
     fsys_free(fs);
     free(cmd.mountpoint);
     free(o.cache);

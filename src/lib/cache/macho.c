@@ -18,7 +18,8 @@ int dsc_image_fail(dsc_error *err, const dsc_cache *c, uint32_t image, const cha
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
     const dsc_image *img = dsc_image_at(c, image);
-    return dsc_fail(err, c->path, "%s: %s", img ? img->path : "(no such image)", what);
+    char path[DSC_ERROR_MAX];
+    return dsc_fail(err, c->path, "%s: %s", img ? dsc_escape(path, sizeof path, img->path) : "(no such image)", what);
 }
 
 int dsc_macho_parse(const dsc_cache *c, uint32_t image, struct dsc_macho *mo, dsc_error *err)
@@ -30,8 +31,8 @@ int dsc_macho_parse(const dsc_cache *c, uint32_t image, struct dsc_macho *mo, ds
     mo->cache = c;
     mo->image = image;
     mo->path = img->path;
-    char who[DSC_ERROR_MAX];
-    snprintf(who, sizeof who, "%s: %s", c->path, img->path);
+    char who[DSC_ERROR_MAX], path[DSC_ERROR_MAX];
+    snprintf(who, sizeof who, "%s: %s", c->path, dsc_escape(path, sizeof path, img->path));
     dsc_span hdr, all;
     if (!dsc_vm_span(c, img->address, MH_HEADER_SIZE, &hdr))
         return dsc_image_fail(err, c, image, "mach header at 0x%llx is out of its mapping",
