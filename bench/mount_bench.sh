@@ -1,17 +1,25 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
-# mount_bench.sh DSCFS BENCH_READ CACHE [LABEL] — the mount's costs as ratios against a
-# baseline measured in the same run: the same files (from --extract-all) on tmpfs.
-#   mount time            dscfs CACHE MP until the mount is up, and unmount
-#   ls -lR                on a fresh mount (sizes computed, nothing extracted)
-#   first open            open + read of each image on a fresh mount
-#                         (extraction included) vs the same on tmpfs
-#   cached sequential read  re-reading every image once it is extracted
-#   re-read after eviction  the same with a 4K store: page cache, no re-extraction
+# mount_bench.sh DSCFS BENCH_READ CACHE [LABEL] — the mount's costs (issue 12's
+# table) as ratios against a baseline measured in the same run: the same files
+# (from --extract-all) on tmpfs, and bench/fuse_ceiling (beside BENCH_READ), a
+# minimal FUSE server serving those bytes from memory, the ceiling for FUSE.
+#   mount + unmount        dscfs -o nowarm,cache_size=64M vs fuse_ceiling on an
+#                          empty tree (the FUSE mount itself)
+#   first open+read of ONE image (median and largest) on a fresh mount
+#                          -o nowarm,cache_size=64M, and the daemon's RSS after
+#                          it, vs the target 32 MiB + the image
+#   RSS after reading every image once, cache_size=64M, vs 64 + 32 MiB
+#   ls -lR                 on a fresh mount (sizes computed, nothing extracted)
+#   first open+read        of each image on a fresh mount (extraction included)
+#   the same from a second mount with -o cache_dir filled by a first one
+#   cached sequential read re-reading every image once it is extracted; the
+#                          same through fuse_ceiling
+#   open+close, cached     the OPEN/RELEASE round trips per file
+#   re-read after eviction the same with a 4K store: page cache, no re-extraction
 # Run by `make bench` (bench/run.sh); needs /dev/fuse and fusermount3 (else it says
 # so). Besides the prose, each number is one "R|LABEL|metric|value|baseline|ratio"
-# line for bench/run.sh's table. The mount's cache_size is twice the extracted
-# bytes, so "cached" means cached. DSCFS_BENCH_ROUNDS=N repeats the fresh-mount
+# line for bench/run.sh's table. DSCFS_BENCH_ROUNDS=N repeats the fresh-mount
 # measurements (default 10, 3 above 100 MB of images); cached reads go over at
 # least 2 GB in all.
 set -u
@@ -41,17 +49,70 @@ budget=$(( (bytes * 2 >> 20) + 64 ))M
 echo "mount bench: $(basename "$CACHE"): $nimages images, $bytes bytes extracted, $ROUNDS rounds, cache_size=$budget"
 result() { echo "R|$LABEL|$1|$2|$3|$4"; }
 
-mount_up() { "$DSCFS" "$CACHE" "$MP" -o cache_size="$budget" || exit 1; }
+CEILING=${BENCH_CEILING:-$(dirname "$BENCH_READ")/fuse_ceiling}
+[ -x "$CEILING" ] || CEILING=
+SMALL="-o nowarm,cache_size=64M"   # the issue's fresh-mount settings
+mount_up() { "$DSCFS" "$CACHE" "$MP" -o cache_size="$budget" "$@" || exit 1; }
 mount_down() { fusermount3 -u "$MP" || exit 1; }
+info() { sed -n "s/^$1 = //p" "$MP/.dscfs/info"; }
+mib() { awk -v b="$1" 'BEGIN { printf "%.2f MiB", b / 1048576 }'; }
+# bench_read ROUNDS FILE...: nanoseconds for all the rounds (in one process).
+read_ns() { "$BENCH_READ" "$@" | cut -d' ' -f1; }
+files_fs=$(sed "s|^|$MP|" "$W/images")
+files_tmp=$(sed "s|^|$W/tree|" "$W/images")
 
-# Mount time (no tmpfs equivalent: reported as is).
+# Mount time vs the FUSE mount itself (fuse_ceiling on an empty tree).
 t0=$(now)
-for _ in $(seq "$ROUNDS"); do mount_up; mount_down; done
+for _ in $(seq "$ROUNDS"); do "$DSCFS" "$CACHE" "$MP" $SMALL || exit 1; mount_down; done
 t1=$(now)
-echo "  mount + unmount:        $(ms "$t0" "$t1" "$ROUNDS") ms"
-result "mount + unmount" "$(ms "$t0" "$t1" "$ROUNDS") ms" "-" "-"
+base="-"
+if [ -n "$CEILING" ]; then
+    mkdir -p "$W/empty"
+    c0=$(now)
+    for _ in $(seq "$ROUNDS"); do "$CEILING" "$W/empty" "$MP" || exit 1; mount_down; done
+    c1=$(now)
+    base="FUSE alone $(ms "$c0" "$c1" "$ROUNDS") ms"
+fi
+echo "  mount + unmount:        $(ms "$t0" "$t1" "$ROUNDS") ms vs $base (target <= 50 ms)"
+result "mount + unmount (target <= 50 ms)" "$(ms "$t0" "$t1" "$ROUNDS") ms" "$base" \
+    "$([ -n "$CEILING" ] && ratio $((t1 - t0)) $((c1 - c0)) || echo -)"
 
-# ls -lR: fresh mount each round vs the tmpfs tree.
+# First open+read of ONE image on a fresh mount: the median-sized image and
+# the largest; then the daemon's memory after it (target: 32 MiB + image).
+(cd "$W/tree" && sed 's|^/||' "$W/images" | xargs stat -c '%s /%n') | sort -n > "$W/sizes"
+median=$(sed -n "$(( (nimages + 1) / 2 ))p" "$W/sizes")
+largest=$(tail -n 1 "$W/sizes")
+for which in median largest; do
+    eval "set -- \$$which"
+    size=$1 path=$2
+    one=0 onetmp=0 anon=0 rss=0
+    for _ in $(seq "$ROUNDS"); do
+        "$DSCFS" "$CACHE" "$MP" $SMALL || exit 1
+        one=$((one + $(read_ns 1 "$MP$path")))
+        anon=$(info memory.anonymous)
+        rss=$((anon + $(info memory.file)))
+        mount_down
+        onetmp=$((onetmp + $(read_ns 1 "$W/tree$path")))
+    done
+    target=$([ $which = median ] && echo 10 || echo 50)
+    echo "  first open+read, $which image ($size bytes): $(ms 0 "$one" "$ROUNDS") ms vs tmpfs $(ms 0 "$onetmp" "$ROUNDS") ms (target <= $target ms); daemon anon $(mib "$anon"), RSS $(mib "$rss")"
+    result "first open+read of ONE image, $which ($(mib "$size"); target <= $target ms)" "$(ms 0 "$one" "$ROUNDS") ms" "tmpfs $(ms 0 "$onetmp" "$ROUNDS") ms" "$(ratio "$one" "$onetmp")"
+    limit=$(( (32 << 20) + size ))
+    result "daemon RSS after that open ($which; target <= 32 MiB + image)" "anon $(mib "$anon"), RSS $(mib "$rss")" "target $(mib "$limit")" "$(ratio "$rss" "$limit")"
+done
+
+# Memory after reading every image once with cache_size=64M (target:
+# anonymous <= 64 + 32 MiB; file-backed cache pages shown apart).
+"$DSCFS" "$CACHE" "$MP" $SMALL || exit 1
+read_ns 1 $files_fs > /dev/null
+anon=$(info memory.anonymous)
+file=$(info memory.file)
+mount_down
+limit=$(( 96 << 20 ))
+echo "  after reading every image, cache_size=64M: anon $(mib "$anon"), file-backed $(mib "$file")"
+result "daemon anon after reading all, cache_size=64M (target <= 96 MiB)" "anon $(mib "$anon") (+ $(mib "$file") file)" "target $(mib "$limit")" "$(ratio "$anon" "$limit")"
+
+# ls -lR: fresh mount each round vs the tmpfs tree (target <= 10x).
 lsfs=0
 for _ in $(seq "$ROUNDS"); do
     mount_up
@@ -64,20 +125,16 @@ for _ in $(seq "$ROUNDS"); do ls -lR "$W/tree" > /dev/null; done
 t1=$(now)
 lstmp=$((t1 - t0))
 echo "  ls -lR:                 $(ms 0 "$lsfs" "$ROUNDS") ms vs tmpfs $(ms 0 "$lstmp" "$ROUNDS") ms, ratio $(ratio "$lsfs" "$lstmp")"
-result "ls -lR, fresh mount ($nimages images)" "$(ms 0 "$lsfs" "$ROUNDS") ms" "tmpfs $(ms 0 "$lstmp" "$ROUNDS") ms" "$(ratio "$lsfs" "$lstmp")"
-
-# bench_read ROUNDS FILE...: nanoseconds for all the rounds (in one process).
-read_ns() { "$BENCH_READ" "$@" | cut -d' ' -f1; }
-files_fs=$(sed "s|^|$MP|" "$W/images")
-files_tmp=$(sed "s|^|$W/tree|" "$W/images")
+result "ls -lR, fresh mount ($nimages images; target <= 10)" "$(ms 0 "$lsfs" "$ROUNDS") ms" "tmpfs $(ms 0 "$lstmp" "$ROUNDS") ms" "$(ratio "$lsfs" "$lstmp")"
 
 # First open + full read of every image on a fresh mount (extraction
 # included) vs the first read of the same files on tmpfs after dropping
-# nothing: tmpfs has no colder state to start from.
+# nothing: tmpfs has no colder state to start from. The first round also
+# fills a persistent store (-o cache_dir) for the next measurement.
 first=0
 firsttmp=0
-for _ in $(seq "$ROUNDS"); do
-    mount_up
+for r in $(seq "$ROUNDS"); do
+    [ "$r" = 1 ] && mount_up -o cache_dir="$W/store" || mount_up
     first=$((first + $(read_ns 1 $files_fs)))
     mount_down
     firsttmp=$((firsttmp + $(read_ns 1 $files_tmp)))
@@ -86,17 +143,44 @@ per=$((ROUNDS * nimages))
 echo "  first open+read/image:  $(ms 0 "$first" "$per") ms vs tmpfs $(ms 0 "$firsttmp" "$per") ms, ratio $(ratio "$first" "$firsttmp")"
 result "first open+read, per image" "$(ms 0 "$first" "$per") ms" "tmpfs $(ms 0 "$firsttmp" "$per") ms" "$(ratio "$first" "$firsttmp")"
 
-# Cached sequential reads: every image, extracted once, read many times.
+# The same from a second mount whose -o cache_dir the first round filled.
+second=0
+for _ in $(seq "$ROUNDS"); do
+    mount_up -o cache_dir="$W/store",nowarm
+    second=$((second + $(read_ns 1 $files_fs)))
+    extracted=$(info extractions)
+    mount_down
+done
+echo "  second mount, cache_dir: $(ms 0 "$second" "$per") ms per image, $extracted extractions"
+result "first open+read, 2nd mount with cache_dir" "$(ms 0 "$second" "$per") ms, $extracted extractions" "tmpfs $(ms 0 "$firsttmp" "$per") ms" "$(ratio "$second" "$firsttmp")"
+
+# Cached sequential reads: every image, extracted once, read many times
+# (target <= 1.25x tmpfs); then the open+close round trips alone.
 mount_up
 read_ns 1 $files_fs > /dev/null
 reps=$(( 2000000000 / bytes + 1 ))
 seqfs=$(read_ns "$reps" $files_fs)
 seqtmp=$(read_ns "$reps" $files_tmp)
-mbps() { awk -v b="$bytes" -v r="$reps" -v ns="$1" 'BEGIN { printf "%.1f", b * r / (ns / 1e9) / 1048576 }'; }
-echo "  cached sequential read: $(mbps "$seqfs") MiB/s vs tmpfs $(mbps "$seqtmp") MiB/s, time ratio $(ratio "$seqfs" "$seqtmp")"
-result "cached sequential read ($reps passes)" "$(mbps "$seqfs") MiB/s" "tmpfs $(mbps "$seqtmp") MiB/s" "$(ratio "$seqfs" "$seqtmp")"
+oc=$(read_ns -n "$reps" $files_fs)
+octmp=$(read_ns -n "$reps" $files_tmp)
 grep -E '^store\.(misses|hits)' "$MP/.dscfs/info" | tr '\n' ' ' | sed 's/^/  /; s/ $/\n/'
 mount_down
+mbps() { awk -v b="$bytes" -v r="$reps" -v ns="$1" 'BEGIN { printf "%.1f", b * r / (ns / 1e9) / 1048576 }'; }
+opens=$((reps * nimages))
+echo "  cached sequential read: $(mbps "$seqfs") MiB/s vs tmpfs $(mbps "$seqtmp") MiB/s, time ratio $(ratio "$seqfs" "$seqtmp")"
+result "cached sequential read ($reps passes; target <= 1.25)" "$(mbps "$seqfs") MiB/s" "tmpfs $(mbps "$seqtmp") MiB/s" "$(ratio "$seqfs" "$seqtmp")"
+echo "  open+close, cached:     $(ms 0 "$oc" "$opens") ms vs tmpfs $(ms 0 "$octmp" "$opens") ms"
+result "open+close of a cached image" "$(ms 0 "$oc" "$opens") ms" "tmpfs $(ms 0 "$octmp" "$opens") ms" "$(ratio "$oc" "$octmp")"
+if [ -n "$CEILING" ]; then
+    "$CEILING" "$W/tree" "$MP" || exit 1
+    read_ns 1 $files_fs > /dev/null
+    seqc=$(read_ns "$reps" $files_fs)
+    occ=$(read_ns -n "$reps" $files_fs)
+    mount_down
+    echo "  FUSE ceiling:           $(mbps "$seqc") MiB/s cached, open+close $(ms 0 "$occ" "$opens") ms"
+    result "cached sequential read, FUSE ceiling" "$(mbps "$seqc") MiB/s" "tmpfs $(mbps "$seqtmp") MiB/s" "$(ratio "$seqc" "$seqtmp")"
+    result "open+close of a cached file, FUSE ceiling" "$(ms 0 "$occ" "$opens") ms" "tmpfs $(ms 0 "$octmp" "$opens") ms" "$(ratio "$occ" "$octmp")"
+fi
 
 # Re-reading with a store budget below the output (4K: nothing stays in the
 # store): the kernel's page cache still has the files, so a second pass
@@ -104,7 +188,7 @@ mount_down
 "$DSCFS" "$CACHE" "$MP" -o cache_size=4K,nowarm || exit 1
 read_ns 1 $files_fs > /dev/null
 again=$(read_ns 1 $files_fs)
-misses=$(sed -n 's/^store.misses = //p' "$MP/.dscfs/info")
+misses=$(info store.misses)
 mount_down
 againtmp=$(read_ns 1 $files_tmp)
 echo "  re-read, cache_size=4K: $(ms 0 "$again") ms vs tmpfs $(ms 0 "$againtmp") ms, ratio $(ratio "$again" "$againtmp"); $misses extractions for $nimages images"

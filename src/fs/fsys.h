@@ -30,7 +30,7 @@
 /* What the daemon's anonymous memory may hold beyond cache_size and the
  * images open now (dscfs(1) MEMORY): tree, image table, FUSE threads and
  * their buffers, heap slack. Measured 4-6 MiB on the 5134-image bench
- * cache with 8 threads; the engine's export index is counted apart. */
+ * cache with 8 threads; the engine's export sets (32 MiB) come on top. */
 #define FSYS_FIXED_OVERHEAD ((uint64_t)32 << 20)
 
 /* Tree payloads of the files under /.dscfs (image files carry their index). */

@@ -54,6 +54,11 @@ dscfs_SOURCES += \
 dscfs_CPPFLAGS += -I$(top_srcdir)/src/fs
 dscfs_CFLAGS += $(FUSE_CFLAGS)
 dscfs_LDADD += libdscfs.la $(FUSE_LIBS)
+# The ceiling of bench/mount_bench.sh: a tree served from memory.
+noinst_PROGRAMS += bench/fuse_ceiling
+bench_fuse_ceiling_SOURCES = bench/fuse_ceiling.c
+bench_fuse_ceiling_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS)
+bench_fuse_ceiling_LDADD = $(FUSE_LIBS)
 endif
 
 # The mount's benchmark (bench/mount_bench.sh), run by `make bench`
