@@ -50,7 +50,7 @@ dscfs_SOURCES += \
 	src/fs/fs.h src/fs/fsys.h src/fs/fsys.c src/fs/build.c \
 	src/fs/produce.c src/fs/report.c src/fs/ops.c src/fs/ops.h src/fs/daemon.c \
 	src/fs/warm.c src/fs/warm.h src/fs/disk_store.c src/fs/disk_store.h \
-	src/lib/base/sha256.c
+	src/lib/base/sha256.c src/fs/mountpoint.c src/fs/mountpoint.h
 dscfs_CPPFLAGS += -I$(top_srcdir)/src/fs
 dscfs_CFLAGS += $(FUSE_CFLAGS)
 dscfs_LDADD += libdscfs.la $(FUSE_LIBS)
