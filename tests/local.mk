@@ -122,3 +122,8 @@ EXTRA_DIST += tests/layers.sh tests/spdx.sh tests/output-sums.sh
 # that knows nothing of this tree.
 TESTS += tests/integration/installed.sh
 EXTRA_DIST += tests/integration/installed.sh tests/integration/libdsc_user.c
+
+# Users' mistakes (issue 13): one line naming the file and what to do, the
+# documented exit status.
+TESTS += tests/integration/mistakes.sh
+EXTRA_DIST += tests/integration/mistakes.sh

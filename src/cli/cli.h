@@ -9,13 +9,11 @@
 #include <stdint.h>
 
 #include "dsc/dsc.h"
+#include "open.h"
 
 /* Remove every "--no-sign" after the verb from argv (argc shrinks) and
  * return the dsc_extract_with flags it asks for. */
 unsigned cli_take_no_sign(int *argc, char **argv);
-
-/* Open a cache for a verb; prints the error and returns NULL on failure. */
-dsc_cache *cli_open(const char *path);
 
 int cli_verb_info(int argc, char **argv);
 int cli_verb_extract(int argc, char **argv);

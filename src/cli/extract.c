@@ -2,8 +2,8 @@
 /*
  * extract.c — the --extract and --extract-all verbs.
  *
- *   dscfs --extract PATH CACHE -o OUT [--no-sign]
- *   dscfs --extract-all CACHE OUTDIR [-j N] [--no-sign]
+ *   dscfs --extract PATH CACHE -o OUT [--no-sign]   (OUT - is standard output)
+ *   dscfs --extract-all CACHE OUTDIR [-j N] [--force] [--no-sign]
  *
  * Outputs are ad-hoc code signed unless --no-sign (anywhere after the verb).
  *
@@ -14,6 +14,7 @@
  * cache is shared read-only), draws a progress bar only when stderr is a
  * terminal, prints one summary line, and exits 1 if any image failed.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -53,8 +54,9 @@ int cli_verb_extract(int argc, char **argv)
     } else {
         if (out.warnings)
             fprintf(stderr, "%s", out.warnings);
-        FILE *f = fopen(out_path, "wb");
-        if (!f || fwrite(out.data, 1, out.size, f) != out.size || fclose(f) != 0)
+        bool to_stdout = !strcmp(out_path, "-"); /* -o -: standard output */
+        FILE *f = to_stdout ? stdout : fopen(out_path, "wb");
+        if (!f || fwrite(out.data, 1, out.size, f) != out.size || (to_stdout ? fflush(f) : fclose(f)) != 0)
             fprintf(stderr, "dscfs: %s: cannot write: %s\n", out_path, strerror(errno));
         else
             rc = 0;
@@ -232,41 +234,79 @@ static int link_aliases(const dsc_cache *c, int root, const bool *written, uint3
     return made;
 }
 
-/* -j N, by default one worker per online processor. */
-static int parse_jobs(int argc, char **argv, long *jobs)
+/* After CACHE OUTDIR: [-j N] [--force] in any order. -j defaults to one
+ * worker per online processor. */
+static int parse_extract_all(int argc, char **argv, long *jobs, bool *force)
 {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     *jobs = cpus < 1 ? 1 : cpus > MAX_JOBS ? MAX_JOBS : cpus;
-    if (argc == 4)
-        return 0;
-    if (argc != 6 || strcmp(argv[4], "-j") != 0)
+    *force = false;
+    if (argc < 4)
         return -1;
-    char *end;
-    *jobs = strtol(argv[5], &end, 10);
-    return *end || *jobs < 1 || *jobs > MAX_JOBS ? -1 : 0;
+    for (int i = 4; i < argc; i++) {
+        char *end;
+        if (!strcmp(argv[i], "--force")) {
+            *force = true;
+        } else if (!strcmp(argv[i], "-j") && i + 1 < argc) {
+            *jobs = strtol(argv[++i], &end, 10);
+            if (*end || *jobs < 1 || *jobs > MAX_JOBS)
+                return -1;
+        } else {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* OUTDIR opened, created when absent (*made set); an existing non-empty
+ * one only with --force, so a mistyped OUTDIR never mixes two trees.
+ * -1 after printing why. */
+static int open_outdir(const char *outdir, bool force, bool *made)
+{
+    *made = mkdir(outdir, 0755) == 0;
+    if (!*made && errno != EEXIST) {
+        fprintf(stderr, "dscfs: %s: cannot create: %s\n", outdir, strerror(errno));
+        return -1;
+    }
+    int root = open(outdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0) {
+        fprintf(stderr, "dscfs: %s: cannot open: %s\n", outdir, strerror(errno));
+        return -1;
+    }
+    DIR *d = *made || force ? NULL : fdopendir(dup(root));
+    struct dirent *e;
+    bool empty = true;
+    while (d && empty && (e = readdir(d)))
+        empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+    if (d)
+        closedir(d);
+    if (!empty) {
+        fprintf(stderr, "dscfs: %s: not empty; give an empty or new OUTDIR, or --force to write into it\n", outdir);
+        close(root);
+        return -1;
+    }
+    return root;
 }
 
 int cli_verb_extract_all(int argc, char **argv)
 {
     long jobs;
+    bool force, made;
     unsigned flags = cli_take_no_sign(&argc, argv);
-    if (parse_jobs(argc, argv, &jobs)) {
-        fprintf(stderr, "usage: dscfs --extract-all CACHE OUTDIR [-j N] [--no-sign]   (1 <= N <= %d)\n", MAX_JOBS);
+    if (parse_extract_all(argc, argv, &jobs, &force)) {
+        fprintf(stderr, "usage: dscfs --extract-all CACHE OUTDIR [-j N] [--force] [--no-sign]   (1 <= N <= %d)\n",
+                MAX_JOBS);
         return 2;
     }
     const char *outdir = argv[3];
-    if (mkdir(outdir, 0755) != 0 && errno != EEXIST) {
-        fprintf(stderr, "dscfs: %s: cannot create: %s\n", outdir, strerror(errno));
+    int root = open_outdir(outdir, force, &made);
+    if (root < 0)
         return 1;
-    }
-    int root = open(outdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (root < 0) {
-        fprintf(stderr, "dscfs: %s: cannot open: %s\n", outdir, strerror(errno));
-        return 1;
-    }
     dsc_cache *c = cli_open(argv[2]);
-    if (!c) {
+    if (!c) { /* leave no empty OUTDIR behind for a cache that never opened */
         close(root);
+        if (made)
+            rmdir(outdir);
         return 1;
     }
     struct job j = {.cache = c, .flags = flags, .root = root, .count = dsc_cache_get_info(c)->image_count,

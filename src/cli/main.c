@@ -22,7 +22,7 @@ static void usage(FILE *out)
             "       dscfs --list CACHE\n"
             "       dscfs --info CACHE\n"
             "       dscfs --extract PATH CACHE -o OUT [--no-sign]\n"
-            "       dscfs --extract-all CACHE OUTDIR [-j N] [--no-sign]\n"
+            "       dscfs --extract-all CACHE OUTDIR [-j N] [--force] [--no-sign]\n"
             "       dscfs --verify CACHE [PATH...]\n"
             "       dscfs --help | --version\n"
             "\n"
@@ -36,9 +36,11 @@ static void usage(FILE *out)
             "                   mappings with protections and slide-info versions\n"
             "  --extract PATH CACHE -o OUT\n"
             "                   write the image PATH as a standalone Mach-O file OUT\n"
-            "  --extract-all CACHE OUTDIR [-j N]\n"
+            "                   (- for standard output)\n"
+            "  --extract-all CACHE OUTDIR [-j N] [--force]\n"
             "                   write every image to OUTDIR/<install path> and every\n"
-            "                   alias as a relative symlink, with N threads\n"
+            "                   alias as a relative symlink, with N threads; an\n"
+            "                   existing non-empty OUTDIR only with --force\n"
             "  --no-sign        (with --extract, --extract-all) leave out the ad-hoc\n"
             "                   code signature every output otherwise ends with\n"
             "  --verify CACHE [PATH...]\n"
@@ -48,7 +50,13 @@ static void usage(FILE *out)
             "  -h, --help       this text\n"
             "  -V, --version    the version\n"
             "\n"
-            "See dscfs(1) for the mount options.\n");
+            "Exit status: 0 ok, 1 runtime error (bad cache, failed mount), 2 usage.\n");
+#ifdef HAVE_FUSE
+    fprintf(out, "\n");
+    fs_usage(out);
+#else
+    fprintf(out, "\nThis dscfs was built without FUSE (--disable-fuse): it cannot mount.\n");
+#endif
 }
 
 unsigned cli_take_no_sign(int *argc, char **argv)
@@ -64,21 +72,6 @@ unsigned cli_take_no_sign(int *argc, char **argv)
     *argc = kept;
     argv[kept] = NULL;
     return flags;
-}
-
-/* Open CACHE or print the one-line error. */
-dsc_cache *cli_open(const char *path)
-{
-    dsc_cache *c;
-    dsc_error err;
-    if (dsc_cache_open(path, &c, &err)) {
-        fprintf(stderr, "dscfs: %s\n", err.msg);
-        return NULL;
-    }
-    const char *warning = dsc_cache_get_info(c)->warning;
-    if (warning)
-        fprintf(stderr, "dscfs: warning: %s\n", warning);
-    return c;
 }
 
 static int verb_list(int argc, char **argv)

@@ -18,9 +18,10 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "cli.h"
 #include "fsys.h"
 #include "guard.h"
+#include "mountpoint.h"
+#include "open.h"
 #include "ops.h"
 #include "warm.h"
 
@@ -36,6 +37,9 @@ struct options {
     char *cache_dir;      /* -o cache_dir=DIR: extracted images kept on disk */
     char *cache_dir_size;
     int nowarm;    /* -o nowarm: sizes only when asked for */
+    int nonempty;  /* -o nonempty: mount over a non-empty dir or a mount */
+    char *fsname;  /* -o fsname=NAME: the user's name for the mount */
+    const char *mountpoint; /* the second positional argument (in argv) */
     int nosign;    /* -o nosign: outputs without a code signature */
     int nonopts;   /* positional arguments seen */
 };
@@ -45,11 +49,13 @@ static const struct fuse_opt option_spec[] = {
     {"cache_dir=%s", offsetof(struct options, cache_dir), 0},
     {"cache_dir_size=%s", offsetof(struct options, cache_dir_size), 0},
     {"nowarm", offsetof(struct options, nowarm), 1},
+    {"nonempty", offsetof(struct options, nonempty), 1},
+    {"fsname=%s", offsetof(struct options, fsname), 0},
     {"nosign", offsetof(struct options, nosign), 1},
     FUSE_OPT_END,
 };
 
-static void mount_usage(FILE *out)
+void fs_usage(FILE *out)
 {
     fprintf(out,
             "usage: dscfs [-f] [-d] [-s] [-o opt,...] CACHE MOUNTPOINT\n"
@@ -58,6 +64,8 @@ static void mount_usage(FILE *out)
             "  -o cache_size=SIZE  bytes of extracted images kept in memory (LRU);\n"
             "                      K, M, G, T suffixes (powers of 1024); default %s\n"
             "  -o nowarm           do not compute image sizes in the background\n"
+            "  -o nonempty         mount on a non-empty directory or over a mount\n"
+            "  -o fsname=NAME      the mount's name in mount(8) (default: the cache)\n"
             "  -o nosign           leave out the ad-hoc code signature of every image\n"
             "  -o cache_dir=DIR    also keep extracted images in DIR, for later mounts\n"
             "  -o cache_dir_size=SIZE  bytes DIR may hold (LRU); default %s\n"
@@ -67,12 +75,13 @@ static void mount_usage(FILE *out)
             "  -d                  debug output (implies -f)\n"
             "  -s                  single-threaded\n"
             "  -o allow_other      let other users see the mount\n"
-            "  -o max_idle_threads=N, -o clone_fd, -o fsname=NAME, ...: see mount.fuse3(8)\n",
+            "  -o max_idle_threads=N, -o clone_fd, ...: see mount.fuse3(8)\n",
             DEFAULT_CACHE_SIZE, DEFAULT_CACHE_DIR_SIZE);
 }
 
 /* The first positional argument is the cache; the second (the mountpoint)
- * is left to fuse_parse_cmdline. */
+ * is noted, to be checked before fuse_parse_cmdline (whose own complaint
+ * is a usage error), and left to it. */
 static int take_positional(void *data, const char *arg, int key, struct fuse_args *outargs)
 {
     struct options *o = data;
@@ -82,6 +91,8 @@ static int take_positional(void *data, const char *arg, int key, struct fuse_arg
         o->cache = strdup(arg);
         return 0;
     }
+    if (o->nonopts == 2)
+        o->mountpoint = arg;
     return 1;
 }
 
@@ -114,8 +125,8 @@ static bool parse_size(const char *s, uint64_t *out)
 static int serve(struct fuse_args *args, struct fuse_cmdline_opts *cmd, struct fsys *fs, bool nowarm)
 {
     struct fuse *f = fuse_new(args, &fsys_ops, sizeof fsys_ops, fs);
-    if (!f)
-        return 1;
+    if (!f) /* libfuse has said which option it does not know: usage */
+        return 2;
     int status = 1;
     if (fuse_mount(f, cmd->mountpoint) != 0)
         goto out_destroy;
@@ -167,16 +178,21 @@ int fs_main(int argc, char **argv)
         fprintf(stderr, "dscfs: unknown verb %s (see dscfs --help)\n", argv[1]);
         return 2;
     }
-    if (fuse_opt_parse(&args, &o, option_spec, take_positional) != 0 ||
-        fuse_parse_cmdline(&args, &cmd) != 0)
+    if (fuse_opt_parse(&args, &o, option_spec, take_positional) != 0)
+        goto out;
+    if (o.mountpoint && o.nonopts == 2 && mountpoint_check(o.mountpoint, o.nonempty) != 0) {
+        status = 1;
+        goto out;
+    }
+    if (fuse_parse_cmdline(&args, &cmd) != 0)
         goto out;
     if (cmd.show_help) {
-        mount_usage(stdout);
+        fs_usage(stdout);
         status = 0;
         goto out;
     }
     if (!o.cache || !cmd.mountpoint || o.nonopts > 2) {
-        mount_usage(stderr);
+        fs_usage(stderr);
         goto out;
     }
     if (!parse_size(o.cache_size ? o.cache_size : DEFAULT_CACHE_SIZE, &budget)) {
@@ -199,10 +215,9 @@ int fs_main(int argc, char **argv)
     if (o.cache_dir && !fsys_use_disk(fs, o.cache_dir, dir_limit))
         goto out;
     /* Read-only whatever the command line says; name the mount after the
-     * cache so mount(8) and df(1) show what it is. */
-    char *fsname = NULL;
-    if (asprintf(&fsname, "-ofsname=%s,subtype=dscfs,ro,default_permissions", fs->cache_path) < 0 ||
-        fuse_opt_add_arg(&args, fsname) != 0) {
+     * cache (unless -o fsname= names it) so mount(8) and df(1) show it. */
+    char *fsname = mountpoint_fixed_opts(o.fsname ? o.fsname : fs->cache_path);
+    if (!fsname || fuse_opt_add_arg(&args, fsname) != 0) {
         free(fsname);
         fprintf(stderr, "dscfs: out of memory\n");
         goto out;
@@ -216,6 +231,7 @@ out:
     free(cmd.mountpoint);
     free(o.cache);
     free(o.cache_size);
+    free(o.fsname);
     free(o.cache_dir);
     free(o.cache_dir_size);
     fuse_opt_free_args(&args);

@@ -6,6 +6,10 @@
 #ifndef DSCFS_FS_H
 #define DSCFS_FS_H
 
+#include <stdio.h>
+
 int fs_main(int argc, char **argv);
+/* The mount's usage and options (dscfs --help prints them too). */
+void fs_usage(FILE *out);
 
 #endif
