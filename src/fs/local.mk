@@ -10,7 +10,7 @@ libdscfs_la_SOURCES = \
 libdscfs_la_CFLAGS = $(AM_CFLAGS) $(PTHREAD_CFLAGS)
 
 # make check-tsan: the store's (and the guard's) unit tests, then the
-# parallel and small-budget mount tests with the daemon itself, under
+# parallel, small-budget and disk-store mount tests with the daemon, under
 # ThreadSanitizer (halt_on_error: a report kills the daemon, failing the
 # test). Built in b-tsan/ from a copy of the source files git knows (tracked
 # or not ignored), so the normal in-tree build is left alone.
@@ -25,7 +25,7 @@ check-tsan:
 	cd $(TSAN_DIR) && for suite in store guard; do \
 	  CK_RUN_SUITE=$$suite CK_FORK=no $(TSAN_RUN) ./tests/unit/test_lib || exit 1; \
 	done
-	cd $(TSAN_DIR) && for t in mount_parallel mount_budget; do \
+	cd $(TSAN_DIR) && for t in mount_parallel mount_budget mount_store; do \
 	  top_srcdir=. top_builddir=. DSCFS=$$PWD/dscfs$(EXEEXT) \
 	  DSC_TESTDATA="$${DSC_TESTDATA:-$(abs_top_srcdir)/../shared/testdata}" $(TSAN_RUN) \
 	    sh tests/integration/$$t.sh; rc=$$?; \

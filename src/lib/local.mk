@@ -23,6 +23,7 @@ libdsc_core_la_SOURCES = \
 	src/lib/base/grow.c src/lib/base/grow.h \
 	src/lib/base/ptrfmt.c src/lib/base/ptrfmt.h \
 	src/lib/base/insn.c src/lib/base/insn.h \
+	src/lib/base/x86.c src/lib/base/x86.h \
 	src/lib/base/sha256.c src/lib/base/sha256.h \
 	src/lib/base/pathtext.c \
 	src/lib/base/codesign.c src/lib/base/codesign.h \

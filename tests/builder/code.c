@@ -8,7 +8,7 @@
  * went (segments keep their 4 KiB phase, so the paired ADD/LDR low 12 bits
  * stay right). LDR-literal and ADR get a new offset, or, when the target is
  * now beyond +-1 MiB, turn back into ADRP + LDR/ADD over the NOP that
- * lld's optimisation hint left. On x86_64, x86.c decodes instruction lengths and every
+ * lld's optimisation hint left. On x86_64, libdsc's base/x86.c decodes instruction lengths and every
  * RIP-relative disp32 that reaches a moved segment is re-targeted; the
  * decoder must land on every LC_FUNCTION_STARTS entry and skips
  * LC_DATA_IN_CODE ranges, so a desync stops the build instead of
@@ -20,7 +20,7 @@
  * target when it is within +-128 MiB, as dyld-421..9xx production caches do.
  */
 #include "bld.h"
-#include "x86.h"
+#include "base/x86.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -265,8 +265,8 @@ void x86_each_rip(struct cache *c, const struct image *img, const struct sect *x
             off += skip;
             continue;
         }
-        struct x86_insn insn;
-        if (!x86_decode(code + off, x->size - off, &insn))
+        struct dsc_x86_insn insn;
+        if (!dsc_x86_decode(code + off, x->size - off, &insn))
             die("%s: unknown x86 instruction at 0x%llx (%02x %02x %02x)", img->in_path, (unsigned long long)in_pc,
                 code[off], off + 1 < x->size ? code[off + 1] : 0, off + 2 < x->size ? code[off + 2] : 0);
         if (insn.rip_disp)

@@ -10,7 +10,7 @@ tests_builder_libbld_a_SOURCES = \
 	tests/builder/input.c tests/builder/fixups.c tests/builder/layout.c \
 	tests/builder/code.c tests/builder/linkedit.c tests/builder/loadcmds.c \
 	tests/builder/slide.c tests/builder/write.c tests/builder/objc.c \
-	tests/builder/x86.c tests/builder/x86.h tests/builder/got.c tests/builder/universal.c tests/builder/objc_opts.c \
+	tests/builder/got.c tests/builder/universal.c tests/builder/objc_opts.c \
 	tests/builder/objc_cats.c
 
 check_PROGRAMS += tests/builder/dscbuild tests/builder/dsccheck

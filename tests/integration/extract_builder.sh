@@ -24,9 +24,19 @@
 #     the same bytes in every section that holds neither code nor zero fill,
 #     outside the pointer slots of either file (macho_facts data);
 #  7. the same binds, slot by slot: (segment, offset, library, symbol,
-#     addend), lazy binds included;
+#     addend), lazy binds as lazy binds; where the input binds lazily, the
+#     same lazy-bind stream, byte for byte, and stub-helper entries pushing
+#     the same offsets into it (so pointer, helper and stream agree as in the
+#     input; dyld-1042 caches keep no bind opcodes and extraction writes the
+#     stream again); on arm64e the input's fixups as chained fixups hold
+#     them: lazy binds eager, and every weak-bind slot a bind through the
+#     weak-lookup ordinal, as ld64 and lld write it (chained_truth);
 #  8. except arm64e: the same weak binds and ObjC metadata (llvm-objdump-19
 #     --weak-bind, --objc-meta-data with addresses removed).
+#  8b. x86_64: every RIP-relative operand of the code (MOV, CMP $imm,
+#     CALL/JMP *, LEA, ...) names the same place as in the input
+#     (instruction and target as SECTION+offset; llvm-objdump-19 -d
+#     computes the targets), so no load reads a cache GOT chunk;
 #  9. dscfs --extract-all prints no warning, and dscfs --verify finds no
 #     pointer, bind, stub, branch, code or ObjC reference leaving an image.
 # 10. Every output carries an ad-hoc code signature whose layout matches
@@ -43,10 +53,6 @@
 # with macho_facts (libdsc's fixup_decode.c) only; elsewhere macho_facts'
 # slots are also checked against llvm-objdump-19 --rebase/--bind.
 #
-# Design allowances, each narrow: a lazy pointer's rebase to its stub helper
-# may become an eager bind of the same slot (dyld-1042 caches zero the bind
-# opcodes, so the lazy binding is lost; the slot is then bound, not rebased);
-# the lazy pointer rebases that remain must equal the input's.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 . "${top_srcdir:-.}/tests/integration/sigcheck.sh"
 for tool in llvm-objdump-19 llvm-nm-19; do
@@ -106,8 +112,9 @@ segments() {
     awk '$1 == "cmd" { c = $2 } $1 == "segname" && c ~ /^LC_SEGMENT/ { s = $2 }
         $1 == "vmaddr" && c ~ /^LC_SEGMENT/ && s != "" { print s, $2; s = "" }' "$1"
 }
-# llvm-objdump-19 --bind/--lazy-bind/--rebase tables, slot as SEG+0xOFF:
-# "bind SLOT LIB SYMBOL ADDEND", "lazy-bind SLOT LIB SYMBOL 0", "slot SLOT".
+# llvm-objdump-19 --bind/--lazy-bind/--weak-bind/--rebase tables, slot as
+# SEG+0xOFF: "bind SLOT LIB SYMBOL ADDEND", "lazy-bind SLOT LIB SYMBOL",
+# "weak SLOT SYMBOL ADDEND", "slot SLOT".
 LLVM_AWK='
 function hex(s,   n, i) {
     n = 0; s = tolower(s); sub(/^0x/, "", s)
@@ -117,11 +124,13 @@ function hex(s,   n, i) {
 NR == FNR { base[$1] = hex($2); next }
 /^Bind table:/ { t = "bind"; next }
 /^Lazy bind table:/ { t = "lazy-bind"; next }
+/^Weak bind table:/ { t = "weak"; next }
 /^Rebase table:/ { t = "slot"; next }
 /^[A-Z]/ || !($1 in base) { next }
 { slot = sprintf("%s+0x%x", $1, hex($3) - base[$1]) }
 t == "bind" { print "bind", slot, $6, $7, $5 }
-t == "lazy-bind" { print "bind", slot, $4, $5, 0 }
+t == "lazy-bind" { print "lazy-bind", slot, $4, $5 }
+t == "weak" { print "weak", slot, $6, $5 }
 t == "slot" { print "slot", slot }'
 # llvm_fixups FILE FACTS TABLE: a table of FILE, FACTS/segs giving segments.
 llvm_fixups() {
@@ -166,10 +175,64 @@ facts() {
         fail "$f: macho_facts and llvm-objdump --bind disagree: $(diff "$d/our.binds" "$d/llvm.binds" | head -4)"
     llvm_fixups "$f" "$d" --lazy-bind > "$d/llvm.lazy"
     sort "$d/llvm.lazy" "$d/llvm.binds" > "$d/binds"
+    llvm_fixups "$f" "$d" --weak-bind > "$d/weak.slots"
+    lazy_stream "$f" > "$d/lazy.stream"
+    llvm-objdump-19 --macho -d --section=__TEXT,__stub_helper "$f" |
+        awk '($(NF-1) == "udf" || $(NF-1) == "pushq") && $NF ~ /^[#$]0x/ { print $NF }' > "$d/helper.pushes"
     awk '$1 ~ /rebase$/ { print "slot", $2 }' "$d/pairs" | sort > "$d/our.slots"
     llvm_fixups "$f" "$d" --rebase > "$d/llvm.slots"
     cmp -s "$d/our.slots" "$d/llvm.slots" ||
         fail "$f: macho_facts and llvm-objdump --rebase disagree: $(diff "$d/our.slots" "$d/llvm.slots" | head -4)"
+}
+
+# lazy_stream FILE: its lazy-bind opcodes (LC_DYLD_INFO_ONLY lazy_bind_off
+# and lazy_bind_size, as llvm-objdump-19 -p reads them) in hex.
+lazy_stream() {
+    llvm-objdump-19 --macho -p "$1" | awk '$1 == "lazy_bind_off" { o = $2 } $1 == "lazy_bind_size" { s = $2 }
+        END { print o + 0, s + 0 }' | {
+        read -r off size
+        [ "$size" -gt 0 ] && tail -c +$((off + 1)) "$1" | head -c "$size" | od -An -v -tx1
+        return 0
+    }
+}
+
+# chained_truth FACTS: what the input's fixups are when written as chained
+# fixups, as ld64 and lld write them (lld ordinalForSymbol, needsWeakBind):
+# no lazy binding (lazy binds are eager binds) and no weak-bind table: each
+# slot the weak-bind table lists binds its symbol through the weak-lookup
+# ordinal (-3, "weak"), whether the input bound it to a library or rebased
+# it to the image's own weak definition. Into FACTS/*.chained.
+chained_truth() {
+    [ -f "$1/binds.chained" ] && return 0
+    awk 'FILENAME == ARGV[1] { w[$2] = $3 " " $4; next }
+         $2 in w { next }
+         $1 == "lazy-bind" { print "bind", $2, $3, $4, 0; next }
+         { print }
+         END { for (s in w) print "bind", s, "weak", w[s] }' "$1/weak.slots" "$1/binds" | sort > "$1/binds.chained"
+    awk 'FILENAME == ARGV[1] { w[$2]; next } !($2 in w)' "$1/weak.slots" "$1/rebases" > "$1/rebases.chained"
+    awk 'FILENAME != ARGV[3] { if ($1 == "weak" || $1 == "lazy-bind") gone[$2]; next } !($2 in gone)' \
+        "$1/weak.slots" "$1/binds" "$1/lazy" > "$1/lazy.chained"
+}
+
+# rip_refs FILE SECTS: FILE's RIP-relative operands (x86_64) as
+# "SECTION+0xOFF MNEMONIC -> SECTION+0xOFF", the target as llvm-objdump-19
+# computes it (its "## 0x..." comment); SECTS is its "sections" output.
+rip_refs() {
+    llvm-objdump-19 -d --no-show-raw-insn "$1" | awk '
+        function hex(s,   n, i) {
+            n = 0; s = tolower(s); sub(/^0x/, "", s)
+            for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+            return n
+        }
+        function place(a,   i) {
+            for (i = 1; i <= ns; i++) if (a >= base[i] && a < base[i] + size[i]) return sprintf("%s+0x%x", name[i], a - base[i])
+            return "outside"
+        }
+        NR == FNR { name[++ns] = $1; base[ns] = hex($2); size[ns] = hex($3); next }
+        /\(%rip\)/ && /## 0x/ {
+            a = $1; sub(/:$/, "", a); t = $0; sub(/.*## /, "", t); sub(/ .*/, "", t)
+            print place(hex(a)), $2, "->", place(hex(t))
+        }' "$2" -
 }
 
 # broken_input FACTS: a rebased pointer of the input holding 0 (it "targets"
@@ -180,7 +243,7 @@ broken_input() {
     grep -q -- '-> __TEXT+0x0$' "$1/rebases"
 }
 
-caches=0 images=0 syms=0 rebases=0 binds=0 objc=0 data=0
+caches=0 images=0 syms=0 rebases=0 binds=0 objc=0 data=0 lazy=0 weak=0 rips=0 cmps=0
 while IFS="	" read -r name main manifest; do
     caches=$((caches + 1))
     arch=$(awk '$1 == "arch" { print $2 }' "$manifest")
@@ -239,30 +302,52 @@ while IFS="	" read -r name main manifest; do
 
         broken_input "$want" && fail "$input: a rebased pointer holds 0: $(grep -- '-> __TEXT+0x0$' "$want/rebases")"
 
-        # 6. Rebases as (segment, offset) -> (segment, offset) pairs. Lazy
-        # pointer rebases (to the stub helper) that remain equal the input's.
-        cmp -s "$want/rebases" "$got/rebases" ||
-            fail "$name: $path: rebases differ from $input: $(diff "$want/rebases" "$got/rebases" | head -6)"
-        comm -23 "$got/lazy" "$want/lazy" > wrong
-        [ -s wrong ] && fail "$name: $path: lazy pointer rebases the input does not have: $(head -3 wrong)"
-        rebases=$((rebases + $(wc -l < "$want/rebases")))
+        # The truth for a chained output (arm64e) is the input's fixups as
+        # chained fixups write them (chained_truth).
+        w=
+        [ $chained = yes ] && chained_truth "$want" && w=.chained
+
+        # 6. Rebases as (segment, offset) -> (segment, offset) pairs, lazy
+        # pointers' rebases to their stub-helper entries apart.
+        cmp -s "$want/rebases$w" "$got/rebases" ||
+            fail "$name: $path: rebases differ from $input: $(diff "$want/rebases$w" "$got/rebases" | head -6)"
+        cmp -s "$want/lazy$w" "$got/lazy" ||
+            fail "$name: $path: lazy pointers differ from $input: $(diff "$want/lazy$w" "$got/lazy" | head -6)"
+        rebases=$((rebases + $(wc -l < "$want/rebases$w")))
 
         # 6b. Every byte of every data section outside pointer slots.
         "$FACTS" data "$input" "$out" > data.out 2>&1 ||
             fail "$name: $path: section data differs from $input: $(head -6 data.out)"
         data=$((data + $(awk '{ print $3 }' data.out)))
 
-        # 7. Binds, slot by slot, lazy binds included.
+        # 7. Binds, slot by slot, lazy binds included (on arm64e weak
+        # lookups too).
         [ -s "$want/binds" ] || [ "$path" = /usr/lib/libSystem.B.dylib ] || fail "$input: no binds read"
-        cmp -s "$want/binds" "$got/binds" ||
-            fail "$name: $path: binds differ from $input: $(diff "$want/binds" "$got/binds" | head -6)"
-        binds=$((binds + $(wc -l < "$want/binds")))
+        cmp -s "$want/binds$w" "$got/binds" ||
+            fail "$name: $path: binds differ from $input: $(diff "$want/binds$w" "$got/binds" | head -6)"
+        binds=$((binds + $(wc -l < "$want/binds$w")))
+        weak=$((weak + $(grep -c '^bind [^ ]* weak ' "$want/binds$w")))
+        [ $chained = yes ] && continue
+        cmp -s "$want/lazy.stream" "$got/lazy.stream" ||
+            fail "$name: $path: lazy-bind stream differs from $input: $(diff "$want/lazy.stream" "$got/lazy.stream" | head -4)"
+        cmp -s "$want/helper.pushes" "$got/helper.pushes" ||
+            fail "$name: $path: stub helpers push other offsets than in $input: $(diff "$want/helper.pushes" "$got/helper.pushes" | head -4)"
+        [ -s "$want/lazy.stream" ] && lazy=$((lazy + 1))
+
+        # 8b. x86_64 RIP-relative operands, instruction by instruction.
+        if [ "$arch" = x86_64 ]; then
+            [ -f "$want/rips" ] || rip_refs "$input" "$want/sects" > "$want/rips"
+            rip_refs "$out" "$got/sects" > "$got/rips"
+            cmp -s "$want/rips" "$got/rips" ||
+                fail "$name: $path: RIP-relative operands differ from $input: $(diff "$want/rips" "$got/rips" | head -4)"
+            rips=$((rips + $(wc -l < "$want/rips")))
+            cmps=$((cmps + $(grep -c ' cmp[bwlq]* -> ' "$want/rips")))
+        fi
 
         # 8. Where llvm-objdump-19 reads the output's fixups (not arm64e):
         # weak binds (section, symbol) and the ObjC metadata, addresses
         # removed (objc_builder.sh does this on fewer caches, without
         # arm64_32; arm64e there is judged by dscfs --verify).
-        [ $chained = yes ] && continue
         cmp -s "$want/weak" "$got/weak" ||
             fail "$name: $path: weak binds differ from $input: $(diff "$want/weak" "$got/weak" | head -4)"
         grep -q 'Contents of' "$want/objc" || continue
@@ -272,7 +357,9 @@ while IFS="	" read -r name main manifest; do
     done < "$manifest"
 done < "$list"
 [ "$caches" -ge 34 ] || fail "only $caches caches"
+[ "$cmps" -gt 0 ] || fail "no x86_64 CMP with a RIP-relative operand was compared"
 echo "$caches caches, $images images: $syms symbols, $rebases rebases, $binds binds, $data data bytes equal the input dylibs';" \
-    "ObjC metadata of $objc images too"
+    "lazy binding of $lazy images, $weak weak lookups (arm64e), $rips x86_64 RIP-relative operands ($cmps CMP)" \
+    "and ObjC metadata of $objc images too"
 [ -x "$TEST_LIB" ] && sed -n 's/^\(.*\): \([0-9]*\) images, \([0-9]*\) rebases.*/\1: slide info \3 in-image pointers/p' slide.out | tr '\n' ';' && echo
 exit 0

@@ -6,6 +6,7 @@
 
 #include "cache/macho.h"
 #include "base/insn.h"
+#include "base/x86.h"
 #include "index/stubs.h"
 #include "suites.h"
 #include "index/symbols.h"
@@ -104,19 +105,65 @@ END_TEST
 START_TEST(x86_rip_loads)
 {
     uint64_t slot;
-    unsigned len;
+    struct dsc_x86_insn insn;
     /* movq 0x10(%rip), %rax = 48 8b 05 10 00 00 00; movq -8(%rip), %r11 =
      * 4c 8b 1d f8 ff ff ff; jmpq *0x20(%rip) = ff 25 20 00 00 00. */
     const uint8_t mov[] = {0x48, 0x8B, 0x05, 0x10, 0, 0, 0}, mov11[] = {0x4C, 0x8B, 0x1D, 0xF8, 0xFF, 0xFF, 0xFF};
     const uint8_t jmp[] = {0xFF, 0x25, 0x20, 0, 0, 0}, mov_rbx_ind[] = {0x48, 0x8B, 0x03, 0, 0, 0, 0};
-    ck_assert(dsc_x86_rip_load(mov, 7, 0x1000, &slot, &len));
-    ck_assert(slot == 0x1017 && len == 7);
-    ck_assert(dsc_x86_rip_load(mov11, 7, 0x1000, &slot, &len));
+    ck_assert(dsc_x86_rip_operand(mov, 7, 0x1000, &insn, &slot));
+    ck_assert(slot == 0x1017 && insn.length == 7 && insn.rip_disp == 3);
+    ck_assert(dsc_x86_rip_operand(mov11, 7, 0x1000, &insn, &slot));
     ck_assert_uint_eq(slot, 0xFFF);
-    ck_assert(dsc_x86_rip_load(jmp, 6, 0x1000, &slot, &len));
-    ck_assert(slot == 0x1026 && len == 6);
-    ck_assert(!dsc_x86_rip_load(mov, 6, 0x1000, &slot, &len));         /* truncated */
-    ck_assert(!dsc_x86_rip_load(mov_rbx_ind, 7, 0x1000, &slot, &len)); /* movq (%rbx), %rax */
+    ck_assert(dsc_x86_rip_operand(jmp, 6, 0x1000, &insn, &slot));
+    ck_assert(slot == 0x1026 && insn.length == 6);
+    ck_assert(!dsc_x86_rip_operand(mov, 6, 0x1000, &insn, &slot));         /* truncated */
+    ck_assert(!dsc_x86_rip_operand(mov_rbx_ind, 7, 0x1000, &insn, &slot)); /* movq (%rbx), %rax */
+}
+END_TEST
+
+/* Operands followed by an immediate: the displacement counts from the end
+ * of the instruction (issue 11, item 10). Encodings from llvm-mc-19
+ * -triple x86_64-apple-macos -show-encoding, each naming 16(%rip). */
+START_TEST(x86_rip_operands)
+{
+    static const struct {
+        uint8_t bytes[11];
+        unsigned length;
+    } ok[] = {
+        {{0x48, 0x83, 0x3D, 0x10, 0, 0, 0, 0}, 8},                      /* cmpq $0, 16(%rip) */
+        {{0x48, 0x81, 0x3D, 0x10, 0, 0, 0, 0x45, 0x23, 0x01, 0}, 11},   /* cmpq $0x12345, 16(%rip) */
+        {{0x66, 0x81, 0x3D, 0x10, 0, 0, 0, 0x34, 0x12}, 9},             /* cmpw $0x1234, 16(%rip) */
+        {{0xFF, 0x35, 0x10, 0, 0, 0}, 6},                               /* pushq 16(%rip) */
+        {{0x48, 0x8D, 0x05, 0x10, 0, 0, 0}, 7},                         /* leaq 16(%rip), %rax */
+        {{0xF6, 0x05, 0x10, 0, 0, 0, 0x01}, 7},                         /* testb $1, 16(%rip) */
+        {{0xC7, 0x05, 0x10, 0, 0, 0, 0x05, 0, 0, 0}, 10},               /* movl $5, 16(%rip) */
+        {{0x66, 0x0F, 0x3A, 0x0B, 0x05, 0x10, 0, 0, 0, 0x04}, 10},      /* roundsd $4, 16(%rip), %xmm0 */
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        struct dsc_x86_insn insn;
+        uint64_t addr;
+        uint8_t b[11];
+        ck_assert_msg(dsc_x86_rip_operand(ok[i].bytes, ok[i].length, 0x1000, &insn, &addr), "case %zu", i);
+        ck_assert_uint_eq(insn.length, ok[i].length);
+        ck_assert_uint_eq(addr, 0x1000 + ok[i].length + 0x10);
+        ck_assert(!dsc_x86_rip_operand(ok[i].bytes, ok[i].length - 1, 0x1000, &insn, &addr)); /* truncated */
+        /* Re-aimed at 0x2000: the disp32 changes, the immediate does not. */
+        memcpy(b, ok[i].bytes, ok[i].length);
+        ck_assert(dsc_x86_rip_operand(b, ok[i].length, 0x1000, &insn, &addr));
+        ck_assert(dsc_x86_rip_encode(b, 0x1000, &insn, 0x2000));
+        ck_assert(dsc_x86_rip_operand(b, ok[i].length, 0x1000, &insn, &addr));
+        ck_assert_uint_eq(addr, 0x2000);
+        ck_assert(memcmp(b + insn.rip_disp + 4, ok[i].bytes + insn.rip_disp + 4, ok[i].length - insn.rip_disp - 4) == 0);
+        ck_assert(!dsc_x86_rip_encode(b, 0x1000, &insn, 0x1000 + 0x100000000ull)); /* beyond +-2 GiB */
+    }
+    /* vmovq 16(%rip), %xmm0 (VEX) is not decoded; cmpq $0, 16(%rax) has
+     * no RIP-relative operand. */
+    const uint8_t vex[] = {0xC5, 0xFA, 0x7E, 0x05, 0x10, 0, 0, 0}, rax[] = {0x48, 0x83, 0x78, 0x10, 0};
+    struct dsc_x86_insn insn;
+    uint64_t addr;
+    ck_assert(!dsc_x86_rip_operand(vex, sizeof vex, 0x1000, &insn, &addr));
+    ck_assert(dsc_x86_decode(rax, sizeof rax, &insn) && insn.length == 5 && insn.rip_disp == 0);
+    ck_assert(!dsc_x86_rip_operand(rax, sizeof rax, 0x1000, &insn, &addr));
 }
 END_TEST
 
@@ -241,6 +288,7 @@ Suite *stubs_suite(void)
     tcase_add_test(words, adrp_add_ldr_words);
     tcase_add_test(words, stub_forms_round_trip);
     tcase_add_test(words, x86_rip_loads);
+    tcase_add_test(words, x86_rip_operands);
     suite_add_tcase(s, words);
     TCase *real = tcase_create("real");
     tcase_add_loop_test(real, real_stubs_reach_exports_through_own_slots, 0, 3);

@@ -7,7 +7,7 @@
  *
  * Decoders take a word the caller has read from checked bytes; encoders
  * return false when the target is out of the instruction's range or
- * misaligned, never a wrong word. (x86_64 decoding: index/stubs.h.)
+ * misaligned, never a wrong word. (x86_64 decoding: base/x86.h.)
  */
 #ifndef DSC_INSN_H
 #define DSC_INSN_H

@@ -82,6 +82,13 @@ struct dsc_import {
     bool weak_import;
 };
 
+/* A lazy pointer rebased to its stub-helper entry (lazybind.c): dyld binds
+ * it to imports[import] on the first call through its stub. */
+struct dsc_lazy_slot {
+    uint64_t address;
+    uint32_t import;
+};
+
 /* ---- output segments ---- */
 
 struct dsc_out_section {
@@ -150,6 +157,8 @@ struct dsc_plan {
     struct dsc_import *imports;
     uint32_t nimports;
     size_t imports_cap;
+    struct dsc_lazy_slot *lazy;   /* restored lazy pointers, by address */
+    size_t nlazy;
 
     struct dsc_linkedit le;
     struct dsc_symbols *syms;     /* symbol view, opened by plan_symbols */
@@ -195,6 +204,9 @@ bool plan_write_ptr(struct dsc_plan *p, uint64_t vmaddr, uint64_t v);
 int plan_add_fixup(struct dsc_plan *p, const struct dsc_fixup *f);
 /* The one order of struct dsc_fixup records: by address (qsort comparator). */
 int plan_cmp_fixup(const void *a, const void *b);
+/* Whether the output can bind `f`'s slot with `addend`: chained fixups
+ * hold a 19-bit addend, and none on authenticated binds. */
+bool plan_addend_fits(const struct dsc_plan *p, const struct dsc_fixup *f, int64_t addend);
 /* Index of the import (name, ordinal, weak), added if new. */
 int plan_add_import(struct dsc_plan *p, const char *name, int lib_ordinal, bool weak_import, uint32_t *index);
 
@@ -243,6 +255,8 @@ int out_write(struct dsc_plan *p, uint8_t *buf);
 
 /* Sort fixups by address; fail on duplicates. */
 int fixups_sort(struct dsc_plan *p);
+/* The bind opcode selecting library `ordinal` (special ordinals <= 0). */
+bool blob_bind_ordinal(struct dsc_blob *b, int ordinal);
 /* Rebase and bind opcode streams for LC_DYLD_INFO_ONLY. */
 int encode_opcodes(struct dsc_plan *p);
 /* LC_DYLD_CHAINED_FIXUPS payload; rewrites each slot as a chain entry. */

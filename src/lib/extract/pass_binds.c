@@ -110,18 +110,10 @@ static bool name_slot(const struct dsc_plan *p, struct dsc_symbols *syms, const 
     return have_target && name_by_target(p, syms, target, out);
 }
 
-/* Chained fixups hold a 19-bit addend, and none on authenticated binds. */
-static bool addend_fits(const struct dsc_plan *p, const struct dsc_fixup *f, int64_t addend)
-{
-    if (p->encoding != DSC_ENCODE_CHAINED || addend == 0)
-        return true;
-    return !f->auth.present && addend >= -(1 << 18) && addend < (1 << 18);
-}
-
 static int make_bind(struct dsc_plan *p, struct dsc_fixup *f, const struct bind_name *b)
 {
     uint32_t idx;
-    if (!addend_fits(p, f, b->addend)) {
+    if (!plan_addend_fits(p, f, b->addend)) {
         plan_warn(p, "pointer at 0x%llx is %s%+lld, an addend the output format cannot hold; left unbound",
                   (unsigned long long)f->address, b->name, (long long)b->addend);
         return 0;
@@ -246,7 +238,7 @@ int pass_binds(struct dsc_plan *p)
     if (rc == 0)
         rc = add_missing_binds(p, syms, &im);
     if (rc == 0)
-        rc = dsc_lazy_binds(p, &im);
+        rc = dsc_lazy_binds(p, syms, &im);
     if (rc == 0)
         rc = dsc_weak_binds(p, syms, &im);
     if (rc == 0)

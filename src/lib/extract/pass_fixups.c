@@ -124,7 +124,7 @@ static int encode_rebases(struct dsc_plan *p)
 
 /* ---- bind opcodes ---- */
 
-static bool emit_ordinal(struct dsc_blob *b, int ordinal)
+bool blob_bind_ordinal(struct dsc_blob *b, int ordinal)
 {
     if (ordinal <= 0)
         return blob_u8(b, BIND_OPCODE_SET_DYLIB_SPECIAL_IMM | (uint8_t)(ordinal & 0xf));
@@ -159,7 +159,7 @@ static int encode_binds(struct dsc_plan *p)
             ok = blob_u8(b, BIND_OPCODE_SET_TYPE_IMM | BIND_TYPE_POINTER);
         any = true;
         if (im->lib_ordinal != cur_ordinal)
-            ok = ok && emit_ordinal(b, im->lib_ordinal);
+            ok = ok && blob_bind_ordinal(b, im->lib_ordinal);
         cur_ordinal = im->lib_ordinal;
         if (f->import != cur_import)
             ok = ok &&
@@ -285,8 +285,38 @@ static int chained_imports(struct dsc_plan *p, struct dsc_blob *b, uint32_t *sym
     return ok ? 0 : plan_fail(p, "out of memory");
 }
 
+/* Only imports some bind uses go into the table, as a linker writes it (a
+ * bind made a weak lookup leaves the import it had unused). */
+static int drop_unused_imports(struct dsc_plan *p)
+{
+    uint32_t *map = malloc((p->nimports ? p->nimports : 1) * sizeof *map);
+    if (!map)
+        return plan_fail(p, "out of memory");
+    memset(map, 0, p->nimports * sizeof *map);
+    for (size_t i = 0; i < p->nfixups; i++)
+        if (p->fixups[i].kind == DSC_FIXUP_BIND && p->fixups[i].import < p->nimports)
+            map[p->fixups[i].import] = 1;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < p->nimports; i++) {
+        if (!map[i]) {
+            free(p->imports[i].name);
+            continue;
+        }
+        map[i] = n;
+        p->imports[n++] = p->imports[i];
+    }
+    for (size_t i = 0; i < p->nfixups; i++)
+        if (p->fixups[i].kind == DSC_FIXUP_BIND && p->fixups[i].import < p->nimports)
+            p->fixups[i].import = map[p->fixups[i].import];
+    p->nimports = n;
+    free(map);
+    return 0;
+}
+
 int encode_chained(struct dsc_plan *p)
 {
+    if (drop_unused_imports(p))
+        return -1;
     struct dsc_blob *b = &p->le.chained;
     unsigned nseg = p->nsegs + 1; /* + LINKEDIT */
     bool ok = blob_reserve(b, 32 + 4 * (size_t)nseg);

@@ -30,6 +30,7 @@
 #include "index/imports.h"
 #include "base/insn.h"
 #include "base/sort.h"
+#include "base/x86.h"
 #include "cache/slide.h"
 #include "index/stubs.h"
 #include "extract/symbolize.h"
@@ -97,11 +98,11 @@ static int cmp_fixup_ref(const void *a, const void *b)
 }
 
 /* Own slots by name — bound by pass_binds, or lazy pointers rebased to
- * their helpers (named by the original lazy binds) — and fixups by address. */
+ * their helpers (plan->lazy) — and fixups by address. */
 static int index_slots(struct stub_ctx *x)
 {
     struct dsc_plan *p = x->p;
-    x->slots = malloc((p->nfixups + x->im.nbinds + 1) * sizeof *x->slots);
+    x->slots = malloc((p->nfixups + p->nlazy + 1) * sizeof *x->slots);
     x->by_addr = malloc((p->nfixups ? p->nfixups : 1) * sizeof *x->by_addr);
     if (!x->slots || !x->by_addr)
         return plan_fail(p, "out of memory");
@@ -115,26 +116,23 @@ static int index_slots(struct stub_ctx *x)
             x->slots[x->nslots++] = (struct named){p->imports[f->import].name, f->address, 0,
                                                    ind && ind->sect_type == S_LAZY_SYMBOL_POINTERS ? 0 : 1};
     }
-    for (size_t i = 0; i < x->im.nbinds; i++) {
-        const struct dsc_orig_bind *ob = &x->im.binds[i];
-        const struct dsc_fixup *f = ob->lazy ? fixup_at(x, ob->address) : NULL;
-        if (f && f->kind == DSC_FIXUP_REBASE)
-            x->slots[x->nslots++] = (struct named){ob->name, ob->address, 0, 0};
-    }
+    for (size_t i = 0; i < p->nlazy; i++)
+        x->slots[x->nslots++] = (struct named){p->imports[p->lazy[i].import].name, p->lazy[i].address, 0, 0};
     if (x->nslots)
         qsort(x->slots, x->nslots, sizeof *x->slots, cmp_named);
     return 0;
 }
 
 /* The name the own slot at `slot` is bound under (a lazy pointer rebased to
- * its helper: the name of its original lazy bind), or NULL. */
+ * its helper: the name it binds lazily), or NULL. */
 static const char *name_of_own_slot(const struct stub_ctx *x, uint64_t slot)
 {
-    const struct dsc_fixup *f = plan_in_image(x->p, slot) ? fixup_at(x, slot) : NULL;
-    const struct dsc_orig_bind *ob;
+    const struct dsc_plan *p = x->p;
+    const struct dsc_fixup *f = plan_in_image(p, slot) ? fixup_at(x, slot) : NULL;
     if (f && f->kind == DSC_FIXUP_BIND)
-        return x->p->imports[f->import].name;
-    return f && (ob = dsc_imports_bind_at(&x->im, slot)) && ob->lazy ? ob->name : NULL;
+        return p->imports[f->import].name;
+    size_t i = dsc_lower_bound(p->lazy, p->nlazy, sizeof *p->lazy, offsetof(struct dsc_lazy_slot, address), slot);
+    return f && i < p->nlazy && p->lazy[i].address == slot ? p->imports[p->lazy[i].import].name : NULL;
 }
 
 /* The name of the function `addr` finally reaches, per its exports;
@@ -363,26 +361,28 @@ static void fix_got_literal(struct stub_ctx *x, uint8_t *word, uint64_t pc, uint
     x->p->stats.stubs_fixed++;
 }
 
-/* x86_64: MOV r64, [RIP+disp32] reading a foreign GOT chunk is re-aimed at
- * the own GOT slot (only when the address read is a GOT entry naming an
+/* x86_64: an instruction whose RIP-relative operand names a foreign GOT
+ * chunk (MOV, CMP $imm, PUSH, CALL/JMP *, ...: base/x86.h) is re-aimed at
+ * the own GOT slot (only when the address named is a GOT entry naming an
  * import this image has a slot for: stray byte patterns never are). */
 static void fix_x86_code(struct stub_ctx *x, const struct dsc_section *s, dsc_span code, uint8_t *out)
 {
     for (uint64_t o = 0; o < code.size; o++) {
         uint64_t pc = s->addr + o, slot, own;
-        unsigned len;
-        if (!dsc_x86_rip_load(code.data + o, code.size - o, pc, &slot, &len) || plan_in_image(x->p, slot))
+        struct dsc_x86_insn insn;
+        uint8_t bytes[16];
+        if (!dsc_x86_rip_operand(code.data + o, code.size - o, pc, &insn, &slot) || plan_in_image(x->p, slot))
             continue;
         const struct dsc_map *m = dsc_vm_map(x->p->cache, slot);
         if (!m || (m->info.max_prot & 4) || !(own = own_slot_for_load(x, pc, slot, false)))
             continue;
-        int64_t disp = (int64_t)(own - (pc + len));
-        if (disp < INT32_MIN || disp > INT32_MAX)
+        memcpy(bytes, code.data + o, insn.length);
+        if (!dsc_x86_rip_encode(bytes, pc, &insn, own))
             continue;
         if (out)
-            dsc_put32(out + o + len - 4, (uint32_t)(int32_t)disp);
+            memcpy(out + o, bytes, insn.length);
         x->p->stats.stubs_fixed++;
-        o += len - 1;
+        o += insn.length - 1;
     }
 }
 

@@ -198,6 +198,13 @@ int plan_cmp_fixup(const void *a, const void *b)
     return x->address < y->address ? -1 : x->address > y->address;
 }
 
+bool plan_addend_fits(const struct dsc_plan *p, const struct dsc_fixup *f, int64_t addend)
+{
+    if (p->encoding != DSC_ENCODE_CHAINED || addend == 0)
+        return true;
+    return !f->auth.present && addend >= -(1 << 18) && addend < (1 << 18);
+}
+
 int plan_add_fixup(struct dsc_plan *p, const struct dsc_fixup *f)
 {
     if (!DSC_GROW(p->fixups, p->nfixups, p->fixups_cap, 256))

@@ -9,6 +9,7 @@
 
 #include "base/bindinfo.h"
 #include "base/grow.h"
+#include "base/sort.h"
 
 enum {
     OP_DONE = 0x00,
@@ -45,9 +46,8 @@ static int cmp_ref(const void *a, const void *b)
     return r ? r : (x->address < y->address ? -1 : x->address > y->address);
 }
 
-/* The definition a bind of `name` through `ordinal` reaches, or NULL. */
-static const struct dsc_export *bound_definition(const struct dsc_plan *p, struct dsc_symbols *syms,
-                                                 const char *name, int ordinal)
+const struct dsc_export *dsc_bound_definition(const struct dsc_plan *p, struct dsc_symbols *syms, const char *name,
+                                              int ordinal)
 {
     uint32_t ndeps;
     const struct dsc_dep *deps = dsc_symbols_deps(syms, p->mo.image, &ndeps);
@@ -86,7 +86,7 @@ static bool collect(const struct dsc_plan *p, struct dsc_symbols *syms, const st
         const char *name = NULL;
         if (f->kind == DSC_FIXUP_BIND) {
             name = p->imports[f->import].name;
-            def = bound_definition(p, syms, name, p->imports[f->import].lib_ordinal);
+            def = dsc_bound_definition(p, syms, name, p->imports[f->import].lib_ordinal);
         } else if (f->kind == DSC_FIXUP_REBASE && (def = own_weak_def(p, syms, f->target)) != NULL) {
             name = def->name;
         }
@@ -119,15 +119,66 @@ static bool emit(struct dsc_plan *p, const struct weak_list *l)
     return ok && (l->n == 0 || blob_u8(b, OP_DONE));
 }
 
+/* Make `f`, the fixup of r's slot, a bind of r->name through the
+ * weak-lookup ordinal; left alone (with a warning) when the addend does not
+ * fit the chained format. */
+static int weak_lookup(struct dsc_plan *p, const struct weak_ref *r, struct dsc_fixup *f)
+{
+    uint32_t idx;
+    if (!plan_addend_fits(p, f, r->addend)) {
+        plan_warn(p, "pointer at 0x%llx is %s%+lld, an addend the output format cannot hold; not coalesced",
+                  (unsigned long long)r->address, r->name, (long long)r->addend);
+        return 0;
+    }
+    bool weak_import = f->kind == DSC_FIXUP_BIND && p->imports[f->import].weak_import;
+    if (plan_add_import(p, r->name, DSC_ORDINAL_WEAK_LOOKUP, weak_import, &idx))
+        return -1;
+    f->kind = DSC_FIXUP_BIND;
+    f->import = idx;
+    f->addend = r->addend;
+    f->target = 0;
+    return 0;
+}
+
+/* Chained outputs have no weak-bind stream: there each slot that refers to
+ * a weak definition, its own or another image's, binds the symbol through
+ * BIND_SPECIAL_DYLIB_WEAK_LOOKUP (-3) instead, as ld64 and lld write it
+ * (lld's ordinalForSymbol with chained fixups), so dyld coalesces it. A
+ * slot without a fixup (a weak-bind opcode over a zero) gets one. */
+static int weak_lookups(struct dsc_plan *p, const struct weak_list *l)
+{
+    if (fixups_sort(p))
+        return -1;
+    size_t n = p->nfixups; /* fixups added below go after these */
+    int rc = 0;
+    for (size_t i = 0; i < l->n && rc == 0; i++) {
+        const struct weak_ref *r = &l->v[i];
+        if (!plan_segment_at(p, r->address, p->ptr_size))
+            continue;
+        size_t at = dsc_lower_bound(p->fixups, n, sizeof *p->fixups, offsetof(struct dsc_fixup, address), r->address);
+        if (at < n && p->fixups[at].address == r->address) {
+            rc = weak_lookup(p, r, &p->fixups[at]);
+            continue;
+        }
+        struct dsc_fixup f = {.address = r->address, .kind = DSC_FIXUP_EXTERNAL};
+        rc = weak_lookup(p, r, &f);
+        if (rc == 0 && f.kind == DSC_FIXUP_BIND)
+            rc = plan_add_fixup(p, &f);
+    }
+    return rc;
+}
+
 int dsc_weak_binds(struct dsc_plan *p, struct dsc_symbols *syms, const struct dsc_imports *im)
 {
-    if (p->encoding != DSC_ENCODE_OPCODES)
-        return 0;
     struct weak_list l = {0};
     bool ok = collect(p, syms, im, &l);
     if (ok && l.n)
         qsort(l.v, l.n, sizeof *l.v, cmp_ref);
-    ok = ok && emit(p, &l);
+    int rc = ok ? 0 : plan_fail(p, "out of memory");
+    if (rc == 0 && p->encoding == DSC_ENCODE_CHAINED)
+        rc = weak_lookups(p, &l);
+    else if (rc == 0 && !emit(p, &l))
+        rc = plan_fail(p, "out of memory");
     free(l.v);
-    return ok ? 0 : plan_fail(p, "out of memory");
+    return rc;
 }

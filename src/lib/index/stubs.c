@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * stubs.c — x86_64 GOT loads, stub forms, and following stub chains
+ * stubs.c — stub forms, and following stub chains
  * through the cache. See stubs.h.
  */
 #include "index/stubs.h"
@@ -9,20 +9,6 @@
 
 #include "cache/slide.h"
 #include "index/symbols.h"
-
-/* ---- x86_64 ---- */
-
-bool dsc_x86_rip_load(const uint8_t *p, uint64_t avail, uint64_t pc, uint64_t *slot, unsigned *len)
-{
-    if (avail >= 7 && (p[0] == 0x48 || p[0] == 0x4C) && p[1] == 0x8B && (p[2] & 0xC7) == 0x05)
-        *len = 7;
-    else if (avail >= 6 && p[0] == 0xFF && (p[1] == 0x25 || p[1] == 0x15))
-        *len = 6;
-    else
-        return false;
-    *slot = pc + *len + (uint64_t)(int64_t)(int32_t)dsc_le32(p + *len - 4);
-    return true;
-}
 
 /* ---- stub forms ---- */
 

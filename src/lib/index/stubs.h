@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * stubs.h — stubs and branches (AArch64 words: base/insn.h): the x86_64
- * RIP-relative GOT-load decoder; every stub form the linker writes
+ * stubs.h — stubs and branches (AArch64 words: base/insn.h; x86_64
+ * instructions: base/x86.h): every stub form the linker writes
  * or dyld-1042.1's cache-builder/OptimizerBranches.cpp rewrites to (plain
  * and optimised arm64, arm64e auth stubs, arm64_32, x86_64) and
  * single-B branch islands; following a stub chain through the cache to the
@@ -21,13 +21,6 @@
 struct dsc_symbols;
 
 #define DSC_STUB_MAX_HOPS 16
-
-/* x86_64 GOT loads: MOV r64, [RIP+disp32] (REX.W 8B /r, ModRM mod 00 rm
- * 101; 7 bytes), JMP/CALL [RIP+disp32] (FF 25 / FF 15; 6 bytes). True when
- * the `avail` bytes at `p` start one; *slot gets the address read, *len the
- * instruction length (its disp32 ends it). Such bytes can occur by chance
- * inside other code: callers act only on strong evidence (a GOT entry). */
-bool dsc_x86_rip_load(const uint8_t *p, uint64_t avail, uint64_t pc, uint64_t *slot, unsigned *len);
 
 /* ---- stubs ---- */
 

@@ -30,6 +30,7 @@
 #include "base/grow.h"
 #include "base/insn.h"
 #include "base/ptrfmt.h"
+#include "base/x86.h"
 #include "verify/fixup_decode.h"
 #include "verify/objc_verify.h"
 #include "index/imports.h"
@@ -281,14 +282,15 @@ static bool pc_relative_outside(const struct out_file *o, uint32_t w, uint64_t p
     return dsc_a64_is_adr(w) && !in_output_image(o, dsc_a64_adr_target(w, pc));
 }
 
-/* x86_64: a GOT load (MOV r64, [RIP+disp32]) reading, outside the image, a
- * pointer to an image of the cache — a uniqued GOT chunk. */
+/* x86_64: an instruction whose RIP-relative operand names, outside the
+ * image, a pointer to an image of the cache — a uniqued GOT chunk. */
 static bool x86_got_load_outside(const struct vctx *v, const uint8_t *p, uint64_t avail, uint64_t pc)
 {
     uint64_t slot, target;
-    unsigned len;
+    struct dsc_x86_insn insn;
     const struct dsc_map *m;
-    return dsc_x86_rip_load(p, avail, pc, &slot, &len) && !in_output_image(v->o, slot) && (m = dsc_vm_map(v->c, slot)) &&
+    return dsc_x86_rip_operand(p, avail, pc, &insn, &slot) && !in_output_image(v->o, slot) &&
+           (m = dsc_vm_map(v->c, slot)) &&
            !(m->info.max_prot & 4) && dsc_vm_ptr_target(v->c, slot, &target) &&
            dsc_symbols_image_of(v->syms, target) >= 0;
 }

@@ -1,15 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * x86.c — length decoding of x86-64 instructions, enough to find every
- * RIP-relative operand in the code clang emits for the builder's inputs
- * (general-purpose, x87 and SSE encodings; no VEX/EVEX, which the
- * x86_64-apple-macos13 baseline does not use). code.c uses it to re-target
- * those operands after an image's segments moved apart, as Apple's builder
- * does from LC_SEGMENT_SPLIT_INFO, which ld64.lld does not write.
+ * x86.c — x86-64 instruction lengths and RIP-relative operands. See x86.h.
+ * The opcode tables follow the Intel SDM vol. 2, appendix A opcode maps.
  */
-#include "x86.h"
+#include "base/x86.h"
 
-#include <stdbool.h>
+#include "base/reader.h"
 
 enum { NONE, MODRM = 1, IMM8 = 2, IMM16 = 4, IMMZ = 8 /* 16 or 32 */, IMMV = 16 /* 16/32/64 */,
        REL8 = 32, RELZ = 64, MOFFS = 128, IMM16_8 = 256, GROUP3 = 512, BAD = 1024 };
@@ -87,7 +83,7 @@ static unsigned two_byte(uint8_t op)
     }
 }
 
-bool x86_decode(const uint8_t *p, size_t avail, struct x86_insn *out)
+bool dsc_x86_decode(const uint8_t *p, size_t avail, struct dsc_x86_insn *out)
 {
     size_t i = 0;
     bool opsize = false, rex_w = false;
@@ -163,8 +159,25 @@ bool x86_decode(const uint8_t *p, size_t avail, struct x86_insn *out)
         i += 8;
     if (form & IMM16_8)
         i += 3;
-    if (i > avail)
+    if (i > avail || i > 15)
         return false;
     out->length = (unsigned)i;
+    return true;
+}
+
+bool dsc_x86_rip_operand(const uint8_t *p, size_t avail, uint64_t pc, struct dsc_x86_insn *insn, uint64_t *addr)
+{
+    if (!dsc_x86_decode(p, avail, insn) || !insn->rip_disp)
+        return false;
+    *addr = pc + insn->length + (uint64_t)(int64_t)(int32_t)dsc_le32(p + insn->rip_disp);
+    return true;
+}
+
+bool dsc_x86_rip_encode(uint8_t *p, uint64_t pc, const struct dsc_x86_insn *insn, uint64_t addr)
+{
+    int64_t d = (int64_t)(addr - (pc + insn->length));
+    if (d < INT32_MIN || d > INT32_MAX)
+        return false;
+    dsc_put32(p + insn->rip_disp, (uint32_t)(int32_t)d);
     return true;
 }
