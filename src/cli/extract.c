@@ -41,7 +41,7 @@ int cli_verb_extract(int argc, char **argv)
     if (!c)
         return 1;
     int rc = 1;
-    int64_t image = dsc_image_find(c, path);
+    int64_t image = dsc_cache_find_image(c, path);
     dsc_output out;
     dsc_error err;
     if (image < 0) {
@@ -104,7 +104,7 @@ static void progress(struct job *j)
 /* Extract one image; returns its size (and its stats) or -1 after printing why. */
 static int64_t extract_one(struct job *j, uint32_t i, char *msg, size_t msg_size, dsc_extract_stats *stats)
 {
-    const dsc_image *img = dsc_image_at(j->cache, i);
+    const dsc_image *img = dsc_cache_get_image(j->cache, i);
     if (!outdir_path_ok(img->path)) {
         snprintf(msg, msg_size, "refusing unsafe install path '%s' of image %u", img->path, i);
         return -1;
@@ -162,8 +162,8 @@ static int link_aliases(const dsc_cache *c, int root, const bool *written, uint3
     const dsc_cache_info *in = dsc_cache_get_info(c);
     int made = 0;
     for (uint32_t i = 0; i < in->alias_count; i++) {
-        const dsc_alias *a = dsc_alias_at(c, i);
-        const char *target = dsc_image_at(c, a->image)->path;
+        const dsc_alias *a = dsc_cache_get_alias(c, i);
+        const char *target = dsc_cache_get_image(c, a->image)->path;
         if (!written[a->image]) {
             fprintf(stderr, "dscfs: alias %s -> %s: not linked, its image was not extracted\n", a->path, target);
             (*failed)++;

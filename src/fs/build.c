@@ -45,7 +45,7 @@ tree *build_tree(struct fsys *fs)
         if (placed[i])
             tree_add_framework_links(t, fs->img[i].path);
     for (uint32_t i = 0; i < in->alias_count; i++) {
-        const dsc_alias *a = dsc_alias_at(fs->cache, i);
+        const dsc_alias *a = dsc_cache_get_alias(fs->cache, i);
         if (a->image >= in->image_count || !placed[a->image])
             continue;
         const char *target = fs->img[a->image].path;

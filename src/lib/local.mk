@@ -16,6 +16,7 @@ libdsc_la_SOURCES = \
 	src/lib/base/grow.c src/lib/base/grow.h \
 	src/lib/base/ptrfmt.c src/lib/base/ptrfmt.h \
 	src/lib/base/insn.c src/lib/base/insn.h \
+	src/lib/base/version.c \
 	src/lib/base/sha256.c src/lib/base/sha256.h \
 	src/lib/cache/cache.c src/lib/cache/cache.h \
 	src/lib/cache/images.c \

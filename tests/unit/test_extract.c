@@ -450,13 +450,13 @@ START_TEST(unmapped_locals_are_restored)
     dsc_cache *c;
     dsc_error err;
     ck_assert_msg(dsc_cache_open(src, &c, &err) == 0, "%s", err.msg);
-    int64_t image = dsc_image_find(c, "/usr/lib/libhello-1.0.dylib");
+    int64_t image = dsc_cache_find_image(c, "/usr/lib/libhello-1.0.dylib");
     const struct dsc_section *text;
     struct dsc_macho mo;
     ck_assert_int_ge(image, 0);
     ck_assert_msg(dsc_macho_parse(c, (uint32_t)image, &mo, &err) == 0, "%s", err.msg);
     ck_assert_ptr_nonnull(text = dsc_macho_section(&mo, "__TEXT", "__text"));
-    uint64_t text_addr = text->addr, dylib_offset = dsc_image_at(c, (uint32_t)image)->address - c->info.base_address;
+    uint64_t text_addr = text->addr, dylib_offset = dsc_cache_get_image(c, (uint32_t)image)->address - c->info.base_address;
     dsc_macho_free(&mo);
     dsc_output plain;
     ck_assert_msg(dsc_extract(c, (uint32_t)image, &plain, &err) == 0, "%s", err.msg);
@@ -537,7 +537,7 @@ START_TEST(mutated_caches_fail_cleanly)
     for (unsigned m = 0; m < c->nmaps && nranges < 7; m++)
         if (c->maps[m].info.max_prot != 5 && c->maps[m].info.size)
             ranges[nranges][0] = c->maps[m].info.file_offset, ranges[nranges++][1] = c->maps[m].info.size;
-    ranges[nranges][0] = dsc_image_at(c, 0)->address - c->info.base_address; /* first image's commands */
+    ranges[nranges][0] = dsc_cache_get_image(c, 0)->address - c->info.base_address; /* first image's commands */
     ranges[nranges++][1] = 0x800;
     dsc_cache_close(c);
     FILE *f = fopen(src, "rb");

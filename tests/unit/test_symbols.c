@@ -164,7 +164,7 @@ START_TEST(damaged_image_is_left_out)
     }
     ck_assert_uint_eq(liba, 0);
     ck_assert_uint_ge(others, 400);
-    ck_assert_int_eq(dsc_symbols_image_of(s, dsc_image_at(c, 1)->address), -1);
+    ck_assert_int_eq(dsc_symbols_image_of(s, dsc_cache_get_image(c, 1)->address), -1);
     ck_assert_ptr_nonnull(dsc_symbols_find(s, LIBOBJC, "_objc_release"));
     dsc_cache_close(c);
     unlink(copy);

@@ -64,7 +64,7 @@ int dsc_lazy_binds(struct dsc_plan *p, const struct dsc_imports *im)
     if (!v || !refs) {
         free(v);
         free(refs);
-        return plan_fail(p, "out of memory");
+        return plan_oom(p);
     }
     for (size_t i = 0; i < p->nfixups; i++)
         refs[i] = (struct ref){p->fixups[i].address, i};
@@ -91,5 +91,5 @@ int dsc_lazy_binds(struct dsc_plan *p, const struct dsc_imports *im)
     }
     free(v);
     free(refs);
-    return blob_add(&p->le.lazy_bind, im->lazy_stream.data, im->lazy_stream.size) ? 0 : plan_fail(p, "out of memory");
+    return blob_add(&p->le.lazy_bind, im->lazy_stream.data, im->lazy_stream.size) ? 0 : plan_oom(p);
 }

@@ -197,7 +197,7 @@ static int build_commands(struct dsc_plan *p, const uint64_t off[P_COUNT])
         ok = emit_all_segments(p);
     if (ok && !fixups_done)
         ok = emit_fixup_cmds(p, off);
-    return ok ? 0 : plan_fail(p, "out of memory");
+    return ok ? 0 : plan_oom(p);
 }
 
 /* Bytes from the mach header to the first section of the first segment. */

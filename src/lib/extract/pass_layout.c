@@ -17,7 +17,7 @@ static int add_sections(struct dsc_plan *p, struct dsc_out_segment *out, const s
 {
     out->sects = calloc(in->nsects ? in->nsects : 1, sizeof *out->sects);
     if (!out->sects)
-        return plan_fail(p, "out of memory");
+        return plan_oom(p);
     for (uint32_t i = 0; i < in->nsects; i++) {
         const struct dsc_section *x = &p->mo.sects[in->first_section + i];
         struct dsc_out_section *y = &out->sects[i];
@@ -57,7 +57,7 @@ static int copy_segment(struct dsc_plan *p, unsigned index)
     if (p->copy_bytes) {
         out->bytes = malloc(out->filesize ? out->filesize : 1);
         if (!out->bytes)
-            return plan_fail(p, "out of memory for segment %s", in->name);
+            return plan_fail_code(p, DSC_ERR_NOMEM, "out of memory for segment %s", in->name);
         memcpy(out->bytes, src.data, out->filesize);
     }
     for (uint32_t i = 0; i < in->nsects; i++) {
@@ -72,7 +72,7 @@ int pass_layout(struct dsc_plan *p)
 {
     p->segs = calloc(p->mo.nsegs ? p->mo.nsegs : 1, sizeof *p->segs);
     if (!p->segs)
-        return plan_fail(p, "out of memory");
+        return plan_oom(p);
     uint64_t end_of_image = 0;
     for (unsigned i = 0; i < p->mo.nsegs; i++) {
         const struct dsc_segment *s = &p->mo.segs[i];

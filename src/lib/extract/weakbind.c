@@ -129,5 +129,5 @@ int dsc_weak_binds(struct dsc_plan *p, const struct dsc_symbols *syms, const str
         qsort(l.v, l.n, sizeof *l.v, cmp_ref);
     ok = ok && emit(p, &l);
     free(l.v);
-    return ok ? 0 : plan_fail(p, "out of memory");
+    return ok ? 0 : plan_oom(p);
 }

@@ -78,14 +78,14 @@ static int read_deps(struct dsc_symbols *s, const struct dsc_macho *mo, dsc_erro
     struct dsc_lc lc;
     is->deps = calloc(mo->ncmds ? mo->ncmds : 1, sizeof *is->deps);
     if (!is->deps)
-        return dsc_image_fail(err, s->cache, mo->image, "out of memory");
+        return dsc_image_fail_code(err, DSC_ERR_NOMEM, s->cache, mo->image, "out of memory");
     while (dsc_lc_next(mo, &cur, &lc)) {
         if (!is_dylib_cmd(lc.cmd))
             continue;
         const char *name;
         if (!dsc_macho_dylib_name(&lc, &name))
             return dsc_image_fail(err, s->cache, mo->image, "dylib load command name is out of its command");
-        is->deps[is->ndeps++] = (struct dsc_dep){lc.cmd, dsc_image_find(s->cache, name), name};
+        is->deps[is->ndeps++] = (struct dsc_dep){lc.cmd, dsc_cache_find_image(s->cache, name), name};
     }
     return 0;
 }
@@ -145,7 +145,8 @@ static int parse_terminal(struct trie_ctx *t, const char *key, dsc_span term, st
         e->reexport_ordinal = (uint32_t)value;
         return 0;
     }
-    uint64_t base = (flags & EXPORT_SYMBOL_FLAGS_KIND_MASK) == EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE ? 0 : dsc_image_at(c, t->mo->image)->address;
+    bool absolute = (flags & EXPORT_SYMBOL_FLAGS_KIND_MASK) == EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE;
+    uint64_t base = absolute ? 0 : dsc_cache_get_image(c, t->mo->image)->address;
     if (!dsc_add_ok(base, value, &e->address))
         return dsc_image_fail(t->err, c, t->mo->image, "export '%.200s': address overflows", key);
     if (flags & EXPORT_SYMBOL_FLAGS_STUB_AND_RESOLVER) {
@@ -162,7 +163,7 @@ static int on_export(void *vctx, const char *key, size_t key_len, dsc_span term)
     struct trie_ctx *t = vctx;
     struct dsc_symbols *s = t->s;
     if (!DSC_GROW(s->entries, s->nentries, *t->entry_cap, 256))
-        return dsc_image_fail(t->err, s->cache, t->mo->image, "out of memory");
+        return dsc_image_fail_code(t->err, DSC_ERR_NOMEM, s->cache, t->mo->image, "out of memory");
     struct entry *e = &s->entries[s->nentries];
     memset(e, 0, sizeof *e);
     if (parse_terminal(t, key, term, &e->pub))
@@ -183,7 +184,7 @@ static int index_image(struct dsc_symbols *s, uint32_t image, size_t *entry_cap,
     int rc = read_deps(s, &mo, err);
     for (unsigned i = 0; rc == 0 && i < mo.nsegs; i++)
         if (add_range(s, &mo.segs[i], image, range_cap))
-            rc = dsc_image_fail(err, s->cache, image, "out of memory");
+            rc = dsc_image_fail_code(err, DSC_ERR_NOMEM, s->cache, image, "out of memory");
     dsc_span trie;
     if (rc == 0)
         rc = find_trie(&mo, &trie, err);
@@ -313,7 +314,7 @@ static int finish(struct dsc_symbols *s, dsc_error *err)
         resolve(s, &s->entries[i], 0);
     s->by_addr = malloc((s->nentries ? s->nentries : 1) * sizeof *s->by_addr);
     if (!s->by_addr)
-        return dsc_fail(err, s->cache->path, "out of memory");
+        return dsc_fail_oom(err, s->cache->path);
     for (size_t i = 0; i < s->nentries; i++)
         if (s->entries[i].pub.resolved)
             s->by_addr[s->naddr++] = &s->entries[i].pub;
@@ -344,7 +345,7 @@ static int build(const dsc_cache *c, struct dsc_symbols **out, dsc_error *err)
     struct dsc_symbols *s = calloc(1, sizeof *s);
     if (!s || !(s->images = calloc(c->nimages ? c->nimages : 1, sizeof *s->images))) {
         free(s);
-        return dsc_fail(err, c->path, "out of memory");
+        return dsc_fail_oom(err, c->path);
     }
     s->cache = c;
     s->pool_limit = (size_t)(total_trie_bytes(c) * DSC_SYMBOLS_POOL_RATIO + 4096);

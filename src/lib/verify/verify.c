@@ -65,9 +65,9 @@ struct vctx {
     dsc_error *err;
 };
 
-static int vfail(const struct vctx *v, const char *what)
+static int vfail(const struct vctx *v, enum dsc_errcode code, const char *what)
 {
-    return dsc_fail(v->err, v->c->path, "%s: extracted output: %s", v->path, what);
+    return dsc_fail_code(v->err, code, v->c->path, "%s: extracted output: %s", v->path, what);
 }
 
 /* ---- output parsing ---- */
@@ -85,12 +85,12 @@ static int parse_output(struct vctx *v, dsc_span bytes)
     o->ptr_size = o->mo.is64 ? 8 : 4;
     for (unsigned i = 0; i < o->mo.nsegs; i++)
         if (o->mo.segs[i].filesize > o->mo.segs[i].vmsize)
-            return vfail(v, "segment out of the file");
+            return vfail(v, DSC_ERR_INPUT, "segment out of the file");
     struct dsc_lc lc;
     if (dsc_macho_dyld_info(&o->mo, &lc) > 0 &&
         !span_sub(bytes, dsc_le32(lc.body.data + DYLD_INFO_LAZY_BIND), dsc_le32(lc.body.data + DYLD_INFO_LAZY_BIND + 4),
                   &o->lazy))
-        return vfail(v, "lazy-bind opcodes out of the file");
+        return vfail(v, DSC_ERR_INPUT, "lazy-bind opcodes out of the file");
     return 0;
 }
 
@@ -142,12 +142,12 @@ static int lazy_binds(struct vctx *v)
     struct out_file *o = v->o;
     struct dsc_bind_seg *segs = calloc(o->mo.nsegs ? o->mo.nsegs : 1, sizeof *segs);
     if (!segs)
-        return vfail(v, "out of memory");
+        return vfail(v, DSC_ERR_NOMEM, "out of memory");
     for (unsigned i = 0; i < o->mo.nsegs; i++)
         segs[i] = (struct dsc_bind_seg){o->mo.segs[i].vmaddr, o->mo.segs[i].vmsize};
     int rc = dsc_bind_walk(o->lazy, segs, o->mo.nsegs, o->ptr_size, true, on_lazy_bind, o, v->path, v->err);
     free(segs);
-    return rc > 0 ? vfail(v, "out of memory") : rc;
+    return rc > 0 ? vfail(v, DSC_ERR_NOMEM, "out of memory") : rc;
 }
 
 static int cmp_bind(const void *a, const void *b)
@@ -339,12 +339,12 @@ int dsc_verify(const dsc_cache *cache, uint32_t image, dsc_verify_report *rep, d
     if (dsc_extract(cache, image, &out, err))
         return -1;
     struct out_file o = {0};
-    struct vctx v = {cache, image, NULL, &o, rep, dsc_image_at(cache, image)->path, err};
+    struct vctx v = {cache, image, NULL, &o, rep, dsc_cache_get_image(cache, image)->path, err};
     int rc = dsc_symbols_get(cache, &v.syms, err) || parse_output(&v, (dsc_span){out.data, out.size}) ? -1 : 0;
     if (rc == 0) {
         rc = dsc_fixups_decode_macho(&o.mo, v.path, on_fixup, &o, err);
         if (rc > 0)
-            rc = vfail(&v, "out of memory");
+            rc = vfail(&v, DSC_ERR_NOMEM, "out of memory");
     }
     if (rc == 0 && o.lazy.size)
         rc = lazy_binds(&v);
