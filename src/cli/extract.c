@@ -26,9 +26,6 @@
 #include "outdir.h"
 
 #define MAX_JOBS 256
-/* Output bytes between two dsc_cache_release_pages(): without it the whole
- * mapped cache ends up resident (1.4 GB for 1.3 GB of cache in make bench). */
-#define RELEASE_EVERY (128u << 20)
 
 int cli_verb_extract(int argc, char **argv)
 {
@@ -147,7 +144,7 @@ static void *worker(void *arg)
         add_stats(&j->total, &stats);
         j->written[i] = size >= 0;
         progress(j);
-        bool release = j->bytes - j->released_at >= RELEASE_EVERY;
+        bool release = j->bytes - j->released_at >= DSC_RELEASE_EVERY;
         if (release)
             j->released_at = j->bytes;
         pthread_mutex_unlock(&j->lock);

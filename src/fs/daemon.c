@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #include <fuse_lowlevel.h>
 
 #define DEFAULT_CACHE_SIZE "512M"
+#define MMAP_THRESHOLD (128 << 10)
 
 struct options {
     char *cache;
@@ -140,6 +142,12 @@ int fs_main(int argc, char **argv)
     struct fsys *fs = NULL;
     int status = 2;
     uint64_t budget = 0;
+
+    /* A fixed threshold (glibc raises it as big blocks are freed otherwise):
+     * extracted images and the engine's big temporaries get a mapping of
+     * their own and go back to the system when freed, instead of staying
+     * as free space in the arenas of the threads that extracted them. */
+    mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD);
 
     /* Verbs are "--word"; FUSE takes none, so this is a misspelt verb. */
     if (argc > 1 && !strncmp(argv[1], "--", 2)) {

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "dsc/dsc.h"
+
 static _Thread_local sigjmp_buf *recovery;
 
 static void on_sigbus(int sig)
@@ -35,6 +37,7 @@ bool guard_run(void (*fn)(void *arg), void *arg)
     sigjmp_buf *volatile outer = recovery;
     if (sigsetjmp(jb, 1)) {
         recovery = outer;
+        dsc_thread_recover(); /* the export sets fn's lookups had pinned */
         return false;
     }
     recovery = &jb;

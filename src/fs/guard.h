@@ -6,10 +6,12 @@
  * The engine mmaps the cache files; when one is truncated under a running
  * mount, touching a page past the new end raises SIGBUS. guard_run() runs a
  * function with a per-thread recovery point: a SIGBUS on that thread jumps
- * back and guard_run() reports it. Whatever the function had allocated is
- * leaked (rare, and better than dying); it must not hold locks when it
- * touches mapped bytes (the engine holds none). A SIGBUS outside guard_run()
- * keeps its default action.
+ * back and guard_run() reports it, after dsc_thread_recover() has released
+ * what the engine had pinned in the cache's shared state. Whatever else the
+ * function had allocated is leaked (rare, and better than dying); it must
+ * not hold locks when it touches mapped bytes (the engine holds none: its
+ * export sets are parsed before the memo lock is taken). A SIGBUS outside
+ * guard_run() keeps its default action.
  */
 #ifndef DSCFS_GUARD_H
 #define DSCFS_GUARD_H

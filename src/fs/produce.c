@@ -4,8 +4,16 @@
  * stat, and extraction as the store's producer. Both first check that the
  * cache files are still the mounted ones and run under the SIGBUS guard, so
  * a cache truncated under the mount gives EIO, never a dead daemon.
+ *
+ * Memory: when the last engine call in flight ends, the daemon lets go of
+ * the cache pages the engine touched (dsc_cache_release_pages, the call
+ * --extract-all makes every 128 MB of output) and hands the heap the engine
+ * freed back to the system (malloc_trim), so that between requests it
+ * holds the store, the pinned images and its fixed structures, nothing of
+ * the extractions it has done.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -58,6 +66,32 @@ bool fsys_image_extracted(struct fsys *fs, uint32_t i)
     return extracted;
 }
 
+/* ---- engine calls ---- */
+
+/* Run fn(arg) under the SIGBUS guard; false when cut short by SIGBUS. */
+static bool engine_run(struct fsys *fs, void (*fn)(void *), void *arg)
+{
+    __atomic_add_fetch(&fs->engine_busy, 1, __ATOMIC_ACQ_REL);
+    return guard_run(fn, arg);
+}
+
+/* After engine_run: `work` bytes were extracted or sized. The last of
+ * concurrent calls to end releases what they touched (see top): always
+ * after an extraction, after sizes only every DSC_RELEASE_EVERY bytes
+ * sized (the warming threads size every image; faulting the pages back
+ * for each one cost a fifth more time). */
+static void engine_done(struct fsys *fs, uint64_t work, bool extraction)
+{
+    uint64_t since = __atomic_add_fetch(&fs->work_since_release, work, __ATOMIC_ACQ_REL);
+    if (__atomic_sub_fetch(&fs->engine_busy, 1, __ATOMIC_ACQ_REL) != 0 ||
+        (!extraction && since < DSC_RELEASE_EVERY))
+        return;
+    __atomic_store_n(&fs->work_since_release, 0, __ATOMIC_RELEASE);
+    dsc_cache_release_pages(fs->cache);
+    malloc_trim(0);
+    __atomic_add_fetch(&fs->releases, 1, __ATOMIC_RELAXED);
+}
+
 /* ---- sizes ---- */
 
 struct size_job {
@@ -90,7 +124,9 @@ int fsys_image_size(struct fsys *fs, uint32_t i, uint64_t *size)
         fail_image(fs, i, changed_msg);
         return EIO;
     }
-    if (!guard_run(run_size, &j)) {
+    bool ok = engine_run(fs, run_size, &j);
+    engine_done(fs, ok && !j.rc ? j.size : 0, false);
+    if (!ok) {
         fail_image(fs, i, sigbus_msg);
         return EIO;
     }
@@ -151,7 +187,9 @@ int fsys_produce(void *ctx, uint32_t key, store_blob *blob)
         return EIO;
     }
     struct extract_job j = {.cache = fs->cache, .image = key};
-    if (!guard_run(run_extract, &j)) {
+    bool ok = engine_run(fs, run_extract, &j);
+    engine_done(fs, ok && !j.rc ? j.out.size : 0, true);
+    if (!ok) {
         fail_image(fs, key, sigbus_msg);
         return EIO;
     }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * report.c — the text of /.dscfs/info (cache header summary and store
- * statistics, "key = value" lines) and /.dscfs/status (one tab-separated
- * line per image: state, size, warning count, path, error).
+ * report.c — the text of /.dscfs/info (cache header summary, store
+ * statistics and the daemon's memory, "key = value" lines) and
+ * /.dscfs/status (one tab-separated line per image: state, size, warning
+ * count, path, error).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,35 @@ static void print_store(FILE *f, struct fsys *fs)
     fprintf(f, "store.evictions = %llu\n", (unsigned long long)st.evictions);
 }
 
+/* The daemon's resident memory from /proc/self/status: anonymous (what
+ * cache_size bounds, see dscfs(1) MEMORY) and file-backed (mapped cache
+ * pages, released after each extraction; RssShmem when the cache is on
+ * tmpfs). Not printed where /proc is not there. */
+static void print_memory(FILE *f, struct fsys *fs)
+{
+    FILE *st = fopen("/proc/self/status", "r");
+    char line[256];
+    unsigned long long anon = 0, file = 0, shmem = 0, kb;
+    bool seen = false;
+    while (st && fgets(line, sizeof line, st)) {
+        if (sscanf(line, "RssAnon: %llu kB", &kb) == 1)
+            anon = kb, seen = true;
+        else if (sscanf(line, "RssFile: %llu kB", &kb) == 1)
+            file = kb;
+        else if (sscanf(line, "RssShmem: %llu kB", &kb) == 1)
+            shmem = kb;
+    }
+    if (st)
+        fclose(st);
+    if (seen) {
+        fprintf(f, "memory.anonymous = %llu\n", anon << 10);
+        fprintf(f, "memory.file = %llu\n", (file + shmem) << 10);
+    }
+    fprintf(f, "memory.fixed_overhead = %llu\n", (unsigned long long)FSYS_FIXED_OVERHEAD);
+    fprintf(f, "memory.releases = %llu\n",
+            (unsigned long long)__atomic_load_n(&fs->releases, __ATOMIC_RELAXED));
+}
+
 char *report_info(struct fsys *fs, size_t *len)
 {
     char *buf = NULL;
@@ -71,6 +101,7 @@ char *report_info(struct fsys *fs, size_t *len)
         fprintf(f, "warning = %s\n", in->warning);
     fprintf(f, "cache_intact = %s\n", fsys_cache_ok(fs) ? "yes" : "no");
     print_store(f, fs);
+    print_memory(f, fs);
     return fclose(f) == 0 ? buf : (free(buf), NULL);
 }
 

@@ -23,6 +23,7 @@ libdsc_la_SOURCES = \
 	src/lib/cache/slide.c src/lib/cache/slide.h \
 	src/lib/cache/macho.c src/lib/cache/macho.h \
 	src/lib/cache/locals.c src/lib/cache/locals.h \
+	src/lib/index/exports.c src/lib/index/exports.h \
 	src/lib/index/symbols.c src/lib/index/symbols.h \
 	src/lib/index/imports.c src/lib/index/imports.h \
 	src/lib/index/stubs.c src/lib/index/stubs.h \

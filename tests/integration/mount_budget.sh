@@ -3,7 +3,8 @@
 # mount_budget.sh — with a store budget smaller than any one image the mount
 # still serves every file correctly (sequentially and with 16 parallel
 # readers), and the store never holds more than its budget plus the pinned
-# entries (peak_unpinned <= budget in /.dscfs/info).
+# entries (peak_unpinned <= budget in /.dscfs/info), and the mapped cache
+# pages are released after every extraction (memory.releases).
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 need_testdata
 . "${top_srcdir:-.}/tests/integration/mountlib.sh"
@@ -22,6 +23,9 @@ while read -r path; do
     n=$((n + 1))
 done < "$WORK/images"
 [ "$(info_value "$mp" store.evictions)" -ge "$n" ] || fail "expected every image evicted after its reader"
+# The mapped cache pages are let go after each extraction (dscfs(1) MEMORY).
+[ "$(info_value "$mp" memory.releases)" -ge "$n" ] || fail "cache pages not released after each extraction"
+[ -n "$(info_value "$mp" memory.anonymous)" ] || fail "info does not report memory.anonymous"
 
 # Twice round every image, 16 readers at once.
 for r in $(seq 0 15); do

@@ -10,10 +10,15 @@
 # Deterministic, as in mount_sigbus.sh: fakestat.so keeps the old size and
 # mtime, so the daemon's "cache changed?" check passes and the engine
 # touches pages past the end. In the real objc cache the images' export
-# tries lie together at the start of the shared LINKEDIT; the cut keeps the
-# first page of it (libSystem's and libhello's own tries) and drops
-# libobjc's, which libhello's binds are resolved against. Every step has a
-# timeout: a hang is a failure, not a stuck test.
+# tries lie together at the start of the shared LINKEDIT, before every
+# symbol table; the cut keeps the first page of it (libhello's own trie)
+# and drops the rest: libobjc's trie, against which libhello's binds are
+# resolved, and libhello's symbol tables. With the cache-wide export index
+# this faulted inside the index's build (the deadlock; the test hangs on
+# that code). With per-image export sets libhello's own symbol tables are
+# read first, so it faults there; a fault inside an export-set parse is
+# tested in tests/unit/test_guard.c. Every step has a timeout: a hang is a
+# failure, not a stuck test.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 need_testdata
 . "${top_srcdir:-.}/tests/integration/mountlib.sh"

@@ -560,19 +560,10 @@ END_TEST
  * libhello's class list entry is overwritten in a copy of the cache. */
 START_TEST(malformed_metadata_is_left_with_a_warning)
 {
-    const char *src = testdata_path(testdata_caches[_i]);
-    if (!src)
-        return;
     char path[] = "/tmp/dscfs-objc-bad-XXXXXX";
-    int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    FILE *in = fopen(src, "rb");
-    ck_assert_ptr_nonnull(in);
-    char buf[65536];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-        ck_assert(write(fd, buf, n) == (ssize_t)n);
-    fclose(in);
+    int fd = testdata_copy(testdata_caches[_i], path);
+    if (fd < 0)
+        return;
 
     dsc_cache *c;
     dsc_error err;

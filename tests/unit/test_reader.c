@@ -98,6 +98,29 @@ START_TEST(trie_walks_in_order)
 }
 END_TEST
 
+START_TEST(trie_find_descends_one_path)
+{
+    static const uint8_t t[] = {
+        0, 2, '_', 'a', 0, 12, '_', 'b', 0, 20, 0, 0,
+        /* 12: n1 */ 1, 0x2a, 1, 'x', 0, 24, 0, 0,
+        /* 20: n2 */ 1, 0x01, 0, 0,
+        /* 24: n3 */ 1, 0x02, 0,
+    };
+    dsc_span trie = {t, sizeof t}, term;
+    ck_assert(dsc_trie_find(trie, "_a", &term) && term.size == 1 && term.data[0] == 0x2a);
+    ck_assert(dsc_trie_find(trie, "_ax", &term) && term.size == 1 && term.data[0] == 0x02);
+    ck_assert(dsc_trie_find(trie, "_b", &term) && term.data[0] == 0x01);
+    ck_assert(!dsc_trie_find(trie, "_", &term));   /* a node without a terminal */
+    ck_assert(!dsc_trie_find(trie, "_c", &term));
+    ck_assert(!dsc_trie_find(trie, "_axy", &term));
+    ck_assert(!dsc_trie_find(trie, "", &term));
+    /* A cycle costs one step per key byte, then ends. */
+    static const uint8_t cyc[] = {0, 1, 'a', 0, 0};
+    ck_assert(!dsc_trie_find((dsc_span){cyc, sizeof cyc}, "aaaa", &term));
+    ck_assert(!dsc_trie_find((dsc_span){t, 11}, "_b", &term)); /* cut short */
+}
+END_TEST
+
 START_TEST(trie_cycle_is_an_error)
 {
     static const uint8_t t[] = {0, 1, 'a', 0, 0}; /* root's child is root */
@@ -125,6 +148,7 @@ Suite *reader_suite(void)
     tcase_add_test(tc, strings_need_their_nul_inside);
     tcase_add_test(tc, leb128);
     tcase_add_test(tc, trie_walks_in_order);
+    tcase_add_test(tc, trie_find_descends_one_path);
     tcase_add_test(tc, trie_cycle_is_an_error);
     tcase_add_test(tc, fail_messages_are_one_line);
     suite_add_tcase(s, tc);

@@ -187,11 +187,11 @@ START_TEST(real_stubs_reach_exports_through_own_slots)
     if (!c)
         return;
     dsc_error err;
-    const struct dsc_symbols *s;
-    ck_assert_msg(dsc_symbols_get(c, &s, &err) == 0, "%s", err.msg);
     unsigned stubs = 0;
     for (uint32_t im = 0; im < dsc_cache_get_info(c)->image_count; im++) {
         struct dsc_macho mo;
+        struct dsc_symbols *s;
+        ck_assert_msg(dsc_symbols_open(c, im, &s, &err) == 0, "%s", err.msg);
         ck_assert_msg(dsc_macho_parse(c, im, &mo, &err) == 0, "%s", err.msg);
         for (unsigned k = 0; k < mo.nsects; k++) {
             const struct dsc_section *x = &mo.sects[k];
@@ -222,6 +222,8 @@ START_TEST(real_stubs_reach_exports_through_own_slots)
                 stubs++;
             }
         }
+        ck_assert(!dsc_symbols_failed(s));
+        dsc_symbols_close(s);
         dsc_macho_free(&mo);
     }
     /* libhello's 3 or 4 and libobjc's 130, on the objc caches. */

@@ -3,8 +3,9 @@
  * caches, judged on the output bytes: dsc_verify's counts, the binds read
  * back with fixup_decode against the binds the original file had (the
  * arm64 cache kept its bind opcodes; arm64e did not, so its binds, found
- * through the export index, must name the same symbols and dylibs), and the
- * bind-opcode decoder on hand-made and hostile streams. */
+ * through the exports of the images they reach, must name the same symbols
+ * and dylibs), and the bind-opcode decoder on hand-made and hostile
+ * streams. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,7 +155,7 @@ static int cmp_entry(const void *a, const void *b)
     return r ? r : (*(const int *)(x + 128) > *(const int *)(y + 128)) - (*(const int *)(x + 128) < *(const int *)(y + 128));
 }
 
-/* arm64e lost its bind opcodes: the export index must find the same
+/* arm64e lost its bind opcodes: the export lookups must find the same
  * (symbol, dylib ordinal) pairs the arm64 build of the same sources had,
  * except dyld_stub_binder, which arm64e images do not use, and self-binds
  * (libobjc's GOT slot for its own objc_release): without opcodes nothing

@@ -40,3 +40,20 @@ dsc_cache *testdata_open(const char *rel)
     ck_assert_msg(dsc_cache_open(path, &c, &err) == 0, "%s", err.msg);
     return c;
 }
+
+int testdata_copy(const char *rel, char *tmpl)
+{
+    const char *path = testdata_path(rel);
+    if (!path)
+        return -1;
+    int fd = mkstemp(tmpl);
+    ck_assert_int_ge(fd, 0);
+    FILE *in = fopen(path, "rb");
+    ck_assert_ptr_nonnull(in);
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        ck_assert_int_eq(write(fd, buf, n), (ssize_t)n);
+    fclose(in);
+    return fd;
+}

@@ -11,6 +11,11 @@ const char *testdata_path(const char *rel);
  * failed Check assertion when it does not open. */
 struct dsc_cache *testdata_open(const char *rel);
 
+/* A writable copy of testdata_path(rel) in a new file named by `tmpl`
+ * (a mkstemp template, filled in): its descriptor, or -1 (skip) when the
+ * cache is absent. The caller closes and unlinks it. */
+int testdata_copy(const char *rel, char *tmpl);
+
 /* The three real caches, relative to the testdata folder. */
 extern const char *const testdata_caches[3];
 

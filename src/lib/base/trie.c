@@ -107,3 +107,49 @@ out:
     free(stack);
     return rc;
 }
+
+/* The child of the node whose children start at `off` whose label is a
+ * non-empty prefix of `rest`: *node gets it, *used the label's length. */
+static bool find_child(dsc_span trie, uint64_t off, const char *rest, uint64_t *node, size_t *used)
+{
+    uint8_t nchild;
+    if (!span_u8(trie, off++, &nchild))
+        return false;
+    for (unsigned i = 0; i < nchild; i++) {
+        const char *label;
+        size_t len;
+        uint64_t child;
+        if (!span_cstr(trie, off, DSC_TRIE_MAX_KEY, &label, &len))
+            return false;
+        off += len + 1;
+        if (!span_uleb(trie, &off, &child) || child >= trie.size)
+            return false;
+        if (len && strncmp(rest, label, len) == 0) {
+            *node = child;
+            *used = len;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool dsc_trie_find(dsc_span trie, const char *key, dsc_span *terminal)
+{
+    uint64_t node = 0;
+    size_t matched = 0, len = strlen(key);
+    if (trie.size == 0)
+        return false;
+    for (;;) { /* each step matches a non-empty label: at most len steps */
+        uint64_t off = node, term_size;
+        size_t used;
+        if (!span_uleb(trie, &off, &term_size) || !dsc_range_ok(trie.size, off, term_size))
+            return false;
+        if (matched == len) {
+            *terminal = (dsc_span){trie.data + off, term_size};
+            return term_size != 0;
+        }
+        if (!find_child(trie, off + term_size, key + matched, &node, &used))
+            return false;
+        matched += used;
+    }
+}

@@ -24,4 +24,9 @@ typedef int (*dsc_trie_fn)(void *ctx, const char *key, size_t key_len, dsc_span 
  * it, or -1 on a malformed trie (with `err` filled, naming `file`). */
 int dsc_trie_walk(dsc_span trie, dsc_trie_fn fn, void *ctx, const char *file, dsc_error *err);
 
+/* The terminal bytes of `key`, found by descending one path (no walk, no
+ * allocation); false when the trie has no such key or the path is
+ * malformed. */
+bool dsc_trie_find(dsc_span trie, const char *key, dsc_span *terminal);
+
 #endif

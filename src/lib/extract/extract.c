@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "index/symbols.h"
+
 /* Passes in order. objc and binds run between pointers and linkedit: they
  * see decoded pointers and may add fixups, imports, segments and sections
  * that linkedit then writes out; stubs runs after linkedit; fixups encodes
@@ -64,8 +66,17 @@ void plan_free(struct dsc_plan *p)
                                 &p->cmds};
     for (size_t i = 0; i < sizeof blobs / sizeof blobs[0]; i++)
         blob_free(blobs[i]);
+    dsc_symbols_close(p->syms);
     dsc_macho_free(&p->mo);
     memset(p, 0, sizeof *p);
+}
+
+int plan_symbols(struct dsc_plan *p, struct dsc_symbols **out)
+{
+    if (!p->syms && dsc_symbols_open(p->cache, p->mo.image, &p->syms, p->err))
+        return -1;
+    *out = p->syms;
+    return 0;
 }
 
 /* Run every pass and lay the file out. */
@@ -74,6 +85,8 @@ static int plan_run(struct dsc_plan *p)
     for (size_t i = 0; i < sizeof passes / sizeof passes[0]; i++)
         if (passes[i](p))
             return -1;
+    if (p->syms && dsc_symbols_failed(p->syms))
+        return plan_fail_code(p, DSC_ERR_NOMEM, "out of memory resolving symbols");
     return out_finish(p);
 }
 

@@ -126,6 +126,8 @@ enum dsc_fixup_encoding {
     DSC_ENCODE_CHAINED, /* LC_DYLD_CHAINED_FIXUPS, DYLD_CHAINED_PTR_ARM64E */
 };
 
+struct dsc_symbols;
+
 struct dsc_plan {
     const dsc_cache *cache;
     struct dsc_macho mo;          /* the cache image, parsed */
@@ -147,6 +149,7 @@ struct dsc_plan {
     size_t imports_cap;
 
     struct dsc_linkedit le;
+    struct dsc_symbols *syms;     /* symbol view, opened by plan_symbols */
     dsc_extract_stats stats;
     struct dsc_blob warnings;     /* newline-separated text */
 
@@ -162,6 +165,9 @@ struct dsc_plan {
 
 int plan_init(struct dsc_plan *p, const dsc_cache *c, uint32_t image, bool copy_bytes, dsc_error *err);
 void plan_free(struct dsc_plan *p);
+/* The plan's symbol view (index/symbols.h), opened on first use and closed
+ * by plan_free; -1 only when out of memory. */
+int plan_symbols(struct dsc_plan *p, struct dsc_symbols **out);
 
 /* ---- helpers for passes (plan.c) ---- */
 

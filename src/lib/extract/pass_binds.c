@@ -7,10 +7,11 @@
  *     which give name, ordinal, flags and addend exactly;
  *  2. the indirect symbol table, when it names an undefined symbol (GOT and
  *     lazy-pointer slots), with the ordinal its nlist records;
- *  3. the export index: the symbol some image exports at the target (or just
- *     before it, with an addend), bound to the first dependency of this
- *     image through which that name is visible (so a symbol of libdyld binds
- *     to the libSystem umbrella that re-exports it).
+ *  3. the exports at the target (or just before it, with an addend) of the
+ *     image holding it, and the re-exports visible to this image that end
+ *     there, bound to the first dependency of this image through which that
+ *     name is visible (so a symbol of libdyld binds to the libSystem
+ *     umbrella that re-exports it).
  * A slot that names nothing stays DSC_FIXUP_EXTERNAL (counted as unbound by
  * the fixups pass) and gets a warning. Self-binds recorded by the original
  * opcodes (an image calling its own interposable export through its GOT)
@@ -39,14 +40,14 @@ struct bind_name {
 
 /* The dependency through which `name` reaches this image; symbols found in
  * no dependency are left to a flat-namespace lookup. */
-static int ordinal_for(const struct dsc_plan *p, const struct dsc_symbols *syms, const char *name)
+static int ordinal_for(const struct dsc_plan *p, struct dsc_symbols *syms, const char *name)
 {
     uint32_t ord = dsc_symbols_ordinal(syms, p->mo.image, name);
     return ord ? (int)ord : DSC_ORDINAL_FLAT_LOOKUP;
 }
 
 /* Evidence 3: what some image exports at (or just before) `target`. */
-static bool name_by_target(const struct dsc_plan *p, const struct dsc_symbols *syms, uint64_t target,
+static bool name_by_target(const struct dsc_plan *p, struct dsc_symbols *syms, uint64_t target,
                            struct bind_name *out)
 {
     uint64_t addr = target & DSC_TBI_MASK;
@@ -69,7 +70,7 @@ static bool name_by_target(const struct dsc_plan *p, const struct dsc_symbols *s
 
 /* False when the exports at `target` exist and none is called `name`: an
  * indirect table some builder zeroed names every slot after symbol 0. */
-static bool agrees(const struct dsc_plan *p, const struct dsc_symbols *syms, uint64_t target, const char *name)
+static bool agrees(const struct dsc_plan *p, struct dsc_symbols *syms, uint64_t target, const char *name)
 {
     const struct dsc_export *const *at;
     size_t n = dsc_symbols_by_address(syms, target & DSC_TBI_MASK, &at);
@@ -81,7 +82,7 @@ static bool agrees(const struct dsc_plan *p, const struct dsc_symbols *syms, uin
 
 /* Evidence 2: an undefined nlist, with the library ordinal it records
  * (0xFE: flat lookup); an ordinal out of range is chosen again. */
-static void name_import(const struct dsc_plan *p, const struct dsc_symbols *syms, const struct dsc_indirect *ind,
+static void name_import(const struct dsc_plan *p, struct dsc_symbols *syms, const struct dsc_indirect *ind,
                         struct bind_name *out)
 {
     uint32_t ndeps;
@@ -92,7 +93,7 @@ static void name_import(const struct dsc_plan *p, const struct dsc_symbols *syms
     *out = (struct bind_name){ind->name, ordinal, (ind->n_desc & N_WEAK_REF) != 0, 0};
 }
 
-static bool name_slot(const struct dsc_plan *p, const struct dsc_symbols *syms, const struct dsc_imports *im,
+static bool name_slot(const struct dsc_plan *p, struct dsc_symbols *syms, const struct dsc_imports *im,
                       uint64_t slot, uint64_t target, bool have_target, struct bind_name *out)
 {
     const struct dsc_orig_bind *ob = dsc_imports_bind_at(im, slot);
@@ -157,7 +158,7 @@ static int add_bind_fixup(struct dsc_plan *p, uint64_t address, const struct bin
 /* Slots the slide info never recorded (a weak import that resolved to
  * nothing is stored as 0, not as a pointer), named by the original binds or
  * by the indirect table's undefined symbols. */
-static int add_missing_binds(struct dsc_plan *p, const struct dsc_symbols *syms, const struct dsc_imports *im)
+static int add_missing_binds(struct dsc_plan *p, struct dsc_symbols *syms, const struct dsc_imports *im)
 {
     size_t n = p->nfixups;
     uint64_t *have = malloc((n ? n : 1) * sizeof *have);
@@ -221,9 +222,9 @@ static void restore_got_types(struct dsc_plan *p, const struct dsc_imports *im)
 
 int pass_binds(struct dsc_plan *p)
 {
-    const struct dsc_symbols *syms;
+    struct dsc_symbols *syms;
     struct dsc_imports im;
-    if (dsc_symbols_get(p->cache, &syms, p->err) || dsc_imports_load(&p->mo, &im, p->err))
+    if (plan_symbols(p, &syms) || dsc_imports_load(&p->mo, &im, p->err))
         return -1;
     int rc = 0;
     size_t n = p->nfixups;

@@ -49,7 +49,7 @@ struct fixup_ref {
 
 struct stub_ctx {
     struct dsc_plan *p;
-    const struct dsc_symbols *syms;
+    struct dsc_symbols *syms;
     struct dsc_imports im;
     struct named *slots;      /* own bound slots, sorted by name */
     size_t nslots;
@@ -137,7 +137,7 @@ static const char *name_of_own_slot(const struct stub_ctx *x, uint64_t slot)
     return f && (ob = dsc_imports_bind_at(&x->im, slot)) && ob->lazy ? ob->name : NULL;
 }
 
-/* The name of the function `addr` finally reaches, per the export index;
+/* The name of the function `addr` finally reaches, per its exports;
  * a chain that reaches nothing exported (a weak import bound to 0, through
  * a stub copy in a stubs sub-cache) is named by the own slot it loads. */
 static const char *name_of_target(const struct stub_ctx *x, uint64_t addr)
@@ -443,7 +443,7 @@ static int symbolize(struct stub_ctx *x)
 int pass_stubs(struct dsc_plan *p)
 {
     struct stub_ctx x = {.p = p};
-    if (dsc_symbols_get(p->cache, &x.syms, p->err) || dsc_imports_load(&p->mo, &x.im, p->err))
+    if (plan_symbols(p, &x.syms) || dsc_imports_load(&p->mo, &x.im, p->err))
         return -1;
     int rc = index_slots(&x) || fix_stubs(&x) || fix_code(&x) || symbolize(&x) ? -1 : 0;
     if (rc == 0 && x.unfixed)

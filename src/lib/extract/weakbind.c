@@ -46,7 +46,7 @@ static int cmp_ref(const void *a, const void *b)
 }
 
 /* The definition a bind of `name` through `ordinal` reaches, or NULL. */
-static const struct dsc_export *bound_definition(const struct dsc_plan *p, const struct dsc_symbols *syms,
+static const struct dsc_export *bound_definition(const struct dsc_plan *p, struct dsc_symbols *syms,
                                                  const char *name, int ordinal)
 {
     uint32_t ndeps;
@@ -59,7 +59,7 @@ static const struct dsc_export *bound_definition(const struct dsc_plan *p, const
 }
 
 /* This image's weak definition at `target`, or NULL. */
-static const struct dsc_export *own_weak_def(const struct dsc_plan *p, const struct dsc_symbols *syms, uint64_t target)
+static const struct dsc_export *own_weak_def(const struct dsc_plan *p, struct dsc_symbols *syms, uint64_t target)
 {
     const struct dsc_export *const *at;
     size_t n = dsc_symbols_by_address(syms, target, &at);
@@ -69,7 +69,7 @@ static const struct dsc_export *own_weak_def(const struct dsc_plan *p, const str
     return NULL;
 }
 
-static bool collect(const struct dsc_plan *p, const struct dsc_symbols *syms, const struct dsc_imports *im,
+static bool collect(const struct dsc_plan *p, struct dsc_symbols *syms, const struct dsc_imports *im,
                     struct weak_list *l)
 {
     bool from_opcodes = false;
@@ -119,7 +119,7 @@ static bool emit(struct dsc_plan *p, const struct weak_list *l)
     return ok && (l->n == 0 || blob_u8(b, OP_DONE));
 }
 
-int dsc_weak_binds(struct dsc_plan *p, const struct dsc_symbols *syms, const struct dsc_imports *im)
+int dsc_weak_binds(struct dsc_plan *p, struct dsc_symbols *syms, const struct dsc_imports *im)
 {
     if (p->encoding != DSC_ENCODE_OPCODES)
         return 0;

@@ -18,6 +18,6 @@
 #include "index/symbols.h"
 
 /* Fill p->le.weak_bind; runs after every bind is made. */
-int dsc_weak_binds(struct dsc_plan *p, const struct dsc_symbols *syms, const struct dsc_imports *im);
+int dsc_weak_binds(struct dsc_plan *p, struct dsc_symbols *syms, const struct dsc_imports *im);
 
 #endif

@@ -156,7 +156,7 @@ bool dsc_stub_encode(enum dsc_arch arch, uint64_t pc, uint64_t slot, uint8_t *ou
 
 /* Branch islands live outside every real image (pools of the dyld-421..655
  * builders, stubs sub-caches) or in pseudo-images named after them. */
-static bool islands_at(const dsc_cache *c, const struct dsc_symbols *syms, uint64_t addr)
+static bool islands_at(const dsc_cache *c, struct dsc_symbols *syms, uint64_t addr)
 {
     if (!syms)
         return false;
@@ -170,7 +170,7 @@ static bool in_executable(const dsc_cache *c, uint64_t addr)
     return m && (m->info.max_prot & 4);
 }
 
-bool dsc_stub_follow(const dsc_cache *c, const struct dsc_symbols *syms, uint64_t addr, uint64_t *final,
+bool dsc_stub_follow(const dsc_cache *c, struct dsc_symbols *syms, uint64_t addr, uint64_t *final,
                      uint64_t *first_slot)
 {
     *first_slot = 0;

@@ -66,7 +66,7 @@ bool dsc_stub_encode(enum dsc_arch arch, uint64_t pc, uint64_t slot, uint8_t *ou
  * `syms` tells. *first_slot gets the first
  * pointer slot met (0 if none). Returns false if the chain is unreadable
  * or longer than DSC_STUB_MAX_HOPS. */
-bool dsc_stub_follow(const dsc_cache *c, const struct dsc_symbols *syms, uint64_t addr, uint64_t *final,
+bool dsc_stub_follow(const dsc_cache *c, struct dsc_symbols *syms, uint64_t addr, uint64_t *final,
                      uint64_t *first_slot);
 
 #endif

@@ -1,81 +1,75 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * symbols.h — the cache-wide export index: every export of every image,
- * looked up by address or by (image, name), with re-exports followed.
+ * symbols.h — symbol lookups for one image's extraction (a view), made
+ * lazily from the export sets of the images it reaches (exports.h); no
+ * lookup needs a table of the whole cache.
  *
  * Contract:
- *  - dsc_symbols_get() builds the index of a cache on first use without
- *    holding any lock (it reads mapped bytes, which may raise SIGBUS), then
- *    publishes it under the cache's lock, held only for that; afterwards it
- *    is read-only and shared by all threads. It is freed with the cache.
- *  - Memory is bounded by the input: at most one entry per trie byte and a
- *    name pool of at most DSC_SYMBOLS_POOL_RATIO x the total trie size.
- *  - Re-exports are followed through at most DSC_SYMBOLS_MAX_DEPTH images and
- *    a bounded number of steps; cycles end as "unresolved", never as a hang.
- *  - An image whose load commands or trie are malformed is left out of the
- *    index (no exports, no segments, no dependencies); the others are kept,
- *    so one damaged image does not cost every other image its binds.
+ *  - dsc_symbols_open() is cheap: nothing is parsed until a query needs it.
+ *    A view belongs to one thread; it pins every export set it has used
+ *    until dsc_symbols_close(), so the pointers it returns stay valid until
+ *    then. dsc_thread_recover() (dsc.h) closes this thread's views after a
+ *    SIGBUS cut an extraction short.
+ *  - Names resolve as dyld binds them: through the image's own dylib load
+ *    commands, each dependency's trie and then the dylibs it re-exports
+ *    (LC_REEXPORT_DYLIB), depth first; re-export entries are followed to
+ *    their definition. At most DSC_SYMBOLS_MAX_DEPTH images deep and
+ *    DSC_SYMBOLS_LOOKUP_BUDGET images per lookup: cycles end as
+ *    "unresolved", never as a hang.
+ *  - Addresses resolve through the one image with a segment holding them:
+ *    its own exports there, then the re-exports visible to the view's image
+ *    (its own, and those of its dependencies and what they re-export) that
+ *    end there.
+ *  - Out of memory makes lookups come back empty and dsc_symbols_failed()
+ *    true; the caller fails the extraction.
  */
 #ifndef DSC_SYMBOLS_H
 #define DSC_SYMBOLS_H
 
-#include "cache/macho.h"
+#include "index/exports.h"
 
 #define DSC_SYMBOLS_MAX_DEPTH 16
-#define DSC_SYMBOLS_POOL_RATIO 64
-
-struct dsc_export {
-    const char *name;         /* as this image exports it (the index's pool) */
-    const char *import_name;  /* re-exports: the name in the source image */
-    uint64_t address;         /* unslid target; re-exports: after following */
-    uint64_t resolver;        /* stub-and-resolver: the resolver, else 0 */
-    uint32_t image;           /* the image whose trie lists it */
-    uint32_t flags;           /* DSC_EXPORT_* as the trie has them */
-    uint32_t reexport_ordinal;/* re-exports: 1-based dylib ordinal in `image` */
-    bool resolved;            /* address is known (always, unless a re-export failed) */
-};
-
-/* A dylib load command of an image, in ordinal order (ordinal = index + 1). */
-struct dsc_dep {
-    uint32_t cmd;             /* LC_LOAD_DYLIB, LC_LOAD_WEAK_DYLIB, LC_REEXPORT_DYLIB, ... */
-    int64_t image;            /* the image in this cache, or -1 */
-    const char *path;         /* points into the cache */
-};
+#define DSC_SYMBOLS_LOOKUP_BUDGET 4096
 
 struct dsc_symbols;
 
-/* The cache's shared index, built on first call. */
-int dsc_symbols_get(const dsc_cache *c, const struct dsc_symbols **out, dsc_error *err);
-/* For dsc_cache_close. */
-void dsc_symbols_free(struct dsc_symbols *s);
+/* A view for the extraction of `image`; -1 only when out of memory. */
+int dsc_symbols_open(const dsc_cache *c, uint32_t image, struct dsc_symbols **out, dsc_error *err);
+/* Unpin what the view used and free it (NULL is allowed). */
+void dsc_symbols_close(struct dsc_symbols *s);
+/* True when a lookup of this view ran out of memory. */
+bool dsc_symbols_failed(const struct dsc_symbols *s);
 
-size_t dsc_symbols_count(const struct dsc_symbols *s);
-const struct dsc_export *dsc_symbols_at(const struct dsc_symbols *s, size_t i);
+/* Every resolved export whose address is `addr`: the exports of the image
+ * holding it (by name), then the visible re-exports ending there (by image,
+ * then name). Returns how many, *first the first; valid until the next
+ * call of this function on the view. */
+size_t dsc_symbols_by_address(struct dsc_symbols *s, uint64_t addr, const struct dsc_export *const **first);
 
-/* Every resolved export whose address is `addr` (exports of the defining
- * image first, then re-exports); returns how many, *first the first of them. */
-size_t dsc_symbols_by_address(const struct dsc_symbols *s, uint64_t addr, const struct dsc_export *const **first);
-
-/* The defining export with the greatest address <= `addr` in the same image
+/* The export with the greatest address <= `addr` in the same image
  * segment as `addr` (for pointers into the middle of a symbol), or NULL. */
-const struct dsc_export *dsc_symbols_preceding(const struct dsc_symbols *s, uint64_t addr);
+const struct dsc_export *dsc_symbols_preceding(struct dsc_symbols *s, uint64_t addr);
 
 /* The entry of `image`'s own trie named `name`, or NULL. */
-const struct dsc_export *dsc_symbols_find(const struct dsc_symbols *s, uint32_t image, const char *name);
+const struct dsc_export *dsc_symbols_find(struct dsc_symbols *s, uint32_t image, const char *name);
 
 /* What `name` means when a client links against `image`: its own trie, else
- * the dylibs it re-exports (LC_REEXPORT_DYLIB), depth first. Re-export
- * entries are followed to their final definition. NULL if not visible. */
-const struct dsc_export *dsc_symbols_lookup(const struct dsc_symbols *s, uint32_t image, const char *name);
+ * the dylibs it re-exports, depth first, followed to the definition. NULL if
+ * not visible. */
+const struct dsc_export *dsc_symbols_lookup(struct dsc_symbols *s, uint32_t image, const char *name);
+
+/* True when some image of the cache has `name` in its trie (a flat-namespace
+ * lookup; reads each trie along one path, parses none). */
+bool dsc_symbols_anywhere(struct dsc_symbols *s, const char *name);
 
 /* The dylib load commands of `image`. */
-const struct dsc_dep *dsc_symbols_deps(const struct dsc_symbols *s, uint32_t image, uint32_t *count);
+const struct dsc_dep *dsc_symbols_deps(struct dsc_symbols *s, uint32_t image, uint32_t *count);
 
 /* 1-based ordinal of the first dependency of `image` through which `name`
  * is visible, or 0 when none provides it. */
-uint32_t dsc_symbols_ordinal(const struct dsc_symbols *s, uint32_t image, const char *name);
+uint32_t dsc_symbols_ordinal(struct dsc_symbols *s, uint32_t image, const char *name);
 
 /* The image one of whose (non-LINKEDIT) segments holds `addr`, or -1. */
-int64_t dsc_symbols_image_of(const struct dsc_symbols *s, uint64_t addr);
+int64_t dsc_symbols_image_of(struct dsc_symbols *s, uint64_t addr);
 
 #endif

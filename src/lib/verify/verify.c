@@ -58,7 +58,7 @@ struct out_file {
 struct vctx {
     const dsc_cache *c;
     uint32_t image;
-    const struct dsc_symbols *syms;
+    struct dsc_symbols *syms;
     struct out_file *o;
     dsc_verify_report *rep;
     const char *path;
@@ -196,10 +196,7 @@ static bool bind_known(const struct vctx *v, const struct out_bind *b)
                dsc_symbols_lookup(v->syms, (uint32_t)deps[b->ordinal - 1].image, b->name);
     if (b->ordinal == 0)
         return dsc_symbols_find(v->syms, v->image, b->name) != NULL;
-    for (uint32_t i = 0; i < v->c->nimages; i++) /* flat or weak lookup */
-        if (dsc_symbols_find(v->syms, i, b->name))
-            return true;
-    return false;
+    return dsc_symbols_anywhere(v->syms, b->name); /* flat or weak lookup */
 }
 
 static int on_slid(void *ctx, const struct dsc_slide_slot *s)
@@ -340,7 +337,7 @@ int dsc_verify(const dsc_cache *cache, uint32_t image, dsc_verify_report *rep, d
         return -1;
     struct out_file o = {0};
     struct vctx v = {cache, image, NULL, &o, rep, dsc_cache_get_image(cache, image)->path, err};
-    int rc = dsc_symbols_get(cache, &v.syms, err) || parse_output(&v, (dsc_span){out.data, out.size}) ? -1 : 0;
+    int rc = dsc_symbols_open(cache, image, &v.syms, err) || parse_output(&v, (dsc_span){out.data, out.size}) ? -1 : 0;
     if (rc == 0) {
         rc = dsc_fixups_decode_macho(&o.mo, v.path, on_fixup, &o, err);
         if (rc > 0)
@@ -358,6 +355,8 @@ int dsc_verify(const dsc_cache *cache, uint32_t image, dsc_verify_report *rep, d
     if (rc == 0) {
         check_code(&v);
         rep->checked = DSC_VERIFY_BINDS | DSC_VERIFY_STUBS;
+        if (dsc_symbols_failed(v.syms))
+            rc = vfail(&v, DSC_ERR_NOMEM, "out of memory resolving symbols");
     }
     struct dsc_objc_verify ov;
     dsc_error objc_err;
@@ -371,6 +370,7 @@ int dsc_verify(const dsc_cache *cache, uint32_t image, dsc_verify_report *rep, d
         rep->objc_other_outside = ov.strings_outside + ov.protorefs_outside + !readable;
         rep->checked |= DSC_VERIFY_OBJC;
     }
+    dsc_symbols_close(v.syms);
     free(o.binds);
     free(o.rebases);
     dsc_macho_free(&o.mo);

@@ -1,0 +1,563 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * exports.c — per-image export sets and the memo that keeps them. See
+ * exports.h.
+ *
+ * The memo (cache->memo, created on first use) holds one slot per image,
+ * the byte count of the sets in memory, an LRU list of the unpinned ones,
+ * the images ordered by header address, and the segment ranges of every
+ * image once a lookup has needed them. Everything under cache->memo_lock is
+ * heap memory: parses happen before the lock is taken.
+ */
+#include "index/exports.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/grow.h"
+#include "base/sort.h"
+#include "base/trie.h"
+
+struct range {
+    uint64_t start, end;
+    uint32_t image;
+};
+
+struct memo {
+    struct dsc_exports **sets;     /* by image; NULL until made, or evicted */
+    size_t bytes;                  /* of every set in `sets` */
+    size_t budget;                 /* unpinned sets are evicted above it */
+    struct dsc_exports *lru_head, *lru_tail; /* unpinned sets, most recent first */
+    uint64_t *hdr_addr;            /* header addresses, sorted */
+    uint32_t *hdr_image;           /* the image of each */
+    uint32_t nimages;
+    struct range *ranges;          /* every image's segments, sorted; once built */
+    size_t nranges;
+    bool have_ranges;
+};
+
+/* ---- parsing one image (no lock held) ---- */
+
+struct parse {
+    const dsc_cache *c;
+    const struct dsc_macho *mo;
+    struct dsc_exports *e;
+    size_t cap, pool_used, pool_cap, pool_limit;
+    size_t *name_off;              /* per entry, into the pool while it grows */
+    size_t name_cap;
+};
+
+static bool is_dylib_cmd(uint32_t cmd)
+{
+    return cmd == LC_LOAD_DYLIB || cmd == LC_LOAD_WEAK_DYLIB || cmd == LC_REEXPORT_DYLIB ||
+           cmd == LC_LOAD_UPWARD_DYLIB || cmd == LC_LAZY_LOAD_DYLIB;
+}
+
+static bool read_deps(struct parse *ps)
+{
+    struct dsc_exports *e = ps->e;
+    uint64_t cur = 0;
+    struct dsc_lc lc;
+    e->deps = calloc(ps->mo->ncmds ? ps->mo->ncmds : 1, sizeof *e->deps);
+    if (!e->deps)
+        return false;
+    while (dsc_lc_next(ps->mo, &cur, &lc)) {
+        const char *name;
+        if (!is_dylib_cmd(lc.cmd))
+            continue;
+        if (!dsc_macho_dylib_name(&lc, &name))
+            return false;
+        e->deps[e->ndeps++] = (struct dsc_dep){lc.cmd, dsc_cache_find_image(ps->c, name), name};
+    }
+    return true;
+}
+
+static bool read_segs(struct parse *ps)
+{
+    struct dsc_exports *e = ps->e;
+    e->segs = calloc(ps->mo->nsegs ? ps->mo->nsegs : 1, sizeof *e->segs);
+    if (!e->segs)
+        return false;
+    for (unsigned i = 0; i < ps->mo->nsegs; i++) {
+        const struct dsc_segment *s = &ps->mo->segs[i];
+        if (s->vmsize && strcmp(s->name, "__LINKEDIT") != 0 && dsc_add_ok(s->vmaddr, s->vmsize, &e->segs[e->nsegs].end))
+            e->segs[e->nsegs++].start = s->vmaddr;
+    }
+    return true;
+}
+
+/* The image's export trie, as cache bytes; false when it is malformed. */
+static bool find_trie(const struct dsc_macho *mo, dsc_span *trie)
+{
+    uint32_t off = 0, size = 0;
+    *trie = (dsc_span){NULL, 0};
+    return dsc_macho_export_trie(mo, &off, &size) >= 0 && dsc_macho_linkedit(mo, off, size, trie);
+}
+
+static bool pool_add(struct parse *ps, const char *key, size_t len, size_t *off)
+{
+    struct dsc_exports *e = ps->e;
+    if (ps->pool_used + len + 1 > ps->pool_limit)
+        return false;
+    if (ps->pool_used + len + 1 > ps->pool_cap) {
+        size_t ncap = ps->pool_cap ? ps->pool_cap : 4096;
+        while (ncap < ps->pool_used + len + 1)
+            ncap *= 2;
+        char *g = realloc(e->pool, ncap);
+        if (!g)
+            return false;
+        e->pool = g;
+        ps->pool_cap = ncap;
+    }
+    memcpy(e->pool + ps->pool_used, key, len + 1);
+    *off = ps->pool_used;
+    ps->pool_used += len + 1;
+    return true;
+}
+
+/* import_name of a re-export: an offset into its terminal (mapped bytes)
+ * until the parse copies it into the pool; SIZE_MAX when it has none. */
+static bool parse_terminal(struct parse *ps, dsc_span term, struct dsc_export *x, size_t *import_off)
+{
+    uint64_t off = 0, flags, value;
+    *import_off = SIZE_MAX;
+    if (!span_uleb(term, &off, &flags) || !span_uleb(term, &off, &value))
+        return false;
+    x->flags = (uint32_t)flags;
+    x->image = ps->mo->image;
+    if (flags & EXPORT_SYMBOL_FLAGS_REEXPORT) {
+        const char *name;
+        size_t len;
+        if (value == 0 || value > UINT32_MAX || !span_cstr(term, off, term.size - off, &name, &len))
+            return false;
+        x->reexport_ordinal = (uint32_t)value;
+        return len == 0 || pool_add(ps, name, len, import_off);
+    }
+    bool absolute = (flags & EXPORT_SYMBOL_FLAGS_KIND_MASK) == EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE;
+    uint64_t base = absolute ? 0 : dsc_cache_get_image(ps->c, ps->mo->image)->address;
+    if (!dsc_add_ok(base, value, &x->address))
+        return false;
+    if (flags & EXPORT_SYMBOL_FLAGS_STUB_AND_RESOLVER) {
+        uint64_t r;
+        if (!span_uleb(term, &off, &r) || !dsc_add_ok(base, r, &x->resolver))
+            return false;
+    }
+    x->resolved = true;
+    return true;
+}
+
+static int on_export(void *vctx, const char *key, size_t key_len, dsc_span term)
+{
+    struct parse *ps = vctx;
+    struct dsc_exports *e = ps->e;
+    size_t n = e->count;
+    if (!DSC_GROW(e->by_name, e->count, ps->cap, 256))
+        return 1;
+    if (n + 1 > ps->name_cap / 2) {
+        size_t ncap = ps->name_cap ? ps->name_cap * 2 : 512;
+        size_t *g = realloc(ps->name_off, ncap * sizeof *g);
+        if (!g)
+            return 1;
+        ps->name_off = g;
+        ps->name_cap = ncap;
+    }
+    struct dsc_export *x = &e->by_name[n];
+    memset(x, 0, sizeof *x);
+    if (!parse_terminal(ps, term, x, &ps->name_off[2 * n + 1]) || !pool_add(ps, key, key_len, &ps->name_off[2 * n]))
+        return 1;
+    e->count++;
+    return 0;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(((const struct dsc_export *)a)->name, ((const struct dsc_export *)b)->name);
+}
+
+static int cmp_addr(const void *a, const void *b)
+{
+    const struct dsc_export *x = *(const struct dsc_export *const *)a, *y = *(const struct dsc_export *const *)b;
+    if (x->address != y->address)
+        return x->address < y->address ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+/* Names into the (now final) pool, then the two orders. */
+static bool index_entries(struct parse *ps)
+{
+    struct dsc_exports *e = ps->e;
+    for (size_t i = 0; i < e->count; i++) {
+        struct dsc_export *x = &e->by_name[i];
+        x->name = e->pool + ps->name_off[2 * i];
+        x->import_name = ps->name_off[2 * i + 1] == SIZE_MAX ? x->name : e->pool + ps->name_off[2 * i + 1];
+    }
+    dsc_sort(e->by_name, e->count, sizeof *e->by_name, cmp_name);
+    e->by_addr = malloc((e->count ? e->count : 1) * sizeof *e->by_addr);
+    e->reexports = malloc((e->count ? e->count : 1) * sizeof *e->reexports);
+    if (!e->by_addr || !e->reexports)
+        return false;
+    for (size_t i = 0; i < e->count; i++) {
+        if (e->by_name[i].flags & EXPORT_SYMBOL_FLAGS_REEXPORT)
+            e->reexports[e->nreexports++] = &e->by_name[i];
+        else
+            e->by_addr[e->naddr++] = &e->by_name[i];
+    }
+    dsc_sort(e->by_addr, e->naddr, sizeof *e->by_addr, cmp_addr);
+    return true;
+}
+
+static void free_tables(struct dsc_exports *e)
+{
+    free(e->by_name);
+    free(e->by_addr);
+    free(e->reexports);
+    free(e->deps);
+    free(e->segs);
+    free(e->pool);
+}
+
+static void set_free(struct dsc_exports *e)
+{
+    if (e)
+        free_tables(e);
+    free(e);
+}
+
+/* Empty the set of a malformed image (it keeps only its slot). */
+static void set_clear(struct dsc_exports *e)
+{
+    uint32_t image = e->image;
+    free_tables(e);
+    memset(e, 0, sizeof *e);
+    e->image = image;
+    e->bytes = sizeof *e;
+}
+
+/* Parse the trie and load commands; false when out of memory or malformed
+ * (the caller tells them apart by what the set kept). */
+static bool parse_image(struct parse *ps, dsc_span trie)
+{
+    if (!read_deps(ps) || !read_segs(ps))
+        return false;
+    ps->pool_limit = (size_t)trie.size * DSC_EXPORTS_POOL_RATIO + 4096;
+    return dsc_trie_walk(trie, on_export, ps, ps->c->path, NULL) == 0 && index_entries(ps);
+}
+
+/* A new set for `image`, made from mapped bytes with no lock held; NULL
+ * only when out of memory. */
+static struct dsc_exports *make_set(const dsc_cache *c, uint32_t image)
+{
+    struct dsc_exports *e = calloc(1, sizeof *e);
+    if (!e)
+        return NULL;
+    e->image = image;
+    struct dsc_macho mo;
+    if (dsc_macho_parse(c, image, &mo, NULL)) {
+        set_clear(e); /* malformed: empty */
+        return e;
+    }
+    struct parse ps = {.c = c, .mo = &mo, .e = e};
+    dsc_span trie;
+    if (find_trie(&mo, &trie) && parse_image(&ps, trie))
+        e->bytes = sizeof *e + ps.cap * sizeof *e->by_name + 2 * e->count * sizeof *e->by_addr +
+                   mo.ncmds * sizeof *e->deps + mo.nsegs * sizeof *e->segs + ps.pool_cap;
+    else
+        set_clear(e); /* malformed, or out of memory: no exports */
+    free(ps.name_off);
+    dsc_macho_free(&mo);
+    return e;
+}
+
+/* ---- the memo ---- */
+
+static void memo_free(struct memo *m)
+{
+    for (uint32_t i = 0; m->sets && i < m->nimages; i++)
+        set_free(m->sets[i]);
+    free(m->sets);
+    free(m->hdr_addr);
+    free(m->hdr_image);
+    free(m->ranges);
+    free(m);
+}
+
+/* dsc_cache_close's destructor: no other thread uses the cache then. */
+static void cache_memo_free(void *m) { memo_free(m); }
+
+static int cmp_hdr(const void *a, const void *b, void *vc)
+{
+    uint64_t x = dsc_cache_get_image(vc, *(const uint32_t *)a)->address, y = dsc_cache_get_image(vc, *(const uint32_t *)b)->address;
+    return x < y ? -1 : x > y;
+}
+
+static struct memo *memo_new(const dsc_cache *c)
+{
+    struct memo *m = calloc(1, sizeof *m);
+    size_t n = c->nimages ? c->nimages : 1;
+    if (!m)
+        return NULL;
+    m->nimages = c->nimages;
+    m->budget = DSC_EXPORTS_BUDGET;
+    if (!(m->sets = calloc(n, sizeof *m->sets)) || !(m->hdr_addr = malloc(n * sizeof *m->hdr_addr)) ||
+        !(m->hdr_image = malloc(n * sizeof *m->hdr_image))) {
+        memo_free(m);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < c->nimages; i++)
+        m->hdr_image[i] = i;
+    dsc_sort_r(m->hdr_image, c->nimages, sizeof *m->hdr_image, cmp_hdr, (void *)c);
+    for (uint32_t i = 0; i < c->nimages; i++)
+        m->hdr_addr[i] = dsc_cache_get_image(c, m->hdr_image[i])->address;
+    return m;
+}
+
+/* The cache's memo, made on first use (heap only: the image table was read
+ * at open), with the lock held on return; NULL (unlocked) when out of memory. */
+static struct memo *memo_lock(const dsc_cache *c)
+{
+    /* The memo is derived data: the cache stays logically const. */
+    dsc_cache *mc = (dsc_cache *)c;
+    pthread_mutex_lock(&mc->memo_lock);
+    if (!mc->memo && (mc->memo = memo_new(c)) != NULL)
+        mc->memo_free = cache_memo_free;
+    if (!mc->memo)
+        pthread_mutex_unlock(&mc->memo_lock);
+    return mc->memo;
+}
+
+static void memo_unlock(const dsc_cache *c) { pthread_mutex_unlock(&((dsc_cache *)c)->memo_lock); }
+
+static void lru_unlink(struct memo *m, struct dsc_exports *e)
+{
+    *(e->lru_prev ? &e->lru_prev->lru_next : &m->lru_head) = e->lru_next;
+    *(e->lru_next ? &e->lru_next->lru_prev : &m->lru_tail) = e->lru_prev;
+    e->lru_prev = e->lru_next = NULL;
+}
+
+static void lru_push(struct memo *m, struct dsc_exports *e)
+{
+    e->lru_prev = NULL;
+    e->lru_next = m->lru_head;
+    *(m->lru_head ? &m->lru_head->lru_prev : &m->lru_tail) = e;
+    m->lru_head = e;
+}
+
+/* Unpinned sets beyond the budget, least recently used first, moved to
+ * `*dead` (freed by the caller once the lock is released). */
+static void evict(struct memo *m, struct dsc_exports **dead)
+{
+    while (m->bytes > m->budget && m->lru_tail) {
+        struct dsc_exports *e = m->lru_tail;
+        lru_unlink(m, e);
+        m->sets[e->image] = NULL;
+        m->bytes -= e->bytes;
+        e->lru_next = *dead;
+        *dead = e;
+    }
+}
+
+static void free_dead(struct dsc_exports *dead)
+{
+    for (struct dsc_exports *next; dead; dead = next) {
+        next = dead->lru_next;
+        set_free(dead);
+    }
+}
+
+/* Pin the published set of `image`, or else publish `*mine` (NULLed then).
+ * Returns the set now pinned, or NULL when there is none yet. */
+static struct dsc_exports *pin(struct memo *m, uint32_t image, struct dsc_exports **mine, struct dsc_exports **dead)
+{
+    struct dsc_exports *e = m->sets[image];
+    if (!e && *mine) {
+        e = m->sets[image] = *mine;
+        *mine = NULL;
+        m->bytes += e->bytes;
+    } else if (e && e->pins == 0) {
+        lru_unlink(m, e);
+    }
+    if (e)
+        e->pins++;
+    evict(m, dead);
+    return e;
+}
+
+const struct dsc_exports *dsc_exports_get(const dsc_cache *c, uint32_t image)
+{
+    struct dsc_exports *mine = NULL, *dead = NULL, *e;
+    if (image >= c->nimages)
+        return NULL;
+    for (;;) {
+        struct memo *m = memo_lock(c);
+        if (!m)
+            return NULL;
+        e = pin(m, image, &mine, &dead);
+        memo_unlock(c);
+        /* Parsed outside the lock; a set another thread published
+         * meanwhile wins and ours is dropped. */
+        if (e || !(mine = make_set(c, image)))
+            break;
+    }
+    set_free(mine);
+    free_dead(dead);
+    return e;
+}
+
+void dsc_exports_put(const dsc_cache *c, const struct dsc_exports *ce)
+{
+    struct dsc_exports *e = (struct dsc_exports *)ce, *dead = NULL;
+    if (!e)
+        return;
+    struct memo *m = memo_lock(c); /* exists: it gave out `e` */
+    if (--e->pins == 0)
+        lru_push(m, e);
+    evict(m, &dead);
+    memo_unlock(c);
+    free_dead(dead);
+}
+
+void dsc_exports_set_budget(const dsc_cache *c, size_t bytes)
+{
+    struct dsc_exports *dead = NULL;
+    struct memo *m = memo_lock(c);
+    if (!m)
+        return;
+    m->budget = bytes;
+    evict(m, &dead);
+    memo_unlock(c);
+    free_dead(dead);
+}
+
+size_t dsc_exports_memory(const dsc_cache *c)
+{
+    struct memo *m = memo_lock(c);
+    if (!m)
+        return 0;
+    size_t bytes = m->bytes;
+    memo_unlock(c);
+    return bytes;
+}
+
+/* ---- queries on one set ---- */
+
+const struct dsc_export *dsc_exports_find(const struct dsc_exports *e, const char *name)
+{
+    size_t lo = 0, hi = e->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int r = strcmp(name, e->by_name[mid].name);
+        if (r == 0)
+            return &e->by_name[mid];
+        if (r < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
+}
+
+size_t dsc_exports_lower(const struct dsc_exports *e, uint64_t addr)
+{
+    size_t lo = 0, hi = e->naddr;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (e->by_addr[mid]->address < addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+bool dsc_exports_holds(const struct dsc_exports *e, uint64_t addr, uint64_t *start)
+{
+    for (unsigned i = 0; i < e->nsegs; i++)
+        if (addr >= e->segs[i].start && addr < e->segs[i].end) {
+            *start = e->segs[i].start;
+            return true;
+        }
+    return false;
+}
+
+/* ---- address -> image ---- */
+
+/* How many of `n` records keyed by a uint64_t at offset 0 have key <= addr. */
+static size_t count_at_or_below(const void *base, size_t n, size_t size, uint64_t addr)
+{
+    return addr == UINT64_MAX ? n : dsc_lower_bound(base, n, size, 0, addr + 1);
+}
+
+int64_t dsc_exports_header_below(const dsc_cache *c, uint64_t addr)
+{
+    struct memo *m = memo_lock(c);
+    if (!m)
+        return -1;
+    size_t i = count_at_or_below(m->hdr_addr, m->nimages, sizeof *m->hdr_addr, addr);
+    int64_t image = i > 0 ? (int64_t)m->hdr_image[i - 1] : -1;
+    memo_unlock(c);
+    return image;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+    const struct range *x = a, *y = b;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Every image's segments, sorted (mapped bytes: no lock held); NULL when
+ * out of memory. */
+static struct range *scan_ranges(const dsc_cache *c, size_t *n)
+{
+    struct range *r = NULL;
+    size_t cap = 0;
+    *n = 0;
+    for (uint32_t i = 0; i < c->nimages; i++) {
+        struct dsc_macho mo;
+        if (dsc_macho_parse(c, i, &mo, NULL))
+            continue;
+        for (unsigned k = 0; k < mo.nsegs; k++) {
+            const struct dsc_segment *s = &mo.segs[k];
+            uint64_t end;
+            if (!s->vmsize || strcmp(s->name, "__LINKEDIT") == 0 || !dsc_add_ok(s->vmaddr, s->vmsize, &end))
+                continue;
+            if (!DSC_GROW(r, *n, cap, 256)) {
+                dsc_macho_free(&mo);
+                free(r);
+                return NULL;
+            }
+            r[(*n)++] = (struct range){s->vmaddr, end, i};
+        }
+        dsc_macho_free(&mo);
+    }
+    dsc_sort(r, *n, sizeof *r, cmp_range);
+    return r ? r : malloc(1);
+}
+
+int64_t dsc_exports_scan_image_of(const dsc_cache *c, uint64_t addr)
+{
+    struct memo *m = memo_lock(c);
+    if (!m)
+        return -2;
+    if (!m->have_ranges) {
+        memo_unlock(c);
+        size_t n;
+        struct range *r = scan_ranges(c, &n);
+        if (!r || !(m = memo_lock(c))) {
+            free(r);
+            return -2;
+        }
+        if (!m->have_ranges) {
+            m->ranges = r;
+            m->nranges = n;
+            m->have_ranges = true;
+            r = NULL;
+        }
+        free(r);
+    }
+    /* The last range starting at or below addr. */
+    size_t i = count_at_or_below(m->ranges, m->nranges, sizeof *m->ranges, addr);
+    int64_t image = i > 0 && addr < m->ranges[i - 1].end ? (int64_t)m->ranges[i - 1].image : -1;
+    memo_unlock(c);
+    return image;
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * exports.h — one image's export set: its export trie parsed into tables,
+ * its dylib load commands and its segment ranges, made on first use and
+ * kept in the cache's memo under a byte budget.
+ *
+ * Contract:
+ *  - dsc_exports_get() returns image i's set pinned: it stays valid and
+ *    unchanged until dsc_exports_put(). Sets are immutable once made and
+ *    shared by all threads.
+ *  - A set is parsed from mapped bytes with no lock held, into memory of its
+ *    own, then published under the cache's memo lock, which is held only
+ *    for pointer and count updates (never while mapped bytes are read): a
+ *    SIGBUS that cuts a parse short leaves no lock held and nothing
+ *    half-published.
+ *  - Unpinned sets are freed, least recently used first, while the sets in
+ *    memory exceed the budget (DSC_EXPORTS_BUDGET bytes unless set);
+ *    pinned ones never are.
+ *  - Memory of one set is bounded by its input: one entry per trie byte at
+ *    most, names within DSC_EXPORTS_POOL_RATIO x the trie's size.
+ *  - An image whose load commands or trie are malformed gets an empty set
+ *    (no exports, no segments, no dependencies), so one damaged image does
+ *    not cost every other image its binds; its own extraction says why.
+ */
+#ifndef DSC_EXPORTS_H
+#define DSC_EXPORTS_H
+
+#include "cache/macho.h"
+
+#define DSC_EXPORTS_POOL_RATIO 64
+#define DSC_EXPORTS_BUDGET (32u << 20)
+
+struct dsc_export {
+    const char *name;         /* as this image exports it */
+    const char *import_name;  /* re-exports: the name in the source image */
+    uint64_t address;         /* unslid target; re-exports: after following */
+    uint64_t resolver;        /* stub-and-resolver: the resolver, else 0 */
+    uint32_t image;           /* the image whose trie lists it */
+    uint32_t flags;           /* DSC_EXPORT_* as the trie has them */
+    uint32_t reexport_ordinal;/* re-exports: 1-based dylib ordinal in `image` */
+    bool resolved;            /* address is known (false for a re-export in a set) */
+};
+
+/* A dylib load command of an image, in ordinal order (ordinal = index + 1). */
+struct dsc_dep {
+    uint32_t cmd;             /* LC_LOAD_DYLIB, LC_LOAD_WEAK_DYLIB, LC_REEXPORT_DYLIB, ... */
+    int64_t image;            /* the image in this cache, or -1 */
+    const char *path;         /* points into the cache */
+};
+
+struct dsc_exports {
+    uint32_t image;
+    struct dsc_export *by_name;        /* every trie entry, sorted by name */
+    size_t count;
+    const struct dsc_export **by_addr; /* the non-re-exports, by (address, name) */
+    size_t naddr;
+    const struct dsc_export **reexports; /* the re-export entries */
+    size_t nreexports;
+    struct dsc_dep *deps;
+    uint32_t ndeps;
+    struct { uint64_t start, end; } *segs; /* non-LINKEDIT, non-empty */
+    unsigned nsegs;
+    /* The memo's bookkeeping (under its lock). */
+    size_t bytes;
+    unsigned pins;
+    struct dsc_exports *lru_prev, *lru_next;
+    char *pool;
+};
+
+/* Image `image`'s set, pinned; NULL only when out of memory. */
+const struct dsc_exports *dsc_exports_get(const dsc_cache *c, uint32_t image);
+/* Unpin a set from dsc_exports_get. */
+void dsc_exports_put(const dsc_cache *c, const struct dsc_exports *e);
+
+/* Bytes of sets the cache may keep unpinned (evicting at once if over). */
+void dsc_exports_set_budget(const dsc_cache *c, size_t bytes);
+/* Bytes of the sets in memory now, pinned or not. */
+size_t dsc_exports_memory(const dsc_cache *c);
+
+/* The entry of the set's trie named `name`, or NULL. */
+const struct dsc_export *dsc_exports_find(const struct dsc_exports *e, const char *name);
+/* Index in by_addr of the first non-re-export at or above `addr`. */
+size_t dsc_exports_lower(const struct dsc_exports *e, uint64_t addr);
+/* True when `addr` lies in one of the set's segments; *start gets its start. */
+bool dsc_exports_holds(const struct dsc_exports *e, uint64_t addr, uint64_t *start);
+
+/* The image whose mach_header is the last at or below `addr`, or -1: in a
+ * dyld cache the one whose __TEXT may hold `addr` (no mapped bytes read). */
+int64_t dsc_exports_header_below(const dsc_cache *c, uint64_t addr);
+/* The image with a segment holding `addr`, from every image's load
+ * commands (read once, on the first call, and kept): the last resort of
+ * address -> image lookups. -1 when none; -2 when out of memory. */
+int64_t dsc_exports_scan_image_of(const dsc_cache *c, uint64_t addr);
+
+#endif
