@@ -5,7 +5,7 @@
 # caches; one table of numbers against baselines measured in the same run.
 EXTRA_PROGRAMS = bench/bench_extract
 bench_bench_extract_SOURCES = bench/bench_extract.c
-bench_bench_extract_LDADD = libdsc.la
+bench_bench_extract_LDADD = libdsc_core.la
 CLEANFILES += bench/bench_extract$(EXEEXT)
 EXTRA_DIST += bench/run.sh bench/gen-dylibs.sh bench/README
 

@@ -1,2 +1,3 @@
 # SPDX-License-Identifier: BSD-2-Clause
 dist_man_MANS += man/dscfs.1
+dist_man_MANS += man/libdsc.3

@@ -5,8 +5,14 @@
 AM_TESTS_ENVIRONMENT = \
 	top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \
 	DSC_TESTDATA="$${DSC_TESTDATA:-$(abs_top_srcdir)/../shared/testdata}"; \
-	DSCFS='$(abs_top_builddir)/dscfs'; \
-	export top_srcdir top_builddir DSC_TESTDATA DSCFS;
+	DSCFS='$(abs_top_builddir)/dscfs'; DSCFS_FUSE=$(DSCFS_FUSE); \
+	export top_srcdir top_builddir DSC_TESTDATA DSCFS DSCFS_FUSE;
+# The mount tests skip in a --disable-fuse build.
+if HAVE_FUSE
+DSCFS_FUSE = yes
+else
+DSCFS_FUSE = no
+endif
 
 if HAVE_CHECK
 check_PROGRAMS += tests/unit/test_lib
@@ -20,7 +26,7 @@ tests_unit_test_lib_SOURCES = \
 	tests/unit/test_objc.c tests/unit/test_pass_objc.c tests/unit/test_sort.c \
 	tests/unit/test_sha256.c
 tests_unit_test_lib_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_test_lib_LDADD = libdsc.la $(CHECK_LIBS)
+tests_unit_test_lib_LDADD = libdsc_core.la $(CHECK_LIBS)
 tests_unit_test_lib_SOURCES += tests/unit/test_store.c tests/unit/test_tree.c tests/unit/test_guard.c
 tests_unit_test_lib_LDADD += libdscfs.la
 endif
@@ -38,7 +44,7 @@ EXTRA_DIST += tests/integration/verify_builder.sh
 # Mutation fuzzing of the engine on the real caches (see tests/fuzz/mutate.c).
 check_PROGRAMS += tests/fuzz/mutate
 tests_fuzz_mutate_SOURCES = tests/fuzz/mutate.c tests/fuzz/exercise.c tests/fuzz/exercise.h
-tests_fuzz_mutate_LDADD = libdsc.la
+tests_fuzz_mutate_LDADD = libdsc_core.la
 TESTS += tests/integration/fuzz.sh
 EXTRA_DIST += tests/integration/fuzz.sh
 
@@ -54,7 +60,7 @@ EXTRA_DIST += tests/integration/mountlib.sh tests/integration/mount.sh tests/int
 # tests/builder/make-caches.sh); macho_facts prints position-free fixups and compares section data.
 check_PROGRAMS += tests/integration/macho_facts
 tests_integration_macho_facts_SOURCES = tests/integration/macho_facts.c
-tests_integration_macho_facts_LDADD = libdsc.la
+tests_integration_macho_facts_LDADD = libdsc_core.la
 TESTS += tests/integration/extract_builder.sh
 EXTRA_DIST += tests/integration/extract_builder.sh
 
@@ -62,3 +68,8 @@ EXTRA_DIST += tests/integration/extract_builder.sh
 # its SPDX license line; the refactoring fingerprint script.
 TESTS += tests/layers.sh tests/spdx.sh
 EXTRA_DIST += tests/layers.sh tests/spdx.sh tests/output-sums.sh
+
+# libdsc installed with DESTDIR and used through pkg-config by a program
+# that knows nothing of this tree.
+TESTS += tests/integration/installed.sh
+EXTRA_DIST += tests/integration/installed.sh tests/integration/libdsc_user.c

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # run-all.sh — on a fresh Debian machine (as root): install what is needed,
 # build, and pass the whole test suite: the plain build with `make check` and
-# `make distcheck`, the same suite under ASan+UBSan, and the threaded store
-# under ThreadSanitizer. Ends with one "N passed, N failed, N skipped" line.
+# `make distcheck`, the Debian and RPM packages (packaging/build-packages.sh),
+# the same suite under ASan+UBSan, and the threaded store under
+# ThreadSanitizer. Ends with one "N passed, N failed, N skipped" line.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -25,6 +26,9 @@ echo "== plain build: make check, make distcheck"
 build build
 (cd build && make -s check) || status=1
 (cd build && make -s distcheck >distcheck.out 2>&1) || { tail -40 build/distcheck.out; status=1; }
+
+echo "== packages: .deb (lintian), .rpm, --disable-fuse"
+sh packaging/build-packages.sh || status=1
 
 echo "== ASan+UBSan build: make check"
 build build-asan --enable-sanitizers

@@ -10,7 +10,7 @@ files=$(git -C "$top" ls-files 2>/dev/null) || { echo "SKIP: not a git checkout"
 bad=0
 for f in $files; do
     case $f in
-        *.c|*.h|*.m|*.cpp|*.sh|*.mk|*.am|*.ac|*.1|*.in|.ci/*|debian/rules) ;;
+        *.c|*.h|*.m|*.cpp|*.sh|*.mk|*.am|*.ac|*.1|*.in|*.rb|*.spec|.ci/*|debian/rules) ;;
         *) continue ;;
     esac
     [ -f "$top/$f" ] || continue

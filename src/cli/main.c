@@ -11,7 +11,9 @@
 
 #include "cli.h"
 #include "dsc/dsc.h"
+#ifdef HAVE_FUSE
 #include "fs.h"
+#endif
 
 static void usage(FILE *out)
 {
@@ -112,5 +114,11 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+#ifdef HAVE_FUSE
     return fs_main(argc, argv); /* no verb: mount */
+#else
+    fprintf(stderr, "dscfs: this dscfs was built without FUSE (--disable-fuse): "
+                    "it cannot mount; the verbs work (dscfs --help)\n");
+    return 1;
+#endif
 }

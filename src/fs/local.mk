@@ -34,7 +34,7 @@ check-tsan:
 .PHONY: check-tsan
 
 # tests/integration/mount_sigbus.sh preloads this shim into the daemon
-# (plain -shared build: libtool here builds static libraries only).
+# (a plain -shared build: a test shim, not a libtool library).
 check_DATA = tests/integration/fakestat.so
 tests/integration/fakestat.so: $(srcdir)/tests/integration/fakestat.c
 	@$(MKDIR_P) tests/integration
@@ -42,7 +42,8 @@ tests/integration/fakestat.so: $(srcdir)/tests/integration/fakestat.c
 CLEANFILES += tests/integration/fakestat.so
 EXTRA_DIST += tests/integration/fakestat.c
 
-# The FUSE side, linked into the dscfs command.
+# The FUSE side, linked into the dscfs command (not with --disable-fuse).
+if HAVE_FUSE
 dscfs_SOURCES += \
 	src/fs/fs.h src/fs/fsys.h src/fs/fsys.c src/fs/build.c \
 	src/fs/produce.c src/fs/report.c src/fs/ops.c src/fs/ops.h src/fs/daemon.c \
@@ -50,6 +51,7 @@ dscfs_SOURCES += \
 dscfs_CPPFLAGS += -I$(top_srcdir)/src/fs
 dscfs_CFLAGS += $(FUSE_CFLAGS)
 dscfs_LDADD += libdscfs.la $(FUSE_LIBS)
+endif
 
 # The mount's benchmark (bench/mount_bench.sh), run by `make bench`
 # (bench/run.sh); bench-mount runs it alone on each shared cache.

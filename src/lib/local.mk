@@ -5,9 +5,16 @@
 # imports, stubs, ObjC walkers) -> extract (plan, passes in pipeline order,
 # writer) -> verify (reading outputs back). A file includes only from its
 # own layer and earlier ones (tests/layers.sh checks it).
-noinst_LTLIBRARIES += libdsc.la
-libdsc_la_SOURCES = \
-	include/dsc/dsc.h \
+#
+# libdsc_core.la holds every object; the tests, the builder and the
+# benchmarks link it for the internal functions they exercise. libdsc.la is
+# the installed shared library built from it: libdsc.so.0, exporting only
+# what include/dsc/dsc.h declares (libdsc.sym, derived from the header; the
+# rest, blob_*, span_*, plan_*, pass_* and internal dsc_*, stay local).
+# Only the shared library is installed (configure disables static), so
+# those unprefixed names never reach a user's link.
+noinst_LTLIBRARIES += libdsc_core.la
+libdsc_core_la_SOURCES = \
 	src/lib/base/reader.c src/lib/base/reader.h \
 	src/lib/base/sort.c src/lib/base/sort.h \
 	src/lib/base/trie.c src/lib/base/trie.h \
@@ -41,4 +48,22 @@ libdsc_la_SOURCES = \
 	src/lib/verify/verify.c \
 	src/lib/verify/fixup_decode.c src/lib/verify/fixup_decode.h \
 	src/lib/verify/objc_verify.c src/lib/verify/objc_verify.h
-libdsc_la_CFLAGS = $(AM_CFLAGS) $(PTHREAD_CFLAGS)
+libdsc_core_la_CFLAGS = $(AM_CFLAGS) $(PTHREAD_CFLAGS)
+
+# The ABI: libtool's -version-info current:revision:age (libdsc.so.0 until
+# an incompatible change; read the libtool manual before touching it).
+lib_LTLIBRARIES = libdsc.la
+libdsc_la_SOURCES =
+libdsc_la_LIBADD = libdsc_core.la
+libdsc_la_LDFLAGS = -version-info 0:0:0 -no-undefined -export-symbols libdsc.sym
+EXTRA_libdsc_la_DEPENDENCIES = libdsc.sym
+dscincludedir = $(includedir)/dsc
+dscinclude_HEADERS = include/dsc/dsc.h
+pkgconfig_DATA = dsc.pc
+DISTCLEANFILES = dsc.pc
+
+# Every function dsc.h declares (a line "type name(" or "type *name(").
+libdsc.sym: $(top_srcdir)/include/dsc/dsc.h
+	$(AM_V_GEN)sed -n 's/^[A-Za-z_].*[ *]\(dsc_[a-z0-9_]*\)(.*/\1/p' $(top_srcdir)/include/dsc/dsc.h | sort -u > $@
+CLEANFILES += libdsc.sym
+EXTRA_DIST += dsc.pc.in

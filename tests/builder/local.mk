@@ -15,11 +15,11 @@ tests_builder_libbld_a_SOURCES = \
 
 check_PROGRAMS += tests/builder/dscbuild tests/builder/dsccheck
 tests_builder_dscbuild_SOURCES = tests/builder/main.c
-tests_builder_dscbuild_LDADD = tests/builder/libbld.a libdsc.la
+tests_builder_dscbuild_LDADD = tests/builder/libbld.a libdsc_core.la
 tests_builder_dsccheck_SOURCES = tests/builder/check.c tests/builder/check.h tests/builder/slide_decode.c \
 	tests/builder/check_ptrs.c tests/builder/check_syms.c tests/builder/check_code.c \
 	tests/builder/check_cats.c
-tests_builder_dsccheck_LDADD = tests/builder/libbld.a libdsc.la
+tests_builder_dsccheck_LDADD = tests/builder/libbld.a libdsc_core.la
 
 EXTRA_DIST += tests/builder/README tests/builder/build-inputs.sh
 EXTRA_DIST += tests/builder/bench.sh tests/builder/inputs tests/builder/make-caches.sh tests/builder/x86-refs.sh

@@ -2,6 +2,7 @@
 # mountlib.sh — helpers for the mount tests (sourced after lib.sh).
 # Every mount made through mount_cache is unmounted by an EXIT trap, even
 # when the test fails half way.
+[ "${DSCFS_FUSE:-yes}" = yes ] || skip "dscfs was configured with --disable-fuse"
 command -v fusermount3 > /dev/null || skip "fusermount3 is not installed"
 [ -c /dev/fuse ] && [ -r /dev/fuse ] && [ -w /dev/fuse ] || skip "/dev/fuse is not usable here"
 
