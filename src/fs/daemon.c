@@ -27,17 +27,22 @@
 #include <fuse_lowlevel.h>
 
 #define DEFAULT_CACHE_SIZE "512M"
+#define DEFAULT_CACHE_DIR_SIZE "4G"
 #define MMAP_THRESHOLD (128 << 10)
 
 struct options {
     char *cache;
     char *cache_size;
+    char *cache_dir;      /* -o cache_dir=DIR: extracted images kept on disk */
+    char *cache_dir_size;
     int nowarm;    /* -o nowarm: sizes only when asked for */
     int nonopts;   /* positional arguments seen */
 };
 
 static const struct fuse_opt option_spec[] = {
     {"cache_size=%s", offsetof(struct options, cache_size), 0},
+    {"cache_dir=%s", offsetof(struct options, cache_dir), 0},
+    {"cache_dir_size=%s", offsetof(struct options, cache_dir_size), 0},
     {"nowarm", offsetof(struct options, nowarm), 1},
     FUSE_OPT_END,
 };
@@ -51,6 +56,8 @@ static void mount_usage(FILE *out)
             "  -o cache_size=SIZE  bytes of extracted images kept in memory (LRU);\n"
             "                      K, M, G, T suffixes (powers of 1024); default %s\n"
             "  -o nowarm           do not compute image sizes in the background\n"
+            "  -o cache_dir=DIR    also keep extracted images in DIR, for later mounts\n"
+            "  -o cache_dir_size=SIZE  bytes DIR may hold (LRU); default %s\n"
             "\n"
             "common FUSE options:\n"
             "  -f                  stay in the foreground (log to stderr)\n"
@@ -58,7 +65,7 @@ static void mount_usage(FILE *out)
             "  -s                  single-threaded\n"
             "  -o allow_other      let other users see the mount\n"
             "  -o max_idle_threads=N, -o clone_fd, -o fsname=NAME, ...: see mount.fuse3(8)\n",
-            DEFAULT_CACHE_SIZE);
+            DEFAULT_CACHE_SIZE, DEFAULT_CACHE_DIR_SIZE);
 }
 
 /* The first positional argument is the cache; the second (the mountpoint)
@@ -170,12 +177,17 @@ int fs_main(int argc, char **argv)
         fprintf(stderr, "dscfs: cache_size=%s: expected a size such as 512M\n", o.cache_size);
         goto out;
     }
+    uint64_t dir_limit = 0;
+    if (!parse_size(o.cache_dir_size ? o.cache_dir_size : DEFAULT_CACHE_DIR_SIZE, &dir_limit)) {
+        fprintf(stderr, "dscfs: cache_dir_size=%s: expected a size such as 4G\n", o.cache_dir_size);
+        goto out;
+    }
     status = 1;
     dsc_cache *cache = cli_open(o.cache);
     if (!cache)
         goto out;
     fs = fsys_open(cache, o.cache, budget);
-    if (!fs)
+    if (!fs || (o.cache_dir && !fsys_use_disk(fs, o.cache_dir, dir_limit)))
         goto out;
     /* Read-only whatever the command line says; name the mount after the
      * cache so mount(8) and df(1) show what it is. */
@@ -193,6 +205,8 @@ out:
     free(cmd.mountpoint);
     free(o.cache);
     free(o.cache_size);
+    free(o.cache_dir);
+    free(o.cache_dir_size);
     fuse_opt_free_args(&args);
     return status;
 }

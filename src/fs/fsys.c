@@ -5,6 +5,7 @@
  */
 #include "fsys.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,10 +106,24 @@ fail:
     return NULL;
 }
 
+bool fsys_use_disk(struct fsys *fs, const char *dir, uint64_t limit)
+{
+    const dsc_cache_info *in = dsc_cache_get_info(fs->cache);
+    if (!in->has_uuid) {
+        fprintf(stderr, "dscfs: %s: the cache has no UUID to key cache_dir entries by\n", fs->cache_path);
+        return false;
+    }
+    fs->disk = disk_store_open(dir, limit, in->uuid);
+    if (!fs->disk)
+        fprintf(stderr, "dscfs: cache_dir=%s: %s\n", dir, strerror(errno));
+    return fs->disk != NULL;
+}
+
 void fsys_free(struct fsys *fs)
 {
     if (!fs)
         return;
+    disk_store_close(fs->disk);
     store_destroy(fs->store);
     tree_free(fs->tree);
     if (fs->img)

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "dsc/dsc.h"
+#include "disk_store.h"
 #include "store.h"
 #include "tree.h"
 
@@ -73,11 +74,16 @@ struct fsys {
     unsigned engine_busy;   /* engine calls in flight (atomic; produce.c) */
     uint64_t work_since_release; /* bytes extracted or sized (atomic) */
     uint64_t releases;      /* times the cache pages were let go (atomic) */
+    uint64_t extractions;   /* engine extractions started (atomic) */
+    disk_store *disk;       /* -o cache_dir, or NULL */
 };
 
 /* Build the mount state over an opened cache (takes ownership of it).
  * Returns NULL after printing a one-line error. */
 struct fsys *fsys_open(dsc_cache *cache, const char *cache_path, uint64_t budget);
+/* Keep extracted images in DIR too, up to `limit` bytes (disk_store.h).
+ * false after printing a one-line error. */
+bool fsys_use_disk(struct fsys *fs, const char *dir, uint64_t limit);
 void fsys_free(struct fsys *fs);
 
 /* Log one line: stderr until the daemon detaches (always with -f), then

@@ -43,11 +43,14 @@ CLEANFILES += tests/integration/fakestat.so
 EXTRA_DIST += tests/integration/fakestat.c
 
 # The FUSE side, linked into the dscfs command (not with --disable-fuse).
+# dscfs links the shared libdsc, which exports only dsc.h; the disk store
+# names entries by SHA-256, so base/sha256.c (self-contained) is built in.
 if HAVE_FUSE
 dscfs_SOURCES += \
 	src/fs/fs.h src/fs/fsys.h src/fs/fsys.c src/fs/build.c \
 	src/fs/produce.c src/fs/report.c src/fs/ops.c src/fs/ops.h src/fs/daemon.c \
-	src/fs/warm.c src/fs/warm.h
+	src/fs/warm.c src/fs/warm.h src/fs/disk_store.c src/fs/disk_store.h \
+	src/lib/base/sha256.c
 dscfs_CPPFLAGS += -I$(top_srcdir)/src/fs
 dscfs_CFLAGS += $(FUSE_CFLAGS)
 dscfs_LDADD += libdscfs.la $(FUSE_LIBS)

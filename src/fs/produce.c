@@ -158,23 +158,36 @@ static void run_extract(void *arg)
     j->rc = dsc_extract(j->cache, j->image, &j->out, &j->err);
 }
 
-/* Keep the extraction's size (what reads return) and warnings. */
-static void record_success(struct fsys *fs, uint32_t i, dsc_output *out)
+/* Keep the image's size (what reads return) and the extraction's warnings
+ * (NULL for bytes from the disk store: they were not kept). */
+static void record_success(struct fsys *fs, uint32_t i, size_t size, char *warnings)
 {
     pthread_mutex_lock(&fs->lock);
     struct image_state *st = &fs->img[i];
-    bool mismatch = st->size_known && st->size != out->size;
+    bool mismatch = st->size_known && st->size != size;
     uint64_t predicted = st->size;
-    st->size = out->size;
+    st->size = size;
     st->size_known = true;
     st->extracted = true;
     free(st->warnings);
-    st->warnings = out->warnings;
-    out->warnings = NULL;
+    st->warnings = warnings;
     pthread_mutex_unlock(&fs->lock);
     if (mismatch)
         fsys_log(fs, LOG_WARNING, "%s: %s: extracted %zu bytes, predicted %llu", fs->cache_path,
-                 fs->img[i].path, out->size, (unsigned long long)predicted);
+                 fs->img[i].path, size, (unsigned long long)predicted);
+}
+
+/* The image's bytes from the disk store (-o cache_dir); false on a miss. */
+static bool from_disk(struct fsys *fs, uint32_t key, store_blob *blob)
+{
+    void *data;
+    size_t size;
+    if (!fs->disk || disk_store_get(fs->disk, fs->img[key].path, &data, &size) != 0)
+        return false;
+    record_success(fs, key, size, NULL);
+    blob->data = data;
+    blob->size = size;
+    return true;
 }
 
 int fsys_produce(void *ctx, uint32_t key, store_blob *blob)
@@ -186,7 +199,10 @@ int fsys_produce(void *ctx, uint32_t key, store_blob *blob)
         fail_image(fs, key, changed_msg);
         return EIO;
     }
+    if (from_disk(fs, key, blob))
+        return 0;
     struct extract_job j = {.cache = fs->cache, .image = key};
+    __atomic_add_fetch(&fs->extractions, 1, __ATOMIC_RELAXED);
     bool ok = engine_run(fs, run_extract, &j);
     engine_done(fs, ok && !j.rc ? j.out.size : 0, true);
     if (!ok) {
@@ -195,7 +211,10 @@ int fsys_produce(void *ctx, uint32_t key, store_blob *blob)
     }
     if (j.rc)
         return job_failed(fs, key, &j.err);
-    record_success(fs, key, &j.out);
+    record_success(fs, key, j.out.size, j.out.warnings);
+    j.out.warnings = NULL;
+    if (fs->disk)
+        disk_store_put(fs->disk, fs->img[key].path, j.out.data, j.out.size);
     /* dsc_output.data is malloc'ed: the store frees it with free(). */
     blob->data = j.out.data;
     blob->size = j.out.size;

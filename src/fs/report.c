@@ -26,21 +26,48 @@ const char *report_image_state(struct fsys *fs, uint32_t i)
     return extracted ? "evicted" : "pending";
 }
 
+/* "key = value" lines of numbers. */
+struct kv {
+    const char *key;
+    uint64_t value;
+};
+
+static void print_kvs(FILE *f, const struct kv *kv, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%s = %llu\n", kv[i].key, (unsigned long long)kv[i].value);
+}
+
 static void print_store(FILE *f, struct fsys *fs)
 {
     store_stats st;
     store_get_stats(fs->store, &st);
-    fprintf(f, "store.budget = %llu\n", (unsigned long long)st.budget);
-    fprintf(f, "store.resident = %llu\n", (unsigned long long)st.resident);
-    fprintf(f, "store.pinned = %llu\n", (unsigned long long)st.pinned);
-    fprintf(f, "store.peak_resident = %llu\n", (unsigned long long)st.peak_resident);
-    fprintf(f, "store.peak_unpinned = %llu\n", (unsigned long long)st.peak_unpinned);
-    fprintf(f, "store.entries = %u\n", st.entries);
-    fprintf(f, "store.hits = %llu\n", (unsigned long long)st.hits);
-    fprintf(f, "store.misses = %llu\n", (unsigned long long)st.misses);
-    fprintf(f, "store.waits = %llu\n", (unsigned long long)st.waits);
-    fprintf(f, "store.failures = %llu\n", (unsigned long long)st.failures);
-    fprintf(f, "store.evictions = %llu\n", (unsigned long long)st.evictions);
+    const struct kv kv[] = {
+        {"store.budget", st.budget},       {"store.resident", st.resident},
+        {"store.pinned", st.pinned},       {"store.peak_resident", st.peak_resident},
+        {"store.peak_unpinned", st.peak_unpinned}, {"store.entries", st.entries},
+        {"store.hits", st.hits},           {"store.misses", st.misses},
+        {"store.waits", st.waits},         {"store.failures", st.failures},
+        {"store.evictions", st.evictions},
+        {"extractions", __atomic_load_n(&fs->extractions, __ATOMIC_RELAXED)},
+    };
+    print_kvs(f, kv, sizeof kv / sizeof *kv);
+}
+
+/* The disk store's statistics (-o cache_dir), as persist.* lines. */
+static void print_disk(FILE *f, struct fsys *fs)
+{
+    if (!fs->disk)
+        return;
+    disk_store_stats st;
+    disk_store_get_stats(fs->disk, &st);
+    const struct kv kv[] = {
+        {"persist.limit", st.limit},   {"persist.bytes", st.bytes},
+        {"persist.hits", st.hits},     {"persist.misses", st.misses},
+        {"persist.writes", st.writes}, {"persist.write_errors", st.write_errors},
+        {"persist.rejected", st.rejected}, {"persist.evictions", st.evictions},
+    };
+    print_kvs(f, kv, sizeof kv / sizeof *kv);
 }
 
 /* The daemon's resident memory from /proc/self/status: anonymous (what
@@ -101,6 +128,7 @@ char *report_info(struct fsys *fs, size_t *len)
         fprintf(f, "warning = %s\n", in->warning);
     fprintf(f, "cache_intact = %s\n", fsys_cache_ok(fs) ? "yes" : "no");
     print_store(f, fs);
+    print_disk(f, fs);
     print_memory(f, fs);
     return fclose(f) == 0 ? buf : (free(buf), NULL);
 }
