@@ -6,7 +6,7 @@ set -eu
 # The second line is what packaging/build-packages.sh needs (Debian and RPM
 # packages, lintian).
 pkgs="build-essential autoconf automake libtool pkg-config libfuse3-dev fuse3 check
-      clang-19 lld-19 llvm-19 valgrind
+      clang-19 lld-19 llvm-19 libclang-rt-19-dev valgrind
       debhelper dh-autoreconf lintian rpm cpio git"
 missing=""
 for p in $pkgs; do

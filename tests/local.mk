@@ -40,14 +40,61 @@ TESTS += tests/integration/objc_link.sh tests/integration/objc_builder.sh
 EXTRA_DIST += tests/integration/objc_link.sh tests/integration/objc_builder.sh
 TESTS += tests/integration/verify_builder.sh
 EXTRA_DIST += tests/integration/verify_builder.sh
+# Install paths written to break the fronts: escaped in every log line.
+TESTS += tests/integration/hostile_paths.sh
+EXTRA_DIST += tests/integration/hostile_paths.sh
+# Ad-hoc code signatures judged without the writer (sigcheck.sh).
+TESTS += tests/integration/signature.sh
+EXTRA_DIST += tests/integration/signature.sh tests/integration/sigcheck.sh
 
 # Mutation fuzzing of the engine on the real caches (see tests/fuzz/mutate.c).
 check_PROGRAMS += tests/fuzz/mutate
-tests_fuzz_mutate_SOURCES = tests/fuzz/mutate.c tests/fuzz/exercise.c tests/fuzz/exercise.h
+tests_fuzz_mutate_SOURCES = tests/fuzz/mutate.c tests/fuzz/exercise.c tests/fuzz/exercise.h \
+	tests/fuzz/structure.c tests/fuzz/structure.h
 tests_fuzz_mutate_LDADD = libdsc_core.la
 TESTS += tests/integration/fuzz.sh
 EXTRA_DIST += tests/integration/fuzz.sh
 
+# The libFuzzer campaign (tests/fuzz/run.sh, clang-19 with
+# -fsanitize=fuzzer,address,undefined): four targets, seeds made from the
+# builder's caches at run time, regression inputs in tests/fuzz/regress.
+# `make fuzz FUZZ_SECONDS=N [FUZZ_ARCHES="arm64e x86_64"]` runs every
+# target for N seconds; make check runs fuzz_smoke.sh (20 s per target).
+FUZZ_SECONDS = 600
+FUZZ_ARCHES =
+fuzz: dscfs$(EXEEXT) tests/builder/dscbuild$(EXEEXT) tests/builder/dsccheck$(EXEEXT)
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+	DSC_TESTDATA="$${DSC_TESTDATA:-$(abs_top_srcdir)/../shared/testdata}" \
+	  sh $(srcdir)/tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_ARCHES)
+.PHONY: fuzz
+TESTS += tests/integration/fuzz_smoke.sh
+EXTRA_DIST += tests/integration/fuzz_smoke.sh tests/fuzz/run.sh tests/fuzz/dsc.dict tests/fuzz/fuzz_common.c \
+	tests/fuzz/fuzz_common.h tests/fuzz/fuzz_cache.c tests/fuzz/fuzz_split.c tests/fuzz/fuzz_output.c \
+	tests/fuzz/fuzz_tree.c
+clean-local: clean-fuzz
+clean-fuzz:
+	rm -rf fuzz-build fuzz-out
+.PHONY: clean-fuzz
+
+TESTS += tests/integration/mount_shutdown.sh
+EXTRA_DIST += tests/integration/mount_shutdown.sh
+
+# The soak test (tests/soak/soak.sh): `make soak SOAK_SECONDS=N
+# SOAK_READERS=R` reads a 64K-budget mount of a builder split cache with R
+# threads for N s, then through truncation, replacement and SIGTERM, and
+# prints its figures; make check runs soak_smoke.sh (8 readers, 10 s).
+check_PROGRAMS += tests/soak/soak_read
+tests_soak_soak_read_SOURCES = tests/soak/soak_read.c
+tests_soak_soak_read_CFLAGS = $(AM_CFLAGS) $(PTHREAD_CFLAGS)
+tests_soak_soak_read_LDADD = $(PTHREAD_LIBS)
+SOAK_SECONDS = 600
+SOAK_READERS = 64
+soak: dscfs$(EXEEXT) tests/soak/soak_read$(EXEEXT) tests/builder/dscbuild$(EXEEXT) tests/builder/dsccheck$(EXEEXT)
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+	  sh $(srcdir)/tests/soak/soak.sh $(SOAK_SECONDS) $(SOAK_READERS)
+.PHONY: soak
+TESTS += tests/soak/soak_smoke.sh
+EXTRA_DIST += tests/soak/soak.sh tests/soak/soak_smoke.sh
 TESTS += tests/integration/mount.sh tests/integration/mount_parallel.sh \
 	tests/integration/mount_budget.sh tests/integration/mount_errors.sh \
 	tests/integration/mount_sigbus.sh tests/integration/mount_sigbus_index.sh \

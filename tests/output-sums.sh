@@ -11,7 +11,8 @@
 #   sh tests/output-sums.sh OLD/dscfs W > before; (change, rebuild);
 #   sh tests/output-sums.sh NEW/dscfs W > after; cmp before after
 # The caches are written once into WORKDIR and reused, so both runs see
-# the same inputs.
+# the same inputs. NOSIGN=1 (any non-empty value) extracts with --no-sign
+# (outputs as they were before extraction signed them).
 set -eu
 dscfs=$1 work=$2
 shift 2
@@ -34,7 +35,7 @@ out=$(mktemp -d "${TMPDIR:-/tmp}/output-sums.XXXXXX")
 trap 'rm -rf "$out"' EXIT INT TERM
 caches "$@" | while read -r cache; do
     rm -rf "$out/x"
-    "$dscfs" --extract-all "$cache" "$out/x" -j 2 >/dev/null 2>"$out/err" ||
+    "$dscfs" --extract-all "$cache" "$out/x" -j 2 ${NOSIGN:+--no-sign} >/dev/null 2>"$out/err" ||
         { echo "output-sums: --extract-all failed on $cache" >&2; cat "$out/err" >&2; exit 1; }
     (cd "$out/x" && find . -type f -exec sha256sum {} + ; find . -type l -printf '%p -> %l\n') |
         sed "s|^|$(basename "$(dirname "$cache")")/$(basename "$cache") |"

@@ -208,11 +208,18 @@ typedef struct dsc_output {
     char *warnings;           /* newline-separated, malloc'ed, or NULL */
 } dsc_output;
 
-/* Extract image `image` into a standalone Mach-O file. */
+/* Extract image `image` into a standalone Mach-O file, ad-hoc code signed
+ * as Apple's linker signs what it links (Apple-silicon Macs run no
+ * unsigned code): LC_CODE_SIGNATURE and the signature end __LINKEDIT. */
 int dsc_extract(const dsc_cache *cache, uint32_t image, dsc_output *out, dsc_error *err);
 /* The exact size dsc_extract would produce, computed without building the
  * file (a directory listing must not extract every image). */
 int dsc_extract_size(const dsc_cache *cache, uint32_t image, uint64_t *size, dsc_error *err);
+
+/* Flags of the _with forms; dsc_extract and dsc_extract_size pass 0. */
+#define DSC_EXTRACT_UNSIGNED (1u << 0) /* no code signature, no LC_CODE_SIGNATURE */
+int dsc_extract_with(const dsc_cache *cache, uint32_t image, unsigned flags, dsc_output *out, dsc_error *err);
+int dsc_extract_size_with(const dsc_cache *cache, uint32_t image, unsigned flags, uint64_t *size, dsc_error *err);
 void dsc_output_free(dsc_output *out);
 
 /* ---- verification: re-parse an extracted image ---- */
@@ -247,6 +254,29 @@ typedef struct dsc_verify_report {
 
 /* Extract `image`, re-parse the result, and fill `rep`. */
 int dsc_verify(const dsc_cache *cache, uint32_t image, dsc_verify_report *rep, dsc_error *err);
+/* The same judgement of `size` bytes given as the extraction of `image`
+ * (any bytes at all: the output reader's fuzz target feeds it). */
+int dsc_verify_output(const dsc_cache *cache, uint32_t image, const uint8_t *data, size_t size,
+                      dsc_verify_report *rep, dsc_error *err);
+
+/* ---- install paths as text ---- */
+
+/* The longest path component a front serves (Linux NAME_MAX). */
+#define DSC_NAME_MAX 255
+/* Room for dsc_escape of `n` bytes of text. */
+#define DSC_ESCAPED_SIZE(n) (4 * (size_t)(n) + 1)
+
+/* `s` copied into `out` (at most `cap` bytes with the NUL; cut short, never
+ * in the middle of an escape) with control bytes, DEL and '\\' written as
+ * \xHH: the one escaping for a path from the cache in any message or log
+ * line, so that it can neither forge nor split one. Returns `out`. */
+char *dsc_escape(char *out, size_t cap, const char *s);
+
+/* The one rule for install paths the fronts serve, the mount and
+ * --extract-all alike: absolute, at least one component, no component "."
+ * or ".." or longer than DSC_NAME_MAX bytes (empty ones, from "//", are
+ * ignored). */
+bool dsc_path_servable(const char *path);
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,10 @@
 
 #include "dsc/dsc.h"
 
+/* Remove every "--no-sign" after the verb from argv (argc shrinks) and
+ * return the dsc_extract_with flags it asks for. */
+unsigned cli_take_no_sign(int *argc, char **argv);
+
 /* Open a cache for a verb; prints the error and returns NULL on failure. */
 dsc_cache *cli_open(const char *path);
 

@@ -2,11 +2,14 @@
 /*
  * extract.c — the --extract and --extract-all verbs.
  *
- *   dscfs --extract PATH CACHE -o OUT
- *   dscfs --extract-all CACHE OUTDIR [-j N]
+ *   dscfs --extract PATH CACHE -o OUT [--no-sign]
+ *   dscfs --extract-all CACHE OUTDIR [-j N] [--no-sign]
+ *
+ * Outputs are ad-hoc code signed unless --no-sign (anywhere after the verb).
  *
  * --extract-all writes every image to OUTDIR/<install path> (through
- * outdir.c, which refuses paths that could leave OUTDIR), makes every alias
+ * outdir.c, under the path rule the mount applies too; an image whose path
+ * an earlier image already names is reported, not written), makes every alias
  * a relative symlink, runs N worker threads (each owns its extraction; the
  * cache is shared read-only), draws a progress bar only when stderr is a
  * terminal, prints one summary line, and exits 1 if any image failed.
@@ -29,8 +32,9 @@
 
 int cli_verb_extract(int argc, char **argv)
 {
+    unsigned flags = cli_take_no_sign(&argc, argv);
     if (argc != 6 || strcmp(argv[4], "-o") != 0) {
-        fprintf(stderr, "usage: dscfs --extract PATH CACHE -o OUT\n");
+        fprintf(stderr, "usage: dscfs --extract PATH CACHE -o OUT [--no-sign]\n");
         return 2;
     }
     const char *path = argv[2], *out_path = argv[5];
@@ -41,9 +45,10 @@ int cli_verb_extract(int argc, char **argv)
     int64_t image = dsc_cache_find_image(c, path);
     dsc_output out;
     dsc_error err;
+    char esc[DSC_ERROR_MAX];
     if (image < 0) {
-        fprintf(stderr, "dscfs: %s: no image %s in the cache\n", argv[3], path);
-    } else if (dsc_extract(c, (uint32_t)image, &out, &err)) {
+        fprintf(stderr, "dscfs: %s: no image %s in the cache\n", argv[3], dsc_escape(esc, sizeof esc, path));
+    } else if (dsc_extract_with(c, (uint32_t)image, flags, &out, &err)) {
         fprintf(stderr, "dscfs: %s\n", err.msg);
     } else {
         if (out.warnings)
@@ -62,6 +67,7 @@ int cli_verb_extract(int argc, char **argv)
 /* Shared by the workers of --extract-all. */
 struct job {
     const dsc_cache *cache;
+    unsigned flags;       /* dsc_extract_with */
     int root;
     uint32_t count;
     atomic_uint next;
@@ -72,7 +78,48 @@ struct job {
     dsc_extract_stats total; /* summed over the extracted images */
     bool tty;
     bool *written;        /* per image: its file exists */
+    uint32_t *first;      /* per image: see first_images */
 };
+
+struct keyed_path {
+    char *norm;
+    uint32_t image;
+};
+
+static int cmp_keyed(const void *a, const void *b)
+{
+    const struct keyed_path *x = a, *y = b;
+    int r = !x->norm || !y->norm ? (x->norm == NULL) - (y->norm == NULL) : strcmp(x->norm, y->norm);
+    return r ? r : (x->image > y->image) - (x->image < y->image);
+}
+
+/* Per image, the first image whose install path names the same output file
+ * (itself when it is alone), or UINT32_MAX when the path is not servable:
+ * two images on one path must not overwrite each other in silence. */
+static uint32_t *first_images(const dsc_cache *c, uint32_t count)
+{
+    struct keyed_path *k = calloc(count ? count : 1, sizeof *k);
+    uint32_t *first = malloc((count ? count : 1) * sizeof *first);
+    for (uint32_t i = 0; k && first && i < count; i++) {
+        k[i] = (struct keyed_path){outdir_normalize(dsc_cache_get_image(c, i)->path), i};
+        if (!k[i].norm && errno != EINVAL) {
+            free(first); /* out of memory */
+            first = NULL;
+        } else {
+            first[i] = k[i].norm ? i : UINT32_MAX;
+        }
+    }
+    if (k && first) {
+        qsort(k, count, sizeof *k, cmp_keyed);
+        for (uint32_t i = 1; i < count && k[i].norm; i++)
+            if (strcmp(k[i].norm, k[i - 1].norm) == 0)
+                first[k[i].image] = first[k[i - 1].image];
+    }
+    for (uint32_t i = 0; k && i < count; i++)
+        free(k[i].norm);
+    free(k);
+    return first;
+}
 
 static void add_stats(dsc_extract_stats *sum, const dsc_extract_stats *s)
 {
@@ -102,20 +149,27 @@ static void progress(struct job *j)
 static int64_t extract_one(struct job *j, uint32_t i, char *msg, size_t msg_size, dsc_extract_stats *stats)
 {
     const dsc_image *img = dsc_cache_get_image(j->cache, i);
-    if (!outdir_path_ok(img->path)) {
-        snprintf(msg, msg_size, "refusing unsafe install path '%s' of image %u", img->path, i);
+    char esc[DSC_ERROR_MAX];
+    dsc_escape(esc, sizeof esc, img->path);
+    if (j->first[i] == UINT32_MAX) {
+        snprintf(msg, msg_size, "refusing unsafe install path '%s' of image %u", esc, i);
+        return -1;
+    }
+    if (j->first[i] != i) {
+        snprintf(msg, msg_size, "image %u (%s): not written, image %u has the same install path", i, esc,
+                 j->first[i]);
         return -1;
     }
     dsc_output out;
     dsc_error err;
-    if (dsc_extract(j->cache, i, &out, &err)) {
+    if (dsc_extract_with(j->cache, i, j->flags, &out, &err)) {
         snprintf(msg, msg_size, "%s", err.msg);
         return -1;
     }
     int64_t size = (int64_t)out.size;
     *stats = out.stats;
     if (outdir_write(j->root, img->path, out.data, out.size)) {
-        snprintf(msg, msg_size, "%s: cannot write: %s", img->path, strerror(errno));
+        snprintf(msg, msg_size, "%s: cannot write: %s", esc, strerror(errno));
         size = -1;
     } else if (out.warnings) {
         snprintf(msg, msg_size, "%s", out.warnings);
@@ -161,11 +215,14 @@ static int link_aliases(const dsc_cache *c, int root, const bool *written, uint3
     for (uint32_t i = 0; i < in->alias_count; i++) {
         const dsc_alias *a = dsc_cache_get_alias(c, i);
         const char *target = dsc_cache_get_image(c, a->image)->path;
+        char from_esc[DSC_ERROR_MAX], to_esc[DSC_ERROR_MAX];
+        dsc_escape(from_esc, sizeof from_esc, a->path);
+        dsc_escape(to_esc, sizeof to_esc, target);
         if (!written[a->image]) {
-            fprintf(stderr, "dscfs: alias %s -> %s: not linked, its image was not extracted\n", a->path, target);
+            fprintf(stderr, "dscfs: alias %s -> %s: not linked, its image was not extracted\n", from_esc, to_esc);
             (*failed)++;
         } else if (outdir_symlink(root, a->path, target)) {
-            fprintf(stderr, "dscfs: alias %s -> %s: %s\n", a->path, target,
+            fprintf(stderr, "dscfs: alias %s -> %s: %s\n", from_esc, to_esc,
                     errno == EINVAL ? "unsafe path" : strerror(errno));
             (*failed)++;
         } else {
@@ -192,8 +249,9 @@ static int parse_jobs(int argc, char **argv, long *jobs)
 int cli_verb_extract_all(int argc, char **argv)
 {
     long jobs;
+    unsigned flags = cli_take_no_sign(&argc, argv);
     if (parse_jobs(argc, argv, &jobs)) {
-        fprintf(stderr, "usage: dscfs --extract-all CACHE OUTDIR [-j N]   (1 <= N <= %d)\n", MAX_JOBS);
+        fprintf(stderr, "usage: dscfs --extract-all CACHE OUTDIR [-j N] [--no-sign]   (1 <= N <= %d)\n", MAX_JOBS);
         return 2;
     }
     const char *outdir = argv[3];
@@ -211,10 +269,13 @@ int cli_verb_extract_all(int argc, char **argv)
         close(root);
         return 1;
     }
-    struct job j = {.cache = c, .root = root, .count = dsc_cache_get_info(c)->image_count,
+    struct job j = {.cache = c, .flags = flags, .root = root, .count = dsc_cache_get_info(c)->image_count,
                      .tty = isatty(STDERR_FILENO)};
     j.written = calloc(j.count ? j.count : 1, sizeof *j.written);
-    if (!j.written) {
+    j.first = first_images(c, j.count);
+    if (!j.written || !j.first) {
+        free(j.written);
+        free(j.first);
         fprintf(stderr, "dscfs: out of memory\n");
         dsc_cache_close(c);
         close(root);
@@ -245,6 +306,7 @@ int cli_verb_extract_all(int argc, char **argv)
            (unsigned long long)j.total.unbound_pointers, (unsigned long long)j.total.stubs_fixed);
     pthread_mutex_destroy(&j.lock);
     free(j.written);
+    free(j.first);
     dsc_cache_close(c);
     close(root);
     return j.failed || alias_failed ? 1 : 0;

@@ -21,8 +21,8 @@ static void usage(FILE *out)
             "usage: dscfs [-f] [-d] [-s] [-o opt,...] CACHE MOUNTPOINT\n"
             "       dscfs --list CACHE\n"
             "       dscfs --info CACHE\n"
-            "       dscfs --extract PATH CACHE -o OUT\n"
-            "       dscfs --extract-all CACHE OUTDIR [-j N]\n"
+            "       dscfs --extract PATH CACHE -o OUT [--no-sign]\n"
+            "       dscfs --extract-all CACHE OUTDIR [-j N] [--no-sign]\n"
             "       dscfs --verify CACHE [PATH...]\n"
             "       dscfs --help | --version\n"
             "\n"
@@ -39,6 +39,8 @@ static void usage(FILE *out)
             "  --extract-all CACHE OUTDIR [-j N]\n"
             "                   write every image to OUTDIR/<install path> and every\n"
             "                   alias as a relative symlink, with N threads\n"
+            "  --no-sign        (with --extract, --extract-all) leave out the ad-hoc\n"
+            "                   code signature every output otherwise ends with\n"
             "  --verify CACHE [PATH...]\n"
             "                   extract each image (default: all), re-read the output\n"
             "                   and count pointers, stubs and branches that still\n"
@@ -47,6 +49,21 @@ static void usage(FILE *out)
             "  -V, --version    the version\n"
             "\n"
             "See dscfs(1) for the mount options.\n");
+}
+
+unsigned cli_take_no_sign(int *argc, char **argv)
+{
+    unsigned flags = 0;
+    int kept = 2;
+    for (int i = 2; i < *argc; i++) {
+        if (!strcmp(argv[i], "--no-sign"))
+            flags = DSC_EXTRACT_UNSIGNED;
+        else
+            argv[kept++] = argv[i];
+    }
+    *argc = kept;
+    argv[kept] = NULL;
+    return flags;
 }
 
 /* Open CACHE or print the one-line error. */

@@ -4,6 +4,8 @@
  */
 #include "outdir.h"
 
+#include "dsc/dsc.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -12,28 +14,35 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-bool outdir_path_ok(const char *path)
+char *outdir_normalize(const char *path)
 {
-    if (!path || path[0] != '/')
-        return false;
-    const char *p = path + 1;
-    for (;;) {
-        const char *slash = strchr(p, '/');
-        size_t len = slash ? (size_t)(slash - p) : strlen(p);
-        if (len == 0 || len >= NAME_MAX || (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
-            return false;
-        if (!slash)
-            return true;
-        p = slash + 1;
+    if (!dsc_path_servable(path)) {
+        errno = EINVAL;
+        return NULL;
     }
+    char *out = malloc(strlen(path) + 1), *w = out;
+    if (!out)
+        return NULL;
+    for (const char *p = path; *p;) {
+        while (*p == '/')
+            p++;
+        size_t len = strcspn(p, "/");
+        if (len) {
+            *w++ = '/';
+            memcpy(w, p, len);
+            w += len;
+        }
+        p += len;
+    }
+    *w = 0;
+    return out;
 }
 
-int outdir_open_parent(int root, const char *path, const char **leaf)
+/* Open (creating as needed) the parent directory of the normal form `path`
+ * under `root`; *leaf points into `path` at the last component. Returns an
+ * fd or -1 with errno set. */
+static int open_parent(int root, const char *path, const char **leaf)
 {
-    if (!outdir_path_ok(path)) {
-        errno = EINVAL;
-        return -1;
-    }
     int dir = openat(root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     const char *p = path + 1;
     for (const char *slash; dir >= 0 && (slash = strchr(p, '/')); p = slash + 1) {
@@ -58,12 +67,16 @@ int outdir_open_parent(int root, const char *path, const char **leaf)
 int outdir_write(int root, const char *path, const void *data, size_t len)
 {
     const char *leaf;
-    int dir = outdir_open_parent(root, path, &leaf);
-    if (dir < 0)
+    char *norm = outdir_normalize(path);
+    int dir = norm ? open_parent(root, norm, &leaf) : -1;
+    if (dir < 0) {
+        free(norm);
         return -1;
+    }
     int fd = openat(dir, leaf, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0755);
     int saved = errno;
     close(dir);
+    free(norm);
     if (fd < 0) {
         errno = saved;
         return -1;
@@ -108,15 +121,10 @@ char *outdir_relative(const char *path, const char *target)
 
 int outdir_symlink(int root, const char *path, const char *target)
 {
-    if (!outdir_path_ok(target)) {
-        errno = EINVAL;
-        return -1;
-    }
+    char *from = outdir_normalize(path), *to = from ? outdir_normalize(target) : NULL;
     const char *leaf;
-    int dir = outdir_open_parent(root, path, &leaf);
-    if (dir < 0)
-        return -1;
-    char *rel = outdir_relative(path, target);
+    int dir = to ? open_parent(root, from, &leaf) : -1;
+    char *rel = dir >= 0 ? outdir_relative(from, to) : NULL;
     int rc = -1;
     if (rel) {
         /* Replace an old link, never a directory or a file we wrote. */
@@ -124,12 +132,15 @@ int outdir_symlink(int root, const char *path, const char *target)
         if (fstatat(dir, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
             unlinkat(dir, leaf, 0);
         rc = symlinkat(rel, dir, leaf);
-    } else {
+    } else if (dir >= 0) {
         errno = ENOMEM;
     }
     int saved = errno;
     free(rel);
-    close(dir);
+    free(from);
+    free(to);
+    if (dir >= 0)
+        close(dir);
     errno = saved;
     return rc;
 }

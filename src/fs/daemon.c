@@ -36,6 +36,7 @@ struct options {
     char *cache_dir;      /* -o cache_dir=DIR: extracted images kept on disk */
     char *cache_dir_size;
     int nowarm;    /* -o nowarm: sizes only when asked for */
+    int nosign;    /* -o nosign: outputs without a code signature */
     int nonopts;   /* positional arguments seen */
 };
 
@@ -44,6 +45,7 @@ static const struct fuse_opt option_spec[] = {
     {"cache_dir=%s", offsetof(struct options, cache_dir), 0},
     {"cache_dir_size=%s", offsetof(struct options, cache_dir_size), 0},
     {"nowarm", offsetof(struct options, nowarm), 1},
+    {"nosign", offsetof(struct options, nosign), 1},
     FUSE_OPT_END,
 };
 
@@ -56,6 +58,7 @@ static void mount_usage(FILE *out)
             "  -o cache_size=SIZE  bytes of extracted images kept in memory (LRU);\n"
             "                      K, M, G, T suffixes (powers of 1024); default %s\n"
             "  -o nowarm           do not compute image sizes in the background\n"
+            "  -o nosign           leave out the ad-hoc code signature of every image\n"
             "  -o cache_dir=DIR    also keep extracted images in DIR, for later mounts\n"
             "  -o cache_dir_size=SIZE  bytes DIR may hold (LRU); default %s\n"
             "\n"
@@ -126,6 +129,9 @@ static int serve(struct fuse_args *args, struct fuse_cmdline_opts *cmd, struct f
     if (fuse_set_signal_handlers(se) != 0 || guard_install() != 0)
         goto out_unmount;
     fsys_log(fs, LOG_INFO, "%s mounted on %s", fs->cache_path, cmd->mountpoint);
+    const char *warning = dsc_cache_get_info(fs->cache)->warning;
+    if (warning)
+        fsys_log(fs, LOG_WARNING, "%s: warning: %s", fs->cache_path, warning);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     struct warm *warm = nowarm ? NULL : warm_start(fs, cpus > 1 ? (unsigned)cpus : 1);
     int rc = cmd->singlethread ? fuse_loop(f) : fuse_loop_mt(f, cmd->clone_fd);
@@ -187,7 +193,10 @@ int fs_main(int argc, char **argv)
     if (!cache)
         goto out;
     fs = fsys_open(cache, o.cache, budget);
-    if (!fs || (o.cache_dir && !fsys_use_disk(fs, o.cache_dir, dir_limit)))
+    if (!fs)
+        goto out;
+    fs->extract_flags = o.nosign ? DSC_EXTRACT_UNSIGNED : 0; /* before cache_dir: part of its keys */
+    if (o.cache_dir && !fsys_use_disk(fs, o.cache_dir, dir_limit))
         goto out;
     /* Read-only whatever the command line says; name the mount after the
      * cache so mount(8) and df(1) show what it is. */
@@ -201,6 +210,8 @@ int fs_main(int argc, char **argv)
     free(fsname);
     status = serve(&args, &cmd, fs, o.nowarm);
 out:
+    if (fs)
+        ops_close_all(fs);
     fsys_free(fs);
     free(cmd.mountpoint);
     free(o.cache);

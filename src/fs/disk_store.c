@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * disk_store.c — see disk_store.h. An entry's name is the hex SHA-256 of
- * its identity (cache UUID, dscfs version, image path) plus ".dsc"; its
- * header repeats that digest, so a file renamed or copied into place
- * under another name is foreign. The bytes are checked with a fast 64-bit
+ * its identity (cache UUID, dscfs version, extraction flags, image path)
+ * plus ".dsc"; its header repeats that digest, so a file renamed or copied
+ * into place under another name is foreign. The bytes are checked with a fast 64-bit
  * checksum, not SHA-256: it guards against truncation and corruption, not
  * against someone who can write DIR (who could write a matching SHA-256 as
  * easily), and the engine's SHA-256 runs at ~90-180 MB/s here, slower than
@@ -44,6 +44,7 @@ struct disk_store {
     char *dir;
     int dirfd;
     uint8_t uuid[16];
+    uint8_t flags[4];     /* dsc_extract_with flags, little-endian */
     pthread_mutex_t lock; /* guards stats; one eviction scan at a time */
     disk_store_stats stats;
 };
@@ -83,6 +84,7 @@ static void identity(const disk_store *ds, const char *image, uint8_t id[DSC_SHA
     dsc_sha256_init(&c);
     dsc_sha256_update(&c, ds->uuid, sizeof ds->uuid);
     dsc_sha256_update(&c, PACKAGE_VERSION, sizeof PACKAGE_VERSION); /* with its NUL */
+    dsc_sha256_update(&c, ds->flags, sizeof ds->flags);
     dsc_sha256_update(&c, image, strlen(image));
     dsc_sha256_final(&c, id);
 }
@@ -220,7 +222,7 @@ static void rescan(disk_store *ds)
 
 /* ---- the store ---- */
 
-disk_store *disk_store_open(const char *dir, uint64_t limit, const uint8_t uuid[16])
+disk_store *disk_store_open(const char *dir, uint64_t limit, const uint8_t uuid[16], unsigned flags)
 {
     if (mkdir(dir, 0755) != 0 && errno != EEXIST)
         return NULL;
@@ -236,6 +238,8 @@ disk_store *disk_store_open(const char *dir, uint64_t limit, const uint8_t uuid[
         return NULL;
     }
     memcpy(ds->uuid, uuid, sizeof ds->uuid);
+    for (unsigned i = 0; i < sizeof ds->flags; i++)
+        ds->flags[i] = (uint8_t)(flags >> 8 * i);
     pthread_mutex_init(&ds->lock, NULL);
     ds->stats.limit = limit;
     rescan(ds);

@@ -5,10 +5,10 @@
  *
  * Contract:
  *  - An entry is one file in DIR named after a digest of (cache UUID, dscfs
- *    version, image install path); it holds a header (those three, the
- *    byte count and a checksum of the bytes) and the bytes. Any other cache,
- *    or another dscfs version, has other names: entries are never shared
- *    across them.
+ *    version, extraction flags, image install path); it holds a header
+ *    (that digest, the byte count and a checksum of the bytes) and the
+ *    bytes. Any other cache, dscfs version or flags (-o nosign) has other
+ *    names: entries are never shared across them.
  *  - disk_store_put() writes a temporary file in DIR and renames it over
  *    the entry, so a reader (this mount or another, even of the same cache
  *    at once) sees a whole entry or none.
@@ -41,9 +41,10 @@ typedef struct disk_store_stats {
     uint64_t evictions;
 } disk_store_stats;
 
-/* Open (creating) DIR for the cache whose UUID is `uuid`. NULL with errno
- * set when DIR cannot be made or is not a writable directory. */
-disk_store *disk_store_open(const char *dir, uint64_t limit, const uint8_t uuid[16]);
+/* Open (creating) DIR for the cache whose UUID is `uuid`, extracted with
+ * dsc_extract_with `flags`. NULL with errno set when DIR cannot be made or
+ * is not a writable directory. */
+disk_store *disk_store_open(const char *dir, uint64_t limit, const uint8_t uuid[16], unsigned flags);
 void disk_store_close(disk_store *ds);
 
 /* The bytes of `image` (an install path): 0 and *data (malloc'ed), *size

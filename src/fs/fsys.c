@@ -87,6 +87,7 @@ struct fsys *fsys_open(dsc_cache *cache, const char *cache_path, uint64_t budget
     fs->gid = getgid();
     fs->nimages = dsc_cache_get_info(cache)->image_count;
     pthread_mutex_init(&fs->lock, NULL);
+    pthread_mutex_init(&fs->handles_lock, NULL);
     fs->cache_path = realpath(cache_path, NULL);
     if (!fs->cache_path || !record_files(fs))
         goto fail;
@@ -113,7 +114,7 @@ bool fsys_use_disk(struct fsys *fs, const char *dir, uint64_t limit)
         fprintf(stderr, "dscfs: %s: the cache has no UUID to key cache_dir entries by\n", fs->cache_path);
         return false;
     }
-    fs->disk = disk_store_open(dir, limit, in->uuid);
+    fs->disk = disk_store_open(dir, limit, in->uuid, fs->extract_flags);
     if (!fs->disk)
         fprintf(stderr, "dscfs: cache_dir=%s: %s\n", dir, strerror(errno));
     return fs->disk != NULL;
@@ -138,6 +139,7 @@ void fsys_free(struct fsys *fs)
     free(fs->files);
     free(fs->cache_path);
     pthread_mutex_destroy(&fs->lock);
+    pthread_mutex_destroy(&fs->handles_lock);
     dsc_cache_close(fs->cache);
     free(fs);
 }

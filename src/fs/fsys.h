@@ -70,7 +70,11 @@ struct fsys {
     uint64_t total_bytes;   /* of all cache files, for statfs */
     uid_t uid;
     gid_t gid;
+    unsigned extract_flags; /* dsc_extract_with flags (-o nosign); set before serving */
     bool to_syslog;         /* set once daemonized; stderr before */
+    pthread_mutex_t handles_lock;
+    struct handle *handles; /* open files (ops.c); what is still open at
+                               unmount is freed by ops_close_all */
     unsigned engine_busy;   /* engine calls in flight (atomic; produce.c) */
     uint64_t work_since_release; /* bytes extracted or sized (atomic) */
     uint64_t releases;      /* times the cache pages were let go (atomic) */

@@ -5,17 +5,38 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "dsc/dsc.h"
 
-static _Thread_local sigjmp_buf *recovery;
+struct frame {
+    sigjmp_buf jb;                  /* only when a page cannot be replaced */
+    volatile sig_atomic_t faulted;
+};
 
-static void on_sigbus(int sig)
+static _Thread_local struct frame *volatile current;
+static uintptr_t page_mask;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uctx)
 {
-    sigjmp_buf *jb = recovery;
-    if (jb)
-        siglongjmp(*jb, 1);
+    (void)uctx;
+    struct frame *f = current;
+    if (f) {
+        f->faulted = 1;
+        /* A page of a cache file cut short under its mapping: map a page
+         * of zeros in its place, read-only like the cache, and let the
+         * read resume. The function then runs to its end on garbage (the
+         * engine takes any bytes) and frees what it allocated; guard_run
+         * reports the fault. mmap is a plain system call on Linux. */
+        void *page = (void *)((uintptr_t)si->si_addr & page_mask);
+        if (mmap(page, page_mask ? ~page_mask + 1 : 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+                 0) != MAP_FAILED)
+            return;
+        siglongjmp(f->jb, 1);
+    }
     /* Not ours: die the way SIGBUS would have killed us. */
     signal(sig, SIG_DFL);
     raise(sig);
@@ -23,25 +44,28 @@ static void on_sigbus(int sig)
 
 int guard_install(void)
 {
+    long page = sysconf(_SC_PAGESIZE);
+    page_mask = ~(uintptr_t)((page > 0 ? page : 4096) - 1);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigbus;
+    sa.sa_sigaction = on_sigbus;
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_NODEFER;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
     return sigaction(SIGBUS, &sa, NULL);
 }
 
 bool guard_run(void (*fn)(void *arg), void *arg)
 {
-    sigjmp_buf jb;
-    sigjmp_buf *volatile outer = recovery;
-    if (sigsetjmp(jb, 1)) {
-        recovery = outer;
+    struct frame f;
+    f.faulted = 0;
+    struct frame *volatile outer = current;
+    if (sigsetjmp(f.jb, 1)) {
+        current = outer;
         dsc_thread_recover(); /* the export sets fn's lookups had pinned */
         return false;
     }
-    recovery = &jb;
+    current = &f;
     fn(arg);
-    recovery = outer;
-    return true;
+    current = outer;
+    return !f.faulted;
 }

@@ -35,7 +35,43 @@ struct handle {
     const store_blob *blob;    /* pinned; NULL until the first read of a re-open */
     char *text;
     size_t text_len;
+    struct handle *prev, *next; /* fs->handles, under fs->handles_lock */
 };
+
+/* Every open handle is on fs->handles until released, so that the ones
+ * open when the daemon stops can be freed (ops_close_all). */
+static void handle_track(struct fsys *fs, struct handle *h)
+{
+    pthread_mutex_lock(&fs->handles_lock);
+    h->prev = NULL;
+    h->next = fs->handles;
+    if (h->next)
+        h->next->prev = h;
+    fs->handles = h;
+    pthread_mutex_unlock(&fs->handles_lock);
+}
+
+static void handle_free(struct fsys *fs, struct handle *h)
+{
+    pthread_mutex_lock(&fs->handles_lock);
+    if (h->prev)
+        h->prev->next = h->next;
+    else
+        fs->handles = h->next;
+    if (h->next)
+        h->next->prev = h->prev;
+    pthread_mutex_unlock(&fs->handles_lock);
+    if (__atomic_load_n(&h->blob, __ATOMIC_ACQUIRE))
+        store_release(fs->store, h->image);
+    free(h->text);
+    free(h);
+}
+
+void ops_close_all(struct fsys *fs)
+{
+    while (fs->handles)
+        handle_free(fs, fs->handles);
+}
 
 static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
@@ -194,6 +230,7 @@ static int open_text(struct fsys *fs, uint32_t which, struct fuse_file_info *fi)
     }
     fi->fh = (uintptr_t)h;
     fi->direct_io = 1;
+    handle_track(fs, h);
     return 0;
 }
 
@@ -214,6 +251,7 @@ static int open_image(struct fsys *fs, uint32_t image, struct fuse_file_info *fi
     }
     fi->fh = (uintptr_t)h;
     fi->keep_cache = 1;
+    handle_track(fs, h);
 #if FUSE_MAJOR_VERSION > 3 || (FUSE_MAJOR_VERSION == 3 && FUSE_MINOR_VERSION >= 10)
     fi->noflush = 1; /* FOPEN_NOFLUSH: a close has nothing to flush */
 #endif
@@ -281,11 +319,7 @@ static int fs_read(const char *path, char *buf, size_t size, off_t off, struct f
 
 static int fs_release(const char *path, struct fuse_file_info *fi)
 {
-    struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-    if (__atomic_load_n(&h->blob, __ATOMIC_ACQUIRE))
-        store_release(ctx_fs()->store, h->image);
-    free(h->text);
-    free(h);
+    handle_free(ctx_fs(), (struct handle *)(uintptr_t)fi->fh);
     return 0;
 }
 

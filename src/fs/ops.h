@@ -9,4 +9,10 @@
 
 extern const struct fuse_operations fsys_ops;
 
+struct fsys;
+/* Free every file handle still open (libfuse releases none of them when
+ * it stops on a signal), unpinning their blobs; call once the FUSE loop
+ * has ended, before fsys_free. */
+void ops_close_all(struct fsys *fs);
+
 #endif

@@ -34,9 +34,10 @@ static void fail_image(struct fsys *fs, uint32_t i, const char *why)
         fs->img[i].error = strdup(why);
     }
     pthread_mutex_unlock(&fs->lock);
+    char esc[DSC_ERROR_MAX];
     if (first)
         fsys_log(fs, LOG_ERR, "%s: %s: extraction failed: %s", fs->cache_path,
-                 fs->img[i].path, why);
+                 dsc_escape(esc, sizeof esc, fs->img[i].path), why);
 }
 
 /* The errno for a failed extraction of image i. Running out of memory is
@@ -68,7 +69,7 @@ bool fsys_image_extracted(struct fsys *fs, uint32_t i)
 
 /* ---- engine calls ---- */
 
-/* Run fn(arg) under the SIGBUS guard; false when cut short by SIGBUS. */
+/* Run fn(arg) under the SIGBUS guard; false when it met a SIGBUS. */
 static bool engine_run(struct fsys *fs, void (*fn)(void *), void *arg)
 {
     __atomic_add_fetch(&fs->engine_busy, 1, __ATOMIC_ACQ_REL);
@@ -97,6 +98,7 @@ static void engine_done(struct fsys *fs, uint64_t work, bool extraction)
 struct size_job {
     const dsc_cache *cache;
     uint32_t image;
+    unsigned flags;
     uint64_t size;
     dsc_error err;
     int rc;
@@ -105,7 +107,7 @@ struct size_job {
 static void run_size(void *arg)
 {
     struct size_job *j = arg;
-    j->rc = dsc_extract_size(j->cache, j->image, &j->size, &j->err);
+    j->rc = dsc_extract_size_with(j->cache, j->image, j->flags, &j->size, &j->err);
 }
 
 int fsys_image_size(struct fsys *fs, uint32_t i, uint64_t *size)
@@ -119,12 +121,14 @@ int fsys_image_size(struct fsys *fs, uint32_t i, uint64_t *size)
     if (failed)
         return EIO;
     /* Two threads may both compute it; they get the same answer. */
-    struct size_job j = {.cache = fs->cache, .image = i};
+    struct size_job j = {.cache = fs->cache, .image = i, .flags = fs->extract_flags};
     if (!fsys_cache_ok(fs)) {
         fail_image(fs, i, changed_msg);
         return EIO;
     }
-    bool ok = engine_run(fs, run_size, &j);
+    /* A page another thread's fault replaced with zeros reads without a
+     * fault of our own: a cache that changed meanwhile fails us too. */
+    bool ok = engine_run(fs, run_size, &j) && fsys_cache_ok(fs);
     engine_done(fs, ok && !j.rc ? j.size : 0, false);
     if (!ok) {
         fail_image(fs, i, sigbus_msg);
@@ -147,6 +151,7 @@ int fsys_image_size(struct fsys *fs, uint32_t i, uint64_t *size)
 struct extract_job {
     const dsc_cache *cache;
     uint32_t image;
+    unsigned flags;
     dsc_output out;
     dsc_error err;
     int rc;
@@ -155,7 +160,7 @@ struct extract_job {
 static void run_extract(void *arg)
 {
     struct extract_job *j = arg;
-    j->rc = dsc_extract(j->cache, j->image, &j->out, &j->err);
+    j->rc = dsc_extract_with(j->cache, j->image, j->flags, &j->out, &j->err);
 }
 
 /* Keep the image's size (what reads return) and the extraction's warnings
@@ -172,9 +177,10 @@ static void record_success(struct fsys *fs, uint32_t i, size_t size, char *warni
     free(st->warnings);
     st->warnings = warnings;
     pthread_mutex_unlock(&fs->lock);
+    char esc[DSC_ERROR_MAX];
     if (mismatch)
         fsys_log(fs, LOG_WARNING, "%s: %s: extracted %zu bytes, predicted %llu", fs->cache_path,
-                 fs->img[i].path, size, (unsigned long long)predicted);
+                 dsc_escape(esc, sizeof esc, fs->img[i].path), size, (unsigned long long)predicted);
 }
 
 /* The image's bytes from the disk store (-o cache_dir); false on a miss. */
@@ -201,11 +207,13 @@ int fsys_produce(void *ctx, uint32_t key, store_blob *blob)
     }
     if (from_disk(fs, key, blob))
         return 0;
-    struct extract_job j = {.cache = fs->cache, .image = key};
+    struct extract_job j = {.cache = fs->cache, .image = key, .flags = fs->extract_flags};
     __atomic_add_fetch(&fs->extractions, 1, __ATOMIC_RELAXED);
-    bool ok = engine_run(fs, run_extract, &j);
+    bool ok = engine_run(fs, run_extract, &j) && fsys_cache_ok(fs); /* see fsys_image_size */
     engine_done(fs, ok && !j.rc ? j.out.size : 0, true);
     if (!ok) {
+        if (j.rc == 0) /* extracted from zeros the guard mapped: drop it */
+            dsc_output_free(&j.out);
         fail_image(fs, key, sigbus_msg);
         return EIO;
     }

@@ -127,23 +127,20 @@ char *report_info(struct fsys *fs, size_t *len)
     if (in->warning)
         fprintf(f, "warning = %s\n", in->warning);
     fprintf(f, "cache_intact = %s\n", fsys_cache_ok(fs) ? "yes" : "no");
+    fprintf(f, "signed = %s\n", fs->extract_flags & DSC_EXTRACT_UNSIGNED ? "no" : "yes");
     print_store(f, fs);
     print_disk(f, fs);
     print_memory(f, fs);
     return fclose(f) == 0 ? buf : (free(buf), NULL);
 }
 
-/* A path from the cache, with tabs, newlines and other control bytes
- * escaped as \xHH so each image stays on one line of its own. */
+/* A path or message from the cache, escaped (dsc_escape) so that each
+ * image stays on one line of its own. Paths are at most 1024 bytes and
+ * messages DSC_ERROR_MAX: nothing is cut short. */
 static void put_escaped(FILE *f, const char *s)
 {
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c < 0x20 || c == 0x7f || c == '\\')
-            fprintf(f, "\\x%02x", c);
-        else
-            fputc(c, f);
-    }
+    char esc[DSC_ESCAPED_SIZE(1024)];
+    fputs(dsc_escape(esc, sizeof esc, s), f);
 }
 
 static unsigned count_lines(const char *s)

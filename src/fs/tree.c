@@ -226,6 +226,8 @@ static enum tree_add_err add_path(tree *t, const struct comps *c, enum tree_kind
 static enum tree_add_err add_one(tree *t, const char *path, enum tree_kind kind, uint32_t *id)
 {
     struct comps c;
+    if (!dsc_path_servable(path))
+        return TREE_BAD_PATH;
     if (!split(path, &c))
         return TREE_NOMEM;
     enum tree_add_err e = add_path(t, &c, kind, id);
@@ -290,6 +292,8 @@ static bool same_comps(const struct comps *a, const struct comps *b)
 enum tree_add_err tree_add_link(tree *t, const char *path, const char *target, uint32_t *id)
 {
     struct comps from, to;
+    if (!dsc_path_servable(path) || !dsc_path_servable(target))
+        return TREE_BAD_PATH;
     if (!split(path, &from))
         return TREE_NOMEM;
     if (!split(target, &to)) {
@@ -420,4 +424,35 @@ const char *tree_add_err_str(enum tree_add_err e)
     case TREE_NOMEM: return "out of memory";
     }
     return "?";
+}
+
+/* ---- a cache's images and aliases ---- */
+
+int tree_add_images(tree *t, const struct tree_images *in)
+{
+    bool *placed = calloc(in->count ? in->count : 1, sizeof *placed);
+    if (!placed)
+        return -1;
+    uint32_t id;
+    for (uint32_t i = 0; i < in->count; i++) {
+        enum tree_add_err e = tree_add_file(t, in->paths[i], i, &id);
+        if (e == TREE_OK)
+            placed[i] = true;
+        else
+            in->refused(in->ctx, "image", in->paths[i], e);
+    }
+    for (uint32_t i = 0; i < in->count; i++)
+        if (placed[i])
+            tree_add_framework_links(t, in->paths[i]);
+    for (uint32_t i = 0; i < in->naliases; i++) {
+        const dsc_alias *a = &in->aliases[i];
+        if (a->image >= in->count || !placed[a->image])
+            continue;
+        /* Reachable already, e.g. through a framework link: nothing to add. */
+        enum tree_add_err e = tree_add_link(t, a->path, in->paths[a->image], &id);
+        if (e != TREE_OK && tree_lookup(t, a->path) == TREE_NONE)
+            in->refused(in->ctx, "alias", a->path, e);
+    }
+    free(placed);
+    return 0;
 }

@@ -3,9 +3,11 @@
  * tree.h — the directory tree of a mount, synthesized from untrusted paths.
  *
  * Contract:
- *  - Paths are split on '/'; empty, "." and ".." components are skipped, so
- *    no path can climb out of the tree or name the same node two ways.
- *    A component longer than NAME_MAX rejects the path.
+ *  - A path is added only under the rule --extract-all applies too,
+ *    dsc_path_servable: absolute, no "." or ".." component, none longer
+ *    than 255 bytes; empty components ("//") are ignored, so no path can
+ *    climb out of the tree or name the same node two ways. Lookups split
+ *    on '/' and skip empty, "." and ".." components.
  *  - Nodes are never removed: a node's id (0 = root) is stable for the life
  *    of the tree, which makes `id + 1` a stable inode number.
  *  - Adding a path that already exists, or that would need a file or link as
@@ -17,6 +19,8 @@
 #define DSCFS_TREE_H
 
 #include <stdint.h>
+
+#include "dsc/dsc.h"
 
 #define TREE_NONE UINT32_MAX
 #define TREE_ROOT 0u
@@ -56,6 +60,22 @@ enum tree_add_err tree_add_dir(tree *t, const char *path, uint32_t *id);
  * Versions/Current/X. Nodes that exist win (the first version added becomes
  * Current); any other path is left alone. */
 void tree_add_framework_links(tree *t, const char *image_path);
+
+/* What a mount shows of a cache: every image at its install path
+ * (`paths[i]`, payload i), the framework links of those placed, then each
+ * alias of a placed image as a relative link. A path the tree refuses is
+ * passed to `refused` (what is "image" or "alias") and left out; the rest
+ * is unaffected. The same call builds a mount's tree and the fuzz target's
+ * (tests/fuzz/fuzz_tree.c). -1 only when out of memory. */
+struct tree_images {
+    const char *const *paths;
+    uint32_t count;
+    const dsc_alias *aliases;   /* .image < count */
+    uint32_t naliases;
+    void (*refused)(void *ctx, const char *what, const char *path, enum tree_add_err e);
+    void *ctx;
+};
+int tree_add_images(tree *t, const struct tree_images *in);
 
 /* Node id of `path` (links are not followed), or TREE_NONE. */
 uint32_t tree_lookup(const tree *t, const char *path);

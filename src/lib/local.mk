@@ -25,6 +25,8 @@ libdsc_core_la_SOURCES = \
 	src/lib/base/insn.c src/lib/base/insn.h \
 	src/lib/base/version.c \
 	src/lib/base/sha256.c src/lib/base/sha256.h \
+	src/lib/base/pathtext.c \
+	src/lib/base/codesign.c src/lib/base/codesign.h \
 	src/lib/cache/cache.c src/lib/cache/cache.h \
 	src/lib/cache/images.c \
 	src/lib/cache/slide.c src/lib/cache/slide.h \

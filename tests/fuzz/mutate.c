@@ -4,9 +4,11 @@
  *
  *     mutate [-n CASES] [-s SEED] CACHE...
  *
- * Each case copies one cache into an in-memory file, damages it (byte
- * flips, "interesting" integers written over header and table fields,
- * truncation), then opens it and drives every reader on it. A case passes
+ * Each case copies one cache into an in-memory file, damages it with the
+ * structure-aware damage the libFuzzer targets use too (structure.c: byte
+ * flips, "interesting" integers over header, table and load-command
+ * fields, duplicated segment commands, truncation), then opens it and
+ * drives every reader on it. A case passes
  * when libdsc either works or fails with a one-line message naming the
  * file; crashes, hangs and sanitizer reports fail the whole run (the suite
  * runs this under ASan+UBSan in CI). Deterministic for a given seed.
@@ -22,6 +24,7 @@
 
 #include "dsc/dsc.h"
 #include "exercise.h"
+#include "structure.h"
 
 static uint64_t rng_state;
 
@@ -54,47 +57,10 @@ static uint8_t *slurp(const char *path, size_t *size)
     return buf;
 }
 
-static const uint64_t interesting[] = {
-    0, 1, 0x7f, 0x80, 0xff, 0x1000, 0x4000, 0x7fff, 0x8000, 0xffff, 0x10000,
-    0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff, 0x100000000ull,
-    0x7fffffffffffffffull, 0x8000000000000000ull, 0xffffffffffffffffull,
-};
-
-/* Where damage hurts most: the header and the tables right after it. */
-static size_t pick_offset(size_t size)
+static uint64_t rnd_state(void *state)
 {
-    switch (rnd() % 4) {
-    case 0: return rnd() % (size < 0x400 ? size : 0x400);
-    case 1: return rnd() % (size < 0x4000 ? size : 0x4000);
-    default: return rnd() % size;
-    }
-}
-
-static size_t mutate(uint8_t *buf, size_t size)
-{
-    unsigned edits = 1 + rnd() % 8;
-    for (unsigned e = 0; e < edits; e++) {
-        size_t off = pick_offset(size);
-        switch (rnd() % 4) {
-        case 0:
-            buf[off] ^= (uint8_t)(1u << (rnd() % 8));
-            break;
-        case 1:
-            buf[off] = (uint8_t)rnd();
-            break;
-        default: {
-            uint64_t v = interesting[rnd() % (sizeof interesting / sizeof interesting[0])];
-            size_t width = (rnd() & 1) ? 8 : 4;
-            off &= ~(size_t)3;
-            if (off + width <= size)
-                memcpy(buf + off, &v, width); /* little-endian host */
-            break;
-        }
-        }
-    }
-    if (rnd() % 16 == 0)
-        size = 1 + rnd() % size;
-    return size;
+    (void)state;
+    return rnd();
 }
 
 int main(int argc, char **argv)
@@ -130,7 +96,7 @@ int main(int argc, char **argv)
         uint8_t *work = malloc(size);
         for (unsigned long i = 0; i < cases; i++) {
             memcpy(work, orig, size);
-            size_t n = mutate(work, size);
+            size_t n = fuzz_damage(work, size, rnd_state, NULL);
             if (ftruncate(fd, 0) != 0 || pwrite(fd, work, n, 0) != (ssize_t)n) {
                 perror("mutate: writing the mutant");
                 return 99;

@@ -29,6 +29,13 @@
 #     --weak-bind, --objc-meta-data with addresses removed).
 #  9. dscfs --extract-all prints no warning, and dscfs --verify finds no
 #     pointer, bind, stub, branch, code or ObjC reference leaving an image.
+# 10. Every output carries an ad-hoc code signature whose layout matches
+#     Apple's cs_blobs.h and whose page hashes sha256sum recomputes
+#     (sigcheck.sh); where ld64.lld-19 signed the input (arm64, arm64e),
+#     ours has its CodeDirectory version, flags, hash parameters, execSeg
+#     flags and identifier. Nothing else compares the signatures (their
+#     sizes and offsets differ with the files), and none of the facts above
+#     reads LC_CODE_SIGNATURE: no comparison had to be relaxed.
 #
 # Where the tools cannot read a file, our own decoder speaks, and says so:
 # llvm-objdump-19 rejects arm64e chained fixups ("unsupported chained fixup
@@ -41,6 +48,7 @@
 # opcodes, so the lazy binding is lost; the slot is then bound, not rebased);
 # the lazy pointer rebases that remain must equal the input's.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
+. "${top_srcdir:-.}/tests/integration/sigcheck.sh"
 for tool in llvm-objdump-19 llvm-nm-19; do
     command -v $tool > /dev/null || skip "$tool is not installed"
 done
@@ -196,6 +204,8 @@ while IFS="	" read -r name main manifest; do
         out="$root$path"
         images=$((images + 1))
         [ -f "$out" ] || fail "$name: $path was not extracted"
+        check_signature "$out" # 10.
+        same_signer "$input" "$out"
         want="$work/facts/$arch/$(basename "$input")" # the inputs are shared by every cache of an arch
         [ -d "$want" ] || facts "$input" "$want" no
         got="$work/got"

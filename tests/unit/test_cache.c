@@ -202,6 +202,50 @@ START_TEST(image_index_out_of_range_is_an_argument_error)
 }
 END_TEST
 
+/* Issue 14 item 7: one install path longer than 1024 bytes (libhello's,
+ * pointed at 1100 bytes appended to a copy of the arm64 cache) skips that
+ * image with a warning; the cache opens and the other images are served. */
+START_TEST(overlong_path_skips_its_image)
+{
+    const char *src = testdata_path(testdata_caches[0]);
+    if (!src)
+        return;
+    FILE *in = fopen(src, "rb");
+    ck_assert_ptr_nonnull(in);
+    fseek(in, 0, SEEK_END);
+    size_t size = (size_t)ftell(in), tail = 1101;
+    rewind(in);
+    uint8_t *b = calloc(1, size + tail);
+    ck_assert_uint_eq(fread(b, 1, size, in), size);
+    fclose(in);
+    memset(b + size, 'A', tail - 1);
+    uint32_t table = dsc_le32(b + 0x18); /* imagesOffsetOld: this header predates the new table */
+    dsc_put32(b + table + 32 * 5 + 24, (uint32_t)size); /* record 5: libhello */
+    char path[] = "/tmp/dsc-longpath-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, b, size + tail), (ssize_t)(size + tail));
+    close(fd);
+    free(b);
+    dsc_cache *c;
+    dsc_error err;
+    ck_assert_msg(dsc_cache_open(path, &c, &err) == 0, "%s", err.msg);
+    const dsc_cache_info *info = dsc_cache_get_info(c);
+    ck_assert_uint_eq(info->image_count, 7);
+    ck_assert_msg(info->warning && strstr(info->warning, "1 image skipped (first: record 5)") &&
+                      strstr(info->warning, "longer than 1024 bytes"), "%s", info->warning);
+    ck_assert_int_eq(dsc_cache_find_image(c, "/usr/lib/libhello-1.0.dylib"), -1);
+    ck_assert_int_eq(dsc_cache_find_image(c, "/usr/lib/liba.dylib"), 1);
+    int64_t objc = dsc_cache_find_image(c, "/usr/lib/libobjc.A.dylib");
+    ck_assert_int_eq(objc, 5);
+    dsc_output o;
+    ck_assert_msg(dsc_extract(c, (uint32_t)objc, &o, &err) == 0, "%s", err.msg);
+    dsc_output_free(&o);
+    dsc_cache_close(c);
+    unlink(path);
+}
+END_TEST
+
 Suite *cache_suite(void)
 {
     Suite *s = suite_create("cache");
@@ -218,6 +262,7 @@ Suite *cache_suite(void)
     tcase_add_loop_test(bad, malformed_shared_inputs_fail_cleanly, 0, 3);
     tcase_add_test(bad, missing_file_is_named);
     tcase_add_loop_test(bad, truncated_caches_fail_cleanly, 0, 4);
+    tcase_add_test(bad, overlong_path_skips_its_image);
     suite_add_tcase(s, bad);
     return s;
 }

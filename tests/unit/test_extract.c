@@ -2,7 +2,8 @@
 /* test_extract.c — dsc_extract on every image of the real caches, judged
  * against the cache itself: the rebase set of each output equals the set of
  * in-image pointers found by walking the cache's slide info; segment bytes
- * equal the cache's except at pointer slots; dsc_extract_size is exact.
+ * equal the cache's except at pointer slots; dsc_extract_size is exact,
+ * signed and unsigned.
  *
  * Rebases are read back with our own decoder (fixup_decode.c) because
  * llvm-objdump-19 cannot read arm64e chained fixups (it rejects pointer
@@ -13,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/ptrfmt.h"
@@ -344,6 +347,13 @@ START_TEST(every_image_rebases_match_slide_info)
         ck_assert_msg(dsc_extract_size(c, i, &size, &err) == 0, "%s", err.msg);
         ck_assert_uint_eq(size, o.size);
         ck_assert_uint_eq(dsc_le32(o.data + 24) & MH_DYLIB_IN_CACHE, 0);
+        /* Unsigned: exact too, and smaller by the signature at least. */
+        dsc_output u;
+        ck_assert_msg(dsc_extract_with(c, i, DSC_EXTRACT_UNSIGNED, &u, &err) == 0, "%s", err.msg);
+        ck_assert_msg(dsc_extract_size_with(c, i, DSC_EXTRACT_UNSIGNED, &size, &err) == 0, "%s", err.msg);
+        ck_assert_uint_eq(size, u.size);
+        ck_assert_uint_lt(u.size, o.size);
+        dsc_output_free(&u);
         dsc_output_free(&o);
         total += judge_core(c, i);
     }
@@ -520,6 +530,123 @@ START_TEST(unmapped_locals_are_restored)
 }
 END_TEST
 
+/* The LINKEDIT mapping of a copy of the arm64 cache grown by `grow` bytes
+ * (a sparse tail), and libhello's load commands replaced by its __TEXT and
+ * as many segment commands covering all of that mapping as fit. */
+static void write_overlapping_segments(const char *path, uint64_t grow)
+{
+    const char *src = testdata_path(testdata_caches[0]);
+    FILE *f = fopen(src, "rb");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    size_t size = (size_t)ftell(f);
+    rewind(f);
+    uint8_t *b = malloc(size);
+    ck_assert_uint_eq(fread(b, 1, size, f), size);
+    fclose(f);
+    dsc_cache *c;
+    dsc_error err;
+    ck_assert_msg(dsc_cache_open(src, &c, &err) == 0, "%s", err.msg);
+    int64_t image = dsc_cache_find_image(c, "/usr/lib/libhello-1.0.dylib");
+    ck_assert_int_ge(image, 0);
+    uint64_t hdr = dsc_cache_get_image(c, (uint32_t)image)->address - c->info.base_address; /* __TEXT at offset 0 */
+    dsc_cache_close(c);
+    /* Both mapping tables: dyld_cache_mapping_info (32 bytes) and, from
+     * header 0x140 on, dyld_cache_mapping_and_slide_info (56 bytes). */
+    uint32_t moff = dsc_le32(b + 0x10), mcount = dsc_le32(b + 0x14), last = mcount - 1;
+    uint64_t le_addr = dsc_le64(b + moff + 32 * last), le_size = dsc_le64(b + moff + 32 * last + 8) + grow;
+    dsc_put64(b + moff + 32 * last + 8, le_size);
+    if (moff >= 0x140 && dsc_le32(b + 0x13c) == mcount)
+        dsc_put64(b + dsc_le32(b + 0x138) + 56 * last + 8, le_size);
+    uint8_t *mh = b + hdr, *lc = mh + MH_HEADER_SIZE_64;
+    uint32_t sizeofcmds = dsc_le32(mh + MH_SIZEOFCMDS), ncmds = dsc_le32(mh + MH_NCMDS), text = dsc_le32(lc + 4);
+    ck_assert(dsc_le32(lc) == LC_SEGMENT_64 && strcmp((const char *)lc + SEG_SEGNAME, "__TEXT") == 0);
+    /* The image table's path points into LC_ID_DYLIB: keep it, fill the
+     * runs of commands before and after it with segment commands. */
+    uint32_t id_at = text, id_size = 0, nsegs = 0;
+    for (uint32_t i = 0, at = 0; i < ncmds; at += dsc_le32(lc + at + 4), i++)
+        if (dsc_le32(lc + at) == LC_ID_DYLIB)
+            id_at = at, id_size = dsc_le32(lc + at + 4);
+    uint32_t runs[2][2] = {{text, id_at}, {id_at + id_size, sizeofcmds}}, kept = 1 + (id_size != 0);
+    for (int r = 0; r < 2; r++) {
+        uint32_t from = runs[r][0], len = runs[r][1] - from, n = len / SEG_SIZE_64;
+        memset(lc + from, 0, len);
+        if (len && !n) { /* too short for a segment: an ignored command */
+            dsc_put32(lc + from, 0x7ffffff0u), dsc_put32(lc + from + 4, len), kept++;
+            continue;
+        }
+        for (uint32_t i = 0; i < n; i++) {
+            uint8_t *seg = lc + from + SEG_SIZE_64 * i;
+            dsc_put32(seg, LC_SEGMENT_64);
+            dsc_put32(seg + 4, i + 1 < n ? SEG_SIZE_64 : len - SEG_SIZE_64 * i);
+            snprintf((char *)seg + SEG_SEGNAME, 16, "__COPY%u", nsegs++);
+            dsc_put64(seg + SEG_VMADDR, le_addr);
+            dsc_put64(seg + SEG_VMADDR + 8, le_size);
+            dsc_put64(seg + SEG_VMADDR + 24, le_size);
+            dsc_put32(seg + SEG_MAXPROT_64, 1);
+            dsc_put32(seg + SEG_MAXPROT_64 + 4, 1);
+        }
+    }
+    ck_assert_uint_ge(nsegs, 8);
+    dsc_put32(mh + MH_NCMDS, nsegs + kept);
+    write_file(path, b, size);
+    ck_assert_int_eq(truncate(path, (off_t)(size + grow)), 0);
+    free(b);
+}
+
+/* Issue 14 item 2: N segments covering one mapping used to cost N copies of
+ * it before the overlap was noticed. Extraction must now refuse the image
+ * with one line about the overlap, having copied nothing: the child's peak
+ * resident size may not grow by even half of one 64 MiB mapping. */
+START_TEST(overlapping_segments_fail_before_copying)
+{
+    if (!testdata_path(testdata_caches[0]))
+        return;
+    const uint64_t grow = 64u << 20;
+    char path[] = "/tmp/dsc_overlap_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    write_overlapping_segments(path, grow);
+    int pipefd[2];
+    ck_assert_int_eq(pipe(pipefd), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        struct rusage before, after;
+        dsc_cache *c;
+        dsc_error err = {0};
+        getrusage(RUSAGE_SELF, &before);
+        int rc = dsc_cache_open(path, &c, &err);
+        if (rc == 0) {
+            dsc_output o;
+            rc = dsc_extract(c, (uint32_t)dsc_cache_find_image(c, "/usr/lib/libhello-1.0.dylib"), &o, &err);
+            if (rc == 0)
+                dsc_output_free(&o);
+            dsc_cache_close(c);
+        }
+        getrusage(RUSAGE_SELF, &after);
+        dprintf(pipefd[1], "%d %ld %s", rc, after.ru_maxrss - before.ru_maxrss, err.msg);
+        _exit(0);
+    }
+    close(pipefd[1]);
+    char msg[DSC_ERROR_MAX + 64] = "";
+    ssize_t got = read(pipefd[0], msg, sizeof msg - 1);
+    close(pipefd[0]);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    unlink(path);
+    ck_assert(got > 0 && WIFEXITED(status));
+    msg[got] = 0;
+    int rc;
+    long grew_kb;
+    int used;
+    ck_assert_int_eq(sscanf(msg, "%d %ld %n", &rc, &grew_kb, &used), 2);
+    ck_assert_msg(rc == -1 && strstr(msg + used, "overlap") && !strchr(msg + used, '\n'), "%s", msg);
+    ck_assert_msg(grew_kb < (long)(grow >> 11), "peak RSS grew by %ld KiB: %s", grew_kb, msg);
+}
+END_TEST
+
 /* Random byte changes in the load commands, data (slide chains) and
  * LINKEDIT of a real cache: every extraction either succeeds, with
  * dsc_extract_size agreeing, or fails with a message — never crashes (run
@@ -584,6 +711,51 @@ START_TEST(mutated_caches_fail_cleanly)
 }
 END_TEST
 
+/* LC_CODE_SIGNATURE needs 16 bytes more of load commands. Where they do
+ * not fit before the first section the file is written unsigned, with a
+ * warning, rather than not at all (out_finish). */
+START_TEST(no_room_for_the_signature_writes_unsigned)
+{
+    dsc_cache *c = testdata_open(testdata_caches[0]);
+    if (!c)
+        return;
+    struct dsc_plan p;
+    dsc_error err;
+    ck_assert_msg(plan_init(&p, c, 0, true, &err) == 0, "%s", err.msg);
+    int (*const core[])(struct dsc_plan *) = {pass_layout, pass_pointers, pass_linkedit, pass_fixups, out_finish};
+    for (size_t k = 0; k < sizeof core / sizeof core[0]; k++)
+        ck_assert_msg(core[k](&p) == 0, "%s", err.msg);
+    uint64_t unsigned_size = p.file_size;
+    uint32_t unsigned_ncmds = p.ncmds;
+    size_t need = p.mo.header_size + p.cmds.size;
+    p.sign = true;
+    ck_assert_msg(out_finish(&p) == 0, "%s", err.msg);
+    ck_assert(p.sign);
+    ck_assert_uint_gt(p.file_size, unsigned_size);
+    ck_assert_uint_eq(p.ncmds, unsigned_ncmds + 1);
+    /* The first section right after the unsigned commands. */
+    struct dsc_out_segment *s = &p.segs[0];
+    struct dsc_out_section *first = NULL;
+    for (unsigned k = 0; k < s->nsects; k++)
+        if (s->sects[k].size && (!first || s->sects[k].addr < first->addr))
+            first = &s->sects[k];
+    ck_assert_ptr_nonnull(first);
+    first->addr = s->vmaddr + need;
+    ck_assert_msg(out_finish(&p) == 0, "%s", err.msg);
+    ck_assert(!p.sign);
+    ck_assert_uint_eq(p.file_size, unsigned_size);
+    ck_assert_uint_eq(p.ncmds, unsigned_ncmds);
+    ck_assert_ptr_nonnull(p.warnings.data);
+    ck_assert_ptr_nonnull(strstr((char *)p.warnings.data, "written unsigned"));
+    uint8_t *buf = malloc(p.file_size);
+    ck_assert_ptr_nonnull(buf);
+    ck_assert_msg(out_write(&p, buf) == 0, "%s", err.msg);
+    free(buf);
+    plan_free(&p);
+    dsc_cache_close(c);
+}
+END_TEST
+
 Suite *extract_suite(void)
 {
     Suite *s = suite_create("extract");
@@ -591,8 +763,10 @@ Suite *extract_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, every_image_rebases_match_slide_info, 0, 3);
     tcase_add_test(tc, bad_image_index_fails_cleanly);
+    tcase_add_test(tc, no_room_for_the_signature_writes_unsigned);
     tcase_add_test(tc, unmapped_locals_are_restored);
     tcase_add_loop_test(tc, mutated_caches_fail_cleanly, 0, 3);
+    tcase_add_test(tc, overlapping_segments_fail_before_copying);
     suite_add_tcase(s, tc);
     TCase *builder = tcase_create("builder caches");
     tcase_set_timeout(builder, 600);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../../src/fs/tree.h"
+#include "dsc/dsc.h"
 #include "suites.h"
 
 static tree *t;
@@ -48,24 +49,30 @@ START_TEST(files_make_their_directories)
 }
 END_TEST
 
-START_TEST(hostile_components_are_skipped)
+/* The rule --extract-all shares (dsc_path_servable): empty components
+ * are ignored, ".", ".." and components over 255 bytes refuse the path. */
+START_TEST(hostile_components_are_refused)
 {
     uint32_t id;
-    ck_assert_int_eq(tree_add_file(t, "//usr/./../lib//../a.dylib", 1, &id), TREE_OK);
+    ck_assert_int_eq(tree_add_file(t, "//usr/lib//a.dylib", 1, &id), TREE_OK);
     char *p = tree_path(t, id);
     ck_assert_str_eq(p, "/usr/lib/a.dylib");
     free(p);
     ck_assert_uint_eq(tree_lookup(t, "usr/lib/a.dylib"), id);
     ck_assert_int_eq(tree_add_file(t, "/usr/lib/a.dylib", 2, &id), TREE_EXISTS);
-    ck_assert_int_eq(tree_add_file(t, "/../..", 3, &id), TREE_BAD_PATH);
-    ck_assert_int_eq(tree_add_file(t, "", 3, &id), TREE_BAD_PATH);
-    char longname[NAME_MAX + 8];
-    memset(longname, 'x', sizeof longname - 1);
-    longname[0] = '/';
-    longname[sizeof longname - 1] = 0;
     uint32_t before = tree_count(t);
-    ck_assert_int_eq(tree_add_file(t, longname, 3, &id), TREE_BAD_PATH);
+    const char *bad[] = {"/../..", "", "/", "usr/lib/b", "/usr/./b", "/usr/lib/../b", "/usr/lib/b/..", NULL};
+    for (int i = 0; bad[i]; i++)
+        ck_assert_msg(tree_add_file(t, bad[i], 3, &id) == TREE_BAD_PATH, "accepted '%s'", bad[i]);
+    ck_assert_int_eq(tree_add_link(t, "/usr/lib/../x", "/usr/lib/a.dylib", &id), TREE_BAD_PATH);
+    char name[DSC_NAME_MAX + 3];
+    memset(name, 'x', sizeof name - 1);
+    name[0] = '/';
+    name[sizeof name - 1] = 0; /* a 256-byte component */
+    ck_assert_int_eq(tree_add_file(t, name, 3, &id), TREE_BAD_PATH);
     ck_assert_uint_eq(tree_count(t), before);
+    name[sizeof name - 2] = 0; /* 255 bytes: served */
+    ck_assert_int_eq(tree_add_file(t, name, 3, &id), TREE_OK);
 }
 END_TEST
 
@@ -162,7 +169,7 @@ Suite *tree_suite(void)
     TCase *tc = tcase_create("tree");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, files_make_their_directories);
-    tcase_add_test(tc, hostile_components_are_skipped);
+    tcase_add_test(tc, hostile_components_are_refused);
     tcase_add_test(tc, conflicts_change_nothing);
     tcase_add_test(tc, links_get_relative_targets);
     tcase_add_test(tc, framework_links_like_a_real_system);

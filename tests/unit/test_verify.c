@@ -261,6 +261,45 @@ START_TEST(bind_opcodes_hostile)
 }
 END_TEST
 
+/* Found by tests/fuzz/fuzz_output: a chained-fixups error in the output
+ * named the image but not the cache. dsc_verify_output on libobjc's arm64e
+ * extraction with its first chained segment's pointer format zeroed must
+ * refuse it in one line naming the cache, the image and the output. */
+START_TEST(damaged_output_is_refused_naming_the_cache)
+{
+    dsc_cache *c = testdata_open(testdata_caches[1]);
+    if (!c)
+        return;
+    int64_t image = dsc_cache_find_image(c, "/usr/lib/libobjc.A.dylib");
+    ck_assert_int_ge(image, 0);
+    dsc_output o;
+    dsc_error err;
+    ck_assert_msg(dsc_extract(c, (uint32_t)image, &o, &err) == 0, "%s", err.msg);
+    uint32_t ncmds = dsc_le32(o.data + MH_NCMDS), at = MH_HEADER_SIZE_64, dataoff = 0;
+    for (uint32_t i = 0; i < ncmds; i++, at += dsc_le32(o.data + at + 4))
+        if (dsc_le32(o.data + at) == LC_DYLD_CHAINED_FIXUPS)
+            dataoff = dsc_le32(o.data + at + 8);
+    ck_assert_uint_ne(dataoff, 0);
+    uint32_t starts = dataoff + dsc_le32(o.data + dataoff + 4), nsegs = dsc_le32(o.data + starts);
+    bool damaged = false;
+    for (uint32_t i = 0; i < nsegs && !damaged; i++) {
+        uint32_t seg = dsc_le32(o.data + starts + 4 + 4 * i);
+        if (seg) {
+            memset(o.data + starts + seg + 6, 0, 2); /* dyld_chained_starts_in_segment.pointer_format */
+            damaged = true;
+        }
+    }
+    ck_assert(damaged);
+    dsc_verify_report rep;
+    ck_assert_int_eq(dsc_verify_output(c, (uint32_t)image, o.data, o.size, &rep, &err), -1);
+    ck_assert_msg(strstr(err.msg, testdata_path(testdata_caches[1])) &&
+                      strstr(err.msg, "libobjc.A.dylib: extracted output") && !strchr(err.msg, '\n'),
+                  "%s", err.msg);
+    dsc_output_free(&o);
+    dsc_cache_close(c);
+}
+END_TEST
+
 Suite *verify_suite(void)
 {
     Suite *s = suite_create("verify");
@@ -269,6 +308,7 @@ Suite *verify_suite(void)
     tcase_add_loop_test(real, every_image_verifies, 0, 3);
     tcase_add_test(real, binds_equal_original_opcodes);
     tcase_add_test(real, arm64e_binds_match_arm64_originals);
+    tcase_add_test(real, damaged_output_is_refused_naming_the_cache);
     suite_add_tcase(s, real);
     TCase *ops = tcase_create("opcodes");
     tcase_add_test(ops, bind_opcodes_decode);

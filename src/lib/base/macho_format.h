@@ -16,6 +16,7 @@
 /* ---- mach_header / mach_header_64 ---- */
 #define MH_MAGIC 0xfeedfaceu
 #define MH_MAGIC_64 0xfeedfacfu
+#define MH_EXECUTE 2u
 #define MH_DYLIB 6u
 #define MH_DYLIB_IN_CACHE 0x80000000u     /* flags: an image inside a dyld cache */
 #define MH_HEADER_SIZE 28u                /* mach_header */

@@ -10,6 +10,7 @@
 #include "cache/cache.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -386,6 +387,24 @@ static int open_subcaches(dsc_cache *c, dsc_error *err)
     return rc;
 }
 
+int dsc_cache_warn(dsc_cache *c, dsc_error *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *more = NULL;
+    int n = vasprintf(&more, fmt, ap);
+    va_end(ap);
+    char *joined = NULL;
+    if (n < 0 || (c->warning ? asprintf(&joined, "%s; %s", c->warning, more) : asprintf(&joined, "%s", more)) < 0) {
+        free(n < 0 ? NULL : more);
+        return dsc_fail_oom(err, c->path);
+    }
+    free(more);
+    free(c->warning);
+    c->warning = joined;
+    return 0;
+}
+
 /* A missing .symbols file costs only local symbol names: warn, don't fail.
  * A present one with the wrong UUID is an error. */
 static int open_symbols(dsc_cache *c, dsc_error *err)
@@ -405,12 +424,9 @@ static int open_symbols(dsc_cache *c, dsc_error *err)
     snprintf(path, n, "%s.symbols", stem);
     free(stem);
     int rc = 0;
-    if (access(path, F_OK) != 0) {
-        size_t wn = strlen(path) + 64;
-        c->warning = malloc(wn);
-        if (c->warning)
-            snprintf(c->warning, wn, "%s is missing: local symbols stay redacted", path);
-    } else if ((rc = add_file(c, path, DSC_FILE_SYMBOLS, err)) == 0) {
+    if (access(path, F_OK) != 0)
+        rc = dsc_cache_warn(c, err, "%s is missing: local symbols stay redacted", path);
+    else if ((rc = add_file(c, path, DSC_FILE_SYMBOLS, err)) == 0) {
         c->symbols_file = (int)c->nfiles - 1;
         rc = check_uuid(&c->files[c->symbols_file], c->info.symbol_file_uuid, err);
     }

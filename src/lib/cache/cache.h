@@ -132,6 +132,10 @@ bool dsc_vm_u64(const dsc_cache *c, uint64_t addr, uint64_t *v);
 bool dsc_vm_ptr_raw(const dsc_cache *c, uint64_t addr, uint64_t *v);
 bool dsc_vm_cstr(const dsc_cache *c, uint64_t addr, uint64_t max_len, const char **s);
 
+/* Add a non-fatal problem found at open to info.warning (joined by "; " so
+ * that it stays one line); -1 only when out of memory. */
+int dsc_cache_warn(dsc_cache *c, dsc_error *err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* images.c: fill images, aliases and the path index. */
 int dsc_images_load(dsc_cache *c, dsc_error *err);
 

@@ -70,8 +70,11 @@ static int table_location(const dsc_cache *c, uint32_t *off, uint32_t *count)
 
 /* Image-table records: real images, plus dyld-421 style aliases (a record
  * whose address repeats an earlier one). Records are first placed at their
- * table index, then compacted so that real images are numbered densely. */
-static int read_image_table(dsc_cache *c, struct addr_rec **by_addr_out, size_t *alias_cap, dsc_error *err)
+ * table index, then compacted so that real images are numbered densely;
+ * `image_of_out` maps each record to its image (UINT32_MAX: an alias, or
+ * skipped for an overlong path). */
+static int read_image_table(dsc_cache *c, struct addr_rec **by_addr_out, uint32_t **image_of_out, size_t *alias_cap,
+                            dsc_error *err)
 {
     const struct dsc_file *m = dsc_main_file(c);
     uint32_t off, count;
@@ -97,19 +100,29 @@ static int read_image_table(dsc_cache *c, struct addr_rec **by_addr_out, size_t 
         if (recs[i].address == recs[i - 1].address)
             alias_of[recs[i].record] = alias_of[recs[i - 1].record] != UINT32_MAX
                                            ? alias_of[recs[i - 1].record] : recs[i - 1].record;
+    uint32_t skipped = 0, first_skipped = 0;
     for (uint32_t i = 0; i < count && rc == 0; i++) {
         const uint8_t *e = table.data + (uint64_t)i * IMAGE_INFO_SIZE;
         uint32_t path_off = dsc_le32(e + 24);
         const char *path;
         size_t len;
-        if (!span_cstr(m->bytes, path_off, MAX_PATH_LEN, &path, &len) || len == 0) {
-            rc = dsc_fail(err, c->path, "image %u: path at 0x%x is out of the file or unterminated", i, path_off);
+        image_of[i] = UINT32_MAX;
+        if (path_off < m->bytes.size && !span_cstr(m->bytes, path_off, MAX_PATH_LEN, &path, &len)) {
+            /* No NUL in the first MAX_PATH_LEN + 1 bytes: no front can
+             * serve such a path, but the other images are still good. */
+            if (!skipped++)
+                first_skipped = i;
+        } else if (path_off >= m->bytes.size || len == 0) {
+            rc = dsc_fail(err, c->path, "image %u: path at 0x%x is out of the file or empty", i, path_off);
         } else if (alias_of[i] != UINT32_MAX) {
-            /* The real record has a lower index, so it is numbered already. */
-            rc = add_alias(c, path, image_of[alias_of[i]], alias_cap, err);
+            /* The real record has a lower index, so it is numbered already
+             * (or skipped, and its aliases with it). */
+            if (image_of[alias_of[i]] != UINT32_MAX)
+                rc = add_alias(c, path, image_of[alias_of[i]], alias_cap, err);
         } else if (!dsc_vm_map(c, dsc_le64(e))) {
-            rc = dsc_fail(err, c->path, "image %u (%.200s): header address 0x%llx is in no mapping",
-                          i, path, (unsigned long long)dsc_le64(e));
+            char esc[201];
+            rc = dsc_fail(err, c->path, "image %u (%s): header address 0x%llx is in no mapping", i,
+                          dsc_escape(esc, sizeof esc, path), (unsigned long long)dsc_le64(e));
         } else {
             dsc_image *img = &c->images[c->nimages];
             image_of[i] = img->index = c->nimages++;
@@ -117,11 +130,16 @@ static int read_image_table(dsc_cache *c, struct addr_rec **by_addr_out, size_t 
             img->address = dsc_le64(e);
         }
     }
+    if (skipped && rc == 0)
+        rc = dsc_cache_warn(c, err, "%u image%s skipped (first: record %u): install path longer than %d bytes",
+                            skipped, skipped == 1 ? "" : "s", first_skipped, MAX_PATH_LEN);
     /* Re-key the address index by image number for later lookups. */
     uint32_t n = 0;
     for (uint32_t i = 0; rc == 0 && i < count; i++)
-        if (alias_of[recs[i].record] == UINT32_MAX)
+        if (alias_of[recs[i].record] == UINT32_MAX && image_of[recs[i].record] != UINT32_MAX)
             recs[n++] = (struct addr_rec){recs[i].address, image_of[recs[i].record]};
+    *image_of_out = image_of;
+    image_of = NULL;
 out:
     free(image_of);
     free(alias_of);
@@ -162,6 +180,8 @@ static int read_text_table(dsc_cache *c, struct addr_rec *by_addr, dsc_error *er
  * owned by the cache: a first walk sizes the pool, a second fills it. */
 struct alias_walk {
     dsc_cache *c;
+    const uint32_t *image_of; /* trie values are image-table records */
+    uint32_t nrecords;
     size_t *alias_cap;
     dsc_error *err;
     size_t need;    /* pass 1: bytes the pool needs */
@@ -172,9 +192,13 @@ struct alias_walk {
 static int on_trie_key(void *vctx, const char *key, size_t key_len, dsc_span term)
 {
     struct alias_walk *w = vctx;
-    uint64_t off = 0, index;
-    if (!span_uleb(term, &off, &index) || index >= w->c->nimages)
-        return dsc_fail(w->err, w->c->path, "dylibs trie: '%.200s' names no image", key);
+    uint64_t off = 0, record;
+    char esc[201];
+    if (!span_uleb(term, &off, &record) || record >= w->nrecords)
+        return dsc_fail(w->err, w->c->path, "dylibs trie: '%s' names no image", dsc_escape(esc, sizeof esc, key));
+    uint32_t index = w->image_of[record];
+    if (index == UINT32_MAX)
+        return 0; /* an alias of a skipped image */
     /* Keys of a trie are unique, so only the image's own path is not an
      * alias (dyld-421 record aliases predate the trie). */
     if (key_len == 0 || strcmp(key, w->c->images[index].path) == 0)
@@ -188,10 +212,10 @@ static int on_trie_key(void *vctx, const char *key, size_t key_len, dsc_span ter
     char *copy = w->pool + w->used;
     memcpy(copy, key, key_len + 1);
     w->used += key_len + 1;
-    return add_alias(w->c, copy, (uint32_t)index, w->alias_cap, w->err);
+    return add_alias(w->c, copy, index, w->alias_cap, w->err);
 }
 
-static int read_dylibs_trie(dsc_cache *c, size_t *alias_cap, dsc_error *err)
+static int read_dylibs_trie(dsc_cache *c, const uint32_t *image_of, size_t *alias_cap, dsc_error *err)
 {
     const struct dsc_file *m = dsc_main_file(c);
     if (!dsc_hdr_has(m, HDR_DYLIBS_TRIE_SIZE, 8) || !dsc_hdr64(m, HDR_DYLIBS_TRIE_ADDR))
@@ -199,7 +223,9 @@ static int read_dylibs_trie(dsc_cache *c, size_t *alias_cap, dsc_error *err)
     dsc_span trie;
     if (!dsc_vm_span(c, dsc_hdr64(m, HDR_DYLIBS_TRIE_ADDR), dsc_hdr64(m, HDR_DYLIBS_TRIE_SIZE), &trie))
         return dsc_fail(err, c->path, "dylibs trie is outside the cache's mappings");
-    struct alias_walk w = {c, alias_cap, err, 0, NULL, 0};
+    uint32_t off, nrecords;
+    table_location(c, &off, &nrecords);
+    struct alias_walk w = {c, image_of, nrecords, alias_cap, err, 0, NULL, 0};
     if (dsc_trie_walk(trie, on_trie_key, &w, c->path, err))
         return -1;
     if (w.need == 0)
@@ -229,10 +255,12 @@ int dsc_images_load(dsc_cache *c, dsc_error *err)
 {
     size_t alias_cap = 0;
     struct addr_rec *by_addr = NULL;
+    uint32_t *image_of = NULL;
     int rc = -1;
-    if (read_image_table(c, &by_addr, &alias_cap, err) == 0 && read_text_table(c, by_addr, err) == 0 &&
-        read_dylibs_trie(c, &alias_cap, err) == 0 && build_path_index(c, err) == 0)
+    if (read_image_table(c, &by_addr, &image_of, &alias_cap, err) == 0 && read_text_table(c, by_addr, err) == 0 &&
+        read_dylibs_trie(c, image_of, &alias_cap, err) == 0 && build_path_index(c, err) == 0)
         rc = 0;
+    free(image_of);
     free(by_addr);
     return rc;
 }

@@ -13,10 +13,11 @@ int dsc_image_vfail(dsc_error *err, enum dsc_errcode code, const dsc_cache *c, u
 {
     if (!err)
         return -1;
-    char what[DSC_ERROR_MAX];
+    char what[DSC_ERROR_MAX], path[DSC_ERROR_MAX];
     vsnprintf(what, sizeof what, fmt, ap);
     const dsc_image *img = dsc_cache_get_image(c, image);
-    return dsc_fail_code(err, code, c->path, "%s: %s", img ? img->path : "(no such image)", what);
+    return dsc_fail_code(err, code, c->path, "%s: %s",
+                         img ? dsc_escape(path, sizeof path, img->path) : "(no such image)", what);
 }
 
 int dsc_image_fail(dsc_error *err, const dsc_cache *c, uint32_t image, const char *fmt, ...)
@@ -47,8 +48,8 @@ int dsc_macho_parse(const dsc_cache *c, uint32_t image, struct dsc_macho *mo, ds
     mo->cache = c;
     mo->image = image;
     mo->path = img->path;
-    char who[DSC_ERROR_MAX];
-    snprintf(who, sizeof who, "%s: %s", c->path, img->path);
+    char who[DSC_ERROR_MAX], path[DSC_ERROR_MAX];
+    snprintf(who, sizeof who, "%s: %s", c->path, dsc_escape(path, sizeof path, img->path));
     dsc_span hdr, all;
     if (!dsc_vm_span(c, img->address, MH_HEADER_SIZE, &hdr))
         return dsc_image_fail(err, c, image, "mach header at 0x%llx is out of its mapping",

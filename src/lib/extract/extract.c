@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * extract.c — the extraction pipeline: plan → copy → passes → serialise,
- * and the public dsc_extract / dsc_extract_size / dsc_output_free.
+ * extract.c — the extraction pipeline: plan → copy → passes → serialise
+ * (and sign), and the public dsc_extract / dsc_extract_size (and their
+ * _with forms) / dsc_output_free.
  *
  * dsc_extract_size runs the same pipeline on a size plan (no segment bytes
  * copied, no pointers written; see extract.h), so the two can never
@@ -90,12 +91,13 @@ static int plan_run(struct dsc_plan *p)
     return out_finish(p);
 }
 
-int dsc_extract(const dsc_cache *c, uint32_t image, dsc_output *out, dsc_error *err)
+int dsc_extract_with(const dsc_cache *c, uint32_t image, unsigned flags, dsc_output *out, dsc_error *err)
 {
     memset(out, 0, sizeof *out);
     struct dsc_plan p;
     if (plan_init(&p, c, image, true, err))
         return -1;
+    p.sign = !(flags & DSC_EXTRACT_UNSIGNED);
     int rc = plan_run(&p);
     if (rc == 0) {
         out->data = malloc(p.file_size ? p.file_size : 1);
@@ -118,16 +120,27 @@ int dsc_extract(const dsc_cache *c, uint32_t image, dsc_output *out, dsc_error *
     return rc;
 }
 
-int dsc_extract_size(const dsc_cache *c, uint32_t image, uint64_t *size, dsc_error *err)
+int dsc_extract_size_with(const dsc_cache *c, uint32_t image, unsigned flags, uint64_t *size, dsc_error *err)
 {
     struct dsc_plan p;
     if (plan_init(&p, c, image, false, err))
         return -1;
+    p.sign = !(flags & DSC_EXTRACT_UNSIGNED);
     int rc = plan_run(&p);
     if (rc == 0)
         *size = p.file_size;
     plan_free(&p);
     return rc;
+}
+
+int dsc_extract(const dsc_cache *c, uint32_t image, dsc_output *out, dsc_error *err)
+{
+    return dsc_extract_with(c, image, 0, out, err);
+}
+
+int dsc_extract_size(const dsc_cache *c, uint32_t image, uint64_t *size, dsc_error *err)
+{
+    return dsc_extract_size_with(c, image, 0, size, err);
 }
 
 void dsc_output_free(dsc_output *out)

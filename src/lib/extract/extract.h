@@ -4,7 +4,9 @@
  *
  * Pipeline (extract.c): plan_init → layout → pointers → [binds, stubs, objc]
  * → linkedit → fixups (encode) → out_finish (file offsets, load commands,
- * exact size) → out_write (serialise).
+ * exact size, room for the code signature) → out_write (serialise, then
+ * sign: the page hashes are taken of the finished bytes, so signing is
+ * the very last step).
  *
  * Contract:
  *  - A plan belongs to one extraction on one thread; the cache is shared and
@@ -135,6 +137,7 @@ struct dsc_plan {
     unsigned ptr_size;            /* 4 or 8 */
     uint32_t page_size;           /* file alignment of segments */
     bool copy_bytes;              /* false: size plan, no segment bytes */
+    bool sign;                    /* end LINKEDIT with an ad-hoc signature (out.c) */
     enum dsc_fixup_encoding encoding;
 
     struct dsc_out_segment *segs; /* file order; LINKEDIT is not in here */
@@ -155,6 +158,7 @@ struct dsc_plan {
 
     /* Filled by out_finish. */
     uint64_t linkedit_fileoff, linkedit_size, file_size;
+    uint64_t sign_size;           /* bytes of the signature, 0 unsigned */
     struct dsc_blob cmds;         /* the new load commands */
     uint32_t ncmds;
 
@@ -234,7 +238,8 @@ int pass_fixups(struct dsc_plan *p);    /* fixups → opcodes or chained fixups 
 
 /* Assign file offsets, build load commands, compute the exact file size. */
 int out_finish(struct dsc_plan *p);
-/* Write the file into `buf` of exactly p->file_size bytes (full plan only). */
+/* Write the file into `buf` of exactly p->file_size bytes (full plan only),
+ * signed last when p->sign. */
 int out_write(struct dsc_plan *p, uint8_t *buf);
 
 /* ---- encoders (pass_fixups.c), exposed for unit tests ---- */

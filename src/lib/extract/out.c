@@ -8,39 +8,67 @@
  * VM addresses (see extract.h); __LINKEDIT keeps the cache's LINKEDIT vmaddr
  * unless an added segment took it. Inside __LINKEDIT, pointer-aligned:
  * fixups (chained, or rebase/bind/weak/lazy opcodes), export trie, function
- * starts, data in code, symbols, indirect symbols, strings.
+ * starts, data in code, symbols, indirect symbols, strings; then, when
+ * signing, the code signature (base/codesign.h), 16-aligned as ld64 and
+ * lld place it, signing every byte before it.
  *
  * Load commands are the cache image's, in their order, with every file
- * offset rewritten; MH_DYLIB_IN_CACHE is cleared; split-seg info, code
- * signatures and other views into the shared LINKEDIT are dropped. They must
- * fit before the first section of the first segment, as in the cache.
+ * offset rewritten; MH_DYLIB_IN_CACHE is cleared; split-seg info, the
+ * cache's code signature and other views into the shared LINKEDIT are
+ * dropped; LC_CODE_SIGNATURE of the new signature comes last (where ld64
+ * puts it). They must fit before the first section of the first segment,
+ * as in the cache; when the signature's command does not, the file is
+ * written unsigned with a warning rather than not at all.
  */
 #include "extract/extract.h"
 
 #include <string.h>
 
+#include "base/codesign.h"
+
+/* LINKEDIT pieces in file order; the signature, last, is not a blob. */
 enum piece { P_CHAINED, P_REBASE, P_BIND, P_WEAK, P_LAZY, P_EXPORTS, P_FSTARTS, P_DIC, P_SYMTAB, P_INDIRECT,
-             P_STRTAB, P_COUNT };
+             P_STRTAB, P_SIGNATURE, P_COUNT };
 
 static const struct dsc_blob *piece_blob(const struct dsc_plan *p, enum piece i)
 {
     const struct dsc_linkedit *le = &p->le;
-    const struct dsc_blob *all[P_COUNT] = {&le->chained, &le->rebase, &le->bind, &le->weak_bind, &le->lazy_bind,
+    const struct dsc_blob *all[P_SIGNATURE] = {&le->chained, &le->rebase, &le->bind, &le->weak_bind, &le->lazy_bind,
                                            &le->exports, &le->fstarts, &le->dic, &le->symtab, &le->indirect,
                                            &le->strtab};
     return all[i];
 }
 
-/* File offsets of the LINKEDIT pieces; returns LINKEDIT's size. */
-static uint64_t linkedit_layout(const struct dsc_plan *p, uint64_t off[P_COUNT])
+/* What the signature of a file signed up to `code_limit` says: ld64's
+ * identifier (the install name's last component), __TEXT's file range. */
+static struct dsc_codesign sign_params(const struct dsc_plan *p, uint64_t code_limit)
+{
+    const char *name = p->mo.install_name ? p->mo.install_name : p->mo.path;
+    const char *leaf = strrchr(name, '/');
+    struct dsc_codesign cs = {.identifier = leaf && leaf[1] ? leaf + 1 : name, .code_limit = code_limit,
+                              .exec_flags = p->mo.filetype == MH_EXECUTE ? CS_EXECSEG_MAIN_BINARY : 0};
+    for (unsigned i = 0; i < p->nsegs; i++)
+        if (!strcmp(p->segs[i].name, "__TEXT")) {
+            cs.exec_base = p->segs[i].fileoff;
+            cs.exec_limit = p->segs[i].filesize;
+        }
+    return cs;
+}
+
+/* File offsets of the LINKEDIT pieces (the signature's 16-aligned when
+ * signing); sets p->sign_size and returns LINKEDIT's size. */
+static uint64_t linkedit_layout(struct dsc_plan *p, uint64_t off[P_COUNT])
 {
     uint64_t at = 0;
-    for (int i = 0; i < P_COUNT; i++) {
+    for (int i = 0; i < P_SIGNATURE; i++) {
         at = dsc_align_up(at, 8);
         off[i] = p->linkedit_fileoff + at;
         at += piece_blob(p, (enum piece)i)->size;
     }
-    return at;
+    off[P_SIGNATURE] = p->linkedit_fileoff + (p->sign ? dsc_align_up(at, 16) : at);
+    struct dsc_codesign cs = sign_params(p, off[P_SIGNATURE]);
+    p->sign_size = p->sign ? dsc_codesign_size(&cs) : 0;
+    return off[P_SIGNATURE] + p->sign_size - p->linkedit_fileoff;
 }
 
 static bool is_zerofill(uint32_t flags)
@@ -197,6 +225,8 @@ static int build_commands(struct dsc_plan *p, const uint64_t off[P_COUNT])
         ok = emit_all_segments(p);
     if (ok && !fixups_done)
         ok = emit_fixup_cmds(p, off);
+    if (ok && p->sign)
+        ok = emit_data_cmd(p, LC_CODE_SIGNATURE, off[P_SIGNATURE], p->sign_size);
     return ok ? 0 : plan_oom(p);
 }
 
@@ -222,7 +252,8 @@ static void place_linkedit(struct dsc_plan *p)
         }
 }
 
-int out_finish(struct dsc_plan *p)
+/* File offsets, LINKEDIT layout and load commands, signed or not. */
+static int lay_out(struct dsc_plan *p)
 {
     uint64_t at = 0;
     for (unsigned i = 0; i < p->nsegs; i++) {
@@ -239,8 +270,21 @@ int out_finish(struct dsc_plan *p)
     if (p->file_size > UINT32_MAX)
         return plan_fail(p, "the extracted file would exceed 4 GiB");
     place_linkedit(p);
-    if (build_commands(p, off))
+    p->cmds.size = 0;
+    p->ncmds = 0;
+    return build_commands(p, off);
+}
+
+int out_finish(struct dsc_plan *p)
+{
+    if (lay_out(p))
         return -1;
+    if (p->sign && p->mo.header_size + p->cmds.size > header_room(p)) {
+        plan_warn(p, "no room for LC_CODE_SIGNATURE before the first section: written unsigned");
+        p->sign = false;
+        if (lay_out(p))
+            return -1;
+    }
     if (p->mo.header_size + p->cmds.size > header_room(p))
         return plan_fail(p, "the new load commands (%zu bytes) do not fit before the first section", p->cmds.size);
     return 0;
@@ -263,13 +307,14 @@ int out_write(struct dsc_plan *p, uint8_t *buf)
     uint64_t off[P_COUNT];
     linkedit_layout(p, off);
     at = p->linkedit_fileoff;
-    for (int i = 0; i < P_COUNT; i++) {
+    for (int i = 0; i < P_SIGNATURE; i++) {
         const struct dsc_blob *b = piece_blob(p, (enum piece)i);
         memset(buf + at, 0, off[i] - at);
         if (b->size)
             memcpy(buf + off[i], b->data, b->size);
         at = off[i] + b->size;
     }
+    memset(buf + at, 0, off[P_SIGNATURE] - at);
     /* The header and commands replace the cache's, which may have been longer. */
     uint8_t *h = buf;
     dsc_put32(h + 16, p->ncmds);
@@ -279,5 +324,9 @@ int out_write(struct dsc_plan *p, uint8_t *buf)
     memcpy(h + p->mo.header_size, p->cmds.data, p->cmds.size);
     if (old_end > new_end)
         memset(h + new_end, 0, old_end - new_end);
+    if (p->sign) { /* last: it hashes every byte written above */
+        struct dsc_codesign cs = sign_params(p, off[P_SIGNATURE]);
+        dsc_codesign_write(&cs, buf, buf + off[P_SIGNATURE]);
+    }
     return 0;
 }

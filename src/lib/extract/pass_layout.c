@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/sort.h"
+
 static int add_sections(struct dsc_plan *p, struct dsc_out_segment *out, const struct dsc_segment *in)
 {
     out->sects = calloc(in->nsects ? in->nsects : 1, sizeof *out->sects);
@@ -35,7 +37,9 @@ static int add_sections(struct dsc_plan *p, struct dsc_out_segment *out, const s
     return 0;
 }
 
-static int copy_segment(struct dsc_plan *p, unsigned index)
+/* Describe segment `index` as the next output segment and check that its
+ * bytes and sections are where it says; nothing is copied yet. */
+static int describe_segment(struct dsc_plan *p, unsigned index)
 {
     const struct dsc_segment *in = &p->mo.segs[index];
     struct dsc_out_segment *out = &p->segs[p->nsegs];
@@ -54,12 +58,6 @@ static int copy_segment(struct dsc_plan *p, unsigned index)
     if (!dsc_vm_span(p->cache, out->vmaddr, out->filesize, &src))
         return plan_fail(p, "segment %s (0x%llx bytes at 0x%llx) is not inside one mapping of the cache", in->name,
                          (unsigned long long)out->filesize, (unsigned long long)out->vmaddr);
-    if (p->copy_bytes) {
-        out->bytes = malloc(out->filesize ? out->filesize : 1);
-        if (!out->bytes)
-            return plan_fail_code(p, DSC_ERR_NOMEM, "out of memory for segment %s", in->name);
-        memcpy(out->bytes, src.data, out->filesize);
-    }
     for (uint32_t i = 0; i < in->nsects; i++) {
         const struct dsc_section *x = &p->mo.sects[in->first_section + i];
         if (x->addr < in->vmaddr || !dsc_range_ok(in->vmsize, x->addr - in->vmaddr, x->size))
@@ -68,6 +66,51 @@ static int copy_segment(struct dsc_plan *p, unsigned index)
     return add_sections(p, out, in);
 }
 
+static int by_vmaddr(const void *a, const void *b)
+{
+    const struct dsc_segment *x = *(const struct dsc_segment *const *)a, *y = *(const struct dsc_segment *const *)b;
+    return x->vmaddr < y->vmaddr ? -1 : x->vmaddr > y->vmaddr;
+}
+
+/* No two non-empty segments of the image (LINKEDIT included) may share an
+ * address: overlapping segments would make every later copy of the image's
+ * bytes (here and in the ObjC view) cost more than the cache holds. Sorted,
+ * so that thousands of crafted segment commands cost n log n, not n². */
+static int check_overlaps(struct dsc_plan *p)
+{
+    const struct dsc_segment **order = malloc((p->mo.nsegs ? p->mo.nsegs : 1) * sizeof *order);
+    if (!order)
+        return plan_oom(p);
+    size_t n = 0;
+    for (unsigned i = 0; i < p->mo.nsegs; i++)
+        if (p->mo.segs[i].vmsize)
+            order[n++] = &p->mo.segs[i];
+    dsc_sort(order, n, sizeof *order, by_vmaddr);
+    int rc = 0;
+    for (size_t i = 1; i < n && !rc; i++)
+        if (order[i - 1]->vmaddr + order[i - 1]->vmsize > order[i]->vmaddr) /* no wrap: checked by macho_view.c */
+            rc = plan_fail(p, "segments %s and %s overlap", order[i - 1]->name, order[i]->name);
+    free(order);
+    return rc;
+}
+
+/* Copy each checked segment's bytes: after check_overlaps their sum is
+ * bounded by the size of the cache's mappings. */
+static int copy_segments(struct dsc_plan *p)
+{
+    for (unsigned i = 0; i < p->nsegs; i++) {
+        struct dsc_out_segment *out = &p->segs[i];
+        dsc_span src;
+        if (!dsc_vm_span(p->cache, out->vmaddr, out->filesize, &src) ||
+            !(out->bytes = malloc(out->filesize ? out->filesize : 1)))
+            return plan_fail_code(p, DSC_ERR_NOMEM, "out of memory for segment %s", out->name);
+        memcpy(out->bytes, src.data, out->filesize);
+    }
+    return 0;
+}
+
+/* Every segment is described and checked (bounds, sections, overlaps)
+ * before a single byte is copied: a crafted image fails at no cost. */
 int pass_layout(struct dsc_plan *p)
 {
     p->segs = calloc(p->mo.nsegs ? p->mo.nsegs : 1, sizeof *p->segs);
@@ -76,23 +119,20 @@ int pass_layout(struct dsc_plan *p)
     uint64_t end_of_image = 0;
     for (unsigned i = 0; i < p->mo.nsegs; i++) {
         const struct dsc_segment *s = &p->mo.segs[i];
-        uint64_t end = s->vmaddr + s->vmsize; /* no wrap: checked by macho.c */
+        uint64_t end = s->vmaddr + s->vmsize; /* no wrap: checked by macho_view.c */
         if (end > end_of_image)
             end_of_image = end;
         if (strcmp(s->name, "__LINKEDIT") == 0) {
             p->linkedit_vmaddr = s->vmaddr;
             continue;
         }
-        if (copy_segment(p, i))
+        if (describe_segment(p, i))
             return -1;
     }
     if (!p->nsegs || p->segs[0].vmaddr != p->base || p->segs[0].filesize < p->mo.header.size)
         return plan_fail(p, "the first segment does not start with the mach header");
-    for (unsigned i = 0; i < p->nsegs; i++)
-        for (unsigned j = i + 1; j < p->nsegs; j++)
-            if (p->segs[i].vmaddr < p->segs[j].vmaddr + p->segs[j].vmsize &&
-                p->segs[j].vmaddr < p->segs[i].vmaddr + p->segs[i].vmsize)
-                return plan_fail(p, "segments %s and %s overlap", p->segs[i].name, p->segs[j].name);
+    if (check_overlaps(p) || (p->copy_bytes && copy_segments(p)))
+        return -1;
     p->next_free_vmaddr = end_of_image;
     /* Without a LINKEDIT in the cache, put the rebuilt one after the image. */
     if (!p->linkedit_vmaddr)

@@ -165,8 +165,9 @@ static int load_orig_binds(const struct dsc_macho *mo, struct dsc_imports *im, d
             rc = dsc_image_fail(err, mo->cache, mo->image, "bind opcodes are outside the LINKEDIT");
             break;
         }
+        char path[DSC_ERROR_MAX];
         rc = dsc_bind_walk(stream, segs, mo->nsegs, mo->is64 ? 8 : 4, b.lazy, on_orig_bind, &b,
-                           mo->path, err);
+                           dsc_escape(path, sizeof path, mo->path), err);
         if (b.lazy)
             im->lazy_stream = stream;
         if (rc > 0)

@@ -61,13 +61,14 @@ struct vctx {
     struct dsc_symbols *syms;
     struct out_file *o;
     dsc_verify_report *rep;
-    const char *path;
+    const char *path;                /* escaped, for messages */
+    const char *who;                 /* "<cache>: <image>: extracted output" */
     dsc_error *err;
 };
 
 static int vfail(const struct vctx *v, enum dsc_errcode code, const char *what)
 {
-    return dsc_fail_code(v->err, code, v->c->path, "%s: extracted output: %s", v->path, what);
+    return dsc_fail_code(v->err, code, v->who, "%s", what);
 }
 
 /* ---- output parsing ---- */
@@ -75,9 +76,7 @@ static int vfail(const struct vctx *v, enum dsc_errcode code, const char *what)
 static int parse_output(struct vctx *v, dsc_span bytes)
 {
     struct out_file *o = v->o;
-    char who[DSC_ERROR_MAX];
-    snprintf(who, sizeof who, "%s: %s: extracted output", v->c->path, v->path);
-    if (dsc_macho_read_file(bytes, who, &o->mo, v->err))
+    if (dsc_macho_read_file(bytes, v->who, &o->mo, v->err))
         return -1;
     o->mo.cache = v->c;
     o->mo.image = v->image;
@@ -145,7 +144,7 @@ static int lazy_binds(struct vctx *v)
         return vfail(v, DSC_ERR_NOMEM, "out of memory");
     for (unsigned i = 0; i < o->mo.nsegs; i++)
         segs[i] = (struct dsc_bind_seg){o->mo.segs[i].vmaddr, o->mo.segs[i].vmsize};
-    int rc = dsc_bind_walk(o->lazy, segs, o->mo.nsegs, o->ptr_size, true, on_lazy_bind, o, v->path, v->err);
+    int rc = dsc_bind_walk(o->lazy, segs, o->mo.nsegs, o->ptr_size, true, on_lazy_bind, o, v->who, v->err);
     free(segs);
     return rc > 0 ? vfail(v, DSC_ERR_NOMEM, "out of memory") : rc;
 }
@@ -335,11 +334,26 @@ int dsc_verify(const dsc_cache *cache, uint32_t image, dsc_verify_report *rep, d
     dsc_output out;
     if (dsc_extract(cache, image, &out, err))
         return -1;
+    int rc = dsc_verify_output(cache, image, out.data, out.size, rep, err);
+    dsc_output_free(&out);
+    return rc;
+}
+
+int dsc_verify_output(const dsc_cache *cache, uint32_t image, const uint8_t *data, size_t size,
+                      dsc_verify_report *rep, dsc_error *err)
+{
+    memset(rep, 0, sizeof *rep);
+    rep->image = image;
+    if (!dsc_cache_get_image(cache, image))
+        return dsc_fail_code(err, DSC_ERR_ARGUMENT, cache->path, "no image %u", image);
     struct out_file o = {0};
-    struct vctx v = {cache, image, NULL, &o, rep, dsc_cache_get_image(cache, image)->path, err};
-    int rc = dsc_symbols_open(cache, image, &v.syms, err) || parse_output(&v, (dsc_span){out.data, out.size}) ? -1 : 0;
+    char path[DSC_ERROR_MAX], who[2 * DSC_ERROR_MAX + 32]; /* only messages name the image */
+    dsc_escape(path, sizeof path, dsc_cache_get_image(cache, image)->path);
+    snprintf(who, sizeof who, "%s: %s: extracted output", cache->path, path);
+    struct vctx v = {cache, image, NULL, &o, rep, path, who, err};
+    int rc = dsc_symbols_open(cache, image, &v.syms, err) || parse_output(&v, (dsc_span){data, size}) ? -1 : 0;
     if (rc == 0) {
-        rc = dsc_fixups_decode_macho(&o.mo, v.path, on_fixup, &o, err);
+        rc = dsc_fixups_decode_macho(&o.mo, v.who, on_fixup, &o, err);
         if (rc > 0)
             rc = vfail(&v, DSC_ERR_NOMEM, "out of memory");
     }
@@ -374,6 +388,5 @@ int dsc_verify(const dsc_cache *cache, uint32_t image, dsc_verify_report *rep, d
     free(o.binds);
     free(o.rebases);
     dsc_macho_free(&o.mo);
-    dsc_output_free(&out);
     return rc;
 }

@@ -1,0 +1,108 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# soak.sh SECONDS READERS — the mount under load: READERS threads of
+# soak_read for SECONDS over a builder split cache (arm64e, dyld-940 with
+# subcaches and .symbols) mounted with cache_size=64K, every random pread
+# compared with --extract-all's output, the daemon's RSS sampled every two
+# seconds; then the same readers while the cache is cut short under the
+# mount, while it is replaced, and while the daemon gets SIGTERM. Any wrong
+# byte, a daemon that dies or exits non-zero, a mount left behind, or an
+# RSS at the end above 1.5 times (plus 16 MB) its level after warm-up,
+# fails. Prints its figures. `make soak` runs it (SOAK_SECONDS,
+# SOAK_READERS); make check runs a short one (soak_smoke.sh).
+set -u
+seconds=${1:-600}
+readers=${2:-64}
+top_srcdir=${top_srcdir:-.}
+top_builddir=${top_builddir:-.}
+DSCFS=${DSCFS:-$top_builddir/dscfs}
+READ=$top_builddir/tests/soak/soak_read
+. "$top_srcdir/tests/integration/lib.sh"
+. "$top_srcdir/tests/integration/mountlib.sh"
+
+DSCBUILD=$top_builddir/tests/builder/dscbuild DSCCHECK=$top_builddir/tests/builder/dsccheck \
+    "$top_srcdir/tests/builder/make-caches.sh" "$WORK/caches" arm64e > /dev/null
+case $? in 0) ;; 77) skip "the builder's toolchain is missing" ;; *) fail "make-caches.sh" ;; esac
+src=$(awk -F'\t' '$1 == "arm64e-v5-0x1c8-split" { print $2 }' "$WORK/caches/caches.list")
+[ -n "$src" ] || fail "no arm64e-v5-0x1c8-split cache"
+"$DSCFS" --extract-all "$src" "$WORK/ref" > /dev/null || fail "--extract-all $src"
+"$DSCFS" --list "$src" | grep -v ' -> ' > "$WORK/paths"
+mp="$WORK/mnt"
+mkdir -p "$mp"
+
+# fresh_set: a private copy of the set (it gets cut and replaced).
+fresh_set() {
+    rm -rf "$WORK/set" && mkdir "$WORK/set" && cp "$src" "$src".[0-9]* "$src".symbols "$WORK/set/" ||
+        fail "copying the set"
+    set_main=$WORK/set/$(basename "$src")
+}
+# mount_fg: foreground daemon with a 64 KiB budget; $pid, log in $WORK/log.
+mount_fg() {
+    env --default-signal=INT "$DSCFS" -f -o cache_size=64K "$set_main" "$mp" 2> "$WORK/log" &
+    pid=$!
+    MOUNTS="$mp $MOUNTS"
+    for _ in $(seq 1 100); do mountpoint -q "$mp" && break; sleep 0.1; done
+    mountpoint -q "$mp" || fail "the mount did not come up: $(cat "$WORK/log")"
+}
+# stop_fg: SIGTERM, exit 0, no mount left.
+stop_fg() {
+    kill -TERM "$pid"
+    wait "$pid" || fail "the daemon exited $? at SIGTERM: $(cat "$WORK/log")"
+    ! mountpoint -q "$mp" || fail "SIGTERM left the mount behind"
+}
+# readers SECONDS: the readers, figures to $WORK/figures.
+readers() {
+    # shellcheck disable=SC2046
+    "$READ" "$readers" "$1" "$mp" "$WORK/ref" $(cat "$WORK/paths") > "$WORK/figures" 2> "$WORK/wrong" ||
+        fail "wrong bytes: $(cat "$WORK/figures"; head -5 "$WORK/wrong")"
+}
+rss() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$pid/status" 2> /dev/null; }
+
+# 1. Steady load, RSS sampled.
+fresh_set
+mount_fg
+(while kill -0 "$pid" 2> /dev/null; do rss; sleep 2; done) > "$WORK/rss" &
+sampler=$!
+readers "$seconds"
+kill "$sampler" 2> /dev/null
+kill -0 "$pid" 2> /dev/null || fail "the daemon died under load: $(cat "$WORK/log")"
+steady=$(cat "$WORK/figures")
+set -- $(awk 'NR == 1 { warm = $1 } NR == 3 { warm = $1 } { if ($1 > max) max = $1; last = $1 }
+              END { print warm + 0, max + 0, last + 0, NR }' "$WORK/rss")
+warm=$1 max=$2 last=$3 samples=$4
+[ "$last" -le $((warm * 3 / 2 + 16384)) ] || fail "RSS grew: $warm kB after warm-up, $last kB at the end"
+stop_fg
+echo "soak: $readers readers x $seconds s, cache_size=64K: $steady"
+echo "soak: daemon RSS $warm kB after warm-up, max $max kB, $last kB at the end ($samples samples)"
+
+# 2. The cache cut short under the readers: reads fail, none is wrong.
+fresh_set
+mount_fg
+(sleep 2; truncate -s 4096 "$set_main"; truncate -s 4096 "$set_main.1") &
+readers 6
+kill -0 "$pid" 2> /dev/null || fail "the daemon died after truncation: $(cat "$WORK/log")"
+echo "soak: truncation under $readers readers: $(cat "$WORK/figures")"
+stop_fg
+
+# 3. The cache replaced (a new file renamed over it) under the readers.
+fresh_set
+mount_fg
+(sleep 2; cp "$src" "$WORK/other" && mv "$WORK/other" "$set_main") &
+readers 6
+kill -0 "$pid" 2> /dev/null || fail "the daemon died after replacement: $(cat "$WORK/log")"
+echo "soak: replacement under $readers readers: $(cat "$WORK/figures")"
+stop_fg
+
+# 4. SIGTERM under the readers: exit 0, clean unmount.
+fresh_set
+mount_fg
+(sleep 2; kill -TERM "$pid") &
+killer=$!
+# shellcheck disable=SC2046
+"$READ" "$readers" 4 "$mp" "$WORK/ref" $(cat "$WORK/paths") > "$WORK/figures" ||
+    fail "wrong bytes around SIGTERM: $(cat "$WORK/figures")"
+wait "$killer"
+wait "$pid" || fail "the daemon exited $? at SIGTERM under load: $(cat "$WORK/log")"
+! mountpoint -q "$mp" || fail "SIGTERM under load left the mount behind"
+echo "soak: SIGTERM under $readers readers: exit 0, unmounted; $(cat "$WORK/figures")"
+exit 0
