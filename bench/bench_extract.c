@@ -205,7 +205,7 @@ int main(int argc, char **argv)
     double t_extract = per_call(run_extract, &j), t_size = per_call(run_size, &j), t_copy = per_call(run_memcpy, &j);
     double mb = (double)j.size / 1e6;
     printf("cache: %s\n", cache_path);
-    printf("largest image: %s (%.3f MB)\n", dsc_image_at(c, j.image)->path, mb);
+    printf("largest image: %s (%.3f MB)\n", dsc_cache_get_image(c, j.image)->path, mb);
     printf("extract: %.1f MB/s per core; memcpy of the same bytes: %.1f MB/s; ratio %.4f\n", mb / t_extract,
            mb / t_copy, t_copy / t_extract);
     printf("dsc_extract_size: %.1f us, dsc_extract: %.1f us; size costs %.2f of an extraction\n", t_size * 1e6,

@@ -7,8 +7,12 @@
  *    and is immutable afterwards: every function taking a `const dsc_cache *`
  *    is safe to call from any number of threads at once.
  *  - Nothing here aborts on bad input. Functions that can fail return 0 on
- *    success and -1 on failure, and fill `err` (which may be NULL) with one
- *    line naming the file and what is wrong.
+ *    success and -1 on failure, and fill `err` (which may be NULL) with a
+ *    dsc_errcode and one line naming the file and what is wrong.
+ *  - Names: dsc_<object>_<verb>. What an open cache holds is read with
+ *    dsc_cache_get_<noun>(cache[, index]) and looked up with
+ *    dsc_cache_find_<noun>(cache, key); dsc_<type>_name/_format render a
+ *    value as text.
  *  - No FUSE, no global state, no output on stdout/stderr.
  *  - Addresses are unslid VM addresses as stored in the cache.
  */
@@ -23,10 +27,29 @@
 extern "C" {
 #endif
 
+/* The version of this header; dsc_version() gives the library's. */
+#define DSC_VERSION_MAJOR 0
+#define DSC_VERSION_MINOR 1
+#define DSC_VERSION_PATCH 0
+
+/* "MAJOR.MINOR.PATCH" of the library linked in (static storage). */
+const char *dsc_version(void);
+
 #define DSC_ERROR_MAX 512
 
+/* What kind of failure an error is. */
+enum dsc_errcode {
+    DSC_OK = 0,
+    DSC_ERR_INPUT,    /* a file of the cache set (or an output read back) is
+                         malformed, or of a kind not supported */
+    DSC_ERR_SYSTEM,   /* the system refused (open, stat, mmap); msg says why */
+    DSC_ERR_NOMEM,    /* an allocation failed */
+    DSC_ERR_ARGUMENT, /* the caller passed something out of range */
+};
+
 typedef struct dsc_error {
-    char msg[DSC_ERROR_MAX];
+    enum dsc_errcode code;      /* DSC_OK until a failure fills it */
+    char msg[DSC_ERROR_MAX];    /* one line, NUL-terminated */
 } dsc_error;
 
 typedef struct dsc_cache dsc_cache;
@@ -82,7 +105,7 @@ typedef struct dsc_mapping_info {
     uint32_t slide_version;     /* 0 when the mapping has no slide info */
     uint64_t slide_offset;      /* in the mapping's own file */
     uint64_t slide_size;
-    unsigned file;              /* index into dsc_cache_file() */
+    unsigned file;              /* index into dsc_cache_get_file() */
     const char *name;           /* dyld's name for it: __TEXT, __AUTH_CONST, ... */
 } dsc_mapping_info;
 
@@ -129,9 +152,10 @@ typedef struct dsc_alias {
 int dsc_cache_open(const char *path, dsc_cache **out, dsc_error *err);
 void dsc_cache_close(dsc_cache *cache);
 
+/* Accessors return NULL for an index out of range. */
 const dsc_cache_info *dsc_cache_get_info(const dsc_cache *cache);
-const dsc_file_info *dsc_cache_file(const dsc_cache *cache, unsigned i);
-const dsc_mapping_info *dsc_cache_mapping(const dsc_cache *cache, unsigned i);
+const dsc_file_info *dsc_cache_get_file(const dsc_cache *cache, unsigned i);
+const dsc_mapping_info *dsc_cache_get_mapping(const dsc_cache *cache, unsigned i);
 
 /* True while every file of the set still has the size and mtime it had at
  * open; a daemon checks this before touching mapped bytes again. */
@@ -157,16 +181,16 @@ void dsc_thread_recover(void);
 const char *dsc_arch_name(enum dsc_arch arch);
 const char *dsc_platform_name(uint32_t platform);
 /* "XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX" and a NUL into out. */
-void dsc_format_uuid(const uint8_t uuid[16], char out[37]);
+void dsc_uuid_format(const uint8_t uuid[16], char out[37]);
 
 /* ---- images ---- */
 
-const dsc_image *dsc_image_at(const dsc_cache *cache, uint32_t i);
-const dsc_alias *dsc_alias_at(const dsc_cache *cache, uint32_t i);
+const dsc_image *dsc_cache_get_image(const dsc_cache *cache, uint32_t i);
+const dsc_alias *dsc_cache_get_alias(const dsc_cache *cache, uint32_t i);
 /* Index of the image known by `path` (install path or alias), or -1. */
-int64_t dsc_image_find(const dsc_cache *cache, const char *path);
+int64_t dsc_cache_find_image(const dsc_cache *cache, const char *path);
 
-/* ---- extraction (see extract.c) ---- */
+/* ---- extraction ---- */
 
 typedef struct dsc_extract_stats {
     uint64_t rebases;          /* in-image pointers given rebase info */
@@ -198,12 +222,11 @@ int dsc_extract_with(const dsc_cache *cache, uint32_t image, unsigned flags, dsc
 int dsc_extract_size_with(const dsc_cache *cache, uint32_t image, unsigned flags, uint64_t *size, dsc_error *err);
 void dsc_output_free(dsc_output *out);
 
-/* ---- verification (verify.c): re-parse an extracted image ---- */
+/* ---- verification: re-parse an extracted image ---- */
 
 /* What an extracted image still gets wrong, counted on the output bytes.
- * Each *_bad / *_outside count is 0 for a perfect extraction. Helpers that
- * own a concern fill their fields; a field nobody checks stays 0 and its
- * `checked` bit is clear. */
+ * Each *_bad / *_outside count is 0 for a perfect extraction. A group of
+ * fields whose check did not run stays 0 and its `checked` bit is clear. */
 #define DSC_VERIFY_BINDS (1u << 0)
 #define DSC_VERIFY_STUBS (1u << 1)
 #define DSC_VERIFY_OBJC  (1u << 2)
@@ -211,17 +234,17 @@ void dsc_output_free(dsc_output *out);
 typedef struct dsc_verify_report {
     uint32_t image;
     uint32_t checked;                 /* DSC_VERIFY_* that ran */
-    /* binds (pass_binds) */
+    /* binds */
     uint64_t pointers;                /* pointer slots in data segments */
     uint64_t binds;                   /* bind fixups found */
     uint64_t pointers_outside;        /* slots targeting outside the image with no bind */
     uint64_t binds_unknown_symbol;    /* binds no dependency of the image exports */
-    /* stubs (pass_stubs) */
+    /* stubs */
     uint64_t stubs;                   /* stubs in symbol-stub sections */
     uint64_t stubs_bad_slot;          /* slot outside the image, not bound, or not the stub's symbol */
     uint64_t branches_outside;        /* B/BL in code leaving the image (not via its stubs) */
     uint64_t code_refs_outside;       /* ADRP+ADD/LDR pairs addressing outside the image (foreign GOTs, strings) */
-    /* Objective-C (pass_objc) */
+    /* Objective-C */
     uint64_t selrefs;                 /* selector references */
     uint64_t selrefs_outside;         /* selector refs not pointing at the image's own strings */
     uint64_t method_names_outside;    /* method-list names not in the image's own strings */
@@ -236,7 +259,7 @@ int dsc_verify(const dsc_cache *cache, uint32_t image, dsc_verify_report *rep, d
 int dsc_verify_output(const dsc_cache *cache, uint32_t image, const uint8_t *data, size_t size,
                       dsc_verify_report *rep, dsc_error *err);
 
-/* ---- install paths as text (pathtext.c) ---- */
+/* ---- install paths as text ---- */
 
 /* The longest path component a front serves (Linux NAME_MAX). */
 #define DSC_NAME_MAX 255

@@ -43,7 +43,7 @@ int cli_verb_extract(int argc, char **argv)
     if (!c)
         return 1;
     int rc = 1;
-    int64_t image = dsc_image_find(c, path);
+    int64_t image = dsc_cache_find_image(c, path);
     dsc_output out;
     dsc_error err;
     char esc[DSC_ERROR_MAX];
@@ -103,7 +103,7 @@ static uint32_t *first_images(const dsc_cache *c, uint32_t count)
     struct keyed_path *k = calloc(count ? count : 1, sizeof *k);
     uint32_t *first = malloc((count ? count : 1) * sizeof *first);
     for (uint32_t i = 0; k && first && i < count; i++) {
-        k[i] = (struct keyed_path){outdir_normalize(dsc_image_at(c, i)->path), i};
+        k[i] = (struct keyed_path){outdir_normalize(dsc_cache_get_image(c, i)->path), i};
         if (!k[i].norm && errno != EINVAL) {
             free(first); /* out of memory */
             first = NULL;
@@ -150,7 +150,7 @@ static void progress(struct job *j)
 /* Extract one image; returns its size (and its stats) or -1 after printing why. */
 static int64_t extract_one(struct job *j, uint32_t i, char *msg, size_t msg_size, dsc_extract_stats *stats)
 {
-    const dsc_image *img = dsc_image_at(j->cache, i);
+    const dsc_image *img = dsc_cache_get_image(j->cache, i);
     char esc[DSC_ERROR_MAX];
     dsc_escape(esc, sizeof esc, img->path);
     if (j->first[i] == UINT32_MAX) {
@@ -215,8 +215,8 @@ static int link_aliases(const dsc_cache *c, int root, const bool *written, uint3
     const dsc_cache_info *in = dsc_cache_get_info(c);
     int made = 0;
     for (uint32_t i = 0; i < in->alias_count; i++) {
-        const dsc_alias *a = dsc_alias_at(c, i);
-        const char *target = dsc_image_at(c, a->image)->path;
+        const dsc_alias *a = dsc_cache_get_alias(c, i);
+        const char *target = dsc_cache_get_image(c, a->image)->path;
         char from_esc[DSC_ERROR_MAX], to_esc[DSC_ERROR_MAX];
         dsc_escape(from_esc, sizeof from_esc, a->path);
         dsc_escape(to_esc, sizeof to_esc, target);

@@ -49,7 +49,7 @@ int cli_verb_info(int argc, char **argv)
     printf("Magic         = \"dyld_v1 %s\"\n", in->arch_name);
     printf("Arch          = %s (%d-bit pointers)\n", in->arch_name, in->is64 ? 64 : 32);
     if (in->has_uuid) {
-        dsc_format_uuid(in->uuid, uuid);
+        dsc_uuid_format(in->uuid, uuid);
         printf("UUID          = %s\n", uuid);
     }
     if (in->platform)
@@ -65,14 +65,14 @@ int cli_verb_info(int argc, char **argv)
     printf("Images        = %u\n", in->image_count);
     printf("Aliases       = %u\n", in->alias_count);
     if (in->has_symbols_file) {
-        dsc_format_uuid(in->symbol_file_uuid, uuid);
+        dsc_uuid_format(in->symbol_file_uuid, uuid);
         printf("Symbols UUID  = %s\n", uuid);
     }
 
     printf("\nFiles:\n");
     for (unsigned i = 0; i < in->file_count; i++) {
-        const dsc_file_info *f = dsc_cache_file(c, i);
-        dsc_format_uuid(f->uuid, uuid);
+        const dsc_file_info *f = dsc_cache_get_file(c, i);
+        dsc_uuid_format(f->uuid, uuid);
         printf("  %-8s %s  vmoff=0x%-10" PRIx64 " size=0x%-10" PRIx64 " %s\n", role_name(f->role), uuid,
                f->vm_offset, f->size, f->path);
     }
@@ -81,7 +81,7 @@ int cli_verb_info(int argc, char **argv)
     printf("  %-18s %-4s %-4s %-12s %-20s %-12s %-6s %s\n", "SEG", "INIT", "MAX", "SIZE", "ADDRESS",
            "FILE OFFSET", "SLIDE", "FILE");
     for (unsigned i = 0; i < in->mapping_count; i++) {
-        const dsc_mapping_info *m = dsc_cache_mapping(c, i);
+        const dsc_mapping_info *m = dsc_cache_get_mapping(c, i);
         char slide[16];
         if (m->slide_version)
             snprintf(slide, sizeof slide, "v%u", m->slide_version);

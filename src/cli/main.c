@@ -85,10 +85,10 @@ static int verb_list(int argc, char **argv)
         return 1;
     const dsc_cache_info *in = dsc_cache_get_info(c);
     for (uint32_t i = 0; i < in->image_count; i++)
-        printf("%s\n", dsc_image_at(c, i)->path);
+        printf("%s\n", dsc_cache_get_image(c, i)->path);
     for (uint32_t i = 0; i < in->alias_count; i++) {
-        const dsc_alias *a = dsc_alias_at(c, i);
-        printf("%s -> %s\n", a->path, dsc_image_at(c, a->image)->path);
+        const dsc_alias *a = dsc_cache_get_alias(c, i);
+        printf("%s -> %s\n", a->path, dsc_cache_get_image(c, a->image)->path);
     }
     dsc_cache_close(c);
     return 0;

@@ -31,7 +31,7 @@ tree *build_tree(struct fsys *fs)
     for (uint32_t i = 0; paths && i < in->image_count; i++)
         paths[i] = fs->img[i].path;
     for (uint32_t i = 0; aliases && i < in->alias_count; i++)
-        aliases[i] = *dsc_alias_at(fs->cache, i);
+        aliases[i] = *dsc_cache_get_alias(fs->cache, i);
     struct tree_images images = {paths, in->image_count, aliases, in->alias_count, refused, fs};
     if (!t || !paths || !aliases || tree_add_file(t, "/.dscfs/info", FSYS_INFO, &id) != TREE_OK ||
         tree_add_file(t, "/.dscfs/status", FSYS_STATUS, &id) != TREE_OK || tree_add_images(t, &images)) {

@@ -37,7 +37,7 @@ static bool record_files(struct fsys *fs)
     if (!fs->files)
         return false;
     for (unsigned i = 0; i < in->file_count; i++) {
-        const dsc_file_info *f = dsc_cache_file(fs->cache, i);
+        const dsc_file_info *f = dsc_cache_get_file(fs->cache, i);
         struct stat st;
         char *abs = realpath(f->path, NULL);
         if (!abs || stat(abs, &st) != 0) {
@@ -56,7 +56,7 @@ static bool record_files(struct fsys *fs)
 static bool copy_paths(struct fsys *fs)
 {
     for (uint32_t i = 0; i < fs->nimages; i++)
-        if (!(fs->img[i].path = strdup(dsc_image_at(fs->cache, i)->path)))
+        if (!(fs->img[i].path = strdup(dsc_cache_get_image(fs->cache, i)->path)))
             return false;
     return true;
 }

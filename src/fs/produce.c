@@ -40,6 +40,17 @@ static void fail_image(struct fsys *fs, uint32_t i, const char *why)
                  dsc_escape(esc, sizeof esc, fs->img[i].path), why);
 }
 
+/* The errno for a failed extraction of image i. Running out of memory is
+ * this moment's failure, not the image's: it is not remembered, so a later
+ * read may succeed. */
+static int job_failed(struct fsys *fs, uint32_t i, const dsc_error *err)
+{
+    if (err->code == DSC_ERR_NOMEM)
+        return ENOMEM;
+    fail_image(fs, i, err->msg);
+    return EIO;
+}
+
 bool fsys_image_failed(struct fsys *fs, uint32_t i)
 {
     pthread_mutex_lock(&fs->lock);
@@ -123,10 +134,8 @@ int fsys_image_size(struct fsys *fs, uint32_t i, uint64_t *size)
         fail_image(fs, i, sigbus_msg);
         return EIO;
     }
-    if (j.rc) {
-        fail_image(fs, i, j.err.msg);
-        return EIO;
-    }
+    if (j.rc)
+        return job_failed(fs, i, &j.err);
     pthread_mutex_lock(&fs->lock);
     if (!fs->img[i].size_known) {
         fs->img[i].size = j.size;
@@ -208,10 +217,8 @@ int fsys_produce(void *ctx, uint32_t key, store_blob *blob)
         fail_image(fs, key, sigbus_msg);
         return EIO;
     }
-    if (j.rc) {
-        fail_image(fs, key, j.err.msg);
-        return EIO;
-    }
+    if (j.rc)
+        return job_failed(fs, key, &j.err);
     record_success(fs, key, j.out.size, j.out.warnings);
     j.out.warnings = NULL;
     if (fs->disk)

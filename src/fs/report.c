@@ -110,7 +110,7 @@ char *report_info(struct fsys *fs, size_t *len)
     fprintf(f, "cache = %s\n", fs->cache_path);
     fprintf(f, "arch = %s\n", in->arch_name);
     if (in->has_uuid) {
-        dsc_format_uuid(in->uuid, uuid);
+        dsc_uuid_format(in->uuid, uuid);
         fprintf(f, "uuid = %s\n", uuid);
     }
     if (in->platform)

@@ -24,6 +24,7 @@ libdsc_core_la_SOURCES = \
 	src/lib/base/ptrfmt.c src/lib/base/ptrfmt.h \
 	src/lib/base/insn.c src/lib/base/insn.h \
 	src/lib/base/x86.c src/lib/base/x86.h \
+	src/lib/base/version.c \
 	src/lib/base/sha256.c src/lib/base/sha256.h \
 	src/lib/base/pathtext.c \
 	src/lib/base/codesign.c src/lib/base/codesign.h \

@@ -200,17 +200,17 @@ static void load(const struct manifest *m)
         img->cache_path = xstrdup(m->paths[i]);
         if (strcmp(img->install_name, m->paths[i]) != 0)
             img->install_name = img->cache_path;    /* a scale-mode clone */
-        int64_t idx = dsc_image_find(cache, m->paths[i]);
+        int64_t idx = dsc_cache_find_image(cache, m->paths[i]);
         if (idx < 0)
             die("image %s is not in the cache", m->paths[i]);
-        read_cached_image(i, dsc_image_at(cache, (uint32_t)idx)->address);
+        read_cached_image(i, dsc_cache_get_image(cache, (uint32_t)idx)->address);
     }
     for (size_t i = 0; i < m->naliases; i++)
-        if (dsc_image_find(cache, m->alias_from[i]) != dsc_image_find(cache, m->alias_to[i]) ||
-            dsc_image_find(cache, m->alias_from[i]) < 0)
+        if (dsc_cache_find_image(cache, m->alias_from[i]) != dsc_cache_find_image(cache, m->alias_to[i]) ||
+            dsc_cache_find_image(cache, m->alias_from[i]) < 0)
             die("alias %s does not lead to %s", m->alias_from[i], m->alias_to[i]);
     for (unsigned i = 0; i < in->mapping_count && bc.nregions < sizeof bc.regions / sizeof bc.regions[0]; i++) {
-        const dsc_mapping_info *mi = dsc_cache_mapping(cache, i);
+        const dsc_mapping_info *mi = dsc_cache_get_mapping(cache, i);
         struct region *r = &bc.regions[bc.nregions++];
         r->addr = mi->address;
         r->size = mi->size;

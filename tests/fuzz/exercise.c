@@ -10,11 +10,11 @@ void exercise_cache(const dsc_cache *c)
 {
     const dsc_cache_info *in = dsc_cache_get_info(c);
     for (uint32_t i = 0; i < in->alias_count; i++)
-        (void)dsc_image_find(c, dsc_alias_at(c, i)->path);
+        (void)dsc_cache_find_image(c, dsc_cache_get_alias(c, i)->path);
     for (uint32_t i = 0; i < in->image_count; i++) {
         struct dsc_macho mo;
         dsc_error err;
-        (void)dsc_image_find(c, dsc_image_at(c, i)->path);
+        (void)dsc_cache_find_image(c, dsc_cache_get_image(c, i)->path);
         if (dsc_macho_parse(c, i, &mo, &err) == 0)
             dsc_macho_free(&mo);
         /* Extraction and the size plan must agree whenever both succeed. */

@@ -34,6 +34,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     dsc_verify_report rep;
     dsc_error err;
     if (dsc_verify_output(cache, data[0] % n, data + 1, size - 1, &rep, &err))
-        fuzz_check_refusal(&err, dsc_cache_file(cache, 0)->path);
+        fuzz_check_refusal(&err, dsc_cache_get_file(cache, 0)->path);
     return 0;
 }

@@ -26,8 +26,8 @@ int main(int argc, char **argv)
     }
     const dsc_cache_info *info = dsc_cache_get_info(cache);
     printf("%s %u images, first %s\n", info->arch_name, info->image_count,
-           dsc_image_at(cache, 0)->path);
-    int64_t i = dsc_image_find(cache, argv[2]);
+           dsc_cache_get_image(cache, 0)->path);
+    int64_t i = dsc_cache_find_image(cache, argv[2]);
     int rc = 1;
     if (i < 0)
         fprintf(stderr, "%s: no image %s\n", argv[1], argv[2]);

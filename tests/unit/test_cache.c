@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* test_cache.c — opening the real caches, the image table, address
  * translation, load commands, and refusal of malformed input. */
+#include "config.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,14 +26,14 @@ START_TEST(objc_caches_list_their_images_and_alias)
     const dsc_cache_info *in = dsc_cache_get_info(c);
     ck_assert_uint_eq(in->image_count, 8);
     for (uint32_t i = 0; i < 8; i++) {
-        ck_assert_str_eq(dsc_image_at(c, i)->path, objc_images[i]);
-        ck_assert(dsc_image_at(c, i)->has_uuid);
-        ck_assert_int_eq(dsc_image_find(c, objc_images[i]), i);
+        ck_assert_str_eq(dsc_cache_get_image(c, i)->path, objc_images[i]);
+        ck_assert(dsc_cache_get_image(c, i)->has_uuid);
+        ck_assert_int_eq(dsc_cache_find_image(c, objc_images[i]), i);
     }
     ck_assert_uint_eq(in->alias_count, 1);
-    ck_assert_str_eq(dsc_alias_at(c, 0)->path, "/usr/lib/liba.dylib");
-    ck_assert_int_eq(dsc_image_find(c, "/usr/lib/liba.dylib"), 1);
-    ck_assert_int_eq(dsc_image_find(c, "/usr/lib/nope.dylib"), -1);
+    ck_assert_str_eq(dsc_cache_get_alias(c, 0)->path, "/usr/lib/liba.dylib");
+    ck_assert_int_eq(dsc_cache_find_image(c, "/usr/lib/liba.dylib"), 1);
+    ck_assert_int_eq(dsc_cache_find_image(c, "/usr/lib/nope.dylib"), -1);
     ck_assert_uint_eq(in->header_size, 0x140);
     ck_assert_uint_eq(in->base_address, 0x180000000ull);
     dsc_cache_close(c);
@@ -49,14 +51,14 @@ START_TEST(mappings_and_slide_versions)
     static const char *names[] = {"__TEXT", "__DATA", "__AUTH", "__LINKEDIT"};
     static const uint32_t slide[] = {0, 3, 3, 0};
     for (unsigned i = 0; i < 4; i++) {
-        ck_assert_str_eq(dsc_cache_mapping(c, i)->name, names[i]);
-        ck_assert_uint_eq(dsc_cache_mapping(c, i)->slide_version, slide[i]);
+        ck_assert_str_eq(dsc_cache_get_mapping(c, i)->name, names[i]);
+        ck_assert_uint_eq(dsc_cache_get_mapping(c, i)->slide_version, slide[i]);
     }
     dsc_cache_close(c);
 
     c = testdata_open(testdata_caches[0]);
     ck_assert_uint_eq(dsc_cache_get_info(c)->mapping_count, 3);
-    ck_assert_uint_eq(dsc_cache_mapping(c, 1)->slide_version, 2);
+    ck_assert_uint_eq(dsc_cache_get_mapping(c, 1)->slide_version, 2);
     dsc_cache_close(c);
 }
 END_TEST
@@ -71,7 +73,7 @@ START_TEST(new_header_era)
     ck_assert_uint_eq(in->image_count, 4);
     ck_assert_uint_eq(in->platform, 1);
     ck_assert_uint_eq(in->os_version, 0x0d0000);
-    ck_assert_str_eq(dsc_image_at(c, 1)->path, "/usr/lib/libhello.dylib");
+    ck_assert_str_eq(dsc_cache_get_image(c, 1)->path, "/usr/lib/libhello.dylib");
     dsc_cache_close(c);
 }
 END_TEST
@@ -82,9 +84,9 @@ START_TEST(address_translation)
     if (!c)
         return;
     uint32_t magic;
-    const dsc_image *img = dsc_image_at(c, 0);
+    const dsc_image *img = dsc_cache_get_image(c, 0);
     ck_assert(dsc_vm_u32(c, img->address, &magic) && magic == MH_MAGIC_64);
-    const dsc_mapping_info *m = dsc_cache_mapping(c, 1);
+    const dsc_mapping_info *m = dsc_cache_get_mapping(c, 1);
     dsc_span s;
     ck_assert(dsc_vm_span(c, m->address + m->size - 8, 8, &s));
     ck_assert(!dsc_vm_span(c, m->address + m->size - 8, 9, &s)); /* crosses the end */
@@ -104,21 +106,22 @@ START_TEST(every_image_parses)
         dsc_error err;
         ck_assert_msg(dsc_macho_parse(c, i, &mo, &err) == 0, "%s", err.msg);
         ck_assert(mo.flags & MH_DYLIB_IN_CACHE);
-        ck_assert_str_eq(mo.install_name, dsc_image_at(c, i)->path);
+        ck_assert_str_eq(mo.install_name, dsc_cache_get_image(c, i)->path);
         ck_assert(dsc_macho_segment(&mo, "__TEXT") != NULL);
         ck_assert(dsc_macho_segment(&mo, "__LINKEDIT") != NULL);
-        ck_assert(mo.has_uuid && !memcmp(mo.uuid, dsc_image_at(c, i)->uuid, 16));
+        ck_assert(mo.has_uuid && !memcmp(mo.uuid, dsc_cache_get_image(c, i)->uuid, 16));
         dsc_macho_free(&mo);
     }
     dsc_cache_close(c);
 }
 END_TEST
 
-static void expect_failure(const char *path, const char *needle)
+static void expect_failure(const char *path, const char *needle, enum dsc_errcode code)
 {
     dsc_cache *c;
     dsc_error err;
     ck_assert_int_eq(dsc_cache_open(path, &c, &err), -1);
+    ck_assert_int_eq(err.code, code);
     ck_assert_ptr_null(c);
     ck_assert_msg(strstr(err.msg, path) != NULL, "message does not name the file: %s", err.msg);
     ck_assert_msg(strstr(err.msg, needle) != NULL, "expected '%s' in: %s", needle, err.msg);
@@ -132,13 +135,13 @@ START_TEST(malformed_shared_inputs_fail_cleanly)
     const char *path = testdata_path(files[_i]);
     if (!path)
         return;
-    expect_failure(path, ": ");
+    expect_failure(path, ": ", DSC_ERR_INPUT);
 }
 END_TEST
 
 START_TEST(missing_file_is_named)
 {
-    expect_failure("/nonexistent/dyld_shared_cache_arm64e", "cannot open");
+    expect_failure("/nonexistent/dyld_shared_cache_arm64e", "cannot open", DSC_ERR_SYSTEM);
 }
 END_TEST
 
@@ -167,8 +170,35 @@ START_TEST(truncated_caches_fail_cleanly)
     /* Inside the header, inside the mapping table, inside the mappings. */
     static const long cuts[] = {17, 0x150, 0x1000, 0x70000};
     char *tmp = truncated_copy(src, cuts[_i]);
-    expect_failure(tmp, ": ");
+    expect_failure(tmp, ": ", DSC_ERR_INPUT);
     unlink(tmp);
+}
+END_TEST
+
+/* The header's version macros, the library's string and configure's agree. */
+START_TEST(version_macros_match_the_package)
+{
+    char want[32];
+    snprintf(want, sizeof want, "%d.%d.%d", DSC_VERSION_MAJOR, DSC_VERSION_MINOR, DSC_VERSION_PATCH);
+    ck_assert_str_eq(dsc_version(), want);
+    ck_assert_str_eq(dsc_version(), PACKAGE_VERSION);
+}
+END_TEST
+
+/* An image index out of range is the caller's error, named as such. */
+START_TEST(image_index_out_of_range_is_an_argument_error)
+{
+    const char *path = testdata_path(testdata_caches[0]);
+    if (!path)
+        return;
+    dsc_cache *c;
+    dsc_error err;
+    ck_assert_msg(dsc_cache_open(path, &c, &err) == 0, "%s", err.msg);
+    uint64_t size;
+    ck_assert_int_eq(dsc_extract_size(c, dsc_cache_get_info(c)->image_count, &size, &err), -1);
+    ck_assert_int_eq(err.code, DSC_ERR_ARGUMENT);
+    ck_assert_ptr_null(dsc_cache_get_image(c, dsc_cache_get_info(c)->image_count));
+    dsc_cache_close(c);
 }
 END_TEST
 
@@ -204,9 +234,9 @@ START_TEST(overlong_path_skips_its_image)
     ck_assert_uint_eq(info->image_count, 7);
     ck_assert_msg(info->warning && strstr(info->warning, "1 image skipped (first: record 5)") &&
                       strstr(info->warning, "longer than 1024 bytes"), "%s", info->warning);
-    ck_assert_int_eq(dsc_image_find(c, "/usr/lib/libhello-1.0.dylib"), -1);
-    ck_assert_int_eq(dsc_image_find(c, "/usr/lib/liba.dylib"), 1);
-    int64_t objc = dsc_image_find(c, "/usr/lib/libobjc.A.dylib");
+    ck_assert_int_eq(dsc_cache_find_image(c, "/usr/lib/libhello-1.0.dylib"), -1);
+    ck_assert_int_eq(dsc_cache_find_image(c, "/usr/lib/liba.dylib"), 1);
+    int64_t objc = dsc_cache_find_image(c, "/usr/lib/libobjc.A.dylib");
     ck_assert_int_eq(objc, 5);
     dsc_output o;
     ck_assert_msg(dsc_extract(c, (uint32_t)objc, &o, &err) == 0, "%s", err.msg);
@@ -225,6 +255,8 @@ Suite *cache_suite(void)
     tcase_add_test(tc, new_header_era);
     tcase_add_test(tc, address_translation);
     tcase_add_loop_test(tc, every_image_parses, 0, 3);
+    tcase_add_test(tc, version_macros_match_the_package);
+    tcase_add_test(tc, image_index_out_of_range_is_an_argument_error);
     suite_add_tcase(s, tc);
     TCase *bad = tcase_create("malformed");
     tcase_add_loop_test(bad, malformed_shared_inputs_fail_cleanly, 0, 3);

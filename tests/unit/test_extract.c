@@ -460,13 +460,13 @@ START_TEST(unmapped_locals_are_restored)
     dsc_cache *c;
     dsc_error err;
     ck_assert_msg(dsc_cache_open(src, &c, &err) == 0, "%s", err.msg);
-    int64_t image = dsc_image_find(c, "/usr/lib/libhello-1.0.dylib");
+    int64_t image = dsc_cache_find_image(c, "/usr/lib/libhello-1.0.dylib");
     const struct dsc_section *text;
     struct dsc_macho mo;
     ck_assert_int_ge(image, 0);
     ck_assert_msg(dsc_macho_parse(c, (uint32_t)image, &mo, &err) == 0, "%s", err.msg);
     ck_assert_ptr_nonnull(text = dsc_macho_section(&mo, "__TEXT", "__text"));
-    uint64_t text_addr = text->addr, dylib_offset = dsc_image_at(c, (uint32_t)image)->address - c->info.base_address;
+    uint64_t text_addr = text->addr, dylib_offset = dsc_cache_get_image(c, (uint32_t)image)->address - c->info.base_address;
     dsc_macho_free(&mo);
     dsc_output plain;
     ck_assert_msg(dsc_extract(c, (uint32_t)image, &plain, &err) == 0, "%s", err.msg);
@@ -547,9 +547,9 @@ static void write_overlapping_segments(const char *path, uint64_t grow)
     dsc_cache *c;
     dsc_error err;
     ck_assert_msg(dsc_cache_open(src, &c, &err) == 0, "%s", err.msg);
-    int64_t image = dsc_image_find(c, "/usr/lib/libhello-1.0.dylib");
+    int64_t image = dsc_cache_find_image(c, "/usr/lib/libhello-1.0.dylib");
     ck_assert_int_ge(image, 0);
-    uint64_t hdr = dsc_image_at(c, (uint32_t)image)->address - c->info.base_address; /* __TEXT at offset 0 */
+    uint64_t hdr = dsc_cache_get_image(c, (uint32_t)image)->address - c->info.base_address; /* __TEXT at offset 0 */
     dsc_cache_close(c);
     /* Both mapping tables: dyld_cache_mapping_info (32 bytes) and, from
      * header 0x140 on, dyld_cache_mapping_and_slide_info (56 bytes). */
@@ -615,12 +615,12 @@ START_TEST(overlapping_segments_fail_before_copying)
     if (pid == 0) {
         struct rusage before, after;
         dsc_cache *c;
-        dsc_error err = {{0}};
+        dsc_error err = {0};
         getrusage(RUSAGE_SELF, &before);
         int rc = dsc_cache_open(path, &c, &err);
         if (rc == 0) {
             dsc_output o;
-            rc = dsc_extract(c, (uint32_t)dsc_image_find(c, "/usr/lib/libhello-1.0.dylib"), &o, &err);
+            rc = dsc_extract(c, (uint32_t)dsc_cache_find_image(c, "/usr/lib/libhello-1.0.dylib"), &o, &err);
             if (rc == 0)
                 dsc_output_free(&o);
             dsc_cache_close(c);
@@ -664,7 +664,7 @@ START_TEST(mutated_caches_fail_cleanly)
     for (unsigned m = 0; m < c->nmaps && nranges < 7; m++)
         if (c->maps[m].info.max_prot != 5 && c->maps[m].info.size)
             ranges[nranges][0] = c->maps[m].info.file_offset, ranges[nranges++][1] = c->maps[m].info.size;
-    ranges[nranges][0] = dsc_image_at(c, 0)->address - c->info.base_address; /* first image's commands */
+    ranges[nranges][0] = dsc_cache_get_image(c, 0)->address - c->info.base_address; /* first image's commands */
     ranges[nranges++][1] = 0x800;
     dsc_cache_close(c);
     FILE *f = fopen(src, "rb");

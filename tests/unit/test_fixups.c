@@ -51,7 +51,7 @@ static int build(const char *cache_rel, const char *path, dsc_output *out, uint6
     dsc_cache *c;
     dsc_error err;
     ck_assert_msg(dsc_cache_open(cp, &c, &err) == 0, "%s", err.msg);
-    int64_t image = dsc_image_find(c, path);
+    int64_t image = dsc_cache_find_image(c, path);
     ck_assert_int_ge(image, 0);
     struct dsc_plan p;
     ck_assert_msg(plan_init(&p, c, (uint32_t)image, true, &err) == 0, "%s", err.msg);

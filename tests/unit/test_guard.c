@@ -112,12 +112,12 @@ START_TEST(interrupted_extraction_frees_what_it_allocated)
     dsc_error err;
     ck_assert_msg(dsc_cache_open(path, &c, &err) == 0, "%s", err.msg);
     ck_assert_int_eq(guard_install(), 0);
-    struct extract_job j = {c, (uint32_t)dsc_image_find(c, "/usr/lib/libobjc.A.dylib"), 0, {0}};
+    struct extract_job j = {c, (uint32_t)dsc_cache_find_image(c, "/usr/lib/libobjc.A.dylib"), 0, {0}};
     ck_assert(guard_run(run_extract, &j) && j.rc == 0); /* builds what the cache keeps */
     dsc_output_free(&j.out);
     dsc_cache_release_pages(c);
     /* Cut at LINKEDIT: the segments are copied by then, the symbols not. */
-    const dsc_mapping_info *le = dsc_cache_mapping(c, dsc_cache_get_info(c)->mapping_count - 1);
+    const dsc_mapping_info *le = dsc_cache_get_mapping(c, dsc_cache_get_info(c)->mapping_count - 1);
     ck_assert_str_eq(le->name, "__LINKEDIT");
     ck_assert_int_eq(ftruncate(fd, (off_t)le->file_offset), 0);
     size_t before = heap_in_use();

@@ -182,7 +182,7 @@ static unsigned class_symbols(const struct symtab *st)
 
 static struct tally walk_image(const dsc_cache *c, const struct dsc_objc_opt *opt, const char *path, int32_t *index)
 {
-    int64_t i = dsc_image_find(c, path);
+    int64_t i = dsc_cache_find_image(c, path);
     ck_assert_int_ge(i, 0);
     struct dsc_macho mo;
     dsc_error err;

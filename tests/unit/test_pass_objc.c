@@ -105,13 +105,13 @@ START_TEST(extracted_names_equal_cache_names)
         cache_names(c, i, &want);
         struct dsc_objc_verify v;
         ck_assert_msg(dsc_objc_verify_file(c, i, out.data, out.size, collect, &got, &v, &err) == 0, "%s: %s",
-                      dsc_image_at(c, i)->path, err.msg);
+                      dsc_cache_get_image(c, i)->path, err.msg);
         ck_assert_uint_eq(got.n, want.n);
         for (size_t k = 0; k < want.n; k++)
             ck_assert_str_eq(got.v[k], want.v[k]);
         ck_assert_msg(v.selrefs_outside + v.method_names_outside + v.strings_outside + v.protorefs_outside == 0,
                       "%s: outside the file: %llu selrefs, %llu method names, %llu strings, %llu protocol refs",
-                      dsc_image_at(c, i)->path, (unsigned long long)v.selrefs_outside,
+                      dsc_cache_get_image(c, i)->path, (unsigned long long)v.selrefs_outside,
                       (unsigned long long)v.method_names_outside, (unsigned long long)v.strings_outside,
                       (unsigned long long)v.protorefs_outside);
         total_methods += v.methods;
@@ -190,7 +190,7 @@ static void check_objdump(const dsc_cache *c, uint32_t image, const dsc_output *
         const char *text = name_text(l);
         if (!text)
             continue;
-        ck_assert_msg(*text, "%s: llvm-objdump found no name: %s", dsc_image_at(c, image)->path, l);
+        ck_assert_msg(*text, "%s: llvm-objdump found no name: %s", dsc_cache_get_image(c, image)->path, l);
         char a[2048], b[2048];
         snprintf(a, sizeof a, "string %s", text);
         bool method = false;
@@ -201,7 +201,7 @@ static void check_objdump(const dsc_cache *c, uint32_t image, const dsc_output *
         }
         snprintf(b, sizeof b, "protocol %s", text);
         ck_assert_msg(names_has(&want, a) || names_has(&want, b) || method, "%s: unexpected name '%s'",
-                      dsc_image_at(c, image)->path, text);
+                      dsc_cache_get_image(c, image)->path, text);
         (*named)++;
     }
     for (size_t i = 0; i < lines->n; i++) { /* objc_image_info: not optimised by dyld */
@@ -277,7 +277,7 @@ START_TEST(selector_loads_go_through_selrefs)
     dsc_cache *c = testdata_open(testdata_caches[_i]);
     if (!c)
         return;
-    int64_t i = dsc_image_find(c, "/usr/lib/libhello-1.0.dylib");
+    int64_t i = dsc_cache_find_image(c, "/usr/lib/libhello-1.0.dylib");
     dsc_output out;
     dsc_error err;
     ck_assert_msg(dsc_extract(c, (uint32_t)i, &out, &err) == 0, "%s", err.msg);
@@ -345,7 +345,7 @@ START_TEST(new_selrefs_when_the_image_has_none)
     dsc_cache *c = testdata_open(testdata_caches[_i]);
     if (!c)
         return;
-    uint32_t hello = (uint32_t)dsc_image_find(c, "/usr/lib/libhello-1.0.dylib");
+    uint32_t hello = (uint32_t)dsc_cache_find_image(c, "/usr/lib/libhello-1.0.dylib");
     struct dsc_plan p;
     dsc_error err;
     ck_assert_msg(plan_init(&p, c, hello, true, &err) == 0, "%s", err.msg);
@@ -493,7 +493,7 @@ START_TEST(no_direct_selector_loads_are_left)
     /* counted by paged_insns in the core-only outputs, per cache */
     static const unsigned builder_loads[2][2] = {{4, 111}, {4, 119}};
     for (unsigned k = 0; k < 2; k++) {
-        uint32_t i = (uint32_t)dsc_image_find(c, images[k]);
+        uint32_t i = (uint32_t)dsc_cache_find_image(c, images[k]);
         struct addrs sels = {0};
         struct dsc_macho mo;
         struct dsc_objc_opt opt;
@@ -568,7 +568,7 @@ START_TEST(malformed_metadata_is_left_with_a_warning)
     dsc_cache *c;
     dsc_error err;
     ck_assert_msg(dsc_cache_open(path, &c, &err) == 0, "%s", err.msg);
-    uint32_t hello = (uint32_t)dsc_image_find(c, "/usr/lib/libhello-1.0.dylib");
+    uint32_t hello = (uint32_t)dsc_cache_find_image(c, "/usr/lib/libhello-1.0.dylib");
     struct dsc_macho mo;
     ck_assert(dsc_macho_parse(c, hello, &mo, &err) == 0);
     const struct dsc_section *list = dsc_macho_section(&mo, "__DATA_CONST", "__objc_classlist");

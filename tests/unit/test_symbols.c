@@ -245,7 +245,7 @@ START_TEST(damaged_image_is_left_out)
     }
     ck_assert_uint_ge(others, 400);
     struct dsc_symbols *s = view_of(c, LIBHELLO);
-    ck_assert_int_eq(dsc_symbols_image_of(s, dsc_image_at(c, 1)->address), -1);
+    ck_assert_int_eq(dsc_symbols_image_of(s, dsc_cache_get_image(c, 1)->address), -1);
     ck_assert_ptr_nonnull(dsc_symbols_find(s, LIBOBJC, "_objc_release"));
     dsc_symbols_close(s);
     dsc_cache_close(c);
@@ -286,7 +286,7 @@ START_TEST(recover_releases_abandoned_views)
     struct dsc_symbols *a = view_of(c, LIBHELLO), *b = view_of(c, LIBOBJC);
     ck_assert_uint_eq(dsc_symbols_ordinal(a, LIBHELLO, "_objc_release"), 1);
     const struct dsc_export *const *at;
-    dsc_symbols_by_address(b, dsc_image_at(c, LIBOBJC)->address, &at);
+    dsc_symbols_by_address(b, dsc_cache_get_image(c, LIBOBJC)->address, &at);
     const struct dsc_exports *e = dsc_exports_get(c, LIBOBJC);
     ck_assert_uint_eq(e->pins, 3);
     dsc_thread_recover(); /* a and b are gone */

@@ -27,7 +27,7 @@ START_TEST(every_image_verifies)
     for (uint32_t i = 0; i < dsc_cache_get_info(c)->image_count; i++) {
         dsc_verify_report r;
         dsc_error err;
-        const char *path = dsc_image_at(c, i)->path;
+        const char *path = dsc_cache_get_image(c, i)->path;
         ck_assert_msg(dsc_verify(c, i, &r, &err) == 0, "%s", err.msg);
         ck_assert_uint_eq(r.checked & (DSC_VERIFY_BINDS | DSC_VERIFY_STUBS), DSC_VERIFY_BINDS | DSC_VERIFY_STUBS);
         ck_assert_msg(r.binds_unknown_symbol == 0, "%s: %llu unknown binds", path,
@@ -270,7 +270,7 @@ START_TEST(damaged_output_is_refused_naming_the_cache)
     dsc_cache *c = testdata_open(testdata_caches[1]);
     if (!c)
         return;
-    int64_t image = dsc_image_find(c, "/usr/lib/libobjc.A.dylib");
+    int64_t image = dsc_cache_find_image(c, "/usr/lib/libobjc.A.dylib");
     ck_assert_int_ge(image, 0);
     dsc_output o;
     dsc_error err;

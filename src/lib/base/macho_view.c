@@ -106,7 +106,7 @@ static int parse_segment(struct dsc_macho *mo, const struct dsc_lc *lc, const ch
         return dsc_fail(err, who, "segment %s wraps the address space", s->name);
     struct dsc_section *grown = realloc(mo->sects, (mo->nsects + s->nsects + 1) * sizeof *grown);
     if (!grown)
-        return dsc_fail(err, who, "out of memory");
+        return dsc_fail_oom(err, who);
     mo->sects = grown;
     for (uint32_t i = 0; i < s->nsects; i++)
         read_section(mo, p + fixed + (uint64_t)i * ssize, &mo->sects[mo->nsects++]);
@@ -142,7 +142,7 @@ static int parse_commands(struct dsc_macho *mo, const char *who, dsc_error *err)
     struct dsc_lc lc;
     mo->segs = calloc(mo->ncmds ? mo->ncmds : 1, sizeof *mo->segs);
     if (!mo->segs)
-        return dsc_fail(err, who, "out of memory");
+        return dsc_fail_oom(err, who);
     for (uint32_t i = 0; i < mo->ncmds; i++) {
         if (!dsc_lc_next(mo, &cur, &lc))
             return dsc_fail(err, who, "load command %u is out of range", i);

@@ -127,10 +127,11 @@ bool span_sleb(dsc_span s, uint64_t *off, int64_t *v)
     return true;
 }
 
-int dsc_vfail(dsc_error *err, const char *file, const char *fmt, va_list ap)
+int dsc_vfail(dsc_error *err, enum dsc_errcode code, const char *file, const char *fmt, va_list ap)
 {
     if (!err)
         return -1;
+    err->code = code;
     int n = snprintf(err->msg, sizeof err->msg, "%s: ", file ? file : "dscfs");
     if (n < 0 || (size_t)n >= sizeof err->msg)
         n = 0;
@@ -146,7 +147,18 @@ int dsc_fail(dsc_error *err, const char *file, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    dsc_vfail(err, file, fmt, ap);
+    dsc_vfail(err, DSC_ERR_INPUT, file, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int dsc_fail_oom(dsc_error *err, const char *file) { return dsc_fail_code(err, DSC_ERR_NOMEM, file, "out of memory"); }
+
+int dsc_fail_code(dsc_error *err, enum dsc_errcode code, const char *file, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    dsc_vfail(err, code, file, fmt, ap);
     va_end(ap);
     return -1;
 }

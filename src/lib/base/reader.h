@@ -81,10 +81,17 @@ static inline int64_t dsc_sext(uint64_t v, unsigned bits)
     return (int64_t)((v ^ m) - m);
 }
 
-/* Fill `err` (if non-NULL) with "<file>: <message>". Always returns -1 so
- * callers can write `return dsc_fail(err, path, "...")`. */
-int dsc_fail(dsc_error *err, const char *file, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-int dsc_vfail(dsc_error *err, const char *file, const char *fmt, va_list ap);
+/* The library's one error idiom: a failing function fills `err` (if
+ * non-NULL) with a code and "<file>: <message>" on one line and returns -1,
+ * so callers write `return dsc_fail(err, path, "...")`. dsc_fail is for
+ * malformed or unsupported input (DSC_ERR_INPUT), the common case; the
+ * other codes name theirs. Wrappers (dsc_image_fail, plan_fail) add context
+ * and keep the code. */
+int dsc_fail(dsc_error *err, const char *file, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int dsc_fail_code(dsc_error *err, enum dsc_errcode code, const char *file, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int dsc_vfail(dsc_error *err, enum dsc_errcode code, const char *file, const char *fmt, va_list ap);
+/* DSC_ERR_NOMEM, "<file>: out of memory". */
+int dsc_fail_oom(dsc_error *err, const char *file);
 
 #endif

@@ -31,7 +31,7 @@ int dsc_trie_walk(dsc_span trie, dsc_trie_fn fn, void *ctx, const char *file, ds
     struct trie_frame *stack = malloc(cap * sizeof *stack);
     int rc = 0;
     if (!key || !stack) {
-        rc = dsc_fail(err, file, "out of memory walking a trie");
+        rc = dsc_fail_code(err, DSC_ERR_NOMEM, file, "out of memory walking a trie");
         goto out;
     }
     /* A real trie visits each node once and a node takes at least two
@@ -87,7 +87,7 @@ int dsc_trie_walk(dsc_span trie, dsc_trie_fn fn, void *ctx, const char *file, ds
             if (depth == cap) {
                 struct trie_frame *grown = realloc(stack, 2 * cap * sizeof *stack);
                 if (!grown) {
-                    rc = dsc_fail(err, file, "out of memory walking a trie");
+                    rc = dsc_fail_code(err, DSC_ERR_NOMEM, file, "out of memory walking a trie");
                     goto out;
                 }
                 stack = grown;

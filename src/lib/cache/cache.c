@@ -69,13 +69,13 @@ static int file_open(struct dsc_file *f, const char *path, enum dsc_file_role ro
     f->info.path = strdup(path);
     f->info.role = role;
     if (!f->info.path)
-        return dsc_fail(err, path, "out of memory");
+        return dsc_fail_oom(err, path);
     f->fd = open(path, O_RDONLY | O_CLOEXEC);
     if (f->fd < 0)
-        return dsc_fail(err, path, "cannot open: %s", strerror(errno));
+        return dsc_fail_code(err, DSC_ERR_SYSTEM, path, "cannot open: %s", strerror(errno));
     struct stat st;
     if (fstat(f->fd, &st) != 0)
-        return dsc_fail(err, path, "cannot stat: %s", strerror(errno));
+        return dsc_fail_code(err, DSC_ERR_SYSTEM, path, "cannot stat: %s", strerror(errno));
     if (!S_ISREG(st.st_mode))
         return dsc_fail(err, path, "not a regular file");
     if (st.st_size < 16)
@@ -84,7 +84,7 @@ static int file_open(struct dsc_file *f, const char *path, enum dsc_file_role ro
     f->mtime = st.st_mtim;
     void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, f->fd, 0);
     if (p == MAP_FAILED)
-        return dsc_fail(err, path, "cannot map: %s", strerror(errno));
+        return dsc_fail_code(err, DSC_ERR_SYSTEM, path, "cannot map: %s", strerror(errno));
     f->bytes = (dsc_span){p, (uint64_t)st.st_size};
     f->info.size = (uint64_t)st.st_size;
     return 0;
@@ -200,7 +200,7 @@ static int file_read_mappings(dsc_cache *c, unsigned fi, dsc_error *err)
 
     struct dsc_map *grown = realloc(c->maps, (c->nmaps + count) * sizeof *grown);
     if (!grown)
-        return dsc_fail(err, path, "out of memory");
+        return dsc_fail_oom(err, path);
     c->maps = grown;
     for (uint32_t i = 0; i < count; i++) {
         const uint8_t *e = table.data + (uint64_t)i * MAPPING_INFO_SIZE;
@@ -255,7 +255,7 @@ static int index_mappings(dsc_cache *c, dsc_error *err)
     c->by_addr = malloc(c->nmaps * sizeof *c->by_addr);
     if (!keys || !c->by_addr) {
         free(keys);
-        return dsc_fail(err, c->path, "out of memory");
+        return dsc_fail_oom(err, c->path);
     }
     for (unsigned i = 0; i < c->nmaps; i++)
         keys[i] = (struct addr_key){c->maps[i].info.address, i};
@@ -279,7 +279,7 @@ static int add_file(dsc_cache *c, const char *path, enum dsc_file_role role, dsc
 {
     struct dsc_file *grown = realloc(c->files, (c->nfiles + 1) * sizeof *grown);
     if (!grown)
-        return dsc_fail(err, path, "out of memory");
+        return dsc_fail_oom(err, path);
     c->files = grown;
     struct dsc_file *f = &c->files[c->nfiles++];
     if (file_open(f, path, role, err))
@@ -302,7 +302,7 @@ static bool uuid_is_zero(const uint8_t *u)
     return true;
 }
 
-void dsc_format_uuid(const uint8_t u[16], char out[37])
+void dsc_uuid_format(const uint8_t u[16], char out[37])
 {
     snprintf(out, 37, "%02X%02X%02X%02X-%02X%02X-%02X%02X-%02X%02X-%02X%02X%02X%02X%02X%02X",
              u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
@@ -313,8 +313,8 @@ static int check_uuid(const struct dsc_file *f, const uint8_t *expected, dsc_err
     if (memcmp(f->info.uuid, expected, 16) == 0)
         return 0;
     char want[37], got[37];
-    dsc_format_uuid(expected, want);
-    dsc_format_uuid(f->info.uuid, got);
+    dsc_uuid_format(expected, want);
+    dsc_uuid_format(f->info.uuid, got);
     return dsc_fail(err, f->info.path, "UUID %s does not match the main cache's entry %s", got, want);
 }
 
@@ -352,7 +352,7 @@ static int open_subcaches(dsc_cache *c, dsc_error *err)
     bool universal = dsc_hdr_has(m, HDR_CACHE_TYPE, 8) && dsc_hdr64(m, HDR_CACHE_TYPE) == 2;
     char *stem = path_stem(c->path, universal);
     if (!stem)
-        return dsc_fail(err, c->path, "out of memory");
+        return dsc_fail_oom(err, c->path);
     int rc = 0;
     for (uint32_t i = 0; i < count && rc == 0; i++) {
         const uint8_t *e = table.data + (uint64_t)i * esize;
@@ -368,7 +368,7 @@ static int open_subcaches(dsc_cache *c, dsc_error *err)
         size_t n = strlen(v2 ? stem : c->path) + strlen(suffix) + 1;
         char *sub = malloc(n);
         if (!sub) {
-            rc = dsc_fail(err, c->path, "out of memory");
+            rc = dsc_fail_oom(err, c->path);
             break;
         }
         snprintf(sub, n, "%s%s", v2 ? stem : c->path, suffix);
@@ -397,7 +397,7 @@ int dsc_cache_warn(dsc_cache *c, dsc_error *err, const char *fmt, ...)
     char *joined = NULL;
     if (n < 0 || (c->warning ? asprintf(&joined, "%s; %s", c->warning, more) : asprintf(&joined, "%s", more)) < 0) {
         free(n < 0 ? NULL : more);
-        return dsc_fail(err, c->path, "out of memory");
+        return dsc_fail_oom(err, c->path);
     }
     free(more);
     free(c->warning);
@@ -419,7 +419,7 @@ static int open_symbols(dsc_cache *c, dsc_error *err)
     char *path = stem ? malloc(n) : NULL;
     if (!path) {
         free(stem);
-        return dsc_fail(err, c->path, "out of memory");
+        return dsc_fail_oom(err, c->path);
     }
     snprintf(path, n, "%s.symbols", stem);
     free(stem);
@@ -485,13 +485,13 @@ int dsc_cache_open(const char *path, dsc_cache **out, dsc_error *err)
     *out = NULL;
     dsc_cache *c = calloc(1, sizeof *c);
     if (!c)
-        return dsc_fail(err, path, "out of memory");
+        return dsc_fail_oom(err, path);
     c->symbols_file = -1;
     pthread_mutex_init(&c->memo_lock, NULL);
     c->path = strdup(path);
     if (!c->path) {
         free(c);
-        return dsc_fail(err, path, "out of memory");
+        return dsc_fail_oom(err, path);
     }
     if (add_file(c, path, DSC_FILE_MAIN, err))
         goto fail;
@@ -541,12 +541,12 @@ void dsc_cache_close(dsc_cache *c)
 
 const dsc_cache_info *dsc_cache_get_info(const dsc_cache *c) { return &c->info; }
 
-const dsc_file_info *dsc_cache_file(const dsc_cache *c, unsigned i)
+const dsc_file_info *dsc_cache_get_file(const dsc_cache *c, unsigned i)
 {
     return i < c->nfiles ? &c->files[i].info : NULL;
 }
 
-const dsc_mapping_info *dsc_cache_mapping(const dsc_cache *c, unsigned i)
+const dsc_mapping_info *dsc_cache_get_mapping(const dsc_cache *c, unsigned i)
 {
     return i < c->nmaps ? &c->maps[i].info : NULL;
 }

@@ -22,7 +22,7 @@
 static int add_alias(dsc_cache *c, const char *path, uint32_t image, size_t *cap, dsc_error *err)
 {
     if (!DSC_GROW(c->aliases, c->naliases, *cap, 16))
-        return dsc_fail(err, c->path, "out of memory");
+        return dsc_fail_oom(err, c->path);
     c->aliases[c->naliases++] = (dsc_alias){path, image};
     return 0;
 }
@@ -88,7 +88,7 @@ static int read_image_table(dsc_cache *c, struct addr_rec **by_addr_out, uint32_
     c->images = calloc(count ? count : 1, sizeof *c->images);
     int rc = 0;
     if (!recs || !alias_of || !image_of || !c->images) {
-        rc = dsc_fail(err, c->path, "out of memory");
+        rc = dsc_fail_oom(err, c->path);
         goto out;
     }
     for (uint32_t i = 0; i < count; i++) {
@@ -232,7 +232,7 @@ static int read_dylibs_trie(dsc_cache *c, const uint32_t *image_of, size_t *alia
         return 0;
     c->alias_pool = w.pool = malloc(w.need);
     if (!w.pool)
-        return dsc_fail(err, c->path, "out of memory");
+        return dsc_fail_oom(err, c->path);
     /* Pass 2 sees exactly the keys pass 1 sized. */
     return dsc_trie_walk(trie, on_trie_key, &w, c->path, err) ? -1 : 0;
 }
@@ -242,7 +242,7 @@ static int build_path_index(dsc_cache *c, dsc_error *err)
     c->npaths = c->nimages + c->naliases;
     c->paths = malloc((c->npaths ? c->npaths : 1) * sizeof *c->paths);
     if (!c->paths)
-        return dsc_fail(err, c->path, "out of memory");
+        return dsc_fail_oom(err, c->path);
     for (uint32_t i = 0; i < c->nimages; i++)
         c->paths[i] = (struct dsc_path_entry){c->images[i].path, i};
     for (uint32_t i = 0; i < c->naliases; i++)
@@ -265,17 +265,17 @@ int dsc_images_load(dsc_cache *c, dsc_error *err)
     return rc;
 }
 
-const dsc_image *dsc_image_at(const dsc_cache *c, uint32_t i)
+const dsc_image *dsc_cache_get_image(const dsc_cache *c, uint32_t i)
 {
     return i < c->nimages ? &c->images[i] : NULL;
 }
 
-const dsc_alias *dsc_alias_at(const dsc_cache *c, uint32_t i)
+const dsc_alias *dsc_cache_get_alias(const dsc_cache *c, uint32_t i)
 {
     return i < c->naliases ? &c->aliases[i] : NULL;
 }
 
-int64_t dsc_image_find(const dsc_cache *c, const char *path)
+int64_t dsc_cache_find_image(const dsc_cache *c, const char *path)
 {
     size_t lo = 0, hi = c->npaths;
     while (lo < hi) {

@@ -8,26 +8,43 @@
 #include <stdio.h>
 #include <string.h>
 
-int dsc_image_fail(dsc_error *err, const dsc_cache *c, uint32_t image, const char *fmt, ...)
+int dsc_image_vfail(dsc_error *err, enum dsc_errcode code, const dsc_cache *c, uint32_t image, const char *fmt,
+                    va_list ap)
 {
     if (!err)
         return -1;
-    char what[DSC_ERROR_MAX];
+    char what[DSC_ERROR_MAX], path[DSC_ERROR_MAX];
+    vsnprintf(what, sizeof what, fmt, ap);
+    const dsc_image *img = dsc_cache_get_image(c, image);
+    return dsc_fail_code(err, code, c->path, "%s: %s",
+                         img ? dsc_escape(path, sizeof path, img->path) : "(no such image)", what);
+}
+
+int dsc_image_fail(dsc_error *err, const dsc_cache *c, uint32_t image, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
+    dsc_image_vfail(err, DSC_ERR_INPUT, c, image, fmt, ap);
     va_end(ap);
-    const dsc_image *img = dsc_image_at(c, image);
-    char path[DSC_ERROR_MAX];
-    return dsc_fail(err, c->path, "%s: %s", img ? dsc_escape(path, sizeof path, img->path) : "(no such image)", what);
+    return -1;
+}
+
+int dsc_image_fail_code(dsc_error *err, enum dsc_errcode code, const dsc_cache *c, uint32_t image, const char *fmt,
+                        ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    dsc_image_vfail(err, code, c, image, fmt, ap);
+    va_end(ap);
+    return -1;
 }
 
 int dsc_macho_parse(const dsc_cache *c, uint32_t image, struct dsc_macho *mo, dsc_error *err)
 {
     memset(mo, 0, sizeof *mo);
-    const dsc_image *img = dsc_image_at(c, image);
+    const dsc_image *img = dsc_cache_get_image(c, image);
     if (!img)
-        return dsc_fail(err, c->path, "no image %u", image);
+        return dsc_fail_code(err, DSC_ERR_ARGUMENT, c->path, "no image %u", image);
     mo->cache = c;
     mo->image = image;
     mo->path = img->path;

@@ -21,8 +21,12 @@ int dsc_macho_parse(const dsc_cache *c, uint32_t image, struct dsc_macho *mo, ds
  * (as an empty span). */
 bool dsc_macho_linkedit(const struct dsc_macho *mo, uint64_t off, uint64_t len, dsc_span *out);
 
-/* "<cache>: <image path>: <message>" */
+/* "<cache>: <image path>: <message>", as dsc_fail / dsc_fail_code. */
 int dsc_image_fail(dsc_error *err, const dsc_cache *c, uint32_t image, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+int dsc_image_fail_code(dsc_error *err, enum dsc_errcode code, const dsc_cache *c, uint32_t image, const char *fmt,
+                        ...) __attribute__((format(printf, 5, 6)));
+int dsc_image_vfail(dsc_error *err, enum dsc_errcode code, const dsc_cache *c, uint32_t image, const char *fmt,
+                    va_list ap);
 
 #endif

@@ -43,7 +43,7 @@ int plan_init(struct dsc_plan *p, const dsc_cache *c, uint32_t image, bool copy_
     p->copy_bytes = copy_bytes;
     if (dsc_macho_parse(c, image, &p->mo, err))
         return -1;
-    p->base = dsc_image_at(c, image)->address;
+    p->base = dsc_cache_get_image(c, image)->address;
     p->ptr_size = dsc_ptr_size(c);
     p->page_size = page_size_for(c->info.arch);
     p->encoding = c->info.arch == DSC_ARCH_ARM64E ? DSC_ENCODE_CHAINED : DSC_ENCODE_OPCODES;
@@ -88,7 +88,7 @@ static int plan_run(struct dsc_plan *p)
         if (passes[i](p))
             return -1;
     if (p->syms && dsc_symbols_failed(p->syms))
-        return plan_fail(p, "out of memory resolving symbols");
+        return plan_fail_code(p, DSC_ERR_NOMEM, "out of memory resolving symbols");
     return out_finish(p);
 }
 
@@ -102,8 +102,9 @@ int dsc_extract_with(const dsc_cache *c, uint32_t image, unsigned flags, dsc_out
     int rc = plan_run(&p);
     if (rc == 0) {
         out->data = malloc(p.file_size ? p.file_size : 1);
-        rc = out->data ? out_write(&p, out->data) : plan_fail(&p, "out of memory for a %llu-byte file",
-                                                             (unsigned long long)p.file_size);
+        rc = out->data ? out_write(&p, out->data)
+                       : plan_fail_code(&p, DSC_ERR_NOMEM, "out of memory for a %llu-byte file",
+                                        (unsigned long long)p.file_size);
     }
     if (rc == 0) {
         out->size = p.file_size;

@@ -185,6 +185,9 @@ int plan_symbols(struct dsc_plan *p, struct dsc_symbols **out);
 /* ---- helpers for passes (plan.c) ---- */
 
 int plan_fail(struct dsc_plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int plan_fail_code(struct dsc_plan *p, enum dsc_errcode code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int plan_oom(struct dsc_plan *p); /* DSC_ERR_NOMEM, "out of memory" */
 void plan_warn(struct dsc_plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The output segment holding [vmaddr, vmaddr+len) (inside its vmsize), or NULL. */

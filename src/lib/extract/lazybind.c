@@ -156,10 +156,10 @@ static int write_stream(struct dsc_plan *p, const struct lazy *v, size_t n, uint
                   blob_add(b, imp->name, strlen(imp->name) + 1) && blob_u8(b, BIND_OPCODE_DO_BIND) &&
                   blob_u8(b, BIND_OPCODE_DONE);
         if (!ok)
-            return plan_fail(p, "out of memory");
+            return plan_oom(p);
     }
     /* Padded to pointer size, as the linkers pad it. */
-    return blob_align(b, p->ptr_size) ? 0 : plan_fail(p, "out of memory");
+    return blob_align(b, p->ptr_size) ? 0 : plan_oom(p);
 }
 
 /* Rebase each lazy pointer to its helper entry and list it in p->lazy. */
@@ -167,7 +167,7 @@ static int restore(struct dsc_plan *p, const struct lazy *v, size_t n, uint64_t 
 {
     p->lazy = malloc(n * sizeof *p->lazy);
     if (!p->lazy)
-        return plan_fail(p, "out of memory");
+        return plan_oom(p);
     for (size_t k = 0; k < n; k++) {
         struct dsc_fixup *f = v[k].f;
         *f = (struct dsc_fixup){.address = f->address, .kind = DSC_FIXUP_REBASE, .target = base + v[k].entry};
@@ -189,7 +189,7 @@ int dsc_lazy_binds(struct dsc_plan *p, struct dsc_symbols *syms, const struct ds
     size_t cap = im->nbinds + im->count;
     struct lazy *v = malloc((cap ? cap : 1) * sizeof *v);
     if (!v)
-        return plan_fail(p, "out of memory");
+        return plan_oom(p);
     size_t n = 0;
     int rc = 0;
     bool all = im->lazy_stream.size ? from_stream(p, im, helper, h->addr, v, &n, &rc)
@@ -197,7 +197,7 @@ int dsc_lazy_binds(struct dsc_plan *p, struct dsc_symbols *syms, const struct ds
     if (rc == 0 && all) {
         if (im->lazy_stream.size)
             rc = blob_add(&p->le.lazy_bind, im->lazy_stream.data, im->lazy_stream.size) ? 0
-                                                                                       : plan_fail(p, "out of memory");
+                                                                                       : plan_oom(p);
         else
             rc = write_stream(p, v, n, h->addr);
         if (rc == 0 && n)

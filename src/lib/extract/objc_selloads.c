@@ -110,7 +110,7 @@ static bool group_is_alone(const struct code *c, const struct objc_selload *l)
 static int add_adr_load(struct objc_pass *op, uint64_t at, uint64_t selref)
 {
     if (!DSC_GROW(op->adrs, op->nadrs, op->adrs_cap, 64))
-        return plan_fail(op->p, "out of memory");
+        return plan_oom(op->p);
     op->adrs[op->nadrs++] = (struct objc_adrload){at, selref};
     return 0;
 }
@@ -140,7 +140,7 @@ static int scan_section(struct objc_pass *op, const struct dsc_section *s)
             continue;
         struct objc_selload *l = load_for(op, c.addr + (uint64_t)a * 4);
         if (!l)
-            return plan_fail(op->p, "out of memory");
+            return plan_oom(op->p);
         if (l->n == MAX_USERS) {
             l->n = MAX_USERS + 1; /* too many users: leave the group alone */
             continue;

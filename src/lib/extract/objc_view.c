@@ -55,7 +55,7 @@ int objc_view_init(struct objc_view *v, struct dsc_plan *p)
     const struct dsc_macho *mo = &p->mo;
     v->segs = calloc(mo->nsegs ? mo->nsegs : 1, sizeof *v->segs);
     if (!v->segs)
-        return plan_fail(p, "out of memory");
+        return plan_oom(p);
     for (unsigned i = 0; i < mo->nsegs; i++) {
         const struct dsc_segment *s = &mo->segs[i];
         dsc_span src;
@@ -64,7 +64,7 @@ int objc_view_init(struct objc_view *v, struct dsc_plan *p)
             continue; /* read from the cache as it is */
         struct objc_view_seg *seg = &v->segs[v->nsegs];
         if (!(seg->bytes = malloc(s->filesize)))
-            return plan_fail(p, "out of memory");
+            return plan_oom(p);
         memcpy(seg->bytes, src.data, s->filesize);
         seg->vmaddr = s->vmaddr;
         seg->size = s->filesize;

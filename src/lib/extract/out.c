@@ -227,7 +227,7 @@ static int build_commands(struct dsc_plan *p, const uint64_t off[P_COUNT])
         ok = emit_fixup_cmds(p, off);
     if (ok && p->sign)
         ok = emit_data_cmd(p, LC_CODE_SIGNATURE, off[P_SIGNATURE], p->sign_size);
-    return ok ? 0 : plan_fail(p, "out of memory");
+    return ok ? 0 : plan_oom(p);
 }
 
 /* Bytes from the mach header to the first section of the first segment. */

@@ -155,7 +155,7 @@ static int add_missing_binds(struct dsc_plan *p, struct dsc_symbols *syms, const
     size_t n = p->nfixups;
     uint64_t *have = malloc((n ? n : 1) * sizeof *have);
     if (!have)
-        return plan_fail(p, "out of memory");
+        return plan_oom(p);
     for (size_t k = 0; k < n; k++)
         have[k] = p->fixups[k].address;
     qsort(have, n, sizeof *have, cmp_u64);

@@ -119,7 +119,7 @@ static int encode_rebases(struct dsc_plan *p)
         i = next_rebase(p, i + n);
     }
     ok = ok && blob_u8(b, REBASE_OPCODE_DONE) && blob_align(b, p->ptr_size);
-    return ok ? 0 : plan_fail(p, "out of memory");
+    return ok ? 0 : plan_oom(p);
 }
 
 /* ---- bind opcodes ---- */
@@ -181,7 +181,7 @@ static int encode_binds(struct dsc_plan *p)
     }
     if (any)
         ok = ok && blob_u8(b, BIND_OPCODE_DONE) && blob_align(b, p->ptr_size);
-    return ok ? 0 : plan_fail(p, "out of memory");
+    return ok ? 0 : plan_oom(p);
 }
 
 int encode_opcodes(struct dsc_plan *p)
@@ -238,7 +238,7 @@ static int chain_segment(struct dsc_plan *p, unsigned si, size_t first, size_t e
     for (uint64_t i = 0; ok && i < pages; i++)
         ok = blob_u16(b, CHAINED_START_NONE);
     if (!ok)
-        return plan_fail(p, "out of memory");
+        return plan_oom(p);
     uint8_t *starts = b->data + at + 22;
     for (size_t i = first; i < end; i++) {
         const struct dsc_fixup *f = &p->fixups[i];
@@ -282,7 +282,7 @@ static int chained_imports(struct dsc_plan *p, struct dsc_blob *b, uint32_t *sym
     *symbols_offset = (uint32_t)b->size;
     ok = ok && blob_add(b, names.data, names.size) && blob_align(b, 8);
     blob_free(&names);
-    return ok ? 0 : plan_fail(p, "out of memory");
+    return ok ? 0 : plan_oom(p);
 }
 
 /* Only imports some bind uses go into the table, as a linker writes it (a
@@ -291,7 +291,7 @@ static int drop_unused_imports(struct dsc_plan *p)
 {
     uint32_t *map = malloc((p->nimports ? p->nimports : 1) * sizeof *map);
     if (!map)
-        return plan_fail(p, "out of memory");
+        return plan_oom(p);
     memset(map, 0, p->nimports * sizeof *map);
     for (size_t i = 0; i < p->nfixups; i++)
         if (p->fixups[i].kind == DSC_FIXUP_BIND && p->fixups[i].import < p->nimports)
@@ -321,7 +321,7 @@ int encode_chained(struct dsc_plan *p)
     unsigned nseg = p->nsegs + 1; /* + LINKEDIT */
     bool ok = blob_reserve(b, 32 + 4 * (size_t)nseg);
     if (!ok)
-        return plan_fail(p, "out of memory");
+        return plan_oom(p);
     memset(b->data, 0, 32);
     b->size = 32; /* header (28 bytes), padded */
     size_t image_at = b->size;
@@ -352,7 +352,7 @@ int encode_chained(struct dsc_plan *p)
     }
     ok = ok && blob_align(b, 4);
     if (!ok)
-        return plan_fail(p, "out of memory");
+        return plan_oom(p);
     uint32_t imports_at = (uint32_t)b->size, symbols_at = 0;
     if (chained_imports(p, b, &symbols_at))
         return -1;

@@ -19,7 +19,7 @@ static int add_sections(struct dsc_plan *p, struct dsc_out_segment *out, const s
 {
     out->sects = calloc(in->nsects ? in->nsects : 1, sizeof *out->sects);
     if (!out->sects)
-        return plan_fail(p, "out of memory");
+        return plan_oom(p);
     for (uint32_t i = 0; i < in->nsects; i++) {
         const struct dsc_section *x = &p->mo.sects[in->first_section + i];
         struct dsc_out_section *y = &out->sects[i];
@@ -80,7 +80,7 @@ static int check_overlaps(struct dsc_plan *p)
 {
     const struct dsc_segment **order = malloc((p->mo.nsegs ? p->mo.nsegs : 1) * sizeof *order);
     if (!order)
-        return plan_fail(p, "out of memory");
+        return plan_oom(p);
     size_t n = 0;
     for (unsigned i = 0; i < p->mo.nsegs; i++)
         if (p->mo.segs[i].vmsize)
@@ -103,7 +103,7 @@ static int copy_segments(struct dsc_plan *p)
         dsc_span src;
         if (!dsc_vm_span(p->cache, out->vmaddr, out->filesize, &src) ||
             !(out->bytes = malloc(out->filesize ? out->filesize : 1)))
-            return plan_fail(p, "out of memory for segment %s", out->name);
+            return plan_fail_code(p, DSC_ERR_NOMEM, "out of memory for segment %s", out->name);
         memcpy(out->bytes, src.data, out->filesize);
     }
     return 0;
@@ -115,7 +115,7 @@ int pass_layout(struct dsc_plan *p)
 {
     p->segs = calloc(p->mo.nsegs ? p->mo.nsegs : 1, sizeof *p->segs);
     if (!p->segs)
-        return plan_fail(p, "out of memory");
+        return plan_oom(p);
     uint64_t end_of_image = 0;
     for (unsigned i = 0; i < p->mo.nsegs; i++) {
         const struct dsc_segment *s = &p->mo.segs[i];

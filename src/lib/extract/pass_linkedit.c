@@ -51,7 +51,7 @@ static int copy_data_command(struct dsc_plan *p, uint32_t cmd, const char *what,
     if (linkedit_span(p, off, size, what, &bytes))
         return -1;
     if (!blob_add(dst, bytes.data, bytes.size))
-        return plan_fail(p, "out of memory");
+        return plan_oom(p);
     return 0;
 }
 
@@ -64,7 +64,7 @@ static int copy_exports(struct dsc_plan *p)
     if (linkedit_span(p, off, size, "export trie", &bytes))
         return -1;
     if (!blob_add(&p->le.exports, bytes.data, bytes.size))
-        return plan_fail(p, "out of memory");
+        return plan_oom(p);
     return 0;
 }
 
@@ -119,10 +119,10 @@ static int add_symbol(struct dsc_plan *p, const uint8_t *nl, dsc_span strs)
     uint8_t copy[16];
     memcpy(copy, nl, nl_size);
     if (!add_string(p, name, len, &new_strx))
-        return plan_fail(p, "out of memory building the symbol table");
+        return plan_fail_code(p, DSC_ERR_NOMEM, "out of memory building the symbol table");
     dsc_put32(copy, new_strx);
     if (!blob_add(&p->le.symtab, copy, nl_size))
-        return plan_fail(p, "out of memory building the symbol table");
+        return plan_fail_code(p, DSC_ERR_NOMEM, "out of memory building the symbol table");
     p->le.nsyms++;
     return 0;
 }
@@ -161,7 +161,7 @@ static int build_indirect(struct dsc_plan *p, const struct src_symtab *st, bool 
             v = remap_symbol(st, &p->le, locals_replaced, v);
         }
         if (!blob_u32(&p->le.indirect, v))
-            return plan_fail(p, "out of memory");
+            return plan_oom(p);
     }
     p->le.nindirect = st->nindirect;
     return 0;
@@ -214,7 +214,7 @@ static int add_export(void *ctx, const char *key, size_t key_len, dsc_span term)
             return plan_fail(p, "re-export %s has a malformed terminal", key);
         type = N_EXT | N_INDR;
         if (!add_string(p, imported_len ? imported : key, imported_len ? imported_len : key_len, &indirect_strx))
-            return plan_fail(p, "out of memory");
+            return plan_oom(p);
         value = indirect_strx;
     } else {
         if (!span_uleb(term, &off, &value))
@@ -232,7 +232,7 @@ static int add_export(void *ctx, const char *key, size_t key_len, dsc_span term)
     uint8_t nl[16] = {0};
     unsigned nl_size = p->mo.is64 ? 16 : 12;
     if (!add_string(p, key, key_len, &strx))
-        return plan_fail(p, "out of memory");
+        return plan_oom(p);
     dsc_put32(nl, strx);
     nl[4] = type;
     nl[5] = sect;
@@ -243,7 +243,7 @@ static int add_export(void *ctx, const char *key, size_t key_len, dsc_span term)
     else
         dsc_put32(nl + 8, (uint32_t)value);
     if (!blob_add(&p->le.symtab, nl, nl_size))
-        return plan_fail(p, "out of memory");
+        return plan_oom(p);
     p->le.nsyms++;
     p->le.nextdef++;
     return 0;
@@ -255,7 +255,7 @@ static int add_missing_exports(struct dsc_plan *p, const struct src_symtab *st)
         return 0;
     struct export_ctx e = {.p = p, .names = calloc(st->next ? st->next : 1, sizeof *e.names)};
     if (!e.names)
-        return plan_fail(p, "out of memory");
+        return plan_oom(p);
     for (uint32_t i = 0; i < st->next; i++) {
         uint32_t strx = dsc_le32(st->syms.data + (uint64_t)(st->iext + i) * st->nl_size);
         /* add_range has checked every extdef name already. */
@@ -263,11 +263,11 @@ static int add_missing_exports(struct dsc_plan *p, const struct src_symtab *st)
     }
     dsc_sort(e.names, e.nnames, sizeof *e.names, cmp_name);
     dsc_span trie = {p->le.exports.data, p->le.exports.size};
-    dsc_error walk_err = {{0}};
+    dsc_error walk_err = {0};
     int rc = dsc_trie_walk(trie, add_export, &e, "export trie", &walk_err);
     free(e.names);
-    if (rc && walk_err.msg[0]) /* else add_export has set p->err */
-        return plan_fail(p, "%s", walk_err.msg);
+    if (rc && walk_err.code) /* else add_export has set p->err */
+        return plan_fail_code(p, walk_err.code, "%s", walk_err.msg);
     return rc ? -1 : 0;
 }
 
@@ -279,9 +279,9 @@ static int build_symtab(struct dsc_plan *p)
     if (read_symtab(p, &st))
         return -1;
     if (dsc_locals_find(p->cache, p->base, &locals, &locals_err))
-        return plan_fail(p, "%s", locals_err.msg);
+        return plan_fail_code(p, locals_err.code, "%s", locals_err.msg);
     if (!blob_u8(&p->le.strtab, 0))
-        return plan_fail(p, "out of memory");
+        return plan_oom(p);
     struct dsc_linkedit *le = &p->le;
     if (!st.has_dysymtab) {
         if (add_range(p, st.syms, st.nl_size, 0, st.nsyms, st.strs))
@@ -316,6 +316,6 @@ int pass_linkedit(struct dsc_plan *p)
         return -1;
     /* The string table's size is a multiple of the pointer size, as ld64 writes it. */
     if (!blob_align(&p->le.strtab, p->ptr_size))
-        return plan_fail(p, "out of memory");
+        return plan_oom(p);
     return 0;
 }

@@ -72,7 +72,7 @@ static int push_edit(struct objc_pass *op, enum objc_edit_kind kind, uint64_t at
         return 0;
     }
     if (!DSC_GROW(op->edits, op->nedits, op->edits_cap, 256))
-        return plan_fail(op->p, "out of memory");
+        return plan_oom(op->p);
     op->edits[op->nedits] = (struct objc_edit){kind, tgt, sect, at, value, op->nedits};
     op->nedits++;
     return 0;
@@ -112,7 +112,7 @@ static int index_own_strings(struct objc_pass *op)
             if (!span_cstr(b, at, b.size, &str, &len))
                 break; /* an unterminated tail */
             if (!objc_namemap_put(&op->own_strings, str, x->addr + at))
-                return plan_fail(op->p, "out of memory");
+                return plan_oom(op->p);
             at += len + 1;
         }
     }
@@ -131,7 +131,7 @@ static int string_ref(struct objc_pass *op, enum objc_edit_kind kind, uint64_t a
     if (objc_namemap_get(&op->own_strings, s, &own))
         return push_edit(op, kind, at, TGT_ADDR, 0, own);
     if (!objc_strtab_add(&op->str[sect], s, &off))
-        return plan_fail(op->p, "out of memory");
+        return plan_oom(op->p);
     return push_edit(op, kind, at, TGT_STR, (uint8_t)sect, off);
 }
 
@@ -140,7 +140,7 @@ int objc_selref_for(struct objc_pass *op, const char *name, uint64_t sel_addr, u
     if (objc_namemap_get(&op->sel_by_name, name, value))
         return 0;
     if (!DSC_GROW(op->new_selrefs, op->nnew_selrefs, op->new_selrefs_cap, 64))
-        return plan_fail(op->p, "out of memory");
+        return plan_oom(op->p);
     uint64_t off, own;
     if (in_sections(&op->p->mo, sel_addr) || objc_namemap_get(&op->own_strings, name, &own)) {
         op->new_selrefs[op->nnew_selrefs].tgt = TGT_ADDR;
@@ -149,18 +149,18 @@ int objc_selref_for(struct objc_pass *op, const char *name, uint64_t sel_addr, u
         op->new_selrefs[op->nnew_selrefs].tgt = TGT_STR;
         op->new_selrefs[op->nnew_selrefs].value = off;
     } else {
-        return plan_fail(op->p, "out of memory");
+        return plan_oom(op->p);
     }
     *value = SELREF_NEW | op->nnew_selrefs++;
     if (!objc_namemap_put(&op->sel_by_name, name, *value) || !objc_addrmap_put(&op->sel_by_addr, sel_addr, *value))
-        return plan_fail(op->p, "out of memory");
+        return plan_oom(op->p);
     return 0;
 }
 
 static int need_selref(struct objc_pass *op, uint64_t at, const char *name, uint64_t sel_addr)
 {
     if (!DSC_GROW(op->needs, op->nneeds, op->needs_cap, 256))
-        return plan_fail(op->p, "out of memory");
+        return plan_oom(op->p);
     op->needs[op->nneeds++] = (struct objc_selneed){at, name, sel_addr};
     return 0;
 }
@@ -207,7 +207,7 @@ struct collect {
 static int add_protoref(struct collect *c, const struct dsc_objc_item *it)
 {
     if (!DSC_GROW(c->prefs, c->nprefs, c->cap, 64))
-        return plan_fail(c->op->p, "out of memory");
+        return plan_oom(c->op->p);
     c->prefs[c->nprefs++] = (struct pending_protoref){it->addr, it->target, it->name};
     return 0;
 }
@@ -237,12 +237,12 @@ static int on_item(void *ctx, const struct dsc_objc_item *it)
     case DSC_OBJC_SELREF:
         if (!objc_namemap_put(&op->sel_by_name, it->name, it->addr) ||
             !objc_addrmap_put(&op->sel_by_addr, it->target, it->addr))
-            return plan_fail(op->p, "out of memory");
+            return plan_oom(op->p);
         op->selectors_fixed += !in_sections(&op->p->mo, it->target);
         return string_ref(op, ED_PTR, it->addr, it->target, it->name, STR_METHNAME);
     case DSC_OBJC_PROTOCOL:
         if (!objc_namemap_put(&op->protocols, it->name, it->addr))
-            return plan_fail(op->p, "out of memory");
+            return plan_oom(op->p);
         return 0;
     case DSC_OBJC_PROTOREF:
         return add_protoref(c, it);
@@ -298,11 +298,13 @@ static int collect_edits(struct objc_pass *op)
     dsc_objc_image_init(&img, &p->mo, &op->opt);
     img.mem = objc_view_mem(&op->view);
     struct collect c = {.op = op};
-    dsc_error werr = {{0}};
+    dsc_error werr = {0};
     int rc = dsc_objc_walk(&img, on_item, &c, &werr);
-    if (rc && werr.msg[0]) { /* malformed metadata, not a failure of ours */
+    if (rc && werr.code == DSC_ERR_INPUT) { /* malformed metadata, not a failure of ours */
         plan_warn(p, "ObjC metadata left as the cache has it: %s", werr.msg);
         rc = 1;
+    } else if (rc && werr.code) {
+        rc = plan_fail_code(p, werr.code, "%s", werr.msg);
     }
     if (rc == 0)
         rc = resolve_protorefs(op, &c);
@@ -555,7 +557,7 @@ static int apply_all(struct objc_pass *op)
     size_t sorted = p->nfixups;
     uint8_t *dead = calloc(sorted ? sorted : 1, 1);
     if (!dead)
-        return plan_fail(p, "out of memory");
+        return plan_oom(p);
     for (size_t i = 0; i < op->nedits; i++) {
         if (same_slot(&op->edits[i], i ? &op->edits[i - 1] : NULL))
             continue;
@@ -612,13 +614,15 @@ int pass_objc(struct dsc_plan *p)
     if (!has_objc(&p->mo))
         return 0;
     struct objc_pass op = {.p = p};
-    dsc_error oerr = {{0}};
+    dsc_error oerr = {0};
     int rc = dsc_objc_opt_load(p->cache, &op.opt, &oerr);
+    if (rc && oerr.code != DSC_ERR_INPUT)
+        return plan_fail_code(p, oerr.code, "%s", oerr.msg);
     if (rc) {
         plan_warn(p, "ObjC metadata left as the cache has it: %s", oerr.msg);
         return 0;
     }
-    int64_t lib = dsc_image_find(p->cache, DSC_LIBOBJC_PATH);
+    int64_t lib = dsc_cache_find_image(p->cache, DSC_LIBOBJC_PATH);
     op.has_libobjc = lib >= 0 && dsc_macho_parse(p->cache, (uint32_t)lib, &op.libobjc, NULL) == 0;
     rc = objc_view_init(&op.view, p);
     if (rc == 0)

@@ -47,9 +47,9 @@ static int on_slot(void *ctx, const struct dsc_slide_slot *s)
 static int walk_segment(struct dsc_plan *p, const struct dsc_out_segment *seg)
 {
     struct walk_ctx w = {p, seg->vmaddr + seg->filesize};
-    dsc_error walk_err = {{0}};
+    dsc_error walk_err = {0};
     if (dsc_slide_walk_range(p->cache, seg->vmaddr, w.hi, on_slot, &w, &walk_err))
-        return walk_err.msg[0] ? plan_fail(p, "%s", walk_err.msg) : -1; /* else on_slot set p->err */
+        return walk_err.code ? plan_fail_code(p, walk_err.code, "%s", walk_err.msg) : -1; /* else on_slot set p->err */
     return 0;
 }
 

@@ -105,7 +105,7 @@ static int index_slots(struct stub_ctx *x)
     x->slots = malloc((p->nfixups + p->nlazy + 1) * sizeof *x->slots);
     x->by_addr = malloc((p->nfixups ? p->nfixups : 1) * sizeof *x->by_addr);
     if (!x->slots || !x->by_addr)
-        return plan_fail(p, "out of memory");
+        return plan_oom(p);
     for (size_t i = 0; i < p->nfixups; i++)
         x->by_addr[i] = (struct fixup_ref){p->fixups[i].address, i};
     dsc_sort(x->by_addr, p->nfixups, sizeof *x->by_addr, cmp_fixup_ref);
@@ -239,7 +239,7 @@ static int fix_stubs(struct stub_ctx *x)
             total += mo->sects[i].size / mo->sects[i].reserved2;
     x->stubs = malloc((total ? total : 1) * sizeof *x->stubs);
     if (!x->stubs)
-        return plan_fail(x->p, "out of memory");
+        return plan_oom(x->p);
     for (unsigned i = 0; i < mo->nsects; i++) {
         const struct dsc_section *s = &mo->sects[i];
         if ((s->flags & 0xFF) != S_SYMBOL_STUBS || !s->reserved2)
@@ -431,7 +431,7 @@ static int symbolize(struct stub_ctx *x)
 {
     struct dsc_stub_name *v = malloc((x->nstubs ? x->nstubs : 1) * sizeof *v);
     if (!v)
-        return plan_fail(x->p, "out of memory");
+        return plan_oom(x->p);
     for (size_t i = 0; i < x->nstubs; i++)
         v[i] = (struct dsc_stub_name){x->stubs[i].name, x->stubs[i].address, x->stubs[i].slot};
     qsort(v, x->nstubs, sizeof *v, cmp_stub_addr);

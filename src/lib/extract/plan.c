@@ -15,13 +15,23 @@
 
 int plan_fail(struct dsc_plan *p, const char *fmt, ...)
 {
-    char what[DSC_ERROR_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
+    dsc_image_vfail(p->err, DSC_ERR_INPUT, p->cache, p->mo.image, fmt, ap);
     va_end(ap);
-    return dsc_image_fail(p->err, p->cache, p->mo.image, "%s", what);
+    return -1;
 }
+
+int plan_fail_code(struct dsc_plan *p, enum dsc_errcode code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    dsc_image_vfail(p->err, code, p->cache, p->mo.image, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int plan_oom(struct dsc_plan *p) { return plan_fail_code(p, DSC_ERR_NOMEM, "out of memory"); }
 
 void plan_warn(struct dsc_plan *p, const char *fmt, ...)
 {
@@ -208,7 +218,7 @@ bool plan_addend_fits(const struct dsc_plan *p, const struct dsc_fixup *f, int64
 int plan_add_fixup(struct dsc_plan *p, const struct dsc_fixup *f)
 {
     if (!DSC_GROW(p->fixups, p->nfixups, p->fixups_cap, 256))
-        return plan_fail(p, "out of memory");
+        return plan_oom(p);
     p->fixups[p->nfixups++] = *f;
     return 0;
 }
@@ -224,10 +234,10 @@ int plan_add_import(struct dsc_plan *p, const char *name, int lib_ordinal, bool 
         }
     }
     if (!DSC_GROW(p->imports, p->nimports, p->imports_cap, 64))
-        return plan_fail(p, "out of memory");
+        return plan_oom(p);
     char *copy = strdup(name);
     if (!copy)
-        return plan_fail(p, "out of memory");
+        return plan_oom(p);
     p->imports[p->nimports] = (struct dsc_import){copy, lib_ordinal, weak_import};
     *index = p->nimports++;
     return 0;
@@ -257,7 +267,7 @@ struct dsc_out_segment *plan_add_segment(struct dsc_plan *p, const char *name, u
         }
     struct dsc_out_segment *grown = realloc(p->segs, (p->nsegs + 1) * sizeof *grown);
     if (!grown) {
-        plan_fail(p, "out of memory");
+        plan_oom(p);
         return NULL;
     }
     p->segs = grown;
@@ -269,7 +279,7 @@ struct dsc_out_segment *plan_add_segment(struct dsc_plan *p, const char *name, u
     s->maxprot = s->initprot = prot;
     s->source = -1;
     if (p->copy_bytes && !(s->bytes = calloc(1, vmsize ? vmsize : 1))) {
-        plan_fail(p, "out of memory");
+        plan_oom(p);
         return NULL;
     }
     if (end > p->next_free_vmaddr)
@@ -287,7 +297,7 @@ struct dsc_out_section *plan_add_section(struct dsc_plan *p, struct dsc_out_segm
     }
     struct dsc_out_section *grown = realloc(seg->sects, (seg->nsects + 1) * sizeof *grown);
     if (!grown) {
-        plan_fail(p, "out of memory");
+        plan_oom(p);
         return NULL;
     }
     seg->sects = grown;

@@ -44,7 +44,7 @@ static int load_view(struct symtab_view *v)
     v->cap = le->nsyms + (size_t)p->nimports + 1;
     v->refs = malloc(v->cap * sizeof *v->refs);
     if (!v->refs)
-        return plan_fail(p, "out of memory");
+        return plan_oom(p);
     dsc_span strs = {le->strtab.data, le->strtab.size};
     for (uint32_t i = le->nlocal; i < le->nsyms; i++) {
         uint32_t strx = dsc_le32(le->symtab.data + (uint64_t)i * v->nl_size);
@@ -86,7 +86,7 @@ static int add_undefined(struct symtab_view *v, const struct dsc_import *im, uin
     uint32_t strx = (uint32_t)le->strtab.size;
     if (le->strtab.size > UINT32_MAX - strlen(im->name) - 1 || v->nrefs == v->cap ||
         !blob_add(&le->symtab, nl, v->nl_size) || !blob_add(&le->strtab, im->name, strlen(im->name) + 1))
-        return plan_fail(v->p, "out of memory");
+        return plan_oom(v->p);
     *index = le->nsyms++;
     le->nundef++;
     size_t at = lower_ref(v, im->name);
@@ -160,7 +160,7 @@ static int sort_fixups(struct dsc_plan *p, struct fixup_order *fo)
     fo->addrs = malloc(n * sizeof *fo->addrs);
     fo->order = malloc(n * sizeof *fo->order);
     if (!fo->addrs || !fo->order)
-        return plan_fail(p, "out of memory");
+        return plan_oom(p);
     for (size_t i = 0; i < p->nfixups; i++)
         fo->order[i] = i;
     dsc_sort_r(fo->order, p->nfixups, sizeof *fo->order, cmp_by_addr, p->fixups);
@@ -174,7 +174,7 @@ int dsc_symbolize_indirect(struct dsc_plan *p, const struct dsc_stub_name *stubs
     struct symtab_view v = {.p = p};
     struct fixup_order fo = {0};
     struct dsc_stub_name *by_slot = malloc((nstubs ? nstubs : 1) * sizeof *by_slot);
-    int rc = !by_slot ? plan_fail(p, "out of memory") : load_view(&v) || sort_fixups(p, &fo) ? -1 : 0;
+    int rc = !by_slot ? plan_oom(p) : load_view(&v) || sort_fixups(p, &fo) ? -1 : 0;
     if (rc == 0 && nstubs) {
         memcpy(by_slot, stubs, nstubs * sizeof *stubs);
         qsort(by_slot, nstubs, sizeof *by_slot, cmp_slot);
@@ -227,7 +227,7 @@ int dsc_symbolize_indirect(struct dsc_plan *p, const struct dsc_stub_name *stubs
             rc = symbol_for(&v, p->imports[i].name, &p->imports[i], &index, &found);
     }
     if (rc == 0 && !blob_align(&p->le.strtab, p->ptr_size))
-        rc = plan_fail(p, "out of memory");
+        rc = plan_oom(p);
     free(v.refs);
     free(fo.addrs);
     free(fo.order);

@@ -174,11 +174,11 @@ int dsc_weak_binds(struct dsc_plan *p, struct dsc_symbols *syms, const struct ds
     bool ok = collect(p, syms, im, &l);
     if (ok && l.n)
         qsort(l.v, l.n, sizeof *l.v, cmp_ref);
-    int rc = ok ? 0 : plan_fail(p, "out of memory");
+    int rc = ok ? 0 : plan_oom(p);
     if (rc == 0 && p->encoding == DSC_ENCODE_CHAINED)
         rc = weak_lookups(p, &l);
     else if (rc == 0 && !emit(p, &l))
-        rc = plan_fail(p, "out of memory");
+        rc = plan_oom(p);
     free(l.v);
     return rc;
 }

@@ -68,7 +68,7 @@ static bool read_deps(struct parse *ps)
             continue;
         if (!dsc_macho_dylib_name(&lc, &name))
             return false;
-        e->deps[e->ndeps++] = (struct dsc_dep){lc.cmd, dsc_image_find(ps->c, name), name};
+        e->deps[e->ndeps++] = (struct dsc_dep){lc.cmd, dsc_cache_find_image(ps->c, name), name};
     }
     return true;
 }
@@ -135,7 +135,7 @@ static bool parse_terminal(struct parse *ps, dsc_span term, struct dsc_export *x
         return len == 0 || pool_add(ps, name, len, import_off);
     }
     bool absolute = (flags & EXPORT_SYMBOL_FLAGS_KIND_MASK) == EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE;
-    uint64_t base = absolute ? 0 : dsc_image_at(ps->c, ps->mo->image)->address;
+    uint64_t base = absolute ? 0 : dsc_cache_get_image(ps->c, ps->mo->image)->address;
     if (!dsc_add_ok(base, value, &x->address))
         return false;
     if (flags & EXPORT_SYMBOL_FLAGS_STUB_AND_RESOLVER) {
@@ -287,7 +287,7 @@ static void cache_memo_free(void *m) { memo_free(m); }
 
 static int cmp_hdr(const void *a, const void *b, void *vc)
 {
-    uint64_t x = dsc_image_at(vc, *(const uint32_t *)a)->address, y = dsc_image_at(vc, *(const uint32_t *)b)->address;
+    uint64_t x = dsc_cache_get_image(vc, *(const uint32_t *)a)->address, y = dsc_cache_get_image(vc, *(const uint32_t *)b)->address;
     return x < y ? -1 : x > y;
 }
 
@@ -308,7 +308,7 @@ static struct memo *memo_new(const dsc_cache *c)
         m->hdr_image[i] = i;
     dsc_sort_r(m->hdr_image, c->nimages, sizeof *m->hdr_image, cmp_hdr, (void *)c);
     for (uint32_t i = 0; i < c->nimages; i++)
-        m->hdr_addr[i] = dsc_image_at(c, m->hdr_image[i])->address;
+        m->hdr_addr[i] = dsc_cache_get_image(c, m->hdr_image[i])->address;
     return m;
 }
 

@@ -150,7 +150,7 @@ static int load_orig_binds(const struct dsc_macho *mo, struct dsc_imports *im, d
         return found ? dsc_image_fail(err, mo->cache, mo->image, "LC_DYLD_INFO is too short") : 0;
     struct dsc_bind_seg *segs = calloc(mo->nsegs ? mo->nsegs : 1, sizeof *segs);
     if (!segs)
-        return dsc_image_fail(err, mo->cache, mo->image, "out of memory");
+        return dsc_image_fail_code(err, DSC_ERR_NOMEM, mo->cache, mo->image, "out of memory");
     for (unsigned i = 0; i < mo->nsegs; i++)
         segs[i] = (struct dsc_bind_seg){mo->segs[i].vmaddr, mo->segs[i].vmsize};
     struct bind_ctx b = {im, 0, false, false};
@@ -171,7 +171,7 @@ static int load_orig_binds(const struct dsc_macho *mo, struct dsc_imports *im, d
         if (b.lazy)
             im->lazy_stream = stream;
         if (rc > 0)
-            rc = dsc_image_fail(err, mo->cache, mo->image, "out of memory");
+            rc = dsc_image_fail_code(err, DSC_ERR_NOMEM, mo->cache, mo->image, "out of memory");
     }
     free(segs);
     if (rc == 0 && im->nbinds)
@@ -223,7 +223,7 @@ int dsc_imports_load(const struct dsc_macho *mo, struct dsc_imports *out, dsc_er
     out->by_name = calloc(n ? n : 1, sizeof *out->by_name);
     if (!out->entries || !out->by_name) {
         dsc_imports_free(out);
-        return dsc_image_fail(err, mo->cache, mo->image, "out of memory");
+        return dsc_image_fail_code(err, DSC_ERR_NOMEM, mo->cache, mo->image, "out of memory");
     }
     unsigned elem;
     for (unsigned i = 0; i < mo->nsects; i++) {

@@ -131,7 +131,7 @@ int dsc_objc_opt_load(const dsc_cache *c, struct dsc_objc_opt *opt, dsc_error *e
     } else {
         /* libobjc by its usual path first: scanning every image is the
          * fallback, not the rule, for caches with thousands of them */
-        int64_t lib = dsc_image_find(c, DSC_LIBOBJC_PATH);
+        int64_t lib = dsc_cache_find_image(c, DSC_LIBOBJC_PATH);
         if (lib >= 0)
             rc = opt_in_image(c, (uint32_t)lib, opt, err);
         for (uint32_t i = 0; i < c->nimages && !opt->present && rc == 0; i++)
@@ -162,7 +162,7 @@ void dsc_objc_image_init(struct dsc_objc_image *img, const struct dsc_macho *mo,
     img->mem = dsc_objc_cache_mem(mo->cache);
     img->ptr_size = mo->is64 ? 8 : 4;
     img->opt = opt;
-    const dsc_image *im = dsc_image_at(mo->cache, mo->image);
+    const dsc_image *im = dsc_cache_get_image(mo->cache, mo->image);
     img->objc_index = im ? dsc_objc_image_index(mo->cache, opt, im->address) : -1;
 }
 

@@ -147,7 +147,7 @@ static bool islands_at(const dsc_cache *c, struct dsc_symbols *syms, uint64_t ad
     if (!syms)
         return false;
     int64_t image = dsc_symbols_image_of(syms, addr);
-    return image < 0 || strstr(dsc_image_at(c, (uint32_t)image)->path, "branch_islands") != NULL;
+    return image < 0 || strstr(dsc_cache_get_image(c, (uint32_t)image)->path, "branch_islands") != NULL;
 }
 
 static bool in_executable(const dsc_cache *c, uint64_t addr)

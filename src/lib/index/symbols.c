@@ -45,7 +45,7 @@ int dsc_symbols_open(const dsc_cache *c, uint32_t image, struct dsc_symbols **ou
         if (s)
             free(s->sets);
         free(s);
-        return dsc_fail(err, c->path, "out of memory");
+        return dsc_fail_oom(err, c->path);
     }
     s->cache = c;
     s->image = image;

@@ -67,9 +67,9 @@ struct vctx {
     dsc_error *err;
 };
 
-static int vfail(const struct vctx *v, const char *what)
+static int vfail(const struct vctx *v, enum dsc_errcode code, const char *what)
 {
-    return dsc_fail(v->err, v->who, "%s", what);
+    return dsc_fail_code(v->err, code, v->who, "%s", what);
 }
 
 /* ---- output parsing ---- */
@@ -85,12 +85,12 @@ static int parse_output(struct vctx *v, dsc_span bytes)
     o->ptr_size = o->mo.is64 ? 8 : 4;
     for (unsigned i = 0; i < o->mo.nsegs; i++)
         if (o->mo.segs[i].filesize > o->mo.segs[i].vmsize)
-            return vfail(v, "segment out of the file");
+            return vfail(v, DSC_ERR_INPUT, "segment out of the file");
     struct dsc_lc lc;
     if (dsc_macho_dyld_info(&o->mo, &lc) > 0 &&
         !span_sub(bytes, dsc_le32(lc.body.data + DYLD_INFO_LAZY_BIND), dsc_le32(lc.body.data + DYLD_INFO_LAZY_BIND + 4),
                   &o->lazy))
-        return vfail(v, "lazy-bind opcodes out of the file");
+        return vfail(v, DSC_ERR_INPUT, "lazy-bind opcodes out of the file");
     return 0;
 }
 
@@ -142,12 +142,12 @@ static int lazy_binds(struct vctx *v)
     struct out_file *o = v->o;
     struct dsc_bind_seg *segs = calloc(o->mo.nsegs ? o->mo.nsegs : 1, sizeof *segs);
     if (!segs)
-        return vfail(v, "out of memory");
+        return vfail(v, DSC_ERR_NOMEM, "out of memory");
     for (unsigned i = 0; i < o->mo.nsegs; i++)
         segs[i] = (struct dsc_bind_seg){o->mo.segs[i].vmaddr, o->mo.segs[i].vmsize};
     int rc = dsc_bind_walk(o->lazy, segs, o->mo.nsegs, o->ptr_size, true, on_lazy_bind, o, v->who, v->err);
     free(segs);
-    return rc > 0 ? vfail(v, "out of memory") : rc;
+    return rc > 0 ? vfail(v, DSC_ERR_NOMEM, "out of memory") : rc;
 }
 
 static int cmp_bind(const void *a, const void *b)
@@ -346,18 +346,18 @@ int dsc_verify_output(const dsc_cache *cache, uint32_t image, const uint8_t *dat
 {
     memset(rep, 0, sizeof *rep);
     rep->image = image;
-    if (!dsc_image_at(cache, image))
-        return dsc_fail(err, cache->path, "no image %u", image);
+    if (!dsc_cache_get_image(cache, image))
+        return dsc_fail_code(err, DSC_ERR_ARGUMENT, cache->path, "no image %u", image);
     struct out_file o = {0};
     char path[DSC_ERROR_MAX], who[2 * DSC_ERROR_MAX + 32]; /* only messages name the image */
-    dsc_escape(path, sizeof path, dsc_image_at(cache, image)->path);
+    dsc_escape(path, sizeof path, dsc_cache_get_image(cache, image)->path);
     snprintf(who, sizeof who, "%s: %s: extracted output", cache->path, path);
     struct vctx v = {cache, image, NULL, &o, rep, path, who, err};
     int rc = dsc_symbols_open(cache, image, &v.syms, err) || parse_output(&v, (dsc_span){data, size}) ? -1 : 0;
     if (rc == 0) {
         rc = dsc_fixups_decode_macho(&o.mo, v.who, on_fixup, &o, err);
         if (rc > 0)
-            rc = vfail(&v, "out of memory");
+            rc = vfail(&v, DSC_ERR_NOMEM, "out of memory");
     }
     if (rc == 0 && o.lazy.size)
         rc = lazy_binds(&v);
@@ -372,7 +372,7 @@ int dsc_verify_output(const dsc_cache *cache, uint32_t image, const uint8_t *dat
         check_code(&v);
         rep->checked = DSC_VERIFY_BINDS | DSC_VERIFY_STUBS;
         if (dsc_symbols_failed(v.syms))
-            rc = vfail(&v, "out of memory resolving symbols");
+            rc = vfail(&v, DSC_ERR_NOMEM, "out of memory resolving symbols");
     }
     struct dsc_objc_verify ov;
     dsc_error objc_err;
