@@ -263,14 +263,14 @@ int dsc_verify_output(const dsc_cache *cache, uint32_t image, const uint8_t *dat
 
 /* The longest path component a front serves (Linux NAME_MAX). */
 #define DSC_NAME_MAX 255
-/* Room for dsc_escape of `n` bytes of text. */
+/* Room for dsc_path_escape of `n` bytes of text. */
 #define DSC_ESCAPED_SIZE(n) (4 * (size_t)(n) + 1)
 
 /* `s` copied into `out` (at most `cap` bytes with the NUL; cut short, never
  * in the middle of an escape) with control bytes, DEL and '\\' written as
  * \xHH: the one escaping for a path from the cache in any message or log
  * line, so that it can neither forge nor split one. Returns `out`. */
-char *dsc_escape(char *out, size_t cap, const char *s);
+char *dsc_path_escape(char *out, size_t cap, const char *s);
 
 /* The one rule for install paths the fronts serve, the mount and
  * --extract-all alike: absolute, at least one component, no component "."

@@ -48,7 +48,7 @@ int cli_verb_extract(int argc, char **argv)
     dsc_error err;
     char esc[DSC_ERROR_MAX];
     if (image < 0) {
-        fprintf(stderr, "dscfs: %s: no image %s in the cache\n", argv[3], dsc_escape(esc, sizeof esc, path));
+        fprintf(stderr, "dscfs: %s: no image %s in the cache\n", argv[3], dsc_path_escape(esc, sizeof esc, path));
     } else if (dsc_extract_with(c, (uint32_t)image, flags, &out, &err)) {
         fprintf(stderr, "dscfs: %s\n", err.msg);
     } else {
@@ -152,7 +152,7 @@ static int64_t extract_one(struct job *j, uint32_t i, char *msg, size_t msg_size
 {
     const dsc_image *img = dsc_cache_get_image(j->cache, i);
     char esc[DSC_ERROR_MAX];
-    dsc_escape(esc, sizeof esc, img->path);
+    dsc_path_escape(esc, sizeof esc, img->path);
     if (j->first[i] == UINT32_MAX) {
         snprintf(msg, msg_size, "refusing unsafe install path '%s' of image %u", esc, i);
         return -1;
@@ -218,8 +218,8 @@ static int link_aliases(const dsc_cache *c, int root, const bool *written, uint3
         const dsc_alias *a = dsc_cache_get_alias(c, i);
         const char *target = dsc_cache_get_image(c, a->image)->path;
         char from_esc[DSC_ERROR_MAX], to_esc[DSC_ERROR_MAX];
-        dsc_escape(from_esc, sizeof from_esc, a->path);
-        dsc_escape(to_esc, sizeof to_esc, target);
+        dsc_path_escape(from_esc, sizeof from_esc, a->path);
+        dsc_path_escape(to_esc, sizeof to_esc, target);
         if (!written[a->image]) {
             fprintf(stderr, "dscfs: alias %s -> %s: not linked, its image was not extracted\n", from_esc, to_esc);
             (*failed)++;

@@ -62,7 +62,7 @@ int cli_verb_verify(int argc, char **argv)
         int64_t image = argc > 3 ? dsc_cache_find_image(c, argv[3 + k]) : (int64_t)k;
         char esc[DSC_ERROR_MAX];
         if (image < 0) {
-            fprintf(stderr, "dscfs: %s: no such image in the cache\n", dsc_escape(esc, sizeof esc, argv[3 + k]));
+            fprintf(stderr, "dscfs: %s: no such image in the cache\n", dsc_path_escape(esc, sizeof esc, argv[3 + k]));
             failed = 1;
             continue;
         }
@@ -73,7 +73,7 @@ int cli_verb_verify(int argc, char **argv)
             failed = 1;
             continue;
         }
-        print_report(dsc_escape(esc, sizeof esc, dsc_cache_get_image(c, (uint32_t)image)->path), &r);
+        print_report(dsc_path_escape(esc, sizeof esc, dsc_cache_get_image(c, (uint32_t)image)->path), &r);
         add_report(&sum, &r);
     }
     print_report("total", &sum);

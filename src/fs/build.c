@@ -17,7 +17,7 @@ static void refused(void *ctx, const char *what, const char *path, enum tree_add
     struct fsys *fs = ctx;
     char esc[DSC_ERROR_MAX];
     fs->skipped_paths++;
-    fsys_log(fs, LOG_WARNING, "%s: %s %s skipped: %s", fs->cache_path, what, dsc_escape(esc, sizeof esc, path),
+    fsys_log(fs, LOG_WARNING, "%s: %s %s skipped: %s", fs->cache_path, what, dsc_path_escape(esc, sizeof esc, path),
              tree_add_err_str(e));
 }
 

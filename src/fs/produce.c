@@ -37,7 +37,7 @@ static void fail_image(struct fsys *fs, uint32_t i, const char *why)
     char esc[DSC_ERROR_MAX];
     if (first)
         fsys_log(fs, LOG_ERR, "%s: %s: extraction failed: %s", fs->cache_path,
-                 dsc_escape(esc, sizeof esc, fs->img[i].path), why);
+                 dsc_path_escape(esc, sizeof esc, fs->img[i].path), why);
 }
 
 /* The errno for a failed extraction of image i. Running out of memory is
@@ -180,7 +180,7 @@ static void record_success(struct fsys *fs, uint32_t i, size_t size, char *warni
     char esc[DSC_ERROR_MAX];
     if (mismatch)
         fsys_log(fs, LOG_WARNING, "%s: %s: extracted %zu bytes, predicted %llu", fs->cache_path,
-                 dsc_escape(esc, sizeof esc, fs->img[i].path), size, (unsigned long long)predicted);
+                 dsc_path_escape(esc, sizeof esc, fs->img[i].path), size, (unsigned long long)predicted);
 }
 
 /* The image's bytes from the disk store (-o cache_dir); false on a miss. */

@@ -134,13 +134,13 @@ char *report_info(struct fsys *fs, size_t *len)
     return fclose(f) == 0 ? buf : (free(buf), NULL);
 }
 
-/* A path or message from the cache, escaped (dsc_escape) so that each
+/* A path or message from the cache, escaped (dsc_path_escape) so that each
  * image stays on one line of its own. Paths are at most 1024 bytes and
  * messages DSC_ERROR_MAX: nothing is cut short. */
 static void put_escaped(FILE *f, const char *s)
 {
     char esc[DSC_ESCAPED_SIZE(1024)];
-    fputs(dsc_escape(esc, sizeof esc, s), f);
+    fputs(dsc_path_escape(esc, sizeof esc, s), f);
 }
 
 static unsigned count_lines(const char *s)

@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-char *dsc_escape(char *out, size_t cap, const char *s)
+char *dsc_path_escape(char *out, size_t cap, const char *s)
 {
     size_t n = 0;
     if (!cap)

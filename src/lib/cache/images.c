@@ -122,7 +122,7 @@ static int read_image_table(dsc_cache *c, struct addr_rec **by_addr_out, uint32_
         } else if (!dsc_vm_map(c, dsc_le64(e))) {
             char esc[201];
             rc = dsc_fail(err, c->path, "image %u (%s): header address 0x%llx is in no mapping", i,
-                          dsc_escape(esc, sizeof esc, path), (unsigned long long)dsc_le64(e));
+                          dsc_path_escape(esc, sizeof esc, path), (unsigned long long)dsc_le64(e));
         } else {
             dsc_image *img = &c->images[c->nimages];
             image_of[i] = img->index = c->nimages++;
@@ -195,7 +195,7 @@ static int on_trie_key(void *vctx, const char *key, size_t key_len, dsc_span ter
     uint64_t off = 0, record;
     char esc[201];
     if (!span_uleb(term, &off, &record) || record >= w->nrecords)
-        return dsc_fail(w->err, w->c->path, "dylibs trie: '%s' names no image", dsc_escape(esc, sizeof esc, key));
+        return dsc_fail(w->err, w->c->path, "dylibs trie: '%s' names no image", dsc_path_escape(esc, sizeof esc, key));
     uint32_t index = w->image_of[record];
     if (index == UINT32_MAX)
         return 0; /* an alias of a skipped image */

@@ -17,7 +17,7 @@ int dsc_image_vfail(dsc_error *err, enum dsc_errcode code, const dsc_cache *c, u
     vsnprintf(what, sizeof what, fmt, ap);
     const dsc_image *img = dsc_cache_get_image(c, image);
     return dsc_fail_code(err, code, c->path, "%s: %s",
-                         img ? dsc_escape(path, sizeof path, img->path) : "(no such image)", what);
+                         img ? dsc_path_escape(path, sizeof path, img->path) : "(no such image)", what);
 }
 
 int dsc_image_fail(dsc_error *err, const dsc_cache *c, uint32_t image, const char *fmt, ...)
@@ -49,7 +49,7 @@ int dsc_macho_parse(const dsc_cache *c, uint32_t image, struct dsc_macho *mo, ds
     mo->image = image;
     mo->path = img->path;
     char who[DSC_ERROR_MAX], path[DSC_ERROR_MAX];
-    snprintf(who, sizeof who, "%s: %s", c->path, dsc_escape(path, sizeof path, img->path));
+    snprintf(who, sizeof who, "%s: %s", c->path, dsc_path_escape(path, sizeof path, img->path));
     dsc_span hdr, all;
     if (!dsc_vm_span(c, img->address, MH_HEADER_SIZE, &hdr))
         return dsc_image_fail(err, c, image, "mach header at 0x%llx is out of its mapping",

@@ -167,7 +167,7 @@ static int load_orig_binds(const struct dsc_macho *mo, struct dsc_imports *im, d
         }
         char path[DSC_ERROR_MAX];
         rc = dsc_bind_walk(stream, segs, mo->nsegs, mo->is64 ? 8 : 4, b.lazy, on_orig_bind, &b,
-                           dsc_escape(path, sizeof path, mo->path), err);
+                           dsc_path_escape(path, sizeof path, mo->path), err);
         if (b.lazy)
             im->lazy_stream = stream;
         if (rc > 0)

@@ -350,7 +350,7 @@ int dsc_verify_output(const dsc_cache *cache, uint32_t image, const uint8_t *dat
         return dsc_fail_code(err, DSC_ERR_ARGUMENT, cache->path, "no image %u", image);
     struct out_file o = {0};
     char path[DSC_ERROR_MAX], who[2 * DSC_ERROR_MAX + 32]; /* only messages name the image */
-    dsc_escape(path, sizeof path, dsc_cache_get_image(cache, image)->path);
+    dsc_path_escape(path, sizeof path, dsc_cache_get_image(cache, image)->path);
     snprintf(who, sizeof who, "%s: %s: extracted output", cache->path, path);
     struct vctx v = {cache, image, NULL, &o, rep, path, who, err};
     int rc = dsc_symbols_open(cache, image, &v.syms, err) || parse_output(&v, (dsc_span){data, size}) ? -1 : 0;
