@@ -5,8 +5,8 @@
 AM_TESTS_ENVIRONMENT = \
 	top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \
 	DSC_TESTDATA="$${DSC_TESTDATA:-$(abs_top_srcdir)/../shared/testdata}"; \
-	DSCFS='$(abs_top_builddir)/dscfs'; DSCFS_FUSE=$(DSCFS_FUSE); \
-	export top_srcdir top_builddir DSC_TESTDATA DSCFS DSCFS_FUSE;
+	DSCFS='$(abs_top_builddir)/dscfs'; DSCFS_FUSE=$(DSCFS_FUSE); SAN_FLAGS='$(SAN_FLAGS)'; \
+	export top_srcdir top_builddir DSC_TESTDATA DSCFS DSCFS_FUSE SAN_FLAGS;
 # The mount tests skip in a --disable-fuse build.
 if HAVE_FUSE
 DSCFS_FUSE = yes

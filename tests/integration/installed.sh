@@ -43,7 +43,9 @@ fi
 
 export PKG_CONFIG_SYSROOT_DIR="$root" PKG_CONFIG_PATH="$root$libdir/pkgconfig" PKG_CONFIG_LIBDIR=
 flags=$(pkg-config --cflags --libs dsc) || fail "pkg-config dsc"
-${CC:-cc} -std=c99 -Wall -Wextra -Werror -o "$WORK/user" \
+# A sanitized libdsc (--enable-sanitizers/--enable-tsan) needs its runtime
+# first: the program is built with the same SAN_FLAGS.
+${CC:-cc} -std=c99 -Wall -Wextra -Werror ${SAN_FLAGS:-} -o "$WORK/user" \
     "${top_srcdir:-.}/tests/integration/libdsc_user.c" $flags || fail "building against the installed libdsc ($flags)"
 llvm-readelf-19 -d "$WORK/user" | grep -q 'NEEDED.*\[libdsc\.so\.0\]' || fail "the program does not need libdsc.so.0"
 
