@@ -11,10 +11,7 @@
 need_testdata
 . "${top_srcdir:-.}/tests/integration/mountlib.sh"
 
-shim="${top_builddir:-.}/tests/integration/fakestat.so"
-[ -f "$shim" ] || skip "$shim is not built"
-LD_PRELOAD="$shim" "$DSCFS" --version > /dev/null 2>&1 \
-    || skip "this dscfs cannot take an LD_PRELOAD shim (sanitizer build?)"
+need_fakestat
 
 objc="$CACHES/dyld_shared_cache_arm64-macOS-objc"
 cache="$WORK/c"

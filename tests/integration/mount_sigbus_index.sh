@@ -23,10 +23,7 @@
 need_testdata
 . "${top_srcdir:-.}/tests/integration/mountlib.sh"
 
-shim="${top_builddir:-.}/tests/integration/fakestat.so"
-[ -f "$shim" ] || skip "$shim is not built"
-LD_PRELOAD="$shim" "$DSCFS" --version > /dev/null 2>&1 \
-    || skip "this dscfs cannot take an LD_PRELOAD shim (sanitizer build?)"
+need_fakestat
 
 cache="$WORK/c"
 cp "$CACHES/dyld_shared_cache_arm64-macOS-objc" "$cache"

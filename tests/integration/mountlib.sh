@@ -40,3 +40,12 @@ info_value() {
 image_paths() {
     "$DSCFS" --list "$1" | grep -v ' -> '
 }
+
+# Sets $shim to the LD_PRELOAD shim that keeps a truncated cache's old
+# size and mtime (fakestat.so); skips when it is missing or unusable.
+need_fakestat() {
+    shim="${top_builddir:-.}/tests/integration/fakestat.so"
+    [ -f "$shim" ] || skip "$shim is not built"
+    LD_PRELOAD="$shim" "$DSCFS" --version > /dev/null 2>&1 \
+        || skip "this dscfs cannot take an LD_PRELOAD shim (sanitizer build?)"
+}
