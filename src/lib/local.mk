@@ -24,6 +24,7 @@ libdsc_core_la_SOURCES = \
 	src/lib/base/ptrfmt.c src/lib/base/ptrfmt.h \
 	src/lib/base/insn.c src/lib/base/insn.h \
 	src/lib/base/x86.c src/lib/base/x86.h \
+	src/lib/base/relref.c src/lib/base/relref.h \
 	src/lib/base/version.c \
 	src/lib/base/sha256.c src/lib/base/sha256.h \
 	src/lib/base/pathtext.c \
@@ -47,6 +48,7 @@ libdsc_core_la_SOURCES = \
 	src/lib/extract/weakbind.c src/lib/extract/weakbind.h \
 	src/lib/extract/lazybind.c src/lib/extract/lazybind.h \
 	src/lib/extract/pass_linkedit.c src/lib/extract/pass_stubs.c \
+	src/lib/extract/relrefs.c src/lib/extract/relrefs.h \
 	src/lib/extract/pass_fixups.c src/lib/extract/out.c \
 	src/lib/verify/verify.c \
 	src/lib/verify/fixup_decode.c src/lib/verify/fixup_decode.h \

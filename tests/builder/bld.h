@@ -226,6 +226,7 @@ struct cache {
     bool got_uniquing;          /* dyld-940+: cache-wide GOT twins */
     uint64_t got_area_size[RK_COUNT], got_addr[RK_COUNT], got_used[RK_COUNT];
     uint64_t stats_gotloads;    /* code loads redirected to GOT twins */
+    uint64_t stats_relrefs;     /* Swift relative references to GOT twins */
     uint64_t stats_stub_copies; /* universal: stubs copied to TEXT_STUBS */
 };
 
@@ -281,6 +282,14 @@ void objc_rewrite_selector_loads(struct cache *c);
 bool got_section(const struct sect *x);
 void got_plan(struct cache *c);
 void got_unique(struct cache *c);
+/* The cache-wide twin of the image's bound GOT slot at cache address
+ * `slot` (made on first use); 0 for any other slot or without uniquing. */
+struct got_redirect;
+uint64_t got_twin_at(struct got_redirect *r, uint64_t slot);
+/* swiftrel.c: Swift's 32-bit relative references (base/relref.h) of image
+ * `image` to its pointer slots re-aimed after segments moved: at the GOT
+ * twin (got_twin_at), else at the slot's new address. Called by got_unique. */
+void swiftrel_fix(struct cache *c, struct got_redirect *r, size_t image);
 
 /* universal.c: stub copies in TEXT_STUBS files, calls sent to them. */
 void universal_stubs(struct cache *c);

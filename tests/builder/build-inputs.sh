@@ -1,10 +1,12 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
-# build-inputs.sh OUTDIR ARCH — compile and link the builder's input dylibs
-# (tests/builder/inputs) for ARCH with clang-19 and ld64.lld-19. Prints the
-# dylib paths in cache order. Exit 77 when the toolchain is missing.
+# build-inputs.sh OUTDIR ARCH [swiftrel] — compile and link the builder's
+# input dylibs (tests/builder/inputs) for ARCH with clang-19 and ld64.lld-19.
+# Prints the dylib paths in cache order. With "swiftrel" (64-bit ARCH) also
+# libswiftrel, Swift-shaped relative references to GOT slots, last. Exit 77
+# when the toolchain is missing.
 set -eu
-out=$1 arch=$2
+out=$1 arch=$2 extra=${3:-}
 src=$(cd "$(dirname "$0")/inputs" && pwd)
 CLANG=${CLANG:-clang-19}
 LLD=${LLD:-ld64.lld-19}
@@ -60,3 +62,8 @@ auth_ro=
 # shellcheck disable=SC2086
 ld libobjccat /System/Library/PrivateFrameworks/DBCat.framework/Versions/A/DBCat "$out/libobjccat.o" "$S" "$O" \
     "$out/libobjcuser.dylib" $auth_ro
+if [ "$extra" = swiftrel ]; then
+    [ "$arch" != arm64_32 ] || { echo "libswiftrel is for 64-bit targets" >&2; exit 2; }
+    cc "$src/libswiftrel.S" -o "$out/libswiftrel.o"
+    ld libswiftrel /usr/lib/swift/libswiftrel.dylib "$out/libswiftrel.o" "$S" "$A"
+fi
