@@ -41,12 +41,12 @@ static void print_report(const char *what, const dsc_verify_report *r)
            " stubs %" PRIu64 " bad-stubs %" PRIu64 " branches-outside %" PRIu64 " code-refs-outside %" PRIu64,
            what, r->pointers, r->binds, r->pointers_outside, r->binds_unknown_symbol, r->stubs, r->stubs_bad_slot,
            r->branches_outside, r->code_refs_outside);
+    if (r->checked & DSC_VERIFY_RELREFS)
+        printf(" relrefs %" PRIu64 " relrefs-outside %" PRIu64, r->relrefs, r->relrefs_outside);
     if (r->checked & DSC_VERIFY_OBJC)
         printf(" selrefs %" PRIu64 " selrefs-outside %" PRIu64 " method-names-outside %" PRIu64
                " objc-other-outside %" PRIu64, r->selrefs, r->selrefs_outside, r->method_names_outside,
                r->objc_other_outside);
-    if (r->checked & DSC_VERIFY_RELREFS)
-        printf(" relrefs %" PRIu64 " relrefs-outside %" PRIu64, r->relrefs, r->relrefs_outside);
     printf("\n");
 }
 

@@ -5,8 +5,11 @@
 # per arch and slide version an old unsplit era (0x98 or 0x138), dyld-832
 # (0x140), dyld-940 split with .symbols (0x1c8), dyld-1042 unsplit with
 # local symbols (0x200); plus optimised stubs, universal sets and split
-# 0x200 caches with preattached categories (dyld-1122+) on arm64 and arm64e. Every cache is verified with dsccheck (x86_64 with the operands
-# x86-refs.sh lists, so llvm-objdump-19 is needed too). Writes OUTDIR/caches.list:
+# 0x200 caches with preattached categories (dyld-1122+) on arm64 and arm64e;
+# on arm64, arm64e and x86_64 a 0x200 cache that also holds libswiftrel
+# (Swift relative references aimed at GOT twins, dyld-1042+). Every cache is
+# verified with dsccheck (x86_64 with the operands x86-refs.sh lists, so
+# llvm-objdump-19 is needed too). Writes OUTDIR/caches.list:
 #   name TAB main cache path TAB manifest path
 # Needs clang-19 and ld64.lld-19 (exit 77 without them, like a skipped test).
 # DSCBUILD and DSCCHECK default to the builds under $top_builddir.
@@ -30,14 +33,15 @@ slides_of() {
     esac
 }
 
-# build NAME ARCH SLIDE ARGS...
+# build NAME ARCH SLIDE ARGS... (inputs: $out/inputs/$arch$list.list)
+list=
 build() {
     name=$1 arch=$2 slide=$3
     shift 3
     mkdir -p "$out/$name"
     cache=$out/$name/dyld_shared_cache_$arch
     "$DSCBUILD" --arch "$arch" --slide "$slide" -o "$cache" \
-        --alias /usr/lib/liba.1.dylib=/usr/lib/liba.dylib "$@" $(cat "$out/inputs/$arch.list") > /dev/null
+        --alias /usr/lib/liba.1.dylib=/usr/lib/liba.dylib "$@" $(cat "$out/inputs/$arch$list.list") > /dev/null
     refs=
     [ "$arch" = x86_64 ] && refs="--x86-refs $out/inputs/x86_64.refs"
     "$DSCCHECK" $refs "$cache.manifest" > /dev/null
@@ -49,9 +53,12 @@ build() {
 }
 
 for arch in $arches; do
-    "$top_srcdir/tests/builder/build-inputs.sh" "$out/inputs/$arch" "$arch" > "$out/inputs/$arch.list"
+    swift=swiftrel
+    [ "$arch" = arm64_32 ] && swift=
+    "$top_srcdir/tests/builder/build-inputs.sh" "$out/inputs/$arch" "$arch" $swift > "$out/inputs/$arch-swift.list"
+    grep -v '/libswiftrel\.dylib$' "$out/inputs/$arch-swift.list" > "$out/inputs/$arch.list"
     if [ "$arch" = x86_64 ]; then
-        "$top_srcdir/tests/builder/x86-refs.sh" "$out/inputs/$arch.list" > "$out/inputs/$arch.refs"
+        "$top_srcdir/tests/builder/x86-refs.sh" "$out/inputs/$arch-swift.list" > "$out/inputs/$arch.refs"
     fi
     for slide in $(slides_of "$arch"); do
         old=0x138
@@ -69,5 +76,10 @@ for arch in $arches; do
             build "$arch-preattach" "$arch" "$(slides_of "$arch" | tr ' ' '\n' | tail -1)" --header 0x200 \
                 --split 3 --preattach-categories ;;
     esac
+    if [ -n "$swift" ]; then
+        list=-swift
+        build "$arch-swift" "$arch" "$(slides_of "$arch" | tr ' ' '\n' | tail -1)" --header 0x200 --local-symbols
+        list=
+    fi
 done
 echo "make-caches.sh: $(wc -l < "$out/caches.list") caches in $out"

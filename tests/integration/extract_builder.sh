@@ -22,7 +22,9 @@
 #     section offsets), dylibs used, and indirect symbols per section;
 #  6. the same rebases as (segment, offset) -> (segment, offset) pairs, and
 #     the same bytes in every section that holds neither code nor zero fill,
-#     outside the pointer slots of either file (macho_facts data);
+#     outside the pointer slots of either file, a Swift relative reference
+#     into another segment naming the same (segment, offset) (macho_facts
+#     data; the *-swift caches' libswiftrel);
 #  7. the same binds, slot by slot: (segment, offset, library, symbol,
 #     addend), lazy binds as lazy binds; where the input binds lazily, the
 #     same lazy-bind stream, byte for byte, and stub-helper entries pushing
