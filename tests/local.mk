@@ -40,6 +40,9 @@ TESTS += tests/integration/objc_link.sh tests/integration/objc_builder.sh
 EXTRA_DIST += tests/integration/objc_link.sh tests/integration/objc_builder.sh
 TESTS += tests/integration/verify_builder.sh
 EXTRA_DIST += tests/integration/verify_builder.sh
+# Selrefs point into each image's own __objc_methname (issue 10 item 7).
+TESTS += tests/integration/selref_methname.sh
+EXTRA_DIST += tests/integration/selref_methname.sh
 # Install paths written to break the fronts: escaped in every log line.
 TESTS += tests/integration/hostile_paths.sh
 EXTRA_DIST += tests/integration/hostile_paths.sh

@@ -128,6 +128,7 @@ struct objc_pass {
     struct objc_addrmap sel_by_addr;    /* cache string address -> selref value */
     struct objc_namemap protocols;      /* this image's protocols by name */
     struct objc_namemap own_strings;    /* this image's C strings -> address */
+    struct objc_namemap own_methnames;  /* ... those in __objc_methname */
     struct objc_strtab str[STR_NSECT];
     struct { enum objc_target tgt; uint64_t value; } *new_selrefs; /* their targets: TGT_ADDR or TGT_STR methname */
     size_t nnew_selrefs, new_selrefs_cap;
