@@ -244,6 +244,8 @@ typedef struct dsc_verify_report {
     uint64_t stubs_bad_slot;          /* slot outside the image, not bound, or not the stub's symbol */
     uint64_t branches_outside;        /* B/BL in code leaving the image (not via its stubs) */
     uint64_t code_refs_outside;       /* ADRP+ADD/LDR pairs addressing outside the image (foreign GOTs, strings) */
+    uint64_t sel_loads_outside;       /* ...of them, ADRP+ADD and ADR of a selector string outside the image
+                                         (a selector load the extraction did not restore) */
     /* Objective-C */
     uint64_t selrefs;                 /* selector references */
     uint64_t selrefs_outside;         /* selector refs not pointing at the image's own strings */
