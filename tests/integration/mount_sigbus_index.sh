@@ -28,16 +28,10 @@ need_fakestat
 cache="$WORK/c"
 cp "$CACHES/dyld_shared_cache_arm64-macOS-objc" "$cache"
 mp="$WORK/mnt"
-mkdir "$mp"
-MOUNTS="$mp"
 # nowarm: nothing may read the tries before the truncation.
-FAKESTAT_INO=$(stat -c %i "$cache") FAKESTAT_SIZE=$(stat -c %s "$cache") \
-FAKESTAT_MTIME=$(stat -c %.9Y "$cache") LD_PRELOAD="$shim" \
-    "$DSCFS" -f -o cache_size=64M,nowarm "$cache" "$mp" 2> "$WORK/log" &
-pid=$!
+FG_RUN=$(fakestat_run "$cache") mount_fg "$cache" "$mp" -o cache_size=64M,nowarm
 # A daemon left hanging by a failure is killed, not left behind.
 trap 'kill -9 $pid 2> /dev/null; cleanup' EXIT
-for _ in $(seq 1 50); do mountpoint -q "$mp" && break; sleep 0.1; done
 mountpoint -q "$mp" || fail "mount did not come up: $(cat "$WORK/log")"
 
 # LINKEDIT starts at file offset 0x80000; libobjc's trie at 0x80bc0 runs
