@@ -17,7 +17,7 @@
 # this faulted inside the index's build (the deadlock; the test hangs on
 # that code). With per-image export sets libhello's own symbol tables are
 # read first, so it faults there; a fault inside an export-set parse is
-# tested in tests/unit/test_guard.c. Every step has a timeout: a hang is a
+# tested in tests/unit/test_symbols.c. Every step has a timeout: a hang is a
 # failure, not a stuck test.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 need_testdata
