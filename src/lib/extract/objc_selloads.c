@@ -92,7 +92,8 @@ static int on_function(void *ctx, const struct dsc_a64_func *f)
             return -1;
         op->loads[op->nloads++] = (struct objc_selload){f->pc + (uint64_t)a * 4, f->pc + (uint64_t)i * 4, sel};
     }
-    qsort(op->loads + first, op->nloads - first, sizeof *op->loads, cmp_load);
+    if (op->nloads - first > 1)
+        qsort(op->loads + first, op->nloads - first, sizeof *op->loads, cmp_load);
     return 0;
 }
 
