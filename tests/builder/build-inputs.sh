@@ -62,6 +62,12 @@ auth_ro=
 # shellcheck disable=SC2086
 ld libobjccat /System/Library/PrivateFrameworks/DBCat.framework/Versions/A/DBCat "$out/libobjccat.o" "$S" "$O" \
     "$out/libobjcuser.dylib" $auth_ro
+# Selector loads of every shape (AArch64 assembly, 64-bit only).
+case $arch in
+    arm64|arm64e)
+        "$CLANG" -target "$target" -c "$src/libselloads.s" -o "$out/libselloads.o"
+        ld libselloads /usr/lib/libselloads.dylib "$out/libselloads.o" "$S" "$O" ;;
+esac
 if [ "$extra" = swiftrel ]; then
     [ "$arch" != arm64_32 ] || { echo "libswiftrel is for 64-bit targets" >&2; exit 2; }
     cc "$src/libswiftrel.S" -o "$out/libswiftrel.o"
