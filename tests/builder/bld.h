@@ -179,6 +179,7 @@ struct options {
     bool optimize_stubs;    /* redirect stubs to direct branches (arm64, arm64e) */
     bool universal;         /* dyld-1042 universal set: .development main, TEXT_STUBS */
     bool preattach;         /* dyld-1122+ preattached categories (0x200, 64-bit) */
+    bool packed_tlvs;       /* dyld-1284+ TLV_Thunkv2 descriptors (newFormatTLVs) */
     const char *out;        /* main cache path */
     const char *manifest;   /* defaults to out + ".manifest" */
     unsigned clones;        /* scale mode: copies of each input under new names */
@@ -227,6 +228,7 @@ struct cache {
     uint64_t got_area_size[RK_COUNT], got_addr[RK_COUNT], got_used[RK_COUNT];
     uint64_t stats_gotloads;    /* code loads redirected to GOT twins */
     uint64_t stats_stub_copies; /* universal: stubs copied to TEXT_STUBS */
+    uint64_t stats_tlv_images;  /* images whose TLV descriptors got a key */
 };
 
 /* input.c */
@@ -281,6 +283,10 @@ void objc_rewrite_selector_loads(struct cache *c);
 bool got_section(const struct sect *x);
 void got_plan(struct cache *c);
 void got_unique(struct cache *c);
+
+/* tlv.c: TLV descriptors keyed, thunks at _tlv_get_addr (dyld-1042+),
+ * after layout_copy_segments and before slide_encode. */
+void tlv_optimize(struct cache *c);
 
 /* universal.c: stub copies in TEXT_STUBS files, calls sent to them. */
 void universal_stubs(struct cache *c);

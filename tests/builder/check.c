@@ -245,6 +245,7 @@ int main(int argc, char **argv)
     load(&m);
     fixups_resolve(&bc);
     struct counts n = {0};
+    check_tlvs(m.header, &n);
     check_pointers(&n);
     check_preattached(&n);
     check_exports(&n);
@@ -264,10 +265,10 @@ int main(int argc, char **argv)
            "%zu adrp pairs, %zu rip operands, %zu direct stubs, %zu direct calls, %zu uniqued selectors, "
            "%zu uniqued protocols, %zu selector loads, %zu pc-relative literals, %zu auth pointers, "
            "%zu redacted locals, %zu GOT loads, %zu calls to stub copies, %zu objc image infos, %zu header infos, "
-           "%zu lists of lists\n",
+           "%zu lists of lists, %zu TLV descriptors\n",
            m.main_path, bc.nimages, n.ptrs, n.nulls, n.exports, n.symbols, n.locals, n.adrps, n.rip_refs,
            n.direct_stubs, n.direct_calls, n.selectors, n.protocols, n.selector_loads, n.literals, n.auth,
-           n.redacted, n.got_loads, n.stub_copies, n.image_infos, n.header_infos, n.preattached);
+           n.redacted, n.got_loads, n.stub_copies, n.image_infos, n.header_infos, n.preattached, n.tlvs);
     dsc_cache_close(cache);
     cache_free(&bc);
     free(cached);

@@ -46,7 +46,7 @@ struct cached {
 struct counts {
     size_t ptrs, nulls, exports, symbols, locals, adrps, direct_stubs, direct_calls, selectors, protocols, rip_refs;
     size_t selector_loads, literals, auth, redacted, got_loads, stub_copies, image_infos, header_infos;
-    size_t preattached;
+    size_t preattached, tlvs;
 };
 
 /* The uniqued selector buffer, from libobjc's objc_opt_offsets[0..1]. */
@@ -85,6 +85,10 @@ void check_objc_opts(struct counts *n);
  * that check_pointers finds changed; check_preattached the rest, after it. */
 bool preattached_slot(const struct ptr *p, const struct decoded_ptr *got);
 void check_preattached(struct counts *n);
+
+/* check_tlv.c: TLV descriptors (dyld-1042+); before check_pointers, whose
+ * expected thunk targets it sets. */
+void check_tlvs(uint32_t header, struct counts *n);
 
 /* check_syms.c */
 void check_exports(struct counts *n);

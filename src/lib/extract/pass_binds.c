@@ -4,7 +4,9 @@
  *
  * For each slot, the name comes from the best evidence the cache kept:
  *  1. the image's original bind / lazy-bind opcodes (caches up to dyld-9xx),
- *     which give name, ordinal, flags and addend exactly;
+ *     which give name, ordinal, flags and addend exactly; a thread-local
+ *     descriptor's thunk (tlv.h), which binds __tlv_bootstrap whatever the
+ *     cache made it point at;
  *  2. the indirect symbol table, when it names an undefined symbol (GOT and
  *     lazy-pointer slots), with the ordinal its nlist records;
  *  3. the exports at the target (or just before it, with an addend) of the
@@ -17,8 +19,9 @@
  * opcodes (an image calling its own interposable export through its GOT)
  * are restored too, over the rebase the pointers pass chose. Last, lazy
  * binding is restored where the cache kept it (lazybind.c), the
- * weak-bind stream is rebuilt (weakbind.c), and GOTs the builder retyped
- * S_REGULAR become non-lazy pointer sections again.
+ * weak-bind stream is rebuilt (weakbind.c), GOTs the builder retyped
+ * S_REGULAR become non-lazy pointer sections again, and thread-local
+ * descriptors get their key 0 and linked offsets back (tlv.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +32,11 @@
 #include "index/imports.h"
 #include "extract/lazybind.h"
 #include "index/symbols.h"
+#include "extract/tlv.h"
 #include "extract/weakbind.h"
+
+/* What every thread-local descriptor's thunk binds (dyld.h). */
+#define TLV_BOOTSTRAP "__tlv_bootstrap"
 
 struct bind_name {
     const char *name;
@@ -99,6 +106,10 @@ static bool name_slot(const struct dsc_plan *p, struct dsc_symbols *syms, const 
     const struct dsc_orig_bind *ob = dsc_imports_bind_at(im, slot);
     if (ob) {
         *out = (struct bind_name){ob->name, ob->ordinal, ob->flags & BIND_SYMBOL_FLAGS_WEAK_IMPORT, ob->addend};
+        return true;
+    }
+    if (dsc_tlv_thunk(p, slot)) {
+        *out = (struct bind_name){TLV_BOOTSTRAP, ordinal_for(p, syms, TLV_BOOTSTRAP), false, 0};
         return true;
     }
     const struct dsc_indirect *ind = dsc_imports_at(im, slot);
@@ -243,6 +254,8 @@ int pass_binds(struct dsc_plan *p)
         rc = dsc_weak_binds(p, syms, &im);
     if (rc == 0)
         restore_got_types(p, &im);
+    if (rc == 0)
+        rc = dsc_tlv_restore(p);
     dsc_imports_free(&im);
     return rc;
 }

@@ -15,6 +15,10 @@ int *const a_table[2] = {&a_table_storage[0], &a_table_storage[3]};
 __attribute__((section("__AUTH,__auth_ptr"), used)) int (*a_auth_fn)(int) = a_compute;
 __attribute__((section("__AUTH_CONST,__const"), used)) void *const a_auth_data = &a_counter;
 
+/* A thread-local with initial content (__thread_data, not zero fill): its
+ * descriptor's thunk binds __tlv_bootstrap; the cache sets its key. */
+_Thread_local int a_tls_counter = 5;
+
 static int a_local_helper(int x) { return x * 2 + a_table_storage[x & 3]; }
 
 int a_compute(int x)
@@ -27,7 +31,7 @@ int a_compute(int x)
         r += sys_optional();
     if (sys_absent)
         r += sys_absent();
-    return r + a_hook(a_message);
+    return r + a_hook(a_message) + a_tls_counter++;
 }
 
 /* Two pointers with large integers between them: on 32-bit v4 caches the

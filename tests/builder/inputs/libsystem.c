@@ -36,11 +36,31 @@ void sys_stub_binder(void) {}
 __attribute__((weak)) int sys_weak_hook(void) { return 1; }
 int sys_call_weak_hook(void) { return sys_weak_hook(); }
 
-/* C++ runtime entry points (operator new/delete, pure virtual) and the
- * thread-local-variable bootstrap that libcxxuser's code and data bind to. */
+/* C++ runtime entry points (operator new/delete, pure virtual). */
 void *_Znwm(unsigned long n) { return sys_alloc(n); }
 void _ZdlPv(void *p) { sys_free(p); }
 void _ZdlPvm(void *p, unsigned long n) { (void)n; sys_free(p); }
 void __cxa_pure_virtual(void) {}
-void *sys_tlv_bootstrap(void *key) __asm__("__tlv_bootstrap");
-void *sys_tlv_bootstrap(void *key) { return key; }
+
+/* Thread-local variables, as libdyld lays them out (dyld-1378
+ * libdyld/threadLocalHelpers.s): the descriptors' thunks bind the exported
+ * __tlv_bootstrap; 8 bytes after it lies the non-exported __tlv_get_addr
+ * that the cache builder points them at. dyld-1284+ builders find it there;
+ * dyld-1042 ones read it from libdyld's __DATA,__dyld4 section (struct
+ * LibdyldDyld4Section: apis, allImageInfos, defaultVars[5],
+ * dyldLookupFuncAddr, tlv_get_addrAddr). The key range comes from
+ * libsystem_pthread's __pthread_tsd_shared_cache_first/_last. This stand-in
+ * is libdyld and libsystem_pthread at once. */
+#if defined(__x86_64__)
+__asm__(".text\n.globl __tlv_bootstrap\n.p2align 4\n__tlv_bootstrap:\n ud2\n .fill 6, 1, 0x90\n"
+        ".globl __tlv_get_addr\n.private_extern __tlv_get_addr\n.alt_entry __tlv_get_addr\n"
+        "__tlv_get_addr:\n ret\n");
+#else
+__asm__(".text\n.globl __tlv_bootstrap\n.p2align 2\n__tlv_bootstrap:\n brk #1\n nop\n"
+        ".globl __tlv_get_addr\n.private_extern __tlv_get_addr\n.alt_entry __tlv_get_addr\n"
+        "__tlv_get_addr:\n ret\n");
+#endif
+void sys_tlv_get_addr(void) __asm__("__tlv_get_addr");
+static __attribute__((section("__DATA,__dyld4"), used)) void (*sys_dyld4[9])(void) = {[8] = sys_tlv_get_addr};
+unsigned int sys_tsd_first __asm__("__pthread_tsd_shared_cache_first") = 90;
+unsigned int sys_tsd_last __asm__("__pthread_tsd_shared_cache_last") = 169;
