@@ -124,11 +124,6 @@ static bool name_slot(const struct dsc_plan *p, struct dsc_symbols *syms, const 
 static int make_bind(struct dsc_plan *p, struct dsc_fixup *f, const struct bind_name *b)
 {
     uint32_t idx;
-    if (!plan_addend_fits(p, f, b->addend)) {
-        plan_warn(p, "pointer at 0x%llx is %s%+lld, an addend the output format cannot hold; left unbound",
-                  (unsigned long long)f->address, b->name, (long long)b->addend);
-        return 0;
-    }
     if (plan_add_import(p, b->name, b->ordinal, b->weak_import, &idx))
         return -1;
     f->kind = DSC_FIXUP_BIND;
@@ -153,9 +148,7 @@ static int add_bind_fixup(struct dsc_plan *p, uint64_t address, const struct bin
 {
     struct dsc_fixup f = {.address = address, .kind = DSC_FIXUP_EXTERNAL,
                           .auth = {.present = auth, .key = 0, .addr_div = auth}};
-    if (make_bind(p, &f, b))
-        return -1;
-    return f.kind == DSC_FIXUP_BIND ? plan_add_fixup(p, &f) : 0; /* declined: warned already */
+    return make_bind(p, &f, b) ? -1 : plan_add_fixup(p, &f);
 }
 
 /* Slots the slide info never recorded (a weak import that resolved to

@@ -45,5 +45,13 @@ struct a_gap {
 struct a_gap a_gapped = {&a_counter, {0x12345678, 0x23456789, 0x3456789a, 0x456789ab, 0x56789abc, 0x6789abcd},
                          &a_table_storage[1]};
 
+/* Binds with addends (&sym + N): small and wider than the 19 bits of an
+ * arm64e chained bind, plain and (in __AUTH_CONST) authenticated, where a
+ * chained output needs DYLD_CHAINED_IMPORT_ADDEND. */
+char *a_plus_small = sys_big + 16;
+char *a_plus_wide = sys_big + 0x40800;
+__attribute__((section("__AUTH_CONST,__const"), used)) char *const a_auth_plus_small = sys_big + 24;
+__attribute__((section("__AUTH_CONST,__const"), used)) char *const a_auth_plus_wide = sys_big + 0x40808;
+
 /* Uses libSystem's weak definition through a pointer: a weak bind. */
 int (*a_weak_ref)(void) = sys_weak_hook;

@@ -41,6 +41,14 @@ void *_Znwm(unsigned long n) { return sys_alloc(n); }
 void _ZdlPv(void *p) { sys_free(p); }
 void _ZdlPvm(void *p, unsigned long n) { (void)n; sys_free(p); }
 void __cxa_pure_virtual(void) {}
+/* libc++abi's type_info vtables: libcxxuser's RTTI objects point 16 bytes
+ * in (past offset-to-top and the vtable's own type_info), binds with addend
+ * 16 (authenticated on arm64e, where its __const is __AUTH_CONST). */
+void *sys_class_ti_vtable[4] __asm__("__ZTVN10__cxxabiv117__class_type_infoE");
+void *sys_si_class_ti_vtable[4] __asm__("__ZTVN10__cxxabiv120__si_class_type_infoE");
+/* Big enough that liba's pointer 0x40800 bytes in has an addend wider than
+ * a DYLD_CHAINED_PTR_ARM64E bind holds (19 bits). */
+char sys_big[0x41000];
 
 /* Thread-local variables, as libdyld lays them out (dyld-1378
  * libdyld/threadLocalHelpers.s): the descriptors' thunks bind the exported
