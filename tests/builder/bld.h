@@ -140,6 +140,8 @@ struct image {
     uint64_t le_fstartsoff, le_dicoff, le_bindoff, le_weakoff, le_lazyoff;
     uint32_t le_nlocal, le_iextdef, le_iundef;
     uint32_t local_start, local_count; /* in the moved local-symbols table */
+    uint64_t fv_default, fv_impl;   /* --function-variant: input offsets, or 0 */
+    uint64_t le_fvoff, le_fvsize;   /* its FunctionVariants blob in LINKEDIT */
 };
 
 /* ---- the cache being built ---- */
@@ -180,6 +182,8 @@ struct options {
     bool universal;         /* dyld-1042 universal set: .development main, TEXT_STUBS */
     bool preattach;         /* dyld-1122+ preattached categories (0x200, 64-bit) */
     bool packed_tlvs;       /* dyld-1284+ TLV_Thunkv2 descriptors (newFormatTLVs) */
+    char **fv_specs;        /* --function-variant "SYM=IMPL" */
+    unsigned nfv_specs;
     const char *out;        /* main cache path */
     const char *manifest;   /* defaults to out + ".manifest" */
     unsigned clones;        /* scale mode: copies of each input under new names */
@@ -287,6 +291,11 @@ void got_unique(struct cache *c);
 /* tlv.c: TLV descriptors keyed, thunks at _tlv_get_addr (dyld-1042+),
  * after layout_copy_segments and before slide_encode. */
 void tlv_optimize(struct cache *c);
+
+/* fvariants.c: function variants (--function-variant). fv_plan marks the
+ * exports before layout; fv_blob writes an image's FunctionVariants. */
+void fv_plan(struct cache *c);
+void fv_blob(const struct cache *c, const struct image *img, struct buf *out);
 
 /* universal.c: stub copies in TEXT_STUBS files, calls sent to them. */
 void universal_stubs(struct cache *c);

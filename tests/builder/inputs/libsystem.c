@@ -25,6 +25,12 @@ int sys_puts(const char *s)
     return n;
 }
 
+/* A function and its other implementation: dscbuild --function-variant
+ * _sys_fv=_sys_fv_fast makes _sys_fv a function-variant export with this
+ * default, as a linker that knows function variants (dyld-1284+) would. */
+int sys_fv(void) { return 1; }
+int sys_fv_fast(void) { return 2; }
+
 /* Weak-import target: present here, imported weakly by liba. */
 int sys_optional(void) { return 7; }
 
