@@ -4,7 +4,8 @@
 # ship, from the files git knows in this checkout (tracked, or untracked and
 # not ignored):
 #   1. Debian: dpkg-buildpackage -us -uc -b (dscfs, libdsc0, libdsc-dev),
-#      lintian with no errors, then the .debs unpacked: dscfs runs on the
+#      lintian with no errors, then the .debs unpacked: mount.dscfs and the
+#      bash and zsh completions are there, dscfs runs on the
 #      packaged libdsc.so.0, and a program builds against libdsc-dev with
 #      only `pkg-config --cflags --libs dsc`;
 #   2. RPM: rpmbuild -bb packaging/dscfs.spec (Debian's rpm; --nodeps, its
@@ -36,6 +37,10 @@ tar czf "$work/dscfs-$version.tar.gz" -C "$work" "dscfs-$version"
 check_tree() {
     root=$1 libdir=$2
     [ -f "$root$libdir/libdsc.so.0" ] || die "$root$libdir/libdsc.so.0 missing"
+    [ -x "$root/usr/sbin/mount.dscfs" ] || die "$root/usr/sbin/mount.dscfs missing"
+    grep -qx 'DSCFS=/usr/bin/dscfs' "$root/usr/sbin/mount.dscfs" || die "mount.dscfs does not run /usr/bin/dscfs"
+    [ -f "$root/usr/share/bash-completion/completions/dscfs" ] || die "bash completion missing"
+    ls "$root"/usr/share/zsh/*/_dscfs > /dev/null 2>&1 || die "zsh completion missing"
     LD_LIBRARY_PATH="$root$libdir" "$root/usr/bin/dscfs" --version | grep -q "^dscfs $version" ||
         die "the packaged dscfs does not run"
     LD_LIBRARY_PATH="$root$libdir" ldd "$root/usr/bin/dscfs" | grep -q "libdsc.so.0 => $root$libdir/" ||

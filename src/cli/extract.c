@@ -2,10 +2,12 @@
 /*
  * extract.c — the --extract and --extract-all verbs.
  *
- *   dscfs --extract PATH CACHE -o OUT [--no-sign]   (OUT - is standard output)
- *   dscfs --extract-all CACHE OUTDIR [-j N] [--force] [--no-sign]
+ *   dscfs --extract PATH CACHE -o OUT [--no-sign] [-q|-v]   (OUT - is standard output)
+ *   dscfs --extract-all CACHE OUTDIR [-j N] [--force] [--no-sign] [-q|-v]
  *
  * Outputs are ad-hoc code signed unless --no-sign (anywhere after the verb).
+ * -q leaves out warnings, the progress bar and the summary (errors stay);
+ * -v adds a line per image written (--extract: on stderr, with its fixups).
  *
  * --extract-all writes every image to OUTDIR/<install path> (through
  * outdir.c, under the path rule the mount applies too; an image whose path
@@ -31,11 +33,27 @@
 
 #define MAX_JOBS 256
 
+static unsigned extract_flags(int cli_flags)
+{
+    return cli_flags & CLI_NO_SIGN ? DSC_EXTRACT_UNSIGNED : 0;
+}
+
+/* "R rebases, B binds, ..." of an extraction (or a sum of them). */
+static const char *stats_text(const dsc_extract_stats *s, char *buf, size_t size)
+{
+    snprintf(buf, size, "%llu rebases, %llu binds, %llu unbound pointers; %llu stubs and branches fixed",
+             (unsigned long long)s->rebases, (unsigned long long)s->binds,
+             (unsigned long long)s->unbound_pointers, (unsigned long long)s->stubs_fixed);
+    return buf;
+}
+
 int cli_verb_extract(int argc, char **argv)
 {
-    unsigned flags = cli_take_no_sign(&argc, argv);
+    int flags = cli_take_flags(&argc, argv, CLI_NO_SIGN | CLI_QUIET | CLI_VERBOSE);
+    if (flags < 0)
+        return 2;
     if (argc != 6 || strcmp(argv[4], "-o") != 0) {
-        fprintf(stderr, "usage: dscfs --extract PATH CACHE -o OUT [--no-sign]\n");
+        fprintf(stderr, "usage: dscfs --extract PATH CACHE -o OUT [--no-sign] [-q|-v]\n");
         return 2;
     }
     const char *path = argv[2], *out_path = argv[5];
@@ -49,10 +67,10 @@ int cli_verb_extract(int argc, char **argv)
     char esc[DSC_ERROR_MAX];
     if (image < 0) {
         fprintf(stderr, "dscfs: %s: no image %s in the cache\n", argv[3], dsc_path_escape(esc, sizeof esc, path));
-    } else if (dsc_extract_with(c, (uint32_t)image, flags, &out, &err)) {
+    } else if (dsc_extract_with(c, (uint32_t)image, extract_flags(flags), &out, &err)) {
         fprintf(stderr, "dscfs: %s\n", err.msg);
     } else {
-        if (out.warnings)
+        if (out.warnings && !(flags & CLI_QUIET))
             fprintf(stderr, "%s", out.warnings);
         bool to_stdout = !strcmp(out_path, "-"); /* -o -: standard output */
         FILE *f = to_stdout ? stdout : fopen(out_path, "wb");
@@ -60,6 +78,10 @@ int cli_verb_extract(int argc, char **argv)
             fprintf(stderr, "dscfs: %s: cannot write: %s\n", out_path, strerror(errno));
         else
             rc = 0;
+        char stats[160];
+        if (rc == 0 && (flags & CLI_VERBOSE))
+            fprintf(stderr, "dscfs: %s: %zu bytes to %s; %s\n", dsc_path_escape(esc, sizeof esc, path), out.size,
+                    out_path, stats_text(&out.stats, stats, sizeof stats));
         dsc_output_free(&out);
     }
     dsc_cache_close(c);
@@ -78,7 +100,8 @@ struct job {
     uint64_t bytes;
     uint64_t released_at; /* `bytes` at the last release of cache pages */
     dsc_extract_stats total; /* summed over the extracted images */
-    bool tty;
+    bool tty;             /* progress bar on stderr */
+    int cli_flags;        /* -q: errors only; -v: a line per image */
     bool *written;        /* per image: its file exists */
     uint32_t *first;      /* per image: see first_images */
 };
@@ -190,7 +213,7 @@ static void *worker(void *arg)
         dsc_extract_stats stats = {0};
         int64_t size = extract_one(j, i, msg, sizeof msg, &stats);
         pthread_mutex_lock(&j->lock);
-        if (msg[0])
+        if (msg[0] && (size < 0 || !(j->cli_flags & CLI_QUIET)))
             fprintf(stderr, "%sdscfs: %s%s\n", j->tty ? "\r\033[K" : "", size < 0 ? "" : "warning: ", msg);
         j->done++;
         if (size < 0)
@@ -199,6 +222,11 @@ static void *worker(void *arg)
             j->bytes += (uint64_t)size;
         add_stats(&j->total, &stats);
         j->written[i] = size >= 0;
+        if (size >= 0 && (j->cli_flags & CLI_VERBOSE)) {
+            char esc[DSC_ERROR_MAX];
+            printf("%s %lld\n", dsc_path_escape(esc, sizeof esc, dsc_cache_get_image(j->cache, i)->path),
+                   (long long)size);
+        }
         progress(j);
         bool release = j->bytes - j->released_at >= DSC_RELEASE_EVERY;
         if (release)
@@ -292,9 +320,12 @@ int cli_verb_extract_all(int argc, char **argv)
 {
     long jobs;
     bool force, made;
-    unsigned flags = cli_take_no_sign(&argc, argv);
+    int flags = cli_take_flags(&argc, argv, CLI_NO_SIGN | CLI_QUIET | CLI_VERBOSE);
+    if (flags < 0)
+        return 2;
     if (parse_extract_all(argc, argv, &jobs, &force)) {
-        fprintf(stderr, "usage: dscfs --extract-all CACHE OUTDIR [-j N] [--force] [--no-sign]   (1 <= N <= %d)\n",
+        fprintf(stderr,
+                "usage: dscfs --extract-all CACHE OUTDIR [-j N] [--force] [--no-sign] [-q|-v]   (1 <= N <= %d)\n",
                 MAX_JOBS);
         return 2;
     }
@@ -309,8 +340,9 @@ int cli_verb_extract_all(int argc, char **argv)
             rmdir(outdir);
         return 1;
     }
-    struct job j = {.cache = c, .flags = flags, .root = root, .count = dsc_cache_get_info(c)->image_count,
-                     .tty = isatty(STDERR_FILENO)};
+    struct job j = {.cache = c, .flags = extract_flags(flags), .root = root,
+                     .count = dsc_cache_get_info(c)->image_count, .cli_flags = flags,
+                     .tty = !(flags & CLI_QUIET) && isatty(STDERR_FILENO)};
     j.written = calloc(j.count ? j.count : 1, sizeof *j.written);
     j.first = first_images(c, j.count);
     if (!j.written || !j.first) {
@@ -339,11 +371,13 @@ int cli_verb_extract_all(int argc, char **argv)
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (j.tty)
         fprintf(stderr, "\n");
-    printf("extracted %u of %u images (%u failed), linked %d of %u aliases, %.1f MB in %.2f s\n", j.count - j.failed,
-           j.count, j.failed, aliases, dsc_cache_get_info(c)->alias_count, (double)j.bytes / 1e6, secs);
-    printf("fixups: %llu rebases, %llu binds, %llu unbound pointers; %llu stubs and branches fixed\n",
-           (unsigned long long)j.total.rebases, (unsigned long long)j.total.binds,
-           (unsigned long long)j.total.unbound_pointers, (unsigned long long)j.total.stubs_fixed);
+    if (!(flags & CLI_QUIET)) {
+        char stats[160];
+        printf("extracted %u of %u images (%u failed), linked %d of %u aliases, %.1f MB in %.2f s\n",
+               j.count - j.failed, j.count, j.failed, aliases, dsc_cache_get_info(c)->alias_count,
+               (double)j.bytes / 1e6, secs);
+        printf("fixups: %s\n", stats_text(&j.total, stats, sizeof stats));
+    }
     pthread_mutex_destroy(&j.lock);
     free(j.written);
     free(j.first);

@@ -59,7 +59,15 @@ noinst_PROGRAMS += bench/fuse_ceiling
 bench_fuse_ceiling_SOURCES = bench/fuse_ceiling.c
 bench_fuse_ceiling_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS)
 bench_fuse_ceiling_LDADD = $(FUSE_LIBS)
+# The mount(8) helper (mount -t dscfs, fstab type dscfs), a script that
+# runs the installed dscfs.
+mounthelper_SCRIPTS = mount.dscfs
 endif
+mount.dscfs: $(srcdir)/src/fs/mount.dscfs.in Makefile
+	$(AM_V_GEN)sed -e 's|@bindir[@]|$(bindir)|g' $(srcdir)/src/fs/mount.dscfs.in > $@.tmp && \
+	  chmod +x $@.tmp && mv $@.tmp $@
+CLEANFILES += mount.dscfs
+EXTRA_DIST += src/fs/mount.dscfs.in
 
 # The mount's benchmark (bench/mount_bench.sh), run by `make bench`
 # (bench/run.sh); bench-mount runs it alone on each shared cache.
