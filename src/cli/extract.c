@@ -11,8 +11,9 @@
  *
  * --extract-all writes every image to OUTDIR/<install path> (through
  * outdir.c, under the path rule the mount applies too; an image whose path
- * an earlier image already names is reported, not written), makes every alias
- * a relative symlink, runs N worker threads (each owns its extraction; the
+ * an earlier image already names is reported, not written), makes the
+ * symlinks the mount shows (aliases and framework Versions/Current links,
+ * from the mount's own tree: tree.h), runs N worker threads (each owns its extraction; the
  * cache is shared read-only), draws a progress bar only when stderr is a
  * terminal, prints one summary line, and exits 1 if any image failed.
  */
@@ -30,6 +31,7 @@
 
 #include "cli.h"
 #include "outdir.h"
+#include "tree.h"
 
 #define MAX_JOBS 256
 
@@ -238,27 +240,75 @@ static void *worker(void *arg)
     return NULL;
 }
 
-static int link_aliases(const dsc_cache *c, int root, const bool *written, uint32_t *failed)
+/* tree_add_images' report of a path it leaves out: an alias is reported
+ * and counted as failed; an image it refuses was not written (and said so). */
+static void link_refused(void *ctx, const char *what, const char *path, enum tree_add_err e)
 {
-    const dsc_cache_info *in = dsc_cache_get_info(c);
-    int made = 0;
-    for (uint32_t i = 0; i < in->alias_count; i++) {
-        const dsc_alias *a = dsc_cache_get_alias(c, i);
-        const char *target = dsc_cache_get_image(c, a->image)->path;
-        char from_esc[DSC_ERROR_MAX], to_esc[DSC_ERROR_MAX];
-        dsc_path_escape(from_esc, sizeof from_esc, a->path);
-        dsc_path_escape(to_esc, sizeof to_esc, target);
-        if (!written[a->image]) {
-            fprintf(stderr, "dscfs: alias %s -> %s: not linked, its image was not extracted\n", from_esc, to_esc);
-            (*failed)++;
-        } else if (outdir_symlink(root, a->path, target)) {
-            fprintf(stderr, "dscfs: alias %s -> %s: %s\n", from_esc, to_esc,
-                    errno == EINVAL ? "unsafe path" : strerror(errno));
+    char esc[DSC_ERROR_MAX];
+    if (strcmp(what, "alias"))
+        return;
+    fprintf(stderr, "dscfs: alias %s: not linked: %s\n", dsc_path_escape(esc, sizeof esc, path), tree_add_err_str(e));
+    (*(uint32_t *)ctx)++;
+}
+
+/* Create every symlink of `t` under root; returns how many were made. */
+static uint32_t create_links(const tree *t, int root, uint32_t *failed)
+{
+    uint32_t made = 0;
+    for (uint32_t id = 0; id < tree_count(t); id++) {
+        const tree_node *n = tree_node_at(t, id);
+        if (n->kind != TREE_LINK)
+            continue;
+        char *path = tree_path(t, id), esc[DSC_ERROR_MAX];
+        if (!path || outdir_link(root, path, n->target)) {
+            fprintf(stderr, "dscfs: link %s: %s\n", path ? dsc_path_escape(esc, sizeof esc, path) : "?",
+                    strerror(path ? errno : ENOMEM));
             (*failed)++;
         } else {
             made++;
         }
+        free(path);
     }
+    return made;
+}
+
+/* The links a mount of the cache shows, under root: the mount's own tree
+ * (tree_add_images) is built over the images written, so the framework
+ * Versions/Current links and the aliases come out as the mount has them,
+ * relative. An alias of an image not written is reported. Returns the
+ * number of symlinks made; *linked counts the aliases that lead to their
+ * image, *failed the aliases and links that were not made. */
+static uint32_t make_links(const dsc_cache *c, int root, const bool *written, uint32_t *linked, uint32_t *failed)
+{
+    const dsc_cache_info *in = dsc_cache_get_info(c);
+    const char **paths = malloc((in->image_count ? in->image_count : 1) * sizeof *paths);
+    dsc_alias *aliases = malloc((in->alias_count ? in->alias_count : 1) * sizeof *aliases);
+    tree *t = tree_new();
+    uint32_t made = 0;
+    for (uint32_t i = 0; paths && i < in->image_count; i++)
+        paths[i] = written[i] ? dsc_cache_get_image(c, i)->path : ""; /* "": refused, not placed */
+    for (uint32_t i = 0; aliases && i < in->alias_count; i++) {
+        aliases[i] = *dsc_cache_get_alias(c, i);
+        if (!written[aliases[i].image]) {
+            char from[DSC_ERROR_MAX], to[DSC_ERROR_MAX];
+            fprintf(stderr, "dscfs: alias %s -> %s: not linked, its image was not extracted\n",
+                    dsc_path_escape(from, sizeof from, aliases[i].path),
+                    dsc_path_escape(to, sizeof to, dsc_cache_get_image(c, aliases[i].image)->path));
+            (*failed)++;
+        }
+    }
+    struct tree_images images = {paths, in->image_count, aliases, in->alias_count, link_refused, failed};
+    if (!paths || !aliases || !t || tree_add_images(t, &images)) {
+        fprintf(stderr, "dscfs: out of memory: no links made\n");
+        (*failed)++;
+    } else {
+        made = create_links(t, root, failed);
+        for (uint32_t i = 0; i < in->alias_count; i++) /* a framework link may serve */
+            *linked += written[aliases[i].image] && tree_lookup(t, aliases[i].path) != TREE_NONE;
+    }
+    tree_free(t);
+    free(paths);
+    free(aliases);
     return made;
 }
 
@@ -365,16 +415,17 @@ int cli_verb_extract_all(int argc, char **argv)
         worker(&j);
     for (long i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
-    uint32_t alias_failed = 0;
-    int aliases = link_aliases(c, root, j.written, &alias_failed);
+    uint32_t links_failed = 0, aliases = 0;
+    uint32_t links = make_links(c, root, j.written, &aliases, &links_failed);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (j.tty)
         fprintf(stderr, "\n");
     if (!(flags & CLI_QUIET)) {
         char stats[160];
-        printf("extracted %u of %u images (%u failed), linked %d of %u aliases, %.1f MB in %.2f s\n",
-               j.count - j.failed, j.count, j.failed, aliases, dsc_cache_get_info(c)->alias_count,
+        printf("extracted %u of %u images (%u failed), linked %u of %u aliases (%u symlinks with the framework "
+               "links), %.1f MB in %.2f s\n",
+               j.count - j.failed, j.count, j.failed, aliases, dsc_cache_get_info(c)->alias_count, links,
                (double)j.bytes / 1e6, secs);
         printf("fixups: %s\n", stats_text(&j.total, stats, sizeof stats));
     }
@@ -383,5 +434,5 @@ int cli_verb_extract_all(int argc, char **argv)
     free(j.first);
     dsc_cache_close(c);
     close(root);
-    return j.failed || alias_failed ? 1 : 0;
+    return j.failed || links_failed ? 1 : 0;
 }

@@ -14,7 +14,7 @@ top=${top_srcdir:-.}
 # Installed where configure says.
 ${MAKE:-make} -s -C "${top_builddir:-.}" install-dist_bashcompletionDATA install-dist_zshcompletionDATA \
     DESTDIR="$WORK/root" > "$WORK/install.log" 2>&1 || fail "make install (completions): $(tail -5 "$WORK/install.log")"
-value() { ${MAKE:-make} -s -C "${top_builddir:-.}" -f Makefile -f - print <<MK
+value() { MAKEFLAGS= ${MAKE:-make} -s --no-print-directory -C "${top_builddir:-.}" -f Makefile -f - print <<MK
 print:
 	@echo \$($1)
 MK

@@ -8,7 +8,8 @@
 # `mount -t dscfs` and an fstab line of type dscfs work through the
 # mount.dscfs helper (put into /sbin by an overlay in a private mount
 # namespace), which drops mount(8)'s own options and passes dscfs's exit
-# status on.
+# status on; --extract-all makes the same symlinks (aliases, framework
+# Versions/Current links) as the mount.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 need_testdata
 . "${top_srcdir:-.}/tests/integration/mountlib.sh"
@@ -53,6 +54,25 @@ mount_cache "$objc" "$mp" -o max_read=65536
 grep " $mp fuse.dscfs " /proc/mounts | grep -q 'max_read=65536' || fail "max_read not in /proc/mounts"
 cmp "$mp$lib" "$WORK/want" || fail "max_read=65536: $lib differs"
 unmount "$mp"
+
+# --extract-all makes the symlinks the mount has: aliases and framework
+# Versions/Current links (image 5 made a framework).
+with_path "$WORK/fw" 5 '/System/Library/Frameworks/Hello.framework/Versions/A/Hello'
+links() {
+    (cd "$1" && find . -type l | while read -r l; do echo "$l -> $(readlink "$l")"; done | sort)
+}
+mount_cache "$WORK/fw" "$mp" -o nowarm
+links "$mp" > "$WORK/mount.links"
+unmount "$mp"
+"$DSCFS" --extract-all "$WORK/fw" "$WORK/fw-out" -j 2 > "$WORK/fw.out" || fail "--extract-all of a framework"
+links "$WORK/fw-out" > "$WORK/extract.links"
+grep -qx './System/Library/Frameworks/Hello.framework/Versions/Current -> A' "$WORK/extract.links" &&
+    grep -qx './System/Library/Frameworks/Hello.framework/Hello -> Versions/Current/Hello' "$WORK/extract.links" ||
+    fail "--extract-all made no framework links: $(cat "$WORK/extract.links")"
+cmp -s "$WORK/mount.links" "$WORK/extract.links" ||
+    fail "--extract-all's links differ from the mount's: $(diff "$WORK/mount.links" "$WORK/extract.links")"
+cmp "$WORK/fw-out/System/Library/Frameworks/Hello.framework/Hello" \
+    "$WORK/fw-out/System/Library/Frameworks/Hello.framework/Versions/A/Hello" || fail "framework link does not lead to the image"
 
 # mount -t dscfs and fstab, through mount.dscfs in /sbin (a private mount
 # namespace whose /usr/sbin is overlaid with the helper).
