@@ -64,6 +64,7 @@ static void json_report(json *j, const dsc_verify_report *r)
     json_uint(j, "bad_stubs", r->stubs_bad_slot);
     json_uint(j, "branches_outside", r->branches_outside);
     json_uint(j, "code_refs_outside", r->code_refs_outside);
+    json_uint(j, "sel_loads_outside", r->sel_loads_outside);
     if (r->checked & DSC_VERIFY_OBJC) {
         json_uint(j, "selrefs", r->selrefs);
         json_uint(j, "selrefs_outside", r->selrefs_outside);
