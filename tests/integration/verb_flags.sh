@@ -65,6 +65,12 @@ valid "$WORK/verify.json"
 [ "$(py "$WORK/verify.json" 'd["total"]["pointers"]')" = \
   "$("$DSCFS" --verify "$objc" | sed -n 's/^total: pointers \([0-9]*\) .*/\1/p')" ] || fail "--verify --json total"
 [ "$(py "$WORK/verify.json" 'd["failed"]')" = 0 ] || fail "--verify --json failed"
+# Every count the text shows is in the JSON, under the same name.
+"$DSCFS" --verify "$objc" | sed -n 's/^total: //p' | tr ' ' '\n' | sed -n '1~2p' | tr - _ > "$WORK/keys"
+[ -s "$WORK/keys" ] || fail "--verify: no total line"
+while read -r key; do
+    [ "$(py "$WORK/verify.json" "'$key' in d['total']")" = True ] || fail "--verify --json lacks $key"
+done < "$WORK/keys"
 # -q: only images with a problem (none here), no total.
 "$DSCFS" --verify -q "$objc" > "$WORK/q.out" || fail "--verify -q"
 [ ! -s "$WORK/q.out" ] || fail "--verify -q printed: $(cat "$WORK/q.out")"
