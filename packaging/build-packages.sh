@@ -7,7 +7,9 @@
 #      lintian with no errors, then the .debs unpacked: mount.dscfs and the
 #      bash and zsh completions are there, dscfs runs on the
 #      packaged libdsc.so.0, and a program builds against libdsc-dev with
-#      only `pkg-config --cflags --libs dsc`;
+#      only `pkg-config --cflags --libs dsc`; then installed with dpkg -i
+#      without changing this machine (packaging/try-debs.sh): mount -t
+#      dscfs, the completion and pkg-config work as installed;
 #   2. RPM: rpmbuild -bb packaging/dscfs.spec (Debian's rpm; --nodeps, its
 #      database knows no BuildRequires), the packaged dscfs run the same way;
 #   3. ./configure --disable-fuse with no fuse3.pc in sight: the verbs build,
@@ -71,6 +73,8 @@ done
 dpkg-deb -f "$work/dscfs_${version}-1_$(dpkg --print-architecture).deb" Depends | grep -q 'libdsc0 (>= ' ||
     die "dscfs does not depend on libdsc0"
 check_tree "$work/deb-root" "/usr/lib/$multiarch"
+say "dpkg -i of the .debs (in a private mount namespace over overlays)"
+sh "$top/packaging/try-debs.sh" "$work" "$cache" || [ $? = 77 ] || die "the installed .debs do not work"
 
 say "RPM packages (rpmbuild -bb packaging/dscfs.spec)"
 rm -rf "$work/rpm" && mkdir -p "$work/rpm/SOURCES"
