@@ -69,6 +69,10 @@ static void json_report(json *j, const dsc_verify_report *r)
     json_uint(j, "branches_outside", r->branches_outside);
     json_uint(j, "code_refs_outside", r->code_refs_outside);
     json_uint(j, "sel_loads_outside", r->sel_loads_outside);
+    if (r->checked & DSC_VERIFY_RELREFS) {
+        json_uint(j, "relrefs", r->relrefs);
+        json_uint(j, "relrefs_outside", r->relrefs_outside);
+    }
     if (r->checked & DSC_VERIFY_OBJC) {
         json_uint(j, "selrefs", r->selrefs);
         json_uint(j, "selrefs_outside", r->selrefs_outside);
