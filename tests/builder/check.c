@@ -242,6 +242,7 @@ int main(int argc, char **argv)
     stubs_optimized = m.stubs_optimized;
     universal = m.universal;
     gots_uniqued = m.header >= 0x1c8;
+    bc.opt.header_size = m.header;
     load(&m);
     fixups_resolve(&bc);
     struct counts n = {0};
@@ -264,10 +265,11 @@ int main(int argc, char **argv)
            "%zu adrp pairs, %zu rip operands, %zu direct stubs, %zu direct calls, %zu uniqued selectors, "
            "%zu uniqued protocols, %zu selector loads, %zu pc-relative literals, %zu auth pointers, "
            "%zu redacted locals, %zu GOT loads, %zu calls to stub copies, %zu objc image infos, %zu header infos, "
-           "%zu lists of lists\n",
+           "%zu lists of lists, %zu zeroed GOT slots\n",
            m.main_path, bc.nimages, n.ptrs, n.nulls, n.exports, n.symbols, n.locals, n.adrps, n.rip_refs,
            n.direct_stubs, n.direct_calls, n.selectors, n.protocols, n.selector_loads, n.literals, n.auth,
-           n.redacted, n.got_loads, n.stub_copies, n.image_infos, n.header_infos, n.preattached);
+           n.redacted, n.got_loads, n.stub_copies, n.image_infos, n.header_infos, n.preattached,
+           n.zeroed_gots);
     dsc_cache_close(cache);
     cache_free(&bc);
     free(cached);

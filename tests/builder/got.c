@@ -11,6 +11,15 @@
  * the twin. The images' own GOT sections stay, retyped S_REGULAR
  * (loadcmds.c). Apple keys by symbol and dylib; with binds resolved, the
  * target address is the same key.
+ *
+ * From dyld-1042.1 (our 0x200 header era; followed: dyld-1378
+ * NewSharedCacheBuilder.cpp parseGOTs/calculateUniqueGOTs and
+ * CacheDylib.cpp bindWithOpcodeFixups, same rule in dyld-1042.1) every
+ * bound slot of __DATA_CONST,__got and __AUTH_CONST,__auth_got that binds
+ * through a dependency (library ordinal > 0) without an addend gets its
+ * twin whether or not code loads it, and the own slot is written 0 and
+ * left out of slide info ("NULL out this entry"): only the twin is live.
+ * Rebases, flat/weak lookups and missing weak imports stay as they were.
  */
 #include "bld.h"
 
@@ -28,6 +37,31 @@ struct got_table {
 };
 
 bool got_section(const struct sect *x) { return (x->flags & SECTION_TYPE) == S_NON_LAZY_SYMBOL_POINTERS; }
+
+/* The sections dyld-1042.1+ coalesces and zeroes, by segment and name. */
+static bool zeroing_section(const struct sect *x)
+{
+    return (strcmp(x->seg, "__DATA_CONST") == 0 && strcmp(x->name, "__got") == 0) ||
+           (strcmp(x->seg, "__AUTH_CONST") == 0 && strcmp(x->name, "__auth_got") == 0);
+}
+
+/* The image's section holding cache address `addr`, or NULL. */
+static const struct sect *sect_at(const struct image *img, uint64_t addr)
+{
+    for (unsigned k = 0; k < img->nsects; k++) {
+        uint64_t a;
+        if (image_reloc(img, img->sects[k].in_addr, &a) && addr - a < img->sects[k].size)
+            return &img->sects[k];
+    }
+    return NULL;
+}
+
+bool got_zeroed(const struct cache *c, const struct image *img, const struct ptr *p)
+{
+    const struct sect *x;
+    return c->opt.header_size >= 0x200 && p->bind && p->via_dep && p->target && (x = sect_at(img, p->addr)) &&
+           zeroing_section(x);
+}
 
 void got_plan(struct cache *c)
 {
@@ -102,17 +136,11 @@ static uint64_t twin_of(struct cache *c, struct got_table *t, const struct ptr *
 static const struct ptr *got_slot(const struct image *img, uint64_t addr, enum region_kind *kind)
 {
     const struct ptr *p = image_ptr_at(img, addr);
-    if (!p || !p->bind || !p->target)
+    const struct sect *x;
+    if (!p || !p->bind || !p->target || !(x = sect_at(img, addr)) || !got_section(x))
         return NULL;
-    for (unsigned k = 0; k < img->nsects; k++) {
-        const struct sect *x = &img->sects[k];
-        uint64_t a;
-        if (got_section(x) && image_reloc(img, x->in_addr, &a) && addr - a < x->size) {
-            *kind = img->segs[x->segi].kind;
-            return p;
-        }
-    }
-    return NULL;
+    *kind = img->segs[x->segi].kind;
+    return p;
 }
 
 struct redirect {
@@ -181,12 +209,43 @@ static int cmp_ptr(const void *a, const void *b)
     return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
+/* dyld-1042.1+: twins for every slot the era coalesces, loaded or not. */
+static void twin_all(struct cache *c, struct got_table *t)
+{
+    for (size_t i = 0; i < c->nimages; i++) {
+        const struct image *img = &c->images[i];
+        enum region_kind kind;
+        for (size_t k = 0; k < img->nptrs; k++)
+            if (got_zeroed(c, img, &img->ptrs[k]) && got_slot(img, img->ptrs[k].addr, &kind))
+                twin_of(c, t, &img->ptrs[k], i, kind);
+    }
+}
+
+/* ... and the own slots become 0, outside slide info. */
+static void zero_own_slots(struct cache *c)
+{
+    for (size_t i = 0; i < c->nimages; i++) {
+        struct image *img = &c->images[i];
+        size_t n = 0;
+        for (size_t k = 0; k < img->nptrs; k++) {
+            if (!got_zeroed(c, img, &img->ptrs[k])) {
+                img->ptrs[n++] = img->ptrs[k];
+                continue;
+            }
+            memset(cache_bytes(c, img->ptrs[k].addr, c->ai->ptr_size), 0, c->ai->ptr_size);
+            c->stats_gotzeroed++;
+        }
+        img->nptrs = n;
+    }
+}
+
 void got_unique(struct cache *c)
 {
     if (!c->got_uniquing)
         return;
     struct got_table t = {0};
     bool x86 = c->opt.arch == ARCH_X86_64;
+    twin_all(c, &t);
     for (size_t i = 0; i < c->nimages; i++) {
         const struct image *img = &c->images[i];
         struct redirect r = {c, &t, i};
@@ -200,6 +259,7 @@ void got_unique(struct cache *c)
                 arm64_redirect(&r, img, x);
         }
     }
+    zero_own_slots(c);
     /* Twins are pointers too: slide info must name them. */
     for (size_t j = 0; j < t.cap; j++) {
         if (!t.slots[j].key.addr)

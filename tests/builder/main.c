@@ -226,11 +226,13 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < c.nimages; i++)
         ptrs += c.images[i].nptrs;
     printf("dscbuild: %s: %zu images, %u files, %llu bytes, %llu pointers, %llu selector and %llu protocol "
-           "references uniqued, %llu selector loads rewritten, %llu GOT loads redirected, %u branches redirected, "
+           "references uniqued, %llu selector loads rewritten, %llu GOT loads redirected, %llu own GOT slots zeroed, "
+           "%u branches redirected, "
            "%.2f s\n",
            c.opt.out, c.nimages, c.nfiles, (unsigned long long)total, (unsigned long long)ptrs,
            (unsigned long long)c.stats_selrefs, (unsigned long long)c.stats_protorefs,
-           (unsigned long long)c.stats_selloads, (unsigned long long)c.stats_gotloads, c.stats_redirected,
+           (unsigned long long)c.stats_selloads, (unsigned long long)c.stats_gotloads,
+           (unsigned long long)c.stats_gotzeroed, c.stats_redirected,
            (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
     cache_free(&c);
     return 0;
