@@ -180,6 +180,7 @@ struct options {
     bool optimize_stubs;    /* redirect stubs to direct branches (arm64, arm64e) */
     bool universal;         /* dyld-1042 universal set: .development main, TEXT_STUBS */
     bool preattach;         /* dyld-1122+ preattached categories (0x200, 64-bit) */
+    bool coalesce_auth_ptr; /* dyld-1231.3+: __AUTH_CONST,__auth_ptr coalesced like GOTs */
     const char *out;        /* main cache path */
     const char *manifest;   /* defaults to out + ".manifest" */
     unsigned clones;        /* scale mode: copies of each input under new names */

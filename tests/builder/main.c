@@ -3,7 +3,7 @@
  * main.c — dscbuild's command line, the build pipeline and the manifest.
  *
  *   dscbuild --arch A --slide N --header 0xNNN [--split N [--universal]]
- *            [--local-symbols] [--optimize-stubs] [--preattach-categories]
+ *            [--local-symbols] [--optimize-stubs] [--preattach-categories] [--coalesce-auth-ptr]
  *            [--alias ALIAS=PATH]... [--clones N]
  *            [--platform N] -o OUT input.dylib...
  *
@@ -12,6 +12,7 @@
  *   arch <name> / slide <n> / header 0x<size> / file <role> <path>
  *   stubs optimized (--optimize-stubs) / stubs universal-customer|-development
  *   categories ADDR SIZE (--preattach-categories: the lists-of-lists area)
+ *   gots auth_ptr (--coalesce-auth-ptr)
  * A universal set (--universal) also gets OUT.development.manifest.
  *   image <cache path> <input dylib>     alias <alias> <cache path>
  * (fields separated by one TAB).
@@ -29,7 +30,7 @@ static _Noreturn void usage(void)
     fprintf(stderr,
             "usage: dscbuild --arch arm64|arm64e|arm64_32|x86_64 --slide 1-5 --header 0x98|0x138|0x140|0x1c8|0x200\n"
             "                [--split IMAGES_PER_TEXT_FILE [--universal]] [--local-symbols] [--optimize-stubs]\n"
-            "                [--preattach-categories]\n"
+            "                [--preattach-categories] [--coalesce-auth-ptr]\n"
             "                [--alias ALIAS=PATH]... [--clones N] [--platform N] -o OUT input.dylib...\n");
     exit(2);
 }
@@ -50,7 +51,7 @@ static void parse_options(struct options *o, int argc, char **argv)
         {"split", 1, NULL, 'S'}, {"local-symbols", 0, NULL, 'l'}, {"optimize-stubs", 0, NULL, 'O'},
         {"alias", 1, NULL, 'A'}, {"clones", 1, NULL, 'C'}, {"platform", 1, NULL, 'P'},
         {"manifest", 1, NULL, 'm'}, {"universal", 0, NULL, 'U'},
-        {"preattach-categories", 0, NULL, 'R'}, {NULL, 0, NULL, 0},
+        {"preattach-categories", 0, NULL, 'R'}, {"coalesce-auth-ptr", 0, NULL, 'G'}, {NULL, 0, NULL, 0},
     };
     bool have_arch = false;
     memset(o, 0, sizeof *o);
@@ -73,6 +74,7 @@ static void parse_options(struct options *o, int argc, char **argv)
         case 'O': o->optimize_stubs = true; break;
         case 'U': o->universal = true; break;
         case 'R': o->preattach = true; break;
+        case 'G': o->coalesce_auth_ptr = true; break;
         case 'A':
             o->alias_specs = xrealloc(o->alias_specs, (o->nalias_specs + 1) * sizeof *o->alias_specs);
             o->alias_specs[o->nalias_specs++] = optarg;
@@ -96,6 +98,8 @@ static void parse_options(struct options *o, int argc, char **argv)
         die("--split needs at least one image per TEXT file");
     if (o->preattach && o->header_size < 0x200)
         die("--preattach-categories needs the 0x200 header (dyld-1122+ caches)");
+    if (o->coalesce_auth_ptr && (o->arch != ARCH_ARM64E || o->header_size < 0x200))
+        die("--coalesce-auth-ptr is for arm64e with the 0x200 header (the newest era we write)");
     if (o->local_symbols && o->header_size < 0x68)
         die("local symbols need a header of 0x68 bytes or more");
 }
@@ -160,6 +164,8 @@ static void write_manifest(const struct cache *c, bool dev)
         fprintf(f, "stubs\toptimized\n");
     if (c->opt.universal)
         fprintf(f, "stubs\t%s\n", dev ? "universal-development" : "universal-customer");
+    if (c->opt.coalesce_auth_ptr)
+        fprintf(f, "gots\tauth_ptr\n");
     if (c->cats_size)
         fprintf(f, "categories\t0x%llx\t0x%llx\n", (unsigned long long)c->cats_addr,
                 (unsigned long long)c->cats_size);
