@@ -5,7 +5,8 @@
 # per arch and slide version an old unsplit era (0x98 or 0x138), dyld-832
 # (0x140), dyld-940 split with .symbols (0x1c8), dyld-1042 unsplit with
 # local symbols (0x200); plus optimised stubs, universal sets and split
-# 0x200 caches with preattached categories (dyld-1122+) on arm64 and arm64e. Every cache is verified with dsccheck (x86_64 with the operands
+# 0x200 caches with preattached categories (dyld-1122+) on arm64 and arm64e,
+# the arm64e one with __auth_ptr coalesced (dyld-1231.3+). Every cache is verified with dsccheck (x86_64 with the operands
 # x86-refs.sh lists, so llvm-objdump-19 is needed too). Writes OUTDIR/caches.list:
 #   name TAB main cache path TAB manifest path
 # Needs clang-19 and ld64.lld-19 (exit 77 without them, like a skipped test).
@@ -66,8 +67,12 @@ for arch in $arches; do
             slide=$(slides_of "$arch" | cut -d' ' -f1)
             build "$arch-stubs" "$arch" "$slide" --header 0x1c8 --optimize-stubs
             build "$arch-universal" "$arch" "$slide" --header 0x200 --split 3 --universal --local-symbols
+            # arm64e: also __auth_ptr coalesced, as from dyld-1231.3
+            authptr=
+            [ "$arch" = arm64e ] && authptr=--coalesce-auth-ptr
+            # shellcheck disable=SC2086
             build "$arch-preattach" "$arch" "$(slides_of "$arch" | tr ' ' '\n' | tail -1)" --header 0x200 \
-                --split 3 --preattach-categories ;;
+                --split 3 --preattach-categories $authptr ;;
     esac
 done
 echo "make-caches.sh: $(wc -l < "$out/caches.list") caches in $out"
