@@ -57,6 +57,12 @@ static void read_manifest(const char *path, struct manifest *m)
         } else if (strcmp(a, "categories") == 0 && c3) {
             cats_addr = strtoull(b, NULL, 0);
             cats_size = strtoull(c3, NULL, 0);
+        } else if (strcmp(a, "impcaches") == 0 && c3) {
+            impc_addr = strtoull(b, NULL, 0);
+            impc_size = strtoull(c3, NULL, 0);
+        } else if (strcmp(a, "objc") == 0) {
+            objc_era_m = (uint32_t)strtoul(b, NULL, 0);
+            type_offsets_m = c3 && strcmp(c3, "type-offsets") == 0;
         } else if (strcmp(a, "slide") == 0) {
             m->slide = (unsigned)strtoul(b, NULL, 0);
         } else if (strcmp(a, "file") == 0 && c3 && strcmp(b, "main") == 0) {
@@ -252,6 +258,8 @@ int main(int argc, char **argv)
     check_locals(&n);
     check_objc_image_info(&n);
     check_objc_opts(&n);
+    check_relative_lists(&n);
+    check_impcaches(&n);
     check_code(&n);
     if (rip_refs)
         check_rip_refs(rip_refs, &m, &n);
@@ -264,10 +272,11 @@ int main(int argc, char **argv)
            "%zu adrp pairs, %zu rip operands, %zu direct stubs, %zu direct calls, %zu uniqued selectors, "
            "%zu uniqued protocols, %zu selector loads, %zu pc-relative literals, %zu auth pointers, "
            "%zu redacted locals, %zu GOT loads, %zu calls to stub copies, %zu objc image infos, %zu header infos, "
-           "%zu lists of lists\n",
+           "%zu lists of lists, %zu relative methods, %zu IMP caches\n",
            m.main_path, bc.nimages, n.ptrs, n.nulls, n.exports, n.symbols, n.locals, n.adrps, n.rip_refs,
            n.direct_stubs, n.direct_calls, n.selectors, n.protocols, n.selector_loads, n.literals, n.auth,
-           n.redacted, n.got_loads, n.stub_copies, n.image_infos, n.header_infos, n.preattached);
+           n.redacted, n.got_loads, n.stub_copies, n.image_infos, n.header_infos, n.preattached,
+           n.rel_methods, n.impcaches);
     dsc_cache_close(cache);
     cache_free(&bc);
     free(cached);

@@ -4,6 +4,7 @@
  *
  *   dscbuild --arch A --slide N --header 0xNNN [--split N [--universal]]
  *            [--local-symbols] [--optimize-stubs] [--preattach-categories]
+ *            [--objc-era 1042|1122|1376] [--method-type-offsets] [--imp-caches]
  *            [--alias ALIAS=PATH]... [--clones N]
  *            [--platform N] -o OUT input.dylib...
  *
@@ -12,6 +13,8 @@
  *   arch <name> / slide <n> / header 0x<size> / file <role> <path>
  *   stubs optimized (--optimize-stubs) / stubs universal-customer|-development
  *   categories ADDR SIZE (--preattach-categories: the lists-of-lists area)
+ *   objc ERA [type-offsets] (with an ObjC optimisation header: its dyld era)
+ *   impcaches ADDR SIZE (--imp-caches: the IMP caches' area)
  * A universal set (--universal) also gets OUT.development.manifest.
  *   image <cache path> <input dylib>     alias <alias> <cache path>
  * (fields separated by one TAB).
@@ -29,7 +32,8 @@ static _Noreturn void usage(void)
     fprintf(stderr,
             "usage: dscbuild --arch arm64|arm64e|arm64_32|x86_64 --slide 1-5 --header 0x98|0x138|0x140|0x1c8|0x200\n"
             "                [--split IMAGES_PER_TEXT_FILE [--universal]] [--local-symbols] [--optimize-stubs]\n"
-            "                [--preattach-categories]\n"
+            "                [--preattach-categories] [--objc-era 1042|1122|1376] [--method-type-offsets]\n"
+            "                [--imp-caches]\n"
             "                [--alias ALIAS=PATH]... [--clones N] [--platform N] -o OUT input.dylib...\n");
     exit(2);
 }
@@ -50,7 +54,8 @@ static void parse_options(struct options *o, int argc, char **argv)
         {"split", 1, NULL, 'S'}, {"local-symbols", 0, NULL, 'l'}, {"optimize-stubs", 0, NULL, 'O'},
         {"alias", 1, NULL, 'A'}, {"clones", 1, NULL, 'C'}, {"platform", 1, NULL, 'P'},
         {"manifest", 1, NULL, 'm'}, {"universal", 0, NULL, 'U'},
-        {"preattach-categories", 0, NULL, 'R'}, {NULL, 0, NULL, 0},
+        {"preattach-categories", 0, NULL, 'R'}, {"objc-era", 1, NULL, 'E'},
+        {"method-type-offsets", 0, NULL, 'T'}, {"imp-caches", 0, NULL, 'I'}, {NULL, 0, NULL, 0},
     };
     bool have_arch = false;
     memset(o, 0, sizeof *o);
@@ -73,6 +78,9 @@ static void parse_options(struct options *o, int argc, char **argv)
         case 'O': o->optimize_stubs = true; break;
         case 'U': o->universal = true; break;
         case 'R': o->preattach = true; break;
+        case 'E': o->objc_era = (uint32_t)number(optarg, "ObjC era"); break;
+        case 'T': o->type_offsets = true; break;
+        case 'I': o->imp_caches = true; break;
         case 'A':
             o->alias_specs = xrealloc(o->alias_specs, (o->nalias_specs + 1) * sizeof *o->alias_specs);
             o->alias_specs[o->nalias_specs++] = optarg;
@@ -96,6 +104,12 @@ static void parse_options(struct options *o, int argc, char **argv)
         die("--split needs at least one image per TEXT file");
     if (o->preattach && o->header_size < 0x200)
         die("--preattach-categories needs the 0x200 header (dyld-1122+ caches)");
+    if (o->objc_era && o->objc_era != 1042 && o->objc_era != 1122 && o->objc_era != 1376)
+        die("--objc-era must be 1042, 1122 or 1376");
+    if (o->objc_era && o->header_size < 0x200)
+        die("--objc-era needs the 0x200 header (ObjC optimisation header, dyld-1042+)");
+    if (o->preattach && o->objc_era && o->objc_era < 1122)
+        die("--preattach-categories is dyld-1122+ (--objc-era 1122 or later)");
     if (o->local_symbols && o->header_size < 0x68)
         die("local symbols need a header of 0x68 bytes or more");
 }
@@ -160,6 +174,11 @@ static void write_manifest(const struct cache *c, bool dev)
         fprintf(f, "stubs\toptimized\n");
     if (c->opt.universal)
         fprintf(f, "stubs\t%s\n", dev ? "universal-development" : "universal-customer");
+    if (c->objc_ro_size)
+        fprintf(f, "objc\t%u%s\n", objc_era(c), c->types ? "\ttype-offsets" : "");
+    if (c->impc_size)
+        fprintf(f, "impcaches\t0x%llx\t0x%llx\n", (unsigned long long)c->impc_addr,
+                (unsigned long long)c->impc_size);
     if (c->cats_size)
         fprintf(f, "categories\t0x%llx\t0x%llx\n", (unsigned long long)c->cats_addr,
                 (unsigned long long)c->cats_size);
@@ -198,10 +217,14 @@ int main(int argc, char **argv)
     got_plan(&c);
     objc_opts_plan(&c);
     objc_cats_plan(&c);
+    objc_methlists_plan(&c);
+    objc_impcaches_plan(&c);
     layout_plan(&c);
     fixups_resolve(&c);
     layout_copy_segments(&c);
     objc_unique_selectors(&c);
+    objc_methlists_fix(&c);
+    objc_impcaches_emit(&c);
     objc_unique_protocols(&c);
     objc_preattach_categories(&c);
     objc_mark_images(&c);
@@ -226,11 +249,13 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < c.nimages; i++)
         ptrs += c.images[i].nptrs;
     printf("dscbuild: %s: %zu images, %u files, %llu bytes, %llu pointers, %llu selector and %llu protocol "
-           "references uniqued, %llu selector loads rewritten, %llu GOT loads redirected, %u branches redirected, "
+           "references uniqued, %llu relative method lists, %llu IMP caches, %llu selector loads rewritten, %llu GOT loads redirected, %u branches redirected, "
            "%.2f s\n",
            c.opt.out, c.nimages, c.nfiles, (unsigned long long)total, (unsigned long long)ptrs,
            (unsigned long long)c.stats_selrefs, (unsigned long long)c.stats_protorefs,
-           (unsigned long long)c.stats_selloads, (unsigned long long)c.stats_gotloads, c.stats_redirected,
+           (unsigned long long)c.stats_rel_lists, (unsigned long long)c.stats_impcaches,
+           (unsigned long long)c.stats_selloads,
+           (unsigned long long)c.stats_gotloads, c.stats_redirected,
            (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
     cache_free(&c);
     return 0;

@@ -5,7 +5,9 @@
 # per arch and slide version an old unsplit era (0x98 or 0x138), dyld-832
 # (0x140), dyld-940 split with .symbols (0x1c8), dyld-1042 unsplit with
 # local symbols (0x200); plus optimised stubs, universal sets and split
-# 0x200 caches with preattached categories (dyld-1122+) on arm64 and arm64e. Every cache is verified with dsccheck (x86_64 with the operands
+# 0x200 caches with preattached categories (dyld-1122+) and ones with the
+# dyld-1376 ObjC optimiser (v2 header, method type offsets, IMP caches) on arm64 and
+# arm64e. Every cache is verified with dsccheck (x86_64 with the operands
 # x86-refs.sh lists, so llvm-objdump-19 is needed too). Writes OUTDIR/caches.list:
 #   name TAB main cache path TAB manifest path
 # Needs clang-19 and ld64.lld-19 (exit 77 without them, like a skipped test).
@@ -67,7 +69,9 @@ for arch in $arches; do
             build "$arch-stubs" "$arch" "$slide" --header 0x1c8 --optimize-stubs
             build "$arch-universal" "$arch" "$slide" --header 0x200 --split 3 --universal --local-symbols
             build "$arch-preattach" "$arch" "$(slides_of "$arch" | tr ' ' '\n' | tail -1)" --header 0x200 \
-                --split 3 --preattach-categories ;;
+                --split 3 --preattach-categories
+            build "$arch-objc1376" "$arch" "$slide" --header 0x200 --objc-era 1376 --method-type-offsets \
+                --imp-caches ;;
     esac
 done
 echo "make-caches.sh: $(wc -l < "$out/caches.list") caches in $out"
