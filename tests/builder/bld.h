@@ -294,9 +294,10 @@ typedef void (*objc_rel_list_fn)(struct cache *c, const struct image *img, uint6
 void objc_each_relative_list(struct cache *c, const struct image *img, objc_rel_list_fn fn);
 /* The NUL-terminated input string at input address `in_addr` (dies if none). */
 const char *image_in_cstr(const struct image *img, uint64_t in_addr);
-/* The ObjC optimiser's dyld era: --objc-era, else 1122 with preattached
- * categories, else 1042. Header info entries are 24 bytes from 1122, the
- * ObjCOptimizationHeader is version 2 from 1376. */
+/* The ObjC optimiser's dyld era: --objc-era, else the header's (0x228:
+ * 1284, 0x208: 1231), else 1122 with preattached categories, else 1042.
+ * Header info entries are 24 bytes from 1122, the ObjCOptimizationHeader
+ * is version 2 from 1376. */
 uint32_t objc_era(const struct cache *c);
 /* Cache address of the relative-method selector base: the magic selector,
  * first string of the selector buffer (relativeMethodSelectorBaseAddressOffset). */

@@ -4,7 +4,7 @@
  *
  *   dscbuild --arch A --slide N --header 0xNNN [--split N [--universal]]
  *            [--local-symbols] [--optimize-stubs] [--preattach-categories]
- *            [--objc-era 1042|1122|1376] [--method-type-offsets] [--imp-caches]
+ *            [--objc-era 1042..1378] [--method-type-offsets] [--imp-caches]
  *            [--alias ALIAS=PATH]... [--clones N]
  *            [--platform N] -o OUT input.dylib...
  *
@@ -32,7 +32,7 @@ static _Noreturn void usage(void)
     fprintf(stderr,
             "usage: dscbuild --arch arm64|arm64e|arm64_32|x86_64 --slide 1-5 --header 0x98|0x138|0x140|0x1c8|0x200\n"
             "                [--split IMAGES_PER_TEXT_FILE [--universal]] [--local-symbols] [--optimize-stubs]\n"
-            "                [--preattach-categories] [--objc-era 1042|1122|1376] [--method-type-offsets]\n"
+            "                [--preattach-categories] [--objc-era 1042..1378] [--method-type-offsets]\n"
             "                [--imp-caches]\n"
             "                [--alias ALIAS=PATH]... [--clones N] [--platform N] -o OUT input.dylib...\n");
     exit(2);
@@ -104,8 +104,8 @@ static void parse_options(struct options *o, int argc, char **argv)
         die("--split needs at least one image per TEXT file");
     if (o->preattach && o->header_size < 0x200)
         die("--preattach-categories needs the 0x200 header (dyld-1122+ caches)");
-    if (o->objc_era && o->objc_era != 1042 && o->objc_era != 1122 && o->objc_era != 1376)
-        die("--objc-era must be 1042, 1122 or 1376");
+    if (o->objc_era && (o->objc_era < 1042 || o->objc_era > 1378))
+        die("--objc-era must be a dyld version from 1042 to 1378");
     if (o->objc_era && o->header_size < 0x200)
         die("--objc-era needs the 0x200 header (ObjC optimisation header, dyld-1042+)");
     if (o->preattach && o->objc_era && o->objc_era < 1122)

@@ -44,6 +44,10 @@ uint32_t objc_era(const struct cache *c)
 {
     if (c->opt.objc_era)
         return c->opt.objc_era;
+    if (c->opt.header_size >= 0x228)
+        return 1284;        /* the 0x228 header: dyld-1284..1378 */
+    if (c->opt.header_size >= 0x208)
+        return 1231;        /* the 0x208 header: dyld-1231..1245 */
     return c->opt.preattach ? 1122 : 1042;
 }
 
