@@ -5,6 +5,7 @@
  *   dscbuild --arch A --slide N --header 0xNNN [--split N [--universal]]
  *            [--local-symbols] [--optimize-stubs] [--preattach-categories]
  *            [--objc-era 1042..1378] [--method-type-offsets] [--imp-caches]
+ *            [--packed-tlvs] [--function-variant SYM=IMPL]...
  *            [--alias ALIAS=PATH]... [--clones N]
  *            [--platform N] -o OUT input.dylib...
  *
@@ -15,6 +16,7 @@
  *   categories ADDR SIZE (--preattach-categories: the lists-of-lists area)
  *   objc ERA [type-offsets] (with an ObjC optimisation header: its dyld era)
  *   impcaches ADDR SIZE (--imp-caches: the IMP caches' area)
+ *   function-variant SYM=IMPL (--function-variant)
  * A universal set (--universal) also gets OUT.development.manifest.
  *   image <cache path> <input dylib>     alias <alias> <cache path>
  * (fields separated by one TAB).
@@ -32,8 +34,8 @@ static _Noreturn void usage(void)
     fprintf(stderr,
             "usage: dscbuild --arch arm64|arm64e|arm64_32|x86_64 --slide 1-5 --header 0x98|0x138|0x140|0x1c8|0x200\n"
             "                [--split IMAGES_PER_TEXT_FILE [--universal]] [--local-symbols] [--optimize-stubs]\n"
-            "                [--preattach-categories] [--objc-era 1042..1378] [--method-type-offsets]\n"
-            "                [--imp-caches]\n"
+            "                [--preattach-categories] [--packed-tlvs] [--function-variant SYM=IMPL]...\n"
+            "                [--objc-era 1042..1378] [--method-type-offsets] [--imp-caches]\n"
             "                [--alias ALIAS=PATH]... [--clones N] [--platform N] -o OUT input.dylib...\n");
     exit(2);
 }
@@ -54,8 +56,9 @@ static void parse_options(struct options *o, int argc, char **argv)
         {"split", 1, NULL, 'S'}, {"local-symbols", 0, NULL, 'l'}, {"optimize-stubs", 0, NULL, 'O'},
         {"alias", 1, NULL, 'A'}, {"clones", 1, NULL, 'C'}, {"platform", 1, NULL, 'P'},
         {"manifest", 1, NULL, 'm'}, {"universal", 0, NULL, 'U'},
-        {"preattach-categories", 0, NULL, 'R'}, {"objc-era", 1, NULL, 'E'},
-        {"method-type-offsets", 0, NULL, 'T'}, {"imp-caches", 0, NULL, 'I'}, {NULL, 0, NULL, 0},
+        {"preattach-categories", 0, NULL, 'R'}, {"packed-tlvs", 0, NULL, 'T'},
+        {"function-variant", 1, NULL, 'F'}, {"objc-era", 1, NULL, 'E'},
+        {"method-type-offsets", 0, NULL, 'Y'}, {"imp-caches", 0, NULL, 'I'}, {NULL, 0, NULL, 0},
     };
     bool have_arch = false;
     memset(o, 0, sizeof *o);
@@ -79,8 +82,13 @@ static void parse_options(struct options *o, int argc, char **argv)
         case 'U': o->universal = true; break;
         case 'R': o->preattach = true; break;
         case 'E': o->objc_era = (uint32_t)number(optarg, "ObjC era"); break;
-        case 'T': o->type_offsets = true; break;
+        case 'Y': o->type_offsets = true; break;
         case 'I': o->imp_caches = true; break;
+        case 'T': o->packed_tlvs = true; break;
+        case 'F':
+            o->fv_specs = xrealloc(o->fv_specs, (o->nfv_specs + 1) * sizeof *o->fv_specs);
+            o->fv_specs[o->nfv_specs++] = optarg;
+            break;
         case 'A':
             o->alias_specs = xrealloc(o->alias_specs, (o->nalias_specs + 1) * sizeof *o->alias_specs);
             o->alias_specs[o->nalias_specs++] = optarg;
@@ -110,6 +118,8 @@ static void parse_options(struct options *o, int argc, char **argv)
         die("--objc-era needs the 0x200 header (ObjC optimisation header, dyld-1042+)");
     if (o->preattach && o->objc_era && o->objc_era < 1122)
         die("--preattach-categories is dyld-1122+ (--objc-era 1122 or later)");
+    if (o->packed_tlvs && o->header_size < 0x200)
+        die("--packed-tlvs needs the 0x200 header or later (dyld-1284+ caches)");
     if (o->local_symbols && o->header_size < 0x68)
         die("local symbols need a header of 0x68 bytes or more");
 }
@@ -179,6 +189,8 @@ static void write_manifest(const struct cache *c, bool dev)
     if (c->impc_size)
         fprintf(f, "impcaches\t0x%llx\t0x%llx\n", (unsigned long long)c->impc_addr,
                 (unsigned long long)c->impc_size);
+    for (unsigned k = 0; k < c->opt.nfv_specs; k++)
+        fprintf(f, "function-variant\t%s\n", c->opt.fv_specs[k]);
     if (c->cats_size)
         fprintf(f, "categories\t0x%llx\t0x%llx\n", (unsigned long long)c->cats_addr,
                 (unsigned long long)c->cats_size);
@@ -212,6 +224,7 @@ int main(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     load_inputs(&c, argc - optind, argv + optind);
     add_aliases(&c);
+    fv_plan(&c);
     objc_plan(&c);
     objc_plan_protocols(&c);
     got_plan(&c);
@@ -229,6 +242,7 @@ int main(int argc, char **argv)
     objc_preattach_categories(&c);
     objc_mark_images(&c);
     objc_opts_write(&c);
+    tlv_optimize(&c);
     code_fix(&c);
     objc_rewrite_selector_loads(&c);
     got_unique(&c);
@@ -250,12 +264,12 @@ int main(int argc, char **argv)
         ptrs += c.images[i].nptrs;
     printf("dscbuild: %s: %zu images, %u files, %llu bytes, %llu pointers, %llu selector and %llu protocol "
            "references uniqued, %llu relative method lists, %llu IMP caches, %llu selector loads rewritten, %llu GOT loads redirected, %u branches redirected, "
-           "%.2f s\n",
+           "%llu images' TLVs keyed, %.2f s\n",
            c.opt.out, c.nimages, c.nfiles, (unsigned long long)total, (unsigned long long)ptrs,
            (unsigned long long)c.stats_selrefs, (unsigned long long)c.stats_protorefs,
            (unsigned long long)c.stats_rel_lists, (unsigned long long)c.stats_impcaches,
-           (unsigned long long)c.stats_selloads,
-           (unsigned long long)c.stats_gotloads, c.stats_redirected,
+           (unsigned long long)c.stats_selloads, (unsigned long long)c.stats_gotloads, c.stats_redirected,
+           (unsigned long long)c.stats_tlv_images,
            (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
     cache_free(&c);
     return 0;
