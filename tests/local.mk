@@ -37,7 +37,7 @@ EXTRA_DIST += tests/integration/cli.sh tests/integration/lib.sh tests/integratio
 	tests/integration/binds.sh tests/integration/builder.sh tests/integration/builder_shape.sh \
 	tests/integration/binds_builder.sh
 TESTS += tests/integration/objc_link.sh tests/integration/objc_builder.sh
-EXTRA_DIST += tests/integration/objc_link.sh tests/integration/objc_builder.sh
+EXTRA_DIST += tests/integration/objc_link.sh tests/integration/objc_builder.sh tests/integration/objclists.sh
 TESTS += tests/integration/verify_builder.sh
 EXTRA_DIST += tests/integration/verify_builder.sh
 # Selrefs point into each image's own __objc_methname (issue 10 item 7).

@@ -183,6 +183,9 @@ struct options {
     bool universal;         /* dyld-1042 universal set: .development main, TEXT_STUBS */
     bool preattach;         /* dyld-1122+ preattached categories (0x200, 64-bit) */
     bool coalesce_auth_ptr; /* dyld-1231.3+: __AUTH_CONST,__auth_ptr coalesced like GOTs */
+    uint32_t objc_era;      /* dyld version whose ObjC optimiser we imitate (objc_era()) */
+    bool type_offsets;      /* dyld-1376+: relative method types as type-buffer offsets */
+    bool imp_caches;        /* prebuilt IMP caches (0x200, 64-bit) */
     bool packed_tlvs;       /* dyld-1284+ TLV_Thunkv2 descriptors (newFormatTLVs) */
     char **fv_specs;        /* --function-variant "SYM=IMPL" */
     unsigned nfv_specs;
@@ -220,6 +223,11 @@ struct cache {
     unsigned stats_redirected;  /* branches sent straight to their target */
     struct strpool *selectors;  /* uniqued selector buffer (dyld-940+), or NULL */
     uint64_t selbuf_addr, selbuf_size;
+    struct strpool *types;      /* --method-type-offsets: the type buffer after the selectors */
+    uint64_t typebuf_size;      /* bytes (its pool minus the pool's leading NUL) */
+    uint64_t stats_rel_lists;   /* relative method lists re-targeted */
+    uint64_t impc_addr, impc_size;  /* prebuilt IMP caches' area (main TEXT) */
+    uint64_t stats_impcaches;
     uint64_t objc_ro_addr, objc_ro_size;    /* ObjCOptimizationHeader + header info RO */
     uint64_t objc_rw_addr, objc_rw_size;    /* header info RW */
     uint64_t objc_opts_offset;              /* header objcOptsOffset (0: none) */
@@ -247,12 +255,16 @@ void cache_free(struct cache *c);
 const struct sect *image_sect(const struct image *img, const char *seg, const char *name);
 /* Input address -> cache address (through the segment that holds it). */
 bool image_reloc(const struct image *img, uint64_t in_addr, uint64_t *out);
+/* `len` bytes of the input file at input address `in_addr` (file-backed). */
+bool image_in_bytes(const struct image *img, uint64_t in_addr, uint64_t len, dsc_span *out);
 const struct export_sym *image_export(const struct image *img, const char *name);
 
 /* fixups.c: rebases and binds of every image -> img->ptrs (binds resolved). */
 void fixups_resolve(struct cache *c);
 /* The pointer slot at cache address `addr` (img->ptrs is sorted), or NULL. */
 const struct ptr *image_ptr_at(const struct image *img, uint64_t addr);
+/* Sort img->ptrs by address again after slots were added. */
+void image_sort_ptrs(struct image *img);
 
 /* layout.c */
 void layout_plan(struct cache *c);
@@ -280,6 +292,49 @@ const struct sect *objc_image_info_of(const struct image *img); /* __objc_imagei
  * sized before layout (after objc_opts_plan), filled after the protocols. */
 void objc_cats_plan(struct cache *c);
 void objc_preattach_categories(struct cache *c);
+/* objc_methlists.c: relative method lists (__TEXT,__objc_methlist). The
+ * type buffer is sized before layout; after the selectors are uniqued every
+ * entry's offsets are re-targeted, and with an ObjC optimisation header its
+ * names (and with --method-type-offsets its types) become buffer offsets. */
+void objc_methlists_plan(struct cache *c);
+void objc_methlists_fix(struct cache *c);
+/* Every relative list of the image's input __objc_methlist: fn gets its input
+ * address, its input bytes (header and entries) and its flags. */
+typedef void (*objc_rel_list_fn)(struct cache *c, const struct image *img, uint64_t in, dsc_span list, uint32_t flags);
+void objc_each_relative_list(struct cache *c, const struct image *img, objc_rel_list_fn fn);
+/* The NUL-terminated input string at input address `in_addr` (dies if none). */
+const char *image_in_cstr(const struct image *img, uint64_t in_addr);
+/* The ObjC optimiser's dyld era: --objc-era, else the header's (0x228:
+ * 1284, 0x208: 1231), else 1122 with preattached categories, else 1042.
+ * Header info entries are 24 bytes from 1122, the ObjCOptimizationHeader
+ * is version 2 from 1376. */
+uint32_t objc_era(const struct cache *c);
+/* Cache address of the relative-method selector base: the magic selector,
+ * first string of the selector buffer (relativeMethodSelectorBaseAddressOffset). */
+uint64_t objc_selector_base(const struct cache *c);
+
+/* objc_impcaches.c: prebuilt IMP caches (--imp-caches), sized before
+ * layout, emitted after the selectors are uniqued. The input walk is shared
+ * with dsccheck. */
+struct objc_in_class {
+    uint64_t cls;           /* input address of the class_t */
+    uint64_t list;          /* its own method list (baseMethods), 0 if none */
+    uint32_t count;
+    uint64_t vtable;        /* the input's vtable field */
+};
+struct objc_in_method {
+    const char *name;       /* selector */
+    uint64_t imp;           /* input address */
+};
+typedef void (*objc_in_class_fn)(void *ctx, const struct image *img, struct objc_in_class k);
+/* Every class of the input's __objc_classlist, then its metaclass. */
+void objc_each_input_class(const struct image *img, objc_in_class_fn fn, void *ctx);
+struct objc_in_method objc_in_method(const struct image *img, const struct objc_in_class *k, uint32_t i);
+/* Whether the builder gives the class an IMP cache. */
+bool objc_impcache_wanted(const struct objc_in_class *k);
+void objc_impcaches_plan(struct cache *c);
+void objc_impcaches_emit(struct cache *c);
+
 /* objc_image_info.flags |= OptimizedByDyld in every image (dyld-940+), and
  * DyldCategoriesOptimized with preattached categories. */
 void objc_mark_images(struct cache *c);

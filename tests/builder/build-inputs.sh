@@ -59,15 +59,22 @@ auth_const=
 ld libcxxuser /usr/lib/libcxxuser.dylib "$out/libcxxuser.o" "$S" $auth_const
 ld libobjc.A /usr/lib/libobjc.A.dylib "$out/libobjc.o" "$S"
 ld libobjcuser /System/Library/Frameworks/DBUser.framework/Versions/A/DBUser "$out/libobjcuser.o" "$S" "$O"
+# DBSub and DBCat get relative method lists ({i32 name -> selref, types,
+# imp}, in __TEXT,__objc_methlist), DBUser keeps pointer lists: caches hold
+# both kinds, and DBCat's categories add relative lists to DBUser's class.
+# arm64 and arm64e only: ld64.lld-19 crashes in ObjCMethListSection::setUp
+# with -objc_relative_method_lists for x86_64 and arm64_32.
+rel=
+case $arch in arm64|arm64e) rel=-objc_relative_method_lists ;; esac
 ld libobjcsub /System/Library/PrivateFrameworks/DBSub.framework/Versions/A/DBSub "$out/libobjcsub.o" "$S" "$O" \
-    "$out/libobjcuser.dylib"
+    "$out/libobjcuser.dylib" $rel
 # On arm64e DBCat's class_ro_t structures go to __AUTH_CONST, so the cache
 # signs their pointers (preattached method lists: DA, 0xC310).
 auth_ro=
 [ "$arch" = arm64e ] && auth_ro="-rename_section __DATA __objc_const __AUTH_CONST __objc_const"
 # shellcheck disable=SC2086
 ld libobjccat /System/Library/PrivateFrameworks/DBCat.framework/Versions/A/DBCat "$out/libobjccat.o" "$S" "$O" \
-    "$out/libobjcuser.dylib" $auth_ro
+    "$out/libobjcuser.dylib" $auth_ro $rel
 # Selector loads of every shape (AArch64 assembly, 64-bit only).
 case $arch in
     arm64|arm64e)

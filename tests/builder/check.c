@@ -59,6 +59,12 @@ static void read_manifest(const char *path, struct manifest *m)
         } else if (strcmp(a, "categories") == 0 && c3) {
             cats_addr = strtoull(b, NULL, 0);
             cats_size = strtoull(c3, NULL, 0);
+        } else if (strcmp(a, "impcaches") == 0 && c3) {
+            impc_addr = strtoull(b, NULL, 0);
+            impc_size = strtoull(c3, NULL, 0);
+        } else if (strcmp(a, "objc") == 0) {
+            objc_era_m = (uint32_t)strtoul(b, NULL, 0);
+            type_offsets_m = c3 && strcmp(c3, "type-offsets") == 0;
         } else if (strcmp(a, "function-variant") == 0) {
             m->fv_specs = xrealloc(m->fv_specs, (m->nfv_specs + 1) * sizeof *m->fv_specs);
             m->fv_specs[m->nfv_specs++] = dup_field(b);
@@ -268,6 +274,8 @@ int main(int argc, char **argv)
     check_locals(&n);
     check_objc_image_info(&n);
     check_objc_opts(&n);
+    check_relative_lists(&n);
+    check_impcaches(&n);
     check_code(&n);
     check_swiftrel(&n);
     if (rip_refs)
@@ -281,12 +289,12 @@ int main(int argc, char **argv)
            "%zu adrp pairs, %zu rip operands, %zu direct stubs, %zu direct calls, %zu uniqued selectors, "
            "%zu uniqued protocols, %zu selector loads, %zu pc-relative literals, %zu auth pointers, "
            "%zu redacted locals, %zu GOT loads, %zu zeroed GOT slots, %zu calls to stub copies, %zu objc image infos, "
-           "%zu header infos, %zu lists of lists, %zu TLV descriptors, %zu function variants, "
-           "%zu relative references to pointer slots\n",
+           "%zu header infos, %zu lists of lists, %zu relative methods, %zu IMP caches, %zu TLV descriptors, "
+           "%zu function variants, %zu relative references to pointer slots\n",
            m.main_path, bc.nimages, n.ptrs, n.nulls, n.exports, n.symbols, n.locals, n.adrps, n.rip_refs,
            n.direct_stubs, n.direct_calls, n.selectors, n.protocols, n.selector_loads, n.literals, n.auth,
-           n.redacted, n.got_loads, n.zeroed_gots, n.stub_copies, n.image_infos, n.header_infos, n.preattached, n.tlvs,
-           n.fvariants, n.relrefs);
+           n.redacted, n.got_loads, n.zeroed_gots, n.stub_copies, n.image_infos, n.header_infos, n.preattached,
+           n.rel_methods, n.impcaches, n.tlvs, n.fvariants, n.relrefs);
     dsc_cache_close(cache);
     cache_free(&bc);
     free(cached);

@@ -49,7 +49,7 @@ struct cached {
 struct counts {
     size_t ptrs, nulls, exports, symbols, locals, adrps, direct_stubs, direct_calls, selectors, protocols, rip_refs;
     size_t selector_loads, literals, auth, redacted, got_loads, stub_copies, image_infos, header_infos;
-    size_t preattached, tlvs, fvariants, zeroed_gots, relrefs;
+    size_t preattached, rel_methods, impcaches, tlvs, fvariants, zeroed_gots, relrefs;
 };
 
 /* The uniqued selector buffer, from libobjc's objc_opt_offsets[0..1]. */
@@ -89,6 +89,16 @@ void check_objc_opts(struct counts *n);
  * that check_pointers finds changed; check_preattached the rest, after it. */
 bool preattached_slot(const struct ptr *p, const struct decoded_ptr *got);
 void check_preattached(struct counts *n);
+
+/* check_methlists.c: relative method lists. */
+extern uint32_t objc_era_m;     /* manifest: dyld era of the ObjC optimisation header, 0 if none */
+extern bool type_offsets_m;     /* manifest: method types as type-buffer offsets */
+extern uint64_t types_size;     /* the v2 header's type buffer size (check_objc_opts) */
+void check_relative_lists(struct counts *n);
+
+/* check_impcaches.c: prebuilt IMP caches; proves the vtable slots it finds. */
+extern uint64_t impc_addr, impc_size;   /* manifest "impcaches", or 0 */
+void check_impcaches(struct counts *n);
 
 /* check_tlv.c: TLV descriptors (dyld-1042+); before check_pointers, whose
  * expected thunk targets it sets. */

@@ -323,6 +323,10 @@ void free_twins(void)
 /* dyld-1042+ ObjCOptimizationHeader: header info RO names every ObjC image
  * in address order with a copy of its objc_image_info, RW has as many
  * words, and the selector base is the magic selector of the buffer. */
+/* The header's version and header-info entry size follow the manifest's
+ * ObjC era: version 2 (0x48 bytes, with the selector and type buffer sizes)
+ * from dyld-1376, 24-byte entries ({mhdr, info, metadata} offsets) from
+ * dyld-1122. */
 void check_objc_opts(struct counts *n)
 {
     const struct dsc_file *m = dsc_main_file(cache);
@@ -332,15 +336,23 @@ void check_objc_opts(struct counts *n)
             die("no ObjC optimisation header, though selectors were uniqued");
         return;
     }
-    dsc_span h = vm(base + dsc_hdr64(m, HDR_OBJC_OPTS_OFFSET), 0x38, "ObjC optimisation header");
+    uint32_t version = objc_era_m >= 1376 ? 2 : 1, es = objc_era_m >= 1122 ? 24 : 16;
+    dsc_span h = vm(base + dsc_hdr64(m, HDR_OBJC_OPTS_OFFSET), version == 2 ? 0x48 : 0x38, "ObjC optimisation header");
     uint64_t ro = base + dsc_le64(h.data + 8), rw = base + dsc_le64(h.data + 0x10);
-    if (dsc_le32(h.data) != 1 || base + dsc_le64(h.data + 0x30) != sb.start)
-        die("ObjC optimisation header: version %u, selector base 0x%llx (buffer at 0x%llx)", dsc_le32(h.data),
-            (unsigned long long)(base + dsc_le64(h.data + 0x30)), (unsigned long long)sb.start);
+    if (dsc_le32(h.data) != version || base + dsc_le64(h.data + 0x30) != sb.start)
+        die("ObjC optimisation header: version %u (want %u), selector base 0x%llx (buffer at 0x%llx)",
+            dsc_le32(h.data), version, (unsigned long long)(base + dsc_le64(h.data + 0x30)),
+            (unsigned long long)sb.start);
+    if (version == 2 && (dsc_le64(h.data + 0x38) != sb.end - sb.start || (dsc_le64(h.data + 0x40) != 0) != type_offsets_m))
+        die("ObjC optimisation header v2: selector buffer 0x%llx bytes (want 0x%llx), type buffer 0x%llx bytes",
+            (unsigned long long)dsc_le64(h.data + 0x38), (unsigned long long)(sb.end - sb.start),
+            (unsigned long long)dsc_le64(h.data + 0x40));
+    if (version == 2)
+        types_size = dsc_le64(h.data + 0x40);
     dsc_span rt = vm(ro, 8, "header info RO"), wt = vm(rw, 8, "header info RW");
     uint32_t count = dsc_le32(rt.data);
-    if (dsc_le32(rt.data + 4) != 16 || dsc_le32(wt.data) != count || dsc_le32(wt.data + 4) != 8)
-        die("header info RO/RW tables disagree");
+    if (dsc_le32(rt.data + 4) != es || dsc_le32(wt.data) != count || dsc_le32(wt.data + 4) != 8)
+        die("header info RO/RW tables disagree (RO entries of %u bytes, want %u)", dsc_le32(rt.data + 4), es);
     size_t k = 0;
     for (size_t i = 0; i < bc.nimages; i++) {
         const struct image *img = &bc.images[i];
@@ -350,13 +362,15 @@ void check_objc_opts(struct counts *n)
             x = image_sect(img, "__DATA", "__objc_imageinfo");
         if (!x || !image_reloc(img, x->in_addr, &info))
             continue;
-        uint64_t entry = ro + 8 + 16 * k++;
-        dsc_span e = vm(entry, 16, "header info entry"), copy, own = vm(info, 8, "objc_image_info");
+        uint64_t entry = ro + 8 + es * k++;
+        dsc_span e = vm(entry, es, "header info entry"), copy, own = vm(info, 8, "objc_image_info");
         if (k > count || entry + dsc_le64(e.data) != cached[i].mh)
             die("%s: header info entry %zu does not name the image", img->cache_path, k - 1);
         copy = vm(entry + 8 + dsc_le64(e.data + 8), 8, "objc_image_info copy");
         if (memcmp(copy.data, own.data, 8) != 0)
             die("%s: header info's objc_image_info copy differs", img->cache_path);
+        if (es == 24 && dsc_le64(e.data + 16) != 0)
+            die("%s: header info metadata_offset is set, but the builder makes no loaders", img->cache_path);
         n->header_infos++;
     }
     if (k != count)

@@ -247,6 +247,12 @@ static int cmp_ptr(const void *a, const void *b)
     return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
+void image_sort_ptrs(struct image *img)
+{
+    if (img->nptrs)
+        qsort(img->ptrs, img->nptrs, sizeof *img->ptrs, cmp_ptr);
+}
+
 static enum region_kind kind_at(const struct image *img, uint64_t cache_addr)
 {
     for (unsigned i = 0; i < img->nsegs; i++)

@@ -320,6 +320,17 @@ const struct sect *image_sect(const struct image *img, const char *seg, const ch
     return NULL;
 }
 
+bool image_in_bytes(const struct image *img, uint64_t in_addr, uint64_t len, dsc_span *out)
+{
+    for (unsigned i = 0; i < img->nsegs; i++) {
+        const struct seg *s = &img->segs[i];
+        if (in_addr >= s->in_addr && in_addr - s->in_addr < s->in_filesize)
+            return span_sub(img->file, s->in_fileoff + (in_addr - s->in_addr), len, out) &&
+                   in_addr - s->in_addr + len <= s->in_filesize;
+    }
+    return false;
+}
+
 bool image_reloc(const struct image *img, uint64_t in_addr, uint64_t *out)
 {
     /* Prefer a segment containing the address; accept one-past-the-end. */

@@ -206,15 +206,16 @@ void layout_plan(struct cache *c)
                 r->header_area = t->header_area;
                 r->size = t->size;
             } else if (r->kind == RK_TEXT) {
-                /* the main file's cache-owned TEXT: selectors, ObjC optimisation header,
-                 * preattached categories' lists (TEXT as in dyld-1122..1165) */
-                uint64_t sel = fi == 0 ? dsc_align_up(c->selbuf_size, 8) : 0, extra = 0;
-                uint64_t ro = fi == 0 ? c->objc_ro_size + c->cats_size : 0;
+                /* the main file's cache-owned TEXT: selectors (then method types), ObjC optimisation header,
+                 * preattached categories' lists (TEXT as in dyld-1122..1165), IMP caches */
+                uint64_t sel = fi == 0 ? dsc_align_up(c->selbuf_size + c->typebuf_size, 8) : 0, extra = 0;
+                uint64_t ro = fi == 0 ? c->objc_ro_size + c->cats_size + c->impc_size : 0;
                 place_segments(c, r, f->first_image, f->end_image, sel + ro, &extra);
                 if (fi == 0) {
                     c->selbuf_addr = extra;
                     c->objc_ro_addr = extra + sel;
                     c->cats_addr = extra + sel + c->objc_ro_size;
+                    c->impc_addr = c->cats_addr + c->cats_size;
                 }
             } else {
                 /* cache-owned areas after the images: protocols, GOT twins, header info RW */

@@ -4,6 +4,7 @@
  *
  *   dscbuild --arch A --slide N --header 0xNNN [--split N [--universal]]
  *            [--local-symbols] [--optimize-stubs] [--preattach-categories]
+ *            [--objc-era 1042..1378] [--method-type-offsets] [--imp-caches]
  *            [--packed-tlvs] [--function-variant SYM=IMPL]... [--coalesce-auth-ptr]
  *            [--alias ALIAS=PATH]... [--clones N]
  *            [--platform N] -o OUT input.dylib...
@@ -14,6 +15,8 @@
  *   stubs optimized (--optimize-stubs) / stubs universal-customer|-development
  *   categories ADDR SIZE (--preattach-categories: the lists-of-lists area)
  *   gots auth_ptr (--coalesce-auth-ptr)
+ *   objc ERA [type-offsets] (with an ObjC optimisation header: its dyld era)
+ *   impcaches ADDR SIZE (--imp-caches: the IMP caches' area)
  *   function-variant SYM=IMPL (--function-variant)
  * A universal set (--universal) also gets OUT.development.manifest.
  *   image <cache path> <input dylib>     alias <alias> <cache path>
@@ -33,7 +36,7 @@ static _Noreturn void usage(void)
             "usage: dscbuild --arch arm64|arm64e|arm64_32|x86_64 --slide 1-5 --header 0x98|0x138|0x140|0x1c8|0x200\n"
             "                [--split IMAGES_PER_TEXT_FILE [--universal]] [--local-symbols] [--optimize-stubs]\n"
             "                [--preattach-categories] [--packed-tlvs] [--function-variant SYM=IMPL]...\n"
-            "                [--coalesce-auth-ptr]\n"
+            "                [--objc-era 1042..1378] [--method-type-offsets] [--imp-caches] [--coalesce-auth-ptr]\n"
             "                [--alias ALIAS=PATH]... [--clones N] [--platform N] -o OUT input.dylib...\n");
     exit(2);
 }
@@ -55,7 +58,8 @@ static void parse_options(struct options *o, int argc, char **argv)
         {"alias", 1, NULL, 'A'}, {"clones", 1, NULL, 'C'}, {"platform", 1, NULL, 'P'},
         {"manifest", 1, NULL, 'm'}, {"universal", 0, NULL, 'U'},
         {"preattach-categories", 0, NULL, 'R'}, {"packed-tlvs", 0, NULL, 'T'},
-        {"function-variant", 1, NULL, 'F'}, {"coalesce-auth-ptr", 0, NULL, 'G'}, {NULL, 0, NULL, 0},
+        {"function-variant", 1, NULL, 'F'}, {"coalesce-auth-ptr", 0, NULL, 'G'}, {"objc-era", 1, NULL, 'E'},
+        {"method-type-offsets", 0, NULL, 'Y'}, {"imp-caches", 0, NULL, 'I'}, {NULL, 0, NULL, 0},
     };
     bool have_arch = false;
     memset(o, 0, sizeof *o);
@@ -79,6 +83,9 @@ static void parse_options(struct options *o, int argc, char **argv)
         case 'U': o->universal = true; break;
         case 'R': o->preattach = true; break;
         case 'G': o->coalesce_auth_ptr = true; break;
+        case 'E': o->objc_era = (uint32_t)number(optarg, "ObjC era"); break;
+        case 'Y': o->type_offsets = true; break;
+        case 'I': o->imp_caches = true; break;
         case 'T': o->packed_tlvs = true; break;
         case 'F':
             o->fv_specs = xrealloc(o->fv_specs, (o->nfv_specs + 1) * sizeof *o->fv_specs);
@@ -109,6 +116,12 @@ static void parse_options(struct options *o, int argc, char **argv)
         die("--preattach-categories needs the 0x200 header (dyld-1122+ caches)");
     if (o->coalesce_auth_ptr && (o->arch != ARCH_ARM64E || o->header_size < 0x200))
         die("--coalesce-auth-ptr is for arm64e with the 0x200 header (the newest era we write)");
+    if (o->objc_era && (o->objc_era < 1042 || o->objc_era > 1378))
+        die("--objc-era must be a dyld version from 1042 to 1378");
+    if (o->objc_era && o->header_size < 0x200)
+        die("--objc-era needs the 0x200 header (ObjC optimisation header, dyld-1042+)");
+    if (o->preattach && o->objc_era && o->objc_era < 1122)
+        die("--preattach-categories is dyld-1122+ (--objc-era 1122 or later)");
     if (o->packed_tlvs && o->header_size < 0x200)
         die("--packed-tlvs needs the 0x200 header or later (dyld-1284+ caches)");
     if (o->local_symbols && o->header_size < 0x68)
@@ -177,6 +190,11 @@ static void write_manifest(const struct cache *c, bool dev)
         fprintf(f, "stubs\t%s\n", dev ? "universal-development" : "universal-customer");
     if (c->opt.coalesce_auth_ptr)
         fprintf(f, "gots\tauth_ptr\n");
+    if (c->objc_ro_size)
+        fprintf(f, "objc\t%u%s\n", objc_era(c), c->types ? "\ttype-offsets" : "");
+    if (c->impc_size)
+        fprintf(f, "impcaches\t0x%llx\t0x%llx\n", (unsigned long long)c->impc_addr,
+                (unsigned long long)c->impc_size);
     for (unsigned k = 0; k < c->opt.nfv_specs; k++)
         fprintf(f, "function-variant\t%s\n", c->opt.fv_specs[k]);
     if (c->cats_size)
@@ -218,10 +236,14 @@ int main(int argc, char **argv)
     got_plan(&c);
     objc_opts_plan(&c);
     objc_cats_plan(&c);
+    objc_methlists_plan(&c);
+    objc_impcaches_plan(&c);
     layout_plan(&c);
     fixups_resolve(&c);
     layout_copy_segments(&c);
     objc_unique_selectors(&c);
+    objc_methlists_fix(&c);
+    objc_impcaches_emit(&c);
     objc_unique_protocols(&c);
     objc_preattach_categories(&c);
     objc_mark_images(&c);
@@ -247,10 +269,12 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < c.nimages; i++)
         ptrs += c.images[i].nptrs;
     printf("dscbuild: %s: %zu images, %u files, %llu bytes, %llu pointers, %llu selector and %llu protocol "
-           "references uniqued, %llu selector loads rewritten, %llu GOT loads redirected, %llu own GOT slots zeroed, "
-           "%u branches redirected, %llu images' TLVs keyed, %.2f s\n",
+           "references uniqued, %llu relative method lists, %llu IMP caches, %llu selector loads rewritten, "
+           "%llu GOT loads redirected, %llu own GOT slots zeroed, %u branches redirected, %llu images' TLVs keyed, "
+           "%.2f s\n",
            c.opt.out, c.nimages, c.nfiles, (unsigned long long)total, (unsigned long long)ptrs,
            (unsigned long long)c.stats_selrefs, (unsigned long long)c.stats_protorefs,
+           (unsigned long long)c.stats_rel_lists, (unsigned long long)c.stats_impcaches,
            (unsigned long long)c.stats_selloads, (unsigned long long)c.stats_gotloads,
            (unsigned long long)c.stats_gotzeroed, c.stats_redirected, (unsigned long long)c.stats_tlv_images,
            (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);

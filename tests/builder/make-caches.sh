@@ -5,8 +5,10 @@
 # per arch and slide version an old unsplit era (0x98 or 0x138), dyld-832
 # (0x140), dyld-940 split with .symbols (0x1c8), dyld-1042 unsplit with
 # local symbols (0x200); plus optimised stubs, universal sets and split
-# 0x200 caches with preattached categories (dyld-1122+) on arm64 and arm64e,
-# the arm64e one with __auth_ptr coalesced (dyld-1231.3+).
+# 0x200 caches with preattached categories (dyld-1122+), the arm64e one
+# with __auth_ptr coalesced (dyld-1231.3+), and ones with the dyld-1376
+# ObjC optimiser (v2 header, method type offsets, IMP caches) on arm64 and
+# arm64e.
 # Thread-local descriptors are keyed in every 0x200 cache, packed
 # (dyld-1284+, --packed-tlvs) in the preattach caches and in arm64_32 v4
 # and x86_64 v2 0x200-locals, which also get a function variant. On arm64,
@@ -89,7 +91,9 @@ for arch in $arches; do
             [ "$arch" = arm64e ] && authptr=--coalesce-auth-ptr
             # shellcheck disable=SC2086
             build "$arch-preattach" "$arch" "$(slides_of "$arch" | tr ' ' '\n' | tail -1)" --header 0x200 \
-                --split 3 --preattach-categories --packed-tlvs --function-variant _sys_fv=_sys_fv_fast $authptr ;;
+                --split 3 --preattach-categories --packed-tlvs --function-variant _sys_fv=_sys_fv_fast $authptr
+            build "$arch-objc1376" "$arch" "$slide" --header 0x200 --objc-era 1376 --method-type-offsets \
+                --imp-caches ;;
     esac
     if [ -n "$swift" ]; then
         list=-swift

@@ -3,22 +3,34 @@
  * objc_opts.c — the dyld-1042+ ObjCOptimizationHeader (header objcOptsOffset
  * and objcOptsSize), for caches whose selectors were uniqued.
  *
- * Version 1: flags, header info RO and RW, no selector/class/protocol hash
- * tables (their offsets are 0), and relativeMethodSelectorBaseAddressOffset
- * = the magic selector's offset from the cache base. Header info RO is
- * {count, entsize 16, {mhdr_offset, info_offset}[]} sorted by mach_header
- * address, each offset relative to its own field; info_offset points at a
- * copy of the image's objc_image_info in a cache-wide array, as Apple's
- * builder does. Header info RW is {count, entsize 8, words}, all zero (no
- * image loaded). RO parts follow the selector buffer in the main TEXT; RW
- * follows the cache-owned data after the images in DATA.
+ * Version 1 (0x38 bytes): flags, header info RO and RW, no
+ * selector/class/protocol hash tables (their offsets are 0), and
+ * relativeMethodSelectorBaseAddressOffset = the magic selector's offset from
+ * the cache base. Version 2 (dyld-1376+, 0x48 bytes; dyld-1378
+ * NewSharedCacheBuilder.cpp emitObjCOptsHeader, DyldSharedCache.h) adds
+ * relativeMethodSelectorBufferSize (from the magic selector to the buffer's
+ * end) and relativeMethodTypesBufferSize (the type buffer after it, 0 without
+ * --method-type-offsets). Header info RO is {count, entsize,
+ * {mhdr_offset, info_offset[, metadata_offset]}[]} sorted by mach_header
+ * address, each offset relative to its own field: entsize 16 before
+ * dyld-1122, 24 from it (dyld-1122.1 cache_builder/Optimizers.h
+ * header_info_ro_64_t). metadata_offset names the image's PrebuiltLoader;
+ * this builder makes no loaders and writes 0. info_offset points at a copy
+ * of the image's objc_image_info in a cache-wide array, as Apple's builder
+ * does. Header info RW is {count, entsize 8, words}, all zero (no image
+ * loaded). RO parts follow the selector buffer in the main TEXT; RW follows
+ * the cache-owned data after the images in DATA.
  */
 #include "bld.h"
 
 #include <string.h>
 
-#define OPTS_HEADER_SIZE 0x38
 #define OPTS_FLAG_PRODUCTION 1
+
+/* The header and header-info shapes of the cache's ObjC era. */
+static uint32_t opts_version(const struct cache *c) { return objc_era(c) >= 1376 ? 2 : 1; }
+static uint64_t opts_header_size(const struct cache *c) { return opts_version(c) == 2 ? 0x48 : 0x38; }
+static uint32_t hinfo_entsize(const struct cache *c) { return objc_era(c) >= 1122 ? 24 : 16; }
 
 const struct sect *objc_sect(const struct image *img, const char *name)
 {
@@ -41,7 +53,7 @@ void objc_opts_plan(struct cache *c)
     if (!c->selectors || c->opt.header_size < 0x200 || c->ai->ptr_size != 8)
         return;
     size_t n = objc_images(c);
-    c->objc_ro_size = OPTS_HEADER_SIZE + 8 + 16 * n + 8 * n;
+    c->objc_ro_size = opts_header_size(c) + 8 + hinfo_entsize(c) * n + 8 * n;
     c->objc_rw_size = 8 + 8 * n;
 }
 
@@ -50,17 +62,22 @@ void objc_opts_write(struct cache *c)
     if (!c->objc_ro_size)
         return;
     size_t n = objc_images(c);
-    uint64_t hdr = c->objc_ro_addr, ro = hdr + OPTS_HEADER_SIZE, infos = ro + 8 + 16 * n, base = c->ai->base;
+    uint32_t es = hinfo_entsize(c);
+    uint64_t hdr = c->objc_ro_addr, ro = hdr + opts_header_size(c), infos = ro + 8 + es * n, base = c->ai->base;
     uint8_t *h = cache_bytes(c, hdr, c->objc_ro_size);
     uint8_t *rw = cache_bytes(c, c->objc_rw_addr, c->objc_rw_size);
-    dsc_put32(h, 1);
+    dsc_put32(h, opts_version(c));
     dsc_put32(h + 4, OPTS_FLAG_PRODUCTION);
     dsc_put64(h + 0x08, ro - base);
     dsc_put64(h + 0x10, c->objc_rw_addr - base);
-    dsc_put64(h + 0x30, c->selbuf_addr + 1 - base);    /* the magic selector */
-    uint8_t *table = h + OPTS_HEADER_SIZE;
+    dsc_put64(h + 0x30, objc_selector_base(c) - base);
+    if (opts_version(c) == 2) {
+        dsc_put64(h + 0x38, c->selbuf_addr + c->selbuf_size - objc_selector_base(c));
+        dsc_put64(h + 0x40, c->typebuf_size);
+    }
+    uint8_t *table = h + (ro - hdr);
     dsc_put32(table, (uint32_t)n);
-    dsc_put32(table + 4, 16);
+    dsc_put32(table + 4, es);
     dsc_put32(rw, (uint32_t)n);
     dsc_put32(rw + 4, 8);
     /* Images are laid out in image order, so their headers ascend. */
@@ -71,9 +88,9 @@ void objc_opts_write(struct cache *c)
         uint64_t at;
         if (!x || !image_reloc(img, x->in_addr, &at))
             continue;
-        uint64_t entry = ro + 8 + 16 * k, info = infos + 8 * k;
-        dsc_put64(table + 8 + 16 * k, img->segs[0].addr - entry);
-        dsc_put64(table + 8 + 16 * k + 8, info - (entry + 8));
+        uint64_t entry = ro + 8 + es * k, info = infos + 8 * k;
+        dsc_put64(table + 8 + es * k, img->segs[0].addr - entry);
+        dsc_put64(table + 8 + es * k + 8, info - (entry + 8));
         memcpy(h + (info - hdr), cache_bytes(c, at, 8), 8);
         k++;
     }

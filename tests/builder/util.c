@@ -200,5 +200,9 @@ void cache_free(struct cache *c)
         strpool_free(c->selectors);
         free(c->selectors);
     }
+    if (c->types) {
+        strpool_free(c->types);
+        free(c->types);
+    }
     free(c->opt.alias_specs);
 }

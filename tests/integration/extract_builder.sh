@@ -41,8 +41,11 @@
 #     weak-lookup ordinal, as ld64 and lld write it (chained_truth); own
 #     GOT slots the 0x200 caches zeroed and libb's __auth_ptr slots the
 #     arm64e preattach cache zeroed are bound again like the input's;
+#  6c. the same relative method lists, entry by entry, each field as the
+#     section and offset it reaches (objclists.sh rellists);
 #  8. except arm64e: the same weak binds and ObjC metadata (llvm-objdump-19
-#     --weak-bind, --objc-meta-data with addresses removed).
+#     --weak-bind, --objc-meta-data with addresses and relative-list
+#     entries removed: objclists.sh).
 #  8b. x86_64: every RIP-relative operand of the code (MOV, CMP $imm,
 #     CALL/JMP *, LEA, ...) names the same place as in the input
 #     (instruction and target as SECTION+offset; llvm-objdump-19 -d
@@ -65,6 +68,7 @@
 #
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 . "${top_srcdir:-.}/tests/integration/sigcheck.sh"
+. "${top_srcdir:-.}/tests/integration/objclists.sh"
 for tool in llvm-objdump-19 llvm-nm-19; do
     command -v $tool > /dev/null || skip "$tool is not installed"
 done
@@ -175,11 +179,12 @@ facts() {
     grep '^rebase ' "$d/pairs" | sort > "$d/rebases"
     grep '^lazy-rebase ' "$d/pairs" | sort > "$d/lazy"
     grep '^bind ' "$d/pairs" | sort > "$d/our.binds"
+    rellists "$f" > "$d/rellists"
     if [ "$3" = yes ]; then
         cp "$d/our.binds" "$d/binds"
         return 0
     fi
-    llvm-objdump-19 --macho --objc-meta-data "$f" | tail -n +2 | sed 's/0x[0-9a-f]*//g; s/^[0-9a-f]* //' > "$d/objc"
+    objc_meta "$f" > "$d/objc"
     llvm-objdump-19 --macho --weak-bind "$f" | awk '/ pointer / { print "weak", $2, $6 }' | sort > "$d/weak"
     llvm_fixups "$f" "$d" --bind > "$d/llvm.binds"
     cmp -s "$d/our.binds" "$d/llvm.binds" ||
@@ -259,7 +264,7 @@ broken_input() {
     grep -q -- '-> __TEXT+0x0$' "$1/rebases"
 }
 
-caches=0 images=0 syms=0 rebases=0 binds=0 objc=0 data=0 lazy=0 weak=0 rips=0 cmps=0 tlvs=0 fvs=0
+caches=0 images=0 syms=0 rebases=0 binds=0 objc=0 data=0 lazy=0 weak=0 rips=0 cmps=0 tlvs=0 fvs=0 relm=0
 while IFS="	" read -r name main manifest; do
     caches=$((caches + 1))
     arch=$(awk '$1 == "arch" { print $2 }' "$manifest")
@@ -343,6 +348,12 @@ while IFS="	" read -r name main manifest; do
             fail "$name: $path: section data differs from $input: $(head -6 data.out)"
         data=$((data + $(awk '{ print $3 }' data.out)))
 
+        # 6d. Relative method lists (not in 6b's bytes: their offsets move
+        # with the segments), entry by entry, every arch.
+        cmp -s "$want/rellists" "$got/rellists" ||
+            fail "$name: $path: relative method lists differ from $input: $(diff "$want/rellists" "$got/rellists" | head -6)"
+        relm=$((relm + $(grep -c '^  name' "$want/rellists")))
+
         # 6c. Thread-local descriptors (dyld-1042+ caches key them and aim
         # the thunks at _tlv_get_addr, dyld-1284+ pack them): each thunk
         # binds __tlv_bootstrap as in the input (7.), key and offset words
@@ -397,11 +408,12 @@ while IFS="	" read -r name main manifest; do
 done < "$list"
 [ "$caches" -ge 34 ] || fail "only $caches caches"
 [ "$cmps" -gt 0 ] || fail "no x86_64 CMP with a RIP-relative operand was compared"
+[ "$relm" -gt 0 ] || fail "no relative method was compared"
 [ "$tlvs" -gt 0 ] || fail "no thread-local descriptor was compared"
 [ "$fvs" -gt 0 ] || fail "no function variant was compared"
 echo "$caches caches, $images images: $syms symbols, $rebases rebases, $binds binds, $data data bytes equal the input dylibs';" \
     "lazy binding of $lazy images, $weak weak lookups (arm64e), $tlvs TLV descriptors, $fvs function variants," \
     "$rips x86_64 RIP-relative operands ($cmps CMP)" \
-    "and ObjC metadata of $objc images too"
+    "and ObjC metadata of $objc images too, $relm relative methods"
 [ -x "$TEST_LIB" ] && sed -n 's/^\(.*\): \([0-9]*\) images, \([0-9]*\) rebases.*/\1: slide info \3 in-image pointers/p' slide.out | tr '\n' ';' && echo
 exit 0

@@ -243,11 +243,13 @@ static const struct sect *find_sect(const struct layout *l, const struct sect *l
     return NULL;
 }
 
+/* Relative method lists (__objc_methlist) are offsets between segments that
+ * moved; extract_builder.sh compares them field by field instead. */
 static bool holds_data(const struct sect *x)
 {
     uint8_t type = x->flags & 0xFF;
     return x->size && !(x->flags & S_ATTR_CODE) && type != S_ZEROFILL && type != S_GB_ZEROFILL &&
-           type != S_THREAD_LOCAL_ZEROFILL;
+           type != S_THREAD_LOCAL_ZEROFILL && strcmp(x->name, "__objc_methlist") != 0;
 }
 
 /* The segment holding vmaddr `a`, or -1. */

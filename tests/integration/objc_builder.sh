@@ -12,8 +12,23 @@
 # extraction must give every class_ro_t back its own list or NULL, and
 # dsccheck must find lists of lists in the cache (13 with our inputs, see
 # libobjccat.m), or the comparison would prove nothing.
+# Relative method lists (DBSub, DBCat on arm64/arm64e: build-inputs.sh):
+# llvm-objdump-19 names their methods in the inputs but not in extracted
+# images (it adds the offsets in 32 bits, and cache images live above
+# 4 GiB), so those entry lines leave the text comparison; instead every list
+# of __TEXT,__objc_methlist is compared with the input's entry by entry, each
+# field as the section and offset it reaches (from llvm-objdump-19's section
+# headers and raw words), and __objc_selrefs as llvm-objdump-19 names it:
+# same selref slot, same selector, same types string, same code. 0x200
+# caches make the names offsets from the selector base, and with
+# --objc-era 1376 --method-type-offsets the types offsets into the type
+# buffer; extraction must give both back. --imp-caches (dsccheck must find
+# 5: every class and metaclass with methods) points classes' vtable fields
+# at prebuilt IMP caches; extraction makes them 0 again and the `cache`
+# field a bind to __objc_empty_cache, as in the input (the text comparison
+# and the binds show it).
 # llvm-objdump-19 cannot read arm64e chained fixups, so arm64e caches are
-# judged by dscfs --verify only (our own walker of the extracted files).
+# judged by dscfs --verify and the relative-list comparison.
 # arm64_32 (32-bit pointers, slide v1 and v4) is in: build-inputs.sh links
 # with --threads=1, which keeps ld64.lld-19 from zeroing the word after
 # __la_symbol_ptr (a class isa in DBUser) — see the comment there.
@@ -21,7 +36,8 @@
 builder_setup
 cd "$WORK" || fail "cd $WORK"
 
-meta() { llvm-objdump-19 --macho --objc-meta-data "$1" | tail -n +2 | sed 's/0x[0-9a-f]*//g; s/^[0-9a-f]* //'; }
+. "${top_srcdir:-.}/tests/integration/objclists.sh"
+meta() { objc_meta "$1"; }
 selrefs() { llvm-objdump-19 --macho -d "$1" | grep -c 'Objc selector ref: '; }
 
 # The inputs themselves, by llvm-objdump-19: each class's isa names its
@@ -53,7 +69,12 @@ while read -r arch slide header opts; do
             # shellcheck disable=SC2086
             "$DSCCHECK" $refs "$out.manifest" > check 2> err ||
                 fail "$arch $header $opts: dsccheck: $(cat err)"
-            grep -q ' 13 lists of lists\(,\|$\)' check || fail "$arch $header $opts: $(cat check)" ;;
+            grep -q ' 13 lists of lists,' check || fail "$arch $header $opts: $(cat check)" ;;
+    esac
+    case " $opts " in
+        *" --imp-caches "*)
+            "$DSCCHECK" "$out.manifest" > check 2> err || fail "$arch $header $opts: dsccheck: $(cat err)"
+            grep -q ' 14 relative methods, 5 IMP caches,' check || fail "$arch $header $opts: $(cat check)" ;;
     esac
     root="$WORK/o$n"
     "$DSCFS" --extract-all "$out" "$root" > /dev/null 2> err || fail "$arch $header $opts: --extract-all: $(cat err)"
@@ -64,6 +85,22 @@ while read -r arch slide header opts; do
         echo "$total" | grep -q " $field 0\( \|$\)" || fail "$arch $header $opts: --verify $field: $total"
     done
     echo "$total" | grep -q ' selrefs [1-9]' || fail "$arch $header $opts: no selrefs verified"
+    rel=0
+    while IFS="	" read -r tag path input; do
+        [ "$tag" = image ] || continue
+        rellists "$input" > want
+        grep -q '^list' want || continue
+        grep -q ' outside' want && fail "$input: rellists cannot place a field: $(grep -m1 outside want)"
+        rellists "$root$path" > got
+        cmp -s want got || fail "$arch $header $opts: $path: relative method lists differ from $input: $(diff want got | head -6)"
+        rel=$((rel + $(grep -c '^  name' want)))
+        if [ "$arch" != arm64e ]; then
+            selrefs_named "$input" > want
+            selrefs_named "$root$path" > got
+            cmp -s want got || fail "$arch $header $opts: $path: __objc_selrefs differ from $input: $(diff want got | head -6)"
+        fi
+    done < "$out.manifest"
+    case $arch in arm64|arm64e) [ "$rel" -ge 14 ] || fail "$arch $header $opts: only $rel relative methods compared" ;; esac
     [ "$arch" = arm64e ] && continue
     checked=0
     while IFS="	" read -r tag path input; do
@@ -77,7 +114,7 @@ while read -r arch slide header opts; do
         checked=$((checked + 1))
     done < "$out.manifest"
     [ "$checked" -ge 2 ] || fail "$arch $header $opts: only $checked ObjC images compared"
-    echo "$arch slide $slide header $header $opts: $checked ObjC images equal their inputs; $(grep -o '[0-9]* selector loads rewritten' build.out) by the builder"
+    echo "$arch slide $slide header $header $opts: $checked ObjC images equal their inputs, $rel relative methods; $(grep -o '[0-9]* selector loads rewritten' build.out) by the builder"
 done <<'CONFIGS'
 arm64 2 0x140
 arm64 2 0x1c8
@@ -92,6 +129,8 @@ arm64_32 4 0x200 --local-symbols
 arm64 2 0x200 --preattach-categories
 arm64e 5 0x200 --split 3 --preattach-categories
 x86_64 2 0x200 --preattach-categories
+arm64 2 0x200 --objc-era 1376 --method-type-offsets --preattach-categories --imp-caches
+arm64e 5 0x200 --split 3 --objc-era 1376 --method-type-offsets --imp-caches
 CONFIGS
-[ "$n" = 13 ] || fail "ran $n configurations"
+[ "$n" = 15 ] || fail "ran $n configurations"
 exit 0

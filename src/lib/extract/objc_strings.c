@@ -52,6 +52,17 @@ static void namemap_insert(struct objc_namemap *m, const char *name, uint64_t va
     m->count++;
 }
 
+bool objc_namemap_set(struct objc_namemap *m, const char *name, uint64_t value)
+{
+    for (size_t i = m->nslots ? hash_str(name) & (m->nslots - 1) : 0; m->nslots && m->slots[i].name;
+         i = (i + 1) & (m->nslots - 1))
+        if (strcmp(m->slots[i].name, name) == 0) {
+            m->slots[i].value = value;
+            return true;
+        }
+    return objc_namemap_put(m, name, value);
+}
+
 bool objc_namemap_put(struct objc_namemap *m, const char *name, uint64_t value)
 {
     uint64_t old;

@@ -243,8 +243,8 @@ static int on_item(void *ctx, const struct dsc_objc_item *it)
         return string_ref(op, ED_PTR, it->ref, it->target, it->name, strsect_of(it->section));
     case DSC_OBJC_METHOD_LIST: {
         uint32_t clear = LIST_BUILDER_FLAGS;
-        if (it->entsize_flags & DSC_METHOD_LIST_TYPE_OFFSETS) {
-            /* types are offsets into a cache-wide buffer we do not decode */
+        if ((it->entsize_flags & DSC_METHOD_LIST_TYPE_OFFSETS) && !op->opt.has_selector_base) {
+            /* type-buffer offsets without a base to read them from */
             clear &= ~DSC_METHOD_LIST_TYPE_OFFSETS;
             plan_warn(op->p, "method list at 0x%llx keeps type-buffer offsets", (unsigned long long)it->addr);
         }
@@ -258,6 +258,7 @@ static int on_item(void *ctx, const struct dsc_objc_item *it)
         return on_method(op, it);
     case DSC_OBJC_SELREF:
         if (!objc_namemap_put(&op->sel_by_name, it->name, it->addr) ||
+            !objc_namemap_set(&op->last_sel_by_name, it->name, it->addr) ||
             !objc_addrmap_put(&op->sel_by_addr, it->target, it->addr))
             return plan_oom(op->p);
         op->selectors_fixed += !in_sections(&op->p->mo, it->target);
@@ -335,6 +336,13 @@ static int collect_edits(struct objc_pass *op)
         rc = clear_selector_offsets(op);
     for (size_t i = 0; rc == 0 && i < op->nneeds; i++) {
         uint64_t v;
+        /* A relative method names the last selref of its selector: linkers
+         * add the method lists' selrefs after the code's (ld64.lld-19 keeps
+         * both when a selector is also messaged; ld64 keeps one). */
+        if (op->needs[i].at && objc_namemap_get(&op->last_sel_by_name, op->needs[i].name, &v)) {
+            rc = push_edit(op, ED_REL32, op->needs[i].at, TGT_SELREF, 0, v);
+            continue;
+        }
         rc = objc_selref_for(op, op->needs[i].name, op->needs[i].sel_addr, &v);
         if (rc == 0 && op->needs[i].at)
             rc = push_edit(op, ED_REL32, op->needs[i].at, TGT_SELREF, 0, v);
@@ -612,6 +620,7 @@ static void objc_pass_free(struct objc_pass *op)
     free(op->adrs);
     free(op->new_selrefs);
     objc_namemap_free(&op->sel_by_name);
+    objc_namemap_free(&op->last_sel_by_name);
     objc_addrmap_free(&op->sel_by_addr);
     objc_namemap_free(&op->protocols);
     objc_namemap_free(&op->own_strings);

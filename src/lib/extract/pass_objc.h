@@ -31,6 +31,8 @@ struct objc_namemap {
 bool objc_namemap_get(const struct objc_namemap *m, const char *name, uint64_t *value);
 /* Insert if absent (an existing value is kept). False on out of memory. */
 bool objc_namemap_put(struct objc_namemap *m, const char *name, uint64_t value);
+/* Insert, or replace an existing value. False on out of memory. */
+bool objc_namemap_set(struct objc_namemap *m, const char *name, uint64_t value);
 void objc_namemap_free(struct objc_namemap *m);
 
 /* address -> u64 value map; address 0 is never a key. */
@@ -124,7 +126,8 @@ struct objc_pass {
     struct objc_adrload { uint64_t insn, selref; } *adrs; /* ADR Xd, string (was LDR Xd, selref) */
     size_t nadrs, adrs_cap;
 
-    struct objc_namemap sel_by_name;    /* selector -> selref value */
+    struct objc_namemap sel_by_name;    /* selector -> selref value (the first selref of a name) */
+    struct objc_namemap last_sel_by_name; /* selector -> the last selref of that name */
     struct objc_addrmap sel_by_addr;    /* cache string address -> selref value */
     struct objc_namemap protocols;      /* this image's protocols by name */
     struct objc_namemap own_strings;    /* this image's C strings -> address */

@@ -269,8 +269,12 @@ static int method_entry(struct walk *w, uint64_t e, uint32_t flags, const struct
         } else {
             it.sel_addr = it.target = at;
         }
+        /* dyld-1376+ type offsets count from the selector base too, into the
+         * type buffer after the selectors (dyld-1378 ObjCVisitor.cpp getTypes) */
         if (!(flags & DSC_METHOD_LIST_TYPE_OFFSETS))
             it.types_addr = e + 4 + (uint64_t)(int64_t)(int32_t)types;
+        else if (w->img->opt && w->img->opt->has_selector_base)
+            it.types_addr = w->img->opt->selector_base + types;
         it.imp = imp ? e + 8 + (uint64_t)(int64_t)(int32_t)imp : 0;
     } else {
         if (!rdptr(w, e, &it.sel_addr) || !rdptr(w, e + w->p, &it.types_addr) || !rdptr(w, e + 2 * w->p, &it.imp))
