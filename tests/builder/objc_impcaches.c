@@ -141,7 +141,7 @@ static void set_vtable(struct cache *c, struct image *img, uint64_t field, uint6
     enum region_kind rk = region_of(c, field)->kind;
     bool auth = c->opt.arch == ARCH_ARM64E && (rk == RK_AUTH || rk == RK_AUTH_CONST);
     img->ptrs = xrealloc(img->ptrs, (img->nptrs + 1) * sizeof *img->ptrs);
-    img->ptrs[img->nptrs++] = (struct ptr){field, target, auth, auth ? 2 : 0, auth, auth ? IMPC_DIVERSITY : 0, false};
+    img->ptrs[img->nptrs++] = (struct ptr){field, target, auth, auth ? 2 : 0, auth, auth ? IMPC_DIVERSITY : 0, false, false};
 }
 
 static void emit_class(void *ctx, const struct image *cimg, struct objc_in_class k)
