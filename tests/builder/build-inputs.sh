@@ -1,10 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
-# build-inputs.sh OUTDIR ARCH — compile and link the builder's input dylibs
-# (tests/builder/inputs) for ARCH with clang-19 and ld64.lld-19. Prints the
-# dylib paths in cache order. Exit 77 when the toolchain is missing.
+# build-inputs.sh OUTDIR ARCH [era] — compile and link the builder's input
+# dylibs (tests/builder/inputs) for ARCH with clang-19 and ld64.lld-19.
+# Prints the dylib paths in cache order. Exit 77 when the toolchain is
+# missing. "era": inputs for the dyld-1231+ eras (header 0x208/0x228):
+# DBCat's class data in __OBJC_CONST, and libera (__DATA_DIRTY, __TPRO_CONST
+# and the read-only segment __READ_ONLY).
 set -eu
-out=$1 arch=$2
+out=$1 arch=$2 era=${3:-}
 src=$(cd "$(dirname "$0")/inputs" && pwd)
 CLANG=${CLANG:-clang-19}
 LLD=${LLD:-ld64.lld-19}
@@ -30,7 +33,9 @@ ld() {
         -install_name "$install" -o "$out/$name.dylib" "$obj" "$@"
     echo "$out/$name.dylib"
 }
-for f in libsystem liba libc_impl libb libd libobjc; do
+srcs="libsystem liba libc_impl libb libd libobjc"
+[ -n "$era" ] && srcs="$srcs libera"
+for f in $srcs; do
     cc "$src/$f.c" -o "$out/$f.o"
 done
 "$CLANG" -target "$target" -O1 -fno-stack-protector -fno-exceptions -fno-rtti -ffreestanding -I"$src" -c "$src/libcxxuser.cpp" \
@@ -57,6 +62,11 @@ ld libobjcsub /System/Library/PrivateFrameworks/DBSub.framework/Versions/A/DBSub
 # signs their pointers (preattached method lists: DA, 0xC310).
 auth_ro=
 [ "$arch" = arm64e ] && auth_ro="-rename_section __DATA __objc_const __AUTH_CONST __objc_const"
+# dyld-1231+ (CacheDylib::categorizeSegments): __OBJC_CONST, signed on arm64e
+[ -n "$era" ] && auth_ro="-rename_section __DATA __objc_const __OBJC_CONST __objc_const"
 # shellcheck disable=SC2086
 ld libobjccat /System/Library/PrivateFrameworks/DBCat.framework/Versions/A/DBCat "$out/libobjccat.o" "$S" "$O" \
     "$out/libobjcuser.dylib" $auth_ro
+if [ -n "$era" ]; then
+    ld libera /usr/lib/libera.dylib "$out/libera.o" "$S" "$A" -segprot __READ_ONLY r r
+fi

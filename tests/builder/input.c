@@ -48,18 +48,40 @@ static void read_file(struct image *img, const char *path)
     img->file = (dsc_span){b.data, b.len};
 }
 
-static enum region_kind seg_kind(const char *name, uint32_t maxprot, const struct arch_info *ai)
+static bool ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), t = strlen(tail);
+    return n >= t && strcmp(s + n - t, tail) == 0;
+}
+
+/* The mapping kind of a segment, by name and protection as dyld-1284.13
+ * CacheDylib::categorizeSegments does: read-only segments other than
+ * __LINKEDIT go to READ_ONLY, __TPRO_CONST to TPRO_CONST, __OBJC_CONST and
+ * __DATA_DIRTY to the auth mappings on arm64e, names ending in _CONST to
+ * the CONST mappings. Eras before a kind existed fold it (layout.c). */
+static enum region_kind seg_kind(struct seg *s, const struct arch_info *ai)
 {
     bool arm64e = strcmp(ai->name, "arm64e") == 0;
+    const char *name = s->name;
     if (strcmp(name, "__LINKEDIT") == 0)
         return RK_LINKEDIT;
-    if (strcmp(name, "__TEXT") == 0 || (maxprot & 4))
+    if (strcmp(name, "__TEXT") == 0 || (s->maxprot & 4))
         return RK_TEXT;
+    if (!(s->initprot & 2))
+        return RK_READ_ONLY;
+    if (strcmp(name, "__TPRO_CONST") == 0)
+        return RK_TPRO_CONST;
+    if (strcmp(name, "__OBJC_CONST") == 0)
+        return arm64e ? RK_AUTH_CONST : RK_DATA_CONST;
+    if (strcmp(name, "__DATA_DIRTY") == 0) {
+        s->dirty = true;
+        return arm64e ? RK_AUTH : RK_DATA;
+    }
     if (strncmp(name, "__AUTH_CONST", 12) == 0)
         return arm64e ? RK_AUTH_CONST : RK_DATA_CONST;
     if (strncmp(name, "__AUTH", 6) == 0)
         return arm64e ? RK_AUTH : RK_DATA;
-    if (strncmp(name, "__DATA_CONST", 12) == 0)
+    if (strncmp(name, "__DATA_CONST", 12) == 0 || ends_with(name, "_CONST"))
         return RK_DATA_CONST;
     return RK_DATA;
 }
@@ -97,7 +119,7 @@ static void read_segment(struct image *img, uint64_t off, bool is64, const struc
     }
     if (!dsc_range_ok(img->file.size, s->in_fileoff, s->in_filesize))
         die("%s: segment %s is beyond the end of the file", img->in_path, s->name);
-    s->kind = seg_kind(s->name, s->maxprot, ai);
+    s->kind = seg_kind(s, ai);
     uint64_t end = s->in_addr + 1;  /* at least one byte, so a segment is never empty */
     for (uint32_t i = 0; i < nsects; i++, sect_off += sect_size) {
         if (img->nsects == MAX_SECTS)

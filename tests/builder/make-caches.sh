@@ -5,7 +5,12 @@
 # per arch and slide version an old unsplit era (0x98 or 0x138), dyld-832
 # (0x140), dyld-940 split with .symbols (0x1c8), dyld-1042 unsplit with
 # local symbols (0x200); plus optimised stubs, universal sets and split
-# 0x200 caches with preattached categories (dyld-1122+) on arm64 and arm64e. Every cache is verified with dsccheck (x86_64 with the operands
+# 0x200 caches with preattached categories (dyld-1122+) on arm64 and arm64e;
+# split iOS caches of the dyld-1231 eras (0x208: dyld-1245.1, 0x228:
+# dyld-1284.13) on arm64 and arm64e, from the "era" inputs (build-inputs.sh:
+# __DATA_DIRTY, __TPRO_CONST, __OBJC_CONST, a read-only segment), with
+# TPRO_CONST and READ_ONLY mappings and .dylddata/.dyldreadonly/.dyldlinkedit
+# sub-caches. Every cache is verified with dsccheck (x86_64 with the operands
 # x86-refs.sh lists, so llvm-objdump-19 is needed too). Writes OUTDIR/caches.list:
 #   name TAB main cache path TAB manifest path
 # Needs clang-19 and ld64.lld-19 (exit 77 without them, like a skipped test).
@@ -13,6 +18,7 @@
 set -eu
 out=$1
 shift
+inputs=
 arches=${*:-arm64 arm64e arm64_32 x86_64}
 top_srcdir=${top_srcdir:-.}
 top_builddir=${top_builddir:-.}
@@ -30,14 +36,14 @@ slides_of() {
     esac
 }
 
-# build NAME ARCH SLIDE ARGS...
+# build NAME ARCH SLIDE ARGS... ($inputs: the input list's name, default ARCH)
 build() {
     name=$1 arch=$2 slide=$3
     shift 3
     mkdir -p "$out/$name"
     cache=$out/$name/dyld_shared_cache_$arch
     "$DSCBUILD" --arch "$arch" --slide "$slide" -o "$cache" \
-        --alias /usr/lib/liba.1.dylib=/usr/lib/liba.dylib "$@" $(cat "$out/inputs/$arch.list") > /dev/null
+        --alias /usr/lib/liba.1.dylib=/usr/lib/liba.dylib "$@" $(cat "$out/inputs/${inputs:-$arch}.list") > /dev/null
     refs=
     [ "$arch" = x86_64 ] && refs="--x86-refs $out/inputs/x86_64.refs"
     "$DSCCHECK" $refs "$cache.manifest" > /dev/null
@@ -67,7 +73,14 @@ for arch in $arches; do
             build "$arch-stubs" "$arch" "$slide" --header 0x1c8 --optimize-stubs
             build "$arch-universal" "$arch" "$slide" --header 0x200 --split 3 --universal --local-symbols
             build "$arch-preattach" "$arch" "$(slides_of "$arch" | tr ' ' '\n' | tail -1)" --header 0x200 \
-                --split 3 --preattach-categories ;;
+                --split 3 --preattach-categories
+            "$top_srcdir/tests/builder/build-inputs.sh" "$out/inputs/$arch-era" "$arch" era > "$out/inputs/$arch-era.list"
+            last=$(slides_of "$arch" | tr ' ' '\n' | tail -1)
+            inputs=$arch-era
+            build "$arch-0x208-split" "$arch" "$last" --header 0x208 --split 3 --platform 2 --local-symbols
+            build "$arch-0x228-split" "$arch" "$last" --header 0x228 --split 3 --platform 2 \
+                --preattach-categories
+            inputs= ;;
     esac
 done
 echo "make-caches.sh: $(wc -l < "$out/caches.list") caches in $out"

@@ -269,7 +269,8 @@ while IFS="	" read -r name main manifest; do
         [ -f "$out" ] || fail "$name: $path was not extracted"
         check_signature "$out" # 10.
         same_signer "$input" "$out"
-        want="$work/facts/$arch/$(basename "$input")" # the inputs are shared by every cache of an arch
+        # the inputs are shared by every cache of an input set (inputs/ARCH, inputs/ARCH-era)
+        want="$work/facts/$(basename "$(dirname "$input")")/$(basename "$input")"
         [ -d "$want" ] || facts "$input" "$want" no
         got="$work/got"
         rm -rf "$got"
