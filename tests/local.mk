@@ -40,6 +40,9 @@ TESTS += tests/integration/objc_link.sh tests/integration/objc_builder.sh
 EXTRA_DIST += tests/integration/objc_link.sh tests/integration/objc_builder.sh
 TESTS += tests/integration/verify_builder.sh
 EXTRA_DIST += tests/integration/verify_builder.sh
+# Unknown architectures and .development mains, read as dyld would.
+TESTS += tests/integration/future.sh
+EXTRA_DIST += tests/integration/future.sh
 # Install paths written to break the fronts: escaped in every log line.
 TESTS += tests/integration/hostile_paths.sh
 EXTRA_DIST += tests/integration/hostile_paths.sh
