@@ -136,6 +136,7 @@ struct image {
     uint32_t export_off, export_size;
     uint32_t fstarts_off, fstarts_size, dic_off, dic_size;
     bool has_dyld_info, has_exports_trie_lc;
+    bool chained_in;        /* linked with chained fixups: opcodes made in memory */
     struct export_sym *exports;  /* sorted by name */
     size_t nexports;
     struct ptr *ptrs;
@@ -243,6 +244,10 @@ const struct sect *image_sect(const struct image *img, const char *seg, const ch
 /* Input address -> cache address (through the segment that holds it). */
 bool image_reloc(const struct image *img, uint64_t in_addr, uint64_t *out);
 const struct export_sym *image_export(const struct image *img, const char *name);
+
+/* chained_in.c: an input with LC_DYLD_CHAINED_FIXUPS gets plain slot
+ * values and rebase/bind opcodes in memory (img->rebase_off ...). */
+void chained_input_convert(struct image *img);
 
 /* fixups.c: rebases and binds of every image -> img->ptrs (binds resolved). */
 void fixups_resolve(struct cache *c);

@@ -26,10 +26,11 @@ cc() { "$CLANG" -target "$target" -O1 -fno-stack-protector -fno-builtin -ffreest
 # output sections in parallel; so the first word after __la_symbol_ptr (a
 # class isa, a selref, an int) ends up 0 or right depending on which thread
 # wins. Written in order, that section's own bytes land last.
+fixups=-no_fixup_chains
 ld() {
     name=$1 install=$2 obj=$3
     shift 3
-    "$LLD" -arch "$arch" -dylib -no_fixup_chains --threads=1 -platform_version $platform \
+    "$LLD" -arch "$arch" -dylib $fixups --threads=1 -platform_version $platform \
         -install_name "$install" -o "$out/$name.dylib" "$obj" "$@"
     echo "$out/$name.dylib"
 }
@@ -67,6 +68,11 @@ auth_ro=
 # shellcheck disable=SC2086
 ld libobjccat /System/Library/PrivateFrameworks/DBCat.framework/Versions/A/DBCat "$out/libobjccat.o" "$S" "$O" \
     "$out/libobjcuser.dylib" $auth_ro
+# libera keeps lld's default for macOS 13: chained fixups (DYLD_CHAINED_PTR_64)
+# and LC_DYLD_EXPORTS_TRIE, no LC_DYLD_INFO (not on arm64e, where lld-19
+# refuses chained fixups).
 if [ -n "$era" ]; then
+    [ "$arch" = arm64e ] || fixups=
     ld libera /usr/lib/libera.dylib "$out/libera.o" "$S" "$A" -segprot __READ_ONLY r r
+    fixups=-no_fixup_chains
 fi

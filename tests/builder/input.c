@@ -229,8 +229,7 @@ static void read_command(struct image *img, uint64_t off, uint32_t cmd, uint32_t
         img->dic_off = rd32(img, off + 8);
         img->dic_size = rd32(img, off + 12);
         break;
-    case LC_DYLD_CHAINED_FIXUPS:
-        die("%s: chained fixups are not supported as input; link with -no_fixup_chains", img->in_path);
+    case LC_DYLD_CHAINED_FIXUPS:    /* chained_in.c read it */
     default:
         break;
     }
@@ -298,6 +297,19 @@ const struct export_sym *image_export(const struct image *img, const char *name)
     return bsearch(&key, img->exports, img->nexports, sizeof key, cmp_export);
 }
 
+static bool has_chained_fixups(const struct image *img, uint64_t off, uint64_t end)
+{
+    for (uint32_t i = 0; i < img->ncmds && off + 8 <= end; i++) {
+        uint32_t cmdsize = rd32(img, off + 4);
+        if (rd32(img, off) == LC_DYLD_CHAINED_FIXUPS)
+            return true;
+        if (cmdsize < 8)
+            return false;   /* the load-command loop reports it */
+        off += cmdsize;
+    }
+    return false;
+}
+
 void image_load(struct image *img, const char *path, const struct arch_info *ai)
 {
     memset(img, 0, sizeof *img);
@@ -317,6 +329,9 @@ void image_load(struct image *img, const char *path, const struct arch_info *ai)
     img->ncmds = rd32(img, 16);
     img->sizeofcmds = rd32(img, 20);
     uint64_t off = is64 ? 32 : 28, end = off + img->sizeofcmds;
+    /* before anything points into the bytes, which the conversion replaces */
+    if (has_chained_fixups(img, off, end))
+        chained_input_convert(img);
     for (uint32_t i = 0; i < img->ncmds; i++) {
         uint32_t cmd = rd32(img, off), cmdsize = rd32(img, off + 4);
         if (cmdsize < 8 || off + cmdsize > end)
@@ -326,8 +341,8 @@ void image_load(struct image *img, const char *path, const struct arch_info *ai)
     }
     if (!img->install_name)
         die("%s: no LC_ID_DYLIB", path);
-    if (!img->has_dyld_info)
-        die("%s: no LC_DYLD_INFO_ONLY (link with -no_fixup_chains)", path);
+    if (!img->has_dyld_info && !img->chained_in)
+        die("%s: neither LC_DYLD_INFO_ONLY nor LC_DYLD_CHAINED_FIXUPS", path);
     if (img->nsegs == 0 || img->segs[0].kind != RK_TEXT || img->segs[0].in_fileoff != 0)
         die("%s: first segment must be __TEXT at file offset 0", path);
     img->cache_path = xstrdup(img->install_name);

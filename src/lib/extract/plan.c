@@ -6,6 +6,7 @@
  */
 #include "extract/extract.h"
 #include "base/grow.h"
+#include "base/ptrfmt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,6 +213,8 @@ bool plan_addend_fits(const struct dsc_plan *p, const struct dsc_fixup *f, int64
 {
     if (p->encoding != DSC_ENCODE_CHAINED || addend == 0)
         return true;
+    if (p->chained_format == DSC_CHAINED_PTR_64)
+        return addend > 0 && addend <= 0xFF;     /* dyld_chained_ptr_64_bind.addend:8 */
     return !f->auth.present && addend >= -(1 << 18) && addend < (1 << 18);
 }
 
