@@ -76,3 +76,9 @@ if [ -n "$era" ]; then
     ld libera /usr/lib/libera.dylib "$out/libera.o" "$S" "$A" -segprot __READ_ONLY r r
     fixups=-no_fixup_chains
 fi
+# Selector loads of every shape (AArch64 assembly, 64-bit only).
+case $arch in
+    arm64|arm64e)
+        "$CLANG" -target "$target" -c "$src/libselloads.s" -o "$out/libselloads.o"
+        ld libselloads /usr/lib/libselloads.dylib "$out/libselloads.o" "$S" "$O" ;;
+esac
