@@ -292,7 +292,8 @@ static bool collect_selnames(const struct out_file *o, struct selnames *sn)
 {
     for (unsigned i = 0; i < o->mo.nsects; i++) {
         const struct dsc_section *x = &o->mo.sects[i];
-        if (strcmp(x->sectname, "__objc_selrefs") != 0)
+        /* a hostile size would make this loop run for ages */
+        if (strcmp(x->sectname, "__objc_selrefs") != 0 || !out_at(o, x->addr, x->size))
             continue;
         for (uint64_t a = x->addr; a + o->ptr_size <= x->addr + x->size; a += o->ptr_size) {
             uint64_t t;
