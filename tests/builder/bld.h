@@ -102,6 +102,7 @@ struct ptr {
     bool addr_div;
     uint16_t diversity;
     bool bind;              /* from bind opcodes (GOT uniquing merges only these) */
+    bool via_dep;           /* bound through a dependency (ordinal > 0), no addend */
 };
 
 struct export_sym {
@@ -187,6 +188,7 @@ struct options {
     bool optimize_stubs;    /* redirect stubs to direct branches (arm64, arm64e) */
     bool universal;         /* dyld-1042 universal set: .development main, TEXT_STUBS */
     bool preattach;         /* dyld-1122+ preattached categories (0x200, 64-bit) */
+    bool coalesce_auth_ptr; /* dyld-1231.3+: __AUTH_CONST,__auth_ptr coalesced like GOTs */
     bool packed_tlvs;       /* dyld-1284+ TLV_Thunkv2 descriptors (newFormatTLVs) */
     char **fv_specs;        /* --function-variant "SYM=IMPL" */
     unsigned nfv_specs;
@@ -237,6 +239,7 @@ struct cache {
     bool got_uniquing;          /* dyld-940+: cache-wide GOT twins */
     uint64_t got_area_size[RK_COUNT], got_addr[RK_COUNT], got_used[RK_COUNT];
     uint64_t stats_gotloads;    /* code loads redirected to GOT twins */
+    uint64_t stats_gotzeroed;   /* own GOT slots zeroed (dyld-1042.1+) */
     uint64_t stats_stub_copies; /* universal: stubs copied to TEXT_STUBS */
     uint64_t stats_tlv_images;  /* images whose TLV descriptors got a key */
 };
@@ -294,8 +297,10 @@ void objc_mark_images(struct cache *c);
 void objc_rewrite_selector_loads(struct cache *c);
 
 /* got.c: GOT uniquing. got_plan sizes the areas before layout; got_unique
- * redirects code loads after code_fix. */
+ * redirects code loads after code_fix. got_zeroed: the own slot `p` is
+ * coalesced, zeroed and dropped from slide info (dyld-1042.1+ eras). */
 bool got_section(const struct sect *x);
+bool got_zeroed(const struct cache *c, const struct image *img, const struct ptr *p);
 void got_plan(struct cache *c);
 void got_unique(struct cache *c);
 

@@ -54,6 +54,8 @@ static void read_manifest(const char *path, struct manifest *m)
             m->universal = strcmp(b, "universal-customer") == 0      ? UNIVERSAL_CUSTOMER
                            : strcmp(b, "universal-development") == 0 ? UNIVERSAL_DEVELOPMENT
                                                                      : NOT_UNIVERSAL;
+        } else if (strcmp(a, "gots") == 0) {
+            bc.opt.coalesce_auth_ptr = strcmp(b, "auth_ptr") == 0;
         } else if (strcmp(a, "categories") == 0 && c3) {
             cats_addr = strtoull(b, NULL, 0);
             cats_size = strtoull(c3, NULL, 0);
@@ -277,11 +279,12 @@ int main(int argc, char **argv)
     printf("dsccheck: OK %s: %zu images, %zu pointers, %zu nulls, %zu exports, %zu symbols, %zu locals, "
            "%zu adrp pairs, %zu rip operands, %zu direct stubs, %zu direct calls, %zu uniqued selectors, "
            "%zu uniqued protocols, %zu selector loads, %zu pc-relative literals, %zu auth pointers, "
-           "%zu redacted locals, %zu GOT loads, %zu calls to stub copies, %zu objc image infos, %zu header infos, "
-           "%zu lists of lists, %zu TLV descriptors, %zu function variants\n",
+           "%zu redacted locals, %zu GOT loads, %zu zeroed GOT slots, %zu calls to stub copies, %zu objc image infos, "
+           "%zu header infos, %zu lists of lists, %zu TLV descriptors, %zu function variants\n",
            m.main_path, bc.nimages, n.ptrs, n.nulls, n.exports, n.symbols, n.locals, n.adrps, n.rip_refs,
            n.direct_stubs, n.direct_calls, n.selectors, n.protocols, n.selector_loads, n.literals, n.auth,
-           n.redacted, n.got_loads, n.stub_copies, n.image_infos, n.header_infos, n.preattached, n.tlvs, n.fvariants);
+           n.redacted, n.got_loads, n.zeroed_gots, n.stub_copies, n.image_infos, n.header_infos, n.preattached, n.tlvs,
+           n.fvariants);
     dsc_cache_close(cache);
     cache_free(&bc);
     free(cached);

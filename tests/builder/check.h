@@ -49,7 +49,7 @@ struct cached {
 struct counts {
     size_t ptrs, nulls, exports, symbols, locals, adrps, direct_stubs, direct_calls, selectors, protocols, rip_refs;
     size_t selector_loads, literals, auth, redacted, got_loads, stub_copies, image_infos, header_infos;
-    size_t preattached, tlvs, fvariants;
+    size_t preattached, tlvs, fvariants, zeroed_gots;
 };
 
 /* The uniqued selector buffer, from libobjc's objc_opt_offsets[0..1]. */
@@ -81,6 +81,7 @@ dsc_span linkedit(size_t image, uint64_t off, uint64_t len, const char *what);
 void check_pointers(struct counts *n);
 bool uniqued_selector(uint64_t target, uint64_t got);
 bool got_twin(const struct image *img, uint64_t want, uint64_t t, struct counts *n);
+void not_zeroed(const struct image *img, uint64_t addr, uint64_t slot);
 void free_twins(void);
 void check_objc_opts(struct counts *n);
 

@@ -64,6 +64,8 @@ static void check_pairs(const struct image *img, const struct sect *x, const uin
                 n->selector_loads += sel;
                 ok = sel || (!is_add(dsc_le32(code.data + k)) && got_twin(img, want, t, n));
             }
+            if (ok && t == want)
+                not_zeroed(img, addr + off, want);
             if (!ok)
                 die("%s: ADRP pair at 0x%llx reaches 0x%llx, expected 0x%llx", img->cache_path,
                     (unsigned long long)(addr + off), (unsigned long long)t, (unsigned long long)want);
@@ -125,6 +127,8 @@ static void check_literals(const struct image *img, const struct sect *x, const 
                 ok = sel || (!add && got_twin(img, want, t, n));
             }
         }
+        if (ok && t == want)
+            not_zeroed(img, addr + off, want);
         if (!ok)
             die("%s: PC-relative reference at 0x%llx reaches 0x%llx, expected 0x%llx", img->cache_path,
                 (unsigned long long)(addr + off), (unsigned long long)t, (unsigned long long)want);
@@ -232,6 +236,8 @@ void check_rip_refs(const char *path, const struct manifest *m, struct counts *n
             if (!pos || (got != want && !got_twin(img, want, got, n)))
                 die("%s: RIP-relative operand at 0x%llx reaches 0x%llx, expected 0x%llx", img->cache_path,
                     (unsigned long long)at, (unsigned long long)got, (unsigned long long)want);
+            if (got == want)
+                not_zeroed(img, at, want);
             n->rip_refs++;
         }
     }

@@ -178,14 +178,8 @@ static bool in_any_image(uint64_t addr)
     return false;
 }
 
-/* A load of the image's own GOT slot `want` may read a cache-wide twin at
- * `t` instead: outside every image, holding the same pointer. */
-bool got_twin(const struct image *img, uint64_t want, uint64_t t, struct counts *n)
+static void note_twin(uint64_t t)
 {
-    const struct ptr *p = image_ptr_at(img, want);
-    const struct decoded_ptr *d = decoded_at(&dec, t);
-    if (!p || !p->bind || !p->target || !d || d->value != p->target || d->auth != p->auth || in_any_image(t))
-        return false;
     size_t i = 0;
     while (i < ntwins && twins[i] != t)
         i++;
@@ -193,8 +187,81 @@ bool got_twin(const struct image *img, uint64_t want, uint64_t t, struct counts 
         twins = xrealloc(twins, (ntwins + 1) * sizeof *twins);
         twins[ntwins++] = t;
     }
+}
+
+/* A twin of bound slot `p`: outside every image, the same pointer. */
+static bool twin_holds(const struct decoded_ptr *d, const struct ptr *p)
+{
+    return d && d->value == p->target && d->auth == p->auth &&
+           (!p->auth || (d->key == p->key && d->addr_div == p->addr_div && d->diversity == p->diversity)) &&
+           !in_any_image(d->addr);
+}
+
+/* A load of the image's own GOT slot `want` may read a cache-wide twin at
+ * `t` instead: outside every image, holding the same pointer. */
+bool got_twin(const struct image *img, uint64_t want, uint64_t t, struct counts *n)
+{
+    const struct ptr *p = image_ptr_at(img, want);
+    if (!p || !p->bind || !p->target || !twin_holds(decoded_at(&dec, t), p))
+        return false;
+    note_twin(t);
     n->got_loads++;
     return true;
+}
+
+/* dyld-1042.1+: nothing may still read an own slot the cache zeroed. */
+void not_zeroed(const struct image *img, uint64_t addr, uint64_t slot)
+{
+    const struct ptr *p = image_ptr_at(img, slot);
+    if (p && got_zeroed(&bc, img, p))
+        die("%s: code at 0x%llx reads the zeroed GOT slot 0x%llx", img->cache_path, (unsigned long long)addr,
+            (unsigned long long)slot);
+}
+
+/* Slid pointers outside every image, by (value, auth data), for finding
+ * the twin of a zeroed slot whether or not code loads it. */
+static struct decoded_ptr *outside;
+static size_t noutside;
+
+static int cmp_twin_key(const void *a, const void *b)
+{
+    const struct decoded_ptr *x = a, *y = b;
+    if (x->value != y->value)
+        return x->value < y->value ? -1 : 1;
+    uint32_t kx = (uint32_t)x->auth << 24 | (uint32_t)x->key << 20 | (uint32_t)x->addr_div << 16 | x->diversity;
+    uint32_t ky = (uint32_t)y->auth << 24 | (uint32_t)y->key << 20 | (uint32_t)y->addr_div << 16 | y->diversity;
+    return kx < ky ? -1 : kx > ky;
+}
+
+static void index_outside(const struct decoded *d)
+{
+    outside = xcalloc(d->n + 1, sizeof *outside);
+    for (size_t i = 0; i < d->n; i++)
+        if (!in_any_image(d->v[i].addr))
+            outside[noutside++] = d->v[i];
+    qsort(outside, noutside, sizeof *outside, cmp_twin_key);
+}
+
+/* A zeroed own slot: plain 0, not slid, and one cache-wide twin holds
+ * what it held. */
+static void check_zeroed(const struct image *img, const struct ptr *p, const struct decoded_ptr *got,
+                         struct counts *n)
+{
+    uint64_t raw;
+    if (got || !dsc_vm_ptr_raw(cache, p->addr, &raw) || raw != 0)
+        die("%s: GOT slot 0x%llx should be zeroed and not slid", img->cache_path, (unsigned long long)p->addr);
+    struct decoded_ptr key = {.value = p->target, .auth = p->auth};
+    if (p->auth) {
+        key.key = p->key;
+        key.addr_div = p->addr_div;
+        key.diversity = p->diversity;
+    }
+    const struct decoded_ptr *t = bsearch(&key, outside, noutside, sizeof *outside, cmp_twin_key);
+    if (!t || !twin_holds(t, p))
+        die("%s: zeroed GOT slot 0x%llx has no cache-wide twin holding 0x%llx", img->cache_path,
+            (unsigned long long)p->addr, (unsigned long long)p->target);
+    note_twin(t->addr);
+    n->zeroed_gots++;
 }
 
 void check_pointers(struct counts *n)
@@ -205,11 +272,16 @@ void check_pointers(struct counts *n)
     find_selbuf(&d, &sb);
     find_protocols(&pr);
     bool arm64e = strcmp(bc.ai->name, "arm64e") == 0;
+    index_outside(&d);
     for (size_t i = 0; i < bc.nimages; i++) {
         const struct image *img = &bc.images[i];
         for (size_t k = 0; k < img->nptrs; k++) {
             const struct ptr *p = &img->ptrs[k];
             const struct decoded_ptr *got = decoded_at(&d, p->addr);
+            if (got_zeroed(&bc, img, p)) {
+                check_zeroed(img, p, got, n);
+                continue;
+            }
             if (p->target == 0) {
                 uint64_t raw;
                 if (got || !dsc_vm_ptr_raw(cache, p->addr, &raw) || raw != 0)
@@ -244,6 +316,7 @@ void check_pointers(struct counts *n)
 void free_twins(void)
 {
     free(twins);
+    free(outside);
     free(dec.v);
 }
 

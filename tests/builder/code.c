@@ -204,6 +204,8 @@ long arm64_sole_load(const uint8_t *code, uint64_t size, uint64_t at, uint32_t m
             if (found >= 0 || (i & mask) != value)
                 return -1;
             found = (long)k;
+            if ((i & 31) == reg)
+                return found;   /* the load overwrites the register: the ADRP's value ends here */
         }
         if (ends_live_range(i) || (is_adrp(i) && (i & 31) == reg))
             return found;

@@ -122,11 +122,11 @@ static void do_bind(struct bind_state *st)
             return;     /* nobody else defines it: the image's own value stays */
         if (!(st->sym_flags & BIND_SYMBOL_FLAGS_WEAK_IMPORT))
             die("%s: cannot bind %s (ordinal %lld)", img->in_path, st->symbol, (long long)st->ordinal);
-        push(st->out, (struct ptr){slot_addr(img, st->segi, st->offset), 0, false, 0, false, 0, true});
+        push(st->out, (struct ptr){slot_addr(img, st->segi, st->offset), 0, false, 0, false, 0, true, false});
         return;
     }
-    push(st->out,
-         (struct ptr){slot_addr(img, st->segi, st->offset), target + (uint64_t)st->addend, false, 0, false, 0, true});
+    push(st->out, (struct ptr){slot_addr(img, st->segi, st->offset), target + (uint64_t)st->addend, false, 0, false, 0,
+                               true, !st->weak_table && st->ordinal > 0 && st->addend == 0});
 }
 
 static void run_binds(struct bind_state *st, uint32_t off, uint32_t size, bool lazy)
@@ -193,7 +193,7 @@ static void rebase_one(struct cache *c, struct image *img, unsigned segi, uint64
     if (!image_reloc(img, value, &target))
         die("%s: rebase at %s+0x%llx targets 0x%llx, outside the image", img->in_path, sg->name,
             (unsigned long long)offset, (unsigned long long)value);
-    push(out, (struct ptr){addr, target, false, 0, false, 0, false});
+    push(out, (struct ptr){addr, target, false, 0, false, 0, false, false});
 }
 
 static void run_rebases(struct cache *c, struct image *img, struct ptr_list *out)

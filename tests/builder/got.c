@@ -11,6 +11,17 @@
  * the twin. The images' own GOT sections stay, retyped S_REGULAR
  * (loadcmds.c). Apple keys by symbol and dylib; with binds resolved, the
  * target address is the same key.
+ *
+ * From dyld-1042.1 (our 0x200 header era; followed: dyld-1378
+ * NewSharedCacheBuilder.cpp parseGOTs/calculateUniqueGOTs and
+ * CacheDylib.cpp bindWithOpcodeFixups, same rule in dyld-1042.1) every
+ * bound slot of __DATA_CONST,__got and __AUTH_CONST,__auth_got that binds
+ * through a dependency (library ordinal > 0) without an addend gets its
+ * twin whether or not code loads it, and the own slot is written 0 and
+ * left out of slide info ("NULL out this entry"): only the twin is live.
+ * Rebases, flat/weak lookups and missing weak imports stay as they were.
+ * With --coalesce-auth-ptr (dyld-1231.3+, where calculateUniqueGOTs adds
+ * UniquedGOTKind::authPtr) __AUTH_CONST,__auth_ptr is treated the same.
  */
 #include "bld.h"
 
@@ -29,6 +40,44 @@ struct got_table {
 
 bool got_section(const struct sect *x) { return (x->flags & SECTION_TYPE) == S_NON_LAZY_SYMBOL_POINTERS; }
 
+/* __AUTH_CONST,__auth_ptr (arm64e; S_REGULAR, no indirect-symbol entries:
+ * clang's signed pointer slots), coalesced from dyld-1231.3 on. */
+static bool auth_ptr_section(const struct cache *c, const struct sect *x)
+{
+    return c->opt.coalesce_auth_ptr && strcmp(x->seg, "__AUTH_CONST") == 0 && strcmp(x->name, "__auth_ptr") == 0;
+}
+
+/* Sections whose bound slots get twins. */
+static bool coalesced_section(const struct cache *c, const struct sect *x)
+{
+    return got_section(x) || auth_ptr_section(c, x);
+}
+
+/* The sections dyld-1042.1+ coalesces and zeroes, by segment and name. */
+static bool zeroing_section(const struct cache *c, const struct sect *x)
+{
+    return (strcmp(x->seg, "__DATA_CONST") == 0 && strcmp(x->name, "__got") == 0) ||
+           (strcmp(x->seg, "__AUTH_CONST") == 0 && strcmp(x->name, "__auth_got") == 0) || auth_ptr_section(c, x);
+}
+
+/* The image's section holding cache address `addr`, or NULL. */
+static const struct sect *sect_at(const struct image *img, uint64_t addr)
+{
+    for (unsigned k = 0; k < img->nsects; k++) {
+        uint64_t a;
+        if (image_reloc(img, img->sects[k].in_addr, &a) && addr - a < img->sects[k].size)
+            return &img->sects[k];
+    }
+    return NULL;
+}
+
+bool got_zeroed(const struct cache *c, const struct image *img, const struct ptr *p)
+{
+    const struct sect *x;
+    return c->opt.header_size >= 0x200 && p->bind && p->via_dep && p->target && (x = sect_at(img, p->addr)) &&
+           zeroing_section(c, x);
+}
+
 void got_plan(struct cache *c)
 {
     if (c->opt.header_size < 0x1c8)
@@ -36,7 +85,7 @@ void got_plan(struct cache *c)
     for (size_t i = 0; i < c->nimages; i++) {
         const struct image *img = &c->images[i];
         for (unsigned k = 0; k < img->nsects; k++)
-            if (got_section(&img->sects[k]))
+            if (coalesced_section(c, &img->sects[k]))
                 c->got_area_size[img->segs[img->sects[k].segi].kind] += dsc_align_up(img->sects[k].size, 8);
     }
     for (unsigned k = 0; k < RK_COUNT; k++)
@@ -99,20 +148,15 @@ static uint64_t twin_of(struct cache *c, struct got_table *t, const struct ptr *
 }
 
 /* A bound, non-null pointer in one of the image's GOT sections, or NULL. */
-static const struct ptr *got_slot(const struct image *img, uint64_t addr, enum region_kind *kind)
+static const struct ptr *got_slot(const struct cache *c, const struct image *img, uint64_t addr,
+                                  enum region_kind *kind)
 {
     const struct ptr *p = image_ptr_at(img, addr);
-    if (!p || !p->bind || !p->target)
+    const struct sect *x;
+    if (!p || !p->bind || !p->target || !(x = sect_at(img, addr)) || !coalesced_section(c, x))
         return NULL;
-    for (unsigned k = 0; k < img->nsects; k++) {
-        const struct sect *x = &img->sects[k];
-        uint64_t a;
-        if (got_section(x) && image_reloc(img, x->in_addr, &a) && addr - a < x->size) {
-            *kind = img->segs[x->segi].kind;
-            return p;
-        }
-    }
-    return NULL;
+    *kind = img->segs[x->segi].kind;
+    return p;
 }
 
 struct redirect {
@@ -138,7 +182,7 @@ static void arm64_redirect(struct redirect *r, const struct image *img, const st
         if ((i & 0xFF000000u) == literal) {
             int64_t imm = (int64_t)((i >> 5) & 0x7FFFF);
             uint64_t slot = base + at + (uint64_t)((imm & (1 << 18) ? imm - (1 << 19) : imm) * 4);
-            if (!(p = got_slot(img, slot, &kind)))
+            if (!(p = got_slot(c, img, slot, &kind)))
                 continue;
             int64_t delta = (int64_t)twin_of(c, r->t, p, r->image, kind) - (int64_t)(base + at);
             if (delta >= -(1 << 20) && delta < (1 << 20)) {
@@ -152,7 +196,7 @@ static void arm64_redirect(struct redirect *r, const struct image *img, const st
             continue;
         uint32_t ldr = dsc_le32(code + k);
         uint64_t slot = arm64_adrp_page(i, base + at) + ((ldr >> 10) & 0xFFF) * c->ai->ptr_size;
-        if (!(p = got_slot(img, slot, &kind)))
+        if (!(p = got_slot(c, img, slot, &kind)))
             continue;
         uint64_t twin = twin_of(c, r->t, p, r->image, kind);
         if (!arm64_set_adrp_page(&i, base + at, twin))
@@ -168,7 +212,7 @@ static void x86_redirect(void *ctx, const struct image *img, uint8_t *disp, uint
     (void)in_next;
     struct redirect *r = ctx;
     enum region_kind kind;
-    const struct ptr *p = got_slot(img, next + (uint64_t)(int64_t)(int32_t)dsc_le32(disp), &kind);
+    const struct ptr *p = got_slot(r->c, img, next + (uint64_t)(int64_t)(int32_t)dsc_le32(disp), &kind);
     if (!p)
         return;
     x86_set_disp(img, disp, next, twin_of(r->c, r->t, p, r->image, kind));
@@ -181,12 +225,43 @@ static int cmp_ptr(const void *a, const void *b)
     return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
+/* dyld-1042.1+: twins for every slot the era coalesces, loaded or not. */
+static void twin_all(struct cache *c, struct got_table *t)
+{
+    for (size_t i = 0; i < c->nimages; i++) {
+        const struct image *img = &c->images[i];
+        enum region_kind kind;
+        for (size_t k = 0; k < img->nptrs; k++)
+            if (got_zeroed(c, img, &img->ptrs[k]) && got_slot(c, img, img->ptrs[k].addr, &kind))
+                twin_of(c, t, &img->ptrs[k], i, kind);
+    }
+}
+
+/* ... and the own slots become 0, outside slide info. */
+static void zero_own_slots(struct cache *c)
+{
+    for (size_t i = 0; i < c->nimages; i++) {
+        struct image *img = &c->images[i];
+        size_t n = 0;
+        for (size_t k = 0; k < img->nptrs; k++) {
+            if (!got_zeroed(c, img, &img->ptrs[k])) {
+                img->ptrs[n++] = img->ptrs[k];
+                continue;
+            }
+            memset(cache_bytes(c, img->ptrs[k].addr, c->ai->ptr_size), 0, c->ai->ptr_size);
+            c->stats_gotzeroed++;
+        }
+        img->nptrs = n;
+    }
+}
+
 void got_unique(struct cache *c)
 {
     if (!c->got_uniquing)
         return;
     struct got_table t = {0};
     bool x86 = c->opt.arch == ARCH_X86_64;
+    twin_all(c, &t);
     for (size_t i = 0; i < c->nimages; i++) {
         const struct image *img = &c->images[i];
         struct redirect r = {c, &t, i};
@@ -200,6 +275,7 @@ void got_unique(struct cache *c)
                 arm64_redirect(&r, img, x);
         }
     }
+    zero_own_slots(c);
     /* Twins are pointers too: slide info must name them. */
     for (size_t j = 0; j < t.cap; j++) {
         if (!t.slots[j].key.addr)

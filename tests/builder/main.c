@@ -4,7 +4,7 @@
  *
  *   dscbuild --arch A --slide N --header 0xNNN [--split N [--universal]]
  *            [--local-symbols] [--optimize-stubs] [--preattach-categories]
- *            [--packed-tlvs] [--function-variant SYM=IMPL]...
+ *            [--packed-tlvs] [--function-variant SYM=IMPL]... [--coalesce-auth-ptr]
  *            [--alias ALIAS=PATH]... [--clones N]
  *            [--platform N] -o OUT input.dylib...
  *
@@ -13,6 +13,7 @@
  *   arch <name> / slide <n> / header 0x<size> / file <role> <path>
  *   stubs optimized (--optimize-stubs) / stubs universal-customer|-development
  *   categories ADDR SIZE (--preattach-categories: the lists-of-lists area)
+ *   gots auth_ptr (--coalesce-auth-ptr)
  *   function-variant SYM=IMPL (--function-variant)
  * A universal set (--universal) also gets OUT.development.manifest.
  *   image <cache path> <input dylib>     alias <alias> <cache path>
@@ -32,6 +33,7 @@ static _Noreturn void usage(void)
             "usage: dscbuild --arch arm64|arm64e|arm64_32|x86_64 --slide 1-5 --header 0x98|0x138|0x140|0x1c8|0x200|0x208|0x228\n"
             "                [--split IMAGES_PER_TEXT_FILE [--universal]] [--local-symbols] [--optimize-stubs]\n"
             "                [--preattach-categories] [--packed-tlvs] [--function-variant SYM=IMPL]...\n"
+            "                [--coalesce-auth-ptr]\n"
             "                [--alias ALIAS=PATH]... [--clones N] [--platform N] -o OUT input.dylib...\n");
     exit(2);
 }
@@ -53,7 +55,7 @@ static void parse_options(struct options *o, int argc, char **argv)
         {"alias", 1, NULL, 'A'}, {"clones", 1, NULL, 'C'}, {"platform", 1, NULL, 'P'},
         {"manifest", 1, NULL, 'm'}, {"universal", 0, NULL, 'U'},
         {"preattach-categories", 0, NULL, 'R'}, {"packed-tlvs", 0, NULL, 'T'},
-        {"function-variant", 1, NULL, 'F'}, {NULL, 0, NULL, 0},
+        {"function-variant", 1, NULL, 'F'}, {"coalesce-auth-ptr", 0, NULL, 'G'}, {NULL, 0, NULL, 0},
     };
     bool have_arch = false;
     memset(o, 0, sizeof *o);
@@ -76,6 +78,7 @@ static void parse_options(struct options *o, int argc, char **argv)
         case 'O': o->optimize_stubs = true; break;
         case 'U': o->universal = true; break;
         case 'R': o->preattach = true; break;
+        case 'G': o->coalesce_auth_ptr = true; break;
         case 'T': o->packed_tlvs = true; break;
         case 'F':
             o->fv_specs = xrealloc(o->fv_specs, (o->nfv_specs + 1) * sizeof *o->fv_specs);
@@ -104,6 +107,8 @@ static void parse_options(struct options *o, int argc, char **argv)
         die("--split needs at least one image per TEXT file");
     if (o->preattach && o->header_size < 0x200)
         die("--preattach-categories needs the 0x200 header (dyld-1122+ caches)");
+    if (o->coalesce_auth_ptr && (o->arch != ARCH_ARM64E || o->header_size < 0x200))
+        die("--coalesce-auth-ptr is for arm64e with the 0x200 header (the newest era we write)");
     if (o->packed_tlvs && o->header_size < 0x200)
         die("--packed-tlvs needs the 0x200 header or later (dyld-1284+ caches)");
     if (o->local_symbols && o->header_size < 0x68)
@@ -170,6 +175,8 @@ static void write_manifest(const struct cache *c, bool dev)
         fprintf(f, "stubs\toptimized\n");
     if (c->opt.universal)
         fprintf(f, "stubs\t%s\n", dev ? "universal-development" : "universal-customer");
+    if (c->opt.coalesce_auth_ptr)
+        fprintf(f, "gots\tauth_ptr\n");
     for (unsigned k = 0; k < c->opt.nfv_specs; k++)
         fprintf(f, "function-variant\t%s\n", c->opt.fv_specs[k]);
     if (c->cats_size)
@@ -240,12 +247,12 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < c.nimages; i++)
         ptrs += c.images[i].nptrs;
     printf("dscbuild: %s: %zu images, %u files, %llu bytes, %llu pointers, %llu selector and %llu protocol "
-           "references uniqued, %llu selector loads rewritten, %llu GOT loads redirected, %u branches redirected, "
-           "%llu images' TLVs keyed, %.2f s\n",
+           "references uniqued, %llu selector loads rewritten, %llu GOT loads redirected, %llu own GOT slots zeroed, "
+           "%u branches redirected, %llu images' TLVs keyed, %.2f s\n",
            c.opt.out, c.nimages, c.nfiles, (unsigned long long)total, (unsigned long long)ptrs,
            (unsigned long long)c.stats_selrefs, (unsigned long long)c.stats_protorefs,
-           (unsigned long long)c.stats_selloads, (unsigned long long)c.stats_gotloads, c.stats_redirected,
-           (unsigned long long)c.stats_tlv_images,
+           (unsigned long long)c.stats_selloads, (unsigned long long)c.stats_gotloads,
+           (unsigned long long)c.stats_gotzeroed, c.stats_redirected, (unsigned long long)c.stats_tlv_images,
            (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
     cache_free(&c);
     return 0;

@@ -5,7 +5,8 @@
 # per arch and slide version an old unsplit era (0x98 or 0x138), dyld-832
 # (0x140), dyld-940 split with .symbols (0x1c8), dyld-1042 unsplit with
 # local symbols (0x200); plus optimised stubs, universal sets and split
-# 0x200 caches with preattached categories (dyld-1122+) on arm64 and arm64e.
+# 0x200 caches with preattached categories (dyld-1122+) on arm64 and arm64e,
+# the arm64e one with __auth_ptr coalesced (dyld-1231.3+).
 # Thread-local descriptors are keyed in every 0x200 cache, packed
 # (dyld-1284+, --packed-tlvs) in the preattach caches and in arm64_32 v4
 # and x86_64 v2 0x200-locals, which also get a function variant. Split iOS
@@ -82,8 +83,12 @@ for arch in $arches; do
             slide=$(slides_of "$arch" | cut -d' ' -f1)
             build "$arch-stubs" "$arch" "$slide" --header 0x1c8 --optimize-stubs
             build "$arch-universal" "$arch" "$slide" --header 0x200 --split 3 --universal --local-symbols
+            # arm64e: also __auth_ptr coalesced, as from dyld-1231.3
+            authptr=
+            [ "$arch" = arm64e ] && authptr=--coalesce-auth-ptr
+            # shellcheck disable=SC2086
             build "$arch-preattach" "$arch" "$(slides_of "$arch" | tr ' ' '\n' | tail -1)" --header 0x200 \
-                --split 3 --preattach-categories --packed-tlvs --function-variant _sys_fv=_sys_fv_fast
+                --split 3 --preattach-categories --packed-tlvs --function-variant _sys_fv=_sys_fv_fast $authptr
             "$top_srcdir/tests/builder/build-inputs.sh" "$out/inputs/$arch-era" "$arch" era > "$out/inputs/$arch-era.list"
             last=$(slides_of "$arch" | tr ' ' '\n' | tail -1)
             inputs=$arch-era

@@ -81,7 +81,7 @@ void objc_plan(struct cache *c)
 static void push_ptr(struct image *img, uint64_t addr, uint64_t target)
 {
     img->ptrs = xrealloc(img->ptrs, (img->nptrs + 1) * sizeof *img->ptrs);
-    img->ptrs[img->nptrs++] = (struct ptr){addr, target, false, 0, false, 0, false};
+    img->ptrs[img->nptrs++] = (struct ptr){addr, target, false, 0, false, 0, false, false};
 }
 
 static int cmp_ptr(const void *a, const void *b)

@@ -196,13 +196,13 @@ static void set_field(struct cache *c, uint64_t field, uint64_t lol, bool method
     struct ptr *p = slot_at(c, field, &img);
     if (!p) {
         img->ptrs = xrealloc(img->ptrs, (img->nptrs + 1) * sizeof *img->ptrs);
-        img->ptrs[img->nptrs++] = (struct ptr){field, 0, false, 0, false, 0, false};
+        img->ptrs[img->nptrs++] = (struct ptr){field, 0, false, 0, false, 0, false, false};
         qsort(img->ptrs, img->nptrs, sizeof *img->ptrs, cmp_ptr);
         p = (struct ptr *)image_ptr_at(img, field);
     }
     enum region_kind rk = region_of(c, field)->kind;
     bool auth = c->opt.arch == ARCH_ARM64E && methods && (rk == RK_AUTH || rk == RK_AUTH_CONST);
-    *p = (struct ptr){field, lol | 1, auth, auth ? 2 : 0, auth, auth ? METHOD_LIST_DIVERSITY : 0, false};
+    *p = (struct ptr){field, lol | 1, auth, auth ? 2 : 0, auth, auth ? METHOD_LIST_DIVERSITY : 0, false, false};
 }
 
 /* One list of lists for kind `k` of class `cls`, if any category adds to it. */

@@ -74,7 +74,7 @@ arm64 2 0x200 --split 3
 arm64 2 0x200 --split 3 --universal
 arm64e 3 0x140
 arm64e 3 0x140 --optimize-stubs
-arm64e 5 0x200 --split 3 --local-symbols
+arm64e 5 0x200 --split 3 --local-symbols --coalesce-auth-ptr
 arm64e 5 0x200 --split 3 --universal
 arm64_32 4 0x138
 arm64_32 1 0x200

@@ -66,6 +66,12 @@ check_cache() {
             case $arch in arm64|arm64e)
                 grep -q ' [1-9][0-9]* selector loads' check.out || fail "$out: no selector load rewritten" ;;
             esac
+            # dyld-1042.1+: the images' own GOT slots are zeroed, twins live.
+            if [ "$era" = 0x200 ]; then
+                grep -q ' [1-9][0-9]* zeroed GOT slots' check.out || fail "$out: no own GOT slot zeroed"
+            else
+                grep -q ' 0 zeroed GOT slots' check.out || fail "$out: own GOT slots zeroed before dyld-1042"
+            fi
             if [ "$era" = 0x200 ] && [ "$arch" != arm64_32 ]; then
                 grep -q ' [1-9][0-9]* header infos' check.out || fail "$out: no ObjC optimisation header"
             fi ;;

@@ -36,7 +36,9 @@
 #     input; dyld-1042 caches keep no bind opcodes and extraction writes the
 #     stream again); on arm64e the input's fixups as chained fixups hold
 #     them: lazy binds eager, and every weak-bind slot a bind through the
-#     weak-lookup ordinal, as ld64 and lld write it (chained_truth);
+#     weak-lookup ordinal, as ld64 and lld write it (chained_truth); own
+#     GOT slots the 0x200 caches zeroed and libb's __auth_ptr slots the
+#     arm64e preattach cache zeroed are bound again like the input's;
 #  8. except arm64e: the same weak binds and ObjC metadata (llvm-objdump-19
 #     --weak-bind, --objc-meta-data with addresses removed).
 #  8b. x86_64: every RIP-relative operand of the code (MOV, CMP $imm,

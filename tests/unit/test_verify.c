@@ -11,6 +11,9 @@
 #include <string.h>
 
 #include "base/bindinfo.h"
+#include "base/insn.h"
+#include "base/macho_view.h"
+#include "cache/slide.h"
 #include "verify/fixup_decode.h"
 #include "index/imports.h"
 #include "suites.h"
@@ -300,6 +303,61 @@ START_TEST(damaged_output_is_refused_naming_the_cache)
 }
 END_TEST
 
+/* Patch the first ADRP+LDR selector load of the output back into the
+ * builder's ADRP+ADD of the cache's string; false when there is none. */
+static bool unrestore_one_load(const dsc_cache *c, dsc_output *o)
+{
+    struct dsc_macho mo;
+    dsc_error err;
+    ck_assert_msg(dsc_macho_read_file((dsc_span){o->data, o->size}, "output", &mo, &err) == 0, "%s", err.msg);
+    const struct dsc_section *text = dsc_macho_section(&mo, "__TEXT", "__text");
+    const struct dsc_section *refs = NULL;
+    for (unsigned i = 0; i < mo.nsects; i++)
+        if (strcmp(mo.sects[i].sectname, "__objc_selrefs") == 0)
+            refs = &mo.sects[i];
+    bool done = false;
+    for (uint64_t at = 0; text && refs && !done && at + 8 <= text->size; at += 4) {
+        uint8_t *p = o->data + text->offset + at;
+        uint32_t w0 = dsc_le32(p), w1 = dsc_le32(p + 4), off, adrp, add;
+        unsigned rd, rt, rn, size;
+        uint64_t slot, str;
+        if (!dsc_a64_is_adrp(w0, &rd) || !dsc_a64_is_ldr_imm(w1, &rt, &rn, &off, &size) || rn != rd || size != 8)
+            continue;
+        slot = dsc_a64_adrp_target(w0, text->addr + at) + off;
+        if (slot - refs->addr >= refs->size || !dsc_vm_ptr_target(c, slot, &str))
+            continue;
+        ck_assert(dsc_a64_adrp_encode(rd, text->addr + at, str, &adrp));
+        ck_assert(dsc_a64_add_imm_encode(rt, rn, (uint32_t)(str & 0xFFF), &add));
+        dsc_put32(p, adrp);
+        dsc_put32(p + 4, add);
+        done = true;
+    }
+    dsc_macho_free(&mo);
+    return done;
+}
+
+/* A selector load left as the cache has it (libhello's selectors are
+ * libobjc's strings there) is counted as such, and nowhere else. */
+START_TEST(unrestored_selector_load_is_counted)
+{
+    dsc_cache *c = testdata_open(testdata_caches[_i]);
+    if (!c)
+        return;
+    dsc_output o;
+    dsc_error err;
+    dsc_verify_report r;
+    ck_assert_msg(dsc_extract(c, LIBHELLO, &o, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(dsc_verify_output(c, LIBHELLO, o.data, o.size, &r, &err), 0);
+    ck_assert_uint_eq(r.sel_loads_outside, 0);
+    ck_assert(unrestore_one_load(c, &o));
+    ck_assert_int_eq(dsc_verify_output(c, LIBHELLO, o.data, o.size, &r, &err), 0);
+    ck_assert_uint_eq(r.sel_loads_outside, 1);
+    ck_assert_uint_eq(r.code_refs_outside, 0);
+    dsc_output_free(&o);
+    dsc_cache_close(c);
+}
+END_TEST
+
 Suite *verify_suite(void)
 {
     Suite *s = suite_create("verify");
@@ -309,6 +367,7 @@ Suite *verify_suite(void)
     tcase_add_test(real, binds_equal_original_opcodes);
     tcase_add_test(real, arm64e_binds_match_arm64_originals);
     tcase_add_test(real, damaged_output_is_refused_naming_the_cache);
+    tcase_add_loop_test(real, unrestored_selector_load_is_counted, 0, 2);
     suite_add_tcase(s, real);
     TCase *ops = tcase_create("opcodes");
     tcase_add_test(ops, bind_opcodes_decode);

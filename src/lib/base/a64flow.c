@@ -310,21 +310,34 @@ struct section {
     size_t nstarts;
 };
 
+/* Data-in-code flags per instruction: each entry clipped to the section
+ * and added as +1/-1 at its ends, then summed, so hostile entries cost
+ * O(entries + instructions), however they overlap. */
 static bool mark_data(struct section *sec)
 {
     const struct dsc_a64_code *c = sec->c;
     if (c->dic.size < 8)
         return true;
-    if (!(sec->data = calloc(sec->ninsns ? sec->ninsns : 1, sizeof *sec->data)))
+    int32_t *edge = calloc(sec->ninsns + 1, sizeof *edge);
+    sec->data = calloc(sec->ninsns, sizeof *sec->data);
+    if (!edge || !sec->data) {
+        free(edge);
         return false;
-    for (uint64_t at = 0; at + 8 <= c->dic.size; at += 8) {
-        uint64_t a = c->text_addr + dsc_le32(c->dic.data + at), len = dsc_le16(c->dic.data + at + 4);
-        for (uint64_t x = a & ~3ull; x < a + len; x += 4)
-            if (x >= c->addr && (x - c->addr) / 4 < sec->ninsns)
-                sec->data[(x - c->addr) / 4] = true;
-            else if (x >= c->addr)
-                break;
     }
+    uint64_t lo = c->addr, hi = c->addr + sec->ninsns * 4;
+    for (uint64_t at = 0; at + 8 <= c->dic.size; at += 8) {
+        uint64_t a = c->text_addr + dsc_le32(c->dic.data + at), e = a + dsc_le16(c->dic.data + at + 4);
+        a = a < lo ? lo : a & ~3ull;
+        e = e > hi ? hi : e;
+        if (a >= e)
+            continue;
+        edge[(a - lo) / 4]++;
+        edge[(e - lo + 3) / 4]--;
+    }
+    int64_t depth = 0;
+    for (uint64_t i = 0; i < sec->ninsns; i++)
+        sec->data[i] = (depth += edge[i]) > 0;
+    free(edge);
     return true;
 }
 

@@ -84,6 +84,7 @@
 
 /* Section type (flags & SECTION_TYPE) and attributes. */
 #define SECTION_TYPE 0xffu
+#define S_REGULAR 0x0u
 #define S_ZEROFILL 0x1u
 #define S_CSTRING_LITERALS 0x2u
 #define S_LITERAL_POINTERS 0x5u

@@ -85,6 +85,7 @@ void plan_free(struct dsc_plan *p)
         free(p->imports[i].name);
     free(p->imports);
     free(p->lazy);
+    free(p->got_twins);
     struct dsc_linkedit *le = &p->le;
     struct dsc_blob *blobs[] = {&le->chained, &le->rebase, &le->bind, &le->weak_bind, &le->lazy_bind, &le->exports,
                                 &le->fstarts, &le->dic, &le->symtab, &le->indirect, &le->strtab, &p->warnings,

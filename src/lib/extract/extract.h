@@ -93,6 +93,11 @@ struct dsc_lazy_slot {
     uint32_t import;
 };
 
+/* An own slot the cache coalesced into a cache-wide twin (gotslots.c). */
+struct dsc_got_twin {
+    uint64_t twin, own;
+};
+
 /* ---- output segments ---- */
 
 struct dsc_out_section {
@@ -164,6 +169,8 @@ struct dsc_plan {
     size_t imports_cap;
     struct dsc_lazy_slot *lazy;   /* restored lazy pointers, by address */
     size_t nlazy;
+    struct dsc_got_twin *got_twins; /* twin -> own slot, by twin (gotslots.c) */
+    size_t ngot_twins;
 
     struct dsc_linkedit le;
     struct dsc_symbols *syms;     /* symbol view, opened by plan_symbols */

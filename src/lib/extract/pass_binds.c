@@ -17,7 +17,9 @@
  * A slot that names nothing stays DSC_FIXUP_EXTERNAL (counted as unbound by
  * the fixups pass) and gets a warning. Self-binds recorded by the original
  * opcodes (an image calling its own interposable export through its GOT)
- * are restored too, over the rebase the pointers pass chose. Last, lazy
+ * are restored too, over the rebase the pointers pass chose. Own GOT and
+ * __auth_ptr slots the cache zeroed after coalescing them (dyld-1042+)
+ * are bound again to what their twins hold (gotslots.c). Last, lazy
  * binding is restored where the cache kept it (lazybind.c), the
  * weak-bind stream is rebuilt (weakbind.c), GOTs the builder retyped
  * S_REGULAR become non-lazy pointer sections again, and thread-local
@@ -30,6 +32,7 @@
 #include "base/bindinfo.h"
 #include "base/ptrfmt.h"
 #include "index/imports.h"
+#include "extract/gotslots.h"
 #include "extract/lazybind.h"
 #include "index/symbols.h"
 #include "extract/tlv.h"
@@ -142,12 +145,14 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* A bind for a slot without a fixup; auth GOT slots sign with IA and
- * address diversity, as the linker emits them. */
-static int add_bind_fixup(struct dsc_plan *p, uint64_t address, const struct bind_name *b, bool auth)
+/* Auth GOT slots sign with IA and address diversity, as the linker emits them. */
+static struct dsc_fixup_auth linker_auth(bool auth) { return (struct dsc_fixup_auth){auth, 0, auth, 0}; }
+
+/* A bind for a slot without a fixup. */
+static int add_bind_fixup(struct dsc_plan *p, uint64_t address, const struct bind_name *b,
+                          struct dsc_fixup_auth auth)
 {
-    struct dsc_fixup f = {.address = address, .kind = DSC_FIXUP_EXTERNAL,
-                          .auth = {.present = auth, .key = 0, .addr_div = auth}};
+    struct dsc_fixup f = {.address = address, .kind = DSC_FIXUP_EXTERNAL, .auth = auth};
     return make_bind(p, &f, b) ? -1 : plan_add_fixup(p, &f);
 }
 
@@ -169,7 +174,7 @@ static int add_missing_binds(struct dsc_plan *p, struct dsc_symbols *syms, const
         if (ob->weak || !plan_in_image(p, ob->address) || bsearch(&ob->address, have, n, sizeof *have, cmp_u64))
             continue;
         struct bind_name b = {ob->name, ob->ordinal, ob->flags & BIND_SYMBOL_FLAGS_WEAK_IMPORT, ob->addend};
-        rc = add_bind_fixup(p, ob->address, &b, false);
+        rc = add_bind_fixup(p, ob->address, &b, linker_auth(false));
     }
     for (size_t i = 0; i < im->count && rc == 0; i++) {
         const struct dsc_indirect *e = &im->entries[i];
@@ -180,9 +185,35 @@ static int add_missing_binds(struct dsc_plan *p, struct dsc_symbols *syms, const
             continue;
         name_import(p, syms, e, &b);
         bool auth = strcmp(p->mo.sects[e->section].sectname, "__auth_got") == 0;
-        rc = add_bind_fixup(p, e->address, &b, auth);
+        rc = add_bind_fixup(p, e->address, &b, linker_auth(auth));
     }
     free(have);
+    return rc;
+}
+
+/* Own slots the cache zeroed after coalescing them (gotslots.c): named by
+ * the indirect table where it names them, else by the twin's target; the
+ * twin's authentication is the slot's. */
+static int bind_coalesced(struct dsc_plan *p, struct dsc_symbols *syms, const struct dsc_imports *im)
+{
+    struct dsc_got_recovered *rec;
+    size_t n;
+    if (dsc_got_recover(p, syms, im, &rec, &n))
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const struct dsc_indirect *ind = rec[i].named_by_indirect ? dsc_imports_at(im, rec[i].address) : NULL;
+        struct bind_name b;
+        if (ind)
+            name_import(p, syms, ind, &b);
+        else if (!name_by_target(p, syms, rec[i].target, &b)) {
+            plan_warn(p, "zeroed slot at 0x%llx: its twin's target 0x%llx names no exported symbol",
+                      (unsigned long long)rec[i].address, (unsigned long long)rec[i].target);
+            continue;
+        }
+        rc = add_bind_fixup(p, rec[i].address, &b, rec[i].auth);
+    }
+    free(rec);
     return rc;
 }
 
@@ -239,6 +270,8 @@ int pass_binds(struct dsc_plan *p)
                           (unsigned long long)f->address, (unsigned long long)f->target);
         }
     }
+    if (rc == 0)
+        rc = bind_coalesced(p, syms, &im);
     if (rc == 0)
         rc = add_missing_binds(p, syms, &im);
     if (rc == 0)

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "extract/extract.h"
+#include "extract/gotslots.h"
 #include "index/imports.h"
 #include "base/insn.h"
 #include "base/sort.h"
@@ -288,10 +289,12 @@ static void fix_branch(struct stub_ctx *x, uint8_t *word, uint64_t pc, uint32_t 
  * image (a uniqued GOT chunk), or 0 (after a warning when `report`). */
 static uint64_t own_slot_for_load(struct stub_ctx *x, uint64_t pc, uint64_t slot, bool report)
 {
-    uint64_t target;
+    uint64_t target, coalesced = dsc_got_own_slot(x->p, slot);
     const struct dsc_map *m = dsc_vm_map(x->p->cache, slot);
     if (plan_in_image(x->p, slot) || !m || (m->info.max_prot & 4) || !dsc_vm_ptr_target(x->p->cache, slot, &target))
         return 0;
+    if (coalesced)
+        return coalesced;
     const char *name = name_of_target(x, target);
     const struct named *own = name ? find_named(x->slots, x->nslots, name) : NULL;
     /* Code reads a GOT, not a lazy pointer (which holds a helper until bound). */

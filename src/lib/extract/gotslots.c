@@ -1,0 +1,351 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * gotslots.c — zeroed own GOT / __auth_ptr slots tied back to the
+ * cache-wide twins the image's code reads (contract: gotslots.h).
+ *
+ *  1. Twins: every pointer-sized load in the image's code (AArch64
+ *     ADRP+LDR and LDR literal, x86_64 RIP-relative operands) of a slid
+ *     pointer outside the image in a non-executable mapping, with its
+ *     target and authentication from the slide info.
+ *  2. Own slots still bound in GOT-like sections claim the twins whose
+ *     target exports their name with the same authentication.
+ *  3. Zeroed slots (no fixup, 0 in the cache) of __got/__auth_got claim
+ *     the twin of the name the indirect table gives them; zeroed
+ *     __auth_ptr slots share out the twins left, by name order.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "extract/gotslots.h"
+#include "base/insn.h"
+#include "base/ptrfmt.h"
+#include "base/sort.h"
+#include "base/x86.h"
+#include "cache/slide.h"
+#include "index/imports.h"
+#include "index/symbols.h"
+
+struct twin {
+    uint64_t addr, target;
+    struct dsc_fixup_auth auth;
+    const char *name;   /* an export at the target, for the __auth_ptr order */
+    bool claimed;
+};
+
+struct scan {
+    struct dsc_plan *p;
+    uint64_t *addrs;    /* foreign slots code reads, with repeats */
+    size_t n, cap;
+    bool oom;
+};
+
+static void note_load(struct scan *s, uint64_t slot)
+{
+    const struct dsc_map *m;
+    if (plan_in_image(s->p, slot) || !(m = dsc_vm_map(s->p->cache, slot)) || (m->info.max_prot & 4) || s->oom)
+        return;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 64;
+        uint64_t *v = realloc(s->addrs, cap * sizeof *v);
+        if (!v) {
+            s->oom = true;
+            return;
+        }
+        s->addrs = v;
+        s->cap = cap;
+    }
+    s->addrs[s->n++] = slot;
+}
+
+static void scan_a64(struct scan *s, const struct dsc_section *sec, dsc_span code)
+{
+    unsigned psz = s->p->ptr_size;
+    for (uint64_t o = 0; o + 4 <= code.size; o += 4) {
+        uint32_t w = dsc_le32(code.data + o), off;
+        unsigned rd, rt, rn, size;
+        uint64_t pc = sec->addr + o;
+        if (dsc_a64_is_adrp(w, &rd) && o + 8 <= code.size &&
+            dsc_a64_is_ldr_imm(dsc_le32(code.data + o + 4), &rt, &rn, &off, &size) && rn == rd && size == psz)
+            note_load(s, dsc_a64_adrp_target(w, pc) + off);
+        else if (dsc_a64_is_ldr_literal(w, &rt, &size) && size == psz)
+            note_load(s, dsc_a64_ldr_literal_target(w, pc));
+    }
+}
+
+static void scan_x86(struct scan *s, const struct dsc_section *sec, dsc_span code)
+{
+    for (uint64_t o = 0; o < code.size; o++) {
+        struct dsc_x86_insn insn;
+        uint64_t slot;
+        if (dsc_x86_rip_operand(code.data + o, code.size - o, sec->addr + o, &insn, &slot))
+            note_load(s, slot);
+    }
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int on_twin_slot(void *ctx, const struct dsc_slide_slot *slot)
+{
+    struct twin *t = ctx;
+    if (slot->address == t->addr && slot->auth)
+        t->auth = (struct dsc_fixup_auth){true, slot->key, slot->addr_div, slot->diversity};
+    return 0;
+}
+
+/* Step 1: the distinct twins, each with a target (others are no twins). */
+static int find_twins(struct dsc_plan *p, struct dsc_symbols *syms, struct twin **out, size_t *n)
+{
+    struct scan s = {.p = p};
+    enum dsc_arch arch = p->cache->info.arch;
+    bool x86 = arch == DSC_ARCH_X86_64 || arch == DSC_ARCH_X86_64H;
+    for (unsigned i = 0; i < p->mo.nsects; i++) {
+        const struct dsc_section *sec = &p->mo.sects[i];
+        dsc_span code;
+        if (!(sec->flags & (S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS)) ||
+            !dsc_vm_span(p->cache, sec->addr, sec->size, &code))
+            continue;
+        if (x86)
+            scan_x86(&s, sec, code);
+        else if (arch == DSC_ARCH_ARM64 || arch == DSC_ARCH_ARM64E || arch == DSC_ARCH_ARM64_32)
+            scan_a64(&s, sec, code);
+    }
+    struct twin *v = s.oom ? NULL : malloc((s.n ? s.n : 1) * sizeof *v);
+    if (!v) {
+        free(s.addrs);
+        return plan_oom(p);
+    }
+    if (s.n)
+        qsort(s.addrs, s.n, sizeof *s.addrs, cmp_u64);
+    size_t k = 0;
+    for (size_t i = 0; i < s.n; i++) {
+        struct twin t = {.addr = s.addrs[i]};
+        const struct dsc_export *const *at;
+        dsc_error ignored;
+        if ((i && s.addrs[i] == s.addrs[i - 1]) || !dsc_vm_ptr_target(p->cache, t.addr, &t.target) || !t.target)
+            continue;
+        (void)dsc_slide_walk_range(p->cache, t.addr, t.addr + p->ptr_size, on_twin_slot, &t, &ignored);
+        t.name = dsc_symbols_by_address(syms, t.target & DSC_TBI_MASK, &at) ? at[0]->name : "";
+        v[k++] = t;
+    }
+    free(s.addrs);
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+static bool exports_name(struct dsc_symbols *syms, uint64_t target, const char *name)
+{
+    const struct dsc_export *const *at;
+    size_t n = dsc_symbols_by_address(syms, target & DSC_TBI_MASK, &at);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(at[i]->name, name) == 0)
+            return true;
+    return false;
+}
+
+static bool same_auth(const struct dsc_fixup_auth *a, const struct dsc_fixup_auth *b)
+{
+    return a->present == b->present &&
+           (!a->present || (a->key == b->key && a->addr_div == b->addr_div && a->diversity == b->diversity));
+}
+
+static bool is_got(const struct dsc_section *s)
+{
+    return strcmp(s->sectname, "__got") == 0 || strcmp(s->sectname, "__auth_got") == 0;
+}
+
+static bool is_auth_ptr(const struct dsc_section *s) { return strcmp(s->sectname, "__auth_ptr") == 0; }
+
+/* The unclaimed twin holding `name` (any auth when `auth` is NULL). */
+static struct twin *twin_named(struct dsc_symbols *syms, struct twin *t, size_t nt, const char *name,
+                               const struct dsc_fixup_auth *auth)
+{
+    for (size_t i = 0; i < nt; i++)
+        if (!t[i].claimed && (!auth || same_auth(auth, &t[i].auth)) && exports_name(syms, t[i].target, name))
+            return &t[i];
+    return NULL;
+}
+
+struct recover {
+    struct dsc_plan *p;
+    struct dsc_symbols *syms;
+    const struct dsc_imports *im;
+    struct twin *twins;
+    size_t ntwins;
+    uint64_t *fixed;        /* fixup addresses, sorted */
+    struct dsc_got_recovered *out;
+    size_t nout;
+    uint64_t *auth_ptrs;    /* zeroed __auth_ptr slots, in address order */
+    size_t nauth_ptrs;
+};
+
+static int map_twin(struct dsc_plan *p, uint64_t twin, uint64_t own)
+{
+    struct dsc_got_twin *v = realloc(p->got_twins, (p->ngot_twins + 1) * sizeof *v);
+    if (!v)
+        return plan_oom(p);
+    p->got_twins = v;
+    v[p->ngot_twins++] = (struct dsc_got_twin){twin, own};
+    return 0;
+}
+
+static int claim(struct recover *r, struct twin *t, uint64_t own, bool recovered, bool by_indirect)
+{
+    t->claimed = true;
+    if (recovered)
+        r->out[r->nout++] = (struct dsc_got_recovered){own, t->target, t->auth, by_indirect};
+    return map_twin(r->p, t->addr, own);
+}
+
+static const struct dsc_section *section_at(const struct dsc_macho *mo, uint64_t addr)
+{
+    for (unsigned i = 0; i < mo->nsects; i++)
+        if (addr - mo->sects[i].addr < mo->sects[i].size)
+            return &mo->sects[i];
+    return NULL;
+}
+
+/* Step 2: own slots still bound claim their twins. */
+static int claim_bound(struct recover *r)
+{
+    struct dsc_plan *p = r->p;
+    for (size_t i = 0; i < p->nfixups; i++) {
+        const struct dsc_fixup *f = &p->fixups[i];
+        const struct dsc_section *s = section_at(&p->mo, f->address);
+        struct twin *t;
+        if (f->kind != DSC_FIXUP_BIND || f->addend || !s || !(is_got(s) || is_auth_ptr(s)))
+            continue;
+        while ((t = twin_named(r->syms, r->twins, r->ntwins, p->imports[f->import].name, &f->auth)))
+            if (claim(r, t, f->address, false, false))
+                return -1;
+    }
+    return 0;
+}
+
+static bool zeroed(struct recover *r, uint64_t slot)
+{
+    uint64_t raw;
+    return !bsearch(&slot, r->fixed, r->p->nfixups, sizeof *r->fixed, cmp_u64) &&
+           dsc_vm_ptr_raw(r->p->cache, slot, &raw) && raw == 0;
+}
+
+/* Step 3a: zeroed GOT slots, by the indirect table's name. */
+static int claim_zeroed(struct recover *r, const struct dsc_section *s)
+{
+    for (uint64_t a = s->addr; a + r->p->ptr_size <= s->addr + s->size; a += r->p->ptr_size) {
+        if (!zeroed(r, a))
+            continue;
+        if (is_auth_ptr(s)) {
+            r->auth_ptrs[r->nauth_ptrs++] = a;
+            continue;
+        }
+        const struct dsc_indirect *ind = dsc_imports_at(r->im, a);
+        struct twin *t = ind && dsc_indirect_is_import(ind)
+                             ? twin_named(r->syms, r->twins, r->ntwins, ind->name, NULL) : NULL;
+        if (t && claim(r, t, a, true, true))
+            return -1;
+    }
+    return 0;
+}
+
+static int cmp_twin_order(const void *a, const void *b)
+{
+    const struct twin *x = *(struct twin *const *)a, *y = *(struct twin *const *)b;
+    int c = strcmp(x->name, y->name);
+    if (c)
+        return c;
+    if (x->auth.key != y->auth.key)
+        return x->auth.key < y->auth.key ? -1 : 1;
+    return x->auth.diversity < y->auth.diversity ? -1 : x->auth.diversity > y->auth.diversity;
+}
+
+/* Step 3b: __auth_ptr slots take the twins nothing else explains, in the
+ * order clang emits its signed-pointer slots (sorted by label: symbol,
+ * key, discriminator), when there are exactly as many. */
+static int share_auth_ptrs(struct recover *r)
+{
+    struct twin **left = malloc((r->ntwins ? r->ntwins : 1) * sizeof *left);
+    size_t n = 0;
+    if (!left)
+        return plan_oom(r->p);
+    for (size_t i = 0; i < r->ntwins; i++)
+        if (!r->twins[i].claimed)
+            left[n++] = &r->twins[i];
+    int rc = 0;
+    if (n != r->nauth_ptrs) {
+        plan_warn(r->p, "%zu zeroed __auth_ptr slots, %zu coalesced pointers the code reads: left unbound",
+                  r->nauth_ptrs, n);
+    } else {
+        qsort(left, n, sizeof *left, cmp_twin_order);
+        for (size_t i = 0; i < n && rc == 0; i++)
+            rc = claim(r, left[i], r->auth_ptrs[i], true, false);
+    }
+    free(left);
+    return rc;
+}
+
+static int recover_all(struct recover *r)
+{
+    const struct dsc_macho *mo = &r->p->mo;
+    size_t slots = 0;
+    for (unsigned i = 0; i < mo->nsects; i++)
+        if (is_got(&mo->sects[i]) || is_auth_ptr(&mo->sects[i]))
+            slots += mo->sects[i].size / r->p->ptr_size;
+    r->fixed = malloc((r->p->nfixups + 1) * sizeof *r->fixed);
+    r->out = malloc((r->ntwins + 1) * sizeof *r->out);
+    r->auth_ptrs = malloc((slots + 1) * sizeof *r->auth_ptrs);
+    if (!r->fixed || !r->out || !r->auth_ptrs)
+        return plan_oom(r->p);
+    for (size_t i = 0; i < r->p->nfixups; i++)
+        r->fixed[i] = r->p->fixups[i].address;
+    qsort(r->fixed, r->p->nfixups, sizeof *r->fixed, cmp_u64);
+    if (claim_bound(r))
+        return -1;
+    for (unsigned i = 0; i < mo->nsects; i++) {
+        const struct dsc_section *s = &mo->sects[i];
+        bool coalesced = (is_got(s) && (s->flags & SECTION_TYPE) == S_REGULAR) || is_auth_ptr(s);
+        if (coalesced && claim_zeroed(r, s))
+            return -1;
+    }
+    return r->nauth_ptrs ? share_auth_ptrs(r) : 0;
+}
+
+static int cmp_got_twin(const void *a, const void *b)
+{
+    const struct dsc_got_twin *x = a, *y = b;
+    return x->twin < y->twin ? -1 : x->twin > y->twin;
+}
+
+int dsc_got_recover(struct dsc_plan *p, struct dsc_symbols *syms, const struct dsc_imports *im,
+                    struct dsc_got_recovered **out, size_t *n)
+{
+    struct recover r = {.p = p, .syms = syms, .im = im};
+    *out = NULL;
+    *n = 0;
+    if (find_twins(p, syms, &r.twins, &r.ntwins))
+        return -1;
+    int rc = recover_all(&r);
+    free(r.twins);
+    free(r.fixed);
+    free(r.auth_ptrs);
+    if (rc) {
+        free(r.out);
+        return -1;
+    }
+    if (p->ngot_twins)
+        qsort(p->got_twins, p->ngot_twins, sizeof *p->got_twins, cmp_got_twin);
+    *out = r.out;
+    *n = r.nout;
+    return 0;
+}
+
+uint64_t dsc_got_own_slot(const struct dsc_plan *p, uint64_t twin)
+{
+    size_t i = dsc_lower_bound(p->got_twins, p->ngot_twins, sizeof *p->got_twins,
+                               offsetof(struct dsc_got_twin, twin), twin);
+    return i < p->ngot_twins && p->got_twins[i].twin == twin ? p->got_twins[i].own : 0;
+}
