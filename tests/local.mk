@@ -49,6 +49,9 @@ EXTRA_DIST += tests/integration/selref_methname.sh
 # Selector loads of every shape, rewritten and restored (issue 10 item 3).
 TESTS += tests/integration/selloads_builder.sh
 EXTRA_DIST += tests/integration/selloads_builder.sh
+# Swift relative references to GOT slots (tests/builder/inputs/libswiftrel.S).
+TESTS += tests/integration/swift_builder.sh
+EXTRA_DIST += tests/integration/swift_builder.sh
 # Install paths written to break the fronts: escaped in every log line.
 TESTS += tests/integration/hostile_paths.sh
 EXTRA_DIST += tests/integration/hostile_paths.sh

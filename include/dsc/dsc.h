@@ -238,6 +238,7 @@ void dsc_output_free(dsc_output *out);
 #define DSC_VERIFY_BINDS (1u << 0)
 #define DSC_VERIFY_STUBS (1u << 1)
 #define DSC_VERIFY_OBJC  (1u << 2)
+#define DSC_VERIFY_RELREFS (1u << 3)
 
 typedef struct dsc_verify_report {
     uint32_t image;
@@ -260,6 +261,11 @@ typedef struct dsc_verify_report {
     uint64_t method_names_outside;    /* method-list names not in the image's own strings */
     uint64_t objc_other_outside;      /* class/protocol/ivar/property names, types, protocol refs outside;
                                          +1 when the file's ObjC metadata cannot be walked */
+    /* Swift 32-bit relative references (__TEXT,__const, __swift5_*) */
+    uint64_t relrefs;                 /* references to pointer slots, and entries of the lists */
+    uint64_t relrefs_outside;         /* ... naming a pointer slot outside every image (a coalesced
+                                         GOT), or a list entry (__swift5_proto/types/protos)
+                                         leaving the image */
 } dsc_verify_report;
 
 /* Extract `image`, re-parse the result, and fill `rep`. */

@@ -28,14 +28,16 @@ static void add_report(dsc_verify_report *sum, const dsc_verify_report *r)
     sum->selrefs_outside += r->selrefs_outside;
     sum->method_names_outside += r->method_names_outside;
     sum->objc_other_outside += r->objc_other_outside;
+    sum->relrefs += r->relrefs;
+    sum->relrefs_outside += r->relrefs_outside;
     sum->checked |= r->checked;
 }
 
 static uint64_t problems(const dsc_verify_report *r)
 {
     return r->pointers_outside + r->binds_unknown_symbol + r->stubs_bad_slot + r->branches_outside + r->code_refs_outside +
-           r->sel_loads_outside +
-           r->selrefs_outside + r->method_names_outside + r->objc_other_outside;
+           r->sel_loads_outside + r->selrefs_outside + r->method_names_outside + r->objc_other_outside +
+           r->relrefs_outside;
 }
 
 static void print_report(const char *what, const dsc_verify_report *r)
@@ -45,6 +47,8 @@ static void print_report(const char *what, const dsc_verify_report *r)
            " sel-loads-outside %" PRIu64,
            what, r->pointers, r->binds, r->pointers_outside, r->binds_unknown_symbol, r->stubs, r->stubs_bad_slot,
            r->branches_outside, r->code_refs_outside, r->sel_loads_outside);
+    if (r->checked & DSC_VERIFY_RELREFS)
+        printf(" relrefs %" PRIu64 " relrefs-outside %" PRIu64, r->relrefs, r->relrefs_outside);
     if (r->checked & DSC_VERIFY_OBJC)
         printf(" selrefs %" PRIu64 " selrefs-outside %" PRIu64 " method-names-outside %" PRIu64
                " objc-other-outside %" PRIu64, r->selrefs, r->selrefs_outside, r->method_names_outside,
@@ -65,6 +69,10 @@ static void json_report(json *j, const dsc_verify_report *r)
     json_uint(j, "branches_outside", r->branches_outside);
     json_uint(j, "code_refs_outside", r->code_refs_outside);
     json_uint(j, "sel_loads_outside", r->sel_loads_outside);
+    if (r->checked & DSC_VERIFY_RELREFS) {
+        json_uint(j, "relrefs", r->relrefs);
+        json_uint(j, "relrefs_outside", r->relrefs_outside);
+    }
     if (r->checked & DSC_VERIFY_OBJC) {
         json_uint(j, "selrefs", r->selrefs);
         json_uint(j, "selrefs_outside", r->selrefs_outside);

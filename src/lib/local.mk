@@ -24,6 +24,7 @@ libdsc_core_la_SOURCES = \
 	src/lib/base/ptrfmt.c src/lib/base/ptrfmt.h \
 	src/lib/base/insn.c src/lib/base/insn.h src/lib/base/a64flow.c src/lib/base/a64flow.h \
 	src/lib/base/x86.c src/lib/base/x86.h \
+	src/lib/base/relref.c src/lib/base/relref.h \
 	src/lib/base/version.c \
 	src/lib/base/sha256.c src/lib/base/sha256.h \
 	src/lib/base/pathtext.c \
@@ -49,6 +50,7 @@ libdsc_core_la_SOURCES = \
 	src/lib/extract/gotslots.c src/lib/extract/gotslots.h \
 	src/lib/extract/tlv.c src/lib/extract/tlv.h \
 	src/lib/extract/pass_linkedit.c src/lib/extract/pass_stubs.c \
+	src/lib/extract/relrefs.c src/lib/extract/relrefs.h \
 	src/lib/extract/pass_fixups.c src/lib/extract/out.c \
 	src/lib/verify/verify.c \
 	src/lib/verify/fixup_decode.c src/lib/verify/fixup_decode.h \

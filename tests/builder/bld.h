@@ -239,6 +239,7 @@ struct cache {
     bool got_uniquing;          /* dyld-940+: cache-wide GOT twins */
     uint64_t got_area_size[RK_COUNT], got_addr[RK_COUNT], got_used[RK_COUNT];
     uint64_t stats_gotloads;    /* code loads redirected to GOT twins */
+    uint64_t stats_relrefs;     /* Swift relative references to GOT twins */
     uint64_t stats_gotzeroed;   /* own GOT slots zeroed (dyld-1042.1+) */
     uint64_t stats_stub_copies; /* universal: stubs copied to TEXT_STUBS */
     uint64_t stats_tlv_images;  /* images whose TLV descriptors got a key */
@@ -303,6 +304,14 @@ bool got_section(const struct sect *x);
 bool got_zeroed(const struct cache *c, const struct image *img, const struct ptr *p);
 void got_plan(struct cache *c);
 void got_unique(struct cache *c);
+/* The cache-wide twin of the image's bound GOT slot at cache address
+ * `slot` (made on first use); 0 for any other slot or without uniquing. */
+struct got_redirect;
+uint64_t got_twin_at(struct got_redirect *r, uint64_t slot);
+/* swiftrel.c: Swift's 32-bit relative references (base/relref.h) of image
+ * `image` to its pointer slots re-aimed after segments moved: at the GOT
+ * twin (got_twin_at), else at the slot's new address. Called by got_unique. */
+void swiftrel_fix(struct cache *c, struct got_redirect *r, size_t image);
 
 /* tlv.c: TLV descriptors keyed, thunks at _tlv_get_addr (dyld-1042+),
  * after layout_copy_segments and before slide_encode. */

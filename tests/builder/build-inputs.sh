@@ -1,13 +1,17 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
-# build-inputs.sh OUTDIR ARCH [era] — compile and link the builder's input
-# dylibs (tests/builder/inputs) for ARCH with clang-19 and ld64.lld-19.
-# Prints the dylib paths in cache order. Exit 77 when the toolchain is
-# missing. "era": inputs for the dyld-1231+ eras (header 0x208/0x228):
-# DBCat's class data in __OBJC_CONST, and libera (__DATA_DIRTY, __TPRO_CONST
-# and the read-only segment __READ_ONLY).
+# build-inputs.sh OUTDIR ARCH [era|swiftrel] — compile and link the
+# builder's input dylibs (tests/builder/inputs) for ARCH with clang-19 and
+# ld64.lld-19. Prints the dylib paths in cache order. Exit 77 when the
+# toolchain is missing. "era": inputs for the dyld-1231+ eras (header
+# 0x208/0x228): DBCat's class data in __OBJC_CONST, and libera
+# (__DATA_DIRTY, __TPRO_CONST, the read-only segment __READ_ONLY, chained
+# fixups). "swiftrel" (64-bit ARCH): also libswiftrel, Swift-shaped
+# relative references to GOT slots, last.
 set -eu
-out=$1 arch=$2 era=${3:-}
+out=$1 arch=$2 extra=${3:-}
+era=
+[ "$extra" = era ] && era=yes
 src=$(cd "$(dirname "$0")/inputs" && pwd)
 CLANG=${CLANG:-clang-19}
 LLD=${LLD:-ld64.lld-19}
@@ -88,3 +92,8 @@ case $arch in
         "$CLANG" -target "$target" -c "$src/libselloads.s" -o "$out/libselloads.o"
         ld libselloads /usr/lib/libselloads.dylib "$out/libselloads.o" "$S" "$O" ;;
 esac
+if [ "$extra" = swiftrel ]; then
+    [ "$arch" != arm64_32 ] || { echo "libswiftrel is for 64-bit targets" >&2; exit 2; }
+    cc "$src/libswiftrel.S" -o "$out/libswiftrel.o"
+    ld libswiftrel /usr/lib/swift/libswiftrel.dylib "$out/libswiftrel.o" "$S" "$A"
+fi

@@ -269,6 +269,7 @@ int main(int argc, char **argv)
     check_objc_image_info(&n);
     check_objc_opts(&n);
     check_code(&n);
+    check_swiftrel(&n);
     if (rip_refs)
         check_rip_refs(rip_refs, &m, &n);
     if (dec.n != explained + ntwins)
@@ -280,11 +281,12 @@ int main(int argc, char **argv)
            "%zu adrp pairs, %zu rip operands, %zu direct stubs, %zu direct calls, %zu uniqued selectors, "
            "%zu uniqued protocols, %zu selector loads, %zu pc-relative literals, %zu auth pointers, "
            "%zu redacted locals, %zu GOT loads, %zu zeroed GOT slots, %zu calls to stub copies, %zu objc image infos, "
-           "%zu header infos, %zu lists of lists, %zu TLV descriptors, %zu function variants\n",
+           "%zu header infos, %zu lists of lists, %zu TLV descriptors, %zu function variants, "
+           "%zu relative references to pointer slots\n",
            m.main_path, bc.nimages, n.ptrs, n.nulls, n.exports, n.symbols, n.locals, n.adrps, n.rip_refs,
            n.direct_stubs, n.direct_calls, n.selectors, n.protocols, n.selector_loads, n.literals, n.auth,
            n.redacted, n.got_loads, n.zeroed_gots, n.stub_copies, n.image_infos, n.header_infos, n.preattached, n.tlvs,
-           n.fvariants);
+           n.fvariants, n.relrefs);
     dsc_cache_close(cache);
     cache_free(&bc);
     free(cached);

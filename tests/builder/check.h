@@ -49,7 +49,7 @@ struct cached {
 struct counts {
     size_t ptrs, nulls, exports, symbols, locals, adrps, direct_stubs, direct_calls, selectors, protocols, rip_refs;
     size_t selector_loads, literals, auth, redacted, got_loads, stub_copies, image_infos, header_infos;
-    size_t preattached, tlvs, fvariants, zeroed_gots;
+    size_t preattached, tlvs, fvariants, zeroed_gots, relrefs;
 };
 
 /* The uniqued selector buffer, from libobjc's objc_opt_offsets[0..1]. */
@@ -99,6 +99,9 @@ void check_exports(struct counts *n);
 void check_symbols(struct counts *n);
 void check_locals(struct counts *n);
 void check_objc_image_info(struct counts *n);
+
+/* check_swiftrel.c: Swift's relative references to pointer slots. */
+void check_swiftrel(struct counts *n);
 
 /* check_code.c */
 void check_code(struct counts *n);

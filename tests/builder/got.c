@@ -8,8 +8,9 @@
  * images of the same mapping (DATA_CONST / AUTH_CONST). Code that loads
  * from the image's own slot — ADRP+LDR where the LDR is the ADRP's only use,
  * LDR-literal within reach, x86_64 RIP-relative operands — is redirected to
- * the twin. The images' own GOT sections stay, retyped S_REGULAR
- * (loadcmds.c). Apple keys by symbol and dylib; with binds resolved, the
+ * the twin, and so are Swift's 32-bit relative references to the slot
+ * (swiftrel.c, through got_twin_at). The images' own GOT sections stay,
+ * retyped S_REGULAR (loadcmds.c). Apple keys by symbol and dylib; with binds resolved, the
  * target address is the same key.
  *
  * From dyld-1042.1 (our 0x200 header era; followed: dyld-1378
@@ -159,13 +160,22 @@ static const struct ptr *got_slot(const struct cache *c, const struct image *img
     return p;
 }
 
-struct redirect {
+struct got_redirect {
     struct cache *c;
     struct got_table *t;
     size_t image;
 };
 
-static void arm64_redirect(struct redirect *r, const struct image *img, const struct sect *x)
+uint64_t got_twin_at(struct got_redirect *r, uint64_t slot)
+{
+    enum region_kind kind;
+    const struct ptr *p;
+    if (!r->c->got_uniquing || !(p = got_slot(r->c, &r->c->images[r->image], slot, &kind)))
+        return 0;
+    return twin_of(r->c, r->t, p, r->image, kind);
+}
+
+static void arm64_redirect(struct got_redirect *r, const struct image *img, const struct sect *x)
 {
     struct cache *c = r->c;
     bool w32 = c->ai->ptr_size == 4;
@@ -210,7 +220,7 @@ static void arm64_redirect(struct redirect *r, const struct image *img, const st
 static void x86_redirect(void *ctx, const struct image *img, uint8_t *disp, uint64_t in_next, uint64_t next)
 {
     (void)in_next;
-    struct redirect *r = ctx;
+    struct got_redirect *r = ctx;
     enum region_kind kind;
     const struct ptr *p = got_slot(r->c, img, next + (uint64_t)(int64_t)(int32_t)dsc_le32(disp), &kind);
     if (!p)
@@ -257,15 +267,13 @@ static void zero_own_slots(struct cache *c)
 
 void got_unique(struct cache *c)
 {
-    if (!c->got_uniquing)
-        return;
     struct got_table t = {0};
     bool x86 = c->opt.arch == ARCH_X86_64;
     twin_all(c, &t);
     for (size_t i = 0; i < c->nimages; i++) {
         const struct image *img = &c->images[i];
-        struct redirect r = {c, &t, i};
-        for (unsigned k = 0; k < img->nsects; k++) {
+        struct got_redirect r = {c, &t, i};
+        for (unsigned k = 0; k < img->nsects && c->got_uniquing; k++) {
             const struct sect *x = &img->sects[k];
             if (img->segs[x->segi].kind != RK_TEXT || !(x->flags & 0x80000400u))
                 continue;
@@ -274,7 +282,10 @@ void got_unique(struct cache *c)
             else
                 arm64_redirect(&r, img, x);
         }
+        swiftrel_fix(c, &r, i); /* every era: the references move with their segments */
     }
+    if (!c->got_uniquing)
+        return;
     zero_own_slots(c);
     /* Twins are pointers too: slide info must name them. */
     for (size_t j = 0; j < t.cap; j++) {

@@ -9,12 +9,14 @@
 # the arm64e one with __auth_ptr coalesced (dyld-1231.3+).
 # Thread-local descriptors are keyed in every 0x200 cache, packed
 # (dyld-1284+, --packed-tlvs) in the preattach caches and in arm64_32 v4
-# and x86_64 v2 0x200-locals, which also get a function variant. Split iOS
-# caches of the dyld-1231 eras (0x208: dyld-1245.1, 0x228: dyld-1284.13) on
-# arm64 and arm64e, from the "era" inputs (build-inputs.sh: __DATA_DIRTY,
-# __TPRO_CONST, __OBJC_CONST, a read-only segment, chained fixups), with
-# TPRO_CONST and READ_ONLY mappings and .dylddata/.dyldreadonly/.dyldlinkedit
-# sub-caches. Every cache is verified with dsccheck (x86_64 with the operands
+# and x86_64 v2 0x200-locals, which also get a function variant. On arm64,
+# arm64e and x86_64 a 0x200 cache also holds libswiftrel (Swift relative
+# references aimed at GOT twins, dyld-1042+). Split iOS caches of the
+# dyld-1231 eras (0x208: dyld-1245.1, 0x228: dyld-1284.13) on arm64 and
+# arm64e, from the "era" inputs (build-inputs.sh: __DATA_DIRTY, __TPRO_CONST,
+# __OBJC_CONST, a read-only segment, chained fixups), with TPRO_CONST and
+# READ_ONLY mappings and .dylddata/.dyldreadonly/.dyldlinkedit sub-caches.
+# Every cache is verified with dsccheck (x86_64 with the operands
 # x86-refs.sh lists, so llvm-objdump-19 is needed too). Writes OUTDIR/caches.list:
 #   name TAB main cache path TAB manifest path
 # Needs clang-19 and ld64.lld-19 (exit 77 without them, like a skipped test).
@@ -22,7 +24,6 @@
 set -eu
 out=$1
 shift
-inputs=
 arches=${*:-arm64 arm64e arm64_32 x86_64}
 top_srcdir=${top_srcdir:-.}
 top_builddir=${top_builddir:-.}
@@ -40,14 +41,15 @@ slides_of() {
     esac
 }
 
-# build NAME ARCH SLIDE ARGS... ($inputs: the input list's name, default ARCH)
+# build NAME ARCH SLIDE ARGS... (inputs: $out/inputs/$arch$list.list)
+list=
 build() {
     name=$1 arch=$2 slide=$3
     shift 3
     mkdir -p "$out/$name"
     cache=$out/$name/dyld_shared_cache_$arch
     "$DSCBUILD" --arch "$arch" --slide "$slide" -o "$cache" \
-        --alias /usr/lib/liba.1.dylib=/usr/lib/liba.dylib "$@" $(cat "$out/inputs/${inputs:-$arch}.list") > /dev/null
+        --alias /usr/lib/liba.1.dylib=/usr/lib/liba.dylib "$@" $(cat "$out/inputs/$arch$list.list") > /dev/null
     refs=
     [ "$arch" = x86_64 ] && refs="--x86-refs $out/inputs/x86_64.refs"
     "$DSCCHECK" $refs "$cache.manifest" > /dev/null
@@ -59,9 +61,12 @@ build() {
 }
 
 for arch in $arches; do
-    "$top_srcdir/tests/builder/build-inputs.sh" "$out/inputs/$arch" "$arch" > "$out/inputs/$arch.list"
+    swift=swiftrel
+    [ "$arch" = arm64_32 ] && swift=
+    "$top_srcdir/tests/builder/build-inputs.sh" "$out/inputs/$arch" "$arch" $swift > "$out/inputs/$arch-swift.list"
+    grep -v '/libswiftrel\.dylib$' "$out/inputs/$arch-swift.list" > "$out/inputs/$arch.list"
     if [ "$arch" = x86_64 ]; then
-        "$top_srcdir/tests/builder/x86-refs.sh" "$out/inputs/$arch.list" > "$out/inputs/$arch.refs"
+        "$top_srcdir/tests/builder/x86-refs.sh" "$out/inputs/$arch-swift.list" > "$out/inputs/$arch.refs"
     fi
     for slide in $(slides_of "$arch"); do
         old=0x138
@@ -91,11 +96,16 @@ for arch in $arches; do
                 --split 3 --preattach-categories --packed-tlvs --function-variant _sys_fv=_sys_fv_fast $authptr
             "$top_srcdir/tests/builder/build-inputs.sh" "$out/inputs/$arch-era" "$arch" era > "$out/inputs/$arch-era.list"
             last=$(slides_of "$arch" | tr ' ' '\n' | tail -1)
-            inputs=$arch-era
+            list=-era
             build "$arch-0x208-split" "$arch" "$last" --header 0x208 --split 3 --platform 2 --local-symbols
             build "$arch-0x228-split" "$arch" "$last" --header 0x228 --split 3 --platform 2 \
                 --preattach-categories
-            inputs= ;;
+            list= ;;
     esac
+    if [ -n "$swift" ]; then
+        list=-swift
+        build "$arch-swift" "$arch" "$(slides_of "$arch" | tr ' ' '\n' | tail -1)" --header 0x200 --local-symbols
+        list=
+    fi
 done
 echo "make-caches.sh: $(wc -l < "$out/caches.list") caches in $out"

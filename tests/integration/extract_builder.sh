@@ -22,7 +22,9 @@
 #     section offsets), dylibs used, and indirect symbols per section;
 #  6. the same rebases as (segment, offset) -> (segment, offset) pairs, and
 #     the same bytes in every section that holds neither code nor zero fill,
-#     outside the pointer slots of either file (macho_facts data);
+#     outside the pointer slots of either file, a Swift relative reference
+#     into another segment naming the same (segment, offset) (macho_facts
+#     data; the *-swift caches' libswiftrel);
 #  4b. function-variant exports the builder made (dyld-1284+ caches) are
 #     plain exports of the default again (the input's), without
 #     LC_FUNCTION_VARIANTS; llvm-objdump-19 --exports-trie reads them;

@@ -17,7 +17,8 @@ real_caches() {
 
 # builder_setup: for tests that build caches with tests/builder/dscbuild.
 # Skips without clang-19/ld64.lld-19; links the input dylibs of every arch
-# into $WORK/<arch>/ (list in $WORK/<arch>.inputs); removes $WORK on exit.
+# into $WORK/<arch>/ (list in $WORK/<arch>.inputs; BUILDER_EXTRA=swiftrel
+# adds libswiftrel); removes $WORK on exit.
 builder_setup() {
     : "${DSCBUILD:=${top_builddir:-.}/tests/builder/dscbuild}"
     : "${DSCCHECK:=${top_builddir:-.}/tests/builder/dsccheck}"
@@ -27,7 +28,7 @@ builder_setup() {
     WORK=$(mktemp -d "${TMPDIR:-/tmp}/dscbuild.XXXXXX") || fail "mktemp"
     trap 'rm -rf "$WORK"' EXIT
     for arch in ${BUILDER_ARCHES:-arm64 arm64e arm64_32 x86_64}; do
-        "${top_srcdir:-.}/tests/builder/build-inputs.sh" "$WORK/$arch" "$arch" > "$WORK/$arch.inputs" ||
+        "${top_srcdir:-.}/tests/builder/build-inputs.sh" "$WORK/$arch" "$arch" ${BUILDER_EXTRA:-} > "$WORK/$arch.inputs" ||
             fail "building the $arch input dylibs"
     done
 }

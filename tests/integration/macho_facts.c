@@ -20,8 +20,11 @@
  *
  * macho_facts data INPUT OUTPUT compares the bytes of every section of INPUT
  * that holds neither code nor zero fill with the same-named section of
- * OUTPUT, skipping the pointer slots of either file's fixups; prints the
- * first differences and exits 1, or prints how many bytes were equal.
+ * OUTPUT, skipping the pointer slots of either file's fixups; a Swift
+ * relative reference (a field base/relref.h proposes) whose input target
+ * lies in another segment is compared as its target (segment, offset)
+ * instead, since the cache moved the segments apart. Prints the first
+ * differences and exits 1, or prints how many bytes were equal.
  *
  * The files are untrusted: everything is read through reader.h.
  */
@@ -31,6 +34,7 @@
 #include <string.h>
 
 #include "base/ptrfmt.h"
+#include "base/relref.h"
 #include "verify/fixup_decode.h"
 
 #define MAX_SEGS 32
@@ -246,6 +250,47 @@ static bool holds_data(const struct sect *x)
            type != S_THREAD_LOCAL_ZEROFILL;
 }
 
+/* The segment holding vmaddr `a`, or -1. */
+static int seg_at(const struct layout *l, uint64_t a)
+{
+    for (unsigned i = 0; i < l->nsegs; i++)
+        if (a - l->vmaddr[i] < l->vmsize[i])
+            return (int)i;
+    return -1;
+}
+
+struct relfields {
+    const struct layout *in, *out;
+    const struct sect *x, *y;
+    uint64_t oo;        /* file offset of y */
+    uint8_t *skip;      /* per byte of x: compared as a reference */
+    long diffs;
+    unsigned room;
+    uint64_t *equal;
+};
+
+/* A field whose input target leaves its segment: the output's must name
+ * the same offset of the same-named segment. */
+static int compare_relfield(void *ctx, uint64_t field, uint64_t target)
+{
+    struct relfields *r = ctx;
+    uint64_t k = field - r->x->addr;
+    int si = seg_at(r->in, target), sf = seg_at(r->in, field);
+    if (si < 0 || si == sf || k + 4 > r->x->size)
+        return 0;
+    memset(r->skip + k, 1, 4);
+    uint64_t t = r->y->addr + k + (uint64_t)(int64_t)(int32_t)dsc_le32(r->out->file.data + r->oo + k);
+    int so = seg_at(r->out, t);
+    if (so >= 0 && strcmp(r->out->seg[so], r->in->seg[si]) == 0 &&
+        t - r->out->vmaddr[so] == target - r->in->vmaddr[si]) {
+        *r->equal += 4;
+    } else if (r->diffs++ < (long)r->room) {
+        printf("%s,%s+0x%" PRIx64 ": relative reference to %s+0x%" PRIx64 " in the input, to 0x%" PRIx64
+               " in the output\n", r->x->seg, r->x->name, k, r->in->seg[si], target - r->in->vmaddr[si], t);
+    }
+    return 0;
+}
+
 /* Differences of one section, at most `room` of them printed; -1 if the
  * section cannot be compared at all. */
 static long compare_sect(const struct layout *in, const uint8_t *min, const struct layout *out, const uint8_t *mout,
@@ -258,9 +303,15 @@ static long compare_sect(const struct layout *in, const uint8_t *min, const stru
         printf("%s,%s: missing, resized or outside its segment in the output\n", x->seg, x->name);
         return -1;
     }
-    long diffs = 0;
+    bool symbolic;
+    struct relfields r = {in, out, x, y, oo, calloc(x->size, 1), 0, room, equal};
+    if (!r.skip)
+        return -1;
+    if (dsc_relref_section(x->seg, x->name, &symbolic))
+        dsc_relref_each(in->file.data + oi, x->size, x->addr, symbolic, compare_relfield, &r);
+    long diffs = r.diffs;
     for (uint64_t k = 0; k < x->size; k++) {
-        if (min[oi + k] || mout[oo + k])
+        if (min[oi + k] || mout[oo + k] || r.skip[k])
             continue;
         if (in->file.data[oi + k] == out->file.data[oo + k]) {
             (*equal)++;
@@ -269,6 +320,7 @@ static long compare_sect(const struct layout *in, const uint8_t *min, const stru
                    out->file.data[oo + k]);
         }
     }
+    free(r.skip);
     return diffs;
 }
 

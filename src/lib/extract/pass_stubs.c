@@ -16,7 +16,8 @@
  *     image's stub for that symbol.
  *  3. GOT loads (AArch64): an ADRP+LDR pair or an LDR literal reading a
  *     pointer outside the image (a uniqued GOT chunk) is re-encoded to read
- *     the own slot bound to the same symbol.
+ *     the own slot bound to the same symbol; x86_64 RIP-relative operands
+ *     and Swift's 32-bit relative references (relrefs.c) alike.
  *  4. The indirect symbol table names each stub and bound slot again
  *     (symbolize.c), so disassemblers show what a stub calls.
  * Runs after pass_binds (slot names come from the binds it made) and after
@@ -34,6 +35,7 @@
 #include "base/x86.h"
 #include "cache/slide.h"
 #include "index/stubs.h"
+#include "extract/relrefs.h"
 #include "extract/symbolize.h"
 #include "index/symbols.h"
 
@@ -310,6 +312,13 @@ static uint64_t own_slot_for_load(struct stub_ctx *x, uint64_t pc, uint64_t slot
     return 0;
 }
 
+/* relrefs.c's question: a data reference names a GOT twin, not code, so
+ * a miss is not reported (the field may be no reference at all). */
+static uint64_t own_slot_for_field(void *ctx, uint64_t field, uint64_t slot)
+{
+    return own_slot_for_load(ctx, field, slot, false);
+}
+
 /* ADRP Xn, page ; LDR Xt, [Xn, #off] loading a pointer outside the image. */
 static void fix_got_load(struct stub_ctx *x, uint8_t *words, uint64_t pc, uint32_t w0, uint32_t w1)
 {
@@ -448,7 +457,8 @@ int pass_stubs(struct dsc_plan *p)
     struct stub_ctx x = {.p = p};
     if (plan_symbols(p, &x.syms) || dsc_imports_load(&p->mo, &x.im, p->err))
         return -1;
-    int rc = index_slots(&x) || fix_stubs(&x) || fix_code(&x) || symbolize(&x) ? -1 : 0;
+    int rc = index_slots(&x) || fix_stubs(&x) || fix_code(&x) || dsc_relrefs_fix(p, own_slot_for_field, &x) ||
+                     symbolize(&x) ? -1 : 0;
     if (rc == 0 && x.unfixed)
         plan_warn(p, "%llu stubs or branches still leave the image", (unsigned long long)x.unfixed);
     free(x.slots);

@@ -24,7 +24,11 @@
  *                    (a uniqued GOT chunk, a string in another image);
  *  sel_loads_outside those of them (ADD, ADR) that address a selector string
  *                    outside the image: a string one of the output's selrefs
- *                    names, i.e. a selector load not restored.
+ *                    names, i.e. a selector load not restored;
+ *  relrefs_outside   a Swift 32-bit relative reference (base/relref.h's
+ *                    fields) naming a pointer slot outside every image that
+ *                    points into one (a coalesced GOT chunk), or an entry
+ *                    of __swift5_proto/types/protos leaving the image.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +39,7 @@
 #include "base/grow.h"
 #include "base/insn.h"
 #include "base/ptrfmt.h"
+#include "base/relref.h"
 #include "base/x86.h"
 #include "verify/fixup_decode.h"
 #include "verify/objc_verify.h"
@@ -423,6 +428,55 @@ static int check_code(struct vctx *v)
     return rc;
 }
 
+/* A pointer slot no image holds, in a non-executable mapping, pointing
+ * into an image: where Apple's builder puts coalesced GOTs. */
+static bool coalesced_got(const struct vctx *v, uint64_t slot)
+{
+    uint64_t target;
+    const struct dsc_map *m = dsc_vm_map(v->c, slot);
+    return m && !(m->info.max_prot & 4) && dsc_symbols_image_of(v->syms, slot) < 0 &&
+           dsc_vm_ptr_target(v->c, slot, &target) && dsc_symbols_image_of(v->syms, target) >= 0;
+}
+
+struct relref_walk {
+    struct vctx *v;
+    bool list; /* every field is a reference that must stay in the image */
+};
+
+static int on_relref(void *ctx, uint64_t field, uint64_t target)
+{
+    struct relref_walk *w = ctx;
+    const struct out_file *o = w->v->o;
+    uint64_t slot = target & ~(uint64_t)DSC_RELREF_TAG_MASK, value;
+    if (in_output_image(o, slot)) {
+        w->v->rep->relrefs += w->list || bind_at(o, slot) ||
+                              (out_pointer(o, slot, &value) && value && in_output_image(o, value));
+        return 0;
+    }
+    bool outside = w->list || coalesced_got(w->v, slot);
+    w->v->rep->relrefs += outside;
+    w->v->rep->relrefs_outside += outside;
+    (void)field;
+    return 0;
+}
+
+static void check_relrefs(struct vctx *v)
+{
+    for (unsigned i = 0; i < v->o->mo.nsects; i++) {
+        const struct dsc_section *s = &v->o->mo.sects[i];
+        bool symbolic;
+        const uint8_t *bytes;
+        if (!dsc_relref_section(s->segname, s->sectname, &symbolic) || (s->flags & 0xFF) == S_ZEROFILL ||
+            !(bytes = out_at(v->o, s->addr, s->size)))
+            continue;
+        struct relref_walk w = {v, strcmp(s->sectname, "__swift5_proto") == 0 ||
+                                       strcmp(s->sectname, "__swift5_types") == 0 ||
+                                       strcmp(s->sectname, "__swift5_protos") == 0};
+        dsc_relref_each(bytes, s->size, s->addr, symbolic, on_relref, &w);
+    }
+    v->rep->checked |= DSC_VERIFY_RELREFS;
+}
+
 int dsc_verify(const dsc_cache *cache, uint32_t image, dsc_verify_report *rep, dsc_error *err)
 {
     memset(rep, 0, sizeof *rep);
@@ -464,6 +518,7 @@ int dsc_verify_output(const dsc_cache *cache, uint32_t image, const uint8_t *dat
     }
     if (rc == 0) {
         rep->checked = DSC_VERIFY_BINDS | DSC_VERIFY_STUBS;
+        check_relrefs(&v);
         if (check_code(&v) || dsc_symbols_failed(v.syms))
             rc = vfail(&v, DSC_ERR_NOMEM, "out of memory resolving symbols");
     }
