@@ -40,6 +40,9 @@ TESTS += tests/integration/objc_link.sh tests/integration/objc_builder.sh
 EXTRA_DIST += tests/integration/objc_link.sh tests/integration/objc_builder.sh tests/integration/objclists.sh
 TESTS += tests/integration/verify_builder.sh
 EXTRA_DIST += tests/integration/verify_builder.sh
+# Unknown architectures and .development mains, read as dyld would.
+TESTS += tests/integration/future.sh
+EXTRA_DIST += tests/integration/future.sh
 # Selrefs point into each image's own __objc_methname (issue 10 item 7).
 TESTS += tests/integration/selref_methname.sh
 EXTRA_DIST += tests/integration/selref_methname.sh

@@ -68,8 +68,12 @@ bool arch_parse(const char *name, enum bld_arch *a);
 #define MAX_SEGS 16
 #define MAX_SECTS 64
 
-/* Where a segment goes: one cache mapping per kind. */
-enum region_kind { RK_TEXT, RK_DATA_CONST, RK_DATA, RK_AUTH_CONST, RK_AUTH, RK_LINKEDIT, RK_COUNT };
+/* Where a segment goes: one cache mapping per kind. TPRO_CONST and
+ * READ_ONLY mappings exist from dyld-1231.3 (header 0x208) on. */
+enum region_kind {
+    RK_TEXT, RK_DATA_CONST, RK_DATA, RK_AUTH_CONST, RK_AUTH, RK_LINKEDIT,
+    RK_TPRO_CONST, RK_READ_ONLY, RK_COUNT
+};
 
 struct seg {
     char name[17];
@@ -77,6 +81,7 @@ struct seg {
     uint32_t maxprot, initprot;
     uint64_t lc_off;        /* offset of its LC_SEGMENT in the image */
     enum region_kind kind;
+    bool dirty;             /* __DATA_DIRTY: first in its mapping (dyld-1231.3+) */
     uint64_t size;          /* bytes in the cache (4 KiB multiple) */
     uint64_t addr;          /* unslid cache address */
 };
@@ -132,6 +137,7 @@ struct image {
     uint32_t export_off, export_size;
     uint32_t fstarts_off, fstarts_size, dic_off, dic_size;
     bool has_dyld_info, has_exports_trie_lc;
+    bool chained_in;        /* linked with chained fixups: opcodes made in memory */
     struct export_sym *exports;  /* sorted by name */
     size_t nexports;
     struct ptr *ptrs;
@@ -175,7 +181,7 @@ struct outfile {
 struct options {
     enum bld_arch arch;
     unsigned slide;         /* 1..5 */
-    uint32_t header_size;   /* 0x98 0x138 0x140 0x1c8 0x200 */
+    uint32_t header_size;   /* 0x98 0x138 0x140 0x1c8 0x200 0x208 0x228 */
     bool split;             /* sub-caches */
     unsigned text_per_file; /* images per TEXT sub-cache when split */
     bool local_symbols;     /* move locals out (into the cache or .symbols) */
@@ -199,7 +205,7 @@ struct options {
 
 /* File offsets of the main file's tables (after the mapping tables). */
 struct main_tables {
-    uint64_t images, nrecords, text, subcaches, paths;
+    uint64_t images, nrecords, text, subcaches, tpro, paths;
 };
 
 struct cache {
@@ -258,6 +264,10 @@ bool image_reloc(const struct image *img, uint64_t in_addr, uint64_t *out);
 /* `len` bytes of the input file at input address `in_addr` (file-backed). */
 bool image_in_bytes(const struct image *img, uint64_t in_addr, uint64_t len, dsc_span *out);
 const struct export_sym *image_export(const struct image *img, const char *name);
+
+/* chained_in.c: an input with LC_DYLD_CHAINED_FIXUPS gets plain slot
+ * values and rebase/bind opcodes in memory (img->rebase_off ...). */
+void chained_input_convert(struct image *img);
 
 /* fixups.c: rebases and binds of every image -> img->ptrs (binds resolved). */
 void fixups_resolve(struct cache *c);

@@ -1,12 +1,17 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
-# build-inputs.sh OUTDIR ARCH [swiftrel] — compile and link the builder's
-# input dylibs (tests/builder/inputs) for ARCH with clang-19 and ld64.lld-19.
-# Prints the dylib paths in cache order. With "swiftrel" (64-bit ARCH) also
-# libswiftrel, Swift-shaped relative references to GOT slots, last. Exit 77
-# when the toolchain is missing.
+# build-inputs.sh OUTDIR ARCH [era|swiftrel] — compile and link the
+# builder's input dylibs (tests/builder/inputs) for ARCH with clang-19 and
+# ld64.lld-19. Prints the dylib paths in cache order. Exit 77 when the
+# toolchain is missing. "era": inputs for the dyld-1231+ eras (header
+# 0x208/0x228): DBCat's class data in __OBJC_CONST, and libera
+# (__DATA_DIRTY, __TPRO_CONST, the read-only segment __READ_ONLY, chained
+# fixups). "swiftrel" (64-bit ARCH): also libswiftrel, Swift-shaped
+# relative references to GOT slots, last.
 set -eu
 out=$1 arch=$2 extra=${3:-}
+era=
+[ "$extra" = era ] && era=yes
 src=$(cd "$(dirname "$0")/inputs" && pwd)
 CLANG=${CLANG:-clang-19}
 LLD=${LLD:-ld64.lld-19}
@@ -25,14 +30,17 @@ cc() { "$CLANG" -target "$target" -O1 -fno-stack-protector -fno-builtin -ffreest
 # output sections in parallel; so the first word after __la_symbol_ptr (a
 # class isa, a selref, an int) ends up 0 or right depending on which thread
 # wins. Written in order, that section's own bytes land last.
+fixups=-no_fixup_chains
 ld() {
     name=$1 install=$2 obj=$3
     shift 3
-    "$LLD" -arch "$arch" -dylib -no_fixup_chains --threads=1 -platform_version $platform \
+    "$LLD" -arch "$arch" -dylib $fixups --threads=1 -platform_version $platform \
         -install_name "$install" -o "$out/$name.dylib" "$obj" "$@"
     echo "$out/$name.dylib"
 }
-for f in libsystem liba libc_impl libb libd libobjc; do
+srcs="libsystem liba libc_impl libb libd libobjc"
+[ -n "$era" ] && srcs="$srcs libera"
+for f in $srcs; do
     cc "$src/$f.c" -o "$out/$f.o"
 done
 "$CLANG" -target "$target" -O1 -fno-stack-protector -fno-exceptions -ffreestanding -I"$src" -c "$src/libcxxuser.cpp" \
@@ -72,9 +80,19 @@ ld libobjcsub /System/Library/PrivateFrameworks/DBSub.framework/Versions/A/DBSub
 # signs their pointers (preattached method lists: DA, 0xC310).
 auth_ro=
 [ "$arch" = arm64e ] && auth_ro="-rename_section __DATA __objc_const __AUTH_CONST __objc_const"
+# dyld-1231+ (CacheDylib::categorizeSegments): __OBJC_CONST, signed on arm64e
+[ -n "$era" ] && auth_ro="-rename_section __DATA __objc_const __OBJC_CONST __objc_const"
 # shellcheck disable=SC2086
 ld libobjccat /System/Library/PrivateFrameworks/DBCat.framework/Versions/A/DBCat "$out/libobjccat.o" "$S" "$O" \
     "$out/libobjcuser.dylib" $auth_ro $rel
+# libera keeps lld's default for macOS 13: chained fixups (DYLD_CHAINED_PTR_64)
+# and LC_DYLD_EXPORTS_TRIE, no LC_DYLD_INFO (not on arm64e, where lld-19
+# refuses chained fixups).
+if [ -n "$era" ]; then
+    [ "$arch" = arm64e ] || fixups=
+    ld libera /usr/lib/libera.dylib "$out/libera.o" "$S" "$A" -segprot __READ_ONLY r r
+    fixups=-no_fixup_chains
+fi
 # Selector loads of every shape (AArch64 assembly, 64-bit only).
 case $arch in
     arm64|arm64e)

@@ -48,18 +48,40 @@ static void read_file(struct image *img, const char *path)
     img->file = (dsc_span){b.data, b.len};
 }
 
-static enum region_kind seg_kind(const char *name, uint32_t maxprot, const struct arch_info *ai)
+static bool ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), t = strlen(tail);
+    return n >= t && strcmp(s + n - t, tail) == 0;
+}
+
+/* The mapping kind of a segment, by name and protection as dyld-1284.13
+ * CacheDylib::categorizeSegments does: read-only segments other than
+ * __LINKEDIT go to READ_ONLY, __TPRO_CONST to TPRO_CONST, __OBJC_CONST and
+ * __DATA_DIRTY to the auth mappings on arm64e, names ending in _CONST to
+ * the CONST mappings. Eras before a kind existed fold it (layout.c). */
+static enum region_kind seg_kind(struct seg *s, const struct arch_info *ai)
 {
     bool arm64e = strcmp(ai->name, "arm64e") == 0;
+    const char *name = s->name;
     if (strcmp(name, "__LINKEDIT") == 0)
         return RK_LINKEDIT;
-    if (strcmp(name, "__TEXT") == 0 || (maxprot & 4))
+    if (strcmp(name, "__TEXT") == 0 || (s->maxprot & 4))
         return RK_TEXT;
+    if (!(s->initprot & 2))
+        return RK_READ_ONLY;
+    if (strcmp(name, "__TPRO_CONST") == 0)
+        return RK_TPRO_CONST;
+    if (strcmp(name, "__OBJC_CONST") == 0)
+        return arm64e ? RK_AUTH_CONST : RK_DATA_CONST;
+    if (strcmp(name, "__DATA_DIRTY") == 0) {
+        s->dirty = true;
+        return arm64e ? RK_AUTH : RK_DATA;
+    }
     if (strncmp(name, "__AUTH_CONST", 12) == 0)
         return arm64e ? RK_AUTH_CONST : RK_DATA_CONST;
     if (strncmp(name, "__AUTH", 6) == 0)
         return arm64e ? RK_AUTH : RK_DATA;
-    if (strncmp(name, "__DATA_CONST", 12) == 0)
+    if (strncmp(name, "__DATA_CONST", 12) == 0 || ends_with(name, "_CONST"))
         return RK_DATA_CONST;
     return RK_DATA;
 }
@@ -97,7 +119,7 @@ static void read_segment(struct image *img, uint64_t off, bool is64, const struc
     }
     if (!dsc_range_ok(img->file.size, s->in_fileoff, s->in_filesize))
         die("%s: segment %s is beyond the end of the file", img->in_path, s->name);
-    s->kind = seg_kind(s->name, s->maxprot, ai);
+    s->kind = seg_kind(s, ai);
     uint64_t end = s->in_addr + 1;  /* at least one byte, so a segment is never empty */
     for (uint32_t i = 0; i < nsects; i++, sect_off += sect_size) {
         if (img->nsects == MAX_SECTS)
@@ -207,8 +229,7 @@ static void read_command(struct image *img, uint64_t off, uint32_t cmd, uint32_t
         img->dic_off = rd32(img, off + 8);
         img->dic_size = rd32(img, off + 12);
         break;
-    case LC_DYLD_CHAINED_FIXUPS:
-        die("%s: chained fixups are not supported as input; link with -no_fixup_chains", img->in_path);
+    case LC_DYLD_CHAINED_FIXUPS:    /* chained_in.c read it */
     default:
         break;
     }
@@ -276,6 +297,19 @@ const struct export_sym *image_export(const struct image *img, const char *name)
     return bsearch(&key, img->exports, img->nexports, sizeof key, cmp_export);
 }
 
+static bool has_chained_fixups(const struct image *img, uint64_t off, uint64_t end)
+{
+    for (uint32_t i = 0; i < img->ncmds && off + 8 <= end; i++) {
+        uint32_t cmdsize = rd32(img, off + 4);
+        if (rd32(img, off) == LC_DYLD_CHAINED_FIXUPS)
+            return true;
+        if (cmdsize < 8)
+            return false;   /* the load-command loop reports it */
+        off += cmdsize;
+    }
+    return false;
+}
+
 void image_load(struct image *img, const char *path, const struct arch_info *ai)
 {
     memset(img, 0, sizeof *img);
@@ -295,6 +329,9 @@ void image_load(struct image *img, const char *path, const struct arch_info *ai)
     img->ncmds = rd32(img, 16);
     img->sizeofcmds = rd32(img, 20);
     uint64_t off = is64 ? 32 : 28, end = off + img->sizeofcmds;
+    /* before anything points into the bytes, which the conversion replaces */
+    if (has_chained_fixups(img, off, end))
+        chained_input_convert(img);
     for (uint32_t i = 0; i < img->ncmds; i++) {
         uint32_t cmd = rd32(img, off), cmdsize = rd32(img, off + 4);
         if (cmdsize < 8 || off + cmdsize > end)
@@ -304,8 +341,8 @@ void image_load(struct image *img, const char *path, const struct arch_info *ai)
     }
     if (!img->install_name)
         die("%s: no LC_ID_DYLIB", path);
-    if (!img->has_dyld_info)
-        die("%s: no LC_DYLD_INFO_ONLY (link with -no_fixup_chains)", path);
+    if (!img->has_dyld_info && !img->chained_in)
+        die("%s: neither LC_DYLD_INFO_ONLY nor LC_DYLD_CHAINED_FIXUPS", path);
     if (img->nsegs == 0 || img->segs[0].kind != RK_TEXT || img->segs[0].in_fileoff != 0)
         die("%s: first segment must be __TEXT at file offset 0", path);
     img->cache_path = xstrdup(img->install_name);

@@ -13,6 +13,13 @@
  * Universal caches (dyld-1042+): the main file holds no images, and each
  * TEXT sub-cache is followed by a TEXT_STUBS one of the same size, whose
  * customer and development variants share that VM range (universal.c).
+ * The dyld-1231 eras (header 0x208, followed: dyld-1245.1; 0x228, followed:
+ * dyld-1284.13) add TPRO_CONST and READ_ONLY mappings, order the data
+ * mappings DATA_CONST, TPRO_CONST (arm64), DATA, TPRO_CONST (arm64e), AUTH,
+ * AUTH_CONST, READ_ONLY, put __DATA_DIRTY segments first in their mapping,
+ * split READ_ONLY into a file of its own, name data/read-only/LINKEDIT
+ * sub-caches .NN.dylddata/.NN.dyldreadonly/.NN.dyldlinkedit off macOS, and
+ * leave 32 MiB of VM wherever Region::needsRegionPadding asks for it.
  */
 #include "bld.h"
 
@@ -29,13 +36,29 @@
  * the dyld-832 caches of testdata). */
 #define ARM64_MAPPING_GAP 0x2000000ULL
 
-enum { MAPPING_AUTH = 1, MAPPING_CONST = 4, MAPPING_TEXT_STUBS = 8 };
+enum {
+    MAPPING_AUTH = 1, MAPPING_CONST = 4, MAPPING_TEXT_STUBS = 8, MAPPING_READ_ONLY = 0x20, MAPPING_CONST_TPRO = 0x40
+};
+
+static bool tpro_era(const struct cache *c) { return c->opt.header_size >= 0x208; }
 
 /* dyld-832 (header 0x140) split writable data only into DATA and AUTH, as
- * the real caches in testdata show; CONST mappings came with the split era. */
+ * the real caches in testdata show; CONST mappings came with the split era.
+ * Before dyld-1231 __TPRO_CONST is one more _CONST segment; on x86_64
+ * (discontiguous layout, dyld-1245.1 addTPROConstChunk/addReadOnlyChunk)
+ * TPRO goes to DATA and read-only segments to TEXT. */
 static enum region_kind effective_kind(const struct cache *c, enum region_kind k)
 {
-    if (k == RK_TEXT || k == RK_LINKEDIT)
+    bool x86 = c->opt.arch == ARCH_X86_64;
+    if (k == RK_TPRO_CONST && !tpro_era(c))
+        k = RK_DATA_CONST;
+    else if (k == RK_TPRO_CONST && x86)
+        return RK_DATA;
+    if (k == RK_READ_ONLY && !tpro_era(c))
+        die("read-only segments other than __LINKEDIT need --header 0x208 or later");
+    if (k == RK_READ_ONLY && x86)
+        return RK_TEXT;
+    if (k == RK_TEXT || k == RK_LINKEDIT || k == RK_TPRO_CONST || k == RK_READ_ONLY)
         return k;
     if (c->opt.header_size < 0x140)
         return RK_DATA;
@@ -64,15 +87,24 @@ static unsigned new_region(struct cache *c, unsigned file, enum region_kind kind
     memset(r, 0, sizeof *r);
     r->kind = kind;
     r->file = file;
+    bool is_const = kind == RK_DATA_CONST || kind == RK_AUTH_CONST || kind == RK_TPRO_CONST;
     switch (kind) {
     case RK_TEXT: r->maxprot = r->initprot = 5; break;
-    case RK_LINKEDIT: r->maxprot = r->initprot = 1; break;
-    default: r->maxprot = r->initprot = 3; break;
+    case RK_LINKEDIT: case RK_READ_ONLY: r->maxprot = r->initprot = 1; break;
+    default:
+        r->maxprot = 3;
+        /* dyld-1231.3 Region::initProt: the CONST mappings start read-only */
+        r->initprot = is_const && tpro_era(c) ? 1 : 3;
+        break;
     }
-    if (kind == RK_DATA_CONST || kind == RK_AUTH_CONST)
+    if (is_const)
         r->flags |= MAPPING_CONST;
     if (kind == RK_AUTH || kind == RK_AUTH_CONST)
         r->flags |= MAPPING_AUTH;
+    if (kind == RK_TPRO_CONST)
+        r->flags |= MAPPING_CONST_TPRO;     /* never AUTH, also on arm64e */
+    if (kind == RK_READ_ONLY)
+        r->flags |= MAPPING_READ_ONLY;
     f->regions[f->nregions++] = c->nregions;
     return c->nregions++;
 }
@@ -93,16 +125,19 @@ static void place_segments(struct cache *c, struct region *r, size_t first, size
                            uint64_t *extra_addr)
 {
     uint64_t cursor = r->addr + r->header_area;
-    for (size_t i = first; i < end; i++) {
-        struct image *img = &c->images[i];
-        for (unsigned s = 0; s < img->nsegs; s++) {
-            if (effective_kind(c, img->segs[s].kind) != r->kind || img->segs[s].kind == RK_LINKEDIT)
-                continue;
-            cursor = dsc_align_up(cursor, SEG_ALIGN);
-            img->segs[s].addr = cursor;
-            cursor += img->segs[s].size;
+    /* __DATA_DIRTY segments first (dyld-1245.1 sortSubCacheSegments) */
+    for (int dirty = 1; dirty >= 0; dirty--)
+        for (size_t i = first; i < end; i++) {
+            struct image *img = &c->images[i];
+            for (unsigned s = 0; s < img->nsegs; s++) {
+                if (effective_kind(c, img->segs[s].kind) != r->kind || img->segs[s].kind == RK_LINKEDIT ||
+                    img->segs[s].dirty != (dirty == 1))
+                    continue;
+                cursor = dsc_align_up(cursor, SEG_ALIGN);
+                img->segs[s].addr = cursor;
+                cursor += img->segs[s].size;
+            }
         }
-    }
     if (extra) {
         cursor = dsc_align_up(cursor, SEG_ALIGN);
         *extra_addr = cursor;
@@ -120,10 +155,15 @@ static bool kind_used(const struct cache *c, enum region_kind k)
     return false;
 }
 
-static void suffix_for(const struct cache *c, unsigned index, char out[32])
+/* A sub-cache's file suffix: ".N" (dyld-940), ".NN" (dyld-1042); from
+ * dyld-1231.3 SubCache::setSuffix adds ".dylddata", ".dyldreadonly" or
+ * ".dyldlinkedit" to files of those mappings, except on macOS and
+ * DriverKit (as in dyld-1284.13; dyld-1378 decides by simulator/x86_64). */
+static void suffix_for(const struct cache *c, unsigned index, const char *role, char out[32])
 {
+    bool plain = c->opt.platform == 1 || c->opt.platform == 10 || !tpro_era(c);
     if (c->opt.header_size > 0x1c8)
-        snprintf(out, 32, ".%02u", index);
+        snprintf(out, 32, ".%02u%s%s", index, plain || !*role ? "" : ".", plain ? "" : role);
     else
         snprintf(out, 32, ".%u", index);
 }
@@ -150,31 +190,78 @@ static void stubs_file(struct cache *c, const char *suffix, unsigned text)
 /* Files and their regions, in VM order. */
 static void plan_files(struct cache *c)
 {
-    static const enum region_kind data_kinds[] = {RK_DATA_CONST, RK_DATA, RK_AUTH_CONST, RK_AUTH};
+    static const enum region_kind old_kinds[] = {RK_DATA_CONST, RK_DATA, RK_AUTH_CONST, RK_AUTH};
+    /* dyld-1231.3 Region::Kind order; TPRO next to the dirty data it precedes */
+    static const enum region_kind arm64_kinds[] = {RK_DATA_CONST, RK_TPRO_CONST, RK_DATA, RK_AUTH, RK_AUTH_CONST};
+    static const enum region_kind arm64e_kinds[] = {RK_DATA_CONST, RK_DATA, RK_TPRO_CONST, RK_AUTH, RK_AUTH_CONST};
+    const enum region_kind *kinds = !tpro_era(c) ? old_kinds : c->opt.arch == ARCH_ARM64E ? arm64e_kinds : arm64_kinds;
+    unsigned nkinds = tpro_era(c) ? 5 : 4;
     char suffix[32];
     size_t per = c->opt.split ? c->opt.text_per_file : c->nimages;
     size_t first = c->opt.universal ? 0 : per < c->nimages ? per : c->nimages;
     unsigned f = text_file(c, "", 0, first), sub = 1;
     for (size_t i = first; c->opt.split && i < c->nimages; i += per) {
-        suffix_for(c, sub++, suffix);
+        suffix_for(c, sub++, "", suffix);
         unsigned t = text_file(c, suffix, i, i + per < c->nimages ? i + per : c->nimages);
         if (c->opt.universal) {
-            suffix_for(c, sub++, suffix);
+            suffix_for(c, sub++, "", suffix);
             stubs_file(c, suffix, t);
         }
     }
     if (c->opt.split) {
-        suffix_for(c, sub++, suffix);
+        suffix_for(c, sub++, "dylddata", suffix);
         f = text_file(c, suffix, 0, 0);
     }
-    for (unsigned k = 0; k < sizeof data_kinds / sizeof data_kinds[0]; k++)
-        if (kind_used(c, data_kinds[k]))
-            new_region(c, f, data_kinds[k]);
+    for (unsigned k = 0; k < nkinds; k++)
+        if (kind_used(c, kinds[k]))
+            new_region(c, f, kinds[k]);
+    if (kind_used(c, RK_READ_ONLY)) {
+        /* dyld-1245.1 splitSubCachesWithStubs: read-only in a file of its own */
+        if (c->opt.split) {
+            suffix_for(c, sub++, "dyldreadonly", suffix);
+            f = text_file(c, suffix, 0, 0);
+        }
+        new_region(c, f, RK_READ_ONLY);
+    }
     if (c->opt.split) {
-        suffix_for(c, sub, suffix);
+        suffix_for(c, sub, "dyldlinkedit", suffix);
         f = text_file(c, suffix, 0, 0);
     }
     new_region(c, f, RK_LINKEDIT);
+}
+
+/* dyld-1245.1 Region::needsRegionPadding: 32 MiB between mappings where
+ * writability changes (contiguous arm64* layouts of the 0x208+ eras). */
+static bool needs_padding(const struct region *prev, const struct region *next)
+{
+    bool next_init_w = next->initprot & 2, next_max_w = next->maxprot & 2;
+    switch (prev->kind) {
+    case RK_TEXT:
+        return next_init_w;
+    case RK_DATA:
+    case RK_AUTH:
+    case RK_TPRO_CONST:
+        if ((prev->kind == RK_AUTH && next->kind == RK_AUTH_CONST) || next->kind == RK_TPRO_CONST)
+            return false;
+        return !next_init_w;
+    case RK_DATA_CONST:
+    case RK_AUTH_CONST:
+        if (next->kind == RK_TPRO_CONST)
+            return true;
+        return !(!next_init_w && next_max_w);
+    default:    /* READ_ONLY, LINKEDIT */
+        return next_max_w;
+    }
+}
+
+/* VM between the previous mapping and `r`. */
+static uint64_t gap_before(const struct cache *c, const struct region *prev, const struct region *r, unsigned j)
+{
+    if (!prev)
+        return 0;
+    if (tpro_era(c))
+        return c->opt.arch != ARCH_X86_64 && needs_padding(prev, r) ? ARM64_MAPPING_GAP : 0;
+    return j > 0 && !c->opt.split && c->ai->ptr_size == 8 && c->ai->base == 0x180000000ULL ? ARM64_MAPPING_GAP : 0;
 }
 
 void layout_plan(struct cache *c)
@@ -187,13 +274,13 @@ void layout_plan(struct cache *c)
     uint64_t main_extra = header_tables_size(c);
     uint64_t cursor = c->ai->base;
     unsigned nmappings_main = c->files[0].nregions;
+    const struct region *prev = NULL;
     for (unsigned fi = 0; fi < c->nfiles; fi++) {
         struct outfile *f = &c->files[fi];
         uint64_t fileoff = 0;
         for (unsigned j = 0; j < f->nregions; j++) {
             struct region *r = &c->regions[f->regions[j]];
-            if (j > 0 && !c->opt.split && c->ai->ptr_size == 8 && c->ai->base == 0x180000000ULL)
-                cursor += ARM64_MAPPING_GAP;
+            cursor += gap_before(c, prev, r, j);
             r->addr = dsc_align_up(cursor, REGION_ALIGN);
             r->fileoff = fileoff;
             if (j == 0)
@@ -230,6 +317,7 @@ void layout_plan(struct cache *c)
             }
             cursor = r->addr + r->size;
             fileoff += r->size;
+            prev = r;
         }
     }
     for (unsigned i = 0; i < c->nregions; i++)

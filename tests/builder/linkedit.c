@@ -218,7 +218,7 @@ void linkedit_build(struct cache *c)
     bool keep_binds = c->opt.header_size < 0x200;
     for (size_t i = 0; i < c->nimages; i++) {
         struct image *img = &c->images[i];
-        if (keep_binds) {
+        if (keep_binds && !img->chained_in) {
             img->le_bindoff = copy_blob(&le, r->fileoff, img, img->bind_off, img->bind_size);
             img->le_weakoff = copy_blob(&le, r->fileoff, img, img->weak_off, img->weak_size);
             img->le_lazyoff = copy_blob(&le, r->fileoff, img, img->lazy_off, img->lazy_size);

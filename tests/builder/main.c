@@ -33,7 +33,7 @@
 static _Noreturn void usage(void)
 {
     fprintf(stderr,
-            "usage: dscbuild --arch arm64|arm64e|arm64_32|x86_64 --slide 1-5 --header 0x98|0x138|0x140|0x1c8|0x200\n"
+            "usage: dscbuild --arch arm64|arm64e|arm64_32|x86_64 --slide 1-5 --header 0x98|0x138|0x140|0x1c8|0x200|0x208|0x228\n"
             "                [--split IMAGES_PER_TEXT_FILE [--universal]] [--local-symbols] [--optimize-stubs]\n"
             "                [--preattach-categories] [--packed-tlvs] [--function-variant SYM=IMPL]...\n"
             "                [--objc-era 1042..1378] [--method-type-offsets] [--imp-caches] [--coalesce-auth-ptr]\n"
@@ -104,12 +104,12 @@ static void parse_options(struct options *o, int argc, char **argv)
     }
     if (!have_arch || !o->out || optind >= argc || o->slide < 1 || o->slide > 5)
         usage();
-    static const uint32_t eras[] = {0x98, 0x138, 0x140, 0x1c8, 0x200};
+    static const uint32_t eras[] = {0x98, 0x138, 0x140, 0x1c8, 0x200, 0x208, 0x228};
     bool known = false;
     for (unsigned i = 0; i < sizeof eras / sizeof eras[0]; i++)
         known |= o->header_size == eras[i];
     if (!known)
-        die("header size must be one of 0x98 0x138 0x140 0x1c8 0x200");
+        die("header size must be one of 0x98 0x138 0x140 0x1c8 0x200 0x208 0x228");
     if (o->split && o->text_per_file == 0)
         die("--split needs at least one image per TEXT file");
     if (o->preattach && o->header_size < 0x200)

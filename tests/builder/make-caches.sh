@@ -13,9 +13,13 @@
 # (dyld-1284+, --packed-tlvs) in the preattach caches and in arm64_32 v4
 # and x86_64 v2 0x200-locals, which also get a function variant. On arm64,
 # arm64e and x86_64 a 0x200 cache also holds libswiftrel (Swift relative
-# references aimed at GOT twins, dyld-1042+). Every cache is verified with
-# dsccheck (x86_64 with the operands x86-refs.sh lists, so llvm-objdump-19
-# is needed too). Writes OUTDIR/caches.list:
+# references aimed at GOT twins, dyld-1042+). Split iOS caches of the
+# dyld-1231 eras (0x208: dyld-1245.1, 0x228: dyld-1284.13) on arm64 and
+# arm64e, from the "era" inputs (build-inputs.sh: __DATA_DIRTY, __TPRO_CONST,
+# __OBJC_CONST, a read-only segment, chained fixups), with TPRO_CONST and
+# READ_ONLY mappings and .dylddata/.dyldreadonly/.dyldlinkedit sub-caches.
+# Every cache is verified with dsccheck (x86_64 with the operands
+# x86-refs.sh lists, so llvm-objdump-19 is needed too). Writes OUTDIR/caches.list:
 #   name TAB main cache path TAB manifest path
 # Needs clang-19 and ld64.lld-19 (exit 77 without them, like a skipped test).
 # DSCBUILD and DSCCHECK default to the builds under $top_builddir.
@@ -93,7 +97,14 @@ for arch in $arches; do
             build "$arch-preattach" "$arch" "$(slides_of "$arch" | tr ' ' '\n' | tail -1)" --header 0x200 \
                 --split 3 --preattach-categories --packed-tlvs --function-variant _sys_fv=_sys_fv_fast $authptr
             build "$arch-objc1376" "$arch" "$slide" --header 0x200 --objc-era 1376 --method-type-offsets \
-                --imp-caches ;;
+                --imp-caches
+            "$top_srcdir/tests/builder/build-inputs.sh" "$out/inputs/$arch-era" "$arch" era > "$out/inputs/$arch-era.list"
+            last=$(slides_of "$arch" | tr ' ' '\n' | tail -1)
+            list=-era
+            build "$arch-0x208-split" "$arch" "$last" --header 0x208 --split 3 --platform 2 --local-symbols
+            build "$arch-0x228-split" "$arch" "$last" --header 0x228 --split 3 --platform 2 \
+                --preattach-categories
+            list= ;;
     esac
     if [ -n "$swift" ]; then
         list=-swift

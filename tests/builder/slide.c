@@ -297,7 +297,7 @@ void slide_encode(struct cache *c)
     check_combination(c);
     for (unsigned i = 0; i < c->nregions; i++) {
         struct region *r = &c->regions[i];
-        if (r->kind == RK_TEXT || r->kind == RK_LINKEDIT)
+        if (r->kind == RK_TEXT || r->kind == RK_LINKEDIT || r->kind == RK_READ_ONLY)
             continue;
         size_t n;
         const struct ptr **v = region_ptrs(c, r, &n);

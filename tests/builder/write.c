@@ -70,6 +70,33 @@ static void build_dylibs_trie(struct cache *c)
     free(e);
 }
 
+/* dyld-1231.3: {unslidAddress, size} of every TPRO_CONST mapping, after
+ * the sub-cache entries (SubCache::addCacheHeaderImageInfo). */
+static unsigned tpro_mappings(const struct cache *c)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; has(c, 0x200, 8) && i < c->nregions; i++)
+        n += c->regions[i].kind == RK_TPRO_CONST;
+    return n;
+}
+
+static void put_tpro_mappings(const struct cache *c, uint8_t *h)
+{
+    if (!has(c, 0x200, 8))
+        return;
+    unsigned n = 0;
+    for (unsigned i = 0; i < c->nregions; i++) {
+        const struct region *r = &c->regions[i];
+        if (r->kind != RK_TPRO_CONST)
+            continue;
+        dsc_put64(h + c->mt.tpro + n * 16, r->addr);
+        dsc_put64(h + c->mt.tpro + n * 16 + 8, r->size);
+        n++;
+    }
+    dsc_put32(h + 0x200, (uint32_t)c->mt.tpro);
+    dsc_put32(h + 0x204, n);
+}
+
 uint64_t header_tables_size(struct cache *c)
 {
     uint64_t at = c->opt.header_size + mapping_tables_size(c, c->files[0].nregions);
@@ -81,6 +108,8 @@ uint64_t header_tables_size(struct cache *c)
         at += c->nimages * 32;
     c->mt.subcaches = at;
     at += (uint64_t)(c->nfiles - 1) * subcache_entry_size(c);
+    c->mt.tpro = at;
+    at += tpro_mappings(c) * 16ULL;
     c->mt.paths = at;
     for (size_t i = 0; i < c->nimages; i++) {
         at += strlen(c->images[i].cache_path) + 1;
@@ -208,6 +237,7 @@ static void put_main_header(struct cache *c, uint8_t *h, bool dev)
     if (c->opt.universal)
         dsc_put32(h + 0x1c8, dev ? 0 : 1);     /* cacheSubType */
     put_image_tables(c, h);
+    put_tpro_mappings(c, h);
     if (f->tail.len && c->opt.local_symbols && c->symbols_file == UINT32_MAX) {
         dsc_put64(h + 0x48, c->local_syms_off);
         dsc_put64(h + 0x50, c->local_syms.len);

@@ -160,6 +160,60 @@ for pair in arm64:2 arm64e:5; do
         fail "$arch: development main lists no development stubs"
 done
 
+# The dyld-1231 eras (0x208: dyld-1245.1, 0x228: dyld-1284.13) on iOS, from
+# the "era" inputs (__DATA_DIRTY, __TPRO_CONST, __OBJC_CONST, __READ_ONLY):
+# TPRO_CONST and READ_ONLY mappings in dyld's Region::Kind order, 32 MiB of
+# VM where Region::needsRegionPadding wants it (1 = a gap of 32 MiB or more
+# before the mapping), .dylddata/.dyldreadonly/.dyldlinkedit sub-caches off
+# macOS only.
+era_layout_arm64="__TEXT 0 __TEXT 0 __TEXT 0 __TEXT 0 __TEXT 0 __DATA_CONST 0 __TPRO_CONST 1 __DATA 0 __TEXT 1 __READ_ONLY 0 __TEXT 0 __LINKEDIT 0"
+era_layout_arm64e="__TEXT 0 __TEXT 0 __TEXT 0 __TEXT 0 __TEXT 0 __DATA_CONST 0 __DATA 1 __TPRO_CONST 0 __AUTH 0 __AUTH_CONST 0 __TEXT 1 __READ_ONLY 0 __TEXT 0 __LINKEDIT 0"
+for pair in arm64:2 arm64e:5; do
+    arch=${pair%:*} slide=${pair#*:}
+    "$top_srcdir/tests/builder/build-inputs.sh" "$WORK/$arch-era" "$arch" era > "$WORK/$arch-era.inputs" ||
+        fail "building the $arch era inputs"
+    for era in 0x208 0x228; do
+        for platform in 2 1; do
+            out=$WORK/era-$arch-$era-$platform/dyld_shared_cache_$arch
+            mkdir -p "${out%/*}"
+            "$DSCBUILD" --arch "$arch" --slide "$slide" --header "$era" --split 3 --platform "$platform" -o "$out" \
+                $(cat "$WORK/$arch-era.inputs") > build.out 2>&1 || { cat build.out >&2; fail "dscbuild $era $arch"; }
+            "$DSCCHECK" "$out.manifest" > check.out 2>&1 || { cat check.out >&2; fail "$out: dsccheck"; }
+            "$DSCFS" --info "$out" > info.out 2> err.out || { cat err.out >&2; fail "$out: --info"; }
+            grep -q "^Header Size *= $era\$" info.out || fail "$out: header size"
+            got=$(awk 'function hex(s,   n, i) {
+                           n = 0; s = tolower(s); sub(/^0x/, "", s)
+                           for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+                           return n }
+                       /^Mappings:/ { m = 1; next }
+                       m && /^  __/ { a = hex($5); printf "%s%s %d", sep, $1, (end && a - end >= 33554432)
+                                      sep = " "; end = a + hex($4) }' info.out)
+            eval want=\$era_layout_$arch
+            [ "$got" = "$want" ] || fail "$out: mappings/padding are '$got', expected '$want'"
+            suffixes=$(awk '$1 == "subcache" { sub(/.*dyld_shared_cache_[a-z0-9_]*\./, "", $NF); s = s " " $NF }
+                            END { print s }' info.out)
+            want=" 01 02 03 04 05 06"
+            [ "$platform" = 2 ] && want=" 01 02 03 04.dylddata 05.dyldreadonly 06.dyldlinkedit"
+            [ "$suffixes" = "$want" ] || fail "$out: sub-cache suffixes '$suffixes', expected '$want'"
+            # tproMappingsOffset/Count (0x200) -> {unslidAddress, size} of the TPRO_CONST mapping
+            set -- $(od -An -tu4 -j 512 -N 8 "$out")
+            [ "$2" = 1 ] || fail "$out: tproMappingsCount $2"
+            set -- $(od -An -tx8 -j "$1" -N 16 "$out")
+            tpro=$(printf '%d %d' "0x$1" "0x$2")
+            want=$(printf '%d %d' $(awk '$1 == "__TPRO_CONST" { print $5, $4 }' info.out))
+            [ "$tpro" = "$want" ] || fail "$out: TPRO mapping entry $tpro, mapping $want"
+        done
+    done
+done
+# x86_64 (discontiguous, dyld-1284.13 addTPROConstChunk): no TPRO or
+# READ_ONLY mapping, no padding.
+out=$WORK/era-x86_64/dyld_shared_cache_x86_64
+mkdir -p "${out%/*}"
+"$DSCBUILD" --arch x86_64 --slide 2 --header 0x228 -o "$out" $(cat "$WORK/x86_64.inputs") > build.out 2>&1 ||
+    { cat build.out >&2; fail "dscbuild 0x228 x86_64"; }
+"$DSCCHECK" --x86-refs "$WORK/x86_64.refs" "$out.manifest" > check.out 2>&1 || { cat check.out >&2; fail "$out: dsccheck"; }
+echo "builder.sh: the dyld-1231 eras: 8 caches (arm64, arm64e; iOS and macOS) and x86_64"
+
 # The set other tests get from builder_caches (lib.sh).
 builder_caches "$WORK/set"
 [ "$(wc -l < "$WORK/set/caches.list")" -ge 30 ] || fail "make-caches.sh made too few caches"

@@ -60,6 +60,11 @@
 #     sizes and offsets differ with the files), and none of the facts above
 #     reads LC_CODE_SIGNATURE: no comparison had to be relaxed.
 #
+# Inputs linked with chained fixups (libera of the arm64 era set): the
+# output must carry chained fixups too (DYLD_CHAINED_PTR_64), the same
+# slots and binds as the input, and llvm-objdump-19 --dyld-info must read
+# the same slots and binds as macho_facts in both files.
+#
 # Where the tools cannot read a file, our own decoder speaks, and says so:
 # llvm-objdump-19 rejects arm64e chained fixups ("unsupported chained fixup
 # pointer_format"), so the extracted arm64e files' rebases and binds are read
@@ -182,6 +187,7 @@ facts() {
     rellists "$f" > "$d/rellists"
     if [ "$3" = yes ]; then
         cp "$d/our.binds" "$d/binds"
+        : > "$d/weak.slots"  # chained fixups have no weak-bind table
         return 0
     fi
     objc_meta "$f" > "$d/objc"
@@ -199,6 +205,28 @@ facts() {
     llvm_fixups "$f" "$d" --rebase > "$d/llvm.slots"
     cmp -s "$d/our.slots" "$d/llvm.slots" ||
         fail "$f: macho_facts and llvm-objdump --rebase disagree: $(diff "$d/our.slots" "$d/llvm.slots" | head -4)"
+}
+
+# dyld_info_agrees FILE DIR: where llvm-objdump-19 reads the chained
+# fixups (DYLD_CHAINED_PTR_64, not arm64e), its --dyld-info slots and binds
+# are macho_facts' (DIR/pairs).
+dyld_info_agrees() {
+    llvm-objdump-19 --macho --dyld-info "$1" 2> "$2/e" | awk '
+        function hex(s,   n, i) {
+            n = 0; s = tolower(s); sub(/^0x/, "", s)
+            for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+            return n
+        }
+        NR == FNR { base[$1] = hex($2); next }
+        !($1 in base) { next }
+        { slot = sprintf("%s+0x%x", $1, hex($3) - base[$1]) }
+        $5 == "bind" { print "bind", slot, $7, $8, hex($6); next }
+        $5 == "rebase" { print "slot", slot }' "$2/segs" - | sort > "$2/llvm.dyld"
+    [ -s "$2/e" ] && fail "$1: llvm-objdump --dyld-info: $(cat "$2/e")"
+    { grep '^bind ' "$2/our.binds"; awk '$1 ~ /rebase$/ { print "slot", $2 }' "$2/pairs"; } | sort > "$2/our.dyld"
+    cmp -s "$2/our.dyld" "$2/llvm.dyld" ||
+        fail "$1: macho_facts and llvm-objdump --dyld-info disagree: $(diff "$2/our.dyld" "$2/llvm.dyld" | head -4)"
+    dyld_info_files=$((dyld_info_files + 1))
 }
 
 # lazy_stream FILE: its lazy-bind opcodes (LC_DYLD_INFO_ONLY lazy_bind_off
@@ -264,7 +292,7 @@ broken_input() {
     grep -q -- '-> __TEXT+0x0$' "$1/rebases"
 }
 
-caches=0 images=0 syms=0 rebases=0 binds=0 objc=0 data=0 lazy=0 weak=0 rips=0 cmps=0 tlvs=0 fvs=0 relm=0
+caches=0 images=0 syms=0 rebases=0 binds=0 objc=0 data=0 lazy=0 weak=0 rips=0 cmps=0 tlvs=0 fvs=0 relm=0 chained_images=0 dyld_info_files=0
 while IFS="	" read -r name main manifest; do
     caches=$((caches + 1))
     arch=$(awk '$1 == "arch" { print $2 }' "$manifest")
@@ -290,15 +318,31 @@ while IFS="	" read -r name main manifest; do
         [ -f "$out" ] || fail "$name: $path was not extracted"
         check_signature "$out" # 10.
         same_signer "$input" "$out"
-        want="$work/facts/$arch/$(basename "$input")" # the inputs are shared by every cache of an arch
-        [ -d "$want" ] || facts "$input" "$want" no
+        # the inputs are shared by every cache of an input set (inputs/ARCH, inputs/ARCH-era)
+        want="$work/facts/$(basename "$(dirname "$input")")/$(basename "$input")"
+        # chained fixups in, chained fixups out: on arm64e always; elsewhere
+        # where the input was linked with them (its cache image has no
+        # LC_DYLD_INFO, so extraction writes DYLD_CHAINED_PTR_64)
+        in_input=no
+        llvm-objdump-19 --macho -p "$input" | grep -q 'cmd LC_DYLD_CHAINED_FIXUPS' && in_input=yes
+        in_chained=$chained
+        [ $in_input = yes ] && in_chained=yes
+        if [ ! -d "$want" ]; then
+            facts "$input" "$want" $in_input
+            [ $in_input = yes ] && dyld_info_agrees "$input" "$want"
+        fi
         got="$work/got"
         rm -rf "$got"
-        facts "$out" "$got" $chained
+        facts "$out" "$got" $in_chained
+        if [ $in_chained = yes ] && [ $chained = no ]; then
+            grep -q 'cmd LC_DYLD_CHAINED_FIXUPS' "$got/p" || fail "$name: $path: a chained input's output has no chained fixups"
+            dyld_info_agrees "$out" "$got"
+            chained_images=$((chained_images + 1))
+        fi
 
         # 2. llvm-objdump reads the file without complaint (-p: in facts).
         llvm-objdump-19 --macho --dyld-info "$out" > /dev/null 2> e
-        if [ $chained = yes ]; then
+        if [ $in_chained = yes ]; then
             # the known limit; macho_facts read these chains in facts
             grep -v 'unsupported chained fixup pointer_format' e | grep -q . && fail "$name: $path: --dyld-info: $(cat e)"
         else
@@ -333,7 +377,7 @@ while IFS="	" read -r name main manifest; do
         # The truth for a chained output (arm64e) is the input's fixups as
         # chained fixups write them (chained_truth).
         w=
-        [ $chained = yes ] && chained_truth "$want" && w=.chained
+        [ $in_chained = yes ] && chained_truth "$want" && w=.chained
 
         # 6. Rebases as (segment, offset) -> (segment, offset) pairs, lazy
         # pointers' rebases to their stub-helper entries apart.
@@ -362,7 +406,7 @@ while IFS="	" read -r name main manifest; do
         if [ -n "$(awk '$1 == "(__DATA,__thread_vars)"' "$want/sects")" ]; then
             tlv_bytes "$input" > tlv.want
             tlv_bytes "$out" > tlv.got
-            [ $chained = yes ] || cmp -s tlv.want tlv.got ||
+            [ $in_chained = yes ] || cmp -s tlv.want tlv.got ||
                 fail "$name: $path: __thread_vars differs from $input: $(diff tlv.want tlv.got | head -4)"
             ntlv=$(grep -c "^bind __DATA+[^ ]* [^ ]* __tlv_bootstrap 0$" "$got/binds")
             [ "$ntlv" -gt 0 ] && [ "$ntlv" = "$(grep -c "__tlv_bootstrap 0$" "$want/binds$w")" ] ||
@@ -377,7 +421,7 @@ while IFS="	" read -r name main manifest; do
             fail "$name: $path: binds differ from $input: $(diff "$want/binds$w" "$got/binds" | head -6)"
         binds=$((binds + $(wc -l < "$want/binds$w")))
         weak=$((weak + $(grep -c '^bind [^ ]* weak ' "$want/binds$w")))
-        [ $chained = yes ] && continue
+        [ $in_chained = yes ] && continue
         cmp -s "$want/lazy.stream" "$got/lazy.stream" ||
             fail "$name: $path: lazy-bind stream differs from $input: $(diff "$want/lazy.stream" "$got/lazy.stream" | head -4)"
         cmp -s "$want/helper.pushes" "$got/helper.pushes" ||
@@ -411,9 +455,12 @@ done < "$list"
 [ "$relm" -gt 0 ] || fail "no relative method was compared"
 [ "$tlvs" -gt 0 ] || fail "no thread-local descriptor was compared"
 [ "$fvs" -gt 0 ] || fail "no function variant was compared"
+[ "$chained_images" -gt 0 ] || fail "no output of an input linked with chained fixups (arm64) was compared"
 echo "$caches caches, $images images: $syms symbols, $rebases rebases, $binds binds, $data data bytes equal the input dylibs';" \
     "lazy binding of $lazy images, $weak weak lookups (arm64e), $tlvs TLV descriptors, $fvs function variants," \
     "$rips x86_64 RIP-relative operands ($cmps CMP)" \
-    "and ObjC metadata of $objc images too, $relm relative methods"
+    "and ObjC metadata of $objc images too, $relm relative methods;" \
+    "$chained_images arm64 outputs of chained-fixups inputs chained" \
+    "($dyld_info_files files read by llvm-objdump --dyld-info too)"
 [ -x "$TEST_LIB" ] && sed -n 's/^\(.*\): \([0-9]*\) images, \([0-9]*\) rebases.*/\1: slide info \3 in-image pointers/p' slide.out | tr '\n' ';' && echo
 exit 0

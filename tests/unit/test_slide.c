@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cache/slide.h"
+#include "base/ptrfmt.h"
 #include "suites.h"
 
 #define MAXS 16
@@ -233,6 +234,38 @@ START_TEST(malformed_slide_info_is_an_error)
 }
 END_TEST
 
+/* DYLD_CHAINED_PTR_64 words as llvm-objdump-19 --dyld-info prints them for
+ * an ld64.lld-19 dylib (the rebase of __DATA_DIRTY+0 with the next slot 8
+ * bytes on, the bind of import 3 ending its chain), encoded and decoded. */
+START_TEST(chained64_encoder_writes_what_lld_writes)
+{
+    struct dsc_ptr p = {.value = 0x18205E000, .next = 8}, d;
+    uint64_t raw = 0;
+    ck_assert_int_eq(dsc_ptr_encode_64(&p, &raw), DSC_PTR_ENCODED);
+    ck_assert_uint_eq(raw, 0x001000018205E000ull);
+    ck_assert(dsc_ptr_decode_chained(DSC_CHAINED_PTR_64, 0, raw, &d));
+    ck_assert_uint_eq(d.value, p.value);
+    ck_assert_uint_eq(d.next, 8);
+    p = (struct dsc_ptr){.bind = true, .import = 3};
+    ck_assert_int_eq(dsc_ptr_encode_64(&p, &raw), DSC_PTR_ENCODED);
+    ck_assert_uint_eq(raw, 0x8000000000000003ull);
+    p = (struct dsc_ptr){.value = 0x12ull << 56 | 0x4000, .bind = false};
+    ck_assert_int_eq(dsc_ptr_encode_64(&p, &raw), DSC_PTR_ENCODED);
+    ck_assert(dsc_ptr_decode_chained(DSC_CHAINED_PTR_64, 0, raw, &d));
+    ck_assert_uint_eq(d.value, p.value);
+    p = (struct dsc_ptr){.bind = true, .import = 1, .addend = 255};
+    ck_assert_int_eq(dsc_ptr_encode_64(&p, &raw), DSC_PTR_ENCODED);
+    ck_assert(dsc_ptr_decode_chained(DSC_CHAINED_PTR_64, 0, raw, &d));
+    ck_assert_int_eq(d.addend, 255);
+    p.addend = 256;
+    ck_assert_int_eq(dsc_ptr_encode_64(&p, &raw), DSC_PTR_ADDEND_RANGE);
+    p = (struct dsc_ptr){.value = 1ull << 36};
+    ck_assert_int_eq(dsc_ptr_encode_64(&p, &raw), DSC_PTR_TARGET_RANGE);
+    p = (struct dsc_ptr){.value = 0x4000, .next = 6};
+    ck_assert_int_ne(dsc_ptr_encode_64(&p, &raw), DSC_PTR_ENCODED);
+}
+END_TEST
+
 Suite *slide_suite(void)
 {
     Suite *s = suite_create("slide");
@@ -244,6 +277,7 @@ Suite *slide_suite(void)
     tcase_add_test(tc, v3_auth_and_plain_pointers);
     tcase_add_test(tc, v5_runtime_offsets_and_data_key);
     tcase_add_test(tc, malformed_slide_info_is_an_error);
+    tcase_add_test(tc, chained64_encoder_writes_what_lld_writes);
     suite_add_tcase(s, tc);
     return s;
 }

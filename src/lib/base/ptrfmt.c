@@ -91,6 +91,29 @@ static void chained64_decode(uint64_t raw, uint64_t base, struct dsc_ptr *out)
     out->value = (base + (raw & 0xFFFFFFFFFull)) | (raw >> 36 & 0xFF) << 56;
 }
 
+enum dsc_ptr_encode_status dsc_ptr_encode_64(const struct dsc_ptr *p, uint64_t *raw)
+{
+    if (p->next % 4 || p->next / 4 > 0xFFF)
+        return DSC_PTR_TARGET_RANGE;
+    uint64_t r = (p->next / 4) << 51;
+    if (p->bind) {
+        if (p->import > 0xFFFFFF)
+            return DSC_PTR_IMPORT_RANGE;
+        if (p->addend < 0 || p->addend > 0xFF)
+            return DSC_PTR_ADDEND_RANGE;
+        r |= 1ull << 63 | p->import | (uint64_t)p->addend << 32;
+    } else {
+        uint64_t addr = p->value & DSC_TBI_MASK;
+        if (p->auth)
+            return DSC_PTR_AUTH_RANGE;
+        if (addr > 0xFFFFFFFFFull)
+            return DSC_PTR_TARGET_RANGE;
+        r |= addr | (p->value >> 56) << 36;
+    }
+    *raw = r;
+    return DSC_PTR_ENCODED;
+}
+
 /* dyld_chained_ptr_32_rebase / _bind: bit 31 bind, next 26..30; rebase
  * target 0..25; bind ordinal 0..19, addend 20..25. */
 static void chained32_decode(uint64_t raw, struct dsc_ptr *out)

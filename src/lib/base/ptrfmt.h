@@ -3,7 +3,8 @@
  * ptrfmt.h — the one codec of pointer words as dyld stores them: the slide
  * info formats of a shared cache (v1 to v5) and the chained-fixup pointer
  * formats of a standalone Mach-O (DYLD_CHAINED_PTR_*), decoded to one
- * struct, and the DYLD_CHAINED_PTR_ARM64E encoder the extractor writes.
+ * struct, and the DYLD_CHAINED_PTR_ARM64E and _64 encoders the extractor
+ * writes.
  *
  * Layouts: dyld_cache_slide_info* and dyld_cache_slide_pointer* in dyld's
  * cache-builder/dyld_cache_format.h (dyld-1042.1; v5 from dyld-1160.6),
@@ -106,5 +107,9 @@ enum dsc_ptr_encode_status {
  * multiple of 8 below 16 KiB) as a DYLD_CHAINED_PTR_ARM64E word for an
  * image at `base`. */
 enum dsc_ptr_encode_status dsc_ptr_encode_arm64e(const struct dsc_ptr *p, uint64_t base, uint64_t *raw);
+/* The same as DYLD_CHAINED_PTR_64 (absolute 36-bit targets, high8; binds
+ * with a 24-bit import and an addend of 0..255; `next` a multiple of 4
+ * below 16 KiB; nothing authenticated). */
+enum dsc_ptr_encode_status dsc_ptr_encode_64(const struct dsc_ptr *p, uint64_t *raw);
 
 #endif

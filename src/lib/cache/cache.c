@@ -99,8 +99,10 @@ static void file_close(struct dsc_file *f)
     free((char *)f->info.path);
 }
 
-/* Magic is "dyld_v1" + spaces + arch, 15 chars and a NUL. */
-static int parse_magic(const struct dsc_file *f, const char **name, enum dsc_arch *arch, bool *is64, dsc_error *err)
+/* Magic is "dyld_v1" + spaces + arch, 15 chars and a NUL. An architecture
+ * the table does not know (Apple has added some before) is returned as
+ * DSC_ARCH_UNKNOWN with its text in `text` (8 characters at most). */
+static int parse_magic(const struct dsc_file *f, char text[9], enum dsc_arch *arch, bool *is64, dsc_error *err)
 {
     const char *path = f->info.path;
     if (memcmp(f->bytes.data, "dyld_v1", 7) != 0)
@@ -112,15 +114,22 @@ static int parse_magic(const struct dsc_file *f, const char **name, enum dsc_arc
     const char *a = magic + 7;
     while (*a == ' ')
         a++;
+    snprintf(text, 9, "%s", a);
+    *arch = DSC_ARCH_UNKNOWN;
+    *is64 = false;
     for (size_t i = 0; i < sizeof arch_table / sizeof arch_table[0]; i++) {
         if (strcmp(a, arch_table[i].name) == 0) {
-            *name = arch_table[i].name;
             *arch = arch_table[i].arch;
             *is64 = arch_table[i].is64;
             return 0;
         }
     }
-    return dsc_fail(err, path, "unknown architecture '%.8s' in magic", a);
+    for (const char *p = a; *p; p++)
+        if (*p < 0x21 || *p > 0x7e)
+            return dsc_fail(err, path, "architecture in magic is not printable");
+    if (!*a)
+        return dsc_fail(err, path, "no architecture in magic");
+    return 0;
 }
 
 static int file_read_header(struct dsc_file *f, dsc_error *err)
@@ -284,12 +293,12 @@ static int add_file(dsc_cache *c, const char *path, enum dsc_file_role role, dsc
     struct dsc_file *f = &c->files[c->nfiles++];
     if (file_open(f, path, role, err))
         return -1;
-    const char *name;
+    char name[9];
     enum dsc_arch arch;
     bool is64;
-    if (file_read_header(f, err) || parse_magic(f, &name, &arch, &is64, err))
+    if (file_read_header(f, err) || parse_magic(f, name, &arch, &is64, err))
         return -1;
-    if (c->nfiles > 1 && arch != c->info.arch)
+    if (c->nfiles > 1 && strcmp(name, c->info.arch_name) != 0)
         return dsc_fail(err, path, "architecture %s differs from the main cache's %s", name, c->info.arch_name);
     return 0;
 }
@@ -318,7 +327,7 @@ static int check_uuid(const struct dsc_file *f, const uint8_t *expected, dsc_err
     return dsc_fail(err, f->info.path, "UUID %s does not match the main cache's entry %s", got, want);
 }
 
-/* The main path with a trailing ".development" removed (universal caches). */
+/* The main path, with a trailing ".development" removed if asked. */
 static char *path_stem(const char *path, bool drop_development)
 {
     size_t n = strlen(path);
@@ -349,8 +358,13 @@ static int open_subcaches(dsc_cache *c, dsc_error *err)
     dsc_span table;
     if (!span_sub(m->bytes, dsc_hdr32(m, HDR_SUBCACHE_ARRAY_OFFSET), (uint64_t)count * esize, &table))
         return dsc_fail(err, c->path, "subcache table is out of the file");
-    bool universal = dsc_hdr_has(m, HDR_CACHE_TYPE, 8) && dsc_hdr64(m, HDR_CACHE_TYPE) == 2;
-    char *stem = path_stem(c->path, universal);
+    /* v1 entries (dyld-940): ".N" after the main path as opened, a
+     * .development one included. v2 (dyld-1042+): dyld's runtime opens
+     * basePath + fileSuffix, basePath being the name without .development
+     * whichever main it chose, for every cacheType (dyld-1042.1 .. 1378
+     * SharedCacheRuntime getCachePath/openSubSharedCacheFile); suffixes
+     * carry their own ".development" where the builder wrote one. */
+    char *stem = path_stem(c->path, v2);
     if (!stem)
         return dsc_fail_oom(err, c->path);
     int rc = 0;
@@ -365,13 +379,13 @@ static int open_subcaches(dsc_cache *c, dsc_error *err)
             rc = dsc_fail(err, c->path, "subcache %u has a file suffix with '/'", i);
             break;
         }
-        size_t n = strlen(v2 ? stem : c->path) + strlen(suffix) + 1;
+        size_t n = strlen(stem) + strlen(suffix) + 1;
         char *sub = malloc(n);
         if (!sub) {
             rc = dsc_fail_oom(err, c->path);
             break;
         }
-        snprintf(sub, n, "%s%s", v2 ? stem : c->path, suffix);
+        snprintf(sub, n, "%s%s", stem, suffix);
         if (access(sub, F_OK) != 0) {
             rc = dsc_fail(err, sub, "subcache %u of %u is missing", i + 1, count);
         } else if (add_file(c, sub, DSC_FILE_SUBCACHE, err) == 0) {
@@ -495,7 +509,8 @@ int dsc_cache_open(const char *path, dsc_cache **out, dsc_error *err)
     }
     if (add_file(c, path, DSC_FILE_MAIN, err))
         goto fail;
-    parse_magic(&c->files[0], &c->info.arch_name, &c->info.arch, &c->info.is64, NULL);
+    parse_magic(&c->files[0], c->arch_text, &c->info.arch, &c->info.is64, NULL);
+    c->info.arch_name = c->info.arch == DSC_ARCH_UNKNOWN ? c->arch_text : dsc_arch_name(c->info.arch);
     if (open_subcaches(c, err) || open_symbols(c, err))
         goto fail;
     for (unsigned i = 0; i < c->nfiles; i++)
@@ -506,6 +521,8 @@ int dsc_cache_open(const char *path, dsc_cache **out, dsc_error *err)
         goto fail;
     }
     if (index_mappings(c, err))
+        goto fail;
+    if (c->info.arch == DSC_ARCH_UNKNOWN && dsc_images_guess_arch(c, err))
         goto fail;
     fill_info(c);
     if (check_subcache_bases(c, err) || dsc_images_load(c, err))

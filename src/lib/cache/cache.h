@@ -100,6 +100,7 @@ struct dsc_cache {
     uint32_t npaths;
     char *alias_pool;           /* text of trie-only aliases */
     char *warning;
+    char arch_text[9];          /* an architecture the table does not know */
     /* Derived data a later layer builds on first use and owns (the symbol
      * index, index/symbols.c): the cache only guards its publication with
      * the lock (never held while mapped bytes are read) and frees the memo
@@ -138,5 +139,9 @@ int dsc_cache_warn(dsc_cache *c, dsc_error *err, const char *fmt, ...) __attribu
 
 /* images.c: fill images, aliases and the path index. */
 int dsc_images_load(dsc_cache *c, dsc_error *err);
+/* An architecture the magic does not name: the first image's Mach-O header
+ * gives the pointer width and, where it names a CPU we know, the arch
+ * whose codecs read the code (c->info.is64, .arch); a warning says so. */
+int dsc_images_guess_arch(dsc_cache *c, dsc_error *err);
 
 #endif

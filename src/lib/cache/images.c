@@ -8,6 +8,7 @@
  * mapped main file (checked NUL-terminated), so nothing is copied.
  */
 #include "cache/cache.h"
+#include "base/macho_format.h"
 #include "base/trie.h"
 #include "base/sort.h"
 #include "base/grow.h"
@@ -66,6 +67,40 @@ static int table_location(const dsc_cache *c, uint32_t *off, uint32_t *count)
         *count = dsc_hdr32(m, HDR_IMAGES_COUNT_OLD);
     }
     return 0;
+}
+
+/* The architecture a Mach-O CPU type names (mach/machine.h), for caches
+ * whose magic names none we know. */
+static enum dsc_arch arch_of_cpu(uint32_t cputype, uint32_t subtype)
+{
+    switch (cputype) {
+    case 0x01000007u: return (subtype & 0xff) == 8 ? DSC_ARCH_X86_64H : DSC_ARCH_X86_64;
+    case 0x0100000cu: return (subtype & 0xff) == 2 ? DSC_ARCH_ARM64E : DSC_ARCH_ARM64;
+    case 0x0200000cu: return DSC_ARCH_ARM64_32;
+    default: return DSC_ARCH_UNKNOWN;
+    }
+}
+
+int dsc_images_guess_arch(dsc_cache *c, dsc_error *err)
+{
+    uint32_t off, count, magic = 0, cputype = 0, subtype = 0;
+    uint64_t addr;
+    table_location(c, &off, &count);
+    if (count == 0 || !span_u64(dsc_main_file(c)->bytes, off, &addr) || !dsc_vm_u32(c, addr, &magic) ||
+        (magic != MH_MAGIC_64 && magic != MH_MAGIC) || !dsc_vm_u32(c, addr + 4, &cputype) ||
+        !dsc_vm_u32(c, addr + 8, &subtype))
+        return dsc_fail(err, c->path, "unknown architecture '%s', and no image header gives its pointer size",
+                        c->info.arch_name);
+    c->info.is64 = magic == MH_MAGIC_64;
+    c->info.arch = arch_of_cpu(cputype, subtype);
+    if (c->info.arch != DSC_ARCH_UNKNOWN &&
+        (c->info.arch == DSC_ARCH_ARM64_32 ? c->info.is64 : !c->info.is64))
+        c->info.arch = DSC_ARCH_UNKNOWN;    /* a header that contradicts itself: decode no code */
+    if (c->info.arch == DSC_ARCH_UNKNOWN)
+        return dsc_cache_warn(c, err, "unknown architecture '%s': read as a %d-bit cache of an unknown CPU",
+                              c->info.arch_name, c->info.is64 ? 64 : 32);
+    return dsc_cache_warn(c, err, "unknown architecture '%s': read as %s (its images' CPU type)", c->info.arch_name,
+                          dsc_arch_name(c->info.arch));
 }
 
 /* Image-table records: real images, plus dyld-421 style aliases (a record

@@ -9,6 +9,7 @@
  * disagree: the size is p->file_size from the very same out_finish.
  */
 #include "extract/extract.h"
+#include "base/ptrfmt.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,28 @@ static uint32_t page_size_for(enum dsc_arch arch)
     return arch == DSC_ARCH_ARM64 || arch == DSC_ARCH_ARM64E || arch == DSC_ARCH_ARM64_32 ? 0x4000 : 0x1000;
 }
 
+/* arm64e: DYLD_CHAINED_PTR_ARM64E (what carries auth bits). Elsewhere
+ * the image's own: Apple's builder drops LC_DYLD_CHAINED_FIXUPS and keeps
+ * LC_DYLD_INFO(_ONLY) of opcode-linked dylibs (dyld-1284.13
+ * NewAdjustDylibSegments), so a 64-bit image with LC_DYLD_EXPORTS_TRIE and
+ * no LC_DYLD_INFO was linked with chained fixups and gets them back, as
+ * DYLD_CHAINED_PTR_64 (what ld64.lld writes; the input's own format is not
+ * kept in the cache). 32-bit images keep opcodes. */
+static void choose_encoding(struct dsc_plan *p)
+{
+    struct dsc_lc lc;
+    uint32_t off, len;
+    p->encoding = DSC_ENCODE_OPCODES;
+    if (p->cache->info.arch == DSC_ARCH_ARM64E) {
+        p->encoding = DSC_ENCODE_CHAINED;
+        p->chained_format = DSC_CHAINED_PTR_ARM64E;
+    } else if (p->ptr_size == 8 && dsc_macho_dyld_info(&p->mo, &lc) == 0 &&
+               dsc_macho_linkedit_data(&p->mo, LC_DYLD_EXPORTS_TRIE, &off, &len) > 0) {
+        p->encoding = DSC_ENCODE_CHAINED;
+        p->chained_format = DSC_CHAINED_PTR_64;
+    }
+}
+
 int plan_init(struct dsc_plan *p, const dsc_cache *c, uint32_t image, bool copy_bytes, dsc_error *err)
 {
     memset(p, 0, sizeof *p);
@@ -46,7 +69,7 @@ int plan_init(struct dsc_plan *p, const dsc_cache *c, uint32_t image, bool copy_
     p->base = dsc_cache_get_image(c, image)->address;
     p->ptr_size = dsc_ptr_size(c);
     p->page_size = page_size_for(c->info.arch);
-    p->encoding = c->info.arch == DSC_ARCH_ARM64E ? DSC_ENCODE_CHAINED : DSC_ENCODE_OPCODES;
+    choose_encoding(p);
     return 0;
 }
 

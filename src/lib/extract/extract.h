@@ -141,7 +141,7 @@ struct dsc_linkedit {
 
 enum dsc_fixup_encoding {
     DSC_ENCODE_OPCODES, /* LC_DYLD_INFO_ONLY rebase/bind opcodes */
-    DSC_ENCODE_CHAINED, /* LC_DYLD_CHAINED_FIXUPS, DYLD_CHAINED_PTR_ARM64E */
+    DSC_ENCODE_CHAINED, /* LC_DYLD_CHAINED_FIXUPS in plan->chained_format */
 };
 
 struct dsc_symbols;
@@ -155,6 +155,7 @@ struct dsc_plan {
     bool copy_bytes;              /* false: size plan, no segment bytes */
     bool sign;                    /* end LINKEDIT with an ad-hoc signature (out.c) */
     enum dsc_fixup_encoding encoding;
+    unsigned chained_format;      /* DSC_CHAINED_PTR_ARM64E or _64 */
 
     struct dsc_out_segment *segs; /* file order; LINKEDIT is not in here */
     unsigned nsegs;

@@ -4,13 +4,15 @@
  *   - DSC_ENCODE_OPCODES: LC_DYLD_INFO_ONLY rebase and bind opcode streams
  *     (arm64, x86_64, 32-bit);
  *   - DSC_ENCODE_CHAINED: an LC_DYLD_CHAINED_FIXUPS payload with pointer
- *     format DYLD_CHAINED_PTR_ARM64E (1), an imports table, and every slot
- *     rewritten as a chain entry that keeps its pointer's key, address
- *     diversity and diversity. A bind's addend stays in its pointer where
- *     that holds it (19 signed bits, none on authenticated binds); others
- *     move into the import table, one import per (symbol, addend), which
- *     is then DYLD_CHAINED_IMPORT_ADDEND (int32) or _ADDEND64, as ld64
- *     writes it; without such addends the table is DYLD_CHAINED_IMPORT.
+ *     format DYLD_CHAINED_PTR_ARM64E (1; arm64e) or DYLD_CHAINED_PTR_64
+ *     (2; 64-bit images linked with chained fixups), an imports table, and
+ *     every slot rewritten as a chain entry that keeps its pointer's key,
+ *     address diversity and diversity. A bind's addend stays in its pointer
+ *     where that holds it (ARM64E: 19 signed bits, none on authenticated
+ *     binds; _64: 0..255); others move into the import table, one import
+ *     per (symbol, addend), which is then DYLD_CHAINED_IMPORT_ADDEND (int32)
+ *     or _ADDEND64, as ld64 writes it; without such addends the table is
+ *     DYLD_CHAINED_IMPORT.
  * Segment indices are positions in the output's load commands: plan->segs
  * in order, then LINKEDIT (see out.c). EXTERNAL fixups are not encoded.
  */
@@ -195,7 +197,7 @@ int encode_opcodes(struct dsc_plan *p)
     return encode_rebases(p) || encode_binds(p) ? -1 : 0;
 }
 
-/* ---- chained fixups (arm64e) ---- */
+/* ---- chained fixups ---- */
 
 /* The chain entry for `f`, `next` bytes before the next one of its page. */
 static int chain_entry(struct dsc_plan *p, const struct dsc_fixup *f, uint64_t next, uint64_t *raw)
@@ -204,7 +206,8 @@ static int chain_entry(struct dsc_plan *p, const struct dsc_fixup *f, uint64_t n
                           .import = f->import, .addend = f->addend, .auth = f->auth.present, .key = f->auth.key,
                           .addr_div = f->auth.addr_div, .diversity = f->auth.diversity};
     unsigned long long at = f->address, target = f->target;
-    switch (dsc_ptr_encode_arm64e(&ptr, p->base, raw)) {
+    bool arm64e = p->chained_format == DSC_CHAINED_PTR_ARM64E;
+    switch (arm64e ? dsc_ptr_encode_arm64e(&ptr, p->base, raw) : dsc_ptr_encode_64(&ptr, raw)) {
     case DSC_PTR_ENCODED:
         return 0;
     case DSC_PTR_IMPORT_RANGE:
@@ -212,11 +215,11 @@ static int chain_entry(struct dsc_plan *p, const struct dsc_fixup *f, uint64_t n
     case DSC_PTR_AUTH_ADDEND:
         return plan_fail(p, "authenticated bind at 0x%llx has an addend", at);
     case DSC_PTR_ADDEND_RANGE:
-        return plan_fail(p, "bind at 0x%llx: addend does not fit 19 bits", at);
+        return plan_fail(p, "bind at 0x%llx: addend does not fit the chained format", at);
     case DSC_PTR_AUTH_RANGE:
         return plan_fail(p, "authenticated pointer at 0x%llx targets 0x%llx, beyond 4 GiB of the image", at, target);
     default:
-        return plan_fail(p, "pointer at 0x%llx targets 0x%llx, beyond 43 bits", at, target);
+        return plan_fail(p, "pointer at 0x%llx targets 0x%llx, beyond the chained format's reach", at, target);
     }
 }
 
@@ -237,7 +240,7 @@ static int chain_segment(struct dsc_plan *p, unsigned si, size_t first, size_t e
         return plan_fail(p, "segment %s has too many pages for chained fixups", s->name);
     size_t at = b->size;
     bool ok = blob_u32(b, (uint32_t)(22 + 2 * pages)) && blob_u16(b, CHAINED_PAGE) &&
-              blob_u16(b, DSC_CHAINED_PTR_ARM64E) && blob_u64(b, s->vmaddr - p->base) && blob_u32(b, 0) &&
+              blob_u16(b, (uint16_t)p->chained_format) && blob_u64(b, s->vmaddr - p->base) && blob_u32(b, 0) &&
               blob_u16(b, (uint16_t)pages);
     for (uint64_t i = 0; ok && i < pages; i++)
         ok = blob_u16(b, CHAINED_START_NONE);
@@ -275,8 +278,9 @@ static int move_addends(struct dsc_plan *p)
 {
     for (size_t i = 0; i < p->nfixups; i++) {
         struct dsc_fixup *f = &p->fixups[i];
-        if (f->kind != DSC_FIXUP_BIND || f->import >= p->nimports ||
-            dsc_ptr_arm64e_holds_addend(f->auth.present, f->addend))
+        bool holds = p->chained_format == DSC_CHAINED_PTR_64 ? f->addend >= 0 && f->addend <= 0xFF
+                                                             : dsc_ptr_arm64e_holds_addend(f->auth.present, f->addend);
+        if (f->kind != DSC_FIXUP_BIND || f->import >= p->nimports || holds)
             continue;
         const struct dsc_import im = p->imports[f->import];
         if (plan_add_import_addend(p, im.name, im.lib_ordinal, im.weak_import, im.addend + f->addend, &f->import))

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fixup_decode.c — decode an extracted Mach-O's rebase/bind opcodes and
- * arm64e chained fixups. See fixup_decode.h.
+ * chained fixups. See fixup_decode.h.
  */
 #include "verify/fixup_decode.h"
 
@@ -235,7 +235,7 @@ static int decode_opcodes(struct file *f)
     return rc ? rc : decode_binds(f, bind);
 }
 
-/* ---- chained fixups, DYLD_CHAINED_PTR_ARM64E ---- */
+/* ---- chained fixups: every format base/ptrfmt.c decodes ---- */
 
 struct imports {
     dsc_span table, symbols;
@@ -277,9 +277,10 @@ static int chained_segment(struct file *f, const struct imports *im, unsigned se
     uint16_t page_size, format, page_count;
     if (!span_u16(starts, 4, &page_size) || !span_u16(starts, 6, &format) || !span_u16(starts, 20, &page_count))
         return dsc_fail(f->err, f->name, "chained starts of segment %u are truncated", segi);
-    if (format != DSC_CHAINED_PTR_ARM64E || page_size < 8)
-        return dsc_fail(f->err, f->name, "segment %u: chained pointer format %u is not DYLD_CHAINED_PTR_ARM64E", segi,
-                        format);
+    struct dsc_ptr probe;
+    if (!dsc_ptr_decode_chained(format, f->base, 0, &probe) || page_size < 8 ||
+        (format == DSC_CHAINED_PTR_32) != (f->ptr_size == 4))
+        return dsc_fail(f->err, f->name, "segment %u: chained pointer format %u is not one we read", segi, format);
     if (segi >= f->nsegs)
         return dsc_fail(f->err, f->name, "chained starts for missing segment %u", segi);
     for (uint16_t page = 0; page < page_count; page++) {
@@ -296,7 +297,7 @@ static int chained_segment(struct file *f, const struct imports *im, unsigned se
             if (off >= page_base + page_size || !slot(f, segi, off, &p))
                 return dsc_fail(f->err, f->name, "chain of segment %u page %u leaves its page", segi, page);
             struct dsc_ptr ptr;
-            dsc_ptr_decode_chained(DSC_CHAINED_PTR_ARM64E, f->base, dsc_le64(p), &ptr);
+            dsc_ptr_decode_chained(format, f->base, f->ptr_size == 8 ? dsc_le64(p) : dsc_le32(p), &ptr);
             int rc = chained_entry(f, im, f->segs[segi].vmaddr + off, &ptr);
             if (rc)
                 return rc;

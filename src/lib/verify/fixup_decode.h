@@ -2,7 +2,9 @@
 /*
  * fixup_decode.h — read back the fixups of a standalone (extracted) Mach-O:
  * LC_DYLD_INFO(_ONLY) rebase and bind opcodes, and LC_DYLD_CHAINED_FIXUPS
- * chains of pointer format DYLD_CHAINED_PTR_ARM64E (1) with their imports.
+ * chains (DYLD_CHAINED_PTR_ARM64E, _64, _64_OFFSET, _32, the arm64e
+ * userland formats: what base/ptrfmt.c decodes) with DYLD_CHAINED_IMPORT
+ * imports. The builder reads its chained inputs with it too.
  *
  * Used by tests to check what the encoders wrote against the cache's slide
  * info (llvm-objdump-19 cannot read arm64e chained fixups, and numbers
