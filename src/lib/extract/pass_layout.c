@@ -72,6 +72,35 @@ static int by_vmaddr(const void *a, const void *b)
     return x->vmaddr < y->vmaddr ? -1 : x->vmaddr > y->vmaddr;
 }
 
+static int by_addr(const void *a, const void *b)
+{
+    const struct dsc_section *x = *(const struct dsc_section *const *)a, *y = *(const struct dsc_section *const *)b;
+    return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* Nor may two non-empty sections: the passes walk the image section by
+ * section (stubs, pointer tables, code, strings), so a section repeated
+ * thousands of times over the same bytes would cost thousands of walks and
+ * tables. (Each lies in its segment: describe_segment checked that.) */
+static int check_section_overlaps(struct dsc_plan *p)
+{
+    const struct dsc_section **order = malloc((p->mo.nsects ? p->mo.nsects : 1) * sizeof *order);
+    if (!order)
+        return plan_oom(p);
+    size_t n = 0;
+    for (unsigned i = 0; i < p->mo.nsects; i++)
+        if (p->mo.sects[i].size)
+            order[n++] = &p->mo.sects[i];
+    dsc_sort(order, n, sizeof *order, by_addr);
+    int rc = 0;
+    for (size_t i = 1; i < n && !rc; i++)
+        if (order[i - 1]->addr + order[i - 1]->size > order[i]->addr)
+            rc = plan_fail(p, "sections %s,%s and %s,%s overlap", order[i - 1]->segname, order[i - 1]->sectname,
+                           order[i]->segname, order[i]->sectname);
+    free(order);
+    return rc;
+}
+
 /* No two non-empty segments of the image (LINKEDIT included) may share an
  * address: overlapping segments would make every later copy of the image's
  * bytes (here and in the ObjC view) cost more than the cache holds. Sorted,
@@ -131,7 +160,7 @@ int pass_layout(struct dsc_plan *p)
     }
     if (!p->nsegs || p->segs[0].vmaddr != p->base || p->segs[0].filesize < p->mo.header.size)
         return plan_fail(p, "the first segment does not start with the mach header");
-    if (check_overlaps(p) || (p->copy_bytes && copy_segments(p)))
+    if (check_overlaps(p) || check_section_overlaps(p) || (p->copy_bytes && copy_segments(p)))
         return -1;
     p->next_free_vmaddr = end_of_image;
     /* Without a LINKEDIT in the cache, put the rebuilt one after the image. */

@@ -144,7 +144,7 @@ static int lazy_binds(struct vctx *v)
     if (!segs)
         return vfail(v, DSC_ERR_NOMEM, "out of memory");
     for (unsigned i = 0; i < o->mo.nsegs; i++)
-        segs[i] = (struct dsc_bind_seg){o->mo.segs[i].vmaddr, o->mo.segs[i].vmsize};
+        segs[i] = (struct dsc_bind_seg){o->mo.segs[i].vmaddr, o->mo.segs[i].vmsize, o->mo.segs[i].filesize};
     int rc = dsc_bind_walk(o->lazy, segs, o->mo.nsegs, o->ptr_size, true, on_lazy_bind, o, v->who, v->err);
     free(segs);
     return rc > 0 ? vfail(v, DSC_ERR_NOMEM, "out of memory") : rc;
