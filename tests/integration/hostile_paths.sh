@@ -50,26 +50,12 @@ grep -q '^verified' "$WORK/stdout" && fail "--verify: a path forged a line"
 grep -qF '/usr/lib/libhello\x0averified: 0 problems: pointers' "$WORK/stdout" ||
     fail "--verify does not escape the path: $(cat "$WORK/stdout")"
 
-# mount_fg CACHE: a foreground mount on $mp, its log in $WORK/log.
 mp="$WORK/mnt"
-mkdir -p "$mp"
-mount_fg() {
-    env --default-signal=INT "$DSCFS" -f "$1" "$mp" 2> "$WORK/log" &
-    pid=$!
-    MOUNTS="$mp $MOUNTS"
-    for _ in $(seq 1 50); do mountpoint -q "$mp" && break; sleep 0.1; done
-    mountpoint -q "$mp" || fail "the mount of $1 did not come up: $(cat "$WORK/log")"
-}
-# stop_fg: SIGTERM; the daemon must exit 0.
-stop_fg() {
-    kill -TERM "$pid"
-    wait "$pid" || fail "daemon exit status $?: $(cat "$WORK/log")"
-}
 
 # The mount logs the refused path escaped.
-mount_fg "$forged"
+mount_fg "$forged" "$mp"
 cat "$mp/usr/lib/libobjc.A.dylib" > /dev/null || fail "reading libobjc"
-stop_fg
+stop_fg "$mp"
 grep -q "^extracted" "$WORK/log" && fail "the mount's log has a forged line: $(cat "$WORK/log")"
 grep -qF 'image /usr/lib/liba-1.0.dylib/\x0aextracted 8 of 8 images (0 failed) skipped' "$WORK/log" ||
     fail "the mount does not log the path escaped: $(cat "$WORK/log")"
@@ -83,10 +69,10 @@ with_path "$long" 5 "/usr/lib/$(head -c 1100 /dev/zero | tr '\0' x)"
 grep -q '^extracted 7 of 7 images (0 failed)' "$WORK/stdout" || fail "overlong: $(cat "$WORK/stdout")"
 grep -q 'warning: 1 image skipped (first: record 5): install path longer than 1024 bytes' "$WORK/stderr" ||
     fail "overlong: no warning: $(cat "$WORK/stderr")"
-mount_fg "$long"
+mount_fg "$long" "$mp"
 cmp "$mp/usr/lib/libobjc.A.dylib" "$WORK/long/usr/lib/libobjc.A.dylib" || fail "overlong: libobjc differs"
 [ ! -e "$mp/usr/lib/libhello-1.0.dylib" ] || fail "overlong: libhello is served"
-stop_fg
+stop_fg "$mp"
 grep -q 'warning: 1 image skipped' "$WORK/log" || fail "overlong: the mount does not warn: $(cat "$WORK/log")"
 
 # One path rule for both fronts: a 255-byte component is served by the
@@ -95,16 +81,16 @@ name255=$(head -c 255 /dev/zero | tr '\0' n)
 with_path "$WORK/c255.cache" 5 "/usr/lib/$name255"
 "$DSCFS" --extract-all "$WORK/c255.cache" "$WORK/c255" > /dev/null 2> "$WORK/stderr" ||
     fail "--extract-all refuses a 255-byte component: $(cat "$WORK/stderr")"
-mount_fg "$WORK/c255.cache"
+mount_fg "$WORK/c255.cache" "$mp"
 cmp "$mp/usr/lib/$name255" "$WORK/c255/usr/lib/$name255" || fail "255-byte component: the fronts differ"
-stop_fg
+stop_fg "$mp"
 with_path "$WORK/c256.cache" 5 "/usr/lib/${name255}n"
 "$DSCFS" --extract-all "$WORK/c256.cache" "$WORK/c256" > /dev/null 2> "$WORK/stderr" &&
     fail "--extract-all wrote a 256-byte component"
 grep -q "refusing unsafe install path '/usr/lib/${name255}n' of image 5" "$WORK/stderr" ||
     fail "256-byte component: $(cat "$WORK/stderr")"
-mount_fg "$WORK/c256.cache"
-stop_fg
+mount_fg "$WORK/c256.cache" "$mp"
+stop_fg "$mp"
 grep -q "image /usr/lib/${name255}n skipped" "$WORK/log" || fail "the mount serves a 256-byte component"
 
 # Two images on one install path (libb's record names liba's path): the
@@ -117,9 +103,9 @@ grep -q 'image 2 (/usr/lib/liba-1.0.dylib): not written, image 1 has the same in
     fail "duplicate not reported: $(cat "$WORK/stderr")"
 "$DSCFS" --extract /usr/lib/liba-1.0.dylib "$objc" -o "$WORK/liba.want" || fail "--extract liba"
 cmp "$WORK/dup/usr/lib/liba-1.0.dylib" "$WORK/liba.want" || fail "duplicate: liba was overwritten"
-mount_fg "$WORK/dup.cache"
+mount_fg "$WORK/dup.cache" "$mp"
 cmp "$mp/usr/lib/liba-1.0.dylib" "$WORK/liba.want" || fail "duplicate: the mount serves another liba"
-stop_fg
+stop_fg "$mp"
 grep -q 'image /usr/lib/liba-1.0.dylib skipped: path already exists' "$WORK/log" ||
     fail "the mount does not report the duplicate: $(cat "$WORK/log")"
 exit 0

@@ -48,14 +48,9 @@ grep -q 'Input/output error' "$WORK/err" || fail "replacement: expected EIO"
 [ -r "$mp/.dscfs/info" ] || fail "daemon died after replacement"
 unmount "$mp"
 
-# Clean shutdown on SIGTERM and SIGINT (foreground daemon). A background
-# job of sh starts with SIGINT ignored, which libfuse respects: restore it.
+# Clean shutdown on SIGTERM and SIGINT (foreground daemon).
 for sig in TERM INT; do
-    env --default-signal=INT "$DSCFS" -f "$objc" "$mp" 2> "$WORK/log" &
-    pid=$!
-    MOUNTS="$mp $MOUNTS"
-    for _ in $(seq 1 50); do mountpoint -q "$mp" && break; sleep 0.1; done
-    mountpoint -q "$mp" || fail "foreground mount did not come up"
+    mount_fg "$objc" "$mp"
     cat "$mp/usr/lib/liba.dylib" > /dev/null || fail "read in foreground mount"
     kill -"$sig" "$pid"
     wait "$pid" || fail "SIG$sig: exit status $?: $(cat "$WORK/log")"

@@ -19,13 +19,7 @@ else
 fi
 
 mp="$WORK/mnt"
-mkdir -p "$mp"
-# shellcheck disable=SC2086
-env --default-signal=INT $run "$DSCFS" -f "$objc" "$mp" 2> "$WORK/log" &
-pid=$!
-MOUNTS="$mp $MOUNTS"
-for _ in $(seq 1 300); do mountpoint -q "$mp" && break; sleep 0.1; done
-mountpoint -q "$mp" || fail "the mount did not come up: $(cat "$WORK/log")"
+FG_RUN=$run FG_WAIT=300 mount_fg "$objc" "$mp"
 # Handles of both kinds stay open over the SIGTERM: an image, pinned by a
 # read, and a rendered text.
 exec 3< "$mp/usr/lib/libobjc.A.dylib" 4< "$mp/.dscfs/status"

@@ -19,16 +19,9 @@ cp "$objc" "$cache"
 "$DSCFS" --extract /usr/lib/libobjc.A.dylib "$objc" -o "$WORK/objc.want" 2> /dev/null || fail "--extract"
 
 mp="$WORK/mnt"
-mkdir "$mp"
-MOUNTS="$mp"
 # nowarm: sizes computed in the background at mount would leave no size
 # to compute after the truncation.
-FAKESTAT_INO=$(stat -c %i "$cache") FAKESTAT_SIZE=$(stat -c %s "$cache") \
-FAKESTAT_MTIME=$(stat -c %.9Y "$cache") LD_PRELOAD="$shim" \
-    "$DSCFS" -f -o cache_size=64M,nowarm "$cache" "$mp" 2> "$WORK/log" &
-pid=$!
-for _ in $(seq 1 50); do mountpoint -q "$mp" && break; sleep 0.1; done
-mountpoint -q "$mp" || fail "mount did not come up: $(cat "$WORK/log")"
+FG_RUN=$(fakestat_run "$cache") mount_fg "$cache" "$mp" -o cache_size=64M,nowarm
 
 cmp "$mp/usr/lib/libobjc.A.dylib" "$WORK/objc.want" || fail "libobjc before truncation"
 truncate -s 4096 "$cache"
@@ -46,6 +39,5 @@ if cat "$mp/usr/lib/system/libdyld.dylib" > /dev/null 2>&1; then fail "libdyld r
 kill -0 "$pid" 2> /dev/null || fail "the daemon died computing a size"
 
 cmp "$mp/usr/lib/libobjc.A.dylib" "$WORK/objc.want" || fail "libobjc no longer served from the store"
-kill -TERM "$pid"
-wait "$pid" || fail "daemon exit status $? after SIGTERM"
+stop_fg "$mp"
 exit 0

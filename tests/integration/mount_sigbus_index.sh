@@ -17,7 +17,7 @@
 # this faulted inside the index's build (the deadlock; the test hangs on
 # that code). With per-image export sets libhello's own symbol tables are
 # read first, so it faults there; a fault inside an export-set parse is
-# tested in tests/unit/test_guard.c. Every step has a timeout: a hang is a
+# tested in tests/unit/test_symbols.c. Every step has a timeout: a hang is a
 # failure, not a stuck test.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 need_testdata
@@ -28,16 +28,10 @@ need_fakestat
 cache="$WORK/c"
 cp "$CACHES/dyld_shared_cache_arm64-macOS-objc" "$cache"
 mp="$WORK/mnt"
-mkdir "$mp"
-MOUNTS="$mp"
 # nowarm: nothing may read the tries before the truncation.
-FAKESTAT_INO=$(stat -c %i "$cache") FAKESTAT_SIZE=$(stat -c %s "$cache") \
-FAKESTAT_MTIME=$(stat -c %.9Y "$cache") LD_PRELOAD="$shim" \
-    "$DSCFS" -f -o cache_size=64M,nowarm "$cache" "$mp" 2> "$WORK/log" &
-pid=$!
+FG_RUN=$(fakestat_run "$cache") mount_fg "$cache" "$mp" -o cache_size=64M,nowarm
 # A daemon left hanging by a failure is killed, not left behind.
 trap 'kill -9 $pid 2> /dev/null; cleanup' EXIT
-for _ in $(seq 1 50); do mountpoint -q "$mp" && break; sleep 0.1; done
 mountpoint -q "$mp" || fail "mount did not come up: $(cat "$WORK/log")"
 
 # LINKEDIT starts at file offset 0x80000; libobjc's trie at 0x80bc0 runs

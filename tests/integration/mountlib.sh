@@ -27,6 +27,36 @@ mount_cache() {
     mountpoint -q "$_mp" || fail "$_mp is not a mount point after mounting $_cache"
 }
 
+# mount_fg CACHE MOUNTPOINT [dscfs options...]: a foreground daemon run as
+# a background job; $pid, its stderr in $WORK/log. $FG_RUN (a wrapper such
+# as valgrind, or VAR=value words) goes between env and dscfs; FG_WAIT
+# tenths of a second (default 50) for the mount to come up. SIGINT is
+# restored: sh starts background jobs with it ignored, which libfuse keeps.
+mount_fg() {
+    _cache=$1 _mp=$2
+    shift 2
+    mkdir -p "$_mp" || fail "mkdir $_mp"
+    MOUNTS="$_mp $MOUNTS"
+    # shellcheck disable=SC2086
+    env --default-signal=INT ${FG_RUN:-} "$DSCFS" -f "$@" "$_cache" "$_mp" 2> "$WORK/log" &
+    pid=$!
+    _i=0
+    while [ "$_i" -lt "${FG_WAIT:-50}" ]; do
+        mountpoint -q "$_mp" && return 0
+        _i=$((_i + 1))
+        sleep 0.1
+    done
+    fail "the mount of $_cache did not come up: $(cat "$WORK/log")"
+}
+
+# stop_fg MOUNTPOINT: SIGTERM to $pid; the daemon must exit 0 and leave no
+# mount behind.
+stop_fg() {
+    kill -TERM "$pid"
+    wait "$pid" || fail "the daemon exited $? at SIGTERM: $(cat "$WORK/log")"
+    ! mountpoint -q "$1" || fail "SIGTERM left the mount of $1 behind"
+}
+
 unmount() {
     fusermount3 -u "$1" || fail "fusermount3 -u $1"
 }
@@ -48,4 +78,11 @@ need_fakestat() {
     [ -f "$shim" ] || skip "$shim is not built"
     LD_PRELOAD="$shim" "$DSCFS" --version > /dev/null 2>&1 \
         || skip "this dscfs cannot take an LD_PRELOAD shim (sanitizer build?)"
+}
+
+# fakestat_run FILE: the FG_RUN words that make the shim report FILE's
+# present inode, size and mtime for ever.
+fakestat_run() {
+    echo "FAKESTAT_INO=$(stat -c %i "$1") FAKESTAT_SIZE=$(stat -c %s "$1")" \
+        "FAKESTAT_MTIME=$(stat -c %.9Y "$1") LD_PRELOAD=$shim"
 }

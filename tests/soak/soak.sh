@@ -40,20 +40,8 @@ fresh_set() {
         fail "copying the set"
     set_main=$WORK/set/$(basename "$src")
 }
-# mount_fg: foreground daemon with a 64 KiB budget; $pid, log in $WORK/log.
-mount_fg() {
-    env --default-signal=INT "$DSCFS" -f -o cache_size=64K "$set_main" "$mp" 2> "$WORK/log" &
-    pid=$!
-    MOUNTS="$mp $MOUNTS"
-    for _ in $(seq 1 100); do mountpoint -q "$mp" && break; sleep 0.1; done
-    mountpoint -q "$mp" || fail "the mount did not come up: $(cat "$WORK/log")"
-}
-# stop_fg: SIGTERM, exit 0, no mount left.
-stop_fg() {
-    kill -TERM "$pid"
-    wait "$pid" || fail "the daemon exited $? at SIGTERM: $(cat "$WORK/log")"
-    ! mountpoint -q "$mp" || fail "SIGTERM left the mount behind"
-}
+# mount_set: the set mounted in the foreground with a 64 KiB budget.
+mount_set() { FG_WAIT=100 mount_fg "$set_main" "$mp" -o cache_size=64K; }
 # readers SECONDS: the readers, figures to $WORK/figures.
 readers() {
     # shellcheck disable=SC2046
@@ -72,7 +60,7 @@ idle_rss() {
 
 # 1. Steady load: idle RSS after a warm-up and after the run, RSS sampled.
 fresh_set
-mount_fg
+mount_set
 warmup=$((seconds < 10 ? seconds : 10))
 readers "$warmup"
 warm=$(idle_rss)
@@ -85,32 +73,32 @@ steady=$(cat "$WORK/figures")
 idle=$(idle_rss)
 set -- $(sort -n "$WORK/rss" | awk '{ v[NR] = $1 } END { print v[1] + 0, v[int((NR + 1) / 2)] + 0, v[NR] + 0, NR }')
 [ "$idle" -le $((warm * 5 / 4 + 4096)) ] || fail "RSS grew: idle at $warm kB after warm-up, at $idle kB after the run"
-stop_fg
+stop_fg "$mp"
 echo "soak: $readers readers x $seconds s, cache_size=64K: $steady"
 echo "soak: daemon RSS idle: $warm kB after a ${warmup} s warm-up, $idle kB after the run (flat);" \
     "under load: min $1, median $2, max $3 kB ($4 samples)"
 
 # 2. The cache cut short under the readers: reads fail, none is wrong.
 fresh_set
-mount_fg
+mount_set
 (sleep 2; truncate -s 4096 "$set_main"; truncate -s 4096 "$set_main.1") &
 readers 6
 kill -0 "$pid" 2> /dev/null || fail "the daemon died after truncation: $(cat "$WORK/log")"
 echo "soak: truncation under $readers readers: $(cat "$WORK/figures")"
-stop_fg
+stop_fg "$mp"
 
 # 3. The cache replaced (a new file renamed over it) under the readers.
 fresh_set
-mount_fg
+mount_set
 (sleep 2; cp "$src" "$WORK/other" && mv "$WORK/other" "$set_main") &
 readers 6
 kill -0 "$pid" 2> /dev/null || fail "the daemon died after replacement: $(cat "$WORK/log")"
 echo "soak: replacement under $readers readers: $(cat "$WORK/figures")"
-stop_fg
+stop_fg "$mp"
 
 # 4. SIGTERM under the readers: exit 0, clean unmount.
 fresh_set
-mount_fg
+mount_set
 (sleep 2; kill -TERM "$pid") &
 killer=$!
 # shellcheck disable=SC2046

@@ -11,7 +11,6 @@
 
 #include "../../src/fs/guard.h"
 #include "dsc/dsc.h"
-#include "index/symbols.h"
 #include "suites.h"
 #include "testdata.h"
 
@@ -132,66 +131,12 @@ START_TEST(interrupted_extraction_frees_what_it_allocated)
 }
 END_TEST
 
-struct lookup_job {
-    const dsc_cache *c;
-    uint32_t ordinal;
-};
-
-/* What pass_binds does: open a view and resolve a name through the image's
- * dependencies, parsing their export sets. */
-static void run_lookup(void *arg)
-{
-    struct lookup_job *j = arg;
-    struct dsc_symbols *s;
-    dsc_error err;
-    if (dsc_symbols_open(j->c, 5 /* libhello */, &s, &err))
-        return;
-    j->ordinal = dsc_symbols_ordinal(s, 5, "_objc_release");
-    dsc_symbols_close(s);
-}
-
-/* The real objc cache cut at 0x81000: its export tries start at 0x80000,
- * libhello's lies below the cut, libobjc's runs past it. Resolving a name
- * of libhello's through libobjc faults inside the parse of libobjc's set,
- * with libhello's set pinned by the view. After the guard returns nothing
- * may stay pinned or locked: every set can be evicted, and made again. */
-START_TEST(sigbus_in_an_export_parse_leaves_nothing_pinned)
-{
-    char copy[] = "/tmp/dscfs-guard-XXXXXX";
-    int fd = testdata_copy(testdata_caches[0], copy);
-    if (fd < 0)
-        return;
-    dsc_cache *c;
-    dsc_error err;
-    ck_assert_msg(dsc_cache_open(copy, &c, &err) == 0, "%s", err.msg);
-    ck_assert_int_eq(guard_install(), 0);
-    struct lookup_job j = {c, 0};
-    ck_assert(guard_run(run_lookup, &j));
-    ck_assert_uint_eq(j.ordinal, 1);
-    dsc_exports_set_budget(c, 0); /* nothing parsed survives the cut */
-    ck_assert_uint_eq(dsc_exports_memory(c), 0);
-
-    ck_assert_int_eq(ftruncate(fd, 0x81000), 0);
-    j.ordinal = 0;
-    ck_assert(!guard_run(run_lookup, &j));
-    ck_assert_uint_eq(dsc_exports_memory(c), 0);
-    const struct dsc_exports *e = dsc_exports_get(c, 5); /* the lock is free */
-    ck_assert_ptr_nonnull(e);
-    ck_assert_uint_eq(e->pins, 1);
-    dsc_exports_put(c, e);
-    dsc_cache_close(c);
-    close(fd);
-    unlink(copy);
-}
-END_TEST
-
 Suite *guard_suite(void)
 {
     Suite *s = suite_create("guard");
     TCase *tc = tcase_create("guard");
     tcase_add_test(tc, sigbus_on_truncated_mapping_is_caught);
     tcase_add_test(tc, interrupted_extraction_frees_what_it_allocated);
-    tcase_add_test(tc, sigbus_in_an_export_parse_leaves_nothing_pinned);
     suite_add_tcase(s, tc);
     return s;
 }
