@@ -24,7 +24,7 @@ tests_unit_test_lib_SOURCES = \
 	tests/unit/test_extract.c tests/unit/test_slide.c tests/unit/test_locals.c \
 	tests/unit/test_fixups.c tests/unit/test_outdir.c src/cli/outdir.c \
 	tests/unit/test_objc.c tests/unit/test_pass_objc.c tests/unit/test_sort.c \
-	tests/unit/test_sha256.c
+	tests/unit/test_sha256.c tests/unit/test_a64flow.c
 tests_unit_test_lib_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_lib_LDADD = libdsc_core.la $(CHECK_LIBS)
 tests_unit_test_lib_SOURCES += tests/unit/test_store.c tests/unit/test_tree.c tests/unit/test_guard.c
@@ -40,6 +40,12 @@ TESTS += tests/integration/objc_link.sh tests/integration/objc_builder.sh
 EXTRA_DIST += tests/integration/objc_link.sh tests/integration/objc_builder.sh
 TESTS += tests/integration/verify_builder.sh
 EXTRA_DIST += tests/integration/verify_builder.sh
+# Selrefs point into each image's own __objc_methname (issue 10 item 7).
+TESTS += tests/integration/selref_methname.sh
+EXTRA_DIST += tests/integration/selref_methname.sh
+# Selector loads of every shape, rewritten and restored (issue 10 item 3).
+TESTS += tests/integration/selloads_builder.sh
+EXTRA_DIST += tests/integration/selloads_builder.sh
 # Install paths written to break the fronts: escaped in every log line.
 TESTS += tests/integration/hostile_paths.sh
 EXTRA_DIST += tests/integration/hostile_paths.sh

@@ -166,6 +166,14 @@ bool dsc_cache_unchanged(const dsc_cache *cache);
  * size of a walk over a large cache (--extract-all calls it every few
  * hundred MB of output); safe while other threads read the cache. */
 void dsc_cache_release_pages(const dsc_cache *cache);
+
+/* Parsed export tries (what binds and symbol names are resolved through)
+ * stay in memory between extractions, the least recently used freed while
+ * they exceed `bytes` (32 MiB unless set); tries in use are never freed.
+ * A long-lived user that states a memory bound counts these bytes in it. */
+void dsc_cache_set_export_budget(const dsc_cache *cache, size_t bytes);
+/* Bytes of parsed export tries in memory now. */
+size_t dsc_cache_get_export_memory(const dsc_cache *cache);
 /* How much work between two releases in a long walk: bytes of output (or
  * of sized images). Without releases the whole mapped cache ends up
  * resident (1.4 GB for 1.3 GB of cache in make bench). */
@@ -244,6 +252,8 @@ typedef struct dsc_verify_report {
     uint64_t stubs_bad_slot;          /* slot outside the image, not bound, or not the stub's symbol */
     uint64_t branches_outside;        /* B/BL in code leaving the image (not via its stubs) */
     uint64_t code_refs_outside;       /* ADRP+ADD/LDR pairs addressing outside the image (foreign GOTs, strings) */
+    uint64_t sel_loads_outside;       /* ...of them, ADRP+ADD and ADR of a selector string outside the image
+                                         (a selector load the extraction did not restore) */
     /* Objective-C */
     uint64_t selrefs;                 /* selector references */
     uint64_t selrefs_outside;         /* selector refs not pointing at the image's own strings */

@@ -20,6 +20,7 @@ static void add_report(dsc_verify_report *sum, const dsc_verify_report *r)
     sum->stubs_bad_slot += r->stubs_bad_slot;
     sum->branches_outside += r->branches_outside;
     sum->code_refs_outside += r->code_refs_outside;
+    sum->sel_loads_outside += r->sel_loads_outside;
     sum->selrefs += r->selrefs;
     sum->selrefs_outside += r->selrefs_outside;
     sum->method_names_outside += r->method_names_outside;
@@ -30,15 +31,17 @@ static void add_report(dsc_verify_report *sum, const dsc_verify_report *r)
 static uint64_t problems(const dsc_verify_report *r)
 {
     return r->pointers_outside + r->binds_unknown_symbol + r->stubs_bad_slot + r->branches_outside + r->code_refs_outside +
+           r->sel_loads_outside +
            r->selrefs_outside + r->method_names_outside + r->objc_other_outside;
 }
 
 static void print_report(const char *what, const dsc_verify_report *r)
 {
     printf("%s: pointers %" PRIu64 " binds %" PRIu64 " pointers-outside %" PRIu64 " unknown-symbols %" PRIu64
-           " stubs %" PRIu64 " bad-stubs %" PRIu64 " branches-outside %" PRIu64 " code-refs-outside %" PRIu64,
+           " stubs %" PRIu64 " bad-stubs %" PRIu64 " branches-outside %" PRIu64 " code-refs-outside %" PRIu64
+           " sel-loads-outside %" PRIu64,
            what, r->pointers, r->binds, r->pointers_outside, r->binds_unknown_symbol, r->stubs, r->stubs_bad_slot,
-           r->branches_outside, r->code_refs_outside);
+           r->branches_outside, r->code_refs_outside, r->sel_loads_outside);
     if (r->checked & DSC_VERIFY_OBJC)
         printf(" selrefs %" PRIu64 " selrefs-outside %" PRIu64 " method-names-outside %" PRIu64
                " objc-other-outside %" PRIu64, r->selrefs, r->selrefs_outside, r->method_names_outside,

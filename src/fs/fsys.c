@@ -95,8 +95,11 @@ struct fsys *fsys_open(dsc_cache *cache, const char *cache_path, uint64_t budget
     if (!fs->img || !copy_paths(fs))
         goto nomem;
     fs->tree = build_tree(fs);
+    fs->budget = budget;
+    uint64_t exports = budget / 4 < FSYS_EXPORTS_MAX ? budget / 4 : FSYS_EXPORTS_MAX;
+    dsc_cache_set_export_budget(cache, (size_t)exports);
     /* The store wants at least one key even for an empty cache. */
-    fs->store = store_create(fs->nimages ? fs->nimages : 1, budget, fsys_produce, fs);
+    fs->store = store_create(fs->nimages ? fs->nimages : 1, budget - exports, fsys_produce, fs);
     if (!fs->tree || !fs->store)
         goto nomem;
     return fs;

@@ -30,8 +30,13 @@
 /* What the daemon's anonymous memory may hold beyond cache_size and the
  * images open now (dscfs(1) MEMORY): tree, image table, FUSE threads and
  * their buffers, heap slack. Measured 4-6 MiB on the 5134-image bench
- * cache with 8 threads; the engine's export sets (32 MiB) come on top. */
+ * cache with 8 threads. */
 #define FSYS_FIXED_OVERHEAD ((uint64_t)32 << 20)
+
+/* cache_size covers the engine's parsed export tries as well as the
+ * extracted images: a quarter of it, at most this much, goes to the tries
+ * (enough for every trie of a 5000-image cache a typical open needs). */
+#define FSYS_EXPORTS_MAX ((uint64_t)32 << 20)
 
 /* Tree payloads of the files under /.dscfs (image files carry their index). */
 #define FSYS_INFO   (UINT32_MAX - 1)
@@ -59,7 +64,8 @@ struct fsys {
     dsc_cache *cache;
     char *cache_path;     /* absolute */
     tree *tree;
-    store *store;
+    store *store;         /* extracted images: cache_size less the tries' share */
+    uint64_t budget;      /* cache_size */
     uint32_t nimages;
     uint32_t skipped_paths; /* install paths or aliases the tree refused */
     struct image_state *img;

@@ -71,7 +71,8 @@ static void print_disk(FILE *f, struct fsys *fs)
 }
 
 /* The daemon's resident memory from /proc/self/status: anonymous (what
- * cache_size bounds, see dscfs(1) MEMORY) and file-backed (mapped cache
+ * cache_size bounds with the store and the parsed export tries in it, see
+ * dscfs(1) MEMORY) and file-backed (mapped cache
  * pages, released after each extraction; RssShmem when the cache is on
  * tmpfs). Not printed where /proc is not there. */
 static void print_memory(FILE *f, struct fsys *fs)
@@ -94,6 +95,8 @@ static void print_memory(FILE *f, struct fsys *fs)
         fprintf(f, "memory.anonymous = %llu\n", anon << 10);
         fprintf(f, "memory.file = %llu\n", (file + shmem) << 10);
     }
+    fprintf(f, "memory.cache_size = %llu\n", (unsigned long long)fs->budget);
+    fprintf(f, "memory.exports = %llu\n", (unsigned long long)dsc_cache_get_export_memory(fs->cache));
     fprintf(f, "memory.fixed_overhead = %llu\n", (unsigned long long)FSYS_FIXED_OVERHEAD);
     fprintf(f, "memory.releases = %llu\n",
             (unsigned long long)__atomic_load_n(&fs->releases, __ATOMIC_RELAXED));

@@ -273,7 +273,8 @@ void objc_preattach_categories(struct cache *c);
 /* objc_image_info.flags |= OptimizedByDyld in every image (dyld-940+), and
  * DyldCategoriesOptimized with preattached categories. */
 void objc_mark_images(struct cache *c);
-/* After code_fix: ADRP+LDR of a selref -> ADRP+ADD of the string (64-bit). */
+/* selloads.c, after code_fix: every ADRP+LDR of a selref -> ADRP+ADD of the
+ * string (64-bit arm; pairs by data flow over each function). */
 void objc_rewrite_selector_loads(struct cache *c);
 
 /* got.c: GOT uniquing. got_plan sizes the areas before layout; got_unique

@@ -60,3 +60,9 @@ auth_ro=
 # shellcheck disable=SC2086
 ld libobjccat /System/Library/PrivateFrameworks/DBCat.framework/Versions/A/DBCat "$out/libobjccat.o" "$S" "$O" \
     "$out/libobjcuser.dylib" $auth_ro
+# Selector loads of every shape (AArch64 assembly, 64-bit only).
+case $arch in
+    arm64|arm64e)
+        "$CLANG" -target "$target" -c "$src/libselloads.s" -o "$out/libselloads.o"
+        ld libselloads /usr/lib/libselloads.dylib "$out/libselloads.o" "$S" "$O" ;;
+esac

@@ -11,7 +11,7 @@ tests_builder_libbld_a_SOURCES = \
 	tests/builder/code.c tests/builder/linkedit.c tests/builder/loadcmds.c \
 	tests/builder/slide.c tests/builder/write.c tests/builder/objc.c \
 	tests/builder/got.c tests/builder/universal.c tests/builder/objc_opts.c \
-	tests/builder/objc_cats.c
+	tests/builder/objc_cats.c tests/builder/selloads.c
 
 check_PROGRAMS += tests/builder/dscbuild tests/builder/dsccheck
 tests_builder_dscbuild_SOURCES = tests/builder/main.c

@@ -63,7 +63,7 @@ grep -q 'mounted on' "$WORK/log" || fail "-f should log to stderr"
 if command -v mount.fuse3 > /dev/null && [ "$(id -u)" = 0 ]; then
     mount.fuse3 "$DSCFS#$objc" "$mp" -o ro,allow_other,noatime,cache_size=1M || fail "mount.fuse3"
     MOUNTS="$mp $MOUNTS"
-    [ "$(info_value "$mp" store.budget)" = 1048576 ] || fail "fstab options not passed"
+    [ "$(info_value "$mp" memory.cache_size)" = 1048576 ] || fail "fstab options not passed"
     cmp "$mp/usr/lib/libobjc.A.dylib" "$WORK/objc.want" || fail "fstab mount bytes"
     unmount "$mp"
 fi

@@ -24,6 +24,7 @@ int main(void)
         pass_objc_suite,
         sort_suite,
         sha256_suite,
+        a64flow_suite,
     };
     SRunner *sr = srunner_create(NULL);
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++)

@@ -23,5 +23,6 @@ Suite *objc_suite(void);
 Suite *pass_objc_suite(void);
 Suite *sort_suite(void);
 Suite *sha256_suite(void);
+Suite *a64flow_suite(void);
 
 #endif

@@ -261,17 +261,17 @@ START_TEST(budget_evicts_only_unpinned_sets)
         return;
     struct dsc_symbols *s = view_of(c, LIBHELLO);
     ck_assert_uint_eq(dsc_symbols_ordinal(s, LIBHELLO, "_objc_release"), 1);
-    size_t pinned = dsc_exports_memory(c);
+    size_t pinned = dsc_cache_get_export_memory(c);
     ck_assert_uint_gt(pinned, 0);
-    dsc_exports_set_budget(c, 0);
-    ck_assert_uint_eq(dsc_exports_memory(c), pinned);
+    dsc_cache_set_export_budget(c, 0);
+    ck_assert_uint_eq(dsc_cache_get_export_memory(c), pinned);
     dsc_symbols_close(s);
-    ck_assert_uint_eq(dsc_exports_memory(c), 0);
+    ck_assert_uint_eq(dsc_cache_get_export_memory(c), 0);
     /* Made again on the next use, the same. */
     s = view_of(c, LIBHELLO);
     ck_assert_uint_eq(dsc_symbols_ordinal(s, LIBHELLO, "_objc_release"), 1);
     dsc_symbols_close(s);
-    ck_assert_uint_eq(dsc_exports_memory(c), 0);
+    ck_assert_uint_eq(dsc_cache_get_export_memory(c), 0);
     dsc_cache_close(c);
 }
 END_TEST
@@ -292,8 +292,8 @@ START_TEST(recover_releases_abandoned_views)
     dsc_thread_recover(); /* a and b are gone */
     ck_assert_uint_eq(e->pins, 1);
     dsc_exports_put(c, e);
-    dsc_exports_set_budget(c, 0);
-    ck_assert_uint_eq(dsc_exports_memory(c), 0);
+    dsc_cache_set_export_budget(c, 0);
+    ck_assert_uint_eq(dsc_cache_get_export_memory(c), 0);
     dsc_thread_recover(); /* nothing left: harmless */
     dsc_cache_close(c);
 }
@@ -327,8 +327,8 @@ static void run_lookup(void *arg)
  * until evicted: the cache is unreadable there for every later reader.) */
 static void nothing_pinned_or_locked(const dsc_cache *c)
 {
-    dsc_exports_set_budget(c, 0);
-    ck_assert_uint_eq(dsc_exports_memory(c), 0);
+    dsc_cache_set_export_budget(c, 0);
+    ck_assert_uint_eq(dsc_cache_get_export_memory(c), 0);
     const struct dsc_exports *e = dsc_exports_get(c, LIBHELLO); /* the lock is free */
     ck_assert_ptr_nonnull(e);
     ck_assert_uint_eq(e->pins, 1);
@@ -377,8 +377,8 @@ START_TEST(sigbus_in_an_export_parse_holds_no_lock)
     struct lookup_job j = {c, 0, NULL};
     ck_assert(guard_run(run_lookup, &j));
     ck_assert_uint_eq(j.ordinal, 1);
-    dsc_exports_set_budget(c, 0); /* nothing parsed survives the cut */
-    ck_assert_uint_eq(dsc_exports_memory(c), 0);
+    dsc_cache_set_export_budget(c, 0); /* nothing parsed survives the cut */
+    ck_assert_uint_eq(dsc_cache_get_export_memory(c), 0);
     ck_assert_int_eq(ftruncate(fd, 0x81000), 0);
     ck_assert(!guard_run(run_lookup, &j));
     nothing_pinned_or_locked(c);

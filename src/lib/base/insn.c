@@ -128,6 +128,16 @@ uint64_t dsc_a64_adr_target(uint32_t insn, uint64_t pc)
     return pc + (uint64_t)dsc_sext(imm, 21);
 }
 
+bool dsc_a64_adr_encode(unsigned rd, uint64_t pc, uint64_t target, uint32_t *insn)
+{
+    int64_t delta = (int64_t)(target - pc);
+    if (rd > 31 || delta < -(1ll << 20) || delta >= (1ll << 20))
+        return false;
+    uint32_t imm = (uint32_t)delta & 0x1FFFFFu;
+    *insn = 0x10000000u | (imm & 3) << 29 | (imm >> 2) << 5 | rd;
+    return true;
+}
+
 bool dsc_a64_is_any_branch(uint32_t insn)
 {
     return (insn & 0x7C000000u) == 0x14000000u      /* B, BL */
@@ -137,9 +147,165 @@ bool dsc_a64_is_any_branch(uint32_t insn)
         || (insn & 0x7E000000u) == 0x36000000u;     /* TBZ, TBNZ */
 }
 
+bool dsc_a64_cond_branch(uint32_t insn, uint64_t pc, uint64_t *target)
+{
+    int64_t delta;
+    if ((insn & 0xFF000010u) == 0x54000000u || (insn & 0x7E000000u) == 0x34000000u)
+        delta = dsc_sext((insn >> 5) & 0x7FFFFu, 19) * 4;  /* B.cond, CBZ, CBNZ */
+    else if ((insn & 0x7E000000u) == 0x36000000u)
+        delta = dsc_sext((insn >> 5) & 0x3FFFu, 14) * 4;   /* TBZ, TBNZ */
+    else
+        return false;
+    *target = pc + (uint64_t)delta;
+    return true;
+}
+
+enum dsc_a64_indirect dsc_a64_indirect_kind(uint32_t insn)
+{
+    switch ((insn >> 21) & 0xFu) {  /* opc: 0 BR, 1 BLR, 2 RET, 4 ERET, 5 DRPS */
+    case 0: return DSC_A64_BR;
+    case 1: return DSC_A64_BLR;
+    default: return DSC_A64_RET;
+    }
+}
+
 bool dsc_a64_rn_is_register(uint32_t insn)
 {
     return (insn & 0x1F000000u) == 0x11000000u      /* ADD/SUB immediate */
         || dsc_a64_is_load_store(insn)
         || (insn & 0x0E000000u) == 0x0A000000u;     /* data processing, register */
+}
+
+/* ---- registers read and written (insn.h: safe, not exact) ---- */
+
+static uint32_t reg_bit(unsigned r) { return r < 31 ? 1u << r : 0; }
+#define RD(w) reg_bit((w) & 31u)
+#define RN(w) reg_bit(((w) >> 5) & 31u)
+#define RM(w) reg_bit(((w) >> 16) & 31u)
+#define RA(w) reg_bit(((w) >> 10) & 31u) /* Ra, Rt2 */
+
+/* Every register field read and written: for encodings not decoded. */
+static void all_fields(uint32_t w, struct dsc_a64_regs *r)
+{
+    r->read = r->write = RD(w) | RN(w) | RM(w) | RA(w);
+}
+
+/* Data processing, immediate (op0 100x). */
+static void dp_imm(uint32_t w, struct dsc_a64_regs *r)
+{
+    if ((w & 0x1F000000u) == 0x10000000u) {          /* ADR, ADRP */
+        r->write = RD(w);
+    } else if ((w & 0x1F000000u) == 0x11000000u || (w & 0x1F800000u) == 0x12000000u) {
+        r->read = RN(w);                            /* ADD/SUB, logical imm */
+        r->write = RD(w);
+    } else if ((w & 0x1F800000u) == 0x12800000u) {   /* MOVN, MOVZ, MOVK */
+        r->read = (w & 0x60000000u) == 0x60000000u ? RD(w) : 0;
+        r->write = RD(w);
+    } else if ((w & 0x1F800000u) == 0x13000000u) {   /* SBFM, BFM, UBFM */
+        r->read = RN(w) | ((w & 0x60000000u) == 0x20000000u ? RD(w) : 0);
+        r->write = RD(w);
+    } else if ((w & 0x1F800000u) == 0x13800000u) {   /* EXTR */
+        r->read = RN(w) | RM(w);
+        r->write = RD(w);
+    } else {
+        all_fields(w, r);
+    }
+}
+
+/* Transfer register of a load/store: written by a GPR load, read by a GPR
+ * store, untouched for SIMD&FP registers and prefetches. */
+static void transfer_reg(uint32_t t, bool simd, bool load, bool prefetch, struct dsc_a64_regs *r)
+{
+    if (simd || prefetch)
+        return;
+    if (load)
+        r->write |= t;
+    else
+        r->read |= t;
+}
+
+/* Single-register forms with opc at bits 22-23 (unsigned offset,
+ * unscaled, pre/post-indexed, register offset). */
+static void ldst_single(uint32_t w, struct dsc_a64_regs *r)
+{
+    unsigned size = w >> 30, opc = (w >> 22) & 3;
+    bool simd = (w >> 26) & 1;
+    bool load = simd ? (opc & 1) : opc != 0;
+    bool prefetch = !simd && size == 3 && opc == 2;
+    r->read = RN(w);
+    if ((w & 0x3B200C00u) == 0x38200800u)           /* register offset */
+        r->read |= RM(w);
+    else if ((w & 0x3B000000u) == 0x38000000u && (w & 0x400u)) /* pre/post-index writeback */
+        r->write |= RN(w);
+    transfer_reg(RD(w), simd, load, prefetch, r);
+}
+
+/* Loads and stores (op0 x1x0). */
+static void load_store(uint32_t w, struct dsc_a64_regs *r)
+{
+    bool simd = (w >> 26) & 1;
+    if ((w & 0x3B000000u) == 0x39000000u || (w & 0x3B200000u) == 0x38000000u ||
+        (w & 0x3B200C00u) == 0x38200800u) {
+        ldst_single(w, r);
+    } else if ((w & 0x3A000000u) == 0x28000000u) {   /* pairs */
+        bool load = (w >> 22) & 1;
+        r->read = RN(w);
+        if ((w >> 23) & 1)                          /* pre/post-index writeback */
+            r->write |= RN(w);
+        transfer_reg(RD(w) | RA(w), simd, load, false, r);
+    } else if ((w & 0x3B000000u) == 0x18000000u) {   /* literal */
+        transfer_reg(RD(w), simd, true, !simd && (w >> 30) == 3, r);
+    } else {
+        all_fields(w, r);                           /* exclusives, atomics, structures */
+    }
+}
+
+/* Data processing, register (op0 x101). */
+static void dp_reg(uint32_t w, struct dsc_a64_regs *r)
+{
+    if ((w & 0x1F000000u) == 0x1B000000u) {          /* 3-source */
+        r->read = RN(w) | RM(w) | RA(w);
+        r->write = RD(w);
+    } else if ((w & 0x5FE00000u) == 0x5AC00000u) {   /* 1-source (PAC forms also read Rd) */
+        r->read = RN(w) | RD(w);
+        r->write = RD(w);
+    } else if ((w & 0x1FE00000u) == 0x1A400000u) {   /* CCMP/CCMN: flags only */
+        r->read = RN(w) | ((w & 0x800u) ? 0 : RM(w));
+    } else {
+        r->read = RN(w) | RM(w);
+        r->write = RD(w);
+    }
+}
+
+/* Branches, exception generation, system (op0 101x). */
+static void branch_system(uint32_t w, struct dsc_a64_regs *r)
+{
+    if ((w & 0x7C000000u) == 0x14000000u || (w & 0xFF000010u) == 0x54000000u) {
+        return;                                     /* B, BL, B.cond */
+    } else if ((w & 0x7C000000u) == 0x34000000u) {   /* CBZ/CBNZ, TBZ/TBNZ */
+        r->read = RD(w);
+    } else if (dsc_a64_is_indirect_branch(w)) {      /* BR, BLR, RET (+ PAC forms) */
+        r->read = RN(w) | RD(w);
+    } else if ((w & 0xFFF00000u) == 0xD5100000u || (w & 0xFFF80000u) == 0xD5080000u) {
+        r->read = RD(w);                            /* MSR (register), SYS */
+    } else if ((w & 0xFFF00000u) == 0xD5300000u || (w & 0xFFF80000u) == 0xD5280000u) {
+        r->write = RD(w);                           /* MRS, SYSL */
+    } else if ((w & 0xFFFFF01Fu) == 0xD503201Fu || (w & 0xFF000000u) == 0xD4000000u ||
+               (w & 0xFFF8F01Fu) == 0xD500401Fu || (w & 0xFFFFF01Fu) == 0xD503301Fu) {
+        return;                                     /* hints, exceptions, MSR imm, barriers */
+    } else {
+        all_fields(w, r);
+    }
+}
+
+void dsc_a64_regs_of(uint32_t insn, struct dsc_a64_regs *r)
+{
+    r->read = r->write = 0;
+    switch ((insn >> 25) & 0xFu) {
+    case 0x8: case 0x9: dp_imm(insn, r); break;
+    case 0xA: case 0xB: branch_system(insn, r); break;
+    case 0x4: case 0x6: case 0xC: case 0xE: load_store(insn, r); break;
+    case 0x5: case 0xD: dp_reg(insn, r); break;
+    default: all_fields(insn, r); break;             /* SIMD&FP (may move to/from GPRs), SVE, reserved */
+    }
 }

@@ -46,9 +46,17 @@ bool dsc_a64_is_ldr_literal(uint32_t insn, unsigned *rt, unsigned *size);
 uint64_t dsc_a64_ldr_literal_target(uint32_t insn, uint64_t pc);
 bool dsc_a64_ldr_literal_encode(unsigned size, unsigned rt, uint64_t pc, uint64_t target, uint32_t *insn);
 
+/* B.cond, CBZ/CBNZ, TBZ/TBNZ: true when `insn` is one, with its target. */
+bool dsc_a64_cond_branch(uint32_t insn, uint64_t pc, uint64_t *target);
+
+/* BR, BLR, RET, ... (dsc_a64_is_indirect_branch): which one. */
+enum dsc_a64_indirect { DSC_A64_BR, DSC_A64_BLR, DSC_A64_RET };
+enum dsc_a64_indirect dsc_a64_indirect_kind(uint32_t insn);
+
 /* ADR Xd, label (+-1 MiB). */
 bool dsc_a64_is_adr(uint32_t insn);
 uint64_t dsc_a64_adr_target(uint32_t insn, uint64_t pc);
+bool dsc_a64_adr_encode(unsigned rd, uint64_t pc, uint64_t target, uint32_t *insn);
 
 
 /* Register fields: Rd/Rt (bits 0-4) and Rn (bits 5-9). */
@@ -68,5 +76,18 @@ bool dsc_a64_is_any_branch(uint32_t insn);
 /* ADD/SUB immediate, a load/store, or data processing (register): classes
  * whose bits 5-9 name a source register. */
 bool dsc_a64_rn_is_register(uint32_t insn);
+
+/* The general-purpose registers x0..x30 an instruction reads and writes, as
+ * bit masks (bit r = xr; register 31, SP/XZR, is never in them). Register
+ * data flow (base/a64flow.c) needs them to be safe rather than exact: a
+ * register the decoder cannot rule out as a source is in `read` (an
+ * unknown encoding reads and writes every register field it has), and a
+ * register is in `write` only if it is overwritten, or is also in `read`.
+ * Branches, calls and returns are left to the caller: here they read their
+ * register operands and write nothing. */
+struct dsc_a64_regs {
+    uint32_t read, write;
+};
+void dsc_a64_regs_of(uint32_t insn, struct dsc_a64_regs *r);
 
 #endif

@@ -1,110 +1,113 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * objc_selloads.c — undo the builder's direct selector loads (arm64,
- * arm64e: the cache builder rewrites the selref loads that the image's
- * linker optimisation hints name, LC_LINKER_OPTIMIZATION_HINT; dyld-1042.1's
- * cache-builder/AdjustDylibSegments.cpp tracks them). The builder turned
- *     ADRP Xn, selref@PAGE ; LDR Xd, [Xn, selref@PAGEOFF]
+ * arm64e). Apple's builder (dyld-1378 cache_builder/CacheDylib.cpp
+ * optimizeLoadsFromConstants, driven by the dylib's split-seg info) turned
+ * every reference to a selref,
+ *     ADRP Xn, selref@PAGE ; ... LDR Xd, [Xn, selref@PAGEOFF]
  * into
- *     ADRP Xn, string@PAGE ; ADD Xd, Xn, string@PAGEOFF
- * where `string` is the canonical selector. We find each ADD whose ADRP+ADD
- * target is a selector this image has (or gets) a selref for, group the ADDs
- * by their ADRP, and rewrite the group when nothing else reads that ADRP's
- * register and all its selrefs share one page. A load the static linker had
- * already shortened to `LDR Xd, selref` (literal; its ADRP became a NOP) is
- * found as `ADR Xd, string` and becomes the LDR literal again when the
- * selref is within its +-1 MiB reach.
+ *     ADRP Xn, string@PAGE ; ... ADD Xd, Xn, string@PAGEOFF
+ * where `string` is the canonical selector, wherever the instructions
+ * stand (hoisted ADRPs, one ADRP for several loads, loads across branches).
+ * The cache keeps no split-seg info, so the pairs come from register data
+ * flow over each function (base/a64flow.c, the analysis the test builder
+ * also uses, bounded by the image's LC_FUNCTION_STARTS and skipping its
+ * LC_DATA_IN_CODE): an ADD whose base holds one ADRP's page on every path
+ * and whose page + offset is a selector this image has (or gets) a selref
+ * for is a rewritten load. An ADRP is restored with all its users when it
+ * does not escape, every user is such an ADD, and their selrefs share one
+ * page; any other ADD of a selector is counted in loads_unfixed. A load the
+ * static linker had already shortened to `LDR Xd, selref` (literal; its
+ * ADRP became a NOP) is found as `ADR Xd, string` and becomes the LDR
+ * literal again when the selref is within its +-1 MiB reach.
  *
  * Finding runs on the cache's code (identical to the plan's copy, and present
  * in size plans) so selref decisions are the same in both kinds of plan;
  * writing happens in full plans only, after the added selrefs have addresses.
- * The register analysis is deliberately local (a few instructions in a
- * straight line) and conservative: a group it is unsure of is left as it is
- * and counted in loads_unfixed.
  */
 #include "extract/pass_objc.h"
+#include "base/a64flow.h"
 #include "base/grow.h"
 #include "base/insn.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define WINDOW 32u          /* instructions between an ADRP and its users */
-#define MAX_USERS 8u
+/* Per function: what each ADRP's users are. */
+enum { USERS_NONE, USERS_SELECTORS, USERS_MIXED };
 
-/* B or an indirect branch: control leaves the straight line for good. */
-static bool is_uncond_branch(uint32_t w)
-{
-    bool link;
-    return (dsc_a64_is_branch(w, &link) && !link) || dsc_a64_is_indirect_branch(w);
-}
-
-/* Does `w` (probably) write register r? Rd/Rt is bits 0-4 for almost all
- * writers; stores and branches use those bits for a source. */
-static bool writes(uint32_t w, unsigned r)
-{
-    return dsc_a64_rd(w) == r && !dsc_a64_is_store(w) && !dsc_a64_is_any_branch(w);
-}
-
-/* Does `w` read register r through its base/first-operand field? */
-static bool reads_base(uint32_t w, unsigned r) { return dsc_a64_rn_is_register(w) && dsc_a64_rn(w) == r; }
-
-struct code {
-    dsc_span bytes;
-    uint64_t addr;
+struct finder {
+    struct objc_pass *op;
+    uint8_t *users;             /* per instruction of the function (ADRPs) */
+    size_t cap;
 };
 
-static uint32_t insn(const struct code *c, uint64_t i) { return dsc_le32(c->bytes.data + i * 4); }
-
-/* Index of the ADRP that defines ADD i's base register, or -1. */
-static int64_t defining_adrp(const struct code *c, uint64_t i)
+/* Is user i an ADD of a selector string? Its selref value in *selref. */
+static bool selector_add(const struct objc_pass *op, const struct dsc_a64_func *f, uint32_t i, uint64_t *selref)
 {
-    unsigned r = dsc_a64_rn(insn(c, i));
-    /* Straight back over forward branches (the builder paired this ADD with
-     * its ADRP through split-seg info; an ADD+ADRP page that lands exactly on
-     * a selector is that pairing), but not past a return or indirect jump. */
-    for (uint64_t k = 1; k <= WINDOW && k <= i; k++) {
-        uint32_t w = insn(c, i - k);
-        if (dsc_a64_is_indirect_branch(w))
+    uint32_t w = dsc_le32(f->code + (uint64_t)i * 4), imm;
+    unsigned rd, rn;
+    uint64_t adrp_pc = f->pc + (uint64_t)f->adrp[i] * 4;
+    return dsc_a64_is_add_imm(w, &rd, &rn, &imm) &&
+           objc_addrmap_get(&op->sel_by_addr,
+                            dsc_a64_adrp_target(dsc_le32(f->code + (uint64_t)f->adrp[i] * 4), adrp_pc) + imm, selref);
+}
+
+static int cmp_load(const void *a, const void *b)
+{
+    const struct objc_selload *x = a, *y = b;
+    if (x->adrp != y->adrp)
+        return x->adrp < y->adrp ? -1 : 1;
+    return x->add < y->add ? -1 : x->add > y->add;
+}
+
+static int on_function(void *ctx, const struct dsc_a64_func *f)
+{
+    struct finder *fi = ctx;
+    struct objc_pass *op = fi->op;
+    uint64_t sel;
+    if (f->n > fi->cap) {
+        uint8_t *g = realloc(fi->users, f->n);
+        if (!g)
             return -1;
-        if (writes(w, r))
-            return dsc_a64_is_adrp(w, NULL) ? (int64_t)(i - k) : -1;
+        fi->users = g;
+        fi->cap = f->n;
     }
-    return -1;
+    memset(fi->users, USERS_NONE, f->n);
+    for (uint32_t i = 0; i < f->n; i++)
+        if (f->adrp[i] != DSC_A64_NO_ADRP)
+            fi->users[f->adrp[i]] = !selector_add(op, f, i, &sel) ? USERS_MIXED
+                                    : fi->users[f->adrp[i]] == USERS_NONE ? USERS_SELECTORS
+                                                                          : fi->users[f->adrp[i]];
+    size_t first = op->nloads;
+    for (uint32_t i = 0; i < f->n; i++) {
+        uint32_t a = f->adrp[i];
+        if (a == DSC_A64_NO_ADRP || !selector_add(op, f, i, &sel))
+            continue;
+        if (f->escaped[a] || fi->users[a] != USERS_SELECTORS) {
+            op->loads_unfixed++;
+            continue;
+        }
+        if (!DSC_GROW(op->loads, op->nloads, op->loads_cap, 64))
+            return -1;
+        op->loads[op->nloads++] = (struct objc_selload){f->pc + (uint64_t)a * 4, f->pc + (uint64_t)i * 4, sel};
+    }
+    if (op->nloads - first > 1)
+        qsort(op->loads + first, op->nloads - first, sizeof *op->loads, cmp_load);
+    return 0;
 }
 
-static struct objc_selload *load_for(struct objc_pass *op, uint64_t adrp)
+/* LC_FUNCTION_STARTS and LC_DATA_IN_CODE of the cache image, when readable
+ * (without them each section is one function: still correct, less precise). */
+static void code_tables(const struct dsc_macho *mo, struct dsc_a64_code *c)
 {
-    /* groups are found in address order and users follow within WINDOW */
-    for (size_t i = op->nloads; i-- > 0 && op->nloads - i <= WINDOW;)
-        if (op->loads[i].adrp == adrp)
-            return &op->loads[i];
-    if (!DSC_GROW(op->loads, op->nloads, op->loads_cap, 64))
-        return NULL;
-    struct objc_selload *l = &op->loads[op->nloads++];
-    memset(l, 0, sizeof *l);
-    l->adrp = adrp;
-    return l;
-}
-
-/* Every reader of the ADRP's register up to its next definition must be one
- * of the group's ADDs. */
-static bool group_is_alone(const struct code *c, const struct objc_selload *l)
-{
-    uint64_t a = (l->adrp - c->addr) / 4;
-    unsigned r = dsc_a64_rd(insn(c, a));
-    uint64_t n = c->bytes.size / 4;
-    for (uint64_t i = a + 1; i < n && i <= a + WINDOW; i++) {
-        uint32_t w = insn(c, i);
-        bool member = false;
-        for (unsigned u = 0; u < l->n; u++)
-            member |= l->add[u] == c->addr + i * 4;
-        if (reads_base(w, r) && !member)
-            return false;
-        if (writes(w, r) || is_uncond_branch(w))
-            return true;
-    }
-    return true;
+    uint32_t off, size;
+    const struct dsc_segment *text = dsc_macho_segment(mo, "__TEXT");
+    c->text_addr = text ? text->vmaddr : 0;
+    if (text && dsc_macho_linkedit_data(mo, LC_FUNCTION_STARTS, &off, &size) > 0)
+        dsc_macho_linkedit(mo, off, size, &c->fstarts);
+    if (text && dsc_macho_linkedit_data(mo, LC_DATA_IN_CODE, &off, &size) > 0)
+        dsc_macho_linkedit(mo, off, size, &c->dic);
 }
 
 static int add_adr_load(struct objc_pass *op, uint64_t at, uint64_t selref)
@@ -115,47 +118,20 @@ static int add_adr_load(struct objc_pass *op, uint64_t at, uint64_t selref)
     return 0;
 }
 
-static int scan_section(struct objc_pass *op, const struct dsc_section *s)
+static int scan_section(struct objc_pass *op, struct finder *fi, const struct dsc_section *s)
 {
-    struct code c = {.addr = s->addr};
+    struct dsc_a64_code c = {.addr = s->addr};
     if (s->addr % 4 || !dsc_vm_span(op->p->cache, s->addr, s->size & ~3ull, &c.bytes))
         return 0; /* unreadable code is the layout pass's business */
-    size_t first = op->nloads;
     for (uint64_t i = 0; i < c.bytes.size / 4; i++) {
-        uint32_t w = insn(&c, i), imm;
+        uint32_t w = dsc_le32(c.bytes.data + i * 4);
         uint64_t sel, pc = c.addr + i * 4;
-        unsigned d, n;
-        if (dsc_a64_is_adr(w) && objc_addrmap_get(&op->sel_by_addr, dsc_a64_adr_target(w, pc), &sel)) {
-            if (add_adr_load(op, pc, sel))
-                return -1;
-            continue;
-        }
-        if (!dsc_a64_is_add_imm(w, &d, &n, &imm) || n == 31)
-            continue;
-        int64_t a = defining_adrp(&c, i);
-        if (a < 0)
-            continue;
-        uint64_t target = dsc_a64_adrp_target(insn(&c, (uint64_t)a), c.addr + (uint64_t)a * 4) + imm;
-        if (!objc_addrmap_get(&op->sel_by_addr, target, &sel))
-            continue;
-        struct objc_selload *l = load_for(op, c.addr + (uint64_t)a * 4);
-        if (!l)
-            return plan_oom(op->p);
-        if (l->n == MAX_USERS) {
-            l->n = MAX_USERS + 1; /* too many users: leave the group alone */
-            continue;
-        }
-        if (l->n < MAX_USERS) {
-            l->add[l->n] = c.addr + i * 4;
-            l->selref[l->n++] = sel;
-        }
+        if (dsc_a64_is_adr(w) && objc_addrmap_get(&op->sel_by_addr, dsc_a64_adr_target(w, pc), &sel) &&
+            add_adr_load(op, pc, sel))
+            return -1;
     }
-    for (size_t g = first; g < op->nloads; g++)
-        if (op->loads[g].n > MAX_USERS || !group_is_alone(&c, &op->loads[g])) {
-            op->loads_unfixed += op->loads[g].n > MAX_USERS ? MAX_USERS : op->loads[g].n;
-            op->loads[g].n = 0;
-        }
-    return 0;
+    code_tables(&op->p->mo, &c);
+    return dsc_a64_each_function(&c, on_function, fi) ? plan_oom(op->p) : 0;
 }
 
 int objc_find_selector_loads(struct objc_pass *op)
@@ -163,36 +139,42 @@ int objc_find_selector_loads(struct objc_pass *op)
     const struct dsc_macho *mo = &op->p->mo;
     if (mo->cputype != CPU_TYPE_ARM64 || !op->sel_by_addr.count)
         return 0;
-    for (unsigned i = 0; i < mo->nsects; i++) {
+    struct finder fi = {.op = op};
+    int rc = 0;
+    for (unsigned i = 0; rc == 0 && i < mo->nsects; i++) {
         const struct dsc_section *s = &mo->sects[i];
-        if ((s->flags & (S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS)) && scan_section(op, s))
-            return -1;
+        if (s->flags & (S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS))
+            rc = scan_section(op, &fi, s);
     }
-    return 0;
+    free(fi.users);
+    return rc;
 }
 
-static bool write_group(struct objc_pass *op, const struct objc_selload *l)
+/* The users of one ADRP, loads[0..n): ADRP back to the selrefs' page, each
+ * ADD back to LDR Xd, [Xn, selref@PAGEOFF]. */
+static bool write_group(struct objc_pass *op, const struct objc_selload *l, size_t n)
 {
     struct dsc_plan *p = op->p;
-    uint64_t page = objc_target_addr(op, TGT_SELREF, 0, l->selref[0]) & ~0xFFFull;
-    for (unsigned u = 0; u < l->n; u++) {
-        uint64_t s = objc_target_addr(op, TGT_SELREF, 0, l->selref[u]);
-        if ((s & ~0xFFFull) != page || s % 8)
+    uint64_t page = objc_target_addr(op, TGT_SELREF, 0, l[0].selref) & ~0xFFFull;
+    for (size_t u = 0; u < n; u++) {
+        uint64_t s = objc_target_addr(op, TGT_SELREF, 0, l[u].selref);
+        uint8_t *b = plan_seg_bytes(p, l[u].add, 4);
+        uint32_t w;
+        if ((s & ~0xFFFull) != page || s % 8 || !b ||
+            !dsc_a64_ldr_imm_encode(8, dsc_a64_rd(dsc_le32(b)), dsc_a64_rn(dsc_le32(b)), (uint32_t)(s & 0xFFF), &w))
             return false;
     }
-    uint8_t *a = plan_seg_bytes(p, l->adrp, 4);
-    uint32_t adrp, ldr[MAX_USERS];
-    if (!a || !dsc_a64_adrp_encode(dsc_a64_rd(dsc_le32(a)), l->adrp, page, &adrp))
+    uint8_t *a = plan_seg_bytes(p, l[0].adrp, 4);
+    uint32_t adrp, w;
+    if (!a || !dsc_a64_adrp_encode(dsc_a64_rd(dsc_le32(a)), l[0].adrp, page, &adrp))
         return false;
-    for (unsigned u = 0; u < l->n; u++) {
-        uint8_t *b = plan_seg_bytes(p, l->add[u], 4);
-        uint32_t off = (uint32_t)(objc_target_addr(op, TGT_SELREF, 0, l->selref[u]) & 0xFFFu);
-        if (!b || !dsc_a64_ldr_imm_encode(8, dsc_a64_rd(dsc_le32(b)), dsc_a64_rn(dsc_le32(b)), off, &ldr[u]))
-            return false;
-    }
     dsc_put32(a, adrp);
-    for (unsigned u = 0; u < l->n; u++)
-        dsc_put32(plan_seg_bytes(p, l->add[u], 4), ldr[u]);
+    for (size_t u = 0; u < n; u++) {
+        uint8_t *b = plan_seg_bytes(p, l[u].add, 4);
+        uint64_t s = objc_target_addr(op, TGT_SELREF, 0, l[u].selref);
+        dsc_a64_ldr_imm_encode(8, dsc_a64_rd(dsc_le32(b)), dsc_a64_rn(dsc_le32(b)), (uint32_t)(s & 0xFFF), &w);
+        dsc_put32(b, w);
+    }
     return true;
 }
 
@@ -216,13 +198,12 @@ void objc_write_selector_loads(struct objc_pass *op)
         else
             op->loads_unfixed++;
     }
-    for (size_t g = 0; g < op->nloads; g++) {
-        const struct objc_selload *l = &op->loads[g];
-        if (!l->n)
-            continue;
-        if (!op->p->copy_bytes || write_group(op, l))
-            op->loads_fixed += l->n;
+    for (size_t g = 0, n; g < op->nloads; g += n) {
+        for (n = 1; g + n < op->nloads && op->loads[g + n].adrp == op->loads[g].adrp;)
+            n++;
+        if (!op->p->copy_bytes || write_group(op, &op->loads[g], n))
+            op->loads_fixed += n;
         else
-            op->loads_unfixed += l->n;
+            op->loads_unfixed += n;
     }
 }

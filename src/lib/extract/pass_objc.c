@@ -111,7 +111,8 @@ static int index_own_strings(struct objc_pass *op)
             size_t len;
             if (!span_cstr(b, at, b.size, &str, &len))
                 break; /* an unterminated tail */
-            if (!objc_namemap_put(&op->own_strings, str, x->addr + at))
+            if (!objc_namemap_put(&op->own_strings, str, x->addr + at) ||
+                (strcmp(x->sectname, "__objc_methname") == 0 && !objc_namemap_put(&op->own_methnames, str, x->addr + at)))
                 return plan_oom(op->p);
             at += len + 1;
         }
@@ -135,6 +136,27 @@ static int string_ref(struct objc_pass *op, enum objc_edit_kind kind, uint64_t a
     return push_edit(op, kind, at, TGT_STR, (uint8_t)sect, off);
 }
 
+/* The image's own __objc_methname copy of selector `s`, where ld64 puts
+ * every selector (a C string of the same text elsewhere, such as libobjc's
+ * "load" in __cstring, must not be taken for it). */
+static bool own_methname(const struct objc_pass *op, const char *s, uint64_t *addr)
+{
+    return objc_namemap_get(&op->own_methnames, s, addr);
+}
+
+/* A selector string reference (selref, method name): the image's own
+ * __objc_methname copy, else a copy interned there (never a C string of
+ * the same text in another section). */
+static int selector_ref(struct objc_pass *op, enum objc_edit_kind kind, uint64_t at, uint64_t str, const char *s)
+{
+    uint64_t own, off;
+    if (own_methname(op, s, &own))
+        return own == str ? 0 : push_edit(op, kind, at, TGT_ADDR, 0, own);
+    if (!objc_strtab_add(&op->str[STR_METHNAME], s, &off))
+        return plan_oom(op->p);
+    return push_edit(op, kind, at, TGT_STR, STR_METHNAME, off);
+}
+
 int objc_selref_for(struct objc_pass *op, const char *name, uint64_t sel_addr, uint64_t *value)
 {
     if (objc_namemap_get(&op->sel_by_name, name, value))
@@ -142,9 +164,9 @@ int objc_selref_for(struct objc_pass *op, const char *name, uint64_t sel_addr, u
     if (!DSC_GROW(op->new_selrefs, op->nnew_selrefs, op->new_selrefs_cap, 64))
         return plan_oom(op->p);
     uint64_t off, own;
-    if (in_sections(&op->p->mo, sel_addr) || objc_namemap_get(&op->own_strings, name, &own)) {
+    if (own_methname(op, name, &own)) {
         op->new_selrefs[op->nnew_selrefs].tgt = TGT_ADDR;
-        op->new_selrefs[op->nnew_selrefs].value = in_sections(&op->p->mo, sel_addr) ? sel_addr : own;
+        op->new_selrefs[op->nnew_selrefs].value = own;
     } else if (objc_strtab_add(&op->str[STR_METHNAME], name, &off)) {
         op->new_selrefs[op->nnew_selrefs].tgt = TGT_STR;
         op->new_selrefs[op->nnew_selrefs].value = off;
@@ -177,7 +199,7 @@ static int on_method(struct objc_pass *op, const struct dsc_objc_item *it)
             rc = string_ref(op, ED_REL32, it->addr + 4, it->types_addr, types, STR_METHTYPE);
         return rc;
     }
-    int rc = string_ref(op, ED_PTR, it->addr, it->sel_addr, it->name, STR_METHNAME);
+    int rc = selector_ref(op, ED_PTR, it->addr, it->sel_addr, it->name);
     const char *types;
     if (rc == 0 && it->types_addr && types_string(op, it->types_addr, &types))
         rc = string_ref(op, ED_PTR, it->addr + ps, it->types_addr, types, STR_METHTYPE);
@@ -239,7 +261,7 @@ static int on_item(void *ctx, const struct dsc_objc_item *it)
             !objc_addrmap_put(&op->sel_by_addr, it->target, it->addr))
             return plan_oom(op->p);
         op->selectors_fixed += !in_sections(&op->p->mo, it->target);
-        return string_ref(op, ED_PTR, it->addr, it->target, it->name, STR_METHNAME);
+        return selector_ref(op, ED_PTR, it->addr, it->target, it->name);
     case DSC_OBJC_PROTOCOL:
         if (!objc_namemap_put(&op->protocols, it->name, it->addr))
             return plan_oom(op->p);
@@ -593,6 +615,7 @@ static void objc_pass_free(struct objc_pass *op)
     objc_addrmap_free(&op->sel_by_addr);
     objc_namemap_free(&op->protocols);
     objc_namemap_free(&op->own_strings);
+    objc_namemap_free(&op->own_methnames);
     objc_view_free(&op->view);
     for (unsigned s = 0; s < STR_NSECT; s++)
         objc_strtab_free(&op->str[s]);

@@ -83,12 +83,12 @@ struct objc_selneed {
     uint64_t sel_addr;          /* the string as the cache holds it */
 };
 
-/* One ADRP whose ADD users all load selectors. */
+/* One ADD that the builder made of a selector load, and its ADRP; the
+ * users of one ADRP are adjacent in objc_pass.loads. */
 struct objc_selload {
     uint64_t adrp;              /* address of the ADRP */
-    uint64_t add[8];            /* its ADD users */
-    uint64_t selref[8];         /* selref value per user */
-    unsigned n;
+    uint64_t add;               /* address of the ADD */
+    uint64_t selref;            /* selref value it loads again */
 };
 
 /* The decoded view the pass reads (objc_view.c). */
@@ -128,6 +128,7 @@ struct objc_pass {
     struct objc_addrmap sel_by_addr;    /* cache string address -> selref value */
     struct objc_namemap protocols;      /* this image's protocols by name */
     struct objc_namemap own_strings;    /* this image's C strings -> address */
+    struct objc_namemap own_methnames;  /* ... those in __objc_methname */
     struct objc_strtab str[STR_NSECT];
     struct { enum objc_target tgt; uint64_t value; } *new_selrefs; /* their targets: TGT_ADDR or TGT_STR methname */
     size_t nnew_selrefs, new_selrefs_cap;

@@ -417,7 +417,7 @@ void dsc_exports_put(const dsc_cache *c, const struct dsc_exports *ce)
     free_dead(dead);
 }
 
-void dsc_exports_set_budget(const dsc_cache *c, size_t bytes)
+void dsc_cache_set_export_budget(const dsc_cache *c, size_t bytes)
 {
     struct dsc_exports *dead = NULL;
     struct memo *m = memo_lock(c);
@@ -429,7 +429,7 @@ void dsc_exports_set_budget(const dsc_cache *c, size_t bytes)
     free_dead(dead);
 }
 
-size_t dsc_exports_memory(const dsc_cache *c)
+size_t dsc_cache_get_export_memory(const dsc_cache *c)
 {
     struct memo *m = memo_lock(c);
     if (!m)

@@ -72,10 +72,8 @@ const struct dsc_exports *dsc_exports_get(const dsc_cache *c, uint32_t image);
 /* Unpin a set from dsc_exports_get. */
 void dsc_exports_put(const dsc_cache *c, const struct dsc_exports *e);
 
-/* Bytes of sets the cache may keep unpinned (evicting at once if over). */
-void dsc_exports_set_budget(const dsc_cache *c, size_t bytes);
-/* Bytes of the sets in memory now, pinned or not. */
-size_t dsc_exports_memory(const dsc_cache *c);
+/* The budget is set and the memory read through dsc.h's
+ * dsc_cache_set_export_budget / dsc_cache_get_export_memory. */
 
 /* The entry of the set's trie named `name`, or NULL. */
 const struct dsc_export *dsc_exports_find(const struct dsc_exports *e, const char *name);

@@ -18,14 +18,19 @@
  *  stubs_bad_slot    a stub whose slot is outside the image, not bound, or
  *                    bound to another symbol than the cache stub reached;
  *  branches_outside  a B/BL in code whose target is outside the image;
- *  code_refs_outside an ADRP followed by an ADD or LDR of the same register,
+ *  code_refs_outside an ADD or LDR adding to one ADRP's page (found by
+ *                    register data flow over each function, base/a64flow.c),
  *                    an LDR literal or an ADR, addressing outside the image
- *                    (a uniqued GOT chunk, a string in another image).
+ *                    (a uniqued GOT chunk, a string in another image);
+ *  sel_loads_outside those of them (ADD, ADR) that address a selector string
+ *                    outside the image: a string one of the output's selrefs
+ *                    names, i.e. a selector load not restored.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/a64flow.h"
 #include "base/bindinfo.h"
 #include "base/grow.h"
 #include "base/insn.h"
@@ -260,26 +265,107 @@ static bool stub_ok(struct vctx *v, uint64_t stub, unsigned size)
     return final == 0 && bind->weak_import;
 }
 
-/* ADRP Xd then ADD Xd, Xd, #imm or LDR Xt, [Xd, #off] addressing outside. */
-static bool adrp_pair_outside(const struct out_file *o, uint32_t w0, uint32_t w1, uint64_t pc)
+/* ---- code references (AArch64) ---- */
+
+/* The output's selector names (what its selrefs point at), sorted. */
+struct selnames {
+    const char **v;
+    size_t n, cap;
+};
+
+static int cmp_name(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+/* A NUL-terminated string of the output at addr, or NULL. */
+static const char *out_cstr(const struct out_file *o, uint64_t addr)
 {
-    unsigned rd, rt, rn, size;
-    uint32_t off;
-    if (!dsc_a64_is_adrp(w0, &rd))
-        return false;
-    if (!(dsc_a64_is_add_imm(w1, &rt, &rn, &off) && rn == rd) &&
-        !(dsc_a64_is_ldr_imm(w1, &rt, &rn, &off, &size) && rn == rd))
-        return false;
-    return !in_output_image(o, dsc_a64_adrp_target(w0, pc) + off);
+    const struct dsc_segment *s = seg_of(o, addr);
+    dsc_span seg;
+    const char *str;
+    size_t len;
+    if (!s || !span_sub(o->mo.file, s->fileoff, s->filesize, &seg) ||
+        !span_cstr(seg, addr - s->vmaddr, seg.size - (addr - s->vmaddr), &str, &len))
+        return NULL;
+    return str;
 }
 
-/* LDR literal or ADR addressing outside the image. */
-static bool pc_relative_outside(const struct out_file *o, uint32_t w, uint64_t pc)
+static bool collect_selnames(const struct out_file *o, struct selnames *sn)
+{
+    for (unsigned i = 0; i < o->mo.nsects; i++) {
+        const struct dsc_section *x = &o->mo.sects[i];
+        if (strcmp(x->sectname, "__objc_selrefs") != 0)
+            continue;
+        for (uint64_t a = x->addr; a + o->ptr_size <= x->addr + x->size; a += o->ptr_size) {
+            uint64_t t;
+            const char *name = out_pointer(o, a, &t) ? out_cstr(o, t) : NULL;
+            if (!name)
+                continue;
+            if (!DSC_GROW(sn->v, sn->n, sn->cap, 64))
+                return false;
+            sn->v[sn->n++] = name;
+        }
+    }
+    if (sn->n)
+        qsort(sn->v, sn->n, sizeof *sn->v, cmp_name);
+    return true;
+}
+
+struct coderefs {
+    struct vctx *v;
+    struct selnames names;
+};
+
+/* A reference to `target`, outside the image: a selector load or another. */
+static void ref_outside(struct coderefs *cr, uint64_t target, bool string_form)
+{
+    const char *s;
+    if (string_form && cr->names.n && dsc_vm_cstr(cr->v->c, target, 4096, &s) &&
+        bsearch(&s, cr->names.v, cr->names.n, sizeof *cr->names.v, cmp_name))
+        cr->v->rep->sel_loads_outside++;
+    else
+        cr->v->rep->code_refs_outside++;
+}
+
+static int on_function(void *ctx, const struct dsc_a64_func *f)
+{
+    struct coderefs *cr = ctx;
+    for (uint32_t i = 0; i < f->n; i++) {
+        if (f->adrp[i] == DSC_A64_NO_ADRP)
+            continue;
+        uint32_t w = dsc_le32(f->code + (uint64_t)i * 4), off;
+        unsigned rd, rn, size;
+        uint64_t page = dsc_a64_adrp_target(dsc_le32(f->code + (uint64_t)f->adrp[i] * 4), f->pc + 4ull * f->adrp[i]);
+        bool add = dsc_a64_is_add_imm(w, &rd, &rn, &off);
+        if ((add || dsc_a64_is_ldr_imm(w, &rd, &rn, &off, &size)) && !in_output_image(cr->v->o, page + off))
+            ref_outside(cr, page + off, add);
+    }
+    return 0;
+}
+
+/* ADRP users, by data flow over the output's functions. */
+static int adrp_refs_outside(struct coderefs *cr, const struct dsc_section *s, const uint8_t *code)
+{
+    const struct out_file *o = cr->v->o;
+    const struct dsc_segment *text = dsc_macho_segment(&o->mo, "__TEXT");
+    struct dsc_a64_code c = {.bytes = {code, s->size & ~3ull}, .addr = s->addr, .text_addr = text ? text->vmaddr : 0};
+    uint32_t off, size;
+    if (text && dsc_macho_linkedit_data(&o->mo, LC_FUNCTION_STARTS, &off, &size) > 0)
+        span_sub(o->mo.file, off, size, &c.fstarts);
+    if (text && dsc_macho_linkedit_data(&o->mo, LC_DATA_IN_CODE, &off, &size) > 0)
+        span_sub(o->mo.file, off, size, &c.dic);
+    return s->addr % 4 ? 0 : dsc_a64_each_function(&c, on_function, cr);
+}
+
+/* LDR literal or ADR addressing outside the image (at *target). */
+static bool pc_relative_outside(const struct out_file *o, uint32_t w, uint64_t pc, uint64_t *target)
 {
     unsigned rt, size;
     if (dsc_a64_is_ldr_literal(w, &rt, &size))
-        return !in_output_image(o, dsc_a64_ldr_literal_target(w, pc));
-    return dsc_a64_is_adr(w) && !in_output_image(o, dsc_a64_adr_target(w, pc));
+        *target = dsc_a64_ldr_literal_target(w, pc);
+    else if (dsc_a64_is_adr(w))
+        *target = dsc_a64_adr_target(w, pc);
+    else
+        return false;
+    return !in_output_image(o, *target);
 }
 
 /* x86_64: an instruction whose RIP-relative operand names, outside the
@@ -295,14 +381,18 @@ static bool x86_got_load_outside(const struct vctx *v, const uint8_t *p, uint64_
            dsc_symbols_image_of(v->syms, target) >= 0;
 }
 
-static void check_code(struct vctx *v)
+static int check_code(struct vctx *v)
 {
     struct dsc_macho mo;
+    struct coderefs cr = {v, {0}};
+    int rc = 0;
     if (dsc_macho_parse(v->c, v->image, &mo, NULL))
-        return;
+        return 0;
+    if (!collect_selnames(v->o, &cr.names))
+        rc = -1;
     bool a64 = v->c->info.arch == DSC_ARCH_ARM64 || v->c->info.arch == DSC_ARCH_ARM64E ||
                v->c->info.arch == DSC_ARCH_ARM64_32;
-    for (unsigned i = 0; i < mo.nsects; i++) {
+    for (unsigned i = 0; rc == 0 && i < mo.nsects; i++) {
         const struct dsc_section *s = &mo.sects[i];
         if ((s->flags & 0xFF) == S_SYMBOL_STUBS && s->reserved2) {
             for (uint64_t a = s->addr; a + s->reserved2 <= s->addr + s->size; a += s->reserved2) {
@@ -315,18 +405,21 @@ static void check_code(struct vctx *v)
                 v->rep->code_refs_outside += x86_got_load_outside(v, code + o, s->size - o, s->addr + o);
         } else if (a64 && (s->flags & (S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS))) {
             const uint8_t *code = out_at(v->o, s->addr, s->size);
+            uint64_t t;
             for (uint64_t o = 0; code && o + 4 <= s->size; o += 4) {
                 uint32_t w = dsc_le32(code + o);
                 if (dsc_a64_is_branch(w, NULL) && !in_output_image(v->o, dsc_a64_branch_target(w, s->addr + o)))
                     v->rep->branches_outside++;
-                else if (o + 8 <= s->size && adrp_pair_outside(v->o, w, dsc_le32(code + o + 4), s->addr + o))
-                    v->rep->code_refs_outside++;
-                else if (pc_relative_outside(v->o, w, s->addr + o))
-                    v->rep->code_refs_outside++;
+                else if (pc_relative_outside(v->o, w, s->addr + o, &t))
+                    ref_outside(&cr, t, dsc_a64_is_adr(w));
             }
+            if (code && adrp_refs_outside(&cr, s, code))
+                rc = -1;
         }
     }
+    free(cr.names.v);
     dsc_macho_free(&mo);
+    return rc;
 }
 
 int dsc_verify(const dsc_cache *cache, uint32_t image, dsc_verify_report *rep, dsc_error *err)
@@ -369,9 +462,8 @@ int dsc_verify_output(const dsc_cache *cache, uint32_t image, const uint8_t *dat
         rc = check_pointers(&v);
     }
     if (rc == 0) {
-        check_code(&v);
         rep->checked = DSC_VERIFY_BINDS | DSC_VERIFY_STUBS;
-        if (dsc_symbols_failed(v.syms))
+        if (check_code(&v) || dsc_symbols_failed(v.syms))
             rc = vfail(&v, DSC_ERR_NOMEM, "out of memory resolving symbols");
     }
     struct dsc_objc_verify ov;
