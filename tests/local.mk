@@ -81,7 +81,8 @@ EXTRA_DIST += tests/integration/fuzz_smoke.sh tests/fuzz/run.sh tests/fuzz/dsc.d
 	tests/fuzz/regress/fuzz_cache/overlapping-segments.recipe \
 	tests/fuzz/regress/fuzz_cache/overlapping-sections.recipe \
 	tests/fuzz/regress/fuzz_cache/no-images.recipe \
-	tests/fuzz/regress/fuzz_output/rebase-repeats.recipe
+	tests/fuzz/regress/fuzz_output/rebase-repeats.recipe \
+	tests/fuzz/regress/fuzz_output/selrefs-8gib.recipe
 clean-local: clean-fuzz
 clean-fuzz:
 	rm -rf fuzz-build fuzz-out
