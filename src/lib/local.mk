@@ -46,6 +46,7 @@ libdsc_core_la_SOURCES = \
 	src/lib/extract/symbolize.c src/lib/extract/symbolize.h \
 	src/lib/extract/weakbind.c src/lib/extract/weakbind.h \
 	src/lib/extract/lazybind.c src/lib/extract/lazybind.h \
+	src/lib/extract/tlv.c src/lib/extract/tlv.h \
 	src/lib/extract/pass_linkedit.c src/lib/extract/pass_stubs.c \
 	src/lib/extract/pass_fixups.c src/lib/extract/out.c \
 	src/lib/verify/verify.c \

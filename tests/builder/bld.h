@@ -140,6 +140,8 @@ struct image {
     uint64_t le_fstartsoff, le_dicoff, le_bindoff, le_weakoff, le_lazyoff;
     uint32_t le_nlocal, le_iextdef, le_iundef;
     uint32_t local_start, local_count; /* in the moved local-symbols table */
+    uint64_t fv_default, fv_impl;   /* --function-variant: input offsets, or 0 */
+    uint64_t le_fvoff, le_fvsize;   /* its FunctionVariants blob in LINKEDIT */
 };
 
 /* ---- the cache being built ---- */
@@ -179,6 +181,9 @@ struct options {
     bool optimize_stubs;    /* redirect stubs to direct branches (arm64, arm64e) */
     bool universal;         /* dyld-1042 universal set: .development main, TEXT_STUBS */
     bool preattach;         /* dyld-1122+ preattached categories (0x200, 64-bit) */
+    bool packed_tlvs;       /* dyld-1284+ TLV_Thunkv2 descriptors (newFormatTLVs) */
+    char **fv_specs;        /* --function-variant "SYM=IMPL" */
+    unsigned nfv_specs;
     const char *out;        /* main cache path */
     const char *manifest;   /* defaults to out + ".manifest" */
     unsigned clones;        /* scale mode: copies of each input under new names */
@@ -227,6 +232,7 @@ struct cache {
     uint64_t got_area_size[RK_COUNT], got_addr[RK_COUNT], got_used[RK_COUNT];
     uint64_t stats_gotloads;    /* code loads redirected to GOT twins */
     uint64_t stats_stub_copies; /* universal: stubs copied to TEXT_STUBS */
+    uint64_t stats_tlv_images;  /* images whose TLV descriptors got a key */
 };
 
 /* input.c */
@@ -282,6 +288,15 @@ void objc_rewrite_selector_loads(struct cache *c);
 bool got_section(const struct sect *x);
 void got_plan(struct cache *c);
 void got_unique(struct cache *c);
+
+/* tlv.c: TLV descriptors keyed, thunks at _tlv_get_addr (dyld-1042+),
+ * after layout_copy_segments and before slide_encode. */
+void tlv_optimize(struct cache *c);
+
+/* fvariants.c: function variants (--function-variant). fv_plan marks the
+ * exports before layout; fv_blob writes an image's FunctionVariants. */
+void fv_plan(struct cache *c);
+void fv_blob(const struct cache *c, const struct image *img, struct buf *out);
 
 /* universal.c: stub copies in TEXT_STUBS files, calls sent to them. */
 void universal_stubs(struct cache *c);

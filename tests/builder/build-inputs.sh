@@ -33,7 +33,7 @@ ld() {
 for f in libsystem liba libc_impl libb libd libobjc; do
     cc "$src/$f.c" -o "$out/$f.o"
 done
-"$CLANG" -target "$target" -O1 -fno-stack-protector -fno-exceptions -fno-rtti -ffreestanding -I"$src" -c "$src/libcxxuser.cpp" \
+"$CLANG" -target "$target" -O1 -fno-stack-protector -fno-exceptions -ffreestanding -I"$src" -c "$src/libcxxuser.cpp" \
     -o "$out/libcxxuser.o"
 for f in libobjcuser libobjcsub libobjccat; do
     cc -fobjc-runtime=macosx-13.0 -fno-objc-arc "$src/$f.m" -o "$out/$f.o"
@@ -48,7 +48,13 @@ ld libb /usr/lib/libb.dylib "$out/libb.o" "$S" "$A" -reexport_library "$C"
 mkdir -p "$out/root/usr/lib/system"
 cp "$C" "$out/root/usr/lib/system/libc_impl.dylib"
 ld libd /usr/lib/libd.dylib "$out/libd.o" "$S" "$B" -syslibroot "$out/root"
-ld libcxxuser /usr/lib/libcxxuser.dylib "$out/libcxxuser.o" "$S"
+# On arm64e its vtables and type_info objects go to __AUTH_CONST, so their
+# pointers are signed: the type_info vtable binds become authenticated
+# binds with addend 16.
+auth_const=
+[ "$arch" = arm64e ] && auth_const="-rename_section __DATA __const __AUTH_CONST __const"
+# shellcheck disable=SC2086
+ld libcxxuser /usr/lib/libcxxuser.dylib "$out/libcxxuser.o" "$S" $auth_const
 ld libobjc.A /usr/lib/libobjc.A.dylib "$out/libobjc.o" "$S"
 ld libobjcuser /System/Library/Frameworks/DBUser.framework/Versions/A/DBUser "$out/libobjcuser.o" "$S" "$O"
 ld libobjcsub /System/Library/PrivateFrameworks/DBSub.framework/Versions/A/DBSub "$out/libobjcsub.o" "$S" "$O" \

@@ -57,6 +57,9 @@ static void read_manifest(const char *path, struct manifest *m)
         } else if (strcmp(a, "categories") == 0 && c3) {
             cats_addr = strtoull(b, NULL, 0);
             cats_size = strtoull(c3, NULL, 0);
+        } else if (strcmp(a, "function-variant") == 0) {
+            m->fv_specs = xrealloc(m->fv_specs, (m->nfv_specs + 1) * sizeof *m->fv_specs);
+            m->fv_specs[m->nfv_specs++] = dup_field(b);
         } else if (strcmp(a, "slide") == 0) {
             m->slide = (unsigned)strtoul(b, NULL, 0);
         } else if (strcmp(a, "file") == 0 && c3 && strcmp(b, "main") == 0) {
@@ -90,6 +93,9 @@ static void free_manifest(struct manifest *m)
     }
     free(m->paths);
     free(m->inputs);
+    for (unsigned i = 0; i < m->nfv_specs; i++)
+        free(m->fv_specs[i]);
+    free(m->fv_specs);
     free(m->alias_from);
     free(m->alias_to);
     free(m->main_path);
@@ -162,6 +168,9 @@ static void read_cached_image(size_t i, uint64_t mh)
                 die("%s: rebase info was not zeroed", img->cache_path);
             ci->export_off = dsc_le32(p + 40);
             ci->export_size = dsc_le32(p + 44);
+        } else if (cmd == LC_FUNCTION_VARIANTS) {
+            ci->fv_off = dsc_le32(p + 8);
+            ci->fv_size = dsc_le32(p + 12);
         } else if (cmd == LC_DYLD_EXPORTS_TRIE) {
             ci->export_off = dsc_le32(p + 8);
             ci->export_size = dsc_le32(p + 12);
@@ -243,8 +252,13 @@ int main(int argc, char **argv)
     universal = m.universal;
     gots_uniqued = m.header >= 0x1c8;
     load(&m);
+    bc.opt.header_size = m.header;
+    bc.opt.fv_specs = m.fv_specs;
+    bc.opt.nfv_specs = m.nfv_specs;
+    fv_plan(&bc);   /* the exports the cache must flag (the blobs: check_syms.c) */
     fixups_resolve(&bc);
     struct counts n = {0};
+    check_tlvs(m.header, &n);
     check_pointers(&n);
     check_preattached(&n);
     check_exports(&n);
@@ -264,10 +278,10 @@ int main(int argc, char **argv)
            "%zu adrp pairs, %zu rip operands, %zu direct stubs, %zu direct calls, %zu uniqued selectors, "
            "%zu uniqued protocols, %zu selector loads, %zu pc-relative literals, %zu auth pointers, "
            "%zu redacted locals, %zu GOT loads, %zu calls to stub copies, %zu objc image infos, %zu header infos, "
-           "%zu lists of lists\n",
+           "%zu lists of lists, %zu TLV descriptors, %zu function variants\n",
            m.main_path, bc.nimages, n.ptrs, n.nulls, n.exports, n.symbols, n.locals, n.adrps, n.rip_refs,
            n.direct_stubs, n.direct_calls, n.selectors, n.protocols, n.selector_loads, n.literals, n.auth,
-           n.redacted, n.got_loads, n.stub_copies, n.image_infos, n.header_infos, n.preattached);
+           n.redacted, n.got_loads, n.stub_copies, n.image_infos, n.header_infos, n.preattached, n.tlvs, n.fvariants);
     dsc_cache_close(cache);
     cache_free(&bc);
     free(cached);

@@ -33,6 +33,8 @@ struct manifest {
     size_t n;
     char **alias_from, **alias_to;
     size_t naliases;
+    char **fv_specs;    /* function-variant SYM=IMPL */
+    unsigned nfv_specs;
 };
 
 /* What the cache says about one image. */
@@ -41,12 +43,13 @@ struct cached {
     uint64_t le_vmaddr, le_fileoff;
     uint32_t symoff, nsyms, stroff, strsize, nlocal, iextdef, nextdef;
     uint32_t export_off, export_size;
+    uint32_t fv_off, fv_size;   /* LC_FUNCTION_VARIANTS */
 };
 
 struct counts {
     size_t ptrs, nulls, exports, symbols, locals, adrps, direct_stubs, direct_calls, selectors, protocols, rip_refs;
     size_t selector_loads, literals, auth, redacted, got_loads, stub_copies, image_infos, header_infos;
-    size_t preattached;
+    size_t preattached, tlvs, fvariants;
 };
 
 /* The uniqued selector buffer, from libobjc's objc_opt_offsets[0..1]. */
@@ -85,6 +88,10 @@ void check_objc_opts(struct counts *n);
  * that check_pointers finds changed; check_preattached the rest, after it. */
 bool preattached_slot(const struct ptr *p, const struct decoded_ptr *got);
 void check_preattached(struct counts *n);
+
+/* check_tlv.c: TLV descriptors (dyld-1042+); before check_pointers, whose
+ * expected thunk targets it sets. */
+void check_tlvs(uint32_t header, struct counts *n);
 
 /* check_syms.c */
 void check_exports(struct counts *n);

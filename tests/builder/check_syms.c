@@ -12,8 +12,26 @@
 
 struct export_check {
     size_t image;
-    size_t count;
+    size_t count, fvariants;
 };
+
+/* A function-variant export: table 0 of the image's LC_FUNCTION_VARIANTS
+ * blob is {kind, 2, IMPL with a flag, the export itself with none}. */
+static void check_variant(const struct export_check *w, const char *key, dsc_span t, uint64_t off, uint64_t value)
+{
+    const struct image *img = &bc.images[w->image];
+    const struct cached *ci = &cached[w->image];
+    uint64_t index;
+    if (!span_uleb(t, &off, &index) || index != 0 || ci->fv_size < 32)
+        die("%s: function variant %s has no table", img->cache_path, key);
+    dsc_span b = linkedit(w->image, ci->fv_off, ci->fv_size, "function variants");
+    uint32_t kind = dsc_le32(b.data + 8), impl = dsc_le32(b.data + 16), def = dsc_le32(b.data + 24);
+    uint64_t want;
+    if (dsc_le32(b.data) != 1 || dsc_le32(b.data + 4) != 8 || (kind != 3 && kind != 4) || dsc_le32(b.data + 12) != 2 ||
+        !dsc_le32(b.data + 20) || dsc_le32(b.data + 28) || def != value || !image_reloc(img, img->segs[0].in_addr + img->fv_impl, &want) ||
+        ci->mh + impl != want)
+        die("%s: the function-variant table of %s is wrong", img->cache_path, key);
+}
 
 static int on_cached_export(void *ctx, const char *key, size_t key_len, dsc_span t)
 {
@@ -27,6 +45,10 @@ static int on_cached_export(void *ctx, const char *key, size_t key_len, dsc_span
         if (!span_uleb(t, &off, &value) || !image_reloc(img, img->segs[0].in_addr + e->value, &want) ||
             cached[w->image].mh + value != want)
             die("%s: export %s is not where the input's moved", img->cache_path, key);
+        if (flags & EXPORT_SYMBOL_FLAGS_FUNCTION_VARIANT) {
+            check_variant(w, key, t, off, value);
+            w->fvariants++;
+        }
     }
     w->count++;
     return 0;
@@ -39,11 +61,12 @@ void check_exports(struct counts *n)
         if (!ci->export_size)
             continue;
         dsc_span trie = linkedit(i, ci->export_off, ci->export_size, "export trie");
-        struct export_check w = {i, 0};
+        struct export_check w = {i, 0, 0};
         dsc_error err;
         if (dsc_trie_walk(trie, on_cached_export, &w, bc.images[i].cache_path, &err))
             die("%s", err.msg);
         n->exports += w.count;
+        n->fvariants += w.fvariants;
     }
 }
 

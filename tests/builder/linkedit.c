@@ -118,6 +118,8 @@ static void rebuild_exports(const struct image *img, struct buf *out)
             if (!image_reloc(img, in_mh + x->value, &a))
                 die("%s: export %s is outside the image", img->in_path, x->name);
             buf_uleb(p, a - mh);
+            if (x->flags & EXPORT_SYMBOL_FLAGS_FUNCTION_VARIANT)
+                buf_uleb(p, 0);  /* its FunctionVariants table (fvariants.c) */
             if (x->flags & EXPORT_SYMBOL_FLAGS_STUB_AND_RESOLVER) {
                 if (!image_reloc(img, in_mh + x->other, &a))
                     die("%s: resolver of %s is outside the image", img->in_path, x->name);
@@ -230,6 +232,13 @@ void linkedit_build(struct cache *c)
         buf_free(&ex);
         img->le_fstartsoff = copy_blob(&le, r->fileoff, img, img->fstarts_off, img->fstarts_size);
         img->le_dicoff = copy_blob(&le, r->fileoff, img, img->dic_off, img->dic_size);
+        struct buf fv = {0};
+        fv_blob(c, img, &fv);
+        buf_align(&le, 8);
+        img->le_fvoff = fv.len ? r->fileoff + le.len : 0;
+        img->le_fvsize = fv.len;
+        buf_put(&le, fv.data, fv.len);
+        buf_free(&fv);
         merge_symbols(c, img, &le, r->fileoff, &pool, c->opt.local_symbols ? &loc : NULL);
     }
     buf_align(&le, 8);

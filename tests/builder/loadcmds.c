@@ -118,13 +118,30 @@ static void fix_command(struct cache *c, struct image *img, uint8_t *lc, uint32_
     }
 }
 
+/* LC_FUNCTION_VARIANTS (fvariants.c), in the room of dropped commands or
+ * the header padding before the first section. */
+static void add_function_variants(const struct image *img, uint32_t hdr, struct buf *out, uint32_t *ncmds)
+{
+    uint64_t room = UINT64_MAX;
+    for (unsigned i = 0; i < img->nsects; i++)
+        if (img->sects[i].segi == 0 && img->sects[i].in_addr - img->segs[0].in_addr < room)
+            room = img->sects[i].in_addr - img->segs[0].in_addr;
+    if (hdr + out->len + 16 > room)
+        die("%s: no room for LC_FUNCTION_VARIANTS", img->in_path);
+    buf_u32(out, LC_FUNCTION_VARIANTS);
+    buf_u32(out, 16);
+    buf_u32(out, (uint32_t)img->le_fvoff);
+    buf_u32(out, (uint32_t)img->le_fvsize);
+    (*ncmds)++;
+}
+
 void loadcmds_rewrite(struct cache *c)
 {
     bool is64 = c->ai->ptr_size == 8;
     uint32_t hdr = is64 ? 32 : 28;
     for (size_t i = 0; i < c->nimages; i++) {
         struct image *img = &c->images[i];
-        uint8_t *mh = cache_bytes(c, img->segs[0].addr, hdr + img->sizeofcmds);
+        uint8_t *mh = cache_bytes(c, img->segs[0].addr, hdr + img->sizeofcmds + (img->le_fvsize ? 16 : 0));
         struct buf out = {0};
         uint32_t ncmds = 0;
         unsigned segi = 0;
@@ -138,7 +155,9 @@ void loadcmds_rewrite(struct cache *c)
             }
             lc += size;
         }
-        memset(mh + hdr, 0, img->sizeofcmds);
+        if (img->le_fvsize)
+            add_function_variants(img, hdr, &out, &ncmds);
+        memset(mh + hdr, 0, out.len > img->sizeofcmds ? out.len : img->sizeofcmds);
         memcpy(mh + hdr, out.data, out.len);
         dsc_put32(mh + 16, ncmds);
         dsc_put32(mh + 20, (uint32_t)out.len);

@@ -11,14 +11,15 @@ tests_builder_libbld_a_SOURCES = \
 	tests/builder/code.c tests/builder/linkedit.c tests/builder/loadcmds.c \
 	tests/builder/slide.c tests/builder/write.c tests/builder/objc.c \
 	tests/builder/got.c tests/builder/universal.c tests/builder/objc_opts.c \
-	tests/builder/objc_cats.c tests/builder/selloads.c
+	tests/builder/objc_cats.c tests/builder/selloads.c tests/builder/tlv.c \
+	tests/builder/fvariants.c
 
 check_PROGRAMS += tests/builder/dscbuild tests/builder/dsccheck
 tests_builder_dscbuild_SOURCES = tests/builder/main.c
 tests_builder_dscbuild_LDADD = tests/builder/libbld.a libdsc_core.la
 tests_builder_dsccheck_SOURCES = tests/builder/check.c tests/builder/check.h tests/builder/slide_decode.c \
 	tests/builder/check_ptrs.c tests/builder/check_syms.c tests/builder/check_code.c \
-	tests/builder/check_cats.c
+	tests/builder/check_cats.c tests/builder/check_tlv.c
 tests_builder_dsccheck_LDADD = tests/builder/libbld.a libdsc_core.la
 
 EXTRA_DIST += tests/builder/README tests/builder/build-inputs.sh

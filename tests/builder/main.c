@@ -4,6 +4,7 @@
  *
  *   dscbuild --arch A --slide N --header 0xNNN [--split N [--universal]]
  *            [--local-symbols] [--optimize-stubs] [--preattach-categories]
+ *            [--packed-tlvs] [--function-variant SYM=IMPL]...
  *            [--alias ALIAS=PATH]... [--clones N]
  *            [--platform N] -o OUT input.dylib...
  *
@@ -12,6 +13,7 @@
  *   arch <name> / slide <n> / header 0x<size> / file <role> <path>
  *   stubs optimized (--optimize-stubs) / stubs universal-customer|-development
  *   categories ADDR SIZE (--preattach-categories: the lists-of-lists area)
+ *   function-variant SYM=IMPL (--function-variant)
  * A universal set (--universal) also gets OUT.development.manifest.
  *   image <cache path> <input dylib>     alias <alias> <cache path>
  * (fields separated by one TAB).
@@ -29,7 +31,7 @@ static _Noreturn void usage(void)
     fprintf(stderr,
             "usage: dscbuild --arch arm64|arm64e|arm64_32|x86_64 --slide 1-5 --header 0x98|0x138|0x140|0x1c8|0x200\n"
             "                [--split IMAGES_PER_TEXT_FILE [--universal]] [--local-symbols] [--optimize-stubs]\n"
-            "                [--preattach-categories]\n"
+            "                [--preattach-categories] [--packed-tlvs] [--function-variant SYM=IMPL]...\n"
             "                [--alias ALIAS=PATH]... [--clones N] [--platform N] -o OUT input.dylib...\n");
     exit(2);
 }
@@ -50,7 +52,8 @@ static void parse_options(struct options *o, int argc, char **argv)
         {"split", 1, NULL, 'S'}, {"local-symbols", 0, NULL, 'l'}, {"optimize-stubs", 0, NULL, 'O'},
         {"alias", 1, NULL, 'A'}, {"clones", 1, NULL, 'C'}, {"platform", 1, NULL, 'P'},
         {"manifest", 1, NULL, 'm'}, {"universal", 0, NULL, 'U'},
-        {"preattach-categories", 0, NULL, 'R'}, {NULL, 0, NULL, 0},
+        {"preattach-categories", 0, NULL, 'R'}, {"packed-tlvs", 0, NULL, 'T'},
+        {"function-variant", 1, NULL, 'F'}, {NULL, 0, NULL, 0},
     };
     bool have_arch = false;
     memset(o, 0, sizeof *o);
@@ -73,6 +76,11 @@ static void parse_options(struct options *o, int argc, char **argv)
         case 'O': o->optimize_stubs = true; break;
         case 'U': o->universal = true; break;
         case 'R': o->preattach = true; break;
+        case 'T': o->packed_tlvs = true; break;
+        case 'F':
+            o->fv_specs = xrealloc(o->fv_specs, (o->nfv_specs + 1) * sizeof *o->fv_specs);
+            o->fv_specs[o->nfv_specs++] = optarg;
+            break;
         case 'A':
             o->alias_specs = xrealloc(o->alias_specs, (o->nalias_specs + 1) * sizeof *o->alias_specs);
             o->alias_specs[o->nalias_specs++] = optarg;
@@ -96,6 +104,8 @@ static void parse_options(struct options *o, int argc, char **argv)
         die("--split needs at least one image per TEXT file");
     if (o->preattach && o->header_size < 0x200)
         die("--preattach-categories needs the 0x200 header (dyld-1122+ caches)");
+    if (o->packed_tlvs && o->header_size < 0x200)
+        die("--packed-tlvs needs the 0x200 header or later (dyld-1284+ caches)");
     if (o->local_symbols && o->header_size < 0x68)
         die("local symbols need a header of 0x68 bytes or more");
 }
@@ -160,6 +170,8 @@ static void write_manifest(const struct cache *c, bool dev)
         fprintf(f, "stubs\toptimized\n");
     if (c->opt.universal)
         fprintf(f, "stubs\t%s\n", dev ? "universal-development" : "universal-customer");
+    for (unsigned k = 0; k < c->opt.nfv_specs; k++)
+        fprintf(f, "function-variant\t%s\n", c->opt.fv_specs[k]);
     if (c->cats_size)
         fprintf(f, "categories\t0x%llx\t0x%llx\n", (unsigned long long)c->cats_addr,
                 (unsigned long long)c->cats_size);
@@ -193,6 +205,7 @@ int main(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     load_inputs(&c, argc - optind, argv + optind);
     add_aliases(&c);
+    fv_plan(&c);
     objc_plan(&c);
     objc_plan_protocols(&c);
     got_plan(&c);
@@ -206,6 +219,7 @@ int main(int argc, char **argv)
     objc_preattach_categories(&c);
     objc_mark_images(&c);
     objc_opts_write(&c);
+    tlv_optimize(&c);
     code_fix(&c);
     objc_rewrite_selector_loads(&c);
     got_unique(&c);
@@ -227,10 +241,11 @@ int main(int argc, char **argv)
         ptrs += c.images[i].nptrs;
     printf("dscbuild: %s: %zu images, %u files, %llu bytes, %llu pointers, %llu selector and %llu protocol "
            "references uniqued, %llu selector loads rewritten, %llu GOT loads redirected, %u branches redirected, "
-           "%.2f s\n",
+           "%llu images' TLVs keyed, %.2f s\n",
            c.opt.out, c.nimages, c.nfiles, (unsigned long long)total, (unsigned long long)ptrs,
            (unsigned long long)c.stats_selrefs, (unsigned long long)c.stats_protorefs,
            (unsigned long long)c.stats_selloads, (unsigned long long)c.stats_gotloads, c.stats_redirected,
+           (unsigned long long)c.stats_tlv_images,
            (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
     cache_free(&c);
     return 0;

@@ -5,7 +5,10 @@
 # per arch and slide version an old unsplit era (0x98 or 0x138), dyld-832
 # (0x140), dyld-940 split with .symbols (0x1c8), dyld-1042 unsplit with
 # local symbols (0x200); plus optimised stubs, universal sets and split
-# 0x200 caches with preattached categories (dyld-1122+) on arm64 and arm64e. Every cache is verified with dsccheck (x86_64 with the operands
+# 0x200 caches with preattached categories (dyld-1122+) on arm64 and arm64e.
+# Thread-local descriptors are keyed in every 0x200 cache, packed
+# (dyld-1284+, --packed-tlvs) in the preattach caches and in arm64_32 v4
+# and x86_64 v2 0x200-locals, which also get a function variant. Every cache is verified with dsccheck (x86_64 with the operands
 # x86-refs.sh lists, so llvm-objdump-19 is needed too). Writes OUTDIR/caches.list:
 #   name TAB main cache path TAB manifest path
 # Needs clang-19 and ld64.lld-19 (exit 77 without them, like a skipped test).
@@ -59,7 +62,14 @@ for arch in $arches; do
         build "$arch-v$slide-$old" "$arch" "$slide" --header "$old"
         build "$arch-v$slide-0x140" "$arch" "$slide" --header 0x140
         build "$arch-v$slide-0x1c8-split" "$arch" "$slide" --header 0x1c8 --split 3 --local-symbols
-        build "$arch-v$slide-0x200-locals" "$arch" "$slide" --header 0x200 --local-symbols
+        # dyld-1284+ packed TLV descriptors on one 0x200 cache of each
+        # 32-bit and x86_64 pair (arm64/arm64e: the preattach caches).
+        # and a function variant (dyld-1284+).
+        packed=
+        case $arch-$slide in
+            arm64_32-4 | x86_64-2) packed="--packed-tlvs --function-variant _sys_fv=_sys_fv_fast" ;;
+        esac
+        build "$arch-v$slide-0x200-locals" "$arch" "$slide" --header 0x200 --local-symbols $packed
     done
     case $arch in
         arm64|arm64e)
@@ -67,7 +77,7 @@ for arch in $arches; do
             build "$arch-stubs" "$arch" "$slide" --header 0x1c8 --optimize-stubs
             build "$arch-universal" "$arch" "$slide" --header 0x200 --split 3 --universal --local-symbols
             build "$arch-preattach" "$arch" "$(slides_of "$arch" | tr ' ' '\n' | tail -1)" --header 0x200 \
-                --split 3 --preattach-categories ;;
+                --split 3 --preattach-categories --packed-tlvs --function-variant _sys_fv=_sys_fv_fast ;;
     esac
 done
 echo "make-caches.sh: $(wc -l < "$out/caches.list") caches in $out"

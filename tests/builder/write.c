@@ -145,6 +145,8 @@ static void put_common_header(const struct cache *c, const struct outfile *f, ui
         dsc_put64(h + 0x68, c->opt.universal ? 2 : 1);     /* universal or production */
     if (has(c, 0xd8, 4))
         dsc_put32(h + 0xd8, c->opt.platform);
+    if (has(c, 0xdc, 4) && c->opt.packed_tlvs)
+        dsc_put32(h + 0xdc, 1u << 12);  /* newFormatTLVs (dyld-1284+) */
     if (has(c, 0xe0, 8) && f->nregions)
         dsc_put64(h + 0xe0, c->regions[f->regions[0]].addr);
     if (has(c, 0x16c, 4))

@@ -23,6 +23,12 @@
 #  6. the same rebases as (segment, offset) -> (segment, offset) pairs, and
 #     the same bytes in every section that holds neither code nor zero fill,
 #     outside the pointer slots of either file (macho_facts data);
+#  4b. function-variant exports the builder made (dyld-1284+ caches) are
+#     plain exports of the default again (the input's), without
+#     LC_FUNCTION_VARIANTS; llvm-objdump-19 --exports-trie reads them;
+#  6c. thread-local descriptors (keyed, thunks at _tlv_get_addr, packed, in
+#     the 0x200 caches): thunks bind __tlv_bootstrap, key 0, the input's
+#     offset; outside arm64e the section equals the input's byte for byte;
 #  7. the same binds, slot by slot: (segment, offset, library, symbol,
 #     addend), lazy binds as lazy binds; where the input binds lazily, the
 #     same lazy-bind stream, byte for byte, and stub-helper entries pushing
@@ -154,7 +160,8 @@ facts() {
     awk '$1 == "sectname" { s = $2 }
          s != "" && $1 ~ /^(segname|size|align|type|attributes|reserved1|reserved2)$/ { printf "%s %s ", $1, $2 }
          s != "" && $1 == "reserved2" { print s; s = "" }' "$d/p" > "$d/sections"
-    llvm-objdump-19 --macho --exports-trie "$f" | awk -v mode=trie "$NORM_AWK" "$d/sects" - | sort > "$d/exports"
+    llvm-objdump-19 --macho --exports-trie "$f" 2> "$d/e" | awk -v mode=trie "$NORM_AWK" "$d/sects" - | sort > "$d/exports"
+    [ -s "$d/e" ] && fail "$f: llvm-objdump --exports-trie: $(cat "$d/e")"
     llvm-nm-19 -m -a "$f" | awk -v mode=nm "$NORM_AWK" "$d/sects" - | sort > "$d/syms"
     llvm-objdump-19 --macho --function-starts "$f" | tail -n +2 | sed 's/^/0x/' |
         awk -v mode=trie "$NORM_AWK" "$d/sects" - > "$d/starts"
@@ -235,6 +242,11 @@ rip_refs() {
         }' "$2" -
 }
 
+# tlv_bytes FILE: its __DATA,__thread_vars bytes in hex (llvm-objdump-19).
+tlv_bytes() {
+    llvm-objdump-19 --macho -s --section=__DATA,__thread_vars "$1" | awk '$1 ~ /^[0-9a-f]+$/ { $1 = ""; print }'
+}
+
 # broken_input FACTS: a rebased pointer of the input holding 0 (it "targets"
 # the mach header). ld64.lld-19 wrote such arm64_32 ObjC dylibs (a class
 # isa, a selector reference zeroed) when it linked with several threads;
@@ -243,7 +255,7 @@ broken_input() {
     grep -q -- '-> __TEXT+0x0$' "$1/rebases"
 }
 
-caches=0 images=0 syms=0 rebases=0 binds=0 objc=0 data=0 lazy=0 weak=0 rips=0 cmps=0
+caches=0 images=0 syms=0 rebases=0 binds=0 objc=0 data=0 lazy=0 weak=0 rips=0 cmps=0 tlvs=0 fvs=0
 while IFS="	" read -r name main manifest; do
     caches=$((caches + 1))
     arch=$(awk '$1 == "arch" { print $2 }' "$manifest")
@@ -284,7 +296,14 @@ while IFS="	" read -r name main manifest; do
             [ -s e ] && fail "$name: $path: llvm-objdump --dyld-info: $(cat e)"
         fi
 
-        # 3.-5. Exports and symbols.
+        # 3.-5. Exports and symbols. A function variant the builder made
+        # (dyld-1284+) is a plain export again, as in the input, and the
+        # output has no LC_FUNCTION_VARIANTS for it.
+        fv=$(awk '$1 == "function-variant" { sub(/=.*/, "", $2); print $2 }' "$manifest")
+        if [ -n "$fv" ] && grep -q " $fv\$" "$want/exports"; then
+            grep -q LC_FUNCTION_VARIANTS "$got/p" && fail "$name: $path: LC_FUNCTION_VARIANTS was kept"
+            fvs=$((fvs + 1))
+        fi
         [ -s "$want/exports" ] || fail "$input: no exports read"
         cmp -s "$want/exports" "$got/exports" ||
             fail "$name: $path: exports differ from $input: $(diff "$want/exports" "$got/exports" | head -6)"
@@ -319,6 +338,22 @@ while IFS="	" read -r name main manifest; do
         "$FACTS" data "$input" "$out" > data.out 2>&1 ||
             fail "$name: $path: section data differs from $input: $(head -6 data.out)"
         data=$((data + $(awk '{ print $3 }' data.out)))
+
+        # 6c. Thread-local descriptors (dyld-1042+ caches key them and aim
+        # the thunks at _tlv_get_addr, dyld-1284+ pack them): each thunk
+        # binds __tlv_bootstrap as in the input (7.), key and offset words
+        # are in 6b; where the fixups are opcodes the section is the
+        # input's byte for byte.
+        if [ -n "$(awk '$1 == "(__DATA,__thread_vars)"' "$want/sects")" ]; then
+            tlv_bytes "$input" > tlv.want
+            tlv_bytes "$out" > tlv.got
+            [ $chained = yes ] || cmp -s tlv.want tlv.got ||
+                fail "$name: $path: __thread_vars differs from $input: $(diff tlv.want tlv.got | head -4)"
+            ntlv=$(grep -c "^bind __DATA+[^ ]* [^ ]* __tlv_bootstrap 0$" "$got/binds")
+            [ "$ntlv" -gt 0 ] && [ "$ntlv" = "$(grep -c "__tlv_bootstrap 0$" "$want/binds$w")" ] ||
+                fail "$name: $path: $ntlv thunks bind __tlv_bootstrap"
+            tlvs=$((tlvs + ntlv))
+        fi
 
         # 7. Binds, slot by slot, lazy binds included (on arm64e weak
         # lookups too).
@@ -358,8 +393,11 @@ while IFS="	" read -r name main manifest; do
 done < "$list"
 [ "$caches" -ge 34 ] || fail "only $caches caches"
 [ "$cmps" -gt 0 ] || fail "no x86_64 CMP with a RIP-relative operand was compared"
+[ "$tlvs" -gt 0 ] || fail "no thread-local descriptor was compared"
+[ "$fvs" -gt 0 ] || fail "no function variant was compared"
 echo "$caches caches, $images images: $syms symbols, $rebases rebases, $binds binds, $data data bytes equal the input dylibs';" \
-    "lazy binding of $lazy images, $weak weak lookups (arm64e), $rips x86_64 RIP-relative operands ($cmps CMP)" \
+    "lazy binding of $lazy images, $weak weak lookups (arm64e), $tlvs TLV descriptors, $fvs function variants," \
+    "$rips x86_64 RIP-relative operands ($cmps CMP)" \
     "and ObjC metadata of $objc images too"
 [ -x "$TEST_LIB" ] && sed -n 's/^\(.*\): \([0-9]*\) images, \([0-9]*\) rebases.*/\1: slide info \3 in-image pointers/p' slide.out | tr '\n' ';' && echo
 exit 0

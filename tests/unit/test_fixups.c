@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "extract/extract.h"
+#include "base/ptrfmt.h"
 #include "verify/fixup_decode.h"
 #include "suites.h"
 #include "testdata.h"
@@ -232,6 +233,84 @@ START_TEST(rebase_runs_stop_at_segment_boundaries)
 }
 END_TEST
 
+/* Import entries of every format, special ordinals and addends included,
+ * decode to what was encoded; fields a format cannot hold are refused. */
+START_TEST(chained_import_formats_round_trip)
+{
+    static const struct dsc_chained_import cases[] = {
+        {1, false, 1, 0}, {DSC_ORDINAL_WEAK_LOOKUP, true, 77, 0}, {DSC_ORDINAL_FLAT_LOOKUP, false, 5, 16},
+        {200, false, (1u << 23) - 1, -0x40800}, {0x300, true, 1u << 30, (int64_t)1 << 40},
+    };
+    for (unsigned format = DSC_CHAINED_IMPORT; format <= DSC_CHAINED_IMPORT_ADDEND64; format++) {
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            const struct dsc_chained_import *c = &cases[i];
+            bool fits = format == DSC_CHAINED_IMPORT_ADDEND64 ||
+                        (c->lib_ordinal <= 0xF0 && c->name_offset < (1u << 23) &&
+                         (format == DSC_CHAINED_IMPORT_ADDEND ? c->addend == (int32_t)c->addend : c->addend == 0));
+            uint8_t entry[16];
+            struct dsc_chained_import back;
+            ck_assert_int_eq(dsc_chained_import_encode(format, c, entry), fits);
+            if (!fits)
+                continue;
+            dsc_chained_import_decode(format, entry, &back);
+            ck_assert_int_eq(back.lib_ordinal, c->lib_ordinal);
+            ck_assert_int_eq(back.weak_import, c->weak_import);
+            ck_assert_uint_eq(back.name_offset, c->name_offset);
+            ck_assert_int_eq(back.addend, c->addend);
+        }
+    }
+    ck_assert_uint_eq(dsc_chained_import_size(DSC_CHAINED_IMPORT_ADDEND), 8);
+    ck_assert_uint_eq(dsc_chained_import_size(4), 0);
+}
+END_TEST
+
+/* encode_chained on a synthetic plan: a pointer keeps an addend it holds;
+ * an authenticated bind's addend and one wider than 19 bits move into an
+ * import of their own (format ADDEND), one beyond 32 bits makes it ADDEND64. */
+static void chained_addends(int64_t wide, unsigned want_format)
+{
+    struct dsc_out_segment seg = {.name = "__DATA", .vmaddr = 0x4000, .vmsize = 0x4000, .filesize = 0x4000};
+    struct dsc_import imports[1] = {{.name = strdup("_sym"), .lib_ordinal = 1}};
+    struct dsc_fixup fixups[3] = {
+        {.address = 0x4000, .kind = DSC_FIXUP_BIND, .import = 0, .addend = 16},
+        {.address = 0x4008, .kind = DSC_FIXUP_BIND, .import = 0, .addend = 16, .auth = {true, 2, true, 7}},
+        {.address = 0x4010, .kind = DSC_FIXUP_BIND, .import = 0, .addend = wide},
+    };
+    struct dsc_plan p = {.segs = &seg, .nsegs = 1, .ptr_size = 8, .fixups = fixups, .nfixups = 3,
+                         .encoding = DSC_ENCODE_CHAINED};
+    p.imports = malloc(sizeof imports);
+    memcpy(p.imports, imports, sizeof imports);
+    p.nimports = 1;
+    p.imports_cap = 1;
+    ck_assert_int_eq(encode_chained(&p), 0);
+    const uint8_t *h = p.le.chained.data;
+    ck_assert_uint_eq(dsc_le32(h + 20), want_format);
+    ck_assert_uint_eq(dsc_le32(h + 16), 3);
+    int64_t want[3] = {0, 16, wide}; /* import addends, in the order made */
+    for (uint32_t i = 0; i < 3; i++) {
+        struct dsc_chained_import e;
+        dsc_chained_import_decode(want_format, h + dsc_le32(h + 8) + i * dsc_chained_import_size(want_format), &e);
+        ck_assert_int_eq(e.lib_ordinal, 1);
+        ck_assert_int_eq(e.addend, want[i]);
+        ck_assert_str_eq((const char *)h + dsc_le32(h + 12) + e.name_offset, "_sym");
+    }
+    ck_assert_int_eq(fixups[0].addend, 16);
+    ck_assert_int_eq(fixups[1].addend + fixups[2].addend, 0);
+    ck_assert_uint_eq(fixups[1].import, 1);
+    ck_assert_uint_eq(fixups[2].import, 2);
+    for (uint32_t i = 0; i < p.nimports; i++)
+        free(p.imports[i].name);
+    free(p.imports);
+    blob_free(&p.le.chained);
+}
+
+START_TEST(chained_addends_move_to_imports)
+{
+    chained_addends(0x40800, DSC_CHAINED_IMPORT_ADDEND);
+    chained_addends((int64_t)1 << 33, DSC_CHAINED_IMPORT_ADDEND64);
+}
+END_TEST
+
 Suite *fixups_suite(void)
 {
     Suite *s = suite_create("fixups");
@@ -240,6 +319,8 @@ Suite *fixups_suite(void)
     tcase_add_test(tc, opcode_binds_read_back_by_llvm_objdump);
     tcase_add_test(tc, chained_binds_keep_imports_and_auth);
     tcase_add_test(tc, rebase_runs_stop_at_segment_boundaries);
+    tcase_add_test(tc, chained_import_formats_round_trip);
+    tcase_add_test(tc, chained_addends_move_to_imports);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -19,6 +19,7 @@
 #define MH_EXECUTE 2u
 #define MH_DYLIB 6u
 #define MH_DYLIB_IN_CACHE 0x80000000u     /* flags: an image inside a dyld cache */
+#define MH_HAS_TLV_DESCRIPTORS 0x800000u  /* flags: S_THREAD_LOCAL_VARIABLES sections */
 #define MH_HEADER_SIZE 28u                /* mach_header */
 #define MH_HEADER_SIZE_64 32u             /* mach_header_64 (one reserved word more) */
 #define MH_CPUTYPE 4u
@@ -91,7 +92,9 @@
 #define S_SYMBOL_STUBS 0x8u
 #define S_GB_ZEROFILL 0xcu
 #define S_LAZY_DYLIB_SYMBOL_POINTERS 0x10u
+#define S_THREAD_LOCAL_REGULAR 0x11u      /* initial values of thread-locals */
 #define S_THREAD_LOCAL_ZEROFILL 0x12u
+#define S_THREAD_LOCAL_VARIABLES 0x13u    /* descriptors {thunk, key, offset} */
 #define S_THREAD_LOCAL_VARIABLE_POINTERS 0x14u
 #define S_ATTR_PURE_INSTRUCTIONS 0x80000000u
 #define S_ATTR_NO_DEAD_STRIP 0x10000000u

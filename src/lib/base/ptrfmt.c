@@ -56,15 +56,9 @@ enum dsc_ptr_encode_status dsc_ptr_encode_arm64e(const struct dsc_ptr *p, uint64
         if (p->import > 0xFFFF)
             return DSC_PTR_IMPORT_RANGE;
         r |= p->import | ARM64E_BIND;
-        if (p->auth) {
-            if (p->addend)
-                return DSC_PTR_AUTH_ADDEND;
-            r |= auth;
-        } else {
-            if (p->addend < -(1 << 18) || p->addend >= (1 << 18))
-                return DSC_PTR_ADDEND_RANGE;
-            r |= ((uint64_t)p->addend & 0x7FFFF) << 32;
-        }
+        if (!dsc_ptr_arm64e_holds_addend(p->auth, p->addend))
+            return p->auth ? DSC_PTR_AUTH_ADDEND : DSC_PTR_ADDEND_RANGE;
+        r |= p->auth ? auth : ((uint64_t)p->addend & 0x7FFFF) << 32;
     } else if (p->auth) {
         uint64_t off = p->value - base;
         if (p->value < base || off > UINT32_MAX)
@@ -233,4 +227,69 @@ void dsc_ptr_decode_slide(const struct dsc_slide_format *f, uint64_t raw, struct
         out->value = raw;
         break;
     }
+}
+
+/* ---- chained import tables (dyld_chained_import*, fixup-chains.h) ---- */
+
+unsigned dsc_chained_import_size(unsigned format)
+{
+    switch (format) {
+    case DSC_CHAINED_IMPORT: return 4;
+    case DSC_CHAINED_IMPORT_ADDEND: return 8;
+    case DSC_CHAINED_IMPORT_ADDEND64: return 16;
+    default: return 0;
+    }
+}
+
+/* An ordinal field of `bits`: values above the top 16 are the negative
+ * special ordinals. */
+static int ordinal_decode(uint32_t v, unsigned bits)
+{
+    uint32_t top = (1u << bits) - 1;
+    return v > top - 15 ? (int)v - (int)top - 1 : (int)v;
+}
+
+void dsc_chained_import_decode(unsigned format, const uint8_t *entry, struct dsc_chained_import *out)
+{
+    memset(out, 0, sizeof *out);
+    if (format == DSC_CHAINED_IMPORT_ADDEND64) {
+        uint64_t v = dsc_le64(entry);
+        out->lib_ordinal = ordinal_decode(v & 0xFFFF, 16);
+        out->weak_import = v >> 16 & 1;
+        out->name_offset = (uint32_t)(v >> 32);
+        out->addend = (int64_t)dsc_le64(entry + 8);
+        return;
+    }
+    uint32_t v = dsc_le32(entry);
+    out->lib_ordinal = ordinal_decode(v & 0xFF, 8);
+    out->weak_import = v >> 8 & 1;
+    out->name_offset = v >> 9;
+    if (format == DSC_CHAINED_IMPORT_ADDEND)
+        out->addend = (int32_t)dsc_le32(entry + 4);
+}
+
+bool dsc_chained_import_encode(unsigned format, const struct dsc_chained_import *in, uint8_t *entry)
+{
+    unsigned bits = format == DSC_CHAINED_IMPORT_ADDEND64 ? 16 : 8;
+    int top = (1 << bits) - 1;
+    if (in->lib_ordinal < -15 || in->lib_ordinal > top - 16 || dsc_chained_import_size(format) == 0)
+        return false;
+    uint32_t ord = (uint32_t)(in->lib_ordinal < 0 ? in->lib_ordinal + top + 1 : in->lib_ordinal);
+    if (format == DSC_CHAINED_IMPORT_ADDEND64) {
+        dsc_put64(entry, ord | (uint64_t)in->weak_import << 16 | (uint64_t)in->name_offset << 32);
+        dsc_put64(entry + 8, (uint64_t)in->addend);
+        return true;
+    }
+    if (in->name_offset >= 1u << 23 || (format == DSC_CHAINED_IMPORT && in->addend != 0) ||
+        in->addend < INT32_MIN || in->addend > INT32_MAX)
+        return false;
+    dsc_put32(entry, ord | (uint32_t)in->weak_import << 8 | in->name_offset << 9);
+    if (format == DSC_CHAINED_IMPORT_ADDEND)
+        dsc_put32(entry + 4, (uint32_t)(int32_t)in->addend);
+    return true;
+}
+
+bool dsc_ptr_arm64e_holds_addend(bool auth, int64_t addend)
+{
+    return addend == 0 || (!auth && addend >= -(1 << 18) && addend < (1 << 18));
 }

@@ -31,7 +31,32 @@ enum dsc_chained_format {
     DSC_CHAINED_PTR_ARM64E_USERLAND = 9,
     DSC_CHAINED_PTR_ARM64E_USERLAND24 = 12,
 };
-#define DSC_CHAINED_IMPORT 1 /* dyld_chained_import: lib_ordinal:8 weak:1 name_offset:23 */
+/* Import table formats (dyld_chained_fixups_header.imports_format). */
+enum dsc_chained_import_format {
+    DSC_CHAINED_IMPORT = 1,          /* u32: lib_ordinal:8 weak_import:1 name_offset:23 */
+    DSC_CHAINED_IMPORT_ADDEND = 2,   /* the same, then int32 addend */
+    DSC_CHAINED_IMPORT_ADDEND64 = 3, /* u64: lib_ordinal:16 weak_import:1 reserved:15
+                                        name_offset:32, then uint64 addend */
+};
+
+/* One import table entry. Ordinals are signed: 0 self, -1 main executable,
+ * -2 flat lookup, -3 weak lookup (stored as 0xF0..0xFF / 0xFFF0..0xFFFF). */
+struct dsc_chained_import {
+    int lib_ordinal;
+    bool weak_import;
+    uint32_t name_offset;
+    int64_t addend;     /* 0 in DSC_CHAINED_IMPORT */
+};
+
+/* Bytes of one entry of `format`, 0 for an unknown format. */
+unsigned dsc_chained_import_size(unsigned format);
+/* Decode the entry at `entry` (dsc_chained_import_size(format) bytes). */
+void dsc_chained_import_decode(unsigned format, const uint8_t *entry, struct dsc_chained_import *out);
+/* Encode `in` at `entry`; false when a field does not fit `format`. */
+bool dsc_chained_import_encode(unsigned format, const struct dsc_chained_import *in, uint8_t *entry);
+/* Whether a DYLD_CHAINED_PTR_ARM64E bind holds `addend` itself (19 signed
+ * bits, none when authenticated); dyld adds the import's addend to it. */
+bool dsc_ptr_arm64e_holds_addend(bool auth, int64_t addend);
 
 /* One decoded pointer word. */
 struct dsc_ptr {

@@ -159,3 +159,49 @@ bool dsc_trie_find(dsc_span trie, const char *key, dsc_span *terminal)
         matched += used;
     }
 }
+
+/* ---- function-variant exports made plain ---- */
+
+#define FLAG_FUNCTION_VARIANT 0x20u /* EXPORT_SYMBOL_FLAGS_FUNCTION_VARIANT */
+
+struct plain_ctx {
+    const uint8_t *base;
+    uint8_t *trie;
+    long count;
+};
+
+/* `v` as a ULEB128 of exactly `len` bytes; false when it needs more. */
+static bool uleb_padded(uint8_t *at, size_t len, uint64_t v)
+{
+    for (size_t i = 0; i < len; i++, v >>= 7)
+        at[i] = (uint8_t)((v & 0x7F) | (i + 1 < len ? 0x80 : 0));
+    return v == 0;
+}
+
+static int plain_variant(void *vctx, const char *key, size_t key_len, dsc_span term)
+{
+    struct plain_ctx *c = vctx;
+    (void)key;
+    (void)key_len;
+    uint64_t off = 0, flags, value, index;
+    if (!span_uleb(term, &off, &flags) || !(flags & FLAG_FUNCTION_VARIANT))
+        return 0;
+    uint64_t flags_len = off;
+    if (flags_len != 1 || !span_uleb(term, &off, &value) || !span_uleb(term, &off, &index))
+        return 1;
+    uint8_t *t = c->trie + (term.data - c->base);
+    t[0] = (uint8_t)(flags & ~FLAG_FUNCTION_VARIANT);
+    if (!uleb_padded(t + 1, off - 1, value))
+        return 1;
+    c->count++;
+    return 0;
+}
+
+long dsc_trie_plain_variants(uint8_t *trie, size_t size, const char *file, dsc_error *err)
+{
+    struct plain_ctx c = {trie, trie, 0};
+    int rc = dsc_trie_walk((dsc_span){trie, size}, plain_variant, &c, file, err);
+    if (rc > 0)
+        return dsc_fail(err, file, "a function-variant export terminal is malformed");
+    return rc < 0 ? -1 : c.count;
+}

@@ -34,4 +34,14 @@ int dsc_trie_walk(dsc_span trie, dsc_trie_fn fn, void *ctx, const char *file, ds
  * malformed. */
 bool dsc_trie_find(dsc_span trie, const char *key, dsc_span *terminal);
 
+/* Export terminals with EXPORT_SYMBOL_FLAGS_FUNCTION_VARIANT (dyld-1284+:
+ * flags, the default implementation's offset, the index of its table in
+ * LC_FUNCTION_VARIANTS) rewritten in place, in the writable `trie`, as
+ * plain exports of the default implementation, what dyld before
+ * function variants binds: the flag cleared and the offset stored as a
+ * ULEB128 padded over the index's bytes (redundant 0x80 groups, which
+ * every ULEB reader accepts), so no terminal size or node offset moves.
+ * Returns how many were rewritten, or -1 on a malformed trie (`err`). */
+long dsc_trie_plain_variants(uint8_t *trie, size_t size, const char *file, dsc_error *err);
+
 #endif

@@ -30,7 +30,8 @@
  * opcode streams of opcode outputs.) It sees every decoded pointer as
  * a fixup (REBASE inside the image, EXTERNAL elsewhere, auth bits kept).
  *  - To bind a slot: set kind = DSC_FIXUP_BIND, import from plan_add_import(),
- *    addend; keep auth (arm64e binds with auth carry no addend).
+ *    addend; keep auth. Any addend will do: the chained encoder moves what
+ *    an arm64e pointer cannot hold into the import table.
  *  - To change bytes: plan_seg_bytes()/plan_write_ptr(); both do nothing
  *    useful in a size plan, which is fine as long as sizes do not depend on
  *    the bytes.
@@ -80,6 +81,9 @@ struct dsc_import {
     char *name;        /* owned by the plan */
     int lib_ordinal;   /* 1-based index of LC_LOAD_*DYLIB, or DSC_ORDINAL_* */
     bool weak_import;
+    int64_t addend;    /* chained outputs: an addend the bind's pointer cannot
+                          hold moves here (DYLD_CHAINED_IMPORT_ADDEND*); dyld
+                          adds it to the pointer's */
 };
 
 /* A lazy pointer rebased to its stub-helper entry (lazybind.c): dyld binds
@@ -207,11 +211,11 @@ bool plan_write_ptr(struct dsc_plan *p, uint64_t vmaddr, uint64_t v);
 int plan_add_fixup(struct dsc_plan *p, const struct dsc_fixup *f);
 /* The one order of struct dsc_fixup records: by address (qsort comparator). */
 int plan_cmp_fixup(const void *a, const void *b);
-/* Whether the output can bind `f`'s slot with `addend`: chained fixups
- * hold a 19-bit addend, and none on authenticated binds. */
-bool plan_addend_fits(const struct dsc_plan *p, const struct dsc_fixup *f, int64_t addend);
-/* Index of the import (name, ordinal, weak), added if new. */
+/* Index of the import (name, ordinal, weak, import addend 0), added if new. */
 int plan_add_import(struct dsc_plan *p, const char *name, int lib_ordinal, bool weak_import, uint32_t *index);
+/* The same with an import-table addend (the chained encoder's). */
+int plan_add_import_addend(struct dsc_plan *p, const char *name, int lib_ordinal, bool weak_import, int64_t addend,
+                           uint32_t *index);
 
 /* Add a segment before LINKEDIT at `vmaddr` (use plan_alloc_vm for a free
  * range); its bytes are zeroed, filesize = vmsize. prot: R=1 W=2 X=4.

@@ -4,7 +4,9 @@
  *
  * For each slot, the name comes from the best evidence the cache kept:
  *  1. the image's original bind / lazy-bind opcodes (caches up to dyld-9xx),
- *     which give name, ordinal, flags and addend exactly;
+ *     which give name, ordinal, flags and addend exactly; a thread-local
+ *     descriptor's thunk (tlv.h), which binds __tlv_bootstrap whatever the
+ *     cache made it point at;
  *  2. the indirect symbol table, when it names an undefined symbol (GOT and
  *     lazy-pointer slots), with the ordinal its nlist records;
  *  3. the exports at the target (or just before it, with an addend) of the
@@ -17,8 +19,9 @@
  * opcodes (an image calling its own interposable export through its GOT)
  * are restored too, over the rebase the pointers pass chose. Last, lazy
  * binding is restored where the cache kept it (lazybind.c), the
- * weak-bind stream is rebuilt (weakbind.c), and GOTs the builder retyped
- * S_REGULAR become non-lazy pointer sections again.
+ * weak-bind stream is rebuilt (weakbind.c), GOTs the builder retyped
+ * S_REGULAR become non-lazy pointer sections again, and thread-local
+ * descriptors get their key 0 and linked offsets back (tlv.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +32,11 @@
 #include "index/imports.h"
 #include "extract/lazybind.h"
 #include "index/symbols.h"
+#include "extract/tlv.h"
 #include "extract/weakbind.h"
+
+/* What every thread-local descriptor's thunk binds (dyld.h). */
+#define TLV_BOOTSTRAP "__tlv_bootstrap"
 
 struct bind_name {
     const char *name;
@@ -101,6 +108,10 @@ static bool name_slot(const struct dsc_plan *p, struct dsc_symbols *syms, const 
         *out = (struct bind_name){ob->name, ob->ordinal, ob->flags & BIND_SYMBOL_FLAGS_WEAK_IMPORT, ob->addend};
         return true;
     }
+    if (dsc_tlv_thunk(p, slot)) {
+        *out = (struct bind_name){TLV_BOOTSTRAP, ordinal_for(p, syms, TLV_BOOTSTRAP), false, 0};
+        return true;
+    }
     const struct dsc_indirect *ind = dsc_imports_at(im, slot);
     if (ind && !dsc_indirect_is_stub(ind) && dsc_indirect_is_import(ind) &&
         (!have_target || agrees(p, syms, target, ind->name))) {
@@ -113,11 +124,6 @@ static bool name_slot(const struct dsc_plan *p, struct dsc_symbols *syms, const 
 static int make_bind(struct dsc_plan *p, struct dsc_fixup *f, const struct bind_name *b)
 {
     uint32_t idx;
-    if (!plan_addend_fits(p, f, b->addend)) {
-        plan_warn(p, "pointer at 0x%llx is %s%+lld, an addend the output format cannot hold; left unbound",
-                  (unsigned long long)f->address, b->name, (long long)b->addend);
-        return 0;
-    }
     if (plan_add_import(p, b->name, b->ordinal, b->weak_import, &idx))
         return -1;
     f->kind = DSC_FIXUP_BIND;
@@ -142,9 +148,7 @@ static int add_bind_fixup(struct dsc_plan *p, uint64_t address, const struct bin
 {
     struct dsc_fixup f = {.address = address, .kind = DSC_FIXUP_EXTERNAL,
                           .auth = {.present = auth, .key = 0, .addr_div = auth}};
-    if (make_bind(p, &f, b))
-        return -1;
-    return f.kind == DSC_FIXUP_BIND ? plan_add_fixup(p, &f) : 0; /* declined: warned already */
+    return make_bind(p, &f, b) ? -1 : plan_add_fixup(p, &f);
 }
 
 /* Slots the slide info never recorded (a weak import that resolved to
@@ -243,6 +247,8 @@ int pass_binds(struct dsc_plan *p)
         rc = dsc_weak_binds(p, syms, &im);
     if (rc == 0)
         restore_got_types(p, &im);
+    if (rc == 0)
+        rc = dsc_tlv_restore(p);
     dsc_imports_free(&im);
     return rc;
 }

@@ -4,9 +4,13 @@
  *   - DSC_ENCODE_OPCODES: LC_DYLD_INFO_ONLY rebase and bind opcode streams
  *     (arm64, x86_64, 32-bit);
  *   - DSC_ENCODE_CHAINED: an LC_DYLD_CHAINED_FIXUPS payload with pointer
- *     format DYLD_CHAINED_PTR_ARM64E (1), an imports table (format
- *     DYLD_CHAINED_IMPORT), and every slot rewritten as a chain entry that
- *     keeps its pointer's key, address diversity and diversity.
+ *     format DYLD_CHAINED_PTR_ARM64E (1), an imports table, and every slot
+ *     rewritten as a chain entry that keeps its pointer's key, address
+ *     diversity and diversity. A bind's addend stays in its pointer where
+ *     that holds it (19 signed bits, none on authenticated binds); others
+ *     move into the import table, one import per (symbol, addend), which
+ *     is then DYLD_CHAINED_IMPORT_ADDEND (int32) or _ADDEND64, as ld64
+ *     writes it; without such addends the table is DYLD_CHAINED_IMPORT.
  * Segment indices are positions in the output's load commands: plan->segs
  * in order, then LINKEDIT (see out.c). EXTERNAL fixups are not encoded.
  */
@@ -266,18 +270,56 @@ static int chain_segment(struct dsc_plan *p, unsigned si, size_t first, size_t e
     return 0;
 }
 
-static int chained_imports(struct dsc_plan *p, struct dsc_blob *b, uint32_t *symbols_offset)
+/* Binds whose pointer cannot hold the addend get an import carrying it. */
+static int move_addends(struct dsc_plan *p)
 {
+    for (size_t i = 0; i < p->nfixups; i++) {
+        struct dsc_fixup *f = &p->fixups[i];
+        if (f->kind != DSC_FIXUP_BIND || f->import >= p->nimports ||
+            dsc_ptr_arm64e_holds_addend(f->auth.present, f->addend))
+            continue;
+        const struct dsc_import im = p->imports[f->import];
+        if (plan_add_import_addend(p, im.name, im.lib_ordinal, im.weak_import, im.addend + f->addend, &f->import))
+            return -1;
+        f->addend = 0;
+    }
+    return 0;
+}
+
+/* The smallest import format holding every import: plain, int32 addends
+ * with 8-bit ordinals and 23-bit name offsets, else 64-bit. */
+static unsigned import_format(const struct dsc_plan *p, size_t names_size)
+{
+    bool addends = false, narrow = names_size < (1u << 23);
+    for (uint32_t i = 0; i < p->nimports; i++) {
+        const struct dsc_import *im = &p->imports[i];
+        addends |= im->addend != 0;
+        narrow &= im->addend >= INT32_MIN && im->addend <= INT32_MAX && im->lib_ordinal <= 0xF0;
+    }
+    return !narrow ? DSC_CHAINED_IMPORT_ADDEND64 : addends ? DSC_CHAINED_IMPORT_ADDEND : DSC_CHAINED_IMPORT;
+}
+
+/* The import table (aligned to its entries' words) and the names after it. */
+static int chained_imports(struct dsc_plan *p, struct dsc_blob *b, uint32_t *imports_offset, uint32_t *symbols_offset,
+                           unsigned *format)
+{
+    size_t names_size = 1;
+    for (uint32_t i = 0; i < p->nimports; i++)
+        names_size += strlen(p->imports[i].name) + 1;
+    *format = import_format(p, names_size);
+    unsigned size = dsc_chained_import_size(*format);
     struct dsc_blob names = {0};
-    bool ok = blob_u8(&names, 0);
+    bool ok = blob_align(b, size > 8 ? 8 : 4) && blob_u8(&names, 0);
+    *imports_offset = (uint32_t)b->size;
     for (uint32_t i = 0; ok && i < p->nimports; i++) {
         const struct dsc_import *im = &p->imports[i];
-        if (im->lib_ordinal > 0xF0 || im->lib_ordinal < DSC_ORDINAL_WEAK_LOOKUP || names.size >= (1u << 23)) {
+        struct dsc_chained_import e = {im->lib_ordinal, im->weak_import, (uint32_t)names.size, im->addend};
+        uint8_t entry[16];
+        if (names.size > UINT32_MAX || !dsc_chained_import_encode(*format, &e, entry)) {
             blob_free(&names);
-            return plan_fail(p, "import %s does not fit the DYLD_CHAINED_IMPORT format", im->name);
+            return plan_fail(p, "import %s does not fit chained import format %u", im->name, *format);
         }
-        uint32_t v = (uint32_t)(uint8_t)im->lib_ordinal | (uint32_t)im->weak_import << 8 | (uint32_t)names.size << 9;
-        ok = blob_u32(b, v) && blob_add(&names, im->name, strlen(im->name) + 1);
+        ok = blob_add(b, entry, size) && blob_add(&names, im->name, strlen(im->name) + 1);
     }
     *symbols_offset = (uint32_t)b->size;
     ok = ok && blob_add(b, names.data, names.size) && blob_align(b, 8);
@@ -315,7 +357,7 @@ static int drop_unused_imports(struct dsc_plan *p)
 
 int encode_chained(struct dsc_plan *p)
 {
-    if (drop_unused_imports(p))
+    if (move_addends(p) || drop_unused_imports(p))
         return -1;
     struct dsc_blob *b = &p->le.chained;
     unsigned nseg = p->nsegs + 1; /* + LINKEDIT */
@@ -350,11 +392,11 @@ int encode_chained(struct dsc_plan *p)
                 return -1;
         }
     }
-    ok = ok && blob_align(b, 4);
     if (!ok)
         return plan_oom(p);
-    uint32_t imports_at = (uint32_t)b->size, symbols_at = 0;
-    if (chained_imports(p, b, &symbols_at))
+    uint32_t imports_at = 0, symbols_at = 0;
+    unsigned format;
+    if (chained_imports(p, b, &imports_at, &symbols_at, &format))
         return -1;
     uint8_t *h = b->data;
     dsc_put32(h + 0, 0);                       /* fixups_version */
@@ -362,7 +404,7 @@ int encode_chained(struct dsc_plan *p)
     dsc_put32(h + 8, imports_at);              /* imports_offset */
     dsc_put32(h + 12, symbols_at);             /* symbols_offset */
     dsc_put32(h + 16, p->nimports);            /* imports_count */
-    dsc_put32(h + 20, DSC_CHAINED_IMPORT);         /* imports_format */
+    dsc_put32(h + 20, format);                 /* imports_format */
     dsc_put32(h + 24, 0);                      /* symbols_format: plain */
     return 0;
 }

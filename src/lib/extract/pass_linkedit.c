@@ -65,6 +65,11 @@ static int copy_exports(struct dsc_plan *p)
         return -1;
     if (!blob_add(&p->le.exports, bytes.data, bytes.size))
         return plan_oom(p);
+    /* Function variants (dyld-1284+): the output has no LC_FUNCTION_VARIANTS
+     * (out.c drops it), so their exports become plain ones of the default. */
+    dsc_error walk_err;
+    if (dsc_trie_plain_variants(p->le.exports.data, p->le.exports.size, "export trie", &walk_err) < 0)
+        return plan_fail(p, "%s", walk_err.msg);
     return 0;
 }
 

@@ -208,13 +208,6 @@ int plan_cmp_fixup(const void *a, const void *b)
     return x->address < y->address ? -1 : x->address > y->address;
 }
 
-bool plan_addend_fits(const struct dsc_plan *p, const struct dsc_fixup *f, int64_t addend)
-{
-    if (p->encoding != DSC_ENCODE_CHAINED || addend == 0)
-        return true;
-    return !f->auth.present && addend >= -(1 << 18) && addend < (1 << 18);
-}
-
 int plan_add_fixup(struct dsc_plan *p, const struct dsc_fixup *f)
 {
     if (!DSC_GROW(p->fixups, p->nfixups, p->fixups_cap, 256))
@@ -225,10 +218,17 @@ int plan_add_fixup(struct dsc_plan *p, const struct dsc_fixup *f)
 
 int plan_add_import(struct dsc_plan *p, const char *name, int lib_ordinal, bool weak_import, uint32_t *index)
 {
+    return plan_add_import_addend(p, name, lib_ordinal, weak_import, 0, index);
+}
+
+int plan_add_import_addend(struct dsc_plan *p, const char *name, int lib_ordinal, bool weak_import, int64_t addend,
+                           uint32_t *index)
+{
     /* Imports are few (one per distinct symbol an image binds). */
     for (uint32_t i = 0; i < p->nimports; i++) {
         const struct dsc_import *im = &p->imports[i];
-        if (im->lib_ordinal == lib_ordinal && im->weak_import == weak_import && strcmp(im->name, name) == 0) {
+        if (im->lib_ordinal == lib_ordinal && im->weak_import == weak_import && im->addend == addend &&
+            strcmp(im->name, name) == 0) {
             *index = i;
             return 0;
         }
@@ -238,7 +238,7 @@ int plan_add_import(struct dsc_plan *p, const char *name, int lib_ordinal, bool 
     char *copy = strdup(name);
     if (!copy)
         return plan_oom(p);
-    p->imports[p->nimports] = (struct dsc_import){copy, lib_ordinal, weak_import};
+    p->imports[p->nimports] = (struct dsc_import){copy, lib_ordinal, weak_import, addend};
     *index = p->nimports++;
     return 0;
 }

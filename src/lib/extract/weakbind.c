@@ -120,16 +120,10 @@ static bool emit(struct dsc_plan *p, const struct weak_list *l)
 }
 
 /* Make `f`, the fixup of r's slot, a bind of r->name through the
- * weak-lookup ordinal; left alone (with a warning) when the addend does not
- * fit the chained format. */
+ * weak-lookup ordinal. */
 static int weak_lookup(struct dsc_plan *p, const struct weak_ref *r, struct dsc_fixup *f)
 {
     uint32_t idx;
-    if (!plan_addend_fits(p, f, r->addend)) {
-        plan_warn(p, "pointer at 0x%llx is %s%+lld, an addend the output format cannot hold; not coalesced",
-                  (unsigned long long)r->address, r->name, (long long)r->addend);
-        return 0;
-    }
     bool weak_import = f->kind == DSC_FIXUP_BIND && p->imports[f->import].weak_import;
     if (plan_add_import(p, r->name, DSC_ORDINAL_WEAK_LOOKUP, weak_import, &idx))
         return -1;

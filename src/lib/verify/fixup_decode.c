@@ -268,6 +268,7 @@ static int decode_opcodes(struct file *f)
 struct imports {
     dsc_span table, symbols;
     uint32_t count;
+    unsigned format, entry_size; /* DSC_CHAINED_IMPORT* and its bytes */
 };
 
 static int chained_entry(struct file *f, const struct imports *im, uint64_t address, const struct dsc_ptr *p)
@@ -282,15 +283,20 @@ static int chained_entry(struct file *f, const struct imports *im, uint64_t addr
     }
     d.f.kind = DSC_FIXUP_BIND;
     d.f.import = p->import;
-    d.f.addend = p->addend;
-    uint32_t v;
-    if (d.f.import >= im->count || !span_u32(im->table, (uint64_t)d.f.import * 4, &v) ||
-        !span_cstr(im->symbols, v >> 9, im->symbols.size, &d.name, NULL))
+    dsc_span entry;
+    struct dsc_chained_import e;
+    if (d.f.import >= im->count ||
+        !span_sub(im->table, (uint64_t)d.f.import * im->entry_size, im->entry_size, &entry))
         return dsc_fail(f->err, f->name, "bind at 0x%llx names a bad import %u", (unsigned long long)address,
                         d.f.import);
-    uint8_t ord = v & 0xFF;
-    d.lib_ordinal = ord > 0xF0 ? (int)(int8_t)ord : ord;
-    d.weak_import = v >> 8 & 1;
+    dsc_chained_import_decode(im->format, entry.data, &e);
+    if (!span_cstr(im->symbols, e.name_offset, im->symbols.size, &d.name, NULL))
+        return dsc_fail(f->err, f->name, "bind at 0x%llx names a bad import %u", (unsigned long long)address,
+                        d.f.import);
+    /* dyld adds the import's addend to the pointer's (both wrap) */
+    d.f.addend = (int64_t)((uint64_t)p->addend + (uint64_t)e.addend);
+    d.lib_ordinal = e.lib_ordinal;
+    d.weak_import = e.weak_import;
     return f->fn(f->ctx, &d);
 }
 
@@ -333,16 +339,18 @@ static int chained_segment(struct file *f, const struct imports *im, unsigned se
 static int decode_chained(struct file *f)
 {
     dsc_span c = f->chained, image;
-    uint32_t starts_off, imports_off, symbols_off, imports_format, seg_count;
+    uint32_t starts_off, imports_off, symbols_off, seg_count;
     struct imports im = {0};
     if (!span_u32(c, 4, &starts_off) || !span_u32(c, 8, &imports_off) || !span_u32(c, 12, &symbols_off) ||
-        !span_u32(c, 16, &im.count) || !span_u32(c, 20, &imports_format) ||
-        !span_sub(c, starts_off, c.size - (starts_off < c.size ? starts_off : c.size), &image) ||
-        !span_u32(image, 0, &seg_count) || !span_sub(c, imports_off, (uint64_t)im.count * 4, &im.table) ||
+        !span_u32(c, 16, &im.count) || !span_u32(c, 20, &im.format))
+        return dsc_fail(f->err, f->name, "chained fixups header is malformed");
+    im.entry_size = dsc_chained_import_size(im.format);
+    if (!im.entry_size)
+        return dsc_fail(f->err, f->name, "chained imports format %u is unknown", im.format);
+    if (!span_sub(c, starts_off, c.size - (starts_off < c.size ? starts_off : c.size), &image) ||
+        !span_u32(image, 0, &seg_count) || !span_sub(c, imports_off, (uint64_t)im.count * im.entry_size, &im.table) ||
         !span_sub(c, symbols_off, c.size - (symbols_off < c.size ? symbols_off : c.size), &im.symbols))
         return dsc_fail(f->err, f->name, "chained fixups header is malformed");
-    if (imports_format != DSC_CHAINED_IMPORT)
-        return dsc_fail(f->err, f->name, "chained imports format %u is not DYLD_CHAINED_IMPORT", imports_format);
     for (uint32_t i = 0; i < seg_count; i++) {
         uint32_t off;
         dsc_span starts;

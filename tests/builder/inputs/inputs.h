@@ -7,6 +7,7 @@ void *sys_alloc(unsigned long n);
 void sys_free(void *p);
 int sys_puts(const char *s);
 extern int sys_errno;
+extern char sys_big[];
 __attribute__((weak_import)) int sys_optional(void);
 __attribute__((weak_import)) int sys_absent(void);
 

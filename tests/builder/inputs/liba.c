@@ -15,6 +15,10 @@ int *const a_table[2] = {&a_table_storage[0], &a_table_storage[3]};
 __attribute__((section("__AUTH,__auth_ptr"), used)) int (*a_auth_fn)(int) = a_compute;
 __attribute__((section("__AUTH_CONST,__const"), used)) void *const a_auth_data = &a_counter;
 
+/* A thread-local with initial content (__thread_data, not zero fill): its
+ * descriptor's thunk binds __tlv_bootstrap; the cache sets its key. */
+_Thread_local int a_tls_counter = 5;
+
 static int a_local_helper(int x) { return x * 2 + a_table_storage[x & 3]; }
 
 int a_compute(int x)
@@ -27,7 +31,7 @@ int a_compute(int x)
         r += sys_optional();
     if (sys_absent)
         r += sys_absent();
-    return r + a_hook(a_message);
+    return r + a_hook(a_message) + a_tls_counter++;
 }
 
 /* Two pointers with large integers between them: on 32-bit v4 caches the
@@ -40,6 +44,14 @@ struct a_gap {
 };
 struct a_gap a_gapped = {&a_counter, {0x12345678, 0x23456789, 0x3456789a, 0x456789ab, 0x56789abc, 0x6789abcd},
                          &a_table_storage[1]};
+
+/* Binds with addends (&sym + N): small and wider than the 19 bits of an
+ * arm64e chained bind, plain and (in __AUTH_CONST) authenticated, where a
+ * chained output needs DYLD_CHAINED_IMPORT_ADDEND. */
+char *a_plus_small = sys_big + 16;
+char *a_plus_wide = sys_big + 0x40800;
+__attribute__((section("__AUTH_CONST,__const"), used)) char *const a_auth_plus_small = sys_big + 24;
+__attribute__((section("__AUTH_CONST,__const"), used)) char *const a_auth_plus_wide = sys_big + 0x40808;
 
 /* Uses libSystem's weak definition through a pointer: a weak bind. */
 int (*a_weak_ref)(void) = sys_weak_hook;
