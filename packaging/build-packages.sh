@@ -4,9 +4,12 @@
 # ship, from the files git knows in this checkout (tracked, or untracked and
 # not ignored):
 #   1. Debian: dpkg-buildpackage -us -uc -b (dscfs, libdsc0, libdsc-dev),
-#      lintian with no errors, then the .debs unpacked: dscfs runs on the
+#      lintian with no errors, then the .debs unpacked: mount.dscfs and the
+#      bash and zsh completions are there, dscfs runs on the
 #      packaged libdsc.so.0, and a program builds against libdsc-dev with
-#      only `pkg-config --cflags --libs dsc`;
+#      only `pkg-config --cflags --libs dsc`; then installed with dpkg -i
+#      without changing this machine (packaging/try-debs.sh): mount -t
+#      dscfs, the completion and pkg-config work as installed;
 #   2. RPM: rpmbuild -bb packaging/dscfs.spec (Debian's rpm; --nodeps, its
 #      database knows no BuildRequires), the packaged dscfs run the same way;
 #   3. ./configure --disable-fuse with no fuse3.pc in sight: the verbs build,
@@ -36,6 +39,10 @@ tar czf "$work/dscfs-$version.tar.gz" -C "$work" "dscfs-$version"
 check_tree() {
     root=$1 libdir=$2
     [ -f "$root$libdir/libdsc.so.0" ] || die "$root$libdir/libdsc.so.0 missing"
+    [ -x "$root/usr/sbin/mount.dscfs" ] || die "$root/usr/sbin/mount.dscfs missing"
+    grep -qx 'DSCFS=/usr/bin/dscfs' "$root/usr/sbin/mount.dscfs" || die "mount.dscfs does not run /usr/bin/dscfs"
+    [ -f "$root/usr/share/bash-completion/completions/dscfs" ] || die "bash completion missing"
+    ls "$root"/usr/share/zsh/*/_dscfs > /dev/null 2>&1 || die "zsh completion missing"
     LD_LIBRARY_PATH="$root$libdir" "$root/usr/bin/dscfs" --version | grep -q "^dscfs $version" ||
         die "the packaged dscfs does not run"
     LD_LIBRARY_PATH="$root$libdir" ldd "$root/usr/bin/dscfs" | grep -q "libdsc.so.0 => $root$libdir/" ||
@@ -66,6 +73,8 @@ done
 dpkg-deb -f "$work/dscfs_${version}-1_$(dpkg --print-architecture).deb" Depends | grep -q 'libdsc0 (>= ' ||
     die "dscfs does not depend on libdsc0"
 check_tree "$work/deb-root" "/usr/lib/$multiarch"
+say "dpkg -i of the .debs (in a private mount namespace over overlays)"
+sh "$top/packaging/try-debs.sh" "$work" "$cache" || [ $? = 77 ] || die "the installed .debs do not work"
 
 say "RPM packages (rpmbuild -bb packaging/dscfs.spec)"
 rm -rf "$work/rpm" && mkdir -p "$work/rpm/SOURCES"

@@ -9,10 +9,11 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 sh packaging/install-deps.sh
 autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
-rm -rf build && mkdir build
-(cd build && "$top/configure" -q && make -s -j"$(nproc 2>/dev/null || echo 2)" >/dev/null &&
+# A build directory of its own: a user's build/ in the checkout is kept.
+rm -rf example-build && mkdir example-build
+(cd example-build && "$top/configure" -q && make -s -j"$(nproc 2>/dev/null || echo 2)" >/dev/null &&
     make -s tests/builder/dscbuild >/dev/null)
-dscfs="$top/build/dscfs"
+dscfs="$top/example-build/dscfs"
 
 work=$(mktemp -d /tmp/dscfs-example.XXXXXX)
 mnt="$work/mnt"
@@ -24,7 +25,7 @@ echo "== building the example cache from real dylibs"
 "$top/tests/builder/build-inputs.sh" "$work/inputs" arm64e > "$work/inputs.list"
 cache="$work/cache/dyld_shared_cache_arm64e"
 # shellcheck disable=SC2046
-"$top/build/tests/builder/dscbuild" --arch arm64e --slide 5 --header 0x200 --split 3 \
+"$top/example-build/tests/builder/dscbuild" --arch arm64e --slide 5 --header 0x200 --split 3 \
     --local-symbols --alias /usr/lib/liba.1.dylib=/usr/lib/liba.dylib \
     -o "$cache" $(cat "$work/inputs.list") >/dev/null
 ls -l "$work/cache"

@@ -139,3 +139,9 @@ EXTRA_DIST += tests/integration/installed.sh tests/integration/libdsc_user.c
 # documented exit status.
 TESTS += tests/integration/mistakes.sh
 EXTRA_DIST += tests/integration/mistakes.sh
+
+# The conventions FUSE and CLI users expect (issue 13): --json, -q/-v,
+# completions and mount.dscfs as installed, /.dscfs hidden, log=, max_read=,
+# mount -t dscfs.
+TESTS += tests/integration/verb_flags.sh tests/integration/completion.sh tests/integration/mount_conventions.sh
+EXTRA_DIST += tests/integration/verb_flags.sh tests/integration/completion.sh tests/integration/mount_conventions.sh

@@ -11,9 +11,19 @@
 #include "dsc/dsc.h"
 #include "open.h"
 
-/* Remove every "--no-sign" after the verb from argv (argc shrinks) and
- * return the dsc_extract_with flags it asks for. */
-unsigned cli_take_no_sign(int *argc, char **argv);
+/* The flags a verb may take anywhere after it. */
+enum {
+    CLI_NO_SIGN = 1, /* --no-sign: dsc_extract_with's DSC_EXTRACT_UNSIGNED */
+    CLI_JSON = 2,    /* --json: one JSON document on standard output */
+    CLI_QUIET = 4,   /* -q: errors only */
+    CLI_VERBOSE = 8, /* -v: a line per thing done */
+};
+
+/* Remove the flags above from argv after the verb (argc shrinks; the word
+ * after -o or -j is a value, never a flag) and return those seen. -1 after
+ * printing why when one is not in `allowed` or -q comes with -v: a usage
+ * error. */
+int cli_take_flags(int *argc, char **argv, int allowed);
 
 int cli_verb_info(int argc, char **argv);
 int cli_verb_extract(int argc, char **argv);

@@ -2,15 +2,18 @@
 /*
  * extract.c — the --extract and --extract-all verbs.
  *
- *   dscfs --extract PATH CACHE -o OUT [--no-sign]   (OUT - is standard output)
- *   dscfs --extract-all CACHE OUTDIR [-j N] [--force] [--no-sign]
+ *   dscfs --extract PATH CACHE -o OUT [--no-sign] [-q|-v]   (OUT - is standard output)
+ *   dscfs --extract-all CACHE OUTDIR [-j N] [--force] [--no-sign] [-q|-v]
  *
  * Outputs are ad-hoc code signed unless --no-sign (anywhere after the verb).
+ * -q leaves out warnings, the progress bar and the summary (errors stay);
+ * -v adds a line per image written (--extract: on stderr, with its fixups).
  *
  * --extract-all writes every image to OUTDIR/<install path> (through
  * outdir.c, under the path rule the mount applies too; an image whose path
- * an earlier image already names is reported, not written), makes every alias
- * a relative symlink, runs N worker threads (each owns its extraction; the
+ * an earlier image already names is reported, not written), makes the
+ * symlinks the mount shows (aliases and framework Versions/Current links,
+ * from the mount's own tree: tree.h), runs N worker threads (each owns its extraction; the
  * cache is shared read-only), draws a progress bar only when stderr is a
  * terminal, prints one summary line, and exits 1 if any image failed.
  */
@@ -28,14 +31,31 @@
 
 #include "cli.h"
 #include "outdir.h"
+#include "tree.h"
 
 #define MAX_JOBS 256
 
+static unsigned extract_flags(int cli_flags)
+{
+    return cli_flags & CLI_NO_SIGN ? DSC_EXTRACT_UNSIGNED : 0;
+}
+
+/* "R rebases, B binds, ..." of an extraction (or a sum of them). */
+static const char *stats_text(const dsc_extract_stats *s, char *buf, size_t size)
+{
+    snprintf(buf, size, "%llu rebases, %llu binds, %llu unbound pointers; %llu stubs and branches fixed",
+             (unsigned long long)s->rebases, (unsigned long long)s->binds,
+             (unsigned long long)s->unbound_pointers, (unsigned long long)s->stubs_fixed);
+    return buf;
+}
+
 int cli_verb_extract(int argc, char **argv)
 {
-    unsigned flags = cli_take_no_sign(&argc, argv);
+    int flags = cli_take_flags(&argc, argv, CLI_NO_SIGN | CLI_QUIET | CLI_VERBOSE);
+    if (flags < 0)
+        return 2;
     if (argc != 6 || strcmp(argv[4], "-o") != 0) {
-        fprintf(stderr, "usage: dscfs --extract PATH CACHE -o OUT [--no-sign]\n");
+        fprintf(stderr, "usage: dscfs --extract PATH CACHE -o OUT [--no-sign] [-q|-v]\n");
         return 2;
     }
     const char *path = argv[2], *out_path = argv[5];
@@ -49,10 +69,10 @@ int cli_verb_extract(int argc, char **argv)
     char esc[DSC_ERROR_MAX];
     if (image < 0) {
         fprintf(stderr, "dscfs: %s: no image %s in the cache\n", argv[3], dsc_path_escape(esc, sizeof esc, path));
-    } else if (dsc_extract_with(c, (uint32_t)image, flags, &out, &err)) {
+    } else if (dsc_extract_with(c, (uint32_t)image, extract_flags(flags), &out, &err)) {
         fprintf(stderr, "dscfs: %s\n", err.msg);
     } else {
-        if (out.warnings)
+        if (out.warnings && !(flags & CLI_QUIET))
             fprintf(stderr, "%s", out.warnings);
         bool to_stdout = !strcmp(out_path, "-"); /* -o -: standard output */
         FILE *f = to_stdout ? stdout : fopen(out_path, "wb");
@@ -60,6 +80,10 @@ int cli_verb_extract(int argc, char **argv)
             fprintf(stderr, "dscfs: %s: cannot write: %s\n", out_path, strerror(errno));
         else
             rc = 0;
+        char stats[160];
+        if (rc == 0 && (flags & CLI_VERBOSE))
+            fprintf(stderr, "dscfs: %s: %zu bytes to %s; %s\n", dsc_path_escape(esc, sizeof esc, path), out.size,
+                    out_path, stats_text(&out.stats, stats, sizeof stats));
         dsc_output_free(&out);
     }
     dsc_cache_close(c);
@@ -78,7 +102,8 @@ struct job {
     uint64_t bytes;
     uint64_t released_at; /* `bytes` at the last release of cache pages */
     dsc_extract_stats total; /* summed over the extracted images */
-    bool tty;
+    bool tty;             /* progress bar on stderr */
+    int cli_flags;        /* -q: errors only; -v: a line per image */
     bool *written;        /* per image: its file exists */
     uint32_t *first;      /* per image: see first_images */
 };
@@ -190,7 +215,7 @@ static void *worker(void *arg)
         dsc_extract_stats stats = {0};
         int64_t size = extract_one(j, i, msg, sizeof msg, &stats);
         pthread_mutex_lock(&j->lock);
-        if (msg[0])
+        if (msg[0] && (size < 0 || !(j->cli_flags & CLI_QUIET)))
             fprintf(stderr, "%sdscfs: %s%s\n", j->tty ? "\r\033[K" : "", size < 0 ? "" : "warning: ", msg);
         j->done++;
         if (size < 0)
@@ -199,6 +224,11 @@ static void *worker(void *arg)
             j->bytes += (uint64_t)size;
         add_stats(&j->total, &stats);
         j->written[i] = size >= 0;
+        if (size >= 0 && (j->cli_flags & CLI_VERBOSE)) {
+            char esc[DSC_ERROR_MAX];
+            printf("%s %lld\n", dsc_path_escape(esc, sizeof esc, dsc_cache_get_image(j->cache, i)->path),
+                   (long long)size);
+        }
         progress(j);
         bool release = j->bytes - j->released_at >= DSC_RELEASE_EVERY;
         if (release)
@@ -210,27 +240,75 @@ static void *worker(void *arg)
     return NULL;
 }
 
-static int link_aliases(const dsc_cache *c, int root, const bool *written, uint32_t *failed)
+/* tree_add_images' report of a path it leaves out: an alias is reported
+ * and counted as failed; an image it refuses was not written (and said so). */
+static void link_refused(void *ctx, const char *what, const char *path, enum tree_add_err e)
 {
-    const dsc_cache_info *in = dsc_cache_get_info(c);
-    int made = 0;
-    for (uint32_t i = 0; i < in->alias_count; i++) {
-        const dsc_alias *a = dsc_cache_get_alias(c, i);
-        const char *target = dsc_cache_get_image(c, a->image)->path;
-        char from_esc[DSC_ERROR_MAX], to_esc[DSC_ERROR_MAX];
-        dsc_path_escape(from_esc, sizeof from_esc, a->path);
-        dsc_path_escape(to_esc, sizeof to_esc, target);
-        if (!written[a->image]) {
-            fprintf(stderr, "dscfs: alias %s -> %s: not linked, its image was not extracted\n", from_esc, to_esc);
-            (*failed)++;
-        } else if (outdir_symlink(root, a->path, target)) {
-            fprintf(stderr, "dscfs: alias %s -> %s: %s\n", from_esc, to_esc,
-                    errno == EINVAL ? "unsafe path" : strerror(errno));
+    char esc[DSC_ERROR_MAX];
+    if (strcmp(what, "alias"))
+        return;
+    fprintf(stderr, "dscfs: alias %s: not linked: %s\n", dsc_path_escape(esc, sizeof esc, path), tree_add_err_str(e));
+    (*(uint32_t *)ctx)++;
+}
+
+/* Create every symlink of `t` under root; returns how many were made. */
+static uint32_t create_links(const tree *t, int root, uint32_t *failed)
+{
+    uint32_t made = 0;
+    for (uint32_t id = 0; id < tree_count(t); id++) {
+        const tree_node *n = tree_node_at(t, id);
+        if (n->kind != TREE_LINK)
+            continue;
+        char *path = tree_path(t, id), esc[DSC_ERROR_MAX];
+        if (!path || outdir_link(root, path, n->target)) {
+            fprintf(stderr, "dscfs: link %s: %s\n", path ? dsc_path_escape(esc, sizeof esc, path) : "?",
+                    strerror(path ? errno : ENOMEM));
             (*failed)++;
         } else {
             made++;
         }
+        free(path);
     }
+    return made;
+}
+
+/* The links a mount of the cache shows, under root: the mount's own tree
+ * (tree_add_images) is built over the images written, so the framework
+ * Versions/Current links and the aliases come out as the mount has them,
+ * relative. An alias of an image not written is reported. Returns the
+ * number of symlinks made; *linked counts the aliases that lead to their
+ * image, *failed the aliases and links that were not made. */
+static uint32_t make_links(const dsc_cache *c, int root, const bool *written, uint32_t *linked, uint32_t *failed)
+{
+    const dsc_cache_info *in = dsc_cache_get_info(c);
+    const char **paths = malloc((in->image_count ? in->image_count : 1) * sizeof *paths);
+    dsc_alias *aliases = malloc((in->alias_count ? in->alias_count : 1) * sizeof *aliases);
+    tree *t = tree_new();
+    uint32_t made = 0;
+    for (uint32_t i = 0; paths && i < in->image_count; i++)
+        paths[i] = written[i] ? dsc_cache_get_image(c, i)->path : ""; /* "": refused, not placed */
+    for (uint32_t i = 0; aliases && i < in->alias_count; i++) {
+        aliases[i] = *dsc_cache_get_alias(c, i);
+        if (!written[aliases[i].image]) {
+            char from[DSC_ERROR_MAX], to[DSC_ERROR_MAX];
+            fprintf(stderr, "dscfs: alias %s -> %s: not linked, its image was not extracted\n",
+                    dsc_path_escape(from, sizeof from, aliases[i].path),
+                    dsc_path_escape(to, sizeof to, dsc_cache_get_image(c, aliases[i].image)->path));
+            (*failed)++;
+        }
+    }
+    struct tree_images images = {paths, in->image_count, aliases, in->alias_count, link_refused, failed};
+    if (!paths || !aliases || !t || tree_add_images(t, &images)) {
+        fprintf(stderr, "dscfs: out of memory: no links made\n");
+        (*failed)++;
+    } else {
+        made = create_links(t, root, failed);
+        for (uint32_t i = 0; i < in->alias_count; i++) /* a framework link may serve */
+            *linked += written[aliases[i].image] && tree_lookup(t, aliases[i].path) != TREE_NONE;
+    }
+    tree_free(t);
+    free(paths);
+    free(aliases);
     return made;
 }
 
@@ -292,9 +370,12 @@ int cli_verb_extract_all(int argc, char **argv)
 {
     long jobs;
     bool force, made;
-    unsigned flags = cli_take_no_sign(&argc, argv);
+    int flags = cli_take_flags(&argc, argv, CLI_NO_SIGN | CLI_QUIET | CLI_VERBOSE);
+    if (flags < 0)
+        return 2;
     if (parse_extract_all(argc, argv, &jobs, &force)) {
-        fprintf(stderr, "usage: dscfs --extract-all CACHE OUTDIR [-j N] [--force] [--no-sign]   (1 <= N <= %d)\n",
+        fprintf(stderr,
+                "usage: dscfs --extract-all CACHE OUTDIR [-j N] [--force] [--no-sign] [-q|-v]   (1 <= N <= %d)\n",
                 MAX_JOBS);
         return 2;
     }
@@ -309,8 +390,9 @@ int cli_verb_extract_all(int argc, char **argv)
             rmdir(outdir);
         return 1;
     }
-    struct job j = {.cache = c, .flags = flags, .root = root, .count = dsc_cache_get_info(c)->image_count,
-                     .tty = isatty(STDERR_FILENO)};
+    struct job j = {.cache = c, .flags = extract_flags(flags), .root = root,
+                     .count = dsc_cache_get_info(c)->image_count, .cli_flags = flags,
+                     .tty = !(flags & CLI_QUIET) && isatty(STDERR_FILENO)};
     j.written = calloc(j.count ? j.count : 1, sizeof *j.written);
     j.first = first_images(c, j.count);
     if (!j.written || !j.first) {
@@ -333,21 +415,24 @@ int cli_verb_extract_all(int argc, char **argv)
         worker(&j);
     for (long i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
-    uint32_t alias_failed = 0;
-    int aliases = link_aliases(c, root, j.written, &alias_failed);
+    uint32_t links_failed = 0, aliases = 0;
+    uint32_t links = make_links(c, root, j.written, &aliases, &links_failed);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (j.tty)
         fprintf(stderr, "\n");
-    printf("extracted %u of %u images (%u failed), linked %d of %u aliases, %.1f MB in %.2f s\n", j.count - j.failed,
-           j.count, j.failed, aliases, dsc_cache_get_info(c)->alias_count, (double)j.bytes / 1e6, secs);
-    printf("fixups: %llu rebases, %llu binds, %llu unbound pointers; %llu stubs and branches fixed\n",
-           (unsigned long long)j.total.rebases, (unsigned long long)j.total.binds,
-           (unsigned long long)j.total.unbound_pointers, (unsigned long long)j.total.stubs_fixed);
+    if (!(flags & CLI_QUIET)) {
+        char stats[160];
+        printf("extracted %u of %u images (%u failed), linked %u of %u aliases (%u symlinks with the framework "
+               "links), %.1f MB in %.2f s\n",
+               j.count - j.failed, j.count, j.failed, aliases, dsc_cache_get_info(c)->alias_count, links,
+               (double)j.bytes / 1e6, secs);
+        printf("fixups: %s\n", stats_text(&j.total, stats, sizeof stats));
+    }
     pthread_mutex_destroy(&j.lock);
     free(j.written);
     free(j.first);
     dsc_cache_close(c);
     close(root);
-    return j.failed || alias_failed ? 1 : 0;
+    return j.failed || links_failed ? 1 : 0;
 }

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * info.c — `dscfs --info CACHE`: the header summary, shaped like
- * `ipsw dyld info`.
+ * info.c — `dscfs --info CACHE [--json]`: the header summary, shaped like
+ * `ipsw dyld info`, or the same facts as one JSON object.
  */
 #include <inttypes.h>
 #include <stdio.h>
 
 #include "cli.h"
+#include "json.h"
 
 static const char *prot_string(uint32_t p, char out[4])
 {
@@ -34,17 +35,15 @@ static const char *role_name(enum dsc_file_role r)
     return r == DSC_FILE_MAIN ? "main" : r == DSC_FILE_SUBCACHE ? "subcache" : "symbols";
 }
 
-int cli_verb_info(int argc, char **argv)
+static void os_version(uint32_t v, char out[16])
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: dscfs --info CACHE\n");
-        return 2;
-    }
-    dsc_cache *c = cli_open(argv[2]);
-    if (!c)
-        return 1;
+    snprintf(out, 16, "%u.%u.%u", v >> 16, (v >> 8) & 0xff, v & 0xff);
+}
+
+static void info_text(dsc_cache *c)
+{
     const dsc_cache_info *in = dsc_cache_get_info(c);
-    char uuid[37], prot1[4], prot2[4];
+    char uuid[37], prot1[4], prot2[4], version[16];
 
     printf("Magic         = \"dyld_v1 %s\"\n", in->arch_name);
     printf("Arch          = %s (%d-bit pointers)\n", in->arch_name, in->is64 ? 64 : 32);
@@ -54,9 +53,10 @@ int cli_verb_info(int argc, char **argv)
     }
     if (in->platform)
         printf("Platform      = %s\n", dsc_platform_name(in->platform));
-    if (in->os_version)
-        printf("OS Version    = %u.%u.%u\n", in->os_version >> 16, (in->os_version >> 8) & 0xff,
-               in->os_version & 0xff);
+    if (in->os_version) {
+        os_version(in->os_version, version);
+        printf("OS Version    = %s\n", version);
+    }
     printf("Cache Type    = %s\n", cache_type_name(in));
     printf("Header Size   = 0x%x\n", in->header_size);
     printf("Base Address  = 0x%" PRIx64 "\n", in->base_address);
@@ -93,6 +93,84 @@ int cli_verb_info(int argc, char **argv)
     }
     if (in->warning)
         printf("\nWarning: %s\n", in->warning);
+}
+
+/* The same facts as info_text, as one JSON object (dscfs(1) --json);
+ * numbers are numbers, absent facts null. */
+static void info_json(dsc_cache *c)
+{
+    const dsc_cache_info *in = dsc_cache_get_info(c);
+    char uuid[37], prot[4], version[16];
+    json j;
+    json_init(&j, stdout);
+    json_open_object(&j, NULL);
+    json_text(&j, "arch", in->arch_name);
+    json_uint(&j, "pointer_bits", in->is64 ? 64 : 32);
+    dsc_uuid_format(in->uuid, uuid);
+    json_text(&j, "uuid", in->has_uuid ? uuid : NULL);
+    json_text(&j, "platform", in->platform ? dsc_platform_name(in->platform) : NULL);
+    os_version(in->os_version, version);
+    json_text(&j, "os_version", in->os_version ? version : NULL);
+    json_text(&j, "cache_type", in->has_cache_type ? cache_type_name(in) : NULL);
+    json_uint(&j, "header_size", in->header_size);
+    json_uint(&j, "base_address", in->base_address);
+    json_uint(&j, "shared_region_size", in->shared_region_size);
+    json_uint(&j, "images", in->image_count);
+    json_uint(&j, "aliases", in->alias_count);
+    dsc_uuid_format(in->symbol_file_uuid, uuid);
+    json_text(&j, "symbols_uuid", in->has_symbols_file ? uuid : NULL);
+    json_open_array(&j, "files");
+    for (unsigned i = 0; i < in->file_count; i++) {
+        const dsc_file_info *f = dsc_cache_get_file(c, i);
+        json_open_object(&j, NULL);
+        dsc_uuid_format(f->uuid, uuid);
+        json_text(&j, "role", role_name(f->role));
+        json_text(&j, "uuid", uuid);
+        json_uint(&j, "vm_offset", f->vm_offset);
+        json_uint(&j, "size", f->size);
+        json_path(&j, "path", f->path);
+        json_close_object(&j);
+    }
+    json_close_array(&j);
+    json_open_array(&j, "mappings");
+    for (unsigned i = 0; i < in->mapping_count; i++) {
+        const dsc_mapping_info *m = dsc_cache_get_mapping(c, i);
+        json_open_object(&j, NULL);
+        json_text(&j, "name", m->name);
+        json_text(&j, "init_prot", prot_string(m->init_prot, prot));
+        json_text(&j, "max_prot", prot_string(m->max_prot, prot));
+        json_uint(&j, "size", m->size);
+        json_uint(&j, "address", m->address);
+        json_uint(&j, "file_offset", m->file_offset);
+        if (m->slide_version)
+            json_uint(&j, "slide_version", m->slide_version);
+        else
+            json_null(&j, "slide_version");
+        json_uint(&j, "file", m->file);
+        json_close_object(&j);
+    }
+    json_close_array(&j);
+    json_text(&j, "warning", in->warning);
+    json_close_object(&j);
+    json_end(&j);
+}
+
+int cli_verb_info(int argc, char **argv)
+{
+    int flags = cli_take_flags(&argc, argv, CLI_JSON);
+    if (flags < 0)
+        return 2;
+    if (argc != 3) {
+        fprintf(stderr, "usage: dscfs --info CACHE [--json]\n");
+        return 2;
+    }
+    dsc_cache *c = cli_open(argv[2]);
+    if (!c)
+        return 1;
+    if (flags & CLI_JSON)
+        info_json(c);
+    else
+        info_text(c);
     dsc_cache_close(c);
     return 0;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "json.h"
 #include "dsc/dsc.h"
 #ifdef HAVE_FUSE
 #include "fs.h"
@@ -19,11 +20,12 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: dscfs [-f] [-d] [-s] [-o opt,...] CACHE MOUNTPOINT\n"
-            "       dscfs --list CACHE\n"
-            "       dscfs --info CACHE\n"
-            "       dscfs --extract PATH CACHE -o OUT [--no-sign]\n"
-            "       dscfs --extract-all CACHE OUTDIR [-j N] [--force] [--no-sign]\n"
-            "       dscfs --verify CACHE [PATH...]\n"
+            "       mount -t dscfs [-o opt,...] CACHE MOUNTPOINT   (mount.dscfs)\n"
+            "       dscfs --list CACHE [--json]\n"
+            "       dscfs --info CACHE [--json]\n"
+            "       dscfs --extract PATH CACHE -o OUT [--no-sign] [-q|-v]\n"
+            "       dscfs --extract-all CACHE OUTDIR [-j N] [--force] [--no-sign] [-q|-v]\n"
+            "       dscfs --verify CACHE [PATH...] [--json] [-q]\n"
             "       dscfs --help | --version\n"
             "\n"
             "Mounts an Apple dyld shared cache as a read-only filesystem in which every\n"
@@ -38,17 +40,24 @@ static void usage(FILE *out)
             "                   write the image PATH as a standalone Mach-O file OUT\n"
             "                   (- for standard output)\n"
             "  --extract-all CACHE OUTDIR [-j N] [--force]\n"
-            "                   write every image to OUTDIR/<install path> and every\n"
-            "                   alias as a relative symlink, with N threads; an\n"
+            "                   write every image to OUTDIR/<install path>, every\n"
+            "                   alias and framework Versions/Current link as a relative\n"
+            "                   symlink (as the mount has them), with N threads; an\n"
             "                   existing non-empty OUTDIR only with --force\n"
-            "  --no-sign        (with --extract, --extract-all) leave out the ad-hoc\n"
-            "                   code signature every output otherwise ends with\n"
             "  --verify CACHE [PATH...]\n"
             "                   extract each image (default: all), re-read the output\n"
             "                   and count pointers, stubs and branches that still\n"
             "                   leave the image, and binds to unknown symbols\n"
             "  -h, --help       this text\n"
             "  -V, --version    the version\n"
+            "\n"
+            "flags, anywhere after the verb:\n"
+            "  --json           (--list, --info, --verify) one JSON object on stdout\n"
+            "  -q               (--extract, --extract-all, --verify) errors only; --verify\n"
+            "                   prints just the images with a problem\n"
+            "  -v               (--extract, --extract-all) a line per image written\n"
+            "  --no-sign        (--extract, --extract-all) leave out the ad-hoc\n"
+            "                   code signature every output otherwise ends with\n"
             "\n"
             "Exit status: 0 ok, 1 runtime error (bad cache, failed mount), 2 usage.\n");
 #ifdef HAVE_FUSE
@@ -59,36 +68,83 @@ static void usage(FILE *out)
 #endif
 }
 
-unsigned cli_take_no_sign(int *argc, char **argv)
+int cli_take_flags(int *argc, char **argv, int allowed)
 {
-    unsigned flags = 0;
-    int kept = 2;
+    static const struct {
+        const char *name;
+        int flag;
+    } names[] = {{"--no-sign", CLI_NO_SIGN}, {"--json", CLI_JSON}, {"-q", CLI_QUIET}, {"-v", CLI_VERBOSE}};
+    int seen = 0, kept = 2;
     for (int i = 2; i < *argc; i++) {
-        if (!strcmp(argv[i], "--no-sign"))
-            flags = DSC_EXTRACT_UNSIGNED;
-        else
+        int flag = 0;
+        for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
+            if (!strcmp(argv[i], names[k].name))
+                flag = names[k].flag;
+        if (flag && !(flag & allowed)) {
+            fprintf(stderr, "dscfs: %s does not take %s (see dscfs --help)\n", argv[1], argv[i]);
+            return -1;
+        }
+        seen |= flag;
+        if (!flag)
             argv[kept++] = argv[i];
+        if (!flag && (!strcmp(argv[i], "-o") || !strcmp(argv[i], "-j")) && i + 1 < *argc)
+            argv[kept++] = argv[++i]; /* a value, even "-q" */
+    }
+    if ((seen & CLI_QUIET) && (seen & CLI_VERBOSE)) {
+        fprintf(stderr, "dscfs: %s: -q and -v together\n", argv[1]);
+        return -1;
     }
     *argc = kept;
     argv[kept] = NULL;
-    return flags;
+    return seen;
+}
+
+static void list_json(dsc_cache *c)
+{
+    const dsc_cache_info *in = dsc_cache_get_info(c);
+    json j;
+    json_init(&j, stdout);
+    json_open_object(&j, NULL);
+    json_open_array(&j, "images");
+    for (uint32_t i = 0; i < in->image_count; i++)
+        json_path(&j, NULL, dsc_cache_get_image(c, i)->path);
+    json_close_array(&j);
+    json_open_array(&j, "aliases");
+    for (uint32_t i = 0; i < in->alias_count; i++) {
+        const dsc_alias *a = dsc_cache_get_alias(c, i);
+        json_open_object(&j, NULL);
+        json_path(&j, "path", a->path);
+        json_uint(&j, "image", a->image);
+        json_path(&j, "target", dsc_cache_get_image(c, a->image)->path);
+        json_close_object(&j);
+    }
+    json_close_array(&j);
+    json_close_object(&j);
+    json_end(&j);
 }
 
 static int verb_list(int argc, char **argv)
 {
+    int flags = cli_take_flags(&argc, argv, CLI_JSON);
+    if (flags < 0)
+        return 2;
     if (argc != 3) {
-        fprintf(stderr, "usage: dscfs --list CACHE\n");
+        fprintf(stderr, "usage: dscfs --list CACHE [--json]\n");
         return 2;
     }
     dsc_cache *c = cli_open(argv[2]);
     if (!c)
         return 1;
     const dsc_cache_info *in = dsc_cache_get_info(c);
-    for (uint32_t i = 0; i < in->image_count; i++)
-        printf("%s\n", dsc_cache_get_image(c, i)->path);
-    for (uint32_t i = 0; i < in->alias_count; i++) {
-        const dsc_alias *a = dsc_cache_get_alias(c, i);
-        printf("%s -> %s\n", a->path, dsc_cache_get_image(c, a->image)->path);
+    if (flags & CLI_JSON) {
+        list_json(c);
+    } else {
+        for (uint32_t i = 0; i < in->image_count; i++)
+            printf("%s\n", dsc_cache_get_image(c, i)->path);
+        for (uint32_t i = 0; i < in->alias_count; i++) {
+            const dsc_alias *a = dsc_cache_get_alias(c, i);
+            printf("%s -> %s\n", a->path, dsc_cache_get_image(c, a->image)->path);
+        }
     }
     dsc_cache_close(c);
     return 0;

@@ -98,47 +98,21 @@ int outdir_write(int root, const char *path, const void *data, size_t len)
     return close(fd);
 }
 
-char *outdir_relative(const char *path, const char *target)
+int outdir_link(int root, const char *path, const char *text)
 {
-    /* Skip the directories both share. */
-    size_t common = 0;
-    for (size_t i = 0; path[i] && path[i] == target[i]; i++)
-        if (path[i] == '/')
-            common = i + 1;
-    size_t ups = 0;
-    for (const char *q = path + common; *q; q++)
-        ups += *q == '/';
-    size_t rest = strlen(target + common);
-    char *out = malloc(ups * 3 + rest + 1);
-    if (!out)
-        return NULL;
-    char *w = out;
-    for (size_t i = 0; i < ups; i++, w += 3)
-        memcpy(w, "../", 3);
-    memcpy(w, target + common, rest + 1);
-    return out;
-}
-
-int outdir_symlink(int root, const char *path, const char *target)
-{
-    char *from = outdir_normalize(path), *to = from ? outdir_normalize(target) : NULL;
+    char *from = outdir_normalize(path);
     const char *leaf;
-    int dir = to ? open_parent(root, from, &leaf) : -1;
-    char *rel = dir >= 0 ? outdir_relative(from, to) : NULL;
+    int dir = from ? open_parent(root, from, &leaf) : -1;
     int rc = -1;
-    if (rel) {
+    if (dir >= 0) {
         /* Replace an old link, never a directory or a file we wrote. */
         struct stat st;
         if (fstatat(dir, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
             unlinkat(dir, leaf, 0);
-        rc = symlinkat(rel, dir, leaf);
-    } else if (dir >= 0) {
-        errno = ENOMEM;
+        rc = symlinkat(text, dir, leaf);
     }
     int saved = errno;
-    free(rel);
     free(from);
-    free(to);
     if (dir >= 0)
         close(dir);
     errno = saved;

@@ -23,9 +23,9 @@
 char *outdir_normalize(const char *path);
 /* Write `len` bytes to `path` under `root` (mode 0755), replacing a file. */
 int outdir_write(int root, const char *path, const void *data, size_t len);
-/* Make `path` a symlink to `target` (both install paths), relative. */
-int outdir_symlink(int root, const char *path, const char *target);
-/* The relative link text from `path`'s directory to `target`; malloc'ed. */
-char *outdir_relative(const char *path, const char *target);
+/* Make `path` a symlink whose text is `text` (relative, as the mount's
+ * tree computes it: tree.h), replacing an old symlink, never a file or a
+ * directory. */
+int outdir_link(int root, const char *path, const char *text);
 
 #endif

@@ -38,6 +38,8 @@ tree *build_tree(struct fsys *fs)
         tree_free(t);
         t = NULL;
     }
+    if (t)
+        fs->control = tree_lookup(t, "/.dscfs");
     free(paths);
     free(aliases);
     return t;

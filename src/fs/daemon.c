@@ -41,6 +41,8 @@ struct options {
     char *fsname;  /* -o fsname=NAME: the user's name for the mount */
     const char *mountpoint; /* the second positional argument (in argv) */
     int nosign;    /* -o nosign: outputs without a code signature */
+    char *log;     /* -o log=FILE: the daemon's messages, instead of syslog */
+    unsigned max_read; /* -o max_read=N, also left for libfuse */
     int nonopts;   /* positional arguments seen */
 };
 
@@ -52,6 +54,9 @@ static const struct fuse_opt option_spec[] = {
     {"nonempty", offsetof(struct options, nonempty), 1},
     {"fsname=%s", offsetof(struct options, fsname), 0},
     {"nosign", offsetof(struct options, nosign), 1},
+    {"log=%s", offsetof(struct options, log), 0},
+    {"max_read=%u", offsetof(struct options, max_read), 0},
+    FUSE_OPT_KEY("max_read=", FUSE_OPT_KEY_KEEP),
     FUSE_OPT_END,
 };
 
@@ -69,12 +74,15 @@ void fs_usage(FILE *out)
             "  -o nosign           leave out the ad-hoc code signature of every image\n"
             "  -o cache_dir=DIR    also keep extracted images in DIR, for later mounts\n"
             "  -o cache_dir_size=SIZE  bytes DIR may hold (LRU); default %s\n"
+            "  -o log=FILE         append the daemon's messages to FILE (default:\n"
+            "                      syslog once in the background, stderr with -f)\n"
             "\n"
             "common FUSE options:\n"
             "  -f                  stay in the foreground (log to stderr)\n"
             "  -d                  debug output (implies -f)\n"
             "  -s                  single-threaded\n"
             "  -o allow_other      let other users see the mount\n"
+            "  -o max_read=N       largest read request, in bytes\n"
             "  -o max_idle_threads=N, -o clone_fd, ...: see mount.fuse3(8)\n",
             DEFAULT_CACHE_SIZE, DEFAULT_CACHE_DIR_SIZE);
 }
@@ -120,6 +128,14 @@ static bool parse_size(const char *s, uint64_t *out)
     return true;
 }
 
+/* libfuse's own messages (an INIT it rejects, a lost connection) go where
+ * ours go once the daemon has detached: syslog or -o log=FILE. */
+static struct fsys *fuse_log_target;
+static void fuse_log_to_fsys(enum fuse_log_level level, const char *fmt, va_list ap)
+{
+    fsys_vlog(fuse_log_target, (int)level, fmt, ap); /* the levels are syslog's */
+}
+
 /* Mount, daemonize, serve (with size warming unless `nowarm`). Returns the
  * exit status. */
 static int serve(struct fuse_args *args, struct fuse_cmdline_opts *cmd, struct fsys *fs, bool nowarm)
@@ -135,6 +151,10 @@ static int serve(struct fuse_args *args, struct fuse_cmdline_opts *cmd, struct f
     if (!cmd->foreground) {
         openlog("dscfs", LOG_PID, LOG_DAEMON);
         fs->to_syslog = true;
+    }
+    if (!cmd->foreground || fs->log) {
+        fuse_log_target = fs;
+        fuse_set_log_func(fuse_log_to_fsys);
     }
     struct fuse_session *se = fuse_get_session(f);
     if (fuse_set_signal_handlers(se) != 0 || guard_install() != 0)
@@ -218,6 +238,9 @@ int fs_main(int argc, char **argv)
     if (!fs)
         goto out;
     fs->extract_flags = o.nosign ? DSC_EXTRACT_UNSIGNED : 0; /* before cache_dir: part of its keys */
+    fs->max_read = o.max_read;
+    if (o.log && !fsys_open_log(fs, o.log))
+        goto out;
     if (o.cache_dir && !fsys_use_disk(fs, o.cache_dir, dir_limit))
         goto out;
     /* Read-only whatever the command line says; name the mount after the
@@ -231,6 +254,7 @@ int fs_main(int argc, char **argv)
     free(fsname);
     status = serve(&args, &cmd, fs, o.nowarm);
 out:
+    fuse_set_log_func(NULL); /* back to stderr before fs goes */
     if (fs)
         ops_close_all(fs);
     fsys_free(fs);
@@ -238,6 +262,7 @@ out:
     free(o.cache);
     free(o.cache_size);
     free(o.fsname);
+    free(o.log);
     free(o.cache_dir);
     free(o.cache_dir_size);
     fuse_opt_free_args(&args);

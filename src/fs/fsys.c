@@ -6,27 +6,58 @@
 #include "fsys.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
+
+void fsys_vlog(struct fsys *fs, int priority, const char *fmt, va_list ap)
+{
+    char line[1024];
+    vsnprintf(line, sizeof line, fmt, ap);
+    size_t n = strlen(line);
+    while (n && line[n - 1] == '\n') /* libfuse's messages end with one */
+        line[--n] = 0;
+    if (fs->log) {
+        char when[32];
+        struct tm tm;
+        time_t now = time(NULL);
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+        /* One fprintf per line: stdio locks the stream, so threads do not
+         * interleave. */
+        fprintf(fs->log, "%s dscfs[%ld]: %s\n", when, (long)getpid(), line);
+    } else if (!fs->to_syslog) {
+        fprintf(stderr, "dscfs: %s\n", line);
+    } else {
+        syslog(priority, "%s", line);
+    }
+}
 
 void fsys_log(struct fsys *fs, int priority, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    if (!fs->to_syslog) {
-        /* One write per line so threads do not interleave. */
-        char line[1024];
-        vsnprintf(line, sizeof line, fmt, ap);
-        fprintf(stderr, "dscfs: %s\n", line);
-    } else {
-        vsyslog(priority, fmt, ap);
-    }
+    fsys_vlog(fs, priority, fmt, ap);
     va_end(ap);
+}
+
+bool fsys_open_log(struct fsys *fs, const char *file)
+{
+    int fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+    fs->log = fd < 0 ? NULL : fdopen(fd, "a");
+    if (!fs->log) {
+        fprintf(stderr, "dscfs: log=%s: cannot open: %s\n", file, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return false;
+    }
+    setvbuf(fs->log, NULL, _IOLBF, 0);
+    return true;
 }
 
 /* Remember which file each path names now (absolute path, device, inode). */
@@ -141,6 +172,8 @@ void fsys_free(struct fsys *fs)
         free(fs->files[i].path);
     free(fs->files);
     free(fs->cache_path);
+    if (fs->log)
+        fclose(fs->log);
     pthread_mutex_destroy(&fs->lock);
     pthread_mutex_destroy(&fs->handles_lock);
     dsc_cache_close(fs->cache);

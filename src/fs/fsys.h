@@ -18,7 +18,9 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -64,6 +66,7 @@ struct fsys {
     dsc_cache *cache;
     char *cache_path;     /* absolute */
     tree *tree;
+    uint32_t control;     /* node of /.dscfs, left out of readdir of / */
     store *store;         /* extracted images: cache_size less the tries' share */
     uint64_t budget;      /* cache_size */
     uint32_t nimages;
@@ -78,6 +81,8 @@ struct fsys {
     gid_t gid;
     unsigned extract_flags; /* dsc_extract_with flags (-o nosign); set before serving */
     bool to_syslog;         /* set once daemonized; stderr before */
+    FILE *log;              /* -o log=FILE (appended, line-buffered), or NULL */
+    unsigned max_read;      /* -o max_read=N, or 0: told to libfuse at init */
     pthread_mutex_t handles_lock;
     struct handle *handles; /* open files (ops.c); what is still open at
                                unmount is freed by ops_close_all */
@@ -96,10 +101,16 @@ struct fsys *fsys_open(dsc_cache *cache, const char *cache_path, uint64_t budget
 bool fsys_use_disk(struct fsys *fs, const char *dir, uint64_t limit);
 void fsys_free(struct fsys *fs);
 
-/* Log one line: stderr until the daemon detaches (always with -f), then
- * syslog. */
+/* Log one line: to the -o log=FILE file when there is one (with a UTC
+ * time and the pid, foreground or not); else stderr until the daemon
+ * detaches (always with -f), then syslog. A trailing newline is dropped. */
 void fsys_log(struct fsys *fs, int priority, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+void fsys_vlog(struct fsys *fs, int priority, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+/* Open FILE for -o log= (before the daemon forks); false after printing a
+ * one-line error. */
+bool fsys_open_log(struct fsys *fs, const char *file);
 
 /* True while every cache file is still the one mounted, unchanged. */
 bool fsys_cache_ok(struct fsys *fs);
@@ -123,7 +134,7 @@ char *report_status(struct fsys *fs, size_t *len);
 const char *report_image_state(struct fsys *fs, uint32_t i);
 
 /* The tree of a cache (build.c): images, framework links, aliases, and
- * /.dscfs. Paths it must refuse are logged and counted. */
+ * /.dscfs (fs->control set to its node). Paths it must refuse are logged and counted. */
 tree *build_tree(struct fsys *fs);
 
 #endif

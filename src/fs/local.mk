@@ -1,11 +1,12 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # fs: the FUSE daemon (dscfs without a verb mounts). The store, the tree and
 # the SIGBUS guard know nothing of FUSE or Mach-O; they live in libdscfs.la
-# so the unit tests link them without libfuse.
+# so the unit tests link them without libfuse (and --extract-all, built
+# without FUSE too, makes the links of the mount's tree).
 noinst_LTLIBRARIES += libdscfs.la
 libdscfs_la_SOURCES = \
 	src/fs/store.c src/fs/store.h \
-	src/fs/tree.c src/fs/tree.h \
+	src/common/tree.c src/common/tree.h \
 	src/fs/guard.c src/fs/guard.h
 libdscfs_la_CFLAGS = $(AM_CFLAGS) $(PTHREAD_CFLAGS)
 
@@ -53,13 +54,21 @@ dscfs_SOURCES += \
 	src/lib/base/sha256.c src/fs/mountpoint.c src/fs/mountpoint.h
 dscfs_CPPFLAGS += -I$(top_srcdir)/src/fs
 dscfs_CFLAGS += $(FUSE_CFLAGS)
-dscfs_LDADD += libdscfs.la $(FUSE_LIBS)
+dscfs_LDADD += $(FUSE_LIBS)
 # The ceiling of bench/mount_bench.sh: a tree served from memory.
 noinst_PROGRAMS += bench/fuse_ceiling
 bench_fuse_ceiling_SOURCES = bench/fuse_ceiling.c
 bench_fuse_ceiling_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS)
 bench_fuse_ceiling_LDADD = $(FUSE_LIBS)
+# The mount(8) helper (mount -t dscfs, fstab type dscfs), a script that
+# runs the installed dscfs.
+mounthelper_SCRIPTS = mount.dscfs
 endif
+mount.dscfs: $(srcdir)/src/fs/mount.dscfs.in Makefile
+	$(AM_V_GEN)sed -e 's|@bindir[@]|$(bindir)|g' $(srcdir)/src/fs/mount.dscfs.in > $@.tmp && \
+	  chmod +x $@.tmp && mv $@.tmp $@
+CLEANFILES += mount.dscfs
+EXTRA_DIST += src/fs/mount.dscfs.in
 
 # The mount's benchmark (bench/mount_bench.sh), run by `make bench`
 # (bench/run.sh); bench-mount runs it alone on each shared cache.

@@ -7,7 +7,7 @@
  * us: while the kernel's page cache still holds the file (keep_cache), an
  * image the store has evicted is not extracted again for nothing. The
  * /.dscfs files are rendered at open and served with direct_io, since their
- * size changes as the mount works.
+ * size changes as the mount works (stat shows 0 for them, as for procfs).
  *
  * Round trips: directory listings carry full attributes (readdirplus), so
  * `ls -l` makes no LOOKUP per name; security/ACL xattrs answer EOPNOTSUPP,
@@ -85,7 +85,12 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     cfg->attr_timeout = 3600;
     cfg->kernel_cache = 1;
     conn->want |= conn->capable & FUSE_CAP_ASYNC_READ;
-    return ctx_fs();
+    /* libfuse 3.14 refuses an INIT whose max_read differs from the
+     * -o max_read= it was given, and init is where it reads ours. */
+    struct fsys *fs = ctx_fs();
+    if (fs->max_read)
+        conn->max_read = fs->max_read;
+    return fs;
 }
 
 static const tree_node *lookup(struct fsys *fs, const char *path, uint32_t *id)
@@ -97,15 +102,6 @@ static const tree_node *lookup(struct fsys *fs, const char *path, uint32_t *id)
 static bool is_image(const struct fsys *fs, const tree_node *n)
 {
     return n->kind == TREE_FILE && n->payload < fs->nimages;
-}
-
-/* Size of a /.dscfs file right now. */
-static uint64_t text_size(struct fsys *fs, uint32_t which)
-{
-    size_t len = 0;
-    char *text = which == FSYS_INFO ? report_info(fs, &len) : report_status(fs, &len);
-    free(text);
-    return len;
 }
 
 static void fill_stat(struct fsys *fs, uint32_t id, const tree_node *n, struct stat *st)
@@ -127,11 +123,13 @@ static void fill_stat(struct fsys *fs, uint32_t id, const tree_node *n, struct s
         st->st_size = (off_t)strlen(n->target);
         break;
     case TREE_FILE: {
+        /* A failing image lists as empty. A /.dscfs file has size 0, as
+         * procfs files do: its text changes as the mount works, and any
+         * size would be cached by the kernel for attr_timeout, i.e. stale;
+         * direct_io lets reads run to the real end. */
         uint64_t size = 0;
         if (is_image(fs, n))
-            fsys_image_size(fs, n->payload, &size); /* a failing image lists as empty */
-        else
-            size = text_size(fs, n->payload);
+            fsys_image_size(fs, n->payload, &size);
         st->st_mode = S_IFREG | 0444;
         st->st_nlink = 1;
         st->st_size = (off_t)size;
@@ -185,7 +183,9 @@ static int fs_opendir(const char *path, struct fuse_file_info *fi)
  * drops them in its offset-less mode, and the kernel then LOOKUPs every
  * name). READDIRPLUS: full attributes with each name, so `ls -l` needs no
  * LOOKUP per entry (sizes are computed, nothing is extracted); plain
- * READDIR: only the type and inode. */
+ * READDIR: only the type and inode. The control directory /.dscfs is
+ * left out (reachable by name only), so `cp -r MOUNT` and `find MOUNT`
+ * see the images alone; its offset stays taken so offsets do not move. */
 static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t offset,
                       struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
@@ -206,7 +206,7 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
     off_t at = 2;
     for (uint32_t c = dir->first_child; c != TREE_NONE; c = tree_node_at(fs->tree, c)->next_sibling) {
         const tree_node *n = tree_node_at(fs->tree, c);
-        if (++at <= offset)
+        if (++at <= offset || c == fs->control)
             continue;
         if (plus) {
             fill_stat(fs, c, n, &st);

@@ -34,7 +34,7 @@ mkdir -p "$bin/obj" "$out"
 # ---- build: libdsc, the tree, the targets; objects rebuilt when older
 # than their source or any header ----
 FUZZ_FLAGS="-g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -std=c11"
-FUZZ_FLAGS="$FUZZ_FLAGS -D_GNU_SOURCE -I$top_srcdir/include -I$top_srcdir/src/lib -I$top_srcdir/src/fs"
+FUZZ_FLAGS="$FUZZ_FLAGS -D_GNU_SOURCE -I$top_srcdir/include -I$top_srcdir/src/lib -I$top_srcdir/src/fs -I$top_srcdir/src/common"
 FUZZ_FLAGS="$FUZZ_FLAGS -I$top_srcdir/tests/fuzz"
 export CC_FUZZ FUZZ_FLAGS top_srcdir
 newer_h=
@@ -42,7 +42,7 @@ newer_h=
     -newer "$bin/stamp" | head -1)
 [ -f "$bin/stamp" ] && [ -z "$newer_h" ] || rm -f "$bin"/obj/*.o
 libsrc=$(cd "$top_srcdir" && ls src/lib/*/*.c)
-common="src/fs/tree.c tests/fuzz/exercise.c tests/fuzz/structure.c tests/fuzz/fuzz_common.c"
+common="src/common/tree.c tests/fuzz/exercise.c tests/fuzz/structure.c tests/fuzz/fuzz_common.c"
 for s in $libsrc $common; do
     o=$bin/obj/$(echo "$s" | tr / _ | sed 's/\.c$/.o/')
     [ "$o" -nt "$top_srcdir/$s" ] || echo "$s $o"

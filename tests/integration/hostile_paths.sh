@@ -12,25 +12,6 @@ need_testdata
 . "${top_srcdir:-.}/tests/integration/mountlib.sh"
 objc="$CACHES/dyld_shared_cache_arm64-macOS-objc"
 
-# u32 VALUE: four little-endian bytes.
-u32() {
-    for shift in 0 8 16 24; do
-        # shellcheck disable=SC2059
-        printf "\\$(printf %03o $(($1 >> shift & 255)))"
-    done
-}
-
-# with_path OUT RECORD PATH: a copy of $objc whose image record RECORD
-# names PATH (printf escapes allowed).
-with_path() {
-    cp "$objc" "$1" && chmod u+w "$1" || fail "copying $objc"
-    size=$(stat -c %s "$1")
-    # shellcheck disable=SC2059
-    printf "$3\0" >> "$1"
-    table=$(od -An -tu4 -j 24 -N4 "$1" | tr -d ' ')
-    u32 "$size" | dd of="$1" bs=1 seek=$((table + 32 * $2 + 24)) conv=notrunc status=none || fail "patching $1"
-}
-
 # A forged summary line after a newline, in a path that runs through the
 # file of image 1 (liba), so that both fronts refuse it and say so.
 forged="$WORK/forged.cache"

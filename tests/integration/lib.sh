@@ -46,3 +46,23 @@ builder_caches() {
         *) fail "tests/builder/make-caches.sh $1" ;;
     esac
 }
+
+# u32 VALUE: four little-endian bytes.
+u32() {
+    for shift in 0 8 16 24; do
+        # shellcheck disable=SC2059
+        printf "\\$(printf %03o $(($1 >> shift & 255)))"
+    done
+}
+
+# with_path OUT RECORD PATH: a copy of the arm64 objc cache whose image
+# record RECORD names PATH (printf escapes allowed), a string appended to
+# the file.
+with_path() {
+    cp "$CACHES/dyld_shared_cache_arm64-macOS-objc" "$1" && chmod u+w "$1" || fail "copying the objc cache"
+    size=$(stat -c %s "$1")
+    # shellcheck disable=SC2059
+    printf "$3\0" >> "$1"
+    table=$(od -An -tu4 -j 24 -N4 "$1" | tr -d ' ')
+    u32 "$size" | dd of="$1" bs=1 seek=$((table + 32 * $2 + 24)) conv=notrunc status=none || fail "patching $1"
+}

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/fs/tree.h"
+#include "../../src/common/tree.h"
 #include "dsc/dsc.h"
 #include "suites.h"
 
