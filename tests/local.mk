@@ -69,7 +69,8 @@ EXTRA_DIST += tests/integration/fuzz.sh
 
 # The libFuzzer campaign (tests/fuzz/run.sh, clang-19 with
 # -fsanitize=fuzzer,address,undefined): four targets, seeds made from the
-# builder's caches at run time, regression inputs in tests/fuzz/regress.
+# builder's caches at run time, regression inputs made at run time from the
+# recipes in tests/fuzz/regress (recipe.c, regress-add.sh).
 # `make fuzz FUZZ_SECONDS=N [FUZZ_ARCHES="arm64e x86_64"]` runs every
 # target for N seconds; make check runs fuzz_smoke.sh (20 s per target).
 FUZZ_SECONDS = 600
@@ -82,7 +83,12 @@ fuzz: dscfs$(EXEEXT) tests/builder/dscbuild$(EXEEXT) tests/builder/dsccheck$(EXE
 TESTS += tests/integration/fuzz_smoke.sh
 EXTRA_DIST += tests/integration/fuzz_smoke.sh tests/fuzz/run.sh tests/fuzz/dsc.dict tests/fuzz/fuzz_common.c \
 	tests/fuzz/fuzz_common.h tests/fuzz/fuzz_cache.c tests/fuzz/fuzz_split.c tests/fuzz/fuzz_output.c \
-	tests/fuzz/fuzz_tree.c
+	tests/fuzz/fuzz_tree.c tests/fuzz/recipe.c tests/fuzz/regress-add.sh \
+	tests/fuzz/regress/fuzz_cache/overlapping-segments.recipe \
+	tests/fuzz/regress/fuzz_cache/overlapping-sections.recipe \
+	tests/fuzz/regress/fuzz_cache/no-images.recipe \
+	tests/fuzz/regress/fuzz_output/rebase-repeats.recipe \
+	tests/fuzz/regress/fuzz_output/selrefs-8gib.recipe
 clean-local: clean-fuzz
 clean-fuzz:
 	rm -rf fuzz-build fuzz-out

@@ -123,6 +123,8 @@ bool fsys_image_failed(struct fsys *fs, uint32_t i);
 bool fsys_image_extracted(struct fsys *fs, uint32_t i);
 /* The store producer: extracts image `key` (guarded against SIGBUS). */
 int fsys_produce(void *ctx, uint32_t key, store_blob *out);
+/* The last open file was closed (ops.c): hand the heap back (produce.c). */
+void fsys_files_closed(struct fsys *fs);
 
 /* Text of /.dscfs/info and /.dscfs/status (report.c); malloc'ed, NULL
  * when out of memory. */

@@ -60,11 +60,14 @@ static void handle_free(struct fsys *fs, struct handle *h)
         fs->handles = h->next;
     if (h->next)
         h->next->prev = h->prev;
+    bool last = !fs->handles;
     pthread_mutex_unlock(&fs->handles_lock);
     if (__atomic_load_n(&h->blob, __ATOMIC_ACQUIRE))
         store_release(fs->store, h->image);
     free(h->text);
     free(h);
+    if (last)
+        fsys_files_closed(fs);
 }
 
 void ops_close_all(struct fsys *fs)

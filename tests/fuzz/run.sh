@@ -3,11 +3,13 @@
 # run.sh SECONDS [ARCH...] — the libFuzzer campaign of tests/fuzz: build the
 # four targets with clang-19 (-fsanitize=fuzzer,address,undefined), make
 # their seed corpora from the builder's caches of ARCH (default: every arch)
-# and the shared real caches, replay every committed regression input
-# (tests/fuzz/regress/TARGET/*), then run each target for SECONDS and print
+# and the shared real caches, replay every regression input
+# (tests/fuzz/regress/TARGET/*: recipes made from this run's seeds, see
+# recipe.c and regress-add.sh), then run each target for SECONDS and print
 # its figures (executions, seconds, coverage, findings). A crash's input is
 # kept in $FUZZ_OUT (default $top_builddir/fuzz-out) and fails the run: add
-# it to tests/fuzz/regress/TARGET/ with the fix.
+# its recipe (regress-add.sh CRASH SEED) to tests/fuzz/regress/TARGET/ with
+# the fix.
 # Exits 77 (skip) when clang-19 or its libFuzzer runtime (libclang-rt-19-dev)
 # is missing. `make fuzz` runs it with FUZZ_SECONDS, make check with 20.
 set -eu
@@ -95,13 +97,35 @@ i=0
 done
 export DSC_FUZZ_CACHE="$output_cache"
 
-# ---- regression inputs, then the campaign ----
+# ---- regression inputs: each recipe (tests/fuzz/recipe.c) made from this
+# run's seeds, any other file as it is; then the campaign ----
+"$CC_FUZZ" -O1 -std=c11 -D_GNU_SOURCE "$top_srcdir/tests/fuzz/recipe.c" -o "$bin/recipe" ||
+    { echo "FAIL: building the recipe tool"; exit 1; }
 status=0
 for t in $targets; do
-    regress=$top_srcdir/tests/fuzz/regress/$t
-    if [ -d "$regress" ] && [ -n "$(ls "$regress")" ]; then
-        "$bin/$t" "$regress"/* > "$work/$t.replay" 2>&1 ||
-            { tail -40 "$work/$t.replay"; echo "FAIL: $t: a regression input fails again"; status=1; }
+    mkdir -p "$work/regress/$t"
+    for r in "$top_srcdir/tests/fuzz/regress/$t"/*; do
+        [ -f "$r" ] || continue
+        name=$(basename "$r" .recipe)
+        case $r in
+        *.recipe)
+            rc=0
+            "$bin/recipe" "$work/seed/$t" "$r" "$work/regress/$t/$name" 2> "$work/recipe.err" || rc=$?
+            [ $rc = 0 ] || rm -f "$work/regress/$t/$name"
+            [ $rc = 77 ] && echo "fuzz: $t: regression input $name skipped: $(cat "$work/recipe.err")"
+            [ $rc = 0 ] || [ $rc = 77 ] || { cat "$work/recipe.err"; echo "FAIL: $t: recipe $r"; status=1; } ;;
+        *) cp "$r" "$work/regress/$t/$name" ;;
+        esac
+    done
+    nreg=$(ls "$work/regress/$t" | wc -l)
+    if [ "$nreg" -gt 0 ]; then
+        if "$bin/$t" -rss_limit_mb=2560 "$work/regress/$t"/* > "$work/$t.replay" 2>&1; then
+            echo "fuzz: $t: $nreg regression inputs replayed, no finding"
+        else
+            tail -40 "$work/$t.replay"
+            echo "FAIL: $t: a regression input fails again"
+            status=1
+        fi
     fi
     max_len=$((8 << 20))
     [ "$t" = fuzz_tree ] && max_len=65536

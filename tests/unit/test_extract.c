@@ -546,24 +546,33 @@ END_TEST
 /* The LINKEDIT mapping of a copy of the arm64 cache grown by `grow` bytes
  * (a sparse tail), and libhello's load commands replaced by its __TEXT and
  * as many segment commands covering all of that mapping as fit. */
-static void write_overlapping_segments(const char *path, uint64_t grow)
+/* A copy of the arm64 cache in memory, and where libhello's header is. */
+static uint8_t *hello_copy(size_t *size, uint64_t *hdr)
 {
     const char *src = testdata_path(testdata_caches[0]);
     FILE *f = fopen(src, "rb");
     ck_assert_ptr_nonnull(f);
     fseek(f, 0, SEEK_END);
-    size_t size = (size_t)ftell(f);
+    *size = (size_t)ftell(f);
     rewind(f);
-    uint8_t *b = malloc(size);
-    ck_assert_uint_eq(fread(b, 1, size, f), size);
+    uint8_t *b = malloc(*size);
+    ck_assert_uint_eq(fread(b, 1, *size, f), *size);
     fclose(f);
     dsc_cache *c;
     dsc_error err;
     ck_assert_msg(dsc_cache_open(src, &c, &err) == 0, "%s", err.msg);
     int64_t image = dsc_cache_find_image(c, "/usr/lib/libhello-1.0.dylib");
     ck_assert_int_ge(image, 0);
-    uint64_t hdr = dsc_cache_get_image(c, (uint32_t)image)->address - c->info.base_address; /* __TEXT at offset 0 */
+    *hdr = dsc_cache_get_image(c, (uint32_t)image)->address - c->info.base_address; /* __TEXT at offset 0 */
     dsc_cache_close(c);
+    return b;
+}
+
+static void write_overlapping_segments(const char *path, uint64_t grow)
+{
+    size_t size;
+    uint64_t hdr;
+    uint8_t *b = hello_copy(&size, &hdr);
     /* Both mapping tables: dyld_cache_mapping_info (32 bytes) and, from
      * header 0x140 on, dyld_cache_mapping_and_slide_info (56 bytes). */
     uint32_t moff = dsc_le32(b + 0x10), mcount = dsc_le32(b + 0x14), last = mcount - 1;
@@ -664,6 +673,40 @@ END_TEST
  * LINKEDIT of a real cache: every extraction either succeeds, with
  * dsc_extract_size agreeing, or fails with a message — never crashes (run
  * it under --enable-sanitizers to see memory errors). Fixed seed. */
+/* Nor may two sections share bytes: the passes walk the image section by
+ * section, so N section headers over the same bytes cost N walks and N
+ * tables (the indirect-symbol index, the stub and selector-load scans).
+ * libhello's second __TEXT section made a copy of its first must be
+ * refused in one line naming both. */
+START_TEST(overlapping_sections_are_refused)
+{
+    if (!testdata_path(testdata_caches[0]))
+        return;
+    size_t size;
+    uint64_t hdr;
+    uint8_t *b = hello_copy(&size, &hdr), *lc = b + hdr + MH_HEADER_SIZE_64;
+    ck_assert(dsc_le32(lc) == LC_SEGMENT_64 && dsc_le32(lc + SEG_MAXPROT_64 + 8) >= 2);
+    uint8_t *first = lc + SEG_SIZE_64, *second = first + SECT_SIZE_64;
+    memcpy(second + SECT_ADDR, first + SECT_ADDR, 16); /* addr and size */
+    char path[] = "/tmp/dsc_sections_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    write_file(path, b, size);
+    free(b);
+    dsc_cache *c;
+    dsc_error err;
+    ck_assert_msg(dsc_cache_open(path, &c, &err) == 0, "%s", err.msg);
+    dsc_output o;
+    int rc = dsc_extract(c, (uint32_t)dsc_cache_find_image(c, "/usr/lib/libhello-1.0.dylib"), &o, &err);
+    dsc_cache_close(c);
+    unlink(path);
+    ck_assert_int_eq(rc, -1);
+    ck_assert_msg(strstr(err.msg, "libhello") && strstr(err.msg, "sections __TEXT,") && strstr(err.msg, "overlap") &&
+                      !strchr(err.msg, '\n'), "%s", err.msg);
+}
+END_TEST
+
 START_TEST(mutated_caches_fail_cleanly)
 {
     const char *src = testdata_path(testdata_caches[_i]);
@@ -780,6 +823,7 @@ Suite *extract_suite(void)
     tcase_add_test(tc, unmapped_locals_are_restored);
     tcase_add_loop_test(tc, mutated_caches_fail_cleanly, 0, 3);
     tcase_add_test(tc, overlapping_segments_fail_before_copying);
+    tcase_add_test(tc, overlapping_sections_are_refused);
     suite_add_tcase(s, tc);
     TCase *builder = tcase_create("builder caches");
     tcase_set_timeout(builder, 600);

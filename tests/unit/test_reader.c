@@ -131,6 +131,45 @@ START_TEST(trie_cycle_is_an_error)
 }
 END_TEST
 
+static int sum_keys(void *ctx, const char *key, size_t len, dsc_span term)
+{
+    (void)key;
+    (void)term;
+    *(size_t *)ctx += len + 1;
+    return 0;
+}
+
+/* A 4000-byte edge to a node whose 255 edges all lead to one terminal:
+ * about 5 KB of trie made 255 keys of 4001 bytes (1 MB, copied by every
+ * caller that keeps keys: export sets, the rebuilt symbol table, aliases).
+ * The walk now stops once its keys total DSC_TRIE_KEY_RATIO times the
+ * trie's bytes (plus one key). */
+START_TEST(trie_keys_are_bounded_by_the_trie)
+{
+    enum { LABEL = 4000, FAN = 255 };
+    static uint8_t t[2 + LABEL + 1 + 2 + 2 + FAN * 4 + 3];
+    size_t n = 0, a, leaf;
+    t[n++] = 0, t[n++] = 1;
+    memset(t + n, 'a', LABEL);
+    n += LABEL;
+    t[n++] = 0;
+    a = n + 2;
+    t[n++] = (uint8_t)(0x80 | (a & 0x7f)), t[n++] = (uint8_t)(a >> 7);
+    t[n++] = 0, t[n++] = FAN;
+    leaf = n + FAN * 4;
+    for (int i = 0; i < FAN; i++)
+        t[n++] = 'b', t[n++] = 0, t[n++] = (uint8_t)(0x80 | (leaf & 0x7f)), t[n++] = (uint8_t)(leaf >> 7);
+    t[n++] = 1, t[n++] = 0, t[n++] = 0;
+    ck_assert_uint_eq(n, sizeof t);
+    size_t keys = 0;
+    dsc_error err;
+    ck_assert_int_eq(dsc_trie_walk((dsc_span){t, sizeof t}, sum_keys, &keys, "big", &err), -1);
+    ck_assert_msg(strstr(err.msg, "big: trie node") && strstr(err.msg, "keys longer in total"), "%s", err.msg);
+    ck_assert_uint_le(keys, sizeof t * DSC_TRIE_KEY_RATIO + DSC_TRIE_MAX_KEY);
+    ck_assert_uint_gt(keys, sizeof t * DSC_TRIE_KEY_RATIO - (LABEL + 2));
+}
+END_TEST
+
 START_TEST(fail_messages_are_one_line)
 {
     dsc_error err;
@@ -150,6 +189,7 @@ Suite *reader_suite(void)
     tcase_add_test(tc, trie_walks_in_order);
     tcase_add_test(tc, trie_find_descends_one_path);
     tcase_add_test(tc, trie_cycle_is_an_error);
+    tcase_add_test(tc, trie_keys_are_bounded_by_the_trie);
     tcase_add_test(tc, fail_messages_are_one_line);
     suite_add_tcase(s, tc);
     return s;

@@ -91,7 +91,7 @@ static dsc_span output_lazy(const dsc_output *o, struct dsc_bind_seg *segs, unsi
     for (uint32_t i = 0; i < dsc_le32(o->data + 16); i++) {
         const uint8_t *lc = o->data + at;
         if (dsc_le32(lc) == LC_SEGMENT_64 && *nsegs < 16)
-            segs[(*nsegs)++] = (struct dsc_bind_seg){dsc_le64(lc + 24), dsc_le64(lc + 32)};
+            segs[(*nsegs)++] = (struct dsc_bind_seg){dsc_le64(lc + 24), dsc_le64(lc + 32), dsc_le64(lc + 48)};
         if (dsc_le32(lc) == LC_DYLD_INFO_ONLY)
             ck_assert(span_sub((dsc_span){o->data, o->size}, dsc_le32(lc + 32), dsc_le32(lc + 36), &lazy));
         at += dsc_le32(lc + 4);
@@ -212,7 +212,7 @@ static int keep(void *ctx, const struct dsc_bind_rec *r)
     return 0;
 }
 
-static const struct dsc_bind_seg segs[2] = {{0x1000, 0x1000}, {0x4000, 0x100}};
+static const struct dsc_bind_seg segs[2] = {{0x1000, 0x1000, 0x1000}, {0x4000, 0x100, 0x100}};
 
 START_TEST(bind_opcodes_decode)
 {
@@ -261,6 +261,65 @@ START_TEST(bind_opcodes_hostile)
     static const uint8_t threaded[] = {0xD0};
     ck_assert_int_eq(dsc_bind_walk((dsc_span){threaded, 1}, segs, 2, 8, false, keep, &l, "t", &err), -1);
     ck_assert_ptr_nonnull(strstr(err.msg, "t: bind opcodes at 0x0"));
+}
+END_TEST
+
+/* A repeat may only bind inside its segment, but 40 repeats over the same
+ * 32 slots used to make 1280 records out of 200 bytes (each record a table
+ * entry in the imports index): a stream now stops at as many binds as the
+ * segments' file bytes hold pointers, (0x1000 + 0x100) / 8 = 544 here. */
+START_TEST(bind_opcodes_repeated_over_the_same_slots)
+{
+    uint8_t s[4 + 40 * 5];
+    size_t n = 0;
+    s[n++] = 0x11, s[n++] = 0x40, s[n++] = 'x', s[n++] = 0;
+    for (int i = 0; i < 40; i++)
+        s[n++] = 0x71, s[n++] = 0, s[n++] = 0xC0, s[n++] = 32, s[n++] = 0;
+    struct recs l = {0};
+    dsc_error err;
+    ck_assert_int_eq(dsc_bind_walk((dsc_span){s, n}, segs, 2, 8, false, keep, &l, "t", &err), -1);
+    ck_assert_msg(strstr(err.msg, "t: bind opcodes at") && strstr(err.msg, "more binds than the segments have"),
+                  "%s", err.msg);
+    ck_assert_uint_eq(l.n, 544);
+}
+END_TEST
+
+static int count_decoded(void *ctx, const struct dsc_decoded_fixup *d)
+{
+    (void)d;
+    ++*(size_t *)ctx;
+    return 0;
+}
+
+/* The same in an output file's rebase opcodes: one 0x200-byte segment (64
+ * pointer slots) rebased 100 times over by REBASE_OPCODE_DO_REBASE_ULEB_TIMES
+ * stops after 64 records with one line naming the file. */
+START_TEST(rebase_opcodes_repeated_over_the_same_slots)
+{
+    uint8_t f[0x200 + 2 + 100 * 4] = {0};
+    uint8_t *lc = f + MH_HEADER_SIZE_64, *info = lc + SEG_SIZE_64;
+    dsc_put32(f, MH_MAGIC_64);
+    dsc_put32(f + MH_NCMDS, 2);
+    dsc_put32(f + MH_SIZEOFCMDS, SEG_SIZE_64 + DYLD_INFO_CMD_SIZE);
+    dsc_put32(lc, LC_SEGMENT_64);
+    dsc_put32(lc + 4, SEG_SIZE_64);
+    memcpy(lc + SEG_SEGNAME, "__DATA", 6);
+    dsc_put64(lc + SEG_VMADDR, 0x1000);
+    dsc_put64(lc + SEG_VMADDR + 8, 0x200);
+    dsc_put64(lc + SEG_VMADDR + 24, 0x200);
+    dsc_put32(info, LC_DYLD_INFO_ONLY);
+    dsc_put32(info + 4, DYLD_INFO_CMD_SIZE);
+    dsc_put32(info + 8, 0x200);
+    dsc_put32(info + 12, sizeof f - 0x200);
+    size_t n = 0x200;
+    f[n++] = 0x11; /* pointer type; the DONE at the end is never reached */
+    for (int i = 0; i < 100; i++)
+        f[n++] = 0x20, f[n++] = 0, f[n++] = 0x60, f[n++] = 64;
+    size_t got = 0;
+    dsc_error err;
+    ck_assert_int_eq(dsc_fixups_decode((dsc_span){f, sizeof f}, "crafted", count_decoded, &got, &err), -1);
+    ck_assert_msg(strstr(err.msg, "crafted: more rebases or binds in one stream"), "%s", err.msg);
+    ck_assert_uint_eq(got, 64);
 }
 END_TEST
 
@@ -372,6 +431,8 @@ Suite *verify_suite(void)
     TCase *ops = tcase_create("opcodes");
     tcase_add_test(ops, bind_opcodes_decode);
     tcase_add_test(ops, bind_opcodes_hostile);
+    tcase_add_test(ops, bind_opcodes_repeated_over_the_same_slots);
+    tcase_add_test(ops, rebase_opcodes_repeated_over_the_same_slots);
     suite_add_tcase(s, ops);
     return s;
 }

@@ -28,6 +28,7 @@ struct bind_state {
     struct dsc_bind_rec rec;
     dsc_bind_fn fn;
     void *ctx;
+    uint64_t budget;         /* binds left: pointer slots of the file bytes */
 };
 
 /* Bind at the current place, if it is a pointer slot inside its segment. */
@@ -35,6 +36,8 @@ static int do_bind(struct bind_state *st)
 {
     if (st->seg < 0 || !st->rec.name)
         return -1;
+    if (st->budget-- == 0)
+        return -2;
     const struct dsc_bind_seg *s = &st->segs[st->seg];
     if (!dsc_range_ok(s->vmsize, st->offset, st->ptr_size))
         return -1;
@@ -52,7 +55,9 @@ static int bad(dsc_error *err, const char *file, uint64_t at, const char *what)
 int dsc_bind_walk(dsc_span stream, const struct dsc_bind_seg *segs, unsigned nsegs, unsigned ptr_size, bool lazy,
                   dsc_bind_fn fn, void *ctx, const char *file, dsc_error *err)
 {
-    struct bind_state st = {segs, nsegs, ptr_size, -1, 0, {0}, fn, ctx};
+    struct bind_state st = {segs, nsegs, ptr_size, -1, 0, {0}, fn, ctx, 0};
+    for (unsigned i = 0; i < nsegs; i++)
+        st.budget += segs[i].filesize / ptr_size;
     uint64_t off = 0, v, skip;
     int64_t sv;
     st.rec.type = BIND_TYPE_POINTER;
@@ -131,6 +136,8 @@ int dsc_bind_walk(dsc_span stream, const struct dsc_bind_seg *segs, unsigned nse
         }
         if (rc == -1)
             return bad(err, file, at, "bind outside its segment or without a symbol");
+        if (rc == -2)
+            return bad(err, file, at, "more binds than the segments have pointer slots");
         if (rc)
             return rc;
     }

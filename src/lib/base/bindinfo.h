@@ -5,9 +5,12 @@
  * their original streams (caches up to dyld-9xx) and on extracted files.
  *
  * Every segment index and address is checked against the segment table the
- * caller gives; a repeat count can only bind inside its segment, so a
- * hostile stream ends with an error, never a long loop. Threaded binds
- * (BIND_OPCODE_THREADED) are refused.
+ * caller gives; a repeat count can only bind inside its segment, and a
+ * stream may bind no more slots in all than the segments' file bytes hold
+ * pointers (a linker binds each slot once; repeats over the same slots are
+ * how a hostile stream would turn a few bytes into millions of records), so
+ * it ends with an error, never a long loop or an unbounded table. Threaded
+ * binds (BIND_OPCODE_THREADED) are refused.
  */
 #ifndef DSC_BINDINFO_H
 #define DSC_BINDINFO_H
@@ -17,6 +20,7 @@
 
 struct dsc_bind_seg {
     uint64_t vmaddr, vmsize;
+    uint64_t filesize;       /* bytes in the file: bounds the stream's binds */
 };
 
 struct dsc_bind_rec {

@@ -37,6 +37,7 @@ int dsc_trie_walk(dsc_span trie, dsc_trie_fn fn, void *ctx, const char *file, ds
     /* A real trie visits each node once and a node takes at least two
      * bytes, so more visits than bytes means cycles or shared subtrees. */
     uint64_t budget = trie.size, pushes = trie.size;
+    uint64_t key_bytes = trie.size * DSC_TRIE_KEY_RATIO + DSC_TRIE_MAX_KEY;
     stack[depth++] = (struct trie_frame){0, 0, 0, 0};
 
     while (depth) {
@@ -55,6 +56,11 @@ int dsc_trie_walk(dsc_span trie, dsc_trie_fn fn, void *ctx, const char *file, ds
             goto out;
         }
         if (term_size) {
+            if (key_bytes < key_len + 1) {
+                rc = walk_fail(err, file, "keys longer in total than the trie allows", fr.node);
+                goto out;
+            }
+            key_bytes -= key_len + 1;
             rc = fn(ctx, key, key_len, (dsc_span){trie.data + off, term_size});
             if (rc)
                 goto out;

@@ -6,8 +6,10 @@
  * Node: ULEB terminal size, terminal bytes, u8 child count, then per child a
  * NUL-terminated edge label and a ULEB node offset from the trie start.
  * The walk is iterative and bounded: keys longer than DSC_TRIE_MAX_KEY, more
- * node visits than the trie has bytes (cycles, shared subtrees) or any
- * out-of-range offset end it with an error instead of looping or exploding.
+ * node visits than the trie has bytes (cycles, shared subtrees), keys
+ * totalling more than DSC_TRIE_KEY_RATIO times the trie's bytes (what a
+ * caller copying every key allocates) or any out-of-range offset end it
+ * with an error instead of looping or exploding.
  */
 #ifndef DSC_TRIE_H
 #define DSC_TRIE_H
@@ -15,6 +17,9 @@
 #include "base/reader.h"
 
 #define DSC_TRIE_MAX_KEY 4096
+/* Shared prefixes make a real trie's keys longer than the trie, but by far
+ * less than this; a hostile one can reach 4096 bytes of key per node. */
+#define DSC_TRIE_KEY_RATIO 64
 
 /* Called for each terminal node. `terminal` is exactly its terminal bytes.
  * A non-zero return stops the walk and is returned by dsc_trie_walk. */

@@ -66,31 +66,62 @@ static int describe_segment(struct dsc_plan *p, unsigned index)
     return add_sections(p, out, in);
 }
 
-static int by_vmaddr(const void *a, const void *b)
+/* An address range of a segment or section, and which one it is. */
+struct extent {
+    uint64_t start, size;
+    unsigned index;
+};
+
+static int by_start(const void *a, const void *b)
 {
-    const struct dsc_segment *x = *(const struct dsc_segment *const *)a, *y = *(const struct dsc_segment *const *)b;
-    return x->vmaddr < y->vmaddr ? -1 : x->vmaddr > y->vmaddr;
+    const struct extent *x = a, *y = b;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Two of the `n` extents that share an address (*a, *b: their indexes):
+ * 1, or 0 when none do. Sorted, so that thousands of crafted commands cost
+ * n log n, not n². Empty extents share nothing. */
+static int find_overlap(struct extent *v, size_t n, unsigned *a, unsigned *b)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (v[i].size)
+            v[k++] = v[i];
+    dsc_sort(v, k, sizeof *v, by_start);
+    for (size_t i = 1; i < k; i++)
+        if (v[i].start - v[i - 1].start < v[i - 1].size) { /* sorted: no wrap */
+            *a = v[i - 1].index;
+            *b = v[i].index;
+            return 1;
+        }
+    return 0;
 }
 
 /* No two non-empty segments of the image (LINKEDIT included) may share an
  * address: overlapping segments would make every later copy of the image's
- * bytes (here and in the ObjC view) cost more than the cache holds. Sorted,
- * so that thousands of crafted segment commands cost n log n, not n². */
+ * bytes (here and in the ObjC view) cost more than the cache holds. Nor may
+ * two non-empty sections: the passes walk the image section by section
+ * (stubs, pointer tables, code, strings), so a section repeated thousands
+ * of times over the same bytes would cost thousands of walks and tables. */
 static int check_overlaps(struct dsc_plan *p)
 {
-    const struct dsc_segment **order = malloc((p->mo.nsegs ? p->mo.nsegs : 1) * sizeof *order);
-    if (!order)
-        return plan_oom(p);
-    size_t n = 0;
-    for (unsigned i = 0; i < p->mo.nsegs; i++)
-        if (p->mo.segs[i].vmsize)
-            order[n++] = &p->mo.segs[i];
-    dsc_sort(order, n, sizeof *order, by_vmaddr);
+    const struct dsc_macho *mo = &p->mo;
+    size_t most = mo->nsegs > mo->nsects ? mo->nsegs : mo->nsects;
+    struct extent *v = malloc((most ? most : 1) * sizeof *v);
+    unsigned a, b;
     int rc = 0;
-    for (size_t i = 1; i < n && !rc; i++)
-        if (order[i - 1]->vmaddr + order[i - 1]->vmsize > order[i]->vmaddr) /* no wrap: checked by macho_view.c */
-            rc = plan_fail(p, "segments %s and %s overlap", order[i - 1]->name, order[i]->name);
-    free(order);
+    if (!v)
+        return plan_oom(p);
+    for (unsigned i = 0; i < mo->nsegs; i++)
+        v[i] = (struct extent){mo->segs[i].vmaddr, mo->segs[i].vmsize, i};
+    if (find_overlap(v, mo->nsegs, &a, &b))
+        rc = plan_fail(p, "segments %s and %s overlap", mo->segs[a].name, mo->segs[b].name);
+    for (unsigned i = 0; rc == 0 && i < mo->nsects; i++)
+        v[i] = (struct extent){mo->sects[i].addr, mo->sects[i].size, i};
+    if (rc == 0 && find_overlap(v, mo->nsects, &a, &b))
+        rc = plan_fail(p, "sections %s,%s and %s,%s overlap", mo->sects[a].segname, mo->sects[a].sectname,
+                       mo->sects[b].segname, mo->sects[b].sectname);
+    free(v);
     return rc;
 }
 

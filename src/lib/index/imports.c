@@ -152,7 +152,7 @@ static int load_orig_binds(const struct dsc_macho *mo, struct dsc_imports *im, d
     if (!segs)
         return dsc_image_fail_code(err, DSC_ERR_NOMEM, mo->cache, mo->image, "out of memory");
     for (unsigned i = 0; i < mo->nsegs; i++)
-        segs[i] = (struct dsc_bind_seg){mo->segs[i].vmaddr, mo->segs[i].vmsize};
+        segs[i] = (struct dsc_bind_seg){mo->segs[i].vmaddr, mo->segs[i].vmsize, mo->segs[i].filesize};
     struct bind_ctx b = {im, 0, false, false};
     const unsigned at[3] = {DYLD_INFO_BIND, DYLD_INFO_WEAK_BIND, DYLD_INFO_LAZY_BIND};
     int rc = 0;
@@ -193,7 +193,7 @@ const struct dsc_orig_bind *dsc_imports_bind_at(const struct dsc_imports *im, ui
     return NULL;
 }
 
-/* Entries the sections claim, bounded by the indirect table's size. */
+/* Entries the sections claim, at most one per entry of the indirect table. */
 static int count_entries(const struct dsc_macho *mo, const struct tables *t, size_t *n, dsc_error *err)
 {
     uint64_t total = 0, nind = t->indirect.size / 4;
@@ -208,6 +208,12 @@ static int count_entries(const struct dsc_macho *mo, const struct tables *t, siz
                                   x->segname, x->sectname);
         total += k;
     }
+    /* Each indexed section has its own range of the table: more entries
+     * than the table holds means sections sharing it, and a table of
+     * entries as many times over. */
+    if (total > nind)
+        return dsc_image_fail(err, mo->cache, mo->image, "sections index %llu indirect symbols, the table has %llu",
+                              (unsigned long long)total, (unsigned long long)nind);
     *n = (size_t)total;
     return 0;
 }

@@ -24,7 +24,29 @@ struct file {
     dsc_decoded_fn fn;
     void *ctx;
     dsc_error *err;
+    uint64_t budget;              /* records left in this opcode stream */
 };
+
+/* A linker rebases or binds each slot once per stream: a stream may emit
+ * no more records than the segments' file bytes hold pointers, or a few
+ * repeat opcodes over the same slots would make millions of records. */
+static uint64_t stream_budget(const struct file *f)
+{
+    uint64_t slots = 0;
+    for (unsigned i = 0; i < f->nsegs; i++)
+        slots += f->segs[i].filesize / f->ptr_size;
+    return slots;
+}
+
+static bool spend(struct file *f)
+{
+    if (f->budget == 0) {
+        dsc_fail(f->err, f->name, "more rebases or binds in one stream than the segments have pointer slots");
+        return false;
+    }
+    f->budget--;
+    return true;
+}
 
 /* What the decoders need of the file's load commands. */
 static int parse(struct file *f, const struct dsc_macho *mo)
@@ -65,6 +87,8 @@ static bool slot(const struct file *f, unsigned seg, uint64_t off, const uint8_t
 static int emit_rebase(struct file *f, unsigned seg, uint64_t off)
 {
     const uint8_t *p;
+    if (!spend(f))
+        return -1;
     if (!slot(f, seg, off, &p))
         return dsc_fail(f->err, f->name, "rebase at segment %u offset 0x%llx is out of the segment", seg,
                         (unsigned long long)off);
@@ -138,6 +162,8 @@ struct bind_state {
 static int emit_bind(struct file *f, struct bind_state *s)
 {
     const uint8_t *p;
+    if (!spend(f))
+        return -1;
     if (!s->d.name || !slot(f, s->seg, s->off, &p))
         return dsc_fail(f->err, f->name, "bind at segment %u offset 0x%llx is incomplete or out of range", s->seg,
                         (unsigned long long)s->off);
@@ -231,7 +257,9 @@ static int decode_opcodes(struct file *f)
     span_u32(f->dyld_info, 20, &bsize);
     if (!span_sub(f->bytes, roff, rsize, &rebase) || !span_sub(f->bytes, boff, bsize, &bind))
         return dsc_fail(f->err, f->name, "dyld info is out of the file");
+    f->budget = stream_budget(f);
     int rc = decode_rebases(f, rebase);
+    f->budget = stream_budget(f);
     return rc ? rc : decode_binds(f, bind);
 }
 
