@@ -29,15 +29,15 @@ build() { # dir, configure flags...
 
 stage "plain build: make check, make distcheck"
 build ci-build
-(cd ci-build && make -s check) || status=1
-(cd ci-build && make -s distcheck >distcheck.out 2>&1) || { tail -40 ci-build/distcheck.out; status=1; }
+(cd ci-build && make -s -j"$jobs" check) || status=1
+(cd ci-build && make -s -j"$jobs" distcheck >distcheck.out 2>&1) || { tail -40 ci-build/distcheck.out; status=1; }
 
 stage "packages: .deb (lintian), .rpm, --disable-fuse"
 sh packaging/build-packages.sh || status=1
 
 stage "ASan+UBSan build: make check"
 build ci-build-asan --enable-sanitizers
-(cd ci-build-asan && make -s check) || status=1
+(cd ci-build-asan && make -s -j"$jobs" check) || status=1
 
 if grep -q '^check-tsan:' ci-build/Makefile; then
     stage "ThreadSanitizer: threaded code"
