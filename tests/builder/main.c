@@ -279,5 +279,6 @@ int main(int argc, char **argv)
            (unsigned long long)c.stats_gotzeroed, c.stats_redirected, (unsigned long long)c.stats_tlv_images,
            (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
     cache_free(&c);
+    free(c.opt.fv_specs); /* not cache_free's: dsccheck lends it its manifest's array */
     return 0;
 }
