@@ -109,6 +109,12 @@ static int load_header_info(const dsc_cache *c, struct dsc_objc_opt *opt, dsc_er
     return 0;
 }
 
+bool dsc_objc_cache_segment(const struct dsc_macho *mo, const struct dsc_segment *s)
+{
+    return s->nsects == 0 && mo->install_name && strcmp(mo->install_name, DSC_LIBOBJC_PATH) == 0 &&
+           (strcmp(s->name, "__OBJC_RO") == 0 || strcmp(s->name, "__OBJC_RW") == 0);
+}
+
 /* objc_opt_t from image i's __TEXT,__objc_opt_ro, if it has one. */
 static int opt_in_image(const dsc_cache *c, uint32_t i, struct dsc_objc_opt *opt, dsc_error *err)
 {
