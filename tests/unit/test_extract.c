@@ -7,10 +7,11 @@
  *
  * Rebases are read back with our own decoder (fixup_decode.c) because
  * llvm-objdump-19 cannot read arm64e chained fixups (it rejects pointer
- * format 1) and numbers segments by their sections, so it misreads rebases
- * into section-less segments such as libobjc's __OBJC_RW. Where llvm can read
- * them (arm64 images whose segments all have sections) the rebase set is
- * also checked against `llvm-objdump-19 --macho --rebase`. */
+ * format 1) and numbers segments by their sections, so it would misread
+ * rebases into section-less segments (libobjc's __OBJC_RW was one until
+ * extraction left it out). Where llvm can read them (arm64 images whose
+ * segments all have sections) the rebase set is also checked against
+ * `llvm-objdump-19 --macho --rebase`. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -84,7 +84,7 @@ static int opt_from_libobjc(const dsc_cache *c, const struct dsc_section *s, str
     opt->version = version;
     opt->header_info_ro = hinfo ? s->addr + (uint64_t)(int64_t)hinfo : 0;
     uint64_t selbase;
-    if (version == 16 && span_u64(o, 40, &selbase) && selbase) {
+    if (version == 16 && span_u64(o, DSC_OBJC_OPT_RO_SELBASE, &selbase) && selbase) {
         opt->has_selector_base = true;
         opt->selector_base = s->addr + selbase;
     }
