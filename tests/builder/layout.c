@@ -158,7 +158,8 @@ static uint64_t objc_area_size(const struct cache *c)
  * SubCache::addObjCReadOnlyChunk) and in the READ_ONLY mapping from it
  * (dyld-1231.3/1245.1 addReadOnlyChunk), except on x86_64, whose
  * discontiguous layout puts read-only chunks in TEXT. Apple's IMP caches and
- * opts header went to LINKEDIT meanwhile; ours stay in the area. */
+ * opts header are LINKEDIT chunks in dyld-1042.1..1245.1 and READ_ONLY ones
+ * in dyld-1378; ours are always in the area. */
 static bool objc_area_read_only(const struct cache *c)
 {
     return tpro_era(c) && c->opt.arch != ARCH_X86_64 && objc_area_size(c) > 0;
@@ -298,8 +299,8 @@ static uint64_t gap_before(const struct cache *c, const struct region *prev, con
  * large layout of dyld-1284.13 makeLargeLayoutSubCaches, whose sub-caches
  * of up to 2 GB of TEXT+DATA each (Layout::contiguous subCacheTextDataLimit)
  * put later images above 4 GiB and made SlideInfo choose v5 (cacheSize >
- * 4 GB): the main file holds only headers and the ObjC tables (as its
- * universal main caches do), the TEXT sub-caches start 3 GiB above the
+ * 4 GB): the main file holds only headers (and, before 0x208, the ObjC
+ * tables; as its universal main caches do), the TEXT sub-caches start 3 GiB above the
  * base, the first data mapping 4 GiB above it (so pointers into DATA need
  * v5 runtime-offset bits 32-33; TEXT and DATA of every image stay within
  * that 2 GB), and the LINKEDIT sub-cache more than 4 GiB past the first
