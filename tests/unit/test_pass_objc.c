@@ -15,8 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/ptrfmt.h"
@@ -682,38 +680,12 @@ START_TEST(interned_strings_are_bounded_by_the_cache)
     free(b);
     close(fd);
 
-    int pipefd[2];
-    ck_assert_int_eq(pipe(pipefd), 0);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        struct rusage before, after;
-        getrusage(RUSAGE_SELF, &before);
-        int rc = dsc_cache_open(path, &c, &err);
-        dsc_output o = {0};
-        if (rc == 0)
-            rc = dsc_extract(c, hello, &o, &err);
-        getrusage(RUSAGE_SELF, &after);
-        const char *w = o.warnings ? strstr(o.warnings, "ObjC metadata left") : NULL;
-        const char *say = rc ? err.msg : w ? w : "-";
-        dprintf(pipefd[1], "%d %ld %.*s", rc, after.ru_maxrss - before.ru_maxrss, (int)strcspn(say, "\n"), say);
-        _exit(0);
-    }
-    close(pipefd[1]);
-    char msg[512] = "";
-    ssize_t got = read(pipefd[0], msg, sizeof msg - 1);
-    close(pipefd[0]);
-    int status;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    struct testdata_child r;
+    testdata_extract_in_child(path, "/usr/lib/libhello-1.0.dylib", "ObjC metadata left", &r);
     unlink(path);
-    ck_assert(got > 0 && WIFEXITED(status));
-    msg[got] = 0;
-    int rc, used;
-    long grew_kb;
-    ck_assert_int_eq(sscanf(msg, "%d %ld %n", &rc, &grew_kb, &used), 2);
-    ck_assert_msg(rc == 0 && strstr(msg + used, "exceed the cache's"), "%s", msg);
-    ck_assert_msg(grew_kb < 8192, "peak RSS grew by %ld KiB for a cache of %llu mapped bytes: %s", grew_kb,
-                  (unsigned long long)cache_bytes, msg);
+    ck_assert_msg(r.rc == 0 && strstr(r.msg, "exceed the cache's"), "%s", r.msg);
+    ck_assert_msg(r.grew_kb < 8192, "peak RSS grew by %ld KiB for a cache of %llu mapped bytes: %s", r.grew_kb,
+                  (unsigned long long)cache_bytes, r.msg);
 }
 END_TEST
 

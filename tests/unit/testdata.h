@@ -16,6 +16,19 @@ struct dsc_cache *testdata_open(const char *rel);
  * cache is absent. The caller closes and unlinks it. */
 int testdata_copy(const char *rel, char *tmpl);
 
+/* What testdata_extract_in_child saw. */
+struct testdata_child {
+    int rc;       /* dsc_cache_open's, then dsc_extract's */
+    long grew_kb; /* growth of the child's peak resident size */
+    char msg[1088]; /* the error when rc != 0, else the first warning line
+                     * holding the asked text, else "-" */
+};
+
+/* Open the cache at `path` and extract the image at `image_path` in a child
+ * process, so that its peak resident size can be judged alone. */
+void testdata_extract_in_child(const char *path, const char *image_path, const char *warning,
+                               struct testdata_child *out);
+
 /* The three real caches, relative to the testdata folder. */
 extern const char *const testdata_caches[3];
 
