@@ -148,7 +148,7 @@ int cli_verb_verify(int argc, char **argv)
         if (flags & CLI_VERBOSE)
             fprintf(stderr, "dscfs: verifying %" PRIu32 "/%" PRIu32 " %s\n", k + 1, n,
                     dsc_path_escape(esc, sizeof esc, dsc_cache_get_image(c, (uint32_t)image)->path));
-        dsc_verify_report r;
+        dsc_verify_report r = {.size = sizeof r};
         dsc_error err;
         if (dsc_verify(c, (uint32_t)image, &r, &err)) {
             fprintf(stderr, "dscfs: %s\n", err.msg);
