@@ -100,3 +100,22 @@ void testdata_extract_in_child(const char *path, const char *image_path, const c
     ck_assert_int_eq(sscanf(text, "%d %ld %n", &out->rc, &out->grew_kb, &used), 2);
     snprintf(out->msg, sizeof out->msg, "%s", text + used);
 }
+
+unsigned builder_caches_each(void (*fn)(const char *name, const char *path, void *ctx), void *ctx)
+{
+    const char *list = getenv("DSC_BUILDER_LIST");
+    if (!list)
+        return 0;
+    FILE *f = fopen(list, "r");
+    ck_assert_msg(f != NULL, "%s: cannot open", list);
+    char line[4096];
+    unsigned n = 0;
+    while (fgets(line, sizeof line, f)) {
+        char *name = strtok(line, "\t"), *path = strtok(NULL, "\t");
+        ck_assert_msg(name && path, "%s: malformed line", list);
+        fn(name, path, ctx);
+        n++;
+    }
+    fclose(f);
+    return n;
+}
