@@ -382,13 +382,11 @@ void universal_stubs(struct cache *c);
 
 /* code.c: ADRP pages after segments moved; optional stub redirection. */
 void code_fix(struct cache *c);
-bool arm64_is_adrp(uint32_t insn);
-uint64_t arm64_adrp_page(uint32_t insn, uint64_t pc);
-bool arm64_set_adrp_page(uint32_t *insn, uint64_t pc, uint64_t page); /* false: out of range */
-/* Offset of the one instruction (matching mask/value, e.g. LDR Xt,[Xn,#imm])
- * that uses the register the ADRP at `at` sets, before a branch or a new
- * ADRP of it within 16 instructions; -1 when there is none or another use. */
-long arm64_sole_load(const uint8_t *code, uint64_t size, uint64_t at, uint32_t mask, uint32_t value);
+/* Offset of the one instruction (an LDR Wt|Xt, [Xn, #imm] of `load_size`
+ * bytes) that uses the register the ADRP at `at` sets, before a branch or
+ * a new ADRP of it within 16 instructions; -1 when there is none or another
+ * use. (Instruction words: libdsc's base/insn.h.) */
+long arm64_sole_load(const uint8_t *code, uint64_t size, uint64_t at, unsigned load_size);
 /* Every RIP-relative operand of an x86_64 code section, in the built cache:
  * fn gets its disp32 bytes and the input and cache addresses after the
  * instruction (the displacement is relative to them). */

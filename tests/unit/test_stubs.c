@@ -102,6 +102,49 @@ START_TEST(adrp_add_ldr_words)
 }
 END_TEST
 
+/* Every load (literal) form, re-aimed and widened to its unsigned-offset
+ * twin (the builder's and extraction's rewrites); words from llvm-mc-19. */
+START_TEST(literal_words)
+{
+    uint32_t w;
+    /* ldrsw x3, #8; ldr q0, #16; prfm pldl1keep, #8; ldr s1, #-4. */
+    const uint32_t forms[] = {0x98000043u, 0x9C000080u, 0xD8000040u, 0x1CFFFFE1u, 0x5801CA08u, 0x18000050u};
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        ck_assert(dsc_a64_is_load_literal(forms[i]));
+        w = forms[i];
+        ck_assert(dsc_a64_load_literal_retarget(&w, 0x1000, 0x1000 + 0x40));
+        ck_assert_uint_eq(dsc_a64_ldr_literal_target(w, 0x1000), 0x1040);
+        ck_assert_uint_eq(w & ~(0x7FFFFu << 5), forms[i] & ~(0x7FFFFu << 5)); /* all else kept */
+        ck_assert(!dsc_a64_load_literal_retarget(&w, 0x1000, 0x1000 + (1ull << 20)));
+        ck_assert(!dsc_a64_load_literal_retarget(&w, 0x1000, 0x1002));
+        ck_assert_uint_eq(dsc_a64_ldr_literal_target(w, 0x1000), 0x1040); /* untouched when refused */
+    }
+    ck_assert_uint_eq(dsc_a64_ldr_literal_target(0x1CFFFFE1u, 0x1000), 0xFFC);
+    ck_assert(!dsc_a64_is_load_literal(0x10FFFFE9u)); /* ADR */
+    ck_assert(!dsc_a64_is_load_literal(0xF9400610u)); /* LDR (unsigned offset) */
+    /* ldr x5, [x5, #24] = 0xf9400ca5; ldr w5, [x5, #24] = 0xb94018a5;
+     * ldrsw x5, [x5, #24] = 0xb98018a5. */
+    ck_assert(dsc_a64_ldr_imm_of_literal(0x58000005u, 5, 24, &w));
+    ck_assert_uint_eq(w, 0xF9400CA5u);
+    ck_assert(dsc_a64_ldr_imm_of_literal(0x18000005u, 5, 24, &w));
+    ck_assert_uint_eq(w, 0xB94018A5u);
+    ck_assert(dsc_a64_ldr_imm_of_literal(0x98000005u, 5, 24, &w));
+    ck_assert_uint_eq(w, 0xB98018A5u);
+    ck_assert(!dsc_a64_ldr_imm_of_literal(0x58000005u, 5, 20, &w)); /* misaligned for X */
+    ck_assert(!dsc_a64_ldr_imm_of_literal(0x98000005u, 5, 22, &w));
+    ck_assert(!dsc_a64_ldr_imm_of_literal(0x9C000080u, 0, 16, &w)); /* SIMD: no such twin here */
+    ck_assert(!dsc_a64_ldr_imm_of_literal(0xD8000040u, 0, 16, &w)); /* PRFM */
+    /* adds x1, x2, #4 = 0xb1001041; sub w1, w2, #4 = 0x51001041. */
+    ck_assert(dsc_a64_is_add_sub_imm(0xB1001041u) && dsc_a64_is_add_sub_imm(0x51001041u));
+    ck_assert(dsc_a64_is_add_sub_imm(0x91004231u) && !dsc_a64_is_add_sub_imm(0xF9400610u));
+    /* svc #0x80 = 0xd4001001, brk #1; str x0, [sp, #8] = 0xf90007e0,
+     * ldr x0, [x1], #8 = 0xf8408420 (post-index: not unsigned offset). */
+    ck_assert(dsc_a64_is_svc(0xD4001001u) && !dsc_a64_is_svc(A64_BRK_1));
+    ck_assert(dsc_a64_is_ldst_uoff(0xF90007E0u) && dsc_a64_is_ldst_uoff(0xF9400610u));
+    ck_assert(!dsc_a64_is_ldst_uoff(0xF8408420u) && !dsc_a64_is_ldst_uoff(0x5801CA08u));
+}
+END_TEST
+
 START_TEST(x86_rip_loads)
 {
     uint64_t slot;
@@ -286,6 +329,7 @@ Suite *stubs_suite(void)
     TCase *words = tcase_create("words");
     tcase_add_test(words, branch_words);
     tcase_add_test(words, adrp_add_ldr_words);
+    tcase_add_test(words, literal_words);
     tcase_add_test(words, stub_forms_round_trip);
     tcase_add_test(words, x86_rip_loads);
     tcase_add_test(words, x86_rip_operands);
