@@ -40,6 +40,30 @@ static bool is_ldr_x(uint32_t i)
     return dsc_a64_is_ldr_imm(i, &rt, &rn, &off, &size) && size == 8;
 }
 
+/* A load the input made of `want` now reaches `t` through the ADRP pair
+ * whose second word is `second` (dyld-940+): a selector load may become
+ * ADRP+ADD of the uniqued string (when `was_load`: the input loaded the
+ * selref), a GOT load may read the cache-wide twin. */
+static bool rewritten_pair(const struct image *img, uint64_t want, uint64_t t, uint32_t second, bool was_load,
+                           struct counts *n)
+{
+    const struct ptr *p = image_ptr_at(img, want);
+    bool add = is_add(second), sel = p && add && was_load && uniqued_selector(p->target, t);
+    n->selector_loads += sel;
+    return sel || (!add && got_twin(img, want, t, n));
+}
+
+/* The verdict on a reference at `at` the input made to `want`: `ok`, and
+ * then a slot still holding its pointer when it reaches it unchanged. */
+static void judge(const struct image *img, const char *what, uint64_t at, bool ok, uint64_t t, uint64_t want)
+{
+    if (ok && t == want)
+        not_zeroed(img, at, want);
+    if (!ok)
+        die("%s: %s at 0x%llx reaches 0x%llx, expected 0x%llx", img->cache_path, what, (unsigned long long)at,
+            (unsigned long long)t, (unsigned long long)want);
+}
+
 /* The pair at `off` in the cache must reach where the input's pair went; an
  * optimised stub may instead reach its slot's final target directly. */
 static void check_pairs(const struct image *img, const struct sect *x, const uint8_t *in, dsc_span code,
@@ -58,19 +82,9 @@ static void check_pairs(const struct image *img, const struct sect *x, const uin
                 ok = p && p->target == t && is_add(dsc_le32(code.data + k));
                 n->direct_stubs += ok;
             } else if (ok && t != want) {
-                /* dyld-940+: a selref load may become ADRP+ADD of the string,
-                 * a GOT load may read the cache-wide twin. */
-                const struct ptr *p = image_ptr_at(img, want);
-                bool sel = p && is_add(dsc_le32(code.data + k)) && is_ldr_x(dsc_le32(in + k)) &&
-                           uniqued_selector(p->target, t);
-                n->selector_loads += sel;
-                ok = sel || (!is_add(dsc_le32(code.data + k)) && got_twin(img, want, t, n));
+                ok = rewritten_pair(img, want, t, dsc_le32(code.data + k), is_ldr_x(dsc_le32(in + k)), n);
             }
-            if (ok && t == want)
-                not_zeroed(img, addr + off, want);
-            if (!ok)
-                die("%s: ADRP pair at 0x%llx reaches 0x%llx, expected 0x%llx", img->cache_path,
-                    (unsigned long long)(addr + off), (unsigned long long)t, (unsigned long long)want);
+            judge(img, "ADRP pair", addr + off, ok, t, want);
             n->adrps++;
             break;
         }
@@ -116,18 +130,10 @@ static void check_literals(const struct image *img, const struct sect *x, const 
                                                                                                              : off;
             ok = off + 4 <= x->size && first + 8 <= x->size &&
                  pair_target(dsc_le32(code.data + first), dsc_le32(code.data + first + 4), addr + first, &t);
-            if (ok && t != want) {
-                const struct ptr *p = image_ptr_at(img, want);
-                bool add = is_add(dsc_le32(code.data + first + 4)), sel = p && add && uniqued_selector(p->target, t);
-                n->selector_loads += sel;
-                ok = sel || (!add && got_twin(img, want, t, n));
-            }
+            if (ok && t != want)
+                ok = rewritten_pair(img, want, t, dsc_le32(code.data + first + 4), true, n);
         }
-        if (ok && t == want)
-            not_zeroed(img, addr + off, want);
-        if (!ok)
-            die("%s: PC-relative reference at 0x%llx reaches 0x%llx, expected 0x%llx", img->cache_path,
-                (unsigned long long)(addr + off), (unsigned long long)t, (unsigned long long)want);
+        judge(img, "PC-relative reference", addr + off, ok, t, want);
         n->literals++;
     }
 }
