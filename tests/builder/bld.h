@@ -79,7 +79,6 @@ struct seg {
     char name[17];
     uint64_t in_addr, in_vmsize, in_fileoff, in_filesize;
     uint32_t maxprot, initprot;
-    uint64_t lc_off;        /* offset of its LC_SEGMENT in the image */
     enum region_kind kind;
     bool dirty;             /* __DATA_DIRTY: first in its mapping (dyld-1231.3+) */
     uint64_t size;          /* bytes in the cache (4 KiB multiple) */
@@ -136,7 +135,7 @@ struct image {
     uint32_t rebase_off, rebase_size, bind_off, bind_size, weak_off, weak_size, lazy_off, lazy_size;
     uint32_t export_off, export_size;
     uint32_t fstarts_off, fstarts_size, dic_off, dic_size;
-    bool has_dyld_info, has_exports_trie_lc;
+    bool has_dyld_info;
     bool chained_in;        /* linked with chained fixups: opcodes made in memory */
     struct export_sym *exports;  /* sorted by name */
     size_t nexports;
