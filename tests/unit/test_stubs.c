@@ -85,6 +85,7 @@ START_TEST(adrp_add_ldr_words)
     ck_assert_uint_eq(dsc_a64_ldr_literal_target(0x5801CA08u, 0x6c8), 0x4008);
     ck_assert(dsc_a64_ldr_literal_encode(8, 8, 0x6c8, 0x4008, &w));
     ck_assert_uint_eq(w, 0x5801CA08u);
+    ck_assert_uint_eq(A64_LDR_W16_LITERAL_8, 0x18000050u);
     ck_assert(dsc_a64_is_ldr_literal(0x18000050u, &rd, &size));
     ck_assert(rd == 16 && size == 4);
     ck_assert_uint_eq(dsc_a64_ldr_literal_target(0x18000050u, 0x1000), 0x1008);

@@ -19,6 +19,7 @@
 #define A64_BRAA_X16_X17 0xD71F0A11u
 #define A64_BRK_1 0xD4200020u
 #define A64_LDR_X16_X17 0xF9400230u
+#define A64_LDR_W16_LITERAL_8 0x18000050u /* ldr w16, #8: stub-helper entries */
 #define A64_X16 16u
 #define A64_X17 17u
 #define A64_NOP 0xD503201Fu

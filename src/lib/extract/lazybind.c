@@ -13,8 +13,6 @@
 #include "base/sort.h"
 #include "extract/weakbind.h"
 
-#define A64_LDR_W16_LITERAL_8 0x18000050u
-
 /* Stub-helper layout: the header (lld's and ld64's StubHelperHeader) and
  * one entry per lazy pointer: arm64 and arm64_32 LDR W16, #8; B header;
  * .long offset. x86_64: PUSH imm32; JMP rel32 header. `field`: where the
