@@ -146,6 +146,30 @@ START_TEST(literal_words)
 }
 END_TEST
 
+/* The x86_64 stub (jmpq *0x10(%rip) = ff 25 10 00 00 00, llvm-mc-19) and
+ * a stub-helper entry in the long forms linkers write: pushq $42 as
+ * 68 imm32, jmp as e9 rel32 (Intel SDM vol. 2: PUSH 68 id, JMP E9 cd). */
+START_TEST(x86_stub_words)
+{
+    static const uint8_t jmp[] = {0xFF, 0x25, 0x10, 0x00, 0x00, 0x00};
+    static const uint8_t entry[] = {0x68, 0x2A, 0x00, 0x00, 0x00, 0xE9, 0xF1, 0xFF, 0xFF, 0xFF};
+    uint8_t out[DSC_X86_JMP_RIP_SIZE];
+    uint64_t slot, to;
+    uint32_t imm;
+    ck_assert(dsc_x86_is_jmp_rip(jmp, sizeof jmp, 0x1000, &slot));
+    ck_assert_uint_eq(slot, 0x1016);
+    ck_assert(dsc_x86_jmp_rip_encode(out, 0x1000, 0x1016));
+    ck_assert(memcmp(out, jmp, sizeof jmp) == 0);
+    ck_assert(!dsc_x86_jmp_rip_encode(out, 0x1000, 0x1006 + (1ull << 31)));
+    ck_assert(!dsc_x86_is_jmp_rip(jmp, 5, 0x1000, &slot));
+    ck_assert(!dsc_x86_is_jmp_rip(entry, sizeof entry, 0x1000, &slot));
+    ck_assert(dsc_x86_is_push_jmp(entry, sizeof entry, 0x2010, &imm, &to));
+    ck_assert(imm == 42 && to == 0x2010 + 10 - 15);
+    ck_assert(!dsc_x86_is_push_jmp(entry, 9, 0x2010, &imm, &to));
+    ck_assert(!dsc_x86_is_push_jmp(jmp, sizeof jmp, 0x2010, &imm, &to));
+}
+END_TEST
+
 START_TEST(x86_rip_loads)
 {
     uint64_t slot;
@@ -332,6 +356,7 @@ Suite *stubs_suite(void)
     tcase_add_test(words, adrp_add_ldr_words);
     tcase_add_test(words, literal_words);
     tcase_add_test(words, stub_forms_round_trip);
+    tcase_add_test(words, x86_stub_words);
     tcase_add_test(words, x86_rip_loads);
     tcase_add_test(words, x86_rip_operands);
     suite_add_tcase(s, words);
