@@ -393,10 +393,12 @@ static int retarget_into_cache_tables(struct objc_pass *op)
         const struct dsc_fixup *f = &p->fixups[i];
         uint64_t t = f->target & DSC_TBI_MASK;
         const char *s;
+        int rc = 0;
         if (f->kind != DSC_FIXUP_BIND && !in_scoffs(p, f->address) && in_cache_tables(&p->mo, t) &&
-            dsc_vm_cstr(p->cache, t, DSC_OBJC_MAX_NAME, &s) &&
-            string_ref(op, ED_PTR, f->address, t, s, STR_CLASSNAME))
-            return -1;
+            dsc_vm_cstr(p->cache, t, DSC_OBJC_MAX_NAME, &s))
+            rc = string_ref(op, ED_PTR, f->address, t, s, STR_CLASSNAME);
+        if (rc)
+            return rc; /* -1 failed, 1 over the pass's budget (warned) */
     }
     return 0;
 }
