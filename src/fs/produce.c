@@ -104,22 +104,27 @@ void fsys_files_closed(struct fsys *fs)
     malloc_trim(0);
 }
 
-/* ---- sizes ---- */
+/* ---- engine jobs: an image's size, or its extraction ---- */
 
-struct size_job {
+struct engine_job {
     const dsc_cache *cache;
     uint32_t image;
     unsigned flags;
+    bool size_only;   /* dsc_extract_size_with into `size`, else dsc_extract_with into `out` */
     uint64_t size;
+    dsc_output out;
     dsc_error err;
     int rc;
 };
 
-static void run_size(void *arg)
+static void run_job(void *arg)
 {
-    struct size_job *j = arg;
-    j->rc = dsc_extract_size_with(j->cache, j->image, j->flags, &j->size, &j->err);
+    struct engine_job *j = arg;
+    j->rc = j->size_only ? dsc_extract_size_with(j->cache, j->image, j->flags, &j->size, &j->err)
+                         : dsc_extract_with(j->cache, j->image, j->flags, &j->out, &j->err);
 }
+
+/* ---- sizes ---- */
 
 int fsys_image_size(struct fsys *fs, uint32_t i, uint64_t *size)
 {
@@ -132,14 +137,14 @@ int fsys_image_size(struct fsys *fs, uint32_t i, uint64_t *size)
     if (failed)
         return EIO;
     /* Two threads may both compute it; they get the same answer. */
-    struct size_job j = {.cache = fs->cache, .image = i, .flags = fs->extract_flags};
+    struct engine_job j = {.cache = fs->cache, .image = i, .flags = fs->extract_flags, .size_only = true};
     if (!fsys_cache_ok(fs)) {
         fail_image(fs, i, changed_msg);
         return EIO;
     }
     /* A page another thread's fault replaced with zeros reads without a
      * fault of our own: a cache that changed meanwhile fails us too. */
-    bool ok = engine_run(fs, run_size, &j) && fsys_cache_ok(fs);
+    bool ok = engine_run(fs, run_job, &j) && fsys_cache_ok(fs);
     engine_done(fs, ok && !j.rc ? j.size : 0, false);
     if (!ok) {
         fail_image(fs, i, sigbus_msg);
@@ -158,21 +163,6 @@ int fsys_image_size(struct fsys *fs, uint32_t i, uint64_t *size)
 }
 
 /* ---- extraction ---- */
-
-struct extract_job {
-    const dsc_cache *cache;
-    uint32_t image;
-    unsigned flags;
-    dsc_output out;
-    dsc_error err;
-    int rc;
-};
-
-static void run_extract(void *arg)
-{
-    struct extract_job *j = arg;
-    j->rc = dsc_extract_with(j->cache, j->image, j->flags, &j->out, &j->err);
-}
 
 /* Keep the image's size (what reads return) and the extraction's warnings
  * (NULL for bytes from the disk store: they were not kept). */
@@ -218,9 +208,9 @@ int fsys_produce(void *ctx, uint32_t key, store_blob *blob)
     }
     if (from_disk(fs, key, blob))
         return 0;
-    struct extract_job j = {.cache = fs->cache, .image = key, .flags = fs->extract_flags};
+    struct engine_job j = {.cache = fs->cache, .image = key, .flags = fs->extract_flags};
     __atomic_add_fetch(&fs->extractions, 1, __ATOMIC_RELAXED);
-    bool ok = engine_run(fs, run_extract, &j) && fsys_cache_ok(fs); /* see fsys_image_size */
+    bool ok = engine_run(fs, run_job, &j) && fsys_cache_ok(fs); /* see fsys_image_size */
     engine_done(fs, ok && !j.rc ? j.out.size : 0, true);
     if (!ok) {
         if (j.rc == 0) /* extracted from zeros the guard mapped: drop it */

@@ -48,6 +48,7 @@ libdsc_core_la_SOURCES = \
 	src/lib/extract/weakbind.c src/lib/extract/weakbind.h \
 	src/lib/extract/lazybind.c src/lib/extract/lazybind.h \
 	src/lib/extract/gotslots.c src/lib/extract/gotslots.h \
+	src/lib/extract/coderefs.c src/lib/extract/coderefs.h \
 	src/lib/extract/tlv.c src/lib/extract/tlv.h \
 	src/lib/extract/pass_linkedit.c src/lib/extract/pass_stubs.c \
 	src/lib/extract/relrefs.c src/lib/extract/relrefs.h \

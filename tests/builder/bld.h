@@ -79,7 +79,6 @@ struct seg {
     char name[17];
     uint64_t in_addr, in_vmsize, in_fileoff, in_filesize;
     uint32_t maxprot, initprot;
-    uint64_t lc_off;        /* offset of its LC_SEGMENT in the image */
     enum region_kind kind;
     bool dirty;             /* __DATA_DIRTY: first in its mapping (dyld-1231.3+) */
     uint64_t size;          /* bytes in the cache (4 KiB multiple) */
@@ -136,7 +135,7 @@ struct image {
     uint32_t rebase_off, rebase_size, bind_off, bind_size, weak_off, weak_size, lazy_off, lazy_size;
     uint32_t export_off, export_size;
     uint32_t fstarts_off, fstarts_size, dic_off, dic_size;
-    bool has_dyld_info, has_exports_trie_lc;
+    bool has_dyld_info;
     bool chained_in;        /* linked with chained fixups: opcodes made in memory */
     struct export_sym *exports;  /* sorted by name */
     size_t nexports;
@@ -383,13 +382,11 @@ void universal_stubs(struct cache *c);
 
 /* code.c: ADRP pages after segments moved; optional stub redirection. */
 void code_fix(struct cache *c);
-bool arm64_is_adrp(uint32_t insn);
-uint64_t arm64_adrp_page(uint32_t insn, uint64_t pc);
-bool arm64_set_adrp_page(uint32_t *insn, uint64_t pc, uint64_t page); /* false: out of range */
-/* Offset of the one instruction (matching mask/value, e.g. LDR Xt,[Xn,#imm])
- * that uses the register the ADRP at `at` sets, before a branch or a new
- * ADRP of it within 16 instructions; -1 when there is none or another use. */
-long arm64_sole_load(const uint8_t *code, uint64_t size, uint64_t at, uint32_t mask, uint32_t value);
+/* Offset of the one instruction (an LDR Wt|Xt, [Xn, #imm] of `load_size`
+ * bytes) that uses the register the ADRP at `at` sets, before a branch or
+ * a new ADRP of it within 16 instructions; -1 when there is none or another
+ * use. (Instruction words: libdsc's base/insn.h.) */
+long arm64_sole_load(const uint8_t *code, uint64_t size, uint64_t at, unsigned load_size);
 /* Every RIP-relative operand of an x86_64 code section, in the built cache:
  * fn gets its disp32 bytes and the input and cache addresses after the
  * instruction (the displacement is relative to them). */

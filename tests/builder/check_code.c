@@ -6,6 +6,7 @@
  * builder's rewrites: selector loads, GOT twins, direct-form stubs.
  */
 #include "check.h"
+#include "base/insn.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,27 +17,52 @@
 /* ADRP + ADD/LDR (64- or 32-bit) pairs: the target the pair computes. */
 static bool pair_target(uint32_t adrp, uint32_t next, uint64_t pc, uint64_t *out)
 {
-    if ((adrp & 0x9F000000u) != 0x90000000u)
+    unsigned rd, rt, rn, size;
+    uint32_t off;
+    if (!dsc_a64_is_adrp(adrp, &rd) || dsc_a64_rn(next) != rd ||
+        !(dsc_a64_is_add_imm(next, &rt, &rn, &off) || dsc_a64_is_ldr_imm(next, &rt, &rn, &off, &size)))
         return false;
-    unsigned rd = adrp & 31;
-    if (((next >> 5) & 31) != rd)
-        return false;
-    int64_t imm = (int64_t)((((adrp >> 5) & 0x7FFFF) << 2) | ((adrp >> 29) & 3));
-    if (imm & (1 << 20))
-        imm -= 1 << 21;
-    uint64_t page = (pc & ~0xFFFULL) + (uint64_t)imm * 4096;
-    if ((next & 0xFFC00000u) == 0x91000000u)
-        *out = page + ((next >> 10) & 0xFFF);
-    else if ((next & 0xFFC00000u) == 0xF9400000u)
-        *out = page + ((next >> 10) & 0xFFF) * 8;
-    else if ((next & 0xFFC00000u) == 0xB9400000u)
-        *out = page + ((next >> 10) & 0xFFF) * 4;
-    else
-        return false;
+    *out = dsc_a64_adrp_target(adrp, pc) + off;
     return true;
 }
 
-static bool is_add(uint32_t i) { return (i & 0xFFC00000u) == 0x91000000u; }
+static bool is_add(uint32_t i)
+{
+    unsigned rd, rn;
+    uint32_t imm;
+    return dsc_a64_is_add_imm(i, &rd, &rn, &imm);
+}
+
+static bool is_ldr_x(uint32_t i)
+{
+    unsigned rt, rn, size;
+    uint32_t off;
+    return dsc_a64_is_ldr_imm(i, &rt, &rn, &off, &size) && size == 8;
+}
+
+/* A load the input made of `want` now reaches `t` through the ADRP pair
+ * whose second word is `second` (dyld-940+): a selector load may become
+ * ADRP+ADD of the uniqued string (when `was_load`: the input loaded the
+ * selref), a GOT load may read the cache-wide twin. */
+static bool rewritten_pair(const struct image *img, uint64_t want, uint64_t t, uint32_t second, bool was_load,
+                           struct counts *n)
+{
+    const struct ptr *p = image_ptr_at(img, want);
+    bool add = is_add(second), sel = p && add && was_load && uniqued_selector(p->target, t);
+    n->selector_loads += sel;
+    return sel || (!add && got_twin(img, want, t, n));
+}
+
+/* The verdict on a reference at `at` the input made to `want`: `ok`, and
+ * then a slot still holding its pointer when it reaches it unchanged. */
+static void judge(const struct image *img, const char *what, uint64_t at, bool ok, uint64_t t, uint64_t want)
+{
+    if (ok && t == want)
+        not_zeroed(img, at, want);
+    if (!ok)
+        die("%s: %s at 0x%llx reaches 0x%llx, expected 0x%llx", img->cache_path, what, (unsigned long long)at,
+            (unsigned long long)t, (unsigned long long)want);
+}
 
 /* The pair at `off` in the cache must reach where the input's pair went; an
  * optimised stub may instead reach its slot's final target directly. */
@@ -56,19 +82,9 @@ static void check_pairs(const struct image *img, const struct sect *x, const uin
                 ok = p && p->target == t && is_add(dsc_le32(code.data + k));
                 n->direct_stubs += ok;
             } else if (ok && t != want) {
-                /* dyld-940+: a selref load may become ADRP+ADD of the string,
-                 * a GOT load may read the cache-wide twin. */
-                const struct ptr *p = image_ptr_at(img, want);
-                bool sel = p && is_add(dsc_le32(code.data + k)) && (dsc_le32(in + k) & 0xFFC00000u) == 0xF9400000u &&
-                           uniqued_selector(p->target, t);
-                n->selector_loads += sel;
-                ok = sel || (!is_add(dsc_le32(code.data + k)) && got_twin(img, want, t, n));
+                ok = rewritten_pair(img, want, t, dsc_le32(code.data + k), is_ldr_x(dsc_le32(in + k)), n);
             }
-            if (ok && t == want)
-                not_zeroed(img, addr + off, want);
-            if (!ok)
-                die("%s: ADRP pair at 0x%llx reaches 0x%llx, expected 0x%llx", img->cache_path,
-                    (unsigned long long)(addr + off), (unsigned long long)t, (unsigned long long)want);
+            judge(img, "ADRP pair", addr + off, ok, t, want);
             n->adrps++;
             break;
         }
@@ -77,19 +93,11 @@ static void check_pairs(const struct image *img, const struct sect *x, const uin
 /* PC-relative LDR (literal) / ADR of the input (lld's optimisation hints):
  * the cache keeps the form with a new offset, or has widened it with the
  * NOP beside it into ADRP + LDR/ADD (possibly a rewritten selector load). */
-static bool is_literal(uint32_t i) { return (i & 0x3B000000u) == 0x18000000u || (i & 0x9F000000u) == 0x10000000u; }
+static bool is_literal(uint32_t i) { return dsc_a64_is_load_literal(i) || dsc_a64_is_adr(i); }
 
 static uint64_t literal_target(uint32_t i, uint64_t pc)
 {
-    int64_t imm;
-    if ((i & 0x9F000000u) == 0x10000000u) {
-        imm = (int64_t)((((i >> 5) & 0x7FFFF) << 2) | ((i >> 29) & 3));
-        imm = imm & (1 << 20) ? imm - (1 << 21) : imm;
-    } else {
-        imm = (int64_t)((i >> 5) & 0x7FFFF);
-        imm = (imm & (1 << 18) ? imm - (1 << 19) : imm) * 4;
-    }
-    return pc + (uint64_t)imm;
+    return dsc_a64_is_adr(i) ? dsc_a64_adr_target(i, pc) : dsc_a64_ldr_literal_target(i, pc);
 }
 
 static void check_literals(const struct image *img, const struct sect *x, const uint8_t *in, dsc_span code,
@@ -107,7 +115,9 @@ static void check_literals(const struct image *img, const struct sect *x, const 
             if (!ok && same_form)
                 ok = got_twin(img, want, t, n);
             /* a selref load may become ADR of the canonical string */
-            bool adr = (ci & 0x9F00001Fu) == (0x10000000u | (ii & 31)) && (ii & 0xFF000000u) == 0x58000000u;
+            unsigned rt, size;
+            bool adr = dsc_a64_is_adr(ci) && dsc_a64_rd(ci) == dsc_a64_rd(ii) && dsc_a64_is_ldr_literal(ii, &rt, &size) &&
+                       size == 8;
             if (!ok && adr) {
                 const struct ptr *p = image_ptr_at(img, want);
                 t = literal_target(ci, addr + off);
@@ -120,24 +130,15 @@ static void check_literals(const struct image *img, const struct sect *x, const 
                                                                                                              : off;
             ok = off + 4 <= x->size && first + 8 <= x->size &&
                  pair_target(dsc_le32(code.data + first), dsc_le32(code.data + first + 4), addr + first, &t);
-            if (ok && t != want) {
-                const struct ptr *p = image_ptr_at(img, want);
-                bool add = is_add(dsc_le32(code.data + first + 4)), sel = p && add && uniqued_selector(p->target, t);
-                n->selector_loads += sel;
-                ok = sel || (!add && got_twin(img, want, t, n));
-            }
+            if (ok && t != want)
+                ok = rewritten_pair(img, want, t, dsc_le32(code.data + first + 4), true, n);
         }
-        if (ok && t == want)
-            not_zeroed(img, addr + off, want);
-        if (!ok)
-            die("%s: PC-relative reference at 0x%llx reaches 0x%llx, expected 0x%llx", img->cache_path,
-                (unsigned long long)(addr + off), (unsigned long long)t, (unsigned long long)want);
+        judge(img, "PC-relative reference", addr + off, ok, t, want);
         n->literals++;
     }
 }
 
-static bool is_branch(uint32_t i) { return (i & 0x7C000000u) == 0x14000000u; }
-static int64_t branch_offset(uint32_t i) { return (int64_t)(int32_t)((i & 0x3FFFFFFu) << 6) >> 4; }
+static bool is_branch(uint32_t i) { return dsc_a64_is_branch(i, NULL); }
 
 /* B/BL in __text: unchanged, or (optimised stubs) straight to the target
  * of the stub the input called. */
@@ -150,7 +151,7 @@ static bool stub_copy(uint64_t t, uint64_t slot, const struct ptr *p)
     dsc_span s;
     uint64_t reach;
     if (!m || !(m->info.flags & DSC_MAPPING_TEXT_STUBS) || !dsc_vm_span(cache, t, 12, &s) ||
-        dsc_le32(s.data + 8) != 0xD61F0200u || !pair_target(dsc_le32(s.data), dsc_le32(s.data + 4), t, &reach))
+        dsc_le32(s.data + 8) != A64_BR_X16 || !pair_target(dsc_le32(s.data), dsc_le32(s.data + 4), t, &reach))
         return false;
     if (is_add(dsc_le32(s.data + 4)))
         return universal == UNIVERSAL_CUSTOMER && reach == p->target;
@@ -167,8 +168,8 @@ static void check_branches(const struct image *img, const struct sect *x, const 
             continue;
         if (ci == ii)
             continue;
-        uint64_t in_t = x->in_addr + off + (uint64_t)branch_offset(ii), slot, want;
-        uint64_t t = addr + off + (uint64_t)branch_offset(ci);
+        uint64_t in_t = dsc_a64_branch_target(ii, x->in_addr + off), slot, want;
+        uint64_t t = dsc_a64_branch_target(ci, addr + off);
         const uint8_t *stub = in + (in_t - x->in_addr);
         const struct ptr *p = NULL;
         if ((stubs_optimized || universal) && is_branch(ci) && st && in_t - st->in_addr < st->size &&

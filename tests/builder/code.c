@@ -20,39 +20,13 @@
  * target when it is within +-128 MiB, as dyld-421..9xx production caches do.
  */
 #include "bld.h"
+#include "base/insn.h"
 #include "base/x86.h"
+#include "index/stubs.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-
-bool arm64_is_adrp(uint32_t i) { return (i & 0x9F000000u) == 0x90000000u; }
-#define is_adrp arm64_is_adrp
-
-static int64_t adrp_pages(uint32_t i)
-{
-    int64_t imm = (int64_t)((((i >> 5) & 0x7FFFF) << 2) | ((i >> 29) & 3));
-    return imm & (1 << 20) ? imm - (1 << 21) : imm;
-}
-
-static bool encode_adrp(uint32_t *i, int64_t pages)
-{
-    if (pages < -(1 << 20) || pages >= (1 << 20))
-        return false;
-    uint32_t imm = (uint32_t)pages & 0x1FFFFF;
-    *i = (*i & 0x9F00001Fu) | (imm & 3) << 29 | (imm >> 2) << 5;
-    return true;
-}
-
-uint64_t arm64_adrp_page(uint32_t insn, uint64_t pc)
-{
-    return (pc & ~0xFFFULL) + (uint64_t)adrp_pages(insn) * 4096;
-}
-
-bool arm64_set_adrp_page(uint32_t *insn, uint64_t pc, uint64_t page)
-{
-    return encode_adrp(insn, ((int64_t)(page & ~0xFFFULL) - (int64_t)(pc & ~0xFFFULL)) / 4096);
-}
 
 static const struct seg *in_seg_of(const struct image *img, uint64_t in_addr)
 {
@@ -62,37 +36,20 @@ static const struct seg *in_seg_of(const struct image *img, uint64_t in_addr)
     return NULL;
 }
 
-#define ARM64_NOP 0xD503201Fu
-
-/* PC-relative LDR (literal) and ADR reach +-1 MiB. ld64.lld turns ADRP
+/* PC-relative loads (literal) and ADR reach +-1 MiB. ld64.lld turns ADRP
  * pairs into NOP + one of them (linker optimisation hints), so they can
  * point into other segments too. */
-static bool is_ldr_literal(uint32_t i) { return (i & 0x3B000000u) == 0x18000000u; }
-static bool is_adr(uint32_t i) { return (i & 0x9F000000u) == 0x10000000u; }
+static bool is_literal(uint32_t i) { return dsc_a64_is_load_literal(i) || dsc_a64_is_adr(i); }
 
-static int64_t literal_offset(uint32_t i)
+static uint64_t literal_target(uint32_t i, uint64_t pc)
 {
-    if (is_adr(i)) {
-        int64_t imm = (int64_t)((((i >> 5) & 0x7FFFF) << 2) | ((i >> 29) & 3));
-        return imm & (1 << 20) ? imm - (1 << 21) : imm;
-    }
-    int64_t imm = (int64_t)((i >> 5) & 0x7FFFF);
-    return (imm & (1 << 18) ? imm - (1 << 19) : imm) * 4;
+    return dsc_a64_is_adr(i) ? dsc_a64_adr_target(i, pc) : dsc_a64_ldr_literal_target(i, pc);
 }
 
-static bool encode_literal(uint32_t *i, int64_t delta)
+static bool retarget_literal(uint32_t *i, uint64_t pc, uint64_t target)
 {
-    if (delta < -(1 << 20) || delta >= (1 << 20))
-        return false;
-    if (is_adr(*i)) {
-        uint32_t imm = (uint32_t)delta & 0x1FFFFF;
-        *i = (*i & 0x9F00001Fu) | (imm & 3) << 29 | (imm >> 2) << 5;
-        return true;
-    }
-    if (delta % 4)
-        return false;
-    *i = (*i & 0xFF00001Fu) | ((uint32_t)(delta / 4) & 0x7FFFF) << 5;
-    return true;
+    return dsc_a64_is_adr(*i) ? dsc_a64_adr_encode(dsc_a64_rd(*i), pc, target, i)
+                              : dsc_a64_load_literal_retarget(i, pc, target);
 }
 
 /* Undo the hint: a literal next to a NOP (before it for LDR, after it for
@@ -101,28 +58,19 @@ static bool encode_literal(uint32_t *i, int64_t delta)
  * twin or without a NOP beside them. */
 static bool widen_literal(uint8_t *code, uint64_t size, uint64_t off, uint64_t pc, uint64_t target)
 {
-    uint32_t i = dsc_le32(code + off), reg = i & 31, lo12 = (uint32_t)(target & 0xFFF), second;
-    if (is_adr(i)) {
-        second = 0x91000000u | lo12 << 10 | reg << 5 | reg;                /* ADD Xd, Xd, #lo12 */
-    } else if ((i & 0xFF000000u) == 0x58000000u && lo12 % 8 == 0) {
-        second = 0xF9400000u | (lo12 / 8) << 10 | reg << 5 | reg;         /* LDR Xt, [Xt, #lo12] */
-    } else if ((i & 0xFF000000u) == 0x18000000u && lo12 % 4 == 0) {
-        second = 0xB9400000u | (lo12 / 4) << 10 | reg << 5 | reg;         /* LDR Wt, [Xt, #lo12] */
-    } else if ((i & 0xFF000000u) == 0x98000000u && lo12 % 4 == 0) {
-        second = 0xB9800000u | (lo12 / 4) << 10 | reg << 5 | reg;         /* LDRSW Xt, [Xt, #lo12] */
-    } else {
+    uint32_t i = dsc_le32(code + off), lo12 = (uint32_t)(target & 0xFFF), second, adrp;
+    unsigned reg = dsc_a64_rd(i);
+    if (dsc_a64_is_adr(i) ? !dsc_a64_add_imm_encode(reg, reg, lo12, &second)   /* ADD Xd, Xd, #lo12 */
+                          : !dsc_a64_ldr_imm_of_literal(i, reg, lo12, &second)) /* LDR/LDRSW Xt, [Xt, #lo12] */
         return false;
-    }
     uint64_t first_off;
-    if (off >= 4 && dsc_le32(code + off - 4) == ARM64_NOP)
+    if (off >= 4 && dsc_le32(code + off - 4) == A64_NOP)
         first_off = off - 4;
-    else if (off + 8 <= size && dsc_le32(code + off + 4) == ARM64_NOP)
+    else if (off + 8 <= size && dsc_le32(code + off + 4) == A64_NOP)
         first_off = off;
     else
         return false;
-    uint64_t first_pc = pc - off + first_off;
-    uint32_t adrp = 0x90000000u | reg;
-    if (!encode_adrp(&adrp, ((int64_t)(target & ~0xFFFULL) - (int64_t)(first_pc & ~0xFFFULL)) >> 12))
+    if (!dsc_a64_adrp_encode(reg, pc - off + first_off, target, &adrp))
         return false;
     dsc_put32(code + first_off, adrp);
     dsc_put32(code + first_off + 4, second);
@@ -133,12 +81,12 @@ static void fix_literal(const struct image *img, uint8_t *code, uint64_t size, u
                         uint64_t pc)
 {
     uint32_t insn = dsc_le32(code + off);
-    uint64_t in_t = in_pc + (uint64_t)literal_offset(insn);
+    uint64_t in_t = literal_target(insn, in_pc);
     const struct seg *s = in_seg_of(img, in_t);
     if (!s)
         return;
     uint64_t t = s->addr + (in_t - s->in_addr);
-    if (encode_literal(&insn, (int64_t)t - (int64_t)pc)) {
+    if (retarget_literal(&insn, pc, t)) {
         dsc_put32(code + off, insn);
         return;
     }
@@ -156,21 +104,22 @@ static void fix_adrps(struct cache *c, const struct image *img, const struct sec
     for (uint64_t off = 0; off + 4 <= x->size; off += 4) {
         uint32_t insn = dsc_le32(code + off);
         uint64_t in_pc = x->in_addr + off, pc = cache_addr + off;
-        if (is_ldr_literal(insn) || is_adr(insn)) {
+        unsigned rd;
+        if (is_literal(insn)) {
             fix_literal(img, code, x->size, off, in_pc, pc);
-            if (!is_adrp(dsc_le32(code + off)))
+            if (!dsc_a64_is_adrp(dsc_le32(code + off), NULL))
                 continue;
             off += 4;   /* widened in place (ADRP here, its pair next): done with both */
             continue;
         }
-        if (!is_adrp(insn))
+        if (!dsc_a64_is_adrp(insn, &rd))
             continue;
-        uint64_t in_page = (in_pc & ~0xFFFULL) + (uint64_t)adrp_pages(insn) * 4096;
+        uint64_t in_page = dsc_a64_adrp_target(insn, in_pc);
         const struct seg *s = in_seg_of(img, in_page);
         if (!s)
             continue;   /* not a reference into the image: leave it */
         uint64_t page = s->addr + (in_page - s->in_addr);
-        if (!encode_adrp(&insn, ((int64_t)page - (int64_t)(pc & ~0xFFFULL)) >> 12))
+        if (!dsc_a64_adrp_encode(rd, pc, page, &insn))
             die("%s: ADRP at 0x%llx cannot reach 0x%llx", img->in_path, (unsigned long long)pc,
                 (unsigned long long)page);
         dsc_put32(code + off, insn);
@@ -183,31 +132,29 @@ static void fix_adrps(struct cache *c, const struct image *img, const struct sec
 
 static bool ends_live_range(uint32_t i)
 {
-    return (i & 0x7C000000u) == 0x14000000u ||     /* B, BL */
-           (i & 0xFE000000u) == 0xD6000000u;       /* BR, BLR, RET and friends */
+    return dsc_a64_is_branch(i, NULL) || dsc_a64_is_indirect_branch(i); /* B, BL; BR, BLR, RET and friends */
 }
 
 static bool uses_base(uint32_t i, unsigned reg)
 {
-    bool load_store = (i & 0x0A000000u) == 0x08000000u;
-    bool add_sub_imm = (i & 0x1F000000u) == 0x11000000u;
-    return (load_store || add_sub_imm) && ((i >> 5) & 31) == reg;
+    return (dsc_a64_is_load_store(i) || dsc_a64_is_add_sub_imm(i)) && dsc_a64_rn(i) == reg;
 }
 
-long arm64_sole_load(const uint8_t *code, uint64_t size, uint64_t at, uint32_t mask, uint32_t value)
+long arm64_sole_load(const uint8_t *code, uint64_t size, uint64_t at, unsigned load_size)
 {
-    unsigned reg = dsc_le32(code + at) & 31;
+    unsigned reg = dsc_a64_rd(dsc_le32(code + at)), rd;
     long found = -1;
     for (uint64_t k = at + 4; k < size && k < at + 4 * SOLE_USE_WINDOW; k += 4) {
-        uint32_t i = dsc_le32(code + k);
+        uint32_t i = dsc_le32(code + k), off;
+        unsigned rt, rn, sz;
         if (uses_base(i, reg)) {
-            if (found >= 0 || (i & mask) != value)
+            if (found >= 0 || !dsc_a64_is_ldr_imm(i, &rt, &rn, &off, &sz) || sz != load_size)
                 return -1;
             found = (long)k;
-            if ((i & 31) == reg)
+            if (rt == reg)
                 return found;   /* the load overwrites the register: the ADRP's value ends here */
         }
-        if (ends_live_range(i) || (is_adrp(i) && (i & 31) == reg))
+        if (ends_live_range(i) || (dsc_a64_is_adrp(i, &rd) && rd == reg))
             return found;
     }
     return -1;
@@ -307,18 +254,18 @@ static bool in_image_text(const struct image *img, uint64_t addr)
 /* Rewrite one 12-byte ADRP/LDR/BR stub; returns its final target or 0. */
 static uint64_t optimize_stub(const struct image *img, uint8_t *stub, uint64_t stub_addr)
 {
-    uint32_t adrp = dsc_le32(stub), ldr = dsc_le32(stub + 4), br = dsc_le32(stub + 8);
-    if ((adrp & 0x9F00001Fu) != 0x90000010u || (ldr & 0xFFC003FFu) != 0xF9400210u || br != 0xD61F0200u)
+    struct dsc_stub st;
+    uint32_t adrp, add;
+    if (!dsc_stub_decode(DSC_ARCH_ARM64, stub, 12, stub_addr, false, &st) || st.form != DSC_STUB_ARM64)
         return 0;
-    uint64_t slot = (stub_addr & ~0xFFFULL) + (uint64_t)adrp_pages(adrp) * 4096 + ((ldr >> 10) & 0xFFF) * 8;
-    const struct ptr *p = image_ptr_at(img, slot);
+    const struct ptr *p = image_ptr_at(img, st.slot);
     if (!p || !p->target || in_image_text(img, p->target))
         return 0;
-    uint32_t new_adrp = 0x90000010u;
-    if (!encode_adrp(&new_adrp, ((int64_t)(p->target & ~0xFFFULL) - (int64_t)(stub_addr & ~0xFFFULL)) >> 12))
+    if (!dsc_a64_adrp_encode(A64_X16, stub_addr, p->target, &adrp) ||
+        !dsc_a64_add_imm_encode(A64_X16, A64_X16, (uint32_t)(p->target & 0xFFF), &add))
         return 0;
-    dsc_put32(stub, new_adrp);
-    dsc_put32(stub + 4, 0x91000210u | (uint32_t)(p->target & 0xFFF) << 10);
+    dsc_put32(stub, adrp);
+    dsc_put32(stub + 4, add);
     return p->target;
 }
 
@@ -338,16 +285,15 @@ static void optimize_stubs(struct cache *c, const struct image *img, unsigned *c
     uint8_t *code = cache_bytes(c, taddr, text->size);
     for (uint64_t off = 0; off + 4 <= text->size; off += 4) {
         uint32_t insn = dsc_le32(code + off);
-        if ((insn & 0x7C000000u) != 0x14000000u)
+        bool link;
+        if (!dsc_a64_is_branch(insn, &link))
             continue;
-        int64_t rel = (int64_t)(int32_t)((insn & 0x3FFFFFFu) << 6) >> 4;   /* sign-extend imm26 * 4 */
-        uint64_t to = taddr + off + (uint64_t)rel;
+        uint64_t to = dsc_a64_branch_target(insn, taddr + off);
         if (to < saddr || to - saddr >= nstubs * 12 || (to - saddr) % 12 || !targets[(to - saddr) / 12])
             continue;
-        int64_t direct = (int64_t)targets[(to - saddr) / 12] - (int64_t)(taddr + off);
-        if (direct < -(1 << 27) || direct >= (1 << 27))
+        if (!dsc_a64_branch_encode(taddr + off, targets[(to - saddr) / 12], link, &insn))
             continue;
-        dsc_put32(code + off, (insn & 0xFC000000u) | ((uint32_t)(direct >> 2) & 0x3FFFFFFu));
+        dsc_put32(code + off, insn);
         (*count)++;
     }
     free(targets);

@@ -25,6 +25,7 @@
  * UniquedGOTKind::authPtr) __AUTH_CONST,__auth_ptr is treated the same.
  */
 #include "bld.h"
+#include "base/insn.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -175,45 +176,53 @@ uint64_t got_twin_at(struct got_redirect *r, uint64_t slot)
     return twin_of(r->c, r->t, p, r->image, kind);
 }
 
-static void arm64_redirect(struct got_redirect *r, const struct image *img, const struct sect *x)
+/* LDR Xt|Wt literal of an own GOT slot: re-aimed at the twin when in reach. */
+static void redirect_literal(struct got_redirect *r, const struct image *img, uint8_t *word, uint64_t pc)
 {
     struct cache *c = r->c;
-    bool w32 = c->ai->ptr_size == 4;
-    uint32_t load_mask = 0xFFC00000u, load_value = w32 ? 0xB9400000u : 0xF9400000u; /* LDR W/X, [Xn, #imm] */
-    uint32_t literal = w32 ? 0x18000000u : 0x58000000u;
-    uint64_t base;
+    uint32_t i = dsc_le32(word);
     enum region_kind kind;
+    const struct ptr *p = got_slot(c, img, dsc_a64_ldr_literal_target(i, pc), &kind);
+    if (!p || !dsc_a64_ldr_literal_encode(c->ai->ptr_size, dsc_a64_rd(i), pc, twin_of(c, r->t, p, r->image, kind), &i))
+        return;
+    dsc_put32(word, i);
+    c->stats_gotloads++;
+}
+
+/* ADRP whose only use is an LDR of an own GOT slot: both re-aimed at the twin. */
+static void redirect_pair(struct got_redirect *r, const struct image *img, uint8_t *code, uint64_t size,
+                          uint64_t at, uint64_t pc)
+{
+    struct cache *c = r->c;
+    uint32_t adrp = dsc_le32(code + at), ldr, off;
+    unsigned rd, rt, rn, sz;
+    enum region_kind kind;
+    const struct ptr *p;
+    long k = arm64_sole_load(code, size, at, c->ai->ptr_size);
+    if (k < 0 || !dsc_a64_is_adrp(adrp, &rd) || !dsc_a64_is_ldr_imm(ldr = dsc_le32(code + k), &rt, &rn, &off, &sz) ||
+        !(p = got_slot(c, img, dsc_a64_adrp_target(adrp, pc) + off, &kind)))
+        return;
+    uint64_t twin = twin_of(c, r->t, p, r->image, kind);
+    if (!dsc_a64_adrp_encode(rd, pc, twin, &adrp) || !dsc_a64_ldr_imm_encode(sz, rt, rn, (uint32_t)(twin & 0xFFF), &ldr))
+        return;
+    dsc_put32(code + at, adrp);
+    dsc_put32(code + k, ldr);
+    c->stats_gotloads++;
+}
+
+static void arm64_redirect(struct got_redirect *r, const struct image *img, const struct sect *x)
+{
+    uint64_t base;
+    unsigned rt, size;
     if (!image_reloc(img, x->in_addr, &base))
         return;
-    uint8_t *code = cache_bytes(c, base, x->size);
+    uint8_t *code = cache_bytes(r->c, base, x->size);
     for (uint64_t at = 0; at + 4 <= x->size; at += 4) {
         uint32_t i = dsc_le32(code + at);
-        const struct ptr *p;
-        if ((i & 0xFF000000u) == literal) {
-            int64_t imm = (int64_t)((i >> 5) & 0x7FFFF);
-            uint64_t slot = base + at + (uint64_t)((imm & (1 << 18) ? imm - (1 << 19) : imm) * 4);
-            if (!(p = got_slot(c, img, slot, &kind)))
-                continue;
-            int64_t delta = (int64_t)twin_of(c, r->t, p, r->image, kind) - (int64_t)(base + at);
-            if (delta >= -(1 << 20) && delta < (1 << 20)) {
-                dsc_put32(code + at, (i & 0xFF00001Fu) | ((uint32_t)(delta / 4) & 0x7FFFF) << 5);
-                c->stats_gotloads++;
-            }
-            continue;
-        }
-        long k;
-        if (!arm64_is_adrp(i) || (k = arm64_sole_load(code, x->size, at, load_mask, load_value)) < 0)
-            continue;
-        uint32_t ldr = dsc_le32(code + k);
-        uint64_t slot = arm64_adrp_page(i, base + at) + ((ldr >> 10) & 0xFFF) * c->ai->ptr_size;
-        if (!(p = got_slot(c, img, slot, &kind)))
-            continue;
-        uint64_t twin = twin_of(c, r->t, p, r->image, kind);
-        if (!arm64_set_adrp_page(&i, base + at, twin))
-            continue;
-        dsc_put32(code + at, i);
-        dsc_put32(code + k, (ldr & ~(0xFFFu << 10)) | (uint32_t)((twin & 0xFFF) / c->ai->ptr_size) << 10);
-        c->stats_gotloads++;
+        if (dsc_a64_is_ldr_literal(i, &rt, &size) && size == r->c->ai->ptr_size)
+            redirect_literal(r, img, code + at, base + at);
+        else if (dsc_a64_is_adrp(i, NULL))
+            redirect_pair(r, img, code, x->size, at, base + at);
     }
 }
 

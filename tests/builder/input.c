@@ -1,38 +1,17 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * input.c — read one input dylib: its segments, sections, dependents,
- * LINKEDIT pieces and exports. Every read goes through reader.h spans, so a
- * truncated or odd input stops the build with a message, not a crash.
+ * LINKEDIT pieces and exports, through libdsc's one Mach-O reader
+ * (base/macho_view.h), so a truncated or odd input stops the build with a
+ * message, not a crash.
  */
 #include "bld.h"
+#include "base/macho_view.h"
 #include "base/trie.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static uint32_t rd32(const struct image *img, uint64_t off)
-{
-    uint32_t v;
-    if (!span_u32(img->file, off, &v))
-        die("%s: truncated at 0x%llx", img->in_path, (unsigned long long)off);
-    return v;
-}
-
-static uint64_t rd64(const struct image *img, uint64_t off)
-{
-    uint64_t v;
-    if (!span_u64(img->file, off, &v))
-        die("%s: truncated at 0x%llx", img->in_path, (unsigned long long)off);
-    return v;
-}
-
-static void read_name16(const struct image *img, uint64_t off, char out[17])
-{
-    if (!span_copy(img->file, off, out, 16))
-        die("%s: truncated name at 0x%llx", img->in_path, (unsigned long long)off);
-    out[16] = 0;
-}
 
 static void read_file(struct image *img, const char *path)
 {
@@ -86,74 +65,46 @@ static enum region_kind seg_kind(struct seg *s, const struct arch_info *ai)
     return RK_DATA;
 }
 
-static void read_segment(struct image *img, uint64_t off, bool is64, const struct arch_info *ai)
+/* One segment and its sections, as base/macho_view read them. */
+static void read_segment(struct image *img, const struct dsc_macho *mo, const struct dsc_segment *in,
+                         const struct arch_info *ai)
 {
     if (img->nsegs == MAX_SEGS)
         die("%s: more than %d segments", img->in_path, MAX_SEGS);
     struct seg *s = &img->segs[img->nsegs];
     memset(s, 0, sizeof *s);
-    read_name16(img, off + 8, s->name);
-    s->lc_off = off;
-    uint32_t nsects;
-    uint64_t sect_off, sect_size;
-    if (is64) {
-        s->in_addr = rd64(img, off + 24);
-        s->in_vmsize = rd64(img, off + 32);
-        s->in_fileoff = rd64(img, off + 40);
-        s->in_filesize = rd64(img, off + 48);
-        s->maxprot = rd32(img, off + 56);
-        s->initprot = rd32(img, off + 60);
-        nsects = rd32(img, off + 64);
-        sect_off = off + 72;
-        sect_size = 80;
-    } else {
-        s->in_addr = rd32(img, off + 24);
-        s->in_vmsize = rd32(img, off + 28);
-        s->in_fileoff = rd32(img, off + 32);
-        s->in_filesize = rd32(img, off + 36);
-        s->maxprot = rd32(img, off + 40);
-        s->initprot = rd32(img, off + 44);
-        nsects = rd32(img, off + 48);
-        sect_off = off + 56;
-        sect_size = 68;
-    }
-    if (!dsc_range_ok(img->file.size, s->in_fileoff, s->in_filesize))
-        die("%s: segment %s is beyond the end of the file", img->in_path, s->name);
+    memcpy(s->name, in->name, sizeof s->name);
+    s->in_addr = in->vmaddr;
+    s->in_vmsize = in->vmsize;
+    s->in_fileoff = in->fileoff;
+    s->in_filesize = in->filesize;
+    s->maxprot = in->maxprot;
+    s->initprot = in->initprot;
     s->kind = seg_kind(s, ai);
     uint64_t end = s->in_addr + 1;  /* at least one byte, so a segment is never empty */
-    for (uint32_t i = 0; i < nsects; i++, sect_off += sect_size) {
+    for (uint32_t i = 0; i < in->nsects; i++) {
+        const struct dsc_section *y = &mo->sects[in->first_section + i];
         if (img->nsects == MAX_SECTS)
             die("%s: more than %d sections", img->in_path, MAX_SECTS);
         struct sect *x = &img->sects[img->nsects++];
-        read_name16(img, sect_off, x->name);
-        read_name16(img, sect_off + 16, x->seg);
-        x->in_addr = is64 ? rd64(img, sect_off + 32) : rd32(img, sect_off + 32);
-        x->size = is64 ? rd64(img, sect_off + 40) : rd32(img, sect_off + 36);
-        uint64_t tail = is64 ? sect_off + 64 : sect_off + 56;
-        x->flags = rd32(img, tail);
-        x->reserved1 = rd32(img, tail + 4);
-        x->reserved2 = rd32(img, tail + 8);
+        memcpy(x->name, y->sectname, sizeof x->name);
+        memcpy(x->seg, y->segname, sizeof x->seg);
+        x->in_addr = y->addr;
+        x->size = y->size;
+        x->flags = y->flags;
+        x->reserved1 = y->reserved1;
+        x->reserved2 = y->reserved2;
         x->segi = img->nsegs;
         if (x->in_addr + x->size > end)
             end = x->in_addr + x->size;
     }
-    if (nsects == 0 && s->in_addr + s->in_filesize > end)
+    if (in->nsects == 0 && s->in_addr + s->in_filesize > end)
         end = s->in_addr + s->in_filesize;
     /* The cache keeps only what the sections use, rounded to 4 KiB. */
     s->size = dsc_align_up(end - s->in_addr, 4096);
     if (s->kind == RK_TEXT && s->size > dsc_align_up(s->in_vmsize, 4096))
         die("%s: __TEXT sections exceed the segment", img->in_path);
     img->nsegs++;
-}
-
-static const char *dylib_name(const struct image *img, uint64_t off, uint32_t cmdsize)
-{
-    uint32_t name_off = rd32(img, off + 8);
-    const char *s;
-    dsc_span cmd;
-    if (!span_sub(img->file, off, cmdsize, &cmd) || !span_cstr(cmd, name_off, cmdsize, &s, NULL))
-        die("%s: bad dylib load command", img->in_path);
-    return s;
 }
 
 static void add_dep(struct image *img, const char *name, bool reexport)
@@ -164,74 +115,64 @@ static void add_dep(struct image *img, const char *name, bool reexport)
     img->dep_reexport[img->ndeps++] = reexport;
 }
 
-static void read_command(struct image *img, uint64_t off, uint32_t cmd, uint32_t cmdsize, bool is64,
-                         const struct arch_info *ai)
+/* Dependents, in load-command order (their ordinals). */
+static void read_deps(struct image *img, const struct dsc_macho *mo)
 {
-    switch (cmd) {
-    case LC_SEGMENT:
-    case LC_SEGMENT_64:
-        read_segment(img, off, is64, ai);
-        break;
-    case LC_SYMTAB:
-        img->symoff = rd32(img, off + 8);
-        img->nsyms = rd32(img, off + 12);
-        img->stroff = rd32(img, off + 16);
-        img->strsize = rd32(img, off + 20);
-        break;
-    case LC_DYSYMTAB:
-        img->ilocal = rd32(img, off + 8);
-        img->nlocal = rd32(img, off + 12);
-        img->iextdef = rd32(img, off + 16);
-        img->nextdef = rd32(img, off + 20);
-        img->iundef = rd32(img, off + 24);
-        img->nundef = rd32(img, off + 28);
-        img->indirectoff = rd32(img, off + 56);
-        img->nindirect = rd32(img, off + 60);
-        break;
-    case LC_ID_DYLIB:
-        img->install_name = dylib_name(img, off, cmdsize);
-        break;
-    case LC_LOAD_DYLIB:
-    case LC_LOAD_WEAK_DYLIB:
-    case LC_LOAD_UPWARD_DYLIB:
-    case LC_LAZY_LOAD_DYLIB:
-    case LC_REEXPORT_DYLIB:
-        add_dep(img, dylib_name(img, off, cmdsize), cmd == LC_REEXPORT_DYLIB);
-        break;
-    case LC_UUID:
-        if (!span_copy(img->file, off + 8, img->uuid, 16))
-            die("%s: truncated LC_UUID", img->in_path);
-        break;
-    case LC_DYLD_INFO:
-    case LC_DYLD_INFO_ONLY:
+    struct dsc_lc lc;
+    for (uint64_t cur = 0; dsc_lc_next(mo, &cur, &lc);) {
+        const char *name;
+        if (lc.cmd != LC_LOAD_DYLIB && lc.cmd != LC_LOAD_WEAK_DYLIB && lc.cmd != LC_LOAD_UPWARD_DYLIB &&
+            lc.cmd != LC_LAZY_LOAD_DYLIB && lc.cmd != LC_REEXPORT_DYLIB)
+            continue;
+        if (!dsc_macho_dylib_name(&lc, &name))
+            die("%s: bad dylib load command", img->in_path);
+        add_dep(img, name, lc.cmd == LC_REEXPORT_DYLIB);
+    }
+}
+
+static uint32_t lc_u32(const struct image *img, const struct dsc_lc *lc, uint32_t off)
+{
+    uint32_t v;
+    if (!span_u32(lc->body, off, &v))
+        die("%s: load command 0x%x is too short", img->in_path, lc->cmd);
+    return v;
+}
+
+/* LINKEDIT pieces: symbol tables, opcode streams, the export trie,
+ * function starts, data in code. */
+static void read_linkedit_cmds(struct image *img, const struct dsc_macho *mo)
+{
+    struct dsc_symtab_cmd st = {0};
+    struct dsc_dysymtab_cmd dy = {0};
+    struct dsc_lc lc;
+    int info;
+    if (dsc_macho_symtab(mo, &st) < 0 || dsc_macho_dysymtab(mo, &dy) < 0 || (info = dsc_macho_dyld_info(mo, &lc)) < 0 ||
+        dsc_macho_export_trie(mo, &img->export_off, &img->export_size) < 0 ||
+        dsc_macho_linkedit_data(mo, LC_FUNCTION_STARTS, &img->fstarts_off, &img->fstarts_size) < 0 ||
+        dsc_macho_linkedit_data(mo, LC_DATA_IN_CODE, &img->dic_off, &img->dic_size) < 0)
+        die("%s: a LINKEDIT load command is too short", img->in_path);
+    img->symoff = st.symoff;
+    img->nsyms = st.nsyms;
+    img->stroff = st.stroff;
+    img->strsize = st.strsize;
+    img->ilocal = dy.ilocalsym;
+    img->nlocal = dy.nlocalsym;
+    img->iextdef = dy.iextdefsym;
+    img->nextdef = dy.nextdefsym;
+    img->iundef = dy.iundefsym;
+    img->nundef = dy.nundefsym;
+    img->indirectoff = dy.indirectsymoff;
+    img->nindirect = dy.nindirectsyms;
+    if (info) {
         img->has_dyld_info = true;
-        img->rebase_off = rd32(img, off + 8);
-        img->rebase_size = rd32(img, off + 12);
-        img->bind_off = rd32(img, off + 16);
-        img->bind_size = rd32(img, off + 20);
-        img->weak_off = rd32(img, off + 24);
-        img->weak_size = rd32(img, off + 28);
-        img->lazy_off = rd32(img, off + 32);
-        img->lazy_size = rd32(img, off + 36);
-        img->export_off = rd32(img, off + 40);
-        img->export_size = rd32(img, off + 44);
-        break;
-    case LC_DYLD_EXPORTS_TRIE:
-        img->has_exports_trie_lc = true;
-        img->export_off = rd32(img, off + 8);
-        img->export_size = rd32(img, off + 12);
-        break;
-    case LC_FUNCTION_STARTS:
-        img->fstarts_off = rd32(img, off + 8);
-        img->fstarts_size = rd32(img, off + 12);
-        break;
-    case LC_DATA_IN_CODE:
-        img->dic_off = rd32(img, off + 8);
-        img->dic_size = rd32(img, off + 12);
-        break;
-    case LC_DYLD_CHAINED_FIXUPS:    /* chained_in.c read it */
-    default:
-        break;
+        img->rebase_off = lc_u32(img, &lc, DYLD_INFO_REBASE);
+        img->rebase_size = lc_u32(img, &lc, DYLD_INFO_REBASE + 4);
+        img->bind_off = lc_u32(img, &lc, DYLD_INFO_BIND);
+        img->bind_size = lc_u32(img, &lc, DYLD_INFO_BIND + 4);
+        img->weak_off = lc_u32(img, &lc, DYLD_INFO_WEAK_BIND);
+        img->weak_size = lc_u32(img, &lc, DYLD_INFO_WEAK_BIND + 4);
+        img->lazy_off = lc_u32(img, &lc, DYLD_INFO_LAZY_BIND);
+        img->lazy_size = lc_u32(img, &lc, DYLD_INFO_LAZY_BIND + 4);
     }
 }
 
@@ -297,17 +238,13 @@ const struct export_sym *image_export(const struct image *img, const char *name)
     return bsearch(&key, img->exports, img->nexports, sizeof key, cmp_export);
 }
 
-static bool has_chained_fixups(const struct image *img, uint64_t off, uint64_t end)
+/* The input's Mach-O view (base/macho_view.h, the one reader); dies on a
+ * malformed file. */
+static void read_macho(struct image *img, struct dsc_macho *mo)
 {
-    for (uint32_t i = 0; i < img->ncmds && off + 8 <= end; i++) {
-        uint32_t cmdsize = rd32(img, off + 4);
-        if (rd32(img, off) == LC_DYLD_CHAINED_FIXUPS)
-            return true;
-        if (cmdsize < 8)
-            return false;   /* the load-command loop reports it */
-        off += cmdsize;
-    }
-    return false;
+    dsc_error err;
+    if (dsc_macho_read_file(img->file, img->in_path, mo, &err))
+        die("%s", err.msg);
 }
 
 void image_load(struct image *img, const char *path, const struct arch_info *ai)
@@ -315,30 +252,31 @@ void image_load(struct image *img, const char *path, const struct arch_info *ai)
     memset(img, 0, sizeof *img);
     img->in_path = path;
     read_file(img, path);
-    uint32_t magic = rd32(img, 0);
-    bool is64 = magic == MH_MAGIC_64;
-    if (!is64 && magic != MH_MAGIC)
-        die("%s: not a thin little-endian Mach-O file", path);
+    struct dsc_macho mo;
+    struct dsc_lc lc;
+    read_macho(img, &mo);
     /* ld64.lld-19 writes arm64e dylibs with the plain arm64 subtype. */
-    uint32_t sub = rd32(img, 8) & 0xff;
+    uint32_t sub = mo.cpusubtype & 0xff;
     bool sub_ok = sub == ai->cpusubtype || (ai->cpusubtype == 2 && sub == 0);
-    if (is64 != (ai->ptr_size == 8) || rd32(img, 4) != ai->cputype || !sub_ok)
+    if (mo.is64 != (ai->ptr_size == 8) || mo.cputype != ai->cputype || !sub_ok)
         die("%s: not an %s Mach-O file", path, ai->name);
-    if (rd32(img, 12) != MH_DYLIB)
+    if (mo.filetype != MH_DYLIB)
         die("%s: not a dylib", path);
-    img->ncmds = rd32(img, 16);
-    img->sizeofcmds = rd32(img, 20);
-    uint64_t off = is64 ? 32 : 28, end = off + img->sizeofcmds;
     /* before anything points into the bytes, which the conversion replaces */
-    if (has_chained_fixups(img, off, end))
+    if (dsc_lc_find(&mo, LC_DYLD_CHAINED_FIXUPS, &lc)) {
+        dsc_macho_free(&mo);
         chained_input_convert(img);
-    for (uint32_t i = 0; i < img->ncmds; i++) {
-        uint32_t cmd = rd32(img, off), cmdsize = rd32(img, off + 4);
-        if (cmdsize < 8 || off + cmdsize > end)
-            die("%s: load command %u overruns the load commands", path, i);
-        read_command(img, off, cmd, cmdsize, is64, ai);
-        off += cmdsize;
+        read_macho(img, &mo);
     }
+    img->ncmds = mo.ncmds;
+    img->sizeofcmds = mo.sizeofcmds;
+    for (unsigned i = 0; i < mo.nsegs; i++)
+        read_segment(img, &mo, &mo.segs[i], ai);
+    img->install_name = mo.install_name;
+    memcpy(img->uuid, mo.uuid, sizeof img->uuid);
+    read_deps(img, &mo);
+    read_linkedit_cmds(img, &mo);
+    dsc_macho_free(&mo);
     if (!img->install_name)
         die("%s: no LC_ID_DYLIB", path);
     if (!img->has_dyld_info && !img->chained_in)

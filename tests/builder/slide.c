@@ -21,11 +21,6 @@
 #define V4_EXTRA_END 0x8000
 #define V3_NO_REBASE 0xFFFF
 
-struct page_ptrs {
-    const struct ptr **v;   /* pointers of one page, by address */
-    size_t n;
-};
-
 static int cmp_ptr_addr(const void *a, const void *b)
 {
     const struct ptr *x = *(const struct ptr *const *)a, *y = *(const struct ptr *const *)b;
@@ -56,6 +51,31 @@ static const struct ptr **region_ptrs(struct cache *c, struct region *r, size_t 
         qsort(v, n, sizeof *v, cmp_ptr_addr);
     *count = n;
     return v;
+}
+
+/* Index past the pointers from v[k] on that lie below `end` (one page's:
+ * v is sorted by address). */
+static size_t page_end(const struct ptr **v, size_t n, size_t k, uint64_t end)
+{
+    while (k < n && v[k]->addr < end)
+        k++;
+    return k;
+}
+
+/* dyld_cache_slide_info2 and dyld_cache_slide_info4 share one header:
+ * version, page size, page_starts offset and count, page_extras offset and
+ * count, delta mask, value add; the page starts follow at offset 40. */
+static void put_v2v4_header(struct buf *b, uint32_t version, uint32_t pages, uint32_t nextras, uint64_t mask,
+                            uint64_t value_add)
+{
+    buf_u32(b, version);
+    buf_u32(b, 4096);
+    buf_u32(b, 40);
+    buf_u32(b, pages);
+    buf_u32(b, (uint32_t)(40 + 2ULL * pages));
+    buf_u32(b, nextras);
+    buf_u64(b, mask);
+    buf_u64(b, value_add);
 }
 
 static void put_ptr(struct cache *c, struct region *r, uint64_t addr, uint64_t raw)
@@ -115,20 +135,12 @@ static void encode_v2(struct cache *c, struct region *r, const struct ptr **v, s
     uint64_t value_add = strcmp(c->ai->name, "x86_64") == 0 ? c->ai->base : 0;
     uint32_t pages = (uint32_t)(r->size / 4096);
     struct buf *b = &r->slide;
-    buf_u32(b, 2);
-    buf_u32(b, 4096);
-    buf_u32(b, 40);
-    buf_u32(b, pages);
-    buf_u32(b, (uint32_t)(40 + 2ULL * pages));
-    buf_u32(b, 0);
-    buf_u64(b, V2_MASK64);
-    buf_u64(b, value_add);
+    put_v2v4_header(b, 2, pages, 0, V2_MASK64, value_add);
     size_t k = 0;
     for (uint32_t pg = 0; pg < pages; pg++) {
         uint64_t start = r->addr + (uint64_t)pg * 4096;
         size_t first = k;
-        while (k < n && v[k]->addr < start + 4096)
-            k++;
+        k = page_end(v, n, k, start + 4096);
         buf_u16(b, first == k ? V2_NO_REBASE : (uint16_t)((v[first]->addr - start) / 4));
         for (size_t i = first; i < k; i++) {
             uint64_t delta = i + 1 < k ? (v[i + 1]->addr - v[i]->addr) / 4 : 0;
@@ -158,8 +170,7 @@ static void encode_v4(struct cache *c, struct region *r, const struct ptr **v, s
     for (uint32_t pg = 0; pg < pages; pg++) {
         uint64_t start = r->addr + (uint64_t)pg * 4096;
         size_t first = k;
-        while (k < n && v[k]->addr < start + 4096)
-            k++;
+        k = page_end(v, n, k, start + 4096);
         if (first == k) {
             starts[pg] = V4_NO_REBASE;
             continue;
@@ -212,14 +223,7 @@ static void encode_v4(struct cache *c, struct region *r, const struct ptr **v, s
             die("v4 slide info: too many chain extras");
     }
     struct buf *b = &r->slide;
-    buf_u32(b, 4);
-    buf_u32(b, 4096);
-    buf_u32(b, 40);
-    buf_u32(b, pages);
-    buf_u32(b, (uint32_t)(40 + 2ULL * pages));
-    buf_u32(b, nextras);
-    buf_u64(b, V4_MASK);
-    buf_u64(b, value_add);
+    put_v2v4_header(b, 4, pages, nextras, V4_MASK, value_add);
     for (uint32_t pg = 0; pg < pages; pg++)
         buf_u16(b, starts[pg]);
     buf_put(b, extras.data, extras.len);
@@ -271,8 +275,7 @@ static void encode_v3v5(struct cache *c, struct region *r, const struct ptr **v,
     for (uint32_t pg = 0; pg < pages; pg++) {
         uint64_t start = r->addr + (uint64_t)pg * page_size;
         size_t first = k;
-        while (k < n && v[k]->addr < start + page_size)
-            k++;
+        k = page_end(v, n, k, start + page_size);
         buf_u16(b, first == k ? V3_NO_REBASE : (uint16_t)(v[first]->addr - start));
         for (size_t i = first; i < k; i++) {
             uint64_t next = i + 1 < k ? (v[i + 1]->addr - v[i]->addr) / 8 : 0;

@@ -11,12 +11,12 @@
  * __stubs stays in the image, unreferenced.
  */
 #include "bld.h"
+#include "base/insn.h"
+#include "index/stubs.h"
 
 #include <string.h>
 
 #define STUB_SIZE 12
-#define BR_X16 0xD61F0200u
-
 /* The TEXT_STUBS region mirroring the TEXT region holding `addr`. */
 static struct region *stubs_mirror(struct cache *c, uint64_t addr)
 {
@@ -29,17 +29,22 @@ static struct region *stubs_mirror(struct cache *c, uint64_t addr)
     return NULL;
 }
 
+/* The stub at `pc`: ADRP/LDR/BR loading slot `addr` (`load`), else the
+ * direct ADRP/ADD/BR of `addr`. */
 static void put_stub(uint8_t *at, uint64_t pc, uint64_t addr, bool load, const struct image *img)
 {
-    uint32_t adrp = 0x90000010u;    /* ADRP X16 */
-    if (!arm64_set_adrp_page(&adrp, pc, addr))
+    uint32_t adrp, add;
+    bool ok = load ? dsc_stub_encode(DSC_ARCH_ARM64, pc, addr, at)
+                   : dsc_a64_adrp_encode(A64_X16, pc, addr, &adrp) &&
+                         dsc_a64_add_imm_encode(A64_X16, A64_X16, (uint32_t)(addr & 0xFFF), &add);
+    if (!ok)
         die("%s: stub copy at 0x%llx cannot reach 0x%llx", img->in_path, (unsigned long long)pc,
             (unsigned long long)addr);
-    uint32_t second = load ? 0xF9400210u | (uint32_t)((addr & 0xFFF) / 8) << 10   /* LDR X16, [X16, #off] */
-                           : 0x91000210u | (uint32_t)(addr & 0xFFF) << 10;         /* ADD X16, X16, #off */
+    if (load)
+        return;
     dsc_put32(at, adrp);
-    dsc_put32(at + 4, second);
-    dsc_put32(at + 8, BR_X16);
+    dsc_put32(at + 4, add);
+    dsc_put32(at + 8, A64_BR_X16);
 }
 
 /* Copies of one image's stubs; returns how many were made. */
@@ -51,15 +56,15 @@ static size_t copy_stubs(struct cache *c, const struct image *img, const struct 
         die("%s: no TEXT_STUBS file mirrors its __TEXT", img->in_path);
     size_t n = 0;
     for (uint64_t off = 0; off + STUB_SIZE <= stubs->size; off += STUB_SIZE) {
-        const uint8_t *stub = cache_bytes(c, saddr + off, STUB_SIZE);
-        uint32_t adrp = dsc_le32(stub), ldr = dsc_le32(stub + 4);
-        if (!arm64_is_adrp(adrp) || (ldr & 0xFFC00000u) != 0xF9400000u || dsc_le32(stub + 8) != BR_X16)
+        struct dsc_stub st;
+        uint32_t probe;
+        if (!dsc_stub_decode(DSC_ARCH_ARM64, cache_bytes(c, saddr + off, STUB_SIZE), STUB_SIZE, saddr + off, false,
+                             &st) || st.form != DSC_STUB_ARM64)
             die("%s: stub at 0x%llx is not ADRP/LDR/BR", img->in_path, (unsigned long long)(saddr + off));
-        uint64_t slot = arm64_adrp_page(adrp, saddr + off) + ((ldr >> 10) & 0xFFF) * 8;
+        uint64_t slot = st.slot;
         const struct ptr *p = image_ptr_at(img, slot);
         uint64_t copy = mirror->addr + (saddr + off - text->addr), at = copy - mirror->addr;
-        uint32_t probe = 0x90000010u;
-        bool direct = p && p->target && arm64_set_adrp_page(&probe, copy, p->target);
+        bool direct = p && p->target && dsc_a64_adrp_encode(A64_X16, copy, p->target, &probe);
         put_stub(mirror->mem + at, copy, direct ? p->target : slot, !direct, img);
         put_stub(mirror->dev_mem + at, copy, slot, true, img);
         n++;
@@ -79,15 +84,15 @@ static void redirect_calls(struct cache *c, const struct image *img, const struc
     uint8_t *code = cache_bytes(c, taddr, text->size);
     for (uint64_t off = 0; off + 4 <= text->size; off += 4) {
         uint32_t i = dsc_le32(code + off);
-        if ((i & 0x7C000000u) != 0x14000000u)
+        bool link;
+        if (!dsc_a64_is_branch(i, &link))
             continue;
-        uint64_t to = taddr + off + (uint64_t)((int64_t)(int32_t)((i & 0x3FFFFFFu) << 6) >> 4);
+        uint64_t to = dsc_a64_branch_target(i, taddr + off);
         if (to - saddr >= stubs->size)
             continue;
-        int64_t rel = (int64_t)(mirror->addr + (to - tr->addr)) - (int64_t)(taddr + off);
-        if (rel < -(1 << 27) || rel >= (1 << 27))
+        if (!dsc_a64_branch_encode(taddr + off, mirror->addr + (to - tr->addr), link, &i))
             die("%s: call at 0x%llx cannot reach its stub copy", img->in_path, (unsigned long long)(taddr + off));
-        dsc_put32(code + off, (i & 0xFC000000u) | ((uint32_t)(rel >> 2) & 0x3FFFFFFu));
+        dsc_put32(code + off, i);
         c->stats_redirected++;
     }
 }

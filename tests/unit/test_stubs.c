@@ -85,6 +85,7 @@ START_TEST(adrp_add_ldr_words)
     ck_assert_uint_eq(dsc_a64_ldr_literal_target(0x5801CA08u, 0x6c8), 0x4008);
     ck_assert(dsc_a64_ldr_literal_encode(8, 8, 0x6c8, 0x4008, &w));
     ck_assert_uint_eq(w, 0x5801CA08u);
+    ck_assert_uint_eq(A64_LDR_W16_LITERAL_8, 0x18000050u);
     ck_assert(dsc_a64_is_ldr_literal(0x18000050u, &rd, &size));
     ck_assert(rd == 16 && size == 4);
     ck_assert_uint_eq(dsc_a64_ldr_literal_target(0x18000050u, 0x1000), 0x1008);
@@ -99,6 +100,73 @@ START_TEST(adrp_add_ldr_words)
     ck_assert(dsc_a64_is_adr(0x30000000u));
     ck_assert_uint_eq(dsc_a64_adr_target(0x30000000u, 0x1000), 0x1001);
     ck_assert(!dsc_a64_is_adr(0x90000010u)); /* ADRP */
+}
+END_TEST
+
+/* Every load (literal) form, re-aimed and widened to its unsigned-offset
+ * twin (the builder's and extraction's rewrites); words from llvm-mc-19. */
+START_TEST(literal_words)
+{
+    uint32_t w;
+    /* ldrsw x3, #8; ldr q0, #16; prfm pldl1keep, #8; ldr s1, #-4. */
+    const uint32_t forms[] = {0x98000043u, 0x9C000080u, 0xD8000040u, 0x1CFFFFE1u, 0x5801CA08u, 0x18000050u};
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        ck_assert(dsc_a64_is_load_literal(forms[i]));
+        w = forms[i];
+        ck_assert(dsc_a64_load_literal_retarget(&w, 0x1000, 0x1000 + 0x40));
+        ck_assert_uint_eq(dsc_a64_ldr_literal_target(w, 0x1000), 0x1040);
+        ck_assert_uint_eq(w & ~(0x7FFFFu << 5), forms[i] & ~(0x7FFFFu << 5)); /* all else kept */
+        ck_assert(!dsc_a64_load_literal_retarget(&w, 0x1000, 0x1000 + (1ull << 20)));
+        ck_assert(!dsc_a64_load_literal_retarget(&w, 0x1000, 0x1002));
+        ck_assert_uint_eq(dsc_a64_ldr_literal_target(w, 0x1000), 0x1040); /* untouched when refused */
+    }
+    ck_assert_uint_eq(dsc_a64_ldr_literal_target(0x1CFFFFE1u, 0x1000), 0xFFC);
+    ck_assert(!dsc_a64_is_load_literal(0x10FFFFE9u)); /* ADR */
+    ck_assert(!dsc_a64_is_load_literal(0xF9400610u)); /* LDR (unsigned offset) */
+    /* ldr x5, [x5, #24] = 0xf9400ca5; ldr w5, [x5, #24] = 0xb94018a5;
+     * ldrsw x5, [x5, #24] = 0xb98018a5. */
+    ck_assert(dsc_a64_ldr_imm_of_literal(0x58000005u, 5, 24, &w));
+    ck_assert_uint_eq(w, 0xF9400CA5u);
+    ck_assert(dsc_a64_ldr_imm_of_literal(0x18000005u, 5, 24, &w));
+    ck_assert_uint_eq(w, 0xB94018A5u);
+    ck_assert(dsc_a64_ldr_imm_of_literal(0x98000005u, 5, 24, &w));
+    ck_assert_uint_eq(w, 0xB98018A5u);
+    ck_assert(!dsc_a64_ldr_imm_of_literal(0x58000005u, 5, 20, &w)); /* misaligned for X */
+    ck_assert(!dsc_a64_ldr_imm_of_literal(0x98000005u, 5, 22, &w));
+    ck_assert(!dsc_a64_ldr_imm_of_literal(0x9C000080u, 0, 16, &w)); /* SIMD: no such twin here */
+    ck_assert(!dsc_a64_ldr_imm_of_literal(0xD8000040u, 0, 16, &w)); /* PRFM */
+    /* adds x1, x2, #4 = 0xb1001041; sub w1, w2, #4 = 0x51001041. */
+    ck_assert(dsc_a64_is_add_sub_imm(0xB1001041u) && dsc_a64_is_add_sub_imm(0x51001041u));
+    ck_assert(dsc_a64_is_add_sub_imm(0x91004231u) && !dsc_a64_is_add_sub_imm(0xF9400610u));
+    /* svc #0x80 = 0xd4001001, brk #1; str x0, [sp, #8] = 0xf90007e0,
+     * ldr x0, [x1], #8 = 0xf8408420 (post-index: not unsigned offset). */
+    ck_assert(dsc_a64_is_svc(0xD4001001u) && !dsc_a64_is_svc(A64_BRK_1));
+    ck_assert(dsc_a64_is_ldst_uoff(0xF90007E0u) && dsc_a64_is_ldst_uoff(0xF9400610u));
+    ck_assert(!dsc_a64_is_ldst_uoff(0xF8408420u) && !dsc_a64_is_ldst_uoff(0x5801CA08u));
+}
+END_TEST
+
+/* The x86_64 stub (jmpq *0x10(%rip) = ff 25 10 00 00 00, llvm-mc-19) and
+ * a stub-helper entry in the long forms linkers write: pushq $42 as
+ * 68 imm32, jmp as e9 rel32 (Intel SDM vol. 2: PUSH 68 id, JMP E9 cd). */
+START_TEST(x86_stub_words)
+{
+    static const uint8_t jmp[] = {0xFF, 0x25, 0x10, 0x00, 0x00, 0x00};
+    static const uint8_t entry[] = {0x68, 0x2A, 0x00, 0x00, 0x00, 0xE9, 0xF1, 0xFF, 0xFF, 0xFF};
+    uint8_t out[DSC_X86_JMP_RIP_SIZE];
+    uint64_t slot, to;
+    uint32_t imm;
+    ck_assert(dsc_x86_is_jmp_rip(jmp, sizeof jmp, 0x1000, &slot));
+    ck_assert_uint_eq(slot, 0x1016);
+    ck_assert(dsc_x86_jmp_rip_encode(out, 0x1000, 0x1016));
+    ck_assert(memcmp(out, jmp, sizeof jmp) == 0);
+    ck_assert(!dsc_x86_jmp_rip_encode(out, 0x1000, 0x1006 + (1ull << 31)));
+    ck_assert(!dsc_x86_is_jmp_rip(jmp, 5, 0x1000, &slot));
+    ck_assert(!dsc_x86_is_jmp_rip(entry, sizeof entry, 0x1000, &slot));
+    ck_assert(dsc_x86_is_push_jmp(entry, sizeof entry, 0x2010, &imm, &to));
+    ck_assert(imm == 42 && to == 0x2010 + 10 - 15);
+    ck_assert(!dsc_x86_is_push_jmp(entry, 9, 0x2010, &imm, &to));
+    ck_assert(!dsc_x86_is_push_jmp(jmp, sizeof jmp, 0x2010, &imm, &to));
 }
 END_TEST
 
@@ -286,7 +354,9 @@ Suite *stubs_suite(void)
     TCase *words = tcase_create("words");
     tcase_add_test(words, branch_words);
     tcase_add_test(words, adrp_add_ldr_words);
+    tcase_add_test(words, literal_words);
     tcase_add_test(words, stub_forms_round_trip);
+    tcase_add_test(words, x86_stub_words);
     tcase_add_test(words, x86_rip_loads);
     tcase_add_test(words, x86_rip_operands);
     suite_add_tcase(s, words);

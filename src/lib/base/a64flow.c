@@ -160,12 +160,12 @@ static void transfer(struct flow *f, struct regs *s, uint32_t i)
             s->r[rd] = (struct val){.n = 1, .a = {i}};
         return;
     }
-    if ((dsc_a64_is_branch(w, &link) && link) || (w & 0xFFE0001Fu) == 0xD4000001u) { /* BL, SVC */
+    if ((dsc_a64_is_branch(w, &link) && link) || dsc_a64_is_svc(w)) { /* BL, SVC */
         call(f, s);
         return;
     }
     dsc_a64_regs_of(w, &rw);
-    if (dsc_a64_is_add_imm(w, &rd, &rn, &imm) || (w & 0x3B000000u) == 0x39000000u) {
+    if (dsc_a64_is_add_imm(w, &rd, &rn, &imm) || dsc_a64_is_ldst_uoff(w)) {
         use_base(f, s, i, dsc_a64_rn(w)); /* ADD imm, load/store unsigned offset */
         rw.read &= ~(dsc_a64_rn(w) < 31 ? 1u << dsc_a64_rn(w) : 0);
     }

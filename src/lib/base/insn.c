@@ -113,11 +113,39 @@ uint64_t dsc_a64_ldr_literal_target(uint32_t insn, uint64_t pc)
 
 bool dsc_a64_ldr_literal_encode(unsigned size, unsigned rt, uint64_t pc, uint64_t target, uint32_t *insn)
 {
-    int64_t delta = (int64_t)(target - pc);
-    if ((size != 8 && size != 4) || rt > 31 || (delta & 3) || delta < -(1ll << 20) || delta >= (1ll << 20))
+    uint32_t w = (size == 8 ? 0x58000000u : 0x18000000u) | rt;
+    if ((size != 8 && size != 4) || rt > 31 || !dsc_a64_load_literal_retarget(&w, pc, target))
         return false;
-    *insn = (size == 8 ? 0x58000000u : 0x18000000u) | ((uint32_t)(delta >> 2) & 0x7FFFFu) << 5 | rt;
+    *insn = w;
     return true;
+}
+
+bool dsc_a64_is_load_literal(uint32_t insn) { return (insn & 0x3B000000u) == 0x18000000u; }
+
+bool dsc_a64_load_literal_retarget(uint32_t *insn, uint64_t pc, uint64_t target)
+{
+    int64_t delta = (int64_t)(target - pc);
+    if ((delta & 3) || delta < -(1ll << 20) || delta >= (1ll << 20))
+        return false;
+    *insn = (*insn & ~(0x7FFFFu << 5)) | ((uint32_t)(delta >> 2) & 0x7FFFFu) << 5;
+    return true;
+}
+
+bool dsc_a64_ldr_imm_of_literal(uint32_t literal, unsigned rn, uint32_t off, uint32_t *insn)
+{
+    unsigned rt = literal & 31, size;
+    switch (literal & 0xFF000000u) {
+    case 0x18000000u: /* LDR Wt */
+    case 0x58000000u: /* LDR Xt */
+        return dsc_a64_is_ldr_literal(literal, &rt, &size) && dsc_a64_ldr_imm_encode(size, rt, rn, off, insn);
+    case 0x98000000u: /* LDRSW Xt */
+        if (rn > 31 || off % 4 || off / 4 > 0xFFF)
+            return false;
+        *insn = 0xB9800000u | (off / 4) << 10 | rn << 5 | rt;
+        return true;
+    default:
+        return false;
+    }
 }
 
 bool dsc_a64_is_adr(uint32_t insn) { return (insn & 0x9F000000u) == 0x10000000u; }
@@ -171,7 +199,7 @@ enum dsc_a64_indirect dsc_a64_indirect_kind(uint32_t insn)
 
 bool dsc_a64_rn_is_register(uint32_t insn)
 {
-    return (insn & 0x1F000000u) == 0x11000000u      /* ADD/SUB immediate */
+    return dsc_a64_is_add_sub_imm(insn)
         || dsc_a64_is_load_store(insn)
         || (insn & 0x0E000000u) == 0x0A000000u;     /* data processing, register */
 }
@@ -195,7 +223,7 @@ static void dp_imm(uint32_t w, struct dsc_a64_regs *r)
 {
     if ((w & 0x1F000000u) == 0x10000000u) {          /* ADR, ADRP */
         r->write = RD(w);
-    } else if ((w & 0x1F000000u) == 0x11000000u || (w & 0x1F800000u) == 0x12000000u) {
+    } else if (dsc_a64_is_add_sub_imm(w) || (w & 0x1F800000u) == 0x12000000u) {
         r->read = RN(w);                            /* ADD/SUB, logical imm */
         r->write = RD(w);
     } else if ((w & 0x1F800000u) == 0x12800000u) {   /* MOVN, MOVZ, MOVK */
@@ -244,7 +272,7 @@ static void ldst_single(uint32_t w, struct dsc_a64_regs *r)
 static void load_store(uint32_t w, struct dsc_a64_regs *r)
 {
     bool simd = (w >> 26) & 1;
-    if ((w & 0x3B000000u) == 0x39000000u || (w & 0x3B200000u) == 0x38000000u ||
+    if (dsc_a64_is_ldst_uoff(w) || (w & 0x3B200000u) == 0x38000000u ||
         (w & 0x3B200C00u) == 0x38200800u) {
         ldst_single(w, r);
     } else if ((w & 0x3A000000u) == 0x28000000u) {   /* pairs */
@@ -253,7 +281,7 @@ static void load_store(uint32_t w, struct dsc_a64_regs *r)
         if ((w >> 23) & 1)                          /* pre/post-index writeback */
             r->write |= RN(w);
         transfer_reg(RD(w) | RA(w), simd, load, false, r);
-    } else if ((w & 0x3B000000u) == 0x18000000u) {   /* literal */
+    } else if (dsc_a64_is_load_literal(w)) {          /* literal */
         transfer_reg(RD(w), simd, true, !simd && (w >> 30) == 3, r);
     } else {
         all_fields(w, r);                           /* exclusives, atomics, structures */

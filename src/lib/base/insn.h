@@ -19,6 +19,7 @@
 #define A64_BRAA_X16_X17 0xD71F0A11u
 #define A64_BRK_1 0xD4200020u
 #define A64_LDR_X16_X17 0xF9400230u
+#define A64_LDR_W16_LITERAL_8 0x18000050u /* ldr w16, #8: stub-helper entries */
 #define A64_X16 16u
 #define A64_X17 17u
 #define A64_NOP 0xD503201Fu
@@ -46,6 +47,16 @@ bool dsc_a64_is_ldr_literal(uint32_t insn, unsigned *rt, unsigned *size);
 uint64_t dsc_a64_ldr_literal_target(uint32_t insn, uint64_t pc);
 bool dsc_a64_ldr_literal_encode(unsigned size, unsigned rt, uint64_t pc, uint64_t target, uint32_t *insn);
 
+/* Any load (literal): LDR Wt/Xt/St/Dt/Qt, LDRSW Xt or PRFM of a label, the
+ * target of each is dsc_a64_ldr_literal_target. */
+bool dsc_a64_is_load_literal(uint32_t insn);
+/* Any load (literal) re-aimed at `target`, every other field kept. */
+bool dsc_a64_load_literal_retarget(uint32_t *insn, uint64_t pc, uint64_t target);
+/* The LDR (unsigned offset) that loads what LDR Wt|Xt / LDRSW Xt literal
+ * `literal` loads, into the same Rt, from [Xn, #off] (the pair's second
+ * word once an ADRP gives the page). False for other literal forms. */
+bool dsc_a64_ldr_imm_of_literal(uint32_t literal, unsigned rn, uint32_t off, uint32_t *insn);
+
 /* B.cond, CBZ/CBNZ, TBZ/TBNZ: true when `insn` is one, with its target. */
 bool dsc_a64_cond_branch(uint32_t insn, uint64_t pc, uint64_t *target);
 
@@ -65,6 +76,12 @@ static inline unsigned dsc_a64_rn(uint32_t insn) { return (insn >> 5) & 31u; }
 
 /* ---- instruction classes (for local register analysis) ---- */
 
+/* ADD/SUB (immediate), either size, with or without flags. */
+static inline bool dsc_a64_is_add_sub_imm(uint32_t insn) { return (insn & 0x1F000000u) == 0x11000000u; }
+/* SVC #imm (a system call: the argument registers escape). */
+static inline bool dsc_a64_is_svc(uint32_t insn) { return (insn & 0xFFE0001Fu) == 0xD4000001u; }
+/* Load/store register (unsigned immediate): Rn is a base address. */
+static inline bool dsc_a64_is_ldst_uoff(uint32_t insn) { return (insn & 0x3B000000u) == 0x39000000u; }
 /* Any load or store (the "Loads and Stores" encoding group). */
 static inline bool dsc_a64_is_load_store(uint32_t insn) { return (insn & 0x0A000000u) == 0x08000000u; }
 /* A store: a load/store with the L bit (22) clear. */

@@ -181,3 +181,31 @@ bool dsc_x86_rip_encode(uint8_t *p, uint64_t pc, const struct dsc_x86_insn *insn
     dsc_put32(p + insn->rip_disp, (uint32_t)(int32_t)d);
     return true;
 }
+
+bool dsc_x86_is_jmp_rip(const uint8_t *p, size_t avail, uint64_t pc, uint64_t *slot)
+{
+    if (avail < DSC_X86_JMP_RIP_SIZE || p[0] != 0xFF || p[1] != 0x25)
+        return false;
+    *slot = pc + DSC_X86_JMP_RIP_SIZE + (uint64_t)(int64_t)(int32_t)dsc_le32(p + 2);
+    return true;
+}
+
+bool dsc_x86_jmp_rip_encode(uint8_t *out, uint64_t pc, uint64_t slot)
+{
+    int64_t d = (int64_t)(slot - (pc + DSC_X86_JMP_RIP_SIZE));
+    if (d < INT32_MIN || d > INT32_MAX)
+        return false;
+    out[0] = 0xFF;
+    out[1] = 0x25;
+    dsc_put32(out + 2, (uint32_t)(int32_t)d);
+    return true;
+}
+
+bool dsc_x86_is_push_jmp(const uint8_t *p, size_t avail, uint64_t pc, uint32_t *imm, uint64_t *target)
+{
+    if (avail < 10 || p[0] != 0x68 || p[5] != 0xE9)
+        return false;
+    *imm = dsc_le32(p + 1);
+    *target = pc + 10 + (uint64_t)(int64_t)(int32_t)dsc_le32(p + 6);
+    return true;
+}

@@ -39,4 +39,15 @@ bool dsc_x86_rip_operand(const uint8_t *p, size_t avail, uint64_t pc, struct dsc
  * written) when beyond +-2 GiB. */
 bool dsc_x86_rip_encode(uint8_t *p, uint64_t pc, const struct dsc_x86_insn *insn, uint64_t addr);
 
+/* JMP *disp32(%rip) (FF 25), the x86_64 stub: true with the slot it jumps
+ * through. */
+#define DSC_X86_JMP_RIP_SIZE 6
+bool dsc_x86_is_jmp_rip(const uint8_t *p, size_t avail, uint64_t pc, uint64_t *slot);
+/* Write that JMP at `pc` through `slot`; false (nothing written) beyond
+ * +-2 GiB. */
+bool dsc_x86_jmp_rip_encode(uint8_t *out, uint64_t pc, uint64_t slot);
+/* PUSH imm32 (68 id) then JMP rel32 (E9 cd), 10 bytes at `pc`: a
+ * stub-helper entry; *imm is what it pushes, *target where it jumps. */
+bool dsc_x86_is_push_jmp(const uint8_t *p, size_t avail, uint64_t pc, uint32_t *imm, uint64_t *target);
+
 #endif

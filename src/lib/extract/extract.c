@@ -86,6 +86,7 @@ void plan_free(struct dsc_plan *p)
     free(p->imports);
     free(p->lazy);
     free(p->got_twins);
+    free(p->code_refs);
     struct dsc_linkedit *le = &p->le;
     struct dsc_blob *blobs[] = {&le->chained, &le->rebase, &le->bind, &le->weak_bind, &le->lazy_bind, &le->exports,
                                 &le->fstarts, &le->dic, &le->symtab, &le->indirect, &le->strtab, &p->warnings,

@@ -146,6 +146,8 @@ enum dsc_fixup_encoding {
 
 struct dsc_symbols;
 
+struct dsc_code_ref;
+
 struct dsc_plan {
     const dsc_cache *cache;
     struct dsc_macho mo;          /* the cache image, parsed */
@@ -172,6 +174,9 @@ struct dsc_plan {
     size_t nlazy;
     struct dsc_got_twin *got_twins; /* twin -> own slot, by twin (gotslots.c) */
     size_t ngot_twins;
+    struct dsc_code_ref *code_refs; /* references leaving the image (coderefs.c) */
+    size_t ncode_refs;
+    bool code_refs_read;
 
     struct dsc_linkedit le;
     struct dsc_symbols *syms;     /* symbol view, opened by plan_symbols */

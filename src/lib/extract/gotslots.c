@@ -5,8 +5,8 @@
  *
  *  1. Twins: every pointer-sized load in the image's code (AArch64
  *     ADRP+LDR and LDR literal, x86_64 RIP-relative operands) of a slid
- *     pointer outside the image in a non-executable mapping, with its
- *     target and authentication from the slide info.
+ *     pointer outside the image in a non-executable mapping (coderefs.c),
+ *     with its target and authentication from the slide info.
  *  2. Own slots still bound in GOT-like sections claim the twins whose
  *     target exports their name with the same authentication.
  *  3. Zeroed slots (no fixup, 0 in the cache) of __got/__auth_got claim
@@ -17,10 +17,9 @@
 #include <string.h>
 
 #include "extract/gotslots.h"
-#include "base/insn.h"
+#include "extract/coderefs.h"
 #include "base/ptrfmt.h"
 #include "base/sort.h"
-#include "base/x86.h"
 #include "cache/slide.h"
 #include "index/imports.h"
 #include "index/symbols.h"
@@ -31,56 +30,6 @@ struct twin {
     const char *name;   /* an export at the target, for the __auth_ptr order */
     bool claimed;
 };
-
-struct scan {
-    struct dsc_plan *p;
-    uint64_t *addrs;    /* foreign slots code reads, with repeats */
-    size_t n, cap;
-    bool oom;
-};
-
-static void note_load(struct scan *s, uint64_t slot)
-{
-    const struct dsc_map *m;
-    if (plan_in_image(s->p, slot) || !(m = dsc_vm_map(s->p->cache, slot)) || (m->info.max_prot & 4) || s->oom)
-        return;
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        uint64_t *v = realloc(s->addrs, cap * sizeof *v);
-        if (!v) {
-            s->oom = true;
-            return;
-        }
-        s->addrs = v;
-        s->cap = cap;
-    }
-    s->addrs[s->n++] = slot;
-}
-
-static void scan_a64(struct scan *s, const struct dsc_section *sec, dsc_span code)
-{
-    unsigned psz = s->p->ptr_size;
-    for (uint64_t o = 0; o + 4 <= code.size; o += 4) {
-        uint32_t w = dsc_le32(code.data + o), off;
-        unsigned rd, rt, rn, size;
-        uint64_t pc = sec->addr + o;
-        if (dsc_a64_is_adrp(w, &rd) && o + 8 <= code.size &&
-            dsc_a64_is_ldr_imm(dsc_le32(code.data + o + 4), &rt, &rn, &off, &size) && rn == rd && size == psz)
-            note_load(s, dsc_a64_adrp_target(w, pc) + off);
-        else if (dsc_a64_is_ldr_literal(w, &rt, &size) && size == psz)
-            note_load(s, dsc_a64_ldr_literal_target(w, pc));
-    }
-}
-
-static void scan_x86(struct scan *s, const struct dsc_section *sec, dsc_span code)
-{
-    for (uint64_t o = 0; o < code.size; o++) {
-        struct dsc_x86_insn insn;
-        uint64_t slot;
-        if (dsc_x86_rip_operand(code.data + o, code.size - o, sec->addr + o, &insn, &slot))
-            note_load(s, slot);
-    }
-}
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -99,39 +48,34 @@ static int on_twin_slot(void *ctx, const struct dsc_slide_slot *slot)
 /* Step 1: the distinct twins, each with a target (others are no twins). */
 static int find_twins(struct dsc_plan *p, struct dsc_symbols *syms, struct twin **out, size_t *n)
 {
-    struct scan s = {.p = p};
-    enum dsc_arch arch = p->cache->info.arch;
-    bool x86 = arch == DSC_ARCH_X86_64 || arch == DSC_ARCH_X86_64H;
-    for (unsigned i = 0; i < p->mo.nsects; i++) {
-        const struct dsc_section *sec = &p->mo.sects[i];
-        dsc_span code;
-        if (!(sec->flags & (S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS)) ||
-            !dsc_vm_span(p->cache, sec->addr, sec->size, &code))
-            continue;
-        if (x86)
-            scan_x86(&s, sec, code);
-        else if (arch == DSC_ARCH_ARM64 || arch == DSC_ARCH_ARM64E || arch == DSC_ARCH_ARM64_32)
-            scan_a64(&s, sec, code);
-    }
-    struct twin *v = s.oom ? NULL : malloc((s.n ? s.n : 1) * sizeof *v);
-    if (!v) {
-        free(s.addrs);
+    const struct dsc_code_ref *refs;
+    size_t nrefs, nslots = 0;
+    if (plan_code_refs(p, &refs, &nrefs))
+        return -1;
+    uint64_t *slots = malloc((nrefs ? nrefs : 1) * sizeof *slots);
+    struct twin *v = malloc((nrefs ? nrefs : 1) * sizeof *v);
+    if (!slots || !v) {
+        free(slots);
+        free(v);
         return plan_oom(p);
     }
-    if (s.n)
-        qsort(s.addrs, s.n, sizeof *s.addrs, cmp_u64);
+    for (size_t i = 0; i < nrefs; i++)
+        if (refs[i].kind != DSC_REF_BRANCH)
+            slots[nslots++] = refs[i].to;
+    if (nslots)
+        qsort(slots, nslots, sizeof *slots, cmp_u64);
     size_t k = 0;
-    for (size_t i = 0; i < s.n; i++) {
-        struct twin t = {.addr = s.addrs[i]};
+    for (size_t i = 0; i < nslots; i++) {
+        struct twin t = {.addr = slots[i]};
         const struct dsc_export *const *at;
         dsc_error ignored;
-        if ((i && s.addrs[i] == s.addrs[i - 1]) || !dsc_vm_ptr_target(p->cache, t.addr, &t.target) || !t.target)
+        if ((i && slots[i] == slots[i - 1]) || !dsc_vm_ptr_target(p->cache, t.addr, &t.target) || !t.target)
             continue;
         (void)dsc_slide_walk_range(p->cache, t.addr, t.addr + p->ptr_size, on_twin_slot, &t, &ignored);
         t.name = dsc_symbols_by_address(syms, t.target & DSC_TBI_MASK, &at) ? at[0]->name : "";
         v[k++] = t;
     }
-    free(s.addrs);
+    free(slots);
     *out = v;
     *n = k;
     return 0;

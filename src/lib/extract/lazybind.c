@@ -11,9 +11,8 @@
 #include "base/bindinfo.h"
 #include "base/insn.h"
 #include "base/sort.h"
+#include "base/x86.h"
 #include "extract/weakbind.h"
-
-#define A64_LDR_W16_LITERAL_8 0x18000050u
 
 /* Stub-helper layout: the header (lld's and ld64's StubHelperHeader) and
  * one entry per lazy pointer: arm64 and arm64_32 LDR W16, #8; B header;
@@ -39,8 +38,10 @@ static bool entry_at(enum dsc_arch arch, dsc_span h, uint64_t base, uint64_t i, 
         return false;
     const uint8_t *e = h.data + i;
     *off = dsc_le32(e + s.field);
+    uint32_t pushed;
+    uint64_t to;
     if (s.entry == 10)
-        return e[0] == 0x68 && e[5] == 0xE9 && base + i + 10 + (uint64_t)(int64_t)(int32_t)dsc_le32(e + 6) == base;
+        return dsc_x86_is_push_jmp(e, s.entry, base + i, &pushed, &to) && to == base;
     bool link;
     uint32_t b = dsc_le32(e + 4);
     return dsc_le32(e) == A64_LDR_W16_LITERAL_8 && dsc_a64_is_branch(b, &link) && !link &&

@@ -137,7 +137,7 @@ static int scan_section(struct objc_pass *op, struct finder *fi, const struct ds
 int objc_find_selector_loads(struct objc_pass *op)
 {
     const struct dsc_macho *mo = &op->p->mo;
-    if (mo->cputype != CPU_TYPE_ARM64 || !op->sel_by_addr.count)
+    if (mo->cputype != CPU_TYPE_ARM64 || !op->sel_by_addr.m.count)
         return 0;
     struct finder fi = {.op = op};
     int rc = 0;

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * objc_strings.c — the small hash tables of the ObjC pass: name -> value,
- * address -> value, and interned string sections. Open addressing with
- * linear probing, grown at half load; sizes follow the image's own metadata
- * (every insert is one walked item), so they stay bounded by the walker's caps;
- * the interned strings are bounded by the cache's bytes (pass_objc.c
- * over_budget).
+ * address -> value (one table, struct objc_map, behind both), and interned
+ * string sections. Open addressing with linear probing, grown at half
+ * load; sizes follow the image's own metadata (every insert is one walked
+ * item), so they stay bounded by the walker's caps; the interned strings
+ * are bounded by the cache's bytes (pass_objc.c over_budget).
  */
 #include "extract/pass_objc.h"
 
@@ -27,118 +27,102 @@ static uint64_t hash_u64(uint64_t v)
     return v ^ (v >> 33);
 }
 
-/* Double `*nslots` (from 64) into fresh zeroed storage when at half load. */
-static bool need_grow(size_t count, size_t nslots) { return (count + 1) * 2 > nslots; }
+/* ---- the table: a slot is empty when it has neither name nor key ---- */
+
+static bool empty(const struct objc_map_slot *s) { return !s->name && !s->key; }
+
+static bool same(const struct objc_map_slot *s, const struct objc_map_slot *k)
+{
+    return k->name ? s->name && strcmp(s->name, k->name) == 0 : s->key == k->key;
+}
+
+/* The slot holding `k`, or the empty one where it goes (linear probing). */
+static struct objc_map_slot *probe(const struct objc_map *m, const struct objc_map_slot *k)
+{
+    size_t i = (k->name ? hash_str(k->name) : hash_u64(k->key)) & (m->nslots - 1);
+    while (!empty(&m->slots[i]) && !same(&m->slots[i], k))
+        i = (i + 1) & (m->nslots - 1);
+    return &m->slots[i];
+}
+
+static bool map_get(const struct objc_map *m, const struct objc_map_slot *k, uint64_t *value)
+{
+    const struct objc_map_slot *s = m->nslots ? probe(m, k) : NULL;
+    if (!s || empty(s))
+        return false;
+    *value = s->value;
+    return true;
+}
+
+/* Double the slots (from 64) when at half load; false on out of memory. */
+static bool grow(struct objc_map *m)
+{
+    if ((m->count + 1) * 2 <= m->nslots)
+        return true;
+    struct objc_map g = {.nslots = m->nslots ? m->nslots * 2 : 64, .count = m->count};
+    if (!(g.slots = calloc(g.nslots, sizeof *g.slots)))
+        return false;
+    for (size_t i = 0; i < m->nslots; i++)
+        if (!empty(&m->slots[i]))
+            *probe(&g, &m->slots[i]) = m->slots[i];
+    free(m->slots);
+    *m = g;
+    return true;
+}
+
+/* Insert `k` with its value, or (when `replace`) overwrite the value it has. */
+static bool map_put(struct objc_map *m, struct objc_map_slot k, bool replace)
+{
+    struct objc_map_slot *s = m->nslots ? probe(m, &k) : NULL;
+    if (s && !empty(s)) {
+        if (replace)
+            s->value = k.value;
+        return true;
+    }
+    if (!grow(m))
+        return false;
+    *probe(m, &k) = k;
+    m->count++;
+    return true;
+}
+
+static void map_free(struct objc_map *m)
+{
+    free(m->slots);
+    memset(m, 0, sizeof *m);
+}
+
+/* ---- the maps ---- */
 
 bool objc_namemap_get(const struct objc_namemap *m, const char *name, uint64_t *value)
 {
-    if (!m->nslots)
-        return false;
-    for (size_t i = hash_str(name) & (m->nslots - 1);; i = (i + 1) & (m->nslots - 1)) {
-        if (!m->slots[i].name)
-            return false;
-        if (strcmp(m->slots[i].name, name) == 0) {
-            *value = m->slots[i].value;
-            return true;
-        }
-    }
-}
-
-static void namemap_insert(struct objc_namemap *m, const char *name, uint64_t value)
-{
-    size_t i = hash_str(name) & (m->nslots - 1);
-    while (m->slots[i].name)
-        i = (i + 1) & (m->nslots - 1);
-    m->slots[i].name = name;
-    m->slots[i].value = value;
-    m->count++;
-}
-
-bool objc_namemap_set(struct objc_namemap *m, const char *name, uint64_t value)
-{
-    for (size_t i = m->nslots ? hash_str(name) & (m->nslots - 1) : 0; m->nslots && m->slots[i].name;
-         i = (i + 1) & (m->nslots - 1))
-        if (strcmp(m->slots[i].name, name) == 0) {
-            m->slots[i].value = value;
-            return true;
-        }
-    return objc_namemap_put(m, name, value);
+    return map_get(&m->m, &(struct objc_map_slot){.name = name}, value);
 }
 
 bool objc_namemap_put(struct objc_namemap *m, const char *name, uint64_t value)
 {
-    uint64_t old;
-    if (objc_namemap_get(m, name, &old))
-        return true;
-    if (need_grow(m->count, m->nslots)) {
-        struct objc_namemap g = {.nslots = m->nslots ? m->nslots * 2 : 64};
-        if (!(g.slots = calloc(g.nslots, sizeof *g.slots)))
-            return false;
-        for (size_t i = 0; i < m->nslots; i++)
-            if (m->slots[i].name)
-                namemap_insert(&g, m->slots[i].name, m->slots[i].value);
-        free(m->slots);
-        *m = g;
-    }
-    namemap_insert(m, name, value);
-    return true;
+    return map_put(&m->m, (struct objc_map_slot){.name = name, .value = value}, false);
 }
 
-void objc_namemap_free(struct objc_namemap *m)
+bool objc_namemap_set(struct objc_namemap *m, const char *name, uint64_t value)
 {
-    free(m->slots);
-    memset(m, 0, sizeof *m);
+    return map_put(&m->m, (struct objc_map_slot){.name = name, .value = value}, true);
 }
+
+void objc_namemap_free(struct objc_namemap *m) { map_free(&m->m); }
 
 /* Keys are addresses; 0 marks an empty slot, so key 0 is never stored. */
 bool objc_addrmap_get(const struct objc_addrmap *m, uint64_t key, uint64_t *value)
 {
-    if (!m->nslots || !key)
-        return false;
-    for (size_t i = hash_u64(key) & (m->nslots - 1);; i = (i + 1) & (m->nslots - 1)) {
-        if (!m->slots[i].key)
-            return false;
-        if (m->slots[i].key == key) {
-            *value = m->slots[i].value;
-            return true;
-        }
-    }
-}
-
-static void addrmap_insert(struct objc_addrmap *m, uint64_t key, uint64_t value)
-{
-    size_t i = hash_u64(key) & (m->nslots - 1);
-    while (m->slots[i].key)
-        i = (i + 1) & (m->nslots - 1);
-    m->slots[i].key = key;
-    m->slots[i].value = value;
-    m->count++;
+    return key && map_get(&m->m, &(struct objc_map_slot){.key = key}, value);
 }
 
 bool objc_addrmap_put(struct objc_addrmap *m, uint64_t key, uint64_t value)
 {
-    uint64_t old;
-    if (!key || objc_addrmap_get(m, key, &old))
-        return true;
-    if (need_grow(m->count, m->nslots)) {
-        struct objc_addrmap g = {.nslots = m->nslots ? m->nslots * 2 : 64};
-        if (!(g.slots = calloc(g.nslots, sizeof *g.slots)))
-            return false;
-        for (size_t i = 0; i < m->nslots; i++)
-            if (m->slots[i].key)
-                addrmap_insert(&g, m->slots[i].key, m->slots[i].value);
-        free(m->slots);
-        *m = g;
-    }
-    addrmap_insert(m, key, value);
-    return true;
+    return !key || map_put(&m->m, (struct objc_map_slot){.key = key, .value = value}, false);
 }
 
-void objc_addrmap_free(struct objc_addrmap *m)
-{
-    free(m->slots);
-    memset(m, 0, sizeof *m);
-}
+void objc_addrmap_free(struct objc_addrmap *m) { map_free(&m->m); }
 
 bool objc_strtab_add(struct objc_strtab *tab, const char *s, uint64_t *off)
 {

@@ -21,10 +21,19 @@
  * names: every image already has these three, empty, in the cache). */
 enum objc_strsect { STR_METHNAME, STR_CLASSNAME, STR_METHTYPE, STR_NSECT };
 
+/* The open-addressing table behind both maps below (objc_strings.c): a
+ * slot holds a name (namemap) or a nonzero key (addrmap). */
+struct objc_map {
+    struct objc_map_slot {
+        const char *name;
+        uint64_t key, value;
+    } *slots;
+    size_t nslots, count;
+};
+
 /* name -> u64 value map (names are borrowed; they must outlive the map). */
 struct objc_namemap {
-    struct { const char *name; uint64_t value; } *slots;
-    size_t nslots, count;
+    struct objc_map m;
 };
 
 /* Value of `name`, or false. */
@@ -37,8 +46,7 @@ void objc_namemap_free(struct objc_namemap *m);
 
 /* address -> u64 value map; address 0 is never a key. */
 struct objc_addrmap {
-    struct { uint64_t key, value; } *slots;
-    size_t nslots, count;
+    struct objc_map m;
 };
 
 bool objc_addrmap_get(const struct objc_addrmap *m, uint64_t key, uint64_t *value);

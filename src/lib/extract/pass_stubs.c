@@ -17,18 +17,22 @@
  *  3. GOT loads (AArch64): an ADRP+LDR pair or an LDR literal reading a
  *     pointer outside the image (a uniqued GOT chunk) is re-encoded to read
  *     the own slot bound to the same symbol; x86_64 RIP-relative operands
- *     and Swift's 32-bit relative references (relrefs.c) alike.
+ *     and Swift's 32-bit relative references (relrefs.c) alike. Steps 2
+ *     and 3 take the references from coderefs.c, which reads the code once
+ *     for them and for gotslots.c.
  *  4. The indirect symbol table names each stub and bound slot again
  *     (symbolize.c), so disassemblers show what a stub calls.
  * Runs after pass_binds (slot names come from the binds it made) and after
  * pass_linkedit (step 4 edits the rebuilt symtab). In a size plan no code is
  * written, but step 4 runs the same: it decides the symtab's size.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "extract/extract.h"
 #include "extract/gotslots.h"
+#include "extract/coderefs.h"
 #include "index/imports.h"
 #include "base/insn.h"
 #include "base/sort.h"
@@ -376,59 +380,76 @@ static void fix_got_literal(struct stub_ctx *x, uint8_t *word, uint64_t pc, uint
 /* x86_64: an instruction whose RIP-relative operand names a foreign GOT
  * chunk (MOV, CMP $imm, PUSH, CALL/JMP *, ...: base/x86.h) is re-aimed at
  * the own GOT slot (only when the address named is a GOT entry naming an
- * import this image has a slot for: stray byte patterns never are). */
-static void fix_x86_code(struct stub_ctx *x, const struct dsc_section *s, dsc_span code, uint8_t *out)
+ * import this image has a slot for: stray byte patterns never are).
+ * Returns the bytes it rewrote, so that refs inside them are skipped. */
+static uint64_t fix_x86_operand(struct stub_ctx *x, dsc_span code, uint64_t o, uint8_t *out, uint64_t pc,
+                                uint64_t slot)
 {
-    for (uint64_t o = 0; o < code.size; o++) {
-        uint64_t pc = s->addr + o, slot, own;
-        struct dsc_x86_insn insn;
-        uint8_t bytes[16];
-        if (!dsc_x86_rip_operand(code.data + o, code.size - o, pc, &insn, &slot) || plan_in_image(x->p, slot))
-            continue;
-        const struct dsc_map *m = dsc_vm_map(x->p->cache, slot);
-        if (!m || (m->info.max_prot & 4) || !(own = own_slot_for_load(x, pc, slot, false)))
-            continue;
-        memcpy(bytes, code.data + o, insn.length);
-        if (!dsc_x86_rip_encode(bytes, pc, &insn, own))
-            continue;
-        if (out)
-            memcpy(out + o, bytes, insn.length);
-        x->p->stats.stubs_fixed++;
-        o += insn.length - 1;
+    struct dsc_x86_insn insn;
+    uint64_t own, named;
+    uint8_t bytes[16];
+    if (!dsc_x86_rip_operand(code.data + o, code.size - o, pc, &insn, &named) ||
+        !(own = own_slot_for_load(x, pc, slot, false)))
+        return 0;
+    memcpy(bytes, code.data + o, insn.length);
+    if (!dsc_x86_rip_encode(bytes, pc, &insn, own))
+        return 0;
+    if (out)
+        memcpy(out + o, bytes, insn.length);
+    x->p->stats.stubs_fixed++;
+    return insn.length;
+}
+
+/* One reference leaving the image (coderefs.h), in code other than stubs;
+ * `code` and `out` are its section's bytes in the cache and the output
+ * (NULL in a size plan). Returns bytes rewritten that hold further refs. */
+static uint64_t fix_ref(struct stub_ctx *x, const struct dsc_code_ref *r, dsc_span code, uint8_t *out)
+{
+    uint64_t o = r->pc - x->p->mo.sects[r->sect].addr;
+    uint8_t *word = out ? out + o : NULL;
+    uint32_t w = dsc_le32(code.data + o);
+    bool link;
+    switch (r->kind) {
+    case DSC_REF_BRANCH:
+        dsc_a64_is_branch(w, &link);
+        fix_branch(x, word, r->pc, w, link);
+        return 0;
+    case DSC_REF_PAIR:
+        fix_got_load(x, word, r->pc, w, dsc_le32(code.data + o + 4));
+        return 0;
+    case DSC_REF_LITERAL:
+        fix_got_literal(x, word, r->pc, w, o >= 4 ? dsc_le32(code.data + o - 4) : 0);
+        return 0;
+    case DSC_REF_RIP:
+        return fix_x86_operand(x, code, o, out, r->pc, r->to);
     }
+    return 0;
 }
 
 static int fix_code(struct stub_ctx *x)
 {
     struct dsc_plan *p = x->p;
-    enum dsc_arch arch = p->cache->info.arch;
-    if (arch == DSC_ARCH_X86_64 || arch == DSC_ARCH_X86_64H) {
-        for (unsigned i = 0; i < p->mo.nsects; i++) {
-            const struct dsc_section *s = &p->mo.sects[i];
-            dsc_span code;
-            if (is_code(s) && dsc_vm_span(p->cache, s->addr, s->size, &code))
-                fix_x86_code(x, s, code, plan_seg_bytes(p, s->addr, s->size));
-        }
-        return 0;
-    }
-    if (arch != DSC_ARCH_ARM64 && arch != DSC_ARCH_ARM64E && arch != DSC_ARCH_ARM64_32)
-        return 0;
-    for (unsigned i = 0; i < p->mo.nsects; i++) {
-        const struct dsc_section *s = &p->mo.sects[i];
-        dsc_span code;
-        if (!is_code(s) || !dsc_vm_span(p->cache, s->addr, s->size, &code))
+    const struct dsc_code_ref *refs;
+    size_t n;
+    unsigned sect = UINT_MAX;
+    dsc_span code = {NULL, 0};
+    uint8_t *out = NULL;
+    uint64_t done = 0; /* refs before this address were rewritten over */
+    if (plan_code_refs(p, &refs, &n))
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const struct dsc_section *s = &p->mo.sects[refs[i].sect];
+        if (!is_code(s))
             continue;
-        uint8_t *out = plan_seg_bytes(p, s->addr, s->size);
-        for (uint64_t o = 0; o + 4 <= code.size; o += 4) {
-            uint32_t w = dsc_le32(code.data + o);
-            bool link;
-            if (dsc_a64_is_branch(w, &link))
-                fix_branch(x, out ? out + o : NULL, s->addr + o, w, link);
-            else if (o + 8 <= code.size && dsc_a64_is_adrp(w, NULL))
-                fix_got_load(x, out ? out + o : NULL, s->addr + o, w, dsc_le32(code.data + o + 4));
-            else
-                fix_got_literal(x, out ? out + o : NULL, s->addr + o, w, o >= 4 ? dsc_le32(code.data + o - 4) : 0);
+        if (refs[i].sect != sect) {
+            sect = refs[i].sect;
+            done = 0;
+            if (!dsc_vm_span(p->cache, s->addr, s->size, &code))
+                return plan_fail(p, "section %s is no longer readable", s->sectname);
+            out = plan_seg_bytes(p, s->addr, s->size);
         }
+        if (refs[i].pc >= done)
+            done = refs[i].pc + fix_ref(x, &refs[i], code, out);
     }
     return 0;
 }

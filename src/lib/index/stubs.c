@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "base/x86.h"
 #include "cache/slide.h"
 #include "index/symbols.h"
 
@@ -22,7 +23,7 @@ unsigned dsc_stub_size(enum dsc_arch arch)
         return 16;
     case DSC_ARCH_X86_64:
     case DSC_ARCH_X86_64H:
-        return 6;
+        return DSC_X86_JMP_RIP_SIZE;
     default:
         return 0;
     }
@@ -82,9 +83,10 @@ bool dsc_stub_decode(enum dsc_arch arch, const uint8_t *p, size_t len, uint64_t 
 {
     memset(out, 0, sizeof *out);
     if (arch == DSC_ARCH_X86_64 || arch == DSC_ARCH_X86_64H) {
-        if (len < 6 || p[0] != 0xFF || p[1] != 0x25)
+        uint64_t slot;
+        if (!dsc_x86_is_jmp_rip(p, len, pc, &slot))
             return false;
-        *out = (struct dsc_stub){DSC_STUB_X86_64, 6, pc + 6 + (uint64_t)(int64_t)(int32_t)dsc_le32(p + 2), 0};
+        *out = (struct dsc_stub){DSC_STUB_X86_64, DSC_X86_JMP_RIP_SIZE, slot, 0};
         return true;
     }
     if (arch != DSC_ARCH_ARM64 && arch != DSC_ARCH_ARM64E && arch != DSC_ARCH_ARM64_32)
@@ -124,15 +126,8 @@ bool dsc_stub_encode(enum dsc_arch arch, uint64_t pc, uint64_t slot, uint8_t *ou
             dsc_put32(out + 4 * i, w[i]);
         return true;
     case DSC_ARCH_X86_64:
-    case DSC_ARCH_X86_64H: {
-        int64_t disp = (int64_t)(slot - (pc + 6));
-        if (disp < INT32_MIN || disp > INT32_MAX)
-            return false;
-        out[0] = 0xFF;
-        out[1] = 0x25;
-        dsc_put32(out + 2, (uint32_t)(int32_t)disp);
-        return true;
-    }
+    case DSC_ARCH_X86_64H:
+        return dsc_x86_jmp_rip_encode(out, pc, slot);
     default:
         return false;
     }

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * coderefs.c — one walk of the image's code for the references that leave
+ * the image (contract: coderefs.h).
+ */
+#include <stdlib.h>
+
+#include "extract/coderefs.h"
+#include "base/insn.h"
+#include "base/x86.h"
+
+struct walk {
+    struct dsc_plan *p;
+    unsigned sect;
+    struct dsc_code_ref *v;
+    size_t n, cap;
+    bool oom;
+};
+
+static void add(struct walk *w, enum dsc_code_ref_kind kind, uint64_t pc, uint64_t to)
+{
+    if (w->oom)
+        return;
+    if (w->n == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 64;
+        struct dsc_code_ref *v = realloc(w->v, cap * sizeof *v);
+        if (!v) {
+            w->oom = true;
+            return;
+        }
+        w->v = v;
+        w->cap = cap;
+    }
+    w->v[w->n++] = (struct dsc_code_ref){pc, to, w->sect, kind};
+}
+
+/* A pointer slot the code loads from another image's (or the cache's)
+ * data: a uniqued GOT, never code or the image's own slots. */
+static bool foreign_slot(const struct dsc_plan *p, uint64_t slot)
+{
+    const struct dsc_map *m;
+    return !plan_in_image(p, slot) && (m = dsc_vm_map(p->cache, slot)) && !(m->info.max_prot & 4);
+}
+
+static void load(struct walk *w, enum dsc_code_ref_kind kind, uint64_t pc, uint64_t slot)
+{
+    if (foreign_slot(w->p, slot))
+        add(w, kind, pc, slot);
+}
+
+static void walk_a64(struct walk *w, uint64_t addr, dsc_span code)
+{
+    unsigned psz = w->p->ptr_size;
+    for (uint64_t o = 0; o + 4 <= code.size; o += 4) {
+        uint32_t x = dsc_le32(code.data + o), off;
+        unsigned rd, rt, rn, size;
+        bool link;
+        uint64_t pc = addr + o;
+        if (dsc_a64_is_branch(x, &link)) {
+            if (!plan_in_image(w->p, dsc_a64_branch_target(x, pc)))
+                add(w, DSC_REF_BRANCH, pc, dsc_a64_branch_target(x, pc));
+        } else if (dsc_a64_is_adrp(x, &rd)) {
+            if (o + 8 <= code.size && dsc_a64_is_ldr_imm(dsc_le32(code.data + o + 4), &rt, &rn, &off, &size) &&
+                rn == rd && size == psz)
+                load(w, DSC_REF_PAIR, pc, dsc_a64_adrp_target(x, pc) + off);
+        } else if (dsc_a64_is_ldr_literal(x, &rt, &size) && size == psz) {
+            load(w, DSC_REF_LITERAL, pc, dsc_a64_ldr_literal_target(x, pc));
+        }
+    }
+}
+
+static void walk_x86(struct walk *w, uint64_t addr, dsc_span code)
+{
+    for (uint64_t o = 0; o < code.size; o++) {
+        struct dsc_x86_insn insn;
+        uint64_t slot;
+        if (dsc_x86_rip_operand(code.data + o, code.size - o, addr + o, &insn, &slot))
+            load(w, DSC_REF_RIP, addr + o, slot);
+    }
+}
+
+int plan_code_refs(struct dsc_plan *p, const struct dsc_code_ref **refs, size_t *n)
+{
+    enum dsc_arch arch = p->cache->info.arch;
+    bool x86 = arch == DSC_ARCH_X86_64 || arch == DSC_ARCH_X86_64H;
+    bool a64 = arch == DSC_ARCH_ARM64 || arch == DSC_ARCH_ARM64E || arch == DSC_ARCH_ARM64_32;
+    if (!p->code_refs_read && (x86 || a64)) {
+        struct walk w = {.p = p};
+        for (w.sect = 0; w.sect < p->mo.nsects; w.sect++) {
+            const struct dsc_section *s = &p->mo.sects[w.sect];
+            dsc_span code;
+            if (!(s->flags & (S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS)) ||
+                !dsc_vm_span(p->cache, s->addr, s->size, &code))
+                continue;
+            if (x86)
+                walk_x86(&w, s->addr, code);
+            else
+                walk_a64(&w, s->addr, code);
+        }
+        if (w.oom) {
+            free(w.v);
+            return plan_oom(p);
+        }
+        p->code_refs = w.v;
+        p->ncode_refs = w.n;
+    }
+    p->code_refs_read = true;
+    *refs = p->code_refs;
+    *n = p->ncode_refs;
+    return 0;
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * coderefs.h — the image's code read once per extraction: every reference
+ * in it that leaves the image. gotslots.c (which cache-wide GOT twins the
+ * code reads) and pass_stubs.c (which re-aims branches and loads at the
+ * image's own stubs and slots) both work from this one list, so no pass
+ * walks the code itself.
+ */
+#ifndef DSC_CODEREFS_H
+#define DSC_CODEREFS_H
+
+#include "extract/extract.h"
+
+enum dsc_code_ref_kind {
+    DSC_REF_BRANCH,  /* AArch64 B/BL; `to` is its target */
+    DSC_REF_PAIR,    /* AArch64 ADRP + LDR (next word) of a pointer; `to` is the slot */
+    DSC_REF_LITERAL, /* AArch64 LDR literal of a pointer; `to` is the slot */
+    DSC_REF_RIP,     /* x86_64 RIP-relative operand; `to` is the address it names */
+};
+
+/* Branches whose target is outside the image; loads (pointer-sized for
+ * AArch64) of a slot outside the image in a mapped, non-executable range.
+ * In section order, then address order. RIP operands are found at every
+ * byte offset that decodes as one, overlapping ones included: a user that
+ * rewrites an instruction skips the refs inside it. */
+struct dsc_code_ref {
+    uint64_t pc;     /* the instruction (the ADRP of a pair) */
+    uint64_t to;
+    unsigned sect;   /* index into plan->mo.sects */
+    enum dsc_code_ref_kind kind;
+};
+
+/* The list, read from every section with instructions (S_SYMBOL_STUBS
+ * included) on the first call and kept in the plan; -1 only when out of
+ * memory. Architectures other than AArch64 and x86_64 have none. */
+int plan_code_refs(struct dsc_plan *p, const struct dsc_code_ref **refs, size_t *n);
+
+#endif
