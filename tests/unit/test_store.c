@@ -17,6 +17,8 @@ struct prod {
     size_t sizes[32];
     unsigned delay_ms;
     uint32_t fail_key;       /* producing this key fails with EIO */
+    store *gate;             /* if set, a production ends only once ... */
+    uint64_t gate_waits;     /* ... this many acquires wait on it (or 30 s) */
     atomic_uint calls[32];
     atomic_uint inside, max_inside;
 };
@@ -25,6 +27,20 @@ static void sleep_ms(unsigned ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
+}
+
+/* A fixed delay does not prove that racers joined one flight: under load
+ * or ThreadSanitizer a thread may start after the flight ended and begin
+ * its own. The gate holds the production until the store counts them. */
+static void wait_for_waiters(struct prod *p)
+{
+    for (int i = 0; p->gate && i < 3000; i++) {
+        store_stats st;
+        store_get_stats(p->gate, &st);
+        if (st.waits >= p->gate_waits)
+            return;
+        sleep_ms(10);
+    }
 }
 
 static int produce(void *ctx, uint32_t key, store_blob *out)
@@ -37,6 +53,7 @@ static int produce(void *ctx, uint32_t key, store_blob *out)
         ;
     if (p->delay_ms)
         sleep_ms(p->delay_ms);
+    wait_for_waiters(p);
     atomic_fetch_sub(&p->inside, 1);
     if (key == p->fail_key)
         return EIO;
@@ -155,6 +172,8 @@ START_TEST(failed_flight_reaches_every_waiter_then_retries)
     p.delay_ms = 100;
     p.fail_key = 3;
     store *s = store_create(32, 1000, produce, &p);
+    p.gate = s;
+    p.gate_waits = 7;
     struct racer r[8];
     run_racers(s, r, 8, same_key);
     for (int i = 0; i < 8; i++)
