@@ -14,8 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/ptrfmt.h"
@@ -623,42 +621,11 @@ START_TEST(overlapping_segments_fail_before_copying)
     ck_assert_int_ge(fd, 0);
     close(fd);
     write_overlapping_segments(path, grow);
-    int pipefd[2];
-    ck_assert_int_eq(pipe(pipefd), 0);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        struct rusage before, after;
-        dsc_cache *c;
-        dsc_error err = {0};
-        getrusage(RUSAGE_SELF, &before);
-        int rc = dsc_cache_open(path, &c, &err);
-        if (rc == 0) {
-            dsc_output o;
-            rc = dsc_extract(c, (uint32_t)dsc_cache_find_image(c, "/usr/lib/libhello-1.0.dylib"), &o, &err);
-            if (rc == 0)
-                dsc_output_free(&o);
-            dsc_cache_close(c);
-        }
-        getrusage(RUSAGE_SELF, &after);
-        dprintf(pipefd[1], "%d %ld %s", rc, after.ru_maxrss - before.ru_maxrss, err.msg);
-        _exit(0);
-    }
-    close(pipefd[1]);
-    char msg[DSC_ERROR_MAX + 64] = "";
-    ssize_t got = read(pipefd[0], msg, sizeof msg - 1);
-    close(pipefd[0]);
-    int status;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    struct testdata_child r;
+    testdata_extract_in_child(path, "/usr/lib/libhello-1.0.dylib", "", &r);
     unlink(path);
-    ck_assert(got > 0 && WIFEXITED(status));
-    msg[got] = 0;
-    int rc;
-    long grew_kb;
-    int used;
-    ck_assert_int_eq(sscanf(msg, "%d %ld %n", &rc, &grew_kb, &used), 2);
-    ck_assert_msg(rc == -1 && strstr(msg + used, "overlap") && !strchr(msg + used, '\n'), "%s", msg);
-    ck_assert_msg(grew_kb < (long)(grow >> 11), "peak RSS grew by %ld KiB: %s", grew_kb, msg);
+    ck_assert_msg(r.rc == -1 && strstr(r.msg, "overlap") && !strchr(r.msg, '\n'), "%s", r.msg);
+    ck_assert_msg(r.grew_kb < (long)(grow >> 11), "peak RSS grew by %ld KiB: %s", r.grew_kb, r.msg);
 }
 END_TEST
 

@@ -30,7 +30,8 @@
  *  - selector loads the builder pointed at strings (ADRP+ADD, ADR) load
  *    from a selref again (objc_selloads.c).
  *
- * Malformed ObjC metadata (or optimisation data) does not fail the
+ * Malformed ObjC metadata (or optimisation data), or metadata that would
+ * make the pass add more bytes than the cache maps, does not fail the
  * extraction: the pass then changes nothing and leaves a warning, so the
  * image is still served; --verify counts what stays outside.
  *
@@ -120,6 +121,51 @@ static int index_own_strings(struct objc_pass *op)
     return 0;
 }
 
+/* ---- what the pass may add: bounded by the cache's bytes ---- */
+
+static uint64_t strings_size(const struct objc_pass *op)
+{
+    uint64_t size = 0;
+    for (unsigned s = 0; s < STR_NSECT; s++)
+        size += op->str[s].bytes.size;
+    return size;
+}
+
+/* Every byte the pass adds is a copy of a distinct string of the cache or a
+ * selref for a distinct selector, so a real image never adds more than the
+ * cache maps. Hostile metadata can: each byte of one 4 KiB run of non-NUL
+ * bytes starts another distinct string, up to DSC_OBJC_MAX_NAME long, so N
+ * references to it would intern N times 4 KiB. 1 (skip, with a warning) when
+ * adding `more` bytes would pass op->budget. */
+static int over_budget(struct objc_pass *op, uint64_t more)
+{
+    uint64_t added = strings_size(op) + op->nnew_selrefs * op->p->ptr_size;
+    if (more <= op->budget && added <= op->budget - more)
+        return 0;
+    plan_warn(op->p, "ObjC metadata left as the cache has it: the strings and selector references to add "
+              "exceed the cache's %llu mapped bytes", (unsigned long long)op->budget);
+    return 1;
+}
+
+/* Intern a copy of `s` in string section `sect`: its offset there. */
+static int intern(struct objc_pass *op, enum objc_strsect sect, const char *s, uint64_t *off)
+{
+    if (objc_namemap_get(&op->str[sect].offsets, s, off))
+        return 0;
+    int rc = over_budget(op, strlen(s) + 1);
+    if (rc)
+        return rc;
+    return objc_strtab_add(&op->str[sect], s, off) ? 0 : plan_oom(op->p);
+}
+
+static uint64_t mapped_bytes(const dsc_cache *c)
+{
+    uint64_t n = 0;
+    for (unsigned i = 0; i < c->nmaps; i++)
+        n += c->maps[i].info.size;
+    return n;
+}
+
 /* A string the metadata refers to: keep it when it is in one of the image's
  * sections, point it at the image's own copy when there is one, otherwise
  * intern a copy; record an edit of `kind` at `at` for the latter two. */
@@ -131,9 +177,8 @@ static int string_ref(struct objc_pass *op, enum objc_edit_kind kind, uint64_t a
         return 0;
     if (objc_namemap_get(&op->own_strings, s, &own))
         return push_edit(op, kind, at, TGT_ADDR, 0, own);
-    if (!objc_strtab_add(&op->str[sect], s, &off))
-        return plan_oom(op->p);
-    return push_edit(op, kind, at, TGT_STR, (uint8_t)sect, off);
+    int rc = intern(op, sect, s, &off);
+    return rc ? rc : push_edit(op, kind, at, TGT_STR, (uint8_t)sect, off);
 }
 
 /* The image's own __objc_methname copy of selector `s`, where ld64 puts
@@ -152,26 +197,28 @@ static int selector_ref(struct objc_pass *op, enum objc_edit_kind kind, uint64_t
     uint64_t own, off;
     if (own_methname(op, s, &own))
         return own == str ? 0 : push_edit(op, kind, at, TGT_ADDR, 0, own);
-    if (!objc_strtab_add(&op->str[STR_METHNAME], s, &off))
-        return plan_oom(op->p);
-    return push_edit(op, kind, at, TGT_STR, STR_METHNAME, off);
+    int rc = intern(op, STR_METHNAME, s, &off);
+    return rc ? rc : push_edit(op, kind, at, TGT_STR, STR_METHNAME, off);
 }
 
 int objc_selref_for(struct objc_pass *op, const char *name, uint64_t sel_addr, uint64_t *value)
 {
     if (objc_namemap_get(&op->sel_by_name, name, value))
         return 0;
+    int rc = over_budget(op, op->p->ptr_size);
+    if (rc)
+        return rc;
     if (!DSC_GROW(op->new_selrefs, op->nnew_selrefs, op->new_selrefs_cap, 64))
         return plan_oom(op->p);
     uint64_t off, own;
     if (own_methname(op, name, &own)) {
         op->new_selrefs[op->nnew_selrefs].tgt = TGT_ADDR;
         op->new_selrefs[op->nnew_selrefs].value = own;
-    } else if (objc_strtab_add(&op->str[STR_METHNAME], name, &off)) {
+    } else if ((rc = intern(op, STR_METHNAME, name, &off)) == 0) {
         op->new_selrefs[op->nnew_selrefs].tgt = TGT_STR;
         op->new_selrefs[op->nnew_selrefs].value = off;
     } else {
-        return plan_oom(op->p);
+        return rc;
     }
     *value = SELREF_NEW | op->nnew_selrefs++;
     if (!objc_namemap_put(&op->sel_by_name, name, *value) || !objc_addrmap_put(&op->sel_by_addr, sel_addr, *value))
@@ -362,14 +409,6 @@ uint64_t objc_target_addr(const struct objc_pass *op, enum objc_target tgt, uint
     default:
         return value;
     }
-}
-
-static uint64_t strings_size(const struct objc_pass *op)
-{
-    uint64_t size = 0;
-    for (unsigned s = 0; s < STR_NSECT; s++)
-        size += op->str[s].bytes.size;
-    return size;
 }
 
 /* The string sections of `seg` that are empty and followed only by empty
@@ -644,7 +683,7 @@ int pass_objc(struct dsc_plan *p)
 {
     if (!has_objc(&p->mo))
         return 0;
-    struct objc_pass op = {.p = p};
+    struct objc_pass op = {.p = p, .budget = mapped_bytes(p->cache)};
     dsc_error oerr = {0};
     int rc = dsc_objc_opt_load(p->cache, &op.opt, &oerr);
     if (rc && oerr.code != DSC_ERR_INPUT)
