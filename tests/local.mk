@@ -49,6 +49,9 @@ EXTRA_DIST += tests/integration/selref_methname.sh
 # Selector loads of every shape, rewritten and restored (issue 10 item 3).
 TESTS += tests/integration/selloads_builder.sh
 EXTRA_DIST += tests/integration/selloads_builder.sh
+# libobjc's __OBJC_RO/__OBJC_RW left out, segments as the input's (issue 10 item 5).
+TESTS += tests/integration/objc_segments.sh
+EXTRA_DIST += tests/integration/objc_segments.sh
 # Swift relative references to GOT slots (tests/builder/inputs/libswiftrel.S).
 TESTS += tests/integration/swift_builder.sh
 EXTRA_DIST += tests/integration/swift_builder.sh

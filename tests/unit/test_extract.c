@@ -7,10 +7,11 @@
  *
  * Rebases are read back with our own decoder (fixup_decode.c) because
  * llvm-objdump-19 cannot read arm64e chained fixups (it rejects pointer
- * format 1) and numbers segments by their sections, so it misreads rebases
- * into section-less segments such as libobjc's __OBJC_RW. Where llvm can read
- * them (arm64 images whose segments all have sections) the rebase set is
- * also checked against `llvm-objdump-19 --macho --rebase`. */
+ * format 1) and numbers segments by their sections, so it would misread
+ * rebases into section-less segments (libobjc's __OBJC_RW was one until
+ * extraction left it out). Where llvm can read them (arm64 images whose
+ * segments all have sections) the rebase set is also checked against
+ * `llvm-objdump-19 --macho --rebase`. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "extract/extract.h"
 #include "verify/fixup_decode.h"
 #include "cache/slide.h"
+#include "index/objc.h"
 #include "suites.h"
 #include "testdata.h"
 
@@ -51,11 +53,18 @@ struct truth {
     struct fix_set slots;   /* every slot (size in .import), pointer or not */
 };
 
+/* A segment of the dylib: not __LINKEDIT (rebuilt), nor the cache tables
+ * the builder spanned with libobjc's __OBJC_RO/__OBJC_RW (left out). */
+static bool dylib_segment(const struct dsc_macho *mo, const struct dsc_segment *s)
+{
+    return strcmp(s->name, "__LINKEDIT") != 0 && !dsc_objc_cache_segment(mo, s);
+}
+
 static bool in_image(const struct dsc_macho *mo, uint64_t v)
 {
     v &= DSC_TBI_MASK;
     for (unsigned i = 0; i < mo->nsegs; i++)
-        if (strcmp(mo->segs[i].name, "__LINKEDIT") && v >= mo->segs[i].vmaddr &&
+        if (dylib_segment(mo, &mo->segs[i]) && v >= mo->segs[i].vmaddr &&
             v - mo->segs[i].vmaddr < mo->segs[i].vmsize)
             return true;
     return false;
@@ -79,7 +88,7 @@ static void truth_build(const dsc_cache *c, uint32_t image, struct truth *t)
     ck_assert_msg(dsc_macho_parse(c, image, &t->mo, &err) == 0, "%s", err.msg);
     for (unsigned i = 0; i < t->mo.nsegs; i++) {
         const struct dsc_segment *seg = &t->mo.segs[i];
-        if (strcmp(seg->name, "__LINKEDIT"))
+        if (dylib_segment(&t->mo, seg))
             ck_assert_msg(dsc_slide_walk_range(c, seg->vmaddr, seg->vmaddr + seg->filesize, on_truth_slot, t, &err) ==
                               0,
                           "%s", err.msg);
@@ -161,7 +170,7 @@ static void check_bytes(const dsc_cache *c, const struct truth *t, const dsc_out
     uint64_t cmds_end = t->mo.header.size > new_cmds_end ? t->mo.header.size : new_cmds_end;
     for (unsigned i = 0; i < t->mo.nsegs; i++) {
         const struct dsc_segment *seg = &t->mo.segs[i];
-        if (!strcmp(seg->name, "__LINKEDIT"))
+        if (!dylib_segment(&t->mo, seg))
             continue;
         uint64_t off, size;
         ck_assert_msg(out_segment(o, seg->name, &off, &size), "%s: segment %s missing", t->mo.path, seg->name);
@@ -270,7 +279,7 @@ static void check_with_llvm(const struct truth *t, const dsc_output *o)
     struct fix_set got = {0};
     bool section_less = false;
     for (unsigned i = 0; i < t->mo.nsegs; i++)
-        section_less |= t->mo.segs[i].nsects == 0 && strcmp(t->mo.segs[i].name, "__LINKEDIT") != 0;
+        section_less |= t->mo.segs[i].nsects == 0 && dylib_segment(&t->mo, &t->mo.segs[i]);
     bool read = llvm_rebases(path, &got);
     unlink(path);
     if (section_less) {

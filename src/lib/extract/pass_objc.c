@@ -26,6 +26,9 @@
  *    pass);
  *  - libobjc's __objc_scoffs (objc_opt_offsets, zeros in the dylib) loses
  *    the builder's pointers to its selector buffer: zeros again, no fixup;
+ *    its __objc_opt_ro (objc_opt_t) loses the flags and offsets to the
+ *    cache's tables: zeros after the version, as in the dylib (the tables'
+ *    __OBJC_RO/__OBJC_RW segments are left out by pass_layout);
  *  - objc_image_info loses OptimizedByDyld and DyldCategoriesOptimized;
  *  - selector loads the builder pointed at strings (ADRP+ADD, ADR) load
  *    from a selref again (objc_selloads.c).
@@ -112,7 +115,9 @@ static int index_own_strings(struct objc_pass *op)
             size_t len;
             if (!span_cstr(b, at, b.size, &str, &len))
                 break; /* an unterminated tail */
+            /* a terminator is also "", which the builder may have coalesced away */
             if (!objc_namemap_put(&op->own_strings, str, x->addr + at) ||
+                !objc_namemap_put(&op->own_strings, str + len, x->addr + at + len) ||
                 (strcmp(x->sectname, "__objc_methname") == 0 && !objc_namemap_put(&op->own_methnames, str, x->addr + at)))
                 return plan_oom(op->p);
             at += len + 1;
@@ -347,17 +352,66 @@ static int resolve_protorefs(struct objc_pass *op, const struct collect *c)
  * selector-string buffer (and inlined selectors) there, pointers the runtime
  * reads only for the cache's prebuilt IMP caches. Slots pointing out of the
  * image go back to the dylib's zero, without a fixup. */
+static bool in_scoffs(const struct dsc_plan *p, uint64_t slot)
+{
+    const struct dsc_section *s = dsc_macho_section(&p->mo, "__DATA_CONST", "__objc_scoffs");
+    return s && slot >= s->addr && slot - s->addr < s->size;
+}
+
 static int clear_selector_offsets(struct objc_pass *op)
 {
     const struct dsc_plan *p = op->p;
-    const struct dsc_section *s = dsc_macho_section(&p->mo, "__DATA_CONST", "__objc_scoffs");
-    for (size_t i = 0; s && i < p->nfixups; i++) {
+    for (size_t i = 0; i < p->nfixups; i++) {
         const struct dsc_fixup *f = &p->fixups[i];
-        if (f->address >= s->addr && f->address - s->addr < s->size && f->kind != DSC_FIXUP_BIND &&
+        if (in_scoffs(p, f->address) && f->kind != DSC_FIXUP_BIND &&
             !plan_in_image(p, f->target & DSC_TBI_MASK) &&
             push_edit(op, ED_ZERO, f->address, TGT_ADDR, 0, 0))
             return -1;
     }
+    return 0;
+}
+
+static bool in_cache_tables(const struct dsc_macho *mo, uint64_t addr)
+{
+    for (unsigned i = 0; i < mo->nsegs; i++)
+        if (dsc_objc_cache_segment(mo, &mo->segs[i]) && addr - mo->segs[i].vmaddr < mo->segs[i].vmsize)
+            return true;
+    return false;
+}
+
+/* Pointers of libobjc into the cache's ObjC tables, which pass_layout leaves
+ * out (__OBJC_RO/__OBJC_RW). Older builders coalesced libobjc's
+ * __objc_classname strings into __OBJC_RO (in the real dyld-832-era caches
+ * of testdata: the "" extended layouts of 11 block descriptors), so such a
+ * pointer at a C string goes to the image's own string of that text (or a
+ * copy in __objc_classname); --verify counts whatever else stays.
+ * __objc_scoffs' pointers into the selector buffer are zeroed instead. */
+static int retarget_into_cache_tables(struct objc_pass *op)
+{
+    const struct dsc_plan *p = op->p;
+    for (size_t i = 0; i < p->nfixups; i++) {
+        const struct dsc_fixup *f = &p->fixups[i];
+        uint64_t t = f->target & DSC_TBI_MASK;
+        const char *s;
+        if (f->kind != DSC_FIXUP_BIND && !in_scoffs(p, f->address) && in_cache_tables(&p->mo, t) &&
+            dsc_vm_cstr(p->cache, t, DSC_OBJC_MAX_NAME, &s) &&
+            string_ref(op, ED_PTR, f->address, t, s, STR_CLASSNAME))
+            return -1;
+    }
+    return 0;
+}
+
+/* libobjc's objc_opt_t placeholder (index/objc.h): what the builder filled
+ * in names its tables in the cache, so it goes back to the dylib's zeros. */
+static int clear_opt_ro(struct objc_pass *op)
+{
+    const struct dsc_section *s = dsc_macho_section(&op->p->mo, "__TEXT", "__objc_opt_ro");
+    dsc_span b;
+    if (!s || s->size < DSC_OBJC_OPT_RO_END || !objc_view_span(&op->view, s->addr, DSC_OBJC_OPT_RO_END, &b))
+        return 0;
+    for (uint64_t o = DSC_OBJC_OPT_RO_FILLED; o < DSC_OBJC_OPT_RO_END; o += 4)
+        if (dsc_le32(b.data + o) && push_edit(op, ED_U32, s->addr + o, TGT_ADDR, 0, 0))
+            return -1;
     return 0;
 }
 
@@ -381,6 +435,10 @@ static int collect_edits(struct objc_pass *op)
     free(c.prefs);
     if (rc == 0)
         rc = clear_selector_offsets(op);
+    if (rc == 0)
+        rc = clear_opt_ro(op);
+    if (rc == 0)
+        rc = retarget_into_cache_tables(op);
     for (size_t i = 0; rc == 0 && i < op->nneeds; i++) {
         uint64_t v;
         /* A relative method names the last selref of its selector: linkers
