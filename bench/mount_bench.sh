@@ -33,6 +33,14 @@ BENCH_READ=$2
 CACHE=$3
 LABEL=${4:-$(basename "$CACHE")}
 command -v fusermount3 > /dev/null && [ -c /dev/fuse ] || { echo "mount bench: no FUSE here, skipped"; exit 0; }
+# In a build tree DSCFS is libtool's wrapper, a bash script that runs sed
+# and ls before it starts the real program: time the program, not that.
+lt=$(cd "$(dirname "$DSCFS")" && pwd)/.libs
+if [ -x "$lt/$(basename "$DSCFS")" ] && head -n 1 "$DSCFS" | grep -q '^#!'; then
+    DSCFS=$lt/$(basename "$DSCFS")
+    LD_LIBRARY_PATH=$lt${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+    export LD_LIBRARY_PATH
+fi
 TMPFS=/dev/shm
 [ -d "$TMPFS" ] && [ -w "$TMPFS" ] || TMPFS=${TMPDIR:-/tmp}
 W=$(mktemp -d "$TMPFS/dscfs-bench.XXXXXX") || exit 1
