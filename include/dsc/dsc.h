@@ -234,13 +234,23 @@ void dsc_output_free(dsc_output *out);
 
 /* What an extracted image still gets wrong, counted on the output bytes.
  * Each *_bad / *_outside count is 0 for a perfect extraction. A group of
- * fields whose check did not run stays 0 and its `checked` bit is clear. */
+ * fields whose check did not run stays 0 and its `checked` bit is clear.
+ *
+ * Extensible: the caller sets `size` to sizeof (dsc_verify_report) as its
+ * header declares it before every call, e.g.
+ *     dsc_verify_report rep = {.size = sizeof rep};
+ * and the library writes no byte past `size`. New fields are only ever
+ * appended, so a program built against an older header gets the fields it
+ * knows, and one built against a newer header than the library gets its
+ * extra fields zeroed (with their `checked` bit clear). A `size` smaller
+ * than this first version of the struct is refused (DSC_ERR_ARGUMENT). */
 #define DSC_VERIFY_BINDS (1u << 0)
 #define DSC_VERIFY_STUBS (1u << 1)
 #define DSC_VERIFY_OBJC  (1u << 2)
 #define DSC_VERIFY_RELREFS (1u << 3)
 
 typedef struct dsc_verify_report {
+    uint32_t size;                    /* set by the caller: sizeof (dsc_verify_report) */
     uint32_t image;
     uint32_t checked;                 /* DSC_VERIFY_* that ran */
     /* binds */
@@ -266,9 +276,10 @@ typedef struct dsc_verify_report {
     uint64_t relrefs_outside;         /* ... naming a pointer slot outside every image (a coalesced
                                          GOT), or a list entry (__swift5_proto/types/protos)
                                          leaving the image */
+    /* New fields go here, after every existing one (see `size`). */
 } dsc_verify_report;
 
-/* Extract `image`, re-parse the result, and fill `rep`. */
+/* Extract `image`, re-parse the result, and fill `rep` (rep->size set). */
 int dsc_verify(const dsc_cache *cache, uint32_t image, dsc_verify_report *rep, dsc_error *err);
 /* The same judgement of `size` bytes given as the extraction of `image`
  * (any bytes at all: the output reader's fuzz target feeds it). */

@@ -144,7 +144,7 @@ int cli_verb_verify(int argc, char **argv)
             failed++;
             continue;
         }
-        dsc_verify_report r;
+        dsc_verify_report r = {.size = sizeof r};
         dsc_error err;
         if (dsc_verify(c, (uint32_t)image, &r, &err)) {
             fprintf(stderr, "dscfs: %s\n", err.msg);

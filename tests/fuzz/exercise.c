@@ -25,7 +25,7 @@ void exercise_cache(const dsc_cache *c)
             if (size_rc == 0 && planned != out.size)
                 abort();
             /* The output reader on what the extractor wrote. */
-            dsc_verify_report rep;
+            dsc_verify_report rep = {.size = sizeof rep};
             (void)dsc_verify_output(c, i, out.data, out.size, &rep, &err);
             dsc_output_free(&out);
         }

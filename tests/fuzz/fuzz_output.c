@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint32_t n = dsc_cache_get_info(cache)->image_count;
     if (size < 1 || n == 0)
         return 0;
-    dsc_verify_report rep;
+    dsc_verify_report rep = {.size = sizeof rep};
     dsc_error err;
     if (dsc_verify_output(cache, data[0] % n, data + 1, size - 1, &rep, &err))
         fuzz_check_refusal(&err, dsc_cache_get_file(cache, 0)->path);

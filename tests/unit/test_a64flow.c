@@ -43,98 +43,65 @@ static struct result run(const uint32_t *words, uint32_t n, dsc_span dic)
     return r;
 }
 
-#define RUN(w) run(w, sizeof w / sizeof w[0], (dsc_span){NULL, 0})
 #define NO DSC_A64_NO_ADRP
+#define MAX_WORDS 20
 
-START_TEST(hoisted_across_calls)
-{
-    static const uint32_t w[] = {
+/* One function, and what the flow must say of it: which ADRP (word index,
+ * or NO) each listed load adds to, and whether each listed ADRP escapes. */
+struct flow_case {
+    const char *what;
+    uint32_t w[MAX_WORDS];
+    uint32_t n;
+    dsc_span dic;
+    struct { uint32_t at, adrp; } load[2];
+    struct { uint32_t at; bool escaped; } adrp[2];
+    uint32_t nload, nadrp;
+};
+
+static const uint8_t table_dic[8] = {28, 0, 0, 0, 12, 0, 1, 0}; /* offset 28, 12 bytes, DICE_KIND_DATA */
+
+static const struct flow_case cases[] = {
+    {"hoisted across calls", {
         0xb0000035, /* adrp x21, ...         callee-saved, before the loop */
         0xf94022a1, /* 1: ldr x1, [x21, #0x40] */
         0x94000040, /* bl ... */
         0x71000694, /* subs w20, w20, #1 */
         0x54ffffa1, /* b.ne 1b */
         0xd65f03c0, /* ret */
-    };
-    struct result r = RUN(w);
-    ck_assert_uint_eq(r.adrp[1], 0);
-    ck_assert(!r.escaped[0]);
-}
-END_TEST
-
-START_TEST(argument_escapes)
-{
-    static const uint32_t w[] = {
+    }, 6, {NULL, 0}, {{1, 0}}, {{0, false}}, 1, 1},
+    {"argument escapes", {
         0xb0000020, /* adrp x0, ...  the page itself is an argument */
         0x94000040, /* bl ... */
         0xd65f03c0, /* ret */
-    };
-    ck_assert(RUN(w).escaped[0]);
-}
-END_TEST
-
-START_TEST(two_adrps_join)
-{
-    static const uint32_t w[] = {
+    }, 3, {NULL, 0}, {{0}}, {{0, true}}, 0, 1},
+    {"two ADRPs join", {
         0x34000060, /* cbz w0, 2f */
         0xb0000028, /* adrp x8, A */
         0x14000002, /* b 3f */
         0xd0000028, /* 2: adrp x8, B */
         0xf9400501, /* 3: ldr x1, [x8, #8]   A's or B's page */
         0xd65f03c0, /* ret */
-    };
-    struct result r = RUN(w);
-    ck_assert_uint_eq(r.adrp[4], NO);
-    ck_assert(r.escaped[1] && r.escaped[3]);
-}
-END_TEST
-
-START_TEST(unknown_path)
-{
-    static const uint32_t w[] = {
+    }, 6, {NULL, 0}, {{4, NO}}, {{1, true}, {3, true}}, 1, 2},
+    {"unknown path", {
         0x34000040, /* cbz w0, 4f */
         0xb0000028, /* adrp x8, A */
         0xf9400501, /* 4: ldr x1, [x8, #8]   x8 may be anything */
         0xd65f03c0, /* ret */
-    };
-    struct result r = RUN(w);
-    ck_assert_uint_eq(r.adrp[2], NO);
-    ck_assert(r.escaped[1]);
-}
-END_TEST
-
-START_TEST(overwritten)
-{
-    static const uint32_t w[] = {
+    }, 4, {NULL, 0}, {{2, NO}}, {{1, true}}, 1, 1},
+    {"overwritten", {
         0xb0000028, /* adrp x8, A */
         0xaa0003e8, /* mov x8, x0 */
         0xf9400501, /* ldr x1, [x8, #8]   not A's page */
         0xd65f03c0, /* ret */
-    };
-    struct result r = RUN(w);
-    ck_assert_uint_eq(r.adrp[2], NO);
-    ck_assert(!r.escaped[0]);
-}
-END_TEST
-
-START_TEST(landing_pad)
-{
-    static const uint32_t w[] = {
+    }, 4, {NULL, 0}, {{2, NO}}, {{0, false}}, 1, 1},
+    {"landing pad", {
         0xb0000033, /* adrp x19, A */
         0x94000040, /* bl ...             may unwind to the pad */
         0xd65f03c0, /* ret */
         0xf9400661, /* pad: ldr x1, [x19, #8]   no edge reaches it */
         0xd65f03c0, /* ret */
-    };
-    struct result r = RUN(w);
-    ck_assert_uint_eq(r.adrp[3], NO);
-    ck_assert(r.escaped[0]);
-}
-END_TEST
-
-START_TEST(jump_table)
-{
-    static const uint32_t w[] = {
+    }, 5, {NULL, 0}, {{3, NO}}, {{0, true}}, 1, 1},
+    {"jump table", {
         0x9000004a, /* adrp x10, A */
         0x7100081f, /* cmp w0, #2 */
         0x540001c8, /* b.hi 9f */
@@ -151,12 +118,19 @@ START_TEST(jump_table)
         0xd65f03c0, /* ret */
         0xd2800000, /* 9: mov x0, #0 */
         0xd65f03c0, /* ret */
-    };
-    static const uint8_t dic[8] = {28, 0, 0, 0, 12, 0, 1, 0}; /* offset 28, 12 bytes, DICE_KIND_DATA */
-    struct result r = run(w, sizeof w / sizeof w[0], (dsc_span){dic, sizeof dic});
-    ck_assert_uint_eq(r.adrp[10], 0);
-    ck_assert_uint_eq(r.adrp[12], 0);
-    ck_assert(!r.escaped[0]);
+    }, 18, {table_dic, sizeof table_dic}, {{10, 0}, {12, 0}}, {{0, false}}, 2, 1},
+};
+
+START_TEST(flow_cases)
+{
+    const struct flow_case *c = &cases[_i];
+    struct result r = run(c->w, c->n, c->dic);
+    for (uint32_t k = 0; k < c->nload; k++)
+        ck_assert_msg(r.adrp[c->load[k].at] == c->load[k].adrp, "%s: word %u adds to %u, not %u", c->what,
+                      c->load[k].at, r.adrp[c->load[k].at], c->load[k].adrp);
+    for (uint32_t k = 0; k < c->nadrp; k++)
+        ck_assert_msg(r.escaped[c->adrp[k].at] == c->adrp[k].escaped, "%s: ADRP at word %u %s", c->what,
+                      c->adrp[k].at, c->adrp[k].escaped ? "should escape" : "should not escape");
 }
 END_TEST
 
@@ -179,13 +153,7 @@ Suite *a64flow_suite(void)
 {
     Suite *s = suite_create("a64flow");
     TCase *tc = tcase_create("flow");
-    tcase_add_test(tc, hoisted_across_calls);
-    tcase_add_test(tc, argument_escapes);
-    tcase_add_test(tc, two_adrps_join);
-    tcase_add_test(tc, unknown_path);
-    tcase_add_test(tc, overwritten);
-    tcase_add_test(tc, landing_pad);
-    tcase_add_test(tc, jump_table);
+    tcase_add_loop_test(tc, flow_cases, 0, (int)(sizeof cases / sizeof cases[0]));
     tcase_add_test(tc, too_long_to_analyse);
     suite_add_tcase(s, tc);
     return s;

@@ -28,7 +28,7 @@ START_TEST(every_image_verifies)
         return;
     uint64_t binds = 0, stubs = 0;
     for (uint32_t i = 0; i < dsc_cache_get_info(c)->image_count; i++) {
-        dsc_verify_report r;
+        dsc_verify_report r = {.size = sizeof r};
         dsc_error err;
         const char *path = dsc_cache_get_image(c, i)->path;
         ck_assert_msg(dsc_verify(c, i, &r, &err) == 0, "%s", err.msg);
@@ -352,7 +352,7 @@ START_TEST(damaged_output_is_refused_naming_the_cache)
         }
     }
     ck_assert(damaged);
-    dsc_verify_report rep;
+    dsc_verify_report rep = {.size = sizeof rep};
     ck_assert_int_eq(dsc_verify_output(c, (uint32_t)image, o.data, o.size, &rep, &err), -1);
     ck_assert_msg(strstr(err.msg, testdata_path(testdata_caches[1])) &&
                       strstr(err.msg, "libobjc.A.dylib: extracted output") && !strchr(err.msg, '\n'),
@@ -404,7 +404,7 @@ START_TEST(unrestored_selector_load_is_counted)
         return;
     dsc_output o;
     dsc_error err;
-    dsc_verify_report r;
+    dsc_verify_report r = {.size = sizeof r};
     ck_assert_msg(dsc_extract(c, LIBHELLO, &o, &err) == 0, "%s", err.msg);
     ck_assert_int_eq(dsc_verify_output(c, LIBHELLO, o.data, o.size, &r, &err), 0);
     ck_assert_uint_eq(r.sel_loads_outside, 0);
@@ -413,6 +413,41 @@ START_TEST(unrestored_selector_load_is_counted)
     ck_assert_uint_eq(r.sel_loads_outside, 1);
     ck_assert_uint_eq(r.code_refs_outside, 0);
     dsc_output_free(&o);
+    dsc_cache_close(c);
+}
+END_TEST
+
+/* dsc.h's contract for the report's `size`: below the first version it
+ * is refused; a newer caller's larger struct gets its extra bytes zeroed
+ * and nothing written past `size`. */
+START_TEST(report_size_is_honoured)
+{
+    dsc_cache *c = testdata_open(testdata_caches[0]);
+    if (!c)
+        return;
+    dsc_error err;
+    dsc_verify_report unset = {0}, r = {.size = sizeof r};
+    ck_assert_int_eq(dsc_verify(c, LIBHELLO, &unset, &err), -1);
+    ck_assert_int_eq(err.code, DSC_ERR_ARGUMENT);
+    ck_assert_msg(strstr(err.msg, "dsc_verify_report.size") && !strchr(err.msg, '\n'), "%s", err.msg);
+    struct {
+        dsc_verify_report r;
+        uint64_t newer;
+        uint8_t guard[8];
+    } big;
+    memset(&big, 0xA5, sizeof big);
+    big.r.size = (uint32_t)(sizeof big.r + sizeof big.newer);
+    ck_assert_msg(dsc_verify(c, LIBHELLO, &big.r, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(dsc_verify(c, LIBHELLO, &r, &err), 0);
+    ck_assert_uint_eq(big.r.size, sizeof big.r + sizeof big.newer);
+    ck_assert_uint_eq(big.newer, 0);
+    for (size_t i = 0; i < sizeof big.guard; i++)
+        ck_assert_uint_eq(big.guard[i], 0xA5);
+    ck_assert_uint_eq(big.r.image, LIBHELLO);
+    ck_assert_uint_eq(big.r.checked, r.checked);
+    ck_assert_uint_eq(big.r.pointers, r.pointers);
+    ck_assert_uint_eq(big.r.stubs, r.stubs);
+    ck_assert_uint_eq(big.r.relrefs_outside, r.relrefs_outside);
     dsc_cache_close(c);
 }
 END_TEST
@@ -427,6 +462,7 @@ Suite *verify_suite(void)
     tcase_add_test(real, arm64e_binds_match_arm64_originals);
     tcase_add_test(real, damaged_output_is_refused_naming_the_cache);
     tcase_add_loop_test(real, unrestored_selector_load_is_counted, 0, 2);
+    tcase_add_test(real, report_size_is_honoured);
     suite_add_tcase(s, real);
     TCase *ops = tcase_create("opcodes");
     tcase_add_test(ops, bind_opcodes_decode);

@@ -30,6 +30,7 @@
  *                    points into one (a coalesced GOT chunk), or an entry
  *                    of __swift5_proto/types/protos leaving the image.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -483,23 +484,61 @@ static void check_relrefs(struct vctx *v)
     v->rep->checked |= DSC_VERIFY_RELREFS;
 }
 
+/* The first dsc_verify_report (0.1.0); later versions only append. */
+#define REPORT_SIZE_0_1_0 (offsetof(dsc_verify_report, relrefs_outside) + sizeof(uint64_t))
+
+/* The caller's report is at least the first version (dsc.h: `size`). */
+static int report_ok(const dsc_cache *cache, const dsc_verify_report *rep, dsc_error *err)
+{
+    if (rep && rep->size >= REPORT_SIZE_0_1_0)
+        return 0;
+    return dsc_fail_code(err, DSC_ERR_ARGUMENT, cache->path,
+                         "dsc_verify_report.size is %u, not sizeof (dsc_verify_report)", rep ? rep->size : 0);
+}
+
+/* `full` to the caller: no byte past rep->size, fields it has beyond ours 0. */
+static void report_out(dsc_verify_report *rep, const dsc_verify_report *full)
+{
+    uint32_t size = rep->size;
+    size_t n = size < sizeof *full ? size : sizeof *full;
+    memcpy(rep, full, n);
+    memset((uint8_t *)rep + n, 0, size - n);
+    rep->size = size;
+}
+
+static int verify_output(const dsc_cache *cache, uint32_t image, const uint8_t *data, size_t size,
+                         dsc_verify_report *rep, dsc_error *err);
+
 int dsc_verify(const dsc_cache *cache, uint32_t image, dsc_verify_report *rep, dsc_error *err)
 {
-    memset(rep, 0, sizeof *rep);
-    rep->image = image;
-    dsc_output out;
-    if (dsc_extract(cache, image, &out, err))
+    if (report_ok(cache, rep, err))
         return -1;
-    int rc = dsc_verify_output(cache, image, out.data, out.size, rep, err);
-    dsc_output_free(&out);
+    dsc_verify_report full = {.size = sizeof full, .image = image};
+    dsc_output out;
+    int rc = dsc_extract(cache, image, &out, err);
+    if (rc == 0) {
+        rc = verify_output(cache, image, out.data, out.size, &full, err);
+        dsc_output_free(&out);
+    }
+    report_out(rep, &full);
     return rc;
 }
 
 int dsc_verify_output(const dsc_cache *cache, uint32_t image, const uint8_t *data, size_t size,
                       dsc_verify_report *rep, dsc_error *err)
 {
-    memset(rep, 0, sizeof *rep);
-    rep->image = image;
+    if (report_ok(cache, rep, err))
+        return -1;
+    dsc_verify_report full = {.size = sizeof full, .image = image};
+    int rc = verify_output(cache, image, data, size, &full, err);
+    report_out(rep, &full);
+    return rc;
+}
+
+/* The judgement itself, into a zeroed report of this version. */
+static int verify_output(const dsc_cache *cache, uint32_t image, const uint8_t *data, size_t size,
+                         dsc_verify_report *rep, dsc_error *err)
+{
     if (!dsc_cache_get_image(cache, image))
         return dsc_fail_code(err, DSC_ERR_ARGUMENT, cache->path, "no image %u", image);
     struct out_file o = {0};
