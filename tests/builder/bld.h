@@ -193,6 +193,7 @@ struct options {
     bool type_offsets;      /* dyld-1376+: relative method types as type-buffer offsets */
     bool imp_caches;        /* prebuilt IMP caches (0x200, 64-bit) */
     bool packed_tlvs;       /* dyld-1284+ TLV_Thunkv2 descriptors (newFormatTLVs) */
+    bool large_vm;          /* over 4 GiB of VM: TEXT 3 GiB up, DATA past 4 GiB (layout.c) */
     char **fv_specs;        /* --function-variant "SYM=IMPL" */
     unsigned nfv_specs;
     const char *out;        /* main cache path */

@@ -7,7 +7,9 @@
 # 0x208/0x228): DBCat's class data in __OBJC_CONST, and libera
 # (__DATA_DIRTY, __TPRO_CONST, the read-only segment __READ_ONLY, chained
 # fixups). "swiftrel" (64-bit ARCH): also libswiftrel, Swift-shaped
-# relative references to GOT slots, last.
+# relative references to GOT slots, last. BUILD_INPUTS_LDFLAGS (e.g.
+# "-headerpad 0x400", room for load commands extraction adds) goes to every
+# link.
 set -eu
 out=$1 arch=$2 extra=${3:-}
 era=
@@ -35,7 +37,7 @@ ld() {
     name=$1 install=$2 obj=$3
     shift 3
     "$LLD" -arch "$arch" -dylib $fixups --threads=1 -platform_version $platform \
-        -install_name "$install" -o "$out/$name.dylib" "$obj" "$@"
+        -install_name "$install" -o "$out/$name.dylib" "$obj" "$@" ${BUILD_INPUTS_LDFLAGS:-}
     echo "$out/$name.dylib"
 }
 srcs="libsystem liba libc_impl libb libd libobjc"

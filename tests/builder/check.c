@@ -13,7 +13,7 @@
  *   - on arm64*, every ADRP+ADD/LDR pair reaches the moved target.
  * Prints one summary line; the first mismatch exits 1 with a message.
  * This file: the manifest, the cache's view of each image, main; the checks
- * live in check_ptrs.c, check_syms.c and check_code.c.
+ * live in check_ptrs.c, check_syms.c, check_code.c and the other check_*.c.
  */
 #include "check.h"
 #include "base/macho_format.h"
@@ -54,6 +54,8 @@ static void read_manifest(const char *path, struct manifest *m)
             m->universal = strcmp(b, "universal-customer") == 0      ? UNIVERSAL_CUSTOMER
                            : strcmp(b, "universal-development") == 0 ? UNIVERSAL_DEVELOPMENT
                                                                      : NOT_UNIVERSAL;
+        } else if (strcmp(a, "layout") == 0) {
+            m->large_vm = strcmp(b, "large-vm") == 0;
         } else if (strcmp(a, "gots") == 0) {
             bc.opt.coalesce_auth_ptr = strcmp(b, "auth_ptr") == 0;
         } else if (strcmp(a, "categories") == 0 && c3) {
@@ -278,6 +280,8 @@ int main(int argc, char **argv)
     check_impcaches(&n);
     check_code(&n);
     check_swiftrel(&n);
+    if (m.large_vm)
+        check_large_vm(&n);
     if (rip_refs)
         check_rip_refs(rip_refs, &m, &n);
     if (dec.n != explained + ntwins)
@@ -290,11 +294,11 @@ int main(int argc, char **argv)
            "%zu uniqued protocols, %zu selector loads, %zu pc-relative literals, %zu auth pointers, "
            "%zu redacted locals, %zu GOT loads, %zu zeroed GOT slots, %zu calls to stub copies, %zu objc image infos, "
            "%zu header infos, %zu lists of lists, %zu relative methods, %zu IMP caches, %zu TLV descriptors, "
-           "%zu function variants, %zu relative references to pointer slots\n",
+           "%zu function variants, %zu relative references to pointer slots, %zu pointers 4 GiB or more above the base\n",
            m.main_path, bc.nimages, n.ptrs, n.nulls, n.exports, n.symbols, n.locals, n.adrps, n.rip_refs,
            n.direct_stubs, n.direct_calls, n.selectors, n.protocols, n.selector_loads, n.literals, n.auth,
            n.redacted, n.got_loads, n.zeroed_gots, n.stub_copies, n.image_infos, n.header_infos, n.preattached,
-           n.rel_methods, n.impcaches, n.tlvs, n.fvariants, n.relrefs);
+           n.rel_methods, n.impcaches, n.tlvs, n.fvariants, n.relrefs, n.far_ptrs);
     dsc_cache_close(cache);
     cache_free(&bc);
     free(cached);

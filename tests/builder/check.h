@@ -35,6 +35,7 @@ struct manifest {
     size_t naliases;
     char **fv_specs;    /* function-variant SYM=IMPL */
     unsigned nfv_specs;
+    bool large_vm;      /* layout large-vm */
 };
 
 /* What the cache says about one image. */
@@ -49,7 +50,7 @@ struct cached {
 struct counts {
     size_t ptrs, nulls, exports, symbols, locals, adrps, direct_stubs, direct_calls, selectors, protocols, rip_refs;
     size_t selector_loads, literals, auth, redacted, got_loads, stub_copies, image_infos, header_infos;
-    size_t preattached, rel_methods, impcaches, tlvs, fvariants, zeroed_gots, relrefs;
+    size_t preattached, rel_methods, impcaches, tlvs, fvariants, zeroed_gots, relrefs, far_ptrs;
 };
 
 /* The uniqued selector buffer, from libobjc's objc_opt_offsets[0..1]. */
@@ -71,6 +72,9 @@ extern struct decoded dec;      /* every slid pointer of the cache */
 extern size_t explained;        /* decoded pointers matched to a reason so far */
 extern size_t ntwins;           /* distinct GOT twins reached by redirected loads */
 extern uint64_t cats_addr, cats_size; /* preattached categories' area (manifest), or 0 */
+
+/* check_largevm.c: --large-vm caches (after check_pointers). */
+void check_large_vm(struct counts *n);
 
 /* check.c */
 dsc_span vm(uint64_t addr, uint64_t len, const char *what);

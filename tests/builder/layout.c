@@ -198,7 +198,8 @@ static void plan_files(struct cache *c)
     unsigned nkinds = tpro_era(c) ? 5 : 4;
     char suffix[32];
     size_t per = c->opt.split ? c->opt.text_per_file : c->nimages;
-    size_t first = c->opt.universal ? 0 : per < c->nimages ? per : c->nimages;
+    /* universal and --large-vm main files hold only headers and cache tables */
+    size_t first = c->opt.universal || c->opt.large_vm ? 0 : per < c->nimages ? per : c->nimages;
     unsigned f = text_file(c, "", 0, first), sub = 1;
     for (size_t i = first; c->opt.split && i < c->nimages; i += per) {
         suffix_for(c, sub++, "", suffix);
@@ -264,6 +265,52 @@ static uint64_t gap_before(const struct cache *c, const struct region *prev, con
     return j > 0 && !c->opt.split && c->ai->ptr_size == 8 && c->ai->base == 0x180000000ULL ? ARM64_MAPPING_GAP : 0;
 }
 
+/* --large-vm: the cache spans more than 4 GiB of VM without 4 GiB files
+ * (file offsets stay packed; only addresses jump). It stands in for the
+ * large layout of dyld-1284.13 makeLargeLayoutSubCaches, whose sub-caches
+ * of up to 2 GB of TEXT+DATA each (Layout::contiguous subCacheTextDataLimit)
+ * put later images above 4 GiB and made SlideInfo choose v5 (cacheSize >
+ * 4 GB): the main file holds only headers and the ObjC tables (as its
+ * universal main caches do), the TEXT sub-caches start 3 GiB above the
+ * base, the first data mapping 4 GiB above it (so pointers into DATA need
+ * v5 runtime-offset bits 32-33; TEXT and DATA of every image stay within
+ * that 2 GB), and the LINKEDIT sub-cache more than 4 GiB past the first
+ * TEXT sub-cache, which Apple's layout never does by itself: it is the
+ * test's own stress, so every image's LINKEDIT is beyond 32-bit reach of
+ * its TEXT. Returns the lowest address file `fi` may start at. */
+#define LARGE_TEXT_START (3ULL << 30)
+#define FOUR_GIB (1ULL << 32)
+/* A sub-cache's role: its last mapping's kind (each starts with a header TEXT). */
+static enum region_kind file_role(const struct cache *c, unsigned fi)
+{
+    const struct outfile *f = &c->files[fi];
+    return c->regions[f->regions[f->nregions - 1]].kind;
+}
+
+static uint64_t large_vm_floor(const struct cache *c, unsigned fi, uint64_t text0)
+{
+    if (!c->opt.large_vm || fi == 0)
+        return 0;
+    enum region_kind role = file_role(c, fi);
+    if (role == RK_TEXT)
+        return fi == 1 ? c->ai->base + LARGE_TEXT_START : 0;
+    if (role == RK_LINKEDIT)
+        return text0 + FOUR_GIB + ARM64_MAPPING_GAP;
+    return role == RK_READ_ONLY ? 0 : c->ai->base + FOUR_GIB;
+}
+
+/* --large-vm keeps Apple's rule that a sub-cache's TEXT and DATA fit in
+ * 2 GB (ADRP and 32-bit relative fields reach across). */
+static void large_vm_check(const struct cache *c, uint64_t text0)
+{
+    for (unsigned i = 0; c->opt.large_vm && i < c->nregions; i++) {
+        const struct region *r = &c->regions[i];
+        enum region_kind role = file_role(c, r->file);
+        if (role != RK_LINKEDIT && role != RK_READ_ONLY && r->file > 0 && r->addr + r->size - text0 > (2ULL << 30))
+            die("--large-vm: TEXT and DATA of the sub-caches exceed 2 GB");
+    }
+}
+
 void layout_plan(struct cache *c)
 {
     if (c->opt.split && c->opt.header_size < 0x1c8)
@@ -275,13 +322,17 @@ void layout_plan(struct cache *c)
     uint64_t cursor = c->ai->base;
     unsigned nmappings_main = c->files[0].nregions;
     const struct region *prev = NULL;
+    uint64_t text0 = 0; /* the first TEXT sub-cache's address */
     for (unsigned fi = 0; fi < c->nfiles; fi++) {
         struct outfile *f = &c->files[fi];
         uint64_t fileoff = 0;
         for (unsigned j = 0; j < f->nregions; j++) {
             struct region *r = &c->regions[f->regions[j]];
             cursor += gap_before(c, prev, r, j);
-            r->addr = dsc_align_up(cursor, REGION_ALIGN);
+            uint64_t floor = j == 0 ? large_vm_floor(c, fi, text0) : 0;
+            r->addr = dsc_align_up(cursor > floor ? cursor : floor, REGION_ALIGN);
+            if (fi == 1)
+                text0 = r->addr;
             r->fileoff = fileoff;
             if (j == 0)
                 r->header_area = header_area(c, fi, fi == 0 ? nmappings_main : f->nregions, main_extra);
@@ -320,6 +371,7 @@ void layout_plan(struct cache *c)
             prev = r;
         }
     }
+    large_vm_check(c, text0);
     for (unsigned i = 0; i < c->nregions; i++)
         if (c->regions[i].kind != RK_LINKEDIT)
             c->regions[i].mem = xcalloc(1, c->regions[i].size);

@@ -21,7 +21,7 @@ tests_builder_dscbuild_LDADD = tests/builder/libbld.a libdsc_core.la
 tests_builder_dsccheck_SOURCES = tests/builder/check.c tests/builder/check.h tests/builder/slide_decode.c \
 	tests/builder/check_ptrs.c tests/builder/check_syms.c tests/builder/check_code.c \
 	tests/builder/check_cats.c tests/builder/check_tlv.c tests/builder/check_swiftrel.c \
-	tests/builder/check_methlists.c tests/builder/check_impcaches.c
+	tests/builder/check_methlists.c tests/builder/check_impcaches.c tests/builder/check_largevm.c
 tests_builder_dsccheck_LDADD = tests/builder/libbld.a libdsc_core.la
 
 EXTRA_DIST += tests/builder/README tests/builder/build-inputs.sh

@@ -6,7 +6,7 @@
  *            [--local-symbols] [--optimize-stubs] [--preattach-categories]
  *            [--objc-era 1042..1378] [--method-type-offsets] [--imp-caches]
  *            [--packed-tlvs] [--function-variant SYM=IMPL]... [--coalesce-auth-ptr]
- *            [--alias ALIAS=PATH]... [--clones N]
+ *            [--large-vm] [--alias ALIAS=PATH]... [--clones N]
  *            [--platform N] -o OUT input.dylib...
  *
  * Writes OUT (and OUT.01 … / OUT.1 … / OUT.symbols) plus OUT.manifest, a
@@ -18,6 +18,7 @@
  *   objc ERA [type-offsets] (with an ObjC optimisation header: its dyld era)
  *   impcaches ADDR SIZE (--imp-caches: the IMP caches' area)
  *   function-variant SYM=IMPL (--function-variant)
+ *   layout large-vm (--large-vm: over 4 GiB of VM, see layout.c)
  * A universal set (--universal) also gets OUT.development.manifest.
  *   image <cache path> <input dylib>     alias <alias> <cache path>
  * (fields separated by one TAB).
@@ -37,6 +38,7 @@ static _Noreturn void usage(void)
             "                [--split IMAGES_PER_TEXT_FILE [--universal]] [--local-symbols] [--optimize-stubs]\n"
             "                [--preattach-categories] [--packed-tlvs] [--function-variant SYM=IMPL]...\n"
             "                [--objc-era 1042..1378] [--method-type-offsets] [--imp-caches] [--coalesce-auth-ptr]\n"
+            "                [--large-vm]\n"
             "                [--alias ALIAS=PATH]... [--clones N] [--platform N] -o OUT input.dylib...\n");
     exit(2);
 }
@@ -59,7 +61,8 @@ static void parse_options(struct options *o, int argc, char **argv)
         {"manifest", 1, NULL, 'm'}, {"universal", 0, NULL, 'U'},
         {"preattach-categories", 0, NULL, 'R'}, {"packed-tlvs", 0, NULL, 'T'},
         {"function-variant", 1, NULL, 'F'}, {"coalesce-auth-ptr", 0, NULL, 'G'}, {"objc-era", 1, NULL, 'E'},
-        {"method-type-offsets", 0, NULL, 'Y'}, {"imp-caches", 0, NULL, 'I'}, {NULL, 0, NULL, 0},
+        {"method-type-offsets", 0, NULL, 'Y'}, {"imp-caches", 0, NULL, 'I'}, {"large-vm", 0, NULL, 'L'},
+        {NULL, 0, NULL, 0},
     };
     bool have_arch = false;
     memset(o, 0, sizeof *o);
@@ -86,6 +89,7 @@ static void parse_options(struct options *o, int argc, char **argv)
         case 'E': o->objc_era = (uint32_t)number(optarg, "ObjC era"); break;
         case 'Y': o->type_offsets = true; break;
         case 'I': o->imp_caches = true; break;
+        case 'L': o->large_vm = true; break;
         case 'T': o->packed_tlvs = true; break;
         case 'F':
             o->fv_specs = xrealloc(o->fv_specs, (o->nfv_specs + 1) * sizeof *o->fv_specs);
@@ -124,6 +128,9 @@ static void parse_options(struct options *o, int argc, char **argv)
         die("--preattach-categories is dyld-1122+ (--objc-era 1122 or later)");
     if (o->packed_tlvs && o->header_size < 0x200)
         die("--packed-tlvs needs the 0x200 header or later (dyld-1284+ caches)");
+    if (o->large_vm && (!o->split || o->universal || (o->arch != ARCH_ARM64E && o->arch != ARCH_ARM64) ||
+                        (o->arch == ARCH_ARM64E && o->slide != 5)))
+        die("--large-vm is for split arm64 caches and arm64e with slide info v5 (no --universal)");
     if (o->local_symbols && o->header_size < 0x68)
         die("local symbols need a header of 0x68 bytes or more");
 }
@@ -190,6 +197,8 @@ static void write_manifest(const struct cache *c, bool dev)
         fprintf(f, "stubs\t%s\n", dev ? "universal-development" : "universal-customer");
     if (c->opt.coalesce_auth_ptr)
         fprintf(f, "gots\tauth_ptr\n");
+    if (c->opt.large_vm)
+        fprintf(f, "layout\tlarge-vm\n");
     if (c->objc_ro_size)
         fprintf(f, "objc\t%u%s\n", objc_era(c), c->types ? "\ttype-offsets" : "");
     if (c->impc_size)

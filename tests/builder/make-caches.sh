@@ -17,7 +17,10 @@
 # dyld-1231 eras (0x208: dyld-1245.1, 0x228: dyld-1284.13) on arm64 and
 # arm64e, from the "era" inputs (build-inputs.sh: __DATA_DIRTY, __TPRO_CONST,
 # __OBJC_CONST, a read-only segment, chained fixups), with TPRO_CONST and
-# READ_ONLY mappings and .dylddata/.dyldreadonly/.dyldlinkedit sub-caches.
+# READ_ONLY mappings and .dylddata/.dyldreadonly/.dyldlinkedit sub-caches;
+# on arm64e one more 0x228 cache over 4 GiB of VM (--large-vm: DATA past
+# 4 GiB, so v5 runtime offsets use bits 32-33, LINKEDIT more than 4 GiB
+# above every image's TEXT; inputs linked with -headerpad 0x400).
 # Every cache is verified with dsccheck (x86_64 with the operands
 # x86-refs.sh lists, so llvm-objdump-19 is needed too). Writes OUTDIR/caches.list:
 #   name TAB main cache path TAB manifest path
@@ -104,6 +107,15 @@ for arch in $arches; do
             build "$arch-0x208-split" "$arch" "$last" --header 0x208 --split 3 --platform 2 --local-symbols
             build "$arch-0x228-split" "$arch" "$last" --header 0x228 --split 3 --platform 2 \
                 --preattach-categories
+            if [ "$arch" = arm64e ]; then
+                # over 4 GiB of VM (--large-vm, v5 runtime offsets past 32 bits), from
+                # era inputs with header room for the segments extraction may add
+                BUILD_INPUTS_LDFLAGS="-headerpad 0x400" "$top_srcdir/tests/builder/build-inputs.sh" \
+                    "$out/inputs/$arch-big" "$arch" era > "$out/inputs/$arch-big.list"
+                list=-big
+                build "$arch-0x228-large-vm" "$arch" "$last" --header 0x228 --split 3 --platform 2 \
+                    --preattach-categories --large-vm
+            fi
             list= ;;
     esac
     if [ -n "$swift" ]; then

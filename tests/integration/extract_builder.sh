@@ -11,6 +11,10 @@
 #     the rebase set of each image equals the in-image pointers found by
 #     walking the cache's slide info, and segment bytes equal the cache's
 #     except at pointer slots, in code and in the load commands;
+#  1b. on the cache over 4 GiB of VM (arm64e-0x228-large-vm, every LINKEDIT
+#     more than 4 GiB above its TEXT), DBSub with its selrefs hidden gets
+#     new ones in __OBJC_EXTRA right after its own segments, where every
+#     relative method name reaches them (test_pass_objc.c "builder caches");
 #  2. llvm-objdump-19 -p and --dyld-info print no warning or error;
 #  3. llvm-nm-19 lists every symbol of the export trie;
 #  4. the same exports (name, flags, place) as the input's trie;
@@ -94,6 +98,10 @@ if [ -x "$TEST_LIB" ]; then
     grep -q '100%: Checks: 1, Failures: 0, Errors: 0' slide.out || fail "the builder caches case did not run: $(cat slide.out)"
     [ "$(grep -c 'rebases equal the slide info' slide.out)" = "$(wc -l < "$list")" ] ||
         fail "not every cache judged against its slide info: $(cat slide.out)"
+    # 1b. The cache over 4 GiB of VM: what extraction adds stays in 32-bit reach.
+    DSC_BUILDER_LIST="$list" CK_RUN_SUITE=pass_objc CK_RUN_CASE="builder caches" "$TEST_LIB" > far.out 2>&1 ||
+        fail "added segments vs. a far LINKEDIT: $(grep -v '^Running' far.out | tail -5)"
+    grep -q '100%: Checks: 1, Failures: 0, Errors: 0' far.out || fail "the large-vm case did not run: $(cat far.out)"
 else
     echo "note: tests/unit/test_lib (Check) is not built; the slide-info comparison did not run"
 fi

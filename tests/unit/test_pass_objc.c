@@ -337,6 +337,29 @@ static int count_methods_via(void *ctx, const struct dsc_objc_item *it)
     return 0;
 }
 
+/* Plan `image` through every pass with its __objc_selrefs hidden from the
+ * ObjC pass (renamed "__objc_selrefsX"); returns the __OBJC_EXTRA selrefs
+ * the pass added (lo == hi: none). */
+static struct selref_range plan_without_selrefs(dsc_cache *c, uint32_t image, struct dsc_plan *p, dsc_error *err)
+{
+    ck_assert_msg(plan_init(p, c, image, true, err) == 0, "%s", err->msg);
+    ck_assert_msg(pass_layout(p) == 0 && pass_pointers(p) == 0, "%s", err->msg);
+    for (unsigned k = 0; k < p->mo.nsects; k++)
+        if (strcmp(p->mo.sects[k].sectname, "__objc_selrefs") == 0)
+            p->mo.sects[k].sectname[14] = 'X';
+    int (*const rest[])(struct dsc_plan *) = {pass_objc, pass_linkedit, pass_fixups, out_finish};
+    for (size_t k = 0; k < sizeof rest / sizeof rest[0]; k++)
+        ck_assert_msg(rest[k](p) == 0, "%s", err->msg);
+    struct selref_range r = {0};
+    for (unsigned k = 0; k < p->nsegs; k++)
+        for (unsigned j = 0; j < p->segs[k].nsects; j++)
+            if (!strcmp(p->segs[k].name, "__OBJC_EXTRA") && !strcmp(p->segs[k].sects[j].sectname, "__objc_selrefs")) {
+                r.lo = p->segs[k].sects[j].addr;
+                r.hi = r.lo + p->segs[k].sects[j].size;
+            }
+    return r;
+}
+
 /* An image whose relative method lists have no selref of their own (here:
  * libhello with its __objc_selrefs hidden from the pass) gets new selrefs
  * in __OBJC_EXTRA,__objc_selrefs, and every method name goes through one. */
@@ -348,21 +371,7 @@ START_TEST(new_selrefs_when_the_image_has_none)
     uint32_t hello = (uint32_t)dsc_cache_find_image(c, "/usr/lib/libhello-1.0.dylib");
     struct dsc_plan p;
     dsc_error err;
-    ck_assert_msg(plan_init(&p, c, hello, true, &err) == 0, "%s", err.msg);
-    ck_assert_msg(pass_layout(&p) == 0 && pass_pointers(&p) == 0, "%s", err.msg);
-    for (unsigned k = 0; k < p.mo.nsects; k++)
-        if (strcmp(p.mo.sects[k].sectname, "__objc_selrefs") == 0)
-            p.mo.sects[k].sectname[14] = 'X'; /* "__objc_selrefsX": not a selref section */
-    int (*const rest[])(struct dsc_plan *) = {pass_objc, pass_linkedit, pass_fixups, out_finish};
-    for (size_t k = 0; k < sizeof rest / sizeof rest[0]; k++)
-        ck_assert_msg(rest[k](&p) == 0, "%s", err.msg);
-    struct selref_range r = {0};
-    for (unsigned k = 0; k < p.nsegs; k++)
-        for (unsigned j = 0; j < p.segs[k].nsects; j++)
-            if (!strcmp(p.segs[k].name, "__OBJC_EXTRA") && !strcmp(p.segs[k].sects[j].sectname, "__objc_selrefs")) {
-                r.lo = p.segs[k].sects[j].addr;
-                r.hi = r.lo + p.segs[k].sects[j].size;
-            }
+    struct selref_range r = plan_without_selrefs(c, hello, &p, &err);
     ck_assert_uint_eq(r.hi - r.lo, 6 * 8); /* one per selector of Test's six methods */
     dsc_output out = {.size = p.file_size, .data = malloc(p.file_size)};
     ck_assert_msg(out_write(&p, out.data) == 0, "%s", err.msg);
@@ -390,6 +399,62 @@ START_TEST(new_selrefs_when_the_image_has_none)
     names_free(&got);
     dsc_output_free(&out);
     dsc_cache_close(c);
+}
+END_TEST
+
+static int count_relative_methods(void *ctx, const struct dsc_objc_item *it)
+{
+    if (it->kind == DSC_OBJC_METHOD && it->relative)
+        ++*(unsigned *)ctx;
+    return 0;
+}
+
+/* DBSub of one cache over 4 GiB of VM (dscbuild --large-vm): every image's
+ * LINKEDIT lies more than 4 GiB above its TEXT. With its selrefs hidden,
+ * the segment extraction adds must go right after the image's own
+ * segments, not after that LINKEDIT, so every relative method name (a
+ * signed 32-bit field) reaches its new selref: no warning, no name outside. */
+static void judge_large_vm(const char *path)
+{
+    dsc_cache *c;
+    dsc_error err;
+    ck_assert_msg(dsc_cache_open(path, &c, &err) == 0, "%s", err.msg);
+    int64_t sub = dsc_cache_find_image(c, "/System/Library/PrivateFrameworks/DBSub.framework/Versions/A/DBSub");
+    ck_assert_int_ge(sub, 0);
+    struct dsc_plan p;
+    struct selref_range r = plan_without_selrefs(c, (uint32_t)sub, &p, &err);
+    ck_assert_uint_gt(p.linkedit_vmaddr - p.base, 1ull << 32); /* the layout is what it claims */
+    ck_assert_uint_gt(r.hi, r.lo);
+    ck_assert_uint_lt(r.hi - p.base, 1ull << 31);
+    ck_assert_msg(p.warnings.size == 0, "%.*s", (int)p.warnings.size, (const char *)p.warnings.data);
+    dsc_output out = {.size = p.file_size, .data = malloc(p.file_size)};
+    ck_assert_msg(out_write(&p, out.data) == 0, "%s", err.msg);
+    plan_free(&p);
+    unsigned want = 0;
+    struct dsc_objc_verify v;
+    ck_assert(dsc_objc_verify_file(c, (uint32_t)sub, out.data, out.size, count_relative_methods, &want, &v, &err) == 0);
+    ck_assert_uint_eq(v.method_names_outside, 0);
+    ck_assert(dsc_objc_verify_file(c, (uint32_t)sub, out.data, out.size, count_methods_via, &r, &v, &err) == 0);
+    ck_assert_uint_gt(want, 0);
+    ck_assert_uint_eq(r.inside, want);
+    dsc_output_free(&out);
+    dsc_cache_close(c);
+}
+
+static void judge_if_large_vm(const char *name, const char *path, void *ctx)
+{
+    if (strstr(name, "large-vm") && !strstr(name, "development")) {
+        judge_large_vm(path);
+        ++*(unsigned *)ctx;
+    }
+}
+
+/* The *-large-vm caches of $DSC_BUILDER_LIST (extract_builder.sh). */
+START_TEST(added_segment_reaches_past_a_far_linkedit)
+{
+    unsigned judged = 0;
+    if (builder_caches_each(judge_if_large_vm, &judged))
+        ck_assert_uint_gt(judged, 0);
 }
 END_TEST
 
@@ -611,5 +676,9 @@ Suite *pass_objc_suite(void)
     tcase_add_loop_test(tc, no_direct_selector_loads_are_left, 0, 2);
     tcase_add_loop_test(tc, malformed_metadata_is_left_with_a_warning, 0, 2);
     suite_add_tcase(s, tc);
+    TCase *builder = tcase_create("builder caches");
+    tcase_set_timeout(builder, 120);
+    tcase_add_test(builder, added_segment_reaches_past_a_far_linkedit);
+    suite_add_tcase(s, builder);
     return s;
 }

@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 const char *const testdata_caches[3] = {
@@ -56,4 +57,23 @@ int testdata_copy(const char *rel, char *tmpl)
         ck_assert_int_eq(write(fd, buf, n), (ssize_t)n);
     fclose(in);
     return fd;
+}
+
+unsigned builder_caches_each(void (*fn)(const char *name, const char *path, void *ctx), void *ctx)
+{
+    const char *list = getenv("DSC_BUILDER_LIST");
+    if (!list)
+        return 0;
+    FILE *f = fopen(list, "r");
+    ck_assert_msg(f != NULL, "%s: cannot open", list);
+    char line[4096];
+    unsigned n = 0;
+    while (fgets(line, sizeof line, f)) {
+        char *name = strtok(line, "\t"), *path = strtok(NULL, "\t");
+        ck_assert_msg(name && path, "%s: malformed line", list);
+        fn(name, path, ctx);
+        n++;
+    }
+    fclose(f);
+    return n;
 }

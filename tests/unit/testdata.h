@@ -16,6 +16,11 @@ struct dsc_cache *testdata_open(const char *rel);
  * cache is absent. The caller closes and unlinks it. */
 int testdata_copy(const char *rel, char *tmpl);
 
+/* Calls fn(name, main cache path, ctx) for each line of the builder
+ * caches' list in $DSC_BUILDER_LIST (make-caches.sh's caches.list, set by
+ * the integration tests) and returns how many; 0 without the variable. */
+unsigned builder_caches_each(void (*fn)(const char *name, const char *path, void *ctx), void *ctx);
+
 /* The three real caches, relative to the testdata folder. */
 extern const char *const testdata_caches[3];
 

@@ -161,6 +161,7 @@ struct dsc_plan {
     unsigned nsegs;
     uint64_t linkedit_vmaddr;     /* where the rebuilt LINKEDIT goes */
     uint64_t next_free_vmaddr;    /* first address no segment of the image uses */
+    uint64_t next_free_low;       /* first address after every segment below LINKEDIT */
 
     struct dsc_fixup *fixups;
     size_t nfixups, fixups_cap;
@@ -233,8 +234,12 @@ struct dsc_out_segment *plan_add_segment(struct dsc_plan *p, const char *name, u
 /* Add a section to a segment; [addr, addr+size) must lie inside it. */
 struct dsc_out_section *plan_add_section(struct dsc_plan *p, struct dsc_out_segment *seg, const char *sectname,
                                          uint64_t addr, uint64_t size, uint32_t align, uint32_t flags);
-/* A page-aligned, unused VM range of `size` bytes after every segment. */
+/* A page-aligned, unused VM range of `size` bytes after every segment, or
+ * after every segment below LINKEDIT when only there every 32-bit field of
+ * the image reaches it (see plan.c). */
 uint64_t plan_alloc_vm(struct dsc_plan *p, uint64_t size);
+/* [start, end) now holds bytes of the image (a segment added or grown). */
+void plan_note_vm(struct dsc_plan *p, uint64_t start, uint64_t end);
 
 /* Blob helpers: false on allocation failure. */
 bool blob_reserve(struct dsc_blob *b, size_t extra);

@@ -147,7 +147,7 @@ int pass_layout(struct dsc_plan *p)
     p->segs = calloc(p->mo.nsegs ? p->mo.nsegs : 1, sizeof *p->segs);
     if (!p->segs)
         return plan_oom(p);
-    uint64_t end_of_image = 0;
+    uint64_t end_of_image = 0, end_below = 0; /* below: every segment but LINKEDIT */
     for (unsigned i = 0; i < p->mo.nsegs; i++) {
         const struct dsc_segment *s = &p->mo.segs[i];
         uint64_t end = s->vmaddr + s->vmsize; /* no wrap: checked by macho_view.c */
@@ -157,6 +157,8 @@ int pass_layout(struct dsc_plan *p)
             p->linkedit_vmaddr = s->vmaddr;
             continue;
         }
+        if (end > end_below)
+            end_below = end;
         if (describe_segment(p, i))
             return -1;
     }
@@ -165,6 +167,7 @@ int pass_layout(struct dsc_plan *p)
     if (check_overlaps(p) || (p->copy_bytes && copy_segments(p)))
         return -1;
     p->next_free_vmaddr = end_of_image;
+    p->next_free_low = end_below;
     /* Without a LINKEDIT in the cache, put the rebuilt one after the image. */
     if (!p->linkedit_vmaddr)
         p->linkedit_vmaddr = end_of_image;

@@ -427,8 +427,7 @@ static bool strings_into_text(struct objc_pass *op, uint64_t size)
                 at += op->str[s].bytes.size;
             }
     seg->vmsize = seg->filesize = grown;
-    if (end > p->next_free_vmaddr)
-        p->next_free_vmaddr = end;
+    plan_note_vm(p, start, end);
     return true;
 }
 

@@ -245,11 +245,33 @@ int plan_add_import_addend(struct dsc_plan *p, const char *name, int lib_ordinal
 
 /* ---- added segments and sections ---- */
 
+/* After every segment of the image, as a linker lays out what it adds.
+ * But a cache over 4 GiB of VM can keep an image's LINKEDIT more than
+ * 4 GiB above its TEXT (dscbuild --large-vm), and from there nothing the
+ * image adds is reached by a signed 32-bit relative field of the image
+ * (relative method lists, Swift and ObjC relative offsets) or the 32-bit
+ * target of an arm64e chained auth rebase (DYLD_CHAINED_PTR_ARM64E counts
+ * it from the image's start). Such data then goes right after the last
+ * segment below LINKEDIT, where every field of the image reaches it; the
+ * rebuilt LINKEDIT moves if it is in the way (out.c place_linkedit). Small
+ * images keep the old place, so their outputs do not change. */
 uint64_t plan_alloc_vm(struct dsc_plan *p, uint64_t size)
 {
+    uint64_t span = dsc_align_up(size, p->page_size);
     uint64_t at = dsc_align_up(p->next_free_vmaddr, p->page_size);
-    p->next_free_vmaddr = at + dsc_align_up(size, p->page_size);
+    uint64_t low = dsc_align_up(p->next_free_low, p->page_size);
+    if (at + span - p->base > INT32_MAX && low + span - p->base <= INT32_MAX)
+        at = low;
+    plan_note_vm(p, at, at + span);
     return at;
+}
+
+void plan_note_vm(struct dsc_plan *p, uint64_t start, uint64_t end)
+{
+    if (end > p->next_free_vmaddr)
+        p->next_free_vmaddr = end;
+    if (start < p->linkedit_vmaddr && end > p->next_free_low)
+        p->next_free_low = end;
 }
 
 struct dsc_out_segment *plan_add_segment(struct dsc_plan *p, const char *name, uint64_t vmaddr, uint64_t vmsize,
@@ -282,8 +304,7 @@ struct dsc_out_segment *plan_add_segment(struct dsc_plan *p, const char *name, u
         plan_oom(p);
         return NULL;
     }
-    if (end > p->next_free_vmaddr)
-        p->next_free_vmaddr = end;
+    plan_note_vm(p, vmaddr, end);
     p->nsegs++;
     return s;
 }
