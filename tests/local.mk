@@ -49,6 +49,9 @@ EXTRA_DIST += tests/integration/selref_methname.sh
 # Selector loads of every shape, rewritten and restored (issue 10 item 3).
 TESTS += tests/integration/selloads_builder.sh
 EXTRA_DIST += tests/integration/selloads_builder.sh
+# libobjc's __OBJC_RO/__OBJC_RW left out, segments as the input's (issue 10 item 5).
+TESTS += tests/integration/objc_segments.sh
+EXTRA_DIST += tests/integration/objc_segments.sh
 # Swift relative references to GOT slots (tests/builder/inputs/libswiftrel.S).
 TESTS += tests/integration/swift_builder.sh
 EXTRA_DIST += tests/integration/swift_builder.sh
@@ -151,3 +154,22 @@ EXTRA_DIST += tests/integration/mistakes.sh
 # mount -t dscfs.
 TESTS += tests/integration/verb_flags.sh tests/integration/completion.sh tests/integration/mount_conventions.sh
 EXTRA_DIST += tests/integration/verb_flags.sh tests/integration/completion.sh tests/integration/mount_conventions.sh
+
+# make distcheck proves that the tarball configures, builds, installs,
+# uninstalls and works from a read-only source tree; the whole suite has
+# already run in the plain build (tests/run-all.sh), so the distcheck
+# build (--enable-light-check) runs only the light set: the unit tests and
+# the fast integration tests of the CLI, a mount, the installed library and
+# the layering rule (about a minute of tests on 2 cores; spdx.sh is left
+# out: a tarball has no git to list its files). `make check TESTS=...` in
+# such a build still runs the light set.
+AM_DISTCHECK_CONFIGURE_FLAGS = --enable-light-check
+LIGHT_TESTS = tests/integration/cli.sh tests/integration/extract.sh tests/integration/mistakes.sh \
+	tests/integration/verb_flags.sh tests/integration/completion.sh tests/integration/mount.sh \
+	tests/integration/installed.sh tests/layers.sh
+if HAVE_CHECK
+LIGHT_TESTS += tests/unit/test_lib
+endif
+if LIGHT_CHECK
+AM_MAKEFLAGS = TESTS='$(LIGHT_TESTS)'
+endif

@@ -269,7 +269,8 @@ typedef struct dsc_verify_report {
     uint64_t selrefs;                 /* selector references */
     uint64_t selrefs_outside;         /* selector refs not pointing at the image's own strings */
     uint64_t method_names_outside;    /* method-list names not in the image's own strings */
-    uint64_t objc_other_outside;      /* class/protocol/ivar/property names, types, protocol refs outside;
+    uint64_t objc_other_outside;      /* class/protocol/ivar/property names, types, protocol refs outside,
+                                         libobjc's __objc_opt_ro offsets to the cache's tables;
                                          +1 when the file's ObjC metadata cannot be walked */
     /* Swift 32-bit relative references (__TEXT,__const, __swift5_*) */
     uint64_t relrefs;                 /* references to pointer slots, and entries of the lists */

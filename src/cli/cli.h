@@ -25,6 +25,10 @@ enum {
  * error. */
 int cli_take_flags(int *argc, char **argv, int allowed);
 
+/* "ADDRESS\tUUID\tPATH" of image i (--list -v, --info -v): its mach_header's
+ * unslid address, its UUID or "-", its install path as the table names it. */
+void cli_print_image(const dsc_cache *c, uint32_t i);
+
 int cli_verb_info(int argc, char **argv);
 int cli_verb_extract(int argc, char **argv);
 int cli_verb_extract_all(int argc, char **argv);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * info.c — `dscfs --info CACHE [--json]`: the header summary, shaped like
- * `ipsw dyld info`, or the same facts as one JSON object.
+ * info.c — `dscfs --info CACHE [--json] [-q|-v]`: the header summary,
+ * shaped like `ipsw dyld info` (-q: without the files and mappings tables;
+ * -v: with a table of the images), or the same facts as one JSON object.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -40,10 +41,48 @@ static void os_version(uint32_t v, char out[16])
     snprintf(out, 16, "%u.%u.%u", v >> 16, (v >> 8) & 0xff, v & 0xff);
 }
 
-static void info_text(dsc_cache *c)
+void cli_print_image(const dsc_cache *c, uint32_t i)
+{
+    const dsc_image *im = dsc_cache_get_image(c, i);
+    char uuid[37] = "-";
+    if (im->has_uuid)
+        dsc_uuid_format(im->uuid, uuid);
+    printf("0x%" PRIx64 "\t%s\t%s\n", im->address, uuid, im->path);
+}
+
+/* The files and mappings tables of the text. */
+static void info_tables(dsc_cache *c)
 {
     const dsc_cache_info *in = dsc_cache_get_info(c);
-    char uuid[37], prot1[4], prot2[4], version[16];
+    char uuid[37], prot1[4], prot2[4];
+    printf("\nFiles:\n");
+    for (unsigned i = 0; i < in->file_count; i++) {
+        const dsc_file_info *f = dsc_cache_get_file(c, i);
+        dsc_uuid_format(f->uuid, uuid);
+        printf("  %-8s %s  vmoff=0x%-10" PRIx64 " size=0x%-10" PRIx64 " %s\n", role_name(f->role), uuid,
+               f->vm_offset, f->size, f->path);
+    }
+
+    printf("\nMappings:\n");
+    printf("  %-18s %-4s %-4s %-12s %-20s %-12s %-6s %s\n", "SEG", "INIT", "MAX", "SIZE", "ADDRESS",
+           "FILE OFFSET", "SLIDE", "FILE");
+    for (unsigned i = 0; i < in->mapping_count; i++) {
+        const dsc_mapping_info *m = dsc_cache_get_mapping(c, i);
+        char slide[16];
+        if (m->slide_version)
+            snprintf(slide, sizeof slide, "v%u", m->slide_version);
+        else
+            snprintf(slide, sizeof slide, "-");
+        printf("  %-18s %-4s %-4s 0x%-10" PRIx64 " 0x%-18" PRIx64 " 0x%-10" PRIx64 " %-6s %u\n", m->name,
+               prot_string(m->init_prot, prot1), prot_string(m->max_prot, prot2), m->size, m->address,
+               m->file_offset, slide, m->file);
+    }
+}
+
+static void info_text(dsc_cache *c, int flags)
+{
+    const dsc_cache_info *in = dsc_cache_get_info(c);
+    char uuid[37], version[16];
 
     printf("Magic         = \"dyld_v1 %s\"\n", in->arch_name);
     printf("Arch          = %s (%d-bit pointers)\n", in->arch_name, in->is64 ? 64 : 32);
@@ -68,28 +107,12 @@ static void info_text(dsc_cache *c)
         dsc_uuid_format(in->symbol_file_uuid, uuid);
         printf("Symbols UUID  = %s\n", uuid);
     }
-
-    printf("\nFiles:\n");
-    for (unsigned i = 0; i < in->file_count; i++) {
-        const dsc_file_info *f = dsc_cache_get_file(c, i);
-        dsc_uuid_format(f->uuid, uuid);
-        printf("  %-8s %s  vmoff=0x%-10" PRIx64 " size=0x%-10" PRIx64 " %s\n", role_name(f->role), uuid,
-               f->vm_offset, f->size, f->path);
-    }
-
-    printf("\nMappings:\n");
-    printf("  %-18s %-4s %-4s %-12s %-20s %-12s %-6s %s\n", "SEG", "INIT", "MAX", "SIZE", "ADDRESS",
-           "FILE OFFSET", "SLIDE", "FILE");
-    for (unsigned i = 0; i < in->mapping_count; i++) {
-        const dsc_mapping_info *m = dsc_cache_get_mapping(c, i);
-        char slide[16];
-        if (m->slide_version)
-            snprintf(slide, sizeof slide, "v%u", m->slide_version);
-        else
-            snprintf(slide, sizeof slide, "-");
-        printf("  %-18s %-4s %-4s 0x%-10" PRIx64 " 0x%-18" PRIx64 " 0x%-10" PRIx64 " %-6s %u\n", m->name,
-               prot_string(m->init_prot, prot1), prot_string(m->max_prot, prot2), m->size, m->address,
-               m->file_offset, slide, m->file);
+    if (!(flags & CLI_QUIET))
+        info_tables(c);
+    if (flags & CLI_VERBOSE) {
+        printf("\nImages (address, UUID, path):\n");
+        for (uint32_t i = 0; i < in->image_count; i++)
+            cli_print_image(c, i);
     }
     if (in->warning)
         printf("\nWarning: %s\n", in->warning);
@@ -157,11 +180,11 @@ static void info_json(dsc_cache *c)
 
 int cli_verb_info(int argc, char **argv)
 {
-    int flags = cli_take_flags(&argc, argv, CLI_JSON);
+    int flags = cli_take_flags(&argc, argv, CLI_JSON | CLI_QUIET | CLI_VERBOSE);
     if (flags < 0)
         return 2;
     if (argc != 3) {
-        fprintf(stderr, "usage: dscfs --info CACHE [--json]\n");
+        fprintf(stderr, "usage: dscfs --info CACHE [--json] [-q|-v]\n");
         return 2;
     }
     dsc_cache *c = cli_open(argv[2]);
@@ -170,7 +193,7 @@ int cli_verb_info(int argc, char **argv)
     if (flags & CLI_JSON)
         info_json(c);
     else
-        info_text(c);
+        info_text(c, flags);
     dsc_cache_close(c);
     return 0;
 }

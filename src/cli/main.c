@@ -21,11 +21,11 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: dscfs [-f] [-d] [-s] [-o opt,...] CACHE MOUNTPOINT\n"
             "       mount -t dscfs [-o opt,...] CACHE MOUNTPOINT   (mount.dscfs)\n"
-            "       dscfs --list CACHE [--json]\n"
-            "       dscfs --info CACHE [--json]\n"
+            "       dscfs --list CACHE [--json] [-q|-v]\n"
+            "       dscfs --info CACHE [--json] [-q|-v]\n"
             "       dscfs --extract PATH CACHE -o OUT [--no-sign] [-q|-v]\n"
             "       dscfs --extract-all CACHE OUTDIR [-j N] [--force] [--no-sign] [-q|-v]\n"
-            "       dscfs --verify CACHE [PATH...] [--json] [-q]\n"
+            "       dscfs --verify CACHE [PATH...] [--json] [-q|-v]\n"
             "       dscfs --help | --version\n"
             "\n"
             "Mounts an Apple dyld shared cache as a read-only filesystem in which every\n"
@@ -53,9 +53,14 @@ static void usage(FILE *out)
             "\n"
             "flags, anywhere after the verb:\n"
             "  --json           (--list, --info, --verify) one JSON object on stdout\n"
-            "  -q               (--extract, --extract-all, --verify) errors only; --verify\n"
-            "                   prints just the images with a problem\n"
-            "  -v               (--extract, --extract-all) a line per image written\n"
+            "  -q               less: --list images only (no aliases); --info without\n"
+            "                   the files and mappings; --extract, --extract-all\n"
+            "                   errors only; --verify just the images with a problem\n"
+            "  -v               more: --list and --info 'ADDRESS<tab>UUID<tab>PATH' per\n"
+            "                   image; --extract, --extract-all a line per image\n"
+            "                   written; --verify a progress line per image on stderr\n"
+            "                   (--json documents are the same with -q or -v, except\n"
+            "                   --verify -q's, which lists just the images with a problem)\n"
             "  --no-sign        (--extract, --extract-all) leave out the ad-hoc\n"
             "                   code signature every output otherwise ends with\n"
             "\n"
@@ -123,29 +128,39 @@ static void list_json(dsc_cache *c)
     json_end(&j);
 }
 
+/* Image paths (-v: cli_print_image lines), then "ALIAS -> PATH" lines
+ * (not with -q). */
+static void list_text(dsc_cache *c, int flags)
+{
+    const dsc_cache_info *in = dsc_cache_get_info(c);
+    for (uint32_t i = 0; i < in->image_count; i++) {
+        if (flags & CLI_VERBOSE)
+            cli_print_image(c, i);
+        else
+            printf("%s\n", dsc_cache_get_image(c, i)->path);
+    }
+    for (uint32_t i = 0; !(flags & CLI_QUIET) && i < in->alias_count; i++) {
+        const dsc_alias *a = dsc_cache_get_alias(c, i);
+        printf("%s -> %s\n", a->path, dsc_cache_get_image(c, a->image)->path);
+    }
+}
+
 static int verb_list(int argc, char **argv)
 {
-    int flags = cli_take_flags(&argc, argv, CLI_JSON);
+    int flags = cli_take_flags(&argc, argv, CLI_JSON | CLI_QUIET | CLI_VERBOSE);
     if (flags < 0)
         return 2;
     if (argc != 3) {
-        fprintf(stderr, "usage: dscfs --list CACHE [--json]\n");
+        fprintf(stderr, "usage: dscfs --list CACHE [--json] [-q|-v]\n");
         return 2;
     }
     dsc_cache *c = cli_open(argv[2]);
     if (!c)
         return 1;
-    const dsc_cache_info *in = dsc_cache_get_info(c);
-    if (flags & CLI_JSON) {
+    if (flags & CLI_JSON)
         list_json(c);
-    } else {
-        for (uint32_t i = 0; i < in->image_count; i++)
-            printf("%s\n", dsc_cache_get_image(c, i)->path);
-        for (uint32_t i = 0; i < in->alias_count; i++) {
-            const dsc_alias *a = dsc_cache_get_alias(c, i);
-            printf("%s -> %s\n", a->path, dsc_cache_get_image(c, a->image)->path);
-        }
-    }
+    else
+        list_text(c, flags);
     dsc_cache_close(c);
     return 0;
 }

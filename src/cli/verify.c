@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * verify.c — `dscfs --verify CACHE [PATH...] [--json] [-q]`: extract each
- * image (all of them without PATHs), re-parse the output and print what
- * still depends on the cache, one line per image and a total (with -q only
- * the images with a problem; with --json one JSON object: "images",
+ * verify.c — `dscfs --verify CACHE [PATH...] [--json] [-q|-v]`: extract
+ * each image (all of them without PATHs), re-parse the output and print
+ * what still depends on the cache, one line per image and a total (with -q
+ * only the images with a problem; with -v also "verifying N/M PATH" on
+ * standard error before each image; with --json one JSON object: "images",
  * "total", "failed"). Exit status 0 when every count of a problem is zero,
  * 1 otherwise (or on an error).
  */
@@ -117,11 +118,11 @@ static void show_total(json *j, int flags, const dsc_verify_report *sum, uint32_
 
 int cli_verb_verify(int argc, char **argv)
 {
-    int flags = cli_take_flags(&argc, argv, CLI_JSON | CLI_QUIET);
+    int flags = cli_take_flags(&argc, argv, CLI_JSON | CLI_QUIET | CLI_VERBOSE);
     if (flags < 0)
         return 2;
     if (argc < 3) {
-        fprintf(stderr, "usage: dscfs --verify CACHE [PATH...] [--json] [-q]\n");
+        fprintf(stderr, "usage: dscfs --verify CACHE [PATH...] [--json] [-q|-v]\n");
         return 2;
     }
     dsc_cache *c = cli_open(argv[2]);
@@ -144,6 +145,9 @@ int cli_verb_verify(int argc, char **argv)
             failed++;
             continue;
         }
+        if (flags & CLI_VERBOSE)
+            fprintf(stderr, "dscfs: verifying %" PRIu32 "/%" PRIu32 " %s\n", k + 1, n,
+                    dsc_path_escape(esc, sizeof esc, dsc_cache_get_image(c, (uint32_t)image)->path));
         dsc_verify_report r = {.size = sizeof r};
         dsc_error err;
         if (dsc_verify(c, (uint32_t)image, &r, &err)) {

@@ -91,6 +91,10 @@ struct fsys {
     uint64_t releases;      /* times the cache pages were let go (atomic) */
     uint64_t extractions;   /* engine extractions started (atomic) */
     disk_store *disk;       /* -o cache_dir, or NULL */
+    struct fuse *fuse;      /* set at FUSE init, NULL again after the loop:
+                               for invalidations (ops.c; atomic) */
+    bool control_handed;    /* a /.dscfs file's attributes were handed out
+                               since the last invalidation (atomic) */
 };
 
 /* Build the mount state over an opened cache (takes ownership of it).
@@ -123,6 +127,10 @@ bool fsys_image_failed(struct fsys *fs, uint32_t i);
 bool fsys_image_extracted(struct fsys *fs, uint32_t i);
 /* The store producer: extracts image `key` (guarded against SIGBUS). */
 int fsys_produce(void *ctx, uint32_t key, store_blob *out);
+/* An image's state may have changed (extracted, evicted, sized): the
+ * kernel's attributes of the /.dscfs files, whose sizes follow their
+ * text, are invalidated if any were handed out (ops.c). Cheap otherwise. */
+void fsys_control_changed(struct fsys *fs);
 /* The last open file was closed (ops.c): hand the heap back (produce.c). */
 void fsys_files_closed(struct fsys *fs);
 

@@ -7,7 +7,16 @@
  * us: while the kernel's page cache still holds the file (keep_cache), an
  * image the store has evicted is not extracted again for nothing. The
  * /.dscfs files are rendered at open and served with direct_io, since their
- * size changes as the mount works (stat shows 0 for them, as for procfs).
+ * text changes as the mount works: a read runs to the end of the text
+ * rendered at open whatever size stat gave. Their stat size is the length
+ * of the text a read would return now (rendered for the purpose); as the
+ * kernel keeps attributes for attr_timeout (one value for the whole mount
+ * in the high-level API), a size handed out is taken back: a GETATTR of
+ * one invalidates its inode within the request (the kernel returns the
+ * reply to that stat but does not keep it: the inode's attr_version has
+ * moved), and after an image changes state both are invalidated if their
+ * attributes were handed out since (a LOOKUP's or READDIRPLUS's, which the
+ * kernel keeps).
  *
  * Round trips: directory listings carry full attributes (readdirplus), so
  * `ls -l` makes no LOOKUP per name; symlink targets are cached by the
@@ -64,8 +73,10 @@ static void handle_free(struct fsys *fs, struct handle *h)
         h->next->prev = h->prev;
     bool last = !fs->handles;
     pthread_mutex_unlock(&fs->handles_lock);
-    if (__atomic_load_n(&h->blob, __ATOMIC_ACQUIRE))
+    if (__atomic_load_n(&h->blob, __ATOMIC_ACQUIRE)) {
         store_release(fs->store, h->image);
+        fsys_control_changed(fs);
+    }
     free(h->text);
     free(h);
     if (last)
@@ -74,8 +85,34 @@ static void handle_free(struct fsys *fs, struct handle *h)
 
 void ops_close_all(struct fsys *fs)
 {
+    __atomic_store_n(&fs->fuse, NULL, __ATOMIC_RELEASE); /* fuse_destroy has run */
     while (fs->handles)
         handle_free(fs, fs->handles);
+}
+
+static const char control_info[] = "/.dscfs/info", control_status[] = "/.dscfs/status";
+
+/* The text of /.dscfs/info or /.dscfs/status as of now; NULL when out of
+ * memory. */
+static char *render_text(struct fsys *fs, uint32_t which, size_t *len)
+{
+    return which == FSYS_INFO ? report_info(fs, len) : report_status(fs, len);
+}
+
+/* The mount's struct fuse, NULL before init and once the loop has ended. */
+static struct fuse *live_fuse(struct fsys *fs) { return __atomic_load_n(&fs->fuse, __ATOMIC_ACQUIRE); }
+
+void fsys_control_changed(struct fsys *fs)
+{
+    if (!__atomic_load_n(&fs->control_handed, __ATOMIC_RELAXED) ||
+        !__atomic_exchange_n(&fs->control_handed, false, __ATOMIC_ACQ_REL))
+        return;
+    struct fuse *f = live_fuse(fs);
+    /* -ENOENT: the kernel has forgotten the inode, nothing to take back */
+    if (f) {
+        fuse_invalidate_path(f, control_info);
+        fuse_invalidate_path(f, control_status);
+    }
 }
 
 static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
@@ -92,6 +129,7 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     struct fsys *fs = ctx_fs();
     if (fs->max_read)
         conn->max_read = fs->max_read;
+    __atomic_store_n(&fs->fuse, fuse_get_context()->fuse, __ATOMIC_RELEASE);
     return fs;
 }
 
@@ -125,13 +163,18 @@ static void fill_stat(struct fsys *fs, uint32_t id, const tree_node *n, struct s
         st->st_size = (off_t)strlen(n->target);
         break;
     case TREE_FILE: {
-        /* A failing image lists as empty. A /.dscfs file has size 0, as
-         * procfs files do: its text changes as the mount works, and any
-         * size would be cached by the kernel for attr_timeout, i.e. stale;
-         * direct_io lets reads run to the real end. */
+        /* A failing image lists as empty. A /.dscfs file has the size of
+         * its text now (see the top of this file). */
         uint64_t size = 0;
-        if (is_image(fs, n))
+        if (is_image(fs, n)) {
             fsys_image_size(fs, n->payload, &size);
+            fsys_control_changed(fs);
+        } else {
+            size_t len = 0;
+            free(render_text(fs, n->payload, &len));
+            size = len;
+            __atomic_store_n(&fs->control_handed, true, __ATOMIC_RELEASE);
+        }
         st->st_mode = S_IFREG | 0444;
         st->st_nlink = 1;
         st->st_size = (off_t)size;
@@ -149,6 +192,8 @@ static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *
     if (!n)
         return -ENOENT;
     fill_stat(fs, id, n, st);
+    if (n->kind == TREE_FILE && !is_image(fs, n))
+        fuse_invalidate_path(live_fuse(fs), path); /* this reply is not to be kept */
     return 0;
 }
 
@@ -228,7 +273,7 @@ static int open_text(struct fsys *fs, uint32_t which, struct fuse_file_info *fi)
     if (!h)
         return -ENOMEM;
     h->image = UINT32_MAX;
-    h->text = which == FSYS_INFO ? report_info(fs, &h->text_len) : report_status(fs, &h->text_len);
+    h->text = render_text(fs, which, &h->text_len);
     if (!h->text) {
         free(h);
         return -ENOMEM;
@@ -250,6 +295,7 @@ static int open_image(struct fsys *fs, uint32_t image, struct fuse_file_info *fi
         return -ENOMEM;
     h->image = image;
     int err = fsys_image_extracted(fs, image) ? 0 : store_acquire(fs->store, image, &h->blob);
+    fsys_control_changed(fs);
     if (err) {
         free(h);
         return acquire_errno(err);
@@ -272,6 +318,7 @@ static const store_blob *handle_blob(struct handle *h, int *err)
         return b;
     struct fsys *fs = ctx_fs();
     int rc = store_acquire(fs->store, h->image, &b);
+    fsys_control_changed(fs);
     if (rc) {
         *err = acquire_errno(rc);
         return NULL;

@@ -35,6 +35,7 @@ static void *warm_thread(void *arg)
         uint32_t i = w->fs->nimages - 1 - k;
         uint64_t size;
         fsys_image_size(w->fs, i, &size); /* a failure is recorded for the image */
+        fsys_control_changed(w->fs);
     }
     return NULL;
 }

@@ -401,6 +401,8 @@ void x86_set_disp(const struct image *img, uint8_t *disp, uint64_t next, uint64_
 void linkedit_build(struct cache *c);
 /* loadcmds.c: segment addresses, LINKEDIT offsets, removed commands, flags. */
 void loadcmds_rewrite(struct cache *c);
+/* objc_segs.c: libobjc's __OBJC_RO/__OBJC_RW segment commands (after loadcmds_rewrite). */
+void objc_segments_add(struct cache *c);
 uint64_t file_offset_of(struct cache *c, uint64_t addr);
 
 /* slide.c */

@@ -67,7 +67,9 @@ auth_const=
 [ "$arch" = arm64e ] && auth_const="-rename_section __DATA __const __AUTH_CONST __const"
 # shellcheck disable=SC2086
 ld libcxxuser /usr/lib/libcxxuser.dylib "$out/libcxxuser.o" "$S" $auth_const
-ld libobjc.A /usr/lib/libobjc.A.dylib "$out/libobjc.o" "$S"
+# Header padding: the cache builder inserts two segment commands (__OBJC_RO,
+# __OBJC_RW: 144 bytes) in libobjc's load commands (objc_segs.c).
+ld libobjc.A /usr/lib/libobjc.A.dylib "$out/libobjc.o" "$S" -headerpad 0x100
 ld libobjcuser /System/Library/Frameworks/DBUser.framework/Versions/A/DBUser "$out/libobjcuser.o" "$S" "$O"
 # DBSub and DBCat get relative method lists ({i32 name -> selref, types,
 # imp}, in __TEXT,__objc_methlist), DBUser keeps pointer lists: caches hold

@@ -145,7 +145,7 @@ static void read_cached_image(size_t i, uint64_t mh)
         die("%s: MH_DYLIB_IN_CACHE is not set", img->cache_path);
     dsc_span lcs = vm(mh + h.size, sizeofcmds, "load commands");
     ci->mh = mh;
-    unsigned segi = 0;
+    unsigned segi = 0, objc_segs = 0;
     for (uint64_t off = 0, k = 0; k < ncmds; k++) {
         uint32_t cmd, size;
         if (!span_u32(lcs, off, &cmd) || !span_u32(lcs, off + 4, &size) || size < 8 || size > lcs.size - off)
@@ -153,7 +153,9 @@ static void read_cached_image(size_t i, uint64_t mh)
         const uint8_t *p = lcs.data + off;
         if (cmd == LC_CODE_SIGNATURE || cmd == LC_DYLD_CHAINED_FIXUPS)
             die("%s: load command 0x%x should have been removed", img->cache_path, cmd);
-        if (cmd == LC_SEGMENT || cmd == LC_SEGMENT_64) {
+        if (check_objc_segment(img, p, &objc_segs)) {
+            /* libobjc's __OBJC_RO/__OBJC_RW, which the input has not */
+        } else if (cmd == LC_SEGMENT || cmd == LC_SEGMENT_64) {
             if (segi >= img->nsegs || strncmp((const char *)p + 8, img->segs[segi].name, 16) != 0)
                 die("%s: segment %u differs from the input's", img->cache_path, segi);
             struct seg *s = &img->segs[segi++];
@@ -189,6 +191,7 @@ static void read_cached_image(size_t i, uint64_t mh)
     }
     if (segi != img->nsegs)
         die("%s: has %u segments, the input %u", img->cache_path, segi, img->nsegs);
+    check_objc_segments_seen(img, objc_segs);
 }
 
 /* A LINKEDIT file offset of image i, as cache bytes. */

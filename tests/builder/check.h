@@ -89,6 +89,11 @@ void not_zeroed(const struct image *img, uint64_t addr, uint64_t slot);
 void free_twins(void);
 void check_objc_opts(struct counts *n);
 
+/* check_objcsegs.c: libobjc's __OBJC_RO/__OBJC_RW (true: lc was one,
+ * checked); then whether the image has all it should. */
+bool check_objc_segment(const struct image *img, const uint8_t *lc, unsigned *seen);
+void check_objc_segments_seen(const struct image *img, unsigned seen);
+
 /* check_cats.c: preattached categories. preattached_slot proves a slot
  * that check_pointers finds changed; check_preattached the rest, after it. */
 bool preattached_slot(const struct ptr *p, const struct decoded_ptr *got);

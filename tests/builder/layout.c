@@ -146,8 +146,37 @@ static void place_segments(struct cache *c, struct region *r, size_t first, size
     r->size = dsc_align_up(cursor - r->addr, REGION_ALIGN);
 }
 
+/* Bytes of the cache-owned ObjC read-only area: selectors (then method
+ * types), ObjC optimisation header and header info RO, preattached
+ * categories' lists, IMP caches (libobjc's __OBJC_RO spans it: objc_segs.c). */
+static uint64_t objc_area_size(const struct cache *c)
+{
+    return dsc_align_up(c->selbuf_size + c->typebuf_size, 8) + c->objc_ro_size + c->cats_size + c->impc_size;
+}
+
+/* The area is in the main TEXT mapping before dyld-1231 (dyld-1042.1..1165.3
+ * SubCache::addObjCReadOnlyChunk) and in the READ_ONLY mapping from it
+ * (dyld-1231.3/1245.1 addReadOnlyChunk), except on x86_64, whose
+ * discontiguous layout puts read-only chunks in TEXT. Apple's IMP caches and
+ * opts header are LINKEDIT chunks in dyld-1042.1..1245.1 and READ_ONLY ones
+ * in dyld-1378; ours are always in the area. */
+static bool objc_area_read_only(const struct cache *c)
+{
+    return tpro_era(c) && c->opt.arch != ARCH_X86_64 && objc_area_size(c) > 0;
+}
+
+static void place_objc_area(struct cache *c, uint64_t at)
+{
+    c->selbuf_addr = at;
+    c->objc_ro_addr = at + dsc_align_up(c->selbuf_size + c->typebuf_size, 8);
+    c->cats_addr = c->objc_ro_addr + c->objc_ro_size;
+    c->impc_addr = c->cats_addr + c->cats_size;
+}
+
 static bool kind_used(const struct cache *c, enum region_kind k)
 {
+    if (k == RK_READ_ONLY && objc_area_read_only(c))
+        return true;
     for (size_t i = 0; i < c->nimages; i++)
         for (unsigned s = 0; s < c->images[i].nsegs; s++)
             if (effective_kind(c, c->images[i].segs[s].kind) == k)
@@ -270,8 +299,8 @@ static uint64_t gap_before(const struct cache *c, const struct region *prev, con
  * large layout of dyld-1284.13 makeLargeLayoutSubCaches, whose sub-caches
  * of up to 2 GB of TEXT+DATA each (Layout::contiguous subCacheTextDataLimit)
  * put later images above 4 GiB and made SlideInfo choose v5 (cacheSize >
- * 4 GB): the main file holds only headers and the ObjC tables (as its
- * universal main caches do), the TEXT sub-caches start 3 GiB above the
+ * 4 GB): the main file holds only headers (and, before 0x208, the ObjC
+ * tables; as its universal main caches do), the TEXT sub-caches start 3 GiB above the
  * base, the first data mapping 4 GiB above it (so pointers into DATA need
  * v5 runtime-offset bits 32-33; TEXT and DATA of every image stay within
  * that 2 GB), and the LINKEDIT sub-cache more than 4 GiB past the first
@@ -344,27 +373,27 @@ void layout_plan(struct cache *c)
                 r->header_area = t->header_area;
                 r->size = t->size;
             } else if (r->kind == RK_TEXT) {
-                /* the main file's cache-owned TEXT: selectors (then method types), ObjC optimisation header,
-                 * preattached categories' lists (TEXT as in dyld-1122..1165), IMP caches */
-                uint64_t sel = fi == 0 ? dsc_align_up(c->selbuf_size + c->typebuf_size, 8) : 0, extra = 0;
-                uint64_t ro = fi == 0 ? c->objc_ro_size + c->cats_size + c->impc_size : 0;
-                place_segments(c, r, f->first_image, f->end_image, sel + ro, &extra);
-                if (fi == 0) {
-                    c->selbuf_addr = extra;
-                    c->objc_ro_addr = extra + sel;
-                    c->cats_addr = extra + sel + c->objc_ro_size;
-                    c->impc_addr = c->cats_addr + c->cats_size;
-                }
+                /* the main file's cache-owned TEXT: the ObjC read-only area before dyld-1231 */
+                uint64_t objc = fi == 0 && !objc_area_read_only(c) ? objc_area_size(c) : 0, extra = 0;
+                place_segments(c, r, f->first_image, f->end_image, objc, &extra);
+                if (objc)
+                    place_objc_area(c, extra);
             } else {
-                /* cache-owned areas after the images: protocols, GOT twins, header info RW */
-                uint64_t protos = r->kind == RK_DATA ? c->proto_area_size : 0, extra = 0;
-                uint64_t hinfo = r->kind == RK_DATA ? c->objc_rw_size : 0, got = c->got_area_size[r->kind];
-                place_segments(c, r, 0, c->nimages, protos + got + hinfo, &extra);
-                if (protos)
-                    c->proto_addr = extra;
-                c->got_addr[r->kind] = extra + protos;
+                /* cache-owned areas after the images: the ObjC read-only area (READ_ONLY, dyld-1231+);
+                 * header info RW then canonical protocols (adjacent, for __OBJC_RW, in dyld-1042.1
+                 * Chunk::Kind order), GOT twins */
+                bool data = r->kind == RK_DATA;
+                uint64_t objc = r->kind == RK_READ_ONLY && objc_area_read_only(c) ? objc_area_size(c) : 0;
+                uint64_t protos = data ? c->proto_area_size : 0, hinfo = data ? c->objc_rw_size : 0, extra = 0;
+                uint64_t got = c->got_area_size[r->kind];
+                place_segments(c, r, 0, c->nimages, objc + hinfo + protos + got, &extra);
+                if (objc)
+                    place_objc_area(c, extra);
                 if (hinfo)
-                    c->objc_rw_addr = extra + protos + got;
+                    c->objc_rw_addr = extra + objc;
+                if (protos)
+                    c->proto_addr = extra + objc + hinfo;
+                c->got_addr[r->kind] = extra + objc + hinfo + protos;
             }
             cursor = r->addr + r->size;
             fileoff += r->size;

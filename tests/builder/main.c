@@ -264,6 +264,7 @@ int main(int argc, char **argv)
     universal_stubs(&c);
     linkedit_build(&c);
     loadcmds_rewrite(&c);
+    objc_segments_add(&c);
     slide_encode(&c);
     cache_write(&c);
     write_manifest(&c, false);

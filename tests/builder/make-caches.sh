@@ -17,7 +17,10 @@
 # dyld-1231 eras (0x208: dyld-1245.1, 0x228: dyld-1284.13) on arm64 and
 # arm64e, from the "era" inputs (build-inputs.sh: __DATA_DIRTY, __TPRO_CONST,
 # __OBJC_CONST, a read-only segment, chained fixups), with TPRO_CONST and
-# READ_ONLY mappings and .dylddata/.dyldreadonly/.dyldlinkedit sub-caches;
+# READ_ONLY mappings and .dylddata/.dyldreadonly/.dyldlinkedit sub-caches,
+# and every ObjC item (preattached categories, IMP caches, relative method
+# lists, 24-byte header info; 0x228 also the v2 opts header and method type
+# offsets, --objc-era 1376);
 # on arm64e one more 0x228 cache over 4 GiB of VM (--large-vm: DATA past
 # 4 GiB, so v5 runtime offsets use bits 32-33, LINKEDIT more than 4 GiB
 # above every image's TEXT; inputs linked with -headerpad 0x400).
@@ -104,9 +107,13 @@ for arch in $arches; do
             "$top_srcdir/tests/builder/build-inputs.sh" "$out/inputs/$arch-era" "$arch" era > "$out/inputs/$arch-era.list"
             last=$(slides_of "$arch" | tr ' ' '\n' | tail -1)
             list=-era
-            build "$arch-0x208-split" "$arch" "$last" --header 0x208 --split 3 --platform 2 --local-symbols
+            # Every ObjC item of the era: preattached categories, IMP caches and
+            # 24-byte header info (dyld-1231+); on 0x228 also the dyld-1376
+            # optimiser (v2 opts header, method type offsets).
+            build "$arch-0x208-split" "$arch" "$last" --header 0x208 --split 3 --platform 2 --local-symbols \
+                --preattach-categories --imp-caches
             build "$arch-0x228-split" "$arch" "$last" --header 0x228 --split 3 --platform 2 \
-                --preattach-categories
+                --preattach-categories --imp-caches --objc-era 1376 --method-type-offsets
             if [ "$arch" = arm64e ]; then
                 # over 4 GiB of VM (--large-vm, v5 runtime offsets past 32 bits), from
                 # era inputs with header room for the segments extraction may add

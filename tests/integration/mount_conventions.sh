@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # mount_conventions.sh — what FUSE users expect of a mount (issue 13):
 # /.dscfs is left out of the root's listing but reachable by name, so
-# `cp -r MOUNT` copies images only; its files stat as size 0 (procfs-like)
-# and read whole; -o log=FILE gets the background daemon's messages (and an
+# `cp -r MOUNT` copies images only; its files stat with the size of their
+# text now (= the bytes a read returns, also after the text changed) and
+# read whole; -o log=FILE gets the background daemon's messages (and an
 # unopenable FILE is refused, exit 1); -o max_read=N mounts and serves;
 # `mount -t dscfs` and an fstab line of type dscfs work through the
 # mount.dscfs helper (put into /sbin by an overlay in a private mount
@@ -25,12 +26,43 @@ ls -a "$mp" | grep -qx .dscfs && fail "/.dscfs is listed: $(ls -a "$mp")"
 cp -r "$mp" "$WORK/copy" || fail "cp -r of the mount"
 [ ! -e "$WORK/copy/.dscfs" ] || fail "cp -r copied .dscfs"
 cmp "$WORK/copy$lib" "$WORK/want" || fail "cp -r copy of $lib differs"
-# The status file: size 0 whatever it holds, the whole text on a read,
-# the text current (the copy made every image resident).
-[ "$(stat -c %s "$mp/.dscfs/status")" = 0 ] || fail "/.dscfs/status st_size $(stat -c %s "$mp/.dscfs/status")"
+# The status file: the text current (the copy made every image
+# resident), read whole.
 cat "$mp/.dscfs/status" > "$WORK/status"
 [ "$(grep -c '^resident' "$WORK/status")" = 8 ] || fail "/.dscfs/status is stale: $(cat "$WORK/status")"
-[ "$(stat -c %s "$mp/.dscfs/status")" = 0 ] || fail "/.dscfs/status st_size changed"
+unmount "$mp"
+
+# The /.dscfs files' stat size is the length of their text now: equal to
+# the bytes a read returns, first from the LOOKUP, then after their text
+# changed (an image extracted, the images listed with their sizes), with
+# and without a read of them in between.
+# same_size FILE WHEN: stat size = bytes read.
+same_size() {
+    _st=$(stat -c %s "$1") _rd=$(wc -c < "$1")
+    [ "$_st" = "$_rd" ] && [ "$_st" -gt 0 ] || fail "$2: $1: stat size $_st, read $_rd bytes"
+}
+mount_cache "$objc" "$mp" -o nowarm
+before=$(stat -c %s "$mp/.dscfs/status")
+same_size "$mp/.dscfs/status" "at mount"
+same_size "$mp/.dscfs/info" "at mount"
+cat "$mp$lib" > /dev/null
+[ "$(stat -c %s "$mp/.dscfs/status")" != "$before" ] || fail "/.dscfs/status st_size did not follow an extraction"
+same_size "$mp/.dscfs/status" "after an extraction"
+ls -lR "$mp" > /dev/null
+same_size "$mp/.dscfs/status" "after ls -lR"
+same_size "$mp/.dscfs/info" "after ls -lR"
+ls -l "$mp/.dscfs" > "$WORK/ls"
+[ "$(awk '$NF == "status" { print $5 }' "$WORK/ls")" = "$(wc -c < "$mp/.dscfs/status")" ] ||
+    fail "ls -l size of status: $(cat "$WORK/ls")"
+unmount "$mp"
+# A size changes before a read of the file ever came: LOOKUP's size, then
+# an extraction, then stat again.
+mount_cache "$objc" "$mp" -o nowarm
+before=$(stat -c %s "$mp/.dscfs/status")
+cat "$mp$lib" > /dev/null
+after=$(stat -c %s "$mp/.dscfs/status")
+[ "$after" != "$before" ] || fail "/.dscfs/status st_size stayed $before after an extraction"
+[ "$after" = "$(wc -c < "$mp/.dscfs/status")" ] || fail "/.dscfs/status st_size $after, read $(wc -c < "$mp/.dscfs/status")"
 unmount "$mp"
 
 # -o log=FILE: the background daemon's lines, with time and pid.

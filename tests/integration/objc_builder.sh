@@ -29,6 +29,11 @@
 # and the binds show it).
 # llvm-objdump-19 cannot read arm64e chained fixups, so arm64e caches are
 # judged by dscfs --verify and the relative-list comparison.
+# The dyld-1231+ eras (header 0x208 and 0x228, split iOS caches, the "era"
+# inputs of build-inputs.sh: DBCat's class data in __OBJC_CONST, libera) on
+# arm64 and arm64e carry every ObjC item: preattached categories, relative
+# method lists, IMP caches, 24-byte header info, and on 0x228 the v2 opts
+# header and method type offsets (dsccheck proves each is in the cache).
 # arm64_32 (32-bit pointers, slide v1 and v4) is in: build-inputs.sh links
 # with --threads=1, which keeps ld64.lld-19 from zeroing the word after
 # __la_symbol_ptr (a class isa in DBUser) — see the comment there.
@@ -37,6 +42,10 @@ builder_setup
 cd "$WORK" || fail "cd $WORK"
 
 . "${top_srcdir:-.}/tests/integration/objclists.sh"
+for arch in arm64 arm64e; do
+    "${top_srcdir:-.}/tests/builder/build-inputs.sh" "$WORK/$arch-era" "$arch" era > "$WORK/$arch-era.inputs" ||
+        fail "building the $arch era input dylibs"
+done
 meta() { objc_meta "$1"; }
 selrefs() { llvm-objdump-19 --macho -d "$1" | grep -c 'Objc selector ref: '; }
 
@@ -51,18 +60,20 @@ for arch in arm64 arm64e arm64_32 x86_64; do
 done
 
 n=0
-while read -r arch slide header opts; do
+# The first field names the inputs ($WORK/SPEC.inputs): ARCH, or ARCH-era.
+while read -r spec slide header opts; do
+    arch=${spec%-era}
     n=$((n + 1))
     out="$WORK/c$n/dyld_shared_cache_$arch"
     mkdir -p "$WORK/c$n"
     # shellcheck disable=SC2086
-    "$DSCBUILD" --arch "$arch" --slide "$slide" --header "$header" $opts -o "$out" $(cat "$WORK/$arch.inputs") \
+    "$DSCBUILD" --arch "$arch" --slide "$slide" --header "$header" $opts -o "$out" $(cat "$WORK/$spec.inputs") \
         > build.out 2> err || fail "dscbuild $arch $slide $header $opts: $(cat err)"
     case " $opts " in
         *" --preattach-categories "*)
             refs=
             if [ "$arch" = x86_64 ]; then
-                "${top_srcdir:-.}/tests/builder/x86-refs.sh" "$WORK/$arch.inputs" > "$WORK/$arch.refs" ||
+                "${top_srcdir:-.}/tests/builder/x86-refs.sh" "$WORK/$spec.inputs" > "$WORK/$arch.refs" ||
                     fail "x86-refs.sh"
                 refs="--x86-refs $WORK/$arch.refs"
             fi
@@ -131,6 +142,10 @@ arm64e 5 0x200 --split 3 --preattach-categories
 x86_64 2 0x200 --preattach-categories
 arm64 2 0x200 --objc-era 1376 --method-type-offsets --preattach-categories --imp-caches
 arm64e 5 0x200 --split 3 --objc-era 1376 --method-type-offsets --imp-caches
+arm64-era 2 0x208 --split 3 --platform 2 --local-symbols --preattach-categories --imp-caches
+arm64-era 2 0x228 --split 3 --platform 2 --preattach-categories --imp-caches --objc-era 1376 --method-type-offsets
+arm64e-era 5 0x208 --split 3 --platform 2 --preattach-categories --imp-caches
+arm64e-era 5 0x228 --split 3 --platform 2 --local-symbols --preattach-categories --imp-caches --objc-era 1376 --method-type-offsets
 CONFIGS
-[ "$n" = 15 ] || fail "ran $n configurations"
+[ "$n" = 19 ] || fail "ran $n configurations"
 exit 0

@@ -4,8 +4,8 @@
 # aliases apart), --info and --verify is valid JSON (python3 -m json.tool,
 # and jq when installed) with the facts of the text output, also for a path
 # holding '"', a newline, a backslash and bytes that are not UTF-8; -q and
-# -v of --extract, --extract-all and --verify; a flag a verb does not take
-# is a usage error (2, one line).
+# -v of every verb (dscfs(1): less / more text; --json alike with either);
+# a flag a verb does not take is a usage error (2, one line).
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 need_testdata
 command -v python3 > /dev/null || skip "python3 is not installed"
@@ -84,6 +84,47 @@ valid "$WORK/hostile.json"
 "$DSCFS" --verify --json "$WORK/hostile" > "$WORK/hostile-verify.json" 2> /dev/null
 valid "$WORK/hostile-verify.json"
 
+# -q / -v of --list: paths only; "ADDRESS<tab>UUID<tab>PATH" per image,
+# the address and UUID those of the extracted file (llvm-objdump-19 reads
+# its LC_UUID; its __TEXT vmaddr is the header's address).
+"$DSCFS" --list "$objc" -q > "$WORK/list-q" || fail "--list -q"
+cmp "$WORK/list-q" "$WORK/images.want" || fail "--list -q is not the image paths: $(cat "$WORK/list-q")"
+"$DSCFS" --list "$objc" -v > "$WORK/list-v" || fail "--list -v"
+cut -f3 "$WORK/list-v" | grep -v ' -> ' | cmp - "$WORK/images.want" || fail "--list -v paths: $(cat "$WORK/list-v")"
+grep ' -> ' "$WORK/list-v" | cmp - "$WORK/aliases.want" || fail "--list -v aliases"
+[ "$(grep -c '^0x[0-9a-f]*	[0-9A-F-]*	/' "$WORK/list-v")" = 8 ] || fail "--list -v lines: $(cat "$WORK/list-v")"
+if command -v llvm-objdump-19 > /dev/null; then
+    line=$(grep 'libobjc' "$WORK/list-v")
+    "$DSCFS" --extract /usr/lib/libobjc.A.dylib "$objc" -o "$WORK/objc-v" -q || fail "--extract libobjc"
+    uuid=$(llvm-objdump-19 --macho --private-headers "$WORK/objc-v" | sed -n 's/^ *uuid //p')
+    vmaddr=$(llvm-objdump-19 --macho --private-headers "$WORK/objc-v" | grep -A3 'segname __TEXT$' |
+        sed -n 's/^ *vmaddr 0x0*//p')
+    [ "$(echo "$line" | cut -f2)" = "$uuid" ] || fail "--list -v UUID $(echo "$line" | cut -f2), LC_UUID $uuid"
+    [ "$(echo "$line" | cut -f1)" = "0x$vmaddr" ] || fail "--list -v address $(echo "$line" | cut -f1), __TEXT 0x$vmaddr"
+fi
+# -q / -v of --info: the header without the tables; the images table too.
+"$DSCFS" --info "$objc" > "$WORK/info"
+"$DSCFS" --info "$objc" -q > "$WORK/info-q" || fail "--info -q"
+sed '/^$/,$d' "$WORK/info" | cmp - "$WORK/info-q" || fail "--info -q is not the header: $(cat "$WORK/info-q")"
+"$DSCFS" --info "$objc" -v > "$WORK/info-v" || fail "--info -v"
+head -n "$(wc -l < "$WORK/info")" "$WORK/info-v" | cmp - "$WORK/info" || fail "--info -v changed the text"
+grep -v ' -> ' "$WORK/list-v" > "$WORK/list-v-images"
+sed -n '/^Images (address, UUID, path):$/,$p' "$WORK/info-v" | tail -n +2 | cmp - "$WORK/list-v-images" ||
+    fail "--info -v images differ from --list -v: $(cat "$WORK/info-v")"
+# --json is the same with -q or -v.
+"$DSCFS" --info "$objc" --json > "$WORK/info-objc.json"
+for f in -q -v; do
+    "$DSCFS" --list "$objc" --json $f | cmp - "$WORK/list.json" || fail "--list --json $f differs"
+    "$DSCFS" --info "$objc" --json $f | cmp - "$WORK/info-objc.json" || fail "--info --json $f differs"
+done
+# -v of --verify: a progress line per image on stderr, stdout as without it.
+"$DSCFS" --verify "$objc" -v > "$WORK/verify-v" 2> "$WORK/verify-v.err" || fail "--verify -v"
+"$DSCFS" --verify "$objc" | cmp - "$WORK/verify-v" || fail "--verify -v changed the report"
+[ "$(grep -c '^dscfs: verifying [1-8]/8 /usr/' "$WORK/verify-v.err")" = 8 ] ||
+    fail "--verify -v progress: $(cat "$WORK/verify-v.err")"
+"$DSCFS" --verify "$objc" -v --json > "$WORK/verify-vj.json" 2> /dev/null || fail "--verify -v --json"
+cmp "$WORK/verify-vj.json" "$WORK/verify.json" || fail "--verify -v --json differs"
+
 # -q / -v of the extraction verbs.
 "$DSCFS" --extract /usr/lib/libobjc.A.dylib "$objc" -o "$WORK/objc" -v 2> "$WORK/v.err" || fail "--extract -v"
 grep -q '^dscfs: /usr/lib/libobjc.A.dylib: [0-9]* bytes to .*rebases' "$WORK/v.err" ||
@@ -105,12 +146,16 @@ grep -q 'liba-1.0.dylib/x.dylib: cannot write' "$WORK/q.err" ||
 grep -q '^extracted 8 of 8 images' "$WORK/v.out" || fail "--extract-all -v lost the summary"
 
 # Flags a verb does not take, and -q with -v.
-usage_error "$DSCFS" --list "$objc" -q
-grep -q -- '--list does not take -q' "$WORK/err" || fail "--list -q: $(cat "$WORK/err")"
+usage_error "$DSCFS" --list "$objc" --force
+usage_error "$DSCFS" --list "$objc" --no-sign
+grep -q -- '--list does not take --no-sign' "$WORK/err" || fail "--list --no-sign: $(cat "$WORK/err")"
 usage_error "$DSCFS" --extract-all "$objc" "$WORK/x" --json
 usage_error "$DSCFS" --info "$objc" --no-sign
 usage_error "$DSCFS" --extract /usr/lib/libobjc.A.dylib "$objc" -o "$WORK/x" -q -v
 grep -q -- '-q and -v together' "$WORK/err" || fail "-q -v: $(cat "$WORK/err")"
+for verb in --list --info --verify; do
+    usage_error "$DSCFS" $verb "$objc" -v -q
+done
 # The word after -o is a file name, even "-q".
 dscfs=$(cd "$(dirname "$DSCFS")" && pwd)/$(basename "$DSCFS")
 objc_abs=$(cd "$(dirname "$objc")" && pwd)/$(basename "$objc")

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/ptrfmt.h"
 #include "extract/extract.h"
 #include "verify/objc_verify.h"
 #include "suites.h"
@@ -664,6 +665,95 @@ START_TEST(malformed_metadata_is_left_with_a_warning)
 }
 END_TEST
 
+/* The first method list field of the image (class_ro_t.baseMethods). */
+static int first_list_field(void *ctx, const struct dsc_objc_item *it)
+{
+    uint64_t *field = ctx;
+    if (it->kind == DSC_OBJC_METHOD_LIST && !it->list_of_lists && !*field)
+        *field = it->ref;
+    return 0;
+}
+
+static uint64_t file_offset(const dsc_cache *c, uint64_t addr)
+{
+    const struct dsc_map *m = dsc_vm_map(c, addr);
+    ck_assert_ptr_nonnull(m);
+    return m->info.file_offset + (addr - m->info.address);
+}
+
+/* Issue 14: interned strings were bounded by the walker's caps (4 M items
+ * of up to 4 KiB), not by the cache. A copy of the arm64 cache where
+ * libhello's first method list is a list of 4000 methods, written over
+ * libobjc's code (the __TEXT mapping has no slide info: pointers are
+ * plain), whose names and types all point into one run of 4095 'A's, each
+ * at its own byte: 4000 distinct names and 4000 distinct types, 16 MB of
+ * strings to intern from 100 KB. The pass must give up with a warning
+ * before adding more than the cache maps (606,208 bytes): the child's peak
+ * resident size grew by 33,872 KiB before, 1,712 KiB now (plain build);
+ * it must stay under 8 MiB (room for ASan's quarantine). */
+START_TEST(interned_strings_are_bounded_by_the_cache)
+{
+    enum { N = 4000, RUN = 4095 };
+    char path[] = "/tmp/dscfs-objc-strings-XXXXXX";
+    int fd = testdata_copy(testdata_caches[0], path);
+    if (fd < 0)
+        return;
+    dsc_cache *c;
+    dsc_error err;
+    ck_assert_msg(dsc_cache_open(path, &c, &err) == 0, "%s", err.msg);
+    uint32_t hello = (uint32_t)dsc_cache_find_image(c, "/usr/lib/libhello-1.0.dylib");
+    struct dsc_macho mo, objc;
+    struct dsc_objc_opt opt;
+    ck_assert(dsc_macho_parse(c, hello, &mo, &err) == 0 && dsc_objc_opt_load(c, &opt, &err) == 0);
+    ck_assert(dsc_macho_parse(c, (uint32_t)dsc_cache_find_image(c, DSC_LIBOBJC_PATH), &objc, &err) == 0);
+    struct dsc_objc_image img;
+    dsc_objc_image_init(&img, &mo, &opt);
+    uint64_t field = 0;
+    ck_assert(dsc_objc_walk(&img, first_list_field, &field, &err) == 0 && field);
+    const struct dsc_section *text = dsc_macho_section(&objc, "__TEXT", "__text");
+    ck_assert(text && text->size >= 8 + 24 * N + RUN + 1);
+    uint64_t list = (text->addr + 7) & ~7ull, run = list + 8 + 24 * N;
+    ck_assert_uint_eq(dsc_vm_map(c, list)->slide.size, 0);
+    /* the field: a slide-info v2 pointer, its chain's delta kept */
+    const struct dsc_map *m = dsc_vm_map(c, field);
+    struct dsc_slide_format f;
+    uint64_t raw;
+    ck_assert(dsc_slide_format_read(m->slide, 8, &f) == NULL && f.version == 2);
+    ck_assert(dsc_vm_ptr_raw(c, field, &raw));
+    uint64_t field_off = file_offset(c, field), list_off = file_offset(c, list);
+    uint64_t cache_bytes = 0;
+    for (unsigned i = 0; i < c->nmaps; i++)
+        cache_bytes += c->maps[i].info.size;
+    dsc_macho_free(&mo);
+    dsc_macho_free(&objc);
+    dsc_cache_close(c);
+
+    uint8_t word[8];
+    dsc_put64(word, (raw & f.delta_mask) | (list - f.value_add));
+    ck_assert(pwrite(fd, word, 8, (off_t)field_off) == 8);
+    size_t len = 8 + 24 * N + RUN + 1;
+    uint8_t *b = calloc(1, len);
+    ck_assert_ptr_nonnull(b);
+    dsc_put32(b, 24);
+    dsc_put32(b + 4, N);
+    for (uint64_t i = 0; i < N; i++) {
+        dsc_put64(b + 8 + 24 * i, run + i);          /* name */
+        dsc_put64(b + 8 + 24 * i + 8, run + 40 + i); /* types: another string */
+    }
+    memset(b + 8 + 24 * N, 'A', RUN);
+    ck_assert(pwrite(fd, b, len, (off_t)list_off) == (ssize_t)len);
+    free(b);
+    close(fd);
+
+    struct testdata_child r;
+    testdata_extract_in_child(path, "/usr/lib/libhello-1.0.dylib", "ObjC metadata left", &r);
+    unlink(path);
+    ck_assert_msg(r.rc == 0 && strstr(r.msg, "exceed the cache's"), "%s", r.msg);
+    ck_assert_msg(r.grew_kb < 8192, "peak RSS grew by %ld KiB for a cache of %llu mapped bytes: %s", r.grew_kb,
+                  (unsigned long long)cache_bytes, r.msg);
+}
+END_TEST
+
 Suite *pass_objc_suite(void)
 {
     Suite *s = suite_create("pass_objc");
@@ -675,6 +765,7 @@ Suite *pass_objc_suite(void)
     tcase_add_loop_test(tc, new_selrefs_when_the_image_has_none, 0, 2);
     tcase_add_loop_test(tc, no_direct_selector_loads_are_left, 0, 2);
     tcase_add_loop_test(tc, malformed_metadata_is_left_with_a_warning, 0, 2);
+    tcase_add_test(tc, interned_strings_are_bounded_by_the_cache);
     suite_add_tcase(s, tc);
     TCase *builder = tcase_create("builder caches");
     tcase_set_timeout(builder, 120);

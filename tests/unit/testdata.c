@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 const char *const testdata_caches[3] = {
@@ -57,6 +59,46 @@ int testdata_copy(const char *rel, char *tmpl)
         ck_assert_int_eq(write(fd, buf, n), (ssize_t)n);
     fclose(in);
     return fd;
+}
+
+static void extract_child(int fd, const char *path, const char *image_path, const char *warning)
+{
+    struct rusage before, after;
+    dsc_cache *c;
+    dsc_error err = {0};
+    dsc_output o = {0};
+    getrusage(RUSAGE_SELF, &before);
+    int rc = dsc_cache_open(path, &c, &err);
+    if (rc == 0) {
+        rc = dsc_extract(c, (uint32_t)dsc_cache_find_image(c, image_path), &o, &err);
+        dsc_cache_close(c);
+    }
+    getrusage(RUSAGE_SELF, &after);
+    const char *w = rc == 0 && o.warnings ? strstr(o.warnings, warning) : NULL;
+    const char *say = rc ? err.msg : w ? w : "-";
+    dprintf(fd, "%d %ld %.*s", rc, after.ru_maxrss - before.ru_maxrss, (int)strcspn(say, "\n"), say);
+    _exit(0);
+}
+
+void testdata_extract_in_child(const char *path, const char *image_path, const char *warning,
+                               struct testdata_child *out)
+{
+    int pipefd[2];
+    ck_assert_int_eq(pipe(pipefd), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        extract_child(pipefd[1], path, image_path, warning);
+    close(pipefd[1]);
+    char text[sizeof out->msg + 64] = "";
+    ssize_t got = read(pipefd[0], text, sizeof text - 1);
+    close(pipefd[0]);
+    int status, used = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(got > 0 && WIFEXITED(status));
+    text[got] = 0;
+    ck_assert_int_eq(sscanf(text, "%d %ld %n", &out->rc, &out->grew_kb, &used), 2);
+    snprintf(out->msg, sizeof out->msg, "%s", text + used);
 }
 
 unsigned builder_caches_each(void (*fn)(const char *name, const char *path, void *ctx), void *ctx)

@@ -16,6 +16,19 @@ struct dsc_cache *testdata_open(const char *rel);
  * cache is absent. The caller closes and unlinks it. */
 int testdata_copy(const char *rel, char *tmpl);
 
+/* What testdata_extract_in_child saw. */
+struct testdata_child {
+    int rc;       /* dsc_cache_open's, then dsc_extract's */
+    long grew_kb; /* growth of the child's peak resident size */
+    char msg[1088]; /* the error when rc != 0, else the first warning line
+                     * holding the asked text, else "-" */
+};
+
+/* Open the cache at `path` and extract the image at `image_path` in a child
+ * process, so that its peak resident size can be judged alone. */
+void testdata_extract_in_child(const char *path, const char *image_path, const char *warning,
+                               struct testdata_child *out);
+
 /* Calls fn(name, main cache path, ctx) for each line of the builder
  * caches' list in $DSC_BUILDER_LIST (make-caches.sh's caches.list, set by
  * the integration tests) and returns how many; 0 without the variable. */

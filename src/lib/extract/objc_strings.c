@@ -3,7 +3,9 @@
  * objc_strings.c — the small hash tables of the ObjC pass: name -> value,
  * address -> value, and interned string sections. Open addressing with
  * linear probing, grown at half load; sizes follow the image's own metadata
- * (every insert is one walked item), so they stay bounded by the walker's caps.
+ * (every insert is one walked item), so they stay bounded by the walker's caps;
+ * the interned strings are bounded by the cache's bytes (pass_objc.c
+ * over_budget).
  */
 #include "extract/pass_objc.h"
 

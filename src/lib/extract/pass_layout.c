@@ -4,7 +4,9 @@
  * (and file of the set) holds each of them.
  *
  * Segments keep their cache vmaddr/vmsize and load-command order; only
- * __LINKEDIT is left out, because pass_linkedit rebuilds a private one.
+ * __LINKEDIT is left out, because pass_linkedit rebuilds a private one, and
+ * libobjc's __OBJC_RO/__OBJC_RW, which the cache builder added over the
+ * cache's ObjC tables (dsc_objc_cache_segment): the dylib never had them.
  * File offsets are assigned later by out_finish. In a size plan nothing is
  * copied, but every segment's bytes must still be present in the cache.
  */
@@ -14,6 +16,7 @@
 #include <string.h>
 
 #include "base/sort.h"
+#include "index/objc.h"
 
 static int add_sections(struct dsc_plan *p, struct dsc_out_segment *out, const struct dsc_segment *in)
 {
@@ -150,6 +153,8 @@ int pass_layout(struct dsc_plan *p)
     uint64_t end_of_image = 0, end_below = 0; /* below: every segment but LINKEDIT */
     for (unsigned i = 0; i < p->mo.nsegs; i++) {
         const struct dsc_segment *s = &p->mo.segs[i];
+        if (dsc_objc_cache_segment(&p->mo, s))
+            continue;
         uint64_t end = s->vmaddr + s->vmsize; /* no wrap: checked by macho_view.c */
         if (end > end_of_image)
             end_of_image = end;

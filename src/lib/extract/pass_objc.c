@@ -26,11 +26,15 @@
  *    pass);
  *  - libobjc's __objc_scoffs (objc_opt_offsets, zeros in the dylib) loses
  *    the builder's pointers to its selector buffer: zeros again, no fixup;
+ *    its __objc_opt_ro (objc_opt_t) loses the flags and offsets to the
+ *    cache's tables: zeros after the version, as in the dylib (the tables'
+ *    __OBJC_RO/__OBJC_RW segments are left out by pass_layout);
  *  - objc_image_info loses OptimizedByDyld and DyldCategoriesOptimized;
  *  - selector loads the builder pointed at strings (ADRP+ADD, ADR) load
  *    from a selref again (objc_selloads.c).
  *
- * Malformed ObjC metadata (or optimisation data) does not fail the
+ * Malformed ObjC metadata (or optimisation data), or metadata that would
+ * make the pass add more bytes than the cache maps, does not fail the
  * extraction: the pass then changes nothing and leaves a warning, so the
  * image is still served; --verify counts what stays outside.
  *
@@ -111,13 +115,60 @@ static int index_own_strings(struct objc_pass *op)
             size_t len;
             if (!span_cstr(b, at, b.size, &str, &len))
                 break; /* an unterminated tail */
+            /* a terminator is also "", which the builder may have coalesced away */
             if (!objc_namemap_put(&op->own_strings, str, x->addr + at) ||
+                !objc_namemap_put(&op->own_strings, str + len, x->addr + at + len) ||
                 (strcmp(x->sectname, "__objc_methname") == 0 && !objc_namemap_put(&op->own_methnames, str, x->addr + at)))
                 return plan_oom(op->p);
             at += len + 1;
         }
     }
     return 0;
+}
+
+/* ---- what the pass may add: bounded by the cache's bytes ---- */
+
+static uint64_t strings_size(const struct objc_pass *op)
+{
+    uint64_t size = 0;
+    for (unsigned s = 0; s < STR_NSECT; s++)
+        size += op->str[s].bytes.size;
+    return size;
+}
+
+/* Every byte the pass adds is a copy of a distinct string of the cache or a
+ * selref for a distinct selector, so a real image never adds more than the
+ * cache maps. Hostile metadata can: each byte of one 4 KiB run of non-NUL
+ * bytes starts another distinct string, up to DSC_OBJC_MAX_NAME long, so N
+ * references to it would intern N times 4 KiB. 1 (skip, with a warning) when
+ * adding `more` bytes would pass op->budget. */
+static int over_budget(struct objc_pass *op, uint64_t more)
+{
+    uint64_t added = strings_size(op) + op->nnew_selrefs * op->p->ptr_size;
+    if (more <= op->budget && added <= op->budget - more)
+        return 0;
+    plan_warn(op->p, "ObjC metadata left as the cache has it: the strings and selector references to add "
+              "exceed the cache's %llu mapped bytes", (unsigned long long)op->budget);
+    return 1;
+}
+
+/* Intern a copy of `s` in string section `sect`: its offset there. */
+static int intern(struct objc_pass *op, enum objc_strsect sect, const char *s, uint64_t *off)
+{
+    if (objc_namemap_get(&op->str[sect].offsets, s, off))
+        return 0;
+    int rc = over_budget(op, strlen(s) + 1);
+    if (rc)
+        return rc;
+    return objc_strtab_add(&op->str[sect], s, off) ? 0 : plan_oom(op->p);
+}
+
+static uint64_t mapped_bytes(const dsc_cache *c)
+{
+    uint64_t n = 0;
+    for (unsigned i = 0; i < c->nmaps; i++)
+        n += c->maps[i].info.size;
+    return n;
 }
 
 /* A string the metadata refers to: keep it when it is in one of the image's
@@ -131,9 +182,8 @@ static int string_ref(struct objc_pass *op, enum objc_edit_kind kind, uint64_t a
         return 0;
     if (objc_namemap_get(&op->own_strings, s, &own))
         return push_edit(op, kind, at, TGT_ADDR, 0, own);
-    if (!objc_strtab_add(&op->str[sect], s, &off))
-        return plan_oom(op->p);
-    return push_edit(op, kind, at, TGT_STR, (uint8_t)sect, off);
+    int rc = intern(op, sect, s, &off);
+    return rc ? rc : push_edit(op, kind, at, TGT_STR, (uint8_t)sect, off);
 }
 
 /* The image's own __objc_methname copy of selector `s`, where ld64 puts
@@ -152,26 +202,28 @@ static int selector_ref(struct objc_pass *op, enum objc_edit_kind kind, uint64_t
     uint64_t own, off;
     if (own_methname(op, s, &own))
         return own == str ? 0 : push_edit(op, kind, at, TGT_ADDR, 0, own);
-    if (!objc_strtab_add(&op->str[STR_METHNAME], s, &off))
-        return plan_oom(op->p);
-    return push_edit(op, kind, at, TGT_STR, STR_METHNAME, off);
+    int rc = intern(op, STR_METHNAME, s, &off);
+    return rc ? rc : push_edit(op, kind, at, TGT_STR, STR_METHNAME, off);
 }
 
 int objc_selref_for(struct objc_pass *op, const char *name, uint64_t sel_addr, uint64_t *value)
 {
     if (objc_namemap_get(&op->sel_by_name, name, value))
         return 0;
+    int rc = over_budget(op, op->p->ptr_size);
+    if (rc)
+        return rc;
     if (!DSC_GROW(op->new_selrefs, op->nnew_selrefs, op->new_selrefs_cap, 64))
         return plan_oom(op->p);
     uint64_t off, own;
     if (own_methname(op, name, &own)) {
         op->new_selrefs[op->nnew_selrefs].tgt = TGT_ADDR;
         op->new_selrefs[op->nnew_selrefs].value = own;
-    } else if (objc_strtab_add(&op->str[STR_METHNAME], name, &off)) {
+    } else if ((rc = intern(op, STR_METHNAME, name, &off)) == 0) {
         op->new_selrefs[op->nnew_selrefs].tgt = TGT_STR;
         op->new_selrefs[op->nnew_selrefs].value = off;
     } else {
-        return plan_oom(op->p);
+        return rc;
     }
     *value = SELREF_NEW | op->nnew_selrefs++;
     if (!objc_namemap_put(&op->sel_by_name, name, *value) || !objc_addrmap_put(&op->sel_by_addr, sel_addr, *value))
@@ -300,17 +352,66 @@ static int resolve_protorefs(struct objc_pass *op, const struct collect *c)
  * selector-string buffer (and inlined selectors) there, pointers the runtime
  * reads only for the cache's prebuilt IMP caches. Slots pointing out of the
  * image go back to the dylib's zero, without a fixup. */
+static bool in_scoffs(const struct dsc_plan *p, uint64_t slot)
+{
+    const struct dsc_section *s = dsc_macho_section(&p->mo, "__DATA_CONST", "__objc_scoffs");
+    return s && slot >= s->addr && slot - s->addr < s->size;
+}
+
 static int clear_selector_offsets(struct objc_pass *op)
 {
     const struct dsc_plan *p = op->p;
-    const struct dsc_section *s = dsc_macho_section(&p->mo, "__DATA_CONST", "__objc_scoffs");
-    for (size_t i = 0; s && i < p->nfixups; i++) {
+    for (size_t i = 0; i < p->nfixups; i++) {
         const struct dsc_fixup *f = &p->fixups[i];
-        if (f->address >= s->addr && f->address - s->addr < s->size && f->kind != DSC_FIXUP_BIND &&
+        if (in_scoffs(p, f->address) && f->kind != DSC_FIXUP_BIND &&
             !plan_in_image(p, f->target & DSC_TBI_MASK) &&
             push_edit(op, ED_ZERO, f->address, TGT_ADDR, 0, 0))
             return -1;
     }
+    return 0;
+}
+
+static bool in_cache_tables(const struct dsc_macho *mo, uint64_t addr)
+{
+    for (unsigned i = 0; i < mo->nsegs; i++)
+        if (dsc_objc_cache_segment(mo, &mo->segs[i]) && addr - mo->segs[i].vmaddr < mo->segs[i].vmsize)
+            return true;
+    return false;
+}
+
+/* Pointers of libobjc into the cache's ObjC tables, which pass_layout leaves
+ * out (__OBJC_RO/__OBJC_RW). Older builders coalesced libobjc's
+ * __objc_classname strings into __OBJC_RO (in the real dyld-832-era caches
+ * of testdata: the "" extended layouts of 11 block descriptors), so such a
+ * pointer at a C string goes to the image's own string of that text (or a
+ * copy in __objc_classname); --verify counts whatever else stays.
+ * __objc_scoffs' pointers into the selector buffer are zeroed instead. */
+static int retarget_into_cache_tables(struct objc_pass *op)
+{
+    const struct dsc_plan *p = op->p;
+    for (size_t i = 0; i < p->nfixups; i++) {
+        const struct dsc_fixup *f = &p->fixups[i];
+        uint64_t t = f->target & DSC_TBI_MASK;
+        const char *s;
+        if (f->kind != DSC_FIXUP_BIND && !in_scoffs(p, f->address) && in_cache_tables(&p->mo, t) &&
+            dsc_vm_cstr(p->cache, t, DSC_OBJC_MAX_NAME, &s) &&
+            string_ref(op, ED_PTR, f->address, t, s, STR_CLASSNAME))
+            return -1;
+    }
+    return 0;
+}
+
+/* libobjc's objc_opt_t placeholder (index/objc.h): what the builder filled
+ * in names its tables in the cache, so it goes back to the dylib's zeros. */
+static int clear_opt_ro(struct objc_pass *op)
+{
+    const struct dsc_section *s = dsc_macho_section(&op->p->mo, "__TEXT", "__objc_opt_ro");
+    dsc_span b;
+    if (!s || s->size < DSC_OBJC_OPT_RO_END || !objc_view_span(&op->view, s->addr, DSC_OBJC_OPT_RO_END, &b))
+        return 0;
+    for (uint64_t o = DSC_OBJC_OPT_RO_FILLED; o < DSC_OBJC_OPT_RO_END; o += 4)
+        if (dsc_le32(b.data + o) && push_edit(op, ED_U32, s->addr + o, TGT_ADDR, 0, 0))
+            return -1;
     return 0;
 }
 
@@ -334,6 +435,10 @@ static int collect_edits(struct objc_pass *op)
     free(c.prefs);
     if (rc == 0)
         rc = clear_selector_offsets(op);
+    if (rc == 0)
+        rc = clear_opt_ro(op);
+    if (rc == 0)
+        rc = retarget_into_cache_tables(op);
     for (size_t i = 0; rc == 0 && i < op->nneeds; i++) {
         uint64_t v;
         /* A relative method names the last selref of its selector: linkers
@@ -362,14 +467,6 @@ uint64_t objc_target_addr(const struct objc_pass *op, enum objc_target tgt, uint
     default:
         return value;
     }
-}
-
-static uint64_t strings_size(const struct objc_pass *op)
-{
-    uint64_t size = 0;
-    for (unsigned s = 0; s < STR_NSECT; s++)
-        size += op->str[s].bytes.size;
-    return size;
 }
 
 /* The string sections of `seg` that are empty and followed only by empty
@@ -644,7 +741,7 @@ int pass_objc(struct dsc_plan *p)
 {
     if (!has_objc(&p->mo))
         return 0;
-    struct objc_pass op = {.p = p};
+    struct objc_pass op = {.p = p, .budget = mapped_bytes(p->cache)};
     dsc_error oerr = {0};
     int rc = dsc_objc_opt_load(p->cache, &op.opt, &oerr);
     if (rc && oerr.code != DSC_ERR_INPUT)

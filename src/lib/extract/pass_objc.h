@@ -136,6 +136,7 @@ struct objc_pass {
     struct { enum objc_target tgt; uint64_t value; } *new_selrefs; /* their targets: TGT_ADDR or TGT_STR methname */
     size_t nnew_selrefs, new_selrefs_cap;
 
+    uint64_t budget;                    /* most bytes of strings + selrefs to add: the cache's mapped bytes */
     uint64_t extra_addr;                /* added selrefs (in __OBJC_EXTRA), 0 if none */
     uint64_t str_addr[STR_NSECT];       /* start of each filled string section */
     uint64_t selectors_fixed, loads_fixed, loads_unfixed, protorefs_unresolved, foreign_fields;

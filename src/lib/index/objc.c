@@ -84,7 +84,7 @@ static int opt_from_libobjc(const dsc_cache *c, const struct dsc_section *s, str
     opt->version = version;
     opt->header_info_ro = hinfo ? s->addr + (uint64_t)(int64_t)hinfo : 0;
     uint64_t selbase;
-    if (version == 16 && span_u64(o, 40, &selbase) && selbase) {
+    if (version == 16 && span_u64(o, DSC_OBJC_OPT_RO_SELBASE, &selbase) && selbase) {
         opt->has_selector_base = true;
         opt->selector_base = s->addr + selbase;
     }
@@ -107,6 +107,12 @@ static int load_header_info(const dsc_cache *c, struct dsc_objc_opt *opt, dsc_er
     opt->header_info_count = count;
     opt->header_info_entsize = entsize;
     return 0;
+}
+
+bool dsc_objc_cache_segment(const struct dsc_macho *mo, const struct dsc_segment *s)
+{
+    return s->nsects == 0 && mo->install_name && strcmp(mo->install_name, DSC_LIBOBJC_PATH) == 0 &&
+           (strcmp(s->name, "__OBJC_RO") == 0 || strcmp(s->name, "__OBJC_RW") == 0);
 }
 
 /* objc_opt_t from image i's __TEXT,__objc_opt_ro, if it has one. */

@@ -51,6 +51,21 @@ struct dsc_objc_opt {
     uint32_t header_info_entsize;
 };
 
+/* Whether segment s of image mo is one the cache builder added to libobjc
+ * over the cache's ObjC tables: __OBJC_RO or __OBJC_RW without sections
+ * (dyld-1042.1..1378 CacheDylib.cpp addObjcSegments, and the older
+ * cache-builder/OptimizerObjC.cpp). The dylib has neither (objc4-951.1). */
+bool dsc_objc_cache_segment(const struct dsc_macho *mo, const struct dsc_segment *s);
+/* libobjc's __TEXT,__objc_opt_ro is objc4's objc_opt_t placeholder: a
+ * version word, then zeros in the dylib (objc4-951.1 objc-sel-table.s). The
+ * builder fills the bytes [4, 48): flags, 32-bit offsets from the section to
+ * its tables (from byte 8), and relativeMethodSelectorBaseAddressOffset
+ * (64-bit, byte 40; dyld-1378 NewSharedCacheBuilder.cpp emitObjCOptsHeader). */
+#define DSC_OBJC_OPT_RO_FILLED 4u
+#define DSC_OBJC_OPT_RO_OFFSETS 8u
+#define DSC_OBJC_OPT_RO_SELBASE 40u
+#define DSC_OBJC_OPT_RO_END 48u
+
 /* Fill `opt` (present=false when the cache has no ObjC optimisation). */
 int dsc_objc_opt_load(const dsc_cache *c, struct dsc_objc_opt *opt, dsc_error *err);
 /* The ObjC header-info index of the image whose mach_header is at `mh`, or -1. */

@@ -147,6 +147,22 @@ static int count_item(void *ctx, const struct dsc_objc_item *it)
     return c->fn ? c->fn(c->ctx, it) : 0;
 }
 
+/* Offsets in libobjc's objc_opt_t (index/objc.h) that name a place the
+ * file does not hold: the cache's tables, left out of the extraction. */
+static uint64_t opt_offsets_outside(const struct dsc_macho *mo)
+{
+    const struct dsc_section *s = dsc_macho_section(mo, "__TEXT", "__objc_opt_ro");
+    dsc_span b, t;
+    uint64_t n = 0;
+    if (!s || !dsc_macho_file_span(mo, s->addr, DSC_OBJC_OPT_RO_END, &b))
+        return 0;
+    for (uint64_t o = DSC_OBJC_OPT_RO_OFFSETS; o < DSC_OBJC_OPT_RO_END; o += o < DSC_OBJC_OPT_RO_SELBASE ? 4 : 8) {
+        int64_t off = o < DSC_OBJC_OPT_RO_SELBASE ? (int32_t)dsc_le32(b.data + o) : (int64_t)dsc_le64(b.data + o);
+        n += off != 0 && !dsc_macho_file_span(mo, s->addr + (uint64_t)off, 1, &t);
+    }
+    return n;
+}
+
 int dsc_objc_verify_macho(const struct dsc_macho *mo, dsc_objc_visit_fn fn, void *ctx, struct dsc_objc_verify *out,
                           dsc_error *err)
 {
@@ -158,6 +174,7 @@ int dsc_objc_verify_macho(const struct dsc_macho *mo, dsc_objc_visit_fn fn, void
     struct dsc_objc_image img = {mo, {&f, out_span, out_ptr, out_cstr}, mo->is64 ? 8 : 4, &opt, -1};
     struct count_ctx cc = {&f, out, fn, ctx};
     int rc = dsc_objc_opt_load(mo->cache, &opt, err);
+    out->opt_offsets_outside = opt_offsets_outside(mo);
     return rc ? rc : dsc_objc_walk(&img, count_item, &cc, err);
 }
 

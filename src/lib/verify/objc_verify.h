@@ -14,6 +14,7 @@ struct dsc_objc_verify {
     uint64_t method_names_outside;  /* methods whose name (or its selref) is not in a section of the file */
     uint64_t strings_outside;       /* class/protocol/ivar/property names and types outside the file */
     uint64_t protorefs_outside;     /* protocol references outside the file */
+    uint64_t opt_offsets_outside;   /* libobjc's __objc_opt_ro offsets naming a place outside the file */
 };
 
 /* Walk `mo`, an extraction of cache image mo->image read with

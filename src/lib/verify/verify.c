@@ -236,7 +236,8 @@ static int check_pointers(struct vctx *v)
     int rc = 0;
     for (unsigned si = 0; si < mo.nsegs && rc == 0; si++) {
         const struct dsc_segment *seg = &mo.segs[si];
-        if (strcmp(seg->name, "__LINKEDIT") != 0)
+        /* libobjc's __OBJC_RO/__OBJC_RW hold cache tables, not the image's slots */
+        if (strcmp(seg->name, "__LINKEDIT") != 0 && !dsc_objc_cache_segment(&mo, seg))
             rc = dsc_slide_walk_range(c, seg->vmaddr, seg->vmaddr + seg->vmsize, on_slid, v, v->err);
     }
     dsc_macho_free(&mo);
@@ -576,7 +577,7 @@ static int verify_output(const dsc_cache *cache, uint32_t image, const uint8_t *
         rep->selrefs = ov.selrefs;
         rep->selrefs_outside = ov.selrefs_outside;
         rep->method_names_outside = ov.method_names_outside;
-        rep->objc_other_outside = ov.strings_outside + ov.protorefs_outside + !readable;
+        rep->objc_other_outside = ov.strings_outside + ov.protorefs_outside + ov.opt_offsets_outside + !readable;
         rep->checked |= DSC_VERIFY_OBJC;
     }
     dsc_symbols_close(v.syms);
