@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * fuse_ceiling.c — `fuse_ceiling [FUSE options] TREE MOUNTPOINT`: the
- * least a FUSE file system can do to serve a tree: every file of TREE is
- * read into memory before mounting, then served read-only with the same
+ * fuse_ceiling.c — `fuse_ceiling [--noopen] [FUSE options] TREE MOUNTPOINT`:
+ * the least a FUSE file system can do to serve a tree: every file of TREE
+ * is read into memory before mounting, then served read-only with the same
  * kernel settings as dscfs (entry/attr timeouts, kernel_cache, keep_cache,
- * FOPEN_NOFLUSH, readdirplus with attributes, EOPNOTSUPP for xattrs). The
- * ceiling bench/mount_bench.sh measures dscfs's FUSE reads and opens
- * against: what is left between the two is dscfs's own work.
+ * FOPEN_NOFLUSH, cached symlinks, readdirplus with attributes, EOPNOTSUPP
+ * for xattrs). The ceiling bench/mount_bench.sh measures dscfs's FUSE
+ * reads and opens against: what is left between the two is dscfs's own
+ * work. --noopen answers the first OPEN with ENOSYS, which the kernel
+ * (FUSE_CAP_NO_OPEN_SUPPORT) takes as "never send OPEN or RELEASE again":
+ * what a file system that needs no per-open state could reach.
  */
 #define FUSE_USE_VERSION 35
 #include <errno.h>
@@ -31,6 +34,7 @@ struct node {
 
 static struct node *nodes;
 static unsigned nnodes, capnodes;
+static int noopen; /* --noopen */
 
 static int by_path(const void *a, const void *b)
 {
@@ -105,7 +109,7 @@ static void link_children(void)
 
 static void *c_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
-    (void)conn;
+    conn->want |= conn->capable & FUSE_CAP_CACHE_SYMLINKS;
     cfg->use_ino = 0;
     cfg->entry_timeout = cfg->negative_timeout = cfg->attr_timeout = 3600;
     cfg->kernel_cache = 1;
@@ -152,6 +156,8 @@ static int c_open(const char *path, struct fuse_file_info *fi)
     struct node *n = find(path);
     if (!n)
         return -ENOENT;
+    if (noopen)
+        return -ENOSYS; /* reads then come with fh 0 (c_read) */
     fi->fh = (uintptr_t)n;
     fi->keep_cache = 1;
     fi->noflush = 1;
@@ -160,8 +166,9 @@ static int c_open(const char *path, struct fuse_file_info *fi)
 
 static int c_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
-    (void)path;
-    const struct node *n = (const struct node *)(uintptr_t)fi->fh;
+    const struct node *n = fi->fh ? (const struct node *)(uintptr_t)fi->fh : find(path);
+    if (!n)
+        return -ENOENT;
     if (off >= n->st.st_size)
         return 0;
     if ((off_t)size > n->st.st_size - off)
@@ -188,8 +195,13 @@ static const struct fuse_operations ops = {
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "--noopen")) {
+        noopen = 1;
+        argv[1] = argv[0];
+        argv++, argc--;
+    }
     if (argc < 3) {
-        fprintf(stderr, "usage: fuse_ceiling [FUSE options] TREE MOUNTPOINT\n");
+        fprintf(stderr, "usage: fuse_ceiling [--noopen] [FUSE options] TREE MOUNTPOINT\n");
         return 2;
     }
     char *tree = argv[argc - 2];

@@ -10,11 +10,16 @@
 #                          -o nowarm,cache_size=64M, and the daemon's RSS after
 #                          it, vs the target 32 MiB + the image
 #   RSS after reading every image once, cache_size=64M, vs 64 + 32 MiB
-#   ls -lR                 on a fresh mount (sizes computed, nothing extracted)
+#   ls -lR                 on a fresh mount (sizes computed, nothing extracted);
+#                          the same through fuse_ceiling
+#   FUSE requests          per ls -lR of a fresh mount and per cached re-read
+#                          of every image, counted in libfuse's debug log
+#                          (-d), for dscfs and for fuse_ceiling
 #   first open+read        of each image on a fresh mount (extraction included)
 #   the same from a second mount with -o cache_dir filled by a first one
 #   cached sequential read re-reading every image once it is extracted; the
-#                          same through fuse_ceiling
+#                          same through fuse_ceiling, and through fuse_ceiling
+#                          --noopen (no OPEN/RELEASE round trips)
 #   open+close, cached     the OPEN/RELEASE round trips per file
 #   re-read after eviction the same with a 4K store: page cache, no re-extraction
 # Run by `make bench` (bench/run.sh); needs /dev/fuse and fusermount3 (else it says
@@ -28,6 +33,14 @@ BENCH_READ=$2
 CACHE=$3
 LABEL=${4:-$(basename "$CACHE")}
 command -v fusermount3 > /dev/null && [ -c /dev/fuse ] || { echo "mount bench: no FUSE here, skipped"; exit 0; }
+# In a build tree DSCFS is libtool's wrapper, a bash script that runs sed
+# and ls before it starts the real program: time the program, not that.
+lt=$(cd "$(dirname "$DSCFS")" && pwd)/.libs
+if [ -x "$lt/$(basename "$DSCFS")" ] && head -n 1 "$DSCFS" | grep -q '^#!'; then
+    DSCFS=$lt/$(basename "$DSCFS")
+    LD_LIBRARY_PATH=$lt${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+    export LD_LIBRARY_PATH
+fi
 TMPFS=/dev/shm
 [ -d "$TMPFS" ] && [ -w "$TMPFS" ] || TMPFS=${TMPDIR:-/tmp}
 W=$(mktemp -d "$TMPFS/dscfs-bench.XXXXXX") || exit 1
@@ -126,6 +139,59 @@ t1=$(now)
 lstmp=$((t1 - t0))
 echo "  ls -lR:                 $(ms 0 "$lsfs" "$ROUNDS") ms vs tmpfs $(ms 0 "$lstmp" "$ROUNDS") ms, ratio $(ratio "$lsfs" "$lstmp")"
 result "ls -lR, fresh mount ($nimages images; target <= 10)" "$(ms 0 "$lsfs" "$ROUNDS") ms" "tmpfs $(ms 0 "$lstmp" "$ROUNDS") ms" "$(ratio "$lsfs" "$lstmp")"
+if [ -n "$CEILING" ]; then
+    lsc=0
+    for _ in $(seq "$ROUNDS"); do
+        "$CEILING" "$W/tree" "$MP" || exit 1
+        t0=$(now); ls -lR "$MP" > /dev/null; t1=$(now)
+        lsc=$((lsc + t1 - t0))
+        mount_down
+    done
+    echo "  ls -lR, FUSE ceiling:   $(ms 0 "$lsc" "$ROUNDS") ms, ratio $(ratio "$lsc" "$lstmp")"
+    result "ls -lR, fresh mount, FUSE ceiling" "$(ms 0 "$lsc" "$ROUNDS") ms" "tmpfs $(ms 0 "$lstmp" "$ROUNDS") ms" "$(ratio "$lsc" "$lstmp")"
+fi
+
+# FUSE requests per ls -lR of a fresh mount and per cached re-read of every
+# image: one mount in the foreground with -d, where libfuse logs each
+# request it receives as "opcode: NAME"; the lines logged while the
+# workload runs are counted (after it, what is in flight has arrived).
+debug_up() {
+    "$@" > /dev/null 2> "$W/dlog" &
+    dpid=$!
+    i=0
+    until mountpoint -q "$MP"; do
+        i=$((i + 1))
+        [ "$i" -lt 300 ] || { echo "mount bench: $1 -d did not mount"; exit 1; }
+        sleep 0.1
+    done
+}
+debug_down() { mount_down; wait "$dpid"; }
+mark() { mark=$(wc -l < "$W/dlog"); }
+# "TOTAL (N OPCODE, ...)" for the requests logged since the mark.
+counted() {
+    tail -n +"$((mark + 1))" "$W/dlog" | sed -n 's/.*opcode: \([A-Z_0-9]*\).*/\1/p' | sort | uniq -c | sort -rn \
+        | awk '{ n += $1; l = l (NR > 1 ? ", " : "") $1 " " $2 } END { printf "%d (%s)", n, l }'
+}
+# requests WHO CMD...: counts for an ls -lR, then for a re-read (after a
+# first read) of every image, through the server CMD runs in debug mode.
+requests() {
+    who=$1
+    shift
+    debug_up "$@"
+    mark; ls -lR "$MP" > /dev/null; lsreq=$(counted)
+    read_ns 1 $files_fs > /dev/null
+    mark; read_ns 1 $files_fs > /dev/null; rereq=$(counted)
+    debug_down
+    echo "  FUSE requests, $who: ls -lR $lsreq; cached re-read $rereq"
+    eval "lsreq_$who=\$lsreq rereq_$who=\$rereq"
+}
+if command -v mountpoint > /dev/null; then
+    requests dscfs "$DSCFS" -d -o cache_size="$budget" "$CACHE" "$MP"
+    lsreq_ceiling=- rereq_ceiling=-
+    [ -z "$CEILING" ] || requests ceiling "$CEILING" -d "$W/tree" "$MP"
+    result "FUSE requests per ls -lR, fresh mount" "$lsreq_dscfs" "ceiling $lsreq_ceiling" -
+    result "FUSE requests per cached re-read of every image" "$rereq_dscfs" "ceiling $rereq_ceiling" -
+fi
 
 # First open + full read of every image on a fresh mount (extraction
 # included) vs the first read of the same files on tmpfs after dropping
@@ -177,9 +243,18 @@ if [ -n "$CEILING" ]; then
     seqc=$(read_ns "$reps" $files_fs)
     occ=$(read_ns -n "$reps" $files_fs)
     mount_down
+    # The same with no OPEN/RELEASE round trips (fuse_ceiling --noopen).
+    "$CEILING" --noopen "$W/tree" "$MP" || exit 1
+    read_ns 1 $files_fs > /dev/null
+    seqn=$(read_ns "$reps" $files_fs)
+    ocn=$(read_ns -n "$reps" $files_fs)
+    mount_down
     echo "  FUSE ceiling:           $(mbps "$seqc") MiB/s cached, open+close $(ms 0 "$occ" "$opens") ms"
+    echo "  FUSE ceiling, no-open:  $(mbps "$seqn") MiB/s cached, open+close $(ms 0 "$ocn" "$opens") ms"
     result "cached sequential read, FUSE ceiling" "$(mbps "$seqc") MiB/s" "tmpfs $(mbps "$seqtmp") MiB/s" "$(ratio "$seqc" "$seqtmp")"
     result "open+close of a cached file, FUSE ceiling" "$(ms 0 "$occ" "$opens") ms" "tmpfs $(ms 0 "$octmp" "$opens") ms" "$(ratio "$occ" "$octmp")"
+    result "cached sequential read, FUSE ceiling --noopen" "$(mbps "$seqn") MiB/s" "tmpfs $(mbps "$seqtmp") MiB/s" "$(ratio "$seqn" "$seqtmp")"
+    result "open+close of a cached file, ceiling --noopen" "$(ms 0 "$ocn" "$opens") ms" "tmpfs $(ms 0 "$octmp" "$opens") ms" "$(ratio "$ocn" "$octmp")"
 fi
 
 # Re-reading with a store budget below the output (4K: nothing stays in the

@@ -19,12 +19,14 @@
  * kernel keeps).
  *
  * Round trips: directory listings carry full attributes (readdirplus), so
- * `ls -l` makes no LOOKUP per name; security/ACL xattrs answer EOPNOTSUPP,
- * which ls caches per file system; image opens set keep_cache and
- * FOPEN_NOFLUSH. No-open (an ENOSYS open) is not used: it is connection-
- * wide in the kernel, and the /.dscfs files would then be served from a
- * page cache the high-level API cannot expire per file (one attr_timeout
- * for all), i.e. stale.
+ * `ls -l` makes no LOOKUP per name; symlink targets are cached by the
+ * kernel (one READLINK per link per mount); security/ACL xattrs answer
+ * EOPNOTSUPP, which ls caches per file system; image opens set keep_cache
+ * and FOPEN_NOFLUSH. No-open (an ENOSYS open) is not used: it is
+ * connection-wide in the kernel, and the /.dscfs files would then be
+ * served from a page cache the high-level API cannot expire per file (one
+ * attr_timeout for all), i.e. stale; nor would a RELEASE come to unpin an
+ * image or trim the heap when the last file closes.
  */
 #include "ops.h"
 
@@ -121,7 +123,7 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     cfg->negative_timeout = 3600;
     cfg->attr_timeout = 3600;
     cfg->kernel_cache = 1;
-    conn->want |= conn->capable & FUSE_CAP_ASYNC_READ;
+    conn->want |= conn->capable & (FUSE_CAP_ASYNC_READ | FUSE_CAP_CACHE_SYMLINKS);
     /* libfuse 3.14 refuses an INIT whose max_read differs from the
      * -o max_read= it was given, and init is where it reads ours. */
     struct fsys *fs = ctx_fs();

@@ -8,7 +8,9 @@
  * each descriptor must hold its input's offset: as a word in the linked
  * layout, or in TLV_Thunkv2 / TLV_Thunkv2_32 when the header has
  * newFormatTLVs (bit 12 of the word at 0xDC), with the initial-content
- * delta and size dyld reads (dyld-1378 libdyld/ThreadLocalVariables.h).
+ * delta and size dyld reads (dyld-1378 libdyld/ThreadLocalVariables.h);
+ * newFormatTLVs must be set in 0x228 headers (dyld-1284.13 always sets
+ * it) and clear in 0x208 ones (dyld-1245.1 never does).
  * The expected thunk replaces the input's bind in bc's slots, so
  * check_pointers proves the slide info holds it.
  */
@@ -103,6 +105,9 @@ void check_tlvs(uint32_t header, struct counts *n)
             die("newFormatTLVs before the dyld-1042 header");
         return;
     }
+    /* dyld-1284.13 sets it in every cache it writes; dyld-1245.1 in none */
+    if (packed != (header >= 0x228) && header != 0x200)
+        die("newFormatTLVs is %s in a 0x%x header", packed ? "set" : "clear", header);
     uint64_t get_addr = export_at("__tlv_bootstrap") + 8;
     uint32_t key = dsc_le32(vm(export_at("__pthread_tsd_shared_cache_first"), 4, "first key").data);
     uint32_t last = dsc_le32(vm(export_at("__pthread_tsd_shared_cache_last"), 4, "last key").data);

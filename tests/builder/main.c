@@ -126,8 +126,16 @@ static void parse_options(struct options *o, int argc, char **argv)
         die("--objc-era needs the 0x200 header (ObjC optimisation header, dyld-1042+)");
     if (o->preattach && o->objc_era && o->objc_era < 1122)
         die("--preattach-categories is dyld-1122+ (--objc-era 1122 or later)");
-    if (o->packed_tlvs && o->header_size < 0x200)
-        die("--packed-tlvs needs the 0x200 header or later (dyld-1284+ caches)");
+    /* dyld-1284.13 (the 0x228 era) writes packed descriptors and sets
+     * newFormatTLVs in every cache (SubCache.cpp, NewSharedCacheBuilder.cpp
+     * optimizeTLVs; same in dyld-1378); dyld-1245.1 (0x208) never does. On
+     * 0x200 the option stays, so the form is tested on arm64_32 and x86_64
+     * (no 0x228 caches of those arches). */
+    if (o->header_size >= 0x228)
+        o->packed_tlvs = true;
+    if (o->packed_tlvs && (o->header_size < 0x200 || o->header_size == 0x208))
+        die("--packed-tlvs: dyld-1284+ packed descriptors need the 0x200 header or 0x228 (implied there), "
+            "not 0x208 (dyld-1245.1 keeps the plain form)");
     if (o->large_vm && (!o->split || o->universal || (o->arch != ARCH_ARM64E && o->arch != ARCH_ARM64) ||
                         (o->arch == ARCH_ARM64E && o->slide != 5)))
         die("--large-vm is for split arm64 caches and arm64e with slide info v5 (no --universal)");

@@ -20,10 +20,11 @@
 # READ_ONLY mappings and .dylddata/.dyldreadonly/.dyldlinkedit sub-caches,
 # and every ObjC item (preattached categories, IMP caches, relative method
 # lists, 24-byte header info; 0x228 also the v2 opts header and method type
-# offsets, --objc-era 1376);
-# on arm64e one more 0x228 cache over 4 GiB of VM (--large-vm: DATA past
-# 4 GiB, so v5 runtime offsets use bits 32-33, LINKEDIT more than 4 GiB
-# above every image's TEXT; inputs linked with -headerpad 0x400).
+# offsets, --objc-era 1376), and packed TLVs in every 0x228 one
+# (dyld-1284.13 always writes them); on arm64 and arm64e one more 0x228
+# cache over 4 GiB of VM (--large-vm: DATA past 4 GiB, so arm64e v5 runtime
+# offsets use bits 32-33, LINKEDIT more than 4 GiB above every image's
+# TEXT; inputs linked with -headerpad 0x400).
 # Every cache is verified with dsccheck (x86_64 with the operands
 # x86-refs.sh lists, so llvm-objdump-19 is needed too). Writes OUTDIR/caches.list:
 #   name TAB main cache path TAB manifest path
@@ -114,15 +115,13 @@ for arch in $arches; do
                 --preattach-categories --imp-caches
             build "$arch-0x228-split" "$arch" "$last" --header 0x228 --split 3 --platform 2 \
                 --preattach-categories --imp-caches --objc-era 1376 --method-type-offsets
-            if [ "$arch" = arm64e ]; then
-                # over 4 GiB of VM (--large-vm, v5 runtime offsets past 32 bits), from
-                # era inputs with header room for the segments extraction may add
-                BUILD_INPUTS_LDFLAGS="-headerpad 0x400" "$top_srcdir/tests/builder/build-inputs.sh" \
-                    "$out/inputs/$arch-big" "$arch" era > "$out/inputs/$arch-big.list"
-                list=-big
-                build "$arch-0x228-large-vm" "$arch" "$last" --header 0x228 --split 3 --platform 2 \
-                    --preattach-categories --large-vm
-            fi
+            # over 4 GiB of VM (--large-vm; arm64e: v5 runtime offsets past 32 bits), from
+            # era inputs with header room for the segments extraction may add
+            BUILD_INPUTS_LDFLAGS="-headerpad 0x400" "$top_srcdir/tests/builder/build-inputs.sh" \
+                "$out/inputs/$arch-big" "$arch" era > "$out/inputs/$arch-big.list"
+            list=-big
+            build "$arch-0x228-large-vm" "$arch" "$last" --header 0x228 --split 3 --platform 2 \
+                --preattach-categories --large-vm
             list= ;;
     esac
     if [ -n "$swift" ]; then

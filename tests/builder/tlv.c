@@ -11,7 +11,8 @@
  *  - dyld-1042.1 (cache_builder/NewSharedCacheBuilder.cpp optimizeTLVs):
  *    _tlv_get_addr is the tlv_get_addrAddr pointer of libdyld's __dyld4
  *    section; the descriptor keeps its layout, the key a whole word.
- *  - dyld-1284.13+ (same function in dyld-1378; --packed-tlvs): it is
+ *  - dyld-1284.13+ (same function in dyld-1378; always with the 0x228
+ *    header, --packed-tlvs on 0x200): it is
  *    __tlv_bootstrap + 8, and the descriptor becomes TLV_Thunkv2 (64-bit:
  *    func, u32 key, u32 offset, i32 initialContentDelta, u32
  *    initialContentSize; 32-bit: func, u16 key, u16 offset, i32
@@ -120,11 +121,12 @@ static void set_descriptor(struct cache *c, struct image *img, uint64_t at, uint
     bool nonzero;
     initial_content(img, &content, &size, &nonzero);
     if (psz == 8) {
-        if (offset > UINT32_MAX || size > UINT32_MAX)
+        int64_t delta = nonzero ? (int64_t)(content - (at + 16)) : 0;
+        if (offset > UINT32_MAX || size > UINT32_MAX || delta != (int32_t)delta)
             die("%s: thread-local at 0x%llx does not fit TLV_Thunkv2", img->in_path, (unsigned long long)at);
         dsc_put32(d + 8, key);
         dsc_put32(d + 12, (uint32_t)offset);
-        dsc_put32(d + 16, nonzero ? (uint32_t)(content - (at + 16)) : 0);
+        dsc_put32(d + 16, (uint32_t)delta);
         dsc_put32(d + 20, (uint32_t)size);
         return;
     }

@@ -11,7 +11,7 @@
 #     the rebase set of each image equals the in-image pointers found by
 #     walking the cache's slide info, and segment bytes equal the cache's
 #     except at pointer slots, in code and in the load commands;
-#  1b. on the cache over 4 GiB of VM (arm64e-0x228-large-vm, every LINKEDIT
+#  1b. on the caches over 4 GiB of VM (*-0x228-large-vm, every LINKEDIT
 #     more than 4 GiB above its TEXT), DBSub with its selrefs hidden gets
 #     new ones in __OBJC_EXTRA right after its own segments, where every
 #     relative method name reaches them (test_pass_objc.c "builder caches");

@@ -410,7 +410,7 @@ static int count_relative_methods(void *ctx, const struct dsc_objc_item *it)
     return 0;
 }
 
-/* DBSub of one cache over 4 GiB of VM (dscbuild --large-vm): every image's
+/* DBSub of a cache over 4 GiB of VM (dscbuild --large-vm): every image's
  * LINKEDIT lies more than 4 GiB above its TEXT. With its selrefs hidden,
  * the segment extraction adds must go right after the image's own
  * segments, not after that LINKEDIT, so every relative method name (a

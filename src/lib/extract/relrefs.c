@@ -8,7 +8,8 @@
  * Apple's builder puts coalesced GOTs — and the caller knows the own GOT
  * slot bound to the same symbol; any other field is left as it is (random
  * bytes practically never name such a slot, and --verify counts a real
- * reference left outside).
+ * reference left outside). A field whose own slot is beyond its signed
+ * 32 bits (an image spanning over 2 GiB) stays too, with a warning.
  */
 #include "extract/relrefs.h"
 
@@ -28,9 +29,13 @@ static int fix_field(void *ctx, uint64_t field, uint64_t target)
     struct fix_ctx *x = ctx;
     uint64_t tag = target & DSC_RELREF_TAG_MASK, slot = target - tag, own;
     uint32_t v;
-    if (plan_in_image(x->p, slot) || dsc_symbols_image_of(x->syms, slot) >= 0 ||
-        !(own = x->own(x->ctx, field, slot)) || !dsc_relref_encode(field, own + tag, &v))
+    if (plan_in_image(x->p, slot) || dsc_symbols_image_of(x->syms, slot) >= 0 || !(own = x->own(x->ctx, field, slot)))
         return 0;
+    if (!dsc_relref_encode(field, own + tag, &v)) { /* left pointing outside: --verify counts it */
+        plan_warn(x->p, "relative reference at 0x%llx cannot reach its own slot 0x%llx", (unsigned long long)field,
+                  (unsigned long long)own);
+        return 0;
+    }
     uint8_t *out = plan_seg_bytes(x->p, field, 4);
     if (out)
         dsc_put32(out, v);
