@@ -23,10 +23,10 @@
  * kernel (one READLINK per link per mount); security/ACL xattrs answer
  * EOPNOTSUPP, which ls caches per file system; image opens set keep_cache
  * and FOPEN_NOFLUSH. No-open (an ENOSYS open) is not used: it is
- * connection-wide in the kernel, and the /.dscfs files would then be
- * served from a page cache the high-level API cannot expire per file (one
- * attr_timeout for all), i.e. stale; nor would a RELEASE come to unpin an
- * image or trim the heap when the last file closes.
+ * connection-wide in the kernel, so the /.dscfs files would lose direct_io
+ * and be read from a page cache that every state change would have to
+ * invalidate, as it now does their attributes; and no RELEASE would come to
+ * unpin an image or trim the heap when the last file closes.
  */
 #include "ops.h"
 
