@@ -7,7 +7,11 @@
  * hold anything else). Sets only grow (a join is a union; an overflowing
  * set escapes its ADRPs), so the worklist ends. A block is processed again
  * whenever its entry state grows, so the users recorded by its last run
- * are those of the final states. Instruction effects come from the one
+ * are those of the final states. The growth bound still lets hostile code
+ * cost n x blocks (an indirect jump joins into every block, and each join
+ * may re-run one), so each function gets a work budget linear in its
+ * length; a function that exhausts it is treated as too long to analyse.
+ * Instruction effects come from the one
  * codec (base/insn.c); calls follow the AArch64 procedure call standard:
  * x0-x7 carry arguments and results, x0-x18 and x30 are clobbered,
  * x19-x29 are preserved.
@@ -48,6 +52,7 @@ struct flow {
     struct regs call;           /* x19-x29 joined at calls */
     uint32_t *adrp;
     bool *escaped;
+    uint64_t budget;            /* block joins and instructions run left */
 };
 
 static uint32_t insn_at(const struct flow *f, uint32_t i) { return dsc_le32(f->code + (uint64_t)i * 4); }
@@ -84,6 +89,17 @@ static bool join_val(struct flow *f, struct val *d, const struct val *s)
     return changed;
 }
 
+/* Take `cost` from the budget; false (and the budget 0) when it is spent. */
+static bool spend(struct flow *f, uint64_t cost)
+{
+    if (f->budget < cost) {
+        f->budget = 0;
+        return false;
+    }
+    f->budget -= cost;
+    return true;
+}
+
 static void push(struct flow *f, uint32_t b)
 {
     if (!f->queued[b]) {
@@ -95,6 +111,8 @@ static void push(struct flow *f, uint32_t b)
 /* Join `s` (registers lo..hi) into block b's entry state. */
 static void join_block(struct flow *f, uint32_t b, const struct regs *s, unsigned lo, unsigned hi)
 {
+    if (!spend(f, 1))
+        return;
     bool changed = !f->reached[b];
     if (!f->reached[b]) {
         f->reached[b] = true;
@@ -205,6 +223,8 @@ static void indirect_jump(struct flow *f, const struct regs *s)
 
 static void run_block(struct flow *f, uint32_t b)
 {
+    if (!spend(f, f->end[b] - f->start[b]))
+        return;
     struct regs s = f->in[b];
     uint32_t last = f->end[b] - 1;
     for (uint32_t i = f->start[b]; i <= last; i++)
@@ -284,14 +304,14 @@ static void solve(struct flow *f)
     if (f->nblocks)
         join_block(f, 0, &entry, 0, 30);
     for (uint32_t next = 0;;) {
-        while (f->nwork) {
+        while (f->nwork && f->budget) {
             uint32_t b = f->work[--f->nwork];
             f->queued[b] = false;
             run_block(f, b);
         }
         while (next < f->nblocks && f->reached[next])
             next++;
-        if (next == f->nblocks)
+        if (next == f->nblocks || !f->budget)
             break;
         /* unreached: a landing pad, or dead code */
         f->seeded[next] = true;
@@ -409,6 +429,14 @@ static bool flow_alloc(struct flow *f, uint64_t n, bool **lead)
            f->adrp && f->escaped && *lead;
 }
 
+/* Nothing known about the function: every ADRP escapes, no users. */
+static void know_nothing(struct flow *f)
+{
+    memset(f->escaped, 1, f->n);
+    for (uint32_t i = 0; i < f->n; i++)
+        f->adrp[i] = NONE;
+}
+
 /* Analyse instructions [first, first + n) of the section into f; false
  * when out of memory. Entry states are allocated per block, so memory
  * follows the branches a function has, not its length. */
@@ -427,7 +455,7 @@ static bool analyse(struct flow *f, const struct section *sec, uint64_t first, u
     for (uint32_t i = 0; i < n; i++)
         f->adrp[i] = NONE;
     if (n > DSC_A64_FLOW_MAX_INSNS) { /* too big to analyse: nothing is known */
-        memset(f->escaped, 1, n);
+        know_nothing(f);
         return true;
     }
     bool *data = lead + n + 1; /* scratch after the leaders */
@@ -441,7 +469,10 @@ static bool analyse(struct flow *f, const struct section *sec, uint64_t first, u
         if (!(f->in = malloc(f->in_cap * sizeof *f->in)))
             return false;
     }
+    f->budget = (uint64_t)DSC_A64_FLOW_WORK_PER_INSN * n + 4096;
     solve(f);
+    if (!f->budget)
+        know_nothing(f);
     return true;
 }
 

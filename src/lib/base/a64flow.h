@@ -21,7 +21,10 @@
  * entered with unknown registers, except x19-x29, which the unwinder
  * restores to any value they held at a call. A function of more than
  * DSC_A64_FLOW_MAX_INSNS instructions is not analysed: every ADRP in it
- * escapes and it has no users.
+ * escapes and it has no users; so is one whose analysis would take more
+ * than DSC_A64_FLOW_WORK_PER_INSN block joins and instruction steps per
+ * instruction (+4096), which compiled code does not approach and hostile
+ * branch and indirect-jump mazes do.
  */
 #ifndef DSC_A64FLOW_H
 #define DSC_A64FLOW_H
@@ -33,6 +36,7 @@
 
 #define DSC_A64_NO_ADRP UINT32_MAX
 #define DSC_A64_FLOW_MAX_INSNS (1u << 16)
+#define DSC_A64_FLOW_WORK_PER_INSN 16u
 
 /* An instruction section and the image's function starts and data in code. */
 struct dsc_a64_code {
