@@ -74,12 +74,14 @@ EXTRA_DIST += tests/integration/fuzz.sh
 # -fsanitize=fuzzer,address,undefined): four targets, seeds made from the
 # builder's caches at run time, regression inputs made at run time from the
 # recipes in tests/fuzz/regress (recipe.c, regress-add.sh).
-# `make fuzz FUZZ_SECONDS=N [FUZZ_ARCHES="arm64e x86_64"]` runs every
-# target for N seconds; make check runs fuzz_smoke.sh (20 s per target).
+# `make fuzz FUZZ_SECONDS=N [FUZZ_ARCHES="arm64e x86_64"] [FUZZ_TARGETS=...]`
+# runs every target (or those named) for N seconds; make check runs fuzz_smoke.sh (20 s per target).
 FUZZ_SECONDS = 600
 FUZZ_ARCHES =
+FUZZ_TARGETS =
 fuzz: dscfs$(EXEEXT) tests/builder/dscbuild$(EXEEXT) tests/builder/dsccheck$(EXEEXT)
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+	FUZZ_TARGETS='$(FUZZ_TARGETS)' \
 	DSC_TESTDATA="$${DSC_TESTDATA:-$(abs_top_srcdir)/../shared/testdata}" \
 	  sh $(srcdir)/tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_ARCHES)
 .PHONY: fuzz

@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
 # run.sh SECONDS [ARCH...] — the libFuzzer campaign of tests/fuzz: build the
-# four targets with clang-19 (-fsanitize=fuzzer,address,undefined), make
-# their seed corpora from the builder's caches of ARCH (default: every arch)
+# four targets (or those FUZZ_TARGETS names) with clang-19
+# (-fsanitize=fuzzer,address,undefined), make their seed corpora from the builder's caches of ARCH (default: every arch)
 # and the shared real caches, replay every regression input
 # (tests/fuzz/regress/TARGET/*: recipes made from this run's seeds, see
 # recipe.c and regress-add.sh), then run each target for SECONDS and print
@@ -49,7 +49,8 @@ for s in $libsrc $common; do
 done | xargs -r -n 2 -P 2 sh -c '$CC_FUZZ $FUZZ_FLAGS -c "$top_srcdir/$0" -o "$1"' ||
     { echo "FAIL: building the fuzz objects"; exit 1; }
 touch "$bin/stamp"
-targets="fuzz_cache fuzz_split fuzz_output fuzz_tree"
+all_targets="fuzz_cache fuzz_split fuzz_output fuzz_tree"
+targets=${FUZZ_TARGETS:-$all_targets}
 for t in $targets; do
     # shellcheck disable=SC2086
     "$CC_FUZZ" $FUZZ_FLAGS -fsanitize=fuzzer "$top_srcdir/tests/fuzz/$t.c" "$bin"/obj/*.o -lpthread -o "$bin/$t" ||
@@ -57,7 +58,7 @@ for t in $targets; do
 done
 
 # ---- seeds ----
-for t in $targets; do mkdir -p "$work/seed/$t" "$work/corpus/$t"; done
+for t in $all_targets; do mkdir -p "$work/seed/$t" "$work/corpus/$t"; done # seeds of all: one loop writes them
 DSCBUILD=$top_builddir/tests/builder/dscbuild DSCCHECK=$top_builddir/tests/builder/dsccheck \
     "$top_srcdir/tests/builder/make-caches.sh" "$work/caches" "$@" > /dev/null ||
     { echo "SKIP: the builder's toolchain is missing: no seeds"; exit 77; }
