@@ -37,7 +37,7 @@ sh packaging/build-packages.sh || status=1
 
 stage "ASan+UBSan build: make check"
 build ci-build-asan --enable-sanitizers
-(cd ci-build-asan && make -s check) || status=1
+(cd ci-build-asan && make -s -j"$jobs" check) || status=1
 
 if grep -q '^check-tsan:' ci-build/Makefile; then
     stage "ThreadSanitizer: threaded code"
