@@ -621,6 +621,14 @@ done:
 }
 END_TEST
 
+/* File offset of a mapped address in the cache (a test's copy to patch). */
+static uint64_t file_offset(const dsc_cache *c, uint64_t addr)
+{
+    const struct dsc_map *m = dsc_vm_map(c, addr);
+    ck_assert_ptr_nonnull(m);
+    return m->info.file_offset + (addr - m->info.address);
+}
+
 /* Malformed metadata does not fail the extraction: the pass changes
  * nothing and says why in a one-line warning naming cache and image. Here
  * libhello's class list entry is overwritten in a copy of the cache. */
@@ -639,8 +647,7 @@ START_TEST(malformed_metadata_is_left_with_a_warning)
     ck_assert(dsc_macho_parse(c, hello, &mo, &err) == 0);
     const struct dsc_section *list = dsc_macho_section(&mo, "__DATA_CONST", "__objc_classlist");
     ck_assert_ptr_nonnull(list);
-    const struct dsc_map *m = dsc_vm_map(c, list->addr);
-    uint64_t off = m->info.file_offset + (list->addr - m->info.address);
+    uint64_t off = file_offset(c, list->addr);
     dsc_macho_free(&mo);
     dsc_cache_close(c);
     uint8_t nowhere[8]; /* a plain value, end of its chain: a class nowhere */
@@ -672,13 +679,6 @@ static int first_list_field(void *ctx, const struct dsc_objc_item *it)
     if (it->kind == DSC_OBJC_METHOD_LIST && !it->list_of_lists && !*field)
         *field = it->ref;
     return 0;
-}
-
-static uint64_t file_offset(const dsc_cache *c, uint64_t addr)
-{
-    const struct dsc_map *m = dsc_vm_map(c, addr);
-    ck_assert_ptr_nonnull(m);
-    return m->info.file_offset + (addr - m->info.address);
 }
 
 /* Issue 14: interned strings were bounded by the walker's caps (4 M items
