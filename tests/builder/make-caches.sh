@@ -13,7 +13,10 @@
 # (dyld-1284+, --packed-tlvs) in the preattach caches and in arm64_32 v4
 # and x86_64 v2 0x200-locals, which also get a function variant. On arm64,
 # arm64e and x86_64 a 0x200 cache also holds libswiftrel (Swift relative
-# references aimed at GOT twins, dyld-1042+). Split iOS caches of the
+# references aimed at GOT twins, dyld-1042+); the arm64e one, and the
+# arm64e caches of the 0x208/0x228 eras below, also libauthgot (ld64's
+# arm64e stubs and __AUTH_CONST,__auth_got, own slots zeroed as dyld-1042+
+# does; those eras also coalesce __auth_ptr, dyld-1231.3+). Split iOS caches of the
 # dyld-1231 eras (0x208: dyld-1245.1, 0x228: dyld-1284.13) on arm64 and
 # arm64e, from the "era" inputs (build-inputs.sh: __DATA_DIRTY, __TPRO_CONST,
 # __OBJC_CONST, a read-only segment, chained fixups), with TPRO_CONST and
@@ -72,8 +75,10 @@ build() {
 for arch in $arches; do
     swift=swiftrel
     [ "$arch" = arm64_32 ] && swift=
+    # arm64e-swift also holds libauthgot (ld64's __auth_stubs/__auth_got)
+    [ "$arch" = arm64e ] && swift="swiftrel authgot"
     "$top_srcdir/tests/builder/build-inputs.sh" "$out/inputs/$arch" "$arch" $swift > "$out/inputs/$arch-swift.list"
-    grep -v '/libswiftrel\.dylib$' "$out/inputs/$arch-swift.list" > "$out/inputs/$arch.list"
+    grep -v '/lib\(swiftrel\|authgot\)\.dylib$' "$out/inputs/$arch-swift.list" > "$out/inputs/$arch.list"
     if [ "$arch" = x86_64 ]; then
         "$top_srcdir/tests/builder/x86-refs.sh" "$out/inputs/$arch-swift.list" > "$out/inputs/$arch.refs"
     fi
@@ -105,7 +110,10 @@ for arch in $arches; do
                 --split 3 --preattach-categories --packed-tlvs --function-variant _sys_fv=_sys_fv_fast $authptr
             build "$arch-objc1376" "$arch" "$slide" --header 0x200 --objc-era 1376 --method-type-offsets \
                 --imp-caches
-            "$top_srcdir/tests/builder/build-inputs.sh" "$out/inputs/$arch-era" "$arch" era > "$out/inputs/$arch-era.list"
+            # arm64e: with libauthgot (ld64's __auth_got) in every era
+            authgot=
+            [ "$arch" = arm64e ] && authgot=authgot
+            "$top_srcdir/tests/builder/build-inputs.sh" "$out/inputs/$arch-era" "$arch" era $authgot > "$out/inputs/$arch-era.list"
             last=$(slides_of "$arch" | tr ' ' '\n' | tail -1)
             list=-era
             # Every ObjC item of the era: preattached categories, IMP caches and
@@ -113,12 +121,14 @@ for arch in $arches; do
             # optimiser (v2 opts header, method type offsets).
             build "$arch-0x208-split" "$arch" "$last" --header 0x208 --split 3 --platform 2 --local-symbols \
                 --preattach-categories --imp-caches
+            # function variants are dyld-1284+ (this era) too
             build "$arch-0x228-split" "$arch" "$last" --header 0x228 --split 3 --platform 2 \
-                --preattach-categories --imp-caches --objc-era 1376 --method-type-offsets
+                --preattach-categories --imp-caches --objc-era 1376 --method-type-offsets \
+                --function-variant _sys_fv=_sys_fv_fast
             # over 4 GiB of VM (--large-vm; arm64e: v5 runtime offsets past 32 bits), from
             # era inputs with header room for the segments extraction may add
             BUILD_INPUTS_LDFLAGS="-headerpad 0x400" "$top_srcdir/tests/builder/build-inputs.sh" \
-                "$out/inputs/$arch-big" "$arch" era > "$out/inputs/$arch-big.list"
+                "$out/inputs/$arch-big" "$arch" era $authgot > "$out/inputs/$arch-big.list"
             list=-big
             build "$arch-0x228-large-vm" "$arch" "$last" --header 0x228 --split 3 --platform 2 \
                 --preattach-categories --large-vm

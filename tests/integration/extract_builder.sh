@@ -43,8 +43,10 @@
 #     stream again); on arm64e the input's fixups as chained fixups hold
 #     them: lazy binds eager, and every weak-bind slot a bind through the
 #     weak-lookup ordinal, as ld64 and lld write it (chained_truth); own
-#     GOT slots the 0x200 caches zeroed and libb's __auth_ptr slots the
-#     arm64e preattach cache zeroed are bound again like the input's;
+#     GOT slots the 0x200 caches zeroed, libb's __auth_ptr slots the
+#     arm64e preattach cache zeroed and libauthgot's __AUTH_CONST,__auth_got
+#     slots (ld64's arm64e stubs; arm64e-swift) are bound again like the
+#     input's;
 #  6c. the same relative method lists, entry by entry, each field as the
 #     section and offset it reaches (objclists.sh rellists);
 #  8. except arm64e: the same weak binds and ObjC metadata (llvm-objdump-19
@@ -300,7 +302,7 @@ broken_input() {
     grep -q -- '-> __TEXT+0x0$' "$1/rebases"
 }
 
-caches=0 images=0 syms=0 rebases=0 binds=0 objc=0 data=0 lazy=0 weak=0 rips=0 cmps=0 tlvs=0 fvs=0 relm=0 chained_images=0 dyld_info_files=0
+caches=0 images=0 syms=0 rebases=0 binds=0 objc=0 data=0 lazy=0 weak=0 rips=0 cmps=0 tlvs=0 fvs=0 authgot=0 relm=0 chained_images=0 dyld_info_files=0
 while IFS="	" read -r name main manifest; do
     caches=$((caches + 1))
     arch=$(awk '$1 == "arch" { print $2 }' "$manifest")
@@ -428,6 +430,8 @@ while IFS="	" read -r name main manifest; do
         cmp -s "$want/binds$w" "$got/binds" ||
             fail "$name: $path: binds differ from $input: $(diff "$want/binds$w" "$got/binds" | head -6)"
         binds=$((binds + $(wc -l < "$want/binds$w")))
+        # ld64's arm64e __auth_got (libauthgot): its slots are in the binds above
+        grep -q '^(__AUTH_CONST,__auth_got) ' "$want/sects" && authgot=$((authgot + 1))
         weak=$((weak + $(grep -c '^bind [^ ]* weak ' "$want/binds$w")))
         [ $in_chained = yes ] && continue
         cmp -s "$want/lazy.stream" "$got/lazy.stream" ||
@@ -463,9 +467,10 @@ done < "$list"
 [ "$relm" -gt 0 ] || fail "no relative method was compared"
 [ "$tlvs" -gt 0 ] || fail "no thread-local descriptor was compared"
 [ "$fvs" -gt 0 ] || fail "no function variant was compared"
+[ "$authgot" -gt 0 ] || fail "no __auth_got (libauthgot) was compared"
 [ "$chained_images" -gt 0 ] || fail "no output of an input linked with chained fixups (arm64) was compared"
 echo "$caches caches, $images images: $syms symbols, $rebases rebases, $binds binds, $data data bytes equal the input dylibs';" \
-    "lazy binding of $lazy images, $weak weak lookups (arm64e), $tlvs TLV descriptors, $fvs function variants," \
+    "lazy binding of $lazy images, $weak weak lookups (arm64e), $tlvs TLV descriptors, $fvs function variants, $authgot __auth_got images," \
     "$rips x86_64 RIP-relative operands ($cmps CMP)" \
     "and ObjC metadata of $objc images too, $relm relative methods;" \
     "$chained_images arm64 outputs of chained-fixups inputs chained" \
