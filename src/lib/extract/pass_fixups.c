@@ -280,8 +280,9 @@ static int move_addends(struct dsc_plan *p)
 {
     for (size_t i = 0; i < p->nfixups; i++) {
         struct dsc_fixup *f = &p->fixups[i];
-        bool holds = p->chained_format != DSC_CHAINED_PTR_ARM64E ? f->addend >= 0 && f->addend <= 0xFF
-                                                             : dsc_ptr_arm64e_holds_addend(f->auth.present, f->addend);
+        bool plain64 = p->chained_format == DSC_CHAINED_PTR_64 || p->chained_format == DSC_CHAINED_PTR_64_OFFSET;
+        bool holds = plain64 ? f->addend >= 0 && f->addend <= 0xFF
+                     : dsc_ptr_arm64e_holds_addend(f->auth.present, f->addend);
         if (f->kind != DSC_FIXUP_BIND || f->import >= p->nimports || holds)
             continue;
         const struct dsc_import im = p->imports[f->import];
