@@ -20,7 +20,7 @@
 #   cached sequential read re-reading every image once it is extracted; the
 #                          same through fuse_ceiling, and through fuse_ceiling
 #                          --noopen (no OPEN/RELEASE round trips)
-#   open+close, cached     the OPEN/RELEASE round trips per file
+#   open+close, cached     open(2)+close(2) per file (no request reaches dscfs)
 #   re-read after eviction the same with a 4K store: page cache, no re-extraction
 # Run by `make bench` (bench/run.sh); needs /dev/fuse and fusermount3 (else it says
 # so). Besides the prose, each number is one "R|LABEL|metric|value|baseline|ratio"
