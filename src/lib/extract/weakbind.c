@@ -58,10 +58,13 @@ const struct dsc_export *dsc_bound_definition(const struct dsc_plan *p, struct d
     return NULL;
 }
 
-/* This image's weak definition at `target`, or NULL. */
+/* This image's weak definition at `target`, or NULL (at once when its
+ * trie has none: most images, and each of their rebases would ask). */
 static const struct dsc_export *own_weak_def(const struct dsc_plan *p, struct dsc_symbols *syms, uint64_t target)
 {
     const struct dsc_export *const *at;
+    if (!dsc_symbols_has_weak(syms, p->mo.image))
+        return NULL;
     size_t n = dsc_symbols_by_address(syms, target, &at);
     for (size_t i = 0; i < n; i++)
         if (at[i]->image == p->mo.image && (at[i]->flags & EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION))
