@@ -127,7 +127,7 @@ static int index_slots(struct stub_ctx *x)
     for (size_t i = 0; i < p->nlazy; i++)
         x->slots[x->nslots++] = (struct named){p->imports[p->lazy[i].import].name, p->lazy[i].address, 0, 0};
     if (x->nslots)
-        qsort(x->slots, x->nslots, sizeof *x->slots, cmp_named);
+        dsc_sort(x->slots, x->nslots, sizeof *x->slots, cmp_named);
     return 0;
 }
 
@@ -258,7 +258,7 @@ static int fix_stubs(struct stub_ctx *x)
             if (fix_stub(x, s, a))
                 return -1;
     }
-    qsort(x->stubs, x->nstubs, sizeof *x->stubs, cmp_named);
+    dsc_sort(x->stubs, x->nstubs, sizeof *x->stubs, cmp_named);
     return 0;
 }
 
@@ -468,7 +468,7 @@ static int symbolize(struct stub_ctx *x)
         return plan_oom(x->p);
     for (size_t i = 0; i < x->nstubs; i++)
         v[i] = (struct dsc_stub_name){x->stubs[i].name, x->stubs[i].address, x->stubs[i].slot};
-    qsort(v, x->nstubs, sizeof *v, cmp_stub_addr);
+    dsc_sort(v, x->nstubs, sizeof *v, cmp_stub_addr);
     int rc = dsc_symbolize_indirect(x->p, v, x->nstubs);
     free(v);
     return rc;

@@ -170,7 +170,7 @@ int dsc_weak_binds(struct dsc_plan *p, struct dsc_symbols *syms, const struct ds
     struct weak_list l = {0};
     bool ok = collect(p, syms, im, &l);
     if (ok && l.n)
-        qsort(l.v, l.n, sizeof *l.v, cmp_ref);
+        dsc_sort(l.v, l.n, sizeof *l.v, cmp_ref);
     int rc = ok ? 0 : plan_oom(p);
     if (rc == 0 && p->encoding == DSC_ENCODE_CHAINED)
         rc = weak_lookups(p, &l);
