@@ -15,6 +15,7 @@
 #include "cache/locals.h"
 #include "base/sort.h"
 #include "base/trie.h"
+#include "index/symbols.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -63,10 +64,15 @@ static int copy_exports(struct dsc_plan *p)
     dsc_span bytes;
     if (linkedit_span(p, off, size, "export trie", &bytes))
         return -1;
-    if (!blob_add(&p->le.exports, bytes.data, bytes.size))
+    struct dsc_symbols *syms;
+    if (!blob_add(&p->le.exports, bytes.data, bytes.size) || plan_symbols(p, &syms))
         return plan_oom(p);
     /* Function variants (dyld-1284+): the output has no LC_FUNCTION_VARIANTS
-     * (out.c drops it), so their exports become plain ones of the default. */
+     * (out.c drops it), so their exports become plain ones of the default.
+     * The image's export set, parsed from the same bytes (pass_binds made
+     * it for any image with pointers), knows when the walk would find none. */
+    if (dsc_symbols_trie_plain(syms, p->mo.image))
+        return 0;
     dsc_error walk_err;
     if (dsc_trie_plain_variants(p->le.exports.data, p->le.exports.size, "export trie", &walk_err) < 0)
         return plan_fail(p, "%s", walk_err.msg);
@@ -179,6 +185,7 @@ struct export_ctx {
     struct dsc_plan *p;
     const char **names;   /* the extdefs' names, sorted */
     uint32_t nnames;
+    uint32_t cursor;      /* the names before it sort before the last key */
 };
 
 static int cmp_name(const void *a, const void *b)
@@ -200,11 +207,25 @@ static unsigned section_number(const struct dsc_plan *p, uint64_t addr)
     return 0;
 }
 
+/* True when `key` is one of the extdefs' names. A trie written in order
+ * walks its keys sorted: then a cursor moving along the names answers
+ * with a comparison or two; a key not above the name before the cursor
+ * is searched for. */
+static bool is_extdef(struct export_ctx *e, const char *key)
+{
+    int c = 1;
+    if (e->cursor > 0 && strcmp(e->names[e->cursor - 1], key) >= 0)
+        return bsearch(&key, e->names, e->nnames, sizeof *e->names, cmp_name) != NULL;
+    while (e->cursor < e->nnames && (c = strcmp(e->names[e->cursor], key)) < 0)
+        e->cursor++;
+    return e->cursor < e->nnames && c == 0;
+}
+
 static int add_export(void *ctx, const char *key, size_t key_len, dsc_span term)
 {
     struct export_ctx *e = ctx;
     struct dsc_plan *p = e->p;
-    if (bsearch(&key, e->names, e->nnames, sizeof *e->names, cmp_name))
+    if (is_extdef(e, key))
         return 0;
     uint64_t off = 0, flags, value = 0;
     if (!span_uleb(term, &off, &flags))
