@@ -7,6 +7,7 @@
  */
 #include "check.h"
 #include "base/insn.h"
+#include "index/stubs.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,13 +150,13 @@ static bool stub_copy(uint64_t t, uint64_t slot, const struct ptr *p)
 {
     const struct dsc_map *m = dsc_vm_map(cache, t);
     dsc_span s;
-    uint64_t reach;
+    struct dsc_stub st;
     if (!m || !(m->info.flags & DSC_MAPPING_TEXT_STUBS) || !dsc_vm_span(cache, t, 12, &s) ||
-        dsc_le32(s.data + 8) != A64_BR_X16 || !pair_target(dsc_le32(s.data), dsc_le32(s.data + 4), t, &reach))
+        !dsc_stub_decode(DSC_ARCH_ARM64, s.data, s.size, t, false, &st))
         return false;
-    if (is_add(dsc_le32(s.data + 4)))
-        return universal == UNIVERSAL_CUSTOMER && reach == p->target;
-    return reach == slot;
+    if (st.form == DSC_STUB_ARM64_DIRECT)
+        return universal == UNIVERSAL_CUSTOMER && st.target == p->target;
+    return st.form == DSC_STUB_ARM64 && st.slot == slot;
 }
 
 static void check_branches(const struct image *img, const struct sect *x, const uint8_t *in, dsc_span code,

@@ -255,17 +255,12 @@ static bool in_image_text(const struct image *img, uint64_t addr)
 static uint64_t optimize_stub(const struct image *img, uint8_t *stub, uint64_t stub_addr)
 {
     struct dsc_stub st;
-    uint32_t adrp, add;
     if (!dsc_stub_decode(DSC_ARCH_ARM64, stub, 12, stub_addr, false, &st) || st.form != DSC_STUB_ARM64)
         return 0;
     const struct ptr *p = image_ptr_at(img, st.slot);
-    if (!p || !p->target || in_image_text(img, p->target))
+    if (!p || !p->target || in_image_text(img, p->target) ||
+        !dsc_stub_encode_form(DSC_STUB_ARM64_DIRECT, stub_addr, p->target, stub))
         return 0;
-    if (!dsc_a64_adrp_encode(A64_X16, stub_addr, p->target, &adrp) ||
-        !dsc_a64_add_imm_encode(A64_X16, A64_X16, (uint32_t)(p->target & 0xFFF), &add))
-        return 0;
-    dsc_put32(stub, adrp);
-    dsc_put32(stub + 4, add);
     return p->target;
 }
 

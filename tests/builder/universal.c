@@ -29,22 +29,12 @@ static struct region *stubs_mirror(struct cache *c, uint64_t addr)
     return NULL;
 }
 
-/* The stub at `pc`: ADRP/LDR/BR loading slot `addr` (`load`), else the
- * direct ADRP/ADD/BR of `addr`. */
-static void put_stub(uint8_t *at, uint64_t pc, uint64_t addr, bool load, const struct image *img)
+/* The stub at `pc` reaching `addr` in `form`. */
+static void put_stub(uint8_t *at, uint64_t pc, uint64_t addr, enum dsc_stub_form form, const struct image *img)
 {
-    uint32_t adrp, add;
-    bool ok = load ? dsc_stub_encode(DSC_ARCH_ARM64, pc, addr, at)
-                   : dsc_a64_adrp_encode(A64_X16, pc, addr, &adrp) &&
-                         dsc_a64_add_imm_encode(A64_X16, A64_X16, (uint32_t)(addr & 0xFFF), &add);
-    if (!ok)
+    if (!dsc_stub_encode_form(form, pc, addr, at))
         die("%s: stub copy at 0x%llx cannot reach 0x%llx", img->in_path, (unsigned long long)pc,
             (unsigned long long)addr);
-    if (load)
-        return;
-    dsc_put32(at, adrp);
-    dsc_put32(at + 4, add);
-    dsc_put32(at + 8, A64_BR_X16);
 }
 
 /* Copies of one image's stubs; returns how many were made. */
@@ -57,16 +47,16 @@ static size_t copy_stubs(struct cache *c, const struct image *img, const struct 
     size_t n = 0;
     for (uint64_t off = 0; off + STUB_SIZE <= stubs->size; off += STUB_SIZE) {
         struct dsc_stub st;
-        uint32_t probe;
         if (!dsc_stub_decode(DSC_ARCH_ARM64, cache_bytes(c, saddr + off, STUB_SIZE), STUB_SIZE, saddr + off, false,
                              &st) || st.form != DSC_STUB_ARM64)
             die("%s: stub at 0x%llx is not ADRP/LDR/BR", img->in_path, (unsigned long long)(saddr + off));
         uint64_t slot = st.slot;
         const struct ptr *p = image_ptr_at(img, slot);
         uint64_t copy = mirror->addr + (saddr + off - text->addr), at = copy - mirror->addr;
-        bool direct = p && p->target && dsc_a64_adrp_encode(A64_X16, copy, p->target, &probe);
-        put_stub(mirror->mem + at, copy, direct ? p->target : slot, !direct, img);
-        put_stub(mirror->dev_mem + at, copy, slot, true, img);
+        /* the customer copy: direct where the target is in ADRP's reach */
+        if (!p || !p->target || !dsc_stub_encode_form(DSC_STUB_ARM64_DIRECT, copy, p->target, mirror->mem + at))
+            put_stub(mirror->mem + at, copy, slot, DSC_STUB_ARM64, img);
+        put_stub(mirror->dev_mem + at, copy, slot, DSC_STUB_ARM64, img);
         n++;
     }
     return n;

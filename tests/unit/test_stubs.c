@@ -255,6 +255,20 @@ START_TEST(stub_forms_round_trip)
         ck_assert_uint_eq(st.slot, slot);
         ck_assert_uint_eq(st.size, dsc_stub_size(arches[i]));
     }
+    /* The direct forms the builder writes branch to their address. */
+    const enum dsc_stub_form direct[] = {DSC_STUB_ARM64_DIRECT, DSC_STUB_ARM64E_DIRECT};
+    for (unsigned i = 0; i < 2; i++) {
+        uint8_t b[16] = {0};
+        struct dsc_stub st;
+        ck_assert(dsc_stub_encode_form(direct[i], pc, slot, b));
+        ck_assert(dsc_stub_decode(i ? DSC_ARCH_ARM64E : DSC_ARCH_ARM64, b, sizeof b, pc, false, &st));
+        ck_assert_int_eq(st.form, direct[i]);
+        ck_assert_uint_eq(st.target, slot);
+        ck_assert(!dsc_stub_encode_form(direct[i], pc, pc + (1ull << 33), b));
+    }
+    uint8_t none[16];
+    ck_assert(!dsc_stub_encode_form(DSC_STUB_ISLAND, pc, pc + 4, none));
+    ck_assert(!dsc_stub_encode_form(DSC_STUB_NONE, pc, pc + 4, none));
     /* x86_64: jmp *0x10(%rip) at 0x1000 loads 0x1016. */
     const uint8_t jmp[6] = {0xFF, 0x25, 0x10, 0, 0, 0};
     struct dsc_stub st;

@@ -101,33 +101,53 @@ bool dsc_stub_decode(enum dsc_arch arch, const uint8_t *p, size_t len, uint64_t 
     return false;
 }
 
-bool dsc_stub_encode(enum dsc_arch arch, uint64_t pc, uint64_t slot, uint8_t *out)
+bool dsc_stub_encode_form(enum dsc_stub_form form, uint64_t pc, uint64_t addr, uint8_t *out)
 {
-    uint32_t w[4];
-    switch (arch) {
-    case DSC_ARCH_ARM64:
-    case DSC_ARCH_ARM64_32: {
-        unsigned size = arch == DSC_ARCH_ARM64 ? 8 : 4;
-        if (!dsc_a64_adrp_encode(A64_X16, pc, slot, &w[0]) ||
-            !dsc_a64_ldr_imm_encode(size, A64_X16, A64_X16, (uint32_t)(slot & 0xFFF), &w[1]))
-            return false;
+    uint32_t w[4], lo12 = (uint32_t)(addr & 0xFFF);
+    unsigned n = 3;
+    bool ok;
+    switch (form) {
+    case DSC_STUB_ARM64:
+    case DSC_STUB_ARM64_32:
+        ok = dsc_a64_adrp_encode(A64_X16, pc, addr, &w[0]) &&
+             dsc_a64_ldr_imm_encode(form == DSC_STUB_ARM64 ? 8 : 4, A64_X16, A64_X16, lo12, &w[1]);
         w[2] = A64_BR_X16;
-        for (unsigned i = 0; i < 3; i++)
-            dsc_put32(out + 4 * i, w[i]);
-        return true;
-    }
-    case DSC_ARCH_ARM64E:
-        if (!dsc_a64_adrp_encode(A64_X17, pc, slot, &w[0]) ||
-            !dsc_a64_add_imm_encode(A64_X17, A64_X17, (uint32_t)(slot & 0xFFF), &w[1]))
-            return false;
+        break;
+    case DSC_STUB_ARM64_DIRECT:
+    case DSC_STUB_ARM64E_DIRECT:
+        ok = dsc_a64_adrp_encode(A64_X16, pc, addr, &w[0]) && dsc_a64_add_imm_encode(A64_X16, A64_X16, lo12, &w[1]);
+        w[2] = A64_BR_X16;
+        w[3] = A64_BRK_1;
+        n = form == DSC_STUB_ARM64E_DIRECT ? 4 : 3;
+        break;
+    case DSC_STUB_ARM64E:
+        ok = dsc_a64_adrp_encode(A64_X17, pc, addr, &w[0]) && dsc_a64_add_imm_encode(A64_X17, A64_X17, lo12, &w[1]);
         w[2] = A64_LDR_X16_X17;
         w[3] = A64_BRAA_X16_X17;
-        for (unsigned i = 0; i < 4; i++)
-            dsc_put32(out + 4 * i, w[i]);
-        return true;
+        n = 4;
+        break;
+    case DSC_STUB_X86_64:
+        return dsc_x86_jmp_rip_encode(out, pc, addr);
+    default:
+        return false;
+    }
+    for (unsigned i = 0; ok && i < n; i++)
+        dsc_put32(out + 4 * i, w[i]);
+    return ok;
+}
+
+bool dsc_stub_encode(enum dsc_arch arch, uint64_t pc, uint64_t slot, uint8_t *out)
+{
+    switch (arch) {
+    case DSC_ARCH_ARM64:
+        return dsc_stub_encode_form(DSC_STUB_ARM64, pc, slot, out);
+    case DSC_ARCH_ARM64_32:
+        return dsc_stub_encode_form(DSC_STUB_ARM64_32, pc, slot, out);
+    case DSC_ARCH_ARM64E:
+        return dsc_stub_encode_form(DSC_STUB_ARM64E, pc, slot, out);
     case DSC_ARCH_X86_64:
     case DSC_ARCH_X86_64H:
-        return dsc_x86_jmp_rip_encode(out, pc, slot);
+        return dsc_stub_encode_form(DSC_STUB_X86_64, pc, slot, out);
     default:
         return false;
     }

@@ -52,6 +52,11 @@ bool dsc_stub_decode(enum dsc_arch arch, const uint8_t *p, size_t len, uint64_t 
 /* Write the normal (slot-loading) stub of `arch` at `pc` for `slot` into
  * `out` (dsc_stub_size(arch) bytes). False when the slot is out of range. */
 bool dsc_stub_encode(enum dsc_arch arch, uint64_t pc, uint64_t slot, uint8_t *out);
+/* Write a stub of `form` at `pc` into `out` (the form's size: 16 bytes for
+ * the arm64e forms, 6 for x86_64, else 12): the slot forms load `addr`,
+ * the direct forms branch to it. False when `addr` is out of reach, and for
+ * DSC_STUB_NONE and islands (a single B: dsc_a64_branch_encode). */
+bool dsc_stub_encode_form(enum dsc_stub_form form, uint64_t pc, uint64_t addr, uint8_t *out);
 
 /* From `addr`, follow stubs, islands and pointer slots to the function
  * finally reached. Islands are followed only outside every image (branch
