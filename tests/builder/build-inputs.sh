@@ -6,8 +6,9 @@
 # toolchain is missing. "era": inputs for the dyld-1231+ eras (header
 # 0x208/0x228): DBCat's class data in __OBJC_CONST, and libera
 # (__DATA_DIRTY, __TPRO_CONST, the read-only segment __READ_ONLY, chained
-# fixups). "swiftrel" (64-bit ARCH): also libswiftrel, Swift-shaped
-# relative references to GOT slots, last. BUILD_INPUTS_LDFLAGS (e.g.
+# fixups), and libswiftrel as with "swiftrel" (the modern-era caches carry
+# every item of issue 10). "swiftrel" (64-bit ARCH): also libswiftrel,
+# Swift-shaped relative references to GOT slots, last. BUILD_INPUTS_LDFLAGS (e.g.
 # "-headerpad 0x400", room for load commands extraction adds) goes to every
 # link.
 set -eu
@@ -103,7 +104,7 @@ case $arch in
         "$CLANG" -target "$target" -c "$src/libselloads.s" -o "$out/libselloads.o"
         ld libselloads /usr/lib/libselloads.dylib "$out/libselloads.o" "$S" "$O" ;;
 esac
-if [ "$extra" = swiftrel ]; then
+if [ "$extra" = swiftrel ] || { [ -n "$era" ] && [ "$arch" != arm64_32 ]; }; then
     [ "$arch" != arm64_32 ] || { echo "libswiftrel is for 64-bit targets" >&2; exit 2; }
     cc "$src/libswiftrel.S" -o "$out/libswiftrel.o"
     ld libswiftrel /usr/lib/swift/libswiftrel.dylib "$out/libswiftrel.o" "$S" "$A"
