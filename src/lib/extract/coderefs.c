@@ -57,7 +57,7 @@ static void walk_a64(struct walk *w, uint64_t addr, dsc_span code)
         bool link;
         uint64_t pc = addr + o;
         if (dsc_a64_is_branch(x, &link)) {
-            if (!plan_in_image(w->p, dsc_a64_branch_target(x, pc)))
+            if (w->p->copy_bytes && !plan_in_image(w->p, dsc_a64_branch_target(x, pc)))
                 add(w, DSC_REF_BRANCH, pc, dsc_a64_branch_target(x, pc));
         } else if (dsc_a64_is_adrp(x, &rd)) {
             if (o + 8 <= code.size && dsc_a64_is_ldr_imm(dsc_le32(code.data + o + 4), &rt, &rn, &off, &size) &&

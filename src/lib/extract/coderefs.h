@@ -32,7 +32,9 @@ struct dsc_code_ref {
 
 /* The list, read from every section with instructions (S_SYMBOL_STUBS
  * included) on the first call and kept in the plan; -1 only when out of
- * memory. Architectures other than AArch64 and x86_64 have none. */
+ * memory. Architectures other than AArch64 and x86_64 have none. A size
+ * plan lists no branches: only the rewrites it skips (pass_stubs.c)
+ * follow them; the loads decide GOT slots' binds (gotslots.c). */
 int plan_code_refs(struct dsc_plan *p, const struct dsc_code_ref **refs, size_t *n);
 
 #endif
