@@ -234,7 +234,8 @@ struct cache {
     uint64_t stats_rel_lists;   /* relative method lists re-targeted */
     uint64_t impc_addr, impc_size;  /* prebuilt IMP caches' area (main TEXT) */
     uint64_t stats_impcaches;
-    uint64_t objc_ro_addr, objc_ro_size;    /* ObjCOptimizationHeader + header info RO */
+    uint64_t objc_ro_addr, objc_ro_size;    /* ObjCOptimizationHeader (objcOptsOffset/Size) */
+    uint64_t hinfo_addr, hinfo_size;        /* header info RO (+ image-info copies from dyld-1122) */
     uint64_t objc_rw_addr, objc_rw_size;    /* header info RW */
     uint64_t objc_opts_offset;              /* header objcOptsOffset (0: none) */
     uint64_t cats_addr, cats_size;          /* preattached categories' lists of lists */
@@ -282,6 +283,9 @@ struct region *region_of(struct cache *c, uint64_t addr);
 /* `len` built bytes at cache address `addr` (dies when not inside one mapping). */
 uint8_t *cache_bytes(struct cache *c, uint64_t addr, uint64_t len);
 void layout_copy_segments(struct cache *c);
+/* End of the ObjC read-only area: libobjc's __OBJC_RO runs from header info
+ * RO (c->hinfo_addr) to it (objc_segs.c). */
+uint64_t objc_ro_end(const struct cache *c);
 
 /* objc.c: selector uniquing. objc_plan sizes the buffer before layout;
  * objc_unique_selectors fills it and re-points pointers after fixups. */
@@ -295,6 +299,8 @@ void objc_unique_protocols(struct cache *c);
  * and written after objc_mark_images. */
 void objc_opts_plan(struct cache *c);
 void objc_opts_write(struct cache *c);
+/* The cache's /usr/lib/libobjc.A.dylib (the first of that name), or NULL. */
+struct image *objc_libobjc(struct cache *c);
 /* The image's ObjC section `name` in __DATA_CONST, else __DATA, or NULL. */
 const struct sect *objc_sect(const struct image *img, const char *name);
 const struct sect *objc_image_info_of(const struct image *img); /* __objc_imageinfo */

@@ -6,8 +6,10 @@
 # toolchain is missing. "era": inputs for the dyld-1231+ eras (header
 # 0x208/0x228): DBCat's class data in __OBJC_CONST, and libera
 # (__DATA_DIRTY, __TPRO_CONST, the read-only segment __READ_ONLY, chained
-# fixups). "swiftrel" (64-bit ARCH): also libswiftrel, Swift-shaped
-# relative references to GOT slots, last. "authgot" (arm64e): also
+# fixups), and libswiftrel as with "swiftrel" on 64-bit targets (the
+# modern-era caches carry every item of issue 10). "swiftrel" (64-bit
+# ARCH): also libswiftrel, Swift-shaped relative references to GOT slots,
+# last. "authgot" (arm64e): also
 # libauthgot, calls through ld64's arm64e stubs and __AUTH_CONST,__auth_got
 # (ld64.lld-19's link of inputs/libauthgot.s made into ld64's shape by the
 # post-link step $AUTHGOT, default $top_builddir/tests/builder/authgot),
@@ -20,6 +22,8 @@ shift 2
 extras=" $* "
 era=
 case $extras in *" era "*) era=yes ;; esac
+# The modern eras carry libswiftrel on 64-bit targets (issue 10 item 2).
+[ -z "$era" ] || [ "$arch" = arm64_32 ] || extras="$extras swiftrel "
 src=$(cd "$(dirname "$0")/inputs" && pwd)
 CLANG=${CLANG:-clang-19}
 LLD=${LLD:-ld64.lld-19}

@@ -93,6 +93,9 @@ void check_objc_opts(struct counts *n);
  * checked); then whether the image has all it should. */
 bool check_objc_segment(const struct image *img, const uint8_t *lc, unsigned *seen);
 void check_objc_segments_seen(const struct image *img, unsigned seen);
+/* After check_objc_opts: __OBJC_RO's end per ObjC era, and libobjc's
+ * __objc_opt_ro as the builder fills it. */
+void check_objc_ro_bounds(void);
 
 /* check_cats.c: preattached categories. preattached_slot proves a slot
  * that check_pointers finds changed; check_preattached the rest, after it. */

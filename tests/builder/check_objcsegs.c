@@ -5,8 +5,18 @@
  * header and a 64-bit libobjc, without sections, vmsize = filesize, file
  * offset = the place of vmaddr in its mapping's file, r-- and rw-, each
  * inside one mapping: __OBJC_RO in TEXT for the 0x200 header and in the
- * READ_ONLY mapping from 0x208 (arm64*), holding the opts header and the
- * selector buffer; __OBJC_RW in a writable mapping holding header info RW.
+ * READ_ONLY mapping from 0x208 (arm64*); __OBJC_RW in a writable mapping
+ * starting at header info RW.
+ * __OBJC_RO's bounds are Apple's chunks of the manifest's ObjC era
+ * (dyld-1042.1 .. dyld-1378 CacheDylib.cpp addObjcSegments, Chunk.h order):
+ * from header info RO, the opts header just before it and outside, over the
+ * selector (and type) strings, then from dyld-1284 the IMP caches, then the
+ * preattached categories, ending with the last of them; before dyld-1284
+ * the IMP caches lie outside it (Apple: a LINKEDIT chunk).
+ * libobjc's __TEXT,__objc_opt_ro (objc_opt_t, objc4-951.1) as the builder
+ * filled it (dyld-1042.1 .. dyld-1378 emitObjCOptsHeader): the input's
+ * version, the opts header's flags, header info RO and RW and the selector
+ * base as offsets from the section, every other byte the input's.
  */
 #include "check.h"
 
@@ -33,6 +43,8 @@ static const struct dsc_map *one_mapping(const char *what, uint64_t addr, uint64
     return m;
 }
 
+static uint64_t ro_addr, ro_size;   /* __OBJC_RO as the cache's libobjc says */
+
 static void check_one(int which, const uint8_t *lc, uint64_t opts)
 {
     uint64_t addr = dsc_le64(lc + 24), size = dsc_le64(lc + 32), fileoff = dsc_le64(lc + 40);
@@ -47,11 +59,13 @@ static void check_one(int which, const uint8_t *lc, uint64_t opts)
     if (which == 0) {
         bool read_only = dsc_main_file(cache)->header_size >= 0x208 && bc.opt.arch != ARCH_X86_64;
         bool right_map = read_only ? (m->info.flags & DSC_MAPPING_READ_ONLY_DATA) != 0 : (m->info.max_prot & 4) != 0;
-        uint64_t selectors = base + dsc_le64(h.data + 0x30);
-        if (!right_map || (m->info.max_prot & 2) || opts - addr >= size || selectors - addr >= size)
-            die("libobjc: __OBJC_RO (0x%llx) is not in the %s mapping over the opts header (0x%llx) and selectors "
-                "(0x%llx)", (unsigned long long)addr, read_only ? "READ_ONLY" : "TEXT", (unsigned long long)opts,
-                (unsigned long long)selectors);
+        uint64_t hinfo = base + dsc_le64(h.data + 0x08);
+        if (!right_map || (m->info.max_prot & 2) || addr != hinfo || opts >= addr)
+            die("libobjc: __OBJC_RO (0x%llx) is not in the %s mapping from header info RO (0x%llx) after the "
+                "opts header (0x%llx)", (unsigned long long)addr, read_only ? "READ_ONLY" : "TEXT",
+                (unsigned long long)hinfo, (unsigned long long)opts);
+        ro_addr = addr;
+        ro_size = size;
     } else if (!(m->info.max_prot & 2) || base + dsc_le64(h.data + 0x10) != addr) {
         die("libobjc: __OBJC_RW (0x%llx) does not start at header info RW", (unsigned long long)addr);
     }
@@ -79,4 +93,65 @@ void check_objc_segments_seen(const struct image *img, unsigned seen)
     bool want = !strcmp(img->install_name, "/usr/lib/libobjc.A.dylib") && bc.ai->ptr_size == 8 && opts_header();
     if (seen != (want ? 2u : 0u))
         die("libobjc: %u of its __OBJC_RO/__OBJC_RW segments, want %u", seen, want ? 2u : 0u);
+}
+
+/* The end of __OBJC_RO in the manifest's era: strings, IMP caches from
+ * dyld-1284, categories. */
+static uint64_t want_ro_end(void)
+{
+    uint64_t end = dsc_align_up(sb.end + types_size, 8);
+    if (impc_size && objc_era_m >= 1284) {
+        if (impc_addr != end)
+            die("libobjc: the IMP caches (0x%llx) do not follow the strings (0x%llx)", (unsigned long long)impc_addr,
+                (unsigned long long)end);
+        end += impc_size;
+    }
+    if (impc_size && objc_era_m < 1284 && impc_addr + impc_size > ro_addr)
+        die("libobjc: the IMP caches (0x%llx) are not before __OBJC_RO (dyld-%u)", (unsigned long long)impc_addr,
+            objc_era_m);
+    if (cats_size) {
+        if (cats_addr != end)
+            die("libobjc: the categories (0x%llx) do not follow 0x%llx", (unsigned long long)cats_addr,
+                (unsigned long long)end);
+        end += cats_size;
+    }
+    return end;
+}
+
+/* libobjc's objc_opt_t: fields at 4, 12, 24 (32-bit) and 40 (64-bit). */
+static void check_opt_ro(const struct image *img, const uint8_t *h)
+{
+    const struct sect *x = image_sect(img, "__TEXT", "__objc_opt_ro");
+    uint64_t at, base = dsc_cache_get_info(cache)->base_address;
+    dsc_span in;
+    if (!x)
+        return;
+    if (!image_reloc(img, x->in_addr, &at) || !image_in_bytes(img, x->in_addr, x->size, &in) || in.size < 48)
+        die("libobjc: __objc_opt_ro is unreadable");
+    dsc_span o = vm(at, x->size, "__objc_opt_ro");
+    uint8_t want[48];
+    memcpy(want, in.data, 48);
+    dsc_put32(want + 4, dsc_le32(h + 4));
+    dsc_put32(want + 12, (uint32_t)(base + dsc_le64(h + 0x08) - at));
+    dsc_put32(want + 24, (uint32_t)(base + dsc_le64(h + 0x10) - at));
+    dsc_put64(want + 40, base + dsc_le64(h + 0x30) - at);
+    if (memcmp(o.data, want, 48) != 0 || memcmp(o.data + 48, in.data + 48, in.size - 48) != 0 ||
+        !dsc_le32(want + 12) || !dsc_le32(want + 24) || !dsc_le64(want + 40))
+        die("libobjc: __objc_opt_ro is not the input's placeholder with the opts header's flags and offsets");
+}
+
+void check_objc_ro_bounds(void)
+{
+    uint64_t opts = opts_header();
+    const struct image *img = NULL;
+    for (size_t i = 0; i < bc.nimages && !img; i++)
+        if (!strcmp(bc.images[i].install_name, "/usr/lib/libobjc.A.dylib"))
+            img = &bc.images[i];
+    if (!opts || !img || bc.ai->ptr_size != 8)
+        return;
+    uint64_t end = want_ro_end();
+    if (ro_addr + ro_size != end)
+        die("libobjc: __OBJC_RO ends at 0x%llx, Apple's chunks of dyld-%u at 0x%llx",
+            (unsigned long long)(ro_addr + ro_size), objc_era_m, (unsigned long long)end);
+    check_opt_ro(img, vm(opts, 0x38, "ObjC optimisation header").data);
 }

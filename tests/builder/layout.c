@@ -146,20 +146,29 @@ static void place_segments(struct cache *c, struct region *r, size_t first, size
     r->size = dsc_align_up(cursor - r->addr, REGION_ALIGN);
 }
 
-/* Bytes of the cache-owned ObjC read-only area: selectors (then method
- * types), ObjC optimisation header and header info RO, preattached
- * categories' lists, IMP caches (libobjc's __OBJC_RO spans it: objc_segs.c). */
+/* The cache-owned ObjC read-only area, in Apple's Chunk::Kind order
+ * (dyld-1042.1 .. dyld-1378 cache_builder/Chunk.h: objcOptsHeader,
+ * objcHeaderInfoRO, objcImageInfo, objcStrings, the hash tables,
+ * objcIMPCaches, objcPreAttachedCategories): the ObjC optimisation header,
+ * header info RO (with the image-info copies from dyld-1122), selector (then
+ * method type) strings, IMP caches, preattached categories' lists. Apple's
+ * opts header and IMP caches are LINKEDIT chunks in dyld-1042.1..1245.1
+ * (SubCache::addObjCOptsHeaderChunk, addObjCIMPCachesChunk) and READ_ONLY
+ * ones from dyld-1284.13; before the 1284 era ours stay in the area, first,
+ * so that libobjc's __OBJC_RO (header info RO .. area end: objc_segs.c) spans
+ * the chunks Apple's spans in every era. No hash tables are built. */
+static bool impc_in_ro(const struct cache *c) { return objc_era(c) >= 1284; }
+
 static uint64_t objc_area_size(const struct cache *c)
 {
-    return dsc_align_up(c->selbuf_size + c->typebuf_size, 8) + c->objc_ro_size + c->cats_size + c->impc_size;
+    return c->objc_ro_size + c->impc_size + c->hinfo_size + dsc_align_up(c->selbuf_size + c->typebuf_size, 8) +
+           c->cats_size;
 }
 
 /* The area is in the main TEXT mapping before dyld-1231 (dyld-1042.1..1165.3
  * SubCache::addObjCReadOnlyChunk) and in the READ_ONLY mapping from it
  * (dyld-1231.3/1245.1 addReadOnlyChunk), except on x86_64, whose
- * discontiguous layout puts read-only chunks in TEXT. Apple's IMP caches and
- * opts header are LINKEDIT chunks in dyld-1042.1..1245.1 and READ_ONLY ones
- * in dyld-1378; ours are always in the area. */
+ * discontiguous layout puts read-only chunks in TEXT. */
 static bool objc_area_read_only(const struct cache *c)
 {
     return tpro_era(c) && c->opt.arch != ARCH_X86_64 && objc_area_size(c) > 0;
@@ -167,11 +176,23 @@ static bool objc_area_read_only(const struct cache *c)
 
 static void place_objc_area(struct cache *c, uint64_t at)
 {
-    c->selbuf_addr = at;
-    c->objc_ro_addr = at + dsc_align_up(c->selbuf_size + c->typebuf_size, 8);
-    c->cats_addr = c->objc_ro_addr + c->objc_ro_size;
-    c->impc_addr = c->cats_addr + c->cats_size;
+    c->objc_ro_addr = at;
+    at += c->objc_ro_size;
+    if (!impc_in_ro(c)) {
+        c->impc_addr = at;
+        at += c->impc_size;
+    }
+    c->hinfo_addr = at;
+    c->selbuf_addr = at + c->hinfo_size;
+    at = c->selbuf_addr + dsc_align_up(c->selbuf_size + c->typebuf_size, 8);
+    if (impc_in_ro(c)) {
+        c->impc_addr = at;
+        at += c->impc_size;
+    }
+    c->cats_addr = at;
 }
+
+uint64_t objc_ro_end(const struct cache *c) { return c->cats_addr + c->cats_size; }
 
 static bool kind_used(const struct cache *c, enum region_kind k)
 {

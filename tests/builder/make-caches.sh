@@ -23,7 +23,8 @@
 # READ_ONLY mappings and .dylddata/.dyldreadonly/.dyldlinkedit sub-caches,
 # and every ObjC item (preattached categories, IMP caches, relative method
 # lists, 24-byte header info; 0x228 also the v2 opts header and method type
-# offsets, --objc-era 1376), and packed TLVs in every 0x228 one
+# offsets, --objc-era 1376; libswiftrel's relative references to GOTs), and
+# packed TLVs in every 0x228 one
 # (dyld-1284.13 always writes them); on arm64 and arm64e one more 0x228
 # cache over 4 GiB of VM (--large-vm: DATA past 4 GiB, so arm64e v5 runtime
 # offsets use bits 32-33, LINKEDIT more than 4 GiB above every image's

@@ -38,9 +38,9 @@
  * Apple's builder skips images with opcode fixups; ours has only such
  * inputs, so it preattaches them all. Categories are taken in image and
  * __objc_catlist order (Apple's order comes from a hash map). The area
- * lives in the main TEXT after the ObjC optimisation header (dyld-1122..
- * 1165 put it with the other read-only ObjC chunks, in TEXT where the
- * layout is discontiguous).
+ * is the last chunk of the ObjC read-only area (layout.c; Apple's
+ * Chunk::Kind order, dyld-1122.1 .. dyld-1378), in the main TEXT before
+ * 0x208, in READ_ONLY from it.
  */
 #include "bld.h"
 

@@ -21,9 +21,10 @@
  *    (the magic selector) and a method sits in bucket
  *    (sel_offset >> shift) & mask; an empty bucket is {0, 0x3FFFFFF};
  *  - the caches live in one read-only chunk with the other ObjC tables
- *    (here: after the preattached categories' area, in the main TEXT before
- *    0x208, in READ_ONLY from it: layout.c; Apple's are in LINKEDIT in
- *    dyld-1042.1..1245.1, in READ_ONLY in dyld-1378).
+ *    (layout.c: after the strings from --objc-era 1284, as Apple's
+ *    READ_ONLY chunk of dyld-1284.13/1378; before that era at the area's
+ *    start, outside __OBJC_RO, where Apple's LINKEDIT chunk of
+ *    dyld-1042.1..1245.1 is outside it too).
  * Simplified: Apple's builder picks the classes and selectors from a
  * profile, flattens inherited and category methods into a class's cache and
  * places the selectors in the buffer so that they hash apart; ours gives

@@ -17,20 +17,35 @@
  * header_info_ro_64_t). metadata_offset names the image's PrebuiltLoader;
  * this builder makes no loaders and writes 0. info_offset points at a copy
  * of the image's objc_image_info in a cache-wide array, as Apple's builder
- * does. Header info RW is {count, entsize 8, words}, all zero (no image
- * loaded). RO parts follow the selector buffer in the main TEXT; RW follows
- * the cache-owned data after the images in DATA.
+ * does from dyld-1122 (dyld-1122.1 ObjCImageInfoChunk); before it
+ * (dyld-1042.1 NewSharedCacheBuilder.cpp) info_offset names the image's own
+ * __objc_imageinfo. Header info RW is {count, entsize 8, words}, all zero
+ * (no image loaded). Where the RO parts lie in the cache's ObjC read-only
+ * area: layout.c; RW follows the cache-owned data after the images in DATA.
+ *
+ * libobjc's __TEXT,__objc_opt_ro is objc4's objc_opt_t placeholder
+ * (objc4-951.1 objc-sel-table.s: version 16, zeros). Apple's builder fills
+ * it from the opts header (dyld-1042.1 .. dyld-1378 NewSharedCacheBuilder.cpp
+ * emitObjCOptsHeader: "Also fill in the fields in the objc section"): the
+ * header's flags, and each table's offset from the section, 32-bit, and the
+ * selector base's, 64-bit at byte 40; it refuses a version below 15. This
+ * builder makes no selector, class or protocol hash table (the opts header
+ * says 0 for them), so their offsets stay 0 (Apple's formula would give
+ * minus the section's cache offset); header info RO and RW and the selector
+ * base are filled.
  */
 #include "bld.h"
 
 #include <string.h>
 
 #define OPTS_FLAG_PRODUCTION 1
+#define LIBOBJC "/usr/lib/libobjc.A.dylib"
 
 /* The header and header-info shapes of the cache's ObjC era. */
 static uint32_t opts_version(const struct cache *c) { return objc_era(c) >= 1376 ? 2 : 1; }
 static uint64_t opts_header_size(const struct cache *c) { return opts_version(c) == 2 ? 0x48 : 0x38; }
 static uint32_t hinfo_entsize(const struct cache *c) { return objc_era(c) >= 1122 ? 24 : 16; }
+static bool info_copies(const struct cache *c) { return objc_era(c) >= 1122; }
 
 const struct sect *objc_sect(const struct image *img, const char *name)
 {
@@ -53,8 +68,36 @@ void objc_opts_plan(struct cache *c)
     if (!c->selectors || c->opt.header_size < 0x200 || c->ai->ptr_size != 8)
         return;
     size_t n = objc_images(c);
-    c->objc_ro_size = opts_header_size(c) + 8 + hinfo_entsize(c) * n + 8 * n;
+    c->objc_ro_size = opts_header_size(c);
+    c->hinfo_size = 8 + hinfo_entsize(c) * n + (info_copies(c) ? 8 * n : 0);
     c->objc_rw_size = 8 + 8 * n;
+}
+
+struct image *objc_libobjc(struct cache *c)
+{
+    for (size_t i = 0; i < c->nimages; i++)
+        if (!strcmp(c->images[i].install_name, LIBOBJC))
+            return &c->images[i];
+    return NULL;
+}
+
+/* libobjc's objc_opt_t (see the top): offsets from the section's address. */
+static void fill_opt_ro(struct cache *c, const uint8_t *h)
+{
+    const struct image *img = objc_libobjc(c);
+    const struct sect *x = img ? image_sect(img, "__TEXT", "__objc_opt_ro") : NULL;
+    uint64_t at, base = c->ai->base;
+    if (!x || !image_reloc(img, x->in_addr, &at))
+        return;
+    if (x->size < 48)
+        die("%s: __TEXT,__objc_opt_ro is %llu bytes, objc_opt_t needs 48", img->in_path, (unsigned long long)x->size);
+    uint8_t *o = cache_bytes(c, at, 48);
+    if (dsc_le32(o) < 15)
+        die("%s: __objc_opt_ro version %u, expected at least 15", img->in_path, dsc_le32(o));
+    dsc_put32(o + 4, dsc_le32(h + 4));
+    dsc_put32(o + 12, (uint32_t)(base + dsc_le64(h + 0x08) - at));   /* headeropt_ro_offset */
+    dsc_put32(o + 24, (uint32_t)(base + dsc_le64(h + 0x10) - at));   /* headeropt_rw_offset */
+    dsc_put64(o + 40, base + dsc_le64(h + 0x30) - at);               /* relativeMethodSelectorBaseAddressOffset */
 }
 
 void objc_opts_write(struct cache *c)
@@ -63,8 +106,9 @@ void objc_opts_write(struct cache *c)
         return;
     size_t n = objc_images(c);
     uint32_t es = hinfo_entsize(c);
-    uint64_t hdr = c->objc_ro_addr, ro = hdr + opts_header_size(c), infos = ro + 8 + es * n, base = c->ai->base;
+    uint64_t hdr = c->objc_ro_addr, ro = c->hinfo_addr, infos = ro + 8 + es * n, base = c->ai->base;
     uint8_t *h = cache_bytes(c, hdr, c->objc_ro_size);
+    uint8_t *table = cache_bytes(c, ro, c->hinfo_size);
     uint8_t *rw = cache_bytes(c, c->objc_rw_addr, c->objc_rw_size);
     dsc_put32(h, opts_version(c));
     dsc_put32(h + 4, OPTS_FLAG_PRODUCTION);
@@ -75,7 +119,6 @@ void objc_opts_write(struct cache *c)
         dsc_put64(h + 0x38, c->selbuf_addr + c->selbuf_size - objc_selector_base(c));
         dsc_put64(h + 0x40, c->typebuf_size);
     }
-    uint8_t *table = h + (ro - hdr);
     dsc_put32(table, (uint32_t)n);
     dsc_put32(table + 4, es);
     dsc_put32(rw, (uint32_t)n);
@@ -88,11 +131,13 @@ void objc_opts_write(struct cache *c)
         uint64_t at;
         if (!x || !image_reloc(img, x->in_addr, &at))
             continue;
-        uint64_t entry = ro + 8 + es * k, info = infos + 8 * k;
+        uint64_t entry = ro + 8 + es * k, info = info_copies(c) ? infos + 8 * k : at;
         dsc_put64(table + 8 + es * k, img->segs[0].addr - entry);
         dsc_put64(table + 8 + es * k + 8, info - (entry + 8));
-        memcpy(h + (info - hdr), cache_bytes(c, at, 8), 8);
+        if (info_copies(c))
+            memcpy(table + (info - ro), cache_bytes(c, at, 8), 8);
         k++;
     }
     c->objc_opts_offset = hdr - base;
+    fill_opt_ro(c, h);
 }

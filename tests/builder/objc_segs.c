@@ -16,11 +16,14 @@
  *
  * __OBJC_RO: Apple's spans header info RO to the protocol hash table
  * (dyld-1042) or to the preattached categories (dyld-1122+), over image
- * infos, selector strings and the hash tables. This builder's ObjC
- * read-only area (layout.c) holds selector and method-type strings, the
- * opts header, header info RO and image infos, preattached lists and IMP
- * caches, and __OBJC_RO spans all of it: in TEXT for the 0x200 header
- * (dyld-1042..1165), in the READ_ONLY mapping from 0x208 (dyld-1231+).
+ * infos, strings and the hash tables, and from dyld-1284 the IMP caches
+ * (before, a LINKEDIT chunk); the opts header, the chunk kind before header
+ * info RO, stays outside. This builder's ObjC read-only area (layout.c) is
+ * laid out in Apple's Chunk::Kind order, without hash tables, so __OBJC_RO
+ * spans the same chunks: from header info RO to the end of the selector
+ * (and type) strings, IMP caches (dyld-1284+) and categories: in TEXT for
+ * the 0x200 header (dyld-1042..1165), in the READ_ONLY mapping from 0x208
+ * (dyld-1231+).
  * __OBJC_RW: header info RW and the canonical protocols after it, as in
  * Apple's Chunk::Kind order. Only caches with an ObjC optimisation header
  * (0x200+, 64-bit) get them, the caches whose builder adds them.
@@ -28,16 +31,6 @@
 #include "bld.h"
 
 #include <string.h>
-
-#define LIBOBJC "/usr/lib/libobjc.A.dylib"
-
-static struct image *libobjc(struct cache *c)
-{
-    for (size_t i = 0; i < c->nimages; i++)
-        if (!strcmp(c->images[i].install_name, LIBOBJC))
-            return &c->images[i];
-    return NULL;
-}
 
 /* Bytes between the mach header and the first section of the first segment. */
 static uint64_t header_room(const struct image *img)
@@ -66,7 +59,7 @@ static void put_segment(struct cache *c, uint8_t *lc, const char *name, uint64_t
 
 void objc_segments_add(struct cache *c)
 {
-    struct image *img = libobjc(c);
+    struct image *img = objc_libobjc(c);
     if (!img || !c->objc_ro_size || c->ai->ptr_size != 8)
         return;
     const uint32_t hdr = 32, seg = 72;
@@ -81,8 +74,7 @@ void objc_segments_add(struct cache *c)
     if (at >= sizeofcmds)
         die("%s: no __LINKEDIT segment command", img->in_path);
     memmove(cmds + at + 2 * seg, cmds + at, sizeofcmds - at);
-    uint64_t ro_end = c->impc_addr + c->impc_size;
-    put_segment(c, cmds + at, "__OBJC_RO", c->selbuf_addr, ro_end - c->selbuf_addr, 1);
+    put_segment(c, cmds + at, "__OBJC_RO", c->hinfo_addr, objc_ro_end(c) - c->hinfo_addr, 1);
     put_segment(c, cmds + at + seg, "__OBJC_RW", c->objc_rw_addr, c->objc_rw_size + c->proto_area_size, 3);
     dsc_put32(mh + 16, ncmds + 2);
     dsc_put32(mh + 20, sizeofcmds + 2 * seg);

@@ -161,13 +161,14 @@ for pair in arm64:2 arm64e:5; do
 done
 
 # The dyld-1231 eras (0x208: dyld-1245.1, 0x228: dyld-1284.13) on iOS, from
-# the "era" inputs (__DATA_DIRTY, __TPRO_CONST, __OBJC_CONST, __READ_ONLY):
+# the "era" inputs (__DATA_DIRTY, __TPRO_CONST, __OBJC_CONST, __READ_ONLY;
+# 14 images with libswiftrel: 6 TEXT files of --split 3 with the main):
 # TPRO_CONST and READ_ONLY mappings in dyld's Region::Kind order, 32 MiB of
 # VM where Region::needsRegionPadding wants it (1 = a gap of 32 MiB or more
 # before the mapping), .dylddata/.dyldreadonly/.dyldlinkedit sub-caches off
 # macOS only.
-era_layout_arm64="__TEXT 0 __TEXT 0 __TEXT 0 __TEXT 0 __TEXT 0 __DATA_CONST 0 __TPRO_CONST 1 __DATA 0 __TEXT 1 __READ_ONLY 0 __TEXT 0 __LINKEDIT 0"
-era_layout_arm64e="__TEXT 0 __TEXT 0 __TEXT 0 __TEXT 0 __TEXT 0 __DATA_CONST 0 __DATA 1 __TPRO_CONST 0 __AUTH 0 __AUTH_CONST 0 __TEXT 1 __READ_ONLY 0 __TEXT 0 __LINKEDIT 0"
+era_layout_arm64="__TEXT 0 __TEXT 0 __TEXT 0 __TEXT 0 __TEXT 0 __TEXT 0 __DATA_CONST 0 __TPRO_CONST 1 __DATA 0 __TEXT 1 __READ_ONLY 0 __TEXT 0 __LINKEDIT 0"
+era_layout_arm64e="__TEXT 0 __TEXT 0 __TEXT 0 __TEXT 0 __TEXT 0 __TEXT 0 __DATA_CONST 0 __DATA 1 __TPRO_CONST 0 __AUTH 0 __AUTH_CONST 0 __TEXT 1 __READ_ONLY 0 __TEXT 0 __LINKEDIT 0"
 for pair in arm64:2 arm64e:5; do
     arch=${pair%:*} slide=${pair#*:}
     "$top_srcdir/tests/builder/build-inputs.sh" "$WORK/$arch-era" "$arch" era > "$WORK/$arch-era.inputs" ||
@@ -192,8 +193,8 @@ for pair in arm64:2 arm64e:5; do
             [ "$got" = "$want" ] || fail "$out: mappings/padding are '$got', expected '$want'"
             suffixes=$(awk '$1 == "subcache" { sub(/.*dyld_shared_cache_[a-z0-9_]*\./, "", $NF); s = s " " $NF }
                             END { print s }' info.out)
-            want=" 01 02 03 04 05 06"
-            [ "$platform" = 2 ] && want=" 01 02 03 04.dylddata 05.dyldreadonly 06.dyldlinkedit"
+            want=" 01 02 03 04 05 06 07"
+            [ "$platform" = 2 ] && want=" 01 02 03 04 05.dylddata 06.dyldreadonly 07.dyldlinkedit"
             [ "$suffixes" = "$want" ] || fail "$out: sub-cache suffixes '$suffixes', expected '$want'"
             # tproMappingsOffset/Count (0x200) -> {unslidAddress, size} of the TPRO_CONST mapping
             set -- $(od -An -tu4 -j 512 -N 8 "$out")

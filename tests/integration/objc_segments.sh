@@ -12,10 +12,14 @@
 #     --private-headers) and the input's sections (name, size: -h);
 #  2. --verify reports zeros for libobjc (a pointer into the left-out
 #     tables counts as pointers-outside, an __objc_opt_ro offset to them as
-#     objc-other-outside).
+#     objc-other-outside);
+#  3. libobjc's __TEXT,__objc_opt_ro (objc4-951.1's objc_opt_t placeholder,
+#     which the builder fills from the opts header in the 0x200+ caches as
+#     dyld-1042.1..1378 emitObjCOptsHeader does, proven by dsccheck
+#     check_objcsegs.c) holds the input's bytes again.
 # On the real caches of testdata (macOS 11/12, whose builder also
 # coalesced 11 block-layout strings of libobjc into __OBJC_RO):
-#  3. the extracted libobjc has neither segment, its __objc_opt_ro holds
+#  4. the extracted libobjc has neither segment, its __objc_opt_ro holds
 #     only its version as objc4's placeholder does, and --verify reports
 #     zeros for libobjc.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
@@ -31,6 +35,7 @@ segments() {
         c ~ /^LC_SEGMENT/ && $1 == "initprot" { i = $2 } c ~ /^LC_SEGMENT/ && $1 == "nsects" { print s, m, i, $2; c = "" }'
 }
 sections() { llvm-objdump-19 --macho -h "$1" | awk 'NR > 2 { print $2, $3 }'; }
+opt_ro() { llvm-objdump-19 --macho -s --section=__TEXT,__objc_opt_ro "$1" | awk 'NR > 2 { $1 = ""; print }'; }
 verify_zero() {
     line=$("$DSCFS" --verify "$1" 2> /dev/null | grep '^/usr/lib/libobjc.A.dylib:') || fail "$1: --verify has no libobjc line"
     echo "$line" | grep -oE '[a-z-]*(outside|unknown-symbols|bad-stubs) [0-9]+' | grep -qv ' 0$' &&
@@ -59,12 +64,16 @@ while IFS="$(printf '\t')" read -r name cache manifest; do
     sections "$input" > "$work/want"
     sections "$out" > "$work/got"
     cmp -s "$work/want" "$work/got" || fail "$name: libobjc's sections differ from the input's: $(diff "$work/want" "$work/got")"
+    opt_ro "$input" > "$work/want"
+    opt_ro "$out" > "$work/got"
+    [ -s "$work/want" ] || fail "$input: no __objc_opt_ro"
+    cmp -s "$work/want" "$work/got" || fail "$name: libobjc's __objc_opt_ro is not the input's: $(diff "$work/want" "$work/got" | head -4)"
     verify_zero "$cache"
     grep -q "^header	0x2" "$manifest" && with=$((with + 1))
     n=$((n + 1))
 done < "$work/caches/caches.list"
 [ "$with" -ge 8 ] || fail "only $with caches of the 0x200+ eras"
-echo "ok: libobjc of $n builder caches ($with with __OBJC_RO/__OBJC_RW in the cache) has the input's segments and sections"
+echo "ok: libobjc of $n builder caches ($with with __OBJC_RO/__OBJC_RW and a filled __objc_opt_ro in the cache) has the input's segments, sections and __objc_opt_ro"
 
 need_testdata
 for c in "$CACHES"/dyld_shared_cache_arm64-macOS-objc "$CACHES"/dyld_shared_cache_arm64e-macOS-objc; do

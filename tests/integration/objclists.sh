@@ -2,10 +2,13 @@
 # objclists.sh — sourced by the builder tests: ObjC metadata as
 # llvm-objdump-19 prints it, in forms that compare across layouts.
 #
-# objc_meta FILE: --objc-meta-data without addresses and without the
-#   entries of relative method lists (llvm-objdump-19 adds their offsets in
-#   32 bits, so it names them in the input dylibs but not in images above
-#   4 GiB; rellists judges them instead).
+# objc_meta FILE: --objc-meta-data without addresses and without the name
+#   and types lines of relative method lists (llvm-objdump-19 adds their
+#   offsets in 32 bits, so it names their selectors and types in the input
+#   dylibs but not in images above 4 GiB; rellists judges those fields, and
+#   selrefs_named the selrefs they reach, instead). Their imp lines stay:
+#   llvm-objdump-19 names each method there by its implementation's symbol
+#   (-[Class selector]) in both.
 # selrefs_named FILE: __DATA,__objc_selrefs, one selector name per slot.
 # rellists FILE: every relative method list of __TEXT,__objc_methlist,
 #   entry by entry, each field as the section and offset it reaches (from
@@ -13,7 +16,7 @@
 #   extraction compare although their segments moved apart.
 objc_meta() {
     llvm-objdump-19 --macho --objc-meta-data "$1" | tail -n +2 |
-        sed '/^\t\t *\(name\|types\|imp\) 0x[0-9a-f]* (0x/d; s/0x[0-9a-f]*//g; s/^[0-9a-f]* //'
+        sed '/^\t\t *\(name\|types\) 0x[0-9a-f]* (0x/d; s/0x[0-9a-f]*//g; s/^[0-9a-f]* //'
 }
 selrefs_named() { llvm-objdump-19 --macho --section=__DATA,__objc_selrefs "$1" | tail -n +3 | sed 's/^[0-9a-f]* *//'; }
 rellists() {

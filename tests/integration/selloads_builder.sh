@@ -6,7 +6,8 @@
 # loads on both sides of a branch, three selrefs in one function with a
 # tail call, a jump table (LC_DATA_IN_CODE) whose cases load through an
 # ADRP made before the indirect jump. For arm64 and arm64e, dyld-940 and
-# dyld-1042 eras:
+# dyld-1042 eras, and the modern ones (0x208, 0x228 split iOS caches with
+# every ObjC item):
 #  1. dscbuild rewrites all 11 (a cache of libSystem, libobjc and
 #     libselloads alone reports exactly 11; the old sole-use rule found 4);
 #  2. in the full cache, dsccheck passes, every ObjC image's __text as
@@ -125,7 +126,9 @@ for arch in arm64 arm64e; do
         fail "dscbuild $arch (small): $(cat err)"
     grep -q ' 11 selector loads rewritten' build.out ||
         fail "$arch: the builder did not rewrite all 11 selector loads of libselloads: $(cat build.out)"
-    for era in "0x1c8 --split 3" "0x200 --local-symbols"; do
+    for era in "0x1c8 --split 3" "0x200 --local-symbols" \
+        "0x208 --split 3 --platform 2 --preattach-categories --imp-caches" \
+        "0x228 --split 3 --platform 2 --preattach-categories --imp-caches --objc-era 1376 --method-type-offsets"; do
         set -- $era
         header=$1
         shift

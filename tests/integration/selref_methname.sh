@@ -7,7 +7,8 @@
 # Judged by llvm-objdump-19: section ranges from --section-headers, selref
 # words from -s (arm64e outputs use chained fixups: the target is the low
 # 43 bits of a rebase). Real caches skip with a message when absent; the
-# builder part (arm64, arm64e, dyld-1042 era with uniqued selectors) skips
+# builder part (arm64, arm64e, dyld-1042 era with uniqued selectors, and
+# 0x228 with every ObjC item) skips
 # without the toolchain.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 command -v llvm-objdump-19 > /dev/null 2>&1 || skip "llvm-objdump-19 is not installed"
@@ -85,4 +86,13 @@ for arch in arm64 arm64e; do
     "$DSCBUILD" --arch $arch --slide $slide --header 0x200 --split 3 --local-symbols -o "$c" \
         $(cat "$WORK/$arch.inputs") > /dev/null 2> "$WORK/err" || fail "dscbuild $arch: $(cat "$WORK/err")"
     check_cache "$c" "builder $arch 0x200"
+    # the modern era: 0x228, every ObjC item (relative method lists name
+    # selector-base offsets, type offsets)
+    c="$WORK/c-$arch-0x228/dyld_shared_cache_$arch"
+    mkdir -p "$WORK/c-$arch-0x228"
+    # shellcheck disable=SC2046
+    "$DSCBUILD" --arch $arch --slide $slide --header 0x228 --split 3 --platform 2 --preattach-categories \
+        --imp-caches --objc-era 1376 --method-type-offsets -o "$c" $(cat "$WORK/$arch.inputs") > /dev/null \
+        2> "$WORK/err" || fail "dscbuild $arch 0x228: $(cat "$WORK/err")"
+    check_cache "$c" "builder $arch 0x228"
 done

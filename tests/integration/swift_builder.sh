@@ -6,7 +6,9 @@
 # tests/builder/dscbuild on arm64, arm64e and x86_64 in the dyld-1042 era
 # (0x200: the builder aims them at cache-wide GOT twins, as
 # NewAdjustDylibSegments.cpp does with a DELTA_32 into a coalesced GOT) and
-# one era before GOT uniquing (0x140: they just follow the moved __got).
+# one era before GOT uniquing (0x140: they just follow the moved __got),
+# and on arm64/arm64e in the modern eras (split iOS caches, 0x208: dyld-1245.1,
+# 0x228: dyld-1284.13; the rule is unchanged through dyld-1378).
 #  1. dsccheck proves the builder's redirect (check_swiftrel.c): in 0x200
 #     caches each reference to a bound __got slot names a twin outside every
 #     image holding the same pointer, so 2 is no accident of a builder that
@@ -65,10 +67,11 @@ fields() {
 
 "${top_srcdir:-.}/tests/builder/x86-refs.sh" "$WORK/x86_64.inputs" > "$WORK/refs" || fail "x86-refs.sh"
 input_fields=0
-while read -r arch slide header; do
+while read -r arch slide header opts; do
     out="$WORK/$arch-$header/dyld_shared_cache_$arch"
     mkdir -p "$WORK/$arch-$header"
-    "$DSCBUILD" --arch "$arch" --slide "$slide" --header "$header" -o "$out" $(cat "$WORK/$arch.inputs") \
+    # shellcheck disable=SC2086
+    "$DSCBUILD" --arch "$arch" --slide "$slide" --header "$header" $opts -o "$out" $(cat "$WORK/$arch.inputs") \
         > /dev/null 2> err || fail "dscbuild $arch $header: $(cat err)"
     refs=
     [ "$arch" = x86_64 ] && refs="--x86-refs $WORK/refs"
@@ -100,6 +103,10 @@ arm64 2 0x140
 arm64 2 0x200
 arm64e 3 0x140
 arm64e 5 0x200
+arm64 2 0x208 --split 3 --platform 2
+arm64 2 0x228 --split 3 --platform 2
+arm64e 5 0x208 --split 3 --platform 2
+arm64e 5 0x228 --split 3 --platform 2
 x86_64 2 0x140
 x86_64 2 0x200
 CONFIGS

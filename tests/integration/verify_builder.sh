@@ -7,8 +7,10 @@
 #
 #  - `dscfs --verify` exits 0 and every count of something still depending on
 #    the cache is 0 for every cache: pointers-outside, unknown-symbols,
-#    bad-stubs, branches-outside, code-refs-outside, selrefs-outside,
-#    method-names-outside, objc-other-outside. No exception is needed. (From
+#    bad-stubs, branches-outside, code-refs-outside, sel-loads-outside,
+#    relrefs-outside (Swift relative references), selrefs-outside,
+#    method-names-outside, objc-other-outside: every count --verify prints.
+#    No exception is needed. (From
 #    0x1c8 the builder fills libobjc's __objc_scoffs with the bounds of its
 #    uniqued selector buffer: the extractor restores objc4's zero array, and
 #    --verify does not count a null as a pointer out.)
@@ -25,8 +27,8 @@ trap 'rm -rf "$WORK"' EXIT
 builder_caches "$WORK/caches"
 cd "$WORK" || fail "cd $WORK"
 
-fields="pointers-outside unknown-symbols bad-stubs branches-outside code-refs-outside selrefs-outside
-method-names-outside objc-other-outside"
+fields="pointers-outside unknown-symbols bad-stubs branches-outside code-refs-outside sel-loads-outside
+relrefs-outside selrefs-outside method-names-outside objc-other-outside"
 
 # Addresses that carry a rebase, bind or lazy bind, one per line.
 fixup_slots() {

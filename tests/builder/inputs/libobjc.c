@@ -23,6 +23,26 @@ id objc_retain(id o) { return o; }
 void objc_release(id o) { (void)o; }
 id objc_alloc(id cls) { sys_alloc(16); return cls; }
 
+/* objc4-951.1 objc-sel-table.s: the objc_opt_t placeholder the cache
+ * builder fills (__TEXT,__objc_opt_ro: version 16, then zeros up to
+ * PAGE_MAX_SIZE, 16 KiB on arm64 by objc-vm.h and the SDK's, 4 KiB on
+ * x86_64 by the SDK's vm_param.h), and the list of pointers the builder
+ * reads (__DATA,__objc_opt_ptrs: the Protocol class). */
+#if defined(__x86_64__)
+#define OPT_RO_SIZE 4096
+#else
+#define OPT_RO_SIZE 16384
+#endif
+struct objc_opt_placeholder {
+    unsigned version;
+    unsigned words[9];
+    unsigned char space[OPT_RO_SIZE - 40];
+};
+__attribute__((section("__TEXT,__objc_opt_ro"), used, aligned(8), visibility("hidden")))
+const struct objc_opt_placeholder objc_opt_data __asm__("__objc_opt_data") = {16, {0}, {0}};
+__attribute__((section("__DATA,__objc_opt_ptrs"), used))
+void *const objc_opt_ptrs[1] = {objc_protocol_class};
+
 /* objc_opt_preopt_caches_version and objc_opt_offsets[4]: the builder fills
  * offsets 0 and 1 with the start and end of the uniqued selector buffer. */
 struct objc_scoffs {
