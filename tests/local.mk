@@ -121,11 +121,11 @@ EXTRA_DIST += tests/soak/soak.sh tests/soak/soak_smoke.sh
 TESTS += tests/integration/mount.sh tests/integration/mount_parallel.sh \
 	tests/integration/mount_budget.sh tests/integration/mount_errors.sh \
 	tests/integration/mount_sigbus.sh tests/integration/mount_sigbus_index.sh \
-	tests/integration/mount_warm.sh tests/integration/mount_reopen.sh \
+	tests/integration/mount_warm.sh tests/integration/mount_reopen.sh tests/integration/mount_noopen.sh \
 	tests/integration/mount_store.sh
 EXTRA_DIST += tests/integration/mountlib.sh tests/integration/mount.sh tests/integration/mount_parallel.sh \
 	tests/integration/mount_budget.sh tests/integration/mount_errors.sh tests/integration/mount_sigbus.sh \
-	tests/integration/mount_sigbus_index.sh tests/integration/mount_warm.sh tests/integration/mount_reopen.sh \
+	tests/integration/mount_sigbus_index.sh tests/integration/mount_warm.sh tests/integration/mount_reopen.sh tests/integration/mount_noopen.sh \
 	tests/integration/mount_store.sh
 
 # Extraction compared with the builder's input dylibs (every cache of

@@ -43,6 +43,7 @@ struct options {
     int nosign;    /* -o nosign: outputs without a code signature */
     char *log;     /* -o log=FILE: the daemon's messages, instead of syslog */
     unsigned max_read; /* -o max_read=N, also left for libfuse */
+    int open;      /* -o open: answer OPEN (no-open off) */
     int nonopts;   /* positional arguments seen */
 };
 
@@ -57,6 +58,7 @@ static const struct fuse_opt option_spec[] = {
     {"log=%s", offsetof(struct options, log), 0},
     {"max_read=%u", offsetof(struct options, max_read), 0},
     FUSE_OPT_KEY("max_read=", FUSE_OPT_KEY_KEEP),
+    {"open", offsetof(struct options, open), 1},
     FUSE_OPT_END,
 };
 
@@ -76,6 +78,8 @@ void fs_usage(FILE *out)
             "  -o cache_dir_size=SIZE  bytes DIR may hold (LRU); default %s\n"
             "  -o log=FILE         append the daemon's messages to FILE (default:\n"
             "                      syslog once in the background, stderr with -f)\n"
+            "  -o open             have the kernel send every open and close (slower\n"
+            "                      cached reads; a failing image fails at open)\n"
             "\n"
             "common FUSE options:\n"
             "  -f                  stay in the foreground (log to stderr)\n"
@@ -239,6 +243,7 @@ int fs_main(int argc, char **argv)
         goto out;
     fs->extract_flags = o.nosign ? DSC_EXTRACT_UNSIGNED : 0; /* before cache_dir: part of its keys */
     fs->max_read = o.max_read;
+    fs->open_requests = o.open;
     if (o.log && !fsys_open_log(fs, o.log))
         goto out;
     if (o.cache_dir && !fsys_use_disk(fs, o.cache_dir, dir_limit))
@@ -256,7 +261,7 @@ int fs_main(int argc, char **argv)
 out:
     fuse_set_log_func(NULL); /* back to stderr before fs goes */
     if (fs)
-        ops_close_all(fs);
+        ops_stopped(fs);
     fsys_free(fs);
     free(cmd.mountpoint);
     free(o.cache);

@@ -118,7 +118,8 @@ struct fsys *fsys_open(dsc_cache *cache, const char *cache_path, uint64_t budget
     fs->gid = getgid();
     fs->nimages = dsc_cache_get_info(cache)->image_count;
     pthread_mutex_init(&fs->lock, NULL);
-    pthread_mutex_init(&fs->handles_lock, NULL);
+    pthread_mutex_init(&fs->reading_lock, NULL);
+    pthread_mutex_init(&fs->control_lock, NULL);
     fs->cache_path = realpath(cache_path, NULL);
     if (!fs->cache_path || !record_files(fs))
         goto fail;
@@ -159,6 +160,8 @@ void fsys_free(struct fsys *fs)
     if (!fs)
         return;
     disk_store_close(fs->disk);
+    if (fs->store)
+        fsys_reading_end(fs);
     store_destroy(fs->store);
     tree_free(fs->tree);
     if (fs->img)
@@ -175,7 +178,10 @@ void fsys_free(struct fsys *fs)
     if (fs->log)
         fclose(fs->log);
     pthread_mutex_destroy(&fs->lock);
-    pthread_mutex_destroy(&fs->handles_lock);
+    for (int i = 0; i < 2; i++)
+        free(fs->control_text[i]);
+    pthread_mutex_destroy(&fs->reading_lock);
+    pthread_mutex_destroy(&fs->control_lock);
     dsc_cache_close(fs->cache);
     free(fs);
 }

@@ -10,8 +10,8 @@
  *  - After fsys_open, mapped cache bytes are touched only by the engine under
  *    the SIGBUS guard (produce.c); everything else uses copies made here.
  *  - An image whose extraction failed stays failed for the life of the
- *    mount (the cache is immutable; a truncated one does not heal): opens
- *    get EIO at once and the reason is logged once.
+ *    mount (the cache is immutable; a truncated one does not heal): reads
+ *    (opens, with -o open) get EIO at once and the reason is logged once.
  */
 #ifndef DSCFS_FSYS_H
 #define DSCFS_FSYS_H
@@ -30,7 +30,7 @@
 #include "tree.h"
 
 /* What the daemon's anonymous memory may hold beyond cache_size and the
- * images open now (dscfs(1) MEMORY): tree, image table, FUSE threads and
+ * images being read now (dscfs(1) MEMORY): tree, image table, FUSE threads and
  * their buffers, heap slack. Measured 4-6 MiB on the 5134-image bench
  * cache with 8 threads. */
 #define FSYS_FIXED_OVERHEAD ((uint64_t)32 << 20)
@@ -39,6 +39,10 @@
  * extracted images: a quarter of it, at most this much, goes to the tries
  * (enough for every trie of a 5000-image cache a typical open needs). */
 #define FSYS_EXPORTS_MAX ((uint64_t)32 << 20)
+
+/* Images being read at once that stay pinned between their READs beyond
+ * cache_size (reading.c). */
+#define FSYS_READING_MAX 8
 
 /* Tree payloads of the files under /.dscfs (image files carry their index). */
 #define FSYS_INFO   (UINT32_MAX - 1)
@@ -53,6 +57,12 @@ struct image_state {
     char *error;          /* why it failed, when failed */
     char *warnings;       /* the engine's warnings from the last extraction */
     bool extracted;       /* at least once */
+};
+
+/* An image being read (reading.c): it holds one store pin. */
+struct fsys_reading {
+    uint32_t image;
+    uint64_t served;      /* bytes READs returned from it since it was pinned */
 };
 
 /* Identity of a cache file at mount time, to notice it being replaced. */
@@ -83,9 +93,17 @@ struct fsys {
     bool to_syslog;         /* set once daemonized; stderr before */
     FILE *log;              /* -o log=FILE (appended, line-buffered), or NULL */
     unsigned max_read;      /* -o max_read=N, or 0: told to libfuse at init */
-    pthread_mutex_t handles_lock;
-    struct handle *handles; /* open files (ops.c); what is still open at
-                               unmount is freed by ops_close_all */
+    bool open_requests;     /* -o open: the kernel sends OPEN and RELEASE
+                               (set at FUSE init when no-open is off or not
+                               supported) */
+    pthread_mutex_t reading_lock;
+    struct fsys_reading reading[FSYS_READING_MAX]; /* oldest first */
+    unsigned nreading;
+    pthread_mutex_t control_lock;
+    char *control_text[2];  /* /.dscfs/info and status as last stat'ed (ops.c) */
+    size_t control_len[2];
+    uint64_t opens;         /* OPEN requests (atomic) */
+    uint64_t reads;         /* READ requests of images (atomic) */
     unsigned engine_busy;   /* engine calls in flight (atomic; produce.c) */
     uint64_t work_since_release; /* bytes extracted or sized (atomic) */
     uint64_t releases;      /* times the cache pages were let go (atomic) */
@@ -131,8 +149,16 @@ int fsys_produce(void *ctx, uint32_t key, store_blob *out);
  * kernel's attributes of the /.dscfs files, whose sizes follow their
  * text, are invalidated if any were handed out (ops.c). Cheap otherwise. */
 void fsys_control_changed(struct fsys *fs);
-/* The last open file was closed (ops.c): hand the heap back (produce.c). */
-void fsys_files_closed(struct fsys *fs);
+
+/* A READ of image i (reading.c): up to `size` bytes at `off` (>= 0) into buf;
+ * the count, or -EIO / -ENOMEM. */
+int fsys_read_image(struct fsys *fs, uint32_t image, char *buf, size_t size, off_t off);
+/* Extract image i if needed and keep it pinned as being read (-o open's
+ * open); 0, -EIO or -ENOMEM. */
+int fsys_hold_image(struct fsys *fs, uint32_t image);
+/* Drop every pin of the images being read (at unmount). */
+void fsys_reading_end(struct fsys *fs);
+unsigned fsys_reading_count(struct fsys *fs);
 
 /* Text of /.dscfs/info and /.dscfs/status (report.c); malloc'ed, NULL
  * when out of memory. */

@@ -11,7 +11,7 @@ libdscfs_la_SOURCES = \
 libdscfs_la_CFLAGS = $(AM_CFLAGS) $(PTHREAD_CFLAGS)
 
 # make check-tsan: the store's (and the guard's) unit tests, then the
-# parallel, small-budget and disk-store mount tests with the daemon, under
+# parallel, small-budget, disk-store and no-open mount tests with the daemon, under
 # ThreadSanitizer (halt_on_error: a report kills the daemon, failing the
 # test). Built in b-tsan/ from a copy of the source files git knows (tracked
 # or not ignored), so the normal in-tree build is left alone.
@@ -26,7 +26,7 @@ check-tsan:
 	cd $(TSAN_DIR) && for suite in store guard; do \
 	  CK_RUN_SUITE=$$suite CK_FORK=no $(TSAN_RUN) ./tests/unit/test_lib || exit 1; \
 	done
-	cd $(TSAN_DIR) && for t in mount_parallel mount_budget mount_store; do \
+	cd $(TSAN_DIR) && for t in mount_parallel mount_budget mount_store mount_noopen; do \
 	  top_srcdir=. top_builddir=. DSCFS=$$PWD/dscfs$(EXEEXT) \
 	  DSC_TESTDATA="$${DSC_TESTDATA:-$(abs_top_srcdir)/../shared/testdata}" $(TSAN_RUN) \
 	    sh tests/integration/$$t.sh; rc=$$?; \
@@ -49,7 +49,7 @@ EXTRA_DIST += tests/integration/fakestat.c
 if HAVE_FUSE
 dscfs_SOURCES += \
 	src/fs/fs.h src/fs/fsys.h src/fs/fsys.c src/fs/build.c \
-	src/fs/produce.c src/fs/report.c src/fs/ops.c src/fs/ops.h src/fs/daemon.c \
+	src/fs/produce.c src/fs/reading.c src/fs/report.c src/fs/ops.c src/fs/ops.h src/fs/daemon.c \
 	src/fs/warm.c src/fs/warm.h src/fs/disk_store.c src/fs/disk_store.h \
 	src/lib/base/sha256.c src/fs/mountpoint.c src/fs/mountpoint.h
 dscfs_CPPFLAGS += -I$(top_srcdir)/src/fs

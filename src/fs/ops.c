@@ -2,31 +2,31 @@
 /*
  * ops.c — the FUSE operations. Everything is read-only and immutable: nodes
  * come from the tree (inode = node id + 1), image bytes from the store,
- * pinned from open to release. The first open of an image extracts it (so
- * a failure shows at open); a later open pins it only when a read reaches
- * us: while the kernel's page cache still holds the file (keep_cache), an
- * image the store has evicted is not extracted again for nothing. The
- * /.dscfs files are rendered at open and served with direct_io, since their
- * text changes as the mount works: a read runs to the end of the text
- * rendered at open whatever size stat gave. Their stat size is the length
- * of the text a read would return now (rendered for the purpose); as the
- * kernel keeps attributes for attr_timeout (one value for the whole mount
- * in the high-level API), a size handed out is taken back: a GETATTR of
- * one invalidates its inode within the request (the kernel returns the
- * reply to that stat but does not keep it: the inode's attr_version has
- * moved), and after an image changes state both are invalidated if their
- * attributes were handed out since (a LOOKUP's or READDIRPLUS's, which the
- * kernel keeps).
+ * pinned for each READ (reading.c).
+ *
+ * No-open: the first OPEN answers ENOSYS, after which the kernel sends no
+ * OPEN, FLUSH or RELEASE for the rest of the mount (FUSE_CAP_NO_OPEN_SUPPORT;
+ * the first FLUSH answers ENOSYS too, as there is no flush operation) and
+ * keeps every file's pages across opens (FOPEN_KEEP_CACHE), so a cached
+ * re-read makes no round trip at all. An image that fails therefore fails
+ * at its first READ, not at open. -o open (or a kernel without no-open)
+ * answers OPEN: a failed image's open gets EIO and an image's first open
+ * extracts it, held for the reads that follow.
+ *
+ * The /.dscfs files go through the page cache like the images (no-open is
+ * connection-wide: no direct_io for them). A stat of one renders its text
+ * now and keeps it: its size is that text's length and READs serve that
+ * same text, so size and bytes agree. The kernel keeps both (attr_timeout,
+ * page cache) until the text changes: when an image's state or the store's
+ * counters change, both files' inodes are invalidated (attributes and
+ * pages) if their text was handed out since, and the next stat or read
+ * asks again. Between changes they show the memory figures as of the last
+ * stat.
  *
  * Round trips: directory listings carry full attributes (readdirplus), so
  * `ls -l` makes no LOOKUP per name; symlink targets are cached by the
  * kernel (one READLINK per link per mount); security/ACL xattrs answer
- * EOPNOTSUPP, which ls caches per file system; image opens set keep_cache
- * and FOPEN_NOFLUSH. No-open (an ENOSYS open) is not used: it is
- * connection-wide in the kernel, so the /.dscfs files would lose direct_io
- * and be read from a page cache that every state change would have to
- * invalidate, as it now does their attributes; and no RELEASE would come to
- * unpin an image or trim the heap when the last file closes.
+ * EOPNOTSUPP, which ls caches per file system.
  */
 #include "ops.h"
 
@@ -40,54 +40,9 @@
 
 static struct fsys *ctx_fs(void) { return fuse_get_context()->private_data; }
 
-/* What an open file handle (fi->fh) points to. */
-struct handle {
-    uint32_t image;            /* UINT32_MAX for a rendered text */
-    const store_blob *blob;    /* pinned; NULL until the first read of a re-open */
-    char *text;
-    size_t text_len;
-    struct handle *prev, *next; /* fs->handles, under fs->handles_lock */
-};
-
-/* Every open handle is on fs->handles until released, so that the ones
- * open when the daemon stops can be freed (ops_close_all). */
-static void handle_track(struct fsys *fs, struct handle *h)
-{
-    pthread_mutex_lock(&fs->handles_lock);
-    h->prev = NULL;
-    h->next = fs->handles;
-    if (h->next)
-        h->next->prev = h;
-    fs->handles = h;
-    pthread_mutex_unlock(&fs->handles_lock);
-}
-
-static void handle_free(struct fsys *fs, struct handle *h)
-{
-    pthread_mutex_lock(&fs->handles_lock);
-    if (h->prev)
-        h->prev->next = h->next;
-    else
-        fs->handles = h->next;
-    if (h->next)
-        h->next->prev = h->prev;
-    bool last = !fs->handles;
-    pthread_mutex_unlock(&fs->handles_lock);
-    if (__atomic_load_n(&h->blob, __ATOMIC_ACQUIRE)) {
-        store_release(fs->store, h->image);
-        fsys_control_changed(fs);
-    }
-    free(h->text);
-    free(h);
-    if (last)
-        fsys_files_closed(fs);
-}
-
-void ops_close_all(struct fsys *fs)
+void ops_stopped(struct fsys *fs)
 {
     __atomic_store_n(&fs->fuse, NULL, __ATOMIC_RELEASE); /* fuse_destroy has run */
-    while (fs->handles)
-        handle_free(fs, fs->handles);
 }
 
 static const char control_info[] = "/.dscfs/info", control_status[] = "/.dscfs/status";
@@ -115,6 +70,44 @@ void fsys_control_changed(struct fsys *fs)
     }
 }
 
+/* Render the text of /.dscfs/info or /.dscfs/status now and keep it as the
+ * one READs serve; its length (0 when out of memory). */
+static size_t control_render(struct fsys *fs, uint32_t which)
+{
+    /* Before rendering: a change from now on takes back what we hand out. */
+    __atomic_store_n(&fs->control_handed, true, __ATOMIC_RELEASE);
+    size_t len = 0;
+    char *text = render_text(fs, which, &len);
+    unsigned k = which == FSYS_INFO ? 0 : 1;
+    pthread_mutex_lock(&fs->control_lock);
+    free(fs->control_text[k]);
+    fs->control_text[k] = text;
+    fs->control_len[k] = text ? len : 0;
+    pthread_mutex_unlock(&fs->control_lock);
+    return text ? len : 0;
+}
+
+/* A READ of a /.dscfs file: from the text its last stat rendered (the
+ * kernel has that text's size). Never invalidates: the kernel holds the
+ * page this READ fills locked until we reply. */
+static int read_text(struct fsys *fs, uint32_t which, char *buf, size_t size, off_t off)
+{
+    unsigned k = which == FSYS_INFO ? 0 : 1;
+    __atomic_store_n(&fs->control_handed, true, __ATOMIC_RELEASE);
+    pthread_mutex_lock(&fs->control_lock);
+    bool none = !fs->control_text[k];
+    pthread_mutex_unlock(&fs->control_lock);
+    if (none)
+        control_render(fs, which);
+    pthread_mutex_lock(&fs->control_lock);
+    size_t len = fs->control_len[k];
+    size_t n = (uint64_t)off < len ? (len - (size_t)off < size ? len - (size_t)off : size) : 0;
+    if (n)
+        memcpy(buf, fs->control_text[k] + off, n);
+    pthread_mutex_unlock(&fs->control_lock);
+    return (int)n;
+}
+
 static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
     cfg->use_ino = 1;
@@ -129,6 +122,8 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     struct fsys *fs = ctx_fs();
     if (fs->max_read)
         conn->max_read = fs->max_read;
+    if (!(conn->capable & FUSE_CAP_NO_OPEN_SUPPORT))
+        fs->open_requests = true;
     __atomic_store_n(&fs->fuse, fuse_get_context()->fuse, __ATOMIC_RELEASE);
     return fs;
 }
@@ -163,17 +158,17 @@ static void fill_stat(struct fsys *fs, uint32_t id, const tree_node *n, struct s
         st->st_size = (off_t)strlen(n->target);
         break;
     case TREE_FILE: {
-        /* A failing image lists as empty. A /.dscfs file has the size of
-         * its text now (see the top of this file). */
+        /* An image that fails before its size is known lists as one
+         * byte: the kernel sends no READ for an empty file, and (no-open)
+         * a READ is where the failure shows. A /.dscfs file has the size
+         * of the text its READs serve (see the top of this file). */
         uint64_t size = 0;
         if (is_image(fs, n)) {
-            fsys_image_size(fs, n->payload, &size);
+            if (fsys_image_size(fs, n->payload, &size) != 0)
+                size = 1;
             fsys_control_changed(fs);
         } else {
-            size_t len = 0;
-            free(render_text(fs, n->payload, &len));
-            size = len;
-            __atomic_store_n(&fs->control_handed, true, __ATOMIC_RELEASE);
+            size = control_render(fs, n->payload);
         }
         st->st_mode = S_IFREG | 0444;
         st->st_nlink = 1;
@@ -192,8 +187,6 @@ static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *
     if (!n)
         return -ENOENT;
     fill_stat(fs, id, n, st);
-    if (n->kind == TREE_FILE && !is_image(fs, n))
-        fuse_invalidate_path(live_fuse(fs), path); /* this reply is not to be kept */
     return 0;
 }
 
@@ -267,74 +260,10 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
     return 0;
 }
 
-static int open_text(struct fsys *fs, uint32_t which, struct fuse_file_info *fi)
-{
-    struct handle *h = calloc(1, sizeof *h);
-    if (!h)
-        return -ENOMEM;
-    h->image = UINT32_MAX;
-    h->text = render_text(fs, which, &h->text_len);
-    if (!h->text) {
-        free(h);
-        return -ENOMEM;
-    }
-    fi->fh = (uintptr_t)h;
-    fi->direct_io = 1;
-    handle_track(fs, h);
-    return 0;
-}
-
-static int acquire_errno(int err) { return err == ENOMEM ? -ENOMEM : -EIO; }
-
-static int open_image(struct fsys *fs, uint32_t image, struct fuse_file_info *fi)
-{
-    if (fsys_image_failed(fs, image))
-        return -EIO;
-    struct handle *h = calloc(1, sizeof *h);
-    if (!h)
-        return -ENOMEM;
-    h->image = image;
-    int err = fsys_image_extracted(fs, image) ? 0 : store_acquire(fs->store, image, &h->blob);
-    fsys_control_changed(fs);
-    if (err) {
-        free(h);
-        return acquire_errno(err);
-    }
-    fi->fh = (uintptr_t)h;
-    fi->keep_cache = 1;
-    handle_track(fs, h);
-#if FUSE_MAJOR_VERSION > 3 || (FUSE_MAJOR_VERSION == 3 && FUSE_MINOR_VERSION >= 10)
-    fi->noflush = 1; /* FOPEN_NOFLUSH: a close has nothing to flush */
-#endif
-    return 0;
-}
-
-/* The blob of an image handle, pinned on its first read if open did not;
- * NULL and *err set when extracting it fails now. */
-static const store_blob *handle_blob(struct handle *h, int *err)
-{
-    const store_blob *b = __atomic_load_n(&h->blob, __ATOMIC_ACQUIRE);
-    if (b)
-        return b;
-    struct fsys *fs = ctx_fs();
-    int rc = store_acquire(fs->store, h->image, &b);
-    fsys_control_changed(fs);
-    if (rc) {
-        *err = acquire_errno(rc);
-        return NULL;
-    }
-    const store_blob *none = NULL;
-    /* Two reads racing here: one pin stays with the handle, the other goes. */
-    if (!__atomic_compare_exchange_n(&h->blob, &none, b, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-        store_release(fs->store, h->image);
-        b = none;
-    }
-    return b;
-}
-
 static int fs_open(const char *path, struct fuse_file_info *fi)
 {
     struct fsys *fs = ctx_fs();
+    __atomic_add_fetch(&fs->opens, 1, __ATOMIC_RELAXED);
     uint32_t id;
     const tree_node *n = lookup(fs, path, &id);
     if (!n)
@@ -343,36 +272,34 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
         return -EISDIR;
     if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
         return -EROFS;
-    return is_image(fs, n) ? open_image(fs, n->payload, fi) : open_text(fs, n->payload, fi);
+    if (!fs->open_requests)
+        return -ENOSYS; /* no-open: success, and no more OPENs */
+    fi->keep_cache = 1;
+#if FUSE_MAJOR_VERSION > 3 || (FUSE_MAJOR_VERSION == 3 && FUSE_MINOR_VERSION >= 10)
+    fi->noflush = 1; /* FOPEN_NOFLUSH: a close has nothing to flush */
+#endif
+    if (!is_image(fs, n))
+        return 0;
+    if (fsys_image_failed(fs, n->payload))
+        return -EIO;
+    return fsys_image_extracted(fs, n->payload) ? 0 : fsys_hold_image(fs, n->payload);
 }
 
 static int fs_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
-    struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-    const char *data = h->text;
-    size_t len = h->text_len;
-    if (h->image != UINT32_MAX) {
-        int err = 0;
-        const store_blob *b = handle_blob(h, &err);
-        if (!b)
-            return err;
-        data = b->data;
-        len = b->size;
-    }
+    struct fsys *fs = ctx_fs();
+    uint32_t id;
+    const tree_node *n = lookup(fs, path, &id);
+    if (!n)
+        return -ENOENT;
+    if (n->kind != TREE_FILE)
+        return -EISDIR;
     if (off < 0)
         return -EINVAL;
-    if ((uint64_t)off >= len)
-        return 0;
-    if (size > len - (size_t)off)
-        size = len - (size_t)off;
-    memcpy(buf, data + off, size);
-    return (int)size;
-}
-
-static int fs_release(const char *path, struct fuse_file_info *fi)
-{
-    handle_free(ctx_fs(), (struct handle *)(uintptr_t)fi->fh);
-    return 0;
+    if (!is_image(fs, n))
+        return read_text(fs, n->payload, buf, size, off);
+    __atomic_add_fetch(&fs->reads, 1, __ATOMIC_RELAXED);
+    return fsys_read_image(fs, n->payload, buf, size, off);
 }
 
 static int fs_statfs(const char *path, struct statvfs *sv)
@@ -452,7 +379,6 @@ const struct fuse_operations fsys_ops = {
     .readdir = fs_readdir,
     .open = fs_open,
     .read = fs_read,
-    .release = fs_release,
     .statfs = fs_statfs,
     .getxattr = fs_getxattr,
     .listxattr = fs_listxattr,

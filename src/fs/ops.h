@@ -10,9 +10,8 @@
 extern const struct fuse_operations fsys_ops;
 
 struct fsys;
-/* Free every file handle still open (libfuse releases none of them when
- * it stops on a signal), unpinning their blobs; call once the FUSE loop
- * has ended, before fsys_free. */
-void ops_close_all(struct fsys *fs);
+/* The FUSE loop has ended (fuse_destroy has run): no more invalidations.
+ * Call before fsys_free. */
+void ops_stopped(struct fsys *fs);
 
 #endif

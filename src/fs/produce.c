@@ -10,8 +10,7 @@
  * --extract-all makes every 128 MB of output) and hands the heap the engine
  * freed back to the system (malloc_trim), so that between requests it
  * holds the store, the pinned images and its fixed structures, nothing of
- * the extractions it has done; and when the last open file closes, it
- * hands back what the reads left in the FUSE threads' heaps.
+ * the extractions it has done (and reading.c trims after the reads).
  */
 #include <errno.h>
 #include <malloc.h>
@@ -92,16 +91,6 @@ static void engine_done(struct fsys *fs, uint64_t work, bool extraction)
     dsc_cache_release_pages(fs->cache);
     malloc_trim(0);
     __atomic_add_fetch(&fs->releases, 1, __ATOMIC_RELAXED);
-}
-
-/* Every read allocates its reply buffer (up to 128 KiB: libfuse's
- * high-level read) and frees it; while files stay open their reads need
- * no engine call, so nothing above trims the heap after them. When the
- * last file closes, the reads are over: trim then. */
-void fsys_files_closed(struct fsys *fs)
-{
-    (void)fs;
-    malloc_trim(0);
 }
 
 /* ---- engine jobs: an image's size, or its extraction ---- */

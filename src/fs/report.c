@@ -50,6 +50,9 @@ static void print_store(FILE *f, struct fsys *fs)
         {"store.waits", st.waits},         {"store.failures", st.failures},
         {"store.evictions", st.evictions},
         {"extractions", __atomic_load_n(&fs->extractions, __ATOMIC_RELAXED)},
+        {"requests.open", __atomic_load_n(&fs->opens, __ATOMIC_RELAXED)},
+        {"requests.read", __atomic_load_n(&fs->reads, __ATOMIC_RELAXED)},
+        {"reading", fsys_reading_count(fs)},
     };
     print_kvs(f, kv, sizeof kv / sizeof *kv);
 }

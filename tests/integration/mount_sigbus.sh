@@ -33,9 +33,12 @@ kill -0 "$pid" 2> /dev/null || fail "the daemon died of SIGBUS"
 grep -q 'libc++.1.dylib: extraction failed: .*unreadable' "$WORK/log" || fail "no reason logged: $(cat "$WORK/log")"
 grep -q '^failed.*libc++.1.dylib.*unreadable' "$mp/.dscfs/status" || fail "status does not show the failure"
 
-# A size never computed goes through the engine too (stat of a new path).
-[ "$(stat -c %s "$mp/usr/lib/system/libdyld.dylib")" = 0 ] || fail "size of an unreadable image"
-if cat "$mp/usr/lib/system/libdyld.dylib" > /dev/null 2>&1; then fail "libdyld read after truncation"; fi
+# A size never computed goes through the engine too (stat of a new path);
+# the failed image lists as one byte, so that a read reaches the daemon
+# (no OPEN comes) and fails.
+[ "$(stat -c %s "$mp/usr/lib/system/libdyld.dylib")" = 1 ] || fail "size of an unreadable image"
+if cat "$mp/usr/lib/system/libdyld.dylib" > /dev/null 2> "$WORK/err"; then fail "libdyld read after truncation"; fi
+grep -q 'Input/output error' "$WORK/err" || fail "libdyld: expected EIO, got $(cat "$WORK/err")"
 kill -0 "$pid" 2> /dev/null || fail "the daemon died computing a size"
 
 cmp "$mp/usr/lib/libobjc.A.dylib" "$WORK/objc.want" || fail "libobjc no longer served from the store"
