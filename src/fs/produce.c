@@ -116,6 +116,25 @@ static void run_job(void *arg)
 
 /* ---- sizes ---- */
 
+/* A size computation of image i failed with `why` (NULL: the engine's
+ * `err`). If an extraction gave the image its size meanwhile, that stands:
+ * the bytes it made are served whatever the cache became since (a stat
+ * sizing the image when the cache was cut short must not fail an image
+ * already in the store). */
+static int size_failed(struct fsys *fs, uint32_t i, const char *why, const dsc_error *err, uint64_t *size)
+{
+    pthread_mutex_lock(&fs->lock);
+    bool known = fs->img[i].size_known;
+    *size = fs->img[i].size;
+    pthread_mutex_unlock(&fs->lock);
+    if (known)
+        return 0;
+    if (!why)
+        return job_failed(fs, i, err);
+    fail_image(fs, i, why);
+    return EIO;
+}
+
 int fsys_image_size(struct fsys *fs, uint32_t i, uint64_t *size)
 {
     pthread_mutex_lock(&fs->lock);
@@ -128,20 +147,16 @@ int fsys_image_size(struct fsys *fs, uint32_t i, uint64_t *size)
         return EIO;
     /* Two threads may both compute it; they get the same answer. */
     struct engine_job j = {.cache = fs->cache, .image = i, .flags = fs->extract_flags, .size_only = true};
-    if (!fsys_cache_ok(fs)) {
-        fail_image(fs, i, changed_msg);
-        return EIO;
-    }
+    if (!fsys_cache_ok(fs))
+        return size_failed(fs, i, changed_msg, NULL, size);
     /* A page another thread's fault replaced with zeros reads without a
      * fault of our own: a cache that changed meanwhile fails us too. */
     bool ok = engine_run(fs, run_job, &j) && fsys_cache_ok(fs);
     engine_done(fs, ok && !j.rc ? j.size : 0, false);
-    if (!ok) {
-        fail_image(fs, i, sigbus_msg);
-        return EIO;
-    }
+    if (!ok)
+        return size_failed(fs, i, sigbus_msg, NULL, size);
     if (j.rc)
-        return job_failed(fs, i, &j.err);
+        return size_failed(fs, i, NULL, &j.err, size);
     pthread_mutex_lock(&fs->lock);
     if (!fs->img[i].size_known) {
         fs->img[i].size = j.size;

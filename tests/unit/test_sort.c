@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * test_sort.c — dsc_sort/dsc_sort_r (sorted input left alone, anything else
- * sorted as qsort would), dsc_lower_bound, and dsc_cache_release_pages (what
+ * test_sort.c — dsc_sort/dsc_sort_r (sorted input left alone, sorted runs
+ * merged stably, anything else sorted as qsort would), dsc_lower_bound, and dsc_cache_release_pages (what
  * --extract-all calls between images): the cache reads the same after it.
  */
 #include <stddef.h>
@@ -49,6 +49,52 @@ START_TEST(unsorted_input_is_sorted)
     qsort(want, N, sizeof *want, cmp_int);
     dsc_sort(v, N, sizeof *v, cmp_int);
     ck_assert_mem_eq(v, want, sizeof v);
+}
+END_TEST
+
+/* Orders (key, tag) pairs by key alone: equal keys keep their input order
+ * in a stable sort (glibc's qsort merges, and so does dsc_sort's run merge). */
+struct tagged {
+    int key, tag;
+};
+
+static int cmp_key(const void *a, const void *b)
+{
+    return cmp_int(&((const struct tagged *)a)->key, &((const struct tagged *)b)->key);
+}
+
+/* A stable insertion sort: the reference order. */
+static void stable_sort(struct tagged *v, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && v[j - 1].key > v[j].key; j--) {
+            struct tagged t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+}
+
+/* 1 to 12 sorted runs of random lengths (up to 8 are merged, more go to
+ * qsort), keys with many repeats: the order of a stable sort every time. */
+START_TEST(sorted_runs_are_merged_stably)
+{
+    enum { N = 600 };
+    struct tagged v[N], want[N];
+    srand(11);
+    for (int round = 0; round < 200; round++) {
+        size_t runs = 1 + (size_t)round % 12, n = 0;
+        for (size_t r = 0; r < runs; r++) {
+            size_t len = (size_t)rand() % (N / 12);
+            int key = rand() % 20;
+            for (size_t i = 0; i < len; i++, n++) {
+                key += rand() % 3;
+                v[n] = want[n] = (struct tagged){key, (int)n};
+            }
+        }
+        stable_sort(want, n);
+        dsc_sort(v, n, sizeof *v, cmp_key);
+        ck_assert_mem_eq(v, want, n * sizeof *v);
+    }
 }
 END_TEST
 
@@ -107,6 +153,7 @@ Suite *sort_suite(void)
     TCase *tc = tcase_create("sort");
     tcase_add_test(tc, sorted_input_is_kept);
     tcase_add_test(tc, unsorted_input_is_sorted);
+    tcase_add_test(tc, sorted_runs_are_merged_stably);
     tcase_add_test(tc, sort_r_passes_its_context);
     tcase_add_test(tc, lower_bound_finds_first_not_less);
     tcase_add_loop_test(tc, release_pages_keeps_the_cache_readable, 0, 3);

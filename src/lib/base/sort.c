@@ -4,6 +4,7 @@
  */
 #include "base/sort.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -21,26 +22,72 @@ static int compare(const struct order *o, const void *a, const void *b)
     return o->cmp ? o->cmp(a, b) : o->cmp_r(a, b, o->arg);
 }
 
-static int is_sorted(const void *base, size_t n, size_t size, const struct order *o)
+/* Up to this many ascending runs are merged; more go to qsort. */
+#define MAX_RUNS 8
+
+/* End of the ascending run that starts at `i`. */
+static size_t run_end(const char *v, size_t i, size_t n, size_t size, const struct order *o)
 {
-    const char *v = base;
-    for (size_t i = 1; i < n; i++)
-        if (compare(o, v + (i - 1) * size, v + i * size) > 0)
-            return 0;
-    return 1;
+    while (i + 1 < n && compare(o, v + i * size, v + (i + 1) * size) <= 0)
+        i++;
+    return i + 1;
+}
+
+/* Merge the sorted [0, mid) and [mid, end) of v, through tmp (mid
+ * records): stable, the left run first among equals, as qsort's merge. */
+static void merge(char *v, size_t mid, size_t end, size_t size, const struct order *o, char *tmp)
+{
+    memcpy(tmp, v, mid * size);
+    size_t a = 0, b = mid, out = 0;
+    while (a < mid && b < end) {
+        bool left = compare(o, tmp + a * size, v + b * size) <= 0;
+        memcpy(v + out++ * size, left ? tmp + a++ * size : v + b++ * size, size);
+    }
+    memcpy(v + out * size, tmp + a * size, (mid - a) * size); /* what is left of b is in place */
+}
+
+/* Sort by merging a few ascending runs (a sorted table with records
+ * appended, several sorted tables concatenated): neighbours pairwise, so
+ * O(n log runs). False when there are too many runs, or no memory to merge
+ * them; v is then as it was. */
+static bool merge_runs(void *base, size_t n, size_t size, const struct order *o)
+{
+    char *v = base;
+    size_t ends[MAX_RUNS], nruns = 0;
+    for (size_t i = 0; i < n; i = ends[nruns++]) {
+        if (nruns == MAX_RUNS)
+            return false;
+        ends[nruns] = run_end(v, i, n, size, o);
+    }
+    if (nruns < 2)
+        return true;
+    char *tmp = malloc(n * size);
+    if (!tmp)
+        return false;
+    while (nruns > 1) {
+        size_t kept = 0, start = 0;
+        for (size_t r = 0; r < nruns; r += 2) {
+            if (r + 1 < nruns)
+                merge(v + start * size, ends[r] - start, ends[r + 1] - start, size, o, tmp);
+            start = ends[kept++] = ends[r + 1 < nruns ? r + 1 : r];
+        }
+        nruns = kept;
+    }
+    free(tmp);
+    return true;
 }
 
 void dsc_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
 {
     struct order o = {.cmp = cmp};
-    if (n > 1 && !is_sorted(base, n, size, &o))
+    if (n > 1 && !merge_runs(base, n, size, &o))
         qsort(base, n, size, cmp);
 }
 
 void dsc_sort_r(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *, void *), void *arg)
 {
     struct order o = {.cmp_r = cmp, .arg = arg};
-    if (n > 1 && !is_sorted(base, n, size, &o))
+    if (n > 1 && !merge_runs(base, n, size, &o))
         qsort_r(base, n, size, cmp, arg);
 }
 

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * sort.h — qsort/qsort_r that first look whether the array is sorted already.
+ * sort.h — qsort/qsort_r that first look for a few sorted runs.
  *
  * Much of what the engine sorts arrives in order (extdef names as the
  * linker sorted them, export-trie walks of tries written in order, fixups
- * walked page by page): one linear pass then replaces n log n comparisons.
- * Either way the result is what qsort(3)/qsort_r(3) give.
+ * walked page by page), or as a few sorted pieces (fixups with binds
+ * appended, defined then undefined symbols): one linear pass per piece
+ * then replaces n log n comparisons. The merge is stable, as glibc's
+ * qsort (a merge sort) is, so either way the result is what
+ * qsort(3)/qsort_r(3) give.
  */
 #ifndef DSC_SORT_H
 #define DSC_SORT_H

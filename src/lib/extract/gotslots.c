@@ -63,7 +63,7 @@ static int find_twins(struct dsc_plan *p, struct dsc_symbols *syms, struct twin 
         if (refs[i].kind != DSC_REF_BRANCH)
             slots[nslots++] = refs[i].to;
     if (nslots)
-        qsort(slots, nslots, sizeof *slots, cmp_u64);
+        dsc_sort(slots, nslots, sizeof *slots, cmp_u64);
     size_t k = 0;
     for (size_t i = 0; i < nslots; i++) {
         struct twin t = {.addr = slots[i]};
@@ -246,7 +246,7 @@ static int recover_all(struct recover *r)
         return plan_oom(r->p);
     for (size_t i = 0; i < r->p->nfixups; i++)
         r->fixed[i] = r->p->fixups[i].address;
-    qsort(r->fixed, r->p->nfixups, sizeof *r->fixed, cmp_u64);
+    dsc_sort(r->fixed, r->p->nfixups, sizeof *r->fixed, cmp_u64);
     if (claim_bound(r))
         return -1;
     for (unsigned i = 0; i < mo->nsects; i++) {

@@ -31,6 +31,7 @@
 #include "extract/extract.h"
 #include "base/bindinfo.h"
 #include "base/ptrfmt.h"
+#include "base/sort.h"
 #include "index/imports.h"
 #include "extract/gotslots.h"
 #include "extract/lazybind.h"
@@ -167,7 +168,7 @@ static int add_missing_binds(struct dsc_plan *p, struct dsc_symbols *syms, const
         return plan_oom(p);
     for (size_t k = 0; k < n; k++)
         have[k] = p->fixups[k].address;
-    qsort(have, n, sizeof *have, cmp_u64);
+    dsc_sort(have, n, sizeof *have, cmp_u64);
     int rc = 0;
     for (size_t i = 0; i < im->nbinds && rc == 0; i++) {
         const struct dsc_orig_bind *ob = &im->binds[i];

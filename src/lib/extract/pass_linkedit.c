@@ -179,6 +179,7 @@ struct export_ctx {
     struct dsc_plan *p;
     const char **names;   /* the extdefs' names, sorted */
     uint32_t nnames;
+    uint32_t cursor;      /* the names before it sort before the last key */
 };
 
 static int cmp_name(const void *a, const void *b)
@@ -200,11 +201,25 @@ static unsigned section_number(const struct dsc_plan *p, uint64_t addr)
     return 0;
 }
 
+/* True when `key` is one of the extdefs' names. A trie written in order
+ * walks its keys sorted: then a cursor moving along the names answers
+ * with a comparison or two; a key not above the name before the cursor
+ * is searched for. */
+static bool is_extdef(struct export_ctx *e, const char *key)
+{
+    int c = 1;
+    if (e->cursor > 0 && strcmp(e->names[e->cursor - 1], key) >= 0)
+        return bsearch(&key, e->names, e->nnames, sizeof *e->names, cmp_name) != NULL;
+    while (e->cursor < e->nnames && (c = strcmp(e->names[e->cursor], key)) < 0)
+        e->cursor++;
+    return e->cursor < e->nnames && c == 0;
+}
+
 static int add_export(void *ctx, const char *key, size_t key_len, dsc_span term)
 {
     struct export_ctx *e = ctx;
     struct dsc_plan *p = e->p;
-    if (bsearch(&key, e->names, e->nnames, sizeof *e->names, cmp_name))
+    if (is_extdef(e, key))
         return 0;
     uint64_t off = 0, flags, value = 0;
     if (!span_uleb(term, &off, &flags))

@@ -23,8 +23,9 @@
  *  4. The indirect symbol table names each stub and bound slot again
  *     (symbolize.c), so disassemblers show what a stub calls.
  * Runs after pass_binds (slot names come from the binds it made) and after
- * pass_linkedit (step 4 edits the rebuilt symtab). In a size plan no code is
- * written, but step 4 runs the same: it decides the symtab's size.
+ * pass_linkedit (step 4 edits the rebuilt symtab). A size plan skips steps
+ * 2 and 3, which only rewrite bytes in place, and runs 1 and 4 as a full
+ * plan does: the stubs' names decide the symtab's size.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -126,7 +127,7 @@ static int index_slots(struct stub_ctx *x)
     for (size_t i = 0; i < p->nlazy; i++)
         x->slots[x->nslots++] = (struct named){p->imports[p->lazy[i].import].name, p->lazy[i].address, 0, 0};
     if (x->nslots)
-        qsort(x->slots, x->nslots, sizeof *x->slots, cmp_named);
+        dsc_sort(x->slots, x->nslots, sizeof *x->slots, cmp_named);
     return 0;
 }
 
@@ -257,7 +258,7 @@ static int fix_stubs(struct stub_ctx *x)
             if (fix_stub(x, s, a))
                 return -1;
     }
-    qsort(x->stubs, x->nstubs, sizeof *x->stubs, cmp_named);
+    dsc_sort(x->stubs, x->nstubs, sizeof *x->stubs, cmp_named);
     return 0;
 }
 
@@ -467,7 +468,7 @@ static int symbolize(struct stub_ctx *x)
         return plan_oom(x->p);
     for (size_t i = 0; i < x->nstubs; i++)
         v[i] = (struct dsc_stub_name){x->stubs[i].name, x->stubs[i].address, x->stubs[i].slot};
-    qsort(v, x->nstubs, sizeof *v, cmp_stub_addr);
+    dsc_sort(v, x->nstubs, sizeof *v, cmp_stub_addr);
     int rc = dsc_symbolize_indirect(x->p, v, x->nstubs);
     free(v);
     return rc;
@@ -478,8 +479,10 @@ int pass_stubs(struct dsc_plan *p)
     struct stub_ctx x = {.p = p};
     if (plan_symbols(p, &x.syms) || dsc_imports_load(&p->mo, &x.im, p->err))
         return -1;
-    int rc = index_slots(&x) || fix_stubs(&x) || fix_code(&x) || dsc_relrefs_fix(p, own_slot_for_field, &x) ||
-                     symbolize(&x) ? -1 : 0;
+    int rc = index_slots(&x) || fix_stubs(&x) ||
+                     (p->copy_bytes && (fix_code(&x) || dsc_relrefs_fix(p, own_slot_for_field, &x))) || symbolize(&x)
+                 ? -1
+                 : 0;
     if (rc == 0 && x.unfixed)
         plan_warn(p, "%llu stubs or branches still leave the image", (unsigned long long)x.unfixed);
     free(x.slots);

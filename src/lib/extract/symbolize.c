@@ -52,7 +52,7 @@ static int load_view(struct symtab_view *v)
         if (span_cstr(strs, strx, strs.size, &name, NULL))
             v->refs[v->nrefs++] = (struct sym_ref){strx, i};
     }
-    qsort_r(v->refs, v->nrefs, sizeof *v->refs, cmp_ref, v);
+    dsc_sort_r(v->refs, v->nrefs, sizeof *v->refs, cmp_ref, v);
     return 0;
 }
 

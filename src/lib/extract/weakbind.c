@@ -58,10 +58,13 @@ const struct dsc_export *dsc_bound_definition(const struct dsc_plan *p, struct d
     return NULL;
 }
 
-/* This image's weak definition at `target`, or NULL. */
+/* This image's weak definition at `target`, or NULL (at once when its
+ * trie has none: most images, and each of their rebases would ask). */
 static const struct dsc_export *own_weak_def(const struct dsc_plan *p, struct dsc_symbols *syms, uint64_t target)
 {
     const struct dsc_export *const *at;
+    if (!dsc_symbols_has_weak(syms, p->mo.image))
+        return NULL;
     size_t n = dsc_symbols_by_address(syms, target, &at);
     for (size_t i = 0; i < n; i++)
         if (at[i]->image == p->mo.image && (at[i]->flags & EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION))
@@ -167,7 +170,7 @@ int dsc_weak_binds(struct dsc_plan *p, struct dsc_symbols *syms, const struct ds
     struct weak_list l = {0};
     bool ok = collect(p, syms, im, &l);
     if (ok && l.n)
-        qsort(l.v, l.n, sizeof *l.v, cmp_ref);
+        dsc_sort(l.v, l.n, sizeof *l.v, cmp_ref);
     int rc = ok ? 0 : plan_oom(p);
     if (rc == 0 && p->encoding == DSC_ENCODE_CHAINED)
         rc = weak_lookups(p, &l);

@@ -56,6 +56,7 @@ struct dsc_exports {
     size_t naddr;
     const struct dsc_export **reexports; /* the re-export entries */
     size_t nreexports;
+    size_t nweak;                      /* entries flagged weak definitions */
     struct dsc_dep *deps;
     uint32_t ndeps;
     struct { uint64_t start, end; } *segs; /* non-LINKEDIT, non-empty */

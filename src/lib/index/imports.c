@@ -175,7 +175,7 @@ static int load_orig_binds(const struct dsc_macho *mo, struct dsc_imports *im, d
     }
     free(segs);
     if (rc == 0 && im->nbinds)
-        qsort(im->binds, im->nbinds, sizeof *im->binds, cmp_bind);
+        dsc_sort(im->binds, im->nbinds, sizeof *im->binds, cmp_bind);
     return rc ? -1 : 0;
 }
 
@@ -249,13 +249,13 @@ int dsc_imports_load(const struct dsc_macho *mo, struct dsc_imports *out, dsc_er
                 out->by_name[out->named++] = e;
         }
     }
-    qsort(out->entries, out->count, sizeof *out->entries, cmp_addr);
+    dsc_sort(out->entries, out->count, sizeof *out->entries, cmp_addr);
     /* Entries moved: rebuild the name index on their final places. */
     out->named = 0;
     for (size_t i = 0; i < out->count; i++)
         if (out->entries[i].name)
             out->by_name[out->named++] = &out->entries[i];
-    qsort(out->by_name, out->named, sizeof *out->by_name, cmp_name);
+    dsc_sort(out->by_name, out->named, sizeof *out->by_name, cmp_name);
     if (load_orig_binds(mo, out, err)) {
         dsc_imports_free(out);
         return -1;

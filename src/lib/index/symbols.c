@@ -158,6 +158,12 @@ const struct dsc_dep *dsc_symbols_deps(struct dsc_symbols *s, uint32_t image, ui
     return e ? e->deps : NULL;
 }
 
+bool dsc_symbols_has_weak(struct dsc_symbols *s, uint32_t image)
+{
+    const struct dsc_exports *e = set_of(s, image);
+    return e && e->nweak;
+}
+
 uint32_t dsc_symbols_ordinal(struct dsc_symbols *s, uint32_t image, const char *name)
 {
     uint32_t n;

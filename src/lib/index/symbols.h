@@ -62,6 +62,9 @@ const struct dsc_export *dsc_symbols_lookup(struct dsc_symbols *s, uint32_t imag
  * lookup; reads each trie along one path, parses none). */
 bool dsc_symbols_anywhere(struct dsc_symbols *s, const char *name);
 
+/* True when `image`'s trie flags some entry a weak definition. */
+bool dsc_symbols_has_weak(struct dsc_symbols *s, uint32_t image);
+
 /* The dylib load commands of `image`. */
 const struct dsc_dep *dsc_symbols_deps(struct dsc_symbols *s, uint32_t image, uint32_t *count);
 
