@@ -93,9 +93,8 @@ struct fsys {
     bool to_syslog;         /* set once daemonized; stderr before */
     FILE *log;              /* -o log=FILE (appended, line-buffered), or NULL */
     unsigned max_read;      /* -o max_read=N, or 0: told to libfuse at init */
-    bool open_requests;     /* -o open: the kernel sends OPEN and RELEASE
-                               (set at FUSE init when no-open is off or not
-                               supported) */
+    bool open_requests;     /* answer OPEN (ops.c): -o open, or set at FUSE
+                               init when the kernel has no no-open */
     pthread_mutex_t reading_lock;
     struct fsys_reading reading[FSYS_READING_MAX]; /* oldest first */
     unsigned nreading;

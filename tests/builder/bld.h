@@ -357,6 +357,8 @@ void objc_rewrite_selector_loads(struct cache *c);
  * coalesced, zeroed and dropped from slide info (dyld-1042.1+ eras). */
 bool got_section(const struct sect *x);
 bool got_zeroed(const struct cache *c, const struct image *img, const struct ptr *p);
+/* The cache address `addr` is in the image's __AUTH_CONST,__auth_got. */
+bool got_auth_got_at(const struct image *img, uint64_t addr);
 void got_plan(struct cache *c);
 void got_unique(struct cache *c);
 /* The cache-wide twin of the image's bound GOT slot at cache address

@@ -1,19 +1,25 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
-# build-inputs.sh OUTDIR ARCH [era|swiftrel] — compile and link the
+# build-inputs.sh OUTDIR ARCH [era|swiftrel|authgot]... — compile and link the
 # builder's input dylibs (tests/builder/inputs) for ARCH with clang-19 and
 # ld64.lld-19. Prints the dylib paths in cache order. Exit 77 when the
 # toolchain is missing. "era": inputs for the dyld-1231+ eras (header
 # 0x208/0x228): DBCat's class data in __OBJC_CONST, and libera
 # (__DATA_DIRTY, __TPRO_CONST, the read-only segment __READ_ONLY, chained
 # fixups). "swiftrel" (64-bit ARCH): also libswiftrel, Swift-shaped
-# relative references to GOT slots, last. BUILD_INPUTS_LDFLAGS (e.g.
+# relative references to GOT slots, last. "authgot" (arm64e): also
+# libauthgot, calls through ld64's arm64e stubs and __AUTH_CONST,__auth_got
+# (ld64.lld-19's link of inputs/libauthgot.s made into ld64's shape by the
+# post-link step $AUTHGOT, default $top_builddir/tests/builder/authgot),
+# last. BUILD_INPUTS_LDFLAGS (e.g.
 # "-headerpad 0x400", room for load commands extraction adds) goes to every
 # link.
 set -eu
-out=$1 arch=$2 extra=${3:-}
+out=$1 arch=$2
+shift 2
+extras=" $* "
 era=
-[ "$extra" = era ] && era=yes
+case $extras in *" era "*) era=yes ;; esac
 src=$(cd "$(dirname "$0")/inputs" && pwd)
 CLANG=${CLANG:-clang-19}
 LLD=${LLD:-ld64.lld-19}
@@ -103,8 +109,17 @@ case $arch in
         "$CLANG" -target "$target" -c "$src/libselloads.s" -o "$out/libselloads.o"
         ld libselloads /usr/lib/libselloads.dylib "$out/libselloads.o" "$S" "$O" ;;
 esac
-if [ "$extra" = swiftrel ]; then
+case $extras in *" swiftrel "*)
     [ "$arch" != arm64_32 ] || { echo "libswiftrel is for 64-bit targets" >&2; exit 2; }
     cc "$src/libswiftrel.S" -o "$out/libswiftrel.o"
-    ld libswiftrel /usr/lib/swift/libswiftrel.dylib "$out/libswiftrel.o" "$S" "$A"
-fi
+    ld libswiftrel /usr/lib/swift/libswiftrel.dylib "$out/libswiftrel.o" "$S" "$A" ;;
+esac
+case $extras in *" authgot "*)
+    [ "$arch" = arm64e ] || { echo "libauthgot is for arm64e" >&2; exit 2; }
+    AUTHGOT=${AUTHGOT:-${top_builddir:-.}/tests/builder/authgot}
+    [ -x "$AUTHGOT" ] || { echo "$AUTHGOT is not built" >&2; exit 2; }
+    "$CLANG" -target "$target" -c "$src/libauthgot.s" -o "$out/libauthgot.o"
+    ld libauthgot /usr/lib/libauthgot.dylib "$out/libauthgot.o" "$S" > /dev/null
+    "$AUTHGOT" "$out/libauthgot.dylib"
+    echo "$out/libauthgot.dylib" ;;
+esac

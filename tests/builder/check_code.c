@@ -51,7 +51,8 @@ static bool rewritten_pair(const struct image *img, uint64_t want, uint64_t t, u
     const struct ptr *p = image_ptr_at(img, want);
     bool add = is_add(second), sel = p && add && was_load && uniqued_selector(p->target, t);
     n->selector_loads += sel;
-    return sel || (!add && got_twin(img, want, t, n));
+    /* ADD: ld64's arm64e stub takes the slot's address (got.c redirect_auth_stub) */
+    return sel || got_twin(img, want, t, n);
 }
 
 /* The verdict on a reference at `at` the input made to `want`: `ok`, and
@@ -191,18 +192,20 @@ void check_code(struct counts *n)
 {
     if (strcmp(bc.ai->name, "x86_64") == 0)
         return;
-    static const char *const code_sections[] = {"__text", "__stubs", "__stub_helper"};
-    for (size_t i = 0; i < bc.nimages * 3; i++) {
-        const struct image *img = &bc.images[i / 3];
-        const struct sect *x = image_sect(img, "__TEXT", code_sections[i % 3]);
+    /* __auth_stubs: ld64's arm64e stubs (inputs/libauthgot.s) */
+    static const char *const code_sections[] = {"__text", "__stubs", "__stub_helper", "__auth_stubs"};
+    const size_t ns = sizeof code_sections / sizeof *code_sections;
+    for (size_t i = 0; i < bc.nimages * ns; i++) {
+        const struct image *img = &bc.images[i / ns];
+        const struct sect *x = image_sect(img, "__TEXT", code_sections[i % ns]);
         uint64_t addr;
         if (!x || !image_reloc(img, x->in_addr, &addr))
             continue;
-        dsc_span code = vm(addr, x->size, code_sections[i % 3]);
+        dsc_span code = vm(addr, x->size, code_sections[i % ns]);
         const uint8_t *in = img->file.data + (x->in_addr - img->segs[0].in_addr);
         check_pairs(img, x, in, code, addr, n);
         check_literals(img, x, in, code, addr, n);
-        if (i % 3 == 0)
+        if (i % ns == 0)
             check_branches(img, x, in, code, addr, n);
     }
 }

@@ -292,6 +292,12 @@ static void finish(struct cache *c, struct image *img, struct ptr_list *l)
         p->key = code ? 0 : 2;
         p->addr_div = true;
         p->diversity = (uint16_t)((p->addr >> 3) * 0x9e37u);
+        if (got_auth_got_at(img, p->addr)) {
+            /* ld64's __auth_got slots: IA, address diversity, discriminator 0
+             * (ld64-956.6 stub_arm64e.hpp NonLazyPointerAtom AuthData) */
+            p->key = 0;
+            p->diversity = 0;
+        }
     }
     img->ptrs = l->v;
     img->nptrs = n;

@@ -73,6 +73,12 @@ static const struct sect *sect_at(const struct image *img, uint64_t addr)
     return NULL;
 }
 
+bool got_auth_got_at(const struct image *img, uint64_t addr)
+{
+    const struct sect *x = sect_at(img, addr);
+    return x && strcmp(x->seg, "__AUTH_CONST") == 0 && strcmp(x->name, "__auth_got") == 0;
+}
+
 bool got_zeroed(const struct cache *c, const struct image *img, const struct ptr *p)
 {
     const struct sect *x;
@@ -210,6 +216,35 @@ static void redirect_pair(struct got_redirect *r, const struct image *img, uint8
     c->stats_gotloads++;
 }
 
+/* ld64's arm64e stub (ADRP X17 / ADD X17, X17, #slot / LDR X16, [X17] /
+ * BRAA X16, X17, ld64-956.6 stub_arm64e.hpp) of an own __auth_got slot:
+ * the ADRP and ADD name the twin, which BRAA then also takes as the
+ * address diversity the twin is signed with. Followed: dyld-1042.1
+ * NewAdjustDylibSegments.cpp adjustReferencesUsingInfoV2, where every
+ * split-seg reference (the stub's ADRP and ADD among them) into a
+ * coalesced GOT goes to the cache-wide slot. */
+static void redirect_auth_stub(struct got_redirect *r, const struct image *img, uint8_t *code, uint64_t size,
+                               uint64_t at, uint64_t pc)
+{
+    struct cache *c = r->c;
+    uint32_t adrp = dsc_le32(code + at), add, off;
+    unsigned rd, rt, rn;
+    enum region_kind kind;
+    const struct ptr *p;
+    if (at + 16 > size || !dsc_a64_is_adrp(adrp, &rd) || rd != A64_X17 ||
+        !dsc_a64_is_add_imm(dsc_le32(code + at + 4), &rt, &rn, &off) || rt != A64_X17 || rn != A64_X17 ||
+        dsc_le32(code + at + 8) != A64_LDR_X16_X17 || dsc_le32(code + at + 12) != A64_BRAA_X16_X17 ||
+        !(p = got_slot(c, img, dsc_a64_adrp_target(adrp, pc) + off, &kind)))
+        return;
+    uint64_t twin = twin_of(c, r->t, p, r->image, kind);
+    if (!dsc_a64_adrp_encode(A64_X17, pc, twin, &adrp) ||
+        !dsc_a64_add_imm_encode(A64_X17, A64_X17, (uint32_t)(twin & 0xFFF), &add))
+        return;
+    dsc_put32(code + at, adrp);
+    dsc_put32(code + at + 4, add);
+    c->stats_gotloads++;
+}
+
 static void arm64_redirect(struct got_redirect *r, const struct image *img, const struct sect *x)
 {
     uint64_t base;
@@ -221,8 +256,10 @@ static void arm64_redirect(struct got_redirect *r, const struct image *img, cons
         uint32_t i = dsc_le32(code + at);
         if (dsc_a64_is_ldr_literal(i, &rt, &size) && size == r->c->ai->ptr_size)
             redirect_literal(r, img, code + at, base + at);
-        else if (dsc_a64_is_adrp(i, NULL))
+        else if (dsc_a64_is_adrp(i, NULL)) {
             redirect_pair(r, img, code, x->size, at, base + at);
+            redirect_auth_stub(r, img, code, x->size, at, base + at);
+        }
     }
 }
 

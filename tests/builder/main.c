@@ -119,7 +119,12 @@ static void parse_options(struct options *o, int argc, char **argv)
     if (o->preattach && o->header_size < 0x200)
         die("--preattach-categories needs the 0x200 header (dyld-1122+ caches)");
     if (o->coalesce_auth_ptr && (o->arch != ARCH_ARM64E || o->header_size < 0x200))
-        die("--coalesce-auth-ptr is for arm64e with the 0x200 header (the newest era we write)");
+        die("--coalesce-auth-ptr is for arm64e with the 0x200 header or later");
+    /* dyld-1231.3+ (the 0x208 and 0x228 eras) coalesces __auth_ptr in every
+     * arm64e cache (NewSharedCacheBuilder.cpp: UniquedGOTKind::authPtr
+     * beside regular and authGot; also dyld-1245.1, 1284.13, 1378). */
+    if (o->header_size >= 0x208 && o->arch == ARCH_ARM64E)
+        o->coalesce_auth_ptr = true;
     if (o->objc_era && (o->objc_era < 1042 || o->objc_era > 1378))
         die("--objc-era must be a dyld version from 1042 to 1378");
     if (o->objc_era && o->header_size < 0x200)

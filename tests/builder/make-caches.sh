@@ -13,7 +13,10 @@
 # (dyld-1284+, --packed-tlvs) in the preattach caches and in arm64_32 v4
 # and x86_64 v2 0x200-locals, which also get a function variant. On arm64,
 # arm64e and x86_64 a 0x200 cache also holds libswiftrel (Swift relative
-# references aimed at GOT twins, dyld-1042+). Split iOS caches of the
+# references aimed at GOT twins, dyld-1042+); the arm64e one, and the
+# arm64e caches of the 0x208/0x228 eras below, also libauthgot (ld64's
+# arm64e stubs and __AUTH_CONST,__auth_got, own slots zeroed as dyld-1042+
+# does; those eras also coalesce __auth_ptr, dyld-1231.3+). Split iOS caches of the
 # dyld-1231 eras (0x208: dyld-1245.1, 0x228: dyld-1284.13) on arm64 and
 # arm64e, from the "era" inputs (build-inputs.sh: __DATA_DIRTY, __TPRO_CONST,
 # __OBJC_CONST, a read-only segment, chained fixups), with TPRO_CONST and
@@ -24,7 +27,8 @@
 # (dyld-1284.13 always writes them); on arm64 and arm64e one more 0x228
 # cache over 4 GiB of VM (--large-vm: DATA past 4 GiB, so arm64e v5 runtime
 # offsets use bits 32-33, LINKEDIT more than 4 GiB above every image's
-# TEXT; inputs linked with -headerpad 0x400).
+# TEXT; inputs linked with -headerpad 0x400). One 0x228 split cache on
+# x86_64 (macOS) and on arm64_32 (watchOS) from their era inputs.
 # Every cache is verified with dsccheck (x86_64 with the operands
 # x86-refs.sh lists, so llvm-objdump-19 is needed too). Writes OUTDIR/caches.list:
 #   name TAB main cache path TAB manifest path
@@ -61,6 +65,7 @@ build() {
         --alias /usr/lib/liba.1.dylib=/usr/lib/liba.dylib "$@" $(cat "$out/inputs/$arch$list.list") > /dev/null
     refs=
     [ "$arch" = x86_64 ] && refs="--x86-refs $out/inputs/x86_64.refs"
+    [ -f "$out/inputs/$arch$list.refs" ] && refs="--x86-refs $out/inputs/$arch$list.refs"
     "$DSCCHECK" $refs "$cache.manifest" > /dev/null
     printf '%s\t%s\t%s\n' "$name" "$cache" "$cache.manifest" >> "$out/caches.list"
     if [ -f "$cache.development.manifest" ]; then
@@ -72,8 +77,10 @@ build() {
 for arch in $arches; do
     swift=swiftrel
     [ "$arch" = arm64_32 ] && swift=
+    # arm64e-swift also holds libauthgot (ld64's __auth_stubs/__auth_got)
+    [ "$arch" = arm64e ] && swift="swiftrel authgot"
     "$top_srcdir/tests/builder/build-inputs.sh" "$out/inputs/$arch" "$arch" $swift > "$out/inputs/$arch-swift.list"
-    grep -v '/libswiftrel\.dylib$' "$out/inputs/$arch-swift.list" > "$out/inputs/$arch.list"
+    grep -v '/lib\(swiftrel\|authgot\)\.dylib$' "$out/inputs/$arch-swift.list" > "$out/inputs/$arch.list"
     if [ "$arch" = x86_64 ]; then
         "$top_srcdir/tests/builder/x86-refs.sh" "$out/inputs/$arch-swift.list" > "$out/inputs/$arch.refs"
     fi
@@ -105,7 +112,10 @@ for arch in $arches; do
                 --split 3 --preattach-categories --packed-tlvs --function-variant _sys_fv=_sys_fv_fast $authptr
             build "$arch-objc1376" "$arch" "$slide" --header 0x200 --objc-era 1376 --method-type-offsets \
                 --imp-caches
-            "$top_srcdir/tests/builder/build-inputs.sh" "$out/inputs/$arch-era" "$arch" era > "$out/inputs/$arch-era.list"
+            # arm64e: with libauthgot (ld64's __auth_got) in every era
+            authgot=
+            [ "$arch" = arm64e ] && authgot=authgot
+            "$top_srcdir/tests/builder/build-inputs.sh" "$out/inputs/$arch-era" "$arch" era $authgot > "$out/inputs/$arch-era.list"
             last=$(slides_of "$arch" | tr ' ' '\n' | tail -1)
             list=-era
             # Every ObjC item of the era: preattached categories, IMP caches and
@@ -113,15 +123,32 @@ for arch in $arches; do
             # optimiser (v2 opts header, method type offsets).
             build "$arch-0x208-split" "$arch" "$last" --header 0x208 --split 3 --platform 2 --local-symbols \
                 --preattach-categories --imp-caches
+            # function variants are dyld-1284+ (this era) too
             build "$arch-0x228-split" "$arch" "$last" --header 0x228 --split 3 --platform 2 \
-                --preattach-categories --imp-caches --objc-era 1376 --method-type-offsets
+                --preattach-categories --imp-caches --objc-era 1376 --method-type-offsets \
+                --function-variant _sys_fv=_sys_fv_fast
             # over 4 GiB of VM (--large-vm; arm64e: v5 runtime offsets past 32 bits), from
             # era inputs with header room for the segments extraction may add
             BUILD_INPUTS_LDFLAGS="-headerpad 0x400" "$top_srcdir/tests/builder/build-inputs.sh" \
-                "$out/inputs/$arch-big" "$arch" era > "$out/inputs/$arch-big.list"
+                "$out/inputs/$arch-big" "$arch" era $authgot > "$out/inputs/$arch-big.list"
             list=-big
             build "$arch-0x228-large-vm" "$arch" "$last" --header 0x228 --split 3 --platform 2 \
                 --preattach-categories --large-vm
+            list= ;;
+        x86_64|arm64_32)
+            # The 0x228 era on x86_64 (macOS; libera linked with chained
+            # fixups, whose x86_64 cache addresses only
+            # DYLD_CHAINED_PTR_64_OFFSET holds) and arm64_32 (watchOS).
+            "$top_srcdir/tests/builder/build-inputs.sh" "$out/inputs/$arch-era" "$arch" era > "$out/inputs/$arch-era.list"
+            objc= platform=4
+            if [ "$arch" = x86_64 ]; then
+                "$top_srcdir/tests/builder/x86-refs.sh" "$out/inputs/$arch-era.list" > "$out/inputs/$arch-era.refs"
+                objc="--preattach-categories --imp-caches" platform=1
+            fi
+            list=-era
+            # shellcheck disable=SC2086
+            build "$arch-0x228-split" "$arch" "$(slides_of "$arch" | tr ' ' '\n' | tail -1)" --header 0x228 \
+                --split 3 --platform $platform --local-symbols $objc --function-variant _sys_fv=_sys_fv_fast
             list= ;;
     esac
     if [ -n "$swift" ]; then

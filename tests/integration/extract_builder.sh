@@ -43,8 +43,10 @@
 #     stream again); on arm64e the input's fixups as chained fixups hold
 #     them: lazy binds eager, and every weak-bind slot a bind through the
 #     weak-lookup ordinal, as ld64 and lld write it (chained_truth); own
-#     GOT slots the 0x200 caches zeroed and libb's __auth_ptr slots the
-#     arm64e preattach cache zeroed are bound again like the input's;
+#     GOT slots the 0x200 caches zeroed, libb's __auth_ptr slots the
+#     arm64e preattach cache zeroed and libauthgot's __AUTH_CONST,__auth_got
+#     slots (ld64's arm64e stubs; arm64e-swift) are bound again like the
+#     input's;
 #  6c. the same relative method lists, entry by entry, each field as the
 #     section and offset it reaches (objclists.sh rellists);
 #  8. except arm64e: the same weak binds and ObjC metadata (llvm-objdump-19
@@ -63,6 +65,9 @@
 #     flags and identifier. Nothing else compares the signatures (their
 #     sizes and offsets differ with the files), and none of the facts above
 #     reads LC_CODE_SIGNATURE: no comparison had to be relaxed.
+# 11. ld64.lld-19 links a program against every output of every cache
+#     (-undefined dynamic_lookup: it reads each as a dylib input, and finds
+#     libb's re-exported libc_impl under the output root).
 #
 # Inputs linked with chained fixups (libera of the arm64 era set): the
 # output must carry chained fixups too (DYLD_CHAINED_PTR_64), the same
@@ -78,7 +83,7 @@
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 . "${top_srcdir:-.}/tests/integration/sigcheck.sh"
 . "${top_srcdir:-.}/tests/integration/objclists.sh"
-for tool in llvm-objdump-19 llvm-nm-19; do
+for tool in llvm-objdump-19 llvm-nm-19 clang-19 ld64.lld-19; do
     command -v $tool > /dev/null || skip "$tool is not installed"
 done
 FACTS=${top_builddir:-.}/tests/integration/macho_facts
@@ -300,7 +305,7 @@ broken_input() {
     grep -q -- '-> __TEXT+0x0$' "$1/rebases"
 }
 
-caches=0 images=0 syms=0 rebases=0 binds=0 objc=0 data=0 lazy=0 weak=0 rips=0 cmps=0 tlvs=0 fvs=0 relm=0 chained_images=0 dyld_info_files=0
+caches=0 images=0 syms=0 rebases=0 binds=0 objc=0 data=0 lazy=0 weak=0 rips=0 cmps=0 tlvs=0 fvs=0 authgot=0 linked=0 relm=0 chained_images=0 dyld_info_files=0
 while IFS="	" read -r name main manifest; do
     caches=$((caches + 1))
     arch=$(awk '$1 == "arch" { print $2 }' "$manifest")
@@ -319,6 +324,18 @@ while IFS="	" read -r name main manifest; do
         method-names-outside objc-other-outside; do
         echo "$total" | grep -q " $field 0\( \|$\)" || fail "$name: --verify $field: $total"
     done
+    # 11. ld64.lld-19 takes every output of the cache as a link input.
+    case $arch in
+        arm64_32) target="arm64_32-apple-watchos8.0" platform="watchos 8.0 8.0" ;;
+        *) target="$arch-apple-macos13.0" platform="macos 13.0 13.0" ;;
+    esac
+    printf 'int main(void) { return 0; }\n' > m.c
+    clang-19 -target "$target" -c m.c -o m.o 2> err || fail "clang-19 $target: $(cat err)"
+    # shellcheck disable=SC2086
+    ld64.lld-19 -arch "$arch" -platform_version $platform -syslibroot "$root" -undefined dynamic_lookup m.o \
+        $(find "$root" -type f) -o a.out 2> err || fail "$name: ld64.lld-19 rejects an output: $(head -3 err)"
+    [ -s err ] && fail "$name: ld64.lld-19 warned: $(head -3 err)"
+    linked=$((linked + $(find "$root" -type f | wc -l)))
     while IFS="	" read -r tag path input; do
         [ "$tag" = image ] || continue
         out="$root$path"
@@ -428,6 +445,17 @@ while IFS="	" read -r name main manifest; do
         cmp -s "$want/binds$w" "$got/binds" ||
             fail "$name: $path: binds differ from $input: $(diff "$want/binds$w" "$got/binds" | head -6)"
         binds=$((binds + $(wc -l < "$want/binds$w")))
+        # ld64's arm64e __auth_got (libauthgot): its slots are in the binds
+        # above, and signed as ld64 signs them (IA, address diversity,
+        # discriminator 0: ld64-956.6 stub_arm64e.hpp NonLazyPointerAtom;
+        # the input, linked by lld, carries no auth data to compare with)
+        if grep -q '^(__AUTH_CONST,__auth_got) ' "$want/sects"; then
+            "$FACTS" auth "$out" | grep '^auth __AUTH_CONST+' > auth.got
+            [ -s auth.got ] && [ "$(wc -l < auth.got)" = "$(grep -c '^bind __AUTH_CONST+' "$got/binds")" ] &&
+                ! grep -v ' IA 1 0x0$' auth.got > /dev/null ||
+                fail "$name: $path: __auth_got slots not signed IA/address/0: $(head -3 auth.got)"
+            authgot=$((authgot + 1))
+        fi
         weak=$((weak + $(grep -c '^bind [^ ]* weak ' "$want/binds$w")))
         [ $in_chained = yes ] && continue
         cmp -s "$want/lazy.stream" "$got/lazy.stream" ||
@@ -463,12 +491,13 @@ done < "$list"
 [ "$relm" -gt 0 ] || fail "no relative method was compared"
 [ "$tlvs" -gt 0 ] || fail "no thread-local descriptor was compared"
 [ "$fvs" -gt 0 ] || fail "no function variant was compared"
+[ "$authgot" -gt 0 ] || fail "no __auth_got (libauthgot) was compared"
 [ "$chained_images" -gt 0 ] || fail "no output of an input linked with chained fixups (arm64) was compared"
 echo "$caches caches, $images images: $syms symbols, $rebases rebases, $binds binds, $data data bytes equal the input dylibs';" \
-    "lazy binding of $lazy images, $weak weak lookups (arm64e), $tlvs TLV descriptors, $fvs function variants," \
+    "lazy binding of $lazy images, $weak weak lookups (arm64e), $tlvs TLV descriptors, $fvs function variants, $authgot __auth_got images," \
     "$rips x86_64 RIP-relative operands ($cmps CMP)" \
     "and ObjC metadata of $objc images too, $relm relative methods;" \
     "$chained_images arm64 outputs of chained-fixups inputs chained" \
-    "($dyld_info_files files read by llvm-objdump --dyld-info too)"
+    "($dyld_info_files files read by llvm-objdump --dyld-info too); ld64.lld-19 linked against all $linked outputs"
 [ -x "$TEST_LIB" ] && sed -n 's/^\(.*\): \([0-9]*\) images, \([0-9]*\) rebases.*/\1: slide info \3 in-image pointers/p' slide.out | tr '\n' ';' && echo
 exit 0

@@ -18,6 +18,9 @@
  * arm64e chained fixups), because llvm-objdump-19 rejects arm64e chained
  * fixup pointer formats; the caller cross-checks slots with llvm elsewhere.
  *
+ * macho_facts auth FILE prints "auth SEG+0xOFF KEY ADDR_DIV DIVERSITY" for
+ * each authenticated fixup (arm64e chained fixups).
+ *
  * macho_facts data INPUT OUTPUT compares the bytes of every section of INPUT
  * that holds neither code nor zero fill with the same-named section of
  * OUTPUT, skipping the pointer slots of either file's fixups; a Swift
@@ -188,6 +191,18 @@ static int print_fixup(void *ctx, const struct dsc_decoded_fixup *d)
         printf(" %s %" PRId64, d->name ? d->name : "?", d->f.addend);
     }
     putchar('\n');
+    return 0;
+}
+
+/* "auth SEG+0xOFF KEY ADDR_DIV DIVERSITY" of an authenticated fixup. */
+static int print_auth(void *ctx, const struct dsc_decoded_fixup *d)
+{
+    static const char *const keys[] = {"IA", "IB", "DA", "DB"};
+    if (!d->f.auth.present)
+        return 0;
+    printf("auth ");
+    print_place(ctx, d->f.address);
+    printf(" %s %d 0x%x\n", keys[d->f.auth.key & 3], d->f.auth.addr_div, d->f.auth.diversity);
     return 0;
 }
 
@@ -391,11 +406,11 @@ int main(int argc, char **argv)
 {
     static uint8_t a[MAX_FILE], b[MAX_FILE];
     static struct layout la, lb;
-    if (argc == 3 && strcmp(argv[1], "fixups") == 0) {
+    if (argc == 3 && (strcmp(argv[1], "fixups") == 0 || strcmp(argv[1], "auth") == 0)) {
         if (!open_layout(argv[2], a, sizeof a, &la))
             return 2;
         dsc_error err;
-        if (dsc_fixups_decode(la.file, argv[2], print_fixup, &la, &err) != 0) {
+        if (dsc_fixups_decode(la.file, argv[2], argv[1][0] == 'a' ? print_auth : print_fixup, &la, &err) != 0) {
             fprintf(stderr, "%s\n", err.msg);
             return 2;
         }
@@ -406,6 +421,6 @@ int main(int argc, char **argv)
             return 2;
         return compare_data(&la, argv[2], &lb, argv[3]);
     }
-    fprintf(stderr, "usage: macho_facts fixups FILE | macho_facts data INPUT OUTPUT\n");
+    fprintf(stderr, "usage: macho_facts fixups|auth FILE | macho_facts data INPUT OUTPUT\n");
     return 2;
 }

@@ -241,28 +241,35 @@ START_TEST(chained64_encoder_writes_what_lld_writes)
 {
     struct dsc_ptr p = {.value = 0x18205E000, .next = 8}, d;
     uint64_t raw = 0;
-    ck_assert_int_eq(dsc_ptr_encode_64(&p, &raw), DSC_PTR_ENCODED);
+    ck_assert_int_eq(dsc_ptr_encode_64(&p, 0, &raw), DSC_PTR_ENCODED);
     ck_assert_uint_eq(raw, 0x001000018205E000ull);
     ck_assert(dsc_ptr_decode_chained(DSC_CHAINED_PTR_64, 0, raw, &d));
     ck_assert_uint_eq(d.value, p.value);
     ck_assert_uint_eq(d.next, 8);
     p = (struct dsc_ptr){.bind = true, .import = 3};
-    ck_assert_int_eq(dsc_ptr_encode_64(&p, &raw), DSC_PTR_ENCODED);
+    ck_assert_int_eq(dsc_ptr_encode_64(&p, 0, &raw), DSC_PTR_ENCODED);
     ck_assert_uint_eq(raw, 0x8000000000000003ull);
     p = (struct dsc_ptr){.value = 0x12ull << 56 | 0x4000, .bind = false};
-    ck_assert_int_eq(dsc_ptr_encode_64(&p, &raw), DSC_PTR_ENCODED);
+    ck_assert_int_eq(dsc_ptr_encode_64(&p, 0, &raw), DSC_PTR_ENCODED);
     ck_assert(dsc_ptr_decode_chained(DSC_CHAINED_PTR_64, 0, raw, &d));
     ck_assert_uint_eq(d.value, p.value);
     p = (struct dsc_ptr){.bind = true, .import = 1, .addend = 255};
-    ck_assert_int_eq(dsc_ptr_encode_64(&p, &raw), DSC_PTR_ENCODED);
+    ck_assert_int_eq(dsc_ptr_encode_64(&p, 0, &raw), DSC_PTR_ENCODED);
     ck_assert(dsc_ptr_decode_chained(DSC_CHAINED_PTR_64, 0, raw, &d));
     ck_assert_int_eq(d.addend, 255);
     p.addend = 256;
-    ck_assert_int_eq(dsc_ptr_encode_64(&p, &raw), DSC_PTR_ADDEND_RANGE);
+    ck_assert_int_eq(dsc_ptr_encode_64(&p, 0, &raw), DSC_PTR_ADDEND_RANGE);
     p = (struct dsc_ptr){.value = 1ull << 36};
-    ck_assert_int_eq(dsc_ptr_encode_64(&p, &raw), DSC_PTR_TARGET_RANGE);
+    ck_assert_int_eq(dsc_ptr_encode_64(&p, 0, &raw), DSC_PTR_TARGET_RANGE);
     p = (struct dsc_ptr){.value = 0x4000, .next = 6};
-    ck_assert_int_ne(dsc_ptr_encode_64(&p, &raw), DSC_PTR_ENCODED);
+    ck_assert_int_ne(dsc_ptr_encode_64(&p, 0, &raw), DSC_PTR_ENCODED);
+    /* an x86_64 cache address: beyond _64, an offset in _64_OFFSET */
+    p = (struct dsc_ptr){.value = 0x7FF80009B000ull, .next = 8};
+    ck_assert_int_eq(dsc_ptr_encode_64(&p, 0, &raw), DSC_PTR_TARGET_RANGE);
+    ck_assert_int_eq(dsc_ptr_encode_64(&p, 0x7FF800000000ull, &raw), DSC_PTR_ENCODED);
+    ck_assert_uint_eq(raw, 0x001000000009B000ull);
+    ck_assert(dsc_ptr_decode_chained(DSC_CHAINED_PTR_64_OFFSET, 0x7FF800000000ull, raw, &d));
+    ck_assert_uint_eq(d.value, p.value);
 }
 END_TEST
 

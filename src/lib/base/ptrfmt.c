@@ -92,7 +92,7 @@ static void chained64_decode(uint64_t raw, uint64_t base, struct dsc_ptr *out)
     out->value = (base + (raw & 0xFFFFFFFFFull)) | (raw >> 36 & 0xFF) << 56;
 }
 
-enum dsc_ptr_encode_status dsc_ptr_encode_64(const struct dsc_ptr *p, uint64_t *raw)
+enum dsc_ptr_encode_status dsc_ptr_encode_64(const struct dsc_ptr *p, uint64_t base, uint64_t *raw)
 {
     if (p->next % 4 || p->next / 4 > 0xFFF)
         return DSC_PTR_TARGET_RANGE;
@@ -104,7 +104,7 @@ enum dsc_ptr_encode_status dsc_ptr_encode_64(const struct dsc_ptr *p, uint64_t *
             return DSC_PTR_ADDEND_RANGE;
         r |= 1ull << 63 | p->import | (uint64_t)p->addend << 32;
     } else {
-        uint64_t addr = p->value & DSC_TBI_MASK;
+        uint64_t addr = (p->value & DSC_TBI_MASK) - base;
         if (p->auth)
             return DSC_PTR_AUTH_RANGE;
         if (addr > 0xFFFFFFFFFull)

@@ -113,10 +113,11 @@ enum dsc_ptr_encode_status {
  * multiple of 8 below 16 KiB) as a DYLD_CHAINED_PTR_ARM64E word for an
  * image at `base`. */
 enum dsc_ptr_encode_status dsc_ptr_encode_arm64e(const struct dsc_ptr *p, uint64_t base, uint64_t *raw);
-/* The same as DYLD_CHAINED_PTR_64 (absolute 36-bit targets, high8; binds
- * with a 24-bit import and an addend of 0..255; `next` a multiple of 4
- * below 16 KiB; nothing authenticated). */
-enum dsc_ptr_encode_status dsc_ptr_encode_64(const struct dsc_ptr *p, uint64_t *raw);
+/* The same as DYLD_CHAINED_PTR_64 (base 0: absolute 36-bit targets) or
+ * DYLD_CHAINED_PTR_64_OFFSET (base = the image's address: 36-bit offsets
+ * from it); high8 kept; binds with a 24-bit import and an addend of
+ * 0..255; `next` a multiple of 4 below 16 KiB; nothing authenticated. */
+enum dsc_ptr_encode_status dsc_ptr_encode_64(const struct dsc_ptr *p, uint64_t base, uint64_t *raw);
 /* Encode `p` as a slide-info word of `f`, so that dsc_ptr_decode_slide
  * gives it back: a pointer (`value` unslid, auth data on v3/v5) or, on a
  * v2/v4 chain, a non-pointer (`is_pointer` false: v2's zero, v4's small

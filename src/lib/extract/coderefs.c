@@ -8,6 +8,7 @@
 #include "extract/coderefs.h"
 #include "base/insn.h"
 #include "base/x86.h"
+#include "index/stubs.h"
 
 struct walk {
     struct dsc_plan *p;
@@ -48,6 +49,18 @@ static void load(struct walk *w, enum dsc_code_ref_kind kind, uint64_t pc, uint6
         add(w, kind, pc, slot);
 }
 
+/* An arm64e stub (ADRP X17 / ADD / LDR X16, [X17] / BRAA) of a stubs
+ * section at `o`: its slot, or 0. ld64's __auth_stubs load __auth_got slots
+ * this way; the cache aims them at the coalesced twins (dyld-1042+). */
+static uint64_t auth_stub_slot(const struct walk *w, uint64_t pc, dsc_span code, uint64_t o)
+{
+    struct dsc_stub st;
+    if (w->p->cache->info.arch != DSC_ARCH_ARM64E || (w->p->mo.sects[w->sect].flags & SECTION_TYPE) != S_SYMBOL_STUBS ||
+        !dsc_stub_decode(DSC_ARCH_ARM64E, code.data + o, code.size - o, pc, false, &st) || st.form != DSC_STUB_ARM64E)
+        return 0;
+    return st.slot;
+}
+
 static void walk_a64(struct walk *w, uint64_t addr, dsc_span code)
 {
     unsigned psz = w->p->ptr_size;
@@ -57,12 +70,15 @@ static void walk_a64(struct walk *w, uint64_t addr, dsc_span code)
         bool link;
         uint64_t pc = addr + o;
         if (dsc_a64_is_branch(x, &link)) {
-            if (!plan_in_image(w->p, dsc_a64_branch_target(x, pc)))
+            if (w->p->copy_bytes && !plan_in_image(w->p, dsc_a64_branch_target(x, pc)))
                 add(w, DSC_REF_BRANCH, pc, dsc_a64_branch_target(x, pc));
         } else if (dsc_a64_is_adrp(x, &rd)) {
+            uint64_t slot;
             if (o + 8 <= code.size && dsc_a64_is_ldr_imm(dsc_le32(code.data + o + 4), &rt, &rn, &off, &size) &&
                 rn == rd && size == psz)
                 load(w, DSC_REF_PAIR, pc, dsc_a64_adrp_target(x, pc) + off);
+            else if ((slot = auth_stub_slot(w, pc, code, o)))
+                load(w, DSC_REF_AUTH_STUB, pc, slot);
         } else if (dsc_a64_is_ldr_literal(x, &rt, &size) && size == psz) {
             load(w, DSC_REF_LITERAL, pc, dsc_a64_ldr_literal_target(x, pc));
         }

@@ -16,6 +16,9 @@ enum dsc_code_ref_kind {
     DSC_REF_PAIR,    /* AArch64 ADRP + LDR (next word) of a pointer; `to` is the slot */
     DSC_REF_LITERAL, /* AArch64 LDR literal of a pointer; `to` is the slot */
     DSC_REF_RIP,     /* x86_64 RIP-relative operand; `to` is the address it names */
+    DSC_REF_AUTH_STUB, /* arm64e stub of a S_SYMBOL_STUBS section (ADRP X17 / ADD /
+                        * LDR X16, [X17] / BRAA); `to` is the slot; pass_stubs
+                        * re-encodes stubs whole, so only gotslots.c reads these */
 };
 
 /* Branches whose target is outside the image; loads (pointer-sized for
@@ -32,7 +35,9 @@ struct dsc_code_ref {
 
 /* The list, read from every section with instructions (S_SYMBOL_STUBS
  * included) on the first call and kept in the plan; -1 only when out of
- * memory. Architectures other than AArch64 and x86_64 have none. */
+ * memory. Architectures other than AArch64 and x86_64 have none. A size
+ * plan lists no branches: only the rewrites it skips (pass_stubs.c)
+ * follow them; the loads decide GOT slots' binds (gotslots.c). */
 int plan_code_refs(struct dsc_plan *p, const struct dsc_code_ref **refs, size_t *n);
 
 #endif

@@ -5,7 +5,8 @@
  *     (arm64, x86_64, 32-bit);
  *   - DSC_ENCODE_CHAINED: an LC_DYLD_CHAINED_FIXUPS payload with pointer
  *     format DYLD_CHAINED_PTR_ARM64E (1; arm64e) or DYLD_CHAINED_PTR_64
- *     (2; 64-bit images linked with chained fixups), an imports table, and
+ *     (2; 64-bit images linked with chained fixups; _64_OFFSET, 6, when a
+ *     target is beyond its 36 bits, as on x86_64), an imports table, and
  *     every slot rewritten as a chain entry that keeps its pointer's key,
  *     address diversity and diversity. A bind's addend stays in its pointer
  *     where that holds it (ARM64E: 19 signed bits, none on authenticated
@@ -207,7 +208,8 @@ static int chain_entry(struct dsc_plan *p, const struct dsc_fixup *f, uint64_t n
                           .addr_div = f->auth.addr_div, .diversity = f->auth.diversity};
     unsigned long long at = f->address, target = f->target;
     bool arm64e = p->chained_format == DSC_CHAINED_PTR_ARM64E;
-    switch (arm64e ? dsc_ptr_encode_arm64e(&ptr, p->base, raw) : dsc_ptr_encode_64(&ptr, raw)) {
+    uint64_t base = p->chained_format == DSC_CHAINED_PTR_64_OFFSET ? p->base : 0;
+    switch (arm64e ? dsc_ptr_encode_arm64e(&ptr, p->base, raw) : dsc_ptr_encode_64(&ptr, base, raw)) {
     case DSC_PTR_ENCODED:
         return 0;
     case DSC_PTR_IMPORT_RANGE:
@@ -278,8 +280,9 @@ static int move_addends(struct dsc_plan *p)
 {
     for (size_t i = 0; i < p->nfixups; i++) {
         struct dsc_fixup *f = &p->fixups[i];
-        bool holds = p->chained_format == DSC_CHAINED_PTR_64 ? f->addend >= 0 && f->addend <= 0xFF
-                                                             : dsc_ptr_arm64e_holds_addend(f->auth.present, f->addend);
+        bool plain64 = p->chained_format == DSC_CHAINED_PTR_64 || p->chained_format == DSC_CHAINED_PTR_64_OFFSET;
+        bool holds = plain64 ? f->addend >= 0 && f->addend <= 0xFF
+                     : dsc_ptr_arm64e_holds_addend(f->auth.present, f->addend);
         if (f->kind != DSC_FIXUP_BIND || f->import >= p->nimports || holds)
             continue;
         const struct dsc_import im = p->imports[f->import];
@@ -359,8 +362,20 @@ static int drop_unused_imports(struct dsc_plan *p)
     return 0;
 }
 
+/* DYLD_CHAINED_PTR_64 holds absolute 36-bit targets: x86_64 cache addresses
+ * (0x7FF8...) are beyond it. Such images get DYLD_CHAINED_PTR_64_OFFSET
+ * (offsets from the image), what ld64-956.6 writes for every 64-bit dylib
+ * targeting macOS 12 / iOS 15 or later (OutputFile.cpp). */
+static void choose_format_64(struct dsc_plan *p)
+{
+    for (size_t i = 0; p->chained_format == DSC_CHAINED_PTR_64 && i < p->nfixups; i++)
+        if (p->fixups[i].kind == DSC_FIXUP_REBASE && (p->fixups[i].target & DSC_TBI_MASK) > 0xFFFFFFFFFull)
+            p->chained_format = DSC_CHAINED_PTR_64_OFFSET;
+}
+
 int encode_chained(struct dsc_plan *p)
 {
+    choose_format_64(p);
     if (move_addends(p) || drop_unused_imports(p))
         return -1;
     struct dsc_blob *b = &p->le.chained;

@@ -15,6 +15,7 @@
 #include "cache/locals.h"
 #include "base/sort.h"
 #include "base/trie.h"
+#include "index/symbols.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -63,10 +64,15 @@ static int copy_exports(struct dsc_plan *p)
     dsc_span bytes;
     if (linkedit_span(p, off, size, "export trie", &bytes))
         return -1;
-    if (!blob_add(&p->le.exports, bytes.data, bytes.size))
+    struct dsc_symbols *syms;
+    if (!blob_add(&p->le.exports, bytes.data, bytes.size) || plan_symbols(p, &syms))
         return plan_oom(p);
     /* Function variants (dyld-1284+): the output has no LC_FUNCTION_VARIANTS
-     * (out.c drops it), so their exports become plain ones of the default. */
+     * (out.c drops it), so their exports become plain ones of the default.
+     * The image's export set, parsed from the same bytes (pass_binds made
+     * it for any image with pointers), knows when the walk would find none. */
+    if (dsc_symbols_trie_plain(syms, p->mo.image))
+        return 0;
     dsc_error walk_err;
     if (dsc_trie_plain_variants(p->le.exports.data, p->le.exports.size, "export trie", &walk_err) < 0)
         return plan_fail(p, "%s", walk_err.msg);

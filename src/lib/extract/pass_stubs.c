@@ -423,6 +423,8 @@ static uint64_t fix_ref(struct stub_ctx *x, const struct dsc_code_ref *r, dsc_sp
         return 0;
     case DSC_REF_RIP:
         return fix_x86_operand(x, code, o, out, r->pc, r->to);
+    case DSC_REF_AUTH_STUB: /* only in stubs sections, which fix_stubs re-encodes */
+        return 0;
     }
     return 0;
 }

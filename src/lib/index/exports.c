@@ -200,6 +200,8 @@ static bool index_entries(struct parse *ps)
     for (size_t i = 0; i < e->count; i++) {
         if (e->by_name[i].flags & EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION)
             e->nweak++;
+        if (e->by_name[i].flags & EXPORT_SYMBOL_FLAGS_FUNCTION_VARIANT)
+            e->nvariants++;
         if (e->by_name[i].flags & EXPORT_SYMBOL_FLAGS_REEXPORT)
             e->reexports[e->nreexports++] = &e->by_name[i];
         else

@@ -164,6 +164,12 @@ bool dsc_symbols_has_weak(struct dsc_symbols *s, uint32_t image)
     return e && e->nweak;
 }
 
+bool dsc_symbols_trie_plain(struct dsc_symbols *s, uint32_t image)
+{
+    const struct dsc_exports *e = set_of(s, image);
+    return e && e->count && !e->nvariants;
+}
+
 uint32_t dsc_symbols_ordinal(struct dsc_symbols *s, uint32_t image, const char *name)
 {
     uint32_t n;

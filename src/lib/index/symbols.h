@@ -65,6 +65,11 @@ bool dsc_symbols_anywhere(struct dsc_symbols *s, const char *name);
 /* True when `image`'s trie flags some entry a weak definition. */
 bool dsc_symbols_has_weak(struct dsc_symbols *s, uint32_t image);
 
+/* True when `image`'s trie parsed whole into a non-empty set and flags no
+ * entry a function variant: dsc_trie_plain_variants (base/trie.h) would
+ * walk it to change nothing. */
+bool dsc_symbols_trie_plain(struct dsc_symbols *s, uint32_t image);
+
 /* The dylib load commands of `image`. */
 const struct dsc_dep *dsc_symbols_deps(struct dsc_symbols *s, uint32_t image, uint32_t *count);
 
