@@ -57,7 +57,7 @@ struct job {
 static void run_extract(void *ctx)
 {
     struct job *j = ctx;
-    dsc_output o;
+    dsc_output o = {.struct_size = sizeof o};
     dsc_error err;
     if (dsc_extract(j->cache, j->image, &o, &err)) {
         fprintf(stderr, "bench: %s\n", err.msg);

@@ -200,6 +200,8 @@ int64_t dsc_cache_find_image(const dsc_cache *cache, const char *path);
 
 /* ---- extraction ---- */
 
+/* What an extraction counted: dsc_output's last member, where the output
+ * grows (see dsc_output). */
 typedef struct dsc_extract_stats {
     uint64_t rebases;          /* in-image pointers given rebase info */
     uint64_t binds;            /* pointers turned back into binds */
@@ -207,18 +209,32 @@ typedef struct dsc_extract_stats {
     uint64_t local_symbols;    /* locals restored from the cache's local symbols */
     uint64_t stubs_fixed;
     uint64_t selectors_fixed;
+    /* New fields go here, after every existing one (see dsc_output). */
 } dsc_extract_stats;
 
+/* An extracted image. Extensible like dsc_verify_report: the caller sets
+ * `struct_size` to sizeof (dsc_output) as its header declares it before
+ * every dsc_extract / dsc_extract_with, e.g.
+ *     dsc_output out = {.struct_size = sizeof out};
+ * and the library writes no byte past it (dsc_output_free keeps it, so the
+ * struct can be used again). New fields are only ever appended to `stats`,
+ * which stays the last member, so a program built against an older header
+ * gets the fields it knows, and one built against a newer header than the
+ * library gets its extra fields zeroed. A `struct_size` smaller than this
+ * first version is refused (DSC_ERR_ARGUMENT), and then, as after every
+ * failure, `data` and `warnings` are NULL: dsc_output_free is always safe. */
 typedef struct dsc_output {
+    uint32_t struct_size;     /* set by the caller: sizeof (dsc_output) */
     uint8_t *data;            /* malloc'ed; release with dsc_output_free */
-    size_t size;
-    dsc_extract_stats stats;
+    size_t size;              /* bytes at data */
     char *warnings;           /* newline-separated, malloc'ed, or NULL */
+    dsc_extract_stats stats;  /* last: new fields go at its end */
 } dsc_output;
 
-/* Extract image `image` into a standalone Mach-O file, ad-hoc code signed
- * as Apple's linker signs what it links (Apple-silicon Macs run no
- * unsigned code): LC_CODE_SIGNATURE and the signature end __LINKEDIT. */
+/* Extract image `image` into a standalone Mach-O file (into `out`,
+ * out->struct_size set), ad-hoc code signed as Apple's linker signs what
+ * it links (Apple-silicon Macs run no unsigned code): LC_CODE_SIGNATURE
+ * and the signature end __LINKEDIT. */
 int dsc_extract(const dsc_cache *cache, uint32_t image, dsc_output *out, dsc_error *err);
 /* The exact size dsc_extract would produce, computed without building the
  * file (a directory listing must not extract every image). */

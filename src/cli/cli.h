@@ -29,6 +29,12 @@ int cli_take_flags(int *argc, char **argv, int allowed);
  * unslid address, its UUID or "-", its install path as the table names it. */
 void cli_print_image(const dsc_cache *c, uint32_t i);
 
+/* A verb that prints what it reads of one cache, `dscfs VERB CACHE
+ * [--json] [-q|-v]` (--list, --info): opens CACHE and prints it with
+ * `as_json`, or `as_text` given the flags. */
+int cli_print_verb(int argc, char **argv, const char *verb, void (*as_json)(dsc_cache *c),
+                   void (*as_text)(dsc_cache *c, int flags));
+
 int cli_verb_info(int argc, char **argv);
 int cli_verb_extract(int argc, char **argv);
 int cli_verb_extract_all(int argc, char **argv);

@@ -64,7 +64,7 @@ int cli_verb_extract(int argc, char **argv)
         return 1;
     int rc = 1;
     int64_t image = dsc_cache_find_image(c, path);
-    dsc_output out;
+    dsc_output out = {.struct_size = sizeof out};
     dsc_error err;
     char esc[DSC_ERROR_MAX];
     if (image < 0) {
@@ -187,7 +187,7 @@ static int64_t extract_one(struct job *j, uint32_t i, char *msg, size_t msg_size
                  j->first[i]);
         return -1;
     }
-    dsc_output out;
+    dsc_output out = {.struct_size = sizeof out};
     dsc_error err;
     if (dsc_extract_with(j->cache, i, j->flags, &out, &err)) {
         snprintf(msg, msg_size, "%s", err.msg);

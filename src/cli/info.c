@@ -178,22 +178,4 @@ static void info_json(dsc_cache *c)
     json_end(&j);
 }
 
-int cli_verb_info(int argc, char **argv)
-{
-    int flags = cli_take_flags(&argc, argv, CLI_JSON | CLI_QUIET | CLI_VERBOSE);
-    if (flags < 0)
-        return 2;
-    if (argc != 3) {
-        fprintf(stderr, "usage: dscfs --info CACHE [--json] [-q|-v]\n");
-        return 2;
-    }
-    dsc_cache *c = cli_open(argv[2]);
-    if (!c)
-        return 1;
-    if (flags & CLI_JSON)
-        info_json(c);
-    else
-        info_text(c, flags);
-    dsc_cache_close(c);
-    return 0;
-}
+int cli_verb_info(int argc, char **argv) { return cli_print_verb(argc, argv, "--info", info_json, info_text); }

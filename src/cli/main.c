@@ -145,25 +145,28 @@ static void list_text(dsc_cache *c, int flags)
     }
 }
 
-static int verb_list(int argc, char **argv)
+int cli_print_verb(int argc, char **argv, const char *verb, void (*as_json)(dsc_cache *c),
+                   void (*as_text)(dsc_cache *c, int flags))
 {
     int flags = cli_take_flags(&argc, argv, CLI_JSON | CLI_QUIET | CLI_VERBOSE);
     if (flags < 0)
         return 2;
     if (argc != 3) {
-        fprintf(stderr, "usage: dscfs --list CACHE [--json] [-q|-v]\n");
+        fprintf(stderr, "usage: dscfs %s CACHE [--json] [-q|-v]\n", verb);
         return 2;
     }
     dsc_cache *c = cli_open(argv[2]);
     if (!c)
         return 1;
     if (flags & CLI_JSON)
-        list_json(c);
+        as_json(c);
     else
-        list_text(c, flags);
+        as_text(c, flags);
     dsc_cache_close(c);
     return 0;
 }
+
+static int verb_list(int argc, char **argv) { return cli_print_verb(argc, argv, "--list", list_json, list_text); }
 
 static const struct {
     const char *name;

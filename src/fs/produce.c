@@ -109,6 +109,7 @@ struct engine_job {
 static void run_job(void *arg)
 {
     struct engine_job *j = arg;
+    j->out = (dsc_output){.struct_size = sizeof j->out};
     j->rc = j->size_only ? dsc_extract_size_with(j->cache, j->image, j->flags, &j->size, &j->err)
                          : dsc_extract_with(j->cache, j->image, j->flags, &j->out, &j->err);
 }

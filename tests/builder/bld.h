@@ -395,12 +395,19 @@ void code_fix(struct cache *c);
  * a new ADRP of it within 16 instructions; -1 when there is none or another
  * use. (Instruction words: libdsc's base/insn.h.) */
 long arm64_sole_load(const uint8_t *code, uint64_t size, uint64_t at, unsigned load_size);
-/* Every RIP-relative operand of an x86_64 code section, in the built cache:
- * fn gets its disp32 bytes and the input and cache addresses after the
- * instruction (the displacement is relative to them). */
-typedef void (*x86_rip_fn)(void *ctx, const struct image *img, uint8_t *disp, uint64_t in_next, uint64_t next);
+/* Every RIP-relative operand of an x86_64 code section, in the built cache
+ * (decoded and re-encoded by libdsc's base/x86.h): fn gets the address it
+ * names as the input has it and as the cache has it now, and re-aims it by
+ * returning true with `to`; one that cannot reach `to` stops the build. */
+typedef bool (*x86_rip_fn)(void *ctx, const struct image *img, uint64_t in_target, uint64_t target, uint64_t *to);
 void x86_each_rip(struct cache *c, const struct image *img, const struct sect *x, x86_rip_fn fn, void *ctx);
-void x86_set_disp(const struct image *img, uint8_t *disp, uint64_t next, uint64_t target);
+/* Each B/BL in the image's __text (arm64*) whose target `aim` re-aims
+ * (true, with the new target) is re-encoded to branch there; one that
+ * cannot reach it stays as it was, or stops the build when `must_reach`.
+ * Returns how many were re-aimed. */
+typedef bool (*branch_aim_fn)(void *ctx, uint64_t target, uint64_t *to);
+unsigned redirect_text_branches(struct cache *c, const struct image *img, branch_aim_fn aim, void *ctx,
+                                bool must_reach);
 
 /* linkedit.c */
 void linkedit_build(struct cache *c);

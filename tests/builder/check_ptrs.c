@@ -84,19 +84,13 @@ static int cmp_def(const void *a, const void *b)
     return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
-static const struct sect *protolist_of(const struct image *img)
-{
-    const struct sect *x = image_sect(img, "__DATA_CONST", "__objc_protolist");
-    return x ? x : image_sect(img, "__DATA", "__objc_protolist");
-}
-
 static void find_protocols(struct protocols *pr)
 {
     unsigned psz = bc.ai->ptr_size;
     memset(pr, 0, sizeof *pr);
     for (size_t i = 0; i < bc.nimages; i++) {
         const struct image *img = &bc.images[i];
-        const struct sect *x = protolist_of(img);
+        const struct sect *x = objc_sect(img, "__objc_protolist");
         uint64_t at, def, name;
         const char *s;
         if (!x || !image_reloc(img, x->in_addr, &at))
@@ -130,7 +124,7 @@ static bool canonical_protocol(const struct decoded *d, struct protocols *pr, co
     unsigned psz = bc.ai->ptr_size;
     struct proto_def key = {p->target, NULL};
     const struct proto_def *def = pr->ndefs ? bsearch(&key, pr->defs, pr->ndefs, sizeof key, cmp_def) : NULL;
-    const struct sect *pl = protolist_of(img);
+    const struct sect *pl = objc_sect(img, "__objc_protolist");
     uint64_t pl_addr;
     uint32_t flags;
     const char *name;
@@ -356,10 +350,8 @@ void check_objc_opts(struct counts *n)
     size_t k = 0;
     for (size_t i = 0; i < bc.nimages; i++) {
         const struct image *img = &bc.images[i];
-        const struct sect *x = image_sect(img, "__DATA_CONST", "__objc_imageinfo");
+        const struct sect *x = objc_image_info_of(img);
         uint64_t info;
-        if (!x)
-            x = image_sect(img, "__DATA", "__objc_imageinfo");
         if (!x || !image_reloc(img, x->in_addr, &info))
             continue;
         uint64_t entry = ro + 8 + es * k++;

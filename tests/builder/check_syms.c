@@ -181,10 +181,8 @@ void check_objc_image_info(struct counts *n)
 {
     for (size_t i = 0; i < bc.nimages; i++) {
         const struct image *img = &bc.images[i];
-        const struct sect *x = image_sect(img, "__DATA_CONST", "__objc_imageinfo");
+        const struct sect *x = objc_image_info_of(img);
         uint64_t at;
-        if (!x)
-            x = image_sect(img, "__DATA", "__objc_imageinfo");
         if (!x || x->size < 8 || !image_reloc(img, x->in_addr, &at))
             continue;
         const struct seg *sg = &img->segs[x->segi];

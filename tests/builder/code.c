@@ -218,30 +218,26 @@ void x86_each_rip(struct cache *c, const struct image *img, const struct sect *x
         if (!dsc_x86_decode(code + off, x->size - off, &insn))
             die("%s: unknown x86 instruction at 0x%llx (%02x %02x %02x)", img->in_path, (unsigned long long)in_pc,
                 code[off], off + 1 < x->size ? code[off + 1] : 0, off + 2 < x->size ? code[off + 2] : 0);
-        if (insn.rip_disp)
-            fn(ctx, img, code + off + insn.rip_disp, in_pc + insn.length, cache_addr + off + insn.length);
+        uint64_t pc = cache_addr + off, target, to;
+        if (dsc_x86_rip_operand(code + off, x->size - off, pc, &insn, &target) &&
+            fn(ctx, img, in_pc + (target - pc), target, &to) && !dsc_x86_rip_encode(code + off, pc, &insn, to))
+            die("%s: RIP-relative operand at 0x%llx cannot reach 0x%llx", img->in_path, (unsigned long long)pc,
+                (unsigned long long)to);
         off += insn.length;
     }
     free(starts);
 }
 
-void x86_set_disp(const struct image *img, uint8_t *disp, uint64_t next, uint64_t target)
-{
-    int64_t d = (int64_t)target - (int64_t)next;
-    if (d < INT32_MIN || d > INT32_MAX)
-        die("%s: RIP-relative operand before 0x%llx cannot reach 0x%llx", img->in_path, (unsigned long long)next,
-            (unsigned long long)target);
-    dsc_put32(disp, (uint32_t)(int32_t)d);
-}
-
 /* The operand's input target moved with its segment. */
-static void move_rip_operand(void *ctx, const struct image *img, uint8_t *disp, uint64_t in_next, uint64_t next)
+static bool move_rip_operand(void *ctx, const struct image *img, uint64_t in_target, uint64_t target, uint64_t *to)
 {
     (void)ctx;
-    uint64_t in_target = in_next + (uint64_t)(int64_t)(int32_t)dsc_le32(disp);
+    (void)target;
     const struct seg *s = in_seg_of(img, in_target);
-    if (s)
-        x86_set_disp(img, disp, next, s->addr + (in_target - s->in_addr));
+    if (!s)
+        return false;
+    *to = s->addr + (in_target - s->in_addr);
+    return true;
 }
 
 /* ---- stub optimisation (arm64) ---- */
@@ -264,33 +260,63 @@ static uint64_t optimize_stub(const struct image *img, uint8_t *stub, uint64_t s
     return p->target;
 }
 
+unsigned redirect_text_branches(struct cache *c, const struct image *img, branch_aim_fn aim, void *ctx,
+                                bool must_reach)
+{
+    const struct sect *text = image_sect(img, "__TEXT", "__text");
+    uint64_t taddr;
+    unsigned n = 0;
+    if (!text || !image_reloc(img, text->in_addr, &taddr))
+        return 0;
+    uint8_t *code = cache_bytes(c, taddr, text->size);
+    for (uint64_t off = 0; off + 4 <= text->size; off += 4) {
+        uint32_t insn = dsc_le32(code + off);
+        uint64_t pc = taddr + off, to;
+        bool link;
+        if (!dsc_a64_is_branch(insn, &link) || !aim(ctx, dsc_a64_branch_target(insn, pc), &to))
+            continue;
+        if (!dsc_a64_branch_encode(pc, to, link, &insn)) {
+            if (must_reach)
+                die("%s: branch at 0x%llx cannot reach 0x%llx", img->in_path, (unsigned long long)pc,
+                    (unsigned long long)to);
+            continue;
+        }
+        dsc_put32(code + off, insn);
+        n++;
+    }
+    return n;
+}
+
+/* The image's optimised stubs: where each one now branches (0: not). */
+struct stub_targets {
+    uint64_t addr, count;
+    const uint64_t *target;
+};
+
+static bool to_stub_target(void *ctx, uint64_t target, uint64_t *to)
+{
+    const struct stub_targets *st = ctx;
+    uint64_t off = target - st->addr;
+    if (off >= st->count * 12 || off % 12 || !st->target[off / 12])
+        return false;
+    *to = st->target[off / 12];
+    return true;
+}
+
 static void optimize_stubs(struct cache *c, const struct image *img, unsigned *count)
 {
     const struct sect *stubs = image_sect(img, "__TEXT", "__stubs");
-    const struct sect *text = image_sect(img, "__TEXT", "__text");
-    uint64_t saddr, taddr;
-    if (!stubs || !text || (stubs->flags & 0xff) != S_SYMBOL_STUBS || stubs->reserved2 != 12 ||
-        !image_reloc(img, stubs->in_addr, &saddr) || !image_reloc(img, text->in_addr, &taddr))
+    uint64_t saddr;
+    if (!stubs || !image_sect(img, "__TEXT", "__text") || (stubs->flags & 0xff) != S_SYMBOL_STUBS ||
+        stubs->reserved2 != 12 || !image_reloc(img, stubs->in_addr, &saddr))
         return;
     uint64_t nstubs = stubs->size / 12;
     uint64_t *targets = xcalloc(nstubs, sizeof *targets);
     uint8_t *sbytes = cache_bytes(c, saddr, stubs->size);
     for (uint64_t i = 0; i < nstubs; i++)
         targets[i] = optimize_stub(img, sbytes + i * 12, saddr + i * 12);
-    uint8_t *code = cache_bytes(c, taddr, text->size);
-    for (uint64_t off = 0; off + 4 <= text->size; off += 4) {
-        uint32_t insn = dsc_le32(code + off);
-        bool link;
-        if (!dsc_a64_is_branch(insn, &link))
-            continue;
-        uint64_t to = dsc_a64_branch_target(insn, taddr + off);
-        if (to < saddr || to - saddr >= nstubs * 12 || (to - saddr) % 12 || !targets[(to - saddr) / 12])
-            continue;
-        if (!dsc_a64_branch_encode(taddr + off, targets[(to - saddr) / 12], link, &insn))
-            continue;
-        dsc_put32(code + off, insn);
-        (*count)++;
-    }
+    struct stub_targets st = {saddr, nstubs, targets};
+    *count += redirect_text_branches(c, img, to_stub_target, &st, false);
     free(targets);
 }
 

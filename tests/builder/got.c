@@ -263,16 +263,17 @@ static void arm64_redirect(struct got_redirect *r, const struct image *img, cons
     }
 }
 
-static void x86_redirect(void *ctx, const struct image *img, uint8_t *disp, uint64_t in_next, uint64_t next)
+static bool x86_redirect(void *ctx, const struct image *img, uint64_t in_target, uint64_t target, uint64_t *to)
 {
-    (void)in_next;
+    (void)in_target;
     struct got_redirect *r = ctx;
     enum region_kind kind;
-    const struct ptr *p = got_slot(r->c, img, next + (uint64_t)(int64_t)(int32_t)dsc_le32(disp), &kind);
+    const struct ptr *p = got_slot(r->c, img, target, &kind);
     if (!p)
-        return;
-    x86_set_disp(img, disp, next, twin_of(r->c, r->t, p, r->image, kind));
+        return false;
+    *to = twin_of(r->c, r->t, p, r->image, kind);
     r->c->stats_gotloads++;
+    return true;
 }
 
 static int cmp_ptr(const void *a, const void *b)

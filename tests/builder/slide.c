@@ -5,9 +5,11 @@
  * chains with authenticated pointers), as dyld_cache_slide_info* in dyld's
  * cache-builder/dyld_cache_format.h lay them out. Null pointers (missing
  * weak imports) are plain zero words outside every chain, as Apple's
- * builder leaves them.
+ * builder leaves them. The words themselves are base/ptrfmt's
+ * (dsc_ptr_encode_slide, the inverse of the decoder extraction uses).
  */
 #include "bld.h"
+#include "base/ptrfmt.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -65,25 +67,49 @@ static size_t page_end(const struct ptr **v, size_t n, size_t k, uint64_t end)
 /* dyld_cache_slide_info2 and dyld_cache_slide_info4 share one header:
  * version, page size, page_starts offset and count, page_extras offset and
  * count, delta mask, value add; the page starts follow at offset 40. */
-static void put_v2v4_header(struct buf *b, uint32_t version, uint32_t pages, uint32_t nextras, uint64_t mask,
-                            uint64_t value_add)
+static void put_v2v4_header(struct buf *b, const struct dsc_slide_format *f, uint32_t pages, uint32_t nextras)
 {
-    buf_u32(b, version);
+    buf_u32(b, f->version);
     buf_u32(b, 4096);
     buf_u32(b, 40);
     buf_u32(b, pages);
     buf_u32(b, (uint32_t)(40 + 2ULL * pages));
     buf_u32(b, nextras);
-    buf_u64(b, mask);
-    buf_u64(b, value_add);
+    buf_u64(b, f->delta_mask);
+    buf_u64(b, f->value_add);
 }
 
-static void put_ptr(struct cache *c, struct region *r, uint64_t addr, uint64_t raw)
+static const char *encode_failure(enum dsc_ptr_encode_status st)
 {
-    if (c->ai->ptr_size == 8)
-        dsc_put64(r->mem + (addr - r->addr), raw);
+    switch (st) {
+    case DSC_PTR_AUTH_RANGE: return "authenticated target too far from the cache base";
+    case DSC_PTR_NEXT_RANGE: return "chain step beyond the format's reach";
+    case DSC_PTR_UNSUPPORTED: return "a word the format has no form for";
+    default: return "target beyond the format's reach";
+    }
+}
+
+/* The slide word of `p` at `addr`. */
+static uint64_t slide_word(const struct dsc_slide_format *f, const struct dsc_ptr *p, uint64_t addr)
+{
+    uint64_t raw;
+    enum dsc_ptr_encode_status st = dsc_ptr_encode_slide(f, p, &raw);
+    if (st != DSC_PTR_ENCODED)
+        die("v%u slide info: word at 0x%llx, value 0x%llx: %s", f->version, (unsigned long long)addr,
+            (unsigned long long)p->value, encode_failure(st));
+    return raw;
+}
+
+/* Write pointer `p`, `next` bytes before the next slot of its chain. */
+static void put_ptr(struct region *r, const struct dsc_slide_format *f, const struct ptr *p, uint64_t next)
+{
+    struct dsc_ptr d = {.value = p->target, .next = next, .is_pointer = true, .auth = p->auth, .key = p->key,
+                        .addr_div = p->addr_div, .diversity = p->diversity};
+    uint64_t raw = slide_word(f, &d, p->addr);
+    if (f->slot_size == 8)
+        dsc_put64(r->mem + (p->addr - r->addr), raw);
     else
-        dsc_put32(r->mem + (addr - r->addr), (uint32_t)raw);
+        dsc_put32(r->mem + (p->addr - r->addr), (uint32_t)raw);
 }
 
 /* ---- v1: a 128-byte bitmap per page, identical bitmaps shared ---- */
@@ -91,6 +117,7 @@ static void encode_v1(struct cache *c, struct region *r, const struct ptr **v, s
 {
     uint32_t pages = (uint32_t)(r->size / 4096);
     uint16_t *toc = xcalloc(pages, sizeof *toc);
+    const struct dsc_slide_format f = {.version = 1, .slot_size = c->ai->ptr_size};
     struct buf entries = {0};
     uint32_t nentries = 0;
     size_t k = 0;
@@ -100,7 +127,7 @@ static void encode_v1(struct cache *c, struct region *r, const struct ptr **v, s
         for (; k < n && v[k]->addr < start + 4096; k++) {
             uint64_t slot = (v[k]->addr - start) / 4;
             bits[slot / 8] |= (uint8_t)(1u << (slot % 8));
-            put_ptr(c, r, v[k]->addr, v[k]->target);
+            put_ptr(r, &f, v[k], 0);
         }
         uint32_t e = 0;
         while (e < nentries && memcmp(entries.data + e * 128, bits, 128) != 0)
@@ -132,36 +159,45 @@ static void encode_v1(struct cache *c, struct region *r, const struct ptr **v, s
 /* ---- v2 (64-bit): value | (delta/4 << 40) chains; deltas reach 256 KiB ---- */
 static void encode_v2(struct cache *c, struct region *r, const struct ptr **v, size_t n)
 {
-    uint64_t value_add = strcmp(c->ai->name, "x86_64") == 0 ? c->ai->base : 0;
+    const struct dsc_slide_format f = {2, 8, V2_MASK64, strcmp(c->ai->name, "x86_64") == 0 ? c->ai->base : 0};
     uint32_t pages = (uint32_t)(r->size / 4096);
     struct buf *b = &r->slide;
-    put_v2v4_header(b, 2, pages, 0, V2_MASK64, value_add);
+    put_v2v4_header(b, &f, pages, 0);
     size_t k = 0;
     for (uint32_t pg = 0; pg < pages; pg++) {
         uint64_t start = r->addr + (uint64_t)pg * 4096;
         size_t first = k;
         k = page_end(v, n, k, start + 4096);
         buf_u16(b, first == k ? V2_NO_REBASE : (uint16_t)((v[first]->addr - start) / 4));
-        for (size_t i = first; i < k; i++) {
-            uint64_t delta = i + 1 < k ? (v[i + 1]->addr - v[i]->addr) / 4 : 0;
-            uint64_t value = v[i]->target - value_add;
-            if (value & V2_MASK64)
-                die("v2 slide info: target 0x%llx collides with the delta mask",
-                    (unsigned long long)v[i]->target);
-            put_ptr(c, r, v[i]->addr, value | delta << 40);
-        }
+        for (size_t i = first; i < k; i++)
+            put_ptr(r, &f, v[i], i + 1 < k ? v[i + 1]->addr - v[i]->addr : 0);
     }
 }
 
 /* ---- v4 (32-bit): 2-bit deltas (12 bytes), hop through small integers ---- */
-static bool v4_linkable(uint32_t w)
+
+/* A non-pointer word a chain can pass through: a small integer, which
+ * dyld gives back as it is. */
+static bool v4_linkable(const struct dsc_slide_format *f, uint32_t w)
 {
-    return (w & 0xFFFF8000u) == 0 || (w & 0xFFFF8000u) == 0xFFFF8000u;
+    struct dsc_ptr d;
+    dsc_ptr_decode_slide(f, w, &d);
+    return !d.is_pointer && d.value == w;
+}
+
+/* The word at page offset `at` (a pointer already written, or a small
+ * integer) with its chain step set to `next` bytes. */
+static void v4_relink(const struct dsc_slide_format *f, uint8_t *page, uint64_t start, uint32_t at, uint32_t next)
+{
+    struct dsc_ptr d;
+    dsc_ptr_decode_slide(f, dsc_le32(page + at), &d);
+    d.next = next;
+    dsc_put32(page + at, (uint32_t)slide_word(f, &d, start + at));
 }
 
 static void encode_v4(struct cache *c, struct region *r, const struct ptr **v, size_t n)
 {
-    uint64_t value_add = c->ai->base;
+    const struct dsc_slide_format f = {4, 4, V4_MASK, c->ai->base};
     uint32_t pages = (uint32_t)(r->size / 4096);
     uint16_t *starts = xcalloc(pages, sizeof *starts);
     struct buf extras = {0};
@@ -180,10 +216,7 @@ static void encode_v4(struct cache *c, struct region *r, const struct ptr **v, s
         /* Pointer slots of the page, to tell them from link candidates. */
         uint8_t is_ptr[1024] = {0};
         for (size_t i = first; i < k; i++) {
-            uint64_t value = v[i]->target - value_add;
-            if (value >= 0x3FFF8000u || value < 0x8000u)
-                die("v4 slide info: target 0x%llx is not encodable", (unsigned long long)v[i]->target);
-            dsc_put32(page + (v[i]->addr - start), (uint32_t)value);
+            put_ptr(r, &f, v[i], 0);
             is_ptr[(v[i]->addr - start) / 4] = 1;
         }
         uint32_t cur = (uint32_t)(v[first]->addr - start);
@@ -196,20 +229,17 @@ static void encode_v4(struct cache *c, struct region *r, const struct ptr **v, s
                 uint32_t hop = 0;
                 for (uint32_t d = 12; d >= 4 && !hop; d -= 4) {
                     uint32_t at = cur + d;
-                    if (at == next || (at < next && !is_ptr[at / 4] && v4_linkable(dsc_le32(page + at))))
+                    if (at == next || (at < next && !is_ptr[at / 4] && v4_linkable(&f, dsc_le32(page + at))))
                         hop = at;
                 }
-                uint32_t w = dsc_le32(page + cur);
                 if (!hop) {
                     chain_starts[nchains++] = next;
                     cur = next;
                     break;
                 }
-                dsc_put32(page + cur, (w & ~V4_MASK) | ((hop - cur) / 4) << 30);
+                v4_relink(&f, page, start, cur, hop - cur);
                 cur = hop;
-                uint32_t hw = dsc_le32(page + cur);
-                if (!is_ptr[cur / 4] && (hw & 0xFFFF8000u) == 0xFFFF8000u)
-                    dsc_put32(page + cur, hw & ~V4_MASK);  /* small negative: decoder restores the top bits */
+                v4_relink(&f, page, start, cur, 0);    /* a small negative loses its top bits, dyld restores them */
             }
         }
         if (nchains == 1) {
@@ -223,7 +253,7 @@ static void encode_v4(struct cache *c, struct region *r, const struct ptr **v, s
             die("v4 slide info: too many chain extras");
     }
     struct buf *b = &r->slide;
-    put_v2v4_header(b, 4, pages, nextras, V4_MASK, value_add);
+    put_v2v4_header(b, &f, pages, nextras);
     for (uint32_t pg = 0; pg < pages; pg++)
         buf_u16(b, starts[pg]);
     buf_put(b, extras.data, extras.len);
@@ -232,37 +262,9 @@ static void encode_v4(struct cache *c, struct region *r, const struct ptr **v, s
 }
 
 /* ---- v3 / v5: arm64e chains, 11-bit next in 8-byte units ---- */
-static uint64_t v3_word(const struct cache *c, const struct ptr *p, uint64_t next)
-{
-    if (p->auth) {
-        uint64_t off = p->target - c->ai->base;
-        if (off >> 32)
-            die("v3 slide info: auth target 0x%llx is more than 4 GiB from the base",
-                (unsigned long long)p->target);
-        return off | (uint64_t)p->diversity << 32 | (uint64_t)p->addr_div << 48 | (uint64_t)(p->key & 3) << 49 |
-               next << 51 | 1ULL << 63;
-    }
-    if (p->target >> 43)
-        die("v3 slide info: target 0x%llx needs more than 43 bits", (unsigned long long)p->target);
-    return p->target | next << 51;
-}
-
-static uint64_t v5_word(const struct cache *c, const struct ptr *p, uint64_t next)
-{
-    uint64_t off = p->target - c->ai->base;
-    if (off >> 34)
-        die("v5 slide info: target 0x%llx is beyond 16 GiB from the base", (unsigned long long)p->target);
-    if (p->auth) {
-        if (p->key != 0 && p->key != 2)
-            die("v5 slide info: only keys IA and DA exist");
-        return off | (uint64_t)p->diversity << 34 | (uint64_t)p->addr_div << 50 | (uint64_t)(p->key == 2) << 51 |
-               next << 52 | 1ULL << 63;
-    }
-    return off | next << 52;
-}
-
 static void encode_v3v5(struct cache *c, struct region *r, const struct ptr **v, size_t n, unsigned version)
 {
+    const struct dsc_slide_format f = {.version = version, .slot_size = 8, .value_add = c->ai->base};
     uint32_t page_size = version == 5 ? 16384 : 4096;
     uint32_t pages = (uint32_t)(r->size / page_size);
     struct buf *b = &r->slide;
@@ -270,17 +272,15 @@ static void encode_v3v5(struct cache *c, struct region *r, const struct ptr **v,
     buf_u32(b, page_size);
     buf_u32(b, pages);
     buf_u32(b, 0);
-    buf_u64(b, c->ai->base);
+    buf_u64(b, f.value_add);
     size_t k = 0;
     for (uint32_t pg = 0; pg < pages; pg++) {
         uint64_t start = r->addr + (uint64_t)pg * page_size;
         size_t first = k;
         k = page_end(v, n, k, start + page_size);
         buf_u16(b, first == k ? V3_NO_REBASE : (uint16_t)(v[first]->addr - start));
-        for (size_t i = first; i < k; i++) {
-            uint64_t next = i + 1 < k ? (v[i + 1]->addr - v[i]->addr) / 8 : 0;
-            put_ptr(c, r, v[i]->addr, version == 5 ? v5_word(c, v[i], next) : v3_word(c, v[i], next));
-        }
+        for (size_t i = first; i < k; i++)
+            put_ptr(r, &f, v[i], i + 1 < k ? v[i + 1]->addr - v[i]->addr : 0);
     }
 }
 

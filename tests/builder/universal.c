@@ -63,28 +63,24 @@ static size_t copy_stubs(struct cache *c, const struct image *img, const struct 
 }
 
 /* BL/B from __text into the image's __stubs go to the copies instead. */
+struct stub_copies {
+    uint64_t stubs, size;   /* the image's __stubs */
+    uint64_t text, mirror;  /* its TEXT region and the TEXT_STUBS one mirroring it */
+};
+
+static bool to_stub_copy(void *ctx, uint64_t target, uint64_t *to)
+{
+    const struct stub_copies *sc = ctx;
+    if (target - sc->stubs >= sc->size)
+        return false;
+    *to = sc->mirror + (target - sc->text);
+    return true;
+}
+
 static void redirect_calls(struct cache *c, const struct image *img, const struct sect *stubs, uint64_t saddr)
 {
-    const struct sect *text = image_sect(img, "__TEXT", "__text");
-    uint64_t taddr;
-    if (!text || !image_reloc(img, text->in_addr, &taddr))
-        return;
-    const struct region *tr = region_of(c, saddr);
-    const struct region *mirror = stubs_mirror(c, saddr);
-    uint8_t *code = cache_bytes(c, taddr, text->size);
-    for (uint64_t off = 0; off + 4 <= text->size; off += 4) {
-        uint32_t i = dsc_le32(code + off);
-        bool link;
-        if (!dsc_a64_is_branch(i, &link))
-            continue;
-        uint64_t to = dsc_a64_branch_target(i, taddr + off);
-        if (to - saddr >= stubs->size)
-            continue;
-        if (!dsc_a64_branch_encode(taddr + off, mirror->addr + (to - tr->addr), link, &i))
-            die("%s: call at 0x%llx cannot reach its stub copy", img->in_path, (unsigned long long)(taddr + off));
-        dsc_put32(code + off, i);
-        c->stats_redirected++;
-    }
+    struct stub_copies sc = {saddr, stubs->size, region_of(c, saddr)->addr, stubs_mirror(c, saddr)->addr};
+    c->stats_redirected += redirect_text_branches(c, img, to_stub_copy, &sc, true);
 }
 
 void universal_stubs(struct cache *c)

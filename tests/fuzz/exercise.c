@@ -19,7 +19,7 @@ void exercise_cache(const dsc_cache *c)
             dsc_macho_free(&mo);
         /* Extraction and the size plan must agree whenever both succeed. */
         uint64_t planned;
-        dsc_output out;
+        dsc_output out = {.struct_size = sizeof out};
         int size_rc = dsc_extract_size(c, i, &planned, &err);
         if (dsc_extract(c, i, &out, &err) == 0) {
             if (size_rc == 0 && planned != out.size)

@@ -14,7 +14,7 @@ int main(int argc, char **argv)
 {
     dsc_cache *cache;
     dsc_error err;
-    dsc_output out;
+    dsc_output out = {.struct_size = sizeof out};
 
     if (argc != 4) {
         fprintf(stderr, "usage: libdsc_user CACHE IMAGE OUT\n");

@@ -238,7 +238,7 @@ START_TEST(overlong_path_skips_its_image)
     ck_assert_int_eq(dsc_cache_find_image(c, "/usr/lib/liba.dylib"), 1);
     int64_t objc = dsc_cache_find_image(c, "/usr/lib/libobjc.A.dylib");
     ck_assert_int_eq(objc, 5);
-    dsc_output o;
+    dsc_output o = {.struct_size = sizeof o};
     ck_assert_msg(dsc_extract(c, (uint32_t)objc, &o, &err) == 0, "%s", err.msg);
     dsc_output_free(&o);
     dsc_cache_close(c);

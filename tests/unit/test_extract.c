@@ -339,7 +339,7 @@ static bool output_chained(const dsc_output *o)
 static uint64_t judge_core(dsc_cache *c, uint32_t i)
 {
     bool chained = c->info.arch == DSC_ARCH_ARM64E;
-    dsc_output o;
+    dsc_output o = {.struct_size = sizeof o};
     extract_core(c, i, &o);
     struct truth t;
     truth_build(c, i, &t);
@@ -360,7 +360,7 @@ START_TEST(every_image_rebases_match_slide_info)
         return;
     uint64_t total = 0;
     for (uint32_t i = 0; i < c->nimages; i++) {
-        dsc_output o;
+        dsc_output o = {.struct_size = sizeof o};
         dsc_error err;
         ck_assert_msg(dsc_extract(c, i, &o, &err) == 0, "%s", err.msg);
         uint64_t size;
@@ -368,7 +368,7 @@ START_TEST(every_image_rebases_match_slide_info)
         ck_assert_uint_eq(size, o.size);
         ck_assert_uint_eq(dsc_le32(o.data + 24) & MH_DYLIB_IN_CACHE, 0);
         /* Unsigned: exact too, and smaller by the signature at least. */
-        dsc_output u;
+        dsc_output u = {.struct_size = sizeof u};
         ck_assert_msg(dsc_extract_with(c, i, DSC_EXTRACT_UNSIGNED, &u, &err) == 0, "%s", err.msg);
         ck_assert_msg(dsc_extract_size_with(c, i, DSC_EXTRACT_UNSIGNED, &size, &err) == 0, "%s", err.msg);
         ck_assert_uint_eq(size, u.size);
@@ -416,12 +416,49 @@ START_TEST(bad_image_index_fails_cleanly)
     dsc_cache *c = testdata_open(testdata_caches[0]);
     if (!c)
         return;
-    dsc_output o;
+    dsc_output o = {.struct_size = sizeof o};
     dsc_error err;
     uint64_t size;
     ck_assert_int_eq(dsc_extract(c, 999, &o, &err), -1);
     ck_assert_ptr_nonnull(strstr(err.msg, "no image 999"));
     ck_assert_int_eq(dsc_extract_size(c, 999, &size, &err), -1);
+    dsc_cache_close(c);
+}
+END_TEST
+
+/* dsc.h's contract for dsc_output's `struct_size`: below the first
+ * version it is refused with data and warnings NULL; a newer caller's
+ * larger struct gets its extra bytes zeroed, nothing is written past
+ * struct_size, and dsc_output_free keeps it. */
+START_TEST(output_struct_size_is_honoured)
+{
+    dsc_cache *c = testdata_open(testdata_caches[0]);
+    if (!c)
+        return;
+    dsc_error err;
+    dsc_output unset, o = {.struct_size = sizeof o};
+    memset(&unset, 0xA5, sizeof unset);
+    unset.struct_size = 0;
+    ck_assert_int_eq(dsc_extract(c, 0, &unset, &err), -1);
+    ck_assert_int_eq(err.code, DSC_ERR_ARGUMENT);
+    ck_assert_msg(strstr(err.msg, "dsc_output.struct_size") && !strchr(err.msg, '\n'), "%s", err.msg);
+    ck_assert_ptr_null(unset.data);
+    ck_assert_ptr_null(unset.warnings);
+    dsc_output_free(&unset);
+    dsc_output *big = sized_newer(sizeof *big);
+    ck_assert_msg(dsc_extract(c, 0, big, &err) == 0, "%s", err.msg);
+    ck_assert_msg(dsc_extract(c, 0, &o, &err) == 0, "%s", err.msg);
+    ck_assert(sized_newer_ok(big, sizeof *big));
+    ck_assert_uint_eq(big->size, o.size);
+    ck_assert_mem_eq(big->data, o.data, o.size);
+    ck_assert_mem_eq(&big->stats, &o.stats, sizeof o.stats);
+    memset(big + 1, 0xA5, SIZED_NEWER);
+    dsc_output_free(big);
+    ck_assert_ptr_null(big->data);
+    ck_assert(sized_newer_ok(big, sizeof *big));
+    free(big);
+    dsc_output_free(&o);
+    ck_assert_uint_eq(o.struct_size, sizeof o);
     dsc_cache_close(c);
 }
 END_TEST
@@ -481,7 +518,7 @@ START_TEST(unmapped_locals_are_restored)
     ck_assert_ptr_nonnull(text = dsc_macho_section(&mo, "__TEXT", "__text"));
     uint64_t text_addr = text->addr, dylib_offset = dsc_cache_get_image(c, (uint32_t)image)->address - c->info.base_address;
     dsc_macho_free(&mo);
-    dsc_output plain;
+    dsc_output plain = {.struct_size = sizeof plain};
     ck_assert_msg(dsc_extract(c, (uint32_t)image, &plain, &err) == 0, "%s", err.msg);
     dsc_cache_close(c);
 
@@ -513,7 +550,7 @@ START_TEST(unmapped_locals_are_restored)
     free(cache);
 
     ck_assert_msg(dsc_cache_open(cache_path, &c, &err) == 0, "%s", err.msg);
-    dsc_output o;
+    dsc_output o = {.struct_size = sizeof o};
     ck_assert_msg(dsc_extract(c, (uint32_t)image, &o, &err) == 0, "%s", err.msg);
     ck_assert_uint_eq(o.stats.local_symbols, 2);
     write_file(out_path, o.data, o.size);
@@ -666,7 +703,7 @@ START_TEST(overlapping_sections_are_refused)
     dsc_cache *c;
     dsc_error err;
     ck_assert_msg(dsc_cache_open(path, &c, &err) == 0, "%s", err.msg);
-    dsc_output o;
+    dsc_output o = {.struct_size = sizeof o};
     int rc = dsc_extract(c, (uint32_t)dsc_cache_find_image(c, "/usr/lib/libhello-1.0.dylib"), &o, &err);
     dsc_cache_close(c);
     unlink(path);
@@ -715,7 +752,7 @@ START_TEST(mutated_caches_fail_cleanly)
         if (dsc_cache_open(path, &c, &err))
             continue;
         for (uint32_t i = 0; i < c->nimages; i++) {
-            dsc_output o;
+            dsc_output o = {.struct_size = sizeof o};
             uint64_t predicted;
             if (dsc_extract(c, i, &o, &err) == 0) {
                 ck_assert_int_eq(dsc_extract_size(c, i, &predicted, &err), 0);
@@ -788,6 +825,7 @@ Suite *extract_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, every_image_rebases_match_slide_info, 0, 3);
     tcase_add_test(tc, bad_image_index_fails_cleanly);
+    tcase_add_test(tc, output_struct_size_is_honoured);
     tcase_add_test(tc, no_room_for_the_signature_writes_unsigned);
     tcase_add_test(tc, unmapped_locals_are_restored);
     tcase_add_loop_test(tc, mutated_caches_fail_cleanly, 0, 3);

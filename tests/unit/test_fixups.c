@@ -130,7 +130,7 @@ static void check_decoded(const dsc_output *o, const uint64_t *bound_at, const s
 
 START_TEST(opcode_binds_read_back_by_llvm_objdump)
 {
-    dsc_output o = {0};
+    dsc_output o = {.struct_size = sizeof o};
     uint64_t at[NWANT];
     struct dsc_fixup_auth auth[NWANT];
     if (build(testdata_caches[0], "/usr/lib/libobjc.A.dylib", &o, at, auth))
@@ -179,7 +179,7 @@ END_TEST
 
 START_TEST(chained_binds_keep_imports_and_auth)
 {
-    dsc_output o = {0};
+    dsc_output o = {.struct_size = sizeof o};
     uint64_t at[NWANT];
     struct dsc_fixup_auth auth[NWANT];
     if (build(testdata_caches[1], "/usr/lib/libobjc.A.dylib", &o, at, auth))

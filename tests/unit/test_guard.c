@@ -83,6 +83,7 @@ static void run_extract(void *arg)
 {
     struct extract_job *j = arg;
     dsc_error err;
+    j->out = (dsc_output){.struct_size = sizeof j->out};
     j->rc = dsc_extract(j->cache, j->image, &j->out, &err);
 }
 

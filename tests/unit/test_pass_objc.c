@@ -96,7 +96,7 @@ START_TEST(extracted_names_equal_cache_names)
         return;
     uint64_t total_methods = 0, total_selrefs = 0;
     for (uint32_t i = 0; i < dsc_cache_get_info(c)->image_count; i++) {
-        dsc_output out;
+        dsc_output out = {.struct_size = sizeof out};
         dsc_error err;
         uint64_t size;
         ck_assert_msg(dsc_extract(c, i, &out, &err) == 0, "%s", err.msg);
@@ -225,7 +225,7 @@ START_TEST(llvm_objdump_prints_the_cache_names)
         return;
     unsigned named = 0;
     for (uint32_t i = 0; i < dsc_cache_get_info(c)->image_count; i++) {
-        dsc_output out;
+        dsc_output out = {.struct_size = sizeof out};
         dsc_error err;
         ck_assert_msg(dsc_extract(c, i, &out, &err) == 0, "%s", err.msg);
         check_objdump(c, i, &out, &named);
@@ -279,7 +279,7 @@ START_TEST(selector_loads_go_through_selrefs)
     if (!c)
         return;
     int64_t i = dsc_cache_find_image(c, "/usr/lib/libhello-1.0.dylib");
-    dsc_output out;
+    dsc_output out = {.struct_size = sizeof out};
     dsc_error err;
     ck_assert_msg(dsc_extract(c, (uint32_t)i, &out, &err) == 0, "%s", err.msg);
     ck_assert_uint_ge(out.stats.selectors_fixed, 4);
@@ -578,7 +578,7 @@ START_TEST(no_direct_selector_loads_are_left)
         dsc_output before = {.size = p.file_size, .data = malloc(p.file_size)};
         ck_assert(out_write(&p, before.data) == 0);
         plan_free(&p);
-        dsc_output after;
+        dsc_output after = {.struct_size = sizeof after};
         ck_assert_msg(dsc_extract(c, i, &after, &err) == 0, "%s", err.msg);
         struct names selrefs = {0};
         struct dsc_objc_verify v;
@@ -656,7 +656,7 @@ START_TEST(malformed_metadata_is_left_with_a_warning)
     close(fd);
 
     ck_assert_msg(dsc_cache_open(path, &c, &err) == 0, "%s", err.msg);
-    dsc_output out;
+    dsc_output out = {.struct_size = sizeof out};
     uint64_t size;
     ck_assert_msg(dsc_extract(c, hello, &out, &err) == 0, "%s", err.msg);
     ck_assert_msg(dsc_extract_size(c, hello, &size, &err) == 0, "%s", err.msg);

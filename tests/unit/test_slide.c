@@ -273,6 +273,70 @@ START_TEST(chained64_encoder_writes_what_lld_writes)
 }
 END_TEST
 
+/* Slide-info words from the layouts the decoder tests above spell out,
+ * encoded, decoded back, and refused where the format has no room. */
+static uint64_t slide_enc(const struct dsc_slide_format *f, struct dsc_ptr p)
+{
+    uint64_t raw = 0;
+    struct dsc_ptr d;
+    ck_assert_int_eq(dsc_ptr_encode_slide(f, &p, &raw), DSC_PTR_ENCODED);
+    dsc_ptr_decode_slide(f, raw, &d);
+    ck_assert_uint_eq(d.value, p.value);
+    ck_assert_uint_eq(d.next, p.next);
+    ck_assert(d.is_pointer == p.is_pointer && d.auth == p.auth && d.key == p.key);
+    ck_assert(d.addr_div == p.addr_div && d.diversity == p.diversity);
+    return raw;
+}
+
+START_TEST(slide_encoder_inverts_the_decoder)
+{
+    const struct dsc_slide_format v1 = {1, 4, 0, 0}, v2 = {2, 8, 0x00FFFF0000000000ull, 0},
+                                  v4 = {4, 4, 0xC0000000, 0x10000}, v3 = {3, 8, 0, 0x180000000ull},
+                                  v5 = {5, 8, 0, 0x180000000ull};
+    uint64_t raw;
+    struct dsc_ptr p;
+    ck_assert_uint_eq(slide_enc(&v1, (struct dsc_ptr){.value = 0x1234, .is_pointer = true}), 0x1234);
+    ck_assert_uint_eq(slide_enc(&v2, (struct dsc_ptr){.value = 0x12ull << 56 | 0x4000, .next = 8, .is_pointer = true}),
+                      0x12ull << 56 | 2ull << 40 | 0x4000);
+    ck_assert_uint_eq(slide_enc(&v4, (struct dsc_ptr){.value = 5, .next = 4}), 0x00000005 | 1u << 30);
+    ck_assert_uint_eq(slide_enc(&v4, (struct dsc_ptr){.value = 0xFFFF8005, .next = 4}), 0x3FFF8005 | 1u << 30);
+    ck_assert_uint_eq(slide_enc(&v4, (struct dsc_ptr){.value = 0x133456, .is_pointer = true}), 0x00123456);
+    ck_assert_uint_eq(slide_enc(&v3, (struct dsc_ptr){.value = 0x180001234ull, .next = 16, .is_pointer = true,
+                                                      .auth = true, .key = 2, .addr_div = true, .diversity = 0xBEEF}),
+                      1ull << 63 | 2ull << 51 | 2ull << 49 | 1ull << 48 | 0xBEEFull << 32 | 0x1234);
+    ck_assert_uint_eq(slide_enc(&v3, (struct dsc_ptr){.value = 0x12ull << 56 | 0x180001000ull, .is_pointer = true}),
+                      0x12ull << 43 | 0x180001000ull);
+    ck_assert_uint_eq(slide_enc(&v5, (struct dsc_ptr){.value = 0x180000010ull, .next = 8, .is_pointer = true,
+                                                      .auth = true, .key = 2, .addr_div = true, .diversity = 0x55}),
+                      1ull << 63 | 1ull << 52 | 1ull << 51 | 1ull << 50 | 0x55ull << 34 | 0x10);
+    ck_assert_uint_eq(slide_enc(&v5, (struct dsc_ptr){.value = 7ull << 56 | 0x180000020ull, .is_pointer = true}),
+                      7ull << 34 | 0x20);
+    /* Refusals: a target in v2's delta bits, a v4 pointer that reads as a
+     * small integer, a v4 integer that is not small, v5's IB key, targets
+     * beyond v3's 4 GiB (auth) and v5's 16 GiB, steps beyond the fields,
+     * a bind. */
+    p = (struct dsc_ptr){.value = 1ull << 40, .is_pointer = true};
+    ck_assert_int_eq(dsc_ptr_encode_slide(&v2, &p, &raw), DSC_PTR_TARGET_RANGE);
+    p = (struct dsc_ptr){.value = 0x10000 + 0x7FFF, .is_pointer = true};
+    ck_assert_int_eq(dsc_ptr_encode_slide(&v4, &p, &raw), DSC_PTR_TARGET_RANGE);
+    p = (struct dsc_ptr){.value = 0x40001234};
+    ck_assert_int_eq(dsc_ptr_encode_slide(&v4, &p, &raw), DSC_PTR_UNSUPPORTED);
+    p = (struct dsc_ptr){.value = 0x180000000ull, .is_pointer = true, .auth = true, .key = 1};
+    ck_assert_int_eq(dsc_ptr_encode_slide(&v5, &p, &raw), DSC_PTR_UNSUPPORTED);
+    p = (struct dsc_ptr){.value = 0x280000000ull, .is_pointer = true, .auth = true};
+    ck_assert_int_eq(dsc_ptr_encode_slide(&v3, &p, &raw), DSC_PTR_AUTH_RANGE);
+    p = (struct dsc_ptr){.value = 0x580000000ull, .is_pointer = true};
+    ck_assert_int_eq(dsc_ptr_encode_slide(&v5, &p, &raw), DSC_PTR_TARGET_RANGE);
+    p = (struct dsc_ptr){.value = 0x180000000ull, .next = 2048 * 8, .is_pointer = true};
+    ck_assert_int_eq(dsc_ptr_encode_slide(&v3, &p, &raw), DSC_PTR_NEXT_RANGE);
+    p.next = 16;
+    ck_assert_int_eq(dsc_ptr_encode_slide(&v4, &p, &raw), DSC_PTR_NEXT_RANGE);
+    ck_assert_int_eq(dsc_ptr_encode_slide(&v1, &p, &raw), DSC_PTR_NEXT_RANGE);
+    p = (struct dsc_ptr){.bind = true, .import = 1};
+    ck_assert_int_eq(dsc_ptr_encode_slide(&v3, &p, &raw), DSC_PTR_UNSUPPORTED);
+}
+END_TEST
+
 Suite *slide_suite(void)
 {
     Suite *s = suite_create("slide");
@@ -285,6 +349,7 @@ Suite *slide_suite(void)
     tcase_add_test(tc, v5_runtime_offsets_and_data_key);
     tcase_add_test(tc, malformed_slide_info_is_an_error);
     tcase_add_test(tc, chained64_encoder_writes_what_lld_writes);
+    tcase_add_test(tc, slide_encoder_inverts_the_decoder);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -117,7 +117,7 @@ START_TEST(release_pages_keeps_the_cache_readable)
         return;
     dsc_error err;
     for (uint32_t i = 0; i < dsc_cache_get_info(c)->image_count; i++) {
-        dsc_output before, after;
+        dsc_output before = {.struct_size = sizeof before}, after = {.struct_size = sizeof after};
         ck_assert_msg(dsc_extract(c, i, &before, &err) == 0, "%s", err.msg);
         dsc_cache_release_pages(c);
         ck_assert_msg(dsc_extract(c, i, &after, &err) == 0, "%s", err.msg);

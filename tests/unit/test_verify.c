@@ -102,7 +102,7 @@ static dsc_span output_lazy(const dsc_output *o, struct dsc_bind_seg *segs, unsi
 /* Every bind of the extracted image, lazy ones included. */
 static void output_binds(const dsc_cache *c, uint32_t image, struct bind_list *l)
 {
-    dsc_output o;
+    dsc_output o = {.struct_size = sizeof o};
     dsc_error err;
     struct dsc_bind_seg segs[16];
     unsigned nsegs;
@@ -334,7 +334,7 @@ START_TEST(damaged_output_is_refused_naming_the_cache)
         return;
     int64_t image = dsc_cache_find_image(c, "/usr/lib/libobjc.A.dylib");
     ck_assert_int_ge(image, 0);
-    dsc_output o;
+    dsc_output o = {.struct_size = sizeof o};
     dsc_error err;
     ck_assert_msg(dsc_extract(c, (uint32_t)image, &o, &err) == 0, "%s", err.msg);
     uint32_t ncmds = dsc_le32(o.data + MH_NCMDS), at = MH_HEADER_SIZE_64, dataoff = 0;
@@ -402,7 +402,7 @@ START_TEST(unrestored_selector_load_is_counted)
     dsc_cache *c = testdata_open(testdata_caches[_i]);
     if (!c)
         return;
-    dsc_output o;
+    dsc_output o = {.struct_size = sizeof o};
     dsc_error err;
     dsc_verify_report r = {.size = sizeof r};
     ck_assert_msg(dsc_extract(c, LIBHELLO, &o, &err) == 0, "%s", err.msg);
@@ -430,24 +430,16 @@ START_TEST(report_size_is_honoured)
     ck_assert_int_eq(dsc_verify(c, LIBHELLO, &unset, &err), -1);
     ck_assert_int_eq(err.code, DSC_ERR_ARGUMENT);
     ck_assert_msg(strstr(err.msg, "dsc_verify_report.size") && !strchr(err.msg, '\n'), "%s", err.msg);
-    struct {
-        dsc_verify_report r;
-        uint64_t newer;
-        uint8_t guard[8];
-    } big;
-    memset(&big, 0xA5, sizeof big);
-    big.r.size = (uint32_t)(sizeof big.r + sizeof big.newer);
-    ck_assert_msg(dsc_verify(c, LIBHELLO, &big.r, &err) == 0, "%s", err.msg);
+    dsc_verify_report *big = sized_newer(sizeof *big);
+    ck_assert_msg(dsc_verify(c, LIBHELLO, big, &err) == 0, "%s", err.msg);
     ck_assert_int_eq(dsc_verify(c, LIBHELLO, &r, &err), 0);
-    ck_assert_uint_eq(big.r.size, sizeof big.r + sizeof big.newer);
-    ck_assert_uint_eq(big.newer, 0);
-    for (size_t i = 0; i < sizeof big.guard; i++)
-        ck_assert_uint_eq(big.guard[i], 0xA5);
-    ck_assert_uint_eq(big.r.image, LIBHELLO);
-    ck_assert_uint_eq(big.r.checked, r.checked);
-    ck_assert_uint_eq(big.r.pointers, r.pointers);
-    ck_assert_uint_eq(big.r.stubs, r.stubs);
-    ck_assert_uint_eq(big.r.relrefs_outside, r.relrefs_outside);
+    ck_assert(sized_newer_ok(big, sizeof *big));
+    ck_assert_uint_eq(big->image, LIBHELLO);
+    ck_assert_uint_eq(big->checked, r.checked);
+    ck_assert_uint_eq(big->pointers, r.pointers);
+    ck_assert_uint_eq(big->stubs, r.stubs);
+    ck_assert_uint_eq(big->relrefs_outside, r.relrefs_outside);
+    free(big);
     dsc_cache_close(c);
 }
 END_TEST

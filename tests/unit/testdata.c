@@ -6,6 +6,7 @@
 
 #include "dsc/dsc.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,27 @@ const char *const testdata_caches[3] = {
     "caches/dyld_shared_cache_arm64e-macOS-objc",
     "caches/dyld_shared_cache_arm64-macOS-1042.1",
 };
+
+void *sized_newer(size_t size)
+{
+    uint8_t *s = malloc(size + SIZED_NEWER + 8);
+    ck_assert_ptr_nonnull(s);
+    memset(s, 0xA5, size + SIZED_NEWER + 8);
+    uint32_t field = (uint32_t)(size + SIZED_NEWER);
+    memcpy(s, &field, sizeof field);
+    return s;
+}
+
+bool sized_newer_ok(const void *s, size_t size)
+{
+    const uint8_t *b = s;
+    uint32_t field;
+    memcpy(&field, b, sizeof field);
+    bool ok = field == size + SIZED_NEWER;
+    for (size_t i = size; i < size + SIZED_NEWER + 8; i++)
+        ok = ok && b[i] == (i < size + SIZED_NEWER ? 0 : 0xA5);
+    return ok;
+}
 
 const char *testdata_path(const char *rel)
 {
@@ -66,7 +88,7 @@ static void extract_child(int fd, const char *path, const char *image_path, cons
     struct rusage before, after;
     dsc_cache *c;
     dsc_error err = {0};
-    dsc_output o = {0};
+    dsc_output o = {.struct_size = sizeof o};
     getrusage(RUSAGE_SELF, &before);
     int rc = dsc_cache_open(path, &c, &err);
     if (rc == 0) {

@@ -19,6 +19,7 @@
 #define ARM64E_AUTH (1ull << 63)
 #define ARM64E_BIND (1ull << 62)
 #define ARM64E_NEXT_SHIFT 51
+#define ARM64E_NEXT_MAX 0x7FFu /* 11 bits of 8-byte strides, v5's too */
 #define ARM64E_TARGET 0x7FFFFFFFFFFull /* 43 bits */
 #define ARM64E_HIGH8_SHIFT 43
 
@@ -26,7 +27,7 @@
  * `ordinal_bits` 0 the bind bit is ignored (slide v3 has none). */
 static void arm64e_decode(uint64_t raw, uint64_t base, bool offsets, unsigned ordinal_bits, struct dsc_ptr *out)
 {
-    out->next = (raw >> ARM64E_NEXT_SHIFT & 0x7FF) * 8;
+    out->next = (raw >> ARM64E_NEXT_SHIFT & ARM64E_NEXT_MAX) * 8;
     out->auth = raw & ARM64E_AUTH;
     if (out->auth) {
         out->diversity = (uint16_t)(raw >> 32);
@@ -194,41 +195,101 @@ const char *dsc_slide_format_read(dsc_span blob, unsigned ptr_size, struct dsc_s
 
 /* v2/v4: the delta to the next slot sits in delta_mask's bits (in 4-byte
  * units); v4 keeps small integers on the chain. */
-static void delta_decode(const struct dsc_slide_format *f, uint64_t raw, struct dsc_ptr *out)
+
+/* What the v2/v4 word `v` (delta bits cleared) stands for: a pointer
+ * (value_add added back), v2's zero link or a v4 small integer. */
+static uint64_t delta_value(const struct dsc_slide_format *f, uint64_t v, bool *is_pointer)
 {
-    out->next = (raw & f->delta_mask) >> ((unsigned)__builtin_ctzll(f->delta_mask) - 2);
-    uint64_t v = raw & ~f->delta_mask;
     if (f->slot_size == 4)
         v &= 0xffffffffu;
+    *is_pointer = true;
     if (f->version == 2) {
-        out->is_pointer = v != 0; /* a zero is a link the builder did not rebase */
+        *is_pointer = v != 0; /* a zero is a link the builder did not rebase */
         if (v)
             v += f->value_add;
     } else if ((v & 0xFFFF8000u) == 0) {
-        out->is_pointer = false; /* small positive integer */
+        *is_pointer = false; /* small positive integer */
     } else if ((v & 0x3FFF8000u) == 0x3FFF8000u) {
-        out->is_pointer = false; /* small negative integer */
+        *is_pointer = false; /* small negative integer */
         v |= 0xC0000000u;
     } else {
         v += f->value_add;
     }
-    out->value = f->slot_size == 4 ? (v & 0xffffffffu) : v;
+    return f->slot_size == 4 ? (v & 0xffffffffu) : v;
+}
+
+static unsigned delta_shift(const struct dsc_slide_format *f)
+{
+    return (unsigned)__builtin_ctzll(f->delta_mask) - 2;
+}
+
+static void delta_decode(const struct dsc_slide_format *f, uint64_t raw, struct dsc_ptr *out)
+{
+    out->next = (raw & f->delta_mask) >> delta_shift(f);
+    out->value = delta_value(f, raw & ~f->delta_mask, &out->is_pointer);
+}
+
+/* The inverse of delta_decode: a word that does not decode back to `p`
+ * is out of range. */
+static enum dsc_ptr_encode_status delta_encode(const struct dsc_slide_format *f, const struct dsc_ptr *p,
+                                               uint64_t *raw)
+{
+    uint64_t link = p->next << delta_shift(f), v = p->is_pointer ? p->value - f->value_add : p->value;
+    bool is_pointer;
+    if (p->bind || p->auth)
+        return DSC_PTR_UNSUPPORTED;
+    if (p->next % 4 || link >> delta_shift(f) != p->next || (link & ~f->delta_mask))
+        return DSC_PTR_NEXT_RANGE;
+    if (f->slot_size == 4) {
+        if (p->value > 0xffffffffu)
+            return p->is_pointer ? DSC_PTR_TARGET_RANGE : DSC_PTR_UNSUPPORTED;
+        v &= 0xffffffffu;   /* 32-bit slots slide modulo 2^32 */
+    }
+    v &= ~f->delta_mask;
+    if (delta_value(f, v, &is_pointer) != p->value || is_pointer != p->is_pointer)
+        return p->is_pointer ? DSC_PTR_TARGET_RANGE : DSC_PTR_UNSUPPORTED;
+    *raw = v | link;
+    return DSC_PTR_ENCODED;
 }
 
 /* v5: bit 63 auth, next 52..62; target offset 0..33 from value_add;
  * plain: high8 34..41; auth: diversity 34..49, addrDiv 50, keyIsData 51. */
+#define V5_AUTH (1ull << 63)
+#define V5_NEXT_SHIFT 52
+#define V5_TARGET 0x3FFFFFFFFull /* 34 bits */
+#define V5_HIGH8_SHIFT 34
+#define V5_DIVERSITY_SHIFT 34
+#define V5_ADDR_DIV_SHIFT 50
+#define V5_KEY_IS_DATA_SHIFT 51
 static void v5_decode(const struct dsc_slide_format *f, uint64_t raw, struct dsc_ptr *out)
 {
-    out->next = (raw >> 52 & 0x7FF) * 8;
-    out->auth = raw >> 63;
-    out->value = f->value_add + (raw & 0x3FFFFFFFFull);
+    out->next = (raw >> V5_NEXT_SHIFT & ARM64E_NEXT_MAX) * 8;
+    out->auth = raw & V5_AUTH;
+    out->value = f->value_add + (raw & V5_TARGET);
     if (out->auth) {
-        out->diversity = (uint16_t)(raw >> 34);
-        out->addr_div = raw >> 50 & 1;
-        out->key = (raw >> 51 & 1) ? 2 : 0; /* only IA and DA */
+        out->diversity = (uint16_t)(raw >> V5_DIVERSITY_SHIFT);
+        out->addr_div = raw >> V5_ADDR_DIV_SHIFT & 1;
+        out->key = (raw >> V5_KEY_IS_DATA_SHIFT & 1) ? 2 : 0; /* only IA and DA */
     } else {
-        out->value |= ((raw >> 34) & 0xFF) << 56;
+        out->value |= ((raw >> V5_HIGH8_SHIFT) & 0xFF) << 56;
     }
+}
+
+static enum dsc_ptr_encode_status v5_encode(const struct dsc_slide_format *f, const struct dsc_ptr *p, uint64_t *raw)
+{
+    uint64_t addr = p->value & DSC_TBI_MASK, off = addr - f->value_add, high8 = p->value >> 56;
+    if (p->auth && p->key != 0 && p->key != 2)
+        return DSC_PTR_UNSUPPORTED;
+    if (addr < f->value_add || off > V5_TARGET || (p->auth && high8))
+        return p->auth ? DSC_PTR_AUTH_RANGE : DSC_PTR_TARGET_RANGE;
+    uint64_t r = off | (uint64_t)(p->next / 8) << V5_NEXT_SHIFT;
+    if (p->auth)
+        r |= (uint64_t)p->diversity << V5_DIVERSITY_SHIFT | (uint64_t)p->addr_div << V5_ADDR_DIV_SHIFT |
+             (uint64_t)(p->key == 2) << V5_KEY_IS_DATA_SHIFT | V5_AUTH;
+    else
+        r |= high8 << V5_HIGH8_SHIFT;
+    *raw = r;
+    return DSC_PTR_ENCODED;
 }
 
 void dsc_ptr_decode_slide(const struct dsc_slide_format *f, uint64_t raw, struct dsc_ptr *out)
@@ -250,6 +311,28 @@ void dsc_ptr_decode_slide(const struct dsc_slide_format *f, uint64_t raw, struct
         out->value = raw;
         break;
     }
+}
+
+enum dsc_ptr_encode_status dsc_ptr_encode_slide(const struct dsc_slide_format *f, const struct dsc_ptr *p,
+                                                uint64_t *raw)
+{
+    if (f->version == 2 || f->version == 4)
+        return delta_encode(f, p, raw);
+    if (p->bind || !p->is_pointer || f->version < 1 || f->version > 5)
+        return DSC_PTR_UNSUPPORTED;
+    if (f->version == 1) {
+        if (p->next)
+            return DSC_PTR_NEXT_RANGE;
+        if (p->auth)
+            return DSC_PTR_UNSUPPORTED;
+        if (f->slot_size == 4 && p->value > 0xffffffffu)
+            return DSC_PTR_TARGET_RANGE;
+        *raw = p->value;
+        return DSC_PTR_ENCODED;
+    }
+    if (p->next % 8 || p->next / 8 > ARM64E_NEXT_MAX)
+        return DSC_PTR_NEXT_RANGE;
+    return f->version == 5 ? v5_encode(f, p, raw) : dsc_ptr_encode_arm64e(p, f->value_add, raw);
 }
 
 /* ---- chained import tables (dyld_chained_import*, fixup-chains.h) ---- */

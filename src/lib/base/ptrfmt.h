@@ -3,8 +3,9 @@
  * ptrfmt.h — the one codec of pointer words as dyld stores them: the slide
  * info formats of a shared cache (v1 to v5) and the chained-fixup pointer
  * formats of a standalone Mach-O (DYLD_CHAINED_PTR_*), decoded to one
- * struct, and the DYLD_CHAINED_PTR_ARM64E and _64 encoders the extractor
- * writes.
+ * struct; the DYLD_CHAINED_PTR_ARM64E and _64 encoders the extractor
+ * writes, and the slide-info encoder the test builder writes (each the
+ * inverse of its decoder).
  *
  * Layouts: dyld_cache_slide_info* and dyld_cache_slide_pointer* in dyld's
  * cache-builder/dyld_cache_format.h (dyld-1042.1; v5 from dyld-1160.6),
@@ -101,6 +102,11 @@ enum dsc_ptr_encode_status {
     DSC_PTR_ADDEND_RANGE,   /* bind addend beyond 19 signed bits */
     DSC_PTR_AUTH_RANGE,     /* authenticated target beyond base + 4 GiB */
     DSC_PTR_TARGET_RANGE,   /* plain target beyond 43 bits (high8 aside) */
+    /* only from dsc_ptr_encode_slide: */
+    DSC_PTR_NEXT_RANGE,     /* `next` off the format's stride or beyond its field */
+    DSC_PTR_UNSUPPORTED,    /* no such word in the format: a bind, a v5 key
+                               other than IA or DA, a v2 non-pointer other than
+                               0, a v4 one that is no small integer */
 };
 
 /* Encode `p` (value or bind/import/addend, auth data, `next` in bytes, a
@@ -112,5 +118,13 @@ enum dsc_ptr_encode_status dsc_ptr_encode_arm64e(const struct dsc_ptr *p, uint64
  * from it); high8 kept; binds with a 24-bit import and an addend of
  * 0..255; `next` a multiple of 4 below 16 KiB; nothing authenticated. */
 enum dsc_ptr_encode_status dsc_ptr_encode_64(const struct dsc_ptr *p, uint64_t base, uint64_t *raw);
+/* Encode `p` as a slide-info word of `f`, so that dsc_ptr_decode_slide
+ * gives it back: a pointer (`value` unslid, auth data on v3/v5) or, on a
+ * v2/v4 chain, a non-pointer (`is_pointer` false: v2's zero, v4's small
+ * integers); `next` in bytes to the next slot of its chain, 0 at the end
+ * (v1 has no chains). Out-of-range values are DSC_PTR_TARGET_RANGE (v3
+ * and v5 authenticated ones DSC_PTR_AUTH_RANGE), never a wrong word. */
+enum dsc_ptr_encode_status dsc_ptr_encode_slide(const struct dsc_slide_format *f, const struct dsc_ptr *p,
+                                                uint64_t *raw);
 
 #endif

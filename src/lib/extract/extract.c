@@ -10,7 +10,9 @@
  */
 #include "extract/extract.h"
 #include "base/ptrfmt.h"
+#include "base/sized.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,9 +119,13 @@ static int plan_run(struct dsc_plan *p)
     return out_finish(p);
 }
 
-int dsc_extract_with(const dsc_cache *c, uint32_t image, unsigned flags, dsc_output *out, dsc_error *err)
+/* The first dsc_output (0.1.0); later versions only append to its last
+ * member, stats (base/sized.h). */
+#define OUTPUT_SIZE_0_1_0 (offsetof(dsc_output, stats.selectors_fixed) + sizeof(uint64_t))
+
+/* The extraction into `out`, a zeroed dsc_output of this version. */
+static int extract_into(const dsc_cache *c, uint32_t image, unsigned flags, dsc_output *out, dsc_error *err)
 {
-    memset(out, 0, sizeof *out);
     struct dsc_plan p;
     if (plan_init(&p, c, image, true, err))
         return -1;
@@ -143,6 +149,16 @@ int dsc_extract_with(const dsc_cache *c, uint32_t image, unsigned flags, dsc_out
         out->data = NULL;
     }
     plan_free(&p);
+    return rc;
+}
+
+int dsc_extract_with(const dsc_cache *c, uint32_t image, unsigned flags, dsc_output *out, dsc_error *err)
+{
+    dsc_output full = {.struct_size = sizeof full};
+    int rc = dsc_sized_check(out, OUTPUT_SIZE_0_1_0, "dsc_output", "struct_size", c->path, err);
+    if (rc == 0)
+        rc = extract_into(c, image, flags, &full, err);
+    dsc_sized_out(out, &full, sizeof full, OUTPUT_SIZE_0_1_0); /* refused too: data and warnings NULL */
     return rc;
 }
 
@@ -173,5 +189,6 @@ void dsc_output_free(dsc_output *out)
 {
     free(out->data);
     free(out->warnings);
-    memset(out, 0, sizeof *out);
+    const dsc_output empty = {.struct_size = sizeof empty};
+    dsc_sized_out(out, &empty, sizeof empty, OUTPUT_SIZE_0_1_0);
 }

@@ -41,6 +41,7 @@
 #include "base/insn.h"
 #include "base/ptrfmt.h"
 #include "base/relref.h"
+#include "base/sized.h"
 #include "base/x86.h"
 #include "verify/fixup_decode.h"
 #include "verify/objc_verify.h"
@@ -485,26 +486,18 @@ static void check_relrefs(struct vctx *v)
     v->rep->checked |= DSC_VERIFY_RELREFS;
 }
 
-/* The first dsc_verify_report (0.1.0); later versions only append. */
+/* The first dsc_verify_report (0.1.0); later versions only append
+ * (base/sized.h). */
 #define REPORT_SIZE_0_1_0 (offsetof(dsc_verify_report, relrefs_outside) + sizeof(uint64_t))
 
-/* The caller's report is at least the first version (dsc.h: `size`). */
 static int report_ok(const dsc_cache *cache, const dsc_verify_report *rep, dsc_error *err)
 {
-    if (rep && rep->size >= REPORT_SIZE_0_1_0)
-        return 0;
-    return dsc_fail_code(err, DSC_ERR_ARGUMENT, cache->path,
-                         "dsc_verify_report.size is %u, not sizeof (dsc_verify_report)", rep ? rep->size : 0);
+    return dsc_sized_check(rep, REPORT_SIZE_0_1_0, "dsc_verify_report", "size", cache->path, err);
 }
 
-/* `full` to the caller: no byte past rep->size, fields it has beyond ours 0. */
 static void report_out(dsc_verify_report *rep, const dsc_verify_report *full)
 {
-    uint32_t size = rep->size;
-    size_t n = size < sizeof *full ? size : sizeof *full;
-    memcpy(rep, full, n);
-    memset((uint8_t *)rep + n, 0, size - n);
-    rep->size = size;
+    dsc_sized_out(rep, full, sizeof *full, REPORT_SIZE_0_1_0);
 }
 
 static int verify_output(const dsc_cache *cache, uint32_t image, const uint8_t *data, size_t size,
@@ -515,7 +508,7 @@ int dsc_verify(const dsc_cache *cache, uint32_t image, dsc_verify_report *rep, d
     if (report_ok(cache, rep, err))
         return -1;
     dsc_verify_report full = {.size = sizeof full, .image = image};
-    dsc_output out;
+    dsc_output out = {.struct_size = sizeof out};
     int rc = dsc_extract(cache, image, &out, err);
     if (rc == 0) {
         rc = verify_output(cache, image, out.data, out.size, &full, err);
