@@ -43,8 +43,7 @@ done
 # Pinned per READ: nothing pinned now, the store within its budget. (The
 # daemon's anonymous memory against cache_size is make bench's row on the
 # large cache; here the fixed overhead, or a sanitizer's, would dwarf it.)
-[ "$(info_value "$mp" store.pinned)" = 0 ] || fail "pins left after reading every image"
-[ "$(info_value "$mp" reading)" = 0 ] || fail "images left being read"
+no_pins_left "$mp" "after reading every image"
 [ "$(info_value "$mp" store.resident)" -le "$(info_value "$mp" store.budget)" ] || fail "store over its budget"
 [ "$(info_value "$mp" store.peak_unpinned)" -le "$(info_value "$mp" store.budget)" ] || fail "store held more than its budget unpinned"
 unmount "$mp"
@@ -63,8 +62,7 @@ want=$((big < 8 ? big : 8))
 [ "$(info_value "$mp" reading)" = "$want" ] || fail "$(info_value "$mp" reading) images being read, expected $want"
 [ "$(info_value "$mp" store.misses)" = "$big" ] || fail "partial reads: store.misses $(info_value "$mp" store.misses)"
 read_all "after partial reads"
-[ "$(info_value "$mp" reading)" = 0 ] || fail "$(info_value "$mp" reading) images still being read after full reads"
-[ "$(info_value "$mp" store.pinned)" = 0 ] || fail "pins left after full reads"
+no_pins_left "$mp" "after full reads"
 unmount "$mp"
 
 # -o open: the kernel asks at every open; the same bytes.
@@ -72,6 +70,6 @@ mount_cache "$cache" "$mp" -o nowarm,open
 read_all "-o open"
 read_all "-o open, cached"
 [ "$(info_value "$mp" requests.open)" -ge $((2 * n)) ] || fail "-o open: $(info_value "$mp" requests.open) OPEN requests for $((2 * n)) opens"
-[ "$(info_value "$mp" store.pinned)" = 0 ] || fail "-o open: pins left"
+no_pins_left "$mp" "-o open"
 unmount "$mp"
 exit 0
