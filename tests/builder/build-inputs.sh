@@ -55,7 +55,7 @@ srcs="libsystem liba libc_impl libb libd libobjc"
 for f in $srcs; do
     cc "$src/$f.c" -o "$out/$f.o"
 done
-"$CLANG" -target "$target" -O1 -fno-stack-protector -fno-exceptions -ffreestanding -I"$src" -c "$src/libcxxuser.cpp" \
+"$CLANG" -target "$target" -O1 -fno-stack-protector -fexceptions -ffreestanding -I"$src" -c "$src/libcxxuser.cpp" \
     -o "$out/libcxxuser.o"
 for f in libobjcuser libobjcsub libobjccat; do
     cc -fobjc-runtime=macosx-13.0 -fno-objc-arc "$src/$f.m" -o "$out/$f.o"

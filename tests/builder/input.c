@@ -306,6 +306,14 @@ bool image_in_bytes(const struct image *img, uint64_t in_addr, uint64_t len, dsc
     return false;
 }
 
+uint64_t image_in_header(const struct image *img)
+{
+    for (unsigned i = 0; i < img->nsegs; i++)
+        if (img->segs[i].in_fileoff == 0 && img->segs[i].in_filesize)
+            return img->segs[i].in_addr;
+    die("%s: no segment maps the mach_header", img->in_path);
+}
+
 bool image_reloc(const struct image *img, uint64_t in_addr, uint64_t *out)
 {
     /* Prefer a segment containing the address; accept one-past-the-end. */

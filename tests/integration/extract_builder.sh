@@ -47,6 +47,13 @@
 #     arm64e preattach cache zeroed and libauthgot's __AUTH_CONST,__auth_got
 #     slots (ld64's arm64e stubs; arm64e-swift) are bound again like the
 #     input's;
+#  6e. the same personality references in the unwind information (the
+#     __unwind_info personality array, llvm-objdump-19 --unwind-info, and
+#     __eh_frame CIE personality pointers, --dwarf=frames), each as the
+#     SECTION+offset of the GOT slot it names: libcxxuser's
+#     __gxx_personality_v0 slot, which no code loads, zeroed by the 0x200+
+#     caches and named through the coalesced GOT there (dyld-1042+
+#     adjustReferencesUsingInfoV2), is bound again (7.) and named again;
 #  6c. the same relative method lists, entry by entry, each field as the
 #     section and offset it reaches (objclists.sh rellists);
 #  8. except arm64e: the same weak binds and ObjC metadata (llvm-objdump-19
@@ -198,6 +205,7 @@ facts() {
     grep '^lazy-rebase ' "$d/pairs" | sort > "$d/lazy"
     grep '^bind ' "$d/pairs" | sort > "$d/our.binds"
     rellists "$f" > "$d/rellists"
+    unwind_refs "$f" "$d" > "$d/unwind"
     if [ "$3" = yes ]; then
         cp "$d/our.binds" "$d/binds"
         : > "$d/weak.slots"  # chained fixups have no weak-bind table
@@ -292,6 +300,28 @@ rip_refs() {
         }' "$2" -
 }
 
+# unwind_refs FILE DIR: FILE's personality references (DIR/sects and
+# DIR/segs from facts) as "unwind-info SECTION+0xOFF" (an image offset,
+# from the __TEXT segment) and "eh-frame SECTION+0xOFF", as llvm-objdump-19
+# reads them.
+unwind_refs() {
+    { llvm-objdump-19 --macho --unwind-info "$1" | awk '$1 ~ /^personality\[[0-9]+\]:$/ { print "unwind-info", $2 }'
+      llvm-objdump-19 --macho --dwarf=frames "$1" | awk '/Personality Address:/ { print "eh-frame", "0x" $3 }'
+    } 2> "$2/e" | awk '
+        function hex(s,   n, i) {
+            n = 0; s = tolower(s); sub(/^0x/, "", s)
+            for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+            return n
+        }
+        FILENAME == ARGV[1] { name[++ns] = $1; base[ns] = hex($2); size[ns] = hex($3); next }
+        FILENAME == ARGV[2] { if ($1 == "__TEXT") text = hex($2); next }
+        { a = hex($2) + ($1 == "unwind-info" ? text : 0); p = "outside"
+          for (i = 1; i <= ns; i++) if (a >= base[i] && a < base[i] + size[i]) p = sprintf("%s+0x%x", name[i], a - base[i])
+          print $1, p }' "$2/sects" "$2/segs" - | sort
+    [ -s "$2/e" ] && fail "$1: llvm-objdump-19 --unwind-info/--dwarf=frames: $(cat "$2/e")"
+    return 0
+}
+
 # tlv_bytes FILE: its __DATA,__thread_vars bytes in hex (llvm-objdump-19).
 tlv_bytes() {
     llvm-objdump-19 --macho -s --section=__DATA,__thread_vars "$1" | awk '$1 ~ /^[0-9a-f]+$/ { $1 = ""; print }'
@@ -305,7 +335,7 @@ broken_input() {
     grep -q -- '-> __TEXT+0x0$' "$1/rebases"
 }
 
-caches=0 images=0 syms=0 rebases=0 binds=0 objc=0 data=0 lazy=0 weak=0 rips=0 cmps=0 tlvs=0 fvs=0 authgot=0 linked=0 relm=0 chained_images=0 dyld_info_files=0
+caches=0 images=0 syms=0 rebases=0 binds=0 objc=0 data=0 lazy=0 weak=0 rips=0 cmps=0 tlvs=0 fvs=0 authgot=0 linked=0 relm=0 unwind=0 chained_images=0 dyld_info_files=0
 while IFS="	" read -r name main manifest; do
     caches=$((caches + 1))
     arch=$(awk '$1 == "arch" { print $2 }' "$manifest")
@@ -423,6 +453,11 @@ while IFS="	" read -r name main manifest; do
             fail "$name: $path: relative method lists differ from $input: $(diff "$want/rellists" "$got/rellists" | head -6)"
         relm=$((relm + $(grep -c '^  name' "$want/rellists")))
 
+        # 6e. Personality references of the unwind information.
+        cmp -s "$want/unwind" "$got/unwind" ||
+            fail "$name: $path: unwind personality references differ from $input: $(diff "$want/unwind" "$got/unwind" | head -4)"
+        unwind=$((unwind + $(wc -l < "$want/unwind")))
+
         # 6c. Thread-local descriptors (dyld-1042+ caches key them and aim
         # the thunks at _tlv_get_addr, dyld-1284+ pack them): each thunk
         # binds __tlv_bootstrap as in the input (7.), key and offset words
@@ -489,6 +524,7 @@ done < "$list"
 [ "$caches" -ge 34 ] || fail "only $caches caches"
 [ "$cmps" -gt 0 ] || fail "no x86_64 CMP with a RIP-relative operand was compared"
 [ "$relm" -gt 0 ] || fail "no relative method was compared"
+[ "$unwind" -gt 0 ] || fail "no unwind personality reference was compared"
 [ "$tlvs" -gt 0 ] || fail "no thread-local descriptor was compared"
 [ "$fvs" -gt 0 ] || fail "no function variant was compared"
 [ "$authgot" -gt 0 ] || fail "no __auth_got (libauthgot) was compared"
@@ -496,7 +532,7 @@ done < "$list"
 echo "$caches caches, $images images: $syms symbols, $rebases rebases, $binds binds, $data data bytes equal the input dylibs';" \
     "lazy binding of $lazy images, $weak weak lookups (arm64e), $tlvs TLV descriptors, $fvs function variants, $authgot __auth_got images," \
     "$rips x86_64 RIP-relative operands ($cmps CMP)" \
-    "and ObjC metadata of $objc images too, $relm relative methods;" \
+    "and ObjC metadata of $objc images too, $relm relative methods, $unwind unwind personality references;" \
     "$chained_images arm64 outputs of chained-fixups inputs chained" \
     "($dyld_info_files files read by llvm-objdump --dyld-info too); ld64.lld-19 linked against all $linked outputs"
 [ -x "$TEST_LIB" ] && sed -n 's/^\(.*\): \([0-9]*\) images, \([0-9]*\) rebases.*/\1: slide info \3 in-image pointers/p' slide.out | tr '\n' ';' && echo
