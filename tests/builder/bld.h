@@ -148,6 +148,8 @@ struct image {
     uint32_t le_nlocal, le_iextdef, le_iundef;
     uint32_t local_start, local_count; /* in the moved local-symbols table */
     uint64_t fv_default, fv_impl;   /* --function-variant: input offsets, or 0 */
+    uint32_t fvin_off, fvin_size;   /* the input's LC_FUNCTION_VARIANTS blob (file) */
+    uint32_t fvfix_off, fvfix_size; /* the input's LC_FUNCTION_VARIANT_FIXUPS (dropped) */
     uint64_t le_fvoff, le_fvsize;   /* its FunctionVariants blob in LINKEDIT */
 };
 

@@ -180,6 +180,8 @@ static void read_cached_image(size_t i, uint64_t mh)
                 die("%s: rebase info was not zeroed", img->cache_path);
             ci->export_off = dsc_le32(p + 40);
             ci->export_size = dsc_le32(p + 44);
+        } else if (cmd == LC_FUNCTION_VARIANT_FIXUPS) {
+            die("%s: LC_FUNCTION_VARIANT_FIXUPS was kept (dyld-1378 copies no such blob)", img->cache_path);
         } else if (cmd == LC_FUNCTION_VARIANTS) {
             ci->fv_off = dsc_le32(p + 8);
             ci->fv_size = dsc_le32(p + 12);

@@ -149,7 +149,9 @@ static void read_linkedit_cmds(struct image *img, const struct dsc_macho *mo)
     if (dsc_macho_symtab(mo, &st) < 0 || dsc_macho_dysymtab(mo, &dy) < 0 || (info = dsc_macho_dyld_info(mo, &lc)) < 0 ||
         dsc_macho_export_trie(mo, &img->export_off, &img->export_size) < 0 ||
         dsc_macho_linkedit_data(mo, LC_FUNCTION_STARTS, &img->fstarts_off, &img->fstarts_size) < 0 ||
-        dsc_macho_linkedit_data(mo, LC_DATA_IN_CODE, &img->dic_off, &img->dic_size) < 0)
+        dsc_macho_linkedit_data(mo, LC_DATA_IN_CODE, &img->dic_off, &img->dic_size) < 0 ||
+        dsc_macho_linkedit_data(mo, LC_FUNCTION_VARIANTS, &img->fvin_off, &img->fvin_size) < 0 ||
+        dsc_macho_linkedit_data(mo, LC_FUNCTION_VARIANT_FIXUPS, &img->fvfix_off, &img->fvfix_size) < 0)
         die("%s: a LINKEDIT load command is too short", img->in_path);
     img->symoff = st.symoff;
     img->nsyms = st.nsyms;

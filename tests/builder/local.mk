@@ -26,8 +26,12 @@ tests_builder_dsccheck_SOURCES = tests/builder/check.c tests/builder/check.h tes
 tests_builder_dsccheck_LDADD = tests/builder/libbld.a libdsc_core.la
 # authgot: the post-link step giving inputs/libauthgot.s ld64's arm64e shape
 check_PROGRAMS += tests/builder/authgot
-tests_builder_authgot_SOURCES = tests/builder/authgot.c
+tests_builder_authgot_SOURCES = tests/builder/authgot.c tests/builder/postlink.c tests/builder/postlink.h
 tests_builder_authgot_LDADD = libdsc_core.la
+# fvfixups: the post-link step giving libera ld64's function-variant fixups
+check_PROGRAMS += tests/builder/fvfixups
+tests_builder_fvfixups_SOURCES = tests/builder/fvfixups.c tests/builder/postlink.c tests/builder/postlink.h
+tests_builder_fvfixups_LDADD = libdsc_core.la
 
 EXTRA_DIST += tests/builder/README tests/builder/build-inputs.sh
 EXTRA_DIST += tests/builder/bench.sh tests/builder/inputs tests/builder/make-caches.sh tests/builder/x86-refs.sh
