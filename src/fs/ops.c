@@ -17,8 +17,8 @@
  * connection-wide: no direct_io for them). A stat of one renders its text
  * now and keeps it: its size is that text's length and READs serve that
  * same text, so size and bytes agree. The kernel keeps both (attr_timeout,
- * page cache) until the text changes: when an image's state or the store's
- * counters change, both files' inodes are invalidated (attributes and
+ * page cache) until the text changes: when an image's state, the store's
+ * counters or the request counts change, both files' inodes are invalidated (attributes and
  * pages) if their text was handed out since, and the next stat or read
  * asks again. Between changes they show the memory figures as of the last
  * stat.
@@ -292,6 +292,7 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
 {
     struct fsys *fs = ctx_fs();
     __atomic_add_fetch(&fs->opens, 1, __ATOMIC_RELAXED);
+    fsys_control_changed(fs); /* requests.open */
     uint32_t id;
     const tree_node *n = lookup(fs, path, &id);
     if (!n)
