@@ -28,9 +28,10 @@
 # (dyld-1284.13 always writes them); on arm64 and arm64e one more 0x228
 # cache over 4 GiB of VM (--large-vm: DATA past 4 GiB, so arm64e v5 runtime
 # offsets use bits 32-33, LINKEDIT more than 4 GiB above every image's
-# TEXT; inputs linked with -headerpad 0x400). One 0x208 and one 0x228
-# split cache on x86_64 (macOS) and on arm64_32 (watchOS) from their era
-# inputs.
+# TEXT; inputs linked with -headerpad 0x400), with the ObjC items of the
+# other 0x228 caches (IMP caches, v2 opts header, method type offsets). One
+# 0x208 and one 0x228 split cache on x86_64 (macOS) and on arm64_32
+# (watchOS) from their era inputs.
 # Every cache is verified with dsccheck (x86_64 with the operands
 # x86-refs.sh lists, so llvm-objdump-19 is needed too). Writes OUTDIR/caches.list:
 #   name TAB main cache path TAB manifest path
@@ -130,12 +131,13 @@ for arch in $arches; do
                 --preattach-categories --imp-caches --objc-era 1376 --method-type-offsets \
                 --function-variant _sys_fv=_sys_fv_fast
             # over 4 GiB of VM (--large-vm; arm64e: v5 runtime offsets past 32 bits), from
-            # era inputs with header room for the segments extraction may add
+            # era inputs with header room for the segments extraction may add,
+            # every ObjC item of the 0x228 split cache
             BUILD_INPUTS_LDFLAGS="-headerpad 0x400" "$top_srcdir/tests/builder/build-inputs.sh" \
                 "$out/inputs/$arch-big" "$arch" era $authgot > "$out/inputs/$arch-big.list"
             list=-big
             build "$arch-0x228-large-vm" "$arch" "$last" --header 0x228 --split 3 --platform 2 \
-                --preattach-categories --large-vm
+                --preattach-categories --imp-caches --objc-era 1376 --method-type-offsets --large-vm
             list= ;;
         x86_64|arm64_32)
             # The 0x208 and 0x228 eras on x86_64 (macOS; libera linked with chained
