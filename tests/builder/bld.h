@@ -233,6 +233,7 @@ struct cache {
     uint64_t typebuf_size;      /* bytes (its pool minus the pool's leading NUL) */
     uint64_t stats_rel_lists;   /* relative method lists re-targeted */
     uint64_t impc_addr, impc_size;  /* prebuilt IMP caches' area (main TEXT) */
+    struct impc_plan *impc;         /* their classes and selectors (objc_impcaches.c) */
     uint64_t stats_impcaches;
     uint64_t objc_ro_addr, objc_ro_size;    /* ObjCOptimizationHeader (objcOptsOffset/Size) */
     uint64_t hinfo_addr, hinfo_size;        /* header info RO (+ image-info copies from dyld-1122) */
@@ -346,10 +347,17 @@ typedef void (*objc_in_class_fn)(void *ctx, const struct image *img, struct objc
 /* Every class of the input's __objc_classlist, then its metaclass. */
 void objc_each_input_class(const struct image *img, objc_in_class_fn fn, void *ctx);
 struct objc_in_method objc_in_method(const struct image *img, const struct objc_in_class *k, uint32_t i);
-/* Whether the builder gives the class an IMP cache. */
-bool objc_impcache_wanted(const struct objc_in_class *k);
+/* The methods the class's IMP cache holds: its own, then those its image's
+ * categories add, each selector once (*out: malloc'd; 0 and no cache when
+ * empty). */
+uint32_t objc_impcache_methods(const struct image *img, const struct objc_in_class *k, struct objc_in_method **out);
+/* objc_plan: choose the classes and put their selectors in the selector
+ * buffer (before the others, which objc_impcaches_add_selector adds). */
+void objc_impcaches_place(struct cache *c);
+void objc_impcaches_add_selector(struct cache *c, const char *s);
 void objc_impcaches_plan(struct cache *c);
 void objc_impcaches_emit(struct cache *c);
+void objc_impcaches_free(struct cache *c);
 
 /* objc_image_info.flags |= OptimizedByDyld in every image (dyld-940+), and
  * DyldCategoriesOptimized with preattached categories. */
