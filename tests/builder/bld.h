@@ -191,6 +191,7 @@ struct options {
     uint32_t objc_era;      /* dyld version whose ObjC optimiser we imitate (objc_era()) */
     bool type_offsets;      /* dyld-1376+: relative method types as type-buffer offsets */
     bool imp_caches;        /* prebuilt IMP caches (0x200, 64-bit) */
+    char *impc_roots;       /* --imp-flatten: flattening roots, "A,B" (class names) */
     bool packed_tlvs;       /* dyld-1284+ TLV_Thunkv2 descriptors (newFormatTLVs) */
     bool large_vm;          /* over 4 GiB of VM: TEXT 3 GiB up, DATA past 4 GiB (layout.c) */
     char **fv_specs;        /* --function-variant "SYM=IMPL" */
@@ -347,10 +348,21 @@ typedef void (*objc_in_class_fn)(void *ctx, const struct image *img, struct objc
 /* Every class of the input's __objc_classlist, then its metaclass. */
 void objc_each_input_class(const struct image *img, objc_in_class_fn fn, void *ctx);
 struct objc_in_method objc_in_method(const struct image *img, const struct objc_in_class *k, uint32_t i);
-/* The methods the class's IMP cache holds: its own, then those its image's
- * categories add, each selector once (*out: malloc'd; 0 and no cache when
- * empty). */
-uint32_t objc_impcache_methods(const struct image *img, const struct objc_in_class *k, struct objc_in_method **out);
+/* The IMP cache of an input class, as dyld-1378 IMPCaches.cpp chooses it:
+ * its methods (m, malloc'd), and the class whose superclass is the fallback
+ * (fallback_of, input address). */
+struct objc_impcache_in {
+    struct objc_in_method *m;
+    uint32_t n;
+    bool flattened;         /* below (or at) a flattening root: a cache even when n = 0 */
+    uint64_t fallback_of;
+};
+/* Whether the class gets a cache (vtable 0, methods or flattened): the
+ * methods of its own, then those its image's categories add, then, below a
+ * flattening root of `roots` ("A,B"; the chain up to it in the class's
+ * image), those of each superclass up to the root; each selector once. */
+bool objc_impcache_of(const struct image *img, const struct objc_in_class *k, const char *roots,
+                      struct objc_impcache_in *out);
 /* objc_plan: choose the classes and put their selectors in the selector
  * buffer (before the others, which objc_impcaches_add_selector adds). */
 void objc_impcaches_place(struct cache *c);

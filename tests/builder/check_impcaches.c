@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * check_impcaches.c — dsccheck: prebuilt IMP caches (manifest "impcaches
- * ADDR SIZE"). Every class and metaclass with methods (its own and those of
- * its image's categories on it) and vtable 0 in the input has its vtable
- * slot slid to a cache in the area, and no other class points there; each
- * cache's header names the superclass (superclass - class, 0 for none), a
+ * ADDR SIZE", "imp-flatten ROOTS"). Every class and metaclass with methods
+ * (its own, those of its image's categories on it, and below a flattening
+ * root those of its superclasses up to the root) or under a root, and
+ * vtable 0 in the input, has its vtable slot slid to a cache in the area,
+ * and no other class points there; each cache's header names the
+ * superclass (of the root when flattened; superclass - class, 0 for none), a
  * shift of at least 7 (128-byte selector bags), a bucket count of
  * 2^ceil(log2 n) or twice that, occupied = n and bit_one; every non-empty
  * bucket sits where (sel_offset >> shift) & mask says, names a uniqued
@@ -81,21 +83,24 @@ static void check_class(void *ctx, const struct image *img, struct objc_in_class
     if (!image_reloc(img, k.cls, &cls))
         die("%s: class 0x%llx is outside the image", img->cache_path, (unsigned long long)k.cls);
     const struct decoded_ptr *vt = decoded_at(&dec, cls + 24), *super = decoded_at(&dec, cls + 8);
-    struct objc_in_method *m;
-    uint32_t n = objc_impcache_methods(img, &k, &m);
-    if (!n || k.vtable) {
-        free(m);
+    struct objc_impcache_in in;
+    uint64_t fb;
+    if (!objc_impcache_of(img, &k, bc.opt.impc_roots, &in)) {
         if (vt && vt->value - impc_addr < impc_size)
             die("%s: class 0x%llx has an IMP cache it should not", img->cache_path, (unsigned long long)cls);
         return;
     }
+    if (!image_reloc(img, in.fallback_of, &fb))
+        die("%s: class 0x%llx is outside the image", img->cache_path, (unsigned long long)in.fallback_of);
+    super = decoded_at(&dec, fb + 8);
     if (!vt || vt->value - impc_addr >= impc_size)
         die("%s: class 0x%llx: vtable is no IMP cache", img->cache_path, (unsigned long long)cls);
     dsc_span h = vm(vt->value, 8, "IMP cache");
     if (dsc_le64(h.data) != (super ? super->value : 0) - cls)
-        die("%s: class 0x%llx: IMP cache fallback is not the superclass", img->cache_path, (unsigned long long)cls);
-    check_buckets(img, m, n, cls, vt->value);
-    free(m);
+        die("%s: class 0x%llx: IMP cache fallback is not the superclass (of its flattening root)", img->cache_path,
+            (unsigned long long)cls);
+    check_buckets(img, in.m, in.n, cls, vt->value);
+    free(in.m);
     explained++;
     cnt->impcaches++;
 }

@@ -11,8 +11,13 @@
  *  - a class's cache holds its own methods, then those of the categories
  *    of its own image on it (populateMethodLists, attachCategories; a
  *    cross-image category is skipped), each selector once, the first kept;
- *    superclass methods only up to a flattening root (inlineSelectors;
- *    "selectorsToInline" is empty in dyld-1378);
+ *    superclass methods only when the class is at or below a flattening
+ *    root: then those of every class up to the root, .cxx_construct and
+ *    .cxx_destruct apart, and the fallback is the root's superclass
+ *    (findFlatteningRoot, inlineSelectors; "selectorsToInline" is empty in
+ *    dyld-1378); such a class gets a cache even without methods (mask 0,
+ *    removeUninterestingClasses), and has_inlines stays 0 (set only for
+ *    selectors inlined outside flattening);
  *  - a class whose vtable field is set gets none; the cache's address goes
  *    into the class_t *vtable* field (+24); `cache` (+16) keeps the input's
  *    bind to libobjc's __objc_empty_cache. In auth regions the pointer is
@@ -30,19 +35,20 @@
  *    (solveGivenShiftsAndMasks), and takes the next free offset of its bag
  *    in bag order (computeLowBits); the other selectors fill the holes left
  *    before the bags, smallest hole first, or follow (HoleMap);
- *  - the cache is a 16-byte header {i64 fallback_class_offset = superclass
- *    (0 if none) - class; u32 shift:5 = class shift + 7, mask:11,
- *    occupied:14 = n, has_inlines:1 = 0 (set only for selectors inlined
- *    outside flattening), padding:1; u32 unused:31, bit_one:1} and mask + 1
+ *  - the cache is a 16-byte header {i64 fallback_class_offset = fallback
+ *    class (0 if none) - class; u32 shift:5 = class shift + 7, mask:11,
+ *    occupied:14 = n, has_inlines:1, padding:1; u32 unused:31, bit_one:1}
+ *    and mask + 1
  *    8-byte buckets {i64 imp_offset:38 = (class - IMP) >> 2; u64
  *    sel_offset:26 from the magic selector}, a method in bucket
  *    (sel_offset >> shift) & mask; empty buckets are {0, 0x3FFFFFF}; masks
  *    over 0x7FF get no cache (Builder::getIMPCache).
  * In place of Apple's profile (the optimizer configuration's neededClasses
  * and flatteningRoots) every class and metaclass with a method gets a cache,
- * in image and __objc_classlist order, and there are no flattening roots
- * (Apple's default root, OS_object, is in no input), so no superclass
- * method is inlined and the fallback is the superclass. Where Apple tries
+ * in image and __objc_classlist order, and the flattening roots are
+ * --imp-flatten's class names (for classes and metaclasses, as Apple's
+ * default root OS_object); a root is found only up the superclass chain
+ * inside the class's image. Where Apple tries
  * slot values in a seeded random order and backtracks over classes, this
  * builder takes the lowest value that fits and stops the build when a class
  * cannot be placed (Apple drops it). Apple's IMP caches skip images without
@@ -119,58 +125,121 @@ struct objc_in_method objc_in_method(const struct image *img, const struct objc_
                                    e + 8 + (uint64_t)(int64_t)(int32_t)in_u32(img, e + 8)};
 }
 
+/* m, unless its selector is there already (addMethod: the first kept). */
+static void add_method(struct objc_in_method **v, uint32_t *n, struct objc_in_method m)
+{
+    for (uint32_t j = 0; j < *n; j++)
+        if (strcmp((*v)[j].name, m.name) == 0)
+            return;
+    *v = xrealloc(*v, (*n + 1) * sizeof **v);
+    (*v)[(*n)++] = m;
+}
+
 static void add_list(const struct image *img, const struct objc_in_class *l, struct objc_in_method **v, uint32_t *n)
 {
-    for (uint32_t i = 0; i < l->count; i++) {
-        struct objc_in_method m = objc_in_method(img, l, i);
-        uint32_t j = 0;
-        while (j < *n && strcmp((*v)[j].name, m.name) != 0)
-            j++;
-        if (j < *n)
-            continue;
-        *v = xrealloc(*v, (*n + 1) * sizeof **v);
-        (*v)[(*n)++] = m;
+    for (uint32_t i = 0; i < l->count; i++)
+        add_method(v, n, objc_in_method(img, l, i));
+}
+
+/* Whether `v` is a class of the image's __objc_classlist or its metaclass. */
+static bool in_image_class(const struct image *img, uint64_t v, bool *meta)
+{
+    const struct sect *x = objc_sect(img, "__objc_classlist");
+    for (uint64_t o = 0; v && x && o + 8 <= x->size; o += 8) {
+        uint64_t cls = in_ptr(img, x->in_addr + o);
+        if (cls == v || in_ptr(img, cls) == v) {
+            *meta = cls != v;
+            return true;
+        }
     }
+    return false;
 }
 
 /* Whether the category's class slot names `cls` (metaclass: the isa of the
  * class it names). A cross-image category's slot is a bind: no class of
  * this image's list matches it. */
-static bool category_on(const struct image *img, uint64_t cat_cls, const struct objc_in_class *k, bool meta)
+static bool category_on(const struct image *img, uint64_t cat_cls, uint64_t cls, bool meta)
 {
-    const struct sect *x = objc_sect(img, "__objc_classlist");
-    for (uint64_t o = 0; x && o + 8 <= x->size; o += 8) {
-        uint64_t cls = in_ptr(img, x->in_addr + o);
-        if (cls == cat_cls)
-            return (meta ? in_ptr(img, cls) : cls) == k->cls;
-    }
-    return false;
+    bool m;
+    return in_image_class(img, cat_cls, &m) && !m && (meta ? in_ptr(img, cat_cls) : cat_cls) == cls;
 }
 
-static bool is_meta(const struct image *img, uint64_t cls)
+/* The class's own methods, then those of its image's categories on it
+ * (populateMethodLists, attachCategories). */
+static void add_class_methods(const struct image *img, uint64_t cls, bool meta, struct objc_impcache_in *o)
 {
-    const struct sect *x = objc_sect(img, "__objc_classlist");
-    for (uint64_t o = 0; x && o + 8 <= x->size; o += 8)
-        if (in_ptr(img, in_ptr(img, x->in_addr + o)) == cls)
+    struct objc_in_class k = class_at(img, cls);
+    add_list(img, &k, &o->m, &o->n);
+    const struct sect *x = objc_sect(img, "__objc_catlist");
+    for (uint64_t at = 0; x && at + 8 <= x->size; at += 8) {
+        uint64_t cat = in_ptr(img, x->in_addr + at);
+        if (!category_on(img, in_ptr(img, cat + 8), cls, meta))
+            continue;
+        struct objc_in_class l = list_at(cls, in_ptr(img, cat + (meta ? 24 : 16)), img, 0);
+        add_list(img, &l, &o->m, &o->n);
+    }
+}
+
+static const char *class_name(const struct image *img, uint64_t cls)
+{
+    return image_in_cstr(img, in_ptr(img, (in_ptr(img, cls + 32) & ~7ULL) + 0x18));
+}
+
+static bool is_root(const char *roots, const char *name)
+{
+    size_t len = strlen(name);
+    for (const char *r = roots; r && *r; r += strcspn(r, ",") + (r[strcspn(r, ",")] != 0))
+        if (strcspn(r, ",") == len && strncmp(r, name, len) == 0)
             return true;
     return false;
 }
 
-uint32_t objc_impcache_methods(const struct image *img, const struct objc_in_class *k, struct objc_in_method **out)
+/* findFlatteningRoot: the class itself or a superclass named in `roots`,
+ * up the chain while it stays in the image and short of a root class
+ * (RO_ROOT); 0 if none. */
+static uint64_t flattening_root(const struct image *img, uint64_t cls, const char *roots)
 {
-    uint32_t n = 0;
-    bool meta = is_meta(img, k->cls);
-    *out = NULL;
-    add_list(img, k, out, &n);
-    const struct sect *x = objc_sect(img, "__objc_catlist");
-    for (uint64_t o = 0; x && o + 8 <= x->size; o += 8) {
-        uint64_t cat = in_ptr(img, x->in_addr + o);
-        if (!category_on(img, in_ptr(img, cat + 8), k, meta))
-            continue;
-        struct objc_in_class l = list_at(k->cls, in_ptr(img, cat + (meta ? 24 : 16)), img, 0);
-        add_list(img, &l, out, &n);
+    bool meta;
+    for (uint64_t cur = cls; in_image_class(img, cur, &meta);) {
+        if (is_root(roots, class_name(img, cur)))
+            return cur;
+        if (in_u32(img, in_ptr(img, cur + 32) & ~7ULL) & 2u)
+            return 0;
+        cur = in_ptr(img, cur + 8);
     }
-    return n;
+    return 0;
+}
+
+bool objc_impcache_of(const struct image *img, const struct objc_in_class *k, const char *roots,
+                      struct objc_impcache_in *out)
+{
+    bool meta;
+    memset(out, 0, sizeof *out);
+    out->fallback_of = k->cls;
+    if (!in_image_class(img, k->cls, &meta))
+        die("%s: class 0x%llx is not in __objc_classlist", img->in_path, (unsigned long long)k->cls);
+    add_class_methods(img, k->cls, meta, out);
+    uint64_t root = flattening_root(img, k->cls, roots);
+    if (root) {
+        /* inlineSelectors: every superclass's methods up to the root, but
+         * never .cxx_construct/.cxx_destruct */
+        for (uint64_t cur = k->cls; cur != root;) {
+            cur = in_ptr(img, cur + 8);
+            struct objc_impcache_in sup = {0};
+            add_class_methods(img, cur, meta, &sup);
+            for (uint32_t i = 0; i < sup.n; i++)
+                if (strcmp(sup.m[i].name, ".cxx_construct") && strcmp(sup.m[i].name, ".cxx_destruct"))
+                    add_method(&out->m, &out->n, sup.m[i]);
+            free(sup.m);
+        }
+        out->flattened = true;
+        out->fallback_of = root;
+    }
+    if ((out->n || out->flattened) && !k->vtable)
+        return true;
+    free(out->m);
+    out->m = NULL;
+    return false;
 }
 
 /* ---- the plan: classes, their methods' selectors, bag indices ---- */
@@ -184,9 +253,8 @@ struct sel {
 struct kcache {
     struct image *img;
     uint64_t cls;               /* input address */
-    struct objc_in_method *m;
+    struct objc_impcache_in in; /* methods, fallback */
     uint32_t *sel;              /* index into plan.sels per method */
-    uint32_t n;
     unsigned bits, shift;       /* mask = 2^bits - 1; shift of bag indices */
 };
 
@@ -200,20 +268,23 @@ struct impc_plan {
 
 static int cmp_name(const void *a, const void *b) { return strcmp(((const struct sel *)a)->name, ((const struct sel *)b)->name); }
 
+struct collect {
+    struct impc_plan *pl;
+    const char *roots;
+};
+
 static void collect(void *ctx, const struct image *img, struct objc_in_class k)
 {
-    struct impc_plan *pl = ctx;
-    struct objc_in_method *m;
-    uint32_t n = objc_impcache_methods(img, &k, &m);
-    if (!n || k.vtable) {
-        free(m);
+    struct collect *co = ctx;
+    struct impc_plan *pl = co->pl;
+    struct objc_impcache_in in;
+    if (!objc_impcache_of(img, &k, co->roots, &in))
         return;
-    }
     pl->v = xrealloc(pl->v, (pl->n + 1) * sizeof *pl->v);
-    pl->v[pl->n++] = (struct kcache){(struct image *)img, k.cls, m, NULL, n, 0, 0};
-    pl->sels = xrealloc(pl->sels, (pl->nsels + n) * sizeof *pl->sels);
-    for (uint32_t i = 0; i < n; i++)
-        pl->sels[pl->nsels++] = (struct sel){m[i].name, 0, 0, 0, 0};
+    pl->v[pl->n++] = (struct kcache){(struct image *)img, k.cls, in, NULL, 0, 0};
+    pl->sels = xrealloc(pl->sels, (pl->nsels + in.n) * sizeof *pl->sels);
+    for (uint32_t i = 0; i < in.n; i++)
+        pl->sels[pl->nsels++] = (struct sel){in.m[i].name, 0, 0, 0, 0};
 }
 
 /* Unique the selectors (sorted by name) and point each method at its own. */
@@ -227,9 +298,9 @@ static void index_selectors(struct impc_plan *pl)
     pl->nsels = u;
     for (size_t k = 0; k < pl->n; k++) {
         struct kcache *kc = &pl->v[k];
-        kc->sel = xcalloc(kc->n, sizeof *kc->sel);
-        for (uint32_t i = 0; i < kc->n; i++) {
-            struct sel key = {.name = kc->m[i].name};
+        kc->sel = xcalloc(kc->in.n + 1, sizeof *kc->sel);
+        for (uint32_t i = 0; i < kc->in.n; i++) {
+            struct sel key = {.name = kc->in.m[i].name};
             struct sel *s = bsearch(&key, pl->sels, pl->nsels, sizeof *pl->sels, cmp_name);
             kc->sel[i] = (uint32_t)(s - pl->sels);
             s->nclasses++;
@@ -255,18 +326,18 @@ static unsigned to_fix(const struct sel *s, unsigned bits, unsigned shift)
  * slot its fixed bits allow (lowest value first); commits on success. */
 static bool try_attempt(struct impc_plan *pl, struct kcache *kc, unsigned bits, unsigned shift)
 {
-    uint32_t size = 1u << bits, mask = size - 1, *order = xcalloc(kc->n, sizeof *order), *value = xcalloc(kc->n, sizeof *value);
+    uint32_t size = 1u << bits, mask = size - 1, *order = xcalloc(kc->in.n, sizeof *order), *value = xcalloc(kc->in.n, sizeof *value);
     bool *used = xcalloc(size, sizeof *used), ok = true;
-    for (uint32_t i = 0; i < kc->n; i++)
+    for (uint32_t i = 0; i < kc->in.n; i++)
         order[i] = i;
-    for (uint32_t i = 1; i < kc->n; i++)  /* insertion sort by bits still to fix */
+    for (uint32_t i = 1; i < kc->in.n; i++)  /* insertion sort by bits still to fix */
         for (uint32_t j = i; j > 0 && to_fix(&pl->sels[kc->sel[order[j]]], bits, shift) <
                                           to_fix(&pl->sels[kc->sel[order[j - 1]]], bits, shift); j--) {
             uint32_t t = order[j];
             order[j] = order[j - 1];
             order[j - 1] = t;
         }
-    for (uint32_t i = 0; i < kc->n && ok; i++) {
+    for (uint32_t i = 0; i < kc->in.n && ok; i++) {
         const struct sel *s = &pl->sels[kc->sel[order[i]]];
         uint32_t v = 0;
         for (; v < size; v++) {
@@ -280,7 +351,7 @@ static bool try_attempt(struct impc_plan *pl, struct kcache *kc, unsigned bits, 
             value[i] = v;
         }
     }
-    for (uint32_t i = 0; i < kc->n && ok; i++) {
+    for (uint32_t i = 0; i < kc->in.n && ok; i++) {
         struct sel *s = &pl->sels[kc->sel[order[i]]];
         s->idx |= value[i] << shift;
         s->fixed |= mask << shift;
@@ -299,15 +370,15 @@ static bool try_attempt(struct impc_plan *pl, struct kcache *kc, unsigned bits, 
  * fix, shift). */
 static void place_class(struct impc_plan *pl, struct kcache *kc)
 {
-    unsigned b = ceil_log2(kc->n);
+    unsigned b = ceil_log2(kc->in.n);
     if (b + 1 > INDEX_BITS)
         die("%s: the class at 0x%llx has too many methods for an IMP cache", kc->img->in_path, (unsigned long long)kc->cls);
     for (unsigned bits = b; bits <= b + 1; bits++) {
-        unsigned most = bits * kc->n;
+        unsigned most = bits * kc->in.n;
         for (unsigned cost = 0; cost <= most; cost++)
             for (unsigned shift = 0; shift + bits <= INDEX_BITS; shift++) {
                 unsigned sum = 0;
-                for (uint32_t i = 0; i < kc->n; i++)
+                for (uint32_t i = 0; i < kc->in.n; i++)
                     sum += to_fix(&pl->sels[kc->sel[i]], bits, shift);
                 if (sum == cost && try_attempt(pl, kc, bits, shift))
                     return;
@@ -386,11 +457,13 @@ void objc_impcaches_place(struct cache *c)
     if (!c->opt.imp_caches || !c->selectors || c->ai->ptr_size != 8 || c->opt.header_size < 0x200)
         return;
     struct impc_plan *pl = xcalloc(1, sizeof *pl);
+    struct collect co = {pl, c->opt.impc_roots};
     for (size_t i = 0; i < c->nimages; i++)
-        objc_each_input_class(&c->images[i], collect, pl);
+        objc_each_input_class(&c->images[i], collect, &co);
     index_selectors(pl);
     for (size_t k = 0; k < pl->n; k++)
-        place_class(pl, &pl->v[k]);
+        if (pl->v[k].in.n)     /* fillAllClasses: an empty flattened class keeps mask 0 */
+            place_class(pl, &pl->v[k]);
     pl->bag_used = xcalloc(MAX_INDEX + 1, sizeof *pl->bag_used);
     put_selectors(pl, c->selectors);
     c->impc = pl;
@@ -452,18 +525,21 @@ static uint64_t emit_class(struct cache *c, const struct kcache *kc, uint64_t at
         die("%s: class 0x%llx is outside the image", kc->img->in_path, (unsigned long long)kc->cls);
     if (mask > MAX_MASK)
         die("%s: the class at 0x%llx needs an IMP cache mask over 0x7FF", kc->img->in_path, (unsigned long long)kc->cls);
-    const struct ptr *super = image_ptr_at(kc->img, cls + 8);
+    uint64_t fb;
+    if (!image_reloc(kc->img, kc->in.fallback_of, &fb))
+        die("%s: class 0x%llx is outside the image", kc->img->in_path, (unsigned long long)kc->in.fallback_of);
+    const struct ptr *super = image_ptr_at(kc->img, fb + 8);
     uint8_t *h = cache_bytes(c, at, IMPC_HEADER + 8ULL * size);
     dsc_put64(h, (super ? super->target : 0) - cls);
-    dsc_put32(h + 8, (kc->shift + BAG_SHIFT) | mask << 5 | kc->n << 16);
+    dsc_put32(h + 8, (kc->shift + BAG_SHIFT) | mask << 5 | kc->in.n << 16);
     dsc_put32(h + 12, 1u << 31);                        /* bit_one */
     for (uint32_t b = 0; b < size; b++)
         dsc_put64(h + IMPC_HEADER + 8ULL * b, (uint64_t)IMPC_EMPTY_SEL << 38);
-    for (uint32_t i = 0; i < kc->n; i++) {
+    for (uint32_t i = 0; i < kc->in.n; i++) {
         uint32_t off;
         uint64_t imp;
-        if (!strpool_find(c->selectors, kc->m[i].name, &off) || !image_reloc(kc->img, kc->m[i].imp, &imp))
-            die("%s: IMP cache method %s is not placed", kc->img->in_path, kc->m[i].name);
+        if (!strpool_find(c->selectors, kc->in.m[i].name, &off) || !image_reloc(kc->img, kc->in.m[i].imp, &imp))
+            die("%s: IMP cache method %s is not placed", kc->img->in_path, kc->in.m[i].name);
         uint64_t sel = c->selbuf_addr + off - base, slot = (sel >> (kc->shift + BAG_SHIFT)) & mask;
         uint8_t *e = h + IMPC_HEADER + 8 * slot;
         if (dsc_le64(e) >> 38 != IMPC_EMPTY_SEL)
@@ -495,7 +571,7 @@ void objc_impcaches_free(struct cache *c)
     if (!pl)
         return;
     for (size_t k = 0; k < pl->n; k++) {
-        free(pl->v[k].m);
+        free(pl->v[k].in.m);
         free(pl->v[k].sel);
     }
     free(pl->v);
