@@ -43,6 +43,9 @@
 /* Images being read at once that stay pinned between their READs beyond
  * cache_size (reading.c). */
 #define FSYS_READING_MAX 8
+/* The unit of reading.c's coverage record: an image's bytes are served in
+ * whole pages of the kernel's page cache, whose size is a multiple of it. */
+#define FSYS_READING_UNIT 4096
 
 /* Tree payloads of the files under /.dscfs (image files carry their index). */
 #define FSYS_INFO   (UINT32_MAX - 1)
@@ -62,7 +65,9 @@ struct image_state {
 /* An image being read (reading.c): it holds one store pin. */
 struct fsys_reading {
     uint32_t image;
-    uint64_t served;      /* bytes READs returned from it since it was pinned */
+    uint64_t size;        /* the image's, in bytes */
+    uint64_t left;        /* units (FSYS_READING_UNIT) no READ has served yet */
+    uint64_t *served;     /* one bit per unit: served since it was pinned */
 };
 
 /* Identity of a cache file at mount time, to notice it being replaced. */
@@ -90,6 +95,8 @@ struct fsys {
     uid_t uid;
     gid_t gid;
     unsigned extract_flags; /* dsc_extract_with flags (-o nosign); set before serving */
+    unsigned size_threads;  /* threads a listing's sizes are computed on
+                               (warm_size_now): the CPUs; set before serving */
     bool to_syslog;         /* set once daemonized; stderr before */
     FILE *log;              /* -o log=FILE (appended, line-buffered), or NULL */
     unsigned max_read;      /* -o max_read=N, or 0: told to libfuse at init */
@@ -157,7 +164,9 @@ int fsys_read_image(struct fsys *fs, uint32_t image, char *buf, size_t size, off
 int fsys_hold_image(struct fsys *fs, uint32_t image);
 /* Drop every pin of the images being read (at unmount). */
 void fsys_reading_end(struct fsys *fs);
-unsigned fsys_reading_count(struct fsys *fs);
+/* How many images are being read, and *bytes their sizes added up (the
+ * bytes the set pins). */
+unsigned fsys_reading_count(struct fsys *fs, uint64_t *bytes);
 
 /* Text of /.dscfs/info and /.dscfs/status (report.c); malloc'ed, NULL
  * when out of memory. */

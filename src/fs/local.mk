@@ -26,7 +26,7 @@ check-tsan:
 	cd $(TSAN_DIR) && for suite in store guard; do \
 	  CK_RUN_SUITE=$$suite CK_FORK=no $(TSAN_RUN) ./tests/unit/test_lib || exit 1; \
 	done
-	cd $(TSAN_DIR) && for t in mount_parallel mount_budget mount_store mount_noopen; do \
+	cd $(TSAN_DIR) && for t in mount_parallel mount_budget mount_store mount_noopen mount_reread; do \
 	  top_srcdir=. top_builddir=. DSCFS=$$PWD/dscfs$(EXEEXT) \
 	  DSC_TESTDATA="$${DSC_TESTDATA:-$(abs_top_srcdir)/../shared/testdata}" $(TSAN_RUN) \
 	    sh tests/integration/$$t.sh; rc=$$?; \

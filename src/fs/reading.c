@@ -11,11 +11,23 @@
  *
  * So that a file read in many READs (128 KiB each) is not rebuilt for each
  * one when it does not fit the store, an image a READ did not cover whole
- * stays pinned as "being read" until the bytes served from it since reach
- * its size (whatever order async reads come in), or FSYS_READING_MAX
- * images newer to the set displace it (a reader that read only the
- * headers). Memory beyond cache_size is therefore at most the
- * FSYS_READING_MAX images being read (dscfs(1) MEMORY).
+ * stays pinned as "being read" until every byte of it has been served at
+ * least once since (whatever order async reads come in), or
+ * FSYS_READING_MAX images newer to the set displace it (a reader that read
+ * only the headers).
+ *
+ * What was served is a record of units (FSYS_READING_UNIT bytes), not a
+ * count: the kernel asks again for a page it dropped (reclaim, fadvise,
+ * O_DIRECT), and a count would reach the size before the last unread page
+ * came, let the image go, and that page's READ would pin it again as a new
+ * partial read. A READ marks the units it covers whole, the last unit
+ * ending at the image's end; page-cache READs are whole pages, so every
+ * unit gets marked. A unit only ever read in unaligned pieces (O_DIRECT
+ * with odd offsets) is never marked: that image stays until displaced,
+ * like one read in part. The record is one bit per unit, allocated when
+ * the image joins the set: at most size/32768 + 8 bytes beside the image
+ * it keeps. Memory beyond cache_size is therefore at most the
+ * FSYS_READING_MAX images being read and their records (dscfs(1) MEMORY).
  *
  * When a READ finishes an image and no other is being read, the reads are
  * over for now: the heap is handed back (libfuse allocates each READ's
@@ -23,6 +35,7 @@
  */
 #include <errno.h>
 #include <malloc.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fsys.h"
@@ -33,17 +46,35 @@ static int acquire_errno(int err) { return err == ENOMEM ? -ENOMEM : -EIO; }
 static uint32_t reading_take(struct fsys *fs, unsigned k)
 {
     uint32_t image = fs->reading[k].image;
+    free(fs->reading[k].served);
     memmove(&fs->reading[k], &fs->reading[k + 1], (fs->nreading - k - 1) * sizeof *fs->reading);
     fs->nreading--;
     return image;
 }
 
-/* `served` more bytes of `image` (pinned by the caller, `size` bytes in
+static uint64_t units_of(uint64_t bytes) { return (bytes + FSYS_READING_UNIT - 1) / FSYS_READING_UNIT; }
+
+/* Mark the units that [off, off + n) covers whole as served. */
+static void reading_mark(struct fsys_reading *r, uint64_t off, uint64_t n)
+{
+    uint64_t end = off + n == r->size ? units_of(r->size) : (off + n) / FSYS_READING_UNIT;
+    for (uint64_t u = units_of(off); u < end; u++) {
+        uint64_t bit = (uint64_t)1 << (u % 64);
+        if (!(r->served[u / 64] & bit)) {
+            r->served[u / 64] |= bit;
+            r->left--;
+        }
+    }
+}
+
+/* Bytes [off, off + n) of `image` (pinned by the caller, `size` bytes in
  * all) went out. Returns true when the caller's pin now belongs to the
  * set; *drop is an image whose set pin the caller must release
- * (UINT32_MAX for none), *idle true when the set has just become empty. */
-static bool reading_note(struct fsys *fs, uint32_t image, uint64_t served, uint64_t size, uint32_t *drop,
-                         bool *idle)
+ * (UINT32_MAX for none), *idle true when the set has just become empty.
+ * An image the set cannot get a record for (out of memory) is not kept:
+ * its later READs acquire it again. */
+static bool reading_note(struct fsys *fs, uint32_t image, uint64_t off, uint64_t n, uint64_t size,
+                         uint32_t *drop, bool *idle)
 {
     bool kept = false;
     *drop = UINT32_MAX;
@@ -51,28 +82,31 @@ static bool reading_note(struct fsys *fs, uint32_t image, uint64_t served, uint6
     unsigned k = 0;
     while (k < fs->nreading && fs->reading[k].image != image)
         k++;
+    struct fsys_reading r = {image, size, units_of(size), NULL};
     if (k < fs->nreading) {
-        fs->reading[k].served += served;
-        if (fs->reading[k].served >= size)
+        reading_mark(&fs->reading[k], off, n);
+        if (!fs->reading[k].left)
             *drop = reading_take(fs, k);
-    } else if (served < size) {
+    } else if ((off != 0 || n != size) && (r.served = calloc((r.left + 63) / 64, sizeof *r.served))) {
         if (fs->nreading == FSYS_READING_MAX)
             *drop = reading_take(fs, 0); /* the oldest */
-        fs->reading[fs->nreading++] = (struct fsys_reading){image, served};
+        reading_mark(&r, off, n);
+        fs->reading[fs->nreading++] = r;
         kept = true;
     }
-    *idle = fs->nreading == 0 && (served >= size || *drop != UINT32_MAX);
+    *idle = fs->nreading == 0 && (!kept || *drop != UINT32_MAX);
     pthread_mutex_unlock(&fs->reading_lock);
     return kept;
 }
 
-/* Account for `served` bytes of a pinned image and let go of what is no
- * longer needed: our pin, unless the set took it; a pin the set dropped. */
-static void reading_done(struct fsys *fs, uint32_t image, uint64_t served, uint64_t size)
+/* Account for bytes [off, off + n) of a pinned image and let go of what is
+ * no longer needed: our pin, unless the set took it; a pin the set
+ * dropped. */
+static void reading_done(struct fsys *fs, uint32_t image, uint64_t off, uint64_t n, uint64_t size)
 {
     uint32_t drop;
     bool idle;
-    if (!reading_note(fs, image, served, size, &drop, &idle))
+    if (!reading_note(fs, image, off, n, size, &drop, &idle))
         store_release(fs->store, image);
     if (drop != UINT32_MAX)
         store_release(fs->store, drop);
@@ -97,7 +131,7 @@ int fsys_read_image(struct fsys *fs, uint32_t image, char *buf, size_t size, off
         memcpy(buf, (const char *)b->data + off, n);
     }
     if (n)
-        reading_done(fs, image, n, b->size);
+        reading_done(fs, image, (uint64_t)off, n, b->size);
     else
         store_release(fs->store, image);
     return (int)n;
@@ -108,7 +142,7 @@ int fsys_hold_image(struct fsys *fs, uint32_t image)
     const store_blob *b;
     int rc = store_acquire(fs->store, image, &b);
     if (!rc)
-        reading_done(fs, image, 0, b->size);
+        reading_done(fs, image, 0, 0, b->size);
     else
         fsys_control_changed(fs);
     return rc ? acquire_errno(rc) : 0;
@@ -126,10 +160,13 @@ void fsys_reading_end(struct fsys *fs)
     pthread_mutex_unlock(&fs->reading_lock);
 }
 
-unsigned fsys_reading_count(struct fsys *fs)
+unsigned fsys_reading_count(struct fsys *fs, uint64_t *bytes)
 {
     pthread_mutex_lock(&fs->reading_lock);
     unsigned n = fs->nreading;
+    *bytes = 0;
+    for (unsigned k = 0; k < n; k++)
+        *bytes += fs->reading[k].size;
     pthread_mutex_unlock(&fs->reading_lock);
     return n;
 }

@@ -42,6 +42,8 @@ static void print_store(FILE *f, struct fsys *fs)
 {
     store_stats st;
     store_get_stats(fs->store, &st);
+    uint64_t reading_bytes;
+    unsigned reading = fsys_reading_count(fs, &reading_bytes);
     const struct kv kv[] = {
         {"store.budget", st.budget},       {"store.resident", st.resident},
         {"store.pinned", st.pinned},       {"store.peak_resident", st.peak_resident},
@@ -52,7 +54,7 @@ static void print_store(FILE *f, struct fsys *fs)
         {"extractions", __atomic_load_n(&fs->extractions, __ATOMIC_RELAXED)},
         {"requests.open", __atomic_load_n(&fs->opens, __ATOMIC_RELAXED)},
         {"requests.read", __atomic_load_n(&fs->reads, __ATOMIC_RELAXED)},
-        {"reading", fsys_reading_count(fs)},
+        {"reading", reading},              {"reading.bytes", reading_bytes},
     };
     print_kvs(f, kv, sizeof kv / sizeof *kv);
 }

@@ -35,6 +35,7 @@ exports=$(info_value "$mp" memory.exports)
 [ -n "$exports" ] && [ "$exports" -le 1024 ] || fail "$exports bytes of export tries kept with a 1K share"
 
 # Twice round every image, 16 readers at once.
+reads=$(info_value "$mp" requests.read)
 for r in $(seq 0 15); do
     k=$((r % n))
     cat "$mp$(sed -n "$((k + 1))p" "$WORK/images")" > "$WORK/got.$r" &
@@ -46,8 +47,8 @@ done
 
 peak=$(info_value "$mp" store.peak_unpinned)
 [ -n "$peak" ] && [ "$peak" -le 3072 ] || fail "store held $peak unpinned bytes with a 3072-byte budget"
-no_pins_left "$mp" "16 readers"
-[ "$reading" -gt 0 ] || [ "$(info_value "$mp" store.resident)" = 0 ] || fail "bytes left resident over budget"
+no_pins_left "$mp" "16 readers" "$reads"
+[ "$(info_value "$mp" store.resident)" = "$pinned" ] || fail "unpinned bytes left resident over budget"
 [ "$(info_value "$mp" store.peak_resident)" -gt 4096 ] || fail "peak_resident should show the pinned images"
 unmount "$mp"
 exit 0

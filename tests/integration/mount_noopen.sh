@@ -68,8 +68,9 @@ unmount "$mp"
 # -o open: the kernel asks at every open; the same bytes.
 mount_cache "$cache" "$mp" -o nowarm,open
 read_all "-o open"
+reads=$(info_value "$mp" requests.read)
 read_all "-o open, cached"
 [ "$(info_value "$mp" requests.open)" -ge $((2 * n)) ] || fail "-o open: $(info_value "$mp" requests.open) OPEN requests for $((2 * n)) opens"
-no_pins_left "$mp" "-o open"
+no_pins_left "$mp" "-o open" "$reads"
 unmount "$mp"
 exit 0
