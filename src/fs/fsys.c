@@ -46,6 +46,30 @@ void fsys_log(struct fsys *fs, int priority, const char *fmt, ...)
     va_end(ap);
 }
 
+static int cmp_address(const void *a, const void *b, void *vc)
+{
+    uint64_t x = dsc_cache_get_image(vc, *(const uint32_t *)a)->address;
+    uint64_t y = dsc_cache_get_image(vc, *(const uint32_t *)b)->address;
+    return (x > y) - (x < y);
+}
+
+/* Each image's span: from its mach_header to the next image's (the cache
+ * lays __TEXT out in header order), from the image table alone. */
+static bool measure_spans(struct fsys *fs)
+{
+    uint32_t *order = malloc((fs->nimages ? fs->nimages : 1) * sizeof *order);
+    if (!order)
+        return false;
+    for (uint32_t i = 0; i < fs->nimages; i++)
+        order[i] = i;
+    qsort_r(order, fs->nimages, sizeof *order, cmp_address, fs->cache);
+    for (uint32_t k = 0; k + 1 < fs->nimages; k++)
+        fs->img[order[k]].span = dsc_cache_get_image(fs->cache, order[k + 1])->address -
+                                 dsc_cache_get_image(fs->cache, order[k])->address;
+    free(order);
+    return true;
+}
+
 bool fsys_open_log(struct fsys *fs, const char *file)
 {
     int fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
@@ -124,7 +148,7 @@ struct fsys *fsys_open(dsc_cache *cache, const char *cache_path, uint64_t budget
     if (!fs->cache_path || !record_files(fs))
         goto fail;
     fs->img = calloc(fs->nimages ? fs->nimages : 1, sizeof *fs->img);
-    if (!fs->img || !copy_paths(fs))
+    if (!fs->img || !copy_paths(fs) || !measure_spans(fs))
         goto nomem;
     fs->tree = build_tree(fs);
     fs->budget = budget;

@@ -54,6 +54,8 @@
 struct image_state {
     char *path;           /* install path, copied at mount: the cache's own
                            * bytes may become unreadable under the mount */
+    uint64_t span;        /* to the next image's mach_header (0: the last):
+                           * how long sizing it takes, roughly (warm.c) */
     uint64_t size;
     bool size_known;
     bool failed;
