@@ -117,6 +117,8 @@ struct fsys {
                                for invalidations (ops.c; atomic) */
     bool control_handed;    /* a /.dscfs file's attributes were handed out
                                since the last invalidation (atomic) */
+    uint64_t control_lost[2]; /* invalidations of info, status that found no
+                               inode in the kernel (atomic; ops.c) */
 };
 
 /* Build the mount state over an opened cache (takes ownership of it).
