@@ -110,6 +110,8 @@ struct fsys {
     uid_t uid;
     gid_t gid;
     unsigned extract_flags; /* dsc_extract_with flags (-o nosign); set before serving */
+    unsigned size_threads;  /* threads a listing's sizes are computed on
+                               (warm_size_now): the CPUs; set before serving */
     bool to_syslog;         /* set once daemonized; stderr before */
     FILE *log;              /* -o log=FILE (appended, line-buffered), or NULL */
     unsigned max_read;      /* -o max_read=N, or 0: told to libfuse at init */

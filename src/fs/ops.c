@@ -41,6 +41,7 @@
 #include <sys/stat.h>
 
 #include "fsys.h"
+#include "warm.h"
 
 static struct fsys *ctx_fs(void) { return fuse_get_context()->private_data; }
 
@@ -239,6 +240,31 @@ static int fs_opendir(const char *path, struct fuse_file_info *fi)
     return 0;
 }
 
+/* The images a READDIRPLUS from `offset` lists get their sizes at once,
+ * on the mount's sizing threads (warm.h), before fill_stat asks for them
+ * one by one. */
+static void size_listing(struct fsys *fs, const tree_node *dir, off_t offset)
+{
+    uint32_t *images = NULL;
+    size_t n = 0, cap = 0;
+    off_t at = 2;
+    for (uint32_t c = dir->first_child; c != TREE_NONE; c = tree_node_at(fs->tree, c)->next_sibling) {
+        const tree_node *node = tree_node_at(fs->tree, c);
+        if (++at <= offset || !is_image(fs, node))
+            continue;
+        if (n == cap) {
+            uint32_t *g = realloc(images, (cap = cap ? 2 * cap : 64) * sizeof *images);
+            if (!g)
+                break; /* fill_stat sizes the rest itself */
+            images = g;
+        }
+        images[n++] = node->payload;
+    }
+    if (n > 1)
+        warm_size_now(fs, images, n, fs->size_threads);
+    free(images);
+}
+
 /* Directory offsets: 1 after ".", 2 after "..", 2 + k after the k-th child.
  * Offsets make libfuse's high-level readdirplus pass our attributes on (it
  * drops them in its offset-less mode, and the kernel then LOOKUPs every
@@ -264,6 +290,8 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
     if (offset < 2 && filler(buf, "..", &st, 2, 0))
         return 0;
     bool plus = flags & FUSE_READDIR_PLUS;
+    if (plus)
+        size_listing(fs, dir, offset);
     off_t at = 2;
     for (uint32_t c = dir->first_child; c != TREE_NONE; c = tree_node_at(fs->tree, c)->next_sibling) {
         const tree_node *n = tree_node_at(fs->tree, c);

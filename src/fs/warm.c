@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * warm.c — background size computation. See warm.h.
+ * warm.c — background size computation, and the sizes a listing needs
+ * now computed on several threads. See warm.h.
  */
 #include "warm.h"
 
@@ -40,6 +41,24 @@ static void *warm_thread(void *arg)
     return NULL;
 }
 
+/* Start up to `max` threads running fn(arg), every asynchronous signal
+ * blocked (see warm.h); how many started. */
+static unsigned spawn(pthread_t *threads, unsigned max, void *(*fn)(void *), void *arg)
+{
+    unsigned n = 0;
+    sigset_t all, old;
+    sigfillset(&all);
+    sigdelset(&all, SIGBUS); /* faults on the mapped cache: guard.c */
+    sigdelset(&all, SIGSEGV);
+    sigdelset(&all, SIGFPE);
+    sigdelset(&all, SIGILL);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    while (n < max && pthread_create(&threads[n], NULL, fn, arg) == 0)
+        n++;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return n;
+}
+
 struct warm *warm_start(struct fsys *fs, unsigned nthreads)
 {
     struct warm *w = calloc(1, sizeof *w);
@@ -48,17 +67,7 @@ struct warm *warm_start(struct fsys *fs, unsigned nthreads)
     w->fs = fs;
     atomic_init(&w->next, 0);
     atomic_init(&w->stop, false);
-    sigset_t all, old;
-    sigfillset(&all);
-    sigdelset(&all, SIGBUS); /* faults on the mapped cache: guard.c */
-    sigdelset(&all, SIGSEGV);
-    sigdelset(&all, SIGFPE);
-    sigdelset(&all, SIGILL);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    while (w->nthreads < nthreads && w->nthreads < MAX_WARM_THREADS &&
-           pthread_create(&w->threads[w->nthreads], NULL, warm_thread, w) == 0)
-        w->nthreads++;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    w->nthreads = spawn(w->threads, nthreads < MAX_WARM_THREADS ? nthreads : MAX_WARM_THREADS, warm_thread, w);
     if (w->nthreads == 0) {
         free(w);
         return NULL;
@@ -74,4 +83,36 @@ void warm_stop(struct warm *w)
     for (unsigned i = 0; i < w->nthreads; i++)
         pthread_join(w->threads[i], NULL);
     free(w);
+}
+
+/* ---- a listing's sizes, now ---- */
+
+struct batch {
+    struct fsys *fs;
+    const uint32_t *images;
+    size_t n;
+    atomic_size_t next;
+};
+
+static void *size_batch(void *arg)
+{
+    struct batch *b = arg;
+    for (size_t k; (k = atomic_fetch_add(&b->next, 1)) < b->n;) {
+        uint64_t size;
+        fsys_image_size(b->fs, b->images[k], &size); /* a failure is recorded for the image */
+    }
+    return NULL;
+}
+
+void warm_size_now(struct fsys *fs, const uint32_t *images, size_t n, unsigned nthreads)
+{
+    struct batch b = {.fs = fs, .images = images, .n = n};
+    pthread_t helpers[MAX_WARM_THREADS];
+    unsigned want = nthreads < MAX_WARM_THREADS ? nthreads : MAX_WARM_THREADS;
+    atomic_init(&b.next, 0);
+    want = want > n ? (unsigned)n : want;
+    unsigned started = want > 1 ? spawn(helpers, want - 1, size_batch, &b) : 0;
+    size_batch(&b);
+    for (unsigned i = 0; i < started; i++)
+        pthread_join(helpers[i], NULL);
 }

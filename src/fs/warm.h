@@ -15,6 +15,11 @@
  *    reach the FUSE loop; SIGBUS stays deliverable for the guard.
  *  - warm_stop() asks them to stop after their current image and joins
  *    them; call it before fsys_free(). NULL (nothing started) is fine.
+ *  - warm_size_now() sizes the images a listing is about to show, on the
+ *    calling thread and up to nthreads - 1 helpers it starts and joins
+ *    (at the caller's priority, signals blocked as above): a directory's
+ *    sizes take the time of one CPU's share of them. The helpers live
+ *    for one call only.
  */
 #ifndef DSCFS_WARM_H
 #define DSCFS_WARM_H
@@ -26,5 +31,8 @@ struct warm;
 /* NULL when no thread could be started (the mount works without). */
 struct warm *warm_start(struct fsys *fs, unsigned nthreads);
 void warm_stop(struct warm *w);
+/* Compute the sizes of images[0..n) (fsys_image_size) on up to `nthreads`
+ * threads, this one included; returns when all are known or failed. */
+void warm_size_now(struct fsys *fs, const uint32_t *images, size_t n, unsigned nthreads);
 
 #endif

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_sort.c — dsc_sort/dsc_sort_r (sorted input left alone, sorted runs
- * merged stably, anything else sorted as qsort would), dsc_lower_bound, and dsc_cache_release_pages (what
+ * merged stably, anything else sorted as qsort would), dsc_sort_ptrs_by_u64
+ * (a stable sort by a uint64_t key), dsc_lower_bound, and dsc_cache_release_pages (what
  * --extract-all calls between images): the cache reads the same after it.
  */
 #include <stddef.h>
@@ -135,6 +136,25 @@ struct keyed {
     uint64_t key;
 };
 
+START_TEST(ptrs_by_u64_sort_stably)
+{
+    /* Keys differing in several bytes, the top one included, and ties,
+     * numbered by `pad` in input order: a stable sort keeps 2 before 4. */
+    struct keyed r[] = {{1, 0x8000000000000001ull}, {2, 0x10203}, {3, 7}, {4, 0x10203}, {5, 1ull << 32}, {6, 7}};
+    const void *v[6];
+    for (int i = 0; i < 6; i++)
+        v[i] = &r[i];
+    ck_assert(dsc_sort_ptrs_by_u64(v, 6, offsetof(struct keyed, key)));
+    const uint32_t want[] = {3, 6, 2, 4, 5, 1};
+    for (int i = 0; i < 6; i++)
+        ck_assert_uint_eq(((const struct keyed *)v[i])->pad, want[i]);
+    const void *same[] = {&r[3], &r[1]}; /* equal keys: left as they are */
+    ck_assert(dsc_sort_ptrs_by_u64(same, 2, offsetof(struct keyed, key)));
+    ck_assert_ptr_eq(same[0], &r[3]);
+    ck_assert(dsc_sort_ptrs_by_u64(NULL, 0, 0));
+}
+END_TEST
+
 START_TEST(lower_bound_finds_first_not_less)
 {
     static const struct keyed v[] = {{0, 2}, {0, 4}, {0, 4}, {0, 9}};
@@ -155,6 +175,7 @@ Suite *sort_suite(void)
     tcase_add_test(tc, unsorted_input_is_sorted);
     tcase_add_test(tc, sorted_runs_are_merged_stably);
     tcase_add_test(tc, sort_r_passes_its_context);
+    tcase_add_test(tc, ptrs_by_u64_sort_stably);
     tcase_add_test(tc, lower_bound_finds_first_not_less);
     tcase_add_loop_test(tc, release_pages_keeps_the_cache_readable, 0, 3);
     suite_add_tcase(s, tc);

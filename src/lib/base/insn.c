@@ -6,14 +6,6 @@
 
 #include "base/reader.h"
 
-bool dsc_a64_is_branch(uint32_t insn, bool *link)
-{
-    if ((insn & 0x7C000000u) != 0x14000000u)
-        return false;
-    if (link)
-        *link = insn >> 31;
-    return true;
-}
 
 uint64_t dsc_a64_branch_target(uint32_t insn, uint64_t pc)
 {
@@ -29,14 +21,6 @@ bool dsc_a64_branch_encode(uint64_t pc, uint64_t target, bool link, uint32_t *in
     return true;
 }
 
-bool dsc_a64_is_adrp(uint32_t insn, unsigned *rd)
-{
-    if ((insn & 0x9F000000u) != 0x90000000u)
-        return false;
-    if (rd)
-        *rd = insn & 0x1F;
-    return true;
-}
 
 uint64_t dsc_a64_adrp_target(uint32_t insn, uint64_t pc)
 {
@@ -72,19 +56,6 @@ bool dsc_a64_add_imm_encode(unsigned rd, unsigned rn, uint32_t imm, uint32_t *in
     return true;
 }
 
-bool dsc_a64_is_ldr_imm(uint32_t insn, unsigned *rt, unsigned *rn, uint32_t *off, unsigned *size)
-{
-    if ((insn & 0xFFC00000u) == 0xF9400000u)
-        *size = 8;
-    else if ((insn & 0xFFC00000u) == 0xB9400000u)
-        *size = 4;
-    else
-        return false;
-    *rt = insn & 0x1F;
-    *rn = (insn >> 5) & 0x1F;
-    *off = ((insn >> 10) & 0xFFF) * *size;
-    return true;
-}
 
 bool dsc_a64_ldr_imm_encode(unsigned size, unsigned rt, unsigned rn, uint32_t off, uint32_t *insn)
 {
@@ -94,17 +65,6 @@ bool dsc_a64_ldr_imm_encode(unsigned size, unsigned rt, unsigned rn, uint32_t of
     return true;
 }
 
-bool dsc_a64_is_ldr_literal(uint32_t insn, unsigned *rt, unsigned *size)
-{
-    if ((insn & 0xFF000000u) == 0x58000000u)
-        *size = 8;
-    else if ((insn & 0xFF000000u) == 0x18000000u)
-        *size = 4;
-    else
-        return false;
-    *rt = insn & 0x1F;
-    return true;
-}
 
 uint64_t dsc_a64_ldr_literal_target(uint32_t insn, uint64_t pc)
 {

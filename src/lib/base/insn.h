@@ -7,7 +7,9 @@
  *
  * Decoders take a word the caller has read from checked bytes; encoders
  * return false when the target is out of the instruction's range or
- * misaligned, never a wrong word. (x86_64 decoding: base/x86.h.)
+ * misaligned, never a wrong word. (x86_64 decoding: base/x86.h.) The
+ * classifiers the code scans call on every word are inline here; they
+ * fill their out-fields whatever they answer (meaningful only on true).
  */
 #ifndef DSC_INSN_H
 #define DSC_INSN_H
@@ -25,12 +27,24 @@
 #define A64_NOP 0xD503201Fu
 
 /* B or BL: true when `insn` is one; *link tells which. */
-bool dsc_a64_is_branch(uint32_t insn, bool *link);
+static inline bool dsc_a64_is_branch(uint32_t insn, bool *link)
+{
+    if (link)
+        *link = insn >> 31;
+    return (insn & 0x7C000000u) == 0x14000000u;
+}
+
 uint64_t dsc_a64_branch_target(uint32_t insn, uint64_t pc);
 /* False when target is not 4-aligned or beyond +-128 MiB of pc. */
 bool dsc_a64_branch_encode(uint64_t pc, uint64_t target, bool link, uint32_t *insn);
 
-bool dsc_a64_is_adrp(uint32_t insn, unsigned *rd);
+static inline bool dsc_a64_is_adrp(uint32_t insn, unsigned *rd)
+{
+    if (rd)
+        *rd = insn & 0x1F;
+    return (insn & 0x9F000000u) == 0x90000000u;
+}
+
 uint64_t dsc_a64_adrp_target(uint32_t insn, uint64_t pc);   /* a 4 KiB page */
 bool dsc_a64_adrp_encode(unsigned rd, uint64_t pc, uint64_t target_page, uint32_t *insn);
 
@@ -39,11 +53,25 @@ bool dsc_a64_is_add_imm(uint32_t insn, unsigned *rd, unsigned *rn, uint32_t *imm
 bool dsc_a64_add_imm_encode(unsigned rd, unsigned rn, uint32_t imm, uint32_t *insn);
 
 /* LDR Xt|Wt, [Xn, #off] (unsigned offset); *size is 8 or 4, *off in bytes. */
-bool dsc_a64_is_ldr_imm(uint32_t insn, unsigned *rt, unsigned *rn, uint32_t *off, unsigned *size);
+static inline bool dsc_a64_is_ldr_imm(uint32_t insn, unsigned *rt, unsigned *rn, uint32_t *off, unsigned *size)
+{
+    *size = insn & 0x40000000u ? 8 : 4; /* bit 30: 0xF94 vs 0xB94 */
+    *rt = insn & 0x1F;
+    *rn = (insn >> 5) & 0x1F;
+    *off = ((insn >> 10) & 0xFFF) * *size;
+    return (insn & 0xBFC00000u) == 0xB9400000u;
+}
+
 bool dsc_a64_ldr_imm_encode(unsigned size, unsigned rt, unsigned rn, uint32_t off, uint32_t *insn);
 
 /* LDR Xt|Wt, label (PC-relative literal, +-1 MiB); *size 8 or 4. */
-bool dsc_a64_is_ldr_literal(uint32_t insn, unsigned *rt, unsigned *size);
+static inline bool dsc_a64_is_ldr_literal(uint32_t insn, unsigned *rt, unsigned *size)
+{
+    *size = insn & 0x40000000u ? 8 : 4; /* bit 30: 0x58 vs 0x18 */
+    *rt = insn & 0x1F;
+    return (insn & 0xBF000000u) == 0x18000000u;
+}
+
 uint64_t dsc_a64_ldr_literal_target(uint32_t insn, uint64_t pc);
 bool dsc_a64_ldr_literal_encode(unsigned size, unsigned rt, uint64_t pc, uint64_t target, uint32_t *insn);
 

@@ -17,38 +17,6 @@ bool span_sub(dsc_span s, uint64_t off, uint64_t len, dsc_span *out)
     return true;
 }
 
-bool span_u8(dsc_span s, uint64_t off, uint8_t *v)
-{
-    if (!dsc_range_ok(s.size, off, 1))
-        return false;
-    *v = s.data[off];
-    return true;
-}
-
-bool span_u16(dsc_span s, uint64_t off, uint16_t *v)
-{
-    if (!dsc_range_ok(s.size, off, 2))
-        return false;
-    *v = dsc_le16(s.data + off);
-    return true;
-}
-
-bool span_u32(dsc_span s, uint64_t off, uint32_t *v)
-{
-    if (!dsc_range_ok(s.size, off, 4))
-        return false;
-    *v = dsc_le32(s.data + off);
-    return true;
-}
-
-bool span_u64(dsc_span s, uint64_t off, uint64_t *v)
-{
-    if (!dsc_range_ok(s.size, off, 8))
-        return false;
-    *v = dsc_le64(s.data + off);
-    return true;
-}
-
 bool span_ptr(dsc_span s, uint64_t off, unsigned ptr_size, uint64_t *v)
 {
     if (ptr_size == 8)
@@ -86,7 +54,7 @@ bool span_cstr(dsc_span s, uint64_t off, uint64_t max_len, const char **str, siz
     return true;
 }
 
-bool span_uleb(dsc_span s, uint64_t *off, uint64_t *v)
+bool span_uleb_long(dsc_span s, uint64_t *off, uint64_t *v)
 {
     uint64_t result = 0;
     unsigned shift = 0;

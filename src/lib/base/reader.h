@@ -9,6 +9,8 @@
  *
  * The functions here report failure only by their return value; callers turn
  * that into a message with dsc_fail(), which knows which file they read.
+ * The fixed-size reads and one-byte LEB128s are inline: the trie, slide and
+ * symbol walks make millions of them per cache.
  */
 #ifndef DSC_READER_H
 #define DSC_READER_H
@@ -31,22 +33,6 @@ static inline bool dsc_range_ok(uint64_t size, uint64_t off, uint64_t len)
     return off <= size && len <= size - off;
 }
 
-bool span_sub(dsc_span s, uint64_t off, uint64_t len, dsc_span *out);
-bool span_u8(dsc_span s, uint64_t off, uint8_t *v);
-bool span_u16(dsc_span s, uint64_t off, uint16_t *v);
-bool span_u32(dsc_span s, uint64_t off, uint32_t *v);
-bool span_u64(dsc_span s, uint64_t off, uint64_t *v);
-/* Pointer-sized read: 4 or 8 bytes, zero-extended. */
-bool span_ptr(dsc_span s, uint64_t off, unsigned ptr_size, uint64_t *v);
-/* Copy `len` bytes out; on failure `dst` is left untouched. */
-bool span_copy(dsc_span s, uint64_t off, void *dst, uint64_t len);
-/* A NUL-terminated string starting at `off` whose NUL is inside the span
- * and within `max_len` bytes. `len` (optional) gets strlen. */
-bool span_cstr(dsc_span s, uint64_t off, uint64_t max_len, const char **str, size_t *len);
-/* LEB128 at *off; advances *off. Fails on overlong (> 64 bits) values. */
-bool span_uleb(dsc_span s, uint64_t *off, uint64_t *v);
-bool span_sleb(dsc_span s, uint64_t *off, int64_t *v);
-
 /* Unchecked little-endian loads for bytes already proven to be in range
  * (e.g. inside a span returned by span_sub). */
 static inline uint16_t dsc_le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
@@ -58,6 +44,62 @@ static inline uint64_t dsc_le64(const uint8_t *p)
 {
     return (uint64_t)dsc_le32(p) | (uint64_t)dsc_le32(p + 4) << 32;
 }
+
+bool span_sub(dsc_span s, uint64_t off, uint64_t len, dsc_span *out);
+
+static inline bool span_u8(dsc_span s, uint64_t off, uint8_t *v)
+{
+    if (!dsc_range_ok(s.size, off, 1))
+        return false;
+    *v = s.data[off];
+    return true;
+}
+
+static inline bool span_u16(dsc_span s, uint64_t off, uint16_t *v)
+{
+    if (!dsc_range_ok(s.size, off, 2))
+        return false;
+    *v = dsc_le16(s.data + off);
+    return true;
+}
+
+static inline bool span_u32(dsc_span s, uint64_t off, uint32_t *v)
+{
+    if (!dsc_range_ok(s.size, off, 4))
+        return false;
+    *v = dsc_le32(s.data + off);
+    return true;
+}
+
+static inline bool span_u64(dsc_span s, uint64_t off, uint64_t *v)
+{
+    if (!dsc_range_ok(s.size, off, 8))
+        return false;
+    *v = dsc_le64(s.data + off);
+    return true;
+}
+
+/* Pointer-sized read: 4 or 8 bytes, zero-extended. */
+bool span_ptr(dsc_span s, uint64_t off, unsigned ptr_size, uint64_t *v);
+/* Copy `len` bytes out; on failure `dst` is left untouched. */
+bool span_copy(dsc_span s, uint64_t off, void *dst, uint64_t len);
+/* A NUL-terminated string starting at `off` whose NUL is inside the span
+ * and within `max_len` bytes. `len` (optional) gets strlen. */
+bool span_cstr(dsc_span s, uint64_t off, uint64_t max_len, const char **str, size_t *len);
+/* LEB128 at *off; advances *off. Fails on overlong (> 64 bits) values.
+ * Inline for the one-byte values that most are (trie terminals, flags). */
+bool span_uleb_long(dsc_span s, uint64_t *off, uint64_t *v);
+static inline bool span_uleb(dsc_span s, uint64_t *off, uint64_t *v)
+{
+    if (*off < s.size && !(s.data[*off] & 0x80)) {
+        *v = s.data[(*off)++];
+        return true;
+    }
+    return span_uleb_long(s, off, v);
+}
+
+bool span_sleb(dsc_span s, uint64_t *off, int64_t *v);
+
 static inline void dsc_put32(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);

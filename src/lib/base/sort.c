@@ -91,6 +91,49 @@ void dsc_sort_r(void *base, size_t n, size_t size, int (*cmp)(const void *, cons
         qsort_r(base, n, size, cmp, arg);
 }
 
+static uint64_t key_of(const void *record, size_t key_offset)
+{
+    uint64_t k;
+    memcpy(&k, (const char *)record + key_offset, sizeof k);
+    return k;
+}
+
+/* One stable counting-sort pass of src into dst by key byte `byte`. */
+static void radix_pass(const void **src, const void **dst, size_t n, size_t key_offset, unsigned byte)
+{
+    size_t count[257] = {0};
+    for (size_t i = 0; i < n; i++)
+        count[(key_of(src[i], key_offset) >> (8 * byte) & 0xFF) + 1]++;
+    for (unsigned b = 1; b < 257; b++)
+        count[b] += count[b - 1];
+    for (size_t i = 0; i < n; i++)
+        dst[count[key_of(src[i], key_offset) >> (8 * byte) & 0xFF]++] = src[i];
+}
+
+bool dsc_sort_ptrs_by_u64(const void **ptrs, size_t n, size_t key_offset)
+{
+    uint64_t differ = 0;
+    for (size_t i = 1; i < n; i++)
+        differ |= key_of(ptrs[i], key_offset) ^ key_of(ptrs[0], key_offset);
+    if (!differ)
+        return true;
+    const void **tmp = malloc(n * sizeof *tmp), **src = ptrs, **dst = tmp;
+    if (!tmp)
+        return false;
+    for (unsigned byte = 0; byte < 8; byte++) {
+        if (!(differ >> (8 * byte) & 0xFF))
+            continue; /* every key has the same byte here: the pass would change nothing */
+        radix_pass(src, dst, n, key_offset, byte);
+        const void **t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != ptrs)
+        memcpy(ptrs, src, n * sizeof *ptrs);
+    free(tmp);
+    return true;
+}
+
 size_t dsc_lower_bound(const void *base, size_t n, size_t size, size_t key_offset, uint64_t key)
 {
     const unsigned char *b = base;

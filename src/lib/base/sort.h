@@ -13,11 +13,18 @@
 #ifndef DSC_SORT_H
 #define DSC_SORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 void dsc_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
 void dsc_sort_r(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *, void *), void *arg);
+
+/* Sort `n` pointers to records by the uint64_t at `key_offset` in each
+ * record, stably (records with equal keys keep their order): an LSD radix
+ * sort over the key bytes that differ, no comparisons. False, with the
+ * pointers as they were, when out of memory. */
+bool dsc_sort_ptrs_by_u64(const void **ptrs, size_t n, size_t key_offset);
 
 /* Index of the first of `n` records (each `size` bytes, sorted by the
  * uint64_t at `key_offset`) whose key is >= `key`; n when there is none.

@@ -12,6 +12,7 @@
 #include "index/exports.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -175,15 +176,9 @@ static int cmp_name(const void *a, const void *b)
     return strcmp(((const struct dsc_export *)a)->name, ((const struct dsc_export *)b)->name);
 }
 
-static int cmp_addr(const void *a, const void *b)
-{
-    const struct dsc_export *x = *(const struct dsc_export *const *)a, *y = *(const struct dsc_export *const *)b;
-    if (x->address != y->address)
-        return x->address < y->address ? -1 : 1;
-    return strcmp(x->name, y->name);
-}
-
-/* Names into the (now final) pool, then the two orders. */
+/* Names into the (now final) pool, then the two orders: by name, then the
+ * non-re-exports by (address, name), a stable sort by address of entries
+ * already in name order. */
 static bool index_entries(struct parse *ps)
 {
     struct dsc_exports *e = ps->e;
@@ -207,8 +202,7 @@ static bool index_entries(struct parse *ps)
         else
             e->by_addr[e->naddr++] = &e->by_name[i];
     }
-    dsc_sort(e->by_addr, e->naddr, sizeof *e->by_addr, cmp_addr);
-    return true;
+    return dsc_sort_ptrs_by_u64((const void **)e->by_addr, e->naddr, offsetof(struct dsc_export, address));
 }
 
 static void free_tables(struct dsc_exports *e)

@@ -249,7 +249,7 @@ bad:
 
 static int decode_opcodes(struct file *f)
 {
-    uint32_t roff, rsize, boff, bsize;
+    uint32_t roff = 0, rsize = 0, boff = 0, bsize = 0;
     dsc_span rebase, bind;
     span_u32(f->dyld_info, 8, &roff);
     span_u32(f->dyld_info, 12, &rsize);
