@@ -12,7 +12,7 @@
 #include "suites.h"
 
 struct result {
-    uint32_t adrp[64];
+    uint32_t adrp[64], group[64];
     bool escaped[64];
     uint32_t n, calls;
 };
@@ -23,6 +23,7 @@ static int keep(void *ctx, const struct dsc_a64_func *f)
     r->calls++;
     for (uint32_t i = 0; i < f->n && i < 64; i++) {
         r->adrp[i] = f->adrp[i];
+        r->group[i] = f->group[i];
         r->escaped[i] = f->escaped[i];
     }
     r->n = f->n;
@@ -46,8 +47,9 @@ static struct result run(const uint32_t *words, uint32_t n, dsc_span dic)
 #define NO DSC_A64_NO_ADRP
 #define MAX_WORDS 20
 
-/* One function, and what the flow must say of it: which ADRP (word index,
- * or NO) each listed load adds to, and whether each listed ADRP escapes. */
+/* One function, and what the flow must say of it: which group (its first
+ * ADRP's word index, or NO) each listed load adds to, whether each listed
+ * ADRP escapes, and which group each listed ADRP is in. */
 struct flow_case {
     const char *what;
     uint32_t w[MAX_WORDS];
@@ -56,6 +58,8 @@ struct flow_case {
     struct { uint32_t at, adrp; } load[2];
     struct { uint32_t at; bool escaped; } adrp[2];
     uint32_t nload, nadrp;
+    struct { uint32_t at, group; } grp[2];
+    uint32_t ngrp;
 };
 
 static const uint8_t table_dic[8] = {28, 0, 0, 0, 12, 0, 1, 0}; /* offset 28, 12 bytes, DICE_KIND_DATA */
@@ -82,6 +86,32 @@ static const struct flow_case cases[] = {
         0xf9400501, /* 3: ldr x1, [x8, #8]   A's or B's page */
         0xd65f03c0, /* ret */
     }, 6, {NULL, 0}, {{4, NO}}, {{1, true}, {3, true}}, 1, 2},
+    {"two ADRPs of one page join", {
+        0x34000060, /* cbz w0, 2f */
+        0xb0000028, /* adrp x8, A */
+        0x14000002, /* b 3f */
+        0xb0000028, /* 2: adrp x8, A         the same page */
+        0xf9400501, /* 3: ldr x1, [x8, #8]   one group of both */
+        0xd65f03c0, /* ret */
+    }, 6, {NULL, 0}, {{4, 1}}, {{1, false}, {3, false}}, 1, 2, {{1, 1}, {3, 1}}, 2},
+    {"made again in the loop", {
+        0xb0000029, /* adrp x9, A            before the loop */
+        0xf9400521, /* 1: ldr x1, [x9, #8]   from either ADRP */
+        0x94000040, /* bl ...                clobbers x9 */
+        0xb0000029, /* adrp x9, A            again, for the next round */
+        0x71000694, /* subs w20, w20, #1 */
+        0x54ffff81, /* b.ne 1b */
+        0xd65f03c0, /* ret */
+    }, 7, {NULL, 0}, {{1, 0}}, {{0, false}, {3, false}}, 1, 2, {{0, 0}, {3, 0}}, 2},
+    {"one of a group escapes", {
+        0x34000080, /* cbz w0, 2f */
+        0xb0000028, /* adrp x8, A */
+        0xaa0803e0, /* mov x0, x8            this ADRP escapes */
+        0x14000002, /* b 3f */
+        0xb0000028, /* 2: adrp x8, A */
+        0xf9400501, /* 3: ldr x1, [x8, #8] */
+        0xd65f03c0, /* ret */
+    }, 7, {NULL, 0}, {{5, 1}}, {{1, true}, {4, true}}, 1, 2, {{4, 1}}, 1},
     {"unknown path", {
         0x34000040, /* cbz w0, 4f */
         0xb0000028, /* adrp x8, A */
@@ -131,6 +161,9 @@ START_TEST(flow_cases)
     for (uint32_t k = 0; k < c->nadrp; k++)
         ck_assert_msg(r.escaped[c->adrp[k].at] == c->adrp[k].escaped, "%s: ADRP at word %u %s", c->what,
                       c->adrp[k].at, c->adrp[k].escaped ? "should escape" : "should not escape");
+    for (uint32_t k = 0; k < c->ngrp; k++)
+        ck_assert_msg(r.group[c->grp[k].at] == c->grp[k].group, "%s: ADRP at word %u is in group %u, not %u", c->what,
+                      c->grp[k].at, r.group[c->grp[k].at], c->grp[k].group);
 }
 END_TEST
 

@@ -51,6 +51,7 @@ struct flow {
     struct regs br;             /* joined state at indirect jumps */
     struct regs call;           /* x19-x29 joined at calls */
     uint32_t *adrp;
+    uint32_t *group;            /* per ADRP: union-find parent, the least index at the root */
     bool *escaped;
     uint64_t budget;            /* block joins and instructions run left */
 };
@@ -153,18 +154,47 @@ static void call(struct flow *f, struct regs *s)
             join_block(f, b, &f->call, 19, 29);
 }
 
-/* User i adds an offset to base register `base`'s value. */
+static uint64_t page_of(const struct flow *f, uint32_t a)
+{
+    return dsc_a64_adrp_target(insn_at(f, a), f->pc + (uint64_t)a * 4);
+}
+
+static uint32_t find(struct flow *f, uint32_t a)
+{
+    while (f->group[a] != a)
+        a = f->group[a] = f->group[f->group[a]];
+    return a;
+}
+
+static void unite(struct flow *f, uint32_t a, uint32_t b)
+{
+    a = find(f, a);
+    b = find(f, b);
+    if (a < b)
+        f->group[b] = a;
+    else
+        f->group[a] = b;
+}
+
+/* User i adds an offset to base register `base`'s value: a user when the
+ * register holds one page on every path (from one ADRP, or from several of
+ * that page meeting at a join, which then form one group). */
 static void use_base(struct flow *f, const struct regs *s, uint32_t i, unsigned base)
 {
     if (base == 31)
         return; /* SP */
     const struct val *v = &s->r[base];
-    if (v->n == 1 && !v->unk) {
-        f->adrp[i] = v->a[0];
-    } else {
+    bool one_page = v->n && !v->unk;
+    for (unsigned k = 1; one_page && k < v->n; k++)
+        one_page = page_of(f, v->a[k]) == page_of(f, v->a[0]);
+    if (!one_page) {
         escape_val(f, v);
         f->adrp[i] = NONE;
+        return;
     }
+    for (unsigned k = 1; k < v->n; k++)
+        unite(f, v->a[0], v->a[k]);
+    f->adrp[i] = v->a[0];
 }
 
 static void transfer(struct flow *f, struct regs *s, uint32_t i)
@@ -408,6 +438,7 @@ static void flow_free(struct flow *f)
     free(f->seeded);
     free(f->work);
     free(f->adrp);
+    free(f->group);
     free(f->escaped);
 }
 
@@ -423,10 +454,11 @@ static bool flow_alloc(struct flow *f, uint64_t n, bool **lead)
     f->seeded = malloc(m);
     f->work = malloc(m * sizeof *f->work);
     f->adrp = malloc(m * sizeof *f->adrp);
+    f->group = malloc(m * sizeof *f->group);
     f->escaped = malloc(m);
     *lead = malloc(2 * m); /* leaders, then the function's data-in-code flags */
     return f->block_of && f->start && f->end && f->reached && f->queued && f->seeded && f->work &&
-           f->adrp && f->escaped && *lead;
+           f->adrp && f->group && f->escaped && *lead;
 }
 
 /* Nothing known about the function: every ADRP escapes, no users. */
@@ -435,6 +467,22 @@ static void know_nothing(struct flow *f)
     memset(f->escaped, 1, f->n);
     for (uint32_t i = 0; i < f->n; i++)
         f->adrp[i] = NONE;
+}
+
+/* Each ADRP's group is named by its first ADRP, so is each user's; a group
+ * escapes as a whole (rewriting one of its ADRPs means rewriting them all). */
+static void settle_groups(struct flow *f)
+{
+    for (uint32_t a = 0; a < f->n; a++)
+        if (f->escaped[a])
+            f->escaped[find(f, a)] = true;
+    for (uint32_t a = 0; a < f->n; a++) {
+        f->group[a] = find(f, a);
+        f->escaped[a] = f->escaped[f->group[a]];
+    }
+    for (uint32_t i = 0; i < f->n; i++)
+        if (f->adrp[i] != NONE)
+            f->adrp[i] = f->group[f->adrp[i]];
 }
 
 /* Analyse instructions [first, first + n) of the section into f; false
@@ -452,8 +500,10 @@ static bool analyse(struct flow *f, const struct section *sec, uint64_t first, u
     memset(f->escaped, 0, n);
     memset(&f->br, 0, sizeof f->br);
     memset(&f->call, 0, sizeof f->call);
-    for (uint32_t i = 0; i < n; i++)
+    for (uint32_t i = 0; i < n; i++) {
         f->adrp[i] = NONE;
+        f->group[i] = i;
+    }
     if (n > DSC_A64_FLOW_MAX_INSNS) { /* too big to analyse: nothing is known */
         know_nothing(f);
         return true;
@@ -473,6 +523,7 @@ static bool analyse(struct flow *f, const struct section *sec, uint64_t first, u
     solve(f);
     if (!f->budget)
         know_nothing(f);
+    settle_groups(f);
     return true;
 }
 
@@ -505,7 +556,7 @@ int dsc_a64_each_function(const struct dsc_a64_code *c, dsc_a64_func_fn fn, void
                 rc = -1;
                 break;
             }
-            struct dsc_a64_func fu = {f.code, f.pc, n, f.adrp, f.escaped};
+            struct dsc_a64_func fu = {f.code, f.pc, n, f.adrp, f.group, f.escaped};
             rc = fn(ctx, &fu);
             first += n;
         }

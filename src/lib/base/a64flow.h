@@ -8,12 +8,16 @@
  * keeps none, so the test builder (rewriting selector loads) and extraction
  * (restoring them) both recover the pairs here, with one analysis. A
  * "user" is an ADD Xd, Xn, #imm (64-bit, unshifted) or a load/store with an
- * unsigned 12-bit offset whose base register Xn holds the page of exactly
- * one ADRP on every path reaching it. An ADRP "escapes" when its page may
- * reach anything else: another instruction's operand, a join where the
- * register may also hold some other value, a call's or return's argument
- * registers (x0-x7), an indirect jump, the end of the function. Rewriting
- * an ADRP is safe only when it does not escape and every user is known.
+ * unsigned 12-bit offset whose base register Xn holds one page on every
+ * path reaching it: that of one ADRP, or of several ADRPs of the same page
+ * meeting at a join (an ADRP on each arm of a branch, or one before a loop
+ * and one in it). ADRPs that meet at a user form a group, named by its
+ * first ADRP. An ADRP "escapes" when its page may reach anything else:
+ * another instruction's operand, a user where the register may also hold
+ * another value (unknown, or another page), a call's or return's argument
+ * registers (x0-x7), an indirect jump, the end of the function; a group
+ * escapes when one of its ADRPs does. Rewriting a group (all its ADRPs and
+ * all its users) is safe only when it does not escape.
  *
  * Functions are LC_FUNCTION_STARTS ranges (the whole section when there
  * are none); LC_DATA_IN_CODE words are not instructions. Blocks no edge
@@ -48,13 +52,15 @@ struct dsc_a64_code {
 };
 
 /* One analysed function: per instruction i (address pc + 4 * i),
- * adrp[i] is the index of the ADRP whose page user i adds to, or
- * DSC_A64_NO_ADRP; escaped[i] is set for an ADRP that escapes. */
+ * adrp[i] is the group (first ADRP's index) whose page user i adds to, or
+ * DSC_A64_NO_ADRP; for an ADRP i, group[i] is its group; escaped[i] is
+ * set for an ADRP whose group escapes. */
 struct dsc_a64_func {
     const uint8_t *code;
     uint64_t pc;
     uint32_t n;
     const uint32_t *adrp;
+    const uint32_t *group;
     const bool *escaped;
 };
 

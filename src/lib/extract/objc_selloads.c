@@ -8,15 +8,19 @@
  * into
  *     ADRP Xn, string@PAGE ; ... ADD Xd, Xn, string@PAGEOFF
  * where `string` is the canonical selector, wherever the instructions
- * stand (hoisted ADRPs, one ADRP for several loads, loads across branches).
- * The cache keeps no split-seg info, so the pairs come from register data
- * flow over each function (base/a64flow.c, the analysis the test builder
- * also uses, bounded by the image's LC_FUNCTION_STARTS and skipping its
- * LC_DATA_IN_CODE): an ADD whose base holds one ADRP's page on every path
- * and whose page + offset is a selector this image has (or gets) a selref
- * for is a rewritten load. An ADRP is restored with all its users when it
- * does not escape, every user is such an ADD, and their selrefs share one
- * page; any other ADD of a selector is counted in loads_unfixed. A load the
+ * stand (hoisted ADRPs, one ADRP for several loads, loads across branches,
+ * ADRPs on both arms of a branch meeting at one load).
+ * The cache keeps no split-seg info (the builder drops LC_SEGMENT_SPLIT_INFO
+ * and its data), only LC_FUNCTION_STARTS and LC_DATA_IN_CODE, so the
+ * instructions come from register data flow over each function
+ * (base/a64flow.c, the analysis the test builder also uses, bounded by the
+ * function starts and skipping data in code): an ADD whose base holds one
+ * page on every path (from one ADRP, or a group of ADRPs of that page
+ * meeting at joins) and whose page + offset is a selector this image has
+ * (or gets) a selref for is a rewritten load. A group is restored with all
+ * its ADRPs and users when it does not escape, every user is such an ADD,
+ * and their selrefs share one page; any other ADD of a selector is counted
+ * in loads_unfixed. A load the
  * static linker had already shortened to `LDR Xd, selref` (literal; its
  * ADRP became a NOP) is found as `ADR Xd, string` and becomes the LDR
  * literal again when the selref is within its +-1 MiB reach.
@@ -33,12 +37,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Per function: what each ADRP's users are. */
+/* Per function: what each ADRP group's users are. */
 enum { USERS_NONE, USERS_SELECTORS, USERS_MIXED };
 
 struct finder {
     struct objc_pass *op;
-    uint8_t *users;             /* per instruction of the function (ADRPs) */
+    uint8_t *users;             /* per instruction of the function (groups) */
     size_t cap;
 };
 
@@ -56,9 +60,20 @@ static bool selector_add(const struct objc_pass *op, const struct dsc_a64_func *
 static int cmp_load(const void *a, const void *b)
 {
     const struct objc_selload *x = a, *y = b;
-    if (x->adrp != y->adrp)
-        return x->adrp < y->adrp ? -1 : 1;
-    return x->add < y->add ? -1 : x->add > y->add;
+    if (x->group != y->group)
+        return x->group < y->group ? -1 : 1;
+    return x->insn < y->insn ? -1 : x->insn > y->insn;
+}
+
+/* Instruction i of a restorable group (g: the group's first ADRP). */
+static int add_load(struct objc_pass *op, const struct dsc_a64_func *f, uint32_t g, uint32_t i, uint64_t selref,
+                    bool is_adrp)
+{
+    if (!DSC_GROW(op->loads, op->nloads, op->loads_cap, 64))
+        return -1;
+    op->loads[op->nloads++] =
+        (struct objc_selload){f->pc + (uint64_t)g * 4, f->pc + (uint64_t)i * 4, selref, is_adrp};
+    return 0;
 }
 
 static int on_function(void *ctx, const struct dsc_a64_func *f)
@@ -66,6 +81,7 @@ static int on_function(void *ctx, const struct dsc_a64_func *f)
     struct finder *fi = ctx;
     struct objc_pass *op = fi->op;
     uint64_t sel;
+    unsigned rd;
     if (f->n > fi->cap) {
         uint8_t *g = realloc(fi->users, f->n);
         if (!g)
@@ -81,16 +97,19 @@ static int on_function(void *ctx, const struct dsc_a64_func *f)
                                                                           : fi->users[f->adrp[i]];
     size_t first = op->nloads;
     for (uint32_t i = 0; i < f->n; i++) {
-        uint32_t a = f->adrp[i];
-        if (a == DSC_A64_NO_ADRP || !selector_add(op, f, i, &sel))
-            continue;
-        if (f->escaped[a] || fi->users[a] != USERS_SELECTORS) {
-            op->loads_unfixed++;
+        uint32_t g = f->adrp[i];
+        if (dsc_a64_is_adrp(dsc_le32(f->code + (uint64_t)i * 4), &rd)) {
+            g = f->group[i];
+            if (!f->escaped[g] && fi->users[g] == USERS_SELECTORS && add_load(op, f, g, i, 0, true))
+                return -1;
             continue;
         }
-        if (!DSC_GROW(op->loads, op->nloads, op->loads_cap, 64))
+        if (g == DSC_A64_NO_ADRP || !selector_add(op, f, i, &sel))
+            continue;
+        if (f->escaped[g] || fi->users[g] != USERS_SELECTORS)
+            op->loads_unfixed++;
+        else if (add_load(op, f, g, i, sel, false))
             return -1;
-        op->loads[op->nloads++] = (struct objc_selload){f->pc + (uint64_t)a * 4, f->pc + (uint64_t)i * 4, sel};
     }
     if (op->nloads - first > 1)
         qsort(op->loads + first, op->nloads - first, sizeof *op->loads, cmp_load);
@@ -150,29 +169,38 @@ int objc_find_selector_loads(struct objc_pass *op)
     return rc;
 }
 
-/* The users of one ADRP, loads[0..n): ADRP back to the selrefs' page, each
- * ADD back to LDR Xd, [Xn, selref@PAGEOFF]. */
+/* LDR Xd, [Xn, selref@PAGEOFF] for the ADD at `b`, when the selref is on
+ * `page` and a load can reach it. */
+static bool ldr_for(const struct objc_pass *op, const struct objc_selload *l, const uint8_t *b, uint64_t page,
+                    uint32_t *w)
+{
+    uint64_t s = objc_target_addr(op, TGT_SELREF, 0, l->selref);
+    return (s & ~0xFFFull) == page && s % 8 == 0 && b &&
+           dsc_a64_ldr_imm_encode(8, dsc_a64_rd(dsc_le32(b)), dsc_a64_rn(dsc_le32(b)), (uint32_t)(s & 0xFFF), w);
+}
+
+/* One group, loads[0..n): every ADRP back to the selrefs' page, each ADD
+ * back to LDR Xd, [Xn, selref@PAGEOFF]; all of them or none. */
 static bool write_group(struct objc_pass *op, const struct objc_selload *l, size_t n)
 {
     struct dsc_plan *p = op->p;
-    uint64_t page = objc_target_addr(op, TGT_SELREF, 0, l[0].selref) & ~0xFFFull;
+    uint64_t page = UINT64_MAX;
+    uint32_t w;
+    for (size_t u = 0; u < n && page == UINT64_MAX; u++)
+        if (!l[u].is_adrp)
+            page = objc_target_addr(op, TGT_SELREF, 0, l[u].selref) & ~0xFFFull;
     for (size_t u = 0; u < n; u++) {
-        uint64_t s = objc_target_addr(op, TGT_SELREF, 0, l[u].selref);
-        uint8_t *b = plan_seg_bytes(p, l[u].add, 4);
-        uint32_t w;
-        if ((s & ~0xFFFull) != page || s % 8 || !b ||
-            !dsc_a64_ldr_imm_encode(8, dsc_a64_rd(dsc_le32(b)), dsc_a64_rn(dsc_le32(b)), (uint32_t)(s & 0xFFF), &w))
+        uint8_t *b = plan_seg_bytes(p, l[u].insn, 4);
+        if (l[u].is_adrp ? !b || !dsc_a64_adrp_encode(dsc_a64_rd(dsc_le32(b)), l[u].insn, page, &w)
+                         : !ldr_for(op, &l[u], b, page, &w))
             return false;
     }
-    uint8_t *a = plan_seg_bytes(p, l[0].adrp, 4);
-    uint32_t adrp, w;
-    if (!a || !dsc_a64_adrp_encode(dsc_a64_rd(dsc_le32(a)), l[0].adrp, page, &adrp))
-        return false;
-    dsc_put32(a, adrp);
     for (size_t u = 0; u < n; u++) {
-        uint8_t *b = plan_seg_bytes(p, l[u].add, 4);
-        uint64_t s = objc_target_addr(op, TGT_SELREF, 0, l[u].selref);
-        dsc_a64_ldr_imm_encode(8, dsc_a64_rd(dsc_le32(b)), dsc_a64_rn(dsc_le32(b)), (uint32_t)(s & 0xFFF), &w);
+        uint8_t *b = plan_seg_bytes(p, l[u].insn, 4);
+        if (l[u].is_adrp)
+            dsc_a64_adrp_encode(dsc_a64_rd(dsc_le32(b)), l[u].insn, page, &w);
+        else
+            ldr_for(op, &l[u], b, page, &w);
         dsc_put32(b, w);
     }
     return true;
@@ -199,11 +227,12 @@ void objc_write_selector_loads(struct objc_pass *op)
             op->loads_unfixed++;
     }
     for (size_t g = 0, n; g < op->nloads; g += n) {
-        for (n = 1; g + n < op->nloads && op->loads[g + n].adrp == op->loads[g].adrp;)
-            n++;
+        size_t users = 0;
+        for (n = 0; g + n < op->nloads && op->loads[g + n].group == op->loads[g].group; n++)
+            users += !op->loads[g + n].is_adrp;
         if (!op->p->copy_bytes || write_group(op, &op->loads[g], n))
-            op->loads_fixed += n;
+            op->loads_fixed += users;
         else
-            op->loads_unfixed += n;
+            op->loads_unfixed += users;
     }
 }

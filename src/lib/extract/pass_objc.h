@@ -93,12 +93,14 @@ struct objc_selneed {
     uint64_t sel_addr;          /* the string as the cache holds it */
 };
 
-/* One ADD that the builder made of a selector load, and its ADRP; the
- * users of one ADRP are adjacent in objc_pass.loads. */
+/* One instruction of a group the builder made of selector loads: an ADRP
+ * of the group, or an ADD that loads a selref again. The entries of one
+ * group are adjacent in objc_pass.loads, in address order. */
 struct objc_selload {
-    uint64_t adrp;              /* address of the ADRP */
-    uint64_t add;               /* address of the ADD */
-    uint64_t selref;            /* selref value it loads again */
+    uint64_t group;             /* address of the group's first ADRP */
+    uint64_t insn;              /* address of the ADRP or the ADD */
+    uint64_t selref;            /* for an ADD: selref value it loads again */
+    bool is_adrp;
 };
 
 /* The decoded view the pass reads (objc_view.c). */
