@@ -191,6 +191,7 @@ struct options {
     uint32_t objc_era;      /* dyld version whose ObjC optimiser we imitate (objc_era()) */
     bool type_offsets;      /* dyld-1376+: relative method types as type-buffer offsets */
     bool imp_caches;        /* prebuilt IMP caches (0x200, 64-bit) */
+    char *impc_roots;       /* --imp-flatten: flattening roots, "A,B" (class names) */
     bool packed_tlvs;       /* dyld-1284+ TLV_Thunkv2 descriptors (newFormatTLVs) */
     bool large_vm;          /* over 4 GiB of VM: TEXT 3 GiB up, DATA past 4 GiB (layout.c) */
     char **fv_specs;        /* --function-variant "SYM=IMPL" */
@@ -233,6 +234,7 @@ struct cache {
     uint64_t typebuf_size;      /* bytes (its pool minus the pool's leading NUL) */
     uint64_t stats_rel_lists;   /* relative method lists re-targeted */
     uint64_t impc_addr, impc_size;  /* prebuilt IMP caches' area (main TEXT) */
+    struct impc_plan *impc;         /* their classes and selectors (objc_impcaches.c) */
     uint64_t stats_impcaches;
     uint64_t objc_ro_addr, objc_ro_size;    /* ObjCOptimizationHeader (objcOptsOffset/Size) */
     uint64_t hinfo_addr, hinfo_size;        /* header info RO (+ image-info copies from dyld-1122) */
@@ -346,10 +348,28 @@ typedef void (*objc_in_class_fn)(void *ctx, const struct image *img, struct objc
 /* Every class of the input's __objc_classlist, then its metaclass. */
 void objc_each_input_class(const struct image *img, objc_in_class_fn fn, void *ctx);
 struct objc_in_method objc_in_method(const struct image *img, const struct objc_in_class *k, uint32_t i);
-/* Whether the builder gives the class an IMP cache. */
-bool objc_impcache_wanted(const struct objc_in_class *k);
+/* The IMP cache of an input class, as dyld-1378 IMPCaches.cpp chooses it:
+ * its methods (m, malloc'd), and the class whose superclass is the fallback
+ * (fallback_of, input address). */
+struct objc_impcache_in {
+    struct objc_in_method *m;
+    uint32_t n;
+    bool flattened;         /* below (or at) a flattening root: a cache even when n = 0 */
+    uint64_t fallback_of;
+};
+/* Whether the class gets a cache (vtable 0, methods or flattened): the
+ * methods of its own, then those its image's categories add, then, below a
+ * flattening root of `roots` ("A,B"; the chain up to it in the class's
+ * image), those of each superclass up to the root; each selector once. */
+bool objc_impcache_of(const struct image *img, const struct objc_in_class *k, const char *roots,
+                      struct objc_impcache_in *out);
+/* objc_plan: choose the classes and put their selectors in the selector
+ * buffer (before the others, which objc_impcaches_add_selector adds). */
+void objc_impcaches_place(struct cache *c);
+void objc_impcaches_add_selector(struct cache *c, const char *s);
 void objc_impcaches_plan(struct cache *c);
 void objc_impcaches_emit(struct cache *c);
+void objc_impcaches_free(struct cache *c);
 
 /* objc_image_info.flags |= OptimizedByDyld in every image (dyld-940+), and
  * DyldCategoriesOptimized with preattached categories. */

@@ -13,7 +13,8 @@
 #include <string.h>
 
 /* The selector buffer must start with the magic selector and hold each
- * string once. */
+ * string once (NULs between strings are holes: --imp-caches places its
+ * selectors in 128-byte bags, dyld-1378 IMPCaches.cpp). */
 static int cmp_cstr(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 static void find_selbuf(const struct decoded *d, struct selbuf *out)
@@ -44,6 +45,10 @@ static void find_selbuf(const struct decoded *d, struct selbuf *out)
     for (uint64_t off = 0; off < buf.size;) {
         const char *str;
         size_t len;
+        if (off && !buf.data[off]) {
+            off++;
+            continue;
+        }
         if (!span_cstr(buf, off, buf.size - off, &str, &len))
             die("the selector buffer ends inside a string");
         strs[n++] = str;

@@ -5,7 +5,7 @@
  *   dscbuild --arch A --slide N --header 0xNNN [--split N [--universal]]
  *            [--local-symbols] [--optimize-stubs] [--preattach-categories]
  *            [--objc-era 1042..1378] [--method-type-offsets] [--imp-caches]
- *            [--packed-tlvs] [--function-variant SYM=IMPL]... [--coalesce-auth-ptr]
+ *            [--imp-flatten CLASS,...] [--packed-tlvs] [--function-variant SYM=IMPL]... [--coalesce-auth-ptr]
  *            [--large-vm] [--alias ALIAS=PATH]... [--clones N]
  *            [--platform N] -o OUT input.dylib...
  *
@@ -17,6 +17,7 @@
  *   gots auth_ptr (--coalesce-auth-ptr)
  *   objc ERA [type-offsets] (with an ObjC optimisation header: its dyld era)
  *   impcaches ADDR SIZE (--imp-caches: the IMP caches' area)
+ *   imp-flatten CLASS,... (--imp-flatten: the IMP caches' flattening roots)
  *   function-variant SYM=IMPL (--function-variant)
  *   layout large-vm (--large-vm: over 4 GiB of VM, see layout.c)
  * A universal set (--universal) also gets OUT.development.manifest.
@@ -38,7 +39,7 @@ static _Noreturn void usage(void)
             "                [--split IMAGES_PER_TEXT_FILE [--universal]] [--local-symbols] [--optimize-stubs]\n"
             "                [--preattach-categories] [--packed-tlvs] [--function-variant SYM=IMPL]...\n"
             "                [--objc-era 1042..1378] [--method-type-offsets] [--imp-caches] [--coalesce-auth-ptr]\n"
-            "                [--large-vm]\n"
+            "                [--imp-flatten CLASS,...] [--large-vm]\n"
             "                [--alias ALIAS=PATH]... [--clones N] [--platform N] -o OUT input.dylib...\n");
     exit(2);
 }
@@ -62,6 +63,7 @@ static void parse_options(struct options *o, int argc, char **argv)
         {"preattach-categories", 0, NULL, 'R'}, {"packed-tlvs", 0, NULL, 'T'},
         {"function-variant", 1, NULL, 'F'}, {"coalesce-auth-ptr", 0, NULL, 'G'}, {"objc-era", 1, NULL, 'E'},
         {"method-type-offsets", 0, NULL, 'Y'}, {"imp-caches", 0, NULL, 'I'}, {"large-vm", 0, NULL, 'L'},
+        {"imp-flatten", 1, NULL, 'W'},
         {NULL, 0, NULL, 0},
     };
     bool have_arch = false;
@@ -89,6 +91,7 @@ static void parse_options(struct options *o, int argc, char **argv)
         case 'E': o->objc_era = (uint32_t)number(optarg, "ObjC era"); break;
         case 'Y': o->type_offsets = true; break;
         case 'I': o->imp_caches = true; break;
+        case 'W': o->impc_roots = optarg; break;
         case 'L': o->large_vm = true; break;
         case 'T': o->packed_tlvs = true; break;
         case 'F':
@@ -217,6 +220,8 @@ static void write_manifest(const struct cache *c, bool dev)
     if (c->impc_size)
         fprintf(f, "impcaches\t0x%llx\t0x%llx\n", (unsigned long long)c->impc_addr,
                 (unsigned long long)c->impc_size);
+    if (c->impc_size && c->opt.impc_roots)
+        fprintf(f, "imp-flatten\t%s\n", c->opt.impc_roots);
     for (unsigned k = 0; k < c->opt.nfv_specs; k++)
         fprintf(f, "function-variant\t%s\n", c->opt.fv_specs[k]);
     if (c->cats_size)

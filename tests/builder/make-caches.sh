@@ -7,7 +7,8 @@
 # local symbols (0x200); plus optimised stubs, universal sets and split
 # 0x200 caches with preattached categories (dyld-1122+), the arm64e one
 # with __auth_ptr coalesced (dyld-1231.3+), and ones with the dyld-1376
-# ObjC optimiser (v2 header, method type offsets, IMP caches) on arm64 and
+# ObjC optimiser (v2 header, method type offsets, IMP caches; every IMP
+# cache build names DBChild a flattening root, --imp-flatten) on arm64 and
 # arm64e.
 # Thread-local descriptors are keyed in every 0x200 cache, packed
 # (dyld-1284+, --packed-tlvs) in the preattach caches and in arm64_32 v4
@@ -113,7 +114,7 @@ for arch in $arches; do
             build "$arch-preattach" "$arch" "$(slides_of "$arch" | tr ' ' '\n' | tail -1)" --header 0x200 \
                 --split 3 --preattach-categories --packed-tlvs --function-variant _sys_fv=_sys_fv_fast $authptr
             build "$arch-objc1376" "$arch" "$slide" --header 0x200 --objc-era 1376 --method-type-offsets \
-                --imp-caches
+                --imp-caches --imp-flatten DBChild
             # arm64e: with libauthgot (ld64's __auth_got) in every era
             authgot=
             [ "$arch" = arm64e ] && authgot=authgot
@@ -124,10 +125,10 @@ for arch in $arches; do
             # 24-byte header info (dyld-1231+); on 0x228 also the dyld-1376
             # optimiser (v2 opts header, method type offsets).
             build "$arch-0x208-split" "$arch" "$last" --header 0x208 --split 3 --platform 2 --local-symbols \
-                --preattach-categories --imp-caches
+                --preattach-categories --imp-caches --imp-flatten DBChild
             # function variants are dyld-1284+ (this era) too
             build "$arch-0x228-split" "$arch" "$last" --header 0x228 --split 3 --platform 2 \
-                --preattach-categories --imp-caches --objc-era 1376 --method-type-offsets \
+                --preattach-categories --imp-caches --imp-flatten DBChild --objc-era 1376 --method-type-offsets \
                 --function-variant _sys_fv=_sys_fv_fast
             # over 4 GiB of VM (--large-vm; arm64e: v5 runtime offsets past 32 bits), from
             # era inputs with header room for the segments extraction may add,
@@ -136,7 +137,7 @@ for arch in $arches; do
                 "$out/inputs/$arch-big" "$arch" era $authgot > "$out/inputs/$arch-big.list"
             list=-big
             build "$arch-0x228-large-vm" "$arch" "$last" --header 0x228 --split 3 --platform 2 \
-                --preattach-categories --imp-caches --objc-era 1376 --method-type-offsets --large-vm
+                --preattach-categories --imp-caches --imp-flatten DBChild --objc-era 1376 --method-type-offsets --large-vm
             list= ;;
         x86_64|arm64_32)
             # The 0x228 era on x86_64 (macOS; libera linked with chained
@@ -146,7 +147,7 @@ for arch in $arches; do
             objc= platform=4
             if [ "$arch" = x86_64 ]; then
                 "$top_srcdir/tests/builder/x86-refs.sh" "$out/inputs/$arch-era.list" > "$out/inputs/$arch-era.refs"
-                objc="--preattach-categories --imp-caches" platform=1
+                objc="--preattach-categories --imp-caches --imp-flatten DBChild" platform=1
             fi
             list=-era
             # shellcheck disable=SC2086

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * strpool.c — a deduplicating string pool (the merged LINKEDIT's one
- * symbol-string table, and the moved local symbols' strings).
+ * symbol-string table, and the moved local symbols' strings; the ObjC
+ * selector buffer, whose IMP-cache selectors are put at chosen offsets).
  */
 #include "strpool.h"
 
@@ -39,25 +40,60 @@ static void grow(struct strpool *p)
     p->cap = ncap;
 }
 
-uint32_t strpool_add(struct strpool *p, const char *s)
+/* The hash slot holding `s`, or the empty slot where it would go. */
+static size_t slot_of(struct strpool *p, const char *s)
 {
-    if (!*s)
-        return 0;
     if ((p->count + 1) * 2 > p->cap)
         grow(p);
     size_t j = hash_str(s) & (p->cap - 1);
-    while (p->slots[j]) {
-        if (strcmp((const char *)p->bytes.data + p->slots[j], s) == 0)
-            return p->slots[j];
+    while (p->slots[j] && strcmp((const char *)p->bytes.data + p->slots[j], s) != 0)
         j = (j + 1) & (p->cap - 1);
-    }
+    return j;
+}
+
+bool strpool_find(struct strpool *p, const char *s, uint32_t *off)
+{
+    size_t j = slot_of(p, s);
+    *off = p->slots[j];
+    return *s && *off;
+}
+
+uint32_t strpool_add(struct strpool *p, const char *s)
+{
+    uint32_t off;
+    if (!*s)
+        return 0;
+    if (strpool_find(p, s, &off))
+        return off;
     if (p->bytes.len > UINT32_MAX - strlen(s) - 1)
         die("string pool exceeds 4 GiB");
-    uint32_t off = (uint32_t)p->bytes.len;
-    buf_str(&p->bytes, s);
+    off = (uint32_t)p->bytes.len;
+    strpool_put(p, s, off);
+    return off;
+}
+
+/* Only into free bytes (zeros after a NUL): a hole or the end. */
+static bool is_free(const struct strpool *p, uint32_t off, size_t len)
+{
+    if (off - 1 < p->bytes.len && p->bytes.data[off - 1] != 0)
+        return false;
+    for (size_t i = off; i < off + len && i < p->bytes.len; i++)
+        if (p->bytes.data[i])
+            return false;
+    return true;
+}
+
+void strpool_put(struct strpool *p, const char *s, uint32_t off)
+{
+    size_t j = slot_of(p, s), len = strlen(s) + 1;
+    if (!*s || p->slots[j] || off == 0 || (uint64_t)off + len > UINT32_MAX ||
+        !is_free(p, off, len))
+        die("internal: no room for \"%s\" at offset %u of a string pool", s, off);
+    while (p->bytes.len < off + len)
+        buf_u8(&p->bytes, 0);
+    memcpy(p->bytes.data + off, s, len);
     p->slots[j] = off;
     p->count++;
-    return off;
 }
 
 void strpool_free(struct strpool *p)

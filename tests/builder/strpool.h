@@ -15,6 +15,11 @@ struct strpool {
 
 void strpool_init(struct strpool *p);
 uint32_t strpool_add(struct strpool *p, const char *s);
+/* Whether `s` (not "") is in the pool; its offset in *off. */
+bool strpool_find(struct strpool *p, const char *s, uint32_t *off);
+/* `s`, not yet in the pool, at `off`: free bytes after a NUL, or past
+ * the pool's end (zeros fill the gap). */
+void strpool_put(struct strpool *p, const char *s, uint32_t off);
 void strpool_free(struct strpool *p);
 
 #endif

@@ -204,5 +204,6 @@ void cache_free(struct cache *c)
         strpool_free(c->types);
         free(c->types);
     }
+    objc_impcaches_free(c);
     free(c->opt.alias_specs);
 }
