@@ -72,12 +72,12 @@ static const struct flow_case cases[] = {
         0x71000694, /* subs w20, w20, #1 */
         0x54ffffa1, /* b.ne 1b */
         0xd65f03c0, /* ret */
-    }, 6, {NULL, 0}, {{1, 0}}, {{0, false}}, 1, 1},
+    }, 6, {NULL, 0}, {{1, 0}}, {{0, false}}, 1, 1, {{0}}, 0},
     {"argument escapes", {
         0xb0000020, /* adrp x0, ...  the page itself is an argument */
         0x94000040, /* bl ... */
         0xd65f03c0, /* ret */
-    }, 3, {NULL, 0}, {{0}}, {{0, true}}, 0, 1},
+    }, 3, {NULL, 0}, {{0}}, {{0, true}}, 0, 1, {{0}}, 0},
     {"two ADRPs join", {
         0x34000060, /* cbz w0, 2f */
         0xb0000028, /* adrp x8, A */
@@ -85,7 +85,7 @@ static const struct flow_case cases[] = {
         0xd0000028, /* 2: adrp x8, B */
         0xf9400501, /* 3: ldr x1, [x8, #8]   A's or B's page */
         0xd65f03c0, /* ret */
-    }, 6, {NULL, 0}, {{4, NO}}, {{1, true}, {3, true}}, 1, 2},
+    }, 6, {NULL, 0}, {{4, NO}}, {{1, true}, {3, true}}, 1, 2, {{0}}, 0},
     {"two ADRPs of one page join", {
         0x34000060, /* cbz w0, 2f */
         0xb0000028, /* adrp x8, A */
@@ -117,20 +117,20 @@ static const struct flow_case cases[] = {
         0xb0000028, /* adrp x8, A */
         0xf9400501, /* 4: ldr x1, [x8, #8]   x8 may be anything */
         0xd65f03c0, /* ret */
-    }, 4, {NULL, 0}, {{2, NO}}, {{1, true}}, 1, 1},
+    }, 4, {NULL, 0}, {{2, NO}}, {{1, true}}, 1, 1, {{0}}, 0},
     {"overwritten", {
         0xb0000028, /* adrp x8, A */
         0xaa0003e8, /* mov x8, x0 */
         0xf9400501, /* ldr x1, [x8, #8]   not A's page */
         0xd65f03c0, /* ret */
-    }, 4, {NULL, 0}, {{2, NO}}, {{0, false}}, 1, 1},
+    }, 4, {NULL, 0}, {{2, NO}}, {{0, false}}, 1, 1, {{0}}, 0},
     {"landing pad", {
         0xb0000033, /* adrp x19, A */
         0x94000040, /* bl ...             may unwind to the pad */
         0xd65f03c0, /* ret */
         0xf9400661, /* pad: ldr x1, [x19, #8]   no edge reaches it */
         0xd65f03c0, /* ret */
-    }, 5, {NULL, 0}, {{3, NO}}, {{0, true}}, 1, 1},
+    }, 5, {NULL, 0}, {{3, NO}}, {{0, true}}, 1, 1, {{0}}, 0},
     {"jump table", {
         0x9000004a, /* adrp x10, A */
         0x7100081f, /* cmp w0, #2 */
@@ -148,7 +148,7 @@ static const struct flow_case cases[] = {
         0xd65f03c0, /* ret */
         0xd2800000, /* 9: mov x0, #0 */
         0xd65f03c0, /* ret */
-    }, 18, {table_dic, sizeof table_dic}, {{10, 0}, {12, 0}}, {{0, false}}, 2, 1},
+    }, 18, {table_dic, sizeof table_dic}, {{10, 0}, {12, 0}}, {{0, false}}, 2, 1, {{0}}, 0},
 };
 
 START_TEST(flow_cases)
