@@ -122,11 +122,11 @@ TESTS += tests/integration/mount.sh tests/integration/mount_parallel.sh \
 	tests/integration/mount_budget.sh tests/integration/mount_errors.sh \
 	tests/integration/mount_sigbus.sh tests/integration/mount_sigbus_index.sh \
 	tests/integration/mount_warm.sh tests/integration/mount_reopen.sh tests/integration/mount_noopen.sh \
-	tests/integration/mount_store.sh tests/integration/mount_reread.sh
+	tests/integration/mount_store.sh tests/integration/mount_reread.sh tests/integration/mount_control.sh
 EXTRA_DIST += tests/integration/mountlib.sh tests/integration/mount.sh tests/integration/mount_parallel.sh \
 	tests/integration/mount_budget.sh tests/integration/mount_errors.sh tests/integration/mount_sigbus.sh \
 	tests/integration/mount_sigbus_index.sh tests/integration/mount_warm.sh tests/integration/mount_reopen.sh tests/integration/mount_noopen.sh \
-	tests/integration/mount_store.sh tests/integration/mount_reread.sh
+	tests/integration/mount_store.sh tests/integration/mount_reread.sh tests/integration/mount_control.sh
 
 # Extraction compared with the builder's input dylibs (every cache of
 # tests/builder/make-caches.sh); macho_facts prints position-free fixups and compares section data.

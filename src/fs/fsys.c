@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,30 @@ void fsys_log(struct fsys *fs, int priority, const char *fmt, ...)
     va_end(ap);
 }
 
+static int cmp_address(const void *a, const void *b, void *vc)
+{
+    uint64_t x = dsc_cache_get_image(vc, *(const uint32_t *)a)->address;
+    uint64_t y = dsc_cache_get_image(vc, *(const uint32_t *)b)->address;
+    return (x > y) - (x < y);
+}
+
+/* Each image's span: from its mach_header to the next image's (the cache
+ * lays __TEXT out in header order), from the image table alone. */
+static bool measure_spans(struct fsys *fs)
+{
+    uint32_t *order = malloc((fs->nimages ? fs->nimages : 1) * sizeof *order);
+    if (!order)
+        return false;
+    for (uint32_t i = 0; i < fs->nimages; i++)
+        order[i] = i;
+    qsort_r(order, fs->nimages, sizeof *order, cmp_address, fs->cache);
+    for (uint32_t k = 0; k + 1 < fs->nimages; k++)
+        fs->img[order[k]].span = dsc_cache_get_image(fs->cache, order[k + 1])->address -
+                                 dsc_cache_get_image(fs->cache, order[k])->address;
+    free(order);
+    return true;
+}
+
 bool fsys_open_log(struct fsys *fs, const char *file)
 {
     int fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
@@ -60,12 +85,28 @@ bool fsys_open_log(struct fsys *fs, const char *file)
     return true;
 }
 
+/* The index in fs->dirs of the directory holding `abs` (an absolute path),
+ * added if new; UINT_MAX when out of memory. */
+static unsigned dir_of(struct fsys *fs, const char *abs)
+{
+    size_t n = (size_t)(strrchr(abs, '/') - abs);
+    for (unsigned d = 0; d < fs->ndirs; d++)
+        if (n ? strlen(fs->dirs[d].path) == n && !strncmp(fs->dirs[d].path, abs, n) : !strcmp(fs->dirs[d].path, "/"))
+            return d;
+    char *path = n ? strndup(abs, n) : strdup("/");
+    if (!path)
+        return UINT_MAX;
+    fs->dirs[fs->ndirs] = (struct dir_stamp){.path = path}; /* not settled: the first check walks */
+    return fs->ndirs++;
+}
+
 /* Remember which file each path names now (absolute path, device, inode). */
 static bool record_files(struct fsys *fs)
 {
     const dsc_cache_info *in = dsc_cache_get_info(fs->cache);
     fs->files = calloc(in->file_count, sizeof *fs->files);
-    if (!fs->files)
+    fs->dirs = calloc(in->file_count, sizeof *fs->dirs);
+    if (!fs->files || !fs->dirs)
         return false;
     for (unsigned i = 0; i < in->file_count; i++) {
         const dsc_file_info *f = dsc_cache_get_file(fs->cache, i);
@@ -76,7 +117,10 @@ static bool record_files(struct fsys *fs)
             free(abs);
             return false;
         }
-        fs->files[fs->nfiles++] = (struct file_id){abs, st.st_dev, st.st_ino};
+        unsigned dir = dir_of(fs, abs);
+        fs->files[fs->nfiles++] = (struct file_id){abs, st.st_dev, st.st_ino, dir};
+        if (dir == UINT_MAX)
+            return false;
         fs->total_bytes += (uint64_t)st.st_size;
         if (i == 0)
             fs->mtime = st.st_mtim;
@@ -92,16 +136,66 @@ static bool copy_paths(struct fsys *fs)
     return true;
 }
 
+/* How long before a walk of its files a directory must have last changed
+ * for its mtime to show any later change: above the timestamp granularity
+ * of every file system (2 s on FAT) and some clock skew with a server. */
+#define DIR_SETTLE_SECONDS 3
+
+static bool before(struct timespec a, struct timespec b)
+{
+    return a.tv_sec < b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec < b.tv_nsec);
+}
+
+static bool same_time(struct timespec a, struct timespec b) { return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec; }
+
+/* Directory d as a walk of its files saw it, and settled then. */
+static bool dir_quiet(struct fsys *fs, unsigned d, const struct stat *st)
+{
+    pthread_mutex_lock(&fs->dirs_lock);
+    const struct dir_stamp *s = &fs->dirs[d];
+    bool quiet = s->settled && s->dev == st->st_dev && s->ino == st->st_ino &&
+                 same_time(s->mtime, st->st_mtim) && same_time(s->ctime, st->st_ctim);
+    pthread_mutex_unlock(&fs->dirs_lock);
+    return quiet;
+}
+
+/* Every path in directory d still names the file mounted. A file renamed
+ * over one keeps the path, not the inode, so the paths are walked; but
+ * not while the directory is as the last walk found it, if it had settled
+ * then: creating, removing or renaming an entry sets its mtime, and the
+ * stamp kept was taken before that walk, so a change after it shows. */
+static bool dir_files_ok(struct fsys *fs, unsigned d)
+{
+    struct timespec now;
+    struct stat st, fst;
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (stat(fs->dirs[d].path, &st) != 0)
+        return false;
+    if (dir_quiet(fs, d, &st))
+        return true;
+    for (unsigned i = 0; i < fs->nfiles; i++)
+        if (fs->files[i].dir == d && (stat(fs->files[i].path, &fst) != 0 || fst.st_dev != fs->files[i].dev ||
+                                      fst.st_ino != fs->files[i].ino))
+            return false;
+    now.tv_sec -= DIR_SETTLE_SECONDS;
+    pthread_mutex_lock(&fs->dirs_lock);
+    struct dir_stamp *s = &fs->dirs[d];
+    s->dev = st.st_dev;
+    s->ino = st.st_ino;
+    s->mtime = st.st_mtim;
+    s->ctime = st.st_ctim;
+    s->settled = before(st.st_mtim, now) && before(st.st_ctim, now);
+    pthread_mutex_unlock(&fs->dirs_lock);
+    return true;
+}
+
 bool fsys_cache_ok(struct fsys *fs)
 {
     if (!dsc_cache_unchanged(fs->cache))
         return false;
-    for (unsigned i = 0; i < fs->nfiles; i++) {
-        struct stat st;
-        if (stat(fs->files[i].path, &st) != 0 || st.st_dev != fs->files[i].dev ||
-            st.st_ino != fs->files[i].ino)
+    for (unsigned d = 0; d < fs->ndirs; d++)
+        if (!dir_files_ok(fs, d))
             return false;
-    }
     return true;
 }
 
@@ -120,11 +214,12 @@ struct fsys *fsys_open(dsc_cache *cache, const char *cache_path, uint64_t budget
     pthread_mutex_init(&fs->lock, NULL);
     pthread_mutex_init(&fs->reading_lock, NULL);
     pthread_mutex_init(&fs->control_lock, NULL);
+    pthread_mutex_init(&fs->dirs_lock, NULL);
     fs->cache_path = realpath(cache_path, NULL);
     if (!fs->cache_path || !record_files(fs))
         goto fail;
     fs->img = calloc(fs->nimages ? fs->nimages : 1, sizeof *fs->img);
-    if (!fs->img || !copy_paths(fs))
+    if (!fs->img || !copy_paths(fs) || !measure_spans(fs))
         goto nomem;
     fs->tree = build_tree(fs);
     fs->budget = budget;
@@ -174,6 +269,10 @@ void fsys_free(struct fsys *fs)
     for (unsigned i = 0; i < fs->nfiles; i++)
         free(fs->files[i].path);
     free(fs->files);
+    if (fs->dirs)
+        for (unsigned d = 0; d < fs->ndirs; d++)
+            free(fs->dirs[d].path);
+    free(fs->dirs);
     free(fs->cache_path);
     if (fs->log)
         fclose(fs->log);
@@ -182,6 +281,7 @@ void fsys_free(struct fsys *fs)
         free(fs->control_text[i]);
     pthread_mutex_destroy(&fs->reading_lock);
     pthread_mutex_destroy(&fs->control_lock);
+    pthread_mutex_destroy(&fs->dirs_lock);
     dsc_cache_close(fs->cache);
     free(fs);
 }

@@ -54,6 +54,8 @@
 struct image_state {
     char *path;           /* install path, copied at mount: the cache's own
                            * bytes may become unreadable under the mount */
+    uint64_t span;        /* to the next image's mach_header (0: the last):
+                           * how long sizing it takes, roughly (warm.c) */
     uint64_t size;
     bool size_known;
     bool failed;
@@ -75,6 +77,18 @@ struct file_id {
     char *path;           /* absolute: the daemon runs from / */
     dev_t dev;
     ino_t ino;
+    unsigned dir;         /* its directory in fsys.dirs */
+};
+
+/* A directory holding cache files, as the last full check of their paths
+ * saw it (fsys.c: fsys_cache_ok). */
+struct dir_stamp {
+    char *path;           /* absolute */
+    dev_t dev;
+    ino_t ino;
+    struct timespec mtime, ctime;
+    bool settled;         /* changed well before it was seen: any later
+                           * change shows as a different mtime */
 };
 
 struct fsys {
@@ -90,6 +104,9 @@ struct fsys {
     pthread_mutex_t lock;   /* guards img[] */
     struct file_id *files;
     unsigned nfiles;
+    struct dir_stamp *dirs; /* the files' directories, each once */
+    unsigned ndirs;
+    pthread_mutex_t dirs_lock; /* guards the stamps in dirs[] */
     struct timespec mtime;  /* of the main cache file: every timestamp */
     uint64_t total_bytes;   /* of all cache files, for statfs */
     uid_t uid;
@@ -119,6 +136,8 @@ struct fsys {
                                for invalidations (ops.c; atomic) */
     bool control_handed;    /* a /.dscfs file's attributes were handed out
                                since the last invalidation (atomic) */
+    uint64_t control_lost[2]; /* invalidations of info, status that found no
+                               inode in the kernel (atomic; ops.c) */
 };
 
 /* Build the mount state over an opened cache (takes ownership of it).
@@ -140,7 +159,10 @@ void fsys_vlog(struct fsys *fs, int priority, const char *fmt, va_list ap)
  * one-line error. */
 bool fsys_open_log(struct fsys *fs, const char *file);
 
-/* True while every cache file is still the one mounted, unchanged. */
+/* True while every cache file is still the one mounted, unchanged: its
+ * size and mtime (fstat of the mapped file) and what its path names. Cheap
+ * in the steady state: the paths are walked again only when a directory
+ * holding them changed since (one stat per directory otherwise). */
 bool fsys_cache_ok(struct fsys *fs);
 
 /* Exact size of image i's extracted file (memoized); 0 or a positive errno. */

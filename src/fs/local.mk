@@ -36,12 +36,16 @@ check-tsan:
 
 # tests/integration/mount_sigbus.sh preloads this shim into the daemon
 # (a plain -shared build: a test shim, not a libtool library).
-check_DATA = tests/integration/fakestat.so
+check_DATA = tests/integration/fakestat.so tests/integration/slowinfo.so
 tests/integration/fakestat.so: $(srcdir)/tests/integration/fakestat.c
 	@$(MKDIR_P) tests/integration
 	$(AM_V_CC)$(CC) -shared -fPIC $(CFLAGS) -o $@ $(srcdir)/tests/integration/fakestat.c -ldl
-CLEANFILES += tests/integration/fakestat.so
-EXTRA_DIST += tests/integration/fakestat.c
+# tests/integration/mount_control.sh preloads this one (slow renders).
+tests/integration/slowinfo.so: $(srcdir)/tests/integration/slowinfo.c
+	@$(MKDIR_P) tests/integration
+	$(AM_V_CC)$(CC) -shared -fPIC $(CFLAGS) -o $@ $(srcdir)/tests/integration/slowinfo.c -ldl
+CLEANFILES += tests/integration/fakestat.so tests/integration/slowinfo.so
+EXTRA_DIST += tests/integration/fakestat.c tests/integration/slowinfo.c
 
 # The FUSE side, linked into the dscfs command (not with --disable-fuse).
 # dscfs links the shared libdsc, which exports only dsc.h; the disk store

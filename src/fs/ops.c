@@ -21,7 +21,11 @@
  * counters or the request counts change, both files' inodes are invalidated (attributes and
  * pages) if their text was handed out since, and the next stat or read
  * asks again. Between changes they show the memory figures as of the last
- * stat.
+ * stat. A change while a stat renders: on a known inode the invalidation
+ * makes the kernel drop the reply in flight (its attribute version moved
+ * on) and ask again; on the very first lookup the kernel has no inode yet
+ * and the invalidation finds none, so the text is rendered again (see
+ * control_render).
  *
  * Round trips: directory listings carry full attributes (readdirplus), so
  * `ls -l` makes no LOOKUP per name; symlink targets are cached by the
@@ -64,22 +68,39 @@ void fsys_control_changed(struct fsys *fs)
         !__atomic_exchange_n(&fs->control_handed, false, __ATOMIC_ACQ_REL))
         return;
     struct fuse *f = live_fuse(fs);
-    /* -ENOENT: the kernel has forgotten the inode, nothing to take back */
-    if (f) {
-        fuse_invalidate_path(f, control_info);
-        fuse_invalidate_path(f, control_status);
-    }
+    /* -ENOENT: no inode to take back: the kernel has forgotten it, or a
+     * first lookup is rendering its text (control_render) */
+    if (f && fuse_invalidate_path(f, control_info) == -ENOENT)
+        __atomic_add_fetch(&fs->control_lost[0], 1, __ATOMIC_ACQ_REL);
+    if (f && fuse_invalidate_path(f, control_status) == -ENOENT)
+        __atomic_add_fetch(&fs->control_lost[1], 1, __ATOMIC_ACQ_REL);
 }
 
+/* Renders of one stat at most: a change that lands in each of them would
+ * otherwise keep a stat rendering under a steady stream of reads. */
+#define CONTROL_RENDERS 4
+
 /* Render the text of /.dscfs/info or /.dscfs/status now and keep it as the
- * one READs serve; its length (0 when out of memory). */
+ * one READs serve; its length (0 when out of memory). A change whose
+ * invalidation found no inode while it rendered (the first lookup: the
+ * kernel makes the inode from our reply) would leave the text stale until
+ * the next change: render again then. A change between the last render
+ * and the kernel taking the reply still can (microseconds, against the
+ * milliseconds of rendering a large cache's status). */
 static size_t control_render(struct fsys *fs, uint32_t which)
 {
-    /* Before rendering: a change from now on takes back what we hand out. */
-    __atomic_store_n(&fs->control_handed, true, __ATOMIC_RELEASE);
-    size_t len = 0;
-    char *text = render_text(fs, which, &len);
     unsigned k = which == FSYS_INFO ? 0 : 1;
+    size_t len = 0;
+    char *text = NULL;
+    for (unsigned n = 1;; n++) {
+        uint64_t lost = __atomic_load_n(&fs->control_lost[k], __ATOMIC_ACQUIRE);
+        /* Before rendering: a change from now on takes back what we hand out. */
+        __atomic_store_n(&fs->control_handed, true, __ATOMIC_SEQ_CST);
+        text = render_text(fs, which, &len);
+        if (n == CONTROL_RENDERS || __atomic_load_n(&fs->control_lost[k], __ATOMIC_ACQUIRE) == lost)
+            break;
+        free(text);
+    }
     pthread_mutex_lock(&fs->control_lock);
     free(fs->control_text[k]);
     fs->control_text[k] = text;

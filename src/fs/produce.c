@@ -150,8 +150,10 @@ int fsys_image_size(struct fsys *fs, uint32_t i, uint64_t *size)
     if (!fsys_cache_ok(fs))
         return size_failed(fs, i, changed_msg, NULL, size);
     /* A page another thread's fault replaced with zeros reads without a
-     * fault of our own: a cache that changed meanwhile fails us too. */
-    bool ok = engine_run(fs, run_job, &j) && fsys_cache_ok(fs);
+     * fault of our own: a cache file that changed meanwhile (size, mtime)
+     * fails us too. One renamed over a path meanwhile does not: the
+     * mapping still holds the mounted file, and the next call sees it. */
+    bool ok = engine_run(fs, run_job, &j) && dsc_cache_unchanged(fs->cache);
     engine_done(fs, ok && !j.rc ? j.size : 0, false);
     if (!ok)
         return size_failed(fs, i, sigbus_msg, NULL, size);
@@ -215,7 +217,7 @@ int fsys_produce(void *ctx, uint32_t key, store_blob *blob)
         return 0;
     struct engine_job j = {.cache = fs->cache, .image = key, .flags = fs->extract_flags};
     __atomic_add_fetch(&fs->extractions, 1, __ATOMIC_RELAXED);
-    bool ok = engine_run(fs, run_job, &j) && fsys_cache_ok(fs); /* see fsys_image_size */
+    bool ok = engine_run(fs, run_job, &j) && dsc_cache_unchanged(fs->cache); /* see fsys_image_size */
     engine_done(fs, ok && !j.rc ? j.out.size : 0, true);
     if (!ok) {
         if (j.rc == 0) /* extracted from zeros the guard mapped: drop it */

@@ -104,9 +104,19 @@ static void *size_batch(void *arg)
     return NULL;
 }
 
-void warm_size_now(struct fsys *fs, const uint32_t *images, size_t n, unsigned nthreads)
+static int cmp_span(const void *a, const void *b, void *vfs)
+{
+    const struct fsys *fs = vfs;
+    uint64_t x = fs->img[*(const uint32_t *)a].span, y = fs->img[*(const uint32_t *)b].span;
+    return (x < y) - (x > y);
+}
+
+void warm_size_now(struct fsys *fs, uint32_t *images, size_t n, unsigned nthreads)
 {
     struct batch b = {.fs = fs, .images = images, .n = n};
+    /* Longest first, so that no thread starts the directory's largest
+     * image when the others are done. */
+    qsort_r(images, n, sizeof *images, cmp_span, fs);
     pthread_t helpers[MAX_WARM_THREADS];
     unsigned want = nthreads < MAX_WARM_THREADS ? nthreads : MAX_WARM_THREADS;
     atomic_init(&b.next, 0);

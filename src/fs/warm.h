@@ -32,7 +32,8 @@ struct warm;
 struct warm *warm_start(struct fsys *fs, unsigned nthreads);
 void warm_stop(struct warm *w);
 /* Compute the sizes of images[0..n) (fsys_image_size) on up to `nthreads`
- * threads, this one included; returns when all are known or failed. */
-void warm_size_now(struct fsys *fs, const uint32_t *images, size_t n, unsigned nthreads);
+ * threads, this one included, longest (image_state.span) first; returns
+ * when all are known or failed. Reorders `images`. */
+void warm_size_now(struct fsys *fs, uint32_t *images, size_t n, unsigned nthreads);
 
 #endif

@@ -48,6 +48,25 @@ grep -q 'Input/output error' "$WORK/err" || fail "replacement: expected EIO"
 [ -r "$mp/.dscfs/info" ] || fail "daemon died after replacement"
 unmount "$mp"
 
+# The same in a directory that last changed seconds before, so that checks
+# skip walking the cache's path while the directory stays as a walk found
+# it (fsys_cache_ok): an unrelated new entry makes them walk and pass; a
+# rename over the cache, once settled again, makes them walk and fail.
+mkdir "$WORK/settled"
+cp "$objc" "$WORK/settled/cache"
+sleep 4
+mount_cache "$WORK/settled/cache" "$mp" -o nowarm
+cmp "$mp/usr/lib/libobjc.A.dylib" "$WORK/objc.want" || fail "settled: libobjc"
+touch "$WORK/settled/unrelated"
+[ "$(info_value "$mp" cache_intact)" = yes ] || fail "settled: an unrelated new file changed the cache"
+sleep 4
+stat "$mp/usr/lib/libc++.1.dylib" > /dev/null || fail "settled: stat"
+cp "$CACHES/dyld_shared_cache_arm64e-macOS-objc" "$WORK/other" && mv "$WORK/other" "$WORK/settled/cache"
+if cat "$mp/usr/lib/libc++.1.dylib" > /dev/null 2> "$WORK/err"; then fail "settled: read after replacement succeeded"; fi
+grep -q 'Input/output error' "$WORK/err" || fail "settled: replacement: expected EIO"
+[ "$(info_value "$mp" cache_intact)" = no ] || fail "settled: info should report the cache as replaced"
+unmount "$mp"
+
 # Clean shutdown on SIGTERM and SIGINT (foreground daemon).
 for sig in TERM INT; do
     mount_fg "$objc" "$mp"
