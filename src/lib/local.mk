@@ -26,6 +26,7 @@ libdsc_core_la_SOURCES = \
 	src/lib/base/insn.c src/lib/base/insn.h src/lib/base/a64flow.c src/lib/base/a64flow.h \
 	src/lib/base/x86.c src/lib/base/x86.h \
 	src/lib/base/relref.c src/lib/base/relref.h \
+	src/lib/base/unwind.c src/lib/base/unwind.h \
 	src/lib/base/version.c \
 	src/lib/base/sha256.c src/lib/base/sha256.h \
 	src/lib/base/pathtext.c \

@@ -20,11 +20,9 @@
  * the cache builder signs __auth_got slots as ld64 does (fixups.c).
  * Exit 1 with one line when the dylib is not shaped as expected.
  */
-#include "base/codesign.h"
 #include "base/insn.h"
-#include "base/macho_view.h"
+#include "postlink.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,13 +30,6 @@
 #define SEG64_SIZE 72u          /* struct segment_command_64 */
 #define STUB_SIZE 16u
 
-static const char *path;
-
-static void fail(const char *what)
-{
-    fprintf(stderr, "authgot: %s: %s\n", path, what);
-    exit(1);
-}
 
 /* The section_64 header of section `k` in the file's bytes. */
 static uint8_t *sect_header(uint8_t *file, const struct dsc_macho *mo, unsigned k)
@@ -60,7 +51,7 @@ static const struct dsc_section *rename_got(uint8_t *file, const struct dsc_mach
     const struct dsc_section *got = dsc_macho_section(mo, "__DATA_CONST", "__got");
     if (!got || (got->flags & 0xff) != S_NON_LAZY_SYMBOL_POINTERS || mo->segs[got->segment].nsects != 1 ||
         got->size % 8)
-        fail("no __DATA_CONST segment holding only a __got section");
+        postlink_fail("no __DATA_CONST segment holding only a __got section");
     set_name(file + mo->header_size + mo->segs[got->segment].cmd_offset + 8, "__AUTH_CONST");
     uint8_t *h = sect_header(file, mo, (unsigned)(got - mo->sects));
     set_name(h, "__auth_got");
@@ -76,10 +67,10 @@ static uint64_t stub_slot(const uint8_t *w, uint64_t pc, const struct dsc_sectio
     if (!dsc_a64_is_adrp(dsc_le32(w), &rd) || rd != A64_X17 ||
         !dsc_a64_is_ldr_imm(dsc_le32(w + 4), &rt, &rn, &off, &size) || rt != A64_X16 || rn != A64_X17 ||
         size != 8 || dsc_le32(w + 8) != A64_NOP || dsc_le32(w + 12) != A64_BRAA_X16_X17)
-        fail("a stub is not ADRP X17 / LDR X16, [X17, #off] / NOP / BRAA X16, X17");
+        postlink_fail("a stub is not ADRP X17 / LDR X16, [X17, #off] / NOP / BRAA X16, X17");
     uint64_t slot = dsc_a64_adrp_target(dsc_le32(w), pc) + off;
     if (slot - got->addr >= got->size || slot % 8)
-        fail("a stub loads no __got slot");
+        postlink_fail("a stub loads no __got slot");
     return (slot - got->addr) / 8;
 }
 
@@ -100,7 +91,7 @@ static void retarget_calls(uint8_t *file, const struct dsc_macho *mo, const stru
                 continue;
             if (to % STUB_SIZE ||
                 !dsc_a64_branch_encode(s->addr + o, st->addr + slot_of[to / STUB_SIZE] * STUB_SIZE, link, &i))
-                fail("a branch into __auth_stubs cannot be re-aimed");
+                postlink_fail("a branch into __auth_stubs cannot be re-aimed");
             dsc_put32(w, i);
         }
     }
@@ -113,15 +104,15 @@ static void make_stubs(uint8_t *file, const struct dsc_macho *mo, const struct d
     const struct dsc_section *st = dsc_macho_section(mo, "__TEXT", "__auth_stubs");
     uint64_t n = got->size / 8;
     if (!st || st->size != n * STUB_SIZE || (uint64_t)st->offset + st->size > mo->file.size)
-        fail("__TEXT,__auth_stubs missing or not one 16-byte stub per __got slot");
+        postlink_fail("__TEXT,__auth_stubs missing or not one 16-byte stub per __got slot");
     uint64_t *slot_of = calloc(n ? n : 1, sizeof *slot_of);
     bool *seen = calloc(n ? n : 1, sizeof *seen);
     if (!slot_of || !seen)
-        fail("out of memory");
+        postlink_fail("out of memory");
     for (uint64_t j = 0; j < n; j++) {
         slot_of[j] = stub_slot(file + st->offset + j * STUB_SIZE, st->addr + j * STUB_SIZE, got);
         if (seen[slot_of[j]])
-            fail("two stubs load one __got slot");
+            postlink_fail("two stubs load one __got slot");
         seen[slot_of[j]] = true;
     }
     for (uint64_t i = 0; i < n; i++) {
@@ -130,7 +121,7 @@ static void make_stubs(uint8_t *file, const struct dsc_macho *mo, const struct d
         uint32_t words[4] = {0, 0, A64_LDR_X16_X17, A64_BRAA_X16_X17};
         if (!dsc_a64_adrp_encode(A64_X17, pc, slot, &words[0]) ||
             !dsc_a64_add_imm_encode(A64_X17, A64_X17, (uint32_t)(slot & 0xFFF), &words[1]))
-            fail("cannot encode a stub");
+            postlink_fail("cannot encode a stub");
         for (unsigned k = 0; k < 4; k++)
             dsc_put32(w + 4 * k, words[k]);
     }
@@ -180,7 +171,7 @@ static void move_offsets(uint8_t *file, const struct dsc_macho *mo, uint32_t at,
             break;
         default:
             if (lc.cmd == LC_DYLD_CHAINED_FIXUPS || lc.cmd == LC_SEGMENT_SPLIT_INFO || lc.cmd == LC_DYLD_INFO)
-                fail("unexpected LINKEDIT command");
+                postlink_fail("unexpected LINKEDIT command");
         }
     }
 }
@@ -195,32 +186,24 @@ static uint8_t *grow_and_sign(uint8_t *file, uint64_t *size, const struct dsc_ma
     struct dsc_dysymtab_cmd dy;
     struct dsc_lc dylc, sig;
     uint32_t sig_off, sig_size, n = (uint32_t)(got->size / 8);
-    const struct dsc_segment *le = dsc_macho_segment(mo, "__LINKEDIT"), *text = dsc_macho_segment(mo, "__TEXT");
-    if (dsc_macho_dysymtab(mo, &dy) <= 0 || !dsc_lc_find(mo, LC_DYSYMTAB, &dylc) || !le || !text ||
+    const struct dsc_segment *le = dsc_macho_segment(mo, "__LINKEDIT");
+    if (dsc_macho_dysymtab(mo, &dy) <= 0 || !dsc_lc_find(mo, LC_DYSYMTAB, &dylc) || !le ||
         dsc_macho_linkedit_data(mo, LC_CODE_SIGNATURE, &sig_off, &sig_size) <= 0 ||
         !dsc_lc_find(mo, LC_CODE_SIGNATURE, &sig) || (uint64_t)sig_off + sig_size != *size ||
         le->fileoff + le->filesize != *size || (uint64_t)got->reserved1 + n > dy.nindirectsyms)
-        fail("LINKEDIT not laid out as ld64.lld-19 writes it (indirect table, signature last)");
+        postlink_fail("LINKEDIT not laid out as ld64.lld-19 writes it (indirect table, signature last)");
     uint32_t at = dy.indirectsymoff + 4 * dy.nindirectsyms, shift = (4 * n + 15) & ~15u;
-    uint64_t code_limit = sig_off + shift;
-    const char *leaf = strrchr(mo->install_name ? mo->install_name : "", '/');
-    struct dsc_codesign cs = {leaf ? leaf + 1 : path, code_limit, text->fileoff, text->fileoff + text->filesize, 0};
-    uint64_t total = code_limit + dsc_codesign_size(&cs);
+    struct dsc_codesign cs = postlink_signer(mo, sig_off + shift);
+    uint64_t code_limit = cs.code_limit, total = code_limit + dsc_codesign_size(&cs);
     uint8_t *out = calloc(1, total);
     if (!out)
-        fail("out of memory");
+        postlink_fail("out of memory");
     memcpy(out, file, at);
     memcpy(out + at, file + dy.indirectsymoff + 4 * (uint64_t)got->reserved1, 4 * n);
     memcpy(out + at + shift, file + at, sig_off - at);
     move_offsets(out, mo, at, shift);
-    uint8_t *d = out + mo->header_size + dylc.offset, *c = out + mo->header_size + sig.offset;
-    dsc_put32(d + DYSYMTAB_NINDIRECTSYMS, dy.nindirectsyms + n);
-    dsc_put32(c + LINKEDIT_DATAOFF, (uint32_t)code_limit);
-    dsc_put32(c + LINKEDIT_DATASIZE, (uint32_t)dsc_codesign_size(&cs));
-    uint8_t *seg = out + mo->header_size + le->cmd_offset;
-    dsc_put64(seg + 48, total - le->fileoff);                               /* filesize */
-    dsc_put64(seg + 32, (total - le->fileoff + 0x3fff) & ~(uint64_t)0x3fff); /* vmsize */
-    dsc_codesign_write(&cs, out, out + code_limit);
+    dsc_put32(out + mo->header_size + dylc.offset + DYSYMTAB_NINDIRECTSYMS, dy.nindirectsyms + n);
+    postlink_seal(out, mo, total, &sig, &cs);
     *size = total;
     return out;
 }
@@ -231,31 +214,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: authgot DYLIB\n");
         return 2;
     }
-    path = argv[1];
-    FILE *f = fopen(path, "r+b");
-    if (!f || fseek(f, 0, SEEK_END))
-        fail("cannot open");
-    long n = ftell(f);
-    uint8_t *file = n > 0 ? malloc((size_t)n) : NULL;
-    if (!file || fseek(f, 0, SEEK_SET) || fread(file, 1, (size_t)n, f) != (size_t)n)
-        fail("cannot read");
-    struct dsc_macho mo;
-    dsc_error err;
-    if (dsc_macho_read_file((dsc_span){file, (uint64_t)n}, path, &mo, &err))
-        fail(err.msg);
-    if (mo.cputype != CPU_TYPE_ARM64 || !mo.is64)
-        fail("not an arm64e dylib");
+    struct postlink pl;
+    postlink_open(&pl, "authgot", argv[1]);
+    if (pl.mo.cputype != CPU_TYPE_ARM64 || !pl.mo.is64)
+        postlink_fail("not an arm64e dylib");
     struct dsc_dysymtab_cmd dy;
-    if (dsc_macho_dysymtab(&mo, &dy) <= 0)
-        fail("no LC_DYSYMTAB");
-    const struct dsc_section *got = rename_got(file, &mo);
-    make_stubs(file, &mo, got, dy.nindirectsyms);
-    uint64_t size = (uint64_t)n;
-    uint8_t *out = grow_and_sign(file, &size, &mo, got);
-    if (fseek(f, 0, SEEK_SET) || fwrite(out, 1, size, f) != size || fclose(f))
-        fail("cannot write");
-    dsc_macho_free(&mo);
-    free(file);
+    if (dsc_macho_dysymtab(&pl.mo, &dy) <= 0)
+        postlink_fail("no LC_DYSYMTAB");
+    const struct dsc_section *got = rename_got(pl.file, &pl.mo);
+    make_stubs(pl.file, &pl.mo, got, dy.nindirectsyms);
+    uint64_t size = pl.size;
+    uint8_t *out = grow_and_sign(pl.file, &size, &pl.mo, got);
+    postlink_close(&pl, out, size);
     free(out);
     return 0;
 }

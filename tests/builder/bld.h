@@ -19,6 +19,7 @@
 
 #include "base/macho_format.h"
 #include "base/reader.h"
+#include "base/unwind.h"
 
 /* ---- growable byte buffer ---- */
 struct buf {
@@ -147,6 +148,8 @@ struct image {
     uint32_t le_nlocal, le_iextdef, le_iundef;
     uint32_t local_start, local_count; /* in the moved local-symbols table */
     uint64_t fv_default, fv_impl;   /* --function-variant: input offsets, or 0 */
+    uint32_t fvin_off, fvin_size;   /* the input's LC_FUNCTION_VARIANTS blob (file) */
+    uint32_t fvfix_off, fvfix_size; /* the input's LC_FUNCTION_VARIANT_FIXUPS (dropped) */
     uint64_t le_fvoff, le_fvsize;   /* its FunctionVariants blob in LINKEDIT */
 };
 
@@ -267,6 +270,8 @@ const struct sect *image_sect(const struct image *img, const char *seg, const ch
 bool image_reloc(const struct image *img, uint64_t in_addr, uint64_t *out);
 /* `len` bytes of the input file at input address `in_addr` (file-backed). */
 bool image_in_bytes(const struct image *img, uint64_t in_addr, uint64_t len, dsc_span *out);
+/* The input address of the image's mach_header (its file-offset-0 segment). */
+uint64_t image_in_header(const struct image *img);
 const struct export_sym *image_export(const struct image *img, const char *name);
 
 /* chained_in.c: an input with LC_DYLD_CHAINED_FIXUPS gets plain slot
@@ -396,6 +401,8 @@ void objc_rewrite_selector_loads(struct cache *c);
  * redirects code loads after code_fix. got_zeroed: the own slot `p` is
  * coalesced, zeroed and dropped from slide info (dyld-1042.1+ eras). */
 bool got_section(const struct sect *x);
+/* Input address `in_addr` lies in one of the image's GOT sections. */
+bool got_in_section(const struct image *img, uint64_t in_addr);
 bool got_zeroed(const struct cache *c, const struct image *img, const struct ptr *p);
 /* The cache address `addr` is in the image's __AUTH_CONST,__auth_got. */
 bool got_auth_got_at(const struct image *img, uint64_t addr);
@@ -409,6 +416,18 @@ uint64_t got_twin_at(struct got_redirect *r, uint64_t slot);
  * `image` to its pointer slots re-aimed after segments moved: at the GOT
  * twin (got_twin_at), else at the slot's new address. Called by got_unique. */
 void swiftrel_fix(struct cache *c, struct got_redirect *r, size_t image);
+/* unwind.c: personality references of unwind information (base/unwind.h).
+ * unwind_each calls fn for each one of the image's input: the cache
+ * address of the field and of the mach_header, the slot it names in the
+ * input and in the cache. unwind_fix re-aims image `image`'s after segments
+ * moved, as swiftrel_fix does. */
+struct unwind_ref {
+    uint64_t field, in_slot, slot, header;
+    enum dsc_unwind_kind kind;
+};
+typedef void (*unwind_ref_fn)(void *ctx, const struct image *img, struct unwind_ref u);
+void unwind_each(const struct image *img, unwind_ref_fn fn, void *ctx);
+void unwind_fix(struct cache *c, struct got_redirect *r, size_t image);
 
 /* tlv.c: TLV descriptors keyed, thunks at _tlv_get_addr (dyld-1042+),
  * after layout_copy_segments and before slide_encode. */

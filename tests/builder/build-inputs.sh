@@ -6,7 +6,9 @@
 # toolchain is missing. "era": inputs for the dyld-1231+ eras (header
 # 0x208/0x228): DBCat's class data in __OBJC_CONST, and libera
 # (__DATA_DIRTY, __TPRO_CONST, the read-only segment __READ_ONLY, chained
-# fixups), and libswiftrel as with "swiftrel" on 64-bit targets (the
+# fixups; on 64-bit targets a non-exported function with variants, given
+# LC_FUNCTION_VARIANTS and LC_FUNCTION_VARIANT_FIXUPS by the post-link step
+# $FVFIXUPS, default $top_builddir/tests/builder/fvfixups), and libswiftrel as with "swiftrel" on 64-bit targets (the
 # modern-era caches carry every item of issue 10). "swiftrel" (64-bit
 # ARCH): also libswiftrel, Swift-shaped relative references to GOT slots,
 # last. "authgot" (arm64e): also
@@ -55,7 +57,7 @@ srcs="libsystem liba libc_impl libb libd libobjc"
 for f in $srcs; do
     cc "$src/$f.c" -o "$out/$f.o"
 done
-"$CLANG" -target "$target" -O1 -fno-stack-protector -fno-exceptions -ffreestanding -I"$src" -c "$src/libcxxuser.cpp" \
+"$CLANG" -target "$target" -O1 -fno-stack-protector -fexceptions -ffreestanding -I"$src" -c "$src/libcxxuser.cpp" \
     -o "$out/libcxxuser.o"
 for f in libobjcuser libobjcsub libobjccat; do
     cc -fobjc-runtime=macosx-13.0 -fno-objc-arc "$src/$f.m" -o "$out/$f.o"
@@ -104,7 +106,15 @@ ld libobjccat /System/Library/PrivateFrameworks/DBCat.framework/Versions/A/DBCat
 # refuses chained fixups).
 if [ -n "$era" ]; then
     [ "$arch" = arm64e ] || fixups=
-    ld libera /usr/lib/libera.dylib "$out/libera.o" "$S" "$A" -segprot __READ_ONLY r r
+    ld libera /usr/lib/libera.dylib "$out/libera.o" "$S" "$A" -segprot __READ_ONLY r r > /dev/null
+    # 64-bit: its non-exported function with variants, as ld64 links it
+    # (LC_FUNCTION_VARIANTS, LC_FUNCTION_VARIANT_FIXUPS: fvfixups.c)
+    if [ "$arch" != arm64_32 ]; then
+        FVFIXUPS=${FVFIXUPS:-${top_builddir:-.}/tests/builder/fvfixups}
+        [ -x "$FVFIXUPS" ] || { echo "$FVFIXUPS is not built" >&2; exit 2; }
+        "$FVFIXUPS" "$out/libera.dylib" _era_ifv_ptr _era_ifv _era_ifv_fast
+    fi
+    echo "$out/libera.dylib"
     fixups=-no_fixup_chains
 fi
 # Selector loads of every shape (AArch64 assembly, 64-bit only).

@@ -184,6 +184,8 @@ static void read_cached_image(size_t i, uint64_t mh)
                 die("%s: rebase info was not zeroed", img->cache_path);
             ci->export_off = dsc_le32(p + 40);
             ci->export_size = dsc_le32(p + 44);
+        } else if (cmd == LC_FUNCTION_VARIANT_FIXUPS) {
+            die("%s: LC_FUNCTION_VARIANT_FIXUPS was kept (dyld-1378 copies no such blob)", img->cache_path);
         } else if (cmd == LC_FUNCTION_VARIANTS) {
             ci->fv_off = dsc_le32(p + 8);
             ci->fv_size = dsc_le32(p + 12);
@@ -289,6 +291,7 @@ int main(int argc, char **argv)
     check_impcaches(&n);
     check_code(&n);
     check_swiftrel(&n);
+    check_unwind(&n);
     if (m.large_vm)
         check_large_vm(&n);
     if (rip_refs)
@@ -303,11 +306,12 @@ int main(int argc, char **argv)
            "%zu uniqued protocols, %zu selector loads, %zu pc-relative literals, %zu auth pointers, "
            "%zu redacted locals, %zu GOT loads, %zu zeroed GOT slots, %zu calls to stub copies, %zu objc image infos, "
            "%zu header infos, %zu lists of lists, %zu relative methods, %zu IMP caches, %zu TLV descriptors, "
-           "%zu function variants, %zu relative references to pointer slots, %zu pointers 4 GiB or more above the base\n",
+           "%zu function variants, %zu relative references to pointer slots, %zu pointers 4 GiB or more above the base, "
+           "%zu unwind personality references\n",
            m.main_path, bc.nimages, n.ptrs, n.nulls, n.exports, n.symbols, n.locals, n.adrps, n.rip_refs,
            n.direct_stubs, n.direct_calls, n.selectors, n.protocols, n.selector_loads, n.literals, n.auth,
            n.redacted, n.got_loads, n.zeroed_gots, n.stub_copies, n.image_infos, n.header_infos, n.preattached,
-           n.rel_methods, n.impcaches, n.tlvs, n.fvariants, n.relrefs, n.far_ptrs);
+           n.rel_methods, n.impcaches, n.tlvs, n.fvariants, n.relrefs, n.far_ptrs, n.unwind_refs);
     dsc_cache_close(cache);
     cache_free(&bc);
     free(cached);

@@ -51,6 +51,7 @@ struct counts {
     size_t ptrs, nulls, exports, symbols, locals, adrps, direct_stubs, direct_calls, selectors, protocols, rip_refs;
     size_t selector_loads, literals, auth, redacted, got_loads, stub_copies, image_infos, header_infos;
     size_t preattached, rel_methods, impcaches, tlvs, fvariants, zeroed_gots, relrefs, far_ptrs;
+    size_t unwind_refs;
 };
 
 /* The uniqued selector buffer, from libobjc's objc_opt_offsets[0..1]. */
@@ -132,6 +133,8 @@ void check_objc_image_info(struct counts *n);
 
 /* check_swiftrel.c: Swift's relative references to pointer slots. */
 void check_swiftrel(struct counts *n);
+/* check_unwind.c: unwind personality references to pointer slots. */
+void check_unwind(struct counts *n);
 
 /* check_code.c */
 void check_code(struct counts *n);

@@ -21,15 +21,6 @@ struct field_ctx {
     struct counts *n;
 };
 
-/* Whether input address `a` lies in one of the image's GOT sections. */
-static bool in_got(const struct image *img, uint64_t a)
-{
-    for (unsigned k = 0; k < img->nsects; k++)
-        if (got_section(&img->sects[k]) && a - img->sects[k].in_addr < img->sects[k].size)
-            return true;
-    return false;
-}
-
 static int check_field(void *ctx, uint64_t in_field, uint64_t in_target)
 {
     struct field_ctx *x = ctx;
@@ -44,7 +35,7 @@ static int check_field(void *ctx, uint64_t in_field, uint64_t in_target)
         return 0;
     }
     uint64_t t = field + (uint64_t)(int64_t)(int32_t)have;
-    bool twin = gots_uniqued && p->bind && p->target && in_got(x->img, in_target - tag);
+    bool twin = gots_uniqued && p->bind && p->target && got_in_section(x->img, in_target - tag);
     if (twin ? t - tag == slot || !got_twin(x->img, slot, t - tag, x->n) : t != slot + tag)
         die("%s: relative reference at 0x%llx names 0x%llx, not %s 0x%llx%+d", x->img->cache_path,
             (unsigned long long)field, (unsigned long long)t, twin ? "a GOT twin of" : "its slot",

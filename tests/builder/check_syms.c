@@ -33,6 +33,33 @@ static void check_variant(const struct export_check *w, const char *key, dsc_spa
         die("%s: the function-variant table of %s is wrong", img->cache_path, key);
 }
 
+/* An input's own LC_FUNCTION_VARIANTS (fvfixups.c): the cache's blob is the
+ * input's, each implementation offset naming where the input's moved. */
+static void check_input_variants(size_t i)
+{
+    const struct image *img = &bc.images[i];
+    const struct cached *ci = &cached[i];
+    dsc_span in, b;
+    uint32_t ntables, at, count, v;
+    if (!ci->fv_size || ci->fv_size != img->fvin_size || !span_sub(img->file, img->fvin_off, img->fvin_size, &in))
+        die("%s: the input's LC_FUNCTION_VARIANTS blob was not kept", img->cache_path);
+    b = linkedit(i, ci->fv_off, ci->fv_size, "function variants");
+    uint8_t *want = xmalloc(in.size);
+    memcpy(want, in.data, in.size);
+    for (uint32_t t = 0; span_u32(in, 0, &ntables) && t < ntables; t++)
+        for (uint64_t k = 0; span_u32(in, 4 + 4 * (uint64_t)t, &at) && span_u32(in, at + 4, &count) && k < count; k++) {
+            uint64_t o = at + 8 + 8 * k, moved;
+            if (!span_u32(in, o, &v) || (v >> 31))
+                continue;
+            if (!image_reloc(img, img->segs[0].in_addr + v, &moved))
+                die("%s: a function variant of the input is outside it", img->cache_path);
+            dsc_put32(want + o, (uint32_t)(moved - ci->mh));
+        }
+    if (memcmp(want, b.data, b.size) != 0)
+        die("%s: LC_FUNCTION_VARIANTS is not the input's, moved", img->cache_path);
+    free(want);
+}
+
 static int on_cached_export(void *ctx, const char *key, size_t key_len, dsc_span t)
 {
     struct export_check *w = ctx;
@@ -58,6 +85,10 @@ void check_exports(struct counts *n)
 {
     for (size_t i = 0; i < bc.nimages; i++) {
         const struct cached *ci = &cached[i];
+        if (bc.images[i].fvin_size) {
+            check_input_variants(i);
+            n->fvariants++;
+        }
         if (!ci->export_size)
             continue;
         dsc_span trie = linkedit(i, ci->export_off, ci->export_size, "export trie");

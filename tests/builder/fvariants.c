@@ -20,6 +20,15 @@
  * the builder adds what the linker would have written. Binds to SYM resolve
  * to the default implementation; the cache's dyld_cache_function_variant_info
  * (0x228 header) is not written.
+ *
+ * An input that carries LC_FUNCTION_VARIANTS itself (fvfixups.c: a
+ * function with variants that is not exported, its address stored in data)
+ * keeps its blob, each implementation offset moved with the image, as the
+ * cache keeps it; its LC_FUNCTION_VARIANT_FIXUPS is dropped and the slot it
+ * names stays the linker's rebase to the default (followed: dyld-1378
+ * NewSharedCacheBuilder.cpp parseGOTs, which coalesces such a slot as
+ * "internal-function-variant#N" and copies no fixups blob; only bound
+ * slots are zeroed). An image cannot have both kinds here.
  */
 #include "bld.h"
 
@@ -44,6 +53,8 @@ void fv_plan(struct cache *c)
             const struct export_sym *impl = image_export(img, eq + 1);
             if (!e || !impl || (e->flags | impl->flags) & ~(uint64_t)EXPORT_SYMBOL_FLAGS_FUNCTION_VARIANT)
                 continue;
+            if (img->fvin_size)
+                die("%s: --function-variant on an image with its own LC_FUNCTION_VARIANTS", img->in_path);
             e->flags |= EXPORT_SYMBOL_FLAGS_FUNCTION_VARIANT;
             img->fv_default = e->value;
             img->fv_impl = impl->value;
@@ -64,9 +75,33 @@ static uint32_t cache_offset(const struct image *img, uint64_t in)
     return (uint32_t)(at - img->segs[0].addr);
 }
 
+/* The input's own blob, each implementation (not a table index) moved. */
+static void copy_input_blob(const struct image *img, struct buf *out)
+{
+    dsc_span b;
+    uint32_t ntables, at, kind, count, impl;
+    if (!span_sub(img->file, img->fvin_off, img->fvin_size, &b) || !span_u32(b, 0, &ntables))
+        die("%s: LC_FUNCTION_VARIANTS is outside the file", img->in_path);
+    size_t start = out->len;
+    buf_put(out, b.data, b.size);
+    for (uint32_t t = 0; t < ntables; t++) {
+        if (!span_u32(b, 4 + 4 * (uint64_t)t, &at) || !span_u32(b, at, &kind) || !span_u32(b, at + 4, &count))
+            die("%s: a function-variant table is outside its blob", img->in_path);
+        for (uint64_t k = 0; k < count; k++) {
+            uint64_t o = at + 8 + 8 * k;
+            if (!span_u32(b, o, &impl))
+                die("%s: a function-variant table is outside its blob", img->in_path);
+            if (!(impl >> 31))
+                dsc_put32(out->data + start + o, cache_offset(img, impl));
+        }
+    }
+}
+
 /* The image's FunctionVariants blob (empty without a variant). */
 void fv_blob(const struct cache *c, const struct image *img, struct buf *out)
 {
+    if (img->fvin_size)
+        copy_input_blob(img, out);
     if (!img->fv_default)
         return;
     buf_u32(out, 1);      /* tableCount */

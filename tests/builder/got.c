@@ -9,7 +9,8 @@
  * from the image's own slot — ADRP+LDR where the LDR is the ADRP's only use,
  * LDR-literal within reach, x86_64 RIP-relative operands — is redirected to
  * the twin, and so are Swift's 32-bit relative references to the slot
- * (swiftrel.c, through got_twin_at). The images' own GOT sections stay,
+ * (swiftrel.c, through got_twin_at), and unwind information's personality
+ * references (unwind.c). The images' own GOT sections stay,
  * retyped S_REGULAR (loadcmds.c). Apple keys by symbol and dylib; with binds resolved, the
  * target address is the same key.
  *
@@ -41,6 +42,14 @@ struct got_table {
 };
 
 bool got_section(const struct sect *x) { return (x->flags & SECTION_TYPE) == S_NON_LAZY_SYMBOL_POINTERS; }
+
+bool got_in_section(const struct image *img, uint64_t in_addr)
+{
+    for (unsigned k = 0; k < img->nsects; k++)
+        if (got_section(&img->sects[k]) && in_addr - img->sects[k].in_addr < img->sects[k].size)
+            return true;
+    return false;
+}
 
 /* __AUTH_CONST,__auth_ptr (arm64e; S_REGULAR, no indirect-symbol entries:
  * clang's signed pointer slots), coalesced from dyld-1231.3 on. */
@@ -330,6 +339,7 @@ void got_unique(struct cache *c)
                 arm64_redirect(&r, img, x);
         }
         swiftrel_fix(c, &r, i); /* every era: the references move with their segments */
+        unwind_fix(c, &r, i);
     }
     if (!c->got_uniquing)
         return;

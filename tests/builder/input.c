@@ -149,7 +149,9 @@ static void read_linkedit_cmds(struct image *img, const struct dsc_macho *mo)
     if (dsc_macho_symtab(mo, &st) < 0 || dsc_macho_dysymtab(mo, &dy) < 0 || (info = dsc_macho_dyld_info(mo, &lc)) < 0 ||
         dsc_macho_export_trie(mo, &img->export_off, &img->export_size) < 0 ||
         dsc_macho_linkedit_data(mo, LC_FUNCTION_STARTS, &img->fstarts_off, &img->fstarts_size) < 0 ||
-        dsc_macho_linkedit_data(mo, LC_DATA_IN_CODE, &img->dic_off, &img->dic_size) < 0)
+        dsc_macho_linkedit_data(mo, LC_DATA_IN_CODE, &img->dic_off, &img->dic_size) < 0 ||
+        dsc_macho_linkedit_data(mo, LC_FUNCTION_VARIANTS, &img->fvin_off, &img->fvin_size) < 0 ||
+        dsc_macho_linkedit_data(mo, LC_FUNCTION_VARIANT_FIXUPS, &img->fvfix_off, &img->fvfix_size) < 0)
         die("%s: a LINKEDIT load command is too short", img->in_path);
     img->symoff = st.symoff;
     img->nsyms = st.nsyms;
@@ -304,6 +306,14 @@ bool image_in_bytes(const struct image *img, uint64_t in_addr, uint64_t len, dsc
                    in_addr - s->in_addr + len <= s->in_filesize;
     }
     return false;
+}
+
+uint64_t image_in_header(const struct image *img)
+{
+    for (unsigned i = 0; i < img->nsegs; i++)
+        if (img->segs[i].in_fileoff == 0 && img->segs[i].in_filesize)
+            return img->segs[i].in_addr;
+    die("%s: no segment maps the mach_header", img->in_path);
 }
 
 bool image_reloc(const struct image *img, uint64_t in_addr, uint64_t *out)

@@ -17,11 +17,15 @@ uint64_t file_offset_of(struct cache *c, uint64_t addr)
     return r->fileoff + (addr - r->addr);
 }
 
+/* Commands Apple's builder drops; LC_FUNCTION_VARIANTS comes back naming
+ * the merged LINKEDIT's copy (add_function_variants), and
+ * LC_FUNCTION_VARIANT_FIXUPS does not (dyld-1378 copies no such blob:
+ * fvariants.c). */
 static bool dropped(uint32_t cmd)
 {
     return cmd == LC_CODE_SIGNATURE || cmd == LC_SEGMENT_SPLIT_INFO || cmd == LC_ENCRYPTION_INFO ||
            cmd == LC_ENCRYPTION_INFO_64 || cmd == LC_DYLIB_CODE_SIGN_DRS || cmd == LC_RPATH ||
-           cmd == LC_DYLD_CHAINED_FIXUPS;
+           cmd == LC_DYLD_CHAINED_FIXUPS || cmd == LC_FUNCTION_VARIANTS || cmd == LC_FUNCTION_VARIANT_FIXUPS;
 }
 
 static bool is_zerofill(uint32_t flags)

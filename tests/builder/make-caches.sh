@@ -30,8 +30,9 @@
 # cache over 4 GiB of VM (--large-vm: DATA past 4 GiB, so arm64e v5 runtime
 # offsets use bits 32-33, LINKEDIT more than 4 GiB above every image's
 # TEXT; inputs linked with -headerpad 0x400), with the ObjC items of the
-# other 0x228 caches (IMP caches, v2 opts header, method type offsets). One 0x228 split cache on
-# x86_64 (macOS) and on arm64_32 (watchOS) from their era inputs.
+# other 0x228 caches (IMP caches, v2 opts header, method type offsets). One
+# 0x208 and one 0x228 split cache on x86_64 (macOS) and on arm64_32
+# (watchOS) from their era inputs.
 # Every cache is verified with dsccheck (x86_64 with the operands
 # x86-refs.sh lists, so llvm-objdump-19 is needed too). Writes OUTDIR/caches.list:
 #   name TAB main cache path TAB manifest path
@@ -140,7 +141,7 @@ for arch in $arches; do
                 --preattach-categories --imp-caches --imp-flatten DBChild --objc-era 1376 --method-type-offsets --large-vm
             list= ;;
         x86_64|arm64_32)
-            # The 0x228 era on x86_64 (macOS; libera linked with chained
+            # The 0x208 and 0x228 eras on x86_64 (macOS; libera linked with chained
             # fixups, whose x86_64 cache addresses only
             # DYLD_CHAINED_PTR_64_OFFSET holds) and arm64_32 (watchOS).
             "$top_srcdir/tests/builder/build-inputs.sh" "$out/inputs/$arch-era" "$arch" era > "$out/inputs/$arch-era.list"
@@ -150,6 +151,9 @@ for arch in $arches; do
                 objc="--preattach-categories --imp-caches --imp-flatten DBChild" platform=1
             fi
             list=-era
+            # shellcheck disable=SC2086
+            build "$arch-0x208-split" "$arch" "$(slides_of "$arch" | tr ' ' '\n' | tail -1)" --header 0x208 \
+                --split 3 --platform $platform --local-symbols $objc
             # shellcheck disable=SC2086
             build "$arch-0x228-split" "$arch" "$(slides_of "$arch" | tr ' ' '\n' | tail -1)" --header 0x228 \
                 --split 3 --platform $platform --local-symbols $objc --function-variant _sys_fv=_sys_fv_fast

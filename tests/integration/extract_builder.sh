@@ -32,6 +32,9 @@
 #  4b. function-variant exports the builder made (dyld-1284+ caches) are
 #     plain exports of the default again (the input's), without
 #     LC_FUNCTION_VARIANTS; llvm-objdump-19 --exports-trie reads them;
+#  4c. libera's LC_FUNCTION_VARIANT_FIXUPS (era inputs, 64-bit): no output
+#     carries it or LC_FUNCTION_VARIANTS, the slot is the input's rebase to
+#     the default implementation;
 #  6c. thread-local descriptors (keyed, thunks at _tlv_get_addr, packed, in
 #     the 0x200 caches): thunks bind __tlv_bootstrap, key 0, the input's
 #     offset; outside arm64e the section equals the input's byte for byte;
@@ -47,6 +50,18 @@
 #     arm64e preattach cache zeroed and libauthgot's __AUTH_CONST,__auth_got
 #     slots (ld64's arm64e stubs; arm64e-swift) are bound again like the
 #     input's;
+#  7b. binds whose addend is beyond 32 bits (liba's and libera's &sys_big +
+#     0x123456789, named again from the image's undefined symbols where
+#     the cache kept no bind opcodes): in chained outputs (arm64e; arm64
+#     and x86_64 libera) DYLD_CHAINED_IMPORT_ADDEND64 imports carrying the
+#     input's addend (llvm-objdump-19 --chained-fixups);
+#  6e. the same personality references in the unwind information (the
+#     __unwind_info personality array, llvm-objdump-19 --unwind-info, and
+#     __eh_frame CIE personality pointers, --dwarf=frames), each as the
+#     SECTION+offset of the GOT slot it names: libcxxuser's
+#     __gxx_personality_v0 slot, which no code loads, zeroed by the 0x200+
+#     caches and named through the coalesced GOT there (dyld-1042+
+#     adjustReferencesUsingInfoV2), is bound again (7.) and named again;
 #  6c. the same relative method lists, entry by entry, each field as the
 #     section and offset it reaches (objclists.sh rellists);
 #  8. except arm64e: the same weak binds and ObjC metadata (llvm-objdump-19
@@ -198,6 +213,7 @@ facts() {
     grep '^lazy-rebase ' "$d/pairs" | sort > "$d/lazy"
     grep '^bind ' "$d/pairs" | sort > "$d/our.binds"
     rellists "$f" > "$d/rellists"
+    unwind_refs "$f" "$d" > "$d/unwind"
     if [ "$3" = yes ]; then
         cp "$d/our.binds" "$d/binds"
         : > "$d/weak.slots"  # chained fixups have no weak-bind table
@@ -222,9 +238,14 @@ facts() {
 
 # dyld_info_agrees FILE DIR: where llvm-objdump-19 reads the chained
 # fixups (DYLD_CHAINED_PTR_64, not arm64e), its --dyld-info slots and binds
-# are macho_facts' (DIR/pairs).
+# are macho_facts' (DIR/pairs). With DYLD_CHAINED_IMPORT_ADDEND64 imports
+# llvm-objdump-19 misreads each import's name and weak bit (every
+# name_offset 0: the limit shows on the lld-linked input as well), so there
+# binds agree by slot, dylib and addend; the names are macho_facts' (7.).
 dyld_info_agrees() {
-    llvm-objdump-19 --macho --dyld-info "$1" 2> "$2/e" | awk '
+    a64=0
+    llvm-objdump-19 --macho --chained-fixups "$1" 2> /dev/null | grep -q 'imports_format = 3 ' && a64=1
+    llvm-objdump-19 --macho --dyld-info "$1" 2> "$2/e" | awk -v a64=$a64 '
         function hex(s,   n, i) {
             n = 0; s = tolower(s); sub(/^0x/, "", s)
             for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
@@ -233,10 +254,12 @@ dyld_info_agrees() {
         NR == FNR { base[$1] = hex($2); next }
         !($1 in base) { next }
         { slot = sprintf("%s+0x%x", $1, hex($3) - base[$1]) }
-        $5 == "bind" { print "bind", slot, $7, $8, hex($6); next }
+        $5 == "bind" && a64 { print "bind", slot, $7, sprintf("%.0f", hex($6)); next }
+        $5 == "bind" { print "bind", slot, $7, $8, sprintf("%.0f", hex($6)); next }
         $5 == "rebase" { print "slot", slot }' "$2/segs" - | sort > "$2/llvm.dyld"
     [ -s "$2/e" ] && fail "$1: llvm-objdump --dyld-info: $(cat "$2/e")"
-    { grep '^bind ' "$2/our.binds"; awk '$1 ~ /rebase$/ { print "slot", $2 }' "$2/pairs"; } | sort > "$2/our.dyld"
+    { awk -v a64=$a64 '$1 == "bind" && a64 { print $1, $2, $3, $5; next } $1 == "bind"' "$2/our.binds"
+      awk '$1 ~ /rebase$/ { print "slot", $2 }' "$2/pairs"; } | sort > "$2/our.dyld"
     cmp -s "$2/our.dyld" "$2/llvm.dyld" ||
         fail "$1: macho_facts and llvm-objdump --dyld-info disagree: $(diff "$2/our.dyld" "$2/llvm.dyld" | head -4)"
     dyld_info_files=$((dyld_info_files + 1))
@@ -292,6 +315,28 @@ rip_refs() {
         }' "$2" -
 }
 
+# unwind_refs FILE DIR: FILE's personality references (DIR/sects and
+# DIR/segs from facts) as "unwind-info SECTION+0xOFF" (an image offset,
+# from the __TEXT segment) and "eh-frame SECTION+0xOFF", as llvm-objdump-19
+# reads them.
+unwind_refs() {
+    { llvm-objdump-19 --macho --unwind-info "$1" | awk '$1 ~ /^personality\[[0-9]+\]:$/ { print "unwind-info", $2 }'
+      llvm-objdump-19 --macho --dwarf=frames "$1" | awk '/Personality Address:/ { print "eh-frame", "0x" $3 }'
+    } 2> "$2/e" | awk '
+        function hex(s,   n, i) {
+            n = 0; s = tolower(s); sub(/^0x/, "", s)
+            for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+            return n
+        }
+        FILENAME == ARGV[1] { name[++ns] = $1; base[ns] = hex($2); size[ns] = hex($3); next }
+        FILENAME == ARGV[2] { if ($1 == "__TEXT") text = hex($2); next }
+        { a = hex($2) + ($1 == "unwind-info" ? text : 0); p = "outside"
+          for (i = 1; i <= ns; i++) if (a >= base[i] && a < base[i] + size[i]) p = sprintf("%s+0x%x", name[i], a - base[i])
+          print $1, p }' "$2/sects" "$2/segs" - | sort
+    [ -s "$2/e" ] && fail "$1: llvm-objdump-19 --unwind-info/--dwarf=frames: $(cat "$2/e")"
+    return 0
+}
+
 # tlv_bytes FILE: its __DATA,__thread_vars bytes in hex (llvm-objdump-19).
 tlv_bytes() {
     llvm-objdump-19 --macho -s --section=__DATA,__thread_vars "$1" | awk '$1 ~ /^[0-9a-f]+$/ { $1 = ""; print }'
@@ -305,7 +350,7 @@ broken_input() {
     grep -q -- '-> __TEXT+0x0$' "$1/rebases"
 }
 
-caches=0 images=0 syms=0 rebases=0 binds=0 objc=0 data=0 lazy=0 weak=0 rips=0 cmps=0 tlvs=0 fvs=0 authgot=0 linked=0 relm=0 chained_images=0 dyld_info_files=0
+caches=0 images=0 syms=0 rebases=0 binds=0 objc=0 data=0 lazy=0 weak=0 rips=0 cmps=0 tlvs=0 fvs=0 authgot=0 linked=0 relm=0 unwind=0 wide=0 fvfix=0 chained_images=0 dyld_info_files=0
 while IFS="	" read -r name main manifest; do
     caches=$((caches + 1))
     arch=$(awk '$1 == "arch" { print $2 }' "$manifest")
@@ -382,6 +427,16 @@ while IFS="	" read -r name main manifest; do
             grep -q LC_FUNCTION_VARIANTS "$got/p" && fail "$name: $path: LC_FUNCTION_VARIANTS was kept"
             fvs=$((fvs + 1))
         fi
+        # 4c. An input carrying LC_FUNCTION_VARIANT_FIXUPS (libera's
+        # non-exported function with variants, fvfixups.c; llvm-objdump-19
+        # prints both commands as ?(0x37), ?(0x38)): the cache kept no
+        # fixups blob (dyld-1378), so the output has neither command, and
+        # the slot it named is the input's rebase to the default (6.).
+        if grep -q 'cmd ?(0x00000038)' "$want/p"; then
+            grep -q 'cmd ?(0x0000003[78])' "$got/p" &&
+                fail "$name: $path: LC_FUNCTION_VARIANTS or LC_FUNCTION_VARIANT_FIXUPS kept"
+            fvfix=$((fvfix + 1))
+        fi
         [ -s "$want/exports" ] || fail "$input: no exports read"
         cmp -s "$want/exports" "$got/exports" ||
             fail "$name: $path: exports differ from $input: $(diff "$want/exports" "$got/exports" | head -6)"
@@ -423,6 +478,11 @@ while IFS="	" read -r name main manifest; do
             fail "$name: $path: relative method lists differ from $input: $(diff "$want/rellists" "$got/rellists" | head -6)"
         relm=$((relm + $(grep -c '^  name' "$want/rellists")))
 
+        # 6e. Personality references of the unwind information.
+        cmp -s "$want/unwind" "$got/unwind" ||
+            fail "$name: $path: unwind personality references differ from $input: $(diff "$want/unwind" "$got/unwind" | head -4)"
+        unwind=$((unwind + $(wc -l < "$want/unwind")))
+
         # 6c. Thread-local descriptors (dyld-1042+ caches key them and aim
         # the thunks at _tlv_get_addr, dyld-1284+ pack them): each thunk
         # binds __tlv_bootstrap as in the input (7.), key and offset words
@@ -455,6 +515,21 @@ while IFS="	" read -r name main manifest; do
                 ! grep -v ' IA 1 0x0$' auth.got > /dev/null ||
                 fail "$name: $path: __auth_got slots not signed IA/address/0: $(head -3 auth.got)"
             authgot=$((authgot + 1))
+        fi
+        # 7b. Addends beyond 32 bits (liba's and libera's &sys_big +
+        # 0x123456789): a chained output holds them in
+        # DYLD_CHAINED_IMPORT_ADDEND64 imports, as llvm-objdump-19
+        # --chained-fixups reads them (format and addends; it misreads
+        # those imports' names, see dyld_info_agrees).
+        wide_addends=$(awk '$1 == "bind" && ($NF > 2147483647 || $NF < -2147483648) { print $NF }' "$want/binds$w" | sort -u)
+        if [ -n "$wide_addends" ] && [ $in_chained = yes ]; then
+            llvm-objdump-19 --macho --chained-fixups "$out" > cf 2> e || fail "$name: $path: --chained-fixups: $(cat e)"
+            grep -q 'imports_format = 3 (DYLD_CHAINED_IMPORT_ADDEND64)' cf ||
+                fail "$name: $path: imports are not DYLD_CHAINED_IMPORT_ADDEND64: $(grep imports_format cf)"
+            for a in $wide_addends; do
+                grep -q "^  addend *= $a\$" cf || fail "$name: $path: no import with addend $a"
+            done
+            wide=$((wide + $(awk '$1 == "bind" && ($NF > 2147483647 || $NF < -2147483648)' "$want/binds$w" | wc -l)))
         fi
         weak=$((weak + $(grep -c '^bind [^ ]* weak ' "$want/binds$w")))
         [ $in_chained = yes ] && continue
@@ -489,14 +564,18 @@ done < "$list"
 [ "$caches" -ge 34 ] || fail "only $caches caches"
 [ "$cmps" -gt 0 ] || fail "no x86_64 CMP with a RIP-relative operand was compared"
 [ "$relm" -gt 0 ] || fail "no relative method was compared"
+[ "$unwind" -gt 0 ] || fail "no unwind personality reference was compared"
+[ "$wide" -gt 0 ] || fail "no bind with an addend beyond 32 bits was compared in a chained output"
 [ "$tlvs" -gt 0 ] || fail "no thread-local descriptor was compared"
 [ "$fvs" -gt 0 ] || fail "no function variant was compared"
+[ "$fvfix" -gt 0 ] || fail "no input with LC_FUNCTION_VARIANT_FIXUPS was compared"
 [ "$authgot" -gt 0 ] || fail "no __auth_got (libauthgot) was compared"
 [ "$chained_images" -gt 0 ] || fail "no output of an input linked with chained fixups (arm64) was compared"
 echo "$caches caches, $images images: $syms symbols, $rebases rebases, $binds binds, $data data bytes equal the input dylibs';" \
-    "lazy binding of $lazy images, $weak weak lookups (arm64e), $tlvs TLV descriptors, $fvs function variants, $authgot __auth_got images," \
+    "lazy binding of $lazy images, $weak weak lookups (arm64e), $tlvs TLV descriptors, $fvs function variants, $fvfix inputs' LC_FUNCTION_VARIANT_FIXUPS dropped, $authgot __auth_got images," \
     "$rips x86_64 RIP-relative operands ($cmps CMP)" \
-    "and ObjC metadata of $objc images too, $relm relative methods;" \
+    "and ObjC metadata of $objc images too, $relm relative methods, $unwind unwind personality references;" \
+    "$wide binds with addends beyond 32 bits in DYLD_CHAINED_IMPORT_ADDEND64 outputs;" \
     "$chained_images arm64 outputs of chained-fixups inputs chained" \
     "($dyld_info_files files read by llvm-objdump --dyld-info too); ld64.lld-19 linked against all $linked outputs"
 [ -x "$TEST_LIB" ] && sed -n 's/^\(.*\): \([0-9]*\) images, \([0-9]*\) rebases.*/\1: slide info \3 in-image pointers/p' slide.out | tr '\n' ';' && echo

@@ -26,7 +26,8 @@
  * OUTPUT, skipping the pointer slots of either file's fixups; a Swift
  * relative reference (a field base/relref.h proposes) whose input target
  * lies in another segment is compared as its target (segment, offset)
- * instead, since the cache moved the segments apart. Prints the first
+ * instead, since the cache moved the segments apart, and so is a
+ * personality reference of __unwind_info or __eh_frame (base/unwind.h). Prints the first
  * differences and exits 1, or prints how many bytes were equal.
  *
  * The files are untrusted: everything is read through reader.h.
@@ -38,6 +39,7 @@
 
 #include "base/ptrfmt.h"
 #include "base/relref.h"
+#include "base/unwind.h"
 #include "verify/fixup_decode.h"
 
 #define MAX_SEGS 32
@@ -284,7 +286,17 @@ struct relfields {
     long diffs;
     unsigned room;
     uint64_t *equal;
+    bool image_off;     /* the field is an offset from the mach_header */
 };
+
+/* The vmaddr of the layout's mach_header (its file-offset-0 segment). */
+static uint64_t header_of(const struct layout *l)
+{
+    for (unsigned i = 0; i < l->nsegs; i++)
+        if (l->fileoff[i] == 0 && l->filesize[i])
+            return l->vmaddr[i];
+    return 0;
+}
 
 /* A field whose input target leaves its segment: the output's must name
  * the same offset of the same-named segment. */
@@ -296,7 +308,8 @@ static int compare_relfield(void *ctx, uint64_t field, uint64_t target)
     if (si < 0 || si == sf || k + 4 > r->x->size)
         return 0;
     memset(r->skip + k, 1, 4);
-    uint64_t t = r->y->addr + k + (uint64_t)(int64_t)(int32_t)dsc_le32(r->out->file.data + r->oo + k);
+    uint32_t v = dsc_le32(r->out->file.data + r->oo + k);
+    uint64_t t = r->image_off ? header_of(r->out) + v : r->y->addr + k + (uint64_t)(int64_t)(int32_t)v;
     int so = seg_at(r->out, t);
     if (so >= 0 && strcmp(r->out->seg[so], r->in->seg[si]) == 0 &&
         t - r->out->vmaddr[so] == target - r->in->vmaddr[si]) {
@@ -306,6 +319,12 @@ static int compare_relfield(void *ctx, uint64_t field, uint64_t target)
                " in the output\n", r->x->seg, r->x->name, k, r->in->seg[si], target - r->in->vmaddr[si], t);
     }
     return 0;
+}
+
+static int compare_unwind(void *ctx, uint64_t field, uint64_t slot, enum dsc_unwind_kind kind)
+{
+    ((struct relfields *)ctx)->image_off = kind == DSC_UNWIND_IMAGE_OFF32;
+    return compare_relfield(ctx, field, slot);
 }
 
 /* Differences of one section, at most `room` of them printed; -1 if the
@@ -321,11 +340,13 @@ static long compare_sect(const struct layout *in, const uint8_t *min, const stru
         return -1;
     }
     bool symbolic;
-    struct relfields r = {in, out, x, y, oo, calloc(x->size, 1), 0, room, equal};
+    struct relfields r = {in, out, x, y, oo, calloc(x->size, 1), 0, room, equal, false};
     if (!r.skip)
         return -1;
     if (dsc_relref_section(x->seg, x->name, &symbolic))
         dsc_relref_each(in->file.data + oi, x->size, x->addr, symbolic, compare_relfield, &r);
+    if (dsc_unwind_section(x->seg, x->name))
+        dsc_unwind_each(in->file.data + oi, x->size, x->addr, x->name, header_of(in), compare_unwind, &r);
     long diffs = r.diffs;
     for (uint64_t k = 0; k < x->size; k++) {
         if (min[oi + k] || mout[oo + k] || r.skip[k])

@@ -30,6 +30,7 @@
 #define MH_FLAGS 24u
 
 #define CPU_TYPE_ARM64 0x0100000Cu
+#define CPU_TYPE_X86_64 0x01000007u
 
 /* ---- load command numbers ---- */
 #define LC_REQ_DYLD 0x80000000u

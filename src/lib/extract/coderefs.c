@@ -7,6 +7,7 @@
 
 #include "extract/coderefs.h"
 #include "base/insn.h"
+#include "base/unwind.h"
 #include "base/x86.h"
 #include "index/stubs.h"
 
@@ -95,6 +96,29 @@ static void walk_x86(struct walk *w, uint64_t addr, dsc_span code)
     }
 }
 
+static int unwind_ref(void *ctx, uint64_t field, uint64_t slot, enum dsc_unwind_kind kind)
+{
+    load(ctx, kind == DSC_UNWIND_IMAGE_OFF32 ? DSC_REF_UNWIND_OFF32 : DSC_REF_UNWIND_DELTA32, field, slot);
+    return 0;
+}
+
+/* The section's instructions, or its personality references. */
+static void walk_section(struct walk *w, bool x86)
+{
+    const struct dsc_section *s = &w->p->mo.sects[w->sect];
+    dsc_span bytes;
+    if (!dsc_vm_span(w->p->cache, s->addr, s->size, &bytes))
+        return;
+    if (dsc_unwind_section(s->segname, s->sectname))
+        dsc_unwind_each(bytes.data, bytes.size, s->addr, s->sectname, w->p->base, unwind_ref, w);
+    else if (!(s->flags & (S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS)))
+        return;
+    else if (x86)
+        walk_x86(w, s->addr, bytes);
+    else
+        walk_a64(w, s->addr, bytes);
+}
+
 int plan_code_refs(struct dsc_plan *p, const struct dsc_code_ref **refs, size_t *n)
 {
     enum dsc_arch arch = p->cache->info.arch;
@@ -102,17 +126,8 @@ int plan_code_refs(struct dsc_plan *p, const struct dsc_code_ref **refs, size_t 
     bool a64 = arch == DSC_ARCH_ARM64 || arch == DSC_ARCH_ARM64E || arch == DSC_ARCH_ARM64_32;
     if (!p->code_refs_read && (x86 || a64)) {
         struct walk w = {.p = p};
-        for (w.sect = 0; w.sect < p->mo.nsects; w.sect++) {
-            const struct dsc_section *s = &p->mo.sects[w.sect];
-            dsc_span code;
-            if (!(s->flags & (S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS)) ||
-                !dsc_vm_span(p->cache, s->addr, s->size, &code))
-                continue;
-            if (x86)
-                walk_x86(&w, s->addr, code);
-            else
-                walk_a64(&w, s->addr, code);
-        }
+        for (w.sect = 0; w.sect < p->mo.nsects; w.sect++)
+            walk_section(&w, x86);
         if (w.oom) {
             free(w.v);
             return plan_oom(p);

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * coderefs.h — the image's code read once per extraction: every reference
- * in it that leaves the image. gotslots.c (which cache-wide GOT twins the
- * code reads) and pass_stubs.c (which re-aims branches and loads at the
- * image's own stubs and slots) both work from this one list, so no pass
- * walks the code itself.
+ * coderefs.h — the image's code and unwind information read once per
+ * extraction: every reference in them that leaves the image. gotslots.c
+ * (which cache-wide GOT twins the image reads) and pass_stubs.c (which
+ * re-aims branches, loads and personality references at the image's own
+ * stubs and slots) both work from this one list, so no pass walks the
+ * code itself.
  */
 #ifndef DSC_CODEREFS_H
 #define DSC_CODEREFS_H
@@ -19,10 +20,16 @@ enum dsc_code_ref_kind {
     DSC_REF_AUTH_STUB, /* arm64e stub of a S_SYMBOL_STUBS section (ADRP X17 / ADD /
                         * LDR X16, [X17] / BRAA); `to` is the slot; pass_stubs
                         * re-encodes stubs whole, so only gotslots.c reads these */
+    DSC_REF_UNWIND_OFF32,   /* __unwind_info personality entry (base/unwind.h):
+                             * 32-bit offset from the mach_header; `to` is the slot */
+    DSC_REF_UNWIND_DELTA32, /* __eh_frame CIE personality, 32-bit pc-relative;
+                             * `to` is the slot */
 };
 
 /* Branches whose target is outside the image; loads (pointer-sized for
- * AArch64) of a slot outside the image in a mapped, non-executable range.
+ * AArch64) and personality references of a slot outside the image in a
+ * mapped, non-executable range (a coalesced GOT: dyld-1042.1+
+ * adjustReferencesUsingInfoV2 aims them there).
  * In section order, then address order. RIP operands are found at every
  * byte offset that decodes as one, overlapping ones included: a user that
  * rewrites an instruction skips the refs inside it. */
@@ -34,7 +41,7 @@ struct dsc_code_ref {
 };
 
 /* The list, read from every section with instructions (S_SYMBOL_STUBS
- * included) on the first call and kept in the plan; -1 only when out of
+ * included) and from __TEXT,__unwind_info and __eh_frame on the first call and kept in the plan; -1 only when out of
  * memory. Architectures other than AArch64 and x86_64 have none. A size
  * plan lists no branches: only the rewrites it skips (pass_stubs.c)
  * follow them; the loads decide GOT slots' binds (gotslots.c). */

@@ -4,9 +4,10 @@
  * cache-wide twins the image's code reads (contract: gotslots.h).
  *
  *  1. Twins: every pointer-sized load in the image's code (AArch64
- *     ADRP+LDR and LDR literal, x86_64 RIP-relative operands) of a slid
- *     pointer outside the image in a non-executable mapping (coderefs.c),
- *     with its target and authentication from the slide info.
+ *     ADRP+LDR and LDR literal, x86_64 RIP-relative operands), and every
+ *     personality reference of its unwind information, of a slid pointer
+ *     outside the image in a non-executable mapping (coderefs.c), with its
+ *     target and authentication from the slide info.
  *  2. Own slots still bound in GOT-like sections claim the twins whose
  *     target exports their name with the same authentication.
  *  3. Zeroed slots (no fixup, 0 in the cache) of __got/__auth_got claim

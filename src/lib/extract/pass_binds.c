@@ -14,6 +14,10 @@
  *     there, bound to the first dependency of this image through which that
  *     name is visible (so a symbol of libdyld binds to the libSystem
  *     umbrella that re-exports it).
+ *  4. a target outside every image (an addend that leaves the symbol's
+ *     image: &sym + 0x123456789): the image's undefined symbol (LC_DYSYMTAB)
+ *     resolving, through its dependencies, to the greatest address at or
+ *     below the target; a bind names one of its image's imports.
  * A slot that names nothing stays DSC_FIXUP_EXTERNAL (counted as unbound by
  * the fixups pass) and gets a warning. Self-binds recorded by the original
  * opcodes (an image calling its own interposable export through its GOT)
@@ -104,6 +108,43 @@ static void name_import(const struct dsc_plan *p, struct dsc_symbols *syms, cons
     *out = (struct bind_name){ind->name, ordinal, (ind->n_desc & N_WEAK_REF) != 0, 0};
 }
 
+struct beyond {
+    const struct dsc_plan *p;
+    struct dsc_symbols *syms;
+    uint64_t target;
+    const struct dsc_export *best;
+    struct bind_name *out;
+};
+
+static int on_undefined(void *ctx, const char *name, uint16_t n_desc)
+{
+    struct beyond *b = ctx;
+    uint32_t ndeps;
+    const struct dsc_dep *deps = dsc_symbols_deps(b->syms, b->p->mo.image, &ndeps);
+    for (uint32_t i = 0; i < ndeps; i++) {
+        const struct dsc_export *e = deps[i].image >= 0 ? dsc_symbols_lookup(b->syms, (uint32_t)deps[i].image, name)
+                                                        : NULL;
+        if (!e || e->address > b->target || (b->best && e->address <= b->best->address))
+            continue;
+        b->best = e;
+        *b->out = (struct bind_name){name, (int)i + 1, (n_desc & N_WEAK_REF) != 0, (int64_t)(b->target - e->address)};
+        break;
+    }
+    return 0;
+}
+
+/* Evidence 4: the import whose address is the greatest at or below a
+ * target no image holds. */
+static bool name_beyond(const struct dsc_plan *p, struct dsc_symbols *syms, uint64_t target, struct bind_name *out)
+{
+    struct beyond b = {p, syms, target & DSC_TBI_MASK, NULL, out};
+    dsc_error ignored;
+    if (dsc_symbols_image_of(syms, b.target) >= 0 ||
+        dsc_imports_each_undefined(&p->mo, on_undefined, &b, &ignored))
+        return false;
+    return b.best != NULL;
+}
+
 static bool name_slot(const struct dsc_plan *p, struct dsc_symbols *syms, const struct dsc_imports *im,
                       uint64_t slot, uint64_t target, bool have_target, struct bind_name *out)
 {
@@ -122,7 +163,7 @@ static bool name_slot(const struct dsc_plan *p, struct dsc_symbols *syms, const 
         name_import(p, syms, ind, out);
         return true;
     }
-    return have_target && name_by_target(p, syms, target, out);
+    return have_target && (name_by_target(p, syms, target, out) || name_beyond(p, syms, target, out));
 }
 
 static int make_bind(struct dsc_plan *p, struct dsc_fixup *f, const struct bind_name *b)

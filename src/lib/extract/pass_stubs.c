@@ -17,9 +17,11 @@
  *  3. GOT loads (AArch64): an ADRP+LDR pair or an LDR literal reading a
  *     pointer outside the image (a uniqued GOT chunk) is re-encoded to read
  *     the own slot bound to the same symbol; x86_64 RIP-relative operands
- *     and Swift's 32-bit relative references (relrefs.c) alike. Steps 2
- *     and 3 take the references from coderefs.c, which reads the code once
- *     for them and for gotslots.c.
+ *     and Swift's 32-bit relative references (relrefs.c) alike, and so
+ *     are unwind information's personality references (__unwind_info's
+ *     personality array, __eh_frame CIEs: base/unwind.h), which the cache
+ *     aims at the coalesced GOT. Steps 2 and 3 take the references from
+ *     coderefs.c, which reads the code once for them and for gotslots.c.
  *  4. The indirect symbol table names each stub and bound slot again
  *     (symbolize.c), so disassemblers show what a stub calls.
  * Runs after pass_binds (slot names come from the binds it made) and after
@@ -37,6 +39,7 @@
 #include "index/imports.h"
 #include "base/insn.h"
 #include "base/sort.h"
+#include "base/unwind.h"
 #include "base/x86.h"
 #include "cache/slide.h"
 #include "index/stubs.h"
@@ -401,7 +404,28 @@ static uint64_t fix_x86_operand(struct stub_ctx *x, dsc_span code, uint64_t o, u
     return insn.length;
 }
 
-/* One reference leaving the image (coderefs.h), in code other than stubs;
+/* A personality reference of unwind information (coderefs.h, base/unwind.h)
+ * naming a foreign GOT chunk: re-aimed at the own GOT slot. */
+static void fix_unwind(struct stub_ctx *x, uint8_t *word, const struct dsc_code_ref *r)
+{
+    enum dsc_unwind_kind kind = r->kind == DSC_REF_UNWIND_OFF32 ? DSC_UNWIND_IMAGE_OFF32 : DSC_UNWIND_DELTA32;
+    uint64_t own = own_slot_for_load(x, r->pc, r->to, true);
+    uint32_t v;
+    if (!own)
+        return;
+    if (!dsc_unwind_encode(kind, r->pc, own, x->p->base, &v)) {
+        x->unfixed++;
+        plan_warn(x->p, "unwind reference at 0x%llx: own slot 0x%llx is out of reach", (unsigned long long)r->pc,
+                  (unsigned long long)own);
+        return;
+    }
+    if (word)
+        dsc_put32(word, v);
+    x->p->stats.stubs_fixed++;
+}
+
+/* One reference leaving the image (coderefs.h), in code other than stubs
+ * or in unwind information;
  * `code` and `out` are its section's bytes in the cache and the output
  * (NULL in a size plan). Returns bytes rewritten that hold further refs. */
 static uint64_t fix_ref(struct stub_ctx *x, const struct dsc_code_ref *r, dsc_span code, uint8_t *out)
@@ -425,6 +449,10 @@ static uint64_t fix_ref(struct stub_ctx *x, const struct dsc_code_ref *r, dsc_sp
         return fix_x86_operand(x, code, o, out, r->pc, r->to);
     case DSC_REF_AUTH_STUB: /* only in stubs sections, which fix_stubs re-encodes */
         return 0;
+    case DSC_REF_UNWIND_OFF32:
+    case DSC_REF_UNWIND_DELTA32:
+        fix_unwind(x, word, r);
+        return 0;
     }
     return 0;
 }
@@ -442,7 +470,7 @@ static int fix_code(struct stub_ctx *x)
         return -1;
     for (size_t i = 0; i < n; i++) {
         const struct dsc_section *s = &p->mo.sects[refs[i].sect];
-        if (!is_code(s))
+        if (!is_code(s) && !dsc_unwind_section(s->segname, s->sectname))
             continue;
         if (refs[i].sect != sect) {
             sect = refs[i].sect;

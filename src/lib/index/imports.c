@@ -263,6 +263,28 @@ int dsc_imports_load(const struct dsc_macho *mo, struct dsc_imports *out, dsc_er
     return 0;
 }
 
+int dsc_imports_each_undefined(const struct dsc_macho *mo, dsc_undefined_fn fn, void *ctx, dsc_error *err)
+{
+    struct tables t;
+    struct dsc_dysymtab_cmd dy;
+    if (read_tables(mo, &t, err))
+        return -1;
+    if (!t.syms.size || dsc_macho_dysymtab(mo, &dy) <= 0)
+        return 0;
+    for (uint64_t i = dy.iundefsym; i < (uint64_t)dy.iundefsym + dy.nundefsym; i++) {
+        dsc_span nl;
+        const char *name;
+        if (!span_sub(t.syms, i * t.nlist_size, t.nlist_size, &nl) ||
+            !span_cstr(t.strs, dsc_le32(nl.data), t.strs.size, &name, NULL))
+            return dsc_image_fail(err, mo->cache, mo->image, "undefined symbol %llu is out of the symbol table",
+                                  (unsigned long long)i);
+        int rc = fn(ctx, name, dsc_le16(nl.data + 6));
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 void dsc_imports_free(struct dsc_imports *im)
 {
     free(im->binds);

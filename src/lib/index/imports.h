@@ -58,6 +58,12 @@ struct dsc_imports {
 int dsc_imports_load(const struct dsc_macho *mo, struct dsc_imports *out, dsc_error *err);
 void dsc_imports_free(struct dsc_imports *im);
 
+/* fn(ctx, name, n_desc) for each undefined symbol of the image (LC_DYSYMTAB's
+ * iundefsym/nundefsym range), until fn returns non-zero; -1 with `err` set
+ * when the tables are bad. */
+typedef int (*dsc_undefined_fn)(void *ctx, const char *name, uint16_t n_desc);
+int dsc_imports_each_undefined(const struct dsc_macho *mo, dsc_undefined_fn fn, void *ctx, dsc_error *err);
+
 /* The original regular or lazy bind of the slot at `address`, or NULL. */
 const struct dsc_orig_bind *dsc_imports_bind_at(const struct dsc_imports *im, uint64_t address);
 

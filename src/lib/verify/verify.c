@@ -18,8 +18,9 @@
  *  stubs_bad_slot    a stub whose slot is outside the image, not bound, or
  *                    bound to another symbol than the cache stub reached;
  *  branches_outside  a B/BL in code whose target is outside the image;
- *  code_refs_outside an ADD or LDR adding to one ADRP's page (found by
- *                    register data flow over each function, base/a64flow.c),
+ *  code_refs_outside an ADD or LDR adding to one page (one ADRP's, or a
+ *                    group's whose ADRPs meet at joins; found by register
+ *                    data flow over each function, base/a64flow.c),
  *                    an LDR literal or an ADR, addressing outside the image
  *                    (a uniqued GOT chunk, a string in another image);
  *  sel_loads_outside those of them (ADD, ADR) that address a selector string

@@ -52,6 +52,14 @@ char *a_plus_small = sys_big + 16;
 char *a_plus_wide = sys_big + 0x40800;
 __attribute__((section("__AUTH_CONST,__const"), used)) char *const a_auth_plus_small = sys_big + 24;
 __attribute__((section("__AUTH_CONST,__const"), used)) char *const a_auth_plus_wide = sys_big + 0x40808;
+#if defined(__LP64__)
+/* An addend beyond 32 bits (64-bit targets): no DYLD_CHAINED_IMPORT_ADDEND
+ * holds it, a chained output needs DYLD_CHAINED_IMPORT_ADDEND64 (for every
+ * import, the authenticated ones with addends above among them). Not
+ * authenticated: slide info v3 keeps an authenticated target as a 32-bit
+ * offset from the cache base, which this one is beyond. */
+char *a_plus_huge = sys_big + 0x123456789;
+#endif
 
 /* Uses libSystem's weak definition through a pointer: a weak bind. */
 int (*a_weak_ref)(void) = sys_weak_hook;

@@ -47,6 +47,13 @@ void *_Znwm(unsigned long n) { return sys_alloc(n); }
 void _ZdlPv(void *p) { sys_free(p); }
 void _ZdlPvm(void *p, unsigned long n) { (void)n; sys_free(p); }
 void __cxa_pure_virtual(void) {}
+/* libc++abi's and libunwind's exception entry points (libcxxuser's
+ * cleanups and catch; its unwind information names the personality). */
+void __gxx_personality_v0(void) {}
+void _Unwind_Resume(void *e) { (void)e; }
+void *__cxa_begin_catch(void *e) { return e; }
+void __cxa_end_catch(void) {}
+void _ZSt9terminatev(void) {}
 /* libc++abi's type_info vtables: libcxxuser's RTTI objects point 16 bytes
  * in (past offset-to-top and the vtable's own type_info), binds with addend
  * 16 (authenticated on arm64e, where its __const is __AUTH_CONST). */
