@@ -241,6 +241,7 @@ struct cache {
     uint64_t stats_impcaches;
     uint64_t objc_ro_addr, objc_ro_size;    /* ObjCOptimizationHeader (objcOptsOffset/Size) */
     uint64_t hinfo_addr, hinfo_size;        /* header info RO (+ image-info copies from dyld-1122) */
+    uint64_t selopt_addr, selopt_size;      /* the selector hash table (after the strings) */
     uint64_t objc_rw_addr, objc_rw_size;    /* header info RW */
     uint64_t objc_opts_offset;              /* header objcOptsOffset (0: none) */
     uint64_t cats_addr, cats_size;          /* preattached categories' lists of lists */
@@ -335,6 +336,19 @@ uint32_t objc_era(const struct cache *c);
 /* Cache address of the relative-method selector base: the magic selector,
  * first string of the selector buffer (relativeMethodSelectorBaseAddressOffset). */
 uint64_t objc_selector_base(const struct cache *c);
+
+/* objc_hash.c: ObjC perfect hash tables of strings (dyld-1378
+ * OptimizerObjC.h StringHashTable); dsccheck looks keys up with them. */
+#define OBJC_HASH_TAB 1056u   /* tab[]: after the header and scramble[256] */
+uint64_t objc_lookup8(const uint8_t *k, size_t len, uint64_t level);
+uint8_t objc_hash_checkbyte(const char *key, size_t len);
+/* The slot of `key` in the table t[0..size) (false: out of bounds). */
+bool objc_hash_index(const uint8_t *t, size_t size, const char *key, uint32_t *slot);
+/* Apple's chunk size for n keys of 5 bytes' slot data (hashTableSize). */
+uint64_t objc_hash_chunk_size(uint32_t n);
+/* Writes the table for keys[i] at offsets[i] from the table into t[0..room). */
+void objc_hash_write(uint8_t *t, uint64_t room, const char *const *keys, const int32_t *offsets, size_t n,
+                     const char *what);
 
 /* objc_impcaches.c: prebuilt IMP caches (--imp-caches), sized before
  * layout, emitted after the selectors are uniqued. The input walk is shared

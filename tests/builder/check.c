@@ -285,6 +285,7 @@ int main(int argc, char **argv)
     check_locals(&n);
     check_objc_image_info(&n);
     check_objc_opts(&n);
+    check_selector_table();
     check_objc_ro_bounds();
     check_relative_lists(&n);
     check_impcaches(&n);

@@ -90,6 +90,14 @@ void not_zeroed(const struct image *img, uint64_t addr, uint64_t slot);
 void free_twins(void);
 void check_objc_opts(struct counts *n);
 
+/* check_objchash.c: the selector hash table (after check_objc_opts, which
+ * sets types_size); selector_hashed: whether the table finds `s` at `at`. */
+extern uint64_t selopt_addr, selopt_size;
+void check_selector_table(void);
+bool selector_hashed(const char *s, uint64_t at);
+
+/* check_objcsegs.c: the ObjC optimisation header's address (0: none). */
+uint64_t opts_header(void);
 /* check_objcsegs.c: libobjc's __OBJC_RO/__OBJC_RW (true: lc was one,
  * checked); then whether the image has all it should. */
 bool check_objc_segment(const struct image *img, const uint8_t *lc, unsigned *seen);

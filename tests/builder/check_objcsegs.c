@@ -10,13 +10,13 @@
  * __OBJC_RO's bounds are Apple's chunks of the manifest's ObjC era
  * (dyld-1042.1 .. dyld-1378 CacheDylib.cpp addObjcSegments, Chunk.h order):
  * from header info RO, the opts header just before it and outside, over the
- * selector (and type) strings, then from dyld-1284 the IMP caches, then the
+ * selector (and type) strings and the selector hash table, then from dyld-1284 the IMP caches, then the
  * preattached categories, ending with the last of them; before dyld-1284
  * the IMP caches lie outside it (Apple: a LINKEDIT chunk).
  * libobjc's __TEXT,__objc_opt_ro (objc_opt_t, objc4-951.1) as the builder
  * filled it (dyld-1042.1 .. dyld-1378 emitObjCOptsHeader): the input's
- * version, the opts header's flags, header info RO and RW and the selector
- * base as offsets from the section, every other byte the input's.
+ * version, the opts header's flags, the selector table, header info RO and
+ * RW and the selector base as offsets from the section, every other byte the input's.
  */
 #include "check.h"
 
@@ -24,8 +24,7 @@
 
 static const char *const names[2] = {"__OBJC_RO", "__OBJC_RW"};
 
-/* The ObjC optimisation header's address, or 0 when the cache has none. */
-static uint64_t opts_header(void)
+uint64_t opts_header(void)
 {
     const struct dsc_file *m = dsc_main_file(cache);
     if (!dsc_hdr_has(m, HDR_OBJC_OPTS_SIZE, 8) || !dsc_hdr64(m, HDR_OBJC_OPTS_OFFSET))
@@ -95,11 +94,11 @@ void check_objc_segments_seen(const struct image *img, unsigned seen)
         die("libobjc: %u of its __OBJC_RO/__OBJC_RW segments, want %u", seen, want ? 2u : 0u);
 }
 
-/* The end of __OBJC_RO in the manifest's era: strings, IMP caches from
- * dyld-1284, categories. */
+/* The end of __OBJC_RO in the manifest's era: strings, the selector hash
+ * table, IMP caches from dyld-1284, categories. */
 static uint64_t want_ro_end(void)
 {
-    uint64_t end = dsc_align_up(sb.end + types_size, 8);
+    uint64_t end = dsc_align_up(sb.end + types_size, 8) + selopt_size;
     if (impc_size && objc_era_m >= 1284) {
         if (impc_addr != end)
             die("libobjc: the IMP caches (0x%llx) do not follow the strings (0x%llx)", (unsigned long long)impc_addr,
@@ -132,11 +131,12 @@ static void check_opt_ro(const struct image *img, const uint8_t *h)
     uint8_t want[48];
     memcpy(want, in.data, 48);
     dsc_put32(want + 4, dsc_le32(h + 4));
+    dsc_put32(want + 8, (uint32_t)(base + dsc_le64(h + 0x18) - at));
     dsc_put32(want + 12, (uint32_t)(base + dsc_le64(h + 0x08) - at));
     dsc_put32(want + 24, (uint32_t)(base + dsc_le64(h + 0x10) - at));
     dsc_put64(want + 40, base + dsc_le64(h + 0x30) - at);
     if (memcmp(o.data, want, 48) != 0 || memcmp(o.data + 48, in.data + 48, in.size - 48) != 0 ||
-        !dsc_le32(want + 12) || !dsc_le32(want + 24) || !dsc_le64(want + 40))
+        !dsc_le32(want + 8) || !dsc_le32(want + 12) || !dsc_le32(want + 24) || !dsc_le64(want + 40))
         die("libobjc: __objc_opt_ro is not the input's placeholder with the opts header's flags and offsets");
 }
 

@@ -62,12 +62,17 @@ static void find_selbuf(const struct decoded *d, struct selbuf *out)
 }
 
 /* A slot whose input pointed at a selector string may point at the
- * canonical copy of the same string instead. */
+ * canonical copy of the same string instead, the one the selector hash
+ * table finds. */
 bool uniqued_selector(uint64_t target, uint64_t got)
 {
     const char *want, *have;
-    return sb.slots && got >= sb.start && got < sb.end && dsc_vm_cstr(cache, target, 4096, &want) &&
-           dsc_vm_cstr(cache, got, 4096, &have) && strcmp(want, have) == 0;
+    if (!(sb.slots && got >= sb.start && got < sb.end && dsc_vm_cstr(cache, target, 4096, &want) &&
+          dsc_vm_cstr(cache, got, 4096, &have) && strcmp(want, have) == 0))
+        return false;
+    if (!selector_hashed(want, got))
+        die("selector %s (0x%llx) is not found through the selector hash table", want, (unsigned long long)got);
+    return true;
 }
 
 /* Protocol definitions of the inputs (from __objc_protolist) and the

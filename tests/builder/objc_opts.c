@@ -3,8 +3,11 @@
  * objc_opts.c — the dyld-1042+ ObjCOptimizationHeader (header objcOptsOffset
  * and objcOptsSize), for caches whose selectors were uniqued.
  *
- * Version 1 (0x38 bytes): flags, header info RO and RW, no
- * selector/class/protocol hash tables (their offsets are 0), and
+ * Version 1 (0x38 bytes): flags, header info RO and RW, the selector hash
+ * table (dyld-1378 NewSharedCacheBuilder.cpp emitObjCHashTables: every
+ * string of the selector buffer, offsets from the table, objc_hash.c; a
+ * chunk of hashTableSize after the strings, layout.c), no class or protocol
+ * hash tables (their offsets are 0), and
  * relativeMethodSelectorBaseAddressOffset = the magic selector's offset from
  * the cache base. Version 2 (dyld-1376+, 0x48 bytes; dyld-1378
  * NewSharedCacheBuilder.cpp emitObjCOptsHeader, DyldSharedCache.h) adds
@@ -29,13 +32,15 @@
  * emitObjCOptsHeader: "Also fill in the fields in the objc section"): the
  * header's flags, and each table's offset from the section, 32-bit, and the
  * selector base's, 64-bit at byte 40; it refuses a version below 15. This
- * builder makes no selector, class or protocol hash table (the opts header
- * says 0 for them), so their offsets stay 0 (Apple's formula would give
- * minus the section's cache offset); header info RO and RW and the selector
- * base are filled.
+ * builder makes no class or protocol hash table (the opts header says 0 for
+ * them), so their offsets stay 0 (Apple's formula would give minus the
+ * section's cache offset); the selector table (byte 8), header info RO and
+ * RW and the selector base are filled.
  */
 #include "bld.h"
+#include "strpool.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define OPTS_FLAG_PRODUCTION 1
@@ -63,6 +68,40 @@ static size_t objc_images(const struct cache *c)
     return n;
 }
 
+/* The selector buffer's strings (offsets from its start) into keys/offs;
+ * their count. */
+static size_t selector_keys(const struct cache *c, const char **keys, uint32_t *offs)
+{
+    const char *b = (const char *)c->selectors->bytes.data;
+    size_t n = 0, len = c->selectors->bytes.len;
+    for (size_t at = 1; at < len; at += strlen(b + at) + 1) {
+        if (!b[at])
+            continue;
+        if (keys) {
+            keys[n] = b + at;
+            offs[n] = (uint32_t)at;
+        }
+        n++;
+    }
+    return n;
+}
+
+/* The selector hash table (see the top), in its chunk after the strings. */
+static void write_selopt(struct cache *c)
+{
+    size_t n = selector_keys(c, NULL, NULL);
+    const char **keys = xcalloc(n, sizeof *keys);
+    uint32_t *at = xcalloc(n, sizeof *at);
+    int32_t *offs = xcalloc(n, sizeof *offs);
+    selector_keys(c, keys, at);
+    for (size_t i = 0; i < n; i++)
+        offs[i] = (int32_t)(c->selbuf_addr + at[i] - c->selopt_addr);
+    objc_hash_write(cache_bytes(c, c->selopt_addr, c->selopt_size), c->selopt_size, keys, offs, n, "selector");
+    free(keys);
+    free(at);
+    free(offs);
+}
+
 void objc_opts_plan(struct cache *c)
 {
     if (!c->selectors || c->opt.header_size < 0x200 || c->ai->ptr_size != 8)
@@ -71,6 +110,7 @@ void objc_opts_plan(struct cache *c)
     c->objc_ro_size = opts_header_size(c);
     c->hinfo_size = 8 + hinfo_entsize(c) * n + (info_copies(c) ? 8 * n : 0);
     c->objc_rw_size = 8 + 8 * n;
+    c->selopt_size = objc_hash_chunk_size((uint32_t)selector_keys(c, NULL, NULL));
 }
 
 struct image *objc_libobjc(struct cache *c)
@@ -95,6 +135,7 @@ static void fill_opt_ro(struct cache *c, const uint8_t *h)
     if (dsc_le32(o) < 15)
         die("%s: __objc_opt_ro version %u, expected at least 15", img->in_path, dsc_le32(o));
     dsc_put32(o + 4, dsc_le32(h + 4));
+    dsc_put32(o + 8, (uint32_t)(base + dsc_le64(h + 0x18) - at));    /* selopt_offset */
     dsc_put32(o + 12, (uint32_t)(base + dsc_le64(h + 0x08) - at));   /* headeropt_ro_offset */
     dsc_put32(o + 24, (uint32_t)(base + dsc_le64(h + 0x10) - at));   /* headeropt_rw_offset */
     dsc_put64(o + 40, base + dsc_le64(h + 0x30) - at);               /* relativeMethodSelectorBaseAddressOffset */
@@ -114,6 +155,7 @@ void objc_opts_write(struct cache *c)
     dsc_put32(h + 4, OPTS_FLAG_PRODUCTION);
     dsc_put64(h + 0x08, ro - base);
     dsc_put64(h + 0x10, c->objc_rw_addr - base);
+    dsc_put64(h + 0x18, c->selopt_addr - base);
     dsc_put64(h + 0x30, objc_selector_base(c) - base);
     if (opts_version(c) == 2) {
         dsc_put64(h + 0x38, c->selbuf_addr + c->selbuf_size - objc_selector_base(c));
@@ -138,6 +180,7 @@ void objc_opts_write(struct cache *c)
             memcpy(table + (info - ro), cache_bytes(c, at, 8), 8);
         k++;
     }
+    write_selopt(c);
     c->objc_opts_offset = hdr - base;
     fill_opt_ro(c, h);
 }
