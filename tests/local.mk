@@ -52,6 +52,9 @@ EXTRA_DIST += tests/integration/selloads_builder.sh
 # libobjc's __OBJC_RO/__OBJC_RW left out, segments as the input's (issue 10 item 5).
 TESTS += tests/integration/objc_segments.sh
 EXTRA_DIST += tests/integration/objc_segments.sh
+# The ObjC selector, class and protocol hash tables; corrupted copies.
+TESTS += tests/integration/objc_hash_tables.sh
+EXTRA_DIST += tests/integration/objc_hash_tables.sh
 # Swift relative references to GOT slots (tests/builder/inputs/libswiftrel.S).
 TESTS += tests/integration/swift_builder.sh
 EXTRA_DIST += tests/integration/swift_builder.sh

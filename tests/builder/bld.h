@@ -212,6 +212,13 @@ struct main_tables {
     uint64_t images, nrecords, text, subcaches, tpro, paths;
 };
 
+/* A class or protocol hash table and its name strings (objc_clsopt.c). */
+struct objc_table {
+    uint64_t names_addr, names_size;    /* the names, in the ObjC strings */
+    uint64_t addr, size;                /* the table's chunk */
+    struct objc_objs *objs;             /* what goes in (objc_clsopt.c) */
+};
+
 struct cache {
     struct options opt;
     struct main_tables mt;
@@ -242,6 +249,7 @@ struct cache {
     uint64_t objc_ro_addr, objc_ro_size;    /* ObjCOptimizationHeader (objcOptsOffset/Size) */
     uint64_t hinfo_addr, hinfo_size;        /* header info RO (+ image-info copies from dyld-1122) */
     uint64_t selopt_addr, selopt_size;      /* the selector hash table (after the strings) */
+    struct objc_table clsopt, protoopt;     /* class and protocol tables (after it) */
     uint64_t objc_rw_addr, objc_rw_size;    /* header info RW */
     uint64_t objc_opts_offset;              /* header objcOptsOffset (0: none) */
     uint64_t cats_addr, cats_size;          /* preattached categories' lists of lists */
@@ -303,6 +311,17 @@ void objc_unique_selectors(struct cache *c);
 /* Same for protocols: the area is sized before layout, filled after. */
 void objc_plan_protocols(struct cache *c);
 void objc_unique_protocols(struct cache *c);
+/* Input address and name of each protocol of the image's __objc_protolist. */
+typedef void (*objc_protocol_fn)(void *ctx, const struct image *img, uint64_t in_addr, const char *name);
+void objc_each_protocol(const struct cache *c, const struct image *img, objc_protocol_fn fn, void *ctx);
+/* The canonical copy of the k-th protocol name (first seen first, in image
+ * and __objc_protolist order). */
+uint64_t objc_protocol_copy(const struct cache *c, size_t k);
+/* objc_clsopt.c: the class and protocol hash tables, sized by
+ * objc_opts_plan before layout and written by objc_opts_write. */
+void objc_tables_plan(struct cache *c);
+void objc_tables_write(struct cache *c);
+void objc_tables_free(struct cache *c);
 /* objc_opts.c: the ObjCOptimizationHeader (dyld-1042+), sized before layout
  * and written after objc_mark_images. */
 void objc_opts_plan(struct cache *c);
@@ -344,11 +363,18 @@ uint64_t objc_lookup8(const uint8_t *k, size_t len, uint64_t level);
 uint8_t objc_hash_checkbyte(const char *key, size_t len);
 /* The slot of `key` in the table t[0..size) (false: out of bounds). */
 bool objc_hash_index(const uint8_t *t, size_t size, const char *key, uint32_t *slot);
-/* Apple's chunk size for n keys of 5 bytes' slot data (hashTableSize). */
-uint64_t objc_hash_chunk_size(uint32_t n);
-/* Writes the table for keys[i] at offsets[i] from the table into t[0..room). */
+/* Apple's chunk size for n keys of per_slot bytes' slot data
+ * (hashTableSize: 5 for selectors, 13 for classes and protocols). */
+uint64_t objc_hash_chunk_size(uint32_t n, unsigned per_slot);
+/* Writes the table for keys[i] at offsets[i] from the table into t[0..room)
+ * (zeros when n = 0), leaving slot_extra bytes a slot after the offsets. */
 void objc_hash_write(uint8_t *t, uint64_t room, const char *const *keys, const int32_t *offsets, size_t n,
-                     const char *what);
+                     uint64_t slot_extra, const char *what);
+/* Class and protocol tables (ObjectHashTable): the objects array's offset
+ * in the table; the two kinds of its u64 entries (objc_hash.c). */
+uint64_t objc_hash_objects(const uint8_t *t);
+uint64_t objc_object_entry(uint64_t cache_offset, uint32_t dylib_index);
+uint64_t objc_duplicate_entry(uint32_t index, uint32_t count);
 
 /* objc_impcaches.c: prebuilt IMP caches (--imp-caches), sized before
  * layout, emitted after the selectors are uniqued. The input walk is shared
@@ -358,6 +384,7 @@ struct objc_in_class {
     uint64_t list;          /* its own method list (baseMethods), 0 if none */
     uint32_t count;
     uint64_t vtable;        /* the input's vtable field */
+    bool meta;              /* the metaclass of a class of the list */
 };
 struct objc_in_method {
     const char *name;       /* selector */
@@ -367,6 +394,8 @@ typedef void (*objc_in_class_fn)(void *ctx, const struct image *img, struct objc
 /* Every class of the input's __objc_classlist, then its metaclass. */
 void objc_each_input_class(const struct image *img, objc_in_class_fn fn, void *ctx);
 struct objc_in_method objc_in_method(const struct image *img, const struct objc_in_class *k, uint32_t i);
+/* The name (class_ro_t name) of the input class_t at input address cls. */
+const char *objc_in_class_name(const struct image *img, uint64_t cls);
 /* The IMP cache of an input class, as dyld-1378 IMPCaches.cpp chooses it:
  * its methods (m, malloc'd), and the class whose superclass is the fallback
  * (fallback_of, input address). */

@@ -286,6 +286,7 @@ int main(int argc, char **argv)
     check_objc_image_info(&n);
     check_objc_opts(&n);
     check_selector_table();
+    check_object_tables(&n);
     check_objc_ro_bounds();
     check_relative_lists(&n);
     check_impcaches(&n);
@@ -307,11 +308,12 @@ int main(int argc, char **argv)
            "%zu redacted locals, %zu GOT loads, %zu zeroed GOT slots, %zu calls to stub copies, %zu objc image infos, "
            "%zu header infos, %zu lists of lists, %zu relative methods, %zu IMP caches, %zu TLV descriptors, "
            "%zu function variants, %zu relative references to pointer slots, %zu pointers 4 GiB or more above the base, "
-           "%zu unwind personality references\n",
+           "%zu unwind personality references, %zu hashed classes, %zu hashed protocols\n",
            m.main_path, bc.nimages, n.ptrs, n.nulls, n.exports, n.symbols, n.locals, n.adrps, n.rip_refs,
            n.direct_stubs, n.direct_calls, n.selectors, n.protocols, n.selector_loads, n.literals, n.auth,
            n.redacted, n.got_loads, n.zeroed_gots, n.stub_copies, n.image_infos, n.header_infos, n.preattached,
-           n.rel_methods, n.impcaches, n.tlvs, n.fvariants, n.relrefs, n.far_ptrs, n.unwind_refs);
+           n.rel_methods, n.impcaches, n.tlvs, n.fvariants, n.relrefs, n.far_ptrs, n.unwind_refs,
+           n.hashed_classes, n.hashed_protocols);
     dsc_cache_close(cache);
     cache_free(&bc);
     free(cached);

@@ -51,7 +51,7 @@ struct counts {
     size_t ptrs, nulls, exports, symbols, locals, adrps, direct_stubs, direct_calls, selectors, protocols, rip_refs;
     size_t selector_loads, literals, auth, redacted, got_loads, stub_copies, image_infos, header_infos;
     size_t preattached, rel_methods, impcaches, tlvs, fvariants, zeroed_gots, relrefs, far_ptrs;
-    size_t unwind_refs;
+    size_t unwind_refs, hashed_classes, hashed_protocols;
 };
 
 /* The uniqued selector buffer, from libobjc's objc_opt_offsets[0..1]. */
@@ -95,6 +95,17 @@ void check_objc_opts(struct counts *n);
 extern uint64_t selopt_addr, selopt_size;
 void check_selector_table(void);
 bool selector_hashed(const char *s, uint64_t at);
+/* The string the table t (at cache address `at`) finds for s (0: none), and
+ * its slot; the table's slots that name a string. */
+uint64_t hash_lookup(dsc_span t, uint64_t at, const char *s, uint32_t *slot);
+uint32_t hash_used_slots(dsc_span t);
+
+/* check_objcobjs.c: the class and protocol tables and their names (after
+ * check_selector_table); where the ObjC strings end (the names' end) and
+ * the protocol table's chunk ends. */
+uint64_t objc_names_end(void);
+uint64_t objc_tables_end(void);
+void check_object_tables(struct counts *n);
 
 /* check_objcsegs.c: the ObjC optimisation header's address (0: none). */
 uint64_t opts_header(void);

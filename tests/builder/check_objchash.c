@@ -10,8 +10,10 @@
  * else (occupied = the buffer's strings = the non-empty slots), and every
  * selector reference of every image that check_pointers proves uniqued is
  * found through the table at its canonical address (selector_hashed). The
- * table is the chunk after the (type) strings, 8-aligned, of Apple's
- * hashTableSize for its count (dyld-1378 NewSharedCacheBuilder.cpp).
+ * table is the chunk after the strings (selectors, types, class and
+ * protocol names: check_objcobjs.c), 8-aligned, of Apple's hashTableSize
+ * for its count (dyld-1378 NewSharedCacheBuilder.cpp). hash_lookup is the
+ * lookup of all three tables (dyld-1378 OptimizerObjC.h tryGetIndex).
  */
 #include "check.h"
 
@@ -35,13 +37,12 @@ static dsc_span table(void)
         die("ObjC optimisation header: no selector hash table");
     selopt_addr = base + dsc_le64(h.data + 0x18);
     dsc_span head = vm(selopt_addr, OBJC_HASH_TAB, "selector hash table");
-    selopt_size = objc_hash_chunk_size(dsc_le32(head.data + 8));
+    selopt_size = objc_hash_chunk_size(dsc_le32(head.data + 8), 5);
     t = vm(selopt_addr, selopt_size, "selector hash table");
     return t;
 }
 
-/* The address the table gives for `s`, or 0 when it does not find it. */
-static uint64_t lookup(dsc_span t, const char *s)
+uint64_t hash_lookup(dsc_span t, uint64_t at, const char *s, uint32_t *slotp)
 {
     uint32_t slot, cap = dsc_le32(t.data + 4), mask = dsc_le32(t.data + 16);
     if (!objc_hash_index(t.data, t.size, s, &slot))
@@ -50,9 +51,21 @@ static uint64_t lookup(dsc_span t, const char *s)
     int32_t off = (int32_t)dsc_le32(check + cap + 4ULL * slot);
     const char *have;
     if (check[slot] != objc_hash_checkbyte(s, strlen(s)) || !off ||
-        !dsc_vm_cstr(cache, selopt_addr + (int64_t)off, 4096, &have) || strcmp(have, s) != 0)
+        !dsc_vm_cstr(cache, at + (int64_t)off, 4096, &have) || strcmp(have, s) != 0)
         return 0;
-    return selopt_addr + (int64_t)off;
+    if (slotp)
+        *slotp = slot;
+    return at + (int64_t)off;
+}
+
+static uint64_t lookup(dsc_span t, const char *s) { return hash_lookup(t, selopt_addr, s, NULL); }
+
+uint32_t hash_used_slots(dsc_span t)
+{
+    uint32_t cap = dsc_le32(t.data + 4), mask = dsc_le32(t.data + 16), used = 0;
+    for (uint32_t i = 0; i < cap; i++)
+        used += dsc_le32(t.data + OBJC_HASH_TAB + mask + 1 + cap + 4ULL * i) != 0;
+    return used;
 }
 
 bool selector_hashed(const char *s, uint64_t at)
@@ -68,12 +81,12 @@ void check_selector_table(void)
         return;
     uint32_t cap = dsc_le32(t.data + 4), occupied = dsc_le32(t.data + 8), mask = dsc_le32(t.data + 16);
     if (dsc_le32(t.data) || (cap & (cap - 1)) || occupied > cap || ((mask + 1) & mask) ||
-        OBJC_HASH_TAB + mask + 1 + 5ULL * cap > t.size || selopt_addr != dsc_align_up(sb.end + types_size, 8))
+        OBJC_HASH_TAB + mask + 1 + 5ULL * cap > t.size || selopt_addr != dsc_align_up(objc_names_end(), 8))
         die("selector hash table at 0x%llx: version %u, capacity %u, occupied %u, mask 0x%x, or not after the "
             "strings (0x%llx)", (unsigned long long)selopt_addr, dsc_le32(t.data), cap, occupied, mask,
-            (unsigned long long)(sb.end + types_size));
+            (unsigned long long)objc_names_end());
     dsc_span buf = vm(sb.start, sb.end - sb.start, "selector buffer");
-    uint32_t n = 0, used = 0;
+    uint32_t n = 0, used = hash_used_slots(t);
     for (uint64_t off = 0; off < buf.size; off += strlen((const char *)buf.data + off) + 1) {
         if (!buf.data[off])
             continue;
@@ -82,8 +95,6 @@ void check_selector_table(void)
                 (unsigned long long)(sb.start + off));
         n++;
     }
-    for (uint32_t i = 0; i < cap; i++)
-        used += dsc_le32(t.data + OBJC_HASH_TAB + mask + 1 + cap + 4ULL * i) != 0;
     if (n != occupied || used != n)
         die("selector hash table: %u occupied, %u slots used, %u selectors in the buffer", occupied, used, n);
 }

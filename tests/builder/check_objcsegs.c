@@ -10,13 +10,15 @@
  * __OBJC_RO's bounds are Apple's chunks of the manifest's ObjC era
  * (dyld-1042.1 .. dyld-1378 CacheDylib.cpp addObjcSegments, Chunk.h order):
  * from header info RO, the opts header just before it and outside, over the
- * selector (and type) strings and the selector hash table, then from dyld-1284 the IMP caches, then the
+ * strings (selectors, types, class and protocol names) and the selector,
+ * class and protocol hash tables, then from dyld-1284 the IMP caches, then the
  * preattached categories, ending with the last of them; before dyld-1284
  * the IMP caches lie outside it (Apple: a LINKEDIT chunk).
  * libobjc's __TEXT,__objc_opt_ro (objc_opt_t, objc4-951.1) as the builder
  * filled it (dyld-1042.1 .. dyld-1378 emitObjCOptsHeader): the input's
  * version, the opts header's flags, the selector table, header info RO and
- * RW and the selector base as offsets from the section, every other byte the input's.
+ * RW, the class and protocol tables and the selector base as offsets from
+ * the section, every other byte the input's.
  */
 #include "check.h"
 
@@ -94,11 +96,11 @@ void check_objc_segments_seen(const struct image *img, unsigned seen)
         die("libobjc: %u of its __OBJC_RO/__OBJC_RW segments, want %u", seen, want ? 2u : 0u);
 }
 
-/* The end of __OBJC_RO in the manifest's era: strings, the selector hash
- * table, IMP caches from dyld-1284, categories. */
+/* The end of __OBJC_RO in the manifest's era: strings, the selector,
+ * class and protocol hash tables, IMP caches from dyld-1284, categories. */
 static uint64_t want_ro_end(void)
 {
-    uint64_t end = dsc_align_up(sb.end + types_size, 8) + selopt_size;
+    uint64_t end = objc_tables_end();
     if (impc_size && objc_era_m >= 1284) {
         if (impc_addr != end)
             die("libobjc: the IMP caches (0x%llx) do not follow the strings (0x%llx)", (unsigned long long)impc_addr,
@@ -117,7 +119,7 @@ static uint64_t want_ro_end(void)
     return end;
 }
 
-/* libobjc's objc_opt_t: fields at 4, 12, 24 (32-bit) and 40 (64-bit). */
+/* libobjc's objc_opt_t: fields at 4, 8, 12, 24, 32, 36 (32-bit) and 40 (64-bit). */
 static void check_opt_ro(const struct image *img, const uint8_t *h)
 {
     const struct sect *x = image_sect(img, "__TEXT", "__objc_opt_ro");
@@ -134,9 +136,12 @@ static void check_opt_ro(const struct image *img, const uint8_t *h)
     dsc_put32(want + 8, (uint32_t)(base + dsc_le64(h + 0x18) - at));
     dsc_put32(want + 12, (uint32_t)(base + dsc_le64(h + 0x08) - at));
     dsc_put32(want + 24, (uint32_t)(base + dsc_le64(h + 0x10) - at));
+    dsc_put32(want + 32, (uint32_t)(base + dsc_le64(h + 0x20) - at));
+    dsc_put32(want + 36, (uint32_t)(base + dsc_le64(h + 0x28) - at));
     dsc_put64(want + 40, base + dsc_le64(h + 0x30) - at);
     if (memcmp(o.data, want, 48) != 0 || memcmp(o.data + 48, in.data + 48, in.size - 48) != 0 ||
-        !dsc_le32(want + 8) || !dsc_le32(want + 12) || !dsc_le32(want + 24) || !dsc_le64(want + 40))
+        !dsc_le32(want + 8) || !dsc_le32(want + 12) || !dsc_le32(want + 24) || !dsc_le32(want + 32) ||
+        !dsc_le32(want + 36) || !dsc_le64(want + 40))
         die("libobjc: __objc_opt_ro is not the input's placeholder with the opts header's flags and offsets");
 }
 

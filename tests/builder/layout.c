@@ -150,21 +150,27 @@ static void place_segments(struct cache *c, struct region *r, size_t first, size
  * (dyld-1042.1 .. dyld-1378 cache_builder/Chunk.h: objcOptsHeader,
  * objcHeaderInfoRO, objcImageInfo, objcStrings, the hash tables,
  * objcIMPCaches, objcPreAttachedCategories): the ObjC optimisation header,
- * header info RO (with the image-info copies from dyld-1122), selector (then
- * method type) strings, the selector hash table, IMP caches, preattached
- * categories' lists. Apple's opts header and IMP caches are LINKEDIT
+ * header info RO (with the image-info copies from dyld-1122), the strings
+ * (selectors, then method types, class names, protocol names: all
+ * objcStrings chunks, in the order addObjCOptimizationsToSubCache adds them),
+ * the selector, class and protocol hash tables (8-aligned), IMP caches,
+ * preattached categories' lists. Apple's opts header and IMP caches are LINKEDIT
  * chunks in dyld-1042.1..1245.1 (SubCache::addObjCOptsHeaderChunk,
  * addObjCIMPCachesChunk) and READ_ONLY
  * ones from dyld-1284.13; before the 1284 era ours stay in the area, first,
  * so that libobjc's __OBJC_RO (header info RO .. area end: objc_segs.c) spans
- * the chunks Apple's spans in every era. Of the hash tables only the
- * selector table is built (objc_opts.c), after the strings. */
+ * the chunks Apple's spans in every era (objc_opts.c, objc_clsopt.c). */
 static bool impc_in_ro(const struct cache *c) { return objc_era(c) >= 1284; }
+
+static uint64_t objc_strings_size(const struct cache *c)
+{
+    return c->selbuf_size + c->typebuf_size + c->clsopt.names_size + c->protoopt.names_size;
+}
 
 static uint64_t objc_area_size(const struct cache *c)
 {
-    return c->objc_ro_size + c->impc_size + c->hinfo_size + dsc_align_up(c->selbuf_size + c->typebuf_size, 8) +
-           c->selopt_size + c->cats_size;
+    return c->objc_ro_size + c->impc_size + c->hinfo_size + dsc_align_up(objc_strings_size(c), 8) +
+           c->selopt_size + dsc_align_up(c->clsopt.size, 8) + dsc_align_up(c->protoopt.size, 8) + c->cats_size;
 }
 
 /* The area is in the main TEXT mapping before dyld-1231 (dyld-1042.1..1165.3
@@ -186,9 +192,12 @@ static void place_objc_area(struct cache *c, uint64_t at)
     }
     c->hinfo_addr = at;
     c->selbuf_addr = at + c->hinfo_size;
-    at = c->selbuf_addr + dsc_align_up(c->selbuf_size + c->typebuf_size, 8);
-    c->selopt_addr = at;
-    at += c->selopt_size;
+    c->clsopt.names_addr = c->selbuf_addr + c->selbuf_size + c->typebuf_size;
+    c->protoopt.names_addr = c->clsopt.names_addr + c->clsopt.names_size;
+    c->selopt_addr = c->selbuf_addr + dsc_align_up(objc_strings_size(c), 8);
+    c->clsopt.addr = c->selopt_addr + c->selopt_size;
+    c->protoopt.addr = c->clsopt.addr + dsc_align_up(c->clsopt.size, 8);
+    at = c->protoopt.addr + dsc_align_up(c->protoopt.size, 8);
     if (impc_in_ro(c)) {
         c->impc_addr = at;
         at += c->impc_size;

@@ -13,7 +13,8 @@ tests_builder_libbld_a_SOURCES = \
 	tests/builder/got.c tests/builder/universal.c tests/builder/objc_opts.c tests/builder/objc_segs.c \
 	tests/builder/objc_cats.c tests/builder/selloads.c tests/builder/tlv.c \
 	tests/builder/fvariants.c tests/builder/chained_in.c tests/builder/swiftrel.c tests/builder/unwind.c \
-	tests/builder/objc_methlists.c tests/builder/objc_impcaches.c tests/builder/objc_hash.c
+	tests/builder/objc_methlists.c tests/builder/objc_impcaches.c tests/builder/objc_hash.c \
+	tests/builder/objc_clsopt.c
 
 check_PROGRAMS += tests/builder/dscbuild tests/builder/dsccheck
 tests_builder_dscbuild_SOURCES = tests/builder/main.c
@@ -22,7 +23,8 @@ tests_builder_dsccheck_SOURCES = tests/builder/check.c tests/builder/check.h tes
 	tests/builder/check_ptrs.c tests/builder/check_syms.c tests/builder/check_code.c \
 	tests/builder/check_cats.c tests/builder/check_tlv.c tests/builder/check_swiftrel.c \
 	tests/builder/check_methlists.c tests/builder/check_impcaches.c tests/builder/check_objcsegs.c \
-	tests/builder/check_largevm.c tests/builder/check_unwind.c tests/builder/check_objchash.c
+	tests/builder/check_largevm.c tests/builder/check_unwind.c tests/builder/check_objchash.c \
+	tests/builder/check_objcobjs.c
 tests_builder_dsccheck_LDADD = tests/builder/libbld.a libdsc_core.la
 # authgot: the post-link step giving inputs/libauthgot.s ld64's arm64e shape
 check_PROGRAMS += tests/builder/authgot

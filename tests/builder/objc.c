@@ -170,9 +170,13 @@ static int cmp_proto(const void *a, const void *b)
 
 static unsigned proto_size(const struct cache *c) { return c->ai->ptr_size == 8 ? 0x60 : 0x34; }
 
+uint64_t objc_protocol_copy(const struct cache *c, size_t k)
+{
+    return c->proto_addr + k * dsc_align_up(proto_size(c), 8);
+}
+
 /* Input address and name of each protocol in an image's __objc_protolist. */
-static void each_protocol(const struct cache *c, const struct image *img,
-                          void (*fn)(void *, const struct image *, uint64_t, const char *), void *ctx)
+void objc_each_protocol(const struct cache *c, const struct image *img, objc_protocol_fn fn, void *ctx)
 {
     unsigned psz = c->ai->ptr_size;
     const struct sect *x = image_sect(img, "__DATA_CONST", "__objc_protolist");
@@ -218,7 +222,7 @@ void objc_plan_protocols(struct cache *c)
     struct name_set set;
     strpool_init(&set.names);
     for (size_t i = 0; i < c->nimages; i++)
-        each_protocol(c, &c->images[i], count_protocol, &set);
+        objc_each_protocol(c, &c->images[i], count_protocol, &set);
     c->proto_area_size = set.names.count * (uint64_t)dsc_align_up(proto_size(c), 8);
     strpool_free(&set.names);
 }
@@ -247,7 +251,7 @@ static uint64_t make_canonical(struct cache *c, struct image *img, uint64_t orig
 {
     unsigned psz = c->ai->ptr_size, size = proto_size(c);
     uint64_t copy = c->proto_addr + c->proto_used;
-    c->proto_used += dsc_align_up(size, 8);
+    c->proto_used += dsc_align_up(size, 8);    /* objc_protocol_copy's stride */
     memcpy(cache_bytes(c, copy, size), cache_bytes(c, orig, size), size);
     size_t n = img->nptrs;
     uint64_t name = 0, demangled = 8ULL * psz + 8 + psz;
@@ -323,7 +327,7 @@ void objc_unique_protocols(struct cache *c)
     struct proto_walk w = {.c = c};
     strpool_init(&w.names);
     for (size_t i = 0; i < c->nimages; i++)
-        each_protocol(c, &c->images[i], collect_protocol, &w);
+        objc_each_protocol(c, &c->images[i], collect_protocol, &w);
     if (w.nmap)
         qsort(w.map, w.nmap, sizeof *w.map, cmp_proto);
     for (size_t i = 0; i < c->nimages; i++) {

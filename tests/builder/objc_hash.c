@@ -13,9 +13,17 @@
  * A key's slot is (v >> shift) ^ scramble[tab[v & mask]] with v = Bob
  * Jenkins' lookup8(key, strlen, salt) (shift 64 gives 0 for the first term);
  * its check byte is (key[0] & 7) << 5 | (strlen & 31).
+ * The class and protocol tables (dyld-1042.1 .. dyld-1378 OptimizerObjC.h
+ * ObjectHashTable) go on after the offsets: objects u64[capacity], each
+ * {isDuplicate:1 = 0, objectCacheOffset:47, dylibObjCIndex:16} from bit 0
+ * (the name's one object: offset from the cache base, index in header
+ * info) or {isDuplicate:1 = 1, index:47, count:16} (the name's objects are
+ * duplicates[index .. index + count)), 0 for a name without objects; then
+ * duplicateCount u32 and duplicates u64[duplicateCount], unaligned.
  * The chunk is sized before the strings are hashed (dyld-1378
  * NewSharedCacheBuilder.cpp hashTableSize: 10% padding, a power of two, at
- * least 4096 bytes). Apple's make_perfect searches salts and tab values as
+ * least 4096 bytes; 5 bytes a slot for selectors, 13 for classes and
+ * protocols, plus 8 per object whose name has several). Apple's make_perfect searches salts and tab values as
  * Bob Jenkins' perfect.c does; this writer makes the same kind of table by a
  * simpler search (capacity = the power of two >= the count, scramble a
  * fixed permutation, buckets largest first given the first tab value that
@@ -77,12 +85,12 @@ bool objc_hash_index(const uint8_t *t, size_t size, const char *key, uint32_t *s
     return *slot < cap;
 }
 
-uint64_t objc_hash_chunk_size(uint32_t n)
+uint64_t objc_hash_chunk_size(uint32_t n, unsigned per_slot)
 {
     uint32_t padded = n * 11 / 10, cap = 1;
     while (cap < padded)
         cap <<= 1;
-    uint64_t size = OBJC_HASH_TAB + cap / 2 + cap + 5ULL * cap;
+    uint64_t size = OBJC_HASH_TAB + cap / 2 + cap + (uint64_t)per_slot * cap;
     return size < 4096 ? 4096 : size;
 }
 
@@ -172,13 +180,30 @@ static bool try_hash(const char *const *keys, size_t n, uint32_t cap, uint32_t b
     return ok;
 }
 
+uint64_t objc_hash_objects(const uint8_t *t)
+{
+    return OBJC_HASH_TAB + (uint64_t)dsc_le32(t + 16) + 1 + 5ULL * dsc_le32(t + 4);
+}
+
+uint64_t objc_object_entry(uint64_t cache_offset, uint32_t dylib_index)
+{
+    return cache_offset << 1 | (uint64_t)dylib_index << 48;
+}
+
+uint64_t objc_duplicate_entry(uint32_t index, uint32_t count)
+{
+    return 1 | (uint64_t)index << 1 | (uint64_t)count << 48;
+}
+
 void objc_hash_write(uint8_t *t, uint64_t room, const char *const *keys, const int32_t *offsets, size_t n,
-                     const char *what)
+                     uint64_t slot_extra, const char *what)
 {
     uint32_t cap = 1;
     while (cap < n)
         cap <<= 1;
-    for (uint32_t blen = 1; OBJC_HASH_TAB + blen + 5ULL * cap <= room; blen <<= 1)
+    if (!n) /* Apple's StringHashTable::write zeroes the header of an empty table */
+        return;
+    for (uint32_t blen = 1; OBJC_HASH_TAB + blen + (5ULL + slot_extra) * cap <= room; blen <<= 1)
         for (uint64_t si = 1; si <= 64; si++)
             if (try_hash(keys, n, cap, blen, si * 0x9e3779b97f4a7c13ULL, t)) {
                 uint8_t *check = t + OBJC_HASH_TAB + blen;

@@ -93,7 +93,7 @@ static uint32_t in_u32(const struct image *img, uint64_t in_addr)
 
 static struct objc_in_class list_at(uint64_t cls, uint64_t list, const struct image *img, uint64_t vtable)
 {
-    return (struct objc_in_class){cls, list, list ? in_u32(img, list + 4) : 0, vtable};
+    return (struct objc_in_class){cls, list, list ? in_u32(img, list + 4) : 0, vtable, false};
 }
 
 static struct objc_in_class class_at(const struct image *img, uint64_t cls)
@@ -108,7 +108,9 @@ void objc_each_input_class(const struct image *img, objc_in_class_fn fn, void *c
     for (uint64_t k = 0; x && k + 8 <= x->size; k += 8) {
         uint64_t cls = in_ptr(img, x->in_addr + k);
         fn(ctx, img, class_at(img, cls));
-        fn(ctx, img, class_at(img, in_ptr(img, cls)));
+        struct objc_in_class meta = class_at(img, in_ptr(img, cls));
+        meta.meta = true;
+        fn(ctx, img, meta);
     }
 }
 
@@ -180,7 +182,7 @@ static void add_class_methods(const struct image *img, uint64_t cls, bool meta, 
     }
 }
 
-static const char *class_name(const struct image *img, uint64_t cls)
+const char *objc_in_class_name(const struct image *img, uint64_t cls)
 {
     return image_in_cstr(img, in_ptr(img, (in_ptr(img, cls + 32) & ~7ULL) + 0x18));
 }
@@ -201,7 +203,7 @@ static uint64_t flattening_root(const struct image *img, uint64_t cls, const cha
 {
     bool meta;
     for (uint64_t cur = cls; in_image_class(img, cur, &meta);) {
-        if (is_root(roots, class_name(img, cur)))
+        if (is_root(roots, objc_in_class_name(img, cur)))
             return cur;
         if (in_u32(img, in_ptr(img, cur + 32) & ~7ULL) & 2u)
             return 0;

@@ -6,8 +6,8 @@
  * Version 1 (0x38 bytes): flags, header info RO and RW, the selector hash
  * table (dyld-1378 NewSharedCacheBuilder.cpp emitObjCHashTables: every
  * string of the selector buffer, offsets from the table, objc_hash.c; a
- * chunk of hashTableSize after the strings, layout.c), no class or protocol
- * hash tables (their offsets are 0), and
+ * chunk of hashTableSize), the class and protocol hash tables
+ * (objc_clsopt.c; their chunks follow the selector table's, layout.c), and
  * relativeMethodSelectorBaseAddressOffset = the magic selector's offset from
  * the cache base. Version 2 (dyld-1376+, 0x48 bytes; dyld-1378
  * NewSharedCacheBuilder.cpp emitObjCOptsHeader, DyldSharedCache.h) adds
@@ -31,11 +31,11 @@
  * it from the opts header (dyld-1042.1 .. dyld-1378 NewSharedCacheBuilder.cpp
  * emitObjCOptsHeader: "Also fill in the fields in the objc section"): the
  * header's flags, and each table's offset from the section, 32-bit, and the
- * selector base's, 64-bit at byte 40; it refuses a version below 15. This
- * builder makes no class or protocol hash table (the opts header says 0 for
- * them), so their offsets stay 0 (Apple's formula would give minus the
- * section's cache offset); the selector table (byte 8), header info RO and
- * RW and the selector base are filled.
+ * selector base's, 64-bit at byte 40; it refuses a version below 15. Filled:
+ * the selector table (byte 8), header info RO (12) and RW (24), the class
+ * (32, largeSharedCachesClassOffset) and protocol (36,
+ * largeSharedCachesProtocolOffset) tables and the selector base (40); the
+ * unused_* words (16, 20, 28) stay 0 as Apple writes them.
  */
 #include "bld.h"
 #include "strpool.h"
@@ -96,7 +96,7 @@ static void write_selopt(struct cache *c)
     selector_keys(c, keys, at);
     for (size_t i = 0; i < n; i++)
         offs[i] = (int32_t)(c->selbuf_addr + at[i] - c->selopt_addr);
-    objc_hash_write(cache_bytes(c, c->selopt_addr, c->selopt_size), c->selopt_size, keys, offs, n, "selector");
+    objc_hash_write(cache_bytes(c, c->selopt_addr, c->selopt_size), c->selopt_size, keys, offs, n, 0, "selector");
     free(keys);
     free(at);
     free(offs);
@@ -110,7 +110,8 @@ void objc_opts_plan(struct cache *c)
     c->objc_ro_size = opts_header_size(c);
     c->hinfo_size = 8 + hinfo_entsize(c) * n + (info_copies(c) ? 8 * n : 0);
     c->objc_rw_size = 8 + 8 * n;
-    c->selopt_size = objc_hash_chunk_size((uint32_t)selector_keys(c, NULL, NULL));
+    c->selopt_size = objc_hash_chunk_size((uint32_t)selector_keys(c, NULL, NULL), 5);
+    objc_tables_plan(c);
 }
 
 struct image *objc_libobjc(struct cache *c)
@@ -138,6 +139,8 @@ static void fill_opt_ro(struct cache *c, const uint8_t *h)
     dsc_put32(o + 8, (uint32_t)(base + dsc_le64(h + 0x18) - at));    /* selopt_offset */
     dsc_put32(o + 12, (uint32_t)(base + dsc_le64(h + 0x08) - at));   /* headeropt_ro_offset */
     dsc_put32(o + 24, (uint32_t)(base + dsc_le64(h + 0x10) - at));   /* headeropt_rw_offset */
+    dsc_put32(o + 32, (uint32_t)(base + dsc_le64(h + 0x20) - at));   /* largeSharedCachesClassOffset */
+    dsc_put32(o + 36, (uint32_t)(base + dsc_le64(h + 0x28) - at));   /* largeSharedCachesProtocolOffset */
     dsc_put64(o + 40, base + dsc_le64(h + 0x30) - at);               /* relativeMethodSelectorBaseAddressOffset */
 }
 
@@ -156,6 +159,8 @@ void objc_opts_write(struct cache *c)
     dsc_put64(h + 0x08, ro - base);
     dsc_put64(h + 0x10, c->objc_rw_addr - base);
     dsc_put64(h + 0x18, c->selopt_addr - base);
+    dsc_put64(h + 0x20, c->clsopt.addr - base);
+    dsc_put64(h + 0x28, c->protoopt.addr - base);
     dsc_put64(h + 0x30, objc_selector_base(c) - base);
     if (opts_version(c) == 2) {
         dsc_put64(h + 0x38, c->selbuf_addr + c->selbuf_size - objc_selector_base(c));
@@ -181,6 +186,7 @@ void objc_opts_write(struct cache *c)
         k++;
     }
     write_selopt(c);
+    objc_tables_write(c);
     c->objc_opts_offset = hdr - base;
     fill_opt_ro(c, h);
 }

@@ -19,9 +19,9 @@
  * infos, strings and the hash tables, and from dyld-1284 the IMP caches
  * (before, a LINKEDIT chunk); the opts header, the chunk kind before header
  * info RO, stays outside. This builder's ObjC read-only area (layout.c) is
- * laid out in Apple's Chunk::Kind order, without hash tables, so __OBJC_RO
- * spans the same chunks: from header info RO to the end of the selector
- * (and type) strings, IMP caches (dyld-1284+) and categories: in TEXT for
+ * laid out in Apple's Chunk::Kind order, so __OBJC_RO spans the same
+ * chunks: from header info RO over the strings and the selector, class and
+ * protocol hash tables, IMP caches (dyld-1284+) and categories: in TEXT for
  * the 0x200 header (dyld-1042..1165), in the READ_ONLY mapping from 0x208
  * (dyld-1231+).
  * __OBJC_RW: header info RW and the canonical protocols after it, as in

@@ -205,5 +205,6 @@ void cache_free(struct cache *c)
         free(c->types);
     }
     objc_impcaches_free(c);
+    objc_tables_free(c);
     free(c->opt.alias_specs);
 }
