@@ -38,13 +38,25 @@ build() {
     echo "$out" | grep -oE '[0-9]+ hashed classes, [0-9]+ hashed protocols'
 }
 
-# The ObjC area is in TEXT, file offset = cache offset: the opts header's
-# table offsets are file offsets of the main file.
+# file_off CACHE OFFSET: the main file's offset of that cache offset.
+file_off() {
+    "$DSCFS" --info "$1" | awk '$1 == "Base" { print "base", $4 } $1 ~ /^__/ && $8 == "0" { print $4, $5, $6 }' |
+        while read -r size addr off; do
+            if [ "$size" = base ]; then
+                a=$((addr + $2))
+            elif [ "$a" -ge $((addr)) ] && [ "$a" -lt $((addr + size)) ]; then
+                echo $((off + a - addr))
+                break
+            fi
+        done
+}
+# The opts header and the three tables' file offsets (all in the main file).
 tables() {
-    opts=$(u64_at "$1" $((0x1d0)))
-    sel=$(u64_at "$1" $((opts + 0x18)))
-    cls=$(u64_at "$1" $((opts + 0x20)))
-    proto=$(u64_at "$1" $((opts + 0x28)))
+    opts=$(file_off "$1" "$(u64_at "$1" $((0x1d0)))")
+    sel=$(file_off "$1" "$(u64_at "$1" $((opts + 0x18)))")
+    cls=$(file_off "$1" "$(u64_at "$1" $((opts + 0x20)))")
+    proto=$(file_off "$1" "$(u64_at "$1" $((opts + 0x28)))")
+    [ -n "$opts" ] && [ -n "$sel" ] && [ -n "$cls" ] && [ -n "$proto" ] || fail "$1: the ObjC tables are not in the main file"
 }
 # objects TABLE: file offset of its objects array.
 objects() {
