@@ -8,8 +8,11 @@
  *  - names: every class and metaclass name of every image (class names)
  *    and every __objc_protolist protocol's name (protocol names), each once,
  *    first seen first, are the bytes right after the selector and type
- *    strings, class names first (Chunk.h: all objcStrings chunks before the
- *    hash tables); each is found through its table at its own address, and
+ *    strings, class names first, from dyld-1231 (addReadOnlyChunk appends);
+ *    before it (dyld-1042.1 .. 1165.3 addObjCReadOnlyChunk inserts at the
+ *    front) protocol names, then class names, right before the selector
+ *    buffer (all objcStrings chunks precede the hash tables in Chunk.h's
+ *    order); each is found through its table at its own address, and
  *    occupied = names = the slots that name a string;
  *  - objects, looked up as dyld's forEachClass/forEachProtocol does for
  *    objc4's getPreoptimizedClass/Protocol (objc4-951.1 objc-opt.mm via
@@ -115,12 +118,21 @@ static void collect(void)
 
 static bool have_tables(void) { return opts_header() && bc.ai->ptr_size == 8 && sb.slots; }
 
+/* Where the era's builder puts the names of table `which` (see the top);
+ * the selector buffer's chunk starts with a NUL before sb.start. */
+static uint64_t names_at(int which)
+{
+    if (objc_era_m >= 1231)
+        return sb.end + types_size + (which ? names_len[0] : 0);
+    return sb.start - 1 - names_len[0] - names_len[1] + (which ? 0 : names_len[1]);
+}
+
 uint64_t objc_names_end(void)
 {
     if (!have_tables())
         return sb.end + types_size;
     collect();
-    return sb.end + types_size + names_len[0] + names_len[1];
+    return sb.end + types_size + (objc_era_m >= 1231 ? names_len[0] + names_len[1] : 0);
 }
 
 uint64_t objc_tables_end(void)
@@ -150,17 +162,17 @@ static dsc_span table(int which, uint64_t at)
 }
 
 /* The names chunk holds the expected names; each is found at its place. */
-static void check_names(int which, dsc_span t, uint64_t at, uint64_t names_at)
+static void check_names(int which, dsc_span t, uint64_t at, uint64_t start)
 {
     const struct strpool *p = &want[which].names;
     size_t len = p->bytes.len - 1;
-    if (len && memcmp(vm(names_at, len, "ObjC names").data, p->bytes.data + 1, len) != 0)
-        die("%s names at 0x%llx are not the inputs' %zu names", what[which], (unsigned long long)names_at, p->count);
+    if (len && memcmp(vm(start, len, "ObjC names").data, p->bytes.data + 1, len) != 0)
+        die("%s names at 0x%llx are not the inputs' %zu names", what[which], (unsigned long long)start, p->count);
     for (size_t o = 1; o < p->bytes.len; o += strlen((const char *)p->bytes.data + o) + 1) {
         uint32_t slot;
-        if (hash_lookup(t, at, (const char *)p->bytes.data + o, &slot) != names_at + o - 1)
+        if (hash_lookup(t, at, (const char *)p->bytes.data + o, &slot) != start + o - 1)
             die("%s hash table: %s is not found at 0x%llx", what[which], (const char *)p->bytes.data + o,
-                (unsigned long long)(names_at + o - 1));
+                (unsigned long long)(start + o - 1));
         if (!want[which].count[o] && dsc_le64(t.data + objc_hash_objects(t.data) + 8ULL * slot))
             die("%s hash table: %s has an object, the inputs none", what[which], (const char *)p->bytes.data + o);
     }
@@ -226,8 +238,7 @@ static void check_table(int which, uint64_t at, uint64_t chunk_at, struct counts
         die("%s hash table at 0x%llx, its chunk at 0x%llx", what[which], (unsigned long long)at,
             (unsigned long long)chunk_at);
     dsc_span t = table(which, at);
-    uint64_t names_at = sb.end + types_size + (which ? names_len[0] : 0);
-    check_names(which, t, at, names_at);
+    check_names(which, t, at, names_at(which));
     struct want *w = &want[which];
     uint64_t *canon = xcalloc(w->names.bytes.len, sizeof *canon);
     for (size_t i = 0; i < w->n; i++) {

@@ -150,9 +150,11 @@ static void place_segments(struct cache *c, struct region *r, size_t first, size
  * (dyld-1042.1 .. dyld-1378 cache_builder/Chunk.h: objcOptsHeader,
  * objcHeaderInfoRO, objcImageInfo, objcStrings, the hash tables,
  * objcIMPCaches, objcPreAttachedCategories): header info RO (with the
- * image-info copies from dyld-1122), the strings (selectors, then method
- * types, class names, protocol names: all objcStrings chunks, in the order
- * addObjCOptimizationsToSubCache adds them), the selector, class and
+ * image-info copies from dyld-1122), the strings (all objcStrings chunks,
+ * in the order they are added: selectors with method types, class names,
+ * protocol names from dyld-1231.3, whose addReadOnlyChunk appends; the
+ * reverse before it, dyld-1042.1 .. 1165.3 addObjCReadOnlyChunk inserting
+ * each chunk at the front of TEXT's list before the stable sort), the selector, class and
  * protocol hash tables (8-aligned: objc_opts.c, objc_clsopt.c), preattached
  * categories' lists; from the 1284 era also the ObjC optimisation header,
  * first, and the IMP caches, after the hash tables (dyld-1284.13 and 1378
@@ -191,10 +193,17 @@ static void place_objc_area(struct cache *c, uint64_t at)
         at += c->objc_ro_size;
     }
     c->hinfo_addr = at;
-    c->selbuf_addr = at + c->hinfo_size;
-    c->clsopt.names_addr = c->selbuf_addr + c->selbuf_size + c->typebuf_size;
-    c->protoopt.names_addr = c->clsopt.names_addr + c->clsopt.names_size;
-    c->selopt_addr = c->selbuf_addr + dsc_align_up(objc_strings_size(c), 8);
+    uint64_t strings = at + c->hinfo_size;
+    if (objc_era(c) >= 1231) {
+        c->selbuf_addr = strings;
+        c->clsopt.names_addr = c->selbuf_addr + c->selbuf_size + c->typebuf_size;
+        c->protoopt.names_addr = c->clsopt.names_addr + c->clsopt.names_size;
+    } else {
+        c->protoopt.names_addr = strings;
+        c->clsopt.names_addr = strings + c->protoopt.names_size;
+        c->selbuf_addr = c->clsopt.names_addr + c->clsopt.names_size;
+    }
+    c->selopt_addr = strings + dsc_align_up(objc_strings_size(c), 8);
     c->clsopt.addr = c->selopt_addr + c->selopt_size;
     c->protoopt.addr = c->clsopt.addr + dsc_align_up(c->clsopt.size, 8);
     at = c->protoopt.addr + dsc_align_up(c->protoopt.size, 8);
