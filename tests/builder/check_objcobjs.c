@@ -14,10 +14,12 @@
  *    buffer (all objcStrings chunks precede the hash tables in Chunk.h's
  *    order); each is found through its table at its own address, and
  *    occupied = names = the slots that name a string;
- *  - objects, looked up as dyld's forEachClass/forEachProtocol does for
- *    objc4's getPreoptimizedClass/Protocol (objc4-951.1 objc-opt.mm via
- *    _dyld_for_each_objc_class/protocol): hash, check byte, offset, name,
- *    then the slot's object or its duplicates run. Every class of every
+ *  - objects, looked up as dyld does for objc4's getPreoptimizedClass/
+ *    Protocol (objc4-951.1 objc-opt.mm calls _dyld_for_each_objc_class/
+ *    protocol; dyld-1378 DyldAPIs.cpp: ClassHashTable::forEachClass, then
+ *    cache base + objectCacheOffset, loaded if header info RW says
+ *    dylibObjCIndex is): hash, check byte, offset, name, then the slot's
+ *    object or its duplicates run. Every class of every
  *    ObjC image's __objc_classlist is there exactly once with its cache
  *    offset and its image's header-info index (check_objc_opts proves the
  *    index names the image); every protocol of every ObjC image's
