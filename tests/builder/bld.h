@@ -37,6 +37,8 @@ void buf_u64(struct buf *b, uint64_t v);
 void buf_uleb(struct buf *b, uint64_t v);
 void buf_str(struct buf *b, const char *s); /* with its NUL */
 void buf_free(struct buf *b);
+/* The whole file at `path` appended to `b` (dies naming it if unreadable). */
+void buf_read_file(struct buf *b, const char *path);
 
 /* ---- prefix trie writer (export tries, the dylibs trie) ---- */
 struct trie_entry {

@@ -204,15 +204,8 @@ static void read_key(struct jin *j, struct impc_config *cf, struct keys *k, cons
 
 void impc_config_read(struct impc_config *cf, const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        die("%s: cannot open", path);
     struct buf b = {0};
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        buf_put(&b, chunk, n);
-    fclose(f);
+    buf_read_file(&b, path);
     struct jin j = {path, (const char *)b.data, 0, b.len};
     struct keys k = {1, 0, 0, false};
     memset(cf, 0, sizeof *cf);

@@ -314,13 +314,11 @@ static bool add_list(struct impc_model *m, long d, size_t img, const struct objc
     return dup;
 }
 
-/* populateMethodLists */
-static void populate(struct impc_model *m, const struct keys *ks)
+/* populateMethodLists of image `img` */
+static void populate(struct impc_model *m, const struct keys *ks, size_t img)
 {
-    m->data_of = xmalloc(m->nk * sizeof *m->data_of);
     for (size_t k = 0; k < m->nk; k++) {
-        m->data_of[k] = -1;
-        if (!m->k[k].in_map || !tracked(m, ks, (long)k))
+        if (m->k[k].img != img || !m->k[k].in_map || !tracked(m, ks, (long)k))
             continue;
         for (size_t j = 0; j < k; j++)
             if (m->data_of[j] >= 0 && m->k[j].img == m->k[k].img && m->k[j].meta == m->k[k].meta &&
@@ -337,13 +335,13 @@ static void populate(struct impc_model *m, const struct keys *ks)
     }
 }
 
-/* attachCategories: a category of an image on a class of the same image. */
-static void attach(struct impc_model *m, const struct keys *ks)
+/* attachCategories of image `img`: its categories on its own classes. */
+static void attach(struct impc_model *m, const struct keys *ks, size_t img)
 {
     for (size_t i = 0; i < m->ncat; i++) {
         const struct impc_cat *cat = &m->cat[i];
         long k = cat->cls;
-        if (k < 0 || m->k[k].meta || m->k[k].img != cat->img || !m->k[k].in_map)
+        if (cat->img != img || k < 0 || m->k[k].meta || m->k[k].img != cat->img || !m->k[k].in_map)
             continue;
         /* the metaclass follows its class in the model */
         long mk = k + 1 < (long)m->nk && m->k[k + 1].meta && m->k[k + 1].img == cat->img ? k + 1 : -1;
@@ -463,8 +461,13 @@ void impc_model_build(struct impc_model *m, struct cache *c, const char *opts_pa
         link_image(m, c, i);
     struct keys ks = {{0}, {0}};
     track(m, &ks);
-    populate(m, &ks);
-    attach(m, &ks);
+    m->data_of = xmalloc((m->nk + 1) * sizeof *m->data_of);
+    for (size_t k = 0; k < m->nk; k++)
+        m->data_of[k] = -1;
+    for (size_t i = 0; i < c->nimages; i++) {   /* parseDylibs: image by image */
+        populate(m, &ks, i);
+        attach(m, &ks, i);
+    }
     for (size_t d = 0; d < m->nd; d++)
         if (m->d[d].should_gen)     /* inlineSelectors: interesting classes */
             inline_selectors(m, (long)d);

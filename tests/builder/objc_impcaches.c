@@ -610,17 +610,31 @@ static int cmp_bag(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+static int cmp_offset(const void *a, const void *b)
+{
+    const struct impc_sel *x = &sort_model->sel[*(const uint32_t *)a], *y = &sort_model->sel[*(const uint32_t *)b];
+    return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+/* The placed selectors still used, sorted by `cmp` (malloc'd). */
+static uint32_t *placed_sorted(struct impc_model *m, int (*cmp)(const void *, const void *), uint32_t *n)
+{
+    uint32_t *v = xcalloc(m->nsel + 1, sizeof *v);
+    *n = 0;
+    for (uint32_t i = 0; i < m->nsel; i++)
+        if (m->sel[i].live && m->sel[i].placed)
+            v[(*n)++] = i;
+    sort_model = m;
+    qsort(v, *n, sizeof *v, cmp);
+    return v;
+}
+
 /* computeLowBits: offsets from the magic selector, bag by bag (a bag
  * whose selectors were all removed still moves the end to its start). */
 static void low_bits(struct impc_plan *pl)
 {
     struct impc_model *m = &pl->m;
-    uint32_t *v = xcalloc(m->nsel + 1, sizeof *v), n = 0;
-    for (uint32_t i = 0; i < m->nsel; i++)
-        if (m->sel[i].live && m->sel[i].placed)
-            v[n++] = i;
-    sort_model = m;
-    qsort(v, n, sizeof *v, cmp_bag);
+    uint32_t n, *v = placed_sorted(m, cmp_bag, &n);
     int end = MAGIC_SIZE, bag = 0;
     for (uint32_t i = 0; i < n; i++) {
         struct impc_sel *s = &m->sel[v[i]];
@@ -669,23 +683,12 @@ static bool eligible(struct cache *c)
            (!objc || image_sect(objc, "__DATA_CONST", "__objc_scoffs"));
 }
 
-static int cmp_offset(const void *a, const void *b)
-{
-    const struct impc_sel *x = &sort_model->sel[*(const uint32_t *)a], *y = &sort_model->sel[*(const uint32_t *)b];
-    return x->offset < y->offset ? -1 : x->offset > y->offset;
-}
-
 /* Builder::forEachSelector: the caches' selectors at their offsets from
  * the magic selector (pool offset 1), the others to follow the last. */
 static void put_selectors(struct impc_plan *pl, struct strpool *pool)
 {
     struct impc_model *m = &pl->m;
-    uint32_t *v = xcalloc(m->nsel + 1, sizeof *v), n = 0;
-    for (uint32_t i = 0; i < m->nsel; i++)
-        if (m->sel[i].live && m->sel[i].placed)
-            v[n++] = i;
-    sort_model = m;
-    qsort(v, n, sizeof *v, cmp_offset);
+    uint32_t n, *v = placed_sorted(m, cmp_offset, &n);
     for (uint32_t i = 0; i < n; i++)
         strpool_put(pool, m->sel[v[i]].name, 1 + (uint32_t)m->sel[v[i]].offset);
     free(v);
