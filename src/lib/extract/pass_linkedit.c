@@ -275,6 +275,25 @@ static int add_export(void *ctx, const char *key, size_t key_len, dsc_span term)
     return 0;
 }
 
+/* True when the walk below would add nothing, as it usually would not:
+ * every name of the trie is an extdef, which the image's export set
+ * (parsed whole from this trie, and kept) tells without a sort. */
+static bool none_missing(struct dsc_plan *p, const struct src_symtab *st, const char *const *names)
+{
+    struct dsc_symbols *syms;
+    uint64_t *addrs = malloc((st->next ? st->next : 1) * sizeof *addrs);
+    bool none = false;
+    if (addrs && plan_symbols(p, &syms) == 0) {
+        for (uint32_t i = 0; i < st->next; i++) {
+            const uint8_t *nl = st->syms.data + (uint64_t)(st->iext + i) * st->nl_size;
+            addrs[i] = p->mo.is64 ? dsc_le64(nl + 8) : dsc_le32(nl + 8);
+        }
+        none = dsc_symbols_trie_within(syms, p->mo.image, names, addrs, st->next);
+    }
+    free(addrs);
+    return none;
+}
+
 static int add_missing_exports(struct dsc_plan *p, const struct src_symtab *st)
 {
     if (!p->le.exports.size)
@@ -286,6 +305,10 @@ static int add_missing_exports(struct dsc_plan *p, const struct src_symtab *st)
         uint32_t strx = dsc_le32(st->syms.data + (uint64_t)(st->iext + i) * st->nl_size);
         /* add_range has checked every extdef name already. */
         span_cstr(st->strs, strx, st->strs.size, &e.names[e.nnames++], NULL);
+    }
+    if (none_missing(p, st, e.names)) {
+        free(e.names);
+        return 0;
     }
     dsc_sort(e.names, e.nnames, sizeof *e.names, cmp_name);
     dsc_span trie = {p->le.exports.data, p->le.exports.size};
