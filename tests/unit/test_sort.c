@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_sort.c — dsc_sort/dsc_sort_r (sorted input left alone, sorted runs
- * merged stably, anything else sorted as qsort would), dsc_sort_ptrs_by_u64
- * (a stable sort by a uint64_t key), dsc_lower_bound, and dsc_cache_release_pages (what
+ * merged stably, a short run appended to a long one too, anything else
+ * sorted as qsort would), dsc_sort_ptrs_by_u64 (a stable sort by a
+ * uint64_t key), dsc_lower_bound, and dsc_cache_release_pages (what
  * --extract-all calls between images): the cache reads the same after it.
  */
 #include <stddef.h>
@@ -99,6 +100,33 @@ START_TEST(sorted_runs_are_merged_stably)
 }
 END_TEST
 
+/* A few records appended to a long sorted table (the merge that moves
+ * blocks of the table instead of comparing every record), keys with
+ * repeats so that stability shows: the order of a stable sort. */
+START_TEST(short_run_appended_merges_stably)
+{
+    enum { N = 900 };
+    struct tagged v[N], want[N];
+    srand(13);
+    for (int round = 0; round < 100; round++) {
+        size_t table = 200 + (size_t)rand() % 600, extra = 1 + (size_t)rand() % (table / 17), n = 0;
+        int key = 0;
+        for (; n < table; n++) {
+            key += rand() % 2;
+            v[n] = want[n] = (struct tagged){key, (int)n};
+        }
+        int at = rand() % (key + 2) - 1;
+        for (; n < table + extra; n++) {
+            at += rand() % 3;
+            v[n] = want[n] = (struct tagged){at, (int)n};
+        }
+        stable_sort(want, n);
+        dsc_sort(v, n, sizeof *v, cmp_key);
+        ck_assert_mem_eq(v, want, n * sizeof *v);
+    }
+}
+END_TEST
+
 START_TEST(sort_r_passes_its_context)
 {
     int keys[] = {30, 10, 20};
@@ -174,6 +202,7 @@ Suite *sort_suite(void)
     tcase_add_test(tc, sorted_input_is_kept);
     tcase_add_test(tc, unsorted_input_is_sorted);
     tcase_add_test(tc, sorted_runs_are_merged_stably);
+    tcase_add_test(tc, short_run_appended_merges_stably);
     tcase_add_test(tc, sort_r_passes_its_context);
     tcase_add_test(tc, ptrs_by_u64_sort_stably);
     tcase_add_test(tc, lower_bound_finds_first_not_less);

@@ -109,13 +109,14 @@ static int read_symtab(struct dsc_plan *p, struct src_symtab *st)
     return linkedit_span(p, dc.indirectsymoff, (uint64_t)st->nindirect * 4, "indirect symbol table", &st->indirect);
 }
 
-/* Append `s` and its NUL to the new string table; its index in *strx. */
+/* Append `s` and its NUL (s[len], as span_cstr and trie keys have it) to
+ * the new string table; its index in *strx. */
 static bool add_string(struct dsc_plan *p, const char *s, size_t len, uint32_t *strx)
 {
     if (p->le.strtab.size > UINT32_MAX - len - 1)
         return false;
     *strx = (uint32_t)p->le.strtab.size;
-    return blob_add(&p->le.strtab, s, len) && blob_u8(&p->le.strtab, 0);
+    return blob_add(&p->le.strtab, s, len + 1);
 }
 
 /* Append one nlist whose name is `strx` in `strs`, with a new n_strx. */
@@ -141,6 +142,8 @@ static int add_symbol(struct dsc_plan *p, const uint8_t *nl, dsc_span strs)
 static int add_range(struct dsc_plan *p, dsc_span syms, unsigned nl_size, uint32_t first, uint32_t count,
                      dsc_span strs)
 {
+    if (!blob_reserve(&p->le.symtab, (size_t)count * nl_size))
+        return plan_fail_code(p, DSC_ERR_NOMEM, "out of memory building the symbol table");
     for (uint32_t i = 0; i < count; i++)
         if (add_symbol(p, syms.data + (uint64_t)(first + i) * nl_size, strs))
             return -1;
