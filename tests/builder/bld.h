@@ -305,6 +305,9 @@ void layout_copy_segments(struct cache *c);
 /* End of the ObjC read-only area: libobjc's __OBJC_RO runs from header info
  * RO (c->hinfo_addr) to it (objc_segs.c). */
 uint64_t objc_ro_end(const struct cache *c);
+/* Whether the ObjC optimisation header and the IMP caches are LINKEDIT
+ * chunks (before the 1284 era; layout.c), placed by linkedit_build. */
+bool objc_opts_in_linkedit(const struct cache *c);
 
 /* objc.c: selector uniquing. objc_plan sizes the buffer before layout;
  * objc_unique_selectors fills it and re-points pointers after fixups. */
@@ -318,6 +321,9 @@ void objc_unique_protocols(struct cache *c);
  * and written after objc_mark_images. */
 void objc_opts_plan(struct cache *c);
 void objc_opts_write(struct cache *c);
+/* The header's objcOptsSize: the opts header's size, or before the 1231 era
+ * sizeof(SwiftOptimizationHeader), as Apple's header writer left it. */
+uint64_t objc_opts_size_field(const struct cache *c);
 /* The cache's /usr/lib/libobjc.A.dylib (the first of that name), or NULL. */
 struct image *objc_libobjc(struct cache *c);
 /* The image's ObjC section `name` in __DATA_CONST, else __DATA, or NULL. */

@@ -9,10 +9,16 @@
  * starting at header info RW.
  * __OBJC_RO's bounds are Apple's chunks of the manifest's ObjC era
  * (dyld-1042.1 .. dyld-1378 CacheDylib.cpp addObjcSegments, Chunk.h order):
- * from header info RO, the opts header just before it and outside, over the
- * selector (and type) strings and the selector hash table, then from dyld-1284 the IMP caches, then the
- * preattached categories, ending with the last of them; before dyld-1284
- * the IMP caches lie outside it (Apple: a LINKEDIT chunk).
+ * from header info RO over the selector (and type) strings and the selector
+ * hash table, then from dyld-1284 the IMP caches, then the preattached
+ * categories, ending with the last of them.
+ * Where the opts header and the IMP caches are, per era: from dyld-1284
+ * (SubCache::addObjCOptsHeaderChunk/addObjCIMPCachesChunk: addReadOnlyChunk)
+ * the opts header right before header info RO, outside __OBJC_RO, and the
+ * IMP caches after the selector hash table; before it (dyld-1042.1 ..
+ * 1245.1: addLinkeditChunk) both in the mapping of the images' LINKEDIT,
+ * after every image's symbol strings, the IMP caches after the header,
+ * each 8-byte aligned (Chunk::Kind order, Alignment::struct64/impCaches).
  * libobjc's __TEXT,__objc_opt_ro (objc_opt_t, objc4-951.1) as the builder
  * filled it (dyld-1042.1 .. dyld-1378 emitObjCOptsHeader): the input's
  * version, the opts header's flags, the selector table, header info RO and
@@ -59,10 +65,9 @@ static void check_one(int which, const uint8_t *lc, uint64_t opts)
         bool read_only = dsc_main_file(cache)->header_size >= 0x208 && bc.opt.arch != ARCH_X86_64;
         bool right_map = read_only ? (m->info.flags & DSC_MAPPING_READ_ONLY_DATA) != 0 : (m->info.max_prot & 4) != 0;
         uint64_t hinfo = base + dsc_le64(h.data + 0x08);
-        if (!right_map || (m->info.max_prot & 2) || addr != hinfo || opts >= addr)
-            die("libobjc: __OBJC_RO (0x%llx) is not in the %s mapping from header info RO (0x%llx) after the "
-                "opts header (0x%llx)", (unsigned long long)addr, read_only ? "READ_ONLY" : "TEXT",
-                (unsigned long long)hinfo, (unsigned long long)opts);
+        if (!right_map || (m->info.max_prot & 2) || addr != hinfo)
+            die("libobjc: __OBJC_RO (0x%llx) is not in the %s mapping from header info RO (0x%llx)",
+                (unsigned long long)addr, read_only ? "READ_ONLY" : "TEXT", (unsigned long long)hinfo);
         ro_addr = addr;
         ro_size = size;
     } else if (!(m->info.max_prot & 2) || base + dsc_le64(h.data + 0x10) != addr) {
@@ -105,9 +110,6 @@ static uint64_t want_ro_end(void)
                 (unsigned long long)end);
         end += impc_size;
     }
-    if (impc_size && objc_era_m < 1284 && impc_addr + impc_size > ro_addr)
-        die("libobjc: the IMP caches (0x%llx) are not before __OBJC_RO (dyld-%u)", (unsigned long long)impc_addr,
-            objc_era_m);
     if (cats_size) {
         if (cats_addr != end)
             die("libobjc: the categories (0x%llx) do not follow 0x%llx", (unsigned long long)cats_addr,
@@ -115,6 +117,41 @@ static uint64_t want_ro_end(void)
         end += cats_size;
     }
     return end;
+}
+
+/* The end of the images' LINKEDIT data: their symbol strings, last. */
+static uint64_t images_linkedit_end(const struct dsc_map *le)
+{
+    uint64_t end = 0;
+    for (size_t i = 0; i < bc.nimages; i++) {
+        uint64_t s = cached[i].le_vmaddr + (cached[i].stroff + (uint64_t)cached[i].strsize - cached[i].le_fileoff);
+        if (dsc_vm_map(cache, cached[i].le_vmaddr) != le)
+            die("%s: LINKEDIT is not in the cache's LINKEDIT mapping", bc.images[i].cache_path);
+        end = s > end ? s : end;
+    }
+    return end;
+}
+
+/* The opts header and the IMP caches where the era's builder puts them (see
+ * the top); `size` is the opts header's. */
+static void check_placement(uint64_t opts, uint64_t size)
+{
+    uint64_t hinfo = ro_addr;
+    if (objc_era_m >= 1284) {
+        if (dsc_align_up(opts + size, 8) != hinfo)
+            die("libobjc: the opts header (0x%llx) does not end at header info RO (0x%llx) (dyld-%u: READ_ONLY)",
+                (unsigned long long)opts, (unsigned long long)hinfo, objc_era_m);
+        return;
+    }
+    const struct dsc_map *le = dsc_vm_map(cache, cached[0].le_vmaddr);
+    uint64_t end = images_linkedit_end(le);
+    if ((opts & 7) || opts < end || dsc_vm_map(cache, opts) != le)
+        die("libobjc: the opts header (0x%llx) is not a LINKEDIT chunk after the images' (to 0x%llx) (dyld-%u)",
+            (unsigned long long)opts, (unsigned long long)end, objc_era_m);
+    if (impc_size && ((impc_addr & 7) || impc_addr < opts + size || dsc_vm_map(cache, impc_addr) != le ||
+                      impc_size > le->info.size - (impc_addr - le->info.address)))
+        die("libobjc: the IMP caches (0x%llx) are not a LINKEDIT chunk after the opts header (dyld-%u)",
+            (unsigned long long)impc_addr, objc_era_m);
 }
 
 /* libobjc's objc_opt_t: fields at 4, 12, 24 (32-bit) and 40 (64-bit). */
@@ -149,6 +186,7 @@ void check_objc_ro_bounds(void)
             img = &bc.images[i];
     if (!opts || !img || bc.ai->ptr_size != 8)
         return;
+    check_placement(opts, objc_era_m >= 1376 ? 0x48 : 0x38);
     uint64_t end = want_ro_end();
     if (ro_addr + ro_size != end)
         die("libobjc: __OBJC_RO ends at 0x%llx, Apple's chunks of dyld-%u at 0x%llx",

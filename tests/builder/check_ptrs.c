@@ -342,6 +342,12 @@ void check_objc_opts(struct counts *n)
     }
     uint32_t version = objc_era_m >= 1376 ? 2 : 1, es = objc_era_m >= 1122 ? 24 : 16;
     dsc_span h = vm(base + dsc_hdr64(m, HDR_OBJC_OPTS_OFFSET), version == 2 ? 0x48 : 0x38, "ObjC optimisation header");
+    /* before dyld-1231 the header writer leaves the Swift opts header's size
+     * here (dyld-1042.1 .. 1165.3 SubCache::addMainCacheHeaderInfo) */
+    uint64_t want_size = objc_era_m < 1231 ? 0x20 : version == 2 ? 0x48 : 0x38;
+    if (dsc_hdr64(m, HDR_OBJC_OPTS_SIZE) != want_size)
+        die("objcOptsSize is 0x%llx, dyld-%u's builder writes 0x%llx", (unsigned long long)dsc_hdr64(m, HDR_OBJC_OPTS_SIZE),
+            objc_era_m, (unsigned long long)want_size);
     uint64_t ro = base + dsc_le64(h.data + 8), rw = base + dsc_le64(h.data + 0x10);
     if (dsc_le32(h.data) != version || base + dsc_le64(h.data + 0x30) != sb.start)
         die("ObjC optimisation header: version %u (want %u), selector base 0x%llx (buffer at 0x%llx)",

@@ -149,22 +149,22 @@ static void place_segments(struct cache *c, struct region *r, size_t first, size
 /* The cache-owned ObjC read-only area, in Apple's Chunk::Kind order
  * (dyld-1042.1 .. dyld-1378 cache_builder/Chunk.h: objcOptsHeader,
  * objcHeaderInfoRO, objcImageInfo, objcStrings, the hash tables,
- * objcIMPCaches, objcPreAttachedCategories): the ObjC optimisation header,
- * header info RO (with the image-info copies from dyld-1122), selector (then
- * method type) strings, the selector hash table, IMP caches, preattached
- * categories' lists. Apple's opts header and IMP caches are LINKEDIT
- * chunks in dyld-1042.1..1245.1 (SubCache::addObjCOptsHeaderChunk,
- * addObjCIMPCachesChunk) and READ_ONLY
- * ones from dyld-1284.13; before the 1284 era ours stay in the area, first,
- * so that libobjc's __OBJC_RO (header info RO .. area end: objc_segs.c) spans
- * the chunks Apple's spans in every era. Of the hash tables only the
- * selector table is built (objc_opts.c), after the strings. */
-static bool impc_in_ro(const struct cache *c) { return objc_era(c) >= 1284; }
+ * objcIMPCaches, objcPreAttachedCategories): header info RO (with the
+ * image-info copies from dyld-1122), selector (then method type) strings,
+ * the selector hash table, preattached categories' lists; from the 1284 era
+ * also the ObjC optimisation header, first, and the IMP caches, after the
+ * hash table (dyld-1284.13 and 1378 SubCache::addObjCOptsHeaderChunk and
+ * addObjCIMPCachesChunk call addReadOnlyChunk). Before it (dyld-1042.1 ..
+ * 1245.1) those two are LINKEDIT chunks (the same functions call
+ * addLinkeditChunk): linkedit_build puts them after the images' LINKEDIT
+ * data, as the Kind order sorts them. Of the hash tables only the selector
+ * table is built (objc_opts.c), after the strings. */
+bool objc_opts_in_linkedit(const struct cache *c) { return objc_era(c) < 1284; }
 
 static uint64_t objc_area_size(const struct cache *c)
 {
-    return c->objc_ro_size + c->impc_size + c->hinfo_size + dsc_align_up(c->selbuf_size + c->typebuf_size, 8) +
-           c->selopt_size + c->cats_size;
+    uint64_t own = objc_opts_in_linkedit(c) ? 0 : c->objc_ro_size + c->impc_size;
+    return own + c->hinfo_size + dsc_align_up(c->selbuf_size + c->typebuf_size, 8) + c->selopt_size + c->cats_size;
 }
 
 /* The area is in the main TEXT mapping before dyld-1231 (dyld-1042.1..1165.3
@@ -178,18 +178,17 @@ static bool objc_area_read_only(const struct cache *c)
 
 static void place_objc_area(struct cache *c, uint64_t at)
 {
-    c->objc_ro_addr = at;
-    at += c->objc_ro_size;
-    if (!impc_in_ro(c)) {
-        c->impc_addr = at;
-        at += c->impc_size;
+    bool own = !objc_opts_in_linkedit(c);
+    if (own) {
+        c->objc_ro_addr = at;
+        at += c->objc_ro_size;
     }
     c->hinfo_addr = at;
     c->selbuf_addr = at + c->hinfo_size;
     at = c->selbuf_addr + dsc_align_up(c->selbuf_size + c->typebuf_size, 8);
     c->selopt_addr = at;
     at += c->selopt_size;
-    if (impc_in_ro(c)) {
+    if (own) {
         c->impc_addr = at;
         at += c->impc_size;
     }

@@ -201,6 +201,27 @@ static void merge_symbols(struct cache *c, struct image *img, struct buf *le, ui
     }
 }
 
+/* Before the 1284 era the ObjC optimisation header and the IMP caches are
+ * LINKEDIT chunks (dyld-1042.1 .. 1245.1 SubCache::addObjCOptsHeaderChunk
+ * and addObjCIMPCachesChunk call addLinkeditChunk), which Chunk::Kind
+ * order (objcOptsHeader, objcIMPCaches after every linkedit* and
+ * optimizedSymbol* kind) puts after the images' LINKEDIT data, each 8-byte
+ * aligned (Alignment::struct64, impCaches). Zeros here: objc_opts_write and
+ * objc_impcaches_emit fill them. */
+static void objc_linkedit_chunks(struct cache *c, const struct region *r, struct buf *le)
+{
+    if (!c->objc_ro_size || !objc_opts_in_linkedit(c))
+        return;
+    buf_align(le, 8);
+    c->objc_ro_addr = r->addr + le->len;
+    buf_zero(le, c->objc_ro_size);
+    if (c->impc_size) {
+        buf_align(le, 8);
+        c->impc_addr = r->addr + le->len;
+        buf_zero(le, c->impc_size);
+    }
+}
+
 void linkedit_build(struct cache *c)
 {
     struct region *r = NULL;
@@ -250,6 +271,7 @@ void linkedit_build(struct cache *c)
         c->trie_addr = r->addr + le.len;
         buf_put(&le, c->dylibs_trie.data, c->dylibs_trie.len);
     }
+    objc_linkedit_chunks(c, r, &le);
     r->size = dsc_align_up(le.len, 0x4000);
     r->mem = xcalloc(1, r->size);
     memcpy(r->mem, le.data, le.len);

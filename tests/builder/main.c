@@ -276,6 +276,7 @@ int main(int argc, char **argv)
     layout_plan(&c);
     fixups_resolve(&c);
     layout_copy_segments(&c);
+    linkedit_build(&c);     /* before the ObjC writers: LINKEDIT may hold their chunks */
     objc_unique_selectors(&c);
     objc_methlists_fix(&c);
     objc_impcaches_emit(&c);
@@ -288,7 +289,6 @@ int main(int argc, char **argv)
     objc_rewrite_selector_loads(&c);
     got_unique(&c);
     universal_stubs(&c);
-    linkedit_build(&c);
     loadcmds_rewrite(&c);
     objc_segments_add(&c);
     slide_encode(&c);

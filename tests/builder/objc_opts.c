@@ -25,6 +25,8 @@
  * __objc_imageinfo. Header info RW is {count, entsize 8, words}, all zero
  * (no image loaded). Where the RO parts lie in the cache's ObjC read-only
  * area: layout.c; RW follows the cache-owned data after the images in DATA.
+ * The opts header itself is a LINKEDIT chunk before the 1284 era
+ * (linkedit.c), the area's first chunk from it (layout.c).
  *
  * libobjc's __TEXT,__objc_opt_ro is objc4's objc_opt_t placeholder
  * (objc4-951.1 objc-sel-table.s: version 16, zeros). Apple's builder fills
@@ -111,6 +113,18 @@ void objc_opts_plan(struct cache *c)
     c->hinfo_size = 8 + hinfo_entsize(c) * n + (info_copies(c) ? 8 * n : 0);
     c->objc_rw_size = 8 + 8 * n;
     c->selopt_size = objc_hash_chunk_size((uint32_t)selector_keys(c, NULL, NULL));
+}
+
+/* dyld-1042.1 .. 1165.3 SubCache::addMainCacheHeaderInfo sets objcOptsSize
+ * and then, meaning swiftOptsSize, overwrites it with the Swift opts
+ * header's size (0x20: version, padding, three table offsets;
+ * common/OptimizerSwift.h), leaving swiftOptsSize 0; dyld-1231.3 writes
+ * swiftOptsSize instead. dyld reads the header through objcOptsOffset
+ * alone (DyldSharedCache::objcOpts), so real caches of those eras say 0x20. */
+#define SWIFT_OPTS_HEADER_V1_SIZE 0x20
+uint64_t objc_opts_size_field(const struct cache *c)
+{
+    return objc_era(c) < 1231 ? SWIFT_OPTS_HEADER_V1_SIZE : c->objc_ro_size;
 }
 
 struct image *objc_libobjc(struct cache *c)

@@ -271,7 +271,7 @@ static void put_main_header(struct cache *c, uint8_t *h, bool dev)
         memcpy(h + 0x190, c->files[c->symbols_file].uuid, 16);
     if (c->objc_opts_offset && has(c, 0x1d0, 16)) {
         dsc_put64(h + 0x1d0, c->objc_opts_offset);
-        dsc_put64(h + 0x1d8, c->objc_ro_size);
+        dsc_put64(h + 0x1d8, objc_opts_size_field(c));
     }
 }
 

@@ -75,6 +75,26 @@ done < "$work/caches/caches.list"
 [ "$with" -ge 8 ] || fail "only $with caches of the 0x200+ eras"
 echo "ok: libobjc of $n builder caches ($with with __OBJC_RO/__OBJC_RW and a filled __objc_opt_ro in the cache) has the input's segments, sections and __objc_opt_ro"
 
+# The ObjC optimisation header is found through objcOptsOffset alone: the
+# dyld-1042 era header (0x200 caches) says objcOptsSize 0x20, the Swift opts
+# header's size, as dyld-1042.1..1165.3 write it (dsccheck proves the value;
+# the extractions above read through it). An offset out of the cache is
+# hostile input: the extraction still succeeds, with one ObjC warning naming
+# the cache, and the ObjC metadata stays as the cache has it (the binds pass
+# then warns about the pointers into the cache it leaves).
+hostile=$work/hostile
+cp "$work/caches/arm64-v2-0x200-locals/dyld_shared_cache_arm64" "$hostile" || fail "no arm64 0x200 cache"
+chmod u+w "$hostile"
+size=$(od -An -tu8 -j $((0x1d8)) -N8 "$hostile" | tr -d ' ')
+[ "$size" = 32 ] || fail "arm64 0x200 cache: objcOptsSize is $size, dyld-1042.1 writes 32"
+u32 $((0x7ff00000)) | dd of="$hostile" bs=1 seek=$((0x1d4)) conv=notrunc status=none || fail "patching $hostile"
+"$DSCFS" --extract /System/Library/Frameworks/DBUser.framework/Versions/A/DBUser "$hostile" -o "$work/h.dylib" \
+    2> "$work/err" || fail "hostile objcOptsOffset: --extract failed: $(cat "$work/err")"
+[ "$(grep -c 'ObjC' "$work/err")" = 1 ] &&
+    grep -q "^ObjC metadata left as the cache has it: $hostile: ObjC optimisation header at offset 0x7ff00000" "$work/err" ||
+    fail "hostile objcOptsOffset: want one ObjC warning naming the cache, got: $(cat "$work/err")"
+echo "ok: objcOptsSize 0x20 (dyld-1042 era) is read through; an objcOptsOffset out of the cache gives one warning"
+
 need_testdata
 for c in "$CACHES"/dyld_shared_cache_arm64-macOS-objc "$CACHES"/dyld_shared_cache_arm64e-macOS-objc; do
     out=$work/real.dylib

@@ -41,16 +41,22 @@ struct dsc_objc_mem dsc_objc_cache_mem(const dsc_cache *c)
 
 /* ---- optimisation header ---- */
 
-/* dyld-1042+: ObjCOptimizationHeader at base + objcOptsOffset. */
+/* dyld-1042+: ObjCOptimizationHeader at base + objcOptsOffset, wherever
+ * that lies (a LINKEDIT chunk before dyld-1284, READ_ONLY or TEXT from it).
+ * objcOptsSize is not its size in every era: dyld-1042.1 .. 1165.3 store
+ * the Swift opts header's size there (0x20), so, as dyld's
+ * DyldSharedCache::objcOpts does, only the offset counts; the version-1
+ * fields read here must be mapped. */
+#define OBJC_OPTS_V1_SIZE 0x38
 static int opt_from_header(const dsc_cache *c, struct dsc_objc_opt *opt, dsc_error *err)
 {
     const struct dsc_file *m = dsc_main_file(c);
-    uint64_t off = dsc_hdr64(m, HDR_OBJC_OPTS_OFFSET), size = dsc_hdr64(m, HDR_OBJC_OPTS_SIZE);
+    uint64_t off = dsc_hdr64(m, HDR_OBJC_OPTS_OFFSET);
     uint64_t base = c->info.base_address;
     dsc_span h;
-    if (size < 0x38 || !dsc_vm_span(c, base + off, 0x38, &h))
-        return dsc_fail(err, c->path, "ObjC optimisation header (0x%llx bytes at offset 0x%llx) is out of the cache",
-                        (unsigned long long)size, (unsigned long long)off);
+    if (!dsc_vm_span(c, base + off, OBJC_OPTS_V1_SIZE, &h))
+        return dsc_fail(err, c->path, "ObjC optimisation header at offset 0x%llx is out of the cache",
+                        (unsigned long long)off);
     opt->present = true;
     opt->version = dsc_le32(h.data);
     uint64_t hinfo = dsc_le64(h.data + 0x08), selbase = dsc_le64(h.data + 0x30);
@@ -132,7 +138,7 @@ int dsc_objc_opt_load(const dsc_cache *c, struct dsc_objc_opt *opt, dsc_error *e
     memset(opt, 0, sizeof *opt);
     const struct dsc_file *m = dsc_main_file(c);
     int rc = 0;
-    if (dsc_hdr_has(m, HDR_OBJC_OPTS_SIZE, 8) && dsc_hdr64(m, HDR_OBJC_OPTS_SIZE)) {
+    if (dsc_hdr_has(m, HDR_OBJC_OPTS_SIZE, 8) && dsc_hdr64(m, HDR_OBJC_OPTS_OFFSET)) {
         rc = opt_from_header(c, opt, err);
     } else {
         /* libobjc by its usual path first: scanning every image is the
