@@ -5,8 +5,10 @@
  * header and a 64-bit libobjc, without sections, vmsize = filesize, file
  * offset = the place of vmaddr in its mapping's file, r-- and rw-, each
  * inside one mapping: __OBJC_RO in TEXT for the 0x200 header and in the
- * READ_ONLY mapping from 0x208 (arm64*); __OBJC_RW in a writable mapping
- * starting at header info RW.
+ * READ_ONLY mapping from 0x208 (arm64*); __OBJC_RW from header info RW
+ * over the canonical protocols, opening the AUTH mapping on arm64e and the
+ * DATA mapping elsewhere (dyld-1042.1 .. 1378 addObjCReadWriteChunk and
+ * Chunk::Kind order: before every image segment of the region).
  * __OBJC_RO's bounds are Apple's chunks of the manifest's ObjC era
  * (dyld-1042.1 .. dyld-1378 CacheDylib.cpp addObjcSegments, Chunk.h order):
  * from header info RO over the selector (and type) strings and the selector
@@ -72,6 +74,10 @@ static void check_one(int which, const uint8_t *lc, uint64_t opts)
         ro_size = size;
     } else if (!(m->info.max_prot & 2) || base + dsc_le64(h.data + 0x10) != addr) {
         die("libobjc: __OBJC_RW (0x%llx) does not start at header info RW", (unsigned long long)addr);
+    } else if (addr != m->info.address || (m->info.flags & DSC_MAPPING_CONST_DATA) ||
+               !(m->info.flags & DSC_MAPPING_AUTH_DATA) != (bc.opt.arch != ARCH_ARM64E)) {
+        die("libobjc: __OBJC_RW (0x%llx) does not open the %s mapping", (unsigned long long)addr,
+            bc.opt.arch == ARCH_ARM64E ? "AUTH" : "DATA");
     }
 }
 

@@ -119,12 +119,13 @@ static uint64_t header_area(const struct cache *c, unsigned file, unsigned nmapp
     return n < MIN_HEADER_AREA ? MIN_HEADER_AREA : n;
 }
 
-/* Images [first, end) of the region's kind, then `extra` cache-owned bytes
- * (returned in *extra_addr). */
-static void place_segments(struct cache *c, struct region *r, size_t first, size_t end, uint64_t extra,
-                           uint64_t *extra_addr)
+/* `front` cache-owned bytes (at r->addr + r->header_area), images [first,
+ * end) of the region's kind, then `extra` cache-owned bytes (returned in
+ * *extra_addr). */
+static void place_segments(struct cache *c, struct region *r, size_t first, size_t end, uint64_t front,
+                           uint64_t extra, uint64_t *extra_addr)
 {
-    uint64_t cursor = r->addr + r->header_area;
+    uint64_t cursor = r->addr + r->header_area + front;
     /* __DATA_DIRTY segments first (dyld-1245.1 sortSubCacheSegments) */
     for (int dirty = 1; dirty >= 0; dirty--)
         for (size_t i = first; i < end; i++) {
@@ -197,9 +198,27 @@ static void place_objc_area(struct cache *c, uint64_t at)
 
 uint64_t objc_ro_end(const struct cache *c) { return c->cats_addr + c->cats_size; }
 
+/* Header info RW and the canonical protocols (adjacent, for __OBJC_RW).
+ * dyld-940 appends its ObjC RW buffer to the DATA region, after the
+ * segments (SharedCacheBuilder::assignDataSegmentAddresses). From
+ * dyld-1042.1 (to 1378) addObjCReadWriteChunk puts them in AUTH where the
+ * layout has one (arm64e), else in DATA, and Chunk::Kind order
+ * (objcHeaderInfoRW < objcCanonicalProtocols < dylibDataDirty, dylibData,
+ * dylibAuth) sorts them before every image segment of the region. */
+static bool objc_rw_first(const struct cache *c) { return c->opt.header_size >= 0x200; }
+
+static enum region_kind objc_rw_kind(const struct cache *c)
+{
+    return objc_rw_first(c) && c->opt.arch == ARCH_ARM64E ? RK_AUTH : RK_DATA;
+}
+
+static uint64_t objc_rw_area_size(const struct cache *c) { return c->objc_rw_size + c->proto_area_size; }
+
 static bool kind_used(const struct cache *c, enum region_kind k)
 {
     if (k == RK_READ_ONLY && objc_area_read_only(c))
+        return true;
+    if (k == objc_rw_kind(c) && objc_rw_area_size(c))
         return true;
     for (size_t i = 0; i < c->nimages; i++)
         for (unsigned s = 0; s < c->images[i].nsegs; s++)
@@ -399,25 +418,25 @@ void layout_plan(struct cache *c)
             } else if (r->kind == RK_TEXT) {
                 /* the main file's cache-owned TEXT: the ObjC read-only area before dyld-1231 */
                 uint64_t objc = fi == 0 && !objc_area_read_only(c) ? objc_area_size(c) : 0, extra = 0;
-                place_segments(c, r, f->first_image, f->end_image, objc, &extra);
+                place_segments(c, r, f->first_image, f->end_image, 0, objc, &extra);
                 if (objc)
                     place_objc_area(c, extra);
             } else {
-                /* cache-owned areas after the images: the ObjC read-only area (READ_ONLY, dyld-1231+);
-                 * header info RW then canonical protocols (adjacent, for __OBJC_RW, in dyld-1042.1
-                 * Chunk::Kind order), GOT twins */
-                bool data = r->kind == RK_DATA;
+                /* cache-owned areas: header info RW and the canonical protocols (objc_rw_kind),
+                 * before (0x200+) or after the images; after them the ObjC read-only area
+                 * (READ_ONLY, dyld-1231+) and the GOT twins */
                 uint64_t objc = r->kind == RK_READ_ONLY && objc_area_read_only(c) ? objc_area_size(c) : 0;
-                uint64_t protos = data ? c->proto_area_size : 0, hinfo = data ? c->objc_rw_size : 0, extra = 0;
+                uint64_t rw = r->kind == objc_rw_kind(c) ? objc_rw_area_size(c) : 0, extra = 0;
+                uint64_t front = objc_rw_first(c) ? rw : 0, back = rw - front;
                 uint64_t got = c->got_area_size[r->kind];
-                place_segments(c, r, 0, c->nimages, objc + hinfo + protos + got, &extra);
+                place_segments(c, r, 0, c->nimages, front, objc + back + got, &extra);
                 if (objc)
                     place_objc_area(c, extra);
-                if (hinfo)
-                    c->objc_rw_addr = extra + objc;
-                if (protos)
-                    c->proto_addr = extra + objc + hinfo;
-                c->got_addr[r->kind] = extra + objc + hinfo + protos;
+                if (rw) {
+                    c->objc_rw_addr = front ? r->addr + r->header_area : extra + objc;
+                    c->proto_addr = c->objc_rw_addr + c->objc_rw_size;
+                }
+                c->got_addr[r->kind] = extra + objc + back;
             }
             cursor = r->addr + r->size;
             fileoff += r->size;
