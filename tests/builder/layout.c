@@ -168,13 +168,27 @@ static uint64_t objc_area_size(const struct cache *c)
     return own + c->hinfo_size + dsc_align_up(c->selbuf_size + c->typebuf_size, 8) + c->selopt_size + c->cats_size;
 }
 
-/* The area is in the main TEXT mapping before dyld-1231 (dyld-1042.1..1165.3
- * SubCache::addObjCReadOnlyChunk) and in the READ_ONLY mapping from it
+/* The area is in the TEXT mapping of libobjc's file before dyld-1231
+ * (dyld-1042.1..1165.3 SubCache::addObjCReadOnlyChunk; objc_text_file) and in the READ_ONLY mapping from it
  * (dyld-1231.3/1245.1 addReadOnlyChunk), except on x86_64, whose
  * discontiguous layout puts read-only chunks in TEXT. */
 static bool objc_area_read_only(const struct cache *c)
 {
     return tpro_era(c) && c->opt.arch != ARCH_X86_64 && objc_area_size(c) > 0;
+}
+
+/* The TEXT file whose images include libobjc: where the area goes when it
+ * is in TEXT (dyld-940 SharedCacheBuilder _objcReadOnlyMetadataSubCache;
+ * dyld-1042.1 .. 1165.3 makeLargeLayoutSubCaches, whose universal main
+ * files hold no images and so none of it); the main file without libobjc. */
+static unsigned objc_text_file(struct cache *c)
+{
+    const struct image *lib = objc_libobjc(c);
+    size_t i = lib ? (size_t)(lib - c->images) : 0;
+    for (unsigned f = 0; lib && f < c->nfiles; f++)
+        if (c->files[f].mirror_of < 0 && i - c->files[f].first_image < c->files[f].end_image - c->files[f].first_image)
+            return f;
+    return 0;
 }
 
 static void place_objc_area(struct cache *c, uint64_t at)
@@ -342,8 +356,8 @@ static uint64_t gap_before(const struct cache *c, const struct region *prev, con
  * large layout of dyld-1284.13 makeLargeLayoutSubCaches, whose sub-caches
  * of up to 2 GB of TEXT+DATA each (Layout::contiguous subCacheTextDataLimit)
  * put later images above 4 GiB and made SlideInfo choose v5 (cacheSize >
- * 4 GB): the main file holds only headers (and, before 0x208, the ObjC
- * tables; as its universal main caches do), the TEXT sub-caches start 3 GiB above the
+ * 4 GB): the main file holds only headers (as its universal main caches
+ * do; ObjC tables in TEXT go with libobjc), the TEXT sub-caches start 3 GiB above the
  * base, the first data mapping 4 GiB above it (so pointers into DATA need
  * v5 runtime-offset bits 32-33; TEXT and DATA of every image stay within
  * that 2 GB), and the LINKEDIT sub-cache more than 4 GiB past the first
@@ -416,8 +430,8 @@ void layout_plan(struct cache *c)
                 r->header_area = t->header_area;
                 r->size = t->size;
             } else if (r->kind == RK_TEXT) {
-                /* the main file's cache-owned TEXT: the ObjC read-only area before dyld-1231 */
-                uint64_t objc = fi == 0 && !objc_area_read_only(c) ? objc_area_size(c) : 0, extra = 0;
+                /* cache-owned TEXT: the ObjC read-only area before dyld-1231, after libobjc's file's images */
+                uint64_t objc = fi == objc_text_file(c) && !objc_area_read_only(c) ? objc_area_size(c) : 0, extra = 0;
                 place_segments(c, r, f->first_image, f->end_image, 0, objc, &extra);
                 if (objc)
                     place_objc_area(c, extra);
