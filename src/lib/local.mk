@@ -58,7 +58,7 @@ libdsc_core_la_SOURCES = \
 	src/lib/verify/verify.c \
 	src/lib/verify/fixup_decode.c src/lib/verify/fixup_decode.h \
 	src/lib/verify/objc_verify.c src/lib/verify/objc_verify.h
-libdsc_core_la_CFLAGS = $(AM_CFLAGS) $(PTHREAD_CFLAGS)
+libdsc_core_la_CFLAGS = $(AM_CFLAGS) $(LIB_CFLAGS) $(PTHREAD_CFLAGS)
 
 # The ABI: libtool's -version-info current:revision:age (libdsc.so.0 until
 # an incompatible change; read the libtool manual before touching it).

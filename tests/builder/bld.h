@@ -37,6 +37,8 @@ void buf_u64(struct buf *b, uint64_t v);
 void buf_uleb(struct buf *b, uint64_t v);
 void buf_str(struct buf *b, const char *s); /* with its NUL */
 void buf_free(struct buf *b);
+/* The whole file at `path` appended to `b` (dies naming it if unreadable). */
+void buf_read_file(struct buf *b, const char *path);
 
 /* ---- prefix trie writer (export tries, the dylibs trie) ---- */
 struct trie_entry {
@@ -193,8 +195,8 @@ struct options {
     bool coalesce_auth_ptr; /* dyld-1231.3+: __AUTH_CONST,__auth_ptr coalesced like GOTs */
     uint32_t objc_era;      /* dyld version whose ObjC optimiser we imitate (objc_era()) */
     bool type_offsets;      /* dyld-1376+: relative method types as type-buffer offsets */
-    bool imp_caches;        /* prebuilt IMP caches (0x200, 64-bit) */
-    char *impc_roots;       /* --imp-flatten: flattening roots, "A,B" (class names) */
+    const char *objc_opts;  /* --objc-opts: Apple's ObjC optimizations file (IMP caches) */
+    bool impc_unchained;    /* --imp-unchained: IMP caches for images without chained fixups */
     bool packed_tlvs;       /* dyld-1284+ TLV_Thunkv2 descriptors (newFormatTLVs) */
     bool large_vm;          /* over 4 GiB of VM: TEXT 3 GiB up, DATA past 4 GiB (layout.c) */
     char **fv_specs;        /* --function-variant "SYM=IMPL" */
@@ -280,6 +282,15 @@ void chained_input_convert(struct image *img);
 
 /* fixups.c: rebases and binds of every image -> img->ptrs (binds resolved). */
 void fixups_resolve(struct cache *c);
+/* Before layout: every bind of the image's bind opcodes (not lazy, not
+ * weak), with the input address of its slot, unresolved. */
+typedef void (*fixups_bind_fn)(void *ctx, const struct image *img, uint64_t in_slot, const char *symbol,
+                               int64_t ordinal);
+void fixups_each_bind(struct cache *c, struct image *img, fixups_bind_fn fn, void *ctx);
+/* The export `name` that a bind of `img` with library ordinal `ordinal`
+ * (0: itself) finds, following re-exports (*owner: whose export), or NULL. */
+const struct export_sym *fixups_export(struct cache *c, struct image *img, int64_t ordinal, const char *name,
+                                       struct image **owner);
 /* The pointer slot at cache address `addr` (img->ptrs is sorted), or NULL. */
 const struct ptr *image_ptr_at(const struct image *img, uint64_t addr);
 /* Sort img->ptrs by address again after slots were added. */
@@ -356,7 +367,7 @@ uint64_t objc_hash_chunk_size(uint32_t n);
 void objc_hash_write(uint8_t *t, uint64_t room, const char *const *keys, const int32_t *offsets, size_t n,
                      const char *what);
 
-/* objc_impcaches.c: prebuilt IMP caches (--imp-caches), sized before
+/* objc_impcaches.c: prebuilt IMP caches (--objc-opts), sized before
  * layout, emitted after the selectors are uniqued. The input walk is shared
  * with dsccheck. */
 struct objc_in_class {
@@ -373,28 +384,14 @@ typedef void (*objc_in_class_fn)(void *ctx, const struct image *img, struct objc
 /* Every class of the input's __objc_classlist, then its metaclass. */
 void objc_each_input_class(const struct image *img, objc_in_class_fn fn, void *ctx);
 struct objc_in_method objc_in_method(const struct image *img, const struct objc_in_class *k, uint32_t i);
-/* The IMP cache of an input class, as dyld-1378 IMPCaches.cpp chooses it:
- * its methods (m, malloc'd), and the class whose superclass is the fallback
- * (fallback_of, input address). */
-struct objc_impcache_in {
-    struct objc_in_method *m;
-    uint32_t n;
-    bool flattened;         /* below (or at) a flattening root: a cache even when n = 0 */
-    uint64_t fallback_of;
-};
-/* Whether the class gets a cache (vtable 0, methods or flattened): the
- * methods of its own, then those its image's categories add, then, below a
- * flattening root of `roots` ("A,B"; the chain up to it in the class's
- * image), those of each superclass up to the root; each selector once. */
-bool objc_impcache_of(const struct image *img, const struct objc_in_class *k, const char *roots,
-                      struct objc_impcache_in *out);
-/* objc_plan: choose the classes and put their selectors in the selector
- * buffer (before the others, which objc_impcaches_add_selector adds). */
+/* objc_plan: choose the classes (objc_impc_model.c) and put their
+ * selectors first in the selector buffer (the others follow). */
 void objc_impcaches_place(struct cache *c);
-void objc_impcaches_add_selector(struct cache *c, const char *s);
 void objc_impcaches_plan(struct cache *c);
 void objc_impcaches_emit(struct cache *c);
 void objc_impcaches_free(struct cache *c);
+/* Selectors moved out of a full bag (where Apple's order is not followed). */
+uint64_t objc_impcaches_moved(const struct cache *c);
 
 /* objc_image_info.flags |= OptimizedByDyld in every image (dyld-940+), and
  * DyldCategoriesOptimized with preattached categories. */

@@ -64,8 +64,9 @@ static void read_manifest(const char *path, struct manifest *m)
         } else if (strcmp(a, "impcaches") == 0 && c3) {
             impc_addr = strtoull(b, NULL, 0);
             impc_size = strtoull(c3, NULL, 0);
-        } else if (strcmp(a, "imp-flatten") == 0) {
-            bc.opt.impc_roots = dup_field(b);
+        } else if (strcmp(a, "objc-opts") == 0) {
+            bc.opt.objc_opts = dup_field(b);
+            bc.opt.impc_unchained = c3 && strcmp(c3, "unchained") == 0;
         } else if (strcmp(a, "objc") == 0) {
             objc_era_m = (uint32_t)strtoul(b, NULL, 0);
             type_offsets_m = c3 && strcmp(c3, "type-offsets") == 0;
@@ -108,8 +109,8 @@ static void free_manifest(struct manifest *m)
     for (unsigned i = 0; i < m->nfv_specs; i++)
         free(m->fv_specs[i]);
     free(m->fv_specs);
-    free(bc.opt.impc_roots);
-    bc.opt.impc_roots = NULL;
+    free((char *)bc.opt.objc_opts);
+    bc.opt.objc_opts = NULL;
     free(m->alias_from);
     free(m->alias_to);
     free(m->main_path);

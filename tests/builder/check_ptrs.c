@@ -13,7 +13,7 @@
 #include <string.h>
 
 /* The selector buffer must start with the magic selector and hold each
- * string once (NULs between strings are holes: --imp-caches places its
+ * string once (NULs between strings are holes: --objc-opts places its
  * selectors in 128-byte bags, dyld-1378 IMPCaches.cpp). */
 static int cmp_cstr(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 

@@ -44,38 +44,66 @@ static struct image *image_named(struct cache *c, const char *install_name)
     return hit ? *hit : NULL;
 }
 
-static bool lookup(struct cache *c, struct image *img, const char *name, unsigned depth, uint64_t *out);
+static const struct export_sym *find(struct cache *c, struct image *img, const char *name, unsigned depth,
+                                     struct image **owner);
 
-static bool lookup_dep(struct cache *c, struct image *img, uint64_t ordinal, const char *name, unsigned depth,
-                       uint64_t *out)
+static const struct export_sym *find_dep(struct cache *c, struct image *img, uint64_t ordinal, const char *name,
+                                         unsigned depth, struct image **owner)
 {
     if (ordinal == 0 || ordinal > img->ndeps)
-        return false;
+        return NULL;
     struct image *dep = image_named(c, img->deps[ordinal - 1]);
-    return dep && lookup(c, dep, name, depth + 1, out);
+    return dep ? find(c, dep, name, depth + 1, owner) : NULL;
 }
 
-/* Cache address of `name` as exported by `img` or what it re-exports. */
-static bool lookup(struct cache *c, struct image *img, const char *name, unsigned depth, uint64_t *out)
+/* `name` as exported by `img` or what it re-exports; *owner: the image
+ * whose export it is. */
+static const struct export_sym *find(struct cache *c, struct image *img, const char *name, unsigned depth,
+                                     struct image **owner)
 {
     if (depth > MAX_REEXPORT_DEPTH)
         die("%s: re-export chain for %s is too deep", img->in_path, name);
     const struct export_sym *e = image_export(img, name);
     if (e && (e->flags & EXPORT_SYMBOL_FLAGS_REEXPORT))
-        return lookup_dep(c, img, e->other, e->import_name ? e->import_name : name, depth, out);
+        return find_dep(c, img, e->other, e->import_name ? e->import_name : name, depth, owner);
     if (e) {
-        if ((e->flags & EXPORT_SYMBOL_FLAGS_KIND_MASK) == EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE) {
-            *out = e->value;
-            return true;
-        }
-        if (!image_reloc(img, img->segs[0].in_addr + e->value, out))
-            die("%s: export %s is outside the image", img->in_path, name);
-        return true;
+        *owner = img;
+        return e;
     }
     for (unsigned i = 0; i < img->ndeps; i++)
-        if (img->dep_reexport[i] && lookup_dep(c, img, i + 1, name, depth, out))
-            return true;
-    return false;
+        if (img->dep_reexport[i] && (e = find_dep(c, img, i + 1, name, depth, owner)))
+            return e;
+    return NULL;
+}
+
+/* The cache address export `e` of `owner` names. */
+static bool export_addr(const struct image *owner, const struct export_sym *e, uint64_t *out)
+{
+    if (!e)
+        return false;
+    if ((e->flags & EXPORT_SYMBOL_FLAGS_KIND_MASK) == EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE) {
+        *out = e->value;
+        return true;
+    }
+    if (!image_reloc(owner, owner->segs[0].in_addr + e->value, out))
+        die("%s: export %s is outside the image", owner->in_path, e->name);
+    return true;
+}
+
+/* Cache address of `name` as exported by `img` or what it re-exports. */
+static bool lookup(struct cache *c, struct image *img, const char *name, unsigned depth, uint64_t *out)
+{
+    struct image *owner = NULL;
+    const struct export_sym *e = find(c, img, name, depth, &owner);
+    return export_addr(owner, e, out);
+}
+
+static bool lookup_dep(struct cache *c, struct image *img, uint64_t ordinal, const char *name, unsigned depth,
+                       uint64_t *out)
+{
+    struct image *owner = NULL;
+    const struct export_sym *e = find_dep(c, img, ordinal, name, depth, &owner);
+    return export_addr(owner, e, out);
 }
 
 struct bind_state {
@@ -89,6 +117,8 @@ struct bind_state {
     unsigned segi;
     uint64_t offset;
     bool weak_table;
+    fixups_bind_fn each;    /* fixups_each_bind: report, do not resolve */
+    void *ctx;
 };
 
 static uint64_t slot_addr(const struct image *img, unsigned segi, uint64_t offset)
@@ -104,6 +134,13 @@ static void do_bind(struct bind_state *st)
     struct image *img = st->img;
     if (!st->symbol)
         die("%s: bind without a symbol", img->in_path);
+    if (st->each) {
+        if (st->segi >= img->nsegs || st->offset >= img->segs[st->segi].in_vmsize)
+            die("%s: bind at segment %u offset 0x%llx is outside the segment", img->in_path, st->segi,
+                (unsigned long long)st->offset);
+        st->each(st->ctx, img, img->segs[st->segi].in_addr + st->offset, st->symbol, st->ordinal);
+        return;
+    }
     uint64_t target = 0;
     bool found;
     if (st->weak_table || st->ordinal == -2) {
@@ -303,8 +340,11 @@ static void finish(struct cache *c, struct image *img, struct ptr_list *l)
     img->nptrs = n;
 }
 
-void fixups_resolve(struct cache *c)
+/* c->by_name, once. */
+static void index_names(struct cache *c)
 {
+    if (c->by_name)
+        return;
     c->by_name = xmalloc(c->nimages * sizeof *c->by_name);
     for (size_t i = 0; i < c->nimages; i++)
         c->by_name[i] = &c->images[i];
@@ -312,6 +352,26 @@ void fixups_resolve(struct cache *c)
     for (size_t i = 1; i < c->nimages; i++)
         if (cmp_image_name(&c->by_name[i - 1], &c->by_name[i]) == 0)
             die("two inputs have the install name %s", c->by_name[i]->install_name);
+}
+
+void fixups_each_bind(struct cache *c, struct image *img, fixups_bind_fn fn, void *ctx)
+{
+    struct bind_state st = {.c = c, .img = img, .each = fn, .ctx = ctx};
+    run_binds(&st, img->bind_off, img->bind_size, false);
+}
+
+const struct export_sym *fixups_export(struct cache *c, struct image *img, int64_t ordinal, const char *name,
+                                       struct image **owner)
+{
+    index_names(c);
+    if (ordinal == 0)
+        return find(c, img, name, 0, owner);
+    return ordinal > 0 ? find_dep(c, img, (uint64_t)ordinal, name, 0, owner) : NULL;
+}
+
+void fixups_resolve(struct cache *c)
+{
+    index_names(c);
     for (size_t i = 0; i < c->nimages; i++) {
         struct image *img = &c->images[i];
         struct ptr_list l = {0};

@@ -15,15 +15,8 @@
 
 static void read_file(struct image *img, const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        die("%s: cannot open", path);
     struct buf b = {0};
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        buf_put(&b, chunk, n);
-    fclose(f);
+    buf_read_file(&b, path);
     img->file = (dsc_span){b.data, b.len};
 }
 

@@ -13,7 +13,8 @@ tests_builder_libbld_a_SOURCES = \
 	tests/builder/got.c tests/builder/universal.c tests/builder/objc_opts.c tests/builder/objc_segs.c \
 	tests/builder/objc_cats.c tests/builder/selloads.c tests/builder/tlv.c \
 	tests/builder/fvariants.c tests/builder/chained_in.c tests/builder/swiftrel.c tests/builder/unwind.c \
-	tests/builder/objc_methlists.c tests/builder/objc_impcaches.c tests/builder/objc_hash.c
+	tests/builder/objc_methlists.c tests/builder/objc_impcaches.c tests/builder/objc_hash.c \
+	tests/builder/objc_impc_model.c tests/builder/objc_impc_json.c tests/builder/impc.h
 
 check_PROGRAMS += tests/builder/dscbuild tests/builder/dsccheck
 tests_builder_dscbuild_SOURCES = tests/builder/main.c

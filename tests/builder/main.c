@@ -4,8 +4,8 @@
  *
  *   dscbuild --arch A --slide N --header 0xNNN [--split N [--universal]]
  *            [--local-symbols] [--optimize-stubs] [--preattach-categories]
- *            [--objc-era 1042..1378] [--method-type-offsets] [--imp-caches]
- *            [--imp-flatten CLASS,...] [--packed-tlvs] [--function-variant SYM=IMPL]... [--coalesce-auth-ptr]
+ *            [--objc-era 1042..1378] [--method-type-offsets] [--objc-opts FILE.json]
+ *            [--imp-unchained] [--packed-tlvs] [--function-variant SYM=IMPL]... [--coalesce-auth-ptr]
  *            [--large-vm] [--alias ALIAS=PATH]... [--clones N]
  *            [--platform N] -o OUT input.dylib...
  *
@@ -16,8 +16,9 @@
  *   categories ADDR SIZE (--preattach-categories: the lists-of-lists area)
  *   gots auth_ptr (--coalesce-auth-ptr)
  *   objc ERA [type-offsets] (with an ObjC optimisation header: its dyld era)
- *   impcaches ADDR SIZE (--imp-caches: the IMP caches' area)
- *   imp-flatten CLASS,... (--imp-flatten: the IMP caches' flattening roots)
+ *   impcaches ADDR SIZE (--objc-opts: the IMP caches' area)
+ *   objc-opts PATH [unchained] (--objc-opts, --imp-unchained: the IMP caches' input)
+ *   impc-moved N (selectors the IMP caches moved out of a full bag)
  *   function-variant SYM=IMPL (--function-variant)
  *   layout large-vm (--large-vm: over 4 GiB of VM, see layout.c)
  * A universal set (--universal) also gets OUT.development.manifest.
@@ -38,8 +39,8 @@ static _Noreturn void usage(void)
             "usage: dscbuild --arch arm64|arm64e|arm64_32|x86_64 --slide 1-5 --header 0x98|0x138|0x140|0x1c8|0x200|0x208|0x228\n"
             "                [--split IMAGES_PER_TEXT_FILE [--universal]] [--local-symbols] [--optimize-stubs]\n"
             "                [--preattach-categories] [--packed-tlvs] [--function-variant SYM=IMPL]...\n"
-            "                [--objc-era 1042..1378] [--method-type-offsets] [--imp-caches] [--coalesce-auth-ptr]\n"
-            "                [--imp-flatten CLASS,...] [--large-vm]\n"
+            "                [--objc-era 1042..1378] [--method-type-offsets] [--objc-opts FILE.json] [--imp-unchained]\n"
+            "                [--coalesce-auth-ptr] [--large-vm]\n"
             "                [--alias ALIAS=PATH]... [--clones N] [--platform N] -o OUT input.dylib...\n");
     exit(2);
 }
@@ -62,8 +63,8 @@ static void parse_options(struct options *o, int argc, char **argv)
         {"manifest", 1, NULL, 'm'}, {"universal", 0, NULL, 'U'},
         {"preattach-categories", 0, NULL, 'R'}, {"packed-tlvs", 0, NULL, 'T'},
         {"function-variant", 1, NULL, 'F'}, {"coalesce-auth-ptr", 0, NULL, 'G'}, {"objc-era", 1, NULL, 'E'},
-        {"method-type-offsets", 0, NULL, 'Y'}, {"imp-caches", 0, NULL, 'I'}, {"large-vm", 0, NULL, 'L'},
-        {"imp-flatten", 1, NULL, 'W'},
+        {"method-type-offsets", 0, NULL, 'Y'}, {"objc-opts", 1, NULL, 'I'}, {"large-vm", 0, NULL, 'L'},
+        {"imp-unchained", 0, NULL, 'W'},
         {NULL, 0, NULL, 0},
     };
     bool have_arch = false;
@@ -90,8 +91,8 @@ static void parse_options(struct options *o, int argc, char **argv)
         case 'G': o->coalesce_auth_ptr = true; break;
         case 'E': o->objc_era = (uint32_t)number(optarg, "ObjC era"); break;
         case 'Y': o->type_offsets = true; break;
-        case 'I': o->imp_caches = true; break;
-        case 'W': o->impc_roots = optarg; break;
+        case 'I': o->objc_opts = optarg; break;
+        case 'W': o->impc_unchained = true; break;
         case 'L': o->large_vm = true; break;
         case 'T': o->packed_tlvs = true; break;
         case 'F':
@@ -128,6 +129,11 @@ static void parse_options(struct options *o, int argc, char **argv)
      * beside regular and authGot; also dyld-1245.1, 1284.13, 1378). */
     if (o->header_size >= 0x208 && o->arch == ARCH_ARM64E)
         o->coalesce_auth_ptr = true;
+    /* estimateIMPCaches (dyld-1378): LP64 arm64* only */
+    if (o->objc_opts && o->arch != ARCH_ARM64 && o->arch != ARCH_ARM64E)
+        die("--objc-opts: IMP caches are built for arm64 and arm64e only (dyld-1378 estimateIMPCaches)");
+    if (o->impc_unchained && !o->objc_opts)
+        die("--imp-unchained goes with --objc-opts");
     if (o->objc_era && (o->objc_era < 1042 || o->objc_era > 1378))
         die("--objc-era must be a dyld version from 1042 to 1378");
     if (o->objc_era && o->header_size < 0x200)
@@ -220,8 +226,10 @@ static void write_manifest(const struct cache *c, bool dev)
     if (c->impc_size)
         fprintf(f, "impcaches\t0x%llx\t0x%llx\n", (unsigned long long)c->impc_addr,
                 (unsigned long long)c->impc_size);
-    if (c->impc_size && c->opt.impc_roots)
-        fprintf(f, "imp-flatten\t%s\n", c->opt.impc_roots);
+    if (c->opt.objc_opts)
+        fprintf(f, "objc-opts\t%s%s\n", c->opt.objc_opts, c->opt.impc_unchained ? "\tunchained" : "");
+    if (objc_impcaches_moved(c))
+        fprintf(f, "impc-moved\t%llu\n", (unsigned long long)objc_impcaches_moved(c));
     for (unsigned k = 0; k < c->opt.nfv_specs; k++)
         fprintf(f, "function-variant\t%s\n", c->opt.fv_specs[k]);
     if (c->cats_size)

@@ -7,9 +7,12 @@
 # local symbols (0x200); plus optimised stubs, universal sets and split
 # 0x200 caches with preattached categories (dyld-1122+), the arm64e one
 # with __auth_ptr coalesced (dyld-1231.3+), and ones with the dyld-1376
-# ObjC optimiser (v2 header, method type offsets, IMP caches; every IMP
-# cache build names DBChild a flattening root, --imp-flatten) on arm64 and
-# arm64e.
+# ObjC optimiser (v2 header, method type offsets, IMP caches) on arm64 and
+# arm64e. IMP caches come from Apple's ObjC optimizations file format
+# (--objc-opts: inputs/objc-opts.json, version 2, DBChild a flattening root;
+# the arm64 objc1376 cache inputs/objc-opts-v1.json, version 1), with
+# --imp-unchained: ld64.lld-19 links the ObjC inputs without chained fixups
+# (arm64e: it refuses them), where dyld-1378 would build no IMP cache.
 # Thread-local descriptors are keyed in every 0x200 cache, packed
 # (dyld-1284+, --packed-tlvs) in the preattach caches and in arm64_32 v4
 # and x86_64 v2 0x200-locals, which also get a function variant. On arm64,
@@ -44,6 +47,8 @@ shift
 arches=${*:-arm64 arm64e arm64_32 x86_64}
 top_srcdir=${top_srcdir:-.}
 top_builddir=${top_builddir:-.}
+opts=$(cd "$top_srcdir/tests/builder/inputs" && pwd)
+imp="--objc-opts $opts/objc-opts.json --imp-unchained"
 DSCBUILD=${DSCBUILD:-$top_builddir/tests/builder/dscbuild}
 DSCCHECK=${DSCCHECK:-$top_builddir/tests/builder/dsccheck}
 mkdir -p "$out/inputs"
@@ -114,8 +119,10 @@ for arch in $arches; do
             # shellcheck disable=SC2086
             build "$arch-preattach" "$arch" "$(slides_of "$arch" | tr ' ' '\n' | tail -1)" --header 0x200 \
                 --split 3 --preattach-categories --packed-tlvs --function-variant _sys_fv=_sys_fv_fast $authptr
+            v=objc-opts.json
+            [ "$arch" = arm64 ] && v=objc-opts-v1.json
             build "$arch-objc1376" "$arch" "$slide" --header 0x200 --objc-era 1376 --method-type-offsets \
-                --imp-caches --imp-flatten DBChild
+                --objc-opts "$opts/$v" --imp-unchained
             # arm64e: with libauthgot (ld64's __auth_got) in every era
             authgot=
             [ "$arch" = arm64e ] && authgot=authgot
@@ -126,10 +133,10 @@ for arch in $arches; do
             # 24-byte header info (dyld-1231+); on 0x228 also the dyld-1376
             # optimiser (v2 opts header, method type offsets).
             build "$arch-0x208-split" "$arch" "$last" --header 0x208 --split 3 --platform 2 --local-symbols \
-                --preattach-categories --imp-caches --imp-flatten DBChild
+                --preattach-categories $imp
             # function variants are dyld-1284+ (this era) too
             build "$arch-0x228-split" "$arch" "$last" --header 0x228 --split 3 --platform 2 \
-                --preattach-categories --imp-caches --imp-flatten DBChild --objc-era 1376 --method-type-offsets \
+                --preattach-categories $imp --objc-era 1376 --method-type-offsets \
                 --function-variant _sys_fv=_sys_fv_fast
             # over 4 GiB of VM (--large-vm; arm64e: v5 runtime offsets past 32 bits), from
             # era inputs with header room for the segments extraction may add,
@@ -138,7 +145,7 @@ for arch in $arches; do
                 "$out/inputs/$arch-big" "$arch" era $authgot > "$out/inputs/$arch-big.list"
             list=-big
             build "$arch-0x228-large-vm" "$arch" "$last" --header 0x228 --split 3 --platform 2 \
-                --preattach-categories --imp-caches --imp-flatten DBChild --objc-era 1376 --method-type-offsets --large-vm
+                --preattach-categories $imp --objc-era 1376 --method-type-offsets --large-vm
             list= ;;
         x86_64|arm64_32)
             # The 0x208 and 0x228 eras on x86_64 (macOS; libera linked with chained
@@ -148,7 +155,7 @@ for arch in $arches; do
             objc= platform=4
             if [ "$arch" = x86_64 ]; then
                 "$top_srcdir/tests/builder/x86-refs.sh" "$out/inputs/$arch-era.list" > "$out/inputs/$arch-era.refs"
-                objc="--preattach-categories --imp-caches --imp-flatten DBChild" platform=1
+                objc="--preattach-categories" platform=1
             fi
             list=-era
             # shellcheck disable=SC2086

@@ -4,8 +4,9 @@
  *
  * Every selector string of every image (__TEXT,__objc_methname) goes into
  * one cache-wide buffer that starts with the magic selector "🤯" (with
- * --imp-caches the caches' selectors come first, in the 128-byte bags
- * objc_impcaches.c places them in, the others fill the holes); every
+ * --objc-opts the IMP caches' selectors come first, in the 128-byte bags
+ * objc_impcaches.c places them in, the others follow the last, as in
+ * dyld-1378 estimateIMPCaches); every
  * pointer that targeted a selector string (selrefs, pointer method lists,
  * protocol method lists) is re-pointed at the canonical copy. libobjc's
  * __DATA_CONST,__objc_scoffs gets the buffer's start and end, as
@@ -61,7 +62,7 @@ static void each_selector(const struct cache *c, void (*fn)(void *, const char *
     }
 }
 
-static void add_selector(void *ctx, const char *s) { objc_impcaches_add_selector(ctx, s); }
+static void add_selector(void *ctx, const char *s) { strpool_add(ctx, s); }
 
 void objc_plan(struct cache *c)
 {
@@ -71,7 +72,7 @@ void objc_plan(struct cache *c)
     strpool_init(c->selectors);
     strpool_add(c->selectors, magic_selector);
     objc_impcaches_place(c);
-    each_selector(c, add_selector, c);
+    each_selector(c, add_selector, c->selectors);
     if (c->selectors->count == 1) {
         strpool_free(c->selectors);
         free(c->selectors);

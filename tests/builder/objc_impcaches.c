@@ -1,66 +1,67 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * objc_impcaches.c — prebuilt IMP caches (--imp-caches; 0x200 header,
- * 64-bit), chosen, hashed and emitted as Apple's builder does in dyld-1378.
+ * objc_impcaches.c — prebuilt IMP caches (--objc-opts FILE: Apple's ObjC
+ * optimizations file; 64-bit arm64/arm64e, 0x200 header), placed and
+ * emitted as Apple's builder does in dyld-1378. The classes and their
+ * methods come from objc_impc_model.c.
  *
  * Facts relied on, read in dyld-1378 cache_builder/IMPCaches.cpp and
- * IMPCaches.hpp (the class, method and selector placement), CacheDylib.cpp
- * (emitObjCIMPCaches), common/OptimizerObjC.h (ImpCacheHeader_v2,
- * ImpCacheEntry_v2) and objc4-951.1 runtime/objc-runtime-new.h
- * (preopt_cache_t, preopt_cache_entry_t):
- *  - a class's cache holds its own methods, then those of the categories
- *    of its own image on it (populateMethodLists, attachCategories; a
- *    cross-image category is skipped), each selector once, the first kept;
- *    superclass methods only when the class is at or below a flattening
- *    root: then those of every class up to the root, .cxx_construct and
- *    .cxx_destruct apart, and the fallback is the root's superclass
- *    (findFlatteningRoot, inlineSelectors; "selectorsToInline" is empty in
- *    dyld-1378); such a class gets a cache even without methods (mask 0,
- *    removeUninterestingClasses), and has_inlines stays 0 (set only for
- *    selectors inlined outside flattening);
- *  - a class whose vtable field is set gets none; the cache's address goes
- *    into the class_t *vtable* field (+24); `cache` (+16) keeps the input's
- *    bind to libobjc's __objc_empty_cache. In auth regions the pointer is
- *    signed DA, address-diversified, discriminator 0x9cff
- *    ("originalPreoptCache");
- *  - selectors are placed in 128-byte bags of the selector buffer
- *    (AddressSpace: bag index = offset from the magic selector >> 7, bag 0
- *    holding 128 - 5 bytes after the magic selector); a class with n methods
- *    gets mask 2^ceil(log2 n) - 1, or one bit more, and a shift (of bag
- *    indices, 17 bits) under which its selectors' bag indices hit distinct
- *    slots; the attempts are tried in the order (bits, bits still to fix,
- *    shift) (ClassData::attempts, applyAttempt), fixing bag-index bits as
- *    selectors are given slots; then every selector goes into its bag, or,
- *    when the bag is full, into another whose fixed bits agree
- *    (solveGivenShiftsAndMasks), and takes the next free offset of its bag
- *    in bag order (computeLowBits); the other selectors fill the holes left
- *    before the bags, smallest hole first, or follow (HoleMap);
- *  - the cache is a 16-byte header {i64 fallback_class_offset = fallback
- *    class (0 if none) - class; u32 shift:5 = class shift + 7, mask:11,
- *    occupied:14 = n, has_inlines:1, padding:1; u32 unused:31, bit_one:1}
- *    and mask + 1
- *    8-byte buckets {i64 imp_offset:38 = (class - IMP) >> 2; u64
- *    sel_offset:26 from the magic selector}, a method in bucket
- *    (sel_offset >> shift) & mask; empty buckets are {0, 0x3FFFFFF}; masks
- *    over 0x7FF get no cache (Builder::getIMPCache).
- * In place of Apple's profile (the optimizer configuration's neededClasses
- * and flatteningRoots) every class and metaclass with a method gets a cache,
- * in image and __objc_classlist order, and the flattening roots are
- * --imp-flatten's class names (for classes and metaclasses, as Apple's
- * default root OS_object); a root is found only up the superclass chain
- * inside the class's image. Where Apple tries
- * slot values in a seeded random order and backtracks over classes, this
- * builder takes the lowest value that fits and stops the build when a class
- * cannot be placed (Apple drops it). Apple's IMP caches skip images without
- * chained fixups (CacheDylib.cpp); ours are built for every image. The
- * caches live in one read-only chunk with the other ObjC tables (layout.c:
- * after the strings from --objc-era 1284, as Apple's READ_ONLY chunk of
- * dyld-1284.13/1378; before that era at the area's start). The manifest
- * says where: "impcaches ADDR SIZE".
+ * IMPCaches.hpp, NewSharedCacheBuilder.cpp (estimateIMPCaches),
+ * CacheDylib.cpp (emitObjCIMPCaches), common/OptimizerObjC.h
+ * (ImpCacheHeader_v2, ImpCacheEntry_v2) and objc4-951.1
+ * runtime/objc-runtime-new.h (preopt_cache_t):
+ *  - findShiftsAndMasks: the chosen classes with methods, by their
+ *    neededClasses number (fillAllClasses); each tries its attempts, bits b
+ *    = ceil(log2 n) and b + 1, every shift with shift + bits <= 17, sorted
+ *    by (bits, bits still to fix, shift) (ClassData::attempts); an attempt
+ *    (applyAttempt) takes the selectors by bits still to fix (std::sort),
+ *    gives each a slot: its fixed bits' slot, or the first free one that a
+ *    Fisher-Yates walk of 0..2^bits-1 offers (forEachRandomNumber, "copied
+ *    from std::shuffle": the last element is never offered), drawing with
+ *    std::uniform_int_distribution<ptrdiff_t> from one std::minstd_rand
+ *    seeded with 0; a class that fails every attempt backtracks 1, 2, 4..
+ *    classes (up to 1024), and after 10 failures goes back to the best
+ *    snapshot and drops the class (BacktrackingState, dropClass,
+ *    resetToSnapshot); duplicates and classes dropped before are dropped
+ *    again, and with them every class of their flattening hierarchy;
+ *  - solveGivenShiftsAndMasks: the selectors by (fixed bits, classes,
+ *    name), greatest first, each into its 128-byte bag if there is more
+ *    room than it needs (bag 0 holds 128 - 5 bytes after the magic
+ *    selector; a selector over 64 bytes may run into empty bags after it);
+ *  - computeLowBits: bag by bag, each selector at the next offset, a bag
+ *    starting at its own offset unless the one before ran past it; the
+ *    other selectors follow the last (estimateIMPCaches: "The selectors
+ *    after this point need to start where the IMP caches ended");
+ *  - a selector offset past 16 MB drops its classes; a mask over 0x7FF
+ *    gets no cache (getIMPCache); a cache with a bucket whose offset does
+ *    not hash to it is discarded (rdar://147219191);
+ *  - each cache, in image order and class-then-metaclass order, is a
+ *    16-byte header {i64 fallback_class_offset = fallback - class; u32
+ *    shift:5 = shift + 7, mask:11, occupied:14, has_inlines:1 (0: only
+ *    selectors inlined outside flattening set it), padding:1; u32 unused:31,
+ *    bit_one:1} and 2^bits buckets {i64 imp_offset:38 = (class - IMP) >> 2;
+ *    sel_offset:26 from the magic selector}; empty {0, 0x3FFFFFF}; the
+ *    fallback is the flattening root's superclass, else the superclass;
+ *  - the class_t *vtable* (+24) gets the cache's address, signed DA with
+ *    address diversity and 0x9cff on arm64e (libobjcImpCachesVersion
+ *    defaults to 4); a class whose vtable is set keeps it, its cache's
+ *    space stays zero. `cache` (+16) keeps the input's bind to libobjc's
+ *    __objc_empty_cache.
+ * Where this differs: a selector whose bag is full is moved, in dyld-1378,
+ * to a bucket index drawn from the merged constraints of its classes
+ * (ConstraintSet, a std::default_random_engine shuffle and the iteration
+ * order of libc++'s std::unordered_set<int>); here it takes the lowest
+ * index every class of it allows, so from the first such selector on the
+ * offsets may differ from Apple's (the manifest's "impc-moved" counts
+ * them). applyAttempt's std::sort is taken as stable (libc++ sorts up to
+ * 24/30 elements by insertion, which keeps equal keys in order; larger
+ * classes may order equal keys differently). The caches lie in one
+ * read-only chunk with the other ObjC tables (layout.c).
  */
-#include "bld.h"
+#include "impc.h"
 #include "strpool.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,496 +69,750 @@
 #define IMPC_EMPTY_SEL 0x3FFFFFFu
 #define IMPC_DIVERSITY 0x9cff
 #define BAG_SHIFT 7
-#define BAG_SIZE (1u << BAG_SHIFT)
+#define BAG_SIZE (1 << BAG_SHIFT)
 #define INDEX_BITS 17
-#define MAX_INDEX ((1u << INDEX_BITS) - 1)
-#define MAGIC_SIZE 5u           /* the magic selector and its NUL */
-#define MAX_MASK 0x7FFu
+#define MAX_INDEX ((1 << INDEX_BITS) - 1)   /* AddressSpace::maximumIndex */
+#define MAGIC_SIZE 5                        /* the magic selector and its NUL */
+#define MAX_MASK 0x7FF
+#define SELECTOR_LIMIT (1 << 24)            /* buildImpCaches' selectorSizeLimit */
 
-static uint64_t in_ptr(const struct image *img, uint64_t in_addr)
+struct impc_plan {
+    struct impc_model m;
+    long *all;                  /* fillAllClasses: impc_data indices */
+    size_t nall;
+    int *bag_used;              /* AddressSpace::sizes */
+    bool *bag_key;              /* a bag that ever held a selector */
+    bool *cache_of;             /* per impc_data: emitted (getIMPCache, not discarded) */
+};
+
+/* ---- libc++'s std::minstd_rand and uniform_int_distribution ---- */
+
+static uint32_t minstd(uint32_t *x)
 {
-    dsc_span s;
-    uint64_t v;
-    if (!image_in_bytes(img, in_addr, 8, &s) || !span_ptr(s, 0, 8, &v))
-        die("%s: pointer at 0x%llx is unreadable", img->in_path, (unsigned long long)in_addr);
+    *x = (uint32_t)((uint64_t)*x * 48271u % 2147483647u);
+    return *x;
+}
+
+/* uniform_int_distribution<ptrdiff_t>(0, d) as libc++ draws it: w =
+ * ceil(log2(d + 1)) bits from __independent_bits_engine (one engine call,
+ * minus min() = 1, redrawn at or above (2^31 - 2) rounded down to 2^w,
+ * masked to w bits), redrawn until <= d. */
+static uint32_t uniform(uint32_t *x, uint32_t d)
+{
+    uint64_t rp = (uint64_t)d + 1, u;
+    if (rp == 1)
+        return 0;
+    unsigned w = 63 - (unsigned)__builtin_clzll(rp);
+    if (rp & ((1ULL << w) - 1))
+        w++;
+    if (w > 30)
+        die("internal: IMP caches: a draw over 30 bits");
+    uint64_t y0 = (2147483646ULL >> w) << w, e;
+    do {
+        do
+            e = minstd(x) - 1u;
+        while (e >= y0);
+        u = e & ((1ULL << w) - 1);
+    } while (u >= rp);
+    return (uint32_t)u;
+}
+
+/* ---- findShiftsAndMasks ---- */
+
+struct attempt {
+    int bits, to_set, shift;
+};
+
+struct prev {
+    uint32_t sel;
+    int idx, fixed;
+};
+
+struct state {                  /* BacktrackingState */
+    size_t cur;
+    struct attempt *att;
+    size_t natt;
+    bool has_result;
+    int old_bits, old_shift;    /* the result's previous state */
+    struct prev *p;
+    uint32_t np;
+    uint32_t rng;
+};
+
+struct stack {
+    struct state *v;
+    size_t n;
+};
+
+static int to_set(const struct impc_sel *s, int shift, int mask)
+{
+    return __builtin_popcount(mask) - __builtin_popcount((s->fixed >> shift) & mask);
+}
+
+static int cmp_attempt(const void *a, const void *b)
+{
+    const struct attempt *x = a, *y = b;
+    if (x->bits != y->bits)
+        return x->bits < y->bits ? -1 : 1;
+    if (x->to_set != y->to_set)
+        return x->to_set < y->to_set ? -1 : 1;
+    return x->shift < y->shift ? -1 : x->shift > y->shift;
+}
+
+/* ClassData::attempts */
+static struct attempt *attempts(const struct impc_model *m, const struct impc_data *x, size_t *n)
+{
+    struct attempt *v = xcalloc(2 * (INDEX_BITS + 1), sizeof *v);
+    *n = 0;
+    for (int bits = x->bits; bits <= x->bits + 1; bits++)
+        for (int shift = 0; shift <= INDEX_BITS - bits; shift++) {
+            int sum = 0;
+            for (uint32_t i = 0; i < x->n; i++)
+                sum += to_set(&m->sel[x->m[i].sel], shift, (1 << bits) - 1);
+            v[(*n)++] = (struct attempt){bits, sum, shift};
+        }
+    qsort(v, *n, sizeof *v, cmp_attempt);
     return v;
 }
 
-static uint32_t in_u32(const struct image *img, uint64_t in_addr)
+/* forEachRandomNumber's walk: the value offered next, or -1 when done. */
+static int next_offer(int *vals, int max, int *first, uint32_t *rng)
 {
-    dsc_span s;
-    if (!image_in_bytes(img, in_addr, 4, &s))
-        die("%s: word at 0x%llx is unreadable", img->in_path, (unsigned long long)in_addr);
-    return dsc_le32(s.data);
+    if (max <= 1)
+        return *first == 0 && max == 1 ? vals[(*first)++] : -1;
+    if (*first >= max - 1)
+        return -1;
+    int i = (int)uniform(rng, (uint32_t)(max - 1 - *first)), t = vals[*first];
+    vals[*first] = vals[*first + i];
+    vals[*first + i] = t;
+    return vals[(*first)++];
 }
 
-static struct objc_in_class list_at(uint64_t cls, uint64_t list, const struct image *img, uint64_t vtable)
+/* One selector's slot in an attempt (-1: none); marks it used. */
+static int pick_slot(const struct impc_sel *s, const struct attempt *a, bool *used, uint32_t *rng)
 {
-    return (struct objc_in_class){cls, list, list ? in_u32(img, list + 4) : 0, vtable};
-}
-
-static struct objc_in_class class_at(const struct image *img, uint64_t cls)
-{
-    uint64_t ro = in_ptr(img, cls + 32) & ~7ULL;
-    return list_at(cls, in_ptr(img, ro + 0x20), img, in_ptr(img, cls + 24));
-}
-
-void objc_each_input_class(const struct image *img, objc_in_class_fn fn, void *ctx)
-{
-    const struct sect *x = objc_sect(img, "__objc_classlist");
-    for (uint64_t k = 0; x && k + 8 <= x->size; k += 8) {
-        uint64_t cls = in_ptr(img, x->in_addr + k);
-        fn(ctx, img, class_at(img, cls));
-        fn(ctx, img, class_at(img, in_ptr(img, cls)));
+    int mask = (1 << a->bits) - 1, shifted = mask << a->shift;
+    if ((s->fixed & shifted) == shifted) {
+        int slot = (s->idx >> a->shift) & mask;
+        if (used[slot])
+            return -1;
+        used[slot] = true;
+        return slot;
     }
-}
-
-struct objc_in_method objc_in_method(const struct image *img, const struct objc_in_class *k, uint32_t i)
-{
-    uint32_t flags = in_u32(img, k->list), entsize = flags & 0xFFFCu;
-    uint64_t e = k->list + 8 + (uint64_t)i * entsize;
-    if (i >= k->count || entsize < 12)
-        die("%s: method list at 0x%llx is malformed", img->in_path, (unsigned long long)k->list);
-    if (!(flags & 0x80000000u))
-        return (struct objc_in_method){image_in_cstr(img, in_ptr(img, e)), in_ptr(img, e + 16)};
-    uint64_t selref = e + (uint64_t)(int64_t)(int32_t)in_u32(img, e);
-    return (struct objc_in_method){image_in_cstr(img, in_ptr(img, selref)),
-                                   e + 8 + (uint64_t)(int64_t)(int32_t)in_u32(img, e + 8)};
-}
-
-/* m, unless its selector is there already (addMethod: the first kept). */
-static void add_method(struct objc_in_method **v, uint32_t *n, struct objc_in_method m)
-{
-    for (uint32_t j = 0; j < *n; j++)
-        if (strcmp((*v)[j].name, m.name) == 0)
-            return;
-    *v = xrealloc(*v, (*n + 1) * sizeof **v);
-    (*v)[(*n)++] = m;
-}
-
-static void add_list(const struct image *img, const struct objc_in_class *l, struct objc_in_method **v, uint32_t *n)
-{
-    for (uint32_t i = 0; i < l->count; i++)
-        add_method(v, n, objc_in_method(img, l, i));
-}
-
-/* Whether `v` is a class of the image's __objc_classlist or its metaclass. */
-static bool in_image_class(const struct image *img, uint64_t v, bool *meta)
-{
-    const struct sect *x = objc_sect(img, "__objc_classlist");
-    for (uint64_t o = 0; v && x && o + 8 <= x->size; o += 8) {
-        uint64_t cls = in_ptr(img, x->in_addr + o);
-        if (cls == v || in_ptr(img, cls) == v) {
-            *meta = cls != v;
-            return true;
+    int max = 1 << a->bits, first = 0, *vals = xcalloc((size_t)max, sizeof *vals), v;
+    for (int i = 0; i < max; i++)
+        vals[i] = i;
+    while ((v = next_offer(vals, max, &first, rng)) >= 0) {
+        int fut = s->idx | (v << a->shift), slot = (fut >> a->shift) & mask;
+        if ((fut & s->fixed) == (s->idx & s->fixed) && !used[slot]) {
+            used[slot] = true;
+            break;
         }
     }
-    return false;
+    free(vals);
+    return v;
 }
 
-/* Whether the category's class slot names `cls` (metaclass: the isa of the
- * class it names). A cross-image category's slot is a bind: no class of
- * this image's list matches it. */
-static bool category_on(const struct image *img, uint64_t cat_cls, uint64_t cls, bool meta)
+/* ClassData::applyAttempt; on success the state records what it changed. */
+static bool apply(struct impc_model *m, struct impc_data *x, const struct attempt *a, uint32_t *rng,
+                  struct state *st)
 {
-    bool m;
-    return in_image_class(img, cat_cls, &m) && !m && (meta ? in_ptr(img, cat_cls) : cat_cls) == cls;
-}
-
-/* The class's own methods, then those of its image's categories on it
- * (populateMethodLists, attachCategories). */
-static void add_class_methods(const struct image *img, uint64_t cls, bool meta, struct objc_impcache_in *o)
-{
-    struct objc_in_class k = class_at(img, cls);
-    add_list(img, &k, &o->m, &o->n);
-    const struct sect *x = objc_sect(img, "__objc_catlist");
-    for (uint64_t at = 0; x && at + 8 <= x->size; at += 8) {
-        uint64_t cat = in_ptr(img, x->in_addr + at);
-        if (!category_on(img, in_ptr(img, cat + 8), cls, meta))
-            continue;
-        struct objc_in_class l = list_at(cls, in_ptr(img, cat + (meta ? 24 : 16)), img, 0);
-        add_list(img, &l, &o->m, &o->n);
-    }
-}
-
-static const char *class_name(const struct image *img, uint64_t cls)
-{
-    return image_in_cstr(img, in_ptr(img, (in_ptr(img, cls + 32) & ~7ULL) + 0x18));
-}
-
-static bool is_root(const char *roots, const char *name)
-{
-    size_t len = strlen(name);
-    for (const char *r = roots; r && *r; r += strcspn(r, ",") + (r[strcspn(r, ",")] != 0))
-        if (strcspn(r, ",") == len && strncmp(r, name, len) == 0)
-            return true;
-    return false;
-}
-
-/* findFlatteningRoot: the class itself or a superclass named in `roots`,
- * up the chain while it stays in the image and short of a root class
- * (RO_ROOT); 0 if none. */
-static uint64_t flattening_root(const struct image *img, uint64_t cls, const char *roots)
-{
-    bool meta;
-    for (uint64_t cur = cls; in_image_class(img, cur, &meta);) {
-        if (is_root(roots, class_name(img, cur)))
-            return cur;
-        if (in_u32(img, in_ptr(img, cur + 32) & ~7ULL) & 2u)
-            return 0;
-        cur = in_ptr(img, cur + 8);
-    }
-    return 0;
-}
-
-bool objc_impcache_of(const struct image *img, const struct objc_in_class *k, const char *roots,
-                      struct objc_impcache_in *out)
-{
-    bool meta;
-    memset(out, 0, sizeof *out);
-    out->fallback_of = k->cls;
-    if (!in_image_class(img, k->cls, &meta))
-        die("%s: class 0x%llx is not in __objc_classlist", img->in_path, (unsigned long long)k->cls);
-    add_class_methods(img, k->cls, meta, out);
-    uint64_t root = flattening_root(img, k->cls, roots);
-    if (root) {
-        /* inlineSelectors: every superclass's methods up to the root, but
-         * never .cxx_construct/.cxx_destruct */
-        for (uint64_t cur = k->cls; cur != root;) {
-            cur = in_ptr(img, cur + 8);
-            struct objc_impcache_in sup = {0};
-            add_class_methods(img, cur, meta, &sup);
-            for (uint32_t i = 0; i < sup.n; i++)
-                if (strcmp(sup.m[i].name, ".cxx_construct") && strcmp(sup.m[i].name, ".cxx_destruct"))
-                    add_method(&out->m, &out->n, sup.m[i]);
-            free(sup.m);
-        }
-        out->flattened = true;
-        out->fallback_of = root;
-    }
-    if ((out->n || out->flattened) && !k->vtable)
-        return true;
-    free(out->m);
-    out->m = NULL;
-    return false;
-}
-
-/* ---- the plan: classes, their methods' selectors, bag indices ---- */
-
-struct sel {
-    const char *name;
-    uint32_t idx, fixed;        /* bag index and the bits of it already fixed */
-    uint32_t nclasses, seq;     /* classes using it; order of placement */
-};
-
-struct kcache {
-    struct image *img;
-    uint64_t cls;               /* input address */
-    struct objc_impcache_in in; /* methods, fallback */
-    uint32_t *sel;              /* index into plan.sels per method */
-    unsigned bits, shift;       /* mask = 2^bits - 1; shift of bag indices */
-};
-
-struct impc_plan {
-    struct kcache *v;
-    size_t n;
-    struct sel *sels;
-    size_t nsels;
-    uint16_t *bag_used;         /* bytes used per bag index */
-};
-
-static int cmp_name(const void *a, const void *b) { return strcmp(((const struct sel *)a)->name, ((const struct sel *)b)->name); }
-
-struct collect {
-    struct impc_plan *pl;
-    const char *roots;
-};
-
-static void collect(void *ctx, const struct image *img, struct objc_in_class k)
-{
-    struct collect *co = ctx;
-    struct impc_plan *pl = co->pl;
-    struct objc_impcache_in in;
-    if (!objc_impcache_of(img, &k, co->roots, &in))
-        return;
-    pl->v = xrealloc(pl->v, (pl->n + 1) * sizeof *pl->v);
-    pl->v[pl->n++] = (struct kcache){(struct image *)img, k.cls, in, NULL, 0, 0};
-    pl->sels = xrealloc(pl->sels, (pl->nsels + in.n) * sizeof *pl->sels);
-    for (uint32_t i = 0; i < in.n; i++)
-        pl->sels[pl->nsels++] = (struct sel){in.m[i].name, 0, 0, 0, 0};
-}
-
-/* Unique the selectors (sorted by name) and point each method at its own. */
-static void index_selectors(struct impc_plan *pl)
-{
-    qsort(pl->sels, pl->nsels, sizeof *pl->sels, cmp_name);
-    size_t u = 0;
-    for (size_t i = 0; i < pl->nsels; i++)
-        if (!u || strcmp(pl->sels[u - 1].name, pl->sels[i].name) != 0)
-            pl->sels[u++] = pl->sels[i];
-    pl->nsels = u;
-    for (size_t k = 0; k < pl->n; k++) {
-        struct kcache *kc = &pl->v[k];
-        kc->sel = xcalloc(kc->in.n + 1, sizeof *kc->sel);
-        for (uint32_t i = 0; i < kc->in.n; i++) {
-            struct sel key = {.name = kc->in.m[i].name};
-            struct sel *s = bsearch(&key, pl->sels, pl->nsels, sizeof *pl->sels, cmp_name);
-            kc->sel[i] = (uint32_t)(s - pl->sels);
-            s->nclasses++;
-        }
-    }
-}
-
-static unsigned ceil_log2(uint32_t n)
-{
-    unsigned b = 0;
-    while ((1u << b) < n)
-        b++;
-    return b;
-}
-
-static unsigned to_fix(const struct sel *s, unsigned bits, unsigned shift)
-{
-    uint32_t mask = (1u << bits) - 1;
-    return (unsigned)__builtin_popcount(mask) - (unsigned)__builtin_popcount((s->fixed >> shift) & mask);
-}
-
-/* ClassData::applyAttempt: most-fixed selectors first, each into a free
- * slot its fixed bits allow (lowest value first); commits on success. */
-static bool try_attempt(struct impc_plan *pl, struct kcache *kc, unsigned bits, unsigned shift)
-{
-    uint32_t size = 1u << bits, mask = size - 1, *order = xcalloc(kc->in.n, sizeof *order), *value = xcalloc(kc->in.n, sizeof *value);
-    bool *used = xcalloc(size, sizeof *used), ok = true;
-    for (uint32_t i = 0; i < kc->in.n; i++)
-        order[i] = i;
-    for (uint32_t i = 1; i < kc->in.n; i++)  /* insertion sort by bits still to fix */
-        for (uint32_t j = i; j > 0 && to_fix(&pl->sels[kc->sel[order[j]]], bits, shift) <
-                                          to_fix(&pl->sels[kc->sel[order[j - 1]]], bits, shift); j--) {
-            uint32_t t = order[j];
+    int mask = (1 << a->bits) - 1;
+    uint32_t *order = xcalloc(x->n + 1, sizeof *order);
+    int *addr = xcalloc(x->n + 1, sizeof *addr);
+    bool *used = xcalloc((size_t)1 << a->bits, sizeof *used), ok = true;
+    for (uint32_t i = 0; i < x->n; i++) {   /* a stable sort by bits to set */
+        uint32_t j = i, s = x->m[i].sel;
+        for (; j > 0 && to_set(&m->sel[order[j - 1]], a->shift, mask) > to_set(&m->sel[s], a->shift, mask); j--)
             order[j] = order[j - 1];
-            order[j - 1] = t;
-        }
-    for (uint32_t i = 0; i < kc->in.n && ok; i++) {
-        const struct sel *s = &pl->sels[kc->sel[order[i]]];
-        uint32_t v = 0;
-        for (; v < size; v++) {
-            uint32_t fut = s->idx | v << shift;
-            if ((fut & s->fixed) == (s->idx & s->fixed) && !used[(fut >> shift) & mask])
-                break;
-        }
-        ok = v < size;
-        if (ok) {
-            used[((s->idx | v << shift) >> shift) & mask] = true;
-            value[i] = v;
-        }
+        order[j] = s;
     }
-    for (uint32_t i = 0; i < kc->in.n && ok; i++) {
-        struct sel *s = &pl->sels[kc->sel[order[i]]];
-        s->idx |= value[i] << shift;
-        s->fixed |= mask << shift;
-    }
+    for (uint32_t i = 0; i < x->n && ok; i++)
+        ok = (addr[i] = pick_slot(&m->sel[order[i]], a, used, rng)) >= 0;
     if (ok) {
-        kc->bits = bits;
-        kc->shift = shift;
+        st->has_result = true;
+        st->old_bits = x->bits;
+        st->old_shift = x->shift;
+        st->p = xcalloc(x->n + 1, sizeof *st->p);
+        st->np = x->n;
+        for (uint32_t i = 0; i < x->n; i++) {
+            struct impc_sel *s = &m->sel[order[i]];
+            st->p[i] = (struct prev){order[i], s->idx, s->fixed};
+            s->idx |= addr[i] << a->shift;
+            s->fixed |= mask << a->shift;
+        }
+        x->bits = a->bits;
+        x->shift = a->shift;
     }
     free(order);
-    free(value);
+    free(addr);
     free(used);
     return ok;
 }
 
-/* ClassData::attempts: bits b and b + 1, every shift, by (bits, bits to
- * fix, shift). */
-static void place_class(struct impc_plan *pl, struct kcache *kc)
+static void state_free(struct state *st)
 {
-    unsigned b = ceil_log2(kc->in.n);
-    if (b + 1 > INDEX_BITS)
-        die("%s: the class at 0x%llx has too many methods for an IMP cache", kc->img->in_path, (unsigned long long)kc->cls);
-    for (unsigned bits = b; bits <= b + 1; bits++) {
-        unsigned most = bits * kc->in.n;
-        for (unsigned cost = 0; cost <= most; cost++)
-            for (unsigned shift = 0; shift + bits <= INDEX_BITS; shift++) {
-                unsigned sum = 0;
-                for (uint32_t i = 0; i < kc->in.n; i++)
-                    sum += to_fix(&pl->sels[kc->sel[i]], bits, shift);
-                if (sum == cost && try_attempt(pl, kc, bits, shift))
-                    return;
-            }
+    free(st->att);
+    free(st->p);
+}
+
+static struct state state_copy(const struct state *st)
+{
+    struct state c = *st;
+    c.att = xcalloc(st->natt + 1, sizeof *c.att);
+    memcpy(c.att, st->att, st->natt * sizeof *c.att);
+    c.p = NULL;
+    if (st->p) {
+        c.p = xcalloc(st->np + 1, sizeof *c.p);
+        memcpy(c.p, st->p, st->np * sizeof *c.p);
     }
-    die("%s: no IMP cache layout for the class at 0x%llx (Apple's builder would drop it)", kc->img->in_path,
-        (unsigned long long)kc->cls);
+    return c;
 }
 
-static uint32_t bag_room(const struct impc_plan *pl, uint32_t idx)
+static void push(struct stack *s, struct state st)
 {
-    return (idx ? BAG_SIZE : BAG_SIZE - MAGIC_SIZE) - pl->bag_used[idx];
+    s->v = xrealloc(s->v, (s->n + 1) * sizeof *s->v);
+    s->v[s->n++] = st;
 }
 
-/* solveGivenShiftsAndMasks: a selector's bag, or the first other bag whose
- * index agrees with its fixed bits (every class keeps its slot). */
-static void place_selector(struct impc_plan *pl, struct sel *s, uint32_t seq)
+struct search {
+    struct impc_plan *pl;
+    struct stack stack, best;
+    size_t cur;
+    int dropped;
+    uint32_t rng;
+};
+
+/* backtrack(): undo the top state. */
+static void back(struct search *se)
 {
-    uint32_t size = (uint32_t)strlen(s->name) + 1, free_bits = MAX_INDEX & ~s->fixed, v = 0;
-    for (;;) {
-        uint32_t idx = (s->idx & s->fixed) | v;
-        if (bag_room(pl, idx) > size) {
-            s->idx = idx;
-            s->seq = seq;
-            pl->bag_used[idx] += (uint16_t)size;
-            return;
+    struct impc_model *m = &se->pl->m;
+    struct state *st = &se->stack.v[se->stack.n - 1];
+    if (!st->has_result) {
+        se->dropped--;
+    } else {
+        struct impc_data *x = &m->d[se->pl->all[se->stack.n - 1]];
+        for (uint32_t i = 0; i < st->np; i++) {
+            m->sel[st->p[i].sel].idx = st->p[i].idx;
+            m->sel[st->p[i].sel].fixed = st->p[i].fixed;
         }
-        if (v == free_bits)
-            die("--imp-caches: no room in the selector buffer for %s", s->name);
-        v = (v - free_bits) & free_bits;  /* next subset of the free bits */
+        x->shift = st->old_shift;
+        x->bits = st->old_bits;
+    }
+    state_free(st);
+    se->stack.n--;
+}
+
+static bool has_name(const struct impc_data *x, const char *name)
+{
+    for (size_t i = 0; i < x->nflat; i++)
+        if (strcmp(x->flat_names[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* forEachClassInFlatteningHierarchy: classes below `d` in its hierarchy
+ * (the same root and root superclass); returns how many were dropped. */
+static int drop_below(struct impc_plan *pl, long d)
+{
+    struct impc_model *m = &pl->m;
+    const struct impc_data *p = &m->d[d];
+    int n = 0;
+    for (size_t i = 0; p->flat && i < pl->nall; i++) {
+        struct impc_data *x = &m->d[pl->all[i]];
+        if (pl->all[i] == d || !x->flat || x->root_super != p->root_super || strcmp(x->root_name, p->root_name) ||
+            !has_name(x, m->k[p->cls].name) || !x->should_gen)
+            continue;
+        x->should_gen = false;
+        x->dropped_by_flat = true;
+        n++;
+    }
+    return n;
+}
+
+/* dropClass */
+static void drop(struct search *se)
+{
+    long d = se->pl->all[se->cur];
+    se->pl->m.d[d].should_gen = false;
+    se->dropped += drop_below(se->pl, d);
+    se->cur++;
+    se->dropped++;
+    push(&se->stack, (struct state){.rng = se->rng});
+}
+
+static bool same_state(const struct state *a, const struct state *b) { return a->cur == b->cur && a->rng == b->rng; }
+
+/* resetToSnapshot */
+static void reset_to_best(struct search *se)
+{
+    size_t first = SIZE_MAX, n = se->stack.n < se->best.n ? se->stack.n : se->best.n;
+    for (size_t i = 0; i < n && first == SIZE_MAX; i++)
+        if (!same_state(&se->stack.v[i], &se->best.v[i]))
+            first = i;
+    if (first == SIZE_MAX)
+        first = n;
+    while (se->stack.n > first)
+        back(se);
+    for (size_t i = se->stack.n; first < se->best.n && i < se->best.n; i++) {
+        struct state st = state_copy(&se->best.v[i]);
+        struct impc_data *x = &se->pl->m.d[se->pl->all[i]];
+        if (st.has_result) {
+            uint32_t rng = st.rng;
+            free(st.p);
+            st.p = NULL;
+            if (!apply(&se->pl->m, x, &st.att[st.cur], &rng, &st))
+                die("internal: IMP caches: a snapshot does not apply again");
+            if (!x->dropped_by_flat)
+                x->should_gen = true;
+        } else {
+            se->dropped++;
+        }
+        push(&se->stack, st);
     }
 }
 
-static int cmp_fixed_first(const void *a, const void *b)
+static void free_stack(struct stack *s)
 {
-    const struct sel *x = *(const struct sel *const *)a, *y = *(const struct sel *const *)b;
-    int fx = __builtin_popcount(x->fixed), fy = __builtin_popcount(y->fixed);
-    if (fx != fy)
-        return fy - fx;
-    if (x->nclasses != y->nclasses)
-        return x->nclasses > y->nclasses ? -1 : 1;
-    return -strcmp(x->name, y->name);
+    for (size_t i = 0; i < s->n; i++)
+        state_free(&s->v[i]);
+    free(s->v);
+    s->v = NULL;
+    s->n = 0;
 }
 
-static int cmp_bag_order(const void *a, const void *b)
+/* Tries class se->cur's attempts from its state's; true when placed. */
+static bool try_class(struct search *se, struct impc_data *x)
 {
-    const struct sel *x = *(const struct sel *const *)a, *y = *(const struct sel *const *)b;
+    struct state *st = &se->stack.v[se->cur];
+    for (size_t op = st->cur; op < st->natt; op++) {
+        uint32_t saved = se->rng;
+        if (apply(&se->pl->m, x, &st->att[op], &se->rng, st)) {
+            st->cur = op;
+            st->rng = saved;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A class failed every attempt: back off, or give up on it. */
+static void failed(struct search *se, size_t *len, unsigned *tries)
+{
+    state_free(&se->stack.v[--se->stack.n]);
+    if (++*tries > 10) {
+        reset_to_best(se);
+        se->cur = se->stack.n;
+        drop(se);
+        *len = 1;
+        *tries = 0;
+        return;
+    }
+    if (se->cur > se->best.n) {
+        free_stack(&se->best);
+        for (size_t i = 0; i < se->stack.n; i++)
+            push(&se->best, state_copy(&se->stack.v[i]));
+        *len = 1;
+    }
+    if (se->cur == 0)
+        die("IMP caches: backtracked to the first class without a solution");
+    for (size_t j = 0; j < *len; j++) {
+        back(se);
+        se->cur--;
+    }
+    size_t twice = *len * 2 < se->cur ? *len * 2 : se->cur;
+    *len = twice < 1 ? 1 : twice > 1024 ? 1024 : twice;
+}
+
+static int find_shifts_and_masks(struct impc_plan *pl)
+{
+    struct search se = {pl, {0}, {0}, 0, 0, 1};   /* minstd_rand(0): state 1 */
+    size_t len = 1;
+    unsigned tries = 0;
+    while (se.cur < pl->nall) {
+        struct impc_data *x = &pl->m.d[pl->all[se.cur]];
+        if (!x->should_gen || x->dup_set) {
+            drop(&se);
+            continue;
+        }
+        if (se.cur >= se.stack.n) {
+            struct state st = {.rng = se.rng};
+            st.att = attempts(&pl->m, x, &st.natt);
+            push(&se.stack, st);
+        } else {
+            se.stack.v[se.cur].cur++;
+        }
+        if (try_class(&se, x))
+            se.cur++;
+        else
+            failed(&se, &len, &tries);
+    }
+    free_stack(&se.stack);
+    free_stack(&se.best);
+    return se.dropped;
+}
+
+static int prio(const struct impc_model *m, long d)
+{
+    const struct impc_class *k = &m->k[m->d[d].cls];
+    return impc_names_find(&m->cf.needed, k->name, k->meta);
+}
+
+/* fillAllClasses: live, chosen, with methods, by neededClasses number. */
+static void fill_all(struct impc_plan *pl)
+{
+    pl->nall = 0;
+    for (size_t d = 0; d < pl->m.nd; d++) {
+        if (!pl->m.d[d].live || !pl->m.d[d].should_gen || !pl->m.d[d].n)
+            continue;
+        size_t j = pl->nall++;
+        for (; j > 0 && prio(&pl->m, pl->all[j - 1]) > prio(&pl->m, (long)d); j--)
+            pl->all[j] = pl->all[j - 1];
+        pl->all[j] = (long)d;
+    }
+}
+
+/* ---- solveGivenShiftsAndMasks (AddressSpace) ---- */
+
+static int bag_size(int idx) { return idx ? BAG_SIZE : BAG_SIZE - MAGIC_SIZE; }
+
+/* sizeAvailableAtOrAfterIndex */
+static int room_from(const struct impc_plan *pl, int idx)
+{
+    int room = bag_size(idx) - pl->bag_used[idx];
+    if (room == 0)
+        return 0;
+    for (int j = idx + 1; j < MAX_INDEX && pl->bag_used[j] == 0; j++)
+        room += bag_size(j);
+    return room;
+}
+
+/* canPlaceMethodAtIndex */
+static bool can_place(const struct impc_plan *pl, const struct impc_sel *s, int idx)
+{
+    int room = bag_size(idx) - pl->bag_used[idx], size = (int)strlen(s->name) + 1;
+    if (room == 0)
+        return false;
+    return room > size || (size > 64 && room_from(pl, idx) >= size);
+}
+
+/* placeMethodAtIndex: a long selector runs into the empty bags after. */
+static void place(struct impc_plan *pl, struct impc_sel *s, int idx, uint32_t seq)
+{
+    int left = (int)strlen(s->name) + 1, room = bag_size(idx) - pl->bag_used[idx];
+    s->idx = idx;
+    s->placed = true;
+    s->seq = seq;
+    pl->bag_key[idx] = true;
+    if (room >= left) {
+        pl->bag_used[idx] += left;
+        return;
+    }
+    pl->bag_used[idx] = bag_size(idx);
+    for (left -= room; left > 0; left -= pl->bag_used[idx]) {
+        if (++idx > MAX_INDEX || pl->bag_used[idx])
+            die("internal: IMP caches: a selector overflows into a used bag");
+        pl->bag_used[idx] = left < bag_size(idx) ? left : bag_size(idx);
+    }
+}
+
+/* constraintForMethod of every chosen class of `s`: bucket index `b`
+ * leaves each its own free slot. */
+static bool allowed(const struct impc_model *m, const struct impc_sel *s, int b)
+{
+    for (size_t i = 0; i < s->ncl; i++) {
+        const struct impc_data *x = &m->d[s->classes[i]];
+        int mask = (1 << x->bits) - 1, slot = (b >> x->shift) & mask;
+        if (!x->should_gen)
+            continue;
+        for (uint32_t j = 0; j < x->n; j++) {
+            const struct impc_sel *o = &m->sel[x->m[j].sel];
+            if (o != s && ((o->idx >> x->shift) & mask) == slot)
+                return false;
+        }
+    }
+    return true;
+}
+
+/* dropClassesWithThisMethod */
+static int drop_users(struct impc_plan *pl, const struct impc_sel *s)
+{
+    int n = 0;
+    for (size_t i = 0; i < s->ncl; i++) {
+        pl->m.d[s->classes[i]].should_gen = false;
+        n++;
+        drop_below(pl, s->classes[i]);
+    }
+    return n;
+}
+
+/* A selector whose bag is full: the lowest index its classes allow (see
+ * the file comment for how Apple's order differs). */
+static int move_selector(struct impc_plan *pl, struct impc_sel *s, uint32_t seq)
+{
+    bool any = false;
+    for (size_t i = 0; i < s->ncl; i++)
+        any |= pl->m.d[s->classes[i]].should_gen;
+    if (!any)
+        return 0;       /* only in classes just dropped */
+    for (int b = 0; b < MAX_INDEX; b++)
+        if (allowed(&pl->m, s, b) && can_place(pl, s, b)) {
+            place(pl, s, b, seq);
+            pl->m.moved++;
+            return 0;
+        }
+    return drop_users(pl, s);
+}
+
+static int cmp_sel(const struct impc_sel *a, const struct impc_sel *b)
+{
+    int fa = __builtin_popcount((unsigned)a->fixed), fb = __builtin_popcount((unsigned)b->fixed);
+    if (fa != fb)
+        return fa > fb ? -1 : 1;
+    if (a->ncl != b->ncl)
+        return a->ncl > b->ncl ? -1 : 1;
+    return -strcmp(a->name, b->name);
+}
+
+static struct impc_model *sort_model;   /* qsort has no context in C11 */
+
+static int cmp_sel_index(const void *a, const void *b)
+{
+    return cmp_sel(&sort_model->sel[*(const uint32_t *)a], &sort_model->sel[*(const uint32_t *)b]);
+}
+
+static int solve(struct impc_plan *pl)
+{
+    struct impc_model *m = &pl->m;
+    uint32_t *v = xcalloc(m->nsel + 1, sizeof *v), n = 0;
+    int dropped = 0;
+    for (uint32_t i = 0; i < m->nsel; i++)
+        if (m->sel[i].live && m->sel[i].ncl)
+            v[n++] = i;
+    sort_model = m;
+    qsort(v, n, sizeof *v, cmp_sel_index);
+    for (uint32_t i = 0; i < n; i++) {
+        struct impc_sel *s = &m->sel[v[i]];
+        if (can_place(pl, s, s->idx))
+            place(pl, s, s->idx, i);
+        else
+            dropped += move_selector(pl, s, i);
+    }
+    free(v);
+    return dropped;
+}
+
+static int cmp_bag(const void *a, const void *b)
+{
+    const struct impc_sel *x = &sort_model->sel[*(const uint32_t *)a], *y = &sort_model->sel[*(const uint32_t *)b];
     if (x->idx != y->idx)
         return x->idx < y->idx ? -1 : 1;
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* computeLowBits: the selectors, bag by bag, at their offsets from the
- * magic selector (pool offset 1). */
-static void put_selectors(struct impc_plan *pl, struct strpool *pool)
+static int cmp_offset(const void *a, const void *b)
 {
-    struct sel **v = xcalloc(pl->nsels, sizeof *v);
-    for (size_t i = 0; i < pl->nsels; i++)
-        v[i] = &pl->sels[i];
-    qsort(v, pl->nsels, sizeof *v, cmp_fixed_first);
-    for (size_t i = 0; i < pl->nsels; i++)
-        place_selector(pl, v[i], (uint32_t)i);
-    qsort(v, pl->nsels, sizeof *v, cmp_bag_order);
-    uint32_t end = MAGIC_SIZE;
-    for (size_t i = 0; i < pl->nsels; i++) {
-        if (v[i]->idx << BAG_SHIFT > end)
-            end = v[i]->idx << BAG_SHIFT;
-        strpool_put(pool, v[i]->name, 1 + end);
-        end += (uint32_t)strlen(v[i]->name) + 1;
+    const struct impc_sel *x = &sort_model->sel[*(const uint32_t *)a], *y = &sort_model->sel[*(const uint32_t *)b];
+    return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+/* The placed selectors still used, sorted by `cmp` (malloc'd). */
+static uint32_t *placed_sorted(struct impc_model *m, int (*cmp)(const void *, const void *), uint32_t *n)
+{
+    uint32_t *v = xcalloc(m->nsel + 1, sizeof *v);
+    *n = 0;
+    for (uint32_t i = 0; i < m->nsel; i++)
+        if (m->sel[i].live && m->sel[i].placed)
+            v[(*n)++] = i;
+    sort_model = m;
+    qsort(v, *n, sizeof *v, cmp);
+    return v;
+}
+
+/* computeLowBits: offsets from the magic selector, bag by bag (a bag
+ * whose selectors were all removed still moves the end to its start). */
+static void low_bits(struct impc_plan *pl)
+{
+    struct impc_model *m = &pl->m;
+    uint32_t n, *v = placed_sorted(m, cmp_bag, &n);
+    int end = MAGIC_SIZE, bag = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        struct impc_sel *s = &m->sel[v[i]];
+        for (; bag <= s->idx; bag++)
+            if (pl->bag_key[bag] && (bag << BAG_SHIFT) > end)
+                end = bag << BAG_SHIFT;
+        s->offset = end;
+        end += (int)strlen(s->name) + 1;
     }
     free(v);
 }
 
-void objc_impcaches_place(struct cache *c)
+/* buildPerfectHashes, then the selectors past the limit. */
+static void build(struct impc_plan *pl)
 {
-    if (!c->opt.imp_caches || !c->selectors || c->ai->ptr_size != 8 || c->opt.header_size < 0x200)
-        return;
-    struct impc_plan *pl = xcalloc(1, sizeof *pl);
-    struct collect co = {pl, c->opt.impc_roots};
-    for (size_t i = 0; i < c->nimages; i++)
-        objc_each_input_class(&c->images[i], collect, &co);
-    index_selectors(pl);
-    for (size_t k = 0; k < pl->n; k++)
-        if (pl->v[k].in.n)     /* fillAllClasses: an empty flattened class keeps mask 0 */
-            place_class(pl, &pl->v[k]);
-    pl->bag_used = xcalloc(MAX_INDEX + 1, sizeof *pl->bag_used);
-    put_selectors(pl, c->selectors);
-    c->impc = pl;
+    struct impc_model *m = &pl->m;
+    pl->all = xcalloc(m->nd + 1, sizeof *pl->all);
+    pl->bag_used = xcalloc(MAX_INDEX + 2, sizeof *pl->bag_used);
+    pl->bag_key = xcalloc(MAX_INDEX + 2, sizeof *pl->bag_key);
+    fill_all(pl);
+    if (find_shifts_and_masks(pl) > 0)
+        impc_remove_uninteresting(m);
+    fill_all(pl);
+    if (solve(pl) > 0)
+        impc_remove_uninteresting(m);
+    low_bits(pl);
+    bool dropped = false;
+    for (size_t i = 0; i < m->nsel; i++)
+        for (size_t j = 0; m->sel[i].live && m->sel[i].offset >= SELECTOR_LIMIT && j < m->sel[i].ncl; j++) {
+            dropped |= m->d[m->sel[i].classes[j]].should_gen;
+            m->d[m->sel[i].classes[j]].should_gen = false;
+        }
+    if (dropped)
+        impc_remove_uninteresting(m);
 }
 
-/* HoleMap::addStringOfSize: the smallest hole the string fits (the lowest
- * of equal ones) before the bags, else the end. */
-void objc_impcaches_add_selector(struct cache *c, const char *s)
+/* ---- the plan and the emission ---- */
+
+bool impc_enabled(const struct cache *c) { return c->opt.objc_opts != NULL; }
+
+/* estimateIMPCaches: 64-bit, libobjc (if any) with __objc_scoffs. */
+static bool eligible(struct cache *c)
 {
-    uint32_t off, len = (uint32_t)strlen(s) + 1, best = 0, best_size = UINT32_MAX;
-    if (strpool_find(c->selectors, s, &off))
-        return;
-    const uint8_t *b = c->selectors->bytes.data;
-    for (uint32_t at = 1 + MAGIC_SIZE; c->impc && at < c->selectors->bytes.len;) {
-        uint32_t end = at;
-        while (end < c->selectors->bytes.len && !b[end])
-            end++;
-        uint32_t hole = end - at;   /* the zeros between two strings */
-        if (hole >= len && hole < best_size) {
-            best = at;
-            best_size = hole;
+    const struct image *objc = objc_libobjc(c);
+    return c->selectors && c->ai->ptr_size == 8 && c->opt.header_size >= 0x200 &&
+           (!objc || image_sect(objc, "__DATA_CONST", "__objc_scoffs"));
+}
+
+/* Builder::forEachSelector: the caches' selectors at their offsets from
+ * the magic selector (pool offset 1), the others to follow the last. */
+static void put_selectors(struct impc_plan *pl, struct strpool *pool)
+{
+    struct impc_model *m = &pl->m;
+    uint32_t n, *v = placed_sorted(m, cmp_offset, &n);
+    for (uint32_t i = 0; i < n; i++)
+        strpool_put(pool, m->sel[v[i]].name, 1 + (uint32_t)m->sel[v[i]].offset);
+    free(v);
+}
+
+/* getIMPCache and the rdar://147219191 check: whether data `d` gets a
+ * cache. */
+static bool gets_cache(struct impc_plan *pl, long d)
+{
+    const struct impc_data *x = &pl->m.d[d];
+    int mask = (1 << x->bits) - 1;
+    if (!x->live || mask > MAX_MASK)
+        return false;
+    for (uint32_t i = 0; i < x->n; i++) {
+        const struct impc_sel *s = &pl->m.sel[x->m[i].sel];
+        if (((s->idx >> x->shift) & mask) != ((s->offset >> (x->shift + BAG_SHIFT)) & mask)) {
+            pl->m.discarded++;
+            return false;
         }
-        while (end < c->selectors->bytes.len && b[end])
-            end++;
-        at = end + 1;
     }
-    if (best)
-        strpool_put(c->selectors, s, best);
-    else
-        strpool_add(c->selectors, s);
+    return true;
+}
+
+void objc_impcaches_place(struct cache *c)
+{
+    if (!impc_enabled(c) || !eligible(c))
+        return;
+    struct impc_plan *pl = xcalloc(1, sizeof *pl);
+    c->impc = pl;
+    impc_model_build(&pl->m, c, c->opt.objc_opts);
+    build(pl);
+    put_selectors(pl, c->selectors);
+    pl->cache_of = xcalloc(pl->m.nd + 1, sizeof *pl->cache_of);
+    for (size_t k = 0; k < pl->m.nk; k++)
+        if (pl->m.data_of && pl->m.data_of[k] >= 0)
+            pl->cache_of[pl->m.data_of[k]] = gets_cache(pl, pl->m.data_of[k]);
+    if (pl->m.discarded)
+        fprintf(stderr, "dscbuild: [ERROR] discarded IMP caches: %llu\n", (unsigned long long)pl->m.discarded);
 }
 
 void objc_impcaches_plan(struct cache *c)
 {
-    if (!c->opt.imp_caches)
+    struct impc_plan *pl = c->impc;
+    if (!impc_enabled(c))
         return;
-    if (!c->objc_ro_size || !c->impc)
-        die("--imp-caches needs a 64-bit cache with an ObjC optimisation header (0x200)");
-    for (size_t k = 0; k < c->impc->n; k++)
-        c->impc_size += IMPC_HEADER + 8ULL * (1u << c->impc->v[k].bits);
+    if (!c->objc_ro_size || !pl)
+        die("--objc-opts needs a 64-bit cache with an ObjC optimisation header (0x200)");
+    for (size_t d = 0; d < pl->m.nd; d++)
+        if (pl->cache_of[d])
+            c->impc_size += IMPC_HEADER + 8ULL * (1u << pl->m.d[d].bits);
 }
 
+/* The vtable slot gets the cache; DA, address-diversified, 0x9cff on
+ * arm64e (libobjcImpCachesVersion 4: our libobjc exports no
+ * _objc_opt_preopt_caches_version, and 4 is Apple's default). */
 static void set_vtable(struct cache *c, struct image *img, uint64_t field, uint64_t target)
 {
     if (image_ptr_at(img, field))
         die("%s: class vtable at 0x%llx already holds a pointer", img->in_path, (unsigned long long)field);
-    enum region_kind rk = region_of(c, field)->kind;
-    bool auth = c->opt.arch == ARCH_ARM64E && (rk == RK_AUTH || rk == RK_AUTH_CONST);
+    bool auth = c->opt.arch == ARCH_ARM64E;
     img->ptrs = xrealloc(img->ptrs, (img->nptrs + 1) * sizeof *img->ptrs);
     img->ptrs[img->nptrs++] = (struct ptr){field, target, auth, auth ? 2 : 0, auth, auth ? IMPC_DIVERSITY : 0, false, false};
 }
 
-/* emitObjCIMPCaches: header and buckets of one class's cache at `at`. */
-static uint64_t emit_class(struct cache *c, const struct kcache *kc, uint64_t at)
+static uint64_t cache_addr(struct cache *c, const struct impc_class *k)
 {
-    uint64_t cls, base = objc_selector_base(c);
-    uint32_t size = 1u << kc->bits, mask = size - 1;
-    if (!image_reloc(kc->img, kc->cls, &cls))
-        die("%s: class 0x%llx is outside the image", kc->img->in_path, (unsigned long long)kc->cls);
-    if (mask > MAX_MASK)
-        die("%s: the class at 0x%llx needs an IMP cache mask over 0x7FF", kc->img->in_path, (unsigned long long)kc->cls);
-    uint64_t fb;
-    if (!image_reloc(kc->img, kc->in.fallback_of, &fb))
-        die("%s: class 0x%llx is outside the image", kc->img->in_path, (unsigned long long)kc->in.fallback_of);
-    const struct ptr *super = image_ptr_at(kc->img, fb + 8);
+    uint64_t a;
+    if (!image_reloc(&c->images[k->img], k->addr, &a))
+        die("%s: class 0x%llx is outside the image", c->images[k->img].in_path, (unsigned long long)k->addr);
+    return a;
+}
+
+/* The fallback class: the flattening root's superclass, else the
+ * superclass as the cache has it (0 if none). */
+static uint64_t fallback(struct cache *c, const struct impc_model *m, const struct impc_data *x, uint64_t cls)
+{
+    if (x->flat)
+        return cache_addr(c, &m->k[x->root_super]);
+    const struct ptr *super = image_ptr_at(&c->images[m->k[x->cls].img], cls + 8);
+    return super ? super->target : 0;
+}
+
+/* emitObjCIMPCaches: header and buckets of data `d`'s cache at `at`. */
+static void emit_class(struct cache *c, const struct impc_model *m, const struct impc_data *x, uint64_t at)
+{
+    const struct impc_class *k = &m->k[x->cls];
+    uint64_t cls = cache_addr(c, k), base = objc_selector_base(c);
+    uint32_t size = 1u << x->bits, mask = size - 1;
     uint8_t *h = cache_bytes(c, at, IMPC_HEADER + 8ULL * size);
-    dsc_put64(h, (super ? super->target : 0) - cls);
-    dsc_put32(h + 8, (kc->shift + BAG_SHIFT) | mask << 5 | kc->in.n << 16);
+    dsc_put64(h, fallback(c, m, x, cls) - cls);
+    dsc_put32(h + 8, (uint32_t)(x->shift + BAG_SHIFT) | mask << 5 | x->n << 16);
     dsc_put32(h + 12, 1u << 31);                        /* bit_one */
     for (uint32_t b = 0; b < size; b++)
         dsc_put64(h + IMPC_HEADER + 8ULL * b, (uint64_t)IMPC_EMPTY_SEL << 38);
-    for (uint32_t i = 0; i < kc->in.n; i++) {
+    for (uint32_t i = 0; i < x->n; i++) {
+        const struct impc_sel *s = &m->sel[x->m[i].sel];
         uint32_t off;
         uint64_t imp;
-        if (!strpool_find(c->selectors, kc->in.m[i].name, &off) || !image_reloc(kc->img, kc->in.m[i].imp, &imp))
-            die("%s: IMP cache method %s is not placed", kc->img->in_path, kc->in.m[i].name);
-        uint64_t sel = c->selbuf_addr + off - base, slot = (sel >> (kc->shift + BAG_SHIFT)) & mask;
-        uint8_t *e = h + IMPC_HEADER + 8 * slot;
+        if (!strpool_find(c->selectors, s->name, &off) || c->selbuf_addr + off - base != (uint64_t)s->offset ||
+            !image_reloc(&c->images[x->m[i].img], impc_method_imp(m, &x->m[i], k->meta), &imp))
+            die("%s: IMP cache method %s is not placed", c->images[k->img].in_path, s->name);
+        uint8_t *e = h + IMPC_HEADER + 8ULL * (((uint32_t)s->idx >> x->shift) & mask);
         if (dsc_le64(e) >> 38 != IMPC_EMPTY_SEL)
-            die("internal: IMP cache slot %llu taken twice", (unsigned long long)slot);
-        dsc_put64(e, sel << 38 | ((uint64_t)((int64_t)(cls - imp) >> 2) & ((1ULL << 38) - 1)));
+            die("internal: IMP cache slot taken twice");
+        dsc_put64(e, (uint64_t)s->offset << 38 | ((uint64_t)((int64_t)(cls - imp) >> 2) & ((1ULL << 38) - 1)));
     }
-    set_vtable(c, kc->img, cls + 24, at);
-    return at + IMPC_HEADER + 8ULL * size;
+    set_vtable(c, &c->images[k->img], cls + 24, at);
 }
 
 void objc_impcaches_emit(struct cache *c)
 {
+    struct impc_plan *pl = c->impc;
     if (!c->impc_size)
         return;
     uint64_t cursor = c->impc_addr;
-    for (size_t k = 0; k < c->impc->n; k++) {
-        cursor = emit_class(c, &c->impc->v[k], cursor);
-        c->stats_impcaches++;
+    for (size_t k = 0; k < pl->m.nk; k++) {
+        long d = pl->m.data_of[k];
+        if (d < 0 || !pl->cache_of[d])
+            continue;
+        if (!pl->m.k[k].list.vtable) {  /* a vtable already set: the space stays zero */
+            emit_class(c, &pl->m, &pl->m.d[d], cursor);
+            c->stats_impcaches++;
+        }
+        cursor += IMPC_HEADER + 8ULL * (1u << pl->m.d[d].bits);
     }
     for (size_t i = 0; i < c->nimages; i++)
         image_sort_ptrs(&c->images[i]);
@@ -565,18 +820,18 @@ void objc_impcaches_emit(struct cache *c)
         die("internal: IMP caches outgrew their plan");
 }
 
+uint64_t objc_impcaches_moved(const struct cache *c) { return c->impc ? c->impc->m.moved : 0; }
+
 void objc_impcaches_free(struct cache *c)
 {
     struct impc_plan *pl = c->impc;
     if (!pl)
         return;
-    for (size_t k = 0; k < pl->n; k++) {
-        free(pl->v[k].in.m);
-        free(pl->v[k].sel);
-    }
-    free(pl->v);
-    free(pl->sels);
+    impc_model_free(&pl->m);
+    free(pl->all);
     free(pl->bag_used);
+    free(pl->bag_key);
+    free(pl->cache_of);
     free(pl);
     c->impc = NULL;
 }

@@ -124,6 +124,20 @@ void buf_free(struct buf *b)
     *b = (struct buf){0};
 }
 
+void buf_read_file(struct buf *b, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        die("%s: cannot open", path);
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        buf_put(b, chunk, n);
+    if (ferror(f))
+        die("%s: read error", path);
+    fclose(f);
+}
+
 /* ---- architectures ---- */
 
 static const struct arch_info arches[] = {

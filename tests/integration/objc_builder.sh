@@ -24,14 +24,15 @@
 # same selref slot, same selector, same types string, same code. 0x200
 # caches make the names offsets from the selector base, and with
 # --objc-era 1376 --method-type-offsets the types offsets into the type
-# buffer; extraction must give both back. --imp-caches --imp-flatten DBChild
-# (dsccheck must find 10: every class and metaclass with methods of its own
-# or from its image's categories, DBBare's metaclass and class included,
-# and every class and metaclass at or below the flattening root DBChild,
-# DBLeaf's cache inlining DBChild's methods) points classes' vtable fields
-# at prebuilt IMP caches; extraction makes them 0 again and the `cache`
-# field a bind to __objc_empty_cache, as in the input (the text comparison
-# and the binds show it).
+# buffer; extraction must give both back. --objc-opts (Apple's ObjC
+# optimizations file: tests/builder/inputs/objc-opts.json, version 2, and
+# objc-opts-v1.json, version 1; both name the same 10 classes and
+# metaclasses and DBChild a flattening root, dsccheck must find all 10,
+# DBLeaf's cache inlining DBChild's methods; --imp-unchained as the inputs
+# have no chained fixups) points classes' vtable fields at prebuilt IMP
+# caches; extraction makes them 0 again and the `cache` field a bind to
+# __objc_empty_cache, as in the input (the text comparison and the binds
+# show it).
 # llvm-objdump-19 cannot read arm64e chained fixups, so arm64e caches are
 # judged by dscfs --verify and the relative-list comparison.
 # The dyld-1231+ eras (header 0x208 and 0x228, split iOS caches, the "era"
@@ -69,8 +70,10 @@ done
 
 n=0
 # The first field names the inputs ($WORK/SPEC.inputs): ARCH, or ARCH-era.
+opts_dir=$(cd "${top_srcdir:-.}/tests/builder/inputs" && pwd)
 while read -r spec slide header opts; do
     arch=${spec%-era}
+    opts=$(echo "$opts" | sed "s|@OPTS@|$opts_dir|g")
     n=$((n + 1))
     out="$WORK/c$n/dyld_shared_cache_$arch"
     mkdir -p "$WORK/c$n"
@@ -91,7 +94,7 @@ while read -r spec slide header opts; do
             grep -q ' 13 lists of lists,' check || fail "$arch $header $opts: $(cat check)" ;;
     esac
     case " $opts " in
-        *" --imp-caches "*)
+        *" --objc-opts "*)
             "$DSCCHECK" "$out.manifest" > check 2> err || fail "$arch $header $opts: dsccheck: $(cat err)"
             grep -q ' 15 relative methods, 10 IMP caches,' check || fail "$arch $header $opts: $(cat check)" ;;
     esac
@@ -154,14 +157,14 @@ arm64_32 4 0x200 --local-symbols
 arm64 2 0x200 --preattach-categories
 arm64e 5 0x200 --split 3 --preattach-categories
 x86_64 2 0x200 --preattach-categories
-arm64 2 0x200 --objc-era 1376 --method-type-offsets --preattach-categories --imp-caches --imp-flatten DBChild
-arm64e 5 0x200 --split 3 --objc-era 1376 --method-type-offsets --imp-caches --imp-flatten DBChild
-arm64-era 2 0x208 --split 3 --platform 2 --local-symbols --preattach-categories --imp-caches --imp-flatten DBChild
-arm64-era 2 0x228 --split 3 --platform 2 --preattach-categories --imp-caches --imp-flatten DBChild --objc-era 1376 --method-type-offsets
-arm64e-era 5 0x208 --split 3 --platform 2 --preattach-categories --imp-caches --imp-flatten DBChild
-arm64e-era 5 0x228 --split 3 --platform 2 --local-symbols --preattach-categories --imp-caches --imp-flatten DBChild --objc-era 1376 --method-type-offsets
-arm64-era 2 0x228 --split 3 --platform 2 --preattach-categories --imp-caches --imp-flatten DBChild --objc-era 1376 --method-type-offsets --large-vm
-arm64e-era 5 0x228 --split 3 --platform 2 --preattach-categories --imp-caches --imp-flatten DBChild --objc-era 1376 --method-type-offsets --large-vm
+arm64 2 0x200 --objc-era 1376 --method-type-offsets --preattach-categories --objc-opts @OPTS@/objc-opts-v1.json --imp-unchained
+arm64e 5 0x200 --split 3 --objc-era 1376 --method-type-offsets --objc-opts @OPTS@/objc-opts.json --imp-unchained
+arm64-era 2 0x208 --split 3 --platform 2 --local-symbols --preattach-categories --objc-opts @OPTS@/objc-opts.json --imp-unchained
+arm64-era 2 0x228 --split 3 --platform 2 --preattach-categories --objc-opts @OPTS@/objc-opts.json --imp-unchained --objc-era 1376 --method-type-offsets
+arm64e-era 5 0x208 --split 3 --platform 2 --preattach-categories --objc-opts @OPTS@/objc-opts.json --imp-unchained
+arm64e-era 5 0x228 --split 3 --platform 2 --local-symbols --preattach-categories --objc-opts @OPTS@/objc-opts.json --imp-unchained --objc-era 1376 --method-type-offsets
+arm64-era 2 0x228 --split 3 --platform 2 --preattach-categories --objc-opts @OPTS@/objc-opts.json --imp-unchained --objc-era 1376 --method-type-offsets --large-vm
+arm64e-era 5 0x228 --split 3 --platform 2 --preattach-categories --objc-opts @OPTS@/objc-opts.json --imp-unchained --objc-era 1376 --method-type-offsets --large-vm
 CONFIGS
 [ "$n" = 21 ] || fail "ran $n configurations"
 exit 0

@@ -26,6 +26,8 @@
 #     offsets, branches as displacements or stub names), and
 #     dscfs --verify reports sel-loads-outside 0 and code-refs-outside 0.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
+# Apple's ObjC optimizations file for the IMP caches (--objc-opts)
+opts_dir=$(cd "${top_srcdir:-.}/tests/builder/inputs" && pwd)
 command -v llvm-objdump-19 > /dev/null 2>&1 || skip "llvm-objdump-19 is not installed"
 command -v python3 > /dev/null 2>&1 || skip "python3 is not installed"
 BUILDER_ARCHES="arm64 arm64e"
@@ -225,8 +227,8 @@ for arch in arm64 arm64e; do
 
     # 2. make-caches.sh's configurations (inputs list, header, options)
     for cfg in ". $slide 0x1c8 --split 3 --local-symbols" ". $slide 0x200 --local-symbols" \
-        "-era $last 0x208 --split 3 --platform 2 --local-symbols --preattach-categories --imp-caches" \
-        "-era $last 0x228 --split 3 --platform 2 --preattach-categories --imp-caches --objc-era 1376 --method-type-offsets" \
+        "-era $last 0x208 --split 3 --platform 2 --local-symbols --preattach-categories --objc-opts $opts_dir/objc-opts.json --imp-unchained" \
+        "-era $last 0x228 --split 3 --platform 2 --preattach-categories --objc-opts $opts_dir/objc-opts.json --imp-unchained --objc-era 1376 --method-type-offsets" \
         "-big $last 0x228 --split 3 --platform 2 --preattach-categories --large-vm"; do
         # shellcheck disable=SC2086
         set -- $cfg

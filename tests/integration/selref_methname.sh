@@ -11,6 +11,8 @@
 # 0x228 with every ObjC item) skips
 # without the toolchain.
 . "${top_srcdir:-.}/tests/integration/lib.sh"
+# Apple's ObjC optimizations file for the IMP caches (--objc-opts)
+opts_dir=$(cd "${top_srcdir:-.}/tests/builder/inputs" && pwd)
 command -v llvm-objdump-19 > /dev/null 2>&1 || skip "llvm-objdump-19 is not installed"
 
 # sect FILE NAME -> "ADDR SIZE" (decimal) of the first section NAME, or nothing
@@ -92,7 +94,7 @@ for arch in arm64 arm64e; do
     mkdir -p "$WORK/c-$arch-0x228"
     # shellcheck disable=SC2046
     "$DSCBUILD" --arch $arch --slide $slide --header 0x228 --split 3 --platform 2 --preattach-categories \
-        --imp-caches --objc-era 1376 --method-type-offsets -o "$c" $(cat "$WORK/$arch.inputs") > /dev/null \
+        --objc-opts "$opts_dir/objc-opts.json" --imp-unchained --objc-era 1376 --method-type-offsets -o "$c" $(cat "$WORK/$arch.inputs") > /dev/null \
         2> "$WORK/err" || fail "dscbuild $arch 0x228: $(cat "$WORK/err")"
     check_cache "$c" "builder $arch 0x228"
 done

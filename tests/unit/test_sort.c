@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_sort.c — dsc_sort/dsc_sort_r (sorted input left alone, sorted runs
- * merged stably, anything else sorted as qsort would), dsc_sort_ptrs_by_u64
- * (a stable sort by a uint64_t key), dsc_lower_bound, and dsc_cache_release_pages (what
+ * merged stably, a short run appended to a long one too, anything else
+ * sorted as qsort would), dsc_sort_ptrs_by_u64 (a stable sort by a
+ * uint64_t key), dsc_lower_bound, and dsc_cache_release_pages (what
  * --extract-all calls between images): the cache reads the same after it.
  */
 #include <stddef.h>
@@ -75,6 +76,24 @@ static void stable_sort(struct tagged *v, size_t n)
         }
 }
 
+/* Append a sorted run of `len` records to v and want, from `key` up in
+ * random steps below `step`, each tagged with its input position. */
+static void append_run(struct tagged *v, struct tagged *want, size_t *n, size_t len, int key, int step)
+{
+    for (size_t i = 0; i < len; i++, ++*n) {
+        key += rand() % step;
+        v[*n] = want[*n] = (struct tagged){key, (int)*n};
+    }
+}
+
+/* dsc_sort of v gives the stable sort of want. */
+static void check_stable(struct tagged *v, struct tagged *want, size_t n)
+{
+    stable_sort(want, n);
+    dsc_sort(v, n, sizeof *v, cmp_key);
+    ck_assert_mem_eq(v, want, n * sizeof *v);
+}
+
 /* 1 to 12 sorted runs of random lengths (up to 8 are merged, more go to
  * qsort), keys with many repeats: the order of a stable sort every time. */
 START_TEST(sorted_runs_are_merged_stably)
@@ -84,17 +103,26 @@ START_TEST(sorted_runs_are_merged_stably)
     srand(11);
     for (int round = 0; round < 200; round++) {
         size_t runs = 1 + (size_t)round % 12, n = 0;
-        for (size_t r = 0; r < runs; r++) {
-            size_t len = (size_t)rand() % (N / 12);
-            int key = rand() % 20;
-            for (size_t i = 0; i < len; i++, n++) {
-                key += rand() % 3;
-                v[n] = want[n] = (struct tagged){key, (int)n};
-            }
-        }
-        stable_sort(want, n);
-        dsc_sort(v, n, sizeof *v, cmp_key);
-        ck_assert_mem_eq(v, want, n * sizeof *v);
+        for (size_t r = 0; r < runs; r++)
+            append_run(v, want, &n, (size_t)rand() % (N / 12), rand() % 20, 3);
+        check_stable(v, want, n);
+    }
+}
+END_TEST
+
+/* A few records appended to a long sorted table (the merge that moves
+ * blocks of the table instead of comparing every record), keys with
+ * repeats so that stability shows: the order of a stable sort. */
+START_TEST(short_run_appended_merges_stably)
+{
+    enum { N = 900 };
+    struct tagged v[N], want[N];
+    srand(13);
+    for (int round = 0; round < 100; round++) {
+        size_t table = 200 + (size_t)rand() % 600, n = 0;
+        append_run(v, want, &n, table, 0, 2);
+        append_run(v, want, &n, 1 + (size_t)rand() % (table / 17), rand() % (v[n - 1].key + 2) - 1, 3);
+        check_stable(v, want, n);
     }
 }
 END_TEST
@@ -174,6 +202,7 @@ Suite *sort_suite(void)
     tcase_add_test(tc, sorted_input_is_kept);
     tcase_add_test(tc, unsorted_input_is_sorted);
     tcase_add_test(tc, sorted_runs_are_merged_stably);
+    tcase_add_test(tc, short_run_appended_merges_stably);
     tcase_add_test(tc, sort_r_passes_its_context);
     tcase_add_test(tc, ptrs_by_u64_sort_stably);
     tcase_add_test(tc, lower_bound_finds_first_not_less);

@@ -33,10 +33,43 @@ static size_t run_end(const char *v, size_t i, size_t n, size_t size, const stru
     return i + 1;
 }
 
+/* First of the left run's records [0, hi) that sorts after `key` (the
+ * left run's records equal to it stay before it: stable). */
+static size_t upper_bound(const char *v, size_t hi, size_t size, const struct order *o, const char *key)
+{
+    size_t lo = 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (compare(o, v + mid * size, key) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 /* Merge the sorted [0, mid) and [mid, end) of v, through tmp (mid
- * records): stable, the left run first among equals, as qsort's merge. */
+ * records): stable, the left run first among equals, as qsort's merge.
+ * A right run much shorter than the left (records appended to a sorted
+ * table) is merged from the back instead: each of its records finds its
+ * place by binary search, and the left records above it move up in one
+ * block, so most records move once and are compared not at all. */
 static void merge(char *v, size_t mid, size_t end, size_t size, const struct order *o, char *tmp)
 {
+    size_t k = end - mid;
+    if (k * 16 < mid) {
+        memcpy(tmp, v + mid * size, k * size);
+        size_t a = mid, out = end;
+        while (k > 0) {
+            const char *rec = tmp + --k * size;
+            size_t at = upper_bound(v, a, size, o, rec);
+            out -= a - at;
+            memmove(v + out * size, v + at * size, (a - at) * size);
+            a = at;
+            memcpy(v + --out * size, rec, size);
+        }
+        return;
+    }
     memcpy(tmp, v, mid * size);
     size_t a = 0, b = mid, out = 0;
     while (a < mid && b < end) {

@@ -109,13 +109,14 @@ static int read_symtab(struct dsc_plan *p, struct src_symtab *st)
     return linkedit_span(p, dc.indirectsymoff, (uint64_t)st->nindirect * 4, "indirect symbol table", &st->indirect);
 }
 
-/* Append `s` and its NUL to the new string table; its index in *strx. */
+/* Append `s` and its NUL (s[len], as span_cstr and trie keys have it) to
+ * the new string table; its index in *strx. */
 static bool add_string(struct dsc_plan *p, const char *s, size_t len, uint32_t *strx)
 {
     if (p->le.strtab.size > UINT32_MAX - len - 1)
         return false;
     *strx = (uint32_t)p->le.strtab.size;
-    return blob_add(&p->le.strtab, s, len) && blob_u8(&p->le.strtab, 0);
+    return blob_add(&p->le.strtab, s, len + 1);
 }
 
 /* Append one nlist whose name is `strx` in `strs`, with a new n_strx. */
@@ -141,6 +142,8 @@ static int add_symbol(struct dsc_plan *p, const uint8_t *nl, dsc_span strs)
 static int add_range(struct dsc_plan *p, dsc_span syms, unsigned nl_size, uint32_t first, uint32_t count,
                      dsc_span strs)
 {
+    if (!blob_reserve(&p->le.symtab, (size_t)count * nl_size))
+        return plan_fail_code(p, DSC_ERR_NOMEM, "out of memory building the symbol table");
     for (uint32_t i = 0; i < count; i++)
         if (add_symbol(p, syms.data + (uint64_t)(first + i) * nl_size, strs))
             return -1;
@@ -275,6 +278,25 @@ static int add_export(void *ctx, const char *key, size_t key_len, dsc_span term)
     return 0;
 }
 
+/* True when the walk below would add nothing, as it usually would not:
+ * every name of the trie is an extdef, which the image's export set
+ * (parsed whole from this trie, and kept) tells without a sort. */
+static bool none_missing(struct dsc_plan *p, const struct src_symtab *st, const char *const *names)
+{
+    struct dsc_symbols *syms;
+    uint64_t *addrs = malloc((st->next ? st->next : 1) * sizeof *addrs);
+    bool none = false;
+    if (addrs && plan_symbols(p, &syms) == 0) {
+        for (uint32_t i = 0; i < st->next; i++) {
+            const uint8_t *nl = st->syms.data + (uint64_t)(st->iext + i) * st->nl_size;
+            addrs[i] = p->mo.is64 ? dsc_le64(nl + 8) : dsc_le32(nl + 8);
+        }
+        none = dsc_symbols_trie_within(syms, p->mo.image, names, addrs, st->next);
+    }
+    free(addrs);
+    return none;
+}
+
 static int add_missing_exports(struct dsc_plan *p, const struct src_symtab *st)
 {
     if (!p->le.exports.size)
@@ -286,6 +308,10 @@ static int add_missing_exports(struct dsc_plan *p, const struct src_symtab *st)
         uint32_t strx = dsc_le32(st->syms.data + (uint64_t)(st->iext + i) * st->nl_size);
         /* add_range has checked every extdef name already. */
         span_cstr(st->strs, strx, st->strs.size, &e.names[e.nnames++], NULL);
+    }
+    if (none_missing(p, st, e.names)) {
+        free(e.names);
+        return 0;
     }
     dsc_sort(e.names, e.nnames, sizeof *e.names, cmp_name);
     dsc_span trie = {p->le.exports.data, p->le.exports.size};

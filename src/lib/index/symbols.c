@@ -170,6 +170,43 @@ bool dsc_symbols_trie_plain(struct dsc_symbols *s, uint32_t image)
     return e && e->count && !e->nvariants;
 }
 
+/* The entry of `e` named `name`: first among the non-re-exports at `addr`,
+ * from *at (where the last one found left off) or else searched for by
+ * address, then by name. */
+static const struct dsc_export *find_near(const struct dsc_exports *e, const char *name, uint64_t addr, size_t *at)
+{
+    size_t k = *at < e->naddr && e->by_addr[*at]->address == addr ? *at : dsc_exports_lower(e, addr);
+    for (; k < e->naddr && e->by_addr[k]->address == addr; k++)
+        if (strcmp(e->by_addr[k]->name, name) == 0) {
+            *at = k + 1;
+            return e->by_addr[k];
+        }
+    return dsc_exports_find(e, name);
+}
+
+bool dsc_symbols_trie_within(struct dsc_symbols *s, uint32_t image, const char *const *names, const uint64_t *addrs,
+                             size_t n)
+{
+    const struct dsc_exports *e = set_of(s, image);
+    if (!e || !e->count)
+        return false;
+    uint8_t *seen = calloc(e->count, 1);
+    if (!seen) {
+        s->failed = true;
+        return false;
+    }
+    size_t left = e->count, at = 0;
+    for (size_t j = 0; j < n && left; j++) {
+        const struct dsc_export *x = find_near(e, names[j], addrs[j], &at);
+        if (x) {
+            left -= !seen[x - e->by_name];
+            seen[x - e->by_name] = 1;
+        }
+    }
+    free(seen);
+    return left == 0;
+}
+
 uint32_t dsc_symbols_ordinal(struct dsc_symbols *s, uint32_t image, const char *name)
 {
     uint32_t n;

@@ -70,6 +70,14 @@ bool dsc_symbols_has_weak(struct dsc_symbols *s, uint32_t image);
  * walk it to change nothing. */
 bool dsc_symbols_trie_plain(struct dsc_symbols *s, uint32_t image);
 
+/* True when `image`'s trie parsed whole into a non-empty set and every
+ * name it lists is one of the `n` `names` (in any order; addrs[i] is
+ * where names[i] is said to be, a hint that makes a symbol table's
+ * extdefs, listed in address order, cost one comparison each): a walk of
+ * the trie would meet no other name. */
+bool dsc_symbols_trie_within(struct dsc_symbols *s, uint32_t image, const char *const *names, const uint64_t *addrs,
+                             size_t n);
+
 /* The dylib load commands of `image`. */
 const struct dsc_dep *dsc_symbols_deps(struct dsc_symbols *s, uint32_t image, uint32_t *count);
 

@@ -2,7 +2,7 @@
 /* libobjcsub.m — a subclass of another image's class (a cross-image class
  * bind) that adopts a protocol of the same name as libobjcuser's, and a
  * subclass of it (DBLeaf: below the flattening root DBChild that
- * make-caches.sh names with --imp-flatten, its IMP cache inlines DBChild's
+ * objc-opts.json names in flatteningRoots, its IMP cache inlines DBChild's
  * methods). */
 __attribute__((objc_root_class))
 @interface DBRoot {
