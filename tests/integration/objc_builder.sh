@@ -27,8 +27,10 @@
 # buffer; extraction must give both back. --objc-opts (Apple's ObjC
 # optimizations file: tests/builder/inputs/objc-opts.json, version 2, and
 # objc-opts-v1.json, version 1; both name the same 10 classes and
-# metaclasses and DBChild a flattening root, dsccheck must find all 10,
-# DBLeaf's cache inlining DBChild's methods; --imp-unchained as the inputs
+# metaclasses, dsccheck must find all 10; DBChild is a flattening root,
+# DBLeaf's cache inlining DBChild's methods, and in objc-opts-v1.json also
+# DBRoot's metaclass, in another image than the metaclasses of DBChild and
+# DBLeaf whose caches inline its +make; --imp-unchained as the inputs
 # have no chained fixups, except in the arm64-chained configuration, where
 # build-inputs.sh chained-objc links the three ObjC images with them, as
 # dyld-1378 requires) points classes' vtable fields at prebuilt IMP
