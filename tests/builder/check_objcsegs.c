@@ -4,9 +4,13 @@
  * (objc_segs.c): present exactly when the cache has an ObjC optimisation
  * header and a 64-bit libobjc, without sections, vmsize = filesize, file
  * offset = the place of vmaddr in its mapping's file, r-- and rw-, each
- * inside one mapping: __OBJC_RO in TEXT for the 0x200 header and in the
- * READ_ONLY mapping from 0x208 (arm64*); __OBJC_RW in a writable mapping
- * starting at header info RW.
+ * inside one mapping: __OBJC_RO in the TEXT mapping holding libobjc for
+ * the 0x200 header and x86_64 (dyld-940, dyld-1042.1 .. 1165.3: the
+ * sub-cache whose TEXT takes libobjc) and in the READ_ONLY mapping from
+ * 0x208 (arm64*); __OBJC_RW from header info RW
+ * over the canonical protocols, opening the AUTH mapping on arm64e and the
+ * DATA mapping elsewhere (dyld-1042.1 .. 1378 addObjCReadWriteChunk and
+ * Chunk::Kind order: before every image segment of the region).
  * __OBJC_RO's bounds are Apple's chunks of the manifest's ObjC era
  * (dyld-1042.1 .. dyld-1378 CacheDylib.cpp addObjcSegments, Chunk.h order):
  * from header info RO over the selector (and type) strings and the selector
@@ -50,7 +54,8 @@ static const struct dsc_map *one_mapping(const char *what, uint64_t addr, uint64
 
 static uint64_t ro_addr, ro_size;   /* __OBJC_RO as the cache's libobjc says */
 
-static void check_one(int which, const uint8_t *lc, uint64_t opts)
+/* `mh`: libobjc's mach header, whose TEXT mapping holds a TEXT __OBJC_RO. */
+static void check_one(int which, const uint8_t *lc, uint64_t opts, uint64_t mh)
 {
     uint64_t addr = dsc_le64(lc + 24), size = dsc_le64(lc + 32), fileoff = dsc_le64(lc + 40);
     const struct dsc_map *m = one_mapping(names[which], addr, size);
@@ -65,13 +70,17 @@ static void check_one(int which, const uint8_t *lc, uint64_t opts)
         bool read_only = dsc_main_file(cache)->header_size >= 0x208 && bc.opt.arch != ARCH_X86_64;
         bool right_map = read_only ? (m->info.flags & DSC_MAPPING_READ_ONLY_DATA) != 0 : (m->info.max_prot & 4) != 0;
         uint64_t hinfo = base + dsc_le64(h.data + 0x08);
-        if (!right_map || (m->info.max_prot & 2) || addr != hinfo)
+        if (!right_map || (m->info.max_prot & 2) || addr != hinfo || (!read_only && m != dsc_vm_map(cache, mh)))
             die("libobjc: __OBJC_RO (0x%llx) is not in the %s mapping from header info RO (0x%llx)",
-                (unsigned long long)addr, read_only ? "READ_ONLY" : "TEXT", (unsigned long long)hinfo);
+                (unsigned long long)addr, read_only ? "READ_ONLY" : "libobjc's TEXT", (unsigned long long)hinfo);
         ro_addr = addr;
         ro_size = size;
     } else if (!(m->info.max_prot & 2) || base + dsc_le64(h.data + 0x10) != addr) {
         die("libobjc: __OBJC_RW (0x%llx) does not start at header info RW", (unsigned long long)addr);
+    } else if (addr != m->info.address || (m->info.flags & DSC_MAPPING_CONST_DATA) ||
+               !(m->info.flags & DSC_MAPPING_AUTH_DATA) != (bc.opt.arch != ARCH_ARM64E)) {
+        die("libobjc: __OBJC_RW (0x%llx) does not open the %s mapping", (unsigned long long)addr,
+            bc.opt.arch == ARCH_ARM64E ? "AUTH" : "DATA");
     }
 }
 
@@ -85,7 +94,7 @@ bool check_objc_segment(const struct image *img, const uint8_t *lc, unsigned *se
         uint64_t opts = opts_header();
         if (!opts || *seen != (unsigned)which)
             die("libobjc: unexpected %s", names[which]);
-        check_one(which, lc, opts);
+        check_one(which, lc, opts, cached[img - bc.images].mh);
         (*seen)++;
         return true;
     }

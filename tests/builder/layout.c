@@ -119,12 +119,13 @@ static uint64_t header_area(const struct cache *c, unsigned file, unsigned nmapp
     return n < MIN_HEADER_AREA ? MIN_HEADER_AREA : n;
 }
 
-/* Images [first, end) of the region's kind, then `extra` cache-owned bytes
- * (returned in *extra_addr). */
-static void place_segments(struct cache *c, struct region *r, size_t first, size_t end, uint64_t extra,
-                           uint64_t *extra_addr)
+/* `front` cache-owned bytes (at r->addr + r->header_area), images [first,
+ * end) of the region's kind, then `extra` cache-owned bytes (returned in
+ * *extra_addr). */
+static void place_segments(struct cache *c, struct region *r, size_t first, size_t end, uint64_t front,
+                           uint64_t extra, uint64_t *extra_addr)
 {
-    uint64_t cursor = r->addr + r->header_area;
+    uint64_t cursor = r->addr + r->header_area + front;
     /* __DATA_DIRTY segments first (dyld-1245.1 sortSubCacheSegments) */
     for (int dirty = 1; dirty >= 0; dirty--)
         for (size_t i = first; i < end; i++) {
@@ -167,13 +168,27 @@ static uint64_t objc_area_size(const struct cache *c)
     return own + c->hinfo_size + dsc_align_up(c->selbuf_size + c->typebuf_size, 8) + c->selopt_size + c->cats_size;
 }
 
-/* The area is in the main TEXT mapping before dyld-1231 (dyld-1042.1..1165.3
- * SubCache::addObjCReadOnlyChunk) and in the READ_ONLY mapping from it
+/* The area is in the TEXT mapping of libobjc's file before dyld-1231
+ * (dyld-1042.1..1165.3 SubCache::addObjCReadOnlyChunk; objc_text_file) and in the READ_ONLY mapping from it
  * (dyld-1231.3/1245.1 addReadOnlyChunk), except on x86_64, whose
  * discontiguous layout puts read-only chunks in TEXT. */
 static bool objc_area_read_only(const struct cache *c)
 {
     return tpro_era(c) && c->opt.arch != ARCH_X86_64 && objc_area_size(c) > 0;
+}
+
+/* The TEXT file whose images include libobjc: where the area goes when it
+ * is in TEXT (dyld-940 SharedCacheBuilder _objcReadOnlyMetadataSubCache;
+ * dyld-1042.1 .. 1165.3 makeLargeLayoutSubCaches, whose universal main
+ * files hold no images and so none of it); the main file without libobjc. */
+static unsigned objc_text_file(struct cache *c)
+{
+    const struct image *lib = objc_libobjc(c);
+    size_t i = lib ? (size_t)(lib - c->images) : 0;
+    for (unsigned f = 0; lib && f < c->nfiles; f++)
+        if (c->files[f].mirror_of < 0 && i - c->files[f].first_image < c->files[f].end_image - c->files[f].first_image)
+            return f;
+    return 0;
 }
 
 static void place_objc_area(struct cache *c, uint64_t at)
@@ -197,9 +212,27 @@ static void place_objc_area(struct cache *c, uint64_t at)
 
 uint64_t objc_ro_end(const struct cache *c) { return c->cats_addr + c->cats_size; }
 
+/* Header info RW and the canonical protocols (adjacent, for __OBJC_RW).
+ * dyld-940 appends its ObjC RW buffer to the DATA region, after the
+ * segments (SharedCacheBuilder::assignDataSegmentAddresses). From
+ * dyld-1042.1 (to 1378) addObjCReadWriteChunk puts them in AUTH where the
+ * layout has one (arm64e), else in DATA, and Chunk::Kind order
+ * (objcHeaderInfoRW < objcCanonicalProtocols < dylibDataDirty, dylibData,
+ * dylibAuth) sorts them before every image segment of the region. */
+static bool objc_rw_first(const struct cache *c) { return c->opt.header_size >= 0x200; }
+
+static enum region_kind objc_rw_kind(const struct cache *c)
+{
+    return objc_rw_first(c) && c->opt.arch == ARCH_ARM64E ? RK_AUTH : RK_DATA;
+}
+
+static uint64_t objc_rw_area_size(const struct cache *c) { return c->objc_rw_size + c->proto_area_size; }
+
 static bool kind_used(const struct cache *c, enum region_kind k)
 {
     if (k == RK_READ_ONLY && objc_area_read_only(c))
+        return true;
+    if (k == objc_rw_kind(c) && objc_rw_area_size(c))
         return true;
     for (size_t i = 0; i < c->nimages; i++)
         for (unsigned s = 0; s < c->images[i].nsegs; s++)
@@ -323,8 +356,8 @@ static uint64_t gap_before(const struct cache *c, const struct region *prev, con
  * large layout of dyld-1284.13 makeLargeLayoutSubCaches, whose sub-caches
  * of up to 2 GB of TEXT+DATA each (Layout::contiguous subCacheTextDataLimit)
  * put later images above 4 GiB and made SlideInfo choose v5 (cacheSize >
- * 4 GB): the main file holds only headers (and, before 0x208, the ObjC
- * tables; as its universal main caches do), the TEXT sub-caches start 3 GiB above the
+ * 4 GB): the main file holds only headers (as its universal main caches
+ * do; ObjC tables in TEXT go with libobjc), the TEXT sub-caches start 3 GiB above the
  * base, the first data mapping 4 GiB above it (so pointers into DATA need
  * v5 runtime-offset bits 32-33; TEXT and DATA of every image stay within
  * that 2 GB), and the LINKEDIT sub-cache more than 4 GiB past the first
@@ -397,27 +430,27 @@ void layout_plan(struct cache *c)
                 r->header_area = t->header_area;
                 r->size = t->size;
             } else if (r->kind == RK_TEXT) {
-                /* the main file's cache-owned TEXT: the ObjC read-only area before dyld-1231 */
-                uint64_t objc = fi == 0 && !objc_area_read_only(c) ? objc_area_size(c) : 0, extra = 0;
-                place_segments(c, r, f->first_image, f->end_image, objc, &extra);
+                /* cache-owned TEXT: the ObjC read-only area before dyld-1231, after libobjc's file's images */
+                uint64_t objc = fi == objc_text_file(c) && !objc_area_read_only(c) ? objc_area_size(c) : 0, extra = 0;
+                place_segments(c, r, f->first_image, f->end_image, 0, objc, &extra);
                 if (objc)
                     place_objc_area(c, extra);
             } else {
-                /* cache-owned areas after the images: the ObjC read-only area (READ_ONLY, dyld-1231+);
-                 * header info RW then canonical protocols (adjacent, for __OBJC_RW, in dyld-1042.1
-                 * Chunk::Kind order), GOT twins */
-                bool data = r->kind == RK_DATA;
+                /* cache-owned areas: header info RW and the canonical protocols (objc_rw_kind),
+                 * before (0x200+) or after the images; after them the ObjC read-only area
+                 * (READ_ONLY, dyld-1231+) and the GOT twins */
                 uint64_t objc = r->kind == RK_READ_ONLY && objc_area_read_only(c) ? objc_area_size(c) : 0;
-                uint64_t protos = data ? c->proto_area_size : 0, hinfo = data ? c->objc_rw_size : 0, extra = 0;
+                uint64_t rw = r->kind == objc_rw_kind(c) ? objc_rw_area_size(c) : 0, extra = 0;
+                uint64_t front = objc_rw_first(c) ? rw : 0, back = rw - front;
                 uint64_t got = c->got_area_size[r->kind];
-                place_segments(c, r, 0, c->nimages, objc + hinfo + protos + got, &extra);
+                place_segments(c, r, 0, c->nimages, front, objc + back + got, &extra);
                 if (objc)
                     place_objc_area(c, extra);
-                if (hinfo)
-                    c->objc_rw_addr = extra + objc;
-                if (protos)
-                    c->proto_addr = extra + objc + hinfo;
-                c->got_addr[r->kind] = extra + objc + hinfo + protos;
+                if (rw) {
+                    c->objc_rw_addr = front ? r->addr + r->header_area : extra + objc;
+                    c->proto_addr = c->objc_rw_addr + c->objc_rw_size;
+                }
+                c->got_addr[r->kind] = extra + objc + back;
             }
             cursor = r->addr + r->size;
             fileoff += r->size;

@@ -39,8 +39,8 @@
  * inputs, so it preattaches them all. Categories are taken in image and
  * __objc_catlist order (Apple's order comes from a hash map). The area
  * is the last chunk of the ObjC read-only area (layout.c; Apple's
- * Chunk::Kind order, dyld-1122.1 .. dyld-1378), in the main TEXT before
- * 0x208, in READ_ONLY from it.
+ * Chunk::Kind order, dyld-1122.1 .. dyld-1378), in libobjc's file's TEXT
+ * before 0x208, in READ_ONLY from it.
  */
 #include "bld.h"
 

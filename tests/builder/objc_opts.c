@@ -24,7 +24,7 @@
  * (dyld-1042.1 NewSharedCacheBuilder.cpp) info_offset names the image's own
  * __objc_imageinfo. Header info RW is {count, entsize 8, words}, all zero
  * (no image loaded). Where the RO parts lie in the cache's ObjC read-only
- * area: layout.c; RW follows the cache-owned data after the images in DATA.
+ * area: layout.c; RW opens the DATA (arm64e: AUTH) mapping.
  * The opts header itself is a LINKEDIT chunk before the 1284 era
  * (linkedit.c), the area's first chunk from it (layout.c).
  *

@@ -122,10 +122,11 @@ static int index_slots(struct stub_ctx *x)
     dsc_sort(x->by_addr, p->nfixups, sizeof *x->by_addr, cmp_fixup_ref);
     for (size_t i = 0; i < p->nfixups; i++) {
         const struct dsc_fixup *f = &p->fixups[i];
+        if (f->kind != DSC_FIXUP_BIND || f->addend != 0)
+            continue;
         const struct dsc_indirect *ind = dsc_imports_at(&x->im, f->address);
-        if (f->kind == DSC_FIXUP_BIND && f->addend == 0)
-            x->slots[x->nslots++] = (struct named){p->imports[f->import].name, f->address, 0,
-                                                   ind && ind->sect_type == S_LAZY_SYMBOL_POINTERS ? 0 : 1};
+        x->slots[x->nslots++] = (struct named){p->imports[f->import].name, f->address, 0,
+                                               ind && ind->sect_type == S_LAZY_SYMBOL_POINTERS ? 0 : 1};
     }
     for (size_t i = 0; i < p->nlazy; i++)
         x->slots[x->nslots++] = (struct named){p->imports[p->lazy[i].import].name, p->lazy[i].address, 0, 0};
