@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
-# build-inputs.sh OUTDIR ARCH [era|swiftrel|authgot]... — compile and link the
+# build-inputs.sh OUTDIR ARCH [era|swiftrel|authgot|chained-objc]... — compile and link the
 # builder's input dylibs (tests/builder/inputs) for ARCH with clang-19 and
 # ld64.lld-19. Prints the dylib paths in cache order. Exit 77 when the
 # toolchain is missing. "era": inputs for the dyld-1231+ eras (header
@@ -15,7 +15,11 @@
 # libauthgot, calls through ld64's arm64e stubs and __AUTH_CONST,__auth_got
 # (ld64.lld-19's link of inputs/libauthgot.s made into ld64's shape by the
 # post-link step $AUTHGOT, default $top_builddir/tests/builder/authgot),
-# last. BUILD_INPUTS_LDFLAGS (e.g.
+# last. "chained-objc": DBUser, DBSub and DBCat linked with ld64.lld-19's
+# default chained fixups (DYLD_CHAINED_PTR_64; arm64 and x86_64, as lld
+# refuses them on arm64e), so Apple's IMP-cache builder, which takes only
+# images with chained fixups (dyld-1378 estimateIMPCaches), takes them.
+# BUILD_INPUTS_LDFLAGS (e.g.
 # "-headerpad 0x400", room for load commands extraction adds) goes to every
 # link.
 set -eu
@@ -62,6 +66,11 @@ done
 for f in libobjcuser libobjcsub libobjccat; do
     cc -fobjc-runtime=macosx-13.0 -fno-objc-arc "$src/$f.m" -o "$out/$f.o"
 done
+objc_fixups=$fixups
+case $extras in *" chained-objc "*)
+    [ "$arch" != arm64e ] || { echo "chained-objc: ld64.lld-19 refuses chained fixups on arm64e" >&2; exit 2; }
+    objc_fixups= ;;
+esac
 S=$out/libSystem.B.dylib A=$out/liba.dylib C=$out/libc_impl.dylib B=$out/libb.dylib O=$out/libobjc.A.dylib
 ld libSystem.B /usr/lib/libSystem.B.dylib "$out/libsystem.o"
 # _sys_absent exists nowhere: a flat-lookup weak import that binds to 0.
@@ -82,6 +91,7 @@ ld libcxxuser /usr/lib/libcxxuser.dylib "$out/libcxxuser.o" "$S" $auth_const
 # Header padding: the cache builder inserts two segment commands (__OBJC_RO,
 # __OBJC_RW: 144 bytes) in libobjc's load commands (objc_segs.c).
 ld libobjc.A /usr/lib/libobjc.A.dylib "$out/libobjc.o" "$S" -headerpad 0x100
+fixups=$objc_fixups
 ld libobjcuser /System/Library/Frameworks/DBUser.framework/Versions/A/DBUser "$out/libobjcuser.o" "$S" "$O"
 # DBSub and DBCat get relative method lists ({i32 name -> selref, types,
 # imp}, in __TEXT,__objc_methlist), DBUser keeps pointer lists: caches hold
@@ -101,6 +111,7 @@ auth_ro=
 # shellcheck disable=SC2086
 ld libobjccat /System/Library/PrivateFrameworks/DBCat.framework/Versions/A/DBCat "$out/libobjccat.o" "$S" "$O" \
     "$out/libobjcuser.dylib" $auth_ro $rel
+fixups=-no_fixup_chains
 # libera keeps lld's default for macOS 13: chained fixups (DYLD_CHAINED_PTR_64)
 # and LC_DYLD_EXPORTS_TRIE, no LC_DYLD_INFO (not on arm64e, where lld-19
 # refuses chained fixups).

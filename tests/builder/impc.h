@@ -97,7 +97,7 @@ struct impc_model {
     size_t nsel;
     uint32_t *sel_hash;         /* open addressing: sel index + 1, 0 empty */
     size_t hash_cap;
-    uint64_t moved;             /* selectors moved out of a full bag (our order) */
+    uint64_t moved;             /* selectors moved out of a full bag */
     uint64_t discarded;         /* caches failing Apple's bucket check */
 };
 
@@ -116,5 +116,22 @@ uint64_t impc_method_imp(const struct impc_model *m, const struct impc_method *m
 /* removeUninterestingClasses: data neither chosen nor (empty and outside
  * flattening) made dead, with the selectors no class uses any more. */
 void impc_remove_uninteresting(struct impc_model *m);
+
+/* objc_impc_cons.c: the merged Constraint of the classes of selector
+ * `sel` that still get caches (false: none): bucket indices
+ * ((base * (mask + 1) + v[i]) << shift) | k, v in libc++'s order. */
+struct impc_allowed {
+    int mask, shift;
+    int *v;
+    size_t n;
+};
+bool impc_merged(const struct impc_model *m, uint32_t sel, struct impc_allowed *out);
+
+/* objc_impc_sort.c: std::sort by key as libc++ (LLVM 16+) orders equal keys. */
+struct impc_key {
+    int key;
+    uint32_t sel;
+};
+void impc_libcxx_sort(struct impc_key *v, size_t n);
 
 #endif

@@ -15,7 +15,7 @@ tests_builder_libbld_a_SOURCES = \
 	tests/builder/fvariants.c tests/builder/chained_in.c tests/builder/swiftrel.c tests/builder/unwind.c \
 	tests/builder/objc_methlists.c tests/builder/objc_impcaches.c tests/builder/objc_hash.c \
 	tests/builder/objc_impc_model.c tests/builder/objc_impc_json.c tests/builder/impc.h \
-	tests/builder/objc_clsopt.c
+	tests/builder/objc_impc_cons.c tests/builder/objc_impc_sort.c tests/builder/objc_clsopt.c
 
 check_PROGRAMS += tests/builder/dscbuild tests/builder/dsccheck
 tests_builder_dscbuild_SOURCES = tests/builder/main.c
@@ -38,6 +38,7 @@ tests_builder_fvfixups_LDADD = libdsc_core.la
 
 EXTRA_DIST += tests/builder/README tests/builder/build-inputs.sh
 EXTRA_DIST += tests/builder/bench.sh tests/builder/inputs tests/builder/make-caches.sh tests/builder/x86-refs.sh
+EXTRA_DIST += tests/builder/impc-apple.sh tests/builder/apple
 
 # The scale run (a split arm64e cache of ~5000 images, >1 GB, written to
 # $TMPDIR and removed; CLONES=N sizes it, KEEP=1 keeps it). `make bench`

@@ -19,15 +19,20 @@
  *    Fisher-Yates walk of 0..2^bits-1 offers (forEachRandomNumber, "copied
  *    from std::shuffle": the last element is never offered), drawing with
  *    std::uniform_int_distribution<ptrdiff_t> from one std::minstd_rand
- *    seeded with 0; a class that fails every attempt backtracks 1, 2, 4..
- *    classes (up to 1024), and after 10 failures goes back to the best
+ *    seeded with 0 (libc++: w = ceil(log2 range) bits of one engine call
+ *    minus 1, redrawn at or above (2^31 - 2) rounded down to 2^w, then until
+ *    inside the range); the selectors in libc++'s std::sort order
+ *    (objc_impc_sort.c); a class that fails every attempt backtracks 1, 2,
+ *    4.. classes (up to 1024), and after 10 failures goes back to the best
  *    snapshot and drops the class (BacktrackingState, dropClass,
  *    resetToSnapshot); duplicates and classes dropped before are dropped
  *    again, and with them every class of their flattening hierarchy;
  *  - solveGivenShiftsAndMasks: the selectors by (fixed bits, classes,
  *    name), greatest first, each into its 128-byte bag if there is more
  *    room than it needs (bag 0 holds 128 - 5 bytes after the magic
- *    selector; a selector over 64 bytes may run into empty bags after it);
+ *    selector; a selector over 64 bytes may run into empty bags after it),
+ *    else where its classes' merged constraint allows (objc_impc_cons.c),
+ *    else its classes are dropped;
  *  - computeLowBits: bag by bag, each selector at the next offset, a bag
  *    starting at its own offset unless the one before ran past it; the
  *    other selectors follow the last (estimateIMPCaches: "The selectors
@@ -47,15 +52,11 @@
  *    defaults to 4); a class whose vtable is set keeps it, its cache's
  *    space stays zero. `cache` (+16) keeps the input's bind to libobjc's
  *    __objc_empty_cache.
- * Where this differs: a selector whose bag is full is moved, in dyld-1378,
- * to a bucket index drawn from the merged constraints of its classes
- * (ConstraintSet, a std::default_random_engine shuffle and the iteration
- * order of libc++'s std::unordered_set<int>); here it takes the lowest
- * index every class of it allows, so from the first such selector on the
- * offsets may differ from Apple's (the manifest's "impc-moved" counts
- * them). applyAttempt's std::sort is taken as stable (libc++ sorts up to
- * 24/30 elements by insertion, which keeps equal keys in order; larger
- * classes may order equal keys differently). The caches lie in one
+ * So, given the same classes and selectors, the offsets, shifts and masks
+ * are those dyld-1378's IMPCaches.cpp computes when built against libc++
+ * (LLVM 16 or later): tests/builder/impc-apple.sh compiles Apple's file
+ * and compares on random inputs. Not modelled: the selector budget (75% of
+ * 16 MB). The caches lie in one
  * read-only chunk with the other ObjC tables (layout.c).
  */
 #include "impc.h"
@@ -81,6 +82,7 @@ struct impc_plan {
     long *all;                  /* fillAllClasses: impc_data indices */
     size_t nall;
     int *bag_used;              /* AddressSpace::sizes */
+    uint32_t gen;               /* solveGivenShiftsAndMasks' default_random_engine */
     bool *bag_key;              /* a bag that ever held a selector */
     bool *cache_of;             /* per impc_data: emitted (getIMPCache, not discarded) */
 };
@@ -221,12 +223,13 @@ static bool apply(struct impc_model *m, struct impc_data *x, const struct attemp
     uint32_t *order = xcalloc(x->n + 1, sizeof *order);
     int *addr = xcalloc(x->n + 1, sizeof *addr);
     bool *used = xcalloc((size_t)1 << a->bits, sizeof *used), ok = true;
-    for (uint32_t i = 0; i < x->n; i++) {   /* a stable sort by bits to set */
-        uint32_t j = i, s = x->m[i].sel;
-        for (; j > 0 && to_set(&m->sel[order[j - 1]], a->shift, mask) > to_set(&m->sel[s], a->shift, mask); j--)
-            order[j] = order[j - 1];
-        order[j] = s;
-    }
+    struct impc_key *keys = xcalloc(x->n + 1, sizeof *keys);
+    for (uint32_t i = 0; i < x->n; i++)     /* std::sort by bits to set */
+        keys[i] = (struct impc_key){to_set(&m->sel[x->m[i].sel], a->shift, mask), x->m[i].sel};
+    impc_libcxx_sort(keys, x->n);
+    for (uint32_t i = 0; i < x->n; i++)
+        order[i] = keys[i].sel;
+    free(keys);
     for (uint32_t i = 0; i < x->n && ok; i++)
         ok = (addr[i] = pick_slot(&m->sel[order[i]], a, used, rng)) >= 0;
     if (ok) {
@@ -516,24 +519,6 @@ static void place(struct impc_plan *pl, struct impc_sel *s, int idx, uint32_t se
     }
 }
 
-/* constraintForMethod of every chosen class of `s`: bucket index `b`
- * leaves each its own free slot. */
-static bool allowed(const struct impc_model *m, const struct impc_sel *s, int b)
-{
-    for (size_t i = 0; i < s->ncl; i++) {
-        const struct impc_data *x = &m->d[s->classes[i]];
-        int mask = (1 << x->bits) - 1, slot = (b >> x->shift) & mask;
-        if (!x->should_gen)
-            continue;
-        for (uint32_t j = 0; j < x->n; j++) {
-            const struct impc_sel *o = &m->sel[x->m[j].sel];
-            if (o != s && ((o->idx >> x->shift) & mask) == slot)
-                return false;
-        }
-    }
-    return true;
-}
-
 /* dropClassesWithThisMethod */
 static int drop_users(struct impc_plan *pl, const struct impc_sel *s)
 {
@@ -546,21 +531,47 @@ static int drop_users(struct impc_plan *pl, const struct impc_sel *s)
     return n;
 }
 
-/* A selector whose bag is full: the lowest index its classes allow (see
- * the file comment for how Apple's order differs). */
+/* The first bucket index, in Apple's order, where `s` fits. */
+static bool try_indices(struct impc_plan *pl, struct impc_sel *s, const struct impc_allowed *al, uint32_t seq)
+{
+    int modulo = al->mask + 1, mult = 1 << al->shift, count = ((MAX_INDEX + 1) >> al->shift) / modulo;
+    if (count < 1)
+        count = 1;
+    int *addr = xcalloc((size_t)count, sizeof *addr);
+    for (int i = 0; i < count; i++)
+        addr[i] = i;
+    bool found = false;
+    for (int i = 0; i < count && !found; i++) {
+        int rd = i + (int)uniform(&pl->gen, (uint32_t)(count - 1 - i)), base = addr[rd];
+        addr[rd] = addr[i];
+        addr[i] = base;
+        for (size_t j = 0; j < al->n && !found; j++)
+            for (int k = 0; k < mult && !found; k++) {
+                int b = ((base * modulo + al->v[j]) << al->shift) | k;
+                if (b < MAX_INDEX && can_place(pl, s, b)) {
+                    place(pl, s, b, seq);
+                    found = true;
+                }
+            }
+    }
+    free(addr);
+    return found;
+}
+
+/* A selector whose bag is full: another index its classes' merged
+ * constraint allows (objc_impc_cons.c), or its classes are dropped; the
+ * manifest's "impc-moved" counts the moves. */
 static int move_selector(struct impc_plan *pl, struct impc_sel *s, uint32_t seq)
 {
-    bool any = false;
-    for (size_t i = 0; i < s->ncl; i++)
-        any |= pl->m.d[s->classes[i]].should_gen;
-    if (!any)
+    struct impc_allowed al;
+    if (!impc_merged(&pl->m, (uint32_t)(s - pl->m.sel), &al))
         return 0;       /* only in classes just dropped */
-    for (int b = 0; b < MAX_INDEX; b++)
-        if (allowed(&pl->m, s, b) && can_place(pl, s, b)) {
-            place(pl, s, b, seq);
-            pl->m.moved++;
-            return 0;
-        }
+    bool found = al.n && try_indices(pl, s, &al, seq);
+    free(al.v);
+    if (found) {
+        pl->m.moved++;
+        return 0;
+    }
     return drop_users(pl, s);
 }
 
@@ -586,6 +597,7 @@ static int solve(struct impc_plan *pl)
     struct impc_model *m = &pl->m;
     uint32_t *v = xcalloc(m->nsel + 1, sizeof *v), n = 0;
     int dropped = 0;
+    pl->gen = 1;        /* default_random_engine (libc++: minstd_rand), seed 1 */
     for (uint32_t i = 0; i < m->nsel; i++)
         if (m->sel[i].live && m->sel[i].ncl)
             v[n++] = i;

@@ -27,14 +27,19 @@
 # buffer; extraction must give both back. --objc-opts (Apple's ObjC
 # optimizations file: tests/builder/inputs/objc-opts.json, version 2, and
 # objc-opts-v1.json, version 1; both name the same 10 classes and
-# metaclasses and DBChild a flattening root, dsccheck must find all 10,
-# DBLeaf's cache inlining DBChild's methods; --imp-unchained as the inputs
-# have no chained fixups) points classes' vtable fields at prebuilt IMP
+# metaclasses, dsccheck must find all 10; DBChild is a flattening root,
+# DBLeaf's cache inlining DBChild's methods, and in objc-opts-v1.json also
+# DBRoot's metaclass, in another image than the metaclasses of DBChild and
+# DBLeaf whose caches inline its +make; --imp-unchained as the inputs
+# have no chained fixups, except in the arm64-chained configuration, where
+# build-inputs.sh chained-objc links the three ObjC images with them, as
+# dyld-1378 requires) points classes' vtable fields at prebuilt IMP
 # caches; extraction makes them 0 again and the `cache` field a bind to
 # __objc_empty_cache, as in the input (the text comparison and the binds
 # show it).
 # llvm-objdump-19 cannot read arm64e chained fixups, so arm64e caches are
-# judged by dscfs --verify and the relative-list comparison.
+# judged by dscfs --verify and the relative-list comparison, and so is the
+# arm64-chained one (llvm-objdump-19 shows chained slots raw).
 # The dyld-1231+ eras (header 0x208 and 0x228, split iOS caches, the "era"
 # inputs of build-inputs.sh: DBCat's class data in __OBJC_CONST, libera) on
 # arm64 and arm64e carry every ObjC item: preattached categories, relative
@@ -53,6 +58,10 @@ for arch in arm64 arm64e; do
     "${top_srcdir:-.}/tests/builder/build-inputs.sh" "$WORK/$arch-era" "$arch" era > "$WORK/$arch-era.inputs" ||
         fail "building the $arch era input dylibs"
 done
+# ObjC inputs with chained fixups: Apple's IMP-cache rule (only such
+# images) applies without --imp-unchained.
+"${top_srcdir:-.}/tests/builder/build-inputs.sh" "$WORK/arm64-chained" arm64 chained-objc > "$WORK/arm64-chained.inputs" ||
+    fail "building the arm64 chained-objc input dylibs"
 meta() { objc_meta "$1"; }
 selrefs() { llvm-objdump-19 --macho -d "$1" | grep -c 'Objc selector ref: '; }
 # Relative-list entries whose method llvm-objdump-19 names by its IMP symbol.
@@ -69,10 +78,12 @@ for arch in arm64 arm64e arm64_32 x86_64; do
 done
 
 n=0
-# The first field names the inputs ($WORK/SPEC.inputs): ARCH, or ARCH-era.
+# The first field names the inputs ($WORK/SPEC.inputs): ARCH, ARCH-era or
+# ARCH-chained.
 opts_dir=$(cd "${top_srcdir:-.}/tests/builder/inputs" && pwd)
 while read -r spec slide header opts; do
     arch=${spec%-era}
+    arch=${arch%-chained}
     opts=$(echo "$opts" | sed "s|@OPTS@|$opts_dir|g")
     n=$((n + 1))
     out="$WORK/c$n/dyld_shared_cache_$arch"
@@ -116,7 +127,7 @@ while read -r spec slide header opts; do
         rellists "$root$path" > got
         cmp -s want got || fail "$arch $header $opts: $path: relative method lists differ from $input: $(diff want got | head -6)"
         rel=$((rel + $(grep -c '^  name' want)))
-        if [ "$arch" != arm64e ]; then
+        if [ "$arch" != arm64e ] && [ "$spec" = "${spec%-chained}" ]; then
             selrefs_named "$input" > want
             selrefs_named "$root$path" > got
             cmp -s want got || fail "$arch $header $opts: $path: __objc_selrefs differ from $input: $(diff want got | head -6)"
@@ -124,6 +135,10 @@ while read -r spec slide header opts; do
     done < "$out.manifest"
     case $arch in arm64|arm64e) [ "$rel" -ge 15 ] || fail "$arch $header $opts: only $rel relative methods compared" ;; esac
     [ "$arch" = arm64e ] && continue
+    # chained inputs: llvm-objdump-19 prints their slots raw (chain bits,
+    # unslid targets), unlike the cache's, so dsccheck, --verify and the
+    # relative lists judge them, as on arm64e
+    [ "$spec" != "${spec%-chained}" ] && { echo "$spec $header $opts: judged by dsccheck, --verify, relative lists"; continue; }
     checked=0 named=0
     while IFS="	" read -r tag path input; do
         [ "$tag" = image ] || continue
@@ -165,6 +180,7 @@ arm64e-era 5 0x208 --split 3 --platform 2 --preattach-categories --objc-opts @OP
 arm64e-era 5 0x228 --split 3 --platform 2 --local-symbols --preattach-categories --objc-opts @OPTS@/objc-opts.json --imp-unchained --objc-era 1376 --method-type-offsets
 arm64-era 2 0x228 --split 3 --platform 2 --preattach-categories --objc-opts @OPTS@/objc-opts.json --imp-unchained --objc-era 1376 --method-type-offsets --large-vm
 arm64e-era 5 0x228 --split 3 --platform 2 --preattach-categories --objc-opts @OPTS@/objc-opts.json --imp-unchained --objc-era 1376 --method-type-offsets --large-vm
+arm64-chained 2 0x200 --objc-era 1376 --method-type-offsets --preattach-categories --objc-opts @OPTS@/objc-opts.json
 CONFIGS
-[ "$n" = 21 ] || fail "ran $n configurations"
+[ "$n" = 22 ] || fail "ran $n configurations"
 exit 0
