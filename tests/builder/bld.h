@@ -475,6 +475,11 @@ void universal_stubs(struct cache *c);
 
 /* code.c: ADRP pages after segments moved; optional stub redirection. */
 void code_fix(struct cache *c);
+/* The LDR-literal or ADR at `off` of instruction bytes `code` (`size`
+ * long), at cache address `pc`, and a NOP beside it become ADRP +
+ * LDR/ADD of `target` (lld's optimisation hint undone); false when no NOP
+ * is beside it or the form has no unsigned-offset twin. */
+bool code_widen_literal(uint8_t *code, uint64_t size, uint64_t off, uint64_t pc, uint64_t target);
 /* Offset of the one instruction (an LDR Wt|Xt, [Xn, #imm] of `load_size`
  * bytes) that uses the register the ADRP at `at` sets, before a branch or
  * a new ADRP of it within 16 instructions; -1 when there is none or another

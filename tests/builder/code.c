@@ -56,7 +56,7 @@ static bool retarget_literal(uint32_t *i, uint64_t pc, uint64_t target)
  * ADR, as lld writes them; either is accepted) becomes ADRP + LDR/ADD of
  * the same register, ADRP first. False for forms with no unsigned-offset
  * twin or without a NOP beside them. */
-static bool widen_literal(uint8_t *code, uint64_t size, uint64_t off, uint64_t pc, uint64_t target)
+bool code_widen_literal(uint8_t *code, uint64_t size, uint64_t off, uint64_t pc, uint64_t target)
 {
     uint32_t i = dsc_le32(code + off), lo12 = (uint32_t)(target & 0xFFF), second, adrp;
     unsigned reg = dsc_a64_rd(i);
@@ -90,7 +90,7 @@ static void fix_literal(const struct image *img, uint8_t *code, uint64_t size, u
         dsc_put32(code + off, insn);
         return;
     }
-    if (!widen_literal(code, size, off, pc, t))
+    if (!code_widen_literal(code, size, off, pc, t))
         die("%s: PC-relative load at 0x%llx cannot reach 0x%llx", img->in_path, (unsigned long long)pc,
             (unsigned long long)t);
 }

@@ -7,7 +7,8 @@
  * distinct (target, pointer-auth data), in a cache-owned area after the
  * images of the same mapping (DATA_CONST / AUTH_CONST). Code that loads
  * from the image's own slot — ADRP+LDR where the LDR is the ADRP's only use,
- * LDR-literal within reach, x86_64 RIP-relative operands — is redirected to
+ * LDR-literal (widened to ADRP+LDR beyond reach), x86_64 RIP-relative
+ * operands — is redirected to
  * the twin, and so are Swift's 32-bit relative references to the slot
  * (swiftrel.c, through got_twin_at), and unwind information's personality
  * references (unwind.c). The images' own GOT sections stay,
@@ -191,16 +192,35 @@ uint64_t got_twin_at(struct got_redirect *r, uint64_t slot)
     return twin_of(r->c, r->t, p, r->image, kind);
 }
 
-/* LDR Xt|Wt literal of an own GOT slot: re-aimed at the twin when in reach. */
-static void redirect_literal(struct got_redirect *r, const struct image *img, uint8_t *word, uint64_t pc)
+/* LDR Xt|Wt literal of an own GOT slot (lld's hint form of ADRP+LDR):
+ * re-aimed at the twin when in reach, else widened back into ADRP+LDR of
+ * the twin over the NOP beside it. A shared-region dylib never has this
+ * form: ld64-956.6 OutputFile.cpp applies no optimisation hint when it
+ * writes split-seg v2, so the load stays ADRP+LDR, which dyld-1378
+ * NewAdjustDylibSegments.cpp adjustReferencesUsingInfoV2 (same in
+ * dyld-1042.1) re-aims at the coalesced GOT through its ARM64_ADRP and
+ * ARM64_OFF12 entries; split-seg has no kind for an LDR literal, and the
+ * own slot is zeroed all the same. Widening gives that ld64 form; without
+ * a NOP to widen over, a load of a slot that is not zeroed stays. */
+static void redirect_literal(struct got_redirect *r, const struct image *img, uint8_t *code, uint64_t size,
+                             uint64_t at, uint64_t pc)
 {
     struct cache *c = r->c;
-    uint32_t i = dsc_le32(word);
+    uint32_t i = dsc_le32(code + at);
     enum region_kind kind;
     const struct ptr *p = got_slot(c, img, dsc_a64_ldr_literal_target(i, pc), &kind);
-    if (!p || !dsc_a64_ldr_literal_encode(c->ai->ptr_size, dsc_a64_rd(i), pc, twin_of(c, r->t, p, r->image, kind), &i))
+    if (!p)
         return;
-    dsc_put32(word, i);
+    uint64_t twin = twin_of(c, r->t, p, r->image, kind);
+    if (dsc_a64_ldr_literal_encode(c->ai->ptr_size, dsc_a64_rd(i), pc, twin, &i))
+        dsc_put32(code + at, i);
+    else if (code_widen_literal(code, size, at, pc, twin))
+        ;
+    else if (got_zeroed(c, img, p))
+        die("%s: GOT load at 0x%llx cannot reach 0x%llx and has no NOP to widen into ADRP+LDR", img->in_path,
+            (unsigned long long)pc, (unsigned long long)twin);
+    else
+        return; /* the own slot keeps its pointer: the load stays */
     c->stats_gotloads++;
 }
 
@@ -264,7 +284,7 @@ static void arm64_redirect(struct got_redirect *r, const struct image *img, cons
     for (uint64_t at = 0; at + 4 <= x->size; at += 4) {
         uint32_t i = dsc_le32(code + at);
         if (dsc_a64_is_ldr_literal(i, &rt, &size) && size == r->c->ai->ptr_size)
-            redirect_literal(r, img, code + at, base + at);
+            redirect_literal(r, img, code, x->size, at, base + at);
         else if (dsc_a64_is_adrp(i, NULL)) {
             redirect_pair(r, img, code, x->size, at, base + at);
             redirect_auth_stub(r, img, code, x->size, at, base + at);

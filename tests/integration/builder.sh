@@ -215,6 +215,44 @@ mkdir -p "${out%/*}"
 "$DSCCHECK" --x86-refs "$WORK/x86_64.refs" "$out.manifest" > check.out 2>&1 || { cat check.out >&2; fail "$out: dsccheck"; }
 echo "builder.sh: the dyld-1231 eras: 8 caches (arm64, arm64e; iOS and macOS) and x86_64"
 
+# A split 0x208 cache of the arm64 era inputs with --clones 3: liba's GOT
+# loads that lld relaxed into NOP + LDR literal (its optimisation hints)
+# are then beyond 1 MiB of their cache-wide twins, and the own slots are
+# zeroed (dyld-1042.1+). The builder widens them back into ADRP + LDR of
+# the twin, the form ld64 leaves in a shared-region dylib (ld64-956.6
+# applies no hint when it writes split-seg v2; dyld-1378 re-aims ADRP/OFF12
+# at the coalesced GOT). dsccheck judges every load against the input (none
+# may read a zeroed slot); llvm-objdump-19 must find at least one input
+# literal GOT load that is an ADRP + LDR in the extracted liba.
+out=$WORK/era-clones/dyld_shared_cache_arm64
+mkdir -p "${out%/*}"
+"$DSCBUILD" --arch arm64 --slide 2 --header 0x208 --split 3 --clones 3 -o "$out" \
+    $(cat "$WORK/arm64-era.inputs") > build.out 2>&1 || { cat build.out >&2; fail "dscbuild --clones 3 0x208"; }
+"$DSCCHECK" "$out.manifest" > check.out 2>&1 || { cat check.out >&2; fail "$out: dsccheck"; }
+"$DSCFS" --extract /usr/lib/liba.dylib "$out" -o liba.out 2> err.out || { cat err.out >&2; fail "$out: --extract liba"; }
+# got_loads MACHO: "OFFSET FORM" of each __text instruction loading from
+# __got (OFFSET in __text; FORM lit for LDR literal, pair for ADRP + LDR).
+got_loads() {
+    { llvm-objdump-19 -h "$1"; llvm-objdump-19 -d --no-show-raw-insn --section=__text "$1"; } |
+        awk 'function hex(s,   n, i) {
+                 n = 0; s = tolower(s); sub(/^0x/, "", s)
+                 for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+                 return n }
+             $2 == "__text" { text = hex($4) } $2 == "__got" { got = hex($4); gotend = got + hex($3) }
+             /^ *[0-9a-f]+:/ { sub(/:$/, "", $1); a = hex($1)
+                 if ($2 == "adrp") { page[$3] = hex($4); at[$3] = a; next }
+                 if ($2 != "ldr") next
+                 if ($4 ~ /^0x/ && hex($4) >= got && hex($4) < gotend) print a - text, "lit"
+                 r = $4; sub(/^\[/, "", r); sub(/,$/, "", r); o = $5; sub(/^#/, "", o); sub(/\]$/, "", o)
+                 if ((r ",") in page && page[r ","] + hex(o) >= got && page[r ","] + hex(o) < gotend)
+                     print a - text, "pair" }'
+}
+got_loads "$WORK/arm64-era/liba.dylib" | awk '$2 == "lit" { print $1 }' | sort > lits.in
+got_loads liba.out | awk '$2 == "pair" { print $1 }' | sort > pairs.out
+widened=$(comm -12 lits.in pairs.out | wc -l)
+[ "$widened" -ge 1 ] || fail "$out: no literal GOT load of liba was widened (literals: $(wc -l < lits.in))"
+echo "builder.sh: --clones 3 0x208 split cache: $widened of liba's $(wc -l < lits.in) literal GOT loads widened"
+
 # The set other tests get from builder_caches (lib.sh).
 builder_caches "$WORK/set"
 [ "$(wc -l < "$WORK/set/caches.list")" -ge 30 ] || fail "make-caches.sh made too few caches"
