@@ -126,15 +126,6 @@ bool dsc_a64_adr_encode(unsigned rd, uint64_t pc, uint64_t target, uint32_t *ins
     return true;
 }
 
-bool dsc_a64_is_any_branch(uint32_t insn)
-{
-    return (insn & 0x7C000000u) == 0x14000000u      /* B, BL */
-        || dsc_a64_is_indirect_branch(insn)         /* BR, BLR, RET, ... */
-        || (insn & 0xFF000010u) == 0x54000000u      /* B.cond */
-        || (insn & 0x7E000000u) == 0x34000000u      /* CBZ, CBNZ */
-        || (insn & 0x7E000000u) == 0x36000000u;     /* TBZ, TBNZ */
-}
-
 bool dsc_a64_cond_branch(uint32_t insn, uint64_t pc, uint64_t *target)
 {
     int64_t delta;
@@ -155,13 +146,6 @@ enum dsc_a64_indirect dsc_a64_indirect_kind(uint32_t insn)
     case 1: return DSC_A64_BLR;
     default: return DSC_A64_RET;
     }
-}
-
-bool dsc_a64_rn_is_register(uint32_t insn)
-{
-    return dsc_a64_is_add_sub_imm(insn)
-        || dsc_a64_is_load_store(insn)
-        || (insn & 0x0E000000u) == 0x0A000000u;     /* data processing, register */
 }
 
 /* ---- registers read and written (insn.h: safe, not exact) ---- */

@@ -116,11 +116,6 @@ static inline bool dsc_a64_is_load_store(uint32_t insn) { return (insn & 0x0A000
 static inline bool dsc_a64_is_store(uint32_t insn) { return dsc_a64_is_load_store(insn) && !(insn & (1u << 22)); }
 /* BR, BLR, RET and the authenticated forms: unconditional register branches. */
 static inline bool dsc_a64_is_indirect_branch(uint32_t insn) { return (insn & 0xFE000000u) == 0xD6000000u; }
-/* B, BL, B.cond, CBZ/CBNZ, TBZ/TBNZ or an indirect branch. */
-bool dsc_a64_is_any_branch(uint32_t insn);
-/* ADD/SUB immediate, a load/store, or data processing (register): classes
- * whose bits 5-9 name a source register. */
-bool dsc_a64_rn_is_register(uint32_t insn);
 
 /* The general-purpose registers x0..x30 an instruction reads and writes, as
  * bit masks (bit r = xr; register 31, SP/XZR, is never in them). Register

@@ -622,15 +622,6 @@ bool dsc_vm_u32(const dsc_cache *c, uint64_t addr, uint32_t *v)
     return true;
 }
 
-bool dsc_vm_u64(const dsc_cache *c, uint64_t addr, uint64_t *v)
-{
-    dsc_span s;
-    if (!dsc_vm_span(c, addr, 8, &s))
-        return false;
-    *v = dsc_le64(s.data);
-    return true;
-}
-
 bool dsc_vm_ptr_raw(const dsc_cache *c, uint64_t addr, uint64_t *v)
 {
     dsc_span s;

@@ -128,7 +128,6 @@ const struct dsc_map *dsc_vm_map(const dsc_cache *c, uint64_t addr);
 /* `len` contiguous bytes at `addr`, inside one mapping. */
 bool dsc_vm_span(const dsc_cache *c, uint64_t addr, uint64_t len, dsc_span *out);
 bool dsc_vm_u32(const dsc_cache *c, uint64_t addr, uint32_t *v);
-bool dsc_vm_u64(const dsc_cache *c, uint64_t addr, uint64_t *v);
 /* The pointer-sized word at `addr` as stored (not unslid; see cache/slide.h). */
 bool dsc_vm_ptr_raw(const dsc_cache *c, uint64_t addr, uint64_t *v);
 bool dsc_vm_cstr(const dsc_cache *c, uint64_t addr, uint64_t max_len, const char **s);
