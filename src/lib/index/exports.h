@@ -66,7 +66,7 @@ struct dsc_exports {
     size_t bytes;
     unsigned pins;
     struct dsc_exports *lru_prev, *lru_next;
-    char *pool;
+    struct dsc_exports_chunk *pool;    /* the names (exports.c) */
 };
 
 /* Image `image`'s set, pinned; NULL only when out of memory. */
