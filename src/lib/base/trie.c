@@ -54,6 +54,20 @@ static bool stack_room(struct trie_walk *w)
     return true;
 }
 
+/* The length of the NUL-terminated edge label at `off` (at most
+ * DSC_TRIE_MAX_KEY bytes); false when it runs off the trie or past that.
+ * Labels are a few bytes: a loop beats span_cstr's memchr call. */
+static bool label_len_at(dsc_span trie, uint64_t off, size_t *len)
+{
+    uint64_t end = off < trie.size && trie.size - off > DSC_TRIE_MAX_KEY ? off + DSC_TRIE_MAX_KEY + 1 : trie.size;
+    for (uint64_t i = off; i < end; i++)
+        if (!trie.data[i]) {
+            *len = (size_t)(i - off);
+            return true;
+        }
+    return false;
+}
+
 /* Push the children of the node whose child count is at `off` (key
  * `key_len` bytes long so far), the first edge on top: visited in trie
  * order. */
@@ -64,10 +78,9 @@ static int push_children(dsc_span trie, uint64_t off, size_t key_len, struct tri
         return walk_fail(w, "truncated");
     size_t first = w->depth;
     for (unsigned i = 0; i < nchild; i++) {
-        const char *label;
         size_t label_len;
         uint64_t label_off = off, child;
-        if (!span_cstr(trie, off, DSC_TRIE_MAX_KEY, &label, &label_len))
+        if (!label_len_at(trie, off, &label_len))
             return walk_fail(w, "edge label unterminated");
         off += label_len + 1;
         if (!span_uleb(trie, &off, &child) || child >= trie.size || key_len + label_len > DSC_TRIE_MAX_KEY)

@@ -209,10 +209,13 @@ static bool index_entries(struct dsc_exports *e)
             e->nweak++;
         if (e->by_name[i].flags & EXPORT_SYMBOL_FLAGS_FUNCTION_VARIANT)
             e->nvariants++;
-        if (e->by_name[i].flags & EXPORT_SYMBOL_FLAGS_REEXPORT)
+        if (e->by_name[i].flags & EXPORT_SYMBOL_FLAGS_REEXPORT) {
             e->reexports[nre++] = &e->by_name[i];
-        else
-            e->by_addr[e->naddr++] = &e->by_name[i];
+            continue;
+        }
+        e->by_addr[e->naddr++] = &e->by_name[i];
+        if ((e->by_name[i].flags & EXPORT_SYMBOL_FLAGS_KIND_MASK) == EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE)
+            e->nabsolute++;
     }
     return sort_by_addr(e);
 }

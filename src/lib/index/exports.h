@@ -57,6 +57,7 @@ struct dsc_exports {
     const struct dsc_export **reexports; /* the re-export entries */
     size_t nreexports;
     size_t nweak;                      /* entries flagged weak definitions */
+    size_t nabsolute;                  /* non-re-exports of kind absolute */
     size_t nvariants;                  /* entries flagged function variants */
     struct dsc_dep *deps;
     uint32_t ndeps;

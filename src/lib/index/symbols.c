@@ -336,7 +336,7 @@ static bool add_extra(struct dsc_symbols *s, const struct dsc_export *x, const s
 static bool add_extras(struct dsc_symbols *s, uint32_t image, size_t *cap)
 {
     const struct dsc_exports *e = set_of(s, image);
-    for (size_t i = 0; e && i < e->naddr; i++)
+    for (size_t i = 0; e && e->nabsolute && i < e->naddr; i++)
         if (is_absolute(e->by_addr[i]) && !add_extra(s, e->by_addr[i], e->by_addr[i], cap))
             return false;
     for (size_t i = 0; e && i < e->nreexports; i++) {
