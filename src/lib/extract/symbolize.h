@@ -22,7 +22,14 @@ struct dsc_stub_name {
                            rebased to its helper rather than bound) */
 };
 
-/* `stubs` sorted by address. */
-int dsc_symbolize_indirect(struct dsc_plan *p, const struct dsc_stub_name *stubs, size_t nstubs);
+/* A fixup by address: plan->fixups[index] is at `address`. */
+struct dsc_fixup_ref {
+    uint64_t address;
+    size_t index;
+};
+
+/* `stubs` sorted by address; `by_addr` every fixup, sorted stably by address. */
+int dsc_symbolize_indirect(struct dsc_plan *p, const struct dsc_stub_name *stubs, size_t nstubs,
+                           const struct dsc_fixup_ref *by_addr);
 
 #endif
