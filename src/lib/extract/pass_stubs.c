@@ -58,10 +58,10 @@ struct stub_ctx {
     struct dsc_plan *p;
     struct dsc_symbols *syms;
     struct dsc_imports im;
-    struct named *slots;      /* own bound slots, sorted by name once sorted */
+    struct named *slots;      /* own bound slots by name, once find_slot made them */
     size_t nslots;
-    bool slots_sorted;
-    struct dsc_fixup_ref *by_addr; /* every fixup, sorted by address */
+    bool slots_made;
+    struct dsc_fixup_ref *by_addr; /* every fixup by address (NULL: plan->fixups are) */
     struct named *stubs;      /* own stubs, sorted by name (full plans: fix_code) */
     size_t nstubs;
     struct dsc_stub_name *stub_addrs; /* own stubs, sorted by address */
@@ -94,9 +94,7 @@ static const struct named *find_named(const struct named *v, size_t n, const cha
 
 static const struct dsc_fixup *fixup_at(const struct stub_ctx *x, uint64_t address)
 {
-    size_t lo = dsc_lower_bound(x->by_addr, x->p->nfixups, sizeof *x->by_addr,
-                                offsetof(struct dsc_fixup_ref, address), address);
-    return lo < x->p->nfixups && x->by_addr[lo].address == address ? &x->p->fixups[x->by_addr[lo].index] : NULL;
+    return dsc_fixup_lookup(x->p, x->by_addr, address);
 }
 
 static int cmp_fixup_ref(const void *a, const void *b)
@@ -105,18 +103,30 @@ static int cmp_fixup_ref(const void *a, const void *b)
     return x->address < y->address ? -1 : x->address > y->address;
 }
 
-/* Own slots by name — bound by pass_binds, or lazy pointers rebased to
- * their helpers (plan->lazy) — and fixups by address. */
-static int index_slots(struct stub_ctx *x)
+/* Fixups by address: a sorted index of them, unless plan->fixups are in
+ * order already (the slide walk's, or pass_objc's sort), and room for the
+ * own slots. */
+static int index_fixups(struct stub_ctx *x)
 {
     struct dsc_plan *p = x->p;
+    size_t sorted = 1;
+    while (sorted < p->nfixups && p->fixups[sorted - 1].address <= p->fixups[sorted].address)
+        sorted++;
     x->slots = malloc((p->nfixups + p->nlazy + 1) * sizeof *x->slots);
-    x->by_addr = malloc((p->nfixups ? p->nfixups : 1) * sizeof *x->by_addr);
-    if (!x->slots || !x->by_addr)
+    if (!x->slots || (sorted < p->nfixups && !(x->by_addr = malloc(p->nfixups * sizeof *x->by_addr))))
         return plan_oom(p);
-    for (size_t i = 0; i < p->nfixups; i++)
+    for (size_t i = 0; x->by_addr && i < p->nfixups; i++)
         x->by_addr[i] = (struct dsc_fixup_ref){p->fixups[i].address, i};
-    dsc_sort(x->by_addr, p->nfixups, sizeof *x->by_addr, cmp_fixup_ref);
+    if (x->by_addr)
+        dsc_sort(x->by_addr, p->nfixups, sizeof *x->by_addr, cmp_fixup_ref);
+    return 0;
+}
+
+/* The own slots by name — bound by pass_binds, or lazy pointers rebased
+ * to their helpers (plan->lazy) — in the room index_fixups made. */
+static void make_slots(struct stub_ctx *x)
+{
+    struct dsc_plan *p = x->p;
     for (size_t i = 0; i < p->nfixups; i++) {
         const struct dsc_fixup *f = &p->fixups[i];
         if (f->kind != DSC_FIXUP_BIND || f->addend != 0)
@@ -127,17 +137,17 @@ static int index_slots(struct stub_ctx *x)
     }
     for (size_t i = 0; i < p->nlazy; i++)
         x->slots[x->nslots++] = (struct named){p->imports[p->lazy[i].import].name, p->lazy[i].address, 0, 0};
-    return 0;
+    dsc_sort(x->slots, x->nslots, sizeof *x->slots, cmp_named);
 }
 
-/* The first own slot bound to `name`, in the slots sorted by name: sorted
+/* The first own slot bound to `name`, in the slots sorted by name: made
  * on the first question (most stubs load a slot named by its own bind, and
  * a size plan asks nothing else of them). */
 static const struct named *find_slot(struct stub_ctx *x, const char *name)
 {
-    if (!x->slots_sorted)
-        dsc_sort(x->slots, x->nslots, sizeof *x->slots, cmp_named);
-    x->slots_sorted = true;
+    if (!x->slots_made)
+        make_slots(x);
+    x->slots_made = true;
     return find_named(x->slots, x->nslots, name);
 }
 
@@ -516,7 +526,7 @@ int pass_stubs(struct dsc_plan *p)
     struct stub_ctx x = {.p = p};
     if (plan_symbols(p, &x.syms) || dsc_imports_load(&p->mo, &x.im, p->err))
         return -1;
-    int rc = index_slots(&x) || fix_stubs(&x) ||
+    int rc = index_fixups(&x) || fix_stubs(&x) ||
                      (p->copy_bytes && (fix_code(&x) || dsc_relrefs_fix(p, own_slot_for_field, &x))) ||
                      dsc_symbolize_indirect(p, x.stub_addrs, x.nstubs, x.by_addr)
                  ? -1

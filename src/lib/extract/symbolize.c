@@ -110,12 +110,16 @@ static int add_undefined(struct symtab_view *v, const struct dsc_import *im, str
     return 0;
 }
 
-static const struct dsc_fixup *fixup_at(const struct dsc_plan *p, const struct dsc_fixup_ref *by_addr,
-                                        uint64_t address)
+const struct dsc_fixup *dsc_fixup_lookup(const struct dsc_plan *p, const struct dsc_fixup_ref *by_addr,
+                                         uint64_t address)
 {
-    size_t lo = dsc_lower_bound(by_addr, p->nfixups, sizeof *by_addr, offsetof(struct dsc_fixup_ref, address),
-                                address);
-    return lo < p->nfixups && by_addr[lo].address == address ? &p->fixups[by_addr[lo].index] : NULL;
+    size_t n = p->nfixups, lo;
+    if (!by_addr) {
+        lo = dsc_lower_bound(p->fixups, n, sizeof *p->fixups, offsetof(struct dsc_fixup, address), address);
+        return lo < n && p->fixups[lo].address == address ? &p->fixups[lo] : NULL;
+    }
+    lo = dsc_lower_bound(by_addr, n, sizeof *by_addr, offsetof(struct dsc_fixup_ref, address), address);
+    return lo < n && by_addr[lo].address == address ? &p->fixups[by_addr[lo].index] : NULL;
 }
 
 static const char *stub_name(const struct dsc_stub_name *stubs, size_t n, uint64_t address)
@@ -194,7 +198,7 @@ int dsc_symbolize_indirect(struct dsc_plan *p, const struct dsc_stub_name *stubs
             if (type == S_SYMBOL_STUBS) {
                 name = stub_name(stubs, nstubs, at);
             } else {
-                const struct dsc_fixup *f = fixup_at(p, by_addr, at);
+                const struct dsc_fixup *f = dsc_fixup_lookup(p, by_addr, at);
                 if (f && f->kind == DSC_FIXUP_BIND) {
                     im = &p->imports[f->import];
                     name = im->name;
