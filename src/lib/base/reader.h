@@ -87,12 +87,18 @@ bool span_copy(dsc_span s, uint64_t off, void *dst, uint64_t len);
  * and within `max_len` bytes. `len` (optional) gets strlen. */
 bool span_cstr(dsc_span s, uint64_t off, uint64_t max_len, const char **str, size_t *len);
 /* LEB128 at *off; advances *off. Fails on overlong (> 64 bits) values.
- * Inline for the one-byte values that most are (trie terminals, flags). */
+ * Inline for the one- and two-byte values that most are (trie terminals,
+ * flags, trie node offsets). */
 bool span_uleb_long(dsc_span s, uint64_t *off, uint64_t *v);
 static inline bool span_uleb(dsc_span s, uint64_t *off, uint64_t *v)
 {
     if (*off < s.size && !(s.data[*off] & 0x80)) {
         *v = s.data[(*off)++];
+        return true;
+    }
+    if (*off < s.size && s.size - *off > 1 && !(s.data[*off + 1] & 0x80)) {
+        *v = (s.data[*off] & 0x7Fu) | (uint64_t)s.data[*off + 1] << 7;
+        *off += 2;
         return true;
     }
     return span_uleb_long(s, off, v);

@@ -29,6 +29,7 @@
  * S_REGULAR become non-lazy pointer sections again, and thread-local
  * descriptors get their key 0 and linked offsets back (tlv.c).
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -181,17 +182,11 @@ static int make_bind(struct dsc_plan *p, struct dsc_fixup *f, const struct bind_
     return 0;
 }
 
-static int cmp_u64(const void *a, const void *b)
+/* True when one of the first `n` fixups (sorted) is at `address`. */
+static bool has_fixup(const struct dsc_plan *p, size_t n, uint64_t address)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* True when sorted `have` (n addresses) holds `address`. */
-static bool has_address(const uint64_t *have, size_t n, uint64_t address)
-{
-    size_t at = dsc_lower_bound(have, n, sizeof *have, 0, address);
-    return at < n && have[at] == address;
+    size_t at = dsc_lower_bound(p->fixups, n, sizeof *p->fixups, offsetof(struct dsc_fixup, address), address);
+    return at < n && p->fixups[at].address == address;
 }
 
 /* Auth GOT slots sign with IA and address diversity, as the linker emits them. */
@@ -207,24 +202,20 @@ static int add_bind_fixup(struct dsc_plan *p, uint64_t address, const struct bin
 
 /* Slots the slide info never recorded (a weak import that resolved to
  * nothing is stored as 0, not as a pointer), named by the original binds or
- * by the indirect table's undefined symbols. */
+ * by the indirect table's undefined symbols. The fixups are sorted here
+ * (fixups_sort: by address, which is all the later steps depend on, each
+ * of which sorts or wants them sorted), so that slots are looked up among
+ * them directly and the binds added here are one short run for the next
+ * sort to merge. */
 static int add_missing_binds(struct dsc_plan *p, struct dsc_symbols *syms, const struct dsc_imports *im)
 {
+    if (fixups_sort(p))
+        return -1;
     size_t n = p->nfixups;
-    uint64_t *have = malloc((n ? n : 1) * sizeof *have);
-    if (!have)
-        return plan_oom(p);
-    bool sorted = true; /* as the slide walk made them, unless binds were appended: no sort then */
-    for (size_t k = 0; k < n; k++) {
-        have[k] = p->fixups[k].address;
-        sorted &= k == 0 || have[k - 1] <= have[k];
-    }
-    if (!sorted)
-        dsc_sort(have, n, sizeof *have, cmp_u64);
     int rc = 0;
     for (size_t i = 0; i < im->nbinds && rc == 0; i++) {
         const struct dsc_orig_bind *ob = &im->binds[i];
-        if (ob->weak || !plan_in_image(p, ob->address) || has_address(have, n, ob->address))
+        if (ob->weak || !plan_in_image(p, ob->address) || has_fixup(p, n, ob->address))
             continue;
         struct bind_name b = {ob->name, ob->ordinal, ob->flags & BIND_SYMBOL_FLAGS_WEAK_IMPORT, ob->addend};
         rc = add_bind_fixup(p, ob->address, &b, linker_auth(false));
@@ -233,14 +224,13 @@ static int add_missing_binds(struct dsc_plan *p, struct dsc_symbols *syms, const
         const struct dsc_indirect *e = &im->entries[i];
         struct bind_name b;
         if (dsc_indirect_is_stub(e) || !dsc_indirect_is_import(e) || e->size != p->ptr_size ||
-            !plan_in_image(p, e->address) || has_address(have, n, e->address) ||
+            !plan_in_image(p, e->address) || has_fixup(p, n, e->address) ||
             dsc_imports_bind_at(im, e->address))
             continue;
         name_import(p, syms, e, &b);
         bool auth = strcmp(p->mo.sects[e->section].sectname, "__auth_got") == 0;
         rc = add_bind_fixup(p, e->address, &b, linker_auth(auth));
     }
-    free(have);
     return rc;
 }
 

@@ -142,21 +142,26 @@ static int cmp_bind(const void *a, const void *b)
     return x->weak - y->weak;
 }
 
+/* The image's segments as dsc_bind_walk checks bind targets against
+ * them; NULL when out of memory. */
+static struct dsc_bind_seg *bind_segs(const struct dsc_macho *mo)
+{
+    struct dsc_bind_seg *segs = calloc(mo->nsegs ? mo->nsegs : 1, sizeof *segs);
+    for (unsigned i = 0; segs && i < mo->nsegs; i++)
+        segs[i] = (struct dsc_bind_seg){mo->segs[i].vmaddr, mo->segs[i].vmsize, mo->segs[i].filesize};
+    return segs;
+}
+
 static int load_orig_binds(const struct dsc_macho *mo, struct dsc_imports *im, dsc_error *err)
 {
     struct dsc_lc lc;
     int found = dsc_macho_dyld_info(mo, &lc);
     if (found <= 0)
         return found ? dsc_image_fail(err, mo->cache, mo->image, "LC_DYLD_INFO is too short") : 0;
-    struct dsc_bind_seg *segs = calloc(mo->nsegs ? mo->nsegs : 1, sizeof *segs);
-    if (!segs)
-        return dsc_image_fail_code(err, DSC_ERR_NOMEM, mo->cache, mo->image, "out of memory");
-    for (unsigned i = 0; i < mo->nsegs; i++)
-        segs[i] = (struct dsc_bind_seg){mo->segs[i].vmaddr, mo->segs[i].vmsize, mo->segs[i].filesize};
+    struct dsc_bind_seg *segs = NULL; /* made for the first stream that binds something */
     struct bind_ctx b = {im, 0, false, false};
     const unsigned at[3] = {DYLD_INFO_BIND, DYLD_INFO_WEAK_BIND, DYLD_INFO_LAZY_BIND};
     char path[DSC_ERROR_MAX];
-    dsc_path_escape(path, sizeof path, mo->path);
     int rc = 0;
     for (unsigned k = 0; k < 3 && rc == 0; k++) {
         dsc_span stream;
@@ -170,8 +175,13 @@ static int load_orig_binds(const struct dsc_macho *mo, struct dsc_imports *im, d
         if (b.lazy)
             im->lazy_stream = stream;
         if (!stream.size)
-            continue; /* binds nothing (most cache images have no weak or lazy stream) */
-        rc = dsc_bind_walk(stream, segs, mo->nsegs, mo->is64 ? 8 : 4, b.lazy, on_orig_bind, &b, path, err);
+            continue; /* binds nothing: a cache's images mostly keep empty streams */
+        if (!segs && !(segs = bind_segs(mo))) {
+            rc = dsc_image_fail_code(err, DSC_ERR_NOMEM, mo->cache, mo->image, "out of memory");
+            break;
+        }
+        rc = dsc_bind_walk(stream, segs, mo->nsegs, mo->is64 ? 8 : 4, b.lazy, on_orig_bind, &b,
+                           dsc_path_escape(path, sizeof path, mo->path), err);
         if (rc > 0)
             rc = dsc_image_fail_code(err, DSC_ERR_NOMEM, mo->cache, mo->image, "out of memory");
     }
