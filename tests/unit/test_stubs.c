@@ -103,6 +103,24 @@ START_TEST(adrp_add_ldr_words)
 }
 END_TEST
 
+/* The code scan (extract/coderefs.c) sorts words by their opcode byte
+ * before classifying them: the answers must not depend on the other bits. */
+START_TEST(classes_by_opcode_byte)
+{
+    uint32_t x = 0x12345678u;
+    for (unsigned i = 0; i < 1u << 16; i++) {
+        unsigned rd, rt, size, size0;
+        bool link;
+        x = x * 1664525u + 1013904223u; /* any low bits */
+        uint32_t top = x & 0xFF000000u;
+        ck_assert(dsc_a64_is_branch(x, &link) == dsc_a64_is_branch(top, &link));
+        ck_assert(dsc_a64_is_adrp(x, &rd) == dsc_a64_is_adrp(top, &rd));
+        bool lit = dsc_a64_is_ldr_literal(top, &rt, &size0);
+        ck_assert(dsc_a64_is_ldr_literal(x, &rt, &size) == lit && size == size0);
+    }
+}
+END_TEST
+
 /* Every load (literal) form, re-aimed and widened to its unsigned-offset
  * twin (the builder's and extraction's rewrites); words from llvm-mc-19. */
 START_TEST(literal_words)
@@ -369,6 +387,7 @@ Suite *stubs_suite(void)
     tcase_add_test(words, branch_words);
     tcase_add_test(words, adrp_add_ldr_words);
     tcase_add_test(words, literal_words);
+    tcase_add_test(words, classes_by_opcode_byte);
     tcase_add_test(words, stub_forms_round_trip);
     tcase_add_test(words, x86_stub_words);
     tcase_add_test(words, x86_rip_loads);

@@ -10,6 +10,9 @@
  * misaligned, never a wrong word. (x86_64 decoding: base/x86.h.) The
  * classifiers the code scans call on every word are inline here; they
  * fill their out-fields whatever they answer (meaningful only on true).
+ * The answers of dsc_a64_is_branch, dsc_a64_is_adrp and
+ * dsc_a64_is_ldr_literal (and the latter's *size) depend on the opcode
+ * byte (bits 24-31) alone, so a scan may sort words by that byte first.
  */
 #ifndef DSC_INSN_H
 #define DSC_INSN_H

@@ -17,6 +17,7 @@ struct walk {
     struct dsc_code_ref *v;
     size_t n, cap;
     bool oom;
+    bool starts[256]; /* by opcode byte: a word that may start a reference */
 };
 
 static void add(struct walk *w, enum dsc_code_ref_kind kind, uint64_t pc, uint64_t to)
@@ -62,27 +63,47 @@ static uint64_t auth_stub_slot(const struct walk *w, uint64_t pc, dsc_span code,
     return st.slot;
 }
 
+/* The reference (if any) that the word at `o` starts. */
+static void a64_word(struct walk *w, uint64_t addr, dsc_span code, uint64_t o, uint32_t x)
+{
+    uint32_t off;
+    unsigned rd, rt, rn, size;
+    bool link;
+    uint64_t pc = addr + o, slot;
+    if (dsc_a64_is_branch(x, &link)) {
+        if (w->p->copy_bytes && !plan_in_image(w->p, dsc_a64_branch_target(x, pc)))
+            add(w, DSC_REF_BRANCH, pc, dsc_a64_branch_target(x, pc));
+    } else if (dsc_a64_is_adrp(x, &rd)) {
+        if (o + 8 <= code.size && dsc_a64_is_ldr_imm(dsc_le32(code.data + o + 4), &rt, &rn, &off, &size) &&
+            rn == rd && size == w->p->ptr_size)
+            load(w, DSC_REF_PAIR, pc, dsc_a64_adrp_target(x, pc) + off);
+        else if ((slot = auth_stub_slot(w, pc, code, o)))
+            load(w, DSC_REF_AUTH_STUB, pc, slot);
+    } else if (dsc_a64_is_ldr_literal(x, &rt, &size) && size == w->p->ptr_size) {
+        load(w, DSC_REF_LITERAL, pc, dsc_a64_ldr_literal_target(x, pc));
+    }
+}
+
+/* Most words start nothing: a table by opcode byte (built from the codec's
+ * own classifiers, which read no other bits: insn.h) passes only ADRP,
+ * LDR literal and, when branches are listed, B/BL to a64_word. */
 static void walk_a64(struct walk *w, uint64_t addr, dsc_span code)
 {
-    unsigned psz = w->p->ptr_size;
     for (uint64_t o = 0; o + 4 <= code.size; o += 4) {
-        uint32_t x = dsc_le32(code.data + o), off;
-        unsigned rd, rt, rn, size;
+        uint32_t x = dsc_le32(code.data + o);
+        if (w->starts[x >> 24])
+            a64_word(w, addr, code, o, x);
+    }
+}
+
+static void a64_starts(struct walk *w)
+{
+    for (unsigned b = 0; b < 256; b++) {
+        uint32_t x = (uint32_t)b << 24;
+        unsigned rd, rt, size;
         bool link;
-        uint64_t pc = addr + o;
-        if (dsc_a64_is_branch(x, &link)) {
-            if (w->p->copy_bytes && !plan_in_image(w->p, dsc_a64_branch_target(x, pc)))
-                add(w, DSC_REF_BRANCH, pc, dsc_a64_branch_target(x, pc));
-        } else if (dsc_a64_is_adrp(x, &rd)) {
-            uint64_t slot;
-            if (o + 8 <= code.size && dsc_a64_is_ldr_imm(dsc_le32(code.data + o + 4), &rt, &rn, &off, &size) &&
-                rn == rd && size == psz)
-                load(w, DSC_REF_PAIR, pc, dsc_a64_adrp_target(x, pc) + off);
-            else if ((slot = auth_stub_slot(w, pc, code, o)))
-                load(w, DSC_REF_AUTH_STUB, pc, slot);
-        } else if (dsc_a64_is_ldr_literal(x, &rt, &size) && size == psz) {
-            load(w, DSC_REF_LITERAL, pc, dsc_a64_ldr_literal_target(x, pc));
-        }
+        w->starts[b] = (dsc_a64_is_branch(x, &link) && w->p->copy_bytes) || dsc_a64_is_adrp(x, &rd) ||
+                       (dsc_a64_is_ldr_literal(x, &rt, &size) && size == w->p->ptr_size);
     }
 }
 
@@ -126,6 +147,8 @@ int plan_code_refs(struct dsc_plan *p, const struct dsc_code_ref **refs, size_t 
     bool a64 = arch == DSC_ARCH_ARM64 || arch == DSC_ARCH_ARM64E || arch == DSC_ARCH_ARM64_32;
     if (!p->code_refs_read && (x86 || a64)) {
         struct walk w = {.p = p};
+        if (a64)
+            a64_starts(&w);
         for (w.sect = 0; w.sect < p->mo.nsects; w.sect++)
             walk_section(&w, x86);
         if (w.oom) {

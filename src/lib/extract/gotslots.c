@@ -121,29 +121,23 @@ struct recover {
     const struct dsc_imports *im;
     struct twin *twins;
     size_t ntwins;
-    uint64_t *fixed;        /* fixup addresses, sorted */
+    unsigned *gots;         /* the sections is_got or is_auth_ptr, by index */
+    unsigned ngots;
+    uint64_t *fixed;        /* addresses of the fixups in them, sorted */
+    size_t nfixed;
     struct dsc_got_recovered *out;
     size_t nout;
     uint64_t *auth_ptrs;    /* zeroed __auth_ptr slots, in address order */
     size_t nauth_ptrs;
 };
 
-static int map_twin(struct dsc_plan *p, uint64_t twin, uint64_t own)
-{
-    struct dsc_got_twin *v = realloc(p->got_twins, (p->ngot_twins + 1) * sizeof *v);
-    if (!v)
-        return plan_oom(p);
-    p->got_twins = v;
-    v[p->ngot_twins++] = (struct dsc_got_twin){twin, own};
-    return 0;
-}
-
-static int claim(struct recover *r, struct twin *t, uint64_t own, bool recovered, bool by_indirect)
+/* p->got_twins has room for every twin (recover_all): each is claimed once. */
+static void claim(struct recover *r, struct twin *t, uint64_t own, bool recovered, bool by_indirect)
 {
     t->claimed = true;
     if (recovered)
         r->out[r->nout++] = (struct dsc_got_recovered){own, t->target, t->auth, by_indirect};
-    return map_twin(r->p, t->addr, own);
+    r->p->got_twins[r->p->ngot_twins++] = (struct dsc_got_twin){t->addr, own};
 }
 
 static const struct dsc_section *section_at(const struct dsc_macho *mo, uint64_t addr)
@@ -154,32 +148,45 @@ static const struct dsc_section *section_at(const struct dsc_macho *mo, uint64_t
     return NULL;
 }
 
-/* Step 2: own slots still bound claim their twins. */
-static int claim_bound(struct recover *r)
+/* Is `addr` in one of the GOT-like sections? Most of an image's fixups
+ * are elsewhere: a few ranges tell them apart before any name is read. */
+static bool in_gots(const struct recover *r, uint64_t addr)
+{
+    for (unsigned i = 0; i < r->ngots; i++) {
+        const struct dsc_section *s = &r->p->mo.sects[r->gots[i]];
+        if (addr - s->addr < s->size)
+            return true;
+    }
+    return false;
+}
+
+/* Step 2: own slots still bound claim their twins (the first section
+ * holding the slot decides, as everywhere: sections may overlap). */
+static void claim_bound(struct recover *r)
 {
     struct dsc_plan *p = r->p;
     for (size_t i = 0; i < p->nfixups; i++) {
         const struct dsc_fixup *f = &p->fixups[i];
-        const struct dsc_section *s = section_at(&p->mo, f->address);
+        const struct dsc_section *s;
         struct twin *t;
-        if (f->kind != DSC_FIXUP_BIND || f->addend || !s || !(is_got(s) || is_auth_ptr(s)))
+        if (f->kind != DSC_FIXUP_BIND || f->addend || !in_gots(r, f->address) ||
+            !(s = section_at(&p->mo, f->address)) || !(is_got(s) || is_auth_ptr(s)))
             continue;
         while ((t = twin_named(r->syms, r->twins, r->ntwins, p->imports[f->import].name, &f->auth)))
-            if (claim(r, t, f->address, false, false))
-                return -1;
+            claim(r, t, f->address, false, false);
     }
-    return 0;
 }
 
+/* No fixup and 0 in the cache; asked of slots in r->gots only. */
 static bool zeroed(struct recover *r, uint64_t slot)
 {
     uint64_t raw;
-    return !bsearch(&slot, r->fixed, r->p->nfixups, sizeof *r->fixed, cmp_u64) &&
+    return !bsearch(&slot, r->fixed, r->nfixed, sizeof *r->fixed, cmp_u64) &&
            dsc_vm_ptr_raw(r->p->cache, slot, &raw) && raw == 0;
 }
 
 /* Step 3a: zeroed GOT slots, by the indirect table's name. */
-static int claim_zeroed(struct recover *r, const struct dsc_section *s)
+static void claim_zeroed(struct recover *r, const struct dsc_section *s)
 {
     for (uint64_t a = s->addr; a + r->p->ptr_size <= s->addr + s->size; a += r->p->ptr_size) {
         if (!zeroed(r, a))
@@ -191,10 +198,9 @@ static int claim_zeroed(struct recover *r, const struct dsc_section *s)
         const struct dsc_indirect *ind = dsc_imports_at(r->im, a);
         struct twin *t = ind && dsc_indirect_is_import(ind)
                              ? twin_named(r->syms, r->twins, r->ntwins, ind->name, NULL) : NULL;
-        if (t && claim(r, t, a, true, true))
-            return -1;
+        if (t)
+            claim(r, t, a, true, true);
     }
-    return 0;
 }
 
 static int cmp_twin_order(const void *a, const void *b)
@@ -220,41 +226,60 @@ static int share_auth_ptrs(struct recover *r)
     for (size_t i = 0; i < r->ntwins; i++)
         if (!r->twins[i].claimed)
             left[n++] = &r->twins[i];
-    int rc = 0;
     if (n != r->nauth_ptrs) {
         plan_warn(r->p, "%zu zeroed __auth_ptr slots, %zu coalesced pointers the code reads: left unbound",
                   r->nauth_ptrs, n);
     } else {
         qsort(left, n, sizeof *left, cmp_twin_order);
-        for (size_t i = 0; i < n && rc == 0; i++)
-            rc = claim(r, left[i], r->auth_ptrs[i], true, false);
+        for (size_t i = 0; i < n; i++)
+            claim(r, left[i], r->auth_ptrs[i], true, false);
     }
     free(left);
-    return rc;
+    return 0;
+}
+
+/* The GOT-like sections, their slot count, and the fixups in them. */
+static int find_gots(struct recover *r, size_t *slots)
+{
+    const struct dsc_plan *p = r->p;
+    *slots = 0;
+    r->gots = malloc((p->mo.nsects + 1) * sizeof *r->gots);
+    if (!r->gots)
+        return plan_oom(r->p);
+    for (unsigned i = 0; i < p->mo.nsects; i++)
+        if (is_got(&p->mo.sects[i]) || is_auth_ptr(&p->mo.sects[i])) {
+            r->gots[r->ngots++] = i;
+            *slots += p->mo.sects[i].size / p->ptr_size;
+        }
+    r->fixed = malloc((p->nfixups + 1) * sizeof *r->fixed);
+    if (!r->fixed)
+        return plan_oom(r->p);
+    for (size_t i = 0; i < p->nfixups; i++)
+        if (in_gots(r, p->fixups[i].address))
+            r->fixed[r->nfixed++] = p->fixups[i].address;
+    dsc_sort(r->fixed, r->nfixed, sizeof *r->fixed, cmp_u64);
+    return 0;
 }
 
 static int recover_all(struct recover *r)
 {
-    const struct dsc_macho *mo = &r->p->mo;
-    size_t slots = 0;
-    for (unsigned i = 0; i < mo->nsects; i++)
-        if (is_got(&mo->sects[i]) || is_auth_ptr(&mo->sects[i]))
-            slots += mo->sects[i].size / r->p->ptr_size;
-    r->fixed = malloc((r->p->nfixups + 1) * sizeof *r->fixed);
+    struct dsc_plan *p = r->p;
+    size_t slots;
+    struct dsc_got_twin *room = realloc(p->got_twins, (p->ngot_twins + r->ntwins + 1) * sizeof *room);
+    if (!room)
+        return plan_oom(p);
+    p->got_twins = room;
+    if (find_gots(r, &slots))
+        return -1;
     r->out = malloc((r->ntwins + 1) * sizeof *r->out);
     r->auth_ptrs = malloc((slots + 1) * sizeof *r->auth_ptrs);
-    if (!r->fixed || !r->out || !r->auth_ptrs)
-        return plan_oom(r->p);
-    for (size_t i = 0; i < r->p->nfixups; i++)
-        r->fixed[i] = r->p->fixups[i].address;
-    dsc_sort(r->fixed, r->p->nfixups, sizeof *r->fixed, cmp_u64);
-    if (claim_bound(r))
-        return -1;
-    for (unsigned i = 0; i < mo->nsects; i++) {
-        const struct dsc_section *s = &mo->sects[i];
-        bool coalesced = (is_got(s) && (s->flags & SECTION_TYPE) == S_REGULAR) || is_auth_ptr(s);
-        if (coalesced && claim_zeroed(r, s))
-            return -1;
+    if (!r->out || !r->auth_ptrs)
+        return plan_oom(p);
+    claim_bound(r);
+    for (unsigned i = 0; i < r->ngots; i++) {
+        const struct dsc_section *s = &p->mo.sects[r->gots[i]];
+        if ((is_got(s) && (s->flags & SECTION_TYPE) == S_REGULAR) || is_auth_ptr(s))
+            claim_zeroed(r, s);
     }
     return r->nauth_ptrs ? share_auth_ptrs(r) : 0;
 }
@@ -275,6 +300,7 @@ int dsc_got_recover(struct dsc_plan *p, struct dsc_symbols *syms, const struct d
         return -1;
     int rc = recover_all(&r);
     free(r.twins);
+    free(r.gots);
     free(r.fixed);
     free(r.auth_ptrs);
     if (rc) {

@@ -352,18 +352,24 @@ static int resolve_protorefs(struct objc_pass *op, const struct collect *c)
  * selector-string buffer (and inlined selectors) there, pointers the runtime
  * reads only for the cache's prebuilt IMP caches. Slots pointing out of the
  * image go back to the dylib's zero, without a fixup. */
-static bool in_scoffs(const struct dsc_plan *p, uint64_t slot)
+/* __objc_scoffs, looked up once per loop over the fixups (NULL: none). */
+static const struct dsc_section *scoffs(const struct dsc_plan *p)
 {
-    const struct dsc_section *s = dsc_macho_section(&p->mo, "__DATA_CONST", "__objc_scoffs");
+    return dsc_macho_section(&p->mo, "__DATA_CONST", "__objc_scoffs");
+}
+
+static bool in_section(const struct dsc_section *s, uint64_t slot)
+{
     return s && slot >= s->addr && slot - s->addr < s->size;
 }
 
 static int clear_selector_offsets(struct objc_pass *op)
 {
     const struct dsc_plan *p = op->p;
-    for (size_t i = 0; i < p->nfixups; i++) {
+    const struct dsc_section *sc = scoffs(p);
+    for (size_t i = 0; sc && i < p->nfixups; i++) {
         const struct dsc_fixup *f = &p->fixups[i];
-        if (in_scoffs(p, f->address) && f->kind != DSC_FIXUP_BIND &&
+        if (in_section(sc, f->address) && f->kind != DSC_FIXUP_BIND &&
             !plan_in_image(p, f->target & DSC_TBI_MASK) &&
             push_edit(op, ED_ZERO, f->address, TGT_ADDR, 0, 0))
             return -1;
@@ -389,12 +395,16 @@ static bool in_cache_tables(const struct dsc_macho *mo, uint64_t addr)
 static int retarget_into_cache_tables(struct objc_pass *op)
 {
     const struct dsc_plan *p = op->p;
-    for (size_t i = 0; i < p->nfixups; i++) {
+    const struct dsc_section *sc = scoffs(p);
+    bool any = false; /* only libobjc has such segments: others skip the loop */
+    for (unsigned i = 0; i < p->mo.nsegs; i++)
+        any |= dsc_objc_cache_segment(&p->mo, &p->mo.segs[i]);
+    for (size_t i = 0; any && i < p->nfixups; i++) {
         const struct dsc_fixup *f = &p->fixups[i];
         uint64_t t = f->target & DSC_TBI_MASK;
         const char *s;
         int rc = 0;
-        if (f->kind != DSC_FIXUP_BIND && !in_scoffs(p, f->address) && in_cache_tables(&p->mo, t) &&
+        if (f->kind != DSC_FIXUP_BIND && !in_section(sc, f->address) && in_cache_tables(&p->mo, t) &&
             dsc_vm_cstr(p->cache, t, DSC_OBJC_MAX_NAME, &s))
             rc = string_ref(op, ED_PTR, f->address, t, s, STR_CLASSNAME);
         if (rc)
@@ -678,10 +688,10 @@ static bool same_slot(const struct objc_edit *e, const struct objc_edit *prev)
 static int apply_all(struct objc_pass *op)
 {
     struct dsc_plan *p = op->p;
-    if (op->nedits)
-        qsort(op->edits, op->nedits, sizeof *op->edits, cmp_edit);
-    if (p->nfixups)
-        qsort(p->fixups, p->nfixups, sizeof *p->fixups, plan_cmp_fixup);
+    /* Both arrive mostly in order (fixups page by page, edits by walk):
+     * dsc_sort merges the runs. */
+    dsc_sort(op->edits, op->nedits, sizeof *op->edits, cmp_edit);
+    dsc_sort(p->fixups, p->nfixups, sizeof *p->fixups, plan_cmp_fixup);
     size_t sorted = p->nfixups;
     uint8_t *dead = calloc(sorted ? sorted : 1, 1);
     if (!dead)
