@@ -133,6 +133,7 @@ struct fsys {
     uint64_t work_since_release; /* bytes extracted or sized (atomic) */
     uint64_t releases;      /* times the cache pages were let go (atomic) */
     uint64_t extractions;   /* engine extractions started (atomic) */
+    uint64_t sizes;         /* engine size computations started (atomic) */
     disk_store *disk;       /* -o cache_dir, or NULL */
     struct fuse *fuse;      /* set at FUSE init, NULL again after the loop:
                                for invalidations (ops.c; atomic) */

@@ -175,6 +175,7 @@ int fsys_image_size_next(struct fsys *fs, uint32_t i, uint64_t *size, bool *fres
     *fresh = false;
     if (!checked)
         return size_failed(fs, i, changed_msg, NULL, size);
+    __atomic_add_fetch(&fs->sizes, 1, __ATOMIC_RELAXED);
     /* A page another thread's fault replaced with zeros reads without a
      * fault of our own: a cache file that changed meanwhile (size, mtime)
      * fails us too. One renamed over a path meanwhile does not: the
