@@ -42,14 +42,14 @@ START_TEST(entries_of_both_sizes_find_their_image)
         build(e64);
         struct dsc_locals l;
         dsc_error err;
-        ck_assert_int_eq(dsc_locals_in_blob((dsc_span){blob, sizeof blob}, e64, true, 0x5000, "f", &l, &err), 0);
+        ck_assert_int_eq(dsc_locals_in_blob((dsc_span){blob, sizeof blob}, e64, true, 0x5000, (uint32_t)e64, "f", &l, &err), 0);
         ck_assert(l.found);
         ck_assert_uint_eq(l.count, 2);
         ck_assert_ptr_eq(l.nlists.data, blob + 24 + 16);
         const char *name;
         ck_assert(span_cstr(l.strings, dsc_le32(l.nlists.data), 64, &name, NULL));
         ck_assert_str_eq(name, "_two");
-        ck_assert_int_eq(dsc_locals_in_blob((dsc_span){blob, sizeof blob}, e64, true, 0x9000, "f", &l, &err), 0);
+        ck_assert_int_eq(dsc_locals_in_blob((dsc_span){blob, sizeof blob}, e64, true, 0x9000, 0, "f", &l, &err), 0);
         ck_assert(!l.found);
     }
 }
@@ -61,12 +61,12 @@ START_TEST(out_of_range_tables_are_errors)
     dsc_error err;
     build(true);
     dsc_put32(blob + 124, 3); /* image B claims nlists 1..3 of 3 */
-    ck_assert_int_eq(dsc_locals_in_blob((dsc_span){blob, sizeof blob}, true, true, 0x5000, "f", &l, &err), -1);
+    ck_assert_int_eq(dsc_locals_in_blob((dsc_span){blob, sizeof blob}, true, true, 0x5000, 0, "f", &l, &err), -1);
     ck_assert_ptr_nonnull(strstr(err.msg, "exceed"));
     build(true);
     dsc_put32(blob + 20, 0x10000000); /* entries count */
-    ck_assert_int_eq(dsc_locals_in_blob((dsc_span){blob, sizeof blob}, true, true, 0x5000, "f", &l, &err), -1);
-    ck_assert_int_eq(dsc_locals_in_blob((dsc_span){blob, 10}, true, true, 0x5000, "f", &l, &err), -1);
+    ck_assert_int_eq(dsc_locals_in_blob((dsc_span){blob, sizeof blob}, true, true, 0x5000, 0, "f", &l, &err), -1);
+    ck_assert_int_eq(dsc_locals_in_blob((dsc_span){blob, 10}, true, true, 0x5000, 0, "f", &l, &err), -1);
 }
 END_TEST
 

@@ -12,8 +12,8 @@
 #define ENTRY64_SIZE 16
 #define HEADER_WITH_SYMBOL_UUID 0x190
 
-int dsc_locals_in_blob(dsc_span info, bool entries64, bool is64, uint64_t dylib_offset, const char *file,
-                       struct dsc_locals *out, dsc_error *err)
+int dsc_locals_in_blob(dsc_span info, bool entries64, bool is64, uint64_t dylib_offset, uint32_t hint,
+                       const char *file, struct dsc_locals *out, dsc_error *err)
 {
     memset(out, 0, sizeof *out);
     out->file = file;
@@ -27,7 +27,11 @@ int dsc_locals_in_blob(dsc_span info, bool entries64, bool is64, uint64_t dylib_
         !span_sub(info, str_off, str_size, &out->strings) ||
         !span_sub(info, ent_off, (uint64_t)ent_count * ent_size, &entries))
         return dsc_fail(err, file, "local symbols tables are out of the file");
-    for (uint32_t i = 0; i < ent_count; i++) {
+    for (uint32_t k = 0; k <= ent_count; k++) {
+        /* The hint first (entries are in image order), then every entry. */
+        uint32_t i = k == 0 ? hint : k - 1;
+        if (i >= ent_count)
+            continue;
         const uint8_t *e = entries.data + (uint64_t)i * ent_size;
         uint64_t off = entries64 ? dsc_le64(e) : dsc_le32(e);
         if (off != dylib_offset)
@@ -43,7 +47,8 @@ int dsc_locals_in_blob(dsc_span info, bool entries64, bool is64, uint64_t dylib_
     return 0;
 }
 
-int dsc_locals_find(const dsc_cache *c, uint64_t image_addr, struct dsc_locals *out, dsc_error *err)
+int dsc_locals_find(const dsc_cache *c, uint64_t image_addr, uint32_t image, struct dsc_locals *out,
+                    dsc_error *err)
 {
     memset(out, 0, sizeof *out);
     const struct dsc_file *f = c->symbols_file >= 0 ? &c->files[c->symbols_file] : dsc_main_file(c);
@@ -57,6 +62,6 @@ int dsc_locals_find(const dsc_cache *c, uint64_t image_addr, struct dsc_locals *
         return dsc_fail(err, f->info.path, "local symbols (0x%llx bytes at 0x%llx) are out of the file",
                         (unsigned long long)size, (unsigned long long)off);
     bool entries64 = f->header_size >= HEADER_WITH_SYMBOL_UUID;
-    return dsc_locals_in_blob(info, entries64, c->info.is64, image_addr - c->info.base_address, f->info.path, out,
-                              err);
+    return dsc_locals_in_blob(info, entries64, c->info.is64, image_addr - c->info.base_address, image, f->info.path,
+                              out, err);
 }

@@ -23,12 +23,17 @@ struct dsc_locals {
     const char *file;   /* holding file, for messages */
 };
 
-/* Look up the locals of the image whose mach_header is at `image_addr`. */
-int dsc_locals_find(const dsc_cache *c, uint64_t image_addr, struct dsc_locals *out, dsc_error *err);
+/* Look up the locals of the image whose mach_header is at `image_addr`,
+ * image number `image` of the cache. The builders write one entry per
+ * image in image order, so entry `image` is tried first; when it is not
+ * the image's, the first entry that is. */
+int dsc_locals_find(const dsc_cache *c, uint64_t image_addr, uint32_t image, struct dsc_locals *out,
+                    dsc_error *err);
 
 /* The same lookup on one file's local-symbols blob (exposed for tests):
- * `info` is the dyld_cache_local_symbols_info and what follows it. */
-int dsc_locals_in_blob(dsc_span info, bool entries64, bool is64, uint64_t dylib_offset, const char *file,
-                       struct dsc_locals *out, dsc_error *err);
+ * `info` is the dyld_cache_local_symbols_info and what follows it; entry
+ * `hint` is tried first. */
+int dsc_locals_in_blob(dsc_span info, bool entries64, bool is64, uint64_t dylib_offset, uint32_t hint,
+                       const char *file, struct dsc_locals *out, dsc_error *err);
 
 #endif

@@ -119,34 +119,33 @@ static bool add_string(struct dsc_plan *p, const char *s, size_t len, uint32_t *
     return blob_add(&p->le.strtab, s, len + 1);
 }
 
-/* Append one nlist whose name is `strx` in `strs`, with a new n_strx. */
-static int add_symbol(struct dsc_plan *p, const uint8_t *nl, dsc_span strs)
-{
-    const char *name;
-    size_t len;
-    uint32_t strx = dsc_le32(nl), new_strx;
-    if (!span_cstr(strs, strx, strs.size, &name, &len))
-        return plan_fail(p, "symbol name at string index %u is out of its string table", strx);
-    unsigned nl_size = p->mo.is64 ? 16 : 12;
-    uint8_t copy[16];
-    memcpy(copy, nl, nl_size);
-    if (!add_string(p, name, len, &new_strx))
-        return plan_fail_code(p, DSC_ERR_NOMEM, "out of memory building the symbol table");
-    dsc_put32(copy, new_strx);
-    if (!blob_add(&p->le.symtab, copy, nl_size))
-        return plan_fail_code(p, DSC_ERR_NOMEM, "out of memory building the symbol table");
-    p->le.nsyms++;
-    return 0;
-}
-
+/* Append the nlists [first, first+count) of `syms`, their names (indices
+ * in `strs`) copied to the new string table; the names in `names` when
+ * it is given. The room for the nlists is taken at once, and each is
+ * written in place. */
 static int add_range(struct dsc_plan *p, dsc_span syms, unsigned nl_size, uint32_t first, uint32_t count,
-                     dsc_span strs)
+                     dsc_span strs, const char **names)
 {
-    if (!blob_reserve(&p->le.symtab, (size_t)count * nl_size))
+    struct dsc_blob *symtab = &p->le.symtab;
+    if (!blob_reserve(symtab, (size_t)count * nl_size))
         return plan_fail_code(p, DSC_ERR_NOMEM, "out of memory building the symbol table");
-    for (uint32_t i = 0; i < count; i++)
-        if (add_symbol(p, syms.data + (uint64_t)(first + i) * nl_size, strs))
-            return -1;
+    for (uint32_t i = 0; i < count; i++) {
+        const uint8_t *nl = syms.data + (uint64_t)(first + i) * nl_size;
+        const char *name;
+        size_t len;
+        uint32_t strx = dsc_le32(nl), new_strx;
+        if (!span_cstr(strs, strx, strs.size, &name, &len))
+            return plan_fail(p, "symbol name at string index %u is out of its string table", strx);
+        if (!add_string(p, name, len, &new_strx))
+            return plan_fail_code(p, DSC_ERR_NOMEM, "out of memory building the symbol table");
+        uint8_t *out = symtab->data + symtab->size;
+        memcpy(out, nl, nl_size);
+        dsc_put32(out, new_strx);
+        symtab->size += nl_size;
+        p->le.nsyms++;
+        if (names)
+            names[i] = name;
+    }
     return 0;
 }
 
@@ -297,27 +296,16 @@ static bool none_missing(struct dsc_plan *p, const struct src_symtab *st, const 
     return none;
 }
 
-static int add_missing_exports(struct dsc_plan *p, const struct src_symtab *st)
+/* `names`: the extdefs' names, as add_range found them (it may sort them). */
+static int add_missing_exports(struct dsc_plan *p, const struct src_symtab *st, const char **names)
 {
-    if (!p->le.exports.size)
+    if (!p->le.exports.size || none_missing(p, st, names))
         return 0;
-    struct export_ctx e = {.p = p, .names = calloc(st->next ? st->next : 1, sizeof *e.names)};
-    if (!e.names)
-        return plan_oom(p);
-    for (uint32_t i = 0; i < st->next; i++) {
-        uint32_t strx = dsc_le32(st->syms.data + (uint64_t)(st->iext + i) * st->nl_size);
-        /* add_range has checked every extdef name already. */
-        span_cstr(st->strs, strx, st->strs.size, &e.names[e.nnames++], NULL);
-    }
-    if (none_missing(p, st, e.names)) {
-        free(e.names);
-        return 0;
-    }
+    struct export_ctx e = {.p = p, .names = names, .nnames = st->next};
     dsc_sort(e.names, e.nnames, sizeof *e.names, cmp_name);
     dsc_span trie = {p->le.exports.data, p->le.exports.size};
     dsc_error walk_err = {0};
     int rc = dsc_trie_walk(trie, add_export, &e, "export trie", &walk_err);
-    free(e.names);
     if (rc && walk_err.code) /* else add_export has set p->err */
         return plan_fail_code(p, walk_err.code, "%s", walk_err.msg);
     return rc ? -1 : 0;
@@ -330,31 +318,33 @@ static int build_symtab(struct dsc_plan *p)
     dsc_error locals_err;
     if (read_symtab(p, &st))
         return -1;
-    if (dsc_locals_find(p->cache, p->base, &locals, &locals_err))
+    if (dsc_locals_find(p->cache, p->base, p->mo.image, &locals, &locals_err))
         return plan_fail_code(p, locals_err.code, "%s", locals_err.msg);
     if (!blob_u8(&p->le.strtab, 0))
         return plan_oom(p);
     struct dsc_linkedit *le = &p->le;
     if (!st.has_dysymtab) {
-        if (add_range(p, st.syms, st.nl_size, 0, st.nsyms, st.strs))
+        if (add_range(p, st.syms, st.nl_size, 0, st.nsyms, st.strs, NULL))
             return -1;
         le->nlocal = st.nsyms;
         return build_indirect(p, &st, false);
     }
     if (locals.found) {
-        if (add_range(p, locals.nlists, st.nl_size, 0, locals.count, locals.strings))
+        if (add_range(p, locals.nlists, st.nl_size, 0, locals.count, locals.strings, NULL))
             return -1;
         p->stats.local_symbols = locals.count;
-    } else if (add_range(p, st.syms, st.nl_size, st.ilocal, st.nlocal, st.strs)) {
+    } else if (add_range(p, st.syms, st.nl_size, st.ilocal, st.nlocal, st.strs, NULL)) {
         return -1;
     }
     le->nlocal = le->nsyms;
-    if (add_range(p, st.syms, st.nl_size, st.iext, st.next, st.strs))
-        return -1;
+    const char **names = NULL; /* for add_missing_exports, which needs them with a trie */
+    if (le->exports.size && !(names = malloc((st.next ? st.next : 1) * sizeof *names)))
+        return plan_oom(p);
+    int rc = add_range(p, st.syms, st.nl_size, st.iext, st.next, st.strs, names);
     le->nextdef = st.next;
-    if (add_missing_exports(p, &st))
-        return -1;
-    if (add_range(p, st.syms, st.nl_size, st.iundef, st.nundef, st.strs))
+    rc = rc ? rc : add_missing_exports(p, &st, names);
+    free(names);
+    if (rc || add_range(p, st.syms, st.nl_size, st.iundef, st.nundef, st.strs, NULL))
         return -1;
     le->nundef = st.nundef;
     return build_indirect(p, &st, locals.found);

@@ -54,20 +54,17 @@ struct named {
     unsigned rank;            /* slots: 0 for lazy pointers, which stubs load first */
 };
 
-struct fixup_ref {
-    uint64_t address;
-    size_t index;
-};
-
 struct stub_ctx {
     struct dsc_plan *p;
     struct dsc_symbols *syms;
     struct dsc_imports im;
-    struct named *slots;      /* own bound slots, sorted by name */
+    struct named *slots;      /* own bound slots by name, once find_slot made them */
     size_t nslots;
-    struct fixup_ref *by_addr; /* every fixup, sorted by address */
-    struct named *stubs;      /* own stubs, sorted by name */
+    bool slots_made;
+    struct dsc_fixup_ref *by_addr; /* every fixup by address (NULL: plan->fixups are) */
+    struct named *stubs;      /* own stubs, sorted by name (full plans: fix_code) */
     size_t nstubs;
+    struct dsc_stub_name *stub_addrs; /* own stubs, sorted by address */
     uint64_t unfixed;         /* stubs / branches that could not be repointed */
 };
 
@@ -97,29 +94,39 @@ static const struct named *find_named(const struct named *v, size_t n, const cha
 
 static const struct dsc_fixup *fixup_at(const struct stub_ctx *x, uint64_t address)
 {
-    size_t lo = dsc_lower_bound(x->by_addr, x->p->nfixups, sizeof *x->by_addr,
-                                offsetof(struct fixup_ref, address), address);
-    return lo < x->p->nfixups && x->by_addr[lo].address == address ? &x->p->fixups[x->by_addr[lo].index] : NULL;
+    return dsc_fixup_lookup(x->p, x->by_addr, address);
 }
 
 static int cmp_fixup_ref(const void *a, const void *b)
 {
-    const struct fixup_ref *x = a, *y = b;
+    const struct dsc_fixup_ref *x = a, *y = b;
     return x->address < y->address ? -1 : x->address > y->address;
 }
 
-/* Own slots by name — bound by pass_binds, or lazy pointers rebased to
- * their helpers (plan->lazy) — and fixups by address. */
-static int index_slots(struct stub_ctx *x)
+/* Fixups by address: a sorted index of them, unless plan->fixups are in
+ * order already (the slide walk's, or pass_objc's sort), and room for the
+ * own slots. */
+static int index_fixups(struct stub_ctx *x)
 {
     struct dsc_plan *p = x->p;
+    size_t sorted = 1;
+    while (sorted < p->nfixups && p->fixups[sorted - 1].address <= p->fixups[sorted].address)
+        sorted++;
     x->slots = malloc((p->nfixups + p->nlazy + 1) * sizeof *x->slots);
-    x->by_addr = malloc((p->nfixups ? p->nfixups : 1) * sizeof *x->by_addr);
-    if (!x->slots || !x->by_addr)
+    if (!x->slots || (sorted < p->nfixups && !(x->by_addr = malloc(p->nfixups * sizeof *x->by_addr))))
         return plan_oom(p);
-    for (size_t i = 0; i < p->nfixups; i++)
-        x->by_addr[i] = (struct fixup_ref){p->fixups[i].address, i};
-    dsc_sort(x->by_addr, p->nfixups, sizeof *x->by_addr, cmp_fixup_ref);
+    for (size_t i = 0; x->by_addr && i < p->nfixups; i++)
+        x->by_addr[i] = (struct dsc_fixup_ref){p->fixups[i].address, i};
+    if (x->by_addr)
+        dsc_sort(x->by_addr, p->nfixups, sizeof *x->by_addr, cmp_fixup_ref);
+    return 0;
+}
+
+/* The own slots by name — bound by pass_binds, or lazy pointers rebased
+ * to their helpers (plan->lazy) — in the room index_fixups made. */
+static void make_slots(struct stub_ctx *x)
+{
+    struct dsc_plan *p = x->p;
     for (size_t i = 0; i < p->nfixups; i++) {
         const struct dsc_fixup *f = &p->fixups[i];
         if (f->kind != DSC_FIXUP_BIND || f->addend != 0)
@@ -130,9 +137,18 @@ static int index_slots(struct stub_ctx *x)
     }
     for (size_t i = 0; i < p->nlazy; i++)
         x->slots[x->nslots++] = (struct named){p->imports[p->lazy[i].import].name, p->lazy[i].address, 0, 0};
-    if (x->nslots)
-        dsc_sort(x->slots, x->nslots, sizeof *x->slots, cmp_named);
-    return 0;
+    dsc_sort(x->slots, x->nslots, sizeof *x->slots, cmp_named);
+}
+
+/* The first own slot bound to `name`, in the slots sorted by name: made
+ * on the first question (most stubs load a slot named by its own bind, and
+ * a size plan asks nothing else of them). */
+static const struct named *find_slot(struct stub_ctx *x, const char *name)
+{
+    if (!x->slots_made)
+        make_slots(x);
+    x->slots_made = true;
+    return find_named(x->slots, x->nslots, name);
 }
 
 /* The name the own slot at `slot` is bound under (a lazy pointer rebased to
@@ -193,7 +209,7 @@ static const char *name_of_stub(const struct stub_ctx *x, uint64_t stub, const s
 /* The own slot for a stub named `name` that currently loads `cur_slot`: the
  * slot it loads when that is the image's own (the original layout; a call
  * to its own export may be a rebase), else one bound to `name`. */
-static uint64_t own_slot(const struct stub_ctx *x, const char *name, uint64_t cur_slot, bool auth)
+static uint64_t own_slot(struct stub_ctx *x, const char *name, uint64_t cur_slot, bool auth)
 {
     const struct dsc_fixup *f;
     if (cur_slot && plan_in_image(x->p, cur_slot) && (f = fixup_at(x, cur_slot)) &&
@@ -205,7 +221,7 @@ static uint64_t own_slot(const struct stub_ctx *x, const char *name, uint64_t cu
         strcmp(x->p->imports[f->import].name, name) == 0)
         return ind->address;
     /* A lazy pointer rebased to its helper: the name its lazy bind had. */
-    const struct named *n = find_named(x->slots, x->nslots, name);
+    const struct named *n = find_slot(x, name);
     return n ? n->address : 0;
 }
 
@@ -242,6 +258,25 @@ static int fix_stub(struct stub_ctx *x, const struct dsc_section *sec, uint64_t 
     return 0;
 }
 
+static int cmp_stub_addr(const void *a, const void *b)
+{
+    const struct dsc_stub_name *x = a, *y = b;
+    return x->address < y->address ? -1 : x->address > y->address;
+}
+
+/* The stubs by address, for symbolize.c (taken in the order fix_stubs
+ * found them, so that both kinds of plan see the same order). */
+static int index_stubs(struct stub_ctx *x)
+{
+    x->stub_addrs = malloc((x->nstubs ? x->nstubs : 1) * sizeof *x->stub_addrs);
+    if (!x->stub_addrs)
+        return plan_oom(x->p);
+    for (size_t i = 0; i < x->nstubs; i++)
+        x->stub_addrs[i] = (struct dsc_stub_name){x->stubs[i].name, x->stubs[i].address, x->stubs[i].slot};
+    dsc_sort(x->stub_addrs, x->nstubs, sizeof *x->stub_addrs, cmp_stub_addr);
+    return 0;
+}
+
 static int fix_stubs(struct stub_ctx *x)
 {
     const struct dsc_macho *mo = &x->p->mo;
@@ -262,8 +297,7 @@ static int fix_stubs(struct stub_ctx *x)
             if (fix_stub(x, s, a))
                 return -1;
     }
-    dsc_sort(x->stubs, x->nstubs, sizeof *x->stubs, cmp_named);
-    return 0;
+    return index_stubs(x);
 }
 
 /* ---- code: branches and GOT loads (AArch64) ---- */
@@ -307,7 +341,7 @@ static uint64_t own_slot_for_load(struct stub_ctx *x, uint64_t pc, uint64_t slot
     if (coalesced)
         return coalesced;
     const char *name = name_of_target(x, target);
-    const struct named *own = name ? find_named(x->slots, x->nslots, name) : NULL;
+    const struct named *own = name ? find_slot(x, name) : NULL;
     /* Code reads a GOT, not a lazy pointer (which holds a helper until bound). */
     while (own && own->rank == 0 && own + 1 < x->slots + x->nslots && strcmp(own[1].name, name) == 0)
         own++;
@@ -469,6 +503,7 @@ static int fix_code(struct stub_ctx *x)
     uint64_t done = 0; /* refs before this address were rewritten over */
     if (plan_code_refs(p, &refs, &n))
         return -1;
+    dsc_sort(x->stubs, x->nstubs, sizeof *x->stubs, cmp_named); /* for fix_branch */
     for (size_t i = 0; i < n; i++) {
         const struct dsc_section *s = &p->mo.sects[refs[i].sect];
         if (!is_code(s) && !dsc_unwind_section(s->segname, s->sectname))
@@ -486,32 +521,14 @@ static int fix_code(struct stub_ctx *x)
     return 0;
 }
 
-static int cmp_stub_addr(const void *a, const void *b)
-{
-    const struct dsc_stub_name *x = a, *y = b;
-    return x->address < y->address ? -1 : x->address > y->address;
-}
-
-static int symbolize(struct stub_ctx *x)
-{
-    struct dsc_stub_name *v = malloc((x->nstubs ? x->nstubs : 1) * sizeof *v);
-    if (!v)
-        return plan_oom(x->p);
-    for (size_t i = 0; i < x->nstubs; i++)
-        v[i] = (struct dsc_stub_name){x->stubs[i].name, x->stubs[i].address, x->stubs[i].slot};
-    dsc_sort(v, x->nstubs, sizeof *v, cmp_stub_addr);
-    int rc = dsc_symbolize_indirect(x->p, v, x->nstubs);
-    free(v);
-    return rc;
-}
-
 int pass_stubs(struct dsc_plan *p)
 {
     struct stub_ctx x = {.p = p};
     if (plan_symbols(p, &x.syms) || dsc_imports_load(&p->mo, &x.im, p->err))
         return -1;
-    int rc = index_slots(&x) || fix_stubs(&x) ||
-                     (p->copy_bytes && (fix_code(&x) || dsc_relrefs_fix(p, own_slot_for_field, &x))) || symbolize(&x)
+    int rc = index_fixups(&x) || fix_stubs(&x) ||
+                     (p->copy_bytes && (fix_code(&x) || dsc_relrefs_fix(p, own_slot_for_field, &x))) ||
+                     dsc_symbolize_indirect(p, x.stub_addrs, x.nstubs, x.by_addr)
                  ? -1
                  : 0;
     if (rc == 0 && x.unfixed)
@@ -519,6 +536,7 @@ int pass_stubs(struct dsc_plan *p)
     free(x.slots);
     free(x.by_addr);
     free(x.stubs);
+    free(x.stub_addrs);
     dsc_imports_free(&x.im);
     return rc;
 }

@@ -13,66 +13,83 @@
 #include "base/sort.h"
 
 
-/* Names are kept as string-table offsets: the blob may move as it grows. */
+/* The external and undefined symbols by name: an open-addressing hash
+ * table, built on the first lookup (most images look up a few names among
+ * hundreds of extdefs: hashing each name once is cheaper than sorting
+ * them). Names are kept as string-table offsets: the blob may move as it
+ * grows. Every n_strx here was written by pass_linkedit or add_undefined,
+ * each to a NUL-terminated name inside the table. */
 struct sym_ref {
+    uint32_t hash;
     uint32_t strx;
-    uint32_t index;
+    uint32_t index;   /* the symbol's, plus one; 0: empty */
 };
 
 struct symtab_view {
     struct dsc_plan *p;
     unsigned nl_size;
-    struct sym_ref *refs;   /* external and undefined symbols, sorted by name */
-    size_t nrefs, cap;
+    struct sym_ref *refs;   /* NULL until the first lookup */
+    size_t mask;            /* capacity - 1, a power of two minus one */
 };
 
-static const char *ref_name(const struct symtab_view *v, const struct sym_ref *r)
+/* Any hash will do (the table answers exact names); this one reads the
+ * name a word at a time. */
+static uint32_t name_hash(const char *name)
 {
-    return (const char *)v->p->le.strtab.data + r->strx;
+    size_t len = strlen(name), i = 0;
+    uint64_t h = len, w;
+    for (; i + 8 <= len; i += 8) {
+        memcpy(&w, name + i, 8);
+        h = (h ^ w) * 0x9E3779B97F4A7C15u;
+        h ^= h >> 29;
+    }
+    for (w = 0; i < len; i++)
+        w = w << 8 | (uint8_t)name[i];
+    h = (h ^ w) * 0x9E3779B97F4A7C15u;
+    return (uint32_t)(h >> 32);
 }
 
-static int cmp_ref(const void *a, const void *b, void *ctx)
+/* The slot holding `name` (hash `hash`), or the empty slot where it goes. */
+static struct sym_ref *slot_of(const struct symtab_view *v, const char *name, uint32_t hash)
 {
-    return strcmp(ref_name(ctx, a), ref_name(ctx, b));
+    const char *strs = (const char *)v->p->le.strtab.data;
+    for (size_t k = hash & v->mask;; k = (k + 1) & v->mask) {
+        struct sym_ref *r = &v->refs[k];
+        if (!r->index || (r->hash == hash && strcmp(strs + r->strx, name) == 0))
+            return r;
+    }
 }
 
+/* Room for every symbol from the first external one on, and an undefined
+ * symbol for each import: the table stays at most half full. */
 static int load_view(struct symtab_view *v)
 {
     struct dsc_plan *p = v->p;
     struct dsc_linkedit *le = &p->le;
+    size_t want = 2 * ((size_t)le->nsyms - le->nlocal + p->nimports + 1), cap = 16;
+    while (cap < want)
+        cap *= 2;
     v->nl_size = p->mo.is64 ? 16 : 12;
-    v->cap = le->nsyms + (size_t)p->nimports + 1;
-    v->refs = malloc(v->cap * sizeof *v->refs);
+    v->mask = cap - 1;
+    v->refs = calloc(cap, sizeof *v->refs);
     if (!v->refs)
         return plan_oom(p);
-    dsc_span strs = {le->strtab.data, le->strtab.size};
     for (uint32_t i = le->nlocal; i < le->nsyms; i++) {
         uint32_t strx = dsc_le32(le->symtab.data + (uint64_t)i * v->nl_size);
-        const char *name;
-        if (span_cstr(strs, strx, strs.size, &name, NULL))
-            v->refs[v->nrefs++] = (struct sym_ref){strx, i};
+        if (strx >= le->strtab.size)
+            continue;
+        uint32_t hash = name_hash((const char *)le->strtab.data + strx);
+        struct sym_ref *r = slot_of(v, (const char *)le->strtab.data + strx, hash);
+        if (!r->index) /* the first symbol of a name is the one named */
+            *r = (struct sym_ref){hash, strx, i + 1};
     }
-    dsc_sort_r(v->refs, v->nrefs, sizeof *v->refs, cmp_ref, v);
     return 0;
 }
 
-/* First ref whose name is >= name. */
-static size_t lower_ref(const struct symtab_view *v, const char *name)
-{
-    size_t lo = 0, hi = v->nrefs;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (strcmp(ref_name(v, &v->refs[mid]), name) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 /* An undefined nlist for an import the symtab lacks (undefineds are last,
- * so appending keeps the LC_DYSYMTAB ranges contiguous). */
-static int add_undefined(struct symtab_view *v, const struct dsc_import *im, uint32_t *index)
+ * so appending keeps the LC_DYSYMTAB ranges contiguous), put in slot `r`. */
+static int add_undefined(struct symtab_view *v, const struct dsc_import *im, struct sym_ref *r, uint32_t hash,
+                         uint32_t *index)
 {
     struct dsc_linkedit *le = &v->p->le;
     uint8_t nl[16] = {0};
@@ -84,23 +101,25 @@ static int add_undefined(struct symtab_view *v, const struct dsc_import *im, uin
     nl[6] = (uint8_t)desc;
     nl[7] = (uint8_t)(desc >> 8);
     uint32_t strx = (uint32_t)le->strtab.size;
-    if (le->strtab.size > UINT32_MAX - strlen(im->name) - 1 || v->nrefs == v->cap ||
+    if (le->strtab.size > UINT32_MAX - strlen(im->name) - 1 || le->nsyms >= UINT32_MAX - 1 ||
         !blob_add(&le->symtab, nl, v->nl_size) || !blob_add(&le->strtab, im->name, strlen(im->name) + 1))
         return plan_oom(v->p);
     *index = le->nsyms++;
     le->nundef++;
-    size_t at = lower_ref(v, im->name);
-    memmove(v->refs + at + 1, v->refs + at, (v->nrefs - at) * sizeof *v->refs);
-    v->refs[at] = (struct sym_ref){strx, *index};
-    v->nrefs++;
+    *r = (struct sym_ref){hash, strx, *index + 1};
     return 0;
 }
 
-static const struct dsc_fixup *fixup_at(const struct dsc_plan *p, const uint64_t *addrs, const size_t *order,
-                                        uint64_t address)
+const struct dsc_fixup *dsc_fixup_lookup(const struct dsc_plan *p, const struct dsc_fixup_ref *by_addr,
+                                         uint64_t address)
 {
-    size_t lo = dsc_lower_bound(addrs, p->nfixups, sizeof *addrs, 0, address);
-    return lo < p->nfixups && addrs[lo] == address ? &p->fixups[order[lo]] : NULL;
+    size_t n = p->nfixups, lo;
+    if (!by_addr) {
+        lo = dsc_lower_bound(p->fixups, n, sizeof *p->fixups, offsetof(struct dsc_fixup, address), address);
+        return lo < n && p->fixups[lo].address == address ? &p->fixups[lo] : NULL;
+    }
+    lo = dsc_lower_bound(by_addr, n, sizeof *by_addr, offsetof(struct dsc_fixup_ref, address), address);
+    return lo < n && by_addr[lo].address == address ? &p->fixups[by_addr[lo].index] : NULL;
 }
 
 static const char *stub_name(const struct dsc_stub_name *stubs, size_t n, uint64_t address)
@@ -124,60 +143,41 @@ static const char *slot_name(const struct dsc_stub_name *by_slot, size_t n, uint
     return s ? s->name : NULL;
 }
 
-/* The symbol index for `name` (an import when `im` is given), adding an
- * undefined symbol when needed; false when there is none to point at. */
+/* The symbol index for `name`, adding an undefined symbol for the import
+ * bound under it (`im`, else the first import of that name) when the
+ * symtab has none; false when there is none to point at. */
 static int symbol_for(struct symtab_view *v, const char *name, const struct dsc_import *im, uint32_t *index,
                       bool *found)
 {
-    size_t at = lower_ref(v, name);
+    const struct dsc_plan *p = v->p;
+    if (!v->refs && load_view(v))
+        return -1;
+    uint32_t hash = name_hash(name);
+    struct sym_ref *r = slot_of(v, name, hash);
     *found = true;
-    if (at < v->nrefs && strcmp(ref_name(v, &v->refs[at]), name) == 0) {
-        *index = v->refs[at].index;
+    if (r->index) {
+        *index = r->index - 1;
         return 0;
     }
+    for (uint32_t i = 0; !im && i < p->nimports; i++)
+        if (strcmp(p->imports[i].name, name) == 0)
+            im = &p->imports[i];
     if (!im) {
         *found = false;
         return 0;
     }
-    return add_undefined(v, im, index);
+    return add_undefined(v, im, r, hash, index);
 }
 
-struct fixup_order {
-    uint64_t *addrs;
-    size_t *order;
-};
-
-static int cmp_by_addr(const void *a, const void *b, void *ctx)
-{
-    const struct dsc_fixup *f = ctx;
-    uint64_t x = f[*(const size_t *)a].address, y = f[*(const size_t *)b].address;
-    return x < y ? -1 : x > y;
-}
-
-static int sort_fixups(struct dsc_plan *p, struct fixup_order *fo)
-{
-    size_t n = p->nfixups ? p->nfixups : 1;
-    fo->addrs = malloc(n * sizeof *fo->addrs);
-    fo->order = malloc(n * sizeof *fo->order);
-    if (!fo->addrs || !fo->order)
-        return plan_oom(p);
-    for (size_t i = 0; i < p->nfixups; i++)
-        fo->order[i] = i;
-    dsc_sort_r(fo->order, p->nfixups, sizeof *fo->order, cmp_by_addr, p->fixups);
-    for (size_t i = 0; i < p->nfixups; i++)
-        fo->addrs[i] = p->fixups[fo->order[i]].address;
-    return 0;
-}
-
-int dsc_symbolize_indirect(struct dsc_plan *p, const struct dsc_stub_name *stubs, size_t nstubs)
+int dsc_symbolize_indirect(struct dsc_plan *p, const struct dsc_stub_name *stubs, size_t nstubs,
+                           const struct dsc_fixup_ref *by_addr)
 {
     struct symtab_view v = {.p = p};
-    struct fixup_order fo = {0};
     struct dsc_stub_name *by_slot = malloc((nstubs ? nstubs : 1) * sizeof *by_slot);
-    int rc = !by_slot ? plan_oom(p) : load_view(&v) || sort_fixups(p, &fo) ? -1 : 0;
+    int rc = by_slot ? 0 : plan_oom(p);
     if (rc == 0 && nstubs) {
         memcpy(by_slot, stubs, nstubs * sizeof *stubs);
-        qsort(by_slot, nstubs, sizeof *by_slot, cmp_slot);
+        dsc_sort(by_slot, nstubs, sizeof *by_slot, cmp_slot);
     }
     unsigned elem;
     for (unsigned s = 0; rc == 0 && s < p->mo.nsects; s++) {
@@ -198,7 +198,7 @@ int dsc_symbolize_indirect(struct dsc_plan *p, const struct dsc_stub_name *stubs
             if (type == S_SYMBOL_STUBS) {
                 name = stub_name(stubs, nstubs, at);
             } else {
-                const struct dsc_fixup *f = fixup_at(p, fo.addrs, fo.order, at);
+                const struct dsc_fixup *f = dsc_fixup_lookup(p, by_addr, at);
                 if (f && f->kind == DSC_FIXUP_BIND) {
                     im = &p->imports[f->import];
                     name = im->name;
@@ -208,10 +208,6 @@ int dsc_symbolize_indirect(struct dsc_plan *p, const struct dsc_stub_name *stubs
             }
             if (!name)
                 continue;
-            /* A stub's import: the one its name is bound under, if any. */
-            for (uint32_t i = 0; !im && i < p->nimports; i++)
-                if (strcmp(p->imports[i].name, name) == 0)
-                    im = &p->imports[i];
             uint32_t index = 0;
             bool found = false;
             rc = symbol_for(&v, name, im, &index, &found);
@@ -229,8 +225,6 @@ int dsc_symbolize_indirect(struct dsc_plan *p, const struct dsc_stub_name *stubs
     if (rc == 0 && !blob_align(&p->le.strtab, p->ptr_size))
         rc = plan_oom(p);
     free(v.refs);
-    free(fo.addrs);
-    free(fo.order);
     free(by_slot);
     return rc;
 }
