@@ -116,14 +116,18 @@ static void walk_a64(struct walk *w, uint64_t addr, dsc_span code)
     a64_words(w, addr, code, o, (unsigned)(words - o));
 }
 
+/* Filled per walk (no state outside the plan), branch-free so that the
+ * compiler can fill several entries at once. */
 static void a64_starts(struct walk *w)
 {
+    bool branches = w->p->copy_bytes;
+    unsigned psz = w->p->ptr_size;
     for (unsigned b = 0; b < 256; b++) {
         uint32_t x = (uint32_t)b << 24;
         unsigned rd, rt, size;
         bool link;
-        w->starts[b] = (dsc_a64_is_branch(x, &link) && w->p->copy_bytes) || dsc_a64_is_adrp(x, &rd) ||
-                       (dsc_a64_is_ldr_literal(x, &rt, &size) && size == w->p->ptr_size);
+        w->starts[b] = (dsc_a64_is_branch(x, &link) & branches) | dsc_a64_is_adrp(x, &rd) |
+                       (dsc_a64_is_ldr_literal(x, &rt, &size) & (size == psz));
     }
 }
 
