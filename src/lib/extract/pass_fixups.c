@@ -29,7 +29,14 @@
 
 int fixups_sort(struct dsc_plan *p)
 {
-    /* Slide walks emit each segment's fixups in order; often no sort is due. */
+    /* Slide walks emit each segment's fixups in order, and segments come
+     * in address order: often no sort is due, and one pass of direct
+     * comparisons (no comparator calls) finds that, duplicates included. */
+    size_t sorted = 1;
+    while (sorted < p->nfixups && p->fixups[sorted - 1].address < p->fixups[sorted].address)
+        sorted++;
+    if (sorted >= p->nfixups)
+        return 0;
     dsc_sort(p->fixups, p->nfixups, sizeof *p->fixups, plan_cmp_fixup);
     for (size_t i = 1; i < p->nfixups; i++)
         if (p->fixups[i].address == p->fixups[i - 1].address)
@@ -280,10 +287,10 @@ static int move_addends(struct dsc_plan *p)
 {
     for (size_t i = 0; i < p->nfixups; i++) {
         struct dsc_fixup *f = &p->fixups[i];
+        if (f->kind != DSC_FIXUP_BIND || f->import >= p->nimports)
+            continue;
         bool plain64 = p->chained_format == DSC_CHAINED_PTR_64 || p->chained_format == DSC_CHAINED_PTR_64_OFFSET;
-        bool holds = plain64 ? f->addend >= 0 && f->addend <= 0xFF
-                     : dsc_ptr_arm64e_holds_addend(f->auth.present, f->addend);
-        if (f->kind != DSC_FIXUP_BIND || f->import >= p->nimports || holds)
+        if (plain64 ? f->addend >= 0 && f->addend <= 0xFF : dsc_ptr_arm64e_holds_addend(f->auth.present, f->addend))
             continue;
         const struct dsc_import im = p->imports[f->import];
         if (plan_add_import_addend(p, im.name, im.lib_ordinal, im.weak_import, im.addend + f->addend, &f->import))

@@ -208,11 +208,23 @@ int plan_cmp_fixup(const void *a, const void *b)
     return x->address < y->address ? -1 : x->address > y->address;
 }
 
+struct dsc_fixup *plan_new_fixup(struct dsc_plan *p)
+{
+    if (!DSC_GROW(p->fixups, p->nfixups, p->fixups_cap, 256)) {
+        plan_oom(p);
+        return NULL;
+    }
+    struct dsc_fixup *f = &p->fixups[p->nfixups++];
+    memset(f, 0, sizeof *f);
+    return f;
+}
+
 int plan_add_fixup(struct dsc_plan *p, const struct dsc_fixup *f)
 {
-    if (!DSC_GROW(p->fixups, p->nfixups, p->fixups_cap, 256))
-        return plan_oom(p);
-    p->fixups[p->nfixups++] = *f;
+    struct dsc_fixup *added = plan_new_fixup(p);
+    if (!added)
+        return -1;
+    *added = *f;
     return 0;
 }
 
