@@ -2,8 +2,8 @@
 /*
  * test_sort.c — dsc_sort/dsc_sort_r (sorted input left alone, sorted runs
  * merged stably, a short run appended to a long one too, anything else
- * sorted as qsort would), dsc_sort_ptrs_by_u64 (a stable sort by a
- * uint64_t key), dsc_lower_bound, and dsc_cache_release_pages (what
+ * sorted as qsort would), dsc_sort_keyed (a stable sort by a uint64_t
+ * key), dsc_lower_bound, and dsc_cache_release_pages (what
  * --extract-all calls between images): the cache reads the same after it.
  */
 #include <stddef.h>
@@ -164,22 +164,47 @@ struct keyed {
     uint64_t key;
 };
 
-START_TEST(ptrs_by_u64_sort_stably)
+/* dsc_sort_keyed of v (n records) gives the stable sort by key. */
+static void check_keyed(struct dsc_keyed *v, size_t n)
+{
+    struct dsc_keyed *want = malloc(n * sizeof *want);
+    ck_assert_ptr_nonnull(want);
+    memcpy(want, v, n * sizeof *v);
+    for (size_t i = 1; i < n; i++) /* a stable insertion sort: the reference */
+        for (size_t j = i; j > 0 && want[j - 1].key > want[j].key; j--) {
+            struct dsc_keyed t = want[j];
+            want[j] = want[j - 1];
+            want[j - 1] = t;
+        }
+    ck_assert(dsc_sort_keyed(v, n));
+    ck_assert_mem_eq(v, want, n * sizeof *v);
+    free(want);
+}
+
+START_TEST(keyed_sort_is_stable)
 {
     /* Keys differing in several bytes, the top one included, and ties,
-     * numbered by `pad` in input order: a stable sort keeps 2 before 4. */
-    struct keyed r[] = {{1, 0x8000000000000001ull}, {2, 0x10203}, {3, 7}, {4, 0x10203}, {5, 1ull << 32}, {6, 7}};
-    const void *v[6];
+     * indexed in input order: a stable sort keeps 2 before 4. */
+    struct dsc_keyed r[] = {{0x8000000000000001ull, 1}, {0x10203, 2}, {7, 3}, {0x10203, 4}, {1ull << 32, 5}, {7, 6}};
+    ck_assert(dsc_sort_keyed(r, 6));
+    const size_t want[] = {3, 6, 2, 4, 5, 1};
     for (int i = 0; i < 6; i++)
-        v[i] = &r[i];
-    ck_assert(dsc_sort_ptrs_by_u64(v, 6, offsetof(struct keyed, key)));
-    const uint32_t want[] = {3, 6, 2, 4, 5, 1};
-    for (int i = 0; i < 6; i++)
-        ck_assert_uint_eq(((const struct keyed *)v[i])->pad, want[i]);
-    const void *same[] = {&r[3], &r[1]}; /* equal keys: left as they are */
-    ck_assert(dsc_sort_ptrs_by_u64(same, 2, offsetof(struct keyed, key)));
-    ck_assert_ptr_eq(same[0], &r[3]);
-    ck_assert(dsc_sort_ptrs_by_u64(NULL, 0, 0));
+        ck_assert_uint_eq(r[i].index, want[i]);
+    ck_assert(dsc_sort_keyed(NULL, 0));
+    /* Enough records for the radix passes: random keys with ties, keys
+     * that differ only in some bytes, and keys mostly in order. */
+    enum { N = 700 };
+    static struct dsc_keyed v[N];
+    srand(17);
+    for (int round = 0; round < 30; round++) {
+        size_t n = 1 + (size_t)rand() % N;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t k = (uint64_t)rand() << 40 ^ (uint64_t)rand() << 8 ^ (uint64_t)rand();
+            k &= round % 3 == 0 ? 0xFF00FF0000ull : round % 3 == 1 ? 0xF0000000000000FFull : ~0ull;
+            v[i] = (struct dsc_keyed){round % 5 == 4 ? i * 16 + (uint64_t)rand() % 40 : k, i};
+        }
+        check_keyed(v, n);
+    }
 }
 END_TEST
 
@@ -204,7 +229,7 @@ Suite *sort_suite(void)
     tcase_add_test(tc, sorted_runs_are_merged_stably);
     tcase_add_test(tc, short_run_appended_merges_stably);
     tcase_add_test(tc, sort_r_passes_its_context);
-    tcase_add_test(tc, ptrs_by_u64_sort_stably);
+    tcase_add_test(tc, keyed_sort_is_stable);
     tcase_add_test(tc, lower_bound_finds_first_not_less);
     tcase_add_loop_test(tc, release_pages_keeps_the_cache_readable, 0, 3);
     suite_add_tcase(s, tc);

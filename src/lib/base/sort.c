@@ -124,45 +124,71 @@ void dsc_sort_r(void *base, size_t n, size_t size, int (*cmp)(const void *, cons
         qsort_r(base, n, size, cmp, arg);
 }
 
-static uint64_t key_of(const void *record, size_t key_offset)
+/* Below this many records an insertion sort beats the radix passes' fixed
+ * cost (a 256-entry count per pass); its cost is the records plus their
+ * inversions, and what the engine sorts this way is mostly in order. */
+#define SMALL_SORT 48
+
+static void insertion_sort(struct dsc_keyed *v, size_t n)
 {
-    uint64_t k;
-    memcpy(&k, (const char *)record + key_offset, sizeof k);
-    return k;
+    for (size_t i = 1; i < n; i++) {
+        struct dsc_keyed r = v[i];
+        size_t j = i;
+        for (; j > 0 && v[j - 1].key > r.key; j--)
+            v[j] = v[j - 1];
+        v[j] = r;
+    }
 }
 
-/* One stable counting-sort pass of src into dst by key byte `byte`. */
-static void radix_pass(const void **src, const void **dst, size_t n, size_t key_offset, unsigned byte)
+/* For each of the key bytes `shift` lists (bit shifts), the first output
+ * slot of each of its values, counted in one read of the records. */
+static void byte_offsets(const struct dsc_keyed *v, size_t n, const unsigned *shift, unsigned nbytes,
+                         size_t (*at)[256])
 {
-    size_t count[257] = {0};
+    memset(at, 0, nbytes * sizeof *at);
     for (size_t i = 0; i < n; i++)
-        count[(key_of(src[i], key_offset) >> (8 * byte) & 0xFF) + 1]++;
-    for (unsigned b = 1; b < 257; b++)
-        count[b] += count[b - 1];
-    for (size_t i = 0; i < n; i++)
-        dst[count[key_of(src[i], key_offset) >> (8 * byte) & 0xFF]++] = src[i];
+        for (unsigned b = 0; b < nbytes; b++)
+            at[b][v[i].key >> shift[b] & 0xFF]++;
+    for (unsigned b = 0; b < nbytes; b++)
+        for (size_t d = 0, sum = 0; d < 256; d++) {
+            size_t c = at[b][d];
+            at[b][d] = sum;
+            sum += c;
+        }
 }
 
-bool dsc_sort_ptrs_by_u64(const void **ptrs, size_t n, size_t key_offset)
+bool dsc_sort_keyed(struct dsc_keyed *v, size_t n)
 {
     uint64_t differ = 0;
-    for (size_t i = 1; i < n; i++)
-        differ |= key_of(ptrs[i], key_offset) ^ key_of(ptrs[0], key_offset);
-    if (!differ)
+    bool sorted = true;
+    for (size_t i = 1; i < n; i++) {
+        differ |= v[i].key ^ v[0].key;
+        sorted &= v[i - 1].key <= v[i].key;
+    }
+    if (sorted)
         return true;
-    const void **tmp = malloc(n * sizeof *tmp), **src = ptrs, **dst = tmp;
+    if (n < SMALL_SORT) {
+        insertion_sort(v, n);
+        return true;
+    }
+    unsigned shift[8], nbytes = 0; /* the bytes that differ: a pass over any other would change nothing */
+    for (unsigned b = 0; b < 8; b++)
+        if (differ >> (8 * b) & 0xFF)
+            shift[nbytes++] = 8 * b;
+    size_t at[8][256];
+    struct dsc_keyed *tmp = malloc(n * sizeof *tmp), *src = v, *dst = tmp;
     if (!tmp)
         return false;
-    for (unsigned byte = 0; byte < 8; byte++) {
-        if (!(differ >> (8 * byte) & 0xFF))
-            continue; /* every key has the same byte here: the pass would change nothing */
-        radix_pass(src, dst, n, key_offset, byte);
-        const void **t = src;
+    byte_offsets(v, n, shift, nbytes, at);
+    for (unsigned b = 0; b < nbytes; b++) {
+        for (size_t i = 0; i < n; i++) /* stable: records of one digit keep their order */
+            dst[at[b][src[i].key >> shift[b] & 0xFF]++] = src[i];
+        struct dsc_keyed *t = src;
         src = dst;
         dst = t;
     }
-    if (src != ptrs)
-        memcpy(ptrs, src, n * sizeof *ptrs);
+    if (src != v)
+        memcpy(v, src, n * sizeof *v);
     free(tmp);
     return true;
 }

@@ -20,11 +20,19 @@
 void dsc_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
 void dsc_sort_r(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *, void *), void *arg);
 
-/* Sort `n` pointers to records by the uint64_t at `key_offset` in each
- * record, stably (records with equal keys keep their order): an LSD radix
- * sort over the key bytes that differ, no comparisons. False, with the
- * pointers as they were, when out of memory. */
-bool dsc_sort_ptrs_by_u64(const void **ptrs, size_t n, size_t key_offset);
+/* A record's sort key and its index in the table it stands for. */
+struct dsc_keyed {
+    uint64_t key;
+    size_t index;
+};
+
+/* Sort `n` keyed records by key, stably (records with equal keys keep
+ * their order): left alone when already in order, an insertion sort when
+ * few, else an LSD radix sort over the key bytes that differ, no
+ * comparisons. Sorting (key, index) pairs rather than pointers to the
+ * records keeps every pass in one contiguous array. False, with the
+ * records as they were, when out of memory. */
+bool dsc_sort_keyed(struct dsc_keyed *v, size_t n);
 
 /* Index of the first of `n` records (each `size` bytes, sorted by the
  * uint64_t at `key_offset`) whose key is >= `key`; n when there is none.

@@ -17,100 +17,125 @@ struct trie_frame {
     size_t label_len;
 };
 
-static int walk_fail(dsc_error *err, const char *file, const char *what, uint64_t node)
+/* Frames on the C stack before the walk needs the heap: most tries are
+ * shallow and narrow, and every export set is made by a walk. */
+#define LOCAL_FRAMES 64
+
+/* One walk's state: the frames to visit, the key buffer (the current
+ * node's key; a frame's prefix is intact in DFS order) and the bounds. */
+struct trie_walk {
+    struct trie_frame *stack, local[LOCAL_FRAMES];
+    size_t depth, cap;
+    uint64_t budget, pushes, key_bytes;
+    uint64_t node;                 /* the node visited, for errors */
+    const char *file;
+    dsc_error *err;
+    char key[DSC_TRIE_MAX_KEY + 1];
+};
+
+static int walk_fail(struct trie_walk *w, const char *what)
 {
-    return dsc_fail(err, file, "trie node at 0x%llx: %s", (unsigned long long)node, what);
+    return dsc_fail(w->err, w->file, "trie node at 0x%llx: %s", (unsigned long long)w->node, what);
+}
+
+/* Room for one more frame; false when out of memory. */
+static bool stack_room(struct trie_walk *w)
+{
+    if (w->depth < w->cap)
+        return true;
+    bool local = w->stack == w->local;
+    struct trie_frame *grown = local ? malloc(2 * w->cap * sizeof *grown) : realloc(w->stack, 2 * w->cap * sizeof *grown);
+    if (!grown)
+        return false;
+    if (local)
+        memcpy(grown, w->local, sizeof w->local);
+    w->stack = grown;
+    w->cap *= 2;
+    return true;
+}
+
+/* The length of the NUL-terminated edge label at `off` (at most
+ * DSC_TRIE_MAX_KEY bytes); false when it runs off the trie or past that.
+ * Labels are a few bytes: a loop beats span_cstr's memchr call. */
+static bool label_len_at(dsc_span trie, uint64_t off, size_t *len)
+{
+    uint64_t end = off < trie.size && trie.size - off > DSC_TRIE_MAX_KEY ? off + DSC_TRIE_MAX_KEY + 1 : trie.size;
+    for (uint64_t i = off; i < end; i++)
+        if (!trie.data[i]) {
+            *len = (size_t)(i - off);
+            return true;
+        }
+    return false;
+}
+
+/* Push the children of the node whose child count is at `off` (key
+ * `key_len` bytes long so far), the first edge on top: visited in trie
+ * order. */
+static int push_children(dsc_span trie, uint64_t off, size_t key_len, struct trie_walk *w)
+{
+    uint8_t nchild;
+    if (!span_u8(trie, off++, &nchild))
+        return walk_fail(w, "truncated");
+    size_t first = w->depth;
+    for (unsigned i = 0; i < nchild; i++) {
+        size_t label_len;
+        uint64_t label_off = off, child;
+        if (!label_len_at(trie, off, &label_len))
+            return walk_fail(w, "edge label unterminated");
+        off += label_len + 1;
+        if (!span_uleb(trie, &off, &child) || child >= trie.size || key_len + label_len > DSC_TRIE_MAX_KEY)
+            return walk_fail(w, "edge out of range");
+        if (w->pushes-- == 0)
+            return walk_fail(w, "more edges than the trie has bytes");
+        if (!stack_room(w))
+            return dsc_fail_code(w->err, DSC_ERR_NOMEM, w->file, "out of memory walking a trie");
+        w->stack[w->depth++] = (struct trie_frame){child, label_off, key_len, label_len};
+    }
+    for (size_t a = first, b = w->depth; a + 1 < b; a++, b--) {
+        struct trie_frame t = w->stack[a];
+        w->stack[a] = w->stack[b - 1];
+        w->stack[b - 1] = t;
+    }
+    return 0;
+}
+
+/* Visit the frame's node: its key, its terminal (to fn), its children. */
+static int visit(dsc_span trie, struct trie_frame fr, dsc_trie_fn fn, void *ctx, struct trie_walk *w)
+{
+    w->node = fr.node;
+    if (w->budget-- == 0)
+        return walk_fail(w, "more nodes than the trie has bytes (cycle?)");
+    memcpy(w->key + fr.prefix_len, trie.data + fr.label_off, fr.label_len);
+    size_t key_len = fr.prefix_len + fr.label_len;
+    w->key[key_len] = 0;
+    uint64_t off = fr.node, term_size;
+    if (!span_uleb(trie, &off, &term_size) || !dsc_range_ok(trie.size, off, term_size))
+        return walk_fail(w, "terminal out of range");
+    if (term_size) {
+        if (w->key_bytes < key_len + 1)
+            return walk_fail(w, "keys longer in total than the trie allows");
+        w->key_bytes -= key_len + 1;
+        int rc = fn(ctx, w->key, key_len, (dsc_span){trie.data + off, term_size});
+        if (rc)
+            return rc;
+    }
+    return push_children(trie, off + term_size, key_len, w);
 }
 
 int dsc_trie_walk(dsc_span trie, dsc_trie_fn fn, void *ctx, const char *file, dsc_error *err)
 {
     if (trie.size == 0)
         return 0;
-    char *key = malloc(DSC_TRIE_MAX_KEY + 1);
-    size_t cap = 256, depth = 0;
-    struct trie_frame *stack = malloc(cap * sizeof *stack);
-    int rc = 0;
-    if (!key || !stack) {
-        rc = dsc_fail_code(err, DSC_ERR_NOMEM, file, "out of memory walking a trie");
-        goto out;
-    }
     /* A real trie visits each node once and a node takes at least two
      * bytes, so more visits than bytes means cycles or shared subtrees. */
-    uint64_t budget = trie.size, pushes = trie.size;
-    uint64_t key_bytes = trie.size * DSC_TRIE_KEY_RATIO + DSC_TRIE_MAX_KEY;
-    stack[depth++] = (struct trie_frame){0, 0, 0, 0};
-
-    while (depth) {
-        struct trie_frame fr = stack[--depth];
-        if (budget-- == 0) {
-            rc = walk_fail(err, file, "more nodes than the trie has bytes (cycle?)", fr.node);
-            goto out;
-        }
-        memcpy(key + fr.prefix_len, trie.data + fr.label_off, fr.label_len);
-        size_t key_len = fr.prefix_len + fr.label_len;
-        key[key_len] = 0;
-
-        uint64_t off = fr.node, term_size;
-        if (!span_uleb(trie, &off, &term_size) || !dsc_range_ok(trie.size, off, term_size)) {
-            rc = walk_fail(err, file, "terminal out of range", fr.node);
-            goto out;
-        }
-        if (term_size) {
-            if (key_bytes < key_len + 1) {
-                rc = walk_fail(err, file, "keys longer in total than the trie allows", fr.node);
-                goto out;
-            }
-            key_bytes -= key_len + 1;
-            rc = fn(ctx, key, key_len, (dsc_span){trie.data + off, term_size});
-            if (rc)
-                goto out;
-        }
-        off += term_size;
-        uint8_t nchild;
-        if (!span_u8(trie, off++, &nchild)) {
-            rc = walk_fail(err, file, "truncated", fr.node);
-            goto out;
-        }
-        size_t first = depth;
-        for (unsigned i = 0; i < nchild; i++) {
-            const char *label;
-            size_t label_len;
-            uint64_t label_off = off, child;
-            if (!span_cstr(trie, off, DSC_TRIE_MAX_KEY, &label, &label_len)) {
-                rc = walk_fail(err, file, "edge label unterminated", fr.node);
-                goto out;
-            }
-            off += label_len + 1;
-            if (!span_uleb(trie, &off, &child) || child >= trie.size ||
-                key_len + label_len > DSC_TRIE_MAX_KEY) {
-                rc = walk_fail(err, file, "edge out of range", fr.node);
-                goto out;
-            }
-            if (pushes-- == 0) {
-                rc = walk_fail(err, file, "more edges than the trie has bytes", fr.node);
-                goto out;
-            }
-            if (depth == cap) {
-                struct trie_frame *grown = realloc(stack, 2 * cap * sizeof *stack);
-                if (!grown) {
-                    rc = dsc_fail_code(err, DSC_ERR_NOMEM, file, "out of memory walking a trie");
-                    goto out;
-                }
-                stack = grown;
-                cap *= 2;
-            }
-            stack[depth++] = (struct trie_frame){child, label_off, key_len, label_len};
-        }
-        /* Pop the first edge first: visit children in trie order. */
-        for (size_t a = first, b = depth; a + 1 < b; a++, b--) {
-            struct trie_frame t = stack[a];
-            stack[a] = stack[b - 1];
-            stack[b - 1] = t;
-        }
-    }
-out:
-    free(key);
-    free(stack);
+    struct trie_walk w = {.stack = w.local, .cap = LOCAL_FRAMES, .budget = trie.size, .pushes = trie.size,
+                          .key_bytes = trie.size * DSC_TRIE_KEY_RATIO + DSC_TRIE_MAX_KEY, .file = file, .err = err};
+    int rc = 0;
+    w.stack[w.depth++] = (struct trie_frame){0, 0, 0, 0};
+    while (w.depth && rc == 0)
+        rc = visit(trie, w.stack[--w.depth], fn, ctx, &w);
+    if (w.stack != w.local)
+        free(w.stack);
     return rc;
 }
 

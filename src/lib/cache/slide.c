@@ -29,30 +29,13 @@ struct walk {
     dsc_slide_fn fn;
     void *ctx;
     dsc_error *err;
+    uint64_t lo, hi;    /* slots reported: those at addresses in [lo, hi) */
 };
 
 static int bad(struct walk *w, const char *what, uint64_t page)
 {
     return dsc_fail(w->err, w->src->file, "slide info v%u of mapping at 0x%llx: %s (page %llu)", w->fmt.version,
                     (unsigned long long)w->src->address, what, (unsigned long long)page);
-}
-
-/* Read and decode the slot at page `page`, offset `off`, into `s`; *next
- * gets the chain step in bytes. */
-static bool read_slot(const struct walk *w, uint64_t page, uint64_t off, struct dsc_slide_slot *s, uint64_t *next)
-{
-    unsigned size = w->fmt.slot_size;
-    if (off > w->page_size - size)
-        return false;
-    uint64_t at = page * w->page_size + off;
-    if (!span_ptr(w->src->bytes, at, size, &s->raw))
-        return false;
-    struct dsc_ptr p;
-    dsc_ptr_decode_slide(&w->fmt, s->raw, &p);
-    *s = (struct dsc_slide_slot){w->src->address + at, size, s->raw, p.value, p.is_pointer, p.auth, p.key,
-                                 p.addr_div, p.diversity};
-    *next = p.next;
-    return true;
 }
 
 /* Pages [first, end) of the mapping that overlap [lo, hi), capped at `count`. */
@@ -66,18 +49,38 @@ static void page_range(const struct walk *w, uint64_t lo, uint64_t hi, uint64_t 
         *end = count;
 }
 
-/* Visit the chain starting at `off` of `page` (v1 slots are chains of one). */
+/* Visit the chain starting at `off` of `page` (v1 slots are chains of one).
+ * The page is checked once; each step only against the page's end. A
+ * chain only moves forward, so it ends at the first slot at or past
+ * w->hi: the rest of it is no slot of the range. */
 static int chain(struct walk *w, uint64_t page, uint64_t off)
 {
+    unsigned size = w->fmt.slot_size;
+    uint64_t at = page * w->page_size, in_page = w->page_size;
+    if (at >= w->src->bytes.size)
+        return bad(w, "chain leaves its page or the mapping", page);
+    if (in_page > w->src->bytes.size - at)
+        in_page = w->src->bytes.size - at; /* a last page cut short by the mapping's end */
+    const uint8_t *bytes = w->src->bytes.data + at;
+    uint64_t address = w->src->address + at;
     for (;;) {
-        struct dsc_slide_slot s;
-        uint64_t next;
-        if (!read_slot(w, page, off, &s, &next))
+        if (in_page < size || off > in_page - size)
             return bad(w, "chain leaves its page or the mapping", page);
-        int r = w->fn(w->ctx, &s);
-        if (r || next == 0)
-            return r;
-        off += next;
+        if (address + off >= w->hi)
+            return 0;
+        uint64_t raw = size == 8 ? dsc_le64(bytes + off) : dsc_le32(bytes + off);
+        struct dsc_ptr p;
+        dsc_ptr_decode_slide(&w->fmt, raw, &p);
+        if (address + off >= w->lo) {
+            struct dsc_slide_slot s = {address + off, p.value, raw, size, p.is_pointer, p.auth, p.key, p.addr_div,
+                                       p.diversity};
+            int r = w->fn(w->ctx, &s);
+            if (r)
+                return r;
+        }
+        if (p.next == 0)
+            return 0;
+        off += p.next;
     }
 }
 
@@ -187,10 +190,13 @@ static int walk_v3(struct walk *w, uint64_t lo, uint64_t hi)
     return 0;
 }
 
-int dsc_slide_walk(const struct dsc_slide_src *src, uint64_t lo, uint64_t hi, dsc_slide_fn fn, void *ctx,
-                   dsc_error *err)
+/* Walk the pages overlapping [lo, hi); report only the slots in [lo, hi)
+ * when `exact`, else every slot of those pages. */
+static int walk_src(const struct dsc_slide_src *src, uint64_t lo, uint64_t hi, bool exact, dsc_slide_fn fn,
+                    void *ctx, dsc_error *err)
 {
-    struct walk w = {.src = src, .fn = fn, .ctx = ctx, .err = err};
+    struct walk w = {.src = src, .fn = fn, .ctx = ctx, .err = err, .lo = exact ? lo : 0,
+                     .hi = exact ? hi : UINT64_MAX};
     if (!span_u32(src->slide, 0, &w.fmt.version))
         return dsc_fail(err, src->file, "slide info of mapping at 0x%llx is empty", (unsigned long long)src->address);
     if (w.fmt.version < 1 || w.fmt.version > 5)
@@ -210,22 +216,16 @@ int dsc_slide_walk(const struct dsc_slide_src *src, uint64_t lo, uint64_t hi, ds
     }
 }
 
-/* ---- many mappings, one slot ---- */
-
-/* A range walk passes on only the slots inside its range: a page can hold
- * a neighbour's pointers. */
-struct range {
-    dsc_slide_fn fn;
-    void *ctx;
-    uint64_t lo, hi;
-};
-
-static int in_range(void *ctx, const struct dsc_slide_slot *s)
+int dsc_slide_walk(const struct dsc_slide_src *src, uint64_t lo, uint64_t hi, dsc_slide_fn fn, void *ctx,
+                   dsc_error *err)
 {
-    const struct range *r = ctx;
-    return s->address >= r->lo && s->address < r->hi ? r->fn(r->ctx, s) : 0;
+    return walk_src(src, lo, hi, false, fn, ctx, err);
 }
 
+/* ---- many mappings, one slot ---- */
+
+/* A range walk passes on only the slots inside its range (a page can hold
+ * a neighbour's pointers), and follows no chain past the range's end. */
 int dsc_slide_walk_range(const dsc_cache *c, uint64_t lo, uint64_t hi, dsc_slide_fn fn, void *ctx, dsc_error *err)
 {
     for (unsigned i = 0; i < c->nmaps; i++) {
@@ -233,11 +233,10 @@ int dsc_slide_walk_range(const dsc_cache *c, uint64_t lo, uint64_t hi, dsc_slide
         uint64_t map_end = m->info.address + m->info.size;
         if (!m->slide.size || m->info.address >= hi || map_end <= lo)
             continue;
-        struct range r = {fn, ctx, lo, hi};
         struct dsc_slide_src src = {m->slide, m->bytes, m->info.address, dsc_ptr_size(c),
                                     c->files[m->info.file].info.path};
-        int rc = dsc_slide_walk(&src, lo > m->info.address ? lo : m->info.address, hi < map_end ? hi : map_end,
-                                in_range, &r, err);
+        int rc = walk_src(&src, lo > m->info.address ? lo : m->info.address, hi < map_end ? hi : map_end, true, fn,
+                          ctx, err);
         if (rc)
             return rc;
     }

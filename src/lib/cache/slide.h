@@ -27,11 +27,14 @@ struct dsc_slide_src {
     const char *file;   /* for messages */
 };
 
+/* address and value first, side by side: a caller copying the pair (a
+ * fixup's address and target) reads it as one 16-byte word, which the
+ * walk wrote as one; split, the read would wait for two stores. */
 struct dsc_slide_slot {
     uint64_t address;   /* unslid address of the slot */
-    unsigned size;      /* 4 or 8 bytes */
-    uint64_t raw;       /* the word as stored in the cache */
     uint64_t value;     /* what an extracted file stores there */
+    uint64_t raw;       /* the word as stored in the cache */
+    unsigned size;      /* 4 or 8 bytes */
     bool is_pointer;    /* false for v2 zeros and v4 small integers */
     bool auth;          /* arm64e authenticated pointer (v3, v5) */
     uint8_t key;        /* 0 IA, 1 IB, 2 DA, 3 DB */
@@ -48,7 +51,9 @@ int dsc_slide_walk(const struct dsc_slide_src *src, uint64_t lo, uint64_t hi, ds
                    dsc_error *err);
 
 /* Walk every slot of every slid mapping of `c` overlapping [lo, hi) whose
- * address lies in [lo, hi), mappings in table order. Same returns. */
+ * address lies in [lo, hi), mappings in table order. Chains move forward
+ * only, so none is followed past hi: damage beyond the range is no error
+ * of this walk. Same returns. */
 int dsc_slide_walk_range(const dsc_cache *c, uint64_t lo, uint64_t hi, dsc_slide_fn fn, void *ctx, dsc_error *err);
 
 /* ---- one pointer slot at an unslid address; three meanings, three names ----

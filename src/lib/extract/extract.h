@@ -20,6 +20,8 @@
  *    and passes must skip byte edits while still producing every record that
  *    decides the output's size (fixups, imports, LINKEDIT blobs, segments).
  *    Read pointers with plan_read_ptr(), which works in both kinds of plan.
+ *    The chained encoder sizes its blob but writes no chain entries there
+ *    (pass_fixups.c chain_segment says why that cannot change a size).
  *  - Every failure fills plan->err through plan_fail() ("<cache>: <image>:
  *    message") and makes the pass return -1; the pipeline stops there.
  *
@@ -62,12 +64,14 @@ struct dsc_fixup_auth {
     uint16_t diversity;
 };
 
+/* 40 bytes: the 8-byte members first, so no padding falls between them
+ * (a plan holds one per pointer slot, and sorts and copies them). */
 struct dsc_fixup {
     uint64_t address;  /* unslid vmaddr of the pointer slot */
-    enum dsc_fixup_kind kind;
     uint64_t target;   /* REBASE/EXTERNAL: unslid target, including TBI high8 bits */
-    uint32_t import;   /* BIND: index into plan->imports */
     int64_t addend;    /* BIND */
+    uint32_t import;   /* BIND: index into plan->imports */
+    enum dsc_fixup_kind kind;
     struct dsc_fixup_auth auth;
 };
 
@@ -223,6 +227,10 @@ bool plan_write_ptr(struct dsc_plan *p, uint64_t vmaddr, uint64_t v);
 
 /* Append a fixup (copied). Encoders sort; two fixups at one address fail. */
 int plan_add_fixup(struct dsc_plan *p, const struct dsc_fixup *f);
+/* Append a zeroed fixup for the caller to fill in place; NULL (plan->err
+ * set) when out of memory. The slide walk adds one per pointer slot so:
+ * building a record and copying it costs more than the walk's reads. */
+struct dsc_fixup *plan_new_fixup(struct dsc_plan *p);
 /* The one order of struct dsc_fixup records: by address (qsort comparator). */
 int plan_cmp_fixup(const void *a, const void *b);
 /* Index of the import (name, ordinal, weak, import addend 0), added if new. */

@@ -187,6 +187,13 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* True when sorted `have` (n addresses) holds `address`. */
+static bool has_address(const uint64_t *have, size_t n, uint64_t address)
+{
+    size_t at = dsc_lower_bound(have, n, sizeof *have, 0, address);
+    return at < n && have[at] == address;
+}
+
 /* Auth GOT slots sign with IA and address diversity, as the linker emits them. */
 static struct dsc_fixup_auth linker_auth(bool auth) { return (struct dsc_fixup_auth){auth, 0, auth, 0}; }
 
@@ -207,13 +214,17 @@ static int add_missing_binds(struct dsc_plan *p, struct dsc_symbols *syms, const
     uint64_t *have = malloc((n ? n : 1) * sizeof *have);
     if (!have)
         return plan_oom(p);
-    for (size_t k = 0; k < n; k++)
+    bool sorted = true; /* as the slide walk made them, unless binds were appended: no sort then */
+    for (size_t k = 0; k < n; k++) {
         have[k] = p->fixups[k].address;
-    dsc_sort(have, n, sizeof *have, cmp_u64);
+        sorted &= k == 0 || have[k - 1] <= have[k];
+    }
+    if (!sorted)
+        dsc_sort(have, n, sizeof *have, cmp_u64);
     int rc = 0;
     for (size_t i = 0; i < im->nbinds && rc == 0; i++) {
         const struct dsc_orig_bind *ob = &im->binds[i];
-        if (ob->weak || !plan_in_image(p, ob->address) || bsearch(&ob->address, have, n, sizeof *have, cmp_u64))
+        if (ob->weak || !plan_in_image(p, ob->address) || has_address(have, n, ob->address))
             continue;
         struct bind_name b = {ob->name, ob->ordinal, ob->flags & BIND_SYMBOL_FLAGS_WEAK_IMPORT, ob->addend};
         rc = add_bind_fixup(p, ob->address, &b, linker_auth(false));
@@ -222,7 +233,7 @@ static int add_missing_binds(struct dsc_plan *p, struct dsc_symbols *syms, const
         const struct dsc_indirect *e = &im->entries[i];
         struct bind_name b;
         if (dsc_indirect_is_stub(e) || !dsc_indirect_is_import(e) || e->size != p->ptr_size ||
-            !plan_in_image(p, e->address) || bsearch(&e->address, have, n, sizeof *have, cmp_u64) ||
+            !plan_in_image(p, e->address) || has_address(have, n, e->address) ||
             dsc_imports_bind_at(im, e->address))
             continue;
         name_import(p, syms, e, &b);

@@ -15,8 +15,24 @@
 
 struct walk_ctx {
     struct dsc_plan *p;
-    uint64_t hi; /* end of the segment's file bytes */
+    const struct dsc_out_segment *seg; /* the segment walked */
+    uint64_t hi;                       /* end of its file bytes */
+    uint64_t in_lo, in_size;           /* the segment the last in-image target fell in */
 };
+
+/* plan_in_image, asking the plan only when a target leaves the segment the
+ * last one fell in (most of a segment's pointers target one segment). */
+static bool in_image(struct walk_ctx *w, uint64_t target)
+{
+    if (target >= w->in_lo && target - w->in_lo < w->in_size)
+        return true;
+    const struct dsc_out_segment *s = plan_segment_at(w->p, target, 1);
+    if (!s)
+        return false;
+    w->in_lo = s->vmaddr;
+    w->in_size = s->vmsize;
+    return true;
+}
 
 static int on_slot(void *ctx, const struct dsc_slide_slot *s)
 {
@@ -25,9 +41,9 @@ static int on_slot(void *ctx, const struct dsc_slide_slot *s)
     if (s->address > w->hi - s->size)
         return plan_fail(p, "pointer at 0x%llx straddles the end of its segment", (unsigned long long)s->address);
     if (p->copy_bytes) {
-        uint8_t *b = plan_seg_bytes(p, s->address, s->size);
-        if (!b)
-            return plan_fail(p, "pointer at 0x%llx is outside the copied segment", (unsigned long long)s->address);
+        /* The walk reports only slots in [seg->vmaddr, hi - size], which
+         * are the segment's own bytes (segments do not overlap). */
+        uint8_t *b = w->seg->bytes + (s->address - w->seg->vmaddr);
         if (s->size == 8)
             dsc_put64(b, s->value);
         else
@@ -35,18 +51,23 @@ static int on_slot(void *ctx, const struct dsc_slide_slot *s)
     }
     if (!s->is_pointer)
         return 0;
-    struct dsc_fixup f = {
-        .address = s->address,
-        .target = s->value,
-        .auth = {.present = s->auth, .key = s->key, .addr_div = s->addr_div, .diversity = s->diversity},
-    };
-    f.kind = plan_in_image(p, s->value & DSC_TBI_MASK) ? DSC_FIXUP_REBASE : DSC_FIXUP_EXTERNAL;
-    return plan_add_fixup(p, &f);
+    bool in = in_image(w, s->value & DSC_TBI_MASK);
+    struct dsc_fixup *f = plan_new_fixup(p);
+    if (!f)
+        return -1;
+    f->address = s->address;
+    f->target = s->value;
+    f->kind = in ? DSC_FIXUP_REBASE : DSC_FIXUP_EXTERNAL;
+    f->auth.present = s->auth;
+    f->auth.key = s->key;
+    f->auth.addr_div = s->addr_div;
+    f->auth.diversity = s->diversity;
+    return 0;
 }
 
 static int walk_segment(struct dsc_plan *p, const struct dsc_out_segment *seg)
 {
-    struct walk_ctx w = {p, seg->vmaddr + seg->filesize};
+    struct walk_ctx w = {.p = p, .seg = seg, .hi = seg->vmaddr + seg->filesize};
     dsc_error walk_err = {0};
     if (dsc_slide_walk_range(p->cache, seg->vmaddr, w.hi, on_slot, &w, &walk_err))
         return walk_err.code ? plan_fail_code(p, walk_err.code, "%s", walk_err.msg) : -1; /* else on_slot set p->err */

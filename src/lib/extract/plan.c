@@ -56,11 +56,15 @@ void plan_warn(struct dsc_plan *p, const char *fmt, ...)
 
 /* ---- blobs ---- */
 
+/* A blob's first capacity: most LINKEDIT pieces and load commands of an
+ * image are a few KiB, so they grow once or twice, not six times. */
+#define BLOB_FIRST 4096
+
 bool blob_reserve(struct dsc_blob *b, size_t extra)
 {
     if (b->cap - b->size >= extra)
         return true;
-    size_t want = b->cap ? b->cap : 64;
+    size_t want = b->cap ? b->cap : BLOB_FIRST;
     while (want - b->size < extra) {
         if (want > SIZE_MAX / 2)
             return false;
@@ -208,11 +212,23 @@ int plan_cmp_fixup(const void *a, const void *b)
     return x->address < y->address ? -1 : x->address > y->address;
 }
 
+struct dsc_fixup *plan_new_fixup(struct dsc_plan *p)
+{
+    if (!DSC_GROW(p->fixups, p->nfixups, p->fixups_cap, 256)) {
+        plan_oom(p);
+        return NULL;
+    }
+    struct dsc_fixup *f = &p->fixups[p->nfixups++];
+    memset(f, 0, sizeof *f);
+    return f;
+}
+
 int plan_add_fixup(struct dsc_plan *p, const struct dsc_fixup *f)
 {
-    if (!DSC_GROW(p->fixups, p->nfixups, p->fixups_cap, 256))
-        return plan_oom(p);
-    p->fixups[p->nfixups++] = *f;
+    struct dsc_fixup *added = plan_new_fixup(p);
+    if (!added)
+        return -1;
+    *added = *f;
     return 0;
 }
 

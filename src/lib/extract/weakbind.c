@@ -58,13 +58,10 @@ const struct dsc_export *dsc_bound_definition(const struct dsc_plan *p, struct d
     return NULL;
 }
 
-/* This image's weak definition at `target`, or NULL (at once when its
- * trie has none: most images, and each of their rebases would ask). */
+/* This image's weak definition at `target`, or NULL. */
 static const struct dsc_export *own_weak_def(const struct dsc_plan *p, struct dsc_symbols *syms, uint64_t target)
 {
     const struct dsc_export *const *at;
-    if (!dsc_symbols_has_weak(syms, p->mo.image))
-        return NULL;
     size_t n = dsc_symbols_by_address(syms, target, &at);
     for (size_t i = 0; i < n; i++)
         if (at[i]->image == p->mo.image && (at[i]->flags & EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION))
@@ -83,6 +80,9 @@ static bool collect(const struct dsc_plan *p, struct dsc_symbols *syms, const st
                 !add_ref(l, im->binds[i].name, im->binds[i].address, im->binds[i].addend))
                 return false;
         }
+    /* Asked once: most images' tries have no weak definition, and each of
+     * their rebases would ask. */
+    bool own_weak = !from_opcodes && dsc_symbols_has_weak(syms, p->mo.image);
     for (size_t i = 0; !from_opcodes && i < p->nfixups; i++) {
         const struct dsc_fixup *f = &p->fixups[i];
         const struct dsc_export *def = NULL;
@@ -90,7 +90,7 @@ static bool collect(const struct dsc_plan *p, struct dsc_symbols *syms, const st
         if (f->kind == DSC_FIXUP_BIND) {
             name = p->imports[f->import].name;
             def = dsc_bound_definition(p, syms, name, p->imports[f->import].lib_ordinal);
-        } else if (f->kind == DSC_FIXUP_REBASE && (def = own_weak_def(p, syms, f->target)) != NULL) {
+        } else if (f->kind == DSC_FIXUP_REBASE && own_weak && (def = own_weak_def(p, syms, f->target)) != NULL) {
             name = def->name;
         }
         if (def && (def->flags & EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION) &&

@@ -40,13 +40,21 @@ struct memo {
 
 /* ---- parsing one image (no lock held) ---- */
 
+/* Names are copied into chunks that never move (no realloc, so entries
+ * point at them as they are made); the first is sized from the trie. */
+struct dsc_exports_chunk {
+    struct dsc_exports_chunk *next;
+    size_t used, cap;
+    char bytes[];
+};
+
 struct parse {
     const dsc_cache *c;
     const struct dsc_macho *mo;
     struct dsc_exports *e;
-    size_t cap, pool_used, pool_cap, pool_limit;
-    size_t *name_off;              /* per entry, into the pool while it grows */
-    size_t name_cap;
+    uint64_t image_base;           /* the image's address: exports' offsets are from it */
+    size_t cap;                    /* of e->by_name */
+    size_t pool_used, pool_bytes, pool_limit, next_chunk;
 };
 
 static bool is_dylib_cmd(uint32_t cmd)
@@ -96,33 +104,34 @@ static bool find_trie(const struct dsc_macho *mo, dsc_span *trie)
     return dsc_macho_export_trie(mo, &off, &size) >= 0 && dsc_macho_linkedit(mo, off, size, trie);
 }
 
-static bool pool_add(struct parse *ps, const char *key, size_t len, size_t *off)
+/* A copy of `key` (len bytes, then NUL) in the set's chunks; NULL when out
+ * of memory or beyond the set's bound. */
+static const char *pool_add(struct parse *ps, const char *key, size_t len)
 {
-    struct dsc_exports *e = ps->e;
+    struct dsc_exports_chunk *k = ps->e->pool;
     if (ps->pool_used + len + 1 > ps->pool_limit)
-        return false;
-    if (ps->pool_used + len + 1 > ps->pool_cap) {
-        size_t ncap = ps->pool_cap ? ps->pool_cap : 4096;
-        while (ncap < ps->pool_used + len + 1)
-            ncap *= 2;
-        char *g = realloc(e->pool, ncap);
-        if (!g)
-            return false;
-        e->pool = g;
-        ps->pool_cap = ncap;
+        return NULL;
+    if (!k || k->cap - k->used < len + 1) {
+        size_t cap = ps->next_chunk > len + 1 ? ps->next_chunk : len + 1;
+        if (!(k = malloc(sizeof *k + cap)))
+            return NULL;
+        *k = (struct dsc_exports_chunk){ps->e->pool, 0, cap};
+        ps->e->pool = k;
+        ps->pool_bytes += sizeof *k + cap;
+        ps->next_chunk = 2 * cap;
     }
-    memcpy(e->pool + ps->pool_used, key, len + 1);
-    *off = ps->pool_used;
+    char *copy = k->bytes + k->used;
+    memcpy(copy, key, len);
+    copy[len] = 0;
+    k->used += len + 1;
     ps->pool_used += len + 1;
-    return true;
+    return copy;
 }
 
-/* import_name of a re-export: an offset into its terminal (mapped bytes)
- * until the parse copies it into the pool; SIZE_MAX when it has none. */
-static bool parse_terminal(struct parse *ps, dsc_span term, struct dsc_export *x, size_t *import_off)
+/* A terminal's fields into x, whose name is set. */
+static bool parse_terminal(struct parse *ps, dsc_span term, struct dsc_export *x)
 {
     uint64_t off = 0, flags, value;
-    *import_off = SIZE_MAX;
     if (!span_uleb(term, &off, &flags) || !span_uleb(term, &off, &value))
         return false;
     x->flags = (uint32_t)flags;
@@ -133,10 +142,12 @@ static bool parse_terminal(struct parse *ps, dsc_span term, struct dsc_export *x
         if (value == 0 || value > UINT32_MAX || !span_cstr(term, off, term.size - off, &name, &len))
             return false;
         x->reexport_ordinal = (uint32_t)value;
-        return len == 0 || pool_add(ps, name, len, import_off);
+        x->import_name = len ? pool_add(ps, name, len) : x->name;
+        ps->e->nreexports++;
+        return x->import_name != NULL;
     }
     bool absolute = (flags & EXPORT_SYMBOL_FLAGS_KIND_MASK) == EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE;
-    uint64_t base = absolute ? 0 : dsc_cache_get_image(ps->c, ps->mo->image)->address;
+    uint64_t base = absolute ? 0 : ps->image_base;
     if (!dsc_add_ok(base, value, &x->address))
         return false;
     if (flags & EXPORT_SYMBOL_FLAGS_STUB_AND_RESOLVER) {
@@ -144,6 +155,7 @@ static bool parse_terminal(struct parse *ps, dsc_span term, struct dsc_export *x
         if (!span_uleb(term, &off, &r) || !dsc_add_ok(base, r, &x->resolver))
             return false;
     }
+    x->import_name = x->name;
     x->resolved = true;
     return true;
 }
@@ -152,20 +164,11 @@ static int on_export(void *vctx, const char *key, size_t key_len, dsc_span term)
 {
     struct parse *ps = vctx;
     struct dsc_exports *e = ps->e;
-    size_t n = e->count;
-    if (!DSC_GROW(e->by_name, e->count, ps->cap, 256))
+    if (!DSC_GROW(e->by_name, e->count, ps->cap, 16))
         return 1;
-    if (n + 1 > ps->name_cap / 2) {
-        size_t ncap = ps->name_cap ? ps->name_cap * 2 : 512;
-        size_t *g = realloc(ps->name_off, ncap * sizeof *g);
-        if (!g)
-            return 1;
-        ps->name_off = g;
-        ps->name_cap = ncap;
-    }
-    struct dsc_export *x = &e->by_name[n];
-    memset(x, 0, sizeof *x);
-    if (!parse_terminal(ps, term, x, &ps->name_off[2 * n + 1]) || !pool_add(ps, key, key_len, &ps->name_off[2 * n]))
+    struct dsc_export *x = &e->by_name[e->count];
+    *x = (struct dsc_export){.name = pool_add(ps, key, key_len)};
+    if (!x->name || !parse_terminal(ps, term, x))
         return 1;
     e->count++;
     return 0;
@@ -176,43 +179,57 @@ static int cmp_name(const void *a, const void *b)
     return strcmp(((const struct dsc_export *)a)->name, ((const struct dsc_export *)b)->name);
 }
 
-/* Names into the (now final) pool, then the two orders: by name, then the
- * non-re-exports by (address, name), a stable sort by address of entries
- * already in name order. */
-static bool index_entries(struct parse *ps)
+/* The non-re-exports by (address, name): a stable sort by address of
+ * entries already in name order. */
+static bool sort_by_addr(struct dsc_exports *e)
 {
-    struct dsc_exports *e = ps->e;
-    for (size_t i = 0; i < e->count; i++) {
-        struct dsc_export *x = &e->by_name[i];
-        x->name = e->pool + ps->name_off[2 * i];
-        x->import_name = ps->name_off[2 * i + 1] == SIZE_MAX ? x->name : e->pool + ps->name_off[2 * i + 1];
-    }
-    dsc_sort(e->by_name, e->count, sizeof *e->by_name, cmp_name);
-    e->by_addr = malloc((e->count ? e->count : 1) * sizeof *e->by_addr);
-    e->reexports = malloc((e->count ? e->count : 1) * sizeof *e->reexports);
-    if (!e->by_addr || !e->reexports)
+    struct dsc_keyed *k = malloc((e->naddr ? e->naddr : 1) * sizeof *k);
+    if (!k)
         return false;
+    for (size_t i = 0; i < e->naddr; i++)
+        k[i] = (struct dsc_keyed){e->by_addr[i]->address, (size_t)(e->by_addr[i] - e->by_name)};
+    bool ok = dsc_sort_keyed(k, e->naddr);
+    for (size_t i = 0; ok && i < e->naddr; i++)
+        e->by_addr[i] = &e->by_name[k[i].index];
+    free(k);
+    return ok;
+}
+
+/* The two orders: by name, then the non-re-exports by (address, name);
+ * by_addr and reexports share one block. */
+static bool index_entries(struct dsc_exports *e)
+{
+    dsc_sort(e->by_name, e->count, sizeof *e->by_name, cmp_name);
+    if (!(e->by_addr = malloc((e->count ? e->count : 1) * sizeof *e->by_addr)))
+        return false;
+    e->reexports = e->by_addr + (e->count - e->nreexports);
+    size_t nre = 0;
     for (size_t i = 0; i < e->count; i++) {
         if (e->by_name[i].flags & EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION)
             e->nweak++;
         if (e->by_name[i].flags & EXPORT_SYMBOL_FLAGS_FUNCTION_VARIANT)
             e->nvariants++;
-        if (e->by_name[i].flags & EXPORT_SYMBOL_FLAGS_REEXPORT)
-            e->reexports[e->nreexports++] = &e->by_name[i];
-        else
-            e->by_addr[e->naddr++] = &e->by_name[i];
+        if (e->by_name[i].flags & EXPORT_SYMBOL_FLAGS_REEXPORT) {
+            e->reexports[nre++] = &e->by_name[i];
+            continue;
+        }
+        e->by_addr[e->naddr++] = &e->by_name[i];
+        if ((e->by_name[i].flags & EXPORT_SYMBOL_FLAGS_KIND_MASK) == EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE)
+            e->nabsolute++;
     }
-    return dsc_sort_ptrs_by_u64((const void **)e->by_addr, e->naddr, offsetof(struct dsc_export, address));
+    return sort_by_addr(e);
 }
 
 static void free_tables(struct dsc_exports *e)
 {
     free(e->by_name);
-    free(e->by_addr);
-    free(e->reexports);
+    free(e->by_addr); /* and reexports, in the same block */
     free(e->deps);
     free(e->segs);
-    free(e->pool);
+    for (struct dsc_exports_chunk *k = e->pool, *next; k; k = next) {
+        next = k->next;
+        free(k);
+    }
 }
 
 static void set_free(struct dsc_exports *e)
@@ -239,7 +256,14 @@ static bool parse_image(struct parse *ps, dsc_span trie)
     if (!read_deps(ps) || !read_segs(ps))
         return false;
     ps->pool_limit = (size_t)trie.size * DSC_EXPORTS_POOL_RATIO + 4096;
-    return dsc_trie_walk(trie, on_export, ps, ps->c->path, NULL) == 0 && index_entries(ps);
+    /* Real tries hold about as many name bytes as trie bytes (shared
+     * prefixes against the terminals' and edges' own bytes), and each
+     * entry takes some 10 trie bytes: a first guess, grown when short. */
+    ps->next_chunk = (size_t)trie.size + trie.size / 2 + 64;
+    ps->image_base = dsc_cache_get_image(ps->c, ps->mo->image)->address;
+    if (trie.size && !dsc_grow(&ps->e->by_name, 0, &ps->cap, sizeof *ps->e->by_name, trie.size / 8 + 4))
+        return false;
+    return dsc_trie_walk(trie, on_export, ps, ps->c->path, NULL) == 0 && index_entries(ps->e);
 }
 
 /* A new set for `image`, made from mapped bytes with no lock held; NULL
@@ -258,11 +282,10 @@ static struct dsc_exports *make_set(const dsc_cache *c, uint32_t image)
     struct parse ps = {.c = c, .mo = &mo, .e = e};
     dsc_span trie;
     if (find_trie(&mo, &trie) && parse_image(&ps, trie))
-        e->bytes = sizeof *e + ps.cap * sizeof *e->by_name + 2 * e->count * sizeof *e->by_addr +
-                   mo.ncmds * sizeof *e->deps + mo.nsegs * sizeof *e->segs + ps.pool_cap;
+        e->bytes = sizeof *e + ps.cap * sizeof *e->by_name + e->count * sizeof *e->by_addr +
+                   mo.ncmds * sizeof *e->deps + mo.nsegs * sizeof *e->segs + ps.pool_bytes;
     else
         set_clear(e); /* malformed, or out of memory: no exports */
-    free(ps.name_off);
     dsc_macho_free(&mo);
     return e;
 }

@@ -57,6 +57,7 @@ struct dsc_exports {
     const struct dsc_export **reexports; /* the re-export entries */
     size_t nreexports;
     size_t nweak;                      /* entries flagged weak definitions */
+    size_t nabsolute;                  /* non-re-exports of kind absolute */
     size_t nvariants;                  /* entries flagged function variants */
     struct dsc_dep *deps;
     uint32_t ndeps;
@@ -66,7 +67,7 @@ struct dsc_exports {
     size_t bytes;
     unsigned pins;
     struct dsc_exports *lru_prev, *lru_next;
-    char *pool;
+    struct dsc_exports_chunk *pool;    /* the names (exports.c) */
 };
 
 /* Image `image`'s set, pinned; NULL only when out of memory. */

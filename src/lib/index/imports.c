@@ -155,6 +155,8 @@ static int load_orig_binds(const struct dsc_macho *mo, struct dsc_imports *im, d
         segs[i] = (struct dsc_bind_seg){mo->segs[i].vmaddr, mo->segs[i].vmsize, mo->segs[i].filesize};
     struct bind_ctx b = {im, 0, false, false};
     const unsigned at[3] = {DYLD_INFO_BIND, DYLD_INFO_WEAK_BIND, DYLD_INFO_LAZY_BIND};
+    char path[DSC_ERROR_MAX];
+    dsc_path_escape(path, sizeof path, mo->path);
     int rc = 0;
     for (unsigned k = 0; k < 3 && rc == 0; k++) {
         dsc_span stream;
@@ -165,11 +167,11 @@ static int load_orig_binds(const struct dsc_macho *mo, struct dsc_imports *im, d
             rc = dsc_image_fail(err, mo->cache, mo->image, "bind opcodes are outside the LINKEDIT");
             break;
         }
-        char path[DSC_ERROR_MAX];
-        rc = dsc_bind_walk(stream, segs, mo->nsegs, mo->is64 ? 8 : 4, b.lazy, on_orig_bind, &b,
-                           dsc_path_escape(path, sizeof path, mo->path), err);
         if (b.lazy)
             im->lazy_stream = stream;
+        if (!stream.size)
+            continue; /* binds nothing (most cache images have no weak or lazy stream) */
+        rc = dsc_bind_walk(stream, segs, mo->nsegs, mo->is64 ? 8 : 4, b.lazy, on_orig_bind, &b, path, err);
         if (rc > 0)
             rc = dsc_image_fail_code(err, DSC_ERR_NOMEM, mo->cache, mo->image, "out of memory");
     }

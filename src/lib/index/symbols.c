@@ -295,16 +295,28 @@ static int cmp_hit(const void *a, const void *b)
     return cmp_same_address(*(const struct dsc_export *const *)a, *(const struct dsc_export *const *)b);
 }
 
-/* Mark `image` and the dylibs it re-exports (depth first, bounded). */
-static void mark_reexported(struct dsc_symbols *s, uint32_t image, uint8_t *seen, unsigned depth)
+/* The images a client of the view's image sees through, each once. */
+struct reach {
+    uint8_t *seen;                 /* by image */
+    uint32_t *list;                /* the images seen, as found */
+    size_t n, cap;
+};
+
+/* Add `image` and the dylibs it re-exports (depth first, bounded). */
+static bool mark_reexported(struct dsc_symbols *s, uint32_t image, struct reach *r, unsigned depth)
 {
     const struct dsc_exports *e;
-    if (depth > DSC_SYMBOLS_MAX_DEPTH || seen[image] || !(e = set_of(s, image)))
-        return;
-    seen[image] = 1;
+    if (depth > DSC_SYMBOLS_MAX_DEPTH || r->seen[image] || !(e = set_of(s, image)))
+        return true;
+    r->seen[image] = 1;
+    if (!DSC_GROW(r->list, r->n, r->cap, 16))
+        return false;
+    r->list[r->n++] = image;
     for (uint32_t i = 0; i < e->ndeps; i++)
-        if (e->deps[i].cmd == LC_REEXPORT_DYLIB && e->deps[i].image >= 0)
-            mark_reexported(s, (uint32_t)e->deps[i].image, seen, depth + 1);
+        if (e->deps[i].cmd == LC_REEXPORT_DYLIB && e->deps[i].image >= 0 &&
+            !mark_reexported(s, (uint32_t)e->deps[i].image, r, depth + 1))
+            return false;
+    return true;
 }
 
 static bool add_extra(struct dsc_symbols *s, const struct dsc_export *x, const struct dsc_export *def, size_t *cap)
@@ -324,7 +336,7 @@ static bool add_extra(struct dsc_symbols *s, const struct dsc_export *x, const s
 static bool add_extras(struct dsc_symbols *s, uint32_t image, size_t *cap)
 {
     const struct dsc_exports *e = set_of(s, image);
-    for (size_t i = 0; e && i < e->naddr; i++)
+    for (size_t i = 0; e && e->nabsolute && i < e->naddr; i++)
         if (is_absolute(e->by_addr[i]) && !add_extra(s, e->by_addr[i], e->by_addr[i], cap))
             return false;
     for (size_t i = 0; e && i < e->nreexports; i++) {
@@ -337,27 +349,30 @@ static bool add_extras(struct dsc_symbols *s, uint32_t image, size_t *cap)
 }
 
 /* The extras a client of the view's image can see: its own and those of
- * its dependencies and of what they re-export. */
+ * its dependencies and of what they re-export. Their order is made by the
+ * sort alone (cmp_extra is total: an image lists a name once), not by the
+ * order the images were found in. */
 static void load_extras(struct dsc_symbols *s)
 {
     uint32_t n, nimages = s->cache->nimages;
-    uint8_t *seen = calloc(nimages ? nimages : 1, 1);
+    struct reach r = {.seen = calloc(nimages ? nimages : 1, 1)};
     size_t cap = 0;
+    bool ok = r.seen != NULL;
     s->have_extras = true;
-    if (!seen) {
-        s->failed = true;
-        return;
-    }
-    const struct dsc_dep *deps = dsc_symbols_deps(s, s->image, &n);
-    if (s->image < nimages)
-        seen[s->image] = 1;
-    for (uint32_t i = 0; i < n; i++)
+    const struct dsc_dep *deps = ok ? dsc_symbols_deps(s, s->image, &n) : NULL;
+    if (ok && s->image < nimages)
+        r.seen[s->image] = 1;
+    for (uint32_t i = 0; ok && deps && i < n; i++)
         if (deps[i].image >= 0)
-            mark_reexported(s, (uint32_t)deps[i].image, seen, 1);
-    for (uint32_t i = 0; i < nimages; i++)
-        if (seen[i] && !add_extras(s, i, &cap))
-            s->failed = true;
-    free(seen);
+            ok = mark_reexported(s, (uint32_t)deps[i].image, &r, 1);
+    if (ok && s->image < nimages)
+        ok = add_extras(s, s->image, &cap);
+    for (size_t i = 0; ok && i < r.n; i++)
+        ok = add_extras(s, r.list[i], &cap);
+    if (!ok)
+        s->failed = true;
+    free(r.seen);
+    free(r.list);
     dsc_sort(s->extras, s->nextras, sizeof *s->extras, cmp_extra);
 }
 
