@@ -29,7 +29,7 @@
 
 #define DEFAULT_CACHE_SIZE "512M"
 #define DEFAULT_CACHE_DIR_SIZE "4G"
-#define MMAP_THRESHOLD (128 << 10)
+#define MMAP_THRESHOLD (1 << 20)
 
 struct options {
     char *cache;
@@ -168,10 +168,9 @@ static int serve(struct fuse_args *args, struct fuse_cmdline_opts *cmd, struct f
     if (warning)
         fsys_log(fs, LOG_WARNING, "%s: warning: %s", fs->cache_path, warning);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    fs->size_threads = cpus > 1 ? (unsigned)cpus : 1;
-    struct warm *warm = nowarm ? NULL : warm_start(fs, cpus > 1 ? (unsigned)cpus : 1);
+    warm_start(fs, cpus > 1 ? (unsigned)cpus : 1, !nowarm);
     int rc = cmd->singlethread ? fuse_loop(f) : fuse_loop_mt(f, cmd->clone_fd);
-    warm_stop(warm);
+    warm_stop(fs->warm);
     status = rc == 0 || rc == SIGINT || rc == SIGTERM || rc == SIGHUP ? 0 : 1;
     if (status)
         fsys_log(fs, LOG_ERR, "the FUSE event loop ended with %d", rc);
@@ -195,11 +194,17 @@ int fs_main(int argc, char **argv)
     /* A fixed threshold (glibc raises it as big blocks are freed otherwise):
      * extracted images and the engine's big temporaries get a mapping of
      * their own and go back to the system when freed, instead of staying
-     * as free space in the arenas of the threads that extracted them. */
+     * as free space in the arenas of the threads that extracted them.
+     * 1 MiB, not 128 KiB: every size computed mapped, faulted in and
+     * unmapped (TLB shootdowns on the other CPUs) its 128 KiB-1 MiB
+     * temporaries; ls -lR of make bench's large cache took ~40 ms more
+     * daemon CPU of ~720, and the memory rows did not move (anonymous
+     * after reading every image at cache_size=64M 69.3 MiB either way,
+     * RSS after one open 5.0 / 9.4 MiB, was 4.8 / 9.3). */
     mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD);
     /* Arenas: 4 per CPU. With one for every thread (cb57a88: the soak's
      * idle RSS, 11 arenas by default) the threads that size a listing at
-     * once (warm_size_now) waited on each other's malloc: ls -lR of make
+     * once (warm.c) waited on each other's malloc: ls -lR of make
      * bench's large cache, 2 CPUs, 904 ms sizing on one thread, 1095 ms on
      * two with one arena, 843 with 2, 682 with 8. The soak smoke stays flat
      * (4.0 MB idle vs 3.4 with one arena) and anonymous memory after reading

@@ -189,15 +189,15 @@ static bool dir_files_ok(struct fsys *fs, unsigned d)
     return true;
 }
 
-bool fsys_cache_ok(struct fsys *fs)
+bool fsys_paths_ok(struct fsys *fs)
 {
-    if (!dsc_cache_unchanged(fs->cache))
-        return false;
     for (unsigned d = 0; d < fs->ndirs; d++)
         if (!dir_files_ok(fs, d))
             return false;
     return true;
 }
+
+bool fsys_cache_ok(struct fsys *fs) { return dsc_cache_unchanged(fs->cache) && fsys_paths_ok(fs); }
 
 struct fsys *fsys_open(dsc_cache *cache, const char *cache_path, uint64_t budget)
 {

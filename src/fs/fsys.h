@@ -91,6 +91,8 @@ struct dir_stamp {
                            * change shows as a different mtime */
 };
 
+struct warm;
+
 struct fsys {
     dsc_cache *cache;
     char *cache_path;     /* absolute */
@@ -112,8 +114,8 @@ struct fsys {
     uid_t uid;
     gid_t gid;
     unsigned extract_flags; /* dsc_extract_with flags (-o nosign); set before serving */
-    unsigned size_threads;  /* threads a listing's sizes are computed on
-                               (warm_size_now): the CPUs; set before serving */
+    struct warm *warm;      /* the sizing threads (warm.h), or NULL; set
+                               before serving */
     bool to_syslog;         /* set once daemonized; stderr before */
     FILE *log;              /* -o log=FILE (appended, line-buffered), or NULL */
     unsigned max_read;      /* -o max_read=N, or 0: told to libfuse at init */
@@ -131,6 +133,7 @@ struct fsys {
     uint64_t work_since_release; /* bytes extracted or sized (atomic) */
     uint64_t releases;      /* times the cache pages were let go (atomic) */
     uint64_t extractions;   /* engine extractions started (atomic) */
+    uint64_t sizes;         /* engine size computations started (atomic) */
     disk_store *disk;       /* -o cache_dir, or NULL */
     struct fuse *fuse;      /* set at FUSE init, NULL again after the loop:
                                for invalidations (ops.c; atomic) */
@@ -164,13 +167,26 @@ bool fsys_open_log(struct fsys *fs, const char *file);
  * in the steady state: the paths are walked again only when a directory
  * holding them changed since (one stat per directory otherwise). */
 bool fsys_cache_ok(struct fsys *fs);
+/* The paths half of fsys_cache_ok: for a caller that has just seen
+ * dsc_cache_unchanged() pass. */
+bool fsys_paths_ok(struct fsys *fs);
 
 /* Exact size of image i's extracted file (memoized); 0 or a positive errno. */
 int fsys_image_size(struct fsys *fs, uint32_t i, uint64_t *size);
+/* The same for a thread sizing images one after another (warm.c). *fresh
+ * (false to start) is true when this thread's last engine call ended just
+ * now with the cache files seen unchanged: that check then stands as the
+ * files half of this call's check before it runs the engine (one check
+ * per image instead of two). Reset it to false after any pause. */
+int fsys_image_size_next(struct fsys *fs, uint32_t i, uint64_t *size, bool *fresh);
 /* True when image i is known to fail. */
 bool fsys_image_failed(struct fsys *fs, uint32_t i);
 /* True once image i has been extracted (it may have been evicted since). */
 bool fsys_image_extracted(struct fsys *fs, uint32_t i);
+/* Let go of the cache pages the engine touched and of the freed heap
+ * (produce.c), unless an engine call is in flight or nothing was done
+ * since the last time. The sizing threads call it once sizing pauses. */
+void fsys_release(struct fsys *fs);
 /* The store producer: extracts image `key` (guarded against SIGBUS). */
 int fsys_produce(void *ctx, uint32_t key, store_blob *out);
 /* An image's state may have changed (extracted, evicted, sized): the

@@ -241,8 +241,8 @@ static int fs_opendir(const char *path, struct fuse_file_info *fi)
 }
 
 /* The images a READDIRPLUS from `offset` lists get their sizes at once,
- * on the mount's sizing threads (warm.h), before fill_stat asks for them
- * one by one. */
+ * with the mount's sizing threads (warm.h), before fill_stat asks for them
+ * one by one; the threads go on with what the listing will reach next. */
 static void size_listing(struct fsys *fs, const tree_node *dir, off_t offset)
 {
     uint32_t *images = NULL;
@@ -260,8 +260,7 @@ static void size_listing(struct fsys *fs, const tree_node *dir, off_t offset)
         }
         images[n++] = node->payload;
     }
-    if (n > 1)
-        warm_size_now(fs, images, n, fs->size_threads);
+    warm_listing(fs->warm, images, n);
     free(images);
 }
 

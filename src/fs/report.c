@@ -52,6 +52,7 @@ static void print_store(FILE *f, struct fsys *fs)
         {"store.waits", st.waits},         {"store.failures", st.failures},
         {"store.evictions", st.evictions},
         {"extractions", __atomic_load_n(&fs->extractions, __ATOMIC_RELAXED)},
+        {"sizes", __atomic_load_n(&fs->sizes, __ATOMIC_RELAXED)},
         {"requests.open", __atomic_load_n(&fs->opens, __ATOMIC_RELAXED)},
         {"requests.read", __atomic_load_n(&fs->reads, __ATOMIC_RELAXED)},
         {"reading", reading},              {"reading.bytes", reading_bytes},

@@ -1,43 +1,248 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * warm.c — background size computation, and the sizes a listing needs
- * now computed on several threads. See warm.h.
+ * warm.c — the sizing threads: warming, and the sizes listings need,
+ * computed ahead of them in listing order. See warm.h.
+ *
+ * Why this shape (ls -lR of make bench's large cache, 5285 images, 2 CPUs):
+ * the lister's FUSE thread used to size a directory's images itself (with
+ * a helper thread started and joined per directory), while idle-priority
+ * warming threads sized from the last image backwards, the two meeting
+ * once; with -o nowarm every one-image directory was sized on one CPU
+ * (600+ ms). Now the threads run ahead of the listing in the order it
+ * will ask (both CPUs busy, nothing sized twice) and the FUSE thread
+ * mostly finds its directory done or being done.
  */
 #include "warm.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #define MAX_WARM_THREADS 16
+/* Without warming, the images after a listed directory (in listing
+ * order) sized before anything asks: enough to keep the threads busy
+ * while the lister turns to the next directory, little for a listing that
+ * is not recursive to waste (~6 ms of CPU). */
+#define WARM_AHEAD 64
+/* How long a listing waits for an image another thread has taken before
+ * computing it itself (a starved idle-priority thread; one image takes
+ * ~0.1 ms, the largest a few ms). */
+#define WARM_WAIT_MS 50
+/* Sizing that paused this long is over: the release is due. */
+#define WARM_RELEASE_MS 100
+/* Warming threads run at normal priority while listings come at most
+ * this far apart: a listing waits for what they take. */
+#define WARM_LISTING_MS 100
+
+enum { FREE, TAKEN, DONE };
 
 struct warm {
     struct fsys *fs;
-    atomic_uint next;     /* the next image to size */
-    atomic_bool stop;
+    pthread_mutex_t mu;       /* guards everything below but the arrays' contents set at start */
+    pthread_cond_t work;      /* the threads wait for work or a release due */
+    pthread_cond_t done;      /* listings wait for images other threads took */
+    uint32_t n;
+    uint32_t *order;          /* images in listing order (see warm.h) */
+    uint32_t *pos;            /* each image's place in order */
+    unsigned char *state;     /* by place: FREE, TAKEN or DONE */
+    uint32_t next, limit;     /* the threads take from [next, limit) */
+    uint32_t sweep;           /* warming: then from here on (what next skipped) */
+    bool all, stop;
+    bool owed;                /* sized since the last release */
+    struct timespec listed;   /* when the last listing came */
+    unsigned idle;            /* threads waiting for work */
+    unsigned waiting;         /* listings waiting on `done` */
     pthread_t threads[MAX_WARM_THREADS];
     unsigned nthreads;
 };
 
-static void *warm_thread(void *arg)
+/* ---- listing order ---- */
+
+static int cmp_span(const void *a, const void *b, void *vfs)
+{
+    const struct fsys *fs = vfs;
+    uint64_t x = fs->img[*(const uint32_t *)a].span, y = fs->img[*(const uint32_t *)b].span;
+    return (x < y) - (x > y);
+}
+
+/* Names in reverse strcmp order: pushed so, the first pops first. */
+static int cmp_name_desc(const void *a, const void *b, void *vt)
+{
+    const tree *t = vt;
+    return strcmp(tree_node_at(t, *(const uint32_t *)b)->name, tree_node_at(t, *(const uint32_t *)a)->name);
+}
+
+/* Directory d's images at order[*at...] (longest first: no thread starts
+ * the directory's largest when the others are done), its subdirectories
+ * onto the stack. */
+static void visit(struct warm *w, uint32_t d, uint32_t *at, uint32_t *stack, uint32_t *top)
+{
+    const tree *t = w->fs->tree;
+    uint32_t first = *at, dirs = *top;
+    for (uint32_t c = tree_node_at(t, d)->first_child; c != TREE_NONE; c = tree_node_at(t, c)->next_sibling) {
+        const tree_node *node = tree_node_at(t, c);
+        if (node->kind == TREE_DIR)
+            stack[(*top)++] = c;
+        else if (node->kind == TREE_FILE && node->payload < w->n && w->pos[node->payload] == UINT32_MAX)
+            w->pos[w->order[(*at)++] = node->payload] = 0;
+    }
+    qsort_r(w->order + first, *at - first, sizeof *w->order, cmp_span, w->fs);
+    for (uint32_t k = first; k < *at; k++)
+        w->pos[w->order[k]] = k;
+    qsort_r(stack + dirs, *top - dirs, sizeof *stack, cmp_name_desc, (void *)t);
+}
+
+static bool listing_order(struct warm *w)
+{
+    uint32_t nodes = tree_count(w->fs->tree), at = 0, top = 0;
+    uint32_t *stack = malloc((nodes ? nodes : 1) * sizeof *stack);
+    if (!stack)
+        return false;
+    for (uint32_t i = 0; i < w->n; i++)
+        w->pos[i] = UINT32_MAX;
+    stack[top++] = TREE_ROOT; /* each directory is pushed once: nodes bound the stack */
+    while (top)
+        visit(w, stack[--top], &at, stack, &top);
+    free(stack);
+    for (uint32_t i = 0; i < w->n; i++) /* paths the tree refused: still sized */
+        if (w->pos[i] == UINT32_MAX)
+            w->pos[w->order[at] = i] = at, at++;
+    return true;
+}
+
+/* ---- taking images ---- */
+
+/* Move *from up to the first FREE place before `end`; false if none. The
+ * places passed are taken or done for good (a place is never freed). */
+static bool seek(const struct warm *w, uint32_t *from, uint32_t end)
+{
+    while (*from < end && w->state[*from] != FREE)
+        ++*from;
+    return *from < end;
+}
+
+/* The next image for a sizing thread (under mu). */
+static bool take(struct warm *w, uint32_t *k)
+{
+    if (seek(w, &w->next, w->limit))
+        *k = w->next++;
+    else if (w->all && seek(w, &w->sweep, w->n))
+        *k = w->sweep++;
+    else
+        return false;
+    w->state[*k] = TAKEN;
+    return true;
+}
+
+static bool has_work(struct warm *w)
+{
+    return seek(w, &w->next, w->limit) || (w->all && seek(w, &w->sweep, w->n));
+}
+
+static void size_at(struct warm *w, uint32_t k, bool *fresh)
+{
+    uint64_t size;
+    fsys_image_size_next(w->fs, w->order[k], &size, fresh); /* a failure is recorded for the image */
+    fsys_control_changed(w->fs);
+}
+
+static void finish(struct warm *w, uint32_t k)
+{
+    w->state[k] = DONE;
+    if (w->waiting)
+        pthread_cond_broadcast(&w->done);
+}
+
+/* ---- the threads ---- */
+
+static struct timespec after_ms(struct timespec t, long ms)
+{
+    t.tv_nsec += ms % 1000 * 1000000;
+    t.tv_sec += ms / 1000 + t.tv_nsec / 1000000000;
+    t.tv_nsec %= 1000000000;
+    return t;
+}
+
+static struct timespec now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t;
+}
+
+static bool later(struct timespec a, struct timespec b)
+{
+    return a.tv_sec > b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec > b.tv_nsec);
+}
+
+/* A thread's scheduling class: `idle` (SCHED_IDLE) or the one it was
+ * started with (the daemon's: a request's). */
+struct sched {
+    int policy;
+    struct sched_param param;
+    bool idle;
+};
+
+/* Idle priority for warming, unless listings are coming (under mu): they
+ * wait for what the thread takes. */
+static void set_class(struct warm *w, struct sched *s)
+{
+    bool want = w->all && later(now(), after_ms(w->listed, WARM_LISTING_MS));
+    if (want == s->idle)
+        return;
+    struct sched_param idle = {.sched_priority = 0};
+    if (pthread_setschedparam(pthread_self(), want ? SCHED_IDLE : s->policy, want ? &idle : &s->param) == 0)
+        s->idle = want;
+}
+
+/* Nothing to take (under mu): wait for work; the last thread to go idle
+ * after sizing releases once nothing came for WARM_RELEASE_MS. */
+static void rest(struct warm *w)
+{
+    w->idle++;
+    if (!w->owed || w->idle < w->nthreads) {
+        pthread_cond_wait(&w->work, &w->mu);
+    } else {
+        struct timespec until = after_ms(now(), WARM_RELEASE_MS);
+        int rc = 0;
+        while (!w->stop && !has_work(w) && rc != ETIMEDOUT)
+            rc = pthread_cond_timedwait(&w->work, &w->mu, &until);
+        if (rc == ETIMEDOUT && !w->stop && !has_work(w)) {
+            w->owed = false;
+            pthread_mutex_unlock(&w->mu);
+            fsys_release(w->fs);
+            fsys_control_changed(w->fs); /* /.dscfs/info's memory figures */
+            pthread_mutex_lock(&w->mu);
+        }
+    }
+    w->idle--;
+}
+
+static void *sizing_thread(void *arg)
 {
     struct warm *w = arg;
-    /* Only when a CPU would otherwise idle: requests come first. */
-    struct sched_param idle = {.sched_priority = 0};
-    pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle);
-    for (;;) {
-        unsigned k = atomic_fetch_add(&w->next, 1);
-        if (k >= w->fs->nimages || atomic_load(&w->stop))
-            break;
-        /* Last image first: a lister walks the tree roughly in image
-         * order, so the two meet once instead of sizing the same images. */
-        uint32_t i = w->fs->nimages - 1 - k;
-        uint64_t size;
-        fsys_image_size(w->fs, i, &size); /* a failure is recorded for the image */
-        fsys_control_changed(w->fs);
+    struct sched s = {.idle = false};
+    bool fresh = false;
+    pthread_getschedparam(pthread_self(), &s.policy, &s.param);
+    pthread_mutex_lock(&w->mu);
+    while (!w->stop) {
+        uint32_t k;
+        if (!take(w, &k)) {
+            fresh = false; /* the cache check of the last image is stale by now */
+            rest(w);
+            continue;
+        }
+        set_class(w, &s);
+        pthread_mutex_unlock(&w->mu);
+        size_at(w, k, &fresh);
+        pthread_mutex_lock(&w->mu);
+        finish(w, k);
     }
+    pthread_mutex_unlock(&w->mu);
     return NULL;
 }
 
@@ -59,70 +264,117 @@ static unsigned spawn(pthread_t *threads, unsigned max, void *(*fn)(void *), voi
     return n;
 }
 
-struct warm *warm_start(struct fsys *fs, unsigned nthreads)
+static void warm_free(struct warm *w)
+{
+    pthread_cond_destroy(&w->work);
+    pthread_cond_destroy(&w->done);
+    pthread_mutex_destroy(&w->mu);
+    free(w->order);
+    free(w->pos);
+    free(w->state);
+    free(w);
+}
+
+struct warm *warm_start(struct fsys *fs, unsigned nthreads, bool all)
 {
     struct warm *w = calloc(1, sizeof *w);
     if (!w)
         return NULL;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* the timed waits */
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->work, &ca);
+    pthread_cond_init(&w->done, &ca);
+    pthread_condattr_destroy(&ca);
+    size_t n = fs->nimages ? fs->nimages : 1;
     w->fs = fs;
-    atomic_init(&w->next, 0);
-    atomic_init(&w->stop, false);
-    w->nthreads = spawn(w->threads, nthreads < MAX_WARM_THREADS ? nthreads : MAX_WARM_THREADS, warm_thread, w);
-    if (w->nthreads == 0) {
-        free(w);
+    w->n = fs->nimages;
+    w->all = all;
+    w->limit = all ? fs->nimages : 0;
+    w->order = malloc(n * sizeof *w->order);
+    w->pos = malloc(n * sizeof *w->pos);
+    w->state = calloc(n, 1); /* FREE */
+    if (!w->order || !w->pos || !w->state || !listing_order(w)) {
+        warm_free(w);
         return NULL;
     }
-    return w;
+    fs->warm = w; /* before the threads: their sizes read it (engine_done) */
+    pthread_mutex_lock(&w->mu); /* they start once nthreads is set */
+    w->nthreads = spawn(w->threads, nthreads < MAX_WARM_THREADS ? nthreads : MAX_WARM_THREADS, sizing_thread, w);
+    pthread_mutex_unlock(&w->mu);
+    if (w->nthreads == 0) {
+        fs->warm = NULL;
+        warm_free(w);
+    }
+    return fs->warm;
 }
 
 void warm_stop(struct warm *w)
 {
     if (!w)
         return;
-    atomic_store(&w->stop, true);
+    pthread_mutex_lock(&w->mu);
+    w->stop = true;
+    pthread_cond_broadcast(&w->work);
+    pthread_mutex_unlock(&w->mu);
     for (unsigned i = 0; i < w->nthreads; i++)
         pthread_join(w->threads[i], NULL);
-    free(w);
+    w->fs->warm = NULL;
+    warm_free(w);
 }
 
-/* ---- a listing's sizes, now ---- */
-
-struct batch {
-    struct fsys *fs;
-    const uint32_t *images;
-    size_t n;
-    atomic_size_t next;
-};
-
-static void *size_batch(void *arg)
+void warm_sized(struct warm *w)
 {
-    struct batch *b = arg;
-    for (size_t k; (k = atomic_fetch_add(&b->next, 1)) < b->n;) {
-        uint64_t size;
-        fsys_image_size(b->fs, b->images[k], &size); /* a failure is recorded for the image */
+    pthread_mutex_lock(&w->mu);
+    w->owed = true;
+    if (w->idle == w->nthreads) /* all asleep: one times the release */
+        pthread_cond_signal(&w->work);
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* ---- listings ---- */
+
+/* Point the threads at a listing of places [a, b) (under mu): its images
+ * not taken yet first, then on past it. */
+static void steer(struct warm *w, uint32_t a, uint32_t b)
+{
+    uint32_t k = a;
+    w->next = seek(w, &k, b) ? a : (w->next > b ? w->next : b);
+    if (!w->all)
+        w->limit = w->n - b > WARM_AHEAD ? b + WARM_AHEAD : w->n;
+    w->listed = now();
+    if (w->idle && has_work(w))
+        pthread_cond_broadcast(&w->work);
+}
+
+void warm_listing(struct warm *w, const uint32_t *images, size_t n)
+{
+    if (!w || !n)
+        return;
+    uint32_t a = UINT32_MAX, b = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t p = w->pos[images[i]];
+        a = p < a ? p : a;
+        b = p + 1 > b ? p + 1 : b;
     }
-    return NULL;
-}
-
-static int cmp_span(const void *a, const void *b, void *vfs)
-{
-    const struct fsys *fs = vfs;
-    uint64_t x = fs->img[*(const uint32_t *)a].span, y = fs->img[*(const uint32_t *)b].span;
-    return (x < y) - (x > y);
-}
-
-void warm_size_now(struct fsys *fs, uint32_t *images, size_t n, unsigned nthreads)
-{
-    struct batch b = {.fs = fs, .images = images, .n = n};
-    /* Longest first, so that no thread starts the directory's largest
-     * image when the others are done. */
-    qsort_r(images, n, sizeof *images, cmp_span, fs);
-    pthread_t helpers[MAX_WARM_THREADS];
-    unsigned want = nthreads < MAX_WARM_THREADS ? nthreads : MAX_WARM_THREADS;
-    atomic_init(&b.next, 0);
-    want = want > n ? (unsigned)n : want;
-    unsigned started = want > 1 ? spawn(helpers, want - 1, size_batch, &b) : 0;
-    size_batch(&b);
-    for (unsigned i = 0; i < started; i++)
-        pthread_join(helpers[i], NULL);
+    bool fresh = false;
+    pthread_mutex_lock(&w->mu);
+    steer(w, a, b);
+    for (uint32_t k = a; seek(w, &k, b); k++) {
+        w->state[k] = TAKEN;
+        pthread_mutex_unlock(&w->mu);
+        size_at(w, k, &fresh);
+        pthread_mutex_lock(&w->mu);
+        finish(w, k);
+    }
+    struct timespec until = after_ms(now(), WARM_WAIT_MS);
+    w->waiting++;
+    for (uint32_t k = a; k < b; k++)
+        while (w->state[k] == TAKEN)
+            if (pthread_cond_timedwait(&w->done, &w->mu, &until) == ETIMEDOUT)
+                goto out; /* fill_stat computes what is left */
+out:
+    w->waiting--;
+    pthread_mutex_unlock(&w->mu);
 }

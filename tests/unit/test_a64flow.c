@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/a64flow.h"
+#include "base/insn.h"
 #include "suites.h"
 
 struct result {
@@ -202,6 +203,42 @@ START_TEST(maze_exhausts_the_budget)
 }
 END_TEST
 
+/* page_wanted: a function with no ADRP of a wanted page is skipped whole. */
+struct wanting {
+    struct result r; /* first: keep() reads the context as a result */
+    uint64_t page;
+};
+
+static bool want_page(void *ctx, uint64_t page) { return page == ((struct wanting *)ctx)->page; }
+
+START_TEST(only_wanted_pages)
+{
+    const uint32_t w[] = {
+        0xb0000035, 0xf94022a1, 0xd65f03c0, /* adrp x21, A; ldr x1, [x21, #0x40]; ret */
+        0x90000000, 0x94000040, 0xd65f03c0, /* adrp x0, .; bl ...; ret */
+    };
+    static const uint8_t starts[] = {12, 0}; /* LC_FUNCTION_STARTS: the second at +12 */
+    uint8_t code[sizeof w];
+    memcpy(code, w, sizeof w);
+    struct dsc_a64_code c = {.bytes = {code, sizeof code}, .addr = 0x1000, .fstarts = {starts, sizeof starts},
+                             .text_addr = 0x1000};
+    struct wanting x = {.page = dsc_a64_adrp_target(w[0], 0x1000)};
+    ck_assert_int_eq(dsc_a64_each_function(&c, keep, &x), 0);
+    ck_assert_uint_eq(x.r.calls, 2);
+    c.page_wanted = want_page;
+    x.r = (struct result){0};
+    ck_assert_int_eq(dsc_a64_each_function(&c, keep, &x), 0);
+    ck_assert_uint_eq(x.r.calls, 1);
+    ck_assert_uint_eq(x.r.n, 3);
+    ck_assert_uint_eq(x.r.adrp[1], 0); /* the first, analysed */
+    x.page = 0x1000;                   /* the second's page only */
+    x.r = (struct result){0};
+    ck_assert_int_eq(dsc_a64_each_function(&c, keep, &x), 0);
+    ck_assert_uint_eq(x.r.calls, 1);
+    ck_assert(x.r.escaped[0]); /* adrp x0 is an argument of the call */
+}
+END_TEST
+
 Suite *a64flow_suite(void)
 {
     Suite *s = suite_create("a64flow");
@@ -209,6 +246,7 @@ Suite *a64flow_suite(void)
     tcase_add_loop_test(tc, flow_cases, 0, (int)(sizeof cases / sizeof cases[0]));
     tcase_add_test(tc, too_long_to_analyse);
     tcase_add_test(tc, maze_exhausts_the_budget);
+    tcase_add_test(tc, only_wanted_pages);
     suite_add_tcase(s, tc);
     return s;
 }

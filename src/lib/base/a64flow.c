@@ -527,6 +527,19 @@ static bool analyse(struct flow *f, const struct section *sec, uint64_t first, u
     return true;
 }
 
+/* Does instructions [first, first + n) hold an ADRP of a page the caller
+ * wants? (Data in code included: a word too many only costs an analysis.) */
+static bool wanted(const struct dsc_a64_code *c, void *ctx, uint64_t first, uint32_t n)
+{
+    for (uint64_t i = first; i < first + n; i++) {
+        uint32_t w = dsc_le32(c->bytes.data + i * 4);
+        unsigned rd;
+        if (dsc_a64_is_adrp(w, &rd) && c->page_wanted(ctx, dsc_a64_adrp_target(w, c->addr + i * 4)))
+            return true;
+    }
+    return false;
+}
+
 int dsc_a64_each_function(const struct dsc_a64_code *c, dsc_a64_func_fn fn, void *ctx)
 {
     struct section sec = {.c = c, .ninsns = c->bytes.size / 4};
@@ -551,6 +564,10 @@ int dsc_a64_each_function(const struct dsc_a64_code *c, dsc_a64_func_fn fn, void
         uint64_t end = k + 1 < sec.nstarts ? sec.starts[k + 1] : sec.ninsns;
         for (uint64_t first = sec.starts[k]; rc == 0 && first < end;) {
             uint32_t n = (uint32_t)(end - first > longest ? longest : end - first);
+            if (c->page_wanted && !wanted(c, ctx, first, n)) {
+                first += n;
+                continue;
+            }
             if (!analyse(&f, &sec, first, n, lead)) {
                 f.in_cap = 0;
                 rc = -1;

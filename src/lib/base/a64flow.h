@@ -49,6 +49,11 @@ struct dsc_a64_code {
     dsc_span fstarts;       /* LC_FUNCTION_STARTS payload (may be empty) */
     dsc_span dic;           /* LC_DATA_IN_CODE entries (may be empty) */
     uint64_t text_addr;     /* address both of them count from (__TEXT) */
+    /* Optional (NULL: every function). A caller that follows only some
+     * pages says which (called with dsc_a64_each_function's ctx): a
+     * function none of whose words is an ADRP of such a page is neither
+     * analysed nor passed to fn. */
+    bool (*page_wanted)(void *ctx, uint64_t page);
 };
 
 /* One analysed function: per instruction i (address pc + 4 * i),
@@ -64,7 +69,8 @@ struct dsc_a64_func {
     const bool *escaped;
 };
 
-/* Calls fn for each function of the section, in address order. Returns
+/* Calls fn for each function of the section (c->page_wanted says which),
+ * in address order. Returns
  * 0, -1 when out of memory, or fn's first nonzero return. */
 typedef int (*dsc_a64_func_fn)(void *ctx, const struct dsc_a64_func *f);
 int dsc_a64_each_function(const struct dsc_a64_code *c, dsc_a64_func_fn fn, void *ctx);

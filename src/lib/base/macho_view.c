@@ -104,10 +104,6 @@ static int parse_segment(struct dsc_macho *mo, const struct dsc_lc *lc, const ch
     uint64_t end;
     if (!dsc_add_ok(s->vmaddr, s->vmsize, &end))
         return dsc_fail(err, who, "segment %s wraps the address space", s->name);
-    struct dsc_section *grown = realloc(mo->sects, (mo->nsects + s->nsects + 1) * sizeof *grown);
-    if (!grown)
-        return dsc_fail_oom(err, who);
-    mo->sects = grown;
     for (uint32_t i = 0; i < s->nsects; i++)
         read_section(mo, p + fixed + (uint64_t)i * ssize, &mo->sects[mo->nsects++]);
     mo->nsegs++;
@@ -140,8 +136,12 @@ static int parse_commands(struct dsc_macho *mo, const char *who, dsc_error *err)
 {
     uint64_t cur = 0;
     struct dsc_lc lc;
+    /* Room for every section at once: each segment's lie inside its own
+     * command (parse_segment checks), so sizeofcmds bounds them all. */
+    unsigned ssize = mo->is64 ? SECT_SIZE_64 : SECT_SIZE;
     mo->segs = calloc(mo->ncmds ? mo->ncmds : 1, sizeof *mo->segs);
-    if (!mo->segs)
+    mo->sects = malloc((mo->sizeofcmds / ssize + 1) * sizeof *mo->sects);
+    if (!mo->segs || !mo->sects)
         return dsc_fail_oom(err, who);
     for (uint32_t i = 0; i < mo->ncmds; i++) {
         if (!dsc_lc_next(mo, &cur, &lc))

@@ -20,6 +20,8 @@
  *    and passes must skip byte edits while still producing every record that
  *    decides the output's size (fixups, imports, LINKEDIT blobs, segments).
  *    Read pointers with plan_read_ptr(), which works in both kinds of plan.
+ *    The chained encoder sizes its blob but writes no chain entries there
+ *    (pass_fixups.c chain_segment says why that cannot change a size).
  *  - Every failure fills plan->err through plan_fail() ("<cache>: <image>:
  *    message") and makes the pass return -1; the pipeline stops there.
  *

@@ -121,10 +121,12 @@ struct recover {
     const struct dsc_imports *im;
     struct twin *twins;
     size_t ntwins;
-    unsigned *gots;         /* the sections is_got or is_auth_ptr, by index */
+    struct got_sect { uint64_t addr, size; unsigned index; } *gots; /* is_got or is_auth_ptr */
     unsigned ngots;
     uint64_t *fixed;        /* addresses of the fixups in them, sorted */
     size_t nfixed;
+    size_t *bound;          /* those fixups that bind, no addend: indices, in order */
+    size_t nbound;
     struct dsc_got_recovered *out;
     size_t nout;
     uint64_t *auth_ptrs;    /* zeroed __auth_ptr slots, in address order */
@@ -152,11 +154,9 @@ static const struct dsc_section *section_at(const struct dsc_macho *mo, uint64_t
  * are elsewhere: a few ranges tell them apart before any name is read. */
 static bool in_gots(const struct recover *r, uint64_t addr)
 {
-    for (unsigned i = 0; i < r->ngots; i++) {
-        const struct dsc_section *s = &r->p->mo.sects[r->gots[i]];
-        if (addr - s->addr < s->size)
+    for (unsigned i = 0; i < r->ngots; i++)
+        if (addr - r->gots[i].addr < r->gots[i].size)
             return true;
-    }
     return false;
 }
 
@@ -165,12 +165,11 @@ static bool in_gots(const struct recover *r, uint64_t addr)
 static void claim_bound(struct recover *r)
 {
     struct dsc_plan *p = r->p;
-    for (size_t i = 0; i < p->nfixups; i++) {
-        const struct dsc_fixup *f = &p->fixups[i];
-        const struct dsc_section *s;
+    for (size_t i = 0; i < r->nbound; i++) {
+        const struct dsc_fixup *f = &p->fixups[r->bound[i]];
+        const struct dsc_section *s = section_at(&p->mo, f->address);
         struct twin *t;
-        if (f->kind != DSC_FIXUP_BIND || f->addend || !in_gots(r, f->address) ||
-            !(s = section_at(&p->mo, f->address)) || !(is_got(s) || is_auth_ptr(s)))
+        if (!s || !(is_got(s) || is_auth_ptr(s)))
             continue;
         while ((t = twin_named(r->syms, r->twins, r->ntwins, p->imports[f->import].name, &f->auth)))
             claim(r, t, f->address, false, false);
@@ -238,25 +237,30 @@ static int share_auth_ptrs(struct recover *r)
     return 0;
 }
 
-/* The GOT-like sections, their slot count, and the fixups in them. */
+/* The GOT-like sections, their slot count, and the fixups in them (one
+ * pass over all fixups). */
 static int find_gots(struct recover *r, size_t *slots)
 {
     const struct dsc_plan *p = r->p;
     *slots = 0;
     r->gots = malloc((p->mo.nsects + 1) * sizeof *r->gots);
-    if (!r->gots)
+    r->fixed = malloc((p->nfixups + 1) * sizeof *r->fixed);
+    r->bound = malloc((p->nfixups + 1) * sizeof *r->bound);
+    if (!r->gots || !r->fixed || !r->bound)
         return plan_oom(r->p);
     for (unsigned i = 0; i < p->mo.nsects; i++)
         if (is_got(&p->mo.sects[i]) || is_auth_ptr(&p->mo.sects[i])) {
-            r->gots[r->ngots++] = i;
+            r->gots[r->ngots++] = (struct got_sect){p->mo.sects[i].addr, p->mo.sects[i].size, i};
             *slots += p->mo.sects[i].size / p->ptr_size;
         }
-    r->fixed = malloc((p->nfixups + 1) * sizeof *r->fixed);
-    if (!r->fixed)
-        return plan_oom(r->p);
-    for (size_t i = 0; i < p->nfixups; i++)
-        if (in_gots(r, p->fixups[i].address))
-            r->fixed[r->nfixed++] = p->fixups[i].address;
+    for (size_t i = 0; r->ngots && i < p->nfixups; i++) {
+        const struct dsc_fixup *f = &p->fixups[i];
+        if (!in_gots(r, f->address))
+            continue;
+        r->fixed[r->nfixed++] = f->address;
+        if (f->kind == DSC_FIXUP_BIND && !f->addend)
+            r->bound[r->nbound++] = i;
+    }
     dsc_sort(r->fixed, r->nfixed, sizeof *r->fixed, cmp_u64);
     return 0;
 }
@@ -277,7 +281,7 @@ static int recover_all(struct recover *r)
         return plan_oom(p);
     claim_bound(r);
     for (unsigned i = 0; i < r->ngots; i++) {
-        const struct dsc_section *s = &p->mo.sects[r->gots[i]];
+        const struct dsc_section *s = &p->mo.sects[r->gots[i].index];
         if ((is_got(s) && (s->flags & SECTION_TYPE) == S_REGULAR) || is_auth_ptr(s))
             claim_zeroed(r, s);
     }
@@ -302,6 +306,7 @@ int dsc_got_recover(struct dsc_plan *p, struct dsc_symbols *syms, const struct d
     free(r.twins);
     free(r.gots);
     free(r.fixed);
+    free(r.bound);
     free(r.auth_ptrs);
     if (rc) {
         free(r.out);

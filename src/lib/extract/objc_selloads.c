@@ -44,6 +44,7 @@ struct finder {
     struct objc_pass *op;
     uint8_t *users;             /* per instruction of the function (groups) */
     size_t cap;
+    struct objc_addrmap pages;  /* the pages of op->sel_by_addr's strings */
 };
 
 /* Is user i an ADD of a selector string? Its selref value in *selref. */
@@ -137,6 +138,13 @@ static int add_adr_load(struct objc_pass *op, uint64_t at, uint64_t selref)
     return 0;
 }
 
+static bool selector_page(void *ctx, uint64_t page)
+{
+    const struct finder *fi = ctx;
+    uint64_t v;
+    return objc_addrmap_get(&fi->pages, page, &v);
+}
+
 static int scan_section(struct objc_pass *op, struct finder *fi, const struct dsc_section *s)
 {
     struct dsc_a64_code c = {.addr = s->addr};
@@ -150,7 +158,28 @@ static int scan_section(struct objc_pass *op, struct finder *fi, const struct ds
             return -1;
     }
     code_tables(&op->p->mo, &c);
+    if (fi->pages.m.count)
+        c.page_wanted = selector_page;
     return dsc_a64_each_function(&c, on_function, fi) ? plan_oom(op->p) : 0;
+}
+
+/* The pages holding the selector strings: an ADD of a selector (of at
+ * most 4095 to an ADRP's page) has one of them as its base, so functions
+ * without an ADRP of one have nothing on_function looks for. Empty (every
+ * function analysed) when a string is on page 0, which no map can key. */
+static bool selector_pages(struct finder *fi)
+{
+    const struct objc_map *m = &fi->op->sel_by_addr.m;
+    for (size_t i = 0; i < m->nslots; i++) {
+        uint64_t page = m->slots[i].key & ~0xFFFull;
+        if (m->slots[i].key && !page) {
+            objc_addrmap_free(&fi->pages);
+            return true;
+        }
+        if (m->slots[i].key && !objc_addrmap_put(&fi->pages, page, 1))
+            return false;
+    }
+    return true;
 }
 
 int objc_find_selector_loads(struct objc_pass *op)
@@ -159,13 +188,14 @@ int objc_find_selector_loads(struct objc_pass *op)
     if (mo->cputype != CPU_TYPE_ARM64 || !op->sel_by_addr.m.count)
         return 0;
     struct finder fi = {.op = op};
-    int rc = 0;
+    int rc = selector_pages(&fi) ? 0 : plan_oom(op->p);
     for (unsigned i = 0; rc == 0 && i < mo->nsects; i++) {
         const struct dsc_section *s = &mo->sects[i];
         if (s->flags & (S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS))
             rc = scan_section(op, &fi, s);
     }
     free(fi.users);
+    objc_addrmap_free(&fi.pages);
     return rc;
 }
 

@@ -27,17 +27,39 @@
 #define CHAINED_PAGE 0x4000u
 #define CHAINED_START_NONE 0xFFFFu
 
+/* First of the `n` sorted fixups at `v` at or after `addr`. */
+static size_t lower_bound_in(const struct dsc_fixup *v, size_t n, uint64_t addr)
+{
+    return dsc_lower_bound(v, n, sizeof *v, offsetof(struct dsc_fixup, address), addr);
+}
+
+/* Up to this many fixups after a sorted run are put in place one by one. */
+#define FEW_APPENDED 16
+
 int fixups_sort(struct dsc_plan *p)
 {
     /* Slide walks emit each segment's fixups in order, and segments come
      * in address order: often no sort is due, and one pass of direct
-     * comparisons (no comparator calls) finds that, duplicates included. */
-    size_t sorted = 1;
-    while (sorted < p->nfixups && p->fixups[sorted - 1].address < p->fixups[sorted].address)
+     * comparisons (no comparator calls) finds that, duplicates included.
+     * Else the usual shape is that run with a few fixups appended (binds
+     * and slots the passes add): each moves to its place, found by binary
+     * search. Addresses are unique or the plan fails below, so this order
+     * is the one a sort gives. */
+    size_t n = p->nfixups, sorted = 1;
+    while (sorted < n && p->fixups[sorted - 1].address < p->fixups[sorted].address)
         sorted++;
-    if (sorted >= p->nfixups)
+    if (sorted >= n)
         return 0;
-    dsc_sort(p->fixups, p->nfixups, sizeof *p->fixups, plan_cmp_fixup);
+    if (n - sorted > FEW_APPENDED) {
+        dsc_sort(p->fixups, n, sizeof *p->fixups, plan_cmp_fixup);
+    } else {
+        for (size_t i = sorted; i < n; i++) {
+            struct dsc_fixup f = p->fixups[i];
+            size_t at = lower_bound_in(p->fixups, i, f.address);
+            memmove(&p->fixups[at + 1], &p->fixups[at], (i - at) * sizeof f);
+            p->fixups[at] = f;
+        }
+    }
     for (size_t i = 1; i < p->nfixups; i++)
         if (p->fixups[i].address == p->fixups[i - 1].address)
             return plan_fail(p, "two fixups at 0x%llx", (unsigned long long)p->fixups[i].address);
@@ -232,12 +254,6 @@ static int chain_entry(struct dsc_plan *p, const struct dsc_fixup *f, uint64_t n
     }
 }
 
-/* First fixup (sorted) at or after `addr`. */
-static size_t lower_bound(const struct dsc_plan *p, uint64_t addr)
-{
-    return dsc_lower_bound(p->fixups, p->nfixups, sizeof *p->fixups, offsetof(struct dsc_fixup, address), addr);
-}
-
 static bool encodable(const struct dsc_fixup *f) { return f->kind != DSC_FIXUP_EXTERNAL; }
 
 /* starts_in_segment for segment `si`; writes chain entries into its bytes. */
@@ -255,6 +271,15 @@ static int chain_segment(struct dsc_plan *p, unsigned si, size_t first, size_t e
         ok = blob_u16(b, CHAINED_START_NONE);
     if (!ok)
         return plan_oom(p);
+    /* A size plan stops here. The blob's share of this segment is sized
+     * above by its page count alone; what follows writes page starts into
+     * it and chain entries over pointers in place, neither of which moves
+     * a length. What is skipped besides is each pointer's check (8-byte
+     * alignment, the codec's ranges): a cache holding a pointer that no
+     * chain entry can hold fails in dsc_extract, where the size plan gives
+     * the size the output would have had. */
+    if (!p->copy_bytes)
+        return 0;
     uint8_t *starts = b->data + at + 22;
     for (size_t i = first; i < end; i++) {
         const struct dsc_fixup *f = &p->fixups[i];
@@ -400,7 +425,8 @@ int encode_chained(struct dsc_plan *p)
     size_t covered = 0;
     for (unsigned si = 0; ok && si < p->nsegs; si++) {
         const struct dsc_out_segment *s = &p->segs[si];
-        size_t first = lower_bound(p, s->vmaddr), end = lower_bound(p, s->vmaddr + s->filesize);
+        size_t first = lower_bound_in(p->fixups, p->nfixups, s->vmaddr),
+               end = lower_bound_in(p->fixups, p->nfixups, s->vmaddr + s->filesize);
         if (first == end)
             continue;
         covered += end - first;

@@ -122,30 +122,42 @@ static bool add_string(struct dsc_plan *p, const char *s, size_t len, uint32_t *
 /* Append the nlists [first, first+count) of `syms`, their names (indices
  * in `strs`) copied to the new string table; the names in `names` when
  * it is given. The room for the nlists is taken at once, and each is
- * written in place. */
+ * written in place; names that follow each other in `strs` (as a linker
+ * writes them) are copied as one run. */
 static int add_range(struct dsc_plan *p, dsc_span syms, unsigned nl_size, uint32_t first, uint32_t count,
                      dsc_span strs, const char **names)
 {
-    struct dsc_blob *symtab = &p->le.symtab;
+    struct dsc_blob *symtab = &p->le.symtab, *strtab = &p->le.strtab;
+    const char *run = NULL;   /* names not yet copied: run_len bytes from here */
+    size_t run_len = 0;
     if (!blob_reserve(symtab, (size_t)count * nl_size))
         return plan_fail_code(p, DSC_ERR_NOMEM, "out of memory building the symbol table");
     for (uint32_t i = 0; i < count; i++) {
         const uint8_t *nl = syms.data + (uint64_t)(first + i) * nl_size;
         const char *name;
         size_t len;
-        uint32_t strx = dsc_le32(nl), new_strx;
+        uint32_t strx = dsc_le32(nl);
         if (!span_cstr(strs, strx, strs.size, &name, &len))
             return plan_fail(p, "symbol name at string index %u is out of its string table", strx);
-        if (!add_string(p, name, len, &new_strx))
+        if (!run || name != run + run_len) {
+            if (run_len && !blob_add(strtab, run, run_len))
+                return plan_fail_code(p, DSC_ERR_NOMEM, "out of memory building the symbol table");
+            run = name;
+            run_len = 0;
+        }
+        if (strtab->size + run_len > UINT32_MAX - len - 1)
             return plan_fail_code(p, DSC_ERR_NOMEM, "out of memory building the symbol table");
         uint8_t *out = symtab->data + symtab->size;
         memcpy(out, nl, nl_size);
-        dsc_put32(out, new_strx);
+        dsc_put32(out, (uint32_t)(strtab->size + run_len));
+        run_len += len + 1;
         symtab->size += nl_size;
         p->le.nsyms++;
         if (names)
             names[i] = name;
     }
+    if (run_len && !blob_add(strtab, run, run_len))
+        return plan_fail_code(p, DSC_ERR_NOMEM, "out of memory building the symbol table");
     return 0;
 }
 

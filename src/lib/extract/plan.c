@@ -56,11 +56,15 @@ void plan_warn(struct dsc_plan *p, const char *fmt, ...)
 
 /* ---- blobs ---- */
 
+/* A blob's first capacity: most LINKEDIT pieces and load commands of an
+ * image are a few KiB, so they grow once or twice, not six times. */
+#define BLOB_FIRST 4096
+
 bool blob_reserve(struct dsc_blob *b, size_t extra)
 {
     if (b->cap - b->size >= extra)
         return true;
-    size_t want = b->cap ? b->cap : 64;
+    size_t want = b->cap ? b->cap : BLOB_FIRST;
     while (want - b->size < extra) {
         if (want > SIZE_MAX / 2)
             return false;

@@ -10,88 +10,129 @@
 #include <string.h>
 
 #include "index/imports.h"
+#include "base/grow.h"
 #include "base/sort.h"
 
 
-/* The external and undefined symbols by name: an open-addressing hash
- * table, built on the first lookup (most images look up a few names among
- * hundreds of extdefs: hashing each name once is cheaper than sorting
- * them). Names are kept as string-table offsets: the blob may move as it
- * grows. Every n_strx here was written by pass_linkedit or add_undefined,
- * each to a NUL-terminated name inside the table. */
-struct sym_ref {
+/* The lookups are gathered first, in the order a linker makes them (the
+ * indirect entries, then every other import), and their few names found
+ * in one pass over the symbols: hashing each symbol's name to look for it
+ * among a dozen wanted names is cheaper than indexing hundreds of extdefs
+ * for a dozen questions. They are then answered in order, each missing
+ * import adding its undefined symbol as the first lookup of it asks. */
+
+/* A name looked for: the first external or undefined symbol so named, or
+ * the undefined symbol added for it. */
+struct wanted {
+    const char *name;
     uint32_t hash;
-    uint32_t strx;
-    uint32_t index;   /* the symbol's, plus one; 0: empty */
+    uint32_t index;   /* the symbol's, plus one; 0: none yet */
 };
 
-struct symtab_view {
+#define NO_SLOT UINT64_MAX
+
+/* One lookup: an indirect entry to point (NO_SLOT: none) at a name, with
+ * the import bound under it, if any, to add when no symbol has it. */
+struct lookup {
+    uint64_t slot;
+    const char *name;
+    const struct dsc_import *im;
+    uint32_t want;    /* its name in wanted[] */
+};
+
+struct lookups {
     struct dsc_plan *p;
-    unsigned nl_size;
-    struct sym_ref *refs;   /* NULL until the first lookup */
-    size_t mask;            /* capacity - 1, a power of two minus one */
+    struct lookup *v;
+    size_t n, cap;
+    struct wanted *wanted;
+    size_t nwanted;
+    uint32_t *table;  /* wanted by hash: index plus one; 0: empty */
+    size_t mask;      /* table size minus one, a power of two minus one */
 };
 
 /* Any hash will do (the table answers exact names); this one reads the
- * name a word at a time. */
+ * length and at most the first and last 8 bytes. */
 static uint32_t name_hash(const char *name)
 {
-    size_t len = strlen(name), i = 0;
-    uint64_t h = len, w;
-    for (; i + 8 <= len; i += 8) {
-        memcpy(&w, name + i, 8);
-        h = (h ^ w) * 0x9E3779B97F4A7C15u;
-        h ^= h >> 29;
+    size_t len = strlen(name);
+    uint64_t a = 0, b = 0;
+    if (len >= 8) {
+        memcpy(&a, name, 8);
+        memcpy(&b, name + len - 8, 8);
+    } else {
+        for (size_t i = 0; i < len; i++)
+            a = a << 8 | (uint8_t)name[i];
     }
-    for (w = 0; i < len; i++)
-        w = w << 8 | (uint8_t)name[i];
-    h = (h ^ w) * 0x9E3779B97F4A7C15u;
+    uint64_t h = (len ^ a) * 0x9E3779B97F4A7C15u;
+    h = (h ^ (h >> 29) ^ b) * 0x9E3779B97F4A7C15u;
     return (uint32_t)(h >> 32);
 }
 
-/* The slot holding `name` (hash `hash`), or the empty slot where it goes. */
-static struct sym_ref *slot_of(const struct symtab_view *v, const char *name, uint32_t hash)
+/* The table's slot for `name`: where its wanted entry is, or the empty
+ * one where it would go. */
+static uint32_t *want_slot(const struct lookups *l, const char *name, uint32_t hash)
 {
-    const char *strs = (const char *)v->p->le.strtab.data;
-    for (size_t k = hash & v->mask;; k = (k + 1) & v->mask) {
-        struct sym_ref *r = &v->refs[k];
-        if (!r->index || (r->hash == hash && strcmp(strs + r->strx, name) == 0))
-            return r;
+    for (size_t k = hash & l->mask;; k = (k + 1) & l->mask) {
+        uint32_t *t = &l->table[k];
+        if (!*t || (l->wanted[*t - 1].hash == hash && strcmp(l->wanted[*t - 1].name, name) == 0))
+            return t;
     }
 }
 
-/* Room for every symbol from the first external one on, and an undefined
- * symbol for each import: the table stays at most half full. */
-static int load_view(struct symtab_view *v)
+static int add_lookup(struct lookups *l, uint64_t slot, const char *name, const struct dsc_import *im)
 {
-    struct dsc_plan *p = v->p;
-    struct dsc_linkedit *le = &p->le;
-    size_t want = 2 * ((size_t)le->nsyms - le->nlocal + p->nimports + 1), cap = 16;
-    while (cap < want)
+    if (!DSC_GROW(l->v, l->n, l->cap, 16))
+        return plan_oom(l->p);
+    l->v[l->n++] = (struct lookup){slot, name, im, 0};
+    return 0;
+}
+
+/* The wanted names of the lookups, each once, in a table at most half full. */
+static int index_wanted(struct lookups *l)
+{
+    size_t cap = 16;
+    while (cap < 2 * l->n)
         cap *= 2;
-    v->nl_size = p->mo.is64 ? 16 : 12;
-    v->mask = cap - 1;
-    v->refs = calloc(cap, sizeof *v->refs);
-    if (!v->refs)
-        return plan_oom(p);
-    for (uint32_t i = le->nlocal; i < le->nsyms; i++) {
-        uint32_t strx = dsc_le32(le->symtab.data + (uint64_t)i * v->nl_size);
-        if (strx >= le->strtab.size)
-            continue;
-        uint32_t hash = name_hash((const char *)le->strtab.data + strx);
-        struct sym_ref *r = slot_of(v, (const char *)le->strtab.data + strx, hash);
-        if (!r->index) /* the first symbol of a name is the one named */
-            *r = (struct sym_ref){hash, strx, i + 1};
+    l->mask = cap - 1;
+    l->table = calloc(cap, sizeof *l->table);
+    l->wanted = malloc((l->n ? l->n : 1) * sizeof *l->wanted);
+    if (!l->table || !l->wanted)
+        return plan_oom(l->p);
+    for (size_t i = 0; i < l->n; i++) {
+        uint32_t hash = name_hash(l->v[i].name), *t = want_slot(l, l->v[i].name, hash);
+        if (!*t) {
+            l->wanted[l->nwanted] = (struct wanted){l->v[i].name, hash, 0};
+            *t = (uint32_t)++l->nwanted;
+        }
+        l->v[i].want = *t - 1;
     }
     return 0;
 }
 
-/* An undefined nlist for an import the symtab lacks (undefineds are last,
- * so appending keeps the LC_DYSYMTAB ranges contiguous), put in slot `r`. */
-static int add_undefined(struct symtab_view *v, const struct dsc_import *im, struct sym_ref *r, uint32_t hash,
-                         uint32_t *index)
+/* The first external or undefined symbol of each wanted name. Every
+ * n_strx here was written by pass_linkedit, each to a NUL-terminated name
+ * inside the table. */
+static void find_wanted(struct lookups *l)
 {
-    struct dsc_linkedit *le = &v->p->le;
+    const struct dsc_linkedit *le = &l->p->le;
+    unsigned nl_size = l->p->mo.is64 ? 16 : 12;
+    for (uint32_t i = le->nlocal; i < le->nsyms; i++) {
+        uint32_t strx = dsc_le32(le->symtab.data + (uint64_t)i * nl_size);
+        if (strx >= le->strtab.size)
+            continue;
+        const char *name = (const char *)le->strtab.data + strx;
+        uint32_t *t = want_slot(l, name, name_hash(name));
+        if (*t && !l->wanted[*t - 1].index)
+            l->wanted[*t - 1].index = i + 1;
+    }
+}
+
+/* An undefined nlist for an import the symtab lacks (undefineds are last,
+ * so appending keeps the LC_DYSYMTAB ranges contiguous); its index plus
+ * one in *index. */
+static int add_undefined(struct dsc_plan *p, const struct dsc_import *im, uint32_t *index)
+{
+    struct dsc_linkedit *le = &p->le;
     uint8_t nl[16] = {0};
     unsigned ord = im->lib_ordinal > 0 ? (unsigned)im->lib_ordinal
                    : im->lib_ordinal == DSC_ORDINAL_FLAT_LOOKUP ? DYNAMIC_LOOKUP_ORDINAL : 0;
@@ -100,13 +141,34 @@ static int add_undefined(struct symtab_view *v, const struct dsc_import *im, str
     nl[4] = N_UNDF | N_EXT;
     nl[6] = (uint8_t)desc;
     nl[7] = (uint8_t)(desc >> 8);
-    uint32_t strx = (uint32_t)le->strtab.size;
     if (le->strtab.size > UINT32_MAX - strlen(im->name) - 1 || le->nsyms >= UINT32_MAX - 1 ||
-        !blob_add(&le->symtab, nl, v->nl_size) || !blob_add(&le->strtab, im->name, strlen(im->name) + 1))
-        return plan_oom(v->p);
-    *index = le->nsyms++;
+        !blob_add(&le->symtab, nl, p->mo.is64 ? 16 : 12) || !blob_add(&le->strtab, im->name, strlen(im->name) + 1))
+        return plan_oom(p);
+    *index = ++le->nsyms;
     le->nundef++;
-    *r = (struct sym_ref){hash, strx, *index + 1};
+    return 0;
+}
+
+/* Answer the lookups in order: point each entry at its name's symbol,
+ * adding an undefined symbol for the import bound under it (else the
+ * first import of that name) when the symtab has none. */
+static int answer(struct lookups *l)
+{
+    struct dsc_plan *p = l->p;
+    for (size_t i = 0; i < l->n; i++) {
+        const struct lookup *q = &l->v[i];
+        struct wanted *w = &l->wanted[q->want];
+        const struct dsc_import *im = q->im;
+        for (uint32_t k = 0; !w->index && !im && k < p->nimports; k++)
+            if (strcmp(p->imports[k].name, q->name) == 0)
+                im = &p->imports[k];
+        if (!w->index && !im)
+            continue; /* no symbol to point at */
+        if (!w->index && add_undefined(p, im, &w->index))
+            return -1;
+        if (q->slot != NO_SLOT)
+            dsc_put32(p->le.indirect.data + q->slot * 4, w->index - 1);
+    }
     return 0;
 }
 
@@ -143,44 +205,13 @@ static const char *slot_name(const struct dsc_stub_name *by_slot, size_t n, uint
     return s ? s->name : NULL;
 }
 
-/* The symbol index for `name`, adding an undefined symbol for the import
- * bound under it (`im`, else the first import of that name) when the
- * symtab has none; false when there is none to point at. */
-static int symbol_for(struct symtab_view *v, const char *name, const struct dsc_import *im, uint32_t *index,
-                      bool *found)
+/* The lookups of the indirect entries, in order. */
+static int entry_lookups(struct lookups *l, const struct dsc_stub_name *stubs, size_t nstubs,
+                         const struct dsc_stub_name *by_slot, const struct dsc_fixup_ref *by_addr)
 {
-    const struct dsc_plan *p = v->p;
-    if (!v->refs && load_view(v))
-        return -1;
-    uint32_t hash = name_hash(name);
-    struct sym_ref *r = slot_of(v, name, hash);
-    *found = true;
-    if (r->index) {
-        *index = r->index - 1;
-        return 0;
-    }
-    for (uint32_t i = 0; !im && i < p->nimports; i++)
-        if (strcmp(p->imports[i].name, name) == 0)
-            im = &p->imports[i];
-    if (!im) {
-        *found = false;
-        return 0;
-    }
-    return add_undefined(v, im, r, hash, index);
-}
-
-int dsc_symbolize_indirect(struct dsc_plan *p, const struct dsc_stub_name *stubs, size_t nstubs,
-                           const struct dsc_fixup_ref *by_addr)
-{
-    struct symtab_view v = {.p = p};
-    struct dsc_stub_name *by_slot = malloc((nstubs ? nstubs : 1) * sizeof *by_slot);
-    int rc = by_slot ? 0 : plan_oom(p);
-    if (rc == 0 && nstubs) {
-        memcpy(by_slot, stubs, nstubs * sizeof *stubs);
-        dsc_sort(by_slot, nstubs, sizeof *by_slot, cmp_slot);
-    }
+    struct dsc_plan *p = l->p;
     unsigned elem;
-    for (unsigned s = 0; rc == 0 && s < p->mo.nsects; s++) {
+    for (unsigned s = 0; s < p->mo.nsects; s++) {
         const struct dsc_section *x = &p->mo.sects[s];
         uint32_t type = x->flags & 0xFF;
         if (type == S_SYMBOL_STUBS)
@@ -189,7 +220,7 @@ int dsc_symbolize_indirect(struct dsc_plan *p, const struct dsc_stub_name *stubs
             elem = p->ptr_size;
         else
             continue;
-        for (uint64_t k = 0; elem && rc == 0 && k < x->size / elem; k++) {
+        for (uint64_t k = 0; elem && k < x->size / elem; k++) {
             uint64_t at = x->addr + k * elem, slot = (uint64_t)x->reserved1 + k;
             if (slot >= p->le.nindirect)
                 break;
@@ -206,25 +237,40 @@ int dsc_symbolize_indirect(struct dsc_plan *p, const struct dsc_stub_name *stubs
                     name = slot_name(by_slot, nstubs, at);
                 }
             }
-            if (!name)
-                continue;
-            uint32_t index = 0;
-            bool found = false;
-            rc = symbol_for(&v, name, im, &index, &found);
-            if (rc == 0 && found)
-                dsc_put32(p->le.indirect.data + slot * 4, index);
+            if (name && add_lookup(l, slot, name, im))
+                return -1;
         }
     }
+    return 0;
+}
+
+int dsc_symbolize_indirect(struct dsc_plan *p, const struct dsc_stub_name *stubs, size_t nstubs,
+                           const struct dsc_fixup_ref *by_addr)
+{
+    struct lookups l = {.p = p};
+    struct dsc_stub_name *by_slot = malloc((nstubs ? nstubs : 1) * sizeof *by_slot);
+    int rc = by_slot ? 0 : plan_oom(p);
+    if (rc == 0 && nstubs) {
+        memcpy(by_slot, stubs, nstubs * sizeof *stubs);
+        dsc_sort(by_slot, nstubs, sizeof *by_slot, cmp_slot);
+    }
+    rc = rc ? rc : entry_lookups(&l, stubs, nstubs, by_slot, by_addr);
     /* Every other import gets its undefined symbol too, as a linker writes. */
-    for (uint32_t i = 0; rc == 0 && i < p->nimports; i++) {
-        uint32_t index;
-        bool found;
+    for (uint32_t i = 0; rc == 0 && i < p->nimports; i++)
         if (p->imports[i].lib_ordinal != DSC_ORDINAL_SELF)
-            rc = symbol_for(&v, p->imports[i].name, &p->imports[i], &index, &found);
+            rc = add_lookup(&l, NO_SLOT, p->imports[i].name, &p->imports[i]);
+    if (rc == 0 && l.n) {
+        rc = index_wanted(&l);
+        if (rc == 0) {
+            find_wanted(&l);
+            rc = answer(&l);
+        }
     }
     if (rc == 0 && !blob_align(&p->le.strtab, p->ptr_size))
         rc = plan_oom(p);
-    free(v.refs);
+    free(l.v);
+    free(l.wanted);
+    free(l.table);
     free(by_slot);
     return rc;
 }

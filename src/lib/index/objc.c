@@ -156,10 +156,13 @@ int dsc_objc_opt_load(const dsc_cache *c, struct dsc_objc_opt *opt, dsc_error *e
 int32_t dsc_objc_image_index(const dsc_cache *c, const struct dsc_objc_opt *opt, uint64_t mh)
 {
     unsigned p = dsc_ptr_size(c);
-    for (uint32_t i = 0; opt && i < opt->header_info_count; i++) {
-        uint64_t entry = opt->header_info_ro + 8 + (uint64_t)i * opt->header_info_entsize, off;
-        dsc_span e;
-        if (!dsc_vm_span(c, entry, p, &e) || !span_ptr(e, 0, p, &off))
+    dsc_span t; /* the entries, one span (load_header_info checked it is in the cache) */
+    if (!opt ||
+        !dsc_vm_span(c, opt->header_info_ro + 8, (uint64_t)opt->header_info_count * opt->header_info_entsize, &t))
+        return -1;
+    for (uint32_t i = 0; i < opt->header_info_count; i++) {
+        uint64_t at = (uint64_t)i * opt->header_info_entsize, entry = opt->header_info_ro + 8 + at, off;
+        if (!span_ptr(t, at, p, &off))
             return -1;
         int64_t rel = p == 8 ? (int64_t)off : (int64_t)(int32_t)off;
         if (entry + (uint64_t)rel == mh)
