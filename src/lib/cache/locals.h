@@ -24,9 +24,11 @@ struct dsc_locals {
 };
 
 /* Look up the locals of the image whose mach_header is at `image_addr`,
- * image number `image` of the cache. The builders write one entry per
- * image in image order, so entry `image` is tried first; when it is not
- * the image's, the first entry that is. */
+ * image number `image` of the cache. Apple's builders write one entry per
+ * image in image order (dyld-940 OptimizerLinkedit.cpp copyLocalSymbols;
+ * dyld-1378 NewSharedCacheBuilder.cpp, entries[i] from cacheDylibs[i]),
+ * so entry `image` is tried first; when it is not the image's, the first
+ * entry that is. */
 int dsc_locals_find(const dsc_cache *c, uint64_t image_addr, uint32_t image, struct dsc_locals *out,
                     dsc_error *err);
 
