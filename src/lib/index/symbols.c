@@ -3,7 +3,9 @@
  * symbols.c — per-extraction symbol views over the lazily made export sets.
  * See symbols.h.
  *
- * A view keeps, by image, the sets it has pinned; the re-exports visible to
+ * A view keeps the sets it has pinned, found by image through a small hash
+ * table sized to what it pinned (not to the cache: a view of an image that
+ * reaches a few dylibs must not clear a slot per image); the re-exports visible to
  * its image, resolved and sorted by address (made on the first address
  * query); and the answer buffer of dsc_symbols_by_address. The views open
  * on a thread are linked from a thread-local list, which
@@ -20,12 +22,20 @@
 #include "base/sort.h"
 #include "base/trie.h"
 
+struct pin {
+    uint32_t image;
+    const struct dsc_exports *set;
+};
+
+#define FIRST_SLOTS 64
+
 struct dsc_symbols {
     const dsc_cache *cache;
     uint32_t image;
-    const struct dsc_exports **sets; /* by image: pinned by this view, or NULL */
-    uint32_t *pinned;                /* the images of `sets` that are set */
-    size_t npinned;
+    struct pin *pins;                /* the sets pinned by this view, as pinned */
+    size_t npinned, pins_cap;
+    uint32_t *slots;                 /* by hash of image: 1 + index into pins, 0 free */
+    size_t nslots;                   /* a power of 2, at least twice npinned */
     bool failed;
     struct dsc_export *extras;       /* visible absolute symbols and resolved re-exports, */
     size_t nextras;                  /* by address, then cmp_same_address */
@@ -40,15 +50,13 @@ static _Thread_local struct dsc_symbols *open_views;
 int dsc_symbols_open(const dsc_cache *c, uint32_t image, struct dsc_symbols **out, dsc_error *err)
 {
     struct dsc_symbols *s = calloc(1, sizeof *s);
-    size_t n = c->nimages ? c->nimages : 1;
-    if (!s || !(s->sets = calloc(n, sizeof *s->sets)) || !(s->pinned = malloc(n * sizeof *s->pinned))) {
-        if (s)
-            free(s->sets);
+    if (!s || !(s->slots = calloc(FIRST_SLOTS, sizeof *s->slots))) {
         free(s);
         return dsc_fail_oom(err, c->path);
     }
     s->cache = c;
     s->image = image;
+    s->nslots = FIRST_SLOTS;
     s->next = open_views;
     if (open_views)
         open_views->prev = s;
@@ -65,9 +73,9 @@ void dsc_symbols_close(struct dsc_symbols *s)
     if (s->next)
         s->next->prev = s->prev;
     for (size_t i = 0; i < s->npinned; i++)
-        dsc_exports_put(s->cache, s->sets[s->pinned[i]]);
-    free(s->sets);
-    free(s->pinned);
+        dsc_exports_put(s->cache, s->pins[i].set);
+    free(s->pins);
+    free(s->slots);
     free(s->extras);
     free(s->hits);
     free(s);
@@ -81,22 +89,53 @@ void dsc_thread_recover(void)
 
 bool dsc_symbols_failed(const struct dsc_symbols *s) { return s->failed; }
 
+/* The slot of `image` in a table of `nslots`: its own, or the free one
+ * where it would go (linear probing; the table is never full). */
+static uint32_t *slot_of(uint32_t *slots, size_t nslots, const struct pin *pins, uint32_t image)
+{
+    size_t i = (image * 2654435761u) & (nslots - 1);
+    while (slots[i] && pins[slots[i] - 1].image != image)
+        i = (i + 1) & (nslots - 1);
+    return &slots[i];
+}
+
+/* Make room for one more pin, keeping the table at most half full. */
+static bool pin_room(struct dsc_symbols *s)
+{
+    if (!DSC_GROW(s->pins, s->npinned, s->pins_cap, 16))
+        return false;
+    if (2 * (s->npinned + 1) <= s->nslots)
+        return true;
+    size_t n = 2 * s->nslots;
+    uint32_t *slots = calloc(n, sizeof *slots);
+    if (!slots)
+        return false;
+    for (size_t i = 0; i < s->npinned; i++)
+        *slot_of(slots, n, s->pins, s->pins[i].image) = (uint32_t)i + 1;
+    free(s->slots);
+    s->slots = slots;
+    s->nslots = n;
+    return true;
+}
+
 /* Image `image`'s set, pinned for the view's life; NULL when out of range
  * or out of memory. */
 static const struct dsc_exports *set_of(struct dsc_symbols *s, uint32_t image)
 {
     if (image >= s->cache->nimages)
         return NULL;
-    if (!s->sets[image]) {
-        const struct dsc_exports *e = dsc_exports_get(s->cache, image);
-        if (!e) {
-            s->failed = true;
-            return NULL;
-        }
-        s->sets[image] = e;
-        s->pinned[s->npinned++] = image;
+    uint32_t *slot = slot_of(s->slots, s->nslots, s->pins, image);
+    if (*slot)
+        return s->pins[*slot - 1].set;
+    const struct dsc_exports *e = pin_room(s) ? dsc_exports_get(s->cache, image) : NULL;
+    if (!e) {
+        s->failed = true;
+        return NULL;
     }
-    return s->sets[image];
+    slot = slot_of(s->slots, s->nslots, s->pins, image); /* pin_room may have rehashed */
+    s->pins[s->npinned] = (struct pin){image, e};
+    *slot = (uint32_t)++s->npinned;
+    return e;
 }
 
 /* ---- names ---- */
@@ -250,8 +289,8 @@ int64_t dsc_symbols_image_of(struct dsc_symbols *s, uint64_t addr)
     if ((e = set_of(s, s->image)) && dsc_exports_holds(e, addr, &start))
         return s->image;
     for (size_t i = 0; i < s->npinned; i++)
-        if (dsc_exports_holds(s->sets[s->pinned[i]], addr, &start))
-            return s->pinned[i];
+        if (dsc_exports_holds(s->pins[i].set, addr, &start))
+            return s->pins[i].image;
     /* ... and, outside code (__TEXT is the only executable segment of a
      * cache dylib; stub and island pools belong to no image), a scan of
      * every image's load commands, made once per cache. */
