@@ -30,6 +30,7 @@
 #define DEFAULT_CACHE_SIZE "512M"
 #define DEFAULT_CACHE_DIR_SIZE "4G"
 #define MMAP_THRESHOLD (1 << 20)
+#define TRIM_THRESHOLD (64 << 20)
 
 struct options {
     char *cache;
@@ -202,6 +203,13 @@ int fs_main(int argc, char **argv)
      * after reading every image at cache_size=64M 69.3 MiB either way,
      * RSS after one open 5.0 / 9.4 MiB, was 4.8 / 9.3). */
     mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD);
+    /* Freeing does not shrink the heap (default: once 128 KiB is free at
+     * its top): a listing sizes thousands of images back to back, and each
+     * size gave its temporaries back to the system and faulted them in
+     * again for the next. The heap is still handed back when sizing pauses
+     * and after reads (produce.c, reading.c: malloc_trim ignores this
+     * threshold), so the memory between requests does not change. */
+    mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD);
     /* Arenas: 4 per CPU. With one for every thread (cb57a88: the soak's
      * idle RSS, 11 arenas by default) the threads that size a listing at
      * once (warm.c) waited on each other's malloc: ls -lR of make
