@@ -27,14 +27,11 @@
 #define CHAINED_PAGE 0x4000u
 #define CHAINED_START_NONE 0xFFFFu
 
-/* First of the `n` sorted fixups at `v` at or after `addr`. */
-static size_t lower_bound_in(const struct dsc_fixup *v, size_t n, uint64_t addr)
+/* First fixup (sorted) at or after `addr`. */
+static size_t lower_bound(const struct dsc_plan *p, uint64_t addr)
 {
-    return dsc_lower_bound(v, n, sizeof *v, offsetof(struct dsc_fixup, address), addr);
+    return dsc_lower_bound(p->fixups, p->nfixups, sizeof *p->fixups, offsetof(struct dsc_fixup, address), addr);
 }
-
-/* Up to this many fixups after a sorted run are put in place one by one. */
-#define FEW_APPENDED 16
 
 int fixups_sort(struct dsc_plan *p)
 {
@@ -42,24 +39,13 @@ int fixups_sort(struct dsc_plan *p)
      * in address order: often no sort is due, and one pass of direct
      * comparisons (no comparator calls) finds that, duplicates included.
      * Else the usual shape is that run with a few fixups appended (binds
-     * and slots the passes add): each moves to its place, found by binary
-     * search. Addresses are unique or the plan fails below, so this order
-     * is the one a sort gives. */
+     * and slots the passes add), which dsc_sort merges by binary search. */
     size_t n = p->nfixups, sorted = 1;
     while (sorted < n && p->fixups[sorted - 1].address < p->fixups[sorted].address)
         sorted++;
     if (sorted >= n)
         return 0;
-    if (n - sorted > FEW_APPENDED) {
-        dsc_sort(p->fixups, n, sizeof *p->fixups, plan_cmp_fixup);
-    } else {
-        for (size_t i = sorted; i < n; i++) {
-            struct dsc_fixup f = p->fixups[i];
-            size_t at = lower_bound_in(p->fixups, i, f.address);
-            memmove(&p->fixups[at + 1], &p->fixups[at], (i - at) * sizeof f);
-            p->fixups[at] = f;
-        }
-    }
+    dsc_sort(p->fixups, n, sizeof *p->fixups, plan_cmp_fixup);
     for (size_t i = 1; i < p->nfixups; i++)
         if (p->fixups[i].address == p->fixups[i - 1].address)
             return plan_fail(p, "two fixups at 0x%llx", (unsigned long long)p->fixups[i].address);
@@ -425,8 +411,7 @@ int encode_chained(struct dsc_plan *p)
     size_t covered = 0;
     for (unsigned si = 0; ok && si < p->nsegs; si++) {
         const struct dsc_out_segment *s = &p->segs[si];
-        size_t first = lower_bound_in(p->fixups, p->nfixups, s->vmaddr),
-               end = lower_bound_in(p->fixups, p->nfixups, s->vmaddr + s->filesize);
+        size_t first = lower_bound(p, s->vmaddr), end = lower_bound(p, s->vmaddr + s->filesize);
         if (first == end)
             continue;
         covered += end - first;
