@@ -70,6 +70,7 @@ static int chain(struct walk *w, uint64_t page, uint64_t off)
     const uint8_t *bytes = w->src->bytes.data + at;
     uint64_t address = w->src->address + at;
     uint64_t lo = w->lo > address ? w->lo - address : 0, hi = w->hi > address ? w->hi - address : 0;
+    struct dsc_slide_slot s = {.size = size};
     for (;;) {
         if (off > last)
             return bad(w, "chain leaves its page or the mapping", page);
@@ -79,14 +80,13 @@ static int chain(struct walk *w, uint64_t page, uint64_t off)
         if (off < lo) {
             next = dsc_ptr_link_next(w->link, raw);
         } else {
-            struct dsc_ptr p;
-            dsc_ptr_decode_slide(&w->fmt, raw, &p);
-            struct dsc_slide_slot s = {address + off, p.value, raw, size, p.is_pointer, p.auth, p.key, p.addr_div,
-                                       p.diversity};
+            s.address = address + off;
+            s.raw = raw;
+            dsc_ptr_decode_slide(&w->fmt, raw, &s.ptr);
             int r = w->fn(w->ctx, &s);
             if (r)
                 return r;
-            next = p.next;
+            next = s.ptr.next;
         }
         if (next == 0)
             return 0;

@@ -34,6 +34,13 @@ static bool in_image(struct walk_ctx *w, uint64_t target)
     return true;
 }
 
+/* Keep two values in registers. A slot's address and value reach on_slot
+ * as 8-byte fields the walk has just stored one by one; copied as a pair
+ * into a fixup, the compiler reads them as one 16-byte word, and such a
+ * load cannot take its bytes from two pending stores: it waits for both
+ * to reach the cache (7% of the walk's time on the large cache). */
+static inline void in_registers(uint64_t *a, uint64_t *b) { __asm__("" : "+r"(*a), "+r"(*b)); }
+
 static int on_slot(void *ctx, const struct dsc_slide_slot *s)
 {
     struct walk_ctx *w = ctx;
@@ -45,20 +52,22 @@ static int on_slot(void *ctx, const struct dsc_slide_slot *s)
          * are the segment's own bytes (segments do not overlap). */
         uint8_t *b = w->seg->bytes + (s->address - w->seg->vmaddr);
         if (s->size == 8)
-            dsc_put64(b, s->value);
+            dsc_put64(b, s->ptr.value);
         else
-            dsc_put32(b, (uint32_t)s->value);
+            dsc_put32(b, (uint32_t)s->ptr.value);
     }
-    if (!s->is_pointer)
+    if (!s->ptr.is_pointer)
         return 0;
     /* Room was reserved (pass_pointers); only malformed info gets here full. */
     if (p->nfixups == p->fixups_cap && plan_reserve_fixups(p, 1))
         return -1;
+    uint64_t address = s->address, target = s->ptr.value;
+    in_registers(&address, &target);
     p->fixups[p->nfixups++] = (struct dsc_fixup){
-        .address = s->address,
-        .target = s->value,
-        .kind = in_image(w, s->value & DSC_TBI_MASK) ? DSC_FIXUP_REBASE : DSC_FIXUP_EXTERNAL,
-        .auth = {s->auth, s->key, s->addr_div, s->diversity},
+        .address = address,
+        .target = target,
+        .kind = in_image(w, s->ptr.value & DSC_TBI_MASK) ? DSC_FIXUP_REBASE : DSC_FIXUP_EXTERNAL,
+        .auth = {s->ptr.auth, s->ptr.key, s->ptr.addr_div, s->ptr.diversity},
     };
     return 0;
 }
