@@ -79,22 +79,27 @@ static int walk_segment(struct dsc_plan *p, const struct dsc_out_segment *seg)
     return 0;
 }
 
+/* The most fixups reserved before the walks: 40 MiB of records, 30 times
+ * the largest image of the large cache needs. An image whose slots may
+ * be more (a huge segment, or mappings overlapping, which the walk then
+ * fails on as two fixups at one address) grows the table as it fills. */
+#define RESERVE_MAX ((size_t)1 << 20)
+
 /* The fixups' table is sized once, for the most slots the walks can
  * report (dsc_slide_slots_bound): growing it slot by slot copied it a dozen
  * times on a large image. The bound is the segments' own file bytes over
  * the format's slot stride, and pass_layout checked those bytes lie in the
- * cache, so hostile slide info cannot make it larger than the image. */
+ * cache, so hostile slide info cannot make it larger than the image; and
+ * it is capped (RESERVE_MAX), so no input reserves more than that. */
 int pass_pointers(struct dsc_plan *p)
 {
-    size_t bound = 0;
-    for (unsigned i = 0; i < p->nsegs; i++) {
+    uint64_t bound = 0; /* each term is below 2^62: the sum cannot wrap */
+    for (unsigned i = 0; i < p->nsegs && bound < RESERVE_MAX; i++) {
         const struct dsc_out_segment *s = &p->segs[i];
-        uint64_t n = s->source >= 0 ? dsc_slide_slots_bound(p->cache, s->vmaddr, s->vmaddr + s->filesize) : 0;
-        if (n > SIZE_MAX - bound)
-            return plan_oom(p);
-        bound += n;
+        if (s->source >= 0)
+            bound += dsc_slide_slots_bound(p->cache, s->vmaddr, s->vmaddr + s->filesize);
     }
-    if (plan_reserve_fixups(p, bound))
+    if (plan_reserve_fixups(p, bound < RESERVE_MAX ? (size_t)bound : RESERVE_MAX))
         return -1;
     for (unsigned i = 0; i < p->nsegs; i++)
         if (p->segs[i].source >= 0 && walk_segment(p, &p->segs[i]))
