@@ -81,7 +81,6 @@ static int chain(struct walk *w, uint64_t page, uint64_t off)
             next = dsc_ptr_link_next(w->link, raw);
         } else {
             s.address = address + off;
-            s.raw = raw;
             dsc_ptr_decode_slide(&w->fmt, raw, &s.ptr);
             int r = w->fn(w->ctx, &s);
             if (r)

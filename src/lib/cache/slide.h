@@ -4,10 +4,11 @@
  * decoded value of one slid pointer (the word codec is base/ptrfmt.h).
  *
  * A walk visits every pointer slot the slide info of one mapping records in
- * the pages overlapping [lo, hi) and reports, per slot, its location, the raw
- * word, the unslid value to store in an extracted file, whether the slot is a
- * real pointer, and arm64e authentication data. Nothing is written: the walk
- * reads the mapping's bytes (which still hold the encoded chains).
+ * the pages overlapping [lo, hi) and reports, per slot, its location and its
+ * word decoded: the unslid value to store in an extracted file, whether the
+ * slot is a real pointer, and arm64e authentication data. Nothing is
+ * written: the walk reads the mapping's bytes (which still hold the
+ * encoded chains).
  *
  * Every page index, chain offset and extras index is checked against the
  * blob and the mapping; a chain can only move forward inside its page, so a
@@ -39,7 +40,6 @@ struct dsc_slide_slot {
                            zeros and v4 small integers; ptr.auth, .key,
                            .addr_div, .diversity: arm64e (v3, v5) */
     uint64_t address;   /* unslid address of the slot */
-    uint64_t raw;       /* the word as stored in the cache */
     unsigned size;      /* 4 or 8 bytes */
 };
 

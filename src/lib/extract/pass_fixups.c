@@ -347,8 +347,9 @@ static int chain_segment(struct dsc_plan *p, unsigned si, size_t first, size_t e
 static int move_addends(struct dsc_plan *p)
 {
     bool plain64 = p->chained_format == DSC_CHAINED_PTR_64 || p->chained_format == DSC_CHAINED_PTR_64_OFFSET;
-    for (size_t i = 0; i < p->nfixups; i++) {
-        struct dsc_fixup *f = &p->fixups[i];
+    /* The bounds in locals: adding an import moves p->imports, never the
+     * fixups, which the compiler could not tell from a store through p. */
+    for (struct dsc_fixup *f = p->fixups, *end = f + p->nfixups; f < end; f++) {
         if (f->kind != DSC_FIXUP_BIND || f->import >= p->nimports)
             continue;
         if (!(plain64 ? f->addend >= 0 && f->addend <= 0xFF : dsc_ptr_arm64e_holds_addend(f->auth.present, f->addend))) {

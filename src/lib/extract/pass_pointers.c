@@ -20,11 +20,17 @@ struct walk_ctx {
     uint64_t in_lo, in_size;           /* the segment the last in-image target fell in */
 };
 
-/* plan_in_image, asking the plan only when a target leaves the segment the
- * last one fell in (most of a segment's pointers target one segment). */
+/* In the segment the last in-image target fell in (most of a segment's
+ * pointers target one segment)? */
+static bool in_last_segment(const struct walk_ctx *w, uint64_t target)
+{
+    return target >= w->in_lo && target - w->in_lo < w->in_size;
+}
+
+/* plan_in_image, asking the plan only when a target leaves that segment. */
 static bool in_image(struct walk_ctx *w, uint64_t target)
 {
-    if (target >= w->in_lo && target - w->in_lo < w->in_size)
+    if (in_last_segment(w, target))
         return true;
     const struct dsc_out_segment *s = plan_segment_at(w->p, target, 1);
     if (!s)
@@ -34,9 +40,29 @@ static bool in_image(struct walk_ctx *w, uint64_t target)
     return true;
 }
 
-static int on_slot(void *ctx, const struct dsc_slide_slot *s)
+/* Append the fixup of pointer slot `s` (room checked). Each field is read
+ * as itself (volatile): the walk has just stored them one by one, and
+ * copied into the fixup as neighbours the compiler merges the reads into
+ * wider loads, which the CPU cannot serve from several pending stores:
+ * they wait for all to reach the cache (half of on_slot's time on the
+ * large cache). */
+static inline void add_fixup(struct dsc_plan *p, const struct dsc_slide_slot *s, enum dsc_fixup_kind kind)
 {
-    struct walk_ctx *w = ctx;
+    const volatile struct dsc_slide_slot *v = s;
+    p->fixups[p->nfixups++] = (struct dsc_fixup){
+        .address = v->address,
+        .target = v->ptr.value,
+        .kind = kind,
+        .auth = {v->ptr.auth, v->ptr.key, v->ptr.addr_div, v->ptr.diversity},
+    };
+}
+
+/* Every slot but the common one (on_slot): a slot that straddles the
+ * segment's end, a full plan's byte copy, a non-pointer, a full table, a
+ * target outside the last segment. Not inlined: on_slot's path must hold
+ * no call, else it saves registers for it on every slot. */
+__attribute__((noinline)) static int on_other_slot(struct walk_ctx *w, const struct dsc_slide_slot *s)
+{
     struct dsc_plan *p = w->p;
     if (s->address > w->hi - s->size)
         return plan_fail(p, "pointer at 0x%llx straddles the end of its segment", (unsigned long long)s->address);
@@ -54,19 +80,21 @@ static int on_slot(void *ctx, const struct dsc_slide_slot *s)
     /* Room was reserved (pass_pointers); only malformed info gets here full. */
     if (p->nfixups == p->fixups_cap && plan_reserve_fixups(p, 1))
         return -1;
-    /* Each field read as itself (volatile): the walk has just stored them
-     * one by one, and copied into the fixup as neighbours the compiler
-     * merges the reads into wider loads, which the CPU cannot serve from
-     * several pending stores: they wait for all to reach the cache (half
-     * of on_slot's time on the large cache). */
-    const volatile struct dsc_slide_slot *v = s;
-    uint64_t target = v->ptr.value;
-    p->fixups[p->nfixups++] = (struct dsc_fixup){
-        .address = v->address,
-        .target = target,
-        .kind = in_image(w, target & DSC_TBI_MASK) ? DSC_FIXUP_REBASE : DSC_FIXUP_EXTERNAL,
-        .auth = {v->ptr.auth, v->ptr.key, v->ptr.addr_div, v->ptr.diversity},
-    };
+    add_fixup(p, s, in_image(w, s->ptr.value & DSC_TBI_MASK) ? DSC_FIXUP_REBASE : DSC_FIXUP_EXTERNAL);
+    return 0;
+}
+
+/* The common slot of a size plan, a pointer into the segment the last
+ * in-image target fell in, is recorded here without a call, so this
+ * path saves no registers; anything else is on_other_slot's. */
+static int on_slot(void *ctx, const struct dsc_slide_slot *s)
+{
+    struct walk_ctx *w = ctx;
+    struct dsc_plan *p = w->p;
+    if (s->address > w->hi - s->size || p->copy_bytes || !s->ptr.is_pointer || p->nfixups == p->fixups_cap ||
+        !in_last_segment(w, s->ptr.value & DSC_TBI_MASK))
+        return on_other_slot(w, s);
+    add_fixup(p, s, DSC_FIXUP_REBASE);
     return 0;
 }
 
