@@ -121,7 +121,7 @@ static int walk_segment(struct dsc_plan *p, const struct dsc_out_segment *seg)
  * it is capped (RESERVE_MAX), so no input reserves more than that. */
 int pass_pointers(struct dsc_plan *p)
 {
-    uint64_t bound = 0; /* each term is below 2^62: the sum cannot wrap */
+    uint64_t bound = 0; /* terms count slots of mapped file bytes: no wrap */
     for (unsigned i = 0; i < p->nsegs && bound < RESERVE_MAX; i++) {
         const struct dsc_out_segment *s = &p->segs[i];
         if (s->source >= 0)
