@@ -185,6 +185,44 @@ START_TEST(umbrella_reexports_and_ordinals)
 }
 END_TEST
 
+/* dsc_symbols_trie_within: the trie's own names are within and the same
+ * names; one name short is not within; an extra name, or a name twice in
+ * place of another, is not the same names. */
+START_TEST(trie_within_and_same_names)
+{
+    dsc_cache *c = testdata_open(testdata_caches[_i]);
+    if (!c)
+        return;
+    struct dsc_symbols *s = view_of(c, LIBOBJC);
+    const struct dsc_exports *e = dsc_exports_get(c, LIBOBJC);
+    size_t n = e->count;
+    ck_assert_uint_ge(n, 2);
+    const char **names = malloc((n + 1) * sizeof *names);
+    uint64_t *addrs = calloc(n + 1, sizeof *addrs);
+    for (size_t i = 0; i < n; i++) {
+        names[i] = e->by_name[i].name;
+        addrs[i] = e->by_name[i].address;
+    }
+    bool same = false;
+    ck_assert(dsc_symbols_trie_within(s, LIBOBJC, names, addrs, n, &same));
+    ck_assert(same);
+    ck_assert(dsc_symbols_trie_within(s, LIBOBJC, names, addrs, n, NULL));
+    ck_assert(!dsc_symbols_trie_within(s, LIBOBJC, names, addrs, n - 1, &same));
+    ck_assert(!same);
+    names[n] = "_no_such_symbol";
+    ck_assert(dsc_symbols_trie_within(s, LIBOBJC, names, addrs, n + 1, &same));
+    ck_assert(!same);
+    names[0] = names[1];
+    ck_assert(!dsc_symbols_trie_within(s, LIBOBJC, names, addrs, n, &same));
+    ck_assert(!same);
+    free(names);
+    free(addrs);
+    dsc_exports_put(c, e);
+    dsc_symbols_close(s);
+    dsc_cache_close(c);
+}
+END_TEST
+
 struct race {
     const dsc_cache *c;
     const struct dsc_exports *got;
@@ -395,6 +433,7 @@ Suite *symbols_suite(void)
     tcase_add_loop_test(tc, every_export_resolves_to_itself, 0, 3);
     tcase_add_loop_test(tc, image_of_agrees_with_load_commands, 0, 3);
     tcase_add_loop_test(tc, umbrella_reexports_and_ordinals, 0, 2);
+    tcase_add_loop_test(tc, trie_within_and_same_names, 0, 2);
     tcase_add_test(tc, one_set_per_image_under_concurrent_use);
     tcase_add_test(tc, damaged_image_is_left_out);
     tcase_add_test(tc, budget_evicts_only_unpinned_sets);

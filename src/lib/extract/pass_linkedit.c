@@ -119,46 +119,57 @@ static bool add_string(struct dsc_plan *p, const char *s, size_t len, uint32_t *
     return blob_add(&p->le.strtab, s, len + 1);
 }
 
-/* Append the nlists [first, first+count) of `syms`, their names (indices
- * in `strs`) copied to the new string table; the names in `names` when
- * it is given. The room for the nlists is taken at once, and each is
- * written in place; names that follow each other in `strs` (as a linker
- * writes them) are copied as one run. */
-static int add_range(struct dsc_plan *p, dsc_span syms, unsigned nl_size, uint32_t first, uint32_t count,
-                     dsc_span strs, const char **names)
+/* Append the nlists [first, first+count) of `syms` (nl_size bytes each: a
+ * constant where add_range calls this, so that each copy is two moves),
+ * their names (indices in `strs`) copied to the new string table; the names
+ * in `names` when it is given. The room for the nlists is taken at once,
+ * and each is written in place; names that follow each other in `strs` (as
+ * a linker writes them) are copied as one run. */
+static inline __attribute__((always_inline)) int add_nlists(struct dsc_plan *p, dsc_span syms, unsigned nl_size,
+                                                            uint32_t first, uint32_t count, dsc_span strs,
+                                                            const char **names)
 {
     struct dsc_blob *symtab = &p->le.symtab, *strtab = &p->le.strtab;
-    const char *run = NULL;   /* names not yet copied: run_len bytes from here */
-    size_t run_len = 0;
+    const char *run = NULL;   /* names not yet copied: from here to `next` */
+    const char *next = NULL;
     if (!blob_reserve(symtab, (size_t)count * nl_size))
         return plan_fail_code(p, DSC_ERR_NOMEM, "out of memory building the symbol table");
-    for (uint32_t i = 0; i < count; i++) {
-        const uint8_t *nl = syms.data + (uint64_t)(first + i) * nl_size;
+    const uint8_t *nl = syms.data + (uint64_t)first * nl_size;
+    uint8_t *out = symtab->data + symtab->size;
+    uint64_t strx_out = strtab->size; /* where the next name goes in the new table */
+    for (uint32_t i = 0; i < count; i++, nl += nl_size, out += nl_size) {
         const char *name;
         size_t len;
         uint32_t strx = dsc_le32(nl);
         if (!span_cstr(strs, strx, strs.size, &name, &len))
             return plan_fail(p, "symbol name at string index %u is out of its string table", strx);
-        if (!run || name != run + run_len) {
-            if (run_len && !blob_add(strtab, run, run_len))
+        if (name != next) {
+            if (run != next && !blob_add(strtab, run, (size_t)(next - run)))
                 return plan_fail_code(p, DSC_ERR_NOMEM, "out of memory building the symbol table");
             run = name;
-            run_len = 0;
         }
-        if (strtab->size + run_len > UINT32_MAX - len - 1)
+        next = name + len + 1;
+        if (strx_out + len + 1 > UINT32_MAX)
             return plan_fail_code(p, DSC_ERR_NOMEM, "out of memory building the symbol table");
-        uint8_t *out = symtab->data + symtab->size;
         memcpy(out, nl, nl_size);
-        dsc_put32(out, (uint32_t)(strtab->size + run_len));
-        run_len += len + 1;
-        symtab->size += nl_size;
-        p->le.nsyms++;
+        dsc_put32(out, (uint32_t)strx_out);
+        strx_out += len + 1;
         if (names)
             names[i] = name;
     }
-    if (run_len && !blob_add(strtab, run, run_len))
+    if (run != next && !blob_add(strtab, run, (size_t)(next - run)))
         return plan_fail_code(p, DSC_ERR_NOMEM, "out of memory building the symbol table");
+    symtab->size += (size_t)count * nl_size;
+    p->le.nsyms += count;
     return 0;
+}
+
+static int add_range(struct dsc_plan *p, dsc_span syms, unsigned nl_size, uint32_t first, uint32_t count,
+                     dsc_span strs, const char **names)
+{
+    if (nl_size == NLIST_SIZE_64)
+        return add_nlists(p, syms, NLIST_SIZE_64, first, count, strs, names);
+    return add_nlists(p, syms, NLIST_SIZE, first, count, strs, names);
 }
 
 /* New index of old symbol `old`, or INDIRECT_SYMBOL_LOCAL when it is gone. */
@@ -291,7 +302,9 @@ static int add_export(void *ctx, const char *key, size_t key_len, dsc_span term)
 
 /* True when the walk below would add nothing, as it usually would not:
  * every name of the trie is an extdef, which the image's export set
- * (parsed whole from this trie, and kept) tells without a sort. */
+ * (parsed whole from this trie, and kept) tells without a sort. It also
+ * tells whether the extdefs are the trie's names, one each, for
+ * symbolize.c (le.extdefs_are_trie). */
 static bool none_missing(struct dsc_plan *p, const struct src_symtab *st, const char *const *names)
 {
     struct dsc_symbols *syms;
@@ -302,7 +315,7 @@ static bool none_missing(struct dsc_plan *p, const struct src_symtab *st, const 
             const uint8_t *nl = st->syms.data + (uint64_t)(st->iext + i) * st->nl_size;
             addrs[i] = p->mo.is64 ? dsc_le64(nl + 8) : dsc_le32(nl + 8);
         }
-        none = dsc_symbols_trie_within(syms, p->mo.image, names, addrs, st->next);
+        none = dsc_symbols_trie_within(syms, p->mo.image, names, addrs, st->next, &p->le.extdefs_are_trie);
     }
     free(addrs);
     return none;

@@ -224,9 +224,11 @@ static const struct dsc_export *find_near(const struct dsc_exports *e, const cha
 }
 
 bool dsc_symbols_trie_within(struct dsc_symbols *s, uint32_t image, const char *const *names, const uint64_t *addrs,
-                             size_t n)
+                             size_t n, bool *same)
 {
     const struct dsc_exports *e = set_of(s, image);
+    if (same)
+        *same = false;
     if (!e || !e->count)
         return false;
     uint8_t *seen = calloc(e->count, 1);
@@ -243,6 +245,10 @@ bool dsc_symbols_trie_within(struct dsc_symbols *s, uint32_t image, const char *
         }
     }
     free(seen);
+    /* left reaches 0 only once `count` names each matched a different
+     * entry: with n == count, that is every name. */
+    if (same)
+        *same = left == 0 && n == e->count;
     return left == 0;
 }
 
