@@ -283,6 +283,7 @@ static uint64_t slide_enc(const struct dsc_slide_format *f, struct dsc_ptr p)
     dsc_ptr_decode_slide(f, raw, &d);
     ck_assert_uint_eq(d.value, p.value);
     ck_assert_uint_eq(d.next, p.next);
+    ck_assert_uint_eq(dsc_ptr_slide_next(f, raw), p.next);
     ck_assert(d.is_pointer == p.is_pointer && d.auth == p.auth && d.key == p.key);
     ck_assert(d.addr_div == p.addr_div && d.diversity == p.diversity);
     return raw;

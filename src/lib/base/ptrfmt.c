@@ -25,9 +25,11 @@
 
 /* `offsets`: plain targets are offsets from base (USERLAND formats); with
  * `ordinal_bits` 0 the bind bit is ignored (slide v3 has none). */
+static uint64_t arm64e_next(uint64_t raw) { return (raw >> ARM64E_NEXT_SHIFT & ARM64E_NEXT_MAX) * 8; }
+
 static void arm64e_decode(uint64_t raw, uint64_t base, bool offsets, unsigned ordinal_bits, struct dsc_ptr *out)
 {
-    out->next = (raw >> ARM64E_NEXT_SHIFT & ARM64E_NEXT_MAX) * 8;
+    out->next = arm64e_next(raw);
     out->auth = raw & ARM64E_AUTH;
     if (out->auth) {
         out->diversity = (uint16_t)(raw >> 32);
@@ -223,9 +225,14 @@ static unsigned delta_shift(const struct dsc_slide_format *f)
     return (unsigned)__builtin_ctzll(f->delta_mask) - 2;
 }
 
+static uint64_t delta_next(const struct dsc_slide_format *f, uint64_t raw)
+{
+    return (raw & f->delta_mask) >> delta_shift(f);
+}
+
 static void delta_decode(const struct dsc_slide_format *f, uint64_t raw, struct dsc_ptr *out)
 {
-    out->next = (raw & f->delta_mask) >> delta_shift(f);
+    out->next = delta_next(f, raw);
     out->value = delta_value(f, raw & ~f->delta_mask, &out->is_pointer);
 }
 
@@ -261,9 +268,11 @@ static enum dsc_ptr_encode_status delta_encode(const struct dsc_slide_format *f,
 #define V5_DIVERSITY_SHIFT 34
 #define V5_ADDR_DIV_SHIFT 50
 #define V5_KEY_IS_DATA_SHIFT 51
+static uint64_t v5_next(uint64_t raw) { return (raw >> V5_NEXT_SHIFT & ARM64E_NEXT_MAX) * 8; }
+
 static void v5_decode(const struct dsc_slide_format *f, uint64_t raw, struct dsc_ptr *out)
 {
-    out->next = (raw >> V5_NEXT_SHIFT & ARM64E_NEXT_MAX) * 8;
+    out->next = v5_next(raw);
     out->auth = raw & V5_AUTH;
     out->value = f->value_add + (raw & V5_TARGET);
     if (out->auth) {
@@ -310,6 +319,21 @@ void dsc_ptr_decode_slide(const struct dsc_slide_format *f, uint64_t raw, struct
     default: /* v1: the word is the unslid value; a bitmap, no chain */
         out->value = raw;
         break;
+    }
+}
+
+uint64_t dsc_ptr_slide_next(const struct dsc_slide_format *f, uint64_t raw)
+{
+    switch (f->version) {
+    case 2:
+    case 4:
+        return delta_next(f, raw);
+    case 3:
+        return arm64e_next(raw);
+    case 5:
+        return v5_next(raw);
+    default: /* v1: no chains */
+        return 0;
     }
 }
 

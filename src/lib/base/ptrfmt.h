@@ -90,6 +90,9 @@ const char *dsc_slide_format_read(dsc_span blob, unsigned ptr_size, struct dsc_s
 
 /* Decode the slide-info word `raw`. */
 void dsc_ptr_decode_slide(const struct dsc_slide_format *f, uint64_t raw, struct dsc_ptr *out);
+/* Only its `next` (bytes to the next slot of the chain, 0 at the end):
+ * what a walk needs to pass over a slot it does not report. */
+uint64_t dsc_ptr_slide_next(const struct dsc_slide_format *f, uint64_t raw);
 
 /* Decode the chained-fixup word `raw` of `format`; `base` is the image's
  * __TEXT vmaddr (offset formats count from it). False for an unknown format. */

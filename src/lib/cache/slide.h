@@ -56,6 +56,13 @@ int dsc_slide_walk(const struct dsc_slide_src *src, uint64_t lo, uint64_t hi, ds
  * of this walk. Same returns. */
 int dsc_slide_walk_range(const dsc_cache *c, uint64_t lo, uint64_t hi, dsc_slide_fn fn, void *ctx, dsc_error *err);
 
+/* The most slots dsc_slide_walk_range(c, lo, hi) reports from well-formed
+ * slide info: the range's bytes in slid mappings over the least distance
+ * between two slots (4 bytes in v1 bitmaps and v2/v4 deltas, 8 in v3/v5).
+ * A hint to size a table before a walk, never a limit: malformed info
+ * (chains of one page crossing each other) can report more. */
+uint64_t dsc_slide_slots_bound(const dsc_cache *c, uint64_t lo, uint64_t hi);
+
 /* ---- one pointer slot at an unslid address; three meanings, three names ----
  * dsc_vm_ptr_raw     the pointer-sized word as the cache stores it;
  * dsc_vm_ptr_value   that word decoded by its mapping's slide info: what an

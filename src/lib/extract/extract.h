@@ -227,12 +227,12 @@ bool plan_read_ptr(struct dsc_plan *p, uint64_t vmaddr, uint64_t *v);
 /* Store a pointer-sized value (no-op in a size plan). False when out of range. */
 bool plan_write_ptr(struct dsc_plan *p, uint64_t vmaddr, uint64_t v);
 
+/* Room for `n` more fixups without another allocation (a pass that knows
+ * how many it may add reserves them once); -1 (plan->err set) when out of
+ * memory. */
+int plan_reserve_fixups(struct dsc_plan *p, size_t n);
 /* Append a fixup (copied). Encoders sort; two fixups at one address fail. */
 int plan_add_fixup(struct dsc_plan *p, const struct dsc_fixup *f);
-/* Append a zeroed fixup for the caller to fill in place; NULL (plan->err
- * set) when out of memory. The slide walk adds one per pointer slot so:
- * building a record and copying it costs more than the walk's reads. */
-struct dsc_fixup *plan_new_fixup(struct dsc_plan *p);
 /* The one order of struct dsc_fixup records: by address (qsort comparator). */
 int plan_cmp_fixup(const void *a, const void *b);
 /* Index of the import (name, ordinal, weak, import addend 0), added if new. */

@@ -51,17 +51,15 @@ static int on_slot(void *ctx, const struct dsc_slide_slot *s)
     }
     if (!s->is_pointer)
         return 0;
-    bool in = in_image(w, s->value & DSC_TBI_MASK);
-    struct dsc_fixup *f = plan_new_fixup(p);
-    if (!f)
+    /* Room was reserved (pass_pointers); only malformed info gets here full. */
+    if (p->nfixups == p->fixups_cap && plan_reserve_fixups(p, 1))
         return -1;
-    f->address = s->address;
-    f->target = s->value;
-    f->kind = in ? DSC_FIXUP_REBASE : DSC_FIXUP_EXTERNAL;
-    f->auth.present = s->auth;
-    f->auth.key = s->key;
-    f->auth.addr_div = s->addr_div;
-    f->auth.diversity = s->diversity;
+    p->fixups[p->nfixups++] = (struct dsc_fixup){
+        .address = s->address,
+        .target = s->value,
+        .kind = in_image(w, s->value & DSC_TBI_MASK) ? DSC_FIXUP_REBASE : DSC_FIXUP_EXTERNAL,
+        .auth = {s->auth, s->key, s->addr_div, s->diversity},
+    };
     return 0;
 }
 
@@ -74,8 +72,23 @@ static int walk_segment(struct dsc_plan *p, const struct dsc_out_segment *seg)
     return 0;
 }
 
+/* The fixups' table is sized once, for the most slots the walks can
+ * report (dsc_slide_slots_bound): growing it slot by slot copied it a dozen
+ * times on a large image. The bound is the segments' own file bytes over
+ * the format's slot stride, and pass_layout checked those bytes lie in the
+ * cache, so hostile slide info cannot make it larger than the image. */
 int pass_pointers(struct dsc_plan *p)
 {
+    size_t bound = 0;
+    for (unsigned i = 0; i < p->nsegs; i++) {
+        const struct dsc_out_segment *s = &p->segs[i];
+        uint64_t n = s->source >= 0 ? dsc_slide_slots_bound(p->cache, s->vmaddr, s->vmaddr + s->filesize) : 0;
+        if (n > SIZE_MAX - bound)
+            return plan_oom(p);
+        bound += n;
+    }
+    if (plan_reserve_fixups(p, bound))
+        return -1;
     for (unsigned i = 0; i < p->nsegs; i++)
         if (p->segs[i].source >= 0 && walk_segment(p, &p->segs[i]))
             return -1;
