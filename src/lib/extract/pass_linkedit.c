@@ -132,6 +132,8 @@ static inline __attribute__((always_inline)) int add_nlists(struct dsc_plan *p, 
     struct dsc_blob *symtab = &p->le.symtab, *strtab = &p->le.strtab;
     const char *run = NULL;   /* names not yet copied: from here to `next` */
     const char *next = NULL;
+    if (!count) /* the spans and blobs may have no bytes at all */
+        return 0;
     if (!blob_reserve(symtab, (size_t)count * nl_size))
         return plan_fail_code(p, DSC_ERR_NOMEM, "out of memory building the symbol table");
     const uint8_t *nl = syms.data + (uint64_t)first * nl_size;
