@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "dsc/dsc.h"
 
@@ -84,8 +85,27 @@ bool span_ptr(dsc_span s, uint64_t off, unsigned ptr_size, uint64_t *v);
 /* Copy `len` bytes out; on failure `dst` is left untouched. */
 bool span_copy(dsc_span s, uint64_t off, void *dst, uint64_t len);
 /* A NUL-terminated string starting at `off` whose NUL is inside the span
- * and within `max_len` bytes. `len` (optional) gets strlen. */
-bool span_cstr(dsc_span s, uint64_t off, uint64_t max_len, const char **str, size_t *len);
+ * and within `max_len` bytes. `len` (optional) gets strlen. Inline: the
+ * symbol table rebuild asks it for every name of every image. */
+static inline bool span_cstr(dsc_span s, uint64_t off, uint64_t max_len, const char **str, size_t *len)
+{
+    if (off >= s.size)
+        return false;
+    uint64_t avail = s.size - off;
+    if (avail > max_len + 1)
+        avail = max_len + 1;
+    const uint8_t *p = s.data + off;
+    /* A span that ends in a NUL (a string table does) bounds strlen, which
+     * is cheaper than memchr over the rest of a large table. */
+    const uint8_t *nul = avail == s.size - off && s.data[s.size - 1] == 0 ? p + strlen((const char *)p)
+                                                                           : memchr(p, 0, avail);
+    if (!nul)
+        return false;
+    *str = (const char *)p;
+    if (len)
+        *len = (size_t)(nul - p);
+    return true;
+}
 /* LEB128 at *off; advances *off. Fails on overlong (> 64 bits) values.
  * Inline for the one- and two-byte values that most are (trie terminals,
  * flags, trie node offsets). */
