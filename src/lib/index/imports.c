@@ -51,9 +51,12 @@ static bool typed_section(const struct dsc_section *x, unsigned *elem, unsigned 
     }
 }
 
+/* (The names compared with their NULs: fixed-size compares, no calls;
+ * sectname always holds a NUL, at 16 at the latest.) */
 static bool is_retyped_got(const struct dsc_section *x)
 {
-    return (x->flags & 0xFF) == 0 && (strcmp(x->sectname, "__got") == 0 || strcmp(x->sectname, "__auth_got") == 0);
+    return (x->flags & 0xFF) == 0 &&
+           (memcmp(x->sectname, "__got", sizeof "__got") == 0 || memcmp(x->sectname, "__auth_got", sizeof "__auth_got") == 0);
 }
 
 /* Sections the indirect table indexes. GOTs the new builder retyped to
