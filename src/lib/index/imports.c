@@ -200,7 +200,7 @@ static size_t first_bind(const struct dsc_imports *im, uint64_t address)
                            address);
 }
 
-const struct dsc_orig_bind *dsc_imports_bind_at(const struct dsc_imports *im, uint64_t address)
+const struct dsc_orig_bind *dsc_imports_bind_search(const struct dsc_imports *im, uint64_t address)
 {
     for (size_t i = first_bind(im, address); i < im->nbinds && im->binds[i].address == address; i++)
         if (!im->binds[i].weak)
