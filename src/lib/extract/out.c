@@ -114,12 +114,14 @@ static bool emit_segment(struct dsc_plan *p, const struct dsc_out_segment *s)
 {
     bool is64 = p->mo.is64;
     struct dsc_blob *b = &p->cmds;
-    uint32_t size = (is64 ? 72 : 56) + s->nsects * (is64 ? 80 : 68);
-    if (!blob_reserve(b, size))
+    uint64_t size = (is64 ? 72 : 56) + (uint64_t)s->nsects * (is64 ? 80 : 68);
+    /* The room is written field by field below: its size must be exact,
+     * and fit the command's 32-bit cmdsize. */
+    if (size > UINT32_MAX || !blob_reserve(b, (size_t)size))
         return false;
     struct cmd_out o = {b->data + b->size, is64};
     out_u32(&o, is64 ? LC_SEGMENT_64 : LC_SEGMENT);
-    out_u32(&o, size);
+    out_u32(&o, (uint32_t)size);
     out_name(&o, s->name);
     out_word(&o, s->vmaddr);
     out_word(&o, s->vmsize);
