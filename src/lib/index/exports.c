@@ -223,17 +223,21 @@ static bool index_entries(struct dsc_exports *e, bool sorted)
     if (e->count >= UINT32_MAX || !alloc_addresses(e) ||
         (e->nreexports && !(e->reexports = malloc(e->nreexports * sizeof *e->reexports))))
         return false;
-    for (size_t i = 0, nre = 0; i < e->count; i++) {
+    size_t nre = 0, weak = 0, variants = 0, absolute = 0;
+    for (size_t i = 0; i < e->count; i++) {
         uint32_t flags = e->by_name[i].flags;
-        e->nweak += (flags & EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION) != 0;
-        e->nvariants += (flags & EXPORT_SYMBOL_FLAGS_FUNCTION_VARIANT) != 0;
+        weak += (flags & EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION) != 0;
+        variants += (flags & EXPORT_SYMBOL_FLAGS_FUNCTION_VARIANT) != 0;
         if (flags & EXPORT_SYMBOL_FLAGS_REEXPORT) {
             e->reexports[nre++] = &e->by_name[i];
             continue;
         }
-        e->nabsolute += (flags & EXPORT_SYMBOL_FLAGS_KIND_MASK) == EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE;
+        absolute += (flags & EXPORT_SYMBOL_FLAGS_KIND_MASK) == EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE;
         add_address(e, i);
     }
+    e->nweak = weak;
+    e->nvariants = variants;
+    e->nabsolute = absolute;
     return true;
 }
 
