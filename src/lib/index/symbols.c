@@ -457,6 +457,6 @@ const struct dsc_export *dsc_symbols_preceding(struct dsc_symbols *s, uint64_t a
     const struct dsc_exports *e = image >= 0 ? set_of(s, (uint32_t)image) : NULL;
     if (!e || !dsc_exports_holds(e, addr, &start))
         return NULL;
-    const struct dsc_export *x = dsc_exports_preceding(e, addr, &s->failed);
+    const struct dsc_export *x = dsc_exports_preceding(s->cache, e, addr, &s->failed);
     return x && x->address >= start ? x : NULL;
 }
