@@ -23,6 +23,7 @@ static uint32_t code_order(uint32_t x)
 
 void dsc_a64_match_init(struct dsc_a64_match *m, const uint32_t *mask, const uint32_t *bits, unsigned n)
 {
+    m->n = n;
     for (unsigned i = 0; i < 3; i++) {
         m->mask[i] = (dsc_a64_v4){0} + (i < n ? code_order(mask[i]) : 0);
         m->bits[i] = (dsc_a64_v4){0} + (i < n ? code_order(bits[i]) : ~0u); /* (w & 0) != ~0 */
@@ -36,8 +37,9 @@ static inline unsigned match4(const struct dsc_a64_match *m, const uint8_t *code
 {
     dsc_a64_v4 v;
     memcpy(&v, code, sizeof v);
-    v4i hit = ((v & m->mask[0]) == m->bits[0]) | ((v & m->mask[1]) == m->bits[1]) |
-              ((v & m->mask[2]) == m->bits[2]);
+    v4i hit = ((v & m->mask[0]) == m->bits[0]) | ((v & m->mask[1]) == m->bits[1]);
+    if (m->n > 2)
+        hit |= (v & m->mask[2]) == m->bits[2];
 #ifdef __SSE2__
     return (unsigned)_mm_movemask_ps(_mm_castsi128_ps((__m128i)hit));
 #else

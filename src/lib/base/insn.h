@@ -47,6 +47,7 @@
 typedef uint32_t dsc_a64_v4 __attribute__((vector_size(16)));
 struct dsc_a64_match {
     dsc_a64_v4 mask[3], bits[3];
+    unsigned n;
 };
 /* Pairs i < n from mask[i], bits[i]; the others match no word. */
 void dsc_a64_match_init(struct dsc_a64_match *m, const uint32_t *mask, const uint32_t *bits, unsigned n);

@@ -18,10 +18,10 @@ struct walk {
     struct dsc_code_ref *v;
     size_t n, cap;
     bool oom;
-    /* The image segment and the foreign mapping that held the last slots
-     * asked about ([lo, lo + len), len 0 until then): most loads read the
-     * image's own data or the one GOT chunk, so foreign_slot answers them
-     * by one compare each. */
+    /* The image segment and the foreign mapping that held the last
+     * addresses asked about ([lo, lo + len), len 0 until then): most
+     * loads read the image's own data or the one GOT chunk, so in_image
+     * and foreign_slot answer them by one compare each. */
     uint64_t own_lo, own_len, far_lo, far_len;
     struct dsc_a64_match match; /* the words that may start a reference */
 };
@@ -43,22 +43,28 @@ static void add(struct walk *w, enum dsc_code_ref_kind kind, uint64_t pc, uint64
     w->v[w->n++] = (struct dsc_code_ref){pc, to, w->sect, kind};
 }
 
-/* A pointer slot the code loads from another image's (or the cache's)
- * data: a uniqued GOT, never code or the image's own slots. The two
- * remembered ranges only shortcut the same answer: a slot in an image
- * segment is the image's; one outside every image segment (asked first)
- * in a mapping already found non-executable is foreign. */
-static bool foreign_slot(struct walk *w, uint64_t slot)
+/* In one of the image's segments; the last segment found answers first
+ * (a branch or load mostly stays near the one before). */
+static bool in_image(struct walk *w, uint64_t addr)
 {
     const struct dsc_out_segment *s;
+    if (addr - w->own_lo < w->own_len)
+        return true;
+    if (!(s = plan_segment_at(w->p, addr, 1)))
+        return false;
+    w->own_lo = s->vmaddr;
+    w->own_len = s->vmsize;
+    return true;
+}
+
+/* A pointer slot the code loads from another image's (or the cache's)
+ * data: a uniqued GOT, never code or the image's own slots. The last
+ * non-executable mapping found answers first for slots outside the image. */
+static bool foreign_slot(struct walk *w, uint64_t slot)
+{
     const struct dsc_map *m;
-    if (slot - w->own_lo < w->own_len)
+    if (in_image(w, slot))
         return false;
-    if ((s = plan_segment_at(w->p, slot, 1))) {
-        w->own_lo = s->vmaddr;
-        w->own_len = s->vmsize;
-        return false;
-    }
     if (slot - w->far_lo < w->far_len)
         return true;
     if (!(m = dsc_vm_map(w->p->cache, slot)) || (m->info.max_prot & 4))
@@ -94,7 +100,7 @@ static void a64_word(struct walk *w, uint64_t addr, dsc_span code, uint64_t o, u
     bool link;
     uint64_t pc = addr + o, slot;
     if (dsc_a64_is_branch(x, &link)) {
-        if (w->p->copy_bytes && !plan_in_image(w->p, dsc_a64_branch_target(x, pc)))
+        if (w->p->copy_bytes && !in_image(w, dsc_a64_branch_target(x, pc)))
             add(w, DSC_REF_BRANCH, pc, dsc_a64_branch_target(x, pc));
     } else if (dsc_a64_is_adrp(x, &rd)) {
         if (o + 8 <= code.size && dsc_a64_is_ldr_imm(dsc_le32(code.data + o + 4), &rt, &rn, &off, &size) &&
