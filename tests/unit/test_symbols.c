@@ -48,13 +48,25 @@ static void image_exports_resolve(const dsc_cache *c, uint32_t im)
     ck_assert_ptr_nonnull(e);
     for (size_t i = 0; i < e->count; i++) {
         const struct dsc_export *x = &e->by_name[i];
+        if (i)
+            ck_assert_int_lt(strcmp(e->by_name[i - 1].name, x->name), 0);
         ck_assert_ptr_eq(dsc_symbols_find(s, im, x->name), x);
         const struct dsc_export *def = dsc_symbols_lookup(s, im, x->name);
         ck_assert_msg(def != NULL, "%s unresolved", x->name);
         if (!(x->flags & EXPORT_SYMBOL_FLAGS_REEXPORT)) {
             ck_assert_ptr_eq(def, x);
-            if ((x->flags & EXPORT_SYMBOL_FLAGS_KIND_MASK) != EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE)
+            if ((x->flags & EXPORT_SYMBOL_FLAGS_KIND_MASK) != EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE) {
                 ck_assert_int_eq(dsc_symbols_image_of(s, x->address), im);
+                /* the last of the image's exports at x's address, by name */
+                const struct dsc_export *p = dsc_symbols_preceding(s, x->address);
+                ck_assert(p && p->address == x->address && strcmp(p->name, x->name) >= 0);
+            }
+            size_t it = 0, seen = 0;
+            for (const struct dsc_export *y, *prev = NULL; (y = dsc_exports_next_at(e, x->address, &it)); prev = y) {
+                ck_assert(y->address == x->address && (!prev || strcmp(prev->name, y->name) < 0));
+                seen += y == x;
+            }
+            ck_assert_uint_eq(seen, 1);
         }
         found_once_at(s, def->address, x->name, im);
     }

@@ -41,8 +41,8 @@ static int cmp_u64(const void *a, const void *b)
 static int on_twin_slot(void *ctx, const struct dsc_slide_slot *slot)
 {
     struct twin *t = ctx;
-    if (slot->address == t->addr && slot->auth)
-        t->auth = (struct dsc_fixup_auth){true, slot->key, slot->addr_div, slot->diversity};
+    if (slot->address == t->addr && slot->ptr.auth)
+        t->auth = (struct dsc_fixup_auth){true, slot->ptr.key, slot->ptr.addr_div, slot->ptr.diversity};
     return 0;
 }
 
