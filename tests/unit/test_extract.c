@@ -73,10 +73,10 @@ static bool in_image(const struct dsc_macho *mo, uint64_t v)
 static int on_truth_slot(void *ctx, const struct dsc_slide_slot *s)
 {
     struct truth *t = ctx;
-    struct dsc_fixup f = {.address = s->address, .target = s->value, .import = s->size,
-                          .auth = {s->auth, s->key, s->addr_div, s->diversity}};
+    struct dsc_fixup f = {.address = s->address, .target = s->ptr.value, .import = s->size,
+                          .auth = {s->ptr.auth, s->ptr.key, s->ptr.addr_div, s->ptr.diversity}};
     set_add(&t->slots, &f);
-    if (s->is_pointer && in_image(&t->mo, s->value))
+    if (s->ptr.is_pointer && in_image(&t->mo, s->ptr.value))
         set_add(&t->rebases, &f);
     return 0;
 }

@@ -326,6 +326,32 @@ START_TEST(budget_evicts_only_unpinned_sets)
 }
 END_TEST
 
+/* The by-address order is made by the first query needing it, counted
+ * then, once, and freed with its set. */
+START_TEST(by_address_order_is_counted_once_made)
+{
+    dsc_cache *c = testdata_open(testdata_caches[0]);
+    if (!c)
+        return;
+    const struct dsc_exports *e = dsc_exports_get(c, LIBOBJC);
+    ck_assert_uint_gt(e->naddr, 0);
+    size_t before = dsc_cache_get_export_memory(c);
+    bool failed = false;
+    const struct dsc_export *last = dsc_exports_preceding(c, e, UINT64_MAX, &failed);
+    ck_assert(last && !failed);
+    ck_assert_uint_eq(dsc_cache_get_export_memory(c), before + e->naddr * sizeof(void *));
+    ck_assert_ptr_eq(dsc_exports_preceding(c, e, UINT64_MAX, &failed), last);
+    ck_assert_uint_eq(dsc_cache_get_export_memory(c), before + e->naddr * sizeof(void *));
+    for (size_t i = 0; i < e->count; i++)
+        if (!(e->by_name[i].flags & EXPORT_SYMBOL_FLAGS_REEXPORT))
+            ck_assert_uint_le(e->by_name[i].address, last->address);
+    dsc_exports_put(c, e);
+    dsc_cache_set_export_budget(c, 0);
+    ck_assert_uint_eq(dsc_cache_get_export_memory(c), 0);
+    dsc_cache_close(c);
+}
+END_TEST
+
 /* An extraction cut short by a longjmp never closes its views: the guard
  * calls dsc_thread_recover(), which must unpin what they held. */
 START_TEST(recover_releases_abandoned_views)
@@ -449,6 +475,7 @@ Suite *symbols_suite(void)
     tcase_add_test(tc, one_set_per_image_under_concurrent_use);
     tcase_add_test(tc, damaged_image_is_left_out);
     tcase_add_test(tc, budget_evicts_only_unpinned_sets);
+    tcase_add_test(tc, by_address_order_is_counted_once_made);
     tcase_add_test(tc, recover_releases_abandoned_views);
     tcase_add_test(tc, sigbus_after_lookups_unpins_their_sets);
     tcase_add_test(tc, sigbus_in_an_export_parse_holds_no_lock);

@@ -107,18 +107,28 @@ static inline bool span_cstr(dsc_span s, uint64_t off, uint64_t max_len, const c
     return true;
 }
 /* LEB128 at *off; advances *off. Fails on overlong (> 64 bits) values.
- * Inline for the one- and two-byte values that most are (trie terminals,
- * flags, trie node offsets). */
+ * Inline for the one- to three-byte values that most are (trie terminals,
+ * flags, trie node offsets, export offsets in an image under 2 MB). */
 bool span_uleb_long(dsc_span s, uint64_t *off, uint64_t *v);
 static inline bool span_uleb(dsc_span s, uint64_t *off, uint64_t *v)
 {
-    if (*off < s.size && !(s.data[*off] & 0x80)) {
-        *v = s.data[(*off)++];
+    if (*off >= s.size)
+        return false;
+    const uint8_t *p = s.data + *off;
+    uint64_t left = s.size - *off;
+    if (!(p[0] & 0x80)) {
+        *v = p[0];
+        *off += 1;
         return true;
     }
-    if (*off < s.size && s.size - *off > 1 && !(s.data[*off + 1] & 0x80)) {
-        *v = (s.data[*off] & 0x7Fu) | (uint64_t)s.data[*off + 1] << 7;
+    if (left > 1 && !(p[1] & 0x80)) {
+        *v = (p[0] & 0x7Fu) | (uint64_t)p[1] << 7;
         *off += 2;
+        return true;
+    }
+    if (left > 2 && !(p[2] & 0x80)) {
+        *v = (p[0] & 0x7Fu) | (uint64_t)(p[1] & 0x7Fu) << 7 | (uint64_t)p[2] << 14;
+        *off += 3;
         return true;
     }
     return span_uleb_long(s, off, v);

@@ -25,6 +25,7 @@
 struct walk {
     const struct dsc_slide_src *src;
     struct dsc_slide_format fmt;
+    struct dsc_ptr_link link;   /* fmt's, for slots passed over */
     uint32_t page_size;
     dsc_slide_fn fn;
     void *ctx;
@@ -69,6 +70,7 @@ static int chain(struct walk *w, uint64_t page, uint64_t off)
     const uint8_t *bytes = w->src->bytes.data + at;
     uint64_t address = w->src->address + at;
     uint64_t lo = w->lo > address ? w->lo - address : 0, hi = w->hi > address ? w->hi - address : 0;
+    struct dsc_slide_slot s = {.size = size};
     for (;;) {
         if (off > last)
             return bad(w, "chain leaves its page or the mapping", page);
@@ -76,16 +78,15 @@ static int chain(struct walk *w, uint64_t page, uint64_t off)
             return 0;
         uint64_t raw = size == 8 ? dsc_le64(bytes + off) : dsc_le32(bytes + off), next;
         if (off < lo) {
-            next = dsc_ptr_slide_next(&w->fmt, raw);
+            next = dsc_ptr_link_next(w->link, raw);
         } else {
-            struct dsc_ptr p;
-            dsc_ptr_decode_slide(&w->fmt, raw, &p);
-            struct dsc_slide_slot s = {address + off, p.value, raw, size, p.is_pointer, p.auth, p.key, p.addr_div,
-                                       p.diversity};
+            s.address = address + off;
+            s.raw = raw;
+            dsc_ptr_decode_slide(&w->fmt, raw, &s.ptr);
             int r = w->fn(w->ctx, &s);
             if (r)
                 return r;
-            next = p.next;
+            next = s.ptr.next;
         }
         if (next == 0)
             return 0;
@@ -214,6 +215,7 @@ static int walk_src(const struct dsc_slide_src *src, uint64_t lo, uint64_t hi, b
     const char *why = dsc_slide_format_read(src->slide, src->ptr_size, &w.fmt);
     if (why)
         return bad(&w, why, 0);
+    w.link = dsc_ptr_slide_link(&w.fmt);
     switch (w.fmt.version) {
     case 1:
         return walk_v1(&w, lo, hi);

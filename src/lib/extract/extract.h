@@ -88,6 +88,7 @@ struct dsc_import {
     int64_t addend;    /* chained outputs: an addend the bind's pointer cannot
                           hold moves here (DYLD_CHAINED_IMPORT_ADDEND*); dyld
                           adds it to the pointer's */
+    bool used;         /* chained outputs: some bind names it (pass_fixups.c) */
 };
 
 /* A lazy pointer rebased to its stub-helper entry (lazybind.c): dyld binds
@@ -173,6 +174,11 @@ struct dsc_plan {
 
     struct dsc_fixup *fixups;
     size_t nfixups, fixups_cap;
+    size_t fixups_sorted;         /* fixups[0, this) are in strictly ascending
+                                     address order, as fixups_sort left them;
+                                     appending keeps that true. A pass that
+                                     removes, reorders or moves fixups after
+                                     a fixups_sort sets it to 0. */
     struct dsc_import *imports;
     uint32_t nimports;
     size_t imports_cap;
@@ -288,7 +294,8 @@ int out_write(struct dsc_plan *p, uint8_t *buf);
 
 /* ---- encoders (pass_fixups.c), exposed for unit tests ---- */
 
-/* Sort fixups by address; fail on duplicates. */
+/* Sort fixups by address; fail on duplicates. Only the fixups appended
+ * since the last call are compared (plan->fixups_sorted). */
 int fixups_sort(struct dsc_plan *p);
 /* The bind opcode selecting library `ordinal` (special ordinals <= 0). */
 bool blob_bind_ordinal(struct dsc_blob *b, int ordinal);

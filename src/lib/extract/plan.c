@@ -265,7 +265,7 @@ int plan_add_import_addend(struct dsc_plan *p, const char *name, int lib_ordinal
     char *copy = strdup(name);
     if (!copy)
         return plan_oom(p);
-    p->imports[p->nimports] = (struct dsc_import){copy, lib_ordinal, weak_import, addend};
+    p->imports[p->nimports] = (struct dsc_import){copy, lib_ordinal, weak_import, addend, false};
     *index = p->nimports++;
     return 0;
 }
