@@ -30,7 +30,7 @@ struct trie_frame {
 struct trie_walk {
     struct trie_frame *stack, local[LOCAL_FRAMES];
     size_t depth, cap;
-    uint64_t budget, pushes, key_bytes;
+    uint64_t budget, key_bytes;    /* visits (each edge taken is one) and key bytes left */
     uint64_t node;                 /* the node visited, for errors */
     const char *file;
     dsc_error *err;
@@ -124,10 +124,10 @@ static bool label_after(dsc_span trie, const struct trie_frame *f, uint64_t b)
 static int next_edge(dsc_span trie, struct trie_walk *w, uint64_t *child, size_t *key_len)
 {
     struct trie_frame *f = &w->stack[w->depth - 1];
-    uint64_t off = f->next, end, i = off;
+    uint64_t off = f->next, i = off;
+    uint64_t end = trie.size - off > DSC_TRIE_MAX_KEY ? off + DSC_TRIE_MAX_KEY + 1 : trie.size; /* off <= size */
     char *dst = w->key + f->key_len;
     w->node = f->node;
-    end = off < trie.size && trie.size - off > DSC_TRIE_MAX_KEY ? off + DSC_TRIE_MAX_KEY + 1 : trie.size;
     while (i < end && trie.data[i])
         *dst++ = (char)trie.data[i++];
     if (i >= end)
@@ -136,8 +136,6 @@ static int next_edge(dsc_span trie, struct trie_walk *w, uint64_t *child, size_t
     f->next = i + 1;
     if (!span_uleb(trie, &f->next, child) || *child >= trie.size || *key_len > DSC_TRIE_MAX_KEY)
         return walk_fail(w, "edge out of range");
-    if (w->pushes-- == 0)
-        return walk_fail(w, "more edges than the trie has bytes");
     if (w->sorted && !label_after(trie, f, off))
         w->sorted = false;
     f->last = off;
@@ -159,7 +157,7 @@ int dsc_trie_walk_sorted(dsc_span trie, dsc_trie_fn fn, void *ctx, const char *f
     w.stack = w.local;
     w.depth = 0;
     w.cap = LOCAL_FRAMES;
-    w.budget = w.pushes = trie.size;
+    w.budget = trie.size;
     w.key_bytes = trie.size * DSC_TRIE_KEY_RATIO + DSC_TRIE_MAX_KEY;
     w.file = file;
     w.err = err;

@@ -142,6 +142,8 @@ struct dsc_linkedit {
     struct dsc_blob indirect;   /* u32 indices */
     struct dsc_blob strtab;
     uint32_t nsyms, nlocal, nextdef, nundef, nindirect;
+    bool extdefs_are_trie;      /* the extdefs are the export trie's names, one
+                                   each (pass_linkedit; symbolize.c relies on it) */
 };
 
 enum dsc_fixup_encoding {

@@ -223,17 +223,21 @@ static bool index_entries(struct dsc_exports *e, bool sorted)
     if (e->count >= UINT32_MAX || !alloc_addresses(e) ||
         (e->nreexports && !(e->reexports = malloc(e->nreexports * sizeof *e->reexports))))
         return false;
-    for (size_t i = 0, nre = 0; i < e->count; i++) {
+    size_t nre = 0, weak = 0, variants = 0, absolute = 0;
+    for (size_t i = 0; i < e->count; i++) {
         uint32_t flags = e->by_name[i].flags;
-        e->nweak += (flags & EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION) != 0;
-        e->nvariants += (flags & EXPORT_SYMBOL_FLAGS_FUNCTION_VARIANT) != 0;
+        weak += (flags & EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION) != 0;
+        variants += (flags & EXPORT_SYMBOL_FLAGS_FUNCTION_VARIANT) != 0;
         if (flags & EXPORT_SYMBOL_FLAGS_REEXPORT) {
             e->reexports[nre++] = &e->by_name[i];
             continue;
         }
-        e->nabsolute += (flags & EXPORT_SYMBOL_FLAGS_KIND_MASK) == EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE;
+        absolute += (flags & EXPORT_SYMBOL_FLAGS_KIND_MASK) == EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE;
         add_address(e, i);
     }
+    e->nweak = weak;
+    e->nvariants = variants;
+    e->nabsolute = absolute;
     return true;
 }
 
@@ -302,11 +306,9 @@ static struct dsc_exports *make_set(const dsc_cache *c, uint32_t image)
     struct parse ps = {.c = c, .mo = &mo, .e = e};
     dsc_span trie;
     if (find_trie(&mo, &trie) && parse_image(&ps, trie))
-        /* Counted with the by-address array a query may add later (the
-         * memo's sum of bytes changes only under its lock). */
         e->bytes = sizeof *e + ps.cap * sizeof *e->by_name + e->nreexports * sizeof *e->reexports +
-                   (e->addr_mask + 1) * sizeof *e->addr_slots + e->naddr * sizeof(struct dsc_export *) +
-                   mo.ncmds * sizeof *e->deps + mo.nsegs * sizeof *e->segs + ps.pool_bytes;
+                   (e->addr_mask + 1) * sizeof *e->addr_slots + mo.ncmds * sizeof *e->deps +
+                   mo.nsegs * sizeof *e->segs + ps.pool_bytes;
     else
         set_clear(e); /* malformed, or out of memory: no exports */
     dsc_macho_free(&mo);
@@ -502,9 +504,11 @@ const struct dsc_export *dsc_exports_find(const struct dsc_exports *e, const cha
 }
 
 /* The non-re-exports by (address, name), made by the first query that
- * needs the order (heap memory only: no mapped bytes, no lock); a set
- * made by another thread meanwhile wins. NULL when out of memory. */
-static const struct dsc_export *const *by_addr(const struct dsc_exports *ce)
+ * needs the order (heap memory only: no mapped bytes, no lock); one made
+ * by another thread meanwhile wins. Counted in the set's bytes once made,
+ * under the memo's lock (the set is published: its caller has it from
+ * dsc_exports_get). NULL when out of memory. */
+static const struct dsc_export *const *by_addr(const dsc_cache *c, const struct dsc_exports *ce)
 {
     struct dsc_exports *e = (struct dsc_exports *)ce; /* the array is derived data */
     const struct dsc_export **v = atomic_load_explicit(&e->by_addr, memory_order_acquire), **none = NULL;
@@ -529,16 +533,23 @@ static const struct dsc_export *const *by_addr(const struct dsc_exports *ce)
     }
     if (!atomic_compare_exchange_strong_explicit(&e->by_addr, &none, v, memory_order_acq_rel, memory_order_acquire)) {
         free(v);
-        v = none;
+        return none;
+    }
+    struct memo *m = memo_lock(c);
+    if (m) {
+        e->bytes += e->naddr * sizeof *v;
+        m->bytes += e->naddr * sizeof *v;
+        memo_unlock(c);
     }
     return v;
 }
 
-const struct dsc_export *dsc_exports_preceding(const struct dsc_exports *e, uint64_t addr, bool *failed)
+const struct dsc_export *dsc_exports_preceding(const dsc_cache *c, const struct dsc_exports *e, uint64_t addr,
+                                               bool *failed)
 {
     if (!e->naddr)
         return NULL;
-    const struct dsc_export *const *v = by_addr(e);
+    const struct dsc_export *const *v = by_addr(c, e);
     if (!v) {
         *failed = true;
         return NULL;

@@ -8,7 +8,7 @@
  *  - dsc_exports_get() returns image i's set pinned: it stays valid and
  *    unchanged until dsc_exports_put(). Sets are immutable once made and
  *    shared by all threads (but for the by-address order a query may add,
- *    published atomically, and counted in the set's bytes from the start).
+ *    published atomically, and then counted in the set's bytes).
  *  - A set is parsed from mapped bytes with no lock held, into memory of its
  *    own, then published under the cache's memo lock, which is held only
  *    for pointer and count updates (never while mapped bytes are read): a
@@ -116,7 +116,8 @@ static inline const struct dsc_export *dsc_exports_next_at(const struct dsc_expo
 }
 /* The last non-re-export in (address, name) order whose address is at or
  * below `addr`, or NULL; NULL with *failed set when out of memory. */
-const struct dsc_export *dsc_exports_preceding(const struct dsc_exports *e, uint64_t addr, bool *failed);
+const struct dsc_export *dsc_exports_preceding(const dsc_cache *c, const struct dsc_exports *e, uint64_t addr,
+                                               bool *failed);
 /* True when `addr` lies in one of the set's segments; *start gets its start. */
 bool dsc_exports_holds(const struct dsc_exports *e, uint64_t addr, uint64_t *start);
 

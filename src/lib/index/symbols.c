@@ -209,21 +209,29 @@ bool dsc_symbols_trie_plain(struct dsc_symbols *s, uint32_t image)
     return e && e->count && !e->nvariants;
 }
 
-/* The entry of `e` named `name`: found among the non-re-exports at `addr`,
- * else searched for by name. */
-static const struct dsc_export *find_near(const struct dsc_exports *e, const char *name, uint64_t addr)
+/* The entry of `e` named `name`: the one after *last in name order when
+ * it is at `addr` and so named (a symbol table listing its extdefs by
+ * name, as linkers write them, costs one comparison each), else found
+ * among the non-re-exports at `addr`, else searched for by name. */
+static const struct dsc_export *find_near(const struct dsc_exports *e, const char *name, uint64_t addr,
+                                          const struct dsc_export **last)
 {
+    const struct dsc_export *x = *last ? *last + 1 : e->by_name;
+    if (x < e->by_name + e->count && x->address == addr && strcmp(x->name, name) == 0)
+        return *last = x;
     size_t it = 0;
-    for (const struct dsc_export *x; (x = dsc_exports_next_at(e, addr, &it)) != NULL;)
+    while ((x = dsc_exports_next_at(e, addr, &it)) != NULL)
         if (strcmp(x->name, name) == 0)
-            return x;
-    return dsc_exports_find(e, name);
+            return *last = x;
+    return (x = dsc_exports_find(e, name)) != NULL ? *last = x : NULL;
 }
 
 bool dsc_symbols_trie_within(struct dsc_symbols *s, uint32_t image, const char *const *names, const uint64_t *addrs,
-                             size_t n)
+                             size_t n, bool *same)
 {
     const struct dsc_exports *e = set_of(s, image);
+    if (same)
+        *same = false;
     if (!e || !e->count)
         return false;
     uint8_t *seen = calloc(e->count, 1);
@@ -232,14 +240,19 @@ bool dsc_symbols_trie_within(struct dsc_symbols *s, uint32_t image, const char *
         return false;
     }
     size_t left = e->count;
+    const struct dsc_export *last = NULL;
     for (size_t j = 0; j < n && left; j++) {
-        const struct dsc_export *x = find_near(e, names[j], addrs[j]);
+        const struct dsc_export *x = find_near(e, names[j], addrs[j], &last);
         if (x) {
             left -= !seen[x - e->by_name];
             seen[x - e->by_name] = 1;
         }
     }
     free(seen);
+    /* left reaches 0 only once `count` names each matched a different
+     * entry: with n == count, that is every name. */
+    if (same)
+        *same = left == 0 && n == e->count;
     return left == 0;
 }
 
@@ -450,6 +463,6 @@ const struct dsc_export *dsc_symbols_preceding(struct dsc_symbols *s, uint64_t a
     const struct dsc_exports *e = image >= 0 ? set_of(s, (uint32_t)image) : NULL;
     if (!e || !dsc_exports_holds(e, addr, &start))
         return NULL;
-    const struct dsc_export *x = dsc_exports_preceding(e, addr, &s->failed);
+    const struct dsc_export *x = dsc_exports_preceding(s->cache, e, addr, &s->failed);
     return x && x->address >= start ? x : NULL;
 }
