@@ -349,7 +349,9 @@ static int move_addends(struct dsc_plan *p)
     bool plain64 = p->chained_format == DSC_CHAINED_PTR_64 || p->chained_format == DSC_CHAINED_PTR_64_OFFSET;
     /* The bounds in locals: adding an import moves p->imports, never the
      * fixups, which the compiler could not tell from a store through p. */
-    for (struct dsc_fixup *f = p->fixups, *end = f + p->nfixups; f < end; f++) {
+    struct dsc_fixup *fixups = p->fixups;
+    for (size_t i = 0, n = p->nfixups; i < n; i++) {
+        struct dsc_fixup *f = &fixups[i];
         if (f->kind != DSC_FIXUP_BIND || f->import >= p->nimports)
             continue;
         if (!(plain64 ? f->addend >= 0 && f->addend <= 0xFF : dsc_ptr_arm64e_holds_addend(f->auth.present, f->addend))) {
