@@ -143,10 +143,10 @@ static bool has_work(struct warm *w)
     return seek(w, &w->next, w->limit) || (w->all && seek(w, &w->sweep, w->n));
 }
 
-static void size_at(struct warm *w, uint32_t k, bool *fresh)
+static void size_at(struct warm *w, uint32_t k)
 {
     uint64_t size;
-    fsys_image_size_next(w->fs, w->order[k], &size, fresh); /* a failure is recorded for the image */
+    fsys_image_size(w->fs, w->order[k], &size); /* a failure is recorded for the image */
     fsys_control_changed(w->fs);
 }
 
@@ -226,19 +226,17 @@ static void *sizing_thread(void *arg)
 {
     struct warm *w = arg;
     struct sched s = {.idle = false};
-    bool fresh = false;
     pthread_getschedparam(pthread_self(), &s.policy, &s.param);
     pthread_mutex_lock(&w->mu);
     while (!w->stop) {
         uint32_t k;
         if (!take(w, &k)) {
-            fresh = false; /* the cache check of the last image is stale by now */
             rest(w);
             continue;
         }
         set_class(w, &s);
         pthread_mutex_unlock(&w->mu);
-        size_at(w, k, &fresh);
+        size_at(w, k);
         pthread_mutex_lock(&w->mu);
         finish(w, k);
     }
@@ -358,13 +356,12 @@ void warm_listing(struct warm *w, const uint32_t *images, size_t n)
         a = p < a ? p : a;
         b = p + 1 > b ? p + 1 : b;
     }
-    bool fresh = false;
     pthread_mutex_lock(&w->mu);
     steer(w, a, b);
     for (uint32_t k = a; seek(w, &k, b); k++) {
         w->state[k] = TAKEN;
         pthread_mutex_unlock(&w->mu);
-        size_at(w, k, &fresh);
+        size_at(w, k);
         pthread_mutex_lock(&w->mu);
         finish(w, k);
     }
