@@ -96,6 +96,25 @@ START_TEST(address_translation)
 }
 END_TEST
 
+/* dsc_lc_find (indexed for the typed readers' commands) finds the first
+ * command of each kind a walk finds, and nothing where a walk finds none. */
+static void finds_as_a_walk_does(const struct dsc_macho *mo)
+{
+    static const uint32_t kinds[] = {LC_SYMTAB, LC_DYSYMTAB, LC_DYLD_INFO, LC_DYLD_INFO_ONLY, LC_DYLD_EXPORTS_TRIE,
+                                     LC_FUNCTION_STARTS, LC_DATA_IN_CODE, LC_DYLD_CHAINED_FIXUPS, LC_UUID,
+                                     LC_ID_DYLIB, LC_SEGMENT_SPLIT_INFO};
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+        struct dsc_lc walked, found;
+        uint64_t cur = 0;
+        bool any = false;
+        while (!any && dsc_lc_next(mo, &cur, &walked))
+            any = walked.cmd == kinds[k];
+        ck_assert_int_eq(dsc_lc_find(mo, kinds[k], &found), any);
+        if (any)
+            ck_assert_uint_eq(found.offset, walked.offset);
+    }
+}
+
 START_TEST(every_image_parses)
 {
     dsc_cache *c = testdata_open(testdata_caches[_i]);
@@ -110,6 +129,7 @@ START_TEST(every_image_parses)
         ck_assert(dsc_macho_segment(&mo, "__TEXT") != NULL);
         ck_assert(dsc_macho_segment(&mo, "__LINKEDIT") != NULL);
         ck_assert(mo.has_uuid && !memcmp(mo.uuid, dsc_cache_get_image(c, i)->uuid, 16));
+        finds_as_a_walk_does(&mo);
         dsc_macho_free(&mo);
     }
     dsc_cache_close(c);

@@ -73,10 +73,10 @@ static bool in_image(const struct dsc_macho *mo, uint64_t v)
 static int on_truth_slot(void *ctx, const struct dsc_slide_slot *s)
 {
     struct truth *t = ctx;
-    struct dsc_fixup f = {.address = s->address, .target = s->value, .import = s->size,
-                          .auth = {s->auth, s->key, s->addr_div, s->diversity}};
+    struct dsc_fixup f = {.address = s->address, .target = s->ptr.value, .import = s->size,
+                          .auth = {s->ptr.auth, s->ptr.key, s->ptr.addr_div, s->ptr.diversity}};
     set_add(&t->slots, &f);
-    if (s->is_pointer && in_image(&t->mo, s->value))
+    if (s->ptr.is_pointer && in_image(&t->mo, s->ptr.value))
         set_add(&t->rebases, &f);
     return 0;
 }
@@ -88,10 +88,13 @@ static void truth_build(const dsc_cache *c, uint32_t image, struct truth *t)
     ck_assert_msg(dsc_macho_parse(c, image, &t->mo, &err) == 0, "%s", err.msg);
     for (unsigned i = 0; i < t->mo.nsegs; i++) {
         const struct dsc_segment *seg = &t->mo.segs[i];
-        if (dylib_segment(&t->mo, seg))
-            ck_assert_msg(dsc_slide_walk_range(c, seg->vmaddr, seg->vmaddr + seg->filesize, on_truth_slot, t, &err) ==
-                              0,
-                          "%s", err.msg);
+        if (!dylib_segment(&t->mo, seg))
+            continue;
+        size_t before = t->slots.n;
+        ck_assert_msg(dsc_slide_walk_range(c, seg->vmaddr, seg->vmaddr + seg->filesize, on_truth_slot, t, &err) == 0,
+                      "%s", err.msg);
+        /* pass_pointers sizes its table by this bound */
+        ck_assert_uint_le(t->slots.n - before, dsc_slide_slots_bound(c, seg->vmaddr, seg->vmaddr + seg->filesize));
     }
     if (t->rebases.n)
         qsort(t->rebases.v, t->rebases.n, sizeof *t->rebases.v, cmp_addr);

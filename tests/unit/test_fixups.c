@@ -311,6 +311,83 @@ START_TEST(chained_addends_move_to_imports)
 }
 END_TEST
 
+/* Only imports a bind names go into the table: one no bind names, and one
+ * whose bind moved its addend into an import of its own, are dropped and
+ * the binds renumbered. */
+START_TEST(chained_unused_imports_go)
+{
+    struct dsc_out_segment seg = {.name = "__DATA", .vmaddr = 0x4000, .vmsize = 0x4000, .filesize = 0x4000};
+    struct dsc_fixup fixups[2] = {
+        {.address = 0x4000, .kind = DSC_FIXUP_BIND, .import = 1},
+        {.address = 0x4008, .kind = DSC_FIXUP_BIND, .import = 2, .addend = 8, .auth = {true, 0, true, 1}},
+    };
+    struct dsc_plan p = {.segs = &seg, .nsegs = 1, .ptr_size = 8, .fixups = fixups, .nfixups = 2,
+                         .encoding = DSC_ENCODE_CHAINED};
+    const char *names[3] = {"_none", "_b", "_c"};
+    p.imports = calloc(3, sizeof *p.imports);
+    for (uint32_t i = 0; i < 3; i++)
+        p.imports[i] = (struct dsc_import){.name = strdup(names[i]), .lib_ordinal = 1};
+    p.nimports = 3;
+    p.imports_cap = 3;
+    ck_assert_int_eq(encode_chained(&p), 0);
+    ck_assert_uint_eq(p.nimports, 2); /* _b, and _c with addend 8 */
+    ck_assert_str_eq(p.imports[fixups[0].import].name, "_b");
+    ck_assert_str_eq(p.imports[fixups[1].import].name, "_c");
+    ck_assert_int_eq(p.imports[fixups[1].import].addend, 8);
+    ck_assert_uint_eq(dsc_le32(p.le.chained.data + 16), 2);
+    for (uint32_t i = 0; i < p.nimports; i++)
+        free(p.imports[i].name);
+    free(p.imports);
+    blob_free(&p.le.chained);
+}
+END_TEST
+
+/* fixups_sort: a sorted run with a few fixups appended comes out in order;
+ * an appended twin of a sorted fixup, or of another appended one, fails,
+ * as do twins in a table sorted whole; a sorted table stays as it is. */
+static int sort_addrs(struct dsc_plan *p, struct dsc_fixup *v, const uint64_t *extra, size_t nextra)
+{
+    size_t n = 0;
+    for (; n < 100; n++)
+        v[n] = (struct dsc_fixup){.address = 0x1000 + 16 * n, .target = n};
+    for (size_t i = 0; i < nextra; i++)
+        v[n++] = (struct dsc_fixup){.address = extra[i], .target = 100 + i};
+    *p = (struct dsc_plan){.fixups = v, .nfixups = n, .fixups_cap = n};
+    return fixups_sort(p);
+}
+
+START_TEST(fixups_sort_merges_appended)
+{
+    struct dsc_fixup v[128];
+    struct dsc_plan p;
+    static const uint64_t appended[] = {0x1008, 0x1FF8, 0x0FF8};
+    ck_assert_int_eq(sort_addrs(&p, v, appended, 3), 0);
+    ck_assert_uint_eq(p.fixups_sorted, 103);
+    for (size_t i = 1; i < 103; i++)
+        ck_assert_uint_lt(v[i - 1].address, v[i].address);
+    ck_assert_uint_eq(v[0].target, 102);
+    ck_assert_uint_eq(v[2].target, 100);
+    ck_assert_uint_eq(v[102].target, 101);
+    /* one more appended: merged into what the first call sorted */
+    v[103] = (struct dsc_fixup){.address = 0x1004, .target = 103};
+    p.nfixups = 104;
+    ck_assert_int_eq(fixups_sort(&p), 0);
+    ck_assert_uint_eq(v[2].target, 103);
+    static const uint64_t twin_sorted[] = {0x2000, 0x1010};
+    ck_assert_int_eq(sort_addrs(&p, v, twin_sorted, 2), -1);
+    static const uint64_t twin_appended[] = {0x1004, 0x2000, 0x1004};
+    ck_assert_int_eq(sort_addrs(&p, v, twin_appended, 3), -1);
+    uint64_t many[20];
+    for (size_t i = 0; i < 20; i++)
+        many[i] = 0x0800 + 8 * (19 - i);
+    ck_assert_int_eq(sort_addrs(&p, v, many, 20), 0);
+    for (size_t i = 1; i < 120; i++)
+        ck_assert_uint_lt(v[i - 1].address, v[i].address);
+    many[19] = 0x1000;
+    ck_assert_int_eq(sort_addrs(&p, v, many, 20), -1);
+}
+END_TEST
+
 Suite *fixups_suite(void)
 {
     Suite *s = suite_create("fixups");
@@ -321,6 +398,8 @@ Suite *fixups_suite(void)
     tcase_add_test(tc, rebase_runs_stop_at_segment_boundaries);
     tcase_add_test(tc, chained_import_formats_round_trip);
     tcase_add_test(tc, chained_addends_move_to_imports);
+    tcase_add_test(tc, chained_unused_imports_go);
+    tcase_add_test(tc, fixups_sort_merges_appended);
     suite_add_tcase(s, tc);
     return s;
 }

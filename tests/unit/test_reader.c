@@ -98,6 +98,66 @@ START_TEST(trie_walks_in_order)
 }
 END_TEST
 
+/* dsc_trie_walk_sorted's *sorted: true exactly when the keys came in
+ * strcmp order as far as the labels alone prove it. */
+static bool walk_sorted(const uint8_t *t, size_t n, struct keys *k)
+{
+    bool sorted = false;
+    dsc_error err;
+    memset(k, 0, sizeof *k);
+    ck_assert_int_eq(dsc_trie_walk_sorted((dsc_span){t, n}, collect, k, "t", &err, &sorted), 0);
+    return sorted;
+}
+
+START_TEST(trie_walk_tells_sorted_order)
+{
+    struct keys k;
+    /* root: "_a" -> n1 (terminal, child "x"), "_b" -> leaf: in order */
+    static const uint8_t linker[] = {
+        0, 2, '_', 'a', 0, 12, '_', 'b', 0, 20, 0, 0,
+        /* 12 */ 1, 0x2a, 1, 'x', 0, 24, 0, 0,
+        /* 20 */ 1, 0x01, 0, 0,
+        /* 24 */ 1, 0x02, 0,
+    };
+    ck_assert(walk_sorted(linker, sizeof linker, &k));
+    /* the same edges written "_b" first: keys out of order */
+    static const uint8_t swapped[] = {
+        0, 2, '_', 'b', 0, 20, '_', 'a', 0, 12, 0, 0,
+        /* 12 */ 1, 0x2a, 1, 'x', 0, 24, 0, 0,
+        /* 20 */ 1, 0x01, 0, 0,
+        /* 24 */ 1, 0x02, 0,
+    };
+    ck_assert(!walk_sorted(swapped, sizeof swapped, &k));
+    ck_assert_int_eq(k.n, 3);
+    ck_assert_str_eq(k.got[0], "_b");
+    /* flat: root edges "_a" and "_ab" to leaves (a prefix first: in order) */
+    static const uint8_t flat[] = {
+        0, 2, '_', 'a', 0, 13, '_', 'a', 'b', 0, 16, 0, 0,
+        /* 13 */ 1, 0x01, 0,
+        /* 16 */ 1, 0x02, 0,
+    };
+    ck_assert(walk_sorted(flat, sizeof flat, &k));
+    ck_assert_str_eq(k.got[0], "_a");
+    ck_assert_str_eq(k.got[1], "_ab");
+    /* "_a" leads to a node with edge "c" ("_ac"), then "_ab": out of order */
+    static const uint8_t prefix[] = {
+        0, 2, '_', 'a', 0, 13, '_', 'a', 'b', 0, 21, 0, 0,
+        /* 13 */ 1, 0x01, 1, 'c', 0, 24, 0, 0,
+        /* 21 */ 1, 0x02, 0,
+        /* 24 */ 1, 0x03, 0,
+    };
+    ck_assert(!walk_sorted(prefix, sizeof prefix, &k));
+    ck_assert_str_eq(k.got[1], "_ac");
+    ck_assert_str_eq(k.got[2], "_ab");
+    /* an empty label: its key repeats its parent's */
+    static const uint8_t empty[] = {
+        0, 1, '_', 0, 5, /* 5 */ 1, 0x01, 1, 0, 10, /* 10 */ 1, 0x02, 0,
+    };
+    ck_assert(!walk_sorted(empty, sizeof empty, &k));
+    ck_assert_int_eq(k.n, 2);
+}
+END_TEST
+
 START_TEST(trie_find_descends_one_path)
 {
     static const uint8_t t[] = {
@@ -187,6 +247,7 @@ Suite *reader_suite(void)
     tcase_add_test(tc, strings_need_their_nul_inside);
     tcase_add_test(tc, leb128);
     tcase_add_test(tc, trie_walks_in_order);
+    tcase_add_test(tc, trie_walk_tells_sorted_order);
     tcase_add_test(tc, trie_find_descends_one_path);
     tcase_add_test(tc, trie_cycle_is_an_error);
     tcase_add_test(tc, trie_keys_are_bounded_by_the_trie);

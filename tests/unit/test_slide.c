@@ -45,8 +45,8 @@ static void expect(const struct got *g, int i, uint64_t off, uint64_t value, boo
 {
     ck_assert_int_lt(i, g->n);
     ck_assert_uint_eq(g->s[i].address, 0x10000000 + off);
-    ck_assert_uint_eq(g->s[i].value, value);
-    ck_assert_int_eq(g->s[i].is_pointer, is_pointer);
+    ck_assert_uint_eq(g->s[i].ptr.value, value);
+    ck_assert_int_eq(g->s[i].ptr.is_pointer, is_pointer);
 }
 
 START_TEST(v1_bitmaps_mark_slots_and_keep_values)
@@ -164,12 +164,12 @@ START_TEST(v3_auth_and_plain_pointers)
     ck_assert_int_eq(walk(8, 0x10000000, 0x10001000, &g, &err), 0);
     ck_assert_int_eq(g.n, 2);
     expect(&g, 0, 8, 0x180001234ull, true);
-    ck_assert(g.s[0].auth);
-    ck_assert_uint_eq(g.s[0].key, 2);
-    ck_assert(g.s[0].addr_div);
-    ck_assert_uint_eq(g.s[0].diversity, 0xBEEF);
+    ck_assert(g.s[0].ptr.auth);
+    ck_assert_uint_eq(g.s[0].ptr.key, 2);
+    ck_assert(g.s[0].ptr.addr_div);
+    ck_assert_uint_eq(g.s[0].ptr.diversity, 0xBEEF);
     expect(&g, 1, 24, 0x12ull << 56 | 0x180001000ull, true);
-    ck_assert(!g.s[1].auth);
+    ck_assert(!g.s[1].ptr.auth);
 }
 END_TEST
 
@@ -189,9 +189,9 @@ START_TEST(v5_runtime_offsets_and_data_key)
     ck_assert_int_eq(walk(8, 0x10000000, 0x10008000, &g, &err), 0);
     ck_assert_int_eq(g.n, 2);
     expect(&g, 0, 0, 0x180000010ull, true);
-    ck_assert_uint_eq(g.s[0].key, 2);
-    ck_assert(g.s[0].addr_div);
-    ck_assert_uint_eq(g.s[0].diversity, 0x55);
+    ck_assert_uint_eq(g.s[0].ptr.key, 2);
+    ck_assert(g.s[0].ptr.addr_div);
+    ck_assert_uint_eq(g.s[0].ptr.diversity, 0x55);
     expect(&g, 1, 8, 7ull << 56 | 0x180000020ull, true);
 }
 END_TEST
@@ -283,6 +283,7 @@ static uint64_t slide_enc(const struct dsc_slide_format *f, struct dsc_ptr p)
     dsc_ptr_decode_slide(f, raw, &d);
     ck_assert_uint_eq(d.value, p.value);
     ck_assert_uint_eq(d.next, p.next);
+    ck_assert_uint_eq(dsc_ptr_link_next(dsc_ptr_slide_link(f), raw), p.next);
     ck_assert(d.is_pointer == p.is_pointer && d.auth == p.auth && d.key == p.key);
     ck_assert(d.addr_div == p.addr_div && d.diversity == p.diversity);
     return raw;

@@ -103,20 +103,52 @@ START_TEST(adrp_add_ldr_words)
 }
 END_TEST
 
-/* The code scan (extract/coderefs.c) sorts words by their opcode byte
- * before classifying them: the answers must not depend on the other bits. */
-START_TEST(classes_by_opcode_byte)
+/* The code scan (extract/coderefs.c) tests words against the classes'
+ * (MASK, BITS) pairs, sixteen at a time: each classifier is its pair, and
+ * dsc_a64_match_block answers what the classifiers answer word by word,
+ * for every block length (a section's last block is short). */
+START_TEST(classes_are_patterns)
 {
     uint32_t x = 0x12345678u;
     for (unsigned i = 0; i < 1u << 16; i++) {
-        unsigned rd, rt, size, size0;
+        unsigned rd, rt, size;
         bool link;
-        x = x * 1664525u + 1013904223u; /* any low bits */
-        uint32_t top = x & 0xFF000000u;
-        ck_assert(dsc_a64_is_branch(x, &link) == dsc_a64_is_branch(top, &link));
-        ck_assert(dsc_a64_is_adrp(x, &rd) == dsc_a64_is_adrp(top, &rd));
-        bool lit = dsc_a64_is_ldr_literal(top, &rt, &size0);
-        ck_assert(dsc_a64_is_ldr_literal(x, &rt, &size) == lit && size == size0);
+        x = x * 1664525u + 1013904223u;
+        ck_assert(dsc_a64_is_branch(x, &link) == ((x & DSC_A64_BRANCH_MASK) == DSC_A64_BRANCH_BITS));
+        ck_assert(dsc_a64_is_adrp(x, &rd) == ((x & DSC_A64_ADRP_MASK) == DSC_A64_ADRP_BITS));
+        ck_assert(dsc_a64_is_ldr_literal(x, &rt, &size) ==
+                  ((x & DSC_A64_LDR_LITERAL_MASK) == DSC_A64_LDR_LITERAL_BITS));
+        ck_assert_uint_eq(size, x & DSC_A64_LDR_X ? 8 : 4);
+    }
+}
+END_TEST
+
+START_TEST(match_blocks)
+{
+    const uint32_t mask[3] = {DSC_A64_ADRP_MASK, DSC_A64_LDR_LITERAL_MASK | DSC_A64_LDR_X, DSC_A64_BRANCH_MASK};
+    const uint32_t bits[3] = {DSC_A64_ADRP_BITS, DSC_A64_LDR_LITERAL_BITS | DSC_A64_LDR_X, DSC_A64_BRANCH_BITS};
+    /* Planted: adrp x16, ldr x8 (literal), ldr w8 (literal), bl, b, nop, 0. */
+    const uint32_t words[] = {0x90000010u, 0x58000048u, 0x18000048u, 0x94000002u, 0x14000001u, A64_NOP, 0};
+    uint32_t x = 0x9E3779B9u;
+    uint8_t code[64 + 4];
+    for (unsigned pairs = 0; pairs <= 3; pairs++) {
+        struct dsc_a64_match m;
+        dsc_a64_match_init(&m, mask, bits, pairs);
+        for (unsigned round = 0; round < 2000; round++) {
+            unsigned n = round % 17, want = 0, rd, rt, size;
+            bool link;
+            for (unsigned k = 0; k < 16 + 1; k++) {
+                x = x * 1664525u + 1013904223u;
+                uint32_t w = x % 3 ? words[x % 7] | (x & 0x00FFFFE0u) : x; /* planted or any */
+                dsc_put32(code + 4 * k, w);
+                bool hit = (pairs > 0 && dsc_a64_is_adrp(w, &rd)) ||
+                           (pairs > 1 && dsc_a64_is_ldr_literal(w, &rt, &size) && size == 8) ||
+                           (pairs > 2 && dsc_a64_is_branch(w, &link));
+                if (k < n && hit)
+                    want |= 1u << k;
+            }
+            ck_assert_uint_eq(dsc_a64_match_block(&m, code, n), want);
+        }
     }
 }
 END_TEST
@@ -387,7 +419,8 @@ Suite *stubs_suite(void)
     tcase_add_test(words, branch_words);
     tcase_add_test(words, adrp_add_ldr_words);
     tcase_add_test(words, literal_words);
-    tcase_add_test(words, classes_by_opcode_byte);
+    tcase_add_test(words, classes_are_patterns);
+    tcase_add_test(words, match_blocks);
     tcase_add_test(words, stub_forms_round_trip);
     tcase_add_test(words, x86_stub_words);
     tcase_add_test(words, x86_rip_loads);

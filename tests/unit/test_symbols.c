@@ -48,13 +48,25 @@ static void image_exports_resolve(const dsc_cache *c, uint32_t im)
     ck_assert_ptr_nonnull(e);
     for (size_t i = 0; i < e->count; i++) {
         const struct dsc_export *x = &e->by_name[i];
+        if (i)
+            ck_assert_int_lt(strcmp(e->by_name[i - 1].name, x->name), 0);
         ck_assert_ptr_eq(dsc_symbols_find(s, im, x->name), x);
         const struct dsc_export *def = dsc_symbols_lookup(s, im, x->name);
         ck_assert_msg(def != NULL, "%s unresolved", x->name);
         if (!(x->flags & EXPORT_SYMBOL_FLAGS_REEXPORT)) {
             ck_assert_ptr_eq(def, x);
-            if ((x->flags & EXPORT_SYMBOL_FLAGS_KIND_MASK) != EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE)
+            if ((x->flags & EXPORT_SYMBOL_FLAGS_KIND_MASK) != EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE) {
                 ck_assert_int_eq(dsc_symbols_image_of(s, x->address), im);
+                /* the last of the image's exports at x's address, by name */
+                const struct dsc_export *p = dsc_symbols_preceding(s, x->address);
+                ck_assert(p && p->address == x->address && strcmp(p->name, x->name) >= 0);
+            }
+            size_t it = 0, seen = 0;
+            for (const struct dsc_export *y, *prev = NULL; (y = dsc_exports_next_at(e, x->address, &it)); prev = y) {
+                ck_assert(y->address == x->address && (!prev || strcmp(prev->name, y->name) < 0));
+                seen += y == x;
+            }
+            ck_assert_uint_eq(seen, 1);
         }
         found_once_at(s, def->address, x->name, im);
     }
@@ -185,6 +197,44 @@ START_TEST(umbrella_reexports_and_ordinals)
 }
 END_TEST
 
+/* dsc_symbols_trie_within: the trie's own names are within and the same
+ * names; one name short is not within; an extra name, or a name twice in
+ * place of another, is not the same names. */
+START_TEST(trie_within_and_same_names)
+{
+    dsc_cache *c = testdata_open(testdata_caches[_i]);
+    if (!c)
+        return;
+    struct dsc_symbols *s = view_of(c, LIBOBJC);
+    const struct dsc_exports *e = dsc_exports_get(c, LIBOBJC);
+    size_t n = e->count;
+    ck_assert_uint_ge(n, 2);
+    const char **names = malloc((n + 1) * sizeof *names);
+    uint64_t *addrs = calloc(n + 1, sizeof *addrs);
+    for (size_t i = 0; i < n; i++) {
+        names[i] = e->by_name[i].name;
+        addrs[i] = e->by_name[i].address;
+    }
+    bool same = false;
+    ck_assert(dsc_symbols_trie_within(s, LIBOBJC, names, addrs, n, &same));
+    ck_assert(same);
+    ck_assert(dsc_symbols_trie_within(s, LIBOBJC, names, addrs, n, NULL));
+    ck_assert(!dsc_symbols_trie_within(s, LIBOBJC, names, addrs, n - 1, &same));
+    ck_assert(!same);
+    names[n] = "_no_such_symbol";
+    ck_assert(dsc_symbols_trie_within(s, LIBOBJC, names, addrs, n + 1, &same));
+    ck_assert(!same);
+    names[0] = names[1];
+    ck_assert(!dsc_symbols_trie_within(s, LIBOBJC, names, addrs, n, &same));
+    ck_assert(!same);
+    free(names);
+    free(addrs);
+    dsc_exports_put(c, e);
+    dsc_symbols_close(s);
+    dsc_cache_close(c);
+}
+END_TEST
+
 struct race {
     const dsc_cache *c;
     const struct dsc_exports *got;
@@ -271,6 +321,32 @@ START_TEST(budget_evicts_only_unpinned_sets)
     s = view_of(c, LIBHELLO);
     ck_assert_uint_eq(dsc_symbols_ordinal(s, LIBHELLO, "_objc_release"), 1);
     dsc_symbols_close(s);
+    ck_assert_uint_eq(dsc_cache_get_export_memory(c), 0);
+    dsc_cache_close(c);
+}
+END_TEST
+
+/* The by-address order is made by the first query needing it, counted
+ * then, once, and freed with its set. */
+START_TEST(by_address_order_is_counted_once_made)
+{
+    dsc_cache *c = testdata_open(testdata_caches[0]);
+    if (!c)
+        return;
+    const struct dsc_exports *e = dsc_exports_get(c, LIBOBJC);
+    ck_assert_uint_gt(e->naddr, 0);
+    size_t before = dsc_cache_get_export_memory(c);
+    bool failed = false;
+    const struct dsc_export *last = dsc_exports_preceding(c, e, UINT64_MAX, &failed);
+    ck_assert(last && !failed);
+    ck_assert_uint_eq(dsc_cache_get_export_memory(c), before + e->naddr * sizeof(void *));
+    ck_assert_ptr_eq(dsc_exports_preceding(c, e, UINT64_MAX, &failed), last);
+    ck_assert_uint_eq(dsc_cache_get_export_memory(c), before + e->naddr * sizeof(void *));
+    for (size_t i = 0; i < e->count; i++)
+        if (!(e->by_name[i].flags & EXPORT_SYMBOL_FLAGS_REEXPORT))
+            ck_assert_uint_le(e->by_name[i].address, last->address);
+    dsc_exports_put(c, e);
+    dsc_cache_set_export_budget(c, 0);
     ck_assert_uint_eq(dsc_cache_get_export_memory(c), 0);
     dsc_cache_close(c);
 }
@@ -395,9 +471,11 @@ Suite *symbols_suite(void)
     tcase_add_loop_test(tc, every_export_resolves_to_itself, 0, 3);
     tcase_add_loop_test(tc, image_of_agrees_with_load_commands, 0, 3);
     tcase_add_loop_test(tc, umbrella_reexports_and_ordinals, 0, 2);
+    tcase_add_loop_test(tc, trie_within_and_same_names, 0, 2);
     tcase_add_test(tc, one_set_per_image_under_concurrent_use);
     tcase_add_test(tc, damaged_image_is_left_out);
     tcase_add_test(tc, budget_evicts_only_unpinned_sets);
+    tcase_add_test(tc, by_address_order_is_counted_once_made);
     tcase_add_test(tc, recover_releases_abandoned_views);
     tcase_add_test(tc, sigbus_after_lookups_unpins_their_sets);
     tcase_add_test(tc, sigbus_in_an_export_parse_holds_no_lock);

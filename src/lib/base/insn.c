@@ -4,12 +4,61 @@
  */
 #include "base/insn.h"
 
+#include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "base/reader.h"
 
-
-uint64_t dsc_a64_branch_target(uint32_t insn, uint64_t pc)
+/* x as its four little-endian bytes read in host order. */
+static uint32_t code_order(uint32_t x)
 {
-    return pc + (uint64_t)(dsc_sext(insn & 0x3FFFFFFu, 26) * 4);
+    uint8_t b[4];
+    uint32_t y;
+    dsc_put32(b, x);
+    memcpy(&y, b, sizeof y);
+    return y;
+}
+
+void dsc_a64_match_init(struct dsc_a64_match *m, const uint32_t *mask, const uint32_t *bits, unsigned n)
+{
+    m->n = n;
+    for (unsigned i = 0; i < 3; i++) {
+        m->mask[i] = (dsc_a64_v4){0} + (i < n ? code_order(mask[i]) : 0);
+        m->bits[i] = (dsc_a64_v4){0} + (i < n ? code_order(bits[i]) : ~0u); /* (w & 0) != ~0 */
+    }
+}
+
+typedef int32_t v4i __attribute__((vector_size(16)));
+
+/* Words 0-3 at `code`: bit k for word k. */
+static inline unsigned match4(const struct dsc_a64_match *m, const uint8_t *code)
+{
+    dsc_a64_v4 v;
+    memcpy(&v, code, sizeof v);
+    v4i hit = ((v & m->mask[0]) == m->bits[0]) | ((v & m->mask[1]) == m->bits[1]);
+    if (m->n > 2)
+        hit |= (v & m->mask[2]) == m->bits[2];
+#ifdef __SSE2__
+    return (unsigned)_mm_movemask_ps(_mm_castsi128_ps((__m128i)hit));
+#else
+    return (hit[0] & 1u) | (hit[1] & 2u) | (hit[2] & 4u) | (hit[3] & 8u);
+#endif
+}
+
+/* A short block is tested from a zero-padded copy, the padding masked off. */
+unsigned dsc_a64_match_block(const struct dsc_a64_match *m, const uint8_t *code, unsigned n)
+{
+    uint8_t pad[64];
+    if (n < 16) {
+        memset(pad, 0, sizeof pad);
+        memcpy(pad, code, n * 4u);
+        code = pad;
+    }
+    unsigned hits = match4(m, code) | match4(m, code + 16) << 4 | match4(m, code + 32) << 8 |
+                    match4(m, code + 48) << 12;
+    return hits & ((1u << n) - 1);
 }
 
 bool dsc_a64_branch_encode(uint64_t pc, uint64_t target, bool link, uint32_t *insn)
@@ -22,11 +71,6 @@ bool dsc_a64_branch_encode(uint64_t pc, uint64_t target, bool link, uint32_t *in
 }
 
 
-uint64_t dsc_a64_adrp_target(uint32_t insn, uint64_t pc)
-{
-    uint64_t imm = ((insn >> 5) & 0x7FFFFu) << 2 | ((insn >> 29) & 3);
-    return (pc & ~0xFFFull) + (uint64_t)(dsc_sext(imm, 21) * 4096);
-}
 
 bool dsc_a64_adrp_encode(unsigned rd, uint64_t pc, uint64_t target_page, uint32_t *insn)
 {
@@ -66,10 +110,6 @@ bool dsc_a64_ldr_imm_encode(unsigned size, unsigned rt, unsigned rn, uint32_t of
 }
 
 
-uint64_t dsc_a64_ldr_literal_target(uint32_t insn, uint64_t pc)
-{
-    return pc + (uint64_t)(dsc_sext((insn >> 5) & 0x7FFFFu, 19) * 4);
-}
 
 bool dsc_a64_ldr_literal_encode(unsigned size, unsigned rt, uint64_t pc, uint64_t target, uint32_t *insn)
 {

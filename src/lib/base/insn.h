@@ -11,14 +11,17 @@
  * classifiers the code scans call on every word are inline here; they
  * fill their out-fields whatever they answer (meaningful only on true).
  * The answers of dsc_a64_is_branch, dsc_a64_is_adrp and
- * dsc_a64_is_ldr_literal (and the latter's *size) depend on the opcode
- * byte (bits 24-31) alone, so a scan may sort words by that byte first.
+ * dsc_a64_is_ldr_literal (and the latter's *size) are each one masked
+ * compare of the opcode byte (bits 24-31): the patterns below, which a
+ * scan may test many words at a time.
  */
 #ifndef DSC_INSN_H
 #define DSC_INSN_H
 
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "base/reader.h"
 
 #define A64_BR_X16 0xD61F0200u
 #define A64_BRAA_X16_X17 0xD71F0A11u
@@ -29,15 +32,41 @@
 #define A64_X17 17u
 #define A64_NOP 0xD503201Fu
 
+/* Classes as patterns: a word is one when (word & MASK) == BITS. */
+#define DSC_A64_BRANCH_MASK 0x7C000000u      /* B, BL */
+#define DSC_A64_BRANCH_BITS 0x14000000u
+#define DSC_A64_ADRP_MASK 0x9F000000u
+#define DSC_A64_ADRP_BITS 0x90000000u
+#define DSC_A64_LDR_LITERAL_MASK 0xBF000000u /* LDR Wt|Xt, label */
+#define DSC_A64_LDR_LITERAL_BITS 0x18000000u
+#define DSC_A64_LDR_X 0x40000000u            /* bit 30 of LDR: Xt (8 bytes), not Wt */
+
+/* A scan's classes, up to three (MASK, BITS) pairs, tested sixteen words
+ * at a time (GCC and clang vector extensions). The pairs are kept in the
+ * code's byte order, so words are compared as the host reads them. */
+typedef uint32_t dsc_a64_v4 __attribute__((vector_size(16)));
+struct dsc_a64_match {
+    dsc_a64_v4 mask[3], bits[3];
+    unsigned n;
+};
+/* Pairs i < n from mask[i], bits[i]; the others match no word. */
+void dsc_a64_match_init(struct dsc_a64_match *m, const uint32_t *mask, const uint32_t *bits, unsigned n);
+/* Bit k set when word k of the `n` (at most 16) at `code` matches a pair. */
+unsigned dsc_a64_match_block(const struct dsc_a64_match *m, const uint8_t *code, unsigned n);
+
 /* B or BL: true when `insn` is one; *link tells which. */
 static inline bool dsc_a64_is_branch(uint32_t insn, bool *link)
 {
     if (link)
         *link = insn >> 31;
-    return (insn & 0x7C000000u) == 0x14000000u;
+    return (insn & DSC_A64_BRANCH_MASK) == DSC_A64_BRANCH_BITS;
 }
 
-uint64_t dsc_a64_branch_target(uint32_t insn, uint64_t pc);
+static inline uint64_t dsc_a64_branch_target(uint32_t insn, uint64_t pc)
+{
+    return pc + (uint64_t)(dsc_sext(insn & 0x3FFFFFFu, 26) * 4);
+}
+
 /* False when target is not 4-aligned or beyond +-128 MiB of pc. */
 bool dsc_a64_branch_encode(uint64_t pc, uint64_t target, bool link, uint32_t *insn);
 
@@ -45,10 +74,16 @@ static inline bool dsc_a64_is_adrp(uint32_t insn, unsigned *rd)
 {
     if (rd)
         *rd = insn & 0x1F;
-    return (insn & 0x9F000000u) == 0x90000000u;
+    return (insn & DSC_A64_ADRP_MASK) == DSC_A64_ADRP_BITS;
 }
 
-uint64_t dsc_a64_adrp_target(uint32_t insn, uint64_t pc);   /* a 4 KiB page */
+/* A 4 KiB page. */
+static inline uint64_t dsc_a64_adrp_target(uint32_t insn, uint64_t pc)
+{
+    uint64_t imm = ((insn >> 5) & 0x7FFFFu) << 2 | ((insn >> 29) & 3);
+    return (pc & ~0xFFFull) + (uint64_t)(dsc_sext(imm, 21) * 4096);
+}
+
 bool dsc_a64_adrp_encode(unsigned rd, uint64_t pc, uint64_t target_page, uint32_t *insn);
 
 /* ADD Xd, Xn, #imm12 (64-bit, unshifted). */
@@ -58,7 +93,7 @@ bool dsc_a64_add_imm_encode(unsigned rd, unsigned rn, uint32_t imm, uint32_t *in
 /* LDR Xt|Wt, [Xn, #off] (unsigned offset); *size is 8 or 4, *off in bytes. */
 static inline bool dsc_a64_is_ldr_imm(uint32_t insn, unsigned *rt, unsigned *rn, uint32_t *off, unsigned *size)
 {
-    *size = insn & 0x40000000u ? 8 : 4; /* bit 30: 0xF94 vs 0xB94 */
+    *size = insn & DSC_A64_LDR_X ? 8 : 4; /* 0xF94 vs 0xB94 */
     *rt = insn & 0x1F;
     *rn = (insn >> 5) & 0x1F;
     *off = ((insn >> 10) & 0xFFF) * *size;
@@ -70,12 +105,16 @@ bool dsc_a64_ldr_imm_encode(unsigned size, unsigned rt, unsigned rn, uint32_t of
 /* LDR Xt|Wt, label (PC-relative literal, +-1 MiB); *size 8 or 4. */
 static inline bool dsc_a64_is_ldr_literal(uint32_t insn, unsigned *rt, unsigned *size)
 {
-    *size = insn & 0x40000000u ? 8 : 4; /* bit 30: 0x58 vs 0x18 */
+    *size = insn & DSC_A64_LDR_X ? 8 : 4; /* 0x58 vs 0x18 */
     *rt = insn & 0x1F;
-    return (insn & 0xBF000000u) == 0x18000000u;
+    return (insn & DSC_A64_LDR_LITERAL_MASK) == DSC_A64_LDR_LITERAL_BITS;
 }
 
-uint64_t dsc_a64_ldr_literal_target(uint32_t insn, uint64_t pc);
+static inline uint64_t dsc_a64_ldr_literal_target(uint32_t insn, uint64_t pc)
+{
+    return pc + (uint64_t)(dsc_sext((insn >> 5) & 0x7FFFFu, 19) * 4);
+}
+
 bool dsc_a64_ldr_literal_encode(unsigned size, unsigned rt, uint64_t pc, uint64_t target, uint32_t *insn);
 
 /* Any load (literal): LDR Wt/Xt/St/Dt/Qt, LDRSW Xt or PRFM of a label, the

@@ -31,9 +31,31 @@ bool dsc_lc_next(const struct dsc_macho *mo, uint64_t *cursor, struct dsc_lc *lc
     return true;
 }
 
+/* Where dsc_macho_commands notes `cmd` in lc_first, or -1: the commands
+ * of the typed readers below and of the passes that copy LINKEDIT data. */
+static int indexed_slot(uint32_t cmd)
+{
+    switch (cmd) {
+    case LC_SYMTAB: return 0;
+    case LC_DYSYMTAB: return 1;
+    case LC_DYLD_INFO: return 2;
+    case LC_DYLD_INFO_ONLY: return 3;
+    case LC_DYLD_EXPORTS_TRIE: return 4;
+    case LC_FUNCTION_STARTS: return 5;
+    case LC_DATA_IN_CODE: return 6;
+    case LC_DYLD_CHAINED_FIXUPS: return 7;
+    default: return -1;
+    }
+}
+
 bool dsc_lc_find(const struct dsc_macho *mo, uint32_t cmd, struct dsc_lc *lc)
 {
+    int k = indexed_slot(cmd);
     uint64_t cur = 0;
+    if (k >= 0 && mo->lc_indexed) {
+        cur = mo->lc_first[k] ? mo->lc_first[k] - 1 : 0;
+        return mo->lc_first[k] && dsc_lc_next(mo, &cur, lc) && lc->cmd == cmd;
+    }
     while (dsc_lc_next(mo, &cur, lc))
         if (lc->cmd == cmd)
             return true;
@@ -106,6 +128,8 @@ static int parse_segment(struct dsc_macho *mo, const struct dsc_lc *lc, const ch
         return dsc_fail(err, who, "segment %s wraps the address space", s->name);
     for (uint32_t i = 0; i < s->nsects; i++)
         read_section(mo, p + fixed + (uint64_t)i * ssize, &mo->sects[mo->nsects++]);
+    if (!mo->linkedit && strcmp(s->name, "__LINKEDIT") == 0)
+        mo->linkedit = mo->nsegs + 1;
     mo->nsegs++;
     return 0;
 }
@@ -119,6 +143,9 @@ bool dsc_macho_dylib_name(const struct dsc_lc *lc, const char **name)
 
 static int parse_command(struct dsc_macho *mo, const struct dsc_lc *lc, const char *who, dsc_error *err)
 {
+    int k = indexed_slot(lc->cmd);
+    if (k >= 0 && !mo->lc_first[k])
+        mo->lc_first[k] = (uint32_t)lc->offset + 1; /* offsets < sizeofcmds <= MAX_SIZEOFCMDS */
     if (lc->cmd == (mo->is64 ? LC_SEGMENT_64 : LC_SEGMENT))
         return parse_segment(mo, lc, who, err);
     if (lc->cmd == LC_ID_DYLIB) {
@@ -139,7 +166,10 @@ static int parse_commands(struct dsc_macho *mo, const char *who, dsc_error *err)
     /* Room for every section at once: each segment's lie inside its own
      * command (parse_segment checks), so sizeofcmds bounds them all. */
     unsigned ssize = mo->is64 ? SECT_SIZE_64 : SECT_SIZE;
-    mo->segs = calloc(mo->ncmds ? mo->ncmds : 1, sizeof *mo->segs);
+    memset(mo->lc_first, 0, sizeof mo->lc_first);
+    mo->lc_indexed = false;
+    mo->linkedit = 0;
+    mo->segs = malloc((mo->ncmds ? mo->ncmds : 1) * sizeof *mo->segs); /* parse_segment fills each */
     mo->sects = malloc((mo->sizeofcmds / ssize + 1) * sizeof *mo->sects);
     if (!mo->segs || !mo->sects)
         return dsc_fail_oom(err, who);
@@ -155,6 +185,7 @@ static int parse_commands(struct dsc_macho *mo, const char *who, dsc_error *err)
     if (cur != mo->cmds.size)
         return dsc_fail(err, who, "load commands end at %llu, not at sizeofcmds %u", (unsigned long long)cur,
                         mo->sizeofcmds);
+    mo->lc_indexed = true;
     return 0;
 }
 
@@ -219,6 +250,8 @@ void dsc_macho_free(struct dsc_macho *mo)
     free(mo->sects);
     mo->segs = NULL;
     mo->sects = NULL;
+    mo->linkedit = 0;
+    mo->lc_indexed = false;
 }
 
 /* The u32 fields at `offs` of the first command `cmd` at least `size` long. */

@@ -41,6 +41,9 @@ struct dsc_lc {
     uint64_t offset;            /* from the start of the load commands */
 };
 
+/* How many kinds of load command dsc_lc_find finds without a walk. */
+#define DSC_LC_INDEXED 8
+
 struct dsc_macho {
     /* Whose image this is: set by cache/macho.c for a cache image and by
      * the caller for an extracted file; the reader only carries them. */
@@ -60,6 +63,12 @@ struct dsc_macho {
     const char *install_name;   /* from LC_ID_DYLIB, points into the bytes read */
     uint8_t uuid[16];
     bool has_uuid;
+    /* The one walk of dsc_macho_commands notes where the first command of
+     * each kind the typed readers ask for is (its offset in `cmds` plus
+     * one; 0: none), so that dsc_lc_find answers them without a walk. */
+    uint32_t lc_first[DSC_LC_INDEXED];
+    bool lc_indexed;
+    unsigned linkedit;          /* index of the first __LINKEDIT segment plus one; 0: none */
 };
 
 /* Read the mach_header at the start of `s` (magic, word size, counts) and
@@ -76,7 +85,8 @@ void dsc_macho_free(struct dsc_macho *mo);
 
 /* Iterate load commands: start with *cursor = 0; returns false at the end. */
 bool dsc_lc_next(const struct dsc_macho *mo, uint64_t *cursor, struct dsc_lc *lc);
-/* First load command with `cmd`, or false. */
+/* First load command with `cmd`, or false. Commands edited in place
+ * after dsc_macho_commands must keep their kinds and places. */
 bool dsc_lc_find(const struct dsc_macho *mo, uint32_t cmd, struct dsc_lc *lc);
 
 const struct dsc_segment *dsc_macho_segment(const struct dsc_macho *mo, const char *name);

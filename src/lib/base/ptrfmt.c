@@ -25,9 +25,11 @@
 
 /* `offsets`: plain targets are offsets from base (USERLAND formats); with
  * `ordinal_bits` 0 the bind bit is ignored (slide v3 has none). */
+static const struct dsc_ptr_link arm64e_link = {ARM64E_NEXT_SHIFT, 8, ARM64E_NEXT_MAX};
+
 static void arm64e_decode(uint64_t raw, uint64_t base, bool offsets, unsigned ordinal_bits, struct dsc_ptr *out)
 {
-    out->next = (raw >> ARM64E_NEXT_SHIFT & ARM64E_NEXT_MAX) * 8;
+    out->next = dsc_ptr_link_next(arm64e_link, raw);
     out->auth = raw & ARM64E_AUTH;
     if (out->auth) {
         out->diversity = (uint16_t)(raw >> 32);
@@ -223,9 +225,16 @@ static unsigned delta_shift(const struct dsc_slide_format *f)
     return (unsigned)__builtin_ctzll(f->delta_mask) - 2;
 }
 
+/* v2/v4 links count 4-byte steps in the delta_mask bits. */
+static struct dsc_ptr_link delta_link(const struct dsc_slide_format *f)
+{
+    unsigned shift = delta_shift(f) + 2;
+    return (struct dsc_ptr_link){shift, 4, f->delta_mask >> shift};
+}
+
 static void delta_decode(const struct dsc_slide_format *f, uint64_t raw, struct dsc_ptr *out)
 {
-    out->next = (raw & f->delta_mask) >> delta_shift(f);
+    out->next = dsc_ptr_link_next(delta_link(f), raw);
     out->value = delta_value(f, raw & ~f->delta_mask, &out->is_pointer);
 }
 
@@ -261,9 +270,11 @@ static enum dsc_ptr_encode_status delta_encode(const struct dsc_slide_format *f,
 #define V5_DIVERSITY_SHIFT 34
 #define V5_ADDR_DIV_SHIFT 50
 #define V5_KEY_IS_DATA_SHIFT 51
+static const struct dsc_ptr_link v5_link = {V5_NEXT_SHIFT, 8, ARM64E_NEXT_MAX};
+
 static void v5_decode(const struct dsc_slide_format *f, uint64_t raw, struct dsc_ptr *out)
 {
-    out->next = (raw >> V5_NEXT_SHIFT & ARM64E_NEXT_MAX) * 8;
+    out->next = dsc_ptr_link_next(v5_link, raw);
     out->auth = raw & V5_AUTH;
     out->value = f->value_add + (raw & V5_TARGET);
     if (out->auth) {
@@ -310,6 +321,21 @@ void dsc_ptr_decode_slide(const struct dsc_slide_format *f, uint64_t raw, struct
     default: /* v1: the word is the unslid value; a bitmap, no chain */
         out->value = raw;
         break;
+    }
+}
+
+struct dsc_ptr_link dsc_ptr_slide_link(const struct dsc_slide_format *f)
+{
+    switch (f->version) {
+    case 2:
+    case 4:
+        return delta_link(f);
+    case 3:
+        return arm64e_link;
+    case 5:
+        return v5_link;
+    default: /* v1: no chains */
+        return (struct dsc_ptr_link){0, 0, 0};
     }
 }
 

@@ -91,6 +91,21 @@ const char *dsc_slide_format_read(dsc_span blob, unsigned ptr_size, struct dsc_s
 /* Decode the slide-info word `raw`. */
 void dsc_ptr_decode_slide(const struct dsc_slide_format *f, uint64_t raw, struct dsc_ptr *out);
 
+/* Where a pointer word keeps its chain link: the bytes to the next slot
+ * are (raw >> shift & mask) * scale, 0 at a chain's end (mask 0: no
+ * chains, as in slide v1). The decoders take `next` from it; a walk
+ * passing over slots it does not report needs nothing else. */
+struct dsc_ptr_link {
+    unsigned shift, scale;
+    uint64_t mask;
+};
+static inline uint64_t dsc_ptr_link_next(struct dsc_ptr_link l, uint64_t raw)
+{
+    return (raw >> l.shift & l.mask) * l.scale;
+}
+/* The link of the slide-info words of `f`. */
+struct dsc_ptr_link dsc_ptr_slide_link(const struct dsc_slide_format *f);
+
 /* Decode the chained-fixup word `raw` of `format`; `base` is the image's
  * __TEXT vmaddr (offset formats count from it). False for an unknown format. */
 bool dsc_ptr_decode_chained(unsigned format, uint64_t base, uint64_t raw, struct dsc_ptr *out);

@@ -37,23 +37,6 @@ bool span_copy(dsc_span s, uint64_t off, void *dst, uint64_t len)
     return true;
 }
 
-bool span_cstr(dsc_span s, uint64_t off, uint64_t max_len, const char **str, size_t *len)
-{
-    if (off >= s.size)
-        return false;
-    uint64_t avail = s.size - off;
-    if (avail > max_len + 1)
-        avail = max_len + 1;
-    const uint8_t *p = s.data + off;
-    const uint8_t *nul = memchr(p, 0, avail);
-    if (!nul)
-        return false;
-    *str = (const char *)p;
-    if (len)
-        *len = (size_t)(nul - p);
-    return true;
-}
-
 bool span_uleb_long(dsc_span s, uint64_t *off, uint64_t *v)
 {
     uint64_t result = 0;

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "dsc/dsc.h"
 
@@ -84,21 +85,50 @@ bool span_ptr(dsc_span s, uint64_t off, unsigned ptr_size, uint64_t *v);
 /* Copy `len` bytes out; on failure `dst` is left untouched. */
 bool span_copy(dsc_span s, uint64_t off, void *dst, uint64_t len);
 /* A NUL-terminated string starting at `off` whose NUL is inside the span
- * and within `max_len` bytes. `len` (optional) gets strlen. */
-bool span_cstr(dsc_span s, uint64_t off, uint64_t max_len, const char **str, size_t *len);
+ * and within `max_len` bytes. `len` (optional) gets strlen. Inline: the
+ * symbol table rebuild asks it for every name of every image. */
+static inline bool span_cstr(dsc_span s, uint64_t off, uint64_t max_len, const char **str, size_t *len)
+{
+    if (off >= s.size)
+        return false;
+    uint64_t avail = s.size - off;
+    if (avail > max_len + 1)
+        avail = max_len + 1;
+    const uint8_t *p = s.data + off;
+    /* A span that ends in a NUL (a string table does) bounds strlen, which
+     * is cheaper than memchr over the rest of a large table. */
+    const uint8_t *nul = avail == s.size - off && s.data[s.size - 1] == 0 ? p + strlen((const char *)p)
+                                                                           : memchr(p, 0, avail);
+    if (!nul)
+        return false;
+    *str = (const char *)p;
+    if (len)
+        *len = (size_t)(nul - p);
+    return true;
+}
 /* LEB128 at *off; advances *off. Fails on overlong (> 64 bits) values.
- * Inline for the one- and two-byte values that most are (trie terminals,
- * flags, trie node offsets). */
+ * Inline for the one- to three-byte values that most are (trie terminals,
+ * flags, trie node offsets, export offsets in an image under 2 MB). */
 bool span_uleb_long(dsc_span s, uint64_t *off, uint64_t *v);
 static inline bool span_uleb(dsc_span s, uint64_t *off, uint64_t *v)
 {
-    if (*off < s.size && !(s.data[*off] & 0x80)) {
-        *v = s.data[(*off)++];
+    if (*off >= s.size)
+        return false;
+    const uint8_t *p = s.data + *off;
+    uint64_t left = s.size - *off;
+    if (!(p[0] & 0x80)) {
+        *v = p[0];
+        *off += 1;
         return true;
     }
-    if (*off < s.size && s.size - *off > 1 && !(s.data[*off + 1] & 0x80)) {
-        *v = (s.data[*off] & 0x7Fu) | (uint64_t)s.data[*off + 1] << 7;
+    if (left > 1 && !(p[1] & 0x80)) {
+        *v = (p[0] & 0x7Fu) | (uint64_t)p[1] << 7;
         *off += 2;
+        return true;
+    }
+    if (left > 2 && !(p[2] & 0x80)) {
+        *v = (p[0] & 0x7Fu) | (uint64_t)(p[1] & 0x7Fu) << 7 | (uint64_t)p[2] << 14;
+        *off += 3;
         return true;
     }
     return span_uleb_long(s, off, v);

@@ -7,30 +7,35 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A node still to visit. Its key is the parent's key (the first
- * `prefix_len` bytes of the shared key buffer, intact in DFS order) plus the
- * edge label at `label_off`. */
+/* A node whose edges are being followed: where its next edge starts, how
+ * many are left, its key's length, and (for the order test) the edge
+ * followed last, `last` UINT64_MAX before the first. */
 struct trie_frame {
+    uint64_t next;
     uint64_t node;
-    uint64_t label_off;
-    size_t prefix_len;
-    size_t label_len;
+    uint64_t last, last_child;     /* the edge followed last: its label, its node */
+    size_t key_len;
+    unsigned left;
 };
 
-/* Frames on the C stack before the walk needs the heap: most tries are
- * shallow and narrow, and every export set is made by a walk. */
+/* Frames on the C stack before the walk needs the heap: one per level of
+ * the node being visited, and most tries are shallow. */
 #define LOCAL_FRAMES 64
 
-/* One walk's state: the frames to visit, the key buffer (the current
- * node's key; a frame's prefix is intact in DFS order) and the bounds. */
+/* One walk's state: the path of nodes whose edges are being followed, the
+ * key buffer (the current node's key; a frame's prefix is intact in DFS
+ * order) and the bounds. The buffer holds a key of DSC_TRIE_MAX_KEY bytes
+ * and then a whole label scan (DSC_TRIE_MAX_KEY + 1 bytes), so a label is
+ * copied as it is scanned and checked once it ends. */
 struct trie_walk {
     struct trie_frame *stack, local[LOCAL_FRAMES];
     size_t depth, cap;
-    uint64_t budget, pushes, key_bytes;
+    uint64_t budget, key_bytes;    /* visits (each edge taken is one) and key bytes left */
     uint64_t node;                 /* the node visited, for errors */
     const char *file;
     dsc_error *err;
-    char key[DSC_TRIE_MAX_KEY + 1];
+    bool sorted;                   /* every label after its elder sibling's (label_after) */
+    char key[2 * DSC_TRIE_MAX_KEY + 2];
 };
 
 static int walk_fail(struct trie_walk *w, const char *what)
@@ -54,61 +59,16 @@ static bool stack_room(struct trie_walk *w)
     return true;
 }
 
-/* The length of the NUL-terminated edge label at `off` (at most
- * DSC_TRIE_MAX_KEY bytes); false when it runs off the trie or past that.
- * Labels are a few bytes: a loop beats span_cstr's memchr call. */
-static bool label_len_at(dsc_span trie, uint64_t off, size_t *len)
+/* Visit the node at `node`, whose key is the first `key_len` bytes of the
+ * buffer: its terminal (to fn), then a frame for its edges, if any. */
+static int visit(dsc_span trie, uint64_t node, size_t key_len, dsc_trie_fn fn, void *ctx, struct trie_walk *w)
 {
-    uint64_t end = off < trie.size && trie.size - off > DSC_TRIE_MAX_KEY ? off + DSC_TRIE_MAX_KEY + 1 : trie.size;
-    for (uint64_t i = off; i < end; i++)
-        if (!trie.data[i]) {
-            *len = (size_t)(i - off);
-            return true;
-        }
-    return false;
-}
-
-/* Push the children of the node whose child count is at `off` (key
- * `key_len` bytes long so far), the first edge on top: visited in trie
- * order. */
-static int push_children(dsc_span trie, uint64_t off, size_t key_len, struct trie_walk *w)
-{
-    uint8_t nchild;
-    if (!span_u8(trie, off++, &nchild))
-        return walk_fail(w, "truncated");
-    size_t first = w->depth;
-    for (unsigned i = 0; i < nchild; i++) {
-        size_t label_len;
-        uint64_t label_off = off, child;
-        if (!label_len_at(trie, off, &label_len))
-            return walk_fail(w, "edge label unterminated");
-        off += label_len + 1;
-        if (!span_uleb(trie, &off, &child) || child >= trie.size || key_len + label_len > DSC_TRIE_MAX_KEY)
-            return walk_fail(w, "edge out of range");
-        if (w->pushes-- == 0)
-            return walk_fail(w, "more edges than the trie has bytes");
-        if (!stack_room(w))
-            return dsc_fail_code(w->err, DSC_ERR_NOMEM, w->file, "out of memory walking a trie");
-        w->stack[w->depth++] = (struct trie_frame){child, label_off, key_len, label_len};
-    }
-    for (size_t a = first, b = w->depth; a + 1 < b; a++, b--) {
-        struct trie_frame t = w->stack[a];
-        w->stack[a] = w->stack[b - 1];
-        w->stack[b - 1] = t;
-    }
-    return 0;
-}
-
-/* Visit the frame's node: its key, its terminal (to fn), its children. */
-static int visit(dsc_span trie, struct trie_frame fr, dsc_trie_fn fn, void *ctx, struct trie_walk *w)
-{
-    w->node = fr.node;
+    w->node = node;
     if (w->budget-- == 0)
         return walk_fail(w, "more nodes than the trie has bytes (cycle?)");
-    memcpy(w->key + fr.prefix_len, trie.data + fr.label_off, fr.label_len);
-    size_t key_len = fr.prefix_len + fr.label_len;
     w->key[key_len] = 0;
-    uint64_t off = fr.node, term_size;
+    uint64_t off = node, term_size;
+    uint8_t nchild;
     if (!span_uleb(trie, &off, &term_size) || !dsc_range_ok(trie.size, off, term_size))
         return walk_fail(w, "terminal out of range");
     if (term_size) {
@@ -119,24 +79,105 @@ static int visit(dsc_span trie, struct trie_frame fr, dsc_trie_fn fn, void *ctx,
         if (rc)
             return rc;
     }
-    return push_children(trie, off + term_size, key_len, w);
+    off += term_size;
+    if (!span_u8(trie, off, &nchild))
+        return walk_fail(w, "truncated");
+    if (!nchild)
+        return 0;
+    if (!stack_room(w))
+        return dsc_fail_code(w->err, DSC_ERR_NOMEM, w->file, "out of memory walking a trie");
+    w->stack[w->depth++] = (struct trie_frame){off + 1, node, UINT64_MAX, 0, key_len, nchild};
+    return 0;
 }
 
-int dsc_trie_walk(dsc_span trie, dsc_trie_fn fn, void *ctx, const char *file, dsc_error *err)
+/* True when the node at `node` (visited already: well formed) has edges. */
+static bool has_edges(dsc_span trie, uint64_t node)
 {
+    uint64_t off = node, term_size;
+    uint8_t nchild;
+    return span_uleb(trie, &off, &term_size) && span_u8(trie, off + term_size, &nchild) && nchild;
+}
+
+/* True when every key through the NUL-terminated label at `b` sorts
+ * (strcmp) after every key through the elder sibling edge `f` followed
+ * last (none before the first): b is not empty, and the labels differ at
+ * a byte both have, b's the greater, or the elder's key is its subtree's
+ * only one and a proper prefix of b's. Then children make keys after
+ * their parent's (a prefix sorts first) and subtrees after their elder
+ * siblings', and the whole walk comes in order. In a linker's trie no two
+ * sibling labels share a first byte: one comparison. */
+static bool label_after(dsc_span trie, const struct trie_frame *f, uint64_t b)
+{
+    const uint8_t *d = trie.data;
+    uint64_t a = f->last;
+    if (a == UINT64_MAX)
+        return d[b] != 0;
+    while (d[a] && d[a] == d[b])
+        a++, b++;
+    return d[a] ? d[a] < d[b] : d[b] && !has_edges(trie, f->last_child);
+}
+
+/* Take the next edge of the top frame: its label appended to the key
+ * (copied while looking for its NUL, at most DSC_TRIE_MAX_KEY + 1 bytes);
+ * *child and *key_len get the node it leads to and that node's key
+ * length. A frame with no edge left is popped. */
+static int next_edge(dsc_span trie, struct trie_walk *w, uint64_t *child, size_t *key_len)
+{
+    struct trie_frame *f = &w->stack[w->depth - 1];
+    uint64_t off = f->next, i = off;
+    uint64_t end = trie.size - off > DSC_TRIE_MAX_KEY ? off + DSC_TRIE_MAX_KEY + 1 : trie.size; /* off <= size */
+    char *dst = w->key + f->key_len;
+    w->node = f->node;
+    while (i < end && trie.data[i])
+        *dst++ = (char)trie.data[i++];
+    if (i >= end)
+        return walk_fail(w, "edge label unterminated");
+    *key_len = f->key_len + (size_t)(i - off);
+    f->next = i + 1;
+    if (!span_uleb(trie, &f->next, child) || *child >= trie.size || *key_len > DSC_TRIE_MAX_KEY)
+        return walk_fail(w, "edge out of range");
+    if (w->sorted && !label_after(trie, f, off))
+        w->sorted = false;
+    f->last = off;
+    f->last_child = *child;
+    if (--f->left == 0)
+        w->depth--; /* done with: the child's frame may take its place */
+    return 0;
+}
+
+int dsc_trie_walk_sorted(dsc_span trie, dsc_trie_fn fn, void *ctx, const char *file, dsc_error *err, bool *sorted)
+{
+    if (sorted)
+        *sorted = true;
     if (trie.size == 0)
         return 0;
     /* A real trie visits each node once and a node takes at least two
      * bytes, so more visits than bytes means cycles or shared subtrees. */
-    struct trie_walk w = {.stack = w.local, .cap = LOCAL_FRAMES, .budget = trie.size, .pushes = trie.size,
-                          .key_bytes = trie.size * DSC_TRIE_KEY_RATIO + DSC_TRIE_MAX_KEY, .file = file, .err = err};
-    int rc = 0;
-    w.stack[w.depth++] = (struct trie_frame){0, 0, 0, 0};
-    while (w.depth && rc == 0)
-        rc = visit(trie, w.stack[--w.depth], fn, ctx, &w);
+    struct trie_walk w; /* field by field: the key buffer needs no clearing */
+    w.stack = w.local;
+    w.depth = 0;
+    w.cap = LOCAL_FRAMES;
+    w.budget = trie.size;
+    w.key_bytes = trie.size * DSC_TRIE_KEY_RATIO + DSC_TRIE_MAX_KEY;
+    w.file = file;
+    w.err = err;
+    w.sorted = true;
+    uint64_t node = 0;
+    size_t key_len = 0;
+    int rc;
+    while ((rc = visit(trie, node, key_len, fn, ctx, &w)) == 0 && w.depth &&
+           (rc = next_edge(trie, &w, &node, &key_len)) == 0)
+        ;
     if (w.stack != w.local)
         free(w.stack);
+    if (sorted)
+        *sorted = w.sorted && rc == 0;
     return rc;
+}
+
+int dsc_trie_walk(dsc_span trie, dsc_trie_fn fn, void *ctx, const char *file, dsc_error *err)
+{
+    return dsc_trie_walk_sorted(trie, fn, ctx, file, err, NULL);
 }
 
 /* The child of the node whose children start at `off` whose label is a

@@ -5,7 +5,8 @@
  *
  * Node: ULEB terminal size, terminal bytes, u8 child count, then per child a
  * NUL-terminated edge label and a ULEB node offset from the trie start.
- * The walk is iterative and bounded: keys longer than DSC_TRIE_MAX_KEY, more
+ * The walk is iterative (depth first, in trie order: a node's terminal,
+ * then its edges in the order written) and bounded: keys longer than DSC_TRIE_MAX_KEY, more
  * node visits than the trie has bytes (cycles, shared subtrees), keys
  * totalling more than DSC_TRIE_KEY_RATIO times the trie's bytes (what a
  * caller copying every key allocates) or any out-of-range offset end it
@@ -28,6 +29,12 @@ typedef int (*dsc_trie_fn)(void *ctx, const char *key, size_t key_len, dsc_span 
 /* Returns 0 when the walk completed, the callback's value when it stopped
  * it, or -1 on a malformed trie (with `err` filled, naming `file`). */
 int dsc_trie_walk(dsc_span trie, dsc_trie_fn fn, void *ctx, const char *file, dsc_error *err);
+
+/* dsc_trie_walk, and *sorted true when the walk completed and the keys
+ * came in strcmp order, each once: every node's edge labels were
+ * non-empty and their first bytes increasing, as linkers write tries. A
+ * caller keeping the keys sorted then has no sort to make. */
+int dsc_trie_walk_sorted(dsc_span trie, dsc_trie_fn fn, void *ctx, const char *file, dsc_error *err, bool *sorted);
 
 /* The terminal bytes of `key`, found by descending one path (no walk, no
  * allocation); false when the trie has no such key or the path is

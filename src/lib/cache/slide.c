@@ -25,6 +25,7 @@
 struct walk {
     const struct dsc_slide_src *src;
     struct dsc_slide_format fmt;
+    struct dsc_ptr_link link;   /* fmt's, for slots passed over */
     uint32_t page_size;
     dsc_slide_fn fn;
     void *ctx;
@@ -52,35 +53,44 @@ static void page_range(const struct walk *w, uint64_t lo, uint64_t hi, uint64_t 
 /* Visit the chain starting at `off` of `page` (v1 slots are chains of one).
  * The page is checked once; each step only against the page's end. A
  * chain only moves forward, so it ends at the first slot at or past
- * w->hi: the rest of it is no slot of the range. */
+ * w->hi: the rest of it is no slot of the range. Slots before w->lo (a
+ * neighbour's, on a page it shares with the range) are passed over by
+ * their links alone: nothing else of them is decoded. */
 static int chain(struct walk *w, uint64_t page, uint64_t off)
 {
     unsigned size = w->fmt.slot_size;
-    uint64_t at = page * w->page_size, in_page = w->page_size;
+    uint64_t at = page * w->page_size, last = w->page_size;
     if (at >= w->src->bytes.size)
         return bad(w, "chain leaves its page or the mapping", page);
-    if (in_page > w->src->bytes.size - at)
-        in_page = w->src->bytes.size - at; /* a last page cut short by the mapping's end */
+    if (last > w->src->bytes.size - at)
+        last = w->src->bytes.size - at; /* a last page cut short by the mapping's end */
+    if (last < size)
+        return bad(w, "chain leaves its page or the mapping", page);
+    last -= size; /* the last offset a slot of the page can start at */
     const uint8_t *bytes = w->src->bytes.data + at;
     uint64_t address = w->src->address + at;
+    uint64_t lo = w->lo > address ? w->lo - address : 0, hi = w->hi > address ? w->hi - address : 0;
+    struct dsc_slide_slot s = {.size = size};
     for (;;) {
-        if (in_page < size || off > in_page - size)
+        if (off > last)
             return bad(w, "chain leaves its page or the mapping", page);
-        if (address + off >= w->hi)
+        if (off >= hi)
             return 0;
-        uint64_t raw = size == 8 ? dsc_le64(bytes + off) : dsc_le32(bytes + off);
-        struct dsc_ptr p;
-        dsc_ptr_decode_slide(&w->fmt, raw, &p);
-        if (address + off >= w->lo) {
-            struct dsc_slide_slot s = {address + off, p.value, raw, size, p.is_pointer, p.auth, p.key, p.addr_div,
-                                       p.diversity};
+        uint64_t raw = size == 8 ? dsc_le64(bytes + off) : dsc_le32(bytes + off), next;
+        if (off < lo) {
+            next = dsc_ptr_link_next(w->link, raw);
+        } else {
+            s.address = address + off;
+            s.raw = raw;
+            dsc_ptr_decode_slide(&w->fmt, raw, &s.ptr);
             int r = w->fn(w->ctx, &s);
             if (r)
                 return r;
+            next = s.ptr.next;
         }
-        if (p.next == 0)
+        if (next == 0)
             return 0;
-        off += p.next;
+        off += next;
     }
 }
 
@@ -205,6 +215,7 @@ static int walk_src(const struct dsc_slide_src *src, uint64_t lo, uint64_t hi, b
     const char *why = dsc_slide_format_read(src->slide, src->ptr_size, &w.fmt);
     if (why)
         return bad(&w, why, 0);
+    w.link = dsc_ptr_slide_link(&w.fmt);
     switch (w.fmt.version) {
     case 1:
         return walk_v1(&w, lo, hi);
@@ -241,6 +252,22 @@ int dsc_slide_walk_range(const dsc_cache *c, uint64_t lo, uint64_t hi, dsc_slide
             return rc;
     }
     return 0;
+}
+
+uint64_t dsc_slide_slots_bound(const dsc_cache *c, uint64_t lo, uint64_t hi)
+{
+    uint64_t n = 0;
+    for (unsigned i = 0; i < c->nmaps; i++) {
+        const struct dsc_map *m = &c->maps[i];
+        uint64_t map_end = m->info.address + m->info.size;
+        uint32_t version;
+        if (!m->slide.size || m->info.address >= hi || map_end <= lo || !span_u32(m->slide, 0, &version))
+            continue;
+        uint64_t from = lo > m->info.address ? lo : m->info.address, to = hi < map_end ? hi : map_end;
+        unsigned stride = version == 3 || version == 5 ? 8 : 4;
+        n += (to - from + stride - 1) / stride;
+    }
+    return n;
 }
 
 bool dsc_vm_ptr_value(const dsc_cache *c, uint64_t addr, uint64_t *value)

@@ -16,6 +16,7 @@
 #ifndef DSC_SLIDE_H
 #define DSC_SLIDE_H
 
+#include "base/ptrfmt.h"
 #include "cache/cache.h"
 
 /* What a walk reads: a mapping's bytes at `address` and its slide blob. */
@@ -27,19 +28,19 @@ struct dsc_slide_src {
     const char *file;   /* for messages */
 };
 
-/* address and value first, side by side: a caller copying the pair (a
- * fixup's address and target) reads it as one 16-byte word, which the
- * walk wrote as one; split, the read would wait for two stores. */
+/* The word comes as the walk decoded it, not copied field by field into
+ * another struct: per slot that copy cost as much as the decoding.
+ * address and ptr.value are apart on purpose: the walk stores them one by
+ * one, and a caller copying the pair (a fixup's address and target) would
+ * otherwise read them as one 16-byte word, which waits for both stores. */
 struct dsc_slide_slot {
+    struct dsc_ptr ptr; /* the word decoded: ptr.value is what an extracted
+                           file stores there; ptr.is_pointer is false for v2
+                           zeros and v4 small integers; ptr.auth, .key,
+                           .addr_div, .diversity: arm64e (v3, v5) */
     uint64_t address;   /* unslid address of the slot */
-    uint64_t value;     /* what an extracted file stores there */
     uint64_t raw;       /* the word as stored in the cache */
     unsigned size;      /* 4 or 8 bytes */
-    bool is_pointer;    /* false for v2 zeros and v4 small integers */
-    bool auth;          /* arm64e authenticated pointer (v3, v5) */
-    uint8_t key;        /* 0 IA, 1 IB, 2 DA, 3 DB */
-    bool addr_div;
-    uint16_t diversity;
 };
 
 /* Non-zero return stops the walk and is returned by dsc_slide_walk. */
@@ -55,6 +56,13 @@ int dsc_slide_walk(const struct dsc_slide_src *src, uint64_t lo, uint64_t hi, ds
  * only, so none is followed past hi: damage beyond the range is no error
  * of this walk. Same returns. */
 int dsc_slide_walk_range(const dsc_cache *c, uint64_t lo, uint64_t hi, dsc_slide_fn fn, void *ctx, dsc_error *err);
+
+/* The most slots dsc_slide_walk_range(c, lo, hi) reports from well-formed
+ * slide info: the range's bytes in slid mappings over the least distance
+ * between two slots (4 bytes in v1 bitmaps and v2/v4 deltas, 8 in v3/v5).
+ * A hint to size a table before a walk, never a limit: malformed info
+ * (chains of one page crossing each other) can report more. */
+uint64_t dsc_slide_slots_bound(const dsc_cache *c, uint64_t lo, uint64_t hi);
 
 /* ---- one pointer slot at an unslid address; three meanings, three names ----
  * dsc_vm_ptr_raw     the pointer-sized word as the cache stores it;

@@ -14,10 +14,16 @@
 struct walk {
     struct dsc_plan *p;
     unsigned sect;
+    bool auth_stubs;  /* the section may hold arm64e stubs (auth_stub_slot) */
     struct dsc_code_ref *v;
     size_t n, cap;
     bool oom;
-    bool starts[256]; /* by opcode byte: a word that may start a reference */
+    /* The image segment and the foreign mapping that held the last
+     * addresses asked about ([lo, lo + len), len 0 until then): most
+     * loads read the image's own data or the one GOT chunk, so in_image
+     * and foreign_slot answer them by one compare each. */
+    uint64_t own_lo, own_len, far_lo, far_len;
+    struct dsc_a64_match match; /* the words that may start a reference */
 };
 
 static void add(struct walk *w, enum dsc_code_ref_kind kind, uint64_t pc, uint64_t to)
@@ -37,17 +43,40 @@ static void add(struct walk *w, enum dsc_code_ref_kind kind, uint64_t pc, uint64
     w->v[w->n++] = (struct dsc_code_ref){pc, to, w->sect, kind};
 }
 
+/* In one of the image's segments; the last segment found answers first
+ * (a branch or load mostly stays near the one before). */
+static bool in_image(struct walk *w, uint64_t addr)
+{
+    const struct dsc_out_segment *s;
+    if (addr - w->own_lo < w->own_len)
+        return true;
+    if (!(s = plan_segment_at(w->p, addr, 1)))
+        return false;
+    w->own_lo = s->vmaddr;
+    w->own_len = s->vmsize;
+    return true;
+}
+
 /* A pointer slot the code loads from another image's (or the cache's)
- * data: a uniqued GOT, never code or the image's own slots. */
-static bool foreign_slot(const struct dsc_plan *p, uint64_t slot)
+ * data: a uniqued GOT, never code or the image's own slots. The last
+ * non-executable mapping found answers first for slots outside the image. */
+static bool foreign_slot(struct walk *w, uint64_t slot)
 {
     const struct dsc_map *m;
-    return !plan_in_image(p, slot) && (m = dsc_vm_map(p->cache, slot)) && !(m->info.max_prot & 4);
+    if (in_image(w, slot))
+        return false;
+    if (slot - w->far_lo < w->far_len)
+        return true;
+    if (!(m = dsc_vm_map(w->p->cache, slot)) || (m->info.max_prot & 4))
+        return false;
+    w->far_lo = m->info.address;
+    w->far_len = m->info.size;
+    return true;
 }
 
 static void load(struct walk *w, enum dsc_code_ref_kind kind, uint64_t pc, uint64_t slot)
 {
-    if (foreign_slot(w->p, slot))
+    if (foreign_slot(w, slot))
         add(w, kind, pc, slot);
 }
 
@@ -57,8 +86,8 @@ static void load(struct walk *w, enum dsc_code_ref_kind kind, uint64_t pc, uint6
 static uint64_t auth_stub_slot(const struct walk *w, uint64_t pc, dsc_span code, uint64_t o)
 {
     struct dsc_stub st;
-    if (w->p->cache->info.arch != DSC_ARCH_ARM64E || (w->p->mo.sects[w->sect].flags & SECTION_TYPE) != S_SYMBOL_STUBS ||
-        !dsc_stub_decode(DSC_ARCH_ARM64E, code.data + o, code.size - o, pc, false, &st) || st.form != DSC_STUB_ARM64E)
+    if (!w->auth_stubs || !dsc_stub_decode(DSC_ARCH_ARM64E, code.data + o, code.size - o, pc, false, &st) ||
+        st.form != DSC_STUB_ARM64E)
         return 0;
     return st.slot;
 }
@@ -71,7 +100,7 @@ static void a64_word(struct walk *w, uint64_t addr, dsc_span code, uint64_t o, u
     bool link;
     uint64_t pc = addr + o, slot;
     if (dsc_a64_is_branch(x, &link)) {
-        if (w->p->copy_bytes && !plan_in_image(w->p, dsc_a64_branch_target(x, pc)))
+        if (w->p->copy_bytes && !in_image(w, dsc_a64_branch_target(x, pc)))
             add(w, DSC_REF_BRANCH, pc, dsc_a64_branch_target(x, pc));
     } else if (dsc_a64_is_adrp(x, &rd)) {
         if (o + 8 <= code.size && dsc_a64_is_ldr_imm(dsc_le32(code.data + o + 4), &rt, &rn, &off, &size) &&
@@ -91,44 +120,30 @@ static void a64_word(struct walk *w, uint64_t addr, dsc_span code, uint64_t o, u
  * (measured on the bench's large cache: a third off the scan). */
 #define SCAN_AHEAD 2048
 
-/* The words [o, o + len) of the code. */
-static inline void a64_words(struct walk *w, uint64_t addr, dsc_span code, uint64_t o, unsigned len)
-{
-    for (unsigned k = 0; k < len; k += 4) {
-        uint32_t x = dsc_le32(code.data + o + k);
-        if (w->starts[x >> 24])
-            a64_word(w, addr, code, o + k, x);
-    }
-}
-
-/* Most words start nothing: a table by opcode byte (built from the codec's
- * own classifiers, which read no other bits: insn.h) passes only ADRP,
- * LDR literal and, when branches are listed, B/BL to a64_word. A prefetch
+/* Only the matching words reach a64_word (about one in ten). A prefetch
  * never faults: the address ahead may lie past the code (an integer, not
  * a pointer into it, until then). */
 static void walk_a64(struct walk *w, uint64_t addr, dsc_span code)
 {
-    uint64_t o = 0, words = code.size & ~3ull;
-    for (; o + 64 <= words; o += 64) {
-        __builtin_prefetch((const void *)((uintptr_t)code.data + o + SCAN_AHEAD));
-        a64_words(w, addr, code, o, 64);
+    uint64_t words = code.size / 4;
+    for (uint64_t i = 0; i < words; i += 16) {
+        unsigned n = words - i < 16 ? (unsigned)(words - i) : 16;
+        __builtin_prefetch((const void *)((uintptr_t)code.data + i * 4 + SCAN_AHEAD));
+        for (unsigned hits = dsc_a64_match_block(&w->match, code.data + i * 4, n); hits; hits &= hits - 1) {
+            uint64_t at = (i + (unsigned)__builtin_ctz(hits)) * 4;
+            a64_word(w, addr, code, at, dsc_le32(code.data + at));
+        }
     }
-    a64_words(w, addr, code, o, (unsigned)(words - o));
 }
 
-/* Filled per walk (no state outside the plan), branch-free so that the
- * compiler can fill several entries at once. */
-static void a64_starts(struct walk *w)
+/* The words that may start a reference (insn.h's patterns): ADRP, LDR
+ * literal of a pointer and, when branches are listed, B/BL. */
+static void match_of(struct walk *w)
 {
-    bool branches = w->p->copy_bytes;
-    unsigned psz = w->p->ptr_size;
-    for (unsigned b = 0; b < 256; b++) {
-        uint32_t x = (uint32_t)b << 24;
-        unsigned rd, rt, size;
-        bool link;
-        w->starts[b] = (dsc_a64_is_branch(x, &link) & branches) | dsc_a64_is_adrp(x, &rd) |
-                       (dsc_a64_is_ldr_literal(x, &rt, &size) & (size == psz));
-    }
+    uint32_t ldr_size = w->p->ptr_size == 8 ? DSC_A64_LDR_X : 0;
+    const uint32_t mask[3] = {DSC_A64_ADRP_MASK, DSC_A64_LDR_LITERAL_MASK | DSC_A64_LDR_X, DSC_A64_BRANCH_MASK};
+    const uint32_t bits[3] = {DSC_A64_ADRP_BITS, DSC_A64_LDR_LITERAL_BITS | ldr_size, DSC_A64_BRANCH_BITS};
+    dsc_a64_match_init(&w->match, mask, bits, w->p->copy_bytes ? 3 : 2);
 }
 
 static void walk_x86(struct walk *w, uint64_t addr, dsc_span code)
@@ -160,8 +175,10 @@ static void walk_section(struct walk *w, bool x86)
         return;
     else if (x86)
         walk_x86(w, s->addr, bytes);
-    else
+    else {
+        w->auth_stubs = w->p->cache->info.arch == DSC_ARCH_ARM64E && (s->flags & SECTION_TYPE) == S_SYMBOL_STUBS;
         walk_a64(w, s->addr, bytes);
+    }
 }
 
 int plan_code_refs(struct dsc_plan *p, const struct dsc_code_ref **refs, size_t *n)
@@ -172,7 +189,7 @@ int plan_code_refs(struct dsc_plan *p, const struct dsc_code_ref **refs, size_t 
     if (!p->code_refs_read && (x86 || a64)) {
         struct walk w = {.p = p};
         if (a64)
-            a64_starts(&w);
+            match_of(&w);
         for (w.sect = 0; w.sect < p->mo.nsects; w.sect++)
             walk_section(&w, x86);
         if (w.oom) {

@@ -88,6 +88,7 @@ struct dsc_import {
     int64_t addend;    /* chained outputs: an addend the bind's pointer cannot
                           hold moves here (DYLD_CHAINED_IMPORT_ADDEND*); dyld
                           adds it to the pointer's */
+    bool used;         /* chained outputs: some bind names it (pass_fixups.c) */
 };
 
 /* A lazy pointer rebased to its stub-helper entry (lazybind.c): dyld binds
@@ -141,6 +142,8 @@ struct dsc_linkedit {
     struct dsc_blob indirect;   /* u32 indices */
     struct dsc_blob strtab;
     uint32_t nsyms, nlocal, nextdef, nundef, nindirect;
+    bool extdefs_are_trie;      /* the extdefs are the export trie's names, one
+                                   each (pass_linkedit; symbolize.c relies on it) */
 };
 
 enum dsc_fixup_encoding {
@@ -171,6 +174,11 @@ struct dsc_plan {
 
     struct dsc_fixup *fixups;
     size_t nfixups, fixups_cap;
+    size_t fixups_sorted;         /* fixups[0, this) are in strictly ascending
+                                     address order, as fixups_sort left them;
+                                     appending keeps that true. A pass that
+                                     removes, reorders or moves fixups after
+                                     a fixups_sort sets it to 0. */
     struct dsc_import *imports;
     uint32_t nimports;
     size_t imports_cap;
@@ -225,12 +233,12 @@ bool plan_read_ptr(struct dsc_plan *p, uint64_t vmaddr, uint64_t *v);
 /* Store a pointer-sized value (no-op in a size plan). False when out of range. */
 bool plan_write_ptr(struct dsc_plan *p, uint64_t vmaddr, uint64_t v);
 
+/* Room for `n` more fixups without another allocation (a pass that knows
+ * how many it may add reserves them once); -1 (plan->err set) when out of
+ * memory. */
+int plan_reserve_fixups(struct dsc_plan *p, size_t n);
 /* Append a fixup (copied). Encoders sort; two fixups at one address fail. */
 int plan_add_fixup(struct dsc_plan *p, const struct dsc_fixup *f);
-/* Append a zeroed fixup for the caller to fill in place; NULL (plan->err
- * set) when out of memory. The slide walk adds one per pointer slot so:
- * building a record and copying it costs more than the walk's reads. */
-struct dsc_fixup *plan_new_fixup(struct dsc_plan *p);
 /* The one order of struct dsc_fixup records: by address (qsort comparator). */
 int plan_cmp_fixup(const void *a, const void *b);
 /* Index of the import (name, ordinal, weak, import addend 0), added if new. */
@@ -286,7 +294,8 @@ int out_write(struct dsc_plan *p, uint8_t *buf);
 
 /* ---- encoders (pass_fixups.c), exposed for unit tests ---- */
 
-/* Sort fixups by address; fail on duplicates. */
+/* Sort fixups by address; fail on duplicates. Only the fixups appended
+ * since the last call are compared (plan->fixups_sorted). */
 int fixups_sort(struct dsc_plan *p);
 /* The bind opcode selecting library `ordinal` (special ordinals <= 0). */
 bool blob_bind_ordinal(struct dsc_blob *b, int ordinal);

@@ -41,8 +41,8 @@ static int cmp_u64(const void *a, const void *b)
 static int on_twin_slot(void *ctx, const struct dsc_slide_slot *slot)
 {
     struct twin *t = ctx;
-    if (slot->address == t->addr && slot->auth)
-        t->auth = (struct dsc_fixup_auth){true, slot->key, slot->addr_div, slot->diversity};
+    if (slot->address == t->addr && slot->ptr.auth)
+        t->auth = (struct dsc_fixup_auth){true, slot->ptr.key, slot->ptr.addr_div, slot->ptr.diversity};
     return 0;
 }
 
@@ -123,6 +123,7 @@ struct recover {
     size_t ntwins;
     struct got_sect { uint64_t addr, size; unsigned index; } *gots; /* is_got or is_auth_ptr */
     unsigned ngots;
+    uint64_t lo, last;      /* [lo, last] holds every one of them */
     uint64_t *fixed;        /* addresses of the fixups in them, sorted */
     size_t nfixed;
     size_t *bound;          /* those fixups that bind, no addend: indices, in order */
@@ -151,9 +152,12 @@ static const struct dsc_section *section_at(const struct dsc_macho *mo, uint64_t
 }
 
 /* Is `addr` in one of the GOT-like sections? Most of an image's fixups
- * are elsewhere: a few ranges tell them apart before any name is read. */
+ * are elsewhere: the bytes from the first section to the end of the last
+ * ([r->lo, r->last]) turn nearly all of them away by one compare. */
 static bool in_gots(const struct recover *r, uint64_t addr)
 {
+    if (addr - r->lo > r->last - r->lo)
+        return false;
     for (unsigned i = 0; i < r->ngots; i++)
         if (addr - r->gots[i].addr < r->gots[i].size)
             return true;
@@ -237,6 +241,21 @@ static int share_auth_ptrs(struct recover *r)
     return 0;
 }
 
+/* Widen [r->lo, r->last] to [addr, addr + size). A section running past
+ * 2^64 holds low addresses too (in_gots' compare wraps): then all. */
+static void bounds(struct recover *r, uint64_t addr, uint64_t size)
+{
+    if (!size)
+        return;
+    if (size - 1 > UINT64_MAX - addr) {
+        r->lo = 0;
+        r->last = UINT64_MAX;
+        return;
+    }
+    r->lo = addr < r->lo ? addr : r->lo;
+    r->last = addr + size - 1 > r->last ? addr + size - 1 : r->last;
+}
+
 /* The GOT-like sections, their slot count, and the fixups in them (one
  * pass over all fixups). */
 static int find_gots(struct recover *r, size_t *slots)
@@ -248,11 +267,16 @@ static int find_gots(struct recover *r, size_t *slots)
     r->bound = malloc((p->nfixups + 1) * sizeof *r->bound);
     if (!r->gots || !r->fixed || !r->bound)
         return plan_oom(r->p);
-    for (unsigned i = 0; i < p->mo.nsects; i++)
-        if (is_got(&p->mo.sects[i]) || is_auth_ptr(&p->mo.sects[i])) {
-            r->gots[r->ngots++] = (struct got_sect){p->mo.sects[i].addr, p->mo.sects[i].size, i};
-            *slots += p->mo.sects[i].size / p->ptr_size;
-        }
+    r->lo = UINT64_MAX;
+    r->last = 0;
+    for (unsigned i = 0; i < p->mo.nsects; i++) {
+        const struct dsc_section *s = &p->mo.sects[i];
+        if (!is_got(s) && !is_auth_ptr(s))
+            continue;
+        r->gots[r->ngots++] = (struct got_sect){s->addr, s->size, i};
+        *slots += s->size / p->ptr_size;
+        bounds(r, s->addr, s->size);
+    }
     for (size_t i = 0; r->ngots && i < p->nfixups; i++) {
         const struct dsc_fixup *f = &p->fixups[i];
         if (!in_gots(r, f->address))

@@ -25,9 +25,9 @@ static int on_slot(void *ctx, const struct dsc_slide_slot *s)
         return 0; /* straddles the segment's end */
     uint8_t *b = seg->bytes + (s->address - seg->vmaddr);
     if (s->size == 8)
-        dsc_put64(b, s->value);
+        dsc_put64(b, s->ptr.value);
     else
-        dsc_put32(b, (uint32_t)s->value);
+        dsc_put32(b, (uint32_t)s->ptr.value);
     return 0;
 }
 

@@ -79,37 +79,72 @@ static bool is_zerofill(uint32_t flags)
 
 /* ---- load command writers ---- */
 
-static bool put_name(struct dsc_blob *b, const char name[17])
+/* Fields written into room taken at once (a segment command and its
+ * sections: dozens of fields, one blob_reserve). */
+struct cmd_out {
+    uint8_t *at;
+    bool is64;
+};
+
+static void out_u32(struct cmd_out *o, uint32_t v)
 {
-    char n[16] = {0};
-    memcpy(n, name, strnlen(name, 16));
-    return blob_add(b, n, 16);
+    dsc_put32(o->at, v);
+    o->at += 4;
 }
 
-static bool put_word(struct dsc_blob *b, bool is64, uint64_t v)
+static void out_word(struct cmd_out *o, uint64_t v)
 {
-    return is64 ? blob_u64(b, v) : blob_u32(b, (uint32_t)v);
+    if (o->is64) {
+        dsc_put64(o->at, v);
+        o->at += 8;
+    } else {
+        out_u32(o, (uint32_t)v);
+    }
+}
+
+static void out_name(struct cmd_out *o, const char name[17])
+{
+    size_t n = strnlen(name, 16);
+    memcpy(o->at, name, n);
+    memset(o->at + n, 0, 16 - n);
+    o->at += 16;
 }
 
 static bool emit_segment(struct dsc_plan *p, const struct dsc_out_segment *s)
 {
     bool is64 = p->mo.is64;
     struct dsc_blob *b = &p->cmds;
-    uint32_t size = (is64 ? 72 : 56) + s->nsects * (is64 ? 80 : 68);
-    bool ok = blob_u32(b, is64 ? LC_SEGMENT_64 : LC_SEGMENT) && blob_u32(b, size) && put_name(b, s->name) &&
-              put_word(b, is64, s->vmaddr) && put_word(b, is64, s->vmsize) && put_word(b, is64, s->fileoff) &&
-              put_word(b, is64, s->filesize) && blob_u32(b, s->maxprot) && blob_u32(b, s->initprot) &&
-              blob_u32(b, s->nsects) && blob_u32(b, s->flags);
-    for (unsigned i = 0; ok && i < s->nsects; i++) {
+    uint64_t size = (is64 ? 72 : 56) + (uint64_t)s->nsects * (is64 ? 80 : 68);
+    /* The room is written field by field below: its size must be exact,
+     * and fit the command's 32-bit cmdsize. */
+    if (size > UINT32_MAX || !blob_reserve(b, (size_t)size))
+        return false;
+    struct cmd_out o = {b->data + b->size, is64};
+    out_u32(&o, is64 ? LC_SEGMENT_64 : LC_SEGMENT);
+    out_u32(&o, (uint32_t)size);
+    out_name(&o, s->name);
+    out_word(&o, s->vmaddr);
+    out_word(&o, s->vmsize);
+    out_word(&o, s->fileoff);
+    out_word(&o, s->filesize);
+    out_u32(&o, s->maxprot);
+    out_u32(&o, s->initprot);
+    out_u32(&o, s->nsects);
+    out_u32(&o, s->flags);
+    for (unsigned i = 0; i < s->nsects; i++) {
         const struct dsc_out_section *x = &s->sects[i];
         uint64_t off = is_zerofill(x->flags) ? 0 : s->fileoff + (x->addr - s->vmaddr);
-        ok = put_name(b, x->sectname) && put_name(b, x->segname) && put_word(b, is64, x->addr) &&
-             put_word(b, is64, x->size) && blob_u32(b, (uint32_t)off) && blob_u32(b, x->align) && blob_u32(b, 0) &&
-             blob_u32(b, 0) && blob_u32(b, x->flags) && blob_u32(b, x->reserved1) && blob_u32(b, x->reserved2) &&
-             (!is64 || blob_u32(b, x->reserved3));
+        out_name(&o, x->sectname);
+        out_name(&o, x->segname);
+        out_word(&o, x->addr);
+        out_word(&o, x->size);
+        const uint32_t rest[] = {(uint32_t)off, x->align, 0, 0, x->flags, x->reserved1, x->reserved2, x->reserved3};
+        for (unsigned k = 0; k < (is64 ? 8u : 7u); k++)
+            out_u32(&o, rest[k]);
     }
+    b->size += size;
     p->ncmds++;
-    return ok;
+    return true;
 }
 
 static bool emit_all_segments(struct dsc_plan *p)

@@ -290,6 +290,24 @@ static void restore_got_types(struct dsc_plan *p, const struct dsc_imports *im)
     }
 }
 
+/* dsc_imports_bind_at, for addresses asked mostly in increasing order (the
+ * slide walk makes fixups page by page): *at, the first bind at or above
+ * the address asked last, moves forward while the addresses grow, so each
+ * bind is passed once; a smaller address searches again. */
+static const struct dsc_orig_bind *bind_at_from(const struct dsc_imports *im, uint64_t address, size_t *at)
+{
+    size_t i = *at;
+    if (i > 0 && im->binds[i - 1].address >= address)
+        i = dsc_lower_bound(im->binds, im->nbinds, sizeof *im->binds, offsetof(struct dsc_orig_bind, address), address);
+    while (i < im->nbinds && im->binds[i].address < address)
+        i++;
+    *at = i;
+    for (; i < im->nbinds && im->binds[i].address == address; i++)
+        if (!im->binds[i].weak)
+            return &im->binds[i];
+    return NULL;
+}
+
 int pass_binds(struct dsc_plan *p)
 {
     struct dsc_symbols *syms;
@@ -297,13 +315,12 @@ int pass_binds(struct dsc_plan *p)
     if (plan_symbols(p, &syms) || dsc_imports_load(&p->mo, &im, p->err))
         return -1;
     int rc = 0;
-    size_t n = p->nfixups;
+    size_t n = p->nfixups, at = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         struct dsc_fixup *f = &p->fixups[i];
         struct bind_name b;
         if (f->kind == DSC_FIXUP_REBASE) {
-            const struct dsc_orig_bind *ob = dsc_imports_bind_at(&im, f->address);
-            if (ob && name_slot(p, syms, &im, f->address, 0, false, &b))
+            if (im.nbinds && bind_at_from(&im, f->address, &at) && name_slot(p, syms, &im, f->address, 0, false, &b))
                 rc = make_bind(p, f, &b);
         } else if (f->kind == DSC_FIXUP_EXTERNAL) {
             if (name_slot(p, syms, &im, f->address, f->target, true, &b))

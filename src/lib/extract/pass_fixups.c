@@ -33,22 +33,71 @@ static size_t lower_bound(const struct dsc_plan *p, uint64_t addr)
     return dsc_lower_bound(p->fixups, p->nfixups, sizeof *p->fixups, offsetof(struct dsc_fixup, address), addr);
 }
 
+/* The first of fixups [from, to) (sorted) whose address equals the next
+ * one's, or `to`. */
+static size_t first_twin(const struct dsc_fixup *f, size_t from, size_t to)
+{
+    for (size_t i = from + 1; i < to; i++)
+        if (f[i].address == f[i - 1].address)
+            return i;
+    return to;
+}
+
+/* Sort fixups [0, n) whose first `sorted` are strictly ascending and whose
+ * rest (appended since) are at most 1/16 of them: the rest sorted alone,
+ * each then placed by binary search from the back, the records above it
+ * moved up in one block. Two fixups at one address are found before
+ * anything moves: among the rest, or by the search. */
+static int merge_appended(struct dsc_plan *p, size_t sorted)
+{
+    struct dsc_fixup *v = p->fixups;
+    size_t n = p->nfixups, k = n - sorted, twin;
+    dsc_sort(v + sorted, k, sizeof *v, plan_cmp_fixup);
+    if ((twin = first_twin(v, sorted, n)) < n)
+        return plan_fail(p, "two fixups at 0x%llx", (unsigned long long)v[twin].address);
+    for (size_t i = sorted; i < n; i++) {
+        size_t at = dsc_lower_bound(v, sorted, sizeof *v, offsetof(struct dsc_fixup, address), v[i].address);
+        if (at < sorted && v[at].address == v[i].address)
+            return plan_fail(p, "two fixups at 0x%llx", (unsigned long long)v[i].address);
+    }
+    struct dsc_fixup *rest = malloc(k * sizeof *rest);
+    if (!rest)
+        return plan_oom(p);
+    memcpy(rest, v + sorted, k * sizeof *rest);
+    for (size_t a = sorted, out = n; k > 0;) {
+        const struct dsc_fixup *r = &rest[--k];
+        size_t at = dsc_lower_bound(v, a, sizeof *v, offsetof(struct dsc_fixup, address), r->address);
+        out -= a - at;
+        memmove(v + out, v + at, (a - at) * sizeof *v);
+        a = at;
+        v[--out] = *r;
+    }
+    free(rest);
+    return 0;
+}
+
 int fixups_sort(struct dsc_plan *p)
 {
     /* Slide walks emit each segment's fixups in order, and segments come
-     * in address order: often no sort is due, and one pass of direct
-     * comparisons (no comparator calls) finds that, duplicates included.
-     * Else the usual shape is that run with a few fixups appended (binds
-     * and slots the passes add), which dsc_sort merges by binary search. */
-    size_t n = p->nfixups, sorted = 1;
-    while (sorted < n && p->fixups[sorted - 1].address < p->fixups[sorted].address)
+     * in address order; what a sort left in order stays so, as later
+     * passes only append (plan->fixups_sorted). So often no sort is due,
+     * and one pass of direct comparisons over what was appended since
+     * finds that, duplicates included. Else the usual shape is that run
+     * with a few fixups appended (binds and slots the passes add), which
+     * merge_appended places; any other shape goes to dsc_sort whole. */
+    size_t n = p->nfixups, sorted = p->fixups_sorted > 1 && p->fixups_sorted <= n ? p->fixups_sorted : 1, twin;
+    const struct dsc_fixup *f = p->fixups;
+    while (sorted < n && f[sorted - 1].address < f[sorted].address)
         sorted++;
-    if (sorted >= n)
-        return 0;
-    dsc_sort(p->fixups, n, sizeof *p->fixups, plan_cmp_fixup);
-    for (size_t i = 1; i < p->nfixups; i++)
-        if (p->fixups[i].address == p->fixups[i - 1].address)
-            return plan_fail(p, "two fixups at 0x%llx", (unsigned long long)p->fixups[i].address);
+    if (sorted < n && (n - sorted) * 16 < sorted) {
+        if (merge_appended(p, sorted))
+            return -1;
+    } else if (sorted < n) {
+        dsc_sort(p->fixups, n, sizeof *p->fixups, plan_cmp_fixup);
+        if ((twin = first_twin(f, 0, n)) < n)
+            return plan_fail(p, "two fixups at 0x%llx", (unsigned long long)f[twin].address);
+    }
+    p->fixups_sorted = n;
     return 0;
 }
 
@@ -293,20 +342,22 @@ static int chain_segment(struct dsc_plan *p, unsigned si, size_t first, size_t e
     return 0;
 }
 
-/* Binds whose pointer cannot hold the addend get an import carrying it. */
+/* Binds whose pointer cannot hold the addend get an import carrying it;
+ * each import a bind then names is marked used (drop_unused_imports). */
 static int move_addends(struct dsc_plan *p)
 {
+    bool plain64 = p->chained_format == DSC_CHAINED_PTR_64 || p->chained_format == DSC_CHAINED_PTR_64_OFFSET;
     for (size_t i = 0; i < p->nfixups; i++) {
         struct dsc_fixup *f = &p->fixups[i];
         if (f->kind != DSC_FIXUP_BIND || f->import >= p->nimports)
             continue;
-        bool plain64 = p->chained_format == DSC_CHAINED_PTR_64 || p->chained_format == DSC_CHAINED_PTR_64_OFFSET;
-        if (plain64 ? f->addend >= 0 && f->addend <= 0xFF : dsc_ptr_arm64e_holds_addend(f->auth.present, f->addend))
-            continue;
-        const struct dsc_import im = p->imports[f->import];
-        if (plan_add_import_addend(p, im.name, im.lib_ordinal, im.weak_import, im.addend + f->addend, &f->import))
-            return -1;
-        f->addend = 0;
+        if (!(plain64 ? f->addend >= 0 && f->addend <= 0xFF : dsc_ptr_arm64e_holds_addend(f->auth.present, f->addend))) {
+            const struct dsc_import im = p->imports[f->import];
+            if (plan_add_import_addend(p, im.name, im.lib_ordinal, im.weak_import, im.addend + f->addend, &f->import))
+                return -1;
+            f->addend = 0;
+        }
+        p->imports[f->import].used = true;
     }
     return 0;
 }
@@ -352,20 +403,23 @@ static int chained_imports(struct dsc_plan *p, struct dsc_blob *b, uint32_t *imp
     return ok ? 0 : plan_oom(p);
 }
 
-/* Only imports some bind uses go into the table, as a linker writes it (a
- * bind made a weak lookup leaves the import it had unused). */
+/* Only imports some bind uses (move_addends marked them) go into the
+ * table, as a linker writes it (a bind made a weak lookup leaves the
+ * import it had unused). The binds are renumbered only when one goes. */
 static int drop_unused_imports(struct dsc_plan *p)
 {
-    uint32_t *map = malloc((p->nimports ? p->nimports : 1) * sizeof *map);
+    uint32_t n = 0;
+    while (n < p->nimports && p->imports[n].used)
+        n++;
+    if (n == p->nimports)
+        return 0;
+    uint32_t *map = malloc(p->nimports * sizeof *map);
     if (!map)
         return plan_oom(p);
-    memset(map, 0, p->nimports * sizeof *map);
-    for (size_t i = 0; i < p->nfixups; i++)
-        if (p->fixups[i].kind == DSC_FIXUP_BIND && p->fixups[i].import < p->nimports)
-            map[p->fixups[i].import] = 1;
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < p->nimports; i++) {
-        if (!map[i]) {
+    for (uint32_t i = 0; i < n; i++)
+        map[i] = i;
+    for (uint32_t i = n; i < p->nimports; i++) {
+        if (!p->imports[i].used) {
             free(p->imports[i].name);
             continue;
         }
@@ -450,7 +504,9 @@ int pass_fixups(struct dsc_plan *p)
 {
     if (fixups_sort(p))
         return -1;
-    for (size_t i = 0; i < p->nfixups; i++) {
+    /* The counts go to dsc_extract's output only; no size depends on them,
+     * so a size plan leaves them. */
+    for (size_t i = 0; p->copy_bytes && i < p->nfixups; i++) {
         switch (p->fixups[i].kind) {
         case DSC_FIXUP_REBASE: p->stats.rebases++; break;
         case DSC_FIXUP_BIND: p->stats.binds++; break;

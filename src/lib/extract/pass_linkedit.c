@@ -119,46 +119,67 @@ static bool add_string(struct dsc_plan *p, const char *s, size_t len, uint32_t *
     return blob_add(&p->le.strtab, s, len + 1);
 }
 
-/* Append the nlists [first, first+count) of `syms`, their names (indices
- * in `strs`) copied to the new string table; the names in `names` when
- * it is given. The room for the nlists is taken at once, and each is
- * written in place; names that follow each other in `strs` (as a linker
- * writes them) are copied as one run. */
-static int add_range(struct dsc_plan *p, dsc_span syms, unsigned nl_size, uint32_t first, uint32_t count,
-                     dsc_span strs, const char **names)
+/* Where add_range also notes each symbol's name and value (NULL: not). */
+struct sym_notes {
+    const char **names;
+    uint64_t *values;
+};
+
+/* Append the nlists [first, first+count) of `syms` (nl_size bytes each: a
+ * constant where add_range calls this, so that each copy is two moves),
+ * their names (indices in `strs`) copied to the new string table; names and
+ * values noted in `notes` when it is given. The room for the nlists is
+ * taken at once, and each is written in place; names that follow each
+ * other in `strs` (as a linker writes them) are copied as one run. */
+static inline __attribute__((always_inline)) int add_nlists(struct dsc_plan *p, dsc_span syms, unsigned nl_size,
+                                                            uint32_t first, uint32_t count, dsc_span strs,
+                                                            const struct sym_notes *notes)
 {
     struct dsc_blob *symtab = &p->le.symtab, *strtab = &p->le.strtab;
-    const char *run = NULL;   /* names not yet copied: run_len bytes from here */
-    size_t run_len = 0;
+    const char *run = NULL;   /* names not yet copied: from here to `next` */
+    const char *next = NULL;
+    if (!count) /* the spans and blobs may have no bytes at all */
+        return 0;
     if (!blob_reserve(symtab, (size_t)count * nl_size))
         return plan_fail_code(p, DSC_ERR_NOMEM, "out of memory building the symbol table");
-    for (uint32_t i = 0; i < count; i++) {
-        const uint8_t *nl = syms.data + (uint64_t)(first + i) * nl_size;
+    const uint8_t *nl = syms.data + (uint64_t)first * nl_size;
+    uint8_t *out = symtab->data + symtab->size;
+    uint64_t strx_out = strtab->size; /* where the next name goes in the new table */
+    for (uint32_t i = 0; i < count; i++, nl += nl_size, out += nl_size) {
         const char *name;
         size_t len;
         uint32_t strx = dsc_le32(nl);
         if (!span_cstr(strs, strx, strs.size, &name, &len))
             return plan_fail(p, "symbol name at string index %u is out of its string table", strx);
-        if (!run || name != run + run_len) {
-            if (run_len && !blob_add(strtab, run, run_len))
+        if (name != next) {
+            if (run != next && !blob_add(strtab, run, (size_t)(next - run)))
                 return plan_fail_code(p, DSC_ERR_NOMEM, "out of memory building the symbol table");
             run = name;
-            run_len = 0;
         }
-        if (strtab->size + run_len > UINT32_MAX - len - 1)
+        next = name + len + 1;
+        if (strx_out + len + 1 > UINT32_MAX)
             return plan_fail_code(p, DSC_ERR_NOMEM, "out of memory building the symbol table");
-        uint8_t *out = symtab->data + symtab->size;
         memcpy(out, nl, nl_size);
-        dsc_put32(out, (uint32_t)(strtab->size + run_len));
-        run_len += len + 1;
-        symtab->size += nl_size;
-        p->le.nsyms++;
-        if (names)
-            names[i] = name;
+        dsc_put32(out, (uint32_t)strx_out);
+        strx_out += len + 1;
+        if (notes) {
+            notes->names[i] = name;
+            notes->values[i] = nl_size == NLIST_SIZE_64 ? dsc_le64(nl + 8) : dsc_le32(nl + 8);
+        }
     }
-    if (run_len && !blob_add(strtab, run, run_len))
+    if (run != next && !blob_add(strtab, run, (size_t)(next - run)))
         return plan_fail_code(p, DSC_ERR_NOMEM, "out of memory building the symbol table");
+    symtab->size += (size_t)count * nl_size;
+    p->le.nsyms += count;
     return 0;
+}
+
+static int add_range(struct dsc_plan *p, dsc_span syms, unsigned nl_size, uint32_t first, uint32_t count,
+                     dsc_span strs, const struct sym_notes *notes)
+{
+    if (nl_size == NLIST_SIZE_64)
+        return add_nlists(p, syms, NLIST_SIZE_64, first, count, strs, notes);
+    return add_nlists(p, syms, NLIST_SIZE, first, count, strs, notes);
 }
 
 /* New index of old symbol `old`, or INDIRECT_SYMBOL_LOCAL when it is gone. */
@@ -291,29 +312,24 @@ static int add_export(void *ctx, const char *key, size_t key_len, dsc_span term)
 
 /* True when the walk below would add nothing, as it usually would not:
  * every name of the trie is an extdef, which the image's export set
- * (parsed whole from this trie, and kept) tells without a sort. */
-static bool none_missing(struct dsc_plan *p, const struct src_symtab *st, const char *const *names)
+ * (parsed whole from this trie, and kept) tells without a sort. It also
+ * tells whether the extdefs are the trie's names, one each, for
+ * symbolize.c (le.extdefs_are_trie). `ext`: the extdefs' names and values
+ * (their addresses, a hint to the set). */
+static bool none_missing(struct dsc_plan *p, const struct src_symtab *st, const struct sym_notes *ext)
 {
     struct dsc_symbols *syms;
-    uint64_t *addrs = malloc((st->next ? st->next : 1) * sizeof *addrs);
-    bool none = false;
-    if (addrs && plan_symbols(p, &syms) == 0) {
-        for (uint32_t i = 0; i < st->next; i++) {
-            const uint8_t *nl = st->syms.data + (uint64_t)(st->iext + i) * st->nl_size;
-            addrs[i] = p->mo.is64 ? dsc_le64(nl + 8) : dsc_le32(nl + 8);
-        }
-        none = dsc_symbols_trie_within(syms, p->mo.image, names, addrs, st->next);
-    }
-    free(addrs);
-    return none;
+    return plan_symbols(p, &syms) == 0 &&
+           dsc_symbols_trie_within(syms, p->mo.image, ext->names, ext->values, st->next, &p->le.extdefs_are_trie);
 }
 
-/* `names`: the extdefs' names, as add_range found them (it may sort them). */
-static int add_missing_exports(struct dsc_plan *p, const struct src_symtab *st, const char **names)
+/* `ext`: the extdefs' names and values, as add_range noted them (it may
+ * sort the names). */
+static int add_missing_exports(struct dsc_plan *p, const struct src_symtab *st, const struct sym_notes *ext)
 {
-    if (!p->le.exports.size || none_missing(p, st, names))
+    if (!p->le.exports.size || none_missing(p, st, ext))
         return 0;
-    struct export_ctx e = {.p = p, .names = names, .nnames = st->next};
+    struct export_ctx e = {.p = p, .names = ext->names, .nnames = st->next};
     dsc_sort(e.names, e.nnames, sizeof *e.names, cmp_name);
     dsc_span trie = {p->le.exports.data, p->le.exports.size};
     dsc_error walk_err = {0};
@@ -349,13 +365,19 @@ static int build_symtab(struct dsc_plan *p)
         return -1;
     }
     le->nlocal = le->nsyms;
-    const char **names = NULL; /* for add_missing_exports, which needs them with a trie */
-    if (le->exports.size && !(names = malloc((st.next ? st.next : 1) * sizeof *names)))
+    /* The extdefs' names and values, for add_missing_exports, which needs them with a trie. */
+    struct sym_notes ext = {NULL, NULL};
+    size_t room = st.next ? st.next : 1;
+    if (le->exports.size && (!(ext.names = malloc(room * sizeof *ext.names)) ||
+                             !(ext.values = malloc(room * sizeof *ext.values)))) {
+        free(ext.names);
         return plan_oom(p);
-    int rc = add_range(p, st.syms, st.nl_size, st.iext, st.next, st.strs, names);
+    }
+    int rc = add_range(p, st.syms, st.nl_size, st.iext, st.next, st.strs, ext.names ? &ext : NULL);
     le->nextdef = st.next;
-    rc = rc ? rc : add_missing_exports(p, &st, names);
-    free(names);
+    rc = rc ? rc : add_missing_exports(p, &st, &ext);
+    free(ext.names);
+    free(ext.values);
     if (rc || add_range(p, st.syms, st.nl_size, st.iundef, st.nundef, st.strs, NULL))
         return -1;
     le->nundef = st.nundef;

@@ -45,23 +45,28 @@ static int on_slot(void *ctx, const struct dsc_slide_slot *s)
          * are the segment's own bytes (segments do not overlap). */
         uint8_t *b = w->seg->bytes + (s->address - w->seg->vmaddr);
         if (s->size == 8)
-            dsc_put64(b, s->value);
+            dsc_put64(b, s->ptr.value);
         else
-            dsc_put32(b, (uint32_t)s->value);
+            dsc_put32(b, (uint32_t)s->ptr.value);
     }
-    if (!s->is_pointer)
+    if (!s->ptr.is_pointer)
         return 0;
-    bool in = in_image(w, s->value & DSC_TBI_MASK);
-    struct dsc_fixup *f = plan_new_fixup(p);
-    if (!f)
+    /* Room was reserved (pass_pointers); only malformed info gets here full. */
+    if (p->nfixups == p->fixups_cap && plan_reserve_fixups(p, 1))
         return -1;
-    f->address = s->address;
-    f->target = s->value;
-    f->kind = in ? DSC_FIXUP_REBASE : DSC_FIXUP_EXTERNAL;
-    f->auth.present = s->auth;
-    f->auth.key = s->key;
-    f->auth.addr_div = s->addr_div;
-    f->auth.diversity = s->diversity;
+    /* Each field read as itself (volatile): the walk has just stored them
+     * one by one, and copied into the fixup as neighbours the compiler
+     * merges the reads into wider loads, which the CPU cannot serve from
+     * several pending stores: they wait for all to reach the cache (half
+     * of on_slot's time on the large cache). */
+    const volatile struct dsc_slide_slot *v = s;
+    uint64_t target = v->ptr.value;
+    p->fixups[p->nfixups++] = (struct dsc_fixup){
+        .address = v->address,
+        .target = target,
+        .kind = in_image(w, target & DSC_TBI_MASK) ? DSC_FIXUP_REBASE : DSC_FIXUP_EXTERNAL,
+        .auth = {v->ptr.auth, v->ptr.key, v->ptr.addr_div, v->ptr.diversity},
+    };
     return 0;
 }
 
@@ -74,8 +79,28 @@ static int walk_segment(struct dsc_plan *p, const struct dsc_out_segment *seg)
     return 0;
 }
 
+/* The most fixups reserved before the walks: 40 MiB of records, 30 times
+ * the largest image of the large cache needs. An image whose slots may
+ * be more (a huge segment, or mappings overlapping, which the walk then
+ * fails on as two fixups at one address) grows the table as it fills. */
+#define RESERVE_MAX ((size_t)1 << 20)
+
+/* The fixups' table is sized once, for the most slots the walks can
+ * report (dsc_slide_slots_bound): growing it slot by slot copied it a dozen
+ * times on a large image. The bound is the segments' own file bytes over
+ * the format's slot stride, and pass_layout checked those bytes lie in the
+ * cache, so hostile slide info cannot make it larger than the image; and
+ * it is capped (RESERVE_MAX), so no input reserves more than that. */
 int pass_pointers(struct dsc_plan *p)
 {
+    uint64_t bound = 0; /* each term is below 2^62: the sum cannot wrap */
+    for (unsigned i = 0; i < p->nsegs && bound < RESERVE_MAX; i++) {
+        const struct dsc_out_segment *s = &p->segs[i];
+        if (s->source >= 0)
+            bound += dsc_slide_slots_bound(p->cache, s->vmaddr, s->vmaddr + s->filesize);
+    }
+    if (plan_reserve_fixups(p, bound < RESERVE_MAX ? (size_t)bound : RESERVE_MAX))
+        return -1;
     for (unsigned i = 0; i < p->nsegs; i++)
         if (p->segs[i].source >= 0 && walk_segment(p, &p->segs[i]))
             return -1;

@@ -61,7 +61,6 @@ struct stub_ctx {
     struct named *slots;      /* own bound slots by name, once find_slot made them */
     size_t nslots;
     bool slots_made;
-    struct dsc_fixup_ref *by_addr; /* every fixup by address (NULL: plan->fixups are) */
     struct named *stubs;      /* own stubs, sorted by name (full plans: fix_code) */
     size_t nstubs;
     struct dsc_stub_name *stub_addrs; /* own stubs, sorted by address */
@@ -94,32 +93,18 @@ static const struct named *find_named(const struct named *v, size_t n, const cha
 
 static const struct dsc_fixup *fixup_at(const struct stub_ctx *x, uint64_t address)
 {
-    return dsc_fixup_lookup(x->p, x->by_addr, address);
+    return dsc_fixup_lookup(x->p, address);
 }
 
-static int cmp_fixup_ref(const void *a, const void *b)
-{
-    const struct dsc_fixup_ref *x = a, *y = b;
-    return x->address < y->address ? -1 : x->address > y->address;
-}
-
-/* Fixups by address: a sorted index of them, unless plan->fixups are in
- * order already (the slide walk's, or pass_objc's sort), and room for the
- * own slots. */
+/* Fixups in address order (the order pass_fixups encodes them in; no pass
+ * after this one adds any), and room for the own slots. */
 static int index_fixups(struct stub_ctx *x)
 {
     struct dsc_plan *p = x->p;
-    size_t sorted = 1;
-    while (sorted < p->nfixups && p->fixups[sorted - 1].address <= p->fixups[sorted].address)
-        sorted++;
+    if (fixups_sort(p))
+        return -1;
     x->slots = malloc((p->nfixups + p->nlazy + 1) * sizeof *x->slots);
-    if (!x->slots || (sorted < p->nfixups && !(x->by_addr = malloc(p->nfixups * sizeof *x->by_addr))))
-        return plan_oom(p);
-    for (size_t i = 0; x->by_addr && i < p->nfixups; i++)
-        x->by_addr[i] = (struct dsc_fixup_ref){p->fixups[i].address, i};
-    if (x->by_addr)
-        dsc_sort(x->by_addr, p->nfixups, sizeof *x->by_addr, cmp_fixup_ref);
-    return 0;
+    return x->slots ? 0 : plan_oom(p);
 }
 
 /* The own slots by name — bound by pass_binds, or lazy pointers rebased
@@ -528,13 +513,12 @@ int pass_stubs(struct dsc_plan *p)
         return -1;
     int rc = index_fixups(&x) || fix_stubs(&x) ||
                      (p->copy_bytes && (fix_code(&x) || dsc_relrefs_fix(p, own_slot_for_field, &x))) ||
-                     dsc_symbolize_indirect(p, x.stub_addrs, x.nstubs, x.by_addr)
+                     dsc_symbolize_indirect(p, x.stub_addrs, x.nstubs)
                  ? -1
                  : 0;
     if (rc == 0 && x.unfixed)
         plan_warn(p, "%llu stubs or branches still leave the image", (unsigned long long)x.unfixed);
     free(x.slots);
-    free(x.by_addr);
     free(x.stubs);
     free(x.stub_addrs);
     dsc_imports_free(&x.im);

@@ -212,23 +212,34 @@ int plan_cmp_fixup(const void *a, const void *b)
     return x->address < y->address ? -1 : x->address > y->address;
 }
 
-struct dsc_fixup *plan_new_fixup(struct dsc_plan *p)
+/* The first capacity, and at least doubling after it: appending one at a
+ * time stays linear. */
+#define FIXUPS_FIRST 256
+
+int plan_reserve_fixups(struct dsc_plan *p, size_t n)
 {
-    if (!DSC_GROW(p->fixups, p->nfixups, p->fixups_cap, 256)) {
-        plan_oom(p);
-        return NULL;
-    }
-    struct dsc_fixup *f = &p->fixups[p->nfixups++];
-    memset(f, 0, sizeof *f);
-    return f;
+    if (p->fixups_cap - p->nfixups >= n)
+        return 0;
+    size_t want;
+    if (__builtin_add_overflow(p->nfixups, n, &want) || want > SIZE_MAX / sizeof *p->fixups)
+        return plan_oom(p);
+    if (want < FIXUPS_FIRST)
+        want = FIXUPS_FIRST;
+    if (want < p->fixups_cap * 2 && p->fixups_cap <= SIZE_MAX / sizeof *p->fixups / 2)
+        want = p->fixups_cap * 2;
+    struct dsc_fixup *grown = realloc(p->fixups, want * sizeof *grown);
+    if (!grown)
+        return plan_oom(p);
+    p->fixups = grown;
+    p->fixups_cap = want;
+    return 0;
 }
 
 int plan_add_fixup(struct dsc_plan *p, const struct dsc_fixup *f)
 {
-    struct dsc_fixup *added = plan_new_fixup(p);
-    if (!added)
+    if (plan_reserve_fixups(p, 1))
         return -1;
-    *added = *f;
+    p->fixups[p->nfixups++] = *f;
     return 0;
 }
 
@@ -254,7 +265,7 @@ int plan_add_import_addend(struct dsc_plan *p, const char *name, int lib_ordinal
     char *copy = strdup(name);
     if (!copy)
         return plan_oom(p);
-    p->imports[p->nimports] = (struct dsc_import){copy, lib_ordinal, weak_import, addend};
+    p->imports[p->nimports] = (struct dsc_import){copy, lib_ordinal, weak_import, addend, false};
     *index = p->nimports++;
     return 0;
 }

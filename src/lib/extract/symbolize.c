@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "index/imports.h"
+#include "index/symbols.h"
 #include "base/grow.h"
 #include "base/sort.h"
 
@@ -109,20 +110,42 @@ static int index_wanted(struct lookups *l)
     return 0;
 }
 
-/* The first external or undefined symbol of each wanted name. Every
- * n_strx here was written by pass_linkedit, each to a NUL-terminated name
- * inside the table. */
+/* The name of symbol `i` of the rebuilt table, or NULL. Every n_strx
+ * there was written by pass_linkedit, each to a NUL-terminated name. */
+static const char *symbol_name(const struct dsc_linkedit *le, unsigned nl_size, uint32_t i)
+{
+    uint32_t strx = dsc_le32(le->symtab.data + (uint64_t)i * nl_size);
+    return strx < le->strtab.size ? (const char *)le->strtab.data + strx : NULL;
+}
+
+/* The first external or undefined symbol of each wanted name. When the
+ * extdefs are the trie's names, one each (pass_linkedit found that), a
+ * name is an extdef only if the image's trie has it, which its export set
+ * answers without reading the extdefs; a stub seldom calls its own image's
+ * export, and only then are they read, up to the one so named. Else, and
+ * for the undefined symbols, every name is hashed into the table. */
 static void find_wanted(struct lookups *l)
 {
-    const struct dsc_linkedit *le = &l->p->le;
-    unsigned nl_size = l->p->mo.is64 ? 16 : 12;
-    for (uint32_t i = le->nlocal; i < le->nsyms; i++) {
-        uint32_t strx = dsc_le32(le->symtab.data + (uint64_t)i * nl_size);
-        if (strx >= le->strtab.size)
-            continue;
-        const char *name = (const char *)le->strtab.data + strx;
-        uint32_t *t = want_slot(l, name, name_hash(name));
-        if (*t && !l->wanted[*t - 1].index)
+    struct dsc_plan *p = l->p;
+    const struct dsc_linkedit *le = &p->le;
+    unsigned nl_size = p->mo.is64 ? 16 : 12;
+    uint32_t from = le->nlocal, i;
+    struct dsc_symbols *syms;
+    if (le->extdefs_are_trie && plan_symbols(p, &syms) == 0) {
+        from = le->nlocal + le->nextdef;
+        for (size_t w = 0; w < l->nwanted; w++) {
+            const char *want = l->wanted[w].name, *name;
+            if (!dsc_symbols_find(syms, p->mo.image, want))
+                continue;
+            for (i = le->nlocal; i < from && !((name = symbol_name(le, nl_size, i)) && strcmp(name, want) == 0); i++)
+                ;
+            l->wanted[w].index = i < from ? i + 1 : 0;
+        }
+    }
+    for (i = from; i < le->nsyms; i++) {
+        const char *name = symbol_name(le, nl_size, i);
+        uint32_t *t = name ? want_slot(l, name, name_hash(name)) : NULL;
+        if (t && *t && !l->wanted[*t - 1].index)
             l->wanted[*t - 1].index = i + 1;
     }
 }
@@ -172,16 +195,11 @@ static int answer(struct lookups *l)
     return 0;
 }
 
-const struct dsc_fixup *dsc_fixup_lookup(const struct dsc_plan *p, const struct dsc_fixup_ref *by_addr,
-                                         uint64_t address)
+const struct dsc_fixup *dsc_fixup_lookup(const struct dsc_plan *p, uint64_t address)
 {
-    size_t n = p->nfixups, lo;
-    if (!by_addr) {
-        lo = dsc_lower_bound(p->fixups, n, sizeof *p->fixups, offsetof(struct dsc_fixup, address), address);
-        return lo < n && p->fixups[lo].address == address ? &p->fixups[lo] : NULL;
-    }
-    lo = dsc_lower_bound(by_addr, n, sizeof *by_addr, offsetof(struct dsc_fixup_ref, address), address);
-    return lo < n && by_addr[lo].address == address ? &p->fixups[by_addr[lo].index] : NULL;
+    size_t n = p->nfixups;
+    size_t lo = dsc_lower_bound(p->fixups, n, sizeof *p->fixups, offsetof(struct dsc_fixup, address), address);
+    return lo < n && p->fixups[lo].address == address ? &p->fixups[lo] : NULL;
 }
 
 static const char *stub_name(const struct dsc_stub_name *stubs, size_t n, uint64_t address)
@@ -207,7 +225,7 @@ static const char *slot_name(const struct dsc_stub_name *by_slot, size_t n, uint
 
 /* The lookups of the indirect entries, in order. */
 static int entry_lookups(struct lookups *l, const struct dsc_stub_name *stubs, size_t nstubs,
-                         const struct dsc_stub_name *by_slot, const struct dsc_fixup_ref *by_addr)
+                         const struct dsc_stub_name *by_slot)
 {
     struct dsc_plan *p = l->p;
     unsigned elem;
@@ -229,7 +247,7 @@ static int entry_lookups(struct lookups *l, const struct dsc_stub_name *stubs, s
             if (type == S_SYMBOL_STUBS) {
                 name = stub_name(stubs, nstubs, at);
             } else {
-                const struct dsc_fixup *f = dsc_fixup_lookup(p, by_addr, at);
+                const struct dsc_fixup *f = dsc_fixup_lookup(p, at);
                 if (f && f->kind == DSC_FIXUP_BIND) {
                     im = &p->imports[f->import];
                     name = im->name;
@@ -244,8 +262,7 @@ static int entry_lookups(struct lookups *l, const struct dsc_stub_name *stubs, s
     return 0;
 }
 
-int dsc_symbolize_indirect(struct dsc_plan *p, const struct dsc_stub_name *stubs, size_t nstubs,
-                           const struct dsc_fixup_ref *by_addr)
+int dsc_symbolize_indirect(struct dsc_plan *p, const struct dsc_stub_name *stubs, size_t nstubs)
 {
     struct lookups l = {.p = p};
     struct dsc_stub_name *by_slot = malloc((nstubs ? nstubs : 1) * sizeof *by_slot);
@@ -254,7 +271,7 @@ int dsc_symbolize_indirect(struct dsc_plan *p, const struct dsc_stub_name *stubs
         memcpy(by_slot, stubs, nstubs * sizeof *stubs);
         dsc_sort(by_slot, nstubs, sizeof *by_slot, cmp_slot);
     }
-    rc = rc ? rc : entry_lookups(&l, stubs, nstubs, by_slot, by_addr);
+    rc = rc ? rc : entry_lookups(&l, stubs, nstubs, by_slot);
     /* Every other import gets its undefined symbol too, as a linker writes. */
     for (uint32_t i = 0; rc == 0 && i < p->nimports; i++)
         if (p->imports[i].lib_ordinal != DSC_ORDINAL_SELF)

@@ -22,20 +22,10 @@ struct dsc_stub_name {
                            rebased to its helper rather than bound) */
 };
 
-/* A fixup by address: plan->fixups[index] is at `address`. */
-struct dsc_fixup_ref {
-    uint64_t address;
-    size_t index;
-};
+/* The fixup at `address`, or NULL; plan->fixups are sorted (fixups_sort). */
+const struct dsc_fixup *dsc_fixup_lookup(const struct dsc_plan *p, uint64_t address);
 
-/* The first fixup at `address` (in plan->fixups' order), or NULL; `by_addr`
- * is every fixup sorted stably by address, or NULL when plan->fixups are
- * in address order themselves. */
-const struct dsc_fixup *dsc_fixup_lookup(const struct dsc_plan *p, const struct dsc_fixup_ref *by_addr,
-                                         uint64_t address);
-
-/* `stubs` sorted by address; `by_addr` as dsc_fixup_lookup has it. */
-int dsc_symbolize_indirect(struct dsc_plan *p, const struct dsc_stub_name *stubs, size_t nstubs,
-                           const struct dsc_fixup_ref *by_addr);
+/* `stubs` sorted by address; plan->fixups sorted (fixups_sort). */
+int dsc_symbolize_indirect(struct dsc_plan *p, const struct dsc_stub_name *stubs, size_t nstubs);
 
 #endif

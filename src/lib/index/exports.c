@@ -12,6 +12,7 @@
 #include "index/exports.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +55,7 @@ struct parse {
     struct dsc_exports *e;
     uint64_t image_base;           /* the image's address: exports' offsets are from it */
     size_t cap;                    /* of e->by_name */
-    size_t pool_used, pool_bytes, pool_limit, next_chunk;
+    size_t pool_bytes, pool_limit, next_chunk;
 };
 
 static bool is_dylib_cmd(uint32_t cmd)
@@ -104,27 +105,37 @@ static bool find_trie(const struct dsc_macho *mo, dsc_span *trie)
     return dsc_macho_export_trie(mo, &off, &size) >= 0 && dsc_macho_linkedit(mo, off, size, trie);
 }
 
-/* A copy of `key` (len bytes, then NUL) in the set's chunks; NULL when out
- * of memory or beyond the set's bound. */
-static const char *pool_add(struct parse *ps, const char *key, size_t len)
+/* A new chunk for at least `need` bytes, twice the last one's size but
+ * within the set's bound (the chunks' bytes, names and what chunk ends
+ * leave unused, stay below pool_limit); NULL when out of memory or bound. */
+static struct dsc_exports_chunk *pool_chunk(struct parse *ps, size_t need)
+{
+    struct dsc_exports_chunk *k;
+    size_t cap = ps->next_chunk > need ? ps->next_chunk : need;
+    size_t room = ps->pool_limit > ps->pool_bytes + sizeof *k ? ps->pool_limit - ps->pool_bytes - sizeof *k : 0;
+    if (room < need)
+        return NULL;
+    if (cap > room)
+        cap = room;
+    if (!(k = malloc(sizeof *k + cap)))
+        return NULL;
+    *k = (struct dsc_exports_chunk){ps->e->pool, 0, cap};
+    ps->e->pool = k;
+    ps->pool_bytes += sizeof *k + cap;
+    ps->next_chunk = 2 * cap;
+    return k;
+}
+
+/* A copy of the NUL-terminated `key` (len bytes, then its NUL: the walk's
+ * key buffer, or a name in a terminal) in the set's chunks; NULL when out
+ * of memory or beyond the set's bound. Inline: one call per export. */
+static inline const char *pool_add(struct parse *ps, const char *key, size_t len)
 {
     struct dsc_exports_chunk *k = ps->e->pool;
-    if (ps->pool_used + len + 1 > ps->pool_limit)
+    if ((!k || k->cap - k->used <= len) && !(k = pool_chunk(ps, len + 1)))
         return NULL;
-    if (!k || k->cap - k->used < len + 1) {
-        size_t cap = ps->next_chunk > len + 1 ? ps->next_chunk : len + 1;
-        if (!(k = malloc(sizeof *k + cap)))
-            return NULL;
-        *k = (struct dsc_exports_chunk){ps->e->pool, 0, cap};
-        ps->e->pool = k;
-        ps->pool_bytes += sizeof *k + cap;
-        ps->next_chunk = 2 * cap;
-    }
-    char *copy = k->bytes + k->used;
-    memcpy(copy, key, len);
-    copy[len] = 0;
+    char *copy = memcpy(k->bytes + k->used, key, len + 1);
     k->used += len + 1;
-    ps->pool_used += len + 1;
     return copy;
 }
 
@@ -179,51 +190,63 @@ static int cmp_name(const void *a, const void *b)
     return strcmp(((const struct dsc_export *)a)->name, ((const struct dsc_export *)b)->name);
 }
 
-/* The non-re-exports by (address, name): a stable sort by address of
- * entries already in name order. */
-static bool sort_by_addr(struct dsc_exports *e)
+/* The non-re-exports by address: an open-addressing table of 1 + their
+ * index in by_name, at least twice as many slots as entries (so never
+ * full), filled in name order, so a probe meets the entries at one
+ * address in name order. No sort: a set is made for every image a
+ * listing sizes, and most are asked for a few addresses or none. */
+static bool alloc_addresses(struct dsc_exports *e)
 {
-    struct dsc_keyed *k = malloc((e->naddr ? e->naddr : 1) * sizeof *k);
-    if (!k)
-        return false;
-    for (size_t i = 0; i < e->naddr; i++)
-        k[i] = (struct dsc_keyed){e->by_addr[i]->address, (size_t)(e->by_addr[i] - e->by_name)};
-    bool ok = dsc_sort_keyed(k, e->naddr);
-    for (size_t i = 0; ok && i < e->naddr; i++)
-        e->by_addr[i] = &e->by_name[k[i].index];
-    free(k);
-    return ok;
+    size_t n = 2;
+    e->naddr = e->count - e->nreexports;
+    while (n < 2 * e->naddr)
+        n *= 2;
+    e->addr_mask = n - 1;
+    return (e->addr_slots = calloc(n, sizeof *e->addr_slots)) != NULL;
 }
 
-/* The two orders: by name, then the non-re-exports by (address, name);
- * by_addr and reexports share one block. */
-static bool index_entries(struct dsc_exports *e)
+static void add_address(struct dsc_exports *e, size_t i)
 {
-    dsc_sort(e->by_name, e->count, sizeof *e->by_name, cmp_name);
-    if (!(e->by_addr = malloc((e->count ? e->count : 1) * sizeof *e->by_addr)))
+    size_t k = dsc_exports_addr_home(e->by_name[i].address, e->addr_mask);
+    while (e->addr_slots[k])
+        k = (k + 1) & e->addr_mask;
+    e->addr_slots[k] = (uint32_t)i + 1;
+}
+
+/* By name (the walk's order when the trie was written sorted, as linkers
+ * write it), then in one pass: the counts, the re-exports listed, the
+ * addresses hashed. */
+static bool index_entries(struct dsc_exports *e, bool sorted)
+{
+    if (!sorted)
+        dsc_sort(e->by_name, e->count, sizeof *e->by_name, cmp_name);
+    if (e->count >= UINT32_MAX || !alloc_addresses(e) ||
+        (e->nreexports && !(e->reexports = malloc(e->nreexports * sizeof *e->reexports))))
         return false;
-    e->reexports = e->by_addr + (e->count - e->nreexports);
-    size_t nre = 0;
+    size_t nre = 0, weak = 0, variants = 0, absolute = 0;
     for (size_t i = 0; i < e->count; i++) {
-        if (e->by_name[i].flags & EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION)
-            e->nweak++;
-        if (e->by_name[i].flags & EXPORT_SYMBOL_FLAGS_FUNCTION_VARIANT)
-            e->nvariants++;
-        if (e->by_name[i].flags & EXPORT_SYMBOL_FLAGS_REEXPORT) {
+        uint32_t flags = e->by_name[i].flags;
+        weak += (flags & EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION) != 0;
+        variants += (flags & EXPORT_SYMBOL_FLAGS_FUNCTION_VARIANT) != 0;
+        if (flags & EXPORT_SYMBOL_FLAGS_REEXPORT) {
             e->reexports[nre++] = &e->by_name[i];
             continue;
         }
-        e->by_addr[e->naddr++] = &e->by_name[i];
-        if ((e->by_name[i].flags & EXPORT_SYMBOL_FLAGS_KIND_MASK) == EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE)
-            e->nabsolute++;
+        absolute += (flags & EXPORT_SYMBOL_FLAGS_KIND_MASK) == EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE;
+        add_address(e, i);
     }
-    return sort_by_addr(e);
+    e->nweak = weak;
+    e->nvariants = variants;
+    e->nabsolute = absolute;
+    return true;
 }
 
 static void free_tables(struct dsc_exports *e)
 {
     free(e->by_name);
-    free(e->by_addr); /* and reexports, in the same block */
+    free(e->reexports);
+    free(e->addr_slots);
+    free((void *)atomic_load_explicit(&e->by_addr, memory_order_acquire));
     free(e->deps);
     free(e->segs);
     for (struct dsc_exports_chunk *k = e->pool, *next; k; k = next) {
@@ -263,7 +286,8 @@ static bool parse_image(struct parse *ps, dsc_span trie)
     ps->image_base = dsc_cache_get_image(ps->c, ps->mo->image)->address;
     if (trie.size && !dsc_grow(&ps->e->by_name, 0, &ps->cap, sizeof *ps->e->by_name, trie.size / 8 + 4))
         return false;
-    return dsc_trie_walk(trie, on_export, ps, ps->c->path, NULL) == 0 && index_entries(ps->e);
+    bool sorted;
+    return dsc_trie_walk_sorted(trie, on_export, ps, ps->c->path, NULL, &sorted) == 0 && index_entries(ps->e, sorted);
 }
 
 /* A new set for `image`, made from mapped bytes with no lock held; NULL
@@ -282,8 +306,9 @@ static struct dsc_exports *make_set(const dsc_cache *c, uint32_t image)
     struct parse ps = {.c = c, .mo = &mo, .e = e};
     dsc_span trie;
     if (find_trie(&mo, &trie) && parse_image(&ps, trie))
-        e->bytes = sizeof *e + ps.cap * sizeof *e->by_name + e->count * sizeof *e->by_addr +
-                   mo.ncmds * sizeof *e->deps + mo.nsegs * sizeof *e->segs + ps.pool_bytes;
+        e->bytes = sizeof *e + ps.cap * sizeof *e->by_name + e->nreexports * sizeof *e->reexports +
+                   (e->addr_mask + 1) * sizeof *e->addr_slots + mo.ncmds * sizeof *e->deps +
+                   mo.nsegs * sizeof *e->segs + ps.pool_bytes;
     else
         set_clear(e); /* malformed, or out of memory: no exports */
     dsc_macho_free(&mo);
@@ -478,17 +503,66 @@ const struct dsc_export *dsc_exports_find(const struct dsc_exports *e, const cha
     return NULL;
 }
 
-size_t dsc_exports_lower(const struct dsc_exports *e, uint64_t addr)
+/* The non-re-exports by (address, name), made by the first query that
+ * needs the order (heap memory only: no mapped bytes, no lock); one made
+ * by another thread meanwhile wins. Counted in the set's bytes once made,
+ * under the memo's lock (the set is published: its caller has it from
+ * dsc_exports_get). NULL when out of memory. */
+static const struct dsc_export *const *by_addr(const dsc_cache *c, const struct dsc_exports *ce)
 {
-    size_t lo = 0, hi = e->naddr;
+    struct dsc_exports *e = (struct dsc_exports *)ce; /* the array is derived data */
+    const struct dsc_export **v = atomic_load_explicit(&e->by_addr, memory_order_acquire), **none = NULL;
+    if (v)
+        return v;
+    struct dsc_keyed *k = malloc((e->naddr ? e->naddr : 1) * sizeof *k);
+    if (!k || !(v = malloc((e->naddr ? e->naddr : 1) * sizeof *v))) {
+        free(k);
+        return NULL;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < e->count; i++)
+        if (!(e->by_name[i].flags & EXPORT_SYMBOL_FLAGS_REEXPORT))
+            k[n++] = (struct dsc_keyed){e->by_name[i].address, i};
+    bool ok = dsc_sort_keyed(k, n); /* stable: by name among equal addresses */
+    for (size_t i = 0; ok && i < n; i++)
+        v[i] = &e->by_name[k[i].index];
+    free(k);
+    if (!ok) {
+        free(v);
+        return NULL;
+    }
+    if (!atomic_compare_exchange_strong_explicit(&e->by_addr, &none, v, memory_order_acq_rel, memory_order_acquire)) {
+        free(v);
+        return none;
+    }
+    struct memo *m = memo_lock(c);
+    if (m) {
+        e->bytes += e->naddr * sizeof *v;
+        m->bytes += e->naddr * sizeof *v;
+        memo_unlock(c);
+    }
+    return v;
+}
+
+const struct dsc_export *dsc_exports_preceding(const dsc_cache *c, const struct dsc_exports *e, uint64_t addr,
+                                               bool *failed)
+{
+    if (!e->naddr)
+        return NULL;
+    const struct dsc_export *const *v = by_addr(c, e);
+    if (!v) {
+        *failed = true;
+        return NULL;
+    }
+    size_t lo = 0, hi = e->naddr; /* the first above addr */
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (e->by_addr[mid]->address < addr)
+        if (v[mid]->address <= addr)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo;
+    return lo ? v[lo - 1] : NULL;
 }
 
 bool dsc_exports_holds(const struct dsc_exports *e, uint64_t addr, uint64_t *start)

@@ -7,7 +7,8 @@
  * Contract:
  *  - dsc_exports_get() returns image i's set pinned: it stays valid and
  *    unchanged until dsc_exports_put(). Sets are immutable once made and
- *    shared by all threads.
+ *    shared by all threads (but for the by-address order a query may add,
+ *    published atomically, and then counted in the set's bytes).
  *  - A set is parsed from mapped bytes with no lock held, into memory of its
  *    own, then published under the cache's memo lock, which is held only
  *    for pointer and count updates (never while mapped bytes are read): a
@@ -24,6 +25,8 @@
  */
 #ifndef DSC_EXPORTS_H
 #define DSC_EXPORTS_H
+
+#include <stdatomic.h>
 
 #include "cache/macho.h"
 
@@ -52,9 +55,13 @@ struct dsc_exports {
     uint32_t image;
     struct dsc_export *by_name;        /* every trie entry, sorted by name */
     size_t count;
-    const struct dsc_export **by_addr; /* the non-re-exports, by (address, name) */
-    size_t naddr;
-    const struct dsc_export **reexports; /* the re-export entries */
+    uint32_t *addr_slots;              /* the non-re-exports hashed by address (exports.c) */
+    size_t addr_mask;                  /* slots - 1 */
+    size_t naddr;                      /* how many non-re-exports */
+    /* The non-re-exports by (address, name): made by the first query that
+     * needs that order (dsc_exports_preceding), then kept. */
+    _Atomic(const struct dsc_export **) by_addr;
+    const struct dsc_export **reexports; /* the re-export entries, by name */
     size_t nreexports;
     size_t nweak;                      /* entries flagged weak definitions */
     size_t nabsolute;                  /* non-re-exports of kind absolute */
@@ -80,8 +87,37 @@ void dsc_exports_put(const dsc_cache *c, const struct dsc_exports *e);
 
 /* The entry of the set's trie named `name`, or NULL. */
 const struct dsc_export *dsc_exports_find(const struct dsc_exports *e, const char *name);
-/* Index in by_addr of the first non-re-export at or above `addr`. */
-size_t dsc_exports_lower(const struct dsc_exports *e, uint64_t addr);
+/* The slot of a set's address table (mask + 1 slots) where the search for
+ * `addr` starts: the multiplier spreads addresses that differ in a few
+ * middle bits over the whole table. */
+static inline size_t dsc_exports_addr_home(uint64_t addr, size_t mask)
+{
+    return (size_t)((addr * 0x9E3779B97F4A7C15u) >> 32) & mask;
+}
+
+/* The non-re-exports at `addr`, in name order, one per call: *it is 0 for
+ * the first call and then kept as this function leaves it; NULL after
+ * the last. Inline: every by-address lookup and every extdef checked
+ * against its image's trie comes here. */
+static inline const struct dsc_export *dsc_exports_next_at(const struct dsc_exports *e, uint64_t addr, size_t *it)
+{
+    if (!e->addr_slots)
+        return NULL;
+    size_t k = *it ? *it - 1 : dsc_exports_addr_home(addr, e->addr_mask);
+    for (uint32_t i; (i = e->addr_slots[k]) != 0;) {
+        k = (k + 1) & e->addr_mask;
+        if (e->by_name[i - 1].address == addr) {
+            *it = k + 1;
+            return &e->by_name[i - 1];
+        }
+    }
+    *it = k + 1;
+    return NULL;
+}
+/* The last non-re-export in (address, name) order whose address is at or
+ * below `addr`, or NULL; NULL with *failed set when out of memory. */
+const struct dsc_export *dsc_exports_preceding(const dsc_cache *c, const struct dsc_exports *e, uint64_t addr,
+                                               bool *failed);
 /* True when `addr` lies in one of the set's segments; *start gets its start. */
 bool dsc_exports_holds(const struct dsc_exports *e, uint64_t addr, uint64_t *start);
 

@@ -51,9 +51,12 @@ static bool typed_section(const struct dsc_section *x, unsigned *elem, unsigned 
     }
 }
 
+/* (The names compared with their NULs: fixed-size compares, no calls;
+ * sectname always holds a NUL, at 16 at the latest.) */
 static bool is_retyped_got(const struct dsc_section *x)
 {
-    return (x->flags & 0xFF) == 0 && (strcmp(x->sectname, "__got") == 0 || strcmp(x->sectname, "__auth_got") == 0);
+    return (x->flags & 0xFF) == 0 &&
+           (memcmp(x->sectname, "__got", sizeof "__got") == 0 || memcmp(x->sectname, "__auth_got", sizeof "__auth_got") == 0);
 }
 
 /* Sections the indirect table indexes. GOTs the new builder retyped to
@@ -197,7 +200,7 @@ static size_t first_bind(const struct dsc_imports *im, uint64_t address)
                            address);
 }
 
-const struct dsc_orig_bind *dsc_imports_bind_at(const struct dsc_imports *im, uint64_t address)
+const struct dsc_orig_bind *dsc_imports_bind_search(const struct dsc_imports *im, uint64_t address)
 {
     for (size_t i = first_bind(im, address); i < im->nbinds && im->binds[i].address == address; i++)
         if (!im->binds[i].weak)

@@ -64,8 +64,15 @@ void dsc_imports_free(struct dsc_imports *im);
 typedef int (*dsc_undefined_fn)(void *ctx, const char *name, uint16_t n_desc);
 int dsc_imports_each_undefined(const struct dsc_macho *mo, dsc_undefined_fn fn, void *ctx, dsc_error *err);
 
-/* The original regular or lazy bind of the slot at `address`, or NULL. */
-const struct dsc_orig_bind *dsc_imports_bind_at(const struct dsc_imports *im, uint64_t address);
+/* The original regular or lazy bind of the slot at `address`, or NULL.
+ * Inline for the common answer: pass_binds asks it of every pointer slot,
+ * and most images (every one of a cache newer than dyld-9xx) have no
+ * original binds to search. */
+const struct dsc_orig_bind *dsc_imports_bind_search(const struct dsc_imports *im, uint64_t address);
+static inline const struct dsc_orig_bind *dsc_imports_bind_at(const struct dsc_imports *im, uint64_t address)
+{
+    return im->nbinds ? dsc_imports_bind_search(im, address) : NULL;
+}
 
 /* The entry whose slot or stub starts at `address`, or NULL. */
 const struct dsc_indirect *dsc_imports_at(const struct dsc_imports *im, uint64_t address);

@@ -209,24 +209,29 @@ bool dsc_symbols_trie_plain(struct dsc_symbols *s, uint32_t image)
     return e && e->count && !e->nvariants;
 }
 
-/* The entry of `e` named `name`: first among the non-re-exports at `addr`,
- * from *at (where the last one found left off) or else searched for by
- * address, then by name. */
-static const struct dsc_export *find_near(const struct dsc_exports *e, const char *name, uint64_t addr, size_t *at)
+/* The entry of `e` named `name`: the one after *last in name order when
+ * it is at `addr` and so named (a symbol table listing its extdefs by
+ * name, as linkers write them, costs one comparison each), else found
+ * among the non-re-exports at `addr`, else searched for by name. */
+static const struct dsc_export *find_near(const struct dsc_exports *e, const char *name, uint64_t addr,
+                                          const struct dsc_export **last)
 {
-    size_t k = *at < e->naddr && e->by_addr[*at]->address == addr ? *at : dsc_exports_lower(e, addr);
-    for (; k < e->naddr && e->by_addr[k]->address == addr; k++)
-        if (strcmp(e->by_addr[k]->name, name) == 0) {
-            *at = k + 1;
-            return e->by_addr[k];
-        }
-    return dsc_exports_find(e, name);
+    const struct dsc_export *x = *last ? *last + 1 : e->by_name;
+    if (x < e->by_name + e->count && x->address == addr && strcmp(x->name, name) == 0)
+        return *last = x;
+    size_t it = 0;
+    while ((x = dsc_exports_next_at(e, addr, &it)) != NULL)
+        if (strcmp(x->name, name) == 0)
+            return *last = x;
+    return (x = dsc_exports_find(e, name)) != NULL ? *last = x : NULL;
 }
 
 bool dsc_symbols_trie_within(struct dsc_symbols *s, uint32_t image, const char *const *names, const uint64_t *addrs,
-                             size_t n)
+                             size_t n, bool *same)
 {
     const struct dsc_exports *e = set_of(s, image);
+    if (same)
+        *same = false;
     if (!e || !e->count)
         return false;
     uint8_t *seen = calloc(e->count, 1);
@@ -234,15 +239,20 @@ bool dsc_symbols_trie_within(struct dsc_symbols *s, uint32_t image, const char *
         s->failed = true;
         return false;
     }
-    size_t left = e->count, at = 0;
+    size_t left = e->count;
+    const struct dsc_export *last = NULL;
     for (size_t j = 0; j < n && left; j++) {
-        const struct dsc_export *x = find_near(e, names[j], addrs[j], &at);
+        const struct dsc_export *x = find_near(e, names[j], addrs[j], &last);
         if (x) {
             left -= !seen[x - e->by_name];
             seen[x - e->by_name] = 1;
         }
     }
     free(seen);
+    /* left reaches 0 only once `count` names each matched a different
+     * entry: with n == count, that is every name. */
+    if (same)
+        *same = left == 0 && n == e->count;
     return left == 0;
 }
 
@@ -375,8 +385,8 @@ static bool add_extra(struct dsc_symbols *s, const struct dsc_export *x, const s
 static bool add_extras(struct dsc_symbols *s, uint32_t image, size_t *cap)
 {
     const struct dsc_exports *e = set_of(s, image);
-    for (size_t i = 0; e && e->nabsolute && i < e->naddr; i++)
-        if (is_absolute(e->by_addr[i]) && !add_extra(s, e->by_addr[i], e->by_addr[i], cap))
+    for (size_t i = 0; e && e->nabsolute && i < e->count; i++)
+        if (is_absolute(&e->by_name[i]) && !add_extra(s, &e->by_name[i], &e->by_name[i], cap))
             return false;
     for (size_t i = 0; e && i < e->nreexports; i++) {
         unsigned budget = DSC_SYMBOLS_LOOKUP_BUDGET;
@@ -431,8 +441,9 @@ size_t dsc_symbols_by_address(struct dsc_symbols *s, uint64_t addr, const struct
     *first = s->hits;
     int64_t image = dsc_symbols_image_of(s, addr);
     const struct dsc_exports *e = image >= 0 ? set_of(s, (uint32_t)image) : NULL;
-    for (size_t i = e ? dsc_exports_lower(e, addr) : 0; e && i < e->naddr && e->by_addr[i]->address == addr; i++)
-        if (!add_hit(s, e->by_addr[i]))
+    size_t it = 0;
+    for (const struct dsc_export *x; e && (x = dsc_exports_next_at(e, addr, &it)) != NULL;)
+        if (!add_hit(s, x))
             return 0;
     if (!s->have_extras)
         load_extras(s);
@@ -452,6 +463,6 @@ const struct dsc_export *dsc_symbols_preceding(struct dsc_symbols *s, uint64_t a
     const struct dsc_exports *e = image >= 0 ? set_of(s, (uint32_t)image) : NULL;
     if (!e || !dsc_exports_holds(e, addr, &start))
         return NULL;
-    size_t above = addr == UINT64_MAX ? e->naddr : dsc_exports_lower(e, addr + 1);
-    return above > 0 && e->by_addr[above - 1]->address >= start ? e->by_addr[above - 1] : NULL;
+    const struct dsc_export *x = dsc_exports_preceding(s->cache, e, addr, &s->failed);
+    return x && x->address >= start ? x : NULL;
 }

@@ -74,9 +74,11 @@ bool dsc_symbols_trie_plain(struct dsc_symbols *s, uint32_t image);
  * name it lists is one of the `n` `names` (in any order; addrs[i] is
  * where names[i] is said to be, a hint that makes a symbol table's
  * extdefs, listed in address order, cost one comparison each): a walk of
- * the trie would meet no other name. */
+ * the trie would meet no other name. *same (when not NULL): true when
+ * moreover each of the names is a different entry of the trie, so that
+ * the names and the trie list the same names. */
 bool dsc_symbols_trie_within(struct dsc_symbols *s, uint32_t image, const char *const *names, const uint64_t *addrs,
-                             size_t n);
+                             size_t n, bool *same);
 
 /* The dylib load commands of `image`. */
 const struct dsc_dep *dsc_symbols_deps(struct dsc_symbols *s, uint32_t image, uint32_t *count);

@@ -216,7 +216,7 @@ static int on_slid(void *ctx, const struct dsc_slide_slot *s)
 {
     struct vctx *v = ctx;
     const struct out_file *o = v->o;
-    if (!s->is_pointer)
+    if (!s->ptr.is_pointer)
         return 0;
     v->rep->pointers++;
     uint64_t target;
