@@ -189,7 +189,7 @@ static bool dir_files_ok(struct fsys *fs, unsigned d)
     return true;
 }
 
-bool fsys_paths_ok(struct fsys *fs)
+static bool paths_ok(struct fsys *fs)
 {
     for (unsigned d = 0; d < fs->ndirs; d++)
         if (!dir_files_ok(fs, d))
@@ -197,7 +197,27 @@ bool fsys_paths_ok(struct fsys *fs)
     return true;
 }
 
-bool fsys_cache_ok(struct fsys *fs) { return dsc_cache_unchanged(fs->cache) && fsys_paths_ok(fs); }
+bool fsys_cache_ok(struct fsys *fs) { return dsc_cache_unchanged(fs->cache) && paths_ok(fs); }
+
+static uint64_t monotonic_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+bool fsys_cache_ok_lately(struct fsys *fs)
+{
+    uint64_t now = monotonic_ns();
+    uint64_t last = __atomic_load_n(&fs->checked_ns, __ATOMIC_ACQUIRE);
+    if (last && now - last < (uint64_t)FSYS_CHECK_MS * 1000000u)
+        return true;
+    if (!fsys_cache_ok(fs))
+        return false; /* the stamp stays: every call checks until one passes */
+    /* Racing checks may store an older start: that only shortens the window. */
+    __atomic_store_n(&fs->checked_ns, now, __ATOMIC_RELEASE);
+    return true;
+}
 
 struct fsys *fsys_open(dsc_cache *cache, const char *cache_path, uint64_t budget)
 {

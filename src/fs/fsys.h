@@ -46,6 +46,10 @@
 /* The unit of reading.c's coverage record: an image's bytes are served in
  * whole pages of the kernel's page cache, whose size is a multiple of it. */
 #define FSYS_READING_UNIT 4096
+/* How long a check of the cache files that passed stands for sizes
+ * (fsys_cache_ok_lately): ls -lR of make bench's large cache sizes ~25
+ * images a ms on 2 CPUs. */
+#define FSYS_CHECK_MS 10
 
 /* Tree payloads of the files under /.dscfs (image files carry their index). */
 #define FSYS_INFO   (UINT32_MAX - 1)
@@ -109,6 +113,8 @@ struct fsys {
     struct dir_stamp *dirs; /* the files' directories, each once */
     unsigned ndirs;
     pthread_mutex_t dirs_lock; /* guards the stamps in dirs[] */
+    uint64_t checked_ns;    /* CLOCK_MONOTONIC when the last check that
+                               passed began, or 0 (atomic) */
     struct timespec mtime;  /* of the main cache file: every timestamp */
     uint64_t total_bytes;   /* of all cache files, for statfs */
     uid_t uid;
@@ -167,18 +173,18 @@ bool fsys_open_log(struct fsys *fs, const char *file);
  * in the steady state: the paths are walked again only when a directory
  * holding them changed since (one stat per directory otherwise). */
 bool fsys_cache_ok(struct fsys *fs);
-/* The paths half of fsys_cache_ok: for a caller that has just seen
- * dsc_cache_unchanged() pass. */
-bool fsys_paths_ok(struct fsys *fs);
+/* fsys_cache_ok for sizes, which a listing computes by the thousand back
+ * to back: a check that passed stands for FSYS_CHECK_MS after it began,
+ * so the files are checked every few ms, not per image (a check is 13
+ * system calls on make bench's 12-file cache: per image, and again after
+ * the engine, they were ~15 ms of the daemon's CPU in an ls -lR). A size computed in that window
+ * after a change may come from the changed bytes; no bytes are served
+ * from them: extractions check every time (the read fails), and the next
+ * check fails the sizes after it. */
+bool fsys_cache_ok_lately(struct fsys *fs);
 
 /* Exact size of image i's extracted file (memoized); 0 or a positive errno. */
 int fsys_image_size(struct fsys *fs, uint32_t i, uint64_t *size);
-/* The same for a thread sizing images one after another (warm.c). *fresh
- * (false to start) is true when this thread's last engine call ended just
- * now with the cache files seen unchanged: that check then stands as the
- * files half of this call's check before it runs the engine (one check
- * per image instead of two). Reset it to false after any pause. */
-int fsys_image_size_next(struct fsys *fs, uint32_t i, uint64_t *size, bool *fresh);
 /* True when image i is known to fail. */
 bool fsys_image_failed(struct fsys *fs, uint32_t i);
 /* True once image i has been extracted (it may have been evicted since). */

@@ -19,6 +19,7 @@ struct frame {
 
 static _Thread_local struct frame *volatile current;
 static uintptr_t page_mask;
+static unsigned long replaced; /* atomic */
 
 static void on_sigbus(int sig, siginfo_t *si, void *uctx)
 {
@@ -32,6 +33,7 @@ static void on_sigbus(int sig, siginfo_t *si, void *uctx)
          * engine takes any bytes) and frees what it allocated; guard_run
          * reports the fault. mmap is a plain system call on Linux. */
         void *page = (void *)((uintptr_t)si->si_addr & page_mask);
+        __atomic_add_fetch(&replaced, 1, __ATOMIC_SEQ_CST); /* lock-free: fine in a handler */
         if (mmap(page, page_mask ? ~page_mask + 1 : 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
                  0) != MAP_FAILED)
             return;
@@ -59,7 +61,10 @@ bool guard_run(void (*fn)(void *arg), void *arg)
     struct frame f;
     f.faulted = 0;
     struct frame *volatile outer = current;
-    if (sigsetjmp(f.jb, 1)) {
+    /* No signal mask to save (a system call per run): the handler runs
+     * with the thread's own mask (SA_NODEFER, empty sa_mask), so a jump
+     * out of it leaves the mask as it was. */
+    if (sigsetjmp(f.jb, 0)) {
         current = outer;
         dsc_thread_recover(); /* the export sets fn's lookups had pinned */
         return false;
@@ -69,3 +74,5 @@ bool guard_run(void (*fn)(void *arg), void *arg)
     current = outer;
     return !f.faulted;
 }
+
+unsigned long guard_replaced(void) { return __atomic_load_n(&replaced, __ATOMIC_SEQ_CST); }

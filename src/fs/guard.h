@@ -30,4 +30,10 @@ int guard_install(void);
  * are then garbage: free them and fail). */
 bool guard_run(void (*fn)(void *arg), void *arg);
 
+/* Pages of zeros the guard has mapped over the cache so far, process-wide
+ * (counted before each is mapped). While it is 0, every byte a function
+ * read from the mapped cache came from the file or faulted on its own
+ * thread. */
+unsigned long guard_replaced(void);
+
 #endif

@@ -2,8 +2,10 @@
 /*
  * produce.c — the engine calls made on behalf of the mount: exact sizes for
  * stat, and extraction as the store's producer. Both first check that the
- * cache files are still the mounted ones and run under the SIGBUS guard, so
- * a cache truncated under the mount gives EIO, never a dead daemon.
+ * cache files are still the mounted ones (an extraction every time, a size
+ * every FSYS_CHECK_MS while sizes come back to back) and run under the
+ * SIGBUS guard, so a cache truncated under the mount gives EIO, never a
+ * dead daemon.
  *
  * Memory: when the last engine call in flight ends, the daemon lets go of
  * the cache pages the engine touched (dsc_cache_release_pages, the call
@@ -155,12 +157,6 @@ static int size_failed(struct fsys *fs, uint32_t i, const char *why, const dsc_e
 
 int fsys_image_size(struct fsys *fs, uint32_t i, uint64_t *size)
 {
-    bool fresh = false;
-    return fsys_image_size_next(fs, i, size, &fresh);
-}
-
-int fsys_image_size_next(struct fsys *fs, uint32_t i, uint64_t *size, bool *fresh)
-{
     pthread_mutex_lock(&fs->lock);
     bool known = fs->img[i].size_known, failed = fs->img[i].failed;
     *size = fs->img[i].size;
@@ -171,16 +167,13 @@ int fsys_image_size_next(struct fsys *fs, uint32_t i, uint64_t *size, bool *fres
         return EIO;
     /* Two threads may both compute it; they get the same answer. */
     struct engine_job j = {.cache = fs->cache, .image = i, .flags = fs->extract_flags, .size_only = true};
-    bool checked = *fresh ? fsys_paths_ok(fs) : fsys_cache_ok(fs);
-    *fresh = false;
-    if (!checked)
+    if (!fsys_cache_ok_lately(fs))
         return size_failed(fs, i, changed_msg, NULL, size);
     __atomic_add_fetch(&fs->sizes, 1, __ATOMIC_RELAXED);
     /* A page another thread's fault replaced with zeros reads without a
-     * fault of our own: a cache file that changed meanwhile (size, mtime)
-     * fails us too. One renamed over a path meanwhile does not: the
-     * mapping still holds the mounted file, and the next call sees it. */
-    bool ok = engine_run(fs, run_job, &j) && (*fresh = dsc_cache_unchanged(fs->cache));
+     * fault of our own: once the guard has replaced any, a cache file that
+     * changed meanwhile (size, mtime) fails us too. */
+    bool ok = engine_run(fs, run_job, &j) && (guard_replaced() == 0 || dsc_cache_unchanged(fs->cache));
     engine_done(fs, ok && !j.rc ? j.size : 0, false);
     if (!ok)
         return size_failed(fs, i, sigbus_msg, NULL, size);
@@ -244,7 +237,8 @@ int fsys_produce(void *ctx, uint32_t key, store_blob *blob)
         return 0;
     struct engine_job j = {.cache = fs->cache, .image = key, .flags = fs->extract_flags};
     __atomic_add_fetch(&fs->extractions, 1, __ATOMIC_RELAXED);
-    bool ok = engine_run(fs, run_job, &j) && dsc_cache_unchanged(fs->cache); /* see fsys_image_size */
+    /* Checked every time: these bytes are served (see fsys_image_size). */
+    bool ok = engine_run(fs, run_job, &j) && dsc_cache_unchanged(fs->cache);
     engine_done(fs, ok && !j.rc ? j.out.size : 0, true);
     if (!ok) {
         if (j.rc == 0) /* extracted from zeros the guard mapped: drop it */

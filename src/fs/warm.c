@@ -28,9 +28,10 @@
  * while the lister turns to the next directory, little for a listing that
  * is not recursive to waste (~6 ms of CPU). */
 #define WARM_AHEAD 64
-/* How long a listing waits for an image another thread has taken before
- * computing it itself (a starved idle-priority thread; one image takes
- * ~0.1 ms, the largest a few ms). */
+/* How long a listing waits for an image a thread at idle priority has
+ * taken before computing it itself (a starved thread that may not go back
+ * to the daemon's priority; one image takes ~0.1 ms, the largest a few
+ * ms). */
 #define WARM_WAIT_MS 50
 /* Sizing that paused this long is over: the release is due. */
 #define WARM_RELEASE_MS 100
@@ -38,7 +39,20 @@
  * this far apart: a listing waits for what they take. */
 #define WARM_LISTING_MS 100
 
-enum { FREE, TAKEN, DONE };
+/* A place's state: FREE, TAKEN or DONE; while taken, flags too: taken by
+ * a thread at idle priority, a listing waiting for it. */
+enum { FREE, TAKEN, DONE, IDLE_TAKER = 4, AWAITED = 8 };
+
+/* A sizing thread's scheduling class: `idle` (SCHED_IDLE) or the one it
+ * was started with (the daemon's: a request's), and the place it holds. */
+struct worker {
+    struct warm *w;
+    pthread_t id;
+    int policy;
+    struct sched_param param;
+    bool idle;
+    uint32_t held;            /* UINT32_MAX: none */
+};
 
 struct warm {
     struct fsys *fs;
@@ -48,15 +62,14 @@ struct warm {
     uint32_t n;
     uint32_t *order;          /* images in listing order (see warm.h) */
     uint32_t *pos;            /* each image's place in order */
-    unsigned char *state;     /* by place: FREE, TAKEN or DONE */
+    unsigned char *state;     /* by place: FREE, TAKEN (and flags) or DONE */
     uint32_t next, limit;     /* the threads take from [next, limit) */
     uint32_t sweep;           /* warming: then from here on (what next skipped) */
     bool all, stop;
     bool owed;                /* sized since the last release */
     struct timespec listed;   /* when the last listing came */
     unsigned idle;            /* threads waiting for work */
-    unsigned waiting;         /* listings waiting on `done` */
-    pthread_t threads[MAX_WARM_THREADS];
+    struct worker workers[MAX_WARM_THREADS];
     unsigned nthreads;
 };
 
@@ -125,8 +138,8 @@ static bool seek(const struct warm *w, uint32_t *from, uint32_t end)
     return *from < end;
 }
 
-/* The next image for a sizing thread (under mu). */
-static bool take(struct warm *w, uint32_t *k)
+/* The next image for sizing thread t (under mu). */
+static bool take(struct warm *w, uint32_t *k, struct worker *t)
 {
     if (seek(w, &w->next, w->limit))
         *k = w->next++;
@@ -134,7 +147,8 @@ static bool take(struct warm *w, uint32_t *k)
         *k = w->sweep++;
     else
         return false;
-    w->state[*k] = TAKEN;
+    w->state[*k] = TAKEN | (t->idle ? IDLE_TAKER : 0);
+    t->held = *k;
     return true;
 }
 
@@ -143,17 +157,20 @@ static bool has_work(struct warm *w)
     return seek(w, &w->next, w->limit) || (w->all && seek(w, &w->sweep, w->n));
 }
 
-static void size_at(struct warm *w, uint32_t k, bool *fresh)
+static void size_at(struct warm *w, uint32_t k)
 {
     uint64_t size;
-    fsys_image_size_next(w->fs, w->order[k], &size, fresh); /* a failure is recorded for the image */
+    fsys_image_size(w->fs, w->order[k], &size); /* a failure is recorded for the image */
     fsys_control_changed(w->fs);
 }
 
+/* Place k is sized (under mu): wake the listings only if one waits for
+ * it, not at every image while one waits for another. */
 static void finish(struct warm *w, uint32_t k)
 {
+    bool awaited = w->state[k] & AWAITED;
     w->state[k] = DONE;
-    if (w->waiting)
+    if (awaited)
         pthread_cond_broadcast(&w->done);
 }
 
@@ -179,24 +196,35 @@ static bool later(struct timespec a, struct timespec b)
     return a.tv_sec > b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec > b.tv_nsec);
 }
 
-/* A thread's scheduling class: `idle` (SCHED_IDLE) or the one it was
- * started with (the daemon's: a request's). */
-struct sched {
-    int policy;
-    struct sched_param param;
-    bool idle;
-};
+/* Put thread t at idle priority or back at its own (under mu); false
+ * when not permitted: a thread may go back from SCHED_IDLE only with
+ * CAP_SYS_NICE or an RLIMIT_NICE of 20. */
+static bool set_idle(struct worker *t, bool idle)
+{
+    struct sched_param zero = {.sched_priority = 0};
+    if (idle != t->idle && pthread_setschedparam(t->id, idle ? SCHED_IDLE : t->policy, idle ? &zero : &t->param) != 0)
+        return false;
+    t->idle = idle;
+    return true;
+}
 
 /* Idle priority for warming, unless listings are coming (under mu): they
  * wait for what the thread takes. */
-static void set_class(struct warm *w, struct sched *s)
+static void set_class(struct warm *w, struct worker *t)
 {
-    bool want = w->all && later(now(), after_ms(w->listed, WARM_LISTING_MS));
-    if (want == s->idle)
-        return;
-    struct sched_param idle = {.sched_priority = 0};
-    if (pthread_setschedparam(pthread_self(), want ? SCHED_IDLE : s->policy, want ? &idle : &s->param) == 0)
-        s->idle = want;
+    set_idle(t, w->all && later(now(), after_ms(w->listed, WARM_LISTING_MS)));
+}
+
+/* A listing waits for a place taken at idle priority (under mu): every
+ * thread back at the daemon's priority, if permitted, so that the images
+ * they hold are no longer starved (by the listing itself, among others). */
+static void promote(struct warm *w)
+{
+    for (unsigned i = 0; i < w->nthreads; i++) {
+        struct worker *t = &w->workers[i];
+        if (set_idle(t, false) && t->held != UINT32_MAX)
+            w->state[t->held] &= (unsigned char)~IDLE_TAKER;
+    }
 }
 
 /* Nothing to take (under mu): wait for work; the last thread to go idle
@@ -224,31 +252,29 @@ static void rest(struct warm *w)
 
 static void *sizing_thread(void *arg)
 {
-    struct warm *w = arg;
-    struct sched s = {.idle = false};
-    bool fresh = false;
-    pthread_getschedparam(pthread_self(), &s.policy, &s.param);
+    struct worker *t = arg;
+    struct warm *w = t->w;
     pthread_mutex_lock(&w->mu);
     while (!w->stop) {
         uint32_t k;
-        if (!take(w, &k)) {
-            fresh = false; /* the cache check of the last image is stale by now */
+        set_class(w, t);
+        if (!take(w, &k, t)) {
             rest(w);
             continue;
         }
-        set_class(w, &s);
         pthread_mutex_unlock(&w->mu);
-        size_at(w, k, &fresh);
+        size_at(w, k);
         pthread_mutex_lock(&w->mu);
+        t->held = UINT32_MAX;
         finish(w, k);
     }
     pthread_mutex_unlock(&w->mu);
     return NULL;
 }
 
-/* Start up to `max` threads running fn(arg), every asynchronous signal
- * blocked (see warm.h); how many started. */
-static unsigned spawn(pthread_t *threads, unsigned max, void *(*fn)(void *), void *arg)
+/* Start up to `max` sizing threads, every asynchronous signal blocked
+ * (see warm.h), in the caller's scheduling class; how many started. */
+static unsigned spawn(struct warm *w, unsigned max)
 {
     unsigned n = 0;
     sigset_t all, old;
@@ -258,8 +284,13 @@ static unsigned spawn(pthread_t *threads, unsigned max, void *(*fn)(void *), voi
     sigdelset(&all, SIGFPE);
     sigdelset(&all, SIGILL);
     pthread_sigmask(SIG_BLOCK, &all, &old);
-    while (n < max && pthread_create(&threads[n], NULL, fn, arg) == 0)
-        n++;
+    for (; n < max; n++) {
+        struct worker *t = &w->workers[n];
+        *t = (struct worker){.w = w, .held = UINT32_MAX};
+        pthread_getschedparam(pthread_self(), &t->policy, &t->param);
+        if (pthread_create(&t->id, NULL, sizing_thread, t) != 0)
+            break;
+    }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return n;
 }
@@ -301,7 +332,7 @@ struct warm *warm_start(struct fsys *fs, unsigned nthreads, bool all)
     }
     fs->warm = w; /* before the threads: their sizes read it (engine_done) */
     pthread_mutex_lock(&w->mu); /* they start once nthreads is set */
-    w->nthreads = spawn(w->threads, nthreads < MAX_WARM_THREADS ? nthreads : MAX_WARM_THREADS, sizing_thread, w);
+    w->nthreads = spawn(w, nthreads < MAX_WARM_THREADS ? nthreads : MAX_WARM_THREADS);
     pthread_mutex_unlock(&w->mu);
     if (w->nthreads == 0) {
         fs->warm = NULL;
@@ -319,7 +350,7 @@ void warm_stop(struct warm *w)
     pthread_cond_broadcast(&w->work);
     pthread_mutex_unlock(&w->mu);
     for (unsigned i = 0; i < w->nthreads; i++)
-        pthread_join(w->threads[i], NULL);
+        pthread_join(w->workers[i].id, NULL);
     w->fs->warm = NULL;
     warm_free(w);
 }
@@ -358,23 +389,29 @@ void warm_listing(struct warm *w, const uint32_t *images, size_t n)
         a = p < a ? p : a;
         b = p + 1 > b ? p + 1 : b;
     }
-    bool fresh = false;
     pthread_mutex_lock(&w->mu);
     steer(w, a, b);
     for (uint32_t k = a; seek(w, &k, b); k++) {
         w->state[k] = TAKEN;
         pthread_mutex_unlock(&w->mu);
-        size_at(w, k, &fresh);
+        size_at(w, k);
         pthread_mutex_lock(&w->mu);
         finish(w, k);
     }
+    /* Taken at the daemon's priority (or put back at it): the taker runs
+     * as we do, wait for it. Still at idle priority, it may be starved:
+     * wait WARM_WAIT_MS at most. */
     struct timespec until = after_ms(now(), WARM_WAIT_MS);
-    w->waiting++;
     for (uint32_t k = a; k < b; k++)
-        while (w->state[k] == TAKEN)
-            if (pthread_cond_timedwait(&w->done, &w->mu, &until) == ETIMEDOUT)
+        while (w->state[k] & TAKEN) {
+            if (w->state[k] & IDLE_TAKER)
+                promote(w);
+            w->state[k] |= AWAITED;
+            if (!(w->state[k] & IDLE_TAKER))
+                pthread_cond_wait(&w->done, &w->mu);
+            else if (pthread_cond_timedwait(&w->done, &w->mu, &until) == ETIMEDOUT)
                 goto out; /* fill_stat computes what is left */
+        }
 out:
-    w->waiting--;
     pthread_mutex_unlock(&w->mu);
 }

@@ -20,12 +20,15 @@
  *    size only what listings ask for and the WARM_AHEAD images after it
  *    in listing order (the directories a recursive listing reaches
  *    next), at the daemon's own priority: the listing's own work. While
- *    listings come, warming threads also run at the daemon's priority.
+ *    listings come, warming threads also run at the daemon's priority
+ *    (back from idle only where permitted: as root, or with CAP_SYS_NICE
+ *    or an RLIMIT_NICE of 20; else they stay at idle priority).
  *  - warm_listing() is called by a listing for the images it is about to
  *    show: it sizes those no thread has taken, on the calling thread, and
- *    waits for the ones taken (at most WARM_WAIT_MS: an idle-priority
- *    thread may be starved by other processes; the listing then computes
- *    what is left itself).
+ *    waits for the ones taken. A thread at idle priority holding one is
+ *    put back at the daemon's priority first; where that is not permitted
+ *    the wait is WARM_WAIT_MS at most (other processes may starve the
+ *    thread; the listing then computes what is left itself).
  *  - Cache pages and freed heap are let go (fsys_release) once sizing
  *    pauses for WARM_RELEASE_MS, not in the middle of a listing.
  *  - Start it after fuse_daemonize() (threads do not survive the fork).

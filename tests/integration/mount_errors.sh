@@ -39,6 +39,19 @@ grep -q '^failed.*/usr/lib/libc++.1.dylib' "$mp/.dscfs/status" || fail "status s
 ls -lR "$mp" > /dev/null || fail "listing after truncation"
 unmount "$mp"
 
+# A size checks the cache files too, every FSYS_CHECK_MS (10 ms) while
+# sizes come back to back: one asked for well after the cache was
+# replaced fails (the image lists as one byte), although the mapping
+# still holds the mounted file and the engine would size it.
+cp "$objc" "$WORK/sized.cache"
+mount_cache "$WORK/sized.cache" "$mp" -o nowarm
+stat "$mp/usr/lib/libobjc.A.dylib" > /dev/null || fail "sized: stat before replacement"
+cp "$CACHES/dyld_shared_cache_arm64e-macOS-objc" "$WORK/other" && mv "$WORK/other" "$WORK/sized.cache"
+sleep 0.1
+[ "$(stat -c %s "$mp/usr/lib/libc++.1.dylib")" = 1 ] || fail "sized: a size computed after replacement"
+grep -q '^failed.*/usr/lib/libc++.1.dylib' "$mp/.dscfs/status" || fail "sized: status should show libc++ failed"
+unmount "$mp"
+
 # Replacement (a new file renamed over the cache) under the mount.
 cp "$objc" "$WORK/repl.cache"
 mount_cache "$WORK/repl.cache" "$mp"

@@ -59,10 +59,13 @@ START_TEST(sigbus_on_truncated_mapping_is_caught)
     ck_assert(guard_run(touch_all, &t) && t.finished && t.sum == 1);
     ck_assert_int_eq(ftruncate(fd, 4096), 0);
     t.sum = 0;
+    unsigned long replaced = guard_replaced();
     ck_assert(!guard_run(touch_all, &t));
     ck_assert_msg(t.finished, "cut short: what it allocated is lost");
     ck_assert_uint_eq(t.sum, 0); /* the cut pages read as zeros */
+    ck_assert_uint_eq(guard_replaced(), replaced + 3); /* one per page cut */
     ck_assert(guard_run(touch_all, &t) && t.finished); /* and stay mapped */
+    ck_assert_uint_eq(guard_replaced(), replaced + 3);
     munmap(map, len);
     void *again = map_file(fd, len); /* a fresh mapping faults again */
     struct touch u = {again, len, 0, false};
