@@ -20,7 +20,7 @@ libdsc_core_la_SOURCES = \
 	src/lib/base/trie.c src/lib/base/trie.h \
 	src/lib/base/bindinfo.c src/lib/base/bindinfo.h \
 	src/lib/base/macho_format.h src/lib/base/macho_view.c src/lib/base/macho_view.h \
-	src/lib/base/grow.c src/lib/base/grow.h \
+	src/lib/base/grow.c src/lib/base/grow.h src/lib/base/hash.h \
 	src/lib/base/sized.c src/lib/base/sized.h \
 	src/lib/base/ptrfmt.c src/lib/base/ptrfmt.h \
 	src/lib/base/insn.c src/lib/base/insn.h src/lib/base/a64flow.c src/lib/base/a64flow.h \

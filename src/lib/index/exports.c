@@ -207,7 +207,7 @@ static bool alloc_addresses(struct dsc_exports *e)
 
 static void add_address(struct dsc_exports *e, size_t i)
 {
-    size_t k = dsc_exports_addr_home(e->by_name[i].address, e->addr_mask);
+    size_t k = dsc_hash_home(e->by_name[i].address, e->addr_mask);
     while (e->addr_slots[k])
         k = (k + 1) & e->addr_mask;
     e->addr_slots[k] = (uint32_t)i + 1;

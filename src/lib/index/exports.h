@@ -28,6 +28,7 @@
 
 #include <stdatomic.h>
 
+#include "base/hash.h"
 #include "cache/macho.h"
 
 #define DSC_EXPORTS_POOL_RATIO 64
@@ -87,14 +88,6 @@ void dsc_exports_put(const dsc_cache *c, const struct dsc_exports *e);
 
 /* The entry of the set's trie named `name`, or NULL. */
 const struct dsc_export *dsc_exports_find(const struct dsc_exports *e, const char *name);
-/* The slot of a set's address table (mask + 1 slots) where the search for
- * `addr` starts: the multiplier spreads addresses that differ in a few
- * middle bits over the whole table. */
-static inline size_t dsc_exports_addr_home(uint64_t addr, size_t mask)
-{
-    return (size_t)((addr * 0x9E3779B97F4A7C15u) >> 32) & mask;
-}
-
 /* The non-re-exports at `addr`, in name order, one per call: *it is 0 for
  * the first call and then kept as this function leaves it; NULL after
  * the last. Inline: every by-address lookup and every extdef checked
@@ -103,7 +96,7 @@ static inline const struct dsc_export *dsc_exports_next_at(const struct dsc_expo
 {
     if (!e->addr_slots)
         return NULL;
-    size_t k = *it ? *it - 1 : dsc_exports_addr_home(addr, e->addr_mask);
+    size_t k = *it ? *it - 1 : dsc_hash_home(addr, e->addr_mask);
     for (uint32_t i; (i = e->addr_slots[k]) != 0;) {
         k = (k + 1) & e->addr_mask;
         if (e->by_name[i - 1].address == addr) {

@@ -93,7 +93,7 @@ bool dsc_symbols_failed(const struct dsc_symbols *s) { return s->failed; }
  * where it would go (linear probing; the table is never full). */
 static uint32_t *slot_of(uint32_t *slots, size_t nslots, const struct pin *pins, uint32_t image)
 {
-    size_t i = (image * 2654435761u) & (nslots - 1);
+    size_t i = dsc_hash_home(image, nslots - 1);
     while (slots[i] && pins[slots[i] - 1].image != image)
         i = (i + 1) & (nslots - 1);
     return &slots[i];
